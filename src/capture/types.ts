@@ -1,0 +1,56 @@
+/**
+ * The contract between capture (packets) and TCP reassembly (segments).
+ *
+ *   engine ──RawPacket──▶ decode (link → ip → tcp) ──TcpSegment──▶ tcp assembler
+ *
+ * Engines (af_packet, libpcap, pcap_file) produce `RawPacket`s; the decoders in `capture/decode/` turn one
+ * into zero or one `TcpSegment` (after VLAN/VXLAN unwrapping and IPv4 fragment reassembly). Nothing here
+ * knows about HTTP.
+ */
+
+/** Link-layer types, by their LINKTYPE_* number (tcpdump.org/linktypes.html). */
+export const LinkType = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 101,
+  LOOP: 108,
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  NFLOG: 239,
+  LINUX_SLL2: 276,
+} as const;
+
+export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20 } as const;
+
+export interface RawPacket {
+  /** Capture time, Unix nanoseconds. */
+  readonly tsNs: bigint;
+  /** LINKTYPE_* of `data`. */
+  readonly linkType: number;
+  /** The captured bytes (may be shorter than `origLen` when the snaplen cut it). */
+  readonly data: Buffer;
+  /** Length of the packet on the wire. */
+  readonly origLen: number;
+}
+
+export interface TcpSegment {
+  readonly tsNs: bigint;
+  /** Addresses as text: `192.0.2.1`, `2001:db8::1` (no brackets). */
+  readonly srcIp: string;
+  readonly dstIp: string;
+  /** 4 bytes used by gor's id formula: the IPv4 address, or the last 4 bytes of an IPv6 address. */
+  readonly srcIp4: number;
+  readonly dstIp4: number;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  /** TCP flag bits: see `TcpFlag`. */
+  readonly flags: number;
+  readonly window: number;
+  /** TCP payload (a view into the packet, not a copy). */
+  readonly payload: Buffer;
+  /** True when the snaplen cut the payload short: the assembler must account for the missing bytes. */
+  readonly truncated: boolean;
+}
