@@ -1,0 +1,312 @@
+/**
+ * The `.gor` record format (spec §2.3–2.4): `meta LF payload LF 🐵🙈🙉 LF`, every record followed by the
+ * 14-byte separator `0A F0 9F 90 B5 F0 9F 99 88 F0 9F 99 89 0A`. The same framing is used by
+ * `--output-stdout` and the tcp link.
+ *
+ * `GorRecordReader` is a sans-IO splitter: push chunks, get records. It is where tapline is more forgiving
+ * and more talkative than gor, always saying what it did:
+ *  - a last record without a separator is read (gor drops it) and reported as `unterminated`;
+ *  - a separator at the very end of a file without its final LF is accepted;
+ *  - Windows line endings (`\r\n🐵🙈🙉\r\n`, CRLF meta lines) are read and reported once as `crlf`;
+ *  - a record whose meta line is malformed, or whose payload is empty, is skipped and reported;
+ *  - binary garbage does not grow memory: once a record's first line is clearly not a meta line, its bytes
+ *    are discarded up to the next separator and reported as `garbage`.
+ */
+import { ERROR_CODES, TaplineError } from './errors.js';
+import type { Message } from './message.js';
+import { parseMeta, preview } from './meta.js';
+
+export const SEPARATOR = Buffer.from('\n🐵🙈🙉\n', 'utf8');
+/** The separator without its final LF: what we search for, then look at the byte after it. */
+const SEP_CORE = SEPARATOR.subarray(0, 13);
+const CORE_LEN = 13;
+const LF = 0x0a;
+const CR = 0x0d;
+/** A meta line longer than this is not a meta line: the record is garbage. */
+const MAX_META_LINE = 4096;
+/** A single record larger than this is refused (Buffers cannot be much larger). */
+const MAX_RECORD = 1 << 30;
+
+export type RecordProblemKind = 'malformed-meta' | 'empty-payload' | 'unterminated' | 'crlf' | 'garbage' | 'too-large';
+
+export interface RecordProblem {
+  readonly kind: RecordProblemKind;
+  /** 1-based record number in this stream (every record counts, good or bad). */
+  readonly record: number;
+  /** Byte offset of the record's first byte in the (decompressed) stream. */
+  readonly offset: number;
+  /** True when the record was skipped; false for warnings about records that were still read. */
+  readonly skipped: boolean;
+  readonly message: string;
+}
+
+export interface GorRecord extends Message {
+  readonly record: number;
+  readonly offset: number;
+  /** Bytes the record took in the stream, separator included. */
+  readonly size: number;
+}
+
+export class GorRecordReader {
+  /** Pieces of the record being accumulated (views into pushed chunks). */
+  private pieces: Buffer[] = [];
+  private piecesLen = 0;
+  /** Absolute offset of the first byte of `pieces`. */
+  private recordOffset = 0;
+  /** Absolute offset of the next byte to be pushed. */
+  private streamOffset = 0;
+  private recordNo = 0;
+  /** Discarding a garbage record up to the next separator. */
+  private skipping = false;
+  private metaChecked = false;
+  private crlfReported = false;
+  private out: GorRecord[] = [];
+
+  constructor(private readonly onProblem: (p: RecordProblem) => void) {}
+
+  /** Feeds the next chunk; returns the records it completed. Chunks are referenced, not copied. */
+  push(chunk: Buffer): GorRecord[] {
+    this.out = [];
+    let from = 0;
+    if (this.piecesLen > 0) from = this.scanStraddle(chunk);
+    while (from >= 0) {
+      const idx = chunk.indexOf(SEP_CORE, from);
+      if (idx === -1) break;
+      const after = idx + CORE_LEN;
+      if (after >= chunk.length) break; // cannot tell yet: the next chunk decides (scanStraddle)
+      const sepLen = separatorLength(chunk, after);
+      if (sepLen === -1) break; // "\r" is the chunk's last byte: the next chunk decides
+      if (sepLen === 0) {
+        from = idx + 1;
+        continue;
+      }
+      this.take(chunk.subarray(from, idx));
+      from = idx + CORE_LEN + sepLen;
+      this.finishRecord(sepLen === 2, this.streamOffset + from);
+    }
+    if (from >= 0 && from < chunk.length) this.take(chunk.subarray(from));
+    this.streamOffset += chunk.length;
+    return this.out;
+  }
+
+  /** End of stream: a trailing record without separator is still read, and reported. */
+  end(): GorRecord[] {
+    this.out = [];
+    if (this.piecesLen === 0 && !this.skipping) return this.out;
+    let bytes = Buffer.concat(this.pieces, this.piecesLen);
+    // A separator at EOF without its final LF ("…\n🐵🙈🙉").
+    const eofSeparator = bytes.length >= CORE_LEN && bytes.subarray(bytes.length - CORE_LEN).equals(SEP_CORE);
+    if (eofSeparator) bytes = bytes.subarray(0, bytes.length - CORE_LEN);
+    this.pieces = [bytes];
+    this.piecesLen = bytes.length;
+    if (this.skipping || bytes.some((b) => b > 0x20)) {
+      const record = this.recordNo + 1;
+      const offset = this.recordOffset;
+      const had = this.out.length;
+      this.finishRecord(false, this.streamOffset);
+      if (!eofSeparator && this.out.length > had) {
+        this.onProblem({
+          kind: 'unterminated',
+          record,
+          offset,
+          skipped: false,
+          message: 'stream ends without a record separator; the last record was read as is and may be truncated',
+        });
+      }
+    }
+    this.pieces = [];
+    this.piecesLen = 0;
+    return this.out;
+  }
+
+  /** Records seen so far (good and bad). */
+  get records(): number {
+    return this.recordNo;
+  }
+
+  /** A separator may straddle the previous chunk and this one: look at the seam. Returns where to continue. */
+  private scanStraddle(chunk: Buffer): number {
+    const tailLen = Math.min(CORE_LEN + 1, this.piecesLen);
+    const tail = lastBytes(this.pieces, tailLen);
+    const probe = Buffer.concat([tail, chunk.subarray(0, CORE_LEN + 2)]);
+    let from = 0;
+    for (;;) {
+      const idx = probe.indexOf(SEP_CORE, from);
+      if (idx === -1 || idx >= tailLen) return 0; // none starting in the tail: the in-chunk scan handles the rest
+      const after = idx + CORE_LEN;
+      const sepLen = after >= probe.length ? -1 : separatorLength(probe, after);
+      if (sepLen === -1) {
+        // The chunk is tiny and still does not tell; keep everything for the next push.
+        this.take(chunk);
+        return -1;
+      }
+      if (sepLen === 0) {
+        from = idx + 1;
+        continue;
+      }
+      const keep = this.piecesLen - (tailLen - idx);
+      const whole = Buffer.concat(this.pieces, this.piecesLen);
+      this.pieces = [whole.subarray(0, keep)];
+      this.piecesLen = keep;
+      const resume = CORE_LEN + sepLen - (tailLen - idx);
+      this.finishRecord(sepLen === 2, this.streamOffset + resume);
+      return resume;
+    }
+  }
+
+  private take(piece: Buffer): void {
+    if (piece.length === 0) return;
+    if (this.skipping) {
+      // Keep only what a straddling separator could need.
+      this.pieces.push(piece);
+      this.piecesLen += piece.length;
+      if (this.piecesLen > 4 * (CORE_LEN + 1)) {
+        const tail = lastBytes(this.pieces, CORE_LEN + 1);
+        this.pieces = [tail];
+        this.piecesLen = tail.length;
+      }
+      return;
+    }
+    this.pieces.push(piece);
+    this.piecesLen += piece.length;
+    if (!this.metaChecked && this.piecesLen > MAX_META_LINE) this.checkMetaEarly();
+    if (this.piecesLen > MAX_RECORD) this.startSkipping('too-large', `record is larger than ${MAX_RECORD} bytes`);
+  }
+
+  /** Decides early whether the record being read starts with a meta line, so garbage is not buffered. */
+  private checkMetaEarly(): void {
+    this.metaChecked = true;
+    const head = Buffer.concat(this.pieces, Math.min(this.piecesLen, MAX_META_LINE + 1)).subarray(0, MAX_META_LINE + 1);
+    const nl = head.indexOf(LF);
+    if (nl === -1) {
+      this.startSkipping('garbage', `no meta line in the first ${MAX_META_LINE} bytes: not a .gor record`);
+      return;
+    }
+    try {
+      parseMeta(stripCR(head.toString('latin1', 0, nl)));
+    } catch (err) {
+      this.startSkipping('garbage', (err as TaplineError).message);
+    }
+  }
+
+  private startSkipping(kind: RecordProblemKind, why: string): void {
+    this.recordNo += 1;
+    this.onProblem({
+      kind,
+      record: this.recordNo,
+      offset: this.recordOffset,
+      skipped: true,
+      message: `${why}; skipping to the next record separator`,
+    });
+    this.skipping = true;
+    const tail = lastBytes(this.pieces, Math.min(this.piecesLen, CORE_LEN + 1));
+    this.pieces = [tail];
+    this.piecesLen = tail.length;
+  }
+
+  /** The accumulated pieces form one record (separator excluded); `endOffset` is where the next one starts. */
+  private finishRecord(crlf: boolean, endOffset: number): void {
+    const offset = this.recordOffset;
+    const wasSkipping = this.skipping;
+    const pieces = this.pieces;
+    const len = this.piecesLen;
+    this.pieces = [];
+    this.piecesLen = 0;
+    this.metaChecked = false;
+    this.skipping = false;
+    const size = endOffset - offset;
+    this.recordOffset = endOffset;
+    if (wasSkipping) return; // already reported (and numbered) when skipping started
+    this.recordNo += 1;
+    const record = this.recordNo;
+    let bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, len);
+    if (crlf) {
+      if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+      if (!this.crlfReported) {
+        this.crlfReported = true;
+        this.onProblem({
+          kind: 'crlf',
+          record,
+          offset,
+          skipped: false,
+          message: 'Windows line endings (CRLF) around record separators; read anyway (gor would find no records)',
+        });
+      }
+    }
+    const nl = bytes.indexOf(LF);
+    if (nl === -1) {
+      const blank = !bytes.some((b) => b > 0x20);
+      if (!blank) {
+        this.problem('malformed-meta', record, offset, `record has no payload after its first line ${preview(bytes.toString('latin1'))}`);
+      }
+      return;
+    }
+    let meta: ReturnType<typeof parseMeta>;
+    try {
+      meta = parseMeta(stripCR(bytes.toString('latin1', 0, nl)));
+    } catch (err) {
+      this.problem('malformed-meta', record, offset, (err as TaplineError).message);
+      return;
+    }
+    const data = bytes.subarray(nl + 1);
+    if (data.length === 0) {
+      this.problem('empty-payload', record, offset, 'record has a meta line but no payload');
+      return;
+    }
+    this.out.push({ meta, data, record, offset, size });
+  }
+
+  private problem(kind: RecordProblemKind, record: number, offset: number, message: string): void {
+    this.onProblem({ kind, record, offset, skipped: true, message });
+  }
+}
+
+/** After the 13-byte core at `pos`: 1 for `\n`, 2 for `\r\n`, 0 when it is not a separator, -1 when the
+ *  buffer ends too early to tell. */
+function separatorLength(buf: Buffer, pos: number): number {
+  const b = buf[pos];
+  if (b === LF) return 1;
+  if (b === CR) {
+    if (pos + 1 >= buf.length) return -1;
+    return buf[pos + 1] === LF ? 2 : 0;
+  }
+  return 0;
+}
+
+function stripCR(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+function lastBytes(pieces: Buffer[], n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let need = n;
+  for (let i = pieces.length - 1; i >= 0 && need > 0; i--) {
+    const p = pieces[i]!;
+    const take = Math.min(need, p.length);
+    p.copy(out, need - take, p.length - take);
+    need -= take;
+  }
+  return out;
+}
+
+/** Encodes one record: meta line, LF, payload, separator. */
+export function encodeRecord(msg: Message): Buffer {
+  const metaLen = Buffer.byteLength(msg.meta.line, 'latin1');
+  const out = Buffer.allocUnsafe(metaLen + 1 + msg.data.length + SEPARATOR.length);
+  out.write(msg.meta.line, 0, 'latin1');
+  out[metaLen] = LF;
+  msg.data.copy(out, metaLen + 1);
+  SEPARATOR.copy(out, metaLen + 1 + msg.data.length);
+  return out;
+}
+
+/** Size of a record once encoded. */
+export function encodedSize(msg: Message): number {
+  return msg.meta.line.length + 1 + msg.data.length + SEPARATOR.length;
+}
+
+export function describeProblem(p: RecordProblem, source: string): TaplineError {
+  return new TaplineError(ERROR_CODES.BAD_RECORD, p.message, {
+    where: `${source}: record ${p.record} (byte ${p.offset})`,
+  });
+}
