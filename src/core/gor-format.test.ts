@@ -31,7 +31,12 @@ describe('.gor framing', () => {
   });
 
   it('encodes the spec example byte for byte', () => {
-    const meta = makeMeta({ type: '1', id: '0a1b2c3d4e5f60718293a4b5', timestampNs: 1678172411997745000n, latencyNs: 28000n });
+    const meta = makeMeta({
+      type: '1',
+      id: '0a1b2c3d4e5f60718293a4b5',
+      timestampNs: 1678172411997745000n,
+      latencyNs: 28000n,
+    });
     const rec = encodeRecord({ meta, data: Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n') });
     assert.equal(
       rec.toString('utf8'),
@@ -44,7 +49,12 @@ describe('.gor framing', () => {
     const whole = readAll([file]).records.map((r) => [r.meta.line, r.data.toString(), r.offset, r.size]);
     assert.equal(whole.length, 3);
     for (let size = 1; size <= file.length; size++) {
-      const got = readAll(splitEvery(file, size)).records.map((r) => [r.meta.line, r.data.toString(), r.offset, r.size]);
+      const got = readAll(splitEvery(file, size)).records.map((r) => [
+        r.meta.line,
+        r.data.toString(),
+        r.offset,
+        r.size,
+      ]);
       assert.deepEqual(got, whole, `chunk size ${size}`);
     }
   });
@@ -73,7 +83,9 @@ describe('.gor framing', () => {
   });
 
   it('reads Windows line endings and reports them once', () => {
-    const crlf = Buffer.from('1 a 1 0\r\nGET / HTTP/1.1\r\n\r\n\r\n🐵🙈🙉\r\n1 b 2 0\r\nGET /2 HTTP/1.1\r\n\r\n\r\n🐵🙈🙉\r\n');
+    const crlf = Buffer.from(
+      '1 a 1 0\r\nGET / HTTP/1.1\r\n\r\n\r\n🐵🙈🙉\r\n1 b 2 0\r\nGET /2 HTTP/1.1\r\n\r\n\r\n🐵🙈🙉\r\n',
+    );
     for (const size of [1, 7, crlf.length]) {
       const { records, problems } = readAll(splitEvery(crlf, size));
       assert.deepEqual(
@@ -136,19 +148,23 @@ describe('.gor framing', () => {
       data: fc.uint8Array({ minLength: 1, maxLength: 300 }).filter((d) => Buffer.from(d).indexOf(core) === -1),
     });
     fc.assert(
-      fc.property(fc.array(message, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 97 }), (msgs, chunk) => {
-        const encoded = msgs.map((m) =>
-          encodeRecord({
-            meta: makeMeta({ type: m.type, id: m.id, timestampNs: m.ts, latencyNs: m.latency }),
-            data: Buffer.from(m.data),
-          }),
-        );
-        const file = Buffer.concat(encoded);
-        const { records, problems } = readAll(splitEvery(file, chunk));
-        assert.deepEqual(problems, []);
-        assert.equal(records.length, msgs.length);
-        assert.ok(Buffer.concat(records.map((r) => encodeRecord(r))).equals(file));
-      }),
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 97 }),
+        (msgs, chunk) => {
+          const encoded = msgs.map((m) =>
+            encodeRecord({
+              meta: makeMeta({ type: m.type, id: m.id, timestampNs: m.ts, latencyNs: m.latency }),
+              data: Buffer.from(m.data),
+            }),
+          );
+          const file = Buffer.concat(encoded);
+          const { records, problems } = readAll(splitEvery(file, chunk));
+          assert.deepEqual(problems, []);
+          assert.equal(records.length, msgs.length);
+          assert.ok(Buffer.concat(records.map((r) => encodeRecord(r))).equals(file));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -165,7 +181,10 @@ describe('.gor corpus', () => {
       assert.equal(count('1'), truth.counts.requests);
       assert.equal(count('2'), truth.counts.responses);
       assert.equal(count('3'), truth.counts.replayed_responses);
-      assert.ok(problems.every((p) => !p.skipped), JSON.stringify(problems));
+      assert.ok(
+        problems.every((p) => !p.skipped),
+        JSON.stringify(problems),
+      );
       const truthRecords = [...truth.requests, ...truth.responses, ...truth.replayed_responses].sort(
         (a, b) => a.index - b.index,
       );

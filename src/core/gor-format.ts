@@ -237,7 +237,12 @@ export class GorRecordReader {
     if (nl === -1) {
       const blank = !bytes.some((b) => b > 0x20);
       if (!blank) {
-        this.problem('malformed-meta', record, offset, `record has no payload after its first line ${preview(bytes.toString('latin1'))}`);
+        this.problem(
+          'malformed-meta',
+          record,
+          offset,
+          `record has no payload after its first line ${preview(bytes.toString('latin1'))}`,
+        );
       }
       return;
     }

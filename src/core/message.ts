@@ -54,7 +54,14 @@ export function makeMeta(fields: MetaFields): Meta {
   if (fields.latencyNs !== undefined) line += ` ${fields.latencyNs}`;
   else if (extra.length > 0) throw new RangeError('extra meta fields need a latency field before them');
   for (const e of extra) line += ` ${e}`;
-  return { type: fields.type, id: fields.id, timestampNs: fields.timestampNs, latencyNs: fields.latencyNs, extra, line };
+  return {
+    type: fields.type,
+    id: fields.id,
+    timestampNs: fields.timestampNs,
+    latencyNs: fields.latencyNs,
+    extra,
+    line,
+  };
 }
 
 /** A copy of `meta` with some fields changed (the line is rebuilt). */

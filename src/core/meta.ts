@@ -25,7 +25,8 @@ export function parseMeta(line: string): Meta {
     type,
     id,
     timestampNs: goodTs ? BigInt(ts) : 0n,
-    latencyNs: latency !== undefined && DECIMAL.test(latency) ? BigInt(latency) : latency === undefined ? undefined : 0n,
+    latencyNs:
+      latency !== undefined && DECIMAL.test(latency) ? BigInt(latency) : latency === undefined ? undefined : 0n,
     extra,
     line,
   };

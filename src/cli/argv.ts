@@ -1,0 +1,100 @@
+/**
+ * Go `flag`-package parsing (spec §1.1), so gor command lines work unchanged:
+ *  - `-name` and `--name` are the same flag; values attach with `=` or come as the next argument;
+ *  - bool flags take no separate value (`--flag` or `--flag=false`);
+ *  - repeatable flags keep every occurrence in order; other flags: the last one wins;
+ *  - a lone `--` ends the flags.
+ * Unlike gor, a stray positional argument is an error: gor stops parsing there and silently ignores the
+ * rest of the command line (`--split-output true --output-http X` loses the output).
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { type FlagSet, type FlagSpec, FlagSet as Flags, type FlagValue, parseFlagValue } from '../core/flags.js';
+
+export interface ParsedArgs {
+  flags: FlagSet;
+  help: boolean;
+  /** Arguments after a lone `--`. */
+  rest: string[];
+}
+
+export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, FlagSpec>): ParsedArgs {
+  const values = new Map<string, FlagValue | FlagValue[]>();
+  let help = false;
+  let i = 0;
+  const usage = (message: string, where: string) => new TaplineError(ERROR_CODES.USAGE, message, { where });
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    i++;
+    if (arg === '--') return { flags: new Flags(specs, values), help, rest: argv.slice(i) };
+    if (!arg.startsWith('-') || arg === '-') {
+      const prev = argv[i - 2];
+      const hint =
+        prev !== undefined && /^(true|false)$/i.test(arg) && prev.startsWith('-')
+          ? ` (boolean flags take no separate value: write ${prev}=${arg.toLowerCase()})`
+          : ' (flags start with - or --; quote values that contain spaces)';
+      throw usage(`unexpected argument ${JSON.stringify(arg)}${hint}`, `argument ${i}`);
+    }
+    const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
+    if (body === '' || body.startsWith('-') || body.startsWith('=')) throw usage('bad flag syntax', arg);
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    let text = eq === -1 ? undefined : body.slice(eq + 1);
+    if (name === 'h' || name === 'help') {
+      help = true;
+      continue;
+    }
+    const spec = specs.get(name);
+    if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, `-${name}`);
+    if (spec.kind === 'bool') {
+      text ??= 'true';
+    } else if (text === undefined) {
+      if (i >= argv.length) throw usage('flag needs a value', `--${name}`);
+      text = argv[i]!;
+      i++;
+    }
+    let value: FlagValue;
+    try {
+      value = parseFlagValue(spec, text);
+    } catch (err) {
+      throw usage((err as Error).message, `--${name}`);
+    }
+    if (spec.multi) {
+      const list = values.get(name);
+      if (Array.isArray(list)) list.push(value);
+      else values.set(name, [value]);
+    } else {
+      values.set(name, value);
+    }
+  }
+  return { flags: new Flags(specs, values), help, rest: [] };
+}
+
+/** " (did you mean --output-file?)" for near misses. */
+function suggest(name: string, specs: ReadonlyMap<string, FlagSpec>): string {
+  let best: string | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const candidate of specs.keys()) {
+    const d = distance(name, candidate);
+    if (d < bestScore) {
+      bestScore = d;
+      best = candidate;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(2, Math.floor(name.length / 4))
+    ? ` (did you mean --${best}?)`
+    : '';
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

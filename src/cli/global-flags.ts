@@ -1,0 +1,69 @@
+/** Flags that belong to the run as a whole rather than to one plugin. */
+import type { FlagSpec } from '../core/flags.js';
+
+const GENERAL = 'General';
+
+export const globalFlags: Readonly<Record<string, FlagSpec>> = {
+  verbose: {
+    kind: 'int',
+    default: '0',
+    section: GENERAL,
+    value: 'N',
+    help: 'Log more to stderr: 1 info, 2 details, 3 a line per message. Errors and warnings always show.',
+  },
+  stats: {
+    kind: 'bool',
+    section: GENERAL,
+    help: 'Print pipeline statistics to stderr as one JSON object per line, every --stats-interval and at exit.',
+    gorNote: 'gor prints nothing for --stats alone',
+  },
+  'stats-interval': {
+    kind: 'duration',
+    default: '5s',
+    section: GENERAL,
+    help: 'How often --stats prints.',
+  },
+  'exit-after': {
+    kind: 'duration',
+    default: '0',
+    section: GENERAL,
+    help: 'Stop after this long (e.g. 30s, 5m), flush every output and exit 0.',
+  },
+  'split-output': {
+    kind: 'bool',
+    section: GENERAL,
+    help: 'Send each request to one output in turn (round-robin) instead of to all; a response follows its request.',
+  },
+  'copy-buffer-size': {
+    kind: 'size',
+    default: '0',
+    section: GENERAL,
+    value: 'SIZE',
+    help: 'Cut payloads longer than this (counted and reported). 0 = never cut.',
+    gorNote: 'gor cuts silently at 5mb by default',
+  },
+  progress: {
+    kind: 'bool',
+    default: 'true',
+    section: GENERAL,
+    help: 'Show a live status line while replaying files (only when stderr is a terminal).',
+  },
+  'http-pprof': {
+    kind: 'string',
+    section: 'Profiling',
+    value: 'ADDR',
+    help: 'Serve /debug/vars (counters), /debug/pprof/profile (CPU profile) and /debug/pprof/heap (heap snapshot) on ADDR. A bare :port listens on 127.0.0.1 only.',
+  },
+  cpuprofile: {
+    kind: 'string',
+    section: 'Profiling',
+    value: 'FILE',
+    help: 'Write a V8 CPU profile of the whole run to FILE (open it in Chrome DevTools).',
+  },
+  memprofile: {
+    kind: 'string',
+    section: 'Profiling',
+    value: 'FILE',
+    help: 'Write a V8 heap snapshot to FILE when the run ends.',
+  },
+};

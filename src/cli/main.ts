@@ -1,0 +1,225 @@
+/**
+ * The composition root: the only code that reads process.argv, handles signals and decides exit codes.
+ *
+ *   argv ─▶ parseArgv ─▶ plugins (one per flag occurrence, gor order) ─▶ Pipeline.run() ─▶ summary, exit code
+ *                                  signals / --exit-after ─▶ pipeline.stop()  (flush, then exit)
+ *
+ * Exit codes: 0 done; 1 something failed at run time (an output or input broke); 2 usage error.
+ */
+import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import type { FlagSet, FlagSpec } from '../core/flags.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { Pipeline, type RunSummary } from '../core/pipeline.js';
+import type { Input, Output, PluginContext } from '../core/plugin.js';
+import { limitInput, limitOutput } from '../core/registry.js';
+import { splitLimit } from '../core/values.js';
+import { builtinPlugins } from '../plugins.js';
+import { parseArgv } from './argv.js';
+import { globalFlags } from './global-flags.js';
+import { renderHelp } from './help.js';
+import { plannedFlags } from './planned-flags.js';
+import { startCpuProfile, startDebugServer, writeCpuProfile, writeHeapProfile } from './profiling.js';
+import { StatusLine } from './status-line.js';
+import { formatSummary, statsObject } from './summary.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Every flag tapline knows: built ones first, then gor's not-yet-built ones. */
+export function allFlags(): Map<string, FlagSpec> {
+  const specs = new Map<string, FlagSpec>(Object.entries(globalFlags));
+  for (const plugin of builtinPlugins) for (const [name, spec] of Object.entries(plugin.flags)) specs.set(name, spec);
+  for (const [name, spec] of plannedFlags) if (!specs.has(name)) specs.set(name, spec);
+  return specs;
+}
+
+const SUBCOMMANDS: Record<string, () => Promise<{ runDemo: (argv: string[]) => Promise<number> }>> = {
+  demo: () => import('./demo.js'),
+};
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const log = createLogger({ verbose: 0 });
+  try {
+    const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
+    if (sub) return await (await sub()).runDemo(argv.slice(1));
+    return await runPipelineCommand(argv);
+  } catch (err) {
+    return reportFatal(err, log);
+  }
+}
+
+function reportFatal(err: unknown, log: Logger): number {
+  if (isTaplineError(err)) {
+    log.error(err.describe());
+    if (err.code === ERROR_CODES.USAGE || err.code === ERROR_CODES.NOT_IMPLEMENTED) {
+      log.write('tapline: run "tapline --help" for the list of flags');
+      return EXIT_USAGE;
+    }
+    return EXIT_FAILED;
+  }
+  log.error(`unexpected failure: ${describeError(err)} (TAPLINE_ERR_INTERNAL; please report it with this trace)`);
+  if (err instanceof Error && err.stack) log.write(err.stack);
+  return EXIT_FAILED;
+}
+
+async function runPipelineCommand(argv: readonly string[]): Promise<number> {
+  const specs = allFlags();
+  const parsed = parseArgv(argv, specs);
+  if (parsed.help) {
+    process.stdout.write(renderHelp(specs));
+    return EXIT_OK;
+  }
+  if (parsed.rest.length > 0) {
+    throw new TaplineError(ERROR_CODES.USAGE, `unexpected arguments after --: ${parsed.rest.join(' ')}`, {
+      where: '--',
+    });
+  }
+  const flags = parsed.flags;
+  for (const name of flags.given()) {
+    const spec = specs.get(name)!;
+    if (spec.notBuilt) {
+      throw new TaplineError(
+        ERROR_CODES.NOT_IMPLEMENTED,
+        `gor's --${name} is ${spec.notBuilt} in tapline; remove it or see docs/compat.md`,
+        { where: `--${name}` },
+      );
+    }
+  }
+
+  const useStatus = flags.bool('progress') && process.stderr.isTTY === true && flags.list('input-file').length > 0;
+  let status: StatusLine | undefined;
+  const log = createLogger({
+    verbose: flags.number('verbose'),
+    write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)),
+  });
+  const stop = new AbortController();
+  const ctx: PluginContext = { log, signal: stop.signal };
+  const { inputs, outputs } = await buildPlugins(flags, ctx);
+  if (inputs.length === 0 || outputs.length === 0) {
+    await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `at least 1 input and 1 output are required (got ${inputs.length} input(s), ${outputs.length} output(s)); ` +
+        'e.g. --input-file requests.gor --output-stdout',
+      { where: 'command line' },
+    );
+  }
+
+  const pipeline = new Pipeline({
+    inputs,
+    outputs,
+    split: flags.bool('split-output'),
+    copyBufferSize: flags.number('copy-buffer-size'),
+    log,
+  });
+
+  const cpuProfile = flags.string('cpuprofile') ? await startCpuProfile() : undefined;
+  if (flags.string('http-pprof')) {
+    const debug = await startDebugServer(flags.string('http-pprof'), () => statsObject(pipeline.snapshot()));
+    log.info(`debug endpoints on ${debug.url}/debug/vars and ${debug.url}/debug/pprof/`);
+    stop.signal.addEventListener('abort', () => debug.server.close(), { once: true });
+  }
+  if (useStatus) {
+    status = new StatusLine(process.stderr, () => progressOf(pipeline.snapshot()));
+    status.start();
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const exitAfter = flags.number('exit-after');
+  if (exitAfter > 0) {
+    log.info(`running for ${flags.string('exit-after') || exitAfter}ms (--exit-after)`);
+    timers.push(setTimeout(() => void pipeline.stop(), exitAfter));
+  }
+  if (flags.bool('stats')) {
+    const interval = Math.max(10, flags.number('stats-interval'));
+    const timer = setInterval(() => log.write(JSON.stringify(statsObject(pipeline.snapshot()))), interval);
+    timer.unref();
+    timers.push(timer);
+  }
+  const signals = installSignalHandlers(pipeline, log);
+
+  let summary: RunSummary;
+  try {
+    summary = await pipeline.run();
+  } finally {
+    stop.abort();
+    for (const t of timers) clearTimeout(t);
+    signals.remove();
+    status?.stop();
+  }
+  if (flags.bool('stats')) log.write(JSON.stringify(statsObject(summary)));
+  log.write(formatSummary(summary, log));
+  if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
+  if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));
+  return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** One plugin instance per occurrence of its main flag, in gor's registration order. */
+async function buildPlugins(flags: FlagSet, ctx: PluginContext): Promise<{ inputs: Input[]; outputs: Output[] }> {
+  const inputs: Input[] = [];
+  const outputs: Output[] = [];
+  try {
+    for (const def of builtinPlugins) {
+      const main = def.flags[def.flag]!;
+      const values = main.kind === 'bool' ? (flags.bool(def.flag) ? [''] : []) : flags.list(def.flag);
+      for (const value of values) {
+        let address: string;
+        let limit: ReturnType<typeof splitLimit>['limit'];
+        try {
+          ({ address, limit } = splitLimit(value));
+        } catch (err) {
+          throw new TaplineError(ERROR_CODES.USAGE, (err as Error).message, { where: `--${def.flag} ${value}` });
+        }
+        const args = { address, limit, flags, ctx };
+        if (def.role === 'input') {
+          const input = await def.create(args);
+          inputs.push(def.ownsLimit ? input : limitInput(input, limit));
+        } else {
+          const output = await def.create(args);
+          outputs.push(def.ownsLimit ? output : limitOutput(output, limit));
+        }
+      }
+    }
+  } catch (err) {
+    await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
+    throw err;
+  }
+  return { inputs, outputs };
+}
+
+/** First SIGINT/SIGTERM: stop reading, flush, exit normally. A second one: exit at once. */
+function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void } {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (pipeline.isStopping) {
+      log.write(`tapline: ${signal} again: exiting without waiting for outputs to flush`);
+      process.exit(130);
+    }
+    log.write(`tapline: ${signal}: stopping; flushing outputs (send ${signal} again to exit at once)`);
+    void pipeline.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    remove() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function progressOf(summary: RunSummary): { records: number; bytesRead: number; bytesTotal: number } | undefined {
+  let records = 0;
+  let bytesRead = 0;
+  let bytesTotal = 0;
+  let any = false;
+  for (const input of summary.inputs) {
+    const s = input.stats;
+    if (!s || s.bytes_total === undefined) continue;
+    any = true;
+    records += Number(s.records ?? 0);
+    bytesRead += Number(s.bytes_read ?? 0);
+    bytesTotal += Number(s.bytes_total ?? 0);
+  }
+  return any ? { records, bytesRead, bytesTotal } : undefined;
+}

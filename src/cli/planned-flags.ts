@@ -1,0 +1,124 @@
+/**
+ * gor flags tapline does not do yet (spec §1.2). They are declared so that `--help` lists them and using
+ * one fails clearly (exit 2) instead of being ignored or reported as unknown. When a flag is built, its
+ * declaration moves to the plugin that implements it and its line here is deleted.
+ */
+import type { FlagKind, FlagSpec } from '../core/flags.js';
+
+type Row = [name: string, kind: FlagKind, multi: boolean, help: string];
+
+const NOT_BUILT = 'not built yet';
+
+const sections: Record<string, Row[]> = {
+  General: [
+    ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
+    ['prettify-http', 'bool', false, 'Decode chunked and gzip payloads, fixing Content-Length'],
+    ['middleware', 'string', false, 'Command whose stdin/stdout rewrite messages (hex-line protocol)'],
+  ],
+  'Live capture (--input-raw)': [
+    ['input-raw', 'string', true, 'Capture traffic on an address: :80, host:80, iface:80, [::1]:80, file.pcap'],
+    ['input-raw-track-response', 'bool', false, 'Capture responses too (type 2)'],
+    ['input-raw-engine', 'string', false, 'Capture engine: af_packet (raw_socket), libpcap, pcap_file'],
+    ['input-raw-protocol', 'string', false, 'http or binary'],
+    ['input-raw-realip-header', 'string', false, 'Add this header with the client IP to captured requests'],
+    ['input-raw-expire', 'duration', false, 'Give up on an incomplete message after this long'],
+    ['input-raw-bpf-filter', 'string', false, 'Custom BPF filter expression'],
+    ['input-raw-timestamp-type', 'string', false, 'Packet timestamp source'],
+    ['input-raw-override-snaplen', 'bool', false, 'Use a 64KiB snaplen'],
+    ['input-raw-buffer-timeout', 'duration', false, 'Kernel buffer timeout'],
+    ['input-raw-buffer-size', 'size', false, 'Kernel ring buffer size'],
+    ['input-raw-promisc', 'bool', false, 'Promiscuous mode'],
+    ['input-raw-monitor', 'bool', false, 'RF monitor mode'],
+    ['input-raw-stats', 'bool', false, 'Print capture fidelity statistics'],
+    ['input-raw-allow-incomplete', 'bool', false, 'Emit incomplete messages instead of dropping them'],
+    ['input-raw-ignore-interface', 'string', true, 'Interfaces to skip'],
+    ['input-raw-vxlan-port', 'int', false, 'VXLAN UDP port'],
+    ['input-raw-vxlan-vni', 'int', true, 'VXLAN VNI allow (positive) or deny (negative) list'],
+    ['input-raw-vlan', 'bool', false, 'Expect 802.1Q VLAN tags'],
+    ['input-raw-vlan-vid', 'int', true, 'VLAN ids to capture'],
+  ],
+  'Files (--input-file, --output-file)': [
+    ['output-file-buffer', 'string', false, 'Local staging directory for S3 output'],
+  ],
+  'Replay (--output-http)': [
+    ['output-http-workers-min', 'int', false, 'Minimum number of connections'],
+    ['output-http-queue-len', 'int', false, 'Requests queued per target'],
+    ['output-http-worker-timeout', 'duration', false, 'Retire idle connections above the minimum after this long'],
+    ['output-http-redirects', 'int', false, 'Redirects to follow'],
+    ['output-http-track-response', 'bool', false, 'Emit replayed responses (type 3)'],
+    ['output-http-skip-verify', 'bool', false, 'Do not verify TLS certificates'],
+    ['output-http-response-buffer', 'size', false, 'Bytes of each replayed response to keep'],
+    ['output-http-stats', 'bool', false, 'Print replay queue statistics'],
+    ['output-http-stats-ms', 'int', false, 'Statistics interval in ms'],
+    ['http-original-host', 'bool', false, 'Keep the captured Host header'],
+    ['output-http-elasticsearch', 'string', false, 'Send replay results to Elasticsearch'],
+  ],
+  'Filters and rewrites (--http-*)': [
+    ['http-allow-method', 'string', true, 'Only replay these methods'],
+    ['http-allow-url', 'string', true, 'Only replay request targets matching this regexp'],
+    ['http-disallow-url', 'string', true, 'Drop request targets matching this regexp'],
+    ['http-allow-header', 'string', true, 'Only replay requests whose header matches: Name:regexp'],
+    ['http-disallow-header', 'string', true, 'Drop requests whose header matches: Name:regexp'],
+    ['http-basic-auth-filter', 'string', true, 'Only replay requests whose Basic auth user:pass matches'],
+    ['http-header-limiter', 'string', true, 'Consistent sampling by header value: Name:N%'],
+    ['http-param-limiter', 'string', true, 'Consistent sampling by query parameter: name:N%'],
+    ['http-rewrite-url', 'string', true, 'Rewrite the request target: regexp:replacement'],
+    ['http-rewrite-header', 'string', true, 'Rewrite a header: Name: regexp,replacement'],
+    ['http-set-header', 'string', true, 'Set a header: Name: value'],
+    ['http-set-param', 'string', true, 'Set a query parameter: name=value'],
+  ],
+  'Forwarding (--input-tcp, --output-tcp, --output-ws)': [
+    ['input-tcp', 'string', true, 'Listen for messages from another tapline or gor'],
+    ['input-tcp-secure', 'bool', false, 'TLS listener'],
+    ['input-tcp-certificate', 'string', false, 'PEM certificate'],
+    ['input-tcp-certificate-key', 'string', false, 'PEM key'],
+    ['output-tcp', 'string', true, 'Forward messages to another tapline or gor'],
+    ['output-tcp-secure', 'bool', false, 'TLS client'],
+    ['output-tcp-skip-verify', 'bool', false, 'Do not verify TLS certificates'],
+    ['output-tcp-sticky', 'bool', false, 'Choose the connection by request id'],
+    ['output-tcp-workers', 'int', false, 'Connections'],
+    ['output-tcp-stats', 'bool', false, 'Print queue statistics'],
+    ['output-ws', 'string', true, 'Forward messages over WebSocket'],
+    ['output-ws-skip-verify', 'bool', false, 'Do not verify TLS certificates'],
+    ['output-ws-sticky', 'bool', false, 'Choose the connection by request id'],
+    ['output-ws-workers', 'int', false, 'Connections'],
+    ['output-ws-stats', 'bool', false, 'Print queue statistics'],
+  ],
+  'Binary protocols (--output-binary)': [
+    ['output-binary', 'string', true, 'Replay raw TCP payloads to host:port'],
+    ['output-binary-workers', 'int', false, 'Connections'],
+    ['output-binary-timeout', 'duration', false, 'Timeout'],
+    ['output-binary-track-response', 'bool', false, 'Emit replayed responses'],
+    ['output-binary-debug', 'bool', false, 'Debug output'],
+    ['output-tcp-response-buffer', 'size', false, 'Response buffer'],
+  ],
+  Kafka: [
+    ['output-kafka-host', 'string', false, 'Brokers, comma-separated'],
+    ['output-kafka-topic', 'string', false, 'Topic'],
+    ['output-kafka-json-format', 'bool', false, 'JSON messages'],
+    ['output-kafka-use-sasl', 'bool', false, 'SASL'],
+    ['output-kafka-mechanism', 'string', false, 'SASL mechanism'],
+    ['output-kafka-username', 'string', false, 'SASL user'],
+    ['output-kafka-password', 'string', false, 'SASL password'],
+    ['input-kafka-host', 'string', false, 'Brokers, comma-separated'],
+    ['input-kafka-topic', 'string', false, 'Topic'],
+    ['input-kafka-json-format', 'bool', false, 'JSON messages'],
+    ['input-kafka-use-sasl', 'bool', false, 'SASL'],
+    ['input-kafka-mechanism', 'string', false, 'SASL mechanism'],
+    ['input-kafka-username', 'string', false, 'SASL user'],
+    ['input-kafka-password', 'string', false, 'SASL password'],
+    ['input-kafka-offset', 'string', false, 'Start offset: -1 newest, -2 oldest, or N'],
+    ['kafka-tls-ca-cert', 'string', false, 'CA certificate'],
+    ['kafka-tls-client-cert', 'string', false, 'Client certificate'],
+    ['kafka-tls-client-key', 'string', false, 'Client key'],
+  ],
+};
+
+export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(
+  Object.entries(sections).flatMap(([section, rows]) =>
+    rows.map(([name, kind, multi, help]): [string, FlagSpec] => [
+      name,
+      { kind, help, section, notBuilt: NOT_BUILT, ...(multi ? { multi } : {}) },
+    ]),
+  ),
+);

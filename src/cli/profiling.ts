@@ -1,0 +1,116 @@
+/**
+ * --cpuprofile, --memprofile and --http-pprof: V8's profiler and heap snapshots, the Node equivalents of
+ * gor's Go pprof files. CPU profiles are `.cpuprofile` JSON (Chrome DevTools, speedscope); heap snapshots
+ * are `.heapsnapshot` (Chrome DevTools → Memory).
+ *
+ *   GET /debug/vars                      live counters as JSON (gor serves expvar here)
+ *   GET /debug/pprof/profile?seconds=N   CPU profile of the next N seconds (default 10, max 300)
+ *   GET /debug/pprof/heap                heap snapshot, streamed
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Session } from 'node:inspector';
+import { getHeapSnapshot, writeHeapSnapshot } from 'node:v8';
+import { sleep } from '../core/async.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+
+function post<T>(session: Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
+  });
+}
+
+/** Profiles the CPU from now until `stop()`, which returns the profile as JSON text. */
+export async function startCpuProfile(): Promise<{ stop(): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  await post(session, 'Profiler.enable');
+  await post(session, 'Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
+      session.disconnect();
+      return JSON.stringify(profile);
+    },
+  };
+}
+
+export async function writeCpuProfile(file: string, json: string): Promise<void> {
+  try {
+    writeFileSync(file, json);
+  } catch (cause) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, 'cannot write the CPU profile', { where: file, cause });
+  }
+}
+
+export function writeHeapProfile(file: string): void {
+  try {
+    writeHeapSnapshot(file);
+  } catch (cause) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, 'cannot write the heap snapshot', { where: file, cause });
+  }
+}
+
+/** Parses gor-style listen addresses: `:8181` (loopback here), `host:port`, `[::1]:port`. */
+export function parseListenAddress(address: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TaplineError(ERROR_CODES.USAGE, `expected host:port or :port, got ${JSON.stringify(address)}`, {
+      where: `--${flag}`,
+    });
+  }
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+export async function startDebugServer(address: string, vars: () => unknown): Promise<{ server: Server; url: string }> {
+  const { host, port } = parseListenAddress(address, 'http-pprof');
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (url.pathname === '/debug/vars') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(vars(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+      } else if (url.pathname === '/debug/pprof/profile') {
+        const seconds = Math.min(300, Math.max(0.1, Number(url.searchParams.get('seconds') ?? '10') || 10));
+        const profiler = await startCpuProfile();
+        await sleep(seconds * 1000);
+        const json = await profiler.stop();
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-disposition': 'attachment; filename="tapline.cpuprofile"',
+        });
+        res.end(json);
+      } else if (url.pathname === '/debug/pprof/heap') {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-disposition': 'attachment; filename="tapline.heapsnapshot"',
+        });
+        getHeapSnapshot().pipe(res);
+      } else if (url.pathname === '/debug/pprof/' || url.pathname === '/debug/pprof') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('profile?seconds=N  CPU profile (.cpuprofile)\nheap               heap snapshot (.heapsnapshot)\n');
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('try /debug/vars, /debug/pprof/profile?seconds=10, /debug/pprof/heap\n');
+      }
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`${(err as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (cause) =>
+      reject(new TaplineError(ERROR_CODES.USAGE, `cannot listen on ${host}:${port}`, { where: '--http-pprof', cause })),
+    );
+    server.listen(port, host, resolve);
+  });
+  server.unref();
+  const bound = server.address();
+  const shown =
+    typeof bound === 'object' && bound
+      ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+      : address;
+  return { server, url: `http://${shown}` };
+}

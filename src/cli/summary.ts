@@ -1,0 +1,66 @@
+/** The end-of-run summary (always, on stderr) and the --stats JSON object. */
+import type { Logger } from '../core/log.js';
+import type { RunSummary } from '../core/pipeline.js';
+import { formatBytes } from '../core/values.js';
+
+/** The --stats object: one JSON line. Field names are stable (documented in docs/stats.md). */
+export function statsObject(summary: RunSummary): Record<string, unknown> {
+  const c = summary.counters;
+  const seconds = summary.durationMs / 1000;
+  return {
+    elapsed_s: round(seconds),
+    messages: c.messages,
+    bytes: c.bytes,
+    messages_per_s: seconds > 0 ? round(c.messages / seconds) : 0,
+    filtered: c.filtered,
+    empty_skipped: c.empty,
+    truncated: c.truncated,
+    inputs: Object.fromEntries(
+      summary.inputs.map((i) => [i.name, { ...i.stats, ...(i.error ? { error: i.error } : {}) }]),
+    ),
+    outputs: Object.fromEntries(
+      summary.outputs.map((o) => [
+        o.name,
+        { written: o.written, lost: o.lost, ...o.stats, ...(o.failed ? { failed: o.failed } : {}) },
+      ]),
+    ),
+  };
+}
+
+export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: () => Map<string, number> }): string {
+  const c = summary.counters;
+  const seconds = summary.durationMs / 1000;
+  const rate = seconds > 0 ? Math.round(c.messages / seconds) : 0;
+  const lines = [
+    `tapline: ${summary.stopped ? 'stopped' : 'done'} after ${seconds.toFixed(2)}s: ${c.messages} messages ` +
+      `(${formatBytes(c.bytes)}, ${rate.toLocaleString('en-US')}/s)` +
+      (c.filtered ? `, ${c.filtered} filtered` : '') +
+      (c.truncated ? `, ${c.truncated} cut by --copy-buffer-size` : '') +
+      (c.empty ? `, ${c.empty} empty skipped` : ''),
+  ];
+  for (const i of summary.inputs)
+    lines.push(`  ${i.name}: ${describeCounters(i.stats)}${i.error ? ` — failed: ${i.error}` : ''}`);
+  for (const o of summary.outputs) {
+    const extra = o.lost ? `, ${o.lost} not written (output out of service)` : '';
+    lines.push(
+      `  ${o.name}: ${o.written} written${extra}${o.stats ? `; ${describeCounters(o.stats)}` : ''}${o.failed ? ` — ${o.failed}` : ''}`,
+    );
+  }
+  const suppressed = log.suppressed?.();
+  if (suppressed && suppressed.size > 0) {
+    lines.push(`  warnings not shown: ${[...suppressed].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+function describeCounters(stats: Record<string, number | string> | undefined): string {
+  if (!stats) return '';
+  return Object.entries(stats)
+    .filter(([, v]) => v !== 0 && v !== '')
+    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${typeof v === 'number' && k.includes('bytes') ? formatBytes(v) : v}`)
+    .join(', ');
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,118 @@
+/**
+ * Async building blocks: an abortable sleep, a merge of several batch streams, and a bounded channel.
+ *
+ *   producer ──push()──▶ [ Channel, capacity N ] ──for await──▶ consumer
+ *        ▲ push() returns a promise while the channel is full (backpressure)
+ */
+import type { Batch } from './plugin.js';
+
+/** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Merges streams, yielding batches as soon as any source has one. Each source has at most one pending
+ * read, so a fast source cannot run ahead of the consumer. `onSourceEnd(i)` is called when source i ends.
+ */
+export async function* mergeStreams(
+  sources: readonly AsyncIterable<Batch>[],
+  onSourceEnd?: (index: number, error?: unknown) => void,
+): AsyncGenerator<Batch> {
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  type Step = { index: number; result?: IteratorResult<Batch>; error?: unknown };
+  const pending = new Map<number, Promise<Step>>();
+  const arm = (index: number) => {
+    pending.set(
+      index,
+      iterators[index]!.next().then(
+        (result) => ({ index, result }),
+        (error: unknown) => ({ index, error }),
+      ),
+    );
+  };
+  for (let i = 0; i < iterators.length; i++) arm(i);
+  try {
+    while (pending.size > 0) {
+      const step = await Promise.race(pending.values());
+      if (step.error !== undefined || step.result?.done) {
+        pending.delete(step.index);
+        onSourceEnd?.(step.index, step.error);
+        continue;
+      }
+      arm(step.index);
+      yield step.result!.value;
+    }
+  } finally {
+    // Consumer stopped early: let the sources clean up.
+    await Promise.allSettled([...pending.keys()].map((i) => iterators[i]!.return?.()));
+  }
+}
+
+/** A bounded FIFO of items between a producer and one async consumer. */
+export class Channel<T> {
+  private items: T[] = [];
+  private head = 0;
+  private closed = false;
+  private waitingReader: (() => void) | undefined;
+  private waitingWriters: (() => void)[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Adds an item; the returned promise (when full) resolves once there is room again. */
+  push(item: T): void | Promise<void> {
+    if (this.closed) return;
+    this.items.push(item);
+    this.wakeReader();
+    if (this.length >= this.capacity) return new Promise((resolve) => this.waitingWriters.push(resolve));
+  }
+
+  /** No more items: the consumer ends after the buffered ones. */
+  close(): void {
+    this.closed = true;
+    this.wakeReader();
+    for (const w of this.waitingWriters.splice(0)) w();
+  }
+
+  /** Takes everything buffered, as one array. */
+  private takeAll(): T[] {
+    const out = this.head === 0 ? this.items : this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    for (const w of this.waitingWriters.splice(0)) w();
+    return out;
+  }
+
+  private wakeReader(): void {
+    const r = this.waitingReader;
+    this.waitingReader = undefined;
+    r?.();
+  }
+
+  /** Yields everything available at each wake-up as one array. */
+  async *drain(): AsyncGenerator<T[]> {
+    for (;;) {
+      if (this.length > 0) {
+        yield this.takeAll();
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        this.waitingReader = resolve;
+      });
+    }
+  }
+}

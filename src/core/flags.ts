@@ -1,0 +1,105 @@
+/**
+ * Flag declarations. Plugins and the CLI declare their flags with `FlagSpec`s; the CLI parser, `--help`
+ * and the docs are generated from these declarations, so a flag exists in exactly one place.
+ */
+import { parseGoBool, parseGoDuration, parseGoInt, parseSize } from './values.js';
+
+export type FlagKind = 'bool' | 'string' | 'int' | 'duration' | 'size' | 'float';
+
+export interface FlagSpec {
+  readonly kind: FlagKind;
+  /** Repeatable: every occurrence is kept, in order (gor's "multi" flags). */
+  readonly multi?: boolean;
+  /** Default as text in the flag's own syntax (`5s`, `32mb`, `100`); parsed like a user value. */
+  readonly default?: string;
+  readonly help: string;
+  /** Name of the value in --help (`ADDR`, `FILE`). */
+  readonly value?: string;
+  /** Help section. */
+  readonly section: string;
+  /** Set for gor flags tapline does not do yet: using one is an error (exit 2), never ignored. */
+  readonly notBuilt?: string;
+  /** A note for users coming from gor, shown in --help. */
+  readonly gorNote?: string;
+}
+
+export type FlagValue = boolean | string | number;
+
+/** Parses one value of a flag. Throws a plain Error with the reason. */
+export function parseFlagValue(spec: FlagSpec, text: string): FlagValue {
+  switch (spec.kind) {
+    case 'bool':
+      return parseGoBool(text);
+    case 'int':
+      return parseGoInt(text);
+    case 'duration':
+      return parseGoDuration(text);
+    case 'size':
+      return parseSize(text);
+    case 'float': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`invalid number ${JSON.stringify(text)}`);
+      return n;
+    }
+    default:
+      return text;
+  }
+}
+
+/** The default value of a flag, parsed. */
+export function defaultValue(spec: FlagSpec): FlagValue | undefined {
+  if (spec.default === undefined) return spec.kind === 'bool' ? false : undefined;
+  return parseFlagValue(spec, spec.default);
+}
+
+/** Parsed flags: single flags hold a value, multi flags an array; read through typed getters. */
+export class FlagSet {
+  constructor(
+    private readonly specs: ReadonlyMap<string, FlagSpec>,
+    private readonly values: ReadonlyMap<string, FlagValue | FlagValue[]>,
+  ) {}
+
+  /** Was the flag given on the command line? */
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  /** Names of every flag given. */
+  given(): string[] {
+    return [...this.values.keys()];
+  }
+
+  private single(name: string): FlagValue | undefined {
+    const spec = this.specs.get(name);
+    if (!spec) throw new Error(`unknown flag ${name} (a bug: flags must be declared)`);
+    const v = this.values.get(name);
+    if (v !== undefined) return Array.isArray(v) ? v[v.length - 1] : v;
+    return defaultValue(spec);
+  }
+
+  bool(name: string): boolean {
+    return this.single(name) === true;
+  }
+
+  string(name: string): string {
+    const v = this.single(name);
+    return v === undefined ? '' : String(v);
+  }
+
+  number(name: string): number {
+    const v = this.single(name);
+    return typeof v === 'number' ? v : 0;
+  }
+
+  list(name: string): string[] {
+    const v = this.values.get(name);
+    if (v === undefined) return [];
+    return (Array.isArray(v) ? v : [v]).map(String);
+  }
+
+  numbers(name: string): number[] {
+    const v = this.values.get(name);
+    if (v === undefined) return [];
+    return (Array.isArray(v) ? v : [v]) as number[];
+  }
+}

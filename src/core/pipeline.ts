@@ -1,0 +1,249 @@
+/**
+ * The pipeline: inputs → [transform] → processors → router → outputs.
+ *
+ *   input ─┐                                                                ┌─▶ output A ─┐
+ *   input ─┼─ merge ─▶ [middleware] ─▶ truncate ─▶ processors ─▶ router ────┼─▶ output B  │ responses
+ *     ┌────┘                                                                └─▶ output C  │ (type 3)
+ *     └───────────────────────────────── merge ◀───────────────────────────────────────────┘
+ *
+ * One loop moves every message (gor runs one per input; one loop is simpler and keeps order per input).
+ * Backpressure: a write that returns a promise is awaited before the next message, and each source has at
+ * most one batch outstanding, so a slow output slows the inputs and memory stays bounded.
+ *
+ * Ending: when every input has ended (finite inputs exhausted, or stop() closed them), outputs that produce
+ * responses are drained, their response streams end, the loop ends, and every output is closed (flushed).
+ * stop() is what SIGINT/SIGTERM and --exit-after call: nothing already read is lost.
+ */
+import { mergeStreams } from './async.js';
+import { describeError, ERROR_CODES, isTaplineError } from './errors.js';
+import type { Logger } from './log.js';
+import type { Message } from './message.js';
+import type { Batch, Input, Output, Processor, Transform } from './plugin.js';
+import { SplitRouter } from './router.js';
+
+export interface PipelineOptions {
+  inputs: Input[];
+  outputs: Output[];
+  processors?: Processor[];
+  transform?: Transform;
+  /** --split-output */
+  split?: boolean;
+  /** --copy-buffer-size: payloads longer than this are cut (and counted). 0 = no limit. */
+  copyBufferSize?: number;
+  log: Logger;
+}
+
+export interface PipelineCounters {
+  /** Messages that entered the loop (after the transform). */
+  messages: number;
+  bytes: number;
+  /** Dropped by a processor (filters). */
+  filtered: number;
+  /** Messages with an empty payload (skipped, as gor does). */
+  empty: number;
+  /** Payloads cut by --copy-buffer-size. */
+  truncated: number;
+  /** Messages routed to at least one working output. */
+  routed: number;
+}
+
+export interface OutputReport {
+  name: string;
+  written: number;
+  /** Set when the output was taken out of service. */
+  failed?: string;
+  /** Messages that could not be written because the output had failed. */
+  lost: number;
+  stats?: Record<string, number | string>;
+}
+
+export interface RunSummary {
+  durationMs: number;
+  counters: PipelineCounters;
+  inputs: { name: string; error?: string; stats?: Record<string, number | string> }[];
+  outputs: OutputReport[];
+  /** True when the run ended because stop() was called. */
+  stopped: boolean;
+  /** Problems that should make the process exit non-zero. */
+  failures: string[];
+}
+
+interface OutputSlot {
+  output: Output;
+  written: number;
+  lost: number;
+  failed?: string;
+}
+
+export class Pipeline {
+  readonly counters: PipelineCounters = { messages: 0, bytes: 0, filtered: 0, empty: 0, truncated: 0, routed: 0 };
+  private readonly slots: OutputSlot[];
+  private readonly inputErrors = new Map<number, string>();
+  private stopping = false;
+  private started = 0;
+  private readonly failures: string[] = [];
+
+  constructor(private readonly options: PipelineOptions) {
+    this.slots = options.outputs.map((output) => ({ output, written: 0, lost: 0 }));
+  }
+
+  /** Stops reading: inputs are closed, everything already read still reaches the outputs. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.allSettled(this.options.inputs.map((i) => i.close()));
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  async run(): Promise<RunSummary> {
+    const { inputs, outputs, log } = this.options;
+    this.started = performance.now();
+    const producers = outputs.filter((o) => o.responses !== undefined);
+    let inputsLeft = inputs.length;
+    const drainProducers = () => {
+      for (const o of producers) {
+        o.drain?.().catch((err: unknown) => this.failOutput(o, err));
+      }
+    };
+    const sources: AsyncIterable<Batch>[] = [...inputs.map((i) => i.read()), ...producers.map((o) => o.responses!)];
+    if (inputsLeft === 0) drainProducers();
+    let stream: AsyncIterable<Batch> = mergeStreams(sources, (index, error) => {
+      if (index < inputs.length) {
+        if (error !== undefined) {
+          const text = describeError(error);
+          this.inputErrors.set(index, text);
+          log.error(`${inputs[index]!.name}: ${text}`);
+          if (!isTaplineError(error) || error.code !== ERROR_CODES.LIMIT_REACHED)
+            this.failures.push(`${inputs[index]!.name}: ${text}`);
+        }
+        inputsLeft--;
+        if (inputsLeft === 0) drainProducers();
+      }
+    });
+    if (this.options.transform) stream = this.options.transform(stream);
+
+    const processors = this.options.processors ?? [];
+    const limit = this.options.copyBufferSize ?? 0;
+    const router = this.options.split && this.slots.length > 1 ? new SplitRouter(this.slots.length) : undefined;
+    const c = this.counters;
+
+    for await (const batch of stream) {
+      for (const original of batch) {
+        let msg: Message | null = original;
+        if (msg.data.length === 0) {
+          c.empty++;
+          continue;
+        }
+        c.messages++;
+        c.bytes += msg.data.length;
+        if (limit > 0 && msg.data.length > limit) {
+          c.truncated++;
+          log.warn(
+            `message ${msg.meta.id} (type ${msg.meta.type}) is ${msg.data.length} bytes; cut to --copy-buffer-size ${limit}`,
+            'copy-buffer-size',
+          );
+          msg = { meta: msg.meta, data: msg.data.subarray(0, limit) };
+        }
+        for (let i = 0; i < processors.length && msg !== null; i++) msg = processors[i]!(msg);
+        if (msg === null) {
+          c.filtered++;
+          continue;
+        }
+        if (log.verbose >= 3) log.debug(3, `message ${msg.meta.line}`);
+        if (router) {
+          const slot = this.slots[router.pick(msg)]!;
+          const pending = this.writeTo(slot, msg);
+          if (pending) await pending;
+        } else {
+          let pending: Promise<void>[] | undefined;
+          for (const slot of this.slots) {
+            const p = this.writeTo(slot, msg);
+            if (!p) continue;
+            pending ??= [];
+            pending.push(p);
+          }
+          if (pending) await Promise.all(pending);
+        }
+        c.routed++;
+      }
+    }
+
+    await Promise.allSettled(
+      this.slots.map(async (slot) => {
+        try {
+          await slot.output.close();
+        } catch (err) {
+          this.markFailed(slot, err);
+        }
+      }),
+    );
+    return this.summary();
+  }
+
+  /** Writes, turning errors (sync or async) into "output out of service". */
+  private writeTo(slot: OutputSlot, msg: Message): Promise<void> | undefined {
+    if (slot.failed !== undefined) {
+      slot.lost++;
+      return undefined;
+    }
+    try {
+      const r = slot.output.write(msg);
+      slot.written++;
+      if (r) return r.catch((err: unknown) => this.markFailed(slot, err));
+    } catch (err) {
+      this.markFailed(slot, err);
+      slot.lost++;
+    }
+    return undefined;
+  }
+
+  private failOutput(output: Output, err: unknown): void {
+    const slot = this.slots.find((s) => s.output === output);
+    if (slot) this.markFailed(slot, err);
+  }
+
+  private markFailed(slot: OutputSlot, err: unknown): void {
+    if (slot.failed !== undefined) return;
+    const text = describeError(err);
+    slot.failed = text;
+    const expected = isTaplineError(err) && err.code === ERROR_CODES.LIMIT_REACHED;
+    if (expected) {
+      this.options.log.warn(`${slot.output.name}: ${text}; it takes no more messages`);
+    } else {
+      this.options.log.error(`${slot.output.name}: ${text}; it takes no more messages`);
+      this.failures.push(`${slot.output.name}: ${text}`);
+    }
+  }
+
+  /** Counters right now (for --stats, the status line and /debug/vars). */
+  snapshot(): RunSummary {
+    return this.summary();
+  }
+
+  private summary(): RunSummary {
+    return {
+      durationMs: performance.now() - this.started,
+      counters: { ...this.counters },
+      inputs: this.options.inputs.map((i, index) => {
+        const error = this.inputErrors.get(index);
+        const stats = i.stats?.();
+        return { name: i.name, ...(error ? { error } : {}), ...(stats ? { stats } : {}) };
+      }),
+      outputs: this.slots.map((s) => {
+        const stats = s.output.stats?.();
+        return {
+          name: s.output.name,
+          written: s.written,
+          lost: s.lost,
+          ...(s.failed ? { failed: s.failed } : {}),
+          ...(stats ? { stats } : {}),
+        };
+      }),
+      stopped: this.stopping,
+      failures: [...this.failures],
+    };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Plugin definitions: one object per plugin declares its flags, its help and how to build it. The CLI turns
+ * every occurrence of a plugin's main flag into one instance (gor registers one plugin per occurrence,
+ * spec §0), in the declared order of `builtinPlugins` (src/plugins.ts).
+ */
+import type { FlagSet, FlagSpec } from './flags.js';
+import { LimitGate } from './limiter.js';
+import type { Input, Output, PluginContext } from './plugin.js';
+import type { Limit } from './values.js';
+
+export interface PluginArgs {
+  /** The flag value without its `|limit` suffix. */
+  address: string;
+  limit: Limit;
+  flags: FlagSet;
+  ctx: PluginContext;
+}
+
+interface PluginDefBase {
+  /** Main flag: `input-file`. Its other flags share the prefix (`input-file-loop`). */
+  readonly flag: string;
+  readonly summary: string;
+  /** Every flag of the plugin, the main one included. */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  /**
+   * True when the plugin reads `|limit` itself (input-file treats `|200%` as a speed). Otherwise the
+   * registry wraps the plugin in a LimitGate.
+   */
+  readonly ownsLimit?: boolean;
+}
+
+export interface InputPluginDef extends PluginDefBase {
+  readonly role: 'input';
+  create(args: PluginArgs): Input | Promise<Input>;
+}
+
+export interface OutputPluginDef extends PluginDefBase {
+  readonly role: 'output';
+  create(args: PluginArgs): Output | Promise<Output>;
+}
+
+export type PluginDef = InputPluginDef | OutputPluginDef;
+
+/** Wraps an input so that `|N` / `|N%` sample it (requests decide, responses follow). */
+export function limitInput(input: Input, limit: Limit): Input {
+  if (limit.kind === 'none' || limit.kind === 'max') return input;
+  const gate = new LimitGate(limit);
+  return {
+    name: input.name,
+    async *read() {
+      for await (const batch of input.read()) {
+        const kept = batch.filter((m) => gate.admit(m));
+        if (kept.length > 0) yield kept;
+      }
+    },
+    close: () => input.close(),
+    stats: () => ({ ...input.stats?.(), limit_admitted: gate.counters.admitted, limit_dropped: gate.counters.dropped }),
+  };
+}
+
+/** Wraps an output so that `|N` / `|N%` limit what it receives. */
+export function limitOutput(output: Output, limit: Limit): Output {
+  if (limit.kind === 'none' || limit.kind === 'max') return output;
+  const gate = new LimitGate(limit);
+  const wrapped: Output = {
+    name: output.name,
+    write: (msg) => (gate.admit(msg) ? output.write(msg) : undefined),
+    close: () => output.close(),
+    stats: () => ({
+      ...output.stats?.(),
+      limit_admitted: gate.counters.admitted,
+      limit_dropped: gate.counters.dropped,
+    }),
+  };
+  if (output.responses) Object.assign(wrapped, { responses: output.responses });
+  if (output.drain) Object.assign(wrapped, { drain: () => output.drain!() });
+  return wrapped;
+}

@@ -1,0 +1,169 @@
+/**
+ * Value syntaxes shared by flags and library options, as Go and gor define them (spec §1.1):
+ * Go integers (base prefixes, `_` separators), Go durations, gor sizes, Go booleans, and the
+ * `address|limit` suffix. Each parser throws a plain Error with a short reason; the caller adds the flag.
+ */
+
+const GO_BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+export function parseGoBool(text: string): boolean {
+  if (GO_BOOL_TRUE.has(text)) return true;
+  if (GO_BOOL_FALSE.has(text)) return false;
+  throw new Error(`invalid boolean ${JSON.stringify(text)} (use true or false)`);
+}
+
+/** Go `strconv.ParseInt(s, 0, 64)` rules: optional sign, 0x/0o/0b prefixes, leading-0 octal, `_` between digits. */
+export function parseGoInt(text: string): number {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(text);
+  if (!m) throw new Error(`invalid integer ${JSON.stringify(text)}`);
+  const sign = m[1] === '-' ? -1 : 1;
+  const body = m[2]!;
+  // Go allows '_' only between digits (or after a base prefix), never doubled or trailing.
+  if (/__|_$/.test(body)) {
+    throw new Error(`invalid integer ${JSON.stringify(text)}`);
+  }
+  const digits = body.replace(/_/g, '');
+  let value: number;
+  if (/^0[xX]/.test(digits)) value = Number.parseInt(digits.slice(2), 16);
+  else if (/^0[oO]/.test(digits)) value = Number.parseInt(digits.slice(2), 8);
+  else if (/^0[bB]/.test(digits)) value = Number.parseInt(digits.slice(2), 2);
+  else if (digits.length > 1 && digits.startsWith('0')) value = Number.parseInt(digits.slice(1), 8);
+  else value = Number.parseInt(digits, 10);
+  if (!Number.isFinite(value) || Number.isNaN(value)) throw new Error(`invalid integer ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value)) throw new Error(`integer ${JSON.stringify(text)} is out of range`);
+  return sign * value;
+}
+
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3, // U+00B5 micro sign
+  μs: 1e3, // U+03BC greek mu
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** Go `time.ParseDuration`: `300ms`, `1h30m`, `2.5s`, `-1.5h`; a bare `0` is allowed. Returns milliseconds. */
+export function parseGoDuration(text: string): number {
+  const bad = () => new Error(`invalid duration ${JSON.stringify(text)} (examples: 300ms, 2s, 1m30s)`);
+  let s = text;
+  let sign = 1;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw bad();
+  let totalNs = 0;
+  const part = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/;
+  while (s.length > 0) {
+    const m = part.exec(s);
+    if (!m || (m[1] === '' && (m[2] === undefined || m[2] === ''))) throw bad();
+    const unit = DURATION_UNITS_NS[m[3]!];
+    if (unit === undefined)
+      throw new Error(`invalid duration ${JSON.stringify(text)}: unknown unit ${JSON.stringify(m[3])}`);
+    const value = Number(`${m[1] || '0'}.${m[2] || '0'}`);
+    totalNs += value * unit;
+    s = s.slice(m[0].length);
+  }
+  return (sign * totalNs) / 1e6;
+}
+
+/** Formats milliseconds like Go's `time.Duration.String()`: `1.5s`, `150ms`, `1m0s`, `0s`. */
+export function formatGoDuration(ms: number): string {
+  let ns = Math.round(ms * 1e6);
+  if (ns === 0) return '0s';
+  const neg = ns < 0;
+  if (neg) ns = -ns;
+  let out: string;
+  if (ns < 1e9) {
+    // Sub-second: pick the largest unit that keeps an integer part (ns, µs, ms).
+    const [div, unit] = ns < 1e3 ? [1, 'ns'] : ns < 1e6 ? [1e3, 'µs'] : [1e6, 'ms'];
+    out = `${trimFraction(ns / div)}${unit}`;
+  } else {
+    const h = Math.floor(ns / 3600e9);
+    const m = Math.floor((ns % 3600e9) / 60e9);
+    const s = (ns % 60e9) / 1e9;
+    out = h > 0 ? `${h}h${m}m${trimFraction(s)}s` : m > 0 ? `${m}m${trimFraction(s)}s` : `${trimFraction(s)}s`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function trimFraction(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(9).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+const SIZE_SUFFIX: Record<string, number> = {
+  kb: 2 ** 10,
+  mb: 2 ** 20,
+  gb: 2 ** 30,
+  tb: 2 ** 40,
+  // gor's docs promise these; gor itself rejects them. tapline accepts both.
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+};
+
+/** gor sizes: a Go integer in bytes, optionally followed by kb/mb/gb/tb (or k/m/g/t), powers of 1024. */
+export function parseSize(text: string): number {
+  const m = /^(.*?)(kb|mb|gb|tb|k|m|g|t)?$/i.exec(text);
+  const digits = m?.[1] ?? '';
+  const suffix = m?.[2]?.toLowerCase();
+  let n: number;
+  try {
+    n = parseGoInt(digits);
+  } catch {
+    throw new Error(`invalid size ${JSON.stringify(text)} (examples: 1024, 64kb, 32mb, 1gb)`);
+  }
+  const value = suffix ? n * SIZE_SUFFIX[suffix]! : n;
+  if (!Number.isSafeInteger(value)) throw new Error(`size ${JSON.stringify(text)} is too large`);
+  return value;
+}
+
+/** Human size for reports: `1.5 MiB`. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
+}
+
+export type Limit =
+  | { kind: 'none' }
+  /** `|N%`: a percentage (speed factor on input-file/kafka, random sampling elsewhere). */
+  | { kind: 'percent'; percent: number }
+  /** `|N`: at most N per second. */
+  | { kind: 'rate'; perSecond: number }
+  /** `|max`: tapline's "as fast as the outputs take it" for input-file. */
+  | { kind: 'max' };
+
+/**
+ * Splits `address|limit` (spec §5.1). Part 0 is the address, part 1 the limit; anything after a second `|`
+ * is ignored, as gor does. Unlike gor, a limit that is not a number is an error rather than "drop everything".
+ */
+export function splitLimit(value: string): { address: string; limit: Limit } {
+  const parts = value.split('|');
+  const address = parts[0]!;
+  if (parts.length < 2) return { address, limit: { kind: 'none' } };
+  const raw = parts[1]!.trim();
+  if (raw.toLowerCase() === 'max') return { address, limit: { kind: 'max' } };
+  const pct = raw.indexOf('%');
+  if (pct > 0) {
+    const n = Number(raw.slice(0, pct));
+    if (!Number.isFinite(n) || n < 0) throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N% with N ≥ 0`);
+    return { address, limit: { kind: 'percent', percent: n } };
+  }
+  const n = Number(raw);
+  if (raw === '' || !Number.isInteger(n) || n < 0) {
+    throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N (per second), N% or max`);
+  }
+  return { address, limit: { kind: 'rate', perSecond: n } };
+}

@@ -1,0 +1,74 @@
+/**
+ * `--output-stdout`: every message as a `.gor` record on stdout (the same bytes as a file, spec §2.3).
+ * Records are gathered and written once per event-loop turn; when stdout is slower than the input (a pipe
+ * into `less`), writes wait for 'drain', which slows the whole pipeline instead of buffering without bound.
+ */
+import type { Writable } from 'node:stream';
+import type { Output } from '../core/plugin.js';
+import type { OutputPluginDef } from '../core/registry.js';
+import { RecordBuffer } from './record-buffer.js';
+
+export function streamOutput(name: string, stream: Writable): Output {
+  const buffer = new RecordBuffer();
+  let messages = 0;
+  let bytes = 0;
+  let scheduled = false;
+  let waiting: Promise<void> | undefined;
+  let broken: Error | undefined;
+  stream.on('error', (err) => {
+    broken ??= err;
+  });
+
+  const flush = (): Promise<void> | undefined => {
+    scheduled = false;
+    let ok = true;
+    for (const part of buffer.take()) ok = stream.write(part) && ok;
+    if (!ok && !waiting) {
+      waiting = new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('close', done);
+          waiting = undefined;
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+      });
+    }
+    return waiting;
+  };
+
+  return {
+    name,
+    write(msg) {
+      if (broken) throw broken;
+      messages++;
+      bytes += buffer.append(msg);
+      if (waiting) return waiting;
+      if (buffer.size >= 1 << 20) return flush();
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    async close() {
+      await flush();
+      if (broken) throw broken;
+    },
+    stats: () => ({ messages, bytes }),
+  };
+}
+
+export const stdoutOutputPlugin: OutputPluginDef = {
+  role: 'output',
+  flag: 'output-stdout',
+  summary: 'Write every message to stdout as .gor records',
+  flags: {
+    'output-stdout': {
+      kind: 'bool',
+      section: 'Test inputs and outputs',
+      help: 'Write every message to stdout in the .gor record format (meta line, payload, separator).',
+    },
+  },
+  create: () => streamOutput('output-stdout', process.stdout),
+};

@@ -1,0 +1,20 @@
+/**
+ * The built-in plugins, in gor's registration order (spec §0): dummy input, stdout, null, raw, tcp, file,
+ * http, binary, kafka. Within a kind, instances keep the order their flags were given in.
+ */
+import type { PluginDef } from './core/registry.js';
+import { dummyInputPlugin } from './inputs/dummy.js';
+import { fileInputPlugin } from './inputs/file.js';
+import { fileOutputPlugin } from './outputs/file.js';
+import { httpOutputPlugin } from './outputs/http.js';
+import { nullOutputPlugin } from './outputs/null.js';
+import { stdoutOutputPlugin } from './outputs/stdout.js';
+
+export const builtinPlugins: readonly PluginDef[] = [
+  dummyInputPlugin,
+  stdoutOutputPlugin,
+  nullOutputPlugin,
+  fileInputPlugin,
+  fileOutputPlugin,
+  httpOutputPlugin,
+];
