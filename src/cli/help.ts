@@ -4,7 +4,7 @@
  */
 import type { FlagSpec } from '../core/flags.js';
 
-const SECTION_ORDER = [
+export const SECTION_ORDER = [
   'General',
   'Test inputs and outputs',
   'Live capture (--input-raw)',

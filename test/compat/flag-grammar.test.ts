@@ -1,0 +1,131 @@
+/**
+ * Golden tests for gor's command-line grammar (spec §1.1) and the flag list (§1.2): every gor flag is
+ * known to tapline, either built or declared as not built yet.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseArgv } from '../../src/cli/argv.js';
+import { allFlags } from '../../src/cli/main.js';
+import { isTaplineError } from '../../src/core/errors.js';
+
+const specs = allFlags();
+const parse = (...argv: string[]) => parseArgv(argv, specs).flags;
+const usageError = (argv: string[], pattern: RegExp) =>
+  assert.throws(
+    () => parseArgv(argv, specs),
+    (err: unknown) => isTaplineError(err) && err.code === 'TAPLINE_ERR_USAGE' && pattern.test(err.describe()),
+  );
+
+describe('gor flag grammar', () => {
+  it('accepts one or two dashes, = or a separate value', () => {
+    for (const argv of [
+      ['-output-file', 'a.gor'],
+      ['--output-file', 'a.gor'],
+      ['-output-file=a.gor'],
+      ['--output-file=a.gor'],
+    ]) {
+      assert.deepEqual(parse(...argv).list('output-file'), ['a.gor'], argv.join(' '));
+    }
+  });
+
+  it('bool flags take no separate value; =true|false|1|0|t|f work', () => {
+    assert.equal(parse('--split-output').bool('split-output'), true);
+    assert.equal(parse('--split-output=false').bool('split-output'), false);
+    for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(parse(`-split-output=${t}`).bool('split-output'), true);
+    for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False']) {
+      assert.equal(parse(`-split-output=${f}`).bool('split-output'), false);
+    }
+  });
+
+  it('a stray positional is an error, not a silent truncation (gor stops parsing there)', () => {
+    usageError(['--split-output', 'true', '--output-stdout'], /unexpected argument "true".*--split-output=true/);
+  });
+
+  it('non-bool flags consume the next argument, even one that looks like a flag', () => {
+    // gor: `--verbose --input-raw :80` parses "--input-raw" as the int value and fails with exit 2.
+    usageError(['--verbose', '--input-raw', ':80'], /--verbose: invalid integer "--input-raw"/);
+  });
+
+  it('repeatable flags keep every occurrence in order; single flags: the last wins', () => {
+    const f = parse('--output-file', 'a', '--exit-after', '1s', '--output-file', 'b', '-exit-after=2s');
+    assert.deepEqual(f.list('output-file'), ['a', 'b']);
+    assert.equal(f.number('exit-after'), 2000);
+  });
+
+  it('int flags detect the base like Go (0x10, 010, 0b1)', () => {
+    assert.equal(parse('--verbose', '0x10').number('verbose'), 16);
+    assert.equal(parse('--verbose', '010').number('verbose'), 8);
+    assert.equal(parse('--verbose', '0b1').number('verbose'), 1);
+  });
+
+  it('durations and sizes use Go and gor syntax', () => {
+    assert.equal(parse('--exit-after', '1h30m').number('exit-after'), 5_400_000);
+    assert.equal(parse('--output-file-size-limit', '42mb').number('output-file-size-limit'), 44040192);
+    usageError(['--exit-after', '5'], /--exit-after: invalid duration "5"/);
+    usageError(['--output-file-size-limit', '1.5mb'], /--output-file-size-limit: invalid size/);
+  });
+
+  it('unknown flags fail with a suggestion', () => {
+    usageError(['--output-fiel', 'x'], /unknown flag \(did you mean --output-file\?\)/);
+  });
+
+  it('a flag without its value fails naming the flag', () => {
+    usageError(['--output-file'], /--output-file: flag needs a value/);
+  });
+
+  it('a lone -- ends the flags', () => {
+    const parsed = parseArgv(['--output-stdout', '--', '--input-file', 'x'], specs);
+    assert.equal(parsed.flags.bool('output-stdout'), true);
+    assert.deepEqual(parsed.rest, ['--input-file', 'x']);
+  });
+
+  it('-h, -help and --help ask for help', () => {
+    for (const h of ['-h', '-help', '--help', '--h']) assert.equal(parseArgv([h], specs).help, true);
+  });
+
+  it('bad flag syntax', () => {
+    usageError(['---x'], /bad flag syntax/);
+    usageError(['-=x'], /bad flag syntax/);
+  });
+});
+
+describe('gor flag reference (spec §1.2)', () => {
+  // Every flag of gor's reference, copied from the spec's tables.
+  const gorFlags = `verbose stats exit-after split-output recognize-tcp-sessions http-pprof copy-buffer-size prettify-http
+    middleware cpuprofile memprofile input-dummy output-stdout output-null input-raw input-raw-track-response
+    input-raw-engine input-raw-protocol input-raw-realip-header input-raw-expire input-raw-bpf-filter
+    input-raw-timestamp-type input-raw-override-snaplen input-raw-buffer-timeout input-raw-buffer-size
+    input-raw-promisc input-raw-monitor input-raw-stats input-raw-allow-incomplete input-raw-ignore-interface
+    input-raw-vxlan-port input-raw-vxlan-vni input-raw-vlan input-raw-vlan-vid input-file input-file-loop
+    input-file-read-depth input-file-dry-run input-file-max-wait output-file output-file-append
+    output-file-flush-interval output-file-size-limit output-file-queue-limit output-file-max-size-limit
+    output-file-buffer input-tcp input-tcp-secure input-tcp-certificate input-tcp-certificate-key output-tcp
+    output-tcp-secure output-tcp-skip-verify output-tcp-sticky output-tcp-workers output-tcp-stats output-ws
+    output-ws-skip-verify output-ws-sticky output-ws-workers output-ws-stats output-http output-http-workers-min
+    output-http-workers output-http-queue-len output-http-worker-timeout output-http-timeout output-http-redirects
+    output-http-track-response output-http-skip-verify output-http-response-buffer output-http-stats
+    output-http-stats-ms http-original-host output-http-elasticsearch output-binary output-binary-workers
+    output-binary-timeout output-binary-track-response output-binary-debug output-tcp-response-buffer
+    output-kafka-host output-kafka-topic output-kafka-json-format output-kafka-use-sasl output-kafka-mechanism
+    output-kafka-username output-kafka-password input-kafka-host input-kafka-topic input-kafka-json-format
+    input-kafka-use-sasl input-kafka-mechanism input-kafka-username input-kafka-password input-kafka-offset
+    kafka-tls-ca-cert kafka-tls-client-cert kafka-tls-client-key http-allow-method http-allow-url
+    http-disallow-url http-allow-header http-disallow-header http-basic-auth-filter http-header-limiter
+    http-param-limiter http-rewrite-url http-rewrite-header http-set-header http-set-param`
+    .split(/\s+/)
+    .filter(Boolean);
+
+  it('knows every gor flag', () => {
+    const missing = gorFlags.filter((f) => !specs.has(f));
+    assert.deepEqual(missing, []);
+  });
+
+  it("gor's repeatable flags are repeatable", () => {
+    for (const f of ['input-dummy', 'input-raw', 'input-file', 'output-file', 'output-http', 'output-tcp', 'input-tcp']) {
+      assert.equal(specs.get(f)?.multi, true, f);
+    }
+    for (const f of gorFlags.filter((n) => n.startsWith('http-') && n !== 'http-pprof' && n !== 'http-original-host')) {
+      assert.equal(specs.get(f)?.multi, true, f);
+    }
+  });
+});
