@@ -1,0 +1,139 @@
+/**
+ * gor's byte-level header helpers (spec §7.7): find, set, add and delete a header directly in the raw payload,
+ * keeping every other byte (case, order, spacing) as captured. Quirks are reproduced on purpose because the
+ * bytes replayed to a target must equal what gor would send:
+ *  - the scan starts after the first line only when the payload has a valid gor title, else at byte 0;
+ *  - it does not stop at the blank line, so body lines shaped like `name: value` can match;
+ *  - the value ends 2 bytes before the LF (CRLF assumed), so LF-only lines lose their last value byte;
+ *  - trimming stops when one byte is left, so a value of only spaces reads as `" "`.
+ * Getters return views into `payload`; editors return a new Buffer, or `payload` itself when nothing changes.
+ */
+
+import { COLON, CRLF, CRLFCRLF, indexOfByte, LF, lowerByte, splice, toBytes } from './bytes.js';
+import { hasTitle } from './title.js';
+
+/** Where a header sits in a payload. Offsets are byte indexes; every `end` is exclusive. */
+export interface HeaderSpan {
+  /** First byte of the header line (its name). */
+  readonly start: number;
+  /** Just after the line's LF: `payload[start, end)` is the whole line, as gor's DeleteHeader cuts it. */
+  readonly end: number;
+  /** First byte of the trimmed value. */
+  readonly valueStart: number;
+  /** Just after the trimmed value (equal to `valueStart` when the value is empty). */
+  readonly valueEnd: number;
+  /** `payload[valueStart, valueEnd)`, a view. */
+  readonly value: Buffer;
+}
+
+/** gor's `MIMEHeadersStartPos`: just after the first CRLF, or -1. */
+export function mimeHeadersStart(payload: Buffer): number {
+  const pos = payload.indexOf(CRLF);
+  return pos < 0 ? -1 : pos + 2;
+}
+
+/** gor's `MIMEHeadersEndPos`: just after the first CRLFCRLF, or -1. */
+export function mimeHeadersEnd(payload: Buffer): number {
+  const pos = payload.indexOf(CRLFCRLF);
+  return pos < 0 ? -1 : pos + 4;
+}
+
+/** Go's `bytes.EqualFold` for the usual ASCII case; non-ASCII names fall back to per-code-point folding. */
+function equalFold(buf: Buffer, s: number, e: number, name: Buffer): boolean {
+  if (e - s === name.length) {
+    let ascii = true;
+    let i = 0;
+    for (; i < name.length; i++) {
+      const a = buf[s + i]!;
+      const b = name[i]!;
+      if (a >= 0x80 || b >= 0x80) {
+        ascii = false;
+        break;
+      }
+      if (lowerByte(a) !== lowerByte(b)) return false;
+    }
+    if (ascii) return true;
+  }
+  // Byte lengths may differ under Unicode folding (e.g. 'K' vs KELVIN SIGN), so compare decoded code points.
+  let hasHigh = false;
+  for (let i = s; i < e && !hasHigh; i++) hasHigh = buf[i]! >= 0x80;
+  for (let i = 0; i < name.length && !hasHigh; i++) hasHigh = name[i]! >= 0x80;
+  if (!hasHigh) return false;
+  const a = [...buf.toString('utf8', s, e)];
+  const b = [...name.toString('utf8')];
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && x.toLowerCase() !== y.toLowerCase() && x.toUpperCase() !== y.toUpperCase()) return false;
+  }
+  return true;
+}
+
+/**
+ * gor's `header()`: the first line (see the file header for where the scan starts) whose bytes before the
+ * first `:` equal `name` case-insensitively. Lines without `:` are skipped. Returns null when absent.
+ */
+export function header(payload: Buffer, name: string | Buffer): HeaderSpan | null {
+  const nameBytes = toBytes(name);
+  let lineStart = 0;
+  if (hasTitle(payload)) lineStart = mimeHeadersStart(payload);
+  while (lineStart < payload.length) {
+    const nl = payload.indexOf(LF, lineStart);
+    if (nl === -1) break;
+    const colon = indexOfByte(payload, COLON, lineStart, nl);
+    if (colon !== -1 && equalFold(payload, lineStart, colon, nameBytes)) {
+      // gor: valueEnd (inclusive) = LF - 2, i.e. the byte before an assumed CR; then trim bytes < 0x21,
+      // each loop stopping when one byte would remain.
+      let vs = colon + 1;
+      let ve = nl - 2;
+      while (vs < ve && payload[vs]! < 0x21) vs++;
+      while (ve > vs && payload[ve]! < 0x21) ve--;
+      // For an LF-only `name:` line ve + 1 < vs; Go would panic slicing it. We report an empty value instead.
+      const valueEnd = Math.max(ve + 1, vs);
+      return { start: lineStart, end: nl + 1, valueStart: vs, valueEnd, value: payload.subarray(vs, valueEnd) };
+    }
+    lineStart = nl + 1;
+  }
+  return null;
+}
+
+/** gor's `Header`: the value, or an empty Buffer when absent (gor treats empty and absent alike). */
+export function headerValue(payload: Buffer, name: string | Buffer): Buffer {
+  return header(payload, name)?.value ?? Buffer.alloc(0);
+}
+
+/**
+ * gor's `AddHeader`: insert `name: value\r\n` right after the first CRLF (so headers added in sequence end up in
+ * reverse order). A payload without CRLF is returned unchanged.
+ */
+export function addHeader(payload: Buffer, name: string | Buffer, value: string | Buffer): Buffer {
+  const at = mimeHeadersStart(payload);
+  if (at < 1) return payload;
+  const line = Buffer.concat([toBytes(name), Buffer.from(': ', 'latin1'), toBytes(value), CRLF]);
+  return splice(payload, at, at, line);
+}
+
+/**
+ * gor's `SetHeader`: replace the trimmed value of the first matching header (surrounding whitespace kept), or
+ * add the header after the first line.
+ */
+export function setHeader(payload: Buffer, name: string | Buffer, value: string | Buffer): Buffer {
+  const h = header(payload, name);
+  if (h) return splice(payload, h.valueStart, h.valueEnd, toBytes(value));
+  return addHeader(payload, name, value);
+}
+
+/** gor's `DeleteHeader`: cut the first matching header line including its LF. */
+export function deleteHeader(payload: Buffer, name: string | Buffer): Buffer {
+  const h = header(payload, name);
+  if (!h) return payload;
+  return splice(payload, h.start, h.end, Buffer.alloc(0));
+}
+
+/** gor's `Body`: everything after the first CRLFCRLF, or empty (a view). */
+export function body(payload: Buffer): Buffer {
+  const pos = mimeHeadersEnd(payload);
+  if (pos === -1 || payload.length <= pos) return Buffer.alloc(0);
+  return payload.subarray(pos);
+}

@@ -1,0 +1,42 @@
+/**
+ * `--prettify-http` (spec §9.4): de-chunk and gunzip a payload so middleware and outputs see a plain body with a
+ * correct Content-Length. Both triggers are exact, case-sensitive value matches found with gor's header scan
+ * over the WHOLE payload. One gor bug is not reproduced: when gunzip fails after de-chunking, gor returns the
+ * original payload but has already edited its header bytes in place (Go slice aliasing); we return it intact.
+ */
+
+import { dechunk } from './dechunk.js';
+import { gunzip } from './gunzip.js';
+import { deleteHeader, headerValue, mimeHeadersEnd, setHeader } from './headers.js';
+
+const CHUNKED = Buffer.from('chunked', 'latin1');
+const GZIP = Buffer.from('gzip', 'latin1');
+
+export function prettify(payload: Buffer): Buffer {
+  const chunked = headerValue(payload, 'Transfer-Encoding').equals(CHUNKED);
+  const gzipped = headerValue(payload, 'Content-Encoding').equals(GZIP);
+  if (!chunked && !gzipped) return payload;
+
+  const headersEnd = mimeHeadersEnd(payload);
+  if (headersEnd < 5) return payload;
+
+  let headers = payload.subarray(0, headersEnd);
+  let content = payload.subarray(headersEnd);
+
+  if (chunked) {
+    content = dechunk(content).data; // errors ignored: the partial result is kept, as gor does
+    headers = deleteHeader(headers, 'Transfer-Encoding');
+    headers = setHeader(headers, 'Content-Length', String(content.length));
+  }
+
+  if (gzipped) {
+    const result = gunzip(content);
+    // gor: a bad gzip header yields an empty payload (the message is dropped); a later failure keeps the original.
+    if (!result.ok) return result.stage === 'header' ? Buffer.alloc(0) : payload;
+    content = result.data;
+    headers = deleteHeader(headers, 'Content-Encoding');
+    headers = setHeader(headers, 'Content-Length', String(content.length));
+  }
+
+  return Buffer.concat([headers, content]);
+}

@@ -1,0 +1,93 @@
+/**
+ * gor's definition of "this payload starts with an HTTP/1 request (or response) line" (spec §7.5, §8.5).
+ * The modifiers, the header helpers and capture completion all depend on it, so it is reproduced byte for byte,
+ * including its strictness: known methods only, HTTP/1.0 or 1.1 only, CRLF required, known status codes only.
+ * The splitter does NOT use it; it has its own lenient recogniser in `start-line.ts`.
+ */
+
+import { CR, CRLF, countByte, SP } from './bytes.js';
+import { isKnownStatus } from './status-codes.js';
+
+/** The methods gor accepts (Go's net/http constants), exact and upper-case. */
+export const GOR_METHODS: readonly string[] = [
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'TRACE',
+];
+const METHOD_BYTES = GOR_METHODS.map((m) => Buffer.from(m, 'latin1'));
+
+/** `GET / HTTP/1.1\r\n` is the shortest request gor recognises. */
+const MIN_REQUEST = 16;
+/** `HTTP/1.1 200\r\n` is the shortest response gor recognises. */
+const MIN_RESPONSE = 14;
+const VERSION_LEN = 8;
+
+/** Go's `http.ParseHTTPVersion` followed by gor's `major == 1 && minor in {0, 1}`: exactly HTTP/1.0 or HTTP/1.1. */
+function isHttp10or11(buf: Uint8Array, s: number, e: number): boolean {
+  if (e - s !== VERSION_LEN) return false;
+  // "HTTP/1." then '0' or '1'
+  return (
+    buf[s] === 0x48 &&
+    buf[s + 1] === 0x54 &&
+    buf[s + 2] === 0x54 &&
+    buf[s + 3] === 0x50 &&
+    buf[s + 4] === 0x2f &&
+    buf[s + 5] === 0x31 &&
+    buf[s + 6] === 0x2e &&
+    (buf[s + 7] === 0x30 || buf[s + 7] === 0x31)
+  );
+}
+
+function isGorMethod(buf: Buffer, end: number): boolean {
+  for (const m of METHOD_BYTES) {
+    if (m.length === end && buf.compare(m, 0, m.length, 0, end) === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * gor's `HasRequestTitle`: ≥ 16 bytes, a CRLF somewhere, exactly two spaces before the first CRLF, a known
+ * method before the first space, and `HTTP/1.0`/`HTTP/1.1` between the second space and the CRLF.
+ */
+export function hasRequestTitle(payload: Buffer): boolean {
+  if (payload.length < MIN_REQUEST) return false;
+  const titleLen = payload.indexOf(CRLF);
+  if (titleLen === -1) return false;
+  if (countByte(payload, SP, 0, titleLen) !== 2) return false;
+  const sp1 = payload.indexOf(SP);
+  if (!isGorMethod(payload, sp1)) return false;
+  const sp2 = payload.indexOf(SP, sp1 + 1);
+  return isHttp10or11(payload, sp2 + 1, titleLen);
+}
+
+/**
+ * gor's `HasResponseTitle`: ≥ 14 bytes, a CRLF somewhere (not necessarily ending the first line),
+ * `HTTP/1.0 ` or `HTTP/1.1 `, three decimal digits forming a status Go knows, then a space or CR.
+ */
+export function hasResponseTitle(payload: Buffer): boolean {
+  if (payload.length < MIN_RESPONSE) return false;
+  if (payload.indexOf(CRLF) === -1) return false;
+  if (!isHttp10or11(payload, 0, VERSION_LEN)) return false;
+  if (payload[VERSION_LEN] !== SP) return false;
+  let status = 0;
+  for (let i = VERSION_LEN + 1; i < VERSION_LEN + 4; i++) {
+    const d = payload[i]! - 0x30;
+    if (d < 0 || d > 9) return false;
+    status = status * 10 + d;
+  }
+  if (!isKnownStatus(status)) return false;
+  // "handle cases from #875": the code must be followed by a space or the end of the line.
+  const after = payload[VERSION_LEN + 4];
+  return after === SP || after === CR;
+}
+
+/** gor's `HasTitle`: either kind of start line. */
+export function hasTitle(payload: Buffer): boolean {
+  return hasRequestTitle(payload) || hasResponseTitle(payload);
+}
