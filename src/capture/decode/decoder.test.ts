@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { LinkType, type RawPacket, TcpFlag } from '../types.js';
+import { createDecoder, type DecodeCounters } from './decoder.js';
+import { SUPPORTED_LINK_TYPES } from './link.js';
+import type { DROP_REASONS } from './reasons.js';
+import { ethernet, ext6, frag6, ip4, ipv4, ipv6, loopback, nflog, raw, sll, sll2, tcp, udp, vxlan } from './testkit.js';
+
+/** packets = segments + Σ dropped + fragments held now + fragments merged into completed datagrams. */
+function assertAccounted(c: DecodeCounters): void {
+  const dropped = Object.values(c.dropped).reduce((a, b) => a + b, 0);
+  assert.equal(c.packets, c.segments + dropped + c.fragments.pending + c.fragments.merged, JSON.stringify(c));
+}
+
+describe('decoder', () => {
+  it('Ethernet/IPv4/TCP: the whole segment, payload as a view into the packet', () => {
+    const frame = ethernet(
+      ipv4(
+        tcp({
+          srcPort: 51000,
+          dstPort: 80,
+          seq: 0xfffffffe,
+          ack: 7,
+          flags: TcpFlag.PSH | TcpFlag.ACK,
+          window: 501,
+          payload: 'GET / HTTP/1.1\r\n\r\n',
+        }),
+        { src: '198.51.100.7', dst: '192.0.2.80' },
+      ),
+    );
+    const pkt = raw(frame, LinkType.ETHERNET, 1_700_000_000_123_456_789n);
+    const d = createDecoder();
+    const s = d.decode(pkt);
+    assert.ok(s);
+    const { payload, ...rest } = s;
+    assert.deepEqual(rest, {
+      tsNs: 1_700_000_000_123_456_789n,
+      srcIp: '198.51.100.7',
+      dstIp: '192.0.2.80',
+      srcIp4: ip4('198.51.100.7'),
+      dstIp4: ip4('192.0.2.80'),
+      srcPort: 51000,
+      dstPort: 80,
+      seq: 0xfffffffe,
+      ack: 7,
+      flags: 0x18,
+      window: 501,
+      truncated: false,
+      missing: 0,
+      ipVersion: 4,
+      vlanIds: [],
+      vni: -1,
+    });
+    assert.equal(payload.toString(), 'GET / HTTP/1.1\r\n\r\n');
+    assert.equal(payload.buffer, frame.buffer, 'zero-copy: same memory as the packet');
+    assert.equal(d.lastDrop, null);
+  });
+
+  it('IPv6: text addresses, src4/dst4 from the last 4 bytes', () => {
+    const d = createDecoder();
+    const s = d.decode(raw(ethernet(ipv6(tcp({ payload: 'x' }), { src: '2001:db8::a:b', dst: '::1' }), 0x86dd)));
+    assert.ok(s);
+    assert.deepEqual([s.srcIp, s.dstIp, s.srcIp4, s.dstIp4, s.ipVersion], ['2001:db8::a:b', '::1', 0x000a000b, 1, 6]);
+  });
+
+  it('every supported link type yields the same segment', () => {
+    const v4 = ipv4(tcp({ payload: 'hello' }));
+    const v6 = ipv6(tcp({ payload: 'hello' }));
+    const frames: Array<[number, Buffer]> = [
+      [LinkType.ETHERNET, ethernet(v4)],
+      [LinkType.ETHERNET, ethernet(v4, 0x0800, [[0x8100, 5]])],
+      [
+        LinkType.ETHERNET,
+        ethernet(v4, 0x0800, [
+          [0x88a8, 5],
+          [0x8100, 6],
+        ]),
+      ],
+      [LinkType.NULL, loopback(v4, 2)],
+      [LinkType.NULL, loopback(v6, 30)],
+      [LinkType.LOOP, loopback(v4, 2, true)],
+      [LinkType.RAW, v4],
+      [LinkType.RAW, v6],
+      [12, v6],
+      [14, v4],
+      [LinkType.IPV4, v4],
+      [LinkType.IPV6, v6],
+      [LinkType.LINUX_SLL, sll(v4)],
+      [LinkType.LINUX_SLL2, sll2(v6, 0x86dd)],
+      [LinkType.NFLOG, nflog(v4)],
+      [LinkType.NFLOG, nflog(v6, 10)],
+    ];
+    const covered = new Set<number>();
+    for (const [linkType, frame] of frames) {
+      const s = createDecoder().decode(raw(frame, linkType));
+      assert.ok(s, `link type ${linkType}`);
+      assert.equal(s.payload.toString(), 'hello', `link type ${linkType}`);
+      assert.equal(s.dstPort, 80);
+      covered.add(linkType);
+    }
+    assert.deepEqual([...covered].sort(), [...SUPPORTED_LINK_TYPES].sort());
+  });
+
+  it('a snaplen-cut packet is a truncated segment with the missing byte count', () => {
+    const frame = ethernet(ipv4(tcp({ payload: 'x'.repeat(1000) })));
+    const d = createDecoder();
+    const s = d.decode({ tsNs: 1n, linkType: 1, data: frame.subarray(0, 200), origLen: frame.length });
+    assert.ok(s);
+    assert.deepEqual([s.truncated, s.missing, s.payload.length], [true, 854, 146]);
+    assert.equal(d.counters.truncated, 1);
+  });
+
+  it('IPv4 fragmented TCP is reassembled, whatever the arrival order', () => {
+    const body = Buffer.from('POST /upload HTTP/1.1\r\nContent-Length: 3000\r\n\r\n'.padEnd(3000, 'z'));
+    const segment = tcp({ srcPort: 40001, dstPort: 8080, seq: 42, payload: body });
+    const pieces = [0, 1480, 2960].map((off) => {
+      const end = Math.min(off + 1480, segment.length);
+      return ethernet(
+        ipv4(segment.subarray(off, end), { id: 777, fragOffset: off, moreFragments: end < segment.length }),
+      );
+    });
+    for (const order of [
+      [0, 1, 2],
+      [2, 0, 1],
+      [1, 2, 0],
+    ]) {
+      const d = createDecoder();
+      const out = order.map((i) => d.decode(raw(pieces[i]!)));
+      assert.equal(out[0], null);
+      assert.equal(d.lastDrop, null, 'the last piece produced the segment');
+      assert.equal(out[1], null);
+      const s = out[2];
+      assert.ok(s);
+      assert.deepEqual([s.srcPort, s.dstPort, s.seq, s.truncated], [40001, 8080, 42, false]);
+      assert.deepEqual(s.payload, body);
+      assert.deepEqual(d.counters.fragments, { pending: 0, merged: 2, reassembled: 1 });
+      assertAccounted(d.counters);
+    }
+  });
+
+  it('IPv6 fragmented TCP is reassembled', () => {
+    const segment = tcp({ payload: 'y'.repeat(2000) });
+    const first = segment.subarray(0, 1232);
+    const second = segment.subarray(1232);
+    const d = createDecoder();
+    const a = d.decode(raw(ipv6(frag6(6, 0, true, 99, first), { nextHeader: 44 }), LinkType.RAW));
+    assert.equal(a, null);
+    assert.equal(d.lastDrop, 'fragment-held');
+    const s = d.decode(raw(ipv6(frag6(6, 1232, false, 99, second), { nextHeader: 44 }), LinkType.RAW));
+    assert.ok(s);
+    assert.equal(s.payload.length, 2000);
+    assert.equal(s.srcIp, '2001:db8::1');
+    assertAccounted(d.counters);
+  });
+
+  it('IPv6: extension headers inside the reassembled part are walked; ICMPv6 fragments are not held', () => {
+    const fragmentable = ext6(6, tcp({ payload: 'z'.repeat(100) }));
+    const d = createDecoder();
+    d.decode(raw(ipv6(frag6(60, 0, true, 5, fragmentable.subarray(0, 64)), { nextHeader: 44 }), LinkType.RAW));
+    const s = d.decode(raw(ipv6(frag6(60, 64, false, 5, fragmentable.subarray(64)), { nextHeader: 44 }), LinkType.RAW));
+    assert.equal(s?.payload.length, 100);
+    assert.equal(d.decode(raw(ipv6(frag6(58, 0, true, 6, Buffer.alloc(64)), { nextHeader: 44 }), LinkType.RAW)), null);
+    assert.equal(d.lastDrop, 'non-tcp');
+    assertAccounted(d.counters);
+  });
+
+  it('unfinished fragments are counted as expired by time and at finish()', () => {
+    const d = createDecoder({ fragments: { timeoutMs: 1000 } });
+    d.decode(raw(ethernet(ipv4(tcp().subarray(0, 16), { id: 1, moreFragments: true })), 1, 1_000_000_000n));
+    d.decode(raw(ethernet(ipv4(tcp().subarray(0, 16), { id: 2, moreFragments: true })), 1, 2_500_000_000n));
+    assert.equal(d.counters.dropped['fragment-expired'], 1);
+    assert.equal(d.counters.fragments.pending, 1);
+    d.finish();
+    assert.equal(d.counters.dropped['fragment-expired'], 2);
+    assertAccounted(d.counters);
+  });
+
+  it('non-TCP fragments are not held', () => {
+    const d = createDecoder();
+    assert.equal(d.decode(raw(ethernet(ipv4(Buffer.alloc(16), { protocol: 1, moreFragments: true })))), null);
+    assert.equal(d.lastDrop, 'non-tcp');
+  });
+
+  it('VXLAN: the inner segment comes out with its VNI; port and VNI filters apply', () => {
+    const inner = ethernet(ipv4(tcp({ payload: 'inner' }), { src: '10.0.0.1', dst: '10.0.0.2' }));
+    const outer = (vni: number, port = 4789) =>
+      ethernet(ipv4(udp(vxlan(inner, vni), 50000, port), { protocol: 17, src: '172.16.0.1', dst: '172.16.0.2' }));
+    const d = createDecoder();
+    const s = d.decode(raw(outer(123)));
+    assert.ok(s);
+    assert.deepEqual([s.srcIp, s.dstIp, s.vni, s.payload.toString()], ['10.0.0.1', '10.0.0.2', 123, 'inner']);
+    assert.equal(d.decode(raw(outer(1, 9999))), null);
+    assert.equal(d.lastDrop, 'non-tcp');
+
+    const custom = createDecoder({ vxlanPort: 9999, vxlanVnis: [-5] });
+    assert.ok(custom.decode(raw(outer(1, 9999))));
+    assert.equal(custom.decode(raw(outer(5, 9999))), null);
+    assert.equal(custom.lastDrop, 'vxlan-filtered');
+
+    const off = createDecoder({ vxlanPort: null });
+    assert.equal(off.decode(raw(outer(1))), null);
+    assert.equal(off.lastDrop, 'non-tcp');
+  });
+
+  it('VXLAN nesting is bounded and malformed VXLAN is reported', () => {
+    const l3 = ipv4(tcp());
+    let frame = ethernet(l3);
+    for (let i = 0; i < 3; i++) frame = ethernet(ipv4(udp(vxlan(frame, i)), { protocol: 17 }));
+    const d = createDecoder();
+    assert.equal(d.decode(raw(frame)), null);
+    assert.equal(d.lastDrop, 'vxlan-too-deep');
+    assert.equal(d.decode(raw(ethernet(ipv4(udp(vxlan(ethernet(l3), 1, 0)), { protocol: 17 })))), null);
+    assert.equal(d.lastDrop, 'vxlan-malformed');
+  });
+
+  it('VLAN filter: by id at any depth, or tagged only', () => {
+    const tagged = (vids: number[]) =>
+      raw(
+        ethernet(
+          ipv4(tcp()),
+          0x0800,
+          vids.map((v) => [0x8100, v] as [number, number]),
+        ),
+      );
+    const byId = createDecoder({ vlanIds: [20] });
+    assert.ok(byId.decode(tagged([10, 20])));
+    assert.equal(byId.decode(tagged([10])), null);
+    assert.equal(byId.lastDrop, 'vlan-filtered');
+    assert.equal(byId.decode(tagged([])), null);
+    const only = createDecoder({ vlanOnly: true });
+    assert.ok(only.decode(tagged([1])));
+    assert.equal(only.decode(tagged([])), null);
+    const s = createDecoder().decode(tagged([3, 4]));
+    assert.deepEqual(s?.vlanIds, [3, 4]);
+  });
+
+  it('says why each kind of packet was dropped', () => {
+    const cases: Array<[RawPacket, string]> = [
+      [raw(Buffer.alloc(60), 147), 'unsupported-link-type'],
+      [raw(Buffer.alloc(10)), 'link-truncated'],
+      [raw(ethernet(Buffer.alloc(28), 0x0806)), 'non-ip'],
+      [raw(ethernet(ipv4(udp(Buffer.alloc(4), 1, 53), { protocol: 17 }))), 'non-tcp'],
+      [raw(ethernet(ipv4(tcp({ dataOffsetWords: 2 })))), 'tcp-bad-data-offset'],
+      [raw(Buffer.from([0x50, 0, 0]), LinkType.RAW), 'ip-bad-version'],
+    ];
+    const d = createDecoder();
+    for (const [pkt, reason] of cases) {
+      assert.equal(d.decode(pkt), null, reason);
+      assert.equal(d.lastDrop, reason);
+      assert.equal(d.counters.dropped[reason as (typeof DROP_REASONS)[number]], 1, reason);
+    }
+    assertAccounted(d.counters);
+  });
+
+  it('decodeBatch appends segments and returns their count', () => {
+    const d = createDecoder();
+    const out: unknown[] = ['keep'];
+    const n = d.decodeBatch(
+      [raw(ethernet(ipv4(tcp()))), raw(Buffer.alloc(3)), raw(ethernet(ipv4(tcp())))],
+      out as never,
+    );
+    assert.equal(n, 2);
+    assert.equal(out.length, 3);
+  });
+
+  it('random bytes on any link type never throw, and every packet is accounted for', () => {
+    const linkTypes = [...SUPPORTED_LINK_TYPES, 147];
+    const d = createDecoder({ fragments: { maxDatagrams: 4 } });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...linkTypes),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.boolean(),
+        (linkType, bytes, plausible) => {
+          // Half the cases start from a valid packet with random bytes overwritten, to get past the checks.
+          const base = plausible
+            ? ethernet(ipv4(tcp({ payload: 'abcdefgh' }), { moreFragments: bytes[0] === 1 }))
+            : null;
+          const data = base ? Buffer.from(base) : Buffer.from(bytes);
+          if (base) for (let i = 1; i < bytes.length; i += 2) data[bytes[i]! % data.length] = bytes[i - 1]!;
+          d.decode({ tsNs: 1n, linkType: base ? 1 : linkType, data, origLen: data.length });
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    assertAccounted(d.counters);
+  });
+});

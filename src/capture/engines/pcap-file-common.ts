@@ -1,0 +1,107 @@
+/**
+ * Pieces shared by the classic-pcap and pcapng record parsers: the parser contract the stream driver calls,
+ * the statistics both keep, the size limits that turn corrupt lengths into errors instead of giant
+ * allocations, and the helper that builds a `TaplineError` naming file, packet number and byte offset.
+ */
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import type { RawPacket } from '../types.js';
+
+/**
+ * Largest packet we accept when the file's own snaplen is smaller: Wireshark uses the same 256 KiB bound
+ * for ordinary link types, and real captures never exceed it.
+ */
+export const DEFAULT_MAX_PACKET = 262_144;
+/** Hard ceiling whatever the file claims: anything above is a corrupt length, not a packet. */
+export const HARD_MAX_PACKET = 64 * 1024 * 1024;
+
+/** What a reader has seen so far; the numbers a user asks for when packets seem to be missing. */
+export interface PcapFileStats {
+  /** Packets delivered. */
+  packets: number;
+  /** Captured bytes delivered (sum of `data.length`). */
+  bytes: number;
+  /** pcapng blocks skipped because they carry no packets (NRB, ISB, DSB, custom, unknown). */
+  blocksSkipped: number;
+  /** Records cut off by the end of the input (0 or 1): reported through `onWarning`, never delivered. */
+  truncatedAtEof: number;
+  /** pcapng sections (SHB blocks) seen; 1 for classic pcap. */
+  sections: number;
+}
+
+export function newStats(): PcapFileStats {
+  return { packets: 0, bytes: 0, blocksSkipped: 0, truncatedAtEof: 0, sections: 0 };
+}
+
+/** A non-fatal problem: the input goes on (or ends) and the good packets were delivered. */
+export interface PcapFileWarning {
+  readonly code: 'truncated-record';
+  readonly message: string;
+  /** `file:packet N (offset X)`, as in errors. */
+  readonly where: string;
+}
+
+/** Per-interface facts: one for classic pcap, one per IDB for pcapng (numbered per section). */
+export interface PcapInterface {
+  readonly linkType: number;
+  readonly snaplen: number;
+  /** Human form of the timestamp resolution: `1e-6`, `1e-9`, `2^-20`. */
+  readonly tsResolution: string;
+  readonly name?: string;
+}
+
+/** Context a record parser needs to name the place of a problem. */
+export interface ParseContext {
+  /** Shown in errors: the path, or a name given for a stream (`<stdin>`). */
+  readonly source: string;
+  readonly stats: PcapFileStats;
+}
+
+/**
+ * A format's record parser. The stream driver feeds it contiguous bytes; it never sees chunk boundaries
+ * except through `need`.
+ */
+export interface RecordParser {
+  /**
+   * Parses complete records from `buf[pos..]`, pushing packets into `out`. `base` is the file offset of
+   * `buf[0]`. Returns the position after the last record consumed; a position beyond `buf.length` means
+   * "skip that many bytes you have not given me yet" (large blocks without packets are never buffered).
+   * Throws `TaplineError` on corrupt input after pushing the packets that preceded it.
+   */
+  parse(buf: Buffer, pos: number, base: number, out: RawPacket[]): number;
+  /** Bytes needed from the returned position before `parse` can make progress. */
+  readonly need: number;
+  /** Interfaces known so far (for pcapng: of the current section). */
+  readonly interfaces: readonly PcapInterface[];
+}
+
+/** Which kind of thing a `where` points at. */
+export type WhereKind = 'packet' | 'block' | 'header';
+
+/**
+ * The `where` of every reader error and warning: `dump.pcap:packet 12 (offset 4096)`,
+ * `dump.pcapng:block after packet 11 (offset 4000)`, `dump.pcap:file header (offset 0)`.
+ * Packets are numbered from 1, like tshark frame numbers.
+ */
+export function whereIs(ctx: ParseContext, offset: number, kind: WhereKind = 'packet'): string {
+  const next = ctx.stats.packets + 1;
+  if (kind === 'header') return `${ctx.source}:file header (offset ${offset})`;
+  if (kind === 'block') {
+    const after = next === 1 ? 'block before packet 1' : `block after packet ${next - 1}`;
+    return `${ctx.source}:${after} (offset ${offset})`;
+  }
+  return `${ctx.source}:packet ${next} (offset ${offset})`;
+}
+
+export function badPacket(
+  ctx: ParseContext,
+  offset: number,
+  message: string,
+  kind: WhereKind = 'packet',
+): TaplineError {
+  return new TaplineError(ERROR_CODES.BAD_PACKET, message, { where: whereIs(ctx, offset, kind) });
+}
+
+/** The largest record length accepted for a given snaplen (see the constants above). */
+export function maxPacketFor(snaplen: number): number {
+  return Math.min(Math.max(snaplen, DEFAULT_MAX_PACKET), HARD_MAX_PACKET);
+}

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { buildPcap, encodePcapHeader, encodePcapRecord, type PcapWriterOptions } from '../pcap-writer.js';
+import type { RawPacket } from '../types.js';
+import { openPcapFile, type PcapFileWarning, PcapStreamParser, readPcapBuffer, readPcapStream } from './pcap-file.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tapline-pcap-'));
+
+function packetsFor(n: number): Array<{ tsNs: bigint; data: Buffer }> {
+  return Array.from({ length: n }, (_, i) => ({
+    // Seconds near the top of uint32 and odd nanoseconds: exactness beyond 2^53 matters.
+    tsNs: 4_000_000_000n * 1_000_000_000n + BigInt(i) * 1_000_000_007n + 999n,
+    data: Buffer.alloc(10 + i * 7, i + 1),
+  }));
+}
+
+async function collect(iterable: AsyncIterable<RawPacket[]>): Promise<{ packets: RawPacket[]; batches: number }> {
+  const packets: RawPacket[] = [];
+  let batches = 0;
+  for await (const batch of iterable) {
+    batches++;
+    packets.push(...batch);
+  }
+  return { packets, batches };
+}
+
+function parseChunks(chunks: Buffer[]): { packets: RawPacket[]; parser: PcapStreamParser } {
+  const parser = new PcapStreamParser('split.pcap');
+  const packets: RawPacket[] = [];
+  for (const c of chunks) parser.push(c, packets);
+  parser.end();
+  return { packets, parser };
+}
+
+/** Compares packets by value (data as hex, so a mismatch prints readably). */
+function simple(packets: RawPacket[]) {
+  return packets.map((p) => ({ ts: p.tsNs, lt: p.linkType, len: p.origLen, data: p.data.toString('hex') }));
+}
+
+function rejects(fn: () => unknown, code: string, where: RegExp, message?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof TaplineError, `not a TaplineError: ${String(err)}`);
+    assert.equal(err.code, code);
+    assert.match(err.where ?? '', where);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('classic pcap reader', () => {
+  for (const bigEndian of [false, true]) {
+    for (const nanosecond of [false, true]) {
+      it(`reads ${bigEndian ? 'big' : 'little'}-endian, ${nanosecond ? 'ns' : 'µs'} files exactly`, () => {
+        const input = packetsFor(5);
+        const opts: PcapWriterOptions = { bigEndian, nanosecond, linkType: 113 };
+        const { packets, stats, parser } = readPcapBuffer(buildPcap(input, opts));
+        assert.equal(parser.format, 'pcap');
+        assert.deepEqual(parser.classicHeader, {
+          littleEndian: !bigEndian,
+          nanosecond,
+          versionMajor: 2,
+          versionMinor: 4,
+          snaplen: 262144,
+          linkType: 113,
+        });
+        assert.deepEqual(
+          packets.map((p) => p.tsNs),
+          input.map((p) => (nanosecond ? p.tsNs : (p.tsNs / 1000n) * 1000n)),
+        );
+        assert.deepEqual(
+          packets.map((p) => p.data),
+          input.map((p) => p.data),
+        );
+        assert.ok(packets.every((p) => p.linkType === 113 && p.origLen === p.data.length));
+        assert.deepEqual(stats, {
+          packets: 5,
+          bytes: input.reduce((a, p) => a + p.data.length, 0),
+          blocksSkipped: 0,
+          truncatedAtEof: 0,
+          sections: 1,
+        });
+      });
+    }
+  }
+
+  it('keeps the wire length of snaplen-cut packets', () => {
+    const { packets } = readPcapBuffer(buildPcap([{ tsNs: 1n, data: Buffer.alloc(300, 1) }], { snaplen: 100 }));
+    assert.deepEqual([packets[0]!.data.length, packets[0]!.origLen], [100, 300]);
+  });
+
+  it('masks the FCS flag bits out of the link type', () => {
+    const file = buildPcap([{ tsNs: 1n, data: Buffer.alloc(20) }]);
+    file.writeUInt32LE(0x14000001, 20); // FCS present, 4 bytes, Ethernet
+    assert.equal(readPcapBuffer(file).packets[0]!.linkType, 1);
+  });
+
+  it('packets are views into the input, not copies', () => {
+    const file = buildPcap(packetsFor(2));
+    assert.equal(readPcapBuffer(file).packets[1]!.data.buffer, file.buffer);
+  });
+
+  it('gives the same packets however the input is split (every offset, and 1-byte chunks)', () => {
+    const file = buildPcap(packetsFor(6), { nanosecond: true });
+    const whole = simple(readPcapBuffer(file).packets);
+    for (let cut = 0; cut <= file.length; cut++) {
+      assert.deepEqual(simple(parseChunks([file.subarray(0, cut), file.subarray(cut)]).packets), whole, `cut ${cut}`);
+    }
+    const bytes = Array.from({ length: file.length }, (_, i) => file.subarray(i, i + 1));
+    assert.deepEqual(simple(parseChunks(bytes).packets), whole);
+  });
+
+  it('streams from any Readable (stdin, a tcpdump pipe) in batches', async () => {
+    const file = buildPcap(packetsFor(20));
+    const chunks = [file.subarray(0, 100), file.subarray(100, 1000), file.subarray(1000)];
+    const reader = readPcapStream(Readable.from(chunks), { name: '<stdin>' });
+    const { packets, batches } = await collect(reader);
+    assert.equal(packets.length, 20);
+    assert.ok(batches >= 2 && batches <= 3);
+    assert.equal(reader.format, 'pcap');
+    assert.equal(reader.interfaces[0]!.linkType, 1);
+    assert.equal(reader.stats.packets, 20);
+  });
+
+  it('reads files with any read size', async () => {
+    const file = buildPcap(packetsFor(30));
+    const path = join(tmp, 'small-chunks.pcap');
+    writeFileSync(path, file);
+    for (const chunkSize of [7, 64, 1 << 20]) {
+      const { packets } = await collect(openPcapFile(path, { chunkSize }));
+      assert.deepEqual(simple(packets), simple(readPcapBuffer(file).packets), `chunkSize ${chunkSize}`);
+    }
+  });
+});
+
+describe('classic pcap reader: bad input', () => {
+  it('names what a file with a wrong magic probably is', () => {
+    const cases: Array<[Buffer, RegExp]> = [
+      [Buffer.from('not a capture at all, sorry'), /bad magic number 0x6e6f7420/],
+      [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), /gzip/],
+      [Buffer.from('1 8a2b3c4d5e6f 1700000000000000000\nGET / HTTP/1.1\r\n'), /\.gor recording/],
+      [Buffer.from('34cdb2a1000000000000000000000000', 'hex'), /modified/],
+    ];
+    for (const [bytes, message] of cases) {
+      rejects(
+        () => readPcapBuffer(bytes, { name: 'x.pcap' }),
+        ERROR_CODES.BAD_PACKET,
+        /^x\.pcap:file header \(offset 0\)$/,
+        message,
+      );
+    }
+  });
+
+  it('rejects empty input, a cut file header, and unknown versions', () => {
+    rejects(() => readPcapBuffer(Buffer.alloc(0)), ERROR_CODES.BAD_PACKET, /file header/, /empty/);
+    rejects(
+      () => readPcapBuffer(encodePcapHeader().subarray(0, 10)),
+      ERROR_CODES.BAD_PACKET,
+      /file header/,
+      /after 10 bytes/,
+    );
+    const v3 = encodePcapHeader();
+    v3.writeUInt16LE(3, 4);
+    rejects(() => readPcapBuffer(v3), ERROR_CODES.BAD_PACKET, /file header \(offset 4\)/, /version 3\.4/);
+  });
+
+  it('a header-only file is a valid, empty capture', () => {
+    assert.equal(readPcapBuffer(encodePcapHeader()).packets.length, 0);
+  });
+
+  it('a last packet cut by the end of the file: warning + counter, earlier packets delivered', () => {
+    const file = buildPcap(packetsFor(3));
+    for (const cutBytes of [1, 20, file.length - 24 - 16 - 10 - 16 - 17 - 16 - 1]) {
+      const warnings: PcapFileWarning[] = [];
+      const { packets, stats } = readPcapBuffer(file.subarray(0, file.length - cutBytes), {
+        name: 'cut.pcap',
+        onWarning: (w) => warnings.push(w),
+      });
+      assert.equal(packets.length, 2);
+      assert.equal(stats.truncatedAtEof, 1);
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]!.where, `cut.pcap:packet 3 (offset ${24 + 16 + 10 + 16 + 17})`);
+      assert.match(warnings[0]!.message, /ends inside the last record/);
+    }
+  });
+
+  it('an absurd record length is an error naming file, packet and offset; good packets come first', async () => {
+    const records = packetsFor(4).map((p) => encodePcapRecord(p));
+    records[2]!.writeUInt32LE(0x7fffffff, 8);
+    const file = Buffer.concat([encodePcapHeader(), ...records]);
+    const offset = 24 + records[0]!.length + records[1]!.length;
+    rejects(
+      () => readPcapBuffer(file, { name: 'bad.pcap' }),
+      ERROR_CODES.BAD_PACKET,
+      new RegExp(`^bad\\.pcap:packet 3 \\(offset ${offset}\\)$`),
+      /claims 2147483647 captured bytes/,
+    );
+
+    const path = join(tmp, 'bad.pcap');
+    writeFileSync(path, file);
+    const delivered: RawPacket[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const batch of openPcapFile(path)) delivered.push(...batch);
+      },
+      (err: unknown) => err instanceof TaplineError && err.where === `${path}:packet 3 (offset ${offset})`,
+    );
+    assert.equal(delivered.length, 2);
+  });
+
+  it('I/O problems are FILE_IO naming the path', async () => {
+    for (const path of [join(tmp, 'missing.pcap'), tmp]) {
+      await assert.rejects(collect(openPcapFile(path)), (err: unknown) => {
+        assert.ok(err instanceof TaplineError);
+        assert.equal(err.code, ERROR_CODES.FILE_IO);
+        assert.equal(err.where, path);
+        return true;
+      });
+    }
+  });
+
+  it('a text-mode stream and a second iteration are refused clearly', async () => {
+    await assert.rejects(collect(readPcapStream(Readable.from(['abc']))), { code: ERROR_CODES.FILE_IO });
+    const reader = readPcapStream(Readable.from([buildPcap([])]));
+    await collect(reader);
+    await assert.rejects(collect(reader), { code: ERROR_CODES.INTERNAL });
+  });
+
+  it('after an error the parser stays failed', () => {
+    const parser = new PcapStreamParser();
+    assert.throws(() => parser.push(Buffer.from('garbage!'), []));
+    assert.throws(() => parser.push(buildPcap([]), []), /bad magic/);
+  });
+});
