@@ -1,0 +1,297 @@
+/**
+ * One `--input-file` file: streamed in large chunks, split into records, and held in a read-ahead window
+ * of `--input-file-read-depth` records ordered by timestamp (gor's per-file heap, spec §5.3; here a sorted window).
+ *
+ *   HandlePool ──positional reads (16 KiB growing to 1 MiB)──▶ [gunzip for *.gz] ──▶ GorRecordReader
+ *        ──records (views into the chunks)──▶ pending ──one in per one out──▶ window (sorted by ts, then arrival)
+ *
+ * Memory is bounded whatever the file size: a chunk is read only when the window needs a record and none is
+ * pending. File descriptors are bounded too: a glob over thousands of chunk files keeps at most
+ * `HandlePool.capacity` of them open, reopening a file where it left off when its turn comes.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { describeError } from '../core/errors.js';
+import { type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+
+const FIRST_READ = 16 * 1024;
+const MAX_READ = 1024 * 1024;
+const GZIP_READ = 64 * 1024;
+
+/** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
+export class HandlePool {
+  private readonly entries = new Map<number, { handle: Promise<FileHandle>; users: number }>();
+  private closed = false;
+
+  constructor(readonly capacity = 64) {}
+
+  get openCount(): number {
+    return this.entries.size;
+  }
+
+  async acquire(id: number, path: string): Promise<FileHandle> {
+    if (this.closed) throw new Error('input closed');
+    let entry = this.entries.get(id);
+    if (entry) {
+      this.entries.delete(id); // re-insert: most recently used last
+    } else {
+      this.evictIdle(this.capacity - 1);
+      entry = { handle: open(path, 'r'), users: 0 };
+    }
+    this.entries.set(id, entry);
+    entry.users++;
+    try {
+      return await entry.handle;
+    } catch (err) {
+      this.entries.delete(id);
+      throw err;
+    }
+  }
+
+  release(id: number): void {
+    const entry = this.entries.get(id);
+    if (entry) entry.users--;
+  }
+
+  /** The file is finished: close its handle now. */
+  forget(id: number): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    closeQuietly(entry.handle);
+  }
+
+  closeAll(): void {
+    this.closed = true;
+    for (const entry of this.entries.values()) closeQuietly(entry.handle);
+    this.entries.clear();
+  }
+
+  private evictIdle(keep: number): void {
+    for (const [id, entry] of this.entries) {
+      if (this.entries.size <= keep) return;
+      if (entry.users > 0) continue;
+      this.entries.delete(id);
+      closeQuietly(entry.handle);
+    }
+  }
+}
+
+function closeQuietly(handle: Promise<FileHandle>): void {
+  handle.then(
+    (h) => h.close().catch(() => {}),
+    () => {},
+  );
+}
+
+export interface SourceHooks {
+  /** A record problem (malformed, unterminated, …) found by the reader. */
+  problem(p: RecordProblem, source: FileSource): void;
+  /** The file could not be read to its end (read error, truncated gzip). */
+  readError(err: unknown, source: FileSource, droppedBytes: number): void;
+  /** Raw bytes read from disk (compressed bytes for .gz). */
+  rawBytes(n: number): void;
+}
+
+/**
+ * The read-ahead window: records sorted by (key, arrival), smallest first. Recorded traffic is almost always
+ * in order, so a new record usually goes at the end after one comparison; an out-of-order one is inserted in
+ * place (the window is small). Same order as gor's heap, with ties kept in file order.
+ */
+export class SortedWindow<T> {
+  private items: T[] = [];
+  private keys: bigint[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  peekKey(): bigint | undefined {
+    return this.keys[this.head];
+  }
+
+  push(item: T, key: bigint): void {
+    const keys = this.keys;
+    let i = keys.length;
+    while (i > this.head && keys[i - 1]! > key) i--;
+    if (i === keys.length) {
+      this.items.push(item);
+      keys.push(key);
+    } else {
+      this.items.splice(i, 0, item);
+      keys.splice(i, 0, key);
+    }
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.keys = this.keys.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+export class FileSource {
+  private readonly window = new SortedWindow<GorRecord>();
+  private pending: GorRecord[] = [];
+  private pendingAt = 0;
+  /** Ordering key for records with a bad timestamp: the last good one of this file (keeps them in place). */
+  private lastKey = 0n;
+  private readonly reader: GorRecordReader;
+  private chunks: AsyncIterator<Buffer> | undefined;
+  private gunzip: ReturnType<typeof createGunzip> | undefined;
+  /** Decompressed bytes pushed into the reader, and where the last complete record ended. */
+  private pushed = 0;
+  private parsedEnd = 0;
+  private exhausted = false;
+  /** The window must be refilled before this file's head can be compared with the others. */
+  needsFill = true;
+  /** Records this file produced. */
+  records = 0;
+
+  constructor(
+    readonly path: string,
+    readonly index: number,
+    private readonly depth: number,
+    private readonly pool: HandlePool,
+    private readonly hooks: SourceHooks,
+    private readonly size = 0,
+  ) {
+    this.reader = new GorRecordReader((p) => hooks.problem(p, this));
+  }
+
+  get gzip(): boolean {
+    return this.path.endsWith('.gz');
+  }
+
+  /** The record this file offers next (smallest in its window). */
+  head(): GorRecord | undefined {
+    return this.window.peek();
+  }
+
+  headKey(): bigint {
+    return this.window.peekKey() ?? 0n;
+  }
+
+  /** Reads until the window holds `depth` records or the file ends. */
+  async fill(): Promise<void> {
+    while (this.window.size < this.depth) {
+      if (this.pendingAt < this.pending.length) {
+        this.enter(this.pending[this.pendingAt++]!);
+        continue;
+      }
+      if (this.exhausted) break;
+      await this.readMore();
+    }
+    this.needsFill = false;
+  }
+
+  /** Removes the head; call fill() afterwards when `needsFill` is set. */
+  take(): GorRecord {
+    const rec = this.window.shift()!;
+    if (this.pendingAt < this.pending.length) this.enter(this.pending[this.pendingAt++]!);
+    else if (!this.exhausted) this.needsFill = true;
+    this.records++;
+    return rec;
+  }
+
+  get done(): boolean {
+    return this.exhausted && this.window.size === 0 && this.pendingAt >= this.pending.length;
+  }
+
+  destroy(): void {
+    this.exhausted = true;
+    this.gunzip?.destroy();
+    this.pool.forget(this.index);
+  }
+
+  private enter(rec: GorRecord): void {
+    if (!rec.meta.badTimestamp) this.lastKey = rec.meta.timestampNs;
+    this.window.push(rec, this.lastKey);
+  }
+
+  private async readMore(): Promise<void> {
+    this.chunks ??= this.gzip ? this.gunzipChunks() : this.plainChunks(MAX_READ);
+    let step: IteratorResult<Buffer>;
+    try {
+      step = await this.chunks.next();
+    } catch (err) {
+      this.exhausted = true;
+      this.pending = [];
+      this.pendingAt = 0;
+      this.pool.forget(this.index);
+      this.hooks.readError(err, this, this.pushed - this.parsedEnd);
+      return;
+    }
+    if (step.done) {
+      this.exhausted = true;
+      this.pool.forget(this.index);
+      this.setPending(this.reader.end());
+      return;
+    }
+    this.pushed += step.value.length;
+    this.setPending(this.reader.push(step.value));
+  }
+
+  private setPending(records: GorRecord[]): void {
+    this.pending = records;
+    this.pendingAt = 0;
+    const last = records[records.length - 1];
+    if (last) this.parsedEnd = last.offset + last.size;
+  }
+
+  /** Positional reads through the pool; read sizes grow so that idle files of a big glob stay small. */
+  private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
+    let position = 0;
+    let want = Math.min(FIRST_READ, maxRead);
+    for (;;) {
+      const left = this.size - position;
+      const size = left > 0 ? Math.min(want, left) : want;
+      const buf = Buffer.allocUnsafeSlow(size);
+      const handle = await this.pool.acquire(this.index, this.path);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(buf, 0, size, position));
+      } finally {
+        this.pool.release(this.index);
+      }
+      if (n === 0) return;
+      position += n;
+      this.hooks.rawBytes(n);
+      yield n === size ? buf : buf.subarray(0, n);
+      want = Math.min(want * 4, maxRead);
+    }
+  }
+
+  private async *gunzipChunks(): AsyncGenerator<Buffer> {
+    const raw = Readable.from(this.plainChunks(GZIP_READ), { objectMode: false, highWaterMark: GZIP_READ });
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+    this.gunzip = gunzip;
+    pipeline(raw, gunzip, () => {}); // errors reach the iterator below
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  }
+}
+
+/** A read error in words: `unexpected end of file` for a truncated gzip, the errno otherwise. */
+export function describeReadError(err: unknown, gzip: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (gzip && (code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(String((err as Error).message)))) {
+    return 'the gzip stream is truncated';
+  }
+  if (gzip && (code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR'))
+    return `not valid gzip data (${describeError(err)})`;
+  if (code === 'EISDIR') return 'it is a directory';
+  return describeError(err);
+}

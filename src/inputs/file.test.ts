@@ -1,0 +1,416 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { ERROR_CODES, type TaplineError } from '../core/errors.js';
+import { FlagSet } from '../core/flags.js';
+import { encodeRecord } from '../core/gor-format.js';
+import { memoryLogger } from '../core/log.js';
+import { type Message, makeMeta } from '../core/message.js';
+import type { Input } from '../core/plugin.js';
+import { fileInput, fileInputPlugin } from './file.js';
+
+const MS = 1_000_000n;
+
+function rec(id: string, ts: bigint, body = `GET /${id} HTTP/1.1\r\n\r\n`, type = '1'): Buffer {
+  return encodeRecord({ meta: makeMeta({ type, id, timestampNs: ts, latencyNs: 0n }), data: Buffer.from(body) });
+}
+/** gor's "Bytes processed" for a record: meta line, LF, payload. */
+const recordBytes = (id: string, ts: bigint) => rec(id, ts).length - 14;
+
+async function collect(input: Input): Promise<Message[]> {
+  const out: Message[] = [];
+  for await (const batch of input.read()) out.push(...batch);
+  return out;
+}
+
+async function timedCollect(input: Input): Promise<{ msg: Message; at: number }[]> {
+  const out: { msg: Message; at: number }[] = [];
+  for await (const batch of input.read()) {
+    const at = performance.now();
+    for (const msg of batch) out.push({ msg, at });
+  }
+  return out;
+}
+
+const ids = (msgs: Message[]) => msgs.map((m) => m.meta.id);
+
+describe('input-file', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tapline-input-file-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const path = (name: string) => join(dir, `${n++}-${name}`);
+  const write = (name: string, ...records: Buffer[]) => {
+    const p = path(name);
+    writeFileSync(p, name.endsWith('.gz') ? gzipSync(Buffer.concat(records)) : Buffer.concat(records));
+    return p;
+  };
+
+  it('reads records byte for byte, a payload larger than 64 KiB included (TestInputFileWithPayloadLargerThan64Kb)', async () => {
+    const big = `POST / HTTP/1.1\r\nContent-Length: 89000\r\n\r\n${'a'.repeat(89_000)}`;
+    const file = write(
+      'payloads.gor',
+      rec('1', 1n),
+      rec('2', 2n, 'POST /p HTTP/1.1\r\n\r\na=1&b=2'),
+      rec('3', 3n, big),
+    );
+    const msgs = await collect(fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY }));
+    assert.deepEqual(ids(msgs), ['1', '2', '3']);
+    assert.equal(msgs[2]!.data.toString(), big);
+    assert.equal(msgs[1]!.meta.line, '1 2 2 0');
+  });
+
+  it('merges files of a glob by timestamp (TestInputFileMultipleFilesWithRequestsOnly)', async () => {
+    const sub = path('multi');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'X_0'), Buffer.concat([rec('1', 1n), rec('3', 3n)]));
+    writeFileSync(join(sub, 'X_1'), Buffer.concat([rec('2', 2n), rec('4', 4n)]));
+    const input = fileInput({ patterns: [join(sub, 'X*')], speed: Number.POSITIVE_INFINITY });
+    assert.deepEqual(ids(await collect(input)), ['1', '2', '3', '4']);
+    assert.equal(input.stats!().files, 2);
+  });
+
+  it('merges requests and responses across files; ties go to the earlier file', async () => {
+    const sub = path('pairs');
+    mkdirSync(sub);
+    const r = (id: string, ts: bigint, type: string) =>
+      rec(`${id}${type}`, ts, type === '1' ? 'GET / HTTP/1.1\r\n\r\n' : 'HTTP/1.1 200 OK\r\n\r\n', type);
+    writeFileSync(
+      join(sub, 'b_0.gor'),
+      Buffer.concat([r('a', 1n, '1'), r('a', 2n, '2'), r('c', 5n, '1'), r('c', 6n, '2')]),
+    );
+    writeFileSync(
+      join(sub, 'b_1.gor'),
+      Buffer.concat([r('b', 3n, '1'), r('b', 4n, '2'), r('d', 5n, '1'), r('d', 7n, '2')]),
+    );
+    const msgs = await collect(fileInput({ patterns: [join(sub, 'b_*.gor')], speed: Number.POSITIVE_INFINITY }));
+    assert.deepEqual(ids(msgs), ['a1', 'a2', 'b1', 'b2', 'c1', 'd1', 'c2', 'd2']);
+  });
+
+  it('keeps many files in order while holding only a few open', async () => {
+    const sub = path('many');
+    mkdirSync(sub);
+    for (let f = 0; f < 30; f++) {
+      const records: Buffer[] = [];
+      for (let i = 0; i < 10; i++) records.push(rec(String(i * 30 + f), BigInt(i * 30 + f)));
+      writeFileSync(join(sub, `m_${f}.gor`), Buffer.concat(records));
+    }
+    const msgs = await collect(
+      fileInput({ patterns: [join(sub, '*.gor')], speed: Number.POSITIVE_INFINITY, maxOpenFiles: 4 }),
+    );
+    assert.deepEqual(
+      ids(msgs),
+      Array.from({ length: 300 }, (_, i) => String(i)),
+    );
+  });
+
+  it('re-sorts out-of-order records within the read-depth window only', async () => {
+    const file = write('unordered.gor', rec('c', 3n), rec('a', 1n), rec('b', 2n));
+    assert.deepEqual(ids(await collect(fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY }))), [
+      'a',
+      'b',
+      'c',
+    ]);
+    const shallow = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, readDepth: 1 });
+    assert.deepEqual(ids(await collect(shallow)), ['c', 'a', 'b']);
+    assert.equal(shallow.stats!().negative_wait, 2);
+  });
+
+  it('reads gzip files (TestInputFileCompressed: 2 × 1000 records via a glob)', async () => {
+    const sub = path('gz');
+    mkdirSync(sub);
+    for (const f of [0, 1]) {
+      const records: Buffer[] = [];
+      for (let i = 0; i < 1000; i++) records.push(rec(`${f}-${i}`, BigInt(i * 2 + f)));
+      writeFileSync(join(sub, `requests_${f}.gz`), gzipSync(Buffer.concat(records)));
+    }
+    const input = fileInput({ patterns: [join(sub, 'requests_*.gz')], speed: Number.POSITIVE_INFINITY });
+    const msgs = await collect(input);
+    assert.equal(msgs.length, 2000);
+    assert.deepEqual(ids(msgs).slice(0, 4), ['0-0', '1-0', '0-1', '1-1']);
+    const stats = input.stats!();
+    assert.equal(stats.bytes_read, stats.bytes_total);
+  });
+
+  it('replays the original gaps (TestInputFileRequestsWithLatency: 50 then 100 ms)', async () => {
+    const file = write('latency.gor', rec('1', 100n * MS), rec('2', 150n * MS), rec('3', 250n * MS));
+    const got = await timedCollect(fileInput({ patterns: [file] }));
+    // The schedule is absolute: each record is due at first + Σ gaps, whatever the timer lateness before it.
+    const t1 = got[1]!.at - got[0]!.at;
+    const t2 = got[2]!.at - got[0]!.at;
+    assert.ok(t1 >= 45 && t1 < 100, `second record after ${t1} ms, want 50`);
+    assert.ok(t2 >= 145 && t2 <= 200, `third record after ${t2} ms, want 150 (gor's test: ≤ 200)`);
+  });
+
+  it('|100% keeps the original pacing within 5% (40 records 10 ms apart)', async () => {
+    const file = write('pacing.gor', ...Array.from({ length: 40 }, (_, i) => rec(String(i), BigInt(i) * 10n * MS)));
+    const got = await timedCollect(fileInput({ patterns: [file], speed: 1 }));
+    assert.equal(got.length, 40);
+    const span = got[39]!.at - got[0]!.at;
+    assert.ok(Math.abs(span - 390) <= 390 * 0.05, `40 records over ${span.toFixed(1)} ms, want 390 ± 5%`);
+  });
+
+  it('|10000% replays 100,000 records spanning 100 s in about 1 s, not capped by timers', async () => {
+    const records: Buffer[] = [];
+    for (let i = 0; i < 100_000; i++) records.push(rec(String(i), BigInt(i) * MS));
+    const file = write('fast.gor', ...records);
+    const t0 = performance.now();
+    let count = 0;
+    for await (const batch of fileInput({ patterns: [file], speed: 100 }).read()) count += batch.length;
+    const elapsed = performance.now() - t0;
+    assert.equal(count, 100_000);
+    assert.ok(elapsed >= 950, `too fast: ${elapsed} ms`);
+    assert.ok(elapsed < 2500, `${elapsed} ms for a 1 s replay`);
+  });
+
+  it('--input-file-max-wait caps a long gap', async () => {
+    const file = write('maxwait.gor', rec('1', 0n), rec('2', 3600n * 1000n * MS));
+    const t0 = performance.now();
+    const msgs = await collect(fileInput({ patterns: [file], maxWaitMs: 20 }));
+    const elapsed = performance.now() - t0;
+    assert.equal(msgs.length, 2);
+    assert.ok(elapsed >= 15 && elapsed < 500, `${elapsed} ms`);
+  });
+
+  it('close() ends a replay that is sleeping, promptly', async () => {
+    const file = write('sleepy.gor', rec('1', 0n), rec('2', 3600n * 1000n * MS));
+    const input = fileInput({ patterns: [file] });
+    const it = input.read()[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.length, 1);
+    const pending = it.next();
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    await input.close();
+    assert.equal((await pending).done, true);
+    assert.ok(performance.now() - t0 < 100);
+  });
+
+  it('--input-file-loop replays again and again (TestInputFileLoop: ≥ 1000 messages from 2 records)', async () => {
+    const file = write('loop.gor', rec('1', 1n * MS), rec('2', 2n * MS));
+    const input = fileInput({ patterns: [file], loop: true, speed: Number.POSITIVE_INFINITY });
+    let count = 0;
+    for await (const batch of input.read()) {
+      count += batch.length;
+      if (count >= 1000) await input.close();
+    }
+    assert.ok(count >= 1000);
+    assert.ok((input.stats!().passes as number) >= 500);
+  });
+
+  it('--input-file-loop restarts the timing (no wait between passes)', async () => {
+    const file = write('loop-timing.gor', rec('1', 0n), rec('2', 30n * MS));
+    const input = fileInput({ patterns: [file], loop: true });
+    const t0 = performance.now();
+    let count = 0;
+    for await (const batch of input.read()) {
+      count += batch.length;
+      if (count >= 6) await input.close();
+    }
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed >= 85 && elapsed < 200, `3 passes of one 30 ms gap took ${elapsed} ms`);
+  });
+
+  it('dry-run prints gor’s report, emits nothing and does not sleep', async () => {
+    const a = write('dry-a.gor', rec('1', 100n * MS), rec('3', 250n * MS), rec('4', 120n * MS));
+    const b = write('dry-b.gor', rec('2', 150n * MS), rec('5', 1250n * MS));
+    let report = '';
+    const input = fileInput({
+      patterns: [a, b],
+      dryRun: true,
+      readDepth: 1,
+      report: (t) => {
+        report += t;
+      },
+    });
+    const t0 = performance.now();
+    assert.deepEqual(await collect(input), []);
+    assert.ok(performance.now() - t0 < 500);
+    const bytes =
+      recordBytes('1', 100n * MS) +
+      recordBytes('3', 250n * MS) +
+      recordBytes('4', 120n * MS) +
+      recordBytes('2', 150n * MS) +
+      recordBytes('5', 1250n * MS);
+    assert.equal(
+      report,
+      `Records found: 5\nFiles processed: 2\nBytes processed: ${bytes}\nMax wait: 1s\nMin wait: 50ms\nFirst wait: 50ms\n` +
+        'It will take `1.15s` to replay at current speed.\nFound 1 records with out of order timestamp\n',
+    );
+  });
+
+  it('dry-run applies the speed factor and max-wait', async () => {
+    const file = write('dry-speed.gor', rec('1', 0n), rec('2', 100n * MS), rec('3', 10_100n * MS));
+    let report = '';
+    const input = fileInput({
+      patterns: [file],
+      dryRun: true,
+      speed: 2,
+      maxWaitMs: 1000,
+      report: (t) => {
+        report += t;
+      },
+    });
+    await collect(input);
+    assert.match(report, /Max wait: 1s\nMin wait: 50ms\nFirst wait: 100ms\nIt will take `1.05s` to replay/);
+  });
+
+  it('a missing file or a pattern matching nothing is a FILE_IO error naming it', async () => {
+    const missing = join(dir, 'does-not-exist.gor');
+    await assert.rejects(collect(fileInput({ patterns: [missing] })), (err: TaplineError) => {
+      assert.equal(err.code, ERROR_CODES.FILE_IO);
+      assert.match(err.message, /does-not-exist\.gor/);
+      return true;
+    });
+    await assert.rejects(collect(fileInput({ patterns: [join(dir, 'nothing-*.gor')] })), (err: TaplineError) => {
+      assert.equal(err.code, ERROR_CODES.FILE_IO);
+      assert.match(err.message, /no file matches .*nothing-\*\.gor/);
+      return true;
+    });
+  });
+
+  it('bad option values are USAGE errors naming the flag', () => {
+    assert.throws(
+      () => fileInput({ patterns: ['x'], readDepth: 0 }),
+      (e: TaplineError) => e.code === ERROR_CODES.USAGE && e.where === '--input-file-read-depth',
+    );
+    assert.throws(
+      () => fileInput({ patterns: ['x'], speed: 0 }),
+      (e: TaplineError) => e.code === ERROR_CODES.USAGE && e.where === '--input-file',
+    );
+    assert.throws(
+      () => fileInput({ patterns: ['x[.gor'] }),
+      (e: TaplineError) => e.code === ERROR_CODES.USAGE && e.where === '--input-file',
+    );
+  });
+
+  it('a corrupt record is skipped with a warning naming the file, record and offset; the rest is read', async () => {
+    const good1 = rec('1', 1n);
+    const file = write('corrupt.gor', good1, Buffer.from('garbage-without-meta\n🐵🙈🙉\n'), rec('3', 3n));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, log });
+    assert.deepEqual(ids(await collect(input)), ['1', '3']);
+    assert.equal(input.stats!().skipped, 1);
+    assert.equal(log.lines.length, 1);
+    assert.ok(log.lines[0]!.includes(`${file}: record 2 (byte ${good1.length})`), log.lines[0]);
+  });
+
+  it('an unterminated last record is read and counted', async () => {
+    const file = write('unterminated.gor', rec('1', 1n), Buffer.from('1 2 2 0\nGET /last HTTP/1.1\r\n\r\n'));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, log });
+    assert.deepEqual(ids(await collect(input)), ['1', '2']);
+    assert.equal(input.stats!().unterminated, 1);
+    assert.match(log.lines[0]!, /record 2/);
+  });
+
+  it('a truncated gzip file: a warning, and the records before the damage are emitted', async () => {
+    const records: Buffer[] = [];
+    for (let i = 0; i < 2000; i++)
+      records.push(rec(String(i), BigInt(i), `GET /${i}?${Math.random()} HTTP/1.1\r\n\r\n`));
+    const whole = gzipSync(Buffer.concat(records));
+    const p = path('truncated.gz');
+    writeFileSync(p, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
+    const msgs = await collect(input);
+    assert.ok(msgs.length > 100 && msgs.length < 2000, `${msgs.length} records`);
+    assert.deepEqual(
+      ids(msgs),
+      Array.from({ length: msgs.length }, (_, i) => String(i)),
+    );
+    assert.equal(input.stats!().file_errors, 1);
+    assert.match(
+      log.lines.join('\n'),
+      /truncated\.gz: cannot read to the end: the gzip stream is truncated; \d+ records were read/,
+    );
+  });
+
+  it('a file that is not gzip but named .gz: a warning, no crash', async () => {
+    const p = write('fake.gz', rec('1', 1n));
+    writeFileSync(p, rec('1', 1n));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
+    assert.deepEqual(await collect(input), []);
+    assert.match(log.lines.join('\n'), /fake\.gz: cannot read to the end: not valid gzip data/);
+  });
+
+  it('an unreadable match (a directory) is warned about; the other files are read', async () => {
+    const sub = path('with-dir');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'a.gor'), rec('1', 1n));
+    mkdirSync(join(sub, 'b.gor'));
+    writeFileSync(join(sub, 'c.gor'), rec('2', 2n));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [join(sub, '*.gor')], speed: Number.POSITIVE_INFINITY, log });
+    assert.deepEqual(ids(await collect(input)), ['1', '2']);
+    assert.equal(input.stats!().file_errors, 1);
+    assert.match(log.lines.join('\n'), /b\.gor: cannot read to the end: it is a directory/);
+  });
+
+  it('records with a non-numeric timestamp are emitted in place without waiting, and counted', async () => {
+    const odd = Buffer.from(`1 b notanumber 0\nGET /b HTTP/1.1\r\n\r\n\n🐵🙈🙉\n`);
+    const file = write('badts.gor', rec('a', 10n * MS), odd, rec('c', 20n * MS));
+    const input = fileInput({ patterns: [file] });
+    const t0 = performance.now();
+    assert.deepEqual(ids(await collect(input)), ['a', 'b', 'c']);
+    assert.ok(performance.now() - t0 < 500);
+    assert.equal(input.stats!().bad_timestamp, 1);
+  });
+
+  it('stats give what a progress line needs', async () => {
+    const file = write('stats.gor', rec('1', 1n), rec('2', 2n));
+    const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY });
+    await collect(input);
+    const s = input.stats!();
+    assert.equal(s.records, 2);
+    assert.equal(s.bytes_total, rec('1', 1n).length * 2);
+    assert.equal(s.bytes_read, s.bytes_total);
+    assert.equal(s.bytes, recordBytes('1', 1n) + recordBytes('2', 2n));
+    assert.equal(s.files, 1);
+  });
+
+  describe('plugin', () => {
+    const flagSet = (values: Record<string, string | boolean | number>) =>
+      new FlagSet(new Map(Object.entries(fileInputPlugin.flags)), new Map(Object.entries(values)));
+    const ctx = { log: memoryLogger(), signal: new AbortController().signal };
+
+    it('declares its flags with gor’s defaults', () => {
+      const f = flagSet({});
+      assert.equal(f.number('input-file-read-depth'), 100);
+      assert.equal(f.number('input-file-max-wait'), 0);
+      assert.equal(f.bool('input-file-loop'), false);
+      assert.equal(fileInputPlugin.ownsLimit, true);
+      for (const spec of Object.values(fileInputPlugin.flags)) assert.equal(spec.section, 'Files');
+    });
+
+    it('|N% is a speed, and the flags reach the input', async () => {
+      const file = write('plugin.gor', rec('1', 0n), rec('2', 100n * MS));
+      const input = await fileInputPlugin.create({
+        address: file,
+        limit: { kind: 'percent', percent: 1000 },
+        flags: flagSet({ 'input-file-read-depth': 5 }),
+        ctx,
+      });
+      const t0 = performance.now();
+      assert.equal((await collect(input)).length, 2);
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed >= 8 && elapsed < 80, `${elapsed} ms at 10×`);
+    });
+
+    it('|N drops beyond N a second, as gor does', async () => {
+      const file = write('plugin-rate.gor', ...Array.from({ length: 20 }, (_, i) => rec(String(i), BigInt(i))));
+      const input = await fileInputPlugin.create({
+        address: file,
+        limit: { kind: 'rate', perSecond: 5 },
+        flags: flagSet({}),
+        ctx,
+      });
+      assert.equal((await collect(input)).length, 5);
+    });
+  });
+});

@@ -1,0 +1,367 @@
+/**
+ * `--input-file PATH|SPEED`: replays `.gor` files with their original timing (spec §5.3–5.4).
+ *
+ *   glob ─▶ FileSource per file (streamed, read-ahead window re-sorted by timestamp)
+ *        ─▶ merge: smallest head timestamp first (ties: earlier file in glob order)
+ *        ─▶ GorWaits (gor's wait rules) ─▶ ReplayClock (absolute schedule) ─▶ batches of due records
+ *
+ * Differences from gor (docs/compat.md): a pattern that matches nothing is an error instead of an idle
+ * process; the schedule is absolute, so pacing does not drift; records with a non-numeric timestamp are
+ * emitted in place without waiting (gor reads them as 0); `|max` replays as fast as the outputs take it;
+ * `--input-file-read-depth` below 1 is refused (gor hangs); the dry-run report ends the input.
+ */
+import { stat } from 'node:fs/promises';
+import { sleep } from '../core/async.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSpec } from '../core/flags.js';
+import { describeProblem, type GorRecord } from '../core/gor-format.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { Message } from '../core/message.js';
+import type { Batch, Input } from '../core/plugin.js';
+import { type InputPluginDef, limitInput } from '../core/registry.js';
+import type { Limit } from '../core/values.js';
+import { formatDryRunReport } from './file-dry-run.js';
+import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
+import { MinHeap } from './file-heap.js';
+import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
+import { GorWaits, ReplayClock } from './file-timing.js';
+
+export interface FileInputOptions {
+  /** Paths or globs (`*`, `?`, `[...]`); every match is opened and all are merged by timestamp. */
+  patterns: readonly string[];
+  /** 1 = original pace (default), 2 = twice as fast, Infinity = no waiting at all. */
+  speed?: number;
+  /** Start over when every file is replayed (re-globbing), until close(). */
+  loop?: boolean;
+  /** Records read ahead per file and re-sorted by timestamp (default 100). */
+  readDepth?: number;
+  /** Read everything, emit nothing, then print gor's summary through `report`. */
+  dryRun?: boolean;
+  /** Longest single wait, after the speed factor; 0 = no cap. */
+  maxWaitMs?: number;
+  log?: Logger;
+  /** Where the dry-run report goes (default: stdout). */
+  report?: (text: string) => void;
+  name?: string;
+  /** Files open at once (default 64); a bigger glob reopens files when their turn comes. */
+  maxOpenFiles?: number;
+  /** Stop when this signal aborts (like close()). */
+  signal?: AbortSignal;
+}
+
+export interface FileInputStats {
+  [key: string]: number;
+  records: number;
+  /** Σ len(meta line + LF + payload) of the records read (gor's "Bytes processed"). */
+  bytes: number;
+  /** Records skipped as malformed (each one warned about with its file, record number and offset). */
+  skipped: number;
+  /** Last records of a file without a separator (read anyway). */
+  unterminated: number;
+  /** Files with Windows line endings (read anyway). */
+  crlf: number;
+  /** Records with a timestamp earlier than the one before (emitted at once). */
+  negative_wait: number;
+  /** Records whose timestamp is not a number (emitted at once). */
+  bad_timestamp: number;
+  /** Files matched in the current pass. */
+  files: number;
+  /** Files that could not be read to the end. */
+  file_errors: number;
+  /** Bytes read from disk in the current pass (compressed bytes for .gz), for progress. */
+  bytes_read: number;
+  /** Σ file sizes of the current pass (compressed sizes for .gz). */
+  bytes_total: number;
+  /** Passes started (more than 1 with --input-file-loop). */
+  passes: number;
+}
+
+const MAX_BATCH = 1024;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const PRIME_CONCURRENCY = 16;
+
+export function fileInput(options: FileInputOptions): Input {
+  const patterns = [...options.patterns];
+  if (patterns.length === 0) throw new TaplineError(ERROR_CODES.USAGE, 'no file given', { where: '--input-file' });
+  const speed = options.speed ?? 1;
+  if (!(speed > 0)) {
+    throw new TaplineError(ERROR_CODES.USAGE, `speed must be above 0% (got ${speed * 100}%)`, {
+      where: '--input-file',
+    });
+  }
+  const readDepth = options.readDepth ?? 100;
+  if (!Number.isInteger(readDepth) || readDepth < 1) {
+    throw new TaplineError(ERROR_CODES.USAGE, `must be a whole number of records, at least 1 (got ${readDepth})`, {
+      where: '--input-file-read-depth',
+    });
+  }
+  for (const p of patterns) {
+    try {
+      validateGlob(p);
+    } catch (err) {
+      if (err instanceof GlobPatternError)
+        throw new TaplineError(ERROR_CODES.USAGE, err.message, { where: '--input-file' });
+    }
+  }
+  const maxWaitNs = BigInt(Math.max(0, Math.round((options.maxWaitMs ?? 0) * 1e6)));
+  const log = options.log ?? createLogger();
+  const name = options.name ?? `input-file(${patterns.join(', ')})`;
+  const dryRun = options.dryRun ?? false;
+  const loop = (options.loop ?? false) && !dryRun;
+  if (options.loop && dryRun) log.warn(`${name}: --input-file-loop is ignored with --input-file-dry-run`);
+  const report = options.report ?? ((text: string) => void process.stdout.write(text));
+
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  let pool: HandlePool | undefined;
+  let sources: FileSource[] = [];
+  let started = false;
+  const stats: FileInputStats = {
+    records: 0,
+    bytes: 0,
+    skipped: 0,
+    unterminated: 0,
+    crlf: 0,
+    negative_wait: 0,
+    bad_timestamp: 0,
+    files: 0,
+    file_errors: 0,
+    bytes_read: 0,
+    bytes_total: 0,
+    passes: 0,
+  };
+  const waits = new GorWaits({ speed, maxWaitNs });
+
+  const hooks: SourceHooks = {
+    problem(p, source) {
+      if (p.kind === 'unterminated') stats.unterminated++;
+      else if (p.kind === 'crlf') stats.crlf++;
+      else if (p.skipped) stats.skipped++;
+      log.warn(describeProblem(p, source.path).describe(), `input-file:${p.kind}`);
+    },
+    readError(err, source, dropped) {
+      stats.file_errors++;
+      const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
+      const error = new TaplineError(
+        ERROR_CODES.FILE_IO,
+        `cannot read to the end: ${describeReadError(err, source.gzip)}; ${source.records} records were read${tail}`,
+        { where: source.path, cause: err },
+      );
+      log.warn(error.describe(), 'input-file:read');
+    },
+    rawBytes(n) {
+      stats.bytes_read += n;
+    },
+  };
+
+  /** Every file of every pattern, in order; a pattern that matches nothing is an error. */
+  const expand = async (): Promise<{ path: string; size: number }[]> => {
+    const seen = new Set<string>();
+    const out: { path: string; size: number }[] = [];
+    for (const pattern of patterns) {
+      const matches = globSync(pattern);
+      if (matches.length === 0) {
+        const what = hasGlobMeta(pattern) ? `no file matches ${JSON.stringify(pattern)}` : `file not found: ${pattern}`;
+        throw new TaplineError(ERROR_CODES.FILE_IO, what, { where: '--input-file' });
+      }
+      for (const path of matches) {
+        if (seen.has(path)) continue;
+        seen.add(path);
+        const size = await stat(path).then(
+          (s) => (s.isFile() ? s.size : 0),
+          () => 0,
+        );
+        out.push({ path, size });
+      }
+    }
+    return out;
+  };
+
+  const release = () => {
+    for (const s of sources) s.destroy();
+    sources = [];
+    pool?.closeAll();
+    pool = undefined;
+  };
+
+  async function* replay(): AsyncGenerator<Batch> {
+    const clock = new ReplayClock();
+    const timed = speed !== Number.POSITIVE_INFINITY;
+    for (;;) {
+      if (stop.signal.aborted) return;
+      const files = await expand();
+      stats.passes++;
+      stats.files = files.length;
+      stats.bytes_read = 0;
+      stats.bytes_total = files.reduce((n, f) => n + f.size, 0);
+      pool = new HandlePool(options.maxOpenFiles ?? 64);
+      const passPool = pool;
+      sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size));
+      await fillAll(sources);
+      const merge = new MinHeap<FileSource>((a, b) => {
+        const ka = a.headKey();
+        const kb = b.headKey();
+        return ka < kb || (ka === kb && a.index < b.index);
+      });
+      for (const s of sources) if (s.head()) merge.push(s);
+      waits.restart();
+      clock.restart();
+      let batch: Message[] = [];
+      let batchBytes = 0;
+      let passRecords = 0;
+      while (merge.size > 0) {
+        if (stop.signal.aborted) return;
+        const source = merge.peek()!;
+        const rec: GorRecord = source.take();
+        if (source.needsFill) await source.fill();
+        if (source.head()) merge.updateTop();
+        else {
+          merge.pop();
+          source.destroy();
+        }
+        passRecords++;
+        stats.records++;
+        stats.bytes += rec.meta.line.length + 1 + rec.data.length;
+        const wait = waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true);
+        stats.negative_wait = waits.negative;
+        stats.bad_timestamp = waits.badTimestamp;
+        if (dryRun) continue;
+        if (timed && wait > 0n && clock.advance(wait) > 0) {
+          if (batch.length > 0) {
+            yield batch;
+            batch = [];
+            batchBytes = 0;
+          }
+          for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
+            await sleep(ms, stop.signal);
+          }
+          if (stop.signal.aborted) return;
+        }
+        batch.push(rec);
+        batchBytes += rec.data.length;
+        if (batch.length >= MAX_BATCH || batchBytes >= MAX_BATCH_BYTES) {
+          yield batch;
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      if (batch.length > 0) yield batch;
+      release();
+      if (dryRun) {
+        report(formatDryRunReport({ records: stats.records, files: stats.files, bytes: stats.bytes, waits }));
+        return;
+      }
+      if (!loop) return;
+      if (passRecords === 0) {
+        log.warn(`${name}: no records in ${files.length} file(s); --input-file-loop stops`);
+        return;
+      }
+    }
+  }
+
+  const input: Input = {
+    name,
+    async *read(): AsyncGenerator<Batch> {
+      if (started) throw new TaplineError(ERROR_CODES.INTERNAL, 'read() called twice', { where: name });
+      started = true;
+      try {
+        yield* replay();
+      } finally {
+        release();
+      }
+    },
+    async close() {
+      stop.abort();
+      release();
+    },
+    stats: () => ({ ...stats }),
+  };
+  return input;
+}
+
+/** Primes every file's window, a few files at a time. */
+async function fillAll(sources: readonly FileSource[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < sources.length) await sources[next++]!.fill();
+  };
+  await Promise.all(Array.from({ length: Math.min(PRIME_CONCURRENCY, sources.length) }, worker));
+}
+
+/** `|200%` → 2, `|max` → Infinity, nothing → 1. */
+export function speedFromLimit(limit: Limit): number {
+  switch (limit.kind) {
+    case 'percent':
+      return limit.percent / 100;
+    case 'max':
+      return Number.POSITIVE_INFINITY;
+    default:
+      return 1;
+  }
+}
+
+const SECTION = 'Files';
+
+const flags: Record<string, FlagSpec> = {
+  'input-file': {
+    kind: 'string',
+    multi: true,
+    value: 'PATH',
+    section: SECTION,
+    help:
+      'Replay a .gor file with its original timing. A glob (*, ?, [...]) opens every match at once and merges ' +
+      'them by timestamp; names ending .gz are decompressed. Suffix |N% sets the speed (|200% = twice as fast), ' +
+      '|max replays as fast as the outputs take it, |N passes at most N messages a second.',
+    gorNote: 'a path or pattern that matches nothing is an error (gor waits forever); |max is tapline only',
+  },
+  'input-file-loop': {
+    kind: 'bool',
+    section: SECTION,
+    help: 'When every file is replayed, match the pattern again and start over, until stopped.',
+  },
+  'input-file-read-depth': {
+    kind: 'int',
+    default: '100',
+    value: 'N',
+    section: SECTION,
+    help: 'Records read ahead per file and re-sorted by timestamp: the window that fixes out-of-order records. Not a speed limit.',
+    gorNote: 'values below 1 are refused (gor hangs)',
+  },
+  'input-file-dry-run': {
+    kind: 'bool',
+    section: SECTION,
+    help: 'Read the files without replaying them and print a summary: records, bytes, waits and how long the replay would take.',
+    gorNote: 'tapline exits after the summary; gor keeps running',
+  },
+  'input-file-max-wait': {
+    kind: 'duration',
+    default: '0',
+    value: 'DURATION',
+    section: SECTION,
+    help: 'Longest pause between two messages, after the speed factor (0 = no cap).',
+    gorNote: "gor's help calls it --input-raw-max-wait",
+  },
+};
+
+export const fileInputPlugin: InputPluginDef = {
+  role: 'input',
+  flag: 'input-file',
+  summary: 'Replay .gor files (merged by timestamp, original timing or faster)',
+  flags,
+  ownsLimit: true,
+  create({ address, limit, flags: f, ctx }) {
+    const input = fileInput({
+      patterns: [address],
+      speed: speedFromLimit(limit),
+      loop: f.bool('input-file-loop'),
+      readDepth: f.number('input-file-read-depth'),
+      dryRun: f.bool('input-file-dry-run'),
+      maxWaitMs: f.number('input-file-max-wait'),
+      log: ctx.log,
+      signal: ctx.signal,
+      name: `input-file(${address})`,
+    });
+    // `|N` on input-file drops messages beyond N a second, as gor does (no slowdown).
+    return limit.kind === 'rate' ? limitInput(input, limit) : input;
+  },
+};

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeMeta } from '../core/message.js';
+import {
+  chunkName,
+  cleanPath,
+  compileTemplate,
+  fileExt,
+  getFileIndex,
+  INSTANCE_ID,
+  setFileIndex,
+  sortByFileIndex,
+} from './file-naming.js';
+
+const msg = (type: string, id: string) => ({
+  meta: makeMeta({ type, id, timestampNs: 1n, latencyNs: 0n }),
+  data: Buffer.from('x'),
+});
+
+describe('chunk index rules (gor output_file_test)', () => {
+  it('getFileIndex', () => {
+    const table: [string, number][] = [
+      ['/tmp/logs', -1],
+      ['/tmp/logs_1', 1],
+      ['/tmp/logs_2.gz', 2],
+      ['/tmp/logs_0.gz', 0],
+      ['/tmp/logs_underscores.gz', -1],
+      ['/tmp/x.gor_7.gz', 7],
+      ['/tmp/logs_+3.gor', 3], // strconv.Atoi accepts a sign
+    ];
+    for (const [name, want] of table) assert.equal(getFileIndex(name), want, name);
+  });
+
+  it('setFileIndex', () => {
+    const table: [string, number, string][] = [
+      ['/tmp/logs', 0, '/tmp/logs_0'],
+      ['/tmp/logs.gz', 1, '/tmp/logs_1.gz'],
+      ['/tmp/logs_1.gz', 0, '/tmp/logs_0.gz'],
+      ['/tmp/logs_0', 10, '/tmp/logs_10'],
+      ['/tmp/logs_0.gz', 10, '/tmp/logs_10.gz'],
+      ['/tmp/logs_underscores.gz', 10, '/tmp/logs_underscores_10.gz'],
+      ['/tmp/requests.gor.gz', 0, '/tmp/requests.gor_0.gz'],
+      ['/tmp/a.b/logs', 2, '/tmp/a.b/logs_2'],
+    ];
+    for (const [name, idx, want] of table) assert.equal(setFileIndex(name, idx), want, name);
+  });
+
+  it('sorts names by their index when they are equal without it', () => {
+    assert.deepEqual(sortByFileIndex(['2016_0', '2014_10', '2015_0', '2015_10', '2015_2']), [
+      '2014_10',
+      '2015_0',
+      '2015_2',
+      '2015_10',
+      '2016_0',
+    ]);
+  });
+
+  it('Go filepath.Ext', () => {
+    assert.equal(fileExt('/tmp/x.gor.gz'), '.gz');
+    assert.equal(fileExt('/tmp/a.b/logs'), '');
+    assert.equal(fileExt('logs.'), '.');
+  });
+});
+
+describe('chunkName (spec §6.2)', () => {
+  const lister = (existing: string[]) => (pattern: string) => {
+    const star = pattern.indexOf('*');
+    const [pre, post] = [pattern.slice(0, star), pattern.slice(star + 1)];
+    return existing.filter((f) => f.startsWith(pre) && f.endsWith(post) && f.length >= pre.length + post.length).sort();
+  };
+
+  it('starts at _0 when nothing exists', () => {
+    assert.equal(chunkName('/tmp/logs', true, lister([])), '/tmp/logs_0');
+    assert.equal(chunkName('/tmp/requests.gor', true, lister([])), '/tmp/requests_0.gor');
+    assert.equal(chunkName('/tmp/requests.gz', true, lister([])), '/tmp/requests_0.gz');
+  });
+
+  it('continues at highest + 1 on a new chunk, stays on the highest otherwise', () => {
+    const existing = ['/tmp/r_0.gor', '/tmp/r_1.gor', '/tmp/r_10.gor', '/tmp/r_2.gor'];
+    assert.equal(chunkName('/tmp/r.gor', true, lister(existing)), '/tmp/r_11.gor');
+    assert.equal(chunkName('/tmp/r.gor', false, lister(existing)), '/tmp/r_10.gor');
+  });
+
+  it('uses index 0 when the last match has no index (gor quirk)', () => {
+    assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r.gor'])), '/tmp/r_0.gor');
+  });
+
+  it('unrelated files matching S*E take part, as in gor', () => {
+    assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r_0.gor', '/tmp/rz_5.gor'])), '/tmp/rz_6.gor');
+  });
+});
+
+describe('path templates (spec §6.1)', () => {
+  const when = new Date(2024, 0, 2, 3, 4, 5, 6); // local time
+
+  it('expands date parts, payload type, id and instance', () => {
+    const t = compileTemplate('/tmp/log-%Y-%m-%d-%H-%M-%S-%t-%r-%i.gor', 'AbCdEfGh');
+    assert.equal(t.dynamic, true);
+    assert.equal(t.render(msg('2', 'abc'), when, 7), '/tmp/log-2024-01-02-03-04-05-2-abc-AbCdEfGh.gor');
+  });
+
+  it('%NS is the nanosecond of the second, not padded', () => {
+    const t = compileTemplate('x-%NS-%S');
+    assert.equal(t.render(msg('1', 'a'), when, 6000123), 'x-6000123-05');
+  });
+
+  it('a template without time, id or type placeholders is static', () => {
+    const t = compileTemplate('/tmp/%i.gor');
+    assert.equal(t.dynamic, false);
+    assert.equal(t.render(msg('1', 'a')), `/tmp/${INSTANCE_ID}.gor`);
+    assert.match(INSTANCE_ID, /^[a-zA-Z]{8}$/);
+  });
+
+  it('paths are cleaned like Go', () => {
+    assert.equal(cleanPath('./test_requests_0.gor'), 'test_requests_0.gor');
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * `--output-file` names (spec §6.1–6.2): path template placeholders, and gor's chunk naming rules, which
+ * must match byte for byte so that tapline and gor continue each other's recordings.
+ *
+ *   template ─(placeholders, local time)─▶ P ─(glob S*E, sort, last, index ±1)─▶ S_nE ─(Go Clean)─▶ file
+ */
+import { randomInt } from 'node:crypto';
+import type { Message } from '../core/message.js';
+import { cleanPath, compareBytes, GlobPatternError, globSync } from '../inputs/file-glob.js';
+
+const TOKENS = /%(?:NS|[YmdHMSrti])/g;
+const DATE_TOKENS = /%(?:NS|[YmdHMS])/;
+
+/** 8 random letters `[a-zA-Z]`: gor's `%i`, fixed per process. */
+export const INSTANCE_ID = randomLetters(8);
+
+export function randomLetters(n: number): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  let out = '';
+  for (let i = 0; i < n; i++) out += letters[randomInt(letters.length)];
+  return out;
+}
+
+export interface PathTemplate {
+  readonly template: string;
+  /** True when the name can change between writes (time, id or type placeholders). */
+  readonly dynamic: boolean;
+  /** The path for a message written now. */
+  render(msg: Message, now?: Date, nanosecond?: number): string;
+}
+
+const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** Compiles a path template; `%Y %m %d %H %M %S` use local time, `%NS` the nanosecond of the second. */
+export function compileTemplate(template: string, instanceId = INSTANCE_ID): PathTemplate {
+  const dynamic = /%(?:NS|[YmdHMSrt])/.test(template);
+  const withInstance = template.replaceAll('%i', instanceId);
+  if (!dynamic) return { template, dynamic, render: () => withInstance };
+  const usesDate = DATE_TOKENS.test(template);
+  return {
+    template,
+    dynamic,
+    render(msg, now = usesDate ? new Date() : undefined, nanosecond) {
+      return template.replace(TOKENS, (token) => {
+        switch (token) {
+          case '%Y':
+            return String(now!.getFullYear()).padStart(4, '0');
+          case '%m':
+            return pad(now!.getMonth() + 1);
+          case '%d':
+            return pad(now!.getDate());
+          case '%H':
+            return pad(now!.getHours());
+          case '%M':
+            return pad(now!.getMinutes());
+          case '%S':
+            return pad(now!.getSeconds());
+          case '%NS':
+            return String(
+              nanosecond ?? now!.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n),
+            );
+          case '%r':
+            return msg.meta.id;
+          case '%t':
+            return msg.meta.type;
+          default:
+            return instanceId;
+        }
+      });
+    },
+  };
+}
+
+/** Go `filepath.Ext`: from the last `.` of the last element (`x.gor.gz` → `.gz`), or ``. */
+export function fileExt(path: string): string {
+  for (let i = path.length - 1; i >= 0 && path[i] !== '/'; i--) {
+    if (path[i] === '.') return path.slice(i);
+  }
+  return '';
+}
+
+/** Go `strconv.Atoi`: optional sign, decimal digits, int64 range. */
+function atoi(s: string): number | undefined {
+  if (!/^[+-]?\d+$/.test(s)) return undefined;
+  const n = BigInt(s);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) return undefined;
+  return Number(n);
+}
+
+/** gor `getFileIndex`: the `_<n>` before the extension, or -1. */
+export function getFileIndex(name: string): number {
+  const ext = fileExt(name);
+  const stem = name.slice(0, name.length - ext.length);
+  const i = stem.lastIndexOf('_');
+  if (i !== -1) {
+    const n = atoi(stem.slice(i + 1));
+    if (n !== undefined) return n;
+  }
+  return -1;
+}
+
+/** gor `setFileIndex`: replaces or adds `_<idx>` before the extension. */
+export function setFileIndex(name: string, idx: number): string {
+  const ext = fileExt(name);
+  let stem = name.slice(0, name.length - ext.length);
+  const i = stem.lastIndexOf('_');
+  if (i !== -1 && atoi(stem.slice(i + 1)) !== undefined) stem = stem.slice(0, i);
+  return `${stem}_${idx}${ext}`;
+}
+
+/** gor `withoutIndex`: everything before the last `_` of the whole name. */
+function withoutIndex(s: string): string {
+  const i = s.lastIndexOf('_');
+  return i === -1 ? s : s.slice(0, i);
+}
+
+/** gor's chunk order: names equal without their `_<n>` sort by n, others byte-wise. */
+export function sortByFileIndex(names: readonly string[]): string[] {
+  const less = (a: string, b: string) =>
+    withoutIndex(a) === withoutIndex(b) ? getFileIndex(a) < getFileIndex(b) : compareBytes(a, b) < 0;
+  return [...names].sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
+}
+
+/**
+ * gor `filename()` for non-append mode: the chunk to write `path` (already templated) to. `nextChunk` is set
+ * for the first write and when the current chunk is full. `glob` lists existing files (Go `filepath.Glob`).
+ */
+export function chunkName(path: string, nextChunk: boolean, glob: (pattern: string) => string[] = globSync): string {
+  const ext = fileExt(path);
+  const stem = path.slice(0, path.length - ext.length);
+  let matches: string[];
+  try {
+    matches = glob(`${stem}*${ext}`);
+  } catch (err) {
+    if (err instanceof GlobPatternError) return path; // Go: Glob fails, the templated path is used as is
+    throw err;
+  }
+  if (matches.length === 0) return setFileIndex(path, 0);
+  const sorted = sortByFileIndex(matches);
+  const last = sorted[sorted.length - 1]!;
+  let index = 0;
+  const found = getFileIndex(last);
+  if (found !== -1) index = nextChunk ? found + 1 : found;
+  return setFileIndex(last, index);
+}
+
+export { cleanPath };

@@ -1,0 +1,160 @@
+/**
+ * One open `--output-file` file: records are batched by a RecordBuffer and handed to a WriteStream in big
+ * pieces (it writes them with writev), through a gzip stream for `.gz` names.
+ *
+ *   append(msg) ─▶ RecordBuffer ─push()─▶ [Gzip, sync flush at every flush()] ─▶ WriteStream(fd, O_APPEND)
+ *                                  ▲ push() returns a promise while more than HIGH_WATER bytes are in flight
+ *
+ * Files are opened with O_APPEND|O_CREAT (mode 0660, like gor) and never truncated. Any error of the file
+ * (ENOSPC, EIO, …) is kept as a TaplineError(FILE_IO) naming the file, and thrown by the next push()/close();
+ * no promise handed out here rejects without a caller to catch it.
+ */
+import { createWriteStream, fstat, open, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
+import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { Message } from '../core/message.js';
+import { RecordBuffer } from './record-buffer.js';
+
+const HIGH_WATER = 8 * 1024 * 1024;
+
+/** A file error in words, naming the file. */
+export function fileError(path: string, action: string, err: unknown): TaplineError {
+  if (err instanceof TaplineError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'the directory does not exist (tapline does not create directories)',
+    ENOTDIR: 'a part of the path is not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only file system',
+    EISDIR: 'it is a directory',
+    EMFILE: 'too many open files',
+    EFBIG: 'file too large',
+    EIO: 'input/output error',
+  };
+  const reason = code && why[code] ? `${why[code]} (${code})` : describeError(err);
+  return new TaplineError(ERROR_CODES.FILE_IO, `cannot ${action}: ${reason}`, { where: path, cause: err });
+}
+
+export class FileSink {
+  private readonly buffer = new RecordBuffer(1024 * 1024);
+  private readonly gz: Gzip | undefined;
+  private error: TaplineError | undefined;
+  private waiters: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
+  /** Bytes of this file on disk: its size when opened plus bytes written (compressed bytes for .gz). */
+  diskBytes: number;
+
+  private constructor(
+    readonly path: string,
+    private readonly ws: WriteStream,
+    gzip: boolean,
+    initialSize: number,
+  ) {
+    this.diskBytes = initialSize;
+    ws.on('error', (err) => this.fail(err));
+    ws.on('drain', () => this.wake());
+    if (gzip) {
+      const gz = createGzip({ highWaterMark: HIGH_WATER } as object);
+      this.gz = gz;
+      gz.on('data', (chunk: Buffer) => {
+        this.diskBytes += chunk.length;
+      });
+      gz.on('error', (err) => this.fail(err));
+      gz.on('drain', () => this.wake());
+      gz.pipe(ws);
+    }
+  }
+
+  /** Opens (creating it if needed) for appending. Throws TaplineError(FILE_IO). */
+  static async open(path: string, gzip: boolean): Promise<FileSink> {
+    const fd = await new Promise<number>((resolve, reject) =>
+      open(path, 'a', 0o660, (err, fd) => (err ? reject(fileError(path, 'open for writing', err)) : resolve(fd))),
+    );
+    const size = await new Promise<number>((resolve) => fstat(fd, (err, st) => resolve(err ? 0 : st.size)));
+    const ws = createWriteStream('', { fd, highWaterMark: HIGH_WATER, autoClose: true });
+    return new FileSink(path, ws, gzip, size);
+  }
+
+  get gzip(): boolean {
+    return this.gz !== undefined;
+  }
+
+  /** Bytes batched and not yet handed to the stream. */
+  get buffered(): number {
+    return this.buffer.size;
+  }
+
+  get failure(): TaplineError | undefined {
+    return this.error;
+  }
+
+  /** Adds one record to the batch; returns its encoded size. */
+  append(msg: Message): number {
+    const n = this.buffer.append(msg);
+    if (!this.gz) this.diskBytes += n;
+    return n;
+  }
+
+  /** Hands the batch to the stream. Returns a promise (resolving when there is room again) when it is full. */
+  push(): Promise<void> | undefined {
+    if (this.error) throw this.error;
+    const target = this.gz ?? this.ws;
+    let room = true;
+    for (const part of this.buffer.take()) room = target.write(part) && room;
+    if (room && !this.error) return undefined;
+    return new Promise<void>((resolve) => {
+      if (this.error || !target.writableNeedDrain) resolve();
+      else this.waiters.push(resolve);
+    }).then(() => {
+      if (this.error) throw this.error;
+    });
+  }
+
+  /** Periodic flush: pushes the batch, and for gzip emits a sync flush so the file is readable so far. */
+  flush(): void {
+    if (this.error || this.closing) return;
+    const pending = this.push();
+    pending?.catch(() => {}); // the error is kept and thrown by the next write or close
+    this.gz?.flush(zlibConstants.Z_SYNC_FLUSH);
+  }
+
+  /** Writes everything, ends the gzip stream (its trailer) and closes the file. Throws TaplineError(FILE_IO). */
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
+    if (!this.error) {
+      const target = this.gz ?? this.ws;
+      for (const part of this.buffer.take()) target.write(part);
+      target.end();
+    } else {
+      this.ws.destroy();
+    }
+    try {
+      await finished(this.ws);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.gz?.destroy();
+    this.ws.destroy();
+    if (this.error) throw this.error;
+  }
+
+  private fail(err: unknown): void {
+    this.error ??= fileError(this.path, 'write', err);
+    this.wake();
+    if (this.gz && !this.gz.destroyed) this.gz.unpipe(this.ws);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,408 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { ERROR_CODES, type TaplineError } from '../core/errors.js';
+import { FlagSet } from '../core/flags.js';
+import { encodeRecord, GorRecordReader } from '../core/gor-format.js';
+import { memoryLogger } from '../core/log.js';
+import { type Message, makeMeta } from '../core/message.js';
+import type { Output } from '../core/plugin.js';
+import { fileInput } from '../inputs/file.js';
+import { fileOutput, fileOutputPlugin } from './file.js';
+
+const msg = (id: string, type = '1', body = `GET /${id} HTTP/1.1\r\nHost: x\r\n\r\n`): Message => ({
+  meta: makeMeta({ type, id, timestampNs: 1_700_000_000_000_000_000n, latencyNs: 0n }),
+  data: Buffer.from(body),
+});
+
+async function writeAll(out: Output, msgs: Message[]): Promise<void> {
+  for (const m of msgs) await out.write(m);
+}
+
+function readRecords(file: string): Message[] {
+  let bytes = readFileSync(file);
+  if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
+  const reader = new GorRecordReader(() => {});
+  return [...reader.push(bytes), ...reader.end()];
+}
+
+const list = (dir: string) => readdirSync(dir).sort();
+
+describe('output-file', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'tapline-output-file-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  const fresh = () => {
+    const d = join(root, String(n++));
+    mkdirSync(d);
+    return d;
+  };
+
+  it('writes records that input-file reads back (TestFileOutput: 200 records, append mode)', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'requests.gor'), append: true });
+    const msgs = Array.from({ length: 200 }, (_, i) => msg(String(i), i % 2 ? '2' : '1'));
+    await writeAll(out, msgs);
+    await out.close();
+    assert.deepEqual(list(dir), ['requests.gor']);
+    const back: Message[] = [];
+    for await (const b of fileInput({
+      patterns: [join(dir, 'requests.gor')],
+      speed: Number.POSITIVE_INFINITY,
+    }).read()) {
+      back.push(...b);
+    }
+    assert.equal(back.length, 200);
+    assert.deepEqual(
+      back.map((m) => [m.meta.line, m.data.toString()]),
+      msgs.map((m) => [m.meta.line, m.data.toString()]),
+    );
+  });
+
+  it('writes GET, POST and a large payload byte for byte (TestInputFileWithGETAndPOST / 64Kb)', async () => {
+    const dir = fresh();
+    const msgs = [
+      msg('a'),
+      msg('b', '1', 'POST /p HTTP/1.1\r\nContent-Length: 7\r\n\r\na=1&b=2'),
+      msg('c', '1', `POST / HTTP/1.1\r\n\r\n${'z'.repeat(87_000)}`),
+    ];
+    const out = fileOutput({ path: join(dir, 'x.gor'), append: true });
+    await writeAll(out, msgs);
+    await out.close();
+    assert.deepEqual(readFileSync(join(dir, 'x.gor')), Buffer.concat(msgs.map(encodeRecord)));
+  });
+
+  it('cleans the path and numbers the chunk (TestFileOutputWithNameCleaning)', async () => {
+    const dir = fresh();
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const out = fileOutput({ path: './test_requests.gor' });
+      await writeAll(out, [msg('1')]);
+      await out.close();
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(list(dir), ['test_requests_0.gor']);
+  });
+
+  it('expands date parts and the payload type (TestFileOutputPathTemplate)', async () => {
+    const dir = fresh();
+    const now = () => new Date(2024, 2, 4, 5, 6, 7);
+    const out = fileOutput({ path: join(dir, 'log-%Y-%m-%d-%S-%t'), append: true, now });
+    await writeAll(out, [msg('1', '1'), msg('1', '2')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['log-2024-03-04-07-1', 'log-2024-03-04-07-2']);
+  });
+
+  it('a new file when the second changes (TestFileOutputMultipleFiles)', async () => {
+    const dir = fresh();
+    let second = 1;
+    const out = fileOutput({
+      path: join(dir, 'log-%S.gor'),
+      append: true,
+      now: () => new Date(2024, 0, 1, 0, 0, second),
+    });
+    await writeAll(out, [msg('1'), msg('2')]);
+    second = 2;
+    await writeAll(out, [msg('3')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['log-01.gor', 'log-02.gor']);
+    assert.equal(readRecords(join(dir, 'log-01.gor')).length, 2);
+  });
+
+  it('%r gives a file per request id (TestFileOutputFilePerRequest)', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'req-%r.gor'), append: true });
+    await writeAll(out, [msg('aa', '1'), msg('bb', '1'), msg('aa', '2')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['req-aa.gor', 'req-bb.gor']);
+    // Coming back to a name appends (gor truncates it).
+    assert.deepEqual(
+      readRecords(join(dir, 'req-aa.gor')).map((m) => m.meta.type),
+      ['1', '2'],
+    );
+  });
+
+  it('.gz output is a valid gzip file, smaller than plain (TestFileOutputCompression)', async () => {
+    const dir = fresh();
+    const msgs = Array.from({ length: 500 }, (_, i) => msg(String(i)));
+    const gz = fileOutput({ path: join(dir, 'c.gz'), append: true });
+    await writeAll(gz, msgs);
+    await gz.close();
+    const plainSize = Buffer.concat(msgs.map(encodeRecord)).length;
+    assert.ok(statSync(join(dir, 'c.gz')).size < plainSize / 5);
+    assert.deepEqual(gunzipSync(readFileSync(join(dir, 'c.gz'))), Buffer.concat(msgs.map(encodeRecord)));
+  });
+
+  it('a .gz file is sync-flushed at each flush interval, readable before close', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'live.gz'), append: true, flushIntervalMs: 20 });
+    await writeAll(out, [msg('1'), msg('2')]);
+    await new Promise((r) => setTimeout(r, 120));
+    const partial = gunzipSync(readFileSync(join(dir, 'live.gz')), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    assert.deepEqual(partial, Buffer.concat([encodeRecord(msg('1')), encodeRecord(msg('2'))]));
+    await out.close();
+    assert.equal(gunzipSync(readFileSync(join(dir, 'live.gz'))).length, partial.length);
+  });
+
+  it('plain files are flushed at each flush interval', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'live.gor'), append: true, flushIntervalMs: 20 });
+    await writeAll(out, [msg('1')]);
+    assert.equal(readFileSync(join(dir, 'live.gor')).length, 0);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(readFileSync(join(dir, 'live.gor')), encodeRecord(msg('1')));
+    await out.close();
+  });
+
+  for (const [ext, limit, want] of [
+    ['.gor', 2, ['q_0.gor', 'q_1.gor']],
+    ['.gor', 3, ['q_0.gor']],
+    ['.gz', 2, ['q_0.gz', 'q_1.gz']],
+  ] as const) {
+    it(`queue-limit ${limit}: 3 records give ${want.join(', ')} (TestFileOutputAppendQueueLimit…)`, async () => {
+      const dir = fresh();
+      const out = fileOutput({ path: join(dir, `q${ext}`), queueLimit: limit });
+      await writeAll(out, [msg('1'), msg('2'), msg('3')]);
+      await out.close();
+      assert.deepEqual(list(dir), want);
+      if (want.length === 2)
+        assert.deepEqual(
+          readRecords(join(dir, want[1])).map((m) => m.meta.id),
+          ['3'],
+        );
+    });
+  }
+
+  it('size-limit of two records: the third goes to _1 (TestFileOutputAppendSizeLimitOverflow)', async () => {
+    const dir = fresh();
+    const size = encodeRecord(msg('1')).length;
+    const out = fileOutput({ path: join(dir, 's.gor'), sizeLimit: 2 * size, queueLimit: 0 });
+    await writeAll(out, [msg('1'), msg('2'), msg('3')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['s_0.gor', 's_1.gor']);
+    assert.equal(statSync(join(dir, 's_0.gor')).size, 2 * size);
+  });
+
+  it('default chunking: a new chunk every 256 records', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'd.gor') });
+    await writeAll(
+      out,
+      Array.from({ length: 600 }, (_, i) => msg(String(i))),
+    );
+    await out.close();
+    assert.deepEqual(list(dir), ['d_0.gor', 'd_1.gor', 'd_2.gor']);
+    assert.equal(readRecords(join(dir, 'd_2.gor')).length, 600 - 512);
+  });
+
+  it('on restart, writing continues at the highest existing index + 1', async () => {
+    const dir = fresh();
+    for (const i of [0, 1, 10, 2]) writeFileSync(join(dir, `r_${i}.gor`), 'old');
+    const out = fileOutput({ path: join(dir, 'r.gor') });
+    await writeAll(out, [msg('1'), msg('2')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['r_0.gor', 'r_1.gor', 'r_10.gor', 'r_11.gor', 'r_2.gor']);
+    assert.equal(readFileSync(join(dir, 'r_10.gor'), 'utf8'), 'old');
+    assert.equal(readRecords(join(dir, 'r_11.gor')).length, 2);
+  });
+
+  it('--output-file-append really appends to an existing file, without an index', async () => {
+    const dir = fresh();
+    const file = join(dir, 'keep.gor');
+    writeFileSync(file, encodeRecord(msg('old')));
+    const out = fileOutput({ path: file, append: true });
+    await writeAll(out, [msg('new')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['keep.gor']);
+    assert.deepEqual(
+      readRecords(file).map((m) => m.meta.id),
+      ['old', 'new'],
+    );
+  });
+
+  it('switching names back and forth never wipes a file (gor truncates)', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 't-%t.gor') });
+    await writeAll(out, [msg('1', '1'), msg('1', '2'), msg('2', '1'), msg('2', '2')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['t-1_0.gor', 't-2_0.gor']);
+    assert.deepEqual(
+      readRecords(join(dir, 't-1_0.gor')).map((m) => m.meta.id),
+      ['1', '2'],
+    );
+  });
+
+  it('--output-file-max-size-limit: LIMIT_REACHED from write; what fit is kept', async () => {
+    const dir = fresh();
+    const size = encodeRecord(msg('1')).length;
+    const out = fileOutput({ path: join(dir, 'm.gor'), append: true, maxSizeLimit: 2 * size + 5 });
+    await writeAll(out, [msg('1'), msg('2')]);
+    assert.throws(
+      () => out.write(msg('3')),
+      (e: TaplineError) => e.code === ERROR_CODES.LIMIT_REACHED && /max-size-limit/.test(e.message),
+    );
+    await out.close();
+    assert.equal(statSync(join(dir, 'm.gor')).size, 2 * size);
+  });
+
+  it('a missing directory: FILE_IO naming the file, from write()', async () => {
+    const file = join(root, 'no-such-dir', 'x.gor');
+    const out = fileOutput({ path: file, append: true });
+    await assert.rejects(Promise.resolve(out.write(msg('1'))), (e: TaplineError) => {
+      assert.equal(e.code, ERROR_CODES.FILE_IO);
+      assert.equal(e.where, file);
+      assert.match(e.message, /directory does not exist/);
+      return true;
+    });
+    assert.throws(
+      () => out.write(msg('2')),
+      (e: TaplineError) => e.code === ERROR_CODES.FILE_IO,
+    );
+    await out.close();
+  });
+
+  it('a path that is a directory: FILE_IO', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: dir, append: true });
+    await assert.rejects(Promise.resolve(out.write(msg('1'))), (e: TaplineError) => e.code === ERROR_CODES.FILE_IO);
+    await out.close();
+  });
+
+  it('write errors (/dev/full: ENOSPC) surface as FILE_IO from write() or close(), never unhandled', async () => {
+    const out = fileOutput({ path: '/dev/full', append: true });
+    const errors: TaplineError[] = [];
+    const big = msg('1', '1', 'x'.repeat(300_000));
+    for (let i = 0; i < 40 && errors.length === 0; i++) {
+      try {
+        await out.write(big);
+      } catch (e) {
+        errors.push(e as TaplineError);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await out.close().catch((e) => errors.push(e));
+    assert.ok(errors.length > 0);
+    assert.equal(errors[0]!.code, ERROR_CODES.FILE_IO);
+    assert.equal(errors[0]!.where, '/dev/full');
+    assert.match(errors[0]!.message, /no space left on device \(ENOSPC\)/);
+  });
+
+  describe('a full disk (64 KiB tmpfs)', () => {
+    let mnt: string | undefined;
+    before(() => {
+      const dir = join(root, 'tmpfs');
+      mkdirSync(dir);
+      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+      if (r.status === 0) mnt = dir;
+    });
+    after(() => {
+      if (mnt) spawnSync('umount', [mnt], { stdio: 'ignore' });
+    });
+
+    for (const name of ['full.gor', 'full.gz']) {
+      it(`ENOSPC while writing ${name}: FILE_IO naming the file`, async (t) => {
+        if (!mnt) {
+          t.skip('cannot mount a tmpfs here (not root?); /dev/full covers write errors');
+          return;
+        }
+        const file = join(mnt, name);
+        const out = fileOutput({ path: file, append: true });
+        let error: TaplineError | undefined;
+        try {
+          for (let i = 0; i < 2000; i++) {
+            const body = `POST / HTTP/1.1\r\n\r\n${randomBytes(300).toString('hex')}`;
+            await out.write(msg(String(i), '1', body));
+          }
+        } catch (e) {
+          error = e as TaplineError;
+        }
+        await out.close().catch((e) => {
+          error ??= e as TaplineError;
+        });
+        assert.ok(error, 'the disk is full: an error is expected');
+        assert.equal(error.code, ERROR_CODES.FILE_IO);
+        assert.equal(error.where, file);
+        assert.match(error.message, /ENOSPC/);
+        rmSync(file, { force: true });
+      });
+    }
+  });
+
+  it('write() returns a promise when the disk is behind, and memory stays bounded', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'bp.gor'), append: true });
+    const big = msg('1', '1', 'b'.repeat(100_000));
+    let sent = 0;
+    let waited = false;
+    while (sent < 64 * 1024 * 1024) {
+      const r = out.write(big);
+      sent += 100_000;
+      if (r) {
+        waited = true;
+        await r;
+        break;
+      }
+    }
+    assert.ok(waited, 'a promise once a few MiB are in flight');
+    assert.ok(sent < 32 * 1024 * 1024, `${sent} bytes accepted before backpressure`);
+    await out.close();
+    assert.equal(readRecords(join(dir, 'bp.gor')).length, sent / 100_000);
+  });
+
+  it('close() writes everything and can be called twice; write after close is refused', async () => {
+    const dir = fresh();
+    const out = fileOutput({ path: join(dir, 'c.gor'), append: true });
+    await writeAll(out, [msg('1')]);
+    await out.close();
+    await out.close();
+    assert.throws(() => out.write(msg('2')));
+    assert.equal(readRecords(join(dir, 'c.gor')).length, 1);
+    assert.ok(!existsSync(join(dir, 'c_0.gor')));
+  });
+
+  describe('plugin', () => {
+    const flagSet = (values: Record<string, string | boolean | number>) =>
+      new FlagSet(new Map(Object.entries(fileOutputPlugin.flags)), new Map(Object.entries(values)));
+
+    it('declares its flags with gor’s defaults', () => {
+      const f = flagSet({});
+      assert.equal(f.bool('output-file-append'), false);
+      assert.equal(f.number('output-file-flush-interval'), 1000);
+      assert.equal(f.number('output-file-size-limit'), 32 * 1024 * 1024);
+      assert.equal(f.number('output-file-queue-limit'), 256);
+      assert.equal(f.number('output-file-max-size-limit'), 2 ** 40);
+    });
+
+    it('passes the flags to the output', async () => {
+      const dir = fresh();
+      const out = await fileOutputPlugin.create({
+        address: join(dir, 'p.gor'),
+        limit: { kind: 'none' },
+        flags: flagSet({ 'output-file-queue-limit': 1 }),
+        ctx: { log: memoryLogger(), signal: new AbortController().signal },
+      });
+      await writeAll(out, [msg('1'), msg('2')]);
+      await out.close();
+      assert.deepEqual(list(dir), ['p_0.gor', 'p_1.gor']);
+    });
+  });
+});
