@@ -35,7 +35,7 @@ export async function writeGorFile(file: string, count: number): Promise<number>
     });
     if (buffer.size >= 1 << 20) {
       for (const part of buffer.take()) {
-        if (!out.write(part)) await new Promise((r) => out.once('drain', r));
+        if (!out.write(part)) await new Promise<void>((r) => out.once('drain', () => r()));
       }
     }
   }

@@ -43,7 +43,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
     if (sub) return await (await sub()).runDemo(argv.slice(1));
-    return await runPipelineCommand(argv);
+    return await runPipelineArgs(argv);
   } catch (err) {
     return reportFatal(err, log);
   }
@@ -63,7 +63,8 @@ function reportFatal(err: unknown, log: Logger): number {
   return EXIT_FAILED;
 }
 
-async function runPipelineCommand(argv: readonly string[]): Promise<number> {
+/** Runs a pipeline from gor-style arguments (no subcommand). Throws TaplineError for usage problems. */
+export async function runPipelineArgs(argv: readonly string[]): Promise<number> {
   const specs = allFlags();
   const parsed = parseArgv(argv, specs);
   if (parsed.help) {

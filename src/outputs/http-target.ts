@@ -1,0 +1,71 @@
+/**
+ * Where `--output-http` sends requests, and how a captured request is adapted to that target (spec §7.2):
+ *  - the target must be `http://` or `https://` in gor; tapline also takes a bare `host[:port]` (gor's own
+ *    docs use that form, and gor then fails at send time);
+ *  - a target with no path and no query keeps each request's own path; a target with any path or query
+ *    replaces the request-target entirely (gor does this; it is surprising, so --help says so);
+ *  - Host is set to the target's host[:port] exactly as written;
+ *  - an absolute-form request-target (`GET http://other/x`, from proxy traffic) is sent in origin-form.
+ * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
+
+export interface HttpTarget {
+  readonly url: string;
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** The Host header value: host[:port] as written in the target. */
+  readonly hostHeader: string;
+  /** Set when the target has a path or query: every request-target is replaced by it. */
+  readonly fixedTarget: string | undefined;
+}
+
+export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
+  const bad = (why: string) =>
+    new TaplineError(ERROR_CODES.BAD_ADDRESS, `${why}: ${JSON.stringify(address)} (e.g. http://staging:8080)`, {
+      where: `--${flag}`,
+    });
+  let text = address.trim();
+  if (text === '') throw bad('empty target');
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (!scheme) text = `http://${text}`;
+  else if (!/^https?$/i.test(scheme[1]!)) throw bad(`unsupported scheme ${scheme[1]}`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad('not a URL');
+  }
+  if (url.hostname === '') throw bad('no host');
+  const secure = url.protocol === 'https:';
+  const afterAuthority = text.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+  const hasPath = afterAuthority.length > 0 && afterAuthority !== '#';
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(text)![1]!;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return {
+    url: text,
+    secure,
+    host,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    hostHeader: authority,
+    fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
+  };
+}
+
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
+/** The captured request, adapted to the target (Host, path rule, origin-form). */
+export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: boolean): Buffer {
+  let out = payload;
+  if (target.fixedTarget !== undefined) {
+    out = setPath(out, target.fixedTarget);
+  } else {
+    const current = requestTarget(out).toString('latin1');
+    const abs = ABSOLUTE_FORM.exec(current);
+    if (abs) out = setPath(out, current.slice(abs[0].length) || '/');
+  }
+  if (!keepHost) out = setHeader(out, 'Host', target.hostHeader);
+  return out;
+}
