@@ -61,18 +61,19 @@ function route(method: string, url: string, body: string): { status: number; typ
     payload: JSON.stringify(value),
   });
   const path = url.split('?')[0]!;
-  let m: RegExpExecArray | null;
   if (path === '/')
     return { status: 200, type: 'text/html', payload: `<h1>demo shop</h1>${'<p>welcome</p>'.repeat(20)}` };
   if (path === '/api/products') return json(200, PRODUCTS);
-  if ((m = /^\/api\/products\/(\d+)$/.exec(path))) {
-    const p = PRODUCTS[Number(m[1]) - 1];
+  const product = /^\/api\/products\/(\d+)$/.exec(path);
+  if (product) {
+    const p = PRODUCTS[Number(product[1]) - 1];
     return p ? json(200, p) : json(404, { error: 'no such product' });
   }
-  if ((m = /^\/api\/users\/(\d+)\/orders$/.exec(path))) {
+  const orders = /^\/api\/users\/(\d+)\/orders$/.exec(path);
+  if (orders) {
     return json(
       200,
-      Array.from({ length: Number(m[1]) % 5 }, (_, i) => ({ order: i, total: 10 * i })),
+      Array.from({ length: Number(orders[1]) % 5 }, (_, i) => ({ order: i, total: 10 * i })),
     );
   }
   if (path === '/api/orders' && method === 'POST') return json(201, { created: true, received: body.length });
