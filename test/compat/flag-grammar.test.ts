@@ -31,7 +31,8 @@ describe('gor flag grammar', () => {
   it('bool flags take no separate value; =true|false|1|0|t|f work', () => {
     assert.equal(parse('--split-output').bool('split-output'), true);
     assert.equal(parse('--split-output=false').bool('split-output'), false);
-    for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(parse(`-split-output=${t}`).bool('split-output'), true);
+    for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True'])
+      assert.equal(parse(`-split-output=${t}`).bool('split-output'), true);
     for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False']) {
       assert.equal(parse(`-split-output=${f}`).bool('split-output'), false);
     }
@@ -91,7 +92,8 @@ describe('gor flag grammar', () => {
 
 describe('gor flag reference (spec §1.2)', () => {
   // Every flag of gor's reference, copied from the spec's tables.
-  const gorFlags = `verbose stats exit-after split-output recognize-tcp-sessions http-pprof copy-buffer-size prettify-http
+  const gorFlags =
+    `verbose stats exit-after split-output recognize-tcp-sessions http-pprof copy-buffer-size prettify-http
     middleware cpuprofile memprofile input-dummy output-stdout output-null input-raw input-raw-track-response
     input-raw-engine input-raw-protocol input-raw-realip-header input-raw-expire input-raw-bpf-filter
     input-raw-timestamp-type input-raw-override-snaplen input-raw-buffer-timeout input-raw-buffer-size
@@ -112,8 +114,8 @@ describe('gor flag reference (spec §1.2)', () => {
     kafka-tls-ca-cert kafka-tls-client-cert kafka-tls-client-key http-allow-method http-allow-url
     http-disallow-url http-allow-header http-disallow-header http-basic-auth-filter http-header-limiter
     http-param-limiter http-rewrite-url http-rewrite-header http-set-header http-set-param`
-    .split(/\s+/)
-    .filter(Boolean);
+      .split(/\s+/)
+      .filter(Boolean);
 
   it('knows every gor flag', () => {
     const missing = gorFlags.filter((f) => !specs.has(f));
@@ -121,7 +123,15 @@ describe('gor flag reference (spec §1.2)', () => {
   });
 
   it("gor's repeatable flags are repeatable", () => {
-    for (const f of ['input-dummy', 'input-raw', 'input-file', 'output-file', 'output-http', 'output-tcp', 'input-tcp']) {
+    for (const f of [
+      'input-dummy',
+      'input-raw',
+      'input-file',
+      'output-file',
+      'output-http',
+      'output-tcp',
+      'input-tcp',
+    ]) {
       assert.equal(specs.get(f)?.multi, true, f);
     }
     for (const f of gorFlags.filter((n) => n.startsWith('http-') && n !== 'http-pprof' && n !== 'http-original-host')) {

@@ -1,6 +1,7 @@
 /**
- * Byte-exact copies: every corpus `.gor` file that ends with the record separator, read by input-file and
- * written by output-file in append mode, gives an identical file — whatever the speed, and through gzip.
+ * The foundation's promise on real recordings: every corpus `.gor` file is read with the record counts of
+ * its truth file, and copied byte for byte by `--input-file X --output-file Y --output-file-append`, at
+ * several speed settings (files that end with a separator; the others are read, and rewritten normalised).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,55 +9,72 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
-import { memoryLogger } from '../../src/core/log.js';
-import { Pipeline } from '../../src/core/pipeline.js';
-import { fileInput } from '../../src/inputs/file.js';
-import { fileOutput } from '../../src/outputs/file.js';
-import { corpusFiles } from '../support/corpus.js';
+import { runTapline } from '../support/cli.js';
+import { corpusFiles, readTruth } from '../support/corpus.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tapline-file-copy-'));
+const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-copy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function copy(from: string, to: string, speed: number, maxWaitMs = 0): Promise<string[]> {
-  const log = memoryLogger();
-  const input = fileInput({ patterns: [from], speed, maxWaitMs, log });
-  const output = fileOutput({ path: to, append: true });
-  const summary = await new Pipeline({ inputs: [input], outputs: [output], log }).run();
-  assert.deepEqual(summary.failures, []);
-  return log.lines;
+function spanSeconds(file: string): number {
+  const truth = readTruth(file);
+  const ts = [...truth.requests, ...truth.responses, ...truth.replayed_responses].map(
+    (r: { timestamp_ns: string | number }) => BigInt(r.timestamp_ns),
+  );
+  if (ts.length === 0) return 0;
+  const min = ts.reduce((a: bigint, b: bigint) => (b < a ? b : a));
+  const max = ts.reduce((a: bigint, b: bigint) => (b > a ? b : a));
+  return Number(max - min) / 1e9;
 }
 
-const files = corpusFiles(['.gor']).filter((f) => {
-  const bytes = readFileSync(f);
-  return bytes.length >= SEPARATOR.length && bytes.subarray(bytes.length - SEPARATOR.length).equals(SEPARATOR);
-});
-
-describe('input-file → output-file --output-file-append is byte-exact', () => {
-  it('finds the corpus files that end with a separator', () => {
-    assert.ok(files.length >= 4, `${files.length} files`);
-  });
-
-  const speeds: [string, number, number][] = [
-    ['|max', Number.POSITIVE_INFINITY, 0],
-    ['|100% (max-wait 1ms)', 1, 1],
-    ['|5000% (max-wait 2ms)', 50, 2],
-  ];
-  let n = 0;
-  for (const file of files) {
-    for (const [label, speed, maxWait] of speeds) {
-      it(`${basename(file)} at ${label}`, async () => {
-        const out = join(dir, `${n++}-${basename(file)}`);
-        const warnings = await copy(file, out, speed, maxWait);
-        assert.deepEqual(warnings, []);
-        assert.ok(readFileSync(out).equals(readFileSync(file)), 'copy differs from the original');
+describe('corpus .gor files through the CLI', () => {
+  for (const file of corpusFiles(['.gor'])) {
+    const name = basename(file);
+    const original = readFileSync(file);
+    const terminated = original.subarray(-SEPARATOR.length).equals(SEPARATOR);
+    const span = spanSeconds(file);
+    // Every file at |max and at a high multiplier; short recordings also in real time and at 10x.
+    const speeds = ['|max', '|100000%', ...(span / 10 < 3 ? ['|1000%'] : []), ...(span < 3 ? [''] : [])];
+    for (const speed of speeds) {
+      it(`${name} copied${speed ? ` at ${speed.slice(1)}` : ' at recorded speed'}`, async () => {
+        const out = join(dir, `${name}${speed.replace(/[|%]/g, '_')}.copy.gor`);
+        const res = await runTapline(
+          ['--input-file', `${file}${speed}`, '--output-file', out, '--output-file-append'],
+          {
+            timeoutMs: 20_000,
+          },
+        );
+        assert.equal(res.code, 0, res.stderr);
+        const copy = readFileSync(out);
+        const truth = readTruth(file);
+        const records = copy.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;
+        assert.equal(records, truth.counts.records, 'record count');
+        if (terminated) {
+          assert.ok(copy.equals(original), `${name}: the copy differs from the original`);
+        } else {
+          // Files without a final separator come out with one. python-goreplay-test.gor also has 12 records
+          // whose timestamps go backwards; input-file replays in timestamp order (as gor does), so the copy
+          // holds the same records, re-sorted: compare them as sets, and check the copy is in time order.
+          const split = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1'));
+          const eofCore = SEPARATOR.subarray(0, 13).toString('latin1');
+          const want = split(original)
+            .map((r) => (r.endsWith(eofCore) ? r.slice(0, -eofCore.length) : r))
+            .filter((r) => r.length > 0);
+          const got = split(copy).slice(0, -1);
+          assert.deepEqual([...got].sort(), [...want].sort());
+          const stamps = got.map((r) => BigInt(r.slice(0, r.indexOf('\n')).split(' ')[2]!));
+          assert.ok(
+            stamps.every((t, i) => i === 0 || t >= stamps[i - 1]!),
+            'copy is in timestamp order',
+          );
+        }
       });
     }
-    it(`${basename(file)} through a .gz file and back`, async () => {
-      const gz = join(dir, `${n++}-${basename(file)}.gz`);
-      const back = join(dir, `${n++}-${basename(file)}`);
-      await copy(file, gz, Number.POSITIVE_INFINITY);
-      await copy(gz, back, Number.POSITIVE_INFINITY);
-      assert.ok(readFileSync(back).equals(readFileSync(file)));
-    });
   }
+
+  it('--output-stdout writes the same bytes as the file', async () => {
+    const file = corpusFiles(['datadog-ecommerce-requests_0.gor'])[0]!;
+    const res = await runTapline(['--input-file', `${file}|max`, '--output-stdout']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(res.stdout.equals(readFileSync(file)));
+  });
 });

@@ -1,0 +1,254 @@
+/** The CLI as a user meets it: help, usage errors, bad files, signals, --exit-after, --stats, profiling. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
+import { makeMeta } from '../../src/core/message.js';
+import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const record = (i: number, ts = BigInt(i)) =>
+  encodeRecord({
+    meta: makeMeta({ type: '1', id: `id${i}`, timestampNs: ts, latencyNs: 0n }),
+    data: Buffer.from(`GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`),
+  });
+const countRecords = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;
+
+describe('help and usage errors', () => {
+  it('--help lists every flag, marks the ones not built yet, exits 0', async () => {
+    const res = await runTapline(['--help']);
+    assert.equal(res.code, 0);
+    const text = res.stdout.toString();
+    for (const flag of [
+      '--input-file',
+      '--output-file-append',
+      '--output-http',
+      '--input-raw',
+      '--middleware',
+      '--split-output',
+    ]) {
+      assert.ok(text.includes(flag), flag);
+    }
+    assert.match(text, /--input-raw STRING\n.*not built yet/);
+  });
+
+  it('an unknown flag exits 2 naming it', async () => {
+    const res = await runTapline(['--input-file', 'x.gor', '--output-nul']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /-output-nul: unknown flag \(did you mean --output-null\?\) \(TAPLINE_ERR_USAGE\)/);
+    assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  });
+
+  it('a gor flag that is not built yet exits 2 naming it, never ignored', async () => {
+    const res = await runTapline(['--input-dummy', 'x', '--output-null', '--middleware', 'cat']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--middleware: gor's --middleware is not built yet in tapline/);
+  });
+
+  it("gor's silent-truncation trap is an error: --split-output true", async () => {
+    const res = await runTapline(['--input-dummy', 'x', '--split-output', 'true', '--output-null']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /unexpected argument "true".*--split-output=true/);
+  });
+
+  it('no output: exit 2 with an example', async () => {
+    const res = await runTapline(['--input-dummy', 'x']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /at least 1 input and 1 output are required/);
+  });
+
+  it('a bad limit suffix: exit 2', async () => {
+    const res = await runTapline(['--input-dummy', 'x', '--output-http', 'http://127.0.0.1:1|%10']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--output-http http:\/\/127\.0\.0\.1:1\|%10: invalid limit "%10"/);
+  });
+});
+
+describe('bad files', () => {
+  it('a missing file: exit 1, the pattern named', async () => {
+    const res = await runTapline(['--input-file', join(dir, 'nope*.gor'), '--output-null']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /nope\*\.gor/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('corrupt, CRLF and garbage records: good ones processed, each problem named with record and offset', async () => {
+    const good1 = record(1);
+    const bad = Buffer.from('garbage\nxx\n🐵🙈🙉\n');
+    const good2 = record(2);
+    const binary = Buffer.alloc(10_000, 0xfe);
+    const file = join(dir, 'corrupt.gor');
+    writeFileSync(file, Buffer.concat([good1, bad, good2, binary, SEPARATOR, record(3)]));
+    const out = join(dir, 'corrupt-out.gor');
+    const res = await runTapline(['--input-file', `${file}|max`, '--output-file', out, '--output-file-append']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(countRecords(readFileSync(out)), 3);
+    assert.match(res.stderr, new RegExp(`corrupt\\.gor: record 2 \\(byte ${good1.length}\\)`));
+    assert.match(res.stderr, /record 4 \(byte \d+\)/);
+    assert.match(res.stderr, /skipped 2/);
+  });
+
+  it('a truncated gzip file: the records before the damage are replayed, the damage reported', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const body = Buffer.concat(Array.from({ length: 200 }, (_, i) => record(i)));
+    const gz = gzipSync(body);
+    const file = join(dir, 'cut.gor.gz');
+    writeFileSync(file, gz.subarray(0, Math.floor(gz.length * 0.6)));
+    const out = join(dir, 'cut-out.gor');
+    const res = await runTapline(['--input-file', `${file}|max`, '--output-file', out, '--output-file-append']);
+    const n = countRecords(readFileSync(out));
+    assert.ok(n > 10 && n < 200, `got ${n} records`);
+    assert.match(res.stderr, /cut\.gor\.gz/);
+  });
+
+  it('an unwritable output path: exit 1 with a clear error', async () => {
+    const src = join(dir, 'ok.gor');
+    writeFileSync(src, record(1));
+    const res = await runTapline([
+      '--input-file',
+      src,
+      '--output-file',
+      '/proc/tapline-nope/out.gor',
+      '--output-file-append',
+    ]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /\/proc\/tapline-nope\/out\.gor/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a full disk: exit 1 naming the file, no crash', async () => {
+    const src = join(dir, 'big.gor');
+    writeFileSync(src, Buffer.concat(Array.from({ length: 2000 }, (_, i) => record(i))));
+    const res = await runTapline(['--input-file', `${src}|max`, '--output-file', '/dev/full', '--output-file-append']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /\/dev\/full/);
+    assert.match(res.stderr, /ENOSPC|no space/i);
+  });
+});
+
+describe('ending a run', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} flushes every output (plain and gzip) and exits 0`, async () => {
+      const plain = join(dir, `sig-${signal}.gor`);
+      const gz = join(dir, `sig-${signal}.gor.gz`);
+      const child = startTapline([
+        '--input-dummy',
+        'x',
+        '--output-file',
+        plain,
+        '--output-file',
+        gz,
+        '--output-file-append',
+        '--output-file-flush-interval',
+        '1h',
+        '--verbose',
+        '3',
+      ]);
+      const done = collect(child, 20_000);
+      // --verbose 3 prints a line per message: wait until two exchanges went through, then signal.
+      await waitForStderr(child, /message 2 \S+ \d+ 1[\s\S]*message 2 \S+ \d+ 1/, 15_000);
+      child.kill(signal);
+      const res = await done;
+      assert.equal(res.code, 0, res.stderr);
+      const a = readFileSync(plain);
+      assert.ok(countRecords(a) >= 4, `only ${countRecords(a)} records`);
+      assert.ok(a.subarray(-SEPARATOR.length).equals(SEPARATOR));
+      assert.ok(gunzipSync(readFileSync(gz)).equals(a), 'the gzip file is complete and holds the same records');
+      assert.match(res.stderr, new RegExp(`${signal}: stopping`));
+    });
+  }
+
+  it('--exit-after stops, flushes and exits 0', async () => {
+    const out = join(dir, 'exit-after.gor');
+    const started = Date.now();
+    const res = await runTapline([
+      '--input-dummy',
+      'x',
+      '--output-file',
+      out,
+      '--output-file-append',
+      '--exit-after',
+      '1500ms',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(countRecords(readFileSync(out)), 2);
+  });
+
+  it("--input-file-dry-run prints gor's report and exits 0", async () => {
+    const file = join(dir, 'dry.gor');
+    writeFileSync(file, Buffer.concat([record(1, 100_000_000n), record(2, 150_000_000n), record(3, 250_000_000n)]));
+    const res = await runTapline(['--input-file', file, '--input-file-dry-run', '--output-null']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(
+      res.stdout.toString(),
+      [
+        'Records found: 3',
+        'Files processed: 1',
+        // gor counts meta line (with its LF) + payload: 3 × (18 + 28).
+        'Bytes processed: 138',
+        'Max wait: 100ms',
+        'Min wait: 50ms',
+        'First wait: 50ms',
+        'It will take `150ms` to replay at current speed.',
+        'Found 0 records with out of order timestamp',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('observability', () => {
+  it('--stats prints JSON objects on stderr', async () => {
+    const file = join(dir, 'stats.gor');
+    writeFileSync(file, Buffer.concat(Array.from({ length: 20 }, (_, i) => record(i))));
+    const res = await runTapline([
+      '--input-file',
+      `${file}|max`,
+      '--output-null',
+      '--stats',
+      '--stats-interval',
+      '50ms',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const objects = res.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    assert.ok(objects.length >= 1);
+    const last = objects.at(-1);
+    assert.equal(last.messages, 20);
+    assert.equal(last.outputs['output-null'].written, 20);
+  });
+
+  it('--cpuprofile and --memprofile write V8 profiles', async () => {
+    const file = join(dir, 'prof.gor');
+    writeFileSync(file, record(1));
+    const cpu = join(dir, 'run.cpuprofile');
+    const heap = join(dir, 'run.heapsnapshot');
+    const res = await runTapline(['--input-file', file, '--output-null', '--cpuprofile', cpu, '--memprofile', heap]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(Array.isArray(JSON.parse(readFileSync(cpu, 'utf8')).nodes));
+    assert.ok(existsSync(heap) && statSync(heap).size > 1000);
+  });
+
+  it('--http-pprof serves live counters on loopback', async () => {
+    const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0', '--verbose', '1']);
+    const done = collect(child, 20_000);
+    let seen = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
+    await waitForStderr(child, /debug endpoints on http:\/\/127\.0\.0\.1:\d+/);
+    const url = /debug endpoints on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen)![1]!;
+    const vars = await (await fetch(`${url}/debug/vars`)).json();
+    assert.ok('outputs' in vars && 'output-null' in vars.outputs);
+    child.kill('SIGTERM');
+    assert.equal((await done).code, 0);
+  });
+});

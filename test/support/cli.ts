@@ -1,0 +1,67 @@
+/**
+ * Runs the tapline CLI from source in a child process (through tsx), so end-to-end tests exercise argument
+ * parsing, signals, exit codes and stdio exactly as a user sees them, without needing a build.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './corpus.js';
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+const ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
+
+export function startTapline(args: string[], options: { cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+}
+
+/** Runs to completion (killed after `timeoutMs`, which fails the test through the null exit code). */
+export function runTapline(
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; stdin?: Buffer | string; onStart?: (child: ChildProcess) => void } = {},
+): Promise<CliResult> {
+  const child = startTapline(args, options);
+  options.onStart?.(child);
+  return collect(child, options.timeoutMs ?? 30_000, options.stdin);
+}
+
+export function collect(child: ChildProcess, timeoutMs: number, stdin?: Buffer | string): Promise<CliResult> {
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  if (stdin !== undefined) child.stdin!.end(stdin);
+  else child.stdin!.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+/** Resolves when the child's stderr has printed something matching `pattern`. */
+export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`stderr never matched ${pattern}: ${seen}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
