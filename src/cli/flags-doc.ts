@@ -23,11 +23,7 @@ export function renderFlagsMarkdown(specs: ReadonlyMap<string, FlagSpec>, sectio
     for (const [name, spec] of bySection.get(section)!) {
       const value = spec.kind === 'bool' ? 'bool' : `${spec.kind}${spec.multi ? ', repeatable' : ''}`;
       const def = spec.default ?? '';
-      const notes = [
-        spec.help,
-        spec.gorNote ? `gor: ${spec.gorNote}.` : '',
-        spec.notBuilt ? `**${spec.notBuilt}**` : '',
-      ]
+      const notes = [spec.help, spec.gorNote ? `(${spec.gorNote}.)` : '', spec.notBuilt ? `**${spec.notBuilt}**` : '']
         .filter(Boolean)
         .join(' ');
       out.push(`| \`--${name}\` | ${value} | ${def ? `\`${def}\`` : ''} | ${notes.replace(/\|/g, '\\|')} |`);

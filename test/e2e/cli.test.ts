@@ -246,7 +246,7 @@ describe('observability', () => {
     });
     await waitForStderr(child, /debug endpoints on http:\/\/127\.0\.0\.1:\d+/);
     const url = /debug endpoints on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen)![1]!;
-    const vars = await (await fetch(`${url}/debug/vars`)).json();
+    const vars = (await (await fetch(`${url}/debug/vars`)).json()) as { outputs: Record<string, unknown> };
     assert.ok('outputs' in vars && 'output-null' in vars.outputs);
     child.kill('SIGTERM');
     assert.equal((await done).code, 0);
