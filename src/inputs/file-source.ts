@@ -252,26 +252,43 @@ export class FileSource {
     if (last) this.parsedEnd = last.offset + last.size;
   }
 
-  /** Positional reads through the pool; read sizes grow so that idle files of a big glob stay small. */
+  /**
+   * Positional reads through the pool. Read sizes grow (16 KiB → 1 MiB) so that the idle files of a big glob
+   * stay small; once a file reads at full size, the next chunk is read while this one is parsed.
+   */
   private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
     let position = 0;
     let want = Math.min(FIRST_READ, maxRead);
-    for (;;) {
-      const left = this.size - position;
-      const size = left > 0 ? Math.min(want, left) : want;
-      const buf = Buffer.allocUnsafeSlow(size);
-      const handle = await this.pool.acquire(this.index, this.path);
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(buf, 0, size, position));
-      } finally {
-        this.pool.release(this.index);
+    let ahead: Promise<Buffer> | undefined;
+    try {
+      for (;;) {
+        const buf = await (ahead ?? this.readAt(position, want));
+        ahead = undefined;
+        if (buf.length === 0) return;
+        position += buf.length;
+        this.hooks.rawBytes(buf.length);
+        if (want === maxRead) {
+          ahead = this.readAt(position, want);
+          ahead.catch(() => {}); // a failure is seen when it is awaited
+        }
+        want = Math.min(want * 4, maxRead);
+        yield buf;
       }
-      if (n === 0) return;
-      position += n;
-      this.hooks.rawBytes(n);
-      yield n === size ? buf : buf.subarray(0, n);
-      want = Math.min(want * 4, maxRead);
+    } finally {
+      if (ahead) await ahead.catch(() => {});
+    }
+  }
+
+  private async readAt(position: number, want: number): Promise<Buffer> {
+    const left = this.size - position;
+    const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
+    const buf = Buffer.allocUnsafeSlow(size);
+    const handle = await this.pool.acquire(this.index, this.path);
+    try {
+      const { bytesRead } = await handle.read(buf, 0, size, position);
+      return bytesRead === size ? buf : buf.subarray(0, bytesRead);
+    } finally {
+      this.pool.release(this.index);
     }
   }
 

@@ -140,6 +140,7 @@ export function fileInput(options: FileInputOptions): Input {
       log.warn(describeProblem(p, source.path).describe(), `input-file:${p.kind}`);
     },
     readError(err, source, dropped) {
+      if (stop.signal.aborted) return; // close() cut the read short: not a problem of the file
       stats.file_errors++;
       const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
       const error = new TaplineError(

@@ -16,7 +16,7 @@ import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { RecordBuffer } from './record-buffer.js';
 
-const HIGH_WATER = 8 * 1024 * 1024;
+const HIGH_WATER = 2 * 1024 * 1024;
 
 /** A file error in words, naming the file. */
 export function fileError(path: string, action: string, err: unknown): TaplineError {
@@ -40,7 +40,7 @@ export function fileError(path: string, action: string, err: unknown): TaplineEr
 }
 
 export class FileSink {
-  private readonly buffer = new RecordBuffer(1024 * 1024);
+  private readonly buffer = new RecordBuffer(256 * 1024);
   private readonly gz: Gzip | undefined;
   private error: TaplineError | undefined;
   private waiters: (() => void)[] = [];

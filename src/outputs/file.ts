@@ -45,7 +45,7 @@ export interface FileOutputOptions {
 }
 
 const MiB = 1024 * 1024;
-const PUSH_PLAIN = MiB;
+const PUSH_PLAIN = MiB / 2;
 /** Smaller for gzip so the compressed size (the chunk criterion) follows the writes closely. */
 const PUSH_GZIP = 64 * 1024;
 
