@@ -80,9 +80,15 @@ export class GorRecordReader {
         from = idx + 1;
         continue;
       }
-      this.take(chunk.subarray(from, idx));
-      from = idx + CORE_LEN + sepLen;
-      this.finishRecord(sepLen === 2, this.streamOffset + from);
+      const next = idx + CORE_LEN + sepLen;
+      if (this.piecesLen === 0 && !this.skipping) {
+        // Fast path: the whole record is inside this chunk; no piece list, one Buffer view for the payload.
+        this.emit(chunk, from, idx, sepLen === 2, this.streamOffset + next);
+      } else {
+        this.take(chunk.subarray(from, idx));
+        this.finishRecord(sepLen === 2, this.streamOffset + next);
+      }
+      from = next;
     }
     if (from >= 0 && from < chunk.length) this.take(chunk.subarray(from));
     this.streamOffset += chunk.length;
@@ -214,14 +220,22 @@ export class GorRecordReader {
     this.piecesLen = 0;
     this.metaChecked = false;
     this.skipping = false;
-    const size = endOffset - offset;
+    if (wasSkipping) {
+      this.recordOffset = endOffset; // already reported (and numbered) when skipping started
+      return;
+    }
+    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, len);
+    this.emit(bytes, 0, bytes.length, crlf, endOffset);
+  }
+
+  /** Turns `buf[start, end)` (one record, separator excluded) into a record, or a reported problem. */
+  private emit(buf: Buffer, start: number, end: number, crlf: boolean, endOffset: number): void {
+    const offset = this.recordOffset;
     this.recordOffset = endOffset;
-    if (wasSkipping) return; // already reported (and numbered) when skipping started
     this.recordNo += 1;
     const record = this.recordNo;
-    let bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, len);
     if (crlf) {
-      if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+      if (end > start && buf[end - 1] === CR) end--;
       if (!this.crlfReported) {
         this.crlfReported = true;
         this.onProblem({
@@ -233,32 +247,31 @@ export class GorRecordReader {
         });
       }
     }
-    const nl = bytes.indexOf(LF);
-    if (nl === -1) {
-      const blank = !bytes.some((b) => b > 0x20);
-      if (!blank) {
+    const nl = buf.indexOf(LF, start);
+    if (nl === -1 || nl >= end) {
+      if (hasNonBlank(buf, start, end)) {
         this.problem(
           'malformed-meta',
           record,
           offset,
-          `record has no payload after its first line ${preview(bytes.toString('latin1'))}`,
+          `record has no payload after its first line ${preview(buf.toString('latin1', start, end))}`,
         );
       }
       return;
     }
+    const metaEnd = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
     let meta: ReturnType<typeof parseMeta>;
     try {
-      meta = parseMeta(stripCR(bytes.toString('latin1', 0, nl)));
+      meta = parseMeta(latin1(buf, start, metaEnd));
     } catch (err) {
       this.problem('malformed-meta', record, offset, (err as TaplineError).message);
       return;
     }
-    const data = bytes.subarray(nl + 1);
-    if (data.length === 0) {
+    if (nl + 1 >= end) {
       this.problem('empty-payload', record, offset, 'record has a meta line but no payload');
       return;
     }
-    this.out.push({ meta, data, record, offset, size });
+    this.out.push({ meta, data: buf.subarray(nl + 1, end), record, offset, size: endOffset - offset });
   }
 
   private problem(kind: RecordProblemKind, record: number, offset: number, message: string): void {
@@ -277,6 +290,18 @@ function separatorLength(buf: Buffer, pos: number): number {
   }
   return 0;
 }
+
+function hasNonBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! > 0x20) return true;
+  return false;
+}
+
+type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
+/** Buffer#latin1Slice skips toString's encoding lookup; fall back where a runtime lacks it. */
+const latin1: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Latin1Slicer).latin1Slice === 'function'
+    ? (buf, start, end) => (buf as unknown as Required<Latin1Slicer>).latin1Slice(start, end)
+    : (buf, start, end) => buf.toString('latin1', start, end);
 
 function stripCR(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
