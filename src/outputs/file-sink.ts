@@ -58,7 +58,7 @@ export class FileSink {
     ws.on('error', (err) => this.fail(err));
     ws.on('drain', () => this.wake());
     if (gzip) {
-      const gz = createGzip({ highWaterMark: HIGH_WATER } as object);
+      const gz = createGzip({ highWaterMark: HIGH_WATER } as object); // a stream option, missing from ZlibOptions
       this.gz = gz;
       gz.on('data', (chunk: Buffer) => {
         this.diskBytes += chunk.length;

@@ -239,6 +239,26 @@ describe('output-file', () => {
     );
   });
 
+  it('appending to an existing .gz adds a gzip member; input-file reads the whole file', async () => {
+    const dir = fresh();
+    const file = join(dir, 'twice.gz');
+    for (const id of ['a', 'b']) {
+      const out = fileOutput({ path: file, append: true });
+      await writeAll(out, [msg(id)]);
+      await out.close();
+    }
+    assert.deepEqual(
+      readRecords(file).map((m) => m.meta.id),
+      ['a', 'b'],
+    );
+    const back: Message[] = [];
+    for await (const b of fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY }).read()) back.push(...b);
+    assert.deepEqual(
+      back.map((m) => m.meta.id),
+      ['a', 'b'],
+    );
+  });
+
   it('switching names back and forth never wipes a file (gor truncates)', async () => {
     const dir = fresh();
     const out = fileOutput({ path: join(dir, 't-%t.gor') });

@@ -12,7 +12,9 @@
  * existing file, and a name written earlier in the run is appended to when it comes back (gor truncates in
  * both cases); the directory is listed for chunk names when a chunk starts or the templated name changes, not
  * on every write; a record that would pass `--output-file-max-size-limit` is refused (gor writes it, then
- * stops); `.gz` chunk sizes count compressed bytes throughout (gor mixes both); directories are not created.
+ * stops); `.gz` chunk sizes count compressed bytes throughout (gor mixes both); directories are not created;
+ * `%t` is filled from the message even without `%r` (gor's source only sets it when `%r` is used). Appending
+ * to an existing `.gz` adds a gzip member (a multi-member file, which gunzip and input-file read whole).
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSpec } from '../core/flags.js';
