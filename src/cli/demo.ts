@@ -21,7 +21,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   let requests = 200;
   let dir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!.replace(/^--?/, '');
+    const arg = argv[i]!;
+    const a = arg.replace(/^--?/, '');
     const [name, inline] = a.split('=', 2) as [string, string | undefined];
     const value = inline ?? argv[++i];
     if (name === 'requests' && value && /^\d+$/.test(value) && Number(value) > 0) requests = Number(value);
@@ -29,7 +30,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     else {
       throw new TaplineError(
         ERROR_CODES.USAGE,
-        `unknown demo option ${JSON.stringify(argv[i])}; demo takes --requests N and --dir DIR`,
+        `unknown demo option ${JSON.stringify(arg)}; demo takes --requests N and --dir DIR`,
         {
           where: 'tapline demo',
         },

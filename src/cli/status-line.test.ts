@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { StatusLine } from './status-line.js';
+
+function fakeTty(): NodeJS.WriteStream & { text: string } {
+  const s = { text: '', columns: 120, write: (chunk: string) => ((s.text += chunk), true) };
+  return s as unknown as NodeJS.WriteStream & { text: string };
+}
+
+it('draws records, bytes, rate and ETA in place, and prints log lines above it', async () => {
+  const tty = fakeTty();
+  const line = new StatusLine(tty, () => ({ records: 5000, bytesRead: 1 << 20, bytesTotal: 4 << 20 }), 10);
+  line.start();
+  await new Promise((r) => setTimeout(r, 40));
+  line.write('tapline: warning: something');
+  line.stop();
+  assert.match(tty.text, /\r\x1b\[Ktapline: 25% 5,000 records, 1\.00 MiB, [\d,]+ rec\/s, ETA \d+:\d\d/);
+  assert.match(tty.text, /\r\x1b\[Ktapline: warning: something\n/);
+  assert.ok(tty.text.endsWith('\r\x1b[K'), 'the line is cleared at the end');
+});
