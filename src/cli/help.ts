@@ -8,7 +8,7 @@ export const SECTION_ORDER = [
   'General',
   'Test inputs and outputs',
   'Live capture (--input-raw)',
-  'Files (--input-file, --output-file)',
+  'Files',
   'Replay (--output-http)',
   'Filters and rewrites (--http-*)',
   'Forwarding (--input-tcp, --output-tcp, --output-ws)',

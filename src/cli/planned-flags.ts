@@ -37,7 +37,7 @@ const sections: Record<string, Row[]> = {
     ['input-raw-vlan', 'bool', false, 'Expect 802.1Q VLAN tags'],
     ['input-raw-vlan-vid', 'int', true, 'VLAN ids to capture'],
   ],
-  'Files (--input-file, --output-file)': [
+  Files: [
     ['output-file-buffer', 'string', false, 'Local staging directory for S3 output'],
   ],
   'Replay (--output-http)': [
