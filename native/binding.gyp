@@ -1,0 +1,22 @@
+# Build file for tapline's capture addon (Linux AF_PACKET / TPACKET_V3).
+#
+# Needs only the C++ compiler node-gyp uses and the kernel UAPI headers that come with it
+# (linux-libc-dev, a dependency of libc6-dev / g++): no libpcap, no other -dev package.
+# Build: node scripts/build-native.mjs   (or: node-gyp rebuild --nodedir=<node prefix>, run in native/)
+{
+  'targets': [
+    {
+      'target_name': 'tapline_capture',
+      'conditions': [
+        ['OS=="linux"', {
+          'sources': ['src/af_packet.cc'],
+        }],
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
+  ],
+}

@@ -1,0 +1,155 @@
+/**
+ * Loads the capture addon (native/, built by `node scripts/build-native.mjs`) and describes its API.
+ * The record layout of a batch is documented in native/src/af_packet.h.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+
+export interface NativeSocketOptions {
+  /** Interface index; 0 = all interfaces. */
+  ifindex: number;
+  /** SOCK_DGRAM + synthesized LINUX_SLL headers instead of SOCK_RAW. */
+  cooked: boolean;
+  blockSize: number;
+  blockCount: number;
+  frameSize?: number;
+  /** Block retire timeout (ms). */
+  timeoutMs: number;
+  promiscuous?: boolean;
+  /** `struct sock_filter[]` (see `encodeBpf`). */
+  filter?: Buffer;
+  /** Fanout group id (0..65535), or -1 for none. */
+  fanoutGroup?: number;
+  /** PACKET_FANOUT_* mode number. */
+  fanoutMode?: number;
+  /** Program for PACKET_FANOUT_CBPF. */
+  fanoutFilter?: Buffer;
+  dedupeLoopback?: boolean;
+  /** Stop walking ready blocks once a batch holds this many bytes. */
+  maxBatchBytes?: number;
+}
+
+export interface NativeStats {
+  /** Packets that passed the filter (PACKET_STATISTICS tp_packets, which includes tp_drops). */
+  packets: number;
+  /** Packets the kernel dropped because the ring was full. */
+  drops: number;
+  freezeQueueCount: number;
+  batches: number;
+  delivered: number;
+  deliveredBytes: number;
+  blocks: number;
+  loopbackSkipped: number;
+  truncated: number;
+}
+
+export interface NativeRing {
+  blockSize: number;
+  blockCount: number;
+  frameSize: number;
+  timeoutMs: number;
+  cooked: boolean;
+  ifindex: number;
+}
+
+export interface NativeAfPacketSocket {
+  start(onBatch: (batch: Buffer, count: number) => void, onError: (err: NodeJS.ErrnoException) => void): void;
+  pause(): void;
+  resume(): void;
+  close(): void;
+  stats(): NativeStats;
+  setFilter(filter: Buffer | undefined): void;
+  ref(): void;
+  unref(): void;
+  readonly ring: NativeRing;
+  readonly closed: boolean;
+}
+
+export interface NativeInterfaceInfo {
+  name: string;
+  index: number;
+  flags: number;
+  mtu: number;
+  /** ARPHRD_* */
+  hatype: number;
+}
+
+export interface NativeCaptureModule {
+  AfPacketSocket: new (opts: NativeSocketOptions) => NativeAfPacketSocket;
+  interfaceInfo(name: string): NativeInterfaceInfo;
+  interfaceName(index: number): string | undefined;
+  constants: {
+    RECORD_HEADER_SIZE: number;
+    RECORD_ALIGN: number;
+    FLAG_VLAN_REINSERTED: number;
+    FLAG_SLL_SYNTHESIZED: number;
+    FLAG_TRUNCATED: number;
+    TPACKET3_HDRLEN: number;
+    PAGE_SIZE: number;
+  };
+  abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+let cached: NativeCaptureModule | undefined;
+let loadError: TaplineError | undefined;
+
+/** Where the addon is looked for: $TAPLINE_NATIVE_ADDON when set (only there), else native/build/{Release,Debug}. */
+export function nativeAddonCandidates(): string[] {
+  const fromEnv = process.env.TAPLINE_NATIVE_ADDON;
+  if (fromEnv) return [fromEnv];
+  // src/capture/engines/ and dist/capture/engines/ are both three levels below the package root.
+  const rel = (p: string): string => fileURLToPath(new URL(`../../../native/build/${p}`, import.meta.url));
+  return [rel('Release/tapline_capture.node'), rel('Debug/tapline_capture.node')];
+}
+
+/** The addon, or a TaplineError(CAPTURE_FAILED) that says how to get it. */
+export function loadCaptureAddon(): NativeCaptureModule {
+  if (cached) return cached;
+  if (loadError) throw loadError;
+  if (process.platform !== 'linux') {
+    loadError = new TaplineError(
+      ERROR_CODES.CAPTURE_FAILED,
+      `the af_packet capture engine is Linux-only (this is ${process.platform}); use the libpcap engine or read a pcap file`,
+    );
+    throw loadError;
+  }
+  const candidates = nativeAddonCandidates();
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    loadError = new TaplineError(
+      ERROR_CODES.CAPTURE_FAILED,
+      "live capture needs tapline's native capture addon, which is not built. Build it with `node scripts/build-native.mjs` " +
+        '(needs g++, make and python3; no libpcap). Reading pcap files works without it.',
+      { where: candidates.join(' | ') },
+    );
+    throw loadError;
+  }
+  try {
+    const mod = createRequire(import.meta.url)(path) as NativeCaptureModule;
+    if (mod.abiVersion !== ABI_VERSION) {
+      throw new Error(`addon ABI ${mod.abiVersion}, expected ${ABI_VERSION}: rebuild it`);
+    }
+    cached = mod;
+    return mod;
+  } catch (cause) {
+    loadError = new TaplineError(
+      ERROR_CODES.CAPTURE_FAILED,
+      `the native capture addon could not be loaded (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'rebuild it with `node scripts/build-native.mjs`',
+      { where: path, cause },
+    );
+    throw loadError;
+  }
+}
+
+export function captureAddonAvailable(): boolean {
+  try {
+    loadCaptureAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}

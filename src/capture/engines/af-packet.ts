@@ -1,0 +1,605 @@
+/**
+ * The af_packet capture engine: Linux AF_PACKET with a TPACKET_V3 ring (native/), in batches.
+ *
+ *   kernel ─▶ TPACKET_V3 ring (blocks retired when full or after `timeoutMs`)
+ *          ─▶ addon, one wake-up: every ready block copied into ONE Buffer of records, blocks returned
+ *          ─▶ onBatch(buffer, count)            (one JS call per wake-up, never one per packet)
+ *          ─▶ queue of batches (bounded by `maxQueuedBytes`: above it the socket is paused; the ring
+ *             then fills and the kernel drops, which `stats().dropped` reports)
+ *          ─▶ `for await (const packets of capture.packets)`   decoded lazily, RawPacket[] per batch
+ *
+ * Framing: Ethernet and loopback interfaces are captured with SOCK_RAW (LINKTYPE_ETHERNET). 'any' (all
+ * interfaces) and other interface types use SOCK_DGRAM and the addon synthesizes a 16-byte LINUX_SLL
+ * header per packet (LINKTYPE_LINUX_SLL), as libpcap does for 'any'. A VLAN tag the kernel took out
+ * of a frame is put back into the bytes.
+ *
+ * Loopback: the kernel shows each loopback packet twice (PACKET_OUTGOING, then PACKET_HOST). The
+ * outgoing copy is dropped (in the kernel by the generated filter, and again in the addon for any
+ * other filter) so every packet is delivered once. `dedupeLoopback: false` keeps both.
+ *
+ * Several sockets (one per worker thread) can share an interface with `fanout`:
+ *
+ *   kernel ─▶ PACKET_FANOUT group ─┬─▶ socket 1 ring ─▶ worker 1
+ *            (symmetric hash: both ├─▶ socket 2 ring ─▶ worker 2
+ *             directions of a TCP  └─▶ …
+ *             connection → same socket)
+ *
+ * close() delivers what is still in the ring, including the block the kernel was filling, so stopping
+ * a capture loses no packet that passed the filter: afterwards `received = delivered + dropped`.
+ */
+
+import { readdirSync } from 'node:fs';
+import { endianness, networkInterfaces } from 'node:os';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import {
+  type BpfInstruction,
+  type CaptureFilter,
+  compileAcceptAll,
+  compileCaptureFilter,
+  compileFlowHash,
+  encodeBpf,
+  gorFilterText,
+  type LinkFraming,
+} from '../bpf.js';
+import { LinkType, type RawPacket } from '../types.js';
+import {
+  loadCaptureAddon,
+  type NativeAfPacketSocket,
+  type NativeCaptureModule,
+  type NativeRing,
+  type NativeStats,
+} from './af-packet-native.js';
+
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+const RECORD_HEADER_SIZE = 24;
+
+/**
+ * Default snaplen: 64 KiB + 200, gor's `--input-raw-override-snaplen` value. It holds loopback's 64 KiB
+ * MTU and GRO/GSO packets (64 KiB unless BIG TCP is configured); gor's own default, MTU + 200, cuts
+ * GRO packets short. Cut packets are flagged and counted (`stats().truncated`).
+ */
+export const DEFAULT_SNAPLEN = 65736;
+/** Default ring size, like gor's af_packet engine. */
+export const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 10;
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+export const SETCAP_HINT = 'sudo setcap cap_net_raw,cap_net_admin=eip $(readlink -f $(which node))';
+
+export type FanoutMode = 'flow' | 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm';
+const FANOUT_MODES: Record<FanoutMode, number> = {
+  hash: 0,
+  lb: 1,
+  cpu: 2,
+  rollover: 3,
+  random: 4,
+  qm: 5,
+  flow: 6, // PACKET_FANOUT_CBPF with compileFlowHash()
+};
+
+export interface AfPacketOptions {
+  /** Interface name (`lo`, `eth0`), or `any` for all interfaces. */
+  readonly interface: string;
+  /**
+   * What to capture: gor's auto filter (generated BPF), a ready program, or null/undefined for every
+   * packet. A program given as instructions is attached as is.
+   */
+  readonly filter?: CaptureFilter | { readonly program: readonly BpfInstruction[]; readonly text?: string } | null;
+  /** Bytes kept per packet (`--input-raw-snaplen`). Default 65736. */
+  readonly snaplen?: number;
+  /** Ring size in bytes (`--input-raw-buffer-size`). Default 32 MiB. */
+  readonly bufferSize?: number;
+  /** Ring block size (multiple of the page size, larger than snaplen). Default: fits the snaplen. */
+  readonly blockSize?: number;
+  /** Block retire timeout in ms (`--input-raw-buffer-timeout`); 0 lets the kernel choose. Default 10. */
+  readonly timeoutMs?: number;
+  /** `--input-raw-promisc` (needs a named interface). */
+  readonly promiscuous?: boolean;
+  /** Interfaces to leave out when capturing on `any` (`--input-raw-ignore-interface`). */
+  readonly ignoreInterfaces?: readonly string[];
+  /**
+   * Share packets between sockets (one per worker) with PACKET_FANOUT. Every member must use the same
+   * interface, mode and group. `hash` (default, the kernel's symmetric flow hash) and `flow` (our
+   * classic-BPF symmetric hash, see compileFlowHash) keep both directions of a TCP connection on one
+   * member; `lb`, `cpu`, `rollover`, `random`, `qm` do not.
+   */
+  readonly fanout?: { readonly group: number; readonly mode?: FanoutMode };
+  /** Deliver each loopback packet once (default true). */
+  readonly dedupeLoopback?: boolean;
+  /** Pause the socket when this many bytes of batches wait for the consumer. Default 64 MiB. */
+  readonly maxQueuedBytes?: number;
+}
+
+/** A captured packet with what the kernel told about it. */
+export interface LivePacket extends RawPacket {
+  readonly ifindex: number;
+  /** PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3, OUTGOING 4. */
+  readonly pktType: number;
+}
+
+export interface AfPacketStats {
+  /** Packets that passed the filter, by the kernel's count (includes `dropped`). */
+  readonly received: number;
+  /** Packets the kernel dropped because the ring was full. */
+  readonly dropped: number;
+  /** Times the kernel found the ring full (TPACKET_V3 queue freeze). */
+  readonly freezeQueueCount: number;
+  /** Wake-ups that delivered at least one packet (= JS callbacks). */
+  readonly batches: number;
+  /** Packets handed to JavaScript. */
+  readonly delivered: number;
+  readonly deliveredBytes: number;
+  readonly blocks: number;
+  /** Loopback PACKET_OUTGOING copies skipped by the addon (the generated filter drops them earlier). */
+  readonly loopbackSkipped: number;
+  /** Packets cut by the snaplen. */
+  readonly truncated: number;
+  readonly queuedBatches: number;
+  readonly queuedBytes: number;
+  /** Times the socket was paused because the consumer fell behind. */
+  readonly pauses: number;
+  readonly paused: boolean;
+}
+
+export interface AfPacketCapture {
+  readonly interface: string;
+  /** 0 for `any`. */
+  readonly ifindex: number;
+  readonly linkType: number;
+  readonly snaplen: number;
+  readonly ring: NativeRing;
+  /** gor's text for the filter (for `Interface: lo . BPF Filter: …`), or '' when none. */
+  readonly filterText: string;
+  readonly program: readonly BpfInstruction[];
+  /** Batches of packets, one array per wake-up. Single consumer; ends after close(). */
+  readonly packets: AsyncIterable<LivePacket[]>;
+  stats(): AfPacketStats;
+  /** Replace the filter while capturing (e.g. when the interface's addresses change). */
+  setFilter(filter: AfPacketOptions['filter']): void;
+  /** Let the process exit while this capture is open (or undo that). */
+  unref(): void;
+  ref(): void;
+  /**
+   * Stop capturing. Packets already in the kernel ring (even in the block the kernel was filling) and
+   * batches already queued are still delivered, then the iterator ends. Idempotent.
+   */
+  close(): void;
+}
+
+export interface InterfaceInfo {
+  readonly name: string;
+  readonly index: number;
+  /** ARPHRD_* */
+  readonly hatype: number;
+  readonly mtu: number;
+  readonly flags: number;
+  readonly up: boolean;
+  readonly loopback: boolean;
+  /** Addresses from os.networkInterfaces() (no zone suffix). */
+  readonly addresses: string[];
+}
+
+/** The addresses of one interface, or of all interfaces for `any`. */
+export function interfaceAddresses(name: string): string[] {
+  const all = networkInterfaces();
+  const entries = name === 'any' ? Object.values(all).flat() : (all[name] ?? []);
+  return [...new Set(entries.flatMap((e) => (e ? [e.address.split('%')[0]!] : [])))];
+}
+
+/** Interface names known to the kernel (sysfs), falling back to those with addresses. */
+export function listInterfaceNames(): string[] {
+  try {
+    return readdirSync('/sys/class/net').sort();
+  } catch {
+    return Object.keys(networkInterfaces()).sort();
+  }
+}
+
+export function lookupInterface(name: string, addon: NativeCaptureModule = loadCaptureAddon()): InterfaceInfo {
+  let info: ReturnType<NativeCaptureModule['interfaceInfo']>;
+  try {
+    info = addon.interfaceInfo(name);
+  } catch (cause) {
+    throw new TaplineError(ERROR_CODES.BAD_ADDRESS, `no network interface named "${name}"`, {
+      where: name,
+      cause,
+    });
+  }
+  return {
+    name: info.name,
+    index: info.index,
+    hatype: info.hatype,
+    mtu: info.mtu,
+    flags: info.flags,
+    up: (info.flags & IFF_UP) !== 0,
+    loopback: (info.flags & IFF_LOOPBACK) !== 0,
+    addresses: interfaceAddresses(name),
+  };
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Node's own Buffer class for views (`FastBuffer`, exposed as `Buffer[Symbol.species]`): constructing
+ * it directly skips TypedArray#subarray's species lookup and is about twice as cheap — the view was the
+ * largest per-packet cost of decoding a batch. Falls back to subarray where it is not available.
+ */
+type ViewCtor = new (ab: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
+const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+const FastBuffer: ViewCtor | undefined =
+  typeof species === 'function' && species !== Buffer ? (species as ViewCtor) : undefined;
+
+/** Decodes a batch Buffer (layout: native/src/af_packet.h) into packets. The data are views into `buf`. */
+export function decodeRecords(buf: Buffer, count: number, linkType: number): LivePacket[] {
+  const out: LivePacket[] = new Array(count);
+  // Batches from the addon start 8-byte aligned: read the headers through typed-array views
+  // (about twice as fast as Buffer#readUInt32LE/readBigUInt64LE). Other buffers take the slow path.
+  const fast = LITTLE_ENDIAN && buf.byteOffset % 8 === 0 && buf.length % 8 === 0;
+  const u32 = fast ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : undefined;
+  const u64 = fast ? new BigUint64Array(buf.buffer, buf.byteOffset, buf.length >>> 3) : undefined;
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    if (off + RECORD_HEADER_SIZE > buf.length) throw badBatch(i, off, buf.length);
+    const w = off >>> 2;
+    const caplen = u32 ? u32[w + 3]! : buf.readUInt32LE(off + 12);
+    const start = off + RECORD_HEADER_SIZE;
+    if (start + caplen > buf.length) throw badBatch(i, off, buf.length);
+    out[i] = {
+      tsNs: u64 ? u64[off >>> 3]! : buf.readBigUInt64LE(off),
+      linkType,
+      data: FastBuffer
+        ? new FastBuffer(buf.buffer, buf.byteOffset + start, caplen)
+        : buf.subarray(start, start + caplen),
+      origLen: u32 ? u32[w + 4]! : buf.readUInt32LE(off + 16),
+      ifindex: u32 ? u32[w + 2]! : buf.readUInt32LE(off + 8),
+      pktType: buf[off + 20]!,
+    };
+    off = (start + caplen + 7) & ~7;
+  }
+  return out;
+}
+
+function badBatch(i: number, off: number, len: number): TaplineError {
+  return new TaplineError(ERROR_CODES.INTERNAL, `capture batch is malformed at record ${i} (offset ${off} of ${len})`);
+}
+
+function permissionError(iface: string, cause: unknown): TaplineError {
+  return new TaplineError(
+    ERROR_CODES.CAPTURE_PERMISSION,
+    `live capture on "${iface}" needs the CAP_NET_RAW capability (and CAP_NET_ADMIN for some settings), ` +
+      'which this process does not have. Run as root, or give them to the node binary once: ' +
+      `${SETCAP_HINT} (in a container: --cap-add NET_RAW --cap-add NET_ADMIN). Reading a pcap file needs no privileges.`,
+    { where: iface, cause },
+  );
+}
+
+function nativeError(iface: string, what: string, cause: unknown): TaplineError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EPERM' || code === 'EACCES') return permissionError(iface, cause);
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `${what} on "${iface}" failed: ${msg}`, { where: iface, cause });
+}
+
+function usage(where: string, message: string): TaplineError {
+  return new TaplineError(ERROR_CODES.USAGE, message, { where });
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+interface Built {
+  program: BpfInstruction[];
+  text: string;
+}
+
+function buildFilter(
+  filter: AfPacketOptions['filter'],
+  framing: LinkFraming,
+  snaplen: number,
+  dropLoopbackOutgoing: boolean,
+  excludeIfindexes: number[],
+): Built {
+  const opts = { link: framing, snaplen, dropLoopbackOutgoing, excludeIfindexes };
+  if (filter === undefined || filter === null) return { program: compileAcceptAll(opts), text: '' };
+  if ('program' in filter) return { program: [...filter.program], text: filter.text ?? '' };
+  return { program: compileCaptureFilter(filter, opts), text: gorFilterText(filter) };
+}
+
+/** Opens a live capture. Throws TaplineError: CAPTURE_PERMISSION, CAPTURE_FAILED, BAD_ADDRESS, USAGE. */
+export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
+  const addon = loadCaptureAddon();
+  const name = options.interface;
+  const any = name === 'any' || name === '';
+  const iface = any ? undefined : lookupInterface(name, addon);
+
+  const ignored = new Set(options.ignoreInterfaces ?? []);
+  if (iface && ignored.has(iface.name)) {
+    throw new TaplineError(
+      ERROR_CODES.BAD_ADDRESS,
+      `interface "${iface.name}" is listed in --input-raw-ignore-interface`,
+      {
+        where: iface.name,
+      },
+    );
+  }
+  const excludeIfindexes: number[] = [];
+  if (any) {
+    for (const n of ignored) {
+      try {
+        excludeIfindexes.push(addon.interfaceInfo(n).index);
+      } catch {
+        // not present now: nothing to ignore
+      }
+    }
+  }
+
+  const framing: LinkFraming =
+    iface && (iface.hatype === ARPHRD_ETHER || iface.hatype === ARPHRD_LOOPBACK) ? 'ethernet' : 'cooked';
+  const linkType = framing === 'ethernet' ? LinkType.ETHERNET : LinkType.LINUX_SLL;
+
+  const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+  if (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 16 * 1024 * 1024) {
+    throw usage('--input-raw-snaplen', `snaplen ${snaplen} must be an integer from 64 to 16777216`);
+  }
+  const page = addon.constants.PAGE_SIZE;
+  // Room in a block for the block header, the kernel's per-packet header, and one snaplen packet.
+  const minBlock = snaplen + 4096;
+  // Small blocks, many of them: a block retired by the timeout holds few packets but takes a whole
+  // block, so the ring rides out a stalled event loop for about blockCount × timeoutMs at low rates
+  // (32 MiB / 128 KiB = 256 blocks → 2.5 s at 10 ms).
+  const blockSize = options.blockSize ?? Math.max(128 * 1024, nextPow2(minBlock));
+  if (!Number.isInteger(blockSize) || blockSize % page !== 0 || blockSize < minBlock) {
+    throw usage(
+      '--input-raw-buffer-size',
+      `ring block size ${blockSize} must be a multiple of ${page} and at least snaplen + 4096 (${minBlock})`,
+    );
+  }
+  const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+  if (!Number.isFinite(bufferSize) || bufferSize <= 0) {
+    throw usage('--input-raw-buffer-size', `buffer size ${bufferSize} must be positive`);
+  }
+  const blockCount = Math.max(2, Math.floor(bufferSize / blockSize));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 60000) {
+    throw usage('--input-raw-buffer-timeout', `block timeout ${timeoutMs} ms must be an integer from 0 to 60000`);
+  }
+  if (options.promiscuous && any) {
+    throw new TaplineError(
+      ERROR_CODES.BAD_ADDRESS,
+      'promiscuous mode needs a named interface, not all interfaces (`any`)',
+      { where: '--input-raw-promisc' },
+    );
+  }
+  const dedupe = options.dedupeLoopback !== false;
+  const built = buildFilter(options.filter, framing, snaplen, dedupe, excludeIfindexes);
+
+  let fanoutGroup = -1;
+  let fanoutMode = 0;
+  let fanoutFilter: Buffer | undefined;
+  if (options.fanout) {
+    const { group, mode = 'hash' } = options.fanout;
+    if (!Number.isInteger(group) || group < 0 || group > 0xffff) {
+      throw usage('fanout', `fanout group ${group} must be an integer from 0 to 65535`);
+    }
+    fanoutGroup = group;
+    fanoutMode = FANOUT_MODES[mode];
+    if (mode === 'flow') fanoutFilter = encodeBpf(compileFlowHash());
+  }
+
+  let sock: NativeAfPacketSocket;
+  try {
+    sock = new addon.AfPacketSocket({
+      ifindex: iface?.index ?? 0,
+      cooked: framing === 'cooked',
+      blockSize,
+      blockCount,
+      timeoutMs,
+      promiscuous: options.promiscuous === true,
+      filter: encodeBpf(built.program),
+      fanoutGroup,
+      fanoutMode,
+      ...(fanoutFilter ? { fanoutFilter } : {}),
+      dedupeLoopback: dedupe,
+    });
+  } catch (cause) {
+    throw nativeError(any ? 'any' : name, 'opening an AF_PACKET capture', cause);
+  }
+  return new Capture(sock, {
+    name: any ? 'any' : name,
+    ifindex: iface?.index ?? 0,
+    linkType,
+    snaplen,
+    framing,
+    dedupe,
+    excludeIfindexes,
+    built,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+  });
+}
+
+interface CaptureConfig {
+  name: string;
+  ifindex: number;
+  linkType: number;
+  snaplen: number;
+  framing: LinkFraming;
+  dedupe: boolean;
+  excludeIfindexes: number[];
+  built: Built;
+  maxQueuedBytes: number;
+}
+
+class Capture implements AfPacketCapture {
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly linkType: number;
+  readonly snaplen: number;
+  readonly ring: NativeRing;
+  filterText: string;
+  program: readonly BpfInstruction[];
+  readonly packets: AsyncIterable<LivePacket[]>;
+
+  private readonly queue: { buf: Buffer; count: number }[] = [];
+  private queuedBytes = 0;
+  private pauses = 0;
+  private paused = false;
+  private closed = false;
+  private closing = false;
+  private failure: TaplineError | undefined;
+  private waiter: { resolve: (r: IteratorResult<LivePacket[]>) => void; reject: (e: unknown) => void } | undefined;
+  private iterating = false;
+
+  constructor(
+    private readonly sock: NativeAfPacketSocket,
+    private readonly cfg: CaptureConfig,
+  ) {
+    this.interface = cfg.name;
+    this.ifindex = cfg.ifindex;
+    this.linkType = cfg.linkType;
+    this.snaplen = cfg.snaplen;
+    this.ring = sock.ring;
+    this.filterText = cfg.built.text;
+    this.program = cfg.built.program;
+    this.packets = { [Symbol.asyncIterator]: () => this.iterator() };
+    try {
+      sock.start(
+        (buf, count) => this.onBatch(buf, count),
+        (err) => this.onError(err),
+      );
+    } catch (cause) {
+      sock.close();
+      throw nativeError(cfg.name, 'starting the capture', cause);
+    }
+  }
+
+  private onBatch(buf: Buffer, count: number): void {
+    if (this.closed) return;
+    const w = this.waiter;
+    if (w && this.queue.length === 0) {
+      this.waiter = undefined;
+      w.resolve({ value: decodeRecords(buf, count, this.linkType), done: false });
+      return;
+    }
+    this.queue.push({ buf, count });
+    this.queuedBytes += buf.length;
+    if (!this.paused && this.queuedBytes > this.cfg.maxQueuedBytes) {
+      this.paused = true;
+      this.pauses++;
+      this.sock.pause();
+    }
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    this.failure = nativeError(this.interface, 'capturing', err);
+    this.closeSocket();
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (!w || this.queue.length > 0) return;
+    this.waiter = undefined;
+    if (this.failure) w.reject(this.failure);
+    else w.resolve({ value: undefined, done: true });
+  }
+
+  private iterator(): AsyncIterator<LivePacket[]> {
+    if (this.iterating) {
+      throw new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets supports a single consumer');
+    }
+    this.iterating = true;
+    return {
+      next: () => this.next(),
+      return: async () => {
+        this.close();
+        this.queue.length = 0;
+        this.queuedBytes = 0;
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  private next(): Promise<IteratorResult<LivePacket[]>> {
+    const item = this.queue.shift();
+    if (item) {
+      this.queuedBytes -= item.buf.length;
+      if (this.paused && !this.closed && this.queuedBytes <= this.cfg.maxQueuedBytes / 2) {
+        this.paused = false;
+        this.sock.resume();
+      }
+      return Promise.resolve({ value: decodeRecords(item.buf, item.count, this.linkType), done: false });
+    }
+    if (this.failure) {
+      const f = this.failure;
+      return Promise.reject(f);
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    if (this.waiter) {
+      return Promise.reject(new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets: next() called concurrently'));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  stats(): AfPacketStats {
+    const s: NativeStats = this.sock.stats();
+    return {
+      received: s.packets,
+      dropped: s.drops,
+      freezeQueueCount: s.freezeQueueCount,
+      batches: s.batches,
+      delivered: s.delivered,
+      deliveredBytes: s.deliveredBytes,
+      blocks: s.blocks,
+      loopbackSkipped: s.loopbackSkipped,
+      truncated: s.truncated,
+      queuedBatches: this.queue.length,
+      queuedBytes: this.queuedBytes,
+      pauses: this.pauses,
+      paused: this.paused,
+    };
+  }
+
+  setFilter(filter: AfPacketOptions['filter']): void {
+    const built = buildFilter(filter, this.cfg.framing, this.snaplen, this.cfg.dedupe, this.cfg.excludeIfindexes);
+    try {
+      this.sock.setFilter(encodeBpf(built.program));
+    } catch (cause) {
+      throw nativeError(this.interface, 'setting the capture filter', cause);
+    }
+    this.program = built.program;
+    this.filterText = built.text;
+  }
+
+  ref(): void {
+    this.sock.ref();
+  }
+
+  unref(): void {
+    this.sock.unref();
+  }
+
+  private closeSocket(): void {
+    if (this.closed || this.closing) return;
+    // The addon delivers the packets still in the ring (one last onBatch) before close() returns.
+    this.closing = true;
+    try {
+      this.sock.close();
+    } finally {
+      this.closing = false;
+      this.closed = true;
+    }
+  }
+
+  close(): void {
+    this.closeSocket();
+    this.wake();
+  }
+}
