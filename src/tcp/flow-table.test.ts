@@ -1,0 +1,73 @@
+/** Flow table lookups, with hash collisions forced and IPv6 addresses that share gor's 4 id bytes. */
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TcpAssembler } from './assembler.js';
+import { connectionOf, Flow } from './flow.js';
+import { directionHash } from './flow-key.js';
+import { FlowTable } from './flow-table.js';
+import { createStats } from './stats.js';
+import { Recorder, seg } from './testing.js';
+
+const ctx = {
+  stats: createStats(),
+  onStream: () => undefined,
+  reorderTimeoutNs: 1n,
+  maxStreamBufferBytes: 1,
+  maxStreamBufferSegments: 1,
+};
+
+function flowFrom(port: number, id: number): Flow {
+  return new Flow(
+    ctx,
+    connectionOf(id, { ...seg({ seq: 1, data: 'x' }), srcPort: port }, { side: 'client', source: 'syn' }),
+  );
+}
+
+describe('FlowTable', () => {
+  it('finds each direction of each flow when every hash collides, across removals', () => {
+    const table = new FlowTable(() => 7);
+    const flows = [flowFrom(40001, 1), flowFrom(40002, 2), flowFrom(40003, 3)];
+    for (const f of flows) table.add(f);
+    const lookup = (port: number, from: 'client' | 'server') => {
+      const s = seg({ from, seq: 1 });
+      return table.get(from === 'client' ? { ...s, srcPort: port } : { ...s, dstPort: port });
+    };
+    for (const [i, f] of flows.entries()) {
+      assert.equal(lookup(40001 + i, 'client'), f.client);
+      assert.equal(lookup(40001 + i, 'server'), f.server);
+    }
+    table.remove(flows[1]!); // middle of the chain
+    assert.equal(lookup(40002, 'client'), undefined);
+    assert.equal(lookup(40001, 'server'), flows[0]!.server);
+    table.remove(flows[2]!); // head of the chain
+    assert.equal(lookup(40003, 'client'), undefined);
+    assert.equal(lookup(40001, 'client'), flows[0]!.client);
+    assert.equal(table.size, 1);
+    assert.equal(table.head, flows[0]);
+    assert.equal(table.tail, flows[0]);
+  });
+
+  it('hashes to small non-negative integers that differ by direction', () => {
+    const h = directionHash(0x0a000001, 40000, 0x0a000002, 80);
+    assert.ok(Number.isInteger(h) && h >= 0 && h < 2 ** 30);
+    assert.notEqual(h, directionHash(0x0a000002, 80, 0x0a000001, 40000));
+  });
+
+  it('keeps IPv6 clients apart when their last 4 bytes (gor’s id bytes) are equal', () => {
+    const rec = new Recorder();
+    const asm = new TcpAssembler({ onStream: rec.onStream });
+    const v6 = (srcIp: string, data: string) => ({
+      ...seg({ seq: 100, data }),
+      srcIp,
+      dstIp: '2001:db8::80',
+      srcIp4: 1,
+      dstIp4: 0x80,
+    });
+    asm.push(v6('2001:db8::1', 'from-a'));
+    asm.push(v6('2001:db9::1', 'from-b'));
+    assert.equal(asm.flowCount, 2);
+    assert.equal(rec.text('client', 1), 'from-a');
+    assert.equal(rec.text('client', 2), 'from-b');
+  });
+});
