@@ -6,6 +6,6 @@ const started = performance.now();
 const code = await runCli(process.argv.slice(2));
 const usage = process.resourceUsage();
 process.stderr.write(
-  `\nMEASURE ${JSON.stringify({ code, ms: performance.now() - started, userMs: usage.userCPUTime / 1000, systemMs: usage.systemCPUTime / 1000, maxRssKb: usage.maxRSS })}\n`,
+  `\nMEASURE ${JSON.stringify({ code, ms: performance.now() - started, userMs: usage.userCPUTime / 1000, systemMs: usage.systemCPUTime / 1000, maxRssKb: usage.maxRSS, minorFaults: usage.minorPageFault })}\n`,
 );
 process.exit(code);

@@ -24,27 +24,201 @@ export function parseMeta(line: string): Meta {
   if (s1 === 0 || s2 === s1 + 1) {
     throw new TaplineError(ERROR_CODES.BAD_META, `meta line has an empty type or id field: ${preview(line)}`);
   }
-  const s3 = line.indexOf(' ', s2 + 1);
-  const ts = s3 === -1 ? line.slice(s2 + 1) : line.slice(s2 + 1, s3);
-  let latencyNs: bigint | undefined;
-  let extra = NO_EXTRA;
-  if (s3 !== -1) {
-    const s4 = line.indexOf(' ', s3 + 1);
-    const latency = s4 === -1 ? line.slice(s3 + 1) : line.slice(s3 + 1, s4);
-    latencyNs = isDecimal(latency) ? BigInt(latency) : 0n;
-    if (s4 !== -1) extra = line.slice(s4 + 1).split(' ');
+  return new LineMeta(line, undefined, 0, line.length, s1, s2);
+}
+
+/**
+ * Parses the meta line at `buf[start, end)` without making a string: the line text is made only if someone
+ * reads it. This is what the `.gor` reader uses, once per record. Same rules and errors as parseMeta().
+ */
+export function parseMetaBytes(buf: Buffer, start: number, end: number): Meta {
+  let s1 = -1;
+  let s2 = -1;
+  for (let i = start; i < end; i++) {
+    if (buf[i] !== SPACE) continue;
+    if (s1 === -1) s1 = i - start;
+    else {
+      s2 = i - start;
+      break;
+    }
   }
-  const goodTs = isDecimal(ts);
-  const meta: Meta = {
-    type: line.slice(0, s1),
-    id: line.slice(s1 + 1, s2),
-    timestampNs: goodTs ? BigInt(ts) : 0n,
-    latencyNs,
-    extra,
-    line,
-  };
-  if (!goodTs) (meta as { badTimestamp?: boolean }).badTimestamp = true;
+  if (s2 === -1 || s1 === 0 || s2 === s1 + 1) return parseMeta(buf.toString('latin1', start, end)); // throws
+  const meta = new LineMeta(undefined, buf, start, end, s1, s2);
+  // The sort key comes from the bytes right after the second space: read it now, while they are in cache.
+  meta.sortKey();
   return meta;
+}
+
+const SPACE = 0x20;
+/** One-character type strings, so a type read from bytes costs no allocation. */
+const CHAR = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
+
+/**
+ * A meta read from a line: the line is kept, fields are cut and converted the first time they are read.
+ * Records copied from file to file never pay for the id, latency or extra fields.
+ */
+class LineMeta implements Meta {
+  private text: string | undefined;
+  private key: number | undefined;
+  private cachedId: string | undefined;
+  private cachedTs: bigint | undefined;
+  private bad: boolean | undefined;
+  private tail: { latencyNs: bigint | undefined; extra: readonly string[] } | undefined;
+  readonly type: string;
+
+  /**
+   * Either `text` is the line, or the line is `src[srcStart, srcEnd)` (latin1) and is turned into a string
+   * only when read. `s1`, `s2`: offsets of the first two spaces within the line.
+   */
+  constructor(
+    text: string | undefined,
+    private readonly src: Buffer | undefined,
+    private readonly srcStart: number,
+    private readonly srcEnd: number,
+    private readonly s1: number,
+    private readonly s2: number,
+  ) {
+    this.text = text;
+    if (text !== undefined) this.type = text.slice(0, s1);
+    else this.type = s1 === 1 ? CHAR[src![srcStart]!]! : src!.toString('latin1', srcStart, srcStart + s1);
+  }
+
+  get line(): string {
+    this.text ??= this.src!.toString('latin1', this.srcStart, this.srcEnd);
+    return this.text;
+  }
+
+  /** Byte length of the line (latin1: one byte per char). */
+  get lineLength(): number {
+    return this.srcEnd - this.srcStart;
+  }
+
+  /** Copies the line's bytes into `target` at `offset`; returns the count. */
+  copyLine(target: Buffer, offset: number): number {
+    if (this.src) return this.src.copy(target, offset, this.srcStart, this.srcEnd);
+    return target.write(this.text!, offset, 'latin1');
+  }
+
+  get id(): string {
+    this.cachedId ??= this.line.slice(this.s1 + 1, this.s2);
+    return this.cachedId;
+  }
+
+  get timestampNs(): bigint {
+    if (this.cachedTs === undefined) this.parseTimestamp();
+    return this.cachedTs!;
+  }
+
+  get badTimestamp(): true | undefined {
+    if (this.cachedTs === undefined) this.parseTimestamp();
+    return this.bad ? true : undefined;
+  }
+
+  private parseTimestamp(): void {
+    const ts = this.timestampText();
+    this.bad = !isDecimal(ts);
+    this.cachedTs = this.bad ? 0n : BigInt(ts);
+  }
+
+  get latencyNs(): bigint | undefined {
+    return this.parseTail().latencyNs;
+  }
+
+  get extra(): readonly string[] {
+    return this.parseTail().extra;
+  }
+
+  /** The timestamp as a double (exact to ~256 ns at today's values), NaN when it is not a number. No allocation. */
+  sortKey(): number {
+    if (this.key === undefined) this.key = this.src ? this.keyFromBytes(this.src) : this.keyFromText(this.text!);
+    return this.key;
+  }
+
+  private keyFromBytes(src: Buffer): number {
+    let i = this.srcStart + this.s2 + 1;
+    const end = this.srcEnd;
+    const negative = i < end && src[i] === 45;
+    if (negative) i++;
+    const first = i;
+    let v = 0;
+    for (; i < end; i++) {
+      const c = src[i]!;
+      if (c === SPACE) break;
+      if (c < 48 || c > 57) return Number.NaN;
+      v = v * 10 + (c - 48);
+    }
+    if (i === first) return Number.NaN;
+    return negative ? -v : v;
+  }
+
+  private keyFromText(line: string): number {
+    let i = this.s2 + 1;
+    const end = line.length;
+    const negative = i < end && line.charCodeAt(i) === 45;
+    if (negative) i++;
+    const first = i;
+    let v = 0;
+    for (; i < end; i++) {
+      const c = line.charCodeAt(i);
+      if (c === SPACE) break;
+      if (c < 48 || c > 57) return Number.NaN;
+      v = v * 10 + (c - 48);
+    }
+    if (i === first) return Number.NaN;
+    return negative ? -v : v;
+  }
+
+  private timestampText(): string {
+    const s3 = this.line.indexOf(' ', this.s2 + 1);
+    return s3 === -1 ? this.line.slice(this.s2 + 1) : this.line.slice(this.s2 + 1, s3);
+  }
+
+  private parseTail(): { latencyNs: bigint | undefined; extra: readonly string[] } {
+    if (this.tail) return this.tail;
+    const line = this.line;
+    const s3 = line.indexOf(' ', this.s2 + 1);
+    let latencyNs: bigint | undefined;
+    let extra = NO_EXTRA;
+    if (s3 !== -1) {
+      const s4 = line.indexOf(' ', s3 + 1);
+      const latency = s4 === -1 ? line.slice(s3 + 1) : line.slice(s3 + 1, s4);
+      latencyNs = isDecimal(latency) ? BigInt(latency) : 0n;
+      if (s4 !== -1) extra = line.slice(s4 + 1).split(' ');
+    }
+    this.tail = { latencyNs, extra };
+    return this.tail;
+  }
+
+  toJSON(): object {
+    return {
+      type: this.type,
+      id: this.id,
+      timestampNs: this.timestampNs,
+      latencyNs: this.latencyNs,
+      extra: this.extra,
+      line: this.line,
+    };
+  }
+}
+
+/**
+ * A meta's timestamp as a double, for ordering and pacing on the hot path: exact to about 256 ns for current
+ * Unix-ns values, NaN when the timestamp is not a number. Exact arithmetic uses `meta.timestampNs`.
+ */
+export function timestampKey(meta: Meta): number {
+  if (meta instanceof LineMeta) return meta.sortKey();
+  return meta.badTimestamp ? Number.NaN : Number(meta.timestampNs);
+}
+
+/** Byte length of a meta line as written (latin1). */
+export function metaLineLength(meta: Meta): number {
+  return meta instanceof LineMeta ? meta.lineLength : meta.line.length;
+}
+
+/** Writes a meta line's bytes into `target` at `offset` (from the source bytes when there are any). */
+export function copyMetaLine(meta: Meta, target: Buffer, offset: number): number {
+  if (meta instanceof LineMeta) return meta.copyLine(target, offset);
+  return target.write(meta.line, offset, 'latin1');
 }
 
 /** `-?[0-9]+`, the integers BigInt() takes here. */

@@ -15,6 +15,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+import { timestampKey } from '../core/meta.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -102,7 +103,7 @@ export interface SourceHooks {
  */
 export class SortedWindow<T> {
   private items: T[] = [];
-  private keys: bigint[] = [];
+  private keys: number[] = [];
   private head = 0;
 
   get size(): number {
@@ -113,11 +114,11 @@ export class SortedWindow<T> {
     return this.items[this.head];
   }
 
-  peekKey(): bigint | undefined {
+  peekKey(): number | undefined {
     return this.keys[this.head];
   }
 
-  push(item: T, key: bigint): void {
+  push(item: T, key: number): void {
     const keys = this.keys;
     let i = keys.length;
     while (i > this.head && keys[i - 1]! > key) i--;
@@ -148,7 +149,7 @@ export class FileSource {
   private pending: GorRecord[] = [];
   private pendingAt = 0;
   /** Ordering key for records with a bad timestamp: the last good one of this file (keeps them in place). */
-  private lastKey = 0n;
+  private lastKey = 0;
   private readonly reader: GorRecordReader;
   private chunks: AsyncIterator<Buffer> | undefined;
   private gunzip: ReturnType<typeof createGunzip> | undefined;
@@ -181,8 +182,8 @@ export class FileSource {
     return this.window.peek();
   }
 
-  headKey(): bigint {
-    return this.window.peekKey() ?? 0n;
+  headKey(): number {
+    return this.window.peekKey() ?? 0;
   }
 
   /** Reads until the window holds `depth` records or the file ends. */
@@ -218,7 +219,10 @@ export class FileSource {
   }
 
   private enter(rec: GorRecord): void {
-    if (!rec.meta.badTimestamp) this.lastKey = rec.meta.timestampNs;
+    // Ordering uses the timestamp as a double (no BigInt per record); records within ~256 ns of each other
+    // keep file order. A record whose timestamp is not a number stays behind the last good one.
+    const key = timestampKey(rec.meta);
+    if (!Number.isNaN(key)) this.lastKey = key;
     this.window.push(rec, this.lastKey);
   }
 

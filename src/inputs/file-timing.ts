@@ -24,6 +24,8 @@ export interface WaitRules {
 export class GorWaits {
   /** Timestamp of the last record that had a non-negative wait (gor's `lastTime`). */
   private last: bigint | undefined;
+  /** The same for count(), as a double. */
+  private lastKey: number | undefined;
   firstWait = 0n;
   maxWait = 0n;
   minWait = MAX_INT64;
@@ -78,9 +80,24 @@ export class GorWaits {
     return diff;
   }
 
+  /**
+   * `|max` bookkeeping without BigInt: the timestamp as a double (NaN when not a number). Counts negative
+   * and bad timestamps as next() does; there is no wait to compute. Returns 0n.
+   */
+  count(key: number): bigint {
+    if (Number.isNaN(key)) {
+      this.badTimestamp++;
+      return 0n;
+    }
+    if (this.lastKey === undefined || key >= this.lastKey) this.lastKey = key;
+    else this.negative++;
+    return 0n;
+  }
+
   /** A new pass (--input-file-loop): no wait between the last record and the first of the next pass. */
   restart(): void {
     this.last = undefined;
+    this.lastKey = undefined;
   }
 }
 

@@ -17,6 +17,7 @@ import type { FlagSpec } from '../core/flags.js';
 import { describeProblem, type GorRecord } from '../core/gor-format.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
+import { metaLineLength, timestampKey } from '../core/meta.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
@@ -222,8 +223,13 @@ export function fileInput(options: FileInputOptions): Input {
         }
         passRecords++;
         stats.records++;
-        stats.bytes += rec.meta.line.length + 1 + rec.data.length;
-        const wait = waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true);
+        stats.bytes += metaLineLength(rec.meta) + 1 + rec.data.length;
+        // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
+        // dry-run report use gor's exact int64 arithmetic.
+        const wait =
+          timed || dryRun
+            ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
+            : waits.count(timestampKey(rec.meta));
         stats.negative_wait = waits.negative;
         stats.bad_timestamp = waits.badTimestamp;
         if (dryRun) continue;
