@@ -37,9 +37,7 @@ const sections: Record<string, Row[]> = {
     ['input-raw-vlan', 'bool', false, 'Expect 802.1Q VLAN tags'],
     ['input-raw-vlan-vid', 'int', true, 'VLAN ids to capture'],
   ],
-  Files: [
-    ['output-file-buffer', 'string', false, 'Local staging directory for S3 output'],
-  ],
+  Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
   'Replay (--output-http)': [
     ['output-http-workers-min', 'int', false, 'Minimum number of connections'],
     ['output-http-queue-len', 'int', false, 'Requests queued per target'],

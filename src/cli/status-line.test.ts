@@ -3,7 +3,14 @@ import { it } from 'node:test';
 import { StatusLine } from './status-line.js';
 
 function fakeTty(): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', columns: 120, write: (chunk: string) => ((s.text += chunk), true) };
+  const s = {
+    text: '',
+    columns: 120,
+    write(chunk: string) {
+      s.text += chunk;
+      return true;
+    },
+  };
   return s as unknown as NodeJS.WriteStream & { text: string };
 }
 

@@ -221,7 +221,6 @@ export class GorRecordReader {
 
   /** The accumulated pieces form one record (separator excluded); `endOffset` is where the next one starts. */
   private finishRecord(crlf: boolean, endOffset: number): void {
-    const offset = this.recordOffset;
     const wasSkipping = this.skipping;
     const pieces = this.pieces;
     const len = this.piecesLen;
