@@ -36,6 +36,10 @@ function hasCapNetRaw(): boolean {
 }
 
 const addon = captureAddonAvailable();
+// In CI (root, Linux, compiler present) the addon must exist: a silent skip would hide a broken build.
+if (process.env.CI && !addon && !process.env.TAPLINE_SKIP_NATIVE) {
+  throw new Error('CI: the capture addon is not built; `npm ci` should have built it (scripts/build-native.mjs)');
+}
 const LIVE_SKIP: string | false = !addon
   ? 'the capture addon is not built (node scripts/build-native.mjs)'
   : !hasCapNetRaw()

@@ -1,0 +1,18 @@
+/** The code base stays type-correct and lint-clean: the same checks a reviewer would run by hand. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { REPO_ROOT } from './support/corpus.js';
+
+const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
+
+it('tsc: no type errors (strict)', { timeout: 180_000 }, () => {
+  const res = spawnSync(bin('tsc'), ['-p', 'tsconfig.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+});
+
+it('biome: lint and format clean', { timeout: 60_000 }, () => {
+  const res = spawnSync(bin('biome'), ['check', '.'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+});
