@@ -3,13 +3,24 @@
  *  - replay to --output-null at unlimited speed (|max): messages/s (target ≥ 1,000,000/s);
  *  - copy with --output-file --output-file-append: MB/s next to `cat FILE > COPY` (target ≥ 0.5× cat);
  *  - peak RSS of each run (target < 200 MB whatever the file size).
+ * Every figure, the cat reference included, is the best of BENCH_RUNS (default 3) runs.
  */
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeGorFile } from './generate.js';
-import { fmt, freshTmp, measureTapline, printTable, type Row, timeShell } from './support.js';
+import { fmt, freshTmp, type Measured, measureTapline, printTable, type Row, timeShell } from './support.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function best(run: () => Promise<Measured>): Promise<Measured> {
+  let top: Measured | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    const m = await run();
+    if (!top || m.ms < top.ms) top = m;
+  }
+  return top!;
+}
 
 export async function main(): Promise<void> {
   const dir = freshTmp('file');
@@ -26,7 +37,9 @@ export async function main(): Promise<void> {
   // Warm the page cache so tapline and cat read the same way.
   await timeShell(`cat '${src}' > /dev/null`);
 
-  const toNull = await measureTapline(['--input-file', `${src}|max`, '--output-null']);
+  // This VM's page cache makes single runs swing by 2× (a first touch of fresh memory is slow), so every
+  // figure, the reference included, is the best of RUNS runs.
+  const toNull = await best(() => measureTapline(['--input-file', `${src}|max`, '--output-null']));
   const perSec = RECORDS / (toNull.ms / 1000);
   rows.push({
     what: 'replay to --output-null (|max)',
