@@ -74,26 +74,39 @@ export function parseGoDuration(text: string): number {
 
 /** Formats milliseconds like Go's `time.Duration.String()`: `1.5s`, `150ms`, `1m0s`, `0s`. */
 export function formatGoDuration(ms: number): string {
-  let ns = Math.round(ms * 1e6);
-  if (ns === 0) return '0s';
-  const neg = ns < 0;
-  if (neg) ns = -ns;
+  return formatGoDurationNs(BigInt(Math.round(ms * 1e6)));
+}
+
+/** Go's `time.Duration(ns).String()`: `0s`, `1ns`, `1.5µs`, `150ms`, `1.5s`, `1m0s`, `2562047h47m16.854775807s`. */
+export function formatGoDurationNs(ns: bigint): string {
+  if (ns === 0n) return '0s';
+  const neg = ns < 0n;
+  let u = neg ? -ns : ns;
   let out: string;
-  if (ns < 1e9) {
-    // Sub-second: pick the largest unit that keeps an integer part (ns, µs, ms).
-    const [div, unit] = ns < 1e3 ? [1, 'ns'] : ns < 1e6 ? [1e3, 'µs'] : [1e6, 'ms'];
-    out = `${trimFraction(ns / div)}${unit}`;
+  if (u < 1_000_000_000n) {
+    const [prec, unit] = u < 1_000n ? [0, 'ns'] : u < 1_000_000n ? [3, 'µs'] : [6, 'ms'];
+    out = `${fraction(u, prec)}${unit}`;
   } else {
-    const h = Math.floor(ns / 3600e9);
-    const m = Math.floor((ns % 3600e9) / 60e9);
-    const s = (ns % 60e9) / 1e9;
-    out = h > 0 ? `${h}h${m}m${trimFraction(s)}s` : m > 0 ? `${m}m${trimFraction(s)}s` : `${trimFraction(s)}s`;
+    const frac = fraction(u % 1_000_000_000n, 9, true);
+    u /= 1_000_000_000n;
+    out = `${u % 60n}${frac}s`;
+    u /= 60n;
+    if (u > 0n) {
+      out = `${u % 60n}m${out}`;
+      u /= 60n;
+      if (u > 0n) out = `${u}h${out}`;
+    }
   }
   return neg ? `-${out}` : out;
 }
 
-function trimFraction(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toFixed(9).replace(/0+$/, '').replace(/\.$/, '');
+/** `v / 10^prec` with trailing zeros (and a bare point) removed; `fracOnly` gives just `.xyz` or ``. */
+function fraction(v: bigint, prec: number, fracOnly = false): string {
+  const scale = 10n ** BigInt(prec);
+  const int = v / scale;
+  const rest = prec === 0 ? '' : (v % scale).toString().padStart(prec, '0').replace(/0+$/, '');
+  const frac = rest === '' ? '' : `.${rest}`;
+  return fracOnly ? frac : `${int}${frac}`;
 }
 
 const SIZE_SUFFIX: Record<string, number> = {
