@@ -873,22 +873,30 @@ export class Http1Splitter {
 
   /** The current message cannot finish (end of stream, expiry): report what there is. */
   private abandon(reason: IncompleteReason): void {
-    const m = this.cur!;
     const at = this.pos;
-    this.cur = null;
-    this.state = S_START;
-    this.lineLen = 0;
-    this.lineDropped = 0;
-    if (this.discarding) {
-      this.stats.discardedBytes += at - m.end;
-      this.discarding = false;
-      return;
-    }
+    const m = this.leaveMessage(at);
+    if (!m) return;
     m.incomplete = reason;
     m.end = at;
     if (m.headerEnd >= 0 && m.contentLength >= 0 && !m.chunked) m.trueLength = m.headerEnd - m.start + m.contentLength;
     this.setBodyLengths(m);
     this.emit(m);
+  }
+
+  /**
+   * Back to START, dropping the current message. Returns it, or null when it was an over-long message being
+   * discarded after its max-size cut (its skipped bytes are counted here).
+   */
+  private leaveMessage(at: number): Http1Message | null {
+    const m = this.cur!;
+    this.cur = null;
+    this.state = S_START;
+    this.lineLen = 0;
+    this.lineDropped = 0;
+    if (!this.discarding) return m;
+    this.stats.discardedBytes += at - m.end;
+    this.discarding = false;
+    return null;
   }
 
   /** A gap inside a message whose framing survives. */
@@ -901,17 +909,9 @@ export class Http1Splitter {
 
   /** The framing of the current message is lost: it becomes the tail, closed by the next start line. */
   private loseFraming(reason: IncompleteReason, at: number): void {
-    const m = this.cur!;
-    this.cur = null;
-    this.state = S_START;
     this.resync = true;
-    this.lineLen = 0;
-    this.lineDropped = 0;
-    if (this.discarding) {
-      this.stats.discardedBytes += at - m.end;
-      this.discarding = false;
-      return;
-    }
+    const m = this.leaveMessage(at);
+    if (!m) return;
     m.incomplete ??= reason;
     this.tail = m;
   }
