@@ -32,16 +32,12 @@ export function parseMeta(line: string): Meta {
  * reads it. This is what the `.gor` reader uses, once per record. Same rules and errors as parseMeta().
  */
 export function parseMetaBytes(buf: Buffer, start: number, end: number): Meta {
-  let s1 = -1;
-  let s2 = -1;
-  for (let i = start; i < end; i++) {
-    if (buf[i] !== SPACE) continue;
-    if (s1 === -1) s1 = i - start;
-    else {
-      s2 = i - start;
-      break;
-    }
-  }
+  // Native memchr for the two spaces: measured faster than a JS loop over the bytes.
+  let s1 = buf.indexOf(SPACE, start);
+  let s2 = s1 === -1 || s1 >= end ? -1 : buf.indexOf(SPACE, s1 + 1);
+  if (s2 >= end) s2 = -1;
+  s1 -= start;
+  s2 = s2 === -1 ? -1 : s2 - start;
   if (s2 === -1 || s1 === 0 || s2 === s1 + 1) return parseMeta(buf.toString('latin1', start, end)); // throws
   const meta = new LineMeta(undefined, buf, start, end, s1, s2);
   // The sort key comes from the bytes right after the second space: read it now, while they are in cache.

@@ -16,6 +16,7 @@
  */
 import { mergeStreams } from './async.js';
 import { describeError, ERROR_CODES, isTaplineError } from './errors.js';
+import { payloadLength } from './gor-format.js';
 import type { Logger } from './log.js';
 import type { Message } from './message.js';
 import type { Batch, Input, Output, Processor, Transform } from './plugin.js';
@@ -133,16 +134,17 @@ export class Pipeline {
     for await (const batch of stream) {
       for (const original of batch) {
         let msg: Message | null = original;
-        if (msg.data.length === 0) {
+        const length = payloadLength(msg);
+        if (length === 0) {
           c.empty++;
           continue;
         }
         c.messages++;
-        c.bytes += msg.data.length;
-        if (limit > 0 && msg.data.length > limit) {
+        c.bytes += length;
+        if (limit > 0 && length > limit) {
           c.truncated++;
           log.warn(
-            `message ${msg.meta.id} (type ${msg.meta.type}) is ${msg.data.length} bytes; cut to --copy-buffer-size ${limit}`,
+            `message ${msg.meta.id} (type ${msg.meta.type}) is ${length} bytes; cut to --copy-buffer-size ${limit}`,
             'copy-buffer-size',
           );
           msg = { meta: msg.meta, data: msg.data.subarray(0, limit) };

@@ -20,6 +20,8 @@ import { timestampKey } from '../core/meta.js';
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
 const GZIP_READ = 64 * 1024;
+/** Full-size reads in flight while a chunk is parsed. */
+const READ_AHEAD = 1;
 
 /** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
 export class HandlePool {
@@ -258,34 +260,42 @@ export class FileSource {
 
   /**
    * Positional reads through the pool. Read sizes grow (16 KiB → 1 MiB) so that the idle files of a big glob
-   * stay small; once a file reads at full size, the next chunk is read while this one is parsed.
+   * stay small; once a file reads at full size, the next READ_AHEAD chunks are read while this one is parsed.
    */
   private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
-    let position = 0;
+    let next = 0; // where the next read starts
     let want = Math.min(FIRST_READ, maxRead);
-    let ahead: Promise<Buffer> | undefined;
+    const ahead: { at: number; size: number; buf: Promise<Buffer> }[] = [];
+    const issue = () => {
+      const left = this.size - next;
+      const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
+      const buf = this.readAt(next, size);
+      buf.catch(() => {}); // a failure is seen when it is awaited
+      ahead.push({ at: next, size, buf });
+      next += size;
+    };
     try {
       for (;;) {
-        const buf = await (ahead ?? this.readAt(position, want));
-        ahead = undefined;
+        if (ahead.length === 0) issue();
+        const read = ahead.shift()!;
+        const buf = await read.buf;
         if (buf.length === 0) return;
-        position += buf.length;
         this.hooks.rawBytes(buf.length);
-        if (want === maxRead) {
-          ahead = this.readAt(position, want);
-          ahead.catch(() => {}); // a failure is seen when it is awaited
+        if (buf.length < read.size) {
+          // The file is shorter than when it was opened: what was read past this point is not there.
+          for (const a of ahead.splice(0)) await a.buf.catch(() => {});
+          next = read.at + buf.length;
         }
         want = Math.min(want * 4, maxRead);
+        if (want === maxRead) while (ahead.length < READ_AHEAD && next < this.size) issue();
         yield buf;
       }
     } finally {
-      if (ahead) await ahead.catch(() => {});
+      for (const a of ahead) await a.buf.catch(() => {});
     }
   }
 
-  private async readAt(position: number, want: number): Promise<Buffer> {
-    const left = this.size - position;
-    const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
+  private async readAt(position: number, size: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafeSlow(size);
     const handle = await this.pool.acquire(this.index, this.path);
     try {

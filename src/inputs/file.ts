@@ -223,7 +223,7 @@ export function fileInput(options: FileInputOptions): Input {
         }
         passRecords++;
         stats.records++;
-        stats.bytes += metaLineLength(rec.meta) + 1 + rec.data.length;
+        stats.bytes += metaLineLength(rec.meta) + 1 + rec.dataLength;
         // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
         // dry-run report use gor's exact int64 arithmetic.
         const wait =
@@ -245,7 +245,7 @@ export function fileInput(options: FileInputOptions): Input {
           if (stop.signal.aborted) return;
         }
         batch.push(rec);
-        batchBytes += rec.data.length;
+        batchBytes += rec.dataLength;
         if (batch.length >= MAX_BATCH || batchBytes >= MAX_BATCH_BYTES) {
           yield batch;
           batch = [];

@@ -1,4 +1,5 @@
 /** `--output-null`: accepts and discards everything (for benchmarks and dry pipelines). */
+import { payloadLength } from '../core/gor-format.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 
@@ -9,7 +10,7 @@ export function nullOutput(): Output {
     name: 'output-null',
     write(msg) {
       messages++;
-      bytes += msg.data.length;
+      bytes += payloadLength(msg);
     },
     close: async () => {},
     stats: () => ({ messages, bytes }),
