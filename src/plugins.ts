@@ -5,6 +5,7 @@
 import type { PluginDef } from './core/registry.js';
 import { dummyInputPlugin } from './inputs/dummy.js';
 import { fileInputPlugin } from './inputs/file.js';
+import { rawInputPlugin } from './inputs/raw/plugin.js';
 import { fileOutputPlugin } from './outputs/file.js';
 import { httpOutputPlugin } from './outputs/http.js';
 import { nullOutputPlugin } from './outputs/null.js';
@@ -14,6 +15,7 @@ export const builtinPlugins: readonly PluginDef[] = [
   dummyInputPlugin,
   stdoutOutputPlugin,
   nullOutputPlugin,
+  rawInputPlugin,
   fileInputPlugin,
   fileOutputPlugin,
   httpOutputPlugin,

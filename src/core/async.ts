@@ -80,6 +80,19 @@ export class Channel<T> {
     if (this.length >= this.capacity) return new Promise((resolve) => this.waitingWriters.push(resolve));
   }
 
+  /** Adds an item without waiting, even past the capacity (a producer that checks `room()` itself). */
+  offer(item: T): void {
+    if (this.closed) return;
+    this.items.push(item);
+    this.wakeReader();
+  }
+
+  /** A promise that resolves once the channel is below its capacity again; undefined when it already is. */
+  room(): Promise<void> | undefined {
+    if (this.length < this.capacity || this.closed) return undefined;
+    return new Promise((resolve) => this.waitingWriters.push(resolve));
+  }
+
   /** No more items: the consumer ends after the buffered ones. */
   close(): void {
     this.closed = true;

@@ -1,0 +1,309 @@
+/**
+ * From reassembled TCP byte streams to gor messages (spec §2.5, §8.5–8.6): one `HttpDirection` per direction
+ * of a connection cuts HTTP/1 messages with the shared splitter; a `ConnectionState` pairs each response with
+ * the request it answers.
+ *
+ *   assembler ──data/gap/end (client side)──▶ RequestSplitter  ──▶ type 1, id = gor(client, server, ACK)
+ *             ──data/gap/end (server side)──▶ ResponseSplitter ──▶ type 2, id = the id of its request
+ *                                                ▲ methods of the requests in order (HEAD and CONNECT frame
+ *                                                  their responses differently)
+ *
+ * Ids follow gor's formula, so a request and its response share one id as in gor's recordings. Where gor's
+ * formula breaks, tapline keeps pairs intact (docs/compat.md): a response takes the id of the request it
+ * answers (pipelining, where every request carries the same ACK), and a pipelined request whose formula id
+ * repeats one still waiting for its response takes its own SEQ in the last 4 bytes instead of the ACK.
+ *
+ * Nothing is dropped silently: every incomplete message is counted by reason, and emitted (marked with an
+ * `incomplete=REASON` meta field) when `allowIncomplete` is set, or when it was cut by `maxSize`.
+ */
+import { type Message, makeMeta } from '../../core/message.js';
+import {
+  deleteHeader,
+  type Http1Message,
+  RequestSplitter,
+  ResponseSplitter,
+  setHeader,
+} from '../../protocol/http1/index.js';
+import { continueAck, requestId, responseId } from '../../tcp/ids.js';
+import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
+
+export interface HttpCutOptions {
+  /** Emit responses (type 2). Without it responses are still parsed, to frame the connection. */
+  trackResponse: boolean;
+  /** Emit incomplete messages (marked) instead of only counting them. */
+  allowIncomplete: boolean;
+  /** Largest message in bytes; a longer one is cut there and emitted marked `incomplete=max-size`. */
+  maxSize: number;
+  /** `--input-raw-realip-header`: set this header to the client IP on every request. */
+  realIpHeader: string;
+  /** Keep this fraction of requests, with their responses (1 = all). */
+  probability: number;
+  random: () => number;
+  /** The timestamp of a message: the capture time of its first byte, or the wall clock (`--input-raw-timestamp-type go`). */
+  clock: ((captureNs: bigint) => bigint) | null;
+  emit: (msg: Message) => void;
+}
+
+/** What happened to every message cut from the streams. */
+export interface HttpCutCounters {
+  requests: number;
+  responses: number;
+  /** 1xx interim responses (100 Continue…), emitted as their own type-2 messages like gor. */
+  interim_responses: number;
+  /** Responses with no request waiting on their connection (the request was not captured). */
+  unmatched_responses: number;
+  /** Messages cut by --input-raw-max-size (emitted, marked). */
+  cut_max_size: number;
+  /** Incomplete messages, by reason. Emitted only with --input-raw-allow-incomplete. */
+  incomplete_gap: number;
+  incomplete_eof: number;
+  incomplete_expired: number;
+  incomplete_malformed: number;
+  /** Incomplete messages that were counted but not emitted (no --input-raw-allow-incomplete). */
+  incomplete_dropped: number;
+  /** Requests left out by --input-raw-probability, and the responses that followed them out. */
+  sampled_out: number;
+  /** Bytes that were not HTTP (skipped while looking for a start line). */
+  garbage_bytes: number;
+  /** Streams that switched protocol (Upgrade, CONNECT, h2) and bytes carried after the switch. */
+  upgraded_streams: number;
+  upgraded_bytes: number;
+}
+
+export function newHttpCutCounters(): HttpCutCounters {
+  return {
+    requests: 0,
+    responses: 0,
+    interim_responses: 0,
+    unmatched_responses: 0,
+    cut_max_size: 0,
+    incomplete_gap: 0,
+    incomplete_eof: 0,
+    incomplete_expired: 0,
+    incomplete_malformed: 0,
+    incomplete_dropped: 0,
+    sampled_out: 0,
+    garbage_bytes: 0,
+    upgraded_streams: 0,
+    upgraded_bytes: 0,
+  };
+}
+
+interface WaitingRequest {
+  readonly id: string;
+  readonly sampled: boolean;
+}
+
+/** Both directions of one connection: requests waiting for their responses, in order. */
+export class ConnectionState {
+  readonly waiting: WaitingRequest[] = [];
+  /** Methods of requests whose responses the response side has not been told about yet. */
+  readonly methods: string[] = [];
+  responses: ResponseSplitter | undefined;
+
+  constructor(readonly conn: TcpConnection) {}
+
+  tellMethod(method: string): void {
+    if (this.responses) this.responses.expect(method);
+    else this.methods.push(method);
+  }
+
+  hasWaiting(id: string): boolean {
+    for (const w of this.waiting) if (w.id === id) return true;
+    return false;
+  }
+}
+
+interface ChunkRef {
+  offset: number;
+  end: number;
+  seq: number;
+  ack: number;
+  tsNs: bigint;
+}
+
+/** One direction of one connection, as a consumer of the assembler. */
+export class HttpDirection implements StreamConsumer {
+  private readonly splitter: RequestSplitter | ResponseSplitter;
+  /** Segments of the stream from the oldest byte a pending message may still start at. */
+  private chunks: ChunkRef[] = [];
+  private lastTs = 0n;
+  private ended = false;
+  private opaqueCounted = false;
+
+  constructor(
+    private readonly state: ConnectionState,
+    side: StreamSide,
+    private readonly options: HttpCutOptions,
+    private readonly counters: HttpCutCounters,
+  ) {
+    const splitterOptions = { collect: true, maxSize: options.maxSize };
+    if (side === 'client') {
+      this.splitter = new RequestSplitter(splitterOptions);
+    } else {
+      const responses = new ResponseSplitter(splitterOptions);
+      for (const m of state.methods.splice(0)) responses.expect(m);
+      state.responses = responses;
+      this.splitter = responses;
+    }
+  }
+
+  data(chunk: Buffer, meta: ChunkMeta): void {
+    if (this.ended) return;
+    this.lastTs = meta.tsNs;
+    this.chunks.push({
+      offset: meta.offset,
+      end: meta.offset + chunk.length,
+      seq: meta.seq,
+      ack: meta.ack,
+      tsNs: meta.tsNs,
+    });
+    this.deliver(this.splitter.push(chunk));
+    this.trim();
+  }
+
+  gap(length: number | null, meta: GapMeta): void {
+    if (this.ended) return;
+    this.lastTs = meta.tsNs;
+    // An unknown length is always followed by end(): the message in progress is reported there.
+    if (length !== null && length > 0) this.deliver(this.splitter.gap(length));
+  }
+
+  end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (reason === 'expired' || reason === 'evicted') this.deliver(this.splitter.expire());
+    this.deliver(this.splitter.end());
+    const s = this.splitter.stats;
+    this.counters.garbage_bytes += s.garbageBytes;
+    if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
+    this.chunks = [];
+  }
+
+  private trim(): void {
+    const keepFrom = this.splitter.retainFrom;
+    let drop = 0;
+    while (drop < this.chunks.length - 1 && this.chunks[drop]!.end <= keepFrom) drop++;
+    if (drop > 0) this.chunks.splice(0, drop);
+    if (this.splitter.opaque && !this.opaqueCounted) {
+      this.opaqueCounted = true;
+      this.counters.upgraded_streams++;
+    }
+  }
+
+  /** The segment that carried the byte at `offset` (or the first one after it, when it fell in a gap). */
+  private chunkAt(offset: number): ChunkRef | undefined {
+    for (const c of this.chunks) if (c.end > offset) return c;
+    return this.chunks[this.chunks.length - 1];
+  }
+
+  private deliver(messages: readonly Http1Message[]): void {
+    for (const m of messages) {
+      if (m.kind === 'request') this.request(m);
+      else this.response(m);
+    }
+  }
+
+  private request(m: Http1Message): void {
+    const c = this.counters;
+    const first = this.chunkAt(m.start);
+    const conn = this.state.conn;
+    let ack = first?.ack ?? 0;
+    if (m.expectContinue) ack = continueAck(ack);
+    let id = requestId(conn.clientPort, conn.serverPort, conn.clientIp4, ack);
+    if (this.state.hasWaiting(id) && first) {
+      const seq = (first.seq + (m.start - first.offset)) >>> 0;
+      id = requestId(conn.clientPort, conn.serverPort, conn.clientIp4, seq);
+    }
+    this.state.tellMethod(m.method);
+    const sampled = this.options.probability >= 1 || this.options.random() < this.options.probability;
+    this.state.waiting.push({ id, sampled });
+    if (!this.keep(m)) return;
+    if (!sampled) {
+      c.sampled_out++;
+      return;
+    }
+    let data = m.bytes!;
+    if (m.expectContinue) data = deleteHeader(data, 'Expect');
+    if (this.options.realIpHeader !== '') data = setHeader(data, this.options.realIpHeader, conn.clientIp);
+    c.requests++;
+    this.emit('1', id, first, m, data);
+  }
+
+  private response(m: Http1Message): void {
+    const c = this.counters;
+    const first = this.chunkAt(m.start);
+    const conn = this.state.conn;
+    let id: string;
+    let sampled = true;
+    if (m.interim) {
+      // Like gor: the interim response gets the formula id (its SEQ), which does not match the request.
+      id = responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.seqOf(m, first));
+      c.interim_responses++;
+    } else {
+      const req = this.state.waiting.shift();
+      if (req) {
+        id = req.id;
+        sampled = req.sampled;
+      } else {
+        id = responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.seqOf(m, first));
+        c.unmatched_responses++;
+      }
+    }
+    if (!this.keep(m)) return;
+    if (!sampled) {
+      c.sampled_out++;
+      return;
+    }
+    if (!this.options.trackResponse) return;
+    c.responses++;
+    this.emit('2', id, first, m, m.bytes!);
+  }
+
+  private seqOf(m: Http1Message, first: ChunkRef | undefined): number {
+    return first ? (first.seq + Math.max(0, m.start - first.offset)) >>> 0 : 0;
+  }
+
+  /** Counts an incomplete message; true when it is to be emitted. */
+  private keep(m: Http1Message): boolean {
+    if (m.bytes === null || m.bytes.length === 0) return false;
+    const c = this.counters;
+    switch (m.incomplete) {
+      case null:
+        return true;
+      case 'max-size':
+        c.cut_max_size++;
+        return true;
+      case 'gap':
+        c.incomplete_gap++;
+        break;
+      case 'eof':
+        c.incomplete_eof++;
+        break;
+      case 'expired':
+        c.incomplete_expired++;
+        break;
+      case 'malformed':
+        c.incomplete_malformed++;
+        break;
+    }
+    if (this.options.allowIncomplete) return true;
+    c.incomplete_dropped++;
+    return false;
+  }
+
+  private emit(type: '1' | '2', id: string, first: ChunkRef | undefined, m: Http1Message, data: Buffer): void {
+    const startNs = first?.tsNs ?? this.lastTs;
+    const clock = this.options.clock;
+    const timestampNs = clock ? clock(startNs) : startNs;
+    const latencyNs = this.lastTs > startNs ? this.lastTs - startNs : 0n;
+    const meta = makeMeta({
+      type,
+      id,
+      timestampNs,
+      latencyNs,
+      ...(m.incomplete ? { extra: [`incomplete=${m.incomplete}`] } : {}),
+    });
+    this.options.emit({ meta, data });
+  }
+}

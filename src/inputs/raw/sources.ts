@@ -1,0 +1,137 @@
+/**
+ * Packet sources for `--input-raw`: one small adapter per engine, all with the same shape, so the raw input
+ * does not care where packets come from.
+ *
+ *   pcap_file ─▶ PcapFileReader (pcap / pcapng, pure TS)        ┐
+ *   af_packet ─▶ TPACKET_V3 ring (native addon; raw_socket too) ├─▶ PacketSource.packets: RawPacket[] batches
+ *   libpcap   ─▶ libpcap loaded at run time (native addon)      ┘
+ *
+ * Which interface and which hosts a live address means follows gor (spec §8.1–8.2): no host = every
+ * interface, filtered to the machine's own addresses; an IP = the interface that owns it (or every interface
+ * with a host filter); a name = that interface and its addresses; `eth*` = the first interface with that prefix.
+ */
+
+import { type CaptureFilter, gorFilterText } from '../../capture/bpf.js';
+import {
+  type AfPacketCapture,
+  interfaceAddresses,
+  listInterfaceNames,
+  openAfPacket,
+} from '../../capture/engines/af-packet.js';
+import { openPcapFile } from '../../capture/engines/pcap-file.js';
+import type { RawPacket } from '../../capture/types.js';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { RawAddress } from './address.js';
+
+export interface PacketSource {
+  readonly live: boolean;
+  /** gor's log line for the filter (`Interface: lo . BPF Filter: …`), or ''. */
+  readonly filterText: string;
+  readonly packets: AsyncIterable<readonly RawPacket[]>;
+  /** Engine counters (kernel received/dropped for live captures). */
+  stats(): Record<string, number>;
+  /** Stop: packets already captured are still delivered, then `packets` ends. */
+  close(): void;
+}
+
+export type EngineName = 'af_packet' | 'libpcap' | 'pcap_file';
+
+export interface LiveCaptureOptions {
+  trackResponse: boolean;
+  promiscuous: boolean;
+  snaplen: number;
+  bufferSize: number | undefined;
+  timeoutMs: number | undefined;
+  ignoreInterfaces: readonly string[];
+  vlan: boolean;
+  vlanIds: readonly number[];
+  /** A tcpdump expression replacing the generated filter (`--input-raw-bpf-filter`). */
+  bpfFilter: string;
+}
+
+/** A pcap or pcapng file: packets in file order, timestamps as recorded. */
+export function openFileSource(address: RawAddress, log: Logger): PacketSource {
+  const reader = openPcapFile(address.host, {
+    onWarning: (w) => log.warn(`${w.where}: ${w.message}`, 'input-raw:pcap'),
+  });
+  let stop = false;
+  const filter: CaptureFilter = { ports: address.ports, trackResponse: true };
+  return {
+    live: false,
+    filterText: `BPF Filter: ${gorFilterText(filter)}`,
+    packets: {
+      async *[Symbol.asyncIterator]() {
+        for await (const batch of reader) {
+          yield batch;
+          if (stop) return;
+        }
+      },
+    },
+    stats: () => ({ file_packets: reader.stats.packets, file_bytes: reader.stats.bytes }),
+    close: () => {
+      stop = true;
+    },
+  };
+}
+
+/** The interface to open and the host addresses to filter on, for a live address. */
+export function resolveLiveAddress(address: RawAddress): { iface: string; hosts: string[] } {
+  const host = address.host;
+  if (host === '' || host === 'any') return { iface: 'any', hosts: host === 'any' ? [] : interfaceAddresses('any') };
+  const names = listInterfaceNames();
+  if (host.endsWith('*')) {
+    const prefix = host.slice(0, -1);
+    const match = names.find((n) => n.startsWith(prefix));
+    if (!match) throw badAddress(address, `no interface name starts with "${prefix}" (have: ${names.join(', ')})`);
+    return { iface: match, hosts: interfaceAddresses(match) };
+  }
+  if (names.includes(host)) return { iface: host, hosts: interfaceAddresses(host) };
+  if (/^[\d.]+$/.test(host) || host.includes(':')) {
+    const owner = names.find((n) => interfaceAddresses(n).includes(host));
+    return { iface: owner ?? 'any', hosts: [host] };
+  }
+  throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
+}
+
+export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, engine: string): PacketSource {
+  const { iface, hosts } = resolveLiveAddress(address);
+  const filter: CaptureFilter = {
+    ports: address.ports,
+    hosts,
+    trackResponse: o.trackResponse,
+    promiscuous: o.promiscuous,
+    vlan: o.vlan,
+    vlanIds: o.vlanIds,
+  };
+  if (o.bpfFilter !== '') {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `the ${engine} engine builds its own filter from the address; a custom expression needs --input-raw-engine libpcap`,
+      { where: '--input-raw-bpf-filter' },
+    );
+  }
+  const capture: AfPacketCapture = openAfPacket({
+    interface: iface,
+    filter,
+    snaplen: o.snaplen,
+    ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    promiscuous: o.promiscuous,
+    ignoreInterfaces: o.ignoreInterfaces,
+  });
+  return {
+    live: true,
+    filterText: `Interface: ${capture.interface} . BPF Filter: ${capture.filterText}`,
+    packets: capture.packets,
+    stats: () => {
+      const s = capture.stats();
+      return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
+    },
+    close: () => capture.close(),
+  };
+}
+
+function badAddress(address: RawAddress, why: string): TaplineError {
+  return new TaplineError(ERROR_CODES.BAD_ADDRESS, why, { where: `--input-raw ${address.text}` });
+}
