@@ -149,7 +149,8 @@ export function rawInput(options: RawInputOptions): Input {
     const line = Object.entries(stats())
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    log.info(`${name}: ${final ? 'final ' : ''}capture stats: ${line}`);
+    // Asked for with --input-raw-stats: printed whatever the --verbose level.
+    log.write(`tapline: ${name}: ${final ? 'final ' : ''}capture stats: ${line}`);
   };
 
   /** Reads packets until the engine ends; expires idle connections on the capture's clock. */
