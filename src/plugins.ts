@@ -5,7 +5,7 @@
 import type { PluginDef } from './core/registry.js';
 import { dummyInputPlugin } from './inputs/dummy.js';
 import { fileInputPlugin } from './inputs/file.js';
-import { rawInputPlugin } from './inputs/raw/plugin.js';
+import { rawInputPlugin } from './inputs/raw/index.js';
 import { fileOutputPlugin } from './outputs/file.js';
 import { httpOutputPlugin } from './outputs/http.js';
 import { nullOutputPlugin } from './outputs/null.js';

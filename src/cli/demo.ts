@@ -1,19 +1,22 @@
 /**
  * `tapline demo`: the whole product on one machine, in a few seconds, with nothing to set up.
  *  1. starts a demo shop ("production") and a copy of it ("staging") on 127.0.0.1;
- *  2. simulated users browse production through a recording tap; the traffic is saved to a .gor file;
+ *  2. simulated users browse production, captured live on lo (or, without capture rights, through a recording
+ *     tap in front of it); the traffic is saved to a .gor file;
  *  3. the file is replayed to staging at 2× speed with the same pipeline the CLI runs;
  *  4. prints what happened: recorded, replayed, received, how fast.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
-import { startRecordingTap } from '../demo/recorder.js';
+import type { Input } from '../core/plugin.js';
+import { type RecordingTap, startRecordingTap } from '../demo/recorder.js';
 import { startDemoSite } from '../demo/site.js';
 import { browse } from '../demo/traffic.js';
+import { openLiveInput } from '../inputs/raw/index.js';
 import { fileOutput } from '../outputs/file.js';
 import { runPipelineArgs } from './main.js';
 
@@ -48,17 +51,24 @@ export async function runDemo(argv: string[]): Promise<number> {
     out(`  production (recorded)  ${production.url}`);
     out(`  staging (replay target) ${staging.url}`);
     out();
-    out(`1. Recording: ${requests} requests from 4 simulated users, through a recording tap in front of production.`);
-    out('   (Live capture of a real interface comes with --input-raw; the demo records through a local tap.)');
-    const tap = await startRecordingTap(production.port);
     const log = createLogger({ verbose: 0 });
+    const recorder = openRecorder(production.port);
+    if (recorder.live) {
+      out(`1. Recording: ${requests} requests from 4 simulated users, captured live on lo:${production.port}`);
+      out(`   (the same capture as: tapline --input-raw lo:${production.port} --input-raw-track-response)`);
+    } else {
+      out(`1. Recording: ${requests} requests from 4 simulated users, through a recording tap in front of production.`);
+      out(`   (live capture is not available here: ${recorder.why})`);
+    }
+    const input = recorder.live ? recorder.input : await startRecordingTap(production.port);
     const writer = fileOutput({ path: recording, append: true });
-    const recordRun = new Pipeline({ inputs: [tap], outputs: [writer], log }).run();
+    const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log }).run();
     const t0 = performance.now();
-    await browse(tap.port, requests);
+    await browse(recorder.live ? production.port : (input as RecordingTap).port, requests);
     const recordMs = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 50));
-    await tap.close();
+    // Live capture: the kernel hands packets over in 10 ms blocks; the tap: the last response is in flight.
+    await new Promise((r) => setTimeout(r, recorder.live ? 200 : 50));
+    await input.close();
     const recorded = await recordRun;
     const written = recorded.outputs[0]?.written ?? 0;
     out(
@@ -94,5 +104,15 @@ export async function runDemo(argv: string[]): Promise<number> {
     return code;
   } finally {
     await Promise.all([production.close(), staging.close()]);
+  }
+}
+
+/** Live capture of the production port when this process may capture; otherwise why not. */
+function openRecorder(port: number): { live: true; input: Input } | { live: false; why: string } {
+  try {
+    return { live: true, input: openLiveInput(`lo:${port}`) };
+  } catch (err) {
+    const denied = isTaplineError(err) && err.code === ERROR_CODES.CAPTURE_PERMISSION;
+    return { live: false, why: denied ? 'capturing packets needs root or CAP_NET_RAW' : describeError(err) };
   }
 }

@@ -1,5 +1,6 @@
 /** `tapline demo` is the README's first command: it must work on a fresh checkout. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +15,35 @@ it('tapline demo records traffic, replays it at 2x to staging, and every request
   const res = await runTapline(['demo', '--requests', '60', '--dir', dir], { timeoutMs: 60_000 });
   assert.equal(res.code, 0, res.stderr + res.stdout.toString());
   const out = res.stdout.toString();
+  // The suite runs as root in CI: the demo records by live capture on lo.
+  if (process.getuid?.() === 0) assert.match(out, /captured live on lo:\d+/);
   assert.match(out, /recorded 120 messages/);
   assert.match(out, /Staging received 60 of 60 requests/);
   const speedup = Number(/\(([\d.]+)× faster; asked for 2×\)/.exec(out)?.[1]);
   assert.ok(speedup > 1.5 && speedup < 2.6, `replay speed-up ${speedup}`);
   const recording = readFileSync(join(dir, 'recorded.gor'));
   assert.equal(recording.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1, 120);
+});
+
+it('without capture rights the demo says so and records through its tap', {
+  skip: process.getuid?.() !== 0 ? 'needs root to drop CAP_NET_RAW' : false,
+}, async () => {
+  const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const entry = join(import.meta.dirname, '..', 'support', 'cli-entry.ts');
+    const cmd = `'${process.execPath}' --import tsx '${entry}' demo --requests 20`;
+    const child = spawn('capsh', ['--drop=cap_net_raw', '--', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+  assert.equal(res.code, 0, res.out);
+  assert.match(res.out, /live capture is not available here: capturing packets needs root or CAP_NET_RAW/);
+  assert.match(res.out, /Staging received 20 of 20 requests/);
 });
 
 it('tapline demo rejects unknown options with exit 2', async () => {

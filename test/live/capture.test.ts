@@ -16,9 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { memoryLogger } from '../../src/core/log.js';
 import type { Message } from '../../src/core/message.js';
-import { parseRawAddress } from '../../src/inputs/raw/address.js';
-import { rawInput } from '../../src/inputs/raw/raw-input.js';
-import { openAfPacketSource } from '../../src/inputs/raw/sources.js';
+import { openLiveInput } from '../../src/inputs/raw/index.js';
 import { collect, startTapline, waitForStderr } from '../support/cli.js';
 import { readGorFile } from '../support/gor.js';
 import { parseHttp } from '../support/http.js';
@@ -66,43 +64,8 @@ async function capture(
   address: string,
   traffic: () => Promise<void>,
 ): Promise<{ msgs: Message[]; stats: Record<string, number | string> }> {
-  const parsed = parseRawAddress(address);
-  // Opened before the traffic starts: the socket is bound and filtered when this returns.
-  const source = openAfPacketSource(
-    parsed,
-    {
-      trackResponse: true,
-      promiscuous: false,
-      snaplen: 65736,
-      bufferSize: undefined,
-      timeoutMs: undefined,
-      ignoreInterfaces: [],
-      vlan: false,
-      vlanIds: [],
-      bpfFilter: '',
-    },
-    'af_packet',
-  );
-  const input = rawInput({
-    address: parsed,
-    open: async () => source,
-    protocol: 'http',
-    trackResponse: true,
-    allowIncomplete: false,
-    realIpHeader: '',
-    expireNs: 2_000_000_000n,
-    maxSize: 64 * 1024 * 1024,
-    probability: 1,
-    wallClock: false,
-    vxlanPort: 4789,
-    vxlanVnis: [],
-    vlanOnly: false,
-    vlanIds: [],
-    printStats: false,
-    statsIntervalMs: 0,
-    log: memoryLogger(),
-    name: `input-raw(${address})`,
-  });
+  // Capturing as soon as this returns: the socket is bound and filtered before the traffic starts.
+  const input = openLiveInput(address, { log: memoryLogger() });
   const msgs: Message[] = [];
   const reading = (async () => {
     for await (const batch of input.read()) msgs.push(...batch);

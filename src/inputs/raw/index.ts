@@ -1,0 +1,65 @@
+/**
+ * The raw capture input's public entry: the plugin for the CLI, and `openLiveInput` for code that wants a
+ * live capture with gor's defaults (the demo, tests).
+ */
+
+import { DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
+import { createLogger, type Logger } from '../../core/log.js';
+import type { Input } from '../../core/plugin.js';
+import { parseRawAddress } from './address.js';
+import { rawInput } from './raw-input.js';
+import { openAfPacketSource } from './sources.js';
+
+export { parseRawAddress, type RawAddress } from './address.js';
+export { rawInputPlugin } from './plugin.js';
+export { type RawInputOptions, rawInput } from './raw-input.js';
+
+export interface LiveInputOptions {
+  trackResponse?: boolean;
+  log?: Logger;
+}
+
+/**
+ * Opens a live af_packet capture of `address` (`lo:8080`) now — it is capturing when this returns — and
+ * returns it as an input with gor's defaults. Throws a TaplineError (permissions, no such interface, addon
+ * not built) when live capture is not possible here.
+ */
+export function openLiveInput(address: string, options: LiveInputOptions = {}): Input {
+  const parsed = parseRawAddress(address);
+  const trackResponse = options.trackResponse ?? true;
+  const source = openAfPacketSource(
+    parsed,
+    {
+      trackResponse,
+      promiscuous: false,
+      snaplen: DEFAULT_SNAPLEN,
+      bufferSize: undefined,
+      timeoutMs: undefined,
+      ignoreInterfaces: [],
+      vlan: false,
+      vlanIds: [],
+      bpfFilter: '',
+    },
+    'af_packet',
+  );
+  return rawInput({
+    address: parsed,
+    open: async () => source,
+    protocol: 'http',
+    trackResponse,
+    allowIncomplete: false,
+    realIpHeader: '',
+    expireNs: 2_000_000_000n,
+    maxSize: 64 * 1024 * 1024,
+    probability: 1,
+    wallClock: false,
+    vxlanPort: 4789,
+    vxlanVnis: [],
+    vlanOnly: false,
+    vlanIds: [],
+    printStats: false,
+    statsIntervalMs: 0,
+    log: options.log ?? createLogger(),
+    name: `input-raw(${address})`,
+  });
+}
