@@ -1,0 +1,146 @@
+/** The raw input's options, each on a small conversation built packet by packet (no capture needed). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Message } from '../../core/message.js';
+import { requestId } from '../../tcp/ids.js';
+import { parseRawAddress } from './address.js';
+import {
+  CLIENT,
+  capture,
+  conversation,
+  type Exchange,
+  requestBytes,
+  responseBytes,
+  SERVER,
+  segments,
+  timed,
+} from './testkit.js';
+
+const exchange = (over: Partial<Exchange> = {}): Exchange => ({
+  method: 'POST',
+  path: 'orders',
+  requestBody: Buffer.from('{"n":1}'),
+  status: 201,
+  responseBody: Buffer.from('created'),
+  chunked: false,
+  ...over,
+});
+
+const ofType = (msgs: Message[], type: string) => msgs.filter((m) => m.meta.type === type);
+
+describe('raw input', () => {
+  it("ids follow gor's formula: client port, server port, client IPv4, the request's ACK", async () => {
+    const { msgs } = await capture(conversation([exchange()]));
+    const [req] = ofType(msgs, '1');
+    // segments(): client ISN 1000, server ISN 5000; the request's segments acknowledge the server's SYN.
+    assert.equal(req!.meta.id, requestId(CLIENT.port, SERVER.port, 0x0a010101, 5001));
+    assert.equal(ofType(msgs, '2')[0]!.meta.id, req!.meta.id);
+    assert.equal(req!.meta.latencyNs, 0n);
+  });
+
+  it('without --input-raw-track-response only requests are emitted', async () => {
+    const { msgs, stats } = await capture(conversation([exchange(), exchange()]), { trackResponse: false });
+    assert.deepEqual(
+      msgs.map((m) => m.meta.type),
+      ['1', '1'],
+    );
+    assert.equal(stats.requests, 2);
+  });
+
+  it('--input-raw-realip-header sets the client IP on requests only', async () => {
+    const { msgs } = await capture(conversation([exchange({ headers: ['X-Real-IP: 1.2.3.4'] })]), {
+      realIpHeader: 'X-Real-IP',
+    });
+    const req = ofType(msgs, '1')[0]!.data.toString('latin1');
+    assert.match(req, /\r\nX-Real-IP: 10\.1\.1\.1\r\n/);
+    assert.doesNotMatch(req, /1\.2\.3\.4/);
+    assert.doesNotMatch(ofType(msgs, '2')[0]!.data.toString('latin1'), /X-Real-IP/);
+  });
+
+  it('Expect: 100-continue: the header is removed and the id shifted by 25, like gor', async () => {
+    const x = exchange({ headers: ['Expect: 100-continue'] });
+    const { msgs } = await capture(conversation([x]));
+    const req = ofType(msgs, '1')[0]!;
+    assert.doesNotMatch(req.data.toString('latin1'), /Expect/i);
+    assert.equal(req.meta.id, requestId(CLIENT.port, SERVER.port, 0x0a010101, 5001 + 25));
+  });
+
+  it('--input-raw-probability keeps whole pairs: a request and its response go together', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => exchange({ path: `p${i}` }));
+    let n = 0;
+    const { msgs, stats } = await capture(conversation(many), { probability: 0.5, random: () => (n++ % 2) * 0.9 });
+    const requests = ofType(msgs, '1');
+    const responses = ofType(msgs, '2');
+    assert.equal(requests.length, 20);
+    assert.deepEqual(
+      responses.map((m) => m.meta.id),
+      requests.map((m) => m.meta.id),
+    );
+    assert.equal(stats.sampled_out, 40);
+  });
+
+  it('--input-raw-max-size cuts a large message, marks it and counts it', async () => {
+    const big = exchange({ responseBody: Buffer.alloc(50_000, 0x61) });
+    const { msgs, stats } = await capture(conversation([big]), { maxSize: 10_000 });
+    const res = ofType(msgs, '2')[0]!;
+    assert.equal(res.data.length, 10_000);
+    assert.deepEqual(res.meta.extra, ['incomplete=max-size']);
+    assert.equal(stats.cut_max_size, 1);
+  });
+
+  it('a message cut by the end of the capture is counted, and emitted only with --input-raw-allow-incomplete', async () => {
+    const x = exchange({ responseBody: Buffer.alloc(5000, 0x62) });
+    const all = segments([x], [1400], [1000, 5000]);
+    const cut = all.slice(0, -3); // the last response segment and both FINs never arrive
+    const dropped = await capture(timed(cut));
+    assert.equal(ofType(dropped.msgs, '2').length, 0);
+    assert.equal(dropped.stats.incomplete_eof, 1);
+    assert.equal(dropped.stats.incomplete_dropped, 1);
+    const kept = await capture(timed(cut), { allowIncomplete: true });
+    const res = ofType(kept.msgs, '2')[0]!;
+    assert.deepEqual(res.meta.extra, ['incomplete=eof']);
+    assert.ok(responseBytes(x).toString('latin1').startsWith(res.data.toString('latin1')));
+  });
+
+  it('--input-raw-protocol binary emits each turn of the conversation as it is', async () => {
+    const xs = [exchange(), exchange({ path: 'two', responseBody: Buffer.from('ok') })];
+    const { msgs } = await capture(conversation(xs, 5), { protocol: 'binary' });
+    assert.deepEqual(
+      msgs.map((m) => [m.meta.type, m.data.toString('latin1')]),
+      xs.flatMap((x) => [
+        ['1', requestBytes(x).toString('latin1')],
+        ['2', responseBytes(x).toString('latin1')],
+      ]),
+    );
+    assert.equal(msgs[1]!.meta.id, msgs[0]!.meta.id);
+  });
+
+  it('packets of other ports are left out and counted', async () => {
+    const { msgs, stats } = await capture(conversation([exchange()]), {
+      address: parseRawAddress('x.pcap:9999'),
+    });
+    assert.equal(msgs.length, 0);
+    assert.ok(Number(stats.other_ports) > 0);
+  });
+});
+
+describe('--input-raw addresses', () => {
+  it('reads gor forms', () => {
+    assert.deepEqual(parseRawAddress(':80'), { text: ':80', host: '', ports: [80], file: false });
+    assert.deepEqual(parseRawAddress('lo:80,8080').ports, [80, 8080]);
+    assert.deepEqual(parseRawAddress('[::1]:8080'), { text: '[::1]:8080', host: '::1', ports: [8080], file: false });
+    assert.equal(parseRawAddress('localhost:80').host, '127.0.0.1');
+    assert.deepEqual(parseRawAddress('dump.pcap'), { text: 'dump.pcap', host: 'dump.pcap', ports: [], file: true });
+    assert.deepEqual(parseRawAddress('/tmp/x.pcapng:443').ports, [443]);
+    assert.deepEqual(parseRawAddress(':0').ports, []);
+    assert.equal(parseRawAddress('capture.bin:80', true).file, true);
+  });
+
+  it('refuses what gor would misread, naming the flag', () => {
+    assert.throws(() => parseRawAddress(':http'), /port "http" is not a number/);
+    assert.throws(() => parseRawAddress(':70000'), /port 70000 is above 65535/);
+    assert.throws(() => parseRawAddress('::1:80'), /needs brackets/);
+    assert.throws(() => parseRawAddress('k8s://default/pod/x:80'), /k8s/);
+    assert.throws(() => parseRawAddress('[::1:80'), /closing bracket/);
+  });
+});
