@@ -52,6 +52,11 @@ export interface HttpCutCounters {
   interim_responses: number;
   /** Responses with no request waiting on their connection (the request was not captured). */
   unmatched_responses: number;
+  /**
+   * Requests whose response was lost (a capture gap): a later response's SEQ equals the ACK of a request
+   * behind them in the queue, so they were answered in bytes the capture does not have.
+   */
+  unanswered_requests: number;
   /** Messages cut by --input-raw-max-size (emitted, marked). */
   cut_max_size: number;
   /** Incomplete messages, by reason. Emitted only with --input-raw-allow-incomplete. */
@@ -76,6 +81,7 @@ export function newHttpCutCounters(): HttpCutCounters {
     responses: 0,
     interim_responses: 0,
     unmatched_responses: 0,
+    unanswered_requests: 0,
     cut_max_size: 0,
     incomplete_gap: 0,
     incomplete_eof: 0,
@@ -91,6 +97,8 @@ export function newHttpCutCounters(): HttpCutCounters {
 
 interface WaitingRequest {
   readonly id: string;
+  /** The ACK in gor's formula (shifted for 100-continue): the SEQ its response starts at. */
+  readonly ack: number;
   readonly sampled: boolean;
 }
 
@@ -111,6 +119,25 @@ export class ConnectionState {
   hasWaiting(id: string): boolean {
     for (const w of this.waiting) if (w.id === id) return true;
     return false;
+  }
+
+  /**
+   * The request a final response starting at `seq` answers. Normally the oldest waiting one; but when a
+   * younger request's ACK equals `seq`, the client had received every byte before this response when it sent
+   * that request, so the responses of the requests ahead of it went by in a capture gap: they are dropped
+   * from the queue (and counted) instead of shifting every later pair by one. Pipelined requests share one
+   * ACK, so only the first of them can match and the order decides for the rest.
+   */
+  answer(seq: number, counters: HttpCutCounters): WaitingRequest | undefined {
+    const w = this.waiting;
+    if (w.length > 1 && w[0]!.ack !== seq) {
+      const k = w.findIndex((r) => r.ack === seq);
+      if (k > 0) {
+        w.splice(0, k);
+        counters.unanswered_requests += k;
+      }
+    }
+    return w.shift();
   }
 }
 
@@ -217,7 +244,7 @@ export class HttpDirection implements StreamConsumer {
     }
     this.state.tellMethod(m.method);
     const sampled = this.options.probability >= 1 || this.options.random() < this.options.probability;
-    this.state.waiting.push({ id, sampled });
+    this.state.waiting.push({ id, ack, sampled });
     if (!this.keep(m)) return;
     if (!sampled) {
       c.sampled_out++;
@@ -241,7 +268,7 @@ export class HttpDirection implements StreamConsumer {
       id = responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.seqOf(m, first));
       c.interim_responses++;
     } else {
-      const req = this.state.waiting.shift();
+      const req = this.state.answer(this.seqOf(m, first), c);
       if (req) {
         id = req.id;
         sampled = req.sampled;
