@@ -18,5 +18,22 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # The libpcap engine: libpcap is opened with dlopen at run time, so building needs no libpcap
+    # (neither the library nor its headers); only -ldl. A separate module (tapline_libpcap.node) so
+    # that it has its own module initializer.
+    {
+      'target_name': 'tapline_libpcap',
+      'conditions': [
+        ['OS!="win"', {
+          'sources': ['src/libpcap.cc'],
+          'libraries': ['-ldl'],
+        }],
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
   ],
 }

@@ -1,0 +1,471 @@
+/**
+ * The libpcap capture engine: libpcap, loaded at run time (dlopen), for tcpdump-style filter expressions
+ * (`--input-raw-bpf-filter`) and for platforms without AF_PACKET.
+ *
+ *   libpcap handle (pcap_create … pcap_activate, non-blocking; on Linux a TPACKET_V3 ring whose blocks
+ *   are retired after `timeoutMs`)
+ *          ─▶ addon, one wake-up of the selectable fd: pcap_dispatch until empty, every packet into ONE
+ *             Buffer of records (af_packet's layout)
+ *          ─▶ onBatch(buffer, count)            (one JS call per wake-up, never one per packet)
+ *          ─▶ queue of batches (bounded by `maxQueuedBytes`: above it polling pauses, libpcap's buffer
+ *             fills and the kernel drops, which `stats().dropped` reports)
+ *          ─▶ `for await (const packets of capture.packets)`   RawPacket[] per batch
+ *
+ * close() keeps the handle open for the read timeout plus a margin, so that the block the kernel was
+ * filling is retired, delivers everything left, then ends the iterator.
+ *
+ * `compileBpfExpression()` compiles an expression to classic BPF without a capture (pcap_open_dead +
+ * pcap_compile), for the af_packet engine to attach: compile for LinkType.ETHERNET on Ethernet and
+ * loopback interfaces (SOCK_RAW); a SOCK_DGRAM socket ('any') shows the filter the network-layer packet,
+ * so compile for LinkType.RAW there.
+ */
+
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { BPF_MAXINSNS, type BpfInstruction, encodeBpf } from '../bpf.js';
+import { LinkType, type RawPacket } from '../types.js';
+import {
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_SNAPLEN,
+  DEFAULT_TIMEOUT_MS,
+  decodeRecords,
+  SETCAP_HINT,
+} from './af-packet.js';
+import {
+  libpcapStatus,
+  loadLibpcap,
+  type NativePcapHandle,
+  type NativePcapInfo,
+  type NativePcapStats,
+} from './libpcap-native.js';
+
+export { LIBPCAP_INSTALL_HINT, libpcapStatus } from './libpcap-native.js';
+
+const FILTER_FLAG = '--input-raw-bpf-filter';
+const TSTAMP_FLAG = '--input-raw-timestamp-type';
+
+/** A filter: a tcpdump-style expression, or a ready classic BPF program (e.g. gor's generated one). */
+export type LibpcapFilter = string | { readonly program: readonly BpfInstruction[]; readonly text?: string } | null;
+
+export interface LibpcapOptions {
+  /** Interface name (`lo`, `eth0`), or `any` for all interfaces (Linux). */
+  readonly interface: string;
+  /** What to capture; null/undefined/'' for every packet. An expression is compiled for the handle's link type. */
+  readonly filter?: LibpcapFilter;
+  /** Bytes kept per packet (`--input-raw-snaplen`). Default 65736; libpcap caps it (262144 in 1.10). */
+  readonly snaplen?: number;
+  /** libpcap's buffer in bytes (`--input-raw-buffer-size`), applied when > 0; else libpcap's default (2 MiB on Linux). */
+  readonly bufferSize?: number;
+  /** Read timeout in ms (`--input-raw-buffer-timeout`). Default 10 (gor: 2000). */
+  readonly timeoutMs?: number;
+  /** `--input-raw-promisc`. */
+  readonly promiscuous?: boolean;
+  /** `--input-raw-monitor`: RF monitor mode; ignored (with a warning) when the device cannot do it, as gor does. */
+  readonly monitor?: boolean;
+  /** libpcap immediate mode: every packet as soon as it arrives, no read timeout. */
+  readonly immediate?: boolean;
+  /**
+   * `--input-raw-timestamp-type`: `host`, `host_lowprec`, `host_hiprec`, `adapter`, `adapter_unsynced` (also
+   * written `PCAP_TSTAMP_HOST` …), or `go`: the wall clock when the packet is read.
+   */
+  readonly timestampType?: string;
+  /** Pause reading when this many bytes of batches wait for the consumer. Default 64 MiB. */
+  readonly maxQueuedBytes?: number;
+}
+
+export interface LibpcapStats {
+  /** pcap_stats ps_recv. On Linux the kernel's count, which on `lo` includes the outgoing copies libpcap skips. */
+  readonly received: number;
+  /** pcap_stats ps_drop: dropped because libpcap's buffer was full. */
+  readonly dropped: number;
+  /** pcap_stats ps_ifdrop: dropped by the interface or its driver. */
+  readonly ifDropped: number;
+  /** Wake-ups that delivered at least one packet (= JS callbacks). */
+  readonly batches: number;
+  /** Packets handed to JavaScript. */
+  readonly delivered: number;
+  readonly deliveredBytes: number;
+  /** Packets cut by the snaplen. */
+  readonly truncated: number;
+  readonly queuedBatches: number;
+  readonly queuedBytes: number;
+  /** Times reading paused because the consumer fell behind. */
+  readonly pauses: number;
+  readonly paused: boolean;
+}
+
+export interface LibpcapCapture {
+  readonly interface: string;
+  /** The interface index, 0 for `any` or when unknown. */
+  readonly ifindex: number;
+  /** LINKTYPE_* of the packets. */
+  readonly linkType: number;
+  /** pcap_datalink (DLT_*), which differs from linkType only for raw IP (DLT 12/14 → LINKTYPE 101). */
+  readonly datalink: number;
+  /** The snaplen libpcap uses (pcap_snapshot). */
+  readonly snaplen: number;
+  /** The expression (for `Interface: lo . BPF Filter: …`), a program's text, or '' when none. */
+  readonly filterText: string;
+  /** Timestamps have nanosecond precision (else microseconds, or the wall clock for `go`). */
+  readonly nanosecond: boolean;
+  /** What libpcap warned about (promiscuous mode or time stamp type not supported, monitor mode ignored). */
+  readonly warnings: readonly string[];
+  /** pcap_lib_version(). */
+  readonly libpcapVersion: string;
+  /** Batches of packets, one array per wake-up. Single consumer; ends after close(). */
+  readonly packets: AsyncIterable<RawPacket[]>;
+  stats(): LibpcapStats;
+  /** Replace the filter while capturing. */
+  setFilter(filter: LibpcapFilter | undefined): void;
+  /** Let the process exit while this capture is open (or undo that). */
+  unref(): void;
+  ref(): void;
+  /**
+   * Stop capturing. Packets libpcap still holds (also those in the block the kernel was filling, which takes
+   * up to the read timeout to come out) and batches already queued are delivered, then the iterator ends.
+   * Idempotent.
+   */
+  close(): void;
+}
+
+/** True when the addon is built and libpcap could be loaded. */
+export function libpcapAvailable(): boolean {
+  return libpcapStatus().available;
+}
+
+/** pcap_lib_version() of the loaded libpcap, or undefined. */
+export function libpcapVersion(): string | undefined {
+  return libpcapStatus().version;
+}
+
+/** LINKTYPE_* (pcap files, RawPacket) → DLT_* (libpcap's API); they differ only for raw IP. */
+export function linkTypeToDlt(linkType: number): number {
+  return linkType === LinkType.RAW ? 12 : linkType;
+}
+
+/** DLT_* → LINKTYPE_*: DLT_RAW is 12 on most systems and 14 on OpenBSD; both are LINKTYPE_RAW. */
+export function dltToLinkType(dlt: number): number {
+  return dlt === 12 || dlt === 14 ? LinkType.RAW : dlt;
+}
+
+function badFilter(text: string, pcapMessage: string, cause: unknown): TaplineError {
+  return new TaplineError(ERROR_CODES.USAGE, `invalid BPF filter expression "${text}": ${pcapMessage}`, {
+    where: FILTER_FLAG,
+    cause,
+  });
+}
+
+function isCompileError(err: unknown): err is Error {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'PCAP_COMPILE';
+}
+
+/**
+ * Compiles a tcpdump-style expression to classic BPF (what `tcpdump -d` shows), optimized, for packets of
+ * `linkType` cut at `snaplen` (the accept instructions return it). Throws TaplineError: USAGE for a bad
+ * expression (quoting libpcap's message) or a program longer than the kernel takes; CAPTURE_FAILED when
+ * libpcap is missing.
+ */
+export function compileBpfExpression(
+  text: string,
+  linkType: number = LinkType.ETHERNET,
+  snaplen: number = DEFAULT_SNAPLEN,
+): BpfInstruction[] {
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff) {
+    throw new TaplineError(ERROR_CODES.USAGE, `snaplen ${snaplen} must be a positive integer`, { where: FILTER_FLAG });
+  }
+  const addon = loadLibpcap();
+  let program: BpfInstruction[];
+  try {
+    program = addon.compileBpf(text, linkTypeToDlt(linkType), snaplen);
+  } catch (cause) {
+    if (isCompileError(cause)) throw badFilter(text, cause.message, cause);
+    throw new TaplineError(
+      ERROR_CODES.CAPTURE_FAILED,
+      `compiling the BPF filter "${text}" failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { where: FILTER_FLAG, cause },
+    );
+  }
+  if (program.length > BPF_MAXINSNS) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `BPF filter expression "${text}" compiles to ${program.length} instructions; the kernel takes at most ${BPF_MAXINSNS}`,
+      { where: FILTER_FLAG },
+    );
+  }
+  return program;
+}
+
+function permissionError(iface: string, detail: string, cause: unknown): TaplineError {
+  return new TaplineError(
+    ERROR_CODES.CAPTURE_PERMISSION,
+    `live capture on "${iface}" needs the CAP_NET_RAW capability (and CAP_NET_ADMIN for some settings), ` +
+      `which this process does not have (libpcap: ${detail}). Run as root, or give them to the node binary once: ` +
+      `${SETCAP_HINT} (in a container: --cap-add NET_RAW --cap-add NET_ADMIN). Reading a pcap file needs no privileges.`,
+    { where: iface, cause },
+  );
+}
+
+/** Maps an error of the addon (error.code = PCAP_ERROR_* name) to a TaplineError. */
+function pcapError(iface: string, what: string, cause: unknown): TaplineError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  switch (code) {
+    case 'PCAP_ERROR_PERM_DENIED':
+    case 'PCAP_ERROR_PROMISC_PERM_DENIED':
+      return permissionError(iface, msg, cause);
+    case 'PCAP_ERROR_NO_SUCH_DEVICE':
+      return new TaplineError(ERROR_CODES.BAD_ADDRESS, `no network interface named "${iface}" (libpcap: ${msg})`, {
+        where: iface,
+        cause,
+      });
+    case 'PCAP_ERROR_IFACE_NOT_UP':
+      return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `interface "${iface}" is down (libpcap: ${msg})`, {
+        where: iface,
+        cause,
+      });
+    case 'PCAP_BAD_TSTAMP_TYPE':
+    case 'PCAP_ERROR_CANTSET_TSTAMP_TYPE':
+      return new TaplineError(
+        ERROR_CODES.USAGE,
+        `${msg} (use host, host_lowprec, host_hiprec, adapter, adapter_unsynced or go)`,
+        { where: TSTAMP_FLAG, cause },
+      );
+    default:
+      return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `${what} on "${iface}" failed: ${msg}`, {
+        where: iface,
+        cause,
+      });
+  }
+}
+
+function usage(where: string, message: string): TaplineError {
+  return new TaplineError(ERROR_CODES.USAGE, message, { where });
+}
+
+/** `PCAP_TSTAMP_HOST_HIPREC` → `host_hiprec`; other spellings pass through for libpcap to judge. */
+function timestampName(t: string): string {
+  return t.replace(/^PCAP_TSTAMP_/i, '').toLowerCase();
+}
+
+function filterText(filter: LibpcapFilter | undefined): string {
+  if (filter === undefined || filter === null) return '';
+  return typeof filter === 'string' ? filter : (filter.text ?? '');
+}
+
+/** Opens a live capture. Throws TaplineError: CAPTURE_FAILED (also when libpcap is missing), CAPTURE_PERMISSION, BAD_ADDRESS, USAGE. */
+export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
+  const addon = loadLibpcap();
+  const name = options.interface === '' ? 'any' : options.interface;
+  const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+  if (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 16 * 1024 * 1024) {
+    throw usage('--input-raw-snaplen', `snaplen ${snaplen} must be an integer from 64 to 16777216`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 3_600_000) {
+    throw usage('--input-raw-buffer-timeout', `read timeout ${timeoutMs} ms must be an integer from 0 to 3600000`);
+  }
+  const bufferSize = options.bufferSize ?? 0;
+  if (!Number.isInteger(bufferSize) || bufferSize < 0 || bufferSize > 0x7fffffff) {
+    throw usage('--input-raw-buffer-size', `buffer size ${bufferSize} must be an integer from 0 to 2147483647`);
+  }
+  const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const tstamp = options.timestampType ?? '';
+  const wallClock = tstamp === 'go';
+
+  let handle: NativePcapHandle;
+  try {
+    handle = new addon.PcapHandle({
+      device: name,
+      snaplen,
+      timeoutMs,
+      bufferSize,
+      promiscuous: options.promiscuous === true,
+      monitor: options.monitor === true,
+      immediate: options.immediate === true,
+      timestampType: wallClock ? '' : timestampName(tstamp),
+      wallClock,
+    });
+  } catch (cause) {
+    throw pcapError(name, 'opening a libpcap capture', cause);
+  }
+  try {
+    applyFilter(handle, name, options.filter);
+    return new Capture(handle, name, filterText(options.filter), maxQueuedBytes, libpcapStatus().version ?? '');
+  } catch (err) {
+    handle.close(true);
+    throw err;
+  }
+}
+
+function applyFilter(handle: NativePcapHandle, iface: string, filter: LibpcapFilter | undefined): void {
+  try {
+    if (filter === undefined || filter === null || filter === '') handle.setFilter(undefined);
+    else if (typeof filter === 'string') handle.setFilter(filter);
+    else handle.setFilter(encodeBpf(filter.program));
+  } catch (cause) {
+    if (typeof filter === 'string' && isCompileError(cause)) throw badFilter(filter, cause.message, cause);
+    throw pcapError(iface, 'setting the capture filter', cause);
+  }
+}
+
+class Capture implements LibpcapCapture {
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly linkType: number;
+  readonly datalink: number;
+  readonly snaplen: number;
+  readonly nanosecond: boolean;
+  readonly warnings: readonly string[];
+  readonly packets: AsyncIterable<RawPacket[]>;
+
+  private readonly queue: { buf: Buffer; count: number }[] = [];
+  private queuedBytes = 0;
+  private pauses = 0;
+  private paused = false;
+  /** close() was called (the addon may still be draining). */
+  private closing = false;
+  /** The addon is done: nothing more will arrive. */
+  private ended = false;
+  /** The consumer left (iterator return()): later batches are dropped. */
+  private abandoned = false;
+  private failure: TaplineError | undefined;
+  private waiter: { resolve: (r: IteratorResult<RawPacket[]>) => void; reject: (e: unknown) => void } | undefined;
+  private iterating = false;
+
+  constructor(
+    private readonly handle: NativePcapHandle,
+    iface: string,
+    public filterText: string,
+    private readonly maxQueuedBytes: number,
+    readonly libpcapVersion: string,
+  ) {
+    this.interface = iface;
+    const info: NativePcapInfo = handle.info;
+    this.ifindex = info.ifindex;
+    this.datalink = info.datalink;
+    this.linkType = dltToLinkType(info.datalink);
+    this.snaplen = info.snaplen;
+    this.nanosecond = info.nanosecond;
+    this.warnings = info.warnings;
+    this.packets = { [Symbol.asyncIterator]: () => this.iterator() };
+    handle.start(
+      (buf, count) => this.onBatch(buf, count),
+      (err) => this.onError(err),
+      () => this.onEnd(),
+    );
+  }
+
+  private onBatch(buf: Buffer, count: number): void {
+    if (this.abandoned) return;
+    const w = this.waiter;
+    if (w && this.queue.length === 0) {
+      this.waiter = undefined;
+      w.resolve({ value: decodeRecords(buf, count, this.linkType), done: false });
+      return;
+    }
+    this.queue.push({ buf, count });
+    this.queuedBytes += buf.length;
+    if (!this.paused && !this.ended && this.queuedBytes > this.maxQueuedBytes) {
+      this.paused = true;
+      this.pauses++;
+      this.handle.pause();
+    }
+  }
+
+  private onError(err: Error): void {
+    this.failure = pcapError(this.interface, 'capturing', err);
+    this.handle.close(true);
+    this.onEnd();
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (!w || this.queue.length > 0) return;
+    this.waiter = undefined;
+    if (this.failure) w.reject(this.failure);
+    else w.resolve({ value: undefined, done: true });
+  }
+
+  private iterator(): AsyncIterator<RawPacket[]> {
+    if (this.iterating) {
+      throw new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets supports a single consumer');
+    }
+    this.iterating = true;
+    return {
+      next: () => this.next(),
+      return: async () => {
+        this.abandoned = true;
+        this.queue.length = 0;
+        this.queuedBytes = 0;
+        this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  private next(): Promise<IteratorResult<RawPacket[]>> {
+    const item = this.queue.shift();
+    if (item) {
+      this.queuedBytes -= item.buf.length;
+      if (this.paused && !this.ended && this.queuedBytes <= this.maxQueuedBytes / 2) {
+        this.paused = false;
+        this.handle.resume();
+      }
+      return Promise.resolve({ value: decodeRecords(item.buf, item.count, this.linkType), done: false });
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    if (this.waiter) {
+      return Promise.reject(new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets: next() called concurrently'));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  stats(): LibpcapStats {
+    const s: NativePcapStats = this.handle.stats();
+    return {
+      received: s.received,
+      dropped: s.dropped,
+      ifDropped: s.ifDropped,
+      batches: s.batches,
+      delivered: s.delivered,
+      deliveredBytes: s.deliveredBytes,
+      truncated: s.truncated,
+      queuedBatches: this.queue.length,
+      queuedBytes: this.queuedBytes,
+      pauses: this.pauses,
+      paused: this.paused,
+    };
+  }
+
+  setFilter(filter: LibpcapFilter | undefined): void {
+    if (this.closing || this.ended) {
+      throw new TaplineError(ERROR_CODES.CAPTURE_FAILED, `the capture on "${this.interface}" is closed`, {
+        where: this.interface,
+      });
+    }
+    applyFilter(this.handle, this.interface, filter);
+    this.filterText = filterText(filter);
+  }
+
+  ref(): void {
+    this.handle.ref();
+  }
+
+  unref(): void {
+    this.handle.unref();
+  }
+
+  close(): void {
+    if (this.closing || this.ended) return;
+    this.closing = true;
+    // true: the addon drains, then calls onEnd; false: it closed at once.
+    if (!this.handle.close()) this.onEnd();
+  }
+}
