@@ -1,10 +1,15 @@
 /**
- * Pairing responses with requests when the capture lost a response (found on the corpus capture
- * zeek-http-1000-requests-one-dropped-response.pcap: the first response's head fell in a capture gap, and
- * every later response took the id of the request before its own).
+ * Bugs found by the corpus capture test (test/corpus):
+ *  - pairing responses with requests when the capture lost a response
+ *    (zeek-http-1000-requests-one-dropped-response.pcap: the first response's head fell in a capture gap, and
+ *    every later response took the id of the request before its own);
+ *  - prior-knowledge HTTP/2: the client's preface switched only the client's direction, so the server's HTTP/2
+ *    frames were scanned for HTTP/1 status lines (suricata-dns-over-http2-post.pcap and the other h2 captures
+ *    counted the server's frames as garbage bytes).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TcpFlag } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
 import { capture, type Exchange, type Segment, segments, timed } from './testkit.js';
 
@@ -92,5 +97,61 @@ describe('http streams: responses lost in a capture gap', () => {
       requests.map((m) => m.meta.id),
     );
     assert.equal(stats.unanswered_requests, 0);
+  });
+});
+
+describe('http streams: HTTP/2 with prior knowledge', () => {
+  const { SYN, ACK, FIN, PSH } = TcpFlag;
+  const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+    const head = Buffer.alloc(9);
+    head.writeUIntBE(payload.length, 0, 3);
+    head[3] = type;
+    head[4] = flags;
+    head.writeUInt32BE(stream, 5);
+    return Buffer.concat([head, payload]);
+  };
+  const settings = frame(4, 0, 0, Buffer.alloc(0));
+  const client = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), settings]);
+  // The server's DATA frame carries text that looks like an HTTP/1 response (a page about HTTP, say).
+  const quoted = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'latin1');
+  const server = Buffer.concat([settings, frame(0, 1, 1, quoted)]);
+
+  const conversation = (serverFirst = false): Segment[] => {
+    const c = { fromClient: true, seq: 1001, ack: 5001, flags: ACK | PSH, payload: client };
+    const s = { fromClient: false, seq: 5001, ack: 1001 + client.length, flags: ACK | PSH, payload: server };
+    return [
+      { fromClient: true, seq: 1000, ack: 0, flags: SYN, payload: Buffer.alloc(0) },
+      { fromClient: false, seq: 5000, ack: 1001, flags: SYN | ACK, payload: Buffer.alloc(0) },
+      ...(serverFirst ? [{ ...s, ack: 1001 }, c] : [c, s]),
+      {
+        fromClient: true,
+        seq: 1001 + client.length,
+        ack: 5001 + server.length,
+        flags: FIN | ACK,
+        payload: Buffer.alloc(0),
+      },
+      {
+        fromClient: false,
+        seq: 5001 + server.length,
+        ack: 1002 + client.length,
+        flags: FIN | ACK,
+        payload: Buffer.alloc(0),
+      },
+    ];
+  };
+
+  it("the client's preface switches the server's direction too: its frames are not scanned for HTTP/1", async () => {
+    const { msgs, stats } = await capture(timed(conversation()));
+    assert.deepEqual(msgs, []);
+    assert.equal(stats.garbage_bytes, 0);
+    assert.equal(stats.upgraded_streams, 2);
+    assert.equal(stats.upgraded_bytes, client.length + server.length);
+  });
+
+  it("the server's SETTINGS may come first (suricata-http2-authority-mismatch.pcap): it is HTTP/2 by itself", async () => {
+    const { msgs, stats } = await capture(timed(conversation(true)));
+    assert.deepEqual(msgs, []);
+    assert.equal(stats.garbage_bytes, 0);
+    assert.equal(stats.upgraded_streams, 2);
   });
 });

@@ -108,6 +108,10 @@ export class ConnectionState {
   /** Methods of requests whose responses the response side has not been told about yet. */
   readonly methods: string[] = [];
   responses: ResponseSplitter | undefined;
+  /** The server's direction, once it has one. */
+  server: HttpDirection | undefined;
+  /** The client opened HTTP/2 with its connection preface (prior knowledge): the server speaks HTTP/2 too. */
+  http2 = false;
 
   constructor(readonly conn: TcpConnection) {}
 
@@ -141,6 +145,16 @@ export class ConnectionState {
   }
 }
 
+/**
+ * The server's HTTP/2 connection preface (RFC 9113 §3.4): a SETTINGS frame (type 4, no ACK flag, stream 0,
+ * length a multiple of 6) as the first bytes of the stream. An HTTP/1 response starts with "HTTP/".
+ */
+function isH2ServerPreface(b: Buffer): boolean {
+  if (b.length < 9 || b[3] !== 4 || b[4] !== 0) return false;
+  const length = b.readUIntBE(0, 3);
+  return length % 6 === 0 && b.readUInt32BE(5) === 0;
+}
+
 interface ChunkRef {
   offset: number;
   end: number;
@@ -160,7 +174,7 @@ export class HttpDirection implements StreamConsumer {
 
   constructor(
     private readonly state: ConnectionState,
-    side: StreamSide,
+    private readonly side: StreamSide,
     private readonly options: HttpCutOptions,
     private readonly counters: HttpCutCounters,
   ) {
@@ -171,8 +185,17 @@ export class HttpDirection implements StreamConsumer {
       const responses = new ResponseSplitter(splitterOptions);
       for (const m of state.methods.splice(0)) responses.expect(m);
       state.responses = responses;
+      state.server = this;
       this.splitter = responses;
+      if (state.http2) responses.switchToOpaque();
     }
+  }
+
+  /** The other side switched to HTTP/2: nothing more here is HTTP/1 (a message in progress is reported). */
+  switchToOpaque(): void {
+    if (this.ended) return;
+    this.deliver(this.splitter.switchToOpaque());
+    this.trim();
   }
 
   data(chunk: Buffer, meta: ChunkMeta): void {
@@ -185,8 +208,19 @@ export class HttpDirection implements StreamConsumer {
       ack: meta.ack,
       tsNs: meta.tsNs,
     });
+    if (this.side === 'server' && meta.offset === 0 && !this.state.http2 && isH2ServerPreface(chunk)) {
+      // A server may send its HTTP/2 preface before the client's arrives (prior knowledge).
+      this.state.http2 = true;
+      this.splitter.switchToOpaque();
+    }
     this.deliver(this.splitter.push(chunk));
     this.trim();
+    if (this.side === 'client' && !this.state.http2 && this.splitter.opaque?.reason === 'h2-preface') {
+      // Prior-knowledge HTTP/2: the server's frames are not HTTP/1 either; without this its direction would
+      // be scanned for status lines (counted as garbage, and a DATA frame quoting one would become a response).
+      this.state.http2 = true;
+      this.state.server?.switchToOpaque();
+    }
   }
 
   gap(length: number | null, meta: GapMeta): void {
