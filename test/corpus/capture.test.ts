@@ -232,6 +232,12 @@ describe('corpus: --input-raw pcap_file yields the HTTP/1 messages of the truth'
       assert.deepEqual(run.problems, [], 'out.gor reads back without problems');
       const got = parseRecords(run.records);
       const expected = expectedMessages(name, truth, run.stats);
+      assert.ok(Number(run.stats.connections) > 0, 'the capture reached the TCP assembler');
+      if (truth.counts.http2_requests + truth.counts.http2_responses > 0) {
+        // HTTP/2 (prior knowledge or h2c upgrade) is recognised as a protocol switch, not skipped as junk.
+        assert.ok(Number(run.stats.upgraded_streams) > 0, 'HTTP/2 streams are counted as upgraded');
+        assert.equal(run.stats.garbage_bytes, 0, 'no HTTP/2 byte is scanned as HTTP/1');
+      }
 
       // Messages: per connection and direction, in stream order.
       assert.deepStrictEqual(tapSequences(got), truthSequences(expected));
