@@ -222,6 +222,32 @@ describe('live capture on lo', { skip, timeout: 60_000 }, () => {
     }
   });
 
+  for (const engine of ['libpcap', 'af_packet --input-raw-bpf-filter']) {
+    it(`the CLI with the ${engine} engine captures the same exchanges`, async () => {
+      const extra =
+        engine === 'libpcap' ? ['--input-raw-engine', 'libpcap'] : ['--input-raw-bpf-filter', `tcp port ${port}`];
+      const child = startTapline([
+        '--input-raw',
+        `127.0.0.1:${port}`,
+        ...extra,
+        '--input-raw-track-response',
+        '--output-stdout',
+        '--verbose',
+        '1',
+      ]);
+      const done = collect(child, 30_000);
+      await waitForStderr(child, /BPF Filter:/);
+      for (let i = 0; i < 3; i++) await get(`http://127.0.0.1:${port}/${engine.slice(0, 3)}/${i}?size=${i * 10}`);
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const result = await done;
+      assert.equal(result.code, 0, result.stderr);
+      const text = result.stdout.toString('latin1');
+      assert.equal((text.match(/^1 [0-9a-f]{24} /gm) ?? []).length, 3, result.stderr);
+      assert.equal((text.match(/^2 [0-9a-f]{24} /gm) ?? []).length, 3, result.stderr);
+    });
+  }
+
   it('the CLI: --input-raw lo:PORT --output-file, stopped by SIGINT, writes every message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tapline-live-'));
     try {

@@ -14,6 +14,7 @@ import {
   type LiveCaptureOptions,
   openAfPacketSource,
   openFileSource,
+  openLibpcapSource,
   type PacketSource,
 } from './sources.js';
 
@@ -76,7 +77,7 @@ export const rawFlags: Record<string, FlagSpec> = {
     kind: 'string',
     value: 'EXPR',
     section: SECTION,
-    help: 'A tcpdump filter expression replacing the generated one (libpcap engine).',
+    help: 'A tcpdump filter expression replacing the generated one (compiled by libpcap, which must be installed).',
   },
   'input-raw-timestamp-type': {
     kind: 'string',
@@ -216,8 +217,9 @@ export const rawInputPlugin: InputPluginDef = {
       open: async (): Promise<PacketSource> => {
         if (address.file) return openFileSource(address, ctx.log);
         if (engine === 'libpcap') {
-          throw new TaplineError(ERROR_CODES.CAPTURE_FAILED, 'the libpcap engine is not available in this build yet', {
-            where: '--input-raw-engine libpcap',
+          return openLibpcapSource(address, live, {
+            timestampType: f.string('input-raw-timestamp-type'),
+            monitor: f.bool('input-raw-monitor'),
           });
         }
         return openAfPacketSource(address, live, engineText || 'af_packet');

@@ -18,8 +18,9 @@ import {
   listInterfaceNames,
   openAfPacket,
 } from '../../capture/engines/af-packet.js';
+import { compileBpfExpression, openLibpcap } from '../../capture/engines/libpcap.js';
 import { openPcapFile } from '../../capture/engines/pcap-file.js';
-import type { RawPacket } from '../../capture/types.js';
+import { LinkType, type RawPacket } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { RawAddress } from './address.js';
@@ -104,16 +105,18 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, e
     vlan: o.vlan,
     vlanIds: o.vlanIds,
   };
-  if (o.bpfFilter !== '') {
-    throw new TaplineError(
-      ERROR_CODES.USAGE,
-      `the ${engine} engine builds its own filter from the address; a custom expression needs --input-raw-engine libpcap`,
-      { where: '--input-raw-bpf-filter' },
-    );
-  }
+  // A custom expression is compiled by libpcap (loaded at run time); on `any` the kernel filter sees the IP packet.
+  const custom =
+    o.bpfFilter === ''
+      ? undefined
+      : {
+          program: compileBpfExpression(o.bpfFilter, iface === 'any' ? LinkType.RAW : LinkType.ETHERNET, o.snaplen),
+          text: o.bpfFilter,
+        };
+  void engine;
   const capture: AfPacketCapture = openAfPacket({
     interface: iface,
-    filter,
+    filter: custom ?? filter,
     snaplen: o.snaplen,
     ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
@@ -127,6 +130,51 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, e
     stats: () => {
       const s = capture.stats();
       return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
+    },
+    close: () => capture.close(),
+  };
+}
+
+/** The libpcap engine: gor's generated filter text (or `--input-raw-bpf-filter`) compiled by libpcap itself. */
+export function openLibpcapSource(
+  address: RawAddress,
+  o: LiveCaptureOptions,
+  extra: { timestampType: string; monitor: boolean },
+): PacketSource {
+  const { iface, hosts } = resolveLiveAddress(address);
+  const text =
+    o.bpfFilter !== ''
+      ? o.bpfFilter
+      : gorFilterText({
+          ports: address.ports,
+          hosts,
+          trackResponse: o.trackResponse,
+          promiscuous: o.promiscuous,
+          vlan: o.vlan,
+          vlanIds: o.vlanIds,
+        });
+  const capture = openLibpcap({
+    interface: iface,
+    filter: text,
+    snaplen: o.snaplen,
+    ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    promiscuous: o.promiscuous,
+    monitor: extra.monitor,
+    ...(extra.timestampType !== '' && extra.timestampType !== 'go' ? { timestampType: extra.timestampType } : {}),
+  });
+  return {
+    live: true,
+    filterText: `Interface: ${capture.interface} . BPF Filter: ${capture.filterText}`,
+    packets: capture.packets,
+    stats: () => {
+      const s = capture.stats();
+      return {
+        kernel_received: s.received,
+        kernel_dropped: s.dropped,
+        interface_dropped: s.ifDropped,
+        snaplen_truncated: s.truncated,
+      };
     },
     close: () => capture.close(),
   };
