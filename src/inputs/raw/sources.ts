@@ -95,9 +95,9 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
   throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
 }
 
-export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, engine: string): PacketSource {
-  const { iface, hosts } = resolveLiveAddress(address);
-  const filter: CaptureFilter = {
+/** gor's auto filter for a live address (spec §8.2). */
+function autoFilter(address: RawAddress, o: LiveCaptureOptions, hosts: readonly string[]): CaptureFilter {
+  return {
     ports: address.ports,
     hosts,
     trackResponse: o.trackResponse,
@@ -105,6 +105,11 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, e
     vlan: o.vlan,
     vlanIds: o.vlanIds,
   };
+}
+
+export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, engine: string): PacketSource {
+  const { iface, hosts } = resolveLiveAddress(address);
+  const filter = autoFilter(address, o, hosts);
   // A custom expression is compiled by libpcap (loaded at run time); on `any` the kernel filter sees the IP packet.
   const custom =
     o.bpfFilter === ''
@@ -142,17 +147,7 @@ export function openLibpcapSource(
   extra: { timestampType: string; monitor: boolean },
 ): PacketSource {
   const { iface, hosts } = resolveLiveAddress(address);
-  const text =
-    o.bpfFilter !== ''
-      ? o.bpfFilter
-      : gorFilterText({
-          ports: address.ports,
-          hosts,
-          trackResponse: o.trackResponse,
-          promiscuous: o.promiscuous,
-          vlan: o.vlan,
-          vlanIds: o.vlanIds,
-        });
+  const text = o.bpfFilter !== '' ? o.bpfFilter : gorFilterText(autoFilter(address, o, hosts));
   const capture = openLibpcap({
     interface: iface,
     filter: text,
