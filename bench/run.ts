@@ -5,6 +5,7 @@
  */
 const benches: Record<string, () => Promise<unknown>> = {
   file: () => import('./file.js').then((m) => m.main()),
+  capture: () => import('./capture.js').then((m) => m.main()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
