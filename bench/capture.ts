@@ -201,7 +201,6 @@ interface LiveRun {
   kernelDropped: number;
   cpuUs: number;
   wholeCpuMs: number;
-  replayPps: number;
   replaySeconds: number;
   /** CPU time on the capture core spent by anything but tapline during the replay, as a share of it. */
   otherLoad: number;
@@ -255,7 +254,6 @@ async function liveBench(
       kernelDropped: s.kernel_dropped ?? 0,
       cpuUs: (cpu1 - cpu0) / 1000 / gen.requests,
       wholeCpuMs: m.userMs + m.systemMs,
-      replayPps: replay.pps,
       replaySeconds: replay.seconds,
       otherLoad: Math.max(0, core1 - core0 - (cpu1 - cpu0)) / ((t1 - t0) * 1e6),
     });
@@ -320,14 +318,18 @@ async function liveBench(
     target: `≤ ${CPU_TARGET_US} µs`,
     ok: best.cpuUs <= CPU_TARGET_US,
   });
+  const bestRate = gen.requests / best.replaySeconds;
   rows.push({
     what: `  = capture core busy`,
-    value: `${fmt((best.cpuUs * achieved) / 1e4, 0)} %`,
-    ...(ref ? { reference: `tcpdump: ${fmt((ref.cpuUs * achieved) / 1e4, 0)} %` } : {}),
+    value: `${fmt((best.cpuUs * bestRate) / 1e4, 0)} %`,
+    ...(ref ? { reference: `tcpdump: ${fmt((ref.cpuUs * bestRate) / 1e4, 0)} %` } : {}),
   });
   rows.push({
-    what: `  wire rate (tcpreplay)`,
-    value: `${fmt(achieved)} req/s, ${fmt(Math.min(...runs.map((r) => r.replayPps)))} pkt/s`,
+    what: `  wire rate (tcpreplay, each run)`,
+    value: `${runs.map((r) => fmt(gen.requests / r.replaySeconds)).join(' / ')} req/s`,
+    // A replay that fell short (tcpreplay starved of CPU) did not test this rate.
+    target: `≥ 95% of ${k}`,
+    ok: achieved >= 0.95 * rate,
   });
   rows.push({
     what: `  other load on the capture core`,
