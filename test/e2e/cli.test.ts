@@ -34,7 +34,8 @@ describe('help and usage errors', () => {
     ]) {
       assert.ok(text.includes(flag), flag);
     }
-    assert.match(text, /--input-raw STRING\n.*not built yet/);
+    assert.match(text, /--input-raw ADDR\n.*Capture HTTP traffic/);
+    assert.match(text, /--middleware STRING\n.*not built yet/);
   });
 
   it('an unknown flag exits 2 naming it', async () => {
