@@ -14,7 +14,7 @@
  */
 import { ERROR_CODES, TaplineError } from './errors.js';
 import type { Message, Meta } from './message.js';
-import { metaLineLength, parseMeta, parseMetaBytes, preview } from './meta.js';
+import { metaLineKey, metaLineLength, parseMeta, parseMetaBytes, preview, timestampKey } from './meta.js';
 
 export const SEPARATOR = Buffer.from('\n🐵🙈🙉\n', 'utf8');
 /** The separator without its final LF: what we search for, then look at the byte after it. */
@@ -59,23 +59,34 @@ export interface GorRecord extends Message {
 }
 
 /**
- * A record as the reader makes it, once per record on the hottest path: one object whose payload view is
- * created on first use (a million Buffer views a second cost more than the rest of the parse).
+ * A record as the reader makes it, once per record on the hottest path: one small object whose meta and
+ * payload view are made on first use. A million Metas and Buffer views a second cost more than the rest of the
+ * parse, and a file-to-file copy or a replay to --output-null needs neither: the reader checks the meta
+ * line and keeps its timestamp key, which is all the replay needs.
  */
 class ReadRecord implements GorRecord {
+  private parsed: Meta | undefined;
   private view: Buffer | undefined;
   constructor(
-    readonly meta: Meta,
     private readonly buf: Buffer,
+    /** The meta line is `buf[rawStart, metaEnd)`; the record's raw encoding starts there too. */
+    readonly rawStart: number,
+    readonly metaEnd: number,
     private readonly dataStart: number,
     private readonly dataEnd: number,
+    /** timestampKey() of the meta. */
+    readonly key: number,
     readonly record: number,
     readonly offset: number,
     readonly size: number,
-    readonly rawBuf: Buffer | undefined,
-    readonly rawStart: number,
+    /** End of the raw encoding in `buf`, or -1 when the record has none (CRLF). */
     readonly rawEnd: number,
   ) {}
+
+  get meta(): Meta {
+    this.parsed ??= parseMetaBytes(this.buf, this.rawStart, this.metaEnd);
+    return this.parsed;
+  }
 
   get data(): Buffer {
     this.view ??= this.buf.subarray(this.dataStart, this.dataEnd);
@@ -85,11 +96,25 @@ class ReadRecord implements GorRecord {
   get dataLength(): number {
     return this.dataEnd - this.dataStart;
   }
+
+  get rawBuf(): Buffer | undefined {
+    return this.rawEnd === -1 ? undefined : this.buf;
+  }
 }
 
 /** A message's payload length, without making a payload view when the message is a record read from bytes. */
 export function payloadLength(msg: Message): number {
   return msg instanceof ReadRecord ? msg.dataLength : msg.data.length;
+}
+
+/** timestampKey() of a message's meta, without making the Meta when the message is a record read from bytes. */
+export function messageKey(msg: Message): number {
+  return msg instanceof ReadRecord ? msg.key : timestampKey(msg.meta);
+}
+
+/** Byte length of a message's meta line, without making the Meta when the message is a record read from bytes. */
+export function metaLength(msg: Message): number {
+  return msg instanceof ReadRecord ? msg.metaEnd - msg.rawStart : metaLineLength(msg.meta);
 }
 
 export class GorRecordReader {
@@ -304,9 +329,9 @@ export class GorRecordReader {
       return;
     }
     const metaEnd = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-    let meta: ReturnType<typeof parseMeta>;
+    let key: number;
     try {
-      meta = parseMetaBytes(buf, start, metaEnd);
+      key = metaLineKey(buf, start, metaEnd);
     } catch (err) {
       this.problem('malformed-meta', record, offset, (err as TaplineError).message);
       return;
@@ -317,7 +342,7 @@ export class GorRecordReader {
     }
     const raw = rawEnd !== -1 && metaEnd === nl;
     this.out.push(
-      new ReadRecord(meta, buf, nl + 1, end, record, offset, endOffset - offset, raw ? buf : undefined, start, rawEnd),
+      new ReadRecord(buf, start, metaEnd, nl + 1, end, key, record, offset, endOffset - offset, raw ? rawEnd : -1),
     );
   }
 
@@ -401,7 +426,7 @@ export function encodeRecord(msg: Message): Buffer {
 
 /** Size of a record once encoded. */
 export function encodedSize(msg: Message): number {
-  return metaLineLength(msg.meta) + 1 + msg.data.length + SEPARATOR.length;
+  return metaLength(msg) + 1 + payloadLength(msg) + SEPARATOR.length;
 }
 
 export function describeProblem(p: RecordProblem, source: string): TaplineError {

@@ -132,8 +132,9 @@ export class Pipeline {
     const c = this.counters;
 
     for await (const batch of stream) {
-      for (const original of batch) {
-        let msg: Message | null = original;
+      // An index loop: for-of over a batch was not fully optimised away on this path (a million messages a second).
+      for (let b = 0; b < batch.length; b++) {
+        let msg: Message | null = batch[b]!;
         const length = payloadLength(msg);
         if (length === 0) {
           c.empty++;

@@ -14,8 +14,7 @@ import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
-import { type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
-import { timestampKey } from '../core/meta.js';
+import { type GorRecord, GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -223,7 +222,7 @@ export class FileSource {
   private enter(rec: GorRecord): void {
     // Ordering uses the timestamp as a double (no BigInt per record); records within ~256 ns of each other
     // keep file order. A record whose timestamp is not a number stays behind the last good one.
-    const key = timestampKey(rec.meta);
+    const key = messageKey(rec);
     if (!Number.isNaN(key)) this.lastKey = key;
     this.window.push(rec, this.lastKey);
   }

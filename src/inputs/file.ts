@@ -14,10 +14,9 @@ import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSpec } from '../core/flags.js';
-import { describeProblem, type GorRecord } from '../core/gor-format.js';
+import { describeProblem, type GorRecord, messageKey, metaLength } from '../core/gor-format.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
-import { metaLineLength, timestampKey } from '../core/meta.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
@@ -208,44 +207,65 @@ export function fileInput(options: FileInputOptions): Input {
       for (const s of sources) if (s.head()) merge.push(s);
       waits.restart();
       clock.restart();
+      const passStart = stats.records;
       let batch: Message[] = [];
       let batchBytes = 0;
-      let passRecords = 0;
-      while (merge.size > 0) {
-        if (stop.signal.aborted) return;
-        const source = merge.peek()!;
-        const rec: GorRecord = source.take();
-        if (source.needsFill) await source.fill();
-        if (source.head()) merge.updateTop();
-        else {
-          merge.pop();
-          source.destroy();
-        }
-        passRecords++;
+      const account = (rec: GorRecord): bigint => {
         stats.records++;
-        stats.bytes += metaLineLength(rec.meta) + 1 + rec.dataLength;
+        stats.bytes += metaLength(rec) + 1 + rec.dataLength;
         // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
         // dry-run report use gor's exact int64 arithmetic.
-        const wait =
-          timed || dryRun
-            ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
-            : waits.count(timestampKey(rec.meta));
-        stats.negative_wait = waits.negative;
-        stats.bad_timestamp = waits.badTimestamp;
-        if (dryRun) continue;
-        if (timed && wait > 0n && clock.advance(wait) > 0) {
-          if (batch.length > 0) {
-            yield batch;
-            batch = [];
-            batchBytes = 0;
+        return timed || dryRun
+          ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
+          : waits.count(messageKey(rec));
+      };
+      while (merge.size > 0) {
+        if (stop.signal.aborted) return;
+        if (!timed && !dryRun && merge.size === 1) {
+          // The last file at |max: nothing to merge or wait for, so a whole run of records goes to the batch,
+          // until the window needs a read.
+          const source = merge.peek()!;
+          do {
+            const rec = source.take();
+            account(rec);
+            batch.push(rec);
+            batchBytes += rec.dataLength;
+          } while (
+            !source.needsFill &&
+            source.head() !== undefined &&
+            batch.length < MAX_BATCH &&
+            batchBytes < MAX_BATCH_BYTES
+          );
+          if (source.needsFill) await source.fill();
+          if (!source.head()) {
+            merge.pop();
+            source.destroy();
           }
-          for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
-            await sleep(ms, stop.signal);
+        } else {
+          const source = merge.peek()!;
+          const rec: GorRecord = source.take();
+          if (source.needsFill) await source.fill();
+          if (source.head()) merge.updateTop();
+          else {
+            merge.pop();
+            source.destroy();
           }
-          if (stop.signal.aborted) return;
+          const wait = account(rec);
+          if (dryRun) continue;
+          if (timed && wait > 0n && clock.advance(wait) > 0) {
+            if (batch.length > 0) {
+              yield batch;
+              batch = [];
+              batchBytes = 0;
+            }
+            for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
+              await sleep(ms, stop.signal);
+            }
+            if (stop.signal.aborted) return;
+          }
+          batch.push(rec);
+          batchBytes += rec.dataLength;
         }
-        batch.push(rec);
-        batchBytes += rec.dataLength;
         if (batch.length >= MAX_BATCH || batchBytes >= MAX_BATCH_BYTES) {
           yield batch;
           batch = [];
@@ -259,7 +279,7 @@ export function fileInput(options: FileInputOptions): Input {
         return;
       }
       if (!loop) return;
-      if (passRecords === 0) {
+      if (stats.records === passStart) {
         log.warn(`${name}: no records in ${files.length} file(s); --input-file-loop stops`);
         return;
       }
@@ -281,7 +301,8 @@ export function fileInput(options: FileInputOptions): Input {
       stop.abort();
       release();
     },
-    stats: () => ({ ...stats }),
+    // The wait counters live in GorWaits; copying them per record would cost more than reading them here.
+    stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
   };
   return input;
 }

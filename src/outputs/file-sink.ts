@@ -16,7 +16,13 @@ import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { RecordBuffer } from './record-buffer.js';
 
-const HIGH_WATER = 2 * 1024 * 1024;
+/**
+ * Bytes in flight before push() makes the caller wait, and the level at which it may go on. A stream's own
+ * 'drain' comes only once everything is written, which leaves the disk thread idle while the next batch is
+ * parsed; resuming at LOW_WATER keeps a write queued behind the one in progress.
+ */
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = HIGH_WATER / 2;
 
 /** A file error in words, naming the file. */
 export function fileError(path: string, action: string, err: unknown): TaplineError {
@@ -103,16 +109,20 @@ export class FileSink {
   push(): Promise<void> | undefined {
     if (this.error) throw this.error;
     const target = this.gz ?? this.ws;
-    let room = true;
-    for (const part of this.buffer.take()) room = target.write(part) && room;
-    if (room && !this.error) return undefined;
+    for (const part of this.buffer.take()) target.write(part, this.written);
+    if (target.writableLength <= HIGH_WATER && !this.error) return undefined;
     return new Promise<void>((resolve) => {
-      if (this.error || !target.writableNeedDrain) resolve();
+      if (this.error || target.writableLength <= LOW_WATER) resolve();
       else this.waiters.push(resolve);
     }).then(() => {
       if (this.error) throw this.error;
     });
   }
+
+  /** Write callback: wakes the waiters once the bytes in flight are down to LOW_WATER. */
+  private readonly written = (): void => {
+    if (this.waiters.length > 0 && (this.gz ?? this.ws).writableLength <= LOW_WATER) this.wake();
+  };
 
   /** Periodic flush: pushes the batch, and for gzip emits a sync flush so the file is readable so far. */
   flush(): void {
