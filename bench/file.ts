@@ -8,7 +8,16 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeGorFile } from './generate.js';
-import { fmt, freshTmp, type Measured, measureTapline, printTable, type Row, timeShell } from './support.js';
+import {
+  catCopyMethod,
+  fmt,
+  freshTmp,
+  type Measured,
+  measureTapline,
+  printTable,
+  type Row,
+  timeShell,
+} from './support.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -60,20 +69,29 @@ export async function main(): Promise<void> {
 
   const copy = join(dir, 'copy.gor');
   const catCopy = join(dir, 'cat.gor');
-  const catMs = Math.min(
-    await timeShell(`cat '${src}' > '${catCopy}'`),
-    await timeShell(`cat '${src}' > '${catCopy}'`),
-  );
+  let catMs = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < RUNS; i++) {
+    rmSync(catCopy, { force: true });
+    catMs = Math.min(catMs, await timeShell(`cat '${src}' > '${catCopy}'`));
+  }
   rmSync(catCopy, { force: true });
-  const copyRun = await measureTapline(['--input-file', `${src}|max`, '--output-file', copy, '--output-file-append']);
-  if (statSync(copy).size !== size) throw new Error(`copy is ${statSync(copy).size} bytes, expected ${size}`);
+  // How cat copied: with copy_file_range the kernel copies page cache to page cache, a copy no program that
+  // reads the records into its own memory can match; the ratio is against that.
+  const catHow = await catCopyMethod(src, catCopy);
+  rmSync(catCopy, { force: true });
+  const copyRun = await best(async () => {
+    rmSync(copy, { force: true });
+    const m = await measureTapline(['--input-file', `${src}|max`, '--output-file', copy, '--output-file-append']);
+    if (statSync(copy).size !== size) throw new Error(`copy is ${statSync(copy).size} bytes, expected ${size}`);
+    return m;
+  });
   rmSync(copy, { force: true });
   const tapMBs = mib / (copyRun.ms / 1000);
   const catMBs = mib / (catMs / 1000);
   rows.push({
     what: 'copy with --output-file',
     value: `${fmt(tapMBs)} MiB/s`,
-    reference: `cat: ${fmt(catMBs)} MiB/s`,
+    reference: `cat (${catHow}): ${fmt(catMBs)} MiB/s`,
     ratio: `${fmt(tapMBs / catMBs, 2)}×`,
     target: '≥ 0.5× cat',
     ok: tapMBs / catMBs >= 0.5,

@@ -53,6 +53,23 @@ export async function timeShell(command: string, timeoutMs = 300_000): Promise<n
   return performance.now() - started;
 }
 
+/**
+ * How `cat SRC > DST` copies here, seen with `strace -c` when it is installed: `copy_file_range` (an in-kernel
+ * page-cache copy, coreutils ≥ 9 on Linux), `read/write`, or `copy method unknown`.
+ */
+export async function catCopyMethod(src: string, dst: string): Promise<string> {
+  const child = spawn('sh', ['-c', `strace -f -c -e trace=copy_file_range,read,write cat '${src}' > '${dst}'`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let summary = '';
+  child.stderr.on('data', (d) => {
+    summary += d;
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  if (code !== 0) return 'copy method unknown';
+  return /\bcopy_file_range\b/.test(summary) ? 'copy_file_range' : 'read/write';
+}
+
 export interface Row {
   what: string;
   value: string;

@@ -4,8 +4,19 @@ import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { corpusFiles, readTruth } from '../../test/support/corpus.js';
-import { encodeRecord, type GorRecord, GorRecordReader, type RecordProblem, SEPARATOR } from './gor-format.js';
+import {
+  encodedSize,
+  encodeRecord,
+  type GorRecord,
+  GorRecordReader,
+  messageKey,
+  metaLength,
+  payloadLength,
+  type RecordProblem,
+  SEPARATOR,
+} from './gor-format.js';
 import { makeMeta } from './message.js';
+import { parseMeta, timestampKey } from './meta.js';
 
 function readAll(chunks: Buffer[]): { records: GorRecord[]; problems: RecordProblem[] } {
   const problems: RecordProblem[] = [];
@@ -56,6 +67,20 @@ describe('.gor framing', () => {
         r.size,
       ]);
       assert.deepEqual(got, whole, `chunk size ${size}`);
+    }
+  });
+
+  it('a record read from bytes gives its sizes and timestamp key without a Meta, and the same Meta when asked', () => {
+    const line = '2 0a1b2c 1678172411997745000 -1 x=1';
+    const msg = { meta: parseMeta(line), data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n') };
+    const [rec] = readAll([encodeRecord(msg)]).records;
+    assert.equal(payloadLength(rec!), msg.data.length);
+    assert.equal(metaLength(rec!), line.length);
+    assert.equal(encodedSize(rec!), encodedSize(msg));
+    assert.equal(messageKey(rec!), timestampKey(msg.meta));
+    assert.equal(rec!.meta, rec!.meta, 'made once');
+    for (const field of ['type', 'id', 'timestampNs', 'latencyNs', 'extra', 'line'] as const) {
+      assert.deepEqual(rec!.meta[field], msg.meta[field], field);
     }
   });
 

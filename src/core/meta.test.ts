@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTaplineError } from './errors.js';
-import { parseMeta } from './meta.js';
+import { metaLineKey, parseMeta, timestampKey } from './meta.js';
 
 describe('meta line (spec §2.1)', () => {
   it('reads 4-field lines', () => {
@@ -37,6 +37,20 @@ describe('meta line (spec §2.1)', () => {
     for (const line of ['', '1', '1 a', '1 a', ' a 1', '1  1']) {
       assert.throws(
         () => parseMeta(line),
+        (e: unknown) => isTaplineError(e) && e.code === 'TAPLINE_ERR_BAD_META',
+        line,
+      );
+    }
+  });
+  it('metaLineKey checks a line in bytes as parseMeta does and gives its timestampKey', () => {
+    const bytes = (line: string) => Buffer.from(`>${line}\n`, 'latin1'); // the line at [1, 1 + length)
+    for (const line of ['1 a 1678172411997745000 0', '12 b 5', '1 c -7 9 x', '1 d 12ab 0', '9 y 1 2']) {
+      const key = metaLineKey(bytes(line), 1, 1 + line.length);
+      assert.deepEqual(key, timestampKey(parseMeta(line)), line);
+    }
+    for (const line of ['', '1', '1 a', ' a 1', '1  1']) {
+      assert.throws(
+        () => metaLineKey(bytes(line), 1, 1 + line.length),
         (e: unknown) => isTaplineError(e) && e.code === 'TAPLINE_ERR_BAD_META',
         line,
       );

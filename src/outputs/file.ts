@@ -47,7 +47,8 @@ export interface FileOutputOptions {
 }
 
 const MiB = 1024 * 1024;
-const PUSH_PLAIN = MiB / 2;
+/** Batch size handed to the file: small enough that the bytes are still in the CPU cache when written. */
+const PUSH_PLAIN = MiB / 4;
 /** Smaller for gzip so the compressed size (the chunk criterion) follows the writes closely. */
 const PUSH_GZIP = 64 * 1024;
 
