@@ -157,7 +157,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
 }
 
 /** One plugin instance per occurrence of its main flag, in gor's registration order. */
-async function buildPlugins(flags: FlagSet, ctx: PluginContext): Promise<{ inputs: Input[]; outputs: Output[] }> {
+export async function buildPlugins(
+  flags: FlagSet,
+  ctx: PluginContext,
+): Promise<{ inputs: Input[]; outputs: Output[] }> {
   const inputs: Input[] = [];
   const outputs: Output[] = [];
   try {

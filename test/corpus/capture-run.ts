@@ -13,14 +13,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgv } from '../../src/cli/argv.js';
-import { allFlags } from '../../src/cli/main.js';
+import { allFlags, buildPlugins } from '../../src/cli/main.js';
 import { type GorRecord, GorRecordReader, type RecordProblem } from '../../src/core/gor-format.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { Pipeline } from '../../src/core/pipeline.js';
-import type { Input, Output, PluginContext } from '../../src/core/plugin.js';
-import { limitInput, limitOutput } from '../../src/core/registry.js';
-import { splitLimit } from '../../src/core/values.js';
-import { builtinPlugins } from '../../src/plugins.js';
+import type { PluginContext } from '../../src/core/plugin.js';
 import { dechunk } from '../../src/protocol/http1/dechunk.js';
 
 // ───────────────────────────── truth ─────────────────────────────
@@ -94,29 +91,12 @@ export interface CaptureRun {
   log: string[];
 }
 
-/** The CLI's plugin construction (`buildPlugins` in src/cli/main.ts), for the flags given. */
+/** The CLI's own plugin construction and pipeline, in-process, for the flags given. */
 async function runPipeline(argv: readonly string[]) {
-  const specs = allFlags();
-  const { flags } = parseArgv(argv, specs);
+  const { flags } = parseArgv(argv, allFlags());
   const log = memoryLogger();
   const ctx: PluginContext = { log, signal: new AbortController().signal };
-  const inputs: Input[] = [];
-  const outputs: Output[] = [];
-  for (const def of builtinPlugins) {
-    const main = def.flags[def.flag]!;
-    const values = main.kind === 'bool' ? (flags.bool(def.flag) ? [''] : []) : flags.list(def.flag);
-    for (const value of values) {
-      const { address, limit } = splitLimit(value);
-      const args = { address, limit, flags, ctx };
-      if (def.role === 'input') {
-        const input = await def.create(args);
-        inputs.push(def.ownsLimit ? input : limitInput(input, limit));
-      } else {
-        const output = await def.create(args);
-        outputs.push(def.ownsLimit ? output : limitOutput(output, limit));
-      }
-    }
-  }
+  const { inputs, outputs } = await buildPlugins(flags, ctx);
   const summary = await new Pipeline({ inputs, outputs, log }).run();
   return { summary, log: log.lines };
 }

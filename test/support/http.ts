@@ -2,6 +2,7 @@
  * A deliberately simple HTTP/1 parser for tests: start line, headers (lower-cased names, last one wins) and
  * the body with chunked framing removed. Independent of the splitter under test.
  */
+import { dechunk } from '../../src/protocol/http1/dechunk.js';
 export interface ParsedHttp {
   method: string;
   target: string;
@@ -15,7 +16,7 @@ export function parseHttp(data: Buffer): ParsedHttp {
   const end = data.indexOf('\r\n\r\n');
   if (end === -1) throw new Error(`no header end in ${JSON.stringify(data.subarray(0, 80).toString('latin1'))}`);
   const lines = data.subarray(0, end).toString('latin1').split('\r\n');
-  const [a = '', b = '', c = ''] = lines[0]!.split(' ');
+  const [a = '', b = ''] = lines[0]!.split(' ');
   const response = a.startsWith('HTTP/');
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
@@ -23,21 +24,10 @@ export function parseHttp(data: Buffer): ParsedHttp {
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   let body = data.subarray(end + 4);
-  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) body = dechunk(body);
-  void c;
-  return { method: response ? '' : a, target: response ? '' : b, status: response ? Number(b) : 0, headers, body };
-}
-
-function dechunk(raw: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let p = 0;
-  for (;;) {
-    const eol = raw.indexOf('\r\n', p);
-    if (eol === -1) throw new Error('chunk size line without CRLF');
-    const size = Number.parseInt(raw.subarray(p, eol).toString('latin1').split(';')[0]!, 16);
-    if (!Number.isFinite(size)) throw new Error('bad chunk size');
-    if (size === 0) return Buffer.concat(parts);
-    parts.push(raw.subarray(eol + 2, eol + 2 + size));
-    p = eol + 2 + size + 2;
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const d = dechunk(body);
+    if (!d.complete) throw new Error('chunked body without its last chunk');
+    body = d.data;
   }
+  return { method: response ? '' : a, target: response ? '' : b, status: response ? Number(b) : 0, headers, body };
 }

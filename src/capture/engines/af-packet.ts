@@ -49,6 +49,7 @@ import {
   type NativeRing,
   type NativeStats,
 } from './af-packet-native.js';
+import { BatchQueue } from './batch-queue.js';
 
 export const ARPHRD_ETHER = 1;
 export const ARPHRD_LOOPBACK = 772;
@@ -445,15 +446,9 @@ class Capture implements AfPacketCapture {
   program: readonly BpfInstruction[];
   readonly packets: AsyncIterable<LivePacket[]>;
 
-  private readonly queue: { buf: Buffer; count: number }[] = [];
-  private queuedBytes = 0;
-  private pauses = 0;
-  private paused = false;
+  private readonly queue: BatchQueue<LivePacket>;
   private closed = false;
   private closing = false;
-  private failure: TaplineError | undefined;
-  private waiter: { resolve: (r: IteratorResult<LivePacket[]>) => void; reject: (e: unknown) => void } | undefined;
-  private iterating = false;
 
   constructor(
     private readonly sock: NativeAfPacketSocket,
@@ -466,10 +461,11 @@ class Capture implements AfPacketCapture {
     this.ring = sock.ring;
     this.filterText = cfg.built.text;
     this.program = cfg.built.program;
-    this.packets = { [Symbol.asyncIterator]: () => this.iterator() };
+    this.queue = new BatchQueue(sock, cfg.maxQueuedBytes, (buf, count) => decodeRecords(buf, count, cfg.linkType));
+    this.packets = { [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) };
     try {
       sock.start(
-        (buf, count) => this.onBatch(buf, count),
+        (buf, count) => this.queue.push(buf, count),
         (err) => this.onError(err),
       );
     } catch (cause) {
@@ -478,74 +474,9 @@ class Capture implements AfPacketCapture {
     }
   }
 
-  private onBatch(buf: Buffer, count: number): void {
-    if (this.closed) return;
-    const w = this.waiter;
-    if (w && this.queue.length === 0) {
-      this.waiter = undefined;
-      w.resolve({ value: decodeRecords(buf, count, this.linkType), done: false });
-      return;
-    }
-    this.queue.push({ buf, count });
-    this.queuedBytes += buf.length;
-    if (!this.paused && this.queuedBytes > this.cfg.maxQueuedBytes) {
-      this.paused = true;
-      this.pauses++;
-      this.sock.pause();
-    }
-  }
-
   private onError(err: NodeJS.ErrnoException): void {
-    this.failure = nativeError(this.interface, 'capturing', err);
     this.closeSocket();
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    if (!w || this.queue.length > 0) return;
-    this.waiter = undefined;
-    if (this.failure) w.reject(this.failure);
-    else w.resolve({ value: undefined, done: true });
-  }
-
-  private iterator(): AsyncIterator<LivePacket[]> {
-    if (this.iterating) {
-      throw new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets supports a single consumer');
-    }
-    this.iterating = true;
-    return {
-      next: () => this.next(),
-      return: async () => {
-        this.close();
-        this.queue.length = 0;
-        this.queuedBytes = 0;
-        return { value: undefined, done: true };
-      },
-    };
-  }
-
-  private next(): Promise<IteratorResult<LivePacket[]>> {
-    const item = this.queue.shift();
-    if (item) {
-      this.queuedBytes -= item.buf.length;
-      if (this.paused && !this.closed && this.queuedBytes <= this.cfg.maxQueuedBytes / 2) {
-        this.paused = false;
-        this.sock.resume();
-      }
-      return Promise.resolve({ value: decodeRecords(item.buf, item.count, this.linkType), done: false });
-    }
-    if (this.failure) {
-      const f = this.failure;
-      return Promise.reject(f);
-    }
-    if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    if (this.waiter) {
-      return Promise.reject(new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets: next() called concurrently'));
-    }
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
+    this.queue.fail(nativeError(this.interface, 'capturing', err));
   }
 
   stats(): AfPacketStats {
@@ -560,10 +491,7 @@ class Capture implements AfPacketCapture {
       blocks: s.blocks,
       loopbackSkipped: s.loopbackSkipped,
       truncated: s.truncated,
-      queuedBatches: this.queue.length,
-      queuedBytes: this.queuedBytes,
-      pauses: this.pauses,
-      paused: this.paused,
+      ...this.queue.stats(),
     };
   }
 
@@ -600,6 +528,6 @@ class Capture implements AfPacketCapture {
 
   close(): void {
     this.closeSocket();
-    this.wake();
+    this.queue.end();
   }
 }

@@ -28,8 +28,10 @@ import {
   DEFAULT_SNAPLEN,
   DEFAULT_TIMEOUT_MS,
   decodeRecords,
+  type LivePacket,
   SETCAP_HINT,
 } from './af-packet.js';
+import { BatchQueue } from './batch-queue.js';
 import {
   libpcapStatus,
   loadLibpcap,
@@ -317,25 +319,16 @@ class Capture implements LibpcapCapture {
   readonly warnings: readonly string[];
   readonly packets: AsyncIterable<RawPacket[]>;
 
-  private readonly queue: { buf: Buffer; count: number }[] = [];
-  private queuedBytes = 0;
-  private pauses = 0;
-  private paused = false;
+  /** Ends when the addon is done: nothing more will arrive. */
+  private readonly queue: BatchQueue<LivePacket>;
   /** close() was called (the addon may still be draining). */
   private closing = false;
-  /** The addon is done: nothing more will arrive. */
-  private ended = false;
-  /** The consumer left (iterator return()): later batches are dropped. */
-  private abandoned = false;
-  private failure: TaplineError | undefined;
-  private waiter: { resolve: (r: IteratorResult<RawPacket[]>) => void; reject: (e: unknown) => void } | undefined;
-  private iterating = false;
 
   constructor(
     private readonly handle: NativePcapHandle,
     iface: string,
     public filterText: string,
-    private readonly maxQueuedBytes: number,
+    maxQueuedBytes: number,
     readonly libpcapVersion: string,
   ) {
     this.interface = iface;
@@ -346,85 +339,19 @@ class Capture implements LibpcapCapture {
     this.snaplen = info.snaplen;
     this.nanosecond = info.nanosecond;
     this.warnings = info.warnings;
-    this.packets = { [Symbol.asyncIterator]: () => this.iterator() };
+    const linkType = this.linkType;
+    this.queue = new BatchQueue(handle, maxQueuedBytes, (buf, count) => decodeRecords(buf, count, linkType));
+    this.packets = { [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) };
     handle.start(
-      (buf, count) => this.onBatch(buf, count),
+      (buf, count) => this.queue.push(buf, count),
       (err) => this.onError(err),
-      () => this.onEnd(),
+      () => this.queue.end(),
     );
   }
 
-  private onBatch(buf: Buffer, count: number): void {
-    if (this.abandoned) return;
-    const w = this.waiter;
-    if (w && this.queue.length === 0) {
-      this.waiter = undefined;
-      w.resolve({ value: decodeRecords(buf, count, this.linkType), done: false });
-      return;
-    }
-    this.queue.push({ buf, count });
-    this.queuedBytes += buf.length;
-    if (!this.paused && !this.ended && this.queuedBytes > this.maxQueuedBytes) {
-      this.paused = true;
-      this.pauses++;
-      this.handle.pause();
-    }
-  }
-
   private onError(err: Error): void {
-    this.failure = pcapError(this.interface, 'capturing', err);
     this.handle.close(true);
-    this.onEnd();
-  }
-
-  private onEnd(): void {
-    this.ended = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    if (!w || this.queue.length > 0) return;
-    this.waiter = undefined;
-    if (this.failure) w.reject(this.failure);
-    else w.resolve({ value: undefined, done: true });
-  }
-
-  private iterator(): AsyncIterator<RawPacket[]> {
-    if (this.iterating) {
-      throw new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets supports a single consumer');
-    }
-    this.iterating = true;
-    return {
-      next: () => this.next(),
-      return: async () => {
-        this.abandoned = true;
-        this.queue.length = 0;
-        this.queuedBytes = 0;
-        this.close();
-        return { value: undefined, done: true };
-      },
-    };
-  }
-
-  private next(): Promise<IteratorResult<RawPacket[]>> {
-    const item = this.queue.shift();
-    if (item) {
-      this.queuedBytes -= item.buf.length;
-      if (this.paused && !this.ended && this.queuedBytes <= this.maxQueuedBytes / 2) {
-        this.paused = false;
-        this.handle.resume();
-      }
-      return Promise.resolve({ value: decodeRecords(item.buf, item.count, this.linkType), done: false });
-    }
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    if (this.waiter) {
-      return Promise.reject(new TaplineError(ERROR_CODES.INTERNAL, 'capture.packets: next() called concurrently'));
-    }
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
+    this.queue.fail(pcapError(this.interface, 'capturing', err));
   }
 
   stats(): LibpcapStats {
@@ -437,15 +364,12 @@ class Capture implements LibpcapCapture {
       delivered: s.delivered,
       deliveredBytes: s.deliveredBytes,
       truncated: s.truncated,
-      queuedBatches: this.queue.length,
-      queuedBytes: this.queuedBytes,
-      pauses: this.pauses,
-      paused: this.paused,
+      ...this.queue.stats(),
     };
   }
 
   setFilter(filter: LibpcapFilter | undefined): void {
-    if (this.closing || this.ended) {
+    if (this.closing || this.queue.ended) {
       throw new TaplineError(ERROR_CODES.CAPTURE_FAILED, `the capture on "${this.interface}" is closed`, {
         where: this.interface,
       });
@@ -463,9 +387,9 @@ class Capture implements LibpcapCapture {
   }
 
   close(): void {
-    if (this.closing || this.ended) return;
+    if (this.closing || this.queue.ended) return;
     this.closing = true;
-    // true: the addon drains, then calls onEnd; false: it closed at once.
-    if (!this.handle.close()) this.onEnd();
+    // true: the addon drains, then calls its end callback; false: it closed at once.
+    if (!this.handle.close()) this.queue.end();
   }
 }

@@ -7,7 +7,7 @@ import { DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
 import { createLogger, type Logger } from '../../core/log.js';
 import type { Input } from '../../core/plugin.js';
 import { parseRawAddress } from './address.js';
-import { rawInput } from './raw-input.js';
+import { RAW_INPUT_DEFAULTS, rawInput } from './raw-input.js';
 import { openAfPacketSource } from './sources.js';
 
 export { parseRawAddress, type RawAddress } from './address.js';
@@ -27,38 +27,22 @@ export interface LiveInputOptions {
 export function openLiveInput(address: string, options: LiveInputOptions = {}): Input {
   const parsed = parseRawAddress(address);
   const trackResponse = options.trackResponse ?? true;
-  const source = openAfPacketSource(
-    parsed,
-    {
-      trackResponse,
-      promiscuous: false,
-      snaplen: DEFAULT_SNAPLEN,
-      bufferSize: undefined,
-      timeoutMs: undefined,
-      ignoreInterfaces: [],
-      vlan: false,
-      vlanIds: [],
-      bpfFilter: '',
-    },
-    'af_packet',
-  );
+  const source = openAfPacketSource(parsed, {
+    trackResponse,
+    promiscuous: false,
+    snaplen: DEFAULT_SNAPLEN,
+    bufferSize: undefined,
+    timeoutMs: undefined,
+    ignoreInterfaces: [],
+    vlan: false,
+    vlanIds: [],
+    bpfFilter: '',
+  });
   return rawInput({
+    ...RAW_INPUT_DEFAULTS,
     address: parsed,
     open: async () => source,
-    protocol: 'http',
     trackResponse,
-    allowIncomplete: false,
-    realIpHeader: '',
-    expireNs: 2_000_000_000n,
-    maxSize: 64 * 1024 * 1024,
-    probability: 1,
-    wallClock: false,
-    vxlanPort: 4789,
-    vxlanVnis: [],
-    vlanOnly: false,
-    vlanIds: [],
-    printStats: false,
-    statsIntervalMs: 0,
     log: options.log ?? createLogger(),
     name: `input-raw(${address})`,
   });

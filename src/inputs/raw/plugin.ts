@@ -222,7 +222,7 @@ export const rawInputPlugin: InputPluginDef = {
             monitor: f.bool('input-raw-monitor'),
           });
         }
-        return openAfPacketSource(address, live, engineText || 'af_packet');
+        return openAfPacketSource(address, live);
       },
       protocol: protocolText === 'binary' || protocolText === 'raw' ? 'binary' : 'http',
       trackResponse: f.bool('input-raw-track-response'),

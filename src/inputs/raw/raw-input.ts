@@ -52,6 +52,24 @@ export interface RawInputOptions {
   random?: () => number;
 }
 
+/** The flags' defaults (gor's, and tapline's own), for code that builds a raw input without the CLI. */
+export const RAW_INPUT_DEFAULTS = {
+  protocol: 'http',
+  trackResponse: true,
+  allowIncomplete: false,
+  realIpHeader: '',
+  expireNs: 2_000_000_000n,
+  maxSize: 64 * 1024 * 1024,
+  probability: 1,
+  wallClock: false,
+  vxlanPort: 4789,
+  vxlanVnis: [],
+  vlanOnly: false,
+  vlanIds: [],
+  printStats: false,
+  statsIntervalMs: 0,
+} as const satisfies Partial<RawInputOptions>;
+
 const TICK_NS = 100_000_000n;
 const CHANNEL_CAPACITY = 10_000;
 

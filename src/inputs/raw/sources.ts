@@ -107,7 +107,7 @@ function autoFilter(address: RawAddress, o: LiveCaptureOptions, hosts: readonly 
   };
 }
 
-export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, engine: string): PacketSource {
+export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions): PacketSource {
   const { iface, hosts } = resolveLiveAddress(address);
   const filter = autoFilter(address, o, hosts);
   // A custom expression is compiled by libpcap (loaded at run time); on `any` the kernel filter sees the IP packet.
@@ -118,7 +118,6 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, e
           program: compileBpfExpression(o.bpfFilter, iface === 'any' ? LinkType.RAW : LinkType.ETHERNET, o.snaplen),
           text: o.bpfFilter,
         };
-  void engine;
   const capture: AfPacketCapture = openAfPacket({
     interface: iface,
     filter: custom ?? filter,
@@ -128,16 +127,10 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions, e
     promiscuous: o.promiscuous,
     ignoreInterfaces: o.ignoreInterfaces,
   });
-  return {
-    live: true,
-    filterText: `Interface: ${capture.interface} . BPF Filter: ${capture.filterText}`,
-    packets: capture.packets,
-    stats: () => {
-      const s = capture.stats();
-      return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
-    },
-    close: () => capture.close(),
-  };
+  return liveSource(capture, () => {
+    const s = capture.stats();
+    return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
+  });
 }
 
 /** The libpcap engine: gor's generated filter text (or `--input-raw-bpf-filter`) compiled by libpcap itself. */
@@ -158,19 +151,27 @@ export function openLibpcapSource(
     monitor: extra.monitor,
     ...(extra.timestampType !== '' && extra.timestampType !== 'go' ? { timestampType: extra.timestampType } : {}),
   });
+  return liveSource(capture, () => {
+    const s = capture.stats();
+    return {
+      kernel_received: s.received,
+      kernel_dropped: s.dropped,
+      interface_dropped: s.ifDropped,
+      snaplen_truncated: s.truncated,
+    };
+  });
+}
+
+/** A live engine's capture as a source, with gor's log line for its filter. */
+function liveSource(
+  capture: { interface: string; filterText: string; packets: AsyncIterable<readonly RawPacket[]>; close(): void },
+  stats: () => Record<string, number>,
+): PacketSource {
   return {
     live: true,
     filterText: `Interface: ${capture.interface} . BPF Filter: ${capture.filterText}`,
     packets: capture.packets,
-    stats: () => {
-      const s = capture.stats();
-      return {
-        kernel_received: s.received,
-        kernel_dropped: s.dropped,
-        interface_dropped: s.ifDropped,
-        snaplen_truncated: s.truncated,
-      };
-    },
+    stats,
     close: () => capture.close(),
   };
 }

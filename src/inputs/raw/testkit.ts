@@ -9,7 +9,7 @@ import { TcpFlag } from '../../capture/types.js';
 import { memoryLogger } from '../../core/log.js';
 import type { Message } from '../../core/message.js';
 import { parseRawAddress } from './address.js';
-import { type RawInputOptions, rawInput } from './raw-input.js';
+import { RAW_INPUT_DEFAULTS, type RawInputOptions, rawInput } from './raw-input.js';
 import type { PacketSource } from './sources.js';
 
 export interface Exchange {
@@ -140,22 +140,9 @@ export async function capture(
     close: () => {},
   };
   const input = rawInput({
+    ...RAW_INPUT_DEFAULTS,
     address: parseRawAddress(`test.pcap:${SERVER.port}`),
     open: async () => source,
-    protocol: 'http',
-    trackResponse: true,
-    allowIncomplete: false,
-    realIpHeader: '',
-    expireNs: 2_000_000_000n,
-    maxSize: 64 * 1024 * 1024,
-    probability: 1,
-    wallClock: false,
-    vxlanPort: 4789,
-    vxlanVnis: [],
-    vlanOnly: false,
-    vlanIds: [],
-    printStats: false,
-    statsIntervalMs: 0,
     log: memoryLogger(),
     name: 'input-raw(test)',
     ...overrides,
