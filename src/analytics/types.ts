@@ -1,0 +1,92 @@
+/**
+ * The analytics contract: what accounting produces and what every consumer (the --stats line, `tapline
+ * report`, budgets, alerts, the Prometheus and InfluxDB exporters, the dashboard) reads.
+ *
+ *   messages ─▶ ExchangeTracker (pairs a request with its response) ─▶ Exchange ─▶ Aggregator ─▶ Snapshot
+ *                                                                                      │
+ *                          --stats / report / budgets / alerts / exporters / dashboard ◀┘  (read-only)
+ *
+ * Producers fill these shapes; consumers never reach into the aggregator's internals. Sizes are bytes unless a
+ * field name says otherwise; the four headline fields of the --stats object keep the units the issue asked
+ * for (KiB and MiB) and say so in their names' documentation (docs/analytics.md).
+ */
+
+/** One request and, when seen, its response: the unit everything is counted in. */
+export interface Exchange {
+  /** The gor id shared by the request and its responses. */
+  readonly id: string;
+  /** 'original' for captured/recorded responses (type 2), 'replayed' for responses from --output-http (type 3). */
+  readonly source: 'original' | 'replayed';
+  /** Request first byte, Unix ns (the request meta's timestamp). */
+  readonly startNs: bigint;
+  readonly method: string;
+  /** The Host header ('' when absent). */
+  readonly host: string;
+  /** The request target's path, query string removed. */
+  readonly path: string;
+  /** The route template the path was filed under (`/users/:id`), or the overflow bucket. */
+  readonly route: string;
+  /** Client IP when known (capture, or --input-raw-realip-header), else ''. */
+  readonly client: string;
+  readonly requestHeaderBytes: number;
+  /** On the wire (chunked framing included). */
+  readonly requestBodyBytes: number;
+  /** Undefined when no response was seen (yet, or ever). */
+  readonly status: number | undefined;
+  readonly responseHeaderBytes: number;
+  /** On the wire (chunked framing and content-encoding included). */
+  readonly responseBodyBytes: number;
+  /** After removing chunked framing and gzip/deflate/br, when the body was encoded; else equal to the wire size. */
+  readonly responseBodyDecodedBytes: number;
+  readonly contentType: string;
+  /** Request first byte → response last byte, ns; undefined without a response. */
+  readonly latencyNs: bigint | undefined;
+}
+
+export interface LatencySummary {
+  readonly p50_ms: number;
+  readonly p95_ms: number;
+  readonly p99_ms: number;
+}
+
+/** Totals for one route (or one host, or the whole run). */
+export interface RouteTotals extends LatencySummary {
+  readonly route: string;
+  readonly host: string;
+  readonly requests: number;
+  readonly responses: number;
+  readonly request_header_bytes: number;
+  readonly request_body_bytes: number;
+  readonly response_header_bytes: number;
+  readonly response_body_bytes: number;
+  readonly response_body_decoded_bytes: number;
+  /** Sum of the four wire byte counts. */
+  readonly total_bytes: number;
+  /** total_bytes / all routes' total_bytes, 0..1. */
+  readonly share: number;
+  readonly status_1xx: number;
+  readonly status_2xx: number;
+  readonly status_3xx: number;
+  readonly status_4xx: number;
+  readonly status_5xx: number;
+  readonly no_response: number;
+}
+
+/** The object the --stats line prints and `report --json` writes. Field names are stable. */
+export interface AnalyticsSnapshot {
+  readonly elapsed_s: number;
+  readonly total_requests: number;
+  /** KiB. */
+  readonly avg_request_size: number;
+  /** KiB. */
+  readonly max_response_size: number;
+  /** Top routes by bytes; bandwidth_mb is MiB over the whole run. */
+  readonly top_endpoints: readonly { readonly path: string; readonly bandwidth_mb: number }[];
+  readonly total_bytes: number;
+  /** Over the last interval (live) or the whole input (report). */
+  readonly bandwidth_bytes_per_s: number;
+  readonly routes: readonly RouteTotals[];
+  readonly hosts: readonly RouteTotals[];
+  /** Routes folded into the overflow bucket because of the cardinality limit. */
+  readonly routes_overflowed: number;
+}
