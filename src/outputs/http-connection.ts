@@ -6,13 +6,25 @@
  *   idle ──send()──▶ connecting ──▶ waiting for response ──complete──▶ idle
  *                         │                  │ timeout / reset / garbage
  *                         └──────────────────┴──▶ destroyed (the next send() reconnects)
+ *
+ * While a response arrives, its first `keepBytes` bytes are kept (track-response, redirects); the rest is
+ * only counted, so a huge response costs no memory.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { nowNs } from '../core/message.js';
 import { ResponseSplitter } from '../protocol/http1/index.js';
 import type { HttpTarget } from './http-target.js';
 
-export type FailureReason = 'connect-refused' | 'connect-failed' | 'reset' | 'timeout' | 'bad-response' | 'closed';
+export type FailureReason =
+  | 'connect-refused'
+  | 'connect-failed'
+  | 'dns'
+  | 'tls'
+  | 'reset'
+  | 'timeout'
+  | 'bad-response'
+  | 'closed';
 
 export interface ReplayResult {
   ok: boolean;
@@ -21,20 +33,45 @@ export interface ReplayResult {
   detail?: string;
   /** Send start → last response byte, ms. */
   latencyMs: number;
+  /** Wall clock at send start, ns (the type-3 meta timestamp). */
+  startedNs: bigint;
+  /** Response bytes received (all of them, kept or not). */
   responseBytes: number;
+  /** The response's first `keepBytes` bytes (set when keepBytes > 0 and the exchange succeeded). */
+  response?: Buffer;
+  /** The response was longer than what was kept. */
+  truncated?: boolean;
+}
+
+interface Exchange {
+  resolve: (r: ReplayResult) => void;
+  started: number;
+  startedNs: bigint;
+  timer: NodeJS.Timeout;
+  bytes: number;
+  /** Splitter position when the request was written: the response starts at or after it. */
+  from: number;
+  kept: Buffer[];
+  keptBytes: number;
+}
+
+export interface ConnectionOptions {
+  timeoutMs: number;
+  skipVerify?: boolean;
+  /** Bytes of each response to keep (0: keep none). */
+  keepBytes?: number;
 }
 
 export class ReplayConnection {
   private socket: Socket | undefined;
   private splitter = new ResponseSplitter();
-  private current:
-    | { resolve: (r: ReplayResult) => void; started: number; timer: NodeJS.Timeout; bytes: number; gotBytes: boolean }
-    | undefined;
+  private current: Exchange | undefined;
+  /** performance.now() when the last exchange ended (for idle retirement). */
+  lastUsed = performance.now();
 
   constructor(
-    private readonly target: HttpTarget,
-    private readonly timeoutMs: number,
-    private readonly skipVerify = false,
+    readonly target: HttpTarget,
+    private readonly options: ConnectionOptions,
   ) {}
 
   /** Sends one request and resolves with its outcome (never rejects). Retries once on a stale keep-alive socket. */
@@ -42,6 +79,7 @@ export class ReplayConnection {
     const reused = this.socket !== undefined && !this.socket.destroyed;
     const first = await this.attempt(request, method);
     if (!first.ok && reused && (first.reason === 'reset' || first.reason === 'closed') && first.responseBytes === 0) {
+      // The server closed an idle keep-alive connection as we wrote (Go's transport retries this case too).
       return this.attempt(request, method);
     }
     return first;
@@ -52,16 +90,31 @@ export class ReplayConnection {
     this.socket = undefined;
   }
 
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
   private attempt(request: Buffer, method: string): Promise<ReplayResult> {
     return new Promise((resolve) => {
-      const started = performance.now();
       const timer = setTimeout(
         () =>
-          this.finish({ ok: false, reason: 'timeout', detail: `no complete response in ${this.timeoutMs}ms` }, true),
-        this.timeoutMs,
+          this.finish(
+            { ok: false, reason: 'timeout', detail: `no complete response in ${this.options.timeoutMs}ms` },
+            true,
+          ),
+        this.options.timeoutMs,
       );
-      this.current = { resolve, started, timer, bytes: 0, gotBytes: false };
       const socket = this.ensureSocket();
+      this.current = {
+        resolve,
+        started: performance.now(),
+        startedNs: nowNs(),
+        timer,
+        bytes: 0,
+        from: this.splitter.position,
+        kept: [],
+        keptBytes: 0,
+      };
       this.splitter.expect(method);
       socket.write(request);
     });
@@ -72,7 +125,13 @@ export class ReplayConnection {
     this.splitter = new ResponseSplitter();
     const { host, port, secure } = this.target;
     const socket = secure
-      ? tlsConnect({ host, port, servername: isIp(host) ? undefined : host, rejectUnauthorized: !this.skipVerify })
+      ? tlsConnect({
+          host,
+          port,
+          servername: isIp(host) ? undefined : host,
+          rejectUnauthorized: !this.options.skipVerify,
+          ALPNProtocols: ['http/1.1'],
+        })
       : netConnect({ host, port });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
@@ -83,16 +142,24 @@ export class ReplayConnection {
   }
 
   private onData(socket: Socket, chunk: Buffer): void {
-    if (socket !== this.socket || !this.current) return;
-    this.current.bytes += chunk.length;
-    this.current.gotBytes = true;
-    for (const msg of this.splitter.push(chunk)) {
+    const current = this.current;
+    if (socket !== this.socket || !current) return;
+    current.bytes += chunk.length;
+    const keep = this.options.keepBytes ?? 0;
+    if (current.keptBytes < keep) {
+      const part = chunk.length <= keep - current.keptBytes ? chunk : chunk.subarray(0, keep - current.keptBytes);
+      current.kept.push(part);
+      current.keptBytes += part.length;
+    }
+    const messages = this.splitter.push(chunk);
+    for (let i = 0; i < messages.length; i++) {
+      const msg = messages[i]!;
       if (msg.interim) continue;
       if (msg.incomplete) {
         this.finish({ ok: false, reason: 'bad-response', detail: `response ${msg.incomplete}` }, true);
         return;
       }
-      this.finish({ ok: true, status: msg.status }, false);
+      this.finish({ ok: true, status: msg.status }, false, msg.start, msg.end);
       return;
     }
     if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
@@ -105,13 +172,7 @@ export class ReplayConnection {
 
   private onError(socket: Socket, err: NodeJS.ErrnoException): void {
     if (socket !== this.socket) return;
-    const reason: FailureReason =
-      err.code === 'ECONNREFUSED'
-        ? 'connect-refused'
-        : err.code === 'ECONNRESET' || err.code === 'EPIPE'
-          ? 'reset'
-          : 'connect-failed';
-    this.finish({ ok: false, reason, detail: `${err.code ?? ''} ${err.message}`.trim() }, true);
+    this.finish({ ok: false, reason: reasonOf(err), detail: `${err.code ?? ''} ${err.message}`.trim() }, true);
   }
 
   private onClose(socket: Socket): void {
@@ -119,7 +180,7 @@ export class ReplayConnection {
     // A close-delimited response ends here.
     for (const msg of this.splitter.end()) {
       if (!msg.interim && !msg.incomplete) {
-        this.finish({ ok: true, status: msg.status }, true);
+        this.finish({ ok: true, status: msg.status }, true, msg.start, msg.end);
         return;
       }
     }
@@ -129,13 +190,52 @@ export class ReplayConnection {
     );
   }
 
-  private finish(result: Omit<ReplayResult, 'latencyMs' | 'responseBytes'>, destroy: boolean): void {
+  private finish(
+    result: Pick<ReplayResult, 'ok' | 'status' | 'reason' | 'detail'>,
+    destroy: boolean,
+    msgStart = 0,
+    msgEnd = 0,
+  ): void {
     const current = this.current;
     if (!current) return;
     this.current = undefined;
     clearTimeout(current.timer);
     if (destroy) this.close();
-    current.resolve({ ...result, latencyMs: performance.now() - current.started, responseBytes: current.bytes });
+    const now = performance.now();
+    this.lastUsed = now;
+    const out: ReplayResult = {
+      ...result,
+      latencyMs: now - current.started,
+      startedNs: current.startedNs,
+      responseBytes: current.bytes,
+    };
+    if (result.ok && current.keptBytes > 0) {
+      const all = current.kept.length === 1 ? current.kept[0]! : Buffer.concat(current.kept, current.keptBytes);
+      const start = Math.max(0, msgStart - current.from);
+      const end = Math.min(all.length, msgEnd - current.from);
+      out.response = all.subarray(start, Math.max(start, end));
+      out.truncated = msgEnd - msgStart > out.response.length;
+    }
+    current.resolve(out);
+  }
+}
+
+function reasonOf(err: NodeJS.ErrnoException): FailureReason {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connect-refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return 'dns';
+    default:
+      if (err.code?.startsWith('ERR_TLS') || err.code?.includes('CERT') || err.code?.startsWith('ERR_SSL'))
+        return 'tls';
+      if (/certificate|SSL|TLS/i.test(err.message)) return 'tls';
+      return 'connect-failed';
   }
 }
 

@@ -5,11 +5,14 @@
  *  - a target with no path and no query keeps each request's own path; a target with any path or query
  *    replaces the request-target entirely (gor does this; it is surprising, so --help says so);
  *  - Host is set to the target's host[:port] exactly as written;
- *  - an absolute-form request-target (`GET http://other/x`, from proxy traffic) is sent in origin-form.
+ *  - an absolute-form request-target (`GET http://other/x`, from proxy traffic) is sent in origin-form; with
+ *    --http-original-host its Host is the absolute URI's authority (Go reads the Host from it);
+ *  - `http://user:pass@host/path` (with a path) adds `Authorization: Basic …` when the request has none;
+ *    without a path the credentials are ignored (gor's behaviour).
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
+import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
 
 export interface HttpTarget {
   readonly url: string;
@@ -20,6 +23,8 @@ export interface HttpTarget {
   readonly hostHeader: string;
   /** Set when the target has a path or query: every request-target is replaced by it. */
   readonly fixedTarget: string | undefined;
+  /** `Basic …` from credentials in a target with a path (see above). */
+  readonly basicAuth?: string;
 }
 
 export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
@@ -44,7 +49,7 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   const hasPath = afterAuthority.length > 0 && afterAuthority !== '#';
   const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(text)![1]!;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return {
+  const target: HttpTarget = {
     url: text,
     secure,
     host,
@@ -52,6 +57,11 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
     hostHeader: authority,
     fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
   };
+  if (hasPath && (url.username !== '' || url.password !== '')) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    return { ...target, basicAuth: `Basic ${Buffer.from(credentials).toString('base64')}` };
+  }
+  return target;
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
@@ -59,13 +69,16 @@ const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 /** The captured request, adapted to the target (Host, path rule, origin-form). */
 export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: boolean): Buffer {
   let out = payload;
-  if (target.fixedTarget !== undefined) {
-    out = setPath(out, target.fixedTarget);
-  } else {
-    const current = requestTarget(out).toString('latin1');
-    const abs = ABSOLUTE_FORM.exec(current);
-    if (abs) out = setPath(out, current.slice(abs[0].length) || '/');
-  }
+  let absoluteHost: string | undefined;
+  const current = requestTarget(out).toString('latin1');
+  const abs = ABSOLUTE_FORM.exec(current);
+  if (abs) absoluteHost = abs[0].replace(/^https?:\/\/(?:[^@]*@)?/i, '');
+  if (target.fixedTarget !== undefined) out = setPath(out, target.fixedTarget);
+  else if (abs) out = setPath(out, current.slice(abs[0].length) || '/');
   if (!keepHost) out = setHeader(out, 'Host', target.hostHeader);
+  else if (absoluteHost) out = setHeader(out, 'Host', absoluteHost);
+  if (target.basicAuth !== undefined && header(out, 'Authorization') === null) {
+    out = addHeader(out, 'Authorization', target.basicAuth);
+  }
   return out;
 }

@@ -1,145 +1,193 @@
 /**
- * `--output-http URL`: replays captured requests to a target, over keep-alive connections.
+ * `--output-http URL`: replays captured requests to a target over keep-alive connections, and (with
+ * --output-http-track-response) turns each answer into a type-3 message paired with its request by id.
  *
- *   write(request) ──▶ queue (bounded: --output-http-queue-len) ──▶ N connections (--output-http-workers)
- *        ▲ returns a promise while the queue is full                         │
- *        └──────────────────────────── backpressure ◀────────────────────────┘
+ *   write(request) ─▶ adapt (Host, path rule) ─▶ ReplayPool (queue ▶ connections) ─▶ ReplayReport (counters)
+ *        ▲ promise while the queue is full                                 │ track-response
+ *        └──────────── backpressure ◀───────────────────────────────────────┤
+ *                                          responses ◀── Channel of type-3 ─┘ (read by the pipeline as input)
  *
- * Only requests (type 1) are sent; responses in the stream are ignored (and counted), as in gor. The target
- * receives the captured bytes, changed only by the Host rule and the path rule (http-target.ts) and by the
- * configured modifiers. Every failure is counted by reason and the replay goes on.
+ * Only requests (type 1) are sent; other messages are ignored and counted, as in gor. The target receives the
+ * captured bytes, changed only by the Host rule and the path rule (http-target.ts) and by the configured
+ * modifiers (which run before outputs). Every failure is counted by reason and the replay goes on.
+ *
+ * The response channel never blocks a connection: the pipeline may itself be waiting on this output's queue
+ * (a cycle). It holds at most one response per request queued or in flight plus one input batch in practice;
+ * past a hard cap, responses are dropped and counted (`responses_dropped`).
  */
+import { Channel } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { type Message, REQUEST } from '../core/message.js';
-import type { Output } from '../core/plugin.js';
+import type { FlagSet } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
+import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
+import { timestampKey } from '../core/meta.js';
+import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { hasRequestTitle, method as requestMethod } from '../protocol/http1/index.js';
-import { ReplayConnection, type ReplayResult } from './http-connection.js';
+import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
+import { QueueStats } from './http-queue-stats.js';
+import { ReplayReport } from './http-report.js';
 import { adaptRequest, parseTarget } from './http-target.js';
 
 const SECTION = 'Replay (--output-http)';
 
+/** `--output-http-workers 0` (gor: no maximum): connections open on demand up to this many. */
+export const DEFAULT_MAX_WORKERS = 64;
+/** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
+export const DEFAULT_RESPONSE_BUFFER = 100 * 1024;
+/** Bytes of a response kept to read its Location when following redirects without tracking. */
+const REDIRECT_HEADER_BYTES = 16 * 1024;
+
 export interface HttpOutputOptions {
-  /** Connections (one request in flight on each). */
+  /** Most connections (0: DEFAULT_MAX_WORKERS). */
   workers?: number;
+  /** Connections kept open even when idle (gor's workers-min; default 1). */
+  workersMin?: number;
   /** Requests waiting for a connection before write() applies backpressure. */
   queueLen?: number;
+  /** Idle connections above the minimum are closed after this long (ms). */
+  workerTimeoutMs?: number;
   timeoutMs?: number;
+  redirects?: number;
   /** Keep the captured Host header (gor's --http-original-host). */
   originalHost?: boolean;
   skipVerify?: boolean;
-}
-
-interface Job {
-  payload: Buffer;
-  method: string;
+  /** Emit replayed responses as type-3 messages on `responses`. */
+  trackResponse?: boolean;
+  /** Bytes of each replayed response kept in its type-3 message. */
+  responseBuffer?: number;
+  /** gor's queue statistics every statsMs (needs a logger). */
+  queueStats?: { log: Logger; periodMs: number };
 }
 
 export function httpOutput(address: string, options: HttpOutputOptions = {}): Output {
   const target = parseTarget(address);
-  const workers = Math.max(1, options.workers ?? 32);
-  const queueLen = Math.max(1, options.queueLen ?? 1000);
-  const timeoutMs = Math.max(100, options.timeoutMs ?? 5000);
-  const queue: Job[] = [];
-  let head = 0;
-  const idle: ReplayConnection[] = Array.from(
-    { length: workers },
-    () => new ReplayConnection(target, timeoutMs, options.skipVerify),
+  const maxWorkers = options.workers && options.workers > 0 ? options.workers : DEFAULT_MAX_WORKERS;
+  const minWorkers = Math.min(Math.max(1, options.workersMin ?? 1), 1000, maxWorkers);
+  const queueLen = options.queueLen && options.queueLen > 0 ? options.queueLen : 1000;
+  const timeoutMs = options.timeoutMs === undefined ? 5000 : options.timeoutMs < 100 ? 1000 : options.timeoutMs;
+  const redirects = Math.max(0, options.redirects ?? 0);
+  const track = options.trackResponse ?? false;
+  const responseBuffer =
+    options.responseBuffer && options.responseBuffer > 0 ? options.responseBuffer : DEFAULT_RESPONSE_BUFFER;
+  const keepBytes = Math.max(track ? responseBuffer : 0, redirects > 0 ? REDIRECT_HEADER_BYTES : 0);
+  const report = new ReplayReport();
+  const responses = track ? new Channel<Message>(Number.MAX_SAFE_INTEGER) : undefined;
+  const responseCap = Math.max(10_000, queueLen * 4);
+  const started = performance.now();
+
+  const onDone = (job: ReplayJob, outcome: JobOutcome) => {
+    report.record(outcome);
+    if (!responses || !outcome.ok || !outcome.response) return;
+    if (responses.length >= responseCap) {
+      report.counters.responses_dropped++;
+      return;
+    }
+    let data = outcome.response;
+    if (data.length > responseBuffer) data = data.subarray(0, responseBuffer);
+    if (outcome.truncated || data.length < outcome.response.length) report.counters.responses_truncated++;
+    report.counters.responses_tracked++;
+    responses.offer({
+      meta: makeMeta({
+        type: REPLAYED_RESPONSE,
+        id: job.id,
+        timestampNs: outcome.startedNs,
+        latencyNs: BigInt(Math.round(outcome.latencyMs * 1e6)),
+      }),
+      // A copy: the kept bytes may share a large socket buffer.
+      data: Buffer.from(data),
+    });
+  };
+
+  const pool = new ReplayPool(
+    target,
+    {
+      minWorkers,
+      maxWorkers,
+      queueLen,
+      workerTimeoutMs: options.workerTimeoutMs && options.workerTimeoutMs > 0 ? options.workerTimeoutMs : 2000,
+      redirects,
+      timeoutMs,
+      skipVerify: options.skipVerify ?? false,
+      keepBytes,
+    },
+    onDone,
   );
-  const all = [...idle];
-  let inFlight = 0;
-  let roomWaiters: (() => void)[] = [];
-  let drainWaiters: (() => void)[] = [];
-  const counters = {
-    sent: 0,
-    ok: 0,
-    status_1xx: 0,
-    status_2xx: 0,
-    status_3xx: 0,
-    status_4xx: 0,
-    status_5xx: 0,
-    not_request_ignored: 0,
-    not_http_skipped: 0,
-    errors: 0,
-    error_connect_refused: 0,
-    error_connect_failed: 0,
-    error_reset: 0,
-    error_timeout: 0,
-    error_bad_response: 0,
-    error_closed: 0,
-    latency_total_ms: 0,
-  };
 
-  const queued = () => queue.length - head;
+  let queueStats: QueueStats | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+  if (options.queueStats) {
+    const { log, periodMs } = options.queueStats;
+    const stats = new QueueStats('output_http', periodMs);
+    queueStats = stats;
+    log.write(stats.header(performance.now() - started));
+    statsTimer = setInterval(() => log.write(stats.line(performance.now() - started, pool.connections)), periodMs);
+    statsTimer.unref();
+  }
 
-  const record = (r: ReplayResult) => {
-    counters.sent++;
-    counters.latency_total_ms += r.latencyMs;
-    if (r.ok && r.status !== undefined) {
-      counters.ok++;
-      const cls = Math.floor(r.status / 100);
-      const key = `status_${cls}xx` as keyof typeof counters;
-      if (key in counters) counters[key]++;
-    } else {
-      counters.errors++;
-      const key = `error_${(r.reason ?? 'closed').replace(/-/g, '_')}` as keyof typeof counters;
-      counters[key]++;
-    }
-  };
-
-  const pump = () => {
-    while (idle.length > 0 && queued() > 0) {
-      const conn = idle.pop()!;
-      const job = queue[head++]!;
-      if (head > 1024 && head * 2 > queue.length) {
-        queue.splice(0, head);
-        head = 0;
-      }
-      inFlight++;
-      conn.send(job.payload, job.method).then((result) => {
-        record(result);
-        inFlight--;
-        idle.push(conn);
-        if (queued() < queueLen) for (const w of roomWaiters.splice(0)) w();
-        pump();
-        if (inFlight === 0 && queued() === 0) for (const w of drainWaiters.splice(0)) w();
-      });
-    }
-  };
-
-  const drain = () =>
-    inFlight === 0 && queued() === 0 ? Promise.resolve() : new Promise<void>((r) => drainWaiters.push(r));
-
-  return {
+  const keepHost = options.originalHost ?? false;
+  const output: Output = {
     name: `output-http(${address})`,
     write(msg: Message) {
       if (msg.meta.type !== REQUEST) {
-        counters.not_request_ignored++;
+        report.counters.not_request_ignored++;
         return;
       }
       if (!hasRequestTitle(msg.data)) {
-        counters.not_http_skipped++;
+        report.counters.not_http_skipped++;
         return;
       }
-      const payload = adaptRequest(msg.data, target, options.originalHost ?? false);
-      queue.push({ payload, method: requestMethod(payload).toString('latin1') });
-      pump();
-      if (queued() >= queueLen) return new Promise<void>((r) => roomWaiters.push(r));
+      const method = requestMethod(msg.data).toString('latin1');
+      if (method === 'CONNECT') {
+        report.counters.connect_skipped++;
+        return;
+      }
+      report.accepted(timestampKey(msg.meta));
+      const pending = pool.submit({ payload: adaptRequest(msg.data, target, keepHost), method, id: msg.meta.id });
+      queueStats?.sample(pool.waiting);
+      return pending;
     },
-    drain,
+    async drain() {
+      await pool.drain();
+      responses?.close();
+    },
     async close() {
-      await drain();
-      for (const c of all) c.close();
-      roomWaiters = [];
-      drainWaiters = [];
+      await pool.drain();
+      pool.close();
+      responses?.close();
+      if (statsTimer) clearInterval(statsTimer);
     },
-    stats: () => {
-      const { latency_total_ms, ...rest } = counters;
-      return {
-        ...rest,
-        avg_latency_ms: counters.sent ? Math.round((latency_total_ms / counters.sent) * 100) / 100 : 0,
-      };
-    },
+    stats: () =>
+      report.stats({
+        connections: pool.connections,
+        connections_opened: pool.opened,
+        connections_retired: pool.retired,
+        queued: pool.waiting,
+        in_flight: pool.busy,
+      }),
+  };
+  if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
+  return output;
+}
+
+/** Options shared by every --output-http, read from the command line. */
+export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOptions {
+  const statsMs = flags.number('output-http-stats-ms');
+  return {
+    workers: flags.number('output-http-workers'),
+    workersMin: flags.number('output-http-workers-min'),
+    queueLen: flags.number('output-http-queue-len'),
+    workerTimeoutMs: flags.number('output-http-worker-timeout'),
+    timeoutMs: flags.number('output-http-timeout'),
+    redirects: flags.number('output-http-redirects'),
+    // gor forces original-host when a --http-set-header sets exactly "Host".
+    originalHost: flags.bool('http-original-host') || flags.list('http-set-header').some((h) => /^Host\s*:/.test(h)),
+    skipVerify: flags.bool('output-http-skip-verify'),
+    trackResponse: flags.bool('output-http-track-response'),
+    responseBuffer: flags.number('output-http-response-buffer'),
+    ...(flags.bool('output-http-stats') && flags.bool('stats')
+      ? { queueStats: { log, periodMs: statsMs > 0 ? statsMs : 5000 } }
+      : {}),
   };
 }
 
@@ -154,32 +202,94 @@ export const httpOutputPlugin: OutputPluginDef = {
       value: 'URL',
       section: SECTION,
       help:
-        'Replay requests to URL (http://host:port). A URL with a path or query sends every request to exactly that ' +
-        'path (as gor does). ADDR|N limits to N requests a second, ADDR|N% samples.',
+        'Replay requests to URL (http://host:port or https://…). A URL with a path or query sends every request ' +
+        'to exactly that path (as gor does). URL|N limits to N requests a second, URL|N% samples requests.',
       gorNote: 'a bare host:port is accepted; gor needs the scheme',
     },
     'output-http-workers': {
       kind: 'int',
-      default: '32',
+      default: '0',
       section: SECTION,
       value: 'N',
-      help: 'Connections per target, each with one request in flight (keep-alive).',
-      gorNote: 'gor: maximum of a dynamic pool, one new connection per request',
+      help: `Most connections per target, each with one request in flight (keep-alive). 0: up to ${DEFAULT_MAX_WORKERS}.`,
+      gorNote: 'gor: 0 is unlimited, and it opens a new connection for most requests',
+    },
+    'output-http-workers-min': {
+      kind: 'int',
+      default: '0',
+      section: SECTION,
+      value: 'N',
+      help: 'Connections kept open even when idle (0 means 1). More open on demand, up to --output-http-workers.',
+    },
+    'output-http-queue-len': {
+      kind: 'int',
+      default: '1000',
+      section: SECTION,
+      value: 'N',
+      help: 'Requests waiting for a connection before the replay waits for the target (≤ 0 means 1000).',
+    },
+    'output-http-worker-timeout': {
+      kind: 'duration',
+      default: '2s',
+      section: SECTION,
+      help: 'Idle connections above --output-http-workers-min are closed after this long.',
     },
     'output-http-timeout': {
       kind: 'duration',
       default: '5s',
       section: SECTION,
-      help: 'Time allowed for a whole request: connect, send, response headers and body.',
+      help: 'Time allowed for a whole request: connect, send, response headers and body (< 100ms means 1s).',
+    },
+    'output-http-redirects': {
+      kind: 'int',
+      default: '0',
+      section: SECTION,
+      value: 'N',
+      help: 'Redirects to follow (as Go: 301/302/303 become GET without body). The last response counts.',
+    },
+    'output-http-track-response': {
+      kind: 'bool',
+      section: SECTION,
+      help: 'Emit each replayed response as a type-3 message (id of its request, send time, latency in ns).',
+    },
+    'output-http-skip-verify': {
+      kind: 'bool',
+      section: SECTION,
+      help: 'Do not verify the TLS certificate of https:// targets.',
+    },
+    'output-http-response-buffer': {
+      kind: 'size',
+      default: '0',
+      section: SECTION,
+      help: 'Bytes of each replayed response kept in its type-3 message (0 means 100kb); longer ones are cut and counted.',
+      gorNote: 'gor stores the value and never applies it',
+    },
+    'output-http-stats': {
+      kind: 'bool',
+      section: SECTION,
+      help: "With --stats: print gor's queue statistics (output_http:latest,mean,max,count,count/second,gcount).",
+    },
+    'output-http-stats-ms': {
+      kind: 'int',
+      default: '5000',
+      section: SECTION,
+      value: 'MS',
+      help: 'Period of --output-http-stats, in ms.',
+      gorNote: 'gor crashes below 1000',
+    },
+    'http-original-host': {
+      kind: 'bool',
+      section: SECTION,
+      help: "Keep the captured Host header instead of the target's host:port.",
     },
   },
-  create({ address, flags }) {
+  create({ address, flags, ctx }) {
     const workers = flags.number('output-http-workers');
-    if (workers < 1) {
-      throw new TaplineError(ERROR_CODES.USAGE, `needs at least 1 connection, got ${workers}`, {
+    if (workers < 0) {
+      throw new TaplineError(ERROR_CODES.USAGE, `must be 0 (automatic) or more, got ${workers}`, {
         where: '--output-http-workers',
       });
     }
-    return httpOutput(address, { workers, timeoutMs: flags.number('output-http-timeout') });
+    return httpOutput(address, httpOptionsFromFlags(flags, ctx.log));
   },
 };

@@ -1,0 +1,189 @@
+/**
+ * The connections of one `--output-http` target and the queue in front of them.
+ *
+ *   submit(job) ──▶ queue (--output-http-queue-len) ──▶ idle connection? send : open one (≤ max) or wait
+ *        ▲ returns a promise while the queue is full                │
+ *        └──────────────────── backpressure ◀── exchange done ◀──────┘ (redirects followed here)
+ *   every --output-http-worker-timeout: idle connections above --output-http-workers-min are closed
+ *
+ * Connections open on demand (gor starts workers when the queue outgrows them) and each carries one request
+ * at a time (gor's workers send synchronously). `onDone` sees every job's outcome exactly once.
+ */
+import { type ConnectionOptions, ReplayConnection, type ReplayResult } from './http-connection.js';
+import { nextRedirect } from './http-redirect.js';
+import type { HttpTarget } from './http-target.js';
+
+export interface ReplayJob {
+  payload: Buffer;
+  method: string;
+  /** The request's meta id (type-3 messages carry it). */
+  id: string;
+}
+
+export interface PoolOptions extends ConnectionOptions {
+  minWorkers: number;
+  maxWorkers: number;
+  queueLen: number;
+  workerTimeoutMs: number;
+  redirects: number;
+}
+
+export interface JobOutcome extends ReplayResult {
+  /** Redirects followed for this job. */
+  redirects: number;
+}
+
+export class ReplayPool {
+  private readonly queue: ReplayJob[] = [];
+  private head = 0;
+  private readonly idle: ReplayConnection[] = [];
+  private total = 0;
+  private inFlight = 0;
+  private roomWaiters: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private readonly retireTimer: NodeJS.Timeout;
+  private closed = false;
+  /** Connections opened over the run (reconnects of a connection not counted). */
+  opened = 0;
+  retired = 0;
+
+  constructor(
+    private readonly target: HttpTarget,
+    private readonly options: PoolOptions,
+    private readonly onDone: (job: ReplayJob, outcome: JobOutcome) => void,
+  ) {
+    for (let i = 0; i < options.minWorkers; i++) this.idle.push(this.open());
+    this.retireTimer = setInterval(() => this.retire(), options.workerTimeoutMs);
+    this.retireTimer.unref();
+  }
+
+  /** Jobs waiting for a connection. */
+  get waiting(): number {
+    return this.queue.length - this.head;
+  }
+
+  get connections(): number {
+    return this.total;
+  }
+
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  /** Queues a job; the promise (when the queue is full) resolves once there is room again. */
+  submit(job: ReplayJob): void | Promise<void> {
+    this.queue.push(job);
+    this.pump();
+    if (this.waiting >= this.options.queueLen) return new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  drain(): Promise<void> {
+    return this.inFlight === 0 && this.waiting === 0
+      ? Promise.resolve()
+      : new Promise<void>((r) => this.drainWaiters.push(r));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.retireTimer);
+    for (const c of this.idle.splice(0)) c.close();
+    for (const w of this.roomWaiters.splice(0)) w();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private open(): ReplayConnection {
+    this.total++;
+    this.opened++;
+    return new ReplayConnection(this.target, this.options);
+  }
+
+  private pump(): void {
+    while (this.queue.length - this.head > 0) {
+      let conn = this.idle.pop();
+      if (!conn) {
+        if (this.total >= this.options.maxWorkers || this.closed) return;
+        conn = this.open();
+      }
+      const job = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as ReplayJob;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.inFlight++;
+      void this.exchange(conn, job).then((outcome) => this.done(conn!, job, outcome));
+    }
+  }
+
+  private done(conn: ReplayConnection, job: ReplayJob, outcome: JobOutcome): void {
+    this.inFlight--;
+    this.onDone(job, outcome);
+    if (this.closed) conn.close();
+    else this.idle.push(conn);
+    if (this.waiting < this.options.queueLen && this.roomWaiters.length > 0) {
+      for (const w of this.roomWaiters.splice(0)) w();
+    }
+    this.pump();
+    if (this.inFlight === 0 && this.waiting === 0 && this.drainWaiters.length > 0) {
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
+  /** One job: its request, then the redirects it leads to (up to --output-http-redirects). */
+  private async exchange(conn: ReplayConnection, job: ReplayJob): Promise<JobOutcome> {
+    let result = await conn.send(job.payload, job.method);
+    let redirects = 0;
+    if (this.options.redirects === 0) return withRedirects(result, 0);
+    const startedNs = result.startedNs;
+    let latencyMs = result.latencyMs;
+    let request = job.payload;
+    let target = this.target;
+    while (redirects < this.options.redirects && result.ok && result.response && result.status !== undefined) {
+      const step = nextRedirect(request, requestPath(request), target, result.status, result.response);
+      if (!step) break;
+      redirects++;
+      request = step.request;
+      target = step.target;
+      if (step.sameOrigin && target === this.target) {
+        result = await conn.send(request, step.method);
+      } else {
+        // Another origin: a one-off connection (redirects off the target are rare; not worth a pool each).
+        const other = new ReplayConnection(target, this.options);
+        result = await other.send(request, step.method);
+        other.close();
+      }
+      latencyMs += result.latencyMs;
+    }
+    return { ...result, startedNs, latencyMs, redirects };
+  }
+
+  /** Closes idle connections above the minimum that have been idle for a whole worker-timeout. */
+  private retire(): void {
+    if (this.waiting > 0) return;
+    const now = performance.now();
+    for (let i = 0; i < this.idle.length && this.total > this.options.minWorkers; ) {
+      const conn = this.idle[i]!;
+      if (now - conn.lastUsed >= this.options.workerTimeoutMs) {
+        this.idle.splice(i, 1);
+        conn.close();
+        this.total--;
+        this.retired++;
+      } else {
+        i++;
+      }
+    }
+  }
+}
+
+function withRedirects(result: ReplayResult, redirects: number): JobOutcome {
+  const outcome = result as JobOutcome;
+  outcome.redirects = redirects;
+  return outcome;
+}
+
+function requestPath(request: Buffer): string {
+  const sp1 = request.indexOf(0x20);
+  const sp2 = sp1 < 0 ? -1 : request.indexOf(0x20, sp1 + 1);
+  return sp2 < 0 ? '/' : request.toString('latin1', sp1 + 1, sp2);
+}
