@@ -176,6 +176,16 @@ export const rawFlags: Record<string, FlagSpec> = {
     help: 'Largest message kept whole; a larger one is cut there, marked incomplete=max-size and counted.',
     gorNote: 'tapline only; gor cuts at --copy-buffer-size without saying so',
   },
+  'input-raw-workers': {
+    kind: 'int',
+    default: '1',
+    value: 'N',
+    section: SECTION,
+    help:
+      'Capture and cut messages on N threads (af_packet engine): the kernel spreads connections over them by ' +
+      'flow hash (PACKET_FANOUT), both directions of a connection on one thread. Same messages as one thread.',
+    gorNote: 'tapline only',
+  },
   'input-raw-probability': {
     kind: 'float',
     default: '1',
@@ -212,6 +222,30 @@ export const rawInputPlugin: InputPluginDef = {
     if (!(maxSize > 0)) throw usage('--input-raw-max-size', 'must be above 0');
     const expireMs = f.number('input-raw-expire') || 1000;
     const live = liveOptions(f);
+    const workers = f.number('input-raw-workers');
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw usage('--input-raw-workers', `must be from 1 to ${MAX_WORKERS} (got ${workers})`);
+    }
+    if (workers > 1 && (address.file || engine !== 'af_packet')) {
+      throw usage(
+        '--input-raw-workers',
+        `several workers need the af_packet engine on a live interface (this input is ${address.file ? 'a file' : engine})`,
+      );
+    }
+    const options = {
+      protocol: protocolText === 'binary' || protocolText === 'raw' ? ('binary' as const) : ('http' as const),
+      trackResponse: f.bool('input-raw-track-response'),
+      allowIncomplete: f.bool('input-raw-allow-incomplete'),
+      realIpHeader: f.string('input-raw-realip-header'),
+      expireNs: BigInt(Math.round(expireMs * 1e6)),
+      maxSize,
+      probability,
+      wallClock: f.string('input-raw-timestamp-type') === 'go',
+      vxlanPort: f.number('input-raw-vxlan-port'),
+      vxlanVnis: f.numbers('input-raw-vxlan-vni'),
+      vlanOnly: f.bool('input-raw-vlan'),
+      vlanIds: f.numbers('input-raw-vlan-vid'),
+    };
     const input = rawInput({
       address,
       open: async (): Promise<PacketSource> => {
@@ -224,18 +258,21 @@ export const rawInputPlugin: InputPluginDef = {
         }
         return openAfPacketSource(address, live);
       },
-      protocol: protocolText === 'binary' || protocolText === 'raw' ? 'binary' : 'http',
-      trackResponse: f.bool('input-raw-track-response'),
-      allowIncomplete: f.bool('input-raw-allow-incomplete'),
-      realIpHeader: f.string('input-raw-realip-header'),
-      expireNs: BigInt(Math.round(expireMs * 1e6)),
-      maxSize,
-      probability,
-      wallClock: f.string('input-raw-timestamp-type') === 'go',
-      vxlanPort: f.number('input-raw-vxlan-port'),
-      vxlanVnis: f.numbers('input-raw-vxlan-vni'),
-      vlanOnly: f.bool('input-raw-vlan'),
-      vlanIds: f.numbers('input-raw-vlan-vid'),
+      ...options,
+      ...(workers > 1
+        ? {
+            workers: {
+              count: workers,
+              start: {
+                address,
+                live,
+                flow: { ...options, ports: address.ports },
+                fanoutGroup: randomFanoutGroup(),
+                window: WORKER_WINDOW,
+              },
+            },
+          }
+        : {}),
       printStats: f.bool('input-raw-stats'),
       statsIntervalMs: 5000,
       log: ctx.log,
@@ -244,6 +281,18 @@ export const rawInputPlugin: InputPluginDef = {
     return limitInput(input, limit);
   },
 };
+
+const MAX_WORKERS = 64;
+/** Message batches a worker may have in flight to the main thread before it stops reading its ring. */
+const WORKER_WINDOW = 8;
+
+/**
+ * Fanout groups are per network namespace, so two captures choosing the same id would share packets:
+ * a random id makes that unlikely (the kernel refuses a group whose members disagree on the mode).
+ */
+function randomFanoutGroup(): number {
+  return 1 + Math.floor(Math.random() * 0xfffe);
+}
 
 function liveOptions(f: FlagSet): LiveCaptureOptions {
   const bufferSize = f.number('input-raw-buffer-size');

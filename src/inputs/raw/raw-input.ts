@@ -10,46 +10,37 @@
  *
  * The channel is bounded: when the pipeline is slow the pump waits, the engine's queue fills, and the kernel
  * drops packets — and counts them (`kernel_dropped`), so a loss is always visible in the stats.
+ *
+ * The decoder-to-HttpDirection part is FlowPipeline (flow-pipeline.ts). With `--input-raw-workers N` it runs
+ * in N worker threads instead, one fanout socket each, and this thread only merges their messages into the
+ * channel (worker-pool.ts).
  */
 
-import { createDecoder, type Decoder } from '../../capture/decode/index.js';
-import type { TcpSegment } from '../../capture/types.js';
 import { Channel } from '../../core/async.js';
 import type { Logger } from '../../core/log.js';
 import { type Message, nowNs } from '../../core/message.js';
 import type { Batch, Input } from '../../core/plugin.js';
-import { hasRequestTitle, hasResponseTitle } from '../../protocol/http1/index.js';
-import { TcpAssembler } from '../../tcp/index.js';
-import type { StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import type { RawAddress } from './address.js';
-import { BinaryConnection, BinaryDirection, newBinaryCutCounters } from './binary-streams.js';
-import { ConnectionState, HttpDirection, newHttpCutCounters } from './http-streams.js';
+import { type FlowOptions, FlowPipeline, withEngineStats } from './flow-pipeline.js';
 import type { PacketSource } from './sources.js';
+import { CaptureWorkerPool } from './worker-pool.js';
+import type { WorkerStart } from './worker-protocol.js';
 
-export interface RawInputOptions {
+/** The flow options (what turns packets into messages; their ports come from `address`) and the rest. */
+export interface RawInputOptions extends Omit<FlowOptions, 'ports'> {
   address: RawAddress;
   /** Opens the capture (engine chosen by the caller). */
   open: () => Promise<PacketSource>;
-  protocol: 'http' | 'binary';
-  trackResponse: boolean;
-  allowIncomplete: boolean;
-  realIpHeader: string;
-  /** Idle time after which a connection is given up (its unfinished messages are reported). */
-  expireNs: bigint;
-  maxSize: number;
-  probability: number;
-  /** `--input-raw-timestamp-type go`: stamp messages with the wall clock instead of the capture time. */
-  wallClock: boolean;
-  vxlanPort: number;
-  vxlanVnis: readonly number[];
-  vlanOnly: boolean;
-  vlanIds: readonly number[];
+  /**
+   * `--input-raw-workers N` (N > 1): N worker threads capture and cut messages instead of `open()` and this
+   * thread (af_packet only). `start` is what each worker needs to open its own fanout socket.
+   */
+  workers?: { count: number; start: Omit<WorkerStart, 'index'> };
   /** Print the fidelity counters every this many ms (0 = only at the end), when `printStats`. */
   printStats: boolean;
   statsIntervalMs: number;
   log: Logger;
   name: string;
-  random?: () => number;
 }
 
 /** The flags' defaults (gor's, and tapline's own), for code that builds a raw input without the CLI. */
@@ -76,92 +67,15 @@ const CHANNEL_CAPACITY = 10_000;
 export function rawInput(options: RawInputOptions): Input {
   const { log, name } = options;
   const channel = new Channel<Message>(CHANNEL_CAPACITY);
-  const httpCounters = newHttpCutCounters();
-  const binaryCounters = newBinaryCutCounters();
-  const decoder: Decoder = createDecoder({
-    vxlanPort: options.vxlanPort,
-    vxlanVnis: options.vxlanVnis,
-    vlanIds: options.vlanIds,
-    vlanOnly: options.vlanOnly,
-  });
-  const ports = new Set(options.address.ports);
-  const emit = (msg: Message) => channel.offer(msg);
-  const clock = options.wallClock ? () => nowNs() : null;
-  const random = options.random ?? Math.random;
-  const assembler = new TcpAssembler({
-    onStream: streamFactory(),
-    classify: ports.size > 0 ? classifyByPort(ports) : undefined,
-    contentHint: options.protocol === 'http' ? contentHint : undefined,
-    expireNs: options.expireNs,
-  });
+  const flows = new FlowPipeline(flowOptions(options), (msg) => channel.offer(msg));
   let source: PacketSource | undefined;
-  let packets = 0;
-  let portFiltered = 0;
+  let pool: CaptureWorkerPool | undefined;
   let started = false;
   let stopping = false;
   let finished = false;
 
-  function streamFactory() {
-    // Keyed by the connection object: its state goes away with the flow, whichever direction ends first.
-    const http = new WeakMap<TcpConnection, ConnectionState>();
-    const binary = new WeakMap<TcpConnection, BinaryConnection>();
-    return (conn: TcpConnection, side: StreamSide): StreamConsumer => {
-      if (options.protocol === 'binary') {
-        let link = binary.get(conn);
-        if (!link) {
-          link = new BinaryConnection(conn);
-          binary.set(conn, link);
-        }
-        return new BinaryDirection(
-          link,
-          side,
-          { trackResponse: options.trackResponse, maxSize: options.maxSize, clock, emit },
-          binaryCounters,
-        );
-      }
-      let state = http.get(conn);
-      if (!state) {
-        state = new ConnectionState(conn);
-        http.set(conn, state);
-      }
-      return new HttpDirection(
-        state,
-        side,
-        {
-          trackResponse: options.trackResponse,
-          allowIncomplete: options.allowIncomplete,
-          maxSize: options.maxSize,
-          realIpHeader: options.realIpHeader,
-          probability: options.probability,
-          random,
-          clock,
-          emit,
-        },
-        httpCounters,
-      );
-    };
-  }
-
-  const stats = (): Record<string, number | string> => {
-    const d = decoder.counters;
-    const a = assembler.stats;
-    const engine = source?.stats() ?? {};
-    const decodeDropped = Object.values(d.dropped).reduce((n, v) => n + v, 0);
-    const cut = options.protocol === 'http' ? httpCounters : binaryCounters;
-    return {
-      packets,
-      ...engine,
-      not_tcp_or_filtered: decodeDropped,
-      other_ports: portFiltered,
-      segments: d.segments,
-      retransmitted_segments: a.retransmittedSegments,
-      out_of_order_segments: a.outOfOrderSegments,
-      gaps: a.gaps,
-      bytes_lost: a.bytesLost,
-      connections: a.flowsOpened,
-      ...cut,
-    };
-  };
+  const stats = (): Record<string, number | string> =>
+    pool ? pool.stats() : withEngineStats(flows.counters(), source?.stats() ?? {});
 
   const printStats = (final: boolean) => {
     const line = Object.entries(stats())
@@ -171,8 +85,38 @@ export function rawInput(options: RawInputOptions): Input {
     log.write(`tapline: ${name}: ${final ? 'final ' : ''}capture stats: ${line}`);
   };
 
+  /** With workers: they capture and cut; this thread merges their messages into the channel. */
+  async function pumpWorkers(workers: NonNullable<RawInputOptions['workers']>): Promise<void> {
+    let statsTimer: NodeJS.Timeout | undefined;
+    try {
+      pool = new CaptureWorkerPool({
+        count: workers.count,
+        start: workers.start,
+        deliver: (msg) => channel.offer(msg),
+        room: () => channel.room(),
+      });
+      if (stopping) pool.stop();
+      const filterText = await pool.ready.catch(async (err: unknown) => {
+        await pool?.done.catch(() => {}); // the failure stopped the others: wait until they have ended
+        throw err;
+      });
+      if (filterText) log.info(`${filterText} (${workers.count} workers)`);
+      if (options.printStats && options.statsIntervalMs > 0) {
+        statsTimer = setInterval(() => printStats(false), options.statsIntervalMs);
+        statsTimer.unref();
+      }
+      await pool.done;
+    } finally {
+      if (statsTimer) clearInterval(statsTimer);
+      finished = true;
+      if (options.printStats) printStats(true);
+      channel.close();
+    }
+  }
+
   /** Reads packets until the engine ends; expires idle connections on the capture's clock. */
   async function pump(): Promise<void> {
+    if (options.workers && options.workers.count > 1) return pumpWorkers(options.workers);
     let lastTick = 0n;
     let timer: NodeJS.Timeout | undefined;
     let statsTimer: NodeJS.Timeout | undefined;
@@ -182,7 +126,7 @@ export function rawInput(options: RawInputOptions): Input {
       if (source.live) {
         timer = setInterval(
           () => {
-            if (!finished) assembler.expire(nowNs());
+            if (!finished) flows.expire(nowNs());
           },
           Number(TICK_NS / 1_000_000n),
         );
@@ -192,21 +136,10 @@ export function rawInput(options: RawInputOptions): Input {
         statsTimer.unref();
       }
       for await (const batch of source.packets) {
-        let latest = lastTick;
-        for (const pkt of batch) {
-          packets++;
-          const seg = decoder.decode(pkt);
-          if (seg === null) continue;
-          if (ports.size > 0 && !ports.has(seg.dstPort) && !ports.has(seg.srcPort)) {
-            portFiltered++;
-            continue;
-          }
-          assembler.push(seg);
-          if (seg.tsNs > latest) latest = seg.tsNs;
-        }
+        const latest = flows.push(batch, lastTick);
         if (!source.live && latest - lastTick >= TICK_NS) {
           // Files have no wall clock: time is the packets' own, so idle connections expire as they did.
-          if (lastTick !== 0n) assembler.expire(latest);
+          if (lastTick !== 0n) flows.expire(latest);
           lastTick = latest;
         }
         const room = channel.room();
@@ -217,8 +150,7 @@ export function rawInput(options: RawInputOptions): Input {
       if (timer) clearInterval(timer);
       if (statsTimer) clearInterval(statsTimer);
       finished = true;
-      decoder.finish();
-      assembler.flush(); // unfinished messages are reported (and counted) now: nothing is held back
+      flows.finish(); // unfinished messages are reported (and counted) now: nothing is held back
       if (options.printStats) printStats(true);
       channel.close();
     }
@@ -240,20 +172,28 @@ export function rawInput(options: RawInputOptions): Input {
     async close() {
       stopping = true;
       source?.close();
+      pool?.stop();
     },
     stats,
   };
 }
 
-/** Before the handshake is seen: a packet to a server port is the client's, one from it the server's. */
-function classifyByPort(ports: ReadonlySet<number>) {
-  return (seg: TcpSegment): StreamSide | undefined =>
-    ports.has(seg.dstPort) ? 'client' : ports.has(seg.srcPort) ? 'server' : undefined;
-}
-
-/** Without ports (or SYN): a request line says client, a status line says server (gor does the same). */
-function contentHint(payload: Buffer): StreamSide | undefined {
-  if (hasRequestTitle(payload)) return 'client';
-  if (hasResponseTitle(payload)) return 'server';
-  return undefined;
+/** The flow half of the options: plain data, as a worker receives it. */
+export function flowOptions(o: RawInputOptions): FlowOptions {
+  return {
+    ports: o.address.ports,
+    protocol: o.protocol,
+    trackResponse: o.trackResponse,
+    allowIncomplete: o.allowIncomplete,
+    realIpHeader: o.realIpHeader,
+    expireNs: o.expireNs,
+    maxSize: o.maxSize,
+    probability: o.probability,
+    wallClock: o.wallClock,
+    vxlanPort: o.vxlanPort,
+    vxlanVnis: o.vxlanVnis,
+    vlanOnly: o.vlanOnly,
+    vlanIds: o.vlanIds,
+    ...(o.random ? { random: o.random } : {}),
+  };
 }

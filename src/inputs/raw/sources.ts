@@ -107,7 +107,12 @@ function autoFilter(address: RawAddress, o: LiveCaptureOptions, hosts: readonly 
   };
 }
 
-export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions): PacketSource {
+/** `fanout`: join this PACKET_FANOUT group (one socket per `--input-raw-workers` worker). */
+export function openAfPacketSource(
+  address: RawAddress,
+  o: LiveCaptureOptions,
+  fanout?: { group: number; mode: 'hash' },
+): PacketSource {
   const { iface, hosts } = resolveLiveAddress(address);
   const filter = autoFilter(address, o, hosts);
   // A custom expression is compiled by libpcap (loaded at run time); on `any` the kernel filter sees the IP packet.
@@ -126,6 +131,7 @@ export function openAfPacketSource(address: RawAddress, o: LiveCaptureOptions): 
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     promiscuous: o.promiscuous,
     ignoreInterfaces: o.ignoreInterfaces,
+    ...(fanout ? { fanout } : {}),
   });
   return liveSource(capture, () => {
     const s = capture.stats();
