@@ -69,12 +69,26 @@ describe('gor wait rules (spec §5.3)', () => {
 describe('ReplayClock', () => {
   it('schedules in absolute time, so lateness does not accumulate', () => {
     let now = 1000;
-    const clock = new ReplayClock(() => now);
+    const clock = new ReplayClock(() => now, 100);
     clock.restart();
     assert.equal(clock.advance(ms(10)), 10);
     now = 1013; // woke up 3 ms late
     assert.equal(clock.advance(ms(10)), 7); // the next one is still due at start + 20 ms
     now = 1050;
     assert.equal(clock.advance(0n), -30);
+  });
+
+  it('while catching up, says "emit now" once records have been held for flushMs', () => {
+    let now = 1000;
+    const clock = new ReplayClock(() => now, 1);
+    clock.restart();
+    now = 1000.5; // records due since the start, gathered for half a millisecond: keep gathering
+    assert.ok(clock.advance(ms(0)) <= 0);
+    now = 1001; // held for 1 ms: emit (a tiny positive value: nothing to wait for)
+    const flush = clock.advance(ms(0));
+    assert.ok(flush > 0 && flush < 1e-300);
+    assert.ok(clock.untilDue() <= 0, 'nothing to sleep for after emitting');
+    now = 1001.2;
+    assert.ok(clock.advance(ms(0)) <= 0, 'the hold time starts again at each emission');
   });
 });

@@ -101,22 +101,43 @@ export class GorWaits {
   }
 }
 
-/** Absolute schedule: each record is due at `start + Σ waits` (ms on the monotonic clock). */
+/**
+ * Absolute schedule: each record is due at `start + Σ waits` (ms on the monotonic clock).
+ *
+ * The caller gathers due records into a batch and emits it when advance() says so: when the next record is
+ * in the future (it then waits), or when it has held records for `flushMs` while catching up (a batch of
+ * records that were due must not wait for the reader to fill it; at start-up, before the JIT warms up, the
+ * reader can be slower than a `|10000%` schedule for a while).
+ */
 export class ReplayClock {
   private start = 0;
   private offsetNs = 0;
+  private lastFlush = 0;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly flushMs = 1,
+  ) {}
 
   restart(): void {
     this.start = this.now();
+    this.lastFlush = this.start;
     this.offsetNs = 0;
   }
 
-  /** Adds the wait before the next record; returns ms until it is due (≤ 0: due now). */
+  /**
+   * Adds the wait before the next record; returns ms until it is due. > 0: emit what is held, then wait
+   * that long (a tiny positive value when only the held records are too old). ≤ 0: due now, keep gathering.
+   */
   advance(waitNs: bigint): number {
     if (waitNs > 0n) this.offsetNs += Number(waitNs);
-    return this.start + this.offsetNs / 1e6 - this.now();
+    const now = this.now();
+    const until = this.start + this.offsetNs / 1e6 - now;
+    if (until > 0 || now - this.lastFlush >= this.flushMs) {
+      this.lastFlush = now;
+      return until > 0 ? until : Number.MIN_VALUE;
+    }
+    return until;
   }
 
   /** ms until the current schedule position (≤ 0: reached). */

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
+import { makeMeta } from '../../src/core/message.js';
+import { limitOutput } from '../../src/core/registry.js';
 import { type HttpOutputOptions, httpOutput } from '../../src/outputs/http.js';
 import { arrayInput, collectingOutput, okAnswer, rawServer, requestMessage, runPipeline } from './replay-support.js';
 
@@ -198,5 +200,25 @@ test('redirects: followed up to --output-http-redirects (303 turns POST into GET
   } finally {
     server.closeAllConnections();
     server.close();
+  }
+});
+
+test('URL|N counts requests only: responses in the stream do not use up the quota', async () => {
+  const server = await rawServer(okAnswer());
+  try {
+    const msgs = Array.from({ length: 10 }, (_, i) => {
+      const req = requestMessage(`GET /${i} HTTP/1.1\r\n\r\n`);
+      const res = {
+        meta: makeMeta({ type: '2', id: req.meta.id, timestampNs: 1n, latencyNs: 0n }),
+        data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+      };
+      return [req, res];
+    }).flat();
+    // The whole run takes a few ms: one 1-second window.
+    const out = limitOutput(httpOutput(server.url), { kind: 'rate', perSecond: 5 });
+    await runPipeline([arrayInput(msgs)], [out]);
+    assert.equal(server.requests.length, 5);
+  } finally {
+    await server.close();
   }
 });

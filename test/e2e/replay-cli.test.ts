@@ -1,0 +1,63 @@
+/**
+ * --output-http through the CLI (gor's single-dash flags), against a node:http server on 127.0.0.1: the
+ * summary at exit, type-3 messages on stdout, gor's queue statistics, and a target that is down.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runTapline } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-replay-cli-'));
+const file = join(dir, 'requests.gor');
+let url = '';
+const server = createServer((req, res) => res.end(`hi ${req.url}`));
+
+before(async () => {
+  let text = '';
+  for (let i = 0; i < 20; i++) {
+    text += `1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n} 0\n`;
+    text += `GET /r/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`;
+  }
+  writeFileSync(file, text);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('replay summary: requests, status classes, latency percentiles, rates; type 3 on stdout', async () => {
+  const res = await runTapline([
+    '-input-file',
+    `${file}|max`,
+    '-output-http',
+    url,
+    '-output-http-track-response',
+    '-output-stdout',
+    '-stats',
+    '-output-http-stats',
+    '-output-http-stats-ms',
+    '200',
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  const out = res.stdout.toString('latin1');
+  assert.equal(out.match(/^3 [0-9a-f]{24} \d+ \d+\n/gm)?.length, 20);
+  assert.match(out, /^3 000000000000000000000013 \d+ \d+\nHTTP\/1\.1 200 OK\r\n[\s\S]*?hi \/r\/19\n/m);
+  assert.match(res.stderr, /output-http\([^)]*\): .*requests 20, responses 20, status 2xx 20,/);
+  assert.match(res.stderr, /latency p50 ms [\d.]+, latency p95 ms [\d.]+, latency p99 ms [\d.]+/);
+  assert.match(res.stderr, /rate per s \d+, captured rate per s 1000/);
+  assert.match(res.stderr, /\[DEBUG\]\[elapsed [^\]]+\]: \n output_http:latest,mean,max,count,count\/second,gcount/);
+});
+
+test('a target that is down: failures counted by reason in the summary, exit 0, no stack trace', async () => {
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-http', 'http://127.0.0.1:1']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /requests 20, errors 20, error connect refused 20/);
+  assert.doesNotMatch(res.stderr, /\n\s+at /);
+});

@@ -1,0 +1,82 @@
+/**
+ * https:// targets: a real TLS server on 127.0.0.1 with a self-signed certificate made by the openssl CLI for
+ * this test. Without --output-http-skip-verify the certificate is rejected (counted as tls); with it the
+ * replay goes through, keep-alive included.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { httpOutput } from '../../src/outputs/http.js';
+import { arrayInput, collectingOutput, requestMessage, runPipeline } from './replay-support.js';
+
+let dir = '';
+let url = '';
+let connections = 0;
+const seen: string[] = [];
+let server: ReturnType<typeof createServer>;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tapline-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  server = createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+      res.end(`secure ${req.url}`);
+    },
+  );
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `https://localhost:${(server.address() as { port: number }).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const requests = (n: number) =>
+  Array.from({ length: n }, (_, i) => requestMessage(`GET /s/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
+
+test('https target with a self-signed certificate: rejected unless --output-http-skip-verify', async () => {
+  const summary = await runPipeline([arrayInput(requests(3))], [httpOutput(url, { workers: 1 })]);
+  const s = summary.outputs[0]!.stats!;
+  assert.equal(s.error_tls, 3);
+  assert.equal(seen.length, 0);
+});
+
+test('https with --output-http-skip-verify: requests arrive over one kept-alive TLS connection, responses tracked', async () => {
+  connections = 0;
+  const sink = collectingOutput();
+  const out = httpOutput(url, { workers: 1, skipVerify: true, trackResponse: true });
+  const summary = await runPipeline([arrayInput(requests(10))], [out, sink]);
+  assert.equal(summary.outputs[0]!.stats!.status_2xx, 10);
+  assert.equal(connections, 1);
+  assert.equal(seen[0], `GET /s/0 ${new URL(url).host}`);
+  const replayed = sink.messages.filter((m) => m.meta.type === '3');
+  assert.equal(replayed.length, 10);
+  assert.match(replayed[0]!.data.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nsecure \/s\/0$/);
+});
