@@ -13,6 +13,7 @@ import { Pipeline, type RunSummary } from '../core/pipeline.js';
 import type { Input, Output, PluginContext } from '../core/plugin.js';
 import { limitInput, limitOutput } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
+import { createMiddlewareStage, middlewareFlags } from '../middleware/stage.js';
 import { builtinPlugins } from '../plugins.js';
 import { parseArgv } from './argv.js';
 import { globalFlags } from './global-flags.js';
@@ -29,6 +30,7 @@ export const EXIT_USAGE = 2;
 /** Every flag tapline knows: built ones first, then gor's not-yet-built ones. */
 export function allFlags(): Map<string, FlagSpec> {
   const specs = new Map<string, FlagSpec>(Object.entries(globalFlags));
+  for (const [name, spec] of Object.entries(middlewareFlags)) specs.set(name, spec);
   for (const plugin of builtinPlugins) for (const [name, spec] of Object.entries(plugin.flags)) specs.set(name, spec);
   for (const [name, spec] of plannedFlags) if (!specs.has(name)) specs.set(name, spec);
   return specs;
@@ -96,6 +98,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   });
   const stop = new AbortController();
   const ctx: PluginContext = { log, signal: stop.signal };
+  const middleware = await createMiddlewareStage(flags, log);
   const { inputs, outputs } = await buildPlugins(flags, ctx);
   if (inputs.length === 0 || outputs.length === 0) {
     await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
@@ -113,6 +116,9 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     split: flags.bool('split-output'),
     copyBufferSize: flags.number('copy-buffer-size'),
     log,
+    ...(middleware
+      ? { transform: middleware.transform, ...(middleware.settle ? { settle: middleware.settle } : {}) }
+      : {}),
   });
 
   const cpuProfile = flags.string('cpuprofile') ? await startCpuProfile() : undefined;
@@ -149,8 +155,11 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     signals.remove();
     status?.stop();
   }
-  if (flags.bool('stats')) log.write(JSON.stringify(statsObject(summary)));
+  if (middleware) summary.failures.push(...middleware.failures());
+  if (flags.bool('stats'))
+    log.write(JSON.stringify({ ...statsObject(summary), ...(middleware ? { middleware: middleware.stats() } : {}) }));
   log.write(formatSummary(summary, log));
+  if (middleware) log.write(middleware.describe());
   if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
   if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));
   return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;

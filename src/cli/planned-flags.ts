@@ -13,7 +13,6 @@ const sections: Record<string, Row[]> = {
   General: [
     ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
     ['prettify-http', 'bool', false, 'Decode chunked and gzip payloads, fixing Content-Length'],
-    ['middleware', 'string', false, 'Command whose stdin/stdout rewrite messages (hex-line protocol)'],
   ],
   Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
   'Replay (--output-http)': [['output-http-elasticsearch', 'string', false, 'Send replay results to Elasticsearch']],

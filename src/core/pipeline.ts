@@ -27,6 +27,12 @@ export interface PipelineOptions {
   outputs: Output[];
   processors?: Processor[];
   transform?: Transform;
+  /**
+   * With a transform that buffers (external middleware): called once every input has ended; outputs that
+   * produce responses are drained only when it resolves, so the replayed responses of the last requests the
+   * transform lets through still reach it.
+   */
+  settle?: () => Promise<void>;
   /** --split-output */
   split?: boolean;
   /** --copy-buffer-size: payloads longer than this are cut (and counted). 0 = no limit. */
@@ -104,7 +110,10 @@ export class Pipeline {
     this.started = performance.now();
     const producers = outputs.filter((o) => o.responses !== undefined);
     let inputsLeft = inputs.length;
+    let drained = false;
     const drainProducers = () => {
+      if (drained) return;
+      drained = true;
       for (const o of producers) {
         o.drain?.().catch((err: unknown) => this.failOutput(o, err));
       }
@@ -121,10 +130,15 @@ export class Pipeline {
             this.failures.push(`${inputs[index]!.name}: ${text}`);
         }
         inputsLeft--;
-        if (inputsLeft === 0) drainProducers();
+        if (inputsLeft === 0) settleThenDrain();
       }
     });
-    if (this.options.transform) stream = this.options.transform(stream);
+    const settleThenDrain = () => {
+      const settle = this.options.settle;
+      if (!settle) return drainProducers();
+      settle().then(drainProducers, drainProducers);
+    };
+    if (this.options.transform) stream = this.guardTransform(this.options.transform(stream), drainProducers);
 
     const processors = this.options.processors ?? [];
     const limit = this.options.copyBufferSize ?? 0;
@@ -184,6 +198,22 @@ export class Pipeline {
       }),
     );
     return this.summary();
+  }
+
+  /**
+   * A transform that fails (middleware died) ends the run: the failure is recorded, inputs are stopped and
+   * producers drained, and the loop ends normally so that every output is still flushed and closed.
+   */
+  private async *guardTransform(stream: AsyncIterable<Batch>, drainProducers: () => void): AsyncGenerator<Batch> {
+    try {
+      yield* stream;
+    } catch (err) {
+      const text = describeError(err);
+      this.options.log.error(text);
+      this.failures.push(text);
+      void this.stop();
+      drainProducers();
+    }
   }
 
   /** Writes, turning errors (sync or async) into "output out of service". */

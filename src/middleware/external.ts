@@ -1,0 +1,359 @@
+/**
+ * `--middleware "cmd args"`: gor's external middleware (spec §4). Every message the inputs (and the replayed
+ * responses of outputs) produce is written to the process's stdin as a hex line; every line it writes back
+ * becomes a message for the modifiers and outputs.
+ *
+ *   pipeline merge ──batches──▶ writeLoop ──hex lines, ~1 MB writes──▶ stdin ┐
+ *        ▲ (pulled only when stdin has room: a slow middleware slows the inputs)  │ child process
+ *   pipeline loop ◀── yield ◀── queue (bounded) ◀── HexLineDecoder ◀── stdout ◀──┘
+ *        (stdout is paused while the queue is full: memory stays bounded)     stderr ──▶ log, prefixed
+ *
+ * Lifecycle: the process starts when the pipeline runs. When the stream for it ends (inputs ended, replayed
+ * responses drained) its stdin is closed; its stdout ending (process exit) ends the stream out. A watchdog
+ * kills it when it leaves its stdin unread, or keeps running after its input ended, for --middleware-timeout
+ * (time spent waiting on tapline's own outputs does not count). An exit before its input ended, a non-zero
+ * status or a signal fails the run (the pipeline flushes every output first). Unreadable lines are dropped,
+ * each reported with its line number, and make the run exit non-zero at the end.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Message } from '../core/message.js';
+import type { Batch, Transform } from '../core/plugin.js';
+import { parseMiddlewareCommand } from './command.js';
+import { type DecodeResult, encodeHexLines, HexLineDecoder } from './hex-lines.js';
+
+export interface ExternalMiddlewareOptions {
+  /** `--middleware` value: split on single spaces, no shell. */
+  command: string;
+  log: Logger;
+  /** How long it may leave its stdin unread, or keep running after its input ended. Default 30 s. */
+  timeoutMs?: number;
+  /** Largest decoded message accepted from it (0 = no limit). */
+  maxMessageBytes?: number;
+  /** settle(): how long its output must be quiet before it is considered caught up. */
+  quietMs?: number;
+}
+
+/** Messages (or bytes) decoded but not yet taken by the pipeline before stdout is paused. */
+const QUEUE_HIGH_MESSAGES = 8192;
+const QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
+/** A stderr line longer than this is passed through in pieces. */
+const STDERR_LINE_MAX = 64 * 1024;
+
+export class ExternalMiddleware {
+  readonly name: string;
+  readonly counters = {
+    /** Messages written to its stdin. */
+    sent: 0,
+    sent_bytes: 0,
+    /** Messages decoded from its stdout. */
+    received: 0,
+    received_bytes: 0,
+    /** Lines that were not a message (dropped, each reported). */
+    bad_lines: 0,
+    empty_lines: 0,
+    /** Messages that could not be sent because it had exited. */
+    not_sent: 0,
+    stderr_lines: 0,
+  };
+  private readonly command;
+  private readonly timeoutMs: number;
+  private readonly quietMs: number;
+  private readonly decoder: HexLineDecoder;
+  private child: ChildProcess | undefined;
+  private pid = 0;
+  private queue: Message[] = [];
+  private queuedBytes = 0;
+  private paused = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private killedFor: string | undefined;
+  private inputEnded = false;
+  private waitingDrain = false;
+  private lastOutputAt = 0;
+  private lastWriteAt = 0;
+  /** Time (ms) counted by the watchdog: stdin unread, or running after the input ended. */
+  private stalledMs = 0;
+  private afterEndMs = 0;
+  private silentWarned = false;
+  private firstProblem: string | undefined;
+  private stderrCarry = '';
+
+  constructor(private readonly options: ExternalMiddlewareOptions) {
+    this.command = parseMiddlewareCommand(options.command);
+    this.name = `middleware "${options.command}"`;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.quietMs = options.quietMs ?? 200;
+    this.decoder = new HexLineDecoder(options.maxMessageBytes ?? 0);
+  }
+
+  readonly transform: Transform = (source) => this.run(source);
+
+  /**
+   * Resolves once what was written to it has come back out (as many messages out as in), or its output
+   * has been quiet for a moment (it filters), or it has exited. The pipeline then drains the replay outputs.
+   */
+  readonly settle = async (): Promise<void> => {
+    const start = Date.now();
+    while (this.exit === undefined && Date.now() - start < this.timeoutMs) {
+      const flushed = !this.waitingDrain && (this.child?.stdin?.writableLength ?? 0) === 0;
+      const now = Date.now();
+      if (flushed && this.counters.received >= this.counters.sent) return;
+      if (flushed && now - this.lastOutputAt >= this.quietMs && now - this.lastWriteAt >= this.quietMs) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  stats(): Record<string, number | string> {
+    return { pid: this.pid, ...this.counters };
+  }
+
+  /** Problems that did not stop the run but must make it exit non-zero. */
+  failures(): string[] {
+    if (this.counters.bad_lines === 0) return [];
+    return [
+      `${this.name} wrote ${this.counters.bad_lines} unreadable line(s), dropped (first: ${this.firstProblem ?? '?'})`,
+    ];
+  }
+
+  /** One line for the end-of-run summary. */
+  describe(): string {
+    const c = this.counters;
+    const parts = [`${c.sent} sent`, `${c.received} received`];
+    if (c.bad_lines) parts.push(`${c.bad_lines} unreadable lines dropped`);
+    if (c.empty_lines) parts.push(`${c.empty_lines} empty lines`);
+    if (c.not_sent) parts.push(`${c.not_sent} not sent (it had exited)`);
+    const status = this.exit
+      ? this.exit.signal
+        ? `killed by ${this.exit.signal}`
+        : `exited with status ${this.exit.code}`
+      : this.pid === 0
+        ? 'did not start'
+        : 'running';
+    return `  ${this.name} (pid ${this.pid}): ${parts.join(', ')}; ${status}`;
+  }
+
+  private async start(): Promise<ChildProcess> {
+    const { program, args } = this.command;
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    }).catch((err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'ENOENT'
+          ? `program "${program}" not found (it is run without a shell: give a path like ./mw.sh or a program on PATH)`
+          : err.code === 'EACCES'
+            ? `program "${program}" is not executable (chmod +x, or run it through its interpreter: "python3 mw.py")`
+            : err.message;
+      throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot start ${this.name}: ${why}`, {
+        where: '--middleware',
+        cause: err,
+      });
+    });
+    this.pid = child.pid ?? 0;
+    this.child = child;
+    this.options.log.info(`${this.name} started (pid ${this.pid})`);
+    return child;
+  }
+
+  private async *run(source: AsyncIterable<Batch>): AsyncGenerator<Batch> {
+    const child = await this.start();
+    const stdout = child.stdout!;
+    this.lastOutputAt = Date.now();
+    stdout.on('data', (chunk: Buffer) => {
+      this.counters.received_bytes += chunk.length;
+      this.lastOutputAt = Date.now();
+      this.take(this.decoder.push(chunk));
+      if (!this.paused && (this.queue.length >= QUEUE_HIGH_MESSAGES || this.queuedBytes >= QUEUE_HIGH_BYTES)) {
+        this.paused = true;
+        stdout.pause();
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => this.passStderr(chunk.toString('utf8')));
+    child.on('close', (code, signal) => {
+      this.take(this.decoder.end());
+      if (this.stderrCarry) this.passStderr('\n');
+      this.exit = { code, signal };
+      this.wake();
+    });
+    const watchdog = this.startWatchdog();
+    const writer = this.writeLoop(source, child);
+    try {
+      for (;;) {
+        if (this.queue.length > 0) {
+          const batch = this.queue;
+          this.queue = [];
+          this.queuedBytes = 0;
+          if (this.paused) {
+            this.paused = false;
+            stdout.resume();
+          }
+          yield batch;
+          continue;
+        }
+        if (this.exit) break;
+        await new Promise<void>((resolve) => {
+          this.wakeReader = resolve;
+        });
+      }
+      const failure = this.exitError();
+      if (failure) throw failure;
+      await writer;
+    } finally {
+      clearInterval(watchdog);
+      if (!this.exit) child.kill('SIGKILL');
+    }
+  }
+
+  private take(result: DecodeResult): void {
+    for (const m of result.messages) {
+      this.queue.push(m);
+      this.queuedBytes += m.data.length;
+    }
+    this.counters.received += result.messages.length;
+    this.counters.empty_lines += result.empty;
+    for (const p of result.problems) {
+      this.counters.bad_lines++;
+      const text = `stdout ${p.message}; dropped`;
+      this.firstProblem ??= text;
+      this.options.log.warn(`${this.name}: ${text}`, 'middleware unreadable line');
+    }
+    if (result.messages.length > 0 || result.problems.length > 0) this.wake();
+  }
+
+  private wake(): void {
+    const r = this.wakeReader;
+    this.wakeReader = undefined;
+    r?.();
+  }
+
+  private async writeLoop(source: AsyncIterable<Batch>, child: ChildProcess): Promise<void> {
+    const stdin = child.stdin!;
+    // EPIPE and friends when it exits first: the exit status tells the story.
+    stdin.on('error', () => {});
+    stdin.on('drain', () => this.wakeWriter?.());
+    child.on('close', () => this.wakeWriter?.());
+    try {
+      for await (const batch of source) {
+        if (this.exit || stdin.destroyed) {
+          this.counters.not_sent += batch.length;
+          continue;
+        }
+        for (const buf of encodeHexLines(batch)) {
+          this.counters.sent_bytes += buf.length;
+          this.lastWriteAt = Date.now();
+          if (!stdin.write(buf)) await this.drained(stdin);
+        }
+        this.counters.sent += batch.length;
+      }
+    } finally {
+      this.inputEnded = true;
+      if (!this.exit) stdin.end();
+    }
+  }
+
+  private drained(stdin: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
+    if (this.exit || !stdin.writableNeedDrain) return Promise.resolve();
+    this.waitingDrain = true;
+    return new Promise<void>((resolve) => {
+      this.wakeWriter = () => {
+        this.wakeWriter = undefined;
+        this.waitingDrain = false;
+        this.stalledMs = 0;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Counts time the middleware holds things up while tapline is not the slow side (its stdout is not
+   * paused), and kills it past --middleware-timeout. Also warns once when it has written nothing back for
+   * that long although it was sent messages (it may only filter; the warning says so).
+   */
+  private startWatchdog(): NodeJS.Timeout {
+    const step = Math.max(20, Math.min(1000, Math.floor(this.timeoutMs / 10)));
+    let last = Date.now();
+    let sentAtLastOutput = 0;
+    let lastOutputSeen = this.lastOutputAt;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const dt = now - last;
+      last = now;
+      if (this.exit || this.paused) return;
+      const seconds = (this.timeoutMs / 1000).toString();
+      if (this.waitingDrain) {
+        this.stalledMs += dt;
+        if (this.stalledMs >= this.timeoutMs) {
+          const waiting = this.child?.stdin?.writableLength ?? 0;
+          this.kill(`has not read its stdin for ${seconds}s (${waiting} bytes waiting; --middleware-timeout)`);
+        }
+      }
+      if (this.inputEnded) {
+        this.afterEndMs += dt;
+        if (this.afterEndMs >= this.timeoutMs)
+          this.kill(
+            `was still running ${seconds}s after its input ended (stdin closed; it must exit at end of input; --middleware-timeout)`,
+          );
+      }
+      if (this.lastOutputAt !== lastOutputSeen) {
+        lastOutputSeen = this.lastOutputAt;
+        sentAtLastOutput = this.counters.sent;
+      }
+      const unanswered = this.counters.sent - sentAtLastOutput;
+      if (!this.silentWarned && unanswered > 0 && now - this.lastOutputAt >= this.timeoutMs) {
+        this.silentWarned = true;
+        this.options.log.warn(
+          `${this.name} (pid ${this.pid}) has written nothing for ${seconds}s although it was sent ${unanswered} message(s) since; ` +
+            'a middleware must write back every message it wants to keep (still waiting)',
+        );
+      }
+    }, step);
+    timer.unref();
+    return timer;
+  }
+
+  private kill(reason: string): void {
+    if (this.killedFor || this.exit || !this.child) return;
+    this.killedFor = reason;
+    this.options.log.error(`${this.name} (pid ${this.pid}) ${reason}; killing it`);
+    this.child.kill('SIGTERM');
+    const child = this.child;
+    setTimeout(() => {
+      if (!this.exit) child.kill('SIGKILL');
+    }, 2000).unref();
+  }
+
+  private exitError(): TaplineError | undefined {
+    const exit = this.exit!;
+    const who = `${this.name} (pid ${this.pid})`;
+    const counts = `after it was sent ${this.counters.sent} message(s) and wrote back ${this.counters.received}`;
+    let what: string | undefined;
+    if (this.killedFor) what = `${this.killedFor}; killed (${exit.signal ?? `status ${exit.code}`})`;
+    else if (exit.signal) what = `was killed by ${exit.signal}`;
+    else if (exit.code !== 0) what = `exited with status ${exit.code}`;
+    else if (!this.inputEnded) what = 'exited (status 0) before its input ended';
+    if (what === undefined) return undefined;
+    return new TaplineError(ERROR_CODES.MIDDLEWARE, `${who} ${what}, ${counts}; the run stops`, {
+      where: '--middleware',
+    });
+  }
+
+  private passStderr(text: string): void {
+    let s = this.stderrCarry + text;
+    let nl = s.indexOf('\n');
+    while (nl !== -1) {
+      this.counters.stderr_lines++;
+      this.options.log.write(`[middleware] ${s.slice(0, nl)}`);
+      s = s.slice(nl + 1);
+      nl = s.indexOf('\n');
+    }
+    if (s.length > STDERR_LINE_MAX) {
+      this.options.log.write(`[middleware] ${s}`);
+      s = '';
+    }
+    this.stderrCarry = s;
+  }
+}

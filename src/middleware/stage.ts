@@ -1,0 +1,92 @@
+/**
+ * The middleware stage as the CLI builds it: flags, and one object that gives the pipeline its transform
+ * (and settle hook) and the summary its line. Placement is gor's: middleware first, then the modifiers.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet, FlagSpec } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
+import type { Transform } from '../core/plugin.js';
+import { ExternalMiddleware } from './external.js';
+import { loadMiddlewareModule, ModuleMiddleware } from './module.js';
+
+const SECTION = 'Middleware';
+
+export const middlewareFlags: Readonly<Record<string, FlagSpec>> = {
+  middleware: {
+    kind: 'string',
+    section: SECTION,
+    value: 'CMD',
+    help: "Run CMD (split on spaces, no shell) and pass every message through its stdin/stdout as hex lines (gor's protocol). Its stderr is shown prefixed with [middleware].",
+    gorNote: 'gor keeps running half-dead when it exits; tapline flushes the outputs and exits 1',
+  },
+  'middleware-module': {
+    kind: 'string',
+    section: SECTION,
+    value: 'FILE',
+    help: 'In-process middleware: a .js or .ts module whose default export (message, context) => message | message[] | null edits messages with typed helpers.',
+  },
+  'middleware-timeout': {
+    kind: 'duration',
+    default: '30s',
+    section: SECTION,
+    help: 'Kill the --middleware process (and fail the run) when it leaves its stdin unread this long, or is still running this long after its input ended.',
+  },
+  'middleware-max-size': {
+    kind: 'size',
+    default: '1gb',
+    section: SECTION,
+    value: 'SIZE',
+    help: 'Largest message accepted back from the --middleware process; a longer line is reported and dropped (no cut, no 64 KB limit as in gor).',
+  },
+};
+
+export interface MiddlewareStage {
+  readonly transform: Transform;
+  readonly settle?: () => Promise<void>;
+  stats(): Record<string, number | string>;
+  /** Problems that did not stop the run but should make it exit non-zero. */
+  failures(): string[];
+  describe(): string;
+}
+
+/** The stage the flags ask for, or undefined without --middleware / --middleware-module. */
+export async function createMiddlewareStage(flags: FlagSet, log: Logger): Promise<MiddlewareStage | undefined> {
+  const command = flags.string('middleware');
+  const modulePath = flags.string('middleware-module');
+  if (flags.has('middleware') && flags.has('middleware-module')) {
+    throw new TaplineError(ERROR_CODES.USAGE, 'use --middleware or --middleware-module, not both', {
+      where: '--middleware-module',
+    });
+  }
+  if (flags.has('middleware')) {
+    const mw = new ExternalMiddleware({
+      command,
+      log,
+      timeoutMs: flags.number('middleware-timeout'),
+      maxMessageBytes: flags.number('middleware-max-size'),
+    });
+    return {
+      transform: mw.transform,
+      settle: mw.settle,
+      stats: () => mw.stats(),
+      failures: () => mw.failures(),
+      describe: () => mw.describe(),
+    };
+  }
+  if (flags.has('middleware-module')) {
+    if (modulePath === '') {
+      throw new TaplineError(ERROR_CODES.USAGE, 'needs a module path, e.g. --middleware-module ./mw.ts', {
+        where: '--middleware-module',
+      });
+    }
+    const fn = await loadMiddlewareModule(modulePath);
+    const mw = new ModuleMiddleware(`middleware-module(${modulePath})`, fn, log);
+    return {
+      transform: mw.transform,
+      stats: () => mw.stats(),
+      failures: () => [],
+      describe: () => mw.describe(),
+    };
+  }
+  return undefined;
+}
