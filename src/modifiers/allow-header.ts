@@ -1,0 +1,25 @@
+/**
+ * `--http-allow-header Name:REGEXP` (spec §7.6 step 6): every rule must hold: the header is present, not empty
+ * and its value matches. Header names are compared case-insensitively.
+ */
+import { headerValue } from '../protocol/http1/index.js';
+import { parseHeaderRule } from './header-rule.js';
+import type { Modifier } from './modifier.js';
+
+const FLAG = 'http-allow-header';
+
+export function allowHeader(values: readonly string[]): Modifier {
+  const rules = values.map((v) => parseHeaderRule(FLAG, v));
+  return {
+    flag: FLAG,
+    description: `keep requests whose headers match ${values.join(' and ')}`,
+    dropped: 0,
+    apply(payload) {
+      for (const rule of rules) {
+        const value = headerValue(payload, rule.name);
+        if (value.length === 0 || !rule.regexp.matches(value)) return null;
+      }
+      return payload;
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * A Go regexp for the `--http-*` flags: compiled from Go syntax (see go-regexp-syntax.ts), matched against raw
+ * bytes the way Go matches `[]byte`, and replaced with Go's `ReplaceAll` + `Expand` rules:
+ *
+ *   const re = compileGoRegexp('^/v1/(?P<rest>.*)$');
+ *   re.replaceAll(Buffer.from('/v1/users'), parseTemplate('/v2/${rest}'))  → '/v2/users'
+ *
+ * Two of Go's replacement rules differ from JS's `String.prototype.replace` and are reproduced here: an empty
+ * match right after a previous match is not replaced (`a*` on `baaac` gives `XbXcX`, not `XbXXcX`), and `$name`
+ * takes the longest run of letters, digits and `_` (`$1x` is the group named `1x`, which expands to nothing).
+ */
+
+import { type GoTranslation, translateGoRegexp } from './go-regexp-syntax.js';
+import { decodeGoString, encodeGoString } from './go-string.js';
+
+export { GoRegexpError } from './go-regexp-syntax.js';
+
+/** A parsed replacement template: literal text and group references, resolved against one regexp. */
+export type TemplatePart = string | { readonly group: number | string };
+
+export interface Template {
+  readonly text: string;
+  readonly parts: readonly TemplatePart[];
+}
+
+const NAME_CHAR = /[\p{L}\p{Nd}_]/u;
+
+/**
+ * Go's `Regexp.Expand` template syntax: `$$` is `$`; `$name` / `${name}` where name is the longest run of
+ * letters, digits and `_`; an all-digit name without a leading zero is a group number; anything malformed
+ * (`$-`, `${x`, `${}`) leaves the `$` as literal text.
+ */
+export function parseTemplate(text: string): Template {
+  const parts: TemplatePart[] = [];
+  let literal = '';
+  const chars = [...text];
+  let i = 0;
+  while (i < chars.length) {
+    const c = chars[i]!;
+    if (c !== '$') {
+      literal += c;
+      i++;
+      continue;
+    }
+    if (chars[i + 1] === '$') {
+      literal += '$';
+      i += 2;
+      continue;
+    }
+    const brace = chars[i + 1] === '{';
+    let j = i + (brace ? 2 : 1);
+    const nameStart = j;
+    while (j < chars.length && NAME_CHAR.test(chars[j]!)) j++;
+    const name = chars.slice(nameStart, j).join('');
+    const closed = !brace || chars[j] === '}';
+    if (name === '' || !closed) {
+      literal += '$';
+      i++;
+      continue;
+    }
+    if (literal) parts.push(literal);
+    literal = '';
+    parts.push({ group: groupRef(name) });
+    i = j + (brace ? 1 : 0);
+  }
+  if (literal) parts.push(literal);
+  return { text, parts };
+}
+
+/** Go's extract(): digits without a leading zero (and below 1e8) are a number, anything else a name. */
+function groupRef(name: string): number | string {
+  if (!/^\d+$/.test(name) || (name.length > 1 && name.startsWith('0')) || name.length > 8) return name;
+  return Number(name);
+}
+
+export class GoRegexp {
+  readonly translation: GoTranslation;
+  private readonly once: RegExp;
+  private readonly all: RegExp;
+
+  /** Throws GoRegexpError when Go would reject the pattern or JS cannot match it the same way. */
+  constructor(readonly pattern: string) {
+    this.translation = translateGoRegexp(pattern);
+    const { source, flags } = this.translation;
+    this.once = new RegExp(source, flags);
+    this.all = new RegExp(source, `${flags}g`);
+  }
+
+  /** Group index a template reference points at, or -1 (Go expands unknown names and numbers to nothing). */
+  groupIndex(ref: number | string): number {
+    if (typeof ref === 'number') return ref <= this.translation.groups ? ref : -1;
+    return this.translation.names.get(ref) ?? -1;
+  }
+
+  /** Go's `Match`: is there a match anywhere in `bytes`? */
+  matches(bytes: Buffer): boolean {
+    return this.once.test(decodeGoString(bytes));
+  }
+
+  /** Go's `ReplaceAll(src, template)`. */
+  replaceAll(bytes: Buffer, template: Template): Buffer {
+    const src = decodeGoString(bytes);
+    const re = this.all;
+    let out = '';
+    let lastMatchEnd = 0;
+    let searchPos = 0;
+    while (searchPos <= src.length) {
+      re.lastIndex = searchPos;
+      const m = re.exec(src);
+      if (!m) break;
+      const start = m.index;
+      const end = start + m[0].length;
+      out += src.slice(lastMatchEnd, start);
+      // Go: "insert a copy of the replacement string, but not for a match of the empty string immediately
+      // after another match".
+      if (end > lastMatchEnd || start === 0) out += this.expand(template, m);
+      lastMatchEnd = end;
+      // Advance past this match, always by at least one character (one code point, as Go advances one rune).
+      const width = searchPos < src.length ? ((src.codePointAt(searchPos) ?? 0) > 0xffff ? 2 : 1) : 1;
+      if (searchPos + width > end) searchPos += width;
+      else if (searchPos + 1 > end) searchPos++;
+      else searchPos = end;
+    }
+    out += src.slice(lastMatchEnd);
+    return encodeGoString(out);
+  }
+
+  private expand(template: Template, m: RegExpExecArray): string {
+    let out = '';
+    for (const part of template.parts) {
+      if (typeof part === 'string') out += part;
+      else {
+        const index = this.groupIndex(part.group);
+        if (index >= 0) out += m[index] ?? '';
+      }
+    }
+    return out;
+  }
+}

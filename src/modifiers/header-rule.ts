@@ -1,0 +1,17 @@
+/**
+ * The `Name:regexp` value of `--http-allow-header` and `--http-disallow-header` (spec §7.7): split at the first
+ * colon; the name is taken as written (not trimmed, as gor), the regexp is trimmed.
+ */
+import type { GoRegexp } from './go-regexp.js';
+import { flagError, flagRegexp, splitFirst } from './modifier.js';
+
+export interface HeaderRule {
+  readonly name: string;
+  readonly regexp: GoRegexp;
+}
+
+export function parseHeaderRule(flag: string, value: string): HeaderRule {
+  const parts = splitFirst(value, ':');
+  if (!parts) throw flagError(flag, value, 'need both header and regexp, colon-delimited (e.g. User-Agent:^curl)');
+  return { name: parts[0], regexp: flagRegexp(flag, value, parts[1].trim()) };
+}

@@ -1,0 +1,98 @@
+/**
+ * gor's HTTP filters and rewrites (`--http-*`) and `--prettify-http`, as pipeline processors.
+ *
+ *   const { processors } = buildModifiers(flags);       // [] when no such flag is given
+ *   new Pipeline({ inputs, outputs, processors, log });
+ *
+ * MODIFIER_ORDER is gor's fixed order (spec §7.6; http_modifier.go's sequence): the order the flags are given in
+ * does not matter, only the order of values within one flag. Rewrites listed before the filters run before them,
+ * so `--http-allow-url` sees the target after `--http-set-param`. Then `--prettify-http` runs on every message.
+ */
+import type { FlagSet } from '../core/flags.js';
+import type { Processor } from '../core/plugin.js';
+import { allowHeader } from './allow-header.js';
+import { allowMethod } from './allow-method.js';
+import { allowUrl } from './allow-url.js';
+import { basicAuthFilter } from './basic-auth-filter.js';
+import { ModifierChain } from './chain.js';
+import { disallowHeader } from './disallow-header.js';
+import { disallowUrl } from './disallow-url.js';
+import { headerLimiter } from './header-limiter.js';
+import type { Modifier } from './modifier.js';
+import { paramLimiter } from './param-limiter.js';
+import { Prettifier } from './prettify.js';
+import { rewriteHeader } from './rewrite-header.js';
+import { rewriteUrl } from './rewrite-url.js';
+import { setHeaders } from './set-header.js';
+import { setParams } from './set-param.js';
+
+export { ModifierChain } from './chain.js';
+export { modifierFlags } from './flags.js';
+export type { Modifier } from './modifier.js';
+export { Prettifier } from './prettify.js';
+
+/** gor's order. Each entry builds one modifier from all the values of its flag. */
+export const MODIFIER_ORDER: readonly (readonly [flag: string, build: (values: readonly string[]) => Modifier])[] = [
+  ['http-allow-method', allowMethod],
+  ['http-set-header', setHeaders],
+  ['http-set-param', setParams],
+  ['http-allow-url', allowUrl],
+  ['http-disallow-url', disallowUrl],
+  ['http-allow-header', allowHeader],
+  ['http-disallow-header', disallowHeader],
+  ['http-basic-auth-filter', basicAuthFilter],
+  ['http-header-limiter', headerLimiter],
+  ['http-param-limiter', paramLimiter],
+  ['http-rewrite-url', rewriteUrl],
+  ['http-rewrite-header', rewriteHeader],
+];
+
+/** Values per flag, in the order given on the command line. */
+export type ModifierValues = Readonly<Partial<Record<string, readonly string[]>>>;
+
+/** Builds the modifier chain from flag values; null when no `--http-*` modifier is given. Throws usage errors. */
+export function buildModifierChain(values: ModifierValues): ModifierChain | null {
+  const modifiers: Modifier[] = [];
+  for (const [flag, build] of MODIFIER_ORDER) {
+    const list = values[flag] ?? [];
+    if (list.length > 0) modifiers.push(build(list));
+  }
+  return modifiers.length > 0 ? new ModifierChain(modifiers) : null;
+}
+
+export interface Modifiers {
+  /** For PipelineOptions.processors, in order (empty when nothing is configured). */
+  readonly processors: Processor[];
+  readonly chain: ModifierChain | null;
+  readonly prettifier: Prettifier | null;
+  /** Counters for the summary and --stats, or undefined when nothing is configured. */
+  stats(): Record<string, number> | undefined;
+}
+
+/** Reads the `--http-*` and `--prettify-http` flags. Throws a usage error (exit 2) naming the bad flag value. */
+export function buildModifiers(flags: FlagSet): Modifiers {
+  const values: Record<string, string[]> = {};
+  for (const [flag] of MODIFIER_ORDER) values[flag] = flags.list(flag);
+  const chain = buildModifierChain(values);
+  const prettifier = flags.bool('prettify-http') ? new Prettifier() : null;
+  const processors: Processor[] = [];
+  if (chain) processors.push(chain.process);
+  if (prettifier) processors.push(prettifier.process);
+  return {
+    processors,
+    chain,
+    prettifier,
+    stats() {
+      if (!chain && !prettifier) return undefined;
+      return { ...chain?.stats(), ...prettifier?.stats() };
+    },
+  };
+}
+
+/** One summary line: `filters: http-allow-url dropped 3, responses of dropped requests 3`. */
+export function describeModifierStats(stats: Record<string, number>): string {
+  const parts = Object.entries(stats)
+    .filter(([, n]) => n > 0)
+    .map(([key, n]) => (key.startsWith('http-') ? `--${key} dropped ${n}` : `${key.replace(/_/g, ' ')} ${n}`));
+  return `filters: ${parts.length > 0 ? parts.join(', ') : 'nothing dropped'}`;
+}

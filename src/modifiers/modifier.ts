@@ -1,0 +1,44 @@
+/**
+ * The contract every gor filter and rewrite implements. One `Modifier` stands for one `--http-*` flag with all
+ * its values (gor applies, say, every `--http-allow-url` together: "drop unless any matches"). `index.ts` runs
+ * them in gor's fixed order on requests that have a valid HTTP/1 request line; anything else is not touched.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { GoRegexp, GoRegexpError } from './go-regexp.js';
+
+export interface Modifier {
+  /** The flag this step comes from, without dashes: `http-allow-url`. */
+  readonly flag: string;
+  /** What it does, for logs: `keep requests whose target matches ^/api/`. */
+  readonly description: string;
+  /** Requests this step dropped (always 0 for rewrites). */
+  dropped: number;
+  /**
+   * The payload, edited or not, or null to drop the request. Called only for payloads with a gor request title
+   * (spec §7.5); must not throw on any bytes.
+   */
+  apply(payload: Buffer): Buffer | null;
+}
+
+/** A usage error (exit 2) naming the flag and the value at fault. */
+export function flagError(flag: string, value: string, message: string, cause?: unknown): TaplineError {
+  return new TaplineError(ERROR_CODES.USAGE, message, { where: `--${flag} ${JSON.stringify(value)}`, cause });
+}
+
+/** Splits at the first `sep`, as Go's `strings.SplitN(value, sep, 2)`; null when `sep` is absent. */
+export function splitFirst(value: string, sep: string): [string, string] | null {
+  const at = value.indexOf(sep);
+  return at === -1 ? null : [value.slice(0, at), value.slice(at + sep.length)];
+}
+
+/** Compiles a Go regexp from a flag value, turning syntax problems into usage errors. */
+export function flagRegexp(flag: string, value: string, pattern: string): GoRegexp {
+  try {
+    return new GoRegexp(pattern);
+  } catch (err) {
+    if (err instanceof GoRegexpError) {
+      throw flagError(flag, value, `regexp ${JSON.stringify(pattern)}: ${err.message} (at ${err.construct})`, err);
+    }
+    throw flagError(flag, value, `regexp ${JSON.stringify(pattern)}: ${(err as Error).message}`, err);
+  }
+}

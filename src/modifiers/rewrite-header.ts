@@ -1,0 +1,36 @@
+/**
+ * `--http-rewrite-header 'Name: REGEXP,REPLACEMENT'` (spec §7.6 step 12, §7.7): when the header's value matches,
+ * every match is replaced (Go's ReplaceAll) and the header set. gor quirk kept: a rule whose header is missing or
+ * empty stops ALL later rewrite-header rules (a `break`). Parsing: split at the first colon (name as written),
+ * trim the rest, split at the first comma, so the regexp cannot contain a comma.
+ */
+import { headerValue, setHeader } from '../protocol/http1/index.js';
+import { flagError, type Modifier, splitFirst } from './modifier.js';
+import { parseReplacement } from './replacement.js';
+
+const FLAG = 'http-rewrite-header';
+
+export function rewriteHeader(values: readonly string[]): Modifier {
+  const rules = values.map((value) => {
+    const nameAndRest = splitFirst(value, ':');
+    const parts = nameAndRest && splitFirst(nameAndRest[1].trim(), ',');
+    if (!nameAndRest || !parts) {
+      throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
+    }
+    return { name: nameAndRest[0], ...parseReplacement(FLAG, value, parts[0], parts[1]) };
+  });
+  return {
+    flag: FLAG,
+    description: `rewrite headers ${rules.map((r) => r.name).join(', ')}`,
+    dropped: 0,
+    apply(payload) {
+      let out = payload;
+      for (const rule of rules) {
+        const value = headerValue(out, rule.name);
+        if (value.length === 0) break; // gor: a missing header ends header rewriting for this request
+        if (rule.regexp.matches(value)) out = setHeader(out, rule.name, rule.regexp.replaceAll(value, rule.template));
+      }
+      return out;
+    },
+  };
+}

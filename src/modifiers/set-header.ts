@@ -1,0 +1,27 @@
+/**
+ * `--http-set-header 'Name: value'` (spec §7.6 step 2, §7.7): replace the value of the first header with that name
+ * (any case; surrounding spaces kept) or insert `Name: value\r\n` right after the request line. Headers set in
+ * sequence are therefore inserted in reverse order, as gor does.
+ */
+import { setHeader } from '../protocol/http1/index.js';
+import { flagError, type Modifier, splitFirst } from './modifier.js';
+
+const FLAG = 'http-set-header';
+
+export function setHeaders(values: readonly string[]): Modifier {
+  const headers = values.map((value) => {
+    const parts = splitFirst(value, ':');
+    if (!parts) throw flagError(FLAG, value, 'expected `Name: value` (a colon is missing)');
+    return { name: parts[0].trim(), value: parts[1].trim() };
+  });
+  return {
+    flag: FLAG,
+    description: `set headers ${headers.map((h) => h.name).join(', ')}`,
+    dropped: 0,
+    apply(payload) {
+      let out = payload;
+      for (const h of headers) out = setHeader(out, h.name, h.value);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * `--http-set-param name=value` (spec §7.6 step 3, §7.7): replace the raw value of query parameter `name` (an
+ * `&name=` occurrence wins over `?name=`), or append `?name=value` / `&name=value`. No URL encoding, as gor.
+ */
+import { setPathParam } from '../protocol/http1/index.js';
+import { flagError, type Modifier, splitFirst } from './modifier.js';
+
+const FLAG = 'http-set-param';
+
+export function setParams(values: readonly string[]): Modifier {
+  const params = values.map((value) => {
+    const parts = splitFirst(value, '=');
+    if (!parts) throw flagError(FLAG, value, 'expected `name=value` (an = is missing)');
+    return { name: parts[0].trim(), value: parts[1].trim() };
+  });
+  return {
+    flag: FLAG,
+    description: `set query parameters ${params.map((p) => p.name).join(', ')}`,
+    dropped: 0,
+    apply(payload) {
+      let out = payload;
+      for (const p of params) out = setPathParam(out, p.name, p.value);
+      return out;
+    },
+  };
+}
