@@ -15,6 +15,7 @@ import {
   openAfPacketSource,
   openFileSource,
   openLibpcapSource,
+  openVxlanSource,
   type PacketSource,
 } from './sources.js';
 
@@ -27,6 +28,7 @@ const ENGINES: Record<string, EngineName> = {
   libpcap: 'libpcap',
   pcap: 'libpcap',
   pcap_file: 'pcap_file',
+  vxlan: 'vxlan',
 };
 
 export const rawFlags: Record<string, FlagSpec> = {
@@ -50,8 +52,10 @@ export const rawFlags: Record<string, FlagSpec> = {
     default: 'af_packet',
     value: 'NAME',
     section: SECTION,
-    help: 'af_packet (Linux TPACKET_V3 ring; raw_socket is the same), libpcap (loaded at run time), or pcap_file.',
-    gorNote: "gor's default is libpcap; vxlan is not an engine here (VXLAN is unwrapped by every engine)",
+    help:
+      'af_packet (Linux TPACKET_V3 ring; raw_socket is the same), libpcap (loaded at run time), pcap_file, ' +
+      'or vxlan (a UDP listener on --input-raw-vxlan-port receiving VXLAN-encapsulated traffic).',
+    gorNote: "gor's default is libpcap",
   },
   'input-raw-protocol': {
     kind: 'string',
@@ -146,7 +150,7 @@ export const rawFlags: Record<string, FlagSpec> = {
     default: '4789',
     value: 'PORT',
     section: SECTION,
-    help: 'UDP port of VXLAN tunnels, unwrapped by every engine (0 = 4789).',
+    help: 'UDP port of VXLAN: the vxlan engine listens on it; every other engine unwraps VXLAN packets to it (0 = 4789).',
   },
   'input-raw-vxlan-vni': {
     kind: 'int',
@@ -206,7 +210,7 @@ export const rawInputPlugin: InputPluginDef = {
     if (engine === undefined) {
       throw usage(
         '--input-raw-engine',
-        `unknown engine ${JSON.stringify(engineText)} (af_packet, raw_socket, libpcap, pcap_file)`,
+        `unknown engine ${JSON.stringify(engineText)} (af_packet, raw_socket, libpcap, pcap_file, vxlan)`,
       );
     }
     const address = parseRawAddress(text, engine === 'pcap_file');
@@ -250,6 +254,12 @@ export const rawInputPlugin: InputPluginDef = {
       address,
       open: async (): Promise<PacketSource> => {
         if (address.file) return openFileSource(address, ctx.log);
+        if (engine === 'vxlan') {
+          return openVxlanSource(
+            { port: options.vxlanPort, vnis: options.vxlanVnis, bufferSize: live.bufferSize },
+            address,
+          );
+        }
         if (engine === 'libpcap') {
           return openLibpcapSource(address, live, {
             timestampType: f.string('input-raw-timestamp-type'),

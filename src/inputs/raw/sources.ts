@@ -4,7 +4,8 @@
  *
  *   pcap_file ─▶ PcapFileReader (pcap / pcapng, pure TS)        ┐
  *   af_packet ─▶ TPACKET_V3 ring (native addon; raw_socket too) ├─▶ PacketSource.packets: RawPacket[] batches
- *   libpcap   ─▶ libpcap loaded at run time (native addon)      ┘
+ *   libpcap   ─▶ libpcap loaded at run time (native addon)      ┤
+ *   vxlan     ─▶ UDP listener, VXLAN unwrapped (node:dgram)     ┘
  *
  * Which interface and which hosts a live address means follows gor (spec §8.1–8.2): no host = every
  * interface, filtered to the machine's own addresses; an IP = the interface that owns it (or every interface
@@ -20,6 +21,7 @@ import {
 } from '../../capture/engines/af-packet.js';
 import { compileBpfExpression, openLibpcap } from '../../capture/engines/libpcap.js';
 import { openPcapFile } from '../../capture/engines/pcap-file.js';
+import { openVxlan } from '../../capture/engines/vxlan.js';
 import { LinkType, type RawPacket } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -36,7 +38,7 @@ export interface PacketSource {
   close(): void;
 }
 
-export type EngineName = 'af_packet' | 'libpcap' | 'pcap_file';
+export type EngineName = 'af_packet' | 'libpcap' | 'pcap_file' | 'vxlan';
 
 export interface LiveCaptureOptions {
   trackResponse: boolean;
@@ -166,6 +168,39 @@ export function openLibpcapSource(
       snaplen_truncated: s.truncated,
     };
   });
+}
+
+/**
+ * The vxlan engine: a UDP listener on 0.0.0.0:`port` (0 = 4789) receiving VXLAN-encapsulated traffic,
+ * filtered by VNI (gor's rules). The address's host is not used (there is no interface to open); its ports
+ * still say which connections are HTTP servers.
+ */
+export async function openVxlanSource(
+  o: { port: number; vnis: readonly number[]; bufferSize: number | undefined },
+  address: RawAddress,
+): Promise<PacketSource> {
+  const capture = await openVxlan({
+    port: o.port,
+    vnis: o.vnis,
+    ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
+  });
+  const vnis = o.vnis.length > 0 ? o.vnis.join(',') : 'all';
+  return {
+    live: true,
+    filterText: `VXLAN listener: udp ${capture.host}:${capture.port} (VNI ${vnis}) . BPF Filter: ${gorFilterText({ ports: address.ports, trackResponse: true })}`,
+    packets: capture.packets,
+    stats: () => {
+      const s = capture.stats();
+      return {
+        vxlan_port: capture.port,
+        vxlan_datagrams: s.datagrams,
+        vxlan_malformed: s.malformed,
+        vxlan_filtered: s.filtered,
+        vxlan_dropped: s.dropped,
+      };
+    },
+    close: () => capture.close(),
+  };
 }
 
 /** A live engine's capture as a source, with gor's log line for its filter. */

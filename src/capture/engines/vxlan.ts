@@ -1,0 +1,146 @@
+/**
+ * The vxlan capture engine (gor's `--input-raw-engine vxlan`): a UDP listener on 0.0.0.0:<port> (default
+ * 4789) that receives VXLAN-encapsulated traffic — a switch, a cloud traffic mirror or a tunnel endpoint
+ * sends copies of packets to it — and hands the inner Ethernet frames on. No privileges are needed (for a
+ * port ≥ 1024), and nothing is captured from the machine's own interfaces.
+ *
+ *   UDP datagram ─▶ VXLAN header (8 bytes: VNI flag, 24-bit VNI) ─▶ [VNI filter, gor's rules]
+ *                ─▶ RawPacket { linkType: ETHERNET, data: inner frame (a view), tsNs: wall clock at receive }
+ *                ─▶ bounded queue ─▶ `for await (const packets of capture.packets)`, everything queued per batch
+ *
+ * UDP has no backpressure: when the consumer is `maxQueued` packets behind, further datagrams are dropped
+ * here and counted (`dropped`), as the kernel would drop them from a full socket buffer.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { Channel } from '../../core/async.js';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { nowNs } from '../../core/message.js';
+import { createVniFilter, DEFAULT_VXLAN_PORT, parseVxlan, VXLAN_HEADER } from '../decode/vxlan.js';
+import { LinkType, type RawPacket } from '../types.js';
+
+export interface VxlanOptions {
+  /** UDP port; 0 means 4789 (gor's rule). */
+  readonly port: number;
+  /** `--input-raw-vxlan-vni`: allow (positive) / deny (negative) list. */
+  readonly vnis?: readonly number[];
+  /** Listen address. Default 0.0.0.0, as gor. */
+  readonly host?: string;
+  /** Packets queued for the consumer before datagrams are dropped. Default 100,000. */
+  readonly maxQueued?: number;
+  /** Kernel receive buffer (SO_RCVBUF) in bytes, when > 0. */
+  readonly bufferSize?: number;
+}
+
+export interface VxlanStats {
+  /** Datagrams received. */
+  readonly datagrams: number;
+  /** Inner frames handed on. */
+  readonly delivered: number;
+  /** Datagrams without a valid VXLAN header (too short, or the VNI flag clear). */
+  readonly malformed: number;
+  /** Datagrams whose VNI the filter rejected. */
+  readonly filtered: number;
+  /** Datagrams dropped because the consumer was `maxQueued` packets behind. */
+  readonly dropped: number;
+}
+
+export interface VxlanCapture {
+  /** The bound UDP port. */
+  readonly port: number;
+  readonly host: string;
+  readonly packets: AsyncIterable<RawPacket[]>;
+  stats(): VxlanStats;
+  /** Stop listening; packets already received are still delivered, then `packets` ends. Idempotent. */
+  close(): void;
+}
+
+const DEFAULT_MAX_QUEUED = 100_000;
+
+/** Binds the listener (it is receiving when this resolves). Throws TaplineError(CAPTURE_FAILED, USAGE). */
+export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
+  const port = options.port || DEFAULT_VXLAN_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TaplineError(ERROR_CODES.USAGE, `VXLAN port ${options.port} must be from 0 to 65535`, {
+      where: '--input-raw-vxlan-port',
+    });
+  }
+  const host = options.host ?? '0.0.0.0';
+  const passes = createVniFilter(options.vnis ?? []);
+  const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+  const queue = new Channel<RawPacket>(maxQueued);
+  const counts = { datagrams: 0, delivered: 0, malformed: 0, filtered: 0, dropped: 0 };
+  const socket: Socket = createSocket({ type: 'udp4', reuseAddr: false });
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err: NodeJS.ErrnoException) => reject(bindError(host, port, err)));
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve();
+    });
+  });
+  if (options.bufferSize && options.bufferSize > 0) socket.setRecvBufferSize(options.bufferSize);
+  socket.on('message', (msg: Buffer) => {
+    counts.datagrams++;
+    const vni = parseVxlan(msg, 0, msg.length);
+    if (vni < 0 || msg.length === VXLAN_HEADER) {
+      counts.malformed++;
+      return;
+    }
+    if (!passes(vni)) {
+      counts.filtered++;
+      return;
+    }
+    if (queue.length >= maxQueued) {
+      counts.dropped++;
+      return;
+    }
+    counts.delivered++;
+    const data = msg.subarray(VXLAN_HEADER);
+    queue.offer({ tsNs: nowNs(), linkType: LinkType.ETHERNET, data, origLen: data.length });
+  });
+  let failure: TaplineError | undefined;
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    failure ??= new TaplineError(ERROR_CODES.CAPTURE_FAILED, `the VXLAN listener failed: ${err.message}`, {
+      where: `udp ${host}:${port}`,
+      cause: err,
+    });
+    close();
+  });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    socket.close();
+    queue.close();
+  };
+  const bound = socket.address().port;
+  return {
+    port: bound,
+    host,
+    packets: {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const batch of queue.drain()) yield batch;
+          if (failure) throw failure;
+        } finally {
+          close();
+        }
+      },
+    },
+    stats: () => ({ ...counts }),
+    close,
+  };
+}
+
+function bindError(host: string, port: number, err: NodeJS.ErrnoException): TaplineError {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the port is in use (another VXLAN endpoint, or another tapline?)'
+      : err.code === 'EACCES'
+        ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE'
+        : err.message;
+  return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `cannot listen for VXLAN on udp ${host}:${port}: ${why}`, {
+    where: '--input-raw-vxlan-port',
+    cause: err,
+  });
+}
