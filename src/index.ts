@@ -27,6 +27,16 @@ export { type InputPluginDef, limitInput, limitOutput, type OutputPluginDef, typ
 export { formatGoDuration, parseGoDuration, parseSize, splitLimit } from './core/values.js';
 export { dummyInput } from './inputs/dummy.js';
 export { type FileInputOptions, fileInput } from './inputs/file.js';
+export {
+  defineMiddleware,
+  formatHexLine,
+  HttpMessage,
+  type MiddlewareContext,
+  type MiddlewareFunction,
+  type MiddlewareResult,
+  MiddlewareRunner,
+  parseHexLine,
+} from './middleware/index.js';
 export { type FileOutputOptions, fileOutput } from './outputs/file.js';
 export { type HttpOutputOptions, httpOutput } from './outputs/http.js';
 export { nullOutput } from './outputs/null.js';
