@@ -14,6 +14,7 @@ import type { Input, Output, PluginContext } from '../core/plugin.js';
 import { limitInput, limitOutput } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
 import { createMiddlewareStage, middlewareFlags } from '../middleware/stage.js';
+import { buildModifiers, describeModifierStats, modifierFlags } from '../modifiers/index.js';
 import { builtinPlugins } from '../plugins.js';
 import { parseArgv } from './argv.js';
 import { globalFlags } from './global-flags.js';
@@ -31,6 +32,7 @@ export const EXIT_USAGE = 2;
 export function allFlags(): Map<string, FlagSpec> {
   const specs = new Map<string, FlagSpec>(Object.entries(globalFlags));
   for (const [name, spec] of Object.entries(middlewareFlags)) specs.set(name, spec);
+  for (const [name, spec] of Object.entries(modifierFlags)) specs.set(name, spec);
   for (const plugin of builtinPlugins) for (const [name, spec] of Object.entries(plugin.flags)) specs.set(name, spec);
   for (const [name, spec] of plannedFlags) if (!specs.has(name)) specs.set(name, spec);
   return specs;
@@ -98,6 +100,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   });
   const stop = new AbortController();
   const ctx: PluginContext = { log, signal: stop.signal };
+  const modifiers = buildModifiers(flags); // before anything starts: a bad --http-* value is a usage error
   const middleware = await createMiddlewareStage(flags, log);
   const { inputs, outputs } = await buildPlugins(flags, ctx);
   if (inputs.length === 0 || outputs.length === 0) {
@@ -115,6 +118,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     outputs,
     split: flags.bool('split-output'),
     copyBufferSize: flags.number('copy-buffer-size'),
+    processors: modifiers.processors,
     log,
     ...(middleware
       ? { transform: middleware.transform, ...(middleware.settle ? { settle: middleware.settle } : {}) }
@@ -140,7 +144,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   }
   if (flags.bool('stats')) {
     const interval = Math.max(10, flags.number('stats-interval'));
-    const timer = setInterval(() => log.write(JSON.stringify(statsObject(pipeline.snapshot()))), interval);
+    const timer = setInterval(
+      () => log.write(JSON.stringify({ ...statsObject(pipeline.snapshot()), filters: modifiers.stats() })),
+      interval,
+    );
     timer.unref();
     timers.push(timer);
   }
@@ -157,8 +164,16 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   }
   if (middleware) summary.failures.push(...middleware.failures());
   if (flags.bool('stats'))
-    log.write(JSON.stringify({ ...statsObject(summary), ...(middleware ? { middleware: middleware.stats() } : {}) }));
+    log.write(
+      JSON.stringify({
+        ...statsObject(summary),
+        ...(middleware ? { middleware: middleware.stats() } : {}),
+        filters: modifiers.stats(),
+      }),
+    );
   log.write(formatSummary(summary, log));
+  const modifierStats = modifiers.stats();
+  if (modifierStats) log.write(`  ${describeModifierStats(modifierStats)}`);
   if (middleware) log.write(middleware.describe());
   if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
   if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));

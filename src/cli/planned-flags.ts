@@ -12,24 +12,9 @@ const NOT_BUILT = 'not built yet';
 const sections: Record<string, Row[]> = {
   General: [
     ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
-    ['prettify-http', 'bool', false, 'Decode chunked and gzip payloads, fixing Content-Length'],
   ],
   Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
   'Replay (--output-http)': [['output-http-elasticsearch', 'string', false, 'Send replay results to Elasticsearch']],
-  'Filters and rewrites (--http-*)': [
-    ['http-allow-method', 'string', true, 'Only replay these methods'],
-    ['http-allow-url', 'string', true, 'Only replay request targets matching this regexp'],
-    ['http-disallow-url', 'string', true, 'Drop request targets matching this regexp'],
-    ['http-allow-header', 'string', true, 'Only replay requests whose header matches: Name:regexp'],
-    ['http-disallow-header', 'string', true, 'Drop requests whose header matches: Name:regexp'],
-    ['http-basic-auth-filter', 'string', true, 'Only replay requests whose Basic auth user:pass matches'],
-    ['http-header-limiter', 'string', true, 'Consistent sampling by header value: Name:N%'],
-    ['http-param-limiter', 'string', true, 'Consistent sampling by query parameter: name:N%'],
-    ['http-rewrite-url', 'string', true, 'Rewrite the request target: regexp:replacement'],
-    ['http-rewrite-header', 'string', true, 'Rewrite a header: Name: regexp,replacement'],
-    ['http-set-header', 'string', true, 'Set a header: Name: value'],
-    ['http-set-param', 'string', true, 'Set a query parameter: name=value'],
-  ],
   'Forwarding (--input-tcp, --output-tcp, --output-ws)': [
     ['input-tcp', 'string', true, 'Listen for messages from another tapline or gor'],
     ['input-tcp-secure', 'bool', false, 'TLS listener'],
