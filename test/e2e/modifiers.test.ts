@@ -1,0 +1,185 @@
+/**
+ * gor's filters and rewrites through the CLI: a `.gor` file replayed with --output-http to a node:http server on
+ * 127.0.0.1, which records what it receives (method, target, header names and values in wire order and case,
+ * body). Also: responses of dropped requests leave --output-stdout too, the summary counts each filter's drops,
+ * --prettify-http on stdout, and a Go pattern JavaScript cannot honour is refused with exit 2.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import zlib from 'node:zlib';
+import { runTapline } from '../support/cli.js';
+
+interface Received {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  body: string;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-modifiers-e2e-'));
+const received: Received[] = [];
+let host = '';
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    received.push({
+      method: req.method!,
+      url: req.url!,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.concat(chunks).toString(),
+    });
+    res.end('ok');
+  });
+});
+
+function gorFile(name: string, records: [type: string, id: number, payload: string | Buffer][]): string {
+  const parts: Buffer[] = [];
+  let ts = 1_700_000_000_000_000_000n;
+  for (const [type, id, payload] of records) {
+    ts += 1_000_000n;
+    parts.push(Buffer.from(`${type} ${id.toString(16).padStart(24, '0')} ${ts} 0\n`));
+    parts.push(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
+    parts.push(Buffer.from('\n🐵🙈🙉\n'));
+  }
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat(parts));
+  return path;
+}
+
+const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+before(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the target receives the rewritten requests, and only the allowed ones', async () => {
+  received.length = 0;
+  const file = gorFile('mixed.gor', [
+    ['1', 1, 'GET /api/users?id=1 HTTP/1.1\r\nHost: prod\r\nuser-agent: curl/8\r\nX-Env: prod\r\n\r\n'],
+    ['2', 1, OK],
+    ['1', 2, 'GET /static/app.js HTTP/1.1\r\nHost: prod\r\n\r\n'],
+    ['2', 2, OK],
+    [
+      '1',
+      3,
+      'POST /api/login HTTP/1.1\r\nHost: prod\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2',
+    ],
+    ['2', 3, OK],
+    ['1', 4, 'DELETE /api/x HTTP/1.1\r\nHost: prod\r\n\r\n'],
+    ['2', 4, OK],
+    ['1', 5, 'GET /api/blocked HTTP/1.1\r\nHost: prod\r\nX-Env: test\r\n\r\n'],
+    ['2', 5, OK],
+  ]);
+  const res = await runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-http',
+    `http://${host}`,
+    '--output-stdout',
+    '--http-allow-method',
+    'GET',
+    '--http-allow-method',
+    'POST',
+    '--http-disallow-url',
+    '^/static/',
+    '--http-disallow-header',
+    'X-Env:^test$',
+    '--http-set-header',
+    'X-Replayed: tapline',
+    '--http-set-param',
+    'src=replay',
+    '--http-rewrite-url',
+    '^/api/(\\w+):/v2/$1',
+    '--http-rewrite-header',
+    'User-Agent: (.*),${1}-replayed',
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+
+  received.sort((a, b) => a.method.localeCompare(b.method));
+  assert.deepEqual(received, [
+    {
+      method: 'GET',
+      url: '/v2/users?id=1&src=replay',
+      rawHeaders: ['X-Replayed', 'tapline', 'Host', host, 'user-agent', 'curl/8-replayed', 'X-Env', 'prod'],
+      body: '',
+    },
+    {
+      method: 'POST',
+      url: '/v2/login?src=replay',
+      rawHeaders: [
+        'X-Replayed',
+        'tapline',
+        'Host',
+        host,
+        'Content-Type',
+        'application/x-www-form-urlencoded',
+        'Content-Length',
+        '7',
+      ],
+      body: 'a=1&b=2',
+    },
+  ]);
+
+  // stdout (a second output) gets the same two requests and only their responses.
+  const metas = res.stdout.toString('latin1').match(/^[123] [0-9a-f]{24} \d+ \d+$/gm) ?? [];
+  assert.deepEqual(
+    metas.map((m) => `${m[0]}:${Number.parseInt(m.split(' ')[1]!, 16)}`),
+    ['1:1', '2:1', '1:3', '2:3'],
+  );
+  assert.match(
+    res.stderr,
+    /filters: --http-allow-method dropped 1, --http-disallow-url dropped 1, --http-disallow-header dropped 1, responses of dropped requests 3/,
+  );
+  assert.match(res.stderr, /10 messages .*, 6 filtered/);
+});
+
+test('--prettify-http: chunked and gzip bodies decoded with Content-Length fixed (stdout)', async () => {
+  const gz = zlib.gzipSync(Buffer.from('hello modifiers'));
+  const chunked = Buffer.concat([
+    Buffer.from(
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n${gz.length.toString(16)}\r\n`,
+    ),
+    gz,
+    Buffer.from('\r\n0\r\n\r\n'),
+  ]);
+  const file = gorFile('pretty.gor', [
+    ['1', 1, 'GET / HTTP/1.1\r\nHost: prod\r\n\r\n'],
+    ['2', 1, chunked],
+  ]);
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-stdout', '--prettify-http']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(
+    res.stdout.toString().includes('HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nhello modifiers\n🐵🙈🙉\n'),
+    res.stdout.toString(),
+  );
+  assert.match(res.stderr, /filters: prettified 1/);
+});
+
+test('a Go pattern JavaScript cannot honour: exit 2 naming the flag and the construct, nothing replayed', async () => {
+  received.length = 0;
+  const file = gorFile('one.gor', [['1', 1, 'GET / HTTP/1.1\r\nHost: prod\r\n\r\n']]);
+  const res = await runTapline([
+    '--input-file',
+    file,
+    '--output-http',
+    `http://${host}`,
+    '--http-rewrite-url',
+    '(?i)/A(?-i)b:/x',
+  ]);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /--http-rewrite-url "\(\?i\)\/A\(\?-i\)b:\/x": regexp .*\(\?-i\).*TAPLINE_ERR_USAGE/);
+  assert.doesNotMatch(res.stderr, /\n\s+at /);
+  assert.equal(received.length, 0);
+});
