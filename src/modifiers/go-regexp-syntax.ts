@@ -17,6 +17,8 @@
  *   (?i) at the start          the i flag                   scoped (?i:…) is expanded by hand for ASCII
  *   (?U)                       laziness swapped             JS has no ungreedy flag
  *   [[:alpha:]] \pL \p{Greek}  ranges, \p{L}, \p{Script=…}  Go's \pC excludes unassigned code points
+ *   \W [^…] under (?i)         negated classes, (?!…)[^]    Go folds then negates; JS's i flag would let
+ *                                                           U+017F/U+212A pull s and k into a complement
  *   \Q…\E, \123, \x{1F600}     \u{…} escapes                octal and \Q do not exist in JS u-mode
  *   x{2,1001}, \1, (?=…), \Z   errors, as in Go             RE2 has no back-references or look-around
  *
@@ -474,7 +476,8 @@ class Translator {
   }
 
   private negatedClassAtom(k: ClassItem): string {
-    if (k.extras.length === 0) return classSource(complement(k.ranges), [], false);
+    // A negated class, never complement ranges: under JS's i flag a range list containing U+017F or U+212A
+    // would also match s and k (they fold together), while Go negates after folding.
     return classSource(k.ranges, k.extras, true);
   }
 
@@ -576,6 +579,15 @@ class Translator {
     }
     const ranges: Range[] = [];
     const extras: string[] = [];
+    /** Negated items (\W, [:^alpha:], \PL) that cannot join `ranges` exactly; they become alternatives. */
+    const negatedItems: ClassItem[] = [];
+    const addNegated = (k: ClassItem) => {
+      // Without the JS i flag a complement is exact. With it, complement ranges that contain U+017F or U+212A
+      // would match s and k too, so the item stays a separate negated class.
+      if (this.globalI || k.multi) negatedItems.push(k);
+      else if (k.extras.length === 0) ranges.push(...complement(k.ranges));
+      else extras.push(...k.extras.map((e) => e.replace('\\p', '\\P')));
+    };
     let first = true;
     const fold = this.flags.i && !this.globalI;
     while (this.peek() !== ']' || first) {
@@ -589,7 +601,8 @@ class Translator {
           const set = POSIX_CLASSES[m[2]!];
           if (!set) this.fail(`invalid character class range ${m[0]}`, m[0]);
           const folded = fold ? foldAscii(set) : set;
-          ranges.push(...(m[1] ? complement(folded) : folded));
+          if (m[1]) addNegated({ ranges: folded, extras: [], negated: true });
+          else ranges.push(...folded);
           this.pos += m[0].length;
           continue;
         }
@@ -597,9 +610,11 @@ class Translator {
       if (this.peek() === '\\') {
         const k = this.tryClassEscape();
         if (k) {
-          if (k.multi && k.negated) this.fail('\\PC inside a character class cannot be translated', '\\PC');
-          if (k.extras.length === 0) ranges.push(...(k.negated ? complement(k.ranges) : k.ranges));
-          else extras.push(...(k.negated ? k.extras.map((e) => e.replace('\\p', '\\P')) : k.extras));
+          if (k.negated) addNegated(k);
+          else {
+            ranges.push(...k.ranges);
+            extras.push(...k.extras);
+          }
           continue;
         }
       }
@@ -635,7 +650,15 @@ class Translator {
     }
     this.pos++; // ]
     const all = fold ? foldAscii(ranges) : ranges;
-    this.emitAtom(classSource(all, extras, negated));
+    if (negatedItems.length === 0) {
+      this.emitAtom(classSource(all, extras, negated));
+      return;
+    }
+    // [a\W] → (?:[a]|[^\w]);  [^a\W] → (?:(?!(?:[a]|[^\w]))[^]): Go folds, unites, then negates.
+    const alternatives = negatedItems.map((k) => classSource(k.ranges, k.extras, true));
+    if (all.length > 0 || extras.length > 0) alternatives.unshift(classSource(all, extras, false));
+    const union = `(?:${alternatives.join('|')})`;
+    this.emitAtom(negated ? `(?:(?!${union})[^])` : union);
   }
 
   private classChar(): number {
