@@ -85,23 +85,29 @@ export class ExternalMiddleware {
     this.command = parseMiddlewareCommand(options.command);
     this.name = `middleware "${options.command}"`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.quietMs = options.quietMs ?? 200;
+    this.quietMs = options.quietMs ?? 1000;
     this.decoder = new HexLineDecoder(options.maxMessageBytes ?? 0);
   }
 
   readonly transform: Transform = (source) => this.run(source);
 
   /**
-   * Resolves once what was written to it has come back out (as many messages out as in), or its output
-   * has been quiet for a moment (it filters), or it has exited. The pipeline then drains the replay outputs.
+   * Resolves once what was written to it has come back out (as many messages out as in), or it has
+   * answered and then been quiet for `quietMs` (it filters), or it has exited, or --middleware-timeout
+   * passed. The pipeline then drains the replay outputs: replayed responses to requests it emits after that
+   * cannot reach it (docs/middleware.md).
    */
   readonly settle = async (): Promise<void> => {
     const start = Date.now();
     while (this.exit === undefined && Date.now() - start < this.timeoutMs) {
       const flushed = !this.waitingDrain && (this.child?.stdin?.writableLength ?? 0) === 0;
       const now = Date.now();
-      if (flushed && this.counters.received >= this.counters.sent) return;
-      if (flushed && now - this.lastOutputAt >= this.quietMs && now - this.lastWriteAt >= this.quietMs) return;
+      const c = this.counters;
+      if (flushed && c.received >= c.sent) return;
+      // It filters or holds messages back: wait until it has answered at least once (a slow starter, such
+      // as node --import tsx, has not read anything yet) and then been quiet for a moment.
+      const quiet = now - this.lastOutputAt >= this.quietMs && now - this.lastWriteAt >= this.quietMs;
+      if (flushed && c.received_bytes > 0 && quiet) return;
       await new Promise((r) => setTimeout(r, 10));
     }
   };

@@ -151,8 +151,10 @@ export class ModuleMiddleware {
           const extra = this.correlator.dispatch(msg);
           if (extra) this.emit(extra, out, msg, true);
           result = fn(new HttpMessage(msg), context);
-          if (result !== null && typeof (result as Promise<unknown>).then === 'function') result = await result;
+          if (result != null && typeof (result as Promise<unknown>).then === 'function') result = await result;
         } catch (err) {
+          // What came before the failing message still goes on (then the pipeline flushes and stops).
+          if (out.length > 0) yield out;
           if (err instanceof TaplineError) throw err;
           throw new TaplineError(
             ERROR_CODES.MIDDLEWARE,
@@ -160,7 +162,12 @@ export class ModuleMiddleware {
             { where: '--middleware-module', cause: err },
           );
         }
-        this.emit(result, out, msg, false);
+        try {
+          this.emit(result, out, msg, false);
+        } catch (err) {
+          if (out.length > 0) yield out;
+          throw err;
+        }
       }
       if (out.length > 0) yield out;
     }

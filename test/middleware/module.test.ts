@@ -1,0 +1,107 @@
+/**
+ * `--middleware-module` end to end: the same scenarios as the external middleware, with in-process modules
+ * (TypeScript through tsx, and plain JavaScript) from test/middleware/fixtures/modules.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runTapline } from '../support/cli.js';
+import { fixture, readGor, request, response, tempDir, writeGor } from './support.js';
+
+const tmp = tempDir('module');
+after(() => tmp.cleanup());
+
+const messages = [
+  request(1, '/a'),
+  response(1, 'one'),
+  request(2, '/drop/me'),
+  response(2, 'two'),
+  request(3, '/b?x=1', 'form=1'),
+  response(3, 'three'),
+];
+const input = writeGor(join(tmp.dir, 'in.gor'), messages);
+let n = 0;
+
+async function run(module: string, file = input) {
+  const out = join(tmp.dir, `out-${++n}.gor`);
+  const res = await runTapline(
+    ['--input-file', `${file}|max`, '--middleware-module', module, '--output-file', out, '--output-file-append'],
+    { timeoutMs: 30_000 },
+  );
+  let got: ReturnType<typeof readGor> = [];
+  try {
+    got = readGor(out);
+  } catch {
+    // nothing written
+  }
+  return { ...res, got };
+}
+
+const same = (got: { meta: string; data: Buffer }[], want = messages) =>
+  assert.deepEqual(
+    got.map((m) => [m.meta, m.data.toString('latin1')]),
+    want.map((m) => [m.meta.line, m.data.toString('latin1')]),
+  );
+
+describe('--middleware-module features', { concurrency: 2 }, () => {
+  it('pass-through', async () => {
+    const r = await run(fixture('modules/pass.ts'));
+    assert.equal(r.code, 0, r.stderr);
+    same(r.got);
+    assert.match(r.stderr, /middleware-module\(.*pass\.ts\): 6 in, 6 out \(0 dropped, 0 added\)/);
+  });
+
+  it('dropping a request and its response', async () => {
+    const r = await run(fixture('modules/drop.ts'));
+    assert.equal(r.code, 0, r.stderr);
+    same(r.got, [messages[0]!, messages[1]!, messages[4]!, messages[5]!]);
+    assert.match(r.stderr, /6 in, 4 out \(2 dropped, 0 added\)/);
+  });
+
+  it('adding a header (gor SetHeader: right after the request line)', async () => {
+    const r = await run(fixture('modules/add-header.ts'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.got[0]!.data.toString(), 'GET /a HTTP/1.1\r\nX-Middleware: module\r\nHost: example.test\r\n\r\n');
+    assert.equal(r.got[1]!.data.toString(), messages[1]!.data.toString());
+  });
+
+  it('editing a body larger than 1 MB, asynchronously, from a plain .mjs module', async () => {
+    const body = 'a'.repeat(1_500_000);
+    const file = writeGor(join(tmp.dir, 'big.gor'), [request(7, '/upload', body), response(7)]);
+    const r = await run(fixture('modules/big-body.mjs'), file);
+    assert.equal(r.code, 0, r.stderr);
+    const data = r.got[0]!.data;
+    const sep = data.indexOf('\r\n\r\n');
+    assert.ok(data.subarray(sep + 4).equals(Buffer.alloc(1_500_000, 'b')));
+    assert.match(data.subarray(0, sep).toString(), /\r\nContent-Length: 1500000(\r\n|$)/);
+    assert.match(data.subarray(0, sep).toString(), /X-Body-Edited: module/);
+  });
+});
+
+describe('--middleware-module failures', { concurrency: 2 }, () => {
+  it('a module that throws: error names it and the message; outputs flushed; exit 1', async () => {
+    const r = await run(fixture('modules/throws.ts'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /middleware-module\(.*throws\.ts\) threw on message 000000000000000000000001 \(type 2\): boom: cannot handle this one; the run stops \(TAPLINE_ERR_MIDDLEWARE\)/,
+    );
+    same(r.got, [messages[0]!]);
+  });
+
+  it('a module that returns undefined (a forgotten return) is an error, not a silent drop', async () => {
+    const r = await run(fixture('modules/forgets-return.ts'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /returned undefined \(a missing return\?\) for message 000000000000000000000001 \(type 1\)/);
+    assert.equal(r.got.length, 0);
+  });
+
+  it('a module without a default export, and a missing module', async () => {
+    const r = await run(fixture('modules/no-default.ts'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no-default\.ts has no default export function/);
+    const missing = await run(fixture('modules/nope.ts'));
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /--middleware-module: cannot load .*nope\.ts: not found/);
+  });
+});
