@@ -1,0 +1,141 @@
+/**
+ * `--metrics ADDR`: Prometheus text exposition (format 0.0.4) of the run's analytics, served by node:http at
+ * `/metrics`. Counters come from the aggregator's cumulative snapshot at scrape time, so a scrape costs nothing
+ * while nobody scrapes; latency histograms are bucketed here, one exchange at a time.
+ *
+ *   aggregator ─ onExchange ─▶ LatencyBuckets ─┐
+ *              ─ snapshot() (at scrape) ───────┴─▶ renderPrometheus ─▶ GET /metrics
+ *
+ * Series (docs/exporters.md):
+ *   tapline_route_bytes_total{host,route,direction="request|response",part="header|body"}   counter
+ *   tapline_route_requests_total{host,route,status_class="1xx…5xx|none"}                    counter
+ *   tapline_route_latency_seconds_bucket{host,route,le} / _sum / _count                    histogram
+ *   tapline_requests_total, tapline_bytes_total, tapline_routes_overflowed_total            counters
+ *   tapline_bandwidth_bytes_per_second                                                      gauge
+ */
+import { createServer, type Server } from 'node:http';
+import type { AnalyticsSnapshot } from '../types.js';
+import type { AnalyticsFeed } from './feed.js';
+import { LATENCY_BOUNDS_S, LatencyBuckets } from './latency-buckets.js';
+import { closeServer, listenOn, serverUrl } from './listen.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Label values escape backslash, double quote and newline (the exposition format's only escapes). */
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function num(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Number.POSITIVE_INFINITY) return '+Inf';
+  if (n === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(n);
+}
+
+function header(lines: string[], name: string, type: string, help: string): void {
+  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+}
+
+/** The whole exposition for one scrape. */
+export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): string {
+  const lines: string[] = [];
+  header(lines, 'tapline_route_bytes_total', 'counter', 'Bytes on the wire per route, by direction and part.');
+  for (const r of snapshot.routes) {
+    const base = `host="${label(r.host)}",route="${label(r.route)}"`;
+    lines.push(
+      `tapline_route_bytes_total{${base},direction="request",part="header"} ${num(r.request_header_bytes)}`,
+      `tapline_route_bytes_total{${base},direction="request",part="body"} ${num(r.request_body_bytes)}`,
+      `tapline_route_bytes_total{${base},direction="response",part="header"} ${num(r.response_header_bytes)}`,
+      `tapline_route_bytes_total{${base},direction="response",part="body"} ${num(r.response_body_bytes)}`,
+    );
+  }
+  header(lines, 'tapline_route_requests_total', 'counter', 'Requests per route by response status class.');
+  for (const r of snapshot.routes) {
+    const base = `host="${label(r.host)}",route="${label(r.route)}"`;
+    const classes: [string, number][] = [
+      ['1xx', r.status_1xx],
+      ['2xx', r.status_2xx],
+      ['3xx', r.status_3xx],
+      ['4xx', r.status_4xx],
+      ['5xx', r.status_5xx],
+      ['none', r.no_response],
+    ];
+    for (const [cls, n] of classes) lines.push(`tapline_route_requests_total{${base},status_class="${cls}"} ${num(n)}`);
+  }
+  header(
+    lines,
+    'tapline_route_latency_seconds',
+    'histogram',
+    'Request first byte to response last byte, per route, in seconds.',
+  );
+  for (const s of latency.all()) {
+    const base = `host="${label(s.host)}",route="${label(s.route)}"`;
+    let cumulative = 0;
+    for (let i = 0; i < LATENCY_BOUNDS_S.length; i++) {
+      cumulative += s.counts[i]!;
+      lines.push(`tapline_route_latency_seconds_bucket{${base},le="${LATENCY_BOUNDS_S[i]}"} ${cumulative}`);
+    }
+    lines.push(
+      `tapline_route_latency_seconds_bucket{${base},le="+Inf"} ${s.count}`,
+      `tapline_route_latency_seconds_sum{${base}} ${num(s.sumSeconds)}`,
+      `tapline_route_latency_seconds_count{${base}} ${s.count}`,
+    );
+  }
+  header(lines, 'tapline_requests_total', 'counter', 'Requests seen by the analytics.');
+  lines.push(`tapline_requests_total ${num(snapshot.total_requests)}`);
+  header(lines, 'tapline_bytes_total', 'counter', 'Bytes on the wire, all routes, both directions.');
+  lines.push(`tapline_bytes_total ${num(snapshot.total_bytes)}`);
+  header(
+    lines,
+    'tapline_routes_overflowed_total',
+    'counter',
+    'Routes folded into the overflow bucket by the cardinality limit.',
+  );
+  lines.push(`tapline_routes_overflowed_total ${num(snapshot.routes_overflowed + latency.overflowed)}`);
+  header(lines, 'tapline_bandwidth_bytes_per_second', 'gauge', 'Bandwidth over the last stats interval.');
+  lines.push(`tapline_bandwidth_bytes_per_second ${num(snapshot.bandwidth_bytes_per_s)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  readonly server: Server;
+  /** Scrapes answered (shown in the run summary). */
+  scrapes(): number;
+  close(): Promise<void>;
+}
+
+/** Serves `/metrics` on host:port (the CLI parses `--metrics ADDR`; a bare `:port` means 127.0.0.1). */
+export async function startMetricsServer(
+  feed: AnalyticsFeed,
+  listen: { host: string; port: number },
+  flag = 'metrics',
+): Promise<MetricsServer> {
+  const latency = new LatencyBuckets();
+  const unsubscribe = feed.onExchange((e) => latency.observe(e));
+  let scrapes = 0;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      scrapes++;
+      const body = renderPrometheus(feed.snapshot(), latency);
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('tapline serves Prometheus metrics at /metrics\n');
+  });
+  await listenOn(server, listen, flag);
+  const url = serverUrl(server);
+  return {
+    url,
+    server,
+    scrapes: () => scrapes,
+    close: () => {
+      unsubscribe();
+      return closeServer(server);
+    },
+  };
+}

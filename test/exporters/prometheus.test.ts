@@ -1,0 +1,114 @@
+/**
+ * --metrics scraped by a real Prometheus (Debian's /usr/bin/prometheus, started here on loopback with a
+ * generated config): the series it stored, read back through its HTTP API, equal the traffic that was fed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LatencyBuckets } from '../../src/analytics/export/latency-buckets.js';
+import { type MetricsServer, renderPrometheus, startMetricsServer } from '../../src/analytics/export/prometheus.js';
+import { type ExternalServer, pollUntil, promQuery, startPrometheus } from './external-servers.js';
+import { exchange, FixedFeed, snapshotOf } from './fixed-feed.js';
+
+describe('Prometheus exposition', () => {
+  it('escapes label values and writes cumulative histogram buckets', () => {
+    const weird = exchange({ route: '/a"b\\c\nd', latencyNs: 30_000_000n });
+    const fast = exchange({ route: '/a"b\\c\nd', latencyNs: 2_000_000n });
+    const slow = exchange({ route: '/a"b\\c\nd', latencyNs: 60_000_000_000n });
+    const buckets = new LatencyBuckets();
+    for (const e of [weird, fast, slow]) buckets.observe(e);
+    const text = renderPrometheus(snapshotOf([weird, fast, slow]), buckets);
+    assert.match(text, /route="\/a\\"b\\\\c\\nd"/);
+    const bucket = (le: string) =>
+      Number(
+        new RegExp(`tapline_route_latency_seconds_bucket\\{[^}]*le="${le.replace('+', '\\+')}"\\} (\\d+)`).exec(
+          text,
+        )?.[1],
+      );
+    assert.equal(bucket('0.001'), 0);
+    assert.equal(bucket('0.0025'), 1);
+    assert.equal(bucket('0.05'), 2);
+    assert.equal(bucket('10'), 2);
+    assert.equal(bucket('+Inf'), 3);
+    assert.match(text, /tapline_route_latency_seconds_count\{[^}]*\} 3\n/);
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
+      assert.match(line, /^[a-z_]+(\{.*\})? [0-9.e+-]+$/, line);
+    }
+  });
+
+  it('bounds histogram series: past the limit exchanges share one series and are counted', () => {
+    const buckets = new LatencyBuckets(2);
+    for (let i = 0; i < 5; i++) buckets.observe(exchange({ route: `/r${i}` }));
+    const series = [...buckets.all()];
+    assert.equal(series.length, 3);
+    assert.equal(buckets.overflowed, 3);
+    assert.equal(series.find((s) => s.route === '(other)')?.count, 3);
+  });
+});
+
+describe('--metrics scraped by a real Prometheus', () => {
+  const feed = new FixedFeed();
+  let metrics: MetricsServer;
+  let prometheus: ExternalServer;
+
+  before(async () => {
+    metrics = await startMetricsServer(feed, { host: '127.0.0.1', port: 0 });
+    prometheus = await startPrometheus([new URL(metrics.url).host]);
+  });
+  after(async () => {
+    await prometheus?.stop();
+    await metrics?.close();
+  });
+
+  it('stores per-route byte counters, status-class counters and latency histograms equal to the traffic', async () => {
+    const traffic = [
+      ...Array.from({ length: 7 }, (_, i) =>
+        exchange({
+          route: '/users/:id',
+          requestHeaderBytes: 120 + i,
+          responseBodyBytes: 2000 + i * 10,
+          latencyNs: 15_000_000n,
+        }),
+      ),
+      ...Array.from({ length: 3 }, () =>
+        exchange({ route: '/orders', method: 'POST', requestBodyBytes: 512, status: 503, latencyNs: 300_000_000n }),
+      ),
+      exchange({ route: '/orders', method: 'POST', requestBodyBytes: 64, status: undefined, latencyNs: undefined }),
+    ];
+    feed.push(...traffic);
+    const sum = (route: string, f: (e: (typeof traffic)[number]) => number) =>
+      traffic.filter((e) => e.route === route).reduce((a, e) => a + f(e), 0);
+
+    // Wait for a scrape that saw all of it (Prometheus scrapes every 500 ms).
+    const q = 'tapline_route_bytes_total{route="/users/:id",direction="request",part="header"}';
+    const want = sum('/users/:id', (e) => e.requestHeaderBytes);
+    await pollUntil(`${q} = ${want}`, async () => {
+      const r = await promQuery(prometheus, q);
+      return r[0] && Number(r[0].value[1]) === want ? true : undefined;
+    });
+
+    const value = async (query: string) => {
+      const r = await promQuery(prometheus, query);
+      assert.equal(r.length, 1, `${query}: ${JSON.stringify(r)}`);
+      return Number(r[0]!.value[1]);
+    };
+    assert.equal(
+      await value('tapline_route_bytes_total{route="/users/:id",direction="response",part="body"}'),
+      sum('/users/:id', (e) => e.responseBodyBytes),
+    );
+    assert.equal(
+      await value('tapline_route_bytes_total{route="/orders",direction="request",part="body"}'),
+      sum('/orders', (e) => e.requestBodyBytes),
+    );
+    assert.equal(await value('sum(tapline_route_bytes_total)'), snapshotOf(traffic).total_bytes);
+    assert.equal(await value('tapline_route_requests_total{route="/orders",status_class="5xx"}'), 3);
+    assert.equal(await value('tapline_route_requests_total{route="/orders",status_class="none"}'), 1);
+    assert.equal(await value('tapline_route_requests_total{route="/users/:id",status_class="2xx"}'), 7);
+    assert.equal(await value('tapline_route_latency_seconds_count{route="/users/:id"}'), 7);
+    assert.equal(await value('tapline_route_latency_seconds_bucket{route="/orders",le="0.25"}'), 0);
+    assert.equal(await value('tapline_route_latency_seconds_bucket{route="/orders",le="0.5"}'), 3);
+    const p50 = await value('histogram_quantile(0.5, tapline_route_latency_seconds_bucket{route="/users/:id"})');
+    assert.ok(p50 > 0.01 && p50 <= 0.025, `p50 ${p50}`);
+    assert.equal(await value('up{job="tapline"}'), 1);
+    assert.ok(metrics.scrapes() > 0);
+  });
+});
