@@ -1,0 +1,103 @@
+/**
+ * --output-influxdb written to a real InfluxDB 1.x (Debian's /usr/bin/influxd, started here on loopback with a
+ * generated config and temp dirs) and read back with InfluxQL through /query.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { InfluxWriter, parseInfluxUrl, toLineProtocol } from '../../src/analytics/export/influxdb.js';
+import { createLogger } from '../../src/core/log.js';
+import { type ExternalServer, freePort, influxQuery, startInfluxdb } from './external-servers.js';
+import { exchange, FixedFeed, snapshotOf } from './fixed-feed.js';
+
+function quietLog() {
+  const lines: string[] = [];
+  return { log: createLogger({ verbose: 0, write: (l) => lines.push(l) }), lines };
+}
+
+describe('InfluxDB line protocol', () => {
+  it('parses the URL forms and refuses others with a usage error', () => {
+    assert.equal(parseInfluxUrl('http://h:8086').writeUrl, 'http://h:8086/write?db=tapline&precision=ns');
+    assert.equal(
+      parseInfluxUrl('http://h:8086/write?db=x&rp=week').writeUrl,
+      'http://h:8086/write?rp=week&db=x&precision=ns',
+    );
+    for (const bad of ['h:8086', 'ftp://h/', 'http://h:8086/api/v2/write']) {
+      assert.throws(
+        () => parseInfluxUrl(bad),
+        (e: Error & { code?: string }) => e.code === 'TAPLINE_ERR_USAGE',
+      );
+    }
+  });
+
+  it('escapes tags and writes interval deltas against the previous snapshot', () => {
+    const first = [exchange({ route: '/a b,c=d', host: '' })];
+    const second = [...first, exchange({ route: '/a b,c=d', host: '' })];
+    const lines = toLineProtocol(snapshotOf(second), snapshotOf(first), 5n);
+    assert.match(lines[0]!, /^tapline_route,route=\/a\\ b\\,c\\=d requests=2i,/);
+    assert.match(lines[0]!, /interval_requests=1i/);
+    assert.match(lines[0]!, /interval_bytes=1250i/);
+    assert.match(lines[1]!, /^tapline total_requests=2i,.* 5$/);
+  });
+});
+
+describe('--output-influxdb against a real InfluxDB', () => {
+  let influx: ExternalServer;
+  before(async () => {
+    influx = await startInfluxdb();
+  });
+  after(async () => {
+    await influx?.stop();
+  });
+
+  it('creates the database, writes every interval and the final totals; the query reads back the traffic', async () => {
+    const feed = new FixedFeed();
+    const { log } = quietLog();
+    const writer = new InfluxWriter(parseInfluxUrl(`${influx.url}?db=traffic`), () => feed.snapshot(), log);
+    const batch1 = Array.from({ length: 5 }, (_, i) => exchange({ route: '/users/:id', responseBodyBytes: 900 + i }));
+    const batch2 = [
+      ...Array.from({ length: 4 }, () => exchange({ route: '/orders', requestBodyBytes: 300, status: 201 })),
+      exchange({ route: '/users/:id', status: 404, responseBodyBytes: 10 }),
+    ];
+    feed.push(...batch1);
+    await writer.flush();
+    await new Promise((r) => setTimeout(r, 5)); // distinct timestamps
+    feed.push(...batch2);
+    await writer.close();
+    assert.deepEqual(writer.stats(), { writes: 2, points: 5, failures: 0, skipped: 0 });
+
+    const all = [...batch1, ...batch2];
+    const users = all.filter((e) => e.route === '/users/:id');
+    const [last] = await influxQuery(
+      influx,
+      'traffic',
+      `SELECT last(response_body_bytes), last(requests), last(status_4xx) FROM tapline_route WHERE route = '/users/:id'`,
+    );
+    assert.deepEqual(last!.values[0]!.slice(1), [users.reduce((a, e) => a + e.responseBodyBytes, 0), 6, 1]);
+    const [sum] = await influxQuery(influx, 'traffic', 'SELECT sum(interval_bytes) FROM tapline');
+    assert.equal(sum!.values[0]![1], snapshotOf(all).total_bytes);
+    const [orders] = await influxQuery(
+      influx,
+      'traffic',
+      `SELECT request_body_bytes, status_2xx FROM tapline_route WHERE route = '/orders'`,
+    );
+    assert.deepEqual(
+      orders!.values.map((v) => v.slice(1)),
+      [[1200, 4]],
+    );
+  });
+
+  it('a server that is down is counted and warned about; the run is not stopped', async () => {
+    const { log, lines } = quietLog();
+    const port = await freePort();
+    const writer = new InfluxWriter(parseInfluxUrl(`http://127.0.0.1:${port}?db=x`), () => snapshotOf([]), log, 1000);
+    await writer.flush();
+    await writer.close();
+    const stats = writer.stats();
+    assert.equal(stats.failures, 2);
+    assert.equal(stats.writes, 0);
+    assert.match(
+      lines[0]!,
+      /output-influxdb: write to http:\/\/127\.0\.0\.1:\d+\/write\?db=x&precision=ns failed: fetch failed: .*ECONNREFUSED/,
+    );
+  });
+});
