@@ -6,6 +6,8 @@
 const benches: Record<string, () => Promise<unknown>> = {
   file: () => import('./file.js').then((m) => m.main()),
   capture: () => import('./capture.js').then((m) => m.main()),
+  middleware: () => import('./middleware.js').then((m) => m.main()),
+  replay: () => import('./replay.js').then((m) => m.main()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

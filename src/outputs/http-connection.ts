@@ -8,11 +8,11 @@
  *                         └──────────────────┴──▶ destroyed (the next send() reconnects)
  *
  * While a response arrives, its first `keepBytes` bytes are kept (track-response, redirects); the rest is
- * only counted, so a huge response costs no memory.
+ * only counted, so a huge response costs no memory. Callbacks rather than promises, and no timer per request:
+ * this runs tens of thousands of times a second.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { nowNs } from '../core/message.js';
 import { ResponseSplitter } from '../protocol/http1/index.js';
 import type { HttpTarget } from './http-target.js';
 
@@ -28,32 +28,23 @@ export type FailureReason =
 
 export interface ReplayResult {
   ok: boolean;
-  status?: number;
-  reason?: FailureReason;
-  detail?: string;
+  /** Status code of the final response (0 when none). */
+  status: number;
+  reason: FailureReason | undefined;
+  detail: string | undefined;
   /** Send start → last response byte, ms. */
   latencyMs: number;
-  /** Wall clock at send start, ns (the type-3 meta timestamp). */
-  startedNs: bigint;
+  /** Wall clock at send start, ms since the epoch with a fractional part (the type-3 meta timestamp). */
+  startedMs: number;
   /** Response bytes received (all of them, kept or not). */
   responseBytes: number;
   /** The response's first `keepBytes` bytes (set when keepBytes > 0 and the exchange succeeded). */
-  response?: Buffer;
+  response: Buffer | undefined;
   /** The response was longer than what was kept. */
-  truncated?: boolean;
+  truncated: boolean;
 }
 
-interface Exchange {
-  resolve: (r: ReplayResult) => void;
-  started: number;
-  startedNs: bigint;
-  timer: NodeJS.Timeout;
-  bytes: number;
-  /** Splitter position when the request was written: the response starts at or after it. */
-  from: number;
-  kept: Buffer[];
-  keptBytes: number;
-}
+export type ReplayCallback = (result: ReplayResult) => void;
 
 export interface ConnectionOptions {
   timeoutMs: number;
@@ -62,27 +53,57 @@ export interface ConnectionOptions {
   keepBytes?: number;
 }
 
+/** performance.now() → wall clock ms (sub-ms precision), fixed once: no Date or BigInt per request. */
+const WALL_OFFSET = performance.timeOrigin;
+
 export class ReplayConnection {
   private socket: Socket | undefined;
   private splitter = new ResponseSplitter();
-  private current: Exchange | undefined;
+  /** The exchange in flight (one at most). */
+  private done: ReplayCallback | undefined;
+  private request: Buffer | undefined;
+  private method = '';
+  private started = 0;
+  private deadline = 0;
+  private bytes = 0;
+  /** Splitter position when the request was written: the response starts at or after it. */
+  private from = 0;
+  private kept: Buffer[] = [];
+  private keptBytes = 0;
+  /** The exchange went out on a connection that had served before (a stale keep-alive may be retried once). */
+  private reused = false;
+  private retried = false;
+  private readonly keepBytes: number;
   /** performance.now() when the last exchange ended (for idle retirement). */
   lastUsed = performance.now();
 
   constructor(
     readonly target: HttpTarget,
     private readonly options: ConnectionOptions,
-  ) {}
+  ) {
+    this.keepBytes = options.keepBytes ?? 0;
+  }
 
-  /** Sends one request and resolves with its outcome (never rejects). Retries once on a stale keep-alive socket. */
-  async send(request: Buffer, method: string): Promise<ReplayResult> {
-    const reused = this.socket !== undefined && !this.socket.destroyed;
-    const first = await this.attempt(request, method);
-    if (!first.ok && reused && (first.reason === 'reset' || first.reason === 'closed') && first.responseBytes === 0) {
-      // The server closed an idle keep-alive connection as we wrote (Go's transport retries this case too).
-      return this.attempt(request, method);
+  /**
+   * Sends one request; `done` is called exactly once with the outcome (never throws). A request that meets a
+   * keep-alive connection the server has just closed is sent again once on a new one, as Go's transport does.
+   * Timeouts are enforced by the owner calling checkTimeout() (one timer per pool, not one per request).
+   */
+  send(request: Buffer, method: string, done: ReplayCallback): void {
+    this.done = done;
+    this.request = request;
+    this.method = method;
+    this.retried = false;
+    this.started = performance.now();
+    this.deadline = this.started + this.options.timeoutMs;
+    this.attempt();
+  }
+
+  /** Fails the exchange in flight if its deadline has passed. */
+  checkTimeout(now: number): void {
+    if (this.done !== undefined && now >= this.deadline) {
+      this.fail('timeout', `no complete response in ${this.options.timeoutMs}ms`);
     }
-    return first;
   }
 
   close(): void {
@@ -91,33 +112,18 @@ export class ReplayConnection {
   }
 
   get busy(): boolean {
-    return this.current !== undefined;
+    return this.done !== undefined;
   }
 
-  private attempt(request: Buffer, method: string): Promise<ReplayResult> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () =>
-          this.finish(
-            { ok: false, reason: 'timeout', detail: `no complete response in ${this.options.timeoutMs}ms` },
-            true,
-          ),
-        this.options.timeoutMs,
-      );
-      const socket = this.ensureSocket();
-      this.current = {
-        resolve,
-        started: performance.now(),
-        startedNs: nowNs(),
-        timer,
-        bytes: 0,
-        from: this.splitter.position,
-        kept: [],
-        keptBytes: 0,
-      };
-      this.splitter.expect(method);
-      socket.write(request);
-    });
+  private attempt(): void {
+    this.reused = this.socket !== undefined && !this.socket.destroyed;
+    const socket = this.ensureSocket();
+    this.bytes = 0;
+    this.from = this.splitter.position;
+    this.kept = [];
+    this.keptBytes = 0;
+    this.splitter.expect(this.method);
+    socket.write(this.request!);
   }
 
   private ensureSocket(): Socket {
@@ -142,37 +148,33 @@ export class ReplayConnection {
   }
 
   private onData(socket: Socket, chunk: Buffer): void {
-    const current = this.current;
-    if (socket !== this.socket || !current) return;
-    current.bytes += chunk.length;
-    const keep = this.options.keepBytes ?? 0;
-    if (current.keptBytes < keep) {
-      const part = chunk.length <= keep - current.keptBytes ? chunk : chunk.subarray(0, keep - current.keptBytes);
-      current.kept.push(part);
-      current.keptBytes += part.length;
+    if (socket !== this.socket || this.done === undefined) return;
+    this.bytes += chunk.length;
+    const keep = this.keepBytes;
+    if (this.keptBytes < keep) {
+      const part = chunk.length <= keep - this.keptBytes ? chunk : chunk.subarray(0, keep - this.keptBytes);
+      this.kept.push(part);
+      this.keptBytes += part.length;
     }
     const messages = this.splitter.push(chunk);
     for (let i = 0; i < messages.length; i++) {
       const msg = messages[i]!;
       if (msg.interim) continue;
       if (msg.incomplete) {
-        this.finish({ ok: false, reason: 'bad-response', detail: `response ${msg.incomplete}` }, true);
+        this.fail('bad-response', `response ${msg.incomplete}`);
         return;
       }
-      this.finish({ ok: true, status: msg.status }, false, msg.start, msg.end);
+      this.succeed(msg.status, msg.start, msg.end, false);
       return;
     }
     if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
-      this.finish(
-        { ok: false, reason: 'bad-response', detail: 'the target answered with bytes that are not HTTP' },
-        true,
-      );
+      this.fail('bad-response', 'the target answered with bytes that are not HTTP');
     }
   }
 
   private onError(socket: Socket, err: NodeJS.ErrnoException): void {
     if (socket !== this.socket) return;
-    this.finish({ ok: false, reason: reasonOf(err), detail: `${err.code ?? ''} ${err.message}`.trim() }, true);
+    this.fail(reasonOf(err), `${err.code ?? ''} ${err.message}`.trim());
   }
 
   private onClose(socket: Socket): void {
@@ -180,43 +182,71 @@ export class ReplayConnection {
     // A close-delimited response ends here.
     for (const msg of this.splitter.end()) {
       if (!msg.interim && !msg.incomplete) {
-        this.finish({ ok: true, status: msg.status }, true, msg.start, msg.end);
+        this.succeed(msg.status, msg.start, msg.end, true);
         return;
       }
     }
-    this.finish(
-      { ok: false, reason: 'closed', detail: 'the target closed the connection before a complete response' },
-      true,
-    );
+    this.fail('closed', 'the target closed the connection before a complete response');
   }
 
-  private finish(
-    result: Pick<ReplayResult, 'ok' | 'status' | 'reason' | 'detail'>,
-    destroy: boolean,
-    msgStart = 0,
-    msgEnd = 0,
-  ): void {
-    const current = this.current;
-    if (!current) return;
-    this.current = undefined;
-    clearTimeout(current.timer);
+  private fail(reason: FailureReason, detail: string): void {
+    if (this.done === undefined) return;
+    this.close();
+    if (
+      (reason === 'reset' || reason === 'closed') &&
+      this.reused &&
+      !this.retried &&
+      this.bytes === 0 &&
+      performance.now() < this.deadline
+    ) {
+      // The server closed an idle keep-alive connection as we wrote: once more on a fresh connection.
+      this.retried = true;
+      this.attempt();
+      return;
+    }
+    this.complete(false, 0, reason, detail, undefined, false);
+  }
+
+  private succeed(status: number, msgStart: number, msgEnd: number, destroy: boolean): void {
+    if (this.done === undefined) return;
     if (destroy) this.close();
+    let response: Buffer | undefined;
+    let truncated = false;
+    if (this.keptBytes > 0) {
+      const all = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptBytes);
+      const start = Math.max(0, msgStart - this.from);
+      const end = Math.min(all.length, msgEnd - this.from);
+      response = all.subarray(start, Math.max(start, end));
+      truncated = msgEnd - msgStart > response.length;
+    }
+    this.complete(true, status, undefined, undefined, response, truncated);
+  }
+
+  private complete(
+    ok: boolean,
+    status: number,
+    reason: FailureReason | undefined,
+    detail: string | undefined,
+    response: Buffer | undefined,
+    truncated: boolean,
+  ): void {
+    const done = this.done!;
+    this.done = undefined;
+    this.request = undefined;
+    this.kept = [];
     const now = performance.now();
     this.lastUsed = now;
-    const out: ReplayResult = {
-      ...result,
-      latencyMs: now - current.started,
-      startedNs: current.startedNs,
-      responseBytes: current.bytes,
-    };
-    if (result.ok && current.keptBytes > 0) {
-      const all = current.kept.length === 1 ? current.kept[0]! : Buffer.concat(current.kept, current.keptBytes);
-      const start = Math.max(0, msgStart - current.from);
-      const end = Math.min(all.length, msgEnd - current.from);
-      out.response = all.subarray(start, Math.max(start, end));
-      out.truncated = msgEnd - msgStart > out.response.length;
-    }
-    current.resolve(out);
+    done({
+      ok,
+      status,
+      reason,
+      detail,
+      latencyMs: now - this.started,
+      startedMs: WALL_OFFSET + this.started,
+      responseBytes: this.bytes,
+      response,
+      truncated,
+    });
   }
 }
 

@@ -7,7 +7,10 @@
  *   every --output-http-worker-timeout: idle connections above --output-http-workers-min are closed
  *
  * Connections open on demand (gor starts workers when the queue outgrows them) and each carries one request
- * at a time (gor's workers send synchronously). `onDone` sees every job's outcome exactly once.
+ * at a time (gor's workers send synchronously). `onDone` sees every job's outcome exactly once. One sweep
+ * timer enforces every connection's --output-http-timeout (a timer per request cost more than the request).
+ * A full queue lets writers go on only once it is down to 3/4, so a replay at full speed wakes the writer
+ * once per quarter queue, not once per answer.
  */
 import { type ConnectionOptions, ReplayConnection, type ReplayResult } from './http-connection.js';
 import { nextRedirect } from './http-redirect.js';
@@ -42,6 +45,11 @@ export class ReplayPool {
   private roomWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
   private readonly retireTimer: NodeJS.Timeout;
+  private readonly timeoutTimer: NodeJS.Timeout;
+  private readonly all = new Set<ReplayConnection>();
+  /** One-off connections of redirects to other origins (their timeouts are swept too). */
+  private readonly foreign = new Set<ReplayConnection>();
+  private readonly resumeAt: number;
   private closed = false;
   /** Connections opened over the run (reconnects of a connection not counted). */
   opened = 0;
@@ -55,6 +63,10 @@ export class ReplayPool {
     for (let i = 0; i < options.minWorkers; i++) this.idle.push(this.open());
     this.retireTimer = setInterval(() => this.retire(), options.workerTimeoutMs);
     this.retireTimer.unref();
+    // Timeouts fire up to a quarter of the timeout (at most 50 ms) late.
+    this.timeoutTimer = setInterval(() => this.sweepTimeouts(), Math.min(50, Math.max(5, options.timeoutMs / 4)));
+    this.timeoutTimer.unref();
+    this.resumeAt = Math.max(0, Math.floor((options.queueLen * 3) / 4));
   }
 
   /** Jobs waiting for a connection. */
@@ -87,6 +99,7 @@ export class ReplayPool {
   close(): void {
     this.closed = true;
     clearInterval(this.retireTimer);
+    clearInterval(this.timeoutTimer);
     for (const c of this.idle.splice(0)) c.close();
     for (const w of this.roomWaiters.splice(0)) w();
     for (const w of this.drainWaiters.splice(0)) w();
@@ -95,7 +108,16 @@ export class ReplayPool {
   private open(): ReplayConnection {
     this.total++;
     this.opened++;
-    return new ReplayConnection(this.target, this.options);
+    const conn = new ReplayConnection(this.target, this.options);
+    this.all.add(conn);
+    return conn;
+  }
+
+  private sweepTimeouts(): void {
+    if (this.inFlight === 0) return;
+    const now = performance.now();
+    for (const conn of this.all) conn.checkTimeout(now);
+    for (const conn of this.foreign) conn.checkTimeout(now);
   }
 
   private pump(): void {
@@ -112,7 +134,12 @@ export class ReplayPool {
         this.head = 0;
       }
       this.inFlight++;
-      void this.exchange(conn, job).then((outcome) => this.done(conn!, job, outcome));
+      const c = conn;
+      if (this.options.redirects === 0) {
+        c.send(job.payload, job.method, (result) => this.done(c, job, withRedirects(result, 0)));
+      } else {
+        void this.exchange(c, job).then((outcome) => this.done(c, job, outcome));
+      }
     }
   }
 
@@ -121,8 +148,10 @@ export class ReplayPool {
     this.onDone(job, outcome);
     if (this.closed) conn.close();
     else this.idle.push(conn);
-    if (this.waiting < this.options.queueLen && this.roomWaiters.length > 0) {
-      for (const w of this.roomWaiters.splice(0)) w();
+    if (this.roomWaiters.length > 0 && this.waiting <= this.resumeAt) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
     }
     this.pump();
     if (this.inFlight === 0 && this.waiting === 0 && this.drainWaiters.length > 0) {
@@ -132,30 +161,33 @@ export class ReplayPool {
 
   /** One job: its request, then the redirects it leads to (up to --output-http-redirects). */
   private async exchange(conn: ReplayConnection, job: ReplayJob): Promise<JobOutcome> {
-    let result = await conn.send(job.payload, job.method);
+    const send = (c: ReplayConnection, request: Buffer, method: string) =>
+      new Promise<ReplayResult>((resolve) => c.send(request, method, resolve));
+    let result = await send(conn, job.payload, job.method);
     let redirects = 0;
-    if (this.options.redirects === 0) return withRedirects(result, 0);
-    const startedNs = result.startedNs;
+    const startedMs = result.startedMs;
     let latencyMs = result.latencyMs;
     let request = job.payload;
     let target = this.target;
-    while (redirects < this.options.redirects && result.ok && result.response && result.status !== undefined) {
+    while (redirects < this.options.redirects && result.ok && result.response) {
       const step = nextRedirect(request, requestPath(request), target, result.status, result.response);
       if (!step) break;
       redirects++;
       request = step.request;
       target = step.target;
-      if (step.sameOrigin && target === this.target) {
-        result = await conn.send(request, step.method);
+      if (step.sameOrigin) {
+        result = await send(conn, request, step.method);
       } else {
         // Another origin: a one-off connection (redirects off the target are rare; not worth a pool each).
         const other = new ReplayConnection(target, this.options);
-        result = await other.send(request, step.method);
+        this.foreign.add(other);
+        result = await send(other, request, step.method);
+        this.foreign.delete(other);
         other.close();
       }
       latencyMs += result.latencyMs;
     }
-    return { ...result, startedNs, latencyMs, redirects };
+    return { ...result, startedMs, latencyMs, redirects };
   }
 
   /** Closes idle connections above the minimum that have been idle for a whole worker-timeout. */
@@ -166,6 +198,7 @@ export class ReplayPool {
       const conn = this.idle[i]!;
       if (now - conn.lastUsed >= this.options.workerTimeoutMs) {
         this.idle.splice(i, 1);
+        this.all.delete(conn);
         conn.close();
         this.total--;
         this.retired++;

@@ -65,7 +65,7 @@ export class ReplayReport {
     c.response_bytes += outcome.responseBytes;
     c.redirects_followed += outcome.redirects;
     this.lastDone = performance.now();
-    if (outcome.ok && outcome.status !== undefined) {
+    if (outcome.ok) {
       c.responses++;
       this.latency.record(outcome.latencyMs);
       const cls = Math.floor(outcome.status / 100);

@@ -70,8 +70,10 @@ const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: boolean): Buffer {
   let out = payload;
   let absoluteHost: string | undefined;
-  const current = requestTarget(out).toString('latin1');
-  const abs = ABSOLUTE_FORM.exec(current);
+  const span = requestTarget(out);
+  // Nearly every request-target is origin-form ('/…'): no string, no regexp for those.
+  const current = span.length > 0 && span[0] === 0x2f ? '' : span.toString('latin1');
+  const abs = current === '' ? null : ABSOLUTE_FORM.exec(current);
   if (abs) absoluteHost = abs[0].replace(/^https?:\/\/(?:[^@]*@)?/i, '');
   if (target.fixedTarget !== undefined) out = setPath(out, target.fixedTarget);
   else if (abs) out = setPath(out, current.slice(abs[0].length) || '/');

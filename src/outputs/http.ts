@@ -91,7 +91,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       meta: makeMeta({
         type: REPLAYED_RESPONSE,
         id: job.id,
-        timestampNs: outcome.startedNs,
+        timestampNs: BigInt(Math.round(outcome.startedMs * 1000)) * 1000n,
         latencyNs: BigInt(Math.round(outcome.latencyMs * 1e6)),
       }),
       // A copy: the kept bytes may share a large socket buffer.

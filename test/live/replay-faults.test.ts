@@ -4,7 +4,6 @@
  * the queue stays bounded, and the output keeps working for the next request.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { httpOutput } from '../../src/outputs/http.js';
 import { type Answer, arrayInput, okAnswer, rawServer, requestMessage, runPipeline } from './replay-support.js';
@@ -12,16 +11,15 @@ import { type Answer, arrayInput, okAnswer, rawServer, requestMessage, runPipeli
 const requests = (n: number) =>
   Array.from({ length: n }, (_, i) => requestMessage(`GET /f/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
 
+/** A port nothing listens on (a server's, closed). */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const s = await rawServer(okAnswer());
+  await s.close();
+  return s.port;
 }
 
 /** Replays n requests to a server answering with `answer`; returns the output's stats. */
-async function replayAgainst(answer: Answer, n: number, timeoutMs = 300) {
+async function replayAgainst(answer: Answer, n: number, timeoutMs = 3000) {
   const server = await rawServer(answer);
   try {
     const out = httpOutput(server.url, { workers: 4, timeoutMs });
@@ -128,7 +126,7 @@ test('a mix of faults on one target: each request lands in exactly one counter a
   const { stats } = await replayAgainst(
     (req, socket, i) => behaviours[i % behaviours.length]!(req, socket, i),
     50,
-    200,
+    400,
   );
   assert.equal(stats.requests, 50);
   const answered = Number(stats.responses);
