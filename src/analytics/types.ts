@@ -31,14 +31,21 @@ export interface Exchange {
   readonly requestHeaderBytes: number;
   /** On the wire (chunked framing included). */
   readonly requestBodyBytes: number;
+  /** The entity: chunked framing removed (equals requestBodyBytes for Content-Length bodies). */
+  readonly requestBodyEntityBytes: number;
   /** Undefined when no response was seen (yet, or ever). */
   readonly status: number | undefined;
   readonly responseHeaderBytes: number;
   /** On the wire (chunked framing and content-encoding included). */
   readonly responseBodyBytes: number;
+  /** The entity: chunked framing removed, content coding kept (what tshark calls the body length). */
+  readonly responseBodyEntityBytes: number;
   /** After removing chunked framing and gzip/deflate/br, when the body was encoded; else equal to the wire size. */
   readonly responseBodyDecodedBytes: number;
+  /** The response's Content-Type without parameters ('' when absent or no response). */
   readonly contentType: string;
+  /** The response's Content-Encoding ('' when absent). */
+  readonly contentEncoding: string;
   /** Request first byte → response last byte, ns; undefined without a response. */
   readonly latencyNs: bigint | undefined;
 }
@@ -87,6 +94,39 @@ export interface AnalyticsSnapshot {
   readonly bandwidth_bytes_per_s: number;
   readonly routes: readonly RouteTotals[];
   readonly hosts: readonly RouteTotals[];
-  /** Routes folded into the overflow bucket because of the cardinality limit. */
+  /** Exchanges filed under the overflow route (`(other)`) because the route limit was reached. */
   readonly routes_overflowed: number;
+  /** Exchanges filed under the overflow host because the host limit was reached. */
+  readonly hosts_overflowed: number;
+  /** All exchanges together (route '*', host '*'): the run's totals, status mix and latency. */
+  readonly totals: RouteTotals;
+  /** Bytes per time slot, by the requests' own timestamps (capture time for files): the bandwidth series. */
+  readonly series: BandwidthSeries;
+  /** Why some messages were not paired or counted: see docs/analytics.md. */
+  readonly accounting: AccountingCounters;
+}
+
+/** Wire bytes per slot: slot i covers [start_ms + i·slot_ms, start_ms + (i+1)·slot_ms). Bounded length. */
+export interface BandwidthSeries {
+  readonly start_ms: number;
+  readonly slot_ms: number;
+  readonly bytes: readonly number[];
+  readonly requests: readonly number[];
+}
+
+export interface AccountingCounters {
+  /** Requests whose response never came (evicted or expired while waiting, or still waiting at the end). */
+  readonly no_response: number;
+  /** Responses whose request was never seen (counted under the route `(no request)`). */
+  readonly responses_without_request: number;
+  /** Original (type 2) responses replaced by the replayed (type 3) response of the same request. */
+  readonly original_responses_replaced: number;
+  /** 1xx responses (other than 101) before the final one: their bytes count as the exchange's response headers. */
+  readonly interim_responses: number;
+  /** A second final response of the same type for an id already answered (counted under `(no request)`). */
+  readonly duplicate_responses: number;
+  /** Messages that are not HTTP/1 requests or responses (binary payloads, HTTP/2, unknown types). */
+  readonly not_http: number;
+  /** Requests still waiting for a response when this snapshot was taken (not yet counted). */
+  readonly pending: number;
 }

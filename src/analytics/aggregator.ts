@@ -1,0 +1,288 @@
+/**
+ * Adds Exchanges up per route, per host and overall, and turns the totals into the AnalyticsSnapshot.
+ *
+ *   Exchange ─▶ route bucket (≤ routeLimit, else `(other)`) ─┐
+ *            ─▶ host bucket  (≤ hostLimit,  else `(other)`) ─┼─▶ snapshot(): sorted by bytes, shares, p50/95/99
+ *            ─▶ totals, bandwidth series (bounded slots)    ─┘
+ *
+ * Memory is flat whatever the traffic: bucket counts are capped, each bucket is a few numbers and a sparse
+ * histogram, and the series halves its resolution instead of growing. Aggregators merge, which is how
+ * window() sums its slices.
+ */
+import { SparseHistogram } from './histogram.js';
+import { OVERFLOW_ROUTE } from './routes.js';
+import type { TrackerCounters } from './tracker.js';
+import type { AnalyticsSnapshot, BandwidthSeries, Exchange, RouteTotals } from './types.js';
+
+export interface AggregatorOptions {
+  /** Distinct routes kept; later ones are filed under `(other)`. Default 1000. */
+  routeLimit?: number;
+  /** Distinct hosts kept; later ones under `(other)`. Default 200. */
+  hostLimit?: number;
+  /** Most slots in the bandwidth series (the slot width doubles to stay under). Default 720. */
+  seriesSlots?: number;
+}
+
+const KIB = 1024;
+const MIB = 1024 * 1024;
+
+/** Running totals of one bucket. Public fields: read by exporters through snapshot() only. */
+export class Bucket {
+  requests = 0;
+  responses = 0;
+  requestHeaderBytes = 0;
+  requestBodyBytes = 0;
+  responseHeaderBytes = 0;
+  responseBodyBytes = 0;
+  responseBodyDecodedBytes = 0;
+  status = [0, 0, 0, 0, 0, 0]; // index = status / 100 (0 and >5 land in 0: unknown)
+  noResponse = 0;
+  readonly latency = new SparseHistogram();
+  /** The one host (or route) seen in this bucket, '*' once there were several. */
+  other = '';
+
+  add(e: Exchange, other: string): void {
+    this.requests++;
+    this.requestHeaderBytes += e.requestHeaderBytes;
+    this.requestBodyBytes += e.requestBodyBytes;
+    this.responseHeaderBytes += e.responseHeaderBytes;
+    this.responseBodyBytes += e.responseBodyBytes;
+    this.responseBodyDecodedBytes += e.responseBodyDecodedBytes;
+    if (e.status === undefined) this.noResponse++;
+    else {
+      this.responses++;
+      const cls = Math.floor(e.status / 100);
+      this.status[cls >= 1 && cls <= 5 ? cls : 0]!++;
+    }
+    if (e.latencyNs !== undefined) this.latency.record(Number(e.latencyNs) / 1e6);
+    if (this.other === '') this.other = other;
+    else if (this.other !== other) this.other = '*';
+  }
+
+  merge(b: Bucket): void {
+    this.requests += b.requests;
+    this.responses += b.responses;
+    this.requestHeaderBytes += b.requestHeaderBytes;
+    this.requestBodyBytes += b.requestBodyBytes;
+    this.responseHeaderBytes += b.responseHeaderBytes;
+    this.responseBodyBytes += b.responseBodyBytes;
+    this.responseBodyDecodedBytes += b.responseBodyDecodedBytes;
+    for (let i = 0; i < this.status.length; i++) this.status[i]! += b.status[i]!;
+    this.noResponse += b.noResponse;
+    this.latency.merge(b.latency);
+    if (this.other === '') this.other = b.other;
+    else if (b.other !== '' && b.other !== this.other) this.other = '*';
+  }
+
+  get totalBytes(): number {
+    return this.requestHeaderBytes + this.requestBodyBytes + this.responseHeaderBytes + this.responseBodyBytes;
+  }
+
+  totals(route: string, host: string, allBytes: number): RouteTotals {
+    const total = this.totalBytes;
+    return {
+      route,
+      host,
+      requests: this.requests,
+      responses: this.responses,
+      request_header_bytes: this.requestHeaderBytes,
+      request_body_bytes: this.requestBodyBytes,
+      response_header_bytes: this.responseHeaderBytes,
+      response_body_bytes: this.responseBodyBytes,
+      response_body_decoded_bytes: this.responseBodyDecodedBytes,
+      total_bytes: total,
+      share: allBytes > 0 ? round(total / allBytes, 6) : 0,
+      status_1xx: this.status[1]!,
+      status_2xx: this.status[2]!,
+      status_3xx: this.status[3]!,
+      status_4xx: this.status[4]!,
+      status_5xx: this.status[5]!,
+      no_response: this.noResponse,
+      p50_ms: round(this.latency.percentile(50), 3),
+      p95_ms: round(this.latency.percentile(95), 3),
+      p99_ms: round(this.latency.percentile(99), 3),
+    };
+  }
+}
+
+/** Wire bytes and requests per time slot, by request timestamps. */
+class Series {
+  startMs = -1;
+  slotMs = 1000;
+  bytes: number[] = [];
+  requests: number[] = [];
+
+  constructor(private readonly maxSlots: number) {}
+
+  add(atMs: number, bytes: number, requests: number): void {
+    if (!Number.isFinite(atMs) || atMs <= 0) return; // 0 timestamps (bad meta) have no place in time
+    if (this.startMs < 0) this.startMs = Math.floor(atMs / this.slotMs) * this.slotMs;
+    let i = Math.floor((atMs - this.startMs) / this.slotMs);
+    if (i < 0) i = 0; // a little out of order: the first slot
+    while (i >= this.maxSlots) {
+      this.halve();
+      i = Math.floor((atMs - this.startMs) / this.slotMs);
+    }
+    while (this.bytes.length <= i) {
+      this.bytes.push(0);
+      this.requests.push(0);
+    }
+    this.bytes[i]! += bytes;
+    this.requests[i]! += requests;
+  }
+
+  /** Slots twice as wide: pairs are added. */
+  private halve(): void {
+    const pair = <T extends number[]>(a: T) => {
+      const out: number[] = [];
+      for (let i = 0; i < a.length; i += 2) out.push(a[i]! + (a[i + 1] ?? 0));
+      return out;
+    };
+    this.bytes = pair(this.bytes);
+    this.requests = pair(this.requests);
+    this.slotMs *= 2;
+  }
+
+  merge(o: Series): void {
+    if (o.startMs < 0) return;
+    for (let i = 0; i < o.bytes.length; i++) this.add(o.startMs + i * o.slotMs, o.bytes[i]!, o.requests[i]!);
+  }
+
+  view(): BandwidthSeries {
+    return { start_ms: Math.max(0, this.startMs), slot_ms: this.slotMs, bytes: this.bytes, requests: this.requests };
+  }
+}
+
+export interface SnapshotContext {
+  elapsedS: number;
+  /** Bytes per second to report (live: over the last interval); default total / elapsed. */
+  bandwidthBytesPerS?: number;
+  counters?: TrackerCounters;
+  pending?: number;
+  /** Length of top_endpoints. Default 10. */
+  top?: number;
+}
+
+export class Aggregator {
+  readonly total = new Bucket();
+  readonly routes = new Map<string, Bucket>();
+  readonly hosts = new Map<string, Bucket>();
+  routesOverflowed = 0;
+  hostsOverflowed = 0;
+  maxResponseBytes = 0;
+  firstMs = Number.POSITIVE_INFINITY;
+  lastMs = 0;
+  private readonly series: Series;
+  private readonly routeLimit: number;
+  private readonly hostLimit: number;
+
+  constructor(private readonly options: AggregatorOptions = {}) {
+    this.routeLimit = options.routeLimit ?? 1000;
+    this.hostLimit = options.hostLimit ?? 200;
+    this.series = new Series(options.seriesSlots ?? 720);
+  }
+
+  add(e: Exchange): void {
+    const route = this.bucket(this.routes, e.route, this.routeLimit);
+    if (route.overflowed) this.routesOverflowed++;
+    const host = this.bucket(this.hosts, e.host, this.hostLimit);
+    if (host.overflowed) this.hostsOverflowed++;
+    route.bucket.add(e, e.host);
+    host.bucket.add(e, e.route);
+    this.total.add(e, '*');
+    const responseBytes = e.responseHeaderBytes + e.responseBodyBytes;
+    if (responseBytes > this.maxResponseBytes) this.maxResponseBytes = responseBytes;
+    const ms = Number(e.startNs) / 1e6;
+    if (ms > 0) {
+      if (ms < this.firstMs) this.firstMs = ms;
+      if (ms > this.lastMs) this.lastMs = ms;
+    }
+    const bytes = e.requestHeaderBytes + e.requestBodyBytes + responseBytes;
+    this.series.add(ms, bytes, 1);
+  }
+
+  /** The bucket of `key`, or the overflow bucket when the map is full (it may take the map one over). */
+  private bucket(map: Map<string, Bucket>, key: string, limit: number): { bucket: Bucket; overflowed: boolean } {
+    const found = map.get(key);
+    if (found) return { bucket: found, overflowed: false };
+    const overflowed = map.size >= limit && key !== OVERFLOW_ROUTE;
+    const name = overflowed ? OVERFLOW_ROUTE : key;
+    let bucket = map.get(name);
+    if (!bucket) {
+      bucket = new Bucket();
+      map.set(name, bucket);
+    }
+    return { bucket, overflowed };
+  }
+
+  merge(o: Aggregator): void {
+    const into = (mine: Map<string, Bucket>, theirs: Map<string, Bucket>, limit: number) => {
+      let overflowed = 0;
+      for (const [k, b] of theirs) {
+        const m = this.bucket(mine, k, limit);
+        if (m.overflowed) overflowed += b.requests;
+        m.bucket.merge(b);
+      }
+      return overflowed;
+    };
+    this.routesOverflowed += o.routesOverflowed + into(this.routes, o.routes, this.routeLimit);
+    this.hostsOverflowed += o.hostsOverflowed + into(this.hosts, o.hosts, this.hostLimit);
+    this.total.merge(o.total);
+    this.maxResponseBytes = Math.max(this.maxResponseBytes, o.maxResponseBytes);
+    this.firstMs = Math.min(this.firstMs, o.firstMs);
+    this.lastMs = Math.max(this.lastMs, o.lastMs);
+    this.series.merge(o.series);
+  }
+
+  /** An empty aggregator with the same limits. */
+  fresh(): Aggregator {
+    return new Aggregator(this.options);
+  }
+
+  /** Seconds between the first and the last request, by their own timestamps. */
+  get spanS(): number {
+    return this.lastMs > this.firstMs ? (this.lastMs - this.firstMs) / 1000 : 0;
+  }
+
+  snapshot(ctx: SnapshotContext): AnalyticsSnapshot {
+    const all = this.total.totalBytes;
+    const byBytes = (a: RouteTotals, b: RouteTotals) => b.total_bytes - a.total_bytes || (a.route < b.route ? -1 : 1);
+    const routes = [...this.routes].map(([route, b]) => b.totals(route, b.other, all)).sort(byBytes);
+    const hosts = [...this.hosts]
+      .map(([host, b]) => b.totals(b.other, host, all))
+      .sort((a, b) => b.total_bytes - a.total_bytes || (a.host < b.host ? -1 : 1));
+    const requestBytes = this.total.requestHeaderBytes + this.total.requestBodyBytes;
+    const c = ctx.counters;
+    return {
+      elapsed_s: round(ctx.elapsedS, 3),
+      total_requests: this.total.requests,
+      avg_request_size: this.total.requests > 0 ? round(requestBytes / this.total.requests / KIB, 3) : 0,
+      max_response_size: round(this.maxResponseBytes / KIB, 3),
+      top_endpoints: routes
+        .slice(0, ctx.top ?? 10)
+        .map((r) => ({ path: r.route, bandwidth_mb: round(r.total_bytes / MIB, 6) })),
+      total_bytes: all,
+      bandwidth_bytes_per_s: round(ctx.bandwidthBytesPerS ?? (ctx.elapsedS > 0 ? all / ctx.elapsedS : 0), 1),
+      routes,
+      hosts,
+      routes_overflowed: this.routesOverflowed,
+      hosts_overflowed: this.hostsOverflowed,
+      totals: this.total.totals('*', '*', all),
+      series: this.series.view(),
+      accounting: {
+        no_response: c?.no_response ?? this.total.noResponse,
+        responses_without_request: c?.responses_without_request ?? 0,
+        original_responses_replaced: c?.original_responses_replaced ?? 0,
+        interim_responses: c?.interim_responses ?? 0,
+        duplicate_responses: c?.duplicate_responses ?? 0,
+        not_http: c?.not_http ?? 0,
+        pending: ctx.pending ?? 0,
+      },
+    };
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

@@ -1,0 +1,104 @@
+/**
+ * Budgets: thresholds over a snapshot, for CI (`tapline report … --max-total 500mb` exits 3) and live runs.
+ * A pure function of the snapshot, so the same rules judge a whole file, a live run's totals, or a sliding
+ * window (alerts).
+ *
+ *   --max-total SIZE       all wire bytes together
+ *   --max-route SIZE       any one route's wire bytes
+ *   --max-share PCT        any one route's share of all wire bytes (`30%` or `30`); a run with fewer than
+ *                          two routes is not judged (one route is always 100%)
+ *   --max-latency DURATION any one route's p95 latency
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet } from '../core/flags.js';
+import { formatBytes } from '../core/values.js';
+import type { AnalyticsSnapshot } from './types.js';
+
+export interface Budgets {
+  maxTotalBytes?: number;
+  maxRouteBytes?: number;
+  /** 0..1. */
+  maxShare?: number;
+  maxLatencyMs?: number;
+}
+
+export interface Breach {
+  readonly budget: 'max-total' | 'max-route' | 'max-share' | 'max-latency';
+  /** The route that broke it ('*' for max-total). */
+  readonly route: string;
+  readonly host: string;
+  readonly value: number;
+  readonly limit: number;
+  /** One line for a human: `max-route: /videos/:id 612.0 MiB > 500.0 MiB`. */
+  readonly message: string;
+}
+
+export function hasBudgets(b: Budgets): boolean {
+  return (
+    b.maxTotalBytes !== undefined ||
+    b.maxRouteBytes !== undefined ||
+    b.maxShare !== undefined ||
+    b.maxLatencyMs !== undefined
+  );
+}
+
+/** Every budget the snapshot breaks, worst first within each budget. Empty = within budget. */
+export function evaluateBudgets(s: AnalyticsSnapshot, b: Budgets): Breach[] {
+  const out: Breach[] = [];
+  const breach = (
+    budget: Breach['budget'],
+    r: { route: string; host: string },
+    value: number,
+    limit: number,
+    what: string,
+  ) => out.push({ budget, route: r.route, host: r.host, value, limit, message: `${budget}: ${what}` });
+  if (b.maxTotalBytes !== undefined && s.total_bytes > b.maxTotalBytes) {
+    const what = `all routes ${formatBytes(s.total_bytes)} > ${formatBytes(b.maxTotalBytes)}`;
+    breach('max-total', { route: '*', host: '*' }, s.total_bytes, b.maxTotalBytes, what);
+  }
+  const { maxRouteBytes, maxShare, maxLatencyMs } = b;
+  if (maxRouteBytes !== undefined) {
+    for (const r of s.routes.filter((r) => r.total_bytes > maxRouteBytes)) {
+      const what = `${r.route} ${formatBytes(r.total_bytes)} > ${formatBytes(maxRouteBytes)}`;
+      breach('max-route', r, r.total_bytes, maxRouteBytes, what);
+    }
+  }
+  // One route is always 100% of the bytes: a share budget needs at least two to compare.
+  if (maxShare !== undefined && s.routes.length > 1) {
+    for (const r of s.routes.filter((r) => r.share > maxShare)) {
+      breach('max-share', r, r.share, maxShare, `${r.route} ${pct(r.share)} of all bytes > ${pct(maxShare)}`);
+    }
+  }
+  if (maxLatencyMs !== undefined) {
+    const slow = s.routes.filter((r) => r.responses > 0 && r.p95_ms > maxLatencyMs).sort((x, y) => y.p95_ms - x.p95_ms);
+    for (const r of slow)
+      breach('max-latency', r, r.p95_ms, maxLatencyMs, `${r.route} p95 ${r.p95_ms} ms > ${maxLatencyMs} ms`);
+  }
+  return out;
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/** `30%`, `30` or `0.3%` → 0..1. Throws a usage error naming `where`. */
+export function parseShare(text: string, where: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!(n > 0 && n <= 100)) {
+    throw new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(text)} is not a percentage above 0 and at most 100`, {
+      where,
+    });
+  }
+  return n / 100;
+}
+
+/** The budgets given as flags (`budgetFlags` in flags.ts); none given = no budgets. */
+export function budgetsFromFlags(flags: FlagSet): Budgets {
+  const b: Budgets = {};
+  if (flags.has('max-total')) b.maxTotalBytes = flags.number('max-total');
+  if (flags.has('max-route')) b.maxRouteBytes = flags.number('max-route');
+  if (flags.has('max-share')) b.maxShare = parseShare(flags.string('max-share'), '--max-share');
+  if (flags.has('max-latency')) b.maxLatencyMs = flags.number('max-latency');
+  return b;
+}

@@ -1,0 +1,123 @@
+/**
+ * Bandwidth analytics: where the bytes go, per route, per host, live and from files.
+ *
+ *   Message ─▶ observe() ─▶ ExchangeTracker (pairs by id) ─▶ Exchange ─┬─▶ Aggregator (whole run) ─▶ snapshot()
+ *                                                                     ├─▶ window slices (1 s each) ─▶ window(ms)
+ *                                                                     └─▶ onExchange listeners (Parquet, …)
+ *
+ * The API every consumer uses (the --stats line, `tapline report`, budgets, alerts, exporters, dashboard):
+ *
+ *   const analytics = createAnalytics({ routes: ['/users/:id'] });
+ *   analytics.observe(msg);            // every message: requests (1), original (2) and replayed (3) responses
+ *   analytics.snapshot();              // AnalyticsSnapshot (types.ts) of everything counted so far
+ *   analytics.window(30_000);          // the same shape for exchanges completed in the last 30 s (wall clock)
+ *   analytics.onExchange((e) => …);    // each Exchange as it completes; returns an unsubscribe function
+ *   analytics.finish();                // end of input: requests still waiting are counted as no-response
+ *
+ * Everything is synchronous and single-threaded: observe() runs on the pipeline's hot path (a Processor
+ * that returns the message untouched), consumers read snapshots from timers. Memory is bounded (see
+ * tracker.ts, aggregator.ts, routes.ts).
+ */
+import type { Message } from '../core/message.js';
+import { Aggregator, type AggregatorOptions } from './aggregator.js';
+import { RouteNamer } from './routes.js';
+import { ExchangeTracker, type TrackerOptions } from './tracker.js';
+import type { AnalyticsSnapshot, Exchange } from './types.js';
+
+export type { Breach, Budgets } from './budgets.js';
+export { budgetsFromFlags, evaluateBudgets, hasBudgets } from './budgets.js';
+export { SparseHistogram } from './histogram.js';
+export { NO_REQUEST_ROUTE, OVERFLOW_ROUTE, templatePath } from './routes.js';
+export type * from './types.js';
+
+export interface AnalyticsOptions extends TrackerOptions, AggregatorOptions {
+  /** `--route` patterns (first match wins). */
+  routes?: readonly string[];
+  /** Longest window() asked for, ms (slices older than this are dropped). Default 5 minutes. */
+  maxWindowMs?: number;
+  /** Top routes in `top_endpoints`. Default 10. */
+  top?: number;
+  /**
+   * What elapsed_s and bandwidth_bytes_per_s measure: 'wall' (live runs: the run's time, and bandwidth over
+   * the interval since the previous snapshot) or 'input' (files: first to last request timestamp, and
+   * bandwidth over that span). Default 'wall'.
+   */
+  timeBase?: 'wall' | 'input';
+  /** Wall clock in ms (tests pass their own). */
+  now?: () => number;
+}
+
+export interface Analytics {
+  observe(msg: Message): void;
+  snapshot(): AnalyticsSnapshot;
+  window(ms: number): AnalyticsSnapshot;
+  onExchange(listener: (exchange: Exchange) => void): () => void;
+  finish(): void;
+}
+
+const SLICE_MS = 1000;
+
+export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
+  const now = options.now ?? Date.now;
+  const startedMs = now();
+  const maxWindowMs = options.maxWindowMs ?? 5 * 60_000;
+  const aggregator = new Aggregator(options);
+  const listeners = new Set<(e: Exchange) => void>();
+  /** Per-second aggregators for window(), newest last; only kept while someone asks for windows. */
+  const slices: { at: number; agg: Aggregator }[] = [];
+  let windowsWanted = options.maxWindowMs !== undefined; // else from the first window() call on
+  let lastRate = { at: startedMs, bytes: 0 };
+
+  const onExchange = (e: Exchange) => {
+    aggregator.add(e);
+    if (windowsWanted) {
+      const at = Math.floor(now() / SLICE_MS) * SLICE_MS;
+      let last = slices[slices.length - 1];
+      if (!last || last.at !== at) {
+        last = { at, agg: aggregator.fresh() };
+        slices.push(last);
+        while (slices.length > 0 && slices[0]!.at < at - maxWindowMs) slices.shift();
+      }
+      last.agg.add(e);
+    }
+    for (const l of listeners) l(e);
+  };
+  const tracker = new ExchangeTracker(new RouteNamer({ rules: options.routes ?? [] }), onExchange, options);
+
+  const context = (elapsedS: number, bandwidth?: number) => ({
+    elapsedS,
+    counters: tracker.counters,
+    pending: tracker.pendingCount,
+    top: options.top ?? 10,
+    ...(bandwidth !== undefined ? { bandwidthBytesPerS: bandwidth } : {}),
+  });
+
+  return {
+    observe: (msg) => tracker.observe(msg),
+    snapshot() {
+      tracker.expire();
+      if (options.timeBase === 'input') return aggregator.snapshot(context(aggregator.spanS));
+      const t = now();
+      const bytes = aggregator.total.totalBytes;
+      // Bandwidth over the interval since the previous snapshot (the --stats interval on live runs).
+      const seconds = (t - lastRate.at) / 1000;
+      const rate = seconds > 0 ? (bytes - lastRate.bytes) / seconds : undefined;
+      lastRate = { at: t, bytes };
+      return aggregator.snapshot(context((t - startedMs) / 1000, rate));
+    },
+    window(ms) {
+      windowsWanted = true;
+      const t = now();
+      const from = t - ms;
+      const sum = aggregator.fresh();
+      for (const s of slices) if (s.at + SLICE_MS > from) sum.merge(s.agg);
+      const seconds = Math.min(ms, t - startedMs) / 1000;
+      return sum.snapshot({ ...context(seconds), pending: tracker.pendingCount });
+    },
+    onExchange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    finish: () => tracker.flush(),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * Routes: the path a request is filed under, so `/users/123` and `/users/456` add up as `/users/:id`.
+ *
+ *   request-target ─▶ path (scheme://host, ?query and #fragment removed)
+ *                  ─▶ first matching --route rule   (`/users/:id/orders`, `/static/*`)
+ *                  └▶ else automatic template: each segment that looks like an identifier becomes a placeholder
+ *
+ * Placeholders (docs/analytics.md): `:id` numbers, `:uuid` UUIDs, `:date` dates, `:hash` hex strings and
+ * hashes in file names (`app.3f9a1c2b.js` → `app.:hash.js`), `:token` base64/random tokens, `:long` very long
+ * segments. Templating is pure (no state), so hostile URLs cannot grow memory here; the RouteTable that files
+ * routes has a size cap and an overflow bucket, and the template cache is bounded.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+
+/** The route every path beyond the route limit is filed under. */
+export const OVERFLOW_ROUTE = '(other)';
+/** Responses whose request was never seen. */
+export const NO_REQUEST_ROUTE = '(no request)';
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const DIGITS = /^\d+$/;
+const DATE = /^\d{4}-\d{2}-\d{2}(?:[T_ ]\d{2}(?::?\d{2}){0,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const HEX = /^[0-9a-f]+$/i;
+const TOKEN_CHARS = /^[A-Za-z0-9_\-+=~%]+$/;
+const HAS_DIGIT = /\d/;
+const HAS_LETTER = /[A-Za-z]/;
+
+/** A token-like string: long, of token characters, mixing digits and letters (words and slugs are kept). */
+function looksLikeToken(s: string): boolean {
+  if (s.length < 16 || !TOKEN_CHARS.test(s)) return false;
+  if (HAS_DIGIT.test(s) && HAS_LETTER.test(s)) return true;
+  // All letters but mixed case and long (base64 of random bytes without a digit is rare but possible).
+  return s.length >= 24 && /[a-z]/.test(s) && /[A-Z]/.test(s) && !/[-_]/.test(s);
+}
+
+/** Hex that is an identifier, not a word: 8+ chars with a digit, or 16+ chars. */
+function looksLikeHex(s: string): boolean {
+  return HEX.test(s) && ((s.length >= 8 && HAS_DIGIT.test(s)) || s.length >= 16);
+}
+
+/** The placeholder for one whole path segment, or null to keep it. */
+function segmentPlaceholder(seg: string): string | null {
+  if (DIGITS.test(seg)) return ':id';
+  if (seg.length >= 32 && UUID.test(seg)) return ':uuid';
+  if (seg.length >= 10 && DATE.test(seg)) return ':date';
+  if (looksLikeHex(seg)) return ':hash';
+  if (looksLikeToken(seg)) return ':token';
+  if (seg.length > 64) return ':long';
+  return null;
+}
+
+/** File names with hashes (`main.5d41402a.js`, `chunk-3f9a1c2b7e.css`): the hash parts become `:hash`. */
+function templateFileName(seg: string): string {
+  const dot = seg.lastIndexOf('.');
+  const stem = seg.slice(0, dot);
+  const ext = seg.slice(dot);
+  const parts = stem.split('.').map((part) => {
+    const whole = segmentPlaceholder(part);
+    if (whole) return whole === ':id' ? ':id' : ':hash';
+    if (!part.includes('-')) return part;
+    return part
+      .split('-')
+      .map((p) => (looksLikeHex(p) || looksLikeToken(p) || (p.length >= 6 && DIGITS.test(p)) ? ':hash' : p))
+      .join('-');
+  });
+  return parts.join('.') + ext;
+}
+
+/** The automatic template of a path (`/users/42/avatar.png` → `/users/:id/avatar.png`). */
+export function templatePath(path: string): string {
+  if (path === '' || path === '/') return '/';
+  const segs = path.split('/');
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
+    if (seg === '') continue;
+    const whole = segmentPlaceholder(seg);
+    if (whole) segs[i] = whole;
+    else if (seg.includes('.') && seg.lastIndexOf('.') > 0) segs[i] = templateFileName(seg);
+  }
+  return segs.join('/');
+}
+
+/** The path of a request-target: absolute-form's scheme and authority, the query and the fragment removed. */
+export function pathOf(target: string): { path: string; authority: string } {
+  let path = target;
+  let authority = '';
+  const scheme = path.indexOf('://');
+  if (scheme > 0 && scheme < 10) {
+    const slash = path.indexOf('/', scheme + 3);
+    authority = path.slice(scheme + 3, slash === -1 ? path.length : slash);
+    path = slash === -1 ? '/' : path.slice(slash);
+  }
+  const q = path.indexOf('?');
+  if (q !== -1) path = path.slice(0, q);
+  const h = path.indexOf('#');
+  if (h !== -1) path = path.slice(0, h);
+  return { path: path === '' ? '/' : path, authority };
+}
+
+/** A `--route` rule: `/users/:id/orders` (`:name` = one segment), `/static/*` (`*` = the rest, last only). */
+export class RouteRule {
+  private readonly segs: string[];
+  private readonly rest: boolean;
+
+  constructor(readonly pattern: string) {
+    if (!pattern.startsWith('/')) {
+      throw new TaplineError(ERROR_CODES.USAGE, `route ${JSON.stringify(pattern)} must start with /`, {
+        where: '--route',
+      });
+    }
+    const segs = pattern.split('/').slice(1);
+    const star = segs.indexOf('*');
+    if (star !== -1 && star !== segs.length - 1) {
+      throw new TaplineError(ERROR_CODES.USAGE, `route ${JSON.stringify(pattern)}: * may only be the last segment`, {
+        where: '--route',
+      });
+    }
+    this.rest = star !== -1;
+    this.segs = this.rest ? segs.slice(0, -1) : segs;
+  }
+
+  matches(path: string): boolean {
+    const segs = path.split('/').slice(1);
+    if (this.rest ? segs.length < this.segs.length : segs.length !== this.segs.length) return false;
+    for (let i = 0; i < this.segs.length; i++) {
+      const want = this.segs[i]!;
+      const got = segs[i]!;
+      if (want.startsWith(':') ? got === '' : want !== got) return false;
+    }
+    return true;
+  }
+}
+
+export interface RouterOptions {
+  /** `--route` patterns, first match wins. */
+  rules?: readonly string[];
+  /** Cache of path → route (bounded; default 4096). */
+  cacheSize?: number;
+}
+
+/** Path → route, with the user's rules first and the automatic template otherwise. Memory is bounded. */
+export class RouteNamer {
+  private readonly rules: RouteRule[];
+  private readonly cache = new Map<string, string>();
+  private readonly cacheSize: number;
+
+  constructor(options: RouterOptions = {}) {
+    this.rules = (options.rules ?? []).map((r) => new RouteRule(r));
+    this.cacheSize = options.cacheSize ?? 4096;
+  }
+
+  route(path: string): string {
+    const hit = this.cache.get(path);
+    if (hit !== undefined) return hit;
+    let route: string | undefined;
+    for (const rule of this.rules) {
+      if (rule.matches(path)) {
+        route = rule.pattern;
+        break;
+      }
+    }
+    route ??= templatePath(path);
+    // Bounded: when full, start over (cheaper than LRU bookkeeping on every hit; the hot set refills fast).
+    if (this.cache.size >= this.cacheSize) this.cache.clear();
+    if (path.length <= 512) this.cache.set(path, route);
+    return route;
+  }
+}
