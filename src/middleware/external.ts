@@ -37,7 +37,7 @@ export interface ExternalMiddlewareOptions {
 
 /** Messages (or bytes) decoded but not yet taken by the pipeline before stdout is paused. */
 const QUEUE_HIGH_MESSAGES = 8192;
-const QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
+const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
 /** A stderr line longer than this is passed through in pieces. */
 const STDERR_LINE_MAX = 64 * 1024;
 

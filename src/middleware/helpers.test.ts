@@ -100,10 +100,23 @@ describe('MiddlewareRunner (helper library)', () => {
     const runner = new MiddlewareRunner({ input: new PassThrough(), output: new PassThrough() });
     assert.equal(runner.process(m('1', 'a', REQ)).length, 1, 'echo without callbacks');
     const order: string[] = [];
-    runner.on('message', (x) => (order.push('message'), x));
-    runner.on('request', (x) => (order.push('request'), x.setHeader('X-A', '1')));
-    runner.on('response', 'r1', (x) => (order.push('response#r1'), null));
-    runner.on('response', (x) => (order.push('response'), x));
+    const note = (name: string) => order.push(name);
+    runner.on('message', (x) => {
+      note('message');
+      return x;
+    });
+    runner.on('request', (x) => {
+      note('request');
+      return x.setHeader('X-A', '1');
+    });
+    runner.on('response', 'r1', () => {
+      note('response#r1');
+      return null;
+    });
+    runner.on('response', (x) => {
+      note('response');
+      return x;
+    });
     const out = runner.process(m('1', 'r1', REQ));
     assert.match(out[0]!.data.toString(), /\r\nX-A: 1\r\n/);
     assert.equal(runner.process(m('2', 'r1', RES)).length, 0, 'the per-id callback dropped it');
