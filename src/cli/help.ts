@@ -10,6 +10,7 @@ export const SECTION_ORDER = [
   'Live capture (--input-raw)',
   'Files',
   'Replay (--output-http)',
+  'Middleware',
   'Filters and rewrites (--http-*)',
   'Forwarding (--input-tcp, --output-tcp, --output-ws)',
   'Binary protocols (--output-binary)',
