@@ -76,7 +76,7 @@ describe('--input-raw-engine vxlan', { timeout: 30_000 }, () => {
         Buffer.from('short'), // shorter than a VXLAN header
         ...conversation(kept).map((p) => vxlan(p.data, 7)),
       ]);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 0, result.stderr);

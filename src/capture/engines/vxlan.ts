@@ -50,11 +50,15 @@ export interface VxlanCapture {
   readonly host: string;
   readonly packets: AsyncIterable<RawPacket[]>;
   stats(): VxlanStats;
-  /** Stop listening; packets already received are still delivered, then `packets` ends. Idempotent. */
+  /**
+   * Stop listening (after reading for 50 ms more what already arrived); packets received are still delivered,
+   * then `packets` ends. Idempotent.
+   */
   close(): void;
 }
 
 const DEFAULT_MAX_QUEUED = 100_000;
+const DRAIN_MS = 50;
 
 /** Binds the listener (it is receiving when this resolves). Throws TaplineError(CAPTURE_FAILED, USAGE). */
 export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
@@ -104,14 +108,22 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
       where: `udp ${host}:${port}`,
       cause: err,
     });
-    close();
+    closeNow();
   });
+  let closing = false;
   let closed = false;
-  const close = () => {
+  const closeNow = () => {
     if (closed) return;
     closed = true;
     socket.close();
     queue.close();
+  };
+  // Datagrams already in the socket's kernel buffer are read for DRAIN_MS more before the socket closes,
+  // so stopping does not drop what had arrived (a busy event loop may not have read it yet).
+  const close = () => {
+    if (closing || closed) return;
+    closing = true;
+    setTimeout(closeNow, DRAIN_MS);
   };
   const bound = socket.address().port;
   return {
@@ -123,7 +135,7 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
           for await (const batch of queue.drain()) yield batch;
           if (failure) throw failure;
         } finally {
-          close();
+          closeNow();
         }
       },
     },

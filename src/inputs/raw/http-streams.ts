@@ -178,7 +178,9 @@ export class HttpDirection implements StreamConsumer {
     private readonly options: HttpCutOptions,
     private readonly counters: HttpCutCounters,
   ) {
-    const splitterOptions = { collect: true, maxSize: options.maxSize };
+    // Every engine hands over packet buffers it never rewrites (af_packet and libpcap batches go back to their
+    // pool only once garbage-collected; files and datagrams are fresh buffers), so messages may be views.
+    const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true };
     if (side === 'client') {
       this.splitter = new RequestSplitter(splitterOptions);
     } else {

@@ -411,3 +411,25 @@ describe('end, expire and the API', () => {
     assert.equal(s.stats.garbageBytes, 10_001);
   });
 });
+
+it('stableChunks: a message inside one chunk is a view of it; otherwise bytes never share the chunk', () => {
+  // Chunks with their own memory (small Buffer.from() strings share Node's pool, as copies may).
+  const own = (s: string) => Buffer.from(Uint8Array.from(Buffer.from(s, 'latin1')).buffer);
+  const text = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc';
+  for (const stableChunks of [false, true]) {
+    const chunk = own(text);
+    const s = new RequestSplitter({ collect: true, stableChunks });
+    const [a, b] = s.push(chunk);
+    assert.equal(a!.bytes!.toString('latin1'), 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(b!.bytes!.toString('latin1'), 'GET /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc');
+    assert.equal(a!.bytes!.buffer === chunk.buffer, stableChunks, 'a view only with stableChunks');
+    // Spanning chunks: a copy either way, whole.
+    const parts = [own('POST /c HTTP/1.1\r\nContent-Length: 4\r\n\r\nab'), own('cd')];
+    const out = [...s.push(parts[0]!), ...s.push(parts[1]!)];
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.bytes!.toString('latin1'), 'POST /c HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd');
+    for (const p of parts) assert.notEqual(out[0]!.bytes!.buffer, p.buffer);
+    parts[0]!.fill(0); // the caller reusing its buffer must not change a message already cut
+    assert.equal(out[0]!.bytes!.toString('latin1'), 'POST /c HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd');
+  }
+});

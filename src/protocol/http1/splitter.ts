@@ -43,6 +43,13 @@ export interface SplitterOptions {
   maxHeaderSize?: number;
   /** Copy each message's bytes into `message.bytes`. Off by default: the caller slices its own buffer. */
   collect?: boolean;
+  /**
+   * With `collect`: the caller never changes a chunk's bytes after pushing it (capture buffers are not
+   * reused), so `bytes` may be a view. A message inside one chunk is then not copied at all, and one that
+   * spans chunks is copied once (instead of once per chunk and once more to join them). The view keeps the
+   * caller's whole chunk alive as long as the message lives. Default false: `bytes` never shares memory.
+   */
+  stableChunks?: boolean;
 }
 
 /** Why the splitter stopped producing HTTP messages. */
@@ -144,6 +151,7 @@ export class Http1Splitter {
   private readonly maxSize: number;
   private readonly maxHeaderSize: number;
   private readonly collect: boolean;
+  private readonly stableChunks: boolean;
 
   private state = S_START;
   /** Absolute offset of the next byte. */
@@ -193,6 +201,7 @@ export class Http1Splitter {
     this.maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
     this.maxHeaderSize = options.maxHeaderSize ?? 64 * 1024;
     this.collect = options.collect ?? false;
+    this.stableChunks = options.stableChunks ?? false;
     if (!(this.maxSize > 0) || !(this.maxHeaderSize > 0)) {
       throw new TaplineError(ERROR_CODES.BAD_HTTP, 'maxSize and maxHeaderSize must be positive');
     }
@@ -250,7 +259,7 @@ export class Http1Splitter {
       }
     }
     this.pos = this.base + len;
-    if (this.collect && ((this.cur && !this.discarding) || this.tail)) this.flushCollect(this.pos, true);
+    if (this.collect && ((this.cur && !this.discarding) || this.tail)) this.flushCollect(this.pos, !this.stableChunks);
     this.chunk = EMPTY_BUF; // never hold on to the caller's buffer
     return this.flush();
   }
@@ -1011,7 +1020,7 @@ export class Http1Splitter {
   }
 
   private beginCollect(start: number): void {
-    this.parts = [];
+    this.parts.length = 0;
     if (start < this.base) {
       // The start line began in an earlier chunk: those bytes are only in the line buffer now.
       this.parts.push(Buffer.from(this.lineBuf.subarray(start - this.lineAbs, this.base - this.lineAbs)));
@@ -1030,9 +1039,14 @@ export class Http1Splitter {
   }
 
   private collectBytes(m: Http1Message): Buffer {
+    const parts = this.parts;
+    const copied = parts.length;
     this.flushCollect(m.end, false);
-    const all = Buffer.concat(this.parts); // always a copy, so views into the caller's chunk never escape
-    this.parts = [];
+    // One piece that is already a copy (the message ended where an earlier chunk did), or a view of a stable
+    // chunk, is the message as it is; otherwise the pieces are joined into a copy, so no view of an unstable
+    // chunk escapes.
+    const all = parts.length === 1 && (this.stableChunks || copied === 1) ? parts[0]! : Buffer.concat(parts);
+    parts.length = 0;
     const want = m.end - m.start - m.missingBytes;
     return all.length > want ? all.subarray(0, want) : all;
   }
