@@ -2,7 +2,8 @@
  * `npm run bench -- middleware`: messages per second through the pipeline (in-memory input of browser-sized
  * requests → null output) without middleware, through an in-process pass-through module, through an external
  * Node echo (the helper library: every line decoded and re-encoded) and through a bash `while read` echo.
- * Each figure is the best of BENCH_RUNS (default 3) and is printed next to the no-middleware figure (ratio).
+ * Each figure is the best of BENCH_RUNS (default 3) interleaved rounds, printed next to the no-middleware
+ * figure (ratio).
  * Rates are counted from the first message out to the end of the run (the same for every row), so a
  * middleware's start-up (node --import tsx: about a second here) is not counted as throughput.
  * Targets: ≥ 50,000 msg/s through the Node echo, ≥ 300,000 through the in-process module.
@@ -74,12 +75,6 @@ async function once(messages: Message[], stage: () => Stage): Promise<number> {
   return (messages.length - 1) / (ms / 1000);
 }
 
-async function best(messages: Message[], stage: () => Stage): Promise<number> {
-  let top = 0;
-  for (let r = 0; r < RUNS; r++) top = Math.max(top, await once(messages, stage));
-  return top;
-}
-
 function external(command: string): () => Stage {
   return () => {
     const mw = new ExternalMiddleware({ command, log: memoryLogger() });
@@ -93,21 +88,32 @@ export async function main(): Promise<void> {
   const many = requests(400_000);
   const bashCount = 20_000;
   const fixtures = join(ROOT, 'test', 'middleware', 'fixtures');
-  const rows: [string, number, number, number | undefined][] = [];
-  const base = await best(many, () => ({}));
-  rows.push(['no middleware', many.length, base, undefined]);
-  const inProcess = await best(many, () => ({
-    transform: new ModuleMiddleware('pass', (m) => m, memoryLogger()).transform,
-  }));
-  rows.push(['--middleware-module pass-through', many.length, inProcess, 300_000]);
-  const node = await best(
-    many.slice(0, 200_000),
-    external(`${process.execPath} --import tsx ${join(fixtures, 'echo-helper.ts')}`),
-  );
-  rows.push(['--middleware Node echo (helper library)', 200_000, node, 50_000]);
-  const bash = await best(many.slice(0, bashCount), external(join(fixtures, 'echo.sh')));
-  rows.push(['--middleware bash while-read echo', bashCount, bash, undefined]);
-
+  const configs: [string, Message[], () => Stage, number | undefined][] = [
+    ['no middleware', many, () => ({}), undefined],
+    [
+      '--middleware-module pass-through',
+      many,
+      () => ({ transform: new ModuleMiddleware('pass', (m) => m, memoryLogger()).transform }),
+      300_000,
+    ],
+    [
+      '--middleware Node echo (helper library)',
+      many.slice(0, 200_000),
+      external(`${process.execPath} --import tsx ${join(fixtures, 'echo-helper.ts')}`),
+      50_000,
+    ],
+    ['--middleware bash while-read echo', many.slice(0, bashCount), external(join(fixtures, 'echo.sh')), undefined],
+  ];
+  // Rounds interleave the configurations, so that each sees the same background load; best of RUNS each.
+  const bestRate = configs.map(() => 0);
+  for (let r = 0; r < RUNS; r++) {
+    for (let c = 0; c < configs.length; c++) {
+      const [, messages, stage] = configs[c]!;
+      bestRate[c] = Math.max(bestRate[c]!, await once(messages, stage));
+    }
+  }
+  const base = bestRate[0]!;
+  const rows = configs.map(([name, messages, , target], c) => [name, messages.length, bestRate[c]!, target] as const);
   const size = many[0]!.data.length;
   console.log(`messages: GET requests of ${size} bytes, batches of ${BATCH}, null output; best of ${RUNS}`);
   console.log(`${'pipeline'.padEnd(42)} ${'messages'.padStart(9)} ${'msg/s'.padStart(11)}  vs none  target`);

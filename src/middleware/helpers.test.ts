@@ -129,7 +129,8 @@ describe('MiddlewareRunner (helper library)', () => {
     const output = new PassThrough();
     const writes: Buffer[] = [];
     output.on('data', (d: Buffer) => writes.push(d));
-    const runner = new MiddlewareRunner({ input, output });
+    const logs: string[] = [];
+    const runner = new MiddlewareRunner({ input, output, log: (line) => logs.push(line) });
     const found: (string | undefined)[][] = [];
     runner.on('request', (x) => {
       runner.searchResponses(x.id, /tok-(\d+)/, (o, r) => found.push([o, r]));
@@ -148,6 +149,7 @@ describe('MiddlewareRunner (helper library)', () => {
     assert.equal(parseHexLine(lines[0]!).path, '/login?user=ann&next=%2F');
     assert.deepEqual(found, [['1', '2']]);
     assert.equal(runner.counters.bad_lines, 1);
+    assert.match(logs[0]!, /input line 4 is not hex at column 1: "nothex"/);
     assert.throws(() => parseHexLine('zz'), /odd number|not hex/);
   });
 });

@@ -4,45 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { runTapline } from '../support/cli.js';
-import { fixture, nodeFixture, readGor, request, response, tempDir, writeGor } from './support.js';
+import { describe, it } from 'node:test';
+import { fixture, middlewareRuns, nodeFixture, request, response, writeGor } from './support.js';
 
-const tmp = tempDir('external');
-after(() => tmp.cleanup());
-
-const messages = [
-  request(1, '/a'),
-  response(1, 'one'),
-  request(2, '/drop/me'),
-  response(2, 'two'),
-  request(3, '/b?x=1', 'form=1'),
-  response(3, 'three'),
-];
-const input = writeGor(join(tmp.dir, 'in.gor'), messages);
-let n = 0;
-
-async function run(middleware: string, extra: string[] = [], file = input) {
-  const out = join(tmp.dir, `out-${++n}.gor`);
-  const res = await runTapline(
-    ['--input-file', `${file}|max`, '--middleware', middleware, '--output-file', out, '--output-file-append', ...extra],
-    { timeoutMs: 30_000 },
-  );
-  let got: ReturnType<typeof readGor> = [];
-  try {
-    got = readGor(out);
-  } catch {
-    // no output file: nothing was written
-  }
-  return { ...res, got };
-}
-
-const same = (got: { meta: string; data: Buffer }[], want = messages) => {
-  assert.deepEqual(
-    got.map((m) => [m.meta, m.data.toString('latin1')]),
-    want.map((m) => [m.meta.line, m.data.toString('latin1')]),
-  );
-};
+const { dir, messages, run, same } = middlewareRuns('--middleware');
 
 describe('--middleware features', { concurrency: 2 }, () => {
   it('pass-through in bash (while read): every message back, byte for byte', async () => {
@@ -86,7 +51,7 @@ describe('--middleware features', { concurrency: 2 }, () => {
   ] as const) {
     it(`editing a body larger than 1 MB (${lang}): no size limit, Content-Length right`, async () => {
       const body = 'a'.repeat(1_500_000);
-      const file = writeGor(join(tmp.dir, `big-${tag}.gor`), [request(7, '/upload', body), response(7)]);
+      const file = writeGor(join(dir, `big-${tag}.gor`), [request(7, '/upload', body), response(7)]);
       const r = await run(cmd, [], file);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.got.length, 2);
@@ -161,14 +126,14 @@ describe('--middleware failures', { concurrency: 2 }, () => {
 
   it('a middleware that never reads its stdin: killed, not a hang', async () => {
     const big = Array.from({ length: 40 }, (_, i) => request(i, '/big', 'x'.repeat(100_000)));
-    const file = writeGor(join(tmp.dir, 'never-reads.gor'), big);
+    const file = writeGor(join(dir, 'never-reads.gor'), big);
     const r = await run(fixture('never-reads.sh'), ['--middleware-timeout', '1s'], file);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /has not read its stdin for 1s \(\d+ bytes waiting; --middleware-timeout\); killing it/);
   });
 
   it('a flooding middleware: every message arrives, garbage is counted, warnings stay few', async () => {
-    const r = await run(fixture('flood.sh'), [], writeGor(join(tmp.dir, 'flood.gor'), messages.slice(0, 2)));
+    const r = await run(fixture('flood.sh'), [], writeGor(join(dir, 'flood.gor'), messages.slice(0, 2)));
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.got.length, 400);
     assert.match(r.stderr, /400 unreadable lines dropped/);

@@ -4,44 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { runTapline } from '../support/cli.js';
-import { fixture, readGor, request, response, tempDir, writeGor } from './support.js';
+import { describe, it } from 'node:test';
+import { fixture, middlewareRuns, request, response, writeGor } from './support.js';
 
-const tmp = tempDir('module');
-after(() => tmp.cleanup());
-
-const messages = [
-  request(1, '/a'),
-  response(1, 'one'),
-  request(2, '/drop/me'),
-  response(2, 'two'),
-  request(3, '/b?x=1', 'form=1'),
-  response(3, 'three'),
-];
-const input = writeGor(join(tmp.dir, 'in.gor'), messages);
-let n = 0;
-
-async function run(module: string, file = input) {
-  const out = join(tmp.dir, `out-${++n}.gor`);
-  const res = await runTapline(
-    ['--input-file', `${file}|max`, '--middleware-module', module, '--output-file', out, '--output-file-append'],
-    { timeoutMs: 30_000 },
-  );
-  let got: ReturnType<typeof readGor> = [];
-  try {
-    got = readGor(out);
-  } catch {
-    // nothing written
-  }
-  return { ...res, got };
-}
-
-const same = (got: { meta: string; data: Buffer }[], want = messages) =>
-  assert.deepEqual(
-    got.map((m) => [m.meta, m.data.toString('latin1')]),
-    want.map((m) => [m.meta.line, m.data.toString('latin1')]),
-  );
+const { dir, messages, run, same } = middlewareRuns('--middleware-module');
 
 describe('--middleware-module features', { concurrency: 2 }, () => {
   it('pass-through', async () => {
@@ -67,8 +33,8 @@ describe('--middleware-module features', { concurrency: 2 }, () => {
 
   it('editing a body larger than 1 MB, asynchronously, from a plain .mjs module', async () => {
     const body = 'a'.repeat(1_500_000);
-    const file = writeGor(join(tmp.dir, 'big.gor'), [request(7, '/upload', body), response(7)]);
-    const r = await run(fixture('modules/big-body.mjs'), file);
+    const file = writeGor(join(dir, 'big.gor'), [request(7, '/upload', body), response(7)]);
+    const r = await run(fixture('modules/big-body.mjs'), [], file);
     assert.equal(r.code, 0, r.stderr);
     const data = r.got[0]!.data;
     const sep = data.indexOf('\r\n\r\n');
