@@ -138,7 +138,8 @@ export class Pipeline {
       if (!settle) return drainProducers();
       settle().then(drainProducers, drainProducers);
     };
-    if (this.options.transform) stream = this.guardTransform(this.options.transform(stream), drainProducers);
+    if (this.options.transform)
+      stream = this.guardTransform(this.options.transform(detachReturn(stream)), drainProducers);
 
     const processors = this.options.processors ?? [];
     const limit = this.options.copyBufferSize ?? 0;
@@ -279,4 +280,25 @@ export class Pipeline {
       failures: [...this.failures],
     };
   }
+}
+
+/**
+ * The transform's view of the merged stream. A transform that fails stops iterating, and for-await then calls
+ * return(), which would wait for every source's pending read, including replayed responses that end only
+ * once guardTransform has drained the outputs: a deadlock. Here return() does not wait; the sources finish
+ * in the background once the inputs are stopped and the outputs drained.
+ */
+function detachReturn(stream: AsyncIterable<Batch>): AsyncIterable<Batch> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = stream[Symbol.asyncIterator]();
+      return {
+        next: () => it.next(),
+        return: async () => {
+          it.return?.().catch(() => {});
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }
