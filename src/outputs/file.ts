@@ -77,6 +77,16 @@ export function fileOutput(options: FileOutputOptions): Output {
   let closed = false;
   let total = 0;
   const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0 };
+  /** In-kernel copy counters of the files closed so far (core/file-copy.ts). */
+  const copies = { copied_bytes: 0, copy_fallbacks: 0 };
+  const closeSink = async (sink: FileSink): Promise<void> => {
+    try {
+      await sink.close();
+    } finally {
+      copies.copied_bytes += sink.copyCounters.copiedBytes;
+      copies.copy_fallbacks += sink.copyCounters.copyFallbacks;
+    }
+  };
 
   const timer = setInterval(() => {
     if (!busy && current) current.sink.flush();
@@ -101,7 +111,7 @@ export function fileOutput(options: FileOutputOptions): Output {
   const switchTo = async (file: string): Promise<void> => {
     const old = current;
     current = undefined;
-    if (old) await old.sink.close();
+    if (old) await closeSink(old.sink);
     const sink = await FileSink.open(file, file.endsWith('.gz'));
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
@@ -164,9 +174,14 @@ export function fileOutput(options: FileOutputOptions): Output {
       await busy;
       const file = current;
       current = undefined;
-      if (file) await file.sink.close();
+      if (file) await closeSink(file.sink);
     },
-    stats: () => ({ ...stats, file: current?.name ?? '' }),
+    stats: () => ({
+      ...stats,
+      copied_bytes: copies.copied_bytes + (current?.sink.copyCounters.copiedBytes ?? 0),
+      copy_fallbacks: copies.copy_fallbacks + (current?.sink.copyCounters.copyFallbacks ?? 0),
+      file: current?.name ?? '',
+    }),
   };
   return output;
 }
