@@ -7,7 +7,10 @@ import type { AnalyticsSnapshot, Exchange, RouteTotals } from '../../src/analyti
 
 let nextId = 1;
 
+/** An exchange with plausible defaults. Cast: the contract may carry more fields than the exporters read. */
 export function exchange(fields: Partial<Exchange> & { route: string }): Exchange {
+  const requestBodyBytes = fields.requestBodyBytes ?? 0;
+  const responseBodyBytes = fields.responseBodyBytes ?? 1000;
   return {
     id: (nextId++).toString(16).padStart(24, '0'),
     source: 'original',
@@ -23,13 +26,16 @@ export function exchange(fields: Partial<Exchange> & { route: string }): Exchang
     responseBodyBytes: 1000,
     responseBodyDecodedBytes: 1000,
     contentType: 'application/json',
+    contentEncoding: '',
     latencyNs: 20_000_000n,
+    requestBodyEntityBytes: requestBodyBytes,
+    responseBodyEntityBytes: responseBodyBytes,
     ...fields,
-  };
+  } as Exchange;
 }
 
 export function totalsOf(exchanges: readonly Exchange[], route: string, host: string): RouteTotals {
-  const mine = exchanges.filter((e) => e.route === route && e.host === host);
+  const mine = exchanges.filter((e) => (route === '*' || e.route === route) && (host === '*' || e.host === host));
   const sum = (f: (e: Exchange) => number) => mine.reduce((a, e) => a + f(e), 0);
   const status = (c: number) => mine.filter((e) => e.status !== undefined && Math.floor(e.status / 100) === c).length;
   const all = exchanges.reduce(
@@ -92,7 +98,19 @@ export function snapshotOf(exchanges: readonly Exchange[], elapsedS = 1): Analyt
     routes,
     hosts: [],
     routes_overflowed: 0,
-  };
+    hosts_overflowed: 0,
+    totals: totalsOf(exchanges, '*', '*'),
+    series: { start_ms: 0, slot_ms: 1000, bytes: [], requests: [] },
+    accounting: {
+      no_response: exchanges.filter((e) => e.status === undefined).length,
+      responses_without_request: 0,
+      original_responses_replaced: 0,
+      interim_responses: 0,
+      duplicate_responses: 0,
+      not_http: 0,
+      pending: 0,
+    },
+  } as AnalyticsSnapshot;
 }
 
 /** A feed over a growing list of exchanges: `push` adds one and tells the listeners. */

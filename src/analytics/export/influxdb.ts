@@ -13,6 +13,7 @@
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AnalyticsSnapshot } from '../types.js';
+import { describeFetchError } from './fetch-error.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -199,12 +200,7 @@ export class InfluxWriter {
       this.counters.points += lines.length;
     } catch (err) {
       this.counters.failures++;
-      const why =
-        err instanceof Error
-          ? err.cause instanceof Error
-            ? `${err.message}: ${err.cause.message}`
-            : err.message
-          : String(err);
+      const why = describeFetchError(err);
       this.counters.last_error = why;
       this.log.warn(`output-influxdb: write to ${redact(this.target.writeUrl)} failed: ${why}`, 'output-influxdb');
     }

@@ -1,0 +1,192 @@
+/**
+ * Alerts on live runs: the budgets (--max-total, --max-route, --max-share, --max-latency; judged by
+ * budgets.ts) over a sliding window (--alert-window, default 1m) of the traffic, checked every second. An
+ * alert fires when a budget starts being broken and resolves when it no longer is; each change prints one
+ * line, goes to the dashboard, and is POSTed as JSON to --alert-webhook when given.
+ *
+ *   timer (1 s) ─▶ window(ms) ─▶ evaluateBudgets ─▶ diff against the active set ─┬─▶ log line
+ *                                                                                 ├─▶ listeners (dashboard)
+ *                                                                                 └─▶ webhook queue ─▶ POST (one at a time)
+ *
+ * The webhook queue is bounded (a dead receiver cannot grow memory): events past it are dropped and counted;
+ * failed POSTs are counted and warned about, never stop the run.
+ */
+import type { Logger } from '../../core/log.js';
+import { type Breach, type Budgets, evaluateBudgets } from '../budgets.js';
+import type { AnalyticsSnapshot } from '../types.js';
+import { describeFetchError } from './fetch-error.js';
+
+export interface AlertEvent {
+  readonly state: 'firing' | 'resolved';
+  readonly budget: Breach['budget'];
+  readonly route: string;
+  readonly host: string;
+  /** The value that broke the limit (for 'resolved': the last value that did). */
+  readonly value: number;
+  readonly limit: number;
+  readonly message: string;
+  /** The sliding window the budgets were judged over, seconds. */
+  readonly window_s: number;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+export interface AlertStats {
+  fired: number;
+  resolved: number;
+  active: number;
+  webhook_posts: number;
+  webhook_failures: number;
+  webhook_dropped: number;
+  last_error?: string;
+}
+
+export interface AlertMonitorOptions {
+  /** The traffic of the last `windowMs` (the aggregator's window()). */
+  window: (ms: number) => AnalyticsSnapshot;
+  budgets: Budgets;
+  windowMs: number;
+  log: Logger;
+  webhook?: string;
+  /** Events kept for the dashboard's list. Default 50. */
+  keep?: number;
+  /** Webhook events waiting to be sent before new ones are dropped. Default 100. */
+  queueLimit?: number;
+  now?: () => number;
+}
+
+const WEBHOOK_TIMEOUT_MS = 5000;
+
+export class AlertMonitor {
+  private readonly activeAlerts = new Map<string, AlertEvent>();
+  private readonly history: AlertEvent[] = [];
+  private readonly listeners = new Set<(e: AlertEvent) => void>();
+  private readonly queue: AlertEvent[] = [];
+  private sending: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly counters: AlertStats = {
+    fired: 0,
+    resolved: 0,
+    active: 0,
+    webhook_posts: 0,
+    webhook_failures: 0,
+    webhook_dropped: 0,
+  };
+
+  constructor(private readonly options: AlertMonitorOptions) {}
+
+  start(everyMs = 1000): void {
+    this.timer = setInterval(() => this.check(), everyMs);
+    this.timer.unref();
+  }
+
+  /** Judges the window now; returns the events this check produced (also printed, broadcast, queued). */
+  check(): AlertEvent[] {
+    const o = this.options;
+    const breaches = evaluateBudgets(o.window(o.windowMs), o.budgets);
+    const at = new Date((o.now ?? Date.now)()).toISOString();
+    const windowS = o.windowMs / 1000;
+    const seen = new Set<string>();
+    const events: AlertEvent[] = [];
+    for (const b of breaches) {
+      const key = `${b.budget} ${b.host} ${b.route}`;
+      seen.add(key);
+      const event: AlertEvent = { state: 'firing', ...pick(b), window_s: windowS, at };
+      const was = this.activeAlerts.get(key);
+      this.activeAlerts.set(key, event); // keep the latest value for the dashboard
+      if (!was) events.push(event);
+    }
+    for (const [key, was] of this.activeAlerts) {
+      if (seen.has(key)) continue;
+      this.activeAlerts.delete(key);
+      events.push({ ...was, state: 'resolved', at });
+    }
+    for (const e of events) this.emit(e);
+    return events;
+  }
+
+  /** Alerts firing now, latest values. */
+  active(): AlertEvent[] {
+    return [...this.activeAlerts.values()];
+  }
+
+  /** The latest events, oldest first. */
+  recent(): AlertEvent[] {
+    return [...this.history];
+  }
+
+  onAlert(listener: (e: AlertEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): AlertStats {
+    return { ...this.counters, active: this.activeAlerts.size };
+  }
+
+  /** Stops checking and waits for queued webhook posts (each bounded by a timeout). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    while (this.sending) await this.sending;
+  }
+
+  private emit(e: AlertEvent): void {
+    if (e.state === 'firing') this.counters.fired++;
+    else this.counters.resolved++;
+    const window = formatWindow(e.window_s);
+    this.options.log.write(
+      e.state === 'firing'
+        ? `tapline: alert: ${e.message} (over the last ${window})`
+        : `tapline: alert resolved: ${e.message.replace(/^([a-z-]+): /, '$1: was ')} (over the last ${window})`,
+    );
+    this.history.push(e);
+    if (this.history.length > (this.options.keep ?? 50)) this.history.shift();
+    for (const l of this.listeners) l(e);
+    if (this.options.webhook) this.enqueue(e);
+  }
+
+  private enqueue(e: AlertEvent): void {
+    if (this.queue.length >= (this.options.queueLimit ?? 100)) {
+      this.counters.webhook_dropped++;
+      return;
+    }
+    this.queue.push(e);
+    if (!this.sending) {
+      this.sending = this.drain().finally(() => {
+        this.sending = undefined;
+      });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    const url = this.options.webhook!;
+    for (let e = this.queue.shift(); e; e = this.queue.shift()) {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(e),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`answered ${res.status}`);
+        this.counters.webhook_posts++;
+      } catch (err) {
+        this.counters.webhook_failures++;
+        const why = describeFetchError(err);
+        this.counters.last_error = why;
+        this.options.log.warn(`alert-webhook: POST to ${url} failed: ${why}`, 'alert-webhook');
+      }
+    }
+  }
+}
+
+function pick(b: Breach): Pick<AlertEvent, 'budget' | 'route' | 'host' | 'value' | 'limit' | 'message'> {
+  return { budget: b.budget, route: b.route, host: b.host, value: b.value, limit: b.limit, message: b.message };
+}
+
+function formatWindow(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}

@@ -1,0 +1,146 @@
+/**
+ * Live alerts: budgets judged over the window fire and resolve once each, print a line, and reach a real
+ * local HTTP server as JSON webhooks; a dead receiver is counted, never fatal.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { type AlertEvent, AlertMonitor } from '../../src/analytics/export/alerts.js';
+import type { Exchange } from '../../src/analytics/types.js';
+import { createLogger } from '../../src/core/log.js';
+import { freePort, pollUntil } from './external-servers.js';
+import { exchange, snapshotOf } from './fixed-feed.js';
+
+async function webhookReceiver(status = 200) {
+  const received: { body: AlertEvent; contentType: string | undefined }[] = [];
+  const server = createServer(async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    received.push({ body: JSON.parse(Buffer.concat(chunks).toString()), contentType: req.headers['content-type'] });
+    res.writeHead(status).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/tapline`;
+  return { received, url, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('alerts over a sliding window', () => {
+  it('fires once while a budget is broken, resolves when it is not, and POSTs both to the webhook', async () => {
+    const hook = await webhookReceiver();
+    const lines: string[] = [];
+    let traffic: Exchange[] = [];
+    const asked: number[] = [];
+    const monitor = new AlertMonitor({
+      window: (ms) => {
+        asked.push(ms);
+        return snapshotOf(traffic);
+      },
+      budgets: { maxRouteBytes: 10_000, maxLatencyMs: 100 },
+      windowMs: 30_000,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      webhook: hook.url,
+    });
+    try {
+      assert.deepEqual(monitor.check(), []);
+      traffic = Array.from({ length: 12 }, () => exchange({ route: '/videos/:id', responseBodyBytes: 1000 }));
+      traffic.push(exchange({ route: '/slow', latencyNs: 900_000_000n }));
+      const fired = monitor.check();
+      assert.deepEqual(
+        fired.map((e) => [e.state, e.budget, e.route]),
+        [
+          ['firing', 'max-route', '/videos/:id'],
+          ['firing', 'max-latency', '/slow'],
+        ],
+      );
+      assert.deepEqual(monitor.check(), [], 'still broken: no new event');
+      assert.equal(monitor.active().length, 2);
+      assert.match(lines[0]!, /^tapline: alert: max-route: \/videos\/:id .* \(over the last 30s\)$/);
+
+      traffic = traffic.filter((e) => e.route === '/slow');
+      const resolved = monitor.check();
+      assert.deepEqual(
+        resolved.map((e) => [e.state, e.budget, e.route]),
+        [['resolved', 'max-route', '/videos/:id']],
+      );
+      assert.match(lines[2]!, /^tapline: alert resolved: max-route: was \/videos\/:id/);
+      assert.deepEqual(asked, [30_000, 30_000, 30_000, 30_000]);
+
+      await monitor.close();
+      await pollUntil('3 webhooks', async () => (hook.received.length === 3 ? true : undefined), 5000);
+      assert.deepEqual(
+        hook.received.map((r) => [r.body.state, r.body.budget, r.body.route, r.contentType]),
+        [
+          ['firing', 'max-route', '/videos/:id', 'application/json'],
+          ['firing', 'max-latency', '/slow', 'application/json'],
+          ['resolved', 'max-route', '/videos/:id', 'application/json'],
+        ],
+      );
+      const first = hook.received[0]!.body;
+      assert.equal(first.value, 12 * (100 + 150 + 1000));
+      assert.equal(first.limit, 10_000);
+      assert.equal(first.window_s, 30);
+      assert.ok(!Number.isNaN(Date.parse(first.at)));
+      assert.deepEqual(monitor.stats(), {
+        fired: 2,
+        resolved: 1,
+        active: 1,
+        webhook_posts: 3,
+        webhook_failures: 0,
+        webhook_dropped: 0,
+      });
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('a webhook that is down or answers 500 is counted and warned about', async () => {
+    const hook = await webhookReceiver(500);
+    const deadUrl = `http://127.0.0.1:${await freePort()}/`;
+    const lines: string[] = [];
+    try {
+      for (const url of [hook.url, deadUrl]) {
+        const monitor = new AlertMonitor({
+          window: () => snapshotOf([exchange({ route: '/big', responseBodyBytes: 5000 })]),
+          budgets: { maxTotalBytes: 1000 },
+          windowMs: 60_000,
+          log: createLogger({ write: (l) => lines.push(l) }),
+          webhook: url,
+        });
+        assert.equal(monitor.check().length, 1);
+        await monitor.close();
+        const stats = monitor.stats();
+        assert.equal(stats.webhook_failures, 1);
+        assert.equal(stats.webhook_posts, 0);
+      }
+      assert.ok(
+        lines.some((l) => /alert-webhook: POST to .* failed: answered 500/.test(l)),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((l) => /alert-webhook: POST to .* failed: fetch failed: .*ECONNREFUSED/.test(l)),
+        lines.join('\n'),
+      );
+      assert.ok(lines.some((l) => /over the last 1m/.test(l)));
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('bounds the webhook queue: events past it are dropped and counted', async () => {
+    let n = 0;
+    const monitor = new AlertMonitor({
+      // A new route breaks the budget at every check: one new firing event each time.
+      window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
+      budgets: { maxRouteBytes: 1000 },
+      windowMs: 1000,
+      log: createLogger({ write: () => {} }),
+      webhook: `http://127.0.0.1:${await freePort()}/`,
+      queueLimit: 2,
+    });
+    for (let i = 0; i < 6; i++) monitor.check();
+    await monitor.close();
+    const s = monitor.stats();
+    assert.equal(s.webhook_dropped + s.webhook_failures, 11, JSON.stringify(s)); // 6 firing + 5 resolved
+    assert.ok(s.webhook_dropped > 0);
+  });
+});
