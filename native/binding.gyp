@@ -35,19 +35,5 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
-    # In-kernel span copies for --output-file (copy_file_range); see src/core/file-copy.ts.
-    {
-      'target_name': 'tapline_file_copy',
-      'conditions': [
-        ['OS=="linux"', {
-          'sources': ['src/file_copy.cc'],
-        }],
-      ],
-      'dependencies': [
-        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
-      ],
-      'defines': ['NAPI_VERSION=8'],
-      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
-    },
   ],
 }

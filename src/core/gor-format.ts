@@ -13,7 +13,6 @@
  *    are discarded up to the next separator and reported as `garbage`.
  */
 import { ERROR_CODES, TaplineError } from './errors.js';
-import type { FileOrigin } from './file-copy.js';
 import type { Message, Meta } from './message.js';
 import { metaLineKey, metaLineLength, parseMeta, parseMetaBytes, preview, timestampKey } from './meta.js';
 
@@ -68,8 +67,6 @@ export interface GorRecord extends Message {
 class ReadRecord implements GorRecord {
   private parsed: Meta | undefined;
   private view: Buffer | undefined;
-  /** The file this record was read from, set by the file input for plain files (see fileOriginOf). */
-  origin: FileOrigin | undefined = undefined;
   constructor(
     private readonly buf: Buffer,
     /** The meta line is `buf[rawStart, metaEnd)`; the record's raw encoding starts there too. */
@@ -100,26 +97,9 @@ class ReadRecord implements GorRecord {
     return this.dataEnd - this.dataStart;
   }
 
-  /** True once `data` was asked for: from then on, someone may have written into the payload bytes. */
-  get payloadViewed(): boolean {
-    return this.view !== undefined;
-  }
-
   get rawBuf(): Buffer | undefined {
     return this.rawEnd === -1 ? undefined : this.buf;
   }
-}
-
-/**
- * The file whose bytes `[msg.offset, msg.offset + msg.size)` are exactly `msg`'s encoding, or undefined, for
- * in-kernel copies (core/file-copy.ts). Only a record made by the reader qualifies: a changed message is a new
- * object (a spread copy is not a ReadRecord either); its payload view was never handed out, so nothing can
- * have written into it; and its framing is the standard one (size = meta line + LF + payload + separator,
- * which rules out CRLF, a missing separator or a separator cut at end of file).
- */
-export function fileOriginOf(msg: Message): FileOrigin | undefined {
-  if (!(msg instanceof ReadRecord) || msg.origin === undefined || msg.payloadViewed) return undefined;
-  return msg.size === msg.metaEnd - msg.rawStart + 1 + msg.dataLength + SEPARATOR.length ? msg.origin : undefined;
 }
 
 /** A message's payload length, without making a payload view when the message is a record read from bytes. */

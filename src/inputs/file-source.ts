@@ -14,7 +14,6 @@ import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
-import { FileOrigin } from '../core/file-copy.js';
 import { type GorRecord, GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
 
 const FIRST_READ = 16 * 1024;
@@ -163,8 +162,6 @@ export class FileSource {
   needsFill = true;
   /** Records this file produced. */
   records = 0;
-  /** This file opened for in-kernel copies (plain files, when asked for); records carry it. */
-  private origin: FileOrigin | undefined;
 
   constructor(
     readonly path: string,
@@ -173,8 +170,6 @@ export class FileSource {
     private readonly pool: HandlePool,
     private readonly hooks: SourceHooks,
     private readonly size = 0,
-    /** Give records a FileOrigin so that an --output-file can copy them in the kernel (core/file-copy.ts). */
-    private readonly copyOrigin = false,
   ) {
     this.reader = new GorRecordReader((p) => hooks.problem(p, this));
   }
@@ -218,19 +213,10 @@ export class FileSource {
     return this.exhausted && this.window.size === 0 && this.pendingAt >= this.pending.length;
   }
 
-  /** Stops reading and closes the file; its FileOrigin stays open for the records still on their way. */
-  finishReading(): void {
+  destroy(): void {
     this.exhausted = true;
     this.gunzip?.destroy();
     this.pool.forget(this.index);
-  }
-
-  /** finishReading(), and hands over the reference to the FileOrigin, if any (the caller releases it). */
-  destroy(): FileOrigin | undefined {
-    this.finishReading();
-    const origin = this.origin;
-    this.origin = undefined;
-    return origin;
   }
 
   private enter(rec: GorRecord): void {
@@ -267,8 +253,6 @@ export class FileSource {
   private setPending(records: GorRecord[]): void {
     this.pending = records;
     this.pendingAt = 0;
-    const origin = this.origin;
-    if (origin) for (const rec of records) (rec as { origin?: FileOrigin }).origin = origin;
     const last = records[records.length - 1];
     if (last) this.parsedEnd = last.offset + last.size;
   }
@@ -281,7 +265,6 @@ export class FileSource {
     let next = 0; // where the next read starts
     let want = Math.min(FIRST_READ, maxRead);
     const ahead: { at: number; size: number; buf: Promise<Buffer> }[] = [];
-    if (this.copyOrigin && !this.gzip && !this.exhausted) await this.openOrigin();
     const issue = () => {
       const left = this.size - next;
       const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
@@ -308,16 +291,6 @@ export class FileSource {
       }
     } finally {
       for (const a of ahead) await a.buf.catch(() => {});
-    }
-  }
-
-  /** Opens the file a second time for copying; the reader's descriptor tells that it is the same file. */
-  private async openOrigin(): Promise<void> {
-    const handle = await this.pool.acquire(this.index, this.path);
-    try {
-      if (!this.exhausted) this.origin = FileOrigin.open(this.path, handle.fd);
-    } finally {
-      this.pool.release(this.index);
     }
   }
 

@@ -13,7 +13,6 @@
 import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import type { FileOrigin } from '../core/file-copy.js';
 import type { FlagSpec } from '../core/flags.js';
 import { describeProblem, type GorRecord, messageKey, metaLength } from '../core/gor-format.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -80,10 +79,6 @@ export interface FileInputStats {
 const MAX_BATCH = 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const PRIME_CONCURRENCY = 16;
-/** Passes with more files than this read without FileOrigins (core/file-copy.ts), so without in-kernel copies. */
-const MAX_COPY_ORIGINS = 16;
-/** How long a pass's FileOrigins stay open after it ends (or until close()). */
-const ORIGIN_GRACE_MS = 5000;
 
 export function fileInput(options: FileInputOptions): Input {
   const patterns = [...options.patterns];
@@ -183,33 +178,8 @@ export function fileInput(options: FileInputOptions): Input {
     return out;
   };
 
-  /**
-   * FileOrigins outlive their pass a little: the last batches are still on their way to the outputs when the
-   * pass ends (the pipeline reads a batch ahead). A record whose origin is closed is written from memory, so
-   * this only decides how much of the tail is copied in the kernel, never what is written.
-   */
-  const retired = new Set<FileOrigin>();
-  const retire = (origin: FileOrigin) => {
-    retired.add(origin);
-    // A tight --input-file-loop must not pile up descriptors: at most this pass's origins wait.
-    if (retired.size > MAX_COPY_ORIGINS) {
-      const oldest = retired.values().next().value!;
-      retired.delete(oldest);
-      oldest.release();
-    }
-    setTimeout(() => {
-      if (retired.delete(origin)) origin.release();
-    }, ORIGIN_GRACE_MS).unref();
-  };
-  const releaseRetired = () => {
-    for (const origin of retired) origin.release();
-    retired.clear();
-  };
   const release = () => {
-    for (const s of sources) {
-      const origin = s.destroy();
-      if (origin) retire(origin);
-    }
+    for (const s of sources) s.destroy();
     sources = [];
     pool?.closeAll();
     pool = undefined;
@@ -227,9 +197,7 @@ export function fileInput(options: FileInputOptions): Input {
       stats.bytes_total = files.reduce((n, f) => n + f.size, 0);
       pool = new HandlePool(options.maxOpenFiles ?? 64);
       const passPool = pool;
-      // A few files at most get a second descriptor for in-kernel copies: a big glob keeps its bounded pool.
-      const origins = files.length <= MAX_COPY_ORIGINS;
-      sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size, origins));
+      sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size));
       await fillAll(sources);
       const merge = new MinHeap<FileSource>((a, b) => {
         const ka = a.headKey();
@@ -271,7 +239,7 @@ export function fileInput(options: FileInputOptions): Input {
           if (source.needsFill) await source.fill();
           if (!source.head()) {
             merge.pop();
-            source.finishReading();
+            source.destroy();
           }
         } else {
           const source = merge.peek()!;
@@ -280,7 +248,7 @@ export function fileInput(options: FileInputOptions): Input {
           if (source.head()) merge.updateTop();
           else {
             merge.pop();
-            source.finishReading();
+            source.destroy();
           }
           const wait = account(rec);
           if (dryRun) continue;
@@ -332,7 +300,6 @@ export function fileInput(options: FileInputOptions): Input {
     async close() {
       stop.abort();
       release();
-      releaseRetired();
     },
     // The wait counters live in GorWaits; copying them per record would cost more than reading them here.
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),

@@ -1,10 +1,8 @@
 /**
- * One open `--output-file` file: records are batched by a RecordBuffer and handed over in big pieces: to a
- * PlainFileWriter (writev, and copy_file_range for records passed through unchanged from an input file), or
- * through a gzip stream to a WriteStream for `.gz` names.
+ * One open `--output-file` file: records are batched by a RecordBuffer and handed to a WriteStream in big
+ * pieces (it writes them with writev), through a gzip stream for `.gz` names.
  *
- *   append(msg) ─▶ RecordBuffer ─push()─┬▶ PlainFileWriter(fd, O_APPEND) ── bytes and copy spans, in order
- *                                       └▶ Gzip (sync flush at every flush()) ─▶ WriteStream(fd, O_APPEND)
+ *   append(msg) ─▶ RecordBuffer ─push()─▶ [Gzip, sync flush at every flush()] ─▶ WriteStream(fd, O_APPEND)
  *                                  ▲ push() returns a promise while more than HIGH_WATER bytes are in flight
  *
  * Files are opened with O_APPEND|O_CREAT (mode 0660, like gor) and never truncated. Any error of the file
@@ -16,7 +14,6 @@ import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
-import { type CopyCounters, PlainFileWriter } from './file-writer.js';
 import { RecordBuffer } from './record-buffer.js';
 
 /**
@@ -49,12 +46,9 @@ export function fileError(path: string, action: string, err: unknown): TaplineEr
   return new TaplineError(ERROR_CODES.FILE_IO, `cannot ${action}: ${reason}`, { where: path, cause: err });
 }
 
-/** Where pushed parts go: the plain-file writer, or gzip in front of a WriteStream. */
-type Target = { kind: 'plain'; writer: PlainFileWriter } | { kind: 'gzip'; gz: Gzip; ws: WriteStream };
-
 export class FileSink {
   private readonly buffer = new RecordBuffer(256 * 1024);
-  private readonly target: Target;
+  private readonly gz: Gzip | undefined;
   private error: TaplineError | undefined;
   private waiters: (() => void)[] = [];
   private closing: Promise<void> | undefined;
@@ -63,28 +57,23 @@ export class FileSink {
 
   private constructor(
     readonly path: string,
-    fd: number,
+    private readonly ws: WriteStream,
     gzip: boolean,
     initialSize: number,
   ) {
     this.diskBytes = initialSize;
-    if (!gzip) {
-      const writer = new PlainFileWriter(fd, this.written, (err) => this.fail(err));
-      this.target = { kind: 'plain', writer };
-      this.buffer.copies = writer.copies;
-      return;
-    }
-    const ws = createWriteStream('', { fd, highWaterMark: HIGH_WATER, autoClose: true });
     ws.on('error', (err) => this.fail(err));
     ws.on('drain', () => this.wake());
-    const gz = createGzip({ highWaterMark: HIGH_WATER } as object); // a stream option, missing from ZlibOptions
-    gz.on('data', (chunk: Buffer) => {
-      this.diskBytes += chunk.length;
-    });
-    gz.on('error', (err) => this.fail(err));
-    gz.on('drain', () => this.wake());
-    gz.pipe(ws);
-    this.target = { kind: 'gzip', gz, ws };
+    if (gzip) {
+      const gz = createGzip({ highWaterMark: HIGH_WATER } as object); // a stream option, missing from ZlibOptions
+      this.gz = gz;
+      gz.on('data', (chunk: Buffer) => {
+        this.diskBytes += chunk.length;
+      });
+      gz.on('error', (err) => this.fail(err));
+      gz.on('drain', () => this.wake());
+      gz.pipe(ws);
+    }
   }
 
   /** Opens (creating it if needed) for appending. Throws TaplineError(FILE_IO). */
@@ -93,14 +82,15 @@ export class FileSink {
       open(path, 'a', 0o660, (err, fd) => (err ? reject(fileError(path, 'open for writing', err)) : resolve(fd))),
     );
     const size = await new Promise<number>((resolve) => fstat(fd, (err, st) => resolve(err ? 0 : st.size)));
-    return new FileSink(path, fd, gzip, size);
+    const ws = createWriteStream('', { fd, highWaterMark: HIGH_WATER, autoClose: true });
+    return new FileSink(path, ws, gzip, size);
   }
 
   get gzip(): boolean {
-    return this.target.kind === 'gzip';
+    return this.gz !== undefined;
   }
 
-  /** Bytes batched and not yet handed over. */
+  /** Bytes batched and not yet handed to the stream. */
   get buffered(): number {
     return this.buffer.size;
   }
@@ -109,52 +99,30 @@ export class FileSink {
     return this.error;
   }
 
-  /** In-kernel copy counters (all 0 for .gz files). */
-  get copyCounters(): CopyCounters {
-    const t = this.target;
-    return t.kind === 'plain' ? t.writer : { copiedBytes: 0, copyFallbacks: 0, copyRefusedErrno: 0 };
-  }
-
   /** Adds one record to the batch; returns its encoded size. */
   append(msg: Message): number {
     const n = this.buffer.append(msg);
-    if (this.target.kind === 'plain') this.diskBytes += n;
+    if (!this.gz) this.diskBytes += n;
     return n;
   }
 
-  /** Bytes handed over and not yet written (for gzip: not yet compressed, plus compressed not yet written). */
-  private inFlight(): number {
-    const t = this.target;
-    return t.kind === 'plain' ? t.writer.writableLength : t.gz.writableLength;
-  }
-
-  /** Hands the batch over. Returns a promise (resolving when there is room again) when too much is in flight. */
+  /** Hands the batch to the stream. Returns a promise (resolving when there is room again) when it is full. */
   push(): Promise<void> | undefined {
     if (this.error) throw this.error;
-    this.handOver();
-    if (this.inFlight() <= HIGH_WATER && !this.error) return undefined;
+    const target = this.gz ?? this.ws;
+    for (const part of this.buffer.take()) target.write(part, this.written);
+    if (target.writableLength <= HIGH_WATER && !this.error) return undefined;
     return new Promise<void>((resolve) => {
-      if (this.error || this.inFlight() <= LOW_WATER) resolve();
+      if (this.error || target.writableLength <= LOW_WATER) resolve();
       else this.waiters.push(resolve);
     }).then(() => {
       if (this.error) throw this.error;
     });
   }
 
-  private handOver(): void {
-    const t = this.target;
-    if (t.kind === 'plain') {
-      for (const part of this.buffer.takeParts()) t.writer.write(part);
-      // The kernel refused a copy: the writer writes spans from memory now; stop making them.
-      this.buffer.copies = t.writer.copies;
-    } else {
-      for (const part of this.buffer.take()) t.gz.write(part, this.written);
-    }
-  }
-
   /** Write callback: wakes the waiters once the bytes in flight are down to LOW_WATER. */
   private readonly written = (): void => {
-    if (this.waiters.length > 0 && this.inFlight() <= LOW_WATER) this.wake();
+    if (this.waiters.length > 0 && (this.gz ?? this.ws).writableLength <= LOW_WATER) this.wake();
   };
 
   /** Periodic flush: pushes the batch, and for gzip emits a sync flush so the file is readable so far. */
@@ -162,51 +130,37 @@ export class FileSink {
     if (this.error || this.closing) return;
     const pending = this.push();
     pending?.catch(() => {}); // the error is kept and thrown by the next write or close
-    if (this.target.kind === 'gzip') this.target.gz.flush(zlibConstants.Z_SYNC_FLUSH);
+    this.gz?.flush(zlibConstants.Z_SYNC_FLUSH);
   }
 
   /** Writes everything, ends the gzip stream (its trailer) and closes the file. Throws TaplineError(FILE_IO). */
   close(): Promise<void> {
-    this.closing ??= this.target.kind === 'plain' ? this.finishPlain(this.target.writer) : this.finishGzip(this.target);
+    this.closing ??= this.finish();
     return this.closing;
   }
 
-  private async finishPlain(writer: PlainFileWriter): Promise<void> {
-    if (!this.error) this.handOver();
-    else writer.destroy();
-    try {
-      if (!this.error) await writer.end();
-    } catch (err) {
-      this.fail(err);
-    }
-    if (this.error) {
-      writer.destroy();
-      throw this.error;
-    }
-  }
-
-  private async finishGzip({ gz, ws }: { gz: Gzip; ws: WriteStream }): Promise<void> {
+  private async finish(): Promise<void> {
     if (!this.error) {
-      for (const part of this.buffer.take()) gz.write(part);
-      gz.end();
+      const target = this.gz ?? this.ws;
+      for (const part of this.buffer.take()) target.write(part);
+      target.end();
     } else {
-      ws.destroy();
+      this.ws.destroy();
     }
     try {
-      await finished(ws);
+      await finished(this.ws);
     } catch (err) {
       this.fail(err);
     }
-    gz.destroy();
-    ws.destroy();
+    this.gz?.destroy();
+    this.ws.destroy();
     if (this.error) throw this.error;
   }
 
   private fail(err: unknown): void {
     this.error ??= fileError(this.path, 'write', err);
     this.wake();
-    const t = this.target;
-    if (t?.kind === 'gzip' && !t.gz.destroyed) t.gz.unpipe(t.ws);
+    if (this.gz && !this.gz.destroyed) this.gz.unpipe(this.ws);
   }
 
   private wake(): void {

@@ -77,16 +77,6 @@ export function fileOutput(options: FileOutputOptions): Output {
   let closed = false;
   let total = 0;
   const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0 };
-  /** In-kernel copy counters of the files closed so far (core/file-copy.ts). */
-  const copies = { copied_bytes: 0, copy_fallbacks: 0 };
-  const closeSink = async (sink: FileSink): Promise<void> => {
-    try {
-      await sink.close();
-    } finally {
-      copies.copied_bytes += sink.copyCounters.copiedBytes;
-      copies.copy_fallbacks += sink.copyCounters.copyFallbacks;
-    }
-  };
 
   const timer = setInterval(() => {
     if (!busy && current) current.sink.flush();
@@ -111,7 +101,7 @@ export function fileOutput(options: FileOutputOptions): Output {
   const switchTo = async (file: string): Promise<void> => {
     const old = current;
     current = undefined;
-    if (old) await closeSink(old.sink);
+    if (old) await old.sink.close();
     const sink = await FileSink.open(file, file.endsWith('.gz'));
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
@@ -174,14 +164,9 @@ export function fileOutput(options: FileOutputOptions): Output {
       await busy;
       const file = current;
       current = undefined;
-      if (file) await closeSink(file.sink);
+      if (file) await file.sink.close();
     },
-    stats: () => ({
-      ...stats,
-      copied_bytes: copies.copied_bytes + (current?.sink.copyCounters.copiedBytes ?? 0),
-      copy_fallbacks: copies.copy_fallbacks + (current?.sink.copyCounters.copyFallbacks ?? 0),
-      file: current?.name ?? '',
-    }),
+    stats: () => ({ ...stats, file: current?.name ?? '' }),
   };
   return output;
 }
