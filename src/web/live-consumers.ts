@@ -1,0 +1,152 @@
+/**
+ * Starts what reads analytics while a pipeline runs, from the flags: --metrics (Prometheus), --output-influxdb,
+ * --dashboard, and alerts (the --max-* budgets over --alert-window, optionally POSTed to --alert-webhook).
+ * Everything is validated before anything listens, so a bad value is a usage error before the run starts.
+ *
+ *   analytics ─┬─▶ Prometheus /metrics      (snapshot at scrape, histograms from onExchange)
+ *              ├─▶ InfluxWriter             (snapshot every interval, and at close)
+ *              ├─▶ AlertMonitor ─┬─▶ lines, webhook
+ *              │   (window(ms))  └─▶ dashboard
+ *              └─▶ dashboard SSE            (snapshot every second)
+ */
+
+import type { Budgets } from '../analytics/budgets.js';
+import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
+import { AlertMonitor } from '../analytics/export/alerts.js';
+import type { AnalyticsFeed } from '../analytics/export/feed.js';
+import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
+import { startMetricsServer } from '../analytics/export/prometheus.js';
+import type { AnalyticsSnapshot } from '../analytics/types.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
+import { startDashboard } from './server.js';
+
+export interface LiveFeed extends AnalyticsFeed {
+  window(ms: number): AnalyticsSnapshot;
+}
+
+export interface LiveConsumers {
+  /** Lines for the end-of-run summary (what each consumer did, what failed). */
+  describe(): string[];
+  /** Counters for the --stats object. */
+  stats(): Record<string, unknown>;
+  /** Final InfluxDB write, pending webhooks, then the servers close. */
+  close(): Promise<void>;
+}
+
+type ParseListen = (address: string, flag: string) => { host: string; port: number };
+
+/** True when a flag of a live consumer (or a budget, for alerts) is given. */
+export function wantsLiveConsumers(flags: FlagSet): boolean {
+  return (
+    ['metrics', 'output-influxdb', 'dashboard', 'alert-webhook'].some((f) => flags.has(f)) ||
+    hasBudgets(budgetsFromFlags(flags))
+  );
+}
+
+export async function startLiveConsumers(
+  flags: FlagSet,
+  feed: LiveFeed,
+  log: Logger,
+  parseListen: ParseListen,
+): Promise<LiveConsumers> {
+  // Validate everything first.
+  const metricsAt = flags.string('metrics') ? parseListen(flags.string('metrics'), 'metrics') : undefined;
+  const dashboardAt = flags.string('dashboard') ? parseListen(flags.string('dashboard'), 'dashboard') : undefined;
+  const influx = flags.string('output-influxdb') ? parseInfluxUrl(flags.string('output-influxdb')) : undefined;
+  const webhook = flags.string('alert-webhook') || undefined;
+  const budgets: Budgets = budgetsFromFlags(flags);
+  if (webhook) checkWebhookUrl(webhook);
+  if (webhook && !hasBudgets(budgets)) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      'alerts need a budget to judge: add --max-total, --max-route, --max-share or --max-latency',
+      { where: '--alert-webhook' },
+    );
+  }
+  const windowMs = flags.number('alert-window');
+  if (!(windowMs >= 1000)) {
+    throw new TaplineError(ERROR_CODES.USAGE, 'the alert window must be at least 1s', { where: '--alert-window' });
+  }
+  const influxEvery = flags.number('output-influxdb-interval');
+  if (influx && !(influxEvery >= 100)) {
+    throw new TaplineError(ERROR_CODES.USAGE, 'the interval must be at least 100ms', {
+      where: '--output-influxdb-interval',
+    });
+  }
+
+  const closers: (() => Promise<void>)[] = [];
+  const lines: (() => string)[] = [];
+  const stats: Record<string, () => unknown> = {};
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  };
+  try {
+    let alerts: AlertMonitor | undefined;
+    if (hasBudgets(budgets)) {
+      alerts = new AlertMonitor({
+        window: (ms) => feed.window(ms),
+        budgets,
+        windowMs,
+        log,
+        ...(webhook ? { webhook } : {}),
+      });
+      alerts.start();
+      const a = alerts;
+      closers.push(() => a.close());
+      stats.alerts = () => a.stats();
+      lines.push(() => {
+        const s = a.stats();
+        const hook = webhook
+          ? `; webhook: ${s.webhook_posts} posted, ${s.webhook_failures} failed, ${s.webhook_dropped} dropped${s.last_error ? ` (last error: ${s.last_error})` : ''}`
+          : '';
+        return `alerts: ${s.fired} fired, ${s.resolved} resolved, ${s.active} still active${hook}`;
+      });
+    }
+    if (metricsAt) {
+      const m = await startMetricsServer(feed, metricsAt);
+      m.server.unref();
+      closers.push(() => m.close());
+      log.write(`tapline: Prometheus metrics on ${m.url}/metrics`);
+      stats.metrics = () => ({ scrapes: m.scrapes() });
+      lines.push(() => `metrics: ${m.scrapes()} scrapes answered at ${m.url}/metrics`);
+    }
+    if (influx) {
+      const w = new InfluxWriter(influx, () => feed.snapshot(), log);
+      w.start(influxEvery);
+      closers.push(() => w.close());
+      stats.influxdb = () => w.stats();
+      lines.push(() => {
+        const s = w.stats();
+        return `output-influxdb: ${s.writes} writes (${s.points} points) to database ${influx.db}, ${s.failures} failed${s.skipped ? `, ${s.skipped} intervals skipped (server slow)` : ''}${s.last_error ? ` (last error: ${s.last_error})` : ''}`;
+      });
+    }
+    if (dashboardAt) {
+      const d = await startDashboard(feed, dashboardAt, alerts ? { alerts } : {});
+      closers.push(() => d.close());
+      log.write(`tapline: dashboard on ${d.url}/`);
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return {
+    describe: () => lines.map((l) => `  ${l()}`),
+    stats: () => Object.fromEntries(Object.entries(stats).map(([k, f]) => [k, f()])),
+    close: closeAll,
+  };
+}
+
+function checkWebhookUrl(text: string): void {
+  let ok = false;
+  try {
+    const u = new URL(text);
+    ok = u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {}
+  if (!ok) {
+    throw new TaplineError(ERROR_CODES.USAGE, `expected an http(s) URL, got ${JSON.stringify(text)}`, {
+      where: '--alert-webhook',
+    });
+  }
+}
