@@ -4,25 +4,31 @@
  *  2. simulated users browse production, captured live on lo (or, without capture rights, through a recording
  *     tap in front of it); the traffic is saved to a .gor file;
  *  3. the file is replayed to staging at 2× speed with the same pipeline the CLI runs;
- *  4. prints what happened: recorded, replayed, received, how fast.
+ *  4. prints what happened: recorded, replayed, received, how fast, and where the recorded bytes went.
+ * A dashboard (--dashboard ADDR, default an ephemeral port on 127.0.0.1) shows the recording live.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAnalytics } from '../analytics/index.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
 import type { Input } from '../core/plugin.js';
+import { formatBytes } from '../core/values.js';
 import { type RecordingTap, startRecordingTap } from '../demo/recorder.js';
 import { startDemoSite } from '../demo/site.js';
 import { browse } from '../demo/traffic.js';
 import { openLiveInput } from '../inputs/raw/index.js';
 import { fileOutput } from '../outputs/file.js';
+import { startDashboard } from '../web/server.js';
 import { runPipelineArgs } from './main.js';
+import { parseListenAddress } from './profiling.js';
 
 export async function runDemo(argv: string[]): Promise<number> {
   let requests = 200;
   let dir: string | undefined;
+  let dashboardAt = '127.0.0.1:0';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const a = arg.replace(/^--?/, '');
@@ -30,10 +36,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     const value = inline ?? argv[++i];
     if (name === 'requests' && value && /^\d+$/.test(value) && Number(value) > 0) requests = Number(value);
     else if (name === 'dir' && value) dir = value;
+    else if (name === 'dashboard' && value) dashboardAt = value;
     else {
       throw new TaplineError(
         ERROR_CODES.USAGE,
-        `unknown demo option ${JSON.stringify(arg)}; demo takes --requests N and --dir DIR`,
+        `unknown demo option ${JSON.stringify(arg)}; demo takes --requests N, --dir DIR and --dashboard ADDR`,
         {
           where: 'tapline demo',
         },
@@ -44,10 +51,15 @@ export async function runDemo(argv: string[]): Promise<number> {
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));
   const recording = join(workDir, 'recorded.gor');
 
+  const listen = parseListenAddress(dashboardAt, 'dashboard');
   const production = await startDemoSite('production');
   const staging = await startDemoSite('staging');
+  // Where the recorded bytes go: the recording pipeline feeds analytics, the dashboard shows them live.
+  const analytics = createAnalytics();
+  const dashboard = await startDashboard(analytics, listen);
   try {
     out('tapline demo');
+    out(`  dashboard (live)        ${dashboard.url}/`);
     out(`  production (recorded)  ${production.url}`);
     out(`  staging (replay target) ${staging.url}`);
     out();
@@ -62,7 +74,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
     const input = recorder.live ? recorder.input : await startRecordingTap(production.port);
     const writer = fileOutput({ path: recording, append: true });
-    const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log }).run();
+    const observe = (msg: Parameters<typeof analytics.observe>[0]) => {
+      analytics.observe(msg);
+      return msg;
+    };
+    const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log, processors: [observe] }).run();
     const t0 = performance.now();
     await browse(recorder.live ? production.port : (input as RecordingTap).port, requests);
     const recordMs = performance.now() - t0;
@@ -93,6 +109,10 @@ export async function runDemo(argv: string[]): Promise<number> {
         `(${replayMs > 0 ? (spanMs / replayMs).toFixed(2) : '∞'}× faster; asked for 2×).`,
     );
     out();
+    analytics.finish();
+    out('4. Where the recorded bytes went (tapline report recorded.gor shows more):');
+    for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
+    out();
     out('Next: look at the recording with');
     out(`   npx tapline --input-file '${recording}' --output-stdout | less`);
     out('and replay it as fast as staging takes it with');
@@ -103,8 +123,22 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
     return code;
   } finally {
-    await Promise.all([production.close(), staging.close()]);
+    await Promise.all([production.close(), staging.close(), dashboard.close()]);
   }
+}
+
+/** The five largest routes by bytes, one line each. */
+function topRoutes(snapshot: ReturnType<ReturnType<typeof createAnalytics>['snapshot']>): string[] {
+  const routes = [...snapshot.routes].sort((a, b) => b.total_bytes - a.total_bytes).slice(0, 5);
+  const width = Math.max(5, ...routes.map((r) => r.route.length));
+  return [
+    `${'route'.padEnd(width)}  ${'requests'.padStart(8)}  ${'bytes'.padStart(10)}  share`,
+    ...routes.map(
+      (r) =>
+        `${r.route.padEnd(width)}  ${String(r.requests).padStart(8)}  ${formatBytes(r.total_bytes).padStart(10)}  ${(r.share * 100).toFixed(1)}%`,
+    ),
+    `${routes.length} of ${snapshot.routes.length} routes; ${snapshot.total_requests} requests, ${formatBytes(snapshot.total_bytes)} in all`,
+  ];
 }
 
 /** Live capture of the production port when this process may capture; otherwise why not. */
