@@ -146,8 +146,12 @@ export class ReplayPool {
   private done(conn: ReplayConnection, job: ReplayJob, outcome: JobOutcome): void {
     this.inFlight--;
     this.onDone(job, outcome);
-    if (this.closed) conn.close();
-    else this.idle.push(conn);
+    if (this.closed) {
+      this.all.delete(conn);
+      conn.close();
+    } else {
+      this.idle.push(conn);
+    }
     if (this.roomWaiters.length > 0 && this.waiting <= this.resumeAt) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
