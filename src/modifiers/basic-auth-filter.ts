@@ -10,6 +10,7 @@ import { flagRegexp, type Modifier } from './modifier.js';
 
 const FLAG = 'http-basic-auth-filter';
 const BASIC = Buffer.from('Basic ', 'latin1');
+const AUTHORIZATION = Buffer.from('Authorization', 'latin1');
 
 export function basicAuthFilter(values: readonly string[]): Modifier {
   const patterns = values.map((v) => flagRegexp(FLAG, v, v));
@@ -18,7 +19,7 @@ export function basicAuthFilter(values: readonly string[]): Modifier {
     description: `keep Basic credentials matching ${values.join(' and ')}`,
     dropped: 0,
     apply(payload) {
-      const auth = headerValue(payload, 'Authorization');
+      const auth = headerValue(payload, AUTHORIZATION);
       if (auth.length < BASIC.length || !auth.subarray(0, BASIC.length).equals(BASIC)) return payload;
       const credentials = goBase64Decode(auth.subarray(BASIC.length));
       return patterns.every((re) => re.matches(credentials)) ? payload : null;

@@ -12,7 +12,8 @@ import { fnv1a32 } from './fnv.js';
 import { flagError, splitFirst } from './modifier.js';
 
 export interface HashLimit {
-  readonly name: string;
+  /** Encoded once: the header and parameter helpers compare bytes. */
+  readonly name: Buffer;
   readonly percent: number;
 }
 
@@ -36,7 +37,7 @@ export function parseHashLimit(flag: string, value: string): HashLimit {
     throw flagError(flag, value, "the value should be a percentage and contain '%' (e.g. 25%)");
   }
   if (percent < 0) throw flagError(flag, value, 'the percentage cannot be negative');
-  return { name: parts[0], percent };
+  return { name: Buffer.from(parts[0]), percent };
 }
 
 /** Does a request with this value pass a `percent`% limiter? */

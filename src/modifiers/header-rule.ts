@@ -6,12 +6,13 @@ import type { GoRegexp } from './go-regexp.js';
 import { flagError, flagRegexp, splitFirst } from './modifier.js';
 
 export interface HeaderRule {
-  readonly name: string;
+  /** Encoded once: the header helpers compare bytes. */
+  readonly name: Buffer;
   readonly regexp: GoRegexp;
 }
 
 export function parseHeaderRule(flag: string, value: string): HeaderRule {
   const parts = splitFirst(value, ':');
   if (!parts) throw flagError(flag, value, 'need both header and regexp, colon-delimited (e.g. User-Agent:^curl)');
-  return { name: parts[0], regexp: flagRegexp(flag, value, parts[1].trim()) };
+  return { name: Buffer.from(parts[0]), regexp: flagRegexp(flag, value, parts[1].trim()) };
 }

@@ -17,7 +17,7 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     if (!nameAndRest || !parts) {
       throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
     }
-    return { name: nameAndRest[0], ...parseReplacement(FLAG, value, parts[0], parts[1]) };
+    return { name: Buffer.from(nameAndRest[0]), ...parseReplacement(FLAG, value, parts[0], parts[1]) };
   });
   return {
     flag: FLAG,

@@ -12,7 +12,7 @@ export function setHeaders(values: readonly string[]): Modifier {
   const headers = values.map((value) => {
     const parts = splitFirst(value, ':');
     if (!parts) throw flagError(FLAG, value, 'expected `Name: value` (a colon is missing)');
-    return { name: parts[0].trim(), value: parts[1].trim() };
+    return { name: Buffer.from(parts[0].trim()), value: Buffer.from(parts[1].trim()) };
   });
   return {
     flag: FLAG,

@@ -11,7 +11,7 @@ export function setParams(values: readonly string[]): Modifier {
   const params = values.map((value) => {
     const parts = splitFirst(value, '=');
     if (!parts) throw flagError(FLAG, value, 'expected `name=value` (an = is missing)');
-    return { name: parts[0].trim(), value: parts[1].trim() };
+    return { name: Buffer.from(parts[0].trim()), value: Buffer.from(parts[1].trim()) };
   });
   return {
     flag: FLAG,

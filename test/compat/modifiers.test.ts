@@ -209,6 +209,10 @@ describe('--http-basic-auth-filter', () => {
 });
 
 describe('--http-header-limiter / --http-param-limiter (FNV-1a 32)', () => {
+  const limit = (flag: string, value: string) => {
+    const l = parseHashLimit(flag, value);
+    return { name: l.name.toString(), percent: l.percent };
+  };
   it('FNV-1a 32 test vectors', () => {
     assert.equal(fnv1a32(b('1')), 873244444);
     assert.equal(fnv1a32(b('3')), 906799682);
@@ -235,11 +239,11 @@ describe('--http-header-limiter / --http-param-limiter (FNV-1a 32)', () => {
     assert.equal(run(v, GET('/?other=3')), GET('/?other=3'));
   });
   it("percentages: gor's parsing (base detection, a/b in float64); malformed values refused", () => {
-    assert.deepEqual(parseHashLimit('f', 'Header1:1/2'), { name: 'Header1', percent: 50 });
-    assert.deepEqual(parseHashLimit('f', 'Header2:10%'), { name: 'Header2', percent: 10 });
-    assert.deepEqual(parseHashLimit('f', 'h: 010%'), { name: 'h', percent: 8 });
-    assert.deepEqual(parseHashLimit('f', 'h:0x10%'), { name: 'h', percent: 16 });
-    assert.deepEqual(parseHashLimit('f', 'h:29/100'), { name: 'h', percent: 28 }); // 0.29 × 100 = 28.999…
+    assert.deepEqual(limit('f', 'Header1:1/2'), { name: 'Header1', percent: 50 });
+    assert.deepEqual(limit('f', 'Header2:10%'), { name: 'Header2', percent: 10 });
+    assert.deepEqual(limit('f', 'h: 010%'), { name: 'h', percent: 8 });
+    assert.deepEqual(limit('f', 'h:0x10%'), { name: 'h', percent: 16 });
+    assert.deepEqual(limit('f', 'h:29/100'), { name: 'h', percent: 28 }); // 0.29 × 100 = 28.999…
     usageError({ 'http-header-limiter': ['Header2:1'] }, /contain '%'/);
     usageError({ 'http-header-limiter': ['Header2:ten%'] }, /not a percentage/);
     usageError({ 'http-param-limiter': ['p:1/0'] }, /not a fraction/);
