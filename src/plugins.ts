@@ -5,9 +5,11 @@
 import type { PluginDef } from './core/registry.js';
 import { dummyInputPlugin } from './inputs/dummy.js';
 import { fileInputPlugin } from './inputs/file.js';
+import { kafkaInputPlugin } from './inputs/kafka.js';
 import { rawInputPlugin } from './inputs/raw/index.js';
 import { fileOutputPlugin } from './outputs/file.js';
 import { httpOutputPlugin } from './outputs/http.js';
+import { kafkaOutputPlugin } from './outputs/kafka.js';
 import { nullOutputPlugin } from './outputs/null.js';
 import { stdoutOutputPlugin } from './outputs/stdout.js';
 
@@ -19,4 +21,6 @@ export const builtinPlugins: readonly PluginDef[] = [
   fileInputPlugin,
   fileOutputPlugin,
   httpOutputPlugin,
+  kafkaOutputPlugin,
+  kafkaInputPlugin,
 ];

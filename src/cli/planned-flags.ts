@@ -40,26 +40,6 @@ const sections: Record<string, Row[]> = {
     ['output-binary-debug', 'bool', false, 'Debug output'],
     ['output-tcp-response-buffer', 'size', false, 'Response buffer'],
   ],
-  Kafka: [
-    ['output-kafka-host', 'string', false, 'Brokers, comma-separated'],
-    ['output-kafka-topic', 'string', false, 'Topic'],
-    ['output-kafka-json-format', 'bool', false, 'JSON messages'],
-    ['output-kafka-use-sasl', 'bool', false, 'SASL'],
-    ['output-kafka-mechanism', 'string', false, 'SASL mechanism'],
-    ['output-kafka-username', 'string', false, 'SASL user'],
-    ['output-kafka-password', 'string', false, 'SASL password'],
-    ['input-kafka-host', 'string', false, 'Brokers, comma-separated'],
-    ['input-kafka-topic', 'string', false, 'Topic'],
-    ['input-kafka-json-format', 'bool', false, 'JSON messages'],
-    ['input-kafka-use-sasl', 'bool', false, 'SASL'],
-    ['input-kafka-mechanism', 'string', false, 'SASL mechanism'],
-    ['input-kafka-username', 'string', false, 'SASL user'],
-    ['input-kafka-password', 'string', false, 'SASL password'],
-    ['input-kafka-offset', 'string', false, 'Start offset: -1 newest, -2 oldest, or N'],
-    ['kafka-tls-ca-cert', 'string', false, 'CA certificate'],
-    ['kafka-tls-client-cert', 'string', false, 'Client certificate'],
-    ['kafka-tls-client-key', 'string', false, 'Client key'],
-  ],
 };
 
 export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(

@@ -1,0 +1,195 @@
+/**
+ * `--input-kafka-host B --input-kafka-topic T`: messages from a Kafka topic, raw or gor JSON (spec §9.2).
+ * Without a group it reads every partition from `--input-kafka-offset` and commits nothing (gor). With
+ * `--input-kafka-group G` (tapline only) several processes split the partitions, each message goes to one of
+ * them, and offsets are committed once a batch has entered the pipeline.
+ *
+ *   kafka client ──eachBatch──▶ decode ──▶ [Channel, bounded] ──read()──▶ pacing (offset ≠ -1) ──▶ pipeline
+ *        ▲ eachBatch waits while the channel is full: no fetch (and no commit) runs ahead of the pipeline
+ *
+ * A value that cannot be decoded is counted (bad_messages) and named in a warning with its partition and
+ * offset; gor crashes on some of them and silently drops others.
+ */
+import { Channel, sleep } from '../core/async.js';
+import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { Message } from '../core/message.js';
+import type { Batch, Input, PluginContext } from '../core/plugin.js';
+import type { InputPluginDef } from '../core/registry.js';
+import { splitLimit } from '../core/values.js';
+import { type ConsumerOptions, createConsumer, type KafkaConsumer } from '../kafka/client.js';
+import { commonKafkaFlags, connectionFrom, KAFKA_SECTION, KAFKA_TLS_FLAGS } from '../kafka/flags.js';
+import { decodeValue, type KafkaFormat } from '../kafka/message-codec.js';
+
+export interface KafkaInputOptions {
+  topic: string;
+  format: KafkaFormat;
+  /** gor paces by message timestamps unless the offset is -1; 1 = recorded speed. Undefined: no pacing. */
+  speed?: number;
+  /** Messages buffered between the client and the pipeline. */
+  capacity?: number;
+}
+
+export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, ctx: PluginContext): Input {
+  const name = `input-kafka(${options.topic})`;
+  const channel = new Channel<Message>(options.capacity ?? 4096);
+  const counters = { messages: 0, bytes: 0, bad_messages: 0, empty_values: 0, batches: 0 };
+  const lagByPartition = new Map<number, number>();
+  const stop = new AbortController();
+  let fatal: Error | undefined;
+  let firstAt = 0;
+
+  const onBatch = async (batch: Parameters<Parameters<KafkaConsumer['run']>[0]>[0]) => {
+    counters.batches++;
+    for (const r of batch.records) {
+      if (!r.value || r.value.length === 0) {
+        counters.empty_values++;
+        ctx.log.warn(`${name}: partition ${batch.partition} offset ${r.offset}: empty value skipped`, `${name} empty`);
+        continue;
+      }
+      try {
+        channel.offer(decodeValue(r.value, options.format));
+        counters.messages++;
+        counters.bytes += r.value.length;
+      } catch (err) {
+        counters.bad_messages++;
+        ctx.log.warn(
+          `${name}: partition ${batch.partition} offset ${r.offset}: not a ${options.format} gor message: ${describeError(err)}`,
+          `${name} bad`,
+        );
+      }
+    }
+    lagByPartition.set(batch.partition, batch.lag);
+    if (firstAt === 0 && counters.messages > 0) firstAt = Date.now();
+    await channel.room();
+  };
+
+  return {
+    name,
+    async *read(): AsyncGenerator<Batch> {
+      await consumer.run(onBatch, (err) => {
+        fatal = err;
+        channel.close();
+      });
+      const pace = options.speed === undefined ? undefined : new KafkaPacer(options.speed);
+      for await (const batch of channel.drain()) {
+        if (!pace) {
+          yield batch;
+          continue;
+        }
+        let from = 0;
+        for (let i = 0; i < batch.length; i++) {
+          const wait = pace.waitMs(batch[i]!);
+          if (wait <= 0) continue;
+          if (i > from) yield batch.slice(from, i);
+          from = i;
+          await sleep(wait, stop.signal);
+          if (stop.signal.aborted) return;
+        }
+        if (from < batch.length) yield from === 0 ? batch : batch.slice(from);
+      }
+      if (fatal) {
+        throw new TaplineError(ERROR_CODES.PEER, `the Kafka client gave up: ${fatal.message}`, {
+          where: name,
+          cause: fatal,
+        });
+      }
+    },
+    async close() {
+      stop.abort();
+      channel.close();
+      await consumer.close().catch(() => undefined);
+    },
+    stats() {
+      let lag = 0;
+      for (const l of lagByPartition.values()) lag += l;
+      const seconds = firstAt === 0 ? 0 : (Date.now() - firstAt) / 1000;
+      return {
+        ...counters,
+        partitions: lagByPartition.size,
+        lag,
+        messages_per_s: seconds > 0 ? Math.round(counters.messages / seconds) : 0,
+      };
+    },
+  };
+}
+
+/**
+ * gor's Kafka pacing (spec §5.5): wait `((ts − prevTs) − wall time since the previous message) / speed` when
+ * positive. Messages whose timestamp is not a number are not paced.
+ */
+export class KafkaPacer {
+  private prevTs: bigint | undefined;
+  private prevWall = 0;
+
+  constructor(private readonly speed: number) {}
+
+  waitMs(msg: Message): number {
+    const now = performance.now();
+    const ts = msg.meta.badTimestamp ? undefined : msg.meta.timestampNs;
+    let wait = 0;
+    if (ts !== undefined && this.prevTs !== undefined) {
+      const gapMs = Number(ts - this.prevTs) / 1e6;
+      wait = (gapMs - (now - this.prevWall)) / this.speed;
+    }
+    if (ts !== undefined) this.prevTs = ts;
+    this.prevWall = now + Math.max(0, wait);
+    return wait;
+  }
+}
+
+/** `-1` newest, `-2` oldest, `N` every partition from N; an optional `|N%` speed (gor). */
+export function parseKafkaOffset(text: string): { start: ConsumerOptions['start']; speed?: number } {
+  const bad = (why: string) =>
+    new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(text)}: ${why}`, { where: '--input-kafka-offset' });
+  let parts: ReturnType<typeof splitLimit>;
+  try {
+    parts = splitLimit(text);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  const value = parts.address.trim();
+  if (!/^-?\d+$/.test(value)) throw bad('expected -1 (newest), -2 (oldest) or an offset ≥ 0');
+  const n = BigInt(value);
+  if (n < -2n) throw bad('offsets below -2 mean nothing');
+  const start: ConsumerOptions['start'] = n === -1n ? 'latest' : n === -2n ? 'earliest' : n;
+  if (parts.limit.kind !== 'none' && parts.limit.kind !== 'percent')
+    throw bad('only a |N% speed may follow the offset');
+  if (n === -1n) return { start }; // gor: no pacing from the newest offset
+  const speed = parts.limit.kind === 'percent' ? parts.limit.percent / 100 : 1;
+  if (!(speed > 0)) throw bad('the speed must be > 0%');
+  return { start, speed };
+}
+
+export const kafkaInputPlugin: InputPluginDef = {
+  role: 'input',
+  flag: 'input-kafka-host',
+  summary: 'Read messages from a Kafka topic (raw or gor JSON)',
+  flags: {
+    ...commonKafkaFlags('input-kafka', 'read'),
+    'input-kafka-offset': {
+      kind: 'string',
+      default: '-1',
+      value: 'N[|speed%]',
+      section: KAFKA_SECTION,
+      help: 'Where to start in every partition: -1 newest (no pacing), -2 oldest, or an offset; other than -1, messages are paced by their timestamps, e.g. "-2|200%".',
+    },
+    'input-kafka-group': {
+      kind: 'string',
+      value: 'NAME',
+      section: KAFKA_SECTION,
+      help: 'Join this consumer group: processes in one group split the partitions and each message goes to one of them; offsets are committed. tapline only (gor reads every partition).',
+    },
+    ...KAFKA_TLS_FLAGS,
+  },
+  create({ address, flags, ctx }) {
+    const { connection, topic } = connectionFrom(address, flags, 'input-kafka', ctx.log);
+    const { start, speed } = parseKafkaOffset(flags.string('input-kafka-offset'));
+    const group = flags.string('input-kafka-group');
+    const consumer = createConsumer(connection, { topic, start, ...(group ? { group } : {}) });
+    return kafkaInput(
+      consumer,
+      { topic, format: flags.bool('input-kafka-json-format') ? 'json' : 'raw', ...(speed ? { speed } : {}) },
+      ctx,
+    );
+  },
+};

@@ -1,0 +1,214 @@
+/**
+ * `--output-kafka-host B --output-kafka-topic T`: every message to a Kafka topic, raw (`meta LF payload`) or
+ * as gor's JSON (spec §9.2), so gor and tapline can share a topic. Beyond gor: keys by message id (a request
+ * and its responses land in one partition, so one consumer of a group sees both), batching, gzip, retries,
+ * delivery reports counted in stats (acked, failed), backpressure instead of an unbounded queue.
+ *
+ *   write(msg) ─encode─▶ [pending batch] ──batch-size reached or linger elapsed──▶ producer.send()
+ *                                                                  (at most max-in-flight at once)
+ *   write() returns a promise while max-in-flight sends are outstanding: the pipeline waits (backpressure).
+ *   acked/failed are counted when each send settles; close() flushes and waits for every delivery report.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet } from '../core/flags.js';
+import type { Message } from '../core/message.js';
+import type { Output, PluginContext } from '../core/plugin.js';
+import type { OutputPluginDef } from '../core/registry.js';
+import { createProducer, type KafkaProducer, type ProducedRecord } from '../kafka/client.js';
+import { commonKafkaFlags, connectionFrom, KAFKA_SECTION, KAFKA_TLS_FLAGS } from '../kafka/flags.js';
+import { encodeValue, type KafkaFormat } from '../kafka/message-codec.js';
+
+export interface KafkaOutputOptions {
+  topic: string;
+  format: KafkaFormat;
+  /** Key each message by its id (default) or send no key (gor: random partition). */
+  keyById: boolean;
+  batchSize: number;
+  lingerMs: number;
+  maxInFlight: number;
+}
+
+export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions, ctx: PluginContext): Output {
+  const name = `output-kafka(${options.topic})`;
+  let pending: ProducedRecord[] = [];
+  let pendingBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
+  let room: { promise: Promise<void>; resolve: () => void } | undefined;
+  const counters = { messages: 0, bytes: 0, acked: 0, failed: 0, batches: 0, encode_errors: 0 };
+  const started = Date.now();
+  let connected: Promise<void> | undefined;
+
+  const freeRoom = () => {
+    if (room && inFlight.size < options.maxInFlight) {
+      room.resolve();
+      room = undefined;
+    }
+  };
+
+  const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const records = pending;
+    pending = [];
+    pendingBytes = 0;
+    counters.batches++;
+    connected ??= producer.connect();
+    const send: Promise<void> = connected
+      .then(() => producer.send(options.topic, records))
+      .then(
+        () => {
+          counters.acked += records.length;
+        },
+        (err: unknown) => {
+          connected = undefined; // reconnect for the next batch
+          // After the client's retries: these messages are lost, so they are counted and said, never silent.
+          counters.failed += records.length;
+          ctx.log.warn(
+            `${name}: ${records.length} message(s) not delivered: ${(err as Error).message}`,
+            `${name} send`,
+          );
+        },
+      )
+      .finally(() => {
+        inFlight.delete(send);
+        freeRoom();
+      });
+    inFlight.add(send);
+  };
+
+  return {
+    name,
+    write(msg: Message) {
+      let value: Buffer;
+      try {
+        value = encodeValue(msg, options.format);
+      } catch (err) {
+        counters.encode_errors++;
+        ctx.log.warn(`${name}: message ${msg.meta.id} not sent: ${(err as Error).message}`, `${name} encode`);
+        return;
+      }
+      counters.messages++;
+      counters.bytes += value.length;
+      pending.push({ key: options.keyById ? Buffer.from(msg.meta.id, 'latin1') : null, value });
+      pendingBytes += value.length;
+      if (pending.length >= options.batchSize || pendingBytes >= 1 << 20) flush();
+      else timer ??= setTimeout(flush, options.lingerMs);
+      if (inFlight.size < options.maxInFlight) return;
+      if (!room) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        room = { promise, resolve };
+      }
+      return room.promise;
+    },
+    async drain() {
+      flush();
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+    async close() {
+      flush();
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      if (connected) await producer.close().catch(() => undefined);
+    },
+    stats() {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      return {
+        ...counters,
+        in_flight_batches: inFlight.size,
+        queued: pending.length,
+        acked_per_s: Math.round(counters.acked / seconds),
+      };
+    },
+  };
+}
+
+function positive(flags: FlagSet, flag: string): number {
+  const n = flags.number(flag);
+  if (!(n > 0)) throw new TaplineError(ERROR_CODES.USAGE, 'must be > 0', { where: `--${flag}` });
+  return n;
+}
+
+export const kafkaOutputPlugin: OutputPluginDef = {
+  role: 'output',
+  flag: 'output-kafka-host',
+  summary: 'Write messages to a Kafka topic (raw or gor JSON)',
+  flags: {
+    ...commonKafkaFlags('output-kafka', 'write'),
+    'output-kafka-key': {
+      kind: 'string',
+      default: 'id',
+      value: 'id|none',
+      section: KAFKA_SECTION,
+      help: 'Message key: the message id (a request and its responses share a partition) or none (gor). tapline only.',
+    },
+    'output-kafka-batch-size': {
+      kind: 'int',
+      default: '1000',
+      section: KAFKA_SECTION,
+      help: 'Messages per produce request (a batch also goes when it reaches 1 MiB). tapline only.',
+    },
+    'output-kafka-linger': {
+      kind: 'duration',
+      default: '10ms',
+      section: KAFKA_SECTION,
+      help: 'How long a partial batch waits for more messages. tapline only (gor flushes every 500ms).',
+    },
+    'output-kafka-max-in-flight': {
+      kind: 'int',
+      default: '8',
+      section: KAFKA_SECTION,
+      help: 'Produce requests awaiting acknowledgement before the pipeline waits. tapline only.',
+    },
+    'output-kafka-compression': {
+      kind: 'string',
+      default: 'none',
+      value: 'none|gzip',
+      section: KAFKA_SECTION,
+      help: 'Batch compression (gor uses snappy; readers decode either). tapline only.',
+    },
+    'output-kafka-acks': {
+      kind: 'int',
+      default: '1',
+      section: KAFKA_SECTION,
+      help: 'Acknowledgement: 1 the partition leader (gor), -1 all in-sync replicas, 0 none. tapline only.',
+    },
+    ...KAFKA_TLS_FLAGS,
+  },
+  create({ address, flags, ctx }) {
+    const prefix = 'output-kafka';
+    const { connection, topic } = connectionFrom(address, flags, prefix, ctx.log);
+    const key = flags.string('output-kafka-key');
+    if (key !== 'id' && key !== 'none') {
+      throw new TaplineError(ERROR_CODES.USAGE, `expected id or none, got ${JSON.stringify(key)}`, {
+        where: '--output-kafka-key',
+      });
+    }
+    const compression = flags.string('output-kafka-compression');
+    if (compression !== 'none' && compression !== 'gzip') {
+      throw new TaplineError(ERROR_CODES.USAGE, `expected none or gzip, got ${JSON.stringify(compression)}`, {
+        where: '--output-kafka-compression',
+      });
+    }
+    const acks = flags.number('output-kafka-acks');
+    if (acks !== 1 && acks !== -1 && acks !== 0) {
+      throw new TaplineError(ERROR_CODES.USAGE, `expected 1, -1 or 0, got ${acks}`, { where: '--output-kafka-acks' });
+    }
+    const producer = createProducer(connection, { compression, acks });
+    return kafkaOutput(
+      producer,
+      {
+        topic,
+        format: flags.bool('output-kafka-json-format') ? 'json' : 'raw',
+        keyById: key === 'id',
+        batchSize: positive(flags, 'output-kafka-batch-size'),
+        lingerMs: flags.number('output-kafka-linger'),
+        maxInFlight: positive(flags, 'output-kafka-max-in-flight'),
+      },
+      ctx,
+    );
+  },
+};
