@@ -6,6 +6,9 @@
  *
  * Exit codes: 0 done; 1 something failed at run time (an output or input broke); 2 usage error.
  */
+import { liveConsumerFlags } from '../analytics/export/flags.js';
+import { analyticsFlags } from '../analytics/flags.js';
+import { liveAnalytics } from '../analytics/live.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -16,11 +19,18 @@ import { splitLimit } from '../core/values.js';
 import { createMiddlewareStage, middlewareFlags } from '../middleware/stage.js';
 import { buildModifiers, describeModifierStats, modifierFlags } from '../modifiers/index.js';
 import { builtinPlugins } from '../plugins.js';
+import { type LiveConsumers, startLiveConsumers, wantsLiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
 import { globalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
-import { startCpuProfile, startDebugServer, writeCpuProfile, writeHeapProfile } from './profiling.js';
+import {
+  parseListenAddress,
+  startCpuProfile,
+  startDebugServer,
+  writeCpuProfile,
+  writeHeapProfile,
+} from './profiling.js';
 import { StatusLine } from './status-line.js';
 import { formatSummary, statsObject } from './summary.js';
 
@@ -33,20 +43,23 @@ export function allFlags(): Map<string, FlagSpec> {
   const specs = new Map<string, FlagSpec>(Object.entries(globalFlags));
   for (const [name, spec] of Object.entries(middlewareFlags)) specs.set(name, spec);
   for (const [name, spec] of Object.entries(modifierFlags)) specs.set(name, spec);
+  for (const [name, spec] of Object.entries(analyticsFlags)) specs.set(name, spec);
+  for (const [name, spec] of Object.entries(liveConsumerFlags)) specs.set(name, spec);
   for (const plugin of builtinPlugins) for (const [name, spec] of Object.entries(plugin.flags)) specs.set(name, spec);
   for (const [name, spec] of plannedFlags) if (!specs.has(name)) specs.set(name, spec);
   return specs;
 }
 
-const SUBCOMMANDS: Record<string, () => Promise<{ runDemo: (argv: string[]) => Promise<number> }>> = {
-  demo: () => import('./demo.js'),
+const SUBCOMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  demo: async () => (await import('./demo.js')).runDemo,
+  report: async () => (await import('./report.js')).runReport,
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const log = createLogger({ verbose: 0 });
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
-    if (sub) return await (await sub()).runDemo(argv.slice(1));
+    if (sub) return await (await sub())(argv.slice(1));
     return await runPipelineArgs(argv);
   } catch (err) {
     return reportFatal(err, log);
@@ -113,12 +126,27 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     );
   }
 
+  // Analytics for --stats and the live consumers (--metrics, --output-influxdb, --dashboard, alerts on --max-*):
+  // observed after the filters, so dropped requests are not counted.
+  const live = liveAnalytics(flags, wantsLiveConsumers(flags));
+  const analytics = live?.analytics;
+  let consumers: LiveConsumers | undefined;
+  if (analytics && wantsLiveConsumers(flags)) {
+    try {
+      consumers = await startLiveConsumers(flags, analytics, log, parseListenAddress);
+    } catch (err) {
+      await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
+      throw err;
+    }
+  }
+  const observe = live ? [live.processor] : [];
+
   const pipeline = new Pipeline({
     inputs,
     outputs,
     split: flags.bool('split-output'),
     copyBufferSize: flags.number('copy-buffer-size'),
-    processors: modifiers.processors,
+    processors: [...modifiers.processors, ...observe],
     log,
     ...(middleware
       ? { transform: middleware.transform, ...(middleware.settle ? { settle: middleware.settle } : {}) }
@@ -144,10 +172,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   }
   if (flags.bool('stats')) {
     const interval = Math.max(10, flags.number('stats-interval'));
-    const timer = setInterval(
-      () => log.write(JSON.stringify({ ...statsObject(pipeline.snapshot()), filters: modifiers.stats() })),
-      interval,
-    );
+    const timer = setInterval(() => {
+      const snapshot = analytics?.snapshot();
+      log.write(JSON.stringify({ ...statsObject(pipeline.snapshot(), snapshot), filters: modifiers.stats() }));
+    }, interval);
     timer.unref();
     timers.push(timer);
   }
@@ -161,12 +189,15 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     for (const t of timers) clearTimeout(t);
     signals.remove();
     status?.stop();
+    analytics?.finish();
+    await consumers?.close(); // the last InfluxDB write and pending webhooks
   }
   if (middleware) summary.failures.push(...middleware.failures());
+  const finalSnapshot = analytics?.snapshot();
   if (flags.bool('stats'))
     log.write(
       JSON.stringify({
-        ...statsObject(summary),
+        ...statsObject(summary, finalSnapshot),
         ...(middleware ? { middleware: middleware.stats() } : {}),
         filters: modifiers.stats(),
       }),
@@ -175,6 +206,9 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   const modifierStats = modifiers.stats();
   if (modifierStats) log.write(`  ${describeModifierStats(modifierStats)}`);
   if (middleware) log.write(middleware.describe());
+  for (const line of consumers?.describe() ?? []) log.write(line);
+  const breaches = finalSnapshot && live ? live.breaches(finalSnapshot) : [];
+  for (const b of breaches) log.write(`tapline: budget broken over the whole run: ${b.message}`);
   if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
   if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));
   return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;

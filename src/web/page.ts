@@ -2,7 +2,7 @@
  * The dashboard's one page. Static HTML and CSS; the chart library (uPlot) and the page script are separate
  * resources served by server.ts, so the page works offline (no CDN) and under a strict CSP.
  */
-export const PAGE_HTML = String.raw`<!doctype html>
+export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -67,7 +67,7 @@ export const PAGE_HTML = String.raw`<!doctype html>
 `;
 
 /** The page script: plain ES2017, no build step; DOM built with textContent (route names are user data). */
-export const PAGE_SCRIPT = String.raw`'use strict';
+export const PAGE_SCRIPT = `'use strict';
 (function () {
   var UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   function bytes(n) {
