@@ -1,10 +1,16 @@
 /** The end-of-run summary (always, on stderr) and the --stats JSON object. */
+import type { AnalyticsSnapshot } from '../analytics/types.js';
 import type { Logger } from '../core/log.js';
 import type { RunSummary } from '../core/pipeline.js';
 import { formatBytes } from '../core/values.js';
 
-/** The --stats object: one JSON line. Field names are stable (documented in docs/stats.md). */
-export function statsObject(summary: RunSummary): Record<string, unknown> {
+/**
+ * The --stats object: one JSON line. Field names are stable (documented in docs/observability.md; the
+ * analytics fields — total_requests, avg_request_size, top_endpoints, routes… — in docs/analytics.md).
+ * The pipeline's counters come first; the analytics snapshot, when accounting runs, is merged in after them
+ * (its elapsed_s is the same wall-clock run time).
+ */
+export function statsObject(summary: RunSummary, analytics?: AnalyticsSnapshot): Record<string, unknown> {
   const c = summary.counters;
   const seconds = summary.durationMs / 1000;
   return {
@@ -24,6 +30,7 @@ export function statsObject(summary: RunSummary): Record<string, unknown> {
         { written: o.written, lost: o.lost, ...o.stats, ...(o.failed ? { failed: o.failed } : {}) },
       ]),
     ),
+    ...(analytics ? { ...analytics, elapsed_s: round(seconds) } : {}),
   };
 }
 

@@ -1,0 +1,254 @@
+/**
+ * How `tapline report` prints a snapshot: a readable table (top routes by bytes with share, by count, by
+ * latency; status mix; bandwidth over time), CSV (one row per route), and the per-route comparison with a
+ * baseline (`--compare`).
+ */
+import type { AnalyticsSnapshot, RouteTotals } from '../analytics/types.js';
+import { formatBytes } from '../core/values.js';
+
+export interface RouteChange {
+  route: string;
+  baseline_bytes: number;
+  bytes: number;
+  /** Relative change, e.g. 0.25 = +25%; null when the route is new (no baseline bytes). */
+  bytes_change: number | null;
+  baseline_requests: number;
+  requests: number;
+  baseline_p95_ms: number;
+  p95_ms: number;
+  p95_change: number | null;
+  /** Bytes per request now vs before (null when either side has no requests). */
+  bytes_per_request_change: number | null;
+}
+
+/** Per-route change between a baseline and the current snapshot, largest absolute byte change first. */
+export function compareSnapshots(baseline: AnalyticsSnapshot, current: AnalyticsSnapshot): RouteChange[] {
+  const before = new Map(baseline.routes.map((r) => [r.route, r]));
+  const after = new Map(current.routes.map((r) => [r.route, r]));
+  const names = new Set([...before.keys(), ...after.keys()]);
+  const rel = (a: number, b: number) => (a > 0 ? round((b - a) / a) : null);
+  const perRequest = (r: RouteTotals | undefined) => (r && r.requests > 0 ? r.total_bytes / r.requests : 0);
+  return [...names]
+    .map((route) => {
+      const a = before.get(route);
+      const b = after.get(route);
+      const pa = perRequest(a);
+      const pb = perRequest(b);
+      return {
+        route,
+        baseline_bytes: a?.total_bytes ?? 0,
+        bytes: b?.total_bytes ?? 0,
+        bytes_change: rel(a?.total_bytes ?? 0, b?.total_bytes ?? 0),
+        baseline_requests: a?.requests ?? 0,
+        requests: b?.requests ?? 0,
+        baseline_p95_ms: a?.p95_ms ?? 0,
+        p95_ms: b?.p95_ms ?? 0,
+        p95_change: rel(a?.p95_ms ?? 0, b?.p95_ms ?? 0),
+        bytes_per_request_change: pa > 0 && pb > 0 ? rel(pa, pb) : null,
+      };
+    })
+    .sort((x, y) => Math.abs(y.bytes - y.baseline_bytes) - Math.abs(x.bytes - x.baseline_bytes));
+}
+
+function round(n: number): number {
+  return Math.round(n * 10000) / 10000;
+}
+
+/** Fixed-width columns; the first column left-aligned, the others right-aligned. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3));
+const num = (n: number) => n.toLocaleString('en-US');
+const signed = (change: number | null) =>
+  change === null ? 'new' : `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
+
+function clipRoute(route: string): string {
+  return route.length > 60 ? `${route.slice(0, 57)}...` : route;
+}
+
+/** The readable report. `top` rows per table. */
+export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonly string[]): string {
+  const out: string[] = [];
+  const t = s.totals;
+  out.push(
+    `tapline report: ${sources.join(', ')}`,
+    `  ${num(s.total_requests)} requests, ${num(t.responses)} responses, ${formatBytes(s.total_bytes)} on the wire ` +
+      `over ${s.elapsed_s.toFixed(1)}s (${formatBytes(Math.round(s.bandwidth_bytes_per_s))}/s)`,
+    `  requests: headers ${formatBytes(t.request_header_bytes)}, bodies ${formatBytes(t.request_body_bytes)}; ` +
+      `responses: headers ${formatBytes(t.response_header_bytes)}, bodies ${formatBytes(t.response_body_bytes)} ` +
+      `(${formatBytes(t.response_body_decoded_bytes)} decoded)`,
+    '',
+    `Top routes by bytes (${Math.min(top, s.routes.length)} of ${s.routes.length})`,
+  );
+  const byBytes = s.routes.slice(0, top);
+  out.push(
+    ...table(
+      ['ROUTE', 'REQUESTS', 'REQ HDR', 'REQ BODY', 'RESP HDR', 'RESP BODY', 'TOTAL', 'SHARE', ''.padEnd(20)],
+      byBytes.map((r) => [
+        clipRoute(r.route),
+        num(r.requests),
+        formatBytes(r.request_header_bytes),
+        formatBytes(r.request_body_bytes),
+        formatBytes(r.response_header_bytes),
+        formatBytes(r.response_body_bytes),
+        formatBytes(r.total_bytes),
+        pct(r.share),
+        '█'.repeat(Math.round(r.share * 20)).padEnd(20),
+      ]),
+    ),
+  );
+  out.push('', 'Top routes by count');
+  const byCount = [...s.routes].sort((a, b) => b.requests - a.requests).slice(0, top);
+  out.push(
+    ...table(
+      ['ROUTE', 'REQUESTS', '2xx', '3xx', '4xx', '5xx', 'NO RESPONSE'],
+      byCount.map((r) => [
+        clipRoute(r.route),
+        num(r.requests),
+        num(r.status_2xx),
+        num(r.status_3xx),
+        num(r.status_4xx),
+        num(r.status_5xx),
+        num(r.no_response),
+      ]),
+    ),
+  );
+  out.push('', 'Top routes by latency (p95, request first byte to response last byte)');
+  const byLatency = s.routes
+    .filter((r) => r.responses > 0)
+    .sort((a, b) => b.p95_ms - a.p95_ms)
+    .slice(0, top);
+  out.push(
+    ...table(
+      ['ROUTE', 'RESPONSES', 'p50 ms', 'p95 ms', 'p99 ms'],
+      byLatency.map((r) => [clipRoute(r.route), num(r.responses), ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms)]),
+    ),
+  );
+  const classes: [string, number][] = [
+    ['1xx', t.status_1xx],
+    ['2xx', t.status_2xx],
+    ['3xx', t.status_3xx],
+    ['4xx', t.status_4xx],
+    ['5xx', t.status_5xx],
+    ['no response', t.no_response],
+  ];
+  out.push(
+    '',
+    `Status mix: ${classes
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${num(n)} (${pct(t.requests > 0 ? n / t.requests : 0)})`)
+      .join(', ')}`,
+  );
+  out.push('', ...formatSeries(s));
+  const a = s.accounting;
+  const notes = Object.entries(a).filter(([, v]) => v > 0);
+  if (s.routes_overflowed > 0) notes.push(['routes_overflowed', s.routes_overflowed]);
+  if (notes.length > 0)
+    out.push('', `Accounting: ${notes.map(([k, v]) => `${k.replace(/_/g, ' ')} ${num(v)}`).join(', ')}`);
+  return out.join('\n');
+}
+
+/** The bandwidth series folded into at most 20 rows, with a bar each. */
+function formatSeries(s: AnalyticsSnapshot): string[] {
+  const { start_ms, slot_ms, bytes } = s.series;
+  if (bytes.length === 0) return ['Bandwidth over time: no timestamps'];
+  const per = Math.ceil(bytes.length / 20);
+  const rows: { at: number; bytes: number }[] = [];
+  for (let i = 0; i < bytes.length; i += per) {
+    rows.push({ at: start_ms + i * slot_ms, bytes: bytes.slice(i, i + per).reduce((x, y) => x + y, 0) });
+  }
+  const width = (slot_ms * per) / 1000;
+  const max = Math.max(...rows.map((r) => r.bytes), 1);
+  return [
+    `Bandwidth over time (${width}s per row, by request timestamps)`,
+    ...rows.map(
+      (r) =>
+        `  ${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)}  ${formatBytes(Math.round(r.bytes / width)).padStart(10)}/s  ${'█'.repeat(Math.round((r.bytes / max) * 40))}`,
+    ),
+  ];
+}
+
+/** CSV: one row per route (RFC 4180 quoting). */
+export function formatCsv(s: AnalyticsSnapshot): string {
+  const columns: (keyof RouteTotals)[] = [
+    'route',
+    'host',
+    'requests',
+    'responses',
+    'request_header_bytes',
+    'request_body_bytes',
+    'response_header_bytes',
+    'response_body_bytes',
+    'response_body_decoded_bytes',
+    'total_bytes',
+    'share',
+    'status_1xx',
+    'status_2xx',
+    'status_3xx',
+    'status_4xx',
+    'status_5xx',
+    'no_response',
+    'p50_ms',
+    'p95_ms',
+    'p99_ms',
+  ];
+  return rowsCsv(
+    columns,
+    s.routes.map((r) => columns.map((c) => r[c])),
+  );
+}
+
+export function formatCompareCsv(changes: readonly RouteChange[]): string {
+  const columns = Object.keys(changes[0] ?? compareColumns) as (keyof RouteChange)[];
+  return rowsCsv(
+    columns,
+    changes.map((c) => columns.map((k) => c[k])),
+  );
+}
+
+const compareColumns: RouteChange = {
+  route: '',
+  baseline_bytes: 0,
+  bytes: 0,
+  bytes_change: null,
+  baseline_requests: 0,
+  requests: 0,
+  baseline_p95_ms: 0,
+  p95_ms: 0,
+  p95_change: null,
+  bytes_per_request_change: null,
+};
+
+function rowsCsv(columns: readonly string[], rows: readonly (string | number | null)[][]): string {
+  const cell = (v: string | number | null) => {
+    const text = v === null ? '' : String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return `${[columns.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n')}\n`;
+}
+
+export function formatCompare(changes: readonly RouteChange[], baseline: string, top: number): string {
+  const rows = changes
+    .slice(0, top)
+    .map((c) => [
+      clipRoute(c.route),
+      formatBytes(c.baseline_bytes),
+      formatBytes(c.bytes),
+      signed(c.bytes_change),
+      signed(c.bytes_per_request_change),
+      ms(c.baseline_p95_ms),
+      ms(c.p95_ms),
+      signed(c.p95_change),
+    ]);
+  return [
+    '',
+    `Change against ${baseline} (largest byte changes first)`,
+    ...table(['ROUTE', 'BEFORE', 'AFTER', 'BYTES', 'PER REQUEST', 'p95 BEFORE', 'p95 AFTER', 'p95'], rows),
+  ].join('\n');
+}

@@ -1,0 +1,185 @@
+/**
+ * `tapline report FILE...`: where the bytes of a recording went — .gor (also gzipped), pcap or pcapng
+ * (`dump.pcap:80` names the server ports; without, every port). Prints a table, or `--json` (the same
+ * object as the last --stats line's analytics part) or `--csv`; `--compare baseline.gor` adds per-route
+ * change; budgets (`--max-total` …) exit 3 with the routes that broke them; `--parquet FILE` writes one row
+ * per exchange (DuckDB, optional).
+ *
+ *   files ─▶ report-input (feed) ─▶ analytics ─▶ snapshot ─┬─▶ table / JSON / CSV (stdout)
+ *                                       └─▶ parquet rows    └─▶ budgets ─▶ breaches (stderr), exit 3
+ *
+ * Exit codes: 0 fine, 2 usage, 1 a file could not be read, 3 a budget is broken.
+ */
+import { budgetsFromFlags, evaluateBudgets } from '../analytics/budgets.js';
+import { analyticsFlags } from '../analytics/flags.js';
+import { type Analytics, createAnalytics } from '../analytics/index.js';
+import type { AnalyticsSnapshot } from '../analytics/types.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet, FlagSpec } from '../core/flags.js';
+import { createLogger } from '../core/log.js';
+import { parseArgv } from './argv.js';
+import { renderHelp } from './help.js';
+import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
+import { feedFiles, inputKind, type ReportProgress } from './report-input.js';
+import { StatusLine } from './status-line.js';
+
+export const EXIT_BUDGET = 3;
+
+const SECTION = 'Report';
+
+export const reportFlags: Readonly<Record<string, FlagSpec>> = {
+  ...analyticsFlags,
+  json: { kind: 'bool', section: SECTION, help: 'Print the analytics snapshot as JSON (the --stats fields).' },
+  csv: { kind: 'bool', section: SECTION, help: 'Print one CSV row per route.' },
+  top: { kind: 'int', default: '10', section: SECTION, value: 'N', help: 'Rows per table (and top_endpoints).' },
+  compare: {
+    kind: 'string',
+    section: SECTION,
+    value: 'FILE',
+    help: 'A baseline recording: show per-route change in bytes and latency against it.',
+  },
+  parquet: {
+    kind: 'string',
+    section: SECTION,
+    value: 'FILE',
+    help: 'Also write one row per exchange to this Parquet file (needs the optional @duckdb/node-api).',
+  },
+  responses: {
+    kind: 'string',
+    default: 'auto',
+    section: SECTION,
+    value: 'WHICH',
+    help: 'Which responses to account: auto (a replayed response, type 3, wins over the original, type 2), original or replayed.',
+  },
+  progress: {
+    kind: 'bool',
+    default: 'true',
+    section: SECTION,
+    help: 'Show a progress line on a terminal for inputs over 16 MiB.',
+  },
+};
+
+const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
+
+/** Splits positional file names from flags (flags may come before or after the files). */
+function splitArgs(argv: readonly string[]): { files: string[]; flagArgs: string[] } {
+  const files: string[] = [];
+  const flagArgs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      files.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      files.push(arg);
+      continue;
+    }
+    flagArgs.push(arg);
+    const name = arg.replace(/^--?/, '');
+    const spec = reportFlags[name];
+    if (spec && spec.kind !== 'bool' && i + 1 < argv.length) flagArgs.push(argv[++i]!);
+  }
+  return { files, flagArgs };
+}
+
+function usage(message: string, where: string): TaplineError {
+  return new TaplineError(ERROR_CODES.USAGE, message, { where });
+}
+
+function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
+  const responses = flags.string('responses');
+  if (!['auto', 'original', 'replayed'].includes(responses)) {
+    throw usage(`${JSON.stringify(responses)} is not one of auto, original, replayed`, '--responses');
+  }
+  const routeLimit = flags.number('route-limit');
+  if (!(routeLimit >= 1)) throw usage('must be at least 1', '--route-limit');
+  return createAnalytics({
+    routes: flags.list('route'),
+    routeLimit,
+    timeBase: 'input',
+    top: Math.max(1, flags.number('top')),
+    preferReplayed: responses === 'auto',
+    responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
+    clientFromId: files.some((f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f)),
+  });
+}
+
+export async function runReport(argv: readonly string[]): Promise<number> {
+  const specs = new Map(Object.entries(reportFlags));
+  const { files, flagArgs } = splitArgs(argv);
+  const parsed = parseArgv(flagArgs, specs);
+  if (parsed.help) {
+    process.stdout.write(
+      `Usage: tapline report [flags] FILE... (FILE: .gor, .gor.gz, pcap or pcapng; dump.pcap:80 names server ports)\n\n${renderHelp(specs)}`,
+    );
+    return 0;
+  }
+  const flags = parsed.flags;
+  if (files.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
+  if (flags.bool('json') && flags.bool('csv')) throw usage('choose one of --json and --csv', '--csv');
+  const budgets = budgetsFromFlags(flags);
+  const top = Math.max(1, flags.number('top'));
+  for (const f of files) inputKind(f.replace(/:[\d,]+$/, '')); // every file readable before any work
+
+  const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+  let status: StatusLine | undefined;
+  const log = createLogger({ write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)) });
+  const analytics = analyticsFor(flags, files);
+  const parquetFile = flags.string('parquet');
+  const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
+  if (parquet) analytics.onExchange((e) => parquet.add(e));
+
+  if (flags.bool('progress') && process.stderr.isTTY === true) {
+    status = new StatusLine(process.stderr, () => (progress.bytesTotal >= PROGRESS_FROM_BYTES ? progress : undefined));
+    status.start();
+  }
+  let snapshot: AnalyticsSnapshot;
+  let inputs: Record<string, Record<string, number | string>>;
+  let baseline: AnalyticsSnapshot | undefined;
+  try {
+    inputs = (await feedFiles(files, analytics, log, progress)).inputs;
+    snapshot = analytics.snapshot();
+    const compare = flags.string('compare');
+    if (compare) {
+      const base = analyticsFor(flags, [compare]);
+      await feedFiles([compare], base, log, { records: 0, bytesRead: 0, bytesTotal: 0 });
+      baseline = base.snapshot();
+    }
+  } finally {
+    status?.stop();
+  }
+  const rows = parquet ? await parquet.close() : undefined;
+
+  const changes = baseline ? compareSnapshots(baseline, snapshot) : undefined;
+  const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (flags.bool('json')) {
+    out(
+      JSON.stringify({
+        ...snapshot,
+        inputs,
+        ...(changes ? { compare: { baseline: flags.string('compare'), routes: changes } } : {}),
+      }),
+    );
+  } else if (flags.bool('csv')) {
+    out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
+  } else {
+    out(formatReport(snapshot, top, files));
+    if (changes) out(formatCompare(changes, flags.string('compare'), top));
+  }
+  if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
+
+  const breaches = evaluateBudgets(snapshot, budgets);
+  if (breaches.length > 0) {
+    log.write(`tapline: ${breaches.length} budget(s) broken:`);
+    for (const b of breaches) log.write(`  ${b.message}`);
+    return EXIT_BUDGET;
+  }
+  return 0;
+}
+
+/** `--parquet`: the writer lives with the exporters (src/analytics/export/parquet.ts), loaded only when asked. */
+async function openParquet(file: string) {
+  const { openParquetWriter } = await import('../analytics/export/parquet.js');
+  return openParquetWriter(file);
+}
