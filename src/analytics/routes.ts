@@ -17,7 +17,7 @@ export const OVERFLOW_ROUTE = '(other)';
 /** Responses whose request was never seen. */
 export const NO_REQUEST_ROUTE = '(no request)';
 
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGITS = /^\d+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}(?:[T_ ]\d{2}(?::?\d{2}){0,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const HEX = /^[0-9a-f]+$/i;
@@ -41,7 +41,7 @@ function looksLikeHex(s: string): boolean {
 /** The placeholder for one whole path segment, or null to keep it. */
 function segmentPlaceholder(seg: string): string | null {
   if (DIGITS.test(seg)) return ':id';
-  if (seg.length >= 32 && UUID.test(seg)) return ':uuid';
+  if (seg.length === 36 && UUID.test(seg)) return ':uuid';
   if (seg.length >= 10 && DATE.test(seg)) return ':date';
   if (looksLikeHex(seg)) return ':hash';
   if (looksLikeToken(seg)) return ':token';
@@ -56,7 +56,9 @@ function templateFileName(seg: string): string {
   const ext = seg.slice(dot);
   const parts = stem.split('.').map((part) => {
     const whole = segmentPlaceholder(part);
-    if (whole) return whole === ':id' ? ':id' : ':hash';
+    // `index-BxK3f9Qa` keeps its name: only the hash after the dash is replaced (dates and UUIDs stay whole).
+    if (whole && (whole === ':date' || whole === ':uuid' || !part.includes('-')))
+      return whole === ':id' ? ':id' : ':hash';
     if (!part.includes('-')) return part;
     return part
       .split('-')

@@ -1,0 +1,167 @@
+/**
+ * `tapline report` as a user runs it (a spawned CLI): the table, --json, --csv, --compare, budgets (exit 3
+ * naming the route, 0 within budget), bad input (exit 2 for usage, 1 for unreadable files), and a pcap from
+ * the corpus through the capture engine.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { encodeRecord } from '../../src/core/gor-format.js';
+import { type Message, makeMeta } from '../../src/core/message.js';
+import { runTapline } from '../support/cli.js';
+import { CORPUS_DIR, readTruth } from '../support/corpus.js';
+
+const S = 1_000_000_000n;
+const T0 = 1_700_000_000n * S;
+
+function exchange(n: number, path: string, bodyBytes: number, latencyMs: number, type = '2'): Message[] {
+  const id = n.toString(16).padStart(24, '0');
+  const at = T0 + BigInt(n) * (S / 10n);
+  const req = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
+  const body = 'x'.repeat(bodyBytes);
+  const res = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${bodyBytes}\r\n\r\n${body}`);
+  return [
+    { meta: makeMeta({ type: '1', id, timestampNs: at, latencyNs: 0n }), data: req },
+    { meta: makeMeta({ type, id, timestampNs: at + BigInt(latencyMs) * 1_000_000n, latencyNs: 0n }), data: res },
+  ];
+}
+
+function writeGor(file: string, messages: Message[]): void {
+  writeFileSync(file, Buffer.concat(messages.map(encodeRecord)));
+}
+
+let dir: string;
+let current: string;
+let baseline: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tapline-report-'));
+  current = join(dir, 'current.gor');
+  baseline = join(dir, 'baseline.gor');
+  const cur: Message[] = [];
+  const base: Message[] = [];
+  for (let i = 0; i < 20; i++) {
+    cur.push(...exchange(i * 3, `/videos/${i}`, 20_000, 300));
+    cur.push(...exchange(i * 3 + 1, `/users/${i}?page=2`, 500, 20));
+    cur.push(...exchange(i * 3 + 2, '/health', 2, 1));
+    base.push(...exchange(i * 3, `/videos/${i}`, 10_000, 100));
+    base.push(...exchange(i * 3 + 1, `/users/${i}`, 500, 20));
+  }
+  writeGor(current, cur);
+  writeGor(baseline, base);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tapline report', () => {
+  it('prints the table: routes by bytes with share, by count, by latency, status mix, bandwidth', async () => {
+    const r = await runTapline(['report', current, '--top', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.toString();
+    assert.match(text, /60 requests, 60 responses/);
+    assert.match(text, /Top routes by bytes \(2 of 3\)/);
+    const byBytes = text.slice(text.indexOf('Top routes by bytes'), text.indexOf('Top routes by count'));
+    assert.match(byBytes, /\/videos\/:id\s+20\s.*\s9\d\.\d%/);
+    assert.doesNotMatch(byBytes, /\/health/); // --top 2
+    assert.match(text, /Top routes by latency[^\n]*\n[^\n]*\n {2}\/videos\/:id\s+20\s+300/);
+    assert.match(text, /Status mix: 2xx 60 \(100\.0%\)/);
+    assert.match(text, /Bandwidth over time/);
+  });
+
+  it('--json is the --stats object: headline fields and per-route totals computed here', async () => {
+    const r = await runTapline(['report', '--json', current]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout.toString());
+    assert.equal(s.total_requests, 60);
+    const videos = s.routes.find((x: { route: string }) => x.route === '/videos/:id');
+    const header = (bodyBytes: number) => `HTTP/1.1 200 OK\r\nContent-Length: ${bodyBytes}\r\n\r\n`.length;
+    assert.equal(videos.response_body_bytes, 20 * 20_000);
+    assert.equal(videos.response_header_bytes, 20 * header(20_000));
+    let requestHeaders = 0;
+    for (let i = 0; i < 20; i++) requestHeaders += `GET /videos/${i} HTTP/1.1\r\nHost: shop.test\r\n\r\n`.length;
+    assert.equal(videos.request_header_bytes, requestHeaders);
+    assert.equal(s.top_endpoints[0].path, '/videos/:id');
+    assert.equal(s.top_endpoints[0].bandwidth_mb, Math.round((videos.total_bytes / 2 ** 20) * 1e6) / 1e6);
+    assert.equal(s.max_response_size, Math.round(((header(20_000) + 20_000) / 1024) * 1000) / 1000);
+    assert.ok(Math.abs(videos.p95_ms - 300) <= 6);
+    assert.ok(
+      s.routes.some((x: { route: string }) => x.route === '/users/:id'),
+      'query string stripped',
+    );
+  });
+
+  it('--csv: a header and one row per route', async () => {
+    const r = await runTapline(['report', current, '--csv']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.toString().trim().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0]!, /^route,host,requests,responses,request_header_bytes,/);
+    assert.match(lines[1]!, /^\/videos\/:id,shop\.test,20,20,/);
+  });
+
+  it('--compare: per-route change in bytes and latency', async () => {
+    const r = await runTapline(['report', current, '--compare', baseline]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.toString();
+    assert.match(text, /Change against .*baseline\.gor/);
+    assert.match(text, /\/videos\/:id\s+\S+ KiB\s+\S+ KiB\s+\+9\d\.\d%\s+\+9\d\.\d%\s+100\s+300\s+\+200\.0%/);
+    assert.match(text, /\/health\s.*new/);
+    const j = JSON.parse((await runTapline(['report', current, '--compare', baseline, '--json'])).stdout.toString());
+    const users = j.compare.routes.find((c: { route: string }) => c.route === '/users/:id');
+    // Same bodies; the current requests carry `?page=2` (7 more bytes each on the wire).
+    assert.equal(users.bytes - users.baseline_bytes, 20 * 7);
+    assert.equal(users.requests, users.baseline_requests);
+  });
+
+  it('budgets: exit 3 naming the route that broke them; 0 within budget', async () => {
+    const broken = await runTapline(['report', current, '--max-route', '100kb', '--max-latency', '250ms']);
+    assert.equal(broken.code, 3, broken.stderr);
+    assert.match(broken.stderr, /max-route: \/videos\/:id .* > 100 KiB/);
+    assert.match(broken.stderr, /max-latency: \/videos\/:id p95 \d+(\.\d+)? ms > 250 ms/);
+    assert.doesNotMatch(broken.stderr, /\/users\/:id/);
+    const share = await runTapline(['report', current, '--max-share', '50%', '--json']);
+    assert.equal(share.code, 3);
+    assert.match(share.stderr, /max-share: \/videos\/:id 9\d\.\d% of all bytes > 50\.0%/);
+    const fine = await runTapline([
+      'report',
+      current,
+      '--max-total',
+      '500mb',
+      '--max-share',
+      '99%',
+      '--max-latency',
+      '1s',
+    ]);
+    assert.equal(fine.code, 0, fine.stderr);
+  });
+
+  it('bad input: usage errors exit 2, an unreadable file exits 1, naming it', async () => {
+    const none = await runTapline(['report']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /name at least one/);
+    const share = await runTapline(['report', current, '--max-share', 'lots']);
+    assert.equal(share.code, 2);
+    assert.match(share.stderr, /--max-share: "lots" is not a percentage/);
+    const flag = await runTapline(['report', current, '--nope']);
+    assert.equal(flag.code, 2);
+    const missing = await runTapline(['report', join(dir, 'missing.gor')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /missing\.gor: cannot read/);
+    assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/); // no stack trace
+  });
+
+  it('reads pcap through the capture engine (corpus: zeek-http-pipelined-requests.pcap)', async () => {
+    const file = join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap');
+    const truth = readTruth(file);
+    const r = await runTapline(['report', '--json', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout.toString());
+    assert.equal(s.total_requests, truth.counts.http1_requests);
+    assert.equal(s.totals.responses, truth.counts.http1_responses);
+    const bodies = truth.responses.reduce((n: number, m: { body_bytes: number }) => n + m.body_bytes, 0);
+    // Content-Length bodies here, so the wire body bytes are the truth's body bytes.
+    assert.equal(s.totals.response_body_bytes, bodies);
+  });
+});
