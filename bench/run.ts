@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   capture: () => import('./capture.js').then((m) => m.main()),
   middleware: () => import('./middleware.js').then((m) => m.main()),
   replay: () => import('./replay.js').then((m) => m.main()),
+  analytics: () => import('./analytics.js').then((m) => m.main()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

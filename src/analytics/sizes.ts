@@ -94,20 +94,22 @@ function readHead(data: Buffer, end: number, clientHeader: string): Head {
     )
       continue;
     const name = text.slice(start, colon).toLowerCase();
-    const value = () => text.slice(colon + 1, lineEnd).trim();
     if (name === 'host' && !hostSeen) {
-      head.host = value();
+      head.host = text.slice(colon + 1, lineEnd).trim();
       hostSeen = true;
     } else if (name === 'content-type' && head.contentType === '') {
-      const v = value();
+      const v = text.slice(colon + 1, lineEnd);
       const semi = v.indexOf(';');
       head.contentType = (semi === -1 ? v : v.slice(0, semi)).trim().toLowerCase();
     } else if (name === 'content-encoding' && head.contentEncoding === '') {
-      head.contentEncoding = value().toLowerCase();
+      head.contentEncoding = text
+        .slice(colon + 1, lineEnd)
+        .trim()
+        .toLowerCase();
     } else if (name === 'transfer-encoding') {
-      head.chunked = /(?:^|,)\s*chunked\s*$/i.test(value());
+      head.chunked = /(?:^|,)\s*chunked\s*$/i.test(text.slice(colon + 1, lineEnd));
     } else if (name === clientHeader && head.client === '') {
-      const v = value();
+      const v = text.slice(colon + 1, lineEnd);
       const comma = v.indexOf(',');
       head.client = (comma === -1 ? v : v.slice(0, comma)).trim();
     }

@@ -75,8 +75,14 @@ export class ExchangeTracker {
     duplicate_responses: 0,
     not_http: 0,
   };
-  /** Waiting requests in arrival order (a Map keeps insertion order): the oldest is the first key. */
+  /** Waiting requests by id. */
   private readonly pending = new Map<string, Pending>();
+  /**
+   * The same requests in arrival order, answered ones left in place and skipped (a Map's own first entry is
+   * slow to reach after many deletions: iteration walks over the deleted slots). Compacted as it drains.
+   */
+  private queue: Pending[] = [];
+  private head = 0;
   private readonly maxPending: number;
   /** Ids answered recently: a second final response is a duplicate, not a response without request. */
   private readonly answered: BoundedMap<string, true>;
@@ -90,7 +96,7 @@ export class ExchangeTracker {
     private readonly options: TrackerOptions = {},
   ) {
     this.maxPending = options.maxPending ?? 100_000;
-    this.answered = new BoundedMap(this.maxPending);
+    this.answered = new BoundedMap(4096); // enough to tell a late duplicate from a stranger
     this.timeoutMs = options.pendingTimeoutMs ?? 60_000;
     this.clientHeader = (options.clientHeader ?? 'x-real-ip').toLowerCase();
   }
@@ -121,7 +127,25 @@ export class ExchangeTracker {
   }
 
   private oldest(): Pending | undefined {
-    return this.pending.values().next().value;
+    const q = this.queue;
+    while (this.head < q.length) {
+      const p = q[this.head]!;
+      if (this.pending.get(p.id) === p) return p;
+      this.head++;
+    }
+    if (this.head > 0) {
+      this.queue = [];
+      this.head = 0;
+    }
+    return undefined;
+  }
+
+  private enqueue(p: Pending): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.queue.push(p);
   }
 
   private onRequest(msg: Message): void {
@@ -153,6 +177,7 @@ export class ExchangeTracker {
       interimBytes: 0,
     };
     this.pending.set(id, p);
+    this.enqueue(p);
     if (this.pending.size > this.maxPending) this.finish(this.oldest()!);
   }
 

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench -- analytics`:
+ *  1. `tapline report` over a BENCH_ANALYTICS_EXCHANGES-exchange .gor file (default 1,000,000), in exchanges/s,
+ *     next to `tshark -q -z http,tree -r` on the same traffic as pcap. tshark needs minutes for a million
+ *     exchanges, so it reads a smaller pcap (BENCH_ANALYTICS_PCAP_EXCHANGES, default 20,000) and the ratio is
+ *     of per-exchange rates. The .gor file is that pcap captured by tapline (--input-raw pcap_file
+ *     --input-raw-track-response) and repeated with fresh ids and later timestamps, so both read the same
+ *     requests and responses. `report` over the pcap itself (the capture path) is shown too.
+ *  2. The CPU cost of --stats: a file replay to --output-null (|max) with and without --stats, user+system CPU,
+ *     best of BENCH_RUNS (default 3).
+ * Figures taken while other work runs on the machine are depressed; docs/benchmarks.md says when.
+ */
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeRecord, GorRecordReader } from '../src/core/gor-format.js';
+import { makeMeta } from '../src/core/message.js';
+import { writeHttpPcap } from './pcap-gen.js';
+import { fmt, freshTmp, type Measured, measureTapline, printTable, type Row, timeShell } from './support.js';
+
+const EXCHANGES = Number(process.env.BENCH_ANALYTICS_EXCHANGES ?? 1_000_000);
+const PCAP_EXCHANGES = Number(process.env.BENCH_ANALYTICS_PCAP_EXCHANGES ?? 20_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PORT = 8080;
+
+async function best(run: () => Promise<Measured>): Promise<Measured> {
+  let min: Measured | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    const m = await run();
+    if (!min || m.userMs + m.systemMs < min.userMs + min.systemMs) min = m;
+  }
+  return min!;
+}
+
+/** `small` repeated until it holds `exchanges` requests: ids get the repetition in their first 6 hex digits. */
+async function repeatGor(small: string, big: string, exchanges: number): Promise<number> {
+  const records = new GorRecordReader(() => {}).push(readFileSync(small));
+  const perPass = records.filter((r) => r.meta.type === '1').length;
+  if (perPass === 0) throw new Error(`${small} holds no requests`);
+  const first = records[0]!.meta.timestampNs;
+  const span = records[records.length - 1]!.meta.timestampNs - first + 1_000_000n;
+  const out = createWriteStream(big, { highWaterMark: 1 << 22 });
+  let written = 0;
+  for (let pass = 0; written < exchanges; pass++) {
+    const prefix = pass.toString(16).padStart(6, '0');
+    const chunk: Buffer[] = [];
+    for (const r of records) {
+      if (r.meta.type === '1' && written >= exchanges) break;
+      if (r.meta.type === '1') written++;
+      const meta = makeMeta({
+        type: r.meta.type,
+        id: prefix + r.meta.id.slice(6),
+        timestampNs: r.meta.timestampNs + BigInt(pass) * span,
+        latencyNs: r.meta.latencyNs ?? 0n,
+      });
+      chunk.push(encodeRecord({ meta, data: r.data }));
+    }
+    if (!out.write(Buffer.concat(chunk))) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return written;
+}
+
+export async function main(): Promise<void> {
+  const dir = freshTmp('analytics');
+  const pcap = join(dir, 'traffic.pcap');
+  const small = join(dir, 'small.gor');
+  const big = join(dir, 'big.gor');
+  const gen = await writeHttpPcap(pcap, {
+    exchanges: PCAP_EXCHANGES,
+    connections: 50,
+    port: PORT,
+    clientPortBase: 20000,
+    rate: 5000,
+  });
+  await measureTapline([
+    '--input-raw-engine',
+    'pcap_file',
+    '--input-raw',
+    `${pcap}:${PORT}`,
+    '--input-raw-track-response',
+    '--output-file',
+    small,
+    '--output-file-append',
+  ]);
+  const exchanges = await repeatGor(small, big, EXCHANGES);
+  console.log(
+    `pcap: ${fmt(gen.requests)} exchanges, ${fmt(gen.bytes / 2 ** 20, 1)} MiB; .gor: ${fmt(exchanges)} exchanges, ` +
+      `${fmt(statSync(big).size / 2 ** 20)} MiB`,
+  );
+
+  const reportGor = await best(() => measureTapline(['report', '--json', big]));
+  const reportPcap = await best(() => measureTapline(['report', '--json', `${pcap}:${PORT}`]));
+  let tsharkMs = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < RUNS; i++) tsharkMs = Math.min(tsharkMs, await timeShell(`tshark -q -z http,tree -r '${pcap}'`));
+  const gorRate = exchanges / (reportGor.ms / 1000);
+  const pcapRate = gen.requests / (reportPcap.ms / 1000);
+  const tsharkRate = gen.requests / (tsharkMs / 1000);
+
+  const src = `${big}|max`;
+  const plain = await best(() => measureTapline(['--input-file', src, '--output-null']));
+  const stats = await best(() => measureTapline(['--input-file', src, '--output-null', '--stats']));
+  const cpu = (m: Measured) => m.userMs + m.systemMs;
+  const overhead = cpu(stats) / cpu(plain) - 1;
+
+  const rows: Row[] = [
+    {
+      what: `report, ${fmt(exchanges)}-exchange .gor`,
+      value: `${fmt(gorRate)} exch/s (${fmt(reportGor.ms / 1000, 1)} s, ${fmt(reportGor.maxRssKb / 1024)} MiB RSS)`,
+      reference: `tshark -z http,tree: ${fmt(tsharkRate)} exch/s (${fmt(PCAP_EXCHANGES)}-exchange pcap)`,
+      ratio: `${fmt(gorRate / tsharkRate, 1)}×`,
+      target: '≥ 20×',
+      ok: gorRate / tsharkRate >= 20,
+    },
+    {
+      what: `report, ${fmt(gen.requests)}-exchange pcap (capture path)`,
+      value: `${fmt(pcapRate)} exch/s`,
+      reference: `tshark: ${fmt(tsharkRate)} exch/s`,
+      ratio: `${fmt(pcapRate / tsharkRate, 1)}×`,
+    },
+    {
+      what: 'CPU of --stats on a replay to --output-null',
+      value: `${fmt(cpu(stats))} ms CPU with, ${fmt(cpu(plain))} ms without`,
+      ratio: `${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%`,
+      target: '≤ 10%',
+      ok: overhead <= 0.1,
+    },
+  ];
+  printTable(rows);
+}
