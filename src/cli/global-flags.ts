@@ -14,7 +14,7 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
   stats: {
     kind: 'bool',
     section: GENERAL,
-    help: 'Print pipeline statistics to stderr as one JSON object per line, every --stats-interval and at exit.',
+    help: 'Print pipeline statistics and where the bytes went (per-route header/body bytes, status classes, latency percentiles; docs/analytics.md) to stderr as one JSON object per line, every --stats-interval and at exit.',
     gorNote: 'gor prints nothing for --stats alone',
   },
   'stats-interval': {
