@@ -35,7 +35,8 @@ describe('help and usage errors', () => {
       assert.ok(text.includes(flag), flag);
     }
     assert.match(text, /--input-raw ADDR\n.*Capture HTTP traffic/);
-    assert.match(text, /--middleware STRING\n.*not built yet/);
+    assert.match(text, /--middleware CMD\n.*Run CMD/);
+    assert.match(text, /--recognize-tcp-sessions\n.*not built yet/);
   });
 
   it('an unknown flag exits 2 naming it', async () => {
@@ -46,9 +47,9 @@ describe('help and usage errors', () => {
   });
 
   it('a gor flag that is not built yet exits 2 naming it, never ignored', async () => {
-    const res = await runTapline(['--input-dummy', 'x', '--output-null', '--middleware', 'cat']);
+    const res = await runTapline(['--input-dummy', 'x', '--output-null', '--recognize-tcp-sessions']);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /--middleware: gor's --middleware is not built yet in tapline/);
+    assert.match(res.stderr, /--recognize-tcp-sessions: gor's --recognize-tcp-sessions is not built yet in tapline/);
   });
 
   it("gor's silent-truncation trap is an error: --split-output true", async () => {

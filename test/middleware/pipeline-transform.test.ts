@@ -45,8 +45,10 @@ function output(events: string[]): Output & { got: Message[] } {
       events.push('drain');
       drained();
     },
+    // A response stream that yields nothing and ends once the output has drained.
     responses: (async function* (): AsyncGenerator<Batch> {
       await untilDrained;
+      yield* [];
     })(),
     async close() {
       events.push('close');
