@@ -122,7 +122,12 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
   });
   return {
     async run(onBatch, onFatal) {
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const assigned = event.payload.memberAssignment[options.topic] ?? [];
+        c.log.info(`${c.name}: joined group ${event.payload.groupId}: partitions [${assigned.join(',')}]`);
+      });
       consumer.on(consumer.events.CRASH, (event) => {
+        c.log.warn(`${c.name}: Kafka consumer failed: ${event.payload.error.message}`, `${c.name} crash`);
         if (!event.payload.restart) onFatal(event.payload.error);
       });
       await consumer.connect();
