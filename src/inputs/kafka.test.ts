@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makeMeta } from '../core/message.js';
+import { KafkaPacer, parseKafkaOffset } from './kafka.js';
+
+test('offsets: -1 newest without pacing, -2 oldest, N everywhere, |N% speed', () => {
+  assert.deepEqual(parseKafkaOffset('-1'), { start: 'latest' });
+  assert.deepEqual(parseKafkaOffset('-1|200%'), { start: 'latest' });
+  assert.deepEqual(parseKafkaOffset('-2'), { start: 'earliest', speed: 1 });
+  assert.deepEqual(parseKafkaOffset('-2|200%'), { start: 'earliest', speed: 2 });
+  assert.deepEqual(parseKafkaOffset('42|50%'), { start: 42n, speed: 0.5 });
+  for (const bad of ['', 'x', '-3', '1.5', '-2|0%', '-2|7'])
+    assert.throws(
+      () => parseKafkaOffset(bad),
+      (e: { where?: string }) => e.where === '--input-kafka-offset',
+    );
+});
+
+test("pacing: gor's wait is (timestamp gap − wall time since the previous message) / speed", () => {
+  const pacer = new KafkaPacer(2);
+  const at = (ms: number) => ({
+    meta: makeMeta({ type: '1', id: 'a', timestampNs: BigInt(ms) * 1_000_000n }),
+    data: Buffer.alloc(0),
+  });
+  assert.equal(pacer.waitMs(at(1000)), 0);
+  const w = pacer.waitMs(at(1400)); // 400 ms gap at 2× speed: about 200 ms, minus the microseconds spent here
+  assert.ok(w > 190 && w <= 200, String(w));
+  const fresh = new KafkaPacer(1);
+  fresh.waitMs(at(1000));
+  assert.ok(fresh.waitMs(at(900)) < 0, 'an older timestamp never waits');
+});

@@ -1,0 +1,82 @@
+/** Bad Kafka flags are usage errors (exit 2) naming the flag, before anything connects. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runTapline } from '../support/cli.js';
+
+const cases: [string[], RegExp][] = [
+  [
+    ['--output-kafka-host', '127.0.0.1:9092', '--input-dummy', 'x'],
+    /--output-kafka-host: --output-kafka-host needs --output-kafka-topic/,
+  ],
+  [
+    ['--output-kafka-host', 'nohost', '--output-kafka-topic', 't', '--input-dummy', 'x'],
+    /broker "nohost" is not host:port/,
+  ],
+  [['--output-kafka-host', 'h:1', '--output-kafka-topic', 'a b', '--input-dummy', 'x'], /not a valid Kafka topic name/],
+  [
+    ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--input-kafka-offset', '-3', '--output-null'],
+    /--input-kafka-offset: "-3": offsets below -2/,
+  ],
+  [
+    ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--input-kafka-offset', 'abc', '--output-null'],
+    /--input-kafka-offset: "abc"/,
+  ],
+  [
+    ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--input-kafka-offset', '-2|5', '--output-null'],
+    /only a \|N% speed/,
+  ],
+  [
+    ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--kafka-tls-client-cert', 'c.pem', '--output-null'],
+    /--kafka-tls-client-cert: a client certificate needs its key/,
+  ],
+  [
+    [
+      '--output-kafka-host',
+      'h:1',
+      '--output-kafka-topic',
+      't',
+      '--output-kafka-use-sasl',
+      '--output-kafka-mechanism',
+      'GSSAPI',
+      '--input-dummy',
+      'x',
+    ],
+    /--output-kafka-mechanism: SASL mechanism "GSSAPI"/,
+  ],
+  [
+    [
+      '--output-kafka-host',
+      'h:1',
+      '--output-kafka-topic',
+      't',
+      '--output-kafka-compression',
+      'snappy',
+      '--input-dummy',
+      'x',
+    ],
+    /--output-kafka-compression: expected none or gzip/,
+  ],
+];
+
+for (const [args, message] of cases) {
+  test(`usage error: ${args.join(' ')}`, async () => {
+    const r = await runTapline(args, { timeoutMs: 15_000 });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+}
+
+test('a missing CA file names the file and the flag', async () => {
+  const r = await runTapline([
+    '--input-kafka-host',
+    'h:1',
+    '--input-kafka-topic',
+    't',
+    '--kafka-tls-ca-cert',
+    '/nonexistent/ca.pem',
+    '--output-null',
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--kafka-tls-ca-cert: cannot read \/nonexistent\/ca.pem/);
+});
