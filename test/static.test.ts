@@ -19,3 +19,12 @@ it('biome: lint and format clean', { timeout: 60_000 }, () => {
   const res = spawnSync(biome, ['check', '.'], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(res.status, 0, res.stdout + res.stderr);
 });
+
+it('package-lock.json lists every optional dependency, so `npm ci` accepts it on a fresh machine', () => {
+  // npm install on this registry drops platform packages it cannot find; scripts/complete-lock.mjs restores them.
+  const res = spawnSync(process.execPath, ['scripts/complete-lock.mjs', '--check'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(res.status, 0, `${res.stderr}run: node scripts/complete-lock.mjs`);
+});
