@@ -1,0 +1,192 @@
+/**
+ * `--input-tcp :28020`: receives `.gor` records from other taplines' or gor's `--output-tcp` (spec §9.1),
+ * over TCP or, with `--input-tcp-secure`, TLS. Any number of peers; each connection is a separate record
+ * stream. No timestamp ordering and no pacing (gor).
+ *
+ *   peer ─socket─▶ GorRecordReader (per connection) ─▶ [Channel, bounded] ─read()─▶ pipeline
+ *          ▲ a connection is paused while the channel is full, so a fast peer is slowed by TCP, not buffered
+ *
+ * Differences from gor (docs/compat.md): the payload is exactly what the peer sent (gor appends a stray LF);
+ * a record cut off by a closing connection is dropped and counted (`unterminated_dropped`); malformed records
+ * are counted and named in a warning.
+ */
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Channel } from '../core/async.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+import type { Logger } from '../core/log.js';
+import type { Message } from '../core/message.js';
+import type { Batch, Input } from '../core/plugin.js';
+import type { InputPluginDef } from '../core/registry.js';
+import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
+import { readPem } from '../net/tls-files.js';
+import { FORWARDING_SECTION } from '../outputs/tcp.js';
+
+export interface TcpInputOptions {
+  listen: HostPort;
+  tls?: { cert: Buffer; key: Buffer };
+  log: Logger;
+  name?: string;
+  /** Messages buffered between the sockets and the pipeline. */
+  capacity?: number;
+}
+
+/** Starts listening; resolves once the port is open (a bad address or a taken port is a usage error). */
+export async function tcpInput(options: TcpInputOptions): Promise<Input & { readonly port: number }> {
+  const name = options.name ?? `input-tcp(${formatHostPort(options.listen.host, options.listen.port)})`;
+  const log = options.log;
+  const channel = new Channel<Message>(options.capacity ?? 4096);
+  const counters = {
+    messages: 0,
+    bytes: 0,
+    connections: 0,
+    open_connections: 0,
+    bad_records: 0,
+    unterminated_dropped: 0,
+    tls_failures: 0,
+  };
+  const sockets = new Set<Socket>();
+  let closed = false;
+
+  const onConnection = (socket: Socket) => {
+    counters.connections++;
+    counters.open_connections++;
+    sockets.add(socket);
+    const peer = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    log.debug(1, `${name}: connection from ${peer}`);
+    const reader = new GorRecordReader((p: RecordProblem) => {
+      if (!p.skipped) return;
+      counters.bad_records++;
+      log.warn(`${name}: from ${peer}: record ${p.record} (offset ${p.offset}) skipped: ${p.message}`, `${name} bad`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      counters.bytes += chunk.length;
+      for (const record of reader.push(chunk)) {
+        channel.offer(record);
+        counters.messages++;
+      }
+      const room = channel.room();
+      if (room) {
+        socket.pause();
+        void room.then(() => socket.resume());
+      }
+    });
+    socket.on('error', (err) => log.debug(1, `${name}: ${peer}: ${err.message}`));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      counters.open_connections--;
+      // A record the peer did not finish (it died mid-write) would replay truncated: drop and count it.
+      const rest = reader.end();
+      if (rest.length > 0) {
+        counters.unterminated_dropped += rest.length;
+        log.warn(`${name}: ${peer} closed in the middle of a record; it was dropped`, `${name} cut`);
+      }
+      log.debug(1, `${name}: ${peer} closed`);
+    });
+  };
+
+  let server: Server;
+  try {
+    server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onConnection)
+      : createNetServer(onConnection);
+  } catch (cause) {
+    // Node parses the PEMs here: a key that does not match the certificate, or is not a key, fails now.
+    throw new TaplineError(ERROR_CODES.USAGE, `the certificate or key is not usable: ${(cause as Error).message}`, {
+      where: '--input-tcp-certificate',
+      cause,
+    });
+  }
+  if (options.tls) {
+    server.on('tlsClientError', (err) => {
+      counters.tls_failures++;
+      log.warn(`${name}: TLS handshake failed: ${err.message}`, `${name} tls`);
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (cause: NodeJS.ErrnoException) =>
+      reject(
+        new TaplineError(ERROR_CODES.USAGE, `cannot listen: ${cause.message}`, {
+          where: `--input-tcp ${formatHostPort(options.listen.host, options.listen.port)}`,
+          cause,
+        }),
+      ),
+    );
+    server.listen(options.listen.port, options.listen.host === '' ? undefined : options.listen.host, () => resolve());
+  });
+  server.on('error', (err) => log.warn(`${name}: ${err.message}`));
+  const bound = server.address();
+  const port = bound && typeof bound === 'object' ? bound.port : options.listen.port;
+  log.info(
+    `${name}: listening on ${formatHostPort(options.listen.host || '0.0.0.0', port)}${options.tls ? ' (TLS)' : ''}`,
+  );
+
+  return {
+    name,
+    port,
+    async *read(): AsyncGenerator<Batch> {
+      yield* channel.drain();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      channel.close();
+    },
+    stats: () => ({ ...counters }),
+  };
+}
+
+export const tcpInputPlugin: InputPluginDef = {
+  role: 'input',
+  flag: 'input-tcp',
+  summary: 'Receive messages from other taplines or gor (--output-tcp)',
+  flags: {
+    'input-tcp': {
+      kind: 'string',
+      multi: true,
+      value: 'ADDR',
+      section: FORWARDING_SECTION,
+      help: 'Listen on ADDR (:28020, 127.0.0.1:28020; port 0 picks a free port, logged with --verbose 1) for messages from --output-tcp.',
+    },
+    'input-tcp-secure': {
+      kind: 'bool',
+      section: FORWARDING_SECTION,
+      help: 'Listen with TLS, using --input-tcp-certificate and --input-tcp-certificate-key.',
+    },
+    'input-tcp-certificate': {
+      kind: 'string',
+      value: 'FILE',
+      section: FORWARDING_SECTION,
+      help: 'PEM certificate (chain) for --input-tcp-secure.',
+    },
+    'input-tcp-certificate-key': {
+      kind: 'string',
+      value: 'FILE',
+      section: FORWARDING_SECTION,
+      help: 'PEM private key for --input-tcp-secure.',
+    },
+  },
+  create({ address, flags, ctx }) {
+    const listen = parseHostPort(address, 'input-tcp');
+    const secure = flags.bool('input-tcp-secure');
+    if (!secure) {
+      for (const flag of ['input-tcp-certificate', 'input-tcp-certificate-key']) {
+        if (flags.string(flag) !== '') {
+          throw new TaplineError(ERROR_CODES.USAGE, 'has no effect without --input-tcp-secure', { where: `--${flag}` });
+        }
+      }
+    }
+    const tls = secure
+      ? {
+          cert: readPem(flags.string('input-tcp-certificate'), 'input-tcp-certificate'),
+          key: readPem(flags.string('input-tcp-certificate-key'), 'input-tcp-certificate-key'),
+        }
+      : undefined;
+    return tcpInput({ listen, log: ctx.log, ...(tls ? { tls } : {}) });
+  },
+};

@@ -1,0 +1,43 @@
+/**
+ * `host:port` addresses for the forwarding plugins (gor's Go `net` syntax): `:28020` (every interface when
+ * listening, this host when dialing), `127.0.0.1:28020`, `[::1]:28020`, `name:28020`. Port 0 listens on an
+ * ephemeral port (the chosen one is logged).
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+
+export interface HostPort {
+  /** '' = every interface (listen) or this host (dial). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `host:port`; a bad one is a usage error naming the flag. */
+export function parseHostPort(text: string, flag: string): HostPort {
+  const bad = (why: string) =>
+    new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(text)}: ${why} (expected host:port, e.g. :28020)`, {
+      where: `--${flag}`,
+    });
+  const colon = text.lastIndexOf(':');
+  if (colon === -1) throw bad('no port');
+  let host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (host.startsWith('[')) {
+    if (!host.endsWith(']')) throw bad('unclosed [');
+    host = host.slice(1, -1);
+  } else if (host.includes(':')) {
+    throw bad('IPv6 addresses go in brackets');
+  }
+  if (!/^\d{1,5}$/.test(portText)) throw bad(`port ${JSON.stringify(portText)} is not a number`);
+  const port = Number(portText);
+  if (port > 65535) throw bad('port above 65535');
+  return { host, port };
+}
+
+/** The host to dial for a parsed address: an empty host means this machine. */
+export function dialHost(addr: HostPort): string {
+  return addr.host === '' ? '127.0.0.1' : addr.host;
+}
+
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,66 @@
+/**
+ * A `Conduit` is one open connection as a forwarding link sees it: write frames, wait for the kernel buffer to
+ * drain, learn when the connection is gone. `socketConduit` adapts a TCP or TLS socket; the WebSocket dialer
+ * wraps frames before handing them to one.
+ */
+import type { Socket } from 'node:net';
+
+export interface Conduit {
+  /** Writes bytes; false when the socket's buffer is full (wait with `drained()`). */
+  write(bytes: Buffer): boolean;
+  /** Resolves when the buffer has drained or the connection is gone. */
+  drained(): Promise<void>;
+  /** Bytes accepted by write() that the kernel has not taken yet. */
+  readonly pending: number;
+  /** Resolves once, when the connection is gone: with the reason, or undefined for an orderly close. */
+  readonly closed: Promise<string | undefined>;
+  /** Ends gracefully: what was written is sent, then FIN. Resolves when closed (or after `graceMs`). */
+  end(graceMs: number): Promise<void>;
+  destroy(): void;
+}
+
+export function socketConduit(socket: Socket): Conduit {
+  let reason: string | undefined;
+  let gone = false;
+  const closed = new Promise<string | undefined>((resolve) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      reason ??= err.code ? `${err.message}` : err.message;
+    });
+    socket.on('end', () => {
+      reason ??= 'the peer closed the connection';
+    });
+    socket.on('close', () => {
+      gone = true;
+      resolve(reason);
+    });
+  });
+  // Data from the peer is not expected on a forwarding link; read it so the socket never stalls on it.
+  socket.on('data', () => undefined);
+  return {
+    write: (bytes) => socket.write(bytes),
+    drained: () =>
+      gone || socket.writableLength === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = () => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          }),
+    get pending() {
+      return socket.writableLength;
+    },
+    closed,
+    async end(graceMs) {
+      if (gone) return;
+      socket.end();
+      const timer = setTimeout(() => socket.destroy(), graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+    destroy: () => socket.destroy(),
+  };
+}

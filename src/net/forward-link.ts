@@ -1,0 +1,223 @@
+/**
+ * One worker of `--output-tcp` / `--output-ws`: a persistent connection to the peer and the queue in front of
+ * it. The connection is redialed with backoff whenever it is lost; while the peer is away, messages wait in
+ * the queue (bounded), and those that do not fit are dropped and counted, so a capture never stalls on a
+ * missing aggregator.
+ *
+ *   enqueue(frame) ─▶ [queue, ≤ queueLimit] ─pump─▶ Conduit (socket) ─▶ peer
+ *        │ full + connected: the returned promise waits for room (backpressure reaches the input)
+ *        │ full + peer away: dropped, counted (dropped_while_away)
+ *   run(): dial ─ok─▶ pump until the connection is gone ─▶ dial again after backoff ─▶ …
+ *
+ * What TCP cannot tell: bytes handed to the kernel just before the peer vanished are lost with it (there is no
+ * acknowledgement in gor's framing); gor has the same limit.
+ */
+import { sleep } from '../core/async.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { Backoff } from './backoff.js';
+import type { Conduit } from './conduit.js';
+
+export type Dialer = () => Promise<Conduit>;
+
+export interface LinkCounters {
+  /** Messages handed to the socket. */
+  sent: number;
+  /** Bytes handed to the socket. */
+  sent_bytes: number;
+  /** Messages dropped because the queue was full while the peer was away. */
+  dropped_while_away: number;
+  /** Messages still queued when the output closed with the peer away. */
+  lost_at_close: number;
+  connects: number;
+  disconnects: number;
+  dial_failures: number;
+}
+
+export function zeroLinkCounters(): LinkCounters {
+  return {
+    sent: 0,
+    sent_bytes: 0,
+    dropped_while_away: 0,
+    lost_at_close: 0,
+    connects: 0,
+    disconnects: 0,
+    dial_failures: 0,
+  };
+}
+
+/** At most this much goes to the socket in one write. */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
+export class ForwardLink {
+  readonly counters: LinkCounters = zeroLinkCounters();
+  private queue: Buffer[] = [];
+  private head = 0;
+  private conduit: Conduit | undefined;
+  private stopping = false;
+  private readonly stop = new AbortController();
+  private wakePump: (() => void) | undefined;
+  private roomWaiters: (() => void)[] = [];
+  private emptyWaiters: (() => void)[] = [];
+  private readonly backoff = new Backoff();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly dial: Dialer,
+    private readonly queueLimit: number,
+    private readonly log: Logger,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  get connected(): boolean {
+    return this.conduit !== undefined;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Queues one message's bytes. A promise means "full, wait" (only while connected). */
+  enqueue(frame: Buffer): void | Promise<void> {
+    if (this.stopping) {
+      this.counters.lost_at_close++;
+      return;
+    }
+    if (this.queued >= this.queueLimit && !this.conduit) {
+      this.counters.dropped_while_away++;
+      this.log.warn(
+        `${this.name}: peer away and ${this.queueLimit} messages already buffered: message dropped (counted as dropped_while_away)`,
+        `${this.name} dropped`,
+      );
+      return;
+    }
+    this.queue.push(frame);
+    this.wakePump?.();
+    if (this.queued > this.queueLimit) return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Resolves when everything queued has been handed to the kernel and sent, or after `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (this.queued > 0 || (this.conduit?.pending ?? 0) > 0)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now())));
+        this.emptyWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Stops redialing, sends what the open connection can still take (FIN after it), counts the rest. */
+  async close(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.stop.abort();
+    this.wakePump?.();
+    const conduit = this.conduit;
+    if (conduit) await conduit.end(graceMs);
+    await this.running;
+    this.counters.lost_at_close += this.queued;
+    if (this.queued > 0) {
+      this.log.warn(`${this.name}: ${this.queued} message(s) never sent: the peer was away when the output closed`);
+    }
+    this.queue = [];
+    this.head = 0;
+    this.freeRoom(true);
+  }
+
+  private async run(): Promise<void> {
+    let everUp = false;
+    while (!this.stopping) {
+      let conduit: Conduit;
+      try {
+        conduit = await this.dial();
+      } catch (err) {
+        this.counters.dial_failures++;
+        const delay = this.backoff.next();
+        const text = `${this.name}: cannot connect (${describeError(err)}); retrying in ${delay}ms, buffering up to ${this.queueLimit} messages`;
+        if (this.backoff.failures === 1) this.log.warn(text, `${this.name} dial`);
+        else this.log.debug(1, text);
+        await sleep(delay, this.stop.signal);
+        continue;
+      }
+      if (this.stopping) {
+        conduit.destroy();
+        break;
+      }
+      this.conduit = conduit;
+      this.counters.connects++;
+      this.backoff.reset();
+      if (everUp) this.log.info(`${this.name}: reconnected`);
+      else this.log.debug(2, `${this.name}: connected`);
+      everUp = true;
+      const reason = await this.pump(conduit);
+      this.conduit = undefined;
+      if (this.stopping) break;
+      this.counters.disconnects++;
+      this.log.warn(
+        `${this.name}: connection lost (${reason ?? 'closed'}); reconnecting, buffering up to ${this.queueLimit} messages`,
+        `${this.name} lost`,
+      );
+      this.freeRoom(true); // writers waiting for room now see the peer away: their messages are buffered or dropped
+    }
+  }
+
+  /** Writes the queue to `conduit` until the connection is gone (returns its reason) or the link stops. */
+  private async pump(conduit: Conduit): Promise<string | undefined> {
+    let gone = false;
+    let reason: string | undefined;
+    void conduit.closed.then((r) => {
+      gone = true;
+      reason = r;
+      this.wakePump?.();
+    });
+    for (;;) {
+      if (gone) return reason;
+      if (this.stopping) return undefined;
+      if (this.queued === 0) {
+        if (conduit.pending === 0) this.notifyEmpty();
+        await new Promise<void>((resolve) => {
+          this.wakePump = resolve;
+          if (gone || this.stopping || this.queued > 0) resolve();
+        });
+        this.wakePump = undefined;
+        continue;
+      }
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      while (this.queued > 0 && bytes < WRITE_BATCH_BYTES) {
+        const frame = this.queue[this.head]!;
+        this.queue[this.head++] = EMPTY;
+        parts.push(frame);
+        bytes += frame.length;
+      }
+      if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.counters.sent += parts.length;
+      this.counters.sent_bytes += bytes;
+      const ok = conduit.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+      this.freeRoom(false);
+      if (!ok) await conduit.drained();
+    }
+  }
+
+  private freeRoom(all: boolean): void {
+    if (this.roomWaiters.length === 0) return;
+    if (!all && this.queued > this.queueLimit) return;
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  private notifyEmpty(): void {
+    for (const w of this.emptyWaiters.splice(0)) w();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,105 @@
+/**
+ * The Output behind `--output-tcp` and `--output-ws`: N links (persistent connections, spec §9.1), a message
+ * goes to one of them — round-robin with the first message on link 1 as gor does, or by FNV-1a-32 of its id
+ * with `-sticky`. Only requests and original responses (types 1 and 2) are forwarded; replayed responses
+ * (type 3) are skipped and counted, as gor ignores them.
+ *
+ *   write(msg) ─encode─▶ link[i] (queue ─▶ socket) ─▶ peer        i = rr or fnv1a32(id) % N
+ *                      └ queue stats sample (`--output-tcp-stats`)
+ */
+import type { Logger } from '../core/log.js';
+import { type Message, REPLAYED_RESPONSE } from '../core/message.js';
+import type { Output } from '../core/plugin.js';
+import { QueueStats } from '../outputs/http-queue-stats.js';
+import { fnv1a32 } from './fnv.js';
+import { type Dialer, ForwardLink, type LinkCounters, zeroLinkCounters } from './forward-link.js';
+
+export interface ForwarderOptions {
+  /** `output-tcp(host:port)`. */
+  name: string;
+  workers: number;
+  sticky: boolean;
+  /** Messages each link buffers (while the peer is away, or slow). */
+  queueLimit: number;
+  /** One message's bytes on the wire. */
+  encode(msg: Message): Buffer;
+  dial: Dialer;
+  log: Logger;
+  /** gor's queue statistics: `[DEBUG]… output_tcp:latest,mean,max,…` every periodMs. */
+  queueStats?: { name: string; periodMs: number };
+  /** How long drain/close wait for queued messages to reach the peer. */
+  flushTimeoutMs: number;
+}
+
+export function forwarder(options: ForwarderOptions): Output {
+  const links = Array.from(
+    { length: Math.max(1, options.workers) },
+    (_, i) =>
+      new ForwardLink(
+        options.workers > 1 ? `${options.name}#${i}` : options.name,
+        options.dial,
+        options.queueLimit,
+        options.log,
+      ),
+  );
+  for (const link of links) link.start();
+  const counters = { messages: 0, bytes: 0, skipped_replayed: 0 };
+  let next = 0;
+  const started = performance.now();
+
+  let queueStats: QueueStats | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+  if (options.queueStats) {
+    const stats = new QueueStats(options.queueStats.name, options.queueStats.periodMs);
+    queueStats = stats;
+    options.log.write(stats.header(performance.now() - started));
+    statsTimer = setInterval(() => {
+      const up = links.filter((l) => l.connected).length;
+      options.log.write(stats.line(performance.now() - started, up));
+    }, options.queueStats.periodMs);
+    statsTimer.unref();
+  }
+
+  const flushAll = () => Promise.all(links.map((l) => l.flush(options.flushTimeoutMs)));
+
+  return {
+    name: options.name,
+    write(msg) {
+      if (msg.meta.type === REPLAYED_RESPONSE) {
+        counters.skipped_replayed++;
+        return;
+      }
+      const frame = options.encode(msg);
+      counters.messages++;
+      counters.bytes += frame.length;
+      let link: ForwardLink;
+      if (options.sticky) link = links[fnv1a32(msg.meta.id) % links.length]!;
+      else {
+        next = (next + 1) % links.length; // gor: the first message goes to worker 1
+        link = links[next]!;
+      }
+      const full = link.enqueue(frame);
+      queueStats?.sample(link.queued);
+      return full;
+    },
+    async drain() {
+      await flushAll();
+    },
+    async close() {
+      await flushAll();
+      await Promise.all(links.map((l) => l.close(options.flushTimeoutMs)));
+      if (statsTimer) clearInterval(statsTimer);
+    },
+    stats() {
+      const sum = zeroLinkCounters();
+      let queued = 0;
+      let connected = 0;
+      for (const l of links) {
+        for (const k of Object.keys(sum) as (keyof LinkCounters)[]) sum[k] += l.counters[k];
+        queued += l.queued;
+        if (l.connected) connected++;
+      }
+      return { ...counters, ...sum, queued, connected, workers: links.length };
+    },
+  };
+}

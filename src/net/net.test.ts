@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseHostPort } from './address.js';
+import { Backoff } from './backoff.js';
+import { fnv1a32 } from './fnv.js';
+import { parseWsUrl } from './ws-dial.js';
+import { encodeFrame, FrameDecoder, OP_BINARY } from './ws-frames.js';
+
+describe('net helpers', () => {
+  it('fnv1a32 matches the published FNV-1a test vectors', () => {
+    assert.equal(fnv1a32(''), 0x811c9dc5);
+    assert.equal(fnv1a32('a'), 0xe40c292c);
+    assert.equal(fnv1a32('foobar'), 0xbf9cf968);
+  });
+
+  it('parses host:port like Go, refusing what it cannot use', () => {
+    assert.deepEqual(parseHostPort(':28020', 'x'), { host: '', port: 28020 });
+    assert.deepEqual(parseHostPort('[::1]:80', 'x'), { host: '::1', port: 80 });
+    assert.deepEqual(parseHostPort('h.example:0', 'x'), { host: 'h.example', port: 0 });
+    assert.throws(() => parseHostPort('host', 'output-tcp'), /--output-tcp|no port/);
+    assert.throws(() => parseHostPort('::1:80', 'x'), /brackets/);
+    assert.throws(() => parseHostPort('h:70000', 'x'), /above 65535/);
+    assert.throws(() => parseHostPort('h:x', 'x'), /not a number/);
+  });
+
+  it('backs off from 100ms doubling to the ceiling, and starts over after a success', () => {
+    const b = new Backoff(100, 2000, () => 0.5);
+    assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()], [100, 200, 400, 800, 1600, 2000]);
+    b.reset();
+    assert.equal(b.next(), 100);
+  });
+
+  it('ws URLs lose their userinfo, kept raw for the Basic header', () => {
+    const t = parseWsUrl('wss://us%20er:p@ss@host:9/p?q');
+    assert.equal(t.userinfo, 'us%20er:p@ss');
+    assert.equal(t.url.href, 'wss://host:9/p?q');
+    assert.throws(() => parseWsUrl('http://h/'), /ws:\/\//);
+  });
+
+  it('frames decode to what was encoded, whatever the split, at all three length encodings', () => {
+    for (const size of [0, 125, 126, 65535, 65536]) {
+      const payload = Buffer.alloc(size, 7);
+      if (size > 0) payload[size - 1] = 1;
+      const bytes = Buffer.concat([encodeFrame(OP_BINARY, payload, true), encodeFrame(OP_BINARY, payload, false)]);
+      for (const split of size < 200 ? Array.from({ length: bytes.length }, (_, i) => i) : [1, 3, 9, 100, 65540]) {
+        const d = new FrameDecoder();
+        const got = [...d.push(bytes.subarray(0, split)), ...d.push(bytes.subarray(split))];
+        assert.equal(got.length, 2);
+        for (const f of got) {
+          assert.equal(f.opcode, OP_BINARY);
+          assert.ok(f.payload.equals(payload));
+        }
+      }
+    }
+  });
+});

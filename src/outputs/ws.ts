@@ -1,0 +1,50 @@
+/**
+ * `--output-ws ws[s]://[user[:pass]@]host[:port]/path`: forwards requests and original responses over
+ * WebSocket, one binary frame per message (`meta LF payload`, spec §9.1), with gor's Basic authorization from
+ * the URL's userinfo. Workers, sticky choice, reconnects and buffering are those of --output-tcp
+ * (src/net/forwarder.ts).
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { OutputPluginDef } from '../core/registry.js';
+import { forwarder } from '../net/forwarder.js';
+import { dialWebSocket, messageFrame, parseWsUrl, type WsTarget } from '../net/ws-dial.js';
+import { FORWARDING_SECTION, forwardingFlags, forwardingSettings } from './tcp.js';
+
+export const wsOutputPlugin: OutputPluginDef = {
+  role: 'output',
+  flag: 'output-ws',
+  summary: 'Forward messages over WebSocket',
+  flags: {
+    'output-ws': {
+      kind: 'string',
+      multi: true,
+      value: 'URL',
+      section: FORWARDING_SECTION,
+      help: 'Forward requests and original responses to ws[s]://[user[:pass]@]host[:port]/path, one binary frame each (Authorization: Basic from user:pass).',
+    },
+    ...forwardingFlags('output-ws', 'WebSocket'),
+  },
+  create({ address, flags, ctx }) {
+    let target: WsTarget;
+    try {
+      target = parseWsUrl(address);
+    } catch (cause) {
+      throw new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(address)}: ${(cause as Error).message}`, {
+        where: '--output-ws',
+        cause,
+      });
+    }
+    const settings = forwardingSettings(flags, 'output-ws');
+    return forwarder({
+      name: `output-ws(${target.url.href})`,
+      workers: settings.workers,
+      sticky: settings.sticky,
+      queueLimit: settings.queueLimit,
+      encode: (msg) => messageFrame(msg.meta.line, msg.data),
+      dial: () => dialWebSocket(target, { skipVerify: settings.skipVerify, timeoutMs: 5000 }),
+      log: ctx.log,
+      flushTimeoutMs: 5000,
+      ...(settings.queueStats ? { queueStats: { name: 'output_ws', periodMs: 5000 } } : {}),
+    });
+  },
+};

@@ -1,0 +1,214 @@
+/**
+ * --output-tcp → --input-tcp between real tapline processes on loopback: exact bytes (no extra LF), worker
+ * spreading, type 3 skipped, gor's queue stats line, TLS with a certificate made by the test (verified through
+ * NODE_EXTRA_CA_CERTS, refused without it, accepted with -skip-verify), and a peer that goes away and comes
+ * back: what was sent while it was away arrives once it is back, beyond the buffer bound it is dropped and
+ * counted.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { listeningPort, makeCertificate, requestRecord, startPeer, stop } from './peers.js';
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+function gorFile(name: string, records: Buffer[]): string {
+  const path = join(tmpdir(), `tapline-fwd-${process.pid}-${name}.gor`);
+  writeFileSync(path, Buffer.concat(records));
+  return path;
+}
+
+/** Sends records to a tapline --input-tcp from the test itself, as another tapline or gor would. */
+async function sendRecords(port: number, records: Buffer[]): Promise<void> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.end(Buffer.concat(records));
+  await once(socket, 'close');
+}
+
+describe('tcp forwarding between tapline processes', () => {
+  it('delivers every request byte for byte, skips replayed responses, prints queue stats', async () => {
+    const receiver = startPeer(['--input-tcp', '127.0.0.1:0', '--output-stdout', '--verbose', '1']);
+    try {
+      const port = await listeningPort(receiver);
+      const first = range(0, 40).map((i) => requestRecord(i));
+      const input = gorFile('ordered', [...first.slice(0, 20), requestRecord(900, '3'), ...first.slice(20)]);
+      const sender = startPeer([
+        '--input-file',
+        input,
+        '--output-tcp',
+        `127.0.0.1:${port}`,
+        '--output-tcp-workers',
+        '1',
+        '--stats',
+        '--output-tcp-stats',
+      ]);
+      assert.equal((await sender.exited).code, 0, sender.stderr());
+      assert.match(sender.stderr(), /output_tcp:latest,mean,max,count,count\/second,gcount/);
+      assert.match(sender.stderr(), /skipped replayed 1/);
+      await receiver.waitRecords(40);
+      // One connection keeps the order: the receiver writes exactly the bytes of the requests, nothing added.
+      assert.ok(receiver.stdout().equals(Buffer.concat(first)), 'byte-identical stream');
+
+      const spread = range(40, 100).map((i) => requestRecord(i));
+      const sender3 = startPeer([
+        '--input-file',
+        gorFile('spread', spread),
+        '--output-tcp',
+        `127.0.0.1:${port}`,
+        '--output-tcp-workers',
+        '3',
+      ]);
+      assert.equal((await sender3.exited).code, 0, sender3.stderr());
+      const got = (await receiver.waitRecords(100)).slice(40).map((r) => r.toString('latin1'));
+      assert.deepEqual(got.sort(), spread.map((r) => r.toString('latin1')).sort());
+    } finally {
+      const end = await stop(receiver);
+      assert.equal(end.code, 0, receiver.stderr());
+    }
+    assert.match(receiver.stderr(), /connections 4/);
+  });
+
+  it('TLS: verified with the test CA, refused without it, accepted with -skip-verify', async () => {
+    const { dir, cert, key } = makeCertificate();
+    const receiver = startPeer([
+      '--input-tcp',
+      '127.0.0.1:0',
+      '--input-tcp-secure',
+      '--input-tcp-certificate',
+      cert,
+      '--input-tcp-certificate-key',
+      key,
+      '--output-stdout',
+      '--verbose',
+      '1',
+    ]);
+    try {
+      const port = await listeningPort(receiver);
+      assert.match(receiver.stderr(), /\(TLS\)/);
+      const target = `127.0.0.1:${port}`;
+      const verified = startPeer(
+        [
+          '--input-file',
+          gorFile(
+            'tls-a',
+            range(0, 5).map((i) => requestRecord(i)),
+          ),
+          '--output-tcp',
+          target,
+          '--output-tcp-secure',
+          '--output-tcp-workers',
+          '2',
+        ],
+        { NODE_EXTRA_CA_CERTS: cert },
+      );
+      assert.equal((await verified.exited).code, 0, verified.stderr());
+      await receiver.waitRecords(5);
+
+      const refused = startPeer([
+        '--input-file',
+        gorFile('tls-b', [requestRecord(50)]),
+        '--output-tcp',
+        target,
+        '--output-tcp-secure',
+        '--output-tcp-workers',
+        '1',
+      ]);
+      await refused.exited;
+      assert.match(refused.stderr(), /cannot connect \([^)]*self.signed/i);
+      assert.match(refused.stderr(), /lost at close 1/);
+
+      const skipped = startPeer([
+        '--input-file',
+        gorFile(
+          'tls-c',
+          range(5, 8).map((i) => requestRecord(i)),
+        ),
+        '--output-tcp',
+        target,
+        '--output-tcp-secure',
+        '--output-tcp-skip-verify',
+        '--output-tcp-workers',
+        '1',
+      ]);
+      assert.equal((await skipped.exited).code, 0, skipped.stderr());
+      const records = await receiver.waitRecords(8);
+      assert.equal(records.length, 8);
+      assert.ok(!receiver.stdout().toString('latin1').includes('/item/50 '), 'the refused record never arrived');
+      assert.match(receiver.stderr(), /TLS handshake failed/);
+    } finally {
+      await stop(receiver);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a TLS listener without its key is a usage error (exit 2)', async () => {
+    const { dir, cert } = makeCertificate();
+    try {
+      const p = startPeer(['--input-tcp', '127.0.0.1:0', '--input-tcp-secure', '--input-tcp-certificate', cert]);
+      assert.equal((await p.exited).code, 2);
+      assert.match(p.stderr(), /--input-tcp-certificate-key: a PEM file is required/);
+      const q = startPeer(['--output-tcp', 'nohost', '--input-tcp', ':0']);
+      assert.equal((await q.exited).code, 2);
+      assert.match(q.stderr(), /--output-tcp: "nohost": no port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the peer goes away and comes back: buffered messages arrive, the overflow is dropped and counted', async () => {
+    let receiver = startPeer(['--input-tcp', '127.0.0.1:0', '--output-stdout', '--verbose', '1']);
+    const port = await listeningPort(receiver);
+    // A relay (gor's aggregator setup): the test feeds its --input-tcp, it forwards to the receiver.
+    const relay = startPeer([
+      '--input-tcp',
+      '127.0.0.1:0',
+      '--output-tcp',
+      `127.0.0.1:${port}`,
+      '--output-tcp-workers',
+      '1',
+      '--output-tcp-queue-limit',
+      '8',
+      '--verbose',
+      '1',
+    ]);
+    try {
+      const relayPort = await listeningPort(relay);
+      const before = range(0, 10).map((i) => requestRecord(i));
+      await sendRecords(relayPort, before);
+      await receiver.waitRecords(10);
+      assert.ok(receiver.stdout().equals(Buffer.concat(before)));
+
+      receiver.child.kill('SIGKILL');
+      await receiver.exited;
+      await relay.waitStderr(/connection lost/);
+
+      // 12 messages while the peer is away: 8 fit in the buffer, 4 are dropped and counted.
+      const away = range(10, 22).map((i) => requestRecord(i));
+      await sendRecords(relayPort, away);
+      await relay.waitStderr(/message dropped \(counted as dropped_while_away\)/);
+
+      receiver = startPeer(['--input-tcp', `127.0.0.1:${port}`, '--output-stdout', '--verbose', '1']);
+      await listeningPort(receiver);
+      const records = await receiver.waitRecords(8);
+      assert.ok(Buffer.concat(records).equals(Buffer.concat(away.slice(0, 8))), 'the first 8 buffered, in order');
+      await relay.waitStderr(/reconnected/);
+
+      // And the link works normally again.
+      const after = range(22, 25).map((i) => requestRecord(i));
+      await sendRecords(relayPort, after);
+      await receiver.waitRecords(11);
+      assert.ok(receiver.stdout().equals(Buffer.concat([...away.slice(0, 8), ...after])));
+    } finally {
+      const end = await stop(relay);
+      await stop(receiver);
+      assert.equal(end.code, 0, relay.stderr());
+    }
+    assert.match(relay.stderr(), /dropped while away 4/);
+    assert.match(relay.stderr(), /disconnects 1/);
+  });
+});

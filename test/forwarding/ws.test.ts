@@ -1,0 +1,93 @@
+/**
+ * --output-ws against a WebSocket server written for the test (node:http upgrade + the project's frame
+ * decoder): one binary frame per message holding `meta LF payload` (no separator), gor's Basic authorization
+ * from the URL's userinfo (sent empty when there is none), the path kept, type 3 skipped.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SEPARATOR } from '../../src/core/gor-format.js';
+import { acceptKey } from '../../src/net/ws-dial.js';
+import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE } from '../../src/net/ws-frames.js';
+import { requestRecord, startPeer } from './peers.js';
+
+interface Upgrade {
+  url: string;
+  authorization: string | undefined;
+}
+
+const upgrades: Upgrade[] = [];
+const frames: Buffer[] = [];
+const server = createServer((_req, res) => res.writeHead(426).end());
+server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+  upgrades.push({ url: req.url ?? '', authorization: req.headers.authorization });
+  const key = String(req.headers['sec-websocket-key']);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+  );
+  const decoder = new FrameDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    for (const f of decoder.push(chunk)) {
+      if (f.opcode === OP_BINARY) frames.push(f.payload);
+      // A real server answers a close frame with one and closes the connection.
+      if (f.opcode === OP_CLOSE) socket.end(encodeFrame(OP_CLOSE, Buffer.alloc(0), false));
+    }
+  });
+  socket.on('error', () => undefined);
+});
+let port = 0;
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+/** `meta LF payload`: the record without its separator. */
+const frameOf = (record: Buffer) => record.subarray(0, record.length - SEPARATOR.length);
+
+describe('output-ws', () => {
+  it('sends one binary frame per message with Basic auth from the userinfo', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => requestRecord(i));
+    const input = join(tmpdir(), `tapline-ws-${process.pid}.gor`);
+    writeFileSync(input, Buffer.concat([...records, requestRecord(99, '3')]));
+    const p = startPeer([
+      '--input-file',
+      input,
+      '--output-ws',
+      `ws://user1@127.0.0.1:${port}/gor/in?x=1`,
+      '--output-ws-workers',
+      '2',
+    ]);
+    assert.equal((await p.exited).code, 0, p.stderr());
+    assert.match(p.stderr(), /skipped replayed 1/);
+    assert.equal(upgrades.length, 2);
+    for (const u of upgrades) {
+      assert.equal(u.url, '/gor/in?x=1');
+      assert.equal(u.authorization, 'Basic dXNlcjE='); // gor's own test vector
+    }
+    assert.deepEqual(
+      frames.map((f) => f.toString('latin1')).sort(),
+      records.map((r) => frameOf(r).toString('latin1')).sort(),
+    );
+  });
+
+  it('sends an empty Basic credential without userinfo, as gor does; a bad URL is a usage error', async () => {
+    upgrades.length = 0;
+    const input = join(tmpdir(), `tapline-ws2-${process.pid}.gor`);
+    writeFileSync(input, requestRecord(1));
+    const p = startPeer(['--input-file', input, '--output-ws', `ws://127.0.0.1:${port}/`, '--output-ws-workers', '1']);
+    assert.equal((await p.exited).code, 0, p.stderr());
+    assert.match(upgrades[0]?.authorization ?? 'none', /^Basic ?$/); // node:http trims the trailing space
+    const bad = startPeer(['--input-file', input, '--output-ws', `http://127.0.0.1:${port}/`]);
+    assert.equal((await bad.exited).code, 2);
+    assert.match(bad.stderr(), /--output-ws: .*scheme must be ws:\/\/ or wss:\/\//);
+  });
+});
