@@ -21,6 +21,8 @@ export interface HttpTarget {
   readonly port: number;
   /** The Host header value: host[:port] as written in the target. */
   readonly hostHeader: string;
+  /** `hostHeader` encoded once (UTF-8, as gor's string bytes), for the per-request Host edit. */
+  readonly hostHeaderBytes: Buffer;
   /** Set when the target has a path or query: every request-target is replaced by it. */
   readonly fixedTarget: string | undefined;
   /** `Basic …` from credentials in a target with a path (see above). */
@@ -55,6 +57,7 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
     host,
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     hostHeader: authority,
+    hostHeaderBytes: Buffer.from(authority, 'utf8'),
     fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
   };
   if (hasPath && (url.username !== '' || url.password !== '')) {
@@ -65,22 +68,28 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+const HOST = Buffer.from('Host', 'latin1');
+const AUTHORIZATION = Buffer.from('Authorization', 'latin1');
 
-/** The captured request, adapted to the target (Host, path rule, origin-form). */
+/** The captured request, adapted to the target (Host, path rule, origin-form). `payload` has a gor request title. */
 export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: boolean): Buffer {
   let out = payload;
   let absoluteHost: string | undefined;
-  const span = requestTarget(out);
-  // Nearly every request-target is origin-form ('/…'): no string, no regexp for those.
-  const current = span.length > 0 && span[0] === 0x2f ? '' : span.toString('latin1');
-  const abs = current === '' ? null : ABSOLUTE_FORM.exec(current);
-  if (abs) absoluteHost = abs[0].replace(/^https?:\/\/(?:[^@]*@)?/i, '');
+  // Nearly every request-target is origin-form ('/…'): for those no string, no regexp, no view.
+  const sp1 = payload.indexOf(0x20);
+  if (payload[sp1 + 1] !== 0x2f) {
+    const current = requestTarget(out).toString('latin1');
+    const abs = ABSOLUTE_FORM.exec(current);
+    if (abs) {
+      absoluteHost = abs[0].replace(/^https?:\/\/(?:[^@]*@)?/i, '');
+      if (target.fixedTarget === undefined) out = setPath(out, current.slice(abs[0].length) || '/');
+    }
+  }
   if (target.fixedTarget !== undefined) out = setPath(out, target.fixedTarget);
-  else if (abs) out = setPath(out, current.slice(abs[0].length) || '/');
-  if (!keepHost) out = setHeader(out, 'Host', target.hostHeader);
-  else if (absoluteHost) out = setHeader(out, 'Host', absoluteHost);
-  if (target.basicAuth !== undefined && header(out, 'Authorization') === null) {
-    out = addHeader(out, 'Authorization', target.basicAuth);
+  if (!keepHost) out = setHeader(out, HOST, target.hostHeaderBytes);
+  else if (absoluteHost) out = setHeader(out, HOST, absoluteHost);
+  if (target.basicAuth !== undefined && header(out, AUTHORIZATION) === null) {
+    out = addHeader(out, AUTHORIZATION, target.basicAuth);
   }
   return out;
 }

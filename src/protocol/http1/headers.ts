@@ -10,7 +10,7 @@
  */
 
 import { COLON, CRLF, CRLFCRLF, indexOfByte, LF, lowerByte, splice, toBytes } from './bytes.js';
-import { hasTitle } from './title.js';
+import { hasResponseTitle, requestTitleEnd } from './title.js';
 
 /** Where a header sits in a payload. Offsets are byte indexes; every `end` is exclusive. */
 export interface HeaderSpan {
@@ -76,11 +76,18 @@ function equalFold(buf: Buffer, s: number, e: number, name: Buffer): boolean {
  */
 export function header(payload: Buffer, name: string | Buffer): HeaderSpan | null {
   const nameBytes = toBytes(name);
-  let lineStart = 0;
-  if (hasTitle(payload)) lineStart = mimeHeadersStart(payload);
+  // Lines whose first byte is ASCII and differs (ASCII case folded) from an ASCII first byte of the name
+  // cannot match, whatever follows; only the other lines pay for finding their colon and comparing.
+  const first = nameBytes.length > 0 && nameBytes[0]! < 0x80 ? lowerByte(nameBytes[0]!) : -1;
+  let lineStart = scanStart(payload);
   while (lineStart < payload.length) {
     const nl = payload.indexOf(LF, lineStart);
     if (nl === -1) break;
+    const b = payload[lineStart]!;
+    if (first !== -1 && b < 0x80 && lowerByte(b) !== first) {
+      lineStart = nl + 1;
+      continue;
+    }
     const colon = indexOfByte(payload, COLON, lineStart, nl);
     if (colon !== -1 && equalFold(payload, lineStart, colon, nameBytes)) {
       // gor: valueEnd (inclusive) = LF - 2, i.e. the byte before an assumed CR; then trim bytes < 0x21,
@@ -96,6 +103,13 @@ export function header(payload: Buffer, name: string | Buffer): HeaderSpan | nul
     lineStart = nl + 1;
   }
   return null;
+}
+
+/** Where gor's header scan starts: after the first line of a titled payload, else at byte 0. */
+function scanStart(payload: Buffer): number {
+  const title = requestTitleEnd(payload);
+  if (title !== -1) return title + 2;
+  return hasResponseTitle(payload) ? mimeHeadersStart(payload) : 0;
 }
 
 /** gor's `Header`: the value, or an empty Buffer when absent (gor treats empty and absent alike). */
@@ -120,8 +134,11 @@ export function addHeader(payload: Buffer, name: string | Buffer, value: string 
  */
 export function setHeader(payload: Buffer, name: string | Buffer, value: string | Buffer): Buffer {
   const h = header(payload, name);
-  if (h) return splice(payload, h.valueStart, h.valueEnd, toBytes(value));
-  return addHeader(payload, name, value);
+  if (!h) return addHeader(payload, name, value);
+  const bytes = toBytes(value);
+  // Replaying to the host the traffic was captured for (or setting a value twice) changes nothing: no copy.
+  if (h.value.equals(bytes)) return payload;
+  return splice(payload, h.valueStart, h.valueEnd, bytes);
 }
 
 /** gor's `DeleteHeader`: cut the first matching header line including its LF. */

@@ -5,7 +5,7 @@
  * The splitter does NOT use it; it has its own lenient recogniser in `start-line.ts`.
  */
 
-import { CR, CRLF, countByte, SP } from './bytes.js';
+import { CR, CRLF, LF, SP } from './bytes.js';
 import { isKnownStatus } from './status-codes.js';
 
 /** The methods gor accepts (Go's net/http constants), exact and upper-case. */
@@ -45,8 +45,14 @@ function isHttp10or11(buf: Uint8Array, s: number, e: number): boolean {
 }
 
 function isGorMethod(buf: Buffer, end: number): boolean {
-  for (const m of METHOD_BYTES) {
-    if (m.length === end && buf.compare(m, 0, m.length, 0, end) === 0) return true;
+  // Byte loops, not Buffer.compare: this runs for every replayed and captured request, and a native call per
+  // candidate method cost more than the comparison.
+  for (let m = 0; m < METHOD_BYTES.length; m++) {
+    const bytes = METHOD_BYTES[m]!;
+    if (bytes.length !== end) continue;
+    let i = 0;
+    while (i < end && buf[i] === bytes[i]) i++;
+    if (i === end) return true;
   }
   return false;
 }
@@ -56,14 +62,32 @@ function isGorMethod(buf: Buffer, end: number): boolean {
  * method before the first space, and `HTTP/1.0`/`HTTP/1.1` between the second space and the CRLF.
  */
 export function hasRequestTitle(payload: Buffer): boolean {
-  if (payload.length < MIN_REQUEST) return false;
-  const titleLen = payload.indexOf(CRLF);
-  if (titleLen === -1) return false;
-  if (countByte(payload, SP, 0, titleLen) !== 2) return false;
-  const sp1 = payload.indexOf(SP);
-  if (!isGorMethod(payload, sp1)) return false;
-  const sp2 = payload.indexOf(SP, sp1 + 1);
-  return isHttp10or11(payload, sp2 + 1, titleLen);
+  return requestTitleEnd(payload) !== -1;
+}
+
+/**
+ * Where the first CRLF of a payload with a valid gor request title starts (the title's length), else -1.
+ * One pass over the title finds the CRLF and both spaces (a third space ends it early: gor would say no).
+ */
+export function requestTitleEnd(payload: Buffer): number {
+  const n = payload.length;
+  if (n < MIN_REQUEST) return -1;
+  let sp1 = -1;
+  let sp2 = -1;
+  let i = 0;
+  for (; i < n - 1; i++) {
+    const c = payload[i]!;
+    if (c === SP) {
+      if (sp1 === -1) sp1 = i;
+      else if (sp2 === -1) sp2 = i;
+      else return -1;
+    } else if (c === CR && payload[i + 1] === LF) {
+      break;
+    }
+  }
+  if (i >= n - 1 || sp2 === -1) return -1;
+  if (!isGorMethod(payload, sp1)) return -1;
+  return isHttp10or11(payload, sp2 + 1, i) ? i : -1;
 }
 
 /**
