@@ -2,6 +2,8 @@
  * One keep-alive connection to a replay target: sends a captured request's bytes as they are and reads
  * exactly one response (framing by the HTTP/1 splitter, so keep-alive works with Content-Length, chunked
  * and close-delimited responses alike). One request in flight at a time, as gor does (no pipelining).
+ * The common answer — a whole Content-Length response in one read — is framed by response-fast-path.ts
+ * without the splitter, which only sees an exchange once its first read is anything else.
  *
  *   idle ──send()──▶ connecting ──▶ waiting for response ──complete──▶ idle
  *                         │                  │ timeout / reset / garbage
@@ -14,6 +16,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { ResponseSplitter } from '../protocol/http1/index.js';
+import { simpleResponseLength, simpleStatus } from '../protocol/http1/response-fast-path.js';
 import type { HttpTarget } from './http-target.js';
 
 export type FailureReason =
@@ -66,7 +69,9 @@ export class ReplayConnection {
   private started = 0;
   private deadline = 0;
   private bytes = 0;
-  /** Splitter position when the request was written: the response starts at or after it. */
+  /** The exchange's response goes through the splitter (its first read was not one simple response). */
+  private viaSplitter = false;
+  /** Splitter position when it was handed the exchange: the response starts at or after it. */
   private from = 0;
   private kept: Buffer[] = [];
   private keptBytes = 0;
@@ -119,10 +124,9 @@ export class ReplayConnection {
     this.reused = this.socket !== undefined && !this.socket.destroyed;
     const socket = this.ensureSocket();
     this.bytes = 0;
-    this.from = this.splitter.position;
+    this.viaSplitter = false;
     this.kept = [];
     this.keptBytes = 0;
-    this.splitter.expect(this.method);
     socket.write(this.request!);
   }
 
@@ -150,6 +154,18 @@ export class ReplayConnection {
   private onData(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket || this.done === undefined) return;
     this.bytes += chunk.length;
+    if (!this.viaSplitter) {
+      if (this.bytes === chunk.length && this.splitterIdle()) {
+        const length = simpleResponseLength(chunk, 0, chunk.length, this.method === 'HEAD');
+        if (length === chunk.length) {
+          this.succeedWhole(chunk);
+          return;
+        }
+      }
+      this.viaSplitter = true;
+      this.from = this.splitter.position;
+      this.splitter.expect(this.method);
+    }
     const keep = this.keepBytes;
     if (this.keptBytes < keep) {
       const part = chunk.length <= keep - this.keptBytes ? chunk : chunk.subarray(0, keep - this.keptBytes);
@@ -170,6 +186,26 @@ export class ReplayConnection {
     if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
       this.fail('bad-response', 'the target answered with bytes that are not HTTP');
     }
+  }
+
+  /** Nothing of an earlier response is pending in the splitter, so a read may be framed without it. */
+  private splitterIdle(): boolean {
+    const s = this.splitter;
+    return !s.inMessage && s.pendingExpected === 0 && s.opaque === null && s.retainFrom === s.position;
+  }
+
+  /** The response is exactly `chunk` (fast path). */
+  private succeedWhole(chunk: Buffer): void {
+    const keep = this.keepBytes;
+    const response = keep === 0 ? undefined : chunk.length <= keep ? chunk : chunk.subarray(0, keep);
+    this.complete(
+      true,
+      simpleStatus(chunk, 0, chunk.length),
+      undefined,
+      undefined,
+      response,
+      chunk.length > keep && keep > 0,
+    );
   }
 
   private onError(socket: Socket, err: NodeJS.ErrnoException): void {
