@@ -9,7 +9,7 @@
  */
 import { parseGoInt } from '../core/values.js';
 import { fnv1a32 } from './fnv.js';
-import { flagError, splitFirst } from './modifier.js';
+import { flagError, goTrimSpace, splitFirst } from './modifier.js';
 
 export interface HashLimit {
   /** Encoded once: the header and parameter helpers compare bytes. */
@@ -20,7 +20,7 @@ export interface HashLimit {
 export function parseHashLimit(flag: string, value: string): HashLimit {
   const parts = splitFirst(value, ':');
   if (!parts) throw flagError(flag, value, 'need both name and percentage, colon-delimited (e.g. user_id:50%)');
-  const text = parts[1].trim();
+  const text = goTrimSpace(parts[1]);
   let percent: number;
   if (text.includes('%')) {
     const number = text.slice(0, -1);

@@ -3,7 +3,7 @@
  * colon; the name is taken as written (not trimmed, as gor), the regexp is trimmed.
  */
 import type { GoRegexp } from './go-regexp.js';
-import { flagError, flagRegexp, splitFirst } from './modifier.js';
+import { flagError, flagRegexp, goTrimSpace, splitFirst } from './modifier.js';
 
 export interface HeaderRule {
   /** Encoded once: the header helpers compare bytes. */
@@ -14,5 +14,5 @@ export interface HeaderRule {
 export function parseHeaderRule(flag: string, value: string): HeaderRule {
   const parts = splitFirst(value, ':');
   if (!parts) throw flagError(flag, value, 'need both header and regexp, colon-delimited (e.g. User-Agent:^curl)');
-  return { name: Buffer.from(parts[0]), regexp: flagRegexp(flag, value, parts[1].trim()) };
+  return { name: Buffer.from(parts[0]), regexp: flagRegexp(flag, value, goTrimSpace(parts[1])) };
 }

@@ -25,6 +25,15 @@ export function flagError(flag: string, value: string, message: string, cause?: 
   return new TaplineError(ERROR_CODES.USAGE, message, { where: `--${flag} ${JSON.stringify(value)}`, cause });
 }
 
+/** What Go's `unicode.IsSpace` calls white space (JS's `trim()` differs: it strips U+FEFF, keeps U+0085). */
+const GO_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const GO_SPACE_AROUND = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, 'g');
+
+/** Go's `strings.TrimSpace`, which gor applies to the parts of its `Name: value` / `name=value` flags. */
+export function goTrimSpace(s: string): string {
+  return s.replace(GO_SPACE_AROUND, '');
+}
+
 /** Splits at the first `sep`, as Go's `strings.SplitN(value, sep, 2)`; null when `sep` is absent. */
 export function splitFirst(value: string, sep: string): [string, string] | null {
   const at = value.indexOf(sep);

@@ -5,7 +5,7 @@
  * trim the rest, split at the first comma, so the regexp cannot contain a comma.
  */
 import { headerValue, setHeader } from '../protocol/http1/index.js';
-import { flagError, type Modifier, splitFirst } from './modifier.js';
+import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
 
 const FLAG = 'http-rewrite-header';
@@ -13,7 +13,7 @@ const FLAG = 'http-rewrite-header';
 export function rewriteHeader(values: readonly string[]): Modifier {
   const rules = values.map((value) => {
     const nameAndRest = splitFirst(value, ':');
-    const parts = nameAndRest && splitFirst(nameAndRest[1].trim(), ',');
+    const parts = nameAndRest && splitFirst(goTrimSpace(nameAndRest[1]), ',');
     if (!nameAndRest || !parts) {
       throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
     }

@@ -4,7 +4,7 @@
  * sequence are therefore inserted in reverse order, as gor does.
  */
 import { setHeader } from '../protocol/http1/index.js';
-import { flagError, type Modifier, splitFirst } from './modifier.js';
+import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 
 const FLAG = 'http-set-header';
 
@@ -12,7 +12,7 @@ export function setHeaders(values: readonly string[]): Modifier {
   const headers = values.map((value) => {
     const parts = splitFirst(value, ':');
     if (!parts) throw flagError(FLAG, value, 'expected `Name: value` (a colon is missing)');
-    return { name: Buffer.from(parts[0].trim()), value: Buffer.from(parts[1].trim()) };
+    return { name: Buffer.from(goTrimSpace(parts[0])), value: Buffer.from(goTrimSpace(parts[1])) };
   });
   return {
     flag: FLAG,
@@ -24,4 +24,15 @@ export function setHeaders(values: readonly string[]): Modifier {
       return out;
     },
   };
+}
+
+/**
+ * gor turns --http-original-host on when a --http-set-header's name, trimmed as the modifier trims it, is
+ * exactly `Host` (case-sensitive: `host: x` sets the header but leaves the target's Host rule alone).
+ */
+export function setsHostHeader(values: readonly string[]): boolean {
+  return values.some((value) => {
+    const parts = splitFirst(value, ':');
+    return parts !== null && goTrimSpace(parts[0]) === 'Host';
+  });
 }

@@ -3,7 +3,7 @@
  * `&name=` occurrence wins over `?name=`), or append `?name=value` / `&name=value`. No URL encoding, as gor.
  */
 import { setPathParam } from '../protocol/http1/index.js';
-import { flagError, type Modifier, splitFirst } from './modifier.js';
+import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 
 const FLAG = 'http-set-param';
 
@@ -11,7 +11,7 @@ export function setParams(values: readonly string[]): Modifier {
   const params = values.map((value) => {
     const parts = splitFirst(value, '=');
     if (!parts) throw flagError(FLAG, value, 'expected `name=value` (an = is missing)');
-    return { name: Buffer.from(parts[0].trim()), value: Buffer.from(parts[1].trim()) };
+    return { name: Buffer.from(goTrimSpace(parts[0])), value: Buffer.from(goTrimSpace(parts[1])) };
   });
   return {
     flag: FLAG,

@@ -23,6 +23,7 @@ import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/mess
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
+import { setsHostHeader } from '../modifiers/set-header.js';
 import { hasRequestTitle, method as requestMethod } from '../protocol/http1/index.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
@@ -180,8 +181,7 @@ export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOpt
     workerTimeoutMs: flags.number('output-http-worker-timeout'),
     timeoutMs: flags.number('output-http-timeout'),
     redirects: flags.number('output-http-redirects'),
-    // gor forces original-host when a --http-set-header sets exactly "Host".
-    originalHost: flags.bool('http-original-host') || flags.list('http-set-header').some((h) => /^Host\s*:/.test(h)),
+    originalHost: flags.bool('http-original-host') || setsHostHeader(flags.list('http-set-header')),
     skipVerify: flags.bool('output-http-skip-verify'),
     trackResponse: flags.bool('output-http-track-response'),
     responseBuffer: flags.number('output-http-response-buffer'),

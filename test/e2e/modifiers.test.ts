@@ -145,6 +145,29 @@ test('the target receives the rewritten requests, and only the allowed ones', as
   assert.match(res.stderr, /10 messages .*, 6 filtered/);
 });
 
+test('--http-set-header with the name Host (trimmed, exact case) keeps that Host; another case does not', async () => {
+  const file = gorFile('host.gor', [['1', 1, 'GET /h HTTP/1.1\r\nHost: prod\r\n\r\n']]);
+  const hostSeen = async (setHeader: string) => {
+    received.length = 0;
+    const res = await runTapline([
+      '--input-file',
+      `${file}|max`,
+      '--output-http',
+      `http://${host}`,
+      '--http-set-header',
+      setHeader,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(received.length, 1, res.stderr);
+    return received[0]!.rawHeaders;
+  };
+  // gor trims the name before comparing, so the space before it still forces original-host.
+  assert.deepEqual(await hostSeen(' Host: staging.example'), ['Host', 'staging.example']);
+  assert.deepEqual(await hostSeen('\tHost :staging.example'), ['Host', 'staging.example']);
+  // `host` sets the header, then the target's Host rule replaces it, as in gor.
+  assert.deepEqual(await hostSeen('host: staging.example'), ['Host', host]);
+});
+
 test('--prettify-http: chunked and gzip bodies decoded with Content-Length fixed (stdout)', async () => {
   const gz = zlib.gzipSync(Buffer.from('hello modifiers'));
   const chunked = Buffer.concat([
