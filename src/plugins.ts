@@ -8,6 +8,7 @@ import { fileInputPlugin } from './inputs/file.js';
 import { kafkaInputPlugin } from './inputs/kafka.js';
 import { rawInputPlugin } from './inputs/raw/index.js';
 import { tcpInputPlugin } from './inputs/tcp.js';
+import { binaryOutputPlugin } from './outputs/binary.js';
 import { fileOutputPlugin } from './outputs/file.js';
 import { httpOutputPlugin } from './outputs/http.js';
 import { kafkaOutputPlugin } from './outputs/kafka.js';
@@ -27,6 +28,7 @@ export const builtinPlugins: readonly PluginDef[] = [
   fileInputPlugin,
   fileOutputPlugin,
   httpOutputPlugin,
+  binaryOutputPlugin,
   kafkaOutputPlugin,
   kafkaInputPlugin,
 ];

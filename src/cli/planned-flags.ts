@@ -15,14 +15,6 @@ const sections: Record<string, Row[]> = {
   ],
   Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
   'Replay (--output-http)': [['output-http-elasticsearch', 'string', false, 'Send replay results to Elasticsearch']],
-  'Binary protocols (--output-binary)': [
-    ['output-binary', 'string', true, 'Replay raw TCP payloads to host:port'],
-    ['output-binary-workers', 'int', false, 'Connections'],
-    ['output-binary-timeout', 'duration', false, 'Timeout'],
-    ['output-binary-track-response', 'bool', false, 'Emit replayed responses'],
-    ['output-binary-debug', 'bool', false, 'Debug output'],
-    ['output-tcp-response-buffer', 'size', false, 'Response buffer'],
-  ],
 };
 
 export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(

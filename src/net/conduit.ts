@@ -38,18 +38,7 @@ export function socketConduit(socket: Socket): Conduit {
   socket.on('data', () => undefined);
   return {
     write: (bytes) => socket.write(bytes),
-    drained: () =>
-      gone || socket.writableLength === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            const done = () => {
-              socket.off('drain', done);
-              socket.off('close', done);
-              resolve();
-            };
-            socket.on('drain', done);
-            socket.on('close', done);
-          }),
+    drained: () => (gone || socket.writableLength === 0 ? Promise.resolve() : drainedOrClosed(socket)),
     get pending() {
       return socket.writableLength;
     },
@@ -63,4 +52,17 @@ export function socketConduit(socket: Socket): Conduit {
     },
     destroy: () => socket.destroy(),
   };
+}
+
+/** Resolves at the socket's next 'drain' or 'close', whichever comes first. */
+export function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }

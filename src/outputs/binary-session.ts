@@ -1,0 +1,288 @@
+/**
+ * One replayed connection of `--output-binary`: the turns one original TCP connection's client sent
+ * (`--input-raw-protocol binary` makes one message per turn), written in order over one connection to the
+ * target, and — with track-response — the target's reply to each turn.
+ *
+ *   push(turn) ─▶ [turns] ─pump─▶ dial (first turn; again after the target closed) ─▶ write ─▶ target
+ *                                   tracking: wait for the reply ◀── data (first byte ≤ timeout, then a quiet gap)
+ *                                             └─▶ onReply(turn, reply) (a type-3 message)
+ *   not tracking: turns go back to back (TCP keeps them in order); replies are read and counted, not kept.
+ *
+ * A reply has no end marker in an unknown protocol: it is what the target sends after the turn until it has
+ * been quiet for `replyGapMs` (the capture side cuts turns the same way: a side's turn ends when the other
+ * speaks). Bytes the target sends while no turn waits (a greeting banner) are counted as unpaired.
+ */
+import type { Socket } from 'node:net';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { drainedOrClosed } from '../net/conduit.js';
+import { dialSocket } from '../net/dial.js';
+
+export interface Turn {
+  /** The request's id (its type-3 reply gets the same). */
+  readonly id: string;
+  readonly payload: Buffer;
+}
+
+export interface Reply {
+  /** Reply bytes, at most responseBuffer of them. */
+  readonly bytes: Buffer;
+  /** The reply was longer than responseBuffer. */
+  readonly truncated: boolean;
+  /** performance.now() when the turn was written. */
+  readonly sentAtMs: number;
+  /** From writing the turn to the last reply byte. */
+  readonly latencyMs: number;
+}
+
+export interface BinaryCounters {
+  /** Turns written to the target. */
+  sent: number;
+  sent_bytes: number;
+  /** Bytes the target sent back (all of them, kept or not). */
+  reply_bytes: number;
+  /** Tracking: turns the target answered within the timeout (each became a type-3 message). */
+  replies: number;
+  /** Tracking: turns the target did not answer within --output-binary-timeout. */
+  no_reply: number;
+  /** Tracking: replies cut to --output-tcp-response-buffer. */
+  replies_truncated: number;
+  /** Tracking: bytes the target sent while no turn was waiting for a reply (a banner, a late reply). */
+  unpaired_reply_bytes: number;
+  /** Turns never written because the target could not be reached (each failure is warned with its reason). */
+  failed: number;
+  connections_opened: number;
+  /** The target closed a replayed connection while the original one was still going (the next turn redials). */
+  target_closed: number;
+}
+
+export function zeroBinaryCounters(): BinaryCounters {
+  return {
+    sent: 0,
+    sent_bytes: 0,
+    reply_bytes: 0,
+    replies: 0,
+    no_reply: 0,
+    replies_truncated: 0,
+    unpaired_reply_bytes: 0,
+    failed: 0,
+    connections_opened: 0,
+    target_closed: 0,
+  };
+}
+
+export interface SessionSettings {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Dial timeout, and how long a tracked turn waits for the first reply byte. */
+  readonly timeoutMs: number;
+  readonly trackResponse: boolean;
+  /** Tracking: the reply ends after this much quiet. */
+  readonly replyGapMs: number;
+  /** Tracking: reply bytes kept per turn. */
+  readonly responseBuffer: number;
+  readonly debug: boolean;
+  readonly log: Logger;
+  readonly counters: BinaryCounters;
+  /** Turns queued across every session (kept by the sessions, read by the output for backpressure). */
+  readonly queue: { queued: number };
+  onReply(turn: Turn, reply: Reply): void;
+  /** Called when the session takes a turn from its queue, and when it has nothing left to do. */
+  onProgress(): void;
+}
+
+export class BinarySession {
+  private turns: Turn[] = [];
+  private head = 0;
+  private socket: Socket | undefined;
+  private pumping = false;
+  private closing = false;
+  /** performance.now() of the last activity, for reaping and least-recently-used eviction. */
+  lastActiveMs = performance.now();
+  /** The reply being gathered for the turn in flight (tracking only). */
+  private gathering: { parts: Buffer[]; kept: number; seen: number; onData: () => void } | undefined;
+  private onGone: (() => void) | undefined;
+
+  constructor(
+    /** The original connection (client port, server port, client address from the message id). */
+    readonly key: string,
+    private readonly s: SessionSettings,
+  ) {}
+
+  get queued(): number {
+    return this.turns.length - this.head;
+  }
+
+  /** Nothing queued, nothing in flight. */
+  get idle(): boolean {
+    return !this.pumping && this.queued === 0;
+  }
+
+  push(turn: Turn): void {
+    this.turns.push(turn);
+    this.s.queue.queued++;
+    this.lastActiveMs = performance.now();
+    if (!this.pumping) {
+      this.pumping = true;
+      void this.pump();
+    }
+  }
+
+  /** Ends the replayed connection (FIN), after `graceMs` at most; queued turns are not written. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    this.dropQueued();
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), graceMs);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.end();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.queued > 0 && !this.closing) {
+        let socket = this.socket;
+        if (!socket) {
+          try {
+            socket = await this.connect();
+          } catch (err) {
+            const n = this.queued;
+            this.s.counters.failed += n;
+            this.dropQueued();
+            this.s.log.warn(
+              `${this.s.name}: cannot connect (${describeError(err)}): ${n} turn(s) of connection ${this.key} not replayed (counted as failed)`,
+              `${this.s.name} connect`,
+            );
+            break;
+          }
+        }
+        const turn = this.turns[this.head]!;
+        this.turns[this.head++] = EMPTY_TURN;
+        this.s.queue.queued--;
+        this.s.onProgress();
+        if (this.head > 1024 && this.head * 2 > this.turns.length) {
+          this.turns = this.turns.slice(this.head);
+          this.head = 0;
+        }
+        await this.replay(socket, turn);
+      }
+    } finally {
+      this.pumping = false;
+      this.lastActiveMs = performance.now();
+      // The loop ends synchronously after seeing an empty queue, so no push() can slip in unseen here.
+      this.s.onProgress();
+    }
+  }
+
+  private async replay(socket: Socket, turn: Turn): Promise<void> {
+    const { counters, debug, log, name } = this.s;
+    const sentAtMs = performance.now();
+    const reply = this.s.trackResponse ? this.gatherReply() : undefined;
+    counters.sent++;
+    counters.sent_bytes += turn.payload.length;
+    if (debug) log.write(`[DEBUG] ${name}: ${this.key}: sent ${turn.payload.length} bytes ${preview(turn.payload)}`);
+    if (!socket.write(turn.payload)) await drainedOrClosed(socket);
+    if (!reply) return;
+    const got = await reply;
+    if (got.seen === 0) {
+      counters.no_reply++;
+      if (debug) log.write(`[DEBUG] ${name}: ${this.key}: no reply within ${this.s.timeoutMs}ms`);
+      return;
+    }
+    const bytes = Buffer.concat(got.parts, got.kept);
+    const truncated = got.seen > got.kept;
+    counters.replies++;
+    if (truncated) counters.replies_truncated++;
+    const latencyMs = got.lastAtMs - sentAtMs;
+    if (debug) {
+      log.write(`[DEBUG] ${name}: ${this.key}: reply ${got.seen} bytes in ${latencyMs.toFixed(1)}ms ${preview(bytes)}`);
+    }
+    this.s.onReply(turn, { bytes, truncated, sentAtMs, latencyMs });
+  }
+
+  /** Starts gathering the reply to the turn about to be written; resolves when it is over. */
+  private gatherReply(): Promise<{ parts: Buffer[]; kept: number; seen: number; lastAtMs: number }> {
+    return new Promise((resolve) => {
+      const parts: Buffer[] = [];
+      let lastAtMs = 0;
+      const state = {
+        parts,
+        kept: 0,
+        seen: 0,
+        onData: () => {
+          lastAtMs = performance.now();
+          clearTimeout(timer);
+          timer = setTimeout(finish, this.s.replyGapMs);
+        },
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        this.gathering = undefined;
+        this.onGone = undefined;
+        resolve({ parts, kept: state.kept, seen: state.seen, lastAtMs });
+      };
+      let timer = setTimeout(finish, this.s.timeoutMs);
+      this.gathering = state;
+      this.onGone = finish;
+    });
+  }
+
+  private async connect(): Promise<Socket> {
+    const socket = await dialSocket({ host: this.s.host, port: this.s.port, timeoutMs: this.s.timeoutMs });
+    this.s.counters.connections_opened++;
+    if (this.s.debug) this.s.log.write(`[DEBUG] ${this.s.name}: ${this.key}: connected from port ${socket.localPort}`);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => {
+      if (!this.closing) this.s.log.debug(1, `${this.s.name}: ${this.key}: ${err.message}`);
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = undefined;
+      if (!this.closing) {
+        this.s.counters.target_closed++;
+        this.s.log.debug(1, `${this.s.name}: ${this.key}: the target closed the connection`);
+      }
+      this.onGone?.();
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.s.counters.reply_bytes += chunk.length;
+    const g = this.gathering;
+    if (!g) {
+      if (this.s.trackResponse) this.s.counters.unpaired_reply_bytes += chunk.length;
+      return;
+    }
+    g.seen += chunk.length;
+    const room = this.s.responseBuffer - g.kept;
+    if (room > 0) {
+      // A copy: the socket may reuse its buffer.
+      const keep = Buffer.from(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      g.parts.push(keep);
+      g.kept += keep.length;
+    }
+    g.onData();
+  }
+
+  private dropQueued(): void {
+    this.s.queue.queued -= this.queued;
+    this.turns = [];
+    this.head = 0;
+  }
+}
+
+const EMPTY_TURN: Turn = { id: '', payload: Buffer.alloc(0) };
+
+/** The first bytes of a payload as hex, for --output-binary-debug. */
+function preview(bytes: Buffer): string {
+  const head = bytes.subarray(0, 32).toString('hex');
+  return bytes.length > 32 ? `${head}…` : head;
+}

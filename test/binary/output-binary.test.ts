@@ -1,0 +1,228 @@
+/**
+ * --output-binary against a local TCP echo server that records what each connection received: one replayed
+ * connection per original connection, each receiving exactly its turns' bytes in order (byte-exact, binary
+ * payloads, one of 200 KB); with -track-response each reply becomes a type-3 message equal (byte for byte)
+ * to what the echo sent back; a pcap captured with --input-raw-protocol binary replays connection by
+ * connection; an unreachable target is counted and warned, never silent.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { GorRecordReader } from '../../src/core/gor-format.js';
+import type { Message } from '../../src/core/message.js';
+import { runTapline } from '../support/cli.js';
+import { CORPUS_DIR } from '../support/corpus.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-binary-'));
+/** Bytes received per server-side connection, in accept order. */
+let received: Buffer[][] = [];
+let server: Server;
+let port = 0;
+
+before(async () => {
+  server = createServer((socket) => {
+    const chunks: Buffer[] = [];
+    received.push(chunks);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      socket.write(d); // echo
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+after(() => {
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** gor-style id: client port, server port, client IPv4, then a per-turn number. */
+const idOf = (clientPort: number, turn: number) =>
+  `${clientPort.toString(16).padStart(4, '0')}1f90` + `7f000001${turn.toString(16).padStart(8, '0')}`;
+
+function record(type: string, id: string, tsNs: bigint, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${type} ${id} ${tsNs} 0\n`), payload, Buffer.from('\n🐵🙈🙉\n')]);
+}
+
+function readRecords(bytes: Buffer): Message[] {
+  const reader = new GorRecordReader(() => undefined);
+  return [...reader.push(bytes), ...reader.end()];
+}
+
+/** Three original connections, four turns each, interleaved; the second turn of connection 2 is 200 KB. */
+function conversation(): { file: string; turns: Map<string, Buffer[]>; ids: Map<string, Buffer> } {
+  const turns = new Map<string, Buffer[]>();
+  const ids = new Map<string, Buffer>();
+  const records: Buffer[] = [];
+  let ts = 1_700_000_000_000_000_000n;
+  for (let t = 0; t < 4; t++) {
+    for (const clientPort of [40001, 40002, 40003]) {
+      const id = idOf(clientPort, t);
+      const payload = clientPort === 40002 && t === 1 ? randomBytes(200_000) : randomBytes(1 + ((t * 37) % 300));
+      const key = id.slice(0, 16);
+      turns.set(key, [...(turns.get(key) ?? []), payload]);
+      ids.set(id, payload);
+      records.push(record('1', id, ts, payload));
+      // An original response in the file: not replayed.
+      records.push(record('2', id, ts + 1000n, Buffer.from('original reply')));
+      ts += 1_000_000n;
+    }
+  }
+  const file = join(dir, `conv-${Math.random().toString(16).slice(2)}.gor`);
+  writeFileSync(file, Buffer.concat(records));
+  return { file, turns, ids };
+}
+
+/** Each server connection's bytes must equal one original connection's turns, and every one must be used. */
+function assertPerConnection(turns: Map<string, Buffer[]>): void {
+  assert.equal(received.length, turns.size, 'one replayed connection per original connection');
+  const expected = [...turns.values()].map((t) => Buffer.concat(t).toString('hex')).sort();
+  const got = received.map((c) => Buffer.concat(c).toString('hex')).sort();
+  assert.ok(
+    got.length === expected.length && got.every((g, i) => g === expected[i]),
+    'each connection received exactly its turns, in order',
+  );
+}
+
+/** Replays `file` as fast as possible with -track-response; replies (and requests) go to stdout. */
+function replayTracked(file: string, extra: string[]) {
+  return runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-binary',
+    `127.0.0.1:${port}`,
+    '--output-binary-track-response',
+    '--output-stdout',
+    ...extra,
+  ]);
+}
+
+describe('output-binary', () => {
+  it('replays each original connection on its own connection, byte-exact and in order', async () => {
+    received = [];
+    const { file, turns } = conversation();
+    const r = await runTapline(['--input-file', `${file}|max`, '--output-binary', `127.0.0.1:${port}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assertPerConnection(turns);
+    assert.match(r.stderr, /sent 12\b/);
+    assert.match(r.stderr, /not request ignored 12\b/);
+    assert.match(r.stderr, /connections opened 3\b/);
+  });
+
+  it('-workers 1: an idle connection is closed for a new original connection (counted), no byte lost', async () => {
+    received = [];
+    const { file, turns } = conversation();
+    const r = await runTapline([
+      '--input-file',
+      file,
+      '--output-binary',
+      `127.0.0.1:${port}`,
+      '--output-binary-workers',
+      '1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const total = (bufs: Buffer[]) => bufs.reduce((n, b) => n + b.length, 0);
+    assert.equal(total(received.flat()), total([...turns.values()].flat()));
+    // Each replayed connection carried consecutive turns of a single original connection.
+    const originals = [...turns.values()].map((t) => Buffer.concat(t).toString('hex'));
+    for (const c of received) {
+      const hex = Buffer.concat(c).toString('hex');
+      assert.ok(
+        originals.some((o) => o.includes(hex)),
+        'a connection never mixes original connections',
+      );
+    }
+    assert.ok(received.length > turns.size, 'connections were closed and reopened');
+    assert.match(r.stderr, /sessions evicted \d+/);
+  });
+
+  it('-track-response: each reply is a type-3 message with its turn id, byte for byte', async () => {
+    received = [];
+    const { file, turns, ids } = conversation();
+    const r = await replayTracked(file, ['--output-binary-reply-gap', '100ms', '--output-tcp-response-buffer', '1mb']);
+    assert.equal(r.code, 0, r.stderr);
+    assertPerConnection(turns);
+    const replies = readRecords(r.stdout).filter((m) => m.meta.type === '3');
+    assert.equal(replies.length, ids.size, r.stderr);
+    for (const reply of replies) {
+      const sent = ids.get(reply.meta.id);
+      assert.ok(sent, `reply id ${reply.meta.id} is a request id`);
+      assert.ok(reply.data.equals(sent), `reply to ${reply.meta.id} is the echo of its turn`);
+      assert.ok((reply.meta.latencyNs ?? -1n) >= 0n);
+    }
+  });
+
+  it('-track-response with a small --output-tcp-response-buffer cuts long replies and counts them', async () => {
+    received = [];
+    const { file, ids } = conversation();
+    const r = await replayTracked(file, ['--output-tcp-response-buffer', '100', '--output-binary-debug']);
+    assert.equal(r.code, 0, r.stderr);
+    const replies = readRecords(r.stdout).filter((m) => m.meta.type === '3');
+    assert.equal(replies.length, ids.size);
+    for (const reply of replies) {
+      const sent = ids.get(reply.meta.id)!;
+      assert.ok(reply.data.equals(sent.subarray(0, 100)));
+    }
+    const longer = [...ids.values()].filter((p) => p.length > 100).length;
+    assert.match(r.stderr, new RegExp(`replies truncated ${longer}\\b`));
+    assert.match(r.stderr, /\[DEBUG\] output-binary\([^)]*\): [0-9a-f]{16}: sent \d+ bytes [0-9a-f]+/);
+    assert.match(r.stderr, /\[DEBUG\] output-binary\([^)]*\): [0-9a-f]{16}: reply \d+ bytes in/);
+  });
+
+  it('replays a pcap captured with --input-raw-protocol binary, connection by connection', async () => {
+    const pcap = join(CORPUS_DIR, 'ppp-four_ipv6_http_streams.pcap');
+    const captured = await runTapline([
+      '--input-raw',
+      `${pcap}:80`,
+      '--input-raw-protocol',
+      'binary',
+      '--output-stdout',
+    ]);
+    assert.equal(captured.code, 0, captured.stderr);
+    const turns = new Map<string, Buffer[]>();
+    for (const m of readRecords(captured.stdout)) {
+      if (m.meta.type !== '1') continue;
+      const key = m.meta.id.slice(0, 16);
+      turns.set(key, [...(turns.get(key) ?? []), m.data]);
+    }
+    assert.ok(turns.size >= 2, `several connections in the capture (got ${turns.size})`);
+    received = [];
+    const r = await runTapline([
+      '--input-raw',
+      `${pcap}:80`,
+      '--input-raw-protocol',
+      'binary',
+      '--output-binary',
+      `127.0.0.1:${port}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assertPerConnection(turns);
+  });
+
+  it('an unreachable target: every turn counted as failed and warned; bad addresses are usage errors', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { file } = conversation();
+    const r = await runTapline(['--input-file', `${file}|max`, '--output-binary', `127.0.0.1:${deadPort}`]);
+    assert.match(
+      r.stderr,
+      /cannot connect \(.*ECONNREFUSED.*\): \d+ turn\(s\) of connection [0-9a-f]{16} not replayed/,
+    );
+    assert.match(r.stderr, /failed 12\b/);
+    assert.notEqual(r.code, null);
+
+    const bad = await runTapline(['--input-file', file, '--output-binary', 'nohost']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--output-binary: "nohost": no port/);
+    const neg = await runTapline(['--input-file', file, '--output-binary', ':9', '--output-binary-workers', '-1']);
+    assert.equal(neg.code, 2);
+    assert.match(neg.stderr, /--output-binary-workers: must be ≥ 0/);
+  });
+});
