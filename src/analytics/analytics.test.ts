@@ -172,6 +172,27 @@ describe('pairing and totals', () => {
   });
 });
 
+describe('snapshot() is pure', () => {
+  it('gives every reader the same bandwidth over the last rate window, however often it is called', () => {
+    let now = 1_000_000;
+    const analytics = createAnalytics({ now: () => now, rateWindowMs: 5000 });
+    now += 10_000; // the run has lasted 10 s with no traffic
+    analytics.observe(request('a', T0, '/a'));
+    analytics.observe(response('a', T0, 200, 'x'.repeat(1000)));
+    const bytes = analytics.snapshot().total_bytes;
+    now += 4_000;
+    const first = analytics.snapshot(); // e.g. a Prometheus scrape
+    const again = analytics.snapshot(); // the --stats line right after: used to see a 0-length interval
+    assert.equal(first.bandwidth_bytes_per_s, again.bandwidth_bytes_per_s);
+    assert.deepEqual(first, again);
+    // The window runs from the start of the slot 5 s back (second 9) to now (second 14): 5 s.
+    assert.equal(first.bandwidth_bytes_per_s, Math.round((bytes / 5) * 10) / 10);
+    now += 10_000; // nothing new for 10 s: the bytes have left the window
+    assert.equal(analytics.snapshot().bandwidth_bytes_per_s, 0);
+    assert.equal(analytics.snapshot().total_bytes, bytes);
+  });
+});
+
 describe('budgets', () => {
   const { analytics } = collect();
   analytics.observe(request('big', T0, '/videos/1'));

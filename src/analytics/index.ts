@@ -9,7 +9,8 @@
  *
  *   const analytics = createAnalytics({ routes: ['/users/:id'] });
  *   analytics.observe(msg);            // every message: requests (1), original (2) and replayed (3) responses
- *   analytics.snapshot();              // AnalyticsSnapshot (types.ts) of everything counted so far
+ *   analytics.snapshot();              // AnalyticsSnapshot (types.ts) of everything counted so far; pure: reading
+ *                                      // changes nothing, so every consumer may call it on its own schedule
  *   analytics.window(30_000);          // the same shape for exchanges completed in the last 30 s (wall clock)
  *   analytics.onExchange((e) => …);    // each Exchange as it completes; returns an unsubscribe function
  *   analytics.finish();                // end of input: requests still waiting are counted as no-response
@@ -20,6 +21,7 @@
  */
 import type { Message } from '../core/message.js';
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
+import { RecentRate } from './recent-rate.js';
 import { RouteNamer } from './routes.js';
 import { ExchangeTracker, type TrackerOptions } from './tracker.js';
 import type { AnalyticsSnapshot, Exchange } from './types.js';
@@ -39,10 +41,12 @@ export interface AnalyticsOptions extends TrackerOptions, AggregatorOptions {
   top?: number;
   /**
    * What elapsed_s and bandwidth_bytes_per_s measure: 'wall' (live runs: the run's time, and bandwidth over
-   * the interval since the previous snapshot) or 'input' (files: first to last request timestamp, and
+   * the last `rateWindowMs` of wall-clock time) or 'input' (files: first to last request timestamp, and
    * bandwidth over that span). Default 'wall'.
    */
   timeBase?: 'wall' | 'input';
+  /** Live runs: bandwidth_bytes_per_s covers exchanges completed in this much wall-clock time. Default 5 s. */
+  rateWindowMs?: number;
   /** Wall clock in ms (tests pass their own). */
   now?: () => number;
 }
@@ -66,12 +70,19 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   /** Per-second aggregators for window(), newest last; only kept while someone asks for windows. */
   const slices: { at: number; agg: Aggregator }[] = [];
   let windowsWanted = options.maxWindowMs !== undefined; // else from the first window() call on
-  let lastRate = { at: startedMs, bytes: 0 };
+  const wall = options.timeBase !== 'input';
+  const recent = new RecentRate(options.rateWindowMs ?? 5000);
 
   const onExchange = (e: Exchange) => {
     aggregator.add(e);
+    if (!wall && !windowsWanted) {
+      for (const l of listeners) l(e);
+      return;
+    }
+    const t = now();
+    if (wall) recent.add(t, exchangeBytes(e));
     if (windowsWanted) {
-      const at = Math.floor(now() / SLICE_MS) * SLICE_MS;
+      const at = Math.floor(t / SLICE_MS) * SLICE_MS;
       let last = slices[slices.length - 1];
       if (!last || last.at !== at) {
         last = { at, agg: aggregator.fresh() };
@@ -95,15 +106,11 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   return {
     observe: (msg) => tracker.observe(msg),
     snapshot() {
-      tracker.expire();
-      if (options.timeBase === 'input') return aggregator.snapshot(context(aggregator.spanS));
+      // Pure: no timer is restarted and nothing is expired here (requests past their timeout are answered as
+      // the next request arrives), so a Prometheus scrape cannot shorten the --stats line's interval.
+      if (!wall) return aggregator.snapshot(context(aggregator.spanS));
       const t = now();
-      const bytes = aggregator.total.totalBytes;
-      // Bandwidth over the interval since the previous snapshot (the --stats interval on live runs).
-      const seconds = (t - lastRate.at) / 1000;
-      const rate = seconds > 0 ? (bytes - lastRate.bytes) / seconds : undefined;
-      lastRate = { at: t, bytes };
-      return aggregator.snapshot(context((t - startedMs) / 1000, rate));
+      return aggregator.snapshot(context((t - startedMs) / 1000, recent.perSecond(t, startedMs)));
     },
     window(ms) {
       windowsWanted = true;
@@ -120,4 +127,8 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
     },
     finish: () => tracker.flush(),
   };
+}
+
+function exchangeBytes(e: Exchange): number {
+  return e.requestHeaderBytes + e.requestBodyBytes + e.responseHeaderBytes + e.responseBodyBytes;
 }

@@ -3,12 +3,18 @@
  * through a pipeline Processor that returns each message untouched, judged against budgets as it goes.
  *
  *   pipeline ─ processors ─▶ … ─▶ observer(msg) { analytics.observe(msg); return msg } ─▶ router ─▶ outputs
- *   --stats timer ─▶ snapshot() ─▶ the stats line;  at exit: budgets over the whole run ─▶ a line per breach
+ *   --stats timer ─▶ snapshot() ─▶ the stats line;  at exit: budgets over the whole run ─▶ budgetLines()
  *   (budgets over a sliding window while running are the alerts of src/analytics/export/alerts.ts)
+ *
+ * Two verdicts, never the same one twice: an alert line ("tapline: alert: … (over the last 1m)") says a budget
+ * is broken by the traffic of the sliding --alert-window, as it happens, and again when that stops; the exit
+ * verdict (budgetLines) judges the run's totals once, under a header that names the whole run and points at the
+ * alerts, so a breach seen in both places reads as two different measurements, not a repeated message.
  */
 import type { FlagSet } from '../core/flags.js';
 import type { Processor } from '../core/plugin.js';
 import { type Breach, budgetsFromFlags, evaluateBudgets, hasBudgets } from './budgets.js';
+import { formatWindow } from './export/alerts.js';
 import { type Analytics, createAnalytics } from './index.js';
 import type { AnalyticsSnapshot } from './types.js';
 
@@ -17,6 +23,8 @@ export interface LiveAnalytics {
   readonly processor: Processor;
   /** Every budget `snapshot` breaks. */
   breaches(snapshot: AnalyticsSnapshot): Breach[];
+  /** The exit verdict on the whole run's `snapshot`: a header and a line per breach; [] without budgets. */
+  budgetLines(snapshot: AnalyticsSnapshot): string[];
 }
 
 /**
@@ -32,9 +40,13 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics
     // A replay that tracks responses: the replayed response is the one to account (see tracker.ts).
     preferReplayed: flags.has('output-http-track-response') && flags.bool('output-http-track-response'),
     clientHeader: flags.string('input-raw-realip-header') || 'x-real-ip',
+    // bandwidth_bytes_per_s: over the last --stats-interval, the same for every reader (snapshot() is pure).
+    rateWindowMs: Math.max(1000, flags.has('stats-interval') ? flags.number('stats-interval') : 5000),
   });
   const breaches = (s: AnalyticsSnapshot) => (hasBudgets(budgets) ? evaluateBudgets(s, budgets) : []);
+  const alertWindow = formatWindow((flags.has('alert-window') ? flags.number('alert-window') : 60_000) / 1000);
   return {
+    budgetLines: (s) => (hasBudgets(budgets) ? wholeRunVerdict(breaches(s), alertWindow) : []),
     analytics,
     processor: (msg) => {
       analytics.observe(msg);
@@ -42,4 +54,11 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics
     },
     breaches,
   };
+}
+
+/** The exit verdict: what the run's totals break, set apart from the sliding-window alerts printed while running. */
+export function wholeRunVerdict(breaches: readonly Breach[], alertWindow: string): string[] {
+  const head = `tapline: budgets over the whole run (the alert lines judge the last ${alertWindow} while running)`;
+  if (breaches.length === 0) return [`${head}: none broken`];
+  return [`${head}: ${breaches.length} broken`, ...breaches.map((b) => `  ${b.message}`)];
 }

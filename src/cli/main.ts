@@ -207,8 +207,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   if (modifierStats) log.write(`  ${describeModifierStats(modifierStats)}`);
   if (middleware) log.write(middleware.describe());
   for (const line of consumers?.describe() ?? []) log.write(line);
-  const breaches = finalSnapshot && live ? live.breaches(finalSnapshot) : [];
-  for (const b of breaches) log.write(`tapline: budget broken over the whole run: ${b.message}`);
+  for (const line of finalSnapshot && live ? live.budgetLines(finalSnapshot) : []) log.write(line);
   if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
   if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));
   return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;

@@ -8,6 +8,9 @@
  *                                                                                 ├─▶ listeners (dashboard)
  *                                                                                 └─▶ webhook queue ─▶ POST (one at a time)
  *
+ * Alerts judge only the window, as the run goes; the run's totals are judged once at exit by a separate
+ * verdict under its own header (budgetLines in ../live.ts), so the two never print the same claim twice.
+ *
  * The webhook queue is bounded (a dead receiver cannot grow memory): events past it are dropped and counted;
  * failed POSTs are counted and warned about, never stop the run.
  */
@@ -185,7 +188,8 @@ function pick(b: Breach): Pick<AlertEvent, 'budget' | 'route' | 'host' | 'value'
   return { budget: b.budget, route: b.route, host: b.host, value: b.value, limit: b.limit, message: b.message };
 }
 
-function formatWindow(seconds: number): string {
+/** `60` → `1m`, `30` → `30s`: how alert lines (and the exit verdict, ../live.ts) name the window. */
+export function formatWindow(seconds: number): string {
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
