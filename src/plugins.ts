@@ -9,6 +9,7 @@ import { kafkaInputPlugin } from './inputs/kafka.js';
 import { rawInputPlugin } from './inputs/raw/index.js';
 import { tcpInputPlugin } from './inputs/tcp.js';
 import { binaryOutputPlugin } from './outputs/binary.js';
+import { elasticsearchOutputPlugin } from './outputs/elasticsearch.js';
 import { fileOutputPlugin } from './outputs/file.js';
 import { httpOutputPlugin } from './outputs/http.js';
 import { kafkaOutputPlugin } from './outputs/kafka.js';
@@ -28,6 +29,7 @@ export const builtinPlugins: readonly PluginDef[] = [
   fileInputPlugin,
   fileOutputPlugin,
   httpOutputPlugin,
+  elasticsearchOutputPlugin,
   binaryOutputPlugin,
   kafkaOutputPlugin,
   kafkaInputPlugin,

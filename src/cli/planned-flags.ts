@@ -14,7 +14,6 @@ const sections: Record<string, Row[]> = {
     ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
   ],
   Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
-  'Replay (--output-http)': [['output-http-elasticsearch', 'string', false, 'Send replay results to Elasticsearch']],
 };
 
 export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(

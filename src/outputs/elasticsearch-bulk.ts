@@ -1,0 +1,254 @@
+/**
+ * Sends documents to Elasticsearch with the `_bulk` API: NDJSON pairs of `{"index":{"_index":…}}` and the
+ * document, retried while the cluster says "later".
+ *
+ *   add(doc) ─▶ [batch] ──bulkSize docs, 5 MiB or flushInterval──▶ POST …/_bulk   (at most maxInFlight at once)
+ *                                                                    │
+ *       whole reply 429 / 5xx / no connection ─▶ retry the batch ─────┤  backoff 100 ms doubling to 5 s,
+ *       items with status 429 / 5xx ─────────────▶ retry those items ─┘  for at most retryForMs in all
+ *       items with other errors (mapping, bad document) ─▶ failed, counted, reason logged
+ *
+ * add() returns a promise while maxInFlight bulk requests are outstanding: the pipeline waits (backpressure),
+ * so a slow or absent cluster never grows memory. Nothing is dropped silently: every document ends counted as
+ * `indexed` or `failed`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { sleep } from '../core/async.js';
+import type { Logger } from '../core/log.js';
+import { Backoff } from '../net/backoff.js';
+import type { EsDocument } from './elasticsearch-document.js';
+
+export interface BulkTarget {
+  /** `http://host:9200/prefix/_bulk` */
+  readonly bulkUrl: string;
+  readonly index: string;
+  /** `Basic …` from the URL's userinfo, or undefined. */
+  readonly authorization: string | undefined;
+}
+
+export interface BulkOptions {
+  /** Documents per bulk request. */
+  bulkSize: number;
+  /** A partial batch is sent after this long. */
+  flushIntervalMs: number;
+  /** Bulk requests outstanding before add() waits. */
+  maxInFlight: number;
+  /** Retries of a batch stop this long after its first attempt; what is left is counted as failed. */
+  retryForMs: number;
+  /** Per-request timeout. */
+  requestTimeoutMs: number;
+}
+
+export interface BulkCounters {
+  indexed: number;
+  failed: number;
+  bulk_requests: number;
+  /** Bulk requests sent again (whole or in part) after a 429, a 5xx or a lost connection. */
+  bulk_retries: number;
+}
+
+const MAX_BATCH_BYTES = 5 << 20;
+
+interface Failure {
+  retry: boolean;
+  reason: string;
+}
+
+export class BulkIndexer {
+  readonly counters: BulkCounters = { indexed: 0, failed: 0, bulk_requests: 0, bulk_retries: 0 };
+  private lines: string[] = [];
+  private batchBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private room: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly action: string;
+
+  constructor(
+    private readonly target: BulkTarget,
+    private readonly options: BulkOptions,
+    private readonly log: Logger,
+    private readonly name: string,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.action = JSON.stringify({ index: { _index: target.index } });
+  }
+
+  /** Documents waiting in the current batch. */
+  get queued(): number {
+    return this.lines.length;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  add(doc: EsDocument): void | Promise<void> {
+    const line = JSON.stringify(doc);
+    this.lines.push(line);
+    this.batchBytes += line.length + this.action.length + 2;
+    if (this.lines.length >= this.options.bulkSize || this.batchBytes >= MAX_BATCH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.flushIntervalMs);
+    if (this.inFlight.size < this.options.maxInFlight) return;
+    if (!this.room) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.room = { promise, resolve };
+    }
+    return this.room.promise;
+  }
+
+  /** Sends the current batch now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lines.length === 0) return;
+    const docs = this.lines;
+    this.lines = [];
+    this.batchBytes = 0;
+    const send = this.send(docs).finally(() => {
+      this.inFlight.delete(send);
+      if (this.room && this.inFlight.size < this.options.maxInFlight) {
+        this.room.resolve();
+        this.room = undefined;
+      }
+    });
+    this.inFlight.add(send);
+  }
+
+  /** Sends what is queued and waits for every bulk request to settle (retries included). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private async send(docs: string[]): Promise<void> {
+    const deadline = Date.now() + this.options.retryForMs;
+    const backoff = new Backoff(100, 5000);
+    let pending = docs;
+    for (;;) {
+      this.counters.bulk_requests++;
+      const failures = await this.attempt(pending);
+      const retry: string[] = [];
+      let lastReason = '';
+      for (const [i, f] of failures) {
+        if (f.retry) retry.push(pending[i]!);
+        else {
+          this.counters.failed++;
+          this.log.warn(`${this.name}: document not indexed: ${f.reason}`, `${this.name} rejected`);
+        }
+        lastReason = f.reason;
+      }
+      this.counters.indexed += pending.length - failures.size;
+      if (retry.length === 0) return;
+      const delay = backoff.next();
+      if (Date.now() + delay > deadline || this.signal?.aborted) {
+        this.counters.failed += retry.length;
+        this.log.warn(
+          `${this.name}: ${retry.length} document(s) not indexed after retrying for ${this.options.retryForMs} ms: ${lastReason}`,
+          `${this.name} gave up`,
+        );
+        return;
+      }
+      this.counters.bulk_retries++;
+      this.log.debug(2, `${this.name}: retrying ${retry.length} document(s) in ${delay} ms: ${lastReason}`);
+      await sleep(delay, this.signal);
+      pending = retry;
+    }
+  }
+
+  /** One POST. Returns the documents that did not make it, by position, and whether to retry them. */
+  private async attempt(docs: string[]): Promise<Map<number, Failure>> {
+    const all = (failure: Failure) => new Map(docs.map((_, i) => [i, failure]));
+    let body = '';
+    for (const d of docs) body += `${this.action}\n${d}\n`;
+    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+    if (this.target.authorization) headers.authorization = this.target.authorization;
+    let status: number;
+    let text: string;
+    try {
+      ({ status, text } = await post(this.target.bulkUrl, headers, body, this.options.requestTimeoutMs));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return all({ retry: true, reason: `${this.target.bulkUrl}: ${code ?? (err as Error).message}` });
+    }
+    if (status === 429 || status >= 500) return all({ retry: true, reason: `HTTP ${status} ${errorReason(text)}` });
+    if (status < 200 || status > 299) return all({ retry: false, reason: `HTTP ${status} ${errorReason(text)}` });
+    return itemFailures(text, docs.length);
+  }
+}
+
+/**
+ * One POST with node:http (fetch refuses some ports, e.g. 6000 or 10080, that proxies in front of a cluster
+ * may use). Resolves with the status and the body as text; rejects on connection errors and the timeout.
+ */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const payload = Buffer.from(body);
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no reply within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Reads the `_bulk` reply: `{"errors":bool,"items":[{"index":{"status":201,…,"error":{…}}},…]}`. */
+function itemFailures(text: string, count: number): Map<number, Failure> {
+  const failures = new Map<number, Failure>();
+  let reply: { errors?: unknown; items?: unknown };
+  try {
+    reply = JSON.parse(text) as typeof reply;
+  } catch {
+    reply = {};
+  }
+  if (!Array.isArray(reply.items) || reply.items.length !== count) {
+    // Without one item per document nothing can be said about any of them: not counted as indexed.
+    const reason = `unreadable _bulk reply (${JSON.stringify(text.slice(0, 120))})`;
+    for (let i = 0; i < count; i++) failures.set(i, { retry: false, reason });
+    return failures;
+  }
+  if (reply.errors === false) return failures;
+  reply.items.forEach((item: unknown, i: number) => {
+    const result = (item as Record<string, { status?: number; error?: unknown }> | null)?.index;
+    const status = typeof result?.status === 'number' ? result.status : 0;
+    if (status >= 200 && status < 300) return;
+    const retry = status === 429 || status >= 500;
+    failures.set(i, { retry, reason: `status ${status} ${describeEsError(result?.error)}`.trim() });
+  });
+  return failures;
+}
+
+function describeEsError(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const e = error as { type?: string; reason?: string } | undefined;
+  if (!e) return '';
+  return [e.type, e.reason].filter(Boolean).join(': ');
+}
+
+/** The `error` of an Elasticsearch error reply, or the start of a body that is not one. */
+function errorReason(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (parsed.error !== undefined) return describeEsError(parsed.error);
+  } catch {}
+  return JSON.stringify(text.slice(0, 120));
+}

@@ -1,0 +1,241 @@
+/**
+ * The Elasticsearch output against the project's `_bulk` server (test/support/es-bulk-server.ts: no real
+ * Elasticsearch can be installed here, so this stand-in answers in the documented `_bulk` shape): pairing of
+ * requests with replayed responses, batching, the URL forms, retries on 429/5xx (whole and per item), documents
+ * the cluster rejects, and a cluster that is not there at all. Every document ends counted.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { memoryLogger } from '../../src/core/log.js';
+import { type Message, makeMeta } from '../../src/core/message.js';
+import type { Output } from '../../src/core/plugin.js';
+import {
+  type ElasticsearchOutputOptions,
+  elasticsearchOutput,
+  parseElasticsearchUrl,
+} from '../../src/outputs/elasticsearch.js';
+import { EsBulkServer } from '../support/es-bulk-server.js';
+
+const es = new EsBulkServer();
+before(() => es.start());
+after(() => es.stop());
+
+const OPTIONS: ElasticsearchOutputOptions = {
+  bulkSize: 10,
+  flushIntervalMs: 20,
+  maxInFlight: 2,
+  retryForMs: 5_000,
+  requestTimeoutMs: 5_000,
+  routes: [],
+  maxWaiting: 1000,
+};
+
+function id(n: number): string {
+  return n.toString(16).padStart(24, '0');
+}
+
+function request(n: number): Message {
+  return {
+    meta: makeMeta({ type: '1', id: id(n), timestampNs: 1_700_000_000_000_000_000n + BigInt(n), latencyNs: 0n }),
+    data: Buffer.from(`GET /items/${n} HTTP/1.1\r\nHost: shop\r\nUser-Agent: t/${n}\r\n\r\n`),
+  };
+}
+
+function replayed(n: number, status = 200): Message {
+  return {
+    meta: makeMeta({
+      type: '3',
+      id: id(n),
+      timestampNs: 1_700_000_000_000_000_000n,
+      latencyNs: BigInt(n) * 1_000_000n,
+    }),
+    data: Buffer.from(`HTTP/1.1 ${status} OK\r\nContent-Length: 2\r\n\r\nok`),
+  };
+}
+
+async function feed(out: Output, messages: Message[]): Promise<void> {
+  for (const m of messages) await out.write(m);
+  await out.close();
+}
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function fresh(): void {
+  es.documents.length = 0;
+  es.requests.length = 0;
+}
+
+test('one document per request answered by a replayed response, in bulks, into the index of the URL', async () => {
+  fresh();
+  const log = memoryLogger();
+  const out = elasticsearchOutput(parseElasticsearchUrl(`${es.url}/replays`), OPTIONS, {
+    log,
+    signal: new AbortController().signal,
+  });
+  const messages: Message[] = [];
+  for (let n = 1; n <= 25; n++) messages.push(request(n));
+  // Original responses (type 2) are not indexed; request 25 is never answered; a stray type 3 has no request.
+  messages.push({ ...replayed(1), meta: makeMeta({ type: '2', id: id(1), timestampNs: 1n, latencyNs: 0n }) });
+  for (let n = 1; n <= 24; n++) messages.push(replayed(n, n % 5 === 0 ? 503 : 200));
+  messages.push(replayed(99));
+  await feed(out, messages);
+
+  assert.equal(es.documents.length, 24);
+  assert.ok(es.documents.every((d) => d.index === 'replays'));
+  const byUrl = new Map(es.documents.map((d) => [d.doc.Req_URL, d.doc]));
+  for (let n = 1; n <= 24; n++) {
+    const doc = byUrl.get(`/items/${n}`)!;
+    assert.equal(doc['Req_User-Agent'], `t/${n}`);
+    assert.equal(doc.Resp_Status, n % 5 === 0 ? '503' : '200');
+    assert.equal(doc.RTT, n);
+    assert.equal(doc.route, '/items/:id');
+  }
+  // 24 documents in bulks of at most 10: at least 3 requests, each NDJSON to /_bulk.
+  assert.ok(es.requests.length >= 3);
+  assert.ok(
+    es.requests.every((r) => r.path === '/_bulk' && r.contentType === 'application/x-ndjson' && r.documents <= 10),
+  );
+  assert.deepEqual(
+    { ...out.stats!(), queued: 0 },
+    {
+      documents: 24,
+      responses_without_request: 1,
+      not_http: 0,
+      skipped: 1,
+      indexed: 24,
+      failed: 0,
+      bulk_requests: es.requests.length,
+      bulk_retries: 0,
+      queued: 0,
+      in_flight_bulks: 0,
+      requests_without_response: 1,
+    },
+  );
+});
+
+test('URL forms: a path prefix goes before /_bulk, userinfo becomes Basic authorization', async () => {
+  fresh();
+  const target = parseElasticsearchUrl(`${es.url.replace('http://', 'http://elastic:s%3Acret@')}/proxy/es/gor`);
+  assert.equal(target.index, 'gor');
+  assert.equal(target.bulkUrl, `${es.url}/proxy/es/_bulk`);
+  const out = elasticsearchOutput(target, OPTIONS, { log: memoryLogger(), signal: new AbortController().signal });
+  await feed(out, [request(1), replayed(1)]);
+  assert.equal(es.requests.length, 1);
+  assert.equal(es.requests[0]!.path, '/proxy/es/_bulk');
+  assert.equal(es.requests[0]!.authorization, `Basic ${Buffer.from('elastic:s:cret').toString('base64')}`);
+  assert.equal(es.documents[0]!.index, 'gor');
+});
+
+test("gor's URL rules: scheme, host and index are required", () => {
+  for (const bad of [
+    'localhost:9200/gor',
+    'http://localhost:9200',
+    'http://localhost:9200/',
+    'ftp://h/gor',
+    '/gor',
+    '',
+  ]) {
+    assert.throws(() => parseElasticsearchUrl(bad), /TAPLINE_ERR_USAGE|expected scheme:\/\/host/, bad);
+  }
+});
+
+test('429 and 503 for the whole request, and 429 for single items, are retried until indexed', async () => {
+  fresh();
+  es.rejectNext(1, 429);
+  es.rejectNext(1, 503);
+  es.failItems(3, 429, 'es_rejected_execution_exception');
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(`${es.url}/gor`),
+    { ...OPTIONS, bulkSize: 100 },
+    {
+      log: memoryLogger(),
+      signal: new AbortController().signal,
+    },
+  );
+  const messages: Message[] = [];
+  for (let n = 1; n <= 8; n++) messages.push(request(n), replayed(n));
+  await feed(out, messages);
+  assert.equal(es.documents.length, 8);
+  assert.deepEqual(new Set(es.documents.map((d) => d.doc.Req_URL)).size, 8);
+  const s = out.stats!();
+  assert.equal(s.indexed, 8);
+  assert.equal(s.failed, 0);
+  assert.equal(s.bulk_retries, 3);
+  // 429, 503, then 8 documents of which 3 rejected, then those 3 again.
+  assert.deepEqual(
+    es.requests.map((r) => [r.status, r.documents]),
+    [
+      [429, 0],
+      [503, 0],
+      [200, 8],
+      [200, 3],
+    ],
+  );
+});
+
+test('documents the cluster refuses (400 mapping errors) are counted as failed, named, and not retried', async () => {
+  fresh();
+  es.failItems(2, 400, 'mapper_parsing_exception');
+  const log = memoryLogger();
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(`${es.url}/gor`),
+    { ...OPTIONS, bulkSize: 100 },
+    {
+      log,
+      signal: new AbortController().signal,
+    },
+  );
+  await feed(out, [request(1), request(2), request(3), replayed(1), replayed(2), replayed(3)]);
+  const s = out.stats!();
+  assert.equal(s.indexed, 1);
+  assert.equal(s.failed, 2);
+  assert.equal(s.bulk_requests, 1);
+  assert.match(log.lines.join('\n'), /document not indexed: status 400 mapper_parsing_exception: scripted/);
+});
+
+test('no cluster at all: retried for --retry-for, then every document counted as failed with the reason', async () => {
+  const log = memoryLogger();
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(`http://127.0.0.1:${await closedPort()}/gor`),
+    { ...OPTIONS, retryForMs: 400 },
+    {
+      log,
+      signal: new AbortController().signal,
+    },
+  );
+  await feed(out, [request(1), request(2), replayed(1), replayed(2)]);
+  const s = out.stats!();
+  assert.equal(s.indexed, 0);
+  assert.equal(s.failed, 2);
+  assert.ok(Number(s.bulk_retries) >= 1);
+  assert.match(log.lines.join('\n'), /2 document\(s\) not indexed after retrying for 400 ms: .*ECONNREFUSED/);
+});
+
+test('backpressure: write() waits while max-in-flight bulk requests are outstanding', async () => {
+  fresh();
+  es.rejectNext(1, 429); // the first bulk is slow to succeed
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(`${es.url}/gor`),
+    { ...OPTIONS, bulkSize: 1, maxInFlight: 1 },
+    {
+      log: memoryLogger(),
+      signal: new AbortController().signal,
+    },
+  );
+  await out.write(request(1));
+  await out.write(request(2));
+  const first = out.write(replayed(1));
+  assert.ok(first instanceof Promise, 'the in-flight bulk holds the next write');
+  await first;
+  await out.write(replayed(2));
+  await out.close();
+  assert.equal(es.documents.length, 2);
+});
