@@ -174,6 +174,45 @@ describe('output-binary', () => {
     assert.match(r.stderr, /\[DEBUG\] output-binary\([^)]*\): [0-9a-f]{16}: reply \d+ bytes in/);
   });
 
+  it('a target that closes after each reply: the next turn redials (counted), nothing is lost', async () => {
+    const perConnection: Buffer[] = [];
+    const oneShot = createServer((socket) => {
+      socket.on('data', (d: Buffer) => {
+        perConnection.push(d);
+        socket.end(d); // echo, then close
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => oneShot.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `127.0.0.1:${(oneShot.address() as { port: number }).port}`;
+      const turns = [Buffer.from('first\x00\x01'), Buffer.from('second\xff'), Buffer.from('third')];
+      const file = join(dir, 'one-shot.gor');
+      writeFileSync(
+        file,
+        Buffer.concat(turns.map((t, i) => record('1', idOf(40100, i), 1_700_000_000_000_000_000n + BigInt(i), t))),
+      );
+      const s = await runTapline([
+        '--input-file',
+        `${file}|max`,
+        '--output-binary',
+        target,
+        '--output-binary-track-response',
+        '--output-stdout',
+      ]);
+      assert.equal(s.code, 0, s.stderr);
+      assert.deepEqual(
+        perConnection.map((b) => b.toString('latin1')),
+        turns.map((b) => b.toString('latin1')),
+      );
+      assert.match(s.stderr, /connections opened 3\b/);
+      assert.match(s.stderr, /target closed 3\b/);
+      assert.equal(readRecords(s.stdout).filter((m) => m.meta.type === '3').length, 3);
+    } finally {
+      oneShot.close();
+    }
+  });
+
   it('replays a pcap captured with --input-raw-protocol binary, connection by connection', async () => {
     const pcap = join(CORPUS_DIR, 'ppp-four_ipv6_http_streams.pcap');
     const captured = await runTapline([

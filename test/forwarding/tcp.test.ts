@@ -8,11 +8,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listeningPort, makeCertificate, requestRecord, startPeer, stop } from './peers.js';
+import { fnv1a32 } from '../../src/net/fnv.js';
+import { listeningPort, makeCertificate, requestRecord, splitRecords, startPeer, stop } from './peers.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -71,6 +72,61 @@ describe('tcp forwarding between tapline processes', () => {
       assert.equal(end.code, 0, receiver.stderr());
     }
     assert.match(receiver.stderr(), /connections 4/);
+  });
+
+  it('-sticky: every message of an id travels on the connection FNV-1a picks, request before response', async () => {
+    // The receiver is the test itself, so it can tell the connections apart.
+    const perConnection: Buffer[][] = [];
+    let closes = 0;
+    const server = createServer((socket) => {
+      const chunks: Buffer[] = [];
+      perConnection.push(chunks);
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('close', () => closes++);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const records = range(0, 30).flatMap((i) => [requestRecord(i), requestRecord(i, '2')]);
+      const sender = startPeer([
+        '--input-file',
+        gorFile('sticky', records),
+        '--output-tcp',
+        `127.0.0.1:${port}`,
+        '--output-tcp-workers',
+        '3',
+        '--output-tcp-sticky',
+      ]);
+      assert.equal((await sender.exited).code, 0, sender.stderr());
+      // The sender has exited; read everything its connections carried before looking (bounded wait).
+      for (let i = 0; i < 100 && closes < perConnection.length; i++) await new Promise((r) => setTimeout(r, 50));
+      const idsOn = perConnection.map((c) =>
+        splitRecords(Buffer.concat(c)).map((r) => r.toString('latin1').split(' ')),
+      );
+      assert.equal(idsOn.flat().length, 60, 'every record arrived');
+      const groups = idsOn
+        .filter((recs) => recs.length > 0)
+        .map((recs) => {
+          const ids = recs.map((r) => r[1]!);
+          // Per id: the request (type 1) comes before its response (type 2) on the same connection.
+          for (const id of new Set(ids)) {
+            assert.deepEqual(
+              recs.filter((r) => r[1] === id).map((r) => r[0]),
+              ['1', '2'],
+            );
+          }
+          return [...new Set(ids)].sort().join(',');
+        });
+      const expected = new Map<number, string[]>();
+      for (const i of range(0, 30)) {
+        const id = i.toString(16).padStart(24, '0');
+        const w = fnv1a32(id) % 3;
+        expected.set(w, [...(expected.get(w) ?? []), id]);
+      }
+      assert.deepEqual(groups.sort(), [...expected.values()].map((ids) => ids.sort().join(',')).sort());
+    } finally {
+      server.close();
+    }
   });
 
   it('TLS: verified with the test CA, refused without it, accepted with -skip-verify', async () => {
