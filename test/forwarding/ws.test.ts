@@ -4,8 +4,9 @@
  * from the URL's userinfo (sent empty when there is none), the path kept, type 3 skipped.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { acceptKey } from '../../src/net/ws-dial.js';
 import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE } from '../../src/net/ws-frames.js';
-import { requestRecord, startPeer } from './peers.js';
+import { makeCertificate, requestRecord, startPeer } from './peers.js';
 
 interface Upgrade {
   url: string;
@@ -23,7 +24,12 @@ interface Upgrade {
 const upgrades: Upgrade[] = [];
 const frames: Buffer[] = [];
 const server = createServer((_req, res) => res.writeHead(426).end());
-server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+const tlsFiles = makeCertificate();
+const secureServer = createHttpsServer(
+  { cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) },
+  (_req, res) => res.writeHead(426).end(),
+);
+const onUpgrade = (req: IncomingMessage, socket: Socket) => {
   upgrades.push({ url: req.url ?? '', authorization: req.headers.authorization });
   const key = String(req.headers['sec-websocket-key']);
   socket.write(
@@ -38,16 +44,24 @@ server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     }
   });
   socket.on('error', () => undefined);
-});
+};
+server.on('upgrade', onUpgrade);
+secureServer.on('upgrade', onUpgrade);
 let port = 0;
+let securePort = 0;
 
 before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => secureServer.listen(0, '127.0.0.1', resolve));
+  securePort = (secureServer.address() as { port: number }).port;
 });
 after(() => {
   server.closeAllConnections();
   server.close();
+  secureServer.closeAllConnections();
+  secureServer.close();
+  rmSync(tlsFiles.dir, { recursive: true, force: true });
 });
 
 /** `meta LF payload`: the record without its separator. */
@@ -89,5 +103,23 @@ describe('output-ws', () => {
     const bad = startPeer(['--input-file', input, '--output-ws', `http://127.0.0.1:${port}/`]);
     assert.equal((await bad.exited).code, 2);
     assert.match(bad.stderr(), /--output-ws: .*scheme must be ws:\/\/ or wss:\/\//);
+  });
+  it('wss://: refused with an unknown certificate (counted), delivered with -skip-verify or the CA trusted', async () => {
+    frames.length = 0;
+    const input = join(tmpdir(), `tapline-wss-${process.pid}.gor`);
+    writeFileSync(input, Buffer.concat([requestRecord(1), requestRecord(2)]));
+    const url = `wss://127.0.0.1:${securePort}/in`;
+    const refused = startPeer(['--input-file', input, '--output-ws', url, '--output-ws-workers', '1']);
+    await refused.exited;
+    assert.match(refused.stderr(), /cannot connect \([^)]*self.signed/i);
+    assert.match(refused.stderr(), /lost at close 2/);
+    assert.equal(frames.length, 0);
+
+    const skipped = startPeer(['--input-file', input, '--output-ws', url, '--output-ws-skip-verify']);
+    assert.equal((await skipped.exited).code, 0, skipped.stderr());
+    const trusted = startPeer(['--input-file', input, '--output-ws', url], { NODE_EXTRA_CA_CERTS: tlsFiles.cert });
+    assert.equal((await trusted.exited).code, 0, trusted.stderr());
+    const expected = [1, 2, 1, 2].map((i) => frameOf(requestRecord(i)).toString('latin1')).sort();
+    assert.deepEqual(frames.map((f) => f.toString('latin1')).sort(), expected);
   });
 });
