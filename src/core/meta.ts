@@ -182,15 +182,20 @@ class LineMeta implements Meta {
   }
 
   toJSON(): object {
-    return {
-      type: this.type,
-      id: this.id,
-      timestampNs: this.timestampNs,
-      latencyNs: this.latencyNs,
-      extra: this.extra,
-      line: this.line,
-    };
+    return metaFields(this);
   }
+}
+
+/** A meta's fields as a plain object (what `toJSON` of a meta whose fields are getters returns). */
+export function metaFields(meta: Meta): object {
+  return {
+    type: meta.type,
+    id: meta.id,
+    timestampNs: meta.timestampNs,
+    latencyNs: meta.latencyNs,
+    extra: meta.extra,
+    line: meta.line,
+  };
 }
 
 /**

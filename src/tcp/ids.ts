@@ -20,7 +20,17 @@ function hex8(n: number): string {
 }
 
 function gorId(clientPort: number, serverPort: number, clientIp4: number, number: number): string {
-  return hex4(clientPort) + hex4(serverPort) + hex8(clientIp4) + hex8(number);
+  return connectionIdPrefix(clientPort, serverPort, clientIp4) + hex8(number);
+}
+
+/** The first 16 characters of every id of one connection (ports and client address): made once per connection. */
+export function connectionIdPrefix(clientPort: number, serverPort: number, clientIp4: number): string {
+  return hex4(clientPort) + hex4(serverPort) + hex8(clientIp4);
+}
+
+/** A whole id from its connection's prefix and the ACK (request) or SEQ (response) of its last 4 bytes. */
+export function idFromPrefix(prefix: string, number: number): string {
+  return prefix + hex8(number);
 }
 
 /** Id of a request: `ack` is the ACK of the segment that carried the request's first byte. */

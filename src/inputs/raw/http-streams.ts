@@ -16,7 +16,7 @@
  * Nothing is dropped silently: every incomplete message is counted by reason, and emitted (marked with an
  * `incomplete=REASON` meta field) when `allowIncomplete` is set, or when it was cut by `maxSize`.
  */
-import { type Message, makeMeta } from '../../core/message.js';
+import type { Message } from '../../core/message.js';
 import {
   deleteHeader,
   type Http1Message,
@@ -24,8 +24,10 @@ import {
   ResponseSplitter,
   setHeader,
 } from '../../protocol/http1/index.js';
-import { continueAck, requestId, responseId } from '../../tcp/ids.js';
+import { connectionIdPrefix, continueAck } from '../../tcp/ids.js';
 import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
+import { CaptureMeta } from './capture-meta.js';
+import { ChunkLog } from './chunk-log.js';
 
 export interface HttpCutOptions {
   /** Emit responses (type 2). Without it responses are still parsed, to frame the connection. */
@@ -96,7 +98,8 @@ export function newHttpCutCounters(): HttpCutCounters {
 }
 
 interface WaitingRequest {
-  readonly id: string;
+  /** The last 4 bytes of its id (the rest is the connection's `idPrefix`). */
+  readonly idNumber: number;
   /** The ACK in gor's formula (shifted for 100-continue): the SEQ its response starts at. */
   readonly ack: number;
   readonly sampled: boolean;
@@ -112,16 +115,21 @@ export class ConnectionState {
   server: HttpDirection | undefined;
   /** The client opened HTTP/2 with its connection preface (prior knowledge): the server speaks HTTP/2 too. */
   http2 = false;
+  /** The first 16 characters of every id on this connection. */
+  readonly idPrefix: string;
 
-  constructor(readonly conn: TcpConnection) {}
+  constructor(readonly conn: TcpConnection) {
+    this.idPrefix = connectionIdPrefix(conn.clientPort, conn.serverPort, conn.clientIp4);
+  }
 
   tellMethod(method: string): void {
     if (this.responses) this.responses.expect(method);
     else this.methods.push(method);
   }
 
-  hasWaiting(id: string): boolean {
-    for (const w of this.waiting) if (w.id === id) return true;
+  /** A request waiting for its response has this id (ids on one connection differ only in their last 4 bytes). */
+  hasWaiting(idNumber: number): boolean {
+    for (const w of this.waiting) if (w.idNumber === idNumber) return true;
     return false;
   }
 
@@ -155,19 +163,11 @@ function isH2ServerPreface(b: Buffer): boolean {
   return length % 6 === 0 && b.readUInt32BE(5) === 0;
 }
 
-interface ChunkRef {
-  offset: number;
-  end: number;
-  seq: number;
-  ack: number;
-  tsNs: bigint;
-}
-
 /** One direction of one connection, as a consumer of the assembler. */
 export class HttpDirection implements StreamConsumer {
   private readonly splitter: RequestSplitter | ResponseSplitter;
   /** Segments of the stream from the oldest byte a pending message may still start at. */
-  private chunks: ChunkRef[] = [];
+  private readonly chunks = new ChunkLog();
   private lastTs = 0n;
   private ended = false;
   private opaqueCounted = false;
@@ -203,13 +203,7 @@ export class HttpDirection implements StreamConsumer {
   data(chunk: Buffer, meta: ChunkMeta): void {
     if (this.ended) return;
     this.lastTs = meta.tsNs;
-    this.chunks.push({
-      offset: meta.offset,
-      end: meta.offset + chunk.length,
-      seq: meta.seq,
-      ack: meta.ack,
-      tsNs: meta.tsNs,
-    });
+    this.chunks.add(meta, chunk.length);
     if (this.side === 'server' && meta.offset === 0 && !this.state.http2 && isH2ServerPreface(chunk)) {
       // A server may send its HTTP/2 preface before the client's arrives (prior knowledge).
       this.state.http2 = true;
@@ -240,24 +234,15 @@ export class HttpDirection implements StreamConsumer {
     const s = this.splitter.stats;
     this.counters.garbage_bytes += s.garbageBytes;
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
-    this.chunks = [];
+    this.chunks.clear();
   }
 
   private trim(): void {
-    const keepFrom = this.splitter.retainFrom;
-    let drop = 0;
-    while (drop < this.chunks.length - 1 && this.chunks[drop]!.end <= keepFrom) drop++;
-    if (drop > 0) this.chunks.splice(0, drop);
+    this.chunks.trimBefore(this.splitter.retainFrom);
     if (this.splitter.opaque && !this.opaqueCounted) {
       this.opaqueCounted = true;
       this.counters.upgraded_streams++;
     }
-  }
-
-  /** The segment that carried the byte at `offset` (or the first one after it, when it fell in a gap). */
-  private chunkAt(offset: number): ChunkRef | undefined {
-    for (const c of this.chunks) if (c.end > offset) return c;
-    return this.chunks[this.chunks.length - 1];
   }
 
   private deliver(messages: readonly Http1Message[]): void {
@@ -269,18 +254,15 @@ export class HttpDirection implements StreamConsumer {
 
   private request(m: Http1Message): void {
     const c = this.counters;
-    const first = this.chunkAt(m.start);
+    const first = this.chunks.at(m.start);
     const conn = this.state.conn;
     let ack = first?.ack ?? 0;
     if (m.expectContinue) ack = continueAck(ack);
-    let id = requestId(conn.clientPort, conn.serverPort, conn.clientIp4, ack);
-    if (this.state.hasWaiting(id) && first) {
-      const seq = (first.seq + (m.start - first.offset)) >>> 0;
-      id = requestId(conn.clientPort, conn.serverPort, conn.clientIp4, seq);
-    }
+    let idNumber = ack;
+    if (this.state.hasWaiting(idNumber) && first) idNumber = (first.seq + (m.start - first.offset)) >>> 0;
     this.state.tellMethod(m.method);
     const sampled = this.options.probability >= 1 || this.options.random() < this.options.probability;
-    this.state.waiting.push({ id, ack, sampled });
+    this.state.waiting.push({ idNumber, ack, sampled });
     if (!this.keep(m)) return;
     if (!sampled) {
       c.sampled_out++;
@@ -290,26 +272,25 @@ export class HttpDirection implements StreamConsumer {
     if (m.expectContinue) data = deleteHeader(data, 'Expect');
     if (this.options.realIpHeader !== '') data = setHeader(data, this.options.realIpHeader, conn.clientIp);
     c.requests++;
-    this.emit('1', id, first, m, data);
+    this.emit('1', idNumber, first, m, data);
   }
 
   private response(m: Http1Message): void {
     const c = this.counters;
-    const first = this.chunkAt(m.start);
-    const conn = this.state.conn;
-    let id: string;
+    const first = this.chunks.at(m.start);
+    let idNumber: number;
     let sampled = true;
     if (m.interim) {
       // Like gor: the interim response gets the formula id (its SEQ), which does not match the request.
-      id = responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.seqOf(m, first));
+      idNumber = this.seqOf(m, first);
       c.interim_responses++;
     } else {
       const req = this.state.answer(this.seqOf(m, first), c);
       if (req) {
-        id = req.id;
+        idNumber = req.idNumber;
         sampled = req.sampled;
       } else {
-        id = responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.seqOf(m, first));
+        idNumber = this.seqOf(m, first);
         c.unmatched_responses++;
       }
     }
@@ -320,10 +301,10 @@ export class HttpDirection implements StreamConsumer {
     }
     if (!this.options.trackResponse) return;
     c.responses++;
-    this.emit('2', id, first, m, m.bytes!);
+    this.emit('2', idNumber, first, m, m.bytes!);
   }
 
-  private seqOf(m: Http1Message, first: ChunkRef | undefined): number {
+  private seqOf(m: Http1Message, first: ChunkMeta | undefined): number {
     return first ? (first.seq + Math.max(0, m.start - first.offset)) >>> 0 : 0;
   }
 
@@ -355,18 +336,12 @@ export class HttpDirection implements StreamConsumer {
     return false;
   }
 
-  private emit(type: '1' | '2', id: string, first: ChunkRef | undefined, m: Http1Message, data: Buffer): void {
+  /** Latency: from the first byte's capture time to the latest seen on this direction. */
+  private emit(type: '1' | '2', idNumber: number, first: ChunkMeta | undefined, m: Http1Message, data: Buffer): void {
     const startNs = first?.tsNs ?? this.lastTs;
     const clock = this.options.clock;
     const timestampNs = clock ? clock(startNs) : startNs;
-    const latencyNs = this.lastTs > startNs ? this.lastTs - startNs : 0n;
-    const meta = makeMeta({
-      type,
-      id,
-      timestampNs,
-      latencyNs,
-      ...(m.incomplete ? { extra: [`incomplete=${m.incomplete}`] } : {}),
-    });
+    const meta = new CaptureMeta(type, this.state.idPrefix, idNumber, timestampNs, startNs, this.lastTs, m.incomplete);
     this.options.emit({ meta, data });
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The meta of a captured message, kept as the numbers capture already has and turned into text only when
+ * read. Live capture makes two of these per exchange and the messages wait in the input queue until the
+ * pipeline takes them, so every object and string made here eagerly was young garbage that survived a
+ * scavenge. Building the id (4 hex conversions) and the line (2 BigInt-to-text conversions) lazily means an
+ * output that never reads them (`--output-null`, a filter that drops the message) never pays, and one that
+ * does makes them just before writing, when they die young.
+ *
+ * The text is byte-identical to `makeMeta` (core/message.ts): `TYPE ID TIMESTAMP LATENCY[ incomplete=R]`.
+ */
+import type { Meta, PayloadType } from '../../core/message.js';
+import { metaFields } from '../../core/meta.js';
+import { idFromPrefix } from '../../tcp/ids.js';
+
+const NO_EXTRA: readonly string[] = Object.freeze([]);
+const EXTRA_BY_REASON = new Map<string, readonly string[]>();
+
+/** `incomplete=REASON`, one frozen array per reason (a handful exist). */
+function extraFor(reason: string | null): readonly string[] {
+  if (reason === null) return NO_EXTRA;
+  let extra = EXTRA_BY_REASON.get(reason);
+  if (extra === undefined) {
+    extra = Object.freeze([`incomplete=${reason}`]);
+    EXTRA_BY_REASON.set(reason, extra);
+  }
+  return extra;
+}
+
+export class CaptureMeta implements Meta {
+  private cachedId: string | undefined = undefined;
+  private cachedLine: string | undefined = undefined;
+
+  /**
+   * `idPrefix`: the connection's first 16 id characters (ports and client address, see tcp/ids.ts);
+   * `idNumber`: the ACK or SEQ of the id's last 4 bytes. Latency is `endNs - startNs` (capture clock).
+   */
+  constructor(
+    readonly type: PayloadType,
+    private readonly idPrefix: string,
+    private readonly idNumber: number,
+    readonly timestampNs: bigint,
+    private readonly startNs: bigint,
+    private readonly endNs: bigint,
+    private readonly incomplete: string | null,
+  ) {}
+
+  get id(): string {
+    this.cachedId ??= idFromPrefix(this.idPrefix, this.idNumber);
+    return this.cachedId;
+  }
+
+  get latencyNs(): bigint {
+    return this.endNs > this.startNs ? this.endNs - this.startNs : 0n;
+  }
+
+  get extra(): readonly string[] {
+    return extraFor(this.incomplete);
+  }
+
+  get line(): string {
+    if (this.cachedLine === undefined) {
+      const line = `${this.type} ${this.id} ${this.timestampNs} ${this.latencyNs}`;
+      this.cachedLine = this.incomplete === null ? line : `${line} incomplete=${this.incomplete}`;
+    }
+    return this.cachedLine;
+  }
+
+  toJSON(): object {
+    return metaFields(this);
+  }
+}
