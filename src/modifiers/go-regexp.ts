@@ -99,6 +99,14 @@ export class GoRegexp {
 
   /** Go's `ReplaceAll(src, template)`. */
   replaceAll(bytes: Buffer, template: Template): Buffer {
+    return this.replaceAllIfMatch(bytes, template) ?? encodeGoString(decodeGoString(bytes));
+  }
+
+  /**
+   * `matches(bytes) ? replaceAll(bytes, template) : null`, decoding the bytes once (the rewrite modifiers ask
+   * both questions of every request).
+   */
+  replaceAllIfMatch(bytes: Buffer, template: Template): Buffer | null {
     const src = decodeGoString(bytes);
     const re = this.all;
     let out = '';
@@ -107,7 +115,10 @@ export class GoRegexp {
     while (searchPos <= src.length) {
       re.lastIndex = searchPos;
       const m = re.exec(src);
-      if (!m) break;
+      if (!m) {
+        if (searchPos === 0) return null;
+        break;
+      }
       const start = m.index;
       const end = start + m[0].length;
       out += src.slice(lastMatchEnd, start);

@@ -4,7 +4,8 @@
  * empty stops ALL later rewrite-header rules (a `break`). Parsing: split at the first colon (name as written),
  * trim the rest, split at the first comma, so the regexp cannot contain a comma.
  */
-import { headerValue, setHeader } from '../protocol/http1/index.js';
+import { splice } from '../protocol/http1/bytes.js';
+import { header } from '../protocol/http1/index.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
 
@@ -26,9 +27,11 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     apply(payload) {
       let out = payload;
       for (const rule of rules) {
-        const value = headerValue(out, rule.name);
-        if (value.length === 0) break; // gor: a missing header ends header rewriting for this request
-        if (rule.regexp.matches(value)) out = setHeader(out, rule.name, rule.regexp.replaceAll(value, rule.template));
+        const found = header(out, rule.name);
+        if (found === null || found.value.length === 0) break; // gor: a missing header ends header rewriting
+        const rewritten = rule.regexp.replaceAllIfMatch(found.value, rule.template);
+        // What setHeader would do with the header it finds (the same one), without finding it again.
+        if (rewritten !== null) out = splice(out, found.valueStart, found.valueEnd, rewritten);
       }
       return out;
     },

@@ -23,7 +23,8 @@ export function rewriteUrl(values: readonly string[]): Modifier {
     apply(payload) {
       const target = path(payload);
       for (const rule of rules) {
-        if (rule.regexp.matches(target)) return setPath(payload, rule.regexp.replaceAll(target, rule.template));
+        const rewritten = rule.regexp.replaceAllIfMatch(target, rule.template);
+        if (rewritten !== null) return setPath(payload, rewritten);
       }
       return payload;
     },
