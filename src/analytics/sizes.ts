@@ -8,11 +8,13 @@
  * are everything after it, as captured. The entity is the body without chunked framing; decoded is the entity
  * after Content-Encoding (gzip, deflate, br) is removed. These are the definitions of docs/analytics.md.
  *
- * Runs once per message on the pipeline's hot path when --stats is on: the header block is decoded to text
- * once and scanned with indexOf; bodies are only walked when chunked or content-encoded.
+ * These functions measure one message on its own (tests, the Elasticsearch output); the tracker's hot path
+ * runs the same pieces (head-scan.ts, the helpers below) on the record's bytes without making the facts objects.
+ * Bodies are only walked when chunked or content-encoded.
  */
 import zlib from 'node:zlib';
 import { dechunk } from '../protocol/http1/dechunk.js';
+import { endsWithHttpVersion, HeadScan, headerName, isHttpVersion, latin1, scanHead, statusAt } from './head-scan.js';
 
 export interface RequestFacts {
   readonly method: string;
@@ -36,94 +38,50 @@ export interface ResponseFacts {
   readonly contentEncoding: string;
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-const LFLF = Buffer.from('\n\n', 'latin1');
 /** Bodies decoded to measure them are cut here: a hostile "zip bomb" costs at most this much memory. */
 const MAX_DECODED = 256 * 1024 * 1024;
 
 /** Where the header block ends (just after its blank line); the whole message when there is none. */
 export function headerBlockEnd(data: Buffer): number {
-  const crlf = data.indexOf(CRLFCRLF);
-  if (crlf !== -1) {
-    // A bare-LF blank line earlier than the CRLF one (lenient senders) ends the block there.
-    const lf = data.indexOf(LFLF, 0);
-    return lf !== -1 && lf < crlf ? lf + 2 : crlf + 4;
-  }
-  const lf = data.indexOf(LFLF);
-  return lf === -1 ? data.length : lf + 2;
+  const scan = new HeadScan();
+  scanHead(data, 0, data.length, null, scan);
+  return scan.end;
 }
 
-interface Head {
-  startLine: string;
-  /** Lower-cased names we care about → trimmed value (first occurrence wins). */
-  host: string;
-  contentType: string;
-  contentEncoding: string;
-  chunked: boolean;
-  client: string;
+/** `buf[from, to)` as text, trimmed ('' when absent). */
+export function valueText(buf: Buffer, from: number, to: number): string {
+  return from === -1 ? '' : latin1(buf, from, to).trim();
 }
 
-/** Reads the few headers accounting uses; one pass over the header block's lines. */
-function readHead(data: Buffer, end: number, clientHeader: string): Head {
-  const text = data.toString('latin1', 0, end);
-  let nl = text.indexOf('\n');
-  const first = nl === -1 ? text : text.slice(0, nl);
-  const head: Head = {
-    startLine: first.endsWith('\r') ? first.slice(0, -1) : first,
-    host: '',
-    contentType: '',
-    contentEncoding: '',
-    chunked: false,
-    client: '',
-  };
-  let hostSeen = false;
-  while (nl !== -1) {
-    const start = nl + 1;
-    nl = text.indexOf('\n', start);
-    const lineEnd = nl === -1 ? text.length : nl;
-    const colon = text.indexOf(':', start);
-    if (colon === -1 || colon > lineEnd) continue;
-    const nameLength = colon - start;
-    // Only names of these lengths can matter: skip the rest without making strings.
-    if (
-      nameLength !== 4 &&
-      nameLength !== 12 &&
-      nameLength !== 16 &&
-      nameLength !== 17 &&
-      nameLength !== clientHeader.length
-    )
-      continue;
-    const name = text.slice(start, colon).toLowerCase();
-    if (name === 'host' && !hostSeen) {
-      head.host = text.slice(colon + 1, lineEnd).trim();
-      hostSeen = true;
-    } else if (name === 'content-type' && head.contentType === '') {
-      const v = text.slice(colon + 1, lineEnd);
-      const semi = v.indexOf(';');
-      head.contentType = (semi === -1 ? v : v.slice(0, semi)).trim().toLowerCase();
-    } else if (name === 'content-encoding' && head.contentEncoding === '') {
-      head.contentEncoding = text
-        .slice(colon + 1, lineEnd)
-        .trim()
-        .toLowerCase();
-    } else if (name === 'transfer-encoding') {
-      head.chunked = /(?:^|,)\s*chunked\s*$/i.test(text.slice(colon + 1, lineEnd));
-    } else if (name === clientHeader && head.client === '') {
-      const v = text.slice(colon + 1, lineEnd);
-      const comma = v.indexOf(',');
-      head.client = (comma === -1 ? v : v.slice(0, comma)).trim();
-    }
-  }
-  return head;
+/** A Transfer-Encoding value whose last coding is `chunked`. */
+export function isChunked(buf: Buffer, from: number, to: number): boolean {
+  return from !== -1 && /(?:^|,)\s*chunked\s*$/i.test(latin1(buf, from, to));
 }
 
-/** Sum of chunk sizes, without copying the data (same framing rules as dechunk, lenient at the end). */
-export function chunkedEntityLength(body: Buffer): number {
-  let pos = 0;
+/** The Content-Type value without parameters, lower-case. */
+export function mediaType(buf: Buffer, from: number, to: number): string {
+  if (from === -1) return '';
+  const v = latin1(buf, from, to);
+  const semi = v.indexOf(';');
+  return (semi === -1 ? v : v.slice(0, semi)).trim().toLowerCase();
+}
+
+/** The first address of a client-address header value (`10.0.0.9, 1.1.1.1` → `10.0.0.9`). */
+export function firstAddress(buf: Buffer, from: number, to: number): string {
+  if (from === -1) return '';
+  const v = latin1(buf, from, to);
+  const comma = v.indexOf(',');
+  return (comma === -1 ? v : v.slice(0, comma)).trim();
+}
+
+/** Sum of chunk sizes of the chunked body `body[from, to)`, without copying (same framing rules as dechunk, lenient at the end). */
+export function chunkedEntityLength(body: Uint8Array, from = 0, to = body.length): number {
+  let pos = from;
   let total = 0;
-  while (pos < body.length) {
-    const nl = body.indexOf(0x0a, pos);
-    if (nl === -1) break;
+  while (pos < to) {
+    let nl = pos;
+    while (nl < to && body[nl] !== 0x0a) nl++;
+    if (nl === to) break;
     let size = 0;
     let digits = 0;
     for (let i = pos; i < nl; i++) {
@@ -137,11 +95,11 @@ export function chunkedEntityLength(body: Buffer): number {
     if (digits === 0) break;
     pos = nl + 1;
     if (size === 0) break;
-    const available = Math.min(size, body.length - pos);
+    const available = Math.min(size, to - pos);
     total += available;
     pos += available;
-    if (body[pos] === 0x0d) pos++;
-    if (body[pos] === 0x0a) pos++;
+    if (body[pos] === 0x0d && pos < to) pos++;
+    if (body[pos] === 0x0a && pos < to) pos++;
   }
   return total;
 }
@@ -172,60 +130,67 @@ export function decodedLength(entity: Buffer, encoding: string): number {
   return entity.length;
 }
 
-/** The start line's first two tokens. */
-function startTokens(line: string): [string, string] {
-  const s1 = line.indexOf(' ');
-  if (s1 === -1) return [line, ''];
-  let s2 = line.indexOf(' ', s1 + 1);
-  if (s2 === -1) s2 = line.length;
-  return [line.slice(0, s1), line.slice(s1 + 1, s2)];
-}
-
 /** Accounting facts of a request. `clientHeader` is lower-case. Returns null when it is not an HTTP/1 request. */
 export function measureRequest(data: Buffer, clientHeader = 'x-real-ip'): RequestFacts | null {
-  const end = headerBlockEnd(data);
-  const head = readHead(data, end, clientHeader);
-  if (!/ HTTP\/\d\.\d$/.test(head.startLine)) return null;
-  const [method, target] = startTokens(head.startLine);
-  const bodyBytes = data.length - end;
+  const head = new HeadScan();
+  scanHead(data, 0, data.length, headerName(clientHeader), head);
+  if (!endsWithHttpVersion(data, 0, head.lineEnd)) return null;
+  const s1 = head.space1;
+  const targetEnd = head.space2 === -1 ? head.lineEnd : head.space2;
+  const bodyBytes = data.length - head.end;
+  const chunked = isChunked(data, head.transferStart, head.transferEnd);
   return {
-    method,
-    target,
-    host: head.host,
-    headerBytes: end,
+    method: latin1(data, 0, s1),
+    target: latin1(data, s1 + 1, targetEnd),
+    host: valueText(data, head.hostStart, head.hostEnd),
+    headerBytes: head.end,
     bodyBytes,
-    bodyEntityBytes: head.chunked && bodyBytes > 0 ? chunkedEntityLength(data.subarray(end)) : bodyBytes,
-    client: head.client,
+    bodyEntityBytes: chunked && bodyBytes > 0 ? chunkedEntityLength(data, head.end, data.length) : bodyBytes,
+    client: firstAddress(data, head.clientStart, head.clientEnd),
   };
+}
+
+/** The status of the response in `buf[start, lineEnd)` (its start line), or -1 when it is not an HTTP/1 one. */
+export function responseStatus(buf: Buffer, start: number, head: HeadScan): number {
+  if (head.space1 === -1 || !isHttpVersion(buf, start, head.space1)) return -1;
+  return statusAt(buf, head.space1 + 1, head.space2 === -1 ? head.lineEnd : head.space2);
+}
+
+/** Entity and decoded sizes of the response body `buf[from, to)`: [entity, decoded]. */
+export function responseBodySizes(
+  buf: Buffer,
+  from: number,
+  to: number,
+  chunked: boolean,
+  encoding: string,
+): [number, number] {
+  const bodyBytes = to - from;
+  if (bodyBytes <= 0 || (!chunked && encoding === '')) return [bodyBytes, bodyBytes];
+  if (encoding === '' || encoding === 'identity') {
+    const entity = chunked ? chunkedEntityLength(buf, from, to) : bodyBytes;
+    return [entity, entity];
+  }
+  const body = buf.subarray(from, to);
+  const entityBytes = chunked ? dechunk(body).data : body;
+  return [entityBytes.length, decodedLength(entityBytes, encoding)];
 }
 
 /** Accounting facts of a response, or null when it does not start with an HTTP/1 status line. */
 export function measureResponse(data: Buffer): ResponseFacts | null {
-  const end = headerBlockEnd(data);
-  const head = readHead(data, end, '');
-  const [version, code] = startTokens(head.startLine);
-  if (!/^HTTP\/\d\.\d$/.test(version) || !/^\d{3}$/.test(code)) return null;
-  const bodyBytes = data.length - end;
-  let entity = bodyBytes;
-  let decoded = bodyBytes;
-  if (bodyBytes > 0 && (head.chunked || head.contentEncoding !== '')) {
-    const body = data.subarray(end);
-    if (head.contentEncoding === '' || head.contentEncoding === 'identity') {
-      entity = head.chunked ? chunkedEntityLength(body) : bodyBytes;
-      decoded = entity;
-    } else {
-      const entityBytes = head.chunked ? dechunk(body).data : body;
-      entity = entityBytes.length;
-      decoded = decodedLength(entityBytes, head.contentEncoding);
-    }
-  }
+  const head = new HeadScan();
+  scanHead(data, 0, data.length, null, head);
+  const status = responseStatus(data, 0, head);
+  if (status === -1) return null;
+  const encoding = valueText(data, head.encodingStart, head.encodingEnd).toLowerCase();
+  const chunked = isChunked(data, head.transferStart, head.transferEnd);
+  const [entity, decoded] = responseBodySizes(data, head.end, data.length, chunked, encoding);
   return {
-    status: Number(code),
-    headerBytes: end,
-    bodyBytes,
+    status,
+    headerBytes: head.end,
+    bodyBytes: data.length - head.end,
     bodyEntityBytes: entity,
     bodyDecodedBytes: decoded,
-    contentType: head.contentType,
-    contentEncoding: head.contentEncoding,
+    contentType: mediaType(data, head.typeStart, head.typeEnd),
+    contentEncoding: encoding,
   };
 }
