@@ -54,6 +54,8 @@ export interface BinaryCounters {
   connections_opened: number;
   /** The target closed a replayed connection while the original one was still going (the next turn redials). */
   target_closed: number;
+  /** Connections dropped because the target read nothing for --output-binary-timeout while a turn waited. */
+  write_timeouts: number;
 }
 
 export function zeroBinaryCounters(): BinaryCounters {
@@ -68,6 +70,7 @@ export function zeroBinaryCounters(): BinaryCounters {
     failed: 0,
     connections_opened: 0,
     target_closed: 0,
+    write_timeouts: 0,
   };
 }
 
@@ -188,7 +191,7 @@ export class BinarySession {
     counters.sent++;
     counters.sent_bytes += turn.payload.length;
     if (debug) log.write(`[DEBUG] ${name}: ${this.key}: sent ${turn.payload.length} bytes ${preview(turn.payload)}`);
-    if (!socket.write(turn.payload)) await drainedOrClosed(socket);
+    if (!socket.write(turn.payload)) await this.drainedWithin(socket);
     if (!reply) return;
     const got = await reply;
     if (got.seen === 0) {
@@ -205,6 +208,39 @@ export class BinarySession {
       log.write(`[DEBUG] ${name}: ${this.key}: reply ${got.seen} bytes in ${latencyMs.toFixed(1)}ms ${preview(bytes)}`);
     }
     this.s.onReply(turn, { bytes, truncated, sentAtMs, latencyMs });
+  }
+
+  /**
+   * Waits for the socket to take the turn. A target that reads nothing for timeoutMs (it may read slowly: only
+   * no progress at all counts) loses the connection, so a stuck target never hangs the run.
+   */
+  private async drainedWithin(socket: Socket): Promise<void> {
+    // Progress: what is still queued in Node and in libuv (writeQueueSize: the bytes of a large write the kernel
+    // has not taken yet; internal, read only when present).
+    const backlog = () =>
+      socket.writableLength +
+      ((socket as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0);
+    let left = backlog();
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.s.timeoutMs);
+      });
+      const drained = await Promise.race([drainedOrClosed(socket).then(() => true), tick]);
+      clearTimeout(timer);
+      if (drained) return;
+      if (backlog() < left) {
+        left = backlog();
+        continue;
+      }
+      this.s.counters.write_timeouts++;
+      this.s.log.warn(
+        `${this.s.name}: ${this.key}: the target read nothing for ${this.s.timeoutMs}ms; connection dropped (counted as write_timeouts)`,
+        `${this.s.name} stalled`,
+      );
+      socket.destroy();
+      return;
+    }
   }
 
   /** Starts gathering the reply to the turn about to be written; resolves when it is over. */

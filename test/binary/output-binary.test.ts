@@ -243,6 +243,26 @@ describe('output-binary', () => {
     assertPerConnection(turns);
   });
 
+  it('a target that reads nothing: the connection is dropped after -timeout (counted), the run ends', async () => {
+    const deaf = createServer((socket) => {
+      socket.pause(); // accepts, never reads
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => deaf.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `127.0.0.1:${(deaf.address() as { port: number }).port}`;
+      const file = join(dir, 'big.gor');
+      // Larger than what loopback's socket buffers absorb.
+      writeFileSync(file, record('1', idOf(40200, 0), 1_700_000_000_000_000_000n, Buffer.alloc(48 << 20, 7)));
+      const r = await runTapline(['--input-file', file, '--output-binary', target, '--output-binary-timeout', '1s']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the target read nothing for 1000ms; connection dropped/);
+      assert.match(r.stderr, /write timeouts 1\b/);
+    } finally {
+      deaf.close();
+    }
+  });
+
   it('an unreachable target: every turn counted as failed and warned; bad addresses are usage errors', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
