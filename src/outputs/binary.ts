@@ -208,7 +208,7 @@ export const binaryOutputPlugin: OutputPluginDef = {
       kind: 'duration',
       default: '0',
       section: SECTION,
-      help: 'Connect timeout, and how long a tracked turn waits for the first reply byte (0 = 5s).',
+      help: 'Connect timeout, how long a tracked turn waits for its first reply byte, and how long a target may read nothing before its connection is dropped (0 = 5s).',
     },
     'output-binary-track-response': {
       kind: 'bool',
