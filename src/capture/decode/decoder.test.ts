@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LinkType, type RawPacket, TcpFlag } from '../types.js';
+import { LinkType, type RawPacket, TcpFlag, type TcpSegment } from '../types.js';
 import { createDecoder, type DecodeCounters } from './decoder.js';
 import { SUPPORTED_LINK_TYPES } from './link.js';
 import type { DROP_REASONS } from './reasons.js';
@@ -14,6 +14,44 @@ function assertAccounted(c: DecodeCounters): void {
 }
 
 describe('decoder', () => {
+  it('reuseSegment: one object overwritten per packet, same fields as a fresh decode; payloads stay separate', () => {
+    const packets = [
+      raw(
+        ethernet(ipv4(tcp({ srcPort: 51000, dstPort: 80, seq: 1, ack: 2, payload: 'GET /a HTTP/1.1\r\n\r\n' }))),
+        LinkType.ETHERNET,
+        5n,
+      ),
+      raw(
+        ethernet(
+          ipv4(tcp({ srcPort: 80, dstPort: 51000, seq: 2, ack: 20, payload: 'HTTP/1.1 200 OK\r\n\r\n' }), {
+            src: '192.0.2.80',
+            dst: '198.51.100.7',
+          }),
+          0x0800,
+          [[0x8100, 7]],
+        ),
+        LinkType.ETHERNET,
+        6n,
+      ),
+    ];
+    const fresh = createDecoder();
+    const reused = createDecoder({ reuseSegment: true });
+    const a = reused.decode(packets[0]!);
+    assert.ok(a);
+    const firstPayload = a.payload;
+    assert.deepEqual({ ...a }, { ...fresh.decode(packets[0]!)! });
+    const b = reused.decode(packets[1]!);
+    assert.equal(b, a, 'the same object');
+    assert.deepEqual({ ...b! }, { ...fresh.decode(packets[1]!)! });
+    assert.equal(firstPayload.toString(), 'GET /a HTTP/1.1\r\n\r\n');
+    // decodeBatch hands out copies, since it keeps every segment.
+    const out: TcpSegment[] = [];
+    assert.equal(reused.decodeBatch(packets, out), 2);
+    assert.notEqual(out[0], out[1]);
+    assert.equal(out[0]!.srcPort, 51000);
+    assert.equal(out[1]!.srcPort, 80);
+  });
+
   it('Ethernet/IPv4/TCP: the whole segment, payload as a view into the packet', () => {
     const frame = ethernet(
       ipv4(

@@ -56,6 +56,8 @@ export class FlowPipeline {
       vxlanVnis: options.vxlanVnis,
       vlanIds: options.vlanIds,
       vlanOnly: options.vlanOnly,
+      // Each segment is done with (assembled, or its payload kept by the reorder buffer) before the next.
+      reuseSegment: true,
     });
     this.ports = new Set(options.ports);
     this.assembler = new TcpAssembler({
