@@ -13,7 +13,6 @@ const sections: Record<string, Row[]> = {
   General: [
     ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
   ],
-  Files: [['output-file-buffer', 'string', false, 'Local staging directory for S3 output']],
 };
 
 export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(

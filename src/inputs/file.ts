@@ -20,11 +20,13 @@ import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
+import { isS3Address } from '../storage/s3.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
+import { s3InputFromArgs } from './s3.js';
 
 export interface FileInputOptions {
   /** Paths or globs (`*`, `?`, `[...]`); every match is opened and all are merged by timestamp. */
@@ -377,7 +379,10 @@ export const fileInputPlugin: InputPluginDef = {
   summary: 'Replay .gor files (merged by timestamp, original timing or faster)',
   flags,
   ownsLimit: true,
-  create({ address, limit, flags: f, ctx }) {
+  create(args) {
+    // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md).
+    if (isS3Address(args.address)) return s3InputFromArgs(args);
+    const { address, limit, flags: f, ctx } = args;
     const input = fileInput({
       patterns: [address],
       speed: speedFromLimit(limit),

@@ -23,8 +23,10 @@ import type { Message } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { formatBytes } from '../core/values.js';
+import { isS3Address, s3Flags } from '../storage/s3.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
 import { FileSink } from './file-sink.js';
+import { s3OutputFromArgs } from './s3.js';
 
 export interface FileOutputOptions {
   /** Path template (§6.1): `%Y %m %d %H %M %S %NS %r %t %i`. */
@@ -224,10 +226,13 @@ const flags: Record<string, FlagSpec> = {
 export const fileOutputPlugin: OutputPluginDef = {
   role: 'output',
   flag: 'output-file',
-  summary: 'Write messages to .gor files (chunked, gzip, path templates)',
-  flags,
-  create: ({ address, flags: f }) =>
-    fileOutput({
+  summary: 'Write messages to .gor files (chunked, gzip, path templates), or to S3 (s3://bucket/key)',
+  flags: { ...flags, ...s3Flags },
+  create: (args) => {
+    // s3://bucket/key: chunks uploaded to S3 (docs/s3.md).
+    if (isS3Address(args.address)) return s3OutputFromArgs(args);
+    const { address, flags: f } = args;
+    return fileOutput({
       path: address,
       append: f.bool('output-file-append'),
       flushIntervalMs: f.number('output-file-flush-interval'),
@@ -235,5 +240,6 @@ export const fileOutputPlugin: OutputPluginDef = {
       queueLimit: f.number('output-file-queue-limit'),
       maxSizeLimit: f.number('output-file-max-size-limit'),
       name: `output-file(${address})`,
-    }),
+    });
+  },
 };

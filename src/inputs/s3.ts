@@ -1,0 +1,193 @@
+/**
+ * `--input-file s3://bucket/prefix*`: replays `.gor` objects from S3 exactly as local files are replayed.
+ *
+ *   list (prefix up to the first glob character) ─▶ keys matching the pattern, in S3's (byte) order
+ *     ─▶ each object streamed to <buffer dir>/tapline-s3-…/NNNNNN_<name> (DOWNLOADS at once, never held in memory)
+ *     ─▶ fileInput over those files: the same merge by timestamp, read-ahead window, timing, .gz, dry run, loop
+ *     ─▶ staging directory removed at close
+ *
+ * A pattern without glob characters is a prefix, as in gor PRO (`s3://b/logs/2024-` takes every key that starts
+ * so). With `*`, `?` or `[…]`, keys are matched element by element like Go's filepath.Glob (`*` stops at `/`).
+ * The objects are downloaded before the replay starts, so the replay's timing is not disturbed by the network;
+ * the cost is local disk for the objects of one pass (docs/s3.md).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Batch, Input } from '../core/plugin.js';
+import { limitInput, type PluginArgs } from '../core/registry.js';
+import { formatBytes } from '../core/values.js';
+import {
+  createS3Client,
+  describeS3Error,
+  listObjects,
+  parseS3Address,
+  type S3Location,
+  type S3Object,
+  s3SettingsFromFlags,
+} from '../storage/s3.js';
+import { type FileInputOptions, fileInput, speedFromLimit } from './file.js';
+import { compileGlobElement, GlobPatternError, hasGlobMeta, validateGlob } from './file-glob.js';
+
+/** Objects downloading at once. */
+const DOWNLOADS = 4;
+
+export interface S3InputOptions extends Omit<FileInputOptions, 'patterns' | 'log'> {
+  location: S3Location;
+  /** Staging directory's parent (default: the system temporary directory). */
+  bufferDir?: string;
+  log: Logger;
+}
+
+/** Does `key` match the glob `pattern` (element by element), or start with it when it has no glob character? */
+export function keyMatcher(pattern: string): { prefix: string; matches: (key: string) => boolean } {
+  if (!hasGlobMeta(pattern)) return { prefix: pattern, matches: (key) => key.startsWith(pattern) };
+  const firstMeta = pattern.search(/[*?[\\]/);
+  const elements = pattern.split('/').map((e) => (hasGlobMeta(e) ? compileGlobElement(e) : e));
+  return {
+    prefix: pattern.slice(0, firstMeta),
+    matches(key) {
+      const parts = key.split('/');
+      if (parts.length !== elements.length) return false;
+      return elements.every((e, i) => (typeof e === 'string' ? e === parts[i] : e.test(parts[i]!)));
+    },
+  };
+}
+
+/** A local name for the i-th object: its index (keeps S3's order) and its last element, made safe. */
+function localName(i: number, key: string): string {
+  const last = key.slice(key.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${String(i).padStart(6, '0')}_${last.length > 120 ? last.slice(-120) : last}`;
+}
+
+export function s3Input(client: S3Client, options: S3InputOptions): Input {
+  const { bucket, key: pattern } = options.location;
+  const address = `s3://${bucket}/${pattern}`;
+  const name = options.name ?? `input-file(${address})`;
+  try {
+    validateGlob(pattern);
+  } catch (err) {
+    if (err instanceof GlobPatternError)
+      throw new TaplineError(ERROR_CODES.USAGE, err.message, { where: '--input-file' });
+    throw err;
+  }
+  const readDepth = options.readDepth ?? 100;
+  if (!Number.isInteger(readDepth) || readDepth < 1) {
+    // fileInput says the same, but only once the objects are downloaded.
+    throw new TaplineError(ERROR_CODES.USAGE, `must be a whole number of records, at least 1 (got ${readDepth})`, {
+      where: '--input-file-read-depth',
+    });
+  }
+  const { prefix, matches } = keyMatcher(pattern);
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  const counters = { objects: 0, bytes_downloaded: 0 };
+  let staging: string | undefined;
+  let inner: Input | undefined;
+  let closed = false;
+
+  const download = async (object: S3Object, path: string): Promise<void> => {
+    try {
+      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }), {
+        abortSignal: stop.signal,
+      });
+      await pipeline(res.Body as Readable, createWriteStream(path), { signal: stop.signal });
+      counters.bytes_downloaded += object.size;
+    } catch (err) {
+      throw new TaplineError(ERROR_CODES.PEER, `cannot download: ${describeS3Error(err)}`, {
+        where: `s3://${bucket}/${object.key}`,
+        cause: err,
+      });
+    }
+  };
+
+  const stage = async (): Promise<string[]> => {
+    let objects: S3Object[];
+    try {
+      objects = (await listObjects(client, bucket, prefix, stop.signal)).filter((o) => matches(o.key));
+    } catch (err) {
+      throw new TaplineError(ERROR_CODES.PEER, `cannot list s3://${bucket}/${prefix}: ${describeS3Error(err)}`, {
+        where: '--input-file',
+        cause: err,
+      });
+    }
+    if (objects.length === 0) {
+      throw new TaplineError(ERROR_CODES.FILE_IO, `no object matches ${address}`, { where: '--input-file' });
+    }
+    staging = await mkdtemp(join(options.bufferDir || tmpdir(), 'tapline-s3-'));
+    const dir = staging;
+    const paths = objects.map((o, i) => join(dir, localName(i, o.key)));
+    const total = objects.reduce((n, o) => n + o.size, 0);
+    options.log.info(`${name}: downloading ${objects.length} object(s), ${formatBytes(total)}, to ${dir}`);
+    let next = 0;
+    const worker = async () => {
+      while (next < objects.length && !stop.signal.aborted) {
+        const i = next++;
+        await download(objects[i]!, paths[i]!);
+        counters.objects++;
+        options.log.debug(2, `${name}: s3://${bucket}/${objects[i]!.key} → ${paths[i]}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DOWNLOADS, objects.length) }, worker));
+    return paths;
+  };
+
+  const cleanUp = async () => {
+    const dir = staging;
+    staging = undefined;
+    if (dir) await rm(dir, { recursive: true, force: true });
+  };
+
+  return {
+    name,
+    async *read(): AsyncGenerator<Batch> {
+      try {
+        let paths: string[];
+        try {
+          paths = await stage();
+        } catch (err) {
+          if (closed || stop.signal.aborted) return; // close() cut the downloads short: not a failure
+          throw err;
+        }
+        if (closed || stop.signal.aborted) return;
+        const { location: _location, bufferDir: _bufferDir, ...rest } = options;
+        inner = fileInput({ ...rest, patterns: paths, name, signal: stop.signal });
+        yield* inner.read();
+      } finally {
+        await cleanUp();
+      }
+    },
+    async close() {
+      closed = true;
+      stop.abort();
+      await inner?.close();
+    },
+    stats: () => ({ ...inner?.stats?.(), ...counters }),
+  };
+}
+
+/** `--input-file s3://…`: the file input's create() hands S3 addresses here. */
+export async function s3InputFromArgs({ address, limit, flags, ctx }: PluginArgs): Promise<Input> {
+  const where = `--input-file ${address}`;
+  const location = parseS3Address(address, where, true);
+  const client = await createS3Client(s3SettingsFromFlags(flags), where);
+  const input = s3Input(client, {
+    location,
+    bufferDir: flags.string('output-file-buffer'),
+    speed: speedFromLimit(limit),
+    loop: flags.bool('input-file-loop'),
+    readDepth: flags.number('input-file-read-depth'),
+    dryRun: flags.bool('input-file-dry-run'),
+    maxWaitMs: flags.number('input-file-max-wait'),
+    log: ctx.log,
+    signal: ctx.signal,
+    name: `input-file(${address})`,
+  });
+  return limit.kind === 'rate' ? limitInput(input, limit) : input;
+}

@@ -1,0 +1,97 @@
+/**
+ * S3 through the CLI, as a user runs it: credentials and region from the standard AWS environment variables,
+ * `--s3-endpoint` for the S3-compatible store (s3rver, started in this process on port 0). A recording copied
+ * to S3 in chunks, read back from S3 in order, and the usage errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { listObjects } from '../../src/storage/s3.js';
+import { runTapline } from '../support/cli.js';
+import { S3TestServer } from '../support/s3-server.js';
+
+const s3 = new S3TestServer();
+const dir = mkdtempSync(join(tmpdir(), 'tapline-s3-cli-'));
+const file = join(dir, 'requests.gor');
+let recording = Buffer.alloc(0);
+
+before(async () => {
+  await s3.start();
+  Object.assign(process.env, s3.env()); // inherited by the tapline child processes
+  let text = '';
+  for (let i = 0; i < 40; i++) {
+    text += `1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n} 0\n`;
+    text += `GET /r/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`;
+  }
+  writeFileSync(file, text);
+  recording = readFileSync(file);
+});
+
+after(async () => {
+  await s3.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('--output-file s3://…: a recording copied to S3 in chunks of --output-file-queue-limit records', async () => {
+  const res = await runTapline([
+    '-input-file',
+    `${file}|max`,
+    '-output-file',
+    `s3://${s3.bucket}/cli/copy.gor`,
+    '-output-file-queue-limit',
+    '16',
+    '-s3-endpoint',
+    s3.endpoint,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  const keys = (await listObjects(s3.client, s3.bucket, 'cli/')).map((o) => o.key);
+  assert.deepEqual(keys, ['cli/copy_0.gor', 'cli/copy_1.gor', 'cli/copy_2.gor']);
+  const joined = Buffer.concat(await Promise.all(keys.map((k) => s3.get(k))));
+  assert.ok(joined.equals(recording), 'the chunks put together are the recording, byte for byte');
+  assert.match(
+    res.stderr,
+    /output-file\(s3:\/\/tapline-test\/cli\/copy\.gor\): 40 written; messages 40, .*chunks 3, uploaded 3/,
+  );
+});
+
+test('--input-file s3://…*: listed, downloaded, merged by time with original pacing ignored at |max', async () => {
+  const res = await runTapline([
+    '--input-file',
+    `s3://${s3.bucket}/cli/copy_*.gor|max`,
+    '--output-stdout',
+    '--s3-endpoint',
+    s3.endpoint,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(res.stdout.equals(recording), 'stdout is the recording');
+  assert.match(res.stderr, /objects 3/);
+});
+
+test('usage errors exit 2 naming the flag: bad bucket, append, bad endpoint, nothing matching', async () => {
+  for (const [args, pattern, code] of [
+    [['--input-file', file, '--output-file', 's3://A_B/x.gor'], /not a bucket name/, 2],
+    [['--input-file', file, '--output-file', `s3://${s3.bucket}`], /no key after the bucket/, 2],
+    [
+      ['--input-file', file, '--output-file', `s3://${s3.bucket}/x.gor`, '--output-file-append'],
+      /cannot be appended/,
+      2,
+    ],
+    [
+      ['--input-file', file, '--output-file', `s3://${s3.bucket}/x.gor`, '--s3-endpoint', 'localhost:9000'],
+      /--s3-endpoint: expected http/,
+      2,
+    ],
+    [
+      ['--input-file', `s3://${s3.bucket}/nothing-here*`, '--output-null', '--s3-endpoint', s3.endpoint],
+      /no object matches s3:\/\/tapline-test\/nothing-here\*/,
+      1,
+    ],
+  ] as const) {
+    const res = await runTapline([...args]);
+    assert.equal(res.code, code, `${args.join(' ')}\n${res.stderr}`);
+    assert.match(res.stderr, pattern);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+  }
+});

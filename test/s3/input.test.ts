@@ -1,0 +1,118 @@
+/**
+ * --input-file s3://… against s3rver (started in this process on port 0): which keys a pattern takes (prefix, or
+ * glob element by element), objects merged by timestamp as local files are (interleaved across objects, out of
+ * order within one, plain and gzip), original pacing, and the staging directory removed at the end.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { encodeRecord } from '../../src/core/gor-format.js';
+import { memoryLogger } from '../../src/core/log.js';
+import { type Message, makeMeta } from '../../src/core/message.js';
+import { keyMatcher, s3Input } from '../../src/inputs/s3.js';
+import { S3TestServer } from '../support/s3-server.js';
+
+const s3 = new S3TestServer();
+const buffer = mkdtempSync(join(tmpdir(), 'tapline-s3-in-'));
+const T0 = 1_700_000_000_000_000_000n;
+
+after(async () => {
+  await s3.stop();
+  rmSync(buffer, { recursive: true, force: true });
+});
+
+function record(ms: number): Message {
+  return {
+    meta: makeMeta({
+      type: '1',
+      id: ms.toString(16).padStart(24, '0'),
+      timestampNs: T0 + BigInt(ms) * 1_000_000n,
+      latencyNs: 0n,
+    }),
+    data: Buffer.from(`GET /t/${ms} HTTP/1.1\r\nHost: a\r\n\r\n`),
+  };
+}
+
+async function put(key: string, body: Buffer): Promise<void> {
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+}
+
+async function readAll(
+  pattern: string,
+  speed = Number.POSITIVE_INFINITY,
+): Promise<{ ms: number[]; stats: Record<string, number | string> }> {
+  const input = s3Input(s3.client, {
+    location: { bucket: s3.bucket, key: pattern },
+    speed,
+    bufferDir: buffer,
+    log: memoryLogger(),
+  });
+  const ms: number[] = [];
+  for await (const batch of input.read())
+    for (const m of batch) ms.push(Number((m.meta.timestampNs - T0) / 1_000_000n));
+  return { ms, stats: input.stats!() };
+}
+
+before(async () => {
+  await s3.start();
+  // Two writers' chunks: timestamps interleave across objects; one record out of order inside an object.
+  await put('logs/a_0.gor', Buffer.concat([0, 20, 10, 40].map((t) => encodeRecord(record(t)))));
+  await put('logs/b_0.gor.gz', gzipSync(Buffer.concat([5, 15, 35].map((t) => encodeRecord(record(t))))));
+  await put('logs/sub/c_0.gor', encodeRecord(record(25)));
+  await put('logs-old/z.gor', encodeRecord(record(1)));
+});
+
+test('keys: no glob character means a prefix (gor PRO); a glob matches element by element', () => {
+  const prefix = keyMatcher('logs/');
+  assert.equal(prefix.prefix, 'logs/');
+  assert.ok(prefix.matches('logs/sub/c_0.gor'));
+  const glob = keyMatcher('logs/*.gor*');
+  assert.equal(glob.prefix, 'logs/');
+  assert.ok(glob.matches('logs/a_0.gor'));
+  assert.ok(glob.matches('logs/b_0.gor.gz'));
+  assert.ok(!glob.matches('logs/sub/c_0.gor'), '* does not cross /');
+  assert.ok(keyMatcher('logs/*/c_?.gor').matches('logs/sub/c_0.gor'));
+});
+
+test('objects merged by timestamp, as local files are: across objects, gzip or not, window-sorted inside one', async () => {
+  const { ms, stats } = await readAll('logs/*.gor*');
+  assert.deepEqual(ms, [0, 5, 10, 15, 20, 35, 40]);
+  assert.equal(stats.objects, 2);
+  assert.equal(stats.records, 7);
+  const prefix = await readAll('logs/');
+  assert.deepEqual(prefix.ms, [0, 5, 10, 15, 20, 25, 35, 40], 'the prefix takes logs/sub/ too, not logs-old/');
+  assert.deepEqual(readdirSync(buffer), [], 'the staging directory is removed');
+});
+
+test('original pacing: 40 ms of recorded time take about 40 ms (never less)', async () => {
+  const started = performance.now();
+  const { ms } = await readAll('logs/*.gor*', 1);
+  assert.equal(ms.length, 7);
+  assert.ok(performance.now() - started >= 35, 'the replay waited between records');
+});
+
+test('nothing matching is an error naming the address; a malformed glob is a usage error', async () => {
+  await assert.rejects(readAll('nope/*'), /no object matches s3:\/\/tapline-test\/nope\/\*/);
+  assert.throws(
+    () => s3Input(s3.client, { location: { bucket: s3.bucket, key: 'logs/[' }, log: memoryLogger() }),
+    /TAPLINE_ERR_USAGE|bad glob/,
+  );
+});
+
+test('close() during the downloads ends the input quietly and removes the staging directory', async () => {
+  const input = s3Input(s3.client, {
+    location: { bucket: s3.bucket, key: 'logs/' },
+    bufferDir: buffer,
+    log: memoryLogger(),
+  });
+  const it = input.read()[Symbol.asyncIterator]();
+  const first = it.next();
+  await input.close();
+  const result = await first;
+  assert.equal(result.done, true);
+  assert.deepEqual(readdirSync(buffer), []);
+});
