@@ -1,9 +1,9 @@
 /**
- * Adds Exchanges up per route, per host and overall, and turns the totals into the AnalyticsSnapshot.
+ * Adds exchanges (as Tallies) up per route, per host and overall, and turns the totals into the AnalyticsSnapshot.
  *
- *   Exchange ─▶ route bucket (≤ routeLimit, else `(other)`) ─┐
- *            ─▶ host bucket  (≤ hostLimit,  else `(other)`) ─┼─▶ snapshot(): sorted by bytes, shares, p50/95/99
- *            ─▶ totals, bandwidth series (bounded slots)    ─┘
+ *   Tally ─▶ route bucket (≤ routeLimit, else `(other)`) ─┐
+ *         ─▶ host bucket  (≤ hostLimit,  else `(other)`) ─┼─▶ snapshot(): sorted by bytes, shares, p50/95/99
+ *         ─▶ totals, bandwidth series (bounded slots)    ─┘
  *
  * Memory is flat whatever the traffic: bucket counts are capped, each bucket is a few numbers and a sparse
  * histogram, and the series halves its resolution instead of growing. Aggregators merge, which is how
@@ -12,7 +12,7 @@
 import { SparseHistogram } from './histogram.js';
 import { OVERFLOW_ROUTE } from './routes.js';
 import type { TrackerCounters } from './tracker.js';
-import type { AnalyticsSnapshot, BandwidthSeries, Exchange, RouteTotals } from './types.js';
+import type { AnalyticsSnapshot, BandwidthSeries, RouteTotals } from './types.js';
 
 export interface AggregatorOptions {
   /** Distinct routes kept; later ones are filed under `(other)`. Default 1000. */
@@ -21,6 +21,26 @@ export interface AggregatorOptions {
   hostLimit?: number;
   /** Most slots in the bandwidth series (the slot width doubles to stay under). Default 720. */
   seriesSlots?: number;
+}
+
+/**
+ * One finished exchange as the aggregator adds it: the keys and the numbers, no BigInt, no strings it does not
+ * file under. The tracker fills one and reuses it for every exchange, so add() must not keep it.
+ */
+export interface Tally {
+  route: string;
+  host: string;
+  requestHeaderBytes: number;
+  requestBodyBytes: number;
+  responseHeaderBytes: number;
+  responseBodyBytes: number;
+  responseBodyDecodedBytes: number;
+  /** -1 without a response. */
+  status: number;
+  /** Request first byte → response last byte, ms; NaN when unknown. */
+  latencyMs: number;
+  /** Request first byte, Unix ms. */
+  startMs: number;
 }
 
 const KIB = 1024;
@@ -41,20 +61,21 @@ export class Bucket {
   /** The one host (or route) seen in this bucket, '*' once there were several. */
   other = '';
 
-  add(e: Exchange, other: string): void {
+  /** `latencyBucket`: SparseHistogram.bucketOf(t.latencyMs), computed once for the exchange's buckets. */
+  add(t: Tally, other: string, latencyBucket: number): void {
     this.requests++;
-    this.requestHeaderBytes += e.requestHeaderBytes;
-    this.requestBodyBytes += e.requestBodyBytes;
-    this.responseHeaderBytes += e.responseHeaderBytes;
-    this.responseBodyBytes += e.responseBodyBytes;
-    this.responseBodyDecodedBytes += e.responseBodyDecodedBytes;
-    if (e.status === undefined) this.noResponse++;
+    this.requestHeaderBytes += t.requestHeaderBytes;
+    this.requestBodyBytes += t.requestBodyBytes;
+    this.responseHeaderBytes += t.responseHeaderBytes;
+    this.responseBodyBytes += t.responseBodyBytes;
+    this.responseBodyDecodedBytes += t.responseBodyDecodedBytes;
+    if (t.status < 0) this.noResponse++;
     else {
       this.responses++;
-      const cls = Math.floor(e.status / 100);
+      const cls = Math.floor(t.status / 100);
       this.status[cls >= 1 && cls <= 5 ? cls : 0]!++;
     }
-    if (e.latencyNs !== undefined) this.latency.record(Number(e.latencyNs) / 1e6);
+    this.latency.recordIn(latencyBucket, t.latencyMs);
     if (this.other === '') this.other = other;
     else if (this.other !== other) this.other = '*';
   }
@@ -182,37 +203,43 @@ export class Aggregator {
     this.series = new Series(options.seriesSlots ?? 720);
   }
 
-  add(e: Exchange): void {
-    const route = this.bucket(this.routes, e.route, this.routeLimit);
-    if (route.overflowed) this.routesOverflowed++;
-    const host = this.bucket(this.hosts, e.host, this.hostLimit);
-    if (host.overflowed) this.hostsOverflowed++;
-    route.bucket.add(e, e.host);
-    host.bucket.add(e, e.route);
-    this.total.add(e, '*');
-    const responseBytes = e.responseHeaderBytes + e.responseBodyBytes;
+  add(t: Tally): void {
+    const route = this.bucket(this.routes, t.route, this.routeLimit);
+    if (this.overflowed) this.routesOverflowed++;
+    const host = this.bucket(this.hosts, t.host, this.hostLimit);
+    if (this.overflowed) this.hostsOverflowed++;
+    const latencyBucket = SparseHistogram.bucketOf(t.latencyMs);
+    route.add(t, t.host, latencyBucket);
+    host.add(t, t.route, latencyBucket);
+    this.total.add(t, '*', latencyBucket);
+    const responseBytes = t.responseHeaderBytes + t.responseBodyBytes;
     if (responseBytes > this.maxResponseBytes) this.maxResponseBytes = responseBytes;
-    const ms = Number(e.startNs) / 1e6;
+    const ms = t.startMs;
     if (ms > 0) {
       if (ms < this.firstMs) this.firstMs = ms;
       if (ms > this.lastMs) this.lastMs = ms;
     }
-    const bytes = e.requestHeaderBytes + e.requestBodyBytes + responseBytes;
-    this.series.add(ms, bytes, 1);
+    this.series.add(ms, t.requestHeaderBytes + t.requestBodyBytes + responseBytes, 1);
   }
 
+  /** Whether the last bucket() call filed its key under the overflow bucket (a field: no object per call). */
+  private overflowed = false;
+
   /** The bucket of `key`, or the overflow bucket when the map is full (it may take the map one over). */
-  private bucket(map: Map<string, Bucket>, key: string, limit: number): { bucket: Bucket; overflowed: boolean } {
+  private bucket(map: Map<string, Bucket>, key: string, limit: number): Bucket {
     const found = map.get(key);
-    if (found) return { bucket: found, overflowed: false };
-    const overflowed = map.size >= limit && key !== OVERFLOW_ROUTE;
-    const name = overflowed ? OVERFLOW_ROUTE : key;
+    if (found) {
+      this.overflowed = false;
+      return found;
+    }
+    this.overflowed = map.size >= limit && key !== OVERFLOW_ROUTE;
+    const name = this.overflowed ? OVERFLOW_ROUTE : key;
     let bucket = map.get(name);
     if (!bucket) {
       bucket = new Bucket();
       map.set(name, bucket);
     }
-    return { bucket, overflowed };
+    return bucket;
   }
 
   merge(o: Aggregator): void {
@@ -220,8 +247,8 @@ export class Aggregator {
       let overflowed = 0;
       for (const [k, b] of theirs) {
         const m = this.bucket(mine, k, limit);
-        if (m.overflowed) overflowed += b.requests;
-        m.bucket.merge(b);
+        if (this.overflowed) overflowed += b.requests;
+        m.merge(b);
       }
       return overflowed;
     };

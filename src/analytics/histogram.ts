@@ -19,9 +19,19 @@ export class SparseHistogram {
   max = 0;
   min = Number.POSITIVE_INFINITY;
 
+  /** The bucket `ms` falls in, or -1 when it cannot be recorded (negative, NaN, infinite). */
+  static bucketOf(ms: number): number {
+    if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) return -1;
+    return ms < MIN_MS ? 0 : Math.floor(Math.log(ms / MIN_MS) / LOG_BASE) + 1;
+  }
+
   record(ms: number): void {
-    if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
-    const index = ms < MIN_MS ? 0 : Math.floor(Math.log(ms / MIN_MS) / LOG_BASE) + 1;
+    this.recordIn(SparseHistogram.bucketOf(ms), ms);
+  }
+
+  /** record(ms) with its bucketOf(ms) already known (one logarithm for the several histograms of an exchange). */
+  recordIn(index: number, ms: number): void {
+    if (index < 0) return;
     this.buckets.set(index, (this.buckets.get(index) ?? 0) + 1);
     this.count++;
     if (ms > this.max) this.max = ms;

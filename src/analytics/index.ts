@@ -20,10 +20,10 @@
  * tracker.ts, aggregator.ts, routes.ts).
  */
 import type { Message } from '../core/message.js';
-import { Aggregator, type AggregatorOptions } from './aggregator.js';
+import { Aggregator, type AggregatorOptions, type Tally } from './aggregator.js';
 import { RecentRate } from './recent-rate.js';
 import { RouteNamer } from './routes.js';
-import { ExchangeTracker, type TrackerOptions } from './tracker.js';
+import { type ExchangeSink, ExchangeTracker, type TrackerOptions } from './tracker.js';
 import type { AnalyticsSnapshot, Exchange } from './types.js';
 
 export type { Breach, Budgets } from './budgets.js';
@@ -73,27 +73,29 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   const wall = options.timeBase !== 'input';
   const recent = new RecentRate(options.rateWindowMs ?? 5000);
 
-  const onExchange = (e: Exchange) => {
-    aggregator.add(e);
-    if (!wall && !windowsWanted) {
-      for (const l of listeners) l(e);
-      return;
-    }
-    const t = now();
-    if (wall) recent.add(t, exchangeBytes(e));
-    if (windowsWanted) {
-      const at = Math.floor(t / SLICE_MS) * SLICE_MS;
-      let last = slices[slices.length - 1];
-      if (!last || last.at !== at) {
-        last = { at, agg: aggregator.fresh() };
-        slices.push(last);
-        while (slices.length > 0 && slices[0]!.at < at - maxWindowMs) slices.shift();
+  const sink: ExchangeSink = {
+    wantsExchanges: () => listeners.size > 0,
+    add(t: Tally, e: Exchange | undefined) {
+      aggregator.add(t);
+      if (wall || windowsWanted) {
+        const now_ = now();
+        if (wall)
+          recent.add(now_, t.requestHeaderBytes + t.requestBodyBytes + t.responseHeaderBytes + t.responseBodyBytes);
+        if (windowsWanted) {
+          const at = Math.floor(now_ / SLICE_MS) * SLICE_MS;
+          let last = slices[slices.length - 1];
+          if (!last || last.at !== at) {
+            last = { at, agg: aggregator.fresh() };
+            slices.push(last);
+            while (slices.length > 0 && slices[0]!.at < at - maxWindowMs) slices.shift();
+          }
+          last.agg.add(t);
+        }
       }
-      last.agg.add(e);
-    }
-    for (const l of listeners) l(e);
+      if (e) for (const l of listeners) l(e);
+    },
   };
-  const tracker = new ExchangeTracker(new RouteNamer({ rules: options.routes ?? [] }), onExchange, options);
+  const tracker = new ExchangeTracker(new RouteNamer({ rules: options.routes ?? [] }), sink, options);
 
   const context = (elapsedS: number, bandwidth?: number) => ({
     elapsedS,
@@ -127,8 +129,4 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
     },
     finish: () => tracker.flush(),
   };
-}
-
-function exchangeBytes(e: Exchange): number {
-  return e.requestHeaderBytes + e.requestBodyBytes + e.responseHeaderBytes + e.responseBodyBytes;
 }

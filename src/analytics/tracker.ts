@@ -11,10 +11,20 @@
  * With `preferReplayed` (a run or file that replays with --output-http-track-response), an original
  * response (type 2) is held until the replayed one (type 3) comes, and only used if it never does.
  */
-import { BoundedMap } from '../core/bounded-set.js';
 import type { Message } from '../core/message.js';
-import { NO_REQUEST_ROUTE, pathOf, type RouteNamer } from './routes.js';
-import { measureRequest, measureResponse, type RequestFacts, type ResponseFacts } from './sizes.js';
+import type { Tally } from './aggregator.js';
+import { endsWithHttpVersion, HeadScan, headerName, latin1, scanHead } from './head-scan.js';
+import { MetaView } from './meta-view.js';
+import { NO_REQUEST_ROUTE, type RouteNamer } from './routes.js';
+import {
+  chunkedEntityLength,
+  firstAddress,
+  isChunked,
+  mediaType,
+  responseBodySizes,
+  responseStatus,
+  valueText,
+} from './sizes.js';
 import type { Exchange } from './types.js';
 
 export interface TrackerOptions {
@@ -41,30 +51,52 @@ export interface TrackerCounters {
   not_http: number;
 }
 
-interface Pending {
-  readonly id: string;
-  readonly startNs: bigint;
-  readonly startMs: number;
-  readonly req: RequestFacts;
-  readonly host: string;
-  readonly path: string;
-  readonly route: string;
-  readonly client: string;
-  /** Bytes of 1xx interim responses seen so far. */
-  interimBytes: number;
-  /** An original response held while waiting for a replayed one. */
-  held?: { facts: ResponseFacts; latencyNs: bigint | undefined };
+/**
+ * Where finished exchanges go: `tally` always (reused: read it, do not keep it); `exchange` only when
+ * wantsExchanges() said yes when the exchange finished (it costs strings and BigInts per exchange).
+ */
+export interface ExchangeSink {
+  wantsExchanges(): boolean;
+  add(tally: Tally, exchange: Exchange | undefined): void;
 }
 
-const NO_REQUEST: RequestFacts = {
-  method: '',
-  target: '',
-  host: '',
-  headerBytes: 0,
-  bodyBytes: 0,
-  bodyEntityBytes: 0,
-  client: '',
-};
+/** A final response's facts (kept only when held for a replayed one, or for a response without request). */
+interface ResponseFacts {
+  status: number;
+  headerBytes: number;
+  bodyBytes: number;
+  bodyEntityBytes: number;
+  bodyDecodedBytes: number;
+  contentType: string;
+  contentEncoding: string;
+  /** ns; NaN when unknown. */
+  latencyNs: number;
+}
+
+/** A request waiting for its response. */
+class Pending {
+  /** Bytes of 1xx interim responses seen so far. */
+  interimBytes = 0;
+  /** An original response held while waiting for a replayed one. */
+  held: ResponseFacts | undefined = undefined;
+  constructor(
+    readonly id: string,
+    readonly sec: number,
+    readonly ns: number,
+    readonly startMs: number,
+    readonly route: string,
+    readonly host: string,
+    readonly headerBytes: number,
+    readonly bodyBytes: number,
+    readonly bodyEntityBytes: number,
+    /** Only kept when exchanges are wanted: */
+    readonly method: string,
+    readonly path: string,
+    readonly client: string,
+  ) {}
+}
+
+const NO_CLIENT = new Uint8Array(0);
 
 export class ExchangeTracker {
   readonly counters: TrackerCounters = {
@@ -84,21 +116,53 @@ export class ExchangeTracker {
   private queue: Pending[] = [];
   private head = 0;
   private readonly maxPending: number;
-  /** Ids answered recently: a second final response is a duplicate, not a response without request. */
-  private readonly answered: BoundedMap<string, true>;
+  /**
+   * Ids answered recently, in two generations of up to ANSWERED ids each (the older dropped as a whole when the
+   * newer fills): a second final response is a duplicate, not a response without request. Cheaper than an
+   * LRU map, whose oldest entry is slow to reach after many deletions.
+   */
+  private answered = new Set<string>();
+  private answeredBefore = new Set<string>();
   private readonly timeoutMs: number;
-  private readonly clientHeader: string;
+  private readonly client: Uint8Array;
   private latestMs = 0;
+  private readonly view = new MetaView();
+  private readonly scan = new HeadScan();
+  private readonly tally: Tally = {
+    route: '',
+    host: '',
+    requestHeaderBytes: 0,
+    requestBodyBytes: 0,
+    responseHeaderBytes: 0,
+    responseBodyBytes: 0,
+    responseBodyDecodedBytes: 0,
+    status: -1,
+    latencyMs: Number.NaN,
+    startMs: 0,
+  };
+  /** The scratch facts of the response being observed (copied only when held or orphaned). */
+  private readonly res: ResponseFacts = {
+    status: 0,
+    headerBytes: 0,
+    bodyBytes: 0,
+    bodyEntityBytes: 0,
+    bodyDecodedBytes: 0,
+    contentType: '',
+    contentEncoding: '',
+    latencyNs: Number.NaN,
+  };
+  /** The last Host value's bytes and string: most traffic names one host, so its string is made once. */
+  private hostBytes: Buffer = Buffer.alloc(0);
+  private hostText = '';
 
   constructor(
     private readonly routes: RouteNamer,
-    private readonly emit: (exchange: Exchange) => void,
+    private readonly sink: ExchangeSink,
     private readonly options: TrackerOptions = {},
   ) {
     this.maxPending = options.maxPending ?? 100_000;
-    this.answered = new BoundedMap(4096); // enough to tell a late duplicate from a stranger
     this.timeoutMs = options.pendingTimeoutMs ?? 60_000;
-    this.clientHeader = (options.clientHeader ?? 'x-real-ip').toLowerCase();
+    this.client = headerName(options.clientHeader ?? 'x-real-ip');
   }
 
   get pendingCount(): number {
@@ -106,12 +170,14 @@ export class ExchangeTracker {
   }
 
   observe(msg: Message): void {
-    const type = msg.meta.type;
-    if (type === '1') this.onRequest(msg);
-    else if (type === '2') {
-      if (this.options.responses !== 'replayed') this.onResponse(msg, 'original');
-    } else if (type === '3') {
-      if (this.options.responses !== 'original') this.onResponse(msg, 'replayed');
+    const v = this.view;
+    v.read(msg);
+    const type = v.type;
+    if (type === 0x31) this.onRequest(v);
+    else if (type === 0x32) {
+      if (this.options.responses !== 'replayed') this.onResponse(v, false);
+    } else if (type === 0x33) {
+      if (this.options.responses !== 'original') this.onResponse(v, true);
     } else this.counters.not_http++;
   }
 
@@ -148,141 +214,225 @@ export class ExchangeTracker {
     this.queue.push(p);
   }
 
-  private onRequest(msg: Message): void {
-    const facts = measureRequest(msg.data, this.clientHeader);
-    if (!facts) {
+  private markAnswered(id: string): void {
+    if (this.answered.size >= ANSWERED) {
+      this.answeredBefore = this.answered;
+      this.answered = new Set();
+    }
+    this.answered.add(id);
+  }
+
+  private onRequest(v: MetaView): void {
+    const { buf, start, end } = v;
+    const h = this.scan;
+    const exchanges = this.sink.wantsExchanges();
+    scanHead(buf, start, end, exchanges ? this.client : NO_CLIENT, h);
+    if (!endsWithHttpVersion(buf, start, h.lineEnd)) {
       this.counters.not_http++;
       return;
     }
-    const startNs = msg.meta.timestampNs;
-    const startMs = Number(startNs) / 1e6;
+    const startMs = v.ms;
     if (startMs > this.latestMs) {
       this.latestMs = startMs;
       const oldest = this.oldest();
       if (oldest && oldest.startMs < startMs - this.timeoutMs) this.expire(startMs);
     }
-    const id = msg.meta.id;
+    const id = v.id;
     const previous = this.pending.get(id);
     if (previous) this.finish(previous); // the same id again (replayed file read twice): answer the first
-    const { path, authority } = pathOf(facts.target);
-    const p: Pending = {
+
+    // The path of the request-target (routes.ts pathOf's rules, on the bytes): absolute-form's scheme and
+    // authority, the query and the fragment removed.
+    let t = h.space1 + 1;
+    const targetEnd = h.space2 === -1 ? h.lineEnd : h.space2;
+    let authorityStart = -1;
+    let authorityEnd = -1;
+    // The first "://" counts, and only 1–9 characters in (a target starting with "://" has no scheme).
+    const slashesFirst = buf[t] === 0x3a && buf[t + 1] === 0x2f && buf[t + 2] === 0x2f && t + 2 < targetEnd;
+    for (let k = t + 1; !slashesFirst && k < t + 10 && k + 2 < targetEnd; k++) {
+      if (buf[k] === 0x3a && buf[k + 1] === 0x2f && buf[k + 2] === 0x2f) {
+        authorityStart = k + 3;
+        authorityEnd = authorityStart;
+        while (authorityEnd < targetEnd && buf[authorityEnd] !== 0x2f) authorityEnd++;
+        t = authorityEnd;
+        break;
+      }
+    }
+    let pathEnd = t;
+    while (pathEnd < targetEnd && buf[pathEnd] !== 0x3f && buf[pathEnd] !== 0x23) pathEnd++;
+    const path = pathEnd > t ? latin1(buf, t, pathEnd) : '/';
+
+    let host = h.hostStart === -1 ? '' : this.hostOf(buf, h.hostStart, h.hostEnd);
+    if (host === '' && authorityStart !== -1) host = latin1(buf, authorityStart, authorityEnd);
+    const headerBytes = h.end - start;
+    const bodyBytes = end - h.end;
+    const chunked = h.transferStart !== -1 && isChunked(buf, h.transferStart, h.transferEnd);
+    let client = '';
+    if (exchanges) {
+      client = firstAddress(buf, h.clientStart, h.clientEnd);
+      if (client === '' && this.options.clientFromId) client = clientFromId(id);
+    }
+    const p = new Pending(
       id,
-      startNs,
+      v.sec,
+      v.ns,
       startMs,
-      req: facts,
-      host: facts.host || authority,
+      this.routes.route(path),
+      host,
+      headerBytes,
+      bodyBytes,
+      chunked && bodyBytes > 0 ? chunkedEntityLength(buf, h.end, end) : bodyBytes,
+      exchanges ? latin1(buf, start, h.space1) : '',
       path,
-      route: this.routes.route(path),
-      client: facts.client || (this.options.clientFromId ? clientFromId(id) : ''),
-      interimBytes: 0,
-    };
+      client,
+    );
     this.pending.set(id, p);
     this.enqueue(p);
     if (this.pending.size > this.maxPending) this.finish(this.oldest()!);
   }
 
-  private onResponse(msg: Message, source: 'original' | 'replayed'): void {
-    const facts = measureResponse(msg.data);
-    if (!facts) {
+  /** The trimmed Host value, its string reused while the bytes are the same as the last request's. */
+  private hostOf(buf: Buffer, from: number, to: number): string {
+    const last = this.hostBytes;
+    if (to - from === last.length) {
+      let same = true;
+      for (let k = 0; k < last.length; k++) {
+        if (buf[from + k] !== last[k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.hostText;
+    }
+    this.hostBytes = Buffer.from(buf.subarray(from, to));
+    this.hostText = valueText(buf, from, to);
+    return this.hostText;
+  }
+
+  private onResponse(v: MetaView, replayed: boolean): void {
+    const { buf, start, end } = v;
+    const h = this.scan;
+    scanHead(buf, start, end, null, h);
+    const status = responseStatus(buf, start, h);
+    if (status === -1) {
       this.counters.not_http++;
       return;
     }
-    const id = msg.meta.id;
+    const id = v.id;
     const p = this.pending.get(id);
-    const latencyNs = source === 'replayed' ? replayedLatency(msg) : p ? originalLatency(msg, p.startNs) : undefined;
-    if (!p) {
-      if (this.answered.has(id)) this.counters.duplicate_responses++;
-      else this.counters.responses_without_request++;
-      this.emitExchange(orphan(id, msg), facts, source, undefined);
-      return;
-    }
-    if (facts.status >= 100 && facts.status < 200 && facts.status !== 101) {
+    if (p && status >= 100 && status < 200 && status !== 101) {
       this.counters.interim_responses++;
-      p.interimBytes += msg.data.length;
+      p.interimBytes += end - start;
       return;
     }
-    if (source === 'original' && this.options.preferReplayed) {
+    const res = this.res;
+    const exchanges = this.sink.wantsExchanges();
+    const encoding = h.encodingStart === -1 ? '' : valueText(buf, h.encodingStart, h.encodingEnd).toLowerCase();
+    const chunked = h.transferStart !== -1 && isChunked(buf, h.transferStart, h.transferEnd);
+    res.status = status;
+    res.headerBytes = h.end - start;
+    res.bodyBytes = end - h.end;
+    if (!chunked && encoding === '') {
+      res.bodyEntityBytes = res.bodyBytes;
+      res.bodyDecodedBytes = res.bodyBytes;
+    } else {
+      const [entity, decoded] = responseBodySizes(buf, h.end, end, chunked, encoding);
+      res.bodyEntityBytes = entity;
+      res.bodyDecodedBytes = decoded;
+    }
+    res.contentEncoding = encoding;
+    res.contentType = exchanges || (p && this.options.preferReplayed) ? mediaType(buf, h.typeStart, h.typeEnd) : '';
+    res.latencyNs = replayed ? replayedLatency(v) : p ? originalLatency(v, p) : Number.NaN;
+
+    if (!p) {
+      if (this.answered.has(id) || this.answeredBefore.has(id)) this.counters.duplicate_responses++;
+      else this.counters.responses_without_request++;
+      this.emit(orphan(id, v), res, replayed);
+      return;
+    }
+    if (!replayed && this.options.preferReplayed) {
       if (p.held) this.counters.duplicate_responses++;
-      else p.held = { facts, latencyNs };
+      else p.held = { ...res };
       return;
     }
-    if (source === 'replayed' && p.held) this.counters.original_responses_replaced++;
+    if (replayed && p.held) this.counters.original_responses_replaced++;
     this.pending.delete(id);
-    this.answered.set(id, true);
-    this.emitExchange(p, facts, source, latencyNs);
+    this.markAnswered(id);
+    this.emit(p, res, replayed);
   }
 
   /** Answers `p` with its held original response, or as no-response. */
   private finish(p: Pending): void {
     this.pending.delete(p.id);
     if (p.held) {
-      this.answered.set(p.id, true);
-      this.emitExchange(p, p.held.facts, 'original', p.held.latencyNs);
+      this.markAnswered(p.id);
+      this.emit(p, p.held, false);
     } else {
       this.counters.no_response++;
-      this.emitExchange(p, undefined, 'original', undefined);
+      this.emit(p, undefined, false);
     }
   }
 
-  private emitExchange(
-    p: Pending,
-    res: ResponseFacts | undefined,
-    source: 'original' | 'replayed',
-    latencyNs: bigint | undefined,
-  ): void {
-    const req = p.req;
-    this.emit({
+  private emit(p: Pending, res: ResponseFacts | undefined, replayed: boolean): void {
+    const t = this.tally;
+    t.route = p.route;
+    t.host = p.host;
+    t.requestHeaderBytes = p.headerBytes;
+    t.requestBodyBytes = p.bodyBytes;
+    t.responseHeaderBytes = (res ? res.headerBytes : 0) + p.interimBytes;
+    t.responseBodyBytes = res ? res.bodyBytes : 0;
+    t.responseBodyDecodedBytes = res ? res.bodyDecodedBytes : 0;
+    t.status = res ? res.status : -1;
+    const latencyNs = res ? res.latencyNs : Number.NaN;
+    t.latencyMs = latencyNs / 1e6;
+    t.startMs = p.startMs;
+    if (!this.sink.wantsExchanges()) {
+      this.sink.add(t, undefined);
+      return;
+    }
+    this.sink.add(t, {
       id: p.id,
-      source,
-      startNs: p.startNs,
-      method: req.method,
+      source: replayed ? 'replayed' : 'original',
+      startNs: BigInt(p.sec) * 1_000_000_000n + BigInt(p.ns),
+      method: p.method,
       host: p.host,
       path: p.path,
       route: p.route,
       client: p.client,
-      requestHeaderBytes: req.headerBytes,
-      requestBodyBytes: req.bodyBytes,
-      requestBodyEntityBytes: req.bodyEntityBytes,
+      requestHeaderBytes: p.headerBytes,
+      requestBodyBytes: p.bodyBytes,
+      requestBodyEntityBytes: p.bodyEntityBytes,
       status: res?.status,
-      responseHeaderBytes: (res?.headerBytes ?? 0) + p.interimBytes,
-      responseBodyBytes: res?.bodyBytes ?? 0,
-      responseBodyEntityBytes: res?.bodyEntityBytes ?? 0,
-      responseBodyDecodedBytes: res?.bodyDecodedBytes ?? 0,
-      contentType: res?.contentType ?? '',
-      contentEncoding: res?.contentEncoding ?? '',
-      latencyNs,
+      responseHeaderBytes: t.responseHeaderBytes,
+      responseBodyBytes: t.responseBodyBytes,
+      responseBodyEntityBytes: res ? res.bodyEntityBytes : 0,
+      responseBodyDecodedBytes: t.responseBodyDecodedBytes,
+      contentType: res ? res.contentType : '',
+      contentEncoding: res ? res.contentEncoding : '',
+      latencyNs: Number.isNaN(latencyNs) ? undefined : BigInt(latencyNs),
     });
   }
 }
 
+/** Ids remembered per generation of `answered`. */
+const ANSWERED = 4096;
+
 /** A response without its request: counted, under its own route. */
-function orphan(id: string, msg: Message): Pending {
-  const startNs = msg.meta.timestampNs;
-  return {
-    id,
-    startNs,
-    startMs: Number(startNs) / 1e6,
-    req: NO_REQUEST,
-    host: '',
-    path: '',
-    route: NO_REQUEST_ROUTE,
-    client: '',
-    interimBytes: 0,
-  };
+function orphan(id: string, v: MetaView): Pending {
+  return new Pending(id, v.sec, v.ns, v.ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', '');
 }
 
-/** Request first byte → response last byte: the response's start plus its own capture duration (spec §2.1). */
-function originalLatency(msg: Message, requestStartNs: bigint): bigint | undefined {
-  const own = msg.meta.latencyNs;
-  const end = msg.meta.timestampNs + (own !== undefined && own > 0n ? own : 0n);
-  const latency = end - requestStartNs;
-  return latency >= 0n && requestStartNs > 0n ? latency : undefined;
+/** Request first byte → response last byte, ns: the response's start plus its own capture duration (spec §2.1). */
+function originalLatency(v: MetaView, p: Pending): number {
+  const own = Number.isNaN(v.fourth) || v.fourth < 0 ? 0 : v.fourth; // no 4th field, or -1 (unknown): none
+  const latency = (v.sec - p.sec) * 1e9 + (v.ns - p.ns) + own;
+  const requestStarted = p.sec > 0 || (p.sec === 0 && p.ns > 0);
+  return latency >= 0 && requestStarted ? latency : Number.NaN;
 }
 
 /** The replay's round trip, measured by output-http (spec §7.4). */
-function replayedLatency(msg: Message): bigint | undefined {
-  const rtt = msg.meta.latencyNs;
-  return rtt !== undefined && rtt >= 0n ? rtt : undefined;
+function replayedLatency(v: MetaView): number {
+  return v.fourth >= 0 ? v.fourth : Number.NaN;
 }
 
 /** gor capture ids carry the client IPv4 (or the last 4 bytes of an IPv6 address) in bytes 4–7. */
