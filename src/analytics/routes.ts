@@ -68,18 +68,52 @@ function templateFileName(seg: string): string {
   return parts.join('.') + ext;
 }
 
-/** The automatic template of a path (`/users/42/avatar.png` → `/users/:id/avatar.png`). */
+/** The template of one non-empty segment: a placeholder, a file name with its hashes replaced, or itself. */
+function templateSegment(seg: string): string {
+  const whole = segmentPlaceholder(seg);
+  if (whole) return whole;
+  return seg.lastIndexOf('.') > 0 ? templateFileName(seg) : seg;
+}
+
+/**
+ * The automatic template of a path (`/users/42/avatar.png` → `/users/:id/avatar.png`).
+ *
+ * One pass over the characters: a segment of digits only is `:id`, a short segment without digits or dots
+ * (`users`, `api`) stays as it is — no placeholder rule can match those — and only the rest go through the
+ * regular expressions. A path that keeps every segment is returned as it is, without a new string.
+ */
 export function templatePath(path: string): string {
   if (path === '' || path === '/') return '/';
-  const segs = path.split('/');
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    if (seg === '') continue;
-    const whole = segmentPlaceholder(seg);
-    if (whole) segs[i] = whole;
-    else if (seg.includes('.') && seg.lastIndexOf('.') > 0) segs[i] = templateFileName(seg);
+  let out: string | undefined; // the template so far, once a segment changed
+  let copied = 0; // path[0, copied) is in `out`
+  let segStart = 0;
+  for (let i = 0; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : 0x2f;
+    if (c !== 0x2f) continue;
+    const length = i - segStart;
+    if (length > 0) {
+      let digits = 0;
+      let dots = 0;
+      for (let k = segStart; k < i; k++) {
+        const d = path.charCodeAt(k);
+        if (d >= 0x30 && d <= 0x39) digits++;
+        else if (d === 0x2e) dots++;
+      }
+      let replacement: string | undefined;
+      if (digits === length) replacement = ':id';
+      else if (digits > 0 || dots > 0 || length >= 16) {
+        const seg = path.slice(segStart, i);
+        const t = templateSegment(seg);
+        if (t !== seg) replacement = t;
+      }
+      if (replacement !== undefined) {
+        out = (out ?? '') + path.slice(copied, segStart) + replacement;
+        copied = i;
+      }
+    }
+    segStart = i + 1;
   }
-  return segs.join('/');
+  return out === undefined ? path : out + path.slice(copied);
 }
 
 /** The path of a request-target: absolute-form's scheme and authority, the query and the fragment removed. */
@@ -155,7 +189,8 @@ export class RouteNamer {
     const hit = this.cache.get(path);
     if (hit !== undefined) return hit;
     let route: string | undefined;
-    for (const rule of this.rules) {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
       if (rule.matches(path)) {
         route = rule.pattern;
         break;
