@@ -4,6 +4,9 @@
  * and close-delimited responses alike). One request in flight at a time, as gor does (no pipelining).
  * The common answer — a whole Content-Length response in one read — is framed by response-fast-path.ts
  * without the splitter, which only sees an exchange once its first read is anything else.
+ * Plain-TCP reads land in one shared buffer (net's `onread`): no Buffer and no stream events per response.
+ * Nothing may keep a view of it past the read callback, so whatever is kept or handed to the splitter is
+ * copied first.
  *
  *   idle ──send()──▶ connecting ──▶ waiting for response ──complete──▶ idle
  *                         │                  │ timeout / reset / garbage
@@ -55,6 +58,9 @@ export interface ConnectionOptions {
   /** Bytes of each response to keep (0: keep none). */
   keepBytes?: number;
 }
+
+/** Where every plain-TCP connection's reads land (see the file header): read callbacks never overlap. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** performance.now() → wall clock ms (sub-ms precision), fixed once: no Date or BigInt per request. */
 const WALL_OFFSET = performance.timeOrigin;
@@ -142,23 +148,34 @@ export class ReplayConnection {
           rejectUnauthorized: !this.options.skipVerify,
           ALPNProtocols: ['http/1.1'],
         })
-      : netConnect({ host, port });
+      : netConnect({
+          host,
+          port,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n: number) => {
+              this.onData(socket, READ_BUFFER.subarray(0, n), false);
+              return true;
+            },
+          },
+        });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+    if (secure) socket.on('data', (chunk: Buffer) => this.onData(socket, chunk, true));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(socket, err));
     socket.on('close', () => this.onClose(socket));
     this.socket = socket;
     return socket;
   }
 
-  private onData(socket: Socket, chunk: Buffer): void {
+  /** `owned`: the chunk is ours to keep; otherwise it is READ_BUFFER's, valid only during this call. */
+  private onData(socket: Socket, read: Buffer, owned: boolean): void {
     if (socket !== this.socket || this.done === undefined) return;
-    this.bytes += chunk.length;
+    this.bytes += read.length;
     if (!this.viaSplitter) {
-      if (this.bytes === chunk.length && this.splitterIdle()) {
-        const length = simpleResponseLength(chunk, 0, chunk.length, this.method === 'HEAD');
-        if (length === chunk.length) {
-          this.succeedWhole(chunk);
+      if (this.bytes === read.length && this.splitterIdle()) {
+        const length = simpleResponseLength(read, 0, read.length, this.method === 'HEAD');
+        if (length === read.length) {
+          this.succeedWhole(read, owned);
           return;
         }
       }
@@ -166,6 +183,8 @@ export class ReplayConnection {
       this.from = this.splitter.position;
       this.splitter.expect(this.method);
     }
+    // The splitter and `kept` may hold on to what they are given.
+    const chunk = owned ? read : Buffer.from(read);
     const keep = this.keepBytes;
     if (this.keptBytes < keep) {
       const part = chunk.length <= keep - this.keptBytes ? chunk : chunk.subarray(0, keep - this.keptBytes);
@@ -194,10 +213,14 @@ export class ReplayConnection {
     return !s.inMessage && s.pendingExpected === 0 && s.opaque === null && s.retainFrom === s.position;
   }
 
-  /** The response is exactly `chunk` (fast path). */
-  private succeedWhole(chunk: Buffer): void {
+  /** The response is exactly `chunk` (fast path); `owned` as in onData. */
+  private succeedWhole(chunk: Buffer, owned: boolean): void {
     const keep = this.keepBytes;
-    const response = keep === 0 ? undefined : chunk.length <= keep ? chunk : chunk.subarray(0, keep);
+    let response: Buffer | undefined;
+    if (keep > 0) {
+      response = chunk.length <= keep ? chunk : chunk.subarray(0, keep);
+      if (!owned) response = Buffer.from(response);
+    }
     this.complete(
       true,
       simpleStatus(chunk, 0, chunk.length),
