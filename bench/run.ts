@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   middleware: () => import('./middleware.js').then((m) => m.main()),
   replay: () => import('./replay.js').then((m) => m.main()),
   analytics: () => import('./analytics.js').then((m) => m.main()),
+  kafka: () => import('./kafka.js').then((m) => m.main()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -17,15 +17,20 @@ test('offsets: -1 newest without pacing, -2 oldest, N everywhere, |N% speed', ()
 });
 
 test("pacing: gor's wait is (timestamp gap − wall time since the previous message) / speed", () => {
-  const pacer = new KafkaPacer(2);
+  let clock = 5000;
+  const pacer = new KafkaPacer(2, () => clock);
   const at = (ms: number) => ({
     meta: makeMeta({ type: '1', id: 'a', timestampNs: BigInt(ms) * 1_000_000n }),
     data: Buffer.alloc(0),
   });
   assert.equal(pacer.waitMs(at(1000)), 0);
-  const w = pacer.waitMs(at(1400)); // 400 ms gap at 2× speed: about 200 ms, minus the microseconds spent here
-  assert.ok(w > 190 && w <= 200, String(w));
-  const fresh = new KafkaPacer(1);
+  clock += 10;
+  assert.equal(pacer.waitMs(at(1400)), 195); // (400 ms gap − 10 ms spent) at 2× speed
+  // The wait is counted as spent: 300 ms later in the timestamps, 150 ms after the wait ended, waits 75 ms.
+  clock += 195 + 150;
+  assert.equal(pacer.waitMs(at(1700)), 75);
+  assert.equal(pacer.waitMs({ ...at(0), meta: { ...at(0).meta, badTimestamp: true } }), 0, 'no number, no pacing');
+  const fresh = new KafkaPacer(1, () => clock);
   fresh.waitMs(at(1000));
   assert.ok(fresh.waitMs(at(900)) < 0, 'an older timestamp never waits');
 });

@@ -107,6 +107,7 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
         ...counters,
         partitions: lagByPartition.size,
         lag,
+        restarts: consumer.restarts(),
         messages_per_s: seconds > 0 ? Math.round(counters.messages / seconds) : 0,
       };
     },
@@ -121,10 +122,14 @@ export class KafkaPacer {
   private prevTs: bigint | undefined;
   private prevWall = 0;
 
-  constructor(private readonly speed: number) {}
+  /** `clock` in milliseconds; tests pass their own, so the formula is checked without real time. */
+  constructor(
+    private readonly speed: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
   waitMs(msg: Message): number {
-    const now = performance.now();
+    const now = this.clock();
     const ts = msg.meta.badTimestamp ? undefined : msg.meta.timestampNs;
     let wait = 0;
     if (ts !== undefined && this.prevTs !== undefined) {

@@ -69,6 +69,8 @@ export interface KafkaConsumer {
   /** Starts consuming; resolves once running. `onFatal` is called if the client gives up (no more batches). */
   run(onBatch: (batch: ConsumedBatch) => Promise<void>, onFatal: (err: Error) => void): Promise<void>;
   close(): Promise<void>;
+  /** How many times the client was restarted after an error (bounded by the connection's retries). */
+  restarts(): number;
 }
 
 function kafkaOf(c: KafkaConnection): Kafka {
@@ -106,58 +108,121 @@ export function createProducer(c: KafkaConnection, options: ProducerOptions): Ka
   };
 }
 
+const HEARTBEAT_MS = 3000;
+
 export function createConsumer(c: KafkaConnection, options: ConsumerOptions): KafkaConsumer {
   const kafka = kafkaOf(c);
-  // kafkajs always needs a group; without --input-kafka-group each process gets a group of its own, so it
-  // is assigned every partition (gor reads all partitions) and commits nothing.
-  const groupId = options.group ?? `tapline-${process.pid}-${Date.now().toString(36)}`;
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    maxWaitTimeInMs: 100,
-    maxBytes: 16 << 20,
-    maxBytesPerPartition: 4 << 20,
-    sessionTimeout: 30000,
-    heartbeatInterval: 3000,
-    retry: { retries: c.retries, initialRetryTime: 200, maxRetryTime: 5000 },
-  });
-  return {
-    async run(onBatch, onFatal) {
-      consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const assigned = event.payload.memberAssignment[options.topic] ?? [];
-        c.log.info(`${c.name}: joined group ${event.payload.groupId}: partitions [${assigned.join(',')}]`);
-      });
-      consumer.on(consumer.events.CRASH, (event) => {
-        c.log.warn(`${c.name}: Kafka consumer failed: ${event.payload.error.message}`, `${c.name} crash`);
-        if (!event.payload.restart) onFatal(event.payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: options.start === 'earliest' });
+  // kafkajs always needs a group; without --input-kafka-group each client gets a group of its own (a new
+  // one per restart, so no crashed member holds up the join), is assigned every partition (gor reads all
+  // partitions) and commits nothing.
+  const groupOf = () => options.group ?? `tapline-${process.pid}-${Date.now().toString(36)}-${restarts}`;
+  let current: Consumer | undefined;
+  let closed = false;
+  let restarts = 0;
+  let startApplied = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  // The next offset to read per partition, after each batch was handled. Without a group nothing is
+  // committed, so a restarted client resumes from here instead of from --input-kafka-offset again; in a
+  // group the committed offsets take over (a partition may have moved to another member meanwhile).
+  const nextOffset = new Map<number, string>();
+
+  // Restarts are bounded by --input-kafka-retries and each one is said. kafkajs restarts itself after
+  // retriable errors (restartOnFailure); after an error it deems fatal it stops, and a fresh client is
+  // started here: a broker that restarts, or a coordinator that answers a join race with a protocol error
+  // (librdkafka's mock cluster answers a late SyncGroup with INVALID_REQUEST), must not end a replayer.
+  const mayRestart = (err: Error, how: string): boolean => {
+    if (closed || restarts >= c.retries) return false;
+    restarts++;
+    c.log.warn(
+      `${c.name}: Kafka consumer ${how} (${restarts}/${c.retries}) after: ${err.message}`,
+      `${c.name} restart`,
+    );
+    return true;
+  };
+
+  const attempt = async (
+    onBatch: (batch: ConsumedBatch) => Promise<void>,
+    onFatal: (err: Error) => void,
+  ): Promise<void> => {
+    const consumer: Consumer = kafka.consumer({
+      groupId: groupOf(),
+      maxWaitTimeInMs: 100,
+      maxBytes: 16 << 20,
+      maxBytesPerPartition: 4 << 20,
+      // A member that vanished without leaving (a client that crashed mid-join) holds up the group's next
+      // join until its session expires: 10 s, not kafkajs's 30 s. Live members heartbeat even while the
+      // pipeline is full (see eachBatch), so a short session does not evict a slow replayer.
+      sessionTimeout: 10_000,
+      heartbeatInterval: HEARTBEAT_MS,
+      retry: {
+        retries: c.retries,
+        initialRetryTime: 200,
+        maxRetryTime: 5000,
+        restartOnFailure: async (err) => mayRestart(err, 'restarting'),
+      },
+    });
+    current = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assigned = event.payload.memberAssignment[options.topic] ?? [];
+      c.log.info(`${c.name}: joined group ${event.payload.groupId}: partitions [${assigned.join(',')}]`);
       const start = options.start;
-      if (typeof start === 'bigint') {
-        // An absolute offset applies to every partition (gor's rule), once, when partitions are assigned.
-        let seeked = false;
-        consumer.on(consumer.events.GROUP_JOIN, (event) => {
-          if (seeked) return;
-          seeked = true;
-          const assigned = event.payload.memberAssignment[options.topic] ?? [];
-          for (const partition of assigned) consumer.seek({ topic: options.topic, partition, offset: String(start) });
-        });
+      const applyStart = typeof start === 'bigint' && !startApplied;
+      startApplied = true;
+      for (const partition of assigned) {
+        const resume = options.group === undefined ? nextOffset.get(partition) : undefined;
+        if (resume !== undefined) consumer.seek({ topic: options.topic, partition, offset: resume });
+        // An absolute offset applies to every partition (gor's rule), once, when partitions are first assigned.
+        else if (applyStart) consumer.seek({ topic: options.topic, partition, offset: String(start) });
       }
-      await consumer.run({
-        autoCommit: options.group !== undefined,
-        eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: 4,
-        eachBatch: async ({ batch }) => {
-          const last = batch.messages.length > 0 ? BigInt(batch.lastOffset()) : -1n;
-          const lag = last < 0n ? 0 : Number(BigInt(batch.highWatermark) - last - 1n);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      const err = event.payload.error;
+      c.log.warn(`${c.name}: Kafka consumer failed: ${err.message}`, `${c.name} crash`);
+      if (event.payload.restart) return;
+      if (!mayRestart(err, 'starting a fresh client')) {
+        if (!closed) onFatal(err);
+        return;
+      }
+      // Not unref'd: while no client is connected this timer is what keeps the process alive.
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        if (!closed) attempt(onBatch, onFatal).catch(onFatal);
+      }, 500);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: options.start === 'earliest' });
+    await consumer.run({
+      autoCommit: options.group !== undefined,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, heartbeat }) => {
+        const last = batch.messages.length > 0 ? BigInt(batch.lastOffset()) : -1n;
+        const lag = last < 0n ? 0 : Number(BigInt(batch.highWatermark) - last - 1n);
+        // onBatch waits while the pipeline is full (a paced replay may wait minutes): kafkajs heartbeats only
+        // between batches, so the membership is kept alive here meanwhile. A failed beat (a rebalance) is
+        // left to the next fetch to handle.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+        try {
           await onBatch({
             partition: batch.partition,
             records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
             lag: Math.max(0, lag),
           });
-        },
-      });
+        } finally {
+          clearInterval(beat);
+        }
+        if (last >= 0n) nextOffset.set(batch.partition, String(last + 1n));
+      },
+    });
+  };
+
+  return {
+    run: (onBatch, onFatal) => attempt(onBatch, onFatal),
+    restarts: () => restarts,
+    async close() {
+      closed = true;
+      clearTimeout(restartTimer);
+      await current?.disconnect();
     },
-    close: () => consumer.disconnect(),
   };
 }

@@ -93,7 +93,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       counters.bytes += value.length;
       pending.push({ key: options.keyById ? Buffer.from(msg.meta.id, 'latin1') : null, value });
       pendingBytes += value.length;
-      if (pending.length >= options.batchSize || pendingBytes >= 1 << 20) flush();
+      if (pending.length >= options.batchSize || pendingBytes >= 2 << 20) flush();
       else timer ??= setTimeout(flush, options.lingerMs);
       if (inFlight.size < options.maxInFlight) return;
       if (!room) {
@@ -147,9 +147,9 @@ export const kafkaOutputPlugin: OutputPluginDef = {
     },
     'output-kafka-batch-size': {
       kind: 'int',
-      default: '1000',
+      default: '2000',
       section: KAFKA_SECTION,
-      help: 'Messages per produce request (a batch also goes when it reaches 1 MiB). tapline only.',
+      help: 'Messages per produce request (a batch also goes when it reaches 2 MiB). tapline only.',
     },
     'output-kafka-linger': {
       kind: 'duration',

@@ -10,6 +10,7 @@
  *   down <id|all>            brokers stop answering (connections are closed, new ones refused)
  *   up <id|all>              brokers serve again
  *   topic <name> <parts>     create a topic
+ *   fail <apikey> <error>    the next request of that API (e.g. 14 SyncGroup) is answered with that error code
  * It exits when stdin ends, so a test that dies takes its broker with it.
  */
 #include <librdkafka/rdkafka.h>
@@ -59,6 +60,8 @@ int main(int argc, char **argv) {
     if (fields >= 2 && strcmp(cmd, "down") == 0) set_state(mc, brokers, a, 0);
     else if (fields >= 2 && strcmp(cmd, "up") == 0) set_state(mc, brokers, a, 1);
     else if (fields == 3 && strcmp(cmd, "topic") == 0) rd_kafka_mock_topic_create(mc, a, n, 1);
+    else if (fields == 3 && strcmp(cmd, "fail") == 0)
+      rd_kafka_mock_push_request_errors(mc, (int16_t)atoi(a), 1, (rd_kafka_resp_err_t)n);
     else {
       printf("error: unknown command\n");
       fflush(stdout);

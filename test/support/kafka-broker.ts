@@ -26,6 +26,8 @@ export interface KafkaBroker {
   down(broker?: number | 'all'): Promise<void>;
   up(broker?: number | 'all'): Promise<void>;
   createTopic(name: string, partitions: number): Promise<void>;
+  /** The next request of API `apiKey` (Kafka's numbering: 14 SyncGroup, 0 Produce...) fails with `errorCode`. */
+  failNext(apiKey: number, errorCode: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startKafkaBroker(
     down: (b = 'all') => command(`down ${b}`),
     up: (b = 'all') => command(`up ${b}`),
     createTopic: (name, partitions) => command(`topic ${name} ${partitions}`),
+    failNext: (apiKey, errorCode) => command(`fail ${apiKey} ${errorCode}`),
     close: () => stop(child),
   };
 }
