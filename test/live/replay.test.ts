@@ -114,6 +114,36 @@ test('track-response: one type-3 message per request, same id, the raw response 
   }
 });
 
+test('track-response over several connections whose answers arrive in pieces: every type-3 is its own answer, byte for byte', async () => {
+  // Chunked answers written in two parts go through the splitter across reads; the reads of all connections
+  // share one buffer, so an answer kept without a copy would show another connection's bytes.
+  const answerFor = (path: string) =>
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Path: ${path}\r\n\r\n${path.length.toString(16)}\r\n${path}\r\n0\r\n\r\n`;
+  const server = await rawServer((req, socket) => {
+    const answer = answerFor(req.toString('latin1').split(' ')[1]!);
+    const cut = answer.indexOf('\r\n\r\n') + 4;
+    socket.write(answer.slice(0, cut));
+    setTimeout(() => socket.write(answer.slice(cut)), 2);
+  });
+  try {
+    const out = httpOutput(server.url, { workers: 4, trackResponse: true });
+    const sink = collectingOutput();
+    const msgs = Array.from({ length: 24 }, (_, i) =>
+      requestMessage(`GET /piece/${i}/${'p'.repeat(i)} HTTP/1.1\r\nHost: x\r\n\r\n`, i.toString(16).padStart(24, '0')),
+    );
+    await runPipeline([arrayInput(msgs)], [out, sink]);
+    const replayed = sink.messages.filter((m) => m.meta.type === '3');
+    assert.equal(replayed.length, msgs.length);
+    for (const r of replayed) {
+      const i = Number.parseInt(r.meta.id, 16);
+      assert.equal(r.data.toString('latin1'), answerFor(`/piece/${i}/${'p'.repeat(i)}`));
+    }
+    assert.ok(server.connections >= 2, 'several connections were reading at once');
+  } finally {
+    await server.close();
+  }
+});
+
 test('--output-http-response-buffer cuts what a type-3 message keeps, and counts it', async () => {
   const big = 'x'.repeat(50_000);
   const server = await rawServer(okAnswer(big));
