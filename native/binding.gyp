@@ -35,5 +35,19 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # Memory-mapped windows of --input-file's plain .gor files; see src/inputs/file-map.ts.
+    {
+      'target_name': 'tapline_file_map',
+      'conditions': [
+        ['OS=="linux"', {
+          'sources': ['src/file_map.cc'],
+        }],
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
   ],
 }

@@ -2,7 +2,8 @@
  * One `--input-file` file: streamed in large chunks, split into records, and held in a read-ahead window
  * of `--input-file-read-depth` records ordered by timestamp (gor's per-file heap, spec §5.3; here a sorted window).
  *
- *   HandlePool ──positional reads (16 KiB growing to 1 MiB)──▶ [gunzip for *.gz] ──▶ GorRecordReader
+ *   HandlePool ──positional reads (16 KiB growing to 1 MiB; full windows of plain files mapped, file-map.ts)
+ *        ──▶ [gunzip for *.gz] ──▶ GorRecordReader
  *        ──records (views into the chunks)──▶ pending ──one in per one out──▶ window (sorted by ts, then arrival)
  *
  * Memory is bounded whatever the file size: a chunk is read only when the window needs a record and none is
@@ -15,12 +16,18 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { type GorRecord, GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
+import { canMapFiles, mapFaults, mapWindow, releaseWindow } from './file-map.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
 const GZIP_READ = 64 * 1024;
 /** Full-size reads in flight while a chunk is parsed. */
 const READ_AHEAD = 1;
+/**
+ * Mapped windows stay in this process's RSS until this many newer ones were handed on: far enough behind that
+ * an output has written them (2 MiB in flight at most), so releasing them costs no page faults.
+ */
+const MAPPED_KEEP = 8;
 
 /** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
 export class HandlePool {
@@ -158,6 +165,8 @@ export class FileSource {
   private pushed = 0;
   private parsedEnd = 0;
   private exhausted = false;
+  /** Full-size windows of a plain file are mapped, not read, until a map fails. */
+  private mapping: boolean;
   /** The window must be refilled before this file's head can be compared with the others. */
   needsFill = true;
   /** Records this file produced. */
@@ -170,7 +179,10 @@ export class FileSource {
     private readonly pool: HandlePool,
     private readonly hooks: SourceHooks,
     private readonly size = 0,
+    /** Map full-size windows when the addon is there (file-map.ts: for `|max` replays only). */
+    map = false,
   ) {
+    this.mapping = map && canMapFiles();
     this.reader = new GorRecordReader((p) => hooks.problem(p, this));
   }
 
@@ -247,7 +259,20 @@ export class FileSource {
       return;
     }
     this.pushed += step.value.length;
-    this.setPending(this.reader.push(step.value));
+    const faultsBefore = this.mapping ? mapFaults() : 0;
+    const records = this.reader.push(step.value);
+    if (this.mapping && mapFaults() !== faultsBefore) {
+      // Pages of this window vanished while it was parsed: another process truncated the file. Its records
+      // may hold the zeros put in their place, so none of them is used.
+      this.exhausted = true;
+      this.pending = [];
+      this.pendingAt = 0;
+      this.pool.forget(this.index);
+      const err = new Error('the file was truncated by another process while it was read');
+      this.hooks.readError(err, this, this.pushed - this.parsedEnd);
+      return;
+    }
+    this.setPending(records);
   }
 
   private setPending(records: GorRecord[]): void {
@@ -264,13 +289,15 @@ export class FileSource {
   private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
     let next = 0; // where the next read starts
     let want = Math.min(FIRST_READ, maxRead);
-    const ahead: { at: number; size: number; buf: Promise<Buffer> }[] = [];
+    const ahead: { at: number; size: number; map: boolean; buf: Promise<Buffer> }[] = [];
+    const mapped: Buffer[] = [];
     const issue = () => {
       const left = this.size - next;
       const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
-      const buf = this.readAt(next, size);
+      const map = this.mapping && !this.gzip && want === maxRead && left > 0;
+      const buf = map ? this.mapAt(next, size) : this.readAt(next, size);
       buf.catch(() => {}); // a failure is seen when it is awaited
-      ahead.push({ at: next, size, buf });
+      ahead.push({ at: next, size, map, buf });
       next += size;
     };
     try {
@@ -288,6 +315,11 @@ export class FileSource {
         want = Math.min(want * 4, maxRead);
         if (want === maxRead) while (ahead.length < READ_AHEAD && next < this.size) issue();
         yield buf;
+        if (read.map) {
+          // (A window that fell back to a read is refused by release(): it only acts on mappings.)
+          mapped.push(buf);
+          if (mapped.length > MAPPED_KEEP) releaseWindow(mapped.shift()!);
+        }
       }
     } finally {
       for (const a of ahead) await a.buf.catch(() => {});
@@ -303,6 +335,19 @@ export class FileSource {
     } finally {
       this.pool.release(this.index);
     }
+  }
+
+  /** A mapped window, or a read when the file cannot be mapped (then the rest of the file is read too). */
+  private async mapAt(position: number, size: number): Promise<Buffer> {
+    const handle = await this.pool.acquire(this.index, this.path);
+    try {
+      return await mapWindow(handle.fd, position, size);
+    } catch {
+      this.mapping = false;
+    } finally {
+      this.pool.release(this.index);
+    }
+    return this.readAt(position, size);
   }
 
   private async *gunzipChunks(): AsyncGenerator<Buffer> {

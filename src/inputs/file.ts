@@ -24,6 +24,7 @@ import { isS3Address } from '../storage/s3.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
+import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
 import { s3InputFromArgs } from './s3.js';
@@ -199,7 +200,10 @@ export function fileInput(options: FileInputOptions): Input {
       stats.bytes_total = files.reduce((n, f) => n + f.size, 0);
       pool = new HandlePool(options.maxOpenFiles ?? 64);
       const passPool = pool;
-      sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size));
+      // Mapped windows (file-map.ts) only at |max: records then leave the input moments after they are
+      // parsed, so a truncation of the file by another process can reach few of them.
+      const map = !timed && !dryRun;
+      sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size, map));
       await fillAll(sources);
       const merge = new MinHeap<FileSource>((a, b) => {
         const ka = a.headKey();
@@ -293,8 +297,21 @@ export function fileInput(options: FileInputOptions): Input {
     async *read(): AsyncGenerator<Batch> {
       if (started) throw new TaplineError(ERROR_CODES.INTERNAL, 'read() called twice', { where: name });
       started = true;
+      let faults = mapFaults();
       try {
-        yield* replay();
+        for await (const batch of replay()) {
+          yield batch;
+          if (mapFaults() !== faults) {
+            // Records handed out before the cut was seen read zeros where their pages were (file-map.ts).
+            faults = mapFaults();
+            stats.file_errors++;
+            log.warn(
+              `${name}: a file was truncated by another process while it was replayed; records read from it ` +
+                'just before the cut were handed on with zeros in place of the bytes it removed',
+              'input-file:truncated',
+            );
+          }
+        }
       } finally {
         release();
       }

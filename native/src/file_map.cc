@@ -1,0 +1,225 @@
+// tapline file-map addon: maps windows of a `.gor` file read by --input-file into memory (mmap(2),
+// read-only, shared), so records are parsed from the page cache itself and a copy to --output-file writes
+// them from there: one copy of every byte through the kernel instead of two (read into a fresh buffer, then
+// write), and no page faults on fresh buffers. See src/inputs/file-map.ts for when it is used.
+//
+//   map(fd, offset, length, done)      on the libuv thread pool: fstat, mmap(MAP_SHARED|MAP_POPULATE);
+//     done(errnoOrZero, buffer)        `buffer` covers [offset, min(offset+length, size of the file));
+//                                      an external Buffer whose memory is unmapped when it is collected
+//   release(buffer)                    madvise(MADV_DONTNEED): drops the pages from this process (its RSS);
+//                                      the memory stays valid, a later access faults the page cache back in
+//   faults()                           pages of a mapping that were found cut off since the process started
+//
+// A file truncated by another process while it is mapped would kill the process with SIGBUS on the next
+// access to a page past its new end. A SIGBUS handler turns that into data: a fault inside one of our
+// mappings puts a page of zeros there and counts it in faults(); JavaScript checks faults() after parsing a
+// window and stops reading the file with a read error. Faults outside our mappings go to the handler that
+// was there before (or the default action).
+//
+// Builds with the compiler only (node-addon-api, glibc).
+
+#include <napi.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+namespace tapline {
+namespace {
+
+// Live mappings, scanned by the signal handler (no locks there: plain atomics). Registration happens on
+// thread-pool threads and the main thread (finalizers) under `slots_mutex`.
+constexpr int kSlots = 4096;
+struct Slot {
+  std::atomic<uintptr_t> base{0};
+  std::atomic<size_t> length{0};
+};
+Slot slots[kSlots];
+std::mutex slots_mutex;
+std::atomic<double> fault_pages{0};
+struct sigaction previous_bus;
+std::once_flag handler_once;
+long page_size = 4096;
+
+bool Register(void* base, size_t length) {
+  std::lock_guard<std::mutex> lock(slots_mutex);
+  for (Slot& s : slots) {
+    if (s.base.load() == 0) {
+      s.length.store(length);
+      s.base.store(reinterpret_cast<uintptr_t>(base));
+      return true;
+    }
+  }
+  return false;
+}
+
+void Unregister(void* base) {
+  std::lock_guard<std::mutex> lock(slots_mutex);
+  for (Slot& s : slots) {
+    if (s.base.load() == reinterpret_cast<uintptr_t>(base)) {
+      s.base.store(0);
+      s.length.store(0);
+      return;
+    }
+  }
+}
+
+void OnBus(int sig, siginfo_t* info, void* context) {
+  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (Slot& s : slots) {
+    uintptr_t base = s.base.load(std::memory_order_relaxed);
+    if (base == 0 || addr < base || addr >= base + s.length.load(std::memory_order_relaxed)) continue;
+    uintptr_t page = addr & ~static_cast<uintptr_t>(page_size - 1);
+    // mmap is a plain system call: safe enough here, and the only way to make the access succeed.
+    void* zero = mmap(reinterpret_cast<void*>(page), page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                      -1, 0);
+    if (zero != MAP_FAILED) {
+      fault_pages.store(fault_pages.load() + 1);
+      return;  // the access is retried and reads zeros
+    }
+    break;
+  }
+  // Not ours: what would have happened without us.
+  if (previous_bus.sa_flags & SA_SIGINFO) {
+    if (previous_bus.sa_sigaction != nullptr) {
+      previous_bus.sa_sigaction(sig, info, context);
+      return;
+    }
+  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN) {
+    previous_bus.sa_handler(sig);
+    return;
+  }
+  signal(SIGBUS, SIG_DFL);  // returning re-executes the access, which now takes the default action
+}
+
+void InstallHandler() {
+  page_size = sysconf(_SC_PAGESIZE);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = OnBus;
+  action.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGBUS, &action, &previous_bus);
+}
+
+struct Mapping {
+  void* base;
+  size_t length;
+};
+
+void Unmap(Napi::Env env, char* data, Mapping* m) {
+  Unregister(m->base);
+  munmap(m->base, m->length);
+  delete m;
+}
+
+class MapWorker : public Napi::AsyncWorker {
+ public:
+  MapWorker(Napi::Function& done, int fd, int64_t offset, int64_t length)
+      : Napi::AsyncWorker(done), fd_(fd), offset_(offset), length_(length) {}
+
+  void Execute() override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) {
+      errno_ = errno;
+      return;
+    }
+    int64_t end = offset_ + length_;
+    if (end > st.st_size) end = st.st_size;
+    if (end <= offset_) return;  // nothing there: an empty buffer, like a read at the end
+    int64_t aligned = offset_ & ~static_cast<int64_t>(page_size - 1);
+    size_t span = static_cast<size_t>(end - aligned);
+    void* base = mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, aligned);
+    if (base == MAP_FAILED) {
+      errno_ = errno;
+      return;
+    }
+    if (!Register(base, span)) {
+      munmap(base, span);
+      errno_ = ENOMEM;  // too many live mappings: JavaScript reads instead
+      return;
+    }
+    base_ = base;
+    span_ = span;
+    skip_ = static_cast<size_t>(offset_ - aligned);
+    size_ = static_cast<size_t>(end - offset_);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Value buffer;
+    if (base_ == nullptr) {
+      buffer = Napi::Buffer<char>::New(env, 0);
+    } else {
+      buffer = Napi::Buffer<char>::New(env, static_cast<char*>(base_) + skip_, size_, Unmap,
+                                       new Mapping{base_, span_});
+    }
+    Callback().Call({Napi::Number::New(env, errno_), buffer});
+  }
+
+ private:
+  int fd_;
+  int64_t offset_;
+  int64_t length_;
+  int errno_ = 0;
+  void* base_ = nullptr;
+  size_t span_ = 0;
+  size_t skip_ = 0;
+  size_t size_ = 0;
+};
+
+Napi::Value Map(const Napi::CallbackInfo& info) {
+  Napi::Function done = info[3].As<Napi::Function>();
+  auto* worker = new MapWorker(done, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int64Value(),
+                               info[2].As<Napi::Number>().Int64Value());
+  worker->Queue();
+  return info.Env().Undefined();
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Buffer<char> buffer = info[0].As<Napi::Buffer<char>>();
+  uintptr_t start = reinterpret_cast<uintptr_t>(buffer.Data());
+  uintptr_t end = start + buffer.Length();
+  uintptr_t page = static_cast<uintptr_t>(page_size);
+  start &= ~(page - 1);
+  end = (end + page - 1) & ~(page - 1);
+  {
+    // Only ever inside one of our mappings: MADV_DONTNEED on ordinary memory would zero it.
+    std::lock_guard<std::mutex> lock(slots_mutex);
+    bool ours = false;
+    for (Slot& s : slots) {
+      uintptr_t base = s.base.load();
+      if (base != 0 && start >= base && end <= base + ((s.length.load() + page - 1) & ~(page - 1))) ours = true;
+    }
+    if (!ours) return Napi::Number::New(info.Env(), EINVAL);
+  }
+  int rc = end > start ? madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) : 0;
+  return Napi::Number::New(info.Env(), rc == 0 ? 0 : errno);
+}
+
+Napi::Value Faults(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fault_pages.load());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  std::call_once(handler_once, InstallHandler);
+  exports.Set("map", Napi::Function::New(env, Map));
+  exports.Set("release", Napi::Function::New(env, Release));
+  exports.Set("faults", Napi::Function::New(env, Faults));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+}  // namespace tapline
+
+static Napi::Object InitFileMap(Napi::Env env, Napi::Object exports) { return tapline::Init(env, exports); }
+
+NODE_API_MODULE(tapline_file_map, InitFileMap)
