@@ -56,6 +56,9 @@ const SUBCOMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<numb
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // The AWS SDK (s3:// addresses) warns on Node 20 that its releases after January 2027 need Node 22; tapline
+  // pins its version, so the warning only confuses. Setting the variable to false shows it again.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = createLogger({ verbose: 0 });
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;

@@ -123,8 +123,8 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         // Go's Glob `S*E` within one path element: no `/` after the stem.
         keys = listed.map((o) => o.key).filter((k) => k.endsWith(ext) && !k.slice(stem.length).includes('/'));
       } catch (err) {
+        // No `where`: the pipeline names the output, and the message names the listing.
         throw new TaplineError(ERROR_CODES.PEER, `cannot list s3://${bucket}/${stem}*: ${describeS3Error(err)}`, {
-          where: name,
           cause: err,
         });
       }
@@ -259,7 +259,6 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         throw new TaplineError(
           ERROR_CODES.PEER,
           `${notUploaded.length} chunk(s) not uploaded; kept in ${notUploaded.join(', ')}`,
-          { where: name },
         );
       }
     },

@@ -56,6 +56,27 @@ test('--output-file s3://…: a recording copied to S3 in chunks of --output-fil
   );
 });
 
+test('a run stopped before its inputs end (--exit-after) still uploads the chunk it was writing', async () => {
+  const res = await runTapline([
+    '--input-dummy',
+    '0',
+    '--output-file',
+    `s3://${s3.bucket}/stop/dummy.gor`,
+    '--exit-after',
+    '1500ms',
+    '--s3-endpoint',
+    s3.endpoint,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(
+    (await listObjects(s3.client, s3.bucket, 'stop/')).map((o) => o.key),
+    ['stop/dummy_0.gor'],
+  );
+  const body = (await s3.get('stop/dummy_0.gor')).toString('utf8');
+  assert.match(body, /^1 [0-9a-f]{24} \d+/);
+  assert.match(body, /\n🐵🙈🙉\n$/u);
+});
+
 test('--input-file s3://…*: listed, downloaded, merged by time with original pacing ignored at |max', async () => {
   const res = await runTapline([
     '--input-file',
