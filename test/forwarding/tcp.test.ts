@@ -242,6 +242,8 @@ describe('tcp forwarding between tapline processes', () => {
       receiver.child.kill('SIGKILL');
       await receiver.exited;
       await relay.waitStderr(/connection lost/);
+      // Truly away: a dial has been refused (a redial can still reach the dying listener for a moment).
+      await relay.waitStderr(/cannot connect/);
 
       // 12 messages while the peer is away: 8 fit in the buffer, 4 are dropped and counted.
       const away = range(10, 22).map((i) => requestRecord(i));
@@ -265,6 +267,8 @@ describe('tcp forwarding between tapline processes', () => {
       assert.equal(end.code, 0, relay.stderr());
     }
     assert.match(relay.stderr(), /dropped while away 4/);
-    assert.match(relay.stderr(), /disconnects 1/);
+    // At least one: a SIGKILLed peer's connection can close (FIN) a moment before its listener does, so the
+    // immediate redial may reach the dying listener and be reset — a second, legitimate disconnect.
+    assert.ok(Number(/disconnects (\d+)/.exec(relay.stderr())?.[1] ?? 0) >= 1, relay.stderr());
   });
 });
