@@ -5,7 +5,9 @@
  *    `--input-file FILE|max --output-http URL`: requests/s over the whole run, start-up included;
  *  - wrk (/usr/bin/wrk, one thread, the same number of connections) sends the same request bytes (a Lua script
  *    cycling through the file's first 2,000 requests, Host set as tapline sets it) for a few seconds;
- *  - the ratio, and tapline's peak RSS.
+ *  - the ratio, and tapline's peak RSS;
+ *  - tapline's CPU per request, and the same beyond its start-up: the CPU of an identical run of a one-request
+ *    file (module loading, flag parsing, connecting) is taken off before dividing by the request count.
  * Targets: ≥ 0.8× wrk and ≥ 25,000 requests/s. Each figure is the best of BENCH_RUNS (default 3) runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -125,6 +127,8 @@ export async function main(): Promise<void> {
   const dir = freshTmp('replay');
   const file = join(dir, 'requests.gor');
   const size = await writeGorFile(file, RECORDS);
+  const oneFile = join(dir, 'one-request.gor');
+  await writeGorFile(oneFile, 1);
   console.log(`generated ${fmt(RECORDS)} requests, ${fmt(size / 2 ** 20, 1)} MiB; ${CONNECTIONS} connections each`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -137,22 +141,26 @@ export async function main(): Promise<void> {
     const script = join(dir, 'requests.lua');
     writeFileSync(script, wrkScript(sample));
 
+    const replayArgs = (input: string) => [
+      '--input-file',
+      `${input}|max`,
+      '--output-http',
+      url,
+      '--output-http-workers',
+      String(CONNECTIONS),
+      '--output-http-workers-min',
+      String(CONNECTIONS),
+    ];
     let wrkRate = 0;
     let best: Measured | undefined;
     let bestRate = 0;
+    let startupMs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < RUNS; i++) {
-      // Interleaved, so both see the same background load.
+      // Interleaved, so all see the same background load.
       wrkRate = Math.max(wrkRate, await runWrk(script, url));
-      const m = await measureTapline([
-        '--input-file',
-        `${file}|max`,
-        '--output-http',
-        url,
-        '--output-http-workers',
-        String(CONNECTIONS),
-        '--output-http-workers-min',
-        String(CONNECTIONS),
-      ]);
+      const one = await measureTapline(replayArgs(oneFile));
+      startupMs = Math.min(startupMs, one.userMs + one.systemMs);
+      const m = await measureTapline(replayArgs(file));
       const sent = /requests (\d+), responses (\d+), status 2xx (\d+)/.exec(m.stderr);
       if (!sent || Number(sent[3]) !== RECORDS) {
         throw new Error(`tapline did not get ${RECORDS} 2xx answers:\n${m.stderr.slice(-1500)}`);
@@ -178,6 +186,11 @@ export async function main(): Promise<void> {
       {
         what: '  CPU per request',
         value: `${fmt(((m.userMs + m.systemMs) * 1000) / RECORDS, 1)} µs`,
+      },
+      {
+        what: '  CPU per request beyond start-up',
+        value: `${fmt(((m.userMs + m.systemMs - startupMs) * 1000) / RECORDS, 1)} µs`,
+        reference: `start-up (a one-request run): ${fmt(startupMs)} ms`,
       },
       { what: '  latency p50 / p95 / p99', value: latency ? `${latency[1]} / ${latency[2]} / ${latency[3]} ms` : '?' },
       { what: '  peak RSS', value: `${fmt(m.maxRssKb / 1024)} MB` },
