@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { BoundedMap } from '../core/bounded-set.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { encodedSize } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
@@ -87,7 +88,8 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
   const tag = randomLetters(8);
 
   /** Keys per templated key: listed from the bucket once, then every key this output chose. */
-  const knownKeys = new Map<string, string[]>();
+  // Bounded: a template with %r or %NS makes a new templated key per message; a forgotten one is listed again.
+  const knownKeys = new BoundedMap<string, string[]>(1024);
   const uploads = new Set<Promise<void>>();
   const notUploaded: string[] = [];
   let current: Chunk | undefined;

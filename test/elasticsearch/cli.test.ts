@@ -93,6 +93,29 @@ test('--route rules name the route field', async () => {
   assert.equal(es.documents.filter((d) => d.doc.route === '/users/*').length, 27);
 });
 
+test('a recording that holds requests and replayed responses (types 1 and 3) is indexed without replaying', async () => {
+  es.documents.length = 0;
+  const recorded = join(dir, 'replayed.gor');
+  let text = '';
+  for (let i = 0; i < 3; i++) {
+    const id = (100 + i).toString(16).padStart(24, '0');
+    text += `1 ${id} ${1_700_000_000_000_000_000n + BigInt(i)} 0\nGET /orders/${i} HTTP/1.1\r\nHost: shop\r\n\r\n\n🐵🙈🙉\n`;
+    text += `3 ${id} ${1_700_000_000_000_000_000n + BigInt(i)} 2500000000\nHTTP/1.1 500 Oops\r\nContent-Length: 1\r\n\r\nx\n🐵🙈🙉\n`;
+  }
+  writeFileSync(recorded, text);
+  const res = await runTapline([
+    '--input-file',
+    `${recorded}|max`,
+    '--output-http-elasticsearch',
+    `${es.url}/recorded`,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(
+    es.documents.map((d) => [d.index, d.doc.Req_URL, d.doc.Resp_Status, d.doc.RTT, d.doc.route]),
+    [0, 1, 2].map((i) => ['recorded', `/orders/${i}`, '500', 2500, '/orders/:id']),
+  );
+});
+
 test('usage errors exit 2 naming the flag: bad URL, replay without tracked responses, bad bulk size', async () => {
   const base = ['--input-file', file, '--output-http', target];
   for (const [args, pattern] of [
