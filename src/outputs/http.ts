@@ -24,7 +24,7 @@ import { timestampKey } from '../core/meta.js';
 import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
-import { hasRequestTitle, method as requestMethod } from '../protocol/http1/index.js';
+import { requestTitleMethod } from '../protocol/http1/title.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
@@ -134,11 +134,11 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         report.counters.not_request_ignored++;
         return;
       }
-      if (!hasRequestTitle(msg.data)) {
+      const method = requestTitleMethod(msg.data);
+      if (method === null) {
         report.counters.not_http_skipped++;
         return;
       }
-      const method = requestMethod(msg.data).toString('latin1');
       if (method === 'CONNECT') {
         report.counters.connect_skipped++;
         return;

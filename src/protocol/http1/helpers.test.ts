@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { body, deleteHeader, header, headerValue, mimeHeadersEnd, mimeHeadersStart, setHeader } from './headers.js';
 import { method, path, pathParam, setPath, setPathParam, status } from './request-line.js';
-import { hasRequestTitle, hasResponseTitle } from './title.js';
+import { GOR_METHODS, hasRequestTitle, hasResponseTitle, requestTitleMethod } from './title.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const str = (x: Buffer | null) => (x === null ? null : x.toString('latin1'));
@@ -48,6 +48,12 @@ describe('hasRequestTitle (gor truth table)', () => {
     ['PATCH /x HTTP/1.1\r\n', true],
   ];
   for (const [input, want] of table) it(JSON.stringify(input), () => assert.equal(hasRequestTitle(b(input)), want));
+  it('requestTitleMethod: the method where hasRequestTitle says yes, else null', () => {
+    for (const [input, want] of table) {
+      assert.equal(requestTitleMethod(b(input)), want ? input.slice(0, input.indexOf(' ')) : null, input);
+    }
+    for (const m of GOR_METHODS) assert.equal(requestTitleMethod(b(`${m} /x HTTP/1.1\r\nHost: y\r\n\r\n`)), m);
+  });
 });
 
 describe('header', () => {

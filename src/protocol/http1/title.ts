@@ -44,7 +44,8 @@ function isHttp10or11(buf: Uint8Array, s: number, e: number): boolean {
   );
 }
 
-function isGorMethod(buf: Buffer, end: number): boolean {
+/** Index in GOR_METHODS of `buf[0, end)`, or -1. */
+function gorMethodIndex(buf: Buffer, end: number): number {
   // Byte loops, not Buffer.compare: this runs for every replayed and captured request, and a native call per
   // candidate method cost more than the comparison.
   for (let m = 0; m < METHOD_BYTES.length; m++) {
@@ -52,9 +53,9 @@ function isGorMethod(buf: Buffer, end: number): boolean {
     if (bytes.length !== end) continue;
     let i = 0;
     while (i < end && buf[i] === bytes[i]) i++;
-    if (i === end) return true;
+    if (i === end) return m;
   }
-  return false;
+  return -1;
 }
 
 /**
@@ -86,8 +87,17 @@ export function requestTitleEnd(payload: Buffer): number {
     }
   }
   if (i >= n - 1 || sp2 === -1) return -1;
-  if (!isGorMethod(payload, sp1)) return -1;
+  if (gorMethodIndex(payload, sp1) === -1) return -1;
   return isHttp10or11(payload, sp2 + 1, i) ? i : -1;
+}
+
+/**
+ * The method of a payload with a valid gor request title, as one of the GOR_METHODS strings (no new string
+ * per call), or null when the payload has no such title.
+ */
+export function requestTitleMethod(payload: Buffer): string | null {
+  if (requestTitleEnd(payload) === -1) return null;
+  return GOR_METHODS[gorMethodIndex(payload, payload.indexOf(SP))]!;
 }
 
 /**
