@@ -180,7 +180,7 @@ export class HttpDirection implements StreamConsumer {
   ) {
     // Every engine hands over packet buffers it never rewrites (af_packet and libpcap batches go back to their
     // pool only once garbage-collected; files and datagrams are fresh buffers), so messages may be views.
-    const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true };
+    const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true, targets: false };
     if (side === 'client') {
       this.splitter = new RequestSplitter(splitterOptions);
     } else {

@@ -433,3 +433,21 @@ it('stableChunks: a message inside one chunk is a view of it; otherwise bytes ne
     assert.equal(out[0]!.bytes!.toString('latin1'), 'POST /c HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd');
   }
 });
+
+it('targets: false leaves every target empty and changes nothing else', () => {
+  const text = 'GET /a?x=1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc';
+  const full = new RequestSplitter({ collect: true }).push(b(text));
+  const bare = new RequestSplitter({ collect: true, targets: false }).push(b(text));
+  assert.deepEqual(
+    full.map((m) => m.target),
+    ['/a?x=1', '/b'],
+  );
+  assert.deepEqual(
+    bare.map((m) => m.target),
+    ['', ''],
+  );
+  assert.deepEqual(
+    bare.map((m) => ({ ...m, target: '/' })),
+    full.map((m) => ({ ...m, target: '/' })),
+  );
+});

@@ -50,6 +50,11 @@ export interface SplitterOptions {
    * caller's whole chunk alive as long as the message lives. Default false: `bytes` never shares memory.
    */
   stableChunks?: boolean;
+  /**
+   * Fill each request's `target` (default true). False leaves it '' and saves a string per request, for a
+   * caller that never reads it (raw capture emits the bytes and never looks at the target).
+   */
+  targets?: boolean;
 }
 
 /** Why the splitter stopped producing HTTP messages. */
@@ -152,6 +157,7 @@ export class Http1Splitter {
   private readonly maxHeaderSize: number;
   private readonly collect: boolean;
   private readonly stableChunks: boolean;
+  private readonly targets: boolean;
 
   private state = S_START;
   /** Absolute offset of the next byte. */
@@ -202,6 +208,7 @@ export class Http1Splitter {
     this.maxHeaderSize = options.maxHeaderSize ?? 64 * 1024;
     this.collect = options.collect ?? false;
     this.stableChunks = options.stableChunks ?? false;
+    this.targets = options.targets ?? true;
     if (!(this.maxSize > 0) || !(this.maxHeaderSize > 0)) {
       throw new TaplineError(ERROR_CODES.BAD_HTTP, 'maxSize and maxHeaderSize must be positive');
     }
@@ -594,7 +601,7 @@ export class Http1Splitter {
     const m = new MessageClass(this.kind, start);
     if (this.kind === 'request') {
       m.method = methodString(buf, sl.start, sl.methodEnd);
-      m.target = buf.toString('latin1', sl.targetStart, sl.targetEnd);
+      if (this.targets) m.target = buf.toString('latin1', sl.targetStart, sl.targetEnd);
     } else {
       m.status = sl.status;
     }
