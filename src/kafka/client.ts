@@ -19,6 +19,7 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { Logger } from '../core/log.js';
+import { createTaplinePartitioner } from './partitioner.js';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -96,6 +97,8 @@ function kafkaOf(c: KafkaConnection): Kafka {
 export function createProducer(c: KafkaConnection, options: ProducerOptions): KafkaProducer {
   const producer: Producer = kafkaOf(c).producer({
     allowAutoTopicCreation: true,
+    // Same placement as kafkajs's default (Java's murmur2), at a fraction of its cost per message.
+    createPartitioner: createTaplinePartitioner,
     retry: { retries: c.retries, initialRetryTime: 200, maxRetryTime: 5000 },
   });
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
