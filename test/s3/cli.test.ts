@@ -90,6 +90,21 @@ test('--input-file s3://…*: listed, downloaded, merged by time with original p
   assert.match(res.stderr, /objects 3/);
 });
 
+test("--input-file-dry-run over S3 objects: gor's report for the objects, nothing replayed", async () => {
+  const res = await runTapline([
+    '--input-file',
+    `s3://${s3.bucket}/cli/copy_`,
+    '--input-file-dry-run',
+    '--output-stdout',
+    '--s3-endpoint',
+    s3.endpoint,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  const out = res.stdout.toString();
+  assert.match(out, /^Records found: 40\nFiles processed: 3\n/);
+  assert.match(out, /It will take `39ms` to replay at current speed\./);
+});
+
 test('usage errors exit 2 naming the flag: bad bucket, append, bad endpoint, nothing matching', async () => {
   for (const [args, pattern, code] of [
     [['--input-file', file, '--output-file', 's3://A_B/x.gor'], /not a bucket name/, 2],
