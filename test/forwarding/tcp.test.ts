@@ -173,6 +173,9 @@ describe('tcp forwarding between tapline processes', () => {
         '--output-tcp-secure',
         '--output-tcp-workers',
         '1',
+        // Every dial failure logged, not only the first (on a loaded machine the first could be a timeout).
+        '--verbose',
+        '1',
       ]);
       await refused.exited;
       assert.match(refused.stderr(), /cannot connect \([^)]*self.signed/i);
@@ -195,7 +198,7 @@ describe('tcp forwarding between tapline processes', () => {
       const records = await receiver.waitRecords(8);
       assert.equal(records.length, 8);
       assert.ok(!receiver.stdout().toString('latin1').includes('/item/50 '), 'the refused record never arrived');
-      assert.match(receiver.stderr(), /TLS handshake failed/);
+      await receiver.waitStderr(/TLS handshake failed/);
     } finally {
       await stop(receiver);
       rmSync(dir, { recursive: true, force: true });
