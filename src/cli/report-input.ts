@@ -49,6 +49,54 @@ export function inputKind(path: string): InputKind {
   }
 }
 
+const MONKEYS = Buffer.from('🐵🙈🙉', 'utf8');
+/** A record of type 3 after a separator (LF or CRLF line ends), or at the very start of a file. */
+const REPLAYED_AFTER = [Buffer.from('\n3 ', 'latin1'), Buffer.from('\r\n3 ', 'latin1')].map((tail) =>
+  Buffer.concat([MONKEYS, tail]),
+);
+const SCAN_CHUNK = 4 << 20;
+
+/**
+ * Could these inputs hold replayed responses (type 3)? pcap files never do (capture makes types 1 and 2);
+ * a `.gor` file is searched for a type-3 record (a native byte search, stopping at the first); a gzipped one
+ * is assumed to (finding out would mean decompressing it twice). `report --responses auto` holds each
+ * original response back for a replayed one only when this says yes: holding keeps every request waiting
+ * until it times out, which costs memory and time for nothing on a plain recording.
+ */
+export function mayHoldReplayed(specs: readonly string[]): boolean {
+  for (const spec of specs) {
+    const { path } = splitPorts(spec);
+    const kind = inputKind(path);
+    if (kind === 'gor.gz') return true;
+    if (kind === 'gor' && hasReplayedRecord(path)) return true;
+  }
+  return false;
+}
+
+function hasReplayedRecord(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const overlap = REPLAYED_AFTER[1]!.length - 1;
+    const buf = Buffer.alloc(SCAN_CHUNK + overlap);
+    let carried = 0;
+    let position = 0;
+    for (;;) {
+      const n = readSync(fd, buf, carried, SCAN_CHUNK, position);
+      if (n === 0) return false;
+      const view = buf.subarray(0, carried + n);
+      if (position === 0 && view[0] === 0x33 && view[1] === 0x20) return true;
+      if (REPLAYED_AFTER.some((pattern) => view.indexOf(pattern) !== -1)) return true;
+      position += n;
+      carried = Math.min(overlap, view.length);
+      view.copy(buf, 0, view.length - carried);
+    }
+  } catch (err) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface FeedResult {
   /** Counters of the inputs, by name (records read, problems, capture counters). */
   inputs: Record<string, Record<string, number | string>>;

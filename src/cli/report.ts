@@ -20,7 +20,7 @@ import { createLogger } from '../core/log.js';
 import { parseArgv } from './argv.js';
 import { renderHelp } from './help.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
-import { feedFiles, inputKind, type ReportProgress } from './report-input.js';
+import { feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
 import { StatusLine } from './status-line.js';
 
 export const EXIT_BUDGET = 3;
@@ -99,7 +99,8 @@ function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
     routeLimit,
     timeBase: 'input',
     top: Math.max(1, flags.number('top')),
-    preferReplayed: responses === 'auto',
+    // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
+    preferReplayed: responses === 'auto' && mayHoldReplayed(files),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some((f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f)),
   });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { mayHoldReplayed } from '../../src/cli/report-input.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
 import { runTapline } from '../support/cli.js';
@@ -163,5 +164,29 @@ describe('tapline report', () => {
     const bodies = truth.responses.reduce((n: number, m: { body_bytes: number }) => n + m.body_bytes, 0);
     // Content-Length bodies here, so the wire body bytes are the truth's body bytes.
     assert.equal(s.totals.response_body_bytes, bodies);
+  });
+
+  it('--responses auto: the replayed response wins when the file holds one; a plain recording is not scanned for nothing', async () => {
+    const replayed = join(dir, 'replayed.gor');
+    const startsReplayed = join(dir, 'starts-replayed.gor');
+    const messages: Message[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [req, original] = exchange(100 + i, `/items/${i}`, 1000, 50);
+      const [, again] = exchange(100 + i, `/items/${i}`, 10, 0, '3');
+      messages.push(req!, original!, again!);
+    }
+    writeGor(replayed, messages);
+    writeGor(startsReplayed, [exchange(1, '/x', 1, 1, '3')[1]!]);
+    assert.equal(mayHoldReplayed([current, baseline]), false);
+    assert.equal(mayHoldReplayed([current, replayed]), true);
+    assert.equal(mayHoldReplayed([startsReplayed]), true);
+    assert.equal(mayHoldReplayed([join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap')]), false);
+
+    const r = await runTapline(['report', '--json', replayed]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout.toString());
+    assert.equal(s.total_requests, 5);
+    assert.equal(s.totals.response_body_bytes, 5 * 10); // the replayed bodies, not the 1000-byte originals
+    assert.equal(s.accounting.original_responses_replaced, 5);
   });
 });
