@@ -9,7 +9,7 @@
  * Getters return views into `payload`; editors return a new Buffer, or `payload` itself when nothing changes.
  */
 
-import { COLON, CRLF, CRLFCRLF, indexOfByte, LF, lowerByte, splice, toBytes } from './bytes.js';
+import { COLON, CR, CRLF, CRLFCRLF, indexOfByte, LF, lowerByte, SP, splice, toBytes } from './bytes.js';
 import { hasResponseTitle, requestTitleEnd } from './title.js';
 
 /** Where a header sits in a payload. Offsets are byte indexes; every `end` is exclusive. */
@@ -124,8 +124,24 @@ export function headerValue(payload: Buffer, name: string | Buffer): Buffer {
 export function addHeader(payload: Buffer, name: string | Buffer, value: string | Buffer): Buffer {
   const at = mimeHeadersStart(payload);
   if (at < 1) return payload;
-  const line = Buffer.concat([toBytes(name), Buffer.from(': ', 'latin1'), toBytes(value), CRLF]);
-  return splice(payload, at, at, line);
+  const nameBytes = toBytes(name);
+  const valueBytes = toBytes(value);
+  // The new line is written straight into the copy: one allocation per added header (this runs per request
+  // for --http-set-header).
+  const lineLength = nameBytes.length + valueBytes.length + 4;
+  const out = Buffer.allocUnsafe(payload.length + lineLength);
+  payload.copy(out, 0, 0, at);
+  let i = at;
+  out.set(nameBytes, i);
+  i += nameBytes.length;
+  out[i++] = COLON;
+  out[i++] = SP;
+  out.set(valueBytes, i);
+  i += valueBytes.length;
+  out[i++] = CR;
+  out[i++] = LF;
+  payload.copy(out, i, at);
+  return out;
 }
 
 /**
