@@ -206,8 +206,16 @@ export class Aggregator {
   add(t: Tally): void {
     const route = this.bucket(this.routes, t.route, this.routeLimit);
     if (this.overflowed) this.routesOverflowed++;
-    const host = this.bucket(this.hosts, t.host, this.hostLimit);
-    if (this.overflowed) this.hostsOverflowed++;
+    // Most traffic names one host: the last host's bucket is remembered (the same string, usually the same object).
+    let host = this.lastHostBucket;
+    if (t.host !== this.lastHost || host === undefined) {
+      host = this.bucket(this.hosts, t.host, this.hostLimit);
+      if (this.overflowed) this.hostsOverflowed++;
+      else {
+        this.lastHost = t.host;
+        this.lastHostBucket = host;
+      }
+    }
     const latencyBucket = SparseHistogram.bucketOf(t.latencyMs);
     route.add(t, t.host, latencyBucket);
     host.add(t, t.route, latencyBucket);
@@ -221,6 +229,9 @@ export class Aggregator {
     }
     this.series.add(ms, t.requestHeaderBytes + t.requestBodyBytes + responseBytes, 1);
   }
+
+  private lastHost = '';
+  private lastHostBucket: Bucket | undefined;
 
   /** Whether the last bucket() call filed its key under the overflow bucket (a field: no object per call). */
   private overflowed = false;

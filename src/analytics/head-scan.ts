@@ -110,12 +110,18 @@ export function scanHead(buf: Uint8Array, start: number, end: number, client: Ui
       return;
     }
     const lineStart = i + 1;
+    // The name (up to the first colon), then the value up to the line's end: one comparison per value byte.
     let colon = -1;
     let j = lineStart;
     while (j < end) {
       const c = buf[j]!;
       if (c === LF) break;
-      if (c === COLON && colon === -1) colon = j;
+      if (c === COLON) {
+        colon = j;
+        j++;
+        while (j < end && buf[j] !== LF) j++;
+        break;
+      }
       j++;
     }
     if (colon !== -1) {
