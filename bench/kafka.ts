@@ -4,12 +4,14 @@
  *  - produced: tapline's Kafka output (raw format, batches, keys by id) until every message is acknowledged;
  *  - consumed: tapline's Kafka input from the oldest offset until every message has been read and decoded;
  * each next to kcat's rate on the same broker (kcat -P from a file, kcat -C to /dev/null), with the ratio.
+ * Next to each rate, CPU time per message (user + system of the bench process for tapline, of the kcat
+ * process through /usr/bin/time for kcat): on a shared, loaded machine it says more than the rate.
  * Each figure is the best of BENCH_RUNS (default 3); BENCH_KAFKA_MESSAGES (default 60,000; the mock keeps about
  * 5 MB per partition, so more needs more partitions) per run.
  * Target: ≥ 50,000 msg/s each way.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryLogger } from '../src/core/log.js';
 import { type Message, makeMeta } from '../src/core/message.js';
@@ -48,7 +50,18 @@ const connection = (bootstrap: string, name: string): KafkaConnection => ({
   name,
 });
 
-async function produceTapline(bootstrap: string, topic: string, msgs: Message[], keyById = true): Promise<number> {
+/** Messages per second (wall) and CPU microseconds per message. */
+interface Measured {
+  rate: number;
+  cpuUs: number;
+}
+
+const cpuUsSince = (from: NodeJS.CpuUsage, count: number) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / count;
+};
+
+async function produceTapline(bootstrap: string, topic: string, msgs: Message[], keyById = true): Promise<Measured> {
   const producer = createProducer(connection(bootstrap, 'bench-out'), { compression: 'none', acks: 1 });
   const out = kafkaOutput(
     producer,
@@ -56,6 +69,7 @@ async function produceTapline(bootstrap: string, topic: string, msgs: Message[],
     ctx(),
   );
   await producer.connect();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   for (const m of msgs) {
     const wait = out.write(m);
@@ -63,38 +77,47 @@ async function produceTapline(bootstrap: string, topic: string, msgs: Message[],
   }
   await out.close();
   const ms = performance.now() - started;
+  const cpuUs = cpuUsSince(cpu, msgs.length);
   const stats = out.stats!();
   if (stats.acked !== msgs.length)
     throw new Error(`tapline produced ${stats.acked}/${msgs.length} (failed ${stats.failed})`);
-  return (msgs.length / ms) * 1000;
+  return { rate: (msgs.length / ms) * 1000, cpuUs };
 }
 
-async function consumeTapline(bootstrap: string, topic: string, expected: number): Promise<number> {
+async function consumeTapline(bootstrap: string, topic: string, expected: number): Promise<Measured> {
   const conn = connection(bootstrap, 'bench-in');
   const consumer = createConsumer(conn, { topic, start: 'earliest' });
   const input = kafkaInput(consumer, { topic, format: 'raw', capacity: 16384 }, ctx());
   let n = 0;
   let started = 0;
+  let cpu = process.cpuUsage();
   const deadline = setTimeout(() => void input.close(), 120_000);
   for await (const batch of input.read()) {
-    if (started === 0) started = performance.now(); // group join and first fetch are not throughput
+    if (started === 0) {
+      started = performance.now(); // group join and first fetch are not throughput
+      cpu = process.cpuUsage();
+    }
     n += batch.length;
     if (n >= expected) break;
   }
   const ms = performance.now() - started;
+  const cpuUs = cpuUsSince(cpu, expected);
   clearTimeout(deadline);
   await input.close();
   if (n < expected) {
     const lines = (conn.log as ReturnType<typeof memoryLogger>).lines.slice(-10).join('\n');
     throw new Error(`tapline consumed ${n}/${expected}: ${JSON.stringify(input.stats!())}\n${lines}`);
   }
-  return (expected / ms) * 1000;
+  return { rate: (expected / ms) * 1000, cpuUs };
 }
 
-function timed(command: string, args: string[], stdinFile?: string): Promise<number> {
+/** Runs `command` under /usr/bin/time: its rate for `count` messages (start-up included) and its CPU. */
+function timed(count: number, command: string, args: string[], stdinFile?: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { stdio: [stdinFile ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH_CPU %U %S', command, ...args], {
+      stdio: [stdinFile ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+    });
     if (stdinFile) {
       import('node:fs').then((fs) => fs.createReadStream(stdinFile).pipe(child.stdin!));
     }
@@ -105,8 +128,11 @@ function timed(command: string, args: string[], stdinFile?: string): Promise<num
     const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code === 0) resolve(performance.now() - started);
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`));
+      const cpu = /BENCH_CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+      if (code === 0 && cpu) {
+        const rate = (count / (performance.now() - started)) * 1000;
+        resolve({ rate, cpuUs: ((Number(cpu[1]) + Number(cpu[2])) * 1e6) / count });
+      } else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`));
     });
   });
 }
@@ -120,48 +146,56 @@ export async function main(): Promise<void> {
   for (let i = 1; i <= COUNT; i++) buf[i * SIZE - 1] = 0x0a;
   writeFileSync(lines, buf);
 
-  const best = { tp: 0, tn: 0, tc: 0, kp: 0, kc: 0 };
+  const best: Record<'tp' | 'tn' | 'tc' | 'kp' | 'kc', Measured> = {
+    tp: { rate: 0, cpuUs: Infinity },
+    tn: { rate: 0, cpuUs: Infinity },
+    tc: { rate: 0, cpuUs: Infinity },
+    kp: { rate: 0, cpuUs: Infinity },
+    kc: { rate: 0, cpuUs: Infinity },
+  };
+  const keep = (which: keyof typeof best, m: Measured) => {
+    best[which] = { rate: Math.max(best[which].rate, m.rate), cpuUs: Math.min(best[which].cpuUs, m.cpuUs) };
+  };
   for (let run = 0; run < RUNS; run++) {
     // A fresh broker per run: the mock keeps everything in memory.
     const broker = await startKafkaBroker({ topics: { tapline: PARTITIONS, nokey: PARTITIONS, kcat: PARTITIONS } });
+    const b = broker.bootstrap;
     try {
-      best.tp = Math.max(best.tp, await produceTapline(broker.bootstrap, 'tapline', msgs));
-      best.tn = Math.max(best.tn, await produceTapline(broker.bootstrap, 'nokey', msgs, false));
-      best.tc = Math.max(best.tc, await consumeTapline(broker.bootstrap, 'tapline', COUNT));
-      const kp = await timed('kcat', ['-P', '-b', broker.bootstrap, '-t', 'kcat', '-X', 'linger.ms=5'], lines);
-      best.kp = Math.max(best.kp, (COUNT / kp) * 1000);
-      const kc = await timed('kcat', [
-        '-C',
-        '-b',
-        broker.bootstrap,
-        '-t',
-        'kcat',
-        '-o',
-        'beginning',
-        '-e',
-        '-q',
-        '-c',
-        String(COUNT),
-      ]);
-      best.kc = Math.max(best.kc, (COUNT / kc) * 1000);
+      keep('tp', await produceTapline(b, 'tapline', msgs));
+      keep('tn', await produceTapline(b, 'nokey', msgs, false));
+      keep('tc', await consumeTapline(b, 'tapline', COUNT));
+      keep('kp', await timed(COUNT, 'kcat', ['-P', '-b', b, '-t', 'kcat', '-X', 'linger.ms=5'], lines));
+      const consume = ['-C', '-b', b, '-t', 'kcat', '-o', 'beginning', '-e', '-q', '-c', String(COUNT)];
+      keep('kc', await timed(COUNT, 'kcat', consume));
     } finally {
       await broker.close();
     }
   }
   console.log(
-    `${fmt(COUNT)} messages of ${SIZE} bytes, ${PARTITIONS} partitions, best of ${RUNS}; kcat times include its start-up`,
+    `${fmt(COUNT)} messages of ${SIZE} bytes, ${PARTITIONS} partitions, best of ${RUNS}; kcat times include its start-up; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
   );
-  const row = (what: string, value: number, reference: string, against: number) => ({
+  const row = (what: string, value: Measured, reference: string, against: Measured) => ({
     what,
-    value: fmt(value),
-    reference: `${reference} ${fmt(against)}`,
-    ratio: `${fmt(value / against, 2)}×`,
+    value: fmt(value.rate),
+    reference: `${reference} ${fmt(against.rate)}`,
+    ratio: `${fmt(value.rate / against.rate, 2)}×`,
     target: `≥ ${fmt(TARGET)}`,
-    ok: value >= TARGET,
+    ok: value.rate >= TARGET,
   });
   printTable([
     row('produced, msg/s (acknowledged)', best.tp, 'kcat -P', best.kp),
     row('produced, --output-kafka-key none', best.tn, 'kcat -P', best.kp),
     row('consumed, msg/s (decoded)', best.tc, 'kcat -C', best.kc),
+  ]);
+  const cpuRow = (what: string, value: Measured, reference: string, against: Measured) => ({
+    what,
+    value: `${fmt(value.cpuUs, 1)} µs`,
+    reference: `${reference} ${fmt(against.cpuUs, 1)} µs`,
+    ratio: `${fmt(value.cpuUs / against.cpuUs, 1)}×`,
+  });
+  printTable([
+    cpuRow('CPU per message produced', best.tp, 'kcat -P', best.kp),
+    cpuRow('CPU per message, key none', best.tn, 'kcat -P', best.kp),
+    cpuRow('CPU per message consumed', best.tc, 'kcat -C', best.kc),
   ]);
 }
