@@ -1,10 +1,8 @@
 /**
  * Helpers for tests between real tapline processes: start one with extra environment, learn the port its
- * --input-tcp picked, count the .gor records it writes to stdout, make records and self-signed certificates.
+ * --input-tcp picked, count the .gor records it writes to stdout, make records (certificates: test/support/tls.ts).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { REPO_ROOT } from '../support/corpus.js';
@@ -111,35 +109,6 @@ export function requestRecord(i: number, type = '1'): Buffer {
     Buffer.from(`POST /item/${i} HTTP/1.1\r\nHost: example\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
     SEPARATOR,
   ]);
-}
-
-/** A self-signed certificate for 127.0.0.1 made with the openssl CLI; returns the paths. */
-export function makeCertificate(): { dir: string; cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'tapline-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { dir, cert, key };
 }
 
 export async function stop(peer: Peer): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fnv1a32 } from '../../src/net/fnv.js';
-import { listeningPort, makeCertificate, requestRecord, splitRecords, startPeer, stop } from './peers.js';
+import { makeCertificate } from '../support/tls.js';
+import { listeningPort, requestRecord, splitRecords, startPeer, stop } from './peers.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 

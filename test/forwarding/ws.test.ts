@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { acceptKey } from '../../src/net/ws-dial.js';
 import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE } from '../../src/net/ws-frames.js';
-import { makeCertificate, requestRecord, startPeer } from './peers.js';
+import { makeCertificate } from '../support/tls.js';
+import { requestRecord, startPeer } from './peers.js';
 
 interface Upgrade {
   url: string;

@@ -4,13 +4,11 @@
  * replay goes through, keep-alive included.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpOutput } from '../../src/outputs/http.js';
+import { makeCertificate } from '../support/tls.js';
 import { arrayInput, collectingOutput, requestMessage, runPipeline } from './replay-support.js';
 
 let dir = '';
@@ -20,33 +18,12 @@ const seen: string[] = [];
 let server: ReturnType<typeof createServer>;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tapline-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  server = createServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-    (req, res) => {
-      seen.push(`${req.method} ${req.url} ${req.headers.host}`);
-      res.end(`secure ${req.url}`);
-    },
-  );
+  const tls = makeCertificate('localhost');
+  dir = tls.dir;
+  server = createServer({ key: readFileSync(tls.key), cert: readFileSync(tls.cert) }, (req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+    res.end(`secure ${req.url}`);
+  });
   server.on('secureConnection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `https://localhost:${(server.address() as { port: number }).port}`;
