@@ -12,6 +12,7 @@
  * A full queue lets writers go on only once it is down to 3/4, so a replay at full speed wakes the writer
  * once per quarter queue, not once per answer.
  */
+import type { Meta } from '../core/message.js';
 import { type ConnectionOptions, ReplayConnection, type ReplayResult } from './http-connection.js';
 import { nextRedirect } from './http-redirect.js';
 import type { HttpTarget } from './http-target.js';
@@ -19,8 +20,12 @@ import type { HttpTarget } from './http-target.js';
 export interface ReplayJob {
   payload: Buffer;
   method: string;
-  /** The request's meta id (type-3 messages carry it). */
-  id: string;
+  /**
+   * The request's meta: type-3 messages carry its id. Kept whole and read only then, because a meta read from a
+   * file cuts its id out of the line on first read (a string or two per request that a replay without
+   * --output-http-track-response never needs).
+   */
+  meta: Meta;
 }
 
 export interface PoolOptions extends ConnectionOptions {

@@ -91,7 +91,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     responses.offer({
       meta: makeMeta({
         type: REPLAYED_RESPONSE,
-        id: job.id,
+        id: job.meta.id,
         timestampNs: BigInt(Math.round(outcome.startedMs * 1000)) * 1000n,
         latencyNs: BigInt(Math.round(outcome.latencyMs * 1e6)),
       }),
@@ -144,7 +144,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         return;
       }
       report.accepted(timestampKey(msg.meta));
-      const pending = pool.submit({ payload: adaptRequest(msg.data, target, keepHost), method, id: msg.meta.id });
+      const pending = pool.submit({ payload: adaptRequest(msg.data, target, keepHost), method, meta: msg.meta });
       queueStats?.sample(pool.waiting);
       return pending;
     },
