@@ -27,7 +27,7 @@ import { connectionOf, Flow } from './flow.js';
 import { FlowTable } from './flow-table.js';
 import { senderRole } from './role.js';
 import { type AssemblerStats, createStats } from './stats.js';
-import type { Stream, StreamContext } from './stream.js';
+import { ChunkMetaScratch, type Stream, type StreamContext } from './stream.js';
 import type { AssemblerOptions, EndReason, StreamSide } from './types.js';
 
 const NS_PER_MS = 1_000_000n;
@@ -68,6 +68,7 @@ export class TcpAssembler {
     const d = ASSEMBLER_DEFAULTS;
     this.ctx = {
       stats: this.stats,
+      chunkMeta: new ChunkMetaScratch(),
       onStream: options.onStream,
       reorderTimeoutNs: positiveNs('reorderTimeoutNs', options.reorderTimeoutNs ?? d.reorderTimeoutNs),
       maxStreamBufferBytes: positiveInt('maxStreamBufferBytes', options.maxStreamBufferBytes ?? d.maxStreamBufferBytes),

@@ -7,10 +7,12 @@ import { connectionOf, Flow } from './flow.js';
 import { directionHash } from './flow-key.js';
 import { FlowTable } from './flow-table.js';
 import { createStats } from './stats.js';
+import { ChunkMetaScratch } from './stream.js';
 import { Recorder, seg } from './testing.js';
 
 const ctx = {
   stats: createStats(),
+  chunkMeta: new ChunkMetaScratch(),
   onStream: () => undefined,
   reorderTimeoutNs: 1n,
   maxStreamBufferBytes: 1,

@@ -12,11 +12,30 @@ import type { Flow } from './flow.js';
 import type { DirectionTuple } from './flow-key.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 import type { AssemblerStats } from './stats.js';
-import type { EndReason, GapReason, StreamConsumer, StreamFactory, StreamSide, TcpConnection } from './types.js';
+import type {
+  ChunkMeta,
+  EndReason,
+  GapReason,
+  StreamConsumer,
+  StreamFactory,
+  StreamSide,
+  TcpConnection,
+} from './types.js';
+
+/** The mutable `ChunkMeta` an assembler reuses for every delivered chunk. */
+export class ChunkMetaScratch implements ChunkMeta {
+  offset = 0;
+  seq = 0;
+  ack = 0;
+  ackValid = false;
+  tsNs = 0n;
+}
 
 /** Settings and counters shared by every stream of one assembler. */
 export interface StreamContext {
   readonly stats: AssemblerStats;
+  /** The one `ChunkMeta` every `data` call of this assembler gets, overwritten each time (see ChunkMeta). */
+  readonly chunkMeta: ChunkMetaScratch;
   readonly onStream: StreamFactory;
   readonly reorderTimeoutNs: bigint;
   readonly maxStreamBufferBytes: number;
@@ -369,7 +388,15 @@ export class Stream implements DirectionTuple {
     this.nextSeq = (seq + chunk.length) >>> 0;
     this.ctx.stats.bytesDelivered += chunk.length;
     const consumer = this.consumerMade ? this.consumer : this.makeConsumer();
-    if (consumer !== undefined) consumer.data(chunk, { offset, seq, ack, ackValid, tsNs });
+    if (consumer !== undefined) {
+      const meta = this.ctx.chunkMeta;
+      meta.offset = offset;
+      meta.seq = seq;
+      meta.ack = ack;
+      meta.ackValid = ackValid;
+      meta.tsNs = tsNs;
+      consumer.data(chunk, meta);
+    }
   }
 
   private gap(length: number | null, reason: GapReason, tsNs: bigint): void {

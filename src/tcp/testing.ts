@@ -56,7 +56,9 @@ export class Recorder {
   readonly onStream: StreamFactory = (conn, side) => {
     this.opened.push({ conn, side });
     return {
-      data: (chunk, meta) => this.events.push({ kind: 'data', conn, side, chunk: Buffer.from(chunk), meta }),
+      // The assembler reuses its ChunkMeta object: keep a copy.
+      data: (chunk, meta) =>
+        this.events.push({ kind: 'data', conn, side, chunk: Buffer.from(chunk), meta: { ...meta } }),
       gap: (length, meta) => this.events.push({ kind: 'gap', conn, side, length, meta }),
       end: (reason) => this.events.push({ kind: 'end', conn, side, reason }),
     };

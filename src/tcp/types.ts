@@ -39,8 +39,9 @@ export interface TcpConnection {
 
 /**
  * Metadata of one delivered chunk. A chunk never spans two segments, so every byte in it shares `ack`
- * and `tsNs`; byte `offset + i` has sequence number `(seq + i) >>> 0`. Each `data` call gets its own
- * object, never changed afterwards: a consumer may keep it instead of copying its fields.
+ * and `tsNs`; byte `offset + i` has sequence number `(seq + i) >>> 0`. The assembler passes the same
+ * object to every `data` call, overwritten each time (one object less per packet): it is valid only
+ * during the call, so copy the fields you keep.
  */
 export interface ChunkMeta {
   /** Absolute stream offset of the chunk's first byte (0 = first byte after the SYN, or first byte seen). */

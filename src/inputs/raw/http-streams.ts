@@ -27,7 +27,7 @@ import {
 import { connectionIdPrefix, continueAck } from '../../tcp/ids.js';
 import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { CaptureMeta } from './capture-meta.js';
-import { ChunkLog } from './chunk-log.js';
+import { ChunkLog, type ChunkRef } from './chunk-log.js';
 
 export interface HttpCutOptions {
   /** Emit responses (type 2). Without it responses are still parsed, to frame the connection. */
@@ -304,7 +304,7 @@ export class HttpDirection implements StreamConsumer {
     this.emit('2', idNumber, first, m, m.bytes!);
   }
 
-  private seqOf(m: Http1Message, first: ChunkMeta | undefined): number {
+  private seqOf(m: Http1Message, first: ChunkRef | undefined): number {
     return first ? (first.seq + Math.max(0, m.start - first.offset)) >>> 0 : 0;
   }
 
@@ -337,7 +337,7 @@ export class HttpDirection implements StreamConsumer {
   }
 
   /** Latency: from the first byte's capture time to the latest seen on this direction. */
-  private emit(type: '1' | '2', idNumber: number, first: ChunkMeta | undefined, m: Http1Message, data: Buffer): void {
+  private emit(type: '1' | '2', idNumber: number, first: ChunkRef | undefined, m: Http1Message, data: Buffer): void {
     const startNs = first?.tsNs ?? this.lastTs;
     const clock = this.options.clock;
     const timestampNs = clock ? clock(startNs) : startNs;
