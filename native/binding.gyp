@@ -35,12 +35,13 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
-    # Memory-mapped windows of --input-file's plain .gor files; see src/inputs/file-map.ts.
+    # --input-file: memory-mapped windows of plain .gor files (src/inputs/file-map.ts) and the record
+    # scanner of the .gor reader (src/core/gor-format-native.ts).
     {
-      'target_name': 'tapline_file_map',
+      'target_name': 'tapline_file',
       'conditions': [
         ['OS=="linux"', {
-          'sources': ['src/file_map.cc'],
+          'sources': ['src/file_map.cc', 'src/file_scan.cc'],
         }],
       ],
       'dependencies': [

@@ -1,11 +1,14 @@
-// tapline file-map addon: maps windows of a `.gor` file read by --input-file into memory (mmap(2),
-// read-only, shared), so records are parsed from the page cache itself and a copy to --output-file writes
+// tapline file addon (tapline_file.node): file mapping here, the record scanner in file_scan.cc.
+// Maps windows of a `.gor` file read by --input-file into memory (mmap(2), read-only, shared), so records are parsed from the page cache itself and a copy to --output-file writes
 // them from there: one copy of every byte through the kernel instead of two (read into a fresh buffer, then
 // write), and no page faults on fresh buffers. See src/inputs/file-map.ts for when it is used.
 //
-//   map(fd, offset, length, done)      on the libuv thread pool: fstat, mmap(MAP_SHARED|MAP_POPULATE);
+//   map(fd, offset, length, done)      on the libuv thread pool: fstat, mmap(MAP_SHARED), MADV_SEQUENTIAL;
 //     done(errnoOrZero, buffer)        `buffer` covers [offset, min(offset+length, size of the file));
 //                                      an external Buffer whose memory is unmapped when it is collected
+//   prefetch(view, done)               on the thread pool: madvise(MADV_POPULATE_READ) over a view of a
+//     done(errnoOrZero)                mapping, so the main thread neither faults nor waits for the disk
+//                                      when it parses it (Linux 5.14+; older kernels: EINVAL, harmless)
 //   release(buffer)                    madvise(MADV_DONTNEED): drops the pages from this process (its RSS);
 //                                      the memory stays valid, a later access faults the page cache back in
 //   faults()                           pages of a mapping that were found cut off since the process started
@@ -30,6 +33,8 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+
+#include "file_scan.h"
 
 namespace tapline {
 namespace {
@@ -136,11 +141,12 @@ class MapWorker : public Napi::AsyncWorker {
     if (end <= offset_) return;  // nothing there: an empty buffer, like a read at the end
     int64_t aligned = offset_ & ~static_cast<int64_t>(page_size - 1);
     size_t span = static_cast<size_t>(end - aligned);
-    void* base = mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, aligned);
+    void* base = mmap(nullptr, span, PROT_READ, MAP_SHARED, fd_, aligned);
     if (base == MAP_FAILED) {
       errno_ = errno;
       return;
     }
+    madvise(base, span, MADV_SEQUENTIAL);
     if (!Register(base, span)) {
       munmap(base, span);
       errno_ = ENOMEM;  // too many live mappings: JavaScript reads instead
@@ -183,25 +189,60 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  Napi::Buffer<char> buffer = info[0].As<Napi::Buffer<char>>();
-  uintptr_t start = reinterpret_cast<uintptr_t>(buffer.Data());
-  uintptr_t end = start + buffer.Length();
+// The whole pages under a Buffer, when they lie inside one of our mappings (madvise on ordinary memory could
+// zero it); false otherwise.
+bool PagesOf(const Napi::Value& value, uintptr_t* start, uintptr_t* end) {
+  Napi::Buffer<char> buffer = value.As<Napi::Buffer<char>>();
   uintptr_t page = static_cast<uintptr_t>(page_size);
-  start &= ~(page - 1);
-  end = (end + page - 1) & ~(page - 1);
-  {
-    // Only ever inside one of our mappings: MADV_DONTNEED on ordinary memory would zero it.
-    std::lock_guard<std::mutex> lock(slots_mutex);
-    bool ours = false;
-    for (Slot& s : slots) {
-      uintptr_t base = s.base.load();
-      if (base != 0 && start >= base && end <= base + ((s.length.load() + page - 1) & ~(page - 1))) ours = true;
-    }
-    if (!ours) return Napi::Number::New(info.Env(), EINVAL);
+  *start = reinterpret_cast<uintptr_t>(buffer.Data()) & ~(page - 1);
+  *end = (reinterpret_cast<uintptr_t>(buffer.Data()) + buffer.Length() + page - 1) & ~(page - 1);
+  if (buffer.Length() == 0) return false;
+  std::lock_guard<std::mutex> lock(slots_mutex);
+  for (Slot& s : slots) {
+    uintptr_t base = s.base.load();
+    if (base != 0 && *start >= base && *end <= base + ((s.length.load() + page - 1) & ~(page - 1))) return true;
   }
-  int rc = end > start ? madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) : 0;
+  return false;
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  uintptr_t start, end;
+  if (!PagesOf(info[0], &start, &end)) return Napi::Number::New(info.Env(), EINVAL);
+  int rc = madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
   return Napi::Number::New(info.Env(), rc == 0 ? 0 : errno);
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+class PrefetchWorker : public Napi::AsyncWorker {
+ public:
+  PrefetchWorker(Napi::Function& done, const Napi::Value& view, uintptr_t start, uintptr_t end)
+      : Napi::AsyncWorker(done), start_(start), end_(end) {
+    view_ = Napi::Persistent(view.As<Napi::Object>());  // keeps the mapping alive meanwhile
+  }
+  void Execute() override {
+    if (madvise(reinterpret_cast<void*>(start_), end_ - start_, MADV_POPULATE_READ) != 0) errno_ = errno;
+  }
+  void OnOK() override { Callback().Call({Napi::Number::New(Env(), errno_)}); }
+
+ private:
+  Napi::ObjectReference view_;
+  uintptr_t start_;
+  uintptr_t end_;
+  int errno_ = 0;
+};
+
+Napi::Value Prefetch(const Napi::CallbackInfo& info) {
+  Napi::Function done = info[1].As<Napi::Function>();
+  uintptr_t start, end;
+  if (!PagesOf(info[0], &start, &end)) {
+    done.Call({Napi::Number::New(info.Env(), EINVAL)});
+    return info.Env().Undefined();
+  }
+  (new PrefetchWorker(done, info[0], start, end))->Queue();
+  return info.Env().Undefined();
 }
 
 Napi::Value Faults(const Napi::CallbackInfo& info) {
@@ -212,8 +253,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::call_once(handler_once, InstallHandler);
   exports.Set("map", Napi::Function::New(env, Map));
   exports.Set("release", Napi::Function::New(env, Release));
+  exports.Set("prefetch", Napi::Function::New(env, Prefetch));
   exports.Set("faults", Napi::Function::New(env, Faults));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  RegisterScan(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 
@@ -222,4 +265,4 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 static Napi::Object InitFileMap(Napi::Env env, Napi::Object exports) { return tapline::Init(env, exports); }
 
-NODE_API_MODULE(tapline_file_map, InitFileMap)
+NODE_API_MODULE(tapline_file, InitFileMap)

@@ -14,6 +14,7 @@ import {
   payloadLength,
   type RecordProblem,
   SEPARATOR,
+  useNativeScanner,
 } from './gor-format.js';
 import { makeMeta } from './message.js';
 import { parseMeta, timestampKey } from './meta.js';
@@ -192,6 +193,98 @@ describe('.gor framing', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('.gor reader: native scanner and JavaScript agree', () => {
+  const meta = (id: string, ts: string) => makeMeta({ type: '1', id, timestampNs: BigInt(ts), latencyNs: 0n });
+  const good = (id: string, body: string, ts = '1700000000000000123') =>
+    encodeRecord({ meta: meta(id, ts), data: Buffer.from(body) });
+  /** What a reader saw, in plain values. */
+  const seen = (chunks: Buffer[]) => {
+    const { records, problems } = readAll(chunks);
+    return {
+      records: records.map((r) => [r.meta.line, r.data.toString('latin1'), r.record, r.offset, r.size, messageKey(r)]),
+      raw: records.map((r) => (r.rawBuf ? r.rawBuf.toString('latin1', r.rawStart, r.rawEnd) : null)),
+      problems: problems.map((p) => [p.kind, p.record, p.offset, p.skipped]),
+    };
+  };
+  const both = (chunks: Buffer[]) => {
+    const native = useNativeScanner(true);
+    try {
+      const a = seen(chunks);
+      useNativeScanner(false);
+      return { native, withScanner: a, withJs: seen(chunks) };
+    } finally {
+      useNativeScanner(true);
+    }
+  };
+
+  it('keeps a payload that contains the separator without its final LF (a look-alike), whole', () => {
+    const lookAlike = `POST / HTTP/1.1\r\n\r\nbefore\n🐵🙈🙉X after`;
+    const file = Buffer.concat([
+      good('1', 'GET / HTTP/1.1\r\n\r\n'),
+      good('2', lookAlike),
+      good('3', 'GET /3 HTTP/1.1\r\n\r\n'),
+    ]);
+    const { withScanner, withJs } = both([file]);
+    assert.deepEqual(
+      withJs.records.map((r) => r[1]),
+      ['GET / HTTP/1.1\r\n\r\n', lookAlike, 'GET /3 HTTP/1.1\r\n\r\n'].map((b) => Buffer.from(b).toString('latin1')),
+    );
+    assert.deepEqual(withScanner, withJs);
+  });
+
+  it('reads the same records, offsets, keys, spans and problems at random chunkings of mixed records', () => {
+    const piece = fc.oneof(
+      fc.record({
+        kind: fc.constant('good'),
+        body: fc.string({ minLength: 1, maxLength: 40 }),
+        ts: fc.bigInt({ min: -5n, max: 10n ** 19n }),
+      }),
+      fc.record({ kind: fc.constant('crlf'), body: fc.string({ minLength: 1, maxLength: 20 }) }),
+      fc.record({ kind: fc.constant('bad-meta'), body: fc.string({ maxLength: 20 }) }),
+      fc.record({ kind: fc.constant('empty'), body: fc.constant('') }),
+      fc.record({ kind: fc.constant('bad-ts'), body: fc.string({ minLength: 1, maxLength: 20 }) }),
+      fc.record({ kind: fc.constant('look-alike'), body: fc.string({ maxLength: 20 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.array(fc.nat(400), { maxLength: 6 }), (pieces, cuts) => {
+        const parts = pieces.map((p, i) => {
+          switch (p.kind) {
+            case 'good':
+              return good(String(i), p.body, String((p as { ts: bigint }).ts));
+            case 'crlf':
+              return Buffer.from(`1 ${i} 5\r\n${p.body}\r\n🐵🙈🙉\r\n`);
+            case 'bad-meta':
+              return Buffer.from(`1${p.body.replace(/ /g, '')}\n${p.body}x\n🐵🙈🙉\n`);
+            case 'empty':
+              return Buffer.from(`1 ${i} 7\n\n🐵🙈🙉\n`);
+            case 'bad-ts':
+              return Buffer.from(`1 ${i} 12a3 0\n${p.body}\n🐵🙈🙉\n`);
+            default:
+              return good(String(i), `a\n🐵🙈🙉${p.body}z`);
+          }
+        });
+        const file = Buffer.concat(parts);
+        const at = [...new Set(cuts.map((c) => c % (file.length + 1)))].sort((a, b) => a - b);
+        const chunks: Buffer[] = [];
+        let prev = 0;
+        for (const c of [...at, file.length]) {
+          chunks.push(file.subarray(prev, c));
+          prev = c;
+        }
+        const { withScanner, withJs } = both(chunks);
+        assert.deepEqual(withScanner, withJs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('uses the native scanner when the addon is built', {
+    skip: useNativeScanner(true) ? false : 'addon not built',
+  }, () => {
+    assert.equal(both([good('1', 'x')]).native, true);
   });
 });
 

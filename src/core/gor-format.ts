@@ -13,6 +13,7 @@
  *    are discarded up to the next separator and reported as `garbage`.
  */
 import { ERROR_CODES, TaplineError } from './errors.js';
+import { type FileAddon, fileAddon } from './gor-format-native.js';
 import type { Message, Meta } from './message.js';
 import { metaLineKey, metaLineLength, parseMeta, parseMetaBytes, preview, timestampKey } from './meta.js';
 
@@ -139,15 +140,23 @@ export class GorRecordReader {
     this.out = [];
     let from = 0;
     if (this.piecesLen > 0) from = this.scanStraddle(chunk);
+    /** Where the separator search goes on: past a look-alike that is payload (`\n🐵🙈🙉` + another byte). */
+    let search = from;
     while (from >= 0) {
-      const idx = findCore(chunk, from);
+      if (search === from && this.piecesLen === 0 && !this.skipping && scanner) {
+        // Every record that needs no decision, in one native call per SCAN_MAX; the loop below takes the
+        // record the scan stopped at (or keeps the tail for the next chunk).
+        from = this.scanClean(scanner, chunk, from);
+        search = from;
+      }
+      const idx = findCore(chunk, search);
       if (idx === -1) break;
       const after = idx + CORE_LEN;
       if (after >= chunk.length) break; // cannot tell yet: the next chunk decides (scanStraddle)
       const sepLen = separatorLength(chunk, after);
       if (sepLen === -1) break; // "\r" is the chunk's last byte: the next chunk decides
       if (sepLen === 0) {
-        from = idx + 1;
+        search = idx + 1;
         continue;
       }
       const next = idx + CORE_LEN + sepLen;
@@ -159,10 +168,38 @@ export class GorRecordReader {
         this.finishRecord(sepLen === 2, this.streamOffset + next);
       }
       from = next;
+      search = next;
     }
     if (from >= 0 && from < chunk.length) this.take(chunk.subarray(from));
     this.streamOffset += chunk.length;
     return this.out;
+  }
+
+  /** Records the native scanner found whole and valid, made as emit() makes them; returns where it stopped. */
+  private scanClean(addon: FileAddon, chunk: Buffer, from: number): number {
+    const out = this.out;
+    const base = this.streamOffset;
+    for (;;) {
+      const n = addon.scanRecords(chunk, from, SCAN_INTS, SCAN_KEYS);
+      let offset = this.recordOffset;
+      let record = this.recordNo;
+      for (let i = 0, j = 0; i < n; i++, j += 3) {
+        const start = SCAN_INTS[j]!;
+        const nl = SCAN_INTS[j + 1]!;
+        const end = SCAN_INTS[j + 2]!;
+        const next = end + SEPARATOR_LEN;
+        const endOffset = base + next;
+        record++;
+        out.push(
+          new ReadRecord(chunk, start, nl, nl + 1, end, SCAN_KEYS[i]!, record, offset, endOffset - offset, next),
+        );
+        offset = endOffset;
+      }
+      this.recordOffset = offset;
+      this.recordNo = record;
+      from = SCAN_INTS[3 * SCAN_MAX]!;
+      if (n < SCAN_MAX) return from;
+    }
   }
 
   /** End of stream: a trailing record without separator is still read, and reported. */
@@ -349,6 +386,23 @@ export class GorRecordReader {
   private problem(kind: RecordProblemKind, record: number, offset: number, message: string): void {
     this.onProblem({ kind, record, offset, skipped: true, message });
   }
+}
+
+const SEPARATOR_LEN = 14;
+/** Records per native scan call, and its output arrays (one reader at a time uses them: push() is sync). */
+const SCAN_MAX = 4096;
+const SCAN_INTS = new Int32Array(3 * SCAN_MAX + 1);
+const SCAN_KEYS = new Float64Array(SCAN_MAX);
+/** The native scanner, unless the addon is missing or TAPLINE_FILE_ADDON=off. */
+let scanner: FileAddon | null = fileAddon();
+
+/**
+ * Turns the native record scanner off or back on (when the addon is there); returns whether it is on. For
+ * the tests and benchmarks that compare it with the JavaScript reader: both must read the same records.
+ */
+export function useNativeScanner(on: boolean): boolean {
+  scanner = on ? fileAddon() : null;
+  return scanner !== null;
 }
 
 const FIRST_EMOJI_BYTE = 0xf0;

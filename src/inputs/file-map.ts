@@ -14,45 +14,17 @@
  * zeros where the pages were and counts them (`faults()`); the source checks the count after parsing each
  * window and ends the file with a read error, dropping what was parsed from the window. A file rewritten in
  * place while it is replayed shows its new bytes to records not yet written (a read would have copied them
- * earlier); the docs say so. Without the addon (not built, not Linux) or with TAPLINE_FILE_MAP=off, files
- * are read as before.
+ * earlier); the docs say so. Without the addon (core/gor-format-native.ts) or with TAPLINE_FILE_MAP=off,
+ * files are read as before.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileAddon } from '../core/gor-format-native.js';
 
-interface FileMapAddon {
-  map(fd: number, offset: number, length: number, done: (errno: number, buf: Buffer) => void): void;
-  release(buf: Buffer): number;
-  faults(): number;
-  abiVersion: number;
-}
-
-let addon: FileMapAddon | null | undefined;
-
-function load(): FileMapAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  const env = process.env;
-  if (process.platform !== 'linux' || env.TAPLINE_FILE_MAP === 'off') return addon;
-  // Next to the capture addon when TAPLINE_NATIVE_ADDON names it; else native/build (src/inputs/ and
-  // dist/inputs/ are both two levels below the package root).
-  const candidates = env.TAPLINE_NATIVE_ADDON
-    ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_file_map.node')]
-    : ['Release', 'Debug'].map((b) =>
-        fileURLToPath(new URL(`../../native/build/${b}/tapline_file_map.node`, import.meta.url)),
-      );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return addon;
-  try {
-    const mod = createRequire(import.meta.url)(path) as FileMapAddon;
-    if (mod.abiVersion === 1) addon = mod;
-  } catch {
-    // An addon that does not load (built for another Node) only means: files are read, not mapped.
-  }
-  return addon;
-}
+// Mapping has its own switch besides the addon's (TAPLINE_FILE_ADDON=off), to compare reads with maps.
+let mapOff: boolean | undefined;
+const load = () => {
+  mapOff ??= process.env.TAPLINE_FILE_MAP === 'off';
+  return mapOff ? null : fileAddon();
+};
 
 /** True when windows of plain files can be mapped. */
 export function canMapFiles(): boolean {
@@ -69,6 +41,16 @@ export function mapWindow(fd: number, offset: number, length: number): Promise<B
       else reject(Object.assign(new Error(`mmap failed (errno ${errno})`), { errno }));
     });
   });
+}
+
+/**
+ * Maps the pages under a view of a mapped window on the thread pool (reading them from disk if need be), so
+ * that parsing it neither faults nor blocks the main thread. Never fails: at worst the parse faults them in.
+ */
+export function prefetchWindow(view: Buffer): Promise<Buffer> {
+  const mod = load();
+  if (!mod || view.length === 0) return Promise.resolve(view);
+  return new Promise((resolve) => mod.prefetch(view, () => resolve(view)));
 }
 
 /** Drops a mapped window's pages from this process; its bytes stay readable (faulted in again if touched). */

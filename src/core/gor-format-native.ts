@@ -1,0 +1,51 @@
+/**
+ * tapline's optional file addon (native/src/file_map.cc, file_scan.cc; built by scripts/build-native.mjs):
+ * the `.gor` reader's record scanner, and the file mapping used by `--input-file` (inputs/file-map.ts).
+ * Without it (not built, not Linux, built for another Node) or with TAPLINE_FILE_ADDON=off, everything
+ * works the same in JavaScript, only slower.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface FileAddon {
+  /**
+   * Splits `chunk` from `from` into records that need no decision (meta line that parses, payload, LF
+   * separator), at most `keys.length`: ints[3i, 3i+1, 3i+2] = start, meta line end, payload end; keys[i] =
+   * timestampKey(); ints[3 * keys.length] = where it stopped. Returns the count.
+   */
+  scanRecords(chunk: Buffer, from: number, ints: Int32Array, keys: Float64Array): number;
+  map(fd: number, offset: number, length: number, done: (errno: number, buf: Buffer) => void): void;
+  prefetch(view: Buffer, done: (errno: number) => void): void;
+  release(buf: Buffer): number;
+  faults(): number;
+  abiVersion: number;
+}
+
+const ABI_VERSION = 2;
+let addon: FileAddon | null | undefined;
+
+/** The addon, or null when it cannot be used. */
+export function fileAddon(): FileAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const env = process.env;
+  if (process.platform !== 'linux' || env.TAPLINE_FILE_ADDON === 'off') return addon;
+  // Next to the capture addon when TAPLINE_NATIVE_ADDON names it; else native/build (src/core/ and
+  // dist/core/ are both two levels below the package root).
+  const candidates = env.TAPLINE_NATIVE_ADDON
+    ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_file.node')]
+    : ['Release', 'Debug'].map((b) =>
+        fileURLToPath(new URL(`../../native/build/${b}/tapline_file.node`, import.meta.url)),
+      );
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return addon;
+  try {
+    const mod = createRequire(import.meta.url)(path) as FileAddon;
+    if (mod.abiVersion === ABI_VERSION) addon = mod;
+  } catch {
+    // An addon that does not load only means: the JavaScript paths.
+  }
+  return addon;
+}
