@@ -11,7 +11,6 @@
  */
 import { pathOf } from '../analytics/routes.js';
 import { headerBlockEnd, measureRequest, measureResponse } from '../analytics/sizes.js';
-import { headerValue } from '../protocol/http1/index.js';
 
 /** The JSON object sent for one exchange. Values are strings except the numbers named in docs/elasticsearch.md. */
 export type EsDocument = Record<string, string | number>;
@@ -29,15 +28,17 @@ export interface ExchangeBytes {
 
 /** Request headers copied when present, as `Req_<name>` (Cookie becomes Req_Cookies, as in gor). */
 const REQUEST_HEADERS: readonly [field: string, header: string][] = [
-  ['Req_Accept-Language', 'Accept-Language'],
-  ['Req_Accept', 'Accept'],
-  ['Req_Accept-Encoding', 'Accept-Encoding'],
-  ['Req_If-Modified-Since', 'If-Modified-Since'],
-  ['Req_Connection', 'Connection'],
-  ['Req_Cookies', 'Cookie'],
+  ['Req_Accept-Language', 'accept-language'],
+  ['Req_Accept', 'accept'],
+  ['Req_Accept-Encoding', 'accept-encoding'],
+  ['Req_If-Modified-Since', 'if-modified-since'],
+  ['Req_Connection', 'connection'],
+  ['Req_Cookies', 'cookie'],
 ];
+const REQUEST_WANTED: ReadonlySet<string> = new Set(['user-agent', ...REQUEST_HEADERS.map(([, h]) => h)]);
 
-const RESPONSE_HEADERS: readonly string[] = [
+/** Response headers copied when present, as `Resp_<name>`. */
+const RESPONSE_HEADERS: readonly [field: string, header: string][] = [
   'Content-Length',
   'Content-Type',
   'Transfer-Encoding',
@@ -46,7 +47,8 @@ const RESPONSE_HEADERS: readonly string[] = [
   'Cache-Control',
   'Vary',
   'Set-Cookie',
-];
+].map((name) => [`Resp_${name}`, name.toLowerCase()]);
+const RESPONSE_WANTED: ReadonlySet<string> = new Set(RESPONSE_HEADERS.map(([, h]) => h));
 
 /**
  * Builds the document, or returns null when the request is not an HTTP/1 request or the response not an
@@ -60,18 +62,20 @@ export function buildDocument(exchange: ExchangeBytes, route: (path: string) => 
   if (!req || !res) return null;
   const reqHead = exchange.requestHead;
   const resHead = exchange.response.subarray(0, headerBlockEnd(exchange.response));
+  const reqValues = headerValues(reqHead, REQUEST_WANTED);
   const doc: EsDocument = {
     Req_URL: req.target,
     Req_Method: req.method,
-    'Req_User-Agent': text(headerValue(reqHead, 'User-Agent')),
+    'Req_User-Agent': reqValues.get('user-agent') ?? '',
   };
-  for (const [field, name] of REQUEST_HEADERS) setIfPresent(doc, field, headerValue(reqHead, name));
+  for (const [field, name] of REQUEST_HEADERS) setIfPresent(doc, field, reqValues.get(name));
   const code = String(res.status).padStart(3, '0');
   doc.Resp_Status = code;
   doc['Resp_Status-Code'] = code;
   const space = resHead.indexOf(0x20);
   if (space > 0) doc.Resp_Proto = resHead.toString('latin1', 0, space);
-  for (const name of RESPONSE_HEADERS) setIfPresent(doc, `Resp_${name}`, headerValue(resHead, name));
+  const resValues = headerValues(resHead, RESPONSE_WANTED);
+  for (const [field, name] of RESPONSE_HEADERS) setIfPresent(doc, field, resValues.get(name));
   // gor computes seconds + (ns remainder × 1e-6), which is milliseconds only below one second; this is the
   // round trip in whole milliseconds at any length (docs/compat.md).
   doc.RTT = exchange.rttNs !== undefined && exchange.rttNs >= 0n ? Number(exchange.rttNs / 1_000_000n) : -1;
@@ -90,12 +94,31 @@ export function buildDocument(exchange: ExchangeBytes, route: (path: string) => 
   return doc;
 }
 
-function setIfPresent(doc: EsDocument, field: string, value: Buffer): void {
-  if (value.length > 0) doc[field] = text(value);
+function setIfPresent(doc: EsDocument, field: string, value: string | undefined): void {
+  if (value) doc[field] = value;
 }
 
-/** Header bytes as text: UTF-8 when valid (what Go's JSON encoder sends), else Latin-1 byte for byte. */
-function text(value: Buffer): string {
+/**
+ * The first value of each wanted header (names lower-case), trimmed, in one pass over the header block (the
+ * start line skipped). Values are UTF-8 when valid (what Go's JSON encoder sends), else Latin-1 byte for byte.
+ */
+function headerValues(head: Buffer, wanted: ReadonlySet<string>): Map<string, string> {
+  const found = new Map<string, string>();
+  const lines = head.toString('latin1').split('\n');
+  for (let i = 1; i < lines.length && found.size < wanted.size; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!wanted.has(name) || found.has(name)) continue;
+    const raw = line.slice(colon + 1).trim();
+    // Latin-1 text maps each byte to one char: only a byte ≥ 0x80 can make it differ from UTF-8.
+    found.set(name, /[\x80-\xff]/.test(raw) ? utf8OrLatin1(Buffer.from(raw, 'latin1')) : raw);
+  }
+  return found;
+}
+
+function utf8OrLatin1(value: Buffer): string {
   const utf8 = value.toString('utf8');
   return utf8.includes('\uFFFD') ? value.toString('latin1') : utf8;
 }
