@@ -97,6 +97,10 @@ export async function main(): Promise<void> {
     ok: tapMBs / catMBs >= 0.5,
   });
   rows.push({
+    what: '  CPU per record (user + system, all threads)',
+    value: `${fmt(((copyRun.userMs + copyRun.systemMs) * 1000) / RECORDS, 2)} µs`,
+  });
+  rows.push({
     what: '  peak RSS',
     value: `${fmt(copyRun.maxRssKb / 1024)} MB`,
     target: '< 200 MB',
