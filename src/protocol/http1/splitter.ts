@@ -1041,7 +1041,10 @@ export class Http1Splitter {
   private flushCollect(to: number, copy: boolean): void {
     const limit = Math.min(to, this.base + this.chunk.length);
     if (limit <= this.collectedTo) return;
-    const piece = this.chunk.subarray(this.collectedTo - this.base, limit - this.base);
+    const from = this.collectedTo - this.base;
+    const until = limit - this.base;
+    // A message that is exactly the chunk (one request per packet, the usual case) needs no view of it.
+    const piece = from === 0 && until === this.chunk.length ? this.chunk : this.chunk.subarray(from, until);
     this.parts.push(copy ? Buffer.from(piece) : piece);
     this.collectedTo = limit;
   }
