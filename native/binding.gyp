@@ -51,4 +51,25 @@
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
   ],
+  # The Kafka producer on librdkafka (src/kafka/rdkafka-producer.ts): built only where librdkafka's header is
+  # installed (Debian: librdkafka-dev); without it tapline produces with kafkajs.
+  'variables': {
+    'tapline_has_rdkafka': '<!(test -f /usr/include/librdkafka/rdkafka.h && echo 1 || echo 0)',
+  },
+  'conditions': [
+    ['OS=="linux" and tapline_has_rdkafka==1', {
+      'targets': [
+        {
+          'target_name': 'tapline_kafka',
+          'sources': ['src/kafka_producer.cc'],
+          'libraries': ['-lrdkafka'],
+          'dependencies': [
+            "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+          ],
+          'defines': ['NAPI_VERSION=8'],
+          'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+        },
+      ],
+    }],
+  ],
 }

@@ -80,3 +80,10 @@ if (result.error || result.status !== 0) {
 const built = join(nativeDir, 'build/Release/tapline_capture.node');
 if (!existsSync(built)) warn([`node-gyp reported success but ${built} is missing.`]);
 console.log(`tapline: capture addon built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${built}`);
+// The Kafka producer addon is built only where librdkafka's header is (binding.gyp checks); never an error.
+if (!existsSync(join(nativeDir, 'build/Release/tapline_kafka.node'))) {
+  console.warn(
+    'tapline: warning: the Kafka producer addon (librdkafka) was not built: /usr/include/librdkafka/rdkafka.h ' +
+      'is missing (Debian: apt-get install librdkafka-dev). --output-kafka-host produces with kafkajs instead.',
+  );
+}

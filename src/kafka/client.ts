@@ -1,6 +1,7 @@
 /**
  * The small producer/consumer interface tapline's Kafka plugins use, and its kafkajs implementation. The
- * plugins never import kafkajs: another client (a librdkafka binding) can be put behind the same interface.
+ * plugins never import kafkajs. Producing goes through librdkafka (rdkafka-producer.ts) when its addon is
+ * built, kafkajs otherwise; consuming is kafkajs's.
  *
  *   KafkaProducer.send(records) ─▶ one produce request, resolved when the broker acknowledged it (the
  *                                  delivery report) or rejected after the client's retries
@@ -18,8 +19,10 @@ import {
   type Producer,
   type SASLOptions,
 } from 'kafkajs';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createTaplinePartitioner } from './partitioner.js';
+import { createRdkafkaProducer, rdkafkaAddon, rdkafkaUnavailable } from './rdkafka-producer.js';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -45,6 +48,8 @@ export interface ProducerOptions {
 }
 
 export interface KafkaProducer {
+  /** Which client library does the work (said in --verbose and in the output's stats). */
+  readonly client: 'librdkafka' | 'kafkajs';
   connect(): Promise<void>;
   send(topic: string, records: ProducedRecord[]): Promise<void>;
   close(): Promise<void>;
@@ -94,7 +99,38 @@ function kafkaOf(c: KafkaConnection): Kafka {
   return new Kafka(config);
 }
 
-export function createProducer(c: KafkaConnection, options: ProducerOptions): KafkaProducer {
+/**
+ * The producer: librdkafka's (rdkafka-producer.ts) when its addon loads, else kafkajs's. `choice` comes from
+ * $TAPLINE_KAFKA_CLIENT: 'kafkajs' forces kafkajs, 'librdkafka' requires the addon (an error says why it
+ * cannot be loaded), unset or 'auto' picks.
+ */
+export function createProducer(
+  c: KafkaConnection,
+  options: ProducerOptions,
+  choice = process.env.TAPLINE_KAFKA_CLIENT || 'auto',
+): KafkaProducer {
+  if (choice !== 'auto' && choice !== 'kafkajs' && choice !== 'librdkafka') {
+    throw new TaplineError(ERROR_CODES.USAGE, `expected auto, librdkafka or kafkajs, got ${JSON.stringify(choice)}`, {
+      where: 'TAPLINE_KAFKA_CLIENT',
+    });
+  }
+  if (choice !== 'kafkajs') {
+    const mod = rdkafkaAddon();
+    if (mod) {
+      c.log.info(`${c.name}: producing with librdkafka ${mod.version}`);
+      return createRdkafkaProducer(mod, c, options);
+    }
+    if (choice === 'librdkafka') {
+      throw new TaplineError(ERROR_CODES.USAGE, `librdkafka cannot be used: ${rdkafkaUnavailable()}`, {
+        where: 'TAPLINE_KAFKA_CLIENT',
+      });
+    }
+    c.log.info(`${c.name}: producing with kafkajs (${rdkafkaUnavailable()})`);
+  } else c.log.info(`${c.name}: producing with kafkajs (TAPLINE_KAFKA_CLIENT=kafkajs)`);
+  return createKafkajsProducer(c, options);
+}
+
+export function createKafkajsProducer(c: KafkaConnection, options: ProducerOptions): KafkaProducer {
   const producer: Producer = kafkaOf(c).producer({
     allowAutoTopicCreation: true,
     // Same placement as kafkajs's default (Java's murmur2), at a fraction of its cost per message.
@@ -103,6 +139,7 @@ export function createProducer(c: KafkaConnection, options: ProducerOptions): Ka
   });
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   return {
+    client: 'kafkajs',
     connect: () => producer.connect(),
     async send(topic, records) {
       await producer.send({ topic, messages: records, acks: options.acks, compression });

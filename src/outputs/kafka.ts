@@ -64,11 +64,11 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
         (err: unknown) => {
           connected = undefined; // reconnect for the next batch
           // After the client's retries: these messages are lost, so they are counted and said, never silent.
-          counters.failed += records.length;
-          ctx.log.warn(
-            `${name}: ${records.length} message(s) not delivered: ${(err as Error).message}`,
-            `${name} send`,
-          );
+          // librdkafka reports per message: the rest of the batch was delivered.
+          const failed = (err as { failed?: number }).failed ?? records.length;
+          counters.failed += failed;
+          counters.acked += records.length - failed;
+          ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${(err as Error).message}`, `${name} send`);
         },
       )
       .finally(() => {
@@ -121,6 +121,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
         in_flight_batches: inFlight.size,
         queued: pending.length,
         acked_per_s: Math.round(counters.acked / seconds),
+        client: producer.client,
       };
     },
   };

@@ -1,7 +1,8 @@
 /**
  * Scale-out through Kafka (librdkafka's mock cluster, a real Kafka-protocol server, not Apache Kafka):
  * two tapline producers → one topic → two tapline replayers in one consumer group → a local HTTP target that
- * must receive every request exactly once, although the broker goes down mid-run and comes back.
+ * must receive every request exactly once, although the broker goes down mid-run and comes back. Run once
+ * per producer client (librdkafka, kafkajs).
  *
  *   producer A (file) ─┐                       ┌─▶ replayer 1 (group "replay") ─┐
  *                      ├─▶ topic (4 partitions) ┤                               ├─▶ HTTP target
@@ -18,7 +19,7 @@ import { test } from 'node:test';
 import { sleep } from '../../src/core/async.js';
 import { collect, runTapline, startTapline } from '../support/cli.js';
 import { startKafkaBroker } from '../support/kafka-broker.js';
-import { exchange, writeGor } from './kafka-cli.js';
+import { exchange, PRODUCER_CLIENTS, withKafkaClient, writeGor } from './kafka-cli.js';
 
 const PER_PRODUCER = 150;
 
@@ -31,7 +32,15 @@ async function until(check: () => boolean, ms: number, what: () => string): Prom
   }
 }
 
-test('two producers → one topic → two replayers in a group: every request reaches the target exactly once across a broker outage', async () => {
+for (const { client, skip } of PRODUCER_CLIENTS) {
+  test(
+    `two producers (${client}) → one topic → two replayers in a group: every request reaches the target exactly once across a broker outage`,
+    { skip },
+    () => withKafkaClient(client, () => distributedRun(client)),
+  );
+}
+
+async function distributedRun(client: string): Promise<void> {
   const broker = await startKafkaBroker({ topics: { traffic: 4 } });
   const dir = await mkdtemp(join(tmpdir(), 'tapline-kafka-dist-'));
   const received = new Map<string, number>();
@@ -130,6 +139,7 @@ test('two producers → one topic → two replayers in a group: every request re
     for (const r of await Promise.all([a, b])) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /"acked":300,"failed":0/, 'every message acknowledged');
+      assert.match(r.stderr, new RegExp(`"client":"${client}"`));
     }
 
     await until(
@@ -155,4 +165,4 @@ test('two producers → one topic → two replayers in a group: every request re
     await new Promise((r) => server.close(r));
     await rm(dir, { recursive: true, force: true });
   }
-});
+}

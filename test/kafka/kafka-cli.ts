@@ -6,7 +6,32 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
+import { rdkafkaAddon, rdkafkaUnavailable } from '../../src/kafka/rdkafka-producer.js';
 import { type CliResult, collect, startTapline } from '../support/cli.js';
+
+/**
+ * The producer clients a test runs with: librdkafka (skipped, saying why, when its addon is not built) and
+ * kafkajs.
+ */
+export const PRODUCER_CLIENTS: { client: 'librdkafka' | 'kafkajs'; skip: string | false }[] = [
+  { client: 'librdkafka', skip: rdkafkaAddon() ? false : rdkafkaUnavailable() },
+  { client: 'kafkajs', skip: false },
+];
+
+/**
+ * Runs `body` with TAPLINE_KAFKA_CLIENT set for the tapline processes it starts (they inherit this process's
+ * environment); the tests of a file run one at a time, so no other test sees it.
+ */
+export async function withKafkaClient<T>(client: string, body: () => Promise<T>): Promise<T> {
+  const before = process.env.TAPLINE_KAFKA_CLIENT;
+  process.env.TAPLINE_KAFKA_CLIENT = client;
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TAPLINE_KAFKA_CLIENT;
+    else process.env.TAPLINE_KAFKA_CLIENT = before;
+  }
+}
 
 /** A request and its response per id, with bytes that stress framing (LF, CR, NUL, 0xff, a fake separator). */
 export function exchange(i: number, id = `${i.toString(16).padStart(24, '0')}`): Message[] {

@@ -1,7 +1,8 @@
 /**
  * tapline against a real Kafka-protocol broker (librdkafka's mock cluster, not Apache Kafka), cross-checked
  * with kcat, an independent client: what tapline writes kcat reads byte for byte, and what kcat writes tapline
- * reads, in gor's raw and JSON formats.
+ * reads, in gor's raw and JSON formats. tapline produces with each client it has: librdkafka (the addon) and
+ * kafkajs (TAPLINE_KAFKA_CLIENT=kafkajs); keys land in the partition Java's murmur2 gives with both.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeGorJson } from '../../src/kafka/gor-json.js';
+import { partitionOfKey } from '../../src/kafka/partitioner.js';
 import { runTapline } from '../support/cli.js';
 import { type KafkaBroker, startKafkaBroker } from '../support/kafka-broker.js';
 import { kcatConsume, kcatProduce } from '../support/kafka-kcat.js';
-import { exchange, runUntilRecords, splitGor, writeGor } from './kafka-cli.js';
+import { exchange, PRODUCER_CLIENTS, runUntilRecords, splitGor, withKafkaClient, writeGor } from './kafka-cli.js';
 
 let broker: KafkaBroker;
 let dir: string;
@@ -20,7 +22,13 @@ const messages = Array.from({ length: 20 }, (_, i) => exchange(i)).flat();
 const raw = (m: (typeof messages)[number]) => Buffer.concat([Buffer.from(`${m.meta.line}\n`), m.data]);
 
 before(async () => {
-  broker = await startKafkaBroker({ topics: { raw: 4, json: 2, fromkcat: 3, fromkcatjson: 1 } });
+  const produced = Object.fromEntries(
+    PRODUCER_CLIENTS.flatMap((c) => [
+      [`raw-${c.client}`, 4],
+      [`json-${c.client}`, 2],
+    ]),
+  );
+  broker = await startKafkaBroker({ topics: { ...produced, fromkcat: 3, fromkcatjson: 1 } });
   dir = await mkdtemp(join(tmpdir(), 'tapline-kafka-'));
   await writeGor(join(dir, 'in.gor'), messages);
 });
@@ -30,70 +38,65 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('raw: tapline writes, kcat reads every value byte for byte, keyed by id, a request and its response in one partition', async () => {
-  const r = await runTapline([
-    '--input-file',
-    `${join(dir, 'in.gor')}|max`,
-    '--output-kafka-host',
-    broker.bootstrap,
-    '--output-kafka-topic',
-    'raw',
-  ]);
+/** tapline copies in.gor to `topic` with `client`, printing its stats; asserts it exited 0 with that client. */
+async function produceWith(client: string, topic: string, extra: string[] = []) {
+  const file = `${join(dir, 'in.gor')}|max`;
+  const args = ['--input-file', file, '--output-kafka-host', broker.bootstrap, '--output-kafka-topic', topic];
+  const r = await withKafkaClient(client, () => runTapline([...args, '--stats', ...extra]));
   assert.equal(r.code, 0, r.stderr);
-  const got = await kcatConsume(broker.bootstrap, 'raw');
-  assert.equal(got.length, messages.length);
-  const byValue = new Map(got.map((g) => [g.value.toString('latin1'), g]));
-  const partitionOf = new Map<string, number>();
-  for (const m of messages) {
-    const g = byValue.get(raw(m).toString('latin1'));
-    assert.ok(g, `kcat did not read ${m.meta.line}`);
-    assert.equal(g.key?.toString(), m.meta.id);
-    const p = partitionOf.get(m.meta.id);
-    if (p !== undefined) assert.equal(g.partition, p, `request and response of ${m.meta.id} in different partitions`);
-    partitionOf.set(m.meta.id, g.partition);
-  }
-  assert.ok(new Set(partitionOf.values()).size > 1, 'ids should spread over partitions');
-});
+  assert.match(r.stderr, new RegExp(`"client":"${client}"`));
+}
 
-test("json: tapline writes gor's JSON objects, kcat reads them", async () => {
-  const r = await runTapline([
-    '--input-file',
-    `${join(dir, 'in.gor')}|max`,
-    '--output-kafka-host',
-    broker.bootstrap,
-    '--output-kafka-topic',
-    'json',
-    '--output-kafka-json-format',
-    '--output-kafka-compression',
-    'gzip',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const got = await kcatConsume(broker.bootstrap, 'json');
-  assert.equal(got.length, messages.length);
-  const values = new Set(got.map((g) => g.value.toString('latin1')));
-  for (const m of messages) assert.ok(values.has(encodeGorJson(m).toString('latin1')), m.meta.line);
-  // One value spelled out, so the encoder is checked against text, not against itself.
-  const first = JSON.parse(
-    got
-      .find((g) => g.value.includes('"Req_ID":"000000000000000000000000"') && g.value.includes('POST'))!
-      .value.toString(),
-  );
-  assert.deepEqual(Object.keys(first), [
-    'Req_URL',
-    'Req_Type',
-    'Req_ID',
-    'Req_Ts',
-    'Req_Method',
-    'Req_Body',
-    'Req_Headers',
-  ]);
-  assert.equal(first.Req_URL, '/items/0?x=<y>');
-  assert.deepEqual(first.Req_Headers, { 'Content-Length': '23', Host: 'shop.test', 'X-Req': '0' });
-  assert.ok(
-    got.some((g) => g.value.includes('?x=\\u003cy\\u003e')),
-    'HTML-safe escaping as Go writes it',
-  );
-});
+for (const { client, skip } of PRODUCER_CLIENTS) {
+  test(`raw (${client}): tapline writes, kcat reads every value byte for byte, keyed by id, in murmur2's partition`, {
+    skip,
+  }, async () => {
+    await produceWith(client, `raw-${client}`);
+    const got = await kcatConsume(broker.bootstrap, `raw-${client}`);
+    assert.equal(got.length, messages.length);
+    const byValue = new Map(got.map((g) => [g.value.toString('latin1'), g]));
+    const partitionOf = new Map<string, number>();
+    for (const m of messages) {
+      const g = byValue.get(raw(m).toString('latin1'));
+      assert.ok(g, `kcat did not read ${m.meta.line}`);
+      assert.equal(g.key?.toString(), m.meta.id);
+      assert.equal(g.partition, partitionOfKey(Buffer.from(m.meta.id), 4), `partition of key ${m.meta.id}`);
+      const p = partitionOf.get(m.meta.id);
+      if (p !== undefined) assert.equal(g.partition, p, `request and response of ${m.meta.id} in different partitions`);
+      partitionOf.set(m.meta.id, g.partition);
+    }
+    assert.ok(new Set(partitionOf.values()).size > 1, 'ids should spread over partitions');
+  });
+
+  test(`json (${client}): tapline writes gor's JSON objects, kcat reads them`, { skip }, async () => {
+    await produceWith(client, `json-${client}`, ['--output-kafka-json-format', '--output-kafka-compression', 'gzip']);
+    const got = await kcatConsume(broker.bootstrap, `json-${client}`);
+    assert.equal(got.length, messages.length);
+    const values = new Set(got.map((g) => g.value.toString('latin1')));
+    for (const m of messages) assert.ok(values.has(encodeGorJson(m).toString('latin1')), m.meta.line);
+    // One value spelled out, so the encoder is checked against text, not against itself.
+    const first = JSON.parse(
+      got
+        .find((g) => g.value.includes('"Req_ID":"000000000000000000000000"') && g.value.includes('POST'))!
+        .value.toString(),
+    );
+    assert.deepEqual(Object.keys(first), [
+      'Req_URL',
+      'Req_Type',
+      'Req_ID',
+      'Req_Ts',
+      'Req_Method',
+      'Req_Body',
+      'Req_Headers',
+    ]);
+    assert.equal(first.Req_URL, '/items/0?x=<y>');
+    assert.deepEqual(first.Req_Headers, { 'Content-Length': '23', Host: 'shop.test', 'X-Req': '0' });
+    assert.ok(
+      got.some((g) => g.value.includes('?x=\\u003cy\\u003e')),
+      'HTML-safe escaping as Go writes it',
+    );
+  });
+}
 
 test('raw: kcat writes, tapline reads from the oldest offset; type 3 passes, bad values are counted and named', async () => {
   const type3 = Buffer.from('3 ffff 1700000000000000000 42\nHTTP/1.1 200 OK\r\n\r\n');

@@ -1,0 +1,200 @@
+/**
+ * The KafkaProducer on librdkafka (native/src/kafka_producer.cc, addon tapline_kafka.node, built by
+ * scripts/build-native.mjs when Debian's librdkafka-dev is installed). kafkajs encodes records in JavaScript
+ * at 30–40 CPU µs per 1 KB message; librdkafka does it in C. One native call hands over a whole batch (each
+ * record copied into librdkafka's queue) and one event comes back per batch, once every message of it has
+ * its delivery report.
+ *
+ *   send(topic, records) ─▶ native.send(topic, records, id) ─▶ librdkafka queue ─▶ broker
+ *        ▲ promise of batch id                                       │ delivery reports (poll thread)
+ *        └──────────── onEvent(BATCH, id, failed, reason) ◀──────────┘ one per batch
+ *
+ * Placement: librdkafka's murmur2_random partitioner is Java's murmur2 (the same as partitioner.ts), so a
+ * key lands in the partition the kafkajs path and Java clients choose; keyless messages go to a random
+ * partition (gor's behaviour; the kafkajs path uses round robin).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KafkaConnection, KafkaProducer, ProducedRecord, ProducerOptions } from './client.js';
+
+const ABI_VERSION = 1;
+const EVENT_BATCH = 1;
+const EVENT_LOG = 2;
+const EVENT_CLOSED = 3;
+
+type OnEvent = (kind: number, id: number, n: number, text: string) => void;
+
+interface NativeProducer {
+  send(topic: string, records: readonly ProducedRecord[], id: number): void;
+  close(timeoutMs: number): void;
+}
+
+interface KafkaAddon {
+  Producer: new (config: [string, string][], onEvent: OnEvent) => NativeProducer;
+  version: string;
+  abiVersion: number;
+}
+
+/** A send that failed: how many of its messages were not delivered (the rest were). */
+export class KafkaDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly failed: number,
+  ) {
+    super(message);
+    this.name = 'KafkaDeliveryError';
+  }
+}
+
+let addon: KafkaAddon | null | undefined;
+let whyNot = '';
+
+/** The addon, or null with `rdkafkaUnavailable()` saying why. */
+export function rdkafkaAddon(): KafkaAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const env = process.env;
+  // $TAPLINE_KAFKA_ADDON names the file; else next to the capture addon when TAPLINE_NATIVE_ADDON names it;
+  // else native/build (src/kafka/ and dist/kafka/ are both two levels below the package root).
+  const candidates = env.TAPLINE_KAFKA_ADDON
+    ? [env.TAPLINE_KAFKA_ADDON]
+    : env.TAPLINE_NATIVE_ADDON
+      ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_kafka.node')]
+      : ['Release', 'Debug'].map((b) =>
+          fileURLToPath(new URL(`../../native/build/${b}/tapline_kafka.node`, import.meta.url)),
+        );
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    whyNot = `the addon tapline_kafka.node was not built (looked in ${candidates.join(', ')}; it needs librdkafka-dev: see docs/kafka.md)`;
+    return addon;
+  }
+  try {
+    const mod = createRequire(import.meta.url)(path) as KafkaAddon;
+    if (mod.abiVersion === ABI_VERSION) addon = mod;
+    else
+      whyNot = `${path} is from another tapline version (ABI ${mod.abiVersion}, expected ${ABI_VERSION}): rebuild it`;
+  } catch (err) {
+    whyNot = `${path} does not load: ${(err as Error).message}`;
+  }
+  return addon;
+}
+
+/** Why the addon cannot be used ('' when it can or was not looked for yet). */
+export function rdkafkaUnavailable(): string {
+  return whyNot;
+}
+
+/**
+ * How long librdkafka keeps trying to deliver a message: the kafkajs path's retry schedule (200 ms doubling,
+ * capped at 5 s, `retries` times) plus a 20 s request allowance. librdkafka counts retries only for requests
+ * that reached a broker; while no broker answers at all, this timeout is what ends the wait.
+ */
+export function deliveryTimeoutMs(retries: number): number {
+  let total = 20_000;
+  for (let i = 0, wait = 200; i < retries; i++, wait = Math.min(wait * 2, 5000)) total += wait;
+  return total;
+}
+
+/** librdkafka configuration properties for tapline's Kafka flags (as client.ts maps them for kafkajs). */
+export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [string, string][] {
+  const config: [string, string][] = [
+    ['bootstrap.servers', c.brokers.join(',')],
+    ['client.id', c.clientId],
+    ['acks', String(options.acks)],
+    ['compression.codec', options.compression],
+    ['partitioner', 'murmur2_random'],
+    ['message.send.max.retries', String(c.retries)],
+    ['retry.backoff.ms', '200'],
+    ['message.timeout.ms', String(deliveryTimeoutMs(c.retries))],
+    ['reconnect.backoff.max.ms', '5000'],
+    ['socket.connection.setup.timeout.ms', '3000'],
+    // The output batches and lingers itself: what it hands over goes out at once.
+    ['linger.ms', '1'],
+    // The output bounds what is in flight (batches × 2 MiB); librdkafka's queue must not be the limit.
+    ['queue.buffering.max.messages', '2000000'],
+    ['queue.buffering.max.kbytes', '2097151'],
+    // One gor message can exceed 1 MB (a large body): the broker decides, as with kafkajs.
+    ['message.max.bytes', String(64 << 20)],
+  ];
+  const secure = c.ssl !== undefined;
+  if (c.sasl) {
+    config.push(['security.protocol', secure ? 'sasl_ssl' : 'sasl_plaintext']);
+    config.push(['sasl.mechanisms', c.sasl.mechanism.toUpperCase()]);
+    config.push(['sasl.username', c.sasl.username]);
+    config.push(['sasl.password', c.sasl.password]);
+  } else if (secure) {
+    config.push(['security.protocol', 'ssl']);
+  }
+  const pem = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+  if (c.ssl?.ca) config.push(['ssl.ca.pem', pem(c.ssl.ca)]);
+  if (c.ssl?.cert) config.push(['ssl.certificate.pem', pem(c.ssl.cert)]);
+  if (c.ssl?.key) config.push(['ssl.key.pem', pem(c.ssl.key)]);
+  return config;
+}
+
+/** How long close() waits for outstanding delivery reports before dropping (and counting) the rest. */
+const CLOSE_FLUSH_MS = 30_000;
+
+export function createRdkafkaProducer(mod: KafkaAddon, c: KafkaConnection, options: ProducerOptions): KafkaProducer {
+  const config = rdkafkaConfig(c, options);
+  let native: NativeProducer | undefined;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void; size: number }>();
+  let closed: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  const onEvent: OnEvent = (kind, id, n, text) => {
+    if (kind === EVENT_BATCH) {
+      const batch = pending.get(id);
+      if (!batch) return;
+      pending.delete(id);
+      if (n === 0) batch.resolve();
+      else batch.reject(new KafkaDeliveryError(`${n} of ${batch.size} not delivered: ${text}`, n));
+    } else if (kind === EVENT_LOG) {
+      // Errors and warnings as rate-limited warnings (as kafkajs's errors), the rest only with --verbose.
+      if (n <= 4) c.log.warn(`${c.name}: librdkafka: ${text}`, `${c.name} client`);
+      else c.log.debug(1, `${c.name}: librdkafka: ${text}`);
+    } else if (kind === EVENT_CLOSED) {
+      for (const [, batch] of pending) {
+        batch.reject(new KafkaDeliveryError('the producer closed before its delivery report', batch.size));
+      }
+      pending.clear();
+      if (n > 0) c.log.warn(`${c.name}: ${n} message(s) still queued when the producer closed`, `${c.name} close`);
+      closed?.resolve();
+    }
+  };
+
+  return {
+    client: 'librdkafka',
+    async connect() {
+      // librdkafka connects in the background and reports failures per message (after its retries), as
+      // kafkajs's send does; creating the handle only checks the configuration.
+      native ??= new mod.Producer(config, onEvent);
+    },
+    send(topic, records) {
+      if (!native) native = new mod.Producer(config, onEvent);
+      const id = nextId;
+      nextId = (nextId % 0x7fffffff) + 1;
+      return new Promise<void>((resolve, reject) => {
+        pending.set(id, { resolve, reject, size: records.length });
+        try {
+          native!.send(topic, records, id);
+        } catch (err) {
+          pending.delete(id);
+          reject(err);
+        }
+      });
+    },
+    async close() {
+      if (!native || closed) return closed?.promise;
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      closed = { promise, resolve };
+      native.close(CLOSE_FLUSH_MS);
+      return promise;
+    },
+  };
+}
