@@ -79,6 +79,8 @@ class Pending {
   interimBytes = 0;
   /** An original response held while waiting for a replayed one. */
   held: ResponseFacts | undefined = undefined;
+  /** Answered (out of the pending map): the arrival queue skips it without a map lookup. */
+  done = false;
   constructor(
     readonly id: string,
     readonly sec: number,
@@ -196,7 +198,7 @@ export class ExchangeTracker {
     const q = this.queue;
     while (this.head < q.length) {
       const p = q[this.head]!;
-      if (this.pending.get(p.id) === p) return p;
+      if (!p.done) return p;
       this.head++;
     }
     if (this.head > 0) {
@@ -357,6 +359,7 @@ export class ExchangeTracker {
     }
     if (replayed && p.held) this.counters.original_responses_replaced++;
     this.pending.delete(id);
+    p.done = true;
     this.markAnswered(id);
     this.emit(p, res, replayed);
   }
@@ -364,6 +367,7 @@ export class ExchangeTracker {
   /** Answers `p` with its held original response, or as no-response. */
   private finish(p: Pending): void {
     this.pending.delete(p.id);
+    p.done = true;
     if (p.held) {
       this.markAnswered(p.id);
       this.emit(p, p.held, false);
