@@ -7,7 +7,9 @@
  *    cycling through the file's first 2,000 requests, Host set as tapline sets it) for a few seconds;
  *  - the ratio, and tapline's peak RSS;
  *  - tapline's CPU per request, and the same beyond its start-up: the CPU of an identical run of a one-request
- *    file (module loading, flag parsing, connecting) is taken off before dividing by the request count.
+ *    file (module loading, flag parsing, connecting) is taken off before dividing by the request count;
+ *  - two reference points (bench/replay-floor.mjs): the output alone fed from memory, and a bare Node loop on
+ *    raw sockets, the floor for Node against this server.
  * Targets: ≥ 0.8× wrk and ≥ 25,000 requests/s. Each figure is the best of BENCH_RUNS (default 3) runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeGorFile } from './generate.js';
-import { fmt, freshTmp, type Measured, measureTapline, printTable, type Row } from './support.js';
+import { fmt, freshTmp, type Measured, measureTapline, printTable, ROOT, type Row } from './support.js';
 
 const RECORDS = Number(process.env.BENCH_REPLAY_RECORDS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -97,6 +99,28 @@ function wrkScript(requests: Buffer[]): string {
   return `local reqs = {\n${lines.join('\n')}\n}\nlocal i = 0\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`;
 }
 
+/** CPU µs per request of bench/replay-floor.mjs in `mode` (see there). */
+async function runFloor(mode: 'output' | 'bare', file: string, url: string): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bench', 'replay-floor.mjs'), mode, file, url, String(RECORDS), String(CONNECTIONS)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const code = await new Promise((r) => child.on('close', r));
+  clearTimeout(timer);
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  if (code !== 0 || !line) throw new Error(`replay-floor ${mode} failed (${code}):\n${out.slice(-1500)}`);
+  return (JSON.parse(line) as { cpuUs: number }).cpuUs;
+}
+
 async function runWrk(script: string, url: string): Promise<number> {
   const child = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${WRK_SECONDS}s`, '-s', script, url], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -155,11 +179,15 @@ export async function main(): Promise<void> {
     let best: Measured | undefined;
     let bestRate = 0;
     let startupMs = Number.POSITIVE_INFINITY;
+    let outputUs = Number.POSITIVE_INFINITY;
+    let bareUs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < RUNS; i++) {
       // Interleaved, so all see the same background load.
       wrkRate = Math.max(wrkRate, await runWrk(script, url));
       const one = await measureTapline(replayArgs(oneFile));
       startupMs = Math.min(startupMs, one.userMs + one.systemMs);
+      outputUs = Math.min(outputUs, await runFloor('output', file, url));
+      bareUs = Math.min(bareUs, await runFloor('bare', file, url));
       const m = await measureTapline(replayArgs(file));
       const sent = /requests (\d+), responses (\d+), status 2xx (\d+)/.exec(m.stderr);
       if (!sent || Number(sent[3]) !== RECORDS) {
@@ -191,6 +219,11 @@ export async function main(): Promise<void> {
         what: '  CPU per request beyond start-up',
         value: `${fmt(((m.userMs + m.systemMs - startupMs) * 1000) / RECORDS, 1)} µs`,
         reference: `start-up (a one-request run): ${fmt(startupMs)} ms`,
+      },
+      {
+        what: '  CPU per request, the output alone',
+        value: `${fmt(outputUs, 1)} µs`,
+        reference: `bare Node raw-socket loop: ${fmt(bareUs, 1)} µs`,
       },
       { what: '  latency p50 / p95 / p99', value: latency ? `${latency[1]} / ${latency[2]} / ${latency[3]} ms` : '?' },
       { what: '  peak RSS', value: `${fmt(m.maxRssKb / 1024)} MB` },
