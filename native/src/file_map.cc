@@ -6,9 +6,11 @@
 //   map(fd, offset, length, done)      on the libuv thread pool: fstat, mmap(MAP_SHARED), MADV_SEQUENTIAL;
 //     done(errnoOrZero, buffer)        `buffer` covers [offset, min(offset+length, size of the file));
 //                                      an external Buffer whose memory is unmapped when it is collected
-//   prefetch(view, done)               on the thread pool: madvise(MADV_POPULATE_READ) over a view of a
+//   prefetch(view, old, done)          on the thread pool: madvise(MADV_POPULATE_READ) over a view of a
 //     done(errnoOrZero)                mapping, so the main thread neither faults nor waits for the disk
-//                                      when it parses it (Linux 5.14+; older kernels: EINVAL, harmless)
+//                                      when it parses it (Linux 5.14+; older kernels: EINVAL, harmless);
+//                                      first release(old) when `old` is a view too (a TLB flush the main
+//                                      thread need not wait for)
 //   release(buffer)                    madvise(MADV_DONTNEED): drops the pages from this process (its RSS);
 //                                      the memory stays valid, a later access faults the page cache back in
 //   faults()                           pages of a mapping that were found cut off since the process started
@@ -218,30 +220,37 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
 
 class PrefetchWorker : public Napi::AsyncWorker {
  public:
-  PrefetchWorker(Napi::Function& done, const Napi::Value& view, uintptr_t start, uintptr_t end)
-      : Napi::AsyncWorker(done), start_(start), end_(end) {
-    view_ = Napi::Persistent(view.As<Napi::Object>());  // keeps the mapping alive meanwhile
+  PrefetchWorker(Napi::Function& done, const Napi::Value& view, uintptr_t start, uintptr_t end,
+                 const Napi::Value& old, uintptr_t old_start, uintptr_t old_end)
+      : Napi::AsyncWorker(done), start_(start), end_(end), old_start_(old_start), old_end_(old_end) {
+    view_ = Napi::Persistent(view.As<Napi::Object>());  // keeps the mappings alive meanwhile
+    if (old_end > old_start) old_ = Napi::Persistent(old.As<Napi::Object>());
   }
   void Execute() override {
+    if (old_end_ > old_start_) madvise(reinterpret_cast<void*>(old_start_), old_end_ - old_start_, MADV_DONTNEED);
     if (madvise(reinterpret_cast<void*>(start_), end_ - start_, MADV_POPULATE_READ) != 0) errno_ = errno;
   }
   void OnOK() override { Callback().Call({Napi::Number::New(Env(), errno_)}); }
 
  private:
   Napi::ObjectReference view_;
+  Napi::ObjectReference old_;
   uintptr_t start_;
   uintptr_t end_;
+  uintptr_t old_start_;
+  uintptr_t old_end_;
   int errno_ = 0;
 };
 
 Napi::Value Prefetch(const Napi::CallbackInfo& info) {
-  Napi::Function done = info[1].As<Napi::Function>();
-  uintptr_t start, end;
+  Napi::Function done = info[2].As<Napi::Function>();
+  uintptr_t start, end, old_start = 0, old_end = 0;
   if (!PagesOf(info[0], &start, &end)) {
     done.Call({Napi::Number::New(info.Env(), EINVAL)});
     return info.Env().Undefined();
   }
-  (new PrefetchWorker(done, info[0], start, end))->Queue();
+  if (!info[1].IsBuffer() || !PagesOf(info[1], &old_start, &old_end)) old_start = old_end = 0;
+  (new PrefetchWorker(done, info[0], start, end, info[1], old_start, old_end))->Queue();
   return info.Env().Undefined();
 }
 

@@ -17,7 +17,7 @@ export interface FileAddon {
    */
   scanRecords(chunk: Buffer, from: number, ints: Int32Array, keys: Float64Array): number;
   map(fd: number, offset: number, length: number, done: (errno: number, buf: Buffer) => void): void;
-  prefetch(view: Buffer, done: (errno: number) => void): void;
+  prefetch(view: Buffer, old: Buffer | null, done: (errno: number) => void): void;
   release(buf: Buffer): number;
   faults(): number;
   abiVersion: number;

@@ -45,12 +45,13 @@ export function mapWindow(fd: number, offset: number, length: number): Promise<B
 
 /**
  * Maps the pages under a view of a mapped window on the thread pool (reading them from disk if need be), so
- * that parsing it neither faults nor blocks the main thread. Never fails: at worst the parse faults them in.
+ * that parsing it neither faults nor blocks the main thread; drops the pages of `old` (a view parsed long
+ * ago) there too. Never fails: at worst the parse faults the pages in.
  */
-export function prefetchWindow(view: Buffer): Promise<Buffer> {
+export function prefetchWindow(view: Buffer, old?: Buffer): Promise<Buffer> {
   const mod = load();
   if (!mod || view.length === 0) return Promise.resolve(view);
-  return new Promise((resolve) => mod.prefetch(view, () => resolve(view)));
+  return new Promise((resolve) => mod.prefetch(view, old ?? null, () => resolve(view)));
 }
 
 /** Drops a mapped window's pages from this process; its bytes stay readable (faulted in again if touched). */

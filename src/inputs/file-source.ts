@@ -16,7 +16,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { type GorRecord, GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
-import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseWindow } from './file-map.js';
+import { canMapFiles, mapFaults, mapWindow, prefetchWindow } from './file-map.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -174,6 +174,8 @@ export class FileSource {
   private exhausted = false;
   /** Full-size windows of a plain file are mapped, not read, until a map fails. */
   private mapping: boolean;
+  /** Mapped views handed out lately, oldest first. */
+  private views: Buffer[] = [];
   /** The last MAP_WINDOW mapped: `[at, end)` of the file. */
   private mapped: { at: number; end: number; buf: Promise<Buffer> } | undefined;
   /** The window must be refilled before this file's head can be compared with the others. */
@@ -238,6 +240,7 @@ export class FileSource {
     this.exhausted = true;
     this.gunzip?.destroy();
     this.mapped = undefined;
+    this.views = [];
     this.pool.forget(this.index);
   }
 
@@ -299,15 +302,14 @@ export class FileSource {
   private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
     let next = 0; // where the next read starts
     let want = Math.min(FIRST_READ, maxRead);
-    const ahead: { at: number; size: number; map: boolean; buf: Promise<Buffer> }[] = [];
-    const mapped: Buffer[] = [];
+    const ahead: { at: number; size: number; buf: Promise<Buffer> }[] = [];
     const issue = () => {
       const left = this.size - next;
       const size = left > 0 ? Math.min(want, left) : FIRST_READ; // past the size seen at start: probe for growth
       const map = this.mapping && !this.gzip && want === maxRead && left > 0;
       const buf = map ? this.mapAt(next, size) : this.readAt(next, size);
       buf.catch(() => {}); // a failure is seen when it is awaited
-      ahead.push({ at: next, size, map, buf });
+      ahead.push({ at: next, size, buf });
       next += size;
     };
     try {
@@ -325,11 +327,6 @@ export class FileSource {
         want = Math.min(want * 4, maxRead);
         if (want === maxRead) while (ahead.length < READ_AHEAD && next < this.size) issue();
         yield buf;
-        if (read.map) {
-          // (A window that fell back to a read is refused by release(): it only acts on mappings.)
-          mapped.push(buf);
-          if (mapped.length > MAPPED_KEEP) releaseWindow(mapped.shift()!);
-        }
       }
     } finally {
       for (const a of ahead) await a.buf.catch(() => {});
@@ -362,7 +359,11 @@ export class FileSource {
     try {
       const buf = await win.buf;
       const from = Math.min(position - win.at, buf.length);
-      return await prefetchWindow(buf.subarray(from, Math.min(from + size, buf.length)));
+      const view = buf.subarray(from, Math.min(from + size, buf.length));
+      // Views handed out: the oldest, MAPPED_KEEP behind the one parsed now, leaves the RSS on the thread pool.
+      this.views.push(view);
+      const old = this.views.length > MAPPED_KEEP + READ_AHEAD + 1 ? this.views.shift() : undefined;
+      return await prefetchWindow(view, old);
     } catch {
       this.mapping = false;
       this.mapped = undefined;
