@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- kafka`: messages per second through a Kafka-protocol broker (librdkafka's mock cluster,
  * started here; not Apache Kafka), 1 KB messages (a meta line and an HTTP request padded to 1,024 bytes):
- *  - produced: tapline's Kafka output (raw format, batches, keys by id) until every message is acknowledged;
+ *  - produced: tapline's Kafka output (raw format, batches, keys by id) until every message is acknowledged,
+ *    with each producer client (librdkafka when its addon is built, kafkajs), interleaved within each run;
  *  - consumed: tapline's Kafka input from the oldest offset until every message has been read and decoded;
  * each next to kcat's rate on the same broker (kcat -P from a file, kcat -C to /dev/null), with the ratio.
  * Next to each rate, CPU time per message (user + system of the bench process for tapline, of the kcat
@@ -17,6 +18,7 @@ import { memoryLogger } from '../src/core/log.js';
 import { type Message, makeMeta } from '../src/core/message.js';
 import { kafkaInput } from '../src/inputs/kafka.js';
 import { createConsumer, createProducer, type KafkaConnection } from '../src/kafka/client.js';
+import { rdkafkaAddon } from '../src/kafka/rdkafka-producer.js';
 import { kafkaOutput } from '../src/outputs/kafka.js';
 import { startKafkaBroker } from '../test/support/kafka-broker.js';
 import { fmt, freshTmp, printTable } from './support.js';
@@ -61,8 +63,17 @@ const cpuUsSince = (from: NodeJS.CpuUsage, count: number) => {
   return (used.user + used.system) / count;
 };
 
-async function produceTapline(bootstrap: string, topic: string, msgs: Message[], keyById = true): Promise<Measured> {
-  const producer = createProducer(connection(bootstrap, 'bench-out'), { compression: 'none', acks: 1 });
+type Client = 'librdkafka' | 'kafkajs';
+const CLIENTS: Client[] = rdkafkaAddon() ? ['librdkafka', 'kafkajs'] : ['kafkajs'];
+
+async function produceTapline(
+  client: Client,
+  bootstrap: string,
+  topic: string,
+  msgs: Message[],
+  keyById = true,
+): Promise<Measured> {
+  const producer = createProducer(connection(bootstrap, 'bench-out'), { compression: 'none', acks: 1 }, client);
   const out = kafkaOutput(
     producer,
     { topic, format: 'raw', keyById, batchSize: 2000, lingerMs: 5, maxInFlight: 8 },
@@ -146,24 +157,27 @@ export async function main(): Promise<void> {
   for (let i = 1; i <= COUNT; i++) buf[i * SIZE - 1] = 0x0a;
   writeFileSync(lines, buf);
 
-  const best: Record<'tp' | 'tn' | 'tc' | 'kp' | 'kc', Measured> = {
-    tp: { rate: 0, cpuUs: Infinity },
-    tn: { rate: 0, cpuUs: Infinity },
-    tc: { rate: 0, cpuUs: Infinity },
-    kp: { rate: 0, cpuUs: Infinity },
-    kc: { rate: 0, cpuUs: Infinity },
+  // tp/tn: produced keyed / unkeyed, per client; tc: consumed; kp/kc: kcat.
+  const best: Record<string, Measured> = {};
+  const keep = (which: string, m: Measured) => {
+    const b = best[which] ?? { rate: 0, cpuUs: Infinity };
+    best[which] = { rate: Math.max(b.rate, m.rate), cpuUs: Math.min(b.cpuUs, m.cpuUs) };
   };
-  const keep = (which: keyof typeof best, m: Measured) => {
-    best[which] = { rate: Math.max(best[which].rate, m.rate), cpuUs: Math.min(best[which].cpuUs, m.cpuUs) };
-  };
+  const topics: Record<string, number> = { kcat: PARTITIONS };
+  for (const c of CLIENTS) {
+    topics[`keyed-${c}`] = PARTITIONS;
+    topics[`nokey-${c}`] = PARTITIONS;
+  }
   for (let run = 0; run < RUNS; run++) {
     // A fresh broker per run: the mock keeps everything in memory.
-    const broker = await startKafkaBroker({ topics: { tapline: PARTITIONS, nokey: PARTITIONS, kcat: PARTITIONS } });
+    const broker = await startKafkaBroker({ topics });
     const b = broker.bootstrap;
     try {
-      keep('tp', await produceTapline(b, 'tapline', msgs));
-      keep('tn', await produceTapline(b, 'nokey', msgs, false));
-      keep('tc', await consumeTapline(b, 'tapline', COUNT));
+      // Clients alternate (the first one changes per run), so load drifts hit both alike.
+      const order = run % 2 === 0 ? CLIENTS : [...CLIENTS].reverse();
+      for (const c of order) keep(`tp-${c}`, await produceTapline(c, b, `keyed-${c}`, msgs));
+      for (const c of order) keep(`tn-${c}`, await produceTapline(c, b, `nokey-${c}`, msgs, false));
+      keep('tc', await consumeTapline(b, `keyed-${CLIENTS[0]}`, COUNT));
       keep('kp', await timed(COUNT, 'kcat', ['-P', '-b', b, '-t', 'kcat', '-X', 'linger.ms=5'], lines));
       const consume = ['-C', '-b', b, '-t', 'kcat', '-o', 'beginning', '-e', '-q', '-c', String(COUNT)];
       keep('kc', await timed(COUNT, 'kcat', consume));
@@ -182,10 +196,13 @@ export async function main(): Promise<void> {
     target: `≥ ${fmt(TARGET)}`,
     ok: value.rate >= TARGET,
   });
+  const [kp, kc, tc] = [best.kp!, best.kc!, best.tc!];
   printTable([
-    row('produced, msg/s (acknowledged)', best.tp, 'kcat -P', best.kp),
-    row('produced, --output-kafka-key none', best.tn, 'kcat -P', best.kp),
-    row('consumed, msg/s (decoded)', best.tc, 'kcat -C', best.kc),
+    ...CLIENTS.flatMap((c) => [
+      row(`produced (${c}), msg/s (acknowledged)`, best[`tp-${c}`]!, 'kcat -P', kp),
+      row(`produced (${c}), --output-kafka-key none`, best[`tn-${c}`]!, 'kcat -P', kp),
+    ]),
+    row('consumed, msg/s (decoded)', tc, 'kcat -C', kc),
   ]);
   const cpuRow = (what: string, value: Measured, reference: string, against: Measured) => ({
     what,
@@ -194,8 +211,10 @@ export async function main(): Promise<void> {
     ratio: `${fmt(value.cpuUs / against.cpuUs, 1)}×`,
   });
   printTable([
-    cpuRow('CPU per message produced', best.tp, 'kcat -P', best.kp),
-    cpuRow('CPU per message, key none', best.tn, 'kcat -P', best.kp),
-    cpuRow('CPU per message consumed', best.tc, 'kcat -C', best.kc),
+    ...CLIENTS.flatMap((c) => [
+      cpuRow(`CPU per message produced (${c})`, best[`tp-${c}`]!, 'kcat -P', kp),
+      cpuRow(`CPU per message, key none (${c})`, best[`tn-${c}`]!, 'kcat -P', kp),
+    ]),
+    cpuRow('CPU per message consumed', tc, 'kcat -C', kc),
   ]);
 }

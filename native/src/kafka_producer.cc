@@ -117,14 +117,17 @@ class Producer : public Napi::ObjectWrap<Producer> {
     rd_kafka_conf_set_error_cb(conf, OnError);
     rd_kafka_conf_set_log_cb(conf, OnLog);
 
+    // Before rd_kafka_new: it logs (through OnLog) while it starts.
+    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "tapline_kafka", 0, 1, this);
+    tsfn_.Unref(env);
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);  // owns conf on success
     if (!rk_) {
       rd_kafka_conf_destroy(conf);
+      silent_.store(true);  // log lines already queued are dropped with the producer
+      tsfn_.Release();
       Napi::Error::New(env, std::string("librdkafka: ") + errstr).ThrowAsJavaScriptException();
       return;
     }
-    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "tapline_kafka", 0, 1, this);
-    tsfn_.Unref(env);
     poller_ = std::thread([this] { Poll(); });
   }
 

@@ -134,11 +134,21 @@ export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [st
   return config;
 }
 
-/** How long close() waits for outstanding delivery reports before dropping (and counting) the rest. */
-const CLOSE_FLUSH_MS = 30_000;
+/** Settings tests change to see failures in milliseconds instead of a minute. */
+export interface RdkafkaTuning {
+  /** Properties set after (so over) rdkafkaConfig's, e.g. a short message.timeout.ms. */
+  extraConfig?: [string, string][];
+  /** How long close() waits for outstanding delivery reports before failing the rest (default 30 s). */
+  closeFlushMs?: number;
+}
 
-export function createRdkafkaProducer(mod: KafkaAddon, c: KafkaConnection, options: ProducerOptions): KafkaProducer {
-  const config = rdkafkaConfig(c, options);
+export function createRdkafkaProducer(
+  mod: KafkaAddon,
+  c: KafkaConnection,
+  options: ProducerOptions,
+  tuning: RdkafkaTuning = {},
+): KafkaProducer {
+  const config = [...rdkafkaConfig(c, options), ...(tuning.extraConfig ?? [])];
   let native: NativeProducer | undefined;
   let nextId = 1;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void; size: number }>();
@@ -193,7 +203,7 @@ export function createRdkafkaProducer(mod: KafkaAddon, c: KafkaConnection, optio
         resolve = r;
       });
       closed = { promise, resolve };
-      native.close(CLOSE_FLUSH_MS);
+      native.close(tuning.closeFlushMs ?? 30_000);
       return promise;
     },
   };

@@ -1,0 +1,178 @@
+/**
+ * The librdkafka producer: the configuration tapline's flags become (checked by librdkafka itself when the
+ * addon is built), and delivery failures reported per batch through the output's counters. A broker that
+ * refuses connections is a real closed port on 127.0.0.1; the tests that deliver are in test/kafka (a real
+ * Kafka-protocol broker).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+import { makeCertificate } from '../../test/support/tls.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { memoryLogger } from '../core/log.js';
+import type { Message } from '../core/message.js';
+import { makeMeta } from '../core/message.js';
+import { kafkaOutput } from '../outputs/kafka.js';
+import { createProducer, type KafkaConnection } from './client.js';
+import {
+  createRdkafkaProducer,
+  deliveryTimeoutMs,
+  KafkaDeliveryError,
+  rdkafkaAddon,
+  rdkafkaConfig,
+  rdkafkaUnavailable,
+} from './rdkafka-producer.js';
+
+const mod = rdkafkaAddon();
+const skip = mod ? false : rdkafkaUnavailable();
+
+const connection = (brokers: string[], extra: Partial<KafkaConnection> = {}): KafkaConnection => ({
+  brokers,
+  clientId: 'tapline-test',
+  retries: 12,
+  log: memoryLogger(2),
+  name: 'output-kafka(t)',
+  ...extra,
+});
+
+/** A 127.0.0.1 port nothing listens on (bound, then closed): connections to it are refused. */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('the retry budget of the kafkajs path becomes a delivery timeout: 200 ms doubling, capped at 5 s, plus 20 s', () => {
+  assert.equal(deliveryTimeoutMs(0), 20_000);
+  assert.equal(deliveryTimeoutMs(3), 20_000 + 200 + 400 + 800);
+  assert.equal(deliveryTimeoutMs(12), 20_000 + 200 + 400 + 800 + 1600 + 3200 + 7 * 5000);
+});
+
+test('flags map to librdkafka properties: brokers, acks, gzip, retries, murmur2 placement, TLS and SASL', () => {
+  const plain = new Map(rdkafkaConfig(connection(['a:1', 'b:2'], { retries: 3 }), { compression: 'gzip', acks: -1 }));
+  assert.equal(plain.get('bootstrap.servers'), 'a:1,b:2');
+  assert.equal(plain.get('acks'), '-1');
+  assert.equal(plain.get('compression.codec'), 'gzip');
+  assert.equal(plain.get('partitioner'), 'murmur2_random');
+  assert.equal(plain.get('message.send.max.retries'), '3');
+  assert.equal(plain.get('message.timeout.ms'), String(deliveryTimeoutMs(3)));
+  assert.equal(plain.has('security.protocol'), false);
+
+  const tls = { ca: Buffer.from('CA PEM'), cert: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') };
+  const ssl = new Map(rdkafkaConfig(connection(['a:1'], { ssl: tls }), { compression: 'none', acks: 1 }));
+  assert.equal(ssl.get('security.protocol'), 'ssl');
+  assert.equal(ssl.get('ssl.ca.pem'), 'CA PEM');
+  assert.equal(ssl.get('ssl.certificate.pem'), 'CERT PEM');
+  assert.equal(ssl.get('ssl.key.pem'), 'KEY PEM');
+
+  const sasl = { mechanism: 'scram-sha-256' as const, username: 'u', password: 'p' };
+  const saslPlain = new Map(rdkafkaConfig(connection(['a:1'], { sasl }), { compression: 'none', acks: 1 }));
+  assert.equal(saslPlain.get('security.protocol'), 'sasl_plaintext');
+  assert.equal(saslPlain.get('sasl.mechanisms'), 'SCRAM-SHA-256');
+  assert.equal(saslPlain.get('sasl.username'), 'u');
+  assert.equal(saslPlain.get('sasl.password'), 'p');
+  const saslSsl = new Map(rdkafkaConfig(connection(['a:1'], { sasl, ssl: tls }), { compression: 'none', acks: 1 }));
+  assert.equal(saslSsl.get('security.protocol'), 'sasl_ssl');
+});
+
+test('TAPLINE_KAFKA_CLIENT: kafkajs forces kafkajs, an unknown value is a usage error naming it', () => {
+  const forced = createProducer(connection(['a:1']), { compression: 'none', acks: 1 }, 'kafkajs');
+  assert.equal(forced.client, 'kafkajs');
+  assert.throws(
+    () => createProducer(connection(['a:1']), { compression: 'none', acks: 1 }, 'rdkafka'),
+    (err: unknown) =>
+      err instanceof TaplineError && err.code === ERROR_CODES.USAGE && err.where === 'TAPLINE_KAFKA_CLIENT',
+  );
+});
+
+test('librdkafka accepts every property the flags map to, TLS certificate and key included; a bad key is named', {
+  skip,
+}, async () => {
+  const { dir, cert, key } = makeCertificate();
+  try {
+    const sasl = { mechanism: 'plain' as const, username: 'u', password: 'p' };
+    const ssl = { ca: readFileSync(cert), cert: readFileSync(cert), key: readFileSync(key) };
+    const good = createRdkafkaProducer(mod!, connection(['127.0.0.1:1'], { ssl, sasl }), {
+      compression: 'gzip',
+      acks: -1,
+    });
+    assert.equal(good.client, 'librdkafka');
+    await good.connect();
+    await good.close();
+    const badKey = { ...ssl, key: Buffer.from('-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n') };
+    const bad = createRdkafkaProducer(mod!, connection(['127.0.0.1:1'], { ssl: badKey }), {
+      compression: 'none',
+      acks: 1,
+    });
+    await assert.rejects(bad.connect(), /librdkafka: .*ssl\.key/i);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const message = (i: number): Message => ({
+  meta: makeMeta({ type: '1', id: `${i}`.padStart(24, '0'), timestampNs: 1n, latencyNs: 0n }),
+  data: Buffer.from(`GET /${i} HTTP/1.1\r\n\r\n`),
+});
+
+test('no broker answers: every message of the batch fails after the delivery timeout, counted and said once', {
+  skip,
+}, async () => {
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const producer = createRdkafkaProducer(
+    mod!,
+    c,
+    { compression: 'none', acks: 1 },
+    {
+      extraConfig: [['message.timeout.ms', '300']],
+    },
+  );
+  const log = memoryLogger();
+  const out = kafkaOutput(
+    producer,
+    { topic: 't', format: 'raw', keyById: true, batchSize: 100, lingerMs: 1, maxInFlight: 4 },
+    { log, signal: new AbortController().signal },
+  );
+  for (let i = 0; i < 3; i++) await out.write(message(i));
+  await out.close();
+  const stats = out.stats!();
+  assert.equal(stats.failed, 3);
+  assert.equal(stats.acked, 0);
+  assert.equal(stats.client, 'librdkafka');
+  assert.ok(
+    log.lines.some((l) => /3 message\(s\) not delivered: 3 of 3 not delivered: .*timed out/i.test(l)),
+    log.lines.join('\n'),
+  );
+});
+
+test('close() waits for outstanding reports only so long, then fails what is left (a batch never hangs)', {
+  skip,
+}, async () => {
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const producer = createRdkafkaProducer(mod!, c, { compression: 'none', acks: 1 }, { closeFlushMs: 200 });
+  const records = [0, 1].map((i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) }));
+  const sent = producer.send('t', records);
+  const settled = sent.then(
+    () => 'delivered',
+    (err: unknown) => err,
+  );
+  await producer.close();
+  const err = await settled;
+  assert.ok(err instanceof KafkaDeliveryError, String(err));
+  assert.equal(err.failed, 2);
+  await assert.rejects(producer.send('t', records), /closed/);
+});
+
+test('a batch of no records settles at once; records are checked before anything is queued', { skip }, async () => {
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const producer = createRdkafkaProducer(mod!, c, { compression: 'none', acks: 1 }, { closeFlushMs: 0 });
+  await producer.send('t', []);
+  await assert.rejects(
+    producer.send('t', [{ key: null, value: 'text' as unknown as Buffer }]),
+    /record 0: value is not a Buffer/,
+  );
+  await producer.close();
+});
