@@ -45,13 +45,15 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
       (c.truncated ? `, ${c.truncated} cut by --copy-buffer-size` : '') +
       (c.empty ? `, ${c.empty} empty skipped` : ''),
   ];
-  for (const i of summary.inputs)
-    lines.push(`  ${i.name}: ${describeCounters(i.stats)}${i.error ? ` — failed: ${i.error}` : ''}`);
+  // Parts are joined only when present, so an input that failed before reading says just that.
+  for (const i of summary.inputs) {
+    const parts = [describeCounters(i.stats), i.error ? `failed: ${i.error}` : ''];
+    lines.push(`  ${i.name}: ${parts.filter(Boolean).join('; ') || 'nothing read'}`);
+  }
   for (const o of summary.outputs) {
-    const extra = o.lost ? `, ${o.lost} not written (output out of service)` : '';
-    lines.push(
-      `  ${o.name}: ${o.written} written${extra}${o.stats ? `; ${describeCounters(o.stats)}` : ''}${o.failed ? ` — ${o.failed}` : ''}`,
-    );
+    const written = `${o.written} written${o.lost ? `, ${o.lost} not written (output out of service)` : ''}`;
+    const parts = [written, describeCounters(o.stats), o.failed ? `failed: ${o.failed}` : ''];
+    lines.push(`  ${o.name}: ${parts.filter(Boolean).join('; ')}`);
   }
   const suppressed = log.suppressed?.();
   if (suppressed && suppressed.size > 0) {

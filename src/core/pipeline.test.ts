@@ -149,6 +149,24 @@ describe('pipeline', () => {
     assert.ok(log.lines.some((l) => l.includes('bad: out.gor: disk full')));
   });
 
+  it('a write that fails after it was taken counts as not written, not as written', async () => {
+    const msgs = Array.from({ length: 20 }, (_, i) => request(i));
+    let n = 0;
+    const bad: Output = {
+      name: 'late',
+      write() {
+        if (++n === 5) return Promise.reject(new TaplineError(ERROR_CODES.FILE_IO, 'cannot open', { where: 'x.gor' }));
+        return undefined;
+      },
+      close: async () => {},
+    };
+    const summary = await new Pipeline({ inputs: [arrayInput(msgs)], outputs: [bad], log: memoryLogger() }).run();
+    const report = summary.outputs[0]!;
+    assert.match(report.failed ?? '', /cannot open/);
+    assert.equal(report.written + report.lost, 20);
+    assert.ok(report.written <= 4, `written ${report.written}: the failed write is not among them`);
+  });
+
   it('an input error ends that input only and is reported', async () => {
     const broken: Input = {
       name: 'broken',

@@ -226,7 +226,14 @@ export class Pipeline {
     try {
       const r = slot.output.write(msg);
       slot.written++;
-      if (r) return r.catch((err: unknown) => this.markFailed(slot, err));
+      if (r) {
+        return r.catch((err: unknown) => {
+          // The output took the message but could not write it: count it where it belongs.
+          slot.written--;
+          slot.lost++;
+          this.markFailed(slot, err);
+        });
+      }
     } catch (err) {
       this.markFailed(slot, err);
       slot.lost++;
