@@ -9,7 +9,9 @@
 //                                                       text = the first failure's reason ('' if none)
 //                                        kind 2 LOG     n = syslog level (0-7), text = librdkafka's line
 //                                        kind 3 CLOSED  close() finished (flushed or timed out, destroyed);
-//                                                       n = messages still queued then (lost)
+//                                                       n = messages still queued then (purged: failed)
+//                                        kind 4 ERROR   librdkafka's error callback (a broker unreachable,
+//                                                       all brokers down...): n = its error code
 //   send(topic, records, id)           records: [{ key: Buffer|null, value: Buffer }]; every record is
 //                                      copied into librdkafka (RD_KAFKA_MSG_F_COPY) in this one call and
 //                                      placed by its partitioner; BATCH follows once for `id`
@@ -46,7 +48,7 @@
 namespace tapline {
 namespace {
 
-enum EventKind { kBatch = 1, kLog = 2, kClosed = 3 };
+enum EventKind { kBatch = 1, kLog = 2, kClosed = 3, kError = 4 };
 
 struct Batch {
   uint32_t id;
@@ -182,7 +184,7 @@ class Producer : public Napi::ObjectWrap<Producer> {
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     Producer* self = static_cast<Producer*>(opaque);
     std::string text = std::string(reason) + " (" + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ")";
-    self->Emit(new Event{kLog, 0, 3, text, nullptr});
+    self->Emit(new Event{kError, 0, err, text, nullptr});
   }
 
   static void OnLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -206,9 +208,13 @@ class Producer : public Napi::ObjectWrap<Producer> {
     topics_.clear();
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
+    // Once CLOSED is queued, the main thread may handle it and let this object be collected: nothing of
+    // `this` is touched after the call (the TSFN handle is copied first).
+    Tsfn tsfn = tsfn_;
+    bool silent = silent_.load();
     Event* e = new Event{kClosed, 0, left, "", nullptr};
-    Emit(e);
-    tsfn_.Release();
+    if (silent || tsfn.NonBlockingCall(e) != napi_ok) delete e;
+    tsfn.Release();
   }
 
   rd_kafka_topic_t* Topic(const std::string& name) {
@@ -308,8 +314,8 @@ class Producer : public Napi::ObjectWrap<Producer> {
 void CallJs(Napi::Env env, Napi::Function fn, Producer* producer, Event* e) {
   if (env == nullptr || fn == nullptr) {
     // The environment is going away: nothing to call.
-  } else if (e->kind == kLog) {
-    // Log lines touch no member: one may still be queued when a collected producer was destroyed.
+  } else if (e->kind == kLog || e->kind == kError) {
+    // Log lines and errors touch no member: one may still be queued when a collected producer was destroyed.
     fn.Call({Napi::Number::New(env, e->kind), Napi::Number::New(env, 0), Napi::Number::New(env, static_cast<double>(e->n)),
              Napi::String::New(env, e->text)});
   } else {

@@ -23,6 +23,7 @@ const ABI_VERSION = 1;
 const EVENT_BATCH = 1;
 const EVENT_LOG = 2;
 const EVENT_CLOSED = 3;
+const EVENT_ERROR = 4;
 
 type OnEvent = (kind: number, id: number, n: number, text: string) => void;
 
@@ -37,7 +38,7 @@ interface KafkaAddon {
   abiVersion: number;
 }
 
-/** A send that failed: how many of its messages were not delivered (the rest were). */
+/** A send that failed: the first failure's reason, and how many of its messages were not delivered (the rest were). */
 export class KafkaDeliveryError extends Error {
   constructor(
     message: string,
@@ -160,11 +161,12 @@ export function createRdkafkaProducer(
       if (!batch) return;
       pending.delete(id);
       if (n === 0) batch.resolve();
-      else batch.reject(new KafkaDeliveryError(`${n} of ${batch.size} not delivered: ${text}`, n));
+      else batch.reject(new KafkaDeliveryError(text, n));
+    } else if (kind === EVENT_ERROR) {
+      // As kafkajs's errors: rate-limited warnings (the same failures also come as log lines, below).
+      c.log.warn(`${c.name}: librdkafka: ${text}`, `${c.name} client`);
     } else if (kind === EVENT_LOG) {
-      // Errors and warnings as rate-limited warnings (as kafkajs's errors), the rest only with --verbose.
-      if (n <= 4) c.log.warn(`${c.name}: librdkafka: ${text}`, `${c.name} client`);
-      else c.log.debug(1, `${c.name}: librdkafka: ${text}`);
+      c.log.debug(n <= 4 ? 1 : 2, `${c.name}: librdkafka: ${text}`);
     } else if (kind === EVENT_CLOSED) {
       for (const [, batch] of pending) {
         batch.reject(new KafkaDeliveryError('the producer closed before its delivery report', batch.size));
