@@ -105,6 +105,25 @@ test("--input-file-dry-run over S3 objects: gor's report for the objects, nothin
   assert.match(out, /It will take `39ms` to replay at current speed\./);
 });
 
+test('--input-file-loop over S3 objects replays the objects listed at the start again and again', async () => {
+  const res = await runTapline([
+    '--input-file',
+    `s3://${s3.bucket}/cli/copy_*.gor|max`,
+    '--input-file-loop',
+    '--output-null',
+    '--exit-after',
+    '2s',
+    '--s3-endpoint',
+    s3.endpoint,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  const passes = Number(/passes (\d+)/.exec(res.stderr)?.[1]);
+  assert.ok(passes >= 2, res.stderr);
+  // The last pass is cut short by --exit-after: every earlier one read the 40 records.
+  const records = Number(/records (\d+)/.exec(res.stderr)?.[1]);
+  assert.ok(records >= (passes - 1) * 40 && records <= passes * 40, res.stderr);
+});
+
 test('usage errors exit 2 naming the flag: bad bucket, append, bad endpoint, nothing matching', async () => {
   for (const [args, pattern, code] of [
     [['--input-file', file, '--output-file', 's3://A_B/x.gor'], /not a bucket name/, 2],
