@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runTapline } from '../support/cli.js';
+import { withEnv } from './kafka-cli.js';
 
 const cases: [string[], RegExp][] = [
   [
@@ -79,4 +80,20 @@ test('a missing CA file names the file and the flag', async () => {
   ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--kafka-tls-ca-cert: cannot read \/nonexistent\/ca.pem/);
+});
+
+test('TAPLINE_KAFKA_CLIENT: librdkafka required but its addon missing is a usage error saying why; unknown values too', async () => {
+  const args = ['--output-kafka-host', '127.0.0.1:1', '--output-kafka-topic', 't', '--input-dummy', 'x'];
+  const missing = await withEnv(
+    { TAPLINE_KAFKA_CLIENT: 'librdkafka', TAPLINE_KAFKA_ADDON: '/nonexistent/tapline_kafka.node' },
+    () => runTapline(args, { timeoutMs: 15_000 }),
+  );
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /TAPLINE_KAFKA_CLIENT: librdkafka cannot be used: the addon tapline_kafka.node was not built/,
+  );
+  const unknown = await withEnv({ TAPLINE_KAFKA_CLIENT: 'rdkafka' }, () => runTapline(args, { timeoutMs: 15_000 }));
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /TAPLINE_KAFKA_CLIENT: expected auto, librdkafka or kafkajs, got "rdkafka"/);
 });

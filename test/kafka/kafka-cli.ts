@@ -19,19 +19,25 @@ export const PRODUCER_CLIENTS: { client: 'librdkafka' | 'kafkajs'; skip: string 
 ];
 
 /**
- * Runs `body` with TAPLINE_KAFKA_CLIENT set for the tapline processes it starts (they inherit this process's
- * environment); the tests of a file run one at a time, so no other test sees it.
+ * Runs `body` with `vars` set in this process's environment, which the tapline processes it starts inherit;
+ * the tests of a file run one at a time, so no other test sees them.
  */
-export async function withKafkaClient<T>(client: string, body: () => Promise<T>): Promise<T> {
-  const before = process.env.TAPLINE_KAFKA_CLIENT;
-  process.env.TAPLINE_KAFKA_CLIENT = client;
+export async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
   try {
     return await body();
   } finally {
-    if (before === undefined) delete process.env.TAPLINE_KAFKA_CLIENT;
-    else process.env.TAPLINE_KAFKA_CLIENT = before;
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
+
+/** Runs `body` with TAPLINE_KAFKA_CLIENT=`client` for the tapline processes it starts. */
+export const withKafkaClient = <T>(client: string, body: () => Promise<T>): Promise<T> =>
+  withEnv({ TAPLINE_KAFKA_CLIENT: client }, body);
 
 /** A request and its response per id, with bytes that stress framing (LF, CR, NUL, 0xff, a fake separator). */
 export function exchange(i: number, id = `${i.toString(16).padStart(24, '0')}`): Message[] {
