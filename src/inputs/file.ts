@@ -20,14 +20,13 @@ import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
-import { isS3Address } from '../storage/s3.js';
+import { isS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
 import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
-import { s3InputFromArgs } from './s3.js';
 
 export interface FileInputOptions {
   /** Paths or globs (`*`, `?`, `[...]`); every match is opened and all are merged by timestamp. */
@@ -397,8 +396,9 @@ export const fileInputPlugin: InputPluginDef = {
   flags,
   ownsLimit: true,
   create(args) {
-    // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md).
-    if (isS3Address(args.address)) return s3InputFromArgs(args);
+    // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md). Loaded on use: the
+    // AWS SDK is slow to load.
+    if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3InputFromArgs(args));
     const { address, limit, flags: f, ctx } = args;
     const input = fileInput({
       patterns: [address],

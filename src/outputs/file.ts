@@ -23,10 +23,9 @@ import type { Message } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { formatBytes } from '../core/values.js';
-import { isS3Address, s3Flags } from '../storage/s3.js';
+import { isS3Address, s3Flags } from '../storage/s3-address.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
 import { FileSink } from './file-sink.js';
-import { s3OutputFromArgs } from './s3.js';
 
 export interface FileOutputOptions {
   /** Path template (§6.1): `%Y %m %d %H %M %S %NS %r %t %i`. */
@@ -229,8 +228,8 @@ export const fileOutputPlugin: OutputPluginDef = {
   summary: 'Write messages to .gor files (chunked, gzip, path templates), or to S3 (s3://bucket/key)',
   flags: { ...flags, ...s3Flags },
   create: (args) => {
-    // s3://bucket/key: chunks uploaded to S3 (docs/s3.md).
-    if (isS3Address(args.address)) return s3OutputFromArgs(args);
+    // s3://bucket/key: chunks uploaded to S3 (docs/s3.md). Loaded on use: the AWS SDK is slow to load.
+    if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3OutputFromArgs(args));
     const { address, flags: f } = args;
     return fileOutput({
       path: address,

@@ -1,0 +1,96 @@
+/**
+ * S3 addresses and settings without the AWS SDK: what the file plugins need to recognise `s3://…` and declare the
+ * S3 flags. The SDK (several hundred ms to load) is only imported, through src/storage/s3.ts, by a run that uses
+ * an S3 address.
+ */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet, FlagSpec } from '../core/flags.js';
+
+export interface S3Location {
+  readonly bucket: string;
+  /** The key, or the key template / pattern, after `s3://bucket/`. */
+  readonly key: string;
+}
+
+export interface S3Settings {
+  /** `http://127.0.0.1:9000`: an S3-compatible store, addressed path-style (`endpoint/bucket/key`). */
+  readonly endpoint?: string;
+  readonly region?: string;
+}
+
+export const S3_PREFIX = 's3://';
+
+export function isS3Address(address: string): boolean {
+  return address.startsWith(S3_PREFIX);
+}
+
+/** `s3://bucket/some/key` → { bucket, key }. The key may be empty only when `allowEmptyKey`. */
+export function parseS3Address(address: string, where: string, allowEmptyKey = false): S3Location {
+  const rest = address.slice(S3_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash === -1 ? rest : rest.slice(0, slash);
+  const key = slash === -1 ? '' : rest.slice(slash + 1);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `${JSON.stringify(address)}: ${JSON.stringify(bucket)} is not a bucket name (3-63 characters: a-z, 0-9, '.', '-'); expected s3://bucket/key`,
+      { where },
+    );
+  }
+  if (key === '' && !allowEmptyKey) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `${JSON.stringify(address)}: no key after the bucket; expected s3://bucket/key`,
+      {
+        where,
+      },
+    );
+  }
+  return { bucket, key };
+}
+
+const SECTION = 'Files';
+
+/** Flags shared by the S3 output and input (declared once, with the file output's flags). */
+export const s3Flags: Readonly<Record<string, FlagSpec>> = {
+  'output-file-buffer': {
+    kind: 'string',
+    value: 'DIR',
+    section: SECTION,
+    help:
+      'Staging directory for S3: chunks of --output-file s3://… are written here, then uploaded and deleted; objects ' +
+      'of --input-file s3://… are downloaded here, replayed and deleted. Default: the system temporary directory.',
+    gorNote: 'gor uses it for S3 output only, default /tmp',
+  },
+  's3-endpoint': {
+    kind: 'string',
+    value: 'URL',
+    section: SECTION,
+    help:
+      'S3-compatible store for s3:// addresses (e.g. http://127.0.0.1:9000), addressed path-style. Default: AWS, ' +
+      'or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. tapline only.',
+  },
+  's3-region': {
+    kind: 'string',
+    value: 'REGION',
+    section: SECTION,
+    help: 'Region for s3:// addresses. Default: AWS_REGION, then the profile in ~/.aws/config (us-east-1 with --s3-endpoint). tapline only.',
+  },
+};
+
+export function s3SettingsFromFlags(flags: FlagSet): S3Settings {
+  const endpoint = flags.string('s3-endpoint');
+  const region = flags.string('s3-region');
+  if (endpoint) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {}
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+      throw new TaplineError(ERROR_CODES.USAGE, `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`, {
+        where: '--s3-endpoint',
+      });
+    }
+  }
+  return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+}
