@@ -283,7 +283,8 @@ export function fileInput(options: FileInputOptions): Input {
         report(formatDryRunReport({ records: stats.records, files: stats.files, bytes: stats.bytes, waits }));
         return;
       }
-      if (!loop) return;
+      // A pass cut short by stop() (--exit-after, a signal) is not an empty pass.
+      if (!loop || stop.signal.aborted) return;
       if (stats.records === passStart) {
         log.warn(`${name}: no records in ${files.length} file(s); --input-file-loop stops`);
         return;
