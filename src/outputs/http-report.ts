@@ -33,6 +33,8 @@ export class ReplayReport {
     not_request_ignored: 0,
     /** Type-1 messages that do not start with an HTTP request line. */
     not_http_skipped: 0,
+    /** Requests whose head used bare LF line ends, sent with CRLF (as gor's parser and client do). */
+    bare_lf_converted: 0,
     /** CONNECT requests are not replayed (as gor). */
     connect_skipped: 0,
     responses_tracked: 0,

@@ -24,6 +24,7 @@ import { timestampKey } from '../core/meta.js';
 import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
+import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
@@ -59,6 +60,8 @@ export interface HttpOutputOptions {
   responseBuffer?: number;
   /** gor's queue statistics every statsMs (needs a logger). */
   queueStats?: { log: Logger; periodMs: number };
+  /** Where the first failure of each kind and the first skipped payload are said (the rest are counted). */
+  log?: Logger;
 }
 
 export function httpOutput(address: string, options: HttpOutputOptions = {}): Output {
@@ -77,8 +80,18 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   const responseCap = Math.max(10_000, queueLen * 4);
   const started = performance.now();
 
+  const name = `output-http(${address})`;
+  const log = options.log;
   const onDone = (job: ReplayJob, outcome: JobOutcome) => {
     report.record(outcome);
+    // gor only logs failures at --verbose; a replay that reaches nothing must say so. The logger shows the
+    // first few of each kind; every one is counted in the summary and --stats.
+    if (!outcome.ok && log) {
+      log.warn(
+        `${name}: request ${job.meta.id} failed: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`,
+        `${name}:${outcome.reason}`,
+      );
+    }
     if (!responses || !outcome.ok || !outcome.response) return;
     if (responses.length >= responseCap) {
       report.counters.responses_dropped++;
@@ -128,23 +141,36 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
 
   const keepHost = options.originalHost ?? false;
   const output: Output = {
-    name: `output-http(${address})`,
+    name,
     write(msg: Message) {
       if (msg.meta.type !== REQUEST) {
         report.counters.not_request_ignored++;
         return;
       }
-      const method = requestTitleMethod(msg.data);
+      let data = msg.data;
+      let method = requestTitleMethod(data);
       if (method === null) {
-        report.counters.not_http_skipped++;
-        return;
+        // A head with bare LF line ends: gor (Go's parser) replays it, so tapline sends it with CRLF.
+        const converted = crlfHead(data);
+        method = converted ? requestTitleMethod(converted) : null;
+        if (method === null) {
+          report.counters.not_http_skipped++;
+          log?.warn(
+            `${name}: request ${msg.meta.id} skipped: it does not start with an HTTP/1.x request line ` +
+              `(${JSON.stringify(data.subarray(0, 40).toString('latin1'))})`,
+            `${name}:not-http`,
+          );
+          return;
+        }
+        data = converted!;
+        report.counters.bare_lf_converted++;
       }
       if (method === 'CONNECT') {
         report.counters.connect_skipped++;
         return;
       }
       report.accepted(timestampKey(msg.meta));
-      const pending = pool.submit({ payload: adaptRequest(msg.data, target, keepHost), method, meta: msg.meta });
+      const pending = pool.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
       queueStats?.sample(pool.waiting);
       return pending;
     },
@@ -185,6 +211,7 @@ export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOpt
     skipVerify: flags.bool('output-http-skip-verify'),
     trackResponse: flags.bool('output-http-track-response'),
     responseBuffer: flags.number('output-http-response-buffer'),
+    log,
     ...(flags.bool('output-http-stats') && flags.bool('stats')
       ? { queueStats: { log, periodMs: statsMs > 0 ? statsMs : 5000 } }
       : {}),

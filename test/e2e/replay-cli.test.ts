@@ -3,12 +3,13 @@
  * summary at exit, type-3 messages on stdout, gor's queue statistics, and a target that is down.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runTapline } from '../support/cli.js';
+import { CORPUS_DIR } from '../support/corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-replay-cli-'));
 const file = join(dir, 'requests.gor');
@@ -60,4 +61,39 @@ test('a target that is down: failures counted by reason in the summary, exit 0, 
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stderr, /requests 20, errors 20, error connect refused 20/);
   assert.doesNotMatch(res.stderr, /\n\s+at /);
+  // Said, not only counted: the first few failures by name, then how many more were not shown.
+  assert.match(res.stderr, /warning: output-http\(http:\/\/127\.0\.0\.1:1\): request 0{24} failed: connect-refused/);
+  assert.match(res.stderr, /warnings not shown: 15 × output-http\(http:\/\/127\.0\.0\.1:1\):connect-refused/);
+});
+
+test('a recording with bare-LF heads (corpus python-goreplay-test.gor) is replayed with CRLF, as gor does', async () => {
+  const heads: string[] = [];
+  const lf = createServer((req, res) => {
+    let body = 0;
+    req.on('data', (c: Buffer) => {
+      body += c.length;
+    });
+    req.on('end', () => {
+      heads.push(`${req.method} ${req.url} ${body}`);
+      res.end('ok');
+    });
+  });
+  // Node's parser is strict about line ends: a bare-LF head sent as is would be refused (400), not counted here.
+  lf.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((r) => lf.listen(0, '127.0.0.1', r));
+  try {
+    const target = `http://127.0.0.1:${(lf.address() as { port: number }).port}`;
+    const corpusFile = join(CORPUS_DIR, 'python-goreplay-test.gor');
+    const res = await runTapline(['--input-file', `${corpusFile}|max`, '--output-http', target]);
+    assert.equal(res.code, 0, res.stderr);
+    const truth = JSON.parse(readFileSync(`${corpusFile}.truth.json`, 'utf8')) as {
+      requests: { method: string; uri: string; body_bytes: number }[];
+    };
+    assert.equal(heads.length, truth.requests.length, res.stderr);
+    assert.deepEqual(heads.sort(), truth.requests.map((r) => `${r.method} ${r.uri} ${r.body_bytes}`).sort());
+    assert.match(res.stderr, /bare lf converted 83/);
+  } finally {
+    lf.closeAllConnections();
+    lf.close();
+  }
 });
