@@ -12,9 +12,11 @@
 //                                                       n = messages still queued then (purged: failed)
 //                                        kind 4 ERROR   librdkafka's error callback (a broker unreachable,
 //                                                       all brokers down...): n = its error code
-//   send(topic, records, id)           records: [{ key: Buffer|null, value: Buffer }]; every record is
-//                                      copied into librdkafka (RD_KAFKA_MSG_F_COPY) in this one call and
-//                                      placed by its partitioner; BATCH follows once for `id`
+//   send(topic, bytes, spans, count, id)  a batch of `count` records in one buffer (src/kafka/record-
+//                                      batch.ts): spans[4i..4i+3] = value offset, length, key offset (-1:
+//                                      none), length. Every record is copied into librdkafka
+//                                      (RD_KAFKA_MSG_F_COPY) in this one call and placed by its
+//                                      partitioner; BATCH follows once for `id`
 //   close(timeoutMs)                   the poll thread flushes (waiting up to timeoutMs for outstanding
 //                                      delivery reports), destroys the handle, then CLOSED
 //
@@ -227,8 +229,9 @@ class Producer : public Napi::ObjectWrap<Producer> {
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsNumber()) {
-      Napi::TypeError::New(env, "send(topic: string, records: {key, value}[], id: number)").ThrowAsJavaScriptException();
+    if (info.Length() < 5 || !info[0].IsString() || !info[3].IsNumber() || !info[4].IsNumber()) {
+      Napi::TypeError::New(env, "send(topic: string, bytes: Buffer, spans: Int32Array, count: number, id: number)")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (closing_.load() || rk_ == nullptr) {
@@ -240,33 +243,46 @@ class Producer : public Napi::ObjectWrap<Producer> {
       Napi::Error::New(env, "cannot open topic: " + Reason(rd_kafka_last_error())).ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Napi::Array records = info[1].As<Napi::Array>();
-    uint32_t count = records.Length();
-    uint32_t id = info[2].As<Napi::Number>().Uint32Value();
+    size_t length = 0, spanCount = 0;
+    void* data = nullptr;
+    void* spanData = nullptr;
+    napi_typedarray_type type;
+    napi_value spansValue = info[2];
+    if (napi_get_buffer_info(env, info[1], &data, &length) != napi_ok ||
+        napi_get_typedarray_info(env, spansValue, &type, &spanCount, &spanData, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array) {
+      Napi::TypeError::New(env, "send: bytes must be a Buffer and spans an Int32Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const char* bytes = static_cast<const char*>(data);
+    const int32_t* spans = static_cast<const int32_t*>(spanData);
+    uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+    uint32_t id = info[4].As<Napi::Number>().Uint32Value();
+    if (static_cast<size_t>(count) * 4 > spanCount) {
+      Napi::RangeError::New(env, "send: fewer spans than records").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
 
-    // Read every record before queueing any, so a bad one throws with nothing sent.
-    napi_value keyName = Napi::String::New(env, "key");
-    napi_value valueName = Napi::String::New(env, "value");
+    // Every span is checked before anything is queued, so a bad one throws with nothing sent.
+    auto inside = [length](int64_t at, int64_t n) { return at >= 0 && n >= 0 && at + n <= static_cast<int64_t>(length); };
     messages_.assign(count, rd_kafka_message_t{});
-    Batch* batch = new Batch(id, count);
     for (uint32_t i = 0; i < count; i++) {
-      napi_value record, key, value;
-      bool isBuffer = false;
-      if (napi_get_element(env, records, i, &record) != napi_ok ||
-          napi_get_property(env, record, valueName, &value) != napi_ok ||
-          napi_is_buffer(env, value, &isBuffer) != napi_ok || !isBuffer) {
-        delete batch;
-        Napi::TypeError::New(env, "record " + std::to_string(i) + ": value is not a Buffer").ThrowAsJavaScriptException();
+      const int32_t* s = spans + 4 * i;
+      if (!inside(s[0], s[1]) || (s[2] >= 0 && !inside(s[2], s[3]))) {
+        Napi::RangeError::New(env, "record " + std::to_string(i) + ": outside the batch's bytes")
+            .ThrowAsJavaScriptException();
         return env.Undefined();
       }
       rd_kafka_message_t& m = messages_[i];
-      napi_get_buffer_info(env, value, &m.payload, &m.len);
-      if (napi_get_property(env, record, keyName, &key) == napi_ok &&
-          napi_is_buffer(env, key, &isBuffer) == napi_ok && isBuffer) {
-        napi_get_buffer_info(env, key, &m.key, &m.key_len);
+      m.payload = const_cast<char*>(bytes + s[0]);
+      m.len = static_cast<size_t>(s[1]);
+      if (s[2] >= 0) {
+        m.key = const_cast<char*>(bytes + s[2]);
+        m.key_len = static_cast<size_t>(s[3]);
       }
-      m._private = batch;
     }
+    Batch* batch = new Batch(id, count);
+    for (uint32_t i = 0; i < count; i++) messages_[i]._private = batch;
     // One call for the batch; the partitioner (murmur2_random: Java's placement) runs per message.
     int queued = count == 0 ? 0
                             : rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
@@ -330,7 +346,7 @@ void CallJs(Napi::Env env, Napi::Function fn, Producer* producer, Event* e) {
 Napi::Object InitKafka(Napi::Env env, Napi::Object exports) {
   exports.Set("Producer", Producer::Define(env));
   exports.Set("version", Napi::String::New(env, rd_kafka_version_str()));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -23,6 +23,7 @@ import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createTaplinePartitioner } from './partitioner.js';
 import { createRdkafkaProducer, rdkafkaAddon, rdkafkaUnavailable } from './rdkafka-producer.js';
+import { type RecordBatch, recordsOf } from './record-batch.js';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -51,7 +52,8 @@ export interface KafkaProducer {
   /** Which client library does the work (said in --verbose and in the output's stats). */
   readonly client: 'librdkafka' | 'kafkajs';
   connect(): Promise<void>;
-  send(topic: string, records: ProducedRecord[]): Promise<void>;
+  /** Produces every record of the batch (record-batch.ts); resolves once all are acknowledged. */
+  send(topic: string, batch: RecordBatch): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -141,8 +143,8 @@ export function createKafkajsProducer(c: KafkaConnection, options: ProducerOptio
   return {
     client: 'kafkajs',
     connect: () => producer.connect(),
-    async send(topic, records) {
-      await producer.send({ topic, messages: records, acks: options.acks, compression });
+    async send(topic, batch) {
+      await producer.send({ topic, messages: recordsOf(batch), acks: options.acks, compression });
     },
     close: () => producer.disconnect(),
   };

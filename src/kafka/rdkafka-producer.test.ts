@@ -23,6 +23,7 @@ import {
   rdkafkaConfig,
   rdkafkaUnavailable,
 } from './rdkafka-producer.js';
+import { batchOf } from './record-batch.js';
 
 const mod = rdkafkaAddon();
 const skip = mod ? false : rdkafkaUnavailable();
@@ -154,7 +155,7 @@ test('close() waits for outstanding reports only so long, then fails what is lef
   const c = connection([`127.0.0.1:${await refusedPort()}`]);
   const producer = createRdkafkaProducer(mod!, c, { compression: 'none', acks: 1 }, { closeFlushMs: 200 });
   const records = [0, 1].map((i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) }));
-  const sent = producer.send('t', records);
+  const sent = producer.send('t', batchOf(records));
   const settled = sent.then(
     () => 'delivered',
     (err: unknown) => err,
@@ -163,16 +164,15 @@ test('close() waits for outstanding reports only so long, then fails what is lef
   const err = await settled;
   assert.ok(err instanceof KafkaDeliveryError, String(err));
   assert.equal(err.failed, 2);
-  await assert.rejects(producer.send('t', records), /closed/);
+  await assert.rejects(producer.send('t', batchOf(records)), /closed/);
 });
 
-test('a batch of no records settles at once; records are checked before anything is queued', { skip }, async () => {
+test('a batch of no records settles at once; spans are checked before anything is queued', { skip }, async () => {
   const c = connection([`127.0.0.1:${await refusedPort()}`]);
   const producer = createRdkafkaProducer(mod!, c, { compression: 'none', acks: 1 }, { closeFlushMs: 0 });
-  await producer.send('t', []);
-  await assert.rejects(
-    producer.send('t', [{ key: null, value: 'text' as unknown as Buffer }]),
-    /record 0: value is not a Buffer/,
-  );
+  await producer.send('t', batchOf([]));
+  const batch = batchOf([{ key: Buffer.from('k'), value: Buffer.from('v') }]);
+  const outside = { ...batch, spans: Int32Array.from([0, batch.bytes.length + 1, -1, 0]) };
+  await assert.rejects(producer.send('t', outside), /record 0: outside the batch's bytes/);
   await producer.close();
 });

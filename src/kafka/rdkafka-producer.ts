@@ -5,7 +5,7 @@
  * record copied into librdkafka's queue) and one event comes back per batch, once every message of it has
  * its delivery report.
  *
- *   send(topic, records) ─▶ native.send(topic, records, id) ─▶ librdkafka queue ─▶ broker
+ *   send(topic, batch) ─▶ native.send(topic, bytes, spans, count, id) ─▶ librdkafka queue ─▶ broker
  *        ▲ promise of batch id                                       │ delivery reports (poll thread)
  *        └──────────── onEvent(BATCH, id, failed, reason) ◀──────────┘ one per batch
  *
@@ -17,9 +17,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KafkaConnection, KafkaProducer, ProducedRecord, ProducerOptions } from './client.js';
+import type { KafkaConnection, KafkaProducer, ProducerOptions } from './client.js';
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const EVENT_BATCH = 1;
 const EVENT_LOG = 2;
 const EVENT_CLOSED = 3;
@@ -28,7 +28,7 @@ const EVENT_ERROR = 4;
 type OnEvent = (kind: number, id: number, n: number, text: string) => void;
 
 interface NativeProducer {
-  send(topic: string, records: readonly ProducedRecord[], id: number): void;
+  send(topic: string, bytes: Buffer, spans: Int32Array, count: number, id: number): void;
   close(timeoutMs: number): void;
 }
 
@@ -184,14 +184,14 @@ export function createRdkafkaProducer(
       // kafkajs's send does; creating the handle only checks the configuration.
       native ??= new mod.Producer(config, onEvent);
     },
-    send(topic, records) {
+    send(topic, batch) {
       if (!native) native = new mod.Producer(config, onEvent);
       const id = nextId;
       nextId = (nextId % 0x7fffffff) + 1;
       return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject, size: records.length });
+        pending.set(id, { resolve, reject, size: batch.count });
         try {
-          native!.send(topic, records, id);
+          native!.send(topic, batch.bytes, batch.spans, batch.count, id);
         } catch (err) {
           pending.delete(id);
           reject(err);

@@ -4,7 +4,7 @@
  * and its responses land in one partition, so one consumer of a group sees both), batching, gzip, retries,
  * delivery reports counted in stats (acked, failed), backpressure instead of an unbounded queue.
  *
- *   write(msg) ─encode─▶ [pending batch] ──batch-size reached or linger elapsed──▶ producer.send()
+ *   write(msg) ─encode into─▶ [pending batch: one buffer] ──batch-size / 2 MiB reached or linger elapsed──▶ producer.send()
  *                                                                  (at most max-in-flight at once)
  *   write() returns a promise while max-in-flight sends are outstanding: the pipeline waits (backpressure).
  *   acked/failed are counted when each send settles; close() flushes and waits for every delivery report.
@@ -14,9 +14,10 @@ import type { FlagSet } from '../core/flags.js';
 import type { Message } from '../core/message.js';
 import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { createProducer, type KafkaProducer, type ProducedRecord } from '../kafka/client.js';
+import { createProducer, type KafkaProducer } from '../kafka/client.js';
 import { commonKafkaFlags, connectionFrom, KAFKA_SECTION, KAFKA_TLS_FLAGS } from '../kafka/flags.js';
 import { encodeValue, type KafkaFormat } from '../kafka/message-codec.js';
+import { RecordBatchBuilder, rawRecordSize } from '../kafka/record-batch.js';
 
 export interface KafkaOutputOptions {
   topic: string;
@@ -30,8 +31,7 @@ export interface KafkaOutputOptions {
 
 export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions, ctx: PluginContext): Output {
   const name = `output-kafka(${options.topic})`;
-  let pending: ProducedRecord[] = [];
-  let pendingBytes = 0;
+  let pending: RecordBatchBuilder | undefined;
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
   let room: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -49,25 +49,24 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
-    const records = pending;
-    pending = [];
-    pendingBytes = 0;
+    if (!pending || pending.count === 0) return;
+    const batch = pending;
+    pending = undefined;
     counters.batches++;
     connected ??= producer.connect();
     const send: Promise<void> = connected
-      .then(() => producer.send(options.topic, records))
+      .then(() => producer.send(options.topic, batch))
       .then(
         () => {
-          counters.acked += records.length;
+          counters.acked += batch.count;
         },
         (err: unknown) => {
           connected = undefined; // reconnect for the next batch
           // After the client's retries: these messages are lost, so they are counted and said, never silent.
           // librdkafka reports per message: the rest of the batch was delivered.
-          const failed = (err as { failed?: number }).failed ?? records.length;
+          const failed = (err as { failed?: number }).failed ?? batch.count;
           counters.failed += failed;
-          counters.acked += records.length - failed;
+          counters.acked += batch.count - failed;
           ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${(err as Error).message}`, `${name} send`);
         },
       )
@@ -81,19 +80,25 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   return {
     name,
     write(msg: Message) {
-      let value: Buffer;
+      const key = options.keyById ? msg.meta.id : null;
+      // Raw values are written straight into the batch's buffer; JSON ones are encoded, then copied.
+      let json: Buffer | undefined;
       try {
-        value = encodeValue(msg, options.format);
+        if (options.format !== 'raw') json = encodeValue(msg, options.format);
       } catch (err) {
         counters.encode_errors++;
         ctx.log.warn(`${name}: message ${msg.meta.id} not sent: ${(err as Error).message}`, `${name} encode`);
         return;
       }
+      const size = json ? json.length + (key === null ? 0 : key.length) : rawRecordSize(msg.meta, msg.data, key);
+      if (pending && !pending.fits(size)) flush();
+      pending ??= new RecordBatchBuilder(size);
+      const before = pending.size;
+      if (json) pending.addValue(json, key);
+      else pending.addRaw(msg.meta, msg.data, key);
       counters.messages++;
-      counters.bytes += value.length;
-      pending.push({ key: options.keyById ? Buffer.from(msg.meta.id, 'latin1') : null, value });
-      pendingBytes += value.length;
-      if (pending.length >= options.batchSize || pendingBytes >= 2 << 20) flush();
+      counters.bytes += pending.size - before - (key === null ? 0 : key.length);
+      if (pending.count >= options.batchSize || pending.size >= 2 << 20) flush();
       else timer ??= setTimeout(flush, options.lingerMs);
       if (inFlight.size < options.maxInFlight) return;
       if (!room) {
@@ -119,7 +124,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       return {
         ...counters,
         in_flight_batches: inFlight.size,
-        queued: pending.length,
+        queued: pending?.count ?? 0,
         acked_per_s: Math.round(counters.acked / seconds),
         client: producer.client,
       };

@@ -10,6 +10,7 @@ import { memoryLogger } from '../../src/core/log.js';
 import type { Batch } from '../../src/core/plugin.js';
 import { kafkaInput } from '../../src/inputs/kafka.js';
 import { createConsumer, createProducer, type KafkaConnection } from '../../src/kafka/client.js';
+import { batchOf } from '../../src/kafka/record-batch.js';
 import { type KafkaBroker, startKafkaBroker } from '../support/kafka-broker.js';
 
 const SYNC_GROUP = 14;
@@ -39,7 +40,7 @@ async function produce(topic: string, from: number, count: number): Promise<void
       `1 ${(from + i).toString(16).padStart(24, '0')} 1700000000000000000 0\nGET /${from + i} HTTP/1.1\r\n\r\n`,
     ),
   }));
-  await producer.send(topic, records);
+  await producer.send(topic, batchOf(records));
   await producer.close();
 }
 

@@ -1,0 +1,105 @@
+/**
+ * A batch of Kafka records encoded into one buffer, as the output builds it: no Buffer object per record,
+ * one allocation per batch, and the librdkafka producer reads the whole batch in one native call.
+ *
+ *   bytes: [value 0][key 0][value 1][key 1]...      spans (4 ints per record):
+ *                                                   value offset, value length, key offset (-1: no key), key length
+ *
+ * A batch's buffer is never reused: a client may keep views of it until the batch is acknowledged (kafkajs).
+ */
+import type { Message } from '../core/message.js';
+import { copyMetaLine, metaLineLength } from '../core/meta.js';
+import type { ProducedRecord } from './client.js';
+
+type Meta = Message['meta'];
+
+export interface RecordBatch {
+  readonly bytes: Buffer;
+  readonly spans: Int32Array;
+  readonly count: number;
+  /** Bytes of values and keys. */
+  readonly size: number;
+}
+
+/** 2 MiB (the output's batch limit) and room for the message that crosses it. */
+const DEFAULT_BYTES = (2 << 20) + (256 << 10);
+
+export class RecordBatchBuilder implements RecordBatch {
+  readonly bytes: Buffer;
+  spans: Int32Array;
+  count = 0;
+  size = 0;
+
+  /** `minBytes`: the first record's size, when it is larger than the default. */
+  constructor(minBytes = 0, records = 256) {
+    this.bytes = Buffer.allocUnsafe(Math.max(DEFAULT_BYTES, minBytes));
+    this.spans = new Int32Array(4 * records);
+  }
+
+  /** Whether `bytes` more fit. */
+  fits(bytes: number): boolean {
+    return this.size + bytes <= this.bytes.length;
+  }
+
+  /** A raw gor value (`<meta line> LF <payload>`) and its key (a latin1 string, e.g. the id), if any. */
+  addRaw(meta: Meta, data: Buffer, key: string | null): void {
+    const at = this.size;
+    const end = at + copyMetaLine(meta, this.bytes, at);
+    this.bytes[end] = 0x0a;
+    this.size = end + 1 + data.copy(this.bytes, end + 1);
+    this.span(at, key);
+  }
+
+  /** An encoded value (and key). */
+  addValue(value: Buffer, key: string | null): void {
+    const at = this.size;
+    this.size += value.copy(this.bytes, at);
+    this.span(at, key);
+  }
+
+  private span(valueAt: number, key: string | null): void {
+    if (4 * this.count === this.spans.length) {
+      const grown = new Int32Array(this.spans.length * 2);
+      grown.set(this.spans);
+      this.spans = grown;
+    }
+    const s = 4 * this.count++;
+    this.spans[s] = valueAt;
+    this.spans[s + 1] = this.size - valueAt;
+    if (key === null) {
+      this.spans[s + 2] = -1;
+      this.spans[s + 3] = 0;
+    } else {
+      this.spans[s + 2] = this.size;
+      this.size += this.bytes.write(key, this.size, 'latin1');
+      this.spans[s + 3] = this.size - this.spans[s + 2]!;
+    }
+  }
+}
+
+/** Bytes a raw value and its key take in a batch. */
+export function rawRecordSize(meta: Meta, data: Buffer, key: string | null): number {
+  return metaLineLength(meta) + 1 + data.length + (key === null ? 0 : key.length);
+}
+
+/** A batch from records (tests, tools). */
+export function batchOf(records: readonly ProducedRecord[]): RecordBatch {
+  const size = records.reduce((n, r) => n + r.value.length + (r.key?.length ?? 0), 0);
+  const builder = new RecordBatchBuilder(size, Math.max(1, records.length));
+  for (const r of records) builder.addValue(r.value, r.key === null ? null : r.key.toString('latin1'));
+  return builder;
+}
+
+/** The records of a batch, as views of its buffer (for clients that take one Buffer per value and key). */
+export function recordsOf(batch: RecordBatch): ProducedRecord[] {
+  const { bytes, spans } = batch;
+  const out: ProducedRecord[] = new Array(batch.count);
+  for (let i = 0, s = 0; i < batch.count; i++, s += 4) {
+    const keyAt = spans[s + 2]!;
+    out[i] = {
+      value: bytes.subarray(spans[s]!, spans[s]! + spans[s + 1]!),
+      key: keyAt < 0 ? null : bytes.subarray(keyAt, keyAt + spans[s + 3]!),
+    };
+  }
+  return out;
+}
