@@ -36,12 +36,18 @@ test('batchOf and recordsOf round-trip keys and values byte for byte (latin1 key
   assert.deepEqual(recordsOf(batch), records);
 });
 
-test('fits: a batch takes 2 MiB and some more; a larger first record gets a buffer of its size', () => {
-  const b = new RecordBatchBuilder();
-  assert.ok(b.fits(2 << 20));
-  assert.ok(!b.fits(4 << 20));
-  const big = new RecordBatchBuilder((5 << 20) + 1);
-  assert.ok(big.fits((5 << 20) + 1));
-  big.addValue(Buffer.alloc(5 << 20, 1), 'k');
-  assert.equal(big.size, (5 << 20) + 1);
+test('reserve: the buffer grows (doubling, or to the record) keeping what was written', () => {
+  const b = new RecordBatchBuilder(4096);
+  b.reserve(3);
+  b.addValue(Buffer.from('abc'), 'k');
+  assert.equal(b.bytes.length, 4096);
+  b.reserve(5000);
+  assert.equal(b.bytes.length, 8192);
+  b.addValue(Buffer.alloc(5000, 7), null);
+  b.reserve(1 << 20);
+  assert.equal(b.bytes.length, b.size + (1 << 20));
+  const [first, second] = recordsOf(b);
+  assert.equal(first!.value.toString(), 'abc');
+  assert.equal(first!.key!.toString(), 'k');
+  assert.deepEqual(second!.value, Buffer.alloc(5000, 7));
 });

@@ -5,7 +5,8 @@
  *   bytes: [value 0][key 0][value 1][key 1]...      spans (4 ints per record):
  *                                                   value offset, value length, key offset (-1: no key), key length
  *
- * A batch's buffer is never reused: a client may keep views of it until the batch is acknowledged (kafkajs).
+ * A batch's buffer is never reused once sent: a client may keep views of it until the batch is acknowledged
+ * (kafkajs). Views are only made after the batch is complete (growing replaces the buffer).
  */
 import type { Message } from '../core/message.js';
 import { copyMetaLine, metaLineLength } from '../core/meta.js';
@@ -21,27 +22,30 @@ export interface RecordBatch {
   readonly size: number;
 }
 
-/** 2 MiB (the output's batch limit) and room for the message that crosses it. */
-const DEFAULT_BYTES = (2 << 20) + (256 << 10);
-
 export class RecordBatchBuilder implements RecordBatch {
-  readonly bytes: Buffer;
+  bytes: Buffer;
   spans: Int32Array;
   count = 0;
   size = 0;
 
-  /** `minBytes`: the first record's size, when it is larger than the default. */
-  constructor(minBytes = 0, records = 256) {
-    this.bytes = Buffer.allocUnsafe(Math.max(DEFAULT_BYTES, minBytes));
-    this.spans = new Int32Array(4 * records);
+  /**
+   * `capacity`: bytes to start with (the output passes its last batch's size, so a steady stream never grows
+   * and a trickle does not take megabytes per batch); more is made room for by reserve().
+   */
+  constructor(capacity = 64 << 10, records = 256) {
+    this.bytes = Buffer.allocUnsafe(Math.max(4096, capacity));
+    this.spans = new Int32Array(4 * Math.max(1, records));
   }
 
-  /** Whether `bytes` more fit. */
-  fits(bytes: number): boolean {
-    return this.size + bytes <= this.bytes.length;
+  /** Makes room for `bytes` more (a record and its key), growing the buffer (doubling) when needed. */
+  reserve(bytes: number): void {
+    if (this.size + bytes <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.size + bytes));
+    this.bytes.copy(grown, 0, 0, this.size);
+    this.bytes = grown;
   }
 
-  /** A raw gor value (`<meta line> LF <payload>`) and its key (a latin1 string, e.g. the id), if any. */
+  /** A raw gor value (`<meta line> LF <payload>`) and its key (a latin1 string, e.g. the id), if any. Call reserve(rawRecordSize()) first. */
   addRaw(meta: Meta, data: Buffer, key: string | null): void {
     const at = this.size;
     const end = at + copyMetaLine(meta, this.bytes, at);
@@ -50,7 +54,7 @@ export class RecordBatchBuilder implements RecordBatch {
     this.span(at, key);
   }
 
-  /** An encoded value (and key). */
+  /** An encoded value (and key). Call reserve() first. */
   addValue(value: Buffer, key: string | null): void {
     const at = this.size;
     this.size += value.copy(this.bytes, at);
@@ -85,7 +89,7 @@ export function rawRecordSize(meta: Meta, data: Buffer, key: string | null): num
 /** A batch from records (tests, tools). */
 export function batchOf(records: readonly ProducedRecord[]): RecordBatch {
   const size = records.reduce((n, r) => n + r.value.length + (r.key?.length ?? 0), 0);
-  const builder = new RecordBatchBuilder(size, Math.max(1, records.length));
+  const builder = new RecordBatchBuilder(size, records.length);
   for (const r of records) builder.addValue(r.value, r.key === null ? null : r.key.toString('latin1'));
   return builder;
 }

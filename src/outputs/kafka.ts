@@ -32,6 +32,9 @@ export interface KafkaOutputOptions {
 export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions, ctx: PluginContext): Output {
   const name = `output-kafka(${options.topic})`;
   let pending: RecordBatchBuilder | undefined;
+  // The next batch's starting buffer: the last batch's size and some room (2 MiB at full speed, small for
+  // a trickle of messages).
+  let nextCapacity = 64 << 10;
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
   let room: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -52,6 +55,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     if (!pending || pending.count === 0) return;
     const batch = pending;
     pending = undefined;
+    nextCapacity = batch.size + (batch.size >> 3) + 4096;
     counters.batches++;
     connected ??= producer.connect();
     const send: Promise<void> = connected
@@ -91,8 +95,8 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
         return;
       }
       const size = json ? json.length + (key === null ? 0 : key.length) : rawRecordSize(msg.meta, msg.data, key);
-      if (pending && !pending.fits(size)) flush();
-      pending ??= new RecordBatchBuilder(size);
+      pending ??= new RecordBatchBuilder(Math.max(size, nextCapacity));
+      pending.reserve(size);
       const before = pending.size;
       if (json) pending.addValue(json, key);
       else pending.addRaw(msg.meta, msg.data, key);
