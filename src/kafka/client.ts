@@ -9,16 +9,9 @@
  *                                  awaited before that partition is fetched again (backpressure) and, in a
  *                                  consumer group, before the batch's offsets are committed
  */
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
-import {
-  CompressionTypes,
-  type Consumer,
-  Kafka,
-  type KafkaConfig,
-  logLevel,
-  type Producer,
-  type SASLOptions,
-} from 'kafkajs';
+import type { Consumer, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createTaplinePartitioner } from './partitioner.js';
@@ -81,7 +74,16 @@ export interface KafkaConsumer {
   restarts(): number;
 }
 
+// kafkajs takes ~50 ms to load: required on first use, so runs without Kafka (every plugin module is
+// imported at start-up) do not pay for it.
+let kafkajsModule: typeof import('kafkajs') | undefined;
+function kafkajs(): typeof import('kafkajs') {
+  kafkajsModule ??= createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+  return kafkajsModule;
+}
+
 function kafkaOf(c: KafkaConnection): Kafka {
+  const { Kafka, logLevel } = kafkajs();
   const config: KafkaConfig = {
     clientId: c.clientId,
     brokers: c.brokers,
@@ -139,6 +141,7 @@ export function createKafkajsProducer(c: KafkaConnection, options: ProducerOptio
     createPartitioner: createTaplinePartitioner,
     retry: { retries: c.retries, initialRetryTime: 200, maxRetryTime: 5000 },
   });
+  const { CompressionTypes } = kafkajs();
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   return {
     client: 'kafkajs',
