@@ -22,8 +22,8 @@ import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { formatBytes } from '../core/values.js';
 import { isS3Address, s3Flags } from '../storage/s3-address.js';
+import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
 import { FileSink } from './file-sink.js';
 
@@ -72,15 +72,13 @@ export function fileOutput(options: FileOutputOptions): Output {
 
   let current: OpenFile | undefined;
   let lastTemplated: string | undefined;
-  /** Set while a file is being closed or opened; writes queue behind it. */
-  let busy: Promise<void> | undefined;
-  let failed: TaplineError | undefined;
+  const gate = new ChunkGate();
   let closed = false;
   let total = 0;
   const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0 };
 
   const timer = setInterval(() => {
-    if (!busy && current) current.sink.flush();
+    if (!gate.busy && current) current.sink.flush();
   }, flushMs);
   timer.unref();
 
@@ -121,48 +119,23 @@ export function fileOutput(options: FileOutputOptions): Output {
   const output: Output = {
     name,
     write(msg: Message): Promise<void> | undefined {
-      if (failed) throw failed;
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
-      if (busy) return busy.then(() => output.write(msg));
-      const error = current?.sink.failure;
-      if (error) {
-        failed = error;
-        throw error;
-      }
+      const wait = gate.before(current?.sink.failure);
+      if (wait) return wait.then(() => output.write(msg));
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
-        throw new TaplineError(
-          ERROR_CODES.LIMIT_REACHED,
-          `reached --output-file-max-size-limit ${formatBytes(maxSize)} after ${total} bytes; this output stops`,
-          { where: name },
-        );
+        throw maxSizeReached(maxSize, total, name);
       }
       const file = resolveName(template.render(msg, options.now?.()));
       if (current !== undefined && current.name === file) return appendTo(current, msg);
-      const opening = switchTo(file).then(
-        () => {
-          busy = undefined;
-          return appendTo(current!, msg);
-        },
-        (err: unknown) => {
-          busy = undefined;
-          failed =
-            err instanceof TaplineError ? err : new TaplineError(ERROR_CODES.FILE_IO, String(err), { where: file });
-          throw failed;
-        },
-      );
-      busy = opening.then(
-        () => {},
-        () => {},
-      );
-      return opening;
+      return gate.open(switchTo(file), () => appendTo(current!, msg), file);
     },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await busy;
+      await gate.busy;
       const file = current;
       current = undefined;
       if (file) await file.sink.close();

@@ -35,6 +35,7 @@ import {
   type S3Location,
   s3SettingsFromFlags,
 } from '../storage/s3.js';
+import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { chunkName, compileTemplate, fileExt, randomLetters } from './file-naming.js';
 import { FileSink } from './file-sink.js';
 
@@ -93,8 +94,7 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
   const uploads = new Set<Promise<void>>();
   const notUploaded: string[] = [];
   let current: Chunk | undefined;
-  let busy: Promise<void> | undefined;
-  let failed: TaplineError | undefined;
+  const gate = new ChunkGate();
   let closed = false;
   let total = 0;
   const stats = {
@@ -110,7 +110,7 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
   };
 
   const timer = setInterval(() => {
-    if (!busy && current) current.sink.flush();
+    if (!gate.busy && current) current.sink.flush();
   }, flushMs);
   timer.unref();
 
@@ -207,22 +207,13 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
   const output: Output = {
     name,
     write(msg: Message): Promise<void> | undefined {
-      if (failed) throw failed;
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
-      if (busy) return busy.then(() => output.write(msg));
-      const error = current?.sink.failure;
-      if (error) {
-        failed = error;
-        throw error;
-      }
+      const wait = gate.before(current?.sink.failure);
+      if (wait) return wait.then(() => output.write(msg));
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
-        throw new TaplineError(
-          ERROR_CODES.LIMIT_REACHED,
-          `reached --output-file-max-size-limit ${formatBytes(maxSize)} after ${total} bytes; this output stops`,
-          { where: name },
-        );
+        throw maxSizeReached(maxSize, total, name);
       }
       const templated = template.render(msg, options.now?.());
       const chunk = current;
@@ -232,29 +223,13 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         (queueLimit > 0 && chunk.records >= queueLimit) ||
         chunk.sink.diskBytes >= sizeLimit;
       if (!full) return appendTo(chunk, msg);
-      const opening = startChunk(templated).then(
-        () => {
-          busy = undefined;
-          return appendTo(current!, msg);
-        },
-        (err: unknown) => {
-          busy = undefined;
-          failed =
-            err instanceof TaplineError ? err : new TaplineError(ERROR_CODES.FILE_IO, String(err), { where: name });
-          throw failed;
-        },
-      );
-      busy = opening.then(
-        () => {},
-        () => {},
-      );
-      return opening;
+      return gate.open(startChunk(templated), () => appendTo(current!, msg), name);
     },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await busy;
+      await gate.busy;
       await finishChunk();
       while (uploads.size > 0) await Promise.all([...uploads]);
       if (notUploaded.length > 0) {
