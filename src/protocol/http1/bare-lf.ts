@@ -16,8 +16,7 @@ export function crlfHead(payload: Buffer): Buffer | null {
   // The head ends at the first empty line: LF LF, or LF CR LF when some lines already had CR.
   let end = -1;
   let bare = 0;
-  for (let i = firstLf; i < payload.length; i = payload.indexOf(LF, i + 1)) {
-    if (i === -1) break;
+  for (let i = firstLf; i !== -1; i = payload.indexOf(LF, i + 1)) {
     if (payload[i - 1] !== CR) bare++;
     if (payload[i + 1] === LF) {
       end = i + 1;
@@ -34,7 +33,7 @@ export function crlfHead(payload: Buffer): Buffer | null {
   let o = 0;
   let from = 0;
   for (let i = firstLf; i !== -1 && i <= end; i = payload.indexOf(LF, i + 1)) {
-    if (i > 0 && payload[i - 1] === CR) continue;
+    if (payload[i - 1] === CR) continue;
     o += payload.copy(out, o, from, i);
     out[o++] = CR;
     from = i;
