@@ -50,6 +50,21 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # --output-http's native sender for plain http:// targets (src/outputs/http-native.ts): keep-alive
+    # connections on a thread of its own (epoll). Compiler only.
+    {
+      'target_name': 'tapline_http',
+      'conditions': [
+        ['OS=="linux"', {
+          'sources': ['src/http_sender.cc'],
+        }],
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
   ],
   # The Kafka producer on librdkafka (src/kafka/rdkafka-producer.ts): built only where librdkafka's header is
   # installed (Debian: librdkafka-dev); without it tapline produces with kafkajs.

@@ -26,6 +26,7 @@ import type { OutputPluginDef } from '../core/registry.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
+import { httpAddon, NativeReplayPool, useNativeClient } from './http-native.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
@@ -62,6 +63,11 @@ export interface HttpOutputOptions {
   queueStats?: { log: Logger; periodMs: number };
   /** Where the first failure of each kind and the first skipped payload are said (the rest are counted). */
   log?: Logger;
+  /**
+   * The client: 'native' (the tapline_http addon's sender thread) for plain http:// without redirects when the
+   * addon is built, else 'js'. Default: TAPLINE_HTTP_CLIENT, else native where it can be used.
+   */
+  client?: 'js' | 'native';
 }
 
 export function httpOutput(address: string, options: HttpOutputOptions = {}): Output {
@@ -113,20 +119,19 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     });
   };
 
-  const pool = new ReplayPool(
-    target,
-    {
-      minWorkers,
-      maxWorkers,
-      queueLen,
-      workerTimeoutMs: options.workerTimeoutMs && options.workerTimeoutMs > 0 ? options.workerTimeoutMs : 2000,
-      redirects,
-      timeoutMs,
-      skipVerify: options.skipVerify ?? false,
-      keepBytes,
-    },
-    onDone,
-  );
+  const poolOptions = {
+    minWorkers,
+    maxWorkers,
+    queueLen,
+    workerTimeoutMs: options.workerTimeoutMs && options.workerTimeoutMs > 0 ? options.workerTimeoutMs : 2000,
+    redirects,
+    timeoutMs,
+    skipVerify: options.skipVerify ?? false,
+    keepBytes,
+  };
+  const pool = useNativeClient(target, redirects, options.client)
+    ? new NativeReplayPool(httpAddon()!, target, poolOptions, onDone)
+    : new ReplayPool(target, poolOptions, onDone);
 
   let queueStats: QueueStats | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -194,6 +199,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       }),
   };
   if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
+  // Which client replays (tests and the benchmark read it).
+  Object.assign(output, { client: pool instanceof NativeReplayPool ? 'native' : 'js' });
   return output;
 }
 

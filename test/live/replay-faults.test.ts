@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { httpOutput } from '../../src/outputs/http.js';
-import { type Answer, arrayInput, okAnswer, rawServer, requestMessage, runPipeline } from './replay-support.js';
+import {
+  type Answer,
+  arrayInput,
+  forEachClient,
+  okAnswer,
+  rawServer,
+  requestMessage,
+  runPipeline,
+} from './replay-support.js';
 
 const requests = (n: number) =>
   Array.from({ length: n }, (_, i) => requestMessage(`GET /f/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
@@ -30,111 +38,113 @@ async function replayAgainst(answer: Answer, n: number, timeoutMs = 3000) {
   }
 }
 
-test('target down (nothing listening): every request counted as connect refused, the replay ends', async () => {
-  const port = await freePort();
-  const out = httpOutput(`http://127.0.0.1:${port}`, { workers: 4 });
-  const summary = await runPipeline([arrayInput(requests(50))], [out]);
-  const s = summary.outputs[0]!.stats!;
-  assert.equal(s.requests, 50);
-  assert.equal(s.errors, 50);
-  assert.equal(s.error_connect_refused, 50);
-  assert.equal(summary.outputs[0]!.failed, undefined, 'the output stays in service');
-});
-
-test('a host name that does not resolve: counted as dns', async () => {
-  const out = httpOutput('http://tapline-test.invalid:8080', { workers: 2, timeoutMs: 3000 });
-  const summary = await runPipeline([arrayInput(requests(5))], [out]);
-  const s = summary.outputs[0]!.stats!;
-  assert.equal(s.error_dns, 5);
-});
-
-test('refusing: the server accepts and closes at once', async () => {
-  const { stats } = await replayAgainst((_r, socket) => socket.destroy(), 20);
-  assert.equal(stats.requests, 20);
-  assert.equal(stats.errors, 20);
-  assert.equal(Number(stats.error_closed) + Number(stats.error_reset), 20);
-});
-
-test('resetting: the server answers each request with a TCP reset', async () => {
-  const { stats, received } = await replayAgainst((_r, socket) => socket.resetAndDestroy(), 20);
-  assert.equal(received >= 20, true);
-  assert.equal(stats.error_reset, 20);
-});
-
-test('garbage: bytes that are not HTTP are a bad response', async () => {
-  const { stats } = await replayAgainst(
-    (_r, socket) => socket.write('SSH-2.0-OpenSSH_9.2\r\n\r\nnot http at all\r\n'),
-    20,
-  );
-  assert.equal(stats.error_bad_response, 20);
-});
-
-test('a response cut short (Content-Length 100, 10 bytes, then close) is counted as closed', async () => {
-  const { stats } = await replayAgainst(
-    (_r, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'),
-    20,
-  );
-  assert.equal(stats.error_closed, 20);
-  assert.equal(stats.responses, 0);
-});
-
-test('never answering: each request times out after --output-http-timeout, the queue stays bounded', async () => {
-  const server = await rawServer(() => {});
-  try {
-    const out = httpOutput(server.url, { workers: 4, timeoutMs: 150, queueLen: 8 });
-    let maxQueued = 0;
-    const probe = setInterval(() => {
-      maxQueued = Math.max(maxQueued, Number(out.stats!().queued));
-    }, 5);
-    const started = performance.now();
-    const summary = await runPipeline([arrayInput(requests(24), 24)], [out]);
-    clearInterval(probe);
+forEachClient(() => {
+  test('target down (nothing listening): every request counted as connect refused, the replay ends', async () => {
+    const port = await freePort();
+    const out = httpOutput(`http://127.0.0.1:${port}`, { workers: 4 });
+    const summary = await runPipeline([arrayInput(requests(50))], [out]);
     const s = summary.outputs[0]!.stats!;
-    assert.equal(s.error_timeout, 24);
-    assert.ok(maxQueued <= 8, `queue grew to ${maxQueued}`);
-    // 24 requests over 4 connections, 150 ms each: at least 6 rounds.
-    assert.ok(performance.now() - started >= 6 * 150 - 20);
-  } finally {
-    await server.close();
-  }
-});
+    assert.equal(s.requests, 50);
+    assert.equal(s.errors, 50);
+    assert.equal(s.error_connect_refused, 50);
+    assert.equal(summary.outputs[0]!.failed, undefined, 'the output stays in service');
+  });
 
-test('slow: answers later than the timeout are timeouts, answers within it succeed', async () => {
-  const late = await replayAgainst(
-    (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 400),
-    4,
-    150,
-  );
-  assert.equal(late.stats.error_timeout, 4);
-  const slowButOk = await replayAgainst(
-    (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 50),
-    4,
-    1000,
-  );
-  assert.equal(slowButOk.stats.status_2xx, 4);
-  assert.ok(Number(slowButOk.stats.latency_p50_ms) >= 45);
-});
+  test('a host name that does not resolve: counted as dns', async () => {
+    const out = httpOutput('http://tapline-test.invalid:8080', { workers: 2, timeoutMs: 3000 });
+    const summary = await runPipeline([arrayInput(requests(5))], [out]);
+    const s = summary.outputs[0]!.stats!;
+    assert.equal(s.error_dns, 5);
+  });
 
-test('a mix of faults on one target: each request lands in exactly one counter and good answers still count', async () => {
-  const behaviours: Answer[] = [
-    okAnswer(),
-    (_r, socket) => socket.resetAndDestroy(),
-    (_r, socket) => socket.write('garbage!\r\n\r\n'),
-    () => {},
-    (_r, socket) => socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'),
-  ];
-  const { stats } = await replayAgainst(
-    (req, socket, i) => behaviours[i % behaviours.length]!(req, socket, i),
-    50,
-    400,
-  );
-  assert.equal(stats.requests, 50);
-  const answered = Number(stats.responses);
-  const failed = Number(stats.errors);
-  assert.equal(answered + failed, 50);
-  assert.ok(Number(stats.status_2xx) >= 1, 'good answers between faults are counted');
-  assert.ok(Number(stats.status_5xx) >= 1);
-  assert.ok(Number(stats.error_reset) >= 1);
-  assert.ok(Number(stats.error_bad_response) >= 1);
-  assert.ok(Number(stats.error_timeout) >= 1);
+  test('refusing: the server accepts and closes at once', async () => {
+    const { stats } = await replayAgainst((_r, socket) => socket.destroy(), 20);
+    assert.equal(stats.requests, 20);
+    assert.equal(stats.errors, 20);
+    assert.equal(Number(stats.error_closed) + Number(stats.error_reset), 20);
+  });
+
+  test('resetting: the server answers each request with a TCP reset', async () => {
+    const { stats, received } = await replayAgainst((_r, socket) => socket.resetAndDestroy(), 20);
+    assert.equal(received >= 20, true);
+    assert.equal(stats.error_reset, 20);
+  });
+
+  test('garbage: bytes that are not HTTP are a bad response', async () => {
+    const { stats } = await replayAgainst(
+      (_r, socket) => socket.write('SSH-2.0-OpenSSH_9.2\r\n\r\nnot http at all\r\n'),
+      20,
+    );
+    assert.equal(stats.error_bad_response, 20);
+  });
+
+  test('a response cut short (Content-Length 100, 10 bytes, then close) is counted as closed', async () => {
+    const { stats } = await replayAgainst(
+      (_r, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'),
+      20,
+    );
+    assert.equal(stats.error_closed, 20);
+    assert.equal(stats.responses, 0);
+  });
+
+  test('never answering: each request times out after --output-http-timeout, the queue stays bounded', async () => {
+    const server = await rawServer(() => {});
+    try {
+      const out = httpOutput(server.url, { workers: 4, timeoutMs: 150, queueLen: 8 });
+      let maxQueued = 0;
+      const probe = setInterval(() => {
+        maxQueued = Math.max(maxQueued, Number(out.stats!().queued));
+      }, 5);
+      const started = performance.now();
+      const summary = await runPipeline([arrayInput(requests(24), 24)], [out]);
+      clearInterval(probe);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(s.error_timeout, 24);
+      assert.ok(maxQueued <= 8, `queue grew to ${maxQueued}`);
+      // 24 requests over 4 connections, 150 ms each: at least 6 rounds.
+      assert.ok(performance.now() - started >= 6 * 150 - 20);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('slow: answers later than the timeout are timeouts, answers within it succeed', async () => {
+    const late = await replayAgainst(
+      (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 400),
+      4,
+      150,
+    );
+    assert.equal(late.stats.error_timeout, 4);
+    const slowButOk = await replayAgainst(
+      (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 50),
+      4,
+      1000,
+    );
+    assert.equal(slowButOk.stats.status_2xx, 4);
+    assert.ok(Number(slowButOk.stats.latency_p50_ms) >= 45);
+  });
+
+  test('a mix of faults on one target: each request lands in exactly one counter and good answers still count', async () => {
+    const behaviours: Answer[] = [
+      okAnswer(),
+      (_r, socket) => socket.resetAndDestroy(),
+      (_r, socket) => socket.write('garbage!\r\n\r\n'),
+      () => {},
+      (_r, socket) => socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'),
+    ];
+    const { stats } = await replayAgainst(
+      (req, socket, i) => behaviours[i % behaviours.length]!(req, socket, i),
+      50,
+      400,
+    );
+    assert.equal(stats.requests, 50);
+    const answered = Number(stats.responses);
+    const failed = Number(stats.errors);
+    assert.equal(answered + failed, 50);
+    assert.ok(Number(stats.status_2xx) >= 1, 'good answers between faults are counted');
+    assert.ok(Number(stats.status_5xx) >= 1);
+    assert.ok(Number(stats.error_reset) >= 1);
+    assert.ok(Number(stats.error_bad_response) >= 1);
+    assert.ok(Number(stats.error_timeout) >= 1);
+  });
 });

@@ -4,10 +4,12 @@
  * as each test says, and a one-shot pipeline run from an array of messages.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe } from 'node:test';
 import { createLogger } from '../../src/core/log.js';
 import { type Message, makeMeta, randomId } from '../../src/core/message.js';
 import { Pipeline, type RunSummary } from '../../src/core/pipeline.js';
 import type { Input, Output } from '../../src/core/plugin.js';
+import { httpAddon } from '../../src/outputs/http-native.js';
 
 export interface RawServer {
   server: Server;
@@ -100,4 +102,26 @@ export function collectingOutput(): Output & { messages: Message[] } {
 export function runPipeline(inputs: Input[], outputs: Output[], split = false): Promise<RunSummary> {
   const lines: string[] = [];
   return new Pipeline({ inputs, outputs, split, log: createLogger({ write: (l) => lines.push(l) }) }).run();
+}
+
+/**
+ * Defines the tests once per --output-http client: the JavaScript one and the native sender (skipped, and
+ * said, when the tapline_http addon is not built). TAPLINE_HTTP_CLIENT picks the client of every output made.
+ */
+export function forEachClient(define: (client: 'js' | 'native') => void): void {
+  for (const client of ['js', 'native'] as const) {
+    const skip = client === 'native' && httpAddon() === null ? 'the tapline_http addon is not built' : false;
+    describe(`${client} client`, { skip }, () => {
+      let previous: string | undefined;
+      before(() => {
+        previous = process.env.TAPLINE_HTTP_CLIENT;
+        process.env.TAPLINE_HTTP_CLIENT = client;
+      });
+      after(() => {
+        if (previous === undefined) delete process.env.TAPLINE_HTTP_CLIENT;
+        else process.env.TAPLINE_HTTP_CLIENT = previous;
+      });
+      define(client);
+    });
+  }
 }

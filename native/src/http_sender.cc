@@ -1,0 +1,761 @@
+// tapline_http.node: the native sender of `--output-http` for plain http:// targets (src/outputs/http-native.ts
+// says when it is used). It owns the keep-alive connections to ONE target on a thread of its own, so that
+// the per-request socket work (write, read, framing, timing) costs no JavaScript.
+//
+//   JS thread                                   sender thread (epoll, non-blocking sockets)
+//   submit(bytes, offsets, heads, seq, n) ──▶ in_ (mutex) ──eventfd──▶ pending ──▶ free connection? write
+//        (copies; JS bounds what is                                    │ (≤ max; one request per connection,
+//         outstanding: backpressure)                                   │  no pipelining)
+//   onResults(fields, n, kept, details) ◀── one threadsafe call ◀── out_ ◀── framed response / failure
+//                                             per batch of results        (ResponseFramer, timeouts swept)
+//
+// Every request submitted gets exactly one result: answered (status, latency, bytes, the first keep_bytes of
+// the response) or failed with a reason: connect-refused, connect-failed, dns, reset, timeout, bad-response,
+// closed — the same reasons as the JavaScript client (src/outputs/http-connection.ts), with the same rules:
+// a request that meets a kept-alive connection the server has just closed is sent once more on a new one;
+// a timeout covers connect, send and the whole response. Idle connections above the minimum are closed
+// after worker_timeout_ms. Bytes after a complete response (a server answering twice) close the connection.
+//
+// JS must call close() only once nothing is outstanding (it drains first); close() stops and joins the thread.
+
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_response_framer.h"
+
+namespace tapline {
+namespace {
+
+constexpr int kAbiVersion = 1;
+
+// Result reasons; the order is the JS side's (http-native.ts REASONS).
+enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
+
+// Fields per result in the Float64Array handed to JS.
+constexpr int kFields = 7;
+constexpr uint32_t kWakeTag = 0xffffffffu;
+constexpr size_t kReadSize = 64 * 1024;
+
+double NowMs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+std::string ErrName(int err) {
+  const char* name = strerrorname_np(err);
+  return name ? name : "E" + std::to_string(err);
+}
+
+struct Request {
+  std::string bytes;
+  double seq = 0;
+  bool head = false;
+};
+
+struct Result {
+  double seq;
+  int status;
+  int reason;
+  double wall_ms;
+  double latency_ms;
+  double bytes;
+  bool truncated;
+  std::string kept;
+  std::string detail;
+};
+
+struct Conn {
+  uint32_t index = 0;
+  uint32_t gen = 0;
+  int fd = -1;
+  bool connecting = false;
+  bool want_out = false;
+  bool busy = false;
+  bool live = true;
+  Request req;
+  size_t written = 0;
+  ResponseFramer framer;
+  double started = 0;
+  double wall = 0;
+  double deadline = 0;
+  double last_used = 0;
+  uint64_t bytes = 0;
+  uint64_t msg_bytes = 0;
+  std::string kept;
+  bool reused = false;
+  bool retried = false;
+  size_t addr = 0;
+};
+
+struct Options {
+  std::string host;
+  int port = 80;
+  int max_conns = 64;
+  int min_conns = 1;
+  double timeout_ms = 5000;
+  double worker_timeout_ms = 2000;
+  size_t keep_bytes = 0;
+};
+
+class Sender : public Napi::ObjectWrap<Sender> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "HttpSender",
+                       {InstanceMethod("submit", &Sender::Submit), InstanceMethod("stats", &Sender::Stats),
+                        InstanceMethod("ref", &Sender::RefLoop), InstanceMethod("unref", &Sender::UnrefLoop),
+                        InstanceMethod("close", &Sender::Close)});
+  }
+
+  explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "HttpSender(options, onResults)").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    opt_.host = o.Get("host").ToString().Utf8Value();
+    opt_.port = o.Get("port").ToNumber().Int32Value();
+    opt_.max_conns = std::max(1, o.Get("maxConns").ToNumber().Int32Value());
+    opt_.min_conns = std::min(opt_.max_conns, std::max(0, o.Get("minConns").ToNumber().Int32Value()));
+    opt_.timeout_ms = o.Get("timeoutMs").ToNumber().DoubleValue();
+    opt_.worker_timeout_ms = o.Get("workerTimeoutMs").ToNumber().DoubleValue();
+    opt_.keep_bytes = static_cast<size_t>(std::max(0.0, o.Get("keepBytes").ToNumber().DoubleValue()));
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd_ < 0 || evfd_ < 0) {
+      Napi::Error::New(env, std::string("epoll/eventfd: ") + strerror(errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+    for (int i = 0; i < opt_.min_conns; i++) idle_.push_back(NewConn());
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "tapline_http", 0, 1, this,
+                                          [](Napi::Env, Sender* self) { self->Unref(); });
+    tsfn_.Unref(env);
+    Ref();  // alive until the threadsafe function is released (close)
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Sender() override { Stop(); }
+
+ private:
+  // ── JS thread ──────────────────────────────────────────────────────────────────────────────────────────
+
+  // submit(buffer, offsets: Int32Array(n+1), heads: Uint8Array(n), firstSeq, n)
+  Napi::Value Submit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
+      Napi::TypeError::New(env, "submit(buffer, offsets, heads, firstSeq, n)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    auto offsets = info[1].As<Napi::Int32Array>();
+    auto heads = info[2].As<Napi::Uint8Array>();
+    double seq = info[3].ToNumber().DoubleValue();
+    size_t n = info[4].ToNumber().Uint32Value();
+    if (n + 1 > offsets.ElementLength() || n > heads.ElementLength()) {
+      Napi::RangeError::New(env, "submit: n exceeds the offsets or heads").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<Request> batch(n);
+    for (size_t i = 0; i < n; i++) {
+      int32_t a = offsets[i], b = offsets[i + 1];
+      if (a < 0 || b < a || static_cast<size_t>(b) > buf.Length()) {
+        Napi::RangeError::New(env, "submit: offsets out of range").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      batch[i].bytes.assign(reinterpret_cast<const char*>(buf.Data()) + a, static_cast<size_t>(b - a));
+      batch[i].head = heads[i] != 0;
+      batch[i].seq = seq + static_cast<double>(i);
+    }
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(in_mu_);
+      wake = in_.empty();
+      for (auto& r : batch) in_.push_back(std::move(r));
+    }
+    if (wake) Wake();
+    return env.Undefined();
+  }
+
+  // [connections, opened, retired, busy]
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array a = Napi::Array::New(env, 4);
+    a.Set(0u, Napi::Number::New(env, total_.load()));
+    a.Set(1u, Napi::Number::New(env, static_cast<double>(opened_.load())));
+    a.Set(2u, Napi::Number::New(env, static_cast<double>(retired_.load())));
+    a.Set(3u, Napi::Number::New(env, busy_.load()));
+    return a;
+  }
+
+  // While requests are outstanding the process must not exit: JS refs the results callback then.
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (!closed_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (!closed_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (!closed_) {
+      closed_ = true;
+      Stop();
+      tsfn_.Release();
+    }
+    return info.Env().Undefined();
+  }
+
+  void Stop() {
+    if (thread_.joinable()) {
+      stop_ = true;
+      Wake();
+      thread_.join();
+    }
+    for (auto& c : conns_) {
+      if (c->fd >= 0) close(c->fd);
+      c->fd = -1;
+    }
+    if (epfd_ >= 0) close(epfd_);
+    if (evfd_ >= 0) close(evfd_);
+    epfd_ = evfd_ = -1;
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t w = write(evfd_, &one, sizeof one);
+    (void)w;
+  }
+
+  // Runs on the JS thread: hands every result waiting in out_ to JS in one call.
+  static void Deliver(Napi::Env env, Napi::Function fn, Sender* self) {
+    if (static_cast<napi_env>(env) == nullptr) return;
+    std::vector<Result> results;
+    {
+      std::lock_guard<std::mutex> lock(self->out_mu_);
+      results.swap(self->out_);
+      self->call_pending_ = false;
+    }
+    if (results.empty()) return;
+    size_t n = results.size();
+    Napi::Float64Array fields = Napi::Float64Array::New(env, n * kFields);
+    Napi::Value kept = env.Null();
+    Napi::Value details = env.Null();
+    for (size_t i = 0; i < n; i++) {
+      const Result& r = results[i];
+      double* f = fields.Data() + i * kFields;
+      f[0] = r.seq;
+      f[1] = r.status;
+      f[2] = r.reason;
+      f[3] = r.wall_ms;
+      f[4] = r.latency_ms;
+      f[5] = r.bytes;
+      f[6] = r.truncated ? 1 : 0;
+      if (self->opt_.keep_bytes > 0 && r.reason == kOk) {
+        if (kept.IsNull()) kept = Napi::Array::New(env, n);
+        kept.As<Napi::Array>().Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, r.kept.data(), r.kept.size()));
+      }
+      if (r.reason != kOk) {
+        if (details.IsNull()) details = Napi::Array::New(env, n);
+        details.As<Napi::Array>().Set(static_cast<uint32_t>(i), Napi::String::New(env, r.detail));
+      }
+    }
+    fn.Call({fields, Napi::Number::New(env, static_cast<double>(n)), kept, details});
+  }
+
+  // ── sender thread ──────────────────────────────────────────────────────────────────────────────────────
+
+  Conn* NewConn() {
+    Conn* c;
+    if (!free_.empty()) {
+      c = free_.back();
+      free_.pop_back();
+    } else {
+      conns_.push_back(std::make_unique<Conn>());
+      c = conns_.back().get();
+      c->index = static_cast<uint32_t>(conns_.size() - 1);
+    }
+    c->live = true;
+    c->last_used = NowMs(CLOCK_MONOTONIC);
+    total_++;
+    opened_++;
+    return c;
+  }
+
+  void Run() {
+    std::vector<epoll_event> events(256);
+    std::deque<Request> pending;
+    double next_sweep = 0;
+    double next_retire = NowMs(CLOCK_MONOTONIC) + opt_.worker_timeout_ms;
+    while (!stop_) {
+      int wait_ms = busy_.load() > 0 ? 5 : 50;
+      int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), wait_ms);
+      for (int i = 0; i < n; i++) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kWakeTag) {
+          uint64_t v;
+          ssize_t r = read(evfd_, &v, sizeof v);
+          (void)r;
+          continue;
+        }
+        Conn* c = conns_[static_cast<uint32_t>(tag)].get();
+        if (c->gen != static_cast<uint32_t>(tag >> 32) || c->fd < 0) continue;  // an event of a closed socket
+        OnEvent(c, events[i].events);
+      }
+      {
+        std::lock_guard<std::mutex> lock(in_mu_);
+        while (!in_.empty()) {
+          pending.push_back(std::move(in_.front()));
+          in_.pop_front();
+        }
+      }
+      now_ = NowMs(CLOCK_MONOTONIC);
+      Dispatch(pending);
+      if (now_ >= next_sweep) {
+        next_sweep = now_ + std::min(50.0, std::max(5.0, opt_.timeout_ms / 4));
+        for (auto& c : conns_) {
+          if (c->busy && now_ >= c->deadline) {
+            Fail(c.get(), kTimeout, "no complete response in " + std::to_string(static_cast<long>(opt_.timeout_ms)) + "ms");
+          }
+        }
+        Dispatch(pending);
+      }
+      if (now_ >= next_retire) {
+        next_retire = now_ + opt_.worker_timeout_ms;
+        if (pending.empty()) Retire();
+      }
+      Publish();
+    }
+  }
+
+  void Dispatch(std::deque<Request>& pending) {
+    while (!pending.empty()) {
+      Conn* c;
+      if (!idle_.empty()) {
+        c = idle_.back();
+        idle_.pop_back();
+      } else if (total_.load() < opt_.max_conns) {
+        c = NewConn();
+      } else {
+        return;
+      }
+      c->req = std::move(pending.front());
+      pending.pop_front();
+      c->busy = true;
+      busy_++;
+      c->started = NowMs(CLOCK_MONOTONIC);
+      c->wall = NowMs(CLOCK_REALTIME);
+      c->deadline = c->started + opt_.timeout_ms;
+      c->retried = false;
+      Attempt(c);
+    }
+  }
+
+  void Retire() {
+    for (size_t i = 0; i < idle_.size() && total_.load() > opt_.min_conns;) {
+      Conn* c = idle_[i];
+      if (now_ - c->last_used >= opt_.worker_timeout_ms) {
+        idle_.erase(idle_.begin() + static_cast<long>(i));
+        CloseFd(c);
+        c->live = false;
+        free_.push_back(c);
+        total_--;
+        retired_++;
+      } else {
+        i++;
+      }
+    }
+  }
+
+  void Attempt(Conn* c) {
+    c->reused = c->fd >= 0;
+    c->bytes = 0;
+    c->msg_bytes = 0;
+    c->kept.clear();
+    c->written = 0;
+    c->framer.Start(c->req.head);
+    if (c->fd < 0) {
+      c->addr = good_addr_;
+      if (!Connect(c)) return;
+      if (c->connecting) return;
+    }
+    WriteSome(c);
+  }
+
+  bool Resolve(std::string* detail) {
+    if (!addrs_.empty()) return true;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string port = std::to_string(opt_.port);
+    int rc = getaddrinfo(opt_.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0 || res == nullptr) {
+      std::string code = rc == EAI_AGAIN ? "EAI_AGAIN" : rc == EAI_FAIL ? "EAI_FAIL" : "ENOTFOUND";
+      *detail = code + " getaddrinfo " + code + " " + opt_.host;
+      return false;
+    }
+    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      sockaddr_storage s{};
+      memcpy(&s, a->ai_addr, std::min(sizeof s, static_cast<size_t>(a->ai_addrlen)));
+      addrs_.push_back(std::make_pair(s, a->ai_addrlen));
+    }
+    freeaddrinfo(res);
+    return !addrs_.empty();
+  }
+
+  std::string AddrText(size_t i) const {
+    char text[INET6_ADDRSTRLEN] = "?";
+    const sockaddr_storage& s = addrs_[i].first;
+    if (s.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(s).sin_addr, text, sizeof text);
+    if (s.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(s).sin6_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(opt_.port);
+  }
+
+  // Opens c's socket; false when the attempt already ended (failure reported).
+  bool Connect(Conn* c) {
+    std::string detail;
+    if (!Resolve(&detail)) {
+      Complete(c, kDns, 0, detail);
+      return false;
+    }
+    if (c->addr >= addrs_.size()) c->addr = 0;
+    const auto& a = addrs_[c->addr];
+    int fd = socket(a.first.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      int e = errno;
+      Complete(c, kConnectFailed, 0, ErrName(e) + " socket " + ErrName(e));
+      return false;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->gen++;
+    c->connecting = false;
+    int rc = connect(fd, reinterpret_cast<const sockaddr*>(&a.first), a.second);
+    if (rc != 0 && errno != EINPROGRESS) return ConnectFailed(c, errno);
+    c->connecting = rc != 0;
+    c->want_out = c->connecting;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (c->want_out ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    ev.data.u64 = (static_cast<uint64_t>(c->gen) << 32) | c->index;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    return true;
+  }
+
+  // The connection could not be made: the next address if there is one, else the request fails.
+  bool ConnectFailed(Conn* c, int err) {
+    CloseFd(c);
+    if (c->addr + 1 < addrs_.size()) {
+      c->addr++;
+      return Connect(c) && (c->connecting || (WriteSome(c), false));
+    }
+    Complete(c, err == ECONNREFUSED ? kRefused : kConnectFailed, 0,
+             ErrName(err) + " connect " + ErrName(err) + " " + AddrText(c->addr));
+    return false;
+  }
+
+  void SetWantOut(Conn* c, bool want) {
+    if (c->want_out == want) return;
+    c->want_out = want;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    ev.data.u64 = (static_cast<uint64_t>(c->gen) << 32) | c->index;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+  }
+
+  void WriteSome(Conn* c) {
+    const std::string& b = c->req.bytes;
+    while (c->written < b.size()) {
+      ssize_t w = send(c->fd, b.data() + c->written, b.size() - c->written, MSG_NOSIGNAL);
+      if (w > 0) {
+        c->written += static_cast<size_t>(w);
+        continue;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        SetWantOut(c, true);
+        return;
+      }
+      int e = w < 0 ? errno : EPIPE;
+      Fail(c, e == EPIPE || e == ECONNRESET ? kReset : kConnectFailed, ErrName(e) + " write " + ErrName(e));
+      return;
+    }
+    SetWantOut(c, false);
+  }
+
+  void OnEvent(Conn* c, uint32_t events) {
+    if (c->connecting) {
+      if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        ConnectFailed(c, err);
+        return;
+      }
+      c->connecting = false;
+      good_addr_ = c->addr;
+      if (c->busy) WriteSome(c);
+      if (c->fd < 0) return;
+    } else if ((events & EPOLLOUT) && c->want_out && c->busy) {
+      WriteSome(c);
+      if (c->fd < 0) return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadSome(c);
+  }
+
+  void ReadSome(Conn* c) {
+    ssize_t r = recv(c->fd, read_buf_, kReadSize, 0);
+    if (r > 0) {
+      if (!c->busy) {
+        CloseFd(c);  // bytes nobody asked for: this connection can no longer be trusted to frame
+        return;
+      }
+      OnBytes(c, reinterpret_cast<const uint8_t*>(read_buf_), static_cast<size_t>(r));
+      return;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    int e = r < 0 ? errno : 0;
+    if (!c->busy) {
+      CloseFd(c);
+      return;
+    }
+    if (e == 0) {
+      if (c->framer.Finish() == ResponseFramer::DONE) {
+        Succeed(c, true);
+      } else {
+        Fail(c, kClosed, "the target closed the connection before a complete response");
+      }
+      return;
+    }
+    Fail(c, e == ECONNRESET || e == EPIPE ? kReset : kConnectFailed, ErrName(e) + " read " + ErrName(e));
+  }
+
+  void OnBytes(Conn* c, const uint8_t* p, size_t n) {
+    c->bytes += n;
+    size_t off = 0;
+    for (;;) {
+      size_t used = 0;
+      ResponseFramer::Step s = c->framer.Feed(p + off, n - off, &used);
+      if (used > n - off) used = n - off;  // defensive: never past the read
+      c->msg_bytes += used;
+      if (c->kept.size() < opt_.keep_bytes) {
+        size_t room = opt_.keep_bytes - c->kept.size();
+        c->kept.append(reinterpret_cast<const char*>(p + off), used < room ? used : room);
+      }
+      off += used;
+      switch (s) {
+        case ResponseFramer::NEED_MORE:
+          return;
+        case ResponseFramer::INTERIM:
+          c->kept.clear();
+          c->msg_bytes = 0;
+          if (off >= n) return;
+          continue;
+        case ResponseFramer::BAD: {
+          const char* why = c->framer.error();
+          Fail(c, kBad,
+               why != nullptr && strcmp(why, "garbage") == 0 ? "the target answered with bytes that are not HTTP"
+                                                              : std::string("response ") + (why ? why : "malformed"));
+          return;
+        }
+        case ResponseFramer::DONE:
+          Succeed(c, c->framer.close_after() || off < n);
+          return;
+      }
+    }
+  }
+
+  void CloseFd(Conn* c) {
+    if (c->fd >= 0) {
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+      close(c->fd);
+    }
+    c->fd = -1;
+    c->connecting = false;
+    c->want_out = false;
+  }
+
+  void Fail(Conn* c, int reason, const std::string& detail) {
+    if (!c->busy) return;
+    CloseFd(c);
+    double now = NowMs(CLOCK_MONOTONIC);
+    if ((reason == kReset || reason == kClosed) && c->reused && !c->retried && c->bytes == 0 && now < c->deadline) {
+      // The server closed an idle keep-alive connection as we wrote: once more on a fresh connection.
+      c->retried = true;
+      Attempt(c);
+      return;
+    }
+    Complete(c, reason, 0, detail);
+  }
+
+  void Succeed(Conn* c, bool close_after) {
+    if (close_after) CloseFd(c);
+    Complete(c, kOk, c->framer.status(), std::string());
+  }
+
+  void Complete(Conn* c, int reason, int status, const std::string& detail) {
+    if (!c->busy) return;
+    double now = NowMs(CLOCK_MONOTONIC);
+    Result r;
+    r.seq = c->req.seq;
+    r.status = status;
+    r.reason = reason;
+    r.wall_ms = c->wall;
+    r.latency_ms = now - c->started;
+    r.bytes = static_cast<double>(c->bytes);
+    r.truncated = reason == kOk && c->msg_bytes > c->kept.size() && opt_.keep_bytes > 0;
+    if (reason == kOk && opt_.keep_bytes > 0) r.kept.swap(c->kept);
+    r.detail = detail;
+    results_.push_back(std::move(r));
+    c->kept.clear();
+    c->busy = false;
+    busy_--;
+    std::string().swap(c->req.bytes);
+    c->last_used = now;
+    idle_.push_back(c);
+  }
+
+  void Publish() {
+    if (results_.empty()) return;
+    bool call;
+    {
+      std::lock_guard<std::mutex> lock(out_mu_);
+      if (out_.empty()) {
+        out_.swap(results_);
+      } else {
+        for (auto& r : results_) out_.push_back(std::move(r));
+      }
+      results_.clear();
+      call = !call_pending_;
+      call_pending_ = true;
+    }
+    if (call) {
+      napi_status st = tsfn_.NonBlockingCall(this, [](Napi::Env env, Napi::Function fn, Sender* self) {
+        Deliver(env, fn, self);
+      });
+      if (st != napi_ok) {
+        std::lock_guard<std::mutex> lock(out_mu_);
+        call_pending_ = false;
+      }
+    }
+  }
+
+  Options opt_;
+  int epfd_ = -1;
+  int evfd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool closed_ = false;
+  Napi::ThreadSafeFunction tsfn_;
+
+  std::mutex in_mu_;
+  std::deque<Request> in_;
+  std::mutex out_mu_;
+  std::vector<Result> out_;
+  bool call_pending_ = false;
+
+  // Sender thread only.
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> idle_;
+  std::vector<Conn*> free_;
+  std::vector<Result> results_;
+  std::vector<std::pair<sockaddr_storage, socklen_t>> addrs_;
+  size_t good_addr_ = 0;
+  double now_ = 0;
+  char read_buf_[kReadSize];
+
+  std::atomic<int> total_{0};
+  std::atomic<long long> opened_{0};
+  std::atomic<long long> retired_{0};
+  std::atomic<int> busy_{0};
+};
+
+// frame(buffer, head, cuts: Int32Array, eof) → [step, status, end, closeAfter, error]: the framer fed `buffer`
+// in pieces cut at `cuts` (ascending offsets), then the end of the stream when `eof`. step: 'done', 'bad',
+// 'more'. For tests (the property test against the JavaScript splitter).
+Napi::Value Frame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[2].IsTypedArray()) {
+    Napi::TypeError::New(env, "frame(buffer, head, cuts, eof)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  bool head = info[1].ToBoolean();
+  auto cuts = info[2].As<Napi::Int32Array>();
+  bool eof = info[3].ToBoolean();
+  ResponseFramer f;
+  f.Start(head);
+  size_t len = buf.Length();
+  size_t pos = 0;
+  const char* step = "more";
+  size_t end = 0;
+  for (size_t k = 0; k <= cuts.ElementLength() && pos < len && std::strcmp(step, "more") == 0; k++) {
+    size_t stop = k < cuts.ElementLength() ? static_cast<size_t>(std::max(0, cuts[k])) : len;
+    if (stop > len) stop = len;
+    while (pos < stop) {
+      size_t used = 0;
+      ResponseFramer::Step s = f.Feed(buf.Data() + pos, stop - pos, &used);
+      pos += used;
+      if (s == ResponseFramer::INTERIM) continue;
+      if (s == ResponseFramer::DONE) step = "done", end = pos;
+      if (s == ResponseFramer::BAD) step = "bad", end = pos;
+      break;
+    }
+  }
+  if (std::strcmp(step, "more") == 0 && eof) {
+    if (f.Finish() == ResponseFramer::DONE) {
+      step = "done";
+      end = len;
+    } else {
+      step = "bad";
+    }
+  }
+  Napi::Array out = Napi::Array::New(env, 5);
+  out.Set(0u, Napi::String::New(env, step));
+  out.Set(1u, Napi::Number::New(env, f.status()));
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(end)));
+  out.Set(3u, Napi::Boolean::New(env, f.close_after()));
+  out.Set(4u, f.error() ? Napi::String::New(env, f.error()) : env.Null());
+  return out;
+}
+
+Napi::Object InitHttp(Napi::Env env, Napi::Object exports) {
+  exports.Set("HttpSender", Sender::Define(env));
+  exports.Set("frame", Napi::Function::New(env, Frame));
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+  return exports;
+}
+
+}  // namespace
+}  // namespace tapline
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return tapline::InitHttp(env, exports); }
+NODE_API_MODULE(tapline_http, Init)

@@ -1,0 +1,265 @@
+/**
+ * The native sender of `--output-http` (native/src/http_sender.cc, tapline_http.node): the same job as
+ * ReplayPool + ReplayConnection (http-pool.ts, http-connection.ts) — queue, keep-alive connections, framing,
+ * timeouts, failure reasons — done on a thread of its own, so a replayed request costs JavaScript only its
+ * copy into a batch and its result.
+ *
+ *   submit(job) ─▶ batch (one Buffer + offsets, flushed after the current synchronous run or when full)
+ *        ▲ promise while `outstanding` ≥ queue-len + workers            │ addon.submit (copied there)
+ *        └── backpressure ◀── onResults(fields, n, kept, details) ◀─────┘ one call per batch of results
+ *
+ * Used for plain http:// targets without --output-http-redirects when the addon is built (http.ts decides;
+ * TAPLINE_HTTP_CLIENT=js|native forces one). Everything else — https, redirects, no addon — uses the
+ * JavaScript client, with identical counters and reasons.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FailureReason } from './http-connection.js';
+import type { JobOutcome, ReplayJob } from './http-pool.js';
+import type { HttpTarget } from './http-target.js';
+
+interface NativeSender {
+  submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number): void;
+  /** [connections, opened, retired, busy] */
+  stats(): number[];
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface HttpAddon {
+  HttpSender: new (
+    options: {
+      host: string;
+      port: number;
+      maxConns: number;
+      minConns: number;
+      timeoutMs: number;
+      workerTimeoutMs: number;
+      keepBytes: number;
+    },
+    onResults: (fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null) => void,
+  ) => NativeSender;
+  /** The response framer alone, fed `buffer` cut at `cuts` (for tests): [step, status, end, closeAfter, error]. */
+  frame(
+    buffer: Buffer,
+    head: boolean,
+    cuts: Int32Array,
+    eof: boolean,
+  ): [step: 'done' | 'bad' | 'more', status: number, end: number, closeAfter: boolean, error: string | null];
+  abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+let addon: HttpAddon | null | undefined;
+
+/** The addon, or null when it is not built (or not for this Node) or TAPLINE_HTTP_CLIENT=js. */
+export function httpAddon(): HttpAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const env = process.env;
+  if (process.platform !== 'linux') return addon;
+  const candidates = env.TAPLINE_NATIVE_ADDON
+    ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_http.node')]
+    : ['Release', 'Debug'].map((b) =>
+        fileURLToPath(new URL(`../../native/build/${b}/tapline_http.node`, import.meta.url)),
+      );
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return addon;
+  try {
+    const mod = createRequire(import.meta.url)(path) as HttpAddon;
+    if (mod.abiVersion === ABI_VERSION) addon = mod;
+  } catch {
+    // An addon that does not load only means: the JavaScript client.
+  }
+  return addon;
+}
+
+/** Which client an output to `target` uses: TAPLINE_HTTP_CLIENT=js|native forces one where it can work. */
+export function useNativeClient(target: HttpTarget, redirects: number, forced?: 'js' | 'native'): boolean {
+  const choice = forced ?? process.env.TAPLINE_HTTP_CLIENT;
+  if (choice === 'js') return false;
+  if (target.secure || redirects > 0) return false;
+  return httpAddon() !== null;
+}
+
+/** The addon's result reasons, by code (http_sender.cc `Reason`). */
+const REASONS: (FailureReason | undefined)[] = [
+  undefined,
+  'connect-refused',
+  'connect-failed',
+  'dns',
+  'reset',
+  'timeout',
+  'bad-response',
+  'closed',
+];
+const FIELDS = 7;
+const BATCH_BYTES = 256 * 1024;
+const BATCH_COUNT = 512;
+
+export interface NativeSenderOptions {
+  minWorkers: number;
+  maxWorkers: number;
+  queueLen: number;
+  workerTimeoutMs: number;
+  timeoutMs: number;
+  keepBytes: number;
+}
+
+/** ReplayPool's surface (submit, drain, close, counts) over the native sender. */
+export class NativeReplayPool {
+  private readonly sender: NativeSender;
+  private readonly jobs = new Map<number, ReplayJob>();
+  private nextSeq = 0;
+  private outstanding = 0;
+  private readonly limit: number;
+  private readonly resumeAt: number;
+  private roomWaiters: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private closed = false;
+  /** The sender's counts when it closed ([connections, opened, retired, busy]): the summary reads them after. */
+  private final: number[] | undefined;
+  // The batch being filled.
+  private batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private batchBytes = 0;
+  private batchCount = 0;
+  private batchSeq = 0;
+  private readonly offsets = new Int32Array(BATCH_COUNT + 1);
+  private readonly heads = new Uint8Array(BATCH_COUNT);
+  private flushQueued = false;
+  private readonly flushSoon = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  constructor(
+    addon: HttpAddon,
+    target: HttpTarget,
+    options: NativeSenderOptions,
+    private readonly onDone: (job: ReplayJob, outcome: JobOutcome) => void,
+  ) {
+    this.sender = new addon.HttpSender(
+      {
+        host: target.host,
+        port: target.port,
+        maxConns: options.maxWorkers,
+        minConns: options.minWorkers,
+        timeoutMs: options.timeoutMs,
+        workerTimeoutMs: options.workerTimeoutMs,
+        keepBytes: options.keepBytes,
+      },
+      (fields, n, kept, details) => this.onResults(fields, n, kept, details),
+    );
+    // As ReplayPool: writers wait while queue-len requests wait for a connection, and go on at 3/4 of it.
+    this.limit = options.queueLen + options.maxWorkers;
+    this.resumeAt = Math.floor((options.queueLen * 3) / 4) + options.maxWorkers;
+  }
+
+  /** Requests not yet on a connection (queued here or in the sender). */
+  get waiting(): number {
+    return Math.max(0, this.outstanding - this.busy);
+  }
+
+  get connections(): number {
+    return this.counts()[0]!;
+  }
+
+  get opened(): number {
+    return this.counts()[1]!;
+  }
+
+  get retired(): number {
+    return this.counts()[2]!;
+  }
+
+  get busy(): number {
+    return this.counts()[3]!;
+  }
+
+  private counts(): number[] {
+    return this.final ?? this.sender.stats();
+  }
+
+  submit(job: ReplayJob): void | Promise<void> {
+    const payload = job.payload;
+    if (this.batchCount === BATCH_COUNT || this.batchBytes + payload.length > this.batch.length) this.flush();
+    if (payload.length > this.batch.length) this.batch = Buffer.allocUnsafe(payload.length);
+    const seq = this.nextSeq++;
+    if (this.batchCount === 0) this.batchSeq = seq;
+    this.jobs.set(seq, job);
+    payload.copy(this.batch, this.batchBytes);
+    this.offsets[this.batchCount] = this.batchBytes;
+    this.heads[this.batchCount] = job.method === 'HEAD' ? 1 : 0;
+    this.batchBytes += payload.length;
+    this.batchCount++;
+    if (this.outstanding++ === 0) this.sender.ref();
+    if (this.outstanding >= this.limit) {
+      this.flush();
+      return new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+    if (!this.flushQueued) {
+      // After the pipeline's synchronous run over its batch: one hand-over for many requests.
+      this.flushQueued = true;
+      queueMicrotask(this.flushSoon);
+    }
+  }
+
+  drain(): Promise<void> {
+    this.flush();
+    return this.outstanding === 0 ? Promise.resolve() : new Promise<void>((r) => this.drainWaiters.push(r));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.final = this.sender.stats();
+    this.sender.unref();
+    this.sender.close();
+    for (const w of this.roomWaiters.splice(0)) w();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private flush(): void {
+    if (this.batchCount === 0 || this.closed) return;
+    this.offsets[this.batchCount] = this.batchBytes;
+    this.sender.submit(this.batch, this.offsets, this.heads, this.batchSeq, this.batchCount);
+    this.batchBytes = 0;
+    this.batchCount = 0;
+  }
+
+  private onResults(fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null): void {
+    for (let i = 0; i < n; i++) {
+      const f = i * FIELDS;
+      const seq = fields[f]!;
+      const job = this.jobs.get(seq);
+      if (job === undefined) continue;
+      this.jobs.delete(seq);
+      const reason = REASONS[fields[f + 2]!];
+      this.outstanding--;
+      this.onDone(job, {
+        ok: reason === undefined,
+        status: fields[f + 1]!,
+        reason,
+        detail: details?.[i],
+        startedMs: fields[f + 3]!,
+        latencyMs: fields[f + 4]!,
+        responseBytes: fields[f + 5]!,
+        response: kept?.[i],
+        truncated: fields[f + 6] === 1,
+        redirects: 0,
+      });
+    }
+    if (this.roomWaiters.length > 0 && this.outstanding <= this.resumeAt) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (this.outstanding === 0) {
+      if (!this.closed) this.sender.unref();
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+}
