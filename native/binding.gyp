@@ -50,6 +50,17 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # Analytics: the accounting core of --stats and `tapline report` (src/analytics/native-tracker.ts).
+    # Compiler only; portable C++.
+    {
+      'target_name': 'tapline_stats',
+      'sources': ['src/stats_core.cc'],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
     # --output-http's native sender for plain http:// targets (src/outputs/http-native.ts): keep-alive
     # connections on a thread of its own (epoll). Compiler only.
     {

@@ -43,6 +43,22 @@ export interface Tally {
   startMs: number;
 }
 
+/** A zeroed Tally, for a tracker to fill and reuse. */
+export function emptyTally(): Tally {
+  return {
+    route: '',
+    host: '',
+    requestHeaderBytes: 0,
+    requestBodyBytes: 0,
+    responseHeaderBytes: 0,
+    responseBodyBytes: 0,
+    responseBodyDecodedBytes: 0,
+    status: -1,
+    latencyMs: Number.NaN,
+    startMs: 0,
+  };
+}
+
 const KIB = 1024;
 const MIB = 1024 * 1024;
 

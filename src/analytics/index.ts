@@ -21,8 +21,10 @@
  */
 import type { Message } from '../core/message.js';
 import { Aggregator, type AggregatorOptions, type Tally } from './aggregator.js';
+import { NativeTracker } from './native-tracker.js';
 import { RecentRate } from './recent-rate.js';
 import { RouteNamer } from './routes.js';
+import { statsAddon } from './stats-addon.js';
 import { type ExchangeSink, ExchangeTracker, type TrackerOptions } from './tracker.js';
 import type { AnalyticsSnapshot, Exchange } from './types.js';
 
@@ -49,6 +51,11 @@ export interface AnalyticsOptions extends TrackerOptions, AggregatorOptions {
   rateWindowMs?: number;
   /** Wall clock in ms (tests pass their own). */
   now?: () => number;
+  /**
+   * 'auto' (default): the stats addon's C++ core when it is built (not with TAPLINE_STATS_ADDON=off) and no
+   * onExchange listener exists at the first message; 'js': the JavaScript tracker always (tests compare both).
+   */
+  engine?: 'auto' | 'js';
 }
 
 export interface Analytics {
@@ -75,10 +82,10 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
 
   const sink: ExchangeSink = {
     wantsExchanges: () => listeners.size > 0,
-    add(t: Tally, e: Exchange | undefined) {
+    add(t: Tally, e: Exchange | undefined, atMs?: number) {
       aggregator.add(t);
       if (wall || windowsWanted) {
-        const now_ = now();
+        const now_ = atMs ?? now();
         if (wall)
           recent.add(now_, t.requestHeaderBytes + t.requestBodyBytes + t.responseHeaderBytes + t.responseBodyBytes);
         if (windowsWanted) {
@@ -95,19 +102,32 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       if (e) for (const l of listeners) l(e);
     },
   };
-  const tracker = new ExchangeTracker(new RouteNamer({ rules: options.routes ?? [] }), sink, options);
+  // The C++ core (native-tracker.ts) when the stats addon is there and nobody wants Exchange objects, decided at
+  // the first message: every consumer subscribes before traffic flows (report --parquet, --metrics).
+  let chosen: ExchangeTracker | NativeTracker | undefined;
+  const tracker = (): ExchangeTracker | NativeTracker => {
+    if (chosen) return chosen;
+    const routes = new RouteNamer({ rules: options.routes ?? [] });
+    const addon = listeners.size === 0 && options.engine !== 'js' ? statsAddon() : null;
+    const stamp = () => (wall || windowsWanted ? now() : 0);
+    chosen = addon
+      ? new NativeTracker(addon, routes, sink, options, stamp)
+      : new ExchangeTracker(routes, sink, options);
+    return chosen;
+  };
 
   const context = (elapsedS: number, bandwidth?: number) => ({
     elapsedS,
-    counters: tracker.counters,
-    pending: tracker.pendingCount,
+    counters: tracker().counters,
+    pending: tracker().pendingCount,
     top: options.top ?? 10,
     ...(bandwidth !== undefined ? { bandwidthBytesPerS: bandwidth } : {}),
   });
 
   return {
-    observe: (msg) => tracker.observe(msg),
+    observe: (msg) => tracker().observe(msg),
     snapshot() {
+      tracker().sync();
       // Pure: no timer is restarted and nothing is expired here (requests past their timeout are answered as
       // the next request arrives), so a Prometheus scrape cannot shorten the --stats line's interval.
       if (!wall) return aggregator.snapshot(context(aggregator.spanS));
@@ -115,18 +135,20 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       return aggregator.snapshot(context((t - startedMs) / 1000, recent.perSecond(t, startedMs)));
     },
     window(ms) {
+      tracker().sync();
       windowsWanted = true;
       const t = now();
       const from = t - ms;
       const sum = aggregator.fresh();
       for (const s of slices) if (s.at + SLICE_MS > from) sum.merge(s.agg);
       const seconds = Math.min(ms, t - startedMs) / 1000;
-      return sum.snapshot({ ...context(seconds), pending: tracker.pendingCount });
+      return sum.snapshot({ ...context(seconds), pending: tracker().pendingCount });
     },
     onExchange(listener) {
+      if (chosen instanceof NativeTracker) throw new Error('analytics: onExchange() after the first message');
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    finish: () => tracker.flush(),
+    finish: () => tracker().flush(),
   };
 }

@@ -12,7 +12,7 @@
  * response (type 2) is held until the replayed one (type 3) comes, and only used if it never does.
  */
 import type { Message } from '../core/message.js';
-import type { Tally } from './aggregator.js';
+import { emptyTally, type Tally } from './aggregator.js';
 import { endsWithHttpVersion, HeadScan, headerName, latin1, scanHead } from './head-scan.js';
 import { MetaView } from './meta-view.js';
 import { NO_REQUEST_ROUTE, type RouteNamer } from './routes.js';
@@ -54,10 +54,12 @@ export interface TrackerCounters {
 /**
  * Where finished exchanges go: `tally` always (reused: read it, do not keep it); `exchange` only when
  * wantsExchanges() said yes when the exchange finished (it costs strings and BigInts per exchange).
+ * `atMs`: the wall-clock time the exchange finished at, when it was finished later than that (the native
+ * tracker works per batch); the sink reads its clock otherwise.
  */
 export interface ExchangeSink {
   wantsExchanges(): boolean;
-  add(tally: Tally, exchange: Exchange | undefined): void;
+  add(tally: Tally, exchange: Exchange | undefined, atMs?: number): void;
 }
 
 /** A final response's facts (kept only when held for a replayed one, or for a response without request). */
@@ -130,18 +132,7 @@ export class ExchangeTracker {
   private latestMs = 0;
   private readonly view = new MetaView();
   private readonly scan = new HeadScan();
-  private readonly tally: Tally = {
-    route: '',
-    host: '',
-    requestHeaderBytes: 0,
-    requestBodyBytes: 0,
-    responseHeaderBytes: 0,
-    responseBodyBytes: 0,
-    responseBodyDecodedBytes: 0,
-    status: -1,
-    latencyMs: Number.NaN,
-    startMs: 0,
-  };
+  private readonly tally: Tally = emptyTally();
   /** The scratch facts of the response being observed (copied only when held or orphaned). */
   private readonly res: ResponseFacts = {
     status: 0,
@@ -182,6 +173,9 @@ export class ExchangeTracker {
       if (this.options.responses !== 'original') this.onResponse(v, true);
     } else this.counters.not_http++;
   }
+
+  /** Nothing is batched here (native-tracker.ts batches): every message is counted when observed. */
+  sync(): void {}
 
   /** Answers every request that has waited longer than the timeout at `nowMs` (message time). */
   expire(nowMs = this.latestMs): void {

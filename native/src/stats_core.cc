@@ -1,0 +1,962 @@
+// tapline stats addon: the accounting core of src/analytics/ for the common case, in C++.
+//
+// The JavaScript tracker (src/analytics/tracker.ts) stays the definition; this file does the same work per
+// message on batches of records, so that the JSON snapshot is identical (test/analytics/native-core.test.ts
+// compares them). What stays in JavaScript: templating paths (routes.ts), the strings of routes and hosts,
+// decoding content-encoded bodies (zlib), and the aggregation of finished exchanges (aggregator.ts).
+//
+//   JS batch (≤ N records: buffers + offsets)
+//     │  prepare(): per record, meta fields, the header block (same rules as head-scan.ts), path, host,
+//     │             status, body sizes; asks JS only for what it cannot know:
+//     ├─▶ jobs: "route of path bytes [a,b)" (not in the path cache), "host of bytes [a,b)" (not in the host
+//     │         cache), "decoded size of body [a,b) with encoding [c,d)" (content-encoded responses)
+//     │  JS answers into `answers` (route index, host index, decoded bytes)
+//     ▼
+//   commit(): pairing by id (pending table, arrival queue, answered ids in two generations, expiry),
+//             exactly in tracker.ts's order ─▶ tallies (11 doubles each) ─▶ JS aggregator.add()
+//
+// Nothing here trusts the offsets it is given: every record range is checked against its buffer, and every
+// read of record bytes stays inside the record's payload.
+
+#include <napi.h>
+
+#include <string.h>
+
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tapline {
+namespace {
+
+constexpr uint8_t kLF = 0x0a;
+constexpr uint8_t kCR = 0x0d;
+constexpr uint8_t kSP = 0x20;
+constexpr uint8_t kColon = 0x3a;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Fields per record in `recs` (Int32Array): kind, buffer index, a, b, payload start, payload end.
+//   kind 0: a .gor record's meta line is buf[a, b) (b at its LF);
+//   kind 1: meta fields from JavaScript: metas[4i..4i+3] = type char code, sec, ns, 4th field; the id is
+//           ids[a, b).
+constexpr int kRecInts = 6;
+// Fields per job in `jobs` (Int32Array): record, what, buffer index, from, to, from2, to2, flag.
+constexpr int kJobInts = 8;
+constexpr int kJobRoute = 0;     // route of the path bytes [from, to) ('/' when empty)
+constexpr int kJobHost = 1;      // host: flag 0 = the Host header value [from, to) (trimmed), 1 = authority bytes
+constexpr int kJobDecoded = 2;   // decoded size of body [from, to), encoding value [from2, to2), flag = chunked
+// Doubles per tally in the output: route, host, request header and body bytes, response header, body and
+// decoded bytes, status, latency ms, start ms, and the batch record that finished it (-1 at flush).
+constexpr int kTallyDoubles = 11;
+// Route index of responses without request; host index of the empty host. JavaScript reserves both.
+constexpr int32_t kNoRequestRoute = 0;
+constexpr int32_t kEmptyHost = 0;
+constexpr size_t kAnswered = 4096;
+constexpr size_t kPathCacheEntries = 8192;
+constexpr size_t kHostCacheEntries = 1024;
+constexpr size_t kCachedKeyMax = 512;
+
+uint64_t HashBytes(const uint8_t* p, size_t n, uint64_t seed) {
+  uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+  while (n >= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    h = (h ^ v) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 29;
+  return h | 1;  // 0 marks an empty slot
+}
+
+// Open addressing, linear probing, backward-shift deletion: hash → uint32 value. The keys live elsewhere;
+// `Same(value, key)` tells whether a stored value's key is the one looked up.
+class HashIndex {
+ public:
+  explicit HashIndex(size_t capacity = 16) { Reset(capacity); }
+
+  void Reset(size_t capacity) {
+    size_t c = 16;
+    while (c < capacity) c <<= 1;
+    hashes_.assign(c, 0);
+    values_.assign(c, 0);
+    size_ = 0;
+  }
+  void Clear() {
+    std::fill(hashes_.begin(), hashes_.end(), 0);
+    size_ = 0;
+  }
+  size_t size() const { return size_; }
+
+  template <class Same>
+  int64_t Find(uint64_t h, Same same) const {
+    size_t mask = hashes_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (hashes_[i] == 0) return -1;
+      if (hashes_[i] == h && same(values_[i])) return values_[i];
+    }
+  }
+
+  // Inserts without checking for an existing key (callers Find first).
+  void Insert(uint64_t h, uint32_t value) {
+    if ((size_ + 1) * 2 > hashes_.size()) Grow();
+    size_t mask = hashes_.size() - 1;
+    size_t i = h & mask;
+    while (hashes_[i] != 0) i = (i + 1) & mask;
+    hashes_[i] = h;
+    values_[i] = value;
+    size_++;
+  }
+
+  template <class Same>
+  bool Erase(uint64_t h, Same same) {
+    size_t mask = hashes_.size() - 1;
+    size_t i = h & mask;
+    for (;; i = (i + 1) & mask) {
+      if (hashes_[i] == 0) return false;
+      if (hashes_[i] == h && same(values_[i])) break;
+    }
+    // Backward shift: move later entries of the cluster into the hole when their home allows it.
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; hashes_[j] != 0; j = (j + 1) & mask) {
+      size_t home = hashes_[j] & mask;
+      bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+      if (movable) {
+        hashes_[hole] = hashes_[j];
+        values_[hole] = values_[j];
+        hole = j;
+      }
+    }
+    hashes_[hole] = 0;
+    size_--;
+    return true;
+  }
+
+ private:
+  void Grow() {
+    std::vector<uint64_t> hs;
+    std::vector<uint32_t> vs;
+    hs.swap(hashes_);
+    vs.swap(values_);
+    Reset(hs.size() * 2);
+    for (size_t k = 0; k < hs.size(); k++)
+      if (hs[k] != 0) Insert(hs[k], vs[k]);
+  }
+
+  std::vector<uint64_t> hashes_;
+  std::vector<uint32_t> values_;
+  size_t size_ = 0;
+};
+
+// A set (or map to int32) of byte strings kept in one arena: cleared as a whole.
+class ByteKeys {
+ public:
+  explicit ByteKeys(size_t capacity) : index_(capacity * 2) {}
+
+  int64_t Find(const uint8_t* p, size_t n, uint64_t h) const {
+    return index_.Find(h, [&](uint32_t e) { return Same(e, p, n); });
+  }
+  int32_t ValueAt(int64_t e) const { return entries_[e].value; }
+  void Add(const uint8_t* p, size_t n, uint64_t h, int32_t value) {
+    entries_.push_back({static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(n), value});
+    arena_.append(reinterpret_cast<const char*>(p), n);
+    index_.Insert(h, static_cast<uint32_t>(entries_.size() - 1));
+  }
+  size_t size() const { return entries_.size(); }
+  void Clear() {
+    entries_.clear();
+    arena_.clear();
+    index_.Clear();
+  }
+
+ private:
+  struct Entry {
+    uint32_t offset;
+    uint32_t length;
+    int32_t value;
+  };
+  bool Same(uint32_t e, const uint8_t* p, size_t n) const {
+    const Entry& x = entries_[e];
+    return x.length == n && (n == 0 || memcmp(arena_.data() + x.offset, p, n) == 0);
+  }
+  HashIndex index_;
+  std::vector<Entry> entries_;
+  std::string arena_;
+};
+
+// ---- the rules of head-scan.ts / sizes.ts / meta-view.ts, on bytes ----------------------------------------
+
+struct Head {
+  int64_t end, lineEnd, space1, space2;
+  int64_t hostStart, hostEnd, encodingStart, encodingEnd, transferStart, transferEnd;
+};
+
+inline uint8_t Lower(uint8_t c) { return (c >= 0x41 && c <= 0x5a) ? c + 0x20 : c; }
+
+bool NameIs(const uint8_t* buf, int64_t at, const char* name, int n) {
+  for (int i = 0; i < n; i++)
+    if (Lower(buf[at + i]) != static_cast<uint8_t>(name[i])) return false;
+  return true;
+}
+
+// scanHead() of head-scan.ts (without the client header).
+void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
+  out->end = end;
+  out->space1 = out->space2 = -1;
+  out->hostStart = out->hostEnd = out->encodingStart = out->encodingEnd = -1;
+  out->transferStart = out->transferEnd = -1;
+  int64_t i = start;
+  while (i < end) {
+    uint8_t c = buf[i];
+    if (c == kLF) break;
+    if (c == kSP) {
+      if (out->space1 == -1)
+        out->space1 = i;
+      else if (out->space2 == -1)
+        out->space2 = i;
+    }
+    i++;
+  }
+  out->lineEnd = (i > start && buf[i - 1] == kCR) ? i - 1 : i;
+  if (out->space1 >= out->lineEnd) out->space1 = -1;
+  if (out->space2 >= out->lineEnd) out->space2 = -1;
+  while (i < end) {
+    if (i + 1 < end && buf[i + 1] == kLF) {
+      out->end = i + 2;
+      return;
+    }
+    if (i > start && buf[i - 1] == kCR && i + 2 < end && buf[i + 1] == kCR && buf[i + 2] == kLF) {
+      out->end = i + 3;
+      return;
+    }
+    int64_t lineStart = i + 1;
+    int64_t colon = -1;
+    int64_t j = lineStart;
+    while (j < end) {
+      uint8_t c = buf[j];
+      if (c == kLF) break;
+      if (c == kColon) {
+        colon = j;
+        j++;
+        const void* nl = j < end ? memchr(buf + j, kLF, end - j) : nullptr;
+        j = nl ? static_cast<const uint8_t*>(nl) - buf : end;
+        break;
+      }
+      j++;
+    }
+    if (colon != -1) {
+      int64_t n = colon - lineStart;
+      if (n == 4 && out->hostStart == -1 && NameIs(buf, lineStart, "host", 4)) {
+        out->hostStart = colon + 1;
+        out->hostEnd = j;
+      } else if (n == 16 && out->encodingStart == -1 && NameIs(buf, lineStart, "content-encoding", 16)) {
+        out->encodingStart = colon + 1;
+        out->encodingEnd = j;
+      } else if (n == 17 && NameIs(buf, lineStart, "transfer-encoding", 17)) {
+        out->transferStart = colon + 1;
+        out->transferEnd = j;
+      }
+    }
+    i = j;
+  }
+}
+
+// JavaScript's String.prototype.trim() and \s, on latin1 characters.
+inline bool IsJsSpace(uint8_t c) { return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0xa0; }
+
+bool TrimmedEmpty(const uint8_t* buf, int64_t from, int64_t to) {
+  if (from < 0) return true;
+  for (int64_t k = from; k < to; k++)
+    if (!IsJsSpace(buf[k])) return false;
+  return true;
+}
+
+// isChunked() of sizes.ts: /(?:^|,)\s*chunked\s*$/i on the value.
+bool IsChunked(const uint8_t* buf, int64_t from, int64_t to) {
+  if (from < 0) return false;
+  int64_t e = to;
+  while (e > from && IsJsSpace(buf[e - 1])) e--;
+  if (e - from < 7 || !NameIs(buf, e - 7, "chunked", 7)) return false;
+  int64_t s = e - 7;
+  while (s > from && IsJsSpace(buf[s - 1])) s--;
+  return s == from || buf[s - 1] == ',';
+}
+
+// chunkedEntityLength() of sizes.ts.
+double ChunkedEntityLength(const uint8_t* body, int64_t from, int64_t to) {
+  int64_t pos = from;
+  double total = 0;
+  while (pos < to) {
+    int64_t nl = pos;
+    while (nl < to && body[nl] != kLF) nl++;
+    if (nl == to) break;
+    double size = 0;
+    int digits = 0;
+    for (int64_t i = pos; i < nl; i++) {
+      uint8_t c = body[i];
+      int d = (c >= 0x30 && c <= 0x39)   ? c - 0x30
+              : (c >= 0x61 && c <= 0x66) ? c - 0x57
+              : (c >= 0x41 && c <= 0x46) ? c - 0x37
+                                         : -1;
+      if (d == -1) break;
+      size = size * 16 + d;
+      digits++;
+    }
+    if (digits == 0) break;
+    pos = nl + 1;
+    if (size == 0) break;
+    double left = static_cast<double>(to - pos);
+    double available = size < left ? size : left;
+    total += available;
+    pos += static_cast<int64_t>(available);
+    if (pos < to && body[pos] == kCR) pos++;
+    if (pos < to && body[pos] == kLF) pos++;
+  }
+  return total;
+}
+
+inline bool IsDigit(uint8_t c) { return c >= 0x30 && c <= 0x39; }
+
+bool HttpSlashAt(const uint8_t* b, int64_t at) {
+  return b[at] == 'H' && b[at + 1] == 'T' && b[at + 2] == 'T' && b[at + 3] == 'P' && b[at + 4] == '/';
+}
+
+// endsWithHttpVersion(): the request line [start, lineEnd) ends in " HTTP/d.d".
+bool EndsWithHttpVersion(const uint8_t* b, int64_t start, int64_t lineEnd) {
+  int64_t v = lineEnd - 9;
+  return v >= start && b[v] == kSP && HttpSlashAt(b, v + 1) && IsDigit(b[v + 6]) && b[v + 7] == '.' &&
+         IsDigit(b[v + 8]);
+}
+
+// responseStatus() of sizes.ts.
+int ResponseStatus(const uint8_t* b, int64_t start, const Head& h) {
+  if (h.space1 == -1 || h.space1 - start != 8 || !HttpSlashAt(b, start) || !IsDigit(b[start + 5]) ||
+      b[start + 6] != '.' || !IsDigit(b[start + 7]))
+    return -1;
+  int64_t at = h.space1 + 1;
+  int64_t to = h.space2 == -1 ? h.lineEnd : h.space2;
+  if (to - at != 3) return -1;
+  int v = 0;
+  for (int64_t k = at; k < to; k++) {
+    if (!IsDigit(b[k])) return -1;
+    v = v * 10 + (b[k] - 0x30);
+  }
+  return v;
+}
+
+// ---- records and pending requests --------------------------------------------------------------------------
+
+struct Rec {
+  int type = 0;  // '1', '2', '3' or 0
+  const uint8_t* id = nullptr;
+  size_t idLen = 0;
+  double sec = 0, ns = 0, fourth = kNaN;
+  int32_t buffer = 0;
+  int64_t start = 0, end = 0;
+  // Requests: -1 not HTTP. Responses: the status, -1 not HTTP. 0: skipped (a response kind not counted).
+  int status = 0;
+  bool http = false;
+  double headerBytes = 0, bodyBytes = 0, decoded = 0;
+  int64_t pathFrom = 0, pathTo = 0;
+  int hostKind = -1;  // -1 none (''), 0 Host header, 1 authority
+  int64_t hostFrom = 0, hostTo = 0;
+  int32_t route = -1, host = -1;  // -1: asked of JavaScript
+  bool decodeAsked = false;
+};
+
+struct Facts {
+  int status = 0;
+  double headerBytes = 0, bodyBytes = 0, decoded = 0, latencyNs = kNaN;
+};
+
+struct Pending {
+  std::string id;
+  double sec = 0, ns = 0, startMs = 0;
+  int32_t route = 0, host = 0;
+  double headerBytes = 0, bodyBytes = 0, interim = 0;
+  bool held = false, done = false;
+  Facts heldFacts;
+  uint64_t seq = 0;
+};
+
+class StatsCore : public Napi::ObjectWrap<StatsCore> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "StatsCore",
+                       {
+                           InstanceMethod("prepare", &StatsCore::Prepare),
+                           InstanceMethod("commit", &StatsCore::Commit),
+                           InstanceMethod("take", &StatsCore::Take),
+                           InstanceMethod("flush", &StatsCore::Flush),
+                           InstanceMethod("counters", &StatsCore::Counters),
+                           InstanceMethod("usedIndexes", &StatsCore::UsedIndexes),
+                       });
+  }
+
+  // new StatsCore(maxPending, timeoutMs, preferReplayed, responses: 0 any, 1 original, 2 replayed)
+  explicit StatsCore(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<StatsCore>(info),
+        answered_(kAnswered),
+        answeredBefore_(kAnswered),
+        paths_(kPathCacheEntries),
+        hosts_(kHostCacheEntries) {
+    maxPending_ = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+    timeoutMs_ = info[1].As<Napi::Number>().DoubleValue();
+    preferReplayed_ = info[2].As<Napi::Boolean>().Value();
+    responses_ = info[3].As<Napi::Number>().Int32Value();
+  }
+
+ private:
+  // prepare(buffers: Buffer[], ids: Buffer, recs: Int32Array, metas: Float64Array, n, jobs: Int32Array)
+  //   → job count (jobs must hold 2 per record).
+  Napi::Value Prepare(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array buffers = info[0].As<Napi::Array>();
+    Napi::Buffer<uint8_t> ids = info[1].As<Napi::Buffer<uint8_t>>();
+    Napi::Int32Array recs = info[2].As<Napi::Int32Array>();
+    Napi::Float64Array metas = info[3].As<Napi::Float64Array>();
+    size_t n = static_cast<size_t>(info[4].As<Napi::Number>().Int64Value());
+    Napi::Int32Array jobs = info[5].As<Napi::Int32Array>();
+    if (recs.ElementLength() < n * kRecInts || metas.ElementLength() < n * 4 ||
+        jobs.ElementLength() < n * 2 * kJobInts) {
+      Napi::RangeError::New(env, "prepare: arrays too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t nb = buffers.Length();
+    bufs_.resize(nb);
+    lens_.resize(nb);
+    for (uint32_t k = 0; k < nb; k++) {
+      Napi::Value v = buffers.Get(k);
+      if (!v.IsTypedArray()) {
+        Napi::TypeError::New(env, "prepare: buffers must be Buffers").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      Napi::Uint8Array b = v.As<Napi::Uint8Array>();
+      bufs_[k] = b.Data();
+      lens_[k] = static_cast<int64_t>(b.ElementLength());
+    }
+    const uint8_t* idBytes = ids.Data();
+    int64_t idsLen = static_cast<int64_t>(ids.Length());
+    const int32_t* r = recs.Data();
+    const double* m = metas.Data();
+    int32_t* job = jobs.Data();
+    size_t jobCount = 0;
+    recs_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      const int32_t* f = r + i * kRecInts;
+      int32_t kind = f[0], bi = f[1];
+      int64_t a = f[2], b = f[3], start = f[4], end = f[5];
+      if (bi < 0 || static_cast<uint32_t>(bi) >= nb || start < 0 || end < start || end > lens_[bi] ||
+          (kind == 0 && (a < 0 || b < a || b > lens_[bi])) || (kind == 1 && (a < 0 || b < a || b > idsLen)) ||
+          (kind != 0 && kind != 1)) {
+        recs_.resize(0);
+        Napi::RangeError::New(env, "prepare: record out of range").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      Rec& rec = recs_[i];
+      rec = Rec();
+      rec.buffer = bi;
+      rec.start = start;
+      rec.end = end;
+      const uint8_t* buf = bufs_[bi];
+      if (kind == 0) {
+        ReadMeta(buf, a, b, &rec);
+      } else {
+        double t = m[4 * i];
+        rec.type = (t == 0x31 || t == 0x32 || t == 0x33) ? static_cast<int>(t) : 0;
+        rec.id = idBytes + a;
+        rec.idLen = static_cast<size_t>(b - a);
+        rec.sec = m[4 * i + 1];
+        rec.ns = m[4 * i + 2];
+        rec.fourth = m[4 * i + 3];
+      }
+      if (rec.type == 0x31)
+        jobCount = PrepareRequest(buf, bi, i, &rec, job, jobCount);
+      else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
+        jobCount = PrepareResponse(buf, bi, i, &rec, job, jobCount);
+    }
+    return Napi::Number::New(env, static_cast<double>(jobCount));
+  }
+
+  // MetaView.fromRecord(): the line buf[a, b) was checked by the reader (two spaces, type and id non-empty).
+  static void ReadMeta(const uint8_t* buf, int64_t a, int64_t b, Rec* rec) {
+    int64_t s1 = a + 1 < b && buf[a + 1] == kSP ? a + 1 : -1;
+    if (s1 == -1) {
+      const void* sp = a < b ? memchr(buf + a, kSP, b - a) : nullptr;
+      s1 = sp ? static_cast<const uint8_t*>(sp) - buf : b;
+    }
+    int64_t s2 = s1 + 1;
+    while (s2 < b && buf[s2] != kSP) s2++;
+    rec->type = s1 == a + 1 ? buf[a] : 0;
+    if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;
+    int64_t idFrom = s1 + 1 < b ? s1 + 1 : b;
+    rec->id = buf + idFrom;
+    rec->idLen = static_cast<size_t>(s2 > idFrom ? s2 - idFrom : 0);
+    int64_t i = s2 + 1;
+    int64_t s3 = i;
+    while (s3 < b && buf[s3] != kSP) s3++;
+    ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);
+    if (s3 >= b) {
+      rec->fourth = kNaN;
+    } else {
+      int64_t f = s3 + 1;
+      int64_t s4 = f;
+      while (s4 < b && buf[s4] != kSP) s4++;
+      rec->fourth = Decimal(buf, f, s4);
+    }
+  }
+
+  static void ReadTimestamp(const uint8_t* buf, int64_t from, int64_t to, Rec* rec) {
+    bool negative = from < to && buf[from] == 0x2d;
+    int64_t first = negative ? from + 1 : from;
+    int64_t split = to - 9 > first ? to - 9 : first;
+    double sec = 0, ns = 0;
+    for (int64_t k = first; k < to; k++) {
+      int c = static_cast<int>(buf[k]) - 0x30;
+      if (c < 0 || c > 9) {
+        rec->sec = rec->ns = 0;
+        return;
+      }
+      if (k < split)
+        sec = sec * 10 + c;
+      else
+        ns = ns * 10 + c;
+    }
+    if (first >= to) sec = ns = 0;
+    rec->sec = negative ? -sec : sec;
+    rec->ns = negative ? -ns : ns;
+  }
+
+  static double Decimal(const uint8_t* buf, int64_t from, int64_t to) {
+    bool negative = from < to && buf[from] == 0x2d;
+    int64_t first = negative ? from + 1 : from;
+    if (first >= to) return 0;
+    double v = 0;
+    for (int64_t k = first; k < to; k++) {
+      int c = static_cast<int>(buf[k]) - 0x30;
+      if (c < 0 || c > 9) return 0;
+      v = v * 10 + c;
+    }
+    return negative ? -v : v;
+  }
+
+  static void PutJob(int32_t* job, size_t at, size_t rec, int what, int32_t bi, int64_t from, int64_t to, int64_t from2,
+                     int64_t to2, int flag) {
+    int32_t* j = job + at * kJobInts;
+    j[0] = static_cast<int32_t>(rec);
+    j[1] = what;
+    j[2] = bi;
+    j[3] = static_cast<int32_t>(from);
+    j[4] = static_cast<int32_t>(to);
+    j[5] = static_cast<int32_t>(from2);
+    j[6] = static_cast<int32_t>(to2);
+    j[7] = flag;
+  }
+
+  size_t PrepareRequest(const uint8_t* buf, int32_t bi, size_t i, Rec* rec, int32_t* job, size_t jobCount) {
+    Head h;
+    ScanHead(buf, rec->start, rec->end, &h);
+    if (!EndsWithHttpVersion(buf, rec->start, h.lineEnd)) return jobCount;
+    rec->http = true;
+    // tracker.ts onRequest(): the path of the request-target.
+    int64_t t = h.space1 + 1;
+    int64_t targetEnd = h.space2 == -1 ? h.lineEnd : h.space2;
+    int64_t authorityStart = -1, authorityEnd = -1;
+    // (buf[t..t+2] are inside the record: the request line ends in " HTTP/d.d", after space1.)
+    bool slashesFirst = buf[t] == ':' && buf[t + 1] == '/' && buf[t + 2] == '/' && t + 2 < targetEnd;
+    for (int64_t k = t + 1; !slashesFirst && k < t + 10 && k + 2 < targetEnd; k++) {
+      if (buf[k] == ':' && buf[k + 1] == '/' && buf[k + 2] == '/') {
+        authorityStart = k + 3;
+        authorityEnd = authorityStart;
+        while (authorityEnd < targetEnd && buf[authorityEnd] != '/') authorityEnd++;
+        t = authorityEnd;
+        break;
+      }
+    }
+    int64_t pathEnd = t;
+    while (pathEnd < targetEnd && buf[pathEnd] != '?' && buf[pathEnd] != '#') pathEnd++;
+    rec->pathFrom = t;
+    rec->pathTo = pathEnd > t ? pathEnd : t;
+    rec->headerBytes = static_cast<double>(h.end - rec->start);
+    rec->bodyBytes = static_cast<double>(rec->end - h.end);
+    if (!TrimmedEmpty(buf, h.hostStart, h.hostEnd)) {
+      rec->hostKind = 0;
+      rec->hostFrom = h.hostStart;
+      rec->hostTo = h.hostEnd;
+    } else if (authorityStart != -1) {
+      rec->hostKind = 1;
+      rec->hostFrom = authorityStart;
+      rec->hostTo = authorityEnd;
+    }
+    size_t pathLen = static_cast<size_t>(rec->pathTo - rec->pathFrom);
+    int64_t e = paths_.Find(buf + rec->pathFrom, pathLen, HashBytes(buf + rec->pathFrom, pathLen, 7));
+    if (e >= 0) {
+      rec->route = paths_.ValueAt(e);
+    } else {
+      PutJob(job, jobCount++, i, kJobRoute, bi, rec->pathFrom, rec->pathTo, 0, 0, 0);
+    }
+    if (rec->hostKind == -1) {
+      rec->host = kEmptyHost;
+    } else {
+      int64_t he = FindHost(buf, rec);
+      if (he >= 0)
+        rec->host = hosts_.ValueAt(he);
+      else
+        PutJob(job, jobCount++, i, kJobHost, bi, rec->hostFrom, rec->hostTo, 0, 0, rec->hostKind);
+    }
+    return jobCount;
+  }
+
+  // Host cache keys: the kind byte, then the bytes.
+  int64_t FindHost(const uint8_t* buf, const Rec* rec) {
+    size_t n = static_cast<size_t>(rec->hostTo - rec->hostFrom);
+    if (n > kCachedKeyMax) return -1;
+    hostKey_.assign(1, static_cast<char>(rec->hostKind));
+    hostKey_.append(reinterpret_cast<const char*>(buf + rec->hostFrom), n);
+    const uint8_t* k = reinterpret_cast<const uint8_t*>(hostKey_.data());
+    return hosts_.Find(k, hostKey_.size(), HashBytes(k, hostKey_.size(), 11));
+  }
+
+  size_t PrepareResponse(const uint8_t* buf, int32_t bi, size_t i, Rec* rec, int32_t* job, size_t jobCount) {
+    Head h;
+    ScanHead(buf, rec->start, rec->end, &h);
+    rec->status = ResponseStatus(buf, rec->start, h);
+    if (rec->status == -1) return jobCount;
+    rec->http = true;
+    rec->headerBytes = static_cast<double>(h.end - rec->start);
+    rec->bodyBytes = static_cast<double>(rec->end - h.end);
+    bool chunked = IsChunked(buf, h.transferStart, h.transferEnd);
+    bool encoded = !TrimmedEmpty(buf, h.encodingStart, h.encodingEnd);
+    if (!encoded) {
+      // responseBodySizes() without an encoding: the entity is the decoded size.
+      rec->decoded = (chunked && rec->end - h.end > 0) ? ChunkedEntityLength(buf, h.end, rec->end) : rec->bodyBytes;
+    } else {
+      rec->decodeAsked = true;
+      PutJob(job, jobCount++, i, kJobDecoded, bi, h.end, rec->end, h.encodingStart, h.encodingEnd, chunked ? 1 : 0);
+    }
+    return jobCount;
+  }
+
+  // commit(answers: Float64Array (2 per record: route or decoded bytes, host), out: Float64Array) → tallies
+  // copied into out (take() gives the rest).
+  Napi::Value Commit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Float64Array answers = info[0].As<Napi::Float64Array>();
+    size_t n = recs_.size();
+    if (answers.ElementLength() < n * 2) {
+      Napi::RangeError::New(env, "commit: answers too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const double* ans = answers.Data();
+    for (size_t i = 0; i < n; i++) {
+      Rec& rec = recs_[i];
+      current_ = static_cast<double>(i);
+      if (rec.type == 0) {
+        counters_[5]++;  // not_http
+        continue;
+      }
+      if (rec.type == 0x31) {
+        if (!rec.http) {
+          counters_[5]++;
+          continue;
+        }
+        const uint8_t* buf = bufs_[rec.buffer];
+        if (rec.route < 0) {
+          rec.route = static_cast<int32_t>(ans[2 * i]);
+          size_t len = static_cast<size_t>(rec.pathTo - rec.pathFrom);
+          if (len <= kCachedKeyMax) {
+            if (paths_.size() >= kPathCacheEntries) paths_.Clear();
+            const uint8_t* p = buf + rec.pathFrom;
+            uint64_t hh = HashBytes(p, len, 7);
+            if (paths_.Find(p, len, hh) < 0) paths_.Add(p, len, hh, rec.route);
+          }
+        }
+        if (rec.host < 0) {
+          rec.host = static_cast<int32_t>(ans[2 * i + 1]);
+          size_t len = static_cast<size_t>(rec.hostTo - rec.hostFrom);
+          if (len <= kCachedKeyMax && FindHost(buf, &rec) < 0) {
+            if (hosts_.size() >= kHostCacheEntries) hosts_.Clear();
+            const uint8_t* k = reinterpret_cast<const uint8_t*>(hostKey_.data());
+            hosts_.Add(k, hostKey_.size(), HashBytes(k, hostKey_.size(), 11), rec.host);
+          }
+        }
+        OnRequest(rec);
+      } else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1)) {
+        if (!rec.http) {
+          counters_[5]++;
+          continue;
+        }
+        if (rec.decodeAsked) rec.decoded = ans[2 * i];
+        OnResponse(rec, rec.type == 0x33);
+      }
+    }
+    recs_.clear();
+    current_ = -1;
+    return Take(info[1].As<Napi::Float64Array>());
+  }
+
+  Napi::Value Take(const Napi::CallbackInfo& info) { return Take(info[0].As<Napi::Float64Array>()); }
+
+  Napi::Value Take(Napi::Float64Array out) {
+    size_t cap = out.ElementLength() / kTallyDoubles;
+    size_t have = (out_.size() - taken_) / kTallyDoubles;
+    size_t count = have < cap ? have : cap;
+    if (count > 0) memcpy(out.Data(), out_.data() + taken_, count * kTallyDoubles * sizeof(double));
+    taken_ += count * kTallyDoubles;
+    if (taken_ == out_.size()) {
+      out_.clear();
+      taken_ = 0;
+    }
+    return Napi::Number::New(out.Env(), static_cast<double>(count));
+  }
+
+  // flush(out): every waiting request is answered (end of input); → tallies copied, take() for the rest.
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    for (Pending* p = Oldest(); p != nullptr; p = Oldest()) Finish(p);
+    return Take(info[0].As<Napi::Float64Array>());
+  }
+
+  // counters(out: Float64Array(7)): no_response, responses_without_request, original_responses_replaced,
+  // interim_responses, duplicate_responses, not_http, pending.
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+    if (out.ElementLength() >= 7) {
+      for (int k = 0; k < 6; k++) out[k] = counters_[k];
+      out[6] = static_cast<double>(live_);
+    }
+    return info.Env().Undefined();
+  }
+
+  // usedIndexes(routes: Uint8Array, hosts: Uint8Array): marks the route and host indexes waiting requests
+  // hold, and empties the path and host caches (JavaScript then reuses every other index).
+  Napi::Value UsedIndexes(const Napi::CallbackInfo& info) {
+    Napi::Uint8Array routes = info[0].As<Napi::Uint8Array>();
+    Napi::Uint8Array hosts = info[1].As<Napi::Uint8Array>();
+    paths_.Clear();
+    hosts_.Clear();
+    for (const Pending& p : slab_) {
+      if (p.done) continue;
+      if (p.route >= 0 && static_cast<size_t>(p.route) < routes.ElementLength()) routes[p.route] = 1;
+      if (p.host >= 0 && static_cast<size_t>(p.host) < hosts.ElementLength()) hosts[p.host] = 1;
+    }
+    return info.Env().Undefined();
+  }
+
+  // ---- tracker.ts, on native state ----
+
+  int64_t FindPending(const uint8_t* id, size_t n, uint64_t h) const {
+    return pending_.Find(h, [&](uint32_t k) {
+      const std::string& s = slab_[k].id;
+      return s.size() == n && memcmp(s.data(), id, n) == 0;
+    });
+  }
+
+  Pending* Oldest() {
+    while (head_ < queue_.size()) {
+      const QueueEntry& q = queue_[head_];
+      Pending& p = slab_[q.slot];
+      if (p.seq == q.seq && !p.done) return &p;
+      head_++;
+    }
+    if (head_ > 0) {
+      queue_.clear();
+      head_ = 0;
+    }
+    return nullptr;
+  }
+
+  void Enqueue(uint32_t slot) {
+    if (head_ > 1024 && head_ * 2 > queue_.size()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    queue_.push_back({slot, slab_[slot].seq});
+  }
+
+  bool WasAnswered(const uint8_t* id, size_t n) const {
+    uint64_t h = HashBytes(id, n, 3);
+    return answered_.Find(id, n, h) >= 0 || answeredBefore_.Find(id, n, h) >= 0;
+  }
+
+  void MarkAnswered(const std::string& id) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(id.data());
+    uint64_t h = HashBytes(p, id.size(), 3);
+    if (answered_.size() >= kAnswered) {
+      std::swap(answered_, answeredBefore_);
+      answered_.Clear();
+    }
+    if (answered_.Find(p, id.size(), h) < 0) answered_.Add(p, id.size(), h, 0);
+  }
+
+  void Release(Pending* p) {
+    const uint8_t* id = reinterpret_cast<const uint8_t*>(p->id.data());
+    pending_.Erase(HashBytes(id, p->id.size(), 5), [&](uint32_t k) { return &slab_[k] == p; });
+    p->done = true;
+    live_--;
+    free_.push_back(static_cast<uint32_t>(p - slab_.data()));
+  }
+
+  void OnRequest(const Rec& rec) {
+    double startMs = rec.sec * 1000 + rec.ns / 1e6;
+    if (startMs > latestMs_) {
+      latestMs_ = startMs;
+      Pending* oldest = Oldest();
+      if (oldest && oldest->startMs < startMs - timeoutMs_) Expire(startMs);
+    }
+    uint64_t h = HashBytes(rec.id, rec.idLen, 5);
+    int64_t previous = FindPending(rec.id, rec.idLen, h);
+    if (previous >= 0) Finish(&slab_[previous]);
+    uint32_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(slab_.size());
+      slab_.emplace_back();
+    }
+    Pending& p = slab_[slot];
+    p.id.assign(reinterpret_cast<const char*>(rec.id), rec.idLen);
+    p.sec = rec.sec;
+    p.ns = rec.ns;
+    p.startMs = startMs;
+    p.route = rec.route;
+    p.host = rec.host;
+    p.headerBytes = rec.headerBytes;
+    p.bodyBytes = rec.bodyBytes;
+    p.interim = 0;
+    p.held = false;
+    p.done = false;
+    p.seq = ++seq_;
+    pending_.Insert(h, slot);
+    live_++;
+    Enqueue(slot);
+    if (live_ > maxPending_) Finish(Oldest());
+  }
+
+  void Expire(double nowMs) {
+    double limit = nowMs - timeoutMs_;
+    for (Pending* p = Oldest(); p != nullptr && p->startMs < limit; p = Oldest()) Finish(p);
+  }
+
+  void OnResponse(const Rec& rec, bool replayed) {
+    uint64_t h = HashBytes(rec.id, rec.idLen, 5);
+    int64_t k = FindPending(rec.id, rec.idLen, h);
+    Pending* p = k >= 0 ? &slab_[k] : nullptr;
+    if (p && rec.status >= 100 && rec.status < 200 && rec.status != 101) {
+      counters_[3]++;
+      p->interim += static_cast<double>(rec.end - rec.start);
+      return;
+    }
+    Facts res;
+    res.status = rec.status;
+    res.headerBytes = rec.headerBytes;
+    res.bodyBytes = rec.bodyBytes;
+    res.decoded = rec.decoded;
+    if (replayed) {
+      res.latencyNs = rec.fourth >= 0 ? rec.fourth : kNaN;
+    } else if (p) {
+      double own = (std::isnan(rec.fourth) || rec.fourth < 0) ? 0 : rec.fourth;
+      double latency = (rec.sec - p->sec) * 1e9 + (rec.ns - p->ns) + own;
+      bool started = p->sec > 0 || (p->sec == 0 && p->ns > 0);
+      res.latencyNs = latency >= 0 && started ? latency : kNaN;
+    }
+    if (!p) {
+      if (WasAnswered(rec.id, rec.idLen))
+        counters_[4]++;
+      else
+        counters_[1]++;
+      double startMs = rec.sec * 1000 + rec.ns / 1e6;
+      Emit(kNoRequestRoute, kEmptyHost, 0, 0, 0, startMs, &res);
+      return;
+    }
+    if (!replayed && preferReplayed_) {
+      if (p->held)
+        counters_[4]++;
+      else {
+        p->held = true;
+        p->heldFacts = res;
+      }
+      return;
+    }
+    if (replayed && p->held) counters_[2]++;
+    MarkAnswered(p->id);
+    Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &res);
+    Release(p);
+  }
+
+  void Finish(Pending* p) {
+    if (p->held) {
+      MarkAnswered(p->id);
+      Facts f = p->heldFacts;
+      Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &f);
+    } else {
+      counters_[0]++;
+      Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, nullptr);
+    }
+    Release(p);
+  }
+
+  void Emit(int32_t route, int32_t host, double headerBytes, double bodyBytes, double interim, double startMs,
+            const Facts* res) {
+    size_t at = out_.size();
+    out_.resize(at + kTallyDoubles);
+    double* t = out_.data() + at;
+    t[0] = route;
+    t[1] = host;
+    t[2] = headerBytes;
+    t[3] = bodyBytes;
+    t[4] = (res ? res->headerBytes : 0) + interim;
+    t[5] = res ? res->bodyBytes : 0;
+    t[6] = res ? res->decoded : 0;
+    t[7] = res ? res->status : -1;
+    t[8] = (res ? res->latencyNs : kNaN) / 1e6;
+    t[9] = startMs;
+    t[10] = current_;
+  }
+
+  struct QueueEntry {
+    uint32_t slot;
+    uint64_t seq;
+  };
+
+  size_t maxPending_ = 100000;
+  double timeoutMs_ = 60000;
+  bool preferReplayed_ = false;
+  int responses_ = 0;
+  double counters_[6] = {0, 0, 0, 0, 0, 0};
+  double latestMs_ = 0;
+  double current_ = -1;
+  std::vector<const uint8_t*> bufs_;
+  std::vector<int64_t> lens_;
+  std::vector<Rec> recs_;
+  std::vector<Pending> slab_;
+  std::vector<uint32_t> free_;
+  HashIndex pending_;
+  size_t live_ = 0;
+  uint64_t seq_ = 0;
+  std::vector<QueueEntry> queue_;
+  size_t head_ = 0;
+  ByteKeys answered_, answeredBefore_;
+  ByteKeys paths_, hosts_;
+  std::string hostKey_;
+  std::vector<double> out_;
+  size_t taken_ = 0;
+};
+
+}  // namespace
+}  // namespace tapline
+
+static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
+  exports.Set("StatsCore", tapline::StatsCore::Define(env));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+NODE_API_MODULE(tapline_stats, InitStats)

@@ -1,0 +1,254 @@
+/**
+ * The tracker of tracker.ts on the stats addon's C++ core (native/src/stats_core.cc): the same pairing and the
+ * same numbers, per batch of messages instead of per message, without a string or an object per message.
+ *
+ *   observe(msg) ─▶ batch (offsets into the records' own buffers; ≤ BATCH messages)
+ *        process(): core.prepare(batch) ─▶ jobs ─▶ JS answers: route of a new path (routes.ts templates it),
+ *                                                   host of new Host bytes, decoded size of an encoded body
+ *                   core.commit(answers) ─▶ tallies (11 doubles each) ─▶ sink.add() in tracker.ts's order,
+ *                   each with the wall-clock time its message was observed at (live rates and windows)
+ *   sync() (before any read: snapshot, window, counters) and finish() process what is batched.
+ *
+ * Routes and hosts cross as indexes into tables here; the tables stay bounded: past TABLE_MAX live entries,
+ * the indexes no waiting request holds are reused (the core's path and host caches are emptied then).
+ * Exchange objects are not made: analytics uses this tracker only when no onExchange listener exists.
+ */
+import { type GorRecord, metaLength, payloadLength } from '../core/gor-format.js';
+import type { Message } from '../core/message.js';
+import { emptyTally, type Tally } from './aggregator.js';
+import { latin1 } from './head-scan.js';
+import { NO_REQUEST_ROUTE, type RouteNamer } from './routes.js';
+import { responseBodySizes, valueText } from './sizes.js';
+import type { StatsAddon, StatsCore } from './stats-addon.js';
+import type { ExchangeSink, TrackerCounters, TrackerOptions } from './tracker.js';
+
+/** Messages per native call. */
+const BATCH = 1024;
+const REC_INTS = 6;
+const JOB_INTS = 8;
+const TALLY = 11;
+/** Tallies per copy out of the core. */
+const OUT_TALLIES = 2048;
+/** Live route (or host) indexes before unused ones are reclaimed. */
+const TABLE_MAX = 1 << 14;
+const NS = 1_000_000_000n;
+
+/** Strings by index, reusing the indexes of dropped ones. Index 0 is reserved for `first`. */
+class NameTable {
+  names: (string | null)[];
+  private readonly index = new Map<string, number>();
+  private readonly free: number[] = [];
+
+  constructor(first: string) {
+    this.names = [first];
+    this.index.set(first, 0);
+  }
+
+  get live(): number {
+    return this.names.length - this.free.length;
+  }
+
+  indexOf(name: string): number {
+    const found = this.index.get(name);
+    if (found !== undefined) return found;
+    const i = this.free.length > 0 ? this.free.pop()! : this.names.length;
+    this.names[i] = name;
+    this.index.set(name, i);
+    return i;
+  }
+
+  /** Drops every name whose index is not marked (index 0 stays). */
+  keep(marks: Uint8Array): void {
+    for (let i = 1; i < this.names.length; i++) {
+      const name = this.names[i];
+      if (name === null || name === undefined || marks[i] === 1) continue;
+      this.index.delete(name);
+      this.names[i] = null;
+      this.free.push(i);
+    }
+  }
+}
+
+export class NativeTracker {
+  private readonly core: StatsCore;
+  private buffers: Buffer[] = [];
+  private lastBuffer: Buffer | undefined;
+  private ids = Buffer.alloc(BATCH * 32);
+  private idsUsed = 0;
+  private readonly recs = new Int32Array(BATCH * REC_INTS);
+  private readonly metas = new Float64Array(BATCH * 4);
+  /** When each batched message was observed (stamp()): an exchange counts at its last message's time. */
+  private readonly times = new Float64Array(BATCH);
+  private readonly jobs = new Int32Array(BATCH * 2 * JOB_INTS);
+  private readonly answers = new Float64Array(BATCH * 2);
+  private readonly out = new Float64Array(OUT_TALLIES * TALLY);
+  private readonly counts = new Float64Array(7);
+  private n = 0;
+  private readonly routeNames = new NameTable(NO_REQUEST_ROUTE);
+  private readonly hostNames = new NameTable('');
+  private readonly tally: Tally = emptyTally();
+
+  constructor(
+    addon: StatsAddon,
+    private readonly routes: RouteNamer,
+    private readonly sink: ExchangeSink,
+    options: TrackerOptions = {},
+    /** The wall clock when the sink uses it, else anything (called once per message). */
+    private readonly stamp: () => number = () => 0,
+  ) {
+    const responses = options.responses === 'original' ? 1 : options.responses === 'replayed' ? 2 : 0;
+    this.core = new addon.StatsCore(
+      options.maxPending ?? 100_000,
+      options.pendingTimeoutMs ?? 60_000,
+      options.preferReplayed ?? false,
+      responses,
+    );
+  }
+
+  get counters(): TrackerCounters {
+    this.sync();
+    const c = this.counts;
+    this.core.counters(c);
+    return {
+      no_response: c[0]!,
+      responses_without_request: c[1]!,
+      original_responses_replaced: c[2]!,
+      interim_responses: c[3]!,
+      duplicate_responses: c[4]!,
+      not_http: c[5]!,
+    };
+  }
+
+  get pendingCount(): number {
+    this.sync();
+    this.core.counters(this.counts);
+    return this.counts[6]!;
+  }
+
+  observe(msg: Message): void {
+    const raw = (msg as Partial<GorRecord>).rawBuf;
+    const r = this.recs;
+    const at = this.n * REC_INTS;
+    if (raw !== undefined) {
+      const a = (msg as GorRecord).rawStart!;
+      const b = a + metaLength(msg);
+      r[at] = 0;
+      r[at + 1] = this.bufferIndex(raw);
+      r[at + 2] = a;
+      r[at + 3] = b;
+      r[at + 4] = b + 1;
+      r[at + 5] = b + 1 + payloadLength(msg);
+    } else {
+      const meta = msg.meta;
+      const m = this.n * 4;
+      this.metas[m] = meta.type.length === 1 ? meta.type.charCodeAt(0) : 0;
+      const ts = meta.timestampNs;
+      this.metas[m + 1] = Number(ts / NS);
+      this.metas[m + 2] = Number(ts % NS);
+      this.metas[m + 3] = meta.latencyNs === undefined ? Number.NaN : Number(meta.latencyNs);
+      const id = meta.id;
+      if (this.idsUsed + id.length > this.ids.length) {
+        const grown = Buffer.alloc(Math.max(this.ids.length * 2, this.idsUsed + id.length));
+        this.ids.copy(grown, 0, 0, this.idsUsed);
+        this.ids = grown;
+      }
+      // latin1: an id is ASCII (hex) in practice; a record's id bytes are read the same way (meta-view.ts).
+      const written = this.ids.write(id, this.idsUsed, 'latin1');
+      r[at] = 1;
+      r[at + 1] = this.bufferIndex(msg.data);
+      r[at + 2] = this.idsUsed;
+      r[at + 3] = this.idsUsed + written;
+      r[at + 4] = 0;
+      r[at + 5] = msg.data.length;
+      this.idsUsed += written;
+    }
+    this.times[this.n] = this.stamp();
+    if (++this.n === BATCH) this.process();
+  }
+
+  /** Processes what is batched: every read (snapshot, counters) sees every message observed so far. */
+  sync(): void {
+    if (this.n > 0) this.process();
+  }
+
+  /** End of input: every waiting request is answered with what it has. */
+  flush(): void {
+    this.sync();
+    this.drain(this.core.flush(this.out), this.stamp());
+  }
+
+  private bufferIndex(buf: Buffer): number {
+    if (buf !== this.lastBuffer) {
+      this.lastBuffer = buf;
+      this.buffers.push(buf);
+    }
+    return this.buffers.length - 1;
+  }
+
+  private process(): void {
+    const buffers = this.buffers;
+    const jobs = this.jobs;
+    const answers = this.answers;
+    const count = this.core.prepare(buffers, this.ids, this.recs, this.metas, this.n, jobs);
+    for (let j = 0; j < count; j++) {
+      const at = j * JOB_INTS;
+      const rec = jobs[at]!;
+      const what = jobs[at + 1]!;
+      const buf = buffers[jobs[at + 2]!]!;
+      const from = jobs[at + 3]!;
+      const to = jobs[at + 4]!;
+      if (what === 0) {
+        answers[2 * rec] = this.routeNames.indexOf(this.routes.route(to > from ? latin1(buf, from, to) : '/'));
+      } else if (what === 1) {
+        const host = jobs[at + 7] === 0 ? valueText(buf, from, to) : latin1(buf, from, to);
+        answers[2 * rec + 1] = this.hostNames.indexOf(host);
+      } else {
+        const encoding = valueText(buf, jobs[at + 5]!, jobs[at + 6]!).toLowerCase();
+        answers[2 * rec] = responseBodySizes(buf, from, to, jobs[at + 7] === 1, encoding)[1];
+      }
+    }
+    this.n = 0;
+    this.idsUsed = 0;
+    this.buffers = [];
+    this.lastBuffer = undefined;
+    this.drain(this.core.commit(answers, this.out), 0);
+    if (this.routeNames.live > TABLE_MAX || this.hostNames.live > TABLE_MAX) this.reclaim();
+  }
+
+  /** Hands `count` tallies of `out` to the sink, then any the core still holds (`atFlush`: their time at flush). */
+  private drain(count: number, atFlush: number): void {
+    const times = this.times;
+    const o = this.out;
+    const t = this.tally;
+    const routes = this.routeNames.names;
+    const hosts = this.hostNames.names;
+    for (;;) {
+      for (let i = 0; i < count; i++) {
+        const at = i * TALLY;
+        t.route = routes[o[at]!]!;
+        t.host = hosts[o[at + 1]!]!;
+        t.requestHeaderBytes = o[at + 2]!;
+        t.requestBodyBytes = o[at + 3]!;
+        t.responseHeaderBytes = o[at + 4]!;
+        t.responseBodyBytes = o[at + 5]!;
+        t.responseBodyDecodedBytes = o[at + 6]!;
+        t.status = o[at + 7]!;
+        t.latencyMs = o[at + 8]!;
+        t.startMs = o[at + 9]!;
+        const rec = o[at + 10]!;
+        this.sink.add(t, undefined, rec >= 0 ? times[rec]! : atFlush);
+      }
+      if (count < OUT_TALLIES) return;
+      count = this.core.take(o);
+    }
+  }
+
+  /** Frees the route and host indexes no waiting request holds. */
+  private reclaim(): void {
+    const routes = new Uint8Array(this.routeNames.names.length);
+    const hosts = new Uint8Array(this.hostNames.names.length);
+    this.core.usedIndexes(routes, hosts);
+    this.routeNames.keep(routes);
+    this.hostNames.keep(hosts);
+  }
+}

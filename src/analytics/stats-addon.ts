@@ -1,0 +1,61 @@
+/**
+ * tapline's optional stats addon (native/src/stats_core.cc, built by scripts/build-native.mjs): the accounting
+ * core of the tracker in C++ (native-tracker.ts). Without it (not built, not Linux, built for another Node) or
+ * with TAPLINE_STATS_ADDON=off, analytics runs the JavaScript tracker (tracker.ts): the same numbers, slower.
+ * TAPLINE_STATS_ADDON=/path/to/tapline_stats.node loads that file instead of native/build's.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One accounting core (see native/src/stats_core.cc for the layouts of the arrays). */
+export interface StatsCore {
+  prepare(
+    buffers: readonly Buffer[],
+    ids: Buffer,
+    recs: Int32Array,
+    metas: Float64Array,
+    n: number,
+    jobs: Int32Array,
+  ): number;
+  commit(answers: Float64Array, out: Float64Array): number;
+  take(out: Float64Array): number;
+  flush(out: Float64Array): number;
+  counters(out: Float64Array): void;
+  usedIndexes(routes: Uint8Array, hosts: Uint8Array): void;
+}
+
+export interface StatsAddon {
+  StatsCore: new (maxPending: number, timeoutMs: number, preferReplayed: boolean, responses: number) => StatsCore;
+  abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+let addon: StatsAddon | null | undefined;
+
+/** The addon, or null when it cannot be used. */
+export function statsAddon(): StatsAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const env = process.env;
+  const setting = env.TAPLINE_STATS_ADDON ?? '';
+  if (setting === 'off') return addon;
+  const candidates =
+    setting !== ''
+      ? [setting]
+      : env.TAPLINE_NATIVE_ADDON
+        ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_stats.node')]
+        : ['Release', 'Debug'].map((b) =>
+            fileURLToPath(new URL(`../../native/build/${b}/tapline_stats.node`, import.meta.url)),
+          );
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return addon;
+  try {
+    const mod = createRequire(import.meta.url)(path) as StatsAddon;
+    if (mod.abiVersion === ABI_VERSION) addon = mod;
+  } catch {
+    // An addon that does not load only means: the JavaScript tracker.
+  }
+  return addon;
+}

@@ -1,0 +1,270 @@
+/**
+ * The stats addon's C++ core (src/analytics/native-tracker.ts, native/src/stats_core.cc) against the
+ * JavaScript tracker (tracker.ts): the JSON snapshot must be identical, field for field, on
+ *  - every .gor file of the shared corpus, read as records (the reader's raw bytes) and as plain messages;
+ *  - every corpus capture (the CLI's raw input cuts the messages, as test/analytics/corpus-accounting does);
+ *  - random exchanges with nasty parts (fast-check): bare-LF heads, heads without an end, chunked and
+ *    gzip bodies (real and corrupt), odd Host and Transfer-Encoding values, absolute-form targets, 1xx and
+ *    101 responses, duplicate and unknown ids, replayed responses, out-of-order and bad timestamps, small
+ *    pending limits and timeouts, every --responses choice, --route rules;
+ *  - random bytes as payloads and as meta lines (the core must count them, never crash).
+ * Skipped (and said so) when the addon is not built.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { type AnalyticsOptions, createAnalytics } from '../../src/analytics/index.js';
+import { statsAddon } from '../../src/analytics/stats-addon.js';
+import { encodeRecord, GorRecordReader } from '../../src/core/gor-format.js';
+import { type Message, makeMeta } from '../../src/core/message.js';
+import { runCapture, serverPorts } from '../corpus/capture-run.js';
+import { EXCEPTIONS } from '../corpus/exceptions.js';
+import { corpusFiles, readTruth } from '../support/corpus.js';
+
+const skip = statsAddon() === null ? 'the stats addon is not built (node scripts/build-native.mjs)' : false;
+
+/** The snapshots of both engines over the same messages (each engine gets its own copy of the list). */
+function both(messages: readonly Message[], options: AnalyticsOptions = {}): [string, string] {
+  const run = (engine: 'auto' | 'js') => {
+    const analytics = createAnalytics({ timeBase: 'input', ...options, engine });
+    for (const m of messages) analytics.observe(m);
+    const mid = JSON.stringify(analytics.snapshot()); // a read in the middle syncs the batch
+    analytics.finish();
+    return `${mid}\n${JSON.stringify(analytics.snapshot())}`;
+  };
+  return [run('auto'), run('js')];
+}
+
+/** Records as the reader makes them (raw bytes kept), and the same as plain messages (meta and data only). */
+function readBoth(bytes: Buffer): { records: Message[]; plain: Message[] } {
+  const records = new GorRecordReader(() => {}).push(bytes);
+  const all = [...records, ...new GorRecordReader(() => {}).end()];
+  // (A record whose meta line the reader's scanner let through but meta.ts refuses has no plain twin.)
+  const plain = all.flatMap((r) => {
+    try {
+      return [{ meta: r.meta, data: Buffer.from(r.data) }];
+    } catch {
+      return [];
+    }
+  });
+  return { records: all, plain };
+}
+
+describe('stats addon: identical snapshots to the JavaScript tracker', { skip }, () => {
+  for (const file of corpusFiles(['.gor'])) {
+    it(`corpus ${basename(file)}`, () => {
+      const { records, plain } = readBoth(readFileSync(file));
+      for (const options of [{}, { preferReplayed: true }, { responses: 'original' as const }]) {
+        const [native, js] = both(records, options);
+        assert.equal(native, js);
+        const [nativePlain, jsPlain] = both(plain, options);
+        assert.equal(nativePlain, jsPlain);
+        assert.equal(nativePlain, js);
+      }
+    });
+  }
+
+  const captures = corpusFiles(['.pcap', '.pcapng', '.cap']).filter((f) => EXCEPTIONS[basename(f)] === undefined);
+  it('corpus captures (the raw input cuts the messages)', { timeout: 120_000 }, async () => {
+    for (const file of captures) {
+      const run = await runCapture(file, serverPorts(readTruth(file)));
+      const [native, js] = both(run.records, { routeLimit: 10_000, clientFromId: true });
+      assert.equal(native, js, basename(file));
+    }
+  });
+
+  const SEGMENTS = [
+    'users',
+    'api',
+    'v1',
+    '123',
+    '0',
+    'app.3f9a1c2b.js',
+    'd41d8cd98f00b204e9800998ecf8427e',
+    '550e8400-e29b-41d4-a716-446655440000',
+    '2024-01-31',
+    'x',
+    '',
+    'index-BxK3f9Qa7ZpL2mWq.js',
+    '%20',
+    'é',
+  ];
+  const path = fc
+    .tuple(fc.array(fc.constantFrom(...SEGMENTS), { maxLength: 5 }), fc.constantFrom('', '?q=1', '#f', '?a/b'))
+    .map(([segs, tail]) => `/${segs.join('/')}${tail}`);
+  const target = fc.oneof(
+    path,
+    path.map((p) => `http://example.com${p}`),
+    fc.constantFrom('*', '://x/y', 'http://', 'http:///a', 'HTTPS://H:1'),
+  );
+  const hostHeader = fc.constantFrom(
+    [],
+    ['Host: example.com'],
+    ['host:  a.example \t'],
+    ['Host:'],
+    ['Host: \xa0'],
+    ['HOST: b', 'Host: c'],
+  );
+  const eol = fc.constantFrom('\r\n', '\n');
+  const te = fc.constantFrom(
+    [],
+    ['Transfer-Encoding: chunked'],
+    ['transfer-encoding: gzip, Chunked \t'],
+    ['Transfer-Encoding: notchunked'],
+    ['Transfer-Encoding: chunked', 'Transfer-Encoding: identity'],
+    ['Transfer-Encoding: ,chunked'],
+  );
+  const ce = fc.constantFrom(
+    [],
+    ['Content-Encoding: gzip'],
+    ['content-encoding:  GZIP '],
+    ['Content-Encoding: br'],
+    ['Content-Encoding: identity'],
+    ['Content-Encoding: \t'],
+    ['Content-Encoding: deflate'],
+  );
+  const body = fc.constantFrom('', 'hello', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\nx', 'gzip', 'gzip-chunked', 'abc\n\ndef');
+  const bodyBytes = (b: string): Buffer => {
+    if (b === 'gzip') return gzipSync(Buffer.from('hello hello hello'));
+    if (b === 'gzip-chunked') {
+      const z = gzipSync(Buffer.from('x'.repeat(300)));
+      return Buffer.concat([Buffer.from(`${z.length.toString(16)}\r\n`), z, Buffer.from('\r\n0\r\n\r\n')]);
+    }
+    return Buffer.from(b, 'latin1');
+  };
+  const message = fc.oneof(
+    fc.record({
+      kind: fc.constant('request' as const),
+      method: fc.constantFrom('GET', 'POST', 'X'),
+      target,
+      version: fc.constantFrom(' HTTP/1.1', ' HTTP/1.0', ' HTTP/2', ''),
+      host: hostHeader,
+      te,
+      ce: fc.constant([] as string[]),
+      eol,
+      end: fc.boolean(),
+      body,
+    }),
+    fc.record({
+      kind: fc.constantFrom('original' as const, 'replayed' as const),
+      status: fc.constantFrom('200 OK', '100 Continue', '101 Switching', '404', '5000 X', 'abc', '302 Found'),
+      version: fc.constantFrom('HTTP/1.1 ', 'HTTP/1.0 ', 'HTTX/1.1 '),
+      te,
+      ce,
+      eol,
+      end: fc.boolean(),
+      body,
+    }),
+    fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 80 }) }),
+  );
+  const event = fc.record({
+    message,
+    id: fc.integer({ min: 0, max: 12 }),
+    at: fc.integer({ min: -2, max: 400 }),
+    fourth: fc.constantFrom(undefined, 0n, -1n, 5_000_000n),
+    type: fc.constantFrom('', '1', '2', '3', 'x'),
+  });
+
+  type Event = typeof event extends fc.Arbitrary<infer T> ? T : never;
+
+  function build(events: Event[]): Message[] {
+    return events.map((e) => {
+      const m = e.message;
+      let data: Buffer;
+      let type: string;
+      if (m.kind === 'bytes') {
+        data = Buffer.from(m.bytes.length > 0 ? m.bytes : [0x41]);
+        type = e.type || '1';
+      } else {
+        const start = m.kind === 'request' ? `${m.method} ${m.target}${m.version}` : `${m.version}${m.status}`;
+        const headers = [...(m.kind === 'request' ? m.host : []), ...m.te, ...m.ce, 'X-A: b'];
+        const head = [start, ...headers].join(m.eol) + (m.end ? m.eol + m.eol : m.eol);
+        data = Buffer.concat([Buffer.from(head, 'latin1'), bodyBytes(m.body)]);
+        type = m.kind === 'request' ? '1' : m.kind === 'original' ? '2' : '3';
+      }
+      const at = e.at === -2 ? 0n : 1_795_000_000_000_000_000n + BigInt(e.at) * 1_000_000_000n;
+      const meta = makeMeta({
+        type,
+        id: `${e.id.toString(16).padStart(24, 'a')}`,
+        timestampNs: at,
+        ...(e.fourth === undefined ? {} : { latencyNs: e.fourth }),
+      });
+      return { meta, data };
+    });
+  }
+
+  const optionsArb = fc.record({
+    maxPending: fc.constantFrom(undefined, 1, 3),
+    pendingTimeoutMs: fc.constantFrom(undefined, 1000, 100_000),
+    preferReplayed: fc.boolean(),
+    responses: fc.constantFrom('any' as const, 'original' as const, 'replayed' as const),
+    routes: fc.constantFrom([], ['/users/:id'], ['/api/*']),
+    routeLimit: fc.constantFrom(undefined, 2),
+  });
+
+  it('random exchanges, as records and as plain messages', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), optionsArb, (events, o) => {
+        const options = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as AnalyticsOptions;
+        const plain = build(events);
+        const [native, js] = both(plain, options);
+        assert.equal(native, js);
+        const { records } = readBoth(Buffer.concat(plain.map((m) => encodeRecord(m))));
+        const [nativeRecords, jsRecords] = both(records, options);
+        assert.equal(nativeRecords, jsRecords);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random bytes for meta lines and payloads: counted the same, no crash', () => {
+    const SEP = Buffer.from('\n🐵🙈🙉\n');
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('1', '2', '3', '12', ''),
+            fc.uint8Array({ maxLength: 40 }),
+            fc.uint8Array({ minLength: 1, maxLength: 120 }),
+          ),
+          { maxLength: 20 },
+        ),
+        (items) => {
+          const bytes = Buffer.concat(
+            items.flatMap(([type, meta, payload]) => [
+              Buffer.from(`${type} `),
+              Buffer.from(meta).map((b) => (b === 0x0a ? 0x20 : b)),
+              Buffer.from(' 1\n'),
+              Buffer.from(payload),
+              SEP,
+            ]),
+          );
+          const { records, plain } = readBoth(bytes);
+          assert.equal(...both(records));
+          assert.equal(...both(plain));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('past the route table limit, indexes are reused and the totals stay identical', () => {
+    const messages: Message[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const id = i.toString(16).padStart(24, '0');
+      const at = 1_795_000_000_000_000_000n + BigInt(i) * 1_000_000n;
+      const req = `GET /w${i.toString(36)}x/a HTTP/1.1\r\nHost: h${i % 300}\r\n\r\n`;
+      messages.push({ meta: makeMeta({ type: '1', id, timestampNs: at }), data: Buffer.from(req) });
+      if (i % 7 !== 0)
+        messages.push({
+          meta: makeMeta({ type: '2', id, timestampNs: at }),
+          data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+        });
+    }
+    const [native, js] = both(messages, { routeLimit: 50_000 });
+    assert.equal(native, js);
+  });
+});
