@@ -21,6 +21,13 @@ export const LinkType = {
   LINUX_SLL2: 276,
 } as const;
 
+/**
+ * Default snaplen: 64 KiB + 200, gor's `--input-raw-override-snaplen` value. It holds loopback's 64 KiB
+ * MTU and GRO/GSO packets (64 KiB unless BIG TCP is configured); gor's own default, MTU + 200, cuts
+ * GRO packets short. Cut packets are flagged and counted (`stats().truncated`).
+ */
+export const DEFAULT_SNAPLEN = 65736;
+
 export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20 } as const;
 
 export interface RawPacket {

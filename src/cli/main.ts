@@ -8,30 +8,23 @@
  */
 import { liveConsumerFlags } from '../analytics/export/flags.js';
 import { analyticsFlags } from '../analytics/flags.js';
-import { liveAnalytics } from '../analytics/live.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { Pipeline, type RunSummary } from '../core/pipeline.js';
-import type { Input, Output, PluginContext } from '../core/plugin.js';
+import type { Input, Output, PluginContext, Processor } from '../core/plugin.js';
 import { limitInput, limitOutput } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
-import { createMiddlewareStage, middlewareFlags } from '../middleware/stage.js';
-import { buildModifiers, describeModifierStats, modifierFlags } from '../modifiers/index.js';
+import { middlewareFlags } from '../middleware/flags.js';
+import { modifierFlags } from '../modifiers/flags.js';
+import type { Modifiers } from '../modifiers/index.js';
 import { builtinPlugins } from '../plugins.js';
-import { type LiveConsumers, startLiveConsumers, wantsLiveConsumers } from '../web/live-consumers.js';
+import type { LiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
 import { globalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
-import {
-  parseListenAddress,
-  startCpuProfile,
-  startDebugServer,
-  writeCpuProfile,
-  writeHeapProfile,
-} from './profiling.js';
-import { StatusLine } from './status-line.js';
+import type { StatusLine } from './status-line.js';
 import { formatSummary, statsObject } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -83,6 +76,17 @@ function reportFatal(err: unknown, log: Logger): number {
   return EXIT_FAILED;
 }
 
+/**
+ * Start-up time: a run imports only the code its flags use. Flag declarations are cheap modules; the
+ * modifiers, middleware, analytics, live consumers (dashboard, metrics, InfluxDB), profiling and each plugin's
+ * implementation (src/plugins.ts) are imported when one of their flags is given.
+ */
+function givenAny(flags: FlagSet, specs: Readonly<Record<string, FlagSpec>>): boolean {
+  return Object.keys(specs).some((name) => flags.has(name));
+}
+
+const NO_MODIFIERS: Pick<Modifiers, 'processors' | 'stats'> = { processors: [] as Processor[], stats: () => undefined };
+
 /** Runs a pipeline from gor-style arguments (no subcommand). Throws TaplineError for usage problems. */
 export async function runPipelineArgs(argv: readonly string[]): Promise<number> {
   const specs = allFlags();
@@ -116,8 +120,12 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   });
   const stop = new AbortController();
   const ctx: PluginContext = { log, signal: stop.signal };
-  const modifiers = buildModifiers(flags); // before anything starts: a bad --http-* value is a usage error
-  const middleware = await createMiddlewareStage(flags, log);
+  const modifierModule = givenAny(flags, modifierFlags) ? await import('../modifiers/index.js') : undefined;
+  // Before anything starts: a bad --http-* value is a usage error.
+  const modifiers = modifierModule ? modifierModule.buildModifiers(flags) : NO_MODIFIERS;
+  const middleware = givenAny(flags, middlewareFlags)
+    ? await (await import('../middleware/stage.js')).createMiddlewareStage(flags, log)
+    : undefined;
   const { inputs, outputs } = await buildPlugins(flags, ctx);
   if (inputs.length === 0 || outputs.length === 0) {
     await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
@@ -131,12 +139,19 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
 
   // Analytics for --stats and the live consumers (--metrics, --output-influxdb, --dashboard, alerts on --max-*):
   // observed after the filters, so dropped requests are not counted.
-  const live = liveAnalytics(flags, wantsLiveConsumers(flags));
+  // Without --stats or a flag of theirs, analytics are off (liveAnalytics would return undefined): not loaded.
+  const analyticsWanted = flags.bool('stats') || givenAny(flags, analyticsFlags) || givenAny(flags, liveConsumerFlags);
+  const liveConsumers = analyticsWanted ? await import('../web/live-consumers.js') : undefined;
+  const wantsConsumers = liveConsumers?.wantsLiveConsumers(flags) ?? false;
+  const live = analyticsWanted
+    ? (await import('../analytics/live.js')).liveAnalytics(flags, wantsConsumers)
+    : undefined;
   const analytics = live?.analytics;
   let consumers: LiveConsumers | undefined;
-  if (analytics && wantsLiveConsumers(flags)) {
+  if (analytics && liveConsumers && wantsConsumers) {
     try {
-      consumers = await startLiveConsumers(flags, analytics, log, parseListenAddress);
+      const { parseListenAddress } = await import('./profiling.js');
+      consumers = await liveConsumers.startLiveConsumers(flags, analytics, log, parseListenAddress);
     } catch (err) {
       await Promise.allSettled([...inputs.map((i) => i.close()), ...outputs.map((o) => o.close())]);
       throw err;
@@ -156,13 +171,18 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
       : {}),
   });
 
-  const cpuProfile = flags.string('cpuprofile') ? await startCpuProfile() : undefined;
-  if (flags.string('http-pprof')) {
-    const debug = await startDebugServer(flags.string('http-pprof'), () => statsObject(pipeline.snapshot()));
+  const profiling =
+    flags.string('cpuprofile') || flags.string('http-pprof') || flags.string('memprofile')
+      ? await import('./profiling.js')
+      : undefined;
+  const cpuProfile = profiling && flags.string('cpuprofile') ? await profiling.startCpuProfile() : undefined;
+  if (profiling && flags.string('http-pprof')) {
+    const debug = await profiling.startDebugServer(flags.string('http-pprof'), () => statsObject(pipeline.snapshot()));
     log.info(`debug endpoints on ${debug.url}/debug/vars and ${debug.url}/debug/pprof/`);
     stop.signal.addEventListener('abort', () => debug.server.close(), { once: true });
   }
   if (useStatus) {
+    const { StatusLine } = await import('./status-line.js');
     status = new StatusLine(process.stderr, () => progressOf(pipeline.snapshot()));
     status.start();
   }
@@ -207,12 +227,12 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     );
   log.write(formatSummary(summary, log));
   const modifierStats = modifiers.stats();
-  if (modifierStats) log.write(`  ${describeModifierStats(modifierStats)}`);
+  if (modifierStats && modifierModule) log.write(`  ${modifierModule.describeModifierStats(modifierStats)}`);
   if (middleware) log.write(middleware.describe());
   for (const line of consumers?.describe() ?? []) log.write(line);
   for (const line of finalSnapshot && live ? live.budgetLines(finalSnapshot) : []) log.write(line);
-  if (cpuProfile) await writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
-  if (flags.string('memprofile')) writeHeapProfile(flags.string('memprofile'));
+  if (profiling && cpuProfile) await profiling.writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
+  if (profiling && flags.string('memprofile')) profiling.writeHeapProfile(flags.string('memprofile'));
   return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -223,10 +243,14 @@ export async function buildPlugins(
 ): Promise<{ inputs: Input[]; outputs: Output[] }> {
   const inputs: Input[] = [];
   const outputs: Output[] = [];
+  const used = builtinPlugins.map((def) => {
+    const main = def.flags[def.flag]!;
+    return { def, values: main.kind === 'bool' ? (flags.bool(def.flag) ? [''] : []) : flags.list(def.flag) };
+  });
+  // Every implementation in use is imported before the first plugin starts (see PluginDef.preload).
+  await Promise.all(used.map(({ def, values }) => (values.length > 0 ? def.preload?.() : undefined)));
   try {
-    for (const def of builtinPlugins) {
-      const main = def.flags[def.flag]!;
-      const values = main.kind === 'bool' ? (flags.bool(def.flag) ? [''] : []) : flags.list(def.flag);
+    for (const { def, values } of used) {
       for (const value of values) {
         let address: string;
         let limit: ReturnType<typeof splitLimit>['limit'];

@@ -3,6 +3,7 @@
  * printed above it. Never used when stderr is not a TTY, so pipes and CI logs stay clean.
  */
 import { formatBytes } from '../core/values.js';
+import { groupDigits } from './summary.js';
 
 export interface Progress {
   records: number;
@@ -48,8 +49,8 @@ export class StatusLine {
     const left = p.bytesTotal > p.bytesRead && byteRate > 0 ? (p.bytesTotal - p.bytesRead) / byteRate : undefined;
     const pct = p.bytesTotal > 0 ? ` ${Math.min(100, (100 * p.bytesRead) / p.bytesTotal).toFixed(0)}%` : '';
     this.text =
-      `tapline:${pct} ${p.records.toLocaleString('en-US')} records, ${formatBytes(p.bytesRead)}, ` +
-      `${Math.round(rate).toLocaleString('en-US')} rec/s${left === undefined ? '' : `, ETA ${clock(left)}`}`;
+      `tapline:${pct} ${groupDigits(p.records)} records, ${formatBytes(p.bytesRead)}, ` +
+      `${groupDigits(Math.round(rate))} rec/s${left === undefined ? '' : `, ETA ${clock(left)}`}`;
     this.stream.write(`\r\x1b[K${this.text.slice(0, (this.stream.columns || 100) - 1)}`);
   }
 }

@@ -27,6 +27,11 @@ interface PluginDefBase {
    * registry wraps the plugin in a LimitGate.
    */
   readonly ownsLimit?: boolean;
+  /**
+   * Imports the implementation ahead of `create` (lazy plugins only). The CLI preloads every plugin a run
+   * uses before it creates the first, so no plugin is already listening or dialling while another loads.
+   */
+  readonly preload?: () => Promise<unknown>;
 }
 
 export interface InputPluginDef extends PluginDefBase {
@@ -40,6 +45,32 @@ export interface OutputPluginDef extends PluginDefBase {
 }
 
 export type PluginDef = InputPluginDef | OutputPluginDef;
+
+/**
+ * A plugin as parsing, `--help` and the docs see it: everything but `create`. Each plugin keeps its
+ * declaration in a module of its own (`http-flags.ts` beside `http.ts`) that imports nothing heavy, so the
+ * CLI can know every flag without loading every implementation (start-up time: docs/benchmarks.md).
+ */
+export type InputPluginDecl = Omit<InputPluginDef, 'create'>;
+export type OutputPluginDecl = Omit<OutputPluginDef, 'create'>;
+
+/**
+ * A plugin whose implementation module is imported on first `create`, i.e. only when its flag is given.
+ * `load` resolves to the full definition, whose `create` does the work.
+ */
+export function lazyPlugin(decl: InputPluginDecl, load: () => Promise<InputPluginDef>): InputPluginDef;
+export function lazyPlugin(decl: OutputPluginDecl, load: () => Promise<OutputPluginDef>): OutputPluginDef;
+export function lazyPlugin(
+  decl: InputPluginDecl | OutputPluginDecl,
+  load: () => Promise<InputPluginDef | OutputPluginDef>,
+): PluginDef {
+  let loading: Promise<InputPluginDef | OutputPluginDef> | undefined;
+  const preload = () => {
+    loading ??= load();
+    return loading;
+  };
+  return { ...decl, preload, create: async (args: PluginArgs) => (await preload()).create(args) } as PluginDef;
+}
 
 /** Wraps an input so that `|N` / `|N%` sample it (requests decide, responses follow). */
 export function limitInput(input: Input, limit: Limit): Input {

@@ -13,7 +13,6 @@
 import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import type { FlagSpec } from '../core/flags.js';
 import { describeProblem, type GorRecord, messageKey, metaLength } from '../core/gor-format.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
@@ -22,6 +21,7 @@ import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
 import { isS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
+import { fileInputDecl } from './file-flags.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
 import { mapFaults } from './file-map.js';
@@ -347,55 +347,8 @@ export function speedFromLimit(limit: Limit): number {
   }
 }
 
-const SECTION = 'Files';
-
-const flags: Record<string, FlagSpec> = {
-  'input-file': {
-    kind: 'string',
-    multi: true,
-    value: 'PATH',
-    section: SECTION,
-    help:
-      'Replay a .gor file with its original timing. A glob (*, ?, [...]) opens every match at once and merges ' +
-      'them by timestamp; names ending .gz are decompressed. Suffix |N% sets the speed (|200% = twice as fast), ' +
-      '|max replays as fast as the outputs take it, |N passes at most N messages a second.',
-    gorNote: 'a path or pattern that matches nothing is an error (gor waits forever); |max is tapline only',
-  },
-  'input-file-loop': {
-    kind: 'bool',
-    section: SECTION,
-    help: 'When every file is replayed, match the pattern again and start over, until stopped.',
-  },
-  'input-file-read-depth': {
-    kind: 'int',
-    default: '100',
-    value: 'N',
-    section: SECTION,
-    help: 'Records read ahead per file and re-sorted by timestamp: the window that fixes out-of-order records. Not a speed limit.',
-    gorNote: 'values below 1 are refused (gor hangs)',
-  },
-  'input-file-dry-run': {
-    kind: 'bool',
-    section: SECTION,
-    help: 'Read the files without replaying them and print a summary: records, bytes, waits and how long the replay would take.',
-    gorNote: 'tapline exits after the summary; gor keeps running',
-  },
-  'input-file-max-wait': {
-    kind: 'duration',
-    default: '0',
-    value: 'DURATION',
-    section: SECTION,
-    help: 'Longest pause between two messages, after the speed factor (0 = no cap).',
-    gorNote: "gor's help calls it --input-raw-max-wait",
-  },
-};
-
 export const fileInputPlugin: InputPluginDef = {
-  role: 'input',
-  flag: 'input-file',
-  summary: 'Replay .gor files (merged by timestamp, original timing or faster)',
-  flags,
-  ownsLimit: true,
+  ...fileInputDecl,
   create(args) {
     // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md). Loaded on use: the
     // AWS SDK is slow to load.

@@ -17,8 +17,9 @@ import type { Batch, Input, PluginContext } from '../core/plugin.js';
 import type { InputPluginDef } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
 import { type ConsumerOptions, createConsumer, type KafkaConsumer } from '../kafka/client.js';
-import { commonKafkaFlags, connectionFrom, KAFKA_SECTION, KAFKA_TLS_FLAGS } from '../kafka/flags.js';
+import { connectionFrom } from '../kafka/flags.js';
 import { decodeValue, type KafkaFormat } from '../kafka/message-codec.js';
+import { kafkaInputDecl } from './kafka-flags.js';
 
 export interface KafkaInputOptions {
   topic: string;
@@ -166,26 +167,7 @@ export function parseKafkaOffset(text: string): { start: ConsumerOptions['start'
 }
 
 export const kafkaInputPlugin: InputPluginDef = {
-  role: 'input',
-  flag: 'input-kafka-host',
-  summary: 'Read messages from a Kafka topic (raw or gor JSON)',
-  flags: {
-    ...commonKafkaFlags('input-kafka', 'read'),
-    'input-kafka-offset': {
-      kind: 'string',
-      default: '-1',
-      value: 'N[|speed%]',
-      section: KAFKA_SECTION,
-      help: 'Where to start in every partition: -1 newest (no pacing), -2 oldest, or an offset; other than -1, messages are paced by their timestamps, e.g. "-2|200%".',
-    },
-    'input-kafka-group': {
-      kind: 'string',
-      value: 'NAME',
-      section: KAFKA_SECTION,
-      help: 'Join this consumer group: processes in one group split the partitions and each message goes to one of them; offsets are committed. tapline only (gor reads every partition).',
-    },
-    ...KAFKA_TLS_FLAGS,
-  },
+  ...kafkaInputDecl,
   create({ address, flags, ctx }) {
     const { connection, topic } = connectionFrom(address, flags, 'input-kafka', ctx.log);
     const { start, speed } = parseKafkaOffset(flags.string('input-kafka-offset'));

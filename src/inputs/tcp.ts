@@ -21,7 +21,7 @@ import type { Batch, Input } from '../core/plugin.js';
 import type { InputPluginDef } from '../core/registry.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
 import { readPem } from '../net/tls-files.js';
-import { FORWARDING_SECTION } from '../outputs/tcp.js';
+import { tcpInputDecl } from './tcp-flags.js';
 
 export interface TcpInputOptions {
   listen: HostPort;
@@ -142,35 +142,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
 }
 
 export const tcpInputPlugin: InputPluginDef = {
-  role: 'input',
-  flag: 'input-tcp',
-  summary: 'Receive messages from other taplines or gor (--output-tcp)',
-  flags: {
-    'input-tcp': {
-      kind: 'string',
-      multi: true,
-      value: 'ADDR',
-      section: FORWARDING_SECTION,
-      help: 'Listen on ADDR (:28020, 127.0.0.1:28020; port 0 picks a free port, logged with --verbose 1) for messages from --output-tcp.',
-    },
-    'input-tcp-secure': {
-      kind: 'bool',
-      section: FORWARDING_SECTION,
-      help: 'Listen with TLS, using --input-tcp-certificate and --input-tcp-certificate-key.',
-    },
-    'input-tcp-certificate': {
-      kind: 'string',
-      value: 'FILE',
-      section: FORWARDING_SECTION,
-      help: 'PEM certificate (chain) for --input-tcp-secure.',
-    },
-    'input-tcp-certificate-key': {
-      kind: 'string',
-      value: 'FILE',
-      section: FORWARDING_SECTION,
-      help: 'PEM private key for --input-tcp-secure.',
-    },
-  },
+  ...tcpInputDecl,
   create({ address, flags, ctx }) {
     const listen = parseHostPort(address, 'input-tcp');
     const secure = flags.bool('input-tcp-secure');

@@ -20,9 +20,7 @@ import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { BulkIndexer, type BulkOptions, type BulkTarget } from './elasticsearch-bulk.js';
 import { buildDocument } from './elasticsearch-document.js';
-
-const SECTION = 'Replay (--output-http)';
-const FLAG = 'output-http-elasticsearch';
+import { elasticsearchOutputDecl, FLAG } from './elasticsearch-flags.js';
 
 export interface ElasticsearchOutputOptions extends BulkOptions {
   /** `--route` rules for the `route` field. */
@@ -138,36 +136,7 @@ function positive(flags: FlagSet, flag: string): number {
 }
 
 export const elasticsearchOutputPlugin: OutputPluginDef = {
-  role: 'output',
-  flag: FLAG,
-  summary: 'Index each replayed exchange in Elasticsearch',
-  flags: {
-    [FLAG]: {
-      kind: 'string',
-      section: SECTION,
-      value: 'URL',
-      help: 'Index one document per replayed request/response (gor fields, sizes, route) at scheme://host[:port]/[path/]index, with the _bulk API. Needs --output-http-track-response when replaying.',
-      gorNote: "gor's help shows localhost:9200/gor, which gor itself rejects: the scheme is required",
-    },
-    [`${FLAG}-bulk-size`]: {
-      kind: 'int',
-      default: '500',
-      section: SECTION,
-      help: 'Documents per _bulk request (a request also goes at 5 MiB). tapline only.',
-    },
-    [`${FLAG}-flush-interval`]: {
-      kind: 'duration',
-      default: '1s',
-      section: SECTION,
-      help: 'How long a partial _bulk request waits for more documents. tapline only.',
-    },
-    [`${FLAG}-retry-for`]: {
-      kind: 'duration',
-      default: '60s',
-      section: SECTION,
-      help: 'How long documents are retried after 429, 5xx or a lost connection before they count as failed (gor: 60s).',
-    },
-  },
+  ...elasticsearchOutputDecl,
   create({ address, flags, ctx }) {
     const target = parseElasticsearchUrl(address);
     // Without tracked responses an --output-http replay produces nothing to index: gor then indexes nothing,

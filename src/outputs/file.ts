@@ -17,13 +17,13 @@
  * to an existing `.gz` adds a gzip member (a multi-member file, which gunzip and input-file read whole).
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import type { FlagSpec } from '../core/flags.js';
 import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { isS3Address, s3Flags } from '../storage/s3-address.js';
+import { isS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
+import { fileOutputDecl } from './file-flags.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
 import { FileSink } from './file-sink.js';
 
@@ -145,61 +145,8 @@ export function fileOutput(options: FileOutputOptions): Output {
   return output;
 }
 
-const SECTION = 'Files';
-
-const flags: Record<string, FlagSpec> = {
-  'output-file': {
-    kind: 'string',
-    multi: true,
-    value: 'PATH',
-    section: SECTION,
-    help:
-      'Write messages to .gor files. The path may contain %Y %m %d %H %M %S %NS (local time), %r (request id), ' +
-      '%t (payload type) and %i (an id per process). Unless --output-file-append is set, files are chunked: ' +
-      'NAME_0.gor, NAME_1.gor, … continuing after the highest existing number. A name ending .gz is gzip-compressed.',
-  },
-  'output-file-append': {
-    kind: 'bool',
-    section: SECTION,
-    help: 'Write to the path as given, without _N chunk numbers, appending to the file if it exists.',
-    gorNote: 'gor truncates the file when it opens it; tapline appends',
-  },
-  'output-file-flush-interval': {
-    kind: 'duration',
-    default: '1s',
-    value: 'DURATION',
-    section: SECTION,
-    help: 'How often buffered records are written out (and a .gz file is sync-flushed). 0 means 100ms.',
-  },
-  'output-file-size-limit': {
-    kind: 'size',
-    default: '32mb',
-    value: 'SIZE',
-    section: SECTION,
-    help: 'Start a new chunk when the current one reaches this size on disk (compressed size for .gz). Values below 1 mean 32mb.',
-  },
-  'output-file-queue-limit': {
-    kind: 'int',
-    default: '256',
-    value: 'N',
-    section: SECTION,
-    help: 'Start a new chunk after this many records (0 = no record limit, only the size limit).',
-  },
-  'output-file-max-size-limit': {
-    kind: 'size',
-    default: '1tb',
-    value: 'SIZE',
-    section: SECTION,
-    help: 'Stop this output (and say so) before its files pass this many bytes in total. Values below 1 mean 1tb.',
-    gorNote: 'gor writes the record that crosses the limit, then stops the whole input',
-  },
-};
-
 export const fileOutputPlugin: OutputPluginDef = {
-  role: 'output',
-  flag: 'output-file',
-  summary: 'Write messages to .gor files (chunked, gzip, path templates), or to S3 (s3://bucket/key)',
-  flags: { ...flags, ...s3Flags },
+  ...fileOutputDecl,
   create: (args) => {
     // s3://bucket/key: chunks uploaded to S3 (docs/s3.md). Loaded on use: the AWS SDK is slow to load.
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3OutputFromArgs(args));

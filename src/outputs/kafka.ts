@@ -15,9 +15,10 @@ import type { Message } from '../core/message.js';
 import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { createProducer, type KafkaProducer } from '../kafka/client.js';
-import { commonKafkaFlags, connectionFrom, KAFKA_SECTION, KAFKA_TLS_FLAGS } from '../kafka/flags.js';
+import { connectionFrom } from '../kafka/flags.js';
 import { encodeValue, type KafkaFormat } from '../kafka/message-codec.js';
 import { RecordBatchBuilder, rawRecordSize } from '../kafka/record-batch.js';
+import { kafkaOutputDecl } from './kafka-flags.js';
 
 export interface KafkaOutputOptions {
   topic: string;
@@ -143,51 +144,7 @@ function positive(flags: FlagSet, flag: string): number {
 }
 
 export const kafkaOutputPlugin: OutputPluginDef = {
-  role: 'output',
-  flag: 'output-kafka-host',
-  summary: 'Write messages to a Kafka topic (raw or gor JSON)',
-  flags: {
-    ...commonKafkaFlags('output-kafka', 'write'),
-    'output-kafka-key': {
-      kind: 'string',
-      default: 'id',
-      value: 'id|none',
-      section: KAFKA_SECTION,
-      help: 'Message key: the message id (a request and its responses share a partition) or none (gor). tapline only.',
-    },
-    'output-kafka-batch-size': {
-      kind: 'int',
-      default: '2000',
-      section: KAFKA_SECTION,
-      help: 'Messages per produce request (a batch also goes when it reaches 2 MiB). tapline only.',
-    },
-    'output-kafka-linger': {
-      kind: 'duration',
-      default: '10ms',
-      section: KAFKA_SECTION,
-      help: 'How long a partial batch waits for more messages. tapline only (gor flushes every 500ms).',
-    },
-    'output-kafka-max-in-flight': {
-      kind: 'int',
-      default: '8',
-      section: KAFKA_SECTION,
-      help: 'Produce requests awaiting acknowledgement before the pipeline waits. tapline only.',
-    },
-    'output-kafka-compression': {
-      kind: 'string',
-      default: 'none',
-      value: 'none|gzip',
-      section: KAFKA_SECTION,
-      help: 'Batch compression (gor uses snappy; readers decode either). tapline only.',
-    },
-    'output-kafka-acks': {
-      kind: 'int',
-      default: '1',
-      section: KAFKA_SECTION,
-      help: 'Acknowledgement: 1 the partition leader (gor), -1 all in-sync replicas, 0 none. tapline only.',
-    },
-    ...KAFKA_TLS_FLAGS,
-  },
+  ...kafkaOutputDecl,
   create({ address, flags, ctx }) {
     const prefix = 'output-kafka';
     const { connection, topic } = connectionFrom(address, flags, prefix, ctx.log);

@@ -5,56 +5,19 @@
  * worker choice live in src/net/forwarder.ts.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import type { FlagSet, FlagSpec } from '../core/flags.js';
+import type { FlagSet } from '../core/flags.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { dialHost, parseHostPort } from '../net/address.js';
 import { dialConduit } from '../net/dial.js';
 import { forwarder } from '../net/forwarder.js';
-
-export const FORWARDING_SECTION = 'Forwarding (--input-tcp, --output-tcp, --output-ws)';
+import { tcpOutputDecl } from './tcp-flags.js';
 
 /** gor's wire bytes for one message: meta line, LF, payload, separator (no extra LF: docs/compat.md). */
 export function encodeGorRecord(msg: Message): Buffer {
   const head = Buffer.from(`${msg.meta.line}\n`, 'latin1');
   return Buffer.concat([head, msg.data, SEPARATOR], head.length + msg.data.length + SEPARATOR.length);
-}
-
-/** Flags every forwarding output has, under its prefix (`output-tcp`, `output-ws`). */
-export function forwardingFlags(prefix: string, what: string): Record<string, FlagSpec> {
-  return {
-    [`${prefix}-workers`]: {
-      kind: 'int',
-      default: '10',
-      value: 'N',
-      section: FORWARDING_SECTION,
-      help: `Persistent ${what} connections; messages are spread over them.`,
-    },
-    [`${prefix}-sticky`]: {
-      kind: 'bool',
-      section: FORWARDING_SECTION,
-      help: 'Choose the connection by the message id (FNV-1a), so a request and its response travel together.',
-    },
-    [`${prefix}-skip-verify`]: {
-      kind: 'bool',
-      section: FORWARDING_SECTION,
-      help: 'Do not verify the peer TLS certificate (to trust a private CA instead, set NODE_EXTRA_CA_CERTS).',
-    },
-    [`${prefix}-stats`]: {
-      kind: 'bool',
-      section: FORWARDING_SECTION,
-      help: `With --stats: print gor's queue statistics (${prefix.replace('-', '_')}:latest,mean,max,count,count/second,gcount; gcount = connected links) every 5s.`,
-    },
-    [`${prefix}-queue-limit`]: {
-      kind: 'int',
-      default: '1000',
-      value: 'N',
-      section: FORWARDING_SECTION,
-      help: 'Messages each connection buffers while the peer is away (more are dropped and counted) or slow (the input waits). tapline only.',
-      gorNote: 'gor blocks on a 100-message queue',
-    },
-  };
 }
 
 export interface ForwardingSettings {
@@ -81,24 +44,7 @@ export function forwardingSettings(flags: FlagSet, prefix: string): ForwardingSe
 }
 
 export const tcpOutputPlugin: OutputPluginDef = {
-  role: 'output',
-  flag: 'output-tcp',
-  summary: 'Forward messages to another tapline or gor --input-tcp',
-  flags: {
-    'output-tcp': {
-      kind: 'string',
-      multi: true,
-      value: 'HOST:PORT',
-      section: FORWARDING_SECTION,
-      help: 'Forward requests and original responses to another tapline or gor listening with --input-tcp.',
-    },
-    'output-tcp-secure': {
-      kind: 'bool',
-      section: FORWARDING_SECTION,
-      help: 'Connect with TLS (the peer runs --input-tcp-secure).',
-    },
-    ...forwardingFlags('output-tcp', 'TCP'),
-  },
+  ...tcpOutputDecl,
   create({ address, flags, ctx }) {
     const addr = parseHostPort(address, 'output-tcp');
     if (addr.port === 0) {

@@ -8,22 +8,11 @@ import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { forwarder } from '../net/forwarder.js';
 import { dialWebSocket, messageFrame, parseWsUrl, type WsTarget } from '../net/ws-dial.js';
-import { FORWARDING_SECTION, forwardingFlags, forwardingSettings } from './tcp.js';
+import { forwardingSettings } from './tcp.js';
+import { wsOutputDecl } from './ws-flags.js';
 
 export const wsOutputPlugin: OutputPluginDef = {
-  role: 'output',
-  flag: 'output-ws',
-  summary: 'Forward messages over WebSocket',
-  flags: {
-    'output-ws': {
-      kind: 'string',
-      multi: true,
-      value: 'URL',
-      section: FORWARDING_SECTION,
-      help: 'Forward requests and original responses to ws[s]://[user[:pass]@]host[:port]/path, one binary frame each (Authorization: Basic from user:pass).',
-    },
-    ...forwardingFlags('output-ws', 'WebSocket'),
-  },
+  ...wsOutputDecl,
   create({ address, flags, ctx }) {
     let target: WsTarget;
     try {

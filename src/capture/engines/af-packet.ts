@@ -41,7 +41,7 @@ import {
   gorFilterText,
   type LinkFraming,
 } from '../bpf.js';
-import { LinkType, type RawPacket } from '../types.js';
+import { DEFAULT_SNAPLEN, LinkType, type RawPacket } from '../types.js';
 import {
   loadCaptureAddon,
   type NativeAfPacketSocket,
@@ -57,12 +57,8 @@ const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
 const RECORD_HEADER_SIZE = 24;
 
-/**
- * Default snaplen: 64 KiB + 200, gor's `--input-raw-override-snaplen` value. It holds loopback's 64 KiB
- * MTU and GRO/GSO packets (64 KiB unless BIG TCP is configured); gor's own default, MTU + 200, cuts
- * GRO packets short. Cut packets are flagged and counted (`stats().truncated`).
- */
-export const DEFAULT_SNAPLEN = 65736;
+// Declared with the capture types so that --input-raw's flags (src/inputs/raw/flags.ts) load without the engine.
+export { DEFAULT_SNAPLEN };
 /** Default ring size, like gor's af_packet engine. */
 export const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10;
