@@ -26,6 +26,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -68,10 +69,14 @@ std::string ErrName(int err) {
   return name ? name : "E" + std::to_string(err);
 }
 
+// One request: a slice of the batch it came in (one copy and one allocation per batch, not per request).
 struct Request {
-  std::string bytes;
+  std::shared_ptr<const std::string> batch;
+  size_t offset = 0;
+  size_t length = 0;
   double seq = 0;
   bool head = false;
+  const char* data() const { return batch->data() + offset; }
 };
 
 struct Result {
@@ -157,7 +162,10 @@ class Sender : public Napi::ObjectWrap<Sender> {
                                           [](Napi::Env, Sender* self) { self->Unref(); });
     tsfn_.Unref(env);
     Ref();  // alive until the threadsafe function is released (close)
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "tapline-http");
+      Run();
+    });
   }
 
   ~Sender() override { Stop(); }
@@ -181,14 +189,21 @@ class Sender : public Napi::ObjectWrap<Sender> {
       Napi::RangeError::New(env, "submit: n exceeds the offsets or heads").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    std::vector<Request> batch(n);
+    if (n == 0) return env.Undefined();
     for (size_t i = 0; i < n; i++) {
       int32_t a = offsets[i], b = offsets[i + 1];
       if (a < 0 || b < a || static_cast<size_t>(b) > buf.Length()) {
         Napi::RangeError::New(env, "submit: offsets out of range").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      batch[i].bytes.assign(reinterpret_cast<const char*>(buf.Data()) + a, static_cast<size_t>(b - a));
+    }
+    size_t from = static_cast<size_t>(offsets[0]), to = static_cast<size_t>(offsets[n]);
+    auto bytes = std::make_shared<const std::string>(reinterpret_cast<const char*>(buf.Data()) + from, to - from);
+    std::vector<Request> batch(n);
+    for (size_t i = 0; i < n; i++) {
+      batch[i].batch = bytes;
+      batch[i].offset = static_cast<size_t>(offsets[i]) - from;
+      batch[i].length = static_cast<size_t>(offsets[i + 1] - offsets[i]);
       batch[i].head = heads[i] != 0;
       batch[i].seq = seq + static_cast<double>(i);
     }
@@ -491,9 +506,10 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
   void WriteSome(Conn* c) {
-    const std::string& b = c->req.bytes;
-    while (c->written < b.size()) {
-      ssize_t w = send(c->fd, b.data() + c->written, b.size() - c->written, MSG_NOSIGNAL);
+    const char* b = c->req.data();
+    size_t size = c->req.length;
+    while (c->written < size) {
+      ssize_t w = send(c->fd, b + c->written, size - c->written, MSG_NOSIGNAL);
       if (w > 0) {
         c->written += static_cast<size_t>(w);
         continue;
@@ -638,7 +654,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     c->kept.clear();
     c->busy = false;
     busy_--;
-    std::string().swap(c->req.bytes);
+    c->req.batch.reset();
     c->last_used = now;
     idle_.push_back(c);
   }

@@ -116,6 +116,7 @@ export class NativeReplayPool {
   private nextSeq = 0;
   private outstanding = 0;
   private readonly limit: number;
+  private readonly maxWorkers: number;
   private readonly resumeAt: number;
   private roomWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
@@ -154,13 +155,17 @@ export class NativeReplayPool {
       (fields, n, kept, details) => this.onResults(fields, n, kept, details),
     );
     // As ReplayPool: writers wait while queue-len requests wait for a connection, and go on at 3/4 of it.
+    this.maxWorkers = options.maxWorkers;
     this.limit = options.queueLen + options.maxWorkers;
     this.resumeAt = Math.floor((options.queueLen * 3) / 4) + options.maxWorkers;
   }
 
-  /** Requests not yet on a connection (queued here or in the sender). */
+  /**
+   * Requests waiting for a connection. The sender puts a request on a free connection as soon as it sees it,
+   * so up to `maxWorkers` outstanding requests count as on their way to a connection, not as queued.
+   */
   get waiting(): number {
-    return Math.max(0, this.outstanding - this.busy);
+    return Math.max(0, this.outstanding - this.maxWorkers);
   }
 
   get connections(): number {

@@ -1,0 +1,164 @@
+/**
+ * The native sender's response framer (native/src/http_response_framer.h, through the addon's `frame()`)
+ * against the JavaScript splitter the JS client frames with (src/protocol/http1): on generated responses —
+ * interim 1xx, Content-Length (lists too), chunked with extensions and trailers, close-delimited, no body
+ * (HEAD, 204, 304), CRLF or bare LF, bytes after the response — cut into random pieces, both find the same
+ * end and status. On random bytes and on damaged responses the framer must only ever answer (never crash
+ * or read past the input). Skipped, and said, when the tapline_http addon is not built.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ResponseSplitter } from '../protocol/http1/index.js';
+import { httpAddon } from './http-native.js';
+
+const addon = httpAddon();
+
+/** What the JS client concludes from these bytes (http-connection.ts onData/onClose). */
+function jsFrame(bytes: Buffer, head: boolean, eof: boolean): { step: string; status?: number; end?: number } {
+  const splitter = new ResponseSplitter();
+  splitter.expect(head ? 'HEAD' : 'GET');
+  const messages = [...splitter.push(bytes), ...(eof ? splitter.end() : [])];
+  for (const msg of messages) {
+    if (msg.interim) continue;
+    if (msg.incomplete) return { step: 'bad' };
+    return { step: 'done', status: msg.status, end: msg.end };
+  }
+  if (eof || (splitter.stats.garbageBytes > 0 && !splitter.inMessage)) return { step: 'bad' };
+  return { step: 'more' };
+}
+
+function nativeFrame(bytes: Buffer, head: boolean, eof: boolean, cuts: number[]) {
+  const sorted = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((a, b) => a - b);
+  const [step, status, end] = addon!.frame(bytes, head, Int32Array.from(sorted), eof);
+  return step === 'done' ? { step, status, end } : { step };
+}
+
+const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,11}$/);
+const value = fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim());
+const body = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
+
+interface Generated {
+  bytes: Buffer;
+  head: boolean;
+  eof: boolean;
+}
+
+const response: fc.Arbitrary<Generated> = fc
+  .record({
+    interim: fc.array(fc.constantFrom(100, 102, 103), { maxLength: 2 }),
+    status: fc.oneof(fc.constantFrom(200, 201, 204, 301, 304, 404, 500), fc.integer({ min: 200, max: 599 })),
+    minor: fc.constantFrom(0, 1),
+    framing: fc.constantFrom('length', 'length-list', 'chunked', 'close'),
+    head: fc.boolean(),
+    lf: fc.boolean(),
+    headers: fc.array(fc.tuple(token, value), { maxLength: 5 }),
+    lengthName: fc.constantFrom('Content-Length', 'content-length', 'CONTENT-LENGTH'),
+    body,
+    chunks: fc.array(fc.tuple(body, fc.option(token)), { maxLength: 4 }),
+    trailers: fc.array(fc.tuple(token, value), { maxLength: 2 }),
+    after: body,
+  })
+  .map((r) => {
+    const nl = r.lf ? '\n' : '\r\n';
+    const parts: Buffer[] = [];
+    for (const st of r.interim) parts.push(Buffer.from(`HTTP/1.1 ${st} Interim${nl}${nl}`, 'latin1'));
+    const lines = [`HTTP/1.${r.minor} ${r.status} Reason`];
+    for (const [n, v] of r.headers) {
+      // Extra headers never frame: keep them off the framing names.
+      if (!/^(content-length|transfer-encoding|connection)$/i.test(n)) lines.push(`${n}: ${v}`);
+    }
+    const noBody = r.head || r.status === 204 || r.status === 304;
+    let payload = Buffer.alloc(0);
+    let eof = false;
+    if (r.framing === 'length' || r.framing === 'length-list') {
+      const n = r.body.length;
+      lines.push(`${r.lengthName}: ${r.framing === 'length' ? n : `${n}, ${n}`}`);
+      if (!noBody) payload = r.body;
+    } else if (r.framing === 'chunked') {
+      lines.push('Transfer-Encoding: chunked');
+      if (!noBody) {
+        const pieces: Buffer[] = [];
+        for (const [data, ext] of r.chunks) {
+          if (data.length === 0) continue;
+          pieces.push(Buffer.from(`${data.length.toString(16)}${ext ? `;${ext}` : ''}${nl}`, 'latin1'), data);
+          pieces.push(Buffer.from(nl, 'latin1'));
+        }
+        const trailers = r.trailers.map(([n, v]) => `${n}: ${v}${nl}`).join('');
+        pieces.push(Buffer.from(`0${nl}${trailers}${nl}`, 'latin1'));
+        payload = Buffer.concat(pieces);
+      }
+    } else if (!noBody) {
+      // Close-delimited: the body runs to the end of the stream.
+      payload = r.body;
+      eof = true;
+    }
+    parts.push(Buffer.from(`${lines.join(nl)}${nl}${nl}`, 'latin1'), payload);
+    // Bytes after a framed response (the next response, or junk) are not part of it.
+    if (!eof) parts.push(r.after);
+    return { bytes: Buffer.concat(parts), head: r.head, eof };
+  });
+
+const cuts = fc.array(fc.nat({ max: 2000 }), { maxLength: 8 });
+
+describe('native response framer', { skip: addon ? false : 'the tapline_http addon is not built' }, () => {
+  it('finds the end and status the JavaScript splitter finds, however the response is cut', () => {
+    fc.assert(
+      fc.property(response, cuts, (r, c) => {
+        assert.deepEqual(nativeFrame(r.bytes, r.head, r.eof, c), jsFrame(r.bytes, r.head, r.eof));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a response still arriving is "more", the same response with its end is "done"', () => {
+    fc.assert(
+      fc.property(response, (r) => {
+        const whole = nativeFrame(r.bytes, r.head, r.eof, []);
+        assert.equal(whole.step, 'done');
+        const cutShort = r.bytes.subarray(0, Math.max(0, (whole as { end: number }).end - 1));
+        assert.notEqual(nativeFrame(cutShort, r.head, false, []).step, 'done');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('random bytes: an answer every time, "bad" once they cannot start a response', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), fc.boolean(), cuts, (b, head, eof, c) => {
+        const bytes = Buffer.from(b);
+        const got = nativeFrame(bytes, head, eof, c);
+        assert.ok(['done', 'bad', 'more'].includes(got.step));
+        const start = bytes.toString('latin1').replace(/^(\r?\n)+/, '');
+        if (start.length >= 5 && !start.startsWith('HTTP/')) assert.equal(got.step, 'bad');
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('damaged responses (bytes changed, cut, repeated): an answer every time, within the input', () => {
+    fc.assert(
+      fc.property(
+        response,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        cuts,
+        (r, flips, c) => {
+          const bytes = Buffer.from(r.bytes);
+          for (const [at, v] of flips) if (bytes.length > 0) bytes[at % bytes.length] = v;
+          const got = nativeFrame(bytes, r.head, r.eof, c);
+          assert.ok(['done', 'bad', 'more'].includes(got.step));
+          if (got.step === 'done') assert.ok((got as { end: number }).end <= bytes.length);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a head over 64 KiB, a bad chunk size line: bad, with the reason', () => {
+    const big = Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70 * 1024)}\r\n\r\n`, 'latin1');
+    assert.deepEqual(addon!.frame(big, false, new Int32Array(), false).slice(0, 1), ['bad']);
+    assert.equal(addon!.frame(big, false, new Int32Array(), false)[4], 'max-size');
+    const chunk = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'latin1');
+    assert.equal(addon!.frame(chunk, false, new Int32Array(), false)[4], 'malformed');
+  });
+});
