@@ -112,7 +112,10 @@ export interface NativeSenderOptions {
 /** ReplayPool's surface (submit, drain, close, counts) over the native sender. */
 export class NativeReplayPool {
   private readonly sender: NativeSender;
-  private readonly jobs = new Map<number, ReplayJob>();
+  /** Jobs outstanding, at seq & mask (a ring; it grows if ever two outstanding seqs share a slot). */
+  private jobs: (ReplayJob | undefined)[];
+  private seqs: number[];
+  private mask: number;
   private nextSeq = 0;
   private outstanding = 0;
   private readonly limit: number;
@@ -156,6 +159,11 @@ export class NativeReplayPool {
     );
     // As ReplayPool: writers wait while queue-len requests wait for a connection, and go on at 3/4 of it.
     this.maxWorkers = options.maxWorkers;
+    let size = 1024;
+    while (size < 2 * (options.queueLen + options.maxWorkers) + BATCH_COUNT) size *= 2;
+    this.jobs = new Array<ReplayJob | undefined>(size).fill(undefined);
+    this.seqs = new Array<number>(size).fill(-1);
+    this.mask = size - 1;
     this.limit = options.queueLen + options.maxWorkers;
     this.resumeAt = Math.floor((options.queueLen * 3) / 4) + options.maxWorkers;
   }
@@ -189,16 +197,36 @@ export class NativeReplayPool {
   }
 
   submit(job: ReplayJob): void | Promise<void> {
+    return this.enqueue(job, 0, 0, undefined);
+  }
+
+  /**
+   * Submits `job.payload` with the bytes [cutStart, cutEnd) replaced by `insert`, written straight into the
+   * batch (the Host edit without a copy of the request of its own).
+   */
+  submitReplacing(job: ReplayJob, cutStart: number, cutEnd: number, insert: Buffer): void | Promise<void> {
+    return this.enqueue(job, cutStart, cutEnd, insert);
+  }
+
+  private enqueue(job: ReplayJob, cutStart: number, cutEnd: number, insert: Buffer | undefined): void | Promise<void> {
     const payload = job.payload;
-    if (this.batchCount === BATCH_COUNT || this.batchBytes + payload.length > this.batch.length) this.flush();
-    if (payload.length > this.batch.length) this.batch = Buffer.allocUnsafe(payload.length);
+    const size = insert === undefined ? payload.length : payload.length - (cutEnd - cutStart) + insert.length;
+    if (this.batchCount === BATCH_COUNT || this.batchBytes + size > this.batch.length) this.flush();
+    if (size > this.batch.length) this.batch = Buffer.allocUnsafe(size);
     const seq = this.nextSeq++;
     if (this.batchCount === 0) this.batchSeq = seq;
-    this.jobs.set(seq, job);
-    payload.copy(this.batch, this.batchBytes);
-    this.offsets[this.batchCount] = this.batchBytes;
+    this.remember(seq, job);
+    const at = this.batchBytes;
+    if (insert === undefined) {
+      payload.copy(this.batch, at);
+    } else {
+      payload.copy(this.batch, at, 0, cutStart);
+      insert.copy(this.batch, at + cutStart);
+      payload.copy(this.batch, at + cutStart + insert.length, cutEnd);
+    }
+    this.offsets[this.batchCount] = at;
     this.heads[this.batchCount] = job.method === 'HEAD' ? 1 : 0;
-    this.batchBytes += payload.length;
+    this.batchBytes += size;
     this.batchCount++;
     if (this.outstanding++ === 0) this.sender.ref();
     if (this.outstanding >= this.limit) {
@@ -210,6 +238,27 @@ export class NativeReplayPool {
       this.flushQueued = true;
       queueMicrotask(this.flushSoon);
     }
+  }
+
+  private remember(seq: number, job: ReplayJob): void {
+    while (this.jobs[seq & this.mask] !== undefined) this.grow();
+    this.jobs[seq & this.mask] = job;
+    this.seqs[seq & this.mask] = seq;
+  }
+
+  private grow(): void {
+    const size = this.jobs.length * 2;
+    const jobs = new Array<ReplayJob | undefined>(size).fill(undefined);
+    const seqs = new Array<number>(size).fill(-1);
+    for (let i = 0; i < this.jobs.length; i++) {
+      const job = this.jobs[i];
+      if (job === undefined) continue;
+      jobs[this.seqs[i]! & (size - 1)] = job;
+      seqs[this.seqs[i]! & (size - 1)] = this.seqs[i]!;
+    }
+    this.jobs = jobs;
+    this.seqs = seqs;
+    this.mask = size - 1;
   }
 
   drain(): Promise<void> {
@@ -238,10 +287,10 @@ export class NativeReplayPool {
   private onResults(fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null): void {
     for (let i = 0; i < n; i++) {
       const f = i * FIELDS;
-      const seq = fields[f]!;
-      const job = this.jobs.get(seq);
-      if (job === undefined) continue;
-      this.jobs.delete(seq);
+      const slot = fields[f]! & this.mask;
+      const job = this.jobs[slot];
+      if (job === undefined || this.seqs[slot] !== fields[f]) continue;
+      this.jobs[slot] = undefined;
       const reason = REASONS[fields[f + 2]!];
       this.outstanding--;
       this.onDone(job, {

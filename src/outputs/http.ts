@@ -31,7 +31,7 @@ import { httpAddon, NativeReplayPool, useNativeClient } from './http-native.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
-import { adaptRequest, parseTarget } from './http-target.js';
+import { adaptRequest, hostOnlyEdit, parseTarget } from './http-target.js';
 
 /** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
 export const DEFAULT_RESPONSE_BUFFER = 100 * 1024;
@@ -126,9 +126,10 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     skipVerify: options.skipVerify ?? false,
     keepBytes,
   };
-  const pool = useNativeClient(target, redirects, options.client)
+  const native = useNativeClient(target, redirects, options.client)
     ? new NativeReplayPool(httpAddon()!, target, poolOptions, onDone)
-    : new ReplayPool(target, poolOptions, onDone);
+    : undefined;
+  const pool = native ?? new ReplayPool(target, poolOptions, onDone);
 
   let queueStats: QueueStats | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -172,7 +173,16 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         return;
       }
       report.accepted(timestampKey(msg.meta));
-      const pending = pool.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
+      // The native client copies the request into its batch: the common Host edit is made in that copy.
+      const hostEdit = native ? hostOnlyEdit(data, target, keepHost) : null;
+      const pending = hostEdit
+        ? native!.submitReplacing(
+            { payload: data, method, meta: msg.meta },
+            hostEdit.valueStart,
+            hostEdit.valueEnd,
+            target.hostHeaderBytes,
+          )
+        : pool.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
       queueStats?.sample(pool.waiting);
       return pending;
     },
@@ -197,7 +207,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   };
   if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
   // Which client replays (tests and the benchmark read it).
-  Object.assign(output, { client: pool instanceof NativeReplayPool ? 'native' : 'js' });
+  Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
 }
 
