@@ -351,6 +351,41 @@ int ResponseStatus(const uint8_t* b, int64_t start, const Head& h) {
   return v;
 }
 
+// templatePath() of routes.ts for the paths it handles without a regular expression: every segment is digits
+// only (`:id`) or short (< 16) without a digit or a dot (kept). Writes the template to `out` and returns true;
+// false for any other path (then JavaScript templates it). An empty path is '/', as in tracker.ts.
+bool SimpleTemplate(const uint8_t* p, size_t n, std::string* out) {
+  out->clear();
+  if (n == 0) {
+    out->push_back('/');
+    return true;
+  }
+  size_t segStart = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n && p[i] != '/') continue;
+    size_t length = i - segStart;
+    if (length > 0) {
+      size_t digits = 0;
+      for (size_t k = segStart; k < i; k++) {
+        uint8_t d = p[k];
+        if (d >= 0x30 && d <= 0x39)
+          digits++;
+        else if (d == 0x2e)
+          return false;
+      }
+      if (digits == length)
+        out->append(":id");
+      else if (digits > 0 || length >= 16)
+        return false;
+      else
+        out->append(reinterpret_cast<const char*>(p + segStart), length);
+    }
+    if (i < n) out->push_back('/');
+    segStart = i + 1;
+  }
+  return true;
+}
+
 // ---- records and pending requests --------------------------------------------------------------------------
 
 struct Rec {
@@ -368,6 +403,7 @@ struct Rec {
   int hostKind = -1;  // -1 none (''), 0 Host header, 1 authority
   int64_t hostFrom = 0, hostTo = 0;
   int32_t route = -1, host = -1;  // -1: asked of JavaScript
+  bool templated = false;         // the route was looked up by its template (SimpleTemplate), not the path
   bool decodeAsked = false;
 };
 
@@ -400,17 +436,21 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
                        });
   }
 
-  // new StatsCore(maxPending, timeoutMs, preferReplayed, responses: 0 any, 1 original, 2 replayed)
+  // new StatsCore(maxPending, timeoutMs, preferReplayed, responses: 0 any, 1 original, 2 replayed,
+  //               simpleTemplates: no --route rules, so the route of a path is templatePath(path) and the simple
+  //               case of it may be made here)
   explicit StatsCore(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<StatsCore>(info),
         answered_(kAnswered),
         answeredBefore_(kAnswered),
         paths_(kPathCacheEntries),
+        templates_(kPathCacheEntries),
         hosts_(kHostCacheEntries) {
     maxPending_ = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
     timeoutMs_ = info[1].As<Napi::Number>().DoubleValue();
     preferReplayed_ = info[2].As<Napi::Boolean>().Value();
     responses_ = info[3].As<Napi::Number>().Int32Value();
+    simpleTemplates_ = info.Length() > 4 && info[4].As<Napi::Boolean>().Value();
   }
 
  private:
@@ -596,10 +636,17 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       rec->hostTo = authorityEnd;
     }
     size_t pathLen = static_cast<size_t>(rec->pathTo - rec->pathFrom);
-    int64_t e = paths_.Find(buf + rec->pathFrom, pathLen, HashBytes(buf + rec->pathFrom, pathLen, 7));
-    if (e >= 0) {
-      rec->route = paths_.ValueAt(e);
+    int64_t e = -1;
+    if (simpleTemplates_ && SimpleTemplate(buf + rec->pathFrom, pathLen, &template_)) {
+      rec->templated = true;
+      const uint8_t* k = reinterpret_cast<const uint8_t*>(template_.data());
+      e = templates_.Find(k, template_.size(), HashBytes(k, template_.size(), 13));
+      if (e >= 0) rec->route = templates_.ValueAt(e);
     } else {
+      e = paths_.Find(buf + rec->pathFrom, pathLen, HashBytes(buf + rec->pathFrom, pathLen, 7));
+      if (e >= 0) rec->route = paths_.ValueAt(e);
+    }
+    if (e < 0) {
       PutJob(job, jobCount++, i, kJobRoute, bi, rec->pathFrom, rec->pathTo, 0, 0, 0);
     }
     if (rec->hostKind == -1) {
@@ -668,7 +715,16 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
           continue;
         }
         const uint8_t* buf = bufs_[rec.buffer];
-        if (rec.route < 0) {
+        if (rec.route < 0 && rec.templated) {
+          rec.route = static_cast<int32_t>(ans[2 * i]);
+          SimpleTemplate(buf + rec.pathFrom, static_cast<size_t>(rec.pathTo - rec.pathFrom), &template_);
+          if (template_.size() <= kCachedKeyMax) {
+            if (templates_.size() >= kPathCacheEntries) templates_.Clear();
+            const uint8_t* k = reinterpret_cast<const uint8_t*>(template_.data());
+            uint64_t hh = HashBytes(k, template_.size(), 13);
+            if (templates_.Find(k, template_.size(), hh) < 0) templates_.Add(k, template_.size(), hh, rec.route);
+          }
+        } else if (rec.route < 0) {
           rec.route = static_cast<int32_t>(ans[2 * i]);
           size_t len = static_cast<size_t>(rec.pathTo - rec.pathFrom);
           if (len <= kCachedKeyMax) {
@@ -740,6 +796,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     Napi::Uint8Array routes = info[0].As<Napi::Uint8Array>();
     Napi::Uint8Array hosts = info[1].As<Napi::Uint8Array>();
     paths_.Clear();
+    templates_.Clear();
     hosts_.Clear();
     for (const Pending& p : slab_) {
       if (p.done) continue;
@@ -944,18 +1001,44 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   std::vector<QueueEntry> queue_;
   size_t head_ = 0;
   ByteKeys answered_, answeredBefore_;
-  ByteKeys paths_, hosts_;
+  ByteKeys paths_, templates_, hosts_;
+  bool simpleTemplates_ = false;
+  std::string template_;
   std::string hostKey_;
   std::vector<double> out_;
   size_t taken_ = 0;
 };
+
+// hasReplayed(chunk): does the chunk hold the separator's emoji followed by "\n3 " or "\r\n3 " (a type-3
+// record's start)? report-input.ts's byte search, in one memchr pass for the emoji's first byte (rare in HTTP).
+Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array chunk = info[0].As<Napi::Uint8Array>();
+  const uint8_t* b = chunk.Data();
+  size_t n = chunk.ElementLength();
+  static const uint8_t kMonkeys[12] = {0xf0, 0x9f, 0x90, 0xb5, 0xf0, 0x9f, 0x99, 0x88, 0xf0, 0x9f, 0x99, 0x89};
+  size_t i = 0;
+  while (i < n) {
+    const void* hit = memchr(b + i, 0xf0, n - i);
+    if (hit == nullptr) break;
+    i = static_cast<const uint8_t*>(hit) - b;
+    if (i + 12 <= n && memcmp(b + i, kMonkeys, 12) == 0) {
+      size_t k = i + 12;
+      if (k + 3 <= n && b[k] == '\n' && b[k + 1] == '3' && b[k + 2] == ' ') return Napi::Boolean::New(info.Env(), true);
+      if (k + 4 <= n && b[k] == '\r' && b[k + 1] == '\n' && b[k + 2] == '3' && b[k + 3] == ' ')
+        return Napi::Boolean::New(info.Env(), true);
+    }
+    i++;
+  }
+  return Napi::Boolean::New(info.Env(), false);
+}
 
 }  // namespace
 }  // namespace tapline
 
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

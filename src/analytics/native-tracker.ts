@@ -102,6 +102,7 @@ export class NativeTracker {
       options.pendingTimeoutMs ?? 60_000,
       options.preferReplayed ?? false,
       responses,
+      !routes.hasRules,
     );
   }
 

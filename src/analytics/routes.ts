@@ -185,6 +185,11 @@ export class RouteNamer {
     this.cacheSize = options.cacheSize ?? 4096;
   }
 
+  /** Without `--route` rules, route(path) is templatePath(path) (the native core makes simple ones itself). */
+  get hasRules(): boolean {
+    return this.rules.length > 0;
+  }
+
   route(path: string): string {
     const hit = this.cache.get(path);
     if (hit !== undefined) return hit;

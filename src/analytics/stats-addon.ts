@@ -27,11 +27,19 @@ export interface StatsCore {
 }
 
 export interface StatsAddon {
-  StatsCore: new (maxPending: number, timeoutMs: number, preferReplayed: boolean, responses: number) => StatsCore;
+  StatsCore: new (
+    maxPending: number,
+    timeoutMs: number,
+    preferReplayed: boolean,
+    responses: number,
+    simpleTemplates: boolean,
+  ) => StatsCore;
+  /** Whether `chunk` holds a separator followed by a type-3 record's start (report-input.ts's byte search). */
+  hasReplayed(chunk: Uint8Array): boolean;
   abiVersion: number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */

@@ -9,6 +9,7 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
+import { statsAddon } from '../analytics/stats-addon.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
@@ -74,6 +75,7 @@ export function mayHoldReplayed(specs: readonly string[]): boolean {
 }
 
 function hasReplayedRecord(path: string): boolean {
+  const addon = statsAddon(); // one memchr pass instead of two indexOf passes per chunk
   const fd = openSync(path, 'r');
   try {
     const overlap = REPLAYED_AFTER[1]!.length - 1;
@@ -85,7 +87,7 @@ function hasReplayedRecord(path: string): boolean {
       if (n === 0) return false;
       const view = buf.subarray(0, carried + n);
       if (position === 0 && view[0] === 0x33 && view[1] === 0x20) return true;
-      if (REPLAYED_AFTER.some((pattern) => view.indexOf(pattern) !== -1)) return true;
+      if (addon ? addon.hasReplayed(view) : REPLAYED_AFTER.some((pattern) => view.indexOf(pattern) !== -1)) return true;
       position += n;
       carried = Math.min(overlap, view.length);
       view.copy(buf, 0, view.length - carried);

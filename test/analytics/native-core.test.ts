@@ -97,6 +97,7 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     .map(([segs, tail]) => `/${segs.join('/')}${tail}`);
   const target = fc.oneof(
     path,
+    fc.string({ unit: fc.constantFrom('/', '1', '9', 'a', '.', 'Z', '-', '?'), maxLength: 40 }).map((p) => `/${p}`),
     path.map((p) => `http://example.com${p}`),
     fc.constantFrom('*', '://x/y', 'http://', 'http:///a', 'HTTPS://H:1'),
   );
@@ -266,5 +267,30 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     }
     const [native, js] = both(messages, { routeLimit: 50_000 });
     assert.equal(native, js);
+  });
+});
+
+describe('stats addon: hasReplayed() finds what the byte search of report-input.ts finds', { skip }, () => {
+  it('on random chunks made of separator pieces', () => {
+    const monkeys = Buffer.from('🐵🙈🙉');
+    const pieces = [
+      Buffer.from('x'),
+      monkeys,
+      Buffer.from('\n3 '),
+      Buffer.from('\r\n3 '),
+      Buffer.from('\n'),
+      Buffer.from('3 '),
+      Buffer.from([0xf0]),
+      monkeys.subarray(0, 11),
+    ];
+    const patterns = ['\n3 ', '\r\n3 '].map((t) => Buffer.concat([monkeys, Buffer.from(t)]));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: pieces.length - 1 }), { maxLength: 12 }), (picks) => {
+        const chunk = Buffer.concat(picks.map((i) => pieces[i]!));
+        const expected = patterns.some((p) => chunk.indexOf(p) !== -1);
+        assert.equal(statsAddon()!.hasReplayed(chunk), expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
