@@ -61,6 +61,17 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # --input-raw's native flow fast path (src/inputs/raw/native-flows.ts): decode, flow table and HTTP/1
+    # cutting of the common case, one call per packet batch. Compiler only; portable C++.
+    {
+      'target_name': 'tapline_flow',
+      'sources': ['src/flow_core.cc'],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
     # --output-http's native sender for plain http:// targets (src/outputs/http-native.ts): keep-alive
     # connections on a thread of its own (epoll). Compiler only.
     {

@@ -61,3 +61,30 @@ export interface TcpSegment {
   /** True when the snaplen cut the payload short: the assembler must account for the missing bytes. */
   readonly truncated: boolean;
 }
+
+/**
+ * A batch of packets left in the engine's buffer, for a consumer that reads them in place (the native flow
+ * core, src/inputs/raw/native-flows.ts) instead of through one `RawPacket` object each. `packet()` makes
+ * the object of one packet, `packets()` of all of them, for everything else.
+ *
+ *   'records': the af_packet addon's batch layout (native/src/af_packet.h), walked by whoever reads it;
+ *   'indexed': any buffer plus `index`, 5 numbers a packet: byte offset in `buffer`, captured length,
+ *              length on the wire, seconds and nanoseconds of the capture time.
+ */
+export interface PacketBatchView {
+  readonly kind: 'records' | 'indexed';
+  readonly buffer: Buffer;
+  readonly count: number;
+  readonly linkType: number;
+  readonly index: Uint32Array | null;
+  /** Packet `i`; `at` is its record's byte offset ('records'; the index has it for 'indexed'). */
+  packet(i: number, at: number): RawPacket;
+  packets(): RawPacket[];
+}
+
+/** What a packet source yields: packet objects, or a view of a batch still in its buffer. */
+export type PacketBatch = readonly RawPacket[] | PacketBatchView;
+
+export function isBatchView(batch: PacketBatch): batch is PacketBatchView {
+  return !Array.isArray(batch);
+}

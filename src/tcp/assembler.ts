@@ -28,7 +28,7 @@ import { FlowTable } from './flow-table.js';
 import { senderRole } from './role.js';
 import { type AssemblerStats, createStats } from './stats.js';
 import { ChunkMetaScratch, type Stream, type StreamContext } from './stream.js';
-import type { AssemblerOptions, EndReason, StreamSide } from './types.js';
+import type { AdoptedDirection, AdoptedFlow, AssemblerOptions, EndReason, StreamSide, TcpConnection } from './types.js';
 
 const NS_PER_MS = 1_000_000n;
 
@@ -59,6 +59,7 @@ export class TcpAssembler {
   private readonly maxBufferBytes: number;
   private readonly maxFlows: number;
   private readonly skipAckedHoles: boolean;
+  private readonly onFlowRemoved: ((conn: TcpConnection) => void) | undefined;
   private nextConnId = 1;
 
   constructor(options: AssemblerOptions) {
@@ -83,6 +84,7 @@ export class TcpAssembler {
     this.maxBufferBytes = positiveInt('maxBufferBytes', options.maxBufferBytes ?? d.maxBufferBytes);
     this.maxFlows = positiveInt('maxFlows', options.maxFlows ?? d.maxFlows);
     this.skipAckedHoles = options.skipAckedHoles ?? d.skipAckedHoles;
+    this.onFlowRemoved = options.onFlowRemoved;
   }
 
   /** Flows currently tracked (including closed ones kept until idle, to absorb their late packets). */
@@ -157,6 +159,33 @@ export class TcpAssembler {
     for (let f = this.table.head; f !== null; f = this.table.head) this.remove(f, 'flush', f.lastSeenNs);
   }
 
+  /**
+   * Takes over a connection followed elsewhere until now (the native fast path), in the state this assembler
+   * would have it in: the next segments continue it exactly as if every earlier one had come through `push`.
+   * Its stream offsets restart at 0 (consumers see offsets, never sequence numbers, as positions). Not
+   * counted in `flowsOpened`: whoever followed it counted its opening.
+   */
+  adopt(a: AdoptedFlow): TcpConnection {
+    const conn: TcpConnection = {
+      id: this.nextConnId++,
+      clientIp: a.clientIp,
+      clientPort: a.clientPort,
+      clientIp4: a.clientIp4 >>> 0,
+      serverIp: a.serverIp,
+      serverPort: a.serverPort,
+      serverIp4: a.serverIp4 >>> 0,
+      roleSource: a.roleSource,
+      openedNs: a.openedNs,
+    };
+    const flow = new Flow(this.ctx, conn);
+    adoptDirection(flow.client, a.client);
+    adoptDirection(flow.server, a.server);
+    flow.lastSeenNs = a.lastSeenNs;
+    this.table.add(flow);
+    this.stats.flowsActive = this.table.size;
+    return conn;
+  }
+
   private open(seg: TcpSegment): Stream {
     const stats = this.stats;
     if (this.table.size >= this.maxFlows && this.table.head !== null) {
@@ -178,6 +207,7 @@ export class TcpAssembler {
     flow.server.close(reason, tsNs);
     this.table.remove(flow);
     stats.flowsActive = this.table.size;
+    this.onFlowRemoved?.(flow.conn);
     if (!wasOpen) stats.flowsClosed++;
     else if (reason === 'expired') stats.flowsExpired++;
     else if (reason === 'evicted') stats.flowsEvicted++;
@@ -197,6 +227,13 @@ export class TcpAssembler {
       }
     }
   }
+}
+
+function adoptDirection(stream: Stream, d: AdoptedDirection): void {
+  stream.started = d.started;
+  stream.synSeen = d.synSeen;
+  stream.isn = d.isn >>> 0;
+  stream.nextSeq = d.nextSeq >>> 0;
 }
 
 /** A SYN on a known direction opens a new connection (port reuse) unless it repeats the SYN already seen. */

@@ -141,4 +141,33 @@ export interface AssemblerOptions {
    * across directions (merged taps).
    */
   skipAckedHoles?: boolean;
+  /** Told of every flow the assembler removes (expiry, eviction, port reuse, flush). */
+  onFlowRemoved?: (conn: TcpConnection) => void;
+}
+
+/** One direction of a flow followed elsewhere until now (see `TcpAssembler.adopt`). */
+export interface AdoptedDirection {
+  readonly started: boolean;
+  readonly synSeen: boolean;
+  readonly isn: number;
+  /** Sequence number of the next byte expected; the stream's offsets restart at 0 there. */
+  readonly nextSeq: number;
+}
+
+/**
+ * A connection another reader (the native fast path) followed from its SYN and now hands over, in order
+ * and at a message boundary in both directions: nothing buffered, no gap, no FIN, no RST.
+ */
+export interface AdoptedFlow {
+  readonly clientIp: string;
+  readonly clientIp4: number;
+  readonly clientPort: number;
+  readonly serverIp: string;
+  readonly serverIp4: number;
+  readonly serverPort: number;
+  readonly roleSource: RoleSource;
+  readonly openedNs: bigint;
+  readonly lastSeenNs: bigint;
+  readonly client: AdoptedDirection;
+  readonly server: AdoptedDirection;
 }

@@ -41,7 +41,8 @@ import {
   gorFilterText,
   type LinkFraming,
 } from '../bpf.js';
-import { DEFAULT_SNAPLEN, LinkType, type RawPacket } from '../types.js';
+import { viewOf } from '../buffer-view.js';
+import { DEFAULT_SNAPLEN, LinkType, type PacketBatchView, type RawPacket } from '../types.js';
 import {
   loadCaptureAddon,
   type NativeAfPacketSocket,
@@ -153,6 +154,11 @@ export interface AfPacketCapture {
   readonly program: readonly BpfInstruction[];
   /** Batches of packets, one array per wake-up. Single consumer; ends after close(). */
   readonly packets: AsyncIterable<LivePacket[]>;
+  /**
+   * The same batches left in the addon's buffer, one view per wake-up (for the native flow core). Iterate
+   * either this or `packets`, not both.
+   */
+  readonly views: AsyncIterable<RecordBatchView>;
   stats(): AfPacketStats;
   /** Replace the filter while capturing (e.g. when the interface's addresses change). */
   setFilter(filter: AfPacketOptions['filter']): void;
@@ -219,16 +225,6 @@ export function lookupInterface(name: string, addon: NativeCaptureModule = loadC
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/**
- * Node's own Buffer class for views (`FastBuffer`, exposed as `Buffer[Symbol.species]`): constructing
- * it directly skips TypedArray#subarray's species lookup and is about twice as cheap — the view was the
- * largest per-packet cost of decoding a batch. Falls back to subarray where it is not available.
- */
-type ViewCtor = new (ab: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
-const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
-const FastBuffer: ViewCtor | undefined =
-  typeof species === 'function' && species !== Buffer ? (species as ViewCtor) : undefined;
-
 /** Decodes a batch Buffer (layout: native/src/af_packet.h) into packets. The data are views into `buf`. */
 export function decodeRecords(buf: Buffer, count: number, linkType: number): LivePacket[] {
   const out: LivePacket[] = new Array(count);
@@ -247,9 +243,7 @@ export function decodeRecords(buf: Buffer, count: number, linkType: number): Liv
     out[i] = {
       tsNs: u64 ? u64[off >>> 3]! : buf.readBigUInt64LE(off),
       linkType,
-      data: FastBuffer
-        ? new FastBuffer(buf.buffer, buf.byteOffset + start, caplen)
-        : buf.subarray(start, start + caplen),
+      data: viewOf(buf, start, caplen),
       origLen: u32 ? u32[w + 4]! : buf.readUInt32LE(off + 16),
       ifindex: u32 ? u32[w + 2]! : buf.readUInt32LE(off + 8),
       pktType: buf[off + 20]!,
@@ -257,6 +251,39 @@ export function decodeRecords(buf: Buffer, count: number, linkType: number): Liv
     off = (start + caplen + 7) & ~7;
   }
   return out;
+}
+
+/** A batch left in the addon's buffer (see PacketBatchView): the native flow core reads it in place. */
+export class RecordBatchView implements PacketBatchView {
+  readonly kind = 'records';
+  readonly index = null;
+
+  constructor(
+    readonly buffer: Buffer,
+    readonly count: number,
+    readonly linkType: number,
+  ) {}
+
+  /** The packet whose record starts at byte `at` (an offset the caller got from walking the batch). */
+  packet(_i: number, at: number): LivePacket {
+    const buf = this.buffer;
+    if (at < 0 || at + RECORD_HEADER_SIZE > buf.length) throw badBatch(_i, at, buf.length);
+    const caplen = buf.readUInt32LE(at + 12);
+    const start = at + RECORD_HEADER_SIZE;
+    if (start + caplen > buf.length) throw badBatch(_i, at, buf.length);
+    return {
+      tsNs: buf.readBigUInt64LE(at),
+      linkType: this.linkType,
+      data: viewOf(buf, start, caplen),
+      origLen: buf.readUInt32LE(at + 16),
+      ifindex: buf.readUInt32LE(at + 8),
+      pktType: buf[at + 20]!,
+    };
+  }
+
+  packets(): LivePacket[] {
+    return decodeRecords(this.buffer, this.count, this.linkType);
+  }
 }
 
 function badBatch(i: number, off: number, len: number): TaplineError {
@@ -441,8 +468,11 @@ class Capture implements AfPacketCapture {
   filterText: string;
   program: readonly BpfInstruction[];
   readonly packets: AsyncIterable<LivePacket[]>;
+  readonly views: AsyncIterable<RecordBatchView>;
 
-  private readonly queue: BatchQueue<LivePacket>;
+  private readonly queue: BatchQueue<LivePacket | RecordBatchView>;
+  /** Set by the iterator taken: views hand the buffer over undecoded. */
+  private asViews = false;
   private closed = false;
   private closing = false;
 
@@ -457,8 +487,13 @@ class Capture implements AfPacketCapture {
     this.ring = sock.ring;
     this.filterText = cfg.built.text;
     this.program = cfg.built.program;
-    this.queue = new BatchQueue(sock, cfg.maxQueuedBytes, (buf, count) => decodeRecords(buf, count, cfg.linkType));
-    this.packets = { [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) };
+    this.queue = new BatchQueue<LivePacket | RecordBatchView>(sock, cfg.maxQueuedBytes, (buf, count) =>
+      this.asViews ? [new RecordBatchView(buf, count, cfg.linkType)] : decodeRecords(buf, count, cfg.linkType),
+    );
+    this.packets = {
+      [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) as AsyncIterator<LivePacket[]>,
+    };
+    this.views = { [Symbol.asyncIterator]: () => this.viewIterator() };
     try {
       sock.start(
         (buf, count) => this.queue.push(buf, count),
@@ -468,6 +503,13 @@ class Capture implements AfPacketCapture {
       sock.close();
       throw nativeError(cfg.name, 'starting the capture', cause);
     }
+  }
+
+  /** One view per batch (the queue's decode step returns it as a one-element array). */
+  private async *viewIterator(): AsyncGenerator<RecordBatchView> {
+    this.asViews = true;
+    const batches = { [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) };
+    for await (const one of batches) yield one[0] as RecordBatchView;
   }
 
   private onError(err: NodeJS.ErrnoException): void {

@@ -88,6 +88,7 @@ export class ClassicParser implements RecordParser {
     const end = buf.length;
     const linkType = this.linkType;
     const fracToNs = this.fracToNs;
+    const sink = this.ctx.sink;
     // Counted locally and added to the shared stats when the loop exits: keeps a store out of the loop.
     let packets = 0;
     let bytes = 0;
@@ -108,17 +109,21 @@ export class ClassicParser implements RecordParser {
         return pos;
       }
       const sec = dv.getUint32(pos, le);
-      if (sec !== this.lastSec) {
-        this.lastSec = sec;
-        this.lastSecNs = BigInt(sec) * 1_000_000_000n;
+      if (sink) {
+        sink.add(buf, linkType, fracToNs, dataStart, incl, dv.getUint32(pos + 12, le), sec, dv.getUint32(pos + 4, le));
+      } else {
+        if (sec !== this.lastSec) {
+          this.lastSec = sec;
+          this.lastSecNs = BigInt(sec) * 1_000_000_000n;
+        }
+        const tsNs = this.lastSecNs + BigInt(dv.getUint32(pos + 4, le) * fracToNs);
+        out.push({
+          tsNs,
+          linkType,
+          data: buf.subarray(dataStart, dataStart + incl),
+          origLen: dv.getUint32(pos + 12, le),
+        });
       }
-      const tsNs = this.lastSecNs + BigInt(dv.getUint32(pos + 4, le) * fracToNs);
-      out.push({
-        tsNs,
-        linkType,
-        data: buf.subarray(dataStart, dataStart + incl),
-        origLen: dv.getUint32(pos + 12, le),
-      });
       packets++;
       bytes += incl;
       pos = dataStart + incl;

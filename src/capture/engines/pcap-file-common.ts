@@ -5,6 +5,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { RawPacket } from '../types.js';
+import type { IndexSink } from './pcap-file-index.js';
 
 /**
  * Largest packet we accept when the file's own snaplen is smaller: Wireshark uses the same 256 KiB bound
@@ -54,6 +55,8 @@ export interface ParseContext {
   /** Shown in errors: the path, or a name given for a stream (`<stdin>`). */
   readonly source: string;
   readonly stats: PcapFileStats;
+  /** When set, classic pcap records go here as an index instead of `RawPacket`s (pcap-file-index.ts). */
+  sink?: IndexSink | null;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type RecordParser,
   whereIs,
 } from './pcap-file-common.js';
+import type { IndexSink } from './pcap-file-index.js';
 import { isPcapngMagic, PcapngParser } from './pcap-file-ng.js';
 
 export type PcapFormat = 'pcap' | 'pcapng';
@@ -55,6 +56,11 @@ export class PcapStreamParser {
 
   constructor(source = '<stream>') {
     this.ctx = { source, stats: this.stats };
+  }
+
+  /** Classic pcap records go to `sink` as an index from now on, instead of into `out` (pcap-file-index.ts). */
+  indexInto(sink: IndexSink | null): void {
+    this.ctx.sink = sink;
   }
 
   /** Interfaces known so far (classic: exactly one; pcapng: those of the current section). */

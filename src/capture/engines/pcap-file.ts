@@ -10,8 +10,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js';
-import type { RawPacket } from '../types.js';
+import type { PacketBatch, RawPacket } from '../types.js';
 import type { PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
+import { IndexSink } from './pcap-file-index.js';
 import { type PcapFormat, PcapStreamParser } from './pcap-file-parser.js';
 
 export type { PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
@@ -56,12 +57,25 @@ export class PcapFileReader implements AsyncIterable<RawPacket[]> {
     return this.parser.interfaces;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RawPacket[]> {
+  [Symbol.asyncIterator](): AsyncIterator<RawPacket[]> {
+    return this.read(null) as AsyncIterator<RawPacket[]>;
+  }
+
+  /**
+   * The batches as views where the format allows (classic pcap: an index over each chunk, no object per
+   * packet; see PacketBatchView), packet arrays elsewhere (pcapng). Iterate this or the reader, once.
+   */
+  batches(): AsyncIterable<PacketBatch> {
+    return { [Symbol.asyncIterator]: () => this.read(new IndexSink()) };
+  }
+
+  private async *read(sink: IndexSink | null): AsyncGenerator<PacketBatch> {
     if (this.started) {
       throw new TaplineError(ERROR_CODES.INTERNAL, 'a PcapFileReader can be iterated only once', { where: this.name });
     }
     this.started = true;
     const parser = this.parser;
+    parser.indexInto(sink);
     const source = this.open();
     try {
       for await (const chunk of source) {
@@ -73,6 +87,7 @@ export class PcapFileReader implements AsyncIterable<RawPacket[]> {
           failure = err;
         }
         // The good packets before a corrupt record are delivered before the error is raised.
+        if (sink) for (const view of sink.take()) yield view;
         if (out.length > 0) yield out;
         if (failure !== undefined) throw failure;
       }

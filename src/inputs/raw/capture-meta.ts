@@ -10,7 +10,7 @@
  */
 import type { Meta, PayloadType } from '../../core/message.js';
 import { metaFields } from '../../core/meta.js';
-import { idFromPrefix } from '../../tcp/ids.js';
+import { connectionIdPrefix, idFromPrefix } from '../../tcp/ids.js';
 
 const NO_EXTRA: readonly string[] = Object.freeze([]);
 const EXTRA_BY_REASON = new Map<string, readonly string[]>();
@@ -31,21 +31,28 @@ export class CaptureMeta implements Meta {
   private cachedLine: string | undefined = undefined;
 
   /**
-   * `idPrefix`: the connection's first 16 id characters (ports and client address, see tcp/ids.ts);
+   * `idPrefix`: the connection's first 16 id characters (ports and client address, see tcp/ids.ts), or null
+   * to make them from `clientIp4` and `ports` (client port << 16 | server port) when the id is read (the
+   * native fast path has no per-connection object to keep a prefix in);
    * `idNumber`: the ACK or SEQ of the id's last 4 bytes. Latency is `endNs - startNs` (capture clock).
    */
   constructor(
     readonly type: PayloadType,
-    private readonly idPrefix: string,
+    private readonly idPrefix: string | null,
     private readonly idNumber: number,
     readonly timestampNs: bigint,
     private readonly startNs: bigint,
     private readonly endNs: bigint,
     private readonly incomplete: string | null,
+    private readonly clientIp4 = 0,
+    private readonly ports = 0,
   ) {}
 
   get id(): string {
-    this.cachedId ??= idFromPrefix(this.idPrefix, this.idNumber);
+    this.cachedId ??= idFromPrefix(
+      this.idPrefix ?? connectionIdPrefix(this.ports >>> 16, this.ports & 0xffff, this.clientIp4),
+      this.idNumber,
+    );
     return this.cachedId;
   }
 

@@ -4,18 +4,26 @@
  * with `--input-raw-workers N` each worker thread runs its own on the flows the kernel hands it.
  *
  *   push(RawPacket[]) ──▶ decoder ──segments──▶ [port filter] ──▶ TcpAssembler ──▶ Http/BinaryDirection ──▶ emit
+ *   push(view) ──▶ NativeFlows (addon: the common case) ──messages──────────────────────────────────────▶ emit
+ *                    └─ every other packet, after adopting its connection ──▶ the path above
  *   expire(nowNs)     ──▶ idle connections are given up (their unfinished messages reported)
  *   finish()          ──▶ everything still open is reported: nothing is held back
+ *
+ * A view (PacketBatchView: af_packet and classic pcap batches left in their buffer) goes to the native fast
+ * path when the addon is there and the options allow it (HTTP, no sampling, no real-IP header, capture
+ * clock, no VLAN filter); otherwise its packets are made into objects and take the TypeScript path. Both
+ * give the same messages, in the same order, and the same counters (native-flows.ts).
  */
 
 import { createDecoder, type Decoder } from '../../capture/decode/index.js';
-import type { RawPacket, TcpSegment } from '../../capture/types.js';
+import { isBatchView, type PacketBatch, type RawPacket, type TcpSegment } from '../../capture/types.js';
 import { type Message, nowNs } from '../../core/message.js';
 import { hasRequestTitle, hasResponseTitle } from '../../protocol/http1/index.js';
 import { TcpAssembler } from '../../tcp/index.js';
-import type { StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
+import type { AdoptedFlow, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { BinaryConnection, BinaryDirection, newBinaryCutCounters } from './binary-streams.js';
 import { ConnectionState, HttpDirection, newHttpCutCounters } from './http-streams.js';
+import { flowAddon, NativeFlows } from './native-flows.js';
 
 /** What turns packets into messages. Plain data (no functions but `random`), so it can be sent to a worker. */
 export interface FlowOptions {
@@ -44,6 +52,9 @@ export class FlowPipeline {
   private readonly ports: ReadonlySet<number>;
   private readonly httpCounters = newHttpCutCounters();
   private readonly binaryCounters = newBinaryCutCounters();
+  /** HTTP state of every connection, keyed by its object: it goes away with the flow. */
+  private readonly http = new WeakMap<TcpConnection, ConnectionState>();
+  private readonly native: NativeFlows | null;
   private packets = 0;
   private portFiltered = 0;
 
@@ -65,36 +76,93 @@ export class FlowPipeline {
       classify: this.ports.size > 0 ? classifyByPort(this.ports) : undefined,
       contentHint: options.protocol === 'http' ? contentHint : undefined,
       expireNs: options.expireNs,
+      onFlowRemoved: (conn) => {
+        if (this.native !== null && !conn.clientIp.includes(':')) {
+          this.native.released4(conn.clientIp4, conn.clientPort, conn.serverIp4, conn.serverPort);
+        }
+      },
     });
+    this.native = this.nativeFlows();
+  }
+
+  /** True when views take the native fast path. */
+  get nativeEnabled(): boolean {
+    return this.native !== null;
   }
 
   /** Feeds one batch of packets; returns the latest segment timestamp seen (or `latest` when none is later). */
-  push(batch: readonly RawPacket[], latest: bigint): bigint {
-    const { decoder, assembler, ports } = this;
-    const filterPorts = ports.size > 0;
-    for (let i = 0; i < batch.length; i++) {
-      this.packets++;
-      const seg = decoder.decode(batch[i]!);
-      if (seg === null) continue;
-      if (filterPorts && !ports.has(seg.dstPort) && !ports.has(seg.srcPort)) {
-        this.portFiltered++;
-        continue;
-      }
-      assembler.push(seg);
-      if (seg.tsNs > latest) latest = seg.tsNs;
+  push(batch: PacketBatch, latest: bigint): bigint {
+    if (isBatchView(batch)) {
+      this.packets += batch.count;
+      if (this.native !== null) return this.native.push(batch, latest);
+      batch = batch.packets();
+    } else {
+      this.packets += batch.length;
     }
+    for (let i = 0; i < batch.length; i++) latest = this.pushPacket(batch[i]!, latest);
     return latest;
+  }
+
+  /** One packet through the TypeScript path (decoder, port filter, assembler). */
+  private pushPacket(packet: RawPacket, latest: bigint): bigint {
+    const seg = this.decoder.decode(packet);
+    if (seg === null) return latest;
+    const ports = this.ports;
+    if (ports.size > 0 && !ports.has(seg.dstPort) && !ports.has(seg.srcPort)) {
+      this.portFiltered++;
+      return latest;
+    }
+    this.assembler.push(seg);
+    return seg.tsNs > latest ? seg.tsNs : latest;
   }
 
   /** Gives up connections idle since before `nowNs - expire`. */
   expire(now: bigint): void {
     this.assembler.expire(now);
+    this.native?.expire(now);
   }
 
   /** The input ended: unfinished messages are reported (and counted) now. */
   finish(): void {
     this.decoder.finish();
     this.assembler.flush();
+    this.native?.finish();
+  }
+
+  /** The native fast path, when the addon is there and nothing in the options needs the TypeScript path. */
+  private nativeFlows(): NativeFlows | null {
+    const o = this.options;
+    const a = flowAddon();
+    if (a === null || o.protocol !== 'http' || o.probability < 1 || o.realIpHeader !== '' || o.wallClock) return null;
+    if (o.vlanOnly || o.vlanIds.length > 0) return null;
+    return new NativeFlows(
+      a,
+      {
+        ports: o.ports,
+        maxSize: o.maxSize,
+        trackResponse: o.trackResponse,
+        expireNs: o.expireNs,
+        // As the TS decoder reads it: 0 means gor's default.
+        vxlanPort: o.vxlanPort || 4789,
+      },
+      {
+        emit: this.emit,
+        adopt: (flow, waiting) => this.adopt(flow, waiting),
+        runPacket: (packet, latest) => this.pushPacket(packet, latest),
+      },
+    );
+  }
+
+  /** A connection leaves the fast path: the assembler and the HTTP state take it over where it is. */
+  private adopt(flow: AdoptedFlow, waiting: readonly { idNumber: number; ack: number }[]): void {
+    const conn = this.assembler.adopt(flow);
+    const state = new ConnectionState(conn);
+    for (const w of waiting) {
+      state.waiting.push({ idNumber: w.idNumber, ack: w.ack, sampled: true });
+      // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
+      state.methods.push('GET');
+    }
+    this.http.set(conn, state);
   }
 
   /** The fidelity counters (without the engine's), in the order the stats line prints them. */
@@ -103,17 +171,22 @@ export class FlowPipeline {
     const a = this.assembler.stats;
     let decodeDropped = 0;
     for (const v of Object.values(d.dropped)) decodeDropped += v;
-    const cut = this.options.protocol === 'http' ? this.httpCounters : this.binaryCounters;
+    const cut = this.options.protocol === 'http' ? { ...this.httpCounters } : this.binaryCounters;
+    const n = this.native?.counters();
+    if (n && 'requests' in cut) {
+      cut.requests += n.requests;
+      cut.responses += n.responses;
+    }
     return {
       packets: this.packets,
       not_tcp_or_filtered: decodeDropped,
       other_ports: this.portFiltered,
-      segments: d.segments,
+      segments: d.segments + (n?.segments ?? 0),
       retransmitted_segments: a.retransmittedSegments,
       out_of_order_segments: a.outOfOrderSegments,
       gaps: a.gaps,
       bytes_lost: a.bytesLost,
-      connections: a.flowsOpened,
+      connections: a.flowsOpened + (n?.connections ?? 0),
       ...cut,
     };
   }
@@ -123,8 +196,7 @@ export class FlowPipeline {
     const emit = this.emit;
     const clock = options.wallClock ? () => nowNs() : null;
     const random = options.random ?? Math.random;
-    // Keyed by the connection object: its state goes away with the flow, whichever direction ends first.
-    const http = new WeakMap<TcpConnection, ConnectionState>();
+    const http = this.http;
     const binary = new WeakMap<TcpConnection, BinaryConnection>();
     const binaryOptions = { trackResponse: options.trackResponse, maxSize: options.maxSize, clock, emit };
     const httpOptions = {

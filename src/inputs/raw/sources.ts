@@ -22,7 +22,7 @@ import {
 import { compileBpfExpression, openLibpcap } from '../../capture/engines/libpcap.js';
 import { openPcapFile } from '../../capture/engines/pcap-file.js';
 import { openVxlan } from '../../capture/engines/vxlan.js';
-import { LinkType, type RawPacket } from '../../capture/types.js';
+import { LinkType, type PacketBatch } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { RawAddress } from './address.js';
@@ -31,7 +31,11 @@ export interface PacketSource {
   readonly live: boolean;
   /** gor's log line for the filter (`Interface: lo . BPF Filter: …`), or ''. */
   readonly filterText: string;
-  readonly packets: AsyncIterable<readonly RawPacket[]>;
+  /**
+   * Packet batches: views of the engine's buffer where it has one the native flow core can read (classic
+   * pcap files, af_packet), packet arrays otherwise.
+   */
+  readonly packets: AsyncIterable<PacketBatch>;
   /** Engine counters (kernel received/dropped for live captures). */
   stats(): Record<string, number>;
   /** Stop: packets already captured are still delivered, then `packets` ends. */
@@ -65,7 +69,7 @@ export function openFileSource(address: RawAddress, log: Logger): PacketSource {
     filterText: `BPF Filter: ${gorFilterText(filter)}`,
     packets: {
       async *[Symbol.asyncIterator]() {
-        for await (const batch of reader) {
+        for await (const batch of reader.batches()) {
           yield batch;
           if (stop) return;
         }
@@ -135,7 +139,8 @@ export function openAfPacketSource(
     ignoreInterfaces: o.ignoreInterfaces,
     ...(fanout ? { fanout } : {}),
   });
-  return liveSource(capture, () => {
+  const viewed = { interface: capture.interface, filterText: capture.filterText, packets: capture.views };
+  return liveSource({ ...viewed, close: () => capture.close() }, () => {
     const s = capture.stats();
     return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
   });
@@ -205,7 +210,7 @@ export async function openVxlanSource(
 
 /** A live engine's capture as a source, with gor's log line for its filter. */
 function liveSource(
-  capture: { interface: string; filterText: string; packets: AsyncIterable<readonly RawPacket[]>; close(): void },
+  capture: { interface: string; filterText: string; packets: AsyncIterable<PacketBatch>; close(): void },
   stats: () => Record<string, number>,
 ): PacketSource {
   return {

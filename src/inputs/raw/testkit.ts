@@ -4,7 +4,8 @@
  */
 
 import { ethernet, ipv4, raw, tcp } from '../../capture/decode/testkit.js';
-import type { RawPacket } from '../../capture/types.js';
+import { IndexedBatchView } from '../../capture/engines/pcap-file-index.js';
+import type { PacketBatch, PacketBatchView, RawPacket } from '../../capture/types.js';
 import { TcpFlag } from '../../capture/types.js';
 import { memoryLogger } from '../../core/log.js';
 import type { Message } from '../../core/message.js';
@@ -126,15 +127,45 @@ export function disorder(list: Segment[], swaps: number[], dups: number[]): Segm
   return out;
 }
 
+/**
+ * Packets as batch views (what af_packet and classic pcap files give the native flow core): each batch's
+ * packets copied into one buffer with an index, `size` packets a batch (fewer where the link type changes).
+ */
+export function asViews(packets: readonly RawPacket[], size: number): PacketBatchView[] {
+  const views: PacketBatchView[] = [];
+  for (let i = 0; i < packets.length; ) {
+    const linkType = packets[i]!.linkType;
+    let j = i;
+    while (j < packets.length && j - i < size && packets[j]!.linkType === linkType) j++;
+    const batch = packets.slice(i, j);
+    const buffer = Buffer.concat(batch.map((p) => p.data));
+    const index = new Uint32Array(batch.length * 5);
+    let at = 0;
+    batch.forEach((p, k) => {
+      index.set(
+        [at, p.data.length, p.origLen, Number(p.tsNs / 1_000_000_000n), Number(p.tsNs % 1_000_000_000n)],
+        k * 5,
+      );
+      at += p.data.length;
+    });
+    views.push(new IndexedBatchView(buffer, index, batch.length, linkType, 1));
+    i = j;
+  }
+  return views;
+}
+
+/** `views`: deliver the packets as batch views (the native fast path, when the addon is there). */
 export async function capture(
   packets: RawPacket[],
   overrides: Partial<RawInputOptions> = {},
+  views = false,
 ): Promise<{ msgs: Message[]; stats: Record<string, number | string> }> {
   const source: PacketSource = {
     live: false,
     filterText: '',
-    packets: (async function* () {
-      for (let i = 0; i < packets.length; i += 7) yield packets.slice(i, i + 7);
+    packets: (async function* (): AsyncGenerator<PacketBatch> {
+      if (views) yield* asViews(packets, 7);
+      else for (let i = 0; i < packets.length; i += 7) yield packets.slice(i, i + 7);
     })(),
     stats: () => ({}),
     close: () => {},

@@ -1,0 +1,800 @@
+// tapline flow addon: the native fast path of `--input-raw` (src/inputs/raw/native-flows.ts).
+//
+// One call per packet batch. For the common case — Ethernet, IPv4 without fragments, TCP, a connection
+// opened by a captured SYN, every segment in order, every HTTP/1 message whole inside one segment with a
+// Content-Length body or none — it decodes the packet, finds the flow in a C++ hash table, cuts the
+// messages and writes one record per message into a typed array (payload as offsets into the batch).
+// Everything else goes back to JavaScript, which runs the TypeScript path (decoder, TcpAssembler, HTTP/1
+// splitter) on it:
+//
+//   batch ──▶ decode ──not the common case──────────────────────────────────────────▶ fallback[] (TS path)
+//               │
+//               ▼ flow table: tuple ─▶ native flow | "TS owns it" mark | none
+//           native flow ─▶ every check passes? ──yes──▶ commit: seq, pending requests, messages[]
+//                                 │ no
+//                                 ▼ hand-off[]: the flow's state (TS adopts it, then runs this packet)
+//                                   the tuple is marked: its packets go to TS from now on
+//
+// A packet is handled here only when every check passes; checks read, commits write, so a flow is handed
+// off in the state it had before the packet (always at a message boundary in both directions). The
+// TypeScript path is the reference: a check fails for anything it would treat in a way this code does
+// not reproduce exactly (gaps, retransmissions, reordering, FIN/RST, chunked bodies, bodies across
+// segments, Upgrade, Expect, HEAD/CONNECT, 1xx, bare LF, obs-fold, unmatched responses, ...).
+//
+// Input layouts (`kind`):
+//   0  af_packet batch records (native/src/af_packet.h): 24-byte header (tsNs u64 at 0, caplen u32 at 12),
+//      packet bytes, padding to 8; the addon walks them.
+//   1  an index built by JavaScript: index[5i..5i+4] = byte offset of the packet in the buffer, caplen,
+//      origLen, seconds, nanoseconds of the capture time (classic pcap records, src/capture/engines/
+//      pcap-file-index.ts);
+//   2  the same with microseconds instead of nanoseconds.
+//
+// Outputs (Uint32Arrays passed in, sized by the caller; counts come back in `counts`):
+//   messages  10 words a message: packet index, type (1 request, 2 response), id number (ACK or SEQ),
+//             client IPv4, client port << 16 | server port, payload offset, payload length, ts high, ts low, 0
+//   fallback  2 words a packet: packet index, record offset (kind 0; the index entry's offset for kind 1)
+//   handoffs  16 words a flow (see WriteHandoff), waits: 2 words (id number, ack) a pending request
+//   counts    [messages, fallback, handoffs, waits, latest ts high, latest ts low, error, next record offset]
+//
+// Never trusts the bytes: every read is bounds-checked; a malformed batch is reported (counts[6] = 1)
+// before anything was processed, and JavaScript decodes it the old way (which reports the error).
+
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+namespace tapline {
+namespace {
+
+constexpr int kAbiVersion = 1;
+
+constexpr uint32_t kRecordHeader = 24;
+constexpr uint32_t kIndexWords = 5;
+constexpr uint32_t kMessageWords = 10;
+constexpr uint32_t kFallbackWords = 2;
+constexpr uint32_t kHandoffWords = 16;
+
+constexpr uint8_t kFin = 0x01;
+constexpr uint8_t kSyn = 0x02;
+constexpr uint8_t kRst = 0x04;
+constexpr uint8_t kAck = 0x10;
+constexpr uint8_t kUrg = 0x20;
+
+constexpr int32_t kWindow = 0x40000000;  // the assembler's WINDOW (src/tcp/stream.ts)
+constexpr size_t kMaxHeaderSize = 64 * 1024;  // the splitter's default maxHeaderSize
+constexpr size_t kMaxWaiting = 16;  // the caller sizes `waits` for this many per hand-off
+constexpr uint32_t kMark = 0xffffffffu;
+
+inline uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t Be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+inline uint32_t Le32(const uint8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;  // Linux targets here are little-endian (as the af_packet addon assumes)
+}
+inline uint64_t Le64(const uint8_t* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+// ── decode ────────────────────────────────────────────────────────────────────────────────────────────
+
+struct Segment {
+  uint32_t src, dst;
+  uint16_t sport, dport;
+  uint32_t seq, ack;
+  uint8_t flags;
+  const uint8_t* payload;
+  uint32_t len;
+};
+
+// What a packet is to the fast path. The TS decoder is the reference for what becomes a TCP segment:
+//   kSegment     Ethernet II, IPv4 without fragments and complete, TCP: decoded into `s`;
+//   kTuple       a TCP segment the TS decoder makes too but this code does not (snaplen cut, TSO zero
+//                length): its tuple is in `s`, its connection must be the TypeScript path's;
+//   kIrrelevant  something the TS decoder drops, or a segment that cannot belong to an IPv4 flow (IPv6);
+//   kUnknown     may become a segment of any IPv4 connection in the TS decoder (VLAN tags, VXLAN, IPv4
+//                fragments, another link type): every connection must be the TypeScript path's first.
+enum Kind { kSegment, kTuple, kIrrelevant, kUnknown };
+
+Kind Classify(const uint8_t* p, uint32_t caplen, uint32_t linkType, uint32_t vxlanPort, Segment* s) {
+  if (linkType != 1) return kUnknown;
+  if (caplen < 14) return kIrrelevant;  // 'link-truncated'
+  uint16_t type = Be16(p + 12);
+  if (type == 0x8100 || type == 0x88a8 || type == 0x9100) return kUnknown;
+  if (type != 0x0800) return kIrrelevant;  // IPv6 (never the same flow as IPv4), ARP, 802.3 lengths, ...
+  const uint8_t* ip = p + 14;
+  uint32_t avail = caplen - 14;
+  if (avail < 20 || (ip[0] >> 4) != 4) return kIrrelevant;
+  uint32_t ihl = (ip[0] & 0x0f) * 4u;
+  if (ihl < 20 || ihl > avail) return kIrrelevant;
+  uint32_t total = Be16(ip + 2);
+  bool strict = total != 0 && total <= avail;  // not TSO's zero length, not cut by the snaplen
+  if (total == 0) total = avail;
+  if (total < ihl) return kIrrelevant;
+  uint8_t proto = ip[9];
+  if ((Be16(ip + 6) & 0x3fff) != 0) return kUnknown;  // a fragment: reassembled, it may be TCP or VXLAN
+  if (proto == 17) {
+    // VXLAN (the TS decoder unwraps UDP to its port): the inner frame may be any connection.
+    uint32_t end = total < avail ? total : avail;
+    if (end - ihl < 8) return kIrrelevant;
+    return Be16(ip + ihl + 2) == vxlanPort ? kUnknown : kIrrelevant;
+  }
+  if (proto != 6) return kIrrelevant;
+  const uint8_t* tcp = ip + ihl;
+  uint32_t end = total < avail ? total : avail;
+  uint32_t tcpAvail = end - ihl;
+  if (tcpAvail < 20) return kIrrelevant;
+  uint32_t doff = (tcp[12] >> 4) * 4u;
+  if (doff < 20 || doff > tcpAvail) return kIrrelevant;
+  s->src = Be32(ip + 12);
+  s->dst = Be32(ip + 16);
+  s->sport = Be16(tcp);
+  s->dport = Be16(tcp + 2);
+  s->seq = Be32(tcp + 4);
+  s->ack = Be32(tcp + 8);
+  s->flags = tcp[13];
+  s->payload = tcp + doff;
+  s->len = tcpAvail - doff;
+  return strict ? kSegment : kTuple;
+}
+
+// ── HTTP/1 heads (strict subset of src/protocol/http1/splitter.ts) ────────────────────────────────────
+
+bool IsTchar(uint8_t c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
+    case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A header value or reason phrase byte the TS splitter reads the same whatever it is.
+inline bool IsTextByte(uint8_t c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+bool EqualsLower(const uint8_t* p, size_t n, const char* lower) {
+  size_t m = strlen(lower);
+  if (n != m) return false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if (c >= 'A' && c <= 'Z') c |= 0x20;
+    if (c != static_cast<uint8_t>(lower[i])) return false;
+  }
+  return true;
+}
+
+struct Head {
+  size_t end;             // offset just past the blank line
+  int64_t contentLength;  // -1: none
+  int status;             // responses
+};
+
+// `HTTP/1.0` or `HTTP/1.1` at p (8 bytes available checked by the caller).
+inline bool IsVersion(const uint8_t* p) {
+  return memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '0' || p[7] == '1');
+}
+
+// Header lines from `pos` up to and including the blank line. False: not in the strict subset, or not
+// complete inside [0, len). Content-Length: one header, digits with optional spaces/tabs around them.
+bool ParseFields(const uint8_t* b, size_t len, size_t pos, size_t start, size_t limit, Head* h) {
+  h->contentLength = -1;
+  for (;;) {
+    if (pos + 2 > len) return false;
+    if (b[pos] == '\r') {
+      if (b[pos + 1] != '\n') return false;
+      h->end = pos + 2;
+      return h->end - start <= limit;
+    }
+    size_t ns = pos;
+    while (pos < len && IsTchar(b[pos])) pos++;
+    if (pos == ns || pos >= len || b[pos] != ':') return false;  // obs-fold, space before colon, no colon
+    size_t ne = pos;
+    pos++;
+    size_t vs = pos;
+    while (pos < len && b[pos] != '\r') {
+      if (!IsTextByte(b[pos])) return false;  // bare LF, control bytes
+      pos++;
+    }
+    if (pos + 1 >= len || b[pos + 1] != '\n') return false;
+    size_t ve = pos;
+    pos += 2;
+    if (pos - start > limit) return false;
+    const uint8_t* name = b + ns;
+    size_t nlen = ne - ns;
+    if (nlen == 14 && EqualsLower(name, nlen, "content-length")) {
+      if (h->contentLength >= 0) return false;
+      size_t i = vs;
+      while (i < ve && (b[i] == ' ' || b[i] == '\t')) i++;
+      size_t ds = i;
+      int64_t v = 0;
+      while (i < ve && b[i] >= '0' && b[i] <= '9' && i - ds < 15) v = v * 10 + (b[i++] - '0');
+      if (i == ds) return false;
+      while (i < ve && (b[i] == ' ' || b[i] == '\t')) i++;
+      if (i != ve) return false;
+      h->contentLength = v;
+    } else if ((nlen == 17 && EqualsLower(name, nlen, "transfer-encoding")) ||
+               (nlen == 7 && EqualsLower(name, nlen, "upgrade")) ||
+               (nlen == 6 && EqualsLower(name, nlen, "expect"))) {
+      return false;
+    }
+  }
+}
+
+// A request starting at `start`: `METHOD SP target SP HTTP/1.x CRLF` fields CRLF [body]. Returns the end
+// of the message, or 0 when it is not in the subset or not whole inside [start, len).
+size_t ParseRequest(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
+  size_t limit = maxSize < kMaxHeaderSize ? maxSize : kMaxHeaderSize;
+  size_t p = start;
+  while (p < len && b[p] >= 'A' && b[p] <= 'Z' && p - start < 20) p++;
+  size_t mlen = p - start;
+  if (mlen == 0 || p >= len || b[p] != ' ') return 0;
+  const uint8_t* m = b + start;
+  // Framing of the response depends on these; PRI is the HTTP/2 preface.
+  if ((mlen == 4 && memcmp(m, "HEAD", 4) == 0) || (mlen == 7 && memcmp(m, "CONNECT", 7) == 0) ||
+      (mlen == 3 && memcmp(m, "PRI", 3) == 0)) {
+    return 0;
+  }
+  p++;
+  size_t ts = p;
+  while (p < len && b[p] > 0x20 && b[p] != 0x7f) p++;
+  if (p == ts || p + 10 > len || b[p] != ' ') return 0;
+  p++;
+  if (!IsVersion(b + p) || b[p + 8] != '\r' || b[p + 9] != '\n') return 0;
+  p += 10;
+  if (p - start > limit) return 0;
+  Head h;
+  if (!ParseFields(b, len, p, start, limit, &h)) return 0;
+  uint64_t end = h.end + static_cast<uint64_t>(h.contentLength > 0 ? h.contentLength : 0);
+  if (end > len || end - start > maxSize) return 0;
+  return static_cast<size_t>(end);
+}
+
+// A final response (status 200..999): `HTTP/1.x SP ddd [SP reason] CRLF` fields CRLF [body]. 204 and 304
+// have no body; any other needs a Content-Length (a close-delimited body is the TS path's).
+size_t ParseResponse(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
+  size_t limit = maxSize < kMaxHeaderSize ? maxSize : kMaxHeaderSize;
+  size_t p = start;
+  if (p + 14 > len || !IsVersion(b + p) || b[p + 8] != ' ') return 0;
+  p += 9;
+  int status = 0;
+  for (int i = 0; i < 3; i++) {
+    uint8_t c = b[p + i];
+    if (c < '0' || c > '9') return 0;
+    status = status * 10 + (c - '0');
+  }
+  if (status < 200) return 0;
+  p += 3;
+  if (b[p] == ' ') {
+    p++;
+    while (p < len && b[p] != '\r') {
+      if (!IsTextByte(b[p])) return 0;
+      p++;
+    }
+  }
+  if (p + 1 >= len || b[p] != '\r' || b[p + 1] != '\n') return 0;
+  p += 2;
+  if (p - start > limit) return 0;
+  Head h;
+  if (!ParseFields(b, len, p, start, limit, &h)) return 0;
+  uint64_t end;
+  if (status == 204 || status == 304) {
+    end = h.end;
+  } else {
+    if (h.contentLength < 0) return 0;
+    end = h.end + static_cast<uint64_t>(h.contentLength);
+  }
+  if (end > len || end - start > maxSize) return 0;
+  return static_cast<size_t>(end);
+}
+
+// ── flows ─────────────────────────────────────────────────────────────────────────────────────────────
+
+struct Direction {
+  bool started = false;
+  bool synSeen = false;
+  uint32_t isn = 0;
+  uint32_t nextSeq = 0;
+};
+
+struct Waiting {
+  uint32_t id;
+  uint32_t ack;
+};
+
+struct Flow {
+  uint32_t clientIp, serverIp;
+  uint16_t clientPort, serverPort;
+  Direction client, server;
+  uint64_t openedNs = 0, lastSeenNs = 0;
+  std::vector<Waiting> waiting;
+  bool live = false;
+};
+
+// The tuple of a connection, the same for both directions: the lower (ip, port) end first.
+struct Key {
+  uint64_t a, b;
+  bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+};
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    uint64_t h = k.a * 0x9e3779b97f4a7c15ull ^ (k.b + 0x632be59bd9b4e019ull + (k.a << 6) + (k.a >> 2));
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+inline Key KeyOf(uint32_t ip1, uint16_t port1, uint32_t ip2, uint16_t port2) {
+  uint64_t x = (static_cast<uint64_t>(ip1) << 16) | port1;
+  uint64_t y = (static_cast<uint64_t>(ip2) << 16) | port2;
+  return x < y ? Key{x, y} : Key{y, x};
+}
+
+struct Outputs {
+  uint32_t* msg;
+  size_t msgCap;
+  size_t nMsg = 0;
+  uint32_t* fb;
+  size_t fbCap;
+  size_t nFb = 0;
+  uint32_t* ho;
+  size_t hoCap;
+  size_t nHo = 0;
+  uint32_t* waits;
+  size_t waitsCap;
+  size_t nWaits = 0;
+};
+
+// A message found by the checks, written only if the whole packet passes.
+struct Found {
+  uint32_t type, id, off, len;
+};
+
+class FlowCore : public Napi::ObjectWrap<FlowCore> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FlowCore",
+                       {
+                           InstanceMethod("process", &FlowCore::Process),
+                           InstanceMethod("expire", &FlowCore::Expire),
+                           InstanceMethod("release", &FlowCore::Release),
+                           InstanceMethod("counters", &FlowCore::Counters),
+                           InstanceMethod("clear", &FlowCore::Clear),
+                       });
+  }
+
+  explicit FlowCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FlowCore>(info) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Array ports = o.Get("ports").As<Napi::Array>();
+    for (uint32_t i = 0; i < ports.Length(); i++) {
+      uint32_t port = ports.Get(i).As<Napi::Number>().Uint32Value();
+      if (port < 65536) ports_.push_back(static_cast<uint16_t>(port));
+    }
+    double maxSize = o.Get("maxSize").As<Napi::Number>().DoubleValue();
+    maxSize_ = maxSize >= 1 && maxSize < 1e15 ? static_cast<size_t>(maxSize) : 0;
+    trackResponse_ = o.Get("trackResponse").As<Napi::Boolean>().Value();
+    expireNs_ = static_cast<uint64_t>(o.Get("expireNs").As<Napi::Number>().DoubleValue());
+    maxFlows_ = o.Get("maxFlows").As<Napi::Number>().Uint32Value();
+    vxlanPort_ = o.Get("vxlanPort").As<Napi::Number>().Uint32Value();
+  }
+
+ private:
+  std::vector<uint16_t> ports_;
+  size_t maxSize_ = 0;
+  bool trackResponse_ = true;
+  uint64_t expireNs_ = 2000000000ull;
+  uint32_t maxFlows_ = 100000;
+  uint32_t vxlanPort_ = 4789;
+  std::unordered_map<Key, uint32_t, KeyHash> table_;
+  std::vector<Flow> flows_;
+  std::vector<uint32_t> free_;
+  size_t liveFlows_ = 0;
+  size_t marks_ = 0;
+  // Counters of what was handled here (the TS path counts the rest).
+  double segments_ = 0, flowsOpened_ = 0, requests_ = 0, responses_ = 0;
+  std::vector<Found> found_;
+
+  bool PortMatch(uint16_t p) const {
+    for (uint16_t q : ports_)
+      if (q == p) return true;
+    return false;
+  }
+
+  void Mark(const Key& k, bool existed) {
+    if (!existed) {
+      table_.emplace(k, kMark);
+      marks_++;
+    }
+  }
+
+  void Drop(uint32_t slot) {
+    Flow& f = flows_[slot];
+    f.live = false;
+    f.waiting.clear();
+    free_.push_back(slot);
+    liveFlows_--;
+  }
+
+  bool Fallback(Outputs& out, uint32_t index, uint32_t recordOffset) {
+    if (out.nFb >= out.fbCap) return false;
+    uint32_t* w = out.fb + out.nFb * kFallbackWords;
+    w[0] = index;
+    w[1] = recordOffset;
+    out.nFb++;
+    return true;
+  }
+
+  // The flow's state as the TS path would hold it, for the packet `index` (which then goes to TS).
+  bool WriteHandoff(Outputs& out, const Flow& f, uint32_t index) {
+    if (out.nHo >= out.hoCap || out.nWaits + f.waiting.size() > out.waitsCap) return false;
+    uint32_t* w = out.ho + out.nHo * kHandoffWords;
+    w[0] = index;
+    w[1] = f.clientIp;
+    w[2] = f.serverIp;
+    w[3] = (static_cast<uint32_t>(f.clientPort) << 16) | f.serverPort;
+    w[4] = (f.client.started ? 1u : 0u) | (f.client.synSeen ? 2u : 0u) | (f.server.started ? 4u : 0u) |
+           (f.server.synSeen ? 8u : 0u);
+    w[5] = f.client.isn;
+    w[6] = f.client.nextSeq;
+    w[7] = f.server.isn;
+    w[8] = f.server.nextSeq;
+    w[9] = static_cast<uint32_t>(f.openedNs >> 32);
+    w[10] = static_cast<uint32_t>(f.openedNs);
+    w[11] = static_cast<uint32_t>(f.lastSeenNs >> 32);
+    w[12] = static_cast<uint32_t>(f.lastSeenNs);
+    w[13] = static_cast<uint32_t>(out.nWaits);
+    w[14] = static_cast<uint32_t>(f.waiting.size());
+    w[15] = 0;
+    for (const Waiting& q : f.waiting) {
+      out.waits[out.nWaits * 2] = q.id;
+      out.waits[out.nWaits * 2 + 1] = q.ack;
+      out.nWaits++;
+    }
+    out.nHo++;
+    return true;
+  }
+
+  // Checks then commits one segment of a native flow. False: not handled (nothing changed).
+  bool Handle(Flow& f, const Segment& s, uint64_t tsNs, const uint8_t* base, uint32_t index, Outputs& out) {
+    bool fromClient = s.src == f.clientIp && s.sport == f.clientPort;
+    Direction& d = fromClient ? f.client : f.server;
+    Direction& peer = fromClient ? f.server : f.client;
+    uint8_t flags = s.flags;
+    if (flags & (kFin | kRst | kUrg)) return false;
+    if (!(flags & kAck)) return false;
+    // The assembler skips a hole the peer's ACK reveals (2 or more bytes past what was seen): not here.
+    if (peer.started) {
+      int32_t rel = static_cast<int32_t>(s.ack - peer.nextSeq);
+      if (rel >= 2 && rel < kWindow) return false;
+    }
+    if (flags & kSyn) {
+      // The server's SYN+ACK, first thing on its side, acknowledging exactly the client's SYN.
+      if (fromClient || d.started || s.len != 0 || s.ack != f.client.nextSeq) return false;
+      d.started = true;
+      d.synSeen = true;
+      d.isn = s.seq;
+      d.nextSeq = s.seq + 1;
+      Touch(f, tsNs);
+      segments_++;
+      return true;
+    }
+    if (s.len == 0) {  // a pure ACK
+      Touch(f, tsNs);
+      segments_++;
+      return true;
+    }
+    if (!d.started || s.seq != d.nextSeq) return false;
+    // Messages must tile the payload exactly.
+    found_.clear();
+    const uint8_t* b = s.payload;
+    size_t len = s.len;
+    size_t pos = 0;
+    size_t answered = 0;  // responses matched against f.waiting so far (checks only)
+    size_t pushed = 0;    // requests this packet adds
+    while (pos < len) {
+      if (fromClient) {
+        size_t end = ParseRequest(b, len, pos, maxSize_);
+        if (end == 0) return false;
+        // gor's id is the ACK; a pipelined request repeating a waiting id takes its SEQ (http-streams.ts).
+        uint32_t id = s.ack;
+        bool repeats = false;
+        for (const Waiting& q : f.waiting)
+          if (q.id == id) repeats = true;
+        for (const Found& g : found_)
+          if (g.id == id) repeats = true;
+        if (repeats) id = s.seq + static_cast<uint32_t>(pos);
+        if (f.waiting.size() + ++pushed > kMaxWaiting) return false;
+        found_.push_back({1, id, static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)});
+        pos = end;
+      } else {
+        size_t end = ParseResponse(b, len, pos, maxSize_);
+        if (end == 0) return false;
+        uint32_t seq = s.seq + static_cast<uint32_t>(pos);
+        // ConnectionState.answer(): the oldest waiting request, unless a younger one's ACK is this SEQ
+        // (the capture lost responses: counted and dropped there) — and none waiting is unmatched.
+        size_t left = f.waiting.size() - answered;
+        if (left == 0) return false;
+        const Waiting& head = f.waiting[answered];
+        if (left > 1 && head.ack != seq) {
+          for (size_t k = answered + 1; k < f.waiting.size(); k++)
+            if (f.waiting[k].ack == seq) return false;
+        }
+        found_.push_back({2, head.id, static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)});
+        answered++;
+        pos = end;
+      }
+    }
+    size_t emit = 0;
+    for (const Found& g : found_)
+      if (g.type == 1 || trackResponse_) emit++;
+    if (out.nMsg + emit > out.msgCap) return false;
+    // Commit.
+    d.nextSeq = s.seq + s.len;
+    Touch(f, tsNs);
+    segments_++;
+    uint32_t payloadOff = static_cast<uint32_t>(s.payload - base);
+    for (const Found& g : found_) {
+      if (g.type == 1) {
+        f.waiting.push_back({g.id, s.ack});
+        requests_++;
+      } else {
+        f.waiting.erase(f.waiting.begin());
+        if (!trackResponse_) continue;
+        responses_++;
+      }
+      uint32_t* w = out.msg + out.nMsg * kMessageWords;
+      w[0] = index;
+      w[1] = g.type;
+      w[2] = g.id;
+      w[3] = f.clientIp;
+      w[4] = (static_cast<uint32_t>(f.clientPort) << 16) | f.serverPort;
+      w[5] = payloadOff + g.off;
+      w[6] = g.len;
+      w[7] = static_cast<uint32_t>(tsNs >> 32);
+      w[8] = static_cast<uint32_t>(tsNs);
+      w[9] = 0;
+      out.nMsg++;
+    }
+    return true;
+  }
+
+  static void Touch(Flow& f, uint64_t tsNs) {
+    if (tsNs > f.lastSeenNs) f.lastSeenNs = tsNs;
+  }
+
+  // Hands `slot` over at packet `index`; false when the outputs are full.
+  bool HandOff(Outputs& out, uint32_t slot, uint32_t index) {
+    Flow& f = flows_[slot];
+    if (!WriteHandoff(out, f, index)) return false;
+    auto it = table_.find(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
+    if (it != table_.end()) {
+      it->second = kMark;
+      marks_++;
+    }
+    Drop(slot);
+    return true;
+  }
+
+  // One packet: false when the outputs are full (the caller resumes at this packet with more room; what
+  // was written for it — hand-offs — stays written and is not repeated).
+  bool Packet(const uint8_t* base, const uint8_t* data, uint32_t caplen, uint32_t linkType, uint64_t tsNs,
+              uint32_t index, uint32_t recordOffset, Outputs& out, bool* handled) {
+    *handled = false;
+    Segment s;
+    Kind kind = Classify(data, caplen, linkType, vxlanPort_, &s);
+    if (kind == kIrrelevant || out.nFb >= out.fbCap) return out.nFb < out.fbCap && Fallback(out, index, recordOffset);
+    if (kind == kUnknown) {
+      // Every native connection goes to the TypeScript path before this packet does.
+      for (uint32_t slot = 0; slot < flows_.size(); slot++) {
+        if (flows_[slot].live && !HandOff(out, slot, index)) return false;
+      }
+      return Fallback(out, index, recordOffset);
+    }
+    bool ours = ports_.empty() || PortMatch(s.dport) || PortMatch(s.sport);
+    Key k = KeyOf(s.src, s.sport, s.dst, s.dport);
+    auto it = table_.find(k);
+    if (it == table_.end()) {
+      // Only a bare SYN opens a flow here (the client is its sender, as in the assembler).
+      bool bareSyn = (s.flags & (kSyn | kAck | kFin | kRst | kUrg)) == kSyn && s.len == 0;
+      if (kind == kTuple || !ours || !bareSyn || liveFlows_ >= maxFlows_) {
+        if (ours) Mark(k, false);
+        return Fallback(out, index, recordOffset);
+      }
+      uint32_t slot;
+      if (!free_.empty()) {
+        slot = free_.back();
+        free_.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(flows_.size());
+        flows_.emplace_back();
+      }
+      Flow& f = flows_[slot];
+      f.live = true;
+      f.clientIp = s.src;
+      f.clientPort = s.sport;
+      f.serverIp = s.dst;
+      f.serverPort = s.dport;
+      f.client = Direction{true, true, s.seq, s.seq + 1};
+      f.server = Direction{};
+      f.openedNs = f.lastSeenNs = tsNs;
+      f.waiting.clear();
+      table_.emplace(k, slot);
+      liveFlows_++;
+      flowsOpened_++;
+      segments_++;
+      *handled = true;
+      return true;
+    }
+    if (it->second == kMark) return Fallback(out, index, recordOffset);
+    uint32_t slot = it->second;
+    if (kind == kSegment && Handle(flows_[slot], s, tsNs, base, index, out)) {
+      *handled = true;
+      return true;
+    }
+    if (!HandOff(out, slot, index)) return false;
+    return Fallback(out, index, recordOffset);
+  }
+
+  // process(buf, count, kind, index|null, messages, fallback, handoffs, waits, counts, linkType, start,
+  // startOffset) -> the index of the first packet not processed (count when done). A batch the outputs
+  // cannot hold is processed in several calls: the next starts at the returned packet, at record offset
+  // counts[7] (kind 0).
+  Napi::Value Process(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array bufArr = info[0].As<Napi::Uint8Array>();
+    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    uint32_t kind = info[2].As<Napi::Number>().Uint32Value();
+    Napi::Uint32Array msg = info[4].As<Napi::Uint32Array>();
+    Napi::Uint32Array fb = info[5].As<Napi::Uint32Array>();
+    Napi::Uint32Array ho = info[6].As<Napi::Uint32Array>();
+    Napi::Uint32Array waits = info[7].As<Napi::Uint32Array>();
+    Napi::Uint32Array counts = info[8].As<Napi::Uint32Array>();
+    uint32_t linkType = info[9].As<Napi::Number>().Uint32Value();
+    uint32_t start = info[10].As<Napi::Number>().Uint32Value();
+    size_t startOffset = info[11].As<Napi::Number>().Uint32Value();
+    if (counts.ElementLength() < 8) {
+      Napi::TypeError::New(env, "counts must hold 8 numbers").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint8_t* buf = bufArr.Data();
+    size_t len = bufArr.ByteLength();
+    Outputs out{msg.Data(), msg.ElementLength() / kMessageWords, 0,
+                fb.Data(),  fb.ElementLength() / kFallbackWords,  0,
+                ho.Data(),  ho.ElementLength() / kHandoffWords,   0,
+                waits.Data(), waits.ElementLength() / 2,          0};
+    uint32_t* c = counts.Data();
+    for (int i = 0; i < 8; i++) c[i] = 0;
+    uint64_t latest = 0;
+    uint32_t done = start;
+    bool handled = false;
+    if (kind == 0) {
+      // Validate the whole batch first: a malformed one is decoded (and reported) by JavaScript.
+      size_t off = startOffset;
+      for (uint32_t i = start; i < count; i++) {
+        if (off + kRecordHeader > len) return Malformed(c);
+        uint32_t caplen = Le32(buf + off + 12);
+        if (caplen > len - off - kRecordHeader) return Malformed(c);
+        off = (off + kRecordHeader + caplen + 7) & ~static_cast<size_t>(7);
+      }
+      off = startOffset;
+      for (; done < count; done++) {
+        uint32_t caplen = Le32(buf + off + 12);
+        uint64_t ts = Le64(buf + off);
+        if (!Packet(buf, buf + off + kRecordHeader, caplen, linkType, ts, done, static_cast<uint32_t>(off), out,
+                    &handled)) {
+          break;
+        }
+        if (handled && ts > latest) latest = ts;
+        off = (off + kRecordHeader + caplen + 7) & ~static_cast<size_t>(7);
+      }
+      c[7] = static_cast<uint32_t>(off);
+    } else {
+      Napi::Uint32Array index = info[3].As<Napi::Uint32Array>();
+      if (index.ElementLength() < static_cast<size_t>(count) * kIndexWords) return Malformed(c);
+      const uint32_t* ix = index.Data();
+      const uint64_t fracToNs = kind == 2 ? 1000 : 1;
+      for (uint32_t i = start; i < count; i++) {
+        const uint32_t* e = ix + i * kIndexWords;
+        if (e[0] > len || e[1] > len - e[0]) return Malformed(c);
+      }
+      for (; done < count; done++) {
+        const uint32_t* e = ix + done * kIndexWords;
+        uint64_t ts = static_cast<uint64_t>(e[3]) * 1000000000ull + static_cast<uint64_t>(e[4]) * fracToNs;
+        if (!Packet(buf, buf + e[0], e[1], linkType, ts, done, e[0], out, &handled)) break;
+        if (handled && ts > latest) latest = ts;
+      }
+    }
+    c[0] = static_cast<uint32_t>(out.nMsg);
+    c[1] = static_cast<uint32_t>(out.nFb);
+    c[2] = static_cast<uint32_t>(out.nHo);
+    c[3] = static_cast<uint32_t>(out.nWaits);
+    c[4] = static_cast<uint32_t>(latest >> 32);
+    c[5] = static_cast<uint32_t>(latest);
+    c[6] = 0;
+    return Napi::Number::New(env, done);
+  }
+
+  Napi::Value Malformed(uint32_t* c) {
+    c[6] = 1;
+    return Napi::Number::New(Env(), 0);
+  }
+
+  // expire(nowHigh, nowLow): flows idle since before now - expireNs are forgotten (at a message boundary
+  // in both directions, they have nothing to report). Returns how many.
+  Napi::Value Expire(const Napi::CallbackInfo& info) {
+    uint64_t now = (static_cast<uint64_t>(info[0].As<Napi::Number>().Uint32Value()) << 32) |
+                   info[1].As<Napi::Number>().Uint32Value();
+    if (now < expireNs_) return Napi::Number::New(info.Env(), 0);
+    uint64_t cutoff = now - expireNs_;
+    uint32_t removed = 0;
+    for (uint32_t slot = 0; slot < flows_.size(); slot++) {
+      Flow& f = flows_[slot];
+      if (!f.live || f.lastSeenNs > cutoff) continue;
+      table_.erase(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
+      Drop(slot);
+      removed++;
+    }
+    return Napi::Number::New(info.Env(), removed);
+  }
+
+  // release(tuples: Uint32Array, n): the TS path removed these flows (client ip, client port, server ip,
+  // server port each): their tuples are no longer marked, so a new SYN may open a native flow again.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    Napi::Uint32Array t = info[0].As<Napi::Uint32Array>();
+    uint32_t n = info[1].As<Napi::Number>().Uint32Value();
+    if (static_cast<size_t>(n) * 4 > t.ElementLength()) n = static_cast<uint32_t>(t.ElementLength() / 4);
+    const uint32_t* w = t.Data();
+    for (uint32_t i = 0; i < n; i++) {
+      auto it = table_.find(KeyOf(w[4 * i], static_cast<uint16_t>(w[4 * i + 1]), w[4 * i + 2],
+                                  static_cast<uint16_t>(w[4 * i + 3])));
+      if (it != table_.end() && it->second == kMark) {
+        table_.erase(it);
+        marks_--;
+      }
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+    if (out.ElementLength() >= 6) {
+      double* d = out.Data();
+      d[0] = segments_;
+      d[1] = flowsOpened_;
+      d[2] = requests_;
+      d[3] = responses_;
+      d[4] = static_cast<double>(liveFlows_);
+      d[5] = static_cast<double>(marks_);
+    }
+    return info.Env().Undefined();
+  }
+
+  // End of input: native flows are at message boundaries, nothing to report; forget everything.
+  Napi::Value Clear(const Napi::CallbackInfo& info) {
+    table_.clear();
+    flows_.clear();
+    free_.clear();
+    liveFlows_ = 0;
+    marks_ = 0;
+    return info.Env().Undefined();
+  }
+};
+
+}  // namespace
+}  // namespace tapline
+
+static Napi::Object InitFlowCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("FlowCore", tapline::FlowCore::Define(env));
+  exports.Set("abiVersion", Napi::Number::New(env, tapline::kAbiVersion));
+  return exports;
+}
+
+NODE_API_MODULE(tapline_flow, InitFlowCore)

@@ -1,0 +1,181 @@
+/**
+ * The native fast path (native/src/flow_core.cc through native-flows.ts) against the TypeScript path, which
+ * is the reference: the same packets, given as batch views (fast path) and as packet arrays (TypeScript
+ * only), must give the same messages — bytes, meta lines, order — and the same counters. Conversations cut
+ * at random, reordered and duplicated; the same with bytes flipped at random (so connections leave the fast
+ * path at every possible point); pipelining, HEAD, 100-continue, chunked bodies. And random bytes straight
+ * into the addon never crash it.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { RawPacket } from '../../capture/types.js';
+import type { Message } from '../../core/message.js';
+import { flowAddon } from './native-flows.js';
+import {
+  capture,
+  conversation,
+  disorder,
+  type Exchange,
+  requestBytes,
+  responseBytes,
+  type Segment,
+  segments,
+  timed,
+} from './testkit.js';
+
+const skip = flowAddon() === null ? 'the flow addon is not built (node scripts/build-native.mjs)' : false;
+
+const tokenArb = fc.stringMatching(/^[a-z0-9]{1,12}$/);
+const bodyArb = fc.uint8Array({ maxLength: 1500 }).map((a) => Buffer.from(a));
+const exchangeArb: fc.Arbitrary<Exchange> = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD'),
+  path: tokenArb,
+  requestBody: bodyArb,
+  status: fc.constantFrom(200, 201, 204, 304, 404, 500),
+  responseBody: bodyArb,
+  chunked: fc.boolean(),
+});
+
+function lines(msgs: readonly Message[]): string[] {
+  return msgs.map((m) => `${m.meta.line}\n${m.data.toString('latin1')}`);
+}
+
+/** Both paths over the same packets: equal messages and counters; returns the fast path's messages. */
+async function same(packets: RawPacket[]): Promise<Message[]> {
+  const reference = await capture(packets, {}, false);
+  const fast = await capture(packets, {}, true);
+  assert.deepEqual(lines(fast.msgs), lines(reference.msgs));
+  assert.deepEqual(fast.stats, reference.stats);
+  return fast.msgs;
+}
+
+/** Requests sent back to back in one segment (pipelining), then their responses in one segment. */
+function pipelined(exchanges: Exchange[]): Segment[] {
+  const c0 = 7000;
+  const s0 = 9000;
+  const reqs = Buffer.concat(exchanges.map(requestBytes));
+  const resps = Buffer.concat(exchanges.map(responseBytes));
+  const empty = Buffer.alloc(0);
+  return [
+    { fromClient: true, seq: c0, ack: 0, flags: 0x02, payload: empty },
+    { fromClient: false, seq: s0, ack: c0 + 1, flags: 0x12, payload: empty },
+    { fromClient: true, seq: c0 + 1, ack: s0 + 1, flags: 0x18, payload: reqs },
+    { fromClient: false, seq: s0 + 1, ack: c0 + 1 + reqs.length, flags: 0x18, payload: resps },
+    { fromClient: true, seq: c0 + 1 + reqs.length, ack: s0 + 1 + resps.length, flags: 0x10, payload: empty },
+  ];
+}
+
+describe('native flow fast path: same output as the TypeScript path', { skip }, () => {
+  it('a whole keep-alive conversation takes the fast path and matches', async () => {
+    const x: Exchange = {
+      method: 'GET',
+      path: 'a',
+      requestBody: Buffer.alloc(0),
+      status: 200,
+      responseBody: Buffer.from('hello'),
+      chunked: false,
+    };
+    const msgs = await same(conversation([x, { ...x, method: 'POST', requestBody: Buffer.from('{}') }, x]));
+    assert.equal(msgs.length, 6);
+    assert.deepEqual(
+      msgs.map((m) => m.meta.type),
+      ['1', '2', '1', '2', '1', '2'],
+    );
+  });
+
+  it('conversations cut at random, reordered and duplicated', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(exchangeArb, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })),
+        async (exchanges, cuts, swaps, dups, isn) => {
+          await same(timed(disorder(segments(exchanges, cuts, isn), swaps, dups)));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('pipelined requests in one segment, and bytes flipped anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(exchangeArb, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        async (exchanges, pipeline, flips) => {
+          const list = pipeline ? pipelined(exchanges) : segments(exchanges, [100000], [1, 2]);
+          const packets = timed(list).map((p) => ({ ...p, data: Buffer.from(p.data) }));
+          for (const [which, at, value] of flips) {
+            const p = packets[which % packets.length]!;
+            p.data[at % p.data.length] = value;
+          }
+          await same(packets);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a message across segments, Expect: 100-continue and a 1xx hand the connection over', async () => {
+    const big: Exchange = {
+      method: 'POST',
+      path: 'up',
+      requestBody: Buffer.alloc(3000, 0x61),
+      status: 200,
+      responseBody: Buffer.alloc(10),
+      chunked: false,
+    };
+    await same(conversation([big, { ...big, requestBody: Buffer.alloc(5) }], 1400));
+  });
+});
+
+describe('native flow addon: random bytes never crash it', { skip }, () => {
+  it('takes any batch (records or index) and either handles or returns every packet', () => {
+    const a = flowAddon()!;
+    const options = { ports: [80], maxSize: 1 << 20, trackResponse: true, expireNs: 2e9, maxFlows: 1000 };
+    const core = new a.FlowCore({ ...options, vxlanPort: 4789 });
+    const counts = new Uint32Array(8);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 600 }),
+        fc.integer({ min: 0, max: 12 }),
+        fc.constantFrom(0, 1, 2),
+        fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 60 }),
+        (bytes, count, kind, indexWords) => {
+          const buf = Buffer.from(bytes);
+          const index = kind === 0 ? null : Uint32Array.from(indexWords);
+          const out = {
+            msg: new Uint32Array(10 * 64),
+            fb: new Uint32Array(2 * 16),
+            ho: new Uint32Array(16 * 16),
+            waits: new Uint32Array(2 * 16 * 16),
+          };
+          const linkType = kind === 2 ? 113 : 1;
+          const done = core.process(
+            buf,
+            count,
+            kind,
+            index,
+            out.msg,
+            out.fb,
+            out.ho,
+            out.waits,
+            counts,
+            linkType,
+            0,
+            0,
+          );
+          if (counts[6] === 1) return; // refused as malformed, nothing processed
+          assert.ok(done <= count);
+          assert.ok(counts[1]! <= done);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    core.clear();
+  });
+});

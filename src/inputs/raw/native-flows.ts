@@ -1,0 +1,311 @@
+/**
+ * The native fast path of the flow pipeline (native/src/flow_core.cc): one addon call per packet batch
+ * decodes, follows and cuts the common case — a connection seen from its SYN, segments in order, HTTP/1
+ * messages whole inside one segment — and hands everything else to the TypeScript path, which stays the
+ * reference. A connection leaves the fast path for good the first time one of its packets is anything else;
+ * its state then moves to the TcpAssembler (`adopt`), at a message boundary in both directions, and that
+ * packet and all later ones go through TypeScript exactly as if every earlier one had.
+ *
+ *   view ──process()──▶ messages[] (packet i, type, id, client, payload span)      native, in order
+ *                      fallback[] (packet i)  ──▶ [adopt hand-off of packet i] ──▶ TS push(packet i)
+ *   merged by packet index, so messages leave in the order the TypeScript path alone emits them.
+ *
+ * Without the addon (not built, not Linux) or with TAPLINE_FLOW_ADDON=off everything runs in TypeScript.
+ * TAPLINE_FLOW_ADDON may also name the .node file to load.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { viewOf } from '../../capture/buffer-view.js';
+import { ipv4ToString } from '../../capture/decode/address.js';
+import type { PacketBatchView, RawPacket } from '../../capture/types.js';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import type { Message } from '../../core/message.js';
+import type { AdoptedFlow } from '../../tcp/types.js';
+import { CaptureMeta } from './capture-meta.js';
+
+interface NativeFlowCore {
+  process(
+    buf: Buffer,
+    count: number,
+    kind: number,
+    index: Uint32Array | null,
+    messages: Uint32Array,
+    fallback: Uint32Array,
+    handoffs: Uint32Array,
+    waits: Uint32Array,
+    counts: Uint32Array,
+    linkType: number,
+    start: number,
+    startOffset: number,
+  ): number;
+  expire(nowHigh: number, nowLow: number): number;
+  release(tuples: Uint32Array, n: number): void;
+  counters(out: Float64Array): void;
+  clear(): void;
+}
+
+interface FlowAddon {
+  FlowCore: new (o: {
+    ports: readonly number[];
+    maxSize: number;
+    trackResponse: boolean;
+    expireNs: number;
+    maxFlows: number;
+    vxlanPort: number;
+  }) => NativeFlowCore;
+  abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+let addon: FlowAddon | null | undefined;
+
+/** The addon, or null when it cannot be used (or TAPLINE_FLOW_ADDON=off, read on every call). */
+export function flowAddon(): FlowAddon | null {
+  const setting = process.env.TAPLINE_FLOW_ADDON;
+  if (setting === 'off') return null;
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.platform !== 'linux') return addon;
+  const candidates = setting
+    ? [setting]
+    : process.env.TAPLINE_NATIVE_ADDON
+      ? [join(dirname(process.env.TAPLINE_NATIVE_ADDON), 'tapline_flow.node')]
+      : ['Release', 'Debug'].map((b) =>
+          fileURLToPath(new URL(`../../../native/build/${b}/tapline_flow.node`, import.meta.url)),
+        );
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return addon;
+  try {
+    const mod = createRequire(import.meta.url)(path) as FlowAddon;
+    if (mod.abiVersion === ABI_VERSION) addon = mod;
+  } catch {
+    // An addon that does not load only means: the TypeScript path.
+  }
+  return addon;
+}
+
+/** What the fast path needs from the flow pipeline. */
+export interface NativeFlowHooks {
+  emit(msg: Message): void;
+  /** Takes over a connection (its pending requests: id number and ACK each), before its packet runs. */
+  adopt(flow: AdoptedFlow, waiting: readonly { idNumber: number; ack: number }[]): void;
+  /** Runs one packet through the TypeScript path; returns `latest` or the packet's time if later. */
+  runPacket(packet: RawPacket, latest: bigint): bigint;
+}
+
+export interface NativeFlowOptions {
+  ports: readonly number[];
+  maxSize: number;
+  trackResponse: boolean;
+  expireNs: bigint;
+  /** UDP port the TS decoder unwraps as VXLAN. */
+  vxlanPort: number;
+}
+
+const MESSAGE_WORDS = 10;
+const FALLBACK_WORDS = 2;
+const HANDOFF_WORDS = 16;
+/** flow_core.cc's kMaxWaiting: pending requests a native flow may have. */
+const MAX_WAITING = 16;
+/** Native flows at most (beyond, new connections take the TypeScript path). Below the assembler's 200,000. */
+const MAX_FLOWS = 100_000;
+const KIND = { records: 0, indexed: 1 } as const;
+const KIND_INDEXED_US = 2;
+
+/** The counters of what the fast path handled, added to the TypeScript path's. */
+export interface NativeFlowCounters {
+  segments: number;
+  connections: number;
+  requests: number;
+  responses: number;
+}
+
+export class NativeFlows {
+  private readonly core: NativeFlowCore;
+  private messages = new Uint32Array(0);
+  private fallback = new Uint32Array(0);
+  private handoffs = new Uint32Array(0);
+  private waits = new Uint32Array(0);
+  private readonly counts = new Uint32Array(8);
+  private readonly numbers = new Float64Array(6);
+  /** Tuples the TypeScript path let go of, for the core to forget its marks (4 numbers each). */
+  private released = new Uint32Array(64);
+  private nReleased = 0;
+
+  constructor(
+    a: FlowAddon,
+    options: NativeFlowOptions,
+    private readonly hooks: NativeFlowHooks,
+  ) {
+    this.core = new a.FlowCore({
+      ports: options.ports,
+      maxSize: options.maxSize,
+      trackResponse: options.trackResponse,
+      expireNs: Number(options.expireNs),
+      maxFlows: MAX_FLOWS,
+      vxlanPort: options.vxlanPort,
+    });
+  }
+
+  /** A connection the TypeScript path removed: a new SYN on its tuple may start on the fast path again. */
+  released4(clientIp4: number, clientPort: number, serverIp4: number, serverPort: number): void {
+    if (this.nReleased * 4 + 4 > this.released.length) {
+      const grown = new Uint32Array(this.released.length * 2);
+      grown.set(this.released);
+      this.released = grown;
+    }
+    const r = this.released;
+    const w = this.nReleased++ * 4;
+    r[w] = clientIp4;
+    r[w + 1] = clientPort;
+    r[w + 2] = serverIp4;
+    r[w + 3] = serverPort;
+  }
+
+  /** One batch; returns the latest packet time seen (or `latest`). */
+  push(view: PacketBatchView, latest: bigint): bigint {
+    const { core, counts } = this;
+    const count = view.count;
+    if (this.nReleased > 0) {
+      core.release(this.released, this.nReleased);
+      this.nReleased = 0;
+    }
+    this.reserve(count, false);
+    const kind =
+      view.kind === 'records'
+        ? KIND.records
+        : (view as { fracToNs?: number }).fracToNs === 1000
+          ? KIND_INDEXED_US
+          : KIND.indexed;
+    let start = 0;
+    let startOffset = 0;
+    // One call normally; more when the outputs were too small (many connections handed over at once).
+    for (let calls = 0; start < count; calls++) {
+      if (calls > 64) throw new TaplineError(ERROR_CODES.INTERNAL, 'the flow addon makes no progress on a batch');
+      const done = core.process(
+        view.buffer,
+        count,
+        kind,
+        view.index,
+        this.messages,
+        this.fallback,
+        this.handoffs,
+        this.waits,
+        counts,
+        view.linkType,
+        start,
+        startOffset,
+      );
+      if (counts[6] !== 0) {
+        view.packets(); // throws the engine's own error for a malformed batch
+        throw new TaplineError(ERROR_CODES.INTERNAL, 'the flow addon refused a batch the engine accepts');
+      }
+      const nativeLatest = (BigInt(counts[4]!) << 32n) | BigInt(counts[5]!);
+      if (nativeLatest > latest) latest = nativeLatest;
+      latest = this.merge(view, latest);
+      if (done < count) this.reserve(count, true);
+      start = done;
+      startOffset = counts[7]!;
+    }
+    return latest;
+  }
+
+  /** The outputs of one call, in packet order: messages, hand-overs, then each packet the TS path runs. */
+  private merge(view: PacketBatchView, latest: bigint): bigint {
+    const counts = this.counts;
+    const nMsg = counts[0]!;
+    const nFb = counts[1]!;
+    const nHo = counts[2]!;
+    const msgs = this.messages;
+    const fb = this.fallback;
+    const ho = this.handoffs;
+    let m = 0;
+    let h = 0;
+    for (let f = 0; f < nFb; f++) {
+      const at = fb[f * FALLBACK_WORDS]!;
+      while (m < nMsg && msgs[m * MESSAGE_WORDS]! < at) this.emit(view.buffer, m++);
+      while (h < nHo && ho[h * HANDOFF_WORDS]! <= at) this.adopt(h++);
+      latest = this.hooks.runPacket(view.packet(at, fb[f * FALLBACK_WORDS + 1]!), latest);
+    }
+    while (m < nMsg) this.emit(view.buffer, m++);
+    // Hand-overs of a packet the next call runs (the outputs filled up in the middle of it).
+    while (h < nHo) this.adopt(h++);
+    return latest;
+  }
+
+  expire(nowNs: bigint): void {
+    if (nowNs < 0n) return;
+    this.core.expire(Number(nowNs >> 32n), Number(nowNs & 0xffffffffn));
+  }
+
+  /** End of input: native flows sit at message boundaries, so there is nothing to report. */
+  finish(): void {
+    this.core.clear();
+  }
+
+  counters(): NativeFlowCounters {
+    const n = this.numbers;
+    this.core.counters(n);
+    return { segments: n[0]!, connections: n[1]!, requests: n[2]!, responses: n[3]! };
+  }
+
+  /** Outputs for `count` packets (`grow`: a call stopped early, make them twice as large). */
+  private reserve(count: number, grow: boolean): void {
+    const need = grow ? (this.fallback.length / FALLBACK_WORDS) * 2 : Math.max(count, 64);
+    if (this.fallback.length < need * FALLBACK_WORDS) {
+      this.fallback = new Uint32Array(need * FALLBACK_WORDS);
+      this.handoffs = new Uint32Array(need * HANDOFF_WORDS);
+      this.waits = new Uint32Array(need * MAX_WAITING * 2);
+      // Room for two messages a packet on average; a packet that would not fit is handed to TypeScript.
+      this.messages = new Uint32Array((need * 2 + 64) * MESSAGE_WORDS);
+    }
+  }
+
+  private lastTsHigh = -1;
+  private lastTsLow = -1;
+  private lastTs = 0n;
+
+  private emit(buf: Buffer, m: number): void {
+    const w = m * MESSAGE_WORDS;
+    const x = this.messages;
+    const hi = x[w + 7]!;
+    const lo = x[w + 8]!;
+    if (hi !== this.lastTsHigh || lo !== this.lastTsLow) {
+      this.lastTsHigh = hi;
+      this.lastTsLow = lo;
+      this.lastTs = (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    const ts = this.lastTs;
+    const meta = new CaptureMeta(x[w + 1] === 1 ? '1' : '2', null, x[w + 2]!, ts, ts, ts, null, x[w + 3]!, x[w + 4]!);
+    this.hooks.emit({ meta, data: viewOf(buf, x[w + 5]!, x[w + 6]!) });
+  }
+
+  private adopt(h: number): void {
+    const x = this.handoffs;
+    const w = h * HANDOFF_WORDS;
+    const clientIp4 = x[w + 1]!;
+    const serverIp4 = x[w + 2]!;
+    const ports = x[w + 3]!;
+    const bits = x[w + 4]!;
+    const flow: AdoptedFlow = {
+      clientIp: ipv4ToString(clientIp4),
+      clientIp4,
+      clientPort: ports >>> 16,
+      serverIp: ipv4ToString(serverIp4),
+      serverIp4,
+      serverPort: ports & 0xffff,
+      roleSource: 'syn',
+      openedNs: (BigInt(x[w + 9]!) << 32n) | BigInt(x[w + 10]!),
+      lastSeenNs: (BigInt(x[w + 11]!) << 32n) | BigInt(x[w + 12]!),
+      client: { started: (bits & 1) !== 0, synSeen: (bits & 2) !== 0, isn: x[w + 5]!, nextSeq: x[w + 6]! },
+      server: { started: (bits & 4) !== 0, synSeen: (bits & 8) !== 0, isn: x[w + 7]!, nextSeq: x[w + 8]! },
+    };
+    const waiting: { idNumber: number; ack: number }[] = [];
+    const from = x[w + 13]!;
+    const n = x[w + 14]!;
+    for (let i = from; i < from + n; i++) waiting.push({ idNumber: this.waits[i * 2]!, ack: this.waits[i * 2 + 1]! });
+    this.hooks.adopt(flow, waiting);
+  }
+}
