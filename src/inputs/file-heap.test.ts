@@ -32,8 +32,16 @@ describe('MinHeap', () => {
 
 describe('SortedWindow (the read-ahead window)', () => {
   it('behaves like a stable priority queue of bounded size, as gor’s heap with ties in file order', () => {
+    // Small windows, and windows past the ring's first size (128) that wrap around and grow.
+    const sizes = fc.oneof(
+      fc.tuple(fc.array(fc.integer({ min: 0, max: 20 })), fc.integer({ min: 1, max: 8 })),
+      fc.tuple(
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 100, maxLength: 700 }),
+        fc.integer({ min: 100, max: 300 }),
+      ),
+    );
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 20 })), fc.integer({ min: 1, max: 8 }), (keys, depth) => {
+      fc.property(sizes, ([keys, depth]) => {
         const window = new SortedWindow<number>();
         const out: number[] = [];
         keys.forEach((k, i) => {
@@ -56,6 +64,18 @@ describe('SortedWindow (the read-ahead window)', () => {
         assert.deepEqual(out, ref);
       }),
     );
+  });
+
+  it('grows when full with its head anywhere in the ring, keeping the order', () => {
+    const window = new SortedWindow<number>();
+    for (let i = 0; i < 100; i++) window.push(i, i);
+    for (let i = 0; i < 90; i++) assert.equal(window.shift(), i);
+    // 10 left, at the end of the ring; 300 more wrap around it and make it grow twice (one out of order).
+    for (let i = 100; i < 400; i++) window.push(i, i === 250 ? 95 : i);
+    const out: number[] = [];
+    while (window.size > 0) out.push(window.shift()!);
+    const rest = Array.from({ length: 300 }, (_, k) => k + 100).filter((v) => v !== 250);
+    assert.deepEqual(out, [90, 91, 92, 93, 94, 95, 250, 96, 97, 98, 99, ...rest]);
   });
 
   it('stays compact over a long run', () => {

@@ -115,47 +115,70 @@ export interface SourceHooks {
  * The read-ahead window: records sorted by (key, arrival), smallest first. Recorded traffic is almost always
  * in order, so a new record usually goes at the end after one comparison; an out-of-order one is inserted in
  * place (the window is small). Same order as gor's heap, with ties kept in file order.
+ *
+ * A ring over two fixed arrays (doubled when full): a record passes through it with two stores and no
+ * allocation. The arrays that grew with push() and were cut with slice() every 1,024 records cost array
+ * growth and write barriers on the hottest path of a file replay (docs/benchmarks.md, `file`).
  */
 export class SortedWindow<T> {
-  private items: T[] = [];
-  private keys: number[] = [];
+  private items: (T | undefined)[] = new Array(128).fill(undefined);
+  private keys = new Float64Array(128);
+  private mask = 127;
   private head = 0;
+  private count = 0;
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
 
   peek(): T | undefined {
-    return this.items[this.head];
+    return this.count > 0 ? this.items[this.head] : undefined;
   }
 
   peekKey(): number | undefined {
-    return this.keys[this.head];
+    return this.count > 0 ? this.keys[this.head] : undefined;
   }
 
   push(item: T, key: number): void {
-    const keys = this.keys;
-    let i = keys.length;
-    while (i > this.head && keys[i - 1]! > key) i--;
-    if (i === keys.length) {
-      this.items.push(item);
-      keys.push(key);
-    } else {
-      this.items.splice(i, 0, item);
-      keys.splice(i, 0, key);
+    if (this.count === this.items.length) this.grow();
+    const { items, keys, mask, head } = this;
+    // Logical position: after every record whose key is not greater (ties stay in arrival order).
+    let i = this.count;
+    while (i > 0 && keys[(head + i - 1) & mask]! > key) i--;
+    for (let j = this.count; j > i; j--) {
+      const to = (head + j) & mask;
+      const from = (head + j - 1) & mask;
+      items[to] = items[from];
+      keys[to] = keys[from]!;
     }
+    const at = (head + i) & mask;
+    items[at] = item;
+    keys[at] = key;
+    this.count++;
   }
 
   shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head]!;
-    this.head++;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.keys = this.keys.slice(this.head);
-      this.head = 0;
-    }
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined; // the window no longer keeps the record alive
+    this.head = (this.head + 1) & this.mask;
+    this.count--;
     return item;
+  }
+
+  private grow(): void {
+    const size = this.items.length * 2;
+    const items: (T | undefined)[] = new Array(size).fill(undefined);
+    const keys = new Float64Array(size);
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) & this.mask;
+      items[i] = this.items[from];
+      keys[i] = this.keys[from]!;
+    }
+    this.items = items;
+    this.keys = keys;
+    this.mask = size - 1;
+    this.head = 0;
   }
 }
 
