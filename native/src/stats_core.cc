@@ -428,6 +428,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     return DefineClass(env, "StatsCore",
                        {
                            InstanceMethod("prepare", &StatsCore::Prepare),
+                           InstanceMethod("scanGor", &StatsCore::ScanGor),
                            InstanceMethod("commit", &StatsCore::Commit),
                            InstanceMethod("take", &StatsCore::Take),
                            InstanceMethod("flush", &StatsCore::Flush),
@@ -524,6 +525,106 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
     return Napi::Number::New(env, static_cast<double>(jobCount));
   }
+
+  // scanGor(chunk: Buffer, from, jobs: Int32Array, state: Int32Array(3)) → job count; then commit() as after
+  // prepare(). Walks `.gor` records of `chunk` from `from` itself (no reader, no record objects), up to kBatch,
+  // taking only records the reader's native scanner (file_scan.cc) takes the same way: a meta line without CR
+  // with a type and an id, a non-empty payload, the LF separator. state[0] = where it stopped (the next record's
+  // start), state[1] = records taken, state[2] = why it stopped: 0 batch full, 1 needs more bytes than the chunk
+  // has, 2 a record it does not take (the JavaScript reader reads on from state[0]).
+  Napi::Value ScanGor(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array chunk = info[0].As<Napi::Uint8Array>();
+    int64_t from = info[1].As<Napi::Number>().Int64Value();
+    Napi::Int32Array jobs = info[2].As<Napi::Int32Array>();
+    Napi::Int32Array state = info[3].As<Napi::Int32Array>();
+    const uint8_t* buf = chunk.Data();
+    int64_t len = static_cast<int64_t>(chunk.ElementLength());
+    if (jobs.ElementLength() < kBatch * 2 * kJobInts || state.ElementLength() < 3 || from < 0 || from > len ||
+        len > INT32_MAX) {
+      Napi::RangeError::New(env, "scanGor: bad arguments").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    bufs_.assign(1, buf);
+    lens_.assign(1, len);
+    recs_.clear();
+    int32_t* job = jobs.Data();
+    size_t jobCount = 0;
+    int why = 0;
+    while (recs_.size() < kBatch) {
+      // The separator ending this record: the core followed by LF (followed by CR: CRLF, the reader's).
+      int64_t idx = FindCore(buf, len, from);
+      int64_t next = -1;
+      while (idx >= 0) {
+        int64_t after = idx + kCoreLen;
+        if (after >= len) break;
+        if (buf[after] == kCR) {
+          why = 2;
+          break;
+        }
+        if (buf[after] == kLF) {
+          next = after + 1;
+          break;
+        }
+        idx = FindCore(buf, len, idx + 1);
+      }
+      if (next < 0) {
+        if (why == 0) why = 1;
+        break;
+      }
+      const uint8_t* nl = static_cast<const uint8_t*>(memchr(buf + from, kLF, idx - from));
+      int64_t b = nl ? nl - buf : -1;
+      if (b < 0 || b + 1 >= idx || (b > from && buf[b - 1] == kCR)) {
+        why = 2;  // no payload, or a CRLF meta line: the reader's problems
+        break;
+      }
+      int64_t s1 = (from + 1 < b && buf[from + 1] == kSP) ? from + 1 : -1;
+      if (s1 < 0) {
+        const void* sp = memchr(buf + from, kSP, b - from);
+        s1 = sp ? static_cast<const uint8_t*>(sp) - buf : -1;
+      }
+      const void* sp2 = s1 < 0 || s1 + 1 >= b ? nullptr : memchr(buf + s1 + 1, kSP, b - s1 - 1);
+      if (s1 < 0 || sp2 == nullptr || s1 == from || static_cast<const uint8_t*>(sp2) - buf == s1 + 1) {
+        why = 2;  // malformed meta line
+        break;
+      }
+      size_t i = recs_.size();
+      recs_.emplace_back();
+      Rec& rec = recs_.back();
+      rec.buffer = 0;
+      rec.start = b + 1;
+      rec.end = idx;
+      ReadMeta(buf, from, b, &rec);
+      if (rec.type == 0x31)
+        jobCount = PrepareRequest(buf, 0, i, &rec, job, jobCount);
+      else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
+        jobCount = PrepareResponse(buf, 0, i, &rec, job, jobCount);
+      from = next;
+    }
+    int32_t* st = state.Data();
+    st[0] = static_cast<int32_t>(from);
+    st[1] = static_cast<int32_t>(recs_.size());
+    st[2] = why;
+    return Napi::Number::New(env, static_cast<double>(jobCount));
+  }
+
+  // The next separator core ("\n🐵🙈🙉" without its last LF) at or after `from`, or -1: memchr for the emoji's
+  // first byte, rare in HTTP (the same search as file_scan.cc's).
+  static int64_t FindCore(const uint8_t* buf, int64_t len, int64_t from) {
+    static const uint8_t kCore[13] = {0x0a, 0xf0, 0x9f, 0x90, 0xb5, 0xf0, 0x9f, 0x99, 0x88, 0xf0, 0x9f, 0x99, 0x89};
+    int64_t i = from + 1;
+    while (i < len) {
+      const void* hit = memchr(buf + i, 0xf0, len - i);
+      if (hit == nullptr) return -1;
+      i = static_cast<const uint8_t*>(hit) - buf;
+      int64_t start = i - 1;
+      if (buf[start] == kLF && start + kCoreLen <= len && memcmp(buf + start, kCore, kCoreLen) == 0) return start;
+      i++;
+    }
+    return -1;
+  }
+  static constexpr int64_t kCoreLen = 13;
+  static constexpr size_t kBatch = 1024;
 
   // MetaView.fromRecord(): the line buf[a, b) was checked by the reader (two spaces, type and id non-empty).
   static void ReadMeta(const uint8_t* buf, int64_t a, int64_t b, Rec* rec) {
@@ -1038,7 +1139,7 @@ Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
   exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

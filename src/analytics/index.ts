@@ -60,6 +60,12 @@ export interface AnalyticsOptions extends TrackerOptions, AggregatorOptions {
 
 export interface Analytics {
   observe(msg: Message): void;
+  /**
+   * `.gor` bytes straight into the native core (report-input.ts): the records of `chunk` from `from` on, read
+   * in C++ without record objects, until it needs more bytes (`needsMore`) or meets a record the JavaScript
+   * reader must read (CRLF, malformed, empty). undefined when the native core is not in use: use observe().
+   */
+  scanGor(chunk: Buffer, from: number): { next: number; records: number; needsMore: boolean } | undefined;
   snapshot(): AnalyticsSnapshot;
   window(ms: number): AnalyticsSnapshot;
   onExchange(listener: (exchange: Exchange) => void): () => void;
@@ -126,6 +132,12 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
 
   return {
     observe: (msg) => tracker().observe(msg),
+    scanGor(chunk, from) {
+      const t = tracker();
+      if (!(t instanceof NativeTracker)) return undefined;
+      const state = t.scanGor(chunk, from);
+      return { next: state[0]!, records: state[1]!, needsMore: state[2] === 1 };
+    },
     snapshot() {
       tracker().sync();
       // Pure: no timer is restarted and nothing is expired here (requests past their timeout are answered as

@@ -187,10 +187,42 @@ export class NativeTracker {
   }
 
   private process(): void {
+    this.answer(this.core.prepare(this.buffers, this.ids, this.recs, this.metas, this.n, this.jobs));
+    this.n = 0;
+    this.idsUsed = 0;
+    this.commit();
+  }
+
+  /**
+   * Walks the `.gor` records of `chunk` from `from` in the core itself (stats_core.cc scanGor: no reader, no
+   * record objects), batch after batch, until it needs more bytes or meets a record the JavaScript reader must
+   * read. Returns [where it stopped, records taken, 1 when it needs more bytes (else 2)]; the array is reused.
+   */
+  scanGor(chunk: Buffer, from: number): Int32Array {
+    this.sync();
+    const state = this.scanState;
+    let records = 0;
+    for (;;) {
+      const count = this.core.scanGor(chunk, from, this.jobs, state);
+      this.buffers = [chunk];
+      this.times.fill(this.stamp(), 0, state[1]!);
+      this.answer(count);
+      this.commit();
+      records += state[1]!;
+      from = state[0]!;
+      if (state[2] !== 0) break;
+    }
+    state[1] = records;
+    return state;
+  }
+
+  private readonly scanState = new Int32Array(3);
+
+  /** Answers the core's `count` jobs (see stats_core.cc): route and host indexes, decoded sizes. */
+  private answer(count: number): void {
     const buffers = this.buffers;
     const jobs = this.jobs;
     const answers = this.answers;
-    const count = this.core.prepare(buffers, this.ids, this.recs, this.metas, this.n, jobs);
     for (let j = 0; j < count; j++) {
       const at = j * JOB_INTS;
       const rec = jobs[at]!;
@@ -208,11 +240,14 @@ export class NativeTracker {
         answers[2 * rec] = responseBodySizes(buf, from, to, jobs[at + 7] === 1, encoding)[1];
       }
     }
-    this.n = 0;
-    this.idsUsed = 0;
+  }
+
+  /** Pairs and counts the prepared batch; its tallies go to the sink. */
+  private commit(): void {
+    const count = this.core.commit(this.answers, this.out); // (the batch's buffers stay referenced until it returns)
     this.buffers = [];
     this.lastBuffer = undefined;
-    this.drain(this.core.commit(answers, this.out), 0);
+    this.drain(count, 0);
     if (this.routeNames.live > TABLE_MAX || this.hostNames.live > TABLE_MAX) this.reclaim();
   }
 

@@ -19,6 +19,7 @@ export interface StatsCore {
     n: number,
     jobs: Int32Array,
   ): number;
+  scanGor(chunk: Buffer, from: number, jobs: Int32Array, state: Int32Array): number;
   commit(answers: Float64Array, out: Float64Array): number;
   take(out: Float64Array): number;
   flush(out: Float64Array): number;
@@ -39,7 +40,7 @@ export interface StatsAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */

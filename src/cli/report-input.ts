@@ -3,10 +3,12 @@
  * pcap and pcapng through the capture engine (the same raw input `--input-raw FILE:PORTS` runs, with
  * responses tracked). A file is recognised by its first bytes, not its name.
  *
- *   file ─▶ [gunzip] ─▶ GorRecordReader ─┐
- *   pcap ─▶ rawInput (pcap_file engine) ─┴─▶ analytics.observe(msg)     progress() ◀─ status line
+ *   file ─▶ reads of 8 MiB ─▶ analytics.scanGor (native core walks the records itself) ─┐
+ *        └▶ [gunzip] ─▶ GorRecordReader (from the first record the core leaves, or all) ─┤
+ *   pcap ─▶ rawInput (pcap_file engine) ──────────────────────────────────────────────┴─▶ analytics.observe(msg)
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
@@ -134,13 +136,20 @@ async function feedGor(
   log: Logger,
   progress: ReportProgress,
 ): Promise<Record<string, number>> {
+  // A plain file goes straight into the native core while its records are plain; the reader takes over at the
+  // first record the core leaves to it (and reads everything when the core is not in use).
+  const direct = gzip ? { position: 0, records: 0, done: false } : await feedGorDirect(path, analytics, progress);
+  if (direct.done) return { records: direct.records, bad_records: 0 };
+  const base = direct;
   const problems: RecordProblem[] = [];
   const reader = new GorRecordReader((p) => {
-    if (problems.length < 5) log.warn(describeProblem(p, path).describe(), 'report:record');
-    problems.push(p);
+    // Offsets and record numbers of the whole file, not of the rest the reader reads.
+    const at = { ...p, offset: p.offset + base.position, record: p.record + base.records };
+    if (problems.length < 5) log.warn(describeProblem(at, path).describe(), 'report:record');
+    problems.push(at);
   });
-  let records = 0;
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  let records = base.records;
+  const raw = createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
   raw.on('data', (chunk) => {
     progress.bytesRead += chunk.length;
   });
@@ -162,6 +171,44 @@ async function feedGor(
     raw.destroy();
   }
   return { records, bad_records: problems.length };
+}
+
+/** Bytes per read of the direct path: one native walk per read. */
+const DIRECT_CHUNK = 8 << 20;
+
+/**
+ * Reads a plain `.gor` file into the native core (Analytics.scanGor) read by read, each read starting at the
+ * record the last one stopped at. Stops where the reader must go on: a record the core does not take, a record
+ * larger than a read, an unterminated end — or at once when the native core is not in use.
+ */
+async function feedGorDirect(
+  path: string,
+  analytics: Analytics,
+  progress: ReportProgress,
+): Promise<{ position: number; records: number; done: boolean }> {
+  let position = 0;
+  let records = 0;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const buf = Buffer.allocUnsafe(DIRECT_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) return { position, records, done: true };
+      const taken = analytics.scanGor(buf.subarray(0, bytesRead), 0);
+      if (taken === undefined) return { position, records, done: false };
+      records += taken.records;
+      progress.records += taken.records;
+      progress.bytesRead += taken.next;
+      position += taken.next;
+      const more = taken.needsMore && taken.next > 0 && bytesRead === buf.length;
+      if (!more) return { position, records, done: taken.needsMore && taken.next === bytesRead };
+    }
+  } catch (err) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+  } finally {
+    await handle?.close();
+  }
 }
 
 async function feedPcap(

@@ -11,14 +11,17 @@
  * Skipped (and said so) when the addon is not built.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { type AnalyticsOptions, createAnalytics } from '../../src/analytics/index.js';
 import { statsAddon } from '../../src/analytics/stats-addon.js';
+import { feedFiles } from '../../src/cli/report-input.js';
 import { encodeRecord, GorRecordReader } from '../../src/core/gor-format.js';
+import { createLogger } from '../../src/core/log.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
 import { runCapture, serverPorts } from '../corpus/capture-run.js';
 import { EXCEPTIONS } from '../corpus/exceptions.js';
@@ -292,5 +295,58 @@ describe('stats addon: hasReplayed() finds what the byte search of report-input.
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('stats addon: report reads plain .gor files straight into the core', { skip }, () => {
+  /** feedFiles() with the native core and with the JavaScript tracker: snapshots, input counters and warnings. */
+  async function reportBoth(files: string[]): Promise<[string, string]> {
+    const run = async (engine: 'auto' | 'js') => {
+      const lines: string[] = [];
+      const analytics = createAnalytics({ timeBase: 'input', engine });
+      const progress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+      const fed = await feedFiles(files, analytics, createLogger({ write: (l) => lines.push(l) }), progress);
+      return JSON.stringify({ snapshot: analytics.snapshot(), fed, lines, records: progress.records });
+    };
+    return [await run('auto'), await run('js')];
+  }
+
+  it('every corpus .gor file', async () => {
+    for (const file of corpusFiles(['.gor'])) {
+      const [native, js] = await reportBoth([file]);
+      assert.equal(native, js, basename(file));
+    }
+  });
+
+  it('records the core leaves to the reader: CRLF separators, a malformed meta line, an empty payload, a cut end, a record larger than a read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapline-native-gor-'));
+    try {
+      const sep = '\n🐵🙈🙉\n';
+      const req = (id: number, path = '/a/1') =>
+        `1 ${id.toString(16).padStart(24, '0')} 1795000000${String(id).padStart(9, '0')} 0\nGET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`;
+      const res = (id: number, body = 'ok') =>
+        `2 ${id.toString(16).padStart(24, '0')} 1795000000${String(id).padStart(9, '0')} 0\nHTTP/1.1 200 OK\r\n\r\n${body}`;
+      const good = (from: number, to: number) => {
+        let out = '';
+        for (let i = from; i < to; i++) out += req(i) + sep + res(i) + sep;
+        return out;
+      };
+      const files: Record<string, string> = {
+        crlf: `${good(0, 50)}${req(50)}\r\n🐵🙈🙉\r\n${good(51, 100)}`,
+        malformed: `${good(0, 30)}1x\nGET / HTTP/1.1\r\n\r\n${sep}${good(30, 60)}`,
+        empty: `${good(0, 20)}1 abc 1795000000000000000 0\n${sep}${good(20, 40)}`,
+        cut: `${good(0, 20)}${req(20)}`,
+        big: `${good(0, 5)}${res(5, 'x'.repeat(9 << 20))}${sep}${good(6, 10)}`,
+        garbage: `nonsense${sep}${good(0, 10)}`,
+      };
+      for (const [name, text] of Object.entries(files)) {
+        const file = join(dir, `${name}.gor`);
+        writeFileSync(file, text, 'utf8');
+        const [native, js] = await reportBoth([file]);
+        assert.equal(native, js, name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
