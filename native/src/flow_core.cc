@@ -148,20 +148,23 @@ Kind Classify(const uint8_t* p, uint32_t caplen, uint32_t linkType, uint32_t vxl
 
 // ── HTTP/1 heads (strict subset of src/protocol/http1/splitter.ts) ────────────────────────────────────
 
-bool IsTchar(uint8_t c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+// Byte classes as tables (the head scan is the hot loop): 1 = token character, 2 = header value or reason
+// phrase byte the TS splitter reads the same whatever it is (HTAB, SP..~, obs-text; no CR, LF, CTL, DEL).
+struct ByteClasses {
+  uint8_t c[256];
+  constexpr ByteClasses() : c() {
+    for (int b = 0; b < 256; b++) {
+      bool tchar = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '!' ||
+                   b == '#' || b == '$' || b == '%' || b == '&' || b == '\'' || b == '*' || b == '+' || b == '-' ||
+                   b == '.' || b == '^' || b == '_' || b == '`' || b == '|' || b == '~';
+      bool text = b == '\t' || (b >= 0x20 && b != 0x7f);
+      c[b] = static_cast<uint8_t>((tchar ? 1 : 0) | (text ? 2 : 0));
+    }
   }
-}
-
-// A header value or reason phrase byte the TS splitter reads the same whatever it is.
-inline bool IsTextByte(uint8_t c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+};
+constexpr ByteClasses kClasses;
+inline bool IsTchar(uint8_t c) { return (kClasses.c[c] & 1) != 0; }
+inline bool IsTextByte(uint8_t c) { return (kClasses.c[c] & 2) != 0; }
 
 bool EqualsLower(const uint8_t* p, size_t n, const char* lower) {
   size_t m = strlen(lower);
@@ -593,7 +596,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     if (kind == kIrrelevant || out.nFb >= out.fbCap) return out.nFb < out.fbCap && Fallback(out, index, recordOffset);
     if (kind == kUnknown) {
       // Every native connection goes to the TypeScript path before this packet does.
-      for (uint32_t slot = 0; slot < flows_.size(); slot++) {
+      for (uint32_t slot = 0; liveFlows_ > 0 && slot < flows_.size(); slot++) {
         if (flows_[slot].live && !HandOff(out, slot, index)) return false;
       }
       return Fallback(out, index, recordOffset);

@@ -76,3 +76,32 @@ export class CaptureMeta implements Meta {
     return metaFields(this);
   }
 }
+
+/**
+ * A message cut by the native fast path (native-flows.ts): the numbers the addon reported, and its meta made
+ * only when something reads it. `--output-null` and the pipeline read only `data`, so a message costs one
+ * object and one view until an output wants its id or timestamp. Its meta is CaptureMeta's: same text.
+ */
+export class NativeCapturedMessage {
+  private cached: CaptureMeta | undefined = undefined;
+
+  /** `ports`: client port << 16 | server port; the capture time is `tsHigh * 2^32 + tsLow` ns. */
+  constructor(
+    readonly data: Buffer,
+    private readonly request: boolean,
+    private readonly idNumber: number,
+    private readonly clientIp4: number,
+    private readonly ports: number,
+    private readonly tsHigh: number,
+    private readonly tsLow: number,
+  ) {}
+
+  get meta(): CaptureMeta {
+    if (this.cached === undefined) {
+      const ts = (BigInt(this.tsHigh) << 32n) | BigInt(this.tsLow);
+      const type = this.request ? '1' : '2';
+      this.cached = new CaptureMeta(type, null, this.idNumber, ts, ts, ts, null, this.clientIp4, this.ports);
+    }
+    return this.cached;
+  }
+}

@@ -23,7 +23,7 @@ import type { PacketBatchView, RawPacket } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
 import type { AdoptedFlow } from '../../tcp/types.js';
-import { CaptureMeta } from './capture-meta.js';
+import { NativeCapturedMessage } from './capture-meta.js';
 
 interface NativeFlowCore {
   process(
@@ -263,23 +263,13 @@ export class NativeFlows {
     }
   }
 
-  private lastTsHigh = -1;
-  private lastTsLow = -1;
-  private lastTs = 0n;
-
   private emit(buf: Buffer, m: number): void {
     const w = m * MESSAGE_WORDS;
     const x = this.messages;
-    const hi = x[w + 7]!;
-    const lo = x[w + 8]!;
-    if (hi !== this.lastTsHigh || lo !== this.lastTsLow) {
-      this.lastTsHigh = hi;
-      this.lastTsLow = lo;
-      this.lastTs = (BigInt(hi) << 32n) | BigInt(lo);
-    }
-    const ts = this.lastTs;
-    const meta = new CaptureMeta(x[w + 1] === 1 ? '1' : '2', null, x[w + 2]!, ts, ts, ts, null, x[w + 3]!, x[w + 4]!);
-    this.hooks.emit({ meta, data: viewOf(buf, x[w + 5]!, x[w + 6]!) });
+    const data = viewOf(buf, x[w + 5]!, x[w + 6]!);
+    this.hooks.emit(
+      new NativeCapturedMessage(data, x[w + 1] === 1, x[w + 2]!, x[w + 3]!, x[w + 4]!, x[w + 7]!, x[w + 8]!),
+    );
   }
 
   private adopt(h: number): void {
