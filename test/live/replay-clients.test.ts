@@ -114,7 +114,9 @@ forEachClient(() => {
   test('idle connections above --output-http-workers-min close after --output-http-worker-timeout', async () => {
     const out = httpOutput(slowUrl, { workers: 6, workersMin: 1, workerTimeoutMs: 100 });
     const msgs = Array.from({ length: 24 }, (_, i) => requestMessage(`GET /w/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    // Not closed by the run (its connections are watched after it); drained here instead.
     await runPipeline([arrayInput(msgs, 24)], [{ ...out, close: async () => {} }]);
+    await out.drain!();
     const busy = out.stats!();
     assert.equal(busy.connections, 6, 'six connections were needed');
     // Idle for several worker-timeouts (bounded wait).

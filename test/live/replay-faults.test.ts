@@ -147,4 +147,37 @@ forEachClient(() => {
     assert.ok(Number(stats.error_bad_response) >= 1);
     assert.ok(Number(stats.error_timeout) >= 1);
   });
+
+  test('random answers (junk, damaged and cut responses, each then closed): every request lands in one counter', async () => {
+    // A small seeded generator: the same answers every run.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const junk = (n: number) => Buffer.from(Array.from({ length: n }, () => next(256)));
+    const shapes = [
+      () => junk(1 + next(200)),
+      () => Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n'), junk(next(80))]),
+      () =>
+        Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${junk(3).toString('latin1')}\r\n`, 'latin1'),
+      () => Buffer.concat([Buffer.from('HTTP/1.1 '), junk(next(40))]),
+      () => Buffer.from('HTTP/1.0 200 OK\r\n\r\nclose-delimited body'),
+      () => Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n'),
+    ];
+    const { stats } = await replayAgainst(
+      (_r, socket) => {
+        const bytes = shapes[next(shapes.length)]!();
+        // Some answers arrive in two pieces.
+        const cut = next(bytes.length + 1);
+        socket.write(bytes.subarray(0, cut));
+        setTimeout(() => socket.end(bytes.subarray(cut)), next(3));
+      },
+      120,
+      1000,
+    );
+    assert.equal(stats.requests, 120);
+    assert.equal(Number(stats.responses) + Number(stats.errors), 120);
+    assert.ok(Number(stats.responses) >= 1 && Number(stats.errors) >= 1);
+  });
 });
