@@ -175,38 +175,68 @@ async function feedGor(
 
 /** Bytes per read of the direct path: one native walk per read. */
 const DIRECT_CHUNK = 8 << 20;
+/** Room before a read's bytes for the record cut by the previous read's end (larger ones are read again). */
+const CARRY = 64 << 10;
 
 /**
- * Reads a plain `.gor` file into the native core (Analytics.scanGor) read by read, each read starting at the
- * record the last one stopped at. Stops where the reader must go on: a record the core does not take, a record
- * larger than a read, an unterminated end — or at once when the native core is not in use.
+ * Reads a plain `.gor` file into the native core (Analytics.scanGor), the next read in flight while the core
+ * walks the current one; the record cut by a read's end is carried in front of the next read's bytes. Stops
+ * where the reader must go on: a record the core does not take, a record larger than a read, an unterminated
+ * end — or at once when the native core is not in use.
+ *
+ *   buffers A, B: [carry room | 8 MiB read]   walk A ‖ read B;  copy A's cut tail before B;  walk B ‖ read A …
  */
 async function feedGorDirect(
   path: string,
   analytics: Analytics,
   progress: ReportProgress,
 ): Promise<{ position: number; records: number; done: boolean }> {
-  let position = 0;
+  let position = 0; // file offset of the bytes at bufs[which][start]
   let records = 0;
   let handle: FileHandle | undefined;
+  let ahead: Promise<{ bytesRead: number }> | undefined;
   try {
     handle = await open(path, 'r');
-    const buf = Buffer.allocUnsafe(DIRECT_CHUNK);
+    const file = handle;
+    const bufs = [Buffer.allocUnsafe(CARRY + DIRECT_CHUNK), Buffer.allocUnsafe(CARRY + DIRECT_CHUNK)];
+    const readInto = (buf: Buffer, at: number) => file.read(buf, CARRY, DIRECT_CHUNK, at);
+    let which = 0;
+    let start = CARRY;
+    let read = (await readInto(bufs[0]!, 0)).bytesRead;
+    let end = CARRY + read;
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) return { position, records, done: true };
-      const taken = analytics.scanGor(buf.subarray(0, bytesRead), 0);
+      if (end === start) return { position, records, done: true };
+      const buf = bufs[which]!;
+      const other = bufs[1 - which]!;
+      const last = read < DIRECT_CHUNK;
+      ahead = last ? undefined : readInto(other, position + (end - start));
+      const taken = analytics.scanGor(buf.subarray(start, end), 0);
       if (taken === undefined) return { position, records, done: false };
       records += taken.records;
       progress.records += taken.records;
       progress.bytesRead += taken.next;
       position += taken.next;
-      const more = taken.needsMore && taken.next > 0 && bytesRead === buf.length;
-      if (!more) return { position, records, done: taken.needsMore && taken.next === bytesRead };
+      const tail = end - start - taken.next;
+      if (!taken.needsMore || (taken.next === 0 && end - start >= DIRECT_CHUNK)) {
+        return { position, records, done: false }; // the reader's record, or one larger than a read
+      }
+      if (ahead === undefined) return { position, records, done: tail === 0 };
+      read = (await ahead).bytesRead;
+      ahead = undefined;
+      which = 1 - which;
+      if (tail <= CARRY) {
+        buf.copy(other, CARRY - tail, end - tail, end);
+        start = CARRY - tail;
+      } else {
+        read = (await readInto(other, position)).bytesRead; // a long record cut: read again from its start
+        start = CARRY;
+      }
+      end = CARRY + read;
     }
   } catch (err) {
     throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
   } finally {
+    await ahead?.catch(() => {});
     await handle?.close();
   }
 }

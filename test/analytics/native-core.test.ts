@@ -338,6 +338,8 @@ describe('stats addon: report reads plain .gor files straight into the core', { 
         cut: `${good(0, 20)}${req(20)}`,
         big: `${good(0, 5)}${res(5, 'x'.repeat(9 << 20))}${sep}${good(6, 10)}`,
         garbage: `nonsense${sep}${good(0, 10)}`,
+        // Several reads (8 MiB each): the first cut inside a short record (carried), the second inside a 100 KiB one (read again).
+        reads: `${good(0, 50_000)}${Array.from({ length: 120 }, (_, i) => req(100_000 + i) + sep + res(100_000 + i, 'y'.repeat(100 << 10)) + sep).join('')}${good(60_000, 70_000)}`,
       };
       for (const [name, text] of Object.entries(files)) {
         const file = join(dir, `${name}.gor`);
