@@ -23,6 +23,7 @@ import { feedFiles } from '../../src/cli/report-input.js';
 import { encodeRecord, GorRecordReader } from '../../src/core/gor-format.js';
 import { createLogger } from '../../src/core/log.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
+import { canMapFiles } from '../../src/inputs/file-map.js';
 import { runCapture, serverPorts } from '../corpus/capture-run.js';
 import { EXCEPTIONS } from '../corpus/exceptions.js';
 import { corpusFiles, readTruth } from '../support/corpus.js';
@@ -301,14 +302,17 @@ describe('stats addon: hasReplayed() finds what the byte search of report-input.
 describe('stats addon: report reads plain .gor files straight into the core', { skip }, () => {
   /** feedFiles() with the native core and with the JavaScript tracker: snapshots, input counters and warnings. */
   async function reportBoth(files: string[]): Promise<[string, string]> {
-    const run = async (engine: 'auto' | 'js') => {
+    const run = async (engine: 'auto' | 'js', map: boolean) => {
       const lines: string[] = [];
       const analytics = createAnalytics({ timeBase: 'input', engine });
       const progress = { records: 0, bytesRead: 0, bytesTotal: 0 };
-      const fed = await feedFiles(files, analytics, createLogger({ write: (l) => lines.push(l) }), progress);
+      const fed = await feedFiles(files, analytics, createLogger({ write: (l) => lines.push(l) }), progress, map);
       return JSON.stringify({ snapshot: analytics.snapshot(), fed, lines, records: progress.records });
     };
-    return [await run('auto'), await run('js')];
+    const js = await run('js', false);
+    // Both direct paths: reads, and (with the file addon) a mapping of the file.
+    if (canMapFiles()) assert.equal(await run('auto', true), js, 'mapped');
+    return [await run('auto', false), js];
   }
 
   it('every corpus .gor file', async () => {
