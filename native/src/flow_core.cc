@@ -608,7 +608,9 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       // Only a bare SYN opens a flow here (the client is its sender, as in the assembler).
       bool bareSyn = (s.flags & (kSyn | kAck | kFin | kRst | kUrg)) == kSyn && s.len == 0;
       if (kind == kTuple || !ours || !bareSyn || liveFlows_ >= maxFlows_) {
-        if (ours) Mark(k, false);
+        // The TypeScript path opens a flow for it (SYN or data): its later packets are that flow's. Anything
+        // else opens nothing there (an orphan ACK, FIN or RST), so there is nothing to remember.
+        if (ours && (s.len > 0 || (s.flags & kSyn))) Mark(k, false);
         return Fallback(out, index, recordOffset);
       }
       uint32_t slot;

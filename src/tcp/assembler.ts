@@ -186,6 +186,19 @@ export class TcpAssembler {
     return conn;
   }
 
+  /** A flow for this connection's 4-tuple is tracked now (the same one or a newer one on the same ports). */
+  tracks(conn: TcpConnection): boolean {
+    const tuple = {
+      srcIp: conn.clientIp,
+      srcIp4: conn.clientIp4,
+      srcPort: conn.clientPort,
+      dstIp: conn.serverIp,
+      dstIp4: conn.serverIp4,
+      dstPort: conn.serverPort,
+    };
+    return this.table.get(tuple as TcpSegment) !== undefined;
+  }
+
   private open(seg: TcpSegment): Stream {
     const stats = this.stats;
     if (this.table.size >= this.maxFlows && this.table.head !== null) {

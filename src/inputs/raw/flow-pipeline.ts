@@ -55,6 +55,8 @@ export class FlowPipeline {
   /** HTTP state of every connection, keyed by its object: it goes away with the flow. */
   private readonly http = new WeakMap<TcpConnection, ConnectionState>();
   private readonly native: NativeFlows | null;
+  /** IPv4 connections the assembler removed since the last batch (see releaseRemoved). */
+  private readonly removed: TcpConnection[] = [];
   private packets = 0;
   private portFiltered = 0;
 
@@ -77,9 +79,7 @@ export class FlowPipeline {
       contentHint: options.protocol === 'http' ? contentHint : undefined,
       expireNs: options.expireNs,
       onFlowRemoved: (conn) => {
-        if (this.native !== null && !conn.clientIp.includes(':')) {
-          this.native.released4(conn.clientIp4, conn.clientPort, conn.serverIp4, conn.serverPort);
-        }
+        if (this.native !== null && !conn.clientIp.includes(':')) this.removed.push(conn);
       },
     });
     this.native = this.nativeFlows();
@@ -92,6 +92,7 @@ export class FlowPipeline {
 
   /** Feeds one batch of packets; returns the latest segment timestamp seen (or `latest` when none is later). */
   push(batch: PacketBatch, latest: bigint): bigint {
+    if (this.native !== null) this.releaseRemoved(this.native);
     if (isBatchView(batch)) {
       this.packets += batch.count;
       if (this.native !== null) return this.native.push(batch, latest);
@@ -127,6 +128,18 @@ export class FlowPipeline {
     this.decoder.finish();
     this.assembler.flush();
     this.native?.finish();
+  }
+
+  /**
+   * Tuples whose TypeScript flow is gone may start on the fast path again (a new SYN). Not while the assembler
+   * tracks a newer flow on the same tuple (opened by the packet that removed the old one: port reuse).
+   */
+  private releaseRemoved(native: NativeFlows): void {
+    for (const conn of this.removed) {
+      if (!this.assembler.tracks(conn))
+        native.released4(conn.clientIp4, conn.clientPort, conn.serverIp4, conn.serverPort);
+    }
+    this.removed.length = 0;
   }
 
   /** The native fast path, when the addon is there and nothing in the options needs the TypeScript path. */

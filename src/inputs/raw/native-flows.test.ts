@@ -22,6 +22,7 @@ import {
   type Segment,
   segments,
   timed,
+  toPacket,
 } from './testkit.js';
 
 const skip = flowAddon() === null ? 'the flow addon is not built (node scripts/build-native.mjs)' : false;
@@ -120,6 +121,30 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
     );
   });
 
+  it('connections reusing one 4-tuple, back to back and after the first expired', async () => {
+    const x: Exchange = {
+      method: 'GET',
+      path: 'r',
+      requestBody: Buffer.alloc(0),
+      status: 200,
+      responseBody: Buffer.from('ok'),
+      chunked: false,
+    };
+    const start = 1_700_000_000_000_000_000n;
+    for (const pauseNs of [1000n, 3_000_000_000n]) {
+      // The first is chunked (the TypeScript path's from its first response on) and has no FINs (still open
+      // when the second starts: a port reuse, or an expiry after the pause); then the second in full.
+      const first = segments([x, { ...x, chunked: true }, x], [100000], [100, 200]);
+      const second = segments([x, x], [100000], [900_000, 800_000]);
+      const list = [...first.slice(0, -2), ...second];
+      const packets = list.map((sg, i) =>
+        toPacket(sg, start + BigInt(i) * 1000n + (i >= first.length - 2 ? pauseNs : 0n)),
+      );
+      const msgs = await same(packets);
+      assert.equal(msgs.length, 10);
+    }
+  });
+
   it('a message across segments, Expect: 100-continue and a 1xx hand the connection over', async () => {
     const big: Exchange = {
       method: 'POST',
@@ -129,7 +154,28 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
       responseBody: Buffer.alloc(10),
       chunked: false,
     };
-    await same(conversation([big, { ...big, requestBody: Buffer.alloc(5) }], 1400));
+    const small: Exchange = { ...big, requestBody: Buffer.alloc(5) };
+    await same(conversation([small, big, small], 1400));
+    // A fast-path connection, then 100-continue: request head, interim response, body, final response.
+    const head = Buffer.from('POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
+    const interim = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+    const final = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const body = Buffer.from('abcd');
+    const list = segments([small], [100000], [5000, 6000]).slice(0, -2);
+    const last = list[list.length - 1]!;
+    let c = (list[list.length - 2]!.seq + list[list.length - 2]!.payload.length) >>> 0;
+    let sv = (last.seq + last.payload.length) >>> 0;
+    const add = (fromClient: boolean, payload: Buffer) => {
+      list.push({ fromClient, seq: fromClient ? c : sv, ack: fromClient ? sv : c, flags: 0x18, payload });
+      if (fromClient) c += payload.length;
+      else sv += payload.length;
+    };
+    add(true, head);
+    add(false, interim);
+    add(true, body);
+    add(false, final);
+    const msgs = await same(timed(list));
+    assert.equal(msgs.length, 5);
   });
 });
 
