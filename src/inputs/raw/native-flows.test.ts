@@ -67,16 +67,18 @@ function pipelined(exchanges: Exchange[]): Segment[] {
   ];
 }
 
+const GET_HELLO: Exchange = {
+  method: 'GET',
+  path: 'a',
+  requestBody: Buffer.alloc(0),
+  status: 200,
+  responseBody: Buffer.from('hello'),
+  chunked: false,
+};
+
 describe('native flow fast path: same output as the TypeScript path', { skip }, () => {
   it('a whole keep-alive conversation takes the fast path and matches', async () => {
-    const x: Exchange = {
-      method: 'GET',
-      path: 'a',
-      requestBody: Buffer.alloc(0),
-      status: 200,
-      responseBody: Buffer.from('hello'),
-      chunked: false,
-    };
+    const x = GET_HELLO;
     const msgs = await same(conversation([x, { ...x, method: 'POST', requestBody: Buffer.from('{}') }, x]));
     assert.equal(msgs.length, 6);
     assert.deepEqual(
@@ -122,14 +124,7 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
   });
 
   it('connections reusing one 4-tuple, back to back and after the first expired', async () => {
-    const x: Exchange = {
-      method: 'GET',
-      path: 'r',
-      requestBody: Buffer.alloc(0),
-      status: 200,
-      responseBody: Buffer.from('ok'),
-      chunked: false,
-    };
+    const x = GET_HELLO;
     const start = 1_700_000_000_000_000_000n;
     for (const pauseNs of [1000n, 3_000_000_000n]) {
       // The first is chunked (the TypeScript path's from its first response on) and has no FINs (still open
