@@ -414,6 +414,7 @@ struct Facts {
 
 struct Pending {
   std::string id;
+  uint64_t idHash = 0;
   double sec = 0, ns = 0, startMs = 0;
   int32_t route = 0, host = 0;
   double headerBytes = 0, bodyBytes = 0, interim = 0;
@@ -938,14 +939,15 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     queue_.push_back({slot, slab_[slot].seq});
   }
 
-  bool WasAnswered(const uint8_t* id, size_t n) const {
-    uint64_t h = HashBytes(id, n, 3);
+  // `h`: HashBytes(id, n, 5), the hash the pending table uses too (computed once per message).
+  bool WasAnswered(const uint8_t* id, size_t n, uint64_t h) const {
     return answered_.Find(id, n, h) >= 0 || answeredBefore_.Find(id, n, h) >= 0;
   }
 
-  void MarkAnswered(const std::string& id) {
+  void MarkAnswered(const Pending* pending) {
+    const std::string& id = pending->id;
     const uint8_t* p = reinterpret_cast<const uint8_t*>(id.data());
-    uint64_t h = HashBytes(p, id.size(), 3);
+    uint64_t h = pending->idHash;
     if (answered_.size() >= kAnswered) {
       std::swap(answered_, answeredBefore_);
       answered_.Clear();
@@ -954,8 +956,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   }
 
   void Release(Pending* p) {
-    const uint8_t* id = reinterpret_cast<const uint8_t*>(p->id.data());
-    pending_.Erase(HashBytes(id, p->id.size(), 5), [&](uint32_t k) { return &slab_[k] == p; });
+    pending_.Erase(p->idHash, [&](uint32_t k) { return &slab_[k] == p; });
     p->done = true;
     live_--;
     free_.push_back(static_cast<uint32_t>(p - slab_.data()));
@@ -980,7 +981,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       slab_.emplace_back();
     }
     Pending& p = slab_[slot];
-    p.id.assign(reinterpret_cast<const char*>(rec.id), rec.idLen);
+    p.id.assign(reinterpret_cast<const char*>(rec.id), rec.idLen);  // (a reused slot reuses its capacity)
+    p.idHash = h;
     p.sec = rec.sec;
     p.ns = rec.ns;
     p.startMs = startMs;
@@ -1026,7 +1028,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       res.latencyNs = latency >= 0 && started ? latency : kNaN;
     }
     if (!p) {
-      if (WasAnswered(rec.id, rec.idLen))
+      if (WasAnswered(rec.id, rec.idLen, h))
         counters_[4]++;
       else
         counters_[1]++;
@@ -1044,14 +1046,14 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       return;
     }
     if (replayed && p->held) counters_[2]++;
-    MarkAnswered(p->id);
+    MarkAnswered(p);
     Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &res);
     Release(p);
   }
 
   void Finish(Pending* p) {
     if (p->held) {
-      MarkAnswered(p->id);
+      MarkAnswered(p);
       Facts f = p->heldFacts;
       Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &f);
     } else {

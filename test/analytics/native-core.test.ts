@@ -356,3 +356,30 @@ describe('stats addon: report reads plain .gor files straight into the core', { 
     }
   });
 });
+
+describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, () => {
+  it('timestamps and 4th fields of any length and sign, digits or not', () => {
+    const SEP = '\n🐵🙈🙉\n';
+    const field = fc.oneof(
+      fc.stringMatching(/^-?[0-9]{0,30}$/),
+      fc.constantFrom('', '-', '12a', '1795000000000000000', '-0', '9007199254740993000000000'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(field, field, fc.boolean(), fc.integer({ min: 0, max: 3 })), { maxLength: 12 }),
+        (items) => {
+          const text = items
+            .map(([ts, fourth, isResponse, id]) =>
+              isResponse
+                ? `2 ${id} ${ts} ${fourth}\nHTTP/1.1 200 OK\r\n\r\nx${SEP}`
+                : `1 ${id} ${ts}\nGET /a HTTP/1.1\r\n\r\n${SEP}`,
+            )
+            .join('');
+          const { records } = readBoth(Buffer.from(text));
+          assert.equal(...both(records));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
