@@ -1,9 +1,10 @@
 // tapline flow addon: the native fast path of `--input-raw` (src/inputs/raw/native-flows.ts).
 //
-// One call per packet batch. For the common case — Ethernet, IPv4 without fragments, TCP, a connection
-// opened by a captured SYN, every segment in order, every HTTP/1 message whole inside one segment with a
-// Content-Length body or none — it decodes the packet, finds the flow in a C++ hash table, cuts the
-// messages and writes one record per message into a typed array (payload as offsets into the batch).
+// One call per packet batch. For the common case — Ethernet or Linux cooked (the `any` interface), IPv4
+// without fragments, TCP, a connection opened by a captured SYN, every segment in order, every HTTP/1
+// message whole inside one segment with a Content-Length body or none — it decodes the packet, finds the
+// flow in a C++ hash table, cuts the messages and writes one record per message into a typed array
+// (payload as offsets into the batch).
 // Everything else goes back to JavaScript, which runs the TypeScript path (decoder, TcpAssembler, HTTP/1
 // splitter) on it:
 //
@@ -96,22 +97,43 @@ struct Segment {
 };
 
 // What a packet is to the fast path. The TS decoder is the reference for what becomes a TCP segment:
-//   kSegment     Ethernet II, IPv4 without fragments and complete, TCP: decoded into `s`;
+//   kSegment     Ethernet II or Linux cooked (SLL, SLL2), IPv4 without fragments and complete, TCP: decoded
+//                into `s`;
 //   kTuple       a TCP segment the TS decoder makes too but this code does not (snaplen cut, TSO zero
 //                length): its tuple is in `s`, its connection must be the TypeScript path's;
 //   kIrrelevant  something the TS decoder drops, or a segment that cannot belong to an IPv4 flow (IPv6);
 //   kUnknown     may become a segment of any IPv4 connection in the TS decoder (VLAN tags, VXLAN, IPv4
 //                fragments, another link type): every connection must be the TypeScript path's first.
+// Ethernet frames shorter than 60 bytes carry padding after the IP packet; the IP total length says where it
+// ends, as in the TS decoder.
 enum Kind { kSegment, kTuple, kIrrelevant, kUnknown };
 
 Kind Classify(const uint8_t* p, uint32_t caplen, uint32_t linkType, uint32_t vxlanPort, Segment* s) {
-  if (linkType != 1) return kUnknown;
-  if (caplen < 14) return kIrrelevant;  // 'link-truncated'
-  uint16_t type = Be16(p + 12);
+  // The link header's length and where its EtherType is: Ethernet, Linux cooked v1 ('any' interface) and v2.
+  uint32_t header;
+  uint32_t typeAt;
+  switch (linkType) {
+    case 1:
+      header = 14;
+      typeAt = 12;
+      break;
+    case 113:
+      header = 16;
+      typeAt = 14;
+      break;
+    case 276:
+      header = 20;
+      typeAt = 0;
+      break;
+    default:
+      return kUnknown;
+  }
+  if (caplen < header) return kIrrelevant;  // 'link-truncated'
+  uint16_t type = Be16(p + typeAt);
   if (type == 0x8100 || type == 0x88a8 || type == 0x9100) return kUnknown;
   if (type != 0x0800) return kIrrelevant;  // IPv6 (never the same flow as IPv4), ARP, 802.3 lengths, ...
-  const uint8_t* ip = p + 14;
-  uint32_t avail = caplen - 14;
+  const uint8_t* ip = p + header;
+  uint32_t avail = caplen - header;
   if (avail < 20 || (ip[0] >> 4) != 4) return kIrrelevant;
   uint32_t ihl = (ip[0] & 0x0f) * 4u;
   if (ihl < 20 || ihl > avail) return kIrrelevant;
