@@ -102,6 +102,21 @@ function wrkScript(requests: Buffer[]): string {
   return `local reqs = {\n${lines.join('\n')}\n}\nlocal i = 0\nrequest = function()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`;
 }
 
+/** The native sender thread's share of a run's CPU (its summary's `sender thread cpu ms`), when it ran. */
+function senderRow(m: Measured): Row[] {
+  const thread = /sender thread cpu ms (\d+)/.exec(m.stderr);
+  if (!thread) return [];
+  const threadUs = (Number(thread[1]) * 1000) / RECORDS;
+  const totalUs = ((m.userMs + m.systemMs) * 1000) / RECORDS;
+  return [
+    {
+      what: '  of which the sender thread / the rest',
+      value: `${fmt(threadUs, 1)} µs / ${fmt(totalUs - threadUs, 1)} µs`,
+      reference: 'the rest: start-up, file input, pipeline, JS side of the output',
+    },
+  ];
+}
+
 /** CPU µs per request of bench/replay-floor.mjs in `mode` (see there). */
 async function runFloor(mode: 'output' | 'bare', file: string, url: string): Promise<number> {
   const child = spawn(
@@ -245,6 +260,7 @@ export async function main(): Promise<void> {
         value: `${fmt(outputUs, 1)} µs`,
         reference: `bare Node raw-socket loop: ${fmt(bareUs, 1)} µs`,
       },
+      ...senderRow(m),
       { what: '  latency p50 / p95 / p99', value: latency ? `${latency[1]} / ${latency[2]} / ${latency[3]} ms` : '?' },
       { what: '  peak RSS', value: `${fmt(m.maxRssKb / 1024)} MB` },
     ];

@@ -22,7 +22,7 @@ import type { HttpTarget } from './http-target.js';
 
 interface NativeSender {
   submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number): void;
-  /** [connections, opened, retired, busy] */
+  /** [connections, opened, retired, busy, CPU ms of the sender thread] */
   stats(): number[];
   ref(): void;
   unref(): void;
@@ -190,6 +190,11 @@ export class NativeReplayPool {
 
   get busy(): number {
     return this.counts()[3]!;
+  }
+
+  /** CPU time of the sender thread so far, ms (the rest of the process's CPU is JavaScript's). */
+  get threadCpuMs(): number {
+    return this.counts()[4]!;
   }
 
   private counts(): number[] {

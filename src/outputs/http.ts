@@ -203,6 +203,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         connections_retired: pool.retired,
         queued: pool.waiting,
         in_flight: pool.busy,
+        // The native sender's own thread (its CPU is not JavaScript's: the benchmark splits the two).
+        ...(native ? { sender_thread_cpu_ms: Math.round(native.threadCpuMs) } : {}),
       }),
   };
   if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
