@@ -22,7 +22,9 @@ const HEADER = `tapline: capture, save, replay and measure HTTP traffic. A drop-
 
 Usage:
   tapline [flags]                 run a pipeline: inputs -> filters -> outputs
+  tapline report FILE...          where the bytes go, per route, in .gor/pcap/pcapng files (tapline report --help)
   tapline demo                    record traffic from a local demo site and replay it to a local staging server
+  tapline --version               print the version
 
 Examples:
   tapline --input-file requests.gor --output-stdout

@@ -6,6 +6,7 @@
  *
  * Exit codes: 0 done; 1 something failed at run time (an output or input broke); 2 usage error.
  */
+import { readFileSync } from 'node:fs';
 import { liveConsumerFlags } from '../analytics/export/flags.js';
 import { analyticsFlags } from '../analytics/flags.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
@@ -56,10 +57,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
     if (sub) return await (await sub())(argv.slice(1));
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-version')) {
+      process.stdout.write(`tapline ${packageVersion()}\n`);
+      return EXIT_OK;
+    }
     return await runPipelineArgs(argv);
   } catch (err) {
     return reportFatal(err, log);
   }
+}
+
+/** The package's version; package.json is two levels up from both src/cli and dist/cli. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }
 
 function reportFatal(err: unknown, log: Logger): number {

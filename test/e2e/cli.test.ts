@@ -20,6 +20,13 @@ const record = (i: number, ts = BigInt(i)) =>
 const countRecords = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;
 
 describe('help and usage errors', () => {
+  it('--version prints the package version, exits 0', async () => {
+    const res = await runTapline(['--version']);
+    assert.equal(res.code, 0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(res.stdout.toString(), `tapline ${pkg.version}\n`);
+  });
+
   it('--help lists every flag, marks the ones not built yet, exits 0', async () => {
     const res = await runTapline(['--help']);
     assert.equal(res.code, 0);
