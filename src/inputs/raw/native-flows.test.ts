@@ -123,6 +123,16 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
     );
   });
 
+  it('an option the fast path does not do (real-IP header) turns views into packets for the TypeScript path', async () => {
+    const packets = conversation([GET_HELLO, GET_HELLO]);
+    const overrides = { realIpHeader: 'X-Real-IP' };
+    const reference = await capture(packets, overrides, false);
+    const viewed = await capture(packets, overrides, true);
+    assert.deepEqual(lines(viewed.msgs), lines(reference.msgs));
+    assert.deepEqual(viewed.stats, reference.stats);
+    assert.match(viewed.msgs[0]!.data.toString('latin1'), /X-Real-IP: 10\.1\.1\.1\r\n/);
+  });
+
   it('connections reusing one 4-tuple, back to back and after the first expired', async () => {
     const x = GET_HELLO;
     const start = 1_700_000_000_000_000_000n;

@@ -26,6 +26,7 @@ import { LinkType, type PacketBatch } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { RawAddress } from './address.js';
+import { flowAddon } from './native-flows.js';
 
 export interface PacketSource {
   readonly live: boolean;
@@ -69,7 +70,8 @@ export function openFileSource(address: RawAddress, log: Logger): PacketSource {
     filterText: `BPF Filter: ${gorFilterText(filter)}`,
     packets: {
       async *[Symbol.asyncIterator]() {
-        for await (const batch of reader.batches()) {
+        // Views only help the native fast path; without it, packet objects straight from the parser.
+        for await (const batch of flowAddon() !== null ? reader.batches() : reader) {
           yield batch;
           if (stop) return;
         }
@@ -139,7 +141,8 @@ export function openAfPacketSource(
     ignoreInterfaces: o.ignoreInterfaces,
     ...(fanout ? { fanout } : {}),
   });
-  const viewed = { interface: capture.interface, filterText: capture.filterText, packets: capture.views };
+  const packets = flowAddon() !== null ? capture.views : capture.packets;
+  const viewed = { interface: capture.interface, filterText: capture.filterText, packets };
   return liveSource({ ...viewed, close: () => capture.close() }, () => {
     const s = capture.stats();
     return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
