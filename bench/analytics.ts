@@ -8,6 +8,7 @@
  *     requests and responses. `report` over the pcap itself (the capture path) is shown too.
  *  2. The CPU cost of --stats: a file replay to --output-null (|max) with and without --stats, user+system CPU,
  *     best of BENCH_RUNS (default 3).
+ *  Both also run with the stats addon off (TAPLINE_STATS_ADDON=off: the JavaScript tracker), for comparison.
  * Figures taken while other work runs on the machine are depressed; docs/benchmarks.md says when.
  */
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
@@ -60,6 +61,18 @@ async function repeatGor(small: string, big: string, exchanges: number): Promise
   return written;
 }
 
+/** Runs `body` with the stats addon switched off for the tapline processes it starts (they inherit the env). */
+async function withoutStatsAddon<T>(body: () => Promise<T>): Promise<T> {
+  const before = process.env.TAPLINE_STATS_ADDON;
+  process.env.TAPLINE_STATS_ADDON = 'off';
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.TAPLINE_STATS_ADDON;
+    else process.env.TAPLINE_STATS_ADDON = before;
+  }
+}
+
 export async function main(): Promise<void> {
   const dir = freshTmp('analytics');
   const pcap = join(dir, 'traffic.pcap');
@@ -101,6 +114,12 @@ export async function main(): Promise<void> {
   const stats = await best(() => measureTapline(['--input-file', src, '--output-null', '--stats']));
   const cpu = (m: Measured) => m.userMs + m.systemMs;
   const overhead = cpu(stats) / cpu(plain) - 1;
+  // The same two runs with the JavaScript tracker (the stats addon switched off): what the native core saves.
+  const [reportJs, statsJs] = await withoutStatsAddon(async () => [
+    await best(() => measureTapline(['report', '--json', big])),
+    await best(() => measureTapline(['--input-file', src, '--output-null', '--stats'])),
+  ]);
+  const perExchange = (m: Measured) => `${fmt((cpu(m) * 1000) / exchanges, 2)} µs CPU per exchange`;
 
   const rows: Row[] = [
     {
@@ -110,6 +129,11 @@ export async function main(): Promise<void> {
       ratio: `${fmt(gorRate / tsharkRate, 1)}×`,
       target: '≥ 20×',
       ok: gorRate / tsharkRate >= 20,
+    },
+    {
+      what: '  report, CPU (start-up included)',
+      value: perExchange(reportGor),
+      reference: `JS tracker (TAPLINE_STATS_ADDON=off): ${perExchange(reportJs)}`,
     },
     {
       what: `report, ${fmt(gen.requests)}-exchange pcap (capture path)`,
@@ -123,6 +147,11 @@ export async function main(): Promise<void> {
       ratio: `${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%`,
       target: '≤ 10%',
       ok: overhead <= 0.1,
+    },
+    {
+      what: '  --stats with the JS tracker (TAPLINE_STATS_ADDON=off)',
+      value: `${fmt(cpu(statsJs))} ms CPU`,
+      ratio: `+${fmt((cpu(statsJs) / cpu(plain) - 1) * 100, 1)}%`,
     },
   ];
   printTable(rows);

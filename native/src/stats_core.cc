@@ -634,7 +634,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       const void* sp = a < b ? memchr(buf + a, kSP, b - a) : nullptr;
       s1 = sp ? static_cast<const uint8_t*>(sp) - buf : b;
     }
-    int64_t s2 = s1 + 1;
+    int64_t s2 = s1 + 1 < b ? s1 + 1 : b;  // (a line the reader did not check: stay inside it)
     while (s2 < b && buf[s2] != kSP) s2++;
     rec->type = s1 == a + 1 ? buf[a] : 0;
     if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;

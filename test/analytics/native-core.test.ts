@@ -383,3 +383,75 @@ describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, ()
     );
   });
 });
+
+describe('stats addon: the native entry points refuse bad input and never crash', { skip }, () => {
+  const addon = statsAddon()!;
+
+  it('prepare() with records out of range throws a RangeError; the core stays usable', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -5, max: 300 }), { minLength: 6, maxLength: 6 }), (fields) => {
+        const core = new addon.StatsCore(10, 1000, false, 0, true);
+        const buf = Buffer.alloc(200, 0x41);
+        const recs = Int32Array.from(fields);
+        const jobs = new Int32Array(16);
+        try {
+          core.prepare([buf], Buffer.alloc(0), recs, new Float64Array(4), 1, jobs);
+        } catch (err) {
+          assert.ok(err instanceof RangeError, String(err));
+        }
+        const out = new Float64Array(11 * 16);
+        core.commit(new Float64Array(2), out);
+        core.flush(out);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('scanGor() over random bytes and separator pieces reads what the reader reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapline-native-scan-'));
+    const pieces = [
+      '\n🐵🙈🙉\n',
+      '\r\n🐵🙈🙉\r\n',
+      '\n🐵🙈',
+      '1 a 1795000000000000000 0\n',
+      '2 a 1795000000100000000 5\n',
+      'GET /x/1 HTTP/1.1\r\nHost: h\r\n\r\n',
+      'HTTP/1.1 200 OK\r\n\r\n',
+      '3 a 1 2\n',
+      '\n',
+      ' ',
+      'x',
+    ];
+    let n = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ maxLength: 6 })), { maxLength: 40 }),
+          async (parts) => {
+            const file = join(dir, `f${n++}.gor`);
+            writeFileSync(file, parts.join(''), 'utf8');
+            const run = async (engine: 'auto' | 'js', map: boolean) => {
+              const analytics = createAnalytics({ timeBase: 'input', engine });
+              const lines: string[] = [];
+              const progress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+              const fed = await feedFiles(
+                [file],
+                analytics,
+                createLogger({ write: (l) => lines.push(l) }),
+                progress,
+                map,
+              );
+              return JSON.stringify({ s: analytics.snapshot(), fed, lines });
+            };
+            const js = await run('js', false);
+            assert.equal(await run('auto', false), js);
+            if (canMapFiles()) assert.equal(await run('auto', true), js);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
