@@ -89,7 +89,9 @@ class BlockPool {
     for (std::string* s : free_) delete s;
   }
 
-  std::shared_ptr<const std::string> Copy(const char* p, size_t n) {
+  // A block of `n` bytes for `fill(char*)` to write, shared by the requests that point into it.
+  template <typename Fill>
+  std::shared_ptr<const std::string> Make(size_t n, Fill fill) {
     std::string* s = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -99,7 +101,8 @@ class BlockPool {
       }
     }
     if (s == nullptr) s = new std::string();
-    s->assign(p, n);
+    s->resize(n);
+    fill(&(*s)[0]);
     return std::shared_ptr<const std::string>(s, [this](const std::string* done) {
       Recycle(const_cast<std::string*>(done));
     });
@@ -163,6 +166,8 @@ struct Options {
   double timeout_ms = 5000;
   double worker_timeout_ms = 2000;
   size_t keep_bytes = 0;
+  // The target's Host value, for the edits submit() makes.
+  std::string host_header;
 };
 
 class Sender : public Napi::ObjectWrap<Sender> {
@@ -188,6 +193,11 @@ class Sender : public Napi::ObjectWrap<Sender> {
     opt_.timeout_ms = o.Get("timeoutMs").ToNumber().DoubleValue();
     opt_.worker_timeout_ms = o.Get("workerTimeoutMs").ToNumber().DoubleValue();
     opt_.keep_bytes = static_cast<size_t>(std::max(0.0, o.Get("keepBytes").ToNumber().DoubleValue()));
+    Napi::Value host_header = o.Get("hostHeader");
+    if (host_header.IsBuffer()) {
+      auto h = host_header.As<Napi::Buffer<char>>();
+      opt_.host_header.assign(h.Data(), h.Length());
+    }
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epfd_ < 0 || evfd_ < 0) {
@@ -214,7 +224,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
  private:
   // ── JS thread ──────────────────────────────────────────────────────────────────────────────────────────
 
-  // submit(buffer, offsets: Int32Array(n+1), heads: Uint8Array(n), firstSeq, n)
+  // submit(buffer, offsets: Int32Array(n+1), heads: Uint8Array(n), firstSeq, n[, cuts: Int32Array(2n)])
+  // cuts[2i], cuts[2i+1]: bytes [start, end) of request i (relative to it) to send as the target's Host value
+  // instead (the Host edit, made here in the copy); -1 for none.
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
@@ -231,20 +243,58 @@ class Sender : public Napi::ObjectWrap<Sender> {
       return env.Undefined();
     }
     if (n == 0) return env.Undefined();
+    const int32_t* cuts = nullptr;
+    if (info.Length() > 5 && info[5].IsTypedArray()) {
+      auto c = info[5].As<Napi::Int32Array>();
+      if (c.ElementLength() < 2 * n) {
+        Napi::RangeError::New(env, "submit: cuts shorter than 2n").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      cuts = c.Data();
+    }
+    const std::string& host = opt_.host_header;
+    size_t total = 0;
     for (size_t i = 0; i < n; i++) {
       int32_t a = offsets[i], b = offsets[i + 1];
       if (a < 0 || b < a || static_cast<size_t>(b) > buf.Length()) {
         Napi::RangeError::New(env, "submit: offsets out of range").ThrowAsJavaScriptException();
         return env.Undefined();
       }
+      size_t len = static_cast<size_t>(b - a);
+      if (cuts != nullptr && cuts[2 * i] >= 0) {
+        int32_t cs = cuts[2 * i], ce = cuts[2 * i + 1];
+        if (ce < cs || static_cast<size_t>(ce) > len) {
+          Napi::RangeError::New(env, "submit: cut out of range").ThrowAsJavaScriptException();
+          return env.Undefined();
+        }
+        len = len - static_cast<size_t>(ce - cs) + host.size();
+      }
+      total += len;
     }
-    size_t from = static_cast<size_t>(offsets[0]), to = static_cast<size_t>(offsets[n]);
-    auto bytes = blocks_.Copy(reinterpret_cast<const char*>(buf.Data()) + from, to - from);
     std::vector<Request> batch(n);
+    const char* src = reinterpret_cast<const char*>(buf.Data());
+    auto bytes = blocks_.Make(total, [&](char* out) {
+      size_t at = 0;
+      for (size_t i = 0; i < n; i++) {
+        size_t a = static_cast<size_t>(offsets[i]), b = static_cast<size_t>(offsets[i + 1]);
+        batch[i].offset = at;
+        if (cuts != nullptr && cuts[2 * i] >= 0) {
+          size_t cs = static_cast<size_t>(cuts[2 * i]), ce = static_cast<size_t>(cuts[2 * i + 1]);
+          memcpy(out + at, src + a, cs);
+          at += cs;
+          memcpy(out + at, host.data(), host.size());
+          at += host.size();
+          memcpy(out + at, src + a + ce, b - a - ce);
+          at += b - a - ce;
+        } else {
+          memcpy(out + at, src + a, b - a);
+          at += b - a;
+        }
+        batch[i].length = at - batch[i].offset;
+      }
+    });
     for (size_t i = 0; i < n; i++) {
       batch[i].batch = bytes;
-      batch[i].offset = static_cast<size_t>(offsets[i]) - from;
-      batch[i].length = static_cast<size_t>(offsets[i + 1] - offsets[i]);
       batch[i].head = heads[i] != 0;
       batch[i].seq = seq + static_cast<double>(i);
     }

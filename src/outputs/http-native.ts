@@ -21,7 +21,8 @@ import type { JobOutcome, ReplayJob } from './http-pool.js';
 import type { HttpTarget } from './http-target.js';
 
 interface NativeSender {
-  submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number): void;
+  /** cuts[2i], cuts[2i+1]: the bytes of request i to send as the target's Host value instead (-1: none). */
+  submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number, cuts?: Int32Array): void;
   /** [connections, opened, retired, busy, CPU ms of the sender thread] */
   stats(): number[];
   ref(): void;
@@ -39,6 +40,8 @@ export interface HttpAddon {
       timeoutMs: number;
       workerTimeoutMs: number;
       keepBytes: number;
+      /** The Host value submit()'s cuts are replaced by. */
+      hostHeader?: Buffer;
     },
     onResults: (fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null) => void,
   ) => NativeSender;
@@ -133,6 +136,7 @@ export class NativeReplayPool {
   private batchSeq = 0;
   private readonly offsets = new Int32Array(BATCH_COUNT + 1);
   private readonly heads = new Uint8Array(BATCH_COUNT);
+  private readonly cuts = new Int32Array(2 * BATCH_COUNT);
   private flushQueued = false;
   private readonly flushSoon = () => {
     this.flushQueued = false;
@@ -154,6 +158,7 @@ export class NativeReplayPool {
         timeoutMs: options.timeoutMs,
         workerTimeoutMs: options.workerTimeoutMs,
         keepBytes: options.keepBytes,
+        hostHeader: target.hostHeaderBytes,
       },
       (fields, n, kept, details) => this.onResults(fields, n, kept, details),
     );
@@ -202,35 +207,32 @@ export class NativeReplayPool {
   }
 
   submit(job: ReplayJob): void | Promise<void> {
-    return this.enqueue(job, 0, 0, undefined);
+    return this.enqueue(job, -1, -1);
   }
 
   /**
-   * Submits `job.payload` with the bytes [cutStart, cutEnd) replaced by `insert`, written straight into the
-   * batch (the Host edit without a copy of the request of its own).
+   * Submits `job.payload` with the bytes [cutStart, cutEnd) replaced by the target's Host value: the Host
+   * edit, made by the addon as it copies the batch (no copy of the request of its own here).
    */
-  submitReplacing(job: ReplayJob, cutStart: number, cutEnd: number, insert: Buffer): void | Promise<void> {
-    return this.enqueue(job, cutStart, cutEnd, insert);
+  submitWithHost(job: ReplayJob, cutStart: number, cutEnd: number): void | Promise<void> {
+    return this.enqueue(job, cutStart, cutEnd);
   }
 
-  private enqueue(job: ReplayJob, cutStart: number, cutEnd: number, insert: Buffer | undefined): void | Promise<void> {
+  private enqueue(job: ReplayJob, cutStart: number, cutEnd: number): void | Promise<void> {
     const payload = job.payload;
-    const size = insert === undefined ? payload.length : payload.length - (cutEnd - cutStart) + insert.length;
+    const size = payload.length;
     if (this.batchCount === BATCH_COUNT || this.batchBytes + size > this.batch.length) this.flush();
     if (size > this.batch.length) this.batch = Buffer.allocUnsafe(size);
     const seq = this.nextSeq++;
     if (this.batchCount === 0) this.batchSeq = seq;
     this.remember(seq, job);
     const at = this.batchBytes;
-    if (insert === undefined) {
-      payload.copy(this.batch, at);
-    } else {
-      payload.copy(this.batch, at, 0, cutStart);
-      insert.copy(this.batch, at + cutStart);
-      payload.copy(this.batch, at + cutStart + insert.length, cutEnd);
-    }
-    this.offsets[this.batchCount] = at;
-    this.heads[this.batchCount] = job.method === 'HEAD' ? 1 : 0;
+    this.batch.set(payload, at);
+    const i = this.batchCount;
+    this.offsets[i] = at;
+    this.heads[i] = job.method === 'HEAD' ? 1 : 0;
+    this.cuts[2 * i] = cutStart;
+    this.cuts[2 * i + 1] = cutEnd;
     this.batchBytes += size;
     this.batchCount++;
     if (this.outstanding++ === 0) this.sender.ref();
@@ -284,7 +286,7 @@ export class NativeReplayPool {
   private flush(): void {
     if (this.batchCount === 0 || this.closed) return;
     this.offsets[this.batchCount] = this.batchBytes;
-    this.sender.submit(this.batch, this.offsets, this.heads, this.batchSeq, this.batchCount);
+    this.sender.submit(this.batch, this.offsets, this.heads, this.batchSeq, this.batchCount, this.cuts);
     this.batchBytes = 0;
     this.batchCount = 0;
   }

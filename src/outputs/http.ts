@@ -176,12 +176,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       // The native client copies the request into its batch: the common Host edit is made in that copy.
       const hostEdit = native ? hostOnlyEdit(data, target, keepHost) : null;
       const pending = hostEdit
-        ? native!.submitReplacing(
-            { payload: data, method, meta: msg.meta },
-            hostEdit.valueStart,
-            hostEdit.valueEnd,
-            target.hostHeaderBytes,
-          )
+        ? native!.submitWithHost({ payload: data, method, meta: msg.meta }, hostEdit.valueStart, hostEdit.valueEnd)
         : pool.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
       queueStats?.sample(pool.waiting);
       return pending;
