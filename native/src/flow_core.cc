@@ -1,10 +1,11 @@
 // tapline flow addon: the native fast path of `--input-raw` (src/inputs/raw/native-flows.ts).
 //
 // One call per packet batch. For the common case — Ethernet or Linux cooked (the `any` interface), IPv4
-// without fragments, TCP, a connection opened by a captured SYN, every segment in order, every HTTP/1
-// message whole inside one segment with a Content-Length body or none — it decodes the packet, finds the
-// flow in a C++ hash table, cuts the messages and writes one record per message into a typed array
-// (payload as offsets into the batch).
+// without fragments, TCP, a connection opened by a captured SYN, every segment in order, HTTP/1 messages
+// with a Content-Length body or none whose head is whole inside one segment (the body may go on in the next
+// ones) — it decodes the packet, finds the flow in a C++ hash table, cuts the messages and writes one record
+// per message into a typed array (payload as offsets into the batch, or into the call's arena for a message
+// that spanned segments).
 // Everything else goes back to JavaScript, which runs the TypeScript path (decoder, TcpAssembler, HTTP/1
 // splitter) on it:
 //
@@ -17,10 +18,12 @@
 //                                   the tuple is marked: its packets go to TS from now on
 //
 // A packet is handled here only when every check passes; checks read, commits write, so a flow is handed
-// off in the state it had before the packet (always at a message boundary in both directions). The
+// off in the state it had before the packet (at a message boundary in both directions but for at most one
+// message whose body is still coming, see Pending). The
 // TypeScript path is the reference: a check fails for anything it would treat in a way this code does
-// not reproduce exactly (gaps, retransmissions, reordering, FIN/RST, chunked bodies, bodies across
-// segments, Upgrade, Expect, HEAD/CONNECT, 1xx, bare LF, obs-fold, unmatched responses, ...).
+// not reproduce exactly (gaps, retransmissions, reordering, FIN/RST, chunked bodies, heads across
+// segments, Upgrade, Expect, HEAD/CONNECT, 1xx, bare LF, obs-fold, unmatched responses, ...). A flow with
+// a message half-way through its body is handed off with that part, which the TS path gets as one segment.
 //
 // Input layouts (`kind`):
 //   0  af_packet batch records (native/src/af_packet.h): 24-byte header (tsNs u64 at 0, caplen u32 at 12),
@@ -31,11 +34,14 @@
 //   2  the same with microseconds instead of nanoseconds.
 //
 // Outputs (Uint32Arrays passed in, sized by the caller; counts come back in `counts`):
-//   messages  10 words a message: packet index, type (1 request, 2 response), id number (ACK or SEQ),
-//             client IPv4, client port << 16 | server port, payload offset, payload length, ts high, ts low, 0
+//   messages  12 words a message: packet index, type (1 request, 2 response), id number (ACK or SEQ),
+//             client IPv4, client port << 16 | server port, payload offset, payload length, start ts high,
+//             start ts low, end ts high, end ts low, 1 when the payload is in the call's arena (a message
+//             that spanned segments, copied) instead of the batch
 //   fallback  2 words a packet: packet index, record offset (kind 0; the index entry's offset for kind 1)
 //   handoffs  16 words a flow (see WriteHandoff), waits: 2 words (id number, ack) a pending request
-//   counts    [messages, fallback, handoffs, waits, latest ts high, latest ts low, error, next record offset]
+//   counts    [messages, fallback, handoffs, waits, latest ts high, latest ts low, error, next record offset,
+//             arena bytes (then `arena()` gives them as one Buffer)]
 //
 // Never trusts the bytes: every read is bounds-checked; a malformed batch is reported (counts[6] = 1)
 // before anything was processed, and JavaScript decodes it the old way (which reports the error).
@@ -54,9 +60,9 @@ constexpr int kAbiVersion = 1;
 
 constexpr uint32_t kRecordHeader = 24;
 constexpr uint32_t kIndexWords = 5;
-constexpr uint32_t kMessageWords = 10;
+constexpr uint32_t kMessageWords = 12;
 constexpr uint32_t kFallbackWords = 2;
-constexpr uint32_t kHandoffWords = 16;
+constexpr uint32_t kHandoffWords = 24;
 
 constexpr uint8_t kFin = 0x01;
 constexpr uint8_t kSyn = 0x02;
@@ -257,8 +263,9 @@ bool ParseFields(const uint8_t* b, size_t len, size_t pos, size_t start, size_t 
 }
 
 // A request starting at `start`: `METHOD SP target SP HTTP/1.x CRLF` fields CRLF [body]. Returns the end
-// of the message, or 0 when it is not in the subset or not whole inside [start, len).
-size_t ParseRequest(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
+// of the message (beyond `len` when its head is here but its body goes on in later segments), or 0 when it
+// is not in the subset, its head is not whole inside [start, len), or it is longer than `maxSize`.
+uint64_t ParseRequest(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
   size_t limit = maxSize < kMaxHeaderSize ? maxSize : kMaxHeaderSize;
   size_t p = start;
   while (p < len && b[p] >= 'A' && b[p] <= 'Z' && p - start < 20) p++;
@@ -281,13 +288,14 @@ size_t ParseRequest(const uint8_t* b, size_t len, size_t start, size_t maxSize) 
   Head h;
   if (!ParseFields(b, len, p, start, limit, &h)) return 0;
   uint64_t end = h.end + static_cast<uint64_t>(h.contentLength > 0 ? h.contentLength : 0);
-  if (end > len || end - start > maxSize) return 0;
-  return static_cast<size_t>(end);
+  if (end - start > maxSize) return 0;
+  return end;
 }
 
 // A final response (status 200..999): `HTTP/1.x SP ddd [SP reason] CRLF` fields CRLF [body]. 204 and 304
-// have no body; any other needs a Content-Length (a close-delimited body is the TS path's).
-size_t ParseResponse(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
+// have no body; any other needs a Content-Length (a close-delimited body is the TS path's). Returns as
+// ParseRequest does.
+uint64_t ParseResponse(const uint8_t* b, size_t len, size_t start, size_t maxSize) {
   size_t limit = maxSize < kMaxHeaderSize ? maxSize : kMaxHeaderSize;
   size_t p = start;
   if (p + 14 > len || !IsVersion(b + p) || b[p + 8] != ' ') return 0;
@@ -319,8 +327,8 @@ size_t ParseResponse(const uint8_t* b, size_t len, size_t start, size_t maxSize)
     if (h.contentLength < 0) return 0;
     end = h.end + static_cast<uint64_t>(h.contentLength);
   }
-  if (end > len || end - start > maxSize) return 0;
-  return static_cast<size_t>(end);
+  if (end - start > maxSize) return 0;
+  return end;
 }
 
 // ── flows ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -337,12 +345,25 @@ struct Waiting {
   uint32_t ack;
 };
 
+// A message whose head came whole in one segment and whose Content-Length body goes on in the next ones
+// (one a connection at a time). Kept as a copy; handed to the TS path as one segment if the flow leaves.
+struct Pending {
+  bool active = false;
+  bool fromClient = false;
+  uint32_t startSeq = 0;  // SEQ of its first byte
+  uint32_t ack = 0;       // ACK of the segment that carried its first byte (its id, for a request)
+  uint64_t tsNs = 0;      // that segment's capture time (its timestamp)
+  uint64_t remaining = 0;
+  std::vector<uint8_t> bytes;
+};
+
 struct Flow {
   uint32_t clientIp, serverIp;
   uint16_t clientPort, serverPort;
   Direction client, server;
   uint64_t openedNs = 0, lastSeenNs = 0;
   std::vector<Waiting> waiting;
+  Pending pending;
   bool live = false;
 };
 
@@ -378,9 +399,11 @@ struct Outputs {
   size_t nWaits = 0;
 };
 
-// A message found by the checks, written only if the whole packet passes.
+// A message found by the checks, written only if the whole packet passes. `pending`: it completes the
+// flow's pending message (its bytes are that copy plus the first `len` bytes of this payload).
 struct Found {
-  uint32_t type, id, off, len;
+  uint32_t type, id, ack, off, len;
+  bool pending;
 };
 
 class FlowCore : public Napi::ObjectWrap<FlowCore> {
@@ -393,6 +416,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
                            InstanceMethod("release", &FlowCore::Release),
                            InstanceMethod("counters", &FlowCore::Counters),
                            InstanceMethod("clear", &FlowCore::Clear),
+                           InstanceMethod("arena", &FlowCore::Arena),
                        });
   }
 
@@ -409,6 +433,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     expireNs_ = static_cast<uint64_t>(o.Get("expireNs").As<Napi::Number>().DoubleValue());
     maxFlows_ = o.Get("maxFlows").As<Napi::Number>().Uint32Value();
     vxlanPort_ = o.Get("vxlanPort").As<Napi::Number>().Uint32Value();
+    allowIncomplete_ = o.Get("allowIncomplete").As<Napi::Boolean>().Value();
   }
 
  private:
@@ -425,6 +450,11 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   size_t marks_ = 0;
   // Counters of what was handled here (the TS path counts the rest).
   double segments_ = 0, flowsOpened_ = 0, requests_ = 0, responses_ = 0;
+  // What the HTTP layer counts for a pending message when its flow expires or the input ends.
+  double incompleteExpired_ = 0, incompleteEof_ = 0, incompleteDropped_ = 0, unmatched_ = 0, unanswered_ = 0;
+  bool allowIncomplete_ = false;
+  // Bytes of messages that spanned segments (and of pending messages handed over), for the current call.
+  std::vector<uint8_t> arena_;
   std::vector<Found> found_;
 
   bool PortMatch(uint16_t p) const {
@@ -444,6 +474,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     Flow& f = flows_[slot];
     f.live = false;
     f.waiting.clear();
+    ClearPending(f.pending);
     free_.push_back(slot);
     liveFlows_--;
   }
@@ -478,6 +509,19 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     w[13] = static_cast<uint32_t>(out.nWaits);
     w[14] = static_cast<uint32_t>(f.waiting.size());
     w[15] = 0;
+    const Pending& pd = f.pending;
+    for (int i = 16; i < 24; i++) w[i] = 0;
+    if (pd.active) {
+      // The TS path takes the flow at the pending message's start and gets its bytes as one segment.
+      w[4] |= pd.fromClient ? 16u : 32u;
+      w[pd.fromClient ? 6 : 8] = pd.startSeq;
+      w[16] = pd.ack;
+      w[17] = static_cast<uint32_t>(pd.tsNs >> 32);
+      w[18] = static_cast<uint32_t>(pd.tsNs);
+      w[19] = static_cast<uint32_t>(arena_.size());
+      w[20] = static_cast<uint32_t>(pd.bytes.size());
+      arena_.insert(arena_.end(), pd.bytes.begin(), pd.bytes.end());
+    }
     for (const Waiting& q : f.waiting) {
       out.waits[out.nWaits * 2] = q.id;
       out.waits[out.nWaits * 2 + 1] = q.ack;
@@ -517,45 +561,49 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       return true;
     }
     if (!d.started || s.seq != d.nextSeq) return false;
-    // Messages must tile the payload exactly.
-    found_.clear();
     const uint8_t* b = s.payload;
     size_t len = s.len;
+    Pending& pd = f.pending;
+    bool continuing = pd.active && pd.fromClient == fromClient;
+    if (continuing && len < pd.remaining) {
+      // All of it is more of the pending body.
+      pd.bytes.insert(pd.bytes.end(), b, b + len);
+      pd.remaining -= len;
+      d.nextSeq = s.seq + s.len;
+      Touch(f, tsNs);
+      segments_++;
+      return true;
+    }
+    // Messages must tile the payload exactly (the last one may go on in later segments).
+    found_.clear();
     size_t pos = 0;
     size_t answered = 0;  // responses matched against f.waiting so far (checks only)
     size_t pushed = 0;    // requests this packet adds
+    if (continuing) {
+      size_t take = static_cast<size_t>(pd.remaining);
+      if (!Check(f, fromClient, pd.startSeq, pd.ack, &answered, &pushed, 0, take, true)) return false;
+      pos = take;
+    }
+    bool startsPending = false;
+    size_t pendingStart = 0;
+    uint64_t pendingEnd = 0;
     while (pos < len) {
-      if (fromClient) {
-        size_t end = ParseRequest(b, len, pos, maxSize_);
-        if (end == 0) return false;
-        // gor's id is the ACK; a pipelined request repeating a waiting id takes its SEQ (http-streams.ts).
-        uint32_t id = s.ack;
-        bool repeats = false;
-        for (const Waiting& q : f.waiting)
-          if (q.id == id) repeats = true;
-        for (const Found& g : found_)
-          if (g.id == id) repeats = true;
-        if (repeats) id = s.seq + static_cast<uint32_t>(pos);
-        if (f.waiting.size() + ++pushed > kMaxWaiting) return false;
-        found_.push_back({1, id, static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)});
-        pos = end;
-      } else {
-        size_t end = ParseResponse(b, len, pos, maxSize_);
-        if (end == 0) return false;
-        uint32_t seq = s.seq + static_cast<uint32_t>(pos);
-        // ConnectionState.answer(): the oldest waiting request, unless a younger one's ACK is this SEQ
-        // (the capture lost responses: counted and dropped there) — and none waiting is unmatched.
-        size_t left = f.waiting.size() - answered;
-        if (left == 0) return false;
-        const Waiting& head = f.waiting[answered];
-        if (left > 1 && head.ack != seq) {
-          for (size_t k = answered + 1; k < f.waiting.size(); k++)
-            if (f.waiting[k].ack == seq) return false;
-        }
-        found_.push_back({2, head.id, static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)});
-        answered++;
-        pos = end;
+      uint64_t end = fromClient ? ParseRequest(b, len, pos, maxSize_) : ParseResponse(b, len, pos, maxSize_);
+      if (end == 0) return false;
+      if (end > len) {
+        // Its body goes on: followed here unless incomplete messages are to be emitted (the TS path cuts
+        // those) or the other direction has one pending already.
+        if (allowIncomplete_ || (pd.active && !continuing)) return false;
+        startsPending = true;
+        pendingStart = pos;
+        pendingEnd = end;
+        break;
       }
+      uint32_t seq = s.seq + static_cast<uint32_t>(pos);
+      if (!Check(f, fromClient, seq, s.ack, &answered, &pushed, pos, static_cast<size_t>(end) - pos, false)) {
+        return false;
+      }
+      pos = static_cast<size_t>(end);
     }
     size_t emit = 0;
     for (const Found& g : found_)
@@ -568,7 +616,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     uint32_t payloadOff = static_cast<uint32_t>(s.payload - base);
     for (const Found& g : found_) {
       if (g.type == 1) {
-        f.waiting.push_back({g.id, s.ack});
+        f.waiting.push_back({g.id, g.ack});
         requests_++;
       } else {
         f.waiting.erase(f.waiting.begin());
@@ -576,19 +624,105 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
         responses_++;
       }
       uint32_t* w = out.msg + out.nMsg * kMessageWords;
+      uint64_t startNs = g.pending ? pd.tsNs : tsNs;
       w[0] = index;
       w[1] = g.type;
       w[2] = g.id;
       w[3] = f.clientIp;
       w[4] = (static_cast<uint32_t>(f.clientPort) << 16) | f.serverPort;
-      w[5] = payloadOff + g.off;
-      w[6] = g.len;
-      w[7] = static_cast<uint32_t>(tsNs >> 32);
-      w[8] = static_cast<uint32_t>(tsNs);
-      w[9] = 0;
+      if (g.pending) {
+        w[5] = static_cast<uint32_t>(arena_.size());
+        w[6] = static_cast<uint32_t>(pd.bytes.size() + g.len);
+        arena_.insert(arena_.end(), pd.bytes.begin(), pd.bytes.end());
+        arena_.insert(arena_.end(), b, b + g.len);
+      } else {
+        w[5] = payloadOff + g.off;
+        w[6] = g.len;
+      }
+      w[7] = static_cast<uint32_t>(startNs >> 32);
+      w[8] = static_cast<uint32_t>(startNs);
+      w[9] = static_cast<uint32_t>(tsNs >> 32);
+      w[10] = static_cast<uint32_t>(tsNs);
+      w[11] = g.pending ? 1 : 0;
       out.nMsg++;
     }
+    if (continuing) ClearPending(pd);
+    if (startsPending) {
+      pd.active = true;
+      pd.fromClient = fromClient;
+      pd.startSeq = s.seq + static_cast<uint32_t>(pendingStart);
+      pd.ack = s.ack;
+      pd.tsNs = tsNs;
+      pd.remaining = pendingEnd - len;
+      pd.bytes.assign(b + pendingStart, b + len);
+    }
     return true;
+  }
+
+  static void ClearPending(Pending& pd) {
+    pd.active = false;
+    pd.remaining = 0;
+    if (pd.bytes.capacity() > 256 * 1024) {
+      std::vector<uint8_t>().swap(pd.bytes);  // do not keep a large body's buffer for the connection's life
+    } else {
+      pd.bytes.clear();
+    }
+  }
+
+  // The checks the TS path makes when a message completes (http-streams.ts): a request's id (gor's ACK, or
+  // its own SEQ when a waiting request has that id already), a response's request. Appends to found_.
+  bool Check(const Flow& f, bool fromClient, uint32_t seq, uint32_t ack, size_t* answered, size_t* pushed,
+             size_t off, size_t len, bool pending) {
+    if (fromClient) {
+      uint32_t id = ack;
+      bool repeats = false;
+      for (const Waiting& q : f.waiting)
+        if (q.id == id) repeats = true;
+      for (const Found& g : found_)
+        if (g.id == id) repeats = true;
+      if (repeats) id = seq;
+      if (f.waiting.size() + ++*pushed > kMaxWaiting) return false;
+      found_.push_back({1, id, ack, static_cast<uint32_t>(off), static_cast<uint32_t>(len), pending});
+      return true;
+    }
+    // ConnectionState.answer(): the oldest waiting request, unless a younger one's ACK is this SEQ (the
+    // capture lost responses: counted and dropped there) — and none waiting is unmatched.
+    size_t left = f.waiting.size() - *answered;
+    if (left == 0) return false;
+    const Waiting& head = f.waiting[*answered];
+    if (left > 1 && head.ack != seq) {
+      for (size_t k = *answered + 1; k < f.waiting.size(); k++)
+        if (f.waiting[k].ack == seq) return false;
+    }
+    found_.push_back({2, head.id, head.ack, static_cast<uint32_t>(off), static_cast<uint32_t>(len), pending});
+    ++*answered;
+    return true;
+  }
+
+  // A flow ends with a message pending (expiry, end of input): what the TS path counts for it there — the
+  // message reported incomplete (and dropped: pending messages exist only without allowIncomplete), and
+  // for a response, the request it answers taken from the queue as ConnectionState.answer() does.
+  void EndPending(Flow& f, bool expired) {
+    Pending& pd = f.pending;
+    if (!pd.active) return;
+    if (!pd.fromClient) {
+      std::vector<Waiting>& w = f.waiting;
+      if (w.size() > 1 && w[0].ack != pd.startSeq) {
+        for (size_t k = 1; k < w.size(); k++) {
+          if (w[k].ack == pd.startSeq) {
+            w.erase(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(k));
+            unanswered_ += static_cast<double>(k);
+            break;
+          }
+        }
+      }
+      if (w.empty()) unmatched_++;
+      else w.erase(w.begin());
+    }
+    if (expired) incompleteExpired_++;
+    else incompleteEof_++;
+    incompleteDropped_++;
+    ClearPending(pd);
   }
 
   static void Touch(Flow& f, uint64_t tsNs) {
@@ -687,10 +821,11 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     uint32_t linkType = info[9].As<Napi::Number>().Uint32Value();
     uint32_t start = info[10].As<Napi::Number>().Uint32Value();
     size_t startOffset = info[11].As<Napi::Number>().Uint32Value();
-    if (counts.ElementLength() < 8) {
-      Napi::TypeError::New(env, "counts must hold 8 numbers").ThrowAsJavaScriptException();
+    if (counts.ElementLength() < 9) {
+      Napi::TypeError::New(env, "counts must hold 9 numbers").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    arena_.clear();
     const uint8_t* buf = bufArr.Data();
     size_t len = bufArr.ByteLength();
     Outputs out{msg.Data(), msg.ElementLength() / kMessageWords, 0,
@@ -698,7 +833,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
                 ho.Data(),  ho.ElementLength() / kHandoffWords,   0,
                 waits.Data(), waits.ElementLength() / 2,          0};
     uint32_t* c = counts.Data();
-    for (int i = 0; i < 8; i++) c[i] = 0;
+    for (int i = 0; i < 9; i++) c[i] = 0;
     uint64_t latest = 0;
     uint32_t done = start;
     bool handled = false;
@@ -746,7 +881,13 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     c[4] = static_cast<uint32_t>(latest >> 32);
     c[5] = static_cast<uint32_t>(latest);
     c[6] = 0;
+    c[8] = static_cast<uint32_t>(arena_.size());
     return Napi::Number::New(env, done);
+  }
+
+  // The current call's arena (bytes of messages that spanned segments) as one Buffer, or an empty one.
+  Napi::Value Arena(const Napi::CallbackInfo& info) {
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), arena_.data(), arena_.size());
   }
 
   Napi::Value Malformed(uint32_t* c) {
@@ -765,6 +906,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     for (uint32_t slot = 0; slot < flows_.size(); slot++) {
       Flow& f = flows_[slot];
       if (!f.live || f.lastSeenNs > cutoff) continue;
+      EndPending(f, true);
       table_.erase(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
       Drop(slot);
       removed++;
@@ -792,7 +934,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-    if (out.ElementLength() >= 6) {
+    if (out.ElementLength() >= 11) {
       double* d = out.Data();
       d[0] = segments_;
       d[1] = flowsOpened_;
@@ -800,12 +942,19 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       d[3] = responses_;
       d[4] = static_cast<double>(liveFlows_);
       d[5] = static_cast<double>(marks_);
+      d[6] = incompleteExpired_;
+      d[7] = incompleteEof_;
+      d[8] = incompleteDropped_;
+      d[9] = unmatched_;
+      d[10] = unanswered_;
     }
     return info.Env().Undefined();
   }
 
-  // End of input: native flows are at message boundaries, nothing to report; forget everything.
+  // End of input: a pending message is reported as the TS path's flush would (counted); forget everything.
   Napi::Value Clear(const Napi::CallbackInfo& info) {
+    for (Flow& f : flows_)
+      if (f.live) EndPending(f, false);
     table_.clear();
     flows_.clear();
     free_.clear();

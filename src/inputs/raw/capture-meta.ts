@@ -85,22 +85,31 @@ export class CaptureMeta implements Meta {
 export class NativeCapturedMessage {
   private cached: CaptureMeta | undefined = undefined;
 
-  /** `ports`: client port << 16 | server port; the capture time is `tsHigh * 2^32 + tsLow` ns. */
+  /**
+   * `ports`: client port << 16 | server port; the capture times of the message's first and last packets are
+   * `high * 2^32 + low` ns.
+   */
   constructor(
     readonly data: Buffer,
     private readonly request: boolean,
     private readonly idNumber: number,
     private readonly clientIp4: number,
     private readonly ports: number,
-    private readonly tsHigh: number,
-    private readonly tsLow: number,
+    private readonly startHigh: number,
+    private readonly startLow: number,
+    private readonly endHigh: number,
+    private readonly endLow: number,
   ) {}
 
   get meta(): CaptureMeta {
     if (this.cached === undefined) {
-      const ts = (BigInt(this.tsHigh) << 32n) | BigInt(this.tsLow);
+      const start = (BigInt(this.startHigh) << 32n) | BigInt(this.startLow);
+      const end =
+        this.endHigh === this.startHigh && this.endLow === this.startLow
+          ? start
+          : (BigInt(this.endHigh) << 32n) | BigInt(this.endLow);
       const type = this.request ? '1' : '2';
-      this.cached = new CaptureMeta(type, null, this.idNumber, ts, ts, ts, null, this.clientIp4, this.ports);
+      this.cached = new CaptureMeta(type, null, this.idNumber, start, start, end, null, this.clientIp4, this.ports);
     }
     return this.cached;
   }

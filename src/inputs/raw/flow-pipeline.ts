@@ -16,14 +16,14 @@
  */
 
 import { createDecoder, type Decoder } from '../../capture/decode/index.js';
-import { isBatchView, type PacketBatch, type RawPacket, type TcpSegment } from '../../capture/types.js';
+import { isBatchView, type PacketBatch, type RawPacket, TcpFlag, type TcpSegment } from '../../capture/types.js';
 import { type Message, nowNs } from '../../core/message.js';
 import { hasRequestTitle, hasResponseTitle } from '../../protocol/http1/index.js';
 import { TcpAssembler } from '../../tcp/index.js';
 import type { AdoptedFlow, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { BinaryConnection, BinaryDirection, newBinaryCutCounters } from './binary-streams.js';
-import { ConnectionState, HttpDirection, newHttpCutCounters } from './http-streams.js';
-import { flowAddon, NativeFlows } from './native-flows.js';
+import { ConnectionState, type HttpCutCounters, HttpDirection, newHttpCutCounters } from './http-streams.js';
+import { flowAddon, type NativeFlowCounters, NativeFlows, type PendingBytes } from './native-flows.js';
 
 /** What turns packets into messages. Plain data (no functions but `random`), so it can be sent to a worker. */
 export interface FlowOptions {
@@ -85,9 +85,9 @@ export class FlowPipeline {
     this.native = this.nativeFlows();
   }
 
-  /** True when views take the native fast path. */
-  get nativeEnabled(): boolean {
-    return this.native !== null;
+  /** What the native fast path handled (null when it is off): for tests and diagnostics. */
+  nativeCounters(): NativeFlowCounters | null {
+    return this.native?.counters() ?? null;
   }
 
   /** Feeds one batch of packets; returns the latest segment timestamp seen (or `latest` when none is later). */
@@ -157,17 +157,26 @@ export class FlowPipeline {
         expireNs: o.expireNs,
         // As the TS decoder reads it: 0 means gor's default.
         vxlanPort: o.vxlanPort || 4789,
+        allowIncomplete: o.allowIncomplete,
       },
       {
         emit: this.emit,
-        adopt: (flow, waiting) => this.adopt(flow, waiting),
+        adopt: (flow, waiting, pending) => this.adopt(flow, waiting, pending),
         runPacket: (packet, latest) => this.pushPacket(packet, latest),
       },
     );
   }
 
-  /** A connection leaves the fast path: the assembler and the HTTP state take it over where it is. */
-  private adopt(flow: AdoptedFlow, waiting: readonly { idNumber: number; ack: number }[]): void {
+  /**
+   * A connection leaves the fast path: the assembler and the HTTP state take it over where it is. A message
+   * the fast path had begun (its body spanning segments) is given to the assembler as the one segment it was
+   * so far, with the SEQ, ACK and time of its first: the state the TypeScript path would be in.
+   */
+  private adopt(
+    flow: AdoptedFlow,
+    waiting: readonly { idNumber: number; ack: number }[],
+    pending: PendingBytes | null,
+  ): void {
     const conn = this.assembler.adopt(flow);
     const state = new ConnectionState(conn);
     for (const w of waiting) {
@@ -176,6 +185,23 @@ export class FlowPipeline {
       state.methods.push('GET');
     }
     this.http.set(conn, state);
+    if (pending === null) return;
+    const c = pending.fromClient;
+    this.assembler.push({
+      tsNs: pending.tsNs,
+      srcIp: c ? conn.clientIp : conn.serverIp,
+      dstIp: c ? conn.serverIp : conn.clientIp,
+      srcIp4: c ? conn.clientIp4 : conn.serverIp4,
+      dstIp4: c ? conn.serverIp4 : conn.clientIp4,
+      srcPort: c ? conn.clientPort : conn.serverPort,
+      dstPort: c ? conn.serverPort : conn.clientPort,
+      seq: pending.seq,
+      ack: pending.ack,
+      flags: TcpFlag.ACK | TcpFlag.PSH,
+      window: 0,
+      payload: pending.bytes,
+      truncated: false,
+    });
   }
 
   /** The fidelity counters (without the engine's), in the order the stats line prints them. */
@@ -184,12 +210,8 @@ export class FlowPipeline {
     const a = this.assembler.stats;
     let decodeDropped = 0;
     for (const v of Object.values(d.dropped)) decodeDropped += v;
-    const cut = this.options.protocol === 'http' ? { ...this.httpCounters } : this.binaryCounters;
     const n = this.native?.counters();
-    if (n && 'requests' in cut) {
-      cut.requests += n.requests;
-      cut.responses += n.responses;
-    }
+    const cut = this.options.protocol === 'http' ? withNative(this.httpCounters, n) : this.binaryCounters;
     return {
       packets: this.packets,
       not_tcp_or_filtered: decodeDropped,
@@ -239,6 +261,21 @@ export class FlowPipeline {
       return new HttpDirection(state, side, httpOptions, this.httpCounters);
     };
   }
+}
+
+/** The HTTP counters with what the native fast path counted added (it handles HTTP only). */
+function withNative(c: HttpCutCounters, n: NativeFlowCounters | undefined): HttpCutCounters {
+  if (n === undefined) return c;
+  return {
+    ...c,
+    requests: c.requests + n.requests,
+    responses: c.responses + n.responses,
+    unmatched_responses: c.unmatched_responses + n.unmatched_responses,
+    unanswered_requests: c.unanswered_requests + n.unanswered_requests,
+    incomplete_expired: c.incomplete_expired + n.incomplete_expired,
+    incomplete_eof: c.incomplete_eof + n.incomplete_eof,
+    incomplete_dropped: c.incomplete_dropped + n.incomplete_dropped,
+  };
 }
 
 /** The stats line's order: packets first, then the engine's counters, then the flows'. */

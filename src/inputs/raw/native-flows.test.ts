@@ -11,14 +11,18 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { RawPacket } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
+import { FlowPipeline } from './flow-pipeline.js';
 import { flowAddon } from './native-flows.js';
+import { RAW_INPUT_DEFAULTS } from './raw-input.js';
 import {
+  asViews,
   capture,
   conversation,
   disorder,
   type Exchange,
   requestBytes,
   responseBytes,
+  SERVER,
   type Segment,
   segments,
   timed,
@@ -42,13 +46,13 @@ function lines(msgs: readonly Message[]): string[] {
   return msgs.map((m) => `${m.meta.line}\n${m.data.toString('latin1')}`);
 }
 
-/** Both paths over the same packets: equal messages and counters; returns the fast path's messages. */
-async function same(packets: RawPacket[]): Promise<Message[]> {
+/** Both paths over the same packets: equal messages and counters; returns the fast path's. */
+async function same(packets: RawPacket[]): Promise<{ msgs: Message[]; stats: Record<string, number | string> }> {
   const reference = await capture(packets, {}, false);
   const fast = await capture(packets, {}, true);
   assert.deepEqual(lines(fast.msgs), lines(reference.msgs));
   assert.deepEqual(fast.stats, reference.stats);
-  return fast.msgs;
+  return fast;
 }
 
 /** Requests sent back to back in one segment (pipelining), then their responses in one segment. */
@@ -79,7 +83,7 @@ const GET_HELLO: Exchange = {
 describe('native flow fast path: same output as the TypeScript path', { skip }, () => {
   it('a whole keep-alive conversation takes the fast path and matches', async () => {
     const x = GET_HELLO;
-    const msgs = await same(conversation([x, { ...x, method: 'POST', requestBody: Buffer.from('{}') }, x]));
+    const { msgs } = await same(conversation([x, { ...x, method: 'POST', requestBody: Buffer.from('{}') }, x]));
     assert.equal(msgs.length, 6);
     assert.deepEqual(
       msgs.map((m) => m.meta.type),
@@ -145,7 +149,7 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
       const packets = list.map((sg, i) =>
         toPacket(sg, start + BigInt(i) * 1000n + (i >= first.length - 2 ? pauseNs : 0n)),
       );
-      const msgs = await same(packets);
+      const { msgs } = await same(packets);
       assert.equal(msgs.length, 10);
     }
   });
@@ -179,8 +183,69 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
     add(false, interim);
     add(true, body);
     add(false, final);
-    const msgs = await same(timed(list));
+    const { msgs } = await same(timed(list));
     assert.equal(msgs.length, 5);
+  });
+});
+
+describe('native flow fast path: bodies across segments', { skip }, () => {
+  const upload: Exchange = {
+    method: 'POST',
+    path: 'up',
+    requestBody: Buffer.alloc(5000, 0x61),
+    status: 200,
+    responseBody: Buffer.alloc(9000, 0x62),
+    chunked: false,
+  };
+  const list = segments([upload, GET_HELLO, upload], [1400], [10, 20]);
+
+  it('are followed natively, copied whole, with the first packet time and the last as the end', async () => {
+    const packets = timed(list);
+    const { msgs } = await same(packets);
+    assert.equal(msgs.length, 6);
+    const flows = new FlowPipeline({ ...RAW_INPUT_DEFAULTS, ports: [SERVER.port] }, () => {});
+    for (const view of asViews(packets, 5)) flows.push(view, 0n);
+    const n = flows.nativeCounters()!;
+    assert.deepEqual([n.connections, n.requests, n.responses], [1, 3, 3], 'no hand-over');
+    assert.ok((msgs[0]!.meta.latencyNs ?? 0n) > 0n, 'a request over 4 segments has a latency');
+  });
+
+  it('end of input, expiry, a gap, a FIN or a retransmission in the middle of a body', async () => {
+    const body = list.findIndex((sg) => sg.fromClient && sg.payload.length === 1400 && sg !== list[2]);
+    const cases: Segment[][] = [
+      list.slice(0, body + 1), // the input ends inside the first request's body
+      [...list.slice(0, body + 1), ...list.slice(body + 2)], // a segment of it lost
+      [...list.slice(0, body + 1), list[body]!, ...list.slice(body + 1)], // one repeated
+      [...list.slice(0, body + 1), { ...list[body + 1]!, flags: 0x19 }], // FIN with the next piece
+    ];
+    const stats = [];
+    for (const c of cases) stats.push((await same(timed(c))).stats);
+    assert.deepEqual(
+      stats.map((st) => [st.incomplete_eof, st.incomplete_gap, st.gaps, st.retransmitted_segments]),
+      [
+        [1, 0, 0, 0], // cut off: reported at the end of input
+        [0, 1, 1, 0], // a lost segment: incomplete by the gap
+        [0, 0, 0, 1], // a repeated one: counted, the message still whole
+        [1, 0, 0, 0], // the FIN ends it short
+      ],
+    );
+    // Idle for 3 s inside the body (the flow expires), then another connection's packets move the clock.
+    const other = segments([GET_HELLO], [1400], [500, 600]).map((sg) => toPacket(sg, 0n));
+    const start = 1_700_000_000_000_000_000n;
+    // The server's ACKs fill the first batches (the file clock starts ticking after the first one).
+    const acked = (list[body]!.seq + list[body]!.payload.length) >>> 0;
+    const ack: Segment = { fromClient: false, seq: 21, ack: acked, flags: 0x10, payload: Buffer.alloc(0) };
+    const early = [...list.slice(0, body + 1), ...Array<Segment>(14).fill(ack)];
+    const first = early.map((sg, i) => toPacket(sg, start + BigInt(i) * 1000n));
+    const later = other.map((p, i) => ({ ...p, tsNs: start + 3_000_000_000n + BigInt(i) * 1000n }));
+    const later2 = later.map((p) => ({ ...p, data: Buffer.from(p.data) }));
+    // Another client port, so the second conversation is its own connection.
+    for (const p of later2) {
+      const fromClient = p.data.readUInt16BE(34) === 41000;
+      p.data.writeUInt16BE(41001, fromClient ? 34 : 36);
+    }
+    const expired = (await same([...first, ...later2])).stats;
+    assert.equal(expired.incomplete_expired, 1);
   });
 });
 
@@ -188,8 +253,8 @@ describe('native flow addon: random bytes never crash it', { skip }, () => {
   it('takes any batch (records or index) and either handles or returns every packet', () => {
     const a = flowAddon()!;
     const options = { ports: [80], maxSize: 1 << 20, trackResponse: true, expireNs: 2e9, maxFlows: 1000 };
-    const core = new a.FlowCore({ ...options, vxlanPort: 4789 });
-    const counts = new Uint32Array(8);
+    const core = new a.FlowCore({ ...options, vxlanPort: 4789, allowIncomplete: false });
+    const counts = new Uint32Array(9);
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 600 }),
@@ -200,9 +265,9 @@ describe('native flow addon: random bytes never crash it', { skip }, () => {
           const buf = Buffer.from(bytes);
           const index = kind === 0 ? null : Uint32Array.from(indexWords);
           const out = {
-            msg: new Uint32Array(10 * 64),
+            msg: new Uint32Array(12 * 64),
             fb: new Uint32Array(2 * 16),
-            ho: new Uint32Array(16 * 16),
+            ho: new Uint32Array(24 * 16),
             waits: new Uint32Array(2 * 16 * 16),
           };
           const linkType = kind === 2 ? 113 : 1;

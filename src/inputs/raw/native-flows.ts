@@ -44,6 +44,8 @@ interface NativeFlowCore {
   release(tuples: Uint32Array, n: number): void;
   counters(out: Float64Array): void;
   clear(): void;
+  /** The last call's bytes of messages that spanned segments (and of pending messages handed over). */
+  arena(): Buffer;
 }
 
 interface FlowAddon {
@@ -54,6 +56,7 @@ interface FlowAddon {
     expireNs: number;
     maxFlows: number;
     vxlanPort: number;
+    allowIncomplete: boolean;
   }) => NativeFlowCore;
   abiVersion: number;
 }
@@ -89,10 +92,22 @@ export function flowAddon(): FlowAddon | null {
 /** What the fast path needs from the flow pipeline. */
 export interface NativeFlowHooks {
   emit(msg: Message): void;
-  /** Takes over a connection (its pending requests: id number and ACK each), before its packet runs. */
-  adopt(flow: AdoptedFlow, waiting: readonly { idNumber: number; ack: number }[]): void;
+  /**
+   * Takes over a connection (its requests waiting for responses: id number and ACK each), before its packet
+   * runs; `pending`: a message begun in earlier segments, to be given to the TS path as one segment.
+   */
+  adopt(flow: AdoptedFlow, waiting: readonly { idNumber: number; ack: number }[], pending: PendingBytes | null): void;
   /** Runs one packet through the TypeScript path; returns `latest` or the packet's time if later. */
   runPacket(packet: RawPacket, latest: bigint): bigint;
+}
+
+/** The part of a message the fast path had followed when its connection was handed over. */
+export interface PendingBytes {
+  fromClient: boolean;
+  seq: number;
+  ack: number;
+  tsNs: bigint;
+  bytes: Buffer;
 }
 
 export interface NativeFlowOptions {
@@ -102,17 +117,20 @@ export interface NativeFlowOptions {
   expireNs: bigint;
   /** UDP port the TS decoder unwraps as VXLAN. */
   vxlanPort: number;
+  /** Incomplete messages are emitted: the fast path then leaves every message that spans segments to TS. */
+  allowIncomplete: boolean;
 }
 
-const MESSAGE_WORDS = 10;
+const MESSAGE_WORDS = 12;
 const FALLBACK_WORDS = 2;
-const HANDOFF_WORDS = 16;
+const HANDOFF_WORDS = 24;
 /** flow_core.cc's kMaxWaiting: pending requests a native flow may have. */
 const MAX_WAITING = 16;
 /** Native flows at most (beyond, new connections take the TypeScript path). Below the assembler's 200,000. */
 const MAX_FLOWS = 100_000;
 const KIND = { records: 0, indexed: 1 } as const;
 const KIND_INDEXED_US = 2;
+const EMPTY = Buffer.alloc(0);
 
 /** The counters of what the fast path handled, added to the TypeScript path's. */
 export interface NativeFlowCounters {
@@ -120,6 +138,12 @@ export interface NativeFlowCounters {
   connections: number;
   requests: number;
   responses: number;
+  /** For messages pending when their connection expired or the input ended (see HttpCutCounters). */
+  incomplete_expired: number;
+  incomplete_eof: number;
+  incomplete_dropped: number;
+  unmatched_responses: number;
+  unanswered_requests: number;
 }
 
 export class NativeFlows {
@@ -128,8 +152,10 @@ export class NativeFlows {
   private fallback = new Uint32Array(0);
   private handoffs = new Uint32Array(0);
   private waits = new Uint32Array(0);
-  private readonly counts = new Uint32Array(8);
-  private readonly numbers = new Float64Array(6);
+  private readonly counts = new Uint32Array(9);
+  private readonly numbers = new Float64Array(11);
+  /** The current call's arena (see NativeFlowCore.arena), or an empty buffer. */
+  private arena: Buffer = Buffer.alloc(0);
   /** Tuples the TypeScript path let go of, for the core to forget its marks (4 numbers each). */
   private released = new Uint32Array(64);
   private nReleased = 0;
@@ -146,6 +172,7 @@ export class NativeFlows {
       expireNs: Number(options.expireNs),
       maxFlows: MAX_FLOWS,
       vxlanPort: options.vxlanPort,
+      allowIncomplete: options.allowIncomplete,
     });
   }
 
@@ -202,6 +229,7 @@ export class NativeFlows {
         view.packets(); // throws the engine's own error for a malformed batch
         throw new TaplineError(ERROR_CODES.INTERNAL, 'the flow addon refused a batch the engine accepts');
       }
+      this.arena = counts[8]! > 0 ? core.arena() : EMPTY;
       const nativeLatest = (BigInt(counts[4]!) << 32n) | BigInt(counts[5]!);
       if (nativeLatest > latest) latest = nativeLatest;
       latest = this.merge(view, latest);
@@ -248,7 +276,17 @@ export class NativeFlows {
   counters(): NativeFlowCounters {
     const n = this.numbers;
     this.core.counters(n);
-    return { segments: n[0]!, connections: n[1]!, requests: n[2]!, responses: n[3]! };
+    return {
+      segments: n[0]!,
+      connections: n[1]!,
+      requests: n[2]!,
+      responses: n[3]!,
+      incomplete_expired: n[6]!,
+      incomplete_eof: n[7]!,
+      incomplete_dropped: n[8]!,
+      unmatched_responses: n[9]!,
+      unanswered_requests: n[10]!,
+    };
   }
 
   /** Outputs for `count` packets (`grow`: a call stopped early, make them twice as large). */
@@ -266,10 +304,11 @@ export class NativeFlows {
   private emit(buf: Buffer, m: number): void {
     const w = m * MESSAGE_WORDS;
     const x = this.messages;
-    const data = viewOf(buf, x[w + 5]!, x[w + 6]!);
-    this.hooks.emit(
-      new NativeCapturedMessage(data, x[w + 1] === 1, x[w + 2]!, x[w + 3]!, x[w + 4]!, x[w + 7]!, x[w + 8]!),
-    );
+    const data = viewOf(x[w + 11] === 1 ? this.arena : buf, x[w + 5]!, x[w + 6]!);
+    const request = x[w + 1] === 1;
+    const ports = x[w + 4]!;
+    const ts = [x[w + 7]!, x[w + 8]!, x[w + 9]!, x[w + 10]!] as const;
+    this.hooks.emit(new NativeCapturedMessage(data, request, x[w + 2]!, x[w + 3]!, ports, ...ts));
   }
 
   private adopt(h: number): void {
@@ -296,6 +335,17 @@ export class NativeFlows {
     const from = x[w + 13]!;
     const n = x[w + 14]!;
     for (let i = from; i < from + n; i++) waiting.push({ idNumber: this.waits[i * 2]!, ack: this.waits[i * 2 + 1]! });
-    this.hooks.adopt(flow, waiting);
+    const pendingFrom = bits & 16 ? true : bits & 32 ? false : null;
+    const pending =
+      pendingFrom === null
+        ? null
+        : {
+            fromClient: pendingFrom,
+            seq: pendingFrom ? flow.client.nextSeq : flow.server.nextSeq,
+            ack: x[w + 16]!,
+            tsNs: (BigInt(x[w + 17]!) << 32n) | BigInt(x[w + 18]!),
+            bytes: viewOf(this.arena, x[w + 19]!, x[w + 20]!),
+          };
+    this.hooks.adopt(flow, waiting, pending);
   }
 }
