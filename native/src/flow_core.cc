@@ -825,7 +825,12 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       Napi::TypeError::New(env, "counts must hold 9 numbers").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    arena_.clear();
+    // The arena was copied out by the last call's reader; a large one (a big body) is not kept.
+    if (arena_.capacity() > (4u << 20)) {
+      std::vector<uint8_t>().swap(arena_);
+    } else {
+      arena_.clear();
+    }
     const uint8_t* buf = bufArr.Data();
     size_t len = bufArr.ByteLength();
     Outputs out{msg.Data(), msg.ElementLength() / kMessageWords, 0,
