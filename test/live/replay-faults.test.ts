@@ -180,4 +180,14 @@ forEachClient(() => {
     assert.equal(Number(stats.responses) + Number(stats.errors), 120);
     assert.ok(Number(stats.responses) >= 1 && Number(stats.errors) >= 1);
   });
+
+  test('a server that closes each connection after its answer (no Connection: close): requests go out again on a new one, none fail', async () => {
+    const { stats, received } = await replayAgainst((_r, socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      socket.end();
+    }, 20);
+    assert.equal(stats.errors, 0);
+    assert.equal(stats.status_2xx, 20);
+    assert.ok(received >= 20);
+  });
 });
