@@ -2,12 +2,13 @@
 // says when it is used). It owns the keep-alive connections to ONE target on a thread of its own, so that
 // the per-request socket work (write, read, framing, timing) costs no JavaScript.
 //
-//   JS thread                                   sender thread (epoll, non-blocking sockets)
-//   submit(bytes, offsets, heads, seq, n) ──▶ in_ (mutex) ──eventfd──▶ pending ──▶ free connection? write
-//        (copies; JS bounds what is                                    │ (≤ max; one request per connection,
-//         outstanding: backpressure)                                   │  no pipelining)
+//   JS thread                                        sender thread (epoll, non-blocking sockets)
+//   submit(bytes, offsets, heads, seq, n, cuts) ──▶ in_ (mutex) ──eventfd──▶ pending ──▶ free connection? write
+//     copied into one recycled block, the Host    (woken only when a        │ (≤ max; one request per
+//     edit made in the copy; JS bounds what is     connection is free)      │  connection, no pipelining)
+//     outstanding (backpressure)                                            ▼
 //   onResults(fields, n, kept, details) ◀── one threadsafe call ◀── out_ ◀── framed response / failure
-//                                             per batch of results        (ResponseFramer, timeouts swept)
+//                                          per 64 results (or 1 ms, or idle)   (ResponseFramer, timeouts swept)
 //
 // Every request submitted gets exactly one result: answered (status, latency, bytes, the first keep_bytes of
 // the response) or failed with a reason: connect-refused, connect-failed, dns, reset, timeout, bad-response,
