@@ -85,6 +85,30 @@ forEachClient(() => {
     assert.match(res.stderr, /status 2xx 30, .*responses tracked 30/);
   });
 
+  test("--stats with --output-http-stats: gor's queue statistics, and the output's counters in the stats", async () => {
+    const res = await runTapline([
+      '--input-file',
+      `${small}|max`,
+      '--output-http',
+      quickUrl,
+      '--stats',
+      '--output-http-stats',
+      '--output-http-stats-ms',
+      '200',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /output_http:latest,mean,max,count,count\/second,gcount/);
+    assert.match(res.stderr, /"requests":30,"responses":30/);
+  });
+
+  test('a target that is down: the first failures said by request id and reason, all counted', async () => {
+    const res = await runTapline(['--input-file', `${small}|max`, '--output-http', 'http://127.0.0.1:1']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /requests 30, errors 30, error connect refused 30/);
+    assert.match(res.stderr, /request 0{24} failed: connect-refused \(ECONNREFUSED [^)]*127\.0\.0\.1:1\)/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+  });
+
   test('SIGINT in the middle of a replay: it stops, and every request taken is sent and answered', async () => {
     const child = startTapline([
       '--input-file',
