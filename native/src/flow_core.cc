@@ -50,7 +50,7 @@
 
 #include <cstdint>
 #include <cstring>
-#include <unordered_map>
+#include <cstddef>
 #include <vector>
 
 namespace tapline {
@@ -384,6 +384,70 @@ inline Key KeyOf(uint32_t ip1, uint16_t port1, uint32_t ip2, uint16_t port2) {
   return x < y ? Key{x, y} : Key{y, x};
 }
 
+// Tuple -> value, open addressing with linear probing in one array (std::unordered_map's node per entry
+// and prime modulo were 4% of a live capture's CPU). Erased entries are tombstones until the next rehash.
+class FlowMap {
+ public:
+  FlowMap() { Rehash(64); }
+
+  // The value of `k`, or nullptr. The pointer is valid until the next Insert.
+  uint32_t* Find(const Key& k) {
+    for (size_t i = KeyHash()(k) & mask_;; i = (i + 1) & mask_) {
+      Entry& e = e_[i];
+      if (e.state == kEmpty) return nullptr;
+      if (e.state == kFull && e.key == k) return &e.value;
+    }
+  }
+
+  // `k` must be absent.
+  void Insert(const Key& k, uint32_t value) {
+    if ((used_ + 1) * 2 > e_.size()) Rehash(full_ * 4 > e_.size() ? e_.size() * 2 : e_.size());
+    for (size_t i = KeyHash()(k) & mask_;; i = (i + 1) & mask_) {
+      Entry& e = e_[i];
+      if (e.state != kFull) {
+        if (e.state == kEmpty) used_++;
+        e = Entry{k, value, kFull};
+        full_++;
+        return;
+      }
+    }
+  }
+
+  void Erase(const Key& k) {
+    uint32_t* v = Find(k);
+    if (v == nullptr) return;
+    Entry* e = reinterpret_cast<Entry*>(reinterpret_cast<uint8_t*>(v) - offsetof(Entry, value));
+    e->state = kDeleted;
+    full_--;
+  }
+
+  void Clear() { Rehash(64); }
+
+ private:
+  static constexpr uint8_t kEmpty = 0, kFull = 1, kDeleted = 2;
+  struct Entry {
+    Key key;
+    uint32_t value;
+    uint8_t state;
+  };
+  std::vector<Entry> e_;
+  size_t mask_ = 0;
+  size_t full_ = 0;
+  size_t used_ = 0;  // full and deleted
+
+  // A table of `size` (a power of 2) entries holding the full ones.
+  void Rehash(size_t size) {
+    std::vector<Entry> old;
+    old.swap(e_);
+    e_.assign(size, Entry{Key{0, 0}, 0, kEmpty});
+    mask_ = size - 1;
+    full_ = 0;
+    used_ = 0;
+    for (const Entry& e : old)
+      if (e.state == kFull) Insert(e.key, e.value);
+  }
+};
+
 struct Outputs {
   uint32_t* msg;
   size_t msgCap;
@@ -443,7 +507,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   uint64_t expireNs_ = 2000000000ull;
   uint32_t maxFlows_ = 100000;
   uint32_t vxlanPort_ = 4789;
-  std::unordered_map<Key, uint32_t, KeyHash> table_;
+  FlowMap table_;
   std::vector<Flow> flows_;
   std::vector<uint32_t> free_;
   size_t liveFlows_ = 0;
@@ -465,7 +529,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
 
   void Mark(const Key& k, bool existed) {
     if (!existed) {
-      table_.emplace(k, kMark);
+      table_.Insert(k, kMark);
       marks_++;
     }
   }
@@ -733,9 +797,9 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   bool HandOff(Outputs& out, uint32_t slot, uint32_t index) {
     Flow& f = flows_[slot];
     if (!WriteHandoff(out, f, index)) return false;
-    auto it = table_.find(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
-    if (it != table_.end()) {
-      it->second = kMark;
+    uint32_t* v = table_.Find(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
+    if (v != nullptr) {
+      *v = kMark;
       marks_++;
     }
     Drop(slot);
@@ -759,8 +823,8 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     }
     bool ours = ports_.empty() || PortMatch(s.dport) || PortMatch(s.sport);
     Key k = KeyOf(s.src, s.sport, s.dst, s.dport);
-    auto it = table_.find(k);
-    if (it == table_.end()) {
+    uint32_t* found = table_.Find(k);
+    if (found == nullptr) {
       // Only a bare SYN opens a flow here (the client is its sender, as in the assembler).
       bool bareSyn = (s.flags & (kSyn | kAck | kFin | kRst | kUrg)) == kSyn && s.len == 0;
       if (kind == kTuple || !ours || !bareSyn || liveFlows_ >= maxFlows_) {
@@ -787,15 +851,15 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       f.server = Direction{};
       f.openedNs = f.lastSeenNs = tsNs;
       f.waiting.clear();
-      table_.emplace(k, slot);
+      table_.Insert(k, slot);
       liveFlows_++;
       flowsOpened_++;
       segments_++;
       *handled = true;
       return true;
     }
-    if (it->second == kMark) return Fallback(out, index, recordOffset);
-    uint32_t slot = it->second;
+    if (*found == kMark) return Fallback(out, index, recordOffset);
+    uint32_t slot = *found;
     if (kind == kSegment && Handle(flows_[slot], s, tsNs, base, index, out)) {
       *handled = true;
       return true;
@@ -912,7 +976,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       Flow& f = flows_[slot];
       if (!f.live || f.lastSeenNs > cutoff) continue;
       EndPending(f, true);
-      table_.erase(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
+      table_.Erase(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
       Drop(slot);
       removed++;
     }
@@ -927,10 +991,10 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     if (static_cast<size_t>(n) * 4 > t.ElementLength()) n = static_cast<uint32_t>(t.ElementLength() / 4);
     const uint32_t* w = t.Data();
     for (uint32_t i = 0; i < n; i++) {
-      auto it = table_.find(KeyOf(w[4 * i], static_cast<uint16_t>(w[4 * i + 1]), w[4 * i + 2],
-                                  static_cast<uint16_t>(w[4 * i + 3])));
-      if (it != table_.end() && it->second == kMark) {
-        table_.erase(it);
+      Key k = KeyOf(w[4 * i], static_cast<uint16_t>(w[4 * i + 1]), w[4 * i + 2], static_cast<uint16_t>(w[4 * i + 3]));
+      uint32_t* v = table_.Find(k);
+      if (v != nullptr && *v == kMark) {
+        table_.Erase(k);
         marks_--;
       }
     }
@@ -960,7 +1024,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   Napi::Value Clear(const Napi::CallbackInfo& info) {
     for (Flow& f : flows_)
       if (f.live) EndPending(f, false);
-    table_.clear();
+    table_.Clear();
     flows_.clear();
     free_.clear();
     liveFlows_ = 0;

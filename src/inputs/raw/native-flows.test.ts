@@ -16,6 +16,7 @@ import { flowAddon } from './native-flows.js';
 import { RAW_INPUT_DEFAULTS } from './raw-input.js';
 import {
   asViews,
+  CLIENT,
   capture,
   conversation,
   disorder,
@@ -185,6 +186,32 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
     add(false, final);
     const { msgs } = await same(timed(list));
     assert.equal(msgs.length, 5);
+  });
+});
+
+/** `packet` with its client port (TCP source or destination, after Ethernet and a 20-byte IPv4 header) set. */
+function withClientPort(packet: RawPacket, port: number): RawPacket {
+  const data = Buffer.from(packet.data);
+  const fromClient = data.readUInt16BE(34) === CLIENT.port;
+  data.writeUInt16BE(port, fromClient ? 34 : 36);
+  return { ...packet, data };
+}
+
+describe('native flow fast path: many connections at once', { skip }, () => {
+  it('3,000 interleaved connections (the flow table grows, flows leave it at their FINs)', async () => {
+    const conns = Array.from({ length: 3000 }, (_, c) =>
+      segments([GET_HELLO, GET_HELLO], [1400], [c * 7919, c * 104729]).map((sg) => toPacket(sg, 0n)),
+    );
+    const packets: RawPacket[] = [];
+    const start = 1_700_000_000_000_000_000n;
+    for (let i = 0; i < conns[0]!.length; i++) {
+      conns.forEach((list, c) => {
+        packets.push({ ...withClientPort(list[i]!, 20000 + c), tsNs: start + BigInt(packets.length) * 1000n });
+      });
+    }
+    const { msgs, stats } = await same(packets);
+    assert.equal(msgs.length, 12000);
+    assert.equal(stats.connections, 3000);
   });
 });
 
