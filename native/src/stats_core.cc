@@ -22,10 +22,12 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -386,6 +388,276 @@ bool SimpleTemplate(const uint8_t* p, size_t n, std::string* out) {
   return true;
 }
 
+// ---- aggregator.ts's Aggregator and recent-rate.ts's RecentRate, on indexes ----------------------------------
+//
+// Used when JavaScript asks for it (no window() slices need per-exchange tallies): the exchange goes into the
+// buckets here, in the order tracker.ts finishes them, with aggregator.ts's rules (route and host limits with
+// the `(other)` bucket, a bucket's one other host or route else '*', sparse latency histograms, the halving
+// bandwidth series). snapshot() copies the state out; JavaScript builds the AnalyticsSnapshot from it with its
+// own code. Route and host strings stay in JavaScript: a bucket's key and `other` are indexes.
+
+constexpr int32_t kOtherUnset = -2;  // '' in aggregator.ts
+constexpr int32_t kOtherMany = -1;   // '*'
+constexpr int32_t kOverflowIndex = 1;  // JavaScript reserves route and host index 1 for '(other)'
+
+struct Hist {
+  int32_t lo = 0;
+  std::vector<uint64_t> counts;  // counts[i - lo]
+  double count = 0, max = 0, min = std::numeric_limits<double>::infinity();
+
+  void Record(int32_t index, double ms) {
+    if (index < 0) return;
+    if (counts.empty()) {
+      lo = index;
+      counts.assign(1, 0);
+    } else if (index < lo) {
+      counts.insert(counts.begin(), static_cast<size_t>(lo - index), 0);
+      lo = index;
+    } else if (static_cast<size_t>(index - lo) >= counts.size()) {
+      counts.resize(static_cast<size_t>(index - lo) + 1, 0);
+    }
+    counts[index - lo]++;
+    count++;
+    if (ms > max) max = ms;
+    if (ms < min) min = ms;
+  }
+};
+
+struct AggBucket {
+  int32_t key = 0;
+  double requests = 0, responses = 0;
+  double bytes[5] = {0, 0, 0, 0, 0};  // request header, request body, response header, response body, decoded
+  double status[6] = {0, 0, 0, 0, 0, 0};
+  double noResponse = 0;
+  Hist latency;
+  int32_t other = kOtherUnset;
+
+  // `empty`: the index that stands for '' among `otherIndex`es (host 0 for route buckets; none for the others):
+  // aggregator.ts's Bucket.add treats '' as "not set yet".
+  void Add(const double* t, int32_t otherIndex, int32_t latencyBucket, int32_t empty) {
+    requests++;
+    for (int k = 0; k < 5; k++) bytes[k] += t[2 + k];
+    double st = t[7];
+    if (st < 0) {
+      noResponse++;
+    } else {
+      responses++;
+      double cls = std::floor(st / 100);
+      status[(cls >= 1 && cls <= 5) ? static_cast<int>(cls) : 0]++;
+    }
+    latency.Record(latencyBucket, t[8]);
+    if (other == kOtherUnset || other == empty)
+      other = otherIndex;
+    else if (other != otherIndex)
+      other = kOtherMany;
+  }
+};
+
+class Aggregate {
+ public:
+  Aggregate(size_t routeLimit, size_t hostLimit, size_t seriesSlots, double logBase)
+      : routeLimit_(routeLimit), hostLimit_(hostLimit), seriesSlots_(seriesSlots), logBase_(logBase) {}
+
+  // t: a tally (route, host, 5 byte fields, status, latency ms, start ms). `bucketOf`: SparseHistogram.bucketOf
+  // in JavaScript, asked only when the logarithm here lands within a hair of a bucket boundary (JavaScript's
+  // Math.log and the C library's may differ in the last bit there).
+  template <class JsBucketOf>
+  void Add(const double* t, JsBucketOf bucketOf) {
+    int32_t route = static_cast<int32_t>(t[0]);
+    int32_t host = static_cast<int32_t>(t[1]);
+    bool overflowed = false;
+    AggBucket& r = Bucket(routes_, routeSlot_, routeSize_, route, routeLimit_, &overflowed);
+    if (overflowed) routesOverflowed_++;
+    AggBucket& h = Bucket(hosts_, hostSlot_, hostSize_, host, hostLimit_, &overflowed);
+    if (overflowed) hostsOverflowed_++;
+    int32_t lb = BucketOf(t[8], bucketOf);
+    // (Bucket() may have grown routes_ before hosts_ were looked up: r and h are in different vectors.)
+    r.Add(t, host, lb, 0);
+    h.Add(t, route, lb, kOtherUnset);
+    total_.Add(t, kOtherMany, lb, kOtherUnset);
+    double responseBytes = t[4] + t[5];
+    if (responseBytes > maxResponseBytes_) maxResponseBytes_ = responseBytes;
+    double ms = t[9];
+    if (ms > 0) {
+      if (ms < firstMs_) firstMs_ = ms;
+      if (ms > lastMs_) lastMs_ = ms;
+    }
+    SeriesAdd(ms, t[2] + t[3] + responseBytes);
+  }
+
+  void RecentAdd(double nowMs, double bytes) {
+    double start = std::floor(nowMs / 1000) * 1000;
+    int64_t n = static_cast<int64_t>(recentStart_.size());
+    if (n == 0) return;
+    int64_t k = static_cast<int64_t>(start / 1000);
+    size_t i = static_cast<size_t>(((k % n) + n) % n);
+    if (recentStart_[i] != start) {
+      recentStart_[i] = start;
+      recentBytes_[i] = 0;
+    }
+    recentBytes_[i] += bytes;
+  }
+
+  void SetRecentWindow(double windowMs) {
+    size_t n = static_cast<size_t>(std::max(1.0, std::ceil(windowMs / 1000))) + 1;
+    recentWindowMs_ = windowMs;
+    recentStart_.assign(n, -1);
+    recentBytes_.assign(n, 0);
+  }
+
+  double RecentPerSecond(double nowMs, double sinceMs) const {
+    double from = std::max(sinceMs, std::floor((nowMs - recentWindowMs_) / 1000) * 1000);
+    double seconds = (nowMs - from) / 1000;
+    if (!(seconds > 0)) return 0;
+    double bytes = 0;
+    for (size_t i = 0; i < recentStart_.size(); i++) {
+      double st = recentStart_[i];
+      if (st >= 0 && st + 1000 > from && st <= nowMs) bytes += recentBytes_[i];
+    }
+    return bytes / seconds;
+  }
+
+  // The state as doubles (layout in native-tracker.ts, loadAggregate()).
+  void Dump(std::vector<double>* out) const {
+    out->clear();
+    out->push_back(static_cast<double>(routes_.size()));
+    out->push_back(static_cast<double>(hosts_.size()));
+    out->push_back(routesOverflowed_);
+    out->push_back(hostsOverflowed_);
+    out->push_back(maxResponseBytes_);
+    out->push_back(firstMs_);
+    out->push_back(lastMs_);
+    out->push_back(seriesStart_);
+    out->push_back(seriesSlotMs_);
+    out->push_back(static_cast<double>(seriesBytes_.size()));
+    out->insert(out->end(), seriesBytes_.begin(), seriesBytes_.end());
+    out->insert(out->end(), seriesRequests_.begin(), seriesRequests_.end());
+    DumpBucket(total_, out);
+    for (const AggBucket& b : routes_) DumpBucket(b, out);
+    for (const AggBucket& b : hosts_) DumpBucket(b, out);
+  }
+
+  // Marks the route and host indexes buckets hold (as keys or as their one other).
+  void Mark(uint8_t* routes, size_t nr, uint8_t* hosts, size_t nh) const {
+    auto mark = [](uint8_t* m, size_t n, int32_t i) {
+      if (i >= 0 && static_cast<size_t>(i) < n) m[i] = 1;
+    };
+    for (const AggBucket& b : routes_) {
+      mark(routes, nr, b.key);
+      mark(hosts, nh, b.other);
+    }
+    for (const AggBucket& b : hosts_) {
+      mark(hosts, nh, b.key);
+      mark(routes, nr, b.other);
+    }
+  }
+
+ private:
+  static void DumpBucket(const AggBucket& b, std::vector<double>* out) {
+    out->push_back(b.key);
+    out->push_back(b.other);
+    out->push_back(b.requests);
+    out->push_back(b.responses);
+    for (double v : b.bytes) out->push_back(v);
+    for (double v : b.status) out->push_back(v);
+    out->push_back(b.noResponse);
+    out->push_back(b.latency.count);
+    out->push_back(b.latency.max);
+    out->push_back(b.latency.min);
+    size_t at = out->size();
+    out->push_back(0);
+    double used = 0;
+    for (size_t k = 0; k < b.latency.counts.size(); k++) {
+      if (b.latency.counts[k] == 0) continue;
+      out->push_back(static_cast<double>(b.latency.lo + static_cast<int32_t>(k)));
+      out->push_back(static_cast<double>(b.latency.counts[k]));
+      used++;
+    }
+    (*out)[at] = used;
+  }
+
+  // aggregator.ts bucket(): the key's bucket; when the map is full, the `(other)` bucket (overflowed).
+  static AggBucket& Bucket(std::vector<AggBucket>& buckets, std::vector<int32_t>& slots, size_t& size, int32_t key,
+                           size_t limit, bool* overflowed) {
+    if (key < 0) key = 0;
+    if (static_cast<size_t>(key) >= slots.size()) slots.resize(static_cast<size_t>(key) + 1, -1);
+    int32_t slot = slots[key];
+    *overflowed = false;
+    if (slot >= 0) return buckets[slot];
+    if (slot == -1) {
+      // First sight: it gets its own bucket unless the map is full (an overflowed key stays overflowed: the
+      // map never shrinks).
+      if (size >= limit && key != kOverflowIndex) {
+        slots[key] = -2;
+      } else {
+        slots[key] = static_cast<int32_t>(buckets.size());
+        buckets.emplace_back();
+        buckets.back().key = key;
+        size++;
+        return buckets.back();
+      }
+    }
+    *overflowed = true;
+    if (static_cast<size_t>(kOverflowIndex) >= slots.size()) slots.resize(kOverflowIndex + 1, -1);
+    if (slots[kOverflowIndex] < 0) {
+      slots[kOverflowIndex] = static_cast<int32_t>(buckets.size());
+      buckets.emplace_back();
+      buckets.back().key = kOverflowIndex;
+      size++;
+    }
+    return buckets[slots[kOverflowIndex]];
+  }
+
+  template <class JsBucketOf>
+  int32_t BucketOf(double ms, JsBucketOf bucketOf) const {
+    if (!(ms >= 0) || ms == std::numeric_limits<double>::infinity()) return -1;
+    if (ms < 0.001) return 0;
+    double v = std::log(ms / 0.001) / logBase_;
+    double nearest = std::nearbyint(v);
+    if (std::fabs(v - nearest) < 1e-9 * std::max(1.0, std::fabs(v))) return bucketOf(ms);
+    return static_cast<int32_t>(std::floor(v)) + 1;
+  }
+
+  void SeriesAdd(double atMs, double bytes) {
+    if (!std::isfinite(atMs) || atMs <= 0) return;
+    if (seriesStart_ < 0) seriesStart_ = std::floor(atMs / seriesSlotMs_) * seriesSlotMs_;
+    double i = std::floor((atMs - seriesStart_) / seriesSlotMs_);
+    if (i < 0) i = 0;
+    while (i >= static_cast<double>(seriesSlots_)) {
+      Halve(&seriesBytes_);
+      Halve(&seriesRequests_);
+      seriesSlotMs_ *= 2;
+      i = std::floor((atMs - seriesStart_) / seriesSlotMs_);
+    }
+    size_t k = static_cast<size_t>(i);
+    if (seriesBytes_.size() <= k) {
+      seriesBytes_.resize(k + 1, 0);
+      seriesRequests_.resize(k + 1, 0);
+    }
+    seriesBytes_[k] += bytes;
+    seriesRequests_[k] += 1;
+  }
+
+  static void Halve(std::vector<double>* a) {
+    std::vector<double> out;
+    for (size_t i = 0; i < a->size(); i += 2) out.push_back((*a)[i] + (i + 1 < a->size() ? (*a)[i + 1] : 0));
+    a->swap(out);
+  }
+
+  size_t routeLimit_, hostLimit_, seriesSlots_;
+  double logBase_;
+  std::vector<AggBucket> routes_, hosts_;
+  std::vector<int32_t> routeSlot_, hostSlot_;
+  size_t routeSize_ = 0, hostSize_ = 0;
+  AggBucket total_;
+  double routesOverflowed_ = 0, hostsOverflowed_ = 0, maxResponseBytes_ = 0;
+  double firstMs_ = std::numeric_limits<double>::infinity(), lastMs_ = 0;
+  double seriesStart_ = -1, seriesSlotMs_ = 1000;
+  std::vector<double> seriesBytes_, seriesRequests_;
+  double recentWindowMs_ = 0;
+  std::vector<double> recentStart_, recentBytes_;
+};
+
 // ---- records and pending requests --------------------------------------------------------------------------
 
 struct Rec {
@@ -435,6 +707,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
                            InstanceMethod("flush", &StatsCore::Flush),
                            InstanceMethod("counters", &StatsCore::Counters),
                            InstanceMethod("usedIndexes", &StatsCore::UsedIndexes),
+                           InstanceMethod("aggregate", &StatsCore::EnableAggregate),
+                           InstanceMethod("setTallies", &StatsCore::SetTallies),
+                           InstanceMethod("aggregateState", &StatsCore::AggregateState),
+                           InstanceMethod("recentPerSecond", &StatsCore::RecentPerSecond),
                        });
   }
 
@@ -804,6 +1080,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       return env.Undefined();
     }
     const double* ans = answers.Data();
+    // The wall-clock time each record was observed at (live rates): info[2], when given.
+    times_ = nullptr;
+    if (info.Length() > 2 && info[2].IsTypedArray()) {
+      Napi::Float64Array times = info[2].As<Napi::Float64Array>();
+      if (times.ElementLength() >= n) times_ = times.Data();
+    }
+    env_ = &env;
     for (size_t i = 0; i < n; i++) {
       Rec& rec = recs_[i];
       current_ = static_cast<double>(i);
@@ -857,6 +1140,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
     recs_.clear();
     current_ = -1;
+    times_ = nullptr;
+    env_ = nullptr;
     return Take(info[1].As<Napi::Float64Array>());
   }
 
@@ -877,7 +1162,11 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   // flush(out): every waiting request is answered (end of input); → tallies copied, take() for the rest.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    env_ = &env;
+    flushTime_ = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : 0;
     for (Pending* p = Oldest(); p != nullptr; p = Oldest()) Finish(p);
+    env_ = nullptr;
     return Take(info[0].As<Napi::Float64Array>());
   }
 
@@ -900,12 +1189,58 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     paths_.Clear();
     templates_.Clear();
     hosts_.Clear();
+    if (agg_) agg_->Mark(routes.Data(), routes.ElementLength(), hosts.Data(), hosts.ElementLength());
     for (const Pending& p : slab_) {
       if (p.done) continue;
       if (p.route >= 0 && static_cast<size_t>(p.route) < routes.ElementLength()) routes[p.route] = 1;
       if (p.host >= 0 && static_cast<size_t>(p.host) < hosts.ElementLength()) hosts[p.host] = 1;
     }
     return info.Env().Undefined();
+  }
+
+  // aggregate(routeLimit, hostLimit, seriesSlots, logBase, recentWindowMs, bucketOf): from now on exchanges are
+  // added up here (class Aggregate) instead of handed out as tallies (unless setTallies(true)); recentWindowMs
+  // 0: no live rate. Call before the first message.
+  Napi::Value EnableAggregate(const Napi::CallbackInfo& info) {
+    agg_.reset(new Aggregate(static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()),
+                             static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()),
+                             static_cast<size_t>(info[2].As<Napi::Number>().Int64Value()),
+                             info[3].As<Napi::Number>().DoubleValue()));
+    double recent = info[4].As<Napi::Number>().DoubleValue();
+    recent_ = recent > 0;
+    if (recent_) agg_->SetRecentWindow(recent);
+    bucketOf_ = Napi::Persistent(info[5].As<Napi::Function>());
+    tallies_ = false;
+    return info.Env().Undefined();
+  }
+
+  // setTallies(on): tallies are handed out as well (window() slices need each exchange).
+  Napi::Value SetTallies(const Napi::CallbackInfo& info) {
+    tallies_ = info[0].As<Napi::Boolean>().Value();
+    return info.Env().Undefined();
+  }
+
+  // aggregateState() → Float64Array: Aggregate::Dump's layout (native-tracker.ts reads it).
+  Napi::Value AggregateState(const Napi::CallbackInfo& info) {
+    std::vector<double> dump;
+    if (agg_) agg_->Dump(&dump);
+    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), dump.size());
+    if (!dump.empty()) memcpy(out.Data(), dump.data(), dump.size() * sizeof(double));
+    return out;
+  }
+
+  // recentPerSecond(nowMs, sinceMs): recent-rate.ts perSecond() over the live rate's slots.
+  Napi::Value RecentPerSecond(const Napi::CallbackInfo& info) {
+    double now = info[0].As<Napi::Number>().DoubleValue();
+    double since = info[1].As<Napi::Number>().DoubleValue();
+    return Napi::Number::New(info.Env(), agg_ && recent_ ? agg_->RecentPerSecond(now, since) : 0);
+  }
+
+  // SparseHistogram.bucketOf(ms) in JavaScript (rare: see Aggregate::BucketOf).
+  int32_t JsBucketOf(double ms) {
+    if (env_ == nullptr) return -1;
+    Napi::Value v = bucketOf_.Call({Napi::Number::New(*env_, ms)});
+    return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : -1;
   }
 
   // ---- tracker.ts, on native state ----
@@ -1065,9 +1400,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   void Emit(int32_t route, int32_t host, double headerBytes, double bodyBytes, double interim, double startMs,
             const Facts* res) {
-    size_t at = out_.size();
-    out_.resize(at + kTallyDoubles);
-    double* t = out_.data() + at;
+    double local[kTallyDoubles];
+    double* t = local;
+    if (!agg_ || tallies_) {
+      size_t at = out_.size();
+      out_.resize(at + kTallyDoubles);
+      t = out_.data() + at;
+    }
     t[0] = route;
     t[1] = host;
     t[2] = headerBytes;
@@ -1079,6 +1418,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     t[8] = (res ? res->latencyNs : kNaN) / 1e6;
     t[9] = startMs;
     t[10] = current_;
+    if (agg_) {
+      agg_->Add(t, [this](double ms) { return JsBucketOf(ms); });
+      if (recent_) {
+        double at = current_ >= 0 ? (times_ ? times_[static_cast<size_t>(current_)] : 0) : flushTime_;
+        agg_->RecentAdd(at, t[2] + t[3] + t[4] + t[5]);
+      }
+    }
   }
 
   struct QueueEntry {
@@ -1093,6 +1439,14 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   double counters_[6] = {0, 0, 0, 0, 0, 0};
   double latestMs_ = 0;
   double current_ = -1;
+  // Aggregation here (aggregate()): the buckets, whether tallies are still handed out, the live rate.
+  std::unique_ptr<Aggregate> agg_;
+  bool tallies_ = true;
+  bool recent_ = false;
+  Napi::FunctionReference bucketOf_;
+  const double* times_ = nullptr;
+  double flushTime_ = 0;
+  Napi::Env* env_ = nullptr;
   std::vector<const uint8_t*> bufs_;
   std::vector<int64_t> lens_;
   std::vector<Rec> recs_;
@@ -1141,7 +1495,7 @@ Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
   exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

@@ -168,6 +168,13 @@ class Series {
     this.requests[i]! += requests;
   }
 
+  load(startMs: number, slotMs: number, bytes: number[], requests: number[]): void {
+    this.startMs = startMs;
+    this.slotMs = slotMs;
+    this.bytes = bytes;
+    this.requests = requests;
+  }
+
   /** Slots twice as wide: pairs are added. */
   private halve(): void {
     const pair = <T extends number[]>(a: T) => {
@@ -267,6 +274,59 @@ export class Aggregator {
       map.set(name, bucket);
     }
     return bucket;
+  }
+
+  /**
+   * Takes the state of the native core's aggregator (native/src/stats_core.cc Aggregate::Dump; native-tracker.ts
+   * reads it): the same buckets, counters and series this class would hold had it added the exchanges itself.
+   * `routeName`/`hostName` turn the core's indexes into strings. Returns where the dump ended.
+   */
+  load(d: Float64Array, routeName: (i: number) => string, hostName: (i: number) => string): number {
+    const routeCount = d[0]!;
+    const hostCount = d[1]!;
+    this.routesOverflowed = d[2]!;
+    this.hostsOverflowed = d[3]!;
+    this.maxResponseBytes = d[4]!;
+    this.firstMs = d[5]!;
+    this.lastMs = d[6]!;
+    const slots = d[9]!;
+    this.series.load(
+      d[7]!,
+      d[8]!,
+      Array.from(d.subarray(10, 10 + slots)),
+      Array.from(d.subarray(10 + slots, 10 + 2 * slots)),
+    );
+    let at = 10 + 2 * slots;
+    const bucket = (b: Bucket, other: (i: number) => string): number => {
+      const o = d[at + 1]!;
+      b.other = o === -2 ? '' : o === -1 ? '*' : other(o);
+      b.requests = d[at + 2]!;
+      b.responses = d[at + 3]!;
+      b.requestHeaderBytes = d[at + 4]!;
+      b.requestBodyBytes = d[at + 5]!;
+      b.responseHeaderBytes = d[at + 6]!;
+      b.responseBodyBytes = d[at + 7]!;
+      b.responseBodyDecodedBytes = d[at + 8]!;
+      for (let k = 0; k < 6; k++) b.status[k] = d[at + 9 + k]!;
+      b.noResponse = d[at + 15]!;
+      const used = d[at + 19]!;
+      b.latency.load(d[at + 16]!, d[at + 17]!, d[at + 18]!, d, at + 20, used);
+      const key = d[at]!;
+      at += 20 + 2 * used;
+      return key;
+    };
+    this.routes.clear();
+    this.hosts.clear();
+    bucket(this.total, () => '*');
+    for (let i = 0; i < routeCount; i++) {
+      const b = new Bucket();
+      this.routes.set(routeName(bucket(b, hostName)), b);
+    }
+    for (let i = 0; i < hostCount; i++) {
+      const b = new Bucket();
+      this.hosts.set(hostName(bucket(b, routeName)), b);
+    }
+    return at;
   }
 
   merge(o: Aggregator): void {

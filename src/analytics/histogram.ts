@@ -38,6 +38,15 @@ export class SparseHistogram {
     if (ms < this.min) this.min = ms;
   }
 
+  /** Sets the state from the native core's copy (native-tracker.ts): `pairs` = bucket, count, bucket, count… */
+  load(count: number, max: number, min: number, pairs: ArrayLike<number>, from: number, n: number): void {
+    this.buckets.clear();
+    for (let k = 0; k < n; k++) this.buckets.set(pairs[from + 2 * k]!, pairs[from + 2 * k + 1]!);
+    this.count = count;
+    this.max = max;
+    this.min = min;
+  }
+
   merge(other: SparseHistogram): void {
     for (const [i, n] of other.buckets) this.buckets.set(i, (this.buckets.get(i) ?? 0) + n);
     this.count += other.count;

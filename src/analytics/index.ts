@@ -86,6 +86,17 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   const wall = options.timeBase !== 'input';
   const recent = new RecentRate(options.rateWindowMs ?? 5000);
 
+  /** Adds `t` to the window() slice of wall-clock time `nowMs`. */
+  const addToSlice = (t: Tally, nowMs: number) => {
+    const at = Math.floor(nowMs / SLICE_MS) * SLICE_MS;
+    let last = slices[slices.length - 1];
+    if (!last || last.at !== at) {
+      last = { at, agg: aggregator.fresh() };
+      slices.push(last);
+      while (slices.length > 0 && slices[0]!.at < at - maxWindowMs) slices.shift();
+    }
+    last.agg.add(t);
+  };
   const sink: ExchangeSink = {
     wantsExchanges: () => listeners.size > 0,
     add(t: Tally, e: Exchange | undefined, atMs?: number) {
@@ -94,18 +105,16 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
         const now_ = atMs ?? now();
         if (wall)
           recent.add(now_, t.requestHeaderBytes + t.requestBodyBytes + t.responseHeaderBytes + t.responseBodyBytes);
-        if (windowsWanted) {
-          const at = Math.floor(now_ / SLICE_MS) * SLICE_MS;
-          let last = slices[slices.length - 1];
-          if (!last || last.at !== at) {
-            last = { at, agg: aggregator.fresh() };
-            slices.push(last);
-            while (slices.length > 0 && slices[0]!.at < at - maxWindowMs) slices.shift();
-          }
-          last.agg.add(t);
-        }
+        if (windowsWanted) addToSlice(t, now_);
       }
       if (e) for (const l of listeners) l(e);
+    },
+  };
+  /** The native core adds up the whole run and the live rate itself; tallies come only for window() slices. */
+  const sliceSink: ExchangeSink = {
+    wantsExchanges: () => false,
+    add(t: Tally, _e: Exchange | undefined, atMs?: number) {
+      if (windowsWanted) addToSlice(t, atMs ?? now());
     },
   };
   // The C++ core (native-tracker.ts) when the stats addon is there and nobody wants Exchange objects, decided at
@@ -116,10 +125,25 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
     const routes = new RouteNamer({ rules: options.routes ?? [] });
     const addon = listeners.size === 0 && options.engine !== 'js' ? statsAddon() : null;
     const stamp = () => (wall || windowsWanted ? now() : 0);
-    chosen = addon
-      ? new NativeTracker(addon, routes, sink, options, stamp)
-      : new ExchangeTracker(routes, sink, options);
+    if (!addon) {
+      chosen = new ExchangeTracker(routes, sink, options);
+      return chosen;
+    }
+    const native = new NativeTracker(addon, routes, sliceSink, options, stamp);
+    native.aggregate({
+      routeLimit: options.routeLimit ?? 1000,
+      hostLimit: options.hostLimit ?? 200,
+      seriesSlots: options.seriesSlots ?? 720,
+      recentWindowMs: wall ? (options.rateWindowMs ?? 5000) : 0,
+    });
+    if (windowsWanted) native.setTallies(true);
+    chosen = native;
     return chosen;
+  };
+  /** The whole run's totals: the native core's, or the JavaScript aggregator's. */
+  const whole = (): Aggregator => {
+    const t = tracker();
+    return t instanceof NativeTracker ? t.loadAggregate(aggregator.fresh()) : aggregator;
   };
 
   const context = (elapsedS: number, bandwidth?: number) => ({
@@ -142,12 +166,17 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       tracker().sync();
       // Pure: no timer is restarted and nothing is expired here (requests past their timeout are answered as
       // the next request arrives), so a Prometheus scrape cannot shorten the --stats line's interval.
-      if (!wall) return aggregator.snapshot(context(aggregator.spanS));
+      const all = whole();
+      if (!wall) return all.snapshot(context(all.spanS));
       const t = now();
-      return aggregator.snapshot(context((t - startedMs) / 1000, recent.perSecond(t, startedMs)));
+      const tr = tracker();
+      const rate = tr instanceof NativeTracker ? tr.recentPerSecond(t, startedMs) : recent.perSecond(t, startedMs);
+      return all.snapshot(context((t - startedMs) / 1000, rate));
     },
     window(ms) {
-      tracker().sync();
+      const tr = tracker();
+      tr.sync();
+      if (!windowsWanted && tr instanceof NativeTracker) tr.setTallies(true);
       windowsWanted = true;
       const t = now();
       const from = t - ms;

@@ -15,9 +15,10 @@
  */
 import { type GorRecord, metaLength, payloadLength } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
-import { emptyTally, type Tally } from './aggregator.js';
+import { type Aggregator, emptyTally, type Tally } from './aggregator.js';
 import { latin1 } from './head-scan.js';
-import { NO_REQUEST_ROUTE, type RouteNamer } from './routes.js';
+import { SparseHistogram } from './histogram.js';
+import { NO_REQUEST_ROUTE, OVERFLOW_ROUTE, type RouteNamer } from './routes.js';
 import { responseBodySizes, valueText } from './sizes.js';
 import type { StatsAddon, StatsCore } from './stats-addon.js';
 import type { ExchangeSink, TrackerCounters, TrackerOptions } from './tracker.js';
@@ -33,15 +34,15 @@ const OUT_TALLIES = 2048;
 const TABLE_MAX = 1 << 14;
 const NS = 1_000_000_000n;
 
-/** Strings by index, reusing the indexes of dropped ones. Index 0 is reserved for `first`. */
+/** Strings by index, reusing the indexes of dropped ones. The first indexes are reserved for `reserved`. */
 class NameTable {
   names: (string | null)[];
   private readonly index = new Map<string, number>();
   private readonly free: number[] = [];
 
-  constructor(first: string) {
-    this.names = [first];
-    this.index.set(first, 0);
+  constructor(private readonly reserved: readonly string[]) {
+    this.names = [...reserved];
+    reserved.forEach((name, i) => this.index.set(name, i));
   }
 
   get live(): number {
@@ -57,9 +58,9 @@ class NameTable {
     return i;
   }
 
-  /** Drops every name whose index is not marked (index 0 stays). */
+  /** Drops every name whose index is not marked (the reserved ones stay). */
   keep(marks: Uint8Array): void {
-    for (let i = 1; i < this.names.length; i++) {
+    for (let i = this.reserved.length; i < this.names.length; i++) {
       const name = this.names[i];
       if (name === null || name === undefined || marks[i] === 1) continue;
       this.index.delete(name);
@@ -84,8 +85,9 @@ export class NativeTracker {
   private readonly out = new Float64Array(OUT_TALLIES * TALLY);
   private readonly counts = new Float64Array(7);
   private n = 0;
-  private readonly routeNames = new NameTable(NO_REQUEST_ROUTE);
-  private readonly hostNames = new NameTable('');
+  // Index 0: responses without request, and no host; 1: the overflow bucket (stats_core.cc counts on both).
+  private readonly routeNames = new NameTable([NO_REQUEST_ROUTE, OVERFLOW_ROUTE]);
+  private readonly hostNames = new NameTable(['', OVERFLOW_ROUTE]);
   private readonly tally: Tally = emptyTally();
 
   constructor(
@@ -175,7 +177,8 @@ export class NativeTracker {
   /** End of input: every waiting request is answered with what it has. */
   flush(): void {
     this.sync();
-    this.drain(this.core.flush(this.out), this.stamp());
+    const at = this.stamp();
+    this.drain(this.core.flush(this.out, at), at);
   }
 
   private bufferIndex(buf: Buffer): number {
@@ -244,7 +247,8 @@ export class NativeTracker {
 
   /** Pairs and counts the prepared batch; its tallies go to the sink. */
   private commit(): void {
-    const count = this.core.commit(this.answers, this.out); // (the batch's buffers stay referenced until it returns)
+    // (The batch's buffers stay referenced until commit returns.)
+    const count = this.core.commit(this.answers, this.out, this.times);
     this.buffers = [];
     this.lastBuffer = undefined;
     this.drain(count, 0);
@@ -277,6 +281,46 @@ export class NativeTracker {
       if (count < OUT_TALLIES) return;
       count = this.core.take(o);
     }
+  }
+
+  /**
+   * From now on the core adds exchanges up itself (aggregator.ts's rules, see stats_core.cc Aggregate) and hands
+   * out tallies only while setTallies(true) (window() slices). Call before the first message.
+   * `recentWindowMs`: the live rate's window, 0 for none.
+   */
+  aggregate(options: { routeLimit: number; hostLimit: number; seriesSlots: number; recentWindowMs: number }): void {
+    this.core.aggregate(
+      options.routeLimit,
+      options.hostLimit,
+      options.seriesSlots,
+      Math.log(1.02),
+      options.recentWindowMs,
+      (ms) => SparseHistogram.bucketOf(ms),
+    );
+  }
+
+  setTallies(on: boolean): void {
+    this.sync();
+    this.core.setTallies(on);
+  }
+
+  /** The core's totals, loaded into `into` (an empty Aggregator with the run's limits). */
+  loadAggregate(into: Aggregator): Aggregator {
+    this.sync();
+    const routes = this.routeNames.names;
+    const hosts = this.hostNames.names;
+    into.load(
+      this.core.aggregateState(),
+      (i) => routes[i] ?? '',
+      (i) => hosts[i] ?? '',
+    );
+    return into;
+  }
+
+  /** The live rate (recent-rate.ts perSecond()) kept by the core. */
+  recentPerSecond(nowMs: number, sinceMs: number): number {
+    this.sync();
+    return this.core.recentPerSecond(nowMs, sinceMs);
   }
 
   /** Frees the route and host indexes no waiting request holds. */

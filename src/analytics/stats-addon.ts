@@ -20,9 +20,20 @@ export interface StatsCore {
     jobs: Int32Array,
   ): number;
   scanGor(chunk: Buffer, from: number, jobs: Int32Array, state: Int32Array): number;
-  commit(answers: Float64Array, out: Float64Array): number;
+  commit(answers: Float64Array, out: Float64Array, times?: Float64Array): number;
   take(out: Float64Array): number;
-  flush(out: Float64Array): number;
+  flush(out: Float64Array, atMs?: number): number;
+  aggregate(
+    routeLimit: number,
+    hostLimit: number,
+    seriesSlots: number,
+    logBase: number,
+    recentWindowMs: number,
+    bucketOf: (ms: number) => number,
+  ): void;
+  setTallies(on: boolean): void;
+  aggregateState(): Float64Array;
+  recentPerSecond(nowMs: number, sinceMs: number): number;
   counters(out: Float64Array): void;
   usedIndexes(routes: Uint8Array, hosts: Uint8Array): void;
 }
@@ -40,7 +51,7 @@ export interface StatsAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */
