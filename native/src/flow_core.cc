@@ -72,7 +72,9 @@ constexpr uint8_t kUrg = 0x20;
 
 constexpr int32_t kWindow = 0x40000000;  // the assembler's WINDOW (src/tcp/stream.ts)
 constexpr size_t kMaxHeaderSize = 64 * 1024;  // the splitter's default maxHeaderSize
-constexpr size_t kMaxWaiting = 16;  // the caller sizes `waits` for this many per hand-off
+// Requests waiting for responses a native flow may have (a capture of one direction only, gor's default
+// without --input-raw-track-response, never sees them answered). Beyond, the flow is handed over.
+constexpr size_t kMaxWaiting = 1024;
 constexpr uint32_t kMark = 0xffffffffu;
 
 inline uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }

@@ -215,6 +215,19 @@ describe('native flow fast path: many connections at once', { skip }, () => {
   });
 });
 
+describe('native flow fast path: one direction only', { skip }, () => {
+  it('a keep-alive client whose 1,100 requests are never answered (no --input-raw-track-response)', async () => {
+    const requests = Array<Exchange>(1100).fill(GET_HELLO);
+    const packets = timed(segments(requests, [1400], [1, 2]).filter((sg) => sg.fromClient));
+    const overrides = { trackResponse: false };
+    const reference = await capture(packets, overrides, false);
+    const fast = await capture(packets, overrides, true);
+    assert.deepEqual(lines(fast.msgs), lines(reference.msgs));
+    assert.deepEqual(fast.stats, reference.stats);
+    assert.equal(fast.msgs.length, 1100);
+  });
+});
+
 describe('native flow fast path: bodies across segments', { skip }, () => {
   const upload: Exchange = {
     method: 'POST',

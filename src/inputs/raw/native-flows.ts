@@ -124,8 +124,11 @@ export interface NativeFlowOptions {
 const MESSAGE_WORDS = 12;
 const FALLBACK_WORDS = 2;
 const HANDOFF_WORDS = 24;
-/** flow_core.cc's kMaxWaiting: pending requests a native flow may have. */
-const MAX_WAITING = 16;
+/**
+ * Room for this many waiting requests a packet in `waits` (at least 1,024, flow_core.cc's kMaxWaiting, for the
+ * smallest batch); a batch whose hand-overs need more is processed in several calls with larger outputs.
+ */
+const WAITS_PER_PACKET = 16;
 /** Native flows at most (beyond, new connections take the TypeScript path). Below the assembler's 200,000. */
 const MAX_FLOWS = 100_000;
 const KIND = { records: 0, indexed: 1 } as const;
@@ -295,7 +298,7 @@ export class NativeFlows {
     if (this.fallback.length < need * FALLBACK_WORDS) {
       this.fallback = new Uint32Array(need * FALLBACK_WORDS);
       this.handoffs = new Uint32Array(need * HANDOFF_WORDS);
-      this.waits = new Uint32Array(need * MAX_WAITING * 2);
+      this.waits = new Uint32Array(need * WAITS_PER_PACKET * 2);
       // Room for two messages a packet on average; a packet that would not fit is handed to TypeScript.
       this.messages = new Uint32Array((need * 2 + 64) * MESSAGE_WORDS);
     }
