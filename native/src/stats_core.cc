@@ -766,6 +766,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     const double* m = metas.Data();
     int32_t* job = jobs.Data();
     size_t jobCount = 0;
+    recs_.clear();
     recs_.resize(n);
     for (size_t i = 0; i < n; i++) {
       const int32_t* f = r + i * kRecInts;
@@ -778,8 +779,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         Napi::RangeError::New(env, "prepare: record out of range").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      Rec& rec = recs_[i];
-      rec = Rec();
+      Rec& rec = recs_[i];  // (default-constructed by the resize: commit() cleared recs_)
       rec.buffer = bi;
       rec.start = start;
       rec.end = end;
@@ -935,6 +935,28 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     bool negative = from < to && buf[from] == 0x2d;
     int64_t first = negative ? from + 1 : from;
     int64_t split = to - 9 > first ? to - 9 : first;
+    if (split - first <= 15 && first < to) {
+      // Integers: below 2^53 (up to 15 digits of seconds, 9 of ns) every step of the double loop below is exact,
+      // so these are the same numbers, without a chain of floating-point multiplies; anything else (a non-digit,
+      // more digits) takes that loop.
+      uint64_t isec = 0, ins = 0;
+      bool digits = true;
+      for (int64_t k = first; k < split; k++) {
+        unsigned c = static_cast<unsigned>(buf[k]) - 0x30u;
+        digits = digits && c <= 9;
+        isec = isec * 10 + c;
+      }
+      for (int64_t k = split; k < to; k++) {
+        unsigned c = static_cast<unsigned>(buf[k]) - 0x30u;
+        digits = digits && c <= 9;
+        ins = ins * 10 + c;
+      }
+      if (digits) {
+        rec->sec = negative ? -static_cast<double>(isec) : static_cast<double>(isec);
+        rec->ns = negative ? -static_cast<double>(ins) : static_cast<double>(ins);
+        return;
+      }
+    }
     double sec = 0, ns = 0;
     for (int64_t k = first; k < to; k++) {
       int c = static_cast<int>(buf[k]) - 0x30;
