@@ -2,18 +2,20 @@
 //
 // The JavaScript tracker (src/analytics/tracker.ts) stays the definition; this file does the same work per
 // message on batches of records, so that the JSON snapshot is identical (test/analytics/native-core.test.ts
-// compares them). What stays in JavaScript: templating paths (routes.ts), the strings of routes and hosts,
-// decoding content-encoded bodies (zlib), and the aggregation of finished exchanges (aggregator.ts).
+// compares them). What stays in JavaScript: templating paths routes.ts's simple case does not cover, the
+// strings of routes and hosts, decoding content-encoded bodies (zlib), building the snapshot from the totals,
+// and window() slices.
 //
-//   JS batch (≤ N records: buffers + offsets)
+//   JS batch (≤ N records: buffers + offsets)      or scanGor(): the core walks a .gor file's bytes itself
 //     │  prepare(): per record, meta fields, the header block (same rules as head-scan.ts), path, host,
 //     │             status, body sizes; asks JS only for what it cannot know:
-//     ├─▶ jobs: "route of path bytes [a,b)" (not in the path cache), "host of bytes [a,b)" (not in the host
-//     │         cache), "decoded size of body [a,b) with encoding [c,d)" (content-encoded responses)
+//     ├─▶ jobs: "route of path bytes [a,b)" (not templated here nor cached), "host of bytes [a,b)" (not in the
+//     │         host cache), "decoded size of body [a,b) with encoding [c,d)" (content-encoded responses)
 //     │  JS answers into `answers` (route index, host index, decoded bytes)
 //     ▼
 //   commit(): pairing by id (pending table, arrival queue, answered ids in two generations, expiry),
-//             exactly in tracker.ts's order ─▶ tallies (11 doubles each) ─▶ JS aggregator.add()
+//             exactly in tracker.ts's order ─▶ Aggregate (aggregator.ts's totals, the live rate)
+//                                          └─▶ tallies (11 doubles each) for JS, only while window() needs them
 //
 // Nothing here trusts the offsets it is given: every record range is checked against its buffer, and every
 // read of record bytes stays inside the record's payload.

@@ -2,15 +2,18 @@
  * The tracker of tracker.ts on the stats addon's C++ core (native/src/stats_core.cc): the same pairing and the
  * same numbers, per batch of messages instead of per message, without a string or an object per message.
  *
- *   observe(msg) ─▶ batch (offsets into the records' own buffers; ≤ BATCH messages)
- *        process(): core.prepare(batch) ─▶ jobs ─▶ JS answers: route of a new path (routes.ts templates it),
- *                                                   host of new Host bytes, decoded size of an encoded body
- *                   core.commit(answers) ─▶ tallies (11 doubles each) ─▶ sink.add() in tracker.ts's order,
- *                   each with the wall-clock time its message was observed at (live rates and windows)
+ *   observe(msg) ─▶ batch (offsets into the records' own buffers; ≤ BATCH messages)   scanGor(chunk): the
+ *        process(): core.prepare(batch) ─▶ jobs ─▶ JS answers: route of a new path    core walks .gor bytes
+ *                                                   (routes.ts templates it), host of     itself, same jobs
+ *                                                   new Host bytes, decoded size of an encoded body
+ *                   core.commit(answers, times) ─▶ the core's totals (aggregate(): loadAggregate() reads them)
+ *                                                └▶ tallies (11 doubles each) ─▶ sink.add() in tracker.ts's
+ *                      order, with the wall-clock time the message was observed at (only while setTallies(true),
+ *                      or without aggregate())
  *   sync() (before any read: snapshot, window, counters) and finish() process what is batched.
  *
  * Routes and hosts cross as indexes into tables here; the tables stay bounded: past TABLE_MAX live entries,
- * the indexes no waiting request holds are reused (the core's path and host caches are emptied then).
+ * the indexes no waiting request and no bucket holds are reused (the core's path and host caches are emptied).
  * Exchange objects are not made: analytics uses this tracker only when no onExchange listener exists.
  */
 import { type GorRecord, metaLength, payloadLength } from '../core/gor-format.js';
@@ -323,7 +326,7 @@ export class NativeTracker {
     return this.core.recentPerSecond(nowMs, sinceMs);
   }
 
-  /** Frees the route and host indexes no waiting request holds. */
+  /** Frees the route and host indexes no waiting request and no bucket of the core's totals holds. */
   private reclaim(): void {
     const routes = new Uint8Array(this.routeNames.names.length);
     const hosts = new Uint8Array(this.hostNames.names.length);
