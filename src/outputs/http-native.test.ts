@@ -161,4 +161,78 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
     const chunk = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'latin1');
     assert.equal(addon!.frame(chunk, false, new Int32Array(), false)[4], 'malformed');
   });
+
+  it('submit() with random offsets, heads and cuts: a RangeError or accepted, and every accepted request gets one result', async () => {
+    // Port 1: nothing listens, every request fails fast as connect-refused (no traffic leaves the host).
+    const results = new Map<number, number>();
+    const sender = new addon!.HttpSender(
+      {
+        host: '127.0.0.1',
+        port: 1,
+        maxConns: 4,
+        minConns: 1,
+        timeoutMs: 2000,
+        workerTimeoutMs: 2000,
+        keepBytes: 0,
+        hostHeader: Buffer.from('example:80'),
+      },
+      (fields, n) => {
+        for (let i = 0; i < n; i++) results.set(fields[i * 7]!, (results.get(fields[i * 7]!) ?? 0) + 1);
+      },
+    );
+    sender.ref();
+    let seq = 0;
+    let accepted = 0;
+    // Half well-formed batches (ascending offsets inside the buffer, cuts inside each request or -1), half
+    // anything at all.
+    const wellFormed = fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.array(fc.nat(), { minLength: 1, maxLength: 6 }))
+      .map(([bytes, points]) => {
+        const offsets = [0, ...points.map((p) => p % (bytes.length + 1))].sort((x, y) => x - y);
+        const n = offsets.length - 1;
+        const cuts: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const len = offsets[i + 1]! - offsets[i]!;
+          const a = points[i]! % (len + 1);
+          cuts.push(i % 2 === 0 ? a : -1, i % 2 === 0 ? a + ((points[i]! >> 3) % (len - a + 1)) : -1);
+        }
+        return { bytes, n, offsets, cuts };
+      });
+    const anything = fc.record({
+      bytes: fc.uint8Array({ maxLength: 64 }),
+      n: fc.integer({ min: 0, max: 6 }),
+      offsets: fc.array(fc.integer({ min: -3, max: 70 }), { maxLength: 8 }),
+      cuts: fc.array(fc.integer({ min: -2, max: 70 }), { maxLength: 14 }),
+    });
+    try {
+      fc.assert(
+        fc.property(fc.oneof(wellFormed, anything), ({ bytes, n, offsets, cuts }) => {
+          try {
+            sender.submit(
+              Buffer.from(bytes),
+              Int32Array.from(offsets),
+              new Uint8Array(n),
+              seq,
+              n,
+              cuts.length > 0 ? Int32Array.from(cuts) : undefined,
+            );
+          } catch (err) {
+            assert.ok(err instanceof RangeError, String(err));
+            return;
+          }
+          accepted += n;
+          seq += n;
+        }),
+        { numRuns: 400 },
+      );
+      assert.ok(accepted > 0, 'some submissions were valid');
+      // Every accepted request is answered once (bounded wait).
+      for (let i = 0; i < 200 && results.size < accepted; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      sender.unref();
+      sender.close();
+    }
+    assert.equal(results.size, accepted);
+    assert.ok([...results.values()].every((count) => count === 1));
+  });
 });
