@@ -211,22 +211,32 @@ bool NameIs(const uint8_t* buf, int64_t at, const char* name, int n) {
 }
 
 // scanHead() of head-scan.ts (without the client header).
+// The next LF in [from, end), or end.
+inline int64_t NextLF(const uint8_t* buf, int64_t from, int64_t end) {
+  const void* nl = from < end ? memchr(buf + from, kLF, end - from) : nullptr;
+  return nl ? static_cast<const uint8_t*>(nl) - buf : end;
+}
+
+// The header `name` (lower-case, no colon in it) is the line at `lineStart` (ending at `lineEnd`): the line's
+// first colon is just after the name. (head-scan.ts finds the first colon, then compares names of that length:
+// the same lines match, since a name without a colon ends at the first colon exactly when it is followed by one.)
+inline bool HeaderIs(const uint8_t* buf, int64_t lineStart, int64_t lineEnd, const char* name, int n) {
+  return lineStart + n < lineEnd && buf[lineStart + n] == kColon && NameIs(buf, lineStart, name, n);
+}
+
+// scanHead() of head-scan.ts (without the client header), a memchr per line.
 void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
   out->end = end;
   out->space1 = out->space2 = -1;
   out->hostStart = out->hostEnd = out->encodingStart = out->encodingEnd = -1;
   out->transferStart = out->transferEnd = -1;
-  int64_t i = start;
-  while (i < end) {
-    uint8_t c = buf[i];
-    if (c == kLF) break;
-    if (c == kSP) {
-      if (out->space1 == -1)
-        out->space1 = i;
-      else if (out->space2 == -1)
-        out->space2 = i;
-    }
-    i++;
+  int64_t i = NextLF(buf, start, end);
+  // The start line's first two spaces.
+  const void* s1 = i > start ? memchr(buf + start, kSP, i - start) : nullptr;
+  if (s1 != nullptr) {
+    out->space1 = static_cast<const uint8_t*>(s1) - buf;
+    const void* s2 = memchr(buf + out->space1 + 1, kSP, i - out->space1 - 1);
+    if (s2 != nullptr) out->space2 = static_cast<const uint8_t*>(s2) - buf;
   }
   out->lineEnd = (i > start && buf[i - 1] == kCR) ? i - 1 : i;
   if (out->space1 >= out->lineEnd) out->space1 = -1;
@@ -241,32 +251,28 @@ void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
       return;
     }
     int64_t lineStart = i + 1;
-    int64_t colon = -1;
-    int64_t j = lineStart;
-    while (j < end) {
-      uint8_t c = buf[j];
-      if (c == kLF) break;
-      if (c == kColon) {
-        colon = j;
-        j++;
-        const void* nl = j < end ? memchr(buf + j, kLF, end - j) : nullptr;
-        j = nl ? static_cast<const uint8_t*>(nl) - buf : end;
+    int64_t j = NextLF(buf, lineStart, end);
+    switch (Lower(buf[lineStart < end ? lineStart : i])) {
+      case 'h':
+        if (out->hostStart == -1 && HeaderIs(buf, lineStart, j, "host", 4)) {
+          out->hostStart = lineStart + 5;
+          out->hostEnd = j;
+        }
         break;
-      }
-      j++;
-    }
-    if (colon != -1) {
-      int64_t n = colon - lineStart;
-      if (n == 4 && out->hostStart == -1 && NameIs(buf, lineStart, "host", 4)) {
-        out->hostStart = colon + 1;
-        out->hostEnd = j;
-      } else if (n == 16 && out->encodingStart == -1 && NameIs(buf, lineStart, "content-encoding", 16)) {
-        out->encodingStart = colon + 1;
-        out->encodingEnd = j;
-      } else if (n == 17 && NameIs(buf, lineStart, "transfer-encoding", 17)) {
-        out->transferStart = colon + 1;
-        out->transferEnd = j;
-      }
+      case 'c':
+        if (out->encodingStart == -1 && HeaderIs(buf, lineStart, j, "content-encoding", 16)) {
+          out->encodingStart = lineStart + 17;
+          out->encodingEnd = j;
+        }
+        break;
+      case 't':
+        if (HeaderIs(buf, lineStart, j, "transfer-encoding", 17)) {
+          out->transferStart = lineStart + 18;
+          out->transferEnd = j;
+        }
+        break;
+      default:
+        break;
     }
     i = j;
   }

@@ -393,6 +393,50 @@ describe('stats addon: report reads plain .gor files straight into the core', { 
   });
 });
 
+describe('stats addon: header blocks read as head-scan.ts reads them', { skip }, () => {
+  it('random header lines made of name, colon, space, CR and LF pieces', () => {
+    const piece = fc.constantFrom(
+      'Host',
+      'HOST',
+      'host ',
+      'Content-Encoding',
+      'content-encoding',
+      'Transfer-Encoding',
+      'TRANSFER-encoding',
+      'Content-Type',
+      'X',
+      ':',
+      ': ',
+      ' ',
+      '\r',
+      '\n',
+      '\r\n',
+      'gzip',
+      'chunked',
+      'a.example',
+      'h:1',
+    );
+    const head = fc.array(piece, { maxLength: 30 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(head, head, fc.boolean(), (requestHead, responseHead, crlfEnd) => {
+        const end = crlfEnd ? '\r\n\r\n' : '\n\n';
+        const messages: Message[] = [
+          {
+            meta: makeMeta({ type: '1', id: 'a1', timestampNs: 1_795_000_000_000_000_000n }),
+            data: Buffer.from(`GET /x/1 HTTP/1.1\r\n${requestHead}${end}body`, 'latin1'),
+          },
+          {
+            meta: makeMeta({ type: '2', id: 'a1', timestampNs: 1_795_000_000_100_000_000n }),
+            data: Buffer.from(`HTTP/1.1 200 OK\r\n${responseHead}${end}5\r\nhello\r\n0\r\n\r\n`, 'latin1'),
+          },
+        ];
+        assert.equal(...both(messages));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, () => {
   it('timestamps and 4th fields of any length and sign, digits or not', () => {
     const SEP = '\n🐵🙈🙉\n';
