@@ -23,6 +23,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Merges streams, yielding batches as soon as any source has one. Each source has at most one pending
  * read, so a fast source cannot run ahead of the consumer. `onSourceEnd(i)` is called when source i ends.
+ *
+ * Sources that are ready at the same time are served in turn. Promise.race settles with the first ready
+ * promise in iteration order, so a source re-armed in place would win every time its read resolves at once
+ * (a mapped file at |max): the replayed responses of --output-http-track-response, merged back in here,
+ * waited behind the whole file and overflowed. The source just served is re-armed at the back instead.
  */
 export async function* mergeStreams(
   sources: readonly AsyncIterable<Batch>[],
@@ -32,6 +37,7 @@ export async function* mergeStreams(
   type Step = { index: number; result?: IteratorResult<Batch>; error?: unknown };
   const pending = new Map<number, Promise<Step>>();
   const arm = (index: number) => {
+    pending.delete(index); // re-inserted last: see "served in turn" above
     pending.set(
       index,
       iterators[index]!.next().then(

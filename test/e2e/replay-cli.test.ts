@@ -56,6 +56,35 @@ test('replay summary: requests, status classes, latency percentiles, rates; type
   assert.match(res.stderr, /\[DEBUG\]\[elapsed [^\]]+\]: \n output_http:latest,mean,max,count,count\/second,gcount/);
 });
 
+test('the CI recipe at |max: every replayed response reaches --output-file (none dropped behind the file input)', async () => {
+  // A mapped file is always ready; the responses merged back into the pipeline used to wait behind all of it,
+  // and past the output's cap (10,000 waiting) they were dropped: 78% of 50,000 at |max.
+  const many = join(dir, 'many.gor');
+  const count = 30_000;
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    parts.push(`1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000n} 0\n`);
+    parts.push(`GET /m/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`);
+  }
+  writeFileSync(many, parts.join(''));
+  const replayed = join(dir, 'replayed.gor');
+  const res = await runTapline([
+    '--input-file',
+    `${many}|max`,
+    '--output-http',
+    url,
+    '--output-http-track-response',
+    '--output-file',
+    replayed,
+    '--output-file-append',
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.doesNotMatch(res.stderr, /responses dropped/);
+  assert.match(res.stderr, new RegExp(`responses tracked ${count}\\b`));
+  const written = readFileSync(replayed, 'latin1');
+  assert.equal(written.match(/^3 [0-9a-f]{24} \d+ \d+\n/gm)?.length, count);
+});
+
 test('a target that is down: failures counted by reason in the summary, exit 0, no stack trace', async () => {
   const res = await runTapline(['--input-file', `${file}|max`, '--output-http', 'http://127.0.0.1:1']);
   assert.equal(res.code, 0, res.stderr);
