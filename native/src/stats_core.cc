@@ -918,25 +918,28 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       const void* sp = a < b ? memchr(buf + a, kSP, b - a) : nullptr;
       s1 = sp ? static_cast<const uint8_t*>(sp) - buf : b;
     }
-    int64_t s2 = s1 + 1 < b ? s1 + 1 : b;  // (a line the reader did not check: stay inside it)
-    while (s2 < b && buf[s2] != kSP) s2++;
+    int64_t s2 = SpaceOrEnd(buf, s1 + 1 < b ? s1 + 1 : b, b);  // (a line the reader did not check: stay inside)
     rec->type = s1 == a + 1 ? buf[a] : 0;
     if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;
     int64_t idFrom = s1 + 1 < b ? s1 + 1 : b;
     rec->id = buf + idFrom;
     rec->idLen = static_cast<size_t>(s2 > idFrom ? s2 - idFrom : 0);
     int64_t i = s2 + 1;
-    int64_t s3 = i;
-    while (s3 < b && buf[s3] != kSP) s3++;
+    int64_t s3 = SpaceOrEnd(buf, i, b);
     ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);
     if (s3 >= b) {
       rec->fourth = kNaN;
     } else {
       int64_t f = s3 + 1;
-      int64_t s4 = f;
-      while (s4 < b && buf[s4] != kSP) s4++;
-      rec->fourth = Decimal(buf, f, s4);
+      rec->fourth = Decimal(buf, f, SpaceOrEnd(buf, f, b));
     }
+  }
+
+  // The first space in [from, to), else `to` (`from` past `to`: itself, as the byte loops it replaces did).
+  static int64_t SpaceOrEnd(const uint8_t* buf, int64_t from, int64_t to) {
+    if (from >= to) return from;
+    const void* sp = memchr(buf + from, kSP, to - from);
+    return sp ? static_cast<const uint8_t*>(sp) - buf : to;
   }
 
   static void ReadTimestamp(const uint8_t* buf, int64_t from, int64_t to, Rec* rec) {
