@@ -19,6 +19,7 @@ import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
 import { parseArgv } from './argv.js';
 import { renderHelp } from './help.js';
+import { expandChunkNames } from './report-chunks.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
 import { feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
 import { StatusLine } from './status-line.js';
@@ -108,7 +109,7 @@ function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
 
 export async function runReport(argv: readonly string[]): Promise<number> {
   const specs = new Map(Object.entries(reportFlags));
-  const { files, flagArgs } = splitArgs(argv);
+  const { files: named, flagArgs } = splitArgs(argv);
   const parsed = parseArgv(flagArgs, specs);
   if (parsed.help) {
     process.stdout.write(
@@ -117,7 +118,9 @@ export async function runReport(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const flags = parsed.flags;
-  if (files.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
+  if (named.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
+  const note = (line: string) => process.stderr.write(`${line}\n`);
+  const files = expandChunkNames(named, note);
   if (flags.bool('json') && flags.bool('csv')) throw usage('choose one of --json and --csv', '--csv');
   const budgets = budgetsFromFlags(flags);
   const top = Math.max(1, flags.number('top'));
@@ -143,8 +146,9 @@ export async function runReport(argv: readonly string[]): Promise<number> {
     snapshot = analytics.snapshot();
     const compare = flags.string('compare');
     if (compare) {
-      const base = analyticsFor(flags, [compare]);
-      await feedFiles([compare], base, log, { records: 0, bytesRead: 0, bytesTotal: 0 });
+      const baseFiles = expandChunkNames([compare], note);
+      const base = analyticsFor(flags, baseFiles);
+      await feedFiles(baseFiles, base, log, { records: 0, bytesRead: 0, bytesTotal: 0 });
       baseline = base.snapshot();
     }
   } finally {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runTapline } from '../support/cli.js';
 import { CORPUS_DIR } from '../support/corpus.js';
+import { getRequestsGor } from '../support/gor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-replay-cli-'));
 const file = join(dir, 'requests.gor');
@@ -61,12 +62,7 @@ test('the CI recipe at |max: every replayed response reaches --output-file (none
   // and past the output's cap (10,000 waiting) they were dropped: 78% of 50,000 at |max.
   const many = join(dir, 'many.gor');
   const count = 30_000;
-  const parts: string[] = [];
-  for (let i = 0; i < count; i++) {
-    parts.push(`1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000n} 0\n`);
-    parts.push(`GET /m/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`);
-  }
-  writeFileSync(many, parts.join(''));
+  writeFileSync(many, getRequestsGor(count, '/m/'));
   const replayed = join(dir, 'replayed.gor');
   const res = await runTapline([
     '--input-file',
