@@ -1062,14 +1062,31 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
     if (rec->hostKind == -1) {
       rec->host = kEmptyHost;
+    } else if (IsLastHost(buf, rec)) {
+      rec->host = lastHostIndex_;
     } else {
       int64_t he = FindHost(buf, rec);
-      if (he >= 0)
+      if (he >= 0) {
         rec->host = hosts_.ValueAt(he);
-      else
+        RememberHost(rec->host);
+      } else {
         PutJob(job, jobCount++, i, kJobHost, bi, rec->hostFrom, rec->hostTo, 0, 0, rec->hostKind);
+      }
     }
     return jobCount;
+  }
+
+  // Most traffic names one host: the last one found is compared first (no key to build, no hash).
+  bool IsLastHost(const uint8_t* buf, const Rec* rec) const {
+    size_t n = static_cast<size_t>(rec->hostTo - rec->hostFrom);
+    return lastHostIndex_ >= 0 && lastHost_.size() == n + 1 && lastHost_[0] == static_cast<char>(rec->hostKind) &&
+           memcmp(lastHost_.data() + 1, buf + rec->hostFrom, n) == 0;
+  }
+
+  // The key FindHost() built last is the host of index `host`.
+  void RememberHost(int32_t host) {
+    lastHost_ = hostKey_;
+    lastHostIndex_ = host;
   }
 
   // Host cache keys: the kind byte, then the bytes.
@@ -1159,6 +1176,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
             if (hosts_.size() >= kHostCacheEntries) hosts_.Clear();
             const uint8_t* k = reinterpret_cast<const uint8_t*>(hostKey_.data());
             hosts_.Add(k, hostKey_.size(), HashBytes(k, hostKey_.size(), 11), rec.host);
+            RememberHost(rec.host);
           }
         }
         OnRequest(rec);
@@ -1222,6 +1240,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     paths_.Clear();
     templates_.Clear();
     hosts_.Clear();
+    lastHostIndex_ = -1;
     if (agg_) agg_->Mark(routes.Data(), routes.ElementLength(), hosts.Data(), hosts.ElementLength());
     for (const Pending& p : slab_) {
       if (p.done) continue;
@@ -1495,6 +1514,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   bool simpleTemplates_ = false;
   std::string template_;
   std::string hostKey_;
+  std::string lastHost_;  // the key (kind byte, bytes) of the host last found, and its index (-1: none)
+  int32_t lastHostIndex_ = -1;
   std::vector<double> out_;
   size_t taken_ = 0;
 };
