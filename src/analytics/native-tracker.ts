@@ -45,7 +45,7 @@ class NameTable {
 
   constructor(private readonly reserved: readonly string[]) {
     this.names = [...reserved];
-    reserved.forEach((name, i) => this.index.set(name, i));
+    for (const [i, name] of reserved.entries()) this.index.set(name, i);
   }
 
   get live(): number {
