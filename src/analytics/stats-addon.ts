@@ -4,10 +4,8 @@
  * with TAPLINE_STATS_ADDON=off, analytics runs the JavaScript tracker (tracker.ts): the same numbers, slower.
  * TAPLINE_STATS_ADDON=/path/to/tapline_stats.node loads that file instead of native/build's.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { loadAddon } from '../core/native-addon.js';
 
 /** One accounting core (see native/src/stats_core.cc for the layouts of the arrays). */
 export interface StatsCore {
@@ -58,24 +56,9 @@ let addon: StatsAddon | null | undefined;
 export function statsAddon(): StatsAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
-  const env = process.env;
-  const setting = env.TAPLINE_STATS_ADDON ?? '';
+  const setting = process.env.TAPLINE_STATS_ADDON || undefined;
   if (setting === 'off') return addon;
-  const candidates =
-    setting !== ''
-      ? [setting]
-      : env.TAPLINE_NATIVE_ADDON
-        ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_stats.node')]
-        : ['Release', 'Debug'].map((b) =>
-            fileURLToPath(new URL(`../../native/build/${b}/tapline_stats.node`, import.meta.url)),
-          );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return addon;
-  try {
-    const mod = createRequire(import.meta.url)(path) as StatsAddon;
-    if (mod.abiVersion === ABI_VERSION) addon = mod;
-  } catch {
-    // An addon that does not load only means: the JavaScript tracker.
-  }
+  // Without it (not built, another version) the JavaScript tracker counts.
+  addon = loadAddon<StatsAddon>('tapline_stats.node', ABI_VERSION, setting).addon;
   return addon;
 }

@@ -4,9 +4,8 @@
  * Without it (not built, not Linux, built for another Node) or with TAPLINE_FILE_ADDON=off, everything
  * works the same in JavaScript, only slower.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { loadAddon } from './native-addon.js';
 
 export interface FileAddon {
   /**
@@ -31,23 +30,7 @@ export function fileAddon(): FileAddon | null {
   addon = null;
   const env = process.env;
   if (process.platform !== 'linux' || env.TAPLINE_FILE_ADDON === 'off') return addon;
-  // Next to the capture addon when TAPLINE_NATIVE_ADDON names it; else native/build (src/core/ and
-  // dist/core/ are both two levels below the package root).
-  const candidates = env.TAPLINE_NATIVE_ADDON
-    ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_file.node')]
-    : ['Release', 'Debug'].map((b) =>
-        fileURLToPath(new URL(`../../native/build/${b}/tapline_file.node`, import.meta.url)),
-      );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return addon;
-  try {
-    // process.dlopen, not createRequire(): the same load without setting up the CommonJS loader, which
-    // costs 4-15 ms of every run's start-up (docs/benchmarks.md).
-    const mod = { exports: {} as FileAddon };
-    process.dlopen(mod, path);
-    if (mod.exports.abiVersion === ABI_VERSION) addon = mod.exports;
-  } catch {
-    // An addon that does not load only means: the JavaScript paths.
-  }
+  // Without it (not built, another version) the JavaScript paths read.
+  addon = loadAddon<FileAddon>('tapline_file.node', ABI_VERSION).addon;
   return addon;
 }

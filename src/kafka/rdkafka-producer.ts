@@ -13,10 +13,8 @@
  * key lands in the partition the kafkajs path and Java clients choose; keyless messages go to a random
  * partition (gor's behaviour; the kafkajs path uses round robin).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { loadAddon } from '../core/native-addon.js';
 import type { KafkaConnection, KafkaProducer, ProducerOptions } from './client.js';
 
 const ABI_VERSION = 2;
@@ -56,28 +54,16 @@ let whyNot = '';
 export function rdkafkaAddon(): KafkaAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
-  const env = process.env;
-  // $TAPLINE_KAFKA_ADDON names the file; else next to the capture addon when TAPLINE_NATIVE_ADDON names it;
-  // else native/build (src/kafka/ and dist/kafka/ are both two levels below the package root).
-  const candidates = env.TAPLINE_KAFKA_ADDON
-    ? [env.TAPLINE_KAFKA_ADDON]
-    : env.TAPLINE_NATIVE_ADDON
-      ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_kafka.node')]
-      : ['Release', 'Debug'].map((b) =>
-          fileURLToPath(new URL(`../../native/build/${b}/tapline_kafka.node`, import.meta.url)),
-        );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    whyNot = `the addon tapline_kafka.node was not built (looked in ${candidates.join(', ')}; it needs librdkafka-dev: see docs/kafka.md)`;
-    return addon;
-  }
-  try {
-    const mod = createRequire(import.meta.url)(path) as KafkaAddon;
-    if (mod.abiVersion === ABI_VERSION) addon = mod;
-    else
-      whyNot = `${path} is from another tapline version (ABI ${mod.abiVersion}, expected ${ABI_VERSION}): rebuild it`;
-  } catch (err) {
-    whyNot = `${path} does not load: ${(err as Error).message}`;
+  // $TAPLINE_KAFKA_ADDON names the file; else the usual places (core/native-addon.ts).
+  const load = loadAddon<KafkaAddon>('tapline_kafka.node', ABI_VERSION, process.env.TAPLINE_KAFKA_ADDON);
+  if (load.addon) {
+    addon = load.addon;
+  } else if (load.reason === 'missing') {
+    whyNot = `the addon tapline_kafka.node was not built (looked in ${load.where.join(', ')}; it needs librdkafka-dev: see docs/kafka.md)`;
+  } else if (load.reason === 'abi') {
+    whyNot = `${load.where[0]} is from another tapline version (${load.detail})`;
+  } else {
+    whyNot = `${load.where[0]} does not load: ${load.detail}`;
   }
   return addon;
 }

@@ -12,10 +12,8 @@
  * TAPLINE_HTTP_CLIENT=js|native forces one). Everything else — https, redirects, no addon — uses the
  * JavaScript client, with identical counters and reasons.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { loadAddon } from '../core/native-addon.js';
 import type { FailureReason } from './http-connection.js';
 import type { JobOutcome, ReplayJob } from './http-pool.js';
 import type { HttpTarget } from './http-target.js';
@@ -62,21 +60,8 @@ let addon: HttpAddon | null | undefined;
 export function httpAddon(): HttpAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
-  const env = process.env;
-  if (process.platform !== 'linux') return addon;
-  const candidates = env.TAPLINE_NATIVE_ADDON
-    ? [join(dirname(env.TAPLINE_NATIVE_ADDON), 'tapline_http.node')]
-    : ['Release', 'Debug'].map((b) =>
-        fileURLToPath(new URL(`../../native/build/${b}/tapline_http.node`, import.meta.url)),
-      );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return addon;
-  try {
-    const mod = createRequire(import.meta.url)(path) as HttpAddon;
-    if (mod.abiVersion === ABI_VERSION) addon = mod;
-  } catch {
-    // An addon that does not load only means: the JavaScript client.
-  }
+  // Without it (not built, not Linux, another version) the JavaScript client replays.
+  if (process.platform === 'linux') addon = loadAddon<HttpAddon>('tapline_http.node', ABI_VERSION).addon;
   return addon;
 }
 

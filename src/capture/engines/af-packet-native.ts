@@ -2,10 +2,8 @@
  * Loads the capture addon (native/, built by `node scripts/build-native.mjs`) and describes its API.
  * The record layout of a batch is documented in native/src/af_packet.h.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { addonCandidates, loadAddon } from '../../core/native-addon.js';
 
 export interface NativeSocketOptions {
   /** Interface index; 0 = all interfaces. */
@@ -98,11 +96,7 @@ let loadError: TaplineError | undefined;
 
 /** Where the addon is looked for: $TAPLINE_NATIVE_ADDON when set (only there), else native/build/{Release,Debug}. */
 export function nativeAddonCandidates(): string[] {
-  const fromEnv = process.env.TAPLINE_NATIVE_ADDON;
-  if (fromEnv) return [fromEnv];
-  // src/capture/engines/ and dist/capture/engines/ are both three levels below the package root.
-  const rel = (p: string): string => fileURLToPath(new URL(`../../../native/build/${p}`, import.meta.url));
-  return [rel('Release/tapline_capture.node'), rel('Debug/tapline_capture.node')];
+  return addonCandidates('tapline_capture.node', process.env.TAPLINE_NATIVE_ADDON);
 }
 
 /** The addon, or a TaplineError(CAPTURE_FAILED) that says how to get it. */
@@ -116,33 +110,25 @@ export function loadCaptureAddon(): NativeCaptureModule {
     );
     throw loadError;
   }
-  const candidates = nativeAddonCandidates();
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    loadError = new TaplineError(
-      ERROR_CODES.CAPTURE_FAILED,
-      "live capture needs tapline's native capture addon, which is not built. Build it with `node scripts/build-native.mjs` " +
-        '(needs g++, make and python3; no libpcap). Reading pcap files works without it.',
-      { where: candidates.join(' | ') },
-    );
-    throw loadError;
+  const load = loadAddon<NativeCaptureModule>('tapline_capture.node', ABI_VERSION, process.env.TAPLINE_NATIVE_ADDON);
+  if (load.addon) {
+    cached = load.addon;
+    return load.addon;
   }
-  try {
-    const mod = createRequire(import.meta.url)(path) as NativeCaptureModule;
-    if (mod.abiVersion !== ABI_VERSION) {
-      throw new Error(`addon ABI ${mod.abiVersion}, expected ${ABI_VERSION}: rebuild it`);
-    }
-    cached = mod;
-    return mod;
-  } catch (cause) {
-    loadError = new TaplineError(
-      ERROR_CODES.CAPTURE_FAILED,
-      `the native capture addon could not be loaded (${cause instanceof Error ? cause.message : String(cause)}); ` +
-        'rebuild it with `node scripts/build-native.mjs`',
-      { where: path, cause },
-    );
-    throw loadError;
-  }
+  loadError =
+    load.reason === 'missing'
+      ? new TaplineError(
+          ERROR_CODES.CAPTURE_FAILED,
+          "live capture needs tapline's native capture addon, which is not built. Build it with `node scripts/build-native.mjs` " +
+            '(needs g++, make and python3; no libpcap). Reading pcap files works without it.',
+          { where: load.where.join(' | ') },
+        )
+      : new TaplineError(
+          ERROR_CODES.CAPTURE_FAILED,
+          `the native capture addon could not be loaded (${load.detail}); rebuild it with \`node scripts/build-native.mjs\``,
+          { where: load.where[0] },
+        );
+  throw loadError;
 }
 
 export function captureAddonAvailable(): boolean {

@@ -4,11 +4,9 @@
  * or to install tapline: when one is missing, using the engine throws a TaplineError that says how to
  * get it. The addon's API is documented in native/src/libpcap.cc.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { addonCandidates, loadAddon } from '../../core/native-addon.js';
 import type { BpfInstruction } from '../bpf.js';
 
 export interface NativePcapOptions {
@@ -97,12 +95,7 @@ export function libpcapCandidates(): string[] {
  * $TAPLINE_NATIVE_ADDON when that is set; else native/build/{Release,Debug}.
  */
 export function libpcapAddonCandidates(): string[] {
-  if (process.env.TAPLINE_LIBPCAP_ADDON) return [process.env.TAPLINE_LIBPCAP_ADDON];
-  if (process.env.TAPLINE_NATIVE_ADDON)
-    return [join(dirname(process.env.TAPLINE_NATIVE_ADDON), 'tapline_libpcap.node')];
-  // src/capture/engines/ and dist/capture/engines/ are both three levels below the package root.
-  const rel = (p: string): string => fileURLToPath(new URL(`../../../native/build/${p}`, import.meta.url));
-  return [rel('Release/tapline_libpcap.node'), rel('Debug/tapline_libpcap.node')];
+  return addonCandidates('tapline_libpcap.node', process.env.TAPLINE_LIBPCAP_ADDON);
 }
 
 export interface LibpcapStatus {
@@ -126,34 +119,24 @@ export function libpcapStatus(): LibpcapStatus {
 }
 
 function probe(): LibpcapStatus {
-  const addons = libpcapAddonCandidates();
-  const path = addons.find((p) => existsSync(p));
-  if (!path) {
-    return {
-      available: false,
-      error: new TaplineError(
-        ERROR_CODES.CAPTURE_FAILED,
-        "the libpcap engine needs tapline's native addon, which is not built. Build it with " +
-          '`node scripts/build-native.mjs` (needs g++, make and python3; libpcap itself is loaded at run time).',
-        { where: addons.join(' | ') },
-      ),
-    };
+  const load = loadAddon<NativeLibpcapModule>('tapline_libpcap.node', ABI_VERSION, process.env.TAPLINE_LIBPCAP_ADDON);
+  if (!load.addon) {
+    const error =
+      load.reason === 'missing'
+        ? new TaplineError(
+            ERROR_CODES.CAPTURE_FAILED,
+            "the libpcap engine needs tapline's native addon, which is not built. Build it with " +
+              '`node scripts/build-native.mjs` (needs g++, make and python3; libpcap itself is loaded at run time).',
+            { where: load.where.join(' | ') },
+          )
+        : new TaplineError(
+            ERROR_CODES.CAPTURE_FAILED,
+            `the libpcap engine's addon could not be loaded (${load.detail}); rebuild it with \`node scripts/build-native.mjs\``,
+            { where: load.where[0] },
+          );
+    return { available: false, error };
   }
-  let mod: NativeLibpcapModule;
-  try {
-    mod = createRequire(import.meta.url)(path) as NativeLibpcapModule;
-    if (mod.abiVersion !== ABI_VERSION) throw new Error(`addon ABI ${mod.abiVersion}, expected ${ABI_VERSION}`);
-  } catch (cause) {
-    return {
-      available: false,
-      error: new TaplineError(
-        ERROR_CODES.CAPTURE_FAILED,
-        `the libpcap engine's addon could not be loaded (${cause instanceof Error ? cause.message : String(cause)}); ` +
-          'rebuild it with `node scripts/build-native.mjs`',
-        { where: path, cause },
-      ),
-    };
-  }
+  const mod = load.addon;
   const names = libpcapCandidates();
   const r = mod.load(names);
   if (!r.loaded) {

@@ -13,15 +13,13 @@
  * Without the addon (not built, not Linux) or with TAPLINE_FLOW_ADDON=off everything runs in TypeScript.
  * TAPLINE_FLOW_ADDON may also name the .node file to load.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { viewOf } from '../../capture/buffer-view.js';
 import { ipv4ToString } from '../../capture/decode/address.js';
 import type { PacketBatchView, RawPacket } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
+import { loadAddon } from '../../core/native-addon.js';
 import type { AdoptedFlow } from '../../tcp/types.js';
 import { NativeCapturedMessage } from './capture-meta.js';
 
@@ -70,22 +68,8 @@ export function flowAddon(): FlowAddon | null {
   if (setting === 'off') return null;
   if (addon !== undefined) return addon;
   addon = null;
-  if (process.platform !== 'linux') return addon;
-  const candidates = setting
-    ? [setting]
-    : process.env.TAPLINE_NATIVE_ADDON
-      ? [join(dirname(process.env.TAPLINE_NATIVE_ADDON), 'tapline_flow.node')]
-      : ['Release', 'Debug'].map((b) =>
-          fileURLToPath(new URL(`../../../native/build/${b}/tapline_flow.node`, import.meta.url)),
-        );
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) return addon;
-  try {
-    const mod = createRequire(import.meta.url)(path) as FlowAddon;
-    if (mod.abiVersion === ABI_VERSION) addon = mod;
-  } catch {
-    // An addon that does not load only means: the TypeScript path.
-  }
+  // Without it (not built, not Linux, another version) the TypeScript path captures.
+  if (process.platform === 'linux') addon = loadAddon<FlowAddon>('tapline_flow.node', ABI_VERSION, setting).addon;
   return addon;
 }
 
