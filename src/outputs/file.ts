@@ -48,10 +48,6 @@ export interface FileOutputOptions {
 }
 
 const MiB = 1024 * 1024;
-/** Batch size handed to the file: small enough that the bytes are still in the CPU cache when written. */
-const PUSH_PLAIN = MiB / 4;
-/** Smaller for gzip so the compressed size (the chunk criterion) follows the writes closely. */
-const PUSH_GZIP = 64 * 1024;
 
 interface OpenFile {
   readonly name: string;
@@ -112,7 +108,7 @@ export function fileOutput(options: FileOutputOptions): Output {
     total += n;
     stats.messages++;
     stats.bytes += n;
-    if (file.sink.buffered >= (file.sink.gzip ? PUSH_GZIP : PUSH_PLAIN)) return file.sink.push();
+    if (file.sink.full) return file.sink.push();
     return undefined;
   };
 

@@ -200,7 +200,7 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
     total += n;
     stats.messages++;
     stats.bytes += n;
-    if (chunk.sink.buffered >= 256 * 1024) return chunk.sink.push();
+    if (chunk.sink.full) return chunk.sink.push();
     return undefined;
   };
 
