@@ -131,12 +131,29 @@ export class GorRecordReader {
   private skipping = false;
   private metaChecked = false;
   private crlfReported = false;
-  private out: GorRecord[] = [];
+  private out: (GorRecord | RawSpan)[] = [];
+  /** pushItems(): clean records scanned natively come as RawSpans instead of one object each. */
+  private spans = false;
 
   constructor(private readonly onProblem: (p: RecordProblem) => void) {}
 
   /** Feeds the next chunk; returns the records it completed. Chunks are referenced, not copied. */
   push(chunk: Buffer): GorRecord[] {
+    this.spans = false;
+    return this.pushAny(chunk) as GorRecord[];
+  }
+
+  /**
+   * push(), except that the records the native scanner finds whole and valid come as RawSpans (one object
+   * per scan call instead of one per record); everything else (and every record without the addon) comes
+   * as records, in stream order. Problems are reported the same way.
+   */
+  pushItems(chunk: Buffer): (GorRecord | RawSpan)[] {
+    this.spans = true;
+    return this.pushAny(chunk);
+  }
+
+  private pushAny(chunk: Buffer): (GorRecord | RawSpan)[] {
     this.out = [];
     let from = 0;
     if (this.piecesLen > 0) from = this.scanStraddle(chunk);
@@ -181,6 +198,23 @@ export class GorRecordReader {
     const base = this.streamOffset;
     for (;;) {
       const n = addon.scanRecords(chunk, from, SCAN_INTS, SCAN_KEYS);
+      if (this.spans) {
+        if (n > 0) {
+          const span = new RawSpan(
+            chunk,
+            SCAN_INTS.slice(0, 3 * n),
+            SCAN_KEYS.slice(0, n),
+            this.recordNo + 1,
+            this.recordOffset,
+          );
+          out.push(span);
+          this.recordNo += n;
+          this.recordOffset = span.offsetOf(n - 1) + span.sizeOf(n - 1);
+        }
+        from = SCAN_INTS[3 * SCAN_MAX]!;
+        if (n < SCAN_MAX) return from;
+        continue;
+      }
       let offset = this.recordOffset;
       let record = this.recordNo;
       for (let i = 0, j = 0; i < n; i++, j += 3) {
@@ -204,8 +238,10 @@ export class GorRecordReader {
 
   /** End of stream: a trailing record without separator is still read, and reported. */
   end(): GorRecord[] {
-    this.out = [];
-    if (this.piecesLen === 0 && !this.skipping) return this.out;
+    this.spans = false;
+    const out: GorRecord[] = []; // end() makes no spans: the scanner runs only in push()
+    this.out = out;
+    if (this.piecesLen === 0 && !this.skipping) return out;
     let bytes = Buffer.concat(this.pieces, this.piecesLen);
     // A separator at EOF without its final LF ("…\n🐵🙈🙉").
     const eofSeparator = bytes.length >= CORE_LEN && bytes.subarray(bytes.length - CORE_LEN).equals(SEP_CORE);
@@ -229,7 +265,7 @@ export class GorRecordReader {
     }
     this.pieces = [];
     this.piecesLen = 0;
-    return this.out;
+    return out;
   }
 
   /** Records seen so far (good and bad). */
@@ -389,6 +425,73 @@ export class GorRecordReader {
 }
 
 const SEPARATOR_LEN = 14;
+
+/**
+ * Records the native scanner found whole and valid, side by side in one chunk, without an object each:
+ * record i is `buf[start(i), start(i) + sizeOf(i))` (meta line, LF, payload, LF separator: its exact `.gor`
+ * encoding). record(i) makes the same record object push() would have made; raw runs (core/plugin.ts) write
+ * the bytes as they are.
+ */
+export class RawSpan {
+  constructor(
+    readonly buf: Buffer,
+    /** start, meta line end, payload end of each record (scanRecords' layout). */
+    private readonly ints: Int32Array,
+    /** timestampKey() of each record (NaN when the timestamp is not a number). */
+    readonly keys: Float64Array,
+    /** Record number of the first record. */
+    readonly firstRecord: number,
+    /** Stream offset of the first record. */
+    readonly firstOffset: number,
+  ) {}
+
+  get count(): number {
+    return this.keys.length;
+  }
+
+  /** Where record i starts in `buf`. */
+  start(i: number): number {
+    return this.ints[3 * i]!;
+  }
+
+  /** Where record i ends in `buf`, separator included. */
+  end(i: number): number {
+    return this.ints[3 * i + 2]! + SEPARATOR_LEN;
+  }
+
+  sizeOf(i: number): number {
+    return this.end(i) - this.start(i);
+  }
+
+  offsetOf(i: number): number {
+    return this.firstOffset + this.start(i) - this.ints[0]!;
+  }
+
+  payloadLength(i: number): number {
+    return this.ints[3 * i + 2]! - this.ints[3 * i + 1]! - 1;
+  }
+
+  /** Record i as push() makes it. */
+  record(i: number): GorRecord {
+    const start = this.ints[3 * i]!;
+    const nl = this.ints[3 * i + 1]!;
+    const end = this.ints[3 * i + 2]!;
+    const next = end + SEPARATOR_LEN;
+    const offset = this.offsetOf(i);
+    return new ReadRecord(
+      this.buf,
+      start,
+      nl,
+      nl + 1,
+      end,
+      this.keys[i]!,
+      this.firstRecord + i,
+      offset,
+      next - start,
+      next,
+    );
+  }
+}
 /** Records per native scan call, and its output arrays (one reader at a time uses them: push() is sync). */
 const SCAN_MAX = 4096;
 const SCAN_INTS = new Int32Array(3 * SCAN_MAX + 1);

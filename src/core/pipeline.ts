@@ -19,7 +19,15 @@ import { describeError, ERROR_CODES, isTaplineError } from './errors.js';
 import { payloadLength } from './gor-format.js';
 import type { Logger } from './log.js';
 import type { Message } from './message.js';
-import type { Batch, Input, Output, Processor, Transform } from './plugin.js';
+import {
+  type Batch,
+  type Input,
+  isRawRun,
+  type Output,
+  type Processor,
+  type RawRun,
+  type Transform,
+} from './plugin.js';
 import { SplitRouter } from './router.js';
 
 export interface PipelineOptions {
@@ -37,7 +45,17 @@ export interface PipelineOptions {
   split?: boolean;
   /** --copy-buffer-size: payloads longer than this are cut (and counted). 0 = no limit. */
   copyBufferSize?: number;
+  /**
+   * Let inputs hand over raw runs when nothing needs message objects (plugin.ts, "Raw runs"). Default: on,
+   * unless TAPLINE_RAW_RUNS=off.
+   */
+  rawRuns?: boolean;
   log: Logger;
+}
+
+/** TAPLINE_RAW_RUNS=off: every message goes through the pipeline one by one, as before raw runs. */
+function rawRunsAllowed(): boolean {
+  return process.env.TAPLINE_RAW_RUNS !== 'off';
 }
 
 export interface PipelineCounters {
@@ -118,9 +136,25 @@ export class Pipeline {
         o.drain?.().catch((err: unknown) => this.failOutput(o, err));
       }
     };
-    const sources: AsyncIterable<Batch>[] = [...inputs.map((i) => i.read()), ...producers.map((o) => o.responses!)];
+    const processors = this.options.processors ?? [];
+    const router = this.options.split && this.slots.length > 1 ? new SplitRouter(this.slots.length) : undefined;
+    // Raw runs only when nothing on the way needs a message object (plugin.ts, "Raw runs").
+    const runs =
+      (this.options.rawRuns ?? rawRunsAllowed()) &&
+      !this.options.transform &&
+      processors.length === 0 &&
+      router === undefined &&
+      producers.length === 0 &&
+      log.verbose < 3 &&
+      this.slots.length > 0 &&
+      this.slots.every((s) => s.output.writeRun !== undefined && s.output.runFits !== undefined);
+    // mergeStreams passes items through untouched: RawRuns come out as they went in.
+    const sources = [
+      ...inputs.map((i) => (runs && i.readRuns ? i.readRuns() : i.read())),
+      ...producers.map((o) => o.responses!),
+    ] as AsyncIterable<Batch>[];
     if (inputsLeft === 0) drainProducers();
-    let stream: AsyncIterable<Batch> = mergeStreams(sources, (index, error) => {
+    let stream: AsyncIterable<Batch | RawRun> = mergeStreams(sources, (index, error) => {
       if (index < inputs.length) {
         if (error !== undefined) {
           const text = describeError(error);
@@ -139,14 +173,26 @@ export class Pipeline {
       settle().then(drainProducers, drainProducers);
     };
     if (this.options.transform)
-      stream = this.guardTransform(this.options.transform(detachReturn(stream)), drainProducers);
+      stream = this.guardTransform(
+        this.options.transform(detachReturn(stream as AsyncIterable<Batch>)),
+        drainProducers,
+      );
 
-    const processors = this.options.processors ?? [];
     const limit = this.options.copyBufferSize ?? 0;
-    const router = this.options.split && this.slots.length > 1 ? new SplitRouter(this.slots.length) : undefined;
     const c = this.counters;
 
-    for await (const batch of stream) {
+    for await (const item of stream) {
+      let batch: Batch;
+      if (isRawRun(item)) {
+        if (this.runFits(item, limit)) {
+          const pending = this.writeRun(item);
+          if (pending) await pending;
+          continue;
+        }
+        batch = item.records(); // one by one below, exactly as if the input had sent a batch
+      } else {
+        batch = item;
+      }
       // An index loop: for-of over a batch was not fully optimised away on this path (a million messages a second).
       for (let b = 0; b < batch.length; b++) {
         let msg: Message | null = batch[b]!;
@@ -215,6 +261,46 @@ export class Pipeline {
       void this.stop();
       drainProducers();
     }
+  }
+
+  /** Every working output takes the run whole, and no payload of it is to be cut. */
+  private runFits(run: RawRun, limit: number): boolean {
+    if (limit > 0 && run.maxPayload > limit) return false;
+    for (const slot of this.slots) if (slot.failed === undefined && !slot.output.runFits!(run)) return false;
+    return true;
+  }
+
+  /** A run as `run.count` messages: the counters and every output's `written`/`lost` as write() would leave them. */
+  private writeRun(run: RawRun): Promise<unknown> | undefined {
+    const c = this.counters;
+    c.messages += run.count;
+    c.bytes += run.payloadBytes;
+    let pending: Promise<void>[] | undefined;
+    for (const slot of this.slots) {
+      if (slot.failed !== undefined) {
+        slot.lost += run.count;
+        continue;
+      }
+      try {
+        const r = slot.output.writeRun!(run);
+        slot.written += run.count;
+        if (r) {
+          pending ??= [];
+          pending.push(
+            r.catch((err: unknown) => {
+              slot.written -= run.count;
+              slot.lost += run.count;
+              this.markFailed(slot, err);
+            }),
+          );
+        }
+      } catch (err) {
+        this.markFailed(slot, err);
+        slot.lost += run.count;
+      }
+    }
+    c.routed += run.count;
+    return pending ? Promise.all(pending) : undefined;
   }
 
   /** Writes, turning errors (sync or async) into "output out of service". */

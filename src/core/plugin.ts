@@ -13,11 +13,42 @@
  *
  * Messages are batches (`readonly Message[]`) between inputs and the pipeline: per-message async hops cost
  * more than the work itself at a million messages a second.
+ *
+ * Raw runs: when nothing between the inputs and the outputs needs a message object (no transform, no
+ * processor, no --split-output, no --copy-buffer-size cut, verbosity below 3, every output has writeRun), the
+ * pipeline reads inputs that have readRuns() through it. Such an input may then hand over a RawRun in place
+ * of a batch: N records in order as their exact `.gor` encodings, without an object per record (a file copy
+ * then costs the kernel's copy and a few calls per MiB). The run must be exactly what the batches would have
+ * carried, in the same order; the input counts its records in its stats as it would have. The pipeline counts
+ * a run as N messages (counters, every output's `written`), asks each output runFits() and, when one says no
+ * (or the run holds a payload --copy-buffer-size would cut), hands the run's records() through write() one
+ * by one instead. TAPLINE_RAW_RUNS=off turns raw runs off (docs/native.md).
  */
 import type { Logger } from './log.js';
 import type { Message } from './message.js';
 
 export type Batch = readonly Message[];
+
+/** N records as their exact `.gor` encodings, in order (see "Raw runs" above). */
+export interface RawRun {
+  readonly kind: 'raw-run';
+  /** Records in the run (none has an empty payload). */
+  readonly count: number;
+  /** Σ payload lengths (the pipeline's `bytes`). */
+  readonly payloadBytes: number;
+  /** The longest payload (for --copy-buffer-size). */
+  readonly maxPayload: number;
+  /** Σ encoded sizes: the bytes of `parts`. */
+  readonly bytes: number;
+  /** The records' encodings back to back (meta line, LF, payload, separator each). */
+  readonly parts: readonly Buffer[];
+  /** The same records as messages, as the input's batches would have carried them. */
+  records(): Message[];
+}
+
+export function isRawRun(item: Batch | RawRun): item is RawRun {
+  return (item as RawRun).kind === 'raw-run';
+}
 
 export interface PluginContext {
   readonly log: Logger;
@@ -29,6 +60,8 @@ export interface Input {
   /** `input-file(requests.gor)`: used in logs, stats and errors. */
   readonly name: string;
   read(): AsyncIterable<Batch>;
+  /** read(), but may yield RawRuns; the pipeline calls it instead of read() when it can take them. */
+  readRuns?(): AsyncIterable<Batch | RawRun>;
   close(): Promise<void>;
   /** Counters for --stats and the final summary. */
   stats?(): Record<string, number | string>;
@@ -37,6 +70,13 @@ export interface Input {
 export interface Output {
   readonly name: string;
   write(msg: Message): void | Promise<void>;
+  /**
+   * Writes a raw run (same contract as write(), for `run.count` messages at once). Outputs that have it take
+   * runs whenever runFits() says so; they must leave exactly what write() of each record would have left.
+   */
+  writeRun?(run: RawRun): void | Promise<void>;
+  /** False when this run must come record by record (e.g. it would pass a size limit midway). */
+  runFits?(run: RawRun): boolean;
   /** Messages this output produces, such as replayed responses (type 3). They enter the pipeline as input. */
   readonly responses?: AsyncIterable<Batch>;
   /** Finish in-flight work; `responses` ends after this resolves. */

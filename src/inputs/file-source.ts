@@ -15,8 +15,9 @@ import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
-import { type GorRecord, GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
+import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProblem } from '../core/gor-format.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow } from './file-map.js';
+import { FileRun, type RunSegment, SpanRange } from './file-run.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -35,6 +36,8 @@ const MAPPED_KEEP = 8;
  * costs 1 and 2 (~0.8 s less CPU). Mapping costs address space only, not memory.
  */
 const MAP_WINDOW = 1024 * 1024 * 1024;
+/** Fewer records than this in a raw run are not worth one: they go one by one. */
+const MIN_RUN = 32;
 
 /** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
 export class HandlePool {
@@ -139,6 +142,11 @@ export class SortedWindow<T> {
     return this.count > 0 ? this.keys[this.head] : undefined;
   }
 
+  /** The largest key (the last in order). */
+  lastKey(): number | undefined {
+    return this.count > 0 ? this.keys[(this.head + this.count - 1) & this.mask] : undefined;
+  }
+
   push(item: T, key: number): void {
     if (this.count === this.items.length) this.grow();
     const { items, keys, mask, head } = this;
@@ -182,10 +190,32 @@ export class SortedWindow<T> {
   }
 }
 
+/**
+ * Raw runs (enableRuns(), for `|max` copies; core/plugin.ts): the reader hands over RawSpans, and takeRun()
+ * moves records in bulk when the window cannot change their order. The window works on keys alone: a record
+ * goes in after every key not greater, and the smallest comes out. So when the next records, in file order,
+ * each have a key at least as large as every key before them (window included), taking one and entering
+ * one at a time hands out the window as it is, then those records in file order, keeping the last `depth`
+ * of them in the window. takeRun() does exactly that in one step, and keeps those last `depth` records as
+ * `held` segments (the window's content, without objects) until either the next run takes them along or a
+ * record-by-record call (head(), take(), fill()) needs them as objects in the window.
+ *
+ *   pending (records and spans) ──takeRun──▶ FileRun [window or held, then records] + held (the last depth)
+ *                               ──take────▶ window (held entered first) ──▶ one record
+ */
 export class FileSource {
   private readonly window = new SortedWindow<GorRecord>();
-  private pending: GorRecord[] = [];
+  private pending: (GorRecord | RawSpan)[] = [];
   private pendingAt = 0;
+  /** Next record of `pending[pendingAt]` when it is a span. */
+  private spanAt = 0;
+  private runs = false;
+  /** The window's content as segments, when the last raw run left it so (the real window is then empty). */
+  private held: RunSegment[] | undefined;
+  private heldCount = 0;
+  /** The largest ordering key among the held records, and `lastKey` before the first of them. */
+  private heldMaxKey = 0;
+  private heldLastKeyBefore = 0;
   /** Ordering key for records with a bad timestamp: the last good one of this file (keeps them in place). */
   private lastKey = 0;
   private readonly reader: GorRecordReader;
@@ -226,18 +256,22 @@ export class FileSource {
 
   /** The record this file offers next (smallest in its window). */
   head(): GorRecord | undefined {
+    this.unhold();
     return this.window.peek();
   }
 
   headKey(): number {
+    this.unhold();
     return this.window.peekKey() ?? 0;
   }
 
   /** Reads until the window holds `depth` records or the file ends. */
   async fill(): Promise<void> {
+    this.unhold();
     while (this.window.size < this.depth) {
-      if (this.pendingAt < this.pending.length) {
-        this.enter(this.pending[this.pendingAt++]!);
+      const rec = this.nextPending();
+      if (rec !== undefined) {
+        this.enter(rec);
         continue;
       }
       if (this.exhausted) break;
@@ -248,23 +282,177 @@ export class FileSource {
 
   /** Removes the head; call fill() afterwards when `needsFill` is set. */
   take(): GorRecord {
+    this.unhold();
     const rec = this.window.shift()!;
-    if (this.pendingAt < this.pending.length) this.enter(this.pending[this.pendingAt++]!);
+    const next = this.nextPending();
+    if (next !== undefined) this.enter(next);
     else if (!this.exhausted) this.needsFill = true;
     this.records++;
     return rec;
   }
 
   get done(): boolean {
-    return this.exhausted && this.window.size === 0 && this.pendingAt >= this.pending.length;
+    return this.exhausted && this.window.size === 0 && this.held === undefined && !this.hasPending;
+  }
+
+  /** Let the reader hand over spans and takeRun() make raw runs (before the first fill()). */
+  enableRuns(): void {
+    this.runs = true;
+  }
+
+  /**
+   * The next records as one raw run, when the window cannot reorder them and there are at least MIN_RUN
+   * (see the class comment); undefined otherwise (then take() goes on one by one). Reads the next chunk
+   * first when nothing is pending. Counts the run's records in `records`.
+   */
+  async takeRun(): Promise<FileRun | undefined> {
+    if (!this.runs) return undefined;
+    while (!this.hasPending && !this.exhausted) await this.readMore();
+    const windowSize = this.held !== undefined ? this.heldCount : this.window.size;
+    if (!this.hasPending || windowSize !== this.depth) return undefined;
+    // How many pending records, in file order, have non-decreasing ordering keys from the window's largest on.
+    let maxKey = this.held !== undefined ? this.heldMaxKey : this.window.lastKey()!;
+    let lastKey = this.lastKey;
+    let sorted = 0;
+    let left = 0; // pending records in all
+    let broken = false;
+    for (let p = this.pendingAt, from = this.spanAt; p < this.pending.length; p++, from = 0) {
+      const item = this.pending[p]!;
+      if (item instanceof RawSpan) {
+        const keys = item.keys;
+        left += keys.length - from;
+        for (let i = from; i < keys.length && !broken; i++) {
+          const key = keys[i]!;
+          const stored = Number.isNaN(key) ? lastKey : key; // NaN: stays behind the last good one (enter())
+          if (!(stored >= maxKey)) broken = true;
+          else {
+            maxKey = stored;
+            lastKey = stored;
+            sorted++;
+          }
+        }
+      } else {
+        left++;
+        if (broken) continue;
+        const key = messageKey(item);
+        const stored = Number.isNaN(key) ? lastKey : key;
+        if (!(stored >= maxKey)) broken = true;
+        else {
+          maxKey = stored;
+          lastKey = stored;
+          sorted++;
+        }
+      }
+    }
+    // At the end of the file the window empties in order: nothing needs holding back.
+    const all = this.exhausted && sorted === left;
+    const emit = all ? sorted : sorted - this.depth;
+    if (emit < (all ? 1 : MIN_RUN)) return undefined;
+    const segments: RunSegment[] = [];
+    if (this.held !== undefined) segments.push(...this.held);
+    else while (this.window.size > 0) segments.push(this.window.shift()!);
+    this.held = undefined;
+    this.heldCount = 0;
+    const fromPending = segments.length;
+    this.takePending(emit, segments);
+    if (!all) {
+      // The last `depth` sorted records stay in the window, as segments.
+      this.heldLastKeyBefore = this.lastKeyAfter(segments, fromPending);
+      this.held = [];
+      this.takePending(this.depth, this.held);
+      this.heldCount = this.depth;
+      this.heldMaxKey = maxKey;
+    }
+    this.lastKey = lastKey;
+    const run = new FileRun(segments);
+    this.records += run.count;
+    return run;
+  }
+
+  /** Nothing left to hand out (the window, held records and pending all empty, and the file read). */
+  get drained(): boolean {
+    return this.done;
   }
 
   destroy(): void {
+    this.held = undefined;
+    this.heldCount = 0;
     this.exhausted = true;
     this.gunzip?.destroy();
     this.mapped = undefined;
     this.views = [];
     this.pool.forget(this.index);
+  }
+
+  private get hasPending(): boolean {
+    return this.pendingAt < this.pending.length;
+  }
+
+  /** The next pending record (made from its span if need be), or undefined. */
+  private nextPending(): GorRecord | undefined {
+    if (this.pendingAt >= this.pending.length) return undefined;
+    const item = this.pending[this.pendingAt]!;
+    if (!(item instanceof RawSpan)) {
+      this.pendingAt++;
+      return item;
+    }
+    const rec = item.record(this.spanAt++);
+    if (this.spanAt === item.count) {
+      this.pendingAt++;
+      this.spanAt = 0;
+    }
+    return rec;
+  }
+
+  /** Moves the next `n` pending records to `out` as segments. */
+  private takePending(n: number, out: RunSegment[]): void {
+    while (n > 0) {
+      const item = this.pending[this.pendingAt]!;
+      if (item instanceof RawSpan) {
+        const take = Math.min(n, item.count - this.spanAt);
+        out.push(new SpanRange(item, this.spanAt, this.spanAt + take));
+        this.spanAt += take;
+        n -= take;
+        if (this.spanAt === item.count) {
+          this.pendingAt++;
+          this.spanAt = 0;
+        }
+      } else {
+        out.push(item);
+        this.pendingAt++;
+        n--;
+      }
+    }
+  }
+
+  /** `lastKey` once the pending records among `segments` (from index `from` on) have entered the window. */
+  private lastKeyAfter(segments: readonly RunSegment[], from: number): number {
+    let lastKey = this.lastKey;
+    for (const seg of segments.slice(from)) {
+      if (seg instanceof SpanRange) {
+        for (let i = seg.from; i < seg.to; i++) {
+          const key = seg.span.keys[i]!;
+          if (!Number.isNaN(key)) lastKey = key;
+        }
+      } else {
+        const key = messageKey(seg);
+        if (!Number.isNaN(key)) lastKey = key;
+      }
+    }
+    return lastKey;
+  }
+
+  /** Puts held records into the window as objects, as if they had entered one by one. */
+  private unhold(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    this.heldCount = 0;
+    this.lastKey = this.heldLastKeyBefore;
+    for (const seg of held) {
+      if (seg instanceof SpanRange) for (let i = seg.from; i < seg.to; i++) this.enter(seg.span.record(i));
+      else this.enter(seg);
+    }
   }
 
   private enter(rec: GorRecord): void {
@@ -284,6 +472,7 @@ export class FileSource {
       this.exhausted = true;
       this.pending = [];
       this.pendingAt = 0;
+      this.spanAt = 0;
       this.pool.forget(this.index);
       this.hooks.readError(err, this, this.pushed - this.parsedEnd);
       return;
@@ -296,13 +485,14 @@ export class FileSource {
     }
     this.pushed += step.value.length;
     const faultsBefore = this.mapping ? mapFaults() : 0;
-    const records = this.reader.push(step.value);
+    const records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
     if (this.mapping && mapFaults() !== faultsBefore) {
       // Pages of this window vanished while it was parsed: another process truncated the file. Its records
       // may hold the zeros put in their place, so none of them is used.
       this.exhausted = true;
       this.pending = [];
       this.pendingAt = 0;
+      this.spanAt = 0;
       this.pool.forget(this.index);
       const err = new Error('the file was truncated by another process while it was read');
       this.hooks.readError(err, this, this.pushed - this.parsedEnd);
@@ -311,11 +501,13 @@ export class FileSource {
     this.setPending(records);
   }
 
-  private setPending(records: GorRecord[]): void {
+  private setPending(records: (GorRecord | RawSpan)[]): void {
     this.pending = records;
     this.pendingAt = 0;
+    this.spanAt = 0;
     const last = records[records.length - 1];
-    if (last) this.parsedEnd = last.offset + last.size;
+    if (last instanceof RawSpan) this.parsedEnd = last.offsetOf(last.count - 1) + last.sizeOf(last.count - 1);
+    else if (last) this.parsedEnd = last.offset + last.size;
   }
 
   /**

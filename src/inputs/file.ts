@@ -13,10 +13,10 @@
 import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { describeProblem, type GorRecord, messageKey, metaLength } from '../core/gor-format.js';
+import { describeProblem, type GorRecord, messageKey, metaLength, SEPARATOR } from '../core/gor-format.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
-import type { Batch, Input } from '../core/plugin.js';
+import type { Batch, Input, RawRun } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
 import { isS3Address } from '../storage/s3-address.js';
@@ -187,9 +187,12 @@ export function fileInput(options: FileInputOptions): Input {
     pool = undefined;
   };
 
-  async function* replay(): AsyncGenerator<Batch> {
+  /** `runs`: the pipeline takes raw runs; the last (or only) file at `|max` then hands them over. */
+  async function* replay(runs: boolean): AsyncGenerator<Batch | RawRun> {
     const clock = new ReplayClock();
     const timed = speed !== Number.POSITIVE_INFINITY;
+    const rawRuns = runs && !timed && !dryRun;
+    const countKey = (key: number) => void waits.count(key);
     for (;;) {
       if (stop.signal.aborted) return;
       const files = await expand();
@@ -203,6 +206,7 @@ export function fileInput(options: FileInputOptions): Input {
       // parsed, so a truncation of the file by another process can reach few of them.
       const map = !timed && !dryRun;
       sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size, map));
+      if (rawRuns) for (const s of sources) s.enableRuns();
       await fillAll(sources);
       const merge = new MinHeap<FileSource>((a, b) => {
         const ka = a.headKey();
@@ -228,8 +232,31 @@ export function fileInput(options: FileInputOptions): Input {
         if (stop.signal.aborted) return;
         if (!timed && !dryRun && merge.size === 1) {
           // The last file at |max: nothing to merge or wait for, so a whole run of records goes to the batch,
-          // until the window needs a read.
+          // until the window needs a read; or, when the pipeline takes them, a raw run (file-source.ts).
           const source = merge.peek()!;
+          const run = rawRuns ? await source.takeRun() : undefined;
+          if (run !== undefined) {
+            stats.records += run.count;
+            stats.bytes += run.bytes - SEPARATOR.length * run.count;
+            run.forEachKey(countKey);
+            if (batch.length > 0) {
+              yield batch;
+              batch = [];
+              batchBytes = 0;
+            }
+            yield run;
+            if (source.drained) {
+              merge.pop();
+              source.destroy();
+            }
+            continue;
+          }
+          if (stop.signal.aborted) return;
+          if (source.drained) {
+            merge.pop();
+            source.destroy();
+            continue;
+          }
           do {
             const rec = source.take();
             account(rec);
@@ -292,30 +319,33 @@ export function fileInput(options: FileInputOptions): Input {
     }
   }
 
+  async function* readAll(runs: boolean): AsyncGenerator<Batch | RawRun> {
+    if (started) throw new TaplineError(ERROR_CODES.INTERNAL, 'read() called twice', { where: name });
+    started = true;
+    let faults = mapFaults();
+    try {
+      for await (const batch of replay(runs)) {
+        yield batch;
+        if (mapFaults() !== faults) {
+          // Records handed out before the cut was seen read zeros where their pages were (file-map.ts).
+          faults = mapFaults();
+          stats.file_errors++;
+          log.warn(
+            `${name}: a file was truncated by another process while it was replayed; records read from it ` +
+              'just before the cut were handed on with zeros in place of the bytes it removed',
+            'input-file:truncated',
+          );
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
   const input: Input = {
     name,
-    async *read(): AsyncGenerator<Batch> {
-      if (started) throw new TaplineError(ERROR_CODES.INTERNAL, 'read() called twice', { where: name });
-      started = true;
-      let faults = mapFaults();
-      try {
-        for await (const batch of replay()) {
-          yield batch;
-          if (mapFaults() !== faults) {
-            // Records handed out before the cut was seen read zeros where their pages were (file-map.ts).
-            faults = mapFaults();
-            stats.file_errors++;
-            log.warn(
-              `${name}: a file was truncated by another process while it was replayed; records read from it ` +
-                'just before the cut were handed on with zeros in place of the bytes it removed',
-              'input-file:truncated',
-            );
-          }
-        }
-      } finally {
-        release();
-      }
-    },
+    read: () => readAll(false) as AsyncGenerator<Batch>,
+    readRuns: () => readAll(true),
     async close() {
       stop.abort();
       release();

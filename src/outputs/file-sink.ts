@@ -110,6 +110,12 @@ export class FileSink {
     return n;
   }
 
+  /** Adds records already encoded (a raw run: core/plugin.ts), `bytes` in all. */
+  appendEncoded(parts: readonly Buffer[], bytes: number): void {
+    this.buffer.appendEncoded(parts, bytes);
+    if (!this.gz) this.diskBytes += bytes;
+  }
+
   /** Hands the batch to the stream. Returns a promise (resolving when there is room again) when it is full. */
   push(): Promise<void> | undefined {
     if (this.error) throw this.error;

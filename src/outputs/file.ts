@@ -19,7 +19,7 @@
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
-import type { Output } from '../core/plugin.js';
+import type { Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { isS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
@@ -112,7 +112,39 @@ export function fileOutput(options: FileOutputOptions): Output {
     return undefined;
   };
 
+  /**
+   * Raw runs (core/plugin.ts) are taken when write() would put every record of one in the same file and
+   * write it as it is: appending (no chunks) to a plain file whose name has no placeholder.
+   */
+  const takesRuns = append && !template.dynamic && !options.path.endsWith('.gz');
+  const appendRunTo = (file: OpenFile, run: RawRun): Promise<void> | undefined => {
+    file.sink.appendEncoded(run.parts, run.bytes);
+    file.records += run.count;
+    total += run.bytes;
+    stats.messages += run.count;
+    stats.bytes += run.bytes;
+    if (file.sink.full) return file.sink.push();
+    return undefined;
+  };
+  const runMethods: Pick<Output, 'writeRun' | 'runFits'> = {
+    // A run that would pass --output-file-max-size-limit goes record by record: write() refuses the record
+    // that passes it, after writing those before.
+    runFits: (run) => total + run.bytes <= maxSize,
+    writeRun(run: RawRun): Promise<void> | undefined {
+      if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
+      const wait = gate.before(current?.sink.failure);
+      if (wait) return wait.then(() => runMethods.writeRun!(run));
+      if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total, name); // runFits() said no
+      const file = resolveName(fixedPath);
+      if (current !== undefined && current.name === file) return appendRunTo(current, run);
+      return gate.open(switchTo(file), () => appendRunTo(current!, run), file);
+    },
+  };
+  // The name of a template without placeholders does not depend on the message.
+  const fixedPath = takesRuns ? template.render(undefined as unknown as Message) : '';
+
   const output: Output = {
+    ...(takesRuns ? runMethods : {}),
     name,
     write(msg: Message): Promise<void> | undefined {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });

@@ -68,6 +68,14 @@ export class RecordBuffer {
     return total;
   }
 
+  /** Appends records already encoded (a raw run's parts, `bytes` in all), without a copy. */
+  appendEncoded(parts: readonly Buffer[], bytes: number): void {
+    this.sealSpan();
+    this.sealCopy();
+    for (const part of parts) this.parts.push(part);
+    this.partsLen += bytes;
+  }
+
   /** Takes everything buffered, in order, and starts afresh. */
   take(): Buffer[] {
     this.sealSpan();

@@ -1,0 +1,98 @@
+/**
+ * A raw run of a `.gor` file (core/plugin.ts, "Raw runs"): records the input hands to the pipeline as their
+ * bytes, without an object each. Its segments are ranges of RawSpans (records the native scanner found
+ * whole, side by side in one chunk) and single records (read by the JavaScript reader: a record cut by the
+ * end of a chunk, or one already in the read-ahead window), in output order.
+ *
+ *   segments ─▶ parts: views of the chunks (adjacent views merged, so a run in one mapped window is one
+ *               Buffer); single records as their raw bytes, or encoded as the file output would encode them
+ *            ─▶ records(): the same record objects the reader would have made (for outputs that need them)
+ */
+import { encodeRecord, type GorRecord, messageKey, payloadLength, type RawSpan } from '../core/gor-format.js';
+import type { Message } from '../core/message.js';
+import type { RawRun } from '../core/plugin.js';
+
+/** Records `[from, to)` of a span. */
+export class SpanRange {
+  constructor(
+    readonly span: RawSpan,
+    readonly from: number,
+    readonly to: number,
+  ) {}
+}
+
+export type RunSegment = SpanRange | GorRecord;
+
+export class FileRun implements RawRun {
+  readonly kind = 'raw-run' as const;
+  readonly count: number;
+  readonly payloadBytes: number;
+  readonly maxPayload: number;
+  readonly bytes: number;
+  readonly parts: Buffer[] = [];
+
+  constructor(private readonly segments: readonly RunSegment[]) {
+    let count = 0;
+    let payload = 0;
+    let max = 0;
+    let bytes = 0;
+    for (const seg of segments) {
+      let view: Buffer;
+      if (seg instanceof SpanRange) {
+        const { span, from, to } = seg;
+        for (let i = from; i < to; i++) {
+          const n = span.payloadLength(i);
+          payload += n;
+          if (n > max) max = n;
+        }
+        count += to - from;
+        view = span.buf.subarray(span.start(from), span.end(to - 1));
+      } else {
+        const n = payloadLength(seg);
+        payload += n;
+        if (n > max) max = n;
+        count++;
+        // Raw bytes when the reader kept them; otherwise encoded, as the file output encodes such a record.
+        view = seg.rawBuf !== undefined ? seg.rawBuf.subarray(seg.rawStart!, seg.rawEnd!) : encodeRecord(seg);
+      }
+      bytes += view.length;
+      this.append(view);
+    }
+    this.count = count;
+    this.payloadBytes = payload;
+    this.maxPayload = max;
+    this.bytes = bytes;
+  }
+
+  /** Adds a view; one that continues the last part in memory extends it instead. */
+  private append(view: Buffer): void {
+    const parts = this.parts;
+    const last = parts[parts.length - 1];
+    if (last !== undefined && last.buffer === view.buffer && last.byteOffset + last.length === view.byteOffset) {
+      parts[parts.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + view.length);
+    } else {
+      parts.push(view);
+    }
+  }
+
+  /** Calls `fn` with every record's timestampKey(), in order (for the input's wait counters). */
+  forEachKey(fn: (key: number) => void): void {
+    for (const seg of this.segments) {
+      if (seg instanceof SpanRange) {
+        const keys = seg.span.keys;
+        for (let i = seg.from; i < seg.to; i++) fn(keys[i]!);
+      } else {
+        fn(messageKey(seg));
+      }
+    }
+  }
+
+  records(): Message[] {
+    const out: Message[] = [];
+    for (const seg of this.segments) {
+      if (seg instanceof SpanRange) for (let i = seg.from; i < seg.to; i++) out.push(seg.span.record(i));
+      else out.push(seg);
+    }
+    return out;
+  }
+}
