@@ -49,7 +49,7 @@
 namespace tapline {
 namespace {
 
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 // Result reasons; the order is the JS side's (http-native.ts REASONS).
 enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
@@ -60,6 +60,8 @@ constexpr uint32_t kWakeTag = 0xffffffffu;
 constexpr size_t kReadSize = 64 * 1024;
 constexpr size_t kPublishBatch = 64;
 constexpr double kPublishDelayMs = 1;
+// submit()'s cut value asking the addon to find the Host value itself.
+constexpr int32_t kFindHost = -2;
 
 double NowMs(clockid_t clock) {
   timespec ts;
@@ -123,6 +125,100 @@ class BlockPool {
   std::mutex mu_;
   std::vector<std::string*> free_;
 };
+
+// The Host rule (spec §7.2) for an origin-form request whose Host is not kept: where the target's Host value
+// goes. Byte for byte what src/protocol/http1/headers.ts setHeader(payload, 'Host', value) produces, so the
+// JavaScript side does not scan the head itself:
+//  - the scan starts after the first CRLF (the request title, checked by JS) and does not stop at the blank
+//    line; a line is up to its LF (a last line without LF is not looked at); its name is the bytes before its
+//    first ':' (lines without one are skipped);
+//  - the name matches as Go's bytes.EqualFold("Host") does: h, o, s, t in any case, the s also as U+017F
+//    (LONG S, C5 BF in UTF-8, which folds to s) — no other code point folds to one of these letters;
+//  - the value is trimmed as gor does: it ends 2 bytes before the LF, bytes below 0x21 are dropped from both
+//    ends, each loop stopping when one byte would remain;
+//  - no such line: "Host: <value>\r\n" is inserted right after the first CRLF (gor's AddHeader).
+// Every read stays inside [0, n).
+struct HostEdit {
+  size_t start = 0;  // bytes [start, end) are replaced
+  size_t end = 0;
+  bool insert = false;  // true: insert the whole line at start (end == start)
+  bool ok = false;      // false: the payload has no CRLF (nothing to edit)
+};
+
+inline bool HostName(const uint8_t* p, size_t len) {
+  auto is = [](uint8_t c, char lower) { return (c | 0x20) == static_cast<uint8_t>(lower); };
+  if (len == 4) return is(p[0], 'h') && is(p[1], 'o') && is(p[2], 's') && is(p[3], 't');
+  if (len == 5) return is(p[0], 'h') && is(p[1], 'o') && p[2] == 0xC5 && p[3] == 0xBF && is(p[4], 't');
+  return false;
+}
+
+HostEdit FindHostEdit(const uint8_t* p, size_t n) {
+  HostEdit e;
+  size_t crlf = 0;
+  for (;; crlf++) {
+    const void* cr = crlf < n ? memchr(p + crlf, '\r', n - crlf) : nullptr;
+    if (cr == nullptr) return e;
+    crlf = static_cast<size_t>(static_cast<const uint8_t*>(cr) - p);
+    if (crlf + 1 < n && p[crlf + 1] == '\n') break;
+  }
+  size_t scan = crlf + 2;
+  e.ok = true;
+  for (size_t line = scan; line < n;) {
+    const void* lf = memchr(p + line, '\n', n - line);
+    if (lf == nullptr) break;
+    size_t nl = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p);
+    if ((p[line] | 0x20) == 'h') {
+      const void* colon = memchr(p + line, ':', nl - line);
+      if (colon != nullptr) {
+        size_t c = static_cast<size_t>(static_cast<const uint8_t*>(colon) - p);
+        if (HostName(p + line, c - line)) {
+          // Signed: for an LF-only "Host:" line the value's last byte (nl - 2) is before its first (c + 1).
+          long vs = static_cast<long>(c) + 1;
+          long ve = static_cast<long>(nl) - 2;
+          while (vs < ve && p[vs] < 0x21) vs++;
+          while (ve > vs && p[ve] < 0x21) ve--;
+          e.start = static_cast<size_t>(vs);
+          e.end = static_cast<size_t>(std::max(ve + 1, vs));
+          return e;
+        }
+      }
+    }
+    line = nl + 1;
+  }
+  e.start = e.end = scan;
+  e.insert = true;
+  return e;
+}
+
+constexpr char kHostLine[] = "Host: ";
+constexpr size_t kHostLineLen = sizeof kHostLine - 1;
+
+// The length of a `len`-byte request once `e` is applied with the Host value `host`.
+inline size_t EditedLength(size_t len, const HostEdit& e, const std::string& host) {
+  return e.ok ? len - (e.end - e.start) + host.size() + (e.insert ? kHostLineLen + 2 : 0) : len;
+}
+
+// Writes the request with `e` applied to `out` (EditedLength bytes); returns the end.
+inline char* WriteEdited(char* out, const char* req, size_t len, const HostEdit& e, const std::string& host) {
+  if (!e.ok) {
+    memcpy(out, req, len);
+    return out + len;
+  }
+  memcpy(out, req, e.start);
+  out += e.start;
+  if (e.insert) {
+    memcpy(out, kHostLine, kHostLineLen);
+    out += kHostLineLen;
+  }
+  memcpy(out, host.data(), host.size());
+  out += host.size();
+  if (e.insert) {
+    memcpy(out, "\r\n", 2);
+    out += 2;
+  }
+  memcpy(out, req + e.end, len - e.end);
+  return out + len - e.end;
+}
 
 struct Result {
   double seq;
@@ -227,7 +323,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
 
   // submit(buffer, offsets: Int32Array(n+1), heads: Uint8Array(n), firstSeq, n[, cuts: Int32Array(2n)])
   // cuts[2i], cuts[2i+1]: bytes [start, end) of request i (relative to it) to send as the target's Host value
-  // instead (the Host edit, made here in the copy); -1 for none.
+  // instead (the Host edit, made here in the copy); kFindHost (-2): find them here (FindHostEdit: the Host
+  // rule for an origin-form request, the header inserted when absent); -1 for none.
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
@@ -254,6 +351,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
       cuts = c.Data();
     }
     const std::string& host = opt_.host_header;
+    const uint8_t* src = buf.Data();
+    // Each request's edit, in request-relative offsets (no edit: start == end == 0, nothing inserted).
+    std::vector<HostEdit> edits(n);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
       int32_t a = offsets[i], b = offsets[i + 1];
@@ -262,35 +362,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
         return env.Undefined();
       }
       size_t len = static_cast<size_t>(b - a);
+      HostEdit& e = edits[i];
       if (cuts != nullptr && cuts[2 * i] >= 0) {
         int32_t cs = cuts[2 * i], ce = cuts[2 * i + 1];
         if (ce < cs || static_cast<size_t>(ce) > len) {
           Napi::RangeError::New(env, "submit: cut out of range").ThrowAsJavaScriptException();
           return env.Undefined();
         }
-        len = len - static_cast<size_t>(ce - cs) + host.size();
+        e.start = static_cast<size_t>(cs);
+        e.end = static_cast<size_t>(ce);
+        e.ok = true;
+      } else if (cuts != nullptr && cuts[2 * i] == kFindHost) {
+        e = FindHostEdit(src + a, len);
       }
-      total += len;
+      total += EditedLength(len, e, host);
     }
     std::vector<Request> batch(n);
-    const char* src = reinterpret_cast<const char*>(buf.Data());
     auto bytes = blocks_.Make(total, [&](char* out) {
       size_t at = 0;
       for (size_t i = 0; i < n; i++) {
-        size_t a = static_cast<size_t>(offsets[i]), b = static_cast<size_t>(offsets[i + 1]);
+        const char* req = reinterpret_cast<const char*>(src) + offsets[i];
+        size_t len = static_cast<size_t>(offsets[i + 1] - offsets[i]);
         batch[i].offset = at;
-        if (cuts != nullptr && cuts[2 * i] >= 0) {
-          size_t cs = static_cast<size_t>(cuts[2 * i]), ce = static_cast<size_t>(cuts[2 * i + 1]);
-          memcpy(out + at, src + a, cs);
-          at += cs;
-          memcpy(out + at, host.data(), host.size());
-          at += host.size();
-          memcpy(out + at, src + a + ce, b - a - ce);
-          at += b - a - ce;
-        } else {
-          memcpy(out + at, src + a, b - a);
-          at += b - a;
-        }
+        at = static_cast<size_t>(WriteEdited(out + at, req, len, edits[i], host) - out);
         batch[i].length = at - batch[i].offset;
       }
     });
@@ -881,7 +975,27 @@ Napi::Value Frame(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// editHost(payload, host) → the payload as submit() sends it with kFindHost (for tests: the property test
+// against the JavaScript Host rule).
+Napi::Value EditHost(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "editHost(payload, host)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto payload = info[0].As<Napi::Buffer<uint8_t>>();
+  auto host = info[1].As<Napi::Buffer<char>>();
+  const uint8_t* p = payload.Data();
+  size_t n = payload.Length();
+  HostEdit e = FindHostEdit(p, n);
+  std::string value(host.Data(), host.Length());
+  std::string out(EditedLength(n, e, value), '\0');
+  WriteEdited(&out[0], reinterpret_cast<const char*>(p), n, e, value);
+  return Napi::Buffer<char>::Copy(env, out.data(), out.size());
+}
+
 Napi::Object InitHttp(Napi::Env env, Napi::Object exports) {
+  exports.Set("editHost", Napi::Function::New(env, EditHost));
   exports.Set("HttpSender", Sender::Define(env));
   exports.Set("frame", Napi::Function::New(env, Frame));
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ResponseSplitter } from '../protocol/http1/index.js';
+import { requestTitleMethod } from '../protocol/http1/title.js';
 import { httpAddon } from './http-native.js';
+import { adaptRequest, parseTarget } from './http-target.js';
 
 const addon = httpAddon();
 
@@ -160,6 +162,58 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
     assert.equal(addon!.frame(big, false, new Int32Array(), false)[4], 'max-size');
     const chunk = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'latin1');
     assert.equal(addon!.frame(chunk, false, new Int32Array(), false)[4], 'malformed');
+  });
+
+  it("the addon's Host rule (submit's find-Host cut) gives the bytes adaptRequest gives, on generated heads", () => {
+    const target = parseTarget('http://staging.internal:8080');
+    const host = target.hostHeaderBytes;
+    // Header lines that come near the rule's edges: Host in any case, as "Hoſt" (U+017F folds to s), with
+    // space before the colon, empty or blank values, LF-only lines, lines without a colon, Host-like names.
+    const name = fc.constantFrom(
+      'Host',
+      'host',
+      'HOST',
+      'hOsT',
+      'Ho\u017ft',
+      'Host ',
+      ' Host',
+      'Hosts',
+      'Hos',
+      'X-Host',
+      'Accept',
+      'h',
+      'Ho\u017f',
+      '\u0127ost',
+    );
+    const val = fc.constantFrom('', ' ', '  ', 'prod', ' prod ', 'a b', '\t x\t', 'shop.example.com:80');
+    const line = fc.oneof(
+      fc
+        .tuple(name, fc.constantFrom(':', ': ', ' : ', ':: '), val, fc.constantFrom('\r\n', '\n'))
+        .map((p) => p.join('')),
+      fc.constantFrom('no colon here\r\n', '\r\n', '\n', ':\r\n', 'Host'),
+    );
+    const request = fc
+      .record({
+        method: fc.constantFrom('GET', 'POST', 'HEAD'),
+        head: fc.array(line, { maxLength: 6 }),
+        body: fc.array(line, { maxLength: 3 }),
+      })
+      .map((r) => Buffer.from(`${r.method} /p?q=1 HTTP/1.1\r\n${r.head.join('')}\r\n${r.body.join('')}`, 'utf8'));
+    fc.assert(
+      fc.property(request, (payload) => {
+        assert.ok(requestTitleMethod(payload) !== null);
+        assert.deepEqual(addon!.editHost(payload, host), adaptRequest(payload, target, false));
+      }),
+      { numRuns: 3000 },
+    );
+    // Random bytes (title or not): an answer within the input every time, never a crash.
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        const out = addon!.editHost(Buffer.from(b), host);
+        assert.ok(out.length >= b.length);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('submit() with random offsets, heads and cuts: a RangeError or accepted, and every accepted request gets one result', async () => {

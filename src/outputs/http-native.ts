@@ -4,22 +4,30 @@
  * timeouts, failure reasons — done on a thread of its own, so a replayed request costs JavaScript only its
  * copy into a batch and its result.
  *
- *   submit(job) ─▶ batch (one Buffer + offsets, flushed after the current synchronous run or when full)
- *        ▲ promise while `outstanding` ≥ queue-len + workers            │ addon.submit (copied there)
- *        └── backpressure ◀── onResults(fields, n, kept, details) ◀─────┘ one call per batch of results
+ *   submit(bytes, head, meta, edit) ─▶ batch (one Buffer + offsets, flushed after the current synchronous
+ *        ▲ promise while `outstanding`       run or when full)   │ addon.submit (copied there, the Host rule
+ *        │ ≥ queue-len + workers                                 │ applied in the copy: FIND_HOST)
+ *        └── backpressure ◀── onResults(fields, n, kept, details) ◀┘ one call per batch of results
+ *                               │ answered, nothing kept ─▶ report.answered (counters only, no object)
+ *                               └ failed, or response kept ─▶ onDone(meta, outcome)
  *
  * Used for plain http:// targets without --output-http-redirects when the addon is built (http.ts decides;
  * TAPLINE_HTTP_CLIENT=js|native forces one). Everything else — https, redirects, no addon — uses the
  * JavaScript client, with identical counters and reasons.
  */
 
+import type { Meta } from '../core/message.js';
 import { loadAddon } from '../core/native-addon.js';
 import type { FailureReason } from './http-connection.js';
-import type { JobOutcome, ReplayJob } from './http-pool.js';
+import type { JobOutcome } from './http-pool.js';
+import type { ReplayReport } from './http-report.js';
 import type { HttpTarget } from './http-target.js';
 
 interface NativeSender {
-  /** cuts[2i], cuts[2i+1]: the bytes of request i to send as the target's Host value instead (-1: none). */
+  /**
+   * cuts[2i], cuts[2i+1]: the bytes of request i to send as the target's Host value instead; -1: none;
+   * FIND_HOST: the addon finds them (the Host rule for an origin-form request whose Host is not kept).
+   */
   submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number, cuts?: Int32Array): void;
   /** [connections, opened, retired, busy, CPU ms of the sender thread] */
   stats(): number[];
@@ -50,10 +58,12 @@ export interface HttpAddon {
     cuts: Int32Array,
     eof: boolean,
   ): [step: 'done' | 'bad' | 'more', status: number, end: number, closeAfter: boolean, error: string | null];
+  /** The payload as submit() sends it with a find-Host cut (FIND_HOST), for tests. */
+  editHost(payload: Buffer, host: Buffer): Buffer;
   abiVersion: number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 let addon: HttpAddon | null | undefined;
 
 /** The addon, or null when it is not built (or not for this Node) or TAPLINE_HTTP_CLIENT=js. */
@@ -85,6 +95,9 @@ const REASONS: (FailureReason | undefined)[] = [
   'closed',
 ];
 const FIELDS = 7;
+/** submit()'s edit: none, or the Host rule applied by the addon in its copy (http_sender.cc kFindHost). */
+export const NO_EDIT = -1;
+export const FIND_HOST = -2;
 const BATCH_BYTES = 256 * 1024;
 const BATCH_COUNT = 512;
 
@@ -97,16 +110,22 @@ export interface NativeSenderOptions {
   keepBytes: number;
 }
 
-/** ReplayPool's surface (submit, drain, close, counts) over the native sender. */
+/**
+ * ReplayPool's surface (drain, close, counts) over the native sender. A request costs JavaScript no object of
+ * its own: its bytes are copied into the batch, its meta kept in a ring (for a failure's warning or a tracked
+ * response's id), and an answered request whose response is not kept is only counted (`report.answered`).
+ */
 export class NativeReplayPool {
   private readonly sender: NativeSender;
-  /** Jobs outstanding, at seq & mask (a ring; it grows if ever two outstanding seqs share a slot). */
-  private jobs: (ReplayJob | undefined)[];
+  /** Metas of the requests outstanding, at seq & mask (a ring; it grows if two outstanding seqs share a slot). */
+  private jobs: (Meta | undefined)[];
   private seqs: number[];
   private mask: number;
   private nextSeq = 0;
   private outstanding = 0;
   private readonly limit: number;
+  /** Responses are kept (tracked): every result goes through onDone with its outcome. */
+  private readonly keeps: boolean;
   private readonly maxWorkers: number;
   private readonly resumeAt: number;
   private roomWaiters: (() => void)[] = [];
@@ -132,8 +151,12 @@ export class NativeReplayPool {
     addon: HttpAddon,
     target: HttpTarget,
     options: NativeSenderOptions,
-    private readonly onDone: (job: ReplayJob, outcome: JobOutcome) => void,
+    /** Where answered requests are counted when no per-response object is needed. */
+    private readonly report: ReplayReport,
+    /** Each failure, and each answer when responses are kept. */
+    private readonly onDone: (meta: Meta, outcome: JobOutcome) => void,
   ) {
+    this.keeps = options.keepBytes > 0;
     this.sender = new addon.HttpSender(
       {
         host: target.host,
@@ -151,7 +174,7 @@ export class NativeReplayPool {
     this.maxWorkers = options.maxWorkers;
     let size = 1024;
     while (size < 2 * (options.queueLen + options.maxWorkers) + BATCH_COUNT) size *= 2;
-    this.jobs = new Array<ReplayJob | undefined>(size).fill(undefined);
+    this.jobs = new Array<Meta | undefined>(size).fill(undefined);
     this.seqs = new Array<number>(size).fill(-1);
     this.mask = size - 1;
     this.limit = options.queueLen + options.maxWorkers;
@@ -191,33 +214,24 @@ export class NativeReplayPool {
     return this.final ?? this.sender.stats();
   }
 
-  submit(job: ReplayJob): void | Promise<void> {
-    return this.enqueue(job, -1, -1);
-  }
-
   /**
-   * Submits `job.payload` with the bytes [cutStart, cutEnd) replaced by the target's Host value: the Host
-   * edit, made by the addon as it copies the batch (no copy of the request of its own here).
+   * Sends `payload` (copied now) with `edit`: NO_EDIT, or FIND_HOST to have the addon apply the Host rule in
+   * its copy (only for an origin-form request whose Host is not kept, to a target without path or
+   * credentials: http-target.ts adaptRequest does everything else). `head`: a HEAD request (no body comes).
    */
-  submitWithHost(job: ReplayJob, cutStart: number, cutEnd: number): void | Promise<void> {
-    return this.enqueue(job, cutStart, cutEnd);
-  }
-
-  private enqueue(job: ReplayJob, cutStart: number, cutEnd: number): void | Promise<void> {
-    const payload = job.payload;
+  submit(payload: Buffer, head: boolean, meta: Meta, edit: number): void | Promise<void> {
     const size = payload.length;
     if (this.batchCount === BATCH_COUNT || this.batchBytes + size > this.batch.length) this.flush();
     if (size > this.batch.length) this.batch = Buffer.allocUnsafe(size);
     const seq = this.nextSeq++;
     if (this.batchCount === 0) this.batchSeq = seq;
-    this.remember(seq, job);
+    this.remember(seq, meta);
     const at = this.batchBytes;
     this.batch.set(payload, at);
     const i = this.batchCount;
     this.offsets[i] = at;
-    this.heads[i] = job.method === 'HEAD' ? 1 : 0;
-    this.cuts[2 * i] = cutStart;
-    this.cuts[2 * i + 1] = cutEnd;
+    this.heads[i] = head ? 1 : 0;
+    this.cuts[2 * i] = edit;
     this.batchBytes += size;
     this.batchCount++;
     if (this.outstanding++ === 0) this.sender.ref();
@@ -232,15 +246,15 @@ export class NativeReplayPool {
     }
   }
 
-  private remember(seq: number, job: ReplayJob): void {
+  private remember(seq: number, meta: Meta): void {
     while (this.jobs[seq & this.mask] !== undefined) this.grow();
-    this.jobs[seq & this.mask] = job;
+    this.jobs[seq & this.mask] = meta;
     this.seqs[seq & this.mask] = seq;
   }
 
   private grow(): void {
     const size = this.jobs.length * 2;
-    const jobs = new Array<ReplayJob | undefined>(size).fill(undefined);
+    const jobs = new Array<Meta | undefined>(size).fill(undefined);
     const seqs = new Array<number>(size).fill(-1);
     for (let i = 0; i < this.jobs.length; i++) {
       const job = this.jobs[i];
@@ -277,15 +291,23 @@ export class NativeReplayPool {
   }
 
   private onResults(fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null): void {
+    let answered = false;
     for (let i = 0; i < n; i++) {
       const f = i * FIELDS;
       const slot = fields[f]! & this.mask;
-      const job = this.jobs[slot];
-      if (job === undefined || this.seqs[slot] !== fields[f]) continue;
+      const meta = this.jobs[slot];
+      if (meta === undefined || this.seqs[slot] !== fields[f]) continue;
       this.jobs[slot] = undefined;
-      const reason = REASONS[fields[f + 2]!];
       this.outstanding--;
-      this.onDone(job, {
+      const code = fields[f + 2]!;
+      if (code === 0 && !this.keeps) {
+        // The common case: counted, no outcome object (the report's `record` path without allocation).
+        this.report.answered(fields[f + 1]!, fields[f + 4]!, fields[f + 5]!);
+        answered = true;
+        continue;
+      }
+      const reason = REASONS[code];
+      this.onDone(meta, {
         ok: reason === undefined,
         status: fields[f + 1]!,
         reason,
@@ -298,6 +320,7 @@ export class NativeReplayPool {
         redirects: 0,
       });
     }
+    if (answered) this.report.finished();
     if (this.roomWaiters.length > 0 && this.outstanding <= this.resumeAt) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];

@@ -6,6 +6,7 @@
  * Field names are stable (docs/replay.md lists them); zero fields are left out of the summary line.
  */
 import { LatencyHistogram } from '../core/latency-histogram.js';
+import type { FailureReason } from './http-connection.js';
 import type { JobOutcome } from './http-pool.js';
 
 export class ReplayReport {
@@ -62,25 +63,42 @@ export class ReplayReport {
   }
 
   record(outcome: JobOutcome): void {
+    this.counters.redirects_followed += outcome.redirects;
+    this.lastDone = performance.now();
+    if (outcome.ok) this.answered(outcome.status, outcome.latencyMs, outcome.responseBytes);
+    else this.failed(outcome.reason, outcome.responseBytes);
+  }
+
+  /**
+   * An answered request, as `record` counts it, without an outcome object (the native sender's results when
+   * no response is kept); the caller then calls `finished()` once for the batch.
+   */
+  answered(status: number, latencyMs: number, responseBytes: number): void {
     const c = this.counters;
     c.requests++;
-    c.response_bytes += outcome.responseBytes;
-    c.redirects_followed += outcome.redirects;
+    c.response_bytes += responseBytes;
+    c.responses++;
+    this.latency.record(latencyMs);
+    const cls = Math.floor(status / 100);
+    if (cls === 2) c.status_2xx++;
+    else if (cls === 3) c.status_3xx++;
+    else if (cls === 4) c.status_4xx++;
+    else if (cls === 5) c.status_5xx++;
+    else if (cls === 1) c.status_1xx++;
+    else c.status_other++;
+  }
+
+  /** Results were counted with `answered` just now: the achieved rate runs to here. */
+  finished(): void {
     this.lastDone = performance.now();
-    if (outcome.ok) {
-      c.responses++;
-      this.latency.record(outcome.latencyMs);
-      const cls = Math.floor(outcome.status / 100);
-      if (cls === 2) c.status_2xx++;
-      else if (cls === 3) c.status_3xx++;
-      else if (cls === 4) c.status_4xx++;
-      else if (cls === 5) c.status_5xx++;
-      else if (cls === 1) c.status_1xx++;
-      else c.status_other++;
-      return;
-    }
+  }
+
+  private failed(reason: FailureReason | undefined, responseBytes: number): void {
+    const c = this.counters;
+    c.requests++;
+    c.response_bytes += responseBytes;
     c.errors++;
-    switch (outcome.reason) {
+    switch (reason) {
       case 'connect-refused':
         c.error_connect_refused++;
         break;

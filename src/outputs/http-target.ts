@@ -12,14 +12,7 @@
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import {
-  addHeader,
-  type HeaderSpan,
-  header,
-  path as requestTarget,
-  setHeader,
-  setPath,
-} from '../protocol/http1/index.js';
+import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
 
 export interface HttpTarget {
   readonly url: string;
@@ -99,15 +92,4 @@ export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: bool
     out = addHeader(out, AUTHORIZATION, target.basicAuth);
   }
   return out;
-}
-
-/**
- * When adapting `payload` only sets its Host value (origin-form request-target, a target without path or
- * credentials, Host not kept, a Host header present): that header's span, whose value adaptRequest would
- * replace by `target.hostHeaderBytes`. Null otherwise (then adaptRequest does the work).
- */
-export function hostOnlyEdit(payload: Buffer, target: HttpTarget, keepHost: boolean): HeaderSpan | null {
-  if (keepHost || target.fixedTarget !== undefined || target.basicAuth !== undefined) return null;
-  if (payload[payload.indexOf(0x20) + 1] !== 0x2f) return null;
-  return header(payload, HOST);
 }

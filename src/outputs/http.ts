@@ -19,7 +19,7 @@ import { Channel } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
-import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
+import { type Message, type Meta, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
@@ -27,11 +27,11 @@ import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
 import { DEFAULT_MAX_WORKERS, httpOutputDecl } from './http-flags.js';
-import { httpAddon, NativeReplayPool, useNativeClient } from './http-native.js';
+import { FIND_HOST, httpAddon, NativeReplayPool, NO_EDIT, useNativeClient } from './http-native.js';
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
-import { adaptRequest, hostOnlyEdit, parseTarget } from './http-target.js';
+import { adaptRequest, parseTarget } from './http-target.js';
 
 /** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
 export const DEFAULT_RESPONSE_BUFFER = 100 * 1024;
@@ -85,13 +85,13 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
 
   const name = `output-http(${address})`;
   const log = options.log;
-  const onDone = (job: ReplayJob, outcome: JobOutcome) => {
+  const onDone = (meta: Meta, outcome: JobOutcome) => {
     report.record(outcome);
     // gor only logs failures at --verbose; a replay that reaches nothing must say so. The logger shows the
     // first few of each kind; every one is counted in the summary and --stats.
     if (!outcome.ok && log) {
       log.warn(
-        `${name}: request ${job.meta.id} failed: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`,
+        `${name}: request ${meta.id} failed: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`,
         `${name}:${outcome.reason}`,
       );
     }
@@ -107,7 +107,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     responses.offer({
       meta: makeMeta({
         type: REPLAYED_RESPONSE,
-        id: job.meta.id,
+        id: meta.id,
         timestampNs: BigInt(Math.round(outcome.startedMs * 1000)) * 1000n,
         latencyNs: BigInt(Math.round(outcome.latencyMs * 1e6)),
       }),
@@ -127,9 +127,12 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     keepBytes,
   };
   const native = useNativeClient(target, redirects, options.client)
-    ? new NativeReplayPool(httpAddon()!, target, poolOptions, onDone)
+    ? new NativeReplayPool(httpAddon()!, target, poolOptions, report, onDone)
     : undefined;
-  const pool = native ?? new ReplayPool(target, poolOptions, onDone);
+  const jsPool = native
+    ? undefined
+    : new ReplayPool(target, poolOptions, (job: ReplayJob, outcome) => onDone(job.meta, outcome));
+  const pool = native ?? jsPool!;
 
   let queueStats: QueueStats | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -143,6 +146,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   }
 
   const keepHost = options.originalHost ?? false;
+  // When the Host rule is the only change a request can need, the native sender applies it in its copy.
+  const hostRuleOnly = !keepHost && target.fixedTarget === undefined && target.basicAuth === undefined;
   const output: Output = {
     name,
     write(msg: Message) {
@@ -173,11 +178,17 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         return;
       }
       report.accepted(timestampKey(msg.meta));
-      // The native client copies the request into its batch: the common Host edit is made in that copy.
-      const hostEdit = native ? hostOnlyEdit(data, target, keepHost) : null;
-      const pending = hostEdit
-        ? native!.submitWithHost({ payload: data, method, meta: msg.meta }, hostEdit.valueStart, hostEdit.valueEnd)
-        : pool.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
+      let pending: void | Promise<void>;
+      if (native) {
+        // The native client copies the request into its batch; for an origin-form request (the title is
+        // checked: the method, one space, then '/') it applies the Host rule in that copy.
+        pending =
+          hostRuleOnly && data[method.length + 1] === 0x2f
+            ? native.submit(data, method === 'HEAD', msg.meta, FIND_HOST)
+            : native.submit(adaptRequest(data, target, keepHost), method === 'HEAD', msg.meta, NO_EDIT);
+      } else {
+        pending = jsPool!.submit({ payload: adaptRequest(data, target, keepHost), method, meta: msg.meta });
+      }
       queueStats?.sample(pool.waiting);
       return pending;
     },
