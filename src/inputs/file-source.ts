@@ -309,7 +309,19 @@ export class FileSource {
     if (!this.runs) return undefined;
     while (!this.hasPending && !this.exhausted) await this.readMore();
     const windowSize = this.held !== undefined ? this.heldCount : this.window.size;
-    if (!this.hasPending || windowSize !== this.depth) return undefined;
+    if (windowSize === 0) return undefined;
+    if (!this.hasPending) return this.exhausted ? this.runOf(0, 0, false) : undefined; // the window empties in order
+    if (windowSize !== this.depth) return undefined;
+    for (;;) {
+      const run = this.tryRun();
+      if (run !== 'short') return run;
+      // Too few records pending to tell (small reads at the start of a file): read on, keeping them.
+      await this.readMore();
+    }
+  }
+
+  /** takeRun() on what is pending: a run, undefined when there is none, 'short' when reading on may make one. */
+  private tryRun(): FileRun | undefined | 'short' {
     // How many pending records, in file order, have non-decreasing ordering keys from the window's largest on.
     let maxKey = this.held !== undefined ? this.heldMaxKey : this.window.lastKey()!;
     let lastKey = this.lastKey;
@@ -347,7 +359,15 @@ export class FileSource {
     // At the end of the file the window empties in order: nothing needs holding back.
     const all = this.exhausted && sorted === left;
     const emit = all ? sorted : sorted - this.depth;
-    if (emit < (all ? 1 : MIN_RUN)) return undefined;
+    if (emit < (all ? 1 : MIN_RUN)) return broken || this.exhausted ? undefined : 'short';
+    return this.runOf(emit, maxKey, !all);
+  }
+
+  /**
+   * The window (or the held records), then the next `emit` pending records, as a run; with `hold`, the
+   * `depth` pending records after them become the held window, `maxKey` being the largest of their keys.
+   */
+  private runOf(emit: number, maxKey: number, hold: boolean): FileRun {
     const segments: RunSegment[] = [];
     if (this.held !== undefined) segments.push(...this.held);
     else while (this.window.size > 0) segments.push(this.window.shift()!);
@@ -355,13 +375,17 @@ export class FileSource {
     this.heldCount = 0;
     const fromPending = segments.length;
     this.takePending(emit, segments);
-    if (!all) {
+    let lastKey = this.lastKey;
+    if (hold) {
       // The last `depth` sorted records stay in the window, as segments.
       this.heldLastKeyBefore = this.lastKeyAfter(segments, fromPending);
       this.held = [];
       this.takePending(this.depth, this.held);
       this.heldCount = this.depth;
       this.heldMaxKey = maxKey;
+      lastKey = this.lastKeyAfter(this.held, 0, this.heldLastKeyBefore);
+    } else {
+      lastKey = this.lastKeyAfter(segments, fromPending);
     }
     this.lastKey = lastKey;
     const run = new FileRun(segments);
@@ -426,8 +450,8 @@ export class FileSource {
   }
 
   /** `lastKey` once the pending records among `segments` (from index `from` on) have entered the window. */
-  private lastKeyAfter(segments: readonly RunSegment[], from: number): number {
-    let lastKey = this.lastKey;
+  private lastKeyAfter(segments: readonly RunSegment[], from: number, start = this.lastKey): number {
+    let lastKey = start;
     for (const seg of segments.slice(from)) {
       if (seg instanceof SpanRange) {
         for (let i = seg.from; i < seg.to; i++) {
@@ -470,9 +494,6 @@ export class FileSource {
       step = await this.chunks.next();
     } catch (err) {
       this.exhausted = true;
-      this.pending = [];
-      this.pendingAt = 0;
-      this.spanAt = 0;
       this.pool.forget(this.index);
       this.hooks.readError(err, this, this.pushed - this.parsedEnd);
       return;
@@ -490,9 +511,6 @@ export class FileSource {
       // Pages of this window vanished while it was parsed: another process truncated the file. Its records
       // may hold the zeros put in their place, so none of them is used.
       this.exhausted = true;
-      this.pending = [];
-      this.pendingAt = 0;
-      this.spanAt = 0;
       this.pool.forget(this.index);
       const err = new Error('the file was truncated by another process while it was read');
       this.hooks.readError(err, this, this.pushed - this.parsedEnd);
@@ -501,10 +519,16 @@ export class FileSource {
     this.setPending(records);
   }
 
+  /** The records of the chunk just read follow those still pending (takeRun() may read before they are used). */
   private setPending(records: (GorRecord | RawSpan)[]): void {
-    this.pending = records;
-    this.pendingAt = 0;
-    this.spanAt = 0;
+    if (this.hasPending) {
+      this.pending = this.pending.slice(this.pendingAt).concat(records);
+      this.pendingAt = 0; // spanAt still counts in the same span, now first
+    } else {
+      this.pending = records;
+      this.pendingAt = 0;
+      this.spanAt = 0;
+    }
     const last = records[records.length - 1];
     if (last instanceof RawSpan) this.parsedEnd = last.offsetOf(last.count - 1) + last.sizeOf(last.count - 1);
     else if (last) this.parsedEnd = last.offset + last.size;
