@@ -64,15 +64,32 @@ export class FileRun implements RawRun {
     this.bytes = bytes;
   }
 
-  /** Adds a view; one that continues the last part in memory extends it instead. */
+  /**
+   * Adds a view; one that continues the last part in memory extends it instead. A record cut by a chunk
+   * boundary comes encoded (its pieces were joined); when the chunks are views of one mapping, the bytes
+   * between the part before it and this view are that record itself (checked), and the three become one.
+   */
   private append(view: Buffer): void {
     const parts = this.parts;
-    const last = parts[parts.length - 1];
+    const n = parts.length;
+    const last = parts[n - 1];
     if (last !== undefined && last.buffer === view.buffer && last.byteOffset + last.length === view.byteOffset) {
-      parts[parts.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + view.length);
-    } else {
-      parts.push(view);
+      parts[n - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + view.length);
+      return;
     }
+    const before = parts[n - 2];
+    if (
+      before !== undefined &&
+      last !== undefined &&
+      before.buffer === view.buffer &&
+      before.byteOffset + before.length + last.length === view.byteOffset &&
+      Buffer.from(view.buffer, before.byteOffset + before.length, last.length).equals(last)
+    ) {
+      parts.length = n - 2;
+      parts.push(Buffer.from(view.buffer, before.byteOffset, before.length + last.length + view.length));
+      return;
+    }
+    parts.push(view);
   }
 
   /** Calls `fn` with every record's timestampKey(), in order (for the input's wait counters). */
