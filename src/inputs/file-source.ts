@@ -399,11 +399,6 @@ export class FileSource {
     return run;
   }
 
-  /** Nothing left to hand out (the window, held records and pending all empty, and the file read). */
-  get drained(): boolean {
-    return this.done;
-  }
-
   destroy(): void {
     this.held = undefined;
     this.heldCount = 0;

@@ -235,6 +235,7 @@ export function fileInput(options: FileInputOptions): Input {
           // until the window needs a read; or, when the pipeline takes them, a raw run (file-source.ts).
           const source = merge.peek()!;
           const run = rawRuns ? await source.takeRun() : undefined;
+          if (stop.signal.aborted) return;
           if (run !== undefined) {
             stats.records += run.count;
             stats.bytes += run.bytes - SEPARATOR.length * run.count;
@@ -245,14 +246,13 @@ export function fileInput(options: FileInputOptions): Input {
               batchBytes = 0;
             }
             yield run;
-            if (source.drained) {
+            if (source.done) {
               merge.pop();
               source.destroy();
             }
             continue;
           }
-          if (stop.signal.aborted) return;
-          if (source.drained) {
+          if (source.done) {
             merge.pop();
             source.destroy();
             continue;
