@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -49,7 +50,7 @@
 namespace tapline {
 namespace {
 
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 // Result reasons; the order is the JS side's (http-native.ts REASONS).
 enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
@@ -81,6 +82,9 @@ struct Request {
   size_t length = 0;
   double seq = 0;
   bool head = false;
+  // The request's id (a raw run's record: its meta line's id field), stored in the block after the request,
+  // for a failure's warning; 0 for requests JS keeps the meta of.
+  uint32_t id_len = 0;
   const char* data() const { return batch->data() + offset; }
 };
 
@@ -220,6 +224,118 @@ inline char* WriteEdited(char* out, const char* req, size_t len, const HostEdit&
   return out + len - e.end;
 }
 
+// ── Raw runs (src/core/plugin.ts "Raw runs"): .gor records back to back, read here without a JS object each ──
+//
+// A record: its meta line up to LF ("<type> <id> <timestamp>…"), the payload, then "\n🐵🙈🙉\n". One is sent
+// from here only when JavaScript's write() would simply send it: type "1", a payload with gor's request title
+// (protocol/http1/title.ts: a known method, two spaces, HTTP/1.0 or 1.1, CRLF), not CONNECT, origin-form.
+// Anything else makes the whole run go through write() record by record (scanRun() says -1).
+constexpr char kSeparator[] = "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
+constexpr size_t kSeparatorLen = sizeof kSeparator - 1;
+
+struct RunRecord {
+  size_t payload = 0;
+  size_t payload_end = 0;
+  size_t id = 0;
+  size_t id_end = 0;
+  size_t next = 0;  // the next record's first byte
+  bool head = false;
+  double key = 0;  // the timestamp as meta.ts timestampKey() reads it (NaN when not a number)
+};
+
+// The first separator at or after p[from] (its first byte), or n. Searched by its second byte (0xF0, which
+// HTTP heads do not hold and bodies rarely do) with memchr, then compared whole: the same first occurrence
+// as a search for the whole separator.
+inline size_t FindSeparator(const uint8_t* p, size_t n, size_t from) {
+  for (size_t at = from + 1; at < n;) {
+    const void* hit = memchr(p + at, 0xF0, n - at);
+    if (hit == nullptr) return n;
+    size_t start = static_cast<size_t>(static_cast<const uint8_t*>(hit) - p) - 1;
+    if (n - start >= kSeparatorLen && memcmp(p + start, kSeparator, kSeparatorLen) == 0) return start;
+    at = start + 2;
+  }
+  return n;
+}
+
+// meta.ts keyFromBytes over p[i, end): the same double arithmetic, step by step (volatile: no fused
+// multiply-add, which would round differently past 2^53).
+inline double KeyFromBytes(const uint8_t* p, size_t i, size_t end) {
+  bool negative = i < end && p[i] == '-';
+  if (negative) i++;
+  size_t first = i;
+  double v = 0;
+  for (; i < end; i++) {
+    uint8_t c = p[i];
+    if (c == ' ') break;
+    if (c < '0' || c > '9') return std::numeric_limits<double>::quiet_NaN();
+    volatile double tens = v * 10;
+    v = tens + static_cast<double>(c - '0');
+  }
+  if (i == first) return std::numeric_limits<double>::quiet_NaN();
+  return negative ? -v : v;
+}
+
+// The method of a gor request title at p[0, n) (title.ts requestTitleEnd + gorMethodIndex), as its length,
+// with the first space's index in *sp1; 0 when there is no such title.
+inline size_t RequestTitleMethod(const uint8_t* p, size_t n, size_t* sp1_out) {
+  if (n < 16) return 0;
+  long sp1 = -1, sp2 = -1;
+  size_t i = 0;
+  for (; i + 1 < n; i++) {
+    uint8_t c = p[i];
+    if (c == ' ') {
+      if (sp1 < 0) sp1 = static_cast<long>(i);
+      else if (sp2 < 0) sp2 = static_cast<long>(i);
+      else return 0;
+    } else if (c == '\r' && p[i + 1] == '\n') {
+      break;
+    }
+  }
+  if (i + 1 >= n || sp2 < 0) return 0;
+  static const char* const kMethods[] = {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"};
+  size_t m = static_cast<size_t>(sp1);
+  bool known = false;
+  for (const char* method : kMethods) known = known || (strlen(method) == m && memcmp(method, p, m) == 0);
+  if (!known) return 0;
+  size_t v = static_cast<size_t>(sp2) + 1;
+  if (i - v != 8 || memcmp(p + v, "HTTP/1.", 7) != 0 || (p[v + 7] != '0' && p[v + 7] != '1')) return 0;
+  *sp1_out = m;
+  return m;
+}
+
+enum RunParse { kUnframed, kSendable, kForJs };
+
+// The record at p[at, n): kSendable when this addon sends it itself (see above), kForJs when it is a whole
+// record JavaScript must write (r->next is still set), kUnframed when no whole record starts there.
+inline RunParse ParseRunRecord(const uint8_t* p, size_t n, size_t at, RunRecord* r) {
+  if (at >= n) return kUnframed;
+  const void* lf = memchr(p + at, '\n', n - at);
+  if (lf == nullptr) return kUnframed;
+  size_t line_end = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p);
+  size_t payload = line_end + 1;
+  size_t payload_end = FindSeparator(p, n, payload);
+  if (payload_end + kSeparatorLen > n) return kUnframed;
+  r->next = payload_end + kSeparatorLen;
+  // meta.ts parseMetaBytes: type = up to the first space ("1"), id = up to the next space (not empty).
+  if (line_end - at < 2 || p[at] != '1' || p[at + 1] != ' ') return kForJs;
+  size_t id = at + 2;
+  const void* sp = memchr(p + id, ' ', line_end - id);
+  if (sp == nullptr) return kForJs;
+  size_t id_end = static_cast<size_t>(static_cast<const uint8_t*>(sp) - p);
+  if (id_end == id) return kForJs;
+  size_t sp1 = 0;
+  size_t m = RequestTitleMethod(p + payload, payload_end - payload, &sp1);
+  if (m == 0 || (m == 7 && memcmp(p + payload, "CONNECT", 7) == 0)) return kForJs;
+  if (p[payload + sp1 + 1] != '/') return kForJs;  // not origin-form: JS adapts it
+  r->payload = payload;
+  r->payload_end = payload_end;
+  r->id = id;
+  r->id_end = id_end;
+  r->head = m == 4 && memcmp(p + payload, "HEAD", 4) == 0;
+  r->key = KeyFromBytes(p, id_end + 1, line_end);
+  return kSendable;
+}
+
 struct Result {
   double seq;
   int status;
@@ -230,6 +346,7 @@ struct Result {
   bool truncated;
   std::string kept;
   std::string detail;
+  std::string id;  // a raw run's request, when it failed
 };
 
 struct Conn {
@@ -271,7 +388,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "HttpSender",
-                       {InstanceMethod("submit", &Sender::Submit), InstanceMethod("stats", &Sender::Stats),
+                       {InstanceMethod("submit", &Sender::Submit), InstanceMethod("submitRun", &Sender::SubmitRun), InstanceMethod("stats", &Sender::Stats),
                         InstanceMethod("ref", &Sender::RefLoop), InstanceMethod("unref", &Sender::UnrefLoop),
                         InstanceMethod("close", &Sender::Close)});
   }
@@ -377,20 +494,48 @@ class Sender : public Napi::ObjectWrap<Sender> {
       }
       total += EditedLength(len, e, host);
     }
+    std::vector<Piece> pieces(n);
+    for (size_t i = 0; i < n; i++) {
+      Piece& piece = pieces[i];
+      piece.src = reinterpret_cast<const char*>(src) + offsets[i];
+      piece.len = static_cast<size_t>(offsets[i + 1] - offsets[i]);
+      piece.edit = edits[i];
+      piece.head = heads[i] != 0;
+    }
+    Enqueue(pieces, total, seq);
+    return env.Undefined();
+  }
+
+  // One request to copy into a batch: its bytes, the Host edit to make, and (raw runs) its id.
+  struct Piece {
+    const char* src = nullptr;
+    size_t len = 0;
+    HostEdit edit;
+    bool head = false;
+    const char* id = nullptr;
+    size_t id_len = 0;
+  };
+
+  // Copies `pieces` (`total` bytes once edited, ids included) into one block and hands them to the thread.
+  void Enqueue(const std::vector<Piece>& pieces, size_t total, double seq) {
+    size_t n = pieces.size();
+    const std::string& host = opt_.host_header;
     std::vector<Request> batch(n);
     auto bytes = blocks_.Make(total, [&](char* out) {
       size_t at = 0;
       for (size_t i = 0; i < n; i++) {
-        const char* req = reinterpret_cast<const char*>(src) + offsets[i];
-        size_t len = static_cast<size_t>(offsets[i + 1] - offsets[i]);
+        const Piece& piece = pieces[i];
         batch[i].offset = at;
-        at = static_cast<size_t>(WriteEdited(out + at, req, len, edits[i], host) - out);
+        at = static_cast<size_t>(WriteEdited(out + at, piece.src, piece.len, piece.edit, host) - out);
         batch[i].length = at - batch[i].offset;
+        if (piece.id_len > 0) memcpy(out + at, piece.id, piece.id_len);
+        at += piece.id_len;
+        batch[i].id_len = static_cast<uint32_t>(piece.id_len);
       }
     });
     for (size_t i = 0; i < n; i++) {
       batch[i].batch = bytes;
-      batch[i].head = heads[i] != 0;
+      batch[i].head = pieces[i].head;
       batch[i].seq = seq + static_cast<double>(i);
     }
     bool wake;
@@ -405,7 +550,61 @@ class Sender : public Napi::ObjectWrap<Sender> {
     // connection could take the requests now; with every connection busy the thread looks at in_ after the
     // next answer (and at least every 5 ms while anything is in flight).
     if (wake && busy_.load() < opt_.max_conns) Wake();
-    return env.Undefined();
+  }
+
+  // submitRun(part, from, max, firstSeq, keys: Float64Array, next: Float64Array(2)) → count: sends the
+  // records of `part` (whole .gor records back to back) from byte `from`, at most `max` (and keys' length),
+  // with the Host rule applied (kFindHost), numbered from firstSeq. keys[i]: record i's timestamp key;
+  // next[0]: the byte after the last one sent. It stops early before a record JavaScript must write
+  // (next[1]: the byte after that record) or one that is not whole (next[1] = -2); else next[1] = -1.
+  Napi::Value SubmitRun(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 6 || !info[0].IsBuffer() || !info[4].IsTypedArray() || !info[5].IsTypedArray()) {
+      Napi::TypeError::New(env, "submitRun(part, from, max, firstSeq, keys, next)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto part = info[0].As<Napi::Buffer<uint8_t>>();
+    double from_d = info[1].ToNumber().DoubleValue();
+    double max_d = info[2].ToNumber().DoubleValue();
+    double seq = info[3].ToNumber().DoubleValue();
+    auto keys = info[4].As<Napi::Float64Array>();
+    auto next = info[5].As<Napi::Float64Array>();
+    const uint8_t* p = part.Data();
+    size_t n = part.Length();
+    if (!(from_d >= 0) || from_d > static_cast<double>(n) || next.ElementLength() < 2) {
+      Napi::RangeError::New(env, "submitRun: from out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t at = static_cast<size_t>(from_d);
+    size_t max = std::min(static_cast<size_t>(std::max(0.0, std::min(max_d, 1e9))), keys.ElementLength());
+    const std::string& host = opt_.host_header;
+    std::vector<Piece> pieces;
+    pieces.reserve(max);
+    size_t total = 0;
+    RunRecord r;
+    double stop = -1;
+    while (pieces.size() < max && at < n) {
+      RunParse parsed = ParseRunRecord(p, n, at, &r);
+      if (parsed != kSendable) {
+        stop = parsed == kForJs ? static_cast<double>(r.next) : -2;
+        break;
+      }
+      Piece piece;
+      piece.src = reinterpret_cast<const char*>(p) + r.payload;
+      piece.len = r.payload_end - r.payload;
+      piece.edit = FindHostEdit(p + r.payload, piece.len);
+      piece.head = r.head;
+      piece.id = reinterpret_cast<const char*>(p) + r.id;
+      piece.id_len = r.id_end - r.id;
+      total += EditedLength(piece.len, piece.edit, host) + piece.id_len;
+      keys[pieces.size()] = r.key;
+      pieces.push_back(piece);
+      at = r.next;
+    }
+    next[0] = static_cast<double>(at);
+    next[1] = stop;
+    if (!pieces.empty()) Enqueue(pieces, total, seq);
+    return Napi::Number::New(env, static_cast<double>(pieces.size()));
   }
 
   // [connections, opened, retired, busy, CPU ms of the sender thread]
@@ -474,6 +673,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     Napi::Float64Array fields = Napi::Float64Array::New(env, n * kFields);
     Napi::Value kept = env.Null();
     Napi::Value details = env.Null();
+    Napi::Value ids = env.Null();
     for (size_t i = 0; i < n; i++) {
       const Result& r = results[i];
       double* f = fields.Data() + i * kFields;
@@ -491,9 +691,13 @@ class Sender : public Napi::ObjectWrap<Sender> {
       if (r.reason != kOk) {
         if (details.IsNull()) details = Napi::Array::New(env, n);
         details.As<Napi::Array>().Set(static_cast<uint32_t>(i), Napi::String::New(env, r.detail));
+        if (!r.id.empty()) {
+          if (ids.IsNull()) ids = Napi::Array::New(env, n);
+          ids.As<Napi::Array>().Set(static_cast<uint32_t>(i), Napi::String::New(env, r.id));
+        }
       }
     }
-    fn.Call({fields, Napi::Number::New(env, static_cast<double>(n)), kept, details});
+    fn.Call({fields, Napi::Number::New(env, static_cast<double>(n)), kept, details, ids});
   }
 
   // ── sender thread ──────────────────────────────────────────────────────────────────────────────────────
@@ -857,6 +1061,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     r.truncated = reason == kOk && c->msg_bytes > c->kept.size() && opt_.keep_bytes > 0;
     if (reason == kOk && opt_.keep_bytes > 0) r.kept.swap(c->kept);
     r.detail = detail;
+    if (reason != kOk && c->req.id_len > 0) r.id.assign(c->req.data() + c->req.length, c->req.id_len);
     results_.push_back(std::move(r));
     c->kept.clear();
     c->busy = false;

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ResponseSplitter } from '../protocol/http1/index.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
-import { httpAddon } from './http-native.js';
+import { httpAddon, type NativeSender } from './http-native.js';
 import { adaptRequest, parseTarget } from './http-target.js';
 
 const addon = httpAddon();
@@ -102,6 +102,42 @@ const response: fc.Arbitrary<Generated> = fc
   });
 
 const cuts = fc.array(fc.nat({ max: 2000 }), { maxLength: 8 });
+
+/**
+ * A sender to a port nothing listens on (every request fails fast as connect-refused; no traffic leaves the
+ * host), given to `feed`, which returns how many requests it had accepted: each must get exactly one result.
+ */
+async function withRefusedSender(feed: (sender: NativeSender) => number): Promise<void> {
+  const results = new Map<number, number>();
+  const sender = new addon!.HttpSender(
+    {
+      host: '127.0.0.1',
+      port: 1,
+      maxConns: 4,
+      minConns: 1,
+      timeoutMs: 2000,
+      workerTimeoutMs: 2000,
+      keepBytes: 0,
+      hostHeader: Buffer.from('example:80'),
+    },
+    (fields, n) => {
+      for (let i = 0; i < n; i++) results.set(fields[i * 7]!, (results.get(fields[i * 7]!) ?? 0) + 1);
+    },
+  );
+  sender.ref();
+  let accepted = 0;
+  try {
+    accepted = feed(sender);
+    assert.ok(accepted > 0, 'some submissions were valid');
+    // Every accepted request is answered once (bounded wait).
+    for (let i = 0; i < 400 && results.size < accepted; i++) await new Promise((r) => setTimeout(r, 25));
+  } finally {
+    sender.unref();
+    sender.close();
+  }
+  assert.equal(results.size, accepted);
+  assert.ok([...results.values()].every((count) => count === 1));
+}
 
 describe('native response framer', { skip: addon ? false : 'the tapline_http addon is not built' }, () => {
   it('finds the end and status the JavaScript splitter finds, however the response is cut', () => {
@@ -216,25 +252,66 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
     );
   });
 
+  it('submitRun() on random and damaged .gor bytes: a RangeError or a count, within the input, one result each', async () => {
+    const separator = Buffer.from('\n🐵🙈🙉\n');
+    const goodRecord = fc
+      .tuple(
+        fc.constantFrom('1', '2', '1'),
+        fc.stringMatching(/^[a-f0-9]{1,8}$/),
+        fc.constantFrom('GET', 'HEAD', 'CONNECT', 'BREW'),
+      )
+      .map(([type, id, method]) =>
+        Buffer.concat([
+          Buffer.from(`${type} ${id} 1700000000000000000 0\n${method} /${id} HTTP/1.1\r\nHost: a\r\n\r\n`),
+          separator,
+        ]),
+      );
+    // Whole records, then bytes changed or cut anywhere (a separator or an emoji byte may be broken).
+    const part = fc
+      .tuple(
+        fc.array(goodRecord, { maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.nat(),
+      )
+      .map(([records, flips, cut]) => {
+        const bytes = Buffer.concat(records);
+        for (const [at, v] of flips) if (bytes.length > 0) bytes[at % bytes.length] = v;
+        return cut % 3 === 0 ? bytes.subarray(0, cut % (bytes.length + 1)) : bytes;
+      });
+    const keys = new Float64Array(8);
+    const next = new Float64Array(2);
+    await withRefusedSender((sender) => {
+      let seq = 0;
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            part,
+            fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+          ),
+          // Mostly from the start (a record boundary), else anywhere, even outside the bytes.
+          fc.oneof(fc.constant(0), fc.integer({ min: -2, max: 300 })),
+          fc.oneof(fc.constant(8), fc.integer({ min: -1, max: 9 })),
+          (bytes, from, max) => {
+            let n: number;
+            try {
+              n = sender.submitRun(bytes, from, max, seq, keys, next);
+            } catch (err) {
+              assert.ok(err instanceof RangeError, String(err));
+              return;
+            }
+            assert.ok(n >= 0 && n <= Math.max(0, Math.min(max, keys.length)));
+            assert.ok(next[0]! >= from && next[0]! <= bytes.length);
+            assert.ok(next[1] === -1 || next[1] === -2 || (next[1]! > next[0]! && next[1]! <= bytes.length));
+            seq += n;
+          },
+        ),
+        { numRuns: 1500 },
+      );
+      return seq;
+    });
+  });
+
   it('submit() with random offsets, heads and cuts: a RangeError or accepted, and every accepted request gets one result', async () => {
-    // Port 1: nothing listens, every request fails fast as connect-refused (no traffic leaves the host).
-    const results = new Map<number, number>();
-    const sender = new addon!.HttpSender(
-      {
-        host: '127.0.0.1',
-        port: 1,
-        maxConns: 4,
-        minConns: 1,
-        timeoutMs: 2000,
-        workerTimeoutMs: 2000,
-        keepBytes: 0,
-        hostHeader: Buffer.from('example:80'),
-      },
-      (fields, n) => {
-        for (let i = 0; i < n; i++) results.set(fields[i * 7]!, (results.get(fields[i * 7]!) ?? 0) + 1);
-      },
-    );
-    sender.ref();
     let seq = 0;
     let accepted = 0;
     // Half well-formed batches (ascending offsets inside the buffer, cuts inside each request or -1), half
@@ -258,7 +335,7 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
       offsets: fc.array(fc.integer({ min: -3, max: 70 }), { maxLength: 8 }),
       cuts: fc.array(fc.integer({ min: -2, max: 70 }), { maxLength: 14 }),
     });
-    try {
+    await withRefusedSender((sender) => {
       fc.assert(
         fc.property(fc.oneof(wellFormed, anything), ({ bytes, n, offsets, cuts }) => {
           try {
@@ -279,14 +356,7 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
         }),
         { numRuns: 400 },
       );
-      assert.ok(accepted > 0, 'some submissions were valid');
-      // Every accepted request is answered once (bounded wait).
-      for (let i = 0; i < 200 && results.size < accepted; i++) await new Promise((r) => setTimeout(r, 25));
-    } finally {
-      sender.unref();
-      sender.close();
-    }
-    assert.equal(results.size, accepted);
-    assert.ok([...results.values()].every((count) => count === 1));
+      return accepted;
+    });
   });
 });

@@ -16,19 +16,27 @@
  * JavaScript client, with identical counters and reasons.
  */
 
-import type { Meta } from '../core/message.js';
+import type { Message, Meta } from '../core/message.js';
 import { loadAddon } from '../core/native-addon.js';
+import type { RawRun } from '../core/plugin.js';
 import type { FailureReason } from './http-connection.js';
 import type { JobOutcome } from './http-pool.js';
 import type { ReplayReport } from './http-report.js';
 import type { HttpTarget } from './http-target.js';
 
-interface NativeSender {
+export interface NativeSender {
   /**
    * cuts[2i], cuts[2i+1]: the bytes of request i to send as the target's Host value instead; -1: none;
    * FIND_HOST: the addon finds them (the Host rule for an origin-form request whose Host is not kept).
    */
   submit(buffer: Buffer, offsets: Int32Array, heads: Uint8Array, firstSeq: number, n: number, cuts?: Int32Array): void;
+  /**
+   * Sends `part`'s records (whole .gor records) from byte `from`, at most `max`, numbered from firstSeq, the
+   * Host rule applied: returns how many; keys[i] is record i's timestampKey(), next[0] the byte after the
+   * last one sent, next[1] the byte after a record it stopped at because write() must handle it (-1: none;
+   * -2: no whole record there).
+   */
+  submitRun(part: Buffer, from: number, max: number, firstSeq: number, keys: Float64Array, next: Float64Array): number;
   /** [connections, opened, retired, busy, CPU ms of the sender thread] */
   stats(): number[];
   ref(): void;
@@ -49,7 +57,14 @@ export interface HttpAddon {
       /** The Host value submit()'s cuts are replaced by. */
       hostHeader?: Buffer;
     },
-    onResults: (fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null) => void,
+    /** ids[i]: the id of a failed request sent by submitRun (its meta is not kept in JS). */
+    onResults: (
+      fields: Float64Array,
+      n: number,
+      kept: Buffer[] | null,
+      details: string[] | null,
+      ids: string[] | null,
+    ) => void,
   ) => NativeSender;
   /** The response framer alone, fed `buffer` cut at `cuts` (for tests): [step, status, end, closeAfter, error]. */
   frame(
@@ -63,7 +78,7 @@ export interface HttpAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 let addon: HttpAddon | null | undefined;
 
 /** The addon, or null when it is not built (or not for this Node) or TAPLINE_HTTP_CLIENT=js. */
@@ -95,6 +110,10 @@ const REASONS: (FailureReason | undefined)[] = [
   'closed',
 ];
 const FIELDS = 7;
+/** The ring's mark for a request sent by submitRun: the addon keeps its id (no meta in JavaScript). */
+const RUN_RECORD = { id: '' };
+/** Most records one submitRun() call sends (the keys it fills). */
+const RUN_SLICE = 512;
 /** submit()'s edit: none, or the Host rule applied by the addon in its copy (http_sender.cc kFindHost). */
 export const NO_EDIT = -1;
 export const FIND_HOST = -2;
@@ -118,7 +137,7 @@ export interface NativeSenderOptions {
 export class NativeReplayPool {
   private readonly sender: NativeSender;
   /** Metas of the requests outstanding, at seq & mask (a ring; it grows if two outstanding seqs share a slot). */
-  private jobs: (Meta | undefined)[];
+  private jobs: (Meta | typeof RUN_RECORD | undefined)[];
   private seqs: number[];
   private mask: number;
   private nextSeq = 0;
@@ -141,6 +160,8 @@ export class NativeReplayPool {
   private readonly offsets = new Int32Array(BATCH_COUNT + 1);
   private readonly heads = new Uint8Array(BATCH_COUNT);
   private readonly cuts = new Int32Array(2 * BATCH_COUNT);
+  private readonly runKeys = new Float64Array(RUN_SLICE);
+  private readonly runNext = new Float64Array(2);
   private flushQueued = false;
   private readonly flushSoon = () => {
     this.flushQueued = false;
@@ -154,7 +175,7 @@ export class NativeReplayPool {
     /** Where answered requests are counted when no per-response object is needed. */
     private readonly report: ReplayReport,
     /** Each failure, and each answer when responses are kept. */
-    private readonly onDone: (meta: Meta, outcome: JobOutcome) => void,
+    private readonly onDone: (meta: { readonly id: string }, outcome: JobOutcome) => void,
   ) {
     this.keeps = options.keepBytes > 0;
     this.sender = new addon.HttpSender(
@@ -168,13 +189,13 @@ export class NativeReplayPool {
         keepBytes: options.keepBytes,
         hostHeader: target.hostHeaderBytes,
       },
-      (fields, n, kept, details) => this.onResults(fields, n, kept, details),
+      (fields, n, kept, details, ids) => this.onResults(fields, n, kept, details, ids),
     );
     // As ReplayPool: writers wait while queue-len requests wait for a connection, and go on at 3/4 of it.
     this.maxWorkers = options.maxWorkers;
     let size = 1024;
     while (size < 2 * (options.queueLen + options.maxWorkers) + BATCH_COUNT) size *= 2;
-    this.jobs = new Array<Meta | undefined>(size).fill(undefined);
+    this.jobs = new Array<Meta | typeof RUN_RECORD | undefined>(size).fill(undefined);
     this.seqs = new Array<number>(size).fill(-1);
     this.mask = size - 1;
     this.limit = options.queueLen + options.maxWorkers;
@@ -246,7 +267,52 @@ export class NativeReplayPool {
     }
   }
 
-  private remember(seq: number, meta: Meta): void {
+  /**
+   * Sends a raw run's records (core/plugin.ts) as write() would send each: the addon reads each record and
+   * sends it with the Host rule applied, each counted by `report.accepted`, waiting for room as submit()
+   * does. A record write() treats otherwise (not a request, no gor title, CONNECT, not origin-form) is given
+   * to `writeOne` (the output's write()) in its place, so the order and the counts stay write()'s.
+   */
+  async submitRun(run: RawRun, writeOne: (msg: Message) => void | Promise<void>): Promise<void> {
+    const keys = this.runKeys;
+    const next = this.runNext;
+    let index = 0; // records of the run handled so far
+    let records: Message[] | undefined;
+    for (const part of run.parts) {
+      let from = 0;
+      while (from < part.length) {
+        if (this.closed) return;
+        const room = this.limit - this.outstanding;
+        if (room <= 0) {
+          await new Promise<void>((r) => this.roomWaiters.push(r));
+          continue;
+        }
+        this.flush(); // requests written one by one before these go first
+        const seq = this.nextSeq;
+        const n = this.sender.submitRun(part, from, Math.min(room, RUN_SLICE), seq, keys, next);
+        this.nextSeq += n;
+        for (let i = 0; i < n; i++) {
+          this.remember(seq + i, RUN_RECORD);
+          this.report.accepted(keys[i]!);
+        }
+        if (n > 0 && this.outstanding === 0) this.sender.ref();
+        this.outstanding += n;
+        index += n;
+        from = next[0]!;
+        const after = next[1]!;
+        if (after >= 0) {
+          records ??= run.records();
+          const pending = writeOne(records[index++]!);
+          if (pending) await pending;
+          from = after;
+        } else if (after === -2) {
+          throw new Error(`output-http: a raw run holds no whole .gor record at byte ${from}`);
+        }
+      }
+    }
+  }
+
+  private remember(seq: number, meta: Meta | typeof RUN_RECORD): void {
     while (this.jobs[seq & this.mask] !== undefined) this.grow();
     this.jobs[seq & this.mask] = meta;
     this.seqs[seq & this.mask] = seq;
@@ -254,7 +320,7 @@ export class NativeReplayPool {
 
   private grow(): void {
     const size = this.jobs.length * 2;
-    const jobs = new Array<Meta | undefined>(size).fill(undefined);
+    const jobs = new Array<Meta | typeof RUN_RECORD | undefined>(size).fill(undefined);
     const seqs = new Array<number>(size).fill(-1);
     for (let i = 0; i < this.jobs.length; i++) {
       const job = this.jobs[i];
@@ -290,7 +356,13 @@ export class NativeReplayPool {
     this.batchCount = 0;
   }
 
-  private onResults(fields: Float64Array, n: number, kept: Buffer[] | null, details: string[] | null): void {
+  private onResults(
+    fields: Float64Array,
+    n: number,
+    kept: Buffer[] | null,
+    details: string[] | null,
+    ids: string[] | null,
+  ): void {
     let answered = false;
     for (let i = 0; i < n; i++) {
       const f = i * FIELDS;
@@ -307,7 +379,7 @@ export class NativeReplayPool {
         continue;
       }
       const reason = REASONS[code];
-      this.onDone(meta, {
+      this.onDone(meta === RUN_RECORD ? { id: ids?.[i] ?? '?' } : meta, {
         ok: reason === undefined,
         status: fields[f + 1]!,
         reason,

@@ -19,9 +19,9 @@ import { Channel } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
-import { type Message, type Meta, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
+import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
 import { timestampKey } from '../core/meta.js';
-import type { Batch, Output } from '../core/plugin.js';
+import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
@@ -85,7 +85,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
 
   const name = `output-http(${address})`;
   const log = options.log;
-  const onDone = (meta: Meta, outcome: JobOutcome) => {
+  const onDone = (meta: { readonly id: string }, outcome: JobOutcome) => {
     report.record(outcome);
     // gor only logs failures at --verbose; a replay that reaches nothing must say so. The logger shows the
     // first few of each kind; every one is counted in the summary and --stats.
@@ -214,6 +214,16 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       }),
   };
   if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
+  // Raw runs (core/plugin.ts): when write() would only check each request and apply the Host rule, the
+  // addon reads the run's records itself — no message object, no JavaScript per request. A record write()
+  // treats otherwise (not a request, no gor title, CONNECT, not origin-form) goes through write() in its
+  // place. Not with tracked responses or --output-http-stats (they need each request in JavaScript).
+  if (native && hostRuleOnly && !track && !queueStats) {
+    Object.assign(output, {
+      runFits: () => true,
+      writeRun: (run: RawRun) => native.submitRun(run, (msg) => output.write(msg)),
+    });
+  }
   // Which client replays (tests and the benchmark read it).
   Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
