@@ -158,11 +158,13 @@ describe('pairing and totals', () => {
     assert.ok(series.slot_ms >= 10_000);
   });
 
-  it('window(ms) sums only the exchanges of the last interval', () => {
+  it('window(ms) sums only the exchanges of the last interval', async () => {
     let now = 1_000_000;
     const analytics = createAnalytics({ now: () => now, maxWindowMs: 60_000 });
     analytics.observe(request('a', T0, '/a'));
     analytics.observe(response('a', T0, 200, 'x'));
+    // Time passes between event-loop turns (the native tracker reads the clock once per turn's batch).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     now += 30_000;
     analytics.observe(request('b', T0, '/b'));
     analytics.observe(response('b', T0, 200, 'y'));

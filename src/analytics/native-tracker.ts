@@ -8,9 +8,12 @@
  *                                                   new Host bytes, decoded size of an encoded body
  *                   core.commit(answers, times) ─▶ the core's totals (aggregate(): loadAggregate() reads them)
  *                                                └▶ tallies (11 doubles each) ─▶ sink.add() in tracker.ts's
- *                      order, with the wall-clock time the message was observed at (only while setTallies(true),
- *                      or without aggregate())
- *   sync() (before any read: snapshot, window, counters) and finish() process what is batched.
+ *                      order, with the wall-clock time of the batch (only while setTallies(true), or without
+ *                      aggregate())
+ *   A batch is processed when BATCH messages wait, at the end of the event-loop turn its first message came in
+ *   (setImmediate), before any read (sync(): snapshot, window, counters) and at finish(). The clock is read once
+ *   per batch, not per message: every message of a batch came in during one turn, so the live second an exchange
+ *   counts in is the one it completed in (to within that turn's run time).
  *
  * Routes and hosts cross as indexes into tables here; the tables stay bounded: past TABLE_MAX live entries,
  * the indexes no waiting request and no bucket holds are reused (the core's path and host caches are emptied).
@@ -81,7 +84,7 @@ export class NativeTracker {
   private idsUsed = 0;
   private readonly recs = new Int32Array(BATCH * REC_INTS);
   private readonly metas = new Float64Array(BATCH * 4);
-  /** When each batched message was observed (stamp()): an exchange counts at its last message's time. */
+  /** The time of each batched message: the batch's (stamp(), once per batch; see the diagram). */
   private readonly times = new Float64Array(BATCH);
   private readonly jobs = new Int32Array(BATCH * 2 * JOB_INTS);
   private readonly answers = new Float64Array(BATCH * 2);
@@ -98,7 +101,7 @@ export class NativeTracker {
     private readonly routes: RouteNamer,
     private readonly sink: ExchangeSink,
     options: TrackerOptions = {},
-    /** The wall clock when the sink uses it, else anything (called once per message). */
+    /** The wall clock when the sink uses it, else anything (called once per batch). */
     private readonly stamp: () => number = () => 0,
   ) {
     const responses = options.responses === 'original' ? 1 : options.responses === 'replayed' ? 2 : 0;
@@ -168,9 +171,19 @@ export class NativeTracker {
       r[at + 5] = msg.data.length;
       this.idsUsed += written;
     }
-    this.times[this.n] = this.stamp();
+    if (this.n === 0 && !this.turnEndSet) {
+      this.turnEndSet = true;
+      setImmediate(this.atTurnEnd);
+    }
     if (++this.n === BATCH) this.process();
   }
+
+  /** Whether a batch waits for the end of this event-loop turn (setImmediate, at most one at a time). */
+  private turnEndSet = false;
+  private readonly atTurnEnd = () => {
+    this.turnEndSet = false;
+    this.sync();
+  };
 
   /** Processes what is batched: every read (snapshot, counters) sees every message observed so far. */
   sync(): void {
@@ -193,6 +206,7 @@ export class NativeTracker {
   }
 
   private process(): void {
+    this.times.fill(this.stamp(), 0, this.n);
     this.answer(this.core.prepare(this.buffers, this.ids, this.recs, this.metas, this.n, this.jobs));
     this.n = 0;
     this.idsUsed = 0;
