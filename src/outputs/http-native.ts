@@ -341,9 +341,10 @@ export class NativeReplayPool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.final = this.sender.stats();
     this.sender.unref();
     this.sender.close();
+    // After close: the thread has stopped and stored its final CPU time.
+    this.final = this.sender.stats();
     for (const w of this.roomWaiters.splice(0)) w();
     for (const w of this.drainWaiters.splice(0)) w();
   }
