@@ -41,7 +41,7 @@
       'target_name': 'tapline_file',
       'conditions': [
         ['OS=="linux"', {
-          'sources': ['src/file_map.cc', 'src/file_scan.cc'],
+          'sources': ['src/file_map.cc', 'src/file_scan.cc', 'src/file_copy.cc'],
         }],
       ],
       'dependencies': [

@@ -1,4 +1,5 @@
-// tapline file addon (tapline_file.node): file mapping here, the record scanner in file_scan.cc.
+// tapline file addon (tapline_file.node): file mapping here, the record scanner in file_scan.cc, the kernel
+// copy of raw runs (copyRange) in file_copy.cc.
 // Maps windows of a `.gor` file read by --input-file into memory (mmap(2), read-only, shared), so records are parsed from the page cache itself and a copy to --output-file writes
 // them from there: one copy of every byte through the kernel instead of two (read into a fresh buffer, then
 // write), and no page faults on fresh buffers. See src/inputs/file-map.ts for when it is used.
@@ -36,6 +37,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "file_copy.h"
 #include "file_scan.h"
 
 namespace tapline {
@@ -265,6 +267,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("prefetch", Napi::Function::New(env, Prefetch));
   exports.Set("faults", Napi::Function::New(env, Faults));
   RegisterScan(env, exports);
+  RegisterCopy(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }

@@ -18,6 +18,18 @@ export interface FileAddon {
   prefetch(view: Buffer, old: Buffer | null, done: (errno: number) => void): void;
   release(buf: Buffer): number;
   faults(): number;
+  /**
+   * Copies `length` bytes of inFd from inOffset to the current end of outFd with copy_file_range(2), on the
+   * thread pool (native/src/file_copy.cc); `copied` < `length` with errno 0 when the input ends sooner.
+   * Missing from builds before it.
+   */
+  copyRange?(
+    inFd: number,
+    inOffset: number,
+    outFd: number,
+    length: number,
+    done: (errno: number, copied: number) => void,
+  ): void;
   abiVersion: number;
 }
 

@@ -42,8 +42,18 @@ export interface RawRun {
   readonly bytes: number;
   /** The records' encodings back to back (meta line, LF, payload, separator each). */
   readonly parts: readonly Buffer[];
+  /** Where each part is in a file, when it is a range of one (an output may copy it in the kernel). */
+  readonly sources?: readonly (FileBytes | undefined)[];
   /** The same records as messages, as the input's batches would have carried them. */
   records(): Message[];
+}
+
+/** A part of a raw run that is the bytes `[offset, offset + length)` of a file. */
+export interface FileBytes {
+  readonly path: string;
+  /** `dev:ino` of the file when it was read: a copy checks it is still the same file. */
+  readonly id: string;
+  readonly offset: number;
 }
 
 export function isRawRun(item: Batch | RawRun): item is RawRun {

@@ -10,7 +10,7 @@
  */
 import { encodeRecord, type GorRecord, messageKey, payloadLength, type RawSpan } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
-import type { RawRun } from '../core/plugin.js';
+import type { FileBytes, RawRun } from '../core/plugin.js';
 
 /** Records `[from, to)` of a span. */
 export class SpanRange {
@@ -30,8 +30,13 @@ export class FileRun implements RawRun {
   readonly maxPayload: number;
   readonly bytes: number;
   readonly parts: Buffer[] = [];
+  readonly sources?: (FileBytes | undefined)[];
 
-  constructor(private readonly segments: readonly RunSegment[]) {
+  /** `locate`: where a part is in the input file, when it is a view of a mapping of it. */
+  constructor(
+    private readonly segments: readonly RunSegment[],
+    locate?: (part: Buffer) => FileBytes | undefined,
+  ) {
     let count = 0;
     let payload = 0;
     let max = 0;
@@ -62,6 +67,7 @@ export class FileRun implements RawRun {
     this.payloadBytes = payload;
     this.maxPayload = max;
     this.bytes = bytes;
+    if (locate) this.sources = this.parts.map(locate);
   }
 
   /**

@@ -16,6 +16,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProblem } from '../core/gor-format.js';
+import type { FileBytes } from '../core/plugin.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow } from './file-map.js';
 import { FileRun, type RunSegment, SpanRange } from './file-run.js';
 
@@ -237,6 +238,9 @@ export class FileSource {
   private views: Buffer[] = [];
   /** The last MAP_WINDOW mapped: `[at, end)` of the file. */
   private mapped: { at: number; end: number; buf: Promise<Buffer> } | undefined;
+  /** The last two mappings (raw runs may hold records of the one before), and the file's `dev:ino`. */
+  private maps: { at: number; mem: Buffer }[] = [];
+  private fileId: string | undefined;
   /** The window must be refilled before this file's head can be compared with the others. */
   needsFill = true;
   /** Records this file produced. */
@@ -394,7 +398,7 @@ export class FileSource {
       lastKey = this.lastKeyAfter(segments, fromPending);
     }
     this.lastKey = lastKey;
-    const run = new FileRun(segments);
+    const run = new FileRun(segments, this.fileId !== undefined ? this.locate : undefined);
     this.records += run.count;
     return run;
   }
@@ -405,9 +409,20 @@ export class FileSource {
     this.exhausted = true;
     this.gunzip?.destroy();
     this.mapped = undefined;
+    this.maps = [];
     this.views = [];
     this.pool.forget(this.index);
   }
+
+  /** Where a view of one of the last mappings is in the file. */
+  private readonly locate = (part: Buffer): FileBytes | undefined => {
+    for (const m of this.maps) {
+      const from = part.byteOffset - m.mem.byteOffset;
+      if (part.buffer === m.mem.buffer && from >= 0 && from + part.length <= m.mem.length)
+        return { path: this.path, id: this.fileId!, offset: m.at + from };
+    }
+    return undefined;
+  };
 
   private get hasPending(): boolean {
     return this.pendingAt < this.pending.length;
@@ -598,6 +613,10 @@ export class FileSource {
     }
     try {
       const buf = await win.buf;
+      if (this.maps[this.maps.length - 1]?.mem !== buf) {
+        this.maps.push({ at: win.at, mem: buf });
+        if (this.maps.length > 2) this.maps.shift();
+      }
       const from = Math.min(position - win.at, buf.length);
       const view = buf.subarray(from, Math.min(from + size, buf.length));
       // Views handed out: the oldest, MAPPED_KEEP behind the one parsed now, leaves the RSS on the thread pool.
@@ -614,6 +633,10 @@ export class FileSource {
   private async mapRange(position: number, size: number): Promise<Buffer> {
     const handle = await this.pool.acquire(this.index, this.path);
     try {
+      if (this.runs && this.fileId === undefined) {
+        const st = await handle.stat({ bigint: true });
+        this.fileId = `${st.dev}:${st.ino}`;
+      }
       return await mapWindow(handle.fd, position, size);
     } finally {
       this.pool.release(this.index);

@@ -14,6 +14,8 @@ import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
+import type { FileBytes } from '../core/plugin.js';
+import { canCopyInKernel, KernelCopy, markFileBytes } from './file-copy.js';
 import { RecordBuffer } from './record-buffer.js';
 
 /**
@@ -64,6 +66,8 @@ export class FileSink {
     private readonly ws: WriteStream,
     gzip: boolean,
     initialSize: number,
+    /** Copies raw runs' file ranges in the kernel (file-copy.ts). */
+    private readonly copy?: KernelCopy,
   ) {
     this.diskBytes = initialSize;
     ws.on('error', (err) => this.fail(err));
@@ -80,14 +84,23 @@ export class FileSink {
     }
   }
 
-  /** Opens (creating it if needed) for appending. Throws TaplineError(FILE_IO). */
-  static async open(path: string, gzip: boolean): Promise<FileSink> {
+  /**
+   * Opens (creating it if needed) for appending. Throws TaplineError(FILE_IO). `kernelCopy`: parts of raw
+   * runs that are ranges of a file may be copied by the kernel (plain files, when the addon can).
+   */
+  static async open(path: string, gzip: boolean, kernelCopy = false): Promise<FileSink> {
     const fd = await new Promise<number>((resolve, reject) =>
       open(path, 'a', 0o660, (err, fd) => (err ? reject(fileError(path, 'open for writing', err)) : resolve(fd))),
     );
     const size = await new Promise<number>((resolve) => fstat(fd, (err, st) => resolve(err ? 0 : st.size)));
-    const ws = createWriteStream('', { fd, highWaterMark: HIGH_WATER, autoClose: true });
-    return new FileSink(path, ws, gzip, size);
+    const copy = kernelCopy && !gzip && canCopyInKernel() ? new KernelCopy(path, fd) : undefined;
+    const ws = createWriteStream('', {
+      fd,
+      highWaterMark: HIGH_WATER,
+      autoClose: true,
+      ...(copy ? { fs: copy.fs() } : {}),
+    });
+    return new FileSink(path, ws, gzip, size, copy);
   }
 
   get gzip(): boolean {
@@ -111,7 +124,13 @@ export class FileSink {
   }
 
   /** Adds records already encoded (a raw run: core/plugin.ts), `bytes` in all. */
-  appendEncoded(parts: readonly Buffer[], bytes: number): void {
+  appendEncoded(parts: readonly Buffer[], bytes: number, sources?: readonly (FileBytes | undefined)[]): void {
+    if (this.copy && sources) {
+      for (let i = 0; i < parts.length; i++) {
+        const where = sources[i];
+        if (where) markFileBytes(parts[i]!, where);
+      }
+    }
     this.buffer.appendEncoded(parts, bytes);
     if (!this.gz) this.diskBytes += bytes;
   }
@@ -164,6 +183,7 @@ export class FileSink {
     }
     this.gz?.destroy();
     this.ws.destroy();
+    await this.copy?.close();
     if (this.error) throw this.error;
   }
 

@@ -97,7 +97,7 @@ export function fileOutput(options: FileOutputOptions): Output {
     const old = current;
     current = undefined;
     if (old) await old.sink.close();
-    const sink = await FileSink.open(file, file.endsWith('.gz'));
+    const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
   };
@@ -118,7 +118,7 @@ export function fileOutput(options: FileOutputOptions): Output {
    */
   const takesRuns = append && !template.dynamic && !options.path.endsWith('.gz');
   const appendRunTo = (file: OpenFile, run: RawRun): Promise<void> | undefined => {
-    file.sink.appendEncoded(run.parts, run.bytes);
+    file.sink.appendEncoded(run.parts, run.bytes, run.sources);
     file.records += run.count;
     total += run.bytes;
     stats.messages += run.count;
