@@ -4,11 +4,13 @@
 //
 //   JS thread                                        sender thread (epoll, non-blocking sockets)
 //   submit(bytes, offsets, heads, seq, n, cuts) ──▶ in_ (mutex) ──eventfd──▶ pending ──▶ free connection? write
-//     copied into one recycled block, the Host    (woken only when a        │ (≤ max; one request per
-//     edit made in the copy; JS bounds what is     connection is free)      │  connection, no pipelining)
-//     outstanding (backpressure)                                            ▼
-//   onResults(fields, n, kept, details) ◀── one threadsafe call ◀── out_ ◀── framed response / failure
-//                                          per 64 results (or 1 ms, or idle)   (ResponseFramer, timeouts swept)
+//   submitRun(part, from, max, seq, keys, next) ─┘ (woken only when a        │ (≤ max; one request per
+//     copied into one recycled block, the Host     connection is free)      │  connection, no pipelining)
+//     rule applied in the copy (FindHostEdit); a                            │
+//     raw run's .gor records parsed here; JS                                │
+//     bounds what is outstanding (backpressure)                             ▼
+//   onResults(fields, n, kept, details, ids) ◀── one threadsafe call ◀── out_ ◀── framed response / failure
+//                                     per 64 results (or 1 ms, or idle)        (ResponseFramer, timeouts swept)
 //
 // Every request submitted gets exactly one result: answered (status, latency, bytes, the first keep_bytes of
 // the response) or failed with a reason: connect-refused, connect-failed, dns, reset, timeout, bad-response,

@@ -10,6 +10,8 @@
  *        └── backpressure ◀── onResults(fields, n, kept, details) ◀┘ one call per batch of results
  *                               │ answered, nothing kept ─▶ report.answered (counters only, no object)
  *                               └ failed, or response kept ─▶ onDone(meta, outcome)
+ *   submitRun(rawRun, write) ─▶ addon.submitRun per slice of ≤ 512: the addon reads the .gor records itself
+ *        (no message objects); a record it leaves to JavaScript goes through write() in its place
  *
  * Used for plain http:// targets without --output-http-redirects when the addon is built (http.ts decides;
  * TAPLINE_HTTP_CLIENT=js|native forces one). Everything else — https, redirects, no addon — uses the
