@@ -1,6 +1,7 @@
 /**
  * ReplayReport: answered() (the native sender's results when no response is kept, no outcome object) counts
- * exactly what record() counts for the same answers, so the summary does not depend on the path taken.
+ * what record() counts for the same answers (so the summary does not depend on the path taken), and what a
+ * model of the counters says.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -41,6 +42,29 @@ test('answered() counts what record() counts for the same answers', () => {
         return rest;
       };
       assert.deepEqual(strip(viaAnswered), strip(viaRecord));
+      // And against a model of the counters written here.
+      const c = viaAnswered.counters;
+      assert.equal(c.requests, answers.length);
+      assert.equal(c.responses, answers.length);
+      assert.equal(c.errors, 0);
+      assert.equal(
+        c.response_bytes,
+        answers.reduce((n, a) => n + a.responseBytes, 0),
+      );
+      const cls = (lo: number) => answers.filter((a) => a.status >= lo && a.status < lo + 100).length;
+      assert.deepEqual(
+        [c.status_1xx, c.status_2xx, c.status_3xx, c.status_4xx, c.status_5xx, c.status_other],
+        [
+          cls(100),
+          cls(200),
+          cls(300),
+          cls(400),
+          cls(500),
+          answers.length - cls(100) - cls(200) - cls(300) - cls(400) - cls(500),
+        ],
+      );
+      assert.equal(viaAnswered.latency.count, answers.length);
+      assert.equal(viaAnswered.latency.max, Math.max(0, ...answers.map((a) => a.latencyMs)));
     }),
     { numRuns: 300 },
   );
