@@ -330,18 +330,20 @@ void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
   out->lineEnd = (i > start && buf[i - 1] == kCR) ? i - 1 : i;
   if (out->space1 >= out->lineEnd) out->space1 = -1;
   if (out->space2 >= out->lineEnd) out->space2 = -1;
-  while (i < end) {
-    if (i + 1 < end && buf[i + 1] == kLF) {
+  // At each LF i: the next byte is the next line's first (an LF or a CR may end the head instead).
+  while (i + 1 < end) {
+    uint8_t next = buf[i + 1];
+    if (next == kLF) {
       out->end = i + 2;
       return;
     }
-    if (i + 2 < end && buf[i + 1] == kCR && buf[i + 2] == kLF && i > start && buf[i - 1] == kCR) {
+    if (next == kCR && i + 2 < end && buf[i + 2] == kLF && i > start && buf[i - 1] == kCR) {
       out->end = i + 3;
       return;
     }
     int64_t lineStart = i + 1;
     int64_t j = lfs.Next();
-    switch (Lower(buf[lineStart < end ? lineStart : i])) {
+    switch (Lower(next)) {
       case 'h':
         if (out->hostStart == -1 && HeaderIs(buf, lineStart, j, "host", 4)) {
           out->hostStart = lineStart + 5;
@@ -450,9 +452,6 @@ int ResponseStatus(const uint8_t* b, int64_t start, const Head& h) {
   return v;
 }
 
-// templatePath() of routes.ts for the paths it handles without a regular expression: every segment is digits
-// only (`:id`) or short (< 16) without a digit or a dot (kept). Writes the template to `out` and returns true;
-// false for any other path (then JavaScript templates it). An empty path is '/', as in tracker.ts.
 // A template being built: bytes past kCachedKeyMax are counted, not kept (such a template is never cached).
 struct TemplateBuf {
   uint8_t bytes[kCachedKeyMax];
@@ -470,6 +469,10 @@ struct TemplateBuf {
   }
 };
 
+// templatePath() of routes.ts for the paths it handles without a regular expression: every segment is digits
+// only (`:id`) or short (< 16) without a digit (kept: no placeholder rule matches such a segment, and a file
+// name made of such parts, `app.js`, `a.b-c.css`, keeps every part too). Writes the template to `out` and returns
+// true; false for any other path (then JavaScript templates it). An empty path is '/', as in tracker.ts.
 bool SimpleTemplate(const uint8_t* p, size_t n, TemplateBuf* out) {
   static const uint8_t kId[3] = {':', 'i', 'd'};
   out->length = 0;
@@ -482,10 +485,7 @@ bool SimpleTemplate(const uint8_t* p, size_t n, TemplateBuf* out) {
     size_t j = i, digits = 0;
     for (; j < n && p[j] != '/'; j++) {
       unsigned d = static_cast<unsigned>(p[j]) - 0x30u;
-      if (d <= 9)
-        digits++;
-      else if (p[j] == 0x2e)
-        return false;
+      if (d <= 9) digits++;
     }
     size_t length = j - i;
     if (length > 0) {
@@ -608,16 +608,21 @@ class Aggregate {
   }
 
   void RecentAdd(double nowMs, double bytes) {
-    double start = std::floor(nowMs / 1000) * 1000;
-    int64_t n = static_cast<int64_t>(recentStart_.size());
-    if (n == 0) return;
-    int64_t k = static_cast<int64_t>(start / 1000);
-    size_t i = static_cast<size_t>(((k % n) + n) % n);
-    if (recentStart_[i] != start) {
-      recentStart_[i] = start;
-      recentBytes_[i] = 0;
+    // A batch's exchanges share one time (native-tracker.ts): its slot is found once, not per exchange.
+    if (!(nowMs == recentLastMs_)) {
+      int64_t n = static_cast<int64_t>(recentStart_.size());
+      if (n == 0) return;
+      double start = std::floor(nowMs / 1000) * 1000;
+      int64_t k = static_cast<int64_t>(start / 1000);
+      size_t i = static_cast<size_t>(((k % n) + n) % n);
+      if (recentStart_[i] != start) {
+        recentStart_[i] = start;
+        recentBytes_[i] = 0;
+      }
+      recentLastMs_ = nowMs;
+      recentLastSlot_ = i;
     }
-    recentBytes_[i] += bytes;
+    recentBytes_[recentLastSlot_] += bytes;
   }
 
   void SetRecentWindow(double windowMs) {
@@ -625,6 +630,7 @@ class Aggregate {
     recentWindowMs_ = windowMs;
     recentStart_.assign(n, -1);
     recentBytes_.assign(n, 0);
+    recentLastMs_ = kNaN;
   }
 
   double RecentPerSecond(double nowMs, double sinceMs) const {
@@ -778,12 +784,15 @@ class Aggregate {
   std::vector<double> seriesBytes_, seriesRequests_;
   double recentWindowMs_ = 0;
   std::vector<double> recentStart_, recentBytes_;
+  double recentLastMs_ = kNaN;  // the time RecentAdd last saw, and its slot
+  size_t recentLastSlot_ = 0;
 };
 
 // ---- records and pending requests --------------------------------------------------------------------------
 
 struct Rec {
-  int type = 0;  // '1', '2', '3' or 0
+  uint32_t index = 0;  // in the batch (jobs, answers and times are by this index)
+  int type = 0;        // '1', '2', '3' or 0
   const uint8_t* id = nullptr;
   size_t idLen = 0;
   double sec = 0, ns = 0, fourth = kNaN;
@@ -854,8 +863,9 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   }
 
  private:
-  // prepare(buffers: Buffer[], ids: Buffer, recs: Int32Array, metas: Float64Array, n, jobs: Int32Array)
-  //   → job count (jobs must hold 2 per record).
+  // prepare(buffers: Buffer[], ids: Buffer, recs: Int32Array, metas: Float64Array, n, jobs: Int32Array,
+  //         times?: Float64Array) → job count (jobs must hold 2 per record). The records before the first that
+  //   needs a job are counted here (see BeginBatch), at their `times`; commit() counts the rest.
   Napi::Value Prepare(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Array buffers = info[0].As<Napi::Array>();
@@ -889,7 +899,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int32_t* job = jobs.Data();
     size_t jobCount = 0;
     recs_.clear();
-    recs_.resize(n);
+    // Every record is checked before any is counted: a bad batch changes nothing.
     for (size_t i = 0; i < n; i++) {
       const int32_t* f = r + i * kRecInts;
       int32_t kind = f[0], bi = f[1];
@@ -897,11 +907,17 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       if (bi < 0 || static_cast<uint32_t>(bi) >= nb || start < 0 || end < start || end > lens_[bi] ||
           (kind == 0 && (a < 0 || b < a || b > lens_[bi])) || (kind == 1 && (a < 0 || b < a || b > idsLen)) ||
           (kind != 0 && kind != 1)) {
-        recs_.resize(0);
         Napi::RangeError::New(env, "prepare: record out of range").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      Rec& rec = recs_[i];  // (default-constructed by the resize: commit() cleared recs_)
+    }
+    BeginBatch(info, 6, n, &env);
+    for (size_t i = 0; i < n; i++) {
+      const int32_t* f = r + i * kRecInts;
+      int32_t kind = f[0], bi = f[1];
+      int64_t a = f[2], b = f[3], start = f[4], end = f[5];
+      Rec rec;
+      rec.index = static_cast<uint32_t>(i);
       rec.buffer = bi;
       rec.start = start;
       rec.end = end;
@@ -917,15 +933,47 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         rec.ns = m[4 * i + 2];
         rec.fourth = m[4 * i + 3];
       }
+      size_t before = jobCount;
       if (rec.type == 0x31)
         jobCount = PrepareRequest(buf, bi, i, &rec, job, jobCount);
       else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
         jobCount = PrepareResponse(buf, bi, i, &rec, job, jobCount);
+      Keep(rec, jobCount != before);
     }
+    EndBatch();
     return Napi::Number::New(env, static_cast<double>(jobCount));
   }
 
-  // scanGor(chunk: Buffer, from, jobs: Int32Array, state: Int32Array(3)) → job count; then commit() as after
+  // A batch's records are counted as they are read (CommitRec), in order, until the first that needs an answer
+  // from JavaScript (a job): from there on they wait in recs_ for commit(). With warm caches no record waits,
+  // and nothing is stored per record. `times`: info[at], the batch's wall-clock times (optional).
+  void BeginBatch(const Napi::CallbackInfo& info, size_t at, size_t n, Napi::Env* env) {
+    batchSize_ = n;
+    deferred_ = false;
+    times_ = nullptr;
+    if (info.Length() > at && info[at].IsTypedArray()) {
+      Napi::Float64Array times = info[at].As<Napi::Float64Array>();
+      if (times.ElementLength() >= n) times_ = times.Data();
+    }
+    env_ = env;
+  }
+
+  void Keep(Rec& rec, bool asked) {
+    if (!deferred_ && !asked) {
+      current_ = static_cast<double>(rec.index);
+      CommitRec(rec, nullptr);
+      return;
+    }
+    deferred_ = true;
+    recs_.push_back(rec);
+  }
+
+  void EndBatch() {
+    current_ = -1;
+    env_ = nullptr;
+  }
+
+  // scanGor(chunk: Buffer, from, jobs: Int32Array, state: Int32Array(3), times?) → job count; then commit() as after
   // prepare(). Walks `.gor` records of `chunk` from `from` itself (no reader, no record objects), up to kBatch,
   // taking only records the reader's native scanner (file_scan.cc) takes the same way: a meta line without CR
   // with a type and an id, a non-empty payload, the LF separator. state[0] = where it stopped (the next record's
@@ -950,7 +998,9 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int32_t* job = jobs.Data();
     size_t jobCount = 0;
     int why = 0;
-    while (recs_.size() < kBatch) {
+    size_t taken = 0;
+    BeginBatch(info, 4, kBatch, &env);
+    while (taken < kBatch) {
       // The separator ending this record: the core followed by LF (followed by CR: CRLF, the reader's).
       int64_t idx = FindCore(buf, len, from);
       int64_t next = -1;
@@ -987,22 +1037,26 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         why = 2;  // malformed meta line
         break;
       }
-      size_t i = recs_.size();
-      recs_.emplace_back();
-      Rec& rec = recs_.back();
+      size_t i = taken++;
+      Rec rec;
+      rec.index = static_cast<uint32_t>(i);
       rec.buffer = 0;
       rec.start = b + 1;
       rec.end = idx;
       ReadMeta(buf, from, b, &rec);
+      size_t before = jobCount;
       if (rec.type == 0x31)
         jobCount = PrepareRequest(buf, 0, i, &rec, job, jobCount);
       else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
         jobCount = PrepareResponse(buf, 0, i, &rec, job, jobCount);
+      Keep(rec, jobCount != before);
       from = next;
     }
+    EndBatch();
+    batchSize_ = taken;
     int32_t* st = state.Data();
     st[0] = static_cast<int32_t>(from);
-    st[1] = static_cast<int32_t>(recs_.size());
+    st[1] = static_cast<int32_t>(taken);
     st[2] = why;
     return Napi::Number::New(env, static_cast<double>(jobCount));
   }
@@ -1254,73 +1308,79 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   // commit(answers: Float64Array (2 per record: route or decoded bytes, host), out: Float64Array) → tallies
   // copied into out (take() gives the rest).
+  // One record of a batch, counted (tracker.ts onRequest / onResponse); `ans`: JavaScript's answers to its jobs
+  // (null while prepare() counts the records that asked nothing).
+  void CommitRec(Rec& rec, const double* ans) {
+    if (rec.type == 0) {
+      counters_[5]++;  // not_http
+      return;
+    }
+    if (rec.type == 0x31) {
+      if (!rec.http) {
+        counters_[5]++;
+        return;
+      }
+      const uint8_t* buf = bufs_[rec.buffer];
+      if (rec.route < 0 && rec.templated) {
+        rec.route = static_cast<int32_t>(Answer(ans, 2 * rec.index));
+        SimpleTemplate(buf + rec.pathFrom, static_cast<size_t>(rec.pathTo - rec.pathFrom), &template_);
+        if (template_.kept()) {
+          if (templates_.size() >= kPathCacheEntries) templates_.Clear();
+          const uint8_t* k = template_.data();
+          uint64_t hh = HashBytes(k, template_.size(), 13);
+          if (templates_.Find(k, template_.size(), hh) < 0) templates_.Add(k, template_.size(), hh, rec.route);
+        }
+      } else if (rec.route < 0) {
+        rec.route = static_cast<int32_t>(Answer(ans, 2 * rec.index));
+        size_t len = static_cast<size_t>(rec.pathTo - rec.pathFrom);
+        if (len <= kCachedKeyMax) {
+          if (paths_.size() >= kPathCacheEntries) paths_.Clear();
+          const uint8_t* p = buf + rec.pathFrom;
+          uint64_t hh = HashBytes(p, len, 7);
+          if (paths_.Find(p, len, hh) < 0) paths_.Add(p, len, hh, rec.route);
+        }
+      }
+      if (rec.host < 0) {
+        rec.host = static_cast<int32_t>(Answer(ans, 2 * rec.index + 1));
+        size_t len = static_cast<size_t>(rec.hostTo - rec.hostFrom);
+        if (len <= kCachedKeyMax && FindHost(buf, &rec) < 0) {
+          if (hosts_.size() >= kHostCacheEntries) hosts_.Clear();
+          const uint8_t* k = reinterpret_cast<const uint8_t*>(hostKey_.data());
+          hosts_.Add(k, hostKey_.size(), HashBytes(k, hostKey_.size(), 11), rec.host);
+          RememberHost(rec.host);
+        }
+      }
+      OnRequest(rec);
+    } else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1)) {
+      if (!rec.http) {
+        counters_[5]++;
+        return;
+      }
+      if (rec.decodeAsked) rec.decoded = Answer(ans, 2 * rec.index);
+      OnResponse(rec, rec.type == 0x33);
+    }
+  }
+
+  static double Answer(const double* ans, size_t at) { return ans != nullptr ? ans[at] : -1; }
+
   Napi::Value Commit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Float64Array answers = info[0].As<Napi::Float64Array>();
     size_t n = recs_.size();
-    if (answers.ElementLength() < n * 2) {
+    if (answers.ElementLength() < batchSize_ * 2) {
       Napi::RangeError::New(env, "commit: answers too short").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     const double* ans = answers.Data();
-    // The wall-clock time each record was observed at (live rates): info[2], when given.
-    times_ = nullptr;
+    // The wall-clock time of each record (live rates): info[2] when given, else prepare()'s.
     if (info.Length() > 2 && info[2].IsTypedArray()) {
       Napi::Float64Array times = info[2].As<Napi::Float64Array>();
-      if (times.ElementLength() >= n) times_ = times.Data();
+      times_ = times.ElementLength() >= batchSize_ ? times.Data() : nullptr;
     }
     env_ = &env;
     for (size_t i = 0; i < n; i++) {
-      Rec& rec = recs_[i];
-      current_ = static_cast<double>(i);
-      if (rec.type == 0) {
-        counters_[5]++;  // not_http
-        continue;
-      }
-      if (rec.type == 0x31) {
-        if (!rec.http) {
-          counters_[5]++;
-          continue;
-        }
-        const uint8_t* buf = bufs_[rec.buffer];
-        if (rec.route < 0 && rec.templated) {
-          rec.route = static_cast<int32_t>(ans[2 * i]);
-          SimpleTemplate(buf + rec.pathFrom, static_cast<size_t>(rec.pathTo - rec.pathFrom), &template_);
-          if (template_.kept()) {
-            if (templates_.size() >= kPathCacheEntries) templates_.Clear();
-            const uint8_t* k = template_.data();
-            uint64_t hh = HashBytes(k, template_.size(), 13);
-            if (templates_.Find(k, template_.size(), hh) < 0) templates_.Add(k, template_.size(), hh, rec.route);
-          }
-        } else if (rec.route < 0) {
-          rec.route = static_cast<int32_t>(ans[2 * i]);
-          size_t len = static_cast<size_t>(rec.pathTo - rec.pathFrom);
-          if (len <= kCachedKeyMax) {
-            if (paths_.size() >= kPathCacheEntries) paths_.Clear();
-            const uint8_t* p = buf + rec.pathFrom;
-            uint64_t hh = HashBytes(p, len, 7);
-            if (paths_.Find(p, len, hh) < 0) paths_.Add(p, len, hh, rec.route);
-          }
-        }
-        if (rec.host < 0) {
-          rec.host = static_cast<int32_t>(ans[2 * i + 1]);
-          size_t len = static_cast<size_t>(rec.hostTo - rec.hostFrom);
-          if (len <= kCachedKeyMax && FindHost(buf, &rec) < 0) {
-            if (hosts_.size() >= kHostCacheEntries) hosts_.Clear();
-            const uint8_t* k = reinterpret_cast<const uint8_t*>(hostKey_.data());
-            hosts_.Add(k, hostKey_.size(), HashBytes(k, hostKey_.size(), 11), rec.host);
-            RememberHost(rec.host);
-          }
-        }
-        OnRequest(rec);
-      } else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1)) {
-        if (!rec.http) {
-          counters_[5]++;
-          continue;
-        }
-        if (rec.decodeAsked) rec.decoded = ans[2 * i];
-        OnResponse(rec, rec.type == 0x33);
-      }
+      current_ = static_cast<double>(recs_[i].index);
+      CommitRec(recs_[i], ans);
     }
     recs_.clear();
     current_ = -1;
@@ -1617,6 +1677,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     uint64_t seq;
   };
 
+  size_t batchSize_ = 0;   // records in the batch prepare() or scanGor() read
+  bool deferred_ = false;  // a record of the batch waits for commit(): so do all after it
   size_t maxPending_ = 100000;
   double timeoutMs_ = 60000;
   bool preferReplayed_ = false;
@@ -1682,7 +1744,7 @@ Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
   exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
-  exports.Set("abiVersion", Napi::Number::New(env, 4));
+  exports.Set("abiVersion", Napi::Number::New(env, 5));
   return exports;
 }
 

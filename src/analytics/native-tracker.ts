@@ -207,7 +207,7 @@ export class NativeTracker {
 
   private process(): void {
     this.times.fill(this.stamp(), 0, this.n);
-    this.answer(this.core.prepare(this.buffers, this.ids, this.recs, this.metas, this.n, this.jobs));
+    this.answer(this.core.prepare(this.buffers, this.ids, this.recs, this.metas, this.n, this.jobs, this.times));
     this.n = 0;
     this.idsUsed = 0;
     this.commit();
@@ -223,9 +223,9 @@ export class NativeTracker {
     const state = this.scanState;
     let records = 0;
     for (;;) {
-      const count = this.core.scanGor(chunk, from, this.jobs, state);
+      this.times.fill(this.stamp());
+      const count = this.core.scanGor(chunk, from, this.jobs, state, this.times);
       this.buffers = [chunk];
-      this.times.fill(this.stamp(), 0, state[1]!);
       this.answer(count);
       this.commit();
       records += state[1]!;

@@ -16,8 +16,10 @@ export interface StatsCore {
     metas: Float64Array,
     n: number,
     jobs: Int32Array,
+    /** The wall-clock time of each record (the records that need no job are counted during the call). */
+    times?: Float64Array,
   ): number;
-  scanGor(chunk: Buffer, from: number, jobs: Int32Array, state: Int32Array): number;
+  scanGor(chunk: Buffer, from: number, jobs: Int32Array, state: Int32Array, times?: Float64Array): number;
   commit(answers: Float64Array, out: Float64Array, times?: Float64Array): number;
   take(out: Float64Array): number;
   flush(out: Float64Array, atMs?: number): number;
@@ -49,7 +51,7 @@ export interface StatsAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */

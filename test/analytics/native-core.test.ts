@@ -446,6 +446,70 @@ describe('stats addon: header blocks read as head-scan.ts reads them', { skip },
   });
 });
 
+describe('stats addon: paths templated as routes.ts templates them', { skip }, () => {
+  it('random paths of words, digits, dots, dashes, ids, hashes and tokens, with queries and fragments', () => {
+    const piece = fc.constantFrom(
+      '/',
+      '/',
+      'api',
+      'users',
+      '42',
+      '7',
+      '.',
+      'app.js',
+      'x.y.z',
+      'a-b',
+      '.well-known',
+      'index-BxK3f9Qa',
+      'main.5d41402a.js',
+      'ABCDEFGHIJKLMNOPQ',
+      'abcdefghijklmnop',
+      '3f9a1c2b',
+      '2024-01-02',
+      '550e8400-e29b-41d4-a716-446655440000',
+      'v1.2',
+      '?q=1',
+      '#f',
+      '%41',
+      '\u00e9',
+    );
+    // Short paths, many of them: a wrong template would file two paths of different routes under one cache key.
+    const path = fc
+      .array(fc.tuple(fc.constantFrom('/', '/', ''), piece), { maxLength: 4 })
+      .map((p) => p.flat().join(''));
+    fc.assert(
+      fc.property(fc.array(path, { minLength: 1, maxLength: 16 }), (paths) => {
+        // An exchange per batch (a read syncs), each path twice: later batches take routes from the core's caches.
+        const oneByOne = (list: readonly Message[]) =>
+          (['auto', 'js'] as const).map((engine) => {
+            const analytics = createAnalytics({ timeBase: 'input', engine });
+            for (const [i, m] of list.entries()) {
+              analytics.observe(m);
+              if (i % 2 === 1) analytics.snapshot();
+            }
+            analytics.finish();
+            return JSON.stringify(analytics.snapshot());
+          }) as [string, string];
+        const messages: Message[] = [...paths, ...paths].flatMap((p, i) => [
+          {
+            meta: makeMeta({ type: '1', id: `p${i}`, timestampNs: 1_795_000_000_000_000_000n + BigInt(i) }),
+            data: Buffer.from(`GET ${p} HTTP/1.1\r\nHost: h\r\n\r\n`, 'latin1'),
+          },
+          {
+            meta: makeMeta({ type: '2', id: `p${i}`, timestampNs: 1_795_000_000_100_000_000n + BigInt(i) }),
+            data: Buffer.from('HTTP/1.1 200 OK\r\n\r\nok', 'latin1'),
+          },
+        ]);
+        assert.equal(...oneByOne(messages));
+        const { records } = readBoth(Buffer.concat(messages.map((m) => encodeRecord(m))));
+        assert.equal(...oneByOne(records));
+        assert.equal(...both(records));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, () => {
   it('timestamps and 4th fields of any length and sign, digits or not', () => {
     const SEP = '\n🐵🙈🙉\n';
