@@ -44,6 +44,12 @@ export interface RawRun {
   readonly parts: readonly Buffer[];
   /** Where each part is in a file, when it is a range of one (an output may copy it in the kernel). */
   readonly sources?: readonly (FileBytes | undefined)[];
+  /**
+   * Encoded size of each record, in order, with slice(): records `[start, end)` as a run of their own. An
+   * output that cuts files at record boundaries (chunks) takes only runs that have both.
+   */
+  readonly sizes?: ArrayLike<number>;
+  slice?(start: number, end: number): RawRun;
   /** The same records as messages, as the input's batches would have carried them. */
   records(): Message[];
 }

@@ -4,7 +4,16 @@
  * timestamps, empty payloads, malformed, CRLF, cut by read boundaries, unterminated) and the limits.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -92,10 +101,12 @@ function counting(input: Input, seen: { runs: number }): Input {
 async function copy(
   file: string,
   raw: boolean | undefined,
-  o: { depth: number; copyBufferSize: number; maxSize: number; inputs?: number },
+  o: { depth: number; copyBufferSize: number; maxSize: number; inputs?: number; chunks?: [number, number] },
 ): Promise<Outcome> {
-  const out = join(dir, 'out.gor');
-  rmSync(out, { force: true });
+  const outDir = join(dir, 'out');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir);
+  const out = join(outDir, 'out.gor');
   const log = memoryLogger();
   const seen = { runs: 0 };
   const inputs = Array.from({ length: o.inputs ?? 1 }, () =>
@@ -103,13 +114,24 @@ async function copy(
   );
   const pipeline = new Pipeline({
     inputs,
-    outputs: [fileOutput({ path: out, append: true, maxSizeLimit: o.maxSize })],
+    outputs: [
+      fileOutput({
+        path: out,
+        maxSizeLimit: o.maxSize,
+        // Chunks: [--output-file-queue-limit, --output-file-size-limit]; else appending.
+        ...(o.chunks ? { queueLimit: o.chunks[0], sizeLimit: o.chunks[1] } : { append: true }),
+      }),
+    ],
     copyBufferSize: o.copyBufferSize,
     ...(raw === undefined ? {} : { rawRuns: raw }),
     log,
   });
   const { durationMs: _, ...summary } = await pipeline.run();
-  return { bytes: existsSync(out) ? readFileSync(out) : Buffer.alloc(0), summary, log: log.lines, runs: seen.runs };
+  // Every file written, with its name (chunks: out_0.gor, out_1.gor, …).
+  const files = readdirSync(outDir).sort();
+  const bytes = Buffer.concat(files.flatMap((f) => [Buffer.from(`${f}\0`), readFileSync(join(outDir, f))]));
+  const appended = o.chunks === undefined && existsSync(out);
+  return { bytes: appended ? readFileSync(out) : bytes, summary, log: log.lines, runs: seen.runs };
 }
 
 describe('raw runs leave what record by record leaves', () => {
@@ -122,10 +144,12 @@ describe('raw runs leave what record by record leaves', () => {
         fc.constantFrom(1, 2, 7, 100, 150),
         fc.constantFrom(0, 0, 0, 300),
         fc.constantFrom(0, 0, 0, 50_000),
-        async (recs, terminated, depth, copyBufferSize, maxSize) => {
+        // Appending, or chunks by record count and/or size (default 256 records, 32 MiB).
+        fc.constantFrom<[number, number] | undefined>(undefined, undefined, [256, 0], [1, 0], [37, 20_000], [0, 5000]),
+        async (recs, terminated, depth, copyBufferSize, maxSize, chunks) => {
           const file = join(dir, 'in.gor');
           writeFileSync(file, encodeFile(recs, terminated));
-          const o = { depth, copyBufferSize, maxSize };
+          const o = { depth, copyBufferSize, maxSize, ...(chunks ? { chunks } : {}) };
           const before = await copy(file, false, o);
           const now = await copy(file, true, o);
           assert.equal(before.runs, 0);
@@ -154,6 +178,29 @@ describe('raw runs leave what record by record leaves', () => {
     assert.ok(now.runs > 0, 'raw runs were taken');
     assert.ok(now.bytes.equals(original));
     assert.deepEqual(now.summary, (await copy(file, false, o)).summary);
+  });
+
+  it('chunked output (queue and size limits): runs cut where write() starts the next chunk', async () => {
+    const recs: Rec[] = Array.from({ length: 3000 }, (_, i) => ({
+      kind: 'good',
+      payload: 200 + ((i * 37) % 900),
+      lookalike: false,
+    }));
+    const file = join(dir, 'chunks.gor');
+    writeFileSync(file, encodeFile(recs, true));
+    for (const chunks of [
+      [256, 0],
+      [37, 20_000],
+      [0, 100_000],
+      [1000, 1],
+    ] as [number, number][]) {
+      const o = { depth: 100, copyBufferSize: 0, maxSize: 0, chunks };
+      const before = await copy(file, false, o);
+      const now = await copy(file, true, o);
+      assert.ok(now.runs > 0, `raw runs with chunks ${chunks}`);
+      assert.ok(now.bytes.equals(before.bytes), `chunks ${chunks}: same files, same bytes`);
+      assert.deepEqual(now.summary, before.summary);
+    }
   });
 
   it('two inputs (merged by the pipeline) and records out of order within the window', async () => {

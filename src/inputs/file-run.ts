@@ -31,6 +31,9 @@ export class FileRun implements RawRun {
   readonly bytes: number;
   readonly parts: Buffer[] = [];
   readonly sources?: (FileBytes | undefined)[];
+  readonly sizes: number[] = [];
+  /** Payload length of each record. */
+  readonly payloads: number[] = [];
 
   /** `locate`: where a part is in the input file, when it is a view of a mapping of it. */
   constructor(
@@ -49,6 +52,8 @@ export class FileRun implements RawRun {
           const n = span.payloadLength(i);
           payload += n;
           if (n > max) max = n;
+          this.payloads.push(n);
+          this.sizes.push(span.sizeOf(i));
         }
         count += to - from;
         view = span.buf.subarray(span.start(from), span.end(to - 1));
@@ -59,6 +64,8 @@ export class FileRun implements RawRun {
         count++;
         // Raw bytes when the reader kept them; otherwise encoded, as the file output encodes such a record.
         view = seg.rawBuf !== undefined ? seg.rawBuf.subarray(seg.rawStart!, seg.rawEnd!) : encodeRecord(seg);
+        this.payloads.push(n);
+        this.sizes.push(view.length);
       }
       bytes += view.length;
       this.append(view);
@@ -110,6 +117,10 @@ export class FileRun implements RawRun {
     }
   }
 
+  slice(start: number, end: number): RawRun {
+    return new RunPiece(this, start, end);
+  }
+
   records(): Message[] {
     const out: Message[] = [];
     for (const seg of this.segments) {
@@ -117,5 +128,60 @@ export class FileRun implements RawRun {
       else out.push(seg);
     }
     return out;
+  }
+}
+
+/** Records `[start, end)` of a FileRun: views of its parts. */
+class RunPiece implements RawRun {
+  readonly kind = 'raw-run' as const;
+  readonly count: number;
+  readonly payloadBytes: number;
+  readonly maxPayload: number;
+  readonly bytes: number;
+  readonly parts: Buffer[] = [];
+  readonly sources?: (FileBytes | undefined)[];
+  readonly sizes: number[];
+
+  constructor(
+    private readonly whole: FileRun,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    let from = 0;
+    for (let i = 0; i < start; i++) from += whole.sizes[i]!;
+    let to = from;
+    let payload = 0;
+    let max = 0;
+    for (let i = start; i < end; i++) {
+      to += whole.sizes[i]!;
+      const n = whole.payloads[i]!;
+      payload += n;
+      if (n > max) max = n;
+    }
+    this.count = end - start;
+    this.payloadBytes = payload;
+    this.maxPayload = max;
+    this.bytes = to - from;
+    this.sizes = whole.sizes.slice(start, end);
+    if (whole.sources) this.sources = [];
+    let at = 0; // where the current part starts in the whole run
+    whole.parts.forEach((part, i) => {
+      const a = Math.max(from, at) - at;
+      const b = Math.min(to, at + part.length) - at;
+      if (b > a) {
+        this.parts.push(part.subarray(a, b));
+        const where = whole.sources?.[i];
+        this.sources?.push(where ? { ...where, offset: where.offset + a } : undefined);
+      }
+      at += part.length;
+    });
+  }
+
+  records(): Message[] {
+    return this.whole.records().slice(this.start, this.end);
+  }
+
+  slice(start: number, end: number): RawRun {
+    return this.whole.slice(this.start + start, this.start + end);
   }
 }

@@ -113,10 +113,11 @@ export function fileOutput(options: FileOutputOptions): Output {
   };
 
   /**
-   * Raw runs (core/plugin.ts) are taken when write() would put every record of one in the same file and
-   * write it as it is: appending (no chunks) to a plain file whose name has no placeholder.
+   * Raw runs (core/plugin.ts) are taken when the file a record goes to does not depend on the record: a plain
+   * file whose name has no placeholder. Appending, a run goes whole; in chunks, it is cut where write() would
+   * start the next chunk (before the record that finds the chunk full), so the chunks are the same.
    */
-  const takesRuns = append && !template.dynamic && !options.path.endsWith('.gz');
+  const takesRuns = !template.dynamic && !options.path.endsWith('.gz');
   const appendRunTo = (file: OpenFile, run: RawRun): Promise<void> | undefined => {
     file.sink.appendEncoded(run.parts, run.bytes, run.sources);
     file.records += run.count;
@@ -126,18 +127,41 @@ export function fileOutput(options: FileOutputOptions): Output {
     if (file.sink.full) return file.sink.push();
     return undefined;
   };
-  const runMethods: Pick<Output, 'writeRun' | 'runFits'> = {
+  /** How many records of `run` go to the open chunk, as write() of each would decide (all when appending). */
+  const fitting = (file: OpenFile, run: RawRun): number => {
+    if (append) return run.count;
+    const sizes = run.sizes!;
+    let records = file.records;
+    let disk = file.sink.diskBytes;
+    let k = 0;
+    while (k < run.count && !(queueLimit > 0 && records >= queueLimit) && !(sizeLimit > 0 && disk >= sizeLimit)) {
+      records++;
+      disk += sizes[k]!;
+      k++;
+    }
+    return k;
+  };
+  const writeRunHere = (run: RawRun): Promise<void> | undefined => {
+    const file = current!;
+    const k = fitting(file, run);
+    if (k === run.count) return appendRunTo(file, run);
+    // The rest starts a new chunk (resolveName sees this one full).
+    const rest = run.slice!(k, run.count);
+    const pending = k > 0 ? appendRunTo(file, run.slice!(0, k)) : undefined;
+    return pending ? pending.then(() => runMethods.writeRun(rest)) : runMethods.writeRun(rest);
+  };
+  const runMethods: { runFits(run: RawRun): boolean; writeRun(run: RawRun): Promise<void> | undefined } = {
     // A run that would pass --output-file-max-size-limit goes record by record: write() refuses the record
-    // that passes it, after writing those before.
-    runFits: (run) => total + run.bytes <= maxSize,
+    // that passes it, after writing those before. Chunks need the run's record sizes to be cut.
+    runFits: (run) => total + run.bytes <= maxSize && (append || (run.sizes !== undefined && run.slice !== undefined)),
     writeRun(run: RawRun): Promise<void> | undefined {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
-      if (wait) return wait.then(() => runMethods.writeRun!(run));
+      if (wait) return wait.then(() => runMethods.writeRun(run));
       if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total, name); // runFits() said no
       const file = resolveName(fixedPath);
-      if (current !== undefined && current.name === file) return appendRunTo(current, run);
-      return gate.open(switchTo(file), () => appendRunTo(current!, run), file);
+      if (current !== undefined && current.name === file) return writeRunHere(run);
+      return gate.open(switchTo(file), () => writeRunHere(run), file);
     },
   };
   // The name of a template without placeholders does not depend on the message.
