@@ -916,6 +916,15 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       const int32_t* f = r + i * kRecInts;
       int32_t kind = f[0], bi = f[1];
       int64_t a = f[2], b = f[3], start = f[4], end = f[5];
+      if (i + kPrefetchAhead < n) {
+        // The reader saw these bytes a whole chunk ago: ask for a later record's meta line and head now.
+        const int32_t* g = f + kPrefetchAhead * kRecInts;
+        const uint8_t* p = bufs_[g[1]] + (g[0] == 0 ? g[2] : g[4]);
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+        __builtin_prefetch(p + 192);
+      }
       Rec rec;
       rec.index = static_cast<uint32_t>(i);
       rec.buffer = bi;
@@ -1077,6 +1086,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     return -1;
   }
   static constexpr int64_t kCoreLen = 13;
+  static constexpr size_t kPrefetchAhead = 4;
   static constexpr size_t kBatch = 1024;
 
   // MetaView.fromRecord(): the line buf[a, b) was checked by the reader (two spaces, type and id non-empty).
