@@ -23,15 +23,21 @@ export class SpanRange {
 
 export type RunSegment = SpanRange | GorRecord;
 
-export class FileRun implements RawRun {
+/** What every run of this file has; the constructors fill it in. */
+abstract class RunFields implements RawRun {
   readonly kind = 'raw-run' as const;
-  readonly count: number;
-  readonly payloadBytes: number;
-  readonly maxPayload: number;
-  readonly bytes: number;
+  count = 0;
+  payloadBytes = 0;
+  maxPayload = 0;
+  bytes = 0;
   readonly parts: Buffer[] = [];
-  readonly sources?: (FileBytes | undefined)[];
-  readonly sizes: number[] = [];
+  sources?: (FileBytes | undefined)[];
+  sizes: number[] = [];
+  abstract records(): Message[];
+  abstract slice(start: number, end: number): RawRun;
+}
+
+export class FileRun extends RunFields {
   /** Payload length of each record. */
   readonly payloads: number[] = [];
 
@@ -40,6 +46,7 @@ export class FileRun implements RawRun {
     private readonly segments: readonly RunSegment[],
     locate?: (part: Buffer) => FileBytes | undefined,
   ) {
+    super();
     let count = 0;
     let payload = 0;
     let max = 0;
@@ -132,21 +139,13 @@ export class FileRun implements RawRun {
 }
 
 /** Records `[start, end)` of a FileRun: views of its parts. */
-class RunPiece implements RawRun {
-  readonly kind = 'raw-run' as const;
-  readonly count: number;
-  readonly payloadBytes: number;
-  readonly maxPayload: number;
-  readonly bytes: number;
-  readonly parts: Buffer[] = [];
-  readonly sources?: (FileBytes | undefined)[];
-  readonly sizes: number[];
-
+class RunPiece extends RunFields {
   constructor(
     private readonly whole: FileRun,
     private readonly start: number,
     private readonly end: number,
   ) {
+    super();
     let from = 0;
     for (let i = 0; i < start; i++) from += whole.sizes[i]!;
     let to = from;
