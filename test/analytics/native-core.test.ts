@@ -540,22 +540,53 @@ describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, ()
 describe('stats addon: the native entry points refuse bad input and never crash', { skip }, () => {
   const addon = statsAddon()!;
 
-  it('prepare() with records out of range throws a RangeError; the core stays usable', () => {
+  it('prepare() with records out of range throws a RangeError, counts those in range; the core stays usable', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: -5, max: 300 }), { minLength: 6, maxLength: 6 }), (fields) => {
-        const core = new addon.StatsCore(10, 1000, false, 0, true);
-        const buf = Buffer.alloc(200, 0x41);
-        const recs = Int32Array.from(fields);
-        const jobs = new Int32Array(16);
-        try {
-          core.prepare([buf], Buffer.alloc(0), recs, new Float64Array(4), 1, jobs);
-        } catch (err) {
-          assert.ok(err instanceof RangeError, String(err));
-        }
-        const out = new Float64Array(11 * 16);
-        core.commit(new Float64Array(2), out);
-        core.flush(out);
-      }),
+      fc.property(
+        // kind, buffer, a, b, payload start and end: the real offsets of the record in `buf`, or random ones.
+        fc.oneof(
+          fc.constant([0, 0, 0, 23, 24, 60]),
+          fc.constant([0, 0, 0, 23, 24, 200]),
+          fc.tuple(
+            fc.constantFrom(0, 1, 2, -1),
+            fc.constantFrom(0, 0, 1, -1),
+            ...Array.from({ length: 4 }, () =>
+              fc.oneof(fc.integer({ min: -5, max: 300 }), fc.constantFrom(0, 23, 24, 60, 200)),
+            ),
+          ),
+        ),
+        // The batch's times: none, too short (ignored), or one per record.
+        fc.constantFrom(undefined, new Float64Array(0), new Float64Array([1_000])),
+        (fields, times) => {
+          const core = new addon.StatsCore(10, 1000, false, 0, true);
+          core.aggregate(10, 10, 10, Math.log(1.02), 5000, () => 0);
+          const buf = Buffer.from('1 a 1795000000000000000\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n'.padEnd(200, 'A'));
+          const recs = Int32Array.from(fields);
+          const jobs = new Int32Array(16);
+          try {
+            core.prepare([buf], Buffer.alloc(0), recs, new Float64Array(4), 1, jobs, times);
+          } catch (err) {
+            assert.ok(err instanceof RangeError, String(err));
+          }
+          const out = new Float64Array(11 * 16);
+          core.commit(new Float64Array(2), out);
+          // The request line and Host of the real offsets: a request is waiting, whichever call counted it.
+          const counts = new Float64Array(7);
+          core.counters(counts);
+          if (
+            fields[0] === 0 &&
+            fields[1] === 0 &&
+            fields[2] === 0 &&
+            fields[3] === 23 &&
+            fields[4] === 24 &&
+            fields[5]! >= 60 &&
+            fields[5]! <= 200
+          )
+            assert.equal(counts[6], 1);
+          core.flush(out);
+          core.aggregateState();
+        },
+      ),
       { numRuns: 500 },
     );
   });
