@@ -808,6 +808,20 @@ struct Rec {
   int32_t route = -1, host = -1;  // -1: asked of JavaScript
   bool templated = false;         // the route was looked up by its template (SimpleTemplate), not the path
   bool decodeAsked = false;
+
+  // Ready for the next record of a batch: the fields only some records set (reading the meta line sets type, id,
+  // times and the 4th field for every record; index, buffer, start and end are set by the caller). A dozen
+  // stores: constructing a Rec zeroed its 160 bytes with `rep stos`, a third of prepare()'s own time.
+  void Reset() {
+    status = 0;
+    http = false;
+    headerBytes = bodyBytes = decoded = 0;
+    pathFrom = pathTo = 0;
+    hostKind = -1;
+    hostFrom = hostTo = 0;
+    route = host = -1;
+    templated = decodeAsked = false;
+  }
 };
 
 struct Facts {
@@ -912,6 +926,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       }
     }
     BeginBatch(info, 6, n, &env);
+    Rec rec;
     for (size_t i = 0; i < n; i++) {
       const int32_t* f = r + i * kRecInts;
       int32_t kind = f[0], bi = f[1];
@@ -925,7 +940,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         __builtin_prefetch(p + 128);
         __builtin_prefetch(p + 192);
       }
-      Rec rec;
+      rec.Reset();
       rec.index = static_cast<uint32_t>(i);
       rec.buffer = bi;
       rec.start = start;
@@ -1009,6 +1024,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int why = 0;
     size_t taken = 0;
     BeginBatch(info, 4, kBatch, &env);
+    Rec rec;
     while (taken < kBatch) {
       // The separator ending this record: the core followed by LF (followed by CR: CRLF, the reader's).
       int64_t idx = FindCore(buf, len, from);
@@ -1047,7 +1063,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         break;
       }
       size_t i = taken++;
-      Rec rec;
+      rec.Reset();
       rec.index = static_cast<uint32_t>(i);
       rec.buffer = 0;
       rec.start = b + 1;
