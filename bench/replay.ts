@@ -201,7 +201,9 @@ export async function main(): Promise<void> {
     let bareUs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < RUNS; i++) {
       // Interleaved, so all see the same background load.
-      wrkRate = Math.max(wrkRate, await runWrk(script, url));
+      const wrkRound = await runWrk(script, url);
+      console.log(`  round ${i + 1}, wrk: ${fmt(wrkRound)} req/s`);
+      wrkRate = Math.max(wrkRate, wrkRound);
       const one = await measureTapline(replayArgs(oneFile));
       startupMs = Math.min(startupMs, one.userMs + one.systemMs);
       outputUs = Math.min(outputUs, await runFloor('output', file, url));
