@@ -25,6 +25,8 @@ export interface PathTemplate {
   readonly template: string;
   /** True when the name can change between writes (time, id or type placeholders). */
   readonly dynamic: boolean;
+  /** The path every message goes to, when the template is not dynamic. */
+  readonly fixed?: string;
   /** The path for a message written now. */
   render(msg: Message, now?: Date, nanosecond?: number): string;
 }
@@ -35,7 +37,7 @@ const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
 export function compileTemplate(template: string, instanceId = INSTANCE_ID): PathTemplate {
   const dynamic = /%(?:NS|[YmdHMSrt])/.test(template);
   const withInstance = template.replaceAll('%i', instanceId);
-  if (!dynamic) return { template, dynamic, render: () => withInstance };
+  if (!dynamic) return { template, dynamic, fixed: withInstance, render: () => withInstance };
   const usesDate = DATE_TOKENS.test(template);
   return {
     template,

@@ -164,8 +164,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       return gate.open(switchTo(file), () => writeRunHere(run), file);
     },
   };
-  // The name of a template without placeholders does not depend on the message.
-  const fixedPath = takesRuns ? template.render(undefined as unknown as Message) : '';
+  const fixedPath = template.fixed ?? '';
 
   const output: Output = {
     ...(takesRuns ? runMethods : {}),
