@@ -83,23 +83,42 @@ export class KernelCopy {
         fs.writev(fd, bufs, position, cb);
         return;
       }
-      // One part at a time, in order; a short write ends the call (the stream writes the rest).
+      // One group at a time, in order; a short write ends the call (the stream writes the rest). Marked parts
+      // that follow each other in the same input file are one copy: the copy thread then goes from one run to
+      // the next without waiting for this thread to hand it the next part.
+      const groups = groupRanges(bufs);
       let total = 0;
       const next = (i: number): void => {
-        if (i === bufs.length) {
+        if (i === groups.length) {
           cb(null, total);
           return;
         }
-        const b = bufs[i]!;
-        write(fd, b, 0, b.length, null, (err, n) => {
+        const g = groups[i]!;
+        const done = (err: NodeJS.ErrnoException | null, n: number) => {
           total += n;
-          if (err || n < b.length) cb(err, total);
+          if (err || n < g.length) cb(err, total);
           else next(i + 1);
-        });
+        };
+        if (g.where === undefined) write(fd, g.buf, 0, g.buf.length, null, done);
+        else if (this.off) fs.writev(fd, g.parts, null, done);
+        else this.copyOrWrite(fd, g, done);
       };
       next(0);
     };
     return { open: fs.open, close: fs.close, write, writev };
+  }
+
+  /** A group of parts: copied from the input file, or written from memory if the copy stops short. */
+  private copyOrWrite(fd: number, g: RangeGroup, cb: WriteCb): void {
+    this.copy(g.where!, 0, g.length).then(
+      (copied) => {
+        if (copied === g.length) return cb(null, copied);
+        // The rest from memory: the parts after the bytes copied.
+        const rest = sliceParts(g.parts, copied);
+        fs.writev(fd, rest, null, (err, n) => cb(err, copied + (n ?? 0)));
+      },
+      (err: NodeJS.ErrnoException) => cb(err, 0),
+    );
   }
 
   /** Copies; resolves with the bytes copied (0: write them instead). */
@@ -150,6 +169,51 @@ export class KernelCopy {
       if (fd !== undefined) await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
     }
   }
+}
+
+/** Consecutive parts of a writev: a run of marked parts that follow each other in one file, or one unmarked part. */
+interface RangeGroup {
+  /** Where the first part is in its file (undefined: an unmarked part, written as it is). */
+  where: FileBytes | undefined;
+  parts: Buffer[];
+  length: number;
+  /** The single part of an unmarked group. */
+  buf: Buffer;
+}
+
+function groupRanges(bufs: readonly Buffer[]): RangeGroup[] {
+  const groups: RangeGroup[] = [];
+  let last: RangeGroup | undefined;
+  for (const b of bufs) {
+    const where = marks.get(b);
+    if (
+      where !== undefined &&
+      last?.where !== undefined &&
+      last.where.path === where.path &&
+      last.where.id === where.id &&
+      last.where.offset + last.length === where.offset
+    ) {
+      last.parts.push(b);
+      last.length += b.length;
+      continue;
+    }
+    last = { where, parts: [b], length: b.length, buf: b };
+    groups.push(last);
+  }
+  return groups;
+}
+
+/** `parts` without their first `skip` bytes. */
+function sliceParts(parts: readonly Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (skip >= p.length) skip -= p.length;
+    else {
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
+    }
+  }
+  return out;
 }
 
 /** Opens `path`; undefined (closed again) unless it is the file `id` (`dev:ino`). */
