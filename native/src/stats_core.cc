@@ -91,6 +91,48 @@ uint64_t HashBytes(const uint8_t* p, size_t n, uint64_t seed) {
   return h | 1;  // 0 marks an empty slot
 }
 
+// memcmp(a, b, n) == 0 without a call: keys here (ids, paths, templates) are 10-60 bytes long, where the call
+// cost more than the compare. 8 bytes at a time, the tail in one overlapping load.
+inline bool SameBytes(const uint8_t* a, const uint8_t* b, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  uint64_t x, y;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  if (i == n) return true;
+  memcpy(&x, a + n - 8, 8);
+  memcpy(&y, b + n - 8, 8);
+  return x == y;
+}
+
+// A message id, kept inline up to 40 bytes (gor's ids are 24 hex digits): no allocation, no copy call.
+class IdKey {
+ public:
+  void Assign(const uint8_t* p, size_t n) {
+    length_ = n;
+    if (n <= kInline)
+      memcpy(inline_, p, n);
+    else
+      long_.assign(reinterpret_cast<const char*>(p), n);
+  }
+  const uint8_t* data() const { return length_ <= kInline ? inline_ : reinterpret_cast<const uint8_t*>(long_.data()); }
+  size_t size() const { return length_; }
+  bool Equals(const uint8_t* p, size_t n) const { return n == length_ && SameBytes(data(), p, n); }
+
+ private:
+  static constexpr size_t kInline = 40;
+  uint8_t inline_[kInline];
+  size_t length_ = 0;
+  std::string long_;
+};
+
 // Open addressing, linear probing, backward-shift deletion: hash → uint32 value. The keys live elsewhere;
 // `Same(value, key)` tells whether a stored value's key is the one looked up.
 class HashIndex {
@@ -115,6 +157,22 @@ class HashIndex {
     size_t mask = hashes_.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       if (hashes_[i] == 0) return -1;
+      if (hashes_[i] == h && same(values_[i])) return values_[i];
+    }
+  }
+
+  // Find() and, when absent, Insert(h, value) in one probe: the value found, or -1 when `value` was inserted.
+  template <class Same>
+  int64_t FindOrInsert(uint64_t h, Same same, uint32_t value) {
+    if ((size_ + 1) * 2 > hashes_.size()) Grow();
+    size_t mask = hashes_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (hashes_[i] == 0) {
+        hashes_[i] = h;
+        values_[i] = value;
+        size_++;
+        return -1;
+      }
       if (hashes_[i] == h && same(values_[i])) return values_[i];
     }
   }
@@ -179,6 +237,13 @@ class ByteKeys {
     return index_.Find(h, [&](uint32_t e) { return Same(e, p, n); });
   }
   int32_t ValueAt(int64_t e) const { return entries_[e].value; }
+  // Add() unless the key is there (one probe for both).
+  void AddIfAbsent(const uint8_t* p, size_t n, uint64_t h, int32_t value) {
+    uint32_t next = static_cast<uint32_t>(entries_.size());
+    if (index_.FindOrInsert(h, [&](uint32_t e) { return Same(e, p, n); }, next) >= 0) return;
+    entries_.push_back({static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(n), value});
+    arena_.append(reinterpret_cast<const char*>(p), n);
+  }
   void Add(const uint8_t* p, size_t n, uint64_t h, int32_t value) {
     entries_.push_back({static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(n), value});
     arena_.append(reinterpret_cast<const char*>(p), n);
@@ -199,7 +264,7 @@ class ByteKeys {
   };
   bool Same(uint32_t e, const uint8_t* p, size_t n) const {
     const Entry& x = entries_[e];
-    return x.length == n && (n == 0 || memcmp(arena_.data() + x.offset, p, n) == 0);
+    return x.length == n && SameBytes(reinterpret_cast<const uint8_t*>(arena_.data()) + x.offset, p, n);
   }
   HashIndex index_;
   std::vector<Entry> entries_;
@@ -878,7 +943,7 @@ struct Facts {
 };
 
 struct Pending {
-  std::string id;
+  IdKey id;
   uint64_t idHash = 0;
   double sec = 0, ns = 0, startMs = 0;
   int32_t route = 0, host = 0;
@@ -1409,7 +1474,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   bool IsLastHost(const uint8_t* buf, const Rec* rec) const {
     size_t n = static_cast<size_t>(rec->hostTo - rec->hostFrom);
     return lastHostIndex_ >= 0 && lastHost_.size() == n + 1 && lastHost_[0] == static_cast<char>(rec->hostKind) &&
-           memcmp(lastHost_.data() + 1, buf + rec->hostFrom, n) == 0;
+           SameBytes(reinterpret_cast<const uint8_t*>(lastHost_.data()) + 1, buf + rec->hostFrom, n);
   }
 
   // The key FindHost() built last is the host of index `host`.
@@ -1634,8 +1699,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   int64_t FindPending(const uint8_t* id, size_t n, uint64_t h) const {
     return pending_.Find(h, [&](uint32_t k) {
-      const std::string& s = slab_[k].id;
-      return s.size() == n && memcmp(s.data(), id, n) == 0;
+      return slab_[k].id.Equals(id, n);
     });
   }
 
@@ -1667,14 +1731,14 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   }
 
   void MarkAnswered(const Pending* pending) {
-    const std::string& id = pending->id;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(id.data());
+    const IdKey& id = pending->id;
+    const uint8_t* p = id.data();
     uint64_t h = pending->idHash;
     if (answered_.size() >= kAnswered) {
       std::swap(answered_, answeredBefore_);
       answered_.Clear();
     }
-    if (answered_.Find(p, id.size(), h) < 0) answered_.Add(p, id.size(), h, 0);
+    answered_.AddIfAbsent(p, id.size(), h, 0);
   }
 
   void Release(Pending* p) {
@@ -1692,8 +1756,6 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       if (oldest && oldest->startMs < startMs - timeoutMs_) Expire(startMs);
     }
     uint64_t h = HashBytes(rec.id, rec.idLen, 5);
-    int64_t previous = FindPending(rec.id, rec.idLen, h);
-    if (previous >= 0) Finish(&slab_[previous]);
     uint32_t slot;
     if (!free_.empty()) {
       slot = free_.back();
@@ -1702,8 +1764,16 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       slot = static_cast<uint32_t>(slab_.size());
       slab_.emplace_back();
     }
+    // One probe: the slot goes in unless a request with this id waits (then that one is finished first).
+    const uint8_t* id = rec.id;
+    size_t idLen = rec.idLen;
+    int64_t previous = pending_.FindOrInsert(h, [&](uint32_t k) { return slab_[k].id.Equals(id, idLen); }, slot);
+    if (previous >= 0) {
+      Finish(&slab_[previous]);
+      pending_.Insert(h, slot);
+    }
     Pending& p = slab_[slot];
-    p.id.assign(reinterpret_cast<const char*>(rec.id), rec.idLen);  // (a reused slot reuses its capacity)
+    p.id.Assign(rec.id, rec.idLen);
     p.idHash = h;
     p.sec = rec.sec;
     p.ns = rec.ns;
@@ -1716,7 +1786,6 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     p.held = false;
     p.done = false;
     p.seq = ++seq_;
-    pending_.Insert(h, slot);
     live_++;
     Enqueue(slot);
     if (live_ > maxPending_) Finish(Oldest());

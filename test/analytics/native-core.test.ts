@@ -535,6 +535,74 @@ describe('stats addon: meta lines read as meta-view.ts reads them', { skip }, ()
       { numRuns: 400 },
     );
   });
+
+  // The core reads 19-character timestamps (10 digits of seconds, 9 of ns) in a fast path, finds a short meta
+  // line's spaces in one mask, and keeps ids up to 40 bytes inline: each edge here, against the JavaScript reader.
+  it('19-character timestamps with a stray byte, doubled spaces, ids of 1-60 bytes', () => {
+    const SEP = '\n🐵🙈🙉\n';
+    const timestamp = fc
+      .tuple(
+        fc.stringMatching(/^[0-9]{19}$/),
+        fc.integer({ min: -1, max: 18 }),
+        fc.constantFrom('/', ':', 'a', '-', ' ', '0'),
+      )
+      .map(([digits, at, c]) => (at < 0 ? digits : digits.slice(0, at) + c + digits.slice(at + 1)));
+    const id = fc.oneof(
+      fc.stringMatching(/^[0-9a-f]{1,60}$/),
+      fc.integer({ min: 0, max: 3 }).map((i) => `${i}`.padStart(41, 'f')),
+      fc.integer({ min: 0, max: 3 }).map((i) => `${i}`.padStart(40, 'f')),
+    );
+    const gap = fc.constantFrom(' ', '  ');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(timestamp, id, fc.boolean(), gap, fc.constantFrom('', ' 0', ' 12', '  7')), {
+          maxLength: 16,
+        }),
+        (items) => {
+          const text = items
+            .map(([ts, i, isResponse, sp, fourth]) =>
+              isResponse
+                ? `2 ${i}${sp}${ts}${fourth}\nHTTP/1.1 200 OK\r\n\r\nx${SEP}`
+                : `1${sp}${i} ${ts}\nGET /a/1 HTTP/1.1\r\nHost: h\r\n\r\n${SEP}`,
+            )
+            .join('');
+          const { records } = readBoth(Buffer.from(text));
+          assert.equal(...both(records));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('stats addon: request targets with a colon anywhere in their first bytes', { skip }, () => {
+  it('the authority of "scheme://" targets, and ":" that starts none', () => {
+    const SEP = '\n🐵🙈🙉\n';
+    const target = fc
+      .tuple(
+        fc.string({ unit: fc.constantFrom('/', 'a', '1', ':', '.'), maxLength: 14 }),
+        fc.constantFrom('', '://', ':/', '//'),
+        fc.string({ unit: fc.constantFrom('/', 'b', '2', ':'), maxLength: 10 }),
+      )
+      .map(([a, mid, b]) => a + mid + b);
+    fc.assert(
+      fc.property(fc.array(target, { minLength: 1, maxLength: 12 }), (targets) => {
+        const text = targets
+          .map((t, i) => {
+            const id = i.toString(16).padStart(24, '0');
+            const host = i % 2 === 0 ? 'Host: h\r\n' : '';
+            return (
+              `1 ${id} 1795000000000000000\nGET ${t || '/'} HTTP/1.1\r\n${host}\r\n${SEP}` +
+              `2 ${id} 1795000000100000000 0\nHTTP/1.1 200 OK\r\n\r\n${SEP}`
+            );
+          })
+          .join('');
+        const { records } = readBoth(Buffer.from(text));
+        assert.equal(...both(records));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('stats addon: the native entry points refuse bad input and never crash', { skip }, () => {
