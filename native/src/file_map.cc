@@ -256,6 +256,99 @@ Napi::Value Prefetch(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// prefetch(), then the record scan of the view on the same thread-pool thread, so that the main thread finds
+// the records of the view already split (src/core/gor-format.ts, scanClean; src/inputs/file-map.ts). The scan
+// starts at `hint`, or, when it is negative, after the view's first LF separator (the record cut by the start
+// of the view is the reader's). Results go into `ints`/`keys` in scanRecords' layout; `faulted` says a
+// mapping lost pages while this ran (the view may hold zeros: its records are not used).
+//   prefetchScan(view, old, ints, keys, hint, done(errno, count, from, faulted))   count -1: nothing scanned
+class PrefetchScanWorker : public Napi::AsyncWorker {
+ public:
+  PrefetchScanWorker(Napi::Function& done, const Napi::CallbackInfo& info, uintptr_t start, uintptr_t end,
+                     uintptr_t old_start, uintptr_t old_end, int64_t hint)
+      : Napi::AsyncWorker(done), start_(start), end_(end), old_start_(old_start), old_end_(old_end), hint_(hint) {
+    Napi::Buffer<uint8_t> view = info[0].As<Napi::Buffer<uint8_t>>();
+    data_ = view.Data();
+    len_ = view.Length();
+    view_ = Napi::Persistent(info[0].As<Napi::Object>());
+    if (old_end > old_start) old_ = Napi::Persistent(info[1].As<Napi::Object>());
+    Napi::Int32Array ints = info[2].As<Napi::Int32Array>();
+    Napi::Float64Array keys = info[3].As<Napi::Float64Array>();
+    ints_ = ints.Data();
+    keys_ = keys.Data();
+    capacity_ = keys.ElementLength();
+    ints_ref_ = Napi::Persistent(info[2].As<Napi::Object>());
+    keys_ref_ = Napi::Persistent(info[3].As<Napi::Object>());
+  }
+  void Execute() override {
+    if (old_end_ > old_start_) madvise(reinterpret_cast<void*>(old_start_), old_end_ - old_start_, MADV_DONTNEED);
+    if (madvise(reinterpret_cast<void*>(start_), end_ - start_, MADV_POPULATE_READ) != 0) errno_ = errno;
+    double faults_before = fault_pages.load();
+    int64_t from = hint_ >= 0 ? hint_ : AfterFirstSeparator(data_, len_);
+    if (from < 0 || static_cast<size_t>(from) > len_ || len_ > static_cast<size_t>(INT32_MAX)) return;
+    size_t stopped = static_cast<size_t>(from);
+    count_ = static_cast<int64_t>(ScanInto(data_, len_, static_cast<size_t>(from), ints_, keys_, capacity_, &stopped));
+    ints_[3 * capacity_] = static_cast<int32_t>(stopped);
+    from_ = from;
+    faulted_ = fault_pages.load() != faults_before;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Callback().Call({Napi::Number::New(env, errno_), Napi::Number::New(env, static_cast<double>(count_)),
+                     Napi::Number::New(env, static_cast<double>(from_)), Napi::Boolean::New(env, faulted_)});
+  }
+
+ private:
+  Napi::ObjectReference view_;
+  Napi::ObjectReference old_;
+  Napi::ObjectReference ints_ref_;
+  Napi::ObjectReference keys_ref_;
+  const uint8_t* data_;
+  size_t len_;
+  int32_t* ints_;
+  double* keys_;
+  size_t capacity_;
+  uintptr_t start_;
+  uintptr_t end_;
+  uintptr_t old_start_;
+  uintptr_t old_end_;
+  int64_t hint_;
+  int errno_ = 0;
+  int64_t count_ = -1;
+  int64_t from_ = -1;
+  bool faulted_ = false;
+};
+
+Napi::Value PrefetchScan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[5].IsFunction()) {
+    Napi::TypeError::New(env, "prefetchScan: a callback is required").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Function done = info[5].As<Napi::Function>();
+  auto refuse = [&]() {
+    done.Call({Napi::Number::New(env, EINVAL), Napi::Number::New(env, -1), Napi::Number::New(env, -1),
+               Napi::Boolean::New(env, false)});
+    return env.Undefined();
+  };
+  uintptr_t start, end, old_start = 0, old_end = 0;
+  if (!info[0].IsBuffer() || !PagesOf(info[0], &start, &end)) return refuse();
+  if (!info[2].IsTypedArray() || !info[3].IsTypedArray() || !info[4].IsNumber()) return refuse();
+  Napi::TypedArray ints = info[2].As<Napi::TypedArray>();
+  Napi::TypedArray keys = info[3].As<Napi::TypedArray>();
+  if (ints.TypedArrayType() != napi_int32_array || keys.TypedArrayType() != napi_float64_array ||
+      ints.ElementLength() < 3 * keys.ElementLength() + 1) {
+    return refuse();
+  }
+  double hint = info[4].As<Napi::Number>().DoubleValue();
+  if (!(hint >= -1 && hint <= static_cast<double>(INT32_MAX)) || hint != static_cast<double>(static_cast<int64_t>(hint))) {
+    return refuse();
+  }
+  if (!info[1].IsBuffer() || !PagesOf(info[1], &old_start, &old_end)) old_start = old_end = 0;
+  (new PrefetchScanWorker(done, info, start, end, old_start, old_end, static_cast<int64_t>(hint)))->Queue();
+  return env.Undefined();
+}
+
 Napi::Value Faults(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fault_pages.load());
 }
@@ -265,6 +358,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("map", Napi::Function::New(env, Map));
   exports.Set("release", Napi::Function::New(env, Release));
   exports.Set("prefetch", Napi::Function::New(env, Prefetch));
+  exports.Set("prefetchScan", Napi::Function::New(env, PrefetchScan));
   exports.Set("faults", Napi::Function::New(env, Faults));
   RegisterScan(env, exports);
   RegisterCopy(env, exports);

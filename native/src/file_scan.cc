@@ -74,17 +74,24 @@ Napi::Value ScanRecords(const Napi::CallbackInfo& info) {
   size_t from = info[1].As<Napi::Number>().Int64Value();
   Napi::Int32Array ints = info[2].As<Napi::Int32Array>();
   Napi::Float64Array keys = info[3].As<Napi::Float64Array>();
-  const uint8_t* buf = chunk.Data();
   size_t len = chunk.ElementLength();
   size_t capacity = keys.ElementLength();
-  int32_t* out = ints.Data();
-  double* key = keys.Data();
   if (ints.ElementLength() < 3 * capacity + 1 || len > static_cast<size_t>(INT32_MAX)) {
     Napi::RangeError::New(env, "scanRecords: bad arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  size_t stopped = from;
+  size_t count = ScanInto(chunk.Data(), len, from, ints.Data(), keys.Data(), capacity, &stopped);
+  ints.Data()[3 * capacity] = static_cast<int32_t>(stopped);
+  return Napi::Number::New(env, static_cast<double>(count));
+}
+
+}  // namespace
+
+size_t ScanInto(const uint8_t* buf, size_t len, size_t from, int32_t* out, double* key, size_t capacity,
+                size_t* stopped) {
   size_t count = 0;
-  while (count < capacity) {
+  while (count < capacity && len <= static_cast<size_t>(INT32_MAX)) {
     // The separator that ends this record (a core followed by LF; a core followed by anything else but CR
     // is payload, and the search goes on, as in the reader).
     int64_t idx = FindCore(buf, len, from);
@@ -117,11 +124,20 @@ Napi::Value ScanRecords(const Napi::CallbackInfo& info) {
     }
   }
 stop:
-  out[3 * capacity] = static_cast<int32_t>(from);
-  return Napi::Number::New(env, static_cast<double>(count));
+  *stopped = from;
+  return count;
 }
 
-}  // namespace
+int64_t AfterFirstSeparator(const uint8_t* buf, size_t len) {
+  int64_t idx = FindCore(buf, len, 0);
+  while (idx >= 0) {
+    size_t after = static_cast<size_t>(idx) + kCoreLen;
+    if (after >= len || buf[after] == 0x0d) return -1;
+    if (buf[after] == kLF) return static_cast<int64_t>(after + 1);
+    idx = FindCore(buf, len, static_cast<size_t>(idx) + 1);
+  }
+  return -1;
+}
 
 void RegisterScan(Napi::Env env, Napi::Object exports) {
   exports.Set("scanRecords", Napi::Function::New(env, ScanRecords));

@@ -16,6 +16,20 @@ export interface FileAddon {
   scanRecords(chunk: Buffer, from: number, ints: Int32Array, keys: Float64Array): number;
   map(fd: number, offset: number, length: number, done: (errno: number, buf: Buffer) => void): void;
   prefetch(view: Buffer, old: Buffer | null, done: (errno: number) => void): void;
+  /**
+   * prefetch(), then scanRecords() of the view on the same thread-pool thread, from `hint` (or, when -1, after
+   * the view's first LF separator), into `ints`/`keys` (which must not be touched until `done`). `count` -1:
+   * nothing scanned; `faulted`: a mapping lost pages meanwhile (the results must not be used). Missing from
+   * builds before it.
+   */
+  prefetchScan?(
+    view: Buffer,
+    old: Buffer | null,
+    ints: Int32Array,
+    keys: Float64Array,
+    hint: number,
+    done: (errno: number, count: number, from: number, faulted: boolean) => void,
+  ): void;
   release(buf: Buffer): number;
   faults(): number;
   /**

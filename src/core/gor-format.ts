@@ -192,47 +192,54 @@ export class GorRecordReader {
     return this.out;
   }
 
-  /** Records the native scanner found whole and valid, made as emit() makes them; returns where it stopped. */
+  /**
+   * Records the native scanner found whole and valid, made as emit() makes them; returns where it stopped.
+   * The first scan comes from the thread pool when the chunk was scanned there from this very point
+   * (offerPreScan()): the same call on the same bytes, made ahead.
+   */
   private scanClean(addon: FileAddon, chunk: Buffer, from: number): number {
     const out = this.out;
     const base = this.streamOffset;
+    let pre = preScans.get(chunk);
+    if (pre !== undefined && pre.from !== from) pre = undefined;
     for (;;) {
-      const n = addon.scanRecords(chunk, from, SCAN_INTS, SCAN_KEYS);
+      let n: number;
+      let ints: Int32Array = SCAN_INTS;
+      let keys: Float64Array = SCAN_KEYS;
+      if (pre !== undefined) {
+        ({ count: n, ints, keys } = pre);
+        pre = undefined;
+      } else {
+        n = addon.scanRecords(chunk, from, SCAN_INTS, SCAN_KEYS);
+      }
+      const capacity = keys.length;
       if (this.spans) {
         if (n > 0) {
-          const span = new RawSpan(
-            chunk,
-            SCAN_INTS.slice(0, 3 * n),
-            SCAN_KEYS.slice(0, n),
-            this.recordNo + 1,
-            this.recordOffset,
-          );
+          const span = new RawSpan(chunk, ints.slice(0, 3 * n), keys.slice(0, n), this.recordNo + 1, this.recordOffset);
           out.push(span);
           this.recordNo += n;
           this.recordOffset = span.offsetOf(n - 1) + span.sizeOf(n - 1);
         }
-        from = SCAN_INTS[3 * SCAN_MAX]!;
-        if (n < SCAN_MAX) return from;
+        from = ints[3 * capacity]!;
+        if (n < capacity) return from;
         continue;
       }
       let offset = this.recordOffset;
       let record = this.recordNo;
       for (let i = 0, j = 0; i < n; i++, j += 3) {
-        const start = SCAN_INTS[j]!;
-        const nl = SCAN_INTS[j + 1]!;
-        const end = SCAN_INTS[j + 2]!;
+        const start = ints[j]!;
+        const nl = ints[j + 1]!;
+        const end = ints[j + 2]!;
         const next = end + SEPARATOR_LEN;
         const endOffset = base + next;
         record++;
-        out.push(
-          new ReadRecord(chunk, start, nl, nl + 1, end, SCAN_KEYS[i]!, record, offset, endOffset - offset, next),
-        );
+        out.push(new ReadRecord(chunk, start, nl, nl + 1, end, keys[i]!, record, offset, endOffset - offset, next));
         offset = endOffset;
       }
       this.recordOffset = offset;
       this.recordNo = record;
-      from = SCAN_INTS[3 * SCAN_MAX]!;
-      if (n < SCAN_MAX) return from;
+      from = ints[3 * capacity]!;
+      if (n < capacity) return from;
     }
   }
 
@@ -496,6 +503,31 @@ export class RawSpan {
 const SCAN_MAX = 4096;
 const SCAN_INTS = new Int32Array(3 * SCAN_MAX + 1);
 const SCAN_KEYS = new Float64Array(SCAN_MAX);
+/**
+ * A chunk's records scanned ahead on the thread pool (inputs/file-map.ts, prefetchScan): what scanRecords(chunk,
+ * from, ints, keys) returns, `count` records. The reader uses it in place of its own first scan of the chunk
+ * when it would scan from that same `from`.
+ */
+export interface PreScan {
+  readonly from: number;
+  readonly count: number;
+  readonly ints: Int32Array;
+  readonly keys: Float64Array;
+}
+const preScans = new WeakMap<Buffer, PreScan>();
+
+/** Offers the reader a scan of `chunk` made ahead (until takePreScan()). */
+export function offerPreScan(chunk: Buffer, scan: PreScan): void {
+  preScans.set(chunk, scan);
+}
+
+/** Withdraws the scan offered for `chunk` (after the chunk was pushed), so that its arrays can be reused. */
+export function takePreScan(chunk: Buffer): PreScan | undefined {
+  const scan = preScans.get(chunk);
+  preScans.delete(chunk);
+  return scan;
+}
+
 /** The native scanner, unless the addon is missing or TAPLINE_FILE_ADDON=off. */
 let scanner: FileAddon | null = fileAddon();
 

@@ -17,7 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProblem } from '../core/gor-format.js';
 import type { FileBytes } from '../core/plugin.js';
-import { canMapFiles, mapFaults, mapWindow, prefetchWindow } from './file-map.js';
+import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseScan, viewFaulted } from './file-map.js';
 import { FileRun, type RunSegment, SpanRange } from './file-run.js';
 
 const FIRST_READ = 16 * 1024;
@@ -523,7 +523,8 @@ export class FileSource {
     this.pushed += step.value.length;
     const faultsBefore = this.mapping ? mapFaults() : 0;
     const records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
-    if (this.mapping && mapFaults() !== faultsBefore) {
+    releaseScan(step.value);
+    if (this.mapping && (mapFaults() !== faultsBefore || viewFaulted(step.value))) {
       // Pages of this window vanished while it was parsed: another process truncated the file. Its records
       // may hold the zeros put in their place, so none of them is used.
       this.exhausted = true;
@@ -622,7 +623,8 @@ export class FileSource {
       // Views handed out: the oldest, MAPPED_KEEP behind the one parsed now, leaves the RSS on the thread pool.
       this.views.push(view);
       const old = this.views.length > MAPPED_KEEP + READ_AHEAD + 1 ? this.views.shift() : undefined;
-      return await prefetchWindow(view, old);
+      // Scanned ahead on the thread pool from the file's first byte, or from after the view's first separator.
+      return await prefetchWindow(view, old, position === 0 ? 0 : -1);
     } catch {
       this.mapping = false;
       this.mapped = undefined;
