@@ -310,6 +310,20 @@ inline int64_t FindByte(const uint8_t* buf, int64_t from, int64_t end, uint8_t c
   return from;
 }
 
+// FindByte() for a range of at most 16 bytes when 16 bytes from `from` may be read (below `limit`, the buffer's
+// length): one compare, the bits past `end` dropped, instead of a byte loop.
+inline int64_t FindByteIn(const uint8_t* buf, int64_t from, int64_t end, int64_t limit, uint8_t c) {
+#if defined(__SSE2__)
+  if (from < end && end - from <= 16 && from + 16 <= limit) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(buf + from));
+    unsigned m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c)))));
+    m &= (1u << (end - from)) - 1;  // (end - from <= 16: the shift stays below 32)
+    return m != 0 ? from + __builtin_ctz(m) : end;
+  }
+#endif
+  return FindByte(buf, from, end, c);
+}
+
 // The first '?' or '#' in [from, end), else end.
 inline int64_t FindQueryOrFragment(const uint8_t* buf, int64_t from, int64_t end) {
 #if defined(__SSE2__)
@@ -385,7 +399,8 @@ class LfScanner {
 };
 
 // scanHead() of head-scan.ts (without the client header), in one pass over the LFs.
-void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
+// `limit`: the buffer's length (bytes below it may be read).
+void ScanHead(const uint8_t* buf, int64_t start, int64_t end, int64_t limit, Head* out) {
   out->end = end;
   out->space1 = out->space2 = -1;
   out->hostStart = out->hostEnd = out->encodingStart = out->encodingEnd = -1;
@@ -396,7 +411,7 @@ void ScanHead(const uint8_t* buf, int64_t start, int64_t end, Head* out) {
   int64_t s1 = i > start ? FindByte(buf, start, i, kSP) : i;
   if (s1 < i) {
     out->space1 = s1;
-    int64_t s2 = FindByte(buf, s1 + 1, i, kSP);
+    int64_t s2 = FindByteIn(buf, s1 + 1, i, limit, kSP);
     if (s2 < i) out->space2 = s2;
   }
   out->lineEnd = (i > start && buf[i - 1] == kCR) ? i - 1 : i;
@@ -545,13 +560,50 @@ struct TemplateBuf {
 // only (`:id`) or short (< 16) without a digit (kept: no placeholder rule matches such a segment, and a file
 // name made of such parts, `app.js`, `a.b-c.css`, keeps every part too). Writes the template to `out` and returns
 // true; false for any other path (then JavaScript templates it). An empty path is '/', as in tracker.ts.
-bool SimpleTemplate(const uint8_t* p, size_t n, TemplateBuf* out) {
+bool SimpleTemplate(const uint8_t* p, size_t n, TemplateBuf* out, bool canReadAhead = false) {
   static const uint8_t kId[3] = {':', 'i', 'd'};
   out->length = 0;
   if (n == 0) {
     out->Put('/');
     return true;
   }
+#if defined(__SSE2__)
+  if (canReadAhead && n <= 64) {
+    // Every '/' and every digit of the path in two 64-bit masks: a segment is digits only when its bits are all
+    // in the digit mask, has a digit when one is.
+    const __m128i slash = _mm_set1_epi8('/'), below = _mm_set1_epi8('0' - 1), above = _mm_set1_epi8('9' + 1);
+    uint64_t slashes = 0, digitBits = 0;
+    for (int k = 0; k < 4; k++) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+      // (Signed compares: bytes from 0x80 up are negative, below '0'.)
+      __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
+      slashes |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, slash)))) << (16 * k);
+      digitBits |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(digit))) << (16 * k);
+    }
+    uint64_t inside = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    slashes &= inside;
+    digitBits &= inside;
+    for (size_t i = 0;;) {
+      uint64_t rest = i < 64 ? slashes >> i : 0;
+      size_t j = rest != 0 ? i + static_cast<size_t>(__builtin_ctzll(rest)) : n;
+      size_t length = j - i;
+      if (length > 0) {
+        uint64_t segment = (length == 64 ? ~uint64_t{0} : (uint64_t{1} << length) - 1) << i;
+        uint64_t digits = digitBits & segment;
+        if (digits == segment)
+          out->Put(kId, 3);
+        else if (digits != 0 || length >= 16)
+          return false;
+        else
+          out->Put(p + i, length);
+      }
+      if (j >= n) break;
+      out->Put('/');
+      i = j + 1;
+    }
+    return true;
+  }
+#endif
   // Segment by segment (each '/' ends one, the first is empty when the path starts with '/').
   for (size_t i = 0;; i++) {
     size_t j = i, digits = 0;
@@ -607,6 +659,25 @@ struct Hist {
     count++;
     if (ms > max) max = ms;
     if (ms < min) min = ms;
+  }
+
+  // Adds `other`'s counts (as if its values had been recorded here).
+  void Merge(const Hist& other) {
+    if (other.counts.empty()) return;
+    int32_t otherHi = other.lo + static_cast<int32_t>(other.counts.size()) - 1;
+    if (counts.empty()) {
+      lo = other.lo;
+      counts.assign(other.counts.size(), 0);
+    }
+    if (other.lo < lo) {
+      counts.insert(counts.begin(), static_cast<size_t>(lo - other.lo), 0);
+      lo = other.lo;
+    }
+    if (static_cast<size_t>(otherHi - lo) >= counts.size()) counts.resize(static_cast<size_t>(otherHi - lo) + 1, 0);
+    for (size_t k = 0; k < other.counts.size(); k++) counts[static_cast<size_t>(other.lo - lo) + k] += other.counts[k];
+    count += other.count;
+    if (other.max > max) max = other.max;
+    if (other.min < min) min = other.min;
   }
 };
 
@@ -681,7 +752,6 @@ class Aggregate {
     int cls = StatusClass(t[7]);
     r.Add(t, cls, host, lb, 0);
     h.Add(t, cls, route, lb, kOtherUnset);
-    total_.Add(t, cls, kOtherMany, lb, kOtherUnset);
     double responseBytes = t[4] + t[5];
     if (responseBytes > maxResponseBytes_) maxResponseBytes_ = responseBytes;
     double ms = t[9];
@@ -745,9 +815,26 @@ class Aggregate {
     out->push_back(static_cast<double>(seriesBytes_.size()));
     out->insert(out->end(), seriesBytes_.begin(), seriesBytes_.end());
     out->insert(out->end(), seriesRequests_.begin(), seriesRequests_.end());
-    DumpBucket(total_, out);
+    DumpBucket(Total(), out);
     for (const AggBucket& b : routes_) DumpBucket(b, out);
     for (const AggBucket& b : hosts_) DumpBucket(b, out);
+  }
+
+  // The whole run's bucket, added up from the route buckets when it is read: every exchange is in exactly one of
+  // them (its route's, or `(other)`'s), so this is what adding each exchange to a total would give (byte counts
+  // are integers, so the sums are exact in any order), without a third bucket to add to per exchange.
+  AggBucket Total() const {
+    AggBucket total;
+    for (const AggBucket& b : routes_) {
+      total.requests += b.requests;
+      total.responses += b.responses;
+      for (int k = 0; k < 5; k++) total.bytes[k] += b.bytes[k];
+      for (int k = 0; k < 6; k++) total.status[k] += b.status[k];
+      total.noResponse += b.noResponse;
+      total.latency.Merge(b.latency);
+      if (b.requests > 0) total.other = kOtherMany;  // (what the first exchange added to a total sets)
+    }
+    return total;
   }
 
   // Marks the route and host indexes buckets hold (as keys or as their one other).
@@ -883,7 +970,6 @@ class Aggregate {
   std::vector<AggBucket> routes_, hosts_;
   std::vector<int32_t> routeSlot_, hostSlot_;
   size_t routeSize_ = 0, hostSize_ = 0;
-  AggBucket total_;
   double routesOverflowed_ = 0, hostsOverflowed_ = 0, maxResponseBytes_ = 0;
   double firstMs_ = std::numeric_limits<double>::infinity(), lastMs_ = 0;
   double seriesStart_ = -1, seriesSlotMs_ = 1000;
@@ -1404,7 +1490,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   size_t PrepareRequest(const uint8_t* buf, int32_t bi, size_t i, Rec* rec, int32_t* job, size_t jobCount) {
     Head h;
-    ScanHead(buf, rec->start, rec->end, &h);
+    ScanHead(buf, rec->start, rec->end, lens_[bi], &h);
     if (!EndsWithHttpVersion(buf, rec->start, h.lineEnd)) return jobCount;
     rec->http = true;
     // tracker.ts onRequest(): the path of the request-target.
@@ -1415,7 +1501,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     bool slashesFirst = buf[t] == ':' && buf[t + 1] == '/' && buf[t + 2] == '/' && t + 2 < targetEnd;
     // Most targets have no ':' in their first 10 bytes: then no "://" to look for.
     int64_t colonEnd = t + 10 < targetEnd ? t + 10 : targetEnd;
-    bool colon = t + 1 < colonEnd && FindByte(buf, t + 1, colonEnd, ':') < colonEnd;
+    bool colon = t + 1 < colonEnd && FindByteIn(buf, t + 1, colonEnd, lens_[bi], ':') < colonEnd;
     for (int64_t k = t + 1; colon && !slashesFirst && k < t + 10 && k + 2 < targetEnd; k++) {
       if (buf[k] == ':' && buf[k + 1] == '/' && buf[k + 2] == '/') {
         authorityStart = k + 3;
@@ -1441,7 +1527,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
     size_t pathLen = static_cast<size_t>(rec->pathTo - rec->pathFrom);
     int64_t e = -1;
-    if (simpleTemplates_ && SimpleTemplate(buf + rec->pathFrom, pathLen, &template_)) {
+    if (simpleTemplates_ && SimpleTemplate(buf + rec->pathFrom, pathLen, &template_, rec->pathFrom + 64 <= lens_[bi])) {
       rec->templated = true;
       // (A template too long to keep is never cached: a miss.)
       const uint8_t* k = template_.data();
@@ -1495,7 +1581,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   size_t PrepareResponse(const uint8_t* buf, int32_t bi, size_t i, Rec* rec, int32_t* job, size_t jobCount) {
     Head h;
-    ScanHead(buf, rec->start, rec->end, &h);
+    ScanHead(buf, rec->start, rec->end, lens_[bi], &h);
     rec->status = ResponseStatus(buf, rec->start, h);
     if (rec->status == -1) return jobCount;
     rec->http = true;
