@@ -102,3 +102,13 @@ export function budgetsFromFlags(flags: FlagSet): Budgets {
   if (flags.has('max-latency')) b.maxLatencyMs = flags.number('max-latency');
   return b;
 }
+
+/**
+ * `60` → `1m`, `30` → `30s`: how alert lines (export/alerts.ts) and the exit verdict (live.ts) name the window.
+ * (Here, not in alerts.ts: a --stats run loads live.ts and this file, not the alerts and their webhook code.)
+ */
+export function formatWindow(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}

@@ -13,8 +13,7 @@
  */
 import type { FlagSet } from '../core/flags.js';
 import type { Processor } from '../core/plugin.js';
-import { type Breach, budgetsFromFlags, evaluateBudgets, hasBudgets } from './budgets.js';
-import { formatWindow } from './export/alerts.js';
+import { type Breach, budgetsFromFlags, evaluateBudgets, formatWindow, hasBudgets } from './budgets.js';
 import { type Analytics, createAnalytics } from './index.js';
 import type { AnalyticsSnapshot } from './types.js';
 

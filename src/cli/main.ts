@@ -152,7 +152,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   // observed after the filters, so dropped requests are not counted.
   // Without --stats or a flag of theirs, analytics are off (liveAnalytics would return undefined): not loaded.
   const analyticsWanted = flags.bool('stats') || givenAny(flags, analyticsFlags) || givenAny(flags, liveConsumerFlags);
-  const liveConsumers = analyticsWanted ? await import('../web/live-consumers.js') : undefined;
+  // The live consumers' module (exporters, dashboard: node:http and more, ~15 ms of CPU to load) only when a flag
+  // of theirs or a budget flag is given: without one, wantsLiveConsumers() is false (a plain --stats run).
+  const consumerFlags = givenAny(flags, analyticsFlags) || givenAny(flags, liveConsumerFlags);
+  const liveConsumers = analyticsWanted && consumerFlags ? await import('../web/live-consumers.js') : undefined;
   const wantsConsumers = liveConsumers?.wantsLiveConsumers(flags) ?? false;
   const live = analyticsWanted
     ? (await import('../analytics/live.js')).liveAnalytics(flags, wantsConsumers)

@@ -15,7 +15,7 @@
  * failed POSTs are counted and warned about, never stop the run.
  */
 import type { Logger } from '../../core/log.js';
-import { type Breach, type Budgets, evaluateBudgets } from '../budgets.js';
+import { type Breach, type Budgets, evaluateBudgets, formatWindow } from '../budgets.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 
@@ -186,11 +186,4 @@ export class AlertMonitor {
 
 function pick(b: Breach): Pick<AlertEvent, 'budget' | 'route' | 'host' | 'value' | 'limit' | 'message'> {
   return { budget: b.budget, route: b.route, host: b.host, value: b.value, limit: b.limit, message: b.message };
-}
-
-/** `60` → `1m`, `30` → `30s`: how alert lines (and the exit verdict, ../live.ts) name the window. */
-export function formatWindow(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }
