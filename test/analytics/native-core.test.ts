@@ -301,6 +301,33 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     );
   });
 
+  // Answered ids are remembered in two generations of 4,096: a second response is a duplicate while its id is in
+  // one of them, and a response without request once both have moved on. Ids of every age, 1-60 bytes long.
+  it('second responses for ids answered long ago and just now: the same duplicates either way', () => {
+    const messages: Message[] = [];
+    const idOf = (i: number) => (i % 3 === 0 ? `${i}` : i.toString(16).padStart(i % 3 === 1 ? 24 : 60, 'e'));
+    const at = (i: number) => 1_795_000_000_000_000_000n + BigInt(i) * 1_000_000n;
+    const response = (i: number, t: number) => ({
+      meta: makeMeta({ type: '2', id: idOf(i), timestampNs: at(t) }),
+      data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+    });
+    for (let i = 0; i < 13_000; i++) {
+      messages.push({
+        meta: makeMeta({ type: '1', id: idOf(i), timestampNs: at(i) }),
+        data: Buffer.from(`GET /a/${i} HTTP/1.1\r\nHost: h\r\n\r\n`),
+      });
+      messages.push(response(i, i));
+      // Now and then a second response for an id answered 1-9,000 exchanges ago.
+      if (i % 97 === 0)
+        for (const ago of [1, 2_000, 4_095, 4_097, 6_000, 8_191, 8_193, 9_000])
+          if (i >= ago) messages.push(response(i - ago, i));
+    }
+    const [native, js] = both(messages);
+    assert.equal(native, js);
+    assert.match(native, /"duplicate_responses":[1-9]/);
+    assert.match(native, /"responses_without_request":[1-9]/);
+  });
+
   it('past the route table limit, indexes are reused and the totals stay identical', () => {
     const messages: Message[] = [];
     for (let i = 0; i < 40_000; i++) {
