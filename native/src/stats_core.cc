@@ -410,6 +410,17 @@ inline bool HeaderIs(const uint8_t* buf, int64_t lineStart, int64_t lineEnd, con
   return lineStart + n < lineEnd && buf[lineStart + n] == kColon && NameIs(buf, lineStart, name, n);
 }
 
+// HeaderIs(…, "host", 4) in one 4-byte compare: for letters, x | 0x20 equals a lower-case letter exactly when
+// Lower(x) does.
+inline bool IsHostHeader(const uint8_t* buf, int64_t lineStart, int64_t lineEnd) {
+  if (!(lineStart + 4 < lineEnd && buf[lineStart + 4] == kColon)) return false;
+  uint32_t v;
+  memcpy(&v, buf + lineStart, 4);
+  uint32_t host;
+  memcpy(&host, "host", 4);
+  return (v | 0x20202020u) == host;
+}
+
 // The LFs of [start, end) in order, from a bit mask per 16 bytes (one pass over the head, however many lines).
 class LfScanner {
  public:
@@ -480,19 +491,22 @@ void ScanHead(const uint8_t* buf, int64_t start, int64_t end, int64_t limit, Hea
   // At each LF i: the next byte is the next line's first (an LF or a CR may end the head instead).
   while (i + 1 < end) {
     uint8_t next = buf[i + 1];
-    if (next == kLF) {
-      out->end = i + 2;
-      return;
-    }
-    if (next == kCR && i + 2 < end && buf[i + 2] == kLF && i > start && buf[i - 1] == kCR) {
-      out->end = i + 3;
-      return;
+    if (next <= kCR) {  // (one test for the two bytes that may end the head, on every line)
+      if (next == kLF) {
+        out->end = i + 2;
+        return;
+      }
+      if (next == kCR && i + 2 < end && buf[i + 2] == kLF && i > start && buf[i - 1] == kCR) {
+        out->end = i + 3;
+        return;
+      }
     }
     int64_t lineStart = i + 1;
     int64_t j = lfs.Next();
-    switch (Lower(next)) {
+    // next | 0x20 is 'h', 'c' or 't' exactly when Lower(next) is (only 'H' and 'h' give 'h'; so for c and t).
+    switch (next | 0x20) {
       case 'h':
-        if (out->hostStart == -1 && HeaderIs(buf, lineStart, j, "host", 4)) {
+        if (out->hostStart == -1 && IsHostHeader(buf, lineStart, j)) {
           out->hostStart = lineStart + 5;
           out->hostEnd = j;
         }
