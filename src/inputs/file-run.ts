@@ -32,14 +32,18 @@ abstract class RunFields implements RawRun {
   bytes = 0;
   readonly parts: Buffer[] = [];
   sources?: (FileBytes | undefined)[];
-  sizes: number[] = [];
+  abstract readonly sizes: number[];
   abstract records(): Message[];
   abstract slice(start: number, end: number): RawRun;
 }
 
+/**
+ * The per-record sizes and payload lengths are made when first asked for (chunked outputs and slices ask;
+ * an appending copy never does): a copy of a million records spent ~60 ms making them and more in collecting
+ * them.
+ */
 export class FileRun extends RunFields {
-  /** Payload length of each record. */
-  readonly payloads: number[] = [];
+  private perRecord: { sizes: number[]; payloads: number[] } | undefined;
 
   /** `locate`: where a part is in the input file, when it is a view of a mapping of it. */
   constructor(
@@ -59,8 +63,6 @@ export class FileRun extends RunFields {
           const n = span.payloadLength(i);
           payload += n;
           if (n > max) max = n;
-          this.payloads.push(n);
-          this.sizes.push(span.sizeOf(i));
         }
         count += to - from;
         view = span.buf.subarray(span.start(from), span.end(to - 1));
@@ -71,8 +73,6 @@ export class FileRun extends RunFields {
         count++;
         // Raw bytes when the reader kept them; otherwise encoded, as the file output encodes such a record.
         view = seg.rawBuf !== undefined ? seg.rawBuf.subarray(seg.rawStart!, seg.rawEnd!) : encodeRecord(seg);
-        this.payloads.push(n);
-        this.sizes.push(view.length);
       }
       bytes += view.length;
       this.append(view);
@@ -112,15 +112,43 @@ export class FileRun extends RunFields {
     parts.push(view);
   }
 
-  /** Calls `fn` with every record's timestampKey(), in order (for the input's wait counters). */
-  forEachKey(fn: (key: number) => void): void {
+  /** Encoded size of each record, in order. */
+  get sizes(): number[] {
+    return this.made().sizes;
+  }
+
+  /** Payload length of each record. */
+  get payloads(): number[] {
+    return this.made().payloads;
+  }
+
+  private made(): { sizes: number[]; payloads: number[] } {
+    if (this.perRecord) return this.perRecord;
+    const sizes: number[] = [];
+    const payloads: number[] = [];
     for (const seg of this.segments) {
       if (seg instanceof SpanRange) {
-        const keys = seg.span.keys;
-        for (let i = seg.from; i < seg.to; i++) fn(keys[i]!);
+        for (let i = seg.from; i < seg.to; i++) {
+          payloads.push(seg.span.payloadLength(i));
+          sizes.push(seg.span.sizeOf(i));
+        }
       } else {
-        fn(messageKey(seg));
+        payloads.push(payloadLength(seg));
+        sizes.push(seg.rawBuf !== undefined ? seg.rawEnd! - seg.rawStart! : encodeRecord(seg).length);
       }
+    }
+    this.perRecord = { sizes, payloads };
+    return this.perRecord;
+  }
+
+  /**
+   * Hands every record's timestampKey(), in order, to the input's wait counters: `range` takes a span's keys
+   * at once (no call per record), `one` a single record's.
+   */
+  forEachKey(range: (keys: Float64Array, from: number, to: number) => void, one: (key: number) => void): void {
+    for (const seg of this.segments) {
+      if (seg instanceof SpanRange) range(seg.span.keys, seg.from, seg.to);
+      else one(messageKey(seg));
     }
   }
 
@@ -140,6 +168,8 @@ export class FileRun extends RunFields {
 
 /** Records `[start, end)` of a FileRun: views of its parts. */
 class RunPiece extends RunFields {
+  readonly sizes: number[];
+
   constructor(
     private readonly whole: FileRun,
     private readonly start: number,

@@ -94,6 +94,18 @@ export class GorWaits {
     return 0n;
   }
 
+  /** count() of keys[from..to), in order. */
+  countRange(keys: ArrayLike<number>, from: number, to: number): void {
+    let last = this.lastKey;
+    for (let i = from; i < to; i++) {
+      const key = keys[i]!;
+      if (Number.isNaN(key)) this.badTimestamp++;
+      else if (last === undefined || key >= last) last = key;
+      else this.negative++;
+    }
+    this.lastKey = last;
+  }
+
   /** A new pass (--input-file-loop): no wait between the last record and the first of the next pass. */
   restart(): void {
     this.last = undefined;

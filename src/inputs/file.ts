@@ -193,6 +193,7 @@ export function fileInput(options: FileInputOptions): Input {
     const timed = speed !== Number.POSITIVE_INFINITY;
     const rawRuns = runs && !timed && !dryRun;
     const countKey = (key: number) => void waits.count(key);
+    const countKeys = (keys: Float64Array, from: number, to: number) => waits.countRange(keys, from, to);
     for (;;) {
       if (stop.signal.aborted) return;
       const files = await expand();
@@ -239,7 +240,7 @@ export function fileInput(options: FileInputOptions): Input {
           if (run !== undefined) {
             stats.records += run.count;
             stats.bytes += run.bytes - SEPARATOR.length * run.count;
-            run.forEachKey(countKey);
+            run.forEachKey(countKeys, countKey);
             if (batch.length > 0) {
               yield batch;
               batch = [];
