@@ -467,19 +467,18 @@ export class FileSource {
 
   /** `lastKey` once the pending records among `segments` (from index `from` on) have entered the window. */
   private lastKeyAfter(segments: readonly RunSegment[], from: number, start = this.lastKey): number {
-    let lastKey = start;
-    for (const seg of segments.slice(from)) {
+    // The last key that is a number wins: search from the end (nearly always the very last record).
+    for (let s = segments.length - 1; s >= from; s--) {
+      const seg = segments[s]!;
       if (seg instanceof SpanRange) {
-        for (let i = seg.from; i < seg.to; i++) {
-          const key = seg.span.keys[i]!;
-          if (!Number.isNaN(key)) lastKey = key;
-        }
+        const keys = seg.span.keys;
+        for (let i = seg.to - 1; i >= seg.from; i--) if (!Number.isNaN(keys[i]!)) return keys[i]!;
       } else {
         const key = messageKey(seg);
-        if (!Number.isNaN(key)) lastKey = key;
+        if (!Number.isNaN(key)) return key;
       }
     }
-    return lastKey;
+    return start;
   }
 
   /** Puts held records into the window as objects, as if they had entered one by one. */
