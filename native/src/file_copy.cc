@@ -8,6 +8,14 @@
 //     the caller serialises it with its own writes). `copied` < `length` with errno 0: the input ended sooner
 //     (the caller writes the rest). errno EXDEV/EINVAL/ENOSYS/EOPNOTSUPP/EBADF: this pair of files cannot be
 //     copied so; the caller writes instead. Bad arguments are reported as EINVAL through `done`, never thrown.
+//
+//   copyQueue()                                     a queue of copies for one output (an object to pass back)
+//   copyQueueAdd(queue, seq, inFd, inOffset, outFd, length, progress(seq, errno, copied), idle()) -> bool
+//     adds a copy (as copyRange) behind those queued. One thread-pool job runs the queue's copies back to
+//     back, so the next copy starts the moment one ends, without a turn of the main thread's event loop in
+//     between; `progress` reports each copy (its `seq`) as it ends, `idle` when the job found the queue empty.
+//     After a copy that fails or copies short, the queue stops: what is still queued is dropped (reported
+//     with errno ECANCELED) and later adds return false. Arguments that are not whole numbers in range: false.
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -18,6 +26,9 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 
 #include "file_copy.h"
 
@@ -27,32 +38,38 @@ namespace {
 constexpr int64_t kMaxSafe = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCall = size_t{1} << 30;
 
+// Copies `length` bytes of `in` from `in_offset` to the current end of `out`; *copied < length with *err 0
+// when the input ends sooner.
+void CopyToEnd(int in, int64_t in_offset, int out, int64_t length, int* err, int64_t* copied) {
+  *err = 0;
+  *copied = 0;
+  struct stat st;
+  if (fstat(out, &st) != 0) {
+    *err = errno;
+    return;
+  }
+  loff_t in_off = in_offset;
+  loff_t out_off = st.st_size;
+  while (*copied < length) {
+    int64_t left = length - *copied;
+    size_t want = left > static_cast<int64_t>(kMaxCall) ? kMaxCall : static_cast<size_t>(left);
+    ssize_t n = copy_file_range(in, &in_off, out, &out_off, want, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return;
+    }
+    if (n == 0) return;  // the input ends sooner
+    *copied += n;
+  }
+}
+
 class CopyWorker : public Napi::AsyncWorker {
  public:
   CopyWorker(Napi::Function& done, int in, int64_t in_offset, int out, int64_t length)
       : Napi::AsyncWorker(done), in_(in), in_offset_(in_offset), out_(out), length_(length) {}
 
-  void Execute() override {
-    struct stat st;
-    if (fstat(out_, &st) != 0) {
-      errno_ = errno;
-      return;
-    }
-    loff_t in_off = in_offset_;
-    loff_t out_off = st.st_size;
-    while (copied_ < length_) {
-      int64_t left = length_ - copied_;
-      size_t want = left > static_cast<int64_t>(kMaxCall) ? kMaxCall : static_cast<size_t>(left);
-      ssize_t n = copy_file_range(in_, &in_off, out_, &out_off, want, 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        errno_ = errno;
-        return;
-      }
-      if (n == 0) return;  // the input ends sooner
-      copied_ += n;
-    }
-  }
+  void Execute() override { CopyToEnd(in_, in_offset_, out_, length_, &errno_, &copied_); }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -96,10 +113,123 @@ Napi::Value CopyRange(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+struct QueuedCopy {
+  double seq;
+  int in;
+  int64_t in_offset;
+  int out;
+  int64_t length;
+};
+
+struct CopyReport {
+  double seq;
+  int err;
+  int64_t copied;
+};
+
+// The queue itself, shared by the JavaScript handle and the job running it (whichever lets go last frees it).
+struct CopyQueueState {
+  std::mutex mutex;
+  std::deque<QueuedCopy> copies;
+  bool running = false;
+  bool stopped = false;
+};
+
+class QueueWorker : public Napi::AsyncProgressQueueWorker<CopyReport> {
+ public:
+  QueueWorker(Napi::Function& idle, Napi::Function& progress, std::shared_ptr<CopyQueueState> state)
+      : Napi::AsyncProgressQueueWorker<CopyReport>(idle), state_(std::move(state)) {
+    progress_ = Napi::Persistent(progress);
+  }
+
+  void Execute(const ExecutionProgress& progress) override {
+    for (;;) {
+      QueuedCopy next;
+      {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->copies.empty()) {
+          state_->running = false;
+          return;
+        }
+        next = state_->copies.front();
+        state_->copies.pop_front();
+      }
+      CopyReport report{next.seq, 0, 0};
+      CopyToEnd(next.in, next.in_offset, next.out, next.length, &report.err, &report.copied);
+      progress.Send(&report, 1);
+      if (report.err != 0 || report.copied < next.length) {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->stopped = true;
+        for (const QueuedCopy& dropped : state_->copies) {
+          CopyReport cancel{dropped.seq, ECANCELED, 0};
+          progress.Send(&cancel, 1);
+        }
+        state_->copies.clear();
+        state_->running = false;
+        return;
+      }
+    }
+  }
+
+  void OnProgress(const CopyReport* reports, size_t count) override {
+    Napi::Env env = Env();
+    for (size_t i = 0; i < count; i++) {
+      progress_.Call({Napi::Number::New(env, reports[i].seq), Napi::Number::New(env, reports[i].err),
+                      Napi::Number::New(env, static_cast<double>(reports[i].copied))});
+    }
+  }
+
+  void OnOK() override { Callback().Call({}); }
+
+ private:
+  std::shared_ptr<CopyQueueState> state_;
+  Napi::FunctionReference progress_;
+};
+
+using QueueHandle = std::shared_ptr<CopyQueueState>;
+
+Napi::Value CopyQueue(const Napi::CallbackInfo& info) {
+  return Napi::External<QueueHandle>::New(info.Env(), new QueueHandle(std::make_shared<CopyQueueState>()),
+                                          [](Napi::Env, QueueHandle* handle) { delete handle; });
+}
+
+Napi::Value CopyQueueAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double seq, in, in_offset, out, length;
+  if (info.Length() < 8 || !info[0].IsExternal() || !info[6].IsFunction() || !info[7].IsFunction() ||
+      !WholeIn(info[1], 0, static_cast<double>(kMaxSafe), &seq) || !WholeIn(info[2], 0, INT_MAX, &in) ||
+      !WholeIn(info[3], 0, static_cast<double>(kMaxSafe), &in_offset) || !WholeIn(info[4], 0, INT_MAX, &out) ||
+      !WholeIn(info[5], 0, static_cast<double>(kMaxSafe), &length)) {
+    return Napi::Boolean::New(env, false);
+  }
+  QueueHandle* handle = info[0].As<Napi::External<QueueHandle>>().Data();
+  if (handle == nullptr || !*handle) return Napi::Boolean::New(env, false);
+  std::shared_ptr<CopyQueueState> state = *handle;
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (state->stopped) return Napi::Boolean::New(env, false);
+    state->copies.push_back(QueuedCopy{seq, static_cast<int>(in), static_cast<int64_t>(in_offset),
+                                       static_cast<int>(out), static_cast<int64_t>(length)});
+    if (!state->running) {
+      state->running = true;
+      start = true;
+    }
+  }
+  if (start) {
+    Napi::Function progress = info[6].As<Napi::Function>();
+    Napi::Function idle = info[7].As<Napi::Function>();
+    (new QueueWorker(idle, progress, state))->Queue();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 }  // namespace
 
 void RegisterCopy(Napi::Env env, Napi::Object exports) {
   exports.Set("copyRange", Napi::Function::New(env, CopyRange));
+  exports.Set("copyQueue", Napi::Function::New(env, CopyQueue));
+  exports.Set("copyQueueAdd", Napi::Function::New(env, CopyQueueAdd));
 }
 
 }  // namespace tapline

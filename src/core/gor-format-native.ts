@@ -44,6 +44,19 @@ export interface FileAddon {
     length: number,
     done: (errno: number, copied: number) => void,
   ): void;
+  /** A queue of copies for one output (native/src/file_copy.cc); missing from builds before it. */
+  copyQueue?(): unknown;
+  /** Queues a copy (as copyRange) behind those queued; false when the queue stopped or the arguments are bad. */
+  copyQueueAdd?(
+    queue: unknown,
+    seq: number,
+    inFd: number,
+    inOffset: number,
+    outFd: number,
+    length: number,
+    progress: (seq: number, errno: number, copied: number) => void,
+    idle: () => void,
+  ): boolean;
   abiVersion: number;
 }
 

@@ -4,7 +4,8 @@
  * to (another file system, a device) falls back to writing, with the same bytes and errors.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -98,6 +99,51 @@ describe('copyRange (native)', { skip }, () => {
     }
   });
 
+  it('copyQueueAdd: any arguments give true or false, never a throw or a crash (fast-check)', async () => {
+    const src = join(dir, 'q.bin');
+    writeFileSync(src, Buffer.alloc(5000, 9));
+    const inFd = openSync(src, 'r');
+    const outPath = join(dir, 'q.out');
+    const outFd = openSync(outPath, 'w');
+    const queue = addon!.copyQueue!();
+    const reports: [number, number, number][] = [];
+    const progress = (seq: number, errno: number, copied: number) => reports.push([seq, errno, copied]);
+    const anything = fc.oneof(
+      fc.integer({ min: -5, max: 6000 }),
+      fc.constantFrom(inFd, outFd, -1, 2 ** 31, 2 ** 53, Number.NaN, 1.5),
+      fc.string(),
+      fc.constant(null),
+      fc.constant(queue),
+      fc.constant({}),
+    );
+    const add = addon!.copyQueueAdd as unknown as (...a: unknown[]) => unknown;
+    try {
+      fc.assert(
+        fc.property(anything, anything, anything, anything, anything, anything, (q, s, a, b, c, d) => {
+          assert.equal(typeof add(q, s, a, b, c, d, progress, () => {}), 'boolean');
+        }),
+        { numRuns: 300 },
+      );
+      // Good arguments are queued and reported, each with its own sequence number.
+      // (a fresh queue: a random copy above may have failed, and a queue stops at its first failure)
+      assert.equal(
+        add(addon!.copyQueue!(), 1_000_001, inFd, 0, outFd, 100, progress, () => {}),
+        true,
+      );
+      const deadline = Date.now() + 5000;
+      while (!reports.some((r) => r[0] === 1_000_001) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.ok(
+        reports.some((r) => r[0] === 1_000_001),
+        'the copy was reported',
+      );
+    } finally {
+      await new Promise((r) => setTimeout(r, 50));
+      closeSync(inFd);
+      closeSync(outFd);
+    }
+  });
+
   it('an O_APPEND descriptor is refused with EBADF (the output opens a second one)', async () => {
     const src = join(dir, 'a.bin');
     writeFileSync(src, 'abcdef');
@@ -130,7 +176,7 @@ describe('copies through the CLI', { skip }, () => {
     const src = join(dir, 'in.gor');
     // ~12 MiB: mapped reads, raw runs, several runs queued at once (contiguous ones become one copy)
     const bytes = gorFile(src, 12_000);
-    for (const env of [{}, { TAPLINE_FILE_COPY: 'off' }] as Record<string, string>[]) {
+    for (const env of [{}, { TAPLINE_COPY_QUEUE: 'off' }, { TAPLINE_FILE_COPY: 'off' }] as Record<string, string>[]) {
       const out = join(dir, 'copy.gor');
       writeFileSync(out, 'existing\n');
       const res = await run(['--input-file', `${src}|max`, '--output-file', out, '--output-file-append'], env);
@@ -151,6 +197,32 @@ describe('copies through the CLI', { skip }, () => {
       assert.ok(readFileSync(out).equals(bytes));
     } finally {
       rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('a disk that fills up while runs are queued for the copy: the error names the output, ENOSPC and what was not written', async (t) => {
+    // A small tmpfs of our own, so that the input and the output share a file system the kernel copies within
+    // and that fills up after the first copies (needs root, as the capture tests do).
+    const mnt = mkdtempSync(join(tmpdir(), 'tapline-small-fs-'));
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', mnt]).status !== 0) {
+      rmSync(mnt, { recursive: true, force: true });
+      return t.skip('cannot mount a tmpfs here (needs root)');
+    }
+    try {
+      const src = join(mnt, 'in.gor');
+      const bytes = gorFile(src, 12_000); // ~12 MiB: the 20 MiB file system fills up part-way through the copy
+      const out = join(mnt, 'copy.gor');
+      const res = await run(['--input-file', `${src}|max`, '--output-file', out, '--output-file-append']);
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, new RegExp(`${out}.*no space left on device \\(ENOSPC\\)`));
+      assert.match(res.stderr, /\d+ bytes of records handed to the file were not written/);
+      const written = statSync(out).size;
+      assert.ok(written > 2 * 1024 * 1024 && written < bytes.length, `${written} of ${bytes.length} bytes written`);
+      // What is in the file is the input's beginning, byte for byte.
+      assert.ok(readFileSync(out).equals(bytes.subarray(0, written)));
+    } finally {
+      spawnSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true, force: true });
     }
   });
 

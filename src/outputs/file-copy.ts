@@ -4,17 +4,20 @@
  * written from the input's mapping, which costs page-table work besides the copy (docs/benchmarks.md, `file`).
  *
  *   FileSink's WriteStream ──write(part)──▶ marked with its file range? ──no──▶ fs.write / fs.writev (O_APPEND fd)
- *    (one write at a time, in order)            │ yes
+ *    (one write at a time, in order)            │ yes                             (after the queued copies)
  *                                               ▼
- *         copyRange(input fd, offset, second fd of the output without O_APPEND, length) at the file's end
- *           └─ the input or output is not the file it was, or the kernel cannot (EXDEV, EINVAL, ENOSYS,
- *              EOPNOTSUPP, EBADF, …): written from the mapping as before, and no more copies for this file
+ *     the first copy: copyRange(input fd, offset, second fd of the output without O_APPEND, length), awaited
+ *       ├─ the input or output is not the file it was, or the kernel cannot (EXDEV, EINVAL, ENOSYS,
+ *       │  EOPNOTSUPP, EBADF, …): written from the mapping as before, and no more copies for this file
+ *       └─ it worked: the next ones go to a native queue (copyQueueAdd) and the stream hears "written" at
+ *          once; one thread-pool job runs the queue back to back and reports each copy (`copied`)
  *
  * copy_file_range refuses an O_APPEND descriptor, so the copy goes to the end of the file as fstat sees it
- * just before; the WriteStream runs one write at a time, so tapline's own writes stay in order (a writer in
- * another process appending at the very same moment could be overwritten, which O_APPEND alone would not
- * allow: TAPLINE_FILE_COPY=off writes every byte with O_APPEND). Errors (ENOSPC, EIO, …) come back as the
- * write's error, with its code, and the sink names the file.
+ * just before; copies run one after the other and a write from memory waits for the queue, so tapline's own
+ * writes stay in order (a writer in another process appending at the very same moment could be overwritten,
+ * which O_APPEND alone would not allow: TAPLINE_FILE_COPY=off writes every byte with O_APPEND). Errors
+ * (ENOSPC, EIO, …) put the sink out of service with their code, and the sink names the file; a queued copy
+ * that fails takes the copies queued behind it along, and the error says how many bytes were not written.
  */
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -29,14 +32,17 @@ export function markFileBytes(part: Buffer, where: FileBytes): void {
 }
 
 /** The addon's copyRange, unless missing or TAPLINE_FILE_COPY=off. */
-function copier(): Required<Pick<FileAddon, 'copyRange'>> | null {
+function copier(): (FileAddon & Required<Pick<FileAddon, 'copyRange'>>) | null {
   const addon = process.env.TAPLINE_FILE_COPY === 'off' ? null : fileAddon();
-  return addon?.copyRange ? (addon as Required<Pick<FileAddon, 'copyRange'>>) : null;
+  return addon?.copyRange ? (addon as FileAddon & Required<Pick<FileAddon, 'copyRange'>>) : null;
 }
 
 export function canCopyInKernel(): boolean {
   return copier() !== null;
 }
+
+/** TAPLINE_COPY_QUEUE=off: every copy waits for the one before (through the main thread), as before the queue. */
+const queueOff = process.env.TAPLINE_COPY_QUEUE === 'off';
 
 /** errno values after which the bytes are written instead (the pair of files cannot be copied so). */
 const CANNOT = new Set(['EXDEV', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP', 'EBADF', 'EPERM', 'ETXTBSY', 'EISDIR']);
@@ -51,41 +57,65 @@ type StreamFs = NonNullable<Extract<Parameters<typeof fs.createWriteStream>[1], 
 
 type WriteCb = (err: NodeJS.ErrnoException | null, written: number) => void;
 
-/** The output side of kernel copies for one open output file (fd: its O_APPEND descriptor). */
+/** What a sink hears from its kernel copies: a queued copy ended (room for more), or the copies failed. */
+export interface CopyListener {
+  progress(): void;
+  failure(err: NodeJS.ErrnoException): void;
+}
+
+/**
+ * The output side of kernel copies for one open output file (fd: its O_APPEND descriptor).
+ *
+ * The first copy runs on its own (copyRange) and tells whether the kernel can copy between the two files at
+ * all; after it, copies go to a native queue (copyQueueAdd) and the stream is told they are written at once:
+ * one thread-pool job runs them back to back, so the copy thread never waits for the main thread between two
+ * runs (on the 1.1 GiB bench copy it otherwise idled between copies, the main thread being busy). The sink
+ * counts the queued bytes as in flight (`queuedBytes`, its backpressure) and hears each copy end (`progress`).
+ * A write of bytes from memory waits until the queue is empty, so the file's bytes stay in order. A copy that
+ * fails ends the queue (what was queued behind it is dropped) and `failure` puts the sink out of service with
+ * that error, as a failed write does; close() waits for the queue and throws the failure.
+ */
 export class KernelCopy {
   private off = false;
   private output: Promise<number | undefined> | undefined;
   private readonly inputs = new Map<string, Promise<number | undefined>>();
+  /** The native queue, once a first copy went through. */
+  private queue: unknown;
+  private seq = 0;
+  private readonly queued = new Map<number, number>();
+  private failed: NodeJS.ErrnoException | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private listener: CopyListener | undefined;
+  /** Bytes handed to the queue and not copied yet. */
+  queuedBytes = 0;
 
   constructor(
     private readonly path: string,
     private readonly fd: number,
   ) {}
 
+  listen(listener: CopyListener): void {
+    this.listener = listener;
+  }
+
   /** The `fs` of the output's WriteStream: marked parts are copied, everything else written as usual. */
   fs(): StreamFs {
     const write = (fd: number, buf: Buffer, offset: number, length: number, position: number | null, cb: WriteCb) => {
       const where = marks.get(buf);
       if (where === undefined || this.off) {
-        fs.write(fd, buf, offset, length, position, cb);
+        this.afterQueue(cb, () => fs.write(fd, buf, offset, length, position, cb));
         return;
       }
-      this.copy(where, offset, length).then(
-        (copied) => {
-          if (copied === length) cb(null, copied);
-          else fs.write(fd, buf, offset + copied, length - copied, position, (err, n) => cb(err, copied + (n ?? 0)));
-        },
-        (err: NodeJS.ErrnoException) => cb(err, 0),
-      );
+      const part = buf.subarray(offset, offset + length);
+      this.submit(fd, { where: { ...where, offset: where.offset + offset }, parts: [part], length, buf: part }, cb);
     };
     const writev = (fd: number, bufs: Buffer[], position: number | null, cb: WriteCb) => {
       if (this.off || !bufs.some((b) => marks.has(b))) {
-        fs.writev(fd, bufs, position, cb);
+        this.afterQueue(cb, () => fs.writev(fd, bufs, position, cb));
         return;
       }
       // One group at a time, in order; a short write ends the call (the stream writes the rest). Marked parts
-      // that follow each other in the same input file are one copy: the copy thread then goes from one run to
-      // the next without waiting for this thread to hand it the next part.
+      // that follow each other in the same input file are one copy.
       const groups = groupRanges(bufs);
       let total = 0;
       const next = (i: number): void => {
@@ -99,20 +129,89 @@ export class KernelCopy {
           if (err || n < g.length) cb(err, total);
           else next(i + 1);
         };
-        if (g.where === undefined) write(fd, g.buf, 0, g.buf.length, null, done);
-        else if (this.off) fs.writev(fd, g.parts, null, done);
-        else this.copyOrWrite(fd, g, done);
+        if (g.where === undefined) this.afterQueue(done, () => fs.write(fd, g.buf, 0, g.buf.length, null, done));
+        else this.submit(fd, g, done);
       };
       next(0);
     };
     return { open: fs.open, close: fs.close, write, writev };
   }
 
+  /** A group of marked parts: queued, copied on its own (the first), or written (copies are off). */
+  private submit(fd: number, g: RangeGroup, cb: WriteCb): void {
+    if (this.failed) return cb(this.failed, 0);
+    if (this.off) return this.afterQueue(cb, () => fs.writev(fd, g.parts, null, (err, n) => cb(err, n ?? 0)));
+    if (this.queue !== undefined && this.enqueue(g)) return cb(null, g.length);
+    // The first copy (is copying possible at all?), or one from an input file not opened yet: after the
+    // queued copies, on its own.
+    this.afterQueue(cb, () => this.copyOrWrite(fd, g, cb));
+  }
+
+  /** Queues the copy of `g`; false when the queue cannot take it (it stopped, or the descriptors are not open). */
+  private enqueue(g: RangeGroup): boolean {
+    const addon = copier();
+    const input = this.openInputs.get(g.where!.path);
+    if (!addon?.copyQueueAdd || input === undefined || this.outputFd === undefined) return false;
+    const seq = ++this.seq;
+    const ok = addon.copyQueueAdd(
+      this.queue,
+      seq,
+      input,
+      g.where!.offset,
+      this.outputFd,
+      g.length,
+      this.copied,
+      () => {},
+    );
+    if (!ok) return false;
+    this.queued.set(seq, g.length);
+    this.queuedBytes += g.length;
+    return true;
+  }
+
+  /** A queued copy ended (or was dropped after one that failed). */
+  private readonly copied = (seq: number, errno: number, copied: number): void => {
+    const length = this.queued.get(seq);
+    if (length === undefined) return;
+    this.queued.delete(seq);
+    this.queuedBytes -= length;
+    if (!this.failed && (errno !== 0 || copied < length)) {
+      // The runs queued behind this copy are dropped with it: the error says how much (the summary counted
+      // their records when they were handed to the file, as it counts records a failing write had buffered).
+      const lost = `${length - copied + this.queuedBytes} bytes of records handed to the file were not written`;
+      this.failed =
+        errno !== 0
+          ? Object.assign(new Error(`${errnoName(errno)}: copy_file_range failed`), {
+              code: errnoName(errno),
+              errno: -errno,
+              detail: lost,
+            })
+          : Object.assign(new Error('the input file ended early: it changed while it was copied'), {
+              code: 'ESHORTCOPY',
+              detail: lost,
+            });
+      this.listener?.failure(this.failed);
+    }
+    if (this.queued.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.listener?.progress();
+  };
+
+  /** Runs `write` once the queued copies are done (bytes from memory go after them); the failure instead. */
+  private afterQueue(cb: WriteCb, write: () => void): void {
+    if (this.failed) return cb(this.failed, 0);
+    if (this.queued.size === 0) return write();
+    this.idleWaiters.push(() => (this.failed ? cb(this.failed, 0) : write()));
+  }
+
   /** A group of parts: copied from the input file, or written from memory if the copy stops short. */
   private copyOrWrite(fd: number, g: RangeGroup, cb: WriteCb): void {
     this.copy(g.where!, 0, g.length).then(
       (copied) => {
-        if (copied === g.length) return cb(null, copied);
+        if (copied === g.length) {
+          // The kernel copies between these files: the next copies are queued.
+          if (!queueOff) this.queue ??= copier()?.copyQueue?.();
+          return cb(null, copied);
+        }
         // The rest from memory: the parts after the bytes copied.
         const rest = sliceParts(g.parts, copied);
         fs.writev(fd, rest, null, (err, n) => cb(err, copied + (n ?? 0)));
@@ -120,6 +219,10 @@ export class KernelCopy {
       (err: NodeJS.ErrnoException) => cb(err, 0),
     );
   }
+
+  /** Descriptors opened for copies, once open (the queue takes numbers). */
+  private readonly openInputs = new Map<string, number>();
+  private outputFd: number | undefined;
 
   /** Copies; resolves with the bytes copied (0: write them instead). */
   private async copy(where: FileBytes, offset: number, length: number): Promise<number> {
@@ -129,6 +232,8 @@ export class KernelCopy {
       this.off = true;
       return 0;
     }
+    this.openInputs.set(where.path, input);
+    this.outputFd = output;
     const [errno, copied] = await new Promise<[number, number]>((resolve) =>
       addon.copyRange(input, where.offset + offset, output, length, (e, n) => resolve([e, n])),
     );
@@ -159,15 +264,19 @@ export class KernelCopy {
     return this.output;
   }
 
-  /** Closes the descriptors opened for copies. */
+  /** Waits for the queued copies, closes the descriptors opened for copies; throws a copy's failure. */
   async close(): Promise<void> {
+    if (this.queued.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const all = [this.output, ...this.inputs.values()];
     this.output = undefined;
     this.inputs.clear();
+    this.openInputs.clear();
+    this.outputFd = undefined;
     for (const p of all) {
       const fd = await p?.catch(() => undefined);
       if (fd !== undefined) await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
     }
+    if (this.failed) throw this.failed;
   }
 }
 

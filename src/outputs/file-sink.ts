@@ -57,7 +57,10 @@ export function fileError(path: string, action: string, err: unknown): TaplineEr
     EIO: 'input/output error',
   };
   const reason = code && why[code] ? `${why[code]} (${code})` : describeError(err);
-  return new TaplineError(ERROR_CODES.FILE_IO, `cannot ${action}: ${reason}`, { where: path, cause: err });
+  // `detail`: what else the failure cost (file-copy.ts: queued copies dropped with a failed one).
+  const detail = (err as { detail?: unknown }).detail;
+  const more = typeof detail === 'string' ? `; ${detail}` : '';
+  return new TaplineError(ERROR_CODES.FILE_IO, `cannot ${action}: ${reason}${more}`, { where: path, cause: err });
 }
 
 export class FileSink {
@@ -80,6 +83,7 @@ export class FileSink {
     private readonly copy?: KernelCopy,
   ) {
     this.diskBytes = initialSize;
+    copy?.listen({ progress: () => this.written(), failure: (err) => this.fail(err) });
     ws.on('error', (err) => this.fail(err));
     ws.on('drain', () => this.wake());
     if (gzip) {
@@ -155,9 +159,9 @@ export class FileSink {
     if (this.error) throw this.error;
     const target = this.gz ?? this.ws;
     for (const part of this.buffer.take()) target.write(part, this.written);
-    if (target.writableLength <= (this.copying ? COPY_HIGH_WATER : HIGH_WATER) && !this.error) return undefined;
+    if (this.inFlight <= (this.copying ? COPY_HIGH_WATER : HIGH_WATER) && !this.error) return undefined;
     return new Promise<void>((resolve) => {
-      if (this.error || target.writableLength <= this.lowWater) resolve();
+      if (this.error || this.inFlight <= this.lowWater) resolve();
       else this.waiters.push(resolve);
     }).then(() => {
       if (this.error) throw this.error;
@@ -166,8 +170,13 @@ export class FileSink {
 
   /** Write callback: wakes the waiters once the bytes in flight are down to LOW_WATER. */
   private readonly written = (): void => {
-    if (this.waiters.length > 0 && (this.gz ?? this.ws).writableLength <= this.lowWater) this.wake();
+    if (this.waiters.length > 0 && this.inFlight <= this.lowWater) this.wake();
   };
+
+  /** Bytes handed on and not written yet: the stream's, and the kernel copies queued behind it. */
+  private get inFlight(): number {
+    return (this.gz ?? this.ws).writableLength + (this.copy?.queuedBytes ?? 0);
+  }
 
   private get lowWater(): number {
     return this.copying ? COPY_LOW_WATER : LOW_WATER;
@@ -202,7 +211,11 @@ export class FileSink {
     }
     this.gz?.destroy();
     this.ws.destroy();
-    await this.copy?.close();
+    try {
+      await this.copy?.close();
+    } catch (err) {
+      this.fail(err);
+    }
     if (this.error) throw this.error;
   }
 
