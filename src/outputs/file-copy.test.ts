@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +23,7 @@ import fc from 'fast-check';
 import { collect, startTapline } from '../../test/support/cli.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import { fileAddon } from '../core/gor-format-native.js';
+import { KernelCopy, markFileBytes } from './file-copy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-file-copy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -154,6 +165,40 @@ describe('copyRange (native)', { skip }, () => {
     } finally {
       closeSync(inFd);
       closeSync(outFd);
+    }
+  });
+});
+
+describe('KernelCopy', { skip }, () => {
+  const idOf = (path: string) => {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  };
+
+  it('an input path replaced by another file between copies: each part comes from the file it was read from', async () => {
+    const input = join(dir, 'replaced.gor');
+    writeFileSync(input, 'A'.repeat(8192));
+    const first = { path: input, id: idOf(input), offset: 0 };
+    const outPath = join(dir, 'replaced.out');
+    writeFileSync(outPath, '');
+    const fd = openSync(outPath, 'a');
+    const copy = new KernelCopy(outPath, fd);
+    const writev = copy.fs().writev as (fd: number, bufs: Buffer[], pos: null, cb: (e: unknown) => void) => void;
+    const write = (part: Buffer) => new Promise<unknown>((resolve) => writev(fd, [part], null, resolve));
+    try {
+      const a = Buffer.from('A'.repeat(4096));
+      markFileBytes(a, first);
+      assert.equal(await write(a), null); // the first copy, awaited: the next ones are queued
+      // The path now names another file (as a file rewritten between two --input-file-loop passes).
+      writeFileSync(`${input}.new`, 'B'.repeat(8192));
+      renameSync(`${input}.new`, input);
+      const b = Buffer.from('B'.repeat(4096));
+      markFileBytes(b, { path: input, id: idOf(input), offset: 4096 });
+      assert.equal(await write(b), null);
+      await copy.close();
+      assert.equal(readFileSync(outPath, 'latin1'), 'A'.repeat(4096) + 'B'.repeat(4096));
+    } finally {
+      closeSync(fd);
     }
   });
 });

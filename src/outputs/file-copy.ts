@@ -150,7 +150,7 @@ export class KernelCopy {
   /** Queues the copy of `g`; false when the queue cannot take it (it stopped, or the descriptors are not open). */
   private enqueue(g: RangeGroup): boolean {
     const addon = copier();
-    const input = this.openInputs.get(g.where!.path);
+    const input = this.openInputs.get(fileKey(g.where!));
     if (!addon?.copyQueueAdd || input === undefined || this.outputFd === undefined) return false;
     const seq = ++this.seq;
     const ok = addon.copyQueueAdd(
@@ -232,7 +232,7 @@ export class KernelCopy {
       this.off = true;
       return 0;
     }
-    this.openInputs.set(where.path, input);
+    this.openInputs.set(fileKey(where), input);
     this.outputFd = output;
     const [errno, copied] = await new Promise<[number, number]>((resolve) =>
       addon.copyRange(input, where.offset + offset, output, length, (e, n) => resolve([e, n])),
@@ -248,10 +248,10 @@ export class KernelCopy {
 
   /** The input file, opened once, if it is still the file that was read. */
   private input(where: FileBytes): Promise<number | undefined> {
-    let fd = this.inputs.get(where.path);
+    let fd = this.inputs.get(fileKey(where));
     if (!fd) {
       fd = openChecked(where.path, fs.constants.O_RDONLY, where.id);
-      this.inputs.set(where.path, fd);
+      this.inputs.set(fileKey(where), fd);
     }
     return fd;
   }
@@ -323,6 +323,11 @@ function sliceParts(parts: readonly Buffer[], skip: number): Buffer[] {
     }
   }
   return out;
+}
+
+/** An input file as it was read: its path and `dev:ino` (a path replaced between two passes is another file). */
+function fileKey(where: FileBytes): string {
+  return `${where.id}\0${where.path}`;
 }
 
 /** Opens `path`; undefined (closed again) unless it is the file `id` (`dev:ino`). */
