@@ -139,12 +139,17 @@ export class KernelCopy {
 
   /** A group of marked parts: queued, copied on its own (the first), or written (copies are off). */
   private submit(fd: number, g: RangeGroup, cb: WriteCb): void {
-    if (this.failed) return cb(this.failed, 0);
-    if (this.off) return this.afterQueue(cb, () => fs.writev(fd, g.parts, null, (err, n) => cb(err, n ?? 0)));
-    if (this.queue !== undefined && this.enqueue(g)) return cb(null, g.length);
-    // The first copy (is copying possible at all?), or one from an input file not opened yet: after the
-    // queued copies, on its own.
-    this.afterQueue(cb, () => this.copyOrWrite(fd, g, cb));
+    if (this.failed) {
+      cb(this.failed, 0);
+    } else if (this.off) {
+      this.afterQueue(cb, () => fs.writev(fd, g.parts, null, (err, n) => cb(err, n ?? 0)));
+    } else if (this.queue !== undefined && this.enqueue(g)) {
+      cb(null, g.length);
+    } else {
+      // The first copy (is copying possible at all?), or one from an input file not opened yet: after the
+      // queued copies, on its own.
+      this.afterQueue(cb, () => this.copyOrWrite(fd, g, cb));
+    }
   }
 
   /** Queues the copy of `g`; false when the queue cannot take it (it stopped, or the descriptors are not open). */
@@ -198,9 +203,9 @@ export class KernelCopy {
 
   /** Runs `write` once the queued copies are done (bytes from memory go after them); the failure instead. */
   private afterQueue(cb: WriteCb, write: () => void): void {
-    if (this.failed) return cb(this.failed, 0);
-    if (this.queued.size === 0) return write();
-    this.idleWaiters.push(() => (this.failed ? cb(this.failed, 0) : write()));
+    if (this.failed) cb(this.failed, 0);
+    else if (this.queued.size === 0) write();
+    else this.idleWaiters.push(() => (this.failed ? cb(this.failed, 0) : write()));
   }
 
   /** A group of parts: copied from the input file, or written from memory if the copy stops short. */
