@@ -75,16 +75,22 @@ describe('file-map addon', { skip }, () => {
     }
   });
 
-  it('input-file: a file truncated while it is replayed ends early with a warning naming it, no crash', async () => {
-    const file = join(dir, 'replayed.gor');
-    const body = `GET /x HTTP/1.1\r\nHost: a\r\nX-Pad: ${'p'.repeat(1000)}\r\n\r\n`;
-    const records = Array.from({ length: 6000 }, (_, i) =>
+  /** A `.gor` file of `count` ~1 KiB requests with `body` (several mapped windows). */
+  const requestsFile = (name: string, body: string, count: number) => {
+    const file = join(dir, name);
+    const records = Array.from({ length: count }, (_, i) =>
       encodeRecord({
         meta: makeMeta({ type: '1', id: String(i), timestampNs: BigInt(i), latencyNs: 0n }),
         data: Buffer.from(body),
       }),
     );
     writeFileSync(file, Buffer.concat(records));
+    return { file, records };
+  };
+
+  it('input-file: a file truncated while it is replayed ends early with a warning naming it, no crash', async () => {
+    const body = `GET /x HTTP/1.1\r\nHost: a\r\nX-Pad: ${'p'.repeat(1000)}\r\n\r\n`;
+    const { file, records } = requestsFile('replayed.gor', body, 6000);
     const log = memoryLogger();
     const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, log });
     const whole = Buffer.from(body);
@@ -110,15 +116,8 @@ describe('file-map addon', { skip }, () => {
   });
 
   it('input-file, raw runs: a truncation mid-copy ends the file with a warning naming it, no crash', async () => {
-    const file = join(dir, 'copied.gor');
     const body = `GET /y HTTP/1.1\r\nHost: a\r\nX-Pad: ${'q'.repeat(1000)}\r\n\r\n`;
-    const records = Array.from({ length: 8000 }, (_, i) =>
-      encodeRecord({
-        meta: makeMeta({ type: '1', id: String(i), timestampNs: BigInt(i), latencyNs: 0n }),
-        data: Buffer.from(body),
-      }),
-    );
-    writeFileSync(file, Buffer.concat(records));
+    const { file, records } = requestsFile('copied.gor', body, 8000);
     const log = memoryLogger();
     const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, log });
     let seen = 0;
