@@ -4,6 +4,8 @@
  *
  *   append(msg) ─▶ RecordBuffer ─push()─▶ [Gzip, sync flush at every flush()] ─▶ WriteStream(fd, O_APPEND)
  *                                  ▲ push() returns a promise while more than HIGH_WATER bytes are in flight
+ *   appendEncoded(raw run) ─────────┘  (parts that are file ranges: copied by the kernel, file-copy.ts; the
+ *                                       copies queued there count as in flight too)
  *
  * Files are opened with O_APPEND|O_CREAT (mode 0660, like gor) and never truncated. Any error of the file
  * (ENOSPC, EIO, …) is kept as a TaplineError(FILE_IO) naming the file, and thrown by the next push()/close();
@@ -28,9 +30,8 @@ const HIGH_WATER = 2 * 1024 * 1024;
 const LOW_WATER = HIGH_WATER / 2;
 /**
  * The same for raw runs the kernel copies (file-copy.ts): their bytes are never read by this process, so the
- * cache argument does not hold, and more in flight lets the copy thread go from one run to the next without
- * waiting for the main thread (contiguous runs become one copy): a 1.1 GiB copy left the copy thread idle
- * ~half the time with 2 MiB.
+ * cache argument does not hold, and more in flight keeps the copy queue fed while the main thread scans on
+ * (contiguous runs become one copy): a 1.1 GiB copy left the copy thread idle ~half the time with 2 MiB.
  */
 const COPY_HIGH_WATER = 16 * 1024 * 1024;
 const COPY_LOW_WATER = COPY_HIGH_WATER / 2;
