@@ -10,12 +10,12 @@
 //     copied so; the caller writes instead. Bad arguments are reported as EINVAL through `done`, never thrown.
 //
 //   copyQueue()                                     a queue of copies for one output (an object to pass back)
-//   copyQueueAdd(queue, seq, inFd, inOffset, outFd, length, progress(seq, errno, copied), idle()) -> bool
+//   copyQueueAdd(queue, seq, inFd, inOffset, outFd, length, progress(seq, errno, copied)) -> bool
 //     adds a copy (as copyRange) behind those queued. One thread-pool job runs the queue's copies back to
 //     back, so the next copy starts the moment one ends, without a turn of the main thread's event loop in
-//     between; `progress` reports each copy (its `seq`) as it ends, `idle` when the job found the queue empty.
-//     After a copy that fails or copies short, the queue stops: what is still queued is dropped (reported
-//     with errno ECANCELED) and later adds return false. Arguments that are not whole numbers in range: false.
+//     between; `progress` reports each copy (its `seq`) as it ends. After a copy that fails or copies short,
+//     the queue stops: what is still queued is dropped (reported with errno ECANCELED) and later adds return
+//     false. Arguments that are not whole numbers in range, or a `queue` that is not one: false.
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -137,8 +137,8 @@ struct CopyQueueState {
 
 class QueueWorker : public Napi::AsyncProgressQueueWorker<CopyReport> {
  public:
-  QueueWorker(Napi::Function& idle, Napi::Function& progress, std::shared_ptr<CopyQueueState> state)
-      : Napi::AsyncProgressQueueWorker<CopyReport>(idle), state_(std::move(state)) {
+  QueueWorker(Napi::Env env, Napi::Function& progress, std::shared_ptr<CopyQueueState> state)
+      : Napi::AsyncProgressQueueWorker<CopyReport>(env), state_(std::move(state)) {
     progress_ = Napi::Persistent(progress);
   }
 
@@ -179,7 +179,7 @@ class QueueWorker : public Napi::AsyncProgressQueueWorker<CopyReport> {
     }
   }
 
-  void OnOK() override { Callback().Call({}); }
+  void OnOK() override {}  // every copy was reported through `progress`
 
  private:
   std::shared_ptr<CopyQueueState> state_;
@@ -188,15 +188,21 @@ class QueueWorker : public Napi::AsyncProgressQueueWorker<CopyReport> {
 
 using QueueHandle = std::shared_ptr<CopyQueueState>;
 
+// Tags our queue handles, so that an External made by anything else is refused instead of read as one.
+constexpr napi_type_tag kQueueTag = {0x7461706c696e6571ULL, 0x636f707971756575ULL};
+
 Napi::Value CopyQueue(const Napi::CallbackInfo& info) {
-  return Napi::External<QueueHandle>::New(info.Env(), new QueueHandle(std::make_shared<CopyQueueState>()),
-                                          [](Napi::Env, QueueHandle* handle) { delete handle; });
+  auto handle = Napi::External<QueueHandle>::New(info.Env(), new QueueHandle(std::make_shared<CopyQueueState>()),
+                                                 [](Napi::Env, QueueHandle* h) { delete h; });
+  handle.TypeTag(&kQueueTag);
+  return handle;
 }
 
 Napi::Value CopyQueueAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double seq, in, in_offset, out, length;
-  if (info.Length() < 8 || !info[0].IsExternal() || !info[6].IsFunction() || !info[7].IsFunction() ||
+  if (info.Length() < 7 || !info[0].IsExternal() || !info[0].As<Napi::External<QueueHandle>>().CheckTypeTag(&kQueueTag) ||
+      !info[6].IsFunction() ||
       !WholeIn(info[1], 0, static_cast<double>(kMaxSafe), &seq) || !WholeIn(info[2], 0, INT_MAX, &in) ||
       !WholeIn(info[3], 0, static_cast<double>(kMaxSafe), &in_offset) || !WholeIn(info[4], 0, INT_MAX, &out) ||
       !WholeIn(info[5], 0, static_cast<double>(kMaxSafe), &length)) {
@@ -218,8 +224,7 @@ Napi::Value CopyQueueAdd(const Napi::CallbackInfo& info) {
   }
   if (start) {
     Napi::Function progress = info[6].As<Napi::Function>();
-    Napi::Function idle = info[7].As<Napi::Function>();
-    (new QueueWorker(idle, progress, state))->Queue();
+    (new QueueWorker(env, progress, state))->Queue();
   }
   return Napi::Boolean::New(env, true);
 }

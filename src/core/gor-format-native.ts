@@ -55,7 +55,6 @@ export interface FileAddon {
     outFd: number,
     length: number,
     progress: (seq: number, errno: number, copied: number) => void,
-    idle: () => void,
   ): boolean;
   abiVersion: number;
 }

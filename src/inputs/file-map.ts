@@ -47,7 +47,8 @@ export function mapWindow(fd: number, offset: number, length: number): Promise<B
 /**
  * Maps the pages under a view of a mapped window on the thread pool (reading them from disk if need be), so
  * that parsing it neither faults nor blocks the main thread; drops the pages of `old` (a view parsed long
- * ago) there too. Never fails: at worst the parse faults the pages in.
+ * ago) there too. With `scanFrom`, the same job also scans the view into records (below). Never fails: at
+ * worst the parse faults the pages in.
  */
 export function prefetchWindow(view: Buffer, old?: Buffer, scanFrom?: number): Promise<Buffer> {
   const mod = load();

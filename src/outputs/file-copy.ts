@@ -107,7 +107,7 @@ export class KernelCopy {
         return;
       }
       const part = buf.subarray(offset, offset + length);
-      this.submit(fd, { where: { ...where, offset: where.offset + offset }, parts: [part], length, buf: part }, cb);
+      this.submit(fd, { where: { ...where, offset: where.offset + offset }, parts: [part], length }, cb);
     };
     const writev = (fd: number, bufs: Buffer[], position: number | null, cb: WriteCb) => {
       if (this.off || !bufs.some((b) => marks.has(b))) {
@@ -129,7 +129,8 @@ export class KernelCopy {
           if (err || n < g.length) cb(err, total);
           else next(i + 1);
         };
-        if (g.where === undefined) this.afterQueue(done, () => fs.write(fd, g.buf, 0, g.buf.length, null, done));
+        const only = g.parts[0]!;
+        if (g.where === undefined) this.afterQueue(done, () => fs.write(fd, only, 0, only.length, null, done));
         else this.submit(fd, g, done);
       };
       next(0);
@@ -158,16 +159,7 @@ export class KernelCopy {
     const input = this.openInputs.get(fileKey(g.where!));
     if (!addon?.copyQueueAdd || input === undefined || this.outputFd === undefined) return false;
     const seq = ++this.seq;
-    const ok = addon.copyQueueAdd(
-      this.queue,
-      seq,
-      input,
-      g.where!.offset,
-      this.outputFd,
-      g.length,
-      this.copied,
-      () => {},
-    );
+    const ok = addon.copyQueueAdd(this.queue, seq, input, g.where!.offset, this.outputFd, g.length, this.copied);
     if (!ok) return false;
     this.queued.set(seq, g.length);
     this.queuedBytes += g.length;
@@ -210,7 +202,7 @@ export class KernelCopy {
 
   /** A group of parts: copied from the input file, or written from memory if the copy stops short. */
   private copyOrWrite(fd: number, g: RangeGroup, cb: WriteCb): void {
-    this.copy(g.where!, 0, g.length).then(
+    this.copy(g.where!, g.length).then(
       (copied) => {
         if (copied === g.length) {
           // The kernel copies between these files: the next copies are queued.
@@ -230,7 +222,7 @@ export class KernelCopy {
   private outputFd: number | undefined;
 
   /** Copies; resolves with the bytes copied (0: write them instead). */
-  private async copy(where: FileBytes, offset: number, length: number): Promise<number> {
+  private async copy(where: FileBytes, length: number): Promise<number> {
     const addon = copier();
     const [input, output] = await Promise.all([this.input(where), this.openOutput()]);
     if (addon === null || input === undefined || output === undefined) {
@@ -240,7 +232,7 @@ export class KernelCopy {
     this.openInputs.set(fileKey(where), input);
     this.outputFd = output;
     const [errno, copied] = await new Promise<[number, number]>((resolve) =>
-      addon.copyRange(input, where.offset + offset, output, length, (e, n) => resolve([e, n])),
+      addon.copyRange(input, where.offset, output, length, (e, n) => resolve([e, n])),
     );
     if (errno === 0) return copied;
     const code = errnoName(errno);
@@ -289,10 +281,9 @@ export class KernelCopy {
 interface RangeGroup {
   /** Where the first part is in its file (undefined: an unmarked part, written as it is). */
   where: FileBytes | undefined;
+  /** The parts (an unmarked group has one). */
   parts: Buffer[];
   length: number;
-  /** The single part of an unmarked group. */
-  buf: Buffer;
 }
 
 function groupRanges(bufs: readonly Buffer[]): RangeGroup[] {
@@ -311,7 +302,7 @@ function groupRanges(bufs: readonly Buffer[]): RangeGroup[] {
       last.length += b.length;
       continue;
     }
-    last = { where, parts: [b], length: b.length, buf: b };
+    last = { where, parts: [b], length: b.length };
     groups.push(last);
   }
   return groups;
