@@ -9,14 +9,20 @@
  *  2. The CPU cost of --stats: a file replay to --output-null (|max) with and without --stats, user+system CPU,
  *     best of BENCH_RUNS (default 3).
  *  Both also run with the stats addon off (TAPLINE_STATS_ADDON=off: the JavaScript tracker), for comparison.
+ *  3. The floor under 2: bench/stats-floor.c, the least accounting work per exchange as one C loop with no
+ *     JavaScript (what it is given for free is listed there), built with `cc` and run on the same file. Its
+ *     per-route totals must equal `tapline report --json`'s, so it is known to do the same accounting. Its CPU
+ *     is shown as a share of the replay's CPU without --stats: the overhead no implementation of --stats
+ *     could go below on this machine.
  * Figures taken while other work runs on the machine are depressed; docs/benchmarks.md says when.
  */
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRecord, GorRecordReader } from '../src/core/gor-format.js';
 import { makeMeta } from '../src/core/message.js';
 import { writeHttpPcap } from './pcap-gen.js';
-import { fmt, freshTmp, type Measured, measureTapline, printTable, type Row, timeShell } from './support.js';
+import { fmt, freshTmp, type Measured, measureTapline, printTable, ROOT, type Row, timeShell } from './support.js';
 
 const EXCHANGES = Number(process.env.BENCH_ANALYTICS_EXCHANGES ?? 1_000_000);
 const PCAP_EXCHANGES = Number(process.env.BENCH_ANALYTICS_PCAP_EXCHANGES ?? 20_000);
@@ -73,6 +79,54 @@ async function withoutStatsAddon<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The fields bench/stats-floor.c adds up per route, as `report --json` names them. */
+const FLOOR_FIELDS = [
+  'requests',
+  'request_header_bytes',
+  'request_body_bytes',
+  'response_header_bytes',
+  'response_body_bytes',
+  'status_2xx',
+] as const;
+
+type RouteTotals = Record<(typeof FLOOR_FIELDS)[number], number> & { route: string };
+
+/**
+ * bench/stats-floor.c built with `cc` and run on `file`: its best ns per exchange, once its per-route totals
+ * are checked against `tapline report --json` on the same file (a floor that counted something else would
+ * prove nothing).
+ */
+function statsFloor(dir: string, file: string): number {
+  const exe = join(dir, 'stats-floor');
+  const cc = spawnSync('cc', ['-O2', '-o', exe, join(ROOT, 'bench', 'stats-floor.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`cc bench/stats-floor.c failed (${cc.status}):\n${cc.stderr}`);
+  const run = spawnSync(exe, [file], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (run.status !== 0) throw new Error(`stats-floor ${file} failed (${run.status}):\n${run.stderr}`);
+  const floor = JSON.parse(run.stdout) as { ns_per_exchange: number; routes: RouteTotals[] };
+  const report = spawnSync(process.execPath, [join(ROOT, 'bin', 'tapline.js'), 'report', '--json', file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (report.status !== 0)
+    throw new Error(`tapline report --json ${file} failed (${report.status}):\n${report.stderr}`);
+  const truth = new Map<string, RouteTotals>();
+  for (const r of (JSON.parse(report.stdout) as { routes: RouteTotals[] }).routes) {
+    const sum = truth.get(r.route) ?? ({ route: r.route } as RouteTotals);
+    for (const f of FLOOR_FIELDS) sum[f] = (sum[f] ?? 0) + r[f];
+    truth.set(r.route, sum);
+  }
+  const differences: string[] = [];
+  if (truth.size !== floor.routes.length) differences.push(`${floor.routes.length} routes, report ${truth.size}`);
+  for (const r of floor.routes) {
+    const t = truth.get(r.route);
+    for (const f of FLOOR_FIELDS)
+      if (t?.[f] !== r[f]) differences.push(`${r.route} ${f}: ${r[f]}, report ${t?.[f] ?? 'no such route'}`);
+  }
+  if (differences.length > 0)
+    throw new Error(`bench/stats-floor.c does not count what report counts:\n  ${differences.join('\n  ')}`);
+  return floor.ns_per_exchange;
+}
+
 export async function main(): Promise<void> {
   const dir = freshTmp('analytics');
   const pcap = join(dir, 'traffic.pcap');
@@ -119,6 +173,7 @@ export async function main(): Promise<void> {
     await best(() => measureTapline(['report', '--json', big])),
     await best(() => measureTapline(['--input-file', src, '--output-null', '--stats'])),
   ]);
+  const floorMs = (statsFloor(dir, big) * exchanges) / 1e6;
   const perExchange = (m: Measured) => `${fmt((cpu(m) * 1000) / exchanges, 2)} µs CPU per exchange`;
 
   const rows: Row[] = [
@@ -147,6 +202,12 @@ export async function main(): Promise<void> {
       ratio: `${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%`,
       target: '≤ 10%',
       ok: overhead <= 0.1,
+    },
+    {
+      what: '  floor: bench/stats-floor.c (one C loop, no JS)',
+      value: `${fmt((floorMs * 1e6) / exchanges, 1)} ns per exchange, ${fmt(floorMs)} ms`,
+      reference: `the replay's CPU without --stats: ${fmt(cpu(plain))} ms`,
+      ratio: `+${fmt((floorMs / cpu(plain)) * 100, 1)}%`,
     },
     {
       what: '  --stats with the JS tracker (TAPLINE_STATS_ADDON=off)',
