@@ -16,6 +16,7 @@ export const analyticsFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'route-limit': {
     kind: 'int',
+    min: '1',
     default: '1000',
     section: SECTION,
     value: 'N',
@@ -23,12 +24,14 @@ export const analyticsFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'max-total': {
     kind: 'size',
+    min: '0',
     section: SECTION,
     value: 'SIZE',
     help: 'Budget: all wire bytes (requests and responses, headers and bodies). A breach is printed; report exits 3.',
   },
   'max-route': {
     kind: 'size',
+    min: '0',
     section: SECTION,
     value: 'SIZE',
     help: "Budget: any one route's wire bytes.",
@@ -41,6 +44,7 @@ export const analyticsFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'max-latency': {
     kind: 'duration',
+    min: '0',
     section: SECTION,
     value: 'DURATION',
     help: "Budget: any one route's p95 latency (request first byte to response last byte), e.g. 250ms.",

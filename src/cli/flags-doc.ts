@@ -1,5 +1,5 @@
 /** docs/flags.md, generated from the same declarations as --help (a test keeps the file in step). */
-import type { FlagSpec } from '../core/flags.js';
+import { type FlagSpec, rangeText } from '../core/flags.js';
 
 export function renderFlagsMarkdown(specs: ReadonlyMap<string, FlagSpec>, sectionOrder: readonly string[]): string {
   const bySection = new Map<string, [string, FlagSpec][]>();
@@ -21,7 +21,9 @@ export function renderFlagsMarkdown(specs: ReadonlyMap<string, FlagSpec>, sectio
   for (const section of sections) {
     out.push(`## ${section}`, '', '| flag | value | default | meaning |', '|---|---|---|---|');
     for (const [name, spec] of bySection.get(section)!) {
-      const value = spec.kind === 'bool' ? 'bool' : `${spec.kind}${spec.multi ? ', repeatable' : ''}`;
+      const range = rangeText(spec);
+      const value =
+        spec.kind === 'bool' ? 'bool' : `${spec.kind}${spec.multi ? ', repeatable' : ''}${range ? `, ${range}` : ''}`;
       const def = spec.default ?? '';
       const notes = [spec.help, spec.gorNote ? `(${spec.gorNote}.)` : '', spec.notBuilt ? `**${spec.notBuilt}**` : '']
         .filter(Boolean)

@@ -6,6 +6,7 @@ const GENERAL = 'General';
 export const globalFlags: Readonly<Record<string, FlagSpec>> = {
   verbose: {
     kind: 'int',
+    min: '0',
     default: '0',
     section: GENERAL,
     value: 'N',
@@ -19,12 +20,14 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'stats-interval': {
     kind: 'duration',
+    min: '10ms',
     default: '5s',
     section: GENERAL,
     help: 'How often --stats prints.',
   },
   'exit-after': {
     kind: 'duration',
+    min: '0',
     default: '0',
     section: GENERAL,
     help: 'Stop after this long (e.g. 30s, 5m), flush every output and exit 0.',
@@ -36,6 +39,7 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'copy-buffer-size': {
     kind: 'size',
+    min: '0',
     default: '0',
     section: GENERAL,
     value: 'SIZE',

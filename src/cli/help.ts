@@ -2,7 +2,7 @@
  * `tapline --help`, generated from the flag declarations: every gor flag is listed, grouped by section;
  * flags tapline has not built yet are marked, and a few notes say where tapline differs from gor.
  */
-import type { FlagSpec } from '../core/flags.js';
+import { type FlagSpec, rangeText } from '../core/flags.js';
 
 export const SECTION_ORDER = [
   'General',
@@ -68,6 +68,8 @@ function renderFlag(name: string, spec: FlagSpec): string {
   if (spec.multi) tags.push('repeatable');
   if (spec.default !== undefined && spec.kind !== 'bool') tags.push(`default ${spec.default}`);
   if (spec.kind === 'bool' && spec.default === 'true') tags.push('default true');
+  const range = rangeText(spec);
+  if (range) tags.push(range);
   if (spec.notBuilt) tags.push(spec.notBuilt);
   const tagText = tags.length > 0 ? ` [${tags.join(', ')}]` : '';
   const note = spec.gorNote ? ` (${spec.gorNote})` : '';

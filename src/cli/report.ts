@@ -32,7 +32,14 @@ export const reportFlags: Readonly<Record<string, FlagSpec>> = {
   ...analyticsFlags,
   json: { kind: 'bool', section: SECTION, help: 'Print the analytics snapshot as JSON (the --stats fields).' },
   csv: { kind: 'bool', section: SECTION, help: 'Print one CSV row per route.' },
-  top: { kind: 'int', default: '10', section: SECTION, value: 'N', help: 'Rows per table (and top_endpoints).' },
+  top: {
+    kind: 'int',
+    min: '1',
+    default: '10',
+    section: SECTION,
+    value: 'N',
+    help: 'Rows per table (and top_endpoints).',
+  },
   compare: {
     kind: 'string',
     section: SECTION,
@@ -93,13 +100,12 @@ function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
   if (!['auto', 'original', 'replayed'].includes(responses)) {
     throw usage(`${JSON.stringify(responses)} is not one of auto, original, replayed`, '--responses');
   }
-  const routeLimit = flags.number('route-limit');
-  if (!(routeLimit >= 1)) throw usage('must be at least 1', '--route-limit');
+  const routeLimit = flags.number('route-limit'); // at least 1 (the flag's min)
   return createAnalytics({
     routes: flags.list('route'),
     routeLimit,
     timeBase: 'input',
-    top: Math.max(1, flags.number('top')),
+    top: flags.number('top'),
     // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
     preferReplayed: responses === 'auto' && mayHoldReplayed(files),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
@@ -123,7 +129,7 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   const files = expandChunkNames(named, note);
   if (flags.bool('json') && flags.bool('csv')) throw usage('choose one of --json and --csv', '--csv');
   const budgets = budgetsFromFlags(flags);
-  const top = Math.max(1, flags.number('top'));
+  const top = flags.number('top');
   for (const f of files) inputKind(f.replace(/:[\d,]+$/, '')); // every file readable before any work
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };

@@ -21,12 +21,38 @@ export interface FlagSpec {
   readonly notBuilt?: string;
   /** A note for users coming from gor, shown in --help. */
   readonly gorNote?: string;
+  /**
+   * Smallest and largest values accepted (numeric kinds), as text in the flag's own syntax (`0`, `10ms`, `1`).
+   * A value outside is a usage error naming the flag, instead of a silent clamp or a negative count or time.
+   * Left unset where gor gives out-of-range values a meaning tapline keeps (`--output-http-queue-len 0`).
+   */
+  readonly min?: string;
+  readonly max?: string;
 }
 
 export type FlagValue = boolean | string | number;
 
-/** Parses one value of a flag. Throws a plain Error with the reason. */
+/** Parses one value of a flag, within its `min` and `max`. Throws a plain Error with the reason. */
 export function parseFlagValue(spec: FlagSpec, text: string): FlagValue {
+  const value = parseKind(spec, text);
+  if (typeof value === 'number') {
+    if (spec.min !== undefined && value < (parseKind(spec, spec.min) as number))
+      throw new Error(`${JSON.stringify(text)} is below the smallest value accepted, ${spec.min}`);
+    if (spec.max !== undefined && value > (parseKind(spec, spec.max) as number))
+      throw new Error(`${JSON.stringify(text)} is above the largest value accepted, ${spec.max}`);
+  }
+  return value;
+}
+
+/** The range of values a flag takes, for --help and docs/flags.md ("at least 0", "0 to 4095"), if it has one. */
+export function rangeText(spec: FlagSpec): string | undefined {
+  if (spec.min !== undefined && spec.max !== undefined) return `${spec.min} to ${spec.max}`;
+  if (spec.min !== undefined) return `at least ${spec.min}`;
+  if (spec.max !== undefined) return `at most ${spec.max}`;
+  return undefined;
+}
+
+function parseKind(spec: FlagSpec, text: string): FlagValue {
   switch (spec.kind) {
     case 'bool':
       return parseGoBool(text);

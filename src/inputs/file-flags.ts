@@ -41,6 +41,7 @@ const flags: Record<string, FlagSpec> = {
   },
   'input-file-max-wait': {
     kind: 'duration',
+    min: '0',
     default: '0',
     value: 'DURATION',
     section: SECTION,

@@ -22,12 +22,14 @@ export const middlewareFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'middleware-timeout': {
     kind: 'duration',
+    min: '1ms',
     default: '30s',
     section: SECTION,
     help: 'Kill the --middleware process (and fail the run) when it leaves its stdin unread this long, or is still running this long after its input ended.',
   },
   'middleware-max-size': {
     kind: 'size',
+    min: '1',
     default: '1gb',
     section: SECTION,
     value: 'SIZE',

@@ -32,6 +32,7 @@ export const binaryOutputDecl: OutputPluginDecl = {
     },
     'output-binary-timeout': {
       kind: 'duration',
+      min: '0',
       default: '0',
       section: SECTION,
       help: 'Connect timeout, how long a tracked turn waits for its first reply byte, and how long a target may read nothing before its connection is dropped (0 = 5s).',
@@ -43,6 +44,7 @@ export const binaryOutputDecl: OutputPluginDecl = {
     },
     'output-binary-reply-gap': {
       kind: 'duration',
+      min: '0',
       default: '50ms',
       section: SECTION,
       help: 'With -track-response: a reply ends when the target has been quiet this long (the next turn is sent then). tapline only.',
@@ -54,6 +56,7 @@ export const binaryOutputDecl: OutputPluginDecl = {
     },
     'output-tcp-response-buffer': {
       kind: 'size',
+      min: '0',
       default: '0',
       section: SECTION,
       help: 'Reply bytes kept per turn in type-3 messages (0 = 100KiB); longer replies are cut and counted.',

@@ -35,6 +35,7 @@ export const elasticsearchOutputDecl: OutputPluginDecl = {
     },
     [`${FLAG}-retry-for`]: {
       kind: 'duration',
+      min: '0',
       default: '60s',
       section: SECTION,
       help: 'How long documents are retried after 429, 5xx or a lost connection before they count as failed (gor: 60s).',

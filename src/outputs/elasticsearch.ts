@@ -153,7 +153,7 @@ export const elasticsearchOutputPlugin: OutputPluginDef = {
       {
         bulkSize: positive(flags, `${FLAG}-bulk-size`),
         flushIntervalMs: positive(flags, `${FLAG}-flush-interval`),
-        retryForMs: Math.max(0, flags.number(`${FLAG}-retry-for`)),
+        retryForMs: flags.number(`${FLAG}-retry-for`),
         maxInFlight: 4,
         requestTimeoutMs: 30_000,
         routes: flags.list('route'),

@@ -28,6 +28,7 @@ const flags: Record<string, FlagSpec> = {
   },
   'output-file-flush-interval': {
     kind: 'duration',
+    min: '0',
     default: '1s',
     value: 'DURATION',
     section: SECTION,

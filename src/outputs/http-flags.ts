@@ -35,6 +35,7 @@ export const httpOutputDecl: OutputPluginDecl = {
     },
     'output-http-workers-min': {
       kind: 'int',
+      min: '0',
       default: '0',
       section: SECTION,
       value: 'N',
@@ -61,6 +62,7 @@ export const httpOutputDecl: OutputPluginDecl = {
     },
     'output-http-redirects': {
       kind: 'int',
+      min: '0',
       default: '0',
       section: SECTION,
       value: 'N',
@@ -78,6 +80,7 @@ export const httpOutputDecl: OutputPluginDecl = {
     },
     'output-http-response-buffer': {
       kind: 'size',
+      min: '0',
       default: '0',
       section: SECTION,
       help: 'Bytes of each replayed response kept in its type-3 message (0 means 100kb); longer ones are cut and counted.',
@@ -90,6 +93,7 @@ export const httpOutputDecl: OutputPluginDecl = {
     },
     'output-http-stats-ms': {
       kind: 'int',
+      min: '1',
       default: '5000',
       section: SECTION,
       value: 'MS',

@@ -27,6 +27,7 @@ export const kafkaOutputDecl: OutputPluginDecl = {
     },
     'output-kafka-linger': {
       kind: 'duration',
+      min: '0',
       default: '10ms',
       section: KAFKA_SECTION,
       help: 'How long a partial batch waits for more messages. tapline only (gor flushes every 500ms).',

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgv } from '../../src/cli/argv.js';
 import { allFlags } from '../../src/cli/main.js';
+import { reportFlags } from '../../src/cli/report.js';
 import { isTaplineError } from '../../src/core/errors.js';
+import { parseFlagValue } from '../../src/core/flags.js';
 
 const specs = allFlags();
 const parse = (...argv: string[]) => parseArgv(argv, specs).flags;
@@ -51,6 +53,49 @@ describe('gor flag grammar', () => {
     const f = parse('--output-file', 'a', '--exit-after', '1s', '--output-file', 'b', '-exit-after=2s');
     assert.deepEqual(f.list('output-file'), ['a', 'b']);
     assert.equal(f.number('exit-after'), 2000);
+  });
+
+  it('every flag with a range refuses a value just outside it, naming the bound, and takes the bound itself', () => {
+    const ranged = [...specs, ...Object.entries(reportFlags)].filter(
+      ([, s]) => s.min !== undefined || s.max !== undefined,
+    );
+    assert.ok(ranged.length >= 25, `${ranged.length} flags with a range`);
+    for (const [name, spec] of ranged) {
+      const argvFor = (value: string) => (name in reportFlags && !specs.has(name) ? [] : [`--${name}`, value]);
+      const outside = (bound: string, step: number) => {
+        const n = parseFlagValue({ ...spec, min: undefined, max: undefined }, bound) as number;
+        return spec.kind === 'duration' ? `${n + step}ms` : String(n + step);
+      };
+      for (const [bound, step, word] of [
+        [spec.min, -1, 'below the smallest'],
+        [spec.max, 1, 'above the largest'],
+      ] as const) {
+        if (bound === undefined) continue;
+        assert.doesNotThrow(() => parseFlagValue(spec, bound), `--${name} ${bound}`);
+        const text = outside(bound, step);
+        assert.throws(
+          () => parseFlagValue(spec, text),
+          new RegExp(`${word} value accepted, ${bound}$`),
+          `--${name} ${text}`,
+        );
+        const argv = argvFor(text);
+        if (argv.length > 0) usageError(argv, new RegExp(`^--${name}: "${text}" is ${word}`));
+      }
+    }
+  });
+
+  it('values gor gives a meaning below their range are still taken (drop-in: gor maps them to a default)', () => {
+    const f = parse(
+      '--output-http-queue-len=0',
+      '--output-http-timeout=0',
+      '--output-http-worker-timeout=-1s',
+      '--output-file-size-limit=0',
+      '--output-file-queue-limit=-1',
+      '--output-kafka-acks=-1',
+      '--input-raw-vxlan-vni=-42',
+    );
+    assert.equal(f.number('output-http-queue-len'), 0);
+    assert.deepEqual(f.numbers('input-raw-vxlan-vni'), [-42]);
   });
 
   it('int flags detect the base like Go (0x10, 010, 0b1)', () => {

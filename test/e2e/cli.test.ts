@@ -71,6 +71,18 @@ describe('help and usage errors', () => {
     assert.match(res.stderr, /at least 1 input and 1 output are required/);
   });
 
+  it("a number out of its flag's range exits 2 naming flag, value and bound (no silent clamp)", async () => {
+    const run = await runTapline(['--input-dummy', 'x', '--output-null', '--stats', '--stats-interval', '-5s']);
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /--stats-interval: "-5s" is below the smallest value accepted, 10ms \(TAPLINE_ERR_USAGE\)/,
+    );
+    const report = await runTapline(['report', '--top', '0', 'x.gor']);
+    assert.equal(report.code, 2);
+    assert.match(report.stderr, /--top: "0" is below the smallest value accepted, 1/);
+  });
+
   it('a bad limit suffix: exit 2', async () => {
     const res = await runTapline(['--input-dummy', 'x', '--output-http', 'http://127.0.0.1:1|%10']);
     assert.equal(res.code, 2);

@@ -50,6 +50,7 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-expire': {
     kind: 'duration',
+    min: '0',
     default: '2s',
     value: 'DURATION',
     section: SECTION,
@@ -69,6 +70,7 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-snaplen': {
     kind: 'size',
+    min: '1',
     default: String(DEFAULT_SNAPLEN),
     value: 'BYTES',
     section: SECTION,
@@ -82,6 +84,7 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-buffer-timeout': {
     kind: 'duration',
+    min: '0',
     default: '0',
     value: 'DURATION',
     section: SECTION,
@@ -90,6 +93,7 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-buffer-size': {
     kind: 'size',
+    min: '0',
     default: '0',
     value: 'BYTES',
     section: SECTION,
@@ -125,6 +129,8 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-vxlan-port': {
     kind: 'int',
+    min: '0',
+    max: '65535',
     default: '4789',
     value: 'PORT',
     section: SECTION,
@@ -132,6 +138,8 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-vxlan-vni': {
     kind: 'int',
+    min: '-16777215',
+    max: '16777215',
     multi: true,
     value: 'VNI',
     section: SECTION,
@@ -144,6 +152,8 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-vlan-vid': {
     kind: 'int',
+    min: '0',
+    max: '4095',
     multi: true,
     value: 'VID',
     section: SECTION,
