@@ -8,9 +8,10 @@
  *   files ─▶ report-input (feed) ─▶ analytics ─▶ snapshot ─┬─▶ table / JSON / CSV (stdout)
  *                                       └─▶ parquet rows    └─▶ budgets ─▶ breaches (stderr), exit 3
  *
- * Exit codes: 0 fine, 2 usage, 1 a file could not be read, 3 a budget is broken.
+ * Exit codes: 0 fine, 2 usage, 1 a file could not be read or held nothing readable (see unusableInputs), or
+ * budgets were given and no request was found (unless --allow-empty), 3 a budget is broken.
  */
-import { budgetsFromFlags, evaluateBudgets } from '../analytics/budgets.js';
+import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
 import { analyticsFlags } from '../analytics/flags.js';
 import { type Analytics, createAnalytics } from '../analytics/index.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
@@ -25,6 +26,7 @@ import { feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './re
 import { StatusLine } from './status-line.js';
 
 export const EXIT_BUDGET = 3;
+const EXIT_FAILED = 1;
 
 const SECTION = 'Report';
 
@@ -65,7 +67,27 @@ export const reportFlags: Readonly<Record<string, FlagSpec>> = {
     section: SECTION,
     help: 'Show a progress line on a terminal for inputs over 16 MiB.',
   },
+  'allow-empty': {
+    kind: 'bool',
+    section: SECTION,
+    help: 'With budgets: exit 0 when the files hold no request at all. Without it that exits 1: a budget check on nothing is most likely a replay or recording that failed.',
+  },
 };
+
+/**
+ * Inputs that held records, none of them readable: a file of another kind (a JSON dump, text), not a
+ * recording with a few bad records. Each was warned about record by record; the report names it once more and
+ * exits 1, as tcpdump does for a file that is not a capture.
+ */
+function unusableInputs(inputs: Record<string, Record<string, number | string>>): string[] {
+  const out: string[] = [];
+  for (const [name, stats] of Object.entries(inputs)) {
+    const bad = Number(stats.bad_records ?? 0);
+    if (Number(stats.records ?? 0) === 0 && bad > 0)
+      out.push(`${name}: no readable .gor record (${bad} bad record(s) skipped, named above): not a .gor recording?`);
+  }
+  return out;
+}
 
 const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 
@@ -180,6 +202,16 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   }
   if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
 
+  const unusable = unusableInputs(inputs);
+  for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
+  if (unusable.length > 0) return EXIT_FAILED;
+  if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
+    log.write(
+      `tapline: error: no request in ${files.join(', ')}: the budgets have nothing to judge (a replay or recording ` +
+        `that failed?); --allow-empty passes such a run (${ERROR_CODES.NOTHING_TO_JUDGE})`,
+    );
+    return EXIT_FAILED;
+  }
   const breaches = evaluateBudgets(snapshot, budgets);
   if (breaches.length > 0) {
     log.write(`tapline: ${breaches.length} budget(s) broken:`);

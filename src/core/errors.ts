@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   PEER: 'TAPLINE_ERR_PEER',
   /** The middleware process misbehaved or died. */
   MIDDLEWARE: 'TAPLINE_ERR_MIDDLEWARE',
+  /** `report` was given budgets, but its files hold no request: nothing to judge (see --allow-empty). */
+  NOTHING_TO_JUDGE: 'TAPLINE_ERR_NOTHING_TO_JUDGE',
   /** A bug: an invariant did not hold. Please report it. */
   INTERNAL: 'TAPLINE_ERR_INTERNAL',
 } as const;

@@ -153,6 +153,39 @@ describe('tapline report', () => {
     assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/); // no stack trace
   });
 
+  it('a file with records but not one readable (a JSON dump given by mistake) exits 1 naming it; a few bad records do not', async () => {
+    const dump = join(dir, 'requests.json');
+    writeFileSync(dump, '[\n  {"method": "GET", "path": "/a"},\n  {"method": "GET", "path": "/b"}\n]\n');
+    const r = await runTapline(['report', '--json', current, dump]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /requests\.json: record 1 \(byte 0\)/); // the record-level warning first
+    assert.match(r.stderr, /error: .*requests\.json: no readable \.gor record \(1 bad record\(s\) skipped/);
+    assert.equal(JSON.parse(r.stdout.toString()).total_requests, 60, 'the readable file is still reported');
+    const mixed = join(dir, 'mixed.gor');
+    writeFileSync(
+      mixed,
+      Buffer.concat([Buffer.from('not a record\n\n🐵🙈🙉\n'), ...exchange(1, '/a', 3, 1).map(encodeRecord)]),
+    );
+    const fine = await runTapline(['report', '--json', mixed]);
+    assert.equal(fine.code, 0, fine.stderr);
+    assert.match(fine.stderr, /mixed\.gor: record 1/);
+  });
+
+  it('budgets on files without a single request exit 1 (a failed replay is not a pass), 0 with --allow-empty', async () => {
+    const empty = join(dir, 'replayed-empty.gor');
+    writeFileSync(empty, '');
+    const r = await runTapline(['report', empty, '--max-total', '500mb']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /no request in .*replayed-empty\.gor: the budgets have nothing to judge.*TAPLINE_ERR_NOTHING_TO_JUDGE/,
+    );
+    const allowed = await runTapline(['report', empty, '--max-total', '500mb', '--allow-empty']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const noBudget = await runTapline(['report', empty]);
+    assert.equal(noBudget.code, 0, 'without budgets an empty file is just an empty report');
+  });
+
   it('reads pcap through the capture engine (corpus: zeek-http-pipelined-requests.pcap)', async () => {
     const file = join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap');
     const truth = readTruth(file);
