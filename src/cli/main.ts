@@ -76,7 +76,14 @@ function packageVersion(): string {
 function reportFatal(err: unknown, log: Logger): number {
   if (isTaplineError(err)) {
     log.error(err.describe());
-    if (err.code === ERROR_CODES.USAGE || err.code === ERROR_CODES.NOT_IMPLEMENTED) {
+    // A plugin address that cannot be understood is a mistake on the command line too (`--output-http
+    // http://:80`) when it stops the run before it starts; the same code from a running input (an interface
+    // that is gone) ends the run through its summary instead, with exit 1.
+    if (
+      err.code === ERROR_CODES.USAGE ||
+      err.code === ERROR_CODES.NOT_IMPLEMENTED ||
+      err.code === ERROR_CODES.BAD_ADDRESS
+    ) {
       log.write('tapline: run "tapline --help" for the list of flags');
       return EXIT_USAGE;
     }

@@ -170,11 +170,23 @@ export function fileInput(options: FileInputOptions): Input {
       for (const path of matches) {
         if (seen.has(path)) continue;
         seen.add(path);
-        const size = await stat(path).then(
-          (s) => (s.isFile() ? s.size : 0),
-          () => 0,
+        const info = await stat(path).then(
+          (s) => s,
+          () => undefined,
         );
-        out.push({ path, size });
+        // A directory named on its own is a mistake about what the flag takes (tcpdump -r says so too); one a
+        // glob matches is read like any match, so its failure is warned about and counted (file_errors).
+        if (info?.isDirectory() && !hasGlobMeta(pattern)) {
+          const example = JSON.stringify(`${pattern.replace(/\/+$/, '')}/*.gor`);
+          throw new TaplineError(
+            ERROR_CODES.FILE_IO,
+            `${pattern} is a directory; name the files in it (e.g. ${example})`,
+            {
+              where: '--input-file',
+            },
+          );
+        }
+        out.push({ path, size: info?.isFile() ? info.size : 0 });
       }
     }
     return out;

@@ -1,6 +1,6 @@
 /** The CLI as a user meets it: help, usage errors, bad files, signals, --exit-after, --stats, profiling. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -83,6 +83,13 @@ describe('help and usage errors', () => {
     assert.match(report.stderr, /--top: "0" is below the smallest value accepted, 1/);
   });
 
+  it('a malformed target URL is a usage error: exit 2 naming flag and address', async () => {
+    const res = await runTapline(['--input-dummy', 'x', '--output-http', 'http://:80']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--output-http: not a URL: "http:\/\/:80".*TAPLINE_ERR_BAD_ADDRESS/);
+    assert.match(res.stderr, /run "tapline --help"/);
+  });
+
   it('a bad limit suffix: exit 2', async () => {
     const res = await runTapline(['--input-dummy', 'x', '--output-http', 'http://127.0.0.1:1|%10']);
     assert.equal(res.code, 2);
@@ -96,6 +103,18 @@ describe('bad files', () => {
     assert.equal(res.code, 1);
     assert.match(res.stderr, /nope\*\.gor/);
     assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a directory named as --input-file: exit 1 with the glob to use instead', async () => {
+    const folder = join(dir, 'recordings');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.gor'), Buffer.concat([record(1), record(2)]));
+    const named = await runTapline(['--input-file', `${folder}/`, '--output-null']);
+    assert.equal(named.code, 1, named.stderr);
+    assert.match(named.stderr, /recordings\/ is a directory; name the files in it \(e\.g\. ".*recordings\/\*\.gor"\)/);
+    const globbed = await runTapline(['--input-file', `${folder}/*.gor`, '--output-null']);
+    assert.equal(globbed.code, 0, globbed.stderr);
+    assert.match(globbed.stderr, /output-null: 2 written/);
   });
 
   it('corrupt, CRLF and garbage records: good ones processed, each problem named with record and offset', async () => {
