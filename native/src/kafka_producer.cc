@@ -135,10 +135,12 @@ class Producer : public Napi::ObjectWrap<Producer> {
     poller_ = std::thread([this] { Poll(); });
   }
 
-  // Only reached with no batch outstanding and close() never called (both hold a reference to this
-  // object): stop at once and say nothing (nobody listens any more).
+  // Only reached with no batch outstanding and close() never called, or after CLOSED was handled (both
+  // hold a reference to this object): stop at once and say nothing (nobody listens any more).
   ~Producer() override {
-    if (poller_.joinable()) {
+    if (poller_.joinable() && closing_.load()) {
+      poller_.detach();  // close() ran but its CLOSED was never handled (the environment went away first)
+    } else if (poller_.joinable()) {
       flush_ms_ = 0;
       silent_.store(true);
       closing_.store(true);
@@ -154,7 +156,13 @@ class Producer : public Napi::ObjectWrap<Producer> {
     }
     fn.Call({Napi::Number::New(env, e->kind), Napi::Number::New(env, e->id),
              Napi::Number::New(env, static_cast<double>(e->n)), Napi::String::New(env, e->text)});
-    if (e->kind == kClosed) Unref();  // close()'s reference
+    if (e->kind == kClosed) {
+      // The poll thread has nothing left to do but release the TSFN: wait for it here, so that the process
+      // cannot exit (and tear the TSFN down) between CLOSED and that release. A detached thread releasing a
+      // freed TSFN aborted the process at exit (uv_mutex_lock) when a run ended right after close().
+      if (poller_.joinable()) poller_.join();
+      Unref();  // close()'s reference
+    }
   }
 
  private:
@@ -311,8 +319,7 @@ class Producer : public Napi::ObjectWrap<Producer> {
     tsfn_.Ref(env);
     Ref();  // until CLOSED has been handled
     closing_.store(true);
-    // The thread ends itself after CLOSED; joined here without waiting (it has already been told to stop).
-    poller_.detach();
+    // The thread flushes, destroys the handle, queues CLOSED and ends; Handle() joins it on CLOSED.
     return env.Undefined();
   }
 

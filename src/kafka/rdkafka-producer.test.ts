@@ -149,6 +149,43 @@ test('no broker answers: every message of the batch fails after the delivery tim
   );
 });
 
+test('close() waiting on a broker that does not answer says what it waits for, once, then ends', { skip }, async () => {
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const producer = createRdkafkaProducer(
+    mod!,
+    c,
+    { compression: 'none', acks: 1 },
+    { extraConfig: [['message.timeout.ms', '1500']] },
+  );
+  const log = memoryLogger();
+  const out = kafkaOutput(
+    producer,
+    { topic: 't', format: 'raw', keyById: true, batchSize: 100, lingerMs: 1, maxInFlight: 4, closeNoticeMs: 200 },
+    { log, signal: new AbortController().signal },
+  );
+  for (let i = 0; i < 5; i++) await out.write(message(i));
+  await out.close();
+  const waits = log.lines.filter((l) => /waiting for the broker to acknowledge 5 message\(s\) before closing/.test(l));
+  assert.equal(waits.length, 1, log.lines.join('\n'));
+  assert.equal(out.stats!().failed, 5);
+  // Closed even though every send failed (a producer left open ran its poll thread into process exit: abort).
+  await assert.rejects(producer.send('t', batchOf([{ key: Buffer.from('k'), value: Buffer.from('v') }])), /closed/);
+});
+
+test('close() answered in time: no waiting notice', { skip }, async () => {
+  // librdkafka checks message timeouts about once a second: a 300 ms timeout fails the batch within ~1 s.
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const quiet = memoryLogger();
+  const fast = kafkaOutput(
+    createRdkafkaProducer(mod!, c, { compression: 'none', acks: 1 }, { extraConfig: [['message.timeout.ms', '300']] }),
+    { topic: 't', format: 'raw', keyById: true, batchSize: 100, lingerMs: 1, maxInFlight: 4, closeNoticeMs: 5000 },
+    { log: quiet, signal: new AbortController().signal },
+  );
+  await fast.write(message(9));
+  await fast.close();
+  assert.ok(!quiet.lines.some((l) => /waiting for the broker/.test(l)), quiet.lines.join('\n'));
+});
+
 test('close() waits for outstanding reports only so long, then fails what is left (a batch never hangs)', {
   skip,
 }, async () => {

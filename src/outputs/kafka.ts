@@ -28,7 +28,14 @@ export interface KafkaOutputOptions {
   batchSize: number;
   lingerMs: number;
   maxInFlight: number;
+  /**
+   * How long close() waits in silence for outstanding acknowledgements before it says what it waits for
+   * (default 2 s): with no broker answering, the client gives up only after its retries, about a minute.
+   */
+  closeNoticeMs?: number;
 }
+
+const CLOSE_NOTICE_MS = 2000;
 
 export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions, ctx: PluginContext): Output {
   const name = `output-kafka(${options.topic})`;
@@ -38,10 +45,13 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   let nextCapacity = 64 << 10;
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
+  let inFlightMessages = 0;
   let room: { promise: Promise<void>; resolve: () => void } | undefined;
   const counters = { messages: 0, bytes: 0, acked: 0, failed: 0, batches: 0, encode_errors: 0 };
   const started = Date.now();
   let connected: Promise<void> | undefined;
+  /** connect() was called at least once: close() must close the producer, even after a failed send. */
+  let opened = false;
 
   const freeRoom = () => {
     if (room && inFlight.size < options.maxInFlight) {
@@ -58,6 +68,8 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     pending = undefined;
     nextCapacity = batch.size + (batch.size >> 3) + 4096;
     counters.batches++;
+    inFlightMessages += batch.count;
+    opened = true;
     connected ??= producer.connect();
     const send: Promise<void> = connected
       .then(() => producer.send(options.topic, batch))
@@ -77,6 +89,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       )
       .finally(() => {
         inFlight.delete(send);
+        inFlightMessages -= batch.count;
         freeRoom();
       });
     inFlight.add(send);
@@ -121,8 +134,23 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     },
     async close() {
       flush();
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
-      if (connected) await producer.close().catch(() => undefined);
+      // A silent wait of a minute looks like a hang: after a moment, say what is awaited and how it ends.
+      const notice = setTimeout(() => {
+        ctx.log.warn(
+          `${name}: waiting for the broker to acknowledge ${inFlightMessages} message(s) before closing; the ` +
+            'client gives them up after its retries (--output-kafka-retries) and they count as failed ' +
+            '(a second SIGINT exits at once)',
+          `${name} close-wait`,
+        );
+      }, options.closeNoticeMs ?? CLOSE_NOTICE_MS);
+      try {
+        while (inFlight.size > 0) await Promise.all([...inFlight]);
+      } finally {
+        clearTimeout(notice);
+      }
+      // Not `connected`: a failed send clears it (to reconnect), and a producer left open kept its poll
+      // thread running into process exit.
+      if (opened) await producer.close().catch(() => undefined);
     },
     stats() {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
