@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   FILE_IO: 'TAPLINE_ERR_FILE_IO',
   /** An output reached a configured limit (e.g. `--output-file-max-size-limit`). */
   LIMIT_REACHED: 'TAPLINE_ERR_LIMIT_REACHED',
+  /** The reader at the other end closed an output (stdout piped into `head`): that output stops; not a failure. */
+  OUTPUT_CLOSED: 'TAPLINE_ERR_OUTPUT_CLOSED',
   /** A packet or capture file is malformed: names the file, packet number and byte offset. */
   BAD_PACKET: 'TAPLINE_ERR_BAD_PACKET',
   /** Live capture needs privileges the process does not have. */

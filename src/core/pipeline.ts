@@ -336,12 +336,22 @@ export class Pipeline {
     if (slot.failed !== undefined) return;
     const text = describeError(err);
     slot.failed = text;
-    const expected = isTaplineError(err) && err.code === ERROR_CODES.LIMIT_REACHED;
-    if (expected) {
+    const code = isTaplineError(err) ? err.code : undefined;
+    if (code === ERROR_CODES.OUTPUT_CLOSED) {
+      // `tapline … --output-stdout | head`: the reader has what it wanted; said with -v only, not a failure.
+      this.options.log.info(`${slot.output.name}: ${text}; it takes no more messages`);
+    } else if (code === ERROR_CODES.LIMIT_REACHED) {
       this.options.log.warn(`${slot.output.name}: ${text}; it takes no more messages`);
     } else {
       this.options.log.error(`${slot.output.name}: ${text}; it takes no more messages`);
       this.failures.push(`${slot.output.name}: ${text}`);
+    }
+    // Nothing left to write to: reading on would only count messages as lost (for ever, on a live capture).
+    if (!this.stopping && this.slots.every((s) => s.failed !== undefined)) {
+      const why = 'every output has stopped taking messages: the inputs are stopped';
+      if (this.failures.length > 0) this.options.log.warn(why);
+      else this.options.log.info(why);
+      void this.stop();
     }
   }
 

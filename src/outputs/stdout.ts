@@ -4,6 +4,7 @@
  * into `less`), writes wait for 'drain', which slows the whole pipeline instead of buffering without bound.
  */
 import type { Writable } from 'node:stream';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -15,8 +16,12 @@ export function streamOutput(name: string, stream: Writable): Output {
   let scheduled = false;
   let waiting: Promise<void> | undefined;
   let broken: Error | undefined;
-  stream.on('error', (err) => {
-    broken ??= err;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    // EPIPE: the reader went away (`| head`), as it may; any other error is a failure of the output.
+    broken ??=
+      err.code === 'EPIPE'
+        ? new TaplineError(ERROR_CODES.OUTPUT_CLOSED, 'the reader closed the pipe', { where: name, cause: err })
+        : err;
   });
 
   const flush = (): Promise<void> | undefined => {

@@ -172,6 +172,32 @@ describe('bad files', () => {
 });
 
 describe('ending a run', () => {
+  it('stdout closed by its reader (`| head`) ends an endless run quietly, exit 0', async () => {
+    const child = startTapline(['--input-dummy', 'x', '--output-stdout']);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdin!.end();
+    // Read a little, then close the pipe as `head -c` does.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000); // the input never ends by itself
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /stopped after/);
+    assert.doesNotMatch(stderr, /error|EPIPE/, 'a closed pipe is not an error');
+  });
+
+  it('when every output has failed, the inputs are stopped: an endless input does not run on for nothing', async () => {
+    const res = await runTapline(['--input-dummy', 'x', '--output-file', '/dev/full', '--output-file-append'], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /\/dev\/full: cannot write: no space left on device/);
+    assert.match(res.stderr, /every output has stopped taking messages: the inputs are stopped/);
+  });
+
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} flushes every output (plain and gzip) and exits 0`, async () => {
       const plain = join(dir, `sig-${signal}.gor`);
