@@ -50,11 +50,13 @@ export class ChunkGate {
   }
 }
 
-/** gor's `--output-file-max-size-limit`: the write that would pass it stops this output. */
-export function maxSizeReached(maxSize: number, total: number, name: string): TaplineError {
+/**
+ * gor's `--output-file-max-size-limit`: the write that would pass it stops this output. No `where`: the pipeline
+ * names the output in front of the message already.
+ */
+export function maxSizeReached(maxSize: number, total: number): TaplineError {
   return new TaplineError(
     ERROR_CODES.LIMIT_REACHED,
     `reached --output-file-max-size-limit ${formatBytes(maxSize)} after ${total} bytes; this output stops`,
-    { where: name },
   );
 }

@@ -158,7 +158,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
       if (wait) return wait.then(() => runMethods.writeRun(run));
-      if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total, name); // runFits() said no
+      if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total); // runFits() said no
       const file = resolveName(fixedPath);
       if (current !== undefined && current.name === file) return writeRunHere(run);
       return gate.open(switchTo(file), () => writeRunHere(run), file);
@@ -176,7 +176,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
-        throw maxSizeReached(maxSize, total, name);
+        throw maxSizeReached(maxSize, total);
       }
       const file = resolveName(template.render(msg, options.now?.()));
       if (current !== undefined && current.name === file) return appendTo(current, msg);

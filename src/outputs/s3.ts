@@ -213,7 +213,7 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
-        throw maxSizeReached(maxSize, total, name);
+        throw maxSizeReached(maxSize, total);
       }
       const templated = template.render(msg, options.now?.());
       const chunk = current;
