@@ -67,10 +67,19 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
   return {
     name,
     async *read(): AsyncGenerator<Batch> {
-      await consumer.run(onBatch, (err) => {
+      const running = consumer.run(onBatch, (err) => {
         fatal = err;
         channel.close();
       });
+      // Connecting to brokers that do not answer retries for up to a minute (--input-kafka-retries): a stop
+      // (--exit-after, SIGINT) must not wait for that. close() disconnects the client meanwhile.
+      const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
+      await Promise.race([running, stopped]);
+      if (stop.signal.aborted) {
+        running.catch(() => undefined);
+        return;
+      }
+      await running;
       const pace = options.speed === undefined ? undefined : new KafkaPacer(options.speed);
       for await (const batch of channel.drain()) {
         if (!pace) {

@@ -1,5 +1,6 @@
 /** Bad Kafka flags are usage errors (exit 2) naming the flag, before anything connects. */
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
 import { runTapline } from '../support/cli.js';
 import { withEnv } from './kafka-cli.js';
@@ -96,4 +97,18 @@ test('TAPLINE_KAFKA_CLIENT: librdkafka required but its addon missing is a usage
   const unknown = await withEnv({ TAPLINE_KAFKA_CLIENT: 'rdkafka' }, () => runTapline(args, { timeoutMs: 15_000 }));
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.match(unknown.stderr, /TAPLINE_KAFKA_CLIENT: expected auto, librdkafka or kafkajs, got "rdkafka"/);
+});
+
+test('--exit-after stops an input whose brokers never answer at once, not after the client gives up (~40 s)', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve())); // nothing listens there now
+  const r = await runTapline(
+    ['--input-kafka-host', `127.0.0.1:${port}`, '--input-kafka-topic', 't', '--output-null', '--exit-after', '1s'],
+    { timeoutMs: 20_000 }, // killed there (exit code null) if the stop waits for the client to give up
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /stopped after 1\.\d\ds/);
+  assert.match(r.stderr, /ECONNREFUSED/, 'the unreachable broker is said');
 });
