@@ -14,7 +14,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { Channel } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+import { GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
@@ -43,6 +43,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     connections: 0,
     open_connections: 0,
     bad_records: 0,
+    bad_timestamps: 0,
     unterminated_dropped: 0,
     tls_failures: 0,
   };
@@ -63,6 +64,16 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     socket.on('data', (chunk: Buffer) => {
       counters.bytes += chunk.length;
       for (const record of reader.push(chunk)) {
+        // The reader is as lenient as gor's: any line of 3+ words is a meta line. A timestamp that is not a
+        // number means the peer is not sending gor data (text, a log): passed on as gor does, but said.
+        if (Number.isNaN(messageKey(record))) {
+          counters.bad_timestamps++;
+          log.warn(
+            `${name}: from ${peer}: record ${record.record} (offset ${record.offset}): the meta line's timestamp is ` +
+              'not a number: is the peer sending .gor records? (passed on as is, as gor does)',
+            `${name} timestamp`,
+          );
+        }
         channel.offer(record);
         counters.messages++;
       }

@@ -206,6 +206,21 @@ describe('tcp forwarding between tapline processes', () => {
     }
   });
 
+  it('text that is not .gor data is passed on as gor does, but said: the peer and the record are named', async () => {
+    const receiver = startPeer(['--input-tcp', '127.0.0.1:0', '--output-stdout', '--verbose', '1']);
+    try {
+      const port = await listeningPort(receiver);
+      await sendRecords(port, [Buffer.from('garbage without separators\nand more text\n\n🐵🙈🙉\n'), requestRecord(1)]);
+      await receiver.waitStderr(
+        /from 127\.0\.0\.1:\d+: record 1 \(offset 0\): the meta line's timestamp is not a number/,
+      );
+    } finally {
+      await stop(receiver);
+    }
+    assert.match(receiver.stderr(), /bad_timestamps 1|bad timestamps 1/);
+    assert.equal(splitRecords(receiver.stdout()).length, 2, 'both records passed on');
+  });
+
   it('a TLS listener without its key is a usage error (exit 2)', async () => {
     const { dir, cert } = makeCertificate();
     try {
