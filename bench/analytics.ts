@@ -92,9 +92,9 @@ const FLOOR_FIELDS = [
 type RouteTotals = Record<(typeof FLOOR_FIELDS)[number], number> & { route: string };
 
 /**
- * bench/stats-floor.c built with `cc` and run on `file`: its best ns per exchange, once its per-route totals
- * are checked against `tapline report --json` on the same file (a floor that counted something else would
- * prove nothing).
+ * bench/stats-floor.c built with `cc` and run on `file`: its best ns per exchange, once its per-route totals and
+ * its per-second series are checked against `tapline report --json` on the same file (a floor that counted
+ * something else, or whose compiler dropped work whose result nothing used, would prove nothing).
  */
 function statsFloor(dir: string, file: string): number {
   const exe = join(dir, 'stats-floor');
@@ -102,21 +102,36 @@ function statsFloor(dir: string, file: string): number {
   if (cc.status !== 0) throw new Error(`cc bench/stats-floor.c failed (${cc.status}):\n${cc.stderr}`);
   const run = spawnSync(exe, [file], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (run.status !== 0) throw new Error(`stats-floor ${file} failed (${run.status}):\n${run.stderr}`);
-  const floor = JSON.parse(run.stdout) as { ns_per_exchange: number; routes: RouteTotals[] };
+  const floor = JSON.parse(run.stdout) as {
+    ns_per_exchange: number;
+    total_bytes: number;
+    seconds: number;
+    routes: RouteTotals[];
+  };
   const report = spawnSync(process.execPath, [join(ROOT, 'bin', 'tapline.js'), 'report', '--json', file], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
   if (report.status !== 0)
     throw new Error(`tapline report --json ${file} failed (${report.status}):\n${report.stderr}`);
+  const snapshot = JSON.parse(report.stdout) as {
+    total_bytes: number;
+    series: { bytes: number[] };
+    routes: RouteTotals[];
+  };
   const truth = new Map<string, RouteTotals>();
-  for (const r of (JSON.parse(report.stdout) as { routes: RouteTotals[] }).routes) {
+  for (const r of snapshot.routes) {
     const sum = truth.get(r.route) ?? ({ route: r.route } as RouteTotals);
     for (const f of FLOOR_FIELDS) sum[f] = (sum[f] ?? 0) + r[f];
     truth.set(r.route, sum);
   }
   const differences: string[] = [];
   if (truth.size !== floor.routes.length) differences.push(`${floor.routes.length} routes, report ${truth.size}`);
+  // The per-second series (it is what makes the floor read the timestamps): its total, and seconds with bytes.
+  if (floor.total_bytes !== snapshot.total_bytes)
+    differences.push(`series total ${floor.total_bytes} bytes, report ${snapshot.total_bytes}`);
+  const seconds = snapshot.series.bytes.filter((b) => b > 0).length;
+  if (floor.seconds !== seconds) differences.push(`${floor.seconds} seconds with bytes, report ${seconds}`);
   for (const r of floor.routes) {
     const t = truth.get(r.route);
     for (const f of FLOOR_FIELDS)
