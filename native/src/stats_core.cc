@@ -1395,11 +1395,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int64_t s1 = a + 1 < b && buf[a + 1] == kSP ? a + 1 : -1;
     if (s1 == -1) s1 = a < b ? FindByte(buf, a, b, kSP) : b;
     int64_t s2 = SpaceOrEnd(buf, s1 + 1 < b ? s1 + 1 : b, b);  // (a line the reader did not check: stay inside)
-    rec->type = s1 == a + 1 ? buf[a] : 0;
-    if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;
-    int64_t idFrom = s1 + 1 < b ? s1 + 1 : b;
-    rec->id = buf + idFrom;
-    rec->idLen = static_cast<size_t>(s2 > idFrom ? s2 - idFrom : 0);
+    TypeAndId(buf, a, b, s1, s2, rec);
     int64_t i = s2 + 1;
     int64_t s3 = SpaceOrEnd(buf, i, b);
     ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);
@@ -1409,6 +1405,16 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       int64_t f = s3 + 1;
       rec->fourth = Decimal(buf, f, SpaceOrEnd(buf, f, b));
     }
+  }
+
+  // The type (a lone '1', '2' or '3' before the first space s1, else 0) and the id (between s1 and s2) of the
+  // meta line [a, b): shared by ReadMeta() and ReadMetaByMask(), which find s1 and s2 each their own way.
+  static inline void TypeAndId(const uint8_t* buf, int64_t a, int64_t b, int64_t s1, int64_t s2, Rec* rec) {
+    rec->type = s1 == a + 1 ? buf[a] : 0;
+    if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;
+    int64_t idFrom = s1 + 1 < b ? s1 + 1 : b;
+    rec->id = buf + idFrom;
+    rec->idLen = static_cast<size_t>(s2 > idFrom ? s2 - idFrom : 0);
   }
 
 #if defined(__SSE2__)
@@ -1442,11 +1448,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       s1 = next();
     }
     int64_t s2 = s1 + 1 < b ? next() : b;
-    rec->type = s1 == a + 1 ? buf[a] : 0;
-    if (rec->type != 0x31 && rec->type != 0x32 && rec->type != 0x33) rec->type = 0;
-    int64_t idFrom = s1 + 1 < b ? s1 + 1 : b;
-    rec->id = buf + idFrom;
-    rec->idLen = static_cast<size_t>(s2 > idFrom ? s2 - idFrom : 0);
+    TypeAndId(buf, a, b, s1, s2, rec);
     int64_t i = s2 + 1;
     int64_t s3 = i < b ? next() : i;
     if (!(s3 - i == 19 && Timestamp19(buf + i, rec))) ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);

@@ -22,15 +22,12 @@ import type { Modifiers } from '../modifiers/index.js';
 import { builtinPlugins } from '../plugins.js';
 import type { LiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { globalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
 import type { StatusLine } from './status-line.js';
 import { formatSummary, statsObject } from './summary.js';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
 
 /** Every flag tapline knows: built ones first, then gor's not-yet-built ones. */
 export function allFlags(): Map<string, FlagSpec> {

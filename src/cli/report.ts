@@ -19,14 +19,12 @@ import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
 import { parseArgv } from './argv.js';
+import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { renderHelp } from './help.js';
 import { expandChunkNames } from './report-chunks.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
 import { feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
 import { StatusLine } from './status-line.js';
-
-export const EXIT_BUDGET = 3;
-const EXIT_FAILED = 1;
 
 const SECTION = 'Report';
 

@@ -73,7 +73,9 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
       });
       // Connecting to brokers that do not answer retries for up to a minute (--input-kafka-retries): a stop
       // (--exit-after, SIGINT) must not wait for that. close() disconnects the client meanwhile.
-      const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
+      const stopped = new Promise<void>((resolve) =>
+        stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await Promise.race([running, stopped]);
       if (stop.signal.aborted) {
         running.catch(() => undefined);
