@@ -155,7 +155,9 @@ describe('raw runs leave what record by record leaves', () => {
           assert.equal(before.runs, 0);
           assert.ok(now.bytes.equals(before.bytes), 'output bytes');
           assert.deepEqual(now.summary, before.summary);
-          assert.deepEqual(now.log, before.log);
+          // The same warnings; their order may differ: a raw run is taken after the records behind it were
+          // parsed, so a bad timestamp (said when its record is taken) can come after a later record's problem.
+          assert.deepEqual([...now.log].sort(), [...before.log].sort());
           runs += now.runs;
         },
       ),

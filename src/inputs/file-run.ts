@@ -156,8 +156,8 @@ export class FileRun extends RunFields {
     return new RunPiece(this, start, end);
   }
 
-  records(): Message[] {
-    const out: Message[] = [];
+  records(): GorRecord[] {
+    const out: GorRecord[] = [];
     for (const seg of this.segments) {
       if (seg instanceof SpanRange) for (let i = seg.from; i < seg.to; i++) out.push(seg.span.record(i));
       else out.push(seg);

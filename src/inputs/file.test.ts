@@ -9,7 +9,7 @@ import { FlagSet } from '../core/flags.js';
 import { encodeRecord } from '../core/gor-format.js';
 import { memoryLogger } from '../core/log.js';
 import { type Message, makeMeta } from '../core/message.js';
-import type { Input } from '../core/plugin.js';
+import { type Input, isRawRun } from '../core/plugin.js';
 import { fileInput, fileInputPlugin } from './file.js';
 
 const MS = 1_000_000n;
@@ -386,11 +386,44 @@ describe('input-file', () => {
   it('records with a non-numeric timestamp are emitted in place without waiting, and counted', async () => {
     const odd = Buffer.from(`1 b notanumber 0\nGET /b HTTP/1.1\r\n\r\n\n🐵🙈🙉\n`);
     const file = write('badts.gor', rec('a', 10n * MS), odd, rec('c', 20n * MS));
-    const input = fileInput({ patterns: [file] });
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], log });
     const t0 = performance.now();
     assert.deepEqual(ids(await collect(input)), ['a', 'b', 'c']);
     assert.ok(performance.now() - t0 < 500);
     assert.equal(input.stats!().bad_timestamp, 1);
+    // Said, with where: the file, the record number and its offset (the second record starts after the first).
+    const first = rec('a', 10n * MS).length;
+    assert.match(
+      log.lines.join('\n'),
+      new RegExp(`badts\\.gor: record 2 \\(byte ${first}\\): the meta line's timestamp is not a number`),
+    );
+  });
+
+  it('at |max, records with a non-numeric timestamp in a raw run are warned about with the file', async () => {
+    const records0: Buffer[] = [];
+    for (let i = 0; i < 300; i++) records0.push(rec(`r${i}`, BigInt(i + 1) * MS));
+    records0.splice(150, 0, Buffer.from(`1 odd notanumber 0\nGET /odd HTTP/1.1\r\n\r\n\n🐵🙈🙉\n`));
+    const file = write('badts-max.gor', ...records0);
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY, log });
+    let records = 0;
+    let runs = 0;
+    for await (const item of input.readRuns!()) {
+      if (!isRawRun(item)) records += item.length;
+      else {
+        runs++;
+        records += item.count;
+      }
+    }
+    assert.ok(runs > 0, 'read as raw runs');
+    assert.equal(records, 301);
+    assert.equal(input.stats!().bad_timestamp, 1);
+    const at = Buffer.concat(records0.slice(0, 150)).length;
+    assert.match(
+      log.lines.join('\n'),
+      new RegExp(`badts-max\\.gor: record 151 \\(byte ${at}\\): the meta line's timestamp is not`),
+    );
   });
 
   it('stats give what a progress line needs', async () => {

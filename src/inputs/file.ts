@@ -133,6 +133,13 @@ export function fileInput(options: FileInputOptions): Input {
     passes: 0,
   };
   const waits = new GorWaits({ speed, maxWaitNs });
+  /** The record is passed on (as gor does), so this is a warning, not an error. */
+  const warnBadTimestamp = (source: FileSource, rec: GorRecord) =>
+    log.warn(
+      `${source.path}: record ${rec.record} (byte ${rec.offset}): the meta line's timestamp is not a ` +
+        'number: is this a .gor file? (passed on in place and not paced; gor would read it as 0)',
+      'input-file:timestamp',
+    );
 
   const hooks: SourceHooks = {
     problem(p, source) {
@@ -232,14 +239,18 @@ export function fileInput(options: FileInputOptions): Input {
       const passStart = stats.records;
       let batch: Message[] = [];
       let batchBytes = 0;
-      const account = (rec: GorRecord): bigint => {
+      const account = (rec: GorRecord, source: FileSource): bigint => {
         stats.records++;
         stats.bytes += metaLength(rec) + 1 + rec.dataLength;
+        const bad = waits.badTimestamp;
         // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
         // dry-run report use gor's exact int64 arithmetic.
-        return timed || dryRun
-          ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
-          : waits.count(messageKey(rec));
+        const wait =
+          timed || dryRun
+            ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
+            : waits.count(messageKey(rec));
+        if (waits.badTimestamp !== bad) warnBadTimestamp(source, rec);
+        return wait;
       };
       while (merge.size > 0) {
         if (stop.signal.aborted) return;
@@ -252,7 +263,14 @@ export function fileInput(options: FileInputOptions): Input {
           if (run !== undefined) {
             stats.records += run.count;
             stats.bytes += run.bytes - SEPARATOR.length * run.count;
+            const bad = waits.badTimestamp;
             run.forEachKey(countKeys, countKey);
+            if (waits.badTimestamp !== bad) {
+              // Rare: find them again, to say which, as record by record does.
+              for (const rec of run.records()) {
+                if (Number.isNaN(messageKey(rec))) warnBadTimestamp(source, rec);
+              }
+            }
             if (batch.length > 0) {
               yield batch;
               batch = [];
@@ -272,7 +290,7 @@ export function fileInput(options: FileInputOptions): Input {
           }
           do {
             const rec = source.take();
-            account(rec);
+            account(rec, source);
             batch.push(rec);
             batchBytes += rec.dataLength;
           } while (
@@ -295,7 +313,7 @@ export function fileInput(options: FileInputOptions): Input {
             merge.pop();
             source.destroy();
           }
-          const wait = account(rec);
+          const wait = account(rec, source);
           if (dryRun) continue;
           if (timed && wait > 0n && clock.advance(wait) > 0) {
             if (batch.length > 0) {

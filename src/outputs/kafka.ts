@@ -139,7 +139,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
         ctx.log.warn(
           `${name}: waiting for the broker to acknowledge ${inFlightMessages} message(s) before closing; the ` +
             'client gives them up after its retries (--output-kafka-retries) and they count as failed ' +
-            '(a second SIGINT exits at once)',
+            '(to exit without waiting: SIGINT twice, or once more if tapline already said it is stopping)',
           `${name} close-wait`,
         );
       }, options.closeNoticeMs ?? CLOSE_NOTICE_MS);
