@@ -85,8 +85,15 @@ describe('chunkName (spec §6.2)', () => {
     assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r.gor'])), '/tmp/r_0.gor');
   });
 
-  it('unrelated files matching S*E take part, as in gor', () => {
-    assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r_0.gor', '/tmp/rz_5.gor'])), '/tmp/rz_6.gor');
+  it('unrelated files matching S*E do not take part (gor would write to rz_6.gor)', () => {
+    assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r_0.gor', '/tmp/rz_5.gor'])), '/tmp/r_1.gor');
+    assert.equal(chunkName('/tmp/r.gor', true, lister(['/tmp/r-old.gor', '/tmp/r_old.gor'])), '/tmp/r_0.gor');
+    assert.equal(chunkName('/tmp/r.gor.gz', true, lister(['/tmp/r.gor_3.gz', '/tmp/r.gor.x_9.gz'])), '/tmp/r.gor_4.gz');
+    // A glob's results are cleaned (./r.gor → r.gor): matched by the last path element.
+    assert.equal(
+      chunkName('./r.gor', false, () => ['r_2.gor']),
+      'r_2.gor',
+    );
   });
 });
 

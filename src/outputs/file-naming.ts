@@ -137,6 +137,10 @@ export function chunkName(path: string, nextChunk: boolean, glob: (pattern: stri
     if (err instanceof GlobPatternError) return path; // Go: Glob fails, the templated path is used as is
     throw err;
   }
+  // gor lets every name matching S*E take part, so `r.gor` beside an unrelated `rz_5.gor` was written to
+  // `rz_6.gor`, and a path ending in `/` to `<some file in the directory>_0<its extension>`. Only this path's own
+  // chunks (`S_<n>E`) and the path itself (`SE`) are taken here (docs/compat.md).
+  matches = matches.filter((m) => isChunkOf(m, stem, ext));
   if (matches.length === 0) return setFileIndex(path, 0);
   const sorted = sortByFileIndex(matches);
   const last = sorted[sorted.length - 1]!;
@@ -144,6 +148,15 @@ export function chunkName(path: string, nextChunk: boolean, glob: (pattern: stri
   const found = getFileIndex(last);
   if (found !== -1) index = nextChunk ? found + 1 : found;
   return setFileIndex(last, index);
+}
+
+/** `name` is `stem + ext` or `stem + "_<n>" + ext`; compared by last path element (a glob's results are cleaned). */
+function isChunkOf(name: string, stem: string, ext: string): boolean {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  const stemBase = stem.slice(stem.lastIndexOf('/') + 1);
+  if (!base.startsWith(stemBase) || !base.endsWith(ext)) return false;
+  const middle = base.slice(stemBase.length, base.length - ext.length);
+  return middle === '' || (middle.startsWith('_') && atoi(middle.slice(1)) !== undefined);
 }
 
 export { cleanPath };

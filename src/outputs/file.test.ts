@@ -225,6 +225,27 @@ describe('output-file', () => {
     assert.equal(readRecords(join(dir, 'r_11.gor')).length, 2);
   });
 
+  it('an unrelated file matching the chunk glob is left alone (gor would write to it or after it)', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'r-old.gor'), 'old');
+    writeFileSync(join(dir, 'rz_5.gor'), 'old');
+    const out = fileOutput({ path: join(dir, 'r.gor') });
+    await writeAll(out, [msg('1')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['r-old.gor', 'r_0.gor', 'rz_5.gor']);
+    assert.equal(readRecords(join(dir, 'r_0.gor')).length, 1);
+  });
+
+  for (const path of ['', 'dir/', 'dir/.', 'dir/..']) {
+    it(`a path with no file name (${JSON.stringify(path)}) is a usage error naming --output-file`, () => {
+      assert.throws(
+        () => fileOutput({ path }),
+        (e: TaplineError) =>
+          e.code === ERROR_CODES.USAGE && /--output-file/.test(e.describe()) && /names a directory/.test(e.message),
+      );
+    });
+  }
+
   it('--output-file-append really appends to an existing file, without an index', async () => {
     const dir = fresh();
     const file = join(dir, 'keep.gor');

@@ -57,6 +57,17 @@ interface OpenFile {
 }
 
 export function fileOutput(options: FileOutputOptions): Output {
+  // An empty last element would make the chunk names (or the file opened in append mode) come from whatever
+  // else is in the directory.
+  const lastElement = options.path.slice(options.path.lastIndexOf('/') + 1);
+  if (lastElement === '' || lastElement === '.' || lastElement === '..') {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `"${options.path}" names a directory, not a file: add a file name, e.g. ` +
+        `${options.path === '' ? '' : options.path.replace(/\/*$/, '/')}requests.gor`,
+      { where: '--output-file' },
+    );
+  }
   const template = compileTemplate(options.path, options.instanceId);
   const append = options.append ?? false;
   const flushMs =

@@ -1,6 +1,15 @@
 /** The CLI as a user meets it: help, usage errors, bad files, signals, --exit-after, --stats, profiling. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -159,6 +168,18 @@ describe('bad files', () => {
     assert.equal(res.code, 1);
     assert.match(res.stderr, /\/proc\/tapline-nope\/out\.gor/);
     assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('an --output-file path ending in / is a usage error (exit 2); nothing is written in the directory', async () => {
+    const sub = join(dir, 'slash');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'notes.txt'), 'mine');
+    const src = join(dir, 'slash.gor');
+    writeFileSync(src, Buffer.concat([record(1), record(2)]));
+    const res = await runTapline(['--input-file', `${src}|max`, '--output-file', `${sub}/`]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--output-file: ".*slash\/" names a directory, not a file/);
+    assert.deepEqual(readdirSync(sub), ['notes.txt']);
   });
 
   it('a full disk: exit 1 naming the file, no crash', async () => {
