@@ -127,6 +127,15 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     }
   }
 
+  const profiling =
+    flags.string('cpuprofile') || flags.string('http-pprof') || flags.string('memprofile')
+      ? await import('./profiling.js')
+      : undefined;
+  // Before anything starts (servers, captures): a profile that cannot be written fails now, not after the run.
+  for (const flag of ['cpuprofile', 'memprofile']) {
+    if (profiling && flags.string(flag)) profiling.checkWritable(flags.string(flag), flag);
+  }
+
   const useStatus = flags.bool('progress') && process.stderr.isTTY === true && flags.list('input-file').length > 0;
   let status: StatusLine | undefined;
   const log = createLogger({
@@ -189,10 +198,6 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
       : {}),
   });
 
-  const profiling =
-    flags.string('cpuprofile') || flags.string('http-pprof') || flags.string('memprofile')
-      ? await import('./profiling.js')
-      : undefined;
   const cpuProfile = profiling && flags.string('cpuprofile') ? await profiling.startCpuProfile() : undefined;
   if (profiling && flags.string('http-pprof')) {
     const debug = await profiling.startDebugServer(flags.string('http-pprof'), () => statsObject(pipeline.snapshot()));

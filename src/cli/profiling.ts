@@ -7,12 +7,12 @@
  *   GET /debug/pprof/profile?seconds=N   CPU profile of the next N seconds (default 10, max 300)
  *   GET /debug/pprof/heap                heap snapshot, streamed
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Session } from 'node:inspector';
 import { getHeapSnapshot, writeHeapSnapshot } from 'node:v8';
 import { sleep } from '../core/async.js';
-import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 
 function post<T>(session: Session, method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -35,11 +35,29 @@ export async function startCpuProfile(): Promise<{ stop(): Promise<string> }> {
   };
 }
 
+/**
+ * Checked before the run (gor creates its profile files at start): a path that cannot be written would
+ * otherwise fail only after a run of hours. Opens for appending, so an existing file is not emptied yet.
+ */
+export function checkWritable(file: string, flag: string): void {
+  try {
+    closeSync(openSync(file, 'a'));
+  } catch (cause) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot write ${file}: ${describeError(cause)}`, {
+      where: `--${flag}`,
+      cause,
+    });
+  }
+}
+
 export async function writeCpuProfile(file: string, json: string): Promise<void> {
   try {
     writeFileSync(file, json);
   } catch (cause) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, 'cannot write the CPU profile', { where: file, cause });
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot write the CPU profile: ${describeError(cause)}`, {
+      where: file,
+      cause,
+    });
   }
 }
 
@@ -47,7 +65,10 @@ export function writeHeapProfile(file: string): void {
   try {
     writeHeapSnapshot(file);
   } catch (cause) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, 'cannot write the heap snapshot', { where: file, cause });
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot write the heap snapshot: ${describeError(cause)}`, {
+      where: file,
+      cause,
+    });
   }
 }
 

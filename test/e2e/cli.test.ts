@@ -324,6 +324,15 @@ describe('observability', () => {
     assert.ok(existsSync(heap) && statSync(heap).size > 1000);
   });
 
+  it('a profile path that cannot be written fails at start (exit 1), not after the run', async () => {
+    // An endless input: without the check at start, the run would go on until the test's timeout.
+    const res = await runTapline(['--input-dummy', 'x', '--output-null', '--cpuprofile', join(dir, 'no-dir', 'p')], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /--cpuprofile: cannot write .*no-dir\/p: ENOENT/);
+  });
+
   it('--http-pprof serves live counters on loopback', async () => {
     const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0', '--verbose', '1']);
     const done = collect(child, 20_000);
