@@ -11,9 +11,20 @@ export interface Replacement {
   readonly template: Template;
 }
 
-export function parseReplacement(flag: string, value: string, pattern: string, template: string): Replacement {
+/**
+ * `literal` checks the template's own text (not what its groups expand to, which comes from the request): the
+ * caller passes checkTargetText or checkHeaderText (wire-syntax.ts), so a rewrite cannot break the request.
+ */
+export function parseReplacement(
+  flag: string,
+  value: string,
+  pattern: string,
+  template: string,
+  literal: (flag: string, value: string, text: string, what: string) => void,
+): Replacement {
   const regexp = flagRegexp(flag, value, pattern);
   const parsed = parseTemplate(template);
+  literal(flag, value, parsed.parts.filter((p) => typeof p === 'string').join(''), 'the replacement');
   for (const part of parsed.parts) {
     if (typeof part === 'string') continue;
     const index = regexp.groupIndex(part.group);

@@ -8,6 +8,7 @@ import { splice } from '../protocol/http1/bytes.js';
 import { header } from '../protocol/http1/index.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
+import { checkHeaderText } from './wire-syntax.js';
 
 const FLAG = 'http-rewrite-header';
 
@@ -18,7 +19,7 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     if (!nameAndRest || !parts) {
       throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
     }
-    return { name: Buffer.from(nameAndRest[0]), ...parseReplacement(FLAG, value, parts[0], parts[1]) };
+    return { name: Buffer.from(nameAndRest[0]), ...parseReplacement(FLAG, value, parts[0], parts[1], checkHeaderText) };
   });
   return {
     flag: FLAG,

@@ -6,6 +6,7 @@
 import { path, setPath } from '../protocol/http1/index.js';
 import { flagError, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
+import { checkTargetText } from './wire-syntax.js';
 
 const FLAG = 'http-rewrite-url';
 
@@ -14,7 +15,7 @@ export function rewriteUrl(values: readonly string[]): Modifier {
     const parts = splitFirst(value, ':');
     if (!parts)
       throw flagError(FLAG, value, 'need both regexp and replacement, colon-delimited (e.g. /v1/(.*):/v2/$1)');
-    return parseReplacement(FLAG, value, parts[0], parts[1]);
+    return parseReplacement(FLAG, value, parts[0], parts[1], checkTargetText);
   });
   return {
     flag: FLAG,

@@ -5,6 +5,7 @@
  */
 import { setHeader } from '../protocol/http1/index.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
+import { checkHeaderName, checkHeaderText } from './wire-syntax.js';
 
 const FLAG = 'http-set-header';
 
@@ -12,7 +13,10 @@ export function setHeaders(values: readonly string[]): Modifier {
   const headers = values.map((value) => {
     const parts = splitFirst(value, ':');
     if (!parts) throw flagError(FLAG, value, 'expected `Name: value` (a colon is missing)');
-    return { name: Buffer.from(goTrimSpace(parts[0])), value: Buffer.from(goTrimSpace(parts[1])) };
+    const [name, text] = [goTrimSpace(parts[0]), goTrimSpace(parts[1])];
+    checkHeaderName(FLAG, value, name);
+    checkHeaderText(FLAG, value, text, 'the value');
+    return { name: Buffer.from(name), value: Buffer.from(text) };
   });
   return {
     flag: FLAG,

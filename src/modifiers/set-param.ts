@@ -4,6 +4,7 @@
  */
 import { setPathParam } from '../protocol/http1/index.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
+import { checkTargetText } from './wire-syntax.js';
 
 const FLAG = 'http-set-param';
 
@@ -11,7 +12,10 @@ export function setParams(values: readonly string[]): Modifier {
   const params = values.map((value) => {
     const parts = splitFirst(value, '=');
     if (!parts) throw flagError(FLAG, value, 'expected `name=value` (an = is missing)');
-    return { name: Buffer.from(goTrimSpace(parts[0])), value: Buffer.from(goTrimSpace(parts[1])) };
+    const [name, text] = [goTrimSpace(parts[0]), goTrimSpace(parts[1])];
+    checkTargetText(FLAG, value, name, 'the name');
+    checkTargetText(FLAG, value, text, 'the value');
+    return { name: Buffer.from(name), value: Buffer.from(text) };
   });
   return {
     flag: FLAG,

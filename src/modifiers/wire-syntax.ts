@@ -1,0 +1,65 @@
+/**
+ * What a flag value may write into a request. gor copies `--http-set-header`, `--http-set-param` and the
+ * literal text of rewrite replacements into the payload unchecked, so `'X: a\r\nEvil: 1'` injects a header,
+ * `'X Y: 1'` or `': 1'` writes a line no HTTP parser takes as a header, and a space in a target splits the
+ * request line. gor's own output then fails to parse its request and drops it, logged only at --verbose; the
+ * other outputs record the malformed bytes. tapline refuses such values before the run (usage error, exit 2),
+ * so a modifier can only produce well-formed requests (docs/modifiers.md, docs/compat.md).
+ */
+import { flagError } from './modifier.js';
+
+/** RFC 9110 token characters: what a header name may be made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A header name (`--http-set-header`): one or more token characters. */
+export function checkHeaderName(flag: string, value: string, name: string): void {
+  if (name === '') throw flagError(flag, value, 'the header name is empty');
+  if (TOKEN.test(name)) return;
+  const bad = [...name].find((c) => !TOKEN.test(c))!;
+  throw flagError(
+    flag,
+    value,
+    `the header name ${JSON.stringify(name)} contains ${describeChar(bad)}; a header name is letters, digits and ` +
+      "!#$%&'*+-.^_`|~ only (gor would write a line the target cannot read as a header)",
+  );
+}
+
+/** Text written into a header value: anything but control characters (a tab is allowed). */
+export function checkHeaderText(flag: string, value: string, text: string, what: string): void {
+  const bad = [...text].find(isControl);
+  if (bad === undefined) return;
+  throw flagError(flag, value, `${what} contains ${describeChar(bad)}, which would break the request's header lines`);
+}
+
+/** Text written into the request-target: no space (it ends the target) and no control character. */
+export function checkTargetText(flag: string, value: string, text: string, what: string): void {
+  const bad = [...text].find((c) => c === ' ' || c === '\t' || isControl(c));
+  if (bad === undefined) return;
+  throw flagError(
+    flag,
+    value,
+    `${what} contains ${describeChar(bad)}, which would break the request line; percent-encode it (%20 for a space)`,
+  );
+}
+
+function isControl(c: string): boolean {
+  const code = c.codePointAt(0)!;
+  return (code < 0x20 && c !== '\t') || code === 0x7f;
+}
+
+function describeChar(c: string): string {
+  switch (c) {
+    case '\r':
+      return 'a carriage return (\\r)';
+    case '\n':
+      return 'a line feed (\\n)';
+    case ' ':
+      return 'a space';
+    case '\t':
+      return 'a tab';
+    default: {
+      const code = c.codePointAt(0)!;
+      return code < 0x80 ? `the byte 0x${code.toString(16).padStart(2, '0')}` : `the character ${JSON.stringify(c)}`;
+    }
+  }
+}
