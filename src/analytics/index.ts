@@ -77,6 +77,8 @@ const SLICE_MS = 1000;
 export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   const now = options.now ?? Date.now;
   const startedMs = now();
+  // Built now, not at the first message, so a malformed --route is a usage error before any input is read.
+  const routes = new RouteNamer({ rules: options.routes ?? [] });
   const maxWindowMs = options.maxWindowMs ?? 5 * 60_000;
   const aggregator = new Aggregator(options);
   const listeners = new Set<(e: Exchange) => void>();
@@ -122,7 +124,6 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   let chosen: ExchangeTracker | NativeTracker | undefined;
   const tracker = (): ExchangeTracker | NativeTracker => {
     if (chosen) return chosen;
-    const routes = new RouteNamer({ rules: options.routes ?? [] });
     const addon = listeners.size === 0 && options.engine !== 'js' ? statsAddon() : null;
     const stamp = () => (wall || windowsWanted ? now() : 0);
     if (!addon) {

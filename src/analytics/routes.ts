@@ -144,6 +144,14 @@ export class RouteRule {
         where: '--route',
       });
     }
+    // Paths are matched without their ?query and #fragment (pathOf): a rule holding one would never match.
+    if (/[?#]/.test(pattern)) {
+      throw new TaplineError(
+        ERROR_CODES.USAGE,
+        `route ${JSON.stringify(pattern)}: routes match the path only; leave out the ?query or #fragment`,
+        { where: '--route' },
+      );
+    }
     const segs = pattern.split('/').slice(1);
     const star = segs.indexOf('*');
     if (star !== -1 && star !== segs.length - 1) {

@@ -12,7 +12,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
-import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
@@ -36,6 +36,15 @@ function splitPorts(spec: string): { path: string; ports: string } {
   return m ? { path: m[1]!, ports: m[2]! } : { path: spec, ports: '' };
 }
 
+/**
+ * A failure while reading `path`: the file's own (FILE_IO, naming it), unless it is already a TaplineError from
+ * the work done on what was read (a usage error, a bad record): that one keeps its code and where.
+ */
+function readFailure(err: unknown, path: string): TaplineError {
+  if (isTaplineError(err)) return err;
+  return new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+}
+
 /** What a file holds, from its first 4 bytes. Throws FILE_IO naming the file when it cannot be read. */
 export function inputKind(path: string): InputKind {
   let fd: number | undefined;
@@ -47,7 +56,7 @@ export function inputKind(path: string): InputKind {
     if (n === 4 && PCAP_MAGICS.has(head.readUInt32BE(0))) return 'pcap';
     return 'gor';
   } catch (err) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+    throw readFailure(err, path);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -96,7 +105,7 @@ function hasReplayedRecord(path: string): boolean {
       view.copy(buf, 0, view.length - carried);
     }
   } catch (err) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+    throw readFailure(err, path);
   } finally {
     closeSync(fd);
   }
@@ -173,7 +182,7 @@ async function feedGor(
       records++;
     }
   } catch (err) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+    throw readFailure(err, path);
   } finally {
     raw.destroy();
   }
@@ -227,7 +236,7 @@ async function feedGorMapped(
     }
     return { position, records, done: true };
   } catch (err) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+    throw readFailure(err, path);
   } finally {
     await handle?.close();
   }
@@ -294,7 +303,7 @@ async function feedGorDirect(
       end = CARRY + read;
     }
   } catch (err) {
-    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+    throw readFailure(err, path);
   } finally {
     await ahead?.catch(() => {});
     await handle?.close();

@@ -23,7 +23,7 @@ import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { renderHelp } from './help.js';
 import { expandChunkNames } from './report-chunks.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
-import { feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
+import { type FeedResult, feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
 import { StatusLine } from './status-line.js';
 
 const SECTION = 'Report';
@@ -150,7 +150,9 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   if (flags.bool('json') && flags.bool('csv')) throw usage('choose one of --json and --csv', '--csv');
   const budgets = budgetsFromFlags(flags);
   const top = flags.number('top');
-  for (const f of files) inputKind(f.replace(/:[\d,]+$/, '')); // every file readable before any work
+  const compare = flags.string('compare');
+  const baseFiles = compare ? expandChunkNames([compare], note) : [];
+  for (const f of [...files, ...baseFiles]) inputKind(f.replace(/:[\d,]+$/, '')); // every file readable first
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   let status: StatusLine | undefined;
@@ -167,14 +169,13 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   let snapshot: AnalyticsSnapshot;
   let inputs: Record<string, Record<string, number | string>>;
   let baseline: AnalyticsSnapshot | undefined;
+  let baseInputs: FeedResult['inputs'] = {};
   try {
     inputs = (await feedFiles(files, analytics, log, progress)).inputs;
     snapshot = analytics.snapshot();
-    const compare = flags.string('compare');
     if (compare) {
-      const baseFiles = expandChunkNames([compare], note);
       const base = analyticsFor(flags, baseFiles);
-      await feedFiles(baseFiles, base, log, { records: 0, bytesRead: 0, bytesTotal: 0 });
+      baseInputs = (await feedFiles(baseFiles, base, log, { records: 0, bytesRead: 0, bytesTotal: 0 })).inputs;
       baseline = base.snapshot();
     }
   } finally {
@@ -182,6 +183,12 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   }
   const rows = parquet ? await parquet.close() : undefined;
 
+  // A baseline that is not a recording (every record bad) fails the run below, as the files do; one without a
+  // request is said here, or every route would read as "new" with nothing to say why.
+  const unusable = unusableInputs({ ...inputs, ...baseInputs });
+  if (baseline && unusable.length === 0 && baseline.total_requests === 0) {
+    log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
+  }
   const changes = baseline ? compareSnapshots(baseline, snapshot) : undefined;
   const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   if (flags.bool('json')) {
@@ -189,18 +196,17 @@ export async function runReport(argv: readonly string[]): Promise<number> {
       JSON.stringify({
         ...snapshot,
         inputs,
-        ...(changes ? { compare: { baseline: flags.string('compare'), routes: changes } } : {}),
+        ...(changes ? { compare: { baseline: compare, routes: changes } } : {}),
       }),
     );
   } else if (flags.bool('csv')) {
     out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
   } else {
     out(formatReport(snapshot, top, files));
-    if (changes) out(formatCompare(changes, flags.string('compare'), top));
+    if (changes) out(formatCompare(changes, compare, top));
   }
   if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
 
-  const unusable = unusableInputs(inputs);
   for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
   if (unusable.length > 0) return EXIT_FAILED;
   if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {

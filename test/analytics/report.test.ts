@@ -116,6 +116,40 @@ describe('tapline report', () => {
     assert.equal(users.requests, users.baseline_requests);
   });
 
+  it('--compare with a baseline that is not a recording exits 1 naming it; an empty one is warned about', async () => {
+    const dump = join(dir, 'baseline.json');
+    writeFileSync(dump, '{"routes": []}\n');
+    const notGor = await runTapline(['report', current, '--compare', dump]);
+    assert.equal(notGor.code, 1, notGor.stderr);
+    assert.match(notGor.stderr, /error: .*baseline\.json: no readable \.gor record/);
+    const empty = join(dir, 'baseline-empty.gor');
+    writeFileSync(empty, '');
+    const none = await runTapline(['report', current, '--compare', empty]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(
+      none.stderr,
+      /--compare .*baseline-empty\.gor: the baseline holds no request; every route shows as new/,
+    );
+    const missing = await runTapline(['report', current, '--compare', join(dir, 'no-such-baseline.gor')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no-such-baseline\.gor: cannot read/);
+    assert.equal(missing.stdout.length, 0, 'checked before any work: no report for a run that fails');
+  });
+
+  it('a malformed --route is a usage error naming the flag (exit 2), not a file that cannot be read', async () => {
+    for (const [rule, why] of [
+      ['videos/:id', /must start with \//],
+      ['/*/x', /\* may only be the last segment/],
+      ['/users?page=2', /routes match the path only; leave out the \?query/],
+    ] as const) {
+      const r = await runTapline(['report', current, '--route', rule]);
+      assert.equal(r.code, 2, `${rule}: ${r.stderr}`);
+      assert.match(r.stderr, /error: --route: /);
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stderr, /cannot read|TAPLINE_ERR_FILE_IO/);
+    }
+  });
+
   it('budgets: exit 3 naming the route that broke them; 0 within budget', async () => {
     const broken = await runTapline(['report', current, '--max-route', '100kb', '--max-latency', '250ms']);
     assert.equal(broken.code, 3, broken.stderr);
