@@ -279,6 +279,9 @@ export async function buildPlugins(
         let limit: ReturnType<typeof splitLimit>['limit'];
         try {
           ({ address, limit } = splitLimit(value));
+          // gor reads `max` as 0 (drop everything); a limiter would ignore it: neither is what was meant.
+          if (limit.kind === 'max' && !def.ownsLimit)
+            throw new Error('|max (no waiting) is for --input-file only; use |N or |N% here');
         } catch (err) {
           throw new TaplineError(ERROR_CODES.USAGE, (err as Error).message, { where: `--${def.flag} ${value}` });
         }

@@ -1,0 +1,43 @@
+/**
+ * `ADDRESS|limit` suffixes through the CLI (spec §5.1, docs/pipeline.md): what each plugin takes, and that a
+ * suffix it cannot honour is a usage error (exit 2) naming the flag and the value before anything starts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { runTapline } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-limits-e2e-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function gorFile(name: string, requests: number): string {
+  let text = '';
+  for (let i = 1; i <= requests; i++) {
+    const id = i.toString(16).padStart(24, '0');
+    text += `1 ${id} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n} 0\nGET /${i} HTTP/1.1\r\nHost: h\r\n\r\n\n🐵🙈🙉\n`;
+  }
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+test('|max is for --input-file only: on an output or another input it is a usage error, not ignored', async () => {
+  const file = gorFile('three.gor', 3);
+  const out = join(dir, 'out.gor');
+  for (const args of [
+    ['--input-file', file, '--output-file', `${out}|max`],
+    ['--input-file', file, '--output-stdout', '--output-http', 'http://127.0.0.1:9|max'],
+    ['--input-dummy', 'x|max', '--output-null'],
+  ]) {
+    const res = await runTapline(args);
+    assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, /error: --(output-file|output-http|input-dummy) \S+\|max: \|max .* --input-file only/);
+    assert.equal(res.stdout.length, 0);
+  }
+  // On --input-file it means "no waiting"; every record is copied.
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-stdout']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout.toString().match(/^1 /gm)?.length, 3);
+});
