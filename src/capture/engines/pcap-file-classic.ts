@@ -6,6 +6,7 @@
 import type { RawPacket } from '../types.js';
 import {
   badPacket,
+  countSnaplenCut,
   maxPacketFor,
   type ParseContext,
   type PcapInterface,
@@ -109,8 +110,16 @@ export class ClassicParser implements RecordParser {
         return pos;
       }
       const sec = dv.getUint32(pos, le);
+      const orig = dv.getUint32(pos + 12, le);
+      if (orig > incl) {
+        // Counted (and, the first time, warned about) at its own packet number: the local counts go in first.
+        this.count(packets, bytes);
+        packets = 0;
+        bytes = 0;
+        countSnaplenCut(this.ctx, base + pos, incl, orig);
+      }
       if (sink) {
-        sink.add(buf, linkType, fracToNs, dataStart, incl, dv.getUint32(pos + 12, le), sec, dv.getUint32(pos + 4, le));
+        sink.add(buf, linkType, fracToNs, dataStart, incl, orig, sec, dv.getUint32(pos + 4, le));
       } else {
         if (sec !== this.lastSec) {
           this.lastSec = sec;
@@ -121,7 +130,7 @@ export class ClassicParser implements RecordParser {
           tsNs,
           linkType,
           data: buf.subarray(dataStart, dataStart + incl),
-          origLen: dv.getUint32(pos + 12, le),
+          origLen: orig,
         });
       }
       packets++;

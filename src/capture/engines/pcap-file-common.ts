@@ -4,6 +4,7 @@
  * allocations, and the helper that builds a `TaplineError` naming file, packet number and byte offset.
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { SUPPORTED_LINK_TYPES } from '../decode/link.js';
 import type { RawPacket } from '../types.js';
 import type { IndexSink } from './pcap-file-index.js';
 
@@ -27,15 +28,24 @@ export interface PcapFileStats {
   truncatedAtEof: number;
   /** pcapng sections (SHB blocks) seen; 1 for classic pcap. */
   sections: number;
+  /** Packets delivered with fewer bytes than they had on the wire: the capture's snaplen cut them. */
+  snaplenCut: number;
 }
 
 export function newStats(): PcapFileStats {
-  return { packets: 0, bytes: 0, blocksSkipped: 0, truncatedAtEof: 0, sections: 0 };
+  return { packets: 0, bytes: 0, blocksSkipped: 0, truncatedAtEof: 0, sections: 0, snaplenCut: 0 };
 }
 
-/** A non-fatal problem: the input goes on (or ends) and the good packets were delivered. */
+/**
+ * A non-fatal problem: the input goes on (or ends) and the good packets were delivered.
+ * - `truncated-record`: the input ends inside a record (at the end only);
+ * - `unsupported-link-type`: an interface (the file's, or a pcapng IDB's) has a link type the decoder does not
+ *   read, so none of its packets can become TCP (once per interface);
+ * - `snaplen-cut`: the first packet the capture's snaplen cut short (once per input; all are counted in
+ *   `snaplenCut`), which leaves the HTTP messages with bytes in such packets incomplete.
+ */
 export interface PcapFileWarning {
-  readonly code: 'truncated-record';
+  readonly code: 'truncated-record' | 'unsupported-link-type' | 'snaplen-cut';
   readonly message: string;
   /** `file:packet N (offset X)`, as in errors. */
   readonly where: string;
@@ -55,6 +65,8 @@ export interface ParseContext {
   /** Shown in errors: the path, or a name given for a stream (`<stdin>`). */
   readonly source: string;
   readonly stats: PcapFileStats;
+  /** Warnings raised while parsing, taken by the reader after each chunk (`PcapStreamParser.takeWarnings`). */
+  readonly warnings: PcapFileWarning[];
   /** When set, classic pcap records go here as an index instead of `RawPacket`s (pcap-file-index.ts). */
   sink?: IndexSink | null;
 }
@@ -107,4 +119,56 @@ export function badPacket(
 /** The largest record length accepted for a given snaplen (see the constants above). */
 export function maxPacketFor(snaplen: number): number {
   return Math.min(Math.max(snaplen, DEFAULT_MAX_PACKET), HARD_MAX_PACKET);
+}
+
+/** Names of link types a capture of another kind than Ethernet/loopback commonly has, for the warning. */
+const LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
+  9: 'PPP',
+  50: 'PPP in HDLC framing',
+  104: 'Cisco HDLC',
+  105: 'IEEE 802.11 Wi-Fi',
+  119: 'IEEE 802.11 with Prism header',
+  127: 'IEEE 802.11 with radiotap header',
+  143: 'DOCSIS',
+  163: 'IEEE 802.11 with AVS header',
+  192: 'PPI',
+  195: 'IEEE 802.15.4',
+  220: 'USB (Linux, mmapped)',
+  249: 'Netlink',
+};
+
+/**
+ * Queues an `unsupported-link-type` warning when the decoder cannot read `linkType`: every packet of that
+ * interface would otherwise only be counted (`not_tcp_or_filtered`) and the run end with no message and no
+ * word why. `where` is the file header or the interface block that declared it.
+ */
+export function checkLinkType(ctx: ParseContext, linkType: number, offset: number, kind: WhereKind, iface = 0): void {
+  if (SUPPORTED_LINK_TYPES.includes(linkType)) return;
+  const name = LINK_TYPE_NAMES[linkType];
+  const what = name === undefined ? `link type ${linkType}` : `link type ${linkType} (${name})`;
+  const subject = kind === 'header' ? 'the capture has' : `interface ${iface} has`;
+  ctx.warnings.push({
+    code: 'unsupported-link-type',
+    message:
+      `${subject} ${what}, which tapline does not decode: its packets are counted as not_tcp_or_filtered and ` +
+      'give no message (supported: Ethernet, Linux cooked SLL/SLL2, BSD loopback, raw IP, NFLOG)',
+    where: whereIs(ctx, offset, kind),
+  });
+}
+
+/**
+ * Counts a packet the snaplen cut (`captured` of `onWire` bytes) and, for the first one of the input, queues a
+ * `snaplen-cut` warning naming it. Call before the packet is counted in `stats.packets`.
+ */
+export function countSnaplenCut(ctx: ParseContext, offset: number, captured: number, onWire: number): void {
+  if (ctx.stats.snaplenCut++ > 0) return;
+  ctx.warnings.push({
+    code: 'snaplen-cut',
+    message:
+      `the capture's snaplen cut this packet to ${captured} of its ${onWire} bytes: HTTP messages with bytes in ` +
+      'cut packets are incomplete (counted as gaps and incomplete_gap, and left out unless ' +
+      '--input-raw-allow-incomplete); every cut packet is counted as snaplen_truncated. Capture with a larger ' +
+      'snaplen (tcpdump -s 0)',
+    where: whereIs(ctx, offset, 'packet'),
+  });
 }

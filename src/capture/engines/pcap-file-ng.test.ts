@@ -59,7 +59,14 @@ describe('pcapng reader', () => {
         [113, 1_700_000_000_500_000_000n, 50, 1500], // 2^-20 s units, big-endian section
       ],
     );
-    assert.deepEqual(stats, { packets: 5, bytes: 201, blocksSkipped: 4, truncatedAtEof: 0, sections: 2 });
+    assert.deepEqual(stats, {
+      packets: 5,
+      bytes: 201,
+      blocksSkipped: 4,
+      truncatedAtEof: 0,
+      sections: 2,
+      snaplenCut: 1, // the last packet: 50 of 1500 bytes
+    });
     assert.deepEqual(parser.interfaces, [
       { linkType: 113, snaplen: 128, tsResolution: '2^-20', mode: 'pow2', factor: 20n, offsetNs: 0n, maxLen: 262144 },
     ]);
@@ -184,5 +191,47 @@ describe('pcapng reader', () => {
     assert.match(w2[0]?.message ?? '', /skipped \(non-packet\) block, 600 bytes short/);
 
     assert.throws(() => readPcapBuffer(shb().subarray(0, 20)), /inside the file header/);
+  });
+
+  it('names an interface whose link type is not decoded, and the first packet the snaplen cut', () => {
+    const ethernet = Buffer.alloc(60, 1);
+    const file = Buffer.concat([
+      shb(),
+      idb(1, 65535, { name: 'eth0' }),
+      idb(127, 65535, { name: 'wlan0mon' }), // 802.11 with radiotap: not decoded
+      epb(0, 1n, ethernet),
+      epb(1, 2n, data(40)),
+      epb(0, 3n, ethernet, { origLen: 1514 }),
+      epb(0, 4n, ethernet, { origLen: 1514 }),
+      shb(),
+      idb(1, 65535),
+      idb(1, 65535),
+      idb(9, 65535), // PPP, interface 2 of the second section
+      epb(2, 5n, data(20)),
+    ]);
+    const warnings: PcapFileWarning[] = [];
+    const { packets, stats } = readPcapBuffer(file, { name: 'm.pcapng', onWarning: (w) => warnings.push(w) });
+    assert.equal(packets.length, 5);
+    assert.equal(stats.snaplenCut, 2);
+    const idbOffset = shb().length + idb(1, 65535, { name: 'eth0' }).length;
+    const cutOffset =
+      idbOffset +
+      idb(127, 65535, { name: 'wlan0mon' }).length +
+      epb(0, 1n, ethernet).length +
+      epb(1, 2n, data(40)).length;
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.where]),
+      [
+        ['unsupported-link-type', `m.pcapng:block before packet 1 (offset ${idbOffset})`],
+        ['snaplen-cut', `m.pcapng:packet 3 (offset ${cutOffset})`],
+        [
+          'unsupported-link-type',
+          `m.pcapng:block after packet 4 (offset ${file.length - epb(2, 5n, data(20)).length - idb(9, 65535).length})`,
+        ],
+      ],
+    );
+    assert.match(warnings[0]!.message, /^interface 1 has link type 127 \(IEEE 802\.11 with radiotap header\)/);
+    assert.match(warnings[1]!.message, /cut this packet to 60 of its 1514 bytes/);
+    assert.match(warnings[2]!.message, /^interface 2 has link type 9 \(PPP\)/);
   });
 });

@@ -12,6 +12,8 @@
 import type { RawPacket } from '../types.js';
 import {
   badPacket,
+  checkLinkType,
+  countSnaplenCut,
   HARD_MAX_PACKET,
   maxPacketFor,
   type ParseContext,
@@ -155,6 +157,7 @@ export class PcapngParser implements RecordParser {
       }
       o = next;
     }
+    checkLinkType(this.ctx, linkType, base + pos, 'block', this.interfaces.length);
     this.interfaces.push(makeInterface(linkType, snaplen, resol, offsetSec, name));
   }
 
@@ -212,6 +215,7 @@ export class PcapngParser implements RecordParser {
     if (capLen > iface.maxLen) {
       throw badPacket(this.ctx, base + pos, `packet claims ${capLen} captured bytes (limit ${iface.maxLen})`);
     }
+    if (capLen < origLen) countSnaplenCut(this.ctx, base + pos, capLen, origLen);
     const tsNs = type === BLOCK_SPB ? this.lastTsNs : toNs(iface, hi, lo);
     this.lastTsNs = tsNs;
     out.push({ tsNs, linkType: iface.linkType, data: buf.subarray(dataOff, dataOff + capLen), origLen });

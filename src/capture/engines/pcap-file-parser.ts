@@ -20,6 +20,7 @@ import {
 } from './pcap-file-classic.js';
 import {
   badPacket,
+  checkLinkType,
   newStats,
   type ParseContext,
   type PcapFileStats,
@@ -55,7 +56,7 @@ export class PcapStreamParser {
   private failed: TaplineError | null = null;
 
   constructor(source = '<stream>') {
-    this.ctx = { source, stats: this.stats };
+    this.ctx = { source, stats: this.stats, warnings: [] };
   }
 
   /** Classic pcap records go to `sink` as an index from now on, instead of into `out` (pcap-file-index.ts). */
@@ -66,6 +67,14 @@ export class PcapStreamParser {
   /** Interfaces known so far (classic: exactly one; pcapng: those of the current section). */
   get interfaces(): readonly PcapInterface[] {
     return this.parser?.interfaces ?? [];
+  }
+
+  /**
+   * Warnings raised since the last call (an unsupported link type, the first packet the snaplen cut), in file
+   * order. The input goes on; the end-of-input warning comes from `end()` instead.
+   */
+  takeWarnings(): PcapFileWarning[] {
+    return this.ctx.warnings.splice(0);
   }
 
   /**
@@ -207,6 +216,7 @@ export class PcapStreamParser {
         this.classicHeader = header;
         this.stats.sections = 1;
         this.parser = new ClassicParser(header, this.ctx);
+        checkLinkType(this.ctx, header.linkType, 20, 'header');
         pos = CLASSIC_HEADER_LEN;
       } else {
         throw badPacket(this.ctx, 0, describeBadMagic(buf), 'header');

@@ -83,6 +83,7 @@ describe('classic pcap reader', () => {
           blocksSkipped: 0,
           truncatedAtEof: 0,
           sections: 1,
+          snaplenCut: 0,
         });
       });
     }
@@ -133,6 +134,70 @@ describe('classic pcap reader', () => {
     for (const chunkSize of [7, 64, 1 << 20]) {
       const { packets } = await collect(openPcapFile(path, { chunkSize }));
       assert.deepEqual(simple(packets), simple(readPcapBuffer(file).packets), `chunkSize ${chunkSize}`);
+    }
+  });
+});
+
+describe('warnings that explain a run with few or no messages', () => {
+  it('a link type the decoder does not read is named once, at the file header, before any packet', async () => {
+    const file = buildPcap(packetsFor(3), { linkType: 105 });
+    const warnings: PcapFileWarning[] = [];
+    const { packets } = readPcapBuffer(file, { name: 'wifi.pcap', onWarning: (w) => warnings.push(w) });
+    assert.equal(packets.length, 3);
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.where]),
+      [['unsupported-link-type', 'wifi.pcap:file header (offset 20)']],
+    );
+    assert.match(warnings[0]!.message, /link type 105 \(IEEE 802\.11 Wi-Fi\), which tapline does not decode/);
+    assert.match(warnings[0]!.message, /not_tcp_or_filtered/);
+
+    // From a file: said as soon as the header is read, before the first batch reaches the consumer.
+    const path = join(tmp, 'unknown-link.pcap');
+    writeFileSync(path, buildPcap(packetsFor(3), { linkType: 147 }));
+    const seen: string[] = [];
+    const reader = openPcapFile(path, { onWarning: (w) => seen.push(`warning ${w.code}`) });
+    for await (const batch of reader) seen.push(`batch ${batch.length}`);
+    assert.deepEqual(seen, ['warning unsupported-link-type', 'batch 3']);
+  });
+
+  it('every link type the decoder reads passes without a warning', () => {
+    for (const linkType of [0, 1, 12, 14, 101, 108, 113, 228, 229, 239, 276]) {
+      const warnings: PcapFileWarning[] = [];
+      readPcapBuffer(buildPcap(packetsFor(1), { linkType }), { onWarning: (w) => warnings.push(w) });
+      assert.deepEqual(warnings, [], `link type ${linkType}`);
+    }
+  });
+
+  it('snaplen-cut packets: all counted, the first named by packet number and offset (both batch forms)', async () => {
+    const input = packetsFor(6).map((p) => ({ ...p, data: Buffer.alloc(p.data.length + 100, 7) }));
+    const file = buildPcap(input, { snaplen: 125 }); // packets 4, 5 and 6 (131, 138, 145 bytes) are cut
+    const warnings: PcapFileWarning[] = [];
+    const { packets, stats } = readPcapBuffer(file, { name: 'cut.pcap', onWarning: (w) => warnings.push(w) });
+    assert.deepEqual(
+      packets.map((p) => [p.data.length, p.origLen]),
+      input.map((p) => [Math.min(125, p.data.length), p.data.length]),
+    );
+    assert.equal(stats.snaplenCut, 3);
+    assert.equal(stats.packets, 6);
+    const offset = 24 + input.slice(0, 3).reduce((n, p) => n + 16 + p.data.length, 0);
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.where]),
+      [['snaplen-cut', `cut.pcap:packet 4 (offset ${offset})`]],
+    );
+    assert.match(warnings[0]!.message, /cut this packet to 125 of its 131 bytes/);
+
+    const path = join(tmp, 'snaplen.pcap');
+    writeFileSync(path, file);
+    for (const indexed of [false, true]) {
+      const fileWarnings: PcapFileWarning[] = [];
+      const reader = openPcapFile(path, { chunkSize: 100, onWarning: (w) => fileWarnings.push(w) });
+      for await (const _ of indexed ? reader.batches() : reader);
+      assert.equal(reader.stats.snaplenCut, 3, `indexed ${indexed}`);
+      assert.equal(reader.stats.packets, 6);
+      assert.deepEqual(
+        fileWarnings.map((w) => w.where),
+        [`${path}:packet 4 (offset ${offset})`],
+      );
     }
   });
 });

@@ -21,7 +21,10 @@ export { type PcapFormat, PcapStreamParser } from './pcap-file-parser.js';
 export interface PcapReadOptions {
   /** Name used in errors and warnings. Default: the path, or `<stream>`. */
   name?: string;
-  /** Called for non-fatal problems, such as a last record cut short by the end of the file. */
+  /**
+   * Called for non-fatal problems: an interface whose link type is not decoded, the first packet the snaplen
+   * cut (both as soon as they are read, before the batch that holds them), a last record cut short by the end.
+   */
   onWarning?: (warning: PcapFileWarning) => void;
   /** Bytes per read from a file (default 1 MiB): also the natural batch size. */
   chunkSize?: number;
@@ -86,6 +89,7 @@ export class PcapFileReader implements AsyncIterable<RawPacket[]> {
         } catch (err) {
           failure = err;
         }
+        this.warn(parser.takeWarnings());
         // The good packets before a corrupt record are delivered before the error is raised.
         if (sink) for (const view of sink.take()) yield view;
         if (out.length > 0) yield out;
@@ -102,6 +106,10 @@ export class PcapFileReader implements AsyncIterable<RawPacket[]> {
     }
     const warning = parser.end();
     if (warning) this.options.onWarning?.(warning);
+  }
+
+  private warn(warnings: readonly PcapFileWarning[]): void {
+    for (const w of warnings) this.options.onWarning?.(w);
   }
 }
 
@@ -127,6 +135,7 @@ export function readPcapBuffer(
   const parser = new PcapStreamParser(options.name ?? '<buffer>');
   const packets: RawPacket[] = [];
   parser.push(toBuffer(bytes, options.name ?? '<buffer>'), packets);
+  for (const w of parser.takeWarnings()) options.onWarning?.(w);
   const warning = parser.end();
   if (warning) options.onWarning?.(warning);
   return { packets, stats: parser.stats, parser };

@@ -77,7 +77,11 @@ export function openFileSource(address: RawAddress, log: Logger): PacketSource {
         }
       },
     },
-    stats: () => ({ file_packets: reader.stats.packets, file_bytes: reader.stats.bytes }),
+    stats: () => ({
+      file_packets: reader.stats.packets,
+      file_bytes: reader.stats.bytes,
+      snaplen_truncated: reader.stats.snaplenCut,
+    }),
     close: () => {
       stop = true;
     },
