@@ -1015,10 +1015,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
           if (off >= n) return;
           continue;
         case ResponseFramer::BAD: {
-          const char* why = c->framer.error();
-          Fail(c, kBad,
-               why != nullptr && strcmp(why, "garbage") == 0 ? "the target answered with bytes that are not HTTP"
-                                                              : std::string("response ") + (why ? why : "malformed"));
+          Fail(c, kBad, BadResponseDetail(c->framer.error()));
           return;
         }
         case ResponseFramer::DONE:
@@ -1026,6 +1023,15 @@ class Sender : public Napi::ObjectWrap<Sender> {
           return;
       }
     }
+  }
+
+  // The words of http-connection.ts BAD_RESPONSE_DETAILS (both clients say the same).
+  static std::string BadResponseDetail(const char* why) {
+    if (why == nullptr || strcmp(why, "malformed") == 0)
+      return "the response body is chunked with a bad chunk-size line or chunk end";
+    if (strcmp(why, "garbage") == 0) return "the target answered with bytes that are not HTTP";
+    if (strcmp(why, "max-size") == 0) return "the response head (status line and headers) is over 64 KiB";
+    return std::string("the response is broken (") + why + ")";
   }
 
   void CloseFd(Conn* c) {

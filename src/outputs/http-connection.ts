@@ -196,14 +196,18 @@ export class ReplayConnection {
       const msg = messages[i]!;
       if (msg.interim) continue;
       if (msg.incomplete) {
-        this.fail('bad-response', `response ${msg.incomplete}`);
+        this.fail('bad-response', badResponseDetail(msg.incomplete));
         return;
       }
       this.succeed(msg.status, msg.start, msg.end, false);
       return;
     }
-    if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
-      this.fail('bad-response', 'the target answered with bytes that are not HTTP');
+    if (this.splitter.framingLost && this.splitter.retainFrom >= this.from) {
+      // The splitter would report this response only at the next start line or the close: none may come
+      // before the timeout, and no byte after a broken chunk line can be framed (Go fails it at once too).
+      this.fail('bad-response', badResponseDetail('malformed'));
+    } else if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
+      this.fail('bad-response', BAD_RESPONSE_DETAILS.garbage);
     }
   }
 
@@ -307,6 +311,20 @@ export class ReplayConnection {
       truncated,
     });
   }
+}
+
+/**
+ * What a `bad-response` failure says, by why the answer could not be framed. The native sender
+ * (native/src/http_sender.cc) says the same words.
+ */
+export const BAD_RESPONSE_DETAILS = {
+  garbage: 'the target answered with bytes that are not HTTP',
+  'max-size': 'the response head (status line and headers) is over 64 KiB',
+  malformed: 'the response body is chunked with a bad chunk-size line or chunk end',
+} as const;
+
+function badResponseDetail(why: string): string {
+  return BAD_RESPONSE_DETAILS[why as keyof typeof BAD_RESPONSE_DETAILS] ?? `the response is broken (${why})`;
 }
 
 function reasonOf(err: NodeJS.ErrnoException): FailureReason {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
 import {
   type Answer,
@@ -76,6 +77,42 @@ forEachClient(() => {
       20,
     );
     assert.equal(stats.error_bad_response, 20);
+  });
+
+  test('an answer that cannot be framed is a bad response at once, and the warning says why', async () => {
+    // The connection stays open after each answer: the failure must not wait for a close or the timeout.
+    const cases = [
+      {
+        answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
+        says: 'the response body is chunked with a bad chunk-size line or chunk end',
+      },
+      {
+        answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!!\r\n0\r\n\r\n',
+        says: 'the response body is chunked with a bad chunk-size line or chunk end',
+      },
+      {
+        answer: `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\nContent-Length: 2\r\n\r\nok`,
+        says: 'the response head (status line and headers) is over 64 KiB',
+      },
+    ];
+    for (const { answer, says } of cases) {
+      const server = await rawServer((_r, socket) => socket.write(answer));
+      try {
+        const log = memoryLogger();
+        const out = httpOutput(server.url, { workers: 2, timeoutMs: 10_000, log });
+        const summary = await runPipeline([arrayInput(requests(3))], [out]);
+        const s = summary.outputs[0]!.stats!;
+        assert.equal(s.error_bad_response, 3, `${says}: ${JSON.stringify(s)}`);
+        assert.equal(s.error_timeout, 0);
+        assert.ok(
+          log.lines.some((l) => l.includes(`failed: bad-response (${says})`)),
+          log.lines.join('\n'),
+        );
+        assert.ok(!log.lines.some((l) => /max-size|response malformed/.test(l)), 'no internal words');
+      } finally {
+        await server.close();
+      }
+    }
   });
 
   test('a response cut short (Content-Length 100, 10 bytes, then close) is counted as closed', async () => {

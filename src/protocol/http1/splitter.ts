@@ -235,6 +235,14 @@ export class Http1Splitter {
     return (this.cur !== null && !this.discarding) || this.tail !== null;
   }
 
+  /**
+   * True while a message whose framing was lost (a bad chunk line) waits to be reported: it is reported only
+   * when the next start line or the end of the stream comes, so a client that must answer now asks here.
+   */
+  get framingLost(): boolean {
+    return this.tail !== null;
+  }
+
   /** Feed the next bytes of the stream. Returns the messages they complete (a shared empty array if none). */
   push(chunk: Buffer): readonly Http1Message[] {
     this.assertOpen('push');
