@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
+import { preview } from '../core/meta.js';
 import type { Batch, Transform } from '../core/plugin.js';
 import { parseMiddlewareCommand } from './command.js';
 import { type DecodeResult, encodeHexLines, HexLineDecoder } from './hex-lines.js';
@@ -40,6 +41,12 @@ const QUEUE_HIGH_MESSAGES = 8192;
 const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
 /** A stderr line longer than this is passed through in pieces. */
 const STDERR_LINE_MAX = 64 * 1024;
+/**
+ * After it exits, how long its stdout may stay open. What it wrote before exiting is already in the pipe and
+ * is read within milliseconds; a pipe still open after this is held by a process it started (`sleep 60 &` in
+ * a script, or the child of a shell killed by the watchdog), which could hold it for ever.
+ */
+const EXIT_GRACE_MS = 1000;
 
 export class ExternalMiddleware {
   readonly name: string;
@@ -52,6 +59,8 @@ export class ExternalMiddleware {
     received_bytes: 0,
     /** Lines that were not a message (dropped, each reported). */
     bad_lines: 0,
+    /** Messages passed on whose meta line's timestamp is not a number (each reported). */
+    bad_timestamps: 0,
     empty_lines: 0,
     /** Messages that could not be sent because it had exited. */
     not_sent: 0,
@@ -69,6 +78,8 @@ export class ExternalMiddleware {
   private wakeReader: (() => void) | undefined;
   private wakeWriter: (() => void) | undefined;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The process itself has exited ('exit'); `exit` is set once its stdout and stderr are closed too. */
+  private exited = false;
   private killedFor: string | undefined;
   private inputEnded = false;
   private waitingDrain = false;
@@ -129,6 +140,7 @@ export class ExternalMiddleware {
     const c = this.counters;
     const parts = [`${c.sent} sent`, `${c.received} received`];
     if (c.bad_lines) parts.push(`${c.bad_lines} unreadable lines dropped`);
+    if (c.bad_timestamps) parts.push(`${c.bad_timestamps} with a timestamp that is not a number`);
     if (c.empty_lines) parts.push(`${c.empty_lines} empty lines`);
     if (c.not_sent) parts.push(`${c.not_sent} not sent (it had exited)`);
     const status = this.exit
@@ -179,7 +191,14 @@ export class ExternalMiddleware {
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => this.passStderr(chunk.toString('utf8')));
+    let grace: NodeJS.Timeout | undefined;
+    child.on('exit', () => {
+      this.exited = true;
+      this.wakeWriter?.();
+      grace = setTimeout(() => this.abandonPipes(child), Math.min(EXIT_GRACE_MS, this.timeoutMs));
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(grace);
       this.take(this.decoder.end());
       if (this.stderrCarry) this.passStderr('\n');
       this.exit = { code, signal };
@@ -214,6 +233,20 @@ export class ExternalMiddleware {
     }
   }
 
+  /**
+   * It has exited, but a process it started still holds its stdout or stderr open: stop reading them (which
+   * lets 'close' fire with its exit status) rather than wait for that process, and say so.
+   */
+  private abandonPipes(child: ChildProcess): void {
+    if (this.exit) return;
+    this.options.log.warn(
+      `${this.name} (pid ${this.pid}) exited, but its stdout or stderr was still open ${Math.min(EXIT_GRACE_MS, this.timeoutMs)} ms later, ` +
+        'held by a process it started (in a script, start helpers with exec or redirect their output); tapline stopped reading it',
+    );
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  }
+
   private take(result: DecodeResult): void {
     for (const m of result.messages) {
       this.queue.push(m);
@@ -221,6 +254,14 @@ export class ExternalMiddleware {
     }
     this.counters.received += result.messages.length;
     this.counters.empty_lines += result.empty;
+    for (const { line, meta } of result.badTimestamps) {
+      this.counters.bad_timestamps++;
+      this.options.log.warn(
+        `${this.name}: stdout line ${line}: the meta line's timestamp is not a number: ${preview(meta)} ` +
+          '(expected "<type> <id> <timestamp ns> ..."); passed on as is, as gor does (it reads it as 0)',
+        'middleware timestamp',
+      );
+    }
     for (const p of result.problems) {
       this.counters.bad_lines++;
       const text = `stdout ${p.message}; dropped`;
@@ -244,25 +285,28 @@ export class ExternalMiddleware {
     child.on('close', () => this.wakeWriter?.());
     try {
       for await (const batch of source) {
-        if (this.exit || stdin.destroyed) {
-          this.counters.not_sent += batch.length;
-          continue;
-        }
-        for (const buf of encodeHexLines(batch)) {
-          this.counters.sent_bytes += buf.length;
+        const counts: number[] = [];
+        const bufs = this.exited || stdin.destroyed ? [] : encodeHexLines(batch, counts);
+        let written = 0;
+        // It can exit between two writes of a batch: what was not written then is not sent, whatever the
+        // batch held (the exit error and the summary must agree on "sent").
+        for (let k = 0; k < bufs.length && !this.exited && !stdin.destroyed; k++) {
+          this.counters.sent_bytes += bufs[k]!.length;
           this.lastWriteAt = Date.now();
-          if (!stdin.write(buf)) await this.drained(stdin);
+          written += counts[k]!;
+          this.counters.sent += counts[k]!;
+          if (!stdin.write(bufs[k]!)) await this.drained(stdin);
         }
-        this.counters.sent += batch.length;
+        this.counters.not_sent += batch.length - written;
       }
     } finally {
       this.inputEnded = true;
-      if (!this.exit) stdin.end();
+      if (!this.exited) stdin.end();
     }
   }
 
   private drained(stdin: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
-    if (this.exit || !stdin.writableNeedDrain) return Promise.resolve();
+    if (this.exited || !stdin.writableNeedDrain) return Promise.resolve();
     this.waitingDrain = true;
     return new Promise<void>((resolve) => {
       this.wakeWriter = () => {

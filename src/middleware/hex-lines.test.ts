@@ -103,6 +103,22 @@ describe('hex lines', () => {
     assert.match(got.problems[0]!, /line 1 is not hex at column 150001: "qq/);
   });
 
+  it('passes on a message whose timestamp is not a number, naming its line (short and long lines alike)', () => {
+    const odd = `${Buffer.from('1 ab zz -1\nGET / HTTP/1.1\r\n\r\n').toString('hex')}\n`;
+    const long = `${Buffer.from(`9 cd ts\n${'x'.repeat(50_000)}`).toString('hex')}\n`;
+    const wire = Buffer.from(formatHexLine(sample[0]!) + odd + formatHexLine(sample[1]!) + long);
+    const d = new HexLineDecoder();
+    const results = [d.push(wire.subarray(0, 300)), d.push(wire.subarray(300)), d.end()];
+    assert.equal(results.flatMap((r) => r.messages).length, 4);
+    assert.deepEqual(
+      results.flatMap((r) => r.badTimestamps),
+      [
+        { line: 2, meta: '1 ab zz -1' },
+        { line: 4, meta: '9 cd ts' },
+      ],
+    );
+  });
+
   it('refuses a message over the size limit without keeping it in memory', () => {
     const wire = Buffer.from(formatHexLine(msg('1', 'x', Buffer.alloc(5000))) + formatHexLine(sample[0]!));
     const got = decodeIn([wire.subarray(0, 4000), wire.subarray(4000)], 1000);

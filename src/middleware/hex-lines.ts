@@ -10,7 +10,7 @@
  * decoded as it arrives, so a 100 MB message costs its decoded size plus one chunk, not its hex text.
  */
 import type { Message } from '../core/message.js';
-import { copyMetaLine, metaLineLength, parseMetaBytes, preview } from '../core/meta.js';
+import { copyMetaLine, metaLineLength, parseMetaBytes, preview, timestampKey } from '../core/meta.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -53,9 +53,10 @@ export function writeHexLine(msg: Message, out: Buffer, offset: number): number 
 
 /**
  * Encodes a batch as hex lines, grouped into Buffers of about WRITE_CHUNK_BYTES (a larger message gets a
- * Buffer of its own). Each returned Buffer is meant for one write().
+ * Buffer of its own). Each returned Buffer is meant for one write(). `counts`, when given, receives the number
+ * of messages in each Buffer (to count what was written when the writes stop part-way).
  */
-export function encodeHexLines(batch: readonly Message[]): Buffer[] {
+export function encodeHexLines(batch: readonly Message[], counts?: number[]): Buffer[] {
   const out: Buffer[] = [];
   let i = 0;
   while (i < batch.length) {
@@ -67,6 +68,7 @@ export function encodeHexLines(batch: readonly Message[]): Buffer[] {
     }
     const buf = Buffer.allocUnsafe(size);
     let o = 0;
+    counts?.push(j - i);
     for (; i < j; i++) o = writeHexLine(batch[i]!, buf, o);
     out.push(o === size ? buf : buf.subarray(0, o));
   }
@@ -94,6 +96,11 @@ export interface DecodeResult {
   problems: LineProblem[];
   /** Empty lines (skipped, as gor does). */
   empty: number;
+  /**
+   * Messages (line number, meta line) whose meta line's timestamp is not a number. They are passed on, as gor does (it reads
+   * such a timestamp as 0), but the middleware is most likely writing its meta lines wrong: said and counted.
+   */
+  badTimestamps: { line: number; meta: string }[];
 }
 
 /** A line that spans chunks: its hex is decoded piece by piece as it arrives. */
@@ -129,7 +136,7 @@ export class HexLineDecoder {
   }
 
   push(chunk: Buffer): DecodeResult {
-    const result: DecodeResult = { messages: [], problems: [], empty: 0 };
+    const result: DecodeResult = { messages: [], problems: [], empty: 0, badTimestamps: [] };
     let pos = 0;
     while (pos < chunk.length) {
       const nl = chunk.indexOf(LF, pos);
@@ -150,7 +157,7 @@ export class HexLineDecoder {
 
   /** The stream ended: a started line without its LF is a truncated line. */
   end(): DecodeResult {
-    const result: DecodeResult = { messages: [], problems: [], empty: 0 };
+    const result: DecodeResult = { messages: [], problems: [], empty: 0, badTimestamps: [] };
     if (this.long) {
       const line = ++this.lineNo;
       const bytes = this.long.column + this.long.carry.length;
@@ -287,6 +294,7 @@ export class HexLineDecoder {
     try {
       const meta = parseMetaBytes(buf, start, lf);
       result.messages.push({ meta, data: buf.subarray(lf + 1, end) });
+      if (Number.isNaN(timestampKey(meta))) result.badTimestamps.push({ line, meta: meta.line });
     } catch (err) {
       result.problems.push({ kind: 'bad-meta', line, message: `line ${line}: ${(err as Error).message}` });
     }

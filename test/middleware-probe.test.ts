@@ -1,0 +1,99 @@
+/**
+ * `--middleware` with careless programs, found by probing the CLI: shell scripts that leave a process of
+ * their own holding the pipes, a middleware that dies while a batch is being written to it, and one that
+ * writes meta lines whose timestamp is not a number. Real CLI, real processes (scripts written per test).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { middlewareRuns, request, writeGor } from './middleware/support.js';
+
+const { dir, messages, run, same } = middlewareRuns('--middleware');
+
+/** Writes an executable script into the test's temp dir; its background helpers write their pid to pidFile. */
+function script(name: string, body: string): { path: string; pidFile: string } {
+  const path = join(dir, name);
+  const pidFile = join(dir, `${name}.pid`);
+  writeFileSync(path, `#!/bin/sh\n${body.replaceAll('PIDFILE', pidFile)}\n`);
+  chmodSync(path, 0o755);
+  return { path, pidFile };
+}
+
+/** The helpers the scripts leave behind (sleep 60) would outlive the test: end them by their pid. */
+const helperPids: string[] = [];
+after(() => {
+  for (const file of helperPids) {
+    if (!existsSync(file)) continue;
+    try {
+      process.kill(Number(readFileSync(file, 'utf8').trim()));
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe('--middleware: programs that leave something behind', { concurrency: 2 }, () => {
+  it('a script that started a helper holding its stdout: the run ends once the script has exited', async () => {
+    // Before: tapline waited for the pipes to close, i.e. for the helper to end (60 s here; for ever for a
+    // daemon), and the run was killed by the test's timeout.
+    const { path, pidFile } = script('helper-holds-stdout.sh', 'sleep 60 &\necho $! > PIDFILE\nexec cat');
+    helperPids.push(pidFile);
+    const r = await run(path);
+    assert.equal(r.code, 0, r.stderr);
+    same(r.got);
+    assert.match(
+      r.stderr,
+      /middleware ".*helper-holds-stdout\.sh" \(pid \d+\) exited, but its stdout or stderr was still open \d+ ms later, held by a process it started/,
+    );
+    assert.match(r.stderr, /6 sent, 6 received; exited with status 0/);
+  });
+
+  it('a script killed by the watchdog while its child holds the pipes: killed, reported, no hang', async () => {
+    // The watchdog's SIGTERM reaches the shell only; its child (sleep) kept the pipes open, and tapline waited.
+    const { path, pidFile } = script(
+      'child-outlives-kill.sh',
+      'cat > /dev/null\nsleep 60 &\necho $! > PIDFILE\nwait $!',
+    );
+    helperPids.push(pidFile);
+    const r = await run(path, ['--middleware-timeout', '300ms']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /was still running 0\.3s after its input ended .* killed \(SIGTERM\), after it was sent 6/);
+    assert.match(r.stderr, /exited, but its stdout or stderr was still open/);
+  });
+});
+
+describe('--middleware: counting and meta lines', { concurrency: 2 }, () => {
+  it('a middleware that exits while a batch is being written: "sent" is what reached its stdin, the same in the error and the summary', async () => {
+    // 40 messages of 100 KB: hex lines in writes of about 1 MB, far more than a pipe holds. It reads one byte
+    // and exits. Before, the rest of the batch was "written" to the dead pipe and counted as sent: the error
+    // said "sent 0", the summary "40 sent".
+    const big = Array.from({ length: 40 }, (_, i) => request(i, '/big', 'x'.repeat(100_000)));
+    const file = writeGor(join(dir, 'dies-mid-batch.gor'), big);
+    const { path } = script('dies-mid-batch.sh', 'head -c 1 > /dev/null\nexit 3');
+    const r = await run(path, [], file);
+    assert.equal(r.code, 1, r.stderr);
+    const inError = /exited with status 3, after it was sent (\d+) message\(s\) and wrote back 0/.exec(r.stderr);
+    const inSummary = /: (\d+) sent, 0 received(?:, (\d+) not sent \(it had exited\))?; exited with status 3/.exec(
+      r.stderr,
+    );
+    assert.ok(inError && inSummary, r.stderr);
+    assert.equal(inSummary[1], inError[1], r.stderr);
+    assert.ok(Number(inSummary[1]) < big.length, `not all 40 can have reached a pipe it stopped reading:\n${r.stderr}`);
+    assert.equal(Number(inSummary[1]) + Number(inSummary[2] ?? 0), big.length, r.stderr);
+  });
+
+  it('a meta line whose timestamp is not a number: passed on as gor does, but warned about with its line and counted', async () => {
+    const odd = Buffer.from('1 ab notanumber -1\nGET /odd HTTP/1.1\r\nHost: example.test\r\n\r\n').toString('hex');
+    const { path } = script('bad-timestamp.sh', `cat\nprintf '%s\\n' ${odd}`);
+    const r = await run(path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.got.length, messages.length + 1);
+    assert.equal(r.got.at(-1)!.meta, '1 ab notanumber -1');
+    assert.match(
+      r.stderr,
+      /middleware ".*bad-timestamp\.sh": stdout line 7: the meta line's timestamp is not a number: "1 ab notanumber -1"/,
+    );
+    assert.match(r.stderr, /6 sent, 7 received, 1 with a timestamp that is not a number; exited with status 0/);
+  });
+});
