@@ -144,3 +144,93 @@ describe('alerts over a sliding window', () => {
     assert.ok(s.webhook_dropped > 0);
   });
 });
+
+describe('alert webhooks that redirect or never answer', () => {
+  /** A receiver that answers each POST by `answer` and records what reached it (method, path, body). */
+  async function receiver(answer: (path: string, res: import('node:http').ServerResponse) => void) {
+    const seen: { method: string; path: string; body: string }[] = [];
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      seen.push({ method: req.method!, path: req.url!, body: Buffer.concat(chunks).toString() });
+      answer(req.url!, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const close = () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    return { seen, base, close };
+  }
+
+  function oneAlert(webhook: string, lines: string[], extra: { webhookTimeoutMs?: number } = {}) {
+    return new AlertMonitor({
+      window: () => snapshotOf([exchange({ route: '/big', responseBodyBytes: 5000 })]),
+      budgets: { maxTotalBytes: 1000 },
+      windowMs: 60_000,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      webhook,
+      ...extra,
+    });
+  }
+
+  it('a 302 is not followed as a GET without the alert: the POST fails naming the new address; a 307 is followed', async () => {
+    const hook = await receiver((path, res) => {
+      if (path === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();
+      else if (path === '/kept') res.writeHead(307, { location: '/final' }).end();
+      else res.writeHead(200).end();
+    });
+    const lines: string[] = [];
+    try {
+      const moved = oneAlert(`${hook.base}/moved`, lines);
+      moved.check();
+      await moved.close();
+      assert.equal(moved.stats().webhook_posts, 0, 'the alert did not arrive: not counted as posted');
+      assert.equal(moved.stats().webhook_failures, 1);
+      assert.match(moved.stats().last_error ?? '', /answered 302, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere/);
+      assert.deepEqual(
+        hook.seen.map((s) => [s.method, s.path]),
+        [['POST', '/moved']],
+      );
+
+      const kept = oneAlert(`${hook.base}/kept`, lines);
+      kept.check();
+      await kept.close();
+      assert.equal(kept.stats().webhook_posts, 1, kept.stats().last_error);
+      const final = hook.seen.at(-1)!;
+      assert.deepEqual([final.method, final.path], ['POST', '/final']);
+      assert.equal(JSON.parse(final.body).budget, 'max-total');
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('at exit, a receiver that never answers costs one timeout, not one per queued alert: the rest are dropped and counted', async () => {
+    const hook = await receiver(() => {}); // never answers
+    const lines: string[] = [];
+    let n = 0;
+    const monitor = new AlertMonitor({
+      window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
+      budgets: { maxRouteBytes: 1000 },
+      windowMs: 1000,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      webhook: `${hook.base}/hook`,
+      webhookTimeoutMs: 300,
+    });
+    try {
+      for (let i = 0; i < 20; i++) monitor.check(); // 20 firing + 19 resolved: 39 events
+      await monitor.close();
+      const s = monitor.stats();
+      assert.equal(s.webhook_failures, 1, JSON.stringify(s));
+      assert.equal(s.webhook_dropped, 38, JSON.stringify(s));
+      assert.ok(
+        lines.some((l) => /alert-webhook: 38 alert\(s\) not sent: the run is ending/.test(l)),
+        lines.join('\n'),
+      );
+    } finally {
+      await hook.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
  * generated config and temp dirs) and read back with InfluxQL through /query.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { InfluxWriter, parseInfluxUrl, toLineProtocol } from '../../src/analytics/export/influxdb.js';
 import { createLogger } from '../../src/core/log.js';
@@ -99,5 +100,45 @@ describe('--output-influxdb against a real InfluxDB', () => {
       lines[0]!,
       /output-influxdb: write to http:\/\/127\.0\.0\.1:\d+\/write\?db=x&precision=ns failed: fetch failed: .*ECONNREFUSED/,
     );
+  });
+});
+
+describe('--output-influxdb behind a redirect (a local node:http server, not InfluxDB)', () => {
+  it('a 301 is not followed as a GET without the points: the write fails naming the new address; a 308 is followed', async () => {
+    const seen: string[] = [];
+    const server = createServer(async (req, res) => {
+      let body = '';
+      for await (const c of req) body += c;
+      seen.push(`${req.method} ${req.url} ${body.length > 0 ? 'with points' : 'empty'}`);
+      if (req.url!.startsWith('/moved/')) res.writeHead(301, { location: '/elsewhere/write' }).end();
+      else if (req.url!.startsWith('/write')) res.writeHead(308, { location: `/kept${req.url}` }).end();
+      else res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const snapshot = () => snapshotOf([exchange({ route: '/a' })]);
+      const { log, lines } = quietLog();
+      // /moved/write is not a URL parseInfluxUrl accepts: a target made by hand, as a proxy in front would answer.
+      const moved = new InfluxWriter(
+        { writeUrl: `${base}/moved/write?db=x`, queryUrl: `${base}/query`, db: 'x' },
+        snapshot,
+        log,
+        2000,
+      );
+      await moved.flush();
+      assert.deepEqual(moved.stats().writes, 0, 'the points did not arrive: not counted as written');
+      assert.equal(moved.stats().failures, 1);
+      assert.match(lines[0]!, /failed: answered 301, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere\/write/);
+      assert.deepEqual(seen, ['POST /moved/write?db=x with points']);
+
+      const kept = new InfluxWriter(parseInfluxUrl(`${base}?db=x`), snapshot, log, 2000);
+      await kept.flush();
+      assert.equal(kept.stats().writes, 1, kept.stats().last_error);
+      assert.equal(seen.at(-1), 'POST /kept/write?db=x&precision=ns with points');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -12,12 +12,15 @@
  * verdict under its own header (budgetLines in ../live.ts), so the two never print the same claim twice.
  *
  * The webhook queue is bounded (a dead receiver cannot grow memory): events past it are dropped and counted;
- * failed POSTs are counted and warned about, never stop the run.
+ * failed POSTs are counted and warned about, never stop the run; at exit, a failed POST drops the rest of the
+ * queue (counted) instead of holding the exit for a timeout per alert. A redirect is followed only when it
+ * keeps the POST's body (307, 308; post.ts).
  */
 import type { Logger } from '../../core/log.js';
 import { type Breach, type Budgets, evaluateBudgets, formatWindow } from '../budgets.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
+import { postFollowingBody } from './post.js';
 
 export interface AlertEvent {
   readonly state: 'firing' | 'resolved';
@@ -55,6 +58,8 @@ export interface AlertMonitorOptions {
   keep?: number;
   /** Webhook events waiting to be sent before new ones are dropped. Default 100. */
   queueLimit?: number;
+  /** How long one webhook POST may take, ms. Default 5000. */
+  webhookTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -67,6 +72,8 @@ export class AlertMonitor {
   private readonly queue: AlertEvent[] = [];
   private sending: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** close() was called: a failed post drops what is still queued. */
+  private closing = false;
   private readonly counters: AlertStats = {
     fired: 0,
     resolved: 0,
@@ -127,10 +134,25 @@ export class AlertMonitor {
     return { ...this.counters, active: this.activeAlerts.size };
   }
 
-  /** Stops checking and waits for queued webhook posts (each bounded by a timeout). */
+  /**
+   * Stops checking and waits for the queued webhook posts. Once the run is ending, the first post that fails
+   * drops the rest of the queue (counted, and said once): a receiver that does not answer would otherwise hold
+   * the exit for the post timeout once per queued alert (100 × 5 s).
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.closing = true;
     while (this.sending) await this.sending;
+  }
+
+  private dropQueued(url: string): void {
+    const left = this.queue.length;
+    if (left === 0) return;
+    this.queue.length = 0;
+    this.counters.webhook_dropped += left;
+    this.options.log.write(
+      `tapline: warning: alert-webhook: ${left} alert(s) not sent: the run is ending and ${url} did not take the last one`,
+    );
   }
 
   private emit(e: AlertEvent): void {
@@ -165,11 +187,10 @@ export class AlertMonitor {
     const url = this.options.webhook!;
     for (let e = this.queue.shift(); e; e = this.queue.shift()) {
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
+        const res = await postFollowingBody(url, {
           body: JSON.stringify(e),
-          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+          contentType: 'application/json',
+          signal: AbortSignal.timeout(this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS),
         });
         await res.arrayBuffer();
         if (!res.ok) throw new Error(`answered ${res.status}`);
@@ -179,6 +200,7 @@ export class AlertMonitor {
         const why = describeFetchError(err);
         this.counters.last_error = why;
         this.options.log.warn(`alert-webhook: POST to ${url} failed: ${why}`, 'alert-webhook');
+        if (this.closing) this.dropQueued(url);
       }
     }
   }

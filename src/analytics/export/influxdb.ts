@@ -14,6 +14,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
+import { postFollowingBody } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -207,10 +208,9 @@ export class InfluxWriter {
   }
 
   private async post(url: string, body: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(url, {
-      method: 'POST',
+    const res = await postFollowingBody(url, {
       body,
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      contentType: 'text/plain; charset=utf-8',
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     return { status: res.status, body: await res.text() };
