@@ -100,13 +100,14 @@ export class ReplayConnection {
    * keep-alive connection the server has just closed is sent again once on a new one, as Go's transport does.
    * Timeouts are enforced by the owner calling checkTimeout() (one timer per pool, not one per request).
    */
-  send(request: Buffer, method: string, done: ReplayCallback): void {
+  send(request: Buffer, method: string, done: ReplayCallback, deadline?: number): void {
     this.done = done;
     this.request = request;
     this.method = method;
     this.retried = false;
     this.started = performance.now();
-    this.deadline = this.started + this.options.timeoutMs;
+    // A redirect's hop gets what is left of its job's timeout (Go's Client.Timeout covers the whole chain).
+    this.deadline = deadline ?? this.started + this.options.timeoutMs;
     this.attempt();
   }
 

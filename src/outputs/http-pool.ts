@@ -170,8 +170,10 @@ export class ReplayPool {
 
   /** One job: its request, then the redirects it leads to (up to --output-http-redirects). */
   private async exchange(conn: ReplayConnection, job: ReplayJob): Promise<JobOutcome> {
+    // --output-http-timeout bounds the whole chain, as Go's Client.Timeout does.
+    const deadline = performance.now() + this.options.timeoutMs;
     const send = (c: ReplayConnection, request: Buffer, method: string) =>
-      new Promise<ReplayResult>((resolve) => c.send(request, method, resolve));
+      new Promise<ReplayResult>((resolve) => c.send(request, method, resolve, deadline));
     let result = await send(conn, job.payload, job.method);
     let redirects = 0;
     const startedMs = result.startedMs;
@@ -196,7 +198,12 @@ export class ReplayPool {
       }
       latencyMs += result.latencyMs;
     }
-    return { ...result, startedMs, latencyMs, redirects };
+    // A hop that failed may be on another host than the output's: the warning must send the user there.
+    const detail =
+      !result.ok && redirects > 0
+        ? `${result.detail ?? result.reason}; after ${redirects} redirect${redirects === 1 ? '' : 's'}, at ${hopUrl(target, request)}`
+        : result.detail;
+    return { ...result, detail, startedMs, latencyMs, redirects };
   }
 
   /** Closes idle connections above the minimum that have been idle for a whole worker-timeout. */
@@ -222,6 +229,10 @@ function withRedirects(result: ReplayResult, redirects: number): JobOutcome {
   const outcome = result as JobOutcome;
   outcome.redirects = redirects;
   return outcome;
+}
+
+function hopUrl(target: HttpTarget, request: Buffer): string {
+  return `${target.secure ? 'https' : 'http'}://${target.hostHeader}${requestPath(request)}`;
 }
 
 function requestPath(request: Buffer): string {

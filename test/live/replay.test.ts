@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
+import { memoryLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
 import { limitOutput } from '../../src/core/registry.js';
 import { type HttpOutputOptions, httpOutput } from '../../src/outputs/http.js';
@@ -246,6 +247,49 @@ forEachClient((client) => {
       assert.equal(stats.status_3xx, 1, 'the limit reached: the last 3xx is the result, not an error');
       assert.equal(stats.errors, 0);
       assert.match(sink.messages.find((m) => m.meta.type === '3')!.data.toString('latin1'), /^HTTP\/1\.1 302 /);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('a redirect whose hop fails: the warning names the hop (another origin), not only the output target', async () => {
+    const down = await rawServer(okAnswer());
+    await down.close();
+    const server = createServer((_req, res) =>
+      res.writeHead(302, { Location: `http://127.0.0.1:${down.port}/elsewhere?q=1` }).end(),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const log = memoryLogger();
+      const out = httpOutput(url, { redirects: 3, workers: 1, log });
+      const summary = await runPipeline([arrayInput([requestMessage('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')])], [out]);
+      assert.equal(summary.outputs[0]!.stats!.error_connect_refused, 1);
+      const warning = log.lines.find((l) => l.includes('failed: connect-refused'));
+      assert.ok(
+        warning?.includes(`; after 1 redirect, at http://127.0.0.1:${down.port}/elsewhere?q=1)`),
+        log.lines.join('\n'),
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('--output-http-timeout bounds a whole redirect chain, as Go does (not each hop)', async () => {
+    // Each hop answers after 150 ms with a redirect to itself: ten hops take 1.5 s, the timeout is 500 ms.
+    const server = createServer((_req, res) => {
+      setTimeout(() => res.writeHead(302, { Location: '/again' }).end(), 150);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const out = httpOutput(url, { redirects: 10, workers: 1, timeoutMs: 500 });
+      const summary = await runPipeline([arrayInput([requestMessage('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')])], [out]);
+      const stats = summary.outputs[0]!.stats!;
+      assert.equal(stats.error_timeout, 1, JSON.stringify(stats));
+      assert.equal(stats.status_3xx, 0);
     } finally {
       server.closeAllConnections();
       server.close();
