@@ -63,6 +63,20 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
   });
 });
 
+describe('--middleware: what the watchdog says', () => {
+  it('a middleware that never reads: once it is being killed, no warning says tapline is "still waiting"', async () => {
+    // Before: the kill and a warning "has written nothing … (still waiting)" came from the same watchdog tick.
+    const big = Array.from({ length: 40 }, (_, i) => request(i, '/big', 'x'.repeat(100_000)));
+    const file = writeGor(join(dir, 'never-reads.gor'), big);
+    const { path } = script('never-reads.sh', 'exec sleep 60');
+    const r = await run(path, ['--middleware-timeout', '300ms'], file);
+    assert.equal(r.code, 1, r.stderr);
+    const killing = r.stderr.indexOf('has not read its stdin for 0.3s');
+    assert.ok(killing >= 0, r.stderr);
+    assert.doesNotMatch(r.stderr.slice(killing), /still waiting/);
+  });
+});
+
 describe('--middleware: counting and meta lines', { concurrency: 2 }, () => {
   it('a middleware that exits while a batch is being written: "sent" is what reached its stdin, the same in the error and the summary', async () => {
     // 40 messages of 100 KB: hex lines in writes of about 1 MB, far more than a pipe holds. It reads one byte

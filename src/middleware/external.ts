@@ -353,7 +353,8 @@ export class ExternalMiddleware {
         sentAtLastOutput = this.counters.sent;
       }
       const unanswered = this.counters.sent - sentAtLastOutput;
-      if (!this.silentWarned && unanswered > 0 && now - this.lastOutputAt >= this.timeoutMs) {
+      // Not once it is being killed: "still waiting" would then be wrong, and the kill says it all.
+      if (!this.silentWarned && !this.killedFor && unanswered > 0 && now - this.lastOutputAt >= this.timeoutMs) {
         this.silentWarned = true;
         this.options.log.warn(
           `${this.name} (pid ${this.pid}) has written nothing for ${seconds}s although it was sent ${unanswered} message(s) since; ` +
