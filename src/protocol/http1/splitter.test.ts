@@ -255,6 +255,38 @@ describe('max-size', () => {
     assert.equal(s.stats.discardedBytes, big.length - 50);
   });
 
+  it('a header block over 64 KiB is kept whole up to maxSize (what --input-raw-max-size promises), cut beyond', () => {
+    // 1 MiB of headers, in packet-sized pushes, a header line of 100 KiB among them (a huge cookie).
+    const head =
+      `GET /big HTTP/1.1\r\nCookie: ${'c'.repeat(100 * 1024)}\r\n` +
+      Array.from({ length: 900 }, (_, i) => `X-H${i}: ${'v'.repeat(1000)}\r\n`).join('') +
+      'Content-Length: 3\r\n\r\nabc';
+    const push = (s: RequestSplitter, text: string) => {
+      const out: Http1Message[] = [];
+      for (let i = 0; i < text.length; i += 1448) out.push(...s.push(b(text.slice(i, i + 1448))));
+      return [...out, ...s.end()];
+    };
+    const whole = push(
+      new RequestSplitter({ maxSize: 64 * 1024 * 1024, collect: true }),
+      `${head}GET /n HTTP/1.1\r\n\r\n`,
+    );
+    assert.deepEqual(pick(whole, 'target', 'incomplete', 'contentLength'), [
+      { target: '/big', incomplete: null, contentLength: 3 },
+      { target: '/n', incomplete: null, contentLength: -1 },
+    ]);
+    assert.equal(whole[0]!.bytes!.toString('latin1'), head);
+
+    const cut = push(new RequestSplitter({ maxSize: 512 * 1024, collect: true }), head);
+    assert.deepEqual(pick(cut, 'target', 'incomplete', 'end'), [
+      { target: '/big', incomplete: 'max-size', end: 512 * 1024 },
+    ]);
+    // Without maxSize (a replay target's responses), and with maxHeaderSize given, the header limit still holds.
+    for (const options of [{}, { maxSize: 64 * 1024 * 1024, maxHeaderSize: 64 * 1024 }]) {
+      const limited = push(new RequestSplitter(options), head);
+      assert.deepEqual(pick(limited, 'incomplete', 'end'), [{ incomplete: 'max-size', end: 64 * 1024 }]);
+    }
+  });
+
   it('a cut message is reported as soon as it reaches the limit', () => {
     const s = new RequestSplitter({ maxSize: 60 });
     const out = s.push(b(`POST /big HTTP/1.1\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(100)}`));

@@ -39,7 +39,12 @@ export interface SplitterOptions {
    * framing. Default: no limit.
    */
   maxSize?: number;
-  /** Largest header block (start line included). Beyond it the message is cut as `max-size`. Default 64 KiB. */
+  /**
+   * Largest header block (start line included). Beyond it the message is cut as `max-size`. It also bounds
+   * the start line looked for in junk and the part of one header line kept for parsing. Default: 64 KiB for
+   * those lines; for the block, `maxSize` when that is given (a capture keeps a large header block whole up
+   * to the size its user chose, as gor does up to its buffer), else 64 KiB.
+   */
   maxHeaderSize?: number;
   /** Copy each message's bytes into `message.bytes`. Off by default: the caller slices its own buffer. */
   collect?: boolean;
@@ -100,6 +105,8 @@ const LINE_KEEP = 256;
 const LINE_BUF_SHRINK = 16 * 1024;
 /** Chunk size lines longer than this are malformed (Go uses 4096 too). */
 const MAX_CHUNK_LINE = 4096;
+/** `maxHeaderSize` when none is given (see SplitterOptions). */
+const DEFAULT_MAX_HEADER = 64 * 1024;
 /** Digits of a chunk size: 13 hex digits stay below 2^53. */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -154,7 +161,10 @@ export class Http1Splitter {
   opaque: { readonly from: number; readonly reason: OpaqueReason } | null = null;
 
   private readonly maxSize: number;
+  /** Longest start line, and the part of a header line kept (`maxHeaderSize`, default 64 KiB). */
   private readonly maxHeaderSize: number;
+  /** Largest header block before the cut (`maxHeaderSize` if given, else `maxSize` if given, else 64 KiB). */
+  private readonly maxHeaderBlock: number;
   private readonly collect: boolean;
   private readonly stableChunks: boolean;
   private readonly targets: boolean;
@@ -205,7 +215,8 @@ export class Http1Splitter {
   constructor(kind: MessageKind, options: SplitterOptions = {}) {
     this.kind = kind;
     this.maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
-    this.maxHeaderSize = options.maxHeaderSize ?? 64 * 1024;
+    this.maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER;
+    this.maxHeaderBlock = options.maxHeaderSize ?? (Number.isFinite(this.maxSize) ? this.maxSize : DEFAULT_MAX_HEADER);
     this.collect = options.collect ?? false;
     this.stableChunks = options.stableChunks ?? false;
     this.targets = options.targets ?? true;
@@ -686,13 +697,13 @@ export class Http1Splitter {
   }
 
   /**
-   * Cut the message when its header block (all bytes so far) is over `maxHeaderSize` or `maxSize`. The cut is
+   * Cut the message when its header block (all bytes so far) is over `maxHeaderBlock` or `maxSize`. The cut is
    * at the limit, not where it was noticed, so results do not depend on how the stream was chunked.
    */
   private afterHeaderBytes(absNow: number): void {
     if (this.discarding) return;
     const start = this.cur!.start;
-    const limit = Math.min(this.maxHeaderSize, this.maxSize);
+    const limit = Math.min(this.maxHeaderBlock, this.maxSize);
     if (absNow - start > limit) this.cutMaxSize(start + limit);
   }
 
