@@ -146,7 +146,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   const ctx: PluginContext = { log, signal: stop.signal };
   const modifierModule = givenAny(flags, modifierFlags) ? await import('../modifiers/index.js') : undefined;
   // Before anything starts: a bad --http-* value is a usage error.
-  const modifiers = modifierModule ? modifierModule.buildModifiers(flags) : NO_MODIFIERS;
+  const modifiers = modifierModule ? modifierModule.buildModifiers(flags, log) : NO_MODIFIERS;
   const middleware = givenAny(flags, middlewareFlags)
     ? await (await import('../middleware/stage.js')).createMiddlewareStage(flags, log)
     : undefined;

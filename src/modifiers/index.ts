@@ -9,6 +9,7 @@
  * so `--http-allow-url` sees the target after `--http-set-param`. Then `--prettify-http` runs on every message.
  */
 import type { FlagSet } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
 import type { Processor } from '../core/plugin.js';
 import { allowHeader } from './allow-header.js';
 import { allowMethod } from './allow-method.js';
@@ -69,11 +70,15 @@ export interface Modifiers {
   stats(): Record<string, number> | undefined;
 }
 
-/** Reads the `--http-*` and `--prettify-http` flags. Throws a usage error (exit 2) naming the bad flag value. */
-export function buildModifiers(flags: FlagSet): Modifiers {
+/**
+ * Reads the `--http-*` and `--prettify-http` flags. Throws a usage error (exit 2) naming the bad flag value;
+ * values that are valid but almost surely a mistake (a rewrite naming a group its regexp lacks) are warned of.
+ */
+export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
   const values: Record<string, string[]> = {};
   for (const [flag] of MODIFIER_ORDER) values[flag] = flags.list(flag);
   const chain = buildModifierChain(values);
+  for (const warning of chain?.modifiers.flatMap((m) => m.warnings ?? []) ?? []) log?.warn(warning);
   const prettifier = flags.bool('prettify-http') ? new Prettifier() : null;
   const processors: Processor[] = [];
   if (chain) processors.push(chain.process);
@@ -89,10 +94,15 @@ export function buildModifiers(flags: FlagSet): Modifiers {
   };
 }
 
+/** Why a rewrite drops a request: a filter's drops need no explanation. */
+const DROP_REASON: Readonly<Record<string, string>> = { 'http-rewrite-url': ' (rewritten to an empty target)' };
+
 /** One summary line: `filters: http-allow-url dropped 3, responses of dropped requests 3`. */
 export function describeModifierStats(stats: Record<string, number>): string {
   const parts = Object.entries(stats)
     .filter(([, n]) => n > 0)
-    .map(([key, n]) => (key.startsWith('http-') ? `--${key} dropped ${n}` : `${key.replace(/_/g, ' ')} ${n}`));
+    .map(([key, n]) =>
+      key.startsWith('http-') ? `--${key} dropped ${n}${DROP_REASON[key] ?? ''}` : `${key.replace(/_/g, ' ')} ${n}`,
+    );
   return `filters: ${parts.length > 0 ? parts.join(', ') : 'nothing dropped'}`;
 }

@@ -11,8 +11,10 @@ export interface Modifier {
   readonly flag: string;
   /** What it does, for logs: `keep requests whose target matches ^/api/`. */
   readonly description: string;
-  /** Requests this step dropped (always 0 for rewrites). */
+  /** Requests this step dropped (for rewrites: only a `--http-rewrite-url` that would leave the target empty). */
   dropped: number;
+  /** Things about the flag values to tell the user at start (each names flag and value); they change nothing. */
+  readonly warnings?: readonly string[];
   /**
    * The payload, edited or not, or null to drop the request. Called only for payloads with a gor request title
    * (spec §7.5); must not throw on any bytes.

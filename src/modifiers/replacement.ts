@@ -1,7 +1,9 @@
 /**
  * A regexp and its replacement template, as `--http-rewrite-url` and `--http-rewrite-header` take them. A
  * template may not refer to a group nested in a repeated group (`(?:(a)|b)+`): JS forgets such a group's value
- * at each repetition while Go keeps the last one, so the rewrite would differ. That is refused here.
+ * at each repetition while Go keeps the last one, so the rewrite would differ. That is refused here. A
+ * reference to a group the regexp does not have (`$9` with one group, `$1x`: the group named "1x") expands to
+ * nothing, as in Go: kept, but said in `warnings`, since it is almost always a typo.
  */
 import { type GoRegexp, parseTemplate, type Template } from './go-regexp.js';
 import { flagError, flagRegexp } from './modifier.js';
@@ -9,6 +11,8 @@ import { flagError, flagRegexp } from './modifier.js';
 export interface Replacement {
   readonly regexp: GoRegexp;
   readonly template: Template;
+  /** What to tell the user at start (a reference to a group the regexp lacks), each naming flag and value. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -25,9 +29,14 @@ export function parseReplacement(
   const regexp = flagRegexp(flag, value, pattern);
   const parsed = parseTemplate(template);
   literal(flag, value, parsed.parts.filter((p) => typeof p === 'string').join(''), 'the replacement');
+  const warnings: string[] = [];
   for (const part of parsed.parts) {
     if (typeof part === 'string') continue;
     const index = regexp.groupIndex(part.group);
+    if (index < 0) {
+      warnings.push(`--${flag} ${JSON.stringify(value)}: ${missingGroup(part.group, regexp)}`);
+      continue;
+    }
     if (regexp.translation.capturesInRepeat.has(index)) {
       throw flagError(
         flag,
@@ -37,5 +46,14 @@ export function parseReplacement(
       );
     }
   }
-  return { regexp, template: parsed };
+  return { regexp, template: parsed, warnings };
+}
+
+function missingGroup(group: number | string, regexp: GoRegexp): string {
+  const has = `the regexp has ${regexp.translation.groups} group${regexp.translation.groups === 1 ? '' : 's'}`;
+  const lead = /^\d+(?=\D)/.exec(String(group))?.[0];
+  const rest = String(group).slice(lead?.length ?? 0);
+  const hint = lead ? ` (write \${${lead}}${rest} for group ${lead} followed by "${rest}")` : '';
+  const ref = typeof group === 'number' ? `$${group}` : `$${group}, a group named "${group}",`;
+  return `the replacement refers to ${ref} but ${has}: it expands to nothing, as in gor${hint}`;
 }

@@ -25,6 +25,7 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `rewrite headers ${rules.map((r) => r.name).join(', ')}`,
     dropped: 0,
+    warnings: rules.flatMap((rule) => rule.warnings),
     apply(payload) {
       let out = payload;
       for (const rule of rules) {

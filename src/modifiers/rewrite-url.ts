@@ -1,7 +1,8 @@
 /**
  * `--http-rewrite-url REGEXP:REPLACEMENT` (spec §7.6 step 11, §7.7): the first rule whose regexp matches the
  * request-target replaces every match in it (Go's ReplaceAll, `$1` / `${name}` expansion); later rules are not
- * tried. The value splits at the first colon, so the regexp cannot contain one (the replacement can).
+ * tried. The value splits at the first colon, so the regexp cannot contain one (the replacement can). A request
+ * whose target the rewrite leaves empty is dropped (and counted against this flag): it would not be HTTP.
  */
 import { path, setPath } from '../protocol/http1/index.js';
 import { flagError, type Modifier, splitFirst } from './modifier.js';
@@ -21,11 +22,14 @@ export function rewriteUrl(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `rewrite request targets (${values.join(', ')})`,
     dropped: 0,
+    warnings: rules.flatMap((rule) => rule.warnings),
     apply(payload) {
       const target = path(payload);
       for (const rule of rules) {
         const rewritten = rule.regexp.replaceAllIfMatch(target, rule.template);
-        if (rewritten !== null) return setPath(payload, rewritten);
+        if (rewritten === null) continue;
+        // `GET  HTTP/1.1` is no request: gor writes it and its replay drops it unparsed; here it is dropped, counted.
+        return rewritten.length === 0 ? null : setPath(payload, rewritten);
       }
       return payload;
     },

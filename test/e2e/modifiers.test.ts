@@ -206,3 +206,32 @@ test('a Go pattern JavaScript cannot honour: exit 2 naming the flag and the cons
   assert.doesNotMatch(res.stderr, /\n\s+at /);
   assert.equal(received.length, 0);
 });
+
+test('a rewrite naming a group its regexp lacks is warned of on stderr; an emptied target is dropped, counted', async () => {
+  const file = gorFile('groups.gor', [
+    ['1', 1, 'GET /a HTTP/1.1\r\nHost: prod\r\n\r\n'],
+    ['1', 2, 'GET /gone HTTP/1.1\r\nHost: prod\r\n\r\n'],
+  ]);
+  const res = await runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-stdout',
+    '--http-rewrite-url',
+    '^/gone$:',
+    '--http-rewrite-url',
+    '^/a:/b$9',
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(
+    res.stderr,
+    /warning: --http-rewrite-url "\^\/a:\/b\$9": the replacement refers to \$9 but the regexp has 0 groups/,
+  );
+  assert.match(res.stderr, /filters: --http-rewrite-url dropped 1 \(rewritten to an empty target\)/);
+  assert.equal(
+    res.stdout
+      .toString()
+      .replace(/^1 .*\n/gm, '')
+      .replace(/\n🐵🙈🙉\n/g, '|'),
+    'GET /b HTTP/1.1\r\nHost: prod\r\n\r\n|',
+  );
+});

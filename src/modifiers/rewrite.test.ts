@@ -1,0 +1,54 @@
+// What the rewrites do with a replacement that cannot give what was meant: a group the regexp lacks is warned
+// of (and still expands to nothing, as in gor); a target rewritten to nothing is dropped and counted.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeMeta } from '../core/message.js';
+import { buildModifierChain, describeModifierStats, type ModifierValues } from './index.js';
+
+const request = (target: string) => ({
+  meta: makeMeta({ type: '1', id: 'b'.repeat(24), timestampNs: 1n }),
+  data: Buffer.from(`GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`),
+});
+
+const warningsOf = (values: ModifierValues) => buildModifierChain(values)!.modifiers.flatMap((m) => m.warnings ?? []);
+
+describe('a replacement naming a group its regexp lacks', () => {
+  it('is warned of, naming flag, value and the group, for both rewrite flags', () => {
+    assert.deepEqual(warningsOf({ 'http-rewrite-url': ['/a:/b$9'] }), [
+      '--http-rewrite-url "/a:/b$9": the replacement refers to $9 but the regexp has 0 groups: it expands to nothing, as in gor',
+    ]);
+    assert.deepEqual(warningsOf({ 'http-rewrite-url': ['^/(\\w+):/$1x'] }), [
+      '--http-rewrite-url "^/(\\\\w+):/$1x": the replacement refers to $1x, a group named "1x", but the regexp has ' +
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's replacement syntax
+        '1 group: it expands to nothing, as in gor (write ${1}x for group 1 followed by "x")',
+    ]);
+    assert.match(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's replacement syntax
+      warningsOf({ 'http-rewrite-header': ['Host: (?P<h>.*),${host}.staging'] }).join('\n'),
+      /^--http-rewrite-header .*refers to \$host, a group named "host", but the regexp has 1 group/,
+    );
+  });
+  it('still expands to nothing, as in gor', () => {
+    const out = buildModifierChain({ 'http-rewrite-url': ['/a:/b$9'] })!.process(request('/a'));
+    assert.equal(out?.data.toString(), 'GET /b HTTP/1.1\r\nHost: h\r\n\r\n');
+  });
+  it('groups that exist, $0, names and $$ give no warning', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's replacement syntax
+    assert.deepEqual(warningsOf({ 'http-rewrite-url': ['^/(?P<p>\\w+)/(\\w+):/$0/$1/${2}/$p/$$9'] }), []);
+    assert.deepEqual(warningsOf({ 'http-rewrite-header': ['Host: (.*),$1.beta'] }), []);
+  });
+});
+
+describe('--http-rewrite-url leaving the target empty', () => {
+  it('drops the request (`GET  HTTP/1.1` is not HTTP), counts it and says why in the summary', () => {
+    const chain = buildModifierChain({ 'http-rewrite-url': ['^/drop.*:', '^/keep:/kept'] })!;
+    assert.equal(chain.process(request('/drop?me=1')), null);
+    assert.equal(chain.process(request('/keep'))?.data.toString(), 'GET /kept HTTP/1.1\r\nHost: h\r\n\r\n');
+    assert.equal(chain.process(request('/other'))?.data.toString(), 'GET /other HTTP/1.1\r\nHost: h\r\n\r\n');
+    assert.equal(chain.stats()['http-rewrite-url'], 1);
+    assert.equal(
+      describeModifierStats(chain.stats()),
+      'filters: --http-rewrite-url dropped 1 (rewritten to an empty target)',
+    );
+  });
+});
