@@ -51,13 +51,14 @@ export async function startLiveConsumers(
   log: Logger,
   parseListen: ParseListen,
 ): Promise<LiveConsumers> {
-  // Validate everything first.
-  const metricsAt = flags.string('metrics') ? parseListen(flags.string('metrics'), 'metrics') : undefined;
-  const dashboardAt = flags.string('dashboard') ? parseListen(flags.string('dashboard'), 'dashboard') : undefined;
-  const influx = flags.string('output-influxdb') ? parseInfluxUrl(flags.string('output-influxdb')) : undefined;
-  const webhook = flags.string('alert-webhook') || undefined;
+  // Validate everything first. A flag given with an empty value (`--metrics=`, `--dashboard ""`) is judged as
+  // given, so it is refused as the malformed address it is instead of leaving that consumer off in silence.
+  const metricsAt = flags.has('metrics') ? parseListen(flags.string('metrics'), 'metrics') : undefined;
+  const dashboardAt = flags.has('dashboard') ? parseListen(flags.string('dashboard'), 'dashboard') : undefined;
+  const influx = flags.has('output-influxdb') ? parseInfluxUrl(flags.string('output-influxdb')) : undefined;
+  const webhook = flags.has('alert-webhook') ? flags.string('alert-webhook') : undefined;
   const budgets: Budgets = budgetsFromFlags(flags);
-  if (webhook) checkWebhookUrl(webhook);
+  if (webhook !== undefined) checkWebhookUrl(webhook);
   if (webhook && !hasBudgets(budgets)) {
     throw new TaplineError(
       ERROR_CODES.USAGE,

@@ -142,10 +142,37 @@ it('bad live-consumer flags are usage errors before anything starts', async () =
     [['--alert-webhook', 'http://127.0.0.1:9/'], /--alert-webhook: alerts need a budget to judge/],
     [['--max-total', '1mb', '--alert-webhook', 'mailto:x'], /--alert-webhook: expected an http\(s\) URL/],
     [['--max-total', '1mb', '--alert-window', '10ms'], /--alert-window: the alert window must be at least 1s/],
+    // Given with an empty value: refused, not a consumer left off in silence.
+    [['--metrics='], /--metrics: expected host:port or :port, got ""/],
+    [['--dashboard', ''], /--dashboard: expected host:port or :port, got ""/],
+    [['--max-total', '1mb', '--alert-webhook='], /--alert-webhook: expected an http\(s\) URL, got ""/],
+    [['--output-influxdb='], /--output-influxdb : expected an InfluxDB URL/],
   ];
   for (const [args, message] of cases) {
     const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);
     assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stderr, message);
+  }
+});
+
+it('a port in use or an address not of this machine: exit 2, saying why', async () => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const cases: [string[], RegExp][] = [
+      [['--metrics', `127.0.0.1:${port}`], /--metrics: cannot listen on 127\.0\.0\.1:\d+: the port is in use/],
+      [
+        ['--dashboard', '192.0.2.1:8080'],
+        /--dashboard: cannot listen on 192\.0\.2\.1:8080: the address is not one of this machine/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, message);
+    }
+  } finally {
+    await new Promise<void>((r) => holder.close(() => r()));
   }
 });
