@@ -228,6 +228,11 @@ export class NativeReplayPool {
     return this.counts()[3]!;
   }
 
+  /** Requests submitted and not finished (in a batch, queued in the sender or in flight). */
+  get pending(): number {
+    return this.outstanding;
+  }
+
   /** CPU time of the sender thread so far, ms (the rest of the process's CPU is JavaScript's). */
   get threadCpuMs(): number {
     return this.counts()[4]!;

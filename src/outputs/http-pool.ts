@@ -87,6 +87,11 @@ export class ReplayPool {
     return this.inFlight;
   }
 
+  /** Jobs taken and not finished (queued or in flight). */
+  get pending(): number {
+    return this.inFlight + this.waiting;
+  }
+
   /** Queues a job; the promise (when the queue is full) resolves once there is room again. */
   submit(job: ReplayJob): void | Promise<void> {
     this.queue.push(job);

@@ -23,6 +23,7 @@ import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/mess
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
+import { formatGoDuration } from '../core/values.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
@@ -35,6 +36,8 @@ import { adaptRequest, parseTarget } from './http-target.js';
 
 /** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
 export const DEFAULT_RESPONSE_BUFFER = 100 * 1024;
+/** How long a drain or close waits in silence before it says what it waits for. */
+const CLOSE_NOTICE_MS = 2000;
 /** Bytes of a response kept to read its Location when following redirects without tracking. */
 const REDIRECT_HEADER_BYTES = 16 * 1024;
 
@@ -65,6 +68,8 @@ export interface HttpOutputOptions {
    * addon is built, else 'js'. Default: TAPLINE_HTTP_CLIENT, else native where it can be used.
    */
   client?: 'js' | 'native';
+  /** Silent wait of a drain or close before the notice of what it waits for (default 2 s). */
+  closeNoticeMs?: number;
 }
 
 export function httpOutput(address: string, options: HttpOutputOptions = {}): Output {
@@ -145,6 +150,30 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     statsTimer.unref();
   }
 
+  // After SIGINT or the end of input the replay waits for every request it took (queued ones are still sent):
+  // against a slow target that is minutes of silence, which looks like a hang. After a moment, say so once.
+  let closeNoticeSaid = false;
+  const waitForPool = async () => {
+    if (pool.pending === 0 || !log || closeNoticeSaid) return pool.drain();
+    const notice = setTimeout(() => {
+      closeNoticeSaid = true;
+      const pending = pool.pending;
+      const inFlight = Math.min(pending, pool.busy);
+      log.warn(
+        `${name}: waiting for ${pending} request${pending === 1 ? '' : 's'} to be answered before closing ` +
+          `(${inFlight} in flight, ${pending - inFlight} queued and still to be sent; each may take up to ` +
+          `--output-http-timeout ${formatGoDuration(timeoutMs)}). To exit without waiting: SIGINT twice, or ` +
+          'once more if tapline already said it is stopping (the requests not answered are then lost)',
+        `${name} close-wait`,
+      );
+    }, options.closeNoticeMs ?? CLOSE_NOTICE_MS);
+    try {
+      await pool.drain();
+    } finally {
+      clearTimeout(notice);
+    }
+  };
+
   const keepHost = options.originalHost ?? false;
   // When the Host rule is the only change a request can need, the native sender applies it in its copy.
   const hostRuleOnly = !keepHost && target.fixedTarget === undefined && target.basicAuth === undefined;
@@ -193,11 +222,11 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       return pending;
     },
     async drain() {
-      await pool.drain();
+      await waitForPool();
       responses?.close();
     },
     async close() {
-      await pool.drain();
+      await waitForPool();
       pool.close();
       responses?.close();
       if (statsTimer) clearInterval(statsTimer);

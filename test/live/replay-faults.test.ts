@@ -145,6 +145,24 @@ forEachClient(() => {
     }
   });
 
+  test('waiting at the end for a slow target is said once (what is awaited and how to stop), not a silent hang', async () => {
+    const server = await rawServer(() => {});
+    try {
+      const log = memoryLogger();
+      const out = httpOutput(server.url, { workers: 1, timeoutMs: 300, closeNoticeMs: 50, log });
+      const summary = await runPipeline([arrayInput(requests(3))], [out]);
+      assert.equal(summary.outputs[0]!.stats!.error_timeout, 3);
+      const notices = log.lines.filter((l) => l.includes('to be answered before closing'));
+      assert.equal(notices.length, 1, log.lines.join('\n'));
+      assert.match(
+        notices[0]!,
+        /output-http\(http:\/\/127\.0\.0\.1:\d+\): waiting for [1-3] requests? .*--output-http-timeout 300ms.*SIGINT twice/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test('slow: answers later than the timeout are timeouts, answers within it succeed', async () => {
     const late = await replayAgainst(
       (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 400),
