@@ -96,16 +96,20 @@ describe('file-map addon', { skip }, () => {
     const whole = Buffer.from(body);
     let seen = 0;
     let zeroed = 0;
-    for await (const batch of input.read()) {
-      // A record is whole, or (handed out before the cut was seen) reads zeros where its bytes were.
-      for (const msg of batch) {
-        if (msg.data.equals(whole)) continue;
-        assert.ok(msg.data.every((b) => b === 0) && msg.data.length === whole.length, 'whole or zeros');
-        zeroed++;
+    const reading = async () => {
+      for await (const batch of input.read()) {
+        // A record is whole, or (handed out before the cut was seen) reads zeros where its bytes were.
+        for (const msg of batch) {
+          if (msg.data.equals(whole)) continue;
+          assert.ok(msg.data.every((b) => b === 0) && msg.data.length === whole.length, 'whole or zeros');
+          zeroed++;
+        }
+        if (seen === 0) truncateSync(file, 0);
+        seen += batch.length;
       }
-      if (seen === 0) truncateSync(file, 0);
-      seen += batch.length;
-    }
+    };
+    // The input ends in an error once it has passed on what it read: the file was not read to its end.
+    await assert.rejects(reading(), /could not be read to the end/);
     assert.ok(seen > 0 && seen < records.length, `read ${seen} of ${records.length} records`);
     // Few reach the consumer that way at |max: the read-ahead window and the batch in hand.
     assert.ok(zeroed <= 1024 + 100, `${zeroed} records read zeros`);

@@ -245,6 +245,10 @@ export class FileSource {
   needsFill = true;
   /** Records this file produced. */
   records = 0;
+  /** Records parsed so far (produced, or still waiting in the window): all of them will be produced. */
+  parsedRecords = 0;
+  /** A plain file (no .gz name) whose first bytes are gzip's magic: its problems get a hint. */
+  startsLikeGzip = false;
 
   constructor(
     readonly path: string,
@@ -519,6 +523,7 @@ export class FileSource {
       this.setPending(this.reader.end());
       return;
     }
+    if (this.pushed === 0 && !this.gzip) this.startsLikeGzip = step.value[0] === 0x1f && step.value[1] === 0x8b;
     this.pushed += step.value.length;
     const faultsBefore = this.mapping ? mapFaults() : 0;
     const records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
@@ -537,6 +542,7 @@ export class FileSource {
 
   /** The records of the chunk just read follow those still pending (takeRun() may read before they are used). */
   private setPending(records: (GorRecord | RawSpan)[]): void {
+    for (const r of records) this.parsedRecords += r instanceof RawSpan ? r.count : 1;
     if (this.hasPending) {
       this.pending = this.pending.slice(this.pendingAt).concat(records);
       this.pendingAt = 0; // spanAt still counts in the same span, now first

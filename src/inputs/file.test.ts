@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { ERROR_CODES, type TaplineError } from '../core/errors.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { FlagSet } from '../core/flags.js';
 import { encodeRecord } from '../core/gor-format.js';
 import { memoryLogger } from '../core/log.js';
@@ -24,6 +24,17 @@ async function collect(input: Input): Promise<Message[]> {
   const out: Message[] = [];
   for await (const batch of input.read()) out.push(...batch);
   return out;
+}
+
+/** What the input passed on before its read() ended in an error, and that error. */
+async function collectUntilError(input: Input): Promise<{ msgs: Message[]; error: unknown }> {
+  const msgs: Message[] = [];
+  try {
+    for await (const batch of input.read()) msgs.push(...batch);
+  } catch (error) {
+    return { msgs, error };
+  }
+  return { msgs, error: undefined };
 }
 
 async function timedCollect(input: Input): Promise<{ msg: Message; at: number }[]> {
@@ -348,17 +359,23 @@ describe('input-file', () => {
     writeFileSync(p, whole.subarray(0, Math.floor(whole.length * 0.6)));
     const log = memoryLogger();
     const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
-    const msgs = await collect(input);
+    const { msgs, error } = await collectUntilError(input);
     assert.ok(msgs.length > 100 && msgs.length < 2000, `${msgs.length} records`);
     assert.deepEqual(
       ids(msgs),
       Array.from({ length: msgs.length }, (_, i) => String(i)),
     );
     assert.equal(input.stats!().file_errors, 1);
+    // The count said is the count passed on (it was the count taken so far, before the read-ahead window).
     assert.match(
       log.lines.join('\n'),
-      /truncated\.gz: cannot read to the end: the gzip stream is truncated; \d+ records were read/,
+      new RegExp(
+        `truncated\\.gz: cannot read to the end: the gzip stream is truncated; the ${msgs.length} records before the error are passed on`,
+      ),
     );
+    // Then the input fails, so the run exits 1, as cat or gzip -d would.
+    assert.ok(error instanceof TaplineError && error.code === ERROR_CODES.FILE_IO, String(error));
+    assert.match(error.message, /1 file could not be read to the end/);
   });
 
   it('a file that is not gzip but named .gz: a warning, no crash', async () => {
@@ -366,8 +383,10 @@ describe('input-file', () => {
     writeFileSync(p, rec('1', 1n));
     const log = memoryLogger();
     const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
-    assert.deepEqual(await collect(input), []);
+    const { msgs, error } = await collectUntilError(input);
+    assert.deepEqual(msgs, []);
     assert.match(log.lines.join('\n'), /fake\.gz: cannot read to the end: not valid gzip data/);
+    assert.match(String(error), /1 file could not be read to the end/);
   });
 
   it('an unreadable match (a directory) is warned about; the other files are read', async () => {
@@ -378,7 +397,9 @@ describe('input-file', () => {
     writeFileSync(join(sub, 'c.gor'), rec('2', 2n));
     const log = memoryLogger();
     const input = fileInput({ patterns: [join(sub, '*.gor')], speed: Number.POSITIVE_INFINITY, log });
-    assert.deepEqual(ids(await collect(input)), ['1', '2']);
+    const { msgs, error } = await collectUntilError(input);
+    assert.deepEqual(ids(msgs), ['1', '2']);
+    assert.match(String(error), /1 file could not be read to the end/);
     assert.equal(input.stats!().file_errors, 1);
     assert.match(log.lines.join('\n'), /b\.gor: cannot read to the end: it is a directory/);
   });
@@ -424,6 +445,21 @@ describe('input-file', () => {
       log.lines.join('\n'),
       new RegExp(`badts-max\\.gor: record 151 \\(byte ${at}\\): the meta line's timestamp is not`),
     );
+  });
+
+  it('gzip data in a file not named .gz: the warning says so; no readable record fails the input', async () => {
+    const p = path('packed.gor');
+    writeFileSync(p, gzipSync(Buffer.concat([rec('1', 1n), rec('2', 2n)])));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
+    const { msgs, error } = await collectUntilError(input);
+    assert.deepEqual(msgs, []);
+    assert.match(
+      log.lines.join('\n'),
+      /packed\.gor: record 1 \(byte 0\): .*the file starts like gzip data: name it \*\.gz/,
+    );
+    assert.ok(error instanceof TaplineError && error.code === ERROR_CODES.BAD_RECORD, String(error));
+    assert.match(error.message, /not one readable \.gor record: 1 skipped/);
   });
 
   it('stats give what a progress line needs', async () => {

@@ -146,7 +146,12 @@ export function fileInput(options: FileInputOptions): Input {
       if (p.kind === 'unterminated') stats.unterminated++;
       else if (p.kind === 'crlf') stats.crlf++;
       else if (p.skipped) stats.skipped++;
-      log.warn(describeProblem(p, source.path).describe(), `input-file:${p.kind}`);
+      let problem = describeProblem(p, source.path);
+      if (source.startsLikeGzip && p.record === 1) {
+        const hint = `${problem.message}; the file starts like gzip data: name it *.gz`;
+        problem = new TaplineError(problem.code, hint, { where: problem.where ?? source.path });
+      }
+      log.warn(problem.describe(), `input-file:${p.kind}`);
     },
     readError(err, source, dropped) {
       if (stop.signal.aborted) return; // close() cut the read short: not a problem of the file
@@ -154,7 +159,8 @@ export function fileInput(options: FileInputOptions): Input {
       const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
       const error = new TaplineError(
         ERROR_CODES.FILE_IO,
-        `cannot read to the end: ${describeReadError(err, source.gzip)}; ${source.records} records were read${tail}`,
+        `cannot read to the end: ${describeReadError(err, source.gzip)}; the ${source.parsedRecords} records before ` +
+          `the error are passed on${tail}`,
         { where: source.path, cause: err },
       );
       log.warn(error.describe(), 'input-file:read');
@@ -370,6 +376,21 @@ export function fileInput(options: FileInputOptions): Input {
       }
     } finally {
       release();
+    }
+    if (stats.records === 0 && stats.skipped > 0 && !stop.signal.aborted) {
+      throw new TaplineError(
+        ERROR_CODES.BAD_RECORD,
+        `not one readable .gor record: ${stats.skipped} skipped (see the warnings above)`,
+      );
+    }
+    // As cat, gzip or tcpdump -r: everything readable was passed on, but the run did not read all it was given.
+    if (stats.file_errors > 0) {
+      const files = stats.file_errors === 1 ? '1 file' : `${stats.file_errors} files`;
+      // No `where`: the pipeline names the input.
+      throw new TaplineError(
+        ERROR_CODES.FILE_IO,
+        `${files} could not be read to the end (see the warnings above); what was read was passed on`,
+      );
     }
   }
 
