@@ -97,6 +97,26 @@ describe('--middleware: counting and meta lines', { concurrency: 2 }, () => {
     assert.equal(Number(inSummary[1]) + Number(inSummary[2] ?? 0), big.length, r.stderr);
   });
 
+  it('a middleware that closes its stdout and reads on: what it is sent after that is counted as lost; exit 1', async () => {
+    // Before: it read everything, exited 0 at the end of its input, and tapline said "done" (exit 0): the
+    // messages it was sent after closing its stdout were gone without a word.
+    const big = Array.from({ length: 10 }, (_, i) => request(i, '/big', 'x'.repeat(100_000)));
+    const file = writeGor(join(dir, 'closes-stdout.gor'), big);
+    const mw = join(dir, 'closes-stdout.cjs');
+    writeFileSync(
+      mw,
+      "require('fs').closeSync(1);\n" +
+        "process.stdin.on('data', () => { process.stdin.pause(); setTimeout(() => process.stdin.resume(), 10); });\n" +
+        "process.stdin.on('end', () => process.exit(0));\n",
+    );
+    const r = await run(`${process.execPath} ${mw}`, [], file);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /closed its stdout before its input ended.*; the \d+ message\(s\) sent to it after it closed its stdout could not come back; the run stops/,
+    );
+  });
+
   it('a meta line whose timestamp is not a number: passed on as gor does, but warned about with its line and counted', async () => {
     const odd = Buffer.from('1 ab notanumber -1\nGET /odd HTTP/1.1\r\nHost: example.test\r\n\r\n').toString('hex');
     const { path } = script('bad-timestamp.sh', `cat\nprintf '%s\\n' ${odd}`);

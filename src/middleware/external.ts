@@ -80,6 +80,8 @@ export class ExternalMiddleware {
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** The process itself has exited ('exit'); `exit` is set once its stdout and stderr are closed too. */
   private exited = false;
+  /** `sent` when it closed its stdout while still running and being sent messages (they could not come back). */
+  private stdoutClosedAtSent: number | undefined;
   private killedFor: string | undefined;
   private inputEnded = false;
   private waitingDrain = false;
@@ -191,6 +193,19 @@ export class ExternalMiddleware {
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => this.passStderr(chunk.toString('utf8')));
+    // Its stdout ends just before it exits. If it does not exit, it closed its stdout and runs on: whatever it
+    // is sent from then on is lost, so it is stopped rather than fed for as long as the inputs last. (Once its
+    // input has ended it may take its time to exit: the watchdog's --middleware-timeout applies.)
+    stdout.on('end', () => {
+      if (this.exited || this.inputEnded) return;
+      this.stdoutClosedAtSent = this.counters.sent;
+      setTimeout(
+        () => {
+          if (!this.exited) this.kill('closed its stdout before its input ended and kept running');
+        },
+        Math.min(EXIT_GRACE_MS, this.timeoutMs),
+      ).unref();
+    });
     let grace: NodeJS.Timeout | undefined;
     child.on('exit', () => {
       this.exited = true;
@@ -381,13 +396,19 @@ export class ExternalMiddleware {
     const exit = this.exit!;
     const who = `${this.name} (pid ${this.pid})`;
     const counts = `after it was sent ${this.counters.sent} message(s) and wrote back ${this.counters.received}`;
+    const lostAfterClose = this.stdoutClosedAtSent === undefined ? 0 : this.counters.sent - this.stdoutClosedAtSent;
     let what: string | undefined;
     if (this.killedFor) what = `${this.killedFor}; killed (${exit.signal ?? `status ${exit.code}`})`;
     else if (exit.signal) what = `was killed by ${exit.signal}`;
     else if (exit.code !== 0) what = `exited with status ${exit.code}`;
     else if (!this.inputEnded) what = 'exited (status 0) before its input ended';
+    else if (lostAfterClose > 0) what = 'closed its stdout before its input ended';
     if (what === undefined) return undefined;
-    return new TaplineError(ERROR_CODES.MIDDLEWARE, `${who} ${what}, ${counts}; the run stops`, {
+    const lost =
+      lostAfterClose > 0
+        ? `; the ${lostAfterClose} message(s) sent to it after it closed its stdout could not come back`
+        : '';
+    return new TaplineError(ERROR_CODES.MIDDLEWARE, `${who} ${what}, ${counts}${lost}; the run stops`, {
       where: '--middleware',
     });
   }
