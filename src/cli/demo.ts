@@ -25,6 +25,17 @@ import { startDashboard } from '../web/server.js';
 import { runPipelineArgs } from './main.js';
 import { parseListenAddress } from './profiling.js';
 
+const DEMO_OPTIONS = 'demo takes --requests N, --dir DIR and --dashboard ADDR';
+const DEMO_USAGE = `Usage: tapline demo [--requests N] [--dir DIR] [--dashboard ADDR]
+
+Records simulated users browsing a demo shop on 127.0.0.1 (live capture on lo when allowed), replays the
+recording to a copy of the shop at 2x speed, and prints what happened and where the bytes went.
+
+  --requests N      requests to record (default 200)
+  --dir DIR         where to write the recording, recorded.gor (default: a new temporary directory)
+  --dashboard ADDR  where the live dashboard listens (default 127.0.0.1:0, an ephemeral port)
+`;
+
 export async function runDemo(argv: string[]): Promise<number> {
   let requests = 200;
   let dir: string | undefined;
@@ -33,19 +44,32 @@ export async function runDemo(argv: string[]): Promise<number> {
     const arg = argv[i]!;
     const a = arg.replace(/^--?/, '');
     const [name, inline] = a.split('=', 2) as [string, string | undefined];
-    const value = inline ?? argv[++i];
-    if (name === 'requests' && value && /^\d+$/.test(value) && Number(value) > 0) requests = Number(value);
-    else if (name === 'dir' && value) dir = value;
-    else if (name === 'dashboard' && value) dashboardAt = value;
-    else {
-      throw new TaplineError(
-        ERROR_CODES.USAGE,
-        `unknown demo option ${JSON.stringify(arg)}; demo takes --requests N, --dir DIR and --dashboard ADDR`,
-        {
-          where: 'tapline demo',
-        },
-      );
+    if (name === 'help' || name === 'h') {
+      process.stdout.write(DEMO_USAGE);
+      return 0;
     }
+    if (name !== 'requests' && name !== 'dir' && name !== 'dashboard') {
+      throw new TaplineError(ERROR_CODES.USAGE, `unknown demo option ${JSON.stringify(arg)}; ${DEMO_OPTIONS}`, {
+        where: 'tapline demo',
+      });
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '') {
+      throw new TaplineError(ERROR_CODES.USAGE, 'needs a value', { where: `tapline demo --${name}` });
+    }
+    if (name === 'requests') {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1_000_000) {
+        throw new TaplineError(
+          ERROR_CODES.USAGE,
+          `expected a whole number from 1 to 1000000, got ${JSON.stringify(value)}`,
+          {
+            where: 'tapline demo --requests',
+          },
+        );
+      }
+      requests = Number(value);
+    } else if (name === 'dir') dir = value;
+    else dashboardAt = value;
   }
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));

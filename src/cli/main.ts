@@ -53,7 +53,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const log = createLogger({ verbose: 0 });
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
-    if (sub) return await (await sub())(argv.slice(1));
+    if (sub) {
+      try {
+        return await (await sub())(argv.slice(1));
+      } catch (err) {
+        return reportFatal(err, log, `tapline ${argv[0]} --help`);
+      }
+    }
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-version')) {
       process.stdout.write(`tapline ${packageVersion()}\n`);
       return EXIT_OK;
@@ -70,7 +76,7 @@ function packageVersion(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
-function reportFatal(err: unknown, log: Logger): number {
+function reportFatal(err: unknown, log: Logger, helpCommand = 'tapline --help'): number {
   if (isTaplineError(err)) {
     log.error(err.describe());
     // A plugin address that cannot be understood is a mistake on the command line too (`--output-http
@@ -81,7 +87,7 @@ function reportFatal(err: unknown, log: Logger): number {
       err.code === ERROR_CODES.NOT_IMPLEMENTED ||
       err.code === ERROR_CODES.BAD_ADDRESS
     ) {
-      log.write('tapline: run "tapline --help" for the list of flags');
+      log.write(`tapline: run "${helpCommand}" for the list of flags`);
       return EXIT_USAGE;
     }
     return EXIT_FAILED;

@@ -51,3 +51,19 @@ it('tapline demo rejects unknown options with exit 2', async () => {
   assert.equal(res.code, 2);
   assert.match(res.stderr, /unknown demo option "--bogus"/);
 });
+
+it('tapline demo --help prints its options (exit 0); a bad value names the option and points to demo --help', async () => {
+  const help = await runTapline(['demo', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout.toString(), /Usage: tapline demo \[--requests N\] \[--dir DIR\] \[--dashboard ADDR\]/);
+  const bad = await runTapline(['demo', '--requests', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /tapline demo --requests: expected a whole number from 1 to 1000000, got "lots"/);
+  assert.match(bad.stderr, /run "tapline demo --help"/);
+});
+
+it('a usage error of tapline report points to report --help', async () => {
+  const res = await runTapline(['report']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /run "tapline report --help"/);
+});
