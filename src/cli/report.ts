@@ -11,6 +11,8 @@
  * Exit codes: 0 fine, 2 usage, 1 a file could not be read or held nothing readable (see unusableInputs), or
  * budgets were given and no request was found (unless --allow-empty), 3 a budget is broken.
  */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
 import { analyticsFlags } from '../analytics/flags.js';
 import { type Analytics, createAnalytics } from '../analytics/index.js';
@@ -111,6 +113,33 @@ function splitArgs(argv: readonly string[]): { files: string[]; flagArgs: string
   return { files, flagArgs };
 }
 
+/**
+ * Each file once: a file named twice (`report replayed_*.gor replayed_0.gor`, overlapping globs) would be
+ * read twice and count every byte double, which a budget would then judge. `dump.pcap:80` and `dump.pcap:8080`
+ * stay apart (different ports, different exchanges).
+ */
+function readOnce(files: readonly string[], note: (line: string) => void): string[] {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  for (const spec of files) {
+    const m = /^(.*?)(:[\d,]+)?$/.exec(spec)!;
+    let key: string;
+    try {
+      key = realpathSync(m[1]!) + (m[2] ?? '');
+    } catch {
+      key = resolve(spec); // missing: left for the readability check to name
+    }
+    const first = seen.get(key);
+    if (first !== undefined) {
+      note(`tapline: ${spec} is ${first === spec ? 'named' : `the same file as ${first}, named`} again: read once`);
+      continue;
+    }
+    seen.set(key, spec);
+    out.push(spec);
+  }
+  return out;
+}
+
 function usage(message: string, where: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }
@@ -145,8 +174,11 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   }
   const flags = parsed.flags;
   if (named.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
+  if (named.includes('-')) {
+    throw usage('reads files, not standard input ("-"): save the recording to a file and name it', 'tapline report');
+  }
   const note = (line: string) => process.stderr.write(`${line}\n`);
-  const files = expandChunkNames(named, note);
+  const files = readOnce(expandChunkNames(named, note), note);
   if (flags.bool('json') && flags.bool('csv')) throw usage('choose one of --json and --csv', '--csv');
   const budgets = budgetsFromFlags(flags);
   const top = flags.number('top');

@@ -136,6 +136,20 @@ describe('tapline report', () => {
     assert.equal(missing.stdout.length, 0, 'checked before any work: no report for a run that fails');
   });
 
+  it('a file named twice is read once (its bytes are not counted double), said on stderr; "-" (stdin) is a usage error', async () => {
+    const once = JSON.parse((await runTapline(['report', '--json', current])).stdout.toString());
+    const same = join(dir, '.', 'current.gor');
+    const twice = await runTapline(['report', '--json', current, same, current]);
+    assert.equal(twice.code, 0, twice.stderr);
+    const j = JSON.parse(twice.stdout.toString());
+    assert.equal(j.total_requests, once.total_requests);
+    assert.equal(j.total_bytes, once.total_bytes);
+    assert.match(twice.stderr, /current\.gor is named again: read once/);
+    const stdin = await runTapline(['report', current, '-'], { stdin: 'x' });
+    assert.equal(stdin.code, 2, stdin.stderr);
+    assert.match(stdin.stderr, /reads files, not standard input \("-"\)/);
+  });
+
   it('a malformed --route is a usage error naming the flag (exit 2), not a file that cannot be read', async () => {
     for (const [rule, why] of [
       ['videos/:id', /must start with \//],
