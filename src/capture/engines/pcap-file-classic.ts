@@ -90,6 +90,7 @@ export class ClassicParser implements RecordParser {
     const linkType = this.linkType;
     const fracToNs = this.fracToNs;
     const sink = this.ctx.sink;
+    const filter = this.ctx.filter ?? null;
     // Counted locally and added to the shared stats when the loop exits: keeps a store out of the loop.
     let packets = 0;
     let bytes = 0;
@@ -111,6 +112,16 @@ export class ClassicParser implements RecordParser {
       }
       const sec = dv.getUint32(pos, le);
       const orig = dv.getUint32(pos + 12, le);
+      if (filter !== null) {
+        this.count(packets, bytes); // a filter that throws names this packet
+        packets = 0;
+        bytes = 0;
+        if (!filter(linkType, buf.subarray(dataStart, dataStart + incl), orig)) {
+          this.ctx.stats.filtered++;
+          pos = dataStart + incl;
+          continue;
+        }
+      }
       if (orig > incl) {
         // Counted (and, the first time, warned about) at its own packet number: the local counts go in first.
         this.count(packets, bytes);

@@ -30,10 +30,12 @@ export interface PcapFileStats {
   sections: number;
   /** Packets delivered with fewer bytes than they had on the wire: the capture's snaplen cut them. */
   snaplenCut: number;
+  /** Packets read but not delivered because the packet filter (`--input-raw-bpf-filter`) left them out. */
+  filtered: number;
 }
 
 export function newStats(): PcapFileStats {
-  return { packets: 0, bytes: 0, blocksSkipped: 0, truncatedAtEof: 0, sections: 0, snaplenCut: 0 };
+  return { packets: 0, bytes: 0, blocksSkipped: 0, truncatedAtEof: 0, sections: 0, snaplenCut: 0, filtered: 0 };
 }
 
 /**
@@ -60,6 +62,13 @@ export interface PcapInterface {
   readonly name?: string;
 }
 
+/**
+ * Decides whether a packet read from the file is delivered (`--input-raw-bpf-filter`, see pcap-file-filter.ts).
+ * `data` is a view valid only during the call. It may throw a `TaplineError` (a filter that cannot apply to
+ * this link type); the parser then fails like on corrupt input.
+ */
+export type PacketFilter = (linkType: number, data: Buffer, origLen: number) => boolean;
+
 /** Context a record parser needs to name the place of a problem. */
 export interface ParseContext {
   /** Shown in errors: the path, or a name given for a stream (`<stdin>`). */
@@ -67,6 +76,8 @@ export interface ParseContext {
   readonly stats: PcapFileStats;
   /** Warnings raised while parsing, taken by the reader after each chunk (`PcapStreamParser.takeWarnings`). */
   readonly warnings: PcapFileWarning[];
+  /** When set, only the packets it accepts are delivered; the others are counted in `stats.filtered`. */
+  filter?: PacketFilter | null;
   /** When set, classic pcap records go here as an index instead of `RawPacket`s (pcap-file-index.ts). */
   sink?: IndexSink | null;
 }
@@ -98,7 +109,8 @@ export type WhereKind = 'packet' | 'block' | 'header';
  * Packets are numbered from 1, like tshark frame numbers.
  */
 export function whereIs(ctx: ParseContext, offset: number, kind: WhereKind = 'packet'): string {
-  const next = ctx.stats.packets + 1;
+  // Numbered like tshark frames: the packets a filter left out count too.
+  const next = ctx.stats.packets + ctx.stats.filtered + 1;
   if (kind === 'header') return `${ctx.source}:file header (offset ${offset})`;
   if (kind === 'block') {
     const after = next === 1 ? 'block before packet 1' : `block after packet ${next - 1}`;

@@ -66,6 +66,7 @@ describe('pcapng reader', () => {
       truncatedAtEof: 0,
       sections: 2,
       snaplenCut: 1, // the last packet: 50 of 1500 bytes
+      filtered: 0,
     });
     assert.deepEqual(parser.interfaces, [
       { linkType: 113, snaplen: 128, tsResolution: '2^-20', mode: 'pow2', factor: 20n, offsetNs: 0n, maxLen: 262144 },

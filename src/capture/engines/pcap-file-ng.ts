@@ -215,10 +215,16 @@ export class PcapngParser implements RecordParser {
     if (capLen > iface.maxLen) {
       throw badPacket(this.ctx, base + pos, `packet claims ${capLen} captured bytes (limit ${iface.maxLen})`);
     }
-    if (capLen < origLen) countSnaplenCut(this.ctx, base + pos, capLen, origLen);
     const tsNs = type === BLOCK_SPB ? this.lastTsNs : toNs(iface, hi, lo);
     this.lastTsNs = tsNs;
-    out.push({ tsNs, linkType: iface.linkType, data: buf.subarray(dataOff, dataOff + capLen), origLen });
+    const data = buf.subarray(dataOff, dataOff + capLen);
+    const filter = this.ctx.filter;
+    if (filter && !filter(iface.linkType, data, origLen)) {
+      this.ctx.stats.filtered++;
+      return;
+    }
+    if (capLen < origLen) countSnaplenCut(this.ctx, base + pos, capLen, origLen);
+    out.push({ tsNs, linkType: iface.linkType, data, origLen });
     this.ctx.stats.packets++;
     this.ctx.stats.bytes += capLen;
   }

@@ -22,6 +22,7 @@ import {
   badPacket,
   checkLinkType,
   newStats,
+  type PacketFilter,
   type ParseContext,
   type PcapFileStats,
   type PcapFileWarning,
@@ -57,6 +58,11 @@ export class PcapStreamParser {
 
   constructor(source = '<stream>') {
     this.ctx = { source, stats: this.stats, warnings: [] };
+  }
+
+  /** From now on only the packets `filter` accepts are delivered; the others are counted in `stats.filtered`. */
+  filterWith(filter: PacketFilter | null): void {
+    this.ctx.filter = filter;
   }
 
   /** Classic pcap records go to `sink` as an index from now on, instead of into `out` (pcap-file-index.ts). */

@@ -84,6 +84,7 @@ describe('classic pcap reader', () => {
           truncatedAtEof: 0,
           sections: 1,
           snaplenCut: 0,
+          filtered: 0,
         });
       });
     }

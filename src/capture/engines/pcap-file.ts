@@ -11,11 +11,11 @@
 import { createReadStream } from 'node:fs';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js';
 import type { PacketBatch, RawPacket } from '../types.js';
-import type { PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
+import type { PacketFilter, PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
 import { IndexSink } from './pcap-file-index.js';
 import { type PcapFormat, PcapStreamParser } from './pcap-file-parser.js';
 
-export type { PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
+export type { PacketFilter, PcapFileStats, PcapFileWarning, PcapInterface } from './pcap-file-common.js';
 export { type PcapFormat, PcapStreamParser } from './pcap-file-parser.js';
 
 export interface PcapReadOptions {
@@ -28,6 +28,8 @@ export interface PcapReadOptions {
   onWarning?: (warning: PcapFileWarning) => void;
   /** Bytes per read from a file (default 1 MiB): also the natural batch size. */
   chunkSize?: number;
+  /** Deliver only the packets this accepts (`--input-raw-bpf-filter`: `bpfFileFilter`); count the others. */
+  filter?: PacketFilter;
 }
 
 const DEFAULT_CHUNK = 1024 * 1024;
@@ -43,6 +45,7 @@ export class PcapFileReader implements AsyncIterable<RawPacket[]> {
     private readonly options: PcapReadOptions,
   ) {
     this.parser = new PcapStreamParser(name);
+    this.parser.filterWith(options.filter ?? null);
   }
 
   /** Counters so far: packets, bytes, skipped blocks, truncated records. */
@@ -130,9 +133,10 @@ export function readPcapStream(
 /** Synchronous helper for tests and small in-memory captures: all packets, or a thrown `TaplineError`. */
 export function readPcapBuffer(
   bytes: Uint8Array,
-  options: Pick<PcapReadOptions, 'name' | 'onWarning'> = {},
+  options: Pick<PcapReadOptions, 'name' | 'onWarning' | 'filter'> = {},
 ): { packets: RawPacket[]; stats: PcapFileStats; parser: PcapStreamParser } {
   const parser = new PcapStreamParser(options.name ?? '<buffer>');
+  parser.filterWith(options.filter ?? null);
   const packets: RawPacket[] = [];
   parser.push(toBuffer(bytes, options.name ?? '<buffer>'), packets);
   for (const w of parser.takeWarnings()) options.onWarning?.(w);

@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
+import { compileBpfExpression } from '../../capture/engines/libpcap.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
@@ -54,6 +55,8 @@ export const rawInputPlugin: InputPluginDef = {
     if (!(maxSize > 0)) throw usage('--input-raw-max-size', 'must be above 0');
     const expireMs = f.number('input-raw-expire') || 1000;
     const live = liveOptions(f);
+    // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
+    if (live.bpfFilter !== '') compileBpfExpression(live.bpfFilter);
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       throw usage('--input-raw-workers', `must be from 1 to ${MAX_WORKERS} (got ${workers})`);
@@ -81,7 +84,7 @@ export const rawInputPlugin: InputPluginDef = {
     const input = rawInput({
       address,
       open: async (): Promise<PacketSource> => {
-        if (address.file) return openFileSource(address, ctx.log);
+        if (address.file) return openFileSource(address, ctx.log, live.bpfFilter);
         if (engine === 'vxlan') {
           return openVxlanSource(
             { port: options.vxlanPort, vnis: options.vxlanVnis, bufferSize: live.bufferSize },

@@ -21,6 +21,7 @@ import {
 } from '../../capture/engines/af-packet.js';
 import { compileBpfExpression, openLibpcap } from '../../capture/engines/libpcap.js';
 import { openPcapFile } from '../../capture/engines/pcap-file.js';
+import { bpfFileFilter } from '../../capture/engines/pcap-file-filter.js';
 import { openVxlan } from '../../capture/engines/vxlan.js';
 import { LinkType, type PacketBatch } from '../../capture/types.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
@@ -58,16 +59,20 @@ export interface LiveCaptureOptions {
   bpfFilter: string;
 }
 
-/** A pcap or pcapng file: packets in file order, timestamps as recorded. */
-export function openFileSource(address: RawAddress, log: Logger): PacketSource {
+/**
+ * A pcap or pcapng file: packets in file order, timestamps as recorded. `bpfFilter` (a tcpdump expression)
+ * picks packets as gor's libpcap does on files; the others are counted (`bpf_filtered`).
+ */
+export function openFileSource(address: RawAddress, log: Logger, bpfFilter = ''): PacketSource {
   const reader = openPcapFile(address.host, {
     onWarning: (w) => log.warn(`${w.where}: ${w.message}`, 'input-raw:pcap'),
+    ...(bpfFilter === '' ? {} : { filter: bpfFileFilter(bpfFilter) }),
   });
   let stop = false;
   const filter: CaptureFilter = { ports: address.ports, trackResponse: true };
   return {
     live: false,
-    filterText: `BPF Filter: ${gorFilterText(filter)}`,
+    filterText: `BPF Filter: ${bpfFilter === '' ? gorFilterText(filter) : bpfFilter}`,
     packets: {
       async *[Symbol.asyncIterator]() {
         // Views only help the native fast path; without it, packet objects straight from the parser.
@@ -81,6 +86,7 @@ export function openFileSource(address: RawAddress, log: Logger): PacketSource {
       file_packets: reader.stats.packets,
       file_bytes: reader.stats.bytes,
       snaplen_truncated: reader.stats.snaplenCut,
+      bpf_filtered: reader.stats.filtered,
     }),
     close: () => {
       stop = true;
