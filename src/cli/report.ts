@@ -213,7 +213,6 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   } finally {
     status?.stop();
   }
-  const rows = parquet ? await parquet.close() : undefined;
 
   // A baseline that is not a recording (every record bad) fails the run below, as the files do; one without a
   // request is said here, or every route would read as "new" with nothing to say why.
@@ -237,6 +236,8 @@ export async function runReport(argv: readonly string[]): Promise<number> {
     out(formatReport(snapshot, top, files));
     if (changes) out(formatCompare(changes, compare, top));
   }
+  // After the report is printed: a Parquet file that fails to write (disk full) does not take the report with it.
+  const rows = parquet ? await parquet.close() : undefined;
   if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
 
   for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);

@@ -96,12 +96,15 @@ describe('Parquet through DuckDB', () => {
     );
   });
 
-  it('an unwritable path is a file error naming the path', async () => {
+  it('an unwritable path is a file error naming the path, when the writer opens (before any input is read)', async () => {
     const file = join(dir, 'no', 'such', 'dir', 'x.parquet');
-    const writer = await openParquetWriter(file);
-    writer.add(exchange({ route: '/' }));
-    await assert.rejects(writer.close(), (err: Error & { code?: string; where?: string }) => {
-      return err.code === 'TAPLINE_ERR_FILE_IO' && err.where === file;
+    await assert.rejects(openParquetWriter(file), (err: Error & { code?: string; where?: string }) => {
+      return (
+        err.code === 'TAPLINE_ERR_FILE_IO' && err.where === file && /directory .* does not exist/.test(err.message)
+      );
+    });
+    await assert.rejects(openParquetWriter(dir), (err: Error & { code?: string; where?: string }) => {
+      return err.code === 'TAPLINE_ERR_FILE_IO' && err.where === dir && /it is a directory/.test(err.message);
     });
   });
 });

@@ -6,6 +6,8 @@
  *
  *   add(exchange) ─▶ column buffers ─(2048 rows)─▶ DataChunk ─▶ appender ─▶ table ─(close)─▶ COPY … TO parquet
  */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Exchange } from '../types.js';
 
@@ -68,10 +70,33 @@ export async function loadDuckDB(load: () => Promise<unknown> = () => import(DUC
   }
 }
 
+/**
+ * The target can be written: checked when the writer opens, so a path in a missing directory fails before the
+ * input is read (DuckDB would only find out at close(), after the whole run).
+ */
+function checkWritable(file: string): void {
+  try {
+    if (existsSync(file)) {
+      if (statSync(file).isDirectory()) throw new Error('it is a directory');
+      accessSync(file, constants.W_OK);
+    } else {
+      const dir = dirname(resolve(file));
+      if (!existsSync(dir)) throw new Error(`the directory ${dir} does not exist`);
+      accessSync(dir, constants.W_OK);
+    }
+  } catch (cause) {
+    throw new TaplineError(ERROR_CODES.FILE_IO, `cannot write the Parquet file: ${(cause as Error).message}`, {
+      where: file,
+      cause,
+    });
+  }
+}
+
 export async function openParquetWriter(
   file: string,
   options: { load?: () => Promise<unknown> } = {},
 ): Promise<ParquetWriter> {
+  checkWritable(file);
   const duckdb = await loadDuckDB(options.load);
   const types = PARQUET_COLUMNS.map(([, type]) => duckdb[type]);
   const instance = await duckdb.DuckDBInstance.create(':memory:');
