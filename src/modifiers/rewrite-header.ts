@@ -2,10 +2,11 @@
  * `--http-rewrite-header 'Name: REGEXP,REPLACEMENT'` (spec §7.6 step 12, §7.7): when the header's value matches,
  * every match is replaced (Go's ReplaceAll) and the header set. gor quirk kept: a rule whose header is missing or
  * empty stops ALL later rewrite-header rules (a `break`). Parsing: split at the first colon (name as written),
- * trim the rest, split at the first comma, so the regexp cannot contain a comma.
+ * trim the rest, split at the first comma, so the regexp cannot contain a comma. Unlike gor, a header line in
+ * the body is not taken for the header (head-header.ts): such a rule finds its header missing.
  */
 import { splice } from '../protocol/http1/bytes.js';
-import { header } from '../protocol/http1/index.js';
+import { headHeader } from './head-header.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
 import { checkHeaderText } from './wire-syntax.js';
@@ -29,7 +30,7 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     apply(payload) {
       let out = payload;
       for (const rule of rules) {
-        const found = header(out, rule.name);
+        const found = headHeader(out, rule.name);
         if (found === null || found.value.length === 0) break; // gor: a missing header ends header rewriting
         const rewritten = rule.regexp.replaceAllIfMatch(found.value, rule.template);
         // What setHeader would do with the header it finds (the same one), without finding it again.

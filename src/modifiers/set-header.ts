@@ -1,9 +1,12 @@
 /**
  * `--http-set-header 'Name: value'` (spec §7.6 step 2, §7.7): replace the value of the first header with that name
  * (any case; surrounding spaces kept) or insert `Name: value\r\n` right after the request line. Headers set in
- * sequence are therefore inserted in reverse order, as gor does.
+ * sequence are therefore inserted in reverse order, as gor does. Unlike gor, a header line in the body is not
+ * taken for the header (head-header.ts).
  */
-import { setHeader } from '../protocol/http1/index.js';
+import { splice } from '../protocol/http1/bytes.js';
+import { addHeader } from '../protocol/http1/index.js';
+import { headHeader } from './head-header.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { checkHeaderName, checkHeaderText } from './wire-syntax.js';
 
@@ -24,7 +27,11 @@ export function setHeaders(values: readonly string[]): Modifier {
     dropped: 0,
     apply(payload) {
       let out = payload;
-      for (const h of headers) out = setHeader(out, h.name, h.value);
+      for (const h of headers) {
+        const found = headHeader(out, h.name);
+        if (found === null) out = addHeader(out, h.name, h.value);
+        else if (!found.value.equals(h.value)) out = splice(out, found.valueStart, found.valueEnd, h.value);
+      }
       return out;
     },
   };

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TaplineError } from '../core/errors.js';
-import { makeMeta } from '../core/message.js';
 import { buildModifierChain, type ModifierValues } from './index.js';
+import { runChain as rewrites } from './test-fixtures.js';
 
 function refused(values: ModifierValues, pattern: RegExp): void {
   assert.throws(
@@ -12,14 +12,6 @@ function refused(values: ModifierValues, pattern: RegExp): void {
     (err: unknown) => err instanceof TaplineError && err.code === 'TAPLINE_ERR_USAGE' && pattern.test(err.describe()),
     JSON.stringify(values),
   );
-}
-
-function rewrites(values: ModifierValues, payload: string): string | null {
-  const out = buildModifierChain(values)!.process({
-    meta: makeMeta({ type: '1', id: 'a'.repeat(24), timestampNs: 1n }),
-    data: Buffer.from(payload, 'latin1'),
-  });
-  return out === null ? null : out.data.toString('latin1');
 }
 
 const GET = 'GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n';
