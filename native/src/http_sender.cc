@@ -609,10 +609,11 @@ class Sender : public Napi::ObjectWrap<Sender> {
     return Napi::Number::New(env, static_cast<double>(pieces.size()));
   }
 
-  // [connections, opened, retired, busy, CPU ms of the sender thread]
+  // [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers]
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Array a = Napi::Array::New(env, 5);
+    Napi::Array a = Napi::Array::New(env, 6);
+    a.Set(5u, Napi::Number::New(env, static_cast<double>(unsolicited_.load())));
     a.Set(4u, Napi::Number::New(env, thread_cpu_ms_.load()));
     a.Set(0u, Napi::Number::New(env, total_.load()));
     a.Set(1u, Napi::Number::New(env, static_cast<double>(opened_.load())));
@@ -970,7 +971,10 @@ class Sender : public Napi::ObjectWrap<Sender> {
     ssize_t r = recv(c->fd, read_buf_, kReadSize, 0);
     if (r > 0) {
       if (!c->busy) {
-        CloseFd(c);  // bytes nobody asked for: this connection can no longer be trusted to frame
+        // Bytes nobody asked for: this connection can no longer be trusted to frame. Counted unless they are
+        // only line ends or a 408 (a server closing an idle keep-alive connection says so; Go is quiet too).
+        if (!IdleNotice(reinterpret_cast<const uint8_t*>(read_buf_), static_cast<size_t>(r))) unsolicited_++;
+        CloseFd(c);
         return;
       }
       OnBytes(c, reinterpret_cast<const uint8_t*>(read_buf_), static_cast<size_t>(r));
@@ -1019,10 +1023,24 @@ class Sender : public Napi::ObjectWrap<Sender> {
           return;
         }
         case ResponseFramer::DONE:
+          // More than the response came (a second answer): dropped and the connection closed, as Go does.
+          if (off < n && !OnlyLineEnds(p + off, n - off)) unsolicited_++;
           Succeed(c, c->framer.close_after() || off < n);
           return;
       }
     }
+  }
+
+  static bool OnlyLineEnds(const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+      if (p[i] != '\r' && p[i] != '\n') return false;
+    return true;
+  }
+
+  // As http-connection.ts isIdleNotice: line ends, or a 408 status line.
+  static bool IdleNotice(const uint8_t* p, size_t n) {
+    if (OnlyLineEnds(p, n)) return true;
+    return n >= 13 && (memcmp(p, "HTTP/1.1 408 ", 13) == 0 || memcmp(p, "HTTP/1.0 408 ", 13) == 0);
   }
 
   // The words of http-connection.ts BAD_RESPONSE_DETAILS (both clients say the same).
@@ -1141,6 +1159,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::atomic<int> total_{0};
   std::atomic<long long> opened_{0};
   std::atomic<long long> retired_{0};
+  std::atomic<long long> unsolicited_{0};
   std::atomic<int> busy_{0};
   std::atomic<double> thread_cpu_ms_{0};
 };

@@ -57,6 +57,13 @@ export interface ConnectionOptions {
   skipVerify?: boolean;
   /** Bytes of each response to keep (0: keep none). */
   keepBytes?: number;
+  /**
+   * The target sent bytes no request asked for (a second response after one, or bytes on an idle connection;
+   * not a 408 on an idle one, the usual "closing an idle keep-alive" notice, nor bare line ends). They are
+   * dropped and the connection closed, as Go's transport does ("Unsolicited response received on idle HTTP
+   * channel"); this is told so that they are counted.
+   */
+  onUnsolicited?: () => void;
 }
 
 /** Where every plain-TCP connection's reads land (see the file header): read callbacks never overlap. */
@@ -170,7 +177,13 @@ export class ReplayConnection {
 
   /** `owned`: the chunk is ours to keep; otherwise it is READ_BUFFER's, valid only during this call. */
   private onData(socket: Socket, read: Buffer, owned: boolean): void {
-    if (socket !== this.socket || this.done === undefined) return;
+    if (socket !== this.socket) return;
+    if (this.done === undefined) {
+      // Nobody asked: the connection cannot be trusted to frame the next answer (it might be taken for it).
+      if (!isIdleNotice(read)) this.options.onUnsolicited?.();
+      this.close();
+      return;
+    }
     this.bytes += read.length;
     if (!this.viaSplitter) {
       if (this.bytes === read.length && this.splitterIdle()) {
@@ -200,7 +213,11 @@ export class ReplayConnection {
         this.fail('bad-response', badResponseDetail(msg.incomplete));
         return;
       }
-      this.succeed(msg.status, msg.start, msg.end, false);
+      // More than this response came (a second answer): dropped, and the connection closed, as Go does.
+      const extra =
+        this.splitter.position > msg.end && !onlyLineEnds(chunk, chunk.length - (this.splitter.position - msg.end));
+      if (extra) this.options.onUnsolicited?.();
+      this.succeed(msg.status, msg.start, msg.end, extra);
       return;
     }
     if (this.splitter.framingLost && this.splitter.retainFrom >= this.from) {
@@ -326,6 +343,19 @@ export const BAD_RESPONSE_DETAILS = {
 
 function badResponseDetail(why: string): string {
   return BAD_RESPONSE_DETAILS[why as keyof typeof BAD_RESPONSE_DETAILS] ?? `the response is broken (${why})`;
+}
+
+/** Bytes from `from` on are only CR and LF (a stray line end after a response is not an answer). */
+function onlyLineEnds(bytes: Buffer, from: number): boolean {
+  for (let i = Math.max(0, from); i < bytes.length; i++) if (bytes[i] !== 0x0d && bytes[i] !== 0x0a) return false;
+  return true;
+}
+
+const IDLE_408 = /^HTTP\/1\.[01] 408 /;
+
+/** Bytes on an idle connection that are not an answer: line ends, or a 408 (the server closing it; Go is quiet too). */
+function isIdleNotice(bytes: Buffer): boolean {
+  return onlyLineEnds(bytes, 0) || IDLE_408.test(bytes.toString('latin1', 0, Math.min(bytes.length, 13)));
 }
 
 function reasonOf(err: NodeJS.ErrnoException): FailureReason {

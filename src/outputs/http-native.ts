@@ -39,7 +39,7 @@ export interface NativeSender {
    * -2: no whole record there).
    */
   submitRun(part: Buffer, from: number, max: number, firstSeq: number, keys: Float64Array, next: Float64Array): number;
-  /** [connections, opened, retired, busy, CPU ms of the sender thread] */
+  /** [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers (ReplayConnection's onUnsolicited)] */
   stats(): number[];
   ref(): void;
   unref(): void;
@@ -226,6 +226,11 @@ export class NativeReplayPool {
 
   get busy(): number {
     return this.counts()[3]!;
+  }
+
+  /** Answers the target sent that no request asked for (dropped, the connection closed). */
+  get unsolicited(): number {
+    return this.counts()[5] ?? 0;
   }
 
   /** Requests submitted and not finished (in a batch, queued in the sender or in flight). */

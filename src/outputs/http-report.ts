@@ -43,6 +43,11 @@ export class ReplayReport {
     responses_truncated: 0,
     /** Tracked responses not emitted because the pipeline had fallen too far behind reading them. */
     responses_dropped: 0,
+    /**
+     * Answers the target sent that no request asked for (a second response after one, bytes on an idle
+     * connection): dropped, and the connection closed (http-connection.ts onUnsolicited).
+     */
+    unsolicited_responses: 0,
     response_bytes: 0,
   };
   readonly latency = new LatencyHistogram();

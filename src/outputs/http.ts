@@ -130,6 +130,9 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     timeoutMs,
     skipVerify: options.skipVerify ?? false,
     keepBytes,
+    onUnsolicited: () => {
+      report.counters.unsolicited_responses++;
+    },
   };
   const native = useNativeClient(target, redirects, options.client)
     ? new NativeReplayPool(httpAddon()!, target, poolOptions, report, onDone)
@@ -228,11 +231,22 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     async close() {
       await waitForPool();
       pool.close();
+      if (native) report.counters.unsolicited_responses = native.unsolicited;
+      const unsolicited = report.counters.unsolicited_responses;
+      if (unsolicited > 0) {
+        log?.warn(
+          `${name}: the target sent ${unsolicited} answer${unsolicited === 1 ? '' : 's'} that no request asked for ` +
+            '(a second response after one, or bytes on an idle connection): dropped, and the connection closed ' +
+            'each time, as Go does (counted as unsolicited responses)',
+          `${name}:unsolicited`,
+        );
+      }
       responses?.close();
       if (statsTimer) clearInterval(statsTimer);
     },
-    stats: () =>
-      report.stats({
+    stats: () => {
+      if (native) report.counters.unsolicited_responses = native.unsolicited;
+      return report.stats({
         connections: pool.connections,
         connections_opened: pool.opened,
         connections_retired: pool.retired,
@@ -240,7 +254,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         in_flight: pool.busy,
         // The native sender's own thread (its CPU is not JavaScript's: the benchmark splits the two).
         ...(native ? { sender_thread_cpu_ms: Math.round(native.threadCpuMs) } : {}),
-      }),
+      });
+    },
   };
   if (responses) Object.assign(output, { responses: responses.drain() as AsyncIterable<Batch> });
   // Raw runs (core/plugin.ts): when write() would only check each request and apply the Host rule, the

@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
+import type { Input } from '../../src/core/plugin.js';
 import { httpOutput } from '../../src/outputs/http.js';
 import {
   type Answer,
   arrayInput,
+  collectingOutput,
   forEachClient,
   okAnswer,
   rawServer,
@@ -109,6 +111,59 @@ forEachClient(() => {
           log.lines.join('\n'),
         );
         assert.ok(!log.lines.some((l) => /max-size|response malformed/.test(l)), 'no internal words');
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test('answers no request asked for (twice at once, or later on the idle connection) are counted and said; each request gets its own answer', async () => {
+    const answer = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const shapes: Answer[] = [
+      (_r, socket, i) => socket.write(answer(`r${i}`) + answer('extra')),
+      (_r, socket, i) => {
+        socket.write(answer(`r${i}`));
+        setTimeout(() => socket.writable && socket.write(answer('late')), 30);
+      },
+      // Not counted: a stray line end after an answer, and a 408 on the idle connection (a server closing it).
+      (_r, socket, i) => socket.write(`${answer(`r${i}`)}\r\n`),
+      (_r, socket, i) => {
+        socket.write(answer(`r${i}`));
+        setTimeout(
+          () => socket.writable && socket.end('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n'),
+          30,
+        );
+      },
+    ];
+    for (const [k, shape] of shapes.entries()) {
+      const server = await rawServer(shape);
+      try {
+        const log = memoryLogger();
+        const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000, trackResponse: true, log });
+        const sink = collectingOutput();
+        // One request at a time, 100 ms apart: a late answer lands on the idle connection.
+        const msgs = requests(3);
+        const paced: Input = {
+          name: 'paced',
+          async *read() {
+            for (const m of msgs) {
+              yield [m];
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          },
+          close: async () => {},
+        };
+        const summary = await runPipeline([paced], [out, sink]);
+        const s = summary.outputs[0]!.stats!;
+        assert.equal(s.status_2xx, 3, JSON.stringify(s));
+        const bodies = sink.messages
+          .filter((m) => m.meta.type === '3')
+          .map((m) => m.data.toString().split('\r\n\r\n')[1]);
+        assert.deepEqual(bodies.sort(), ['r0', 'r1', 'r2'], 'each request is paired with its own answer');
+        const counted = k < 2 ? 3 : 0;
+        assert.equal(s.unsolicited_responses, counted, `shape ${k}: ${JSON.stringify(s)}`);
+        const said = log.lines.filter((l) => l.includes('answers that no request asked for'));
+        assert.equal(said.length, counted > 0 ? 1 : 0, log.lines.join('\n'));
       } finally {
         await server.close();
       }
