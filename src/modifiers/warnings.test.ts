@@ -1,5 +1,5 @@
-// What the rewrites do with a replacement that cannot give what was meant: a group the regexp lacks is warned
-// of (and still expands to nothing, as in gor); a target rewritten to nothing is dropped and counted.
+// Flag values that cannot do what was meant: a rewrite naming a group its regexp lacks, a method the filters never
+// see (warned of; kept as gor keeps them); a target rewritten to nothing (dropped and counted).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeMeta } from '../core/message.js';
@@ -50,5 +50,17 @@ describe('--http-rewrite-url leaving the target empty', () => {
       describeModifierStats(chain.stats()),
       'filters: --http-rewrite-url dropped 1 (rewritten to an empty target)',
     );
+  });
+});
+
+describe('--http-allow-method with a method the filters never see', () => {
+  it('is warned of (it keeps nothing), as gor takes it', () => {
+    assert.deepEqual(warningsOf({ 'http-allow-method': ['GET', 'get', ''] }), [
+      '--http-allow-method "get": no request the filters see has this method (they see CONNECT DELETE GET HEAD ' +
+        'OPTIONS PATCH POST PUT TRACE, exact case; other requests pass unfiltered): it matches nothing',
+      '--http-allow-method "": no request the filters see has this method (they see CONNECT DELETE GET HEAD ' +
+        'OPTIONS PATCH POST PUT TRACE, exact case; other requests pass unfiltered): it matches nothing',
+    ]);
+    assert.deepEqual(warningsOf({ 'http-allow-method': ['POST', 'OPTIONS'] }), []);
   });
 });
