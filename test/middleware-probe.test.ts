@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { memoryLogger } from '../src/core/log.js';
+import { ExternalMiddleware } from '../src/middleware/external.js';
+import { formatHexLine } from '../src/middleware/hex-lines.js';
 import { middlewareRuns, request, writeGor } from './middleware/support.js';
 
 const { dir, messages, run, same } = middlewareRuns('--middleware');
@@ -44,7 +47,7 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
     same(r.got);
     assert.match(
       r.stderr,
-      /middleware ".*helper-holds-stdout\.sh" \(pid \d+\) exited, but its stdout or stderr was still open \d+ ms later, held by a process it started/,
+      /middleware ".*helper-holds-stdout\.sh" \(pid \d+\) exited, but its stdout or stderr was still open, with nothing in it, \d+ ms later, held by a process it started/,
     );
     assert.match(r.stderr, /6 sent, 6 received; exited with status 0/);
   });
@@ -60,6 +63,32 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /was still running 0\.3s after its input ended .* killed \(SIGTERM\), after it was sent 6/);
     assert.match(r.stderr, /exited, but its stdout or stderr was still open/);
+  });
+
+  it('a middleware that exits while tapline is not taking its output yet: what it wrote is still all read', async () => {
+    // A guard for the exit grace: one message; then 4.2 MB of messages (64), at which tapline pauses its
+    // stdout while they are not taken (the consumer here waits 2.5 s); then 20 more, written while paused, and
+    // it exits. Those 20 must not be taken for a helper process's open pipe and dropped by the grace.
+    const hex = (from: number, n: number, body = '') =>
+      Array.from({ length: n }, (_, i) => formatHexLine(request(from + i, `/m${from + i}`, body))).join('');
+    const part = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const first = part('first.hex', hex(0, 1));
+    const big = part('big.hex', hex(1, 64, 'x'.repeat(65_536)));
+    const tail = part('tail.hex', hex(65, 20));
+    const { path } = script('burst-then-exit.sh', `cat ${first}; sleep 0.3; cat ${big}; sleep 1; cat ${tail}`);
+    const log = memoryLogger();
+    const mw = new ExternalMiddleware({ command: path, log });
+    const out = mw.transform((async function* () {})())[Symbol.asyncIterator]();
+    let got = 0;
+    const r1 = await out.next();
+    if (!r1.done) got += r1.value.length;
+    await new Promise((r) => setTimeout(r, 2500));
+    for (let r = await out.next(); !r.done; r = await out.next()) got += r.value.length;
+    assert.equal(got, 85, log.lines.join('\n'));
+    assert.doesNotMatch(log.lines.join('\n'), /still open/);
   });
 });
 

@@ -86,6 +86,8 @@ export class ExternalMiddleware {
   private inputEnded = false;
   private waitingDrain = false;
   private lastOutputAt = 0;
+  /** Last time its stdout gave data or was resumed (after it exits, a quiet open pipe is let go). */
+  private lastStdoutActivity = 0;
   private lastWriteAt = 0;
   /** Time (ms) counted by the watchdog: stdin unread, or running after the input ended. */
   private stalledMs = 0;
@@ -186,6 +188,7 @@ export class ExternalMiddleware {
     stdout.on('data', (chunk: Buffer) => {
       this.counters.received_bytes += chunk.length;
       this.lastOutputAt = Date.now();
+      this.lastStdoutActivity = this.lastOutputAt;
       this.take(this.decoder.push(chunk));
       if (!this.paused && (this.queue.length >= QUEUE_HIGH_MESSAGES || this.queuedBytes >= QUEUE_HIGH_BYTES)) {
         this.paused = true;
@@ -206,11 +209,18 @@ export class ExternalMiddleware {
         Math.min(EXIT_GRACE_MS, this.timeoutMs),
       ).unref();
     });
+    const graceMs = Math.min(EXIT_GRACE_MS, this.timeoutMs);
     let grace: NodeJS.Timeout | undefined;
+    const checkPipes = () => {
+      // Only a pipe that stays open with nothing coming out of it is let go: not while tapline holds its stdout
+      // paused (its own outputs are slow), nor while a helper process still writes to it.
+      if (this.paused || Date.now() - this.lastStdoutActivity < graceMs) grace = setTimeout(checkPipes, graceMs);
+      else this.abandonPipes(child, graceMs);
+    };
     child.on('exit', () => {
       this.exited = true;
       this.wakeWriter?.();
-      grace = setTimeout(() => this.abandonPipes(child), Math.min(EXIT_GRACE_MS, this.timeoutMs));
+      grace = setTimeout(checkPipes, graceMs);
     });
     child.on('close', (code, signal) => {
       clearTimeout(grace);
@@ -229,6 +239,7 @@ export class ExternalMiddleware {
           this.queuedBytes = 0;
           if (this.paused) {
             this.paused = false;
+            this.lastStdoutActivity = Date.now();
             stdout.resume();
           }
           yield batch;
@@ -252,10 +263,10 @@ export class ExternalMiddleware {
    * It has exited, but a process it started still holds its stdout or stderr open: stop reading them (which
    * lets 'close' fire with its exit status) rather than wait for that process, and say so.
    */
-  private abandonPipes(child: ChildProcess): void {
+  private abandonPipes(child: ChildProcess, graceMs: number): void {
     if (this.exit) return;
     this.options.log.warn(
-      `${this.name} (pid ${this.pid}) exited, but its stdout or stderr was still open ${Math.min(EXIT_GRACE_MS, this.timeoutMs)} ms later, ` +
+      `${this.name} (pid ${this.pid}) exited, but its stdout or stderr was still open, with nothing in it, ${graceMs} ms later, ` +
         'held by a process it started (in a script, start helpers with exec or redirect their output); tapline stopped reading it',
     );
     child.stdout?.destroy();
