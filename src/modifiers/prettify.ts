@@ -1,16 +1,21 @@
 /**
  * `--prettify-http` as a processor (spec §9.4): every message, whatever its type, is de-chunked and gunzipped
  * with Content-Length fixed (src/protocol/http1/prettify.ts). A payload whose gzip header is invalid comes back
- * empty and is dropped, as gor does; that is counted.
+ * empty and is dropped, as gor does; that is counted. A chunked body that breaks off (a bad size line, a cut
+ * capture) keeps what decoded before the break, as gor does; the rest of it is lost, so that is counted too.
  */
 import type { Message } from '../core/message.js';
-import { prettify } from '../protocol/http1/index.js';
+import { dechunk, headerValue, mimeHeadersEnd, prettify } from '../protocol/http1/index.js';
+
+const CHUNKED = Buffer.from('chunked', 'latin1');
 
 export class Prettifier {
   /** Messages whose body was decoded. */
   decoded = 0;
   /** Messages dropped because their gzip header was invalid. */
   dropped = 0;
+  /** Messages whose chunked body broke off before its last chunk: only the part before the break was kept. */
+  cutChunked = 0;
 
   readonly process = (msg: Message): Message | null => {
     const data = prettify(msg.data);
@@ -20,10 +25,22 @@ export class Prettifier {
       return null;
     }
     this.decoded++;
+    if (brokenChunks(msg.data)) this.cutChunked++;
     return { meta: msg.meta, data };
   };
 
   stats(): Record<string, number> {
-    return { prettified: this.decoded, prettify_bad_gzip_dropped: this.dropped };
+    return {
+      prettified: this.decoded,
+      prettify_bad_gzip_dropped: this.dropped,
+      prettify_chunked_body_cut: this.cutChunked,
+    };
   }
+}
+
+/** The same test prettify() makes, then whether de-chunking stopped before the 0-size chunk (only for chunked). */
+function brokenChunks(payload: Buffer): boolean {
+  if (!headerValue(payload, 'Transfer-Encoding').equals(CHUNKED)) return false;
+  const end = mimeHeadersEnd(payload);
+  return end >= 5 && !dechunk(payload.subarray(end)).complete;
 }

@@ -351,6 +351,16 @@ describe('--prettify-http as a processor (spec §9.4)', () => {
     const plain = msg(GET('/'));
     assert.equal(p.process(plain), plain);
     assert.equal(p.process(msg(b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\nnot gzip'), '2')), null);
-    assert.deepEqual(p.stats(), { prettified: 1, prettify_bad_gzip_dropped: 1 });
+    assert.deepEqual(p.stats(), { prettified: 1, prettify_bad_gzip_dropped: 1, prettify_chunked_body_cut: 0 });
+  });
+  it('a chunked body that breaks off keeps what decoded, as gor, and is counted (the rest is lost)', () => {
+    const p = new Prettifier();
+    const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const out = (body: string) => p.process(msg(b(head + body), '2'))!.data.toString('latin1');
+    assert.equal(out('4\r\nWiki\r\n0\r\n\r\n'), 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nWiki');
+    assert.equal(p.stats().prettify_chunked_body_cut, 0);
+    assert.equal(out('4\r\nWiki\r\n5\r\nped'), 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nWikiped'); // cut capture
+    assert.equal(out('zz\r\nWiki\r\n0\r\n\r\n'), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); // bad size line
+    assert.deepEqual(p.stats(), { prettified: 3, prettify_bad_gzip_dropped: 0, prettify_chunked_body_cut: 2 });
   });
 });
