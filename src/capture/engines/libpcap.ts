@@ -248,6 +248,19 @@ function timestampName(t: string): string {
   return t.replace(/^PCAP_TSTAMP_/i, '').toLowerCase();
 }
 
+/** libpcap's time stamp type names (pcap_tstamp_type_name_to_val), as `--input-raw-timestamp-type` takes them. */
+const TIMESTAMP_TYPES = ['host', 'host_lowprec', 'host_hiprec', 'host_hiprec_unsynced', 'adapter', 'adapter_unsynced'];
+
+/**
+ * Refuses a `--input-raw-timestamp-type` neither libpcap nor gor (`go`) knows, whatever the engine: called when
+ * the input is created, so the mistake exits 2 instead of failing the input when it opens (libpcap) or being
+ * ignored (af_packet). Also written `PCAP_TSTAMP_HOST`, in any case.
+ */
+export function checkTimestampType(text: string): void {
+  if (text === '' || text === 'go' || TIMESTAMP_TYPES.includes(timestampName(text))) return;
+  throw usage(TSTAMP_FLAG, `unknown time stamp type ${JSON.stringify(text)} (use ${TIMESTAMP_TYPES.join(', ')} or go)`);
+}
+
 function filterText(filter: LibpcapFilter | undefined): string {
   if (filter === undefined || filter === null) return '';
   return typeof filter === 'string' ? filter : (filter.text ?? '');

@@ -4,7 +4,7 @@
  */
 
 import { DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
-import { compileBpfExpression } from '../../capture/engines/libpcap.js';
+import { checkTimestampType, compileBpfExpression } from '../../capture/engines/libpcap.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
@@ -57,6 +57,7 @@ export const rawInputPlugin: InputPluginDef = {
     const live = liveOptions(f);
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
     if (live.bpfFilter !== '') compileBpfExpression(live.bpfFilter);
+    checkTimestampType(f.string('input-raw-timestamp-type'));
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       throw usage('--input-raw-workers', `must be from 1 to ${MAX_WORKERS} (got ${workers})`);

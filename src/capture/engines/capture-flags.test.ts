@@ -1,0 +1,44 @@
+// Capture flag values checked when the input is created: a mistake is a usage error (exit 2) before the run,
+// whatever the engine, never a failure when the input opens (exit 1) nor a value ignored in silence.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runTapline } from '../../../test/support/cli.js';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { checkTimestampType } from './libpcap.js';
+
+describe('--input-raw-timestamp-type', () => {
+  it('takes libpcap names in either spelling and go; refuses anything else, naming the flag', () => {
+    for (const ok of ['', 'go', 'host', 'HOST_HIPREC', 'PCAP_TSTAMP_ADAPTER_UNSYNCED', 'host_hiprec_unsynced']) {
+      assert.doesNotThrow(() => checkTimestampType(ok), ok);
+    }
+    for (const bad of ['bogus', 'hostt', 'PCAP_TSTAMP_', 'Go ']) {
+      assert.throws(
+        () => checkTimestampType(bad),
+        (err: unknown) =>
+          err instanceof TaplineError &&
+          err.code === ERROR_CODES.USAGE &&
+          err.where === '--input-raw-timestamp-type' &&
+          err.message.startsWith(`unknown time stamp type ${JSON.stringify(bad)}`),
+        bad,
+      );
+    }
+  });
+
+  it('an unknown name stops the run before it starts (exit 2) with af_packet (was ignored) and libpcap (was exit 1)', async () => {
+    for (const engine of ['af_packet', 'libpcap']) {
+      const r = await runTapline([
+        '--input-raw',
+        'lo:1',
+        '--input-raw-engine',
+        engine,
+        '--input-raw-timestamp-type',
+        'bogus',
+        '--output-null',
+        '--exit-after',
+        '5s',
+      ]);
+      assert.equal(r.code, 2, `${engine}: ${r.stderr}`);
+      assert.match(r.stderr, /--input-raw-timestamp-type: unknown time stamp type "bogus" .*TAPLINE_ERR_USAGE/);
+    }
+  });
+});
