@@ -23,26 +23,29 @@ function script(name: string, body: string): { path: string; pidFile: string } {
   return { path, pidFile };
 }
 
-/** The helpers the scripts leave behind (sleep 60) would outlive the test: end them by their pid. */
-const helperPids: string[] = [];
+/** The helpers the scripts leave behind (sleep 60) would outlive the test: ended by their pid. */
+const helperPids: number[] = [];
 after(() => {
-  for (const file of helperPids) {
-    if (!existsSync(file)) continue;
+  for (const pid of helperPids) {
     try {
-      process.kill(Number(readFileSync(file, 'utf8').trim()));
+      process.kill(pid);
     } catch {
       // already gone
     }
   }
 });
+/** Read at once: the temp dir holding the pid file is removed before this file's after() runs. */
+function rememberHelper(pidFile: string): void {
+  if (existsSync(pidFile)) helperPids.push(Number(readFileSync(pidFile, 'utf8').trim()));
+}
 
 describe('--middleware: programs that leave something behind', { concurrency: 2 }, () => {
   it('a script that started a helper holding its stdout: the run ends once the script has exited', async () => {
     // Before: tapline waited for the pipes to close, i.e. for the helper to end (60 s here; for ever for a
     // daemon), and the run was killed by the test's timeout.
     const { path, pidFile } = script('helper-holds-stdout.sh', 'sleep 60 &\necho $! > PIDFILE\nexec cat');
-    helperPids.push(pidFile);
     const r = await run(path);
+    rememberHelper(pidFile);
     assert.equal(r.code, 0, r.stderr);
     same(r.got);
     assert.match(
@@ -58,8 +61,8 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
       'child-outlives-kill.sh',
       'cat > /dev/null\nsleep 60 &\necho $! > PIDFILE\nwait $!',
     );
-    helperPids.push(pidFile);
     const r = await run(path, ['--middleware-timeout', '300ms']);
+    rememberHelper(pidFile);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /was still running 0\.3s after its input ended .* killed \(SIGTERM\), after it was sent 6/);
     assert.match(r.stderr, /exited, but its stdout or stderr was still open/);
