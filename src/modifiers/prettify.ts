@@ -38,9 +38,12 @@ export class Prettifier {
   }
 }
 
-/** The same test prettify() makes, then whether de-chunking stopped before the 0-size chunk (only for chunked). */
+/**
+ * The same test prettify() makes, then whether de-chunking stopped before the 0-size chunk. An empty body (a 204
+ * or a HEAD response that says chunked) loses nothing and is not counted.
+ */
 function brokenChunks(payload: Buffer): boolean {
   if (!headerValue(payload, 'Transfer-Encoding').equals(CHUNKED)) return false;
   const end = mimeHeadersEnd(payload);
-  return end >= 5 && !dechunk(payload.subarray(end)).complete;
+  return end >= 5 && end < payload.length && !dechunk(payload.subarray(end)).complete;
 }

@@ -361,6 +361,7 @@ describe('--prettify-http as a processor (spec §9.4)', () => {
     assert.equal(p.stats().prettify_chunked_body_cut, 0);
     assert.equal(out('4\r\nWiki\r\n5\r\nped'), 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nWikiped'); // cut capture
     assert.equal(out('zz\r\nWiki\r\n0\r\n\r\n'), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); // bad size line
-    assert.deepEqual(p.stats(), { prettified: 3, prettify_bad_gzip_dropped: 0, prettify_chunked_body_cut: 2 });
+    assert.equal(out(''), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); // no body (204, HEAD): nothing lost
+    assert.deepEqual(p.stats(), { prettified: 4, prettify_bad_gzip_dropped: 0, prettify_chunked_body_cut: 2 });
   });
 });
