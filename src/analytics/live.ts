@@ -11,6 +11,7 @@
  * verdict (budgetLines) judges the run's totals once, under a header that names the whole run and points at the
  * alerts, so a breach seen in both places reads as two different measurements, not a repeated message.
  */
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Processor } from '../core/plugin.js';
 import { type Breach, budgetsFromFlags, evaluateBudgets, formatWindow, hasBudgets } from './budgets.js';
@@ -32,6 +33,7 @@ export interface LiveAnalytics {
  */
 export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics | undefined {
   const budgets = budgetsFromFlags(flags);
+  refuseIdleFlags(flags, hasBudgets(budgets), consumers || flags.bool('stats'));
   if (!consumers && !flags.bool('stats') && !hasBudgets(budgets)) return undefined;
   const analytics = createAnalytics({
     routes: flags.list('route').map(String),
@@ -53,6 +55,29 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics
     },
     breaches,
   };
+}
+
+/**
+ * A flag that shapes something nothing on this run reads (`--route` without --stats or a consumer,
+ * `--alert-window` without a budget, `--output-influxdb-interval` without --output-influxdb) would be accepted
+ * and do nothing: a usage error that says what it needs instead, as `--alert-webhook` without a budget is.
+ */
+function refuseIdleFlags(flags: FlagSet, budgets: boolean, read: boolean): void {
+  const idle = (flag: string, needs: string) => {
+    throw new TaplineError(ERROR_CODES.USAGE, `has no effect on this run: it needs ${needs}`, { where: `--${flag}` });
+  };
+  if (!read && !budgets) {
+    const readers = '--stats, a --max-* budget, --metrics, --dashboard or --output-influxdb';
+    // --route also names the route field of --output-http-elasticsearch's documents.
+    if (flags.has('route') && !flags.has('output-http-elasticsearch')) {
+      idle('route', `${readers} (or --output-http-elasticsearch)`);
+    }
+    if (flags.has('route-limit')) idle('route-limit', readers);
+  }
+  if (flags.has('alert-window') && !budgets) idle('alert-window', 'a --max-* budget to judge');
+  if (flags.has('output-influxdb-interval') && !flags.has('output-influxdb')) {
+    idle('output-influxdb-interval', '--output-influxdb');
+  }
 }
 
 /** The exit verdict: what the run's totals break, set apart from the sliding-window alerts printed while running. */

@@ -85,4 +85,25 @@ describe('budgets on a live run', () => {
       /^tapline: budgets over the whole run \(the alert lines judge the last 30s while running\): none broken$/m,
     );
   });
+
+  it('an analytics flag that nothing on the run reads is a usage error saying what it needs; a malformed --route too', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--route', '/users/:id'], /--route: has no effect on this run: it needs --stats, a --max-\* budget/],
+      [['--route', 'users/:id'], /--route: has no effect on this run/],
+      [['--route-limit', '50'], /--route-limit: has no effect on this run/],
+      [['--stats', '--alert-window', '30s'], /--alert-window: has no effect on this run: it needs a --max-\* budget/],
+      [
+        ['--output-influxdb-interval', '1s'],
+        /--output-influxdb-interval: has no effect on this run: it needs --output-influxdb/,
+      ],
+      [['--stats', '--route', 'users/:id'], /--route: route "users\/:id" must start with \//],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runTapline(['--input-file', `${file}|max`, '--output-null', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr.toString(), message);
+    }
+    const read = await runTapline(['--input-file', `${file}|max`, '--output-null', '--stats', '--route', '/users/:id']);
+    assert.equal(read.code, 0, read.stderr.toString());
+  });
 });
