@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeStreams } from './async.js';
+import { mergeStreams, sleep } from './async.js';
 import type { Batch } from './plugin.js';
 
 /** A source whose every read resolves at once (a mapped file at |max, a channel with items waiting). */
@@ -22,4 +22,22 @@ test('mergeStreams: a source that ends early lets the others go on, and each end
   for await (const _ of mergeStreams([alwaysReady('a', 1), alwaysReady('b', 3)], (i) => ended.push(i))) count++;
   assert.equal(count, 4);
   assert.deepEqual(ended.sort(), [0, 1]);
+});
+
+test('sleep longer than setTimeout can count (a month between two records) waits instead of firing at once', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const stop = new AbortController();
+  let woke = false;
+  const slept = sleep(30 * 24 * 3600 * 1000, stop.signal).then(() => {
+    woke = true;
+  });
+  await new Promise((r) => setTimeout(r, 50)); // Node would fire a 2^31 ms timer after 1 ms
+  assert.equal(woke, false);
+  stop.abort();
+  await slept;
+  await new Promise((r) => setImmediate(r)); // process 'warning' events are emitted on a later tick
+  process.off('warning', onWarning);
+  assert.deepEqual(warnings, []);
 });

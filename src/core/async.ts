@@ -6,7 +6,10 @@
  */
 import type { Batch } from './plugin.js';
 
-/** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms` (at most ~24.8 days: see MAX_TIMER_MS), or early (without throwing) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
@@ -15,7 +18,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // Node fires a timer of more than 2^31-1 ms (24.8 days) after 1 ms, with a TimeoutOverflowWarning on stderr: a
+    // .gor file with a month between two records spun and warned. Capped, the caller's loop sleeps again if due later.
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
     signal?.addEventListener('abort', done, { once: true });
   });
 }
