@@ -42,3 +42,25 @@ describe('--input-raw-timestamp-type', () => {
     }
   });
 });
+
+describe('--input-raw-snaplen', () => {
+  it('a value neither live engine takes (64 to 16 MiB) is a usage error before the run (was exit 1 at open)', async () => {
+    for (const [value, why] of [
+      ['10', /below the smallest value accepted, 64/],
+      ['100mb', /above the largest value accepted, 16mb/],
+    ] as const) {
+      const r = await runTapline([
+        '--input-raw',
+        'lo:1',
+        '--input-raw-snaplen',
+        value,
+        '--output-null',
+        '--exit-after',
+        '5s',
+      ]);
+      assert.equal(r.code, 2, `${value}: ${r.stderr}`);
+      assert.match(r.stderr, /--input-raw-snaplen: /);
+      assert.match(r.stderr, why);
+    }
+  });
+});

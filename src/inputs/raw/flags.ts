@@ -70,7 +70,9 @@ export const rawFlags: Record<string, FlagSpec> = {
   },
   'input-raw-snaplen': {
     kind: 'size',
-    min: '1',
+    // What both live engines take (af_packet and libpcap check it too, but only when the input opens: exit 1).
+    min: '64',
+    max: '16mb',
     default: String(DEFAULT_SNAPLEN),
     value: 'BYTES',
     section: SECTION,
