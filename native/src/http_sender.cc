@@ -765,7 +765,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
         next_sweep = now_ + std::min(50.0, std::max(5.0, opt_.timeout_ms / 4));
         for (auto& c : conns_) {
           if (c->busy && now_ >= c->deadline) {
-            Fail(c.get(), kTimeout, "no complete response in " + std::to_string(static_cast<long>(opt_.timeout_ms)) + "ms");
+            Fail(c.get(), kTimeout, TimeoutDetail(*c));
           }
         }
         Dispatch(pending);
@@ -1029,6 +1029,17 @@ class Sender : public Napi::ObjectWrap<Sender> {
           return;
       }
     }
+  }
+
+  // Where the exchange stood when its time ran out (the words of http-connection.ts timeoutDetail): a
+  // connection never made, a target that does not read, one that does not answer and a slow answer are
+  // looked for in different places.
+  std::string TimeoutDetail(const Conn& c) const {
+    std::string t = std::to_string(static_cast<long>(opt_.timeout_ms)) + "ms";
+    if (c.connecting) return "no connection to the target within " + t;
+    if (c.bytes == 0 && c.written < c.req.length) return "the target did not take the whole request within " + t;
+    if (c.bytes == 0) return "no response within " + t;
+    return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received";
   }
 
   static bool OnlyLineEnds(const uint8_t* p, size_t n) {

@@ -92,6 +92,8 @@ export class ReplayConnection {
   private reused = false;
   private retried = false;
   private readonly keepBytes: number;
+  /** The TLS handshake of the current socket is done (https targets; for the timeout's words). */
+  private secured = false;
   /** performance.now() when the last exchange ended (for idle retirement). */
   lastUsed = performance.now();
 
@@ -121,8 +123,23 @@ export class ReplayConnection {
   /** Fails the exchange in flight if its deadline has passed. */
   checkTimeout(now: number): void {
     if (this.done !== undefined && now >= this.deadline) {
-      this.fail('timeout', `no complete response in ${this.options.timeoutMs}ms`);
+      this.fail('timeout', this.timeoutDetail());
     }
+  }
+
+  /**
+   * Where the exchange stood when its time ran out: a connection never made (or a TLS handshake never done),
+   * a target that does not read the request, one that does not answer, and a slow answer are looked for in
+   * different places. The native sender says the same words (http_sender.cc TimeoutDetail).
+   */
+  private timeoutDetail(): string {
+    const t = `${this.options.timeoutMs}ms`;
+    const socket = this.socket;
+    if (!socket || socket.connecting) return `no connection to the target within ${t}`;
+    if (this.target.secure && !this.secured) return `no TLS handshake with the target within ${t}`;
+    if (this.bytes === 0 && socket.writableLength > 0) return `the target did not take the whole request within ${t}`;
+    if (this.bytes === 0) return `no response within ${t}`;
+    return `the response was still incomplete after ${t}, ${this.bytes} bytes received`;
   }
 
   close(): void {
@@ -168,7 +185,13 @@ export class ReplayConnection {
           },
         });
     socket.setNoDelay(true);
-    if (secure) socket.on('data', (chunk: Buffer) => this.onData(socket, chunk, true));
+    this.secured = false;
+    if (secure) {
+      socket.on('data', (chunk: Buffer) => this.onData(socket, chunk, true));
+      socket.once('secureConnect', () => {
+        if (socket === this.socket) this.secured = true;
+      });
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(socket, err));
     socket.on('close', () => this.onClose(socket));
     this.socket = socket;

@@ -4,6 +4,7 @@
  * the queue stays bounded, and the output keeps working for the next request.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
 import type { Input } from '../../src/core/plugin.js';
@@ -218,6 +219,62 @@ forEachClient(() => {
     }
   });
 
+  test('a timeout says where the exchange stood: request not taken, no answer, or an answer still incomplete', async () => {
+    const cases: { server: () => Promise<{ url: string; close: () => Promise<void> }>; body: number; says: RegExp }[] =
+      [
+        { server: () => rawServer(() => {}), body: 0, says: /\(no response within 300ms\)/ },
+        {
+          server: () => rawServer((_r, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc')),
+          body: 0,
+          says: /\(the response was still incomplete after 300ms, 43 bytes received\)/,
+        },
+        {
+          // Reads nothing: a request larger than the socket buffers cannot be written whole.
+          server: async () => {
+            const sockets: Socket[] = [];
+            const server = createServer((socket) => {
+              sockets.push(socket);
+              socket.pause();
+            });
+            await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+            return {
+              url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+              close: () =>
+                new Promise<void>((r) => {
+                  for (const s of sockets) s.destroy();
+                  server.close(() => r());
+                }),
+            };
+          },
+          body: 32 * 1024 * 1024,
+          says: /\(the target did not take the whole request within 300ms\)/,
+        },
+      ];
+    for (const { server: start, body, says } of cases) {
+      const server = await start();
+      try {
+        const log = memoryLogger();
+        const out = httpOutput(server.url, { workers: 1, timeoutMs: 300, log });
+        const request = body
+          ? requestMessage(
+              Buffer.concat([
+                Buffer.from(`POST /up HTTP/1.1\r\nContent-Length: ${body}\r\n\r\n`),
+                Buffer.alloc(body, 97),
+              ]),
+            )
+          : requests(1)[0]!;
+        const summary = await runPipeline([arrayInput([request])], [out]);
+        assert.equal(summary.outputs[0]!.stats!.error_timeout, 1);
+        assert.ok(
+          log.lines.some((l) => l.includes('failed: timeout') && says.test(l)),
+          log.lines.join('\n'),
+        );
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
   test('slow: answers later than the timeout are timeouts, answers within it succeed', async () => {
     const late = await replayAgainst(
       (_r, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 400),
@@ -300,4 +357,20 @@ forEachClient(() => {
     assert.equal(stats.status_2xx, 20);
     assert.ok(received >= 20);
   });
+});
+
+test('https: a target that never completes the TLS handshake times out saying so', async () => {
+  const server = await rawServer(() => {});
+  try {
+    const log = memoryLogger();
+    const out = httpOutput(`https://127.0.0.1:${server.port}`, { workers: 1, timeoutMs: 300, log });
+    const summary = await runPipeline([arrayInput(requests(1))], [out]);
+    assert.equal(summary.outputs[0]!.stats!.error_timeout, 1);
+    assert.ok(
+      log.lines.some((l) => l.includes('failed: timeout (no TLS handshake with the target within 300ms)')),
+      log.lines.join('\n'),
+    );
+  } finally {
+    await server.close();
+  }
 });
