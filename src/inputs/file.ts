@@ -259,13 +259,20 @@ export function fileInput(options: FileInputOptions): Input {
         return wait;
       };
       while (merge.size > 0) {
-        if (stop.signal.aborted) return;
+        if (stop.signal.aborted) {
+          // Records already taken and counted are passed on: a stop (--exit-after, SIGINT) loses nothing read.
+          if (batch.length > 0) yield batch;
+          return;
+        }
         if (!timed && !dryRun && merge.size === 1) {
           // The last file at |max: nothing to merge or wait for, so a whole run of records goes to the batch,
           // until the window needs a read; or, when the pipeline takes them, a raw run (file-source.ts).
           const source = merge.peek()!;
           const run = rawRuns ? await source.takeRun() : undefined;
-          if (stop.signal.aborted) return;
+          if (stop.signal.aborted) {
+            if (batch.length > 0) yield batch;
+            return;
+          }
           if (run !== undefined) {
             stats.records += run.count;
             stats.bytes += run.bytes - SEPARATOR.length * run.count;
@@ -330,7 +337,12 @@ export function fileInput(options: FileInputOptions): Input {
             for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
               await sleep(ms, stop.signal);
             }
-            if (stop.signal.aborted) return;
+            if (stop.signal.aborted) {
+              // Stopped while waiting for it: this record was not due, so it is not sent, nor counted as read.
+              stats.records--;
+              stats.bytes -= metaLength(rec) + 1 + rec.dataLength;
+              return;
+            }
           }
           batch.push(rec);
           batchBytes += rec.dataLength;
