@@ -278,7 +278,10 @@ export class ReplayConnection {
 
   private onError(socket: Socket, err: NodeJS.ErrnoException): void {
     if (socket !== this.socket) return;
-    this.fail(reasonOf(err), `${err.code ?? ''} ${err.message}`.trim());
+    const detail = `${err.code ?? ''} ${err.message}`.trim();
+    // The usual case against staging: a self-signed or private-CA certificate. Say how gor users accept it.
+    const certificate = !this.options.skipVerify && /CERT|^UNABLE_TO_/.test(err.code ?? '');
+    this.fail(reasonOf(err), certificate ? `${detail}; --output-http-skip-verify accepts it` : detail);
   }
 
   private onClose(socket: Socket): void {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { after, before, test } from 'node:test';
+import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
 import { makeCertificate } from '../support/tls.js';
 import { arrayInput, collectingOutput, requestMessage, runPipeline } from './replay-support.js';
@@ -38,11 +39,16 @@ after(() => {
 const requests = (n: number) =>
   Array.from({ length: n }, (_, i) => requestMessage(`GET /s/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
 
-test('https target with a self-signed certificate: rejected unless --output-http-skip-verify', async () => {
-  const summary = await runPipeline([arrayInput(requests(3))], [httpOutput(url, { workers: 1 })]);
+test('https target with a self-signed certificate: rejected unless --output-http-skip-verify (the warning says so)', async () => {
+  const log = memoryLogger();
+  const summary = await runPipeline([arrayInput(requests(3))], [httpOutput(url, { workers: 1, log })]);
   const s = summary.outputs[0]!.stats!;
   assert.equal(s.error_tls, 3);
   assert.equal(seen.length, 0);
+  assert.ok(
+    log.lines.some((l) => /failed: tls \(\S+ .*certificate.*; --output-http-skip-verify accepts it\)$/.test(l)),
+    log.lines.join('\n'),
+  );
 });
 
 test('https with --output-http-skip-verify: requests arrive over one kept-alive TLS connection, responses tracked', async () => {
