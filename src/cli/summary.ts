@@ -27,7 +27,7 @@ export function statsObject(summary: RunSummary, analytics?: AnalyticsSnapshot):
     outputs: Object.fromEntries(
       summary.outputs.map((o) => [
         o.name,
-        { written: o.written, lost: o.lost, ...o.stats, ...(o.failed ? { failed: o.failed } : {}) },
+        { written: writtenPast(o), lost: o.lost, ...o.stats, ...(o.failed ? { failed: o.failed } : {}) },
       ]),
     ),
     ...(analytics ? { ...analytics, elapsed_s: round(seconds) } : {}),
@@ -51,7 +51,7 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
     lines.push(`  ${i.name}: ${parts.filter(Boolean).join('; ') || 'nothing read'}`);
   }
   for (const o of summary.outputs) {
-    const written = `${o.written} written${o.lost ? `, ${o.lost} not written (output out of service)` : ''}`;
+    const written = `${writtenPast(o)} written${o.lost ? `, ${o.lost} not written (output out of service)` : ''}`;
     const parts = [written, describeCounters(o.stats), o.failed ? `failed: ${o.failed}` : ''];
     lines.push(`  ${o.name}: ${parts.filter(Boolean).join('; ')}`);
   }
@@ -60,6 +60,15 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
     lines.push(`  warnings not shown: ${[...suppressed].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * What went past the output's `|N` / `|N%` limiter: the pipeline counts what it handed to the limited output,
+ * and the limiter's own `limit_dropped` says how many of those it let fall (shown beside, in the counters).
+ */
+function writtenPast(o: RunSummary['outputs'][number]): number {
+  const dropped = o.stats?.limit_dropped;
+  return typeof dropped === 'number' ? o.written - dropped : o.written;
 }
 
 function describeCounters(stats: Record<string, number | string> | undefined): string {

@@ -3,7 +3,7 @@
  * suffix it cannot honour is a usage error (exit 2) naming the flag and the value before anything starts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -40,4 +40,19 @@ test('|max is for --input-file only: on an output or another input it is a usage
   const res = await runTapline(['--input-file', `${file}|max`, '--output-stdout']);
   assert.equal(res.code, 0, res.stderr);
   assert.equal(res.stdout.toString().match(/^1 /gm)?.length, 3);
+});
+
+test('a limited output: "written" in the summary counts what went past the limiter, not what was offered', async () => {
+  const file = gorFile('hundred.gor', 100);
+  const out = join(dir, 'limited.gor');
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-file', `${out}|10`, '--output-file-append']);
+  assert.equal(res.code, 0, res.stderr);
+  const kept = readFileSync(out, 'utf8').split('🐵🙈🙉').length - 1;
+  const line = /output-file\(\S+\): (\d+) written;.* limit admitted (\d+), limit dropped (\d+)/.exec(res.stderr);
+  assert.ok(line, res.stderr);
+  const [written, admitted, dropped] = [Number(line[1]), Number(line[2]), Number(line[3])];
+  assert.ok(kept >= 10 && kept < 100, `${kept} records kept`);
+  assert.equal(written, kept, 'written is what the file holds');
+  assert.equal(admitted, kept);
+  assert.equal(admitted + dropped, 100);
 });
