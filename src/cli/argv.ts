@@ -44,7 +44,8 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       continue;
     }
     const spec = specs.get(name);
-    if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, `-${name}`);
+    // Named as typed (`--bogus`, or gor's `-bogus`), without its `=value`.
+    if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, eq === -1 ? arg : arg.slice(0, arg.indexOf('=')));
     if (spec.kind === 'bool') {
       text ??= 'true';
     } else if (text === undefined) {

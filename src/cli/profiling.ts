@@ -77,9 +77,8 @@ export function parseListenAddress(address: string, flag: string): { host: strin
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TaplineError(ERROR_CODES.USAGE, `expected host:port or :port, got ${JSON.stringify(address)}`, {
-      where: `--${flag}`,
-    });
+    const why = m ? `port ${m[3]} is above 65535` : 'expected host:port or :port';
+    throw new TaplineError(ERROR_CODES.USAGE, `${why}, got ${JSON.stringify(address)}`, { where: `--${flag}` });
   }
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '127.0.0.1' : host, port };

@@ -134,6 +134,7 @@ it('a file replay feeds --metrics, --dashboard, --output-influxdb and alert webh
 it('bad live-consumer flags are usage errors before anything starts', async () => {
   const cases: [string[], RegExp][] = [
     [['--metrics', 'nope'], /--metrics: expected host:port or :port, got "nope"/],
+    [['--metrics', ':99999'], /--metrics: port 99999 is above 65535, got ":99999"/],
     [
       ['--output-influxdb', 'influx'],
       /--output-influxdb influx: expected an InfluxDB URL like http:\/\/127\.0\.0\.1:8086\?db=tapline/,
