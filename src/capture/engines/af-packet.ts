@@ -307,6 +307,17 @@ function nativeError(iface: string, what: string, cause: unknown): TaplineError 
   return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `${what} on "${iface}" failed: ${msg}`, { where: iface, cause });
 }
 
+/**
+ * The ring's block timeout (`--input-raw-buffer-timeout`) the kernel takes, checked without opening anything:
+ * `openAfPacket` runs it, and the CLI when the input is created, so a bad value exits 2 before the run.
+ */
+export function checkAfPacketTimeout(timeoutMs: number | undefined): void {
+  const ms = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(ms) || ms < 0 || ms > 60000) {
+    throw usage('--input-raw-buffer-timeout', `block timeout ${ms} ms must be an integer from 0 to 60000`);
+  }
+}
+
 function usage(where: string, message: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }
@@ -389,10 +400,8 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
     throw usage('--input-raw-buffer-size', `buffer size ${bufferSize} must be positive`);
   }
   const blockCount = Math.max(2, Math.floor(bufferSize / blockSize));
+  checkAfPacketTimeout(options.timeoutMs);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 60000) {
-    throw usage('--input-raw-buffer-timeout', `block timeout ${timeoutMs} ms must be an integer from 0 to 60000`);
-  }
   if (options.promiscuous && any) {
     throw new TaplineError(
       ERROR_CODES.BAD_ADDRESS,

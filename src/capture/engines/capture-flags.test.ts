@@ -64,3 +64,29 @@ describe('--input-raw-snaplen', () => {
     }
   });
 });
+
+describe('engine ranges', () => {
+  it("a value outside the engine's range is a usage error before the run (was exit 1 when the input opened)", async () => {
+    const cases = [
+      ['af_packet', '--input-raw-buffer-timeout', '2m', /block timeout 120000 ms must be an integer from 0 to 60000/],
+      ['libpcap', '--input-raw-buffer-timeout', '2h', /read timeout 7200000 ms must be an integer from 0 to 3600000/],
+      ['libpcap', '--input-raw-buffer-size', '3gb', /buffer size 3221225472 must be an integer from 0 to 2147483647/],
+    ] as const;
+    for (const [engine, flag, value, why] of cases) {
+      const args = [
+        '--input-raw',
+        'lo:1',
+        '--input-raw-engine',
+        engine,
+        flag,
+        value,
+        '--output-null',
+        '--exit-after',
+        '5s',
+      ];
+      const r = await runTapline(args);
+      assert.equal(r.code, 2, `${engine} ${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
+  });
+});

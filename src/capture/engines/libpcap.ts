@@ -266,10 +266,11 @@ function filterText(filter: LibpcapFilter | undefined): string {
   return typeof filter === 'string' ? filter : (filter.text ?? '');
 }
 
-/** Opens a live capture. Throws TaplineError: CAPTURE_FAILED (also when libpcap is missing), CAPTURE_PERMISSION, BAD_ADDRESS, USAGE. */
-export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
-  const addon = loadLibpcap();
-  const name = options.interface === '' ? 'any' : options.interface;
+/**
+ * The numbers libpcap takes (snaplen, read timeout, buffer size), checked without opening anything: `openLibpcap`
+ * runs it, and the CLI runs it when the input is created, so a bad value exits 2 before the run.
+ */
+export function checkLibpcapRanges(options: Pick<LibpcapOptions, 'snaplen' | 'timeoutMs' | 'bufferSize'>): void {
   const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
   if (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 16 * 1024 * 1024) {
     throw usage('--input-raw-snaplen', `snaplen ${snaplen} must be an integer from 64 to 16777216`);
@@ -282,6 +283,16 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
   if (!Number.isInteger(bufferSize) || bufferSize < 0 || bufferSize > 0x7fffffff) {
     throw usage('--input-raw-buffer-size', `buffer size ${bufferSize} must be an integer from 0 to 2147483647`);
   }
+}
+
+/** Opens a live capture. Throws TaplineError: CAPTURE_FAILED (also when libpcap is missing), CAPTURE_PERMISSION, BAD_ADDRESS, USAGE. */
+export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
+  const addon = loadLibpcap();
+  const name = options.interface === '' ? 'any' : options.interface;
+  checkLibpcapRanges(options);
+  const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const bufferSize = options.bufferSize ?? 0;
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   const tstamp = options.timestampType ?? '';
   const wallClock = tstamp === 'go';

@@ -3,8 +3,8 @@
  * One capture per `--input-raw` occurrence, as in gor.
  */
 
-import { DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
-import { checkTimestampType, compileBpfExpression } from '../../capture/engines/libpcap.js';
+import { checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
+import { checkLibpcapRanges, checkTimestampType, compileBpfExpression } from '../../capture/engines/libpcap.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
@@ -58,6 +58,8 @@ export const rawInputPlugin: InputPluginDef = {
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
     if (live.bpfFilter !== '') compileBpfExpression(live.bpfFilter);
     checkTimestampType(f.string('input-raw-timestamp-type'));
+    if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
+    if (!address.file && engine === 'af_packet') checkAfPacketTimeout(live.timeoutMs);
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       throw usage('--input-raw-workers', `must be from 1 to ${MAX_WORKERS} (got ${workers})`);
