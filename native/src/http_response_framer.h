@@ -100,7 +100,8 @@ class ResponseFramer {
   int status() const { return status_; }
   // The connection cannot carry another exchange after this response (close-delimited, Connection: close, 101).
   bool close_after() const { return close_after_; }
-  // Why the response was BAD: "garbage", "max-size", "malformed" (a bad chunk line).
+  // Why the response was BAD: "garbage", "max-size", "malformed" (a bad chunk line), "bad-length" (a
+  // Content-Length that is not a number where the body needs it, or values that differ).
   const char* error() const { return error_; }
   // Still before the first byte of a status line (nothing of a response arrived but blank lines).
   bool idle() const { return state_ == S_START && line_.empty(); }
@@ -119,6 +120,8 @@ class ResponseFramer {
     chunked_ = false;
     te_seen_ = false;
     close_after_ = false;
+    bad_length_ = false;
+    conflicting_length_ = false;
     remaining_ = 0;
     error_ = nullptr;
   }
@@ -196,7 +199,13 @@ class ResponseFramer {
     size_t vs = colon + 1, ve = l.size();
     if (ne == 14 && NameIs(l, ne, "content-length")) {
       int64_t v = ParseContentLength(vs, ve);
-      if (v >= 0 && content_length_ < 0) content_length_ = v;
+      if (v < 0) {
+        bad_length_ = true;
+      } else if (content_length_ < 0) {
+        content_length_ = v;
+      } else if (v != content_length_) {
+        conflicting_length_ = true;
+      }
     } else if (ne == 17 && NameIs(l, ne, "transfer-encoding")) {
       te_seen_ = true;
       int c = LastCodingIsChunked(vs, ve);
@@ -274,7 +283,11 @@ class ResponseFramer {
       close_after_ = true;  // the protocol switched: nothing more for this client on it
       return DONE;
     }
+    // Go refuses a length it cannot trust: Content-Length values that differ (always), or one that is not a
+    // number (unless the body does not need it: HEAD, 204, 304, chunked). http-connection.ts brokenLength.
+    if (conflicting_length_) return Fail("bad-length");
     if (head_request_ || st == 204 || st == 304) return DONE;
+    if (bad_length_ && !chunked_) return Fail("bad-length");
     if (chunked_) {
       state_ = S_CHUNK_SIZE;
       return NEED_MORE;
@@ -329,6 +342,8 @@ class ResponseFramer {
   bool chunked_ = false;
   bool te_seen_ = false;
   bool close_after_ = false;
+  bool bad_length_ = false;
+  bool conflicting_length_ = false;
   uint64_t remaining_ = 0;
   const char* error_ = nullptr;
 };

@@ -1060,6 +1060,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
       return "the response body is chunked with a bad chunk-size line or chunk end";
     if (strcmp(why, "garbage") == 0) return "the target answered with bytes that are not HTTP";
     if (strcmp(why, "max-size") == 0) return "the response head (status line and headers) is over 64 KiB";
+    if (strcmp(why, "bad-length") == 0) return "the response's Content-Length is not a number, or it has several that differ";
     return std::string("the response is broken (") + why + ")";
   }
 

@@ -18,7 +18,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { ResponseSplitter } from '../protocol/http1/index.js';
+import { Anomaly, type Http1Message, ResponseSplitter } from '../protocol/http1/index.js';
 import { simpleResponseLength, simpleStatus } from '../protocol/http1/response-fast-path.js';
 import type { HttpTarget } from './http-target.js';
 
@@ -232,8 +232,8 @@ export class ReplayConnection {
     for (let i = 0; i < messages.length; i++) {
       const msg = messages[i]!;
       if (msg.interim) continue;
-      if (msg.incomplete) {
-        this.fail('bad-response', badResponseDetail(msg.incomplete));
+      if (msg.incomplete || brokenLength(msg, this.method)) {
+        this.fail('bad-response', badResponseDetail(msg.incomplete ?? 'bad-length'));
         return;
       }
       // More than this response came (a second answer): dropped, and the connection closed, as Go does.
@@ -243,7 +243,11 @@ export class ReplayConnection {
       this.succeed(msg.status, msg.start, msg.end, extra);
       return;
     }
-    if (this.splitter.framingLost && this.splitter.retainFrom >= this.from) {
+    const current = this.splitter.current;
+    if (current && current.headerEnd >= 0 && current.start >= this.from && !current.interim) {
+      // Its head is here: a length that cannot be trusted fails now, not at the close or the timeout.
+      if (brokenLength(current, this.method)) this.fail('bad-response', badResponseDetail('bad-length'));
+    } else if (this.splitter.framingLost && this.splitter.retainFrom >= this.from) {
       // The splitter would report this response only at the next start line or the close: none may come
       // before the timeout, and no byte after a broken chunk line can be framed (Go fails it at once too).
       this.fail('bad-response', badResponseDetail('malformed'));
@@ -365,7 +369,20 @@ export const BAD_RESPONSE_DETAILS = {
   garbage: 'the target answered with bytes that are not HTTP',
   'max-size': 'the response head (status line and headers) is over 64 KiB',
   malformed: 'the response body is chunked with a bad chunk-size line or chunk end',
+  'bad-length': "the response's Content-Length is not a number, or it has several that differ",
 } as const;
+
+/**
+ * Go refuses a response whose length it cannot trust, where the splitter (made for captures) reads on:
+ * Content-Length values in separate fields that differ (always), or one that is not a number (or a list
+ * that disagrees) when the body needs it (not HEAD, 204, 304 or chunked). Such a body would otherwise run
+ * to the close, or be cut at the first value.
+ */
+function brokenLength(m: Readonly<Http1Message>, method: string): boolean {
+  const bad = (m.anomalies & Anomaly.BAD_CONTENT_LENGTH) !== 0;
+  if (!bad) return (m.anomalies & Anomaly.CONFLICTING_CONTENT_LENGTH) !== 0;
+  return !m.chunked && method !== 'HEAD' && m.status !== 204 && m.status !== 304;
+}
 
 function badResponseDetail(why: string): string {
   return BAD_RESPONSE_DETAILS[why as keyof typeof BAD_RESPONSE_DETAILS] ?? `the response is broken (${why})`;

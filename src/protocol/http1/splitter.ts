@@ -254,6 +254,11 @@ export class Http1Splitter {
     return this.tail !== null;
   }
 
+  /** The message being parsed and not yet reported (null between messages): read it, never change it. */
+  get current(): Readonly<Http1Message> | null {
+    return this.discarding ? null : this.cur;
+  }
+
   /** Feed the next bytes of the stream. Returns the messages they complete (a shared empty array if none). */
   push(chunk: Buffer): readonly Http1Message[] {
     this.assertOpen('push');
