@@ -11,6 +11,7 @@ import { memoryLogger } from '../src/core/log.js';
 import { ExternalMiddleware } from '../src/middleware/external.js';
 import { formatHexLine } from '../src/middleware/hex-lines.js';
 import { middlewareRuns, request, writeGor } from './middleware/support.js';
+import { collect, startTapline, waitForStderr } from './support/cli.js';
 
 const { dir, messages, run, same } = middlewareRuns('--middleware');
 
@@ -34,6 +35,18 @@ after(() => {
     }
   }
 });
+/** Whether process `pid` has ended within `ms` (signal 0 tests that it exists). */
+async function goneWithin(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Read at once: the temp dir holding the pid file is removed before this file's after() runs. */
 function rememberHelper(pidFile: string): void {
   if (existsSync(pidFile)) helperPids.push(Number(readFileSync(pidFile, 'utf8').trim()));
@@ -55,8 +68,9 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
     assert.match(r.stderr, /6 sent, 6 received; exited with status 0/);
   });
 
-  it('a script killed by the watchdog while its child holds the pipes: killed, reported, no hang', async () => {
-    // The watchdog's SIGTERM reaches the shell only; its child (sleep) kept the pipes open, and tapline waited.
+  it('a script killed by the watchdog while its child holds the pipes: both killed, reported, no hang', async () => {
+    // The watchdog's SIGTERM reached the shell only; its child (sleep) kept the pipes open, and tapline waited.
+    // The middleware now has a process group of its own, and kills go to the group: the child goes too.
     const { path, pidFile } = script(
       'child-outlives-kill.sh',
       'cat > /dev/null\nsleep 60 &\necho $! > PIDFILE\nwait $!',
@@ -65,7 +79,9 @@ describe('--middleware: programs that leave something behind', { concurrency: 2 
     rememberHelper(pidFile);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /was still running 0\.3s after its input ended .* killed \(SIGTERM\), after it was sent 6/);
-    assert.match(r.stderr, /exited, but its stdout or stderr was still open/);
+    assert.doesNotMatch(r.stderr, /exited, but its stdout or stderr was still open/);
+    const child = helperPids[helperPids.length - 1]!;
+    assert.ok(await goneWithin(child, 3000), `the script's child (pid ${child}) outlived the kill`);
   });
 
   it('a middleware that exits while tapline is not taking its output yet: what it wrote is still all read', async () => {
@@ -161,5 +177,53 @@ describe('--middleware: counting and meta lines', { concurrency: 2 }, () => {
       /middleware ".*bad-timestamp\.sh": stdout line 7: the meta line's timestamp is not a number: "1 ab notanumber -1"/,
     );
     assert.match(r.stderr, /6 sent, 7 received, 1 with a timestamp that is not a number; exited with status 0/);
+  });
+});
+
+describe('--middleware and Ctrl-C at a terminal', { concurrency: 2 }, () => {
+  it('Ctrl-C twice (exit 130, no waiting): a middleware still running is ended, not left behind', async () => {
+    // It gives back what it holds at end of input, then does not exit (sleep): tapline waits for it. In a
+    // process group of its own it would not get the terminal's second SIGINT; tapline's exit ends it.
+    const { path, pidFile } = script('lingers.sh', 'echo $$ > PIDFILE\ncat\nexec sleep 60');
+    const out = join(dir, 'lingers.gor');
+    const child = startTapline(
+      ['--input-dummy', 'x', '--middleware', path, '--output-file', out, '--output-file-append'],
+      {
+        ownGroup: true,
+      },
+    );
+    const done = collect(child, 20_000);
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    helperPids.push(pid);
+    process.kill(-child.pid!, 'SIGINT');
+    await waitForStderr(child, /SIGINT: stopping/);
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(-child.pid!, 'SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(await goneWithin(pid, 3000), `the middleware (pid ${pid}) was left running`);
+  });
+
+  it('SIGINT to the whole process group: the middleware gives back what it holds, nothing is lost, exit 0', async () => {
+    // A terminal sends Ctrl-C's SIGINT to every process of the foreground group. The middleware used to be in
+    // tapline's group, so it died with what it held ("was killed by SIGINT", exit 1); gor loses the same.
+    const out = join(dir, 'ctrl-c.gor');
+    const child = startTapline(
+      ['--input-dummy', 'x', '--middleware', 'cat', '--output-file', out, '--output-file-append', '--verbose', '1'],
+      { ownGroup: true },
+    );
+    const done = collect(child, 20_000);
+    await waitForStderr(child, /middleware "cat" started/);
+    await new Promise((r) => setTimeout(r, 2500)); // --input-dummy makes a request a second
+    process.kill(-child.pid!, 'SIGINT');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    const line = /middleware "cat" \(pid \d+\): (\d+) sent, (\d+) received/.exec(r.stderr);
+    assert.ok(line, r.stderr);
+    assert.ok(Number(line[1]) > 0);
+    assert.equal(line[2], line[1], 'every message sent to it came back');
+    const kept = readFileSync(out, 'utf8').split('🐵🙈🙉').length - 1;
+    assert.equal(kept, Number(line[2]), 'and was written');
   });
 });

@@ -232,11 +232,16 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     timers.push(timer);
   }
   const signals = installSignalHandlers(pipeline, log);
+  // The middleware runs in a process group of its own (external.ts): an exit without the stop (a second
+  // SIGINT, exit 130) ends it here, since the terminal's signal no longer reaches it.
+  const abandonMiddleware = () => middleware?.abandon?.();
+  process.on('exit', abandonMiddleware);
 
   let summary: RunSummary;
   try {
     summary = await pipeline.run();
   } finally {
+    process.off('exit', abandonMiddleware);
     stop.abort();
     for (const t of timers) clearTimeout(t);
     signals.remove();

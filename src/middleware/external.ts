@@ -159,7 +159,10 @@ export class ExternalMiddleware {
 
   private async start(): Promise<ChildProcess> {
     const { program, args } = this.command;
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a middleware in
+    // tapline's group died with the messages it held. tapline's own stop closes its stdin instead, and it
+    // gives them back. Its kills go to the group, so a script's children go too.
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -255,7 +258,7 @@ export class ExternalMiddleware {
       await writer;
     } finally {
       clearInterval(watchdog);
-      if (!this.exit) child.kill('SIGKILL');
+      if (!this.exit) this.signal('SIGKILL');
     }
   }
 
@@ -396,11 +399,28 @@ export class ExternalMiddleware {
     if (this.killedFor || this.exit || !this.child) return;
     this.killedFor = reason;
     this.options.log.error(`${this.name} (pid ${this.pid}) ${reason}; killing it`);
-    this.child.kill('SIGTERM');
-    const child = this.child;
+    this.signal('SIGTERM');
     setTimeout(() => {
-      if (!this.exit) child.kill('SIGKILL');
+      if (!this.exit) this.signal('SIGKILL');
     }, 2000).unref();
+  }
+
+  /** Its process group (see start()); the process alone if the group is gone. */
+  private signal(sig: NodeJS.Signals): void {
+    if (this.pid === 0) return;
+    try {
+      process.kill(-this.pid, sig);
+    } catch {
+      this.child?.kill(sig);
+    }
+  }
+
+  /**
+   * For a process that exits without its stop (a second SIGINT): in its own group, the middleware would not
+   * get the terminal's signal, so it is ended here. Synchronous, for an 'exit' handler.
+   */
+  abandon(): void {
+    if (!this.exit) this.signal('SIGTERM');
   }
 
   private exitError(): TaplineError | undefined {

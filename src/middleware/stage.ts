@@ -17,6 +17,8 @@ export interface MiddlewareStage {
   /** Problems that did not stop the run but should make it exit non-zero. */
   failures(): string[];
   describe(): string;
+  /** Ends a middleware process still running when tapline exits at once (synchronous; for an 'exit' handler). */
+  abandon?(): void;
 }
 
 /** The stage the flags ask for, or undefined without --middleware / --middleware-module. */
@@ -41,6 +43,7 @@ export async function createMiddlewareStage(flags: FlagSet, log: Logger): Promis
       stats: () => mw.stats(),
       failures: () => mw.failures(),
       describe: () => mw.describe(),
+      abandon: () => mw.abandon(),
     };
   }
   if (flags.has('middleware-module')) {

@@ -15,9 +15,11 @@ export interface CliResult {
 
 const ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
 
-export function startTapline(args: string[], options: { cwd?: string } = {}): ChildProcess {
+/** `ownGroup`: tapline leads a process group of its own, so a test can signal the group as a terminal does. */
+export function startTapline(args: string[], options: { cwd?: string; ownGroup?: boolean } = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
+    detached: options.ownGroup ?? false,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0' },
   });
