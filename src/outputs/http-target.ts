@@ -39,6 +39,11 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
   if (!scheme) text = `http://${text}`;
   else if (!/^https?$/i.test(scheme[1]!)) throw bad(`unsupported scheme ${scheme[1]}`);
+  // A port nothing can listen on: every request would be refused (gor too, at send time).
+  const port = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/.exec(text)?.[1];
+  if (port !== undefined && (Number(port) === 0 || Number(port) > 65535)) {
+    throw bad(`port ${port} is not one a target can listen on (1-65535)`);
+  }
   let url: URL;
   try {
     url = new URL(text);
