@@ -58,7 +58,10 @@ describe('help and usage errors', () => {
   it('an unknown flag exits 2 naming it', async () => {
     const res = await runTapline(['--input-file', 'x.gor', '--output-nul']);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /error: --output-nul: unknown flag \(did you mean --output-null\?\) \(TAPLINE_ERR_USAGE\)/);
+    assert.match(
+      res.stderr,
+      /error: --output-nul: unknown flag \(did you mean --output-null\?\) \(TAPLINE_ERR_USAGE\)/,
+    );
     assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 
