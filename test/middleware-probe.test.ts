@@ -202,6 +202,12 @@ describe('--middleware and Ctrl-C at a terminal', { concurrency: 2 }, () => {
     process.kill(-child.pid!, 'SIGINT');
     const r = await done;
     assert.equal(r.code, 130, r.stderr);
+    // The counts as they stood are said, so what was not written shows.
+    assert.match(
+      r.stderr,
+      /SIGINT again: exiting without waiting for outputs to flush\ntapline: stopped after [\d.]+s: /,
+    );
+    assert.match(r.stderr, /output-file\(.*lingers\.gor\): \d+ written/);
     assert.ok(await goneWithin(pid, 3000), `the middleware (pid ${pid}) was left running`);
   });
 

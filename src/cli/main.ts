@@ -318,6 +318,8 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
   const onSignal = (signal: NodeJS.Signals) => {
     if (pipeline.isStopping) {
       log.write(`tapline: ${signal} again: exiting without waiting for outputs to flush`);
+      // The counts as they stand: what was read and what each output had written, so what is lost shows.
+      log.write(formatSummary(pipeline.snapshot(), log));
       process.exit(130);
     }
     log.write(`tapline: ${signal}: stopping; flushing outputs (send ${signal} again to exit at once)`);
