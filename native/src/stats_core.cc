@@ -790,7 +790,8 @@ struct AggBucket {
   // aggregator.ts's Bucket.add treats '' as "not set yet".
   // `cls`: StatusClass(t[7]).
   void Add(const double* t, int cls, int32_t otherIndex, int32_t latencyBucket, int32_t empty) {
-    requests++;
+    // A response whose request was never seen is counted for its bytes, not as a request (aggregator.ts).
+    if (static_cast<int32_t>(t[0]) != kNoRequestRoute) requests++;
     // (Written out: gcc -O2 kept the loop.)
     bytes[0] += t[2];
     bytes[1] += t[3];
@@ -840,7 +841,7 @@ class Aggregate {
       if (ms < firstMs_) firstMs_ = ms;
       if (ms > lastMs_) lastMs_ = ms;
     }
-    SeriesAdd(ms, t[2] + t[3] + responseBytes);
+    SeriesAdd(ms, t[2] + t[3] + responseBytes, static_cast<int32_t>(t[0]) != kNoRequestRoute ? 1 : 0);
   }
 
   void RecentAdd(double nowMs, double bytes) {
@@ -1020,7 +1021,7 @@ class Aggregate {
     return static_cast<int32_t>(std::floor(v)) + 1;
   }
 
-  void SeriesAdd(double atMs, double bytes) {
+  void SeriesAdd(double atMs, double bytes, double requests) {
     if (!std::isfinite(atMs) || atMs <= 0) return;
     if (seriesStart_ < 0) seriesStart_ = Floor(atMs / seriesSlotMs_) * seriesSlotMs_;
     double i = Floor((atMs - seriesStart_) / seriesSlotMs_);
@@ -1037,7 +1038,7 @@ class Aggregate {
       seriesRequests_.resize(k + 1, 0);
     }
     seriesBytes_[k] += bytes;
-    seriesRequests_[k] += 1;
+    seriesRequests_[k] += requests;
   }
 
   static void Halve(std::vector<double>* a) {

@@ -10,7 +10,7 @@
  * window() sums its slices.
  */
 import { SparseHistogram } from './histogram.js';
-import { OVERFLOW_ROUTE } from './routes.js';
+import { NO_REQUEST_ROUTE, OVERFLOW_ROUTE } from './routes.js';
 import type { TrackerCounters } from './tracker.js';
 import type { AnalyticsSnapshot, BandwidthSeries, RouteTotals } from './types.js';
 
@@ -79,7 +79,8 @@ export class Bucket {
 
   /** `latencyBucket`: SparseHistogram.bucketOf(t.latencyMs), computed once for the exchange's buckets. */
   add(t: Tally, other: string, latencyBucket: number): void {
-    this.requests++;
+    // A response whose request was never seen is counted for its bytes, not as a request.
+    if (t.route !== NO_REQUEST_ROUTE) this.requests++;
     this.requestHeaderBytes += t.requestHeaderBytes;
     this.requestBodyBytes += t.requestBodyBytes;
     this.responseHeaderBytes += t.responseHeaderBytes;
@@ -250,7 +251,11 @@ export class Aggregator {
       if (ms < this.firstMs) this.firstMs = ms;
       if (ms > this.lastMs) this.lastMs = ms;
     }
-    this.series.add(ms, t.requestHeaderBytes + t.requestBodyBytes + responseBytes, 1);
+    this.series.add(
+      ms,
+      t.requestHeaderBytes + t.requestBodyBytes + responseBytes,
+      t.route === NO_REQUEST_ROUTE ? 0 : 1,
+    );
   }
 
   private lastHost = '';

@@ -134,6 +134,28 @@ describe('pairing and totals', () => {
     assert.equal(a.responses_without_request, 1);
   });
 
+  for (const engine of ['native', 'js'] as const) {
+    it(`a response without request counts its bytes, not as a request (${engine} core)`, () => {
+      const analytics = createAnalytics({ timeBase: 'input', ...(engine === 'js' ? { engine } : {}) });
+      analytics.observe(response('ghost', T0, 200, 'who'));
+      analytics.observe(request('a', T0 + S, '/users/1'));
+      analytics.observe(response('a', T0 + 2n * S, 200, 'ok'));
+      analytics.finish();
+      const snap = analytics.snapshot();
+      assert.equal(snap.total_requests, 1, 'one request was seen');
+      assert.equal(snap.totals.responses, 2);
+      const ghost = snap.routes.find((r) => r.route === '(no request)')!;
+      assert.equal(ghost.requests, 0);
+      assert.equal(ghost.responses, 1);
+      assert.ok(ghost.total_bytes > 0, 'its bytes are counted');
+      assert.equal(
+        snap.series.requests.reduce((a, b) => a + b, 0),
+        1,
+        'the per-second request counts agree',
+      );
+    });
+  }
+
   it('hostile URLs: routes past the limit land in (other), counted, memory flat', () => {
     const { analytics } = collect({ routeLimit: 50 });
     for (let i = 0; i < 2000; i++) analytics.observe(request(`i${i}`, T0, `/w${i.toString(36)}x/page`));
