@@ -523,7 +523,19 @@ export class FileSource {
       this.setPending(this.reader.end());
       return;
     }
-    if (this.pushed === 0 && !this.gzip) this.startsLikeGzip = step.value[0] === 0x1f && step.value[1] === 0x8b;
+    if (this.pushed === 0) {
+      const capture = captureFormatOf(step.value);
+      if (capture !== undefined) {
+        // Never a .gor file (read leniently, as gor does, it came out as one huge record of junk).
+        releaseScan(step.value);
+        this.exhausted = true;
+        this.pool.forget(this.index);
+        const how = `read it with --input-raw ${this.path}:PORT --input-raw-engine pcap_file, or tapline report`;
+        this.hooks.readError(new Error(`it is a ${capture} capture, not a .gor file: ${how}`), this, 0);
+        return;
+      }
+      if (!this.gzip) this.startsLikeGzip = step.value[0] === 0x1f && step.value[1] === 0x8b;
+    }
     this.pushed += step.value.length;
     const faultsBefore = this.mapping ? mapFaults() : 0;
     const records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
@@ -660,6 +672,15 @@ export class FileSource {
 }
 
 /** A read error in words: `unexpected end of file` for a truncated gzip, the errno otherwise. */
+/** 'pcap' or 'pcapng' when `head` starts with one of their magic numbers (either byte order, µs or ns). */
+function captureFormatOf(head: Buffer): string | undefined {
+  if (head.length < 4) return undefined;
+  const magic = head.readUInt32BE(0);
+  if (magic === 0x0a0d0d0a) return 'pcapng';
+  const pcap = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
+  return pcap.includes(magic) ? 'pcap' : undefined;
+}
+
 export function describeReadError(err: unknown, gzip: boolean): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (gzip && (code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(String((err as Error).message)))) {

@@ -385,7 +385,7 @@ describe('input-file', () => {
     const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
     const { msgs, error } = await collectUntilError(input);
     assert.deepEqual(msgs, []);
-    assert.match(log.lines.join('\n'), /fake\.gz: cannot read to the end: not valid gzip data/);
+    assert.match(log.lines.join('\n'), /fake\.gz: cannot read: not valid gzip data/);
     assert.match(String(error), /1 file could not be read to the end/);
   });
 
@@ -401,7 +401,7 @@ describe('input-file', () => {
     assert.deepEqual(ids(msgs), ['1', '2']);
     assert.match(String(error), /1 file could not be read to the end/);
     assert.equal(input.stats!().file_errors, 1);
-    assert.match(log.lines.join('\n'), /b\.gor: cannot read to the end: it is a directory/);
+    assert.match(log.lines.join('\n'), /b\.gor: cannot read: it is a directory/);
   });
 
   it('records with a non-numeric timestamp are emitted in place without waiting, and counted', async () => {
@@ -446,6 +446,29 @@ describe('input-file', () => {
       new RegExp(`badts-max\\.gor: record 151 \\(byte ${at}\\): the meta line's timestamp is not`),
     );
   });
+
+  for (const [format, magic] of [
+    ['pcap', 'd4c3b2a1'],
+    ['pcap', 'a1b23c4d'],
+    ['pcapng', '0a0d0d0a'],
+  ] as const) {
+    it(`a ${format} capture given as --input-file (magic ${magic}) is refused with the way to read it`, async () => {
+      // Read leniently as gor reads, it came out as one record of junk, passed on with exit 0.
+      const p = path(`capture-${magic}.${format}`);
+      writeFileSync(p, Buffer.concat([Buffer.from(magic, 'hex'), Buffer.from(' 1 2 3\nnot a gor record at all')]));
+      const log = memoryLogger();
+      const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
+      const { msgs, error } = await collectUntilError(input);
+      assert.deepEqual(msgs, []);
+      assert.match(
+        log.lines.join('\n'),
+        new RegExp(
+          `capture-${magic}\\.${format}: cannot read: it is a ${format} capture, not a \\.gor file: read it with --input-raw .*:PORT --input-raw-engine pcap_file`,
+        ),
+      );
+      assert.match(String(error), /1 file could not be read to the end/);
+    });
+  }
 
   it('gzip data in a file not named .gz: the warning says so; no readable record fails the input', async () => {
     const p = path('packed.gor');

@@ -157,12 +157,13 @@ export function fileInput(options: FileInputOptions): Input {
       if (stop.signal.aborted) return; // close() cut the read short: not a problem of the file
       stats.file_errors++;
       const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
-      const error = new TaplineError(
-        ERROR_CODES.FILE_IO,
-        `cannot read to the end: ${describeReadError(err, source.gzip)}; the ${source.parsedRecords} records before ` +
-          `the error are passed on${tail}`,
-        { where: source.path, cause: err },
-      );
+      // Nothing read at all (not gzip data, a pcap given by mistake): no count of records to give.
+      const text =
+        source.parsedRecords === 0 && dropped === 0
+          ? `cannot read: ${describeReadError(err, source.gzip)}`
+          : `cannot read to the end: ${describeReadError(err, source.gzip)}; the ${source.parsedRecords} records ` +
+            `before the error are passed on${tail}`;
+      const error = new TaplineError(ERROR_CODES.FILE_IO, text, { where: source.path, cause: err });
       log.warn(error.describe(), 'input-file:read');
     },
     rawBytes(n) {
