@@ -136,6 +136,7 @@ export class Bucket {
       status_4xx: this.status[4]!,
       status_5xx: this.status[5]!,
       no_response: this.noResponse,
+      latency_samples: this.latency.count,
       p50_ms: round(this.latency.percentile(50), 3),
       p95_ms: round(this.latency.percentile(95), 3),
       p99_ms: round(this.latency.percentile(99), 3),

@@ -51,6 +51,8 @@ export interface Exchange {
 }
 
 export interface LatencySummary {
+  /** Exchanges with a latency (a response whose request was never seen has none): 0 means the p-values are 0. */
+  readonly latency_samples: number;
   readonly p50_ms: number;
   readonly p95_ms: number;
   readonly p99_ms: number;

@@ -120,16 +120,20 @@ export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonl
     ),
   );
   out.push('', 'Top routes by latency (p95, request first byte to response last byte)');
+  // Routes with no timed exchange (responses whose request was never seen) have no latency to rank.
   const byLatency = s.routes
-    .filter((r) => r.responses > 0)
+    .filter((r) => r.latency_samples > 0)
     .sort((a, b) => b.p95_ms - a.p95_ms)
     .slice(0, top);
-  out.push(
-    ...table(
-      ['ROUTE', 'RESPONSES', 'p50 ms', 'p95 ms', 'p99 ms'],
-      byLatency.map((r) => [clipRoute(r.route), num(r.responses), ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms)]),
-    ),
-  );
+  if (byLatency.length === 0) out.push('  (no exchange has a latency: responses without their requests have none)');
+  else {
+    out.push(
+      ...table(
+        ['ROUTE', 'SAMPLES', 'p50 ms', 'p95 ms', 'p99 ms'],
+        byLatency.map((r) => [clipRoute(r.route), num(r.latency_samples), ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms)]),
+      ),
+    );
+  }
   const classes: [string, number][] = [
     ['1xx', t.status_1xx],
     ['2xx', t.status_2xx],
@@ -138,11 +142,13 @@ export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonl
     ['5xx', t.status_5xx],
     ['no response', t.no_response],
   ];
+  // Every exchange has one outcome; a response without its request has no request to divide by.
+  const outcomes = t.responses + t.no_response;
   out.push(
     '',
     `Status mix: ${classes
       .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${num(n)} (${pct(t.requests > 0 ? n / t.requests : 0)})`)
+      .map(([k, n]) => `${k} ${num(n)} (${pct(outcomes > 0 ? n / outcomes : 0)})`)
       .join(', ')}`,
   );
   out.push('', ...formatSeries(s));

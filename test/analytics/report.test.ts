@@ -93,6 +93,26 @@ describe('tapline report', () => {
     );
   });
 
+  it('responses without their requests: counted as responses, not requests; no latency, not ranked by it', async () => {
+    // The first two exchanges lost their requests (a capture started mid-stream); the third is whole.
+    const [, orphanA] = exchange(1, '/a', 10, 5);
+    const [, orphanB] = exchange(2, '/b', 20, 5);
+    const file = join(dir, 'mid-stream.gor');
+    writeGor(file, [orphanA!, orphanB!, ...exchange(3, '/users/7', 30, 40)]);
+    const text = await runTapline(['report', file]);
+    assert.equal(text.code, 0, text.stderr);
+    const out = text.stdout.toString();
+    assert.match(out, /^ {2}1 requests, 3 responses/m);
+    assert.match(out, /Status mix: 2xx 3 \(100\.0%\)/);
+    const latency = out.slice(out.indexOf('Top routes by latency'), out.indexOf('Status mix'));
+    assert.match(latency, /\/users\/:id +1 +40\.\d+/);
+    assert.doesNotMatch(latency, /\(no request\)/);
+    const json = JSON.parse((await runTapline(['report', file, '--json'])).stdout.toString());
+    assert.equal(json.total_requests, 1);
+    const ghost = json.routes.find((r: { route: string }) => r.route === '(no request)');
+    assert.deepEqual([ghost.requests, ghost.responses, ghost.latency_samples], [0, 2, 0]);
+  });
+
   it('--csv: a header and one row per route', async () => {
     const r = await runTapline(['report', current, '--csv']);
     assert.equal(r.code, 0, r.stderr);

@@ -71,6 +71,7 @@ export function totalsOf(exchanges: readonly Exchange[], route: string, host: st
     status_4xx: status(4),
     status_5xx: status(5),
     no_response: mine.filter((e) => e.status === undefined).length,
+    latency_samples: latencies.length,
     p50_ms: pct(50),
     p95_ms: pct(95),
     p99_ms: pct(99),

@@ -108,6 +108,7 @@ export function toLineProtocol(
       `status_4xx=${int(r.status_4xx)}`,
       `status_5xx=${int(r.status_5xx)}`,
       `no_response=${int(r.no_response)}`,
+      `latency_samples=${int(r.latency_samples)}`,
       `p50_ms=${float(r.p50_ms)}`,
       `p95_ms=${float(r.p95_ms)}`,
       `p99_ms=${float(r.p99_ms)}`,
