@@ -50,6 +50,9 @@ test('the retry budget of the kafkajs path becomes a delivery timeout: 200 ms do
   assert.equal(deliveryTimeoutMs(0), 20_000);
   assert.equal(deliveryTimeoutMs(3), 20_000 + 200 + 400 + 800);
   assert.equal(deliveryTimeoutMs(12), 20_000 + 200 + 400 + 800 + 1600 + 3200 + 7 * 5000);
+  // Beyond that, at once (a loop over 99999999999 retries spun for minutes) and within librdkafka's int32.
+  assert.equal(deliveryTimeoutMs(1000), 20_000 + 6200 + 995 * 5000);
+  assert.equal(deliveryTimeoutMs(99_999_999_999), 2 ** 31 - 1);
 });
 
 test('flags map to librdkafka properties: brokers, acks, gzip, retries, murmur2 placement, TLS and SASL', () => {

@@ -80,9 +80,15 @@ export function rdkafkaUnavailable(): string {
  */
 export function deliveryTimeoutMs(retries: number): number {
   let total = 20_000;
-  for (let i = 0, wait = 200; i < retries; i++, wait = Math.min(wait * 2, 5000)) total += wait;
-  return total;
+  let i = 0;
+  for (let wait = 200; i < retries && wait < 5000; i++, wait *= 2) total += wait;
+  // The rest of the waits are 5 s each: summed at once (a loop over --output-kafka-retries 99999999999 spun
+  // for minutes), and capped at the largest value librdkafka takes (about 24.8 days).
+  return Math.min(total + (retries - i) * 5000, MAX_TIMEOUT_MS);
 }
+
+/** librdkafka's int32 properties stop at 2^31 − 1 (a larger value is read wrapped). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** librdkafka configuration properties for tapline's Kafka flags (as client.ts maps them for kafkajs). */
 export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [string, string][] {
