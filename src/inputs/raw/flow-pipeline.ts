@@ -179,11 +179,8 @@ export class FlowPipeline {
   ): void {
     const conn = this.assembler.adopt(flow);
     const state = new ConnectionState(conn);
-    for (const w of waiting) {
-      state.waiting.push({ idNumber: w.idNumber, ack: w.ack, sampled: true });
-      // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
-      state.methods.push('GET');
-    }
+    // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
+    for (const w of waiting) state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true }, 'GET', this.httpCounters);
     this.http.set(conn, state);
     if (pending === null) return;
     const c = pending.fromClient;

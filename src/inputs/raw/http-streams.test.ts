@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TcpFlag } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
-import { capture, type Exchange, type Segment, segments, timed } from './testkit.js';
+import { MAX_WAITING_REQUESTS } from './http-streams.js';
+import { capture, type Exchange, requestBytes, responseBytes, type Segment, segments, timed } from './testkit.js';
 
 const exchange = (path: string): Exchange => ({
   method: 'GET',
@@ -154,4 +155,48 @@ describe('http streams: HTTP/2 with prior knowledge', () => {
     assert.equal(stats.garbage_bytes, 0);
     assert.equal(stats.upgraded_streams, 2);
   });
+});
+
+describe('http streams: requests no response answers (memory stays bounded)', () => {
+  const { SYN, ACK, FIN, PSH } = TcpFlag;
+  const extra = 76;
+  const total = MAX_WAITING_REQUESTS + extra;
+  /** One kept-open connection: `total` requests, no answer, then one response (the server woke up), FINs. */
+  const unanswered = (): Segment[] => {
+    const out: Segment[] = [
+      { fromClient: true, seq: 1000, ack: 0, flags: SYN, payload: Buffer.alloc(0) },
+      { fromClient: false, seq: 5000, ack: 1001, flags: SYN | ACK, payload: Buffer.alloc(0) },
+    ];
+    let c = 1001;
+    for (let i = 0; i < total; i++) {
+      const payload = requestBytes(exchange(`r${i}`));
+      out.push({ fromClient: true, seq: c, ack: 5001, flags: ACK | PSH, payload });
+      c += payload.length;
+    }
+    const response = responseBytes(exchange('late'));
+    out.push({ fromClient: false, seq: 5001, ack: c, flags: ACK | PSH, payload: response });
+    out.push({ fromClient: true, seq: c, ack: 5001 + response.length, flags: FIN | ACK, payload: Buffer.alloc(0) });
+    out.push({
+      fromClient: false,
+      seq: 5001 + response.length,
+      ack: c + 1,
+      flags: FIN | ACK,
+      payload: Buffer.alloc(0),
+    });
+    return out;
+  };
+
+  for (const views of [false, true]) {
+    it(`beyond ${MAX_WAITING_REQUESTS} waiting on a connection the oldest are given up on and counted${views ? ' (batch views: native fast path first)' : ''}`, async () => {
+      const { msgs, stats } = await capture(timed(unanswered()), { trackResponse: true }, views);
+      const requests = ofType(msgs, '1');
+      const responses = ofType(msgs, '2');
+      assert.equal(requests.length, total, 'every request is still emitted');
+      assert.equal(stats.unanswered_requests, extra, 'the requests given up on are counted');
+      // The response pairs with the oldest request still waiting, the methods queue was trimmed in step.
+      assert.equal(responses.length, 1);
+      assert.equal(responses[0]!.meta.id, requests[extra]!.meta.id);
+      assert.equal(stats.unmatched_responses, 0);
+    });
+  }
 });

@@ -105,6 +105,14 @@ interface WaitingRequest {
   readonly sampled: boolean;
 }
 
+/**
+ * Requests one connection keeps waiting for their responses. A capture that never sees the answers (one
+ * direction only, or a server that never replies on a kept-open connection) would otherwise keep every request
+ * of the connection for its whole life; beyond this the oldest is given up on and counted as unanswered.
+ * Real pipelining stays far below it; the native fast path hands a flow over at the same depth (kMaxWaiting).
+ */
+export const MAX_WAITING_REQUESTS = 1024;
+
 /** Both directions of one connection: requests waiting for their responses, in order. */
 export class ConnectionState {
   readonly waiting: WaitingRequest[] = [];
@@ -122,9 +130,17 @@ export class ConnectionState {
     this.idPrefix = connectionIdPrefix(conn.clientPort, conn.serverPort, conn.clientIp4);
   }
 
-  tellMethod(method: string): void {
+  /** A request now waits for its response (its method frames that response). */
+  push(request: WaitingRequest, method: string, counters: HttpCutCounters): void {
+    this.waiting.push(request);
     if (this.responses) this.responses.expect(method);
     else this.methods.push(method);
+    if (this.waiting.length > MAX_WAITING_REQUESTS) {
+      this.waiting.shift();
+      if (this.responses) this.responses.forgetExpected();
+      else this.methods.shift();
+      counters.unanswered_requests++;
+    }
   }
 
   /** A request waiting for its response has this id (ids on one connection differ only in their last 4 bytes). */
@@ -260,9 +276,8 @@ export class HttpDirection implements StreamConsumer {
     if (m.expectContinue) ack = continueAck(ack);
     let idNumber = ack;
     if (this.state.hasWaiting(idNumber) && first) idNumber = (first.seq + (m.start - first.offset)) >>> 0;
-    this.state.tellMethod(m.method);
     const sampled = this.options.probability >= 1 || this.options.random() < this.options.probability;
-    this.state.waiting.push({ idNumber, ack, sampled });
+    this.state.push({ idNumber, ack, sampled }, m.method, c);
     if (!this.keep(m)) return;
     if (!sampled) {
       c.sampled_out++;

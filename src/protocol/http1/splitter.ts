@@ -1019,7 +1019,7 @@ export class Http1Splitter {
     this.lineDropped = 0;
   }
 
-  private takeExpected(): string {
+  protected takeExpected(): string {
     if (this.expectedHead >= this.expected.length) return '';
     const method = this.expected[this.expectedHead++]!;
     if (this.expectedHead > 1024 && this.expectedHead * 2 > this.expected.length) {
@@ -1123,5 +1123,10 @@ export class ResponseSplitter extends Http1Splitter {
   /** The next final response answers a request with this method. */
   expect(method: string): void {
     this.expected.push(method);
+  }
+
+  /** Drops the oldest method fed with `expect()`: its response is no longer waited for (a bound on memory). */
+  forgetExpected(): void {
+    this.takeExpected();
   }
 }
