@@ -12,6 +12,11 @@ export interface Conduit {
   drained(): Promise<void>;
   /** Bytes accepted by write() that the kernel has not taken yet. */
   readonly pending: number;
+  /**
+   * False once the connection is closing or gone (the peer ended it, a WebSocket close frame came): bytes
+   * written now would be lost, so the link stops writing at once rather than when `closed` is seen.
+   */
+  readonly open: boolean;
   /** Resolves once, when the connection is gone: with the reason, or undefined for an orderly close. */
   readonly closed: Promise<string | undefined>;
   /** Ends gracefully: what was written is sent, then FIN. Resolves when closed (or after `graceMs`). */
@@ -41,6 +46,9 @@ export function socketConduit(socket: Socket): Conduit {
     drained: () => (gone || socket.writableLength === 0 ? Promise.resolve() : drainedOrClosed(socket)),
     get pending() {
       return socket.writableLength;
+    },
+    get open() {
+      return !gone && socket.writable;
     },
     closed,
     async end(graceMs) {

@@ -180,6 +180,9 @@ export class ForwardLink {
     for (;;) {
       if (gone) return reason;
       if (this.stopping) return undefined;
+      // Closing already (the peer ended it): what is queued waits for the next connection instead of being
+      // written to one that would lose it. `closed` settles at once or soon after (a close frame, a FIN).
+      if (!conduit.open) return await conduit.closed;
       if (this.queued === 0) {
         if (conduit.pending === 0) this.notifyEmpty();
         await new Promise<void>((resolve) => {

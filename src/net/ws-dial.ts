@@ -86,6 +86,12 @@ export function messageFrame(metaLine: string, data: Buffer): Buffer {
 function frameConduit(socket: Socket, head: Buffer): Conduit {
   const inner = socketConduit(socket);
   const decoder = new FrameDecoder();
+  /** Set when the server's close frame came: nothing more may be sent on this connection (RFC 6455 §5.5.1). */
+  let serverClosed: string | undefined;
+  let endByServer: (reason: string) => void = () => undefined;
+  const byServer = new Promise<string>((resolve) => {
+    endByServer = resolve;
+  });
   const onData = (chunk: Buffer) => {
     let frames: ReturnType<FrameDecoder['push']>;
     try {
@@ -95,8 +101,15 @@ function frameConduit(socket: Socket, head: Buffer): Conduit {
       return;
     }
     for (const f of frames) {
-      if (f.opcode === OP_PING) socket.write(encodeFrame(OP_PONG, f.payload, true));
-      else if (f.opcode === OP_CLOSE) socket.end(encodeFrame(OP_CLOSE, Buffer.alloc(0), true));
+      if (f.opcode === OP_PING && serverClosed === undefined) socket.write(encodeFrame(OP_PONG, f.payload, true));
+      else if (f.opcode === OP_CLOSE && serverClosed === undefined) {
+        // Frames written after this would be discarded by the server: the link must stop now and send the
+        // rest on a new connection, not when the TCP connection finally closes (if the server ever closes it).
+        serverClosed = `the server closed the WebSocket (${describeClose(f.payload)})`;
+        socket.end(encodeFrame(OP_CLOSE, f.payload.subarray(0, 2), true));
+        setTimeout(() => socket.destroy(), 5000).unref();
+        endByServer(serverClosed);
+      }
     }
   };
   socket.on('data', onData);
@@ -106,9 +119,22 @@ function frameConduit(socket: Socket, head: Buffer): Conduit {
     get pending() {
       return inner.pending;
     },
+    get open() {
+      return serverClosed === undefined && inner.open;
+    },
+    closed: Promise.race([inner.closed, byServer]),
     async end(graceMs) {
-      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(OP_CLOSE, Buffer.alloc(0), true));
+      if (serverClosed === undefined && !socket.destroyed && socket.writable) {
+        socket.write(encodeFrame(OP_CLOSE, Buffer.alloc(0), true));
+      }
       await inner.end(graceMs);
     },
   };
+}
+
+/** A close frame's status code and reason, as a person reads them: `code 1008: policy bad`. */
+export function describeClose(payload: Buffer): string {
+  if (payload.length < 2) return 'no status code';
+  const reason = payload.subarray(2).toString('utf8');
+  return `code ${payload.readUInt16BE(0)}${reason ? `: ${reason}` : ''}`;
 }

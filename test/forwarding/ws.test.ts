@@ -123,4 +123,45 @@ describe('output-ws', () => {
     const expected = [1, 2, 1, 2].map((i) => frameOf(requestRecord(i)).toString('latin1')).sort();
     assert.deepEqual(frames.map((f) => f.toString('latin1')).sort(), expected);
   });
+
+  it("a server's close frame stops writing on that connection at once: the rest go on the next one, none lost", async () => {
+    // The first connection is closed by the server in its very first bytes (after the 101), its TCP connection
+    // left open, as a server that refuses a client by policy does; frames sent after that are discarded (RFC
+    // 6455). Before the fix the link kept writing to it ('write after end'): counted as sent, never received.
+    const received: Buffer[] = [];
+    let connections = 0;
+    const closing = createServer((_req, res) => res.writeHead(426).end());
+    closing.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      const first = ++connections === 1;
+      const accept = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(String(req.headers['sec-websocket-key']))}\r\n\r\n`;
+      const close = encodeFrame(OP_CLOSE, Buffer.concat([Buffer.from([0x03, 0xf0]), Buffer.from('go away')]), false);
+      socket.write(first ? Buffer.concat([Buffer.from(accept), close]) : accept);
+      const decoder = new FrameDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        for (const f of decoder.push(chunk)) {
+          if (!first && f.opcode === OP_BINARY) received.push(f.payload);
+          if (!first && f.opcode === OP_CLOSE) socket.end(encodeFrame(OP_CLOSE, Buffer.alloc(0), false));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    try {
+      const records = Array.from({ length: 20 }, (_, i) => requestRecord(i));
+      const input = join(tmpdir(), `tapline-wsclose-${process.pid}.gor`);
+      writeFileSync(input, Buffer.concat(records));
+      const url = `ws://127.0.0.1:${(closing.address() as { port: number }).port}/`;
+      const p = startPeer(['--input-file', input, '--output-ws', url, '--output-ws-workers', '1']);
+      assert.equal((await p.exited).code, 0, p.stderr());
+      assert.match(p.stderr(), /connection lost \(the server closed the WebSocket \(code 1008: go away\)\)/);
+      assert.deepEqual(
+        received.map((f) => f.toString('latin1')),
+        records.map((r) => frameOf(r).toString('latin1')),
+      );
+      assert.match(p.stderr(), /sent 20,/);
+    } finally {
+      closing.closeAllConnections();
+      closing.close();
+    }
+  });
 });
