@@ -82,7 +82,8 @@ function kafkajs(): typeof import('kafkajs') {
   return kafkajsModule;
 }
 
-function kafkaOf(c: KafkaConnection): Kafka {
+/** `quiet()` true: the client's errors are only debug lines (a consumer being closed mid-join). */
+function kafkaOf(c: KafkaConnection, quiet: () => boolean = () => false): Kafka {
   const { Kafka, logLevel } = kafkajs();
   const config: KafkaConfig = {
     clientId: c.clientId,
@@ -94,7 +95,7 @@ function kafkaOf(c: KafkaConnection): Kafka {
     // kafkajs logs through us: errors as rate-limited warnings, the rest only with --verbose.
     logCreator: () => (entry) => {
       const text = `${c.name}: kafka ${entry.namespace}: ${entry.log.message}`;
-      if (entry.level === logLevel.ERROR) c.log.warn(text, `${c.name} client`);
+      if (entry.level === logLevel.ERROR && !quiet()) c.log.warn(text, `${c.name} client`);
       else c.log.debug(1, text);
     },
   };
@@ -156,7 +157,6 @@ export function createKafkajsProducer(c: KafkaConnection, options: ProducerOptio
 const HEARTBEAT_MS = 3000;
 
 export function createConsumer(c: KafkaConnection, options: ConsumerOptions): KafkaConsumer {
-  const kafka = kafkaOf(c);
   // kafkajs always needs a group; without --input-kafka-group each client gets a group of its own (a new
   // one per restart, so no crashed member holds up the join), is assigned every partition (gor reads all
   // partitions) and commits nothing.
@@ -166,6 +166,9 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
   let restarts = 0;
   let startApplied = false;
   let restartTimer: NodeJS.Timeout | undefined;
+  // Once closed, what the client says about the connections being torn down under it (a stop during the
+  // group join: 'Crash: KafkaJSConnectionError: write after end', after the summary) is not a failure.
+  const kafka = kafkaOf(c, () => closed);
   // The next offset to read per partition, after each batch was handled. Without a group nothing is
   // committed, so a restarted client resumes from here instead of from --input-kafka-offset again; in a
   // group the committed offsets take over (a partition may have moved to another member meanwhile).
@@ -222,6 +225,10 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
     });
     consumer.on(consumer.events.CRASH, (event) => {
       const err = event.payload.error;
+      if (closed) {
+        c.log.debug(1, `${c.name}: Kafka consumer ended while closing: ${err.message}`);
+        return;
+      }
       c.log.warn(`${c.name}: Kafka consumer failed: ${err.message}`, `${c.name} crash`);
       if (event.payload.restart) return;
       if (!mayRestart(err, 'starting a fresh client')) {
