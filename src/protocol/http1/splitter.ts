@@ -51,8 +51,10 @@ export interface SplitterOptions {
   /**
    * With `collect`: the caller never changes a chunk's bytes after pushing it (capture buffers are not
    * reused), so `bytes` may be a view. A message inside one chunk is then not copied at all, and one that
-   * spans chunks is copied once (instead of once per chunk and once more to join them). The view keeps the
-   * caller's whole chunk alive as long as the message lives. Default false: `bytes` never shares memory.
+   * spans chunks is copied once (instead of once per chunk and once more to join them). A view keeps the
+   * caller's whole buffer alive: a message still in progress keeps views of the latest buffer only (those of
+   * earlier buffers are copied when a chunk of another one arrives), so one that trickles in for a long time
+   * does not pin every buffer it touched. Default false: `bytes` never shares memory.
    */
   stableChunks?: boolean;
   /**
@@ -107,6 +109,8 @@ const LINE_BUF_SHRINK = 16 * 1024;
 const MAX_CHUNK_LINE = 4096;
 /** `maxHeaderSize` when none is given (see SplitterOptions). */
 const DEFAULT_MAX_HEADER = 64 * 1024;
+/** A copy of part of a message shorter than this is joined with the next copy (see `ownViews`). */
+const COMPACT_BYTES = 4096;
 /** Digits of a chunk size: 13 hex digits stay below 2^53. */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -211,6 +215,8 @@ export class Http1Splitter {
   /** `collect` option: pieces of the message being collected, and up to where it has been collected. */
   private parts: Buffer[] = [];
   private collectedTo = 0;
+  /** `parts` from this index on are views of the caller's chunks (`stableChunks`); those before are copies. */
+  private viewsFrom = 0;
 
   constructor(kind: MessageKind, options: SplitterOptions = {}) {
     this.kind = kind;
@@ -1060,6 +1066,7 @@ export class Http1Splitter {
     } else {
       this.collectedTo = start;
     }
+    this.viewsFrom = this.parts.length;
   }
 
   private flushCollect(to: number, copy: boolean): void {
@@ -1069,8 +1076,34 @@ export class Http1Splitter {
     const until = limit - this.base;
     // A message that is exactly the chunk (one request per packet, the usual case) needs no view of it.
     const piece = from === 0 && until === this.chunk.length ? this.chunk : this.chunk.subarray(from, until);
-    this.parts.push(copy ? Buffer.from(piece) : piece);
+    if (copy) {
+      this.parts.push(Buffer.from(piece));
+      this.viewsFrom = this.parts.length;
+    } else {
+      if (this.viewsFrom < this.parts.length && this.parts[this.parts.length - 1]!.buffer !== piece.buffer) {
+        this.ownViews();
+      }
+      this.parts.push(piece);
+    }
     this.collectedTo = limit;
+  }
+
+  /**
+   * The message goes on in a chunk of another buffer: its views of earlier ones are copied now. A view keeps
+   * the caller's whole buffer alive (a capture batch of megabytes for a 10-byte piece), so a message that
+   * trickles in for minutes would pin every batch it touched; it now pins only the buffer of its latest chunk.
+   * Copies below COMPACT_BYTES are joined with the copy before them, so a trickle of tiny pieces does not
+   * become a list of tiny buffers either: each byte is copied at most a few times, and only in a message that
+   * spans buffers.
+   */
+  private ownViews(): void {
+    const parts = this.parts;
+    let from = this.viewsFrom;
+    if (from > 0 && parts[from - 1]!.length < COMPACT_BYTES) from--;
+    const owned = Buffer.concat(parts.slice(from));
+    parts.length = from;
+    parts.push(owned);
+    this.viewsFrom = parts.length;
   }
 
   private collectBytes(m: Http1Message): Buffer {
@@ -1083,6 +1116,7 @@ export class Http1Splitter {
     const all = parts.length === 1 && (this.stableChunks || copied === 1) ? parts[0]! : Buffer.concat(parts);
     if (parts.length === 1) parts.pop();
     else parts.length = 0;
+    this.viewsFrom = 0;
     const want = m.end - m.start - m.missingBytes;
     return all.length > want ? all.subarray(0, want) : all;
   }
