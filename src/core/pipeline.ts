@@ -116,6 +116,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    for (const o of this.options.outputs) o.stopping?.();
     await Promise.allSettled(this.options.inputs.map((i) => i.close()));
   }
 

@@ -97,6 +97,12 @@ export interface Output {
   readonly responses?: AsyncIterable<Batch>;
   /** Finish in-flight work; `responses` ends after this resolves. */
   drain?(): Promise<void>;
+  /**
+   * The run is stopping (signal, --exit-after): the inputs are closed and what they read is still written. An
+   * output whose write() can wait on a peer for ever (one that reads nothing) stops making writes wait here, so
+   * that close() is reached and bounds the wait.
+   */
+  stopping?(): void;
   /** Flush everything accepted so far, then release resources. */
   close(): Promise<void>;
   stats?(): Record<string, number | string>;

@@ -17,6 +17,12 @@ export interface Conduit {
    * written now would be lost, so the link stops writing at once rather than when `closed` is seen.
    */
   readonly open: boolean;
+  /**
+   * Bytes written that never reached the kernel because the connection ended first (an error, or end() giving
+   * up on a peer that read nothing); known once `closed` has settled. Never more than the truth: a byte counted
+   * here was not sent, so writing it again on another connection cannot duplicate a record.
+   */
+  readonly abandoned: number;
   /** Resolves once, when the connection is gone: with the reason, or undefined for an orderly close. */
   readonly closed: Promise<string | undefined>;
   /** Ends gracefully: what was written is sent, then FIN. Resolves when closed (or after `graceMs`). */
@@ -27,8 +33,14 @@ export interface Conduit {
 export function socketConduit(socket: Socket): Conduit {
   let reason: string | undefined;
   let gone = false;
+  let abandoned = 0;
+  const giveUp = () => {
+    abandoned = Math.max(abandoned, unsentBytes(socket));
+    socket.destroy();
+  };
   const closed = new Promise<string | undefined>((resolve) => {
     socket.on('error', (err: NodeJS.ErrnoException) => {
+      abandoned = Math.max(abandoned, unsentBytes(socket));
       reason ??= err.code ? `${err.message}` : err.message;
     });
     socket.on('end', () => {
@@ -50,16 +62,37 @@ export function socketConduit(socket: Socket): Conduit {
     get open() {
       return !gone && socket.writable;
     },
+    get abandoned() {
+      return abandoned;
+    },
     closed,
     async end(graceMs) {
       if (gone) return;
       socket.end();
-      const timer = setTimeout(() => socket.destroy(), graceMs);
+      const timer = setTimeout(giveUp, graceMs);
       await closed;
       clearTimeout(timer);
     },
-    destroy: () => socket.destroy(),
+    destroy: giveUp,
   };
+}
+
+/**
+ * Bytes written to `socket` that the kernel has not taken: Node's buffer, less the write libuv is doing, plus
+ * what libuv still holds of that write (exact on a plain socket, checked against what a peer received). Node
+ * keeps these in internals, read only when present; on TLS the libuv part is left out, so the figure can only
+ * be low (a record counted as sent that was not), never high (one sent twice).
+ */
+function unsentBytes(socket: Socket): number {
+  const internals = socket as unknown as {
+    _writableState?: { writing?: boolean; writelen?: number };
+    _handle?: { writeQueueSize?: number } | null;
+    encrypted?: boolean;
+  };
+  const state = internals._writableState;
+  const inFlight = state?.writing ? (state.writelen ?? socket.writableLength) : 0;
+  const libuv = internals.encrypted ? 0 : (internals._handle?.writeQueueSize ?? 0);
+  return Math.max(0, socket.writableLength - inFlight + libuv);
 }
 
 /** Resolves at the socket's next 'drain' or 'close', whichever comes first. */

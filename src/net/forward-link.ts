@@ -27,8 +27,10 @@ export interface LinkCounters {
   sent_bytes: number;
   /** Messages dropped because the queue was full while the peer was away. */
   dropped_while_away: number;
-  /** Messages still queued when the output closed with the peer away. */
+  /** Messages still queued (or written but not taken by the kernel) when the output closed. */
   lost_at_close: number;
+  /** Messages written to a connection that ended before the kernel took them, sent again on the next one. */
+  resent: number;
   connects: number;
   disconnects: number;
   dial_failures: number;
@@ -40,6 +42,7 @@ export function zeroLinkCounters(): LinkCounters {
     sent_bytes: 0,
     dropped_while_away: 0,
     lost_at_close: 0,
+    resent: 0,
     connects: 0,
     disconnects: 0,
     dial_failures: 0,
@@ -61,6 +64,12 @@ export class ForwardLink {
   private emptyWaiters: (() => void)[] = [];
   private readonly backoff = new Backoff();
   private running: Promise<void> | undefined;
+  /** The run is stopping: enqueue() no longer waits for room (what was read still comes; close() bounds it). */
+  private released = false;
+  /** Frames written since the conduit's buffer was last empty: those it may give back as `abandoned`. */
+  private unflushed: Buffer[] = [];
+  /** Whether the last connection was up when close() began (to say why messages were not sent). */
+  private upAtClose = false;
 
   constructor(
     private readonly name: string,
@@ -97,7 +106,18 @@ export class ForwardLink {
     }
     this.queue.push(frame);
     this.wakePump?.();
-    if (this.queued > this.queueLimit) return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (this.queued > this.queueLimit && !this.released) {
+      return new Promise((resolve) => this.roomWaiters.push(resolve));
+    }
+  }
+
+  /**
+   * The run is stopping: writers waiting for room go on, and none waits again. A peer that reads nothing would
+   * otherwise hold the pipeline before close(), for ever; close() gives what is queued a bounded time.
+   */
+  release(): void {
+    this.released = true;
+    this.freeRoom(true);
   }
 
   /** Resolves when everything queued has been handed to the kernel and sent, or after `timeoutMs`. */
@@ -120,11 +140,15 @@ export class ForwardLink {
     this.stop.abort();
     this.wakePump?.();
     const conduit = this.conduit;
+    this.upAtClose = conduit !== undefined;
     if (conduit) await conduit.end(graceMs);
     await this.running;
     this.counters.lost_at_close += this.queued;
     if (this.queued > 0) {
-      this.log.warn(`${this.name}: ${this.queued} message(s) never sent: the peer was away when the output closed`);
+      const why = this.upAtClose
+        ? `the peer took nothing more within ${graceMs}ms of the end (connected, but not reading)`
+        : 'the peer was away when the output closed';
+      this.log.warn(`${this.name}: ${this.queued} message(s) never sent: ${why}`);
     }
     this.queue = [];
     this.head = 0;
@@ -158,6 +182,8 @@ export class ForwardLink {
       everUp = true;
       const reason = await this.pump(conduit);
       this.conduit = undefined;
+      if (this.stopping) await conduit.closed; // close() is ending it; what it gave up is known then
+      this.takeBack(conduit.abandoned);
       if (this.stopping) break;
       this.counters.disconnects++;
       this.log.warn(
@@ -192,6 +218,7 @@ export class ForwardLink {
         this.wakePump = undefined;
         continue;
       }
+      if (conduit.pending === 0) this.unflushed = [];
       const parts: Buffer[] = [];
       let bytes = 0;
       while (this.queued > 0 && bytes < WRITE_BATCH_BYTES) {
@@ -206,10 +233,32 @@ export class ForwardLink {
       }
       this.counters.sent += parts.length;
       this.counters.sent_bytes += bytes;
+      for (const p of parts) this.unflushed.push(p);
       const ok = conduit.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
       this.freeRoom(false);
       if (!ok) await conduit.drained();
     }
+  }
+
+  /**
+   * Puts back at the head of the queue the frames whose bytes the ended connection never handed to the kernel
+   * (`abandoned`, the tail of what was written): they go on the next connection, or count as lost at close. A
+   * frame only partly handed over goes again whole: the peer drops the cut one (a record without its end).
+   */
+  private takeBack(abandoned: number): void {
+    const written = this.unflushed;
+    this.unflushed = [];
+    if (abandoned <= 0) return;
+    let bytes = 0;
+    let from = written.length;
+    while (from > 0 && bytes < abandoned) bytes += written[--from]!.length;
+    const back = written.slice(from);
+    if (back.length === 0) return;
+    this.counters.sent -= back.length;
+    this.counters.sent_bytes -= bytes;
+    if (!this.stopping) this.counters.resent += back.length;
+    this.queue = [...back, ...this.queue.slice(this.head)];
+    this.head = 0;
   }
 
   private freeRoom(all: boolean): void {

@@ -85,6 +85,9 @@ export function forwarder(options: ForwarderOptions): Output {
     async drain() {
       await flushAll();
     },
+    stopping() {
+      for (const link of links) link.release();
+    },
     async close() {
       await flushAll();
       await Promise.all(links.map((l) => l.close(options.flushTimeoutMs)));

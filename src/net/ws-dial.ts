@@ -122,6 +122,9 @@ function frameConduit(socket: Socket, head: Buffer): Conduit {
     get open() {
       return serverClosed === undefined && inner.open;
     },
+    get abandoned() {
+      return inner.abandoned;
+    },
     closed: Promise.race([inner.closed, byServer]),
     async end(graceMs) {
       if (serverClosed === undefined && !socket.destroyed && socket.writable) {
