@@ -6,6 +6,8 @@
  *
  *   kafka client ──eachBatch──▶ decode ──▶ [Channel, bounded] ──read()──▶ pacing (offset ≠ -1) ──▶ pipeline
  *        ▲ eachBatch waits while the channel is full: no fetch (and no commit) runs ahead of the pipeline
+ *        ▲ paced: eachBatch waits until its messages are passed on, and says how many were (a stop leaves the
+ *          rest, and they are neither committed nor counted: the group's next reader replays them)
  *
  * A value that cannot be decoded is counted (bad_messages) and named in a warning with its partition and
  * offset; gor crashes on some of them and silently drops others.
@@ -16,7 +18,7 @@ import type { Message } from '../core/message.js';
 import type { Batch, Input, PluginContext } from '../core/plugin.js';
 import type { InputPluginDef } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
-import { type ConsumerOptions, createConsumer, type KafkaConsumer } from '../kafka/client.js';
+import { type BatchHandler, type ConsumerOptions, createConsumer, type KafkaConsumer } from '../kafka/client.js';
 import { connectionFrom } from '../kafka/flags.js';
 import { decodeValue, type KafkaFormat } from '../kafka/message-codec.js';
 import { kafkaInputDecl } from './kafka-flags.js';
@@ -33,35 +35,72 @@ export interface KafkaInputOptions {
 export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, ctx: PluginContext): Input {
   const name = `input-kafka(${options.topic})`;
   const channel = new Channel<Message>(options.capacity ?? 4096);
-  const counters = { messages: 0, bytes: 0, bad_messages: 0, empty_values: 0, batches: 0 };
+  const counters = { messages: 0, bytes: 0, bad_messages: 0, empty_values: 0, batches: 0, left_at_stop: 0 };
   const lagByPartition = new Map<number, number>();
   const stop = new AbortController();
   let fatal: Error | undefined;
   let firstAt = 0;
+  // Paced, a batch waits in the channel for its time; a stop there must not count it as read (a group would
+  // commit it, and its next reader skip it). Messages are numbered as they enter the channel; `passedOn` is
+  // how many of them read() has handed to the pipeline, in the same order.
+  const paced = options.speed !== undefined;
+  let offered = 0;
+  let passedOn = 0;
+  const passWaiters: (() => void)[] = [];
+  const passed = (n: number) => {
+    passedOn += n;
+    for (const wake of passWaiters.splice(0)) wake();
+  };
+  const untilPassed = async (target: number) => {
+    while (passedOn < target && !stop.signal.aborted) await new Promise<void>((r) => passWaiters.push(r));
+  };
+  stop.signal.addEventListener('abort', () => passed(0), { once: true });
+  /** A paced read stopped: what entered the channel and was not passed on is not counted as read. */
+  const leftAtStop = () => {
+    const left = offered - passedOn;
+    counters.left_at_stop += left;
+    counters.messages -= left;
+    offered = passedOn;
+  };
 
-  const onBatch = async (batch: Parameters<Parameters<KafkaConsumer['run']>[0]>[0]) => {
+  const onBatch: BatchHandler = async (batch) => {
+    // After a stop the channel takes nothing more: a batch the client still hands over is left unhandled.
+    if (stop.signal.aborted) return 0;
     counters.batches++;
+    // needed[i]: how many messages must be passed on for records 0..i to be handled (bad ones need nothing more).
+    const needed: number[] = [];
+    let bytes = 0;
     for (const r of batch.records) {
       if (!r.value || r.value.length === 0) {
         counters.empty_values++;
         ctx.log.warn(`${name}: partition ${batch.partition} offset ${r.offset}: empty value skipped`, `${name} empty`);
-        continue;
+      } else {
+        try {
+          channel.offer(decodeValue(r.value, options.format));
+          offered++;
+          counters.messages++;
+          bytes += r.value.length;
+        } catch (err) {
+          counters.bad_messages++;
+          ctx.log.warn(
+            `${name}: partition ${batch.partition} offset ${r.offset}: not a ${options.format} gor message: ${describeError(err)}`,
+            `${name} bad`,
+          );
+        }
       }
-      try {
-        channel.offer(decodeValue(r.value, options.format));
-        counters.messages++;
-        counters.bytes += r.value.length;
-      } catch (err) {
-        counters.bad_messages++;
-        ctx.log.warn(
-          `${name}: partition ${batch.partition} offset ${r.offset}: not a ${options.format} gor message: ${describeError(err)}`,
-          `${name} bad`,
-        );
-      }
+      needed.push(offered);
     }
+    counters.bytes += bytes;
     lagByPartition.set(batch.partition, batch.lag);
     if (firstAt === 0 && counters.messages > 0) firstAt = Date.now();
-    await channel.room();
+    if (!paced) {
+      await channel.room();
+      return undefined; // the channel is drained to the pipeline even after a stop: all handled
+    }
+    await untilPassed(offered);
+    let handled = 0;
+    while (handled < needed.length && needed[handled]! <= passedOn) handled++;
+    return handled;
   };
 
   return {
@@ -92,12 +131,21 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
         for (let i = 0; i < batch.length; i++) {
           const wait = pace.waitMs(batch[i]!);
           if (wait <= 0) continue;
-          if (i > from) yield batch.slice(from, i);
+          if (i > from) {
+            passed(i - from);
+            yield batch.slice(from, i);
+          }
           from = i;
           await sleep(wait, stop.signal);
-          if (stop.signal.aborted) return;
+          if (stop.signal.aborted) {
+            leftAtStop();
+            return;
+          }
         }
-        if (from < batch.length) yield from === 0 ? batch : batch.slice(from);
+        if (from < batch.length) {
+          passed(batch.length - from);
+          yield from === 0 ? batch : batch.slice(from);
+        }
       }
       if (fatal) {
         throw new TaplineError(ERROR_CODES.PEER, `the Kafka client gave up: ${fatal.message}`, {

@@ -7,7 +7,9 @@
  *                                  delivery report) or rejected after the client's retries
  *   KafkaConsumer.run(onBatch)  ─▶ calls onBatch per fetched partition batch; the promise it returns is
  *                                  awaited before that partition is fetched again (backpressure) and, in a
- *                                  consumer group, before the batch's offsets are committed
+ *                                  consumer group, before the batch's offsets are committed; it resolves with
+ *                                  how many of the batch's records were handled (all when it says nothing):
+ *                                  only those are committed, the rest are fetched again
  */
 import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
@@ -66,9 +68,16 @@ export interface ConsumerOptions {
   start: 'latest' | 'earliest' | bigint;
 }
 
+/**
+ * Handles one batch; resolves with how many of its records (a prefix) were handled, or undefined for all.
+ * Only handled records count as read: their offsets are committed (in a group) and the next fetch starts after
+ * them, so a stop that leaves records unhandled leaves them for the next reader.
+ */
+export type BatchHandler = (batch: ConsumedBatch) => Promise<number | undefined>;
+
 export interface KafkaConsumer {
   /** Starts consuming; resolves once running. `onFatal` is called if the client gives up (no more batches). */
-  run(onBatch: (batch: ConsumedBatch) => Promise<void>, onFatal: (err: Error) => void): Promise<void>;
+  run(onBatch: BatchHandler, onFatal: (err: Error) => void): Promise<void>;
   close(): Promise<void>;
   /** How many times the client was restarted after an error (bounded by the connection's retries). */
   restarts(): number;
@@ -188,10 +197,7 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
     return true;
   };
 
-  const attempt = async (
-    onBatch: (batch: ConsumedBatch) => Promise<void>,
-    onFatal: (err: Error) => void,
-  ): Promise<void> => {
+  const attempt = async (onBatch: BatchHandler, onFatal: (err: Error) => void): Promise<void> => {
     const consumer: Consumer = kafka.consumer({
       groupId: groupOf(),
       maxWaitTimeInMs: 100,
@@ -245,25 +251,28 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
     await consumer.subscribe({ topic: options.topic, fromBeginning: options.start === 'earliest' });
     await consumer.run({
       autoCommit: options.group !== undefined,
-      eachBatchAutoResolve: true,
+      // Offsets are resolved (so committed, and fetched after) only up to what onBatch handled.
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch, heartbeat }) => {
+      eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
         const last = batch.messages.length > 0 ? BigInt(batch.lastOffset()) : -1n;
         const lag = last < 0n ? 0 : Number(BigInt(batch.highWatermark) - last - 1n);
         // onBatch waits while the pipeline is full (a paced replay may wait minutes): kafkajs heartbeats only
         // between batches, so the membership is kept alive here meanwhile. A failed beat (a rebalance) is
         // left to the next fetch to handle.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+        const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
+        let handled: number | undefined;
         try {
-          await onBatch({
-            partition: batch.partition,
-            records: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
-            lag: Math.max(0, lag),
-          });
+          handled = await onBatch({ partition: batch.partition, records, lag: Math.max(0, lag) });
         } finally {
           clearInterval(beat);
         }
-        if (last >= 0n) nextOffset.set(batch.partition, String(last + 1n));
+        const n = Math.min(handled ?? records.length, records.length);
+        if (n === 0) return;
+        // The last record's offset resolves the whole batch (kafkajs adds a trailing control record).
+        resolveOffset(records[n - 1]!.offset);
+        nextOffset.set(batch.partition, n === records.length ? String(last + 1n) : records[n]!.offset);
       },
     });
   };
