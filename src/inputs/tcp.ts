@@ -110,9 +110,19 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     });
   }
   if (options.tls) {
-    server.on('tlsClientError', (err) => {
+    // A reset during the handshake leaves the TLS socket without its address: it is noted when the TCP
+    // connection comes (the TLS socket's `_parent`, read only when present).
+    const peers = new WeakMap<Socket, string>();
+    server.on('connection', (raw: Socket) => {
+      peers.set(raw, formatHostPort(raw.remoteAddress ?? '?', raw.remotePort ?? 0));
+    });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       counters.tls_failures++;
-      log.warn(`${name}: TLS handshake failed: ${err.message}`, `${name} tls`);
+      const raw = (socket as unknown as { _parent?: Socket })._parent;
+      const peer =
+        (raw && peers.get(raw)) ??
+        (socket.remoteAddress ? formatHostPort(socket.remoteAddress, socket.remotePort ?? 0) : 'a peer');
+      log.warn(`${name}: from ${peer}: TLS handshake failed: ${handshakeFailure(err)}`, `${name} tls`);
     });
   }
   await new Promise<void>((resolve, reject) => {
@@ -150,6 +160,24 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     },
     stats: () => ({ ...counters }),
   };
+}
+
+/**
+ * A failed handshake as a person can act on it. OpenSSL's own text names its source file and line
+ * ("…:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…"); its reason is kept, and the two
+ * common causes are said outright.
+ */
+function handshakeFailure(err: NodeJS.ErrnoException & { reason?: string }): string {
+  if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ERR_SSL_HTTP_REQUEST') {
+    return 'the peer does not speak TLS (is it sending with --output-tcp but without --output-tcp-secure?)';
+  }
+  if (err.code === 'ECONNRESET' || err.message === 'socket hang up') {
+    return (
+      'the peer closed the connection during the handshake (does it trust this certificate? ' +
+      'it may need NODE_EXTRA_CA_CERTS or --output-tcp-skip-verify)'
+    );
+  }
+  return err.reason ?? err.message.split('\n')[0]!;
 }
 
 export const tcpInputPlugin: InputPluginDef = {

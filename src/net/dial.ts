@@ -6,10 +6,17 @@ import { type Conduit, socketConduit } from './conduit.js';
 export interface DialOptions {
   host: string;
   port: number;
-  /** TLS client; certificates are verified against Node's CAs (plus NODE_EXTRA_CA_CERTS) unless skipVerify. */
-  tls?: { skipVerify: boolean };
+  /**
+   * TLS client; certificates are verified against Node's CAs (plus NODE_EXTRA_CA_CERTS) unless skipVerify.
+   * `skipVerifyFlag` (`--output-tcp-skip-verify`) is named when a certificate is refused.
+   */
+  tls?: { skipVerify: boolean; skipVerifyFlag?: string };
   timeoutMs: number;
 }
+
+/** Node's codes for a certificate the CA list or the host name check refuses. */
+const CERTIFICATE_REFUSED =
+  /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 export function dialSocket(options: DialOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -22,13 +29,29 @@ export function dialSocket(options: DialOptions): Promise<Socket> {
         })
       : netConnect({ host: options.host, port: options.port });
     const ready = options.tls ? 'secureConnect' : 'connect';
+    // With TLS, 'connect' is the TCP connection: a timeout after it is a peer that does not answer TLS.
+    let tcpUp = false;
+    if (options.tls) socket.once('connect', () => (tcpUp = true));
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no connection after ${options.timeoutMs}ms`));
+      reject(
+        new Error(
+          tcpUp
+            ? `no TLS handshake within ${options.timeoutMs}ms: the peer took the connection but did not answer TLS (is it listening without TLS, e.g. --input-tcp without --input-tcp-secure?)`
+            : `no connection after ${options.timeoutMs}ms`,
+        ),
+      );
     }, options.timeoutMs);
-    const fail = (err: Error) => {
+    const fail = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
+      const flag = options.tls?.skipVerifyFlag;
+      if (flag && err.code && CERTIFICATE_REFUSED.test(err.code)) {
+        reject(
+          new Error(`${err.message} (${err.code}); --${flag} accepts it, or trust its CA with NODE_EXTRA_CA_CERTS`),
+        );
+        return;
+      }
       reject(err);
     };
     socket.once('error', fail);

@@ -64,7 +64,7 @@ export const tcpOutputPlugin: OutputPluginDef = {
           host,
           port: addr.port,
           timeoutMs: 5000,
-          ...(secure ? { tls: { skipVerify: settings.skipVerify } } : {}),
+          ...(secure ? { tls: { skipVerify: settings.skipVerify, skipVerifyFlag: 'output-tcp-skip-verify' } } : {}),
         }),
       log: ctx.log,
       flushTimeoutMs: 5000,

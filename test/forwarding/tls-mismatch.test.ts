@@ -1,0 +1,111 @@
+/**
+ * TLS on one side only, or a certificate the sender does not trust: each side says what is wrong and what to
+ * do, naming the peer. Before: the receiver printed OpenSSL's text with its source path
+ * ("…:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:") or 'socket
+ * hang up', without the peer; a TLS sender to a plain listener said 'no connection after 5000ms' (it had one);
+ * a refused certificate did not name --output-tcp-skip-verify.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { makeCertificate } from '../support/tls.js';
+import { listeningPort, requestRecord, startPeer, stop } from './peers.js';
+
+describe('forwarding TLS mismatches', () => {
+  it('the receiver names the peer and the cause; the sender names the flag that accepts the certificate', async () => {
+    const { dir, cert, key } = makeCertificate();
+    const input = join(tmpdir(), `tapline-tlsmix-${process.pid}.gor`);
+    writeFileSync(input, requestRecord(1));
+    const receiver = startPeer([
+      '--input-tcp',
+      '127.0.0.1:0',
+      '--input-tcp-secure',
+      '--input-tcp-certificate',
+      cert,
+      '--input-tcp-certificate-key',
+      key,
+      '--output-null',
+      '--verbose',
+      '1',
+    ]);
+    try {
+      const port = await listeningPort(receiver);
+      // A plain sender (as --output-tcp without -secure).
+      const plain = connect({ host: '127.0.0.1', port });
+      await once(plain, 'connect');
+      const plainPeer = `127.0.0.1:${plain.localPort}`;
+      plain.on('error', () => undefined);
+      plain.end(requestRecord(2));
+      await receiver.waitStderr(/the peer does not speak TLS/);
+      const escaped = plainPeer.replace(/\./g, '\\.');
+      assert.match(
+        receiver.stderr(),
+        new RegExp(
+          `from ${escaped}: TLS handshake failed: the peer does not speak TLS \\(is it sending with --output-tcp but without --output-tcp-secure\\?\\)`,
+        ),
+      );
+
+      // A TLS sender that does not trust the certificate.
+      const sender = startPeer([
+        '--input-file',
+        input,
+        '--output-tcp',
+        `127.0.0.1:${port}`,
+        '--output-tcp-secure',
+        '--output-tcp-workers',
+        '1',
+        '--exit-after',
+        '1s',
+      ]);
+      await sender.exited;
+      assert.match(
+        sender.stderr(),
+        /cannot connect \(self.signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\); --output-tcp-skip-verify accepts it, or trust its CA with NODE_EXTRA_CA_CERTS\)/,
+      );
+      await receiver.waitStderr(/from 127\.0\.0\.1:\d+: TLS handshake failed: the peer closed the connection during/);
+      assert.doesNotMatch(receiver.stderr(), /deps\/openssl|from \?|from a peer/);
+    } finally {
+      await stop(receiver);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(input, { force: true });
+    }
+  });
+
+  it('a TLS sender to a plain listener says the handshake, not the connection, never came', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const input = join(tmpdir(), `tapline-tlsplain-${process.pid}.gor`);
+    writeFileSync(input, requestRecord(1));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const sender = startPeer([
+        '--input-file',
+        input,
+        '--output-tcp',
+        `127.0.0.1:${port}`,
+        '--output-tcp-secure',
+        '--output-tcp-workers',
+        '1',
+      ]);
+      await sender.waitStderr(/cannot connect/, 20_000);
+      assert.match(
+        sender.stderr(),
+        /cannot connect \(no TLS handshake within 5000ms: the peer took the connection but did not answer TLS \(is it listening without TLS, e\.g\. --input-tcp without --input-tcp-secure\?\)\)/,
+      );
+      assert.equal((await sender.exited).code, 0, sender.stderr());
+      assert.match(sender.stderr(), /lost at close 1/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+      rmSync(input, { force: true });
+    }
+  });
+});
