@@ -751,15 +751,12 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       found_.push_back({1, id, ack, static_cast<uint32_t>(off), static_cast<uint32_t>(len), pending});
       return true;
     }
-    // ConnectionState.answer(): the oldest waiting request, unless a younger one's ACK is this SEQ (the
-    // capture lost responses: counted and dropped there) — and none waiting is unmatched.
+    // ConnectionState.answer(): the oldest waiting request — and none waiting is unmatched. (Its skip over
+    // requests whose responses a capture gap took applies only after a gap, and a flow with a gap is not
+    // here: it was handed over.)
     size_t left = f.waiting.size() - *answered;
     if (left == 0) return false;
     const Waiting& head = f.waiting[*answered];
-    if (left > 1 && head.ack != seq) {
-      for (size_t k = *answered + 1; k < f.waiting.size(); k++)
-        if (f.waiting[k].ack == seq) return false;
-    }
     found_.push_back({2, head.id, head.ack, static_cast<uint32_t>(off), static_cast<uint32_t>(len), pending});
     ++*answered;
     return true;
@@ -772,16 +769,8 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     Pending& pd = f.pending;
     if (!pd.active) return;
     if (!pd.fromClient) {
+      // ConnectionState.answer() without a gap (see Check()): the oldest waiting request.
       std::vector<Waiting>& w = f.waiting;
-      if (w.size() > 1 && w[0].ack != pd.startSeq) {
-        for (size_t k = 1; k < w.size(); k++) {
-          if (w[k].ack == pd.startSeq) {
-            w.erase(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(k));
-            unanswered_ += static_cast<double>(k);
-            break;
-          }
-        }
-      }
       if (w.empty()) unmatched_++;
       else w.erase(w.begin());
     }

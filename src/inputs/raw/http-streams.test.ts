@@ -101,6 +101,45 @@ describe('http streams: responses lost in a capture gap', () => {
   });
 });
 
+describe('http streams: pipelining while answers are still coming (no capture gap)', () => {
+  it("a request sent after the first answer has that answer's end as its ACK: still paired in order", async () => {
+    // Requests a and b back to back; the answer to a; then c and d, sent by a client that had received a's
+    // answer, so their ACK is the SEQ where b's answer starts; then the answers to b, c and d. b's answer was
+    // paired with c (as if b's had been lost in a gap), every later pair shifted: 1 unanswered, 1 unmatched.
+    const xs = ['a', 'b', 'c', 'd'].map((p) => exchange(p));
+    const base = segments(xs, [1_000_000], [1000, 5000]);
+    const data = base.filter((sg) => sg.payload.length > 0);
+    const req = data.filter((sg) => sg.fromClient);
+    const res = data.filter((sg) => !sg.fromClient);
+    const first = res[0]!.seq;
+    const afterA = res[1]!.seq;
+    const end = res.at(-1)!.seq + res.at(-1)!.payload.length;
+    const list = [
+      ...base.slice(0, 2),
+      { ...req[0]!, ack: first },
+      { ...req[1]!, ack: first },
+      res[0]!,
+      { ...req[2]!, ack: afterA },
+      { ...req[3]!, ack: afterA },
+      ...res.slice(1),
+      ...base.slice(-2).map((sg) => (sg.fromClient ? { ...sg, ack: end } : sg)),
+    ];
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), { trackResponse: true }, views);
+      const requests = ofType(msgs, '1');
+      const responses = ofType(msgs, '2');
+      assert.deepEqual(requests.map(pathOf), ['/a', '/b', '/c', '/d']);
+      assert.deepEqual(
+        responses.map((m) => m.meta.id),
+        requests.map((m) => m.meta.id),
+        `each answer has its own request's id${views ? ' (batch views: native fast path first)' : ''}`,
+      );
+      assert.equal(stats.unanswered_requests, 0);
+      assert.equal(stats.unmatched_responses, 0);
+    }
+  });
+});
+
 describe('http streams: HTTP/2 with prior knowledge', () => {
   const { SYN, ACK, FIN, PSH } = TcpFlag;
   const frame = (type: number, flags: number, stream: number, payload: Buffer) => {

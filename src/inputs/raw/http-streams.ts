@@ -123,6 +123,8 @@ export class ConnectionState {
   server: HttpDirection | undefined;
   /** The client opened HTTP/2 with its connection preface (prior knowledge): the server speaks HTTP/2 too. */
   http2 = false;
+  /** The server's direction lost bytes (a capture gap) since the last response was paired. */
+  responseGap = false;
   /** The first 16 characters of every id on this connection. */
   readonly idPrefix: string;
 
@@ -150,15 +152,19 @@ export class ConnectionState {
   }
 
   /**
-   * The request a final response starting at `seq` answers. Normally the oldest waiting one; but when a
-   * younger request's ACK equals `seq`, the client had received every byte before this response when it sent
-   * that request, so the responses of the requests ahead of it went by in a capture gap: they are dropped
-   * from the queue (and counted) instead of shifting every later pair by one. Pipelined requests share one
-   * ACK, so only the first of them can match and the order decides for the rest.
+   * The request a final response starting at `seq` answers: the oldest waiting one (HTTP/1 answers in order).
+   * Only after a capture gap in the server's direction: when a younger request's ACK equals `seq`, the client
+   * had received every byte before this response when it sent that request, so the responses of the requests
+   * ahead of it went by in the gap: they are dropped from the queue (and counted) instead of shifting every
+   * later pair by one. Without a gap that reading is wrong: a client that pipelines sends its next requests
+   * while the answers to its earlier ones are still coming, so their ACK can be the SEQ of an earlier
+   * request's response (such pairs were shifted and counted as unanswered and unmatched).
    */
   answer(seq: number, counters: HttpCutCounters): WaitingRequest | undefined {
     const w = this.waiting;
-    if (w.length > 1 && w[0]!.ack !== seq) {
+    const afterGap = this.responseGap;
+    this.responseGap = false;
+    if (afterGap && w.length > 1 && w[0]!.ack !== seq) {
       const k = w.findIndex((r) => r.ack === seq);
       if (k > 0) {
         w.splice(0, k);
@@ -238,6 +244,7 @@ export class HttpDirection implements StreamConsumer {
   gap(length: number | null, meta: GapMeta): void {
     if (this.ended) return;
     this.lastTs = meta.tsNs;
+    if (this.side === 'server') this.state.responseGap = true;
     // An unknown length is always followed by end(): the message in progress is reported there.
     if (length !== null && length > 0) this.deliver(this.splitter.gap(length));
   }
