@@ -82,6 +82,21 @@ export function startPeer(args: string[], env: Record<string, string> = {}): Pee
   };
 }
 
+/** `--input-tcp 127.0.0.1:0` with TLS from `cert` and `key` (PEM files), logging its port (--verbose 1). */
+export function secureListenArgs(cert: string, key: string): string[] {
+  return [
+    '--input-tcp',
+    '127.0.0.1:0',
+    '--input-tcp-secure',
+    '--input-tcp-certificate',
+    cert,
+    '--input-tcp-certificate-key',
+    key,
+    '--verbose',
+    '1',
+  ];
+}
+
 /** The port an --input-tcp child listens on (needs --verbose 1). */
 export async function listeningPort(peer: Peer): Promise<number> {
   const m = await peer.waitStderr(/listening on [^\n]*:(\d+)/);

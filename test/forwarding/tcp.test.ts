@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fnv1a32 } from '../../src/net/fnv.js';
 import { makeCertificate } from '../support/tls.js';
-import { listeningPort, requestRecord, splitRecords, startPeer, stop } from './peers.js';
+import { listeningPort, requestRecord, secureListenArgs, splitRecords, startPeer, stop } from './peers.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -132,18 +132,7 @@ describe('tcp forwarding between tapline processes', () => {
 
   it('TLS: verified with the test CA, refused without it, accepted with -skip-verify', async () => {
     const { dir, cert, key } = makeCertificate();
-    const receiver = startPeer([
-      '--input-tcp',
-      '127.0.0.1:0',
-      '--input-tcp-secure',
-      '--input-tcp-certificate',
-      cert,
-      '--input-tcp-certificate-key',
-      key,
-      '--output-stdout',
-      '--verbose',
-      '1',
-    ]);
+    const receiver = startPeer([...secureListenArgs(cert, key), '--output-stdout']);
     try {
       const port = await listeningPort(receiver);
       assert.match(receiver.stderr(), /\(TLS\)/);

@@ -13,25 +13,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeCertificate } from '../support/tls.js';
-import { listeningPort, requestRecord, startPeer, stop } from './peers.js';
+import { listeningPort, requestRecord, secureListenArgs, startPeer, stop } from './peers.js';
+
+/** One TLS connection to 127.0.0.1:port, sending `input`. */
+const secureSenderArgs = (input: string, port: number) => [
+  '--input-file',
+  input,
+  '--output-tcp',
+  `127.0.0.1:${port}`,
+  '--output-tcp-secure',
+  '--output-tcp-workers',
+  '1',
+];
 
 describe('forwarding TLS mismatches', () => {
   it('the receiver names the peer and the cause; the sender names the flag that accepts the certificate', async () => {
     const { dir, cert, key } = makeCertificate();
     const input = join(tmpdir(), `tapline-tlsmix-${process.pid}.gor`);
     writeFileSync(input, requestRecord(1));
-    const receiver = startPeer([
-      '--input-tcp',
-      '127.0.0.1:0',
-      '--input-tcp-secure',
-      '--input-tcp-certificate',
-      cert,
-      '--input-tcp-certificate-key',
-      key,
-      '--output-null',
-      '--verbose',
-      '1',
-    ]);
+    const receiver = startPeer([...secureListenArgs(cert, key), '--output-null']);
     try {
       const port = await listeningPort(receiver);
       // A plain sender (as --output-tcp without -secure).
@@ -50,17 +50,7 @@ describe('forwarding TLS mismatches', () => {
       );
 
       // A TLS sender that does not trust the certificate.
-      const sender = startPeer([
-        '--input-file',
-        input,
-        '--output-tcp',
-        `127.0.0.1:${port}`,
-        '--output-tcp-secure',
-        '--output-tcp-workers',
-        '1',
-        '--exit-after',
-        '1s',
-      ]);
+      const sender = startPeer([...secureSenderArgs(input, port), '--exit-after', '1s']);
       await sender.exited;
       assert.match(
         sender.stderr(),
@@ -86,15 +76,7 @@ describe('forwarding TLS mismatches', () => {
     writeFileSync(input, requestRecord(1));
     try {
       const port = (server.address() as { port: number }).port;
-      const sender = startPeer([
-        '--input-file',
-        input,
-        '--output-tcp',
-        `127.0.0.1:${port}`,
-        '--output-tcp-secure',
-        '--output-tcp-workers',
-        '1',
-      ]);
+      const sender = startPeer(secureSenderArgs(input, port));
       await sender.waitStderr(/cannot connect/, 20_000);
       assert.match(
         sender.stderr(),
