@@ -106,6 +106,8 @@ export class BinarySession {
   /** The reply being gathered for the turn in flight (tracking only). */
   private gathering: { parts: Buffer[]; kept: number; seen: number; onData: () => void } | undefined;
   private onGone: (() => void) | undefined;
+  /** The connection this session dropped itself (write timeout): its close is not the target's doing. */
+  private dropped: Socket | undefined;
 
   constructor(
     /** The original connection (client port, server port, client address from the message id). */
@@ -238,6 +240,7 @@ export class BinarySession {
         `${this.s.name}: ${this.key}: the target read nothing for ${this.s.timeoutMs}ms; connection dropped (counted as write_timeouts)`,
         `${this.s.name} stalled`,
       );
+      this.dropped = socket;
       socket.destroy();
       return;
     }
@@ -280,7 +283,7 @@ export class BinarySession {
     });
     socket.on('close', () => {
       if (this.socket === socket) this.socket = undefined;
-      if (!this.closing) {
+      if (!this.closing && this.dropped !== socket) {
         this.s.counters.target_closed++;
         this.s.log.debug(1, `${this.s.name}: ${this.key}: the target closed the connection`);
       }
