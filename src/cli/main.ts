@@ -27,7 +27,7 @@ import { globalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
 import type { StatusLine } from './status-line.js';
-import { formatSummary, statsObject } from './summary.js';
+import { formatSummary, statsObject, undeliveredLines } from './summary.js';
 
 /** Every flag tapline knows: built ones first, then gor's not-yet-built ones. */
 export function allFlags(): Map<string, FlagSpec> {
@@ -250,6 +250,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     await consumers?.close(); // the last InfluxDB write and pending webhooks
   }
   if (middleware) summary.failures.push(...middleware.failures());
+  for (const line of undeliveredLines(summary)) {
+    log.error(line);
+    summary.failures.push(line);
+  }
   const finalSnapshot = analytics?.snapshot();
   if (flags.bool('stats'))
     log.write(

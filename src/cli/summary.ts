@@ -63,6 +63,23 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
 }
 
 /**
+ * Forwarding outputs (--output-tcp, --output-ws, --output-binary) that dropped messages they had taken: the
+ * peer was away while their queue was full, or they were still queued when the output closed. Said during
+ * the run; a run that lost what it accepted does not exit 0.
+ */
+export function undeliveredLines(summary: RunSummary): string[] {
+  const lines: string[] = [];
+  for (const o of summary.outputs) {
+    const away = Number(o.stats?.dropped_while_away ?? 0);
+    const atClose = Number(o.stats?.lost_at_close ?? 0);
+    if (away + atClose === 0) continue;
+    const parts = [away > 0 ? `${away} dropped while the peer was away` : '', atClose > 0 ? `${atClose} at close` : ''];
+    lines.push(`${o.name}: ${away + atClose} message(s) never reached the peer (${parts.filter(Boolean).join(', ')})`);
+  }
+  return lines;
+}
+
+/**
  * What went past the output's `|N` / `|N%` limiter: the pipeline counts what it handed to the limited output,
  * and the limiter's own `limit_dropped` says how many of those it let fall (shown beside, in the counters).
  */

@@ -272,9 +272,14 @@ describe('tcp forwarding between tapline processes', () => {
     } finally {
       const end = await stop(relay);
       await stop(receiver);
-      assert.equal(end.code, 0, relay.stderr());
+      // The 4 dropped make the run exit 1, named in an error line.
+      assert.equal(end.code, 1, relay.stderr());
     }
     assert.match(relay.stderr(), /dropped while away 4/);
+    assert.match(
+      relay.stderr(),
+      /error: output-tcp\(.*\): 4 message\(s\) never reached the peer \(4 dropped while the peer was away\)/,
+    );
     // At least one: a SIGKILLed peer's connection can close (FIN) a moment before its listener does, so the
     // immediate redial may reach the dying listener and be reset — a second, legitimate disconnect.
     assert.ok(Number(/disconnects (\d+)/.exec(relay.stderr())?.[1] ?? 0) >= 1, relay.stderr());

@@ -82,8 +82,9 @@ describe('forwarding TLS mismatches', () => {
         sender.stderr(),
         /cannot connect \(no TLS handshake within 5000ms: the peer took the connection but did not answer TLS \(is it listening without TLS, e\.g\. --input-tcp without --input-tcp-secure\?\)\)/,
       );
-      assert.equal((await sender.exited).code, 0, sender.stderr());
+      assert.equal((await sender.exited).code, 1, sender.stderr());
       assert.match(sender.stderr(), /lost at close 1/);
+      assert.match(sender.stderr(), /never reached the peer \(1 at close\)/);
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
