@@ -10,7 +10,9 @@
  *
  * add() returns a promise while maxInFlight bulk requests are outstanding: the pipeline waits (backpressure),
  * so a slow or absent cluster never grows memory. Nothing is dropped silently: every document ends counted as
- * `indexed` or `failed`.
+ * `indexed` or `failed`. Once the run stops (release()), add() no longer waits: what the pipeline still holds
+ * is sent at once, so every retry clock starts at the stop and the stop waits one --retry-for, not one per
+ * round of maxInFlight bulks (an absent cluster held a SIGINT for twice the budget and more).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -62,6 +64,7 @@ export class BulkIndexer {
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private room: { promise: Promise<void>; resolve: () => void } | undefined;
+  private released = false;
   private readonly action: string;
 
   constructor(
@@ -89,7 +92,7 @@ export class BulkIndexer {
     this.batchBytes += line.length + this.action.length + 2;
     if (this.lines.length >= this.options.bulkSize || this.batchBytes >= MAX_BATCH_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.flushIntervalMs);
-    if (this.inFlight.size < this.options.maxInFlight) return;
+    if (this.released || this.inFlight.size < this.options.maxInFlight) return;
     if (!this.room) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => {
@@ -98,6 +101,13 @@ export class BulkIndexer {
       this.room = { promise, resolve };
     }
     return this.room.promise;
+  }
+
+  /** The run is stopping: add() stops waiting for room (the pipeline's last messages go out at once). */
+  release(): void {
+    this.released = true;
+    this.room?.resolve();
+    this.room = undefined;
   }
 
   /** Sends the current batch now. */

@@ -115,6 +115,7 @@ export function elasticsearchOutput(
       return indexer.add(doc);
     },
     drain: () => indexer.drain(),
+    stopping: () => indexer.release(),
     async close() {
       await indexer.drain();
     },

@@ -239,3 +239,39 @@ test('backpressure: write() waits while max-in-flight bulk requests are outstand
   await out.close();
   assert.equal(es.documents.length, 2);
 });
+
+test('a stop releases backpressure: the last documents go out at once, so an absent cluster holds the stop for one --retry-for, not one per round of bulks', async () => {
+  // A cluster that takes connections and never answers: each bulk waits for its 10 s request timeout.
+  const sockets = new Set<import('node:net').Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(`http://127.0.0.1:${port}/gor`),
+    { ...OPTIONS, bulkSize: 1, maxInFlight: 2, retryForMs: 200, requestTimeoutMs: 10_000 },
+    { log: memoryLogger(), signal: new AbortController().signal },
+  );
+  for (const n of [1, 2, 3]) await out.write(request(n));
+  assert.equal(out.write(replayed(1)), undefined);
+  const held = out.write(replayed(2));
+  assert.ok(held instanceof Promise, 'two bulks in flight hold the next write');
+  out.stopping!();
+  // Before, the write stayed held until a bulk gave up (its 10 s timeout, then its retries), and the next
+  // documents got a retry budget of their own after that.
+  const released = await Promise.race([
+    held.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 2_000).unref()),
+  ]);
+  assert.ok(released, 'the stop let the held write through');
+  assert.equal(out.write(replayed(3)), undefined, 'and the next one is not held');
+  assert.equal(out.stats!().in_flight_bulks, 3, 'every document went out at once');
+  const closing = out.close();
+  // The cluster goes away: the bulks fail, are retried for 200 ms, and every document is counted.
+  silent.close();
+  for (const s of sockets) s.destroy();
+  await closing;
+  assert.equal(out.stats!().failed, 3);
+});
