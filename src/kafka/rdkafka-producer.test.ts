@@ -216,3 +216,35 @@ test('a batch of no records settles at once; spans are checked before anything i
   await assert.rejects(producer.send('t', outside), /record 0: outside the batch's bytes/);
   await producer.close();
 });
+
+test('a stop releases backpressure: the last messages go out at once, so an absent broker holds the stop for one retry budget, not two', {
+  skip,
+}, async () => {
+  const c = connection([`127.0.0.1:${await refusedPort()}`]);
+  const producer = createRdkafkaProducer(
+    mod!,
+    c,
+    { compression: 'none', acks: 1 },
+    { extraConfig: [['message.timeout.ms', '1000']] },
+  );
+  const out = kafkaOutput(
+    producer,
+    { topic: 't', format: 'raw', keyById: true, batchSize: 1, lingerMs: 1, maxInFlight: 1, closeNoticeMs: 60_000 },
+    { log: memoryLogger(), signal: new AbortController().signal },
+  );
+  const held = out.write(message(1));
+  assert.ok(held instanceof Promise, 'the batch in flight holds the next write');
+  out.stopping!();
+  // Before, the write stayed held until that batch failed (its whole delivery timeout), and the messages after
+  // it then waited a delivery timeout of their own.
+  let released = false;
+  void held.then(() => {
+    released = true;
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(released, 'the stop let the held write through');
+  assert.equal(out.write(message(2)), undefined, 'and the next one is not held');
+  assert.equal(out.stats!().in_flight_batches, 2, 'both batches went out at once');
+  await out.close();
+  assert.equal(out.stats!().failed, 2);
+});

@@ -6,7 +6,9 @@
  *
  *   write(msg) ─encode into─▶ [pending batch: one buffer] ──batch-size / 2 MiB reached or linger elapsed──▶ producer.send()
  *                                                                  (at most max-in-flight at once)
- *   write() returns a promise while max-in-flight sends are outstanding: the pipeline waits (backpressure).
+ *   write() returns a promise while max-in-flight sends are outstanding: the pipeline waits (backpressure),
+ *   until the run stops (stopping()): then what the pipeline still holds is sent at once, so every delivery
+ *   clock starts at the stop and an absent broker holds the stop for one retry budget, not two.
  *   acked/failed are counted when each send settles; close() flushes and waits for every delivery report.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -47,6 +49,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   const inFlight = new Set<Promise<void>>();
   let inFlightMessages = 0;
   let room: { promise: Promise<void>; resolve: () => void } | undefined;
+  let released = false;
   const counters = { messages: 0, bytes: 0, acked: 0, failed: 0, batches: 0, encode_errors: 0 };
   const started = Date.now();
   let connected: Promise<void> | undefined;
@@ -118,7 +121,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       counters.bytes += pending.size - before - (key === null ? 0 : key.length);
       if (pending.count >= options.batchSize || pending.size >= 2 << 20) flush();
       else timer ??= setTimeout(flush, options.lingerMs);
-      if (inFlight.size < options.maxInFlight) return;
+      if (released || inFlight.size < options.maxInFlight) return;
       if (!room) {
         let resolve!: () => void;
         const promise = new Promise<void>((r) => {
@@ -127,6 +130,11 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
         room = { promise, resolve };
       }
       return room.promise;
+    },
+    stopping() {
+      released = true;
+      room?.resolve();
+      room = undefined;
     },
     async drain() {
       flush();
