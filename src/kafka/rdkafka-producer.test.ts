@@ -122,18 +122,21 @@ const message = (i: number): Message => ({
   data: Buffer.from(`GET /${i} HTTP/1.1\r\n\r\n`),
 });
 
-test('no broker answers: every message of the batch fails after the delivery timeout, counted and said once', {
-  skip,
-}, async () => {
+/** A librdkafka producer for a port that refuses connections, failing messages after `timeoutMs`. */
+async function producerWithoutBroker(timeoutMs: number) {
   const c = connection([`127.0.0.1:${await refusedPort()}`]);
-  const producer = createRdkafkaProducer(
+  return createRdkafkaProducer(
     mod!,
     c,
     { compression: 'none', acks: 1 },
-    {
-      extraConfig: [['message.timeout.ms', '300']],
-    },
+    { extraConfig: [['message.timeout.ms', String(timeoutMs)]] },
   );
+}
+
+test('no broker answers: every message of the batch fails after the delivery timeout, counted and said once', {
+  skip,
+}, async () => {
+  const producer = await producerWithoutBroker(300);
   const log = memoryLogger();
   const out = kafkaOutput(
     producer,
@@ -153,13 +156,7 @@ test('no broker answers: every message of the batch fails after the delivery tim
 });
 
 test('close() waiting on a broker that does not answer says what it waits for, once, then ends', { skip }, async () => {
-  const c = connection([`127.0.0.1:${await refusedPort()}`]);
-  const producer = createRdkafkaProducer(
-    mod!,
-    c,
-    { compression: 'none', acks: 1 },
-    { extraConfig: [['message.timeout.ms', '1500']] },
-  );
+  const producer = await producerWithoutBroker(1500);
   const log = memoryLogger();
   const out = kafkaOutput(
     producer,
@@ -220,15 +217,8 @@ test('a batch of no records settles at once; spans are checked before anything i
 test('a stop releases backpressure: the last messages go out at once, so an absent broker holds the stop for one retry budget, not two', {
   skip,
 }, async () => {
-  const c = connection([`127.0.0.1:${await refusedPort()}`]);
-  const producer = createRdkafkaProducer(
-    mod!,
-    c,
-    { compression: 'none', acks: 1 },
-    { extraConfig: [['message.timeout.ms', '1000']] },
-  );
   const out = kafkaOutput(
-    producer,
+    await producerWithoutBroker(1000),
     { topic: 't', format: 'raw', keyById: true, batchSize: 1, lingerMs: 1, maxInFlight: 1, closeNoticeMs: 60_000 },
     { log: memoryLogger(), signal: new AbortController().signal },
   );
