@@ -16,7 +16,18 @@ export interface S3Settings {
   /** `http://127.0.0.1:9000`: an S3-compatible store, addressed path-style (`endpoint/bucket/key`). */
   readonly endpoint?: string;
   readonly region?: string;
+  /**
+   * How long a request may go without a byte moving either way before it fails (and the SDK retries it);
+   * default S3_IDLE_TIMEOUT_MS. Tests shorten it.
+   */
+  readonly idleTimeoutMs?: number;
 }
+
+/**
+ * The SDK sets no timeout of its own: a store that took a request and never answered held the run for ever
+ * (an upload at the end of the run, a download). 30 s of silence, as the ES output's request timeout.
+ */
+export const S3_IDLE_TIMEOUT_MS = 30_000;
 
 export const S3_PREFIX = 's3://';
 

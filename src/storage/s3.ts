@@ -9,7 +9,7 @@
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import type { S3Location, S3Settings } from './s3-address.js';
+import { S3_IDLE_TIMEOUT_MS, type S3Location, type S3Settings } from './s3-address.js';
 
 export * from './s3-address.js';
 
@@ -23,6 +23,8 @@ export async function createS3Client(settings: S3Settings, where: string): Promi
     // Checksums only where S3 requires them: S3-compatible stores often reject the newer default ones.
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
+    // A silent store fails the request (retried by the SDK, then reported) instead of holding it for ever.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: settings.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS },
   };
   if (settings.region) return new S3Client({ ...base, region: settings.region });
   const client = new S3Client(base);
@@ -68,10 +70,19 @@ export async function listObjects(
 /** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist (HTTP 404)`. */
 export function describeS3Error(err: unknown): string {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  // The HTTP handler's own words name its package and its option; say what happened instead.
+  const idle = e.name === 'TimeoutError' ? /after (\d+) ms of inactivity/.exec(e.message ?? '') : null;
+  if (idle) return `TimeoutError: the store sent nothing for ${idle[1]} ms (tried ${attempts(err)})`;
   const status = e.$metadata?.httpStatusCode;
   const name = e.code ?? e.name ?? 'Error';
   const message = e.message && e.message !== name ? `: ${e.message}` : '';
   return `${name}${message}${status ? ` (HTTP ${status})` : ''}`;
+}
+
+/** How many times the SDK sent the request that failed, in words. */
+function attempts(err: unknown): string {
+  const n = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+  return n === undefined || n === 1 ? 'once' : `${n} times`;
 }
 
 /** The error for a failed S3 call, naming the object. */

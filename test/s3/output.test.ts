@@ -212,3 +212,49 @@ test('an upload that fails keeps the chunk in the buffer directory, names it, an
     rmSync(kept, { recursive: true, force: true });
   }
 });
+
+test('a store that takes the upload and never answers: the request times out, the chunk is kept and named (it hung for ever)', async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const silent = createServer((req, res) => {
+    sockets.add(req.socket);
+    req.resume();
+    if (req.method === 'GET') {
+      res.setHeader('content-type', 'application/xml');
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated></ListBucketResult>',
+      );
+    } // a PUT is never answered
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const kept = mkdtempSync(join(tmpdir(), 'tapline-s3-kept-'));
+  const client = await createS3Client(
+    {
+      endpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      region: 'us-east-1',
+      idleTimeoutMs: 300,
+    },
+    'test',
+  );
+  const log = memoryLogger();
+  try {
+    const out = s3Output(client, { location: { bucket: 'b-silent', key: 'x.gor' }, bufferDir: kept, log });
+    await out.write(message(1));
+    const closed = out.close().then(
+      () => 'closed',
+      (err: unknown) => err,
+    );
+    const hung = new Promise<string>((r) => setTimeout(() => r('hung'), 20_000).unref());
+    const result = await Promise.race([closed, hung]);
+    assert.ok(isTaplineError(result) && /1 chunk\(s\) not uploaded; kept in /.test(result.message), String(result));
+    assert.deepEqual(readFileSync(join(kept, readdirSync(kept)[0]!)), encodeRecord(message(1)));
+    assert.match(
+      log.lines.join('\n'),
+      /s3:\/\/b-silent\/x_0\.gor not uploaded: TimeoutError: the store sent nothing for 300 ms \(tried 3 times\); its 1 records are kept in /,
+    );
+  } finally {
+    client.destroy();
+    for (const s of sockets) s.destroy();
+    silent.close();
+    rmSync(kept, { recursive: true, force: true });
+  }
+});
