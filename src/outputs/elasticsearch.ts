@@ -54,12 +54,29 @@ export function parseElasticsearchUrl(address: string): BulkTarget {
   const segments = url.pathname.split('/');
   const index = decodeURIComponent(segments.pop() ?? '');
   if (index === '') throw bad('no index name (the last path segment)');
+  const invalid = invalidIndexName(index);
+  if (invalid) throw bad(`${JSON.stringify(index)} is not an Elasticsearch index name: ${invalid}`);
   const authorization =
     url.username || url.password
       ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
       : undefined;
   const prefix = segments.join('/');
   return { bulkUrl: `${url.protocol}//${url.host}${prefix}/_bulk`, index, authorization };
+}
+
+/**
+ * Why Elasticsearch would refuse `name` as an index, or undefined. The cluster refuses every document of such an
+ * index one by one (`invalid_index_name_exception`) after the run started; said here, before. A date-math name
+ * (`<replays-{now/d}>`) is left to the cluster; `.` and `..` never get here (the URL parser resolves them).
+ */
+export function invalidIndexName(name: string): string | undefined {
+  if (name.startsWith('<') && name.endsWith('>')) return undefined;
+  if (name !== name.toLowerCase()) return 'it must be lowercase';
+  const bad = /[\\/*?"<>| ,#:]/.exec(name);
+  if (bad) return `it cannot contain ${JSON.stringify(bad[0])}`;
+  if (/^[-_+]/.test(name)) return 'it cannot start with -, _ or +';
+  if (Buffer.byteLength(name) > 255) return 'it is longer than 255 bytes';
+  return undefined;
 }
 
 export function elasticsearchOutput(

@@ -147,6 +147,29 @@ test("gor's URL rules: scheme, host and index are required", () => {
   }
 });
 
+test('an index name Elasticsearch refuses is a usage error naming why (the cluster refused every document, one by one)', () => {
+  for (const [name, why] of [
+    ['Replays', /must be lowercase/],
+    ['my%20index', /cannot contain " "/],
+    ['a*b', /cannot contain "\*"/],
+    ['a%23b', /cannot contain "#"/],
+    ['_replays', /cannot start with -, _ or \+/],
+    ['a%3Ab', /cannot contain ":"/],
+    ['r'.repeat(256), /longer than 255 bytes/],
+  ] as const) {
+    assert.throws(
+      () => parseElasticsearchUrl(`http://localhost:9200/${name}`),
+      (e: Error & { where?: string }) =>
+        e.where === '--output-http-elasticsearch' &&
+        /is not an Elasticsearch index name/.test(e.message) &&
+        why.test(e.message),
+      name,
+    );
+  }
+  for (const good of ['replays', 'gor-2026.11.24', '.hidden', '%3Creplays-%7Bnow%2Fd%7D%3E'])
+    assert.doesNotThrow(() => parseElasticsearchUrl(`http://localhost:9200/${good}`), good);
+});
+
 test('429 and 503 for the whole request, and 429 for single items, are retried until indexed', async () => {
   fresh();
   es.rejectNext(1, 429);
