@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { limitInput, type PluginArgs } from '../core/registry.js';
@@ -91,6 +91,20 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   let staging: string | undefined;
   let inner: Input | undefined;
   let closed = false;
+  // What the file input says names the staged copy (/tmp/tapline-s3-…/000001_x.gor), a file removed at the end;
+  // the user's file is the object. Staged paths in its warnings and errors become s3://bucket/key.
+  const objectOf = new Map<string, string>();
+  let stagedPath: RegExp | undefined;
+  const named = (text: string): string =>
+    stagedPath ? text.replace(stagedPath, (path) => objectOf.get(path) ?? path) : text;
+  const log: Logger = {
+    verbose: options.log.verbose,
+    write: options.log.write,
+    error: (m) => options.log.error(named(m)),
+    warn: (m, kind) => options.log.warn(named(m), kind === undefined ? undefined : named(kind)),
+    info: (m) => options.log.info(named(m)),
+    debug: (level, m) => options.log.debug(level, m),
+  };
 
   const download = async (object: S3Object, path: string): Promise<void> => {
     try {
@@ -123,6 +137,8 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     staging = await mkdtemp(join(options.bufferDir || tmpdir(), 'tapline-s3-'));
     const dir = staging;
     const paths = objects.map((o, i) => join(dir, localName(i, o.key)));
+    for (const [i, path] of paths.entries()) objectOf.set(path, `s3://${bucket}/${objects[i]!.key}`);
+    stagedPath = new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\d{6}_[A-Za-z0-9._-]*`, 'g');
     const total = objects.reduce((n, o) => n + o.size, 0);
     options.log.info(`${name}: downloading ${objects.length} object(s), ${formatBytes(total)}, to ${dir}`);
     let next = 0;
@@ -157,8 +173,16 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
         }
         if (closed || stop.signal.aborted) return;
         const { location: _location, bufferDir: _bufferDir, ...rest } = options;
-        inner = fileInput({ ...rest, patterns: paths, name, signal: stop.signal });
-        yield* inner.read();
+        inner = fileInput({ ...rest, log, patterns: paths, name, signal: stop.signal });
+        try {
+          yield* inner.read();
+        } catch (err) {
+          if (!isTaplineError(err)) throw err;
+          throw new TaplineError(err.code, named(err.message), {
+            ...(err.where === undefined ? {} : { where: named(err.where) }),
+            cause: err,
+          });
+        }
       } finally {
         await cleanUp();
       }

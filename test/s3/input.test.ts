@@ -44,12 +44,13 @@ async function put(key: string, body: Buffer): Promise<void> {
 async function readAll(
   pattern: string,
   speed = Number.POSITIVE_INFINITY,
+  log = memoryLogger(),
 ): Promise<{ ms: number[]; stats: Record<string, number | string> }> {
   const input = s3Input(s3.client, {
     location: { bucket: s3.bucket, key: pattern },
     speed,
     bufferDir: buffer,
-    log: memoryLogger(),
+    log,
   });
   const ms: number[] = [];
   for await (const batch of input.read())
@@ -115,4 +116,15 @@ test('close() during the downloads ends the input quietly and removes the stagin
   const result = await first;
   assert.equal(result.done, true);
   assert.deepEqual(readdirSync(buffer), []);
+});
+
+test('a bad record or a cut gzip object is named by its S3 key, not by the staged copy (a file gone at the end)', async () => {
+  await put('bad/notes.txt', Buffer.from('not a gor file at all\n'));
+  await put('bad/cut.gor.gz', gzipSync(encodeRecord(record(7))).subarray(0, 20));
+  const log = memoryLogger();
+  await assert.rejects(readAll('bad/', Number.POSITIVE_INFINITY, log), /see the warnings above/);
+  const text = log.lines.join('\n');
+  assert.match(text, /s3:\/\/tapline-test\/bad\/notes\.txt: record 1 \(byte 0\)/);
+  assert.match(text, /s3:\/\/tapline-test\/bad\/cut\.gor\.gz: cannot read/);
+  assert.doesNotMatch(text, /tapline-s3-|\d{6}_/, text);
 });
