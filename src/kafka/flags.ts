@@ -3,8 +3,9 @@
  * turning them into a KafkaConnection. Every inconsistent combination is a usage error naming the flag
  * (gor dies later with a sarama error, or silently creates no plugin).
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
@@ -76,6 +77,49 @@ function readPem(flags: FlagSet, name: string): Buffer | undefined {
   }
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Checks the certificates of a PEM file now: a file that held none, or a bad one, failed every message at run
+ * time (librdkafka: 'ssl.certificate.pem failed: not in PEM format?', exit 0) or every connection.
+ */
+function checkCertificates(pem: Buffer, flags: FlagSet, name: string): void {
+  const file = JSON.stringify(flags.string(name));
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw usage(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, `--${name}`);
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw usage(`${file}: certificate ${i + 1} cannot be read (${(err as Error).message})`, `--${name}`);
+    }
+  }
+}
+
+/** The client key is a readable private key, and the client certificate's. */
+function checkKeyPair(cert: Buffer, key: Buffer, flags: FlagSet): void {
+  const file = JSON.stringify(flags.string('kafka-tls-client-key'));
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    throw usage(
+      `${file} is not a PEM private key, or is encrypted (${(err as Error).message})`,
+      '--kafka-tls-client-key',
+    );
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const mismatch = (err as { code?: string }).code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH';
+    throw usage(
+      mismatch
+        ? `${file} is not the key of the certificate in ${JSON.stringify(flags.string('kafka-tls-client-cert'))}`
+        : `cannot use this key with the client certificate (${(err as Error).message})`,
+      '--kafka-tls-client-key',
+    );
+  }
+}
+
 /** TLS options from --kafka-tls-*, or undefined when TLS is off (gor: on when a CA or client cert is set). */
 export function tlsOptions(flags: FlagSet): ConnectionOptions | undefined {
   const cert = flags.string('kafka-tls-client-cert');
@@ -85,12 +129,15 @@ export function tlsOptions(flags: FlagSet): ConnectionOptions | undefined {
   if (key && !cert)
     throw usage('a client key needs its certificate (--kafka-tls-client-cert)', '--kafka-tls-client-key');
   const ca = readPem(flags, 'kafka-tls-ca-cert');
+  if (ca) checkCertificates(ca, flags, 'kafka-tls-ca-cert');
   if (!ca && !cert) return undefined;
   const out: ConnectionOptions = {};
   if (ca) out.ca = ca;
   if (cert) {
     out.cert = readPem(flags, 'kafka-tls-client-cert')!;
     out.key = readPem(flags, 'kafka-tls-client-key')!;
+    checkCertificates(out.cert, flags, 'kafka-tls-client-cert');
+    checkKeyPair(out.cert, out.key, flags);
   }
   return out;
 }

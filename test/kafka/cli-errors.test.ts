@@ -1,8 +1,11 @@
 /** Bad Kafka flags are usage errors (exit 2) naming the flag, before anything connects. */
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runTapline } from '../support/cli.js';
+import { makeCertificate } from '../support/tls.js';
 import { withEnv } from './kafka-cli.js';
 
 const cases: [string[], RegExp][] = [
@@ -81,6 +84,39 @@ test('a missing CA file names the file and the flag', async () => {
   ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--kafka-tls-ca-cert: cannot read \/nonexistent\/ca.pem/);
+});
+
+test('TLS files that are not what the flag needs are usage errors naming the flag and the file (every message failed at run time)', async () => {
+  const one = makeCertificate();
+  const other = makeCertificate();
+  const garbage = join(one.dir, 'garbage.pem');
+  writeFileSync(garbage, 'not a certificate\n');
+  const kafka = ['--output-kafka-host', '127.0.0.1:1', '--output-kafka-topic', 't', '--input-dummy', 'x'];
+  try {
+    for (const [tls, message] of [
+      [['--kafka-tls-ca-cert', garbage], /--kafka-tls-ca-cert: ".*garbage\.pem" holds no PEM certificate/],
+      [['--kafka-tls-ca-cert', one.key], /--kafka-tls-ca-cert: ".*key\.pem" holds no PEM certificate/],
+      [
+        ['--kafka-tls-client-cert', garbage, '--kafka-tls-client-key', one.key],
+        /--kafka-tls-client-cert: ".*garbage\.pem" holds no PEM certificate/,
+      ],
+      [
+        ['--kafka-tls-client-cert', one.cert, '--kafka-tls-client-key', garbage],
+        /--kafka-tls-client-key: ".*garbage\.pem" is not a PEM private key/,
+      ],
+      [
+        ['--kafka-tls-client-cert', one.cert, '--kafka-tls-client-key', other.key],
+        /--kafka-tls-client-key: ".*key\.pem" is not the key of the certificate in ".*cert\.pem"/,
+      ],
+    ] as const) {
+      const r = await runTapline([...kafka, ...tls], { timeoutMs: 15_000 });
+      assert.equal(r.code, 2, `${tls.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  } finally {
+    rmSync(one.dir, { recursive: true, force: true });
+    rmSync(other.dir, { recursive: true, force: true });
+  }
 });
 
 test('TAPLINE_KAFKA_CLIENT: librdkafka required but its addon missing is a usage error saying why; unknown values too', async () => {
