@@ -199,5 +199,15 @@ export function connectionFrom(
   if (ssl) connection.ssl = ssl;
   const sasl = saslOptions(flags, prefix);
   if (sasl) connection.sasl = sasl;
+  else {
+    // gor ignores them without -use-sasl, and so does tapline; but a user who gave credentials meant them, and
+    // the broker's refusal (or an unauthenticated session) would not say why.
+    const given = ['mechanism', 'username', 'password'].filter((f) => flags.string(`${prefix}-${f}`) !== '');
+    if (given.length > 0) {
+      log.warn(
+        `${given.map((f) => `--${prefix}-${f}`).join(', ')} ignored: SASL is off without --${prefix}-use-sasl (as in gor)`,
+      );
+    }
+  }
   return { connection, topic };
 }

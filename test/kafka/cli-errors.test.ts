@@ -148,3 +148,31 @@ test('--exit-after stops an input whose brokers never answer at once, not after 
   assert.match(r.stderr, /stopped after 1\.\d\ds/);
   assert.match(r.stderr, /ECONNREFUSED/, 'the unreachable broker is said');
 });
+
+test('SASL credentials without --input-kafka-use-sasl are ignored, as in gor, but said (they were ignored in silence)', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const r = await runTapline(
+    [
+      '--input-kafka-host',
+      `127.0.0.1:${port}`,
+      '--input-kafka-topic',
+      't',
+      '--input-kafka-username',
+      'u',
+      '--input-kafka-password',
+      'p',
+      '--output-null',
+      '--exit-after',
+      '1s',
+    ],
+    { timeoutMs: 20_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: --input-kafka-username, --input-kafka-password ignored: SASL is off without --input-kafka-use-sasl/,
+  );
+});
