@@ -87,6 +87,10 @@ test('reading bad values fails with a reason', () => {
   assert.throws(() => decodeValue(Buffer.from('{nope'), 'json'), /not JSON/);
   assert.throws(() => decodeValue(Buffer.from('[1]'), 'json'), /not an object/);
   assert.throws(() => decodeValue(Buffer.from('{"Req_Type":1}'), 'json'), /Req_Type is not a string/);
+  // Missing fields are named as the JSON names them (it said 'meta line has an empty type or id field: "  "').
+  assert.throws(() => decodeValue(Buffer.from('{"Req_URL":"/x"}'), 'json'), /Req_Type is missing or empty/);
+  assert.throws(() => decodeValue(Buffer.from('{"Req_Type":"1","Req_Ts":"5"}'), 'json'), /Req_ID is missing/);
+  assert.doesNotThrow(() => decodeValue(Buffer.from('{"Req_Type":"1","Req_ID":"a"}'), 'json'), 'no Req_Ts: as before');
   assert.throws(() => decodeValue(Buffer.from(''), 'raw'), /empty/);
   assert.throws(() => decodeValue(Buffer.from('1 a'), 'raw'), /no meta line/);
   assert.throws(() => decodeValue(Buffer.from('1 a\nGET'), 'raw'), /at least 3/);

@@ -102,6 +102,14 @@ export function parseGorJson(value: Buffer): GorJson {
     if (typeof v !== 'string') throw new TaplineError(ERROR_CODES.BAD_RECORD, `${k} is not a string`);
     out[key] = v;
   }
+  // Said in the JSON's words: the meta line they would make ('  ') is not what the user wrote.
+  // (An empty Req_Ts is passed on, as before and as gor does: a timestamp that is not a number.)
+  for (const [field, name] of [
+    ['type', 'Req_Type'],
+    ['id', 'Req_ID'],
+  ] as const) {
+    if (out[field] === '') throw new TaplineError(ERROR_CODES.BAD_RECORD, `${name} is missing or empty`);
+  }
   return out;
 }
 
