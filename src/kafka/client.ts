@@ -103,7 +103,10 @@ function kafkaOf(c: KafkaConnection, quiet: () => boolean = () => false): Kafka 
     logLevel: logLevel.WARN,
     // kafkajs logs through us: errors as rate-limited warnings, the rest only with --verbose.
     logCreator: () => (entry) => {
-      const text = `${c.name}: kafka ${entry.namespace}: ${entry.log.message}`;
+      // kafkajs puts the reason beside the message ('Response Fetch(key: 1, version: 11)' + error: 'The
+      // requested offset is not within the range…'): the message alone says nothing.
+      const reason = typeof entry.log.error === 'string' && entry.log.error !== '' ? `: ${entry.log.error}` : '';
+      const text = `${c.name}: kafka ${entry.namespace}: ${entry.log.message}${reason}`;
       if (entry.level === logLevel.ERROR && !quiet()) c.log.warn(text, `${c.name} client`);
       else c.log.debug(1, text);
     },

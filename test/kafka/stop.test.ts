@@ -1,7 +1,8 @@
 /**
  * Stopping a Kafka reader against a real Kafka-protocol broker (librdkafka's mock cluster,
  * test/support/kafka-broker.ts): a stop is not a failure and says none, and what a paced reader had fetched but
- * not passed on is neither committed nor counted as read, so the group's next reader replays it.
+ * not passed on is neither committed nor counted as read, so the group's next reader replays it. Also here (it
+ * needs the broker): the client's warnings carry their reason.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -84,5 +85,28 @@ test('SIGINT in a paced group read: the messages fetched but not yet replayed ar
   assert.deepEqual(
     [...replayed, ...paths(second.stdout)],
     Array.from({ length: 10 }, (_, i) => `/${i}`),
+  );
+});
+
+test("an offset past the end: the client's warning says why the fetch failed (it said only 'Response Fetch(key: 1, version: 11)')", async () => {
+  const r = await runUntilRecords(
+    [
+      '--input-kafka-host',
+      broker.bootstrap,
+      '--input-kafka-topic',
+      'paced',
+      '--input-kafka-offset',
+      '999999|100000%',
+      '--output-stdout',
+      '--exit-after',
+      '6s',
+    ],
+    1,
+    15_000,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: input-kafka\(paced\): kafka Connection: Response Fetch\(key: 1, version: \d+\): \S.*offset/,
   );
 });
