@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
-import { groupDigits } from './summary.js';
+import type { RunSummary } from '../core/pipeline.js';
+import { groupDigits, undeliveredLines } from './summary.js';
 
 it('groups digits exactly as toLocaleString("en-US") does, for whole numbers of any size and sign', () => {
   for (const n of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567_890, -1000, Number.MAX_SAFE_INTEGER]) {
@@ -18,4 +19,20 @@ it('groups digits exactly as toLocaleString("en-US") does, for whole numbers of 
 it('falls back to toLocaleString for what is not a plain whole number', () => {
   for (const n of [1.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY])
     assert.equal(groupDigits(n), n.toLocaleString('en-US'));
+});
+
+it('undeliveredLines: an output that did not deliver what it took is named with its counts; others are not', () => {
+  const output = (name: string, stats: Record<string, number>) => ({ name, written: 10, lost: 0, stats });
+  const summary = {
+    outputs: [
+      output('output-null', { messages: 10 }),
+      output('output-tcp(a:1)', { sent: 4, dropped_while_away: 2, lost_at_close: 4 }),
+      output('output-kafka(t)', { acked: 7, failed: 3 }),
+      output('output-http-elasticsearch(http://es/x)', { indexed: 10, failed: 0 }),
+    ],
+  } as unknown as RunSummary;
+  assert.deepEqual(undeliveredLines(summary), [
+    'output-tcp(a:1): 6 message(s) never reached the peer (2 dropped while the peer was away, 4 at close)',
+    'output-kafka(t): 3 message(s) never reached the peer (3 failed)',
+  ]);
 });

@@ -63,18 +63,25 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
 }
 
 /**
- * Forwarding outputs (--output-tcp, --output-ws, --output-binary) that dropped messages they had taken: the
- * peer was away while their queue was full, or they were still queued when the output closed. Said during
- * the run; a run that lost what it accepted does not exit 0.
+ * Outputs that did not deliver messages they had taken: forwarding outputs (--output-tcp, --output-ws,
+ * --output-binary) whose peer was away while their queue was full, or that still held some when they closed;
+ * Kafka and Elasticsearch outputs whose broker or cluster refused or never acknowledged some (`failed`). Said
+ * during the run; a run that lost what it accepted does not exit 0.
  */
 export function undeliveredLines(summary: RunSummary): string[] {
   const lines: string[] = [];
   for (const o of summary.outputs) {
     const away = Number(o.stats?.dropped_while_away ?? 0);
     const atClose = Number(o.stats?.lost_at_close ?? 0);
-    if (away + atClose === 0) continue;
-    const parts = [away > 0 ? `${away} dropped while the peer was away` : '', atClose > 0 ? `${atClose} at close` : ''];
-    lines.push(`${o.name}: ${away + atClose} message(s) never reached the peer (${parts.filter(Boolean).join(', ')})`);
+    const failed = Number(o.stats?.failed ?? 0);
+    if (away + atClose + failed === 0) continue;
+    const parts = [
+      away > 0 ? `${away} dropped while the peer was away` : '',
+      atClose > 0 ? `${atClose} at close` : '',
+      failed > 0 ? `${failed} failed` : '',
+    ];
+    const all = away + atClose + failed;
+    lines.push(`${o.name}: ${all} message(s) never reached the peer (${parts.filter(Boolean).join(', ')})`);
   }
   return lines;
 }
