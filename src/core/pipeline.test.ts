@@ -128,6 +128,23 @@ describe('pipeline', () => {
     assert.ok(out.closed);
   });
 
+  it('an output that fails when it closes: reported as a failure of its close, not as a run cut short', async () => {
+    // Before: "…; it takes no more messages", then "every output has stopped taking messages: the inputs are
+    // stopped", and the summary said "stopped" although every message had been routed (an S3 upload at the end).
+    const out = collector();
+    out.close = async () => {
+      throw new TaplineError(ERROR_CODES.FILE_IO, 'the last upload failed', { where: 's3://b/k' });
+    };
+    const log = memoryLogger();
+    const summary = await new Pipeline({ inputs: [arrayInput([request(1), request(2)])], outputs: [out], log }).run();
+    assert.equal(out.got.length, 2);
+    assert.equal(summary.stopped, false);
+    assert.equal(summary.failures.length, 1);
+    const text = log.lines.join('\n');
+    assert.match(text, /collector: s3:\/\/b\/k: the last upload failed \(TAPLINE_ERR_FILE_IO\) \(when it closed\)/);
+    assert.doesNotMatch(text, /takes no more messages|inputs are stopped/);
+  });
+
   it('a failing output is taken out of service; the others get everything; the run reports the failure', async () => {
     const msgs = Array.from({ length: 50 }, (_, i) => request(i));
     const good = collector();

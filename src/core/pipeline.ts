@@ -105,6 +105,8 @@ export class Pipeline {
   private readonly slots: OutputSlot[];
   private readonly inputErrors = new Map<number, string>();
   private stopping = false;
+  /** Every message is routed; the outputs are being closed. */
+  private closing = false;
   private started = 0;
   private readonly failures: string[] = [];
 
@@ -236,6 +238,8 @@ export class Pipeline {
       }
     }
 
+    // Every message has been routed: a failure from here on is the close's (the last flush or upload).
+    this.closing = true;
     await Promise.allSettled(
       this.slots.map(async (slot) => {
         try {
@@ -338,17 +342,19 @@ export class Pipeline {
     const text = describeError(err);
     slot.failed = text;
     const code = isTaplineError(err) ? err.code : undefined;
+    // While closing there is nothing more to take: the run was not cut short, its last flush failed.
+    const after = this.closing ? ' (when it closed)' : '; it takes no more messages';
     if (code === ERROR_CODES.OUTPUT_CLOSED) {
       // `tapline … --output-stdout | head`: the reader has what it wanted; said with -v only, not a failure.
-      this.options.log.info(`${slot.output.name}: ${text}; it takes no more messages`);
+      this.options.log.info(`${slot.output.name}: ${text}${after}`);
     } else if (code === ERROR_CODES.LIMIT_REACHED) {
-      this.options.log.warn(`${slot.output.name}: ${text}; it takes no more messages`);
+      this.options.log.warn(`${slot.output.name}: ${text}${after}`);
     } else {
-      this.options.log.error(`${slot.output.name}: ${text}; it takes no more messages`);
+      this.options.log.error(`${slot.output.name}: ${text}${after}`);
       this.failures.push(`${slot.output.name}: ${text}`);
     }
     // Nothing left to write to: reading on would only count messages as lost (for ever, on a live capture).
-    if (!this.stopping && this.slots.every((s) => s.failed !== undefined)) {
+    if (!this.stopping && !this.closing && this.slots.every((s) => s.failed !== undefined)) {
       const why = 'every output has stopped taking messages: the inputs are stopped';
       if (this.failures.length > 0) this.options.log.warn(why);
       else this.options.log.info(why);
