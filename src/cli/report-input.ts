@@ -13,6 +13,7 @@ import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
@@ -28,10 +29,8 @@ export interface ReportProgress {
   bytesTotal: number;
 }
 
-const PCAP_MAGICS = new Set([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a]);
-
 /** `dump.pcap:80,8080` names server ports; `x.gor` or `dump.pcap` a whole file. */
-function splitPorts(spec: string): { path: string; ports: string } {
+export function splitPorts(spec: string): { path: string; ports: string } {
   const m = /^(.*\.(?:pcap|pcapng|cap)):([\d,]+)$/i.exec(spec);
   return m ? { path: m[1]!, ports: m[2]! } : { path: spec, ports: '' };
 }
@@ -53,7 +52,7 @@ export function inputKind(path: string): InputKind {
     const head = Buffer.alloc(4);
     const n = readSync(fd, head, 0, 4, 0);
     if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gor.gz';
-    if (n === 4 && PCAP_MAGICS.has(head.readUInt32BE(0))) return 'pcap';
+    if (captureFormatOf(head.subarray(0, n)) !== undefined) return 'pcap';
     return 'gor';
   } catch (err) {
     throw readFailure(err, path);

@@ -25,7 +25,14 @@ import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { renderHelp } from './help.js';
 import { expandChunkNames } from './report-chunks.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
-import { type FeedResult, feedFiles, inputKind, mayHoldReplayed, type ReportProgress } from './report-input.js';
+import {
+  type FeedResult,
+  feedFiles,
+  inputKind,
+  mayHoldReplayed,
+  type ReportProgress,
+  splitPorts,
+} from './report-input.js';
 import { StatusLine } from './status-line.js';
 
 const SECTION = 'Report';
@@ -122,10 +129,10 @@ function readOnce(files: readonly string[], note: (line: string) => void): strin
   const seen = new Map<string, string>();
   const out: string[] = [];
   for (const spec of files) {
-    const m = /^(.*?)(:[\d,]+)?$/.exec(spec)!;
+    const { path, ports } = splitPorts(spec);
     let key: string;
     try {
-      key = realpathSync(m[1]!) + (m[2] ?? '');
+      key = `${realpathSync(path)}:${ports}`;
     } catch {
       key = resolve(spec); // missing: left for the readability check to name
     }
@@ -184,7 +191,7 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   const top = flags.number('top');
   const compare = flags.string('compare');
   const baseFiles = compare ? expandChunkNames([compare], note) : [];
-  for (const f of [...files, ...baseFiles]) inputKind(f.replace(/:[\d,]+$/, '')); // every file readable first
+  for (const f of [...files, ...baseFiles]) inputKind(splitPorts(f).path); // every file readable first
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   let status: StatusLine | undefined;

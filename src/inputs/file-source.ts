@@ -15,6 +15,7 @@ import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
+import { captureFormatOf } from '../core/file-magic.js';
 import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProblem } from '../core/gor-format.js';
 import type { FileBytes } from '../core/plugin.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseScan, viewFaulted } from './file-map.js';
@@ -672,15 +673,6 @@ export class FileSource {
 }
 
 /** A read error in words: `unexpected end of file` for a truncated gzip, the errno otherwise. */
-/** 'pcap' or 'pcapng' when `head` starts with one of their magic numbers (either byte order, µs or ns). */
-function captureFormatOf(head: Buffer): string | undefined {
-  if (head.length < 4) return undefined;
-  const magic = head.readUInt32BE(0);
-  if (magic === 0x0a0d0d0a) return 'pcapng';
-  const pcap = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
-  return pcap.includes(magic) ? 'pcap' : undefined;
-}
-
 export function describeReadError(err: unknown, gzip: boolean): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (gzip && (code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(String((err as Error).message)))) {

@@ -246,9 +246,11 @@ export function fileInput(options: FileInputOptions): Input {
       const passStart = stats.records;
       let batch: Message[] = [];
       let batchBytes = 0;
+      /** gor's "Bytes processed" for a record: meta line, LF, payload. */
+      const recordBytes = (rec: GorRecord) => metaLength(rec) + 1 + rec.dataLength;
       const account = (rec: GorRecord, source: FileSource): bigint => {
         stats.records++;
-        stats.bytes += metaLength(rec) + 1 + rec.dataLength;
+        stats.bytes += recordBytes(rec);
         const bad = waits.badTimestamp;
         // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
         // dry-run report use gor's exact int64 arithmetic.
@@ -341,7 +343,7 @@ export function fileInput(options: FileInputOptions): Input {
             if (stop.signal.aborted) {
               // Stopped while waiting for it: this record was not due, so it is not sent, nor counted as read.
               stats.records--;
-              stats.bytes -= metaLength(rec) + 1 + rec.dataLength;
+              stats.bytes -= recordBytes(rec);
               return;
             }
           }

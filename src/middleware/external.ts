@@ -202,17 +202,14 @@ export class ExternalMiddleware {
     // Its stdout ends just before it exits. If it does not exit, it closed its stdout and runs on: whatever it
     // is sent from then on is lost, so it is stopped rather than fed for as long as the inputs last. (Once its
     // input has ended it may take its time to exit: the watchdog's --middleware-timeout applies.)
+    const graceMs = Math.min(EXIT_GRACE_MS, this.timeoutMs);
     stdout.on('end', () => {
       if (this.exited || this.inputEnded) return;
       this.stdoutClosedAtSent = this.counters.sent;
-      setTimeout(
-        () => {
-          if (!this.exited) this.kill('closed its stdout before its input ended and kept running');
-        },
-        Math.min(EXIT_GRACE_MS, this.timeoutMs),
-      ).unref();
+      setTimeout(() => {
+        if (!this.exited) this.kill('closed its stdout before its input ended and kept running');
+      }, graceMs).unref();
     });
-    const graceMs = Math.min(EXIT_GRACE_MS, this.timeoutMs);
     let grace: NodeJS.Timeout | undefined;
     const checkPipes = () => {
       // Only a pipe that stays open with nothing coming out of it is let go: not while tapline holds its stdout
