@@ -84,7 +84,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   try {
     out('tapline demo');
     out(`  dashboard (live)        ${dashboard.url}/`);
-    out(`  production (recorded)  ${production.url}`);
+    out(`  production (recorded)   ${production.url}`);
     out(`  staging (replay target) ${staging.url}`);
     out();
     const log = createLogger({ verbose: 0 });
