@@ -36,7 +36,7 @@ export interface Reply {
 }
 
 export interface BinaryCounters {
-  /** Turns written to the target. */
+  /** Turns the kernel took in full (a turn still in Node's buffer when its connection ends is not sent). */
   sent: number;
   sent_bytes: number;
   /** Bytes the target sent back (all of them, kept or not). */
@@ -49,8 +49,13 @@ export interface BinaryCounters {
   replies_truncated: number;
   /** Tracking: bytes the target sent while no turn was waiting for a reply (a banner, a late reply). */
   unpaired_reply_bytes: number;
-  /** Turns never written because the target could not be reached (each failure is warned with its reason). */
+  /**
+   * Turns never delivered: the target could not be reached, or the connection ended before the kernel took
+   * the whole turn (each failure is warned with its reason).
+   */
   failed: number;
+  /** Turns still in Node's buffer when tapline closed their connection (end of run, eviction, idle reaping). */
+  lost_at_close: number;
   connections_opened: number;
   /** The target closed a replayed connection while the original one was still going (the next turn redials). */
   target_closed: number;
@@ -68,6 +73,7 @@ export function zeroBinaryCounters(): BinaryCounters {
     replies_truncated: 0,
     unpaired_reply_bytes: 0,
     failed: 0,
+    lost_at_close: 0,
     connections_opened: 0,
     target_closed: 0,
     write_timeouts: 0,
@@ -108,6 +114,8 @@ export class BinarySession {
   private onGone: (() => void) | undefined;
   /** The connection this session dropped itself (write timeout): its close is not the target's doing. */
   private dropped: Socket | undefined;
+  /** The connection close() ended: turns it had not sent are lost at close, not failed. */
+  private closed: Socket | undefined;
 
   constructor(
     /** The original connection (client port, server port, client address from the message id). */
@@ -140,6 +148,7 @@ export class BinarySession {
     this.dropQueued();
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
+    this.closed = socket;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => socket.destroy(), graceMs);
       socket.once('close', () => {
@@ -154,6 +163,8 @@ export class BinarySession {
     try {
       while (this.queued > 0 && !this.closing) {
         let socket = this.socket;
+        // A connection that ended (its close event may still be on its way) is not written to: redial.
+        if (socket && !socket.writable) socket = this.socket = undefined;
         if (!socket) {
           try {
             socket = await this.connect();
@@ -190,10 +201,10 @@ export class BinarySession {
     const { counters, debug, log, name } = this.s;
     const sentAtMs = performance.now();
     const reply = this.s.trackResponse ? this.gatherReply() : undefined;
-    counters.sent++;
-    counters.sent_bytes += turn.payload.length;
     if (debug) log.write(`[DEBUG] ${name}: ${this.key}: sent ${turn.payload.length} bytes ${preview(turn.payload)}`);
-    if (!socket.write(turn.payload)) await this.drainedWithin(socket);
+    // Sent once the kernel has taken all of it: a turn still in Node's buffer when the connection ends is lost.
+    const written = socket.write(turn.payload, (err) => this.onWritten(socket, turn, err));
+    if (!written) await this.drainedWithin(socket);
     if (!reply) return;
     const got = await reply;
     if (got.seen === 0) {
@@ -210,6 +221,26 @@ export class BinarySession {
       log.write(`[DEBUG] ${name}: ${this.key}: reply ${got.seen} bytes in ${latencyMs.toFixed(1)}ms ${preview(bytes)}`);
     }
     this.s.onReply(turn, { bytes, truncated, sentAtMs, latencyMs });
+  }
+
+  private onWritten(socket: Socket, turn: Turn, err: Error | null | undefined): void {
+    const { counters, log, name } = this.s;
+    // Node calls back a write the kernel had not finished taking with no error when the socket was destroyed
+    // under it (libuv cancels it): a callback after the destroy is a turn that did not get out whole.
+    if (!err && !socket.destroyed) {
+      counters.sent++;
+      counters.sent_bytes += turn.payload.length;
+      return;
+    }
+    // tapline closed the connection (end of run, an evicted or idle session), or it ended under the turn (the
+    // target closed it, or it was dropped for reading nothing).
+    const atClose = this.closed === socket;
+    if (atClose) counters.lost_at_close++;
+    else counters.failed++;
+    log.warn(
+      `${name}: ${this.key}: a turn of ${turn.payload.length} bytes was not delivered: the connection was ${atClose ? 'closed by tapline' : 'dropped'} before the target took it all (counted as ${atClose ? 'lost_at_close' : 'failed'})`,
+      `${name} undelivered`,
+    );
   }
 
   /**
@@ -241,6 +272,7 @@ export class BinarySession {
         `${this.s.name} stalled`,
       );
       this.dropped = socket;
+      this.socket = undefined; // the next turn redials
       socket.destroy();
       return;
     }

@@ -262,9 +262,14 @@ describe('output-binary', () => {
         ]),
       );
       const r = await runTapline(['--input-file', file, '--output-binary', target, '--output-binary-timeout', '1s']);
-      assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /the target read nothing for 1000ms; connection dropped/);
       assert.match(r.stderr, /write timeouts 1\b/);
+      // The big turn never reached the target whole: not sent, but failed, said, and the run exits 1. The small
+      // turn goes out on a new connection.
+      assert.match(r.stderr, /a turn of 50331648 bytes was not delivered: the connection was dropped/);
+      assert.match(r.stderr, /: 2 written; sent 1, sent bytes 10 B, failed 1, connections opened 2\b/);
+      assert.match(r.stderr, /1 message\(s\) never reached the peer \(1 failed\)/);
+      assert.equal(r.code, 1, r.stderr);
       // tapline dropped it, the target did not close it: not counted twice (it said 'target closed 1').
       assert.doesNotMatch(r.stderr, /target closed/);
     } finally {
