@@ -53,8 +53,20 @@ describe('prettify (spec §9.4 vectors)', () => {
     const gz = zlib.gzipSync(b('some longer text to be compressed'));
     const truncated = Buffer.concat([b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), gz.subarray(0, 20)]);
     assert.equal(prettify(truncated), truncated);
-    const empty = b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n');
-    assert.equal(prettify(empty).length, 0);
+  });
+  it('passes a gzip-encoded message with an empty body unchanged (gor drops it)', () => {
+    for (const text of [
+      'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nContent-Encoding: gzip\r\n\r\n', // answer to a HEAD
+      'HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\nETag: "x"\r\n\r\n',
+    ]) {
+      const input = b(text);
+      assert.equal(prettify(input), input, text);
+    }
+    const chunked = b('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n0\r\n\r\n');
+    assert.equal(
+      prettify(chunked).toString('latin1'),
+      'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Encoding: gzip\r\n\r\n',
+    );
   });
   it('keeps the original intact when gunzip fails after de-chunking (gor corrupts it)', () => {
     const gz = zlib.gzipSync(b('abcdefghijklmnopqrstuvwxyz'));

@@ -1,8 +1,9 @@
 /**
  * `--prettify-http` (spec §9.4): de-chunk and gunzip a payload so middleware and outputs see a plain body with a
  * correct Content-Length. Both triggers are exact, case-sensitive value matches found with gor's header scan
- * over the WHOLE payload. One gor bug is not reproduced: when gunzip fails after de-chunking, gor returns the
- * original payload but has already edited its header bytes in place (Go slice aliasing); we return it intact.
+ * over the WHOLE payload. Two gor bugs are not reproduced (docs/compat.md): when gunzip fails after de-chunking,
+ * gor returns the original payload but has already edited its header bytes in place (Go slice aliasing); we
+ * return it intact. And gor drops a gzip-encoded message with an empty body; we pass it on unchanged.
  */
 
 import { dechunk } from './dechunk.js';
@@ -20,6 +21,10 @@ export function prettify(payload: Buffer): Buffer {
   const headersEnd = mimeHeadersEnd(payload);
   if (headersEnd < 5) return payload;
 
+  // An empty body (a HEAD, 304 or 204 response that names its encoding) has nothing to decode. gor hands it to
+  // gunzip, whose missing header drops the message: every such response was lost. It passes as it is.
+  if (!chunked && headersEnd >= payload.length) return payload;
+
   let headers = payload.subarray(0, headersEnd);
   let content = payload.subarray(headersEnd);
 
@@ -29,7 +34,8 @@ export function prettify(payload: Buffer): Buffer {
     headers = setHeader(headers, 'Content-Length', String(content.length));
   }
 
-  if (gzipped) {
+  if (gzipped && content.length > 0) {
+    // (a chunked body that de-chunks to nothing is likewise left without a gunzip)
     const result = gunzip(content);
     // gor: a bad gzip header yields an empty payload (the message is dropped); a later failure keeps the original.
     if (!result.ok) return result.stage === 'header' ? Buffer.alloc(0) : payload;
