@@ -106,7 +106,11 @@ function givenAny(flags: FlagSet, specs: Readonly<Record<string, FlagSpec>>): bo
   return Object.keys(specs).some((name) => flags.has(name));
 }
 
-const NO_MODIFIERS: Pick<Modifiers, 'processors' | 'stats'> = { processors: [] as Processor[], stats: () => undefined };
+const NO_MODIFIERS: Pick<Modifiers, 'processors' | 'stats' | 'beforeMiddleware'> = {
+  processors: [] as Processor[],
+  stats: () => undefined,
+  beforeMiddleware: undefined,
+};
 
 /** Runs a pipeline from gor-style arguments (no subcommand). Throws TaplineError for usage problems. */
 export async function runPipelineArgs(argv: readonly string[]): Promise<number> {
@@ -191,6 +195,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     }
   }
   const observe = live ? [live.processor] : [];
+  const beforeMiddleware = modifiers.beforeMiddleware;
 
   const pipeline = new Pipeline({
     inputs,
@@ -200,7 +205,13 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     processors: [...modifiers.processors, ...observe],
     log,
     ...(middleware
-      ? { transform: middleware.transform, ...(middleware.settle ? { settle: middleware.settle } : {}) }
+      ? {
+          // gor prettifies messages on their way into the middleware as well as after it (spec §4.2).
+          transform: beforeMiddleware
+            ? (source) => middleware.transform(beforeMiddleware(source))
+            : middleware.transform,
+          ...(middleware.settle ? { settle: middleware.settle } : {}),
+        }
       : {}),
   });
 

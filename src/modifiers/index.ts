@@ -10,7 +10,7 @@
  */
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
-import type { Processor } from '../core/plugin.js';
+import type { Processor, Transform } from '../core/plugin.js';
 import { allowHeader } from './allow-header.js';
 import { allowMethod } from './allow-method.js';
 import { allowUrl } from './allow-url.js';
@@ -66,6 +66,8 @@ export interface Modifiers {
   readonly processors: Processor[];
   readonly chain: ModifierChain | null;
   readonly prettifier: Prettifier | null;
+  /** With --prettify-http: to run on the stream before a middleware (gor prettifies there too). */
+  readonly beforeMiddleware: Transform | undefined;
   /** Counters for the summary and --stats, or undefined when nothing is configured. */
   stats(): Record<string, number> | undefined;
 }
@@ -87,6 +89,7 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
     processors,
     chain,
     prettifier,
+    beforeMiddleware: prettifier?.beforeMiddleware,
     stats() {
       if (!chain && !prettifier) return undefined;
       return { ...chain?.stats(), ...prettifier?.stats() };

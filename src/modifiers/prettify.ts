@@ -3,8 +3,10 @@
  * with Content-Length fixed (src/protocol/http1/prettify.ts). A payload whose gzip header is invalid comes back
  * empty and is dropped, as gor does; that is counted. A chunked body that breaks off (a bad size line, a cut
  * capture) keeps what decoded before the break, as gor does; the rest of it is lost, so that is counted too.
+ * With a middleware, messages are prettified on their way into it as well (beforeMiddleware), as gor does.
  */
 import type { Message } from '../core/message.js';
+import type { Batch, Transform } from '../core/plugin.js';
 import { dechunk, headerValue, mimeHeadersEnd, prettify } from '../protocol/http1/index.js';
 
 const CHUNKED = Buffer.from('chunked', 'latin1');
@@ -17,17 +19,33 @@ export class Prettifier {
   /** Messages whose chunked body broke off before its last chunk: only the part before the break was kept. */
   cutChunked = 0;
 
+  /** The processor after the filters (and after the middleware, when there is one). */
   readonly process = (msg: Message): Message | null => {
+    const out = this.decode(msg);
+    if (out === null) this.dropped++;
+    return out;
+  };
+
+  /**
+   * gor also prettifies every message on its way into `--middleware` (spec §4.2), so a middleware sees plain
+   * bodies. A message whose gzip header is bad goes in as it was: if the middleware passes it back, the
+   * processor drops and counts it then, once.
+   */
+  readonly beforeMiddleware: Transform = (source) => this.decodeStream(source);
+
+  private async *decodeStream(source: AsyncIterable<Batch>): AsyncGenerator<Batch> {
+    for await (const batch of source) yield batch.map((msg) => this.decode(msg) ?? msg);
+  }
+
+  /** The message prettified (counted), the same object when there was nothing to do, null for a bad gzip header. */
+  private decode(msg: Message): Message | null {
     const data = prettify(msg.data);
     if (data === msg.data) return msg;
-    if (data.length === 0) {
-      this.dropped++;
-      return null;
-    }
+    if (data.length === 0) return null;
     this.decoded++;
     if (brokenChunks(msg.data)) this.cutChunked++;
     return { meta: msg.meta, data };
-  };
+  }
 
   stats(): Record<string, number> {
     return {

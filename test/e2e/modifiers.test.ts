@@ -190,6 +190,42 @@ test('--prettify-http: chunked and gzip bodies decoded with Content-Length fixed
   assert.match(res.stderr, /filters: prettified 1/);
 });
 
+test('--prettify-http with --middleware: the middleware sees decoded bodies, as in gor; a bad gzip counted once', async () => {
+  const gz = zlib.gzipSync(Buffer.from('hello middleware'));
+  const file = gorFile('pretty-mw.gor', [
+    ['1', 1, 'POST /p HTTP/1.1\r\nHost: prod\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
+    ['2', 1, Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), gz])],
+    ['2', 2, 'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\nnot gzip'],
+  ]);
+  // Echoes every line and tells on stderr what it was given.
+  const middleware = join(dir, 'show.mjs');
+  writeFileSync(
+    middleware,
+    `import readline from 'node:readline';
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  process.stderr.write('SAW ' + JSON.stringify(Buffer.from(line, 'hex').toString('latin1')) + '\\n');
+  process.stdout.write(line + '\\n');
+});
+`,
+  );
+  const res = await runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-stdout',
+    '--prettify-http',
+    '--middleware',
+    `${process.execPath} ${middleware}`,
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  const seen = res.stderr.split('\n').filter((l) => l.includes('SAW '));
+  assert.equal(seen.length, 3, res.stderr);
+  assert.ok(seen[0]!.includes('Content-Length: 5\\r\\nHost: prod\\r\\n\\r\\nhello"'), seen[0]);
+  assert.ok(seen[1]!.includes('HTTP/1.1 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello middleware"'), seen[1]);
+  assert.ok(seen[2]!.includes('not gzip'), seen[2]); // passed in as it was; dropped after
+  assert.match(res.stderr, /filters: prettified 2, prettify bad gzip dropped 1\b/);
+  assert.equal(res.stdout.toString().split('🐵🙈🙉').length - 1, 2);
+});
+
 test('a Go pattern JavaScript cannot honour: exit 2 naming the flag and the construct, nothing replayed', async () => {
   received.length = 0;
   const file = gorFile('one.gor', [['1', 1, 'GET / HTTP/1.1\r\nHost: prod\r\n\r\n']]);
