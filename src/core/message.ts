@@ -80,9 +80,24 @@ export function randomId(): string {
   return randomBytes(12).toString('hex');
 }
 
+/** Wall-clock ns minus the monotonic clock, taken once (and again after a wall-clock step; see nowNs). */
+let clockOrigin = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/**
+ * Unix time in ns (gor: time.Now().UnixNano()), never going backwards: the monotonic clock from an origin taken on
+ * the wall clock. (Date.now() plus hrtime's sub-ms part went back by up to 1 ms whenever the two clocks' ms did not
+ * tick together, which gave negative latencies and out-of-order timestamps.) When the wall clock is set more
+ * than a second away (NTP step, date change), the origin follows it, as gor's timestamps would.
+ */
 export function nowNs(): bigint {
-  // Date.now() has ms precision; hrtime gives the sub-ms part so ids sort and latencies are fine-grained.
-  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  const ns = clockOrigin + process.hrtime.bigint();
+  const wallMs = Date.now();
+  const driftMs = Number(ns / 1_000_000n) - wallMs;
+  if (driftMs > 1000 || driftMs < -1000) {
+    clockOrigin = BigInt(wallMs) * 1_000_000n - process.hrtime.bigint();
+    return clockOrigin + process.hrtime.bigint();
+  }
+  return ns;
 }
 
 export function isRequest(msg: Message): boolean {
