@@ -1024,8 +1024,12 @@ class Sender : public Napi::ObjectWrap<Sender> {
         }
         case ResponseFramer::DONE:
           // More than the response came (a second answer): dropped and the connection closed, as Go does.
-          if (off < n && !OnlyLineEnds(p + off, n - off)) unsolicited_++;
-          Succeed(c, c->framer.close_after() || off < n);
+          // After a 101, what follows is the new protocol's, not an answer.
+          if (off < n && !OnlyLineEnds(p + off, n - off) && c->framer.status() != 101) unsolicited_++;
+          // An answer that came before the whole request was written (a 413 to a large upload): the target
+          // still expects the rest of that body, so the next request cannot go on this connection (Go does
+          // not reuse it either).
+          Succeed(c, c->framer.close_after() || off < n || c->written < c->req.length);
           return;
       }
     }

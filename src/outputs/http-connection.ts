@@ -239,8 +239,10 @@ export class ReplayConnection {
       // More than this response came (a second answer): dropped, and the connection closed, as Go does.
       const extra =
         this.splitter.position > msg.end && !onlyLineEnds(chunk, chunk.length - (this.splitter.position - msg.end));
-      if (extra) this.options.onUnsolicited?.();
-      this.succeed(msg.status, msg.start, msg.end, extra);
+      // After a 101 the connection speaks another protocol (what follows is not an answer): it cannot carry the
+      // next request (the splitter reads everything after it as opaque, so that request would wait for its timeout).
+      if (extra && !msg.upgrade) this.options.onUnsolicited?.();
+      this.succeed(msg.status, msg.start, msg.end, extra || msg.upgrade);
       return;
     }
     const current = this.splitter.current;
