@@ -43,6 +43,11 @@
 //   counts    [messages, fallback, handoffs, waits, latest ts high, latest ts low, error, next record offset,
 //             arena bytes (then `arena()` gives them as one Buffer)]
 //
+// Memory: a pending message's copy is the only thing kept between calls that grows with the traffic. Their
+// total is reported (counters()[11]); when --input-raw-memory-budget is spent and the largest message in
+// progress is one of these, JavaScript asks for it with handOffLargest(): its flow is handed over like any
+// other, and the TypeScript path cuts the message as its own (src/inputs/raw/memory-budget.ts).
+//
 // Never trusts the bytes: every read is bounds-checked; a malformed batch is reported (counts[6] = 1)
 // before anything was processed, and JavaScript decodes it the old way (which reports the error).
 
@@ -56,7 +61,7 @@
 namespace tapline {
 namespace {
 
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 constexpr uint32_t kRecordHeader = 24;
 constexpr uint32_t kIndexWords = 5;
@@ -483,6 +488,8 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
                            InstanceMethod("counters", &FlowCore::Counters),
                            InstanceMethod("clear", &FlowCore::Clear),
                            InstanceMethod("arena", &FlowCore::Arena),
+                           InstanceMethod("largestPending", &FlowCore::LargestPending),
+                           InstanceMethod("handOffLargest", &FlowCore::HandOffLargest),
                        });
   }
 
@@ -514,6 +521,8 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   std::vector<uint32_t> free_;
   size_t liveFlows_ = 0;
   size_t marks_ = 0;
+  // Bytes of pending messages (their copies so far), all flows: what --input-raw-memory-budget counts here.
+  uint64_t pendingBytes_ = 0;
   // Counters of what was handled here (the TS path counts the rest).
   double segments_ = 0, flowsOpened_ = 0, requests_ = 0, responses_ = 0;
   // What the HTTP layer counts for a pending message when its flow expires or the input ends.
@@ -634,6 +643,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     if (continuing && len < pd.remaining) {
       // All of it is more of the pending body.
       pd.bytes.insert(pd.bytes.end(), b, b + len);
+      pendingBytes_ += len;
       pd.remaining -= len;
       d.nextSeq = s.seq + s.len;
       Touch(f, tsNs);
@@ -721,11 +731,13 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
       pd.tsNs = tsNs;
       pd.remaining = pendingEnd - len;
       pd.bytes.assign(b + pendingStart, b + len);
+      pendingBytes_ += pd.bytes.size();
     }
     return true;
   }
 
-  static void ClearPending(Pending& pd) {
+  void ClearPending(Pending& pd) {
+    pendingBytes_ -= pd.bytes.size();
     pd.active = false;
     pd.remaining = 0;
     if (pd.bytes.capacity() > 256 * 1024) {
@@ -950,6 +962,58 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     return Napi::Buffer<uint8_t>::Copy(info.Env(), arena_.data(), arena_.size());
   }
 
+  // The slot of the flow whose pending message holds the most bytes, or kMark when none is pending. A scan:
+  // asked for only when the memory budget is spent.
+  uint32_t Largest(size_t* size) const {
+    uint32_t best = kMark;
+    *size = 0;
+    if (pendingBytes_ == 0) return best;
+    for (uint32_t slot = 0; slot < flows_.size(); slot++) {
+      const Flow& f = flows_[slot];
+      if (f.live && f.pending.active && f.pending.bytes.size() > *size) {
+        best = slot;
+        *size = f.pending.bytes.size();
+      }
+    }
+    return best;
+  }
+
+  // largestPending() -> bytes of the largest pending message (0: none).
+  Napi::Value LargestPending(const Napi::CallbackInfo& info) {
+    size_t size;
+    Largest(&size);
+    return Napi::Number::New(info.Env(), static_cast<double>(size));
+  }
+
+  // handOffLargest(handoffs, waits, counts) -> 1 when the flow with the largest pending message was handed
+  // over (one hand-off record, its waits, counts[2..3] and counts[8] as process() sets them; `arena()` gives
+  // its bytes), 0 when none is pending or the outputs are too small. The memory budget is spent and that
+  // message is the largest in progress: the TypeScript path takes it over, and cuts it as its own.
+  Napi::Value HandOffLargest(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint32Array ho = info[0].As<Napi::Uint32Array>();
+    Napi::Uint32Array waits = info[1].As<Napi::Uint32Array>();
+    Napi::Uint32Array counts = info[2].As<Napi::Uint32Array>();
+    if (counts.ElementLength() < 9) {
+      Napi::TypeError::New(env, "counts must hold 9 numbers").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t* c = counts.Data();
+    for (int i = 0; i < 9; i++) c[i] = 0;
+    size_t size;
+    uint32_t slot = Largest(&size);
+    if (slot == kMark) return Napi::Number::New(env, 0);
+    // The last call's arena was copied out by its reader.
+    arena_.clear();
+    Outputs out{nullptr, 0, 0, nullptr, 0, 0, ho.Data(), ho.ElementLength() / kHandoffWords, 0,
+                waits.Data(), waits.ElementLength() / 2, 0};
+    if (!HandOff(out, slot, 0)) return Napi::Number::New(env, 0);
+    c[2] = static_cast<uint32_t>(out.nHo);
+    c[3] = static_cast<uint32_t>(out.nWaits);
+    c[8] = static_cast<uint32_t>(arena_.size());
+    return Napi::Number::New(env, 1);
+  }
+
   Napi::Value Malformed(uint32_t* c) {
     c[6] = 1;
     return Napi::Number::New(Env(), 0);
@@ -994,6 +1058,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+    if (out.ElementLength() >= 12) out.Data()[11] = static_cast<double>(pendingBytes_);
     if (out.ElementLength() >= 11) {
       double* d = out.Data();
       d[0] = segments_;
@@ -1020,6 +1085,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     free_.clear();
     liveFlows_ = 0;
     marks_ = 0;
+    pendingBytes_ = 0;
     return info.Env().Undefined();
   }
 };

@@ -7,17 +7,21 @@
  *   client bytes ──▶ [turn] ──other side speaks / end──▶ type 1, id = gor(client, server, ACK of first byte)
  *   server bytes ──▶ [turn] ──other side speaks / end──▶ type 2, id = gor(client, server, SEQ of first byte)
  *
- * Turns are bounded by `maxSize`: a longer one is emitted in pieces, each marked `incomplete=max-size`.
+ * Turns are bounded by `maxSize`: a longer one is emitted in pieces, each marked `incomplete=max-size`. When
+ * `--input-raw-memory-budget` is spent, the largest turn in progress is emitted as it is, marked
+ * `incomplete=memory-budget`, and the bytes after it start a new turn (memory-budget.ts).
  */
 import { type Message, makeMeta } from '../../core/message.js';
 import { requestId, responseId } from '../../tcp/ids.js';
 import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
+import type { BudgetHolder, MemoryBudget } from './memory-budget.js';
 
 export interface BinaryCutOptions {
   trackResponse: boolean;
   maxSize: number;
   clock: ((captureNs: bigint) => bigint) | null;
   emit: (msg: Message) => void;
+  budget: MemoryBudget | null;
 }
 
 export interface BinaryCutCounters {
@@ -25,12 +29,14 @@ export interface BinaryCutCounters {
   responses: number;
   /** Turns cut into pieces by --input-raw-max-size. */
   cut_max_size: number;
+  /** Turns emitted early, as they were, by --input-raw-memory-budget (the largest in progress each time). */
+  cut_memory_budget: number;
   /** Turns that had bytes missing (capture gaps); emitted as they are. */
   with_gaps: number;
 }
 
 export function newBinaryCutCounters(): BinaryCutCounters {
-  return { requests: 0, responses: 0, cut_max_size: 0, with_gaps: 0 };
+  return { requests: 0, responses: 0, cut_max_size: 0, cut_memory_budget: 0, with_gaps: 0 };
 }
 
 /** The two directions of one connection: a side that starts speaking ends the other side's turn. */
@@ -39,7 +45,7 @@ export class BinaryConnection {
   constructor(readonly conn: TcpConnection) {}
 }
 
-export class BinaryDirection implements StreamConsumer {
+export class BinaryDirection implements StreamConsumer, BudgetHolder {
   private pieces: Buffer[] = [];
   private length = 0;
   private firstSeq = 0;
@@ -58,7 +64,7 @@ export class BinaryDirection implements StreamConsumer {
   }
 
   data(chunk: Buffer, meta: ChunkMeta): void {
-    for (const other of this.link.sides) if (other !== this) other.flush(false);
+    for (const other of this.link.sides) if (other !== this) other.flush(null);
     if (this.length === 0) {
       this.firstSeq = meta.seq;
       this.firstAck = meta.ack;
@@ -71,12 +77,26 @@ export class BinaryDirection implements StreamConsumer {
       this.add(rest.subarray(0, take));
       rest = rest.subarray(take);
       this.counters.cut_max_size++;
-      this.flush(true);
+      this.flush('max-size');
       this.firstSeq = (meta.seq + (chunk.length - rest.length)) >>> 0;
       this.firstAck = meta.ack;
       this.startNs = meta.tsNs;
     }
     if (rest.length > 0) this.add(rest);
+    this.options.budget?.update(this, this.length);
+  }
+
+  cutForBudget(): void {
+    if (this.length === 0) return;
+    this.counters.cut_memory_budget++;
+    this.flush('memory-budget');
+  }
+
+  describe(): string {
+    const c = this.link.conn;
+    const client = `${c.clientIp}:${c.clientPort}`;
+    const server = `${c.serverIp}:${c.serverPort}`;
+    return this.side === 'client' ? `turn from ${client} to ${server}` : `turn from ${server} to ${client}`;
   }
 
   gap(_length: number | null, meta: GapMeta): void {
@@ -85,11 +105,11 @@ export class BinaryDirection implements StreamConsumer {
   }
 
   end(_reason: EndReason): void {
-    this.flush(false);
+    this.flush(null);
   }
 
-  /** Ends the current turn: emits it as one message. */
-  flush(cut: boolean): void {
+  /** Ends the current turn: emits it as one message (`cut`: why it was cut short). */
+  flush(cut: 'max-size' | 'memory-budget' | null): void {
     if (this.length === 0) return;
     const data = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.length);
     const conn = this.link.conn;
@@ -99,7 +119,7 @@ export class BinaryDirection implements StreamConsumer {
       : responseId(conn.clientPort, conn.serverPort, conn.clientIp4, this.firstSeq);
     const clock = this.options.clock;
     const extra: string[] = [];
-    if (cut) extra.push('incomplete=max-size');
+    if (cut) extra.push(`incomplete=${cut}`);
     else if (this.hadGap) extra.push('incomplete=gap');
     if (this.hadGap) this.counters.with_gaps++;
     const meta = makeMeta({
@@ -112,6 +132,7 @@ export class BinaryDirection implements StreamConsumer {
     this.pieces = [];
     this.length = 0;
     this.hadGap = false;
+    this.options.budget?.update(this, 0);
     if (!client && !this.options.trackResponse) return;
     if (client) this.counters.requests++;
     else this.counters.responses++;

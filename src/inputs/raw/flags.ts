@@ -170,6 +170,17 @@ export const rawFlags: Record<string, FlagSpec> = {
     help: 'Largest message kept whole; a larger one is cut there, marked incomplete=max-size and counted.',
     gorNote: 'tapline only; gor cuts at --copy-buffer-size without saying so',
   },
+  'input-raw-memory-budget': {
+    kind: 'size',
+    min: '0',
+    default: '0',
+    value: 'BYTES',
+    section: SECTION,
+    help:
+      'Bytes all messages still arriving may hold together, every connection and direction (0 = 512mb, or 4 × ' +
+      '--input-raw-max-size when larger). Beyond it the largest is emitted cut, marked incomplete=memory-budget, and counted.',
+    gorNote: 'tapline only; gor has no bound on the messages it is assembling',
+  },
   'input-raw-workers': {
     kind: 'int',
     default: '1',

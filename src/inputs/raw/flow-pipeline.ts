@@ -23,6 +23,7 @@ import { TcpAssembler } from '../../tcp/index.js';
 import type { AdoptedFlow, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { BinaryConnection, BinaryDirection, newBinaryCutCounters } from './binary-streams.js';
 import { ConnectionState, type HttpCutCounters, HttpDirection, newHttpCutCounters } from './http-streams.js';
+import { MemoryBudget } from './memory-budget.js';
 import { flowAddon, type NativeFlowCounters, NativeFlows, type PendingBytes } from './native-flows.js';
 
 /** What turns packets into messages. Plain data (no functions but `random`), so it can be sent to a worker. */
@@ -36,6 +37,11 @@ export interface FlowOptions {
   /** Idle time after which a connection is given up (its unfinished messages are reported). */
   expireNs: bigint;
   maxSize: number;
+  /**
+   * `--input-raw-memory-budget`: bytes all messages in progress may hold together (this pipeline's share with
+   * workers); beyond, the largest is emitted cut (memory-budget.ts).
+   */
+  memoryBudget: number;
   probability: number;
   /** `--input-raw-timestamp-type go`: stamp messages with the wall clock instead of the capture time. */
   wallClock: boolean;
@@ -55,15 +61,19 @@ export class FlowPipeline {
   /** HTTP state of every connection, keyed by its object: it goes away with the flow. */
   private readonly http = new WeakMap<TcpConnection, ConnectionState>();
   private readonly native: NativeFlows | null;
+  private readonly budget: MemoryBudget;
   /** IPv4 connections the assembler removed since the last batch (see releaseRemoved). */
   private readonly removed: TcpConnection[] = [];
   private packets = 0;
   private portFiltered = 0;
 
+  /** `onBudgetCut`: told of each message the memory budget cuts (the raw input warns), before it is emitted. */
   constructor(
     private readonly options: FlowOptions,
     private readonly emit: (msg: Message) => void,
+    onBudgetCut?: (what: string, bytes: number) => void,
   ) {
+    this.budget = new MemoryBudget(options.memoryBudget, onBudgetCut);
     this.decoder = createDecoder({
       vxlanPort: options.vxlanPort,
       vxlanVnis: options.vxlanVnis,
@@ -158,6 +168,7 @@ export class FlowPipeline {
         // As the TS decoder reads it: 0 means gor's default.
         vxlanPort: o.vxlanPort || 4789,
         allowIncomplete: o.allowIncomplete,
+        budget: this.budget,
       },
       {
         emit: this.emit,
@@ -230,7 +241,8 @@ export class FlowPipeline {
     const random = options.random ?? Math.random;
     const http = this.http;
     const binary = new WeakMap<TcpConnection, BinaryConnection>();
-    const binaryOptions = { trackResponse: options.trackResponse, maxSize: options.maxSize, clock, emit };
+    const budget = this.budget;
+    const binaryOptions = { trackResponse: options.trackResponse, maxSize: options.maxSize, clock, emit, budget };
     const httpOptions = {
       trackResponse: options.trackResponse,
       allowIncomplete: options.allowIncomplete,
@@ -240,6 +252,7 @@ export class FlowPipeline {
       random,
       clock,
       emit,
+      budget,
     };
     return (conn: TcpConnection, side: StreamSide): StreamConsumer => {
       if (options.protocol === 'binary') {

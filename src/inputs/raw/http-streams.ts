@@ -28,6 +28,7 @@ import { connectionIdPrefix, continueAck } from '../../tcp/ids.js';
 import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { CaptureMeta } from './capture-meta.js';
 import { ChunkLog, type ChunkRef } from './chunk-log.js';
+import type { BudgetHolder, MemoryBudget } from './memory-budget.js';
 
 export interface HttpCutOptions {
   /** Emit responses (type 2). Without it responses are still parsed, to frame the connection. */
@@ -44,6 +45,8 @@ export interface HttpCutOptions {
   /** The timestamp of a message: the capture time of its first byte, or the wall clock (`--input-raw-timestamp-type go`). */
   clock: ((captureNs: bigint) => bigint) | null;
   emit: (msg: Message) => void;
+  /** `--input-raw-memory-budget`: the bytes of messages in progress, all connections (null: no bound). */
+  budget: MemoryBudget | null;
 }
 
 /** What happened to every message cut from the streams. */
@@ -61,6 +64,8 @@ export interface HttpCutCounters {
   unanswered_requests: number;
   /** Messages cut by --input-raw-max-size (emitted, marked). */
   cut_max_size: number;
+  /** Messages cut where they were by --input-raw-memory-budget, the largest in progress each time (emitted, marked). */
+  cut_memory_budget: number;
   /** Incomplete messages, by reason. Emitted only with --input-raw-allow-incomplete. */
   incomplete_gap: number;
   incomplete_eof: number;
@@ -85,6 +90,7 @@ export function newHttpCutCounters(): HttpCutCounters {
     unmatched_responses: 0,
     unanswered_requests: 0,
     cut_max_size: 0,
+    cut_memory_budget: 0,
     incomplete_gap: 0,
     incomplete_eof: 0,
     incomplete_expired: 0,
@@ -186,13 +192,15 @@ function isH2ServerPreface(b: Buffer): boolean {
 }
 
 /** One direction of one connection, as a consumer of the assembler. */
-export class HttpDirection implements StreamConsumer {
+export class HttpDirection implements StreamConsumer, BudgetHolder {
   private readonly splitter: RequestSplitter | ResponseSplitter;
   /** Segments of the stream from the oldest byte a pending message may still start at. */
   private readonly chunks = new ChunkLog();
   private lastTs = 0n;
   private ended = false;
   private opaqueCounted = false;
+  /** Bytes of the message in progress last told to the budget. */
+  private held = 0;
 
   constructor(
     private readonly state: ConnectionState,
@@ -247,6 +255,21 @@ export class HttpDirection implements StreamConsumer {
     if (this.side === 'server') this.state.responseGap = true;
     // An unknown length is always followed by end(): the message in progress is reported there.
     if (length !== null && length > 0) this.deliver(this.splitter.gap(length));
+    this.account();
+  }
+
+  /** The memory budget is spent and this message in progress is the largest: it is emitted now, cut. */
+  cutForBudget(): void {
+    if (this.ended) return;
+    this.deliver(this.splitter.cutHeld());
+    this.trim();
+  }
+
+  describe(): string {
+    const c = this.state.conn;
+    const client = `${c.clientIp}:${c.clientPort}`;
+    const server = `${c.serverIp}:${c.serverPort}`;
+    return this.side === 'client' ? `request from ${client} to ${server}` : `response from ${server} to ${client}`;
   }
 
   end(reason: EndReason): void {
@@ -258,6 +281,7 @@ export class HttpDirection implements StreamConsumer {
     this.counters.garbage_bytes += s.garbageBytes;
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
     this.chunks.clear();
+    this.account();
   }
 
   private trim(): void {
@@ -266,6 +290,15 @@ export class HttpDirection implements StreamConsumer {
       this.opaqueCounted = true;
       this.counters.upgraded_streams++;
     }
+    this.account();
+  }
+
+  /** Tells the budget what the message in progress holds now (most messages never span segments: no call). */
+  private account(): void {
+    const held = this.ended ? 0 : this.splitter.heldBytes;
+    if (held === this.held) return;
+    this.held = held;
+    this.options.budget?.update(this, held);
   }
 
   private deliver(messages: readonly Http1Message[]): void {
@@ -339,6 +372,9 @@ export class HttpDirection implements StreamConsumer {
         return true;
       case 'max-size':
         c.cut_max_size++;
+        return true;
+      case 'memory-budget':
+        c.cut_memory_budget++;
         return true;
       case 'gap':
         c.incomplete_gap++;

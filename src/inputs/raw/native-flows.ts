@@ -22,6 +22,7 @@ import type { Message } from '../../core/message.js';
 import { loadAddon } from '../../core/native-addon.js';
 import type { AdoptedFlow } from '../../tcp/types.js';
 import { NativeCapturedMessage } from './capture-meta.js';
+import type { ExternalHolder, MemoryBudget } from './memory-budget.js';
 
 interface NativeFlowCore {
   process(
@@ -44,6 +45,10 @@ interface NativeFlowCore {
   clear(): void;
   /** The last call's bytes of messages that spanned segments (and of pending messages handed over). */
   arena(): Buffer;
+  /** Bytes of the largest message whose body is still coming (0: none). */
+  largestPending(): number;
+  /** Hands over the flow with the largest pending message (one hand-off record); 1 when there was one. */
+  handOffLargest(handoffs: Uint32Array, waits: Uint32Array, counts: Uint32Array): number;
 }
 
 interface FlowAddon {
@@ -59,7 +64,7 @@ interface FlowAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 let addon: FlowAddon | null | undefined;
 
 /** The addon, or null when it cannot be used (or TAPLINE_FLOW_ADDON=off, read on every call). */
@@ -103,6 +108,8 @@ export interface NativeFlowOptions {
   vxlanPort: number;
   /** Incomplete messages are emitted: the fast path then leaves every message that spans segments to TS. */
   allowIncomplete: boolean;
+  /** Told what the fast path holds in messages in progress after each batch; may ask for the largest. */
+  budget: MemoryBudget | null;
 }
 
 const MESSAGE_WORDS = 12;
@@ -133,14 +140,21 @@ export interface NativeFlowCounters {
   unanswered_requests: number;
 }
 
-export class NativeFlows {
+export class NativeFlows implements ExternalHolder {
   private readonly core: NativeFlowCore;
+  private readonly budget: MemoryBudget | null;
+  /** Outputs of `handOffLargest` (its own: it may be asked for in the middle of a batch's merge). */
+  private readonly released1 = {
+    handoffs: new Uint32Array(HANDOFF_WORDS),
+    waits: new Uint32Array(2 * 1024),
+    counts: new Uint32Array(9),
+  };
   private messages = new Uint32Array(0);
   private fallback = new Uint32Array(0);
   private handoffs = new Uint32Array(0);
   private waits = new Uint32Array(0);
   private readonly counts = new Uint32Array(9);
-  private readonly numbers = new Float64Array(11);
+  private readonly numbers = new Float64Array(12);
   /** The current call's arena (see NativeFlowCore.arena), or an empty buffer. */
   private arena: Buffer = Buffer.alloc(0);
   /** Tuples the TypeScript path let go of, for the core to forget its marks (4 numbers each). */
@@ -161,6 +175,31 @@ export class NativeFlows {
       vxlanPort: options.vxlanPort,
       allowIncomplete: options.allowIncomplete,
     });
+    this.budget = options.budget;
+    this.budget?.attach(this);
+  }
+
+  /**
+   * The memory budget is spent and the largest message in progress is one the fast path follows: its flow goes
+   * to the TypeScript path now (which then holds the message, and cuts it).
+   */
+  releaseLargest(): boolean {
+    const r = this.released1;
+    if (this.core.handOffLargest(r.handoffs, r.waits, r.counts) !== 1) return false;
+    const arena = r.counts[8]! > 0 ? this.core.arena() : EMPTY;
+    this.adoptFrom(r.handoffs, 0, r.waits, arena);
+    this.tellBudget();
+    return true;
+  }
+
+  /** What the fast path holds in messages in progress, for the budget. */
+  private tellBudget(): void {
+    const budget = this.budget;
+    if (budget === null) return;
+    const n = this.numbers;
+    this.core.counters(n);
+    const total = n[11]!;
+    budget.setExternal(total, () => (total > 0 ? this.core.largestPending() : 0));
   }
 
   /** A connection the TypeScript path removed: a new SYN on its tuple may start on the fast path again. */
@@ -224,6 +263,7 @@ export class NativeFlows {
       start = done;
       startOffset = counts[7]!;
     }
+    this.tellBudget();
     return latest;
   }
 
@@ -253,11 +293,13 @@ export class NativeFlows {
   expire(nowNs: bigint): void {
     if (nowNs < 0n) return;
     this.core.expire(Number(nowNs >> 32n), Number(nowNs & 0xffffffffn));
+    this.tellBudget();
   }
 
   /** End of input: native flows sit at message boundaries, so there is nothing to report. */
   finish(): void {
     this.core.clear();
+    this.tellBudget();
   }
 
   counters(): NativeFlowCounters {
@@ -302,8 +344,11 @@ export class NativeFlows {
   }
 
   private adopt(h: number): void {
-    const x = this.handoffs;
-    const w = h * HANDOFF_WORDS;
+    this.adoptFrom(this.handoffs, h * HANDOFF_WORDS, this.waits, this.arena);
+  }
+
+  /** The hand-off record at `x[w]` (its waits in `waitList`, its pending bytes in `arena`) to the TS path. */
+  private adoptFrom(x: Uint32Array, w: number, waitList: Uint32Array, arena: Buffer): void {
     const clientIp4 = x[w + 1]!;
     const serverIp4 = x[w + 2]!;
     const ports = x[w + 3]!;
@@ -324,7 +369,7 @@ export class NativeFlows {
     const waiting: { idNumber: number; ack: number }[] = [];
     const from = x[w + 13]!;
     const n = x[w + 14]!;
-    for (let i = from; i < from + n; i++) waiting.push({ idNumber: this.waits[i * 2]!, ack: this.waits[i * 2 + 1]! });
+    for (let i = from; i < from + n; i++) waiting.push({ idNumber: waitList[i * 2]!, ack: waitList[i * 2 + 1]! });
     const pendingFrom = bits & 16 ? true : bits & 32 ? false : null;
     const pending =
       pendingFrom === null
@@ -334,7 +379,7 @@ export class NativeFlows {
             seq: pendingFrom ? flow.client.nextSeq : flow.server.nextSeq,
             ack: x[w + 16]!,
             tsNs: (BigInt(x[w + 17]!) << 32n) | BigInt(x[w + 18]!),
-            bytes: viewOf(this.arena, x[w + 19]!, x[w + 20]!),
+            bytes: viewOf(arena, x[w + 19]!, x[w + 20]!),
           };
     this.hooks.adopt(flow, waiting, pending);
   }

@@ -10,6 +10,7 @@ import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
 import { parseRawAddress } from './address.js';
 import { rawInputDecl } from './flags.js';
+import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
 import {
   type EngineName,
@@ -53,6 +54,7 @@ export const rawInputPlugin: InputPluginDef = {
     }
     const maxSize = f.number('input-raw-max-size');
     if (!(maxSize > 0)) throw usage('--input-raw-max-size', 'must be above 0');
+    const memoryBudget = f.number('input-raw-memory-budget') || defaultMemoryBudget(maxSize);
     const expireMs = f.number('input-raw-expire') || 1000;
     const live = liveOptions(f);
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
@@ -77,6 +79,7 @@ export const rawInputPlugin: InputPluginDef = {
       realIpHeader: f.string('input-raw-realip-header'),
       expireNs: BigInt(Math.round(expireMs * 1e6)),
       maxSize,
+      memoryBudget,
       probability,
       wallClock: f.string('input-raw-timestamp-type') === 'go',
       vxlanPort: f.number('input-raw-vxlan-port'),
@@ -110,7 +113,12 @@ export const rawInputPlugin: InputPluginDef = {
               start: {
                 address,
                 live,
-                flow: { ...options, ports: address.ports },
+                // Each worker follows its own connections: the budget is shared out evenly.
+                flow: {
+                  ...options,
+                  memoryBudget: Math.max(1, Math.floor(memoryBudget / workers)),
+                  ports: address.ports,
+                },
                 fanoutGroup: randomFanoutGroup(),
                 window: WORKER_WINDOW,
               },

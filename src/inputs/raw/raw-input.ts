@@ -20,8 +20,10 @@ import { Channel } from '../../core/async.js';
 import type { Logger } from '../../core/log.js';
 import { type Message, nowNs } from '../../core/message.js';
 import type { Batch, Input } from '../../core/plugin.js';
+import { formatBytes } from '../../core/values.js';
 import type { RawAddress } from './address.js';
 import { type FlowOptions, FlowPipeline, withEngineStats } from './flow-pipeline.js';
+import { DEFAULT_MEMORY_BUDGET } from './memory-budget.js';
 import type { PacketSource } from './sources.js';
 import { CaptureWorkerPool } from './worker-pool.js';
 import type { WorkerStart } from './worker-protocol.js';
@@ -51,6 +53,7 @@ export const RAW_INPUT_DEFAULTS = {
   realIpHeader: '',
   expireNs: 2_000_000_000n,
   maxSize: 64 * 1024 * 1024,
+  memoryBudget: DEFAULT_MEMORY_BUDGET,
   probability: 1,
   wallClock: false,
   vxlanPort: 4789,
@@ -67,7 +70,17 @@ const CHANNEL_CAPACITY = 10_000;
 export function rawInput(options: RawInputOptions): Input {
   const { log, name } = options;
   const channel = new Channel<Message>(CHANNEL_CAPACITY);
-  const flows = new FlowPipeline(flowOptions(options), (msg) => channel.offer(msg));
+  const budgetText = `--input-raw-memory-budget ${formatBytes(options.memoryBudget)}`;
+  const flows = new FlowPipeline(
+    flowOptions(options),
+    (msg) => channel.offer(msg),
+    (what, bytes) =>
+      log.warn(
+        `${name}: ${budgetText} is spent by messages in progress: the largest, a ${what}, ` +
+          `was emitted cut after ${formatBytes(bytes)} (incomplete=memory-budget, counted in cut_memory_budget)`,
+        'input-raw:memory-budget',
+      ),
+  );
   let source: PacketSource | undefined;
   let pool: CaptureWorkerPool | undefined;
   let started = false;
@@ -109,6 +122,14 @@ export function rawInput(options: RawInputOptions): Input {
     } finally {
       if (statsTimer) clearInterval(statsTimer);
       finished = true;
+      // The workers' cuts are not warned about one by one (their logger is this thread's): said once here.
+      const cut = Number(pool?.stats().cut_memory_budget ?? 0);
+      if (cut > 0) {
+        log.warn(
+          `${name}: ${cut} message(s) in progress were emitted cut because ${budgetText} ` +
+            `(${formatBytes(Math.floor(options.memoryBudget / workers.count))} a worker) was spent (incomplete=memory-budget)`,
+        );
+      }
       if (options.printStats) printStats(true);
       channel.close();
     }
@@ -188,6 +209,7 @@ export function flowOptions(o: RawInputOptions): FlowOptions {
     realIpHeader: o.realIpHeader,
     expireNs: o.expireNs,
     maxSize: o.maxSize,
+    memoryBudget: o.memoryBudget,
     probability: o.probability,
     wallClock: o.wallClock,
     vxlanPort: o.vxlanPort,

@@ -14,9 +14,11 @@ export type MessageKind = 'request' | 'response';
  * - `max-size`: cut at `maxSize` (or the header block exceeded `maxHeaderSize`); `trueLength` tells the real
  *   length when the framing gave it;
  * - `expired`: the caller gave up waiting (`expire()`);
- * - `malformed`: the body framing was invalid (bad chunk size, bad chunk terminator), so its end is a guess.
+ * - `malformed`: the body framing was invalid (bad chunk size, bad chunk terminator), so its end is a guess;
+ * - `memory-budget`: cut where the stream was because the caller could hold it no longer (`cutHeld()`: a
+ *   capture's budget for all messages in progress); the rest of it is skipped as after a `max-size` cut.
  */
-export type IncompleteReason = 'gap' | 'eof' | 'max-size' | 'expired' | 'malformed';
+export type IncompleteReason = 'gap' | 'eof' | 'max-size' | 'expired' | 'malformed' | 'memory-budget';
 
 /** Leniencies and oddities seen while parsing, as bit flags in `Http1Message.anomalies`. */
 export const Anomaly = {

@@ -216,6 +216,8 @@ export class Http1Splitter {
   private parts: Buffer[] = [];
   private collectedTo = 0;
   /** `parts` from this index on are views of the caller's chunks (`stableChunks`); those before are copies. */
+  /** Bytes in `parts` (see `heldBytes`). */
+  private partsBytes = 0;
   private viewsFrom = 0;
 
   constructor(kind: MessageKind, options: SplitterOptions = {}) {
@@ -258,6 +260,33 @@ export class Http1Splitter {
    */
   get framingLost(): boolean {
     return this.tail !== null;
+  }
+
+  /**
+   * With `collect`: bytes of the message in progress held in its pieces (copies, or views of the caller's
+   * chunks), 0 between messages. A caller bounding the memory of many splitters (a capture's budget) sums these
+   * and calls `cutHeld()` on the largest.
+   */
+  get heldBytes(): number {
+    return this.partsBytes;
+  }
+
+  /**
+   * The caller cannot hold the message in progress any longer (a memory budget across many streams): it is
+   * reported now, cut where the stream is, with `incomplete: 'memory-budget'`, and the rest of it is skipped by
+   * its framing exactly as after a `max-size` cut. Nothing happens between messages or while skipping.
+   */
+  cutHeld(): readonly Http1Message[] {
+    if (this.state === S_ENDED || this.state === S_OPAQUE) return NONE;
+    this.chunk = EMPTY_BUF;
+    this.base = this.pos;
+    if (this.cur && !this.discarding) {
+      this.cutMaxSize(this.pos, 'memory-budget');
+    } else if (this.tail) {
+      this.tail.incomplete = 'memory-budget';
+      this.finishTail(this.pos);
+    }
+    return this.flush();
   }
 
   /** The message being parsed and not yet reported (null between messages): read it, never change it. */
@@ -866,12 +895,13 @@ export class Http1Splitter {
   // ── message lifecycle ──────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Cut the current message at `maxSize` (or where the header block overflowed) and report it now. Parsing goes
-   * on with a private copy, so a reported message is never changed afterwards.
+   * Cut the current message at `maxSize` (or where the header block overflowed, or where the stream is for a
+   * `memory-budget` cut) and report it now. Parsing goes on with a private copy, so a reported message is never
+   * changed afterwards.
    */
-  private cutMaxSize(cutAt: number): void {
+  private cutMaxSize(cutAt: number, reason: 'max-size' | 'memory-budget' = 'max-size'): void {
     const m = this.cur!;
-    m.incomplete = 'max-size';
+    m.incomplete = reason;
     m.end = cutAt;
     if (m.headerEnd >= 0 && m.contentLength >= 0 && !m.chunked && !m.closeDelimited) {
       m.trueLength = m.headerEnd - m.start + m.contentLength;
@@ -1059,9 +1089,11 @@ export class Http1Splitter {
   private beginCollect(start: number): void {
     // Setting an array's length is a runtime call (2% of capture CPU when done twice per message): only when needed.
     if (this.parts.length > 0) this.parts.length = 0;
+    this.partsBytes = 0;
     if (start < this.base) {
       // The start line began in an earlier chunk: those bytes are only in the line buffer now.
       this.parts.push(Buffer.from(this.lineBuf.subarray(start - this.lineAbs, this.base - this.lineAbs)));
+      this.partsBytes = this.base - start;
       this.collectedTo = this.base;
     } else {
       this.collectedTo = start;
@@ -1085,6 +1117,7 @@ export class Http1Splitter {
       }
       this.parts.push(piece);
     }
+    this.partsBytes += piece.length;
     this.collectedTo = limit;
   }
 
@@ -1116,6 +1149,7 @@ export class Http1Splitter {
     const all = parts.length === 1 && (this.stableChunks || copied === 1) ? parts[0]! : Buffer.concat(parts);
     if (parts.length === 1) parts.pop();
     else parts.length = 0;
+    this.partsBytes = 0;
     this.viewsFrom = 0;
     const want = m.end - m.start - m.missingBytes;
     return all.length > want ? all.subarray(0, want) : all;
