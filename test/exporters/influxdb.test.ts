@@ -87,6 +87,25 @@ describe('--output-influxdb against a real InfluxDB', () => {
     );
   });
 
+  it('routes and hosts with backslashes are written as they are; one that InfluxDB cannot take does not fail the write', async () => {
+    // InfluxDB 1.x unescapes only `\,` `\=` `\ ` in tag values, and refuses a value that ends with a backslash
+    // ("invalid tag format"): a doubled backslash was stored doubled, and one route ending in `\` failed every write.
+    const feed = new FixedFeed();
+    const { log } = quietLog();
+    feed.push(
+      exchange({ route: '/back\\slash', host: 'h\\x' }),
+      exchange({ route: '/trail\\', host: 'ok' }),
+      exchange({ route: '/a\\,b c', host: 'ok' }),
+    );
+    const writer = new InfluxWriter(parseInfluxUrl(`${influx.url}?db=backslashes`), () => feed.snapshot(), log);
+    await writer.close();
+    assert.deepEqual(writer.stats(), { writes: 1, points: 4, failures: 0, skipped: 0 }, writer.stats().last_error);
+    const [routes] = await influxQuery(influx, 'backslashes', 'SHOW TAG VALUES FROM tapline_route WITH KEY = "route"');
+    assert.deepEqual(routes!.values.map((v) => v[1]).sort(), ['/a%5C,b c', '/back\\slash', '/trail%5C']);
+    const [hosts] = await influxQuery(influx, 'backslashes', 'SHOW TAG VALUES FROM tapline_route WITH KEY = "host"');
+    assert.deepEqual(hosts!.values.map((v) => v[1]).sort(), ['h\\x', 'ok']);
+  });
+
   it('a server that is down is counted and warned about; the run is not stopped', async () => {
     const { log, lines } = quietLog();
     const port = await freePort();

@@ -60,11 +60,17 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
   return { writeUrl: write.toString(), queryUrl: query.toString(), db };
 }
 
-/** Line protocol escapes: measurement (comma, space), tag keys and values (comma, equals, space). */
-function tag(value: string): string {
+/**
+ * A tag value in line protocol: comma, equals and space are escaped with a backslash. InfluxDB 1.x unescapes
+ * only those three, so a backslash is written as it is (doubled, it would be stored doubled: `/a\b` read back as
+ * `/a\\b`). A backslash that the server would read as an escape (before a comma, equals or space) or that ends
+ * the value (refused: "invalid tag format", which failed the whole write, every interval) has no exact form; it
+ * is written `%5C`, its URL encoding. A newline is written `\n` (line protocol has no way to carry one).
+ */
+function influxTagValue(value: string): string {
   return value
-    .replace(/\\/g, '\\\\')
-    .replace(/([,= ])/g, '\\$1')
+    .replace(/\\(?=[,= ]|$)/g, '%5C')
+    .replace(/[,= ]/g, '\\$&')
     .replace(/\n/g, '\\n');
 }
 
@@ -89,7 +95,7 @@ export function toLineProtocol(
   const lines: string[] = [];
   for (const r of snapshot.routes) {
     const was = before.get(`${r.host} ${r.route}`);
-    const tags = `${r.host ? `,host=${tag(r.host)}` : ''},route=${tag(r.route || '/')}`;
+    const tags = `${r.host ? `,host=${influxTagValue(r.host)}` : ''},route=${influxTagValue(r.route || '/')}`;
     const fields = [
       `requests=${int(r.requests)}`,
       `responses=${int(r.responses)}`,
