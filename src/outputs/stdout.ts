@@ -17,10 +17,11 @@ export function streamOutput(name: string, stream: Writable): Output {
   let waiting: Promise<void> | undefined;
   let broken: Error | undefined;
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    // EPIPE: the reader went away (`| head`), as it may; any other error is a failure of the output.
+    // EPIPE: the reader went away (`| head`), as it may; any other error is a failure of the output. No `where`:
+    // the pipeline names the output in front of the text ('output-stdout: output-stdout: …' otherwise).
     broken ??=
       err.code === 'EPIPE'
-        ? new TaplineError(ERROR_CODES.OUTPUT_CLOSED, 'the reader closed the pipe', { where: name, cause: err })
+        ? new TaplineError(ERROR_CODES.OUTPUT_CLOSED, 'the reader closed the pipe', { cause: err })
         : err;
   });
 

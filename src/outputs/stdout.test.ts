@@ -1,0 +1,30 @@
+// --output-stdout's stream output: a reader that goes away (EPIPE) stops it with a plain OUTPUT_CLOSED error.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { describeError, ERROR_CODES, isTaplineError } from '../core/errors.js';
+import { makeMeta } from '../core/message.js';
+import { streamOutput } from './stdout.js';
+
+test('a closed pipe is said once, without the output name twice (the pipeline puts it in front)', async () => {
+  const closedPipe = new Writable({
+    write(_chunk, _encoding, done) {
+      done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    },
+  });
+  const out = streamOutput('output-stdout', closedPipe);
+  const msg = { meta: makeMeta({ type: '1', id: 'a', timestampNs: 1n }), data: Buffer.from('GET / HTTP/1.1\r\n\r\n') };
+  // The first write is accepted; the pipe's error arrives after it. Bounded: a few event-loop turns.
+  let thrown: unknown;
+  for (let i = 0; i < 20 && thrown === undefined; i++) {
+    try {
+      await out.write(msg);
+    } catch (err) {
+      thrown = err;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(isTaplineError(thrown), String(thrown));
+  assert.equal(thrown.code, ERROR_CODES.OUTPUT_CLOSED);
+  assert.equal(describeError(thrown), 'the reader closed the pipe (TAPLINE_ERR_OUTPUT_CLOSED)');
+});
