@@ -24,6 +24,7 @@ import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
+import { fileIdentity, isBeingWritten, startReading } from './file-in-use.js';
 import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
@@ -172,9 +173,9 @@ export function fileInput(options: FileInputOptions): Input {
   };
 
   /** Every file of every pattern, in order; a pattern that matches nothing is an error. */
-  const expand = async (): Promise<{ path: string; size: number }[]> => {
+  const expand = async (): Promise<{ path: string; size: number; identity: string | undefined }[]> => {
     const seen = new Set<string>();
-    const out: { path: string; size: number }[] = [];
+    const out: { path: string; size: number; identity: string | undefined }[] = [];
     for (const pattern of patterns) {
       const matches = globSync(pattern);
       if (matches.length === 0) {
@@ -184,7 +185,7 @@ export function fileInput(options: FileInputOptions): Input {
       for (const path of matches) {
         if (seen.has(path)) continue;
         seen.add(path);
-        const info = await stat(path).then(
+        const info = await stat(path, { bigint: true }).then(
           (s) => s,
           () => undefined,
         );
@@ -200,13 +201,27 @@ export function fileInput(options: FileInputOptions): Input {
             },
           );
         }
-        out.push({ path, size: info?.isFile() ? info.size : 0 });
+        const identity = info?.isFile() ? fileIdentity(info) : undefined;
+        if (identity !== undefined && isBeingWritten(identity)) {
+          // A glob read again by --input-file-loop now matches a file an --output-file is writing.
+          throw new TaplineError(
+            ERROR_CODES.FILE_IO,
+            `${path} is the file --output-file is writing: reading it would read the run's own output back, ` +
+              'without end; read from another file',
+            { where: '--input-file' },
+          );
+        }
+        out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity });
       }
     }
     return out;
   };
 
+  /** The files of the pass being read (file-in-use.ts: an --output-file refuses to write them). */
+  let readingDone: (() => void)[] = [];
   const release = () => {
+    for (const done of readingDone) done();
+    readingDone = [];
     for (const s of sources) s.destroy();
     sources = [];
     pool?.closeAll();
@@ -223,6 +238,7 @@ export function fileInput(options: FileInputOptions): Input {
     for (;;) {
       if (stop.signal.aborted) return;
       const files = await expand();
+      for (const f of files) if (f.identity !== undefined) readingDone.push(startReading(f.identity));
       stats.passes++;
       stats.files = files.length;
       stats.bytes_read = 0;

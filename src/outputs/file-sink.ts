@@ -11,12 +11,13 @@
  * (ENOSPC, EIO, …) is kept as a TaplineError(FILE_IO) naming the file, and thrown by the next push()/close();
  * no promise handed out here rejects without a caller to catch it.
  */
-import { createWriteStream, fstat, open, type WriteStream } from 'node:fs';
+import { type BigIntStats, closeSync, createWriteStream, fstat, open, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import type { FileBytes } from '../core/plugin.js';
+import { fileIdentity, isBeingRead, startWriting } from '../inputs/file-in-use.js';
 import { canCopyInKernel, KernelCopy, markFileBytes } from './file-copy.js';
 import { RecordBuffer } from './record-buffer.js';
 
@@ -72,6 +73,8 @@ export class FileSink {
   private closing: Promise<void> | undefined;
   /** The last batch was a raw run marked for a kernel copy: the larger in-flight limits apply. */
   private copying = false;
+  /** Tells file-in-use.ts the file is closed. */
+  private writingDone: (() => void) | undefined;
   /** Bytes of this file on disk: its size when opened plus bytes written (compressed bytes for .gz). */
   diskBytes: number;
 
@@ -107,7 +110,19 @@ export class FileSink {
     const fd = await new Promise<number>((resolve, reject) =>
       open(path, 'a', 0o660, (err, fd) => (err ? reject(fileError(path, 'open for writing', err)) : resolve(fd))),
     );
-    const size = await new Promise<number>((resolve) => fstat(fd, (err, st) => resolve(err ? 0 : st.size)));
+    const st = await new Promise<BigIntStats | undefined>((resolve) =>
+      fstat(fd, { bigint: true }, (err, st) => resolve(err ? undefined : st)),
+    );
+    const identity = st ? fileIdentity(st) : undefined;
+    if (identity !== undefined && isBeingRead(identity)) {
+      closeSync(fd);
+      throw new TaplineError(
+        ERROR_CODES.FILE_IO,
+        'cannot write to the file --input-file is reading: every record written would be read back and ' +
+          'written again, without end (as `cat f >> f`); write to another file',
+        { where: path },
+      );
+    }
     const copy = kernelCopy && !gzip && canCopyInKernel() ? new KernelCopy(path, fd) : undefined;
     const ws = createWriteStream('', {
       fd,
@@ -115,7 +130,9 @@ export class FileSink {
       autoClose: true,
       ...(copy ? { fs: copy.fs() } : {}),
     });
-    return new FileSink(path, ws, gzip, size, copy);
+    const sink = new FileSink(path, ws, gzip, st ? Number(st.size) : 0, copy);
+    if (identity !== undefined) sink.writingDone = startWriting(identity);
+    return sink;
   }
 
   get gzip(): boolean {
@@ -198,6 +215,14 @@ export class FileSink {
   }
 
   private async finish(): Promise<void> {
+    try {
+      await this.finishWriting();
+    } finally {
+      this.writingDone?.();
+    }
+  }
+
+  private async finishWriting(): Promise<void> {
     if (!this.error) {
       const target = this.gz ?? this.ws;
       for (const part of this.buffer.take()) target.write(part);
