@@ -61,7 +61,8 @@ export class Prettifier {
  * or a HEAD response that says chunked) loses nothing and is not counted.
  */
 function brokenChunks(payload: Buffer): boolean {
-  if (!headerValue(payload, 'Transfer-Encoding').equals(CHUNKED)) return false;
   const end = mimeHeadersEnd(payload);
-  return end >= 5 && end < payload.length && !dechunk(payload.subarray(end)).complete;
+  if (end < 5 || end >= payload.length) return false;
+  if (!headerValue(payload.subarray(0, end), 'Transfer-Encoding').equals(CHUNKED)) return false;
+  return !dechunk(payload.subarray(end)).complete;
 }

@@ -54,6 +54,13 @@ describe('prettify (spec §9.4 vectors)', () => {
     const truncated = Buffer.concat([b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'), gz.subarray(0, 20)]);
     assert.equal(prettify(truncated), truncated);
   });
+  it('looks for the triggers in the head only (gor also finds them in body lines)', () => {
+    for (const line of ['Transfer-Encoding: chunked', 'Content-Encoding: gzip']) {
+      const body = `note:\r\n${line}\r\n`;
+      const input = b(`POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      assert.equal(prettify(input), input, line);
+    }
+  });
   it('passes a gzip-encoded message with an empty body unchanged (gor drops it)', () => {
     for (const text of [
       'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nContent-Encoding: gzip\r\n\r\n', // answer to a HEAD

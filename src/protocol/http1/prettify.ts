@@ -1,9 +1,10 @@
 /**
  * `--prettify-http` (spec §9.4): de-chunk and gunzip a payload so middleware and outputs see a plain body with a
- * correct Content-Length. Both triggers are exact, case-sensitive value matches found with gor's header scan
- * over the WHOLE payload. Two gor bugs are not reproduced (docs/compat.md): when gunzip fails after de-chunking,
- * gor returns the original payload but has already edited its header bytes in place (Go slice aliasing); we
- * return it intact. And gor drops a gzip-encoded message with an empty body; we pass it on unchanged.
+ * correct Content-Length. Both triggers are exact, case-sensitive value matches found with gor's header scan.
+ * Three gor bugs are not reproduced (docs/compat.md): gor scans the WHOLE payload for the triggers, so body
+ * lines can set them off; we scan the head. When gunzip fails after de-chunking, gor returns the original
+ * payload but has already edited its header bytes in place (Go slice aliasing); we return it intact. And gor
+ * drops a gzip-encoded message with an empty body; we pass it on unchanged.
  */
 
 import { dechunk } from './dechunk.js';
@@ -14,18 +15,20 @@ const CHUNKED = Buffer.from('chunked', 'latin1');
 const GZIP = Buffer.from('gzip', 'latin1');
 
 export function prettify(payload: Buffer): Buffer {
-  const chunked = headerValue(payload, 'Transfer-Encoding').equals(CHUNKED);
-  const gzipped = headerValue(payload, 'Content-Encoding').equals(GZIP);
-  if (!chunked && !gzipped) return payload;
-
   const headersEnd = mimeHeadersEnd(payload);
   if (headersEnd < 5) return payload;
+  // The head only: gor scans the whole payload, so a body line reading `Content-Encoding: gzip` dropped the
+  // message and one reading `Transfer-Encoding: chunked` emptied a body that was never chunked.
+  const head = payload.subarray(0, headersEnd);
+  const chunked = headerValue(head, 'Transfer-Encoding').equals(CHUNKED);
+  const gzipped = headerValue(head, 'Content-Encoding').equals(GZIP);
+  if (!chunked && !gzipped) return payload;
 
   // An empty body (a HEAD, 304 or 204 response that names its encoding) has nothing to decode. gor hands it to
   // gunzip, whose missing header drops the message: every such response was lost. It passes as it is.
   if (!chunked && headersEnd >= payload.length) return payload;
 
-  let headers = payload.subarray(0, headersEnd);
+  let headers = head;
   let content = payload.subarray(headersEnd);
 
   if (chunked) {
