@@ -105,6 +105,12 @@ class ResponseFramer {
   const char* error() const { return error_; }
   // Still before the first byte of a status line (nothing of a response arrived but blank lines).
   bool idle() const { return state_ == S_START && line_.empty(); }
+  // The head (status line and headers) is not complete yet.
+  bool in_head() const { return state_ == S_START || state_ == S_HEADERS; }
+  bool chunked() const { return chunked_; }
+  int64_t content_length() const { return content_length_; }
+  // Body bytes still expected by a Content-Length body (S_BODY).
+  uint64_t remaining() const { return remaining_; }
 
  private:
   enum State { S_START, S_HEADERS, S_BODY, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILERS, S_CLOSE };

@@ -1042,8 +1042,36 @@ class Sender : public Napi::ObjectWrap<Sender> {
     std::string t = std::to_string(static_cast<long>(opt_.timeout_ms)) + "ms";
     if (c.connecting) return "no connection to the target within " + t;
     if (c.bytes == 0 && c.written < c.req.length) return "the target did not take the whole request within " + t;
-    if (c.bytes == 0) return "no response within " + t;
+    if (c.bytes == 0) return "no response within " + t + RecordedIncomplete(c.req.data(), c.req.length);
     return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received";
+  }
+
+  // Why a target may never answer a request that went out whole: the request itself was recorded cut short
+  // (the words of http-connection.ts recordedIncomplete); "" when it is complete. After a timeout only. A
+  // request is framed as a response would be once its request line is replaced by a status line, except that
+  // no length means no body (the framer's close-delimited state).
+  static std::string RecordedIncomplete(const char* req, size_t n) {
+    const char* lf = static_cast<const char*>(memchr(req, '\n', n));
+    if (lf == nullptr) return "";
+    ResponseFramer f;
+    f.Start(false);
+    static const char kStatus[] = "HTTP/1.1 200 OK\r\n";
+    size_t used = 0;
+    f.Feed(reinterpret_cast<const uint8_t*>(kStatus), sizeof kStatus - 1, &used);
+    size_t at = static_cast<size_t>(lf - req) + 1;
+    ResponseFramer::Step s = f.Feed(reinterpret_cast<const uint8_t*>(req + at), n - at, &used);
+    if (s != ResponseFramer::NEED_MORE || f.Finish() == ResponseFramer::DONE) return "";
+    std::string what;
+    if (f.in_head()) {
+      what = "its head does not end with a blank line";
+    } else if (f.chunked()) {
+      what = "its chunked body ends before the last chunk";
+    } else {
+      int64_t length = f.content_length();
+      what = "Content-Length " + std::to_string(length) + ", " +
+             std::to_string(length - static_cast<int64_t>(f.remaining())) + " body bytes";
+    }
+    return "; the request was recorded incomplete (" + what + "), so the target is still waiting for the rest of it";
   }
 
   static bool OnlyLineEnds(const uint8_t* p, size_t n) {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { test } from 'node:test';
+import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
 import { arrayInput, forEachClient, rawServer, requestMessage, runPipeline } from './replay-support.js';
 
@@ -72,6 +73,35 @@ forEachClient(() => {
       assert.equal(s.status_1xx, 4);
       assert.equal(s.unsolicited_responses, 0);
       assert.equal(server.connections, 4, 'one connection per upgraded request');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a request recorded cut short goes out whole and is never answered: its timeout says the request is incomplete', async () => {
+    const server = await rawServer(() => {}); // like any server, it waits for the rest of each request
+    try {
+      const log = memoryLogger();
+      const messages = [
+        requestMessage('POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789', 'a'.repeat(24)),
+        requestMessage('GET /no-blank-line HTTP/1.1\r\nHost: x\r\n', 'b'.repeat(24)),
+        requestMessage('POST /cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel', 'c'.repeat(24)),
+        requestMessage('GET /whole HTTP/1.1\r\nHost: x\r\n\r\n', 'd'.repeat(24)),
+      ];
+      const out = httpOutput(server.url, { workers: 4, timeoutMs: 300, log });
+      const summary = await runPipeline([arrayInput(messages)], [out]);
+      assert.equal(summary.outputs[0]!.stats!.error_timeout, 4);
+      const said = (id: string) => log.lines.find((l) => l.includes(`request ${id.repeat(24)} failed`)) ?? '';
+      const tail = ', so the target is still waiting for the rest of it)';
+      assert.ok(
+        said('a').endsWith(
+          `no response within 300ms; the request was recorded incomplete (Content-Length 100, 10 body bytes)${tail}`,
+        ),
+        said('a'),
+      );
+      assert.ok(said('b').includes('(its head does not end with a blank line)'), said('b'));
+      assert.ok(said('c').includes('(its chunked body ends before the last chunk)'), said('c'));
+      assert.ok(said('d').endsWith('failed: timeout (no response within 300ms)'), said('d'));
     } finally {
       await server.close();
     }
