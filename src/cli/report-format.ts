@@ -3,6 +3,8 @@
  * latency; status mix; bandwidth over time), CSV (one row per route), and the per-route comparison with a
  * baseline (`--compare`).
  */
+
+import { printable } from '../analytics/printable.js';
 import type { AnalyticsSnapshot, RouteTotals } from '../analytics/types.js';
 import { formatBytes } from '../core/values.js';
 
@@ -68,7 +70,9 @@ const num = (n: number) => n.toLocaleString('en-US');
 const signed = (change: number | null) =>
   change === null ? 'new' : `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
 
-function clipRoute(route: string): string {
+/** A route for a table cell: control characters made visible (printable.ts), clipped to 60 characters. */
+function clipRoute(raw: string): string {
+  const route = printable(raw);
   return route.length > 60 ? `${route.slice(0, 57)}...` : route;
 }
 

@@ -206,6 +206,30 @@ describe('tapline report', () => {
     assert.equal(fine.code, 0, fine.stderr);
   });
 
+  it('control characters in a captured path are shown as \\xHH in the table and budget lines, never sent to the terminal', async () => {
+    const hostile = join(dir, 'hostile.gor');
+    writeGor(hostile, [
+      ...exchange(1, '/clear\x1b[2J', 5000, 1),
+      ...exchange(2, '/title\x1b]0;owned\x07/x', 10, 1),
+      ...exchange(3, '/cr\rtab\there', 10, 1),
+    ]);
+    const run = await runTapline(['report', hostile, '--max-share', '10%']);
+    assert.equal(run.code, 3, run.stderr);
+    const out = run.stdout.toString();
+    for (const [name, text] of [
+      ['stdout', out],
+      ['stderr', run.stderr],
+    ] as const) {
+      assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, `${name} holds a control character`);
+    }
+    assert.match(out, /\/clear\\x1b\[2J +1 /);
+    assert.match(out, /\/title\\x1b\]0;owned\\x07\/x/);
+    assert.match(out, /\/cr\\x0dtab\\x09here/);
+    assert.match(run.stderr, /max-share: \/clear\\x1b\[2J \d+\.\d% of all bytes > 10\.0%/);
+    const json = await runTapline(['report', hostile, '--json']);
+    assert.ok(JSON.parse(json.stdout.toString()).routes.some((r: { route: string }) => r.route === '/clear\x1b[2J'));
+  });
+
   it('bad input: usage errors exit 2, an unreadable file exits 1, naming it', async () => {
     const none = await runTapline(['report']);
     assert.equal(none.code, 2);
