@@ -32,13 +32,16 @@ export function parseContentLength(buf: Uint8Array, vs: number, ve: number): num
     while (i < ve && isWs(buf[i])) i++;
     let n = 0;
     let digits = 0;
+    // Leading zeros are valid (1*DIGIT) and add nothing: only the digits after them are bounded.
+    let significant = 0;
     while (i < ve && buf[i]! >= 0x30 && buf[i]! <= 0x39) {
       n = n * 10 + (buf[i]! - 0x30);
       digits++;
+      if (n !== 0) significant++;
       i++;
     }
     while (i < ve && isWs(buf[i])) i++;
-    if (digits === 0 || digits > MAX_DIGITS || (i < ve && buf[i] !== COMMA)) return CL_INVALID;
+    if (digits === 0 || significant > MAX_DIGITS || (i < ve && buf[i] !== COMMA)) return CL_INVALID;
     if (value !== -1 && n !== value) return CL_CONFLICT;
     value = n;
     i++; // past the comma, or past the end

@@ -96,6 +96,31 @@ describe('response framing', () => {
     assert.equal(out[0]!.bytes!.toString('latin1').endsWith('X-Check: 1\r\n\r\n'), true);
   });
 
+  it('chunk sizes in upper case or with any number of leading zeros (1*HEXDIG) frame the body', () => {
+    const { out } = responses(
+      ['GET', 'GET'],
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n',
+      '00000000000000000000005\r\nhello\r\n00000000000000000000\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    );
+    assert.deepEqual(pick(out, 'incomplete', 'entityLength', 'bodyLength'), [
+      { incomplete: null, entityLength: 31, bodyLength: 88 },
+      { incomplete: null, entityLength: 2, bodyLength: 2 },
+    ]);
+  });
+
+  it('a Content-Length with any number of leading zeros (1*DIGIT) frames the body', () => {
+    const { out } = responses(
+      ['GET', 'GET'],
+      'HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000005\r\n\r\nhello',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    );
+    assert.deepEqual(pick(out, 'incomplete', 'contentLength', 'bodyLength', 'closeDelimited'), [
+      { incomplete: null, contentLength: 5, bodyLength: 5, closeDelimited: false },
+      { incomplete: null, contentLength: 2, bodyLength: 2, closeDelimited: false },
+    ]);
+  });
+
   it('without expected methods responses are framed as answers to GET', () => {
     const { out } = responses([], 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx');
     assert.equal(out[0]!.method, '');

@@ -814,14 +814,18 @@ export class Http1Splitter {
     while (i < ce && isWs(buf[i])) i++;
     let n = 0;
     const digitsStart = i;
+    // Leading zeros are valid (chunk-size = 1*HEXDIG) and add nothing: only the digits after them are bounded.
+    let significantFrom = -1;
     for (; i < ce; i++) {
       const d = HEX[buf[i]!]!;
       if (d === 255) break;
+      if (d !== 0 && significantFrom === -1) significantFrom = i;
       n = n * 16 + d;
     }
     const digits = i - digitsStart;
+    const significant = significantFrom === -1 ? 0 : i - significantFrom;
     while (i < ce && isWs(buf[i])) i++;
-    if (digits === 0 || digits > MAX_CHUNK_DIGITS || (i < ce && buf[i] !== SEMI) || total > MAX_CHUNK_LINE) {
+    if (digits === 0 || significant > MAX_CHUNK_DIGITS || (i < ce && buf[i] !== SEMI) || total > MAX_CHUNK_LINE) {
       this.loseFraming('malformed', absNext);
       return;
     }
