@@ -128,6 +128,31 @@ describe('.gor framing', () => {
     }
   });
 
+  it('a gor record (bare-LF meta line) whose payload holds "\\n🐵🙈🙉\\r\\n" is read whole, as gor reads it', () => {
+    const payloads = ['x\r\n🐵🙈🙉\r\ny', 'GET / HTTP/1.1\r\nX: \n🐵🙈🙉\r\n\r\n', '\n🐵🙈🙉\r\n'];
+    const file = Buffer.concat([
+      ...payloads.map((p, i) => simple(String(i), p)),
+      Buffer.from('1 w 9 0\r\nGET /crlf HTTP/1.1\r\n\r\n\r\n🐵🙈🙉\r\n'), // a CRLF record still ends at its CRLF separator
+      simple('z', 'last'),
+    ]);
+    for (const size of [1, 5, 13, 14, file.length]) {
+      for (const native of [true, false]) {
+        useNativeScanner(native);
+        const { records, problems } = readAll(splitEvery(file, size));
+        assert.deepEqual(
+          records.map((r) => [r.meta.id, r.data.toString()]),
+          [...payloads.map((p, i) => [String(i), p]), ['w', 'GET /crlf HTTP/1.1\r\n\r\n'], ['z', 'last']],
+          `chunks of ${size}, native ${native}`,
+        );
+        assert.deepEqual(
+          problems.map((p) => [p.kind, p.record]),
+          [['crlf', 4]],
+        );
+      }
+    }
+    useNativeScanner(true);
+  });
+
   it('skips malformed metas and empty payloads, naming record and offset, and keeps the good ones', () => {
     const bad = Buffer.from('only two\nGET / HTTP/1.1\r\n\r\n\n🐵🙈🙉\n');
     const empty = Buffer.from('1 e 3 0\n\n🐵🙈🙉\n');

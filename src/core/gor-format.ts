@@ -7,7 +7,8 @@
  * and more talkative than gor, always saying what it did:
  *  - a last record without a separator is read (gor drops it) and reported as `unterminated`;
  *  - a separator at the very end of a file without its final LF is accepted;
- *  - Windows line endings (`\r\n🐵🙈🙉\r\n`, CRLF meta lines) are read and reported once as `crlf`;
+ *  - Windows line endings (`\r\n🐵🙈🙉\r\n`, CRLF meta lines) are read and reported once as `crlf`; a record
+ *    whose meta line ends in a bare LF (every gor record) ends only at `\n🐵🙈🙉\n`, as in gor;
  *  - a record whose meta line is malformed, or whose payload is empty, is skipped and reported;
  *  - binary garbage does not grow memory: once a record's first line is clearly not a meta line, its bytes
  *    are discarded up to the next separator and reported as `garbage`.
@@ -170,8 +171,9 @@ export class GorRecordReader {
       if (idx === -1) break;
       const after = idx + CORE_LEN;
       if (after >= chunk.length) break; // cannot tell yet: the next chunk decides (scanStraddle)
-      const sepLen = separatorLength(chunk, after);
+      let sepLen = separatorLength(chunk, after);
       if (sepLen === -1) break; // "\r" is the chunk's last byte: the next chunk decides
+      if (sepLen === 2 && !this.crlfRecord(chunk, from)) sepLen = 0;
       if (sepLen === 0) {
         search = idx + 1;
         continue;
@@ -290,7 +292,8 @@ export class GorRecordReader {
       const idx = probe.indexOf(SEP_CORE, from);
       if (idx === -1 || idx >= tailLen) return 0; // none starting in the tail: the in-chunk scan handles the rest
       const after = idx + CORE_LEN;
-      const sepLen = after >= probe.length ? -1 : separatorLength(probe, after);
+      let sepLen = after >= probe.length ? -1 : separatorLength(probe, after);
+      if (sepLen === 2 && !this.crlfRecord(chunk, 0)) sepLen = 0;
       if (sepLen === -1) {
         // The chunk is tiny and still does not tell; keep everything for the next push.
         this.take(chunk);
@@ -308,6 +311,24 @@ export class GorRecordReader {
       this.finishRecord(sepLen === 2, this.streamOffset + resume);
       return resume;
     }
+  }
+
+  /**
+   * Whether `\n🐵🙈🙉\r\n` ends the record being read (the pieces, then `chunk` from `from`): only in a file
+   * with Windows line endings, whose meta lines end in CR too. gor writes meta lines with a bare LF, so in a
+   * gor file that sequence is payload (gor reads it as such), not a separator. A record being skipped as
+   * garbage has no meta line left to look at: any separator ends it.
+   */
+  private crlfRecord(chunk: Buffer, from: number): boolean {
+    if (this.skipping) return true;
+    let before = -1; // the byte before the one looked at, across pieces
+    for (const piece of this.pieces) {
+      const nl = piece.indexOf(LF);
+      if (nl !== -1) return (nl > 0 ? piece[nl - 1] : before) === CR;
+      if (piece.length > 0) before = piece[piece.length - 1]!;
+    }
+    const nl = chunk.indexOf(LF, from);
+    return nl !== -1 && (nl > from ? chunk[nl - 1] : before) === CR;
   }
 
   private take(piece: Buffer): void {
