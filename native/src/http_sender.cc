@@ -371,6 +371,8 @@ struct Conn {
   std::string kept;
   bool reused = false;
   bool retried = false;
+  // A socket was opened for this connection before: the next one is a reopening (counted).
+  bool opened_once = false;
   size_t addr = 0;
 };
 
@@ -609,10 +611,13 @@ class Sender : public Napi::ObjectWrap<Sender> {
     return Napi::Number::New(env, static_cast<double>(pieces.size()));
   }
 
-  // [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers]
+  // [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers, requests resent on a
+  // new connection, connections reopened]
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Array a = Napi::Array::New(env, 6);
+    Napi::Array a = Napi::Array::New(env, 8);
+    a.Set(7u, Napi::Number::New(env, static_cast<double>(reopened_.load())));
+    a.Set(6u, Napi::Number::New(env, static_cast<double>(resent_.load())));
     a.Set(5u, Napi::Number::New(env, static_cast<double>(unsolicited_.load())));
     a.Set(4u, Napi::Number::New(env, thread_cpu_ms_.load()));
     a.Set(0u, Napi::Number::New(env, total_.load()));
@@ -716,6 +721,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
       c->index = static_cast<uint32_t>(conns_.size() - 1);
     }
     c->live = true;
+    c->opened_once = false;
     c->last_used = NowMs(CLOCK_MONOTONIC);
     total_++;
     opened_++;
@@ -836,6 +842,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
     c->written = 0;
     c->framer.Start(c->req.head);
     if (c->fd < 0) {
+      if (c->opened_once) reopened_++;
+      c->opened_once = true;
       c->addr = good_addr_;
       if (!Connect(c)) return;
       if (c->connecting) return;
@@ -1113,6 +1121,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if ((reason == kReset || reason == kClosed) && c->reused && !c->retried && c->bytes == 0 && now < c->deadline) {
       // The server closed an idle keep-alive connection as we wrote: once more on a fresh connection.
       c->retried = true;
+      resent_++;
       Attempt(c);
       return;
     }
@@ -1204,6 +1213,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
   std::atomic<long long> opened_{0};
   std::atomic<long long> retired_{0};
   std::atomic<long long> unsolicited_{0};
+  std::atomic<long long> resent_{0};
+  std::atomic<long long> reopened_{0};
   std::atomic<int> busy_{0};
   std::atomic<double> thread_cpu_ms_{0};
 };

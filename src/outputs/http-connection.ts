@@ -64,6 +64,10 @@ export interface ConnectionOptions {
    * channel"); this is told so that they are counted.
    */
   onUnsolicited?: () => void;
+  /** A request is sent again on a new connection: it met a kept-alive one the target had just closed. */
+  onResend?: () => void;
+  /** A connection is opened again after its last one ended (closed by the target, or by tapline after a failure). */
+  onReopen?: () => void;
 }
 
 /** Where every plain-TCP connection's reads land (see the file header): read callbacks never overlap. */
@@ -92,6 +96,8 @@ export class ReplayConnection {
   private reused = false;
   private retried = false;
   private readonly keepBytes: number;
+  /** A socket was opened before: the next one is a reopening (counted). */
+  private opened = false;
   /** The TLS handshake of the current socket is done (https targets; for the timeout's words). */
   private secured = false;
   /** performance.now() when the last exchange ended (for idle retirement). */
@@ -164,6 +170,8 @@ export class ReplayConnection {
   private ensureSocket(): Socket {
     if (this.socket && !this.socket.destroyed) return this.socket;
     this.splitter = new ResponseSplitter();
+    if (this.opened) this.options.onReopen?.();
+    this.opened = true;
     const { host, port, secure } = this.target;
     const socket = secure
       ? tlsConnect({
@@ -314,6 +322,7 @@ export class ReplayConnection {
     ) {
       // The server closed an idle keep-alive connection as we wrote: once more on a fresh connection.
       this.retried = true;
+      this.options.onResend?.();
       this.attempt();
       return;
     }

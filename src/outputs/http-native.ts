@@ -39,7 +39,10 @@ export interface NativeSender {
    * -2: no whole record there).
    */
   submitRun(part: Buffer, from: number, max: number, firstSeq: number, keys: Float64Array, next: Float64Array): number;
-  /** [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers (ReplayConnection's onUnsolicited)] */
+  /**
+   * [connections, opened, retired, busy, CPU ms of the sender thread, unsolicited answers, requests resent,
+   * connections reopened] (the last three: ReplayConnection's onUnsolicited, onResend, onReopen)
+   */
   stats(): number[];
   ref(): void;
   unref(): void;
@@ -231,6 +234,14 @@ export class NativeReplayPool {
   /** Answers the target sent that no request asked for (dropped, the connection closed). */
   get unsolicited(): number {
     return this.counts()[5] ?? 0;
+  }
+
+  /** The sender's counts of what the JavaScript client counts through its callbacks, into `counters`. */
+  copyCounters(counters: ReplayReport['counters']): void {
+    const c = this.counts();
+    counters.unsolicited_responses = c[5] ?? 0;
+    counters.resent_after_close = c[6] ?? 0;
+    counters.connections_reopened = c[7] ?? 0;
   }
 
   /** Requests submitted and not finished (in a batch, queued in the sender or in flight). */

@@ -48,6 +48,16 @@ export class ReplayReport {
      * connection): dropped, and the connection closed (http-connection.ts onUnsolicited).
      */
     unsolicited_responses: 0,
+    /**
+     * Requests sent again, once, on a new connection: they met a kept-alive connection the target had just
+     * closed (as Go's transport does). Not failures; a target closing idle connections early shows here.
+     */
+    resent_after_close: 0,
+    /**
+     * Connections opened again after their last one ended (the target closed it, `Connection: close`, a
+     * close-delimited answer, a failure): with `connections_opened` (slots), how much keep-alive held.
+     */
+    connections_reopened: 0,
     response_bytes: 0,
   };
   readonly latency = new LatencyHistogram();

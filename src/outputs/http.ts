@@ -133,6 +133,12 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     onUnsolicited: () => {
       report.counters.unsolicited_responses++;
     },
+    onResend: () => {
+      report.counters.resent_after_close++;
+    },
+    onReopen: () => {
+      report.counters.connections_reopened++;
+    },
   };
   const native = useNativeClient(target, redirects, options.client)
     ? new NativeReplayPool(httpAddon()!, target, poolOptions, report, onDone)
@@ -231,7 +237,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     async close() {
       await waitForPool();
       pool.close();
-      if (native) report.counters.unsolicited_responses = native.unsolicited;
+      if (native) native.copyCounters(report.counters);
       const unsolicited = report.counters.unsolicited_responses;
       if (unsolicited > 0) {
         log?.warn(
@@ -245,7 +251,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       if (statsTimer) clearInterval(statsTimer);
     },
     stats: () => {
-      if (native) report.counters.unsolicited_responses = native.unsolicited;
+      if (native) native.copyCounters(report.counters);
       return report.stats({
         connections: pool.connections,
         connections_opened: pool.opened,

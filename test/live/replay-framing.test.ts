@@ -106,4 +106,31 @@ forEachClient(() => {
       await server.close();
     }
   });
+
+  test('a request that meets a kept-alive connection the target has closed is sent again once, and that is counted', async () => {
+    // The target answers the first request of each connection and drops the connection at the next one, as a
+    // server whose idle timeout fires just as the request arrives does.
+    const answered = new WeakSet<object>();
+    const server = await rawServer((_req, socket) => {
+      if (answered.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      answered.add(socket);
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    try {
+      const messages = Array.from({ length: 20 }, (_, i) => requestMessage(`GET /k/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
+      const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000 });
+      const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(s.errors, 0, JSON.stringify(s));
+      assert.equal(s.status_2xx, 20);
+      assert.equal(s.resent_after_close, 19, JSON.stringify(s));
+      assert.equal(s.connections_reopened, 19);
+      assert.equal(s.connections_opened, 1);
+    } finally {
+      await server.close();
+    }
+  });
 });
