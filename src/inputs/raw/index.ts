@@ -17,6 +17,8 @@ export { type RawInputOptions, rawInput } from './raw-input.js';
 export interface LiveInputOptions {
   trackResponse?: boolean;
   log?: Logger;
+  /** `--input-raw-memory-budget` in bytes (default: RAW_INPUT_DEFAULTS'). */
+  memoryBudget?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export function openLiveInput(address: string, options: LiveInputOptions = {}): 
     address: parsed,
     open: async () => source,
     trackResponse,
+    ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
     log: options.log ?? createLogger(),
     name: `input-raw(${address})`,
   });
