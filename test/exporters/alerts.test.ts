@@ -148,11 +148,12 @@ describe('alerts over a sliding window', () => {
 describe('alert webhooks that redirect or never answer', () => {
   /** A receiver that answers each POST by `answer` and records what reached it (method, path, body). */
   async function receiver(answer: (path: string, res: import('node:http').ServerResponse) => void) {
-    const seen: { method: string; path: string; body: string }[] = [];
+    const seen: { method: string; path: string; body: string; auth: string | undefined }[] = [];
     const server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      seen.push({ method: req.method!, path: req.url!, body: Buffer.concat(chunks).toString() });
+      const body = Buffer.concat(chunks).toString();
+      seen.push({ method: req.method!, path: req.url!, body, auth: req.headers.authorization });
       answer(req.url!, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -207,6 +208,44 @@ describe('alert webhooks that redirect or never answer', () => {
     }
   });
 
+  it('a user and password in the URL are sent as Basic authentication (fetch refused the URL), never printed', async () => {
+    const other = await receiver((_path, res) => res.writeHead(500).end()); // another origin (its own port)
+    const hook = await receiver((path, res) => {
+      if (path === '/away') res.writeHead(307, { location: `${other.base}/there` }).end();
+      else res.writeHead(200).end();
+    });
+    const lines: string[] = [];
+    try {
+      const withUser = hook.base.replace('http://', 'http://bob:s%3Acret@');
+      const ok = oneAlert(`${withUser}/hook`, lines);
+      ok.check();
+      await ok.close();
+      assert.equal(ok.stats().webhook_posts, 1, ok.stats().last_error);
+      const away = oneAlert(`${withUser}/away`, lines);
+      away.check();
+      await away.close();
+      const basic = `Basic ${Buffer.from('bob:s:cret').toString('base64')}`;
+      assert.deepEqual(
+        hook.seen.map((s) => [s.path, s.auth]),
+        [
+          ['/hook', basic],
+          ['/away', basic],
+        ],
+      );
+      // The redirect to another origin does not carry the credentials.
+      assert.deepEqual(
+        other.seen.map((s) => [s.path, s.auth]),
+        [['/there', undefined]],
+      );
+      assert.equal(away.stats().webhook_failures, 1);
+      assert.ok(lines.some((l) => /POST to http:\/\/bob:\*\*\*@127\.0\.0\.1:\d+\/away failed: answered 500/.test(l)));
+      assert.ok(!lines.some((l) => l.includes('cret')), lines.join('\n'));
+    } finally {
+      await hook.close();
+      await other.close();
+    }
+  });
+
   it('at exit, a receiver that never answers costs one timeout, not one per queued alert: the rest are dropped and counted', async () => {
     const hook = await receiver(() => {}); // never answers
     const lines: string[] = [];
@@ -229,6 +268,7 @@ describe('alert webhooks that redirect or never answer', () => {
         lines.some((l) => /alert-webhook: 38 alert\(s\) not sent: the run is ending/.test(l)),
         lines.join('\n'),
       );
+      assert.equal(s.last_error, 'no answer within 300 ms', 'the timeout said in words, not as the AbortSignal');
     } finally {
       await hook.close();
     }

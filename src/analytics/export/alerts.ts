@@ -20,7 +20,7 @@ import type { Logger } from '../../core/log.js';
 import { type Breach, type Budgets, evaluateBudgets, formatWindow } from '../budgets.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
-import { postFollowingBody } from './post.js';
+import { postFollowingBody, redactUrl } from './post.js';
 
 export interface AlertEvent {
   readonly state: 'firing' | 'resolved';
@@ -186,21 +186,22 @@ export class AlertMonitor {
   private async drain(): Promise<void> {
     const url = this.options.webhook!;
     for (let e = this.queue.shift(); e; e = this.queue.shift()) {
+      const timeoutMs = this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS;
       try {
         const res = await postFollowingBody(url, {
           body: JSON.stringify(e),
           contentType: 'application/json',
-          signal: AbortSignal.timeout(this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS),
+          signal: AbortSignal.timeout(timeoutMs),
         });
         await res.arrayBuffer();
         if (!res.ok) throw new Error(`answered ${res.status}`);
         this.counters.webhook_posts++;
       } catch (err) {
         this.counters.webhook_failures++;
-        const why = describeFetchError(err);
+        const why = describeFetchError(err, timeoutMs);
         this.counters.last_error = why;
-        this.options.log.warn(`alert-webhook: POST to ${url} failed: ${why}`, 'alert-webhook');
-        if (this.closing) this.dropQueued(url);
+        this.options.log.warn(`alert-webhook: POST to ${redactUrl(url)} failed: ${why}`, 'alert-webhook');
+        if (this.closing) this.dropQueued(redactUrl(url));
       }
     }
   }

@@ -14,7 +14,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
-import { postFollowingBody } from './post.js';
+import { postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -208,9 +208,12 @@ export class InfluxWriter {
       this.counters.points += lines.length;
     } catch (err) {
       this.counters.failures++;
-      const why = describeFetchError(err);
+      const why = describeFetchError(err, this.timeoutMs);
       this.counters.last_error = why;
-      this.log.warn(`output-influxdb: write to ${redact(this.target.writeUrl)} failed: ${why}`, 'output-influxdb');
+      this.log.warn(
+        `output-influxdb: write to ${redactUrl(this.target.writeUrl, { queryPassword: true })} failed: ${why}`,
+        'output-influxdb',
+      );
     }
   }
 
@@ -222,12 +225,4 @@ export class InfluxWriter {
     });
     return { status: res.status, body: await res.text() };
   }
-}
-
-/** The URL without a password, for messages. */
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.searchParams.has('p')) u.searchParams.set('p', '***');
-  if (u.password) u.password = '***';
-  return u.toString();
 }

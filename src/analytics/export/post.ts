@@ -5,6 +5,11 @@
  * its body: the receiver's answer to that GET (often 200) then reads as a delivered alert or write while the
  * data went nowhere. So redirects are followed here by hand: 307 and 308 keep the method and body and are
  * followed (a few hops); the others fail the POST with a message that names the new address.
+ *
+ * fetch() also refuses a URL holding a user and password (`http://bob:secret@hooks:9000/`), and says so with the
+ * URL, password included. Those are taken out of the address and sent as HTTP Basic authentication instead (to
+ * the same origin only: a redirect elsewhere does not get them), and messages name the URL with the password
+ * masked (redactUrl).
  */
 
 const MAX_HOPS = 5;
@@ -17,12 +22,16 @@ export interface PostOptions {
 
 /** The response of the address that finally answered (not a redirect). Throws on a redirect that drops the body. */
 export async function postFollowingBody(url: string, options: PostOptions): Promise<Response> {
-  let at = url;
+  const { address, authorization } = splitCredentials(url);
+  const origin = new URL(address).origin;
+  let at = address;
   for (let hop = 0; ; hop++) {
+    const headers: Record<string, string> = { 'content-type': options.contentType };
+    if (authorization && new URL(at).origin === origin) headers.authorization = authorization;
     const res = await fetch(at, {
       method: 'POST',
       body: options.body,
-      headers: { 'content-type': options.contentType },
+      headers,
       signal: options.signal,
       redirect: 'manual',
     });
@@ -40,4 +49,27 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
       throw new Error(`answered ${res.status} again after ${MAX_HOPS} redirects (last to ${next})`);
     at = next;
   }
+}
+
+/** The URL without its user and password, and the Basic authorization header they make (if any). */
+function splitCredentials(url: string): { address: string; authorization?: string } {
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return { address: url };
+  const user = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { address: u.toString(), authorization: `Basic ${Buffer.from(user).toString('base64')}` };
+}
+
+/** The URL for a message: the password masked (and the `p` query parameter, InfluxDB's password, with `query`). */
+export function redactUrl(url: string, options: { queryPassword?: boolean } = {}): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  if (options.queryPassword && u.searchParams.has('p')) u.searchParams.set('p', '***');
+  if (u.password) u.password = '***';
+  return u.toString();
 }
