@@ -142,6 +142,20 @@ describe('--input-raw-memory-budget', () => {
     assert.equal(stats.requests, 10);
   });
 
+  it('--input-raw-protocol binary: the largest turn in progress is emitted early; no byte is lost', async () => {
+    const { conns, packets } = scenario();
+    const { msgs, stats } = await capture(packets, { memoryBudget: 500 * KB, protocol: 'binary' }, false);
+    assert.ok(Number(stats.cut_memory_budget) >= EXPECTED_CUTS, JSON.stringify(stats));
+    const turns = byType(msgs, '1');
+    assert.equal(turns.filter((m) => m.meta.line.endsWith(' incomplete=memory-budget')).length, stats.cut_memory_budget);
+    // Each upload's turns, in order, are its bytes (ids differ per connection by the client port).
+    for (const c of conns) {
+      const port = c.port.toString(16).padStart(4, '0');
+      const mine = turns.filter((m) => m.meta.id.startsWith(port));
+      assert.deepEqual(Buffer.concat(mine.map((m) => m.data)), c.request, `port ${c.port}`);
+    }
+  });
+
   it('MemoryBudget cuts the largest holder until the total fits, and tells who it cut', () => {
     const told: string[] = [];
     const budget = new MemoryBudget(100, (what, bytes) => told.push(`${what} ${bytes}`));
