@@ -147,7 +147,10 @@ describe('--input-raw-memory-budget', () => {
     const { msgs, stats } = await capture(packets, { memoryBudget: 500 * KB, protocol: 'binary' }, false);
     assert.ok(Number(stats.cut_memory_budget) >= EXPECTED_CUTS, JSON.stringify(stats));
     const turns = byType(msgs, '1');
-    assert.equal(turns.filter((m) => m.meta.line.endsWith(' incomplete=memory-budget')).length, stats.cut_memory_budget);
+    assert.equal(
+      turns.filter((m) => m.meta.line.endsWith(' incomplete=memory-budget')).length,
+      stats.cut_memory_budget,
+    );
     // Each upload's turns, in order, are its bytes (ids differ per connection by the client port).
     for (const c of conns) {
       const port = c.port.toString(16).padStart(4, '0');
