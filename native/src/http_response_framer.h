@@ -98,7 +98,8 @@ class ResponseFramer {
   Step Finish() { return state_ == S_CLOSE ? DONE : BAD; }
 
   int status() const { return status_; }
-  // The connection cannot carry another exchange after this response (close-delimited, Connection: close, 101).
+  // The connection cannot carry another exchange after this response (close-delimited, Connection: close, an
+  // HTTP/1.0 answer without keep-alive, 101).
   bool close_after() const { return close_after_; }
   // Why the response was BAD: "garbage", "max-size", "malformed" (a bad chunk line), "bad-length" (a
   // Content-Length that is not a number where the body needs it, or values that differ).
@@ -126,6 +127,8 @@ class ResponseFramer {
     chunked_ = false;
     te_seen_ = false;
     close_after_ = false;
+    keep_alive_ = false;
+    http10_ = false;
     bad_length_ = false;
     conflicting_length_ = false;
     remaining_ = 0;
@@ -191,6 +194,7 @@ class ResponseFramer {
     }
     if (l.size() > 12 && l[12] != ' ') return false;
     status_ = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+    http10_ = l[5] == '1' && l[7] == '0';
     return true;
   }
 
@@ -218,6 +222,7 @@ class ResponseFramer {
       if (c >= 0) chunked_ = c == 1;
     } else if (ne == 10 && NameIs(l, ne, "connection")) {
       if (ListHasToken(vs, ve, "close")) close_after_ = true;
+      if (ListHasToken(vs, ve, "keep-alive")) keep_alive_ = true;
     }
   }
 
@@ -281,6 +286,8 @@ class ResponseFramer {
 
   Step HeadersDone() {
     int st = status_;
+    // An HTTP/1.0 answer closes the connection unless it says keep-alive (RFC 9112 §9.3; Go's shouldClose).
+    if (http10_ && !keep_alive_) close_after_ = true;
     if (st < 200 && st != 101) {
       BeginMessage();  // 100 Continue, 102, 103: the final response follows
       return INTERIM;
@@ -348,6 +355,8 @@ class ResponseFramer {
   bool chunked_ = false;
   bool te_seen_ = false;
   bool close_after_ = false;
+  bool keep_alive_ = false;
+  bool http10_ = false;
   bool bad_length_ = false;
   bool conflicting_length_ = false;
   uint64_t remaining_ = 0;

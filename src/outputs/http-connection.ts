@@ -92,6 +92,9 @@ export class ReplayConnection {
   private from = 0;
   private kept: Buffer[] = [];
   private keptBytes = 0;
+  /** The exchange's first bytes through the splitter (up to HEAD_KEEP): where its answer's head is read. */
+  private heads: Buffer[] = [];
+  private headBytes = 0;
   /** The exchange went out on a connection that had served before (a stale keep-alive may be retried once). */
   private reused = false;
   private retried = false;
@@ -164,6 +167,8 @@ export class ReplayConnection {
     this.viaSplitter = false;
     this.kept = [];
     this.keptBytes = 0;
+    this.heads = [];
+    this.headBytes = 0;
     socket.write(this.request!);
   }
 
@@ -230,6 +235,10 @@ export class ReplayConnection {
     }
     // The splitter and `kept` may hold on to what they are given.
     const chunk = owned ? read : Buffer.from(read);
+    if (this.headBytes < HEAD_KEEP) {
+      this.heads.push(chunk);
+      this.headBytes += chunk.length;
+    }
     const keep = this.keepBytes;
     if (this.keptBytes < keep) {
       const part = chunk.length <= keep - this.keptBytes ? chunk : chunk.subarray(0, keep - this.keptBytes);
@@ -250,7 +259,7 @@ export class ReplayConnection {
       // After a 101 the connection speaks another protocol (what follows is not an answer): it cannot carry the
       // next request (the splitter reads everything after it as opaque, so that request would wait for its timeout).
       if (extra && !msg.upgrade) this.options.onUnsolicited?.();
-      this.succeed(msg.status, msg.start, msg.end, extra || msg.upgrade);
+      this.succeed(msg.status, msg.start, msg.end, extra || msg.upgrade || this.answerCloses(msg));
       return;
     }
     const current = this.splitter.current;
@@ -272,8 +281,21 @@ export class ReplayConnection {
     return !s.inMessage && s.pendingExpected === 0 && s.opaque === null && s.retainFrom === s.position;
   }
 
+  /**
+   * The answer `msg` (framed by the splitter) ends its connection (see closesConnection); also when its head is
+   * beyond the bytes kept to read it (after long interim answers): closing is then the safe side.
+   */
+  private answerCloses(msg: Readonly<Http1Message>): boolean {
+    const start = msg.start - this.from;
+    const end = msg.headerEnd - this.from;
+    if (start < 0 || end > this.headBytes) return true;
+    const all = this.heads.length === 1 ? this.heads[0]! : Buffer.concat(this.heads, this.headBytes);
+    return closesConnection(all, start, end);
+  }
+
   /** The response is exactly `chunk` (fast path); `owned` as in onData. */
   private succeedWhole(chunk: Buffer, owned: boolean): void {
+    if (closesConnection(chunk, 0, chunk.indexOf(CRLFCRLF) + 4)) this.close();
     const keep = this.keepBytes;
     let response: Buffer | undefined;
     if (keep > 0) {
@@ -356,6 +378,7 @@ export class ReplayConnection {
     this.done = undefined;
     this.request = undefined;
     this.kept = [];
+    this.heads = [];
     const now = performance.now();
     this.lastUsed = now;
     done({
@@ -417,6 +440,40 @@ export function recordedIncomplete(request: Buffer | undefined): string {
 
 function badResponseDetail(why: string): string {
   return BAD_RESPONSE_DETAILS[why as keyof typeof BAD_RESPONSE_DETAILS] ?? `the response is broken (${why})`;
+}
+
+/** Bytes of an exchange kept to read its answer's head: the splitter fails heads over 64 KiB. */
+const HEAD_KEEP = 80 * 1024;
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const CONNECTION = Buffer.from('connection', 'latin1');
+
+/**
+ * The answer whose head is bytes[start, end) ends its connection, as Go's shouldClose says: a `Connection`
+ * field listing `close`, or an HTTP/1.0 answer without `keep-alive` there. The next request must then go on a
+ * new connection (sent on this one, a server that keeps its word never answers it). The native sender's
+ * framer says the same (close_after).
+ */
+export function closesConnection(bytes: Buffer, start: number, end: number): boolean {
+  let close = bytes[start + 5] === 0x31 && bytes[start + 6] === 0x2e && bytes[start + 7] === 0x30;
+  for (let line = bytes.indexOf(0x0a, start) + 1; line > 0 && line < end; ) {
+    const lf = bytes.indexOf(0x0a, line);
+    const next = lf < 0 || lf >= end ? end : lf;
+    if (next - line > CONNECTION.length && isConnectionName(bytes, line)) {
+      for (const token of bytes.toString('latin1', line + CONNECTION.length + 1, next).split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t === 'close') return true;
+        if (t === 'keep-alive') close = false;
+      }
+    }
+    line = next + 1;
+  }
+  return close;
+}
+
+/** bytes[at…] is `connection:` in any case (no space before the colon, as Go requires). */
+function isConnectionName(bytes: Buffer, at: number): boolean {
+  for (let i = 0; i < CONNECTION.length; i++) if ((bytes[at + i]! | 0x20) !== CONNECTION[i]) return false;
+  return bytes[at + CONNECTION.length] === 0x3a;
 }
 
 /** Bytes from `from` on are only CR and LF (a stray line end after a response is not an answer). */

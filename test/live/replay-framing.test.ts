@@ -133,4 +133,33 @@ forEachClient(() => {
       await server.close();
     }
   });
+
+  test('an answer that ends its connection (Connection: close, HTTP/1.0 without keep-alive) is the last on it', async () => {
+    const answers = {
+      close: 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok',
+      http10: 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok',
+      // Split in two writes: the splitter frames it, not the one-read fast path.
+      chunkedClose: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nconnection:  keep-alive, CLOSE\r\n\r\n',
+      http10KeepAlive: 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok',
+    };
+    for (const [kind, answer] of Object.entries(answers)) {
+      // The server keeps each connection open and would answer more on it: only the client can keep its word.
+      const server = await rawServer((_req, socket) => {
+        socket.write(answer);
+        if (kind === 'chunkedClose') setTimeout(() => socket.write('2\r\nok\r\n0\r\n\r\n'), 5);
+      });
+      try {
+        const messages = Array.from({ length: 5 }, (_, i) => requestMessage(`GET /c/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
+        const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000 });
+        const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+        const s = summary.outputs[0]!.stats!;
+        assert.equal(s.status_2xx, 5, `${kind}: ${JSON.stringify(s)}`);
+        assert.equal(s.resent_after_close, 0, kind);
+        assert.equal(server.requests.length, 5, `${kind}: each request sent once`);
+        assert.equal(server.connections, kind === 'http10KeepAlive' ? 1 : 5, kind);
+      } finally {
+        await server.close();
+      }
+    }
+  });
 });
