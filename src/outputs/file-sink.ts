@@ -11,10 +11,21 @@
  * (ENOSPC, EIO, …) is kept as a TaplineError(FILE_IO) naming the file, and thrown by the next push()/close();
  * no promise handed out here rejects without a caller to catch it.
  */
-import { type BigIntStats, closeSync, createWriteStream, fstat, open, type WriteStream } from 'node:fs';
+import {
+  type BigIntStats,
+  closeSync,
+  createWriteStream,
+  fstat,
+  open,
+  openSync,
+  readSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
+import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { FileBytes } from '../core/plugin.js';
 import { fileIdentity, isBeingRead, startWriting } from '../inputs/file-in-use.js';
@@ -75,6 +86,17 @@ export class FileSink {
   private copying = false;
   /** Tells file-in-use.ts the file is closed. */
   private writingDone: (() => void) | undefined;
+  /** Records appended since the file was opened. */
+  private records = 0;
+  /** Bytes handed to the stream since the file was opened (uncompressed). */
+  private handed = 0;
+  /**
+   * [bytes past the size at open, records]: once the file holds that many bytes more, those records are all
+   * in it (plain: at each push; gzip: at each sync flush, in compressed bytes). Read when the disk fails.
+   */
+  private marks: [number, number][] = [[0, 0]];
+  /** After a failure, at close: records appended that the file does not hold whole (and their bytes, plain). */
+  lost: { records: number; bytes: number | undefined } | undefined;
   /** Bytes of this file on disk: its size when opened plus bytes written (compressed bytes for .gz). */
   diskBytes: number;
 
@@ -82,7 +104,7 @@ export class FileSink {
     readonly path: string,
     private readonly ws: WriteStream,
     gzip: boolean,
-    initialSize: number,
+    private readonly initialSize: number,
     /** Copies raw runs' file ranges in the kernel (file-copy.ts). */
     private readonly copy?: KernelCopy,
   ) {
@@ -152,13 +174,20 @@ export class FileSink {
   append(msg: Message): number {
     this.copying = false;
     const n = this.buffer.append(msg);
+    this.records++;
     if (!this.gz) this.diskBytes += n;
     return n;
   }
 
-  /** Adds records already encoded (a raw run: core/plugin.ts), `bytes` in all. */
-  appendEncoded(parts: readonly Buffer[], bytes: number, sources?: readonly (FileBytes | undefined)[]): void {
+  /** Adds `records` records already encoded (a raw run: core/plugin.ts), `bytes` in all. */
+  appendEncoded(
+    parts: readonly Buffer[],
+    bytes: number,
+    records: number,
+    sources?: readonly (FileBytes | undefined)[],
+  ): void {
     this.copying = false;
+    this.records += records;
     if (this.copy && sources) {
       for (let i = 0; i < parts.length; i++) {
         const where = sources[i];
@@ -176,7 +205,11 @@ export class FileSink {
   push(): Promise<void> | undefined {
     if (this.error) throw this.error;
     const target = this.gz ?? this.ws;
-    for (const part of this.buffer.take()) target.write(part, this.written);
+    for (const part of this.buffer.take()) {
+      this.handed += part.length;
+      target.write(part, this.written);
+    }
+    if (!this.gz) this.mark(this.handed, this.records);
     if (this.inFlight <= (this.copying ? COPY_HIGH_WATER : HIGH_WATER) && !this.error) return undefined;
     return new Promise<void>((resolve) => {
       if (this.error || this.inFlight <= this.lowWater) resolve();
@@ -205,7 +238,52 @@ export class FileSink {
     if (this.error || this.closing) return;
     const pending = this.push();
     pending?.catch(() => {}); // the error is kept and thrown by the next write or close
-    this.gz?.flush(zlibConstants.Z_SYNC_FLUSH);
+    const records = this.records;
+    this.gz?.flush(zlibConstants.Z_SYNC_FLUSH, () => this.mark(this.diskBytes - this.initialSize, records));
+  }
+
+  private mark(bytes: number, records: number): void {
+    const last = this.marks[this.marks.length - 1]!;
+    if (last[1] === records) return;
+    this.marks.push([bytes, records]);
+    // Far more than are ever in flight (16 MiB at most, pushed 64-256 KiB at a time).
+    if (this.marks.length > 1024) this.marks.splice(0, 512);
+  }
+
+  /**
+   * The file failed: how many of the records appended it holds whole. Plain: those before the last mark it
+   * holds, plus the separators in its bytes after that mark (every record ends with one). Gzip: those before
+   * the last sync flush it holds; what follows is an unfinished deflate stream.
+   */
+  private countLost(): void {
+    let size: number;
+    try {
+      size = statSync(this.path).size - this.initialSize;
+    } catch {
+      return; // removed or renamed meanwhile: nothing to say
+    }
+    let i = this.marks.length - 1;
+    while (i > 0 && this.marks[i]![0] > size) i--;
+    const [from, before] = this.marks[i]!;
+    let whole = before;
+    if (!this.gz && size > from && size - from <= 64 * 1024 * 1024) {
+      const tail = Buffer.allocUnsafe(size - from);
+      const fd = openSync(this.path, 'r');
+      try {
+        const n = readSync(fd, tail, 0, tail.length, this.initialSize + from);
+        for (let at = tail.subarray(0, n).indexOf(SEPARATOR); at !== -1; at = tail.indexOf(SEPARATOR, at + 1)) {
+          if (at + SEPARATOR.length > n) break;
+          whole++;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    whole = Math.min(whole, this.records);
+    this.lost = {
+      records: this.records - whole,
+      bytes: this.gz ? undefined : Math.max(0, this.diskBytes - this.initialSize - size),
+    };
   }
 
   /** Writes everything, ends the gzip stream (its trailer) and closes the file. Throws TaplineError(FILE_IO). */
@@ -218,6 +296,7 @@ export class FileSink {
     try {
       await this.finishWriting();
     } finally {
+      if (this.error) this.countLost();
       this.writingDone?.();
     }
   }

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { ERROR_CODES, type TaplineError } from '../core/errors.js';
 import { FlagSet } from '../core/flags.js';
-import { encodeRecord, GorRecordReader } from '../core/gor-format.js';
+import { encodeRecord, GorRecordReader, SEPARATOR } from '../core/gor-format.js';
 import { memoryLogger } from '../core/log.js';
 import { type Message, makeMeta } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
@@ -383,6 +383,24 @@ describe('output-file', () => {
         assert.equal(error.code, ERROR_CODES.FILE_IO);
         assert.equal(error.where, file);
         assert.match(error.message, /ENOSPC/);
+        // What the output took and the file does not hold whole is counted, not reported as written.
+        const stats = out.stats!() as Record<string, number>;
+        const lost = stats.lost_when_the_file_failed!;
+        assert.ok(lost > 0, `lost ${lost}`);
+        const bytes = readFileSync(file);
+        let whole: number;
+        if (name.endsWith('.gz')) {
+          // The records before the last sync flush the file holds are readable; some after it may be too.
+          const reader = new GorRecordReader(() => {});
+          const inflated = gunzipSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+          whole = reader.push(inflated).length;
+          assert.ok(stats.messages! - lost <= whole, `${stats.messages} taken, ${lost} lost, ${whole} readable`);
+        } else {
+          // Every whole record ends with a separator; the cut one at the end does not.
+          whole = 0;
+          for (let at = bytes.indexOf(SEPARATOR); at !== -1; at = bytes.indexOf(SEPARATOR, at + 1)) whole++;
+          assert.equal(stats.messages! - lost, whole);
+        }
         rmSync(file, { force: true });
       });
     }

@@ -82,7 +82,15 @@ export function fileOutput(options: FileOutputOptions): Output {
   const gate = new ChunkGate();
   let closed = false;
   let total = 0;
-  const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0 };
+  const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0, lost_when_the_file_failed: 0 };
+  /** Closes a file; after a failure, counts the records it had taken and does not hold (file-sink.ts). */
+  const closeSink = async (sink: FileSink): Promise<void> => {
+    try {
+      await sink.close();
+    } finally {
+      if (sink.lost) stats.lost_when_the_file_failed += sink.lost.records;
+    }
+  };
 
   const timer = setInterval(() => {
     if (!gate.busy && current) current.sink.flush();
@@ -107,7 +115,7 @@ export function fileOutput(options: FileOutputOptions): Output {
   const switchTo = async (file: string): Promise<void> => {
     const old = current;
     current = undefined;
-    if (old) await old.sink.close();
+    if (old) await closeSink(old.sink);
     const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
@@ -130,7 +138,7 @@ export function fileOutput(options: FileOutputOptions): Output {
    */
   const takesRuns = !template.dynamic && !options.path.endsWith('.gz');
   const appendRunTo = (file: OpenFile, run: RawRun): Promise<void> | undefined => {
-    file.sink.appendEncoded(run.parts, run.bytes, run.sources);
+    file.sink.appendEncoded(run.parts, run.bytes, run.count, run.sources);
     file.records += run.count;
     total += run.bytes;
     stats.messages += run.count;
@@ -200,7 +208,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       await gate.busy;
       const file = current;
       current = undefined;
-      if (file) await file.sink.close();
+      if (file) await closeSink(file.sink);
     },
     stats: () => ({ ...stats, file: current?.name ?? '' }),
   };
