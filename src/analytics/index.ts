@@ -37,7 +37,11 @@ export type * from './types.js';
 export interface AnalyticsOptions extends TrackerOptions, AggregatorOptions {
   /** `--route` patterns (first match wins). */
   routes?: readonly string[];
-  /** Longest window() asked for, ms (slices older than this are dropped). Default 5 minutes. */
+  /**
+   * Longest window() asked for, ms (slices older than this are dropped). Default 5 minutes. Slices are 1 s up to
+   * a 5-minute window and wider beyond (at most WINDOW_SLICES of them), so a long --alert-window costs no more
+   * memory than 5 minutes does; window(ms) then counts whole slices (up to one slice more than `ms`).
+   */
   maxWindowMs?: number;
   /** Top routes in `top_endpoints`. Default 10. */
   top?: number;
@@ -72,7 +76,8 @@ export interface Analytics {
   finish(): void;
 }
 
-const SLICE_MS = 1000;
+/** window() slices kept at most: 1 s each over the default 5-minute window. */
+const WINDOW_SLICES = 300;
 
 export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   const now = options.now ?? Date.now;
@@ -80,6 +85,7 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
   // Built now, not at the first message, so a malformed --route is a usage error before any input is read.
   const routes = new RouteNamer({ rules: options.routes ?? [] });
   const maxWindowMs = options.maxWindowMs ?? 5 * 60_000;
+  const sliceMs = Math.max(1000, Math.ceil(maxWindowMs / WINDOW_SLICES / 1000) * 1000);
   const aggregator = new Aggregator(options);
   const listeners = new Set<(e: Exchange) => void>();
   /** Per-second aggregators for window(), newest last; only kept while someone asks for windows. */
@@ -90,7 +96,7 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
 
   /** Adds `t` to the window() slice of wall-clock time `nowMs`. */
   const addToSlice = (t: Tally, nowMs: number) => {
-    const at = Math.floor(nowMs / SLICE_MS) * SLICE_MS;
+    const at = Math.floor(nowMs / sliceMs) * sliceMs;
     let last = slices[slices.length - 1];
     if (!last || last.at !== at) {
       last = { at, agg: aggregator.fresh() };
@@ -182,7 +188,7 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       const t = now();
       const from = t - ms;
       const sum = aggregator.fresh();
-      for (const s of slices) if (s.at + SLICE_MS > from) sum.merge(s.agg);
+      for (const s of slices) if (s.at + sliceMs > from) sum.merge(s.agg);
       const seconds = Math.min(ms, t - startedMs) / 1000;
       return sum.snapshot({ ...context(seconds), pending: tracker().pendingCount });
     },

@@ -31,7 +31,7 @@ export interface LiveAnalytics {
  * Analytics for this run, or undefined when neither --stats, a budget nor another consumer (`consumers`:
  * --metrics, --dashboard, … decided by src/web/live-consumers.ts) reads it: then it costs nothing.
  */
-export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics | undefined {
+export function liveAnalytics(flags: FlagSet, consumers: boolean, now?: () => number): LiveAnalytics | undefined {
   const budgets = budgetsFromFlags(flags);
   refuseIdleFlags(flags, hasBudgets(budgets), consumers || flags.bool('stats'));
   if (!consumers && !flags.bool('stats') && !hasBudgets(budgets)) return undefined;
@@ -43,9 +43,12 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics
     clientHeader: flags.string('input-raw-realip-header') || 'x-real-ip',
     // bandwidth_bytes_per_s: over the last --stats-interval, the same for every reader (snapshot() is pure).
     rateWindowMs: Math.max(1000, flags.has('stats-interval') ? flags.number('stats-interval') : 5000),
+    // The alerts judge --alert-window: its slices must be kept that long (the default keeps 5 minutes).
+    ...(hasBudgets(budgets) ? { maxWindowMs: alertWindowMs(flags) } : {}),
+    ...(now ? { now } : {}), // tests
   });
   const breaches = (s: AnalyticsSnapshot) => (hasBudgets(budgets) ? evaluateBudgets(s, budgets) : []);
-  const alertWindow = formatWindow((flags.has('alert-window') ? flags.number('alert-window') : 60_000) / 1000);
+  const alertWindow = formatWindow(alertWindowMs(flags) / 1000);
   return {
     budgetLines: (s) => (hasBudgets(budgets) ? wholeRunVerdict(breaches(s), alertWindow) : []),
     analytics,
@@ -55,6 +58,10 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean): LiveAnalytics
     },
     breaches,
   };
+}
+
+function alertWindowMs(flags: FlagSet): number {
+  return flags.has('alert-window') ? flags.number('alert-window') : 60_000;
 }
 
 /**
