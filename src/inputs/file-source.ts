@@ -229,6 +229,16 @@ export class FileSource {
   private readonly reader: GorRecordReader;
   private chunks: AsyncIterator<Buffer> | undefined;
   private gunzip: ReturnType<typeof createGunzip> | undefined;
+  /**
+   * Where a read error happened, for its warning: the decompressed byte, and for gzip the compressed bytes
+   * zlib had taken by then (the damage is near that byte of the file).
+   */
+  get readErrorAt(): string {
+    if (!this.gzip) return `byte ${this.pushed}`;
+    const taken = this.gunzip?.bytesWritten;
+    return `byte ${this.pushed} of the decompressed data${taken !== undefined ? `, near byte ${taken} of the file` : ''}`;
+  }
+
   /** Decompressed bytes pushed into the reader, and where the last complete record ended. */
   private pushed = 0;
   private parsedEnd = 0;

@@ -370,7 +370,8 @@ describe('input-file', () => {
     assert.match(
       log.lines.join('\n'),
       new RegExp(
-        `truncated\\.gz: cannot read to the end: the gzip stream is truncated; the ${msgs.length} records before the error are passed on`,
+        `truncated\\.gz: cannot read to the end: the gzip stream is truncated \\(at byte \\d+ of the decompressed data, ` +
+          `near byte ${Math.floor(whole.length * 0.6)} of the file\\); the ${msgs.length} records before the error are passed on`,
       ),
     );
     // Then the input fails, so the run exits 1, as cat or gzip -d would.

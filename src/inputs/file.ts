@@ -162,7 +162,8 @@ export function fileInput(options: FileInputOptions): Input {
       const text =
         source.parsedRecords === 0 && dropped === 0
           ? `cannot read: ${describeReadError(err, source.gzip)}`
-          : `cannot read to the end: ${describeReadError(err, source.gzip)}; the ${source.parsedRecords} records ` +
+          : `cannot read to the end: ${describeReadError(err, source.gzip)} (at ${source.readErrorAt}); ` +
+            `the ${source.parsedRecords} records ` +
             `before the error are passed on${tail}`;
       const error = new TaplineError(ERROR_CODES.FILE_IO, text, { where: source.path, cause: err });
       log.warn(error.describe(), 'input-file:read');
