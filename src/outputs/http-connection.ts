@@ -92,6 +92,8 @@ export class ReplayConnection {
   private from = 0;
   private kept: Buffer[] = [];
   private keptBytes = 0;
+  /** Stream offset of kept's first byte: after the last interim answer (100 Continue, 103), which is not kept. */
+  private keptFrom = 0;
   /** The exchange's first bytes through the splitter (up to HEAD_KEEP): where its answer's head is read. */
   private heads: Buffer[] = [];
   private headBytes = 0;
@@ -231,6 +233,7 @@ export class ReplayConnection {
       }
       this.viaSplitter = true;
       this.from = this.splitter.position;
+      this.keptFrom = this.from;
       this.splitter.expect(this.method);
     }
     // The splitter and `kept` may hold on to what they are given.
@@ -239,13 +242,12 @@ export class ReplayConnection {
       this.heads.push(chunk);
       this.headBytes += chunk.length;
     }
-    const keep = this.keepBytes;
-    if (this.keptBytes < keep) {
-      const part = chunk.length <= keep - this.keptBytes ? chunk : chunk.subarray(0, keep - this.keptBytes);
-      this.kept.push(part);
-      this.keptBytes += part.length;
-    }
+    const chunkStart = this.splitter.position;
     const messages = this.splitter.push(chunk);
+    if (this.keepBytes > 0) {
+      for (let i = 0; i < messages.length; i++) if (messages[i]!.interim) this.keepAfter(messages[i]!.end);
+      this.keep(chunk, chunkStart);
+    }
     for (let i = 0; i < messages.length; i++) {
       const msg = messages[i]!;
       if (msg.interim) continue;
@@ -273,6 +275,34 @@ export class ReplayConnection {
     } else if (this.splitter.stats.garbageBytes > 0 && !this.splitter.inMessage) {
       this.fail('bad-response', BAD_RESPONSE_DETAILS.garbage);
     }
+  }
+
+  /** Keeps `chunk` (at stream offset `at`) where it continues `kept`, up to keepBytes in all. */
+  private keep(chunk: Buffer, at: number): void {
+    const next = this.keptFrom + this.keptBytes;
+    const room = this.keepBytes - this.keptBytes;
+    if (room <= 0 || next < at || next >= at + chunk.length) return;
+    const part = chunk.subarray(next - at, Math.min(chunk.length, next - at + room));
+    this.kept.push(part);
+    this.keptBytes += part.length;
+  }
+
+  /**
+   * An interim answer ended at stream offset `end`: the response kept (--output-http-track-response, redirects)
+   * starts after it, so that interim answers do not use up --output-http-response-buffer (the native sender
+   * likewise starts over at each).
+   */
+  private keepAfter(end: number): void {
+    const cut = end - this.keptFrom;
+    if (cut >= this.keptBytes) {
+      this.kept = [];
+      this.keptBytes = 0;
+    } else if (cut > 0) {
+      const all = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptBytes);
+      this.kept = [all.subarray(cut)];
+      this.keptBytes -= cut;
+    }
+    this.keptFrom = Math.max(this.keptFrom, end);
   }
 
   /** Nothing of an earlier response is pending in the splitter, so a read may be framed without it. */
@@ -358,8 +388,8 @@ export class ReplayConnection {
     let truncated = false;
     if (this.keptBytes > 0) {
       const all = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptBytes);
-      const start = Math.max(0, msgStart - this.from);
-      const end = Math.min(all.length, msgEnd - this.from);
+      const start = Math.max(0, msgStart - this.keptFrom);
+      const end = Math.min(all.length, msgEnd - this.keptFrom);
       response = all.subarray(start, Math.max(start, end));
       truncated = msgEnd - msgStart > response.length;
     }

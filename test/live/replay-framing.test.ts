@@ -9,7 +9,14 @@ import { createServer, type Server } from 'node:http';
 import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
-import { arrayInput, forEachClient, rawServer, requestMessage, runPipeline } from './replay-support.js';
+import {
+  arrayInput,
+  collectingOutput,
+  forEachClient,
+  rawServer,
+  requestMessage,
+  runPipeline,
+} from './replay-support.js';
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -160,6 +167,30 @@ forEachClient(() => {
       } finally {
         await server.close();
       }
+    }
+  });
+
+  test('interim answers (103, 100 Continue) do not use up --output-http-response-buffer: the final response is kept', async () => {
+    const hints = `HTTP/1.1 103 Early Hints\r\nLink: <${'/s'.repeat(300)}>; rel=preload\r\n\r\n`;
+    const final = `HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n${'b'.repeat(40)}`;
+    const server = await rawServer((_req, socket) => {
+      // In one write, then the final response in pieces: both paths of the splitter.
+      socket.write(`${hints}HTTP/1.1 100 Continue\r\n\r\n${final.slice(0, 10)}`);
+      setTimeout(() => socket.write(final.slice(10)), 5);
+    });
+    try {
+      const out = httpOutput(server.url, { workers: 1, trackResponse: true, responseBuffer: 50 });
+      const sink = collectingOutput();
+      const msgs = [0, 1].map((i) =>
+        requestMessage(`POST /e/${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi`, `${i}`.repeat(24)),
+      );
+      const summary = await runPipeline([arrayInput(msgs)], [out, sink]);
+      const replayed = sink.messages.filter((m) => m.meta.type === '3');
+      assert.equal(replayed.length, 2);
+      for (const r of replayed) assert.equal(r.data.toString('latin1'), final.slice(0, 50));
+      assert.equal(summary.outputs[0]!.stats!.responses_truncated, 2);
+    } finally {
+      await server.close();
     }
   });
 });
