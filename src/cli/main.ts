@@ -26,6 +26,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { globalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
+import { createSignalHandler, STOP_SIGNALS } from './signals.js';
 import type { StatusLine } from './status-line.js';
 import { formatSummary, statsObject, undeliveredLines } from './summary.js';
 
@@ -51,6 +52,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   // pins its version, so the warning only confuses. Setting the variable to false shows it again.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = createLogger({ verbose: 0 });
+  guardStdio();
   try {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
     if (sub) {
@@ -61,13 +63,39 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
     }
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-version')) {
-      process.stdout.write(`tapline ${packageVersion()}\n`);
-      return EXIT_OK;
+      return await printStdout(`tapline ${packageVersion()}\n`, log);
     }
     return await runPipelineArgs(argv);
   } catch (err) {
     return reportFatal(err, log);
   }
+}
+
+let stdioGuarded = false;
+
+/**
+ * A reader that went away (`2>&1 | head`, `--help | grep -q`, a terminal closed under the run) makes writes to
+ * stdout or stderr fail, and Node turns an unhandled stream error into a crash: a stack trace, exit 1, and
+ * outputs never flushed. Lines nobody can read are dropped instead; the run goes on and ends as it would
+ * have (--output-stdout has a listener of its own, which stops that output).
+ */
+function guardStdio(): void {
+  if (stdioGuarded) return;
+  stdioGuarded = true;
+  process.stderr.on('error', () => {});
+  process.stdout.on('error', () => {});
+}
+
+/** --help, --version: a reader that left early is no failure (as for `| head`); a full disk is. */
+function printStdout(text: string, log: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    process.stdout.write(text, (err?: NodeJS.ErrnoException | null) => {
+      if (err && err.code !== 'EPIPE') {
+        log.error(`cannot write to stdout: ${err.message}`);
+        resolve(EXIT_FAILED);
+      } else resolve(EXIT_OK);
+    });
+  });
 }
 
 /** The package's version; package.json is two levels up from both src/cli and dist/cli. */
@@ -117,8 +145,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   const specs = allFlags();
   const parsed = parseArgv(argv, specs);
   if (parsed.help) {
-    process.stdout.write(renderHelp(specs));
-    return EXIT_OK;
+    return await printStdout(renderHelp(specs), createLogger({ verbose: 0 }));
   }
   if (parsed.rest.length > 0) {
     throw new TaplineError(ERROR_CODES.USAGE, `unexpected arguments after --: ${parsed.rest.join(' ')}`, {
@@ -328,24 +355,22 @@ export async function buildPlugins(
   return { inputs, outputs };
 }
 
-/** First SIGINT/SIGTERM: stop reading, flush, exit normally. A second one: exit at once. */
+/** Signals stop the run (signals.ts says which and how); a second one leaves at once. */
 function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void } {
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (pipeline.isStopping) {
-      log.write(`tapline: ${signal} again: exiting without waiting for outputs to flush`);
+  const onSignal = createSignalHandler({
+    isStopping: () => pipeline.isStopping,
+    stop: () => void pipeline.stop(),
+    exitNow: () => {
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
       log.write(formatSummary(pipeline.snapshot(), log));
       process.exit(130);
-    }
-    log.write(`tapline: ${signal}: stopping; flushing outputs (send ${signal} again to exit at once)`);
-    void pipeline.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+    log,
+  });
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
     remove() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
   };
 }

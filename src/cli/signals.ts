@@ -1,0 +1,50 @@
+/**
+ * What a signal does to a running pipeline. main.ts installs the handler (it alone touches process.*).
+ *
+ *   SIGINT / SIGTERM / SIGHUP ─▶ stop(): inputs stop, everything read is written and flushed, exit 0
+ *   the same signal again within SAME_REQUEST_MS ─▶ ignored: one request delivered twice
+ *   any of them again, later (or a different one) ─▶ exitNow(): exit at once (130), counts as they stand
+ *
+ * One request often arrives twice: `timeout` signals its command and then the command's whole process group,
+ * and `npx`/`npm run` forward the terminal's Ctrl-C to a child that got it from the terminal already. Taken
+ * as "again", that second copy cut the flush short (exit 130 with the outputs' last messages unwritten).
+ *
+ * SIGHUP (the terminal or SSH session went away) is a stop like SIGTERM: by default it killed the process
+ * with whatever the outputs still held. Node resets an ignored SIGHUP at start, so `nohup` never kept it
+ * running anyway. SIGQUIT keeps its default (quit at once, as Ctrl-\ asks).
+ */
+import type { Logger } from '../core/log.js';
+
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** A repeat of the same signal sooner than this is the same request delivered twice. */
+export const SAME_REQUEST_MS = 1000;
+
+export interface SignalHandlerOptions {
+  /** Has a stop begun (by a signal, --exit-after or the pipeline itself)? */
+  isStopping(): boolean;
+  stop(): void;
+  /** Leaves without waiting for the outputs (prints the counts, exits 130). */
+  exitNow(signal: NodeJS.Signals): void;
+  log: Logger;
+  now?: () => number;
+}
+
+export function createSignalHandler(options: SignalHandlerOptions): (signal: NodeJS.Signals) => void {
+  const now = options.now ?? (() => performance.now());
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  return (signal) => {
+    if (first && first.signal === signal && now() - first.at < SAME_REQUEST_MS) {
+      options.log.debug(1, `${signal} again within ${SAME_REQUEST_MS}ms: the same request, still flushing`);
+      return;
+    }
+    if (options.isStopping()) {
+      options.log.write(`tapline: ${signal} again: exiting without waiting for outputs to flush`);
+      options.exitNow(signal);
+      return;
+    }
+    first = { signal, at: now() };
+    options.log.write(`tapline: ${signal}: stopping; flushing outputs (send ${signal} again to exit at once)`);
+    options.stop();
+  };
+}

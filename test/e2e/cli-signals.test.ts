@@ -1,0 +1,95 @@
+/**
+ * How a run ends when the world around it does: a hangup, a signal delivered twice, a reader of stderr or
+ * stdout that went away. In each case what was read must still be written and flushed.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
+import { makeMeta } from '../../src/core/message.js';
+import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-cli-signals-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * An endless run (--input-dummy) into a file flushed only at its close, once it has written an exchange
+ * (--verbose 3 prints a line per message).
+ */
+async function dummyToFileRunning(out: string, extra: string[] = []) {
+  const flushOnlyAtClose = ['--output-file-append', '--output-file-flush-interval', '1h'];
+  const child = startTapline(['--input-dummy', 'x', ...extra, '--output-file', out, ...flushOnlyAtClose, '-verbose=3']);
+  const done = collect(child, 20_000);
+  await waitForStderr(child, /message 2 \S+ \d+ 1/, 15_000);
+  return { child, done };
+}
+
+const countRecords = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;
+
+describe('signals', () => {
+  it('SIGHUP (the terminal went away) flushes every output and exits 0', async () => {
+    const out = join(dir, 'hup.gor');
+    const { child, done } = await dummyToFileRunning(out);
+    child.kill('SIGHUP');
+    const res = await done;
+    assert.equal(res.signal, null, 'not killed by the signal');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /SIGHUP: stopping; flushing outputs/);
+    assert.ok(countRecords(readFileSync(out)) >= 2, 'the records read were written');
+  });
+
+  it('a SIGTERM delivered twice at once (as `timeout` does) still lets the outputs flush', async () => {
+    // A middleware that takes a second to exit once its input ends keeps the stop busy, so the second copy
+    // of the signal arrives mid-flush.
+    const mw = join(dir, 'slow-exit.mjs');
+    writeFileSync(
+      mw,
+      '#!/usr/bin/env node\n' +
+        "process.stdin.on('data', (d) => process.stdout.write(d));\n" +
+        "process.stdin.on('end', () => setTimeout(() => process.exit(0), 1000));\n",
+    );
+    chmodSync(mw, 0o755);
+    const out = join(dir, 'twice.gor');
+    const { child, done } = await dummyToFileRunning(out, ['--middleware', mw]);
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const res = await done;
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stderr, /again: exiting without waiting/);
+    assert.ok(countRecords(readFileSync(out)) >= 2, 'the records read were written');
+  });
+});
+
+describe('readers that went away', () => {
+  it('stderr closed by its reader (`2>&1 | head`) does not crash the run: every record is written', async () => {
+    const input = join(dir, 'in.gor');
+    const records = Array.from({ length: 200 }, (_, i) =>
+      encodeRecord({
+        meta: makeMeta({ type: '1', id: `id${i}`, timestampNs: BigInt(i), latencyNs: 0n }),
+        data: Buffer.from(`GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      }),
+    );
+    writeFileSync(input, Buffer.concat(records));
+    const out = join(dir, 'stderr-gone.gor');
+    // --verbose 3 writes a line per message to stderr, whose reader is gone before the first one.
+    const res = await runTapline(
+      ['--input-file', input, '--output-file', out, '--output-file-append', '--verbose', '3'],
+      { onStart: (child) => child.stderr!.destroy() },
+    );
+    assert.equal(res.code, 0);
+    assert.equal(countRecords(readFileSync(out)), 200);
+  });
+
+  it('--help and --version to a reader that left early: no stack trace, exit 0', async () => {
+    for (const flag of ['--help', '--version']) {
+      const child = startTapline([flag]);
+      child.stdout!.destroy();
+      const res = await collect(child, 20_000);
+      assert.equal(res.code, 0, `${flag}: ${res.stderr}`);
+      assert.doesNotMatch(res.stderr, /EPIPE|Unhandled|at .*:\d+/, flag);
+    }
+  });
+});
