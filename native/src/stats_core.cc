@@ -489,7 +489,7 @@ void ScanHead(const uint8_t* buf, int64_t start, int64_t end, int64_t limit, Hea
         out->end = i + 2;
         return;
       }
-      if (next == kCR && i + 2 < end && buf[i + 2] == kLF && i > start && buf[i - 1] == kCR) {
+      if (next == kCR && i + 2 < end && buf[i + 2] == kLF) {
         out->end = i + 3;
         return;
       }

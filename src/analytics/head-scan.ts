@@ -6,10 +6,10 @@
  *   buf: GET /a HTTP/1.1\r\nHost: x\r\nUser-Agent: …\r\n\r\nbody
  *        └s1┘  └s2┘     └lineEnd  └host value┘               └ end (just after the blank line)
  *
- * The rules are docs/analytics.md's: the block ends at the first `\r\n\r\n` or bare `\n\n`, whichever starts
- * first (the whole message when neither is there); header names match case-insensitively; host, content-type,
- * content-encoding and the client header keep their first occurrence, transfer-encoding its last. Values are
- * left untrimmed (the caller trims the string it makes).
+ * The rules are docs/analytics.md's: the block ends at the first blank line, `\r\n` or a bare `\n` just after
+ * the end of another line (`\r\n\r\n`, `\n\n`, `\n\r\n`, `\r\n\n`; the whole message when there is none);
+ * header names match case-insensitively; host, content-type, content-encoding and the client header keep their
+ * first occurrence, transfer-encoding its last. Values are left untrimmed (the caller trims the string it makes).
  *
  * A JavaScript loop over the bytes: a header block is a few hundred bytes, and a native indexOf per line costs
  * more in call overhead than the loop costs in bytes.
@@ -100,12 +100,13 @@ export function scanHead(buf: Uint8Array, start: number, end: number, client: Ui
 
   // Header lines: `i` is at the '\n' ending the previous line (or at `end`).
   while (i < end) {
-    // A blank line after this '\n' ends the block: bare "\n\n", or "\r\n\r\n" around it.
+    // A blank line after this '\n' ends the block: "\n" or "\r\n" alone, whatever ended the line before it
+    // (the splitter that cut the message reads lines so: "\r\n\r\n", "\n\n", and the mixed "\n\r\n", "\r\n\n").
     if (i + 1 < end && buf[i + 1] === LF) {
       out.end = i + 2;
       return;
     }
-    if (i > start && buf[i - 1] === CR && i + 2 < end && buf[i + 1] === CR && buf[i + 2] === LF) {
+    if (i + 2 < end && buf[i + 1] === CR && buf[i + 2] === LF) {
       out.end = i + 3;
       return;
     }

@@ -29,11 +29,11 @@ interface TruthWithDecoded extends Truth {
   responses: (Truth['responses'][number] & { decoded_body_bytes?: number })[];
 }
 
-/** The header block's end, found independently: just after the first blank line (CRLF or bare LF). */
+/** The header block's end, found independently: just after the first blank line (CRLF or bare LF, after either). */
 function headerEnd(data: Buffer): number {
-  const crlf = data.indexOf('\r\n\r\n');
+  const crlf = data.indexOf('\n\r\n');
   const lf = data.indexOf('\n\n');
-  if (crlf !== -1 && (lf === -1 || crlf < lf)) return crlf + 4;
+  if (crlf !== -1 && (lf === -1 || crlf < lf)) return crlf + 3;
   return lf === -1 ? data.length : lf + 2;
 }
 

@@ -430,6 +430,26 @@ describe('stats addon: report reads plain .gor files straight into the core', { 
 });
 
 describe('stats addon: header blocks read as head-scan.ts reads them', { skip }, () => {
+  it('a head whose blank line follows a line of the other ending (\\n\\r\\n, \\r\\n\\n) ends there, as capture cut it', () => {
+    const messages: Message[] = [
+      ['1', 'a1', 'POST /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\n\r\nabc'],
+      ['2', 'a1', 'HTTP/1.1 200 OK\nContent-Length: 4\n\r\nbody'],
+      ['1', 'a2', 'GET /n HTTP/1.1\nHost: x\n\r\n'],
+      ['2', 'a2', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok'],
+    ].map(([type, id, data], i) => ({
+      meta: makeMeta({ type: type as '1' | '2', id: id!, timestampNs: 1_795_000_000_000_000_000n + BigInt(i) }),
+      data: Buffer.from(data!, 'latin1'),
+    }));
+    for (const engine of ['auto', 'js'] as const) {
+      const analytics = createAnalytics({ timeBase: 'input', engine });
+      for (const m of messages) analytics.observe(m);
+      analytics.finish();
+      const t = analytics.snapshot().totals;
+      const got = [t.request_header_bytes, t.request_body_bytes, t.response_header_bytes, t.response_body_bytes];
+      assert.deepEqual(got, [47 + 26, 3, 36 + 37, 4 + 2], engine);
+    }
+  });
+
   it('random header lines made of name, colon, space, CR and LF pieces', () => {
     const piece = fc.constantFrom(
       'Host',
