@@ -101,6 +101,11 @@ export async function startDashboard(
         'cache-control': 'no-cache',
         connection: 'keep-alive',
       });
+      // HEAD has no body, so no stream: answered and ended, not kept as a viewer that nothing is ever sent to.
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       res.write('retry: 2000\n\n');
       res.write(frame());
       viewers.add(res);

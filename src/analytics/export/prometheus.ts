@@ -124,6 +124,10 @@ export async function startMetricsServer(
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    if (path === '/metrics') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('/metrics is read with GET\n');
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('tapline serves Prometheus metrics at /metrics\n');
   });
