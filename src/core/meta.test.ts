@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTaplineError } from './errors.js';
-import { metaLineKey, parseMeta, timestampKey } from './meta.js';
+import { metaLineKey, parseMeta, parseMetaBytes, timestampKey } from './meta.js';
 
 describe('meta line (spec §2.1)', () => {
   it('reads 4-field lines', () => {
@@ -53,6 +53,15 @@ describe('meta line (spec §2.1)', () => {
         () => metaLineKey(bytes(line), 1, 1 + line.length),
         (e: unknown) => isTaplineError(e) && e.code === 'TAPLINE_ERR_BAD_META',
         line,
+      );
+    }
+  });
+  it('quotes a bad meta line as written (UTF-8), not byte by byte as latin1', () => {
+    const line = Buffer.from('>🐵 café\n'); // the line at [1, length - 1)
+    for (const read of [metaLineKey, parseMetaBytes]) {
+      assert.throws(
+        () => read(line, 1, line.length - 1),
+        (e: unknown) => isTaplineError(e) && e.message.endsWith('"🐵 café"'),
       );
     }
   });

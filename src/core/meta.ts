@@ -38,7 +38,7 @@ export function parseMetaBytes(buf: Buffer, start: number, end: number): Meta {
   if (s2 >= end) s2 = -1;
   s1 -= start;
   s2 = s2 === -1 ? -1 : s2 - start;
-  if (s2 === -1 || s1 === 0 || s2 === s1 + 1) return parseMeta(buf.toString('latin1', start, end)); // throws
+  if (s2 === -1 || s1 === 0 || s2 === s1 + 1) return parseMeta(buf.toString('utf8', start, end)); // throws (utf8: the error quotes the line as written)
   return new LineMeta(undefined, buf, start, end, s1, s2);
 }
 
@@ -51,7 +51,7 @@ export function metaLineKey(buf: Buffer, start: number, end: number): number {
   // The type is nearly always one character: one comparison instead of a search.
   const s1 = start + 1 < end && buf[start + 1] === SPACE ? start + 1 : buf.indexOf(SPACE, start);
   const s2 = s1 === -1 || s1 >= end ? -1 : buf.indexOf(SPACE, s1 + 1);
-  if (s2 === -1 || s2 >= end || s1 === start || s2 === s1 + 1) parseMeta(buf.toString('latin1', start, end)); // throws
+  if (s2 === -1 || s2 >= end || s1 === start || s2 === s1 + 1) parseMeta(buf.toString('utf8', start, end)); // throws (utf8: the error quotes the line as written)
   return keyFromBytes(buf, s2 + 1, end);
 }
 
