@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
@@ -168,6 +168,11 @@ it('a port in use or an address not of this machine: exit 2, saying why', async 
         /--dashboard: cannot listen on 192\.0\.2\.1:8080: the address is not one of this machine/,
       ],
     ];
+    // A link-local IPv6 address without its interface: Linux says EINVAL, which was shown as 'listen EINVAL: …'.
+    const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6'));
+    if (ipv6 && process.platform === 'linux') {
+      cases.push([['--metrics', '[fe80::1]:0'], /--metrics: cannot listen on \[fe80::1\]:0: .*needs its interface/]);
+    }
     for (const [args, message] of cases) {
       const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);

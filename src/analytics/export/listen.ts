@@ -12,6 +12,8 @@ function listenProblem(cause: NodeJS.ErrnoException): string {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'no such host name';
+    case 'EINVAL':
+      return 'the system refuses to listen on this address (an IPv6 link-local address needs its interface: [fe80::1%eth0]:PORT)';
     case 'EACCES':
       return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
     default:
