@@ -78,3 +78,24 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** errno codes of file and stream writes, in words (the code stays beside them for searching). */
+const IO_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'the directory does not exist (tapline does not create directories)',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EISDIR: 'it is a directory',
+  EMFILE: 'too many open files',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+};
+
+/** A failed open, read or write in words: `no space left on device (ENOSPC)`; others as describeError. */
+export function describeIoError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code && IO_REASONS[code] ? `${IO_REASONS[code]} (${code})` : describeError(err);
+}

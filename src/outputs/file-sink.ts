@@ -24,7 +24,7 @@ import {
 } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
-import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
+import { describeIoError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { FileBytes } from '../core/plugin.js';
@@ -55,21 +55,7 @@ const PUSH_GZIP = 64 * 1024;
 /** A file error in words, naming the file. */
 export function fileError(path: string, action: string, err: unknown): TaplineError {
   if (err instanceof TaplineError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOENT: 'the directory does not exist (tapline does not create directories)',
-    ENOTDIR: 'a part of the path is not a directory',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOSPC: 'no space left on device',
-    EDQUOT: 'disk quota exceeded',
-    EROFS: 'read-only file system',
-    EISDIR: 'it is a directory',
-    EMFILE: 'too many open files',
-    EFBIG: 'file too large',
-    EIO: 'input/output error',
-  };
-  const reason = code && why[code] ? `${why[code]} (${code})` : describeError(err);
+  const reason = describeIoError(err);
   // `detail`: what else the failure cost (file-copy.ts: queued copies dropped with a failed one).
   const detail = (err as { detail?: unknown }).detail;
   const more = typeof detail === 'string' ? `; ${detail}` : '';

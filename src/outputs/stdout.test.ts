@@ -28,3 +28,19 @@ test('a closed pipe is said once, without the output name twice (the pipeline pu
   assert.equal(thrown.code, ERROR_CODES.OUTPUT_CLOSED);
   assert.equal(describeError(thrown), 'the reader closed the pipe (TAPLINE_ERR_OUTPUT_CLOSED)');
 });
+
+test('any other write error is a failure in words, naming stdout (ENOSPC: > /dev/full)', async () => {
+  const full = new Writable({
+    write(_chunk, _encoding, done) {
+      done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    },
+  });
+  const out = streamOutput('output-stdout', full);
+  const msg = { meta: makeMeta({ type: '1', id: 'a', timestampNs: 1n }), data: Buffer.from('GET / HTTP/1.1\r\n\r\n') };
+  await out.write(msg);
+  await assert.rejects(
+    async () => out.close(),
+    (e: unknown) =>
+      describeError(e) === 'cannot write to stdout: no space left on device (ENOSPC) (TAPLINE_ERR_FILE_IO)',
+  );
+});

@@ -4,7 +4,7 @@
  * into `less`), writes wait for 'drain', which slows the whole pipeline instead of buffering without bound.
  */
 import type { Writable } from 'node:stream';
-import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { describeIoError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -22,7 +22,7 @@ export function streamOutput(name: string, stream: Writable): Output {
     broken ??=
       err.code === 'EPIPE'
         ? new TaplineError(ERROR_CODES.OUTPUT_CLOSED, 'the reader closed the pipe', { cause: err })
-        : err;
+        : new TaplineError(ERROR_CODES.FILE_IO, `cannot write to stdout: ${describeIoError(err)}`, { cause: err });
   });
 
   const flush = (): Promise<void> | undefined => {
