@@ -2,7 +2,14 @@
  * Flag declarations. Plugins and the CLI declare their flags with `FlagSpec`s; the CLI parser, `--help`
  * and the docs are generated from these declarations, so a flag exists in exactly one place.
  */
-import { parseGoBool, parseGoDuration, parseGoInt, parseSize } from './values.js';
+import { formatGoDuration, parseGoBool, parseGoDuration, parseGoInt, parseSize } from './values.js';
+
+/**
+ * The longest duration a flag takes: Node's timers hold at most 2^31-1 ms (24.8 days) and run anything longer
+ * after 1 ms, with a TimeoutOverflowWarning (`--exit-after 1000h` stopped the run at once, `--stats-interval
+ * 1000h` printed every millisecond). gor takes up to 292 years; a longer value is refused, not shortened.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 export type FlagKind = 'bool' | 'string' | 'int' | 'duration' | 'size' | 'float';
 
@@ -40,6 +47,10 @@ export function parseFlagValue(spec: FlagSpec, text: string): FlagValue {
       throw new Error(`${JSON.stringify(text)} is below the smallest value accepted, ${spec.min}`);
     if (spec.max !== undefined && value > (parseKind(spec, spec.max) as number))
       throw new Error(`${JSON.stringify(text)} is above the largest value accepted, ${spec.max}`);
+    if (spec.kind === 'duration' && value > MAX_DURATION_MS)
+      throw new Error(
+        `${JSON.stringify(text)} is longer than tapline can time, ${formatGoDuration(MAX_DURATION_MS)} (24.8 days)`,
+      );
   }
   return value;
 }

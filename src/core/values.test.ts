@@ -57,6 +57,8 @@ describe('Go durations', () => {
   for (const text of ['', '5', '1x', 's', '.s', '1.5']) {
     it(`rejects ${JSON.stringify(text)}`, () => assert.throws(() => parseGoDuration(text), /invalid duration/));
   }
+  it('says a bare number lacks its unit, as Go does', () =>
+    assert.throws(() => parseGoDuration('5'), /invalid duration "5": missing unit \(write 5s or 5ms\)/));
   const formats: [number, string][] = [
     [0, '0s'],
     [150, '150ms'],

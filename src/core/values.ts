@@ -57,6 +57,9 @@ export function parseGoDuration(text: string): number {
   }
   if (s === '0') return 0;
   if (s === '') throw bad();
+  // Go's "missing unit": a bare number other than 0 (`--exit-after 5`) is refused, as gor refuses it.
+  if (/^\d*\.?\d*$/.test(s) && /\d/.test(s))
+    throw new Error(`invalid duration ${JSON.stringify(text)}: missing unit (write ${s}s or ${s}ms)`);
   let totalNs = 0;
   const part = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/;
   while (s.length > 0) {
