@@ -305,6 +305,29 @@ describe('output-file', () => {
     assert.equal(statSync(join(dir, 'm.gor')).size, 2 * size);
   });
 
+  it('a directory named by a placeholder is made when its name comes up (a fixed one is not)', async () => {
+    const dir = fresh();
+    let day = 1;
+    const now = () => new Date(2024, 0, day, 12);
+    const out = fileOutput({ path: join(dir, '%Y-%m/%d/requests.gor'), now });
+    await writeAll(out, [msg('1'), msg('2')]);
+    day = 2; // the next day's directory cannot have been made in advance
+    await writeAll(out, [msg('3')]);
+    await out.close();
+    assert.equal(readRecords(join(dir, '2024-01', '01', 'requests_0.gor')).length, 2);
+    assert.equal(readRecords(join(dir, '2024-01', '02', 'requests_0.gor')).length, 1);
+    // Where the directory cannot be made, the error names it.
+    writeFileSync(join(dir, 'flat'), '');
+    const blocked = fileOutput({ path: join(dir, 'flat/%Y/requests.gor'), now });
+    await assert.rejects(Promise.resolve(blocked.write(msg('4'))), (e: TaplineError) => {
+      assert.equal(e.code, ERROR_CODES.FILE_IO);
+      assert.equal(e.where, join(dir, 'flat', '2024'));
+      assert.match(e.message, /cannot create the directory: a part of the path is not a directory/);
+      return true;
+    });
+    await blocked.close().catch(() => undefined);
+  });
+
   it('a missing directory: FILE_IO naming the file, from write()', async () => {
     const file = join(root, 'no-such-dir', 'x.gor');
     const out = fileOutput({ path: file, append: true });

@@ -12,10 +12,13 @@
  * existing file, and a name written earlier in the run is appended to when it comes back (gor truncates in
  * both cases); the directory is listed for chunk names when a chunk starts or the templated name changes, not
  * on every write; a record that would pass `--output-file-max-size-limit` is refused (gor writes it, then
- * stops); `.gz` chunk sizes count compressed bytes throughout (gor mixes both); directories are not created;
+ * stops); `.gz` chunk sizes count compressed bytes throughout (gor mixes both); a directory named by a placeholder
+ * is created (gor creates none; a fixed directory is not created either);
  * `%t` is filled from the message even without `%r` (gor's source only sets it when `%r` is used). Appending
  * to an existing `.gz` adds a gzip member (a multi-member file, which gunzip and input-file read whole).
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
@@ -25,7 +28,7 @@ import { isS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
-import { FileSink } from './file-sink.js';
+import { FileSink, fileError } from './file-sink.js';
 
 export interface FileOutputOptions {
   /** Path template (§6.1): `%Y %m %d %H %M %S %NS %r %t %i`. */
@@ -69,6 +72,9 @@ export function fileOutput(options: FileOutputOptions): Output {
     );
   }
   const template = compileTemplate(options.path, options.instanceId);
+  // A directory named by a placeholder (`out/%Y-%m-%d/requests.gor`) cannot be made in advance: tapline makes it
+  // when the name first comes up. A fixed directory is not made, so a typo in it is an error, not a new tree.
+  const makesDirectories = /%(?:NS|[YmdHMSrt])/.test(options.path.slice(0, options.path.lastIndexOf('/') + 1));
   const append = options.append ?? false;
   const flushMs =
     options.flushIntervalMs === undefined ? 1000 : options.flushIntervalMs > 0 ? options.flushIntervalMs : 100;
@@ -116,6 +122,12 @@ export function fileOutput(options: FileOutputOptions): Output {
     const old = current;
     current = undefined;
     if (old) await closeSink(old.sink);
+    if (makesDirectories) {
+      const dir = dirname(file);
+      await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+        throw fileError(dir, 'create the directory', err);
+      });
+    }
     const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
