@@ -196,6 +196,32 @@ describe('http streams: HTTP/2 with prior knowledge', () => {
   });
 });
 
+describe('http streams: a capture that starts mid-connection', () => {
+  it('the tail of a request body glued to the next request line is skipped: the request keeps its own bytes and id', async () => {
+    const { ACK, PSH } = TcpFlag;
+    const tail = Buffer.from('tail-of-body');
+    const request = Buffer.from('GET /two HTTP/1.1\r\nHost: x\r\n\r\n');
+    const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    const list: Segment[] = [
+      { fromClient: true, seq: 1100, ack: 5200, flags: ACK | PSH, payload: tail },
+      { fromClient: false, seq: 5200, ack: 1112, flags: ACK | PSH, payload: Buffer.from('end of an earlier answer') },
+      { fromClient: true, seq: 1112, ack: 5224, flags: ACK | PSH, payload: request },
+      { fromClient: false, seq: 5224, ack: 1112 + request.length, flags: ACK | PSH, payload: response },
+    ];
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), {}, views);
+      assert.deepEqual(
+        msgs.map((m) => [m.meta.type, m.meta.id.slice(16), m.data.toString('latin1')]),
+        [
+          ['1', (5224).toString(16).padStart(8, '0'), request.toString('latin1')],
+          ['2', (5224).toString(16).padStart(8, '0'), response.toString('latin1')],
+        ],
+      );
+      assert.equal(stats.garbage_bytes, tail.length + 24);
+    }
+  });
+});
+
 describe('http streams: requests no response answers (memory stays bounded)', () => {
   const { SYN, ACK, FIN, PSH } = TcpFlag;
   const extra = 76;

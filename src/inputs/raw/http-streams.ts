@@ -213,6 +213,9 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true, targets: false };
     if (side === 'client') {
       this.splitter = new RequestSplitter(splitterOptions);
+      // No handshake seen: the capture began mid-connection, and its first bytes may end an earlier message.
+      const source = state.conn.roleSource;
+      if (source !== 'syn' && source !== 'synack') this.splitter.startMidStream();
     } else {
       const responses = new ResponseSplitter(splitterOptions);
       for (const m of state.methods.splice(0)) responses.expect(m);

@@ -254,6 +254,18 @@ describe('junk and resync', () => {
     assert.equal(m!.start, 6);
   });
 
+  it('startMidStream(): the tail of a message glued to the first request line is junk, not part of its method', () => {
+    const glued = 'tail-of-bodyGET /two HTTP/1.1\r\n\r\n';
+    const clean = new RequestSplitter();
+    assert.deepEqual(pick(clean.push(b(glued)), 'method', 'start'), [{ method: 'tail-of-bodyGET', start: 0 }]);
+    const mid = new RequestSplitter();
+    mid.startMidStream();
+    assert.deepEqual(pick(mid.push(b(glued)), 'method', 'target', 'start'), [
+      { method: 'GET', target: '/two', start: 12 },
+    ]);
+    assert.equal(mid.stats.garbageBytes, 12);
+  });
+
   it('a malformed chunk size makes the message incomplete; the next start line is found', () => {
     const s = new RequestSplitter();
     const out = [

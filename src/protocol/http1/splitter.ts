@@ -411,6 +411,16 @@ export class Http1Splitter {
   }
 
   /**
+   * The caller does not know that the stream's first byte starts a message (a capture that began in the middle
+   * of a connection): the first start line is looked for as after a gap, so the tail of a message glued to the
+   * next request line (`…tail-of-bodyGET /a HTTP/1.1`) is skipped as junk instead of read as part of its
+   * method. Only before the first byte.
+   */
+  startMidStream(): void {
+    if (this.pos === 0 && this.state === S_START) this.resync = true;
+  }
+
+  /**
    * The caller gave up waiting (an idle timeout): report the unfinished message as `expired`. Later bytes are
    * treated as a resync, since where they belong is unknown.
    */
