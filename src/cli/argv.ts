@@ -44,6 +44,8 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       continue;
     }
     const spec = specs.get(name);
+    // `tapline --version` works alone (main.ts); beside other arguments it is no flag, but no unknown one either.
+    if (!spec && name === 'version') throw usage('prints the version on its own: run tapline --version', arg);
     // Named as typed (`--bogus`, or gor's `-bogus`), without its `=value`.
     if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, eq === -1 ? arg : arg.slice(0, arg.indexOf('=')));
     if (spec.kind === 'bool') {

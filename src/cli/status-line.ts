@@ -1,6 +1,8 @@
 /**
  * A one-line live status on a terminal (records, bytes, rate, ETA), redrawn in place. Log lines are
- * printed above it. Never used when stderr is not a TTY, so pipes and CI logs stay clean.
+ * printed above it. Never used when stderr is not a TTY, so pipes and CI logs stay clean; nor on a terminal
+ * that cannot erase a line (TERM=dumb: Emacs shell buffers, some CI consoles), where every redraw would
+ * print ESC [K and pile up.
  */
 import { formatBytes } from '../core/values.js';
 import { groupDigits } from './summary.js';
@@ -20,9 +22,11 @@ export class StatusLine {
     private readonly stream: NodeJS.WriteStream,
     private readonly poll: () => Progress | undefined,
     private readonly intervalMs = 250,
+    private readonly term = process.env.TERM,
   ) {}
 
   start(): void {
+    if (this.term === 'dumb') return;
     this.timer = setInterval(() => this.redraw(), this.intervalMs);
     this.timer.unref();
   }
