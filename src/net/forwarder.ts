@@ -45,18 +45,16 @@ export function forwarder(options: ForwarderOptions): Output {
   for (const link of links) link.start();
   const counters = { messages: 0, bytes: 0, skipped_replayed: 0 };
   let next = 0;
-  const started = performance.now();
 
   let queueStats: QueueStats | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
   if (options.queueStats) {
     const stats = new QueueStats(options.queueStats.name, options.queueStats.periodMs);
     queueStats = stats;
-    options.log.write(stats.header(performance.now() - started));
-    statsTimer = setInterval(() => {
-      const up = links.filter((l) => l.connected).length;
-      options.log.write(stats.line(performance.now() - started, up));
-    }, options.queueStats.periodMs);
+    const line = () => stats.line(links.filter((l) => l.connected).length);
+    options.log.write(stats.header());
+    options.log.write(line());
+    statsTimer = setInterval(() => options.log.write(line()), options.queueStats.periodMs);
     statsTimer.unref();
   }
 

@@ -5,9 +5,21 @@
  *   [DEBUG][elapsed 5s]: \n output_http:latest,mean,max,count,count/second,gcount
  *
  * mean is gor's running integer mean over non-zero samples; count/second is count over the period. gcount
- * (Go's goroutine count) is the output's open connections here. Values reset after each line.
+ * (Go's goroutine count) is the output's open connections here. Values reset after each line. As in gor, the
+ * first values line comes right after the header, and `elapsed` is the time since the previous such line of
+ * any reporter (gor's debug logger keeps one clock for all), the first one's since the process started.
  */
 import { formatGoDuration } from '../core/values.js';
+
+/** performance.now() of the last [DEBUG] line any reporter wrote (0: the process start). */
+let lastLineAt = 0;
+
+function sinceLastLine(): string {
+  const now = performance.now();
+  const elapsed = now - lastLineAt;
+  lastLineAt = now;
+  return formatGoDuration(elapsed);
+}
 
 export class QueueStats {
   private latest = 0;
@@ -32,16 +44,16 @@ export class QueueStats {
   }
 
   /** The header line gor prints once at start. */
-  header(elapsedMs: number): string {
-    return `[DEBUG][elapsed ${formatGoDuration(elapsedMs)}]: \n ${this.name}:latest,mean,max,count,count/second,gcount`;
+  header(): string {
+    return `[DEBUG][elapsed ${sinceLastLine()}]: \n ${this.name}:latest,mean,max,count,count/second,gcount`;
   }
 
-  /** The line for the period just ended; resets the values. */
-  line(elapsedMs: number, gcount: number): string {
+  /** The line for the period just ended (at start: all zero); resets the values. */
+  line(gcount: number): string {
     // gor divides by whole seconds (and panics below 1000 ms); tapline uses the real period.
     const perSecond = Math.trunc((this.count * 1000) / Math.max(1, this.periodMs));
     const text =
-      `[DEBUG][elapsed ${formatGoDuration(elapsedMs)}]: \n ${this.name}:` +
+      `[DEBUG][elapsed ${sinceLastLine()}]: \n ${this.name}:` +
       `${this.latest},${this.mean},${this.max},${this.count},${perSecond},${gcount}`;
     this.latest = 0;
     this.mean = 0;

@@ -86,7 +86,6 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   const report = new ReplayReport();
   const responses = track ? new Channel<Message>(Number.MAX_SAFE_INTEGER) : undefined;
   const responseCap = Math.max(10_000, queueLen * 4);
-  const started = performance.now();
 
   const name = `output-http(${address})`;
   const log = options.log;
@@ -154,8 +153,9 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     const { log, periodMs } = options.queueStats;
     const stats = new QueueStats('output_http', periodMs);
     queueStats = stats;
-    log.write(stats.header(performance.now() - started));
-    statsTimer = setInterval(() => log.write(stats.line(performance.now() - started, pool.connections)), periodMs);
+    log.write(stats.header());
+    log.write(stats.line(pool.connections));
+    statsTimer = setInterval(() => log.write(stats.line(pool.connections)), periodMs);
     statsTimer.unref();
   }
 

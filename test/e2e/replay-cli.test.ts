@@ -55,6 +55,13 @@ test('replay summary: requests, status classes, latency percentiles, rates; type
   assert.match(res.stderr, /latency p50 ms [\d.]+, latency p95 ms [\d.]+, latency p99 ms [\d.]+/);
   assert.match(res.stderr, /rate per s \d+, captured rate per s 1000/);
   assert.match(res.stderr, /\[DEBUG\]\[elapsed [^\]]+\]: \n output_http:latest,mean,max,count,count\/second,gcount/);
+  // As gor: a values line (all zero but gcount) right after the header, and each line's elapsed is the time since the
+  // previous one (about the 200 ms period), not since the start.
+  const lines = [...res.stderr.matchAll(/\[DEBUG\]\[elapsed ([^\]]+)\]: \n output_http:(\S+)/g)];
+  assert.match(lines[1]?.[2] ?? '', /^0,0,0,0,0,\d+$/, res.stderr);
+  const ms = (d: string) => Number.parseFloat(d) * (d.endsWith('ms') ? 1 : d.endsWith('µs') ? 1e-3 : 1000);
+  for (const [, elapsed] of lines.slice(2))
+    assert.ok(ms(elapsed!) < 2000, `elapsed ${elapsed} since the previous line`);
 });
 
 test('the CI recipe at |max: every replayed response reaches --output-file (none dropped behind the file input)', async () => {
