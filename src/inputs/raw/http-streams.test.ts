@@ -222,6 +222,44 @@ describe('http streams: a capture that starts mid-connection', () => {
   });
 });
 
+describe('http streams: a body delimited by the close', () => {
+  const { ACK, PSH, FIN } = TcpFlag;
+  const request = Buffer.from('GET /close HTTP/1.0\r\n\r\n');
+  const response = Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ');
+  const handshake: Segment[] = [
+    { fromClient: true, seq: 1000, ack: 0, flags: TcpFlag.SYN, payload: Buffer.alloc(0) },
+    { fromClient: false, seq: 5000, ack: 1001, flags: TcpFlag.SYN | ACK, payload: Buffer.alloc(0) },
+    { fromClient: true, seq: 1001, ack: 5001, flags: ACK | PSH, payload: request },
+    { fromClient: false, seq: 5001, ack: 1001 + request.length, flags: ACK | PSH, payload: response },
+  ];
+  const fin = { fromClient: false, seq: 5001 + response.length, ack: 1001 + request.length, flags: FIN | ACK };
+
+  it("ends at the server's FIN; a capture that ends before it has only part of it: incomplete, not a response", async () => {
+    const closed = await capture(timed([...handshake, { ...fin, payload: Buffer.alloc(0) }]));
+    assert.deepEqual(
+      closed.msgs.map((m) => m.data.length),
+      [request.length, response.length],
+    );
+    assert.equal(closed.stats.responses, 1);
+    const cut = await capture(timed(handshake));
+    assert.deepEqual(
+      cut.msgs.map((m) => m.meta.type),
+      ['1'],
+    );
+    assert.equal(cut.stats.responses, 0);
+    assert.equal(cut.stats.incomplete_eof, 1);
+    assert.equal(cut.stats.incomplete_dropped, 1);
+    const kept = await capture(timed(handshake), { allowIncomplete: true });
+    assert.deepEqual(
+      kept.msgs.map((m) => [m.meta.type, m.meta.extra.join(' ')]),
+      [
+        ['1', ''],
+        ['2', 'incomplete=eof'],
+      ],
+    );
+  });
+});
+
 describe('http streams: requests no response answers (memory stays bounded)', () => {
   const { SYN, ACK, FIN, PSH } = TcpFlag;
   const extra = 76;

@@ -279,7 +279,8 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (this.ended) return;
     this.ended = true;
     if (reason === 'expired' || reason === 'evicted') this.deliver(this.splitter.expire());
-    this.deliver(this.splitter.end());
+    // Only a FIN or RST closed the connection (a close-delimited body ends there); the others cut it off.
+    this.deliver(this.splitter.end(reason === 'fin' || reason === 'rst'));
     const s = this.splitter.stats;
     this.counters.garbage_bytes += s.garbageBytes;
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;

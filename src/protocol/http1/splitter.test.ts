@@ -84,6 +84,15 @@ describe('response framing', () => {
     assert.equal(m!.end, 58);
   });
 
+  it('a close-delimited body whose bytes end with the connection still open (end(false)) is incomplete', () => {
+    const s = new ResponseSplitter();
+    s.push(b('HTTP/1.0 200 OK\r\nServer: x\r\n\r\npart one '));
+    const [m] = s.end(false);
+    assert.deepEqual(pick([m!], 'closeDelimited', 'incomplete', 'bodyLength', 'end'), [
+      { closeDelimited: true, incomplete: 'eof', bodyLength: 9, end: 39 },
+    ]);
+  });
+
   it('chunked body with extensions and trailers', () => {
     const { out } = responses(
       ['GET'],

@@ -389,8 +389,12 @@ export class Http1Splitter {
     return this.flush();
   }
 
-  /** The stream ended. Close-delimited bodies complete; anything unfinished is reported as `eof`. */
-  end(): readonly Http1Message[] {
+  /**
+   * The stream ended; anything unfinished is reported as `eof`. A close-delimited body completes when `closed`
+   * (the sender closed the connection: its end is the body's end). When the bytes ended with the connection
+   * still open (`closed` false: a capture that stopped, or lost the close), the body may have gone on: `eof`.
+   */
+  end(closed = true): readonly Http1Message[] {
     if (this.state === S_ENDED) return NONE;
     this.chunk = EMPTY_BUF;
     this.base = this.pos;
@@ -399,7 +403,8 @@ export class Http1Splitter {
         this.closeStartState('eof');
         break;
       case S_CLOSE:
-        this.complete(this.pos);
+        if (closed) this.complete(this.pos);
+        else this.abandon('eof');
         break;
       case S_OPAQUE:
         break;
