@@ -18,7 +18,7 @@ import type { Logger } from '../core/log.js';
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** A repeat of the same signal sooner than this is the same request delivered twice. */
-export const SAME_REQUEST_MS = 1000;
+export const SAME_REQUEST_MS = 500;
 
 export interface SignalHandlerOptions {
   /** Has a stop begun (by a signal, --exit-after or the pipeline itself)? */

@@ -54,7 +54,7 @@ describe('signals', () => {
     const out = join(dir, 'twice.gor');
     const { child, done } = await dummyToFileRunning(out, ['--middleware', mw]);
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
     const res = await done;
     assert.equal(res.code, 0, res.stderr);
