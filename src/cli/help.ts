@@ -52,7 +52,8 @@ export function renderHelp(specs: ReadonlyMap<string, FlagSpec>): string {
     for (const [name, spec] of bySection.get(section)!) out.push(renderFlag(name, spec));
     out.push('');
   }
-  out.push('Exit codes: 0 done, 1 failed (an output or input broke), 2 usage error.');
+  out.push('Ctrl-C (SIGINT), SIGTERM and SIGHUP stop reading and flush every output; a second one exits at once.');
+  out.push('Exit codes: 0 done, 1 failed (an output or input broke), 2 usage error, 130 exited without flushing.');
   out.push('Docs: README.md and docs/ (one page per concept); differences from gor: docs/compat.md.');
   return `${out.join('\n')}\n`;
 }
