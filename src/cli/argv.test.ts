@@ -4,7 +4,25 @@ import { isTaplineError } from '../core/errors.js';
 import type { FlagSpec } from '../core/flags.js';
 import { parseArgv } from './argv.js';
 
-const specs = new Map<string, FlagSpec>([['input-dummy', { kind: 'string', help: '', section: 'General' }]]);
+const flag: FlagSpec = { kind: 'string', help: '', section: 'General' };
+const specs = new Map<string, FlagSpec>([
+  ['input-dummy', flag],
+  ['exit-after', flag],
+  ['output-file-size-limit', flag],
+  ['output-file-max-size-limit', flag],
+  ['http-allow-url', flag],
+  ['http-allow-method', flag],
+  ['http-allow-header', flag],
+  ['http-allow-host', flag],
+]);
+const unknown = (name: string) => {
+  try {
+    parseArgv([name, 'x'], specs);
+  } catch (err) {
+    return isTaplineError(err) ? err.describe() : String(err);
+  }
+  return 'accepted';
+};
 
 test('--version among other arguments says it works alone, not that it is unknown', () => {
   for (const arg of ['--version', '-version']) {
@@ -17,4 +35,11 @@ test('--version among other arguments says it works alone, not that it is unknow
         !/unknown flag/.test(err.describe()),
     );
   }
+});
+
+test('a flag name cut short suggests the flags it begins, when they are few', () => {
+  assert.match(unknown('--exit'), /--exit: unknown flag \(did you mean --exit-after\?\)/);
+  assert.match(unknown('-output-file-size'), /did you mean --output-file-size-limit\?/);
+  assert.doesNotMatch(unknown('--http-allow'), /did you mean/, 'four flags begin it: no guess');
+  assert.match(unknown('--input-dumy'), /did you mean --input-dummy\?/, 'near misses as before');
 });

@@ -72,7 +72,10 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
   return { flags: new Flags(specs, values), help, rest: [] };
 }
 
-/** " (did you mean --output-file?)" for near misses. */
+/**
+ * " (did you mean --output-file?)" for near misses; for a name cut short (`--exit`, `--input-raw-bpf`), the
+ * flags it begins, when there are at most three.
+ */
 function suggest(name: string, specs: ReadonlyMap<string, FlagSpec>): string {
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
@@ -83,9 +86,10 @@ function suggest(name: string, specs: ReadonlyMap<string, FlagSpec>): string {
       best = candidate;
     }
   }
-  return best !== undefined && bestScore <= Math.max(2, Math.floor(name.length / 4))
-    ? ` (did you mean --${best}?)`
-    : '';
+  if (best !== undefined && bestScore <= Math.max(2, Math.floor(name.length / 4))) return ` (did you mean --${best}?)`;
+  const longer = name.length >= 3 ? [...specs.keys()].filter((candidate) => candidate.startsWith(name)) : [];
+  if (longer.length === 0 || longer.length > 3) return '';
+  return ` (did you mean ${longer.map((c) => `--${c}`).join(' or ')}?)`;
 }
 
 function distance(a: string, b: string): number {
