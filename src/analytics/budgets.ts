@@ -54,26 +54,20 @@ export function evaluateBudgets(s: AnalyticsSnapshot, b: Budgets): Breach[] {
     what: string,
   ) => out.push({ budget, route: r.route, host: r.host, value, limit, message: `${budget}: ${what}` });
   if (b.maxTotalBytes !== undefined && s.total_bytes > b.maxTotalBytes) {
-    const what = `all routes ${formatBytes(s.total_bytes)} > ${formatBytes(b.maxTotalBytes)}`;
+    const what = `all routes ${bytesOver(s.total_bytes, b.maxTotalBytes)}`;
     breach('max-total', { route: '*', host: '*' }, s.total_bytes, b.maxTotalBytes, what);
   }
   const { maxRouteBytes, maxShare, maxLatencyMs } = b;
   if (maxRouteBytes !== undefined) {
     for (const r of s.routes.filter((r) => r.total_bytes > maxRouteBytes)) {
-      const what = `${printable(r.route)} ${formatBytes(r.total_bytes)} > ${formatBytes(maxRouteBytes)}`;
+      const what = `${printable(r.route)} ${bytesOver(r.total_bytes, maxRouteBytes)}`;
       breach('max-route', r, r.total_bytes, maxRouteBytes, what);
     }
   }
   // One route is always 100% of the bytes: a share budget needs at least two to compare.
   if (maxShare !== undefined && s.routes.length > 1) {
     for (const r of s.routes.filter((r) => r.share > maxShare)) {
-      breach(
-        'max-share',
-        r,
-        r.share,
-        maxShare,
-        `${printable(r.route)} ${pct(r.share)} of all bytes > ${pct(maxShare)}`,
-      );
+      breach('max-share', r, r.share, maxShare, `${printable(r.route)} ${shareOver(r.share, maxShare)}`);
     }
   }
   if (maxLatencyMs !== undefined) {
@@ -84,8 +78,33 @@ export function evaluateBudgets(s: AnalyticsSnapshot, b: Budgets): Breach[] {
   return out;
 }
 
-function pct(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
+/**
+ * `value > limit` in words that show the difference. Rounded to the usual digits, a value just over its limit
+ * read as equal to it or below ("154 KiB > 154 KiB", "16.8% of all bytes > 0.0%" for `--max-share 0.001%`).
+ */
+function bytesOver(value: number, limit: number): string {
+  const [v, l] = [formatBytes(value), formatBytes(limit)];
+  return v === l ? `${v} (${value} B) > ${l} (${limit} B)` : `${v} > ${l}`;
+}
+
+function shareOver(value: number, limit: number): string {
+  const l = percent(limit, (text) => Number(text) === exact(limit * 100));
+  const v = percent(value, (text) => Number(text) > Number(l));
+  return `${v}% of all bytes > ${l}%`;
+}
+
+/** `share` as a percentage with one decimal, or as many more (up to 12) as `enough` asks for. */
+function percent(share: number, enough: (text: string) => boolean): string {
+  for (let digits = 1; digits <= 12; digits++) {
+    const text = (share * 100).toFixed(digits);
+    if (enough(text)) return text;
+  }
+  return String(exact(share * 100));
+}
+
+/** Without binary noise: 0.001% is 0.00001 as a share, and 0.00001 × 100 is 0.0010000000000000002. */
+function exact(n: number): number {
+  return Number(n.toPrecision(12));
 }
 
 /** `30%`, `30` or `0.3%` → 0..1. Throws a usage error naming `where`. */
