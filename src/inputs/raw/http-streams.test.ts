@@ -222,6 +222,54 @@ describe('http streams: a capture that starts mid-connection', () => {
   });
 });
 
+describe('http streams: a response sent before its request was complete', () => {
+  it('an early 413 answers the request in progress; later responses still pair with their own requests', async () => {
+    const { ACK, PSH } = TcpFlag;
+    const head = Buffer.from('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789');
+    const early = Buffer.from('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n');
+    const rest = Buffer.from('0123456789');
+    const next = Buffer.from('GET /next HTTP/1.1\r\n\r\n');
+    const ok = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    const third = Buffer.from('GET /third HTTP/1.1\r\n\r\n');
+    const three = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n3');
+    let c = 1001;
+    let s = 5001;
+    const list: Segment[] = [
+      { fromClient: true, seq: 1000, ack: 0, flags: TcpFlag.SYN, payload: Buffer.alloc(0) },
+      { fromClient: false, seq: 5000, ack: 1001, flags: TcpFlag.SYN | ACK, payload: Buffer.alloc(0) },
+    ];
+    const send = (fromClient: boolean, payload: Buffer) => {
+      list.push({ fromClient, seq: fromClient ? c : s, ack: fromClient ? s : c, flags: ACK | PSH, payload });
+      if (fromClient) c += payload.length;
+      else s += payload.length;
+    };
+    send(true, head);
+    send(false, early);
+    send(true, rest);
+    send(true, next);
+    send(false, ok);
+    send(true, third);
+    send(false, three);
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), {}, views);
+      const byId = new Map<string, string[]>();
+      for (const m of msgs)
+        byId.set(m.meta.id, [...(byId.get(m.meta.id) ?? []), m.data.toString('latin1').split('\r\n')[0]!]);
+      assert.deepEqual(
+        [...byId.values()],
+        [
+          ['HTTP/1.1 413 Payload Too Large', 'POST /upload HTTP/1.1'],
+          ['GET /next HTTP/1.1', 'HTTP/1.1 200 OK'],
+          ['GET /third HTTP/1.1', 'HTTP/1.1 200 OK'],
+        ],
+      );
+      assert.equal(msgs.find((m) => m.data.equals(Buffer.concat([head, rest]))) !== undefined, true);
+      assert.equal(stats.unmatched_responses, 0);
+      assert.equal(stats.unanswered_requests, 0);
+    }
+  });
+});
+
 describe('http streams: a body delimited by the close', () => {
   const { ACK, PSH, FIN } = TcpFlag;
   const request = Buffer.from('GET /close HTTP/1.0\r\n\r\n');

@@ -125,8 +125,15 @@ export class ConnectionState {
   /** Methods of requests whose responses the response side has not been told about yet. */
   readonly methods: string[] = [];
   responses: ResponseSplitter | undefined;
-  /** The server's direction, once it has one. */
+  /** The server's direction, once it has one; the client's likewise. */
   server: HttpDirection | undefined;
+  client: HttpDirection | undefined;
+  /**
+   * A request the server answered before it was complete (an early 413, 401 or 417 while the body was still
+   * coming): where it starts in the client's stream, and the id its answer took. It does not wait for a
+   * response when it completes, so later responses still pair with their own requests.
+   */
+  answeredEarly: { readonly start: number; readonly request: WaitingRequest } | null = null;
   /** The client opened HTTP/2 with its connection preface (prior knowledge): the server speaks HTTP/2 too. */
   http2 = false;
   /** The server's direction lost bytes (a capture gap) since the last response was paired. */
@@ -155,6 +162,14 @@ export class ConnectionState {
   hasWaiting(idNumber: number): boolean {
     for (const w of this.waiting) if (w.idNumber === idNumber) return true;
     return false;
+  }
+
+  /** The id the request starting at `start` took when it was answered early, once (then it is forgotten). */
+  takeAnsweredEarly(start: number): WaitingRequest | undefined {
+    const early = this.answeredEarly;
+    if (early === null || early.start !== start) return undefined;
+    this.answeredEarly = null;
+    return early.request;
   }
 
   /**
@@ -213,6 +228,7 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true, targets: false };
     if (side === 'client') {
       this.splitter = new RequestSplitter(splitterOptions);
+      state.client = this;
       // No handshake seen: the capture began mid-connection, and its first bytes may end an earlier message.
       const source = state.conn.roleSource;
       if (source !== 'syn' && source !== 'synack') this.splitter.startMidStream();
@@ -312,16 +328,43 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     }
   }
 
-  private request(m: Http1Message): void {
-    const c = this.counters;
+  /**
+   * Client side: a final response came with no complete request waiting for it, while this direction is in
+   * the middle of one (the server answered before the body was complete): that request is what it answers.
+   * Its id is fixed now and kept when it completes. Undefined when no request is in progress, when this one
+   * was answered already, or when the response (starting at `seq`) began before the server had seen the
+   * request's first byte acknowledged (its SEQ is below that segment's ACK): it answers an earlier request.
+   */
+  answerInProgress(seq: number): WaitingRequest | undefined {
+    const m = this.ended ? null : this.splitter.current;
+    if (m === null || this.state.answeredEarly?.start === m.start) return undefined;
     const first = this.chunks.at(m.start);
-    const conn = this.state.conn;
+    if (first !== undefined && ((seq - first.ack) | 0) < 0) return undefined;
+    const request = this.identify(m, first);
+    this.state.answeredEarly = { start: m.start, request };
+    return request;
+  }
+
+  /** gor's id of a request (its first segment's ACK, shifted for 100-continue), and whether it is sampled. */
+  private identify(m: Readonly<Http1Message>, first: ChunkRef | undefined): WaitingRequest {
     let ack = first?.ack ?? 0;
     if (m.expectContinue) ack = continueAck(ack);
     let idNumber = ack;
     if (this.state.hasWaiting(idNumber) && first) idNumber = (first.seq + (m.start - first.offset)) >>> 0;
     const sampled = this.options.probability >= 1 || this.options.random() < this.options.probability;
-    this.state.push({ idNumber, ack, sampled }, m.method, c);
+    return { idNumber, ack, sampled };
+  }
+
+  private request(m: Http1Message): void {
+    const c = this.counters;
+    const first = this.chunks.at(m.start);
+    const conn = this.state.conn;
+    let request = this.state.takeAnsweredEarly(m.start);
+    if (request === undefined) {
+      request = this.identify(m, first);
+      this.state.push(request, m.method, c);
+    }
+    const { idNumber, sampled } = request;
     if (!this.keep(m)) return;
     if (!sampled) {
       c.sampled_out++;
@@ -344,12 +387,13 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
       idNumber = this.seqOf(m, first);
       c.interim_responses++;
     } else {
-      const req = this.state.answer(this.seqOf(m, first), c);
+      const seq = this.seqOf(m, first);
+      const req = this.state.answer(seq, c) ?? this.state.client?.answerInProgress(seq);
       if (req) {
         idNumber = req.idNumber;
         sampled = req.sampled;
       } else {
-        idNumber = this.seqOf(m, first);
+        idNumber = seq;
         c.unmatched_responses++;
       }
     }
