@@ -127,6 +127,13 @@ export async function startLiveConsumers(
       const d = await startDashboard(feed, dashboardAt, alerts ? { alerts } : {});
       closers.push(() => d.close());
       log.write(`tapline: dashboard on ${d.url}/`);
+      stats.dashboard = () => d.stats();
+      lines.push(() => {
+        const s = d.stats();
+        const turned = s.viewers_refused ? `, ${s.viewers_refused} turned away (${s.max_viewers} at most at once)` : '';
+        const cut = s.viewers_dropped ? `, ${s.viewers_dropped} cut off for not reading` : '';
+        return `dashboard: ${d.url}/${turned}${cut}`;
+      });
     }
   } catch (err) {
     await closeAll();

@@ -10,6 +10,8 @@
  *
  * Sampling runs whether or not anyone watches, so the chart has history when a viewer arrives. A viewer whose
  * socket buffer passes a limit (a stalled tab) is disconnected rather than buffered without bound; it reconnects.
+ * The number of viewers is capped too (64 by default: each may hold up to that 1 MiB): one more is answered 503
+ * with a body that says why, and counted, rather than growing memory by a MiB per stalled connection.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
@@ -22,17 +24,22 @@ import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import { type AlertSource, DashboardSampler } from './state.js';
 
 const MAX_BUFFERED_BYTES = 1 << 20;
+const MAX_VIEWERS = 64;
 
 export interface DashboardOptions {
   alerts?: AlertSource & { onAlert?(listener: (e: AlertEvent) => void): () => void };
   /** Sample period, ms. Default 1000. */
   intervalMs?: number;
+  /** Event streams open at once; one more is answered 503. Default 64. */
+  maxViewers?: number;
 }
 
 export interface Dashboard {
   readonly url: string;
   /** Viewers connected now. */
   viewers(): number;
+  /** Event streams refused (503) because `maxViewers` were open, and viewers cut off for not reading. */
+  stats(): { viewers: number; viewers_refused: number; viewers_dropped: number; max_viewers: number };
   close(): Promise<void>;
 }
 
@@ -60,10 +67,14 @@ export async function startDashboard(
   };
   const sampler = new DashboardSampler(feed, options.alerts);
   const viewers = new Set<ServerResponse>();
+  const maxViewers = options.maxViewers ?? MAX_VIEWERS;
+  let refused = 0;
+  let dropped = 0;
   const broadcast = (payload: string) => {
     for (const res of viewers) {
       if (res.writableLength > MAX_BUFFERED_BYTES) {
         viewers.delete(res);
+        dropped++;
         res.destroy();
         continue;
       }
@@ -95,6 +106,12 @@ export async function startDashboard(
     } else if (path === '/api/snapshot') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(sampler.state()));
+    } else if (path === '/api/stream' && req.method === 'GET' && viewers.size >= maxViewers) {
+      refused++;
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '30' });
+      res.end(
+        `tapline dashboard: ${maxViewers} viewers are connected, the most it serves at once; close another tab or try again later\n`,
+      );
     } else if (path === '/api/stream') {
       res.writeHead(200, {
         'content-type': 'text/event-stream',
@@ -119,6 +136,12 @@ export async function startDashboard(
   return {
     url: serverUrl(server),
     viewers: () => viewers.size,
+    stats: () => ({
+      viewers: viewers.size,
+      viewers_refused: refused,
+      viewers_dropped: dropped,
+      max_viewers: maxViewers,
+    }),
     async close() {
       clearInterval(timer);
       unsubscribe?.();

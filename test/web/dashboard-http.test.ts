@@ -3,7 +3,7 @@
  * methods. Plain node:http clients against the real servers on 127.0.0.1:0.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { type ClientRequest, request } from 'node:http';
 import { describe, it } from 'node:test';
 import { startMetricsServer } from '../../src/analytics/export/prometheus.js';
 import { startDashboard } from '../../src/web/server.js';
@@ -22,6 +22,29 @@ function ask(url: string, method: string): Promise<{ status: number; allow: stri
   });
 }
 
+/** GET /api/stream, left open (kept in `open`); resolves at the answer's head, with its body for a refusal. */
+function stream(
+  url: string,
+  open: ClientRequest[],
+): Promise<{ status: number; retryAfter: string | undefined; body: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/api/stream`, { timeout: 3000 }, (res) => {
+      let text = '';
+      const body = new Promise<string>((done) => {
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => done(text));
+      });
+      resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], body });
+    });
+    open.push(req);
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}/api/stream: no answer within 3 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('dashboard and metrics over plain HTTP', () => {
   it('HEAD /api/stream is answered and ended, not kept open as a viewer', async () => {
     const feed = new FixedFeed();
@@ -31,6 +54,40 @@ describe('dashboard and metrics over plain HTTP', () => {
       const head = await ask(`${dashboard.url}/api/stream`, 'HEAD');
       assert.equal(head.status, 200);
       assert.equal(dashboard.viewers(), 0);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it('event streams past the cap are answered 503 with a reason and counted; a freed place is taken again', async () => {
+    const dashboard = await startDashboard(new FixedFeed(), { host: '127.0.0.1', port: 0 }, { maxViewers: 2 });
+    const open: ClientRequest[] = [];
+    try {
+      const [first, second] = [await stream(dashboard.url, open), await stream(dashboard.url, open)];
+      assert.deepEqual([first.status, second.status], [200, 200]);
+      assert.equal(dashboard.viewers(), 2);
+      const third = await stream(dashboard.url, open);
+      assert.equal(third.status, 503);
+      assert.equal(third.retryAfter, '30');
+      assert.match(await third.body, /2 viewers are connected, the most it serves at once; close another tab/);
+      assert.deepEqual(dashboard.stats(), { viewers: 2, viewers_refused: 1, viewers_dropped: 0, max_viewers: 2 });
+      // HEAD is answered (and ended) even when full: it never becomes a viewer.
+      assert.equal((await ask(`${dashboard.url}/api/stream`, 'HEAD')).status, 200);
+
+      open[0]!.destroy();
+      for (let i = 0; i < 100 && dashboard.viewers() > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await stream(dashboard.url, open)).status, 200);
+      assert.equal(dashboard.stats().viewers_refused, 1);
+    } finally {
+      for (const req of open) req.destroy();
+      await dashboard.close();
+    }
+  });
+
+  it('the cap is 64 viewers by default', async () => {
+    const dashboard = await startDashboard(new FixedFeed(), { host: '127.0.0.1', port: 0 });
+    try {
+      assert.equal(dashboard.stats().max_viewers, 64);
     } finally {
       await dashboard.close();
     }
