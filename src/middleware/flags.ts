@@ -25,7 +25,7 @@ export const middlewareFlags: Readonly<Record<string, FlagSpec>> = {
     min: '1ms',
     default: '30s',
     section: SECTION,
-    help: 'Kill the --middleware process (and fail the run) when it leaves its stdin unread this long, or is still running this long after its input ended.',
+    help: 'Kill the --middleware process (and fail the run) when it leaves its stdin unread this long, or is still running this long after its input ended; fail the run when a --middleware-module promise stays unsettled this long.',
   },
   'middleware-max-size': {
     kind: 'size',

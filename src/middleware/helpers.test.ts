@@ -56,6 +56,24 @@ describe('HttpMessage', () => {
     assert.equal(meta.toMessage().meta.line, '1 zz 1 0');
   });
 
+  it('setMeta refuses a field that would not read back and takes JavaScript numbers as the string and bigint', () => {
+    const orig = m('2', 'a', RES);
+    for (const [change, words] of [
+      [{ id: 'a b' }, /meta id "a b" is not usable/],
+      [{ id: '' }, /meta id "" is not usable/],
+      [{ type: '1\n' }, /meta type "1\\n" is not usable/],
+      [{ timestampNs: 1.5 }, /meta timestampNs number 1\.5 is not usable: it must be an integer/],
+      [{ extra: ['x y'] }, /meta extra\[0\] "x y" is not usable/],
+    ] as const) {
+      assert.throws(() => new HttpMessage(orig).setMeta(change as never), words);
+    }
+    // A JavaScript caller's numbers: type 1 is a request (isRequest compares with '1'), the timestamp a bigint.
+    const fromNumbers = new HttpMessage(orig).setMeta({ type: 1, timestampNs: 5, latencyNs: 7 } as never);
+    assert.equal(fromNumbers.isRequest, true);
+    assert.equal(fromNumbers.meta.timestampNs, 5n);
+    assert.equal(fromNumbers.meta.line, '1 a 5 7');
+  });
+
   it('setBody fixes Content-Length and drops chunked framing', () => {
     const chunked = new HttpMessage(
       m('2', 'a', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'),

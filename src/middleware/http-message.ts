@@ -85,9 +85,12 @@ export class HttpMessage implements Message {
     return this;
   }
 
-  /** Change meta fields (type, id, timestamp, latency); the meta line is rebuilt. */
+  /**
+   * Change meta fields (type, id, timestamp, latency); the meta line is rebuilt. Fields are checked (see
+   * checkMetaChange): a space or line break in one would write a record that reads back wrong.
+   */
   setMeta(change: Partial<MetaFields>): this {
-    this.currentMeta = withMeta(this.meta, change);
+    this.currentMeta = withMeta(this.meta, checkMetaChange(change));
     return this;
   }
 
@@ -246,4 +249,44 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
+}
+
+/**
+ * A meta change as a middleware wrote it, checked and normalised. Fields are written into the meta line
+ * separated by spaces and ended by LF: a field with a space, CR or LF (or an empty one) would make `.gor`
+ * records and hex lines that read back as other fields or other records, so it is refused, naming the field.
+ * JavaScript callers may give numbers: a type becomes its string ('1', so isRequest still holds) and an
+ * integer timestamp or latency a bigint.
+ */
+export function checkMetaChange(change: Partial<MetaFields>): Partial<MetaFields> {
+  const out: Partial<MetaFields> = { ...change };
+  const token = (name: string, value: unknown): string => {
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    if (typeof text !== 'string' || text === '' || /[ \r\n]/.test(text))
+      throw new TypeError(
+        `meta ${name} ${describeField(value)} is not usable: it must be a non-empty string without spaces or line breaks`,
+      );
+    return text;
+  };
+  const nanoseconds = (name: string, value: unknown): bigint => {
+    if (typeof value === 'bigint') return value;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+    throw new TypeError(
+      `meta ${name} ${describeField(value)} is not usable: it must be an integer (a bigint, e.g. 5n)`,
+    );
+  };
+  if ('type' in change) out.type = token('type', change.type);
+  if ('id' in change) out.id = token('id', change.id);
+  if ('timestampNs' in change) out.timestampNs = nanoseconds('timestampNs', change.timestampNs);
+  if ('latencyNs' in change && change.latencyNs !== undefined)
+    out.latencyNs = nanoseconds('latencyNs', change.latencyNs);
+  if ('extra' in change) {
+    if (!Array.isArray(change.extra)) throw new TypeError('meta extra must be an array of strings');
+    out.extra = change.extra.map((e, i) => token(`extra[${i}]`, e));
+  }
+  return out;
+}
+
+function describeField(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../core/log.js';
 import { type Message, type MetaFields, makeMeta, nowNs, REQUEST, randomId } from '../core/message.js';
 import type { Batch, Transform } from '../core/plugin.js';
 import { type CallbackResult, Correlator } from './correlator.js';
-import { HttpMessage } from './http-message.js';
+import { checkMetaChange, HttpMessage } from './http-message.js';
 
 export type MiddlewareResult = Message | readonly Message[] | null;
 
@@ -107,10 +107,16 @@ export class ModuleMiddleware {
   private readonly correlator = new Correlator();
   readonly context: MiddlewareContext;
 
+  /**
+   * `timeoutMs` (--middleware-timeout): how long a promise it returns may stay unsettled. Without a bound, one
+   * that never settles held every later message for ever; with nothing else pending (a file input), Node
+   * exited with status 13 and not a word, the outputs unflushed.
+   */
   constructor(
     readonly name: string,
     private readonly fn: MiddlewareFunction,
     log: Logger,
+    private readonly timeoutMs = 30_000,
   ) {
     const correlator = this.correlator;
     this.context = {
@@ -120,7 +126,13 @@ export class ModuleMiddleware {
       on: (kind, id, cb) => correlator.once(kind === 'response' ? '2' : '3', id, (m) => cb(wrap(m))),
       message: (data, meta) =>
         new HttpMessage({
-          meta: makeMeta({ type: REQUEST, id: randomId(), timestampNs: nowNs(), latencyNs: -1n, ...meta }),
+          meta: makeMeta({
+            type: REQUEST,
+            id: randomId(),
+            timestampNs: nowNs(),
+            latencyNs: -1n,
+            ...(meta && checkMetaChange(meta)),
+          }),
           data: typeof data === 'string' ? Buffer.from(data) : data,
         }),
     };
@@ -151,7 +163,8 @@ export class ModuleMiddleware {
           const extra = this.correlator.dispatch(msg);
           if (extra) this.emit(extra, out, msg, true);
           result = fn(new HttpMessage(msg), context);
-          if (result != null && typeof (result as Promise<unknown>).then === 'function') result = await result;
+          if (result != null && typeof (result as Promise<unknown>).then === 'function')
+            result = await this.settled(result as PromiseLike<unknown>, msg);
         } catch (err) {
           // What came before the failing message still goes on (then the pipeline flushes and stops).
           if (out.length > 0) yield out;
@@ -171,6 +184,27 @@ export class ModuleMiddleware {
       }
       if (out.length > 0) yield out;
     }
+  }
+
+  /**
+   * The value of a promise it returned, or a failure once it has stayed unsettled for timeoutMs. The timer is
+   * what keeps Node running meanwhile: without it, a promise nothing will ever settle let Node exit (13).
+   */
+  private settled(result: PromiseLike<unknown>, msg: Message): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new TaplineError(
+            ERROR_CODES.MIDDLEWARE,
+            `${this.name} returned a promise for message ${msg.meta.id} (type ${msg.meta.type}) that did not settle ` +
+              `in ${this.timeoutMs / 1000}s (--middleware-timeout); the run stops`,
+            { where: '--middleware-module' },
+          ),
+        );
+      }, this.timeoutMs);
+    });
+    return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Checks and collects what the function (or a correlation callback) returned. */
@@ -213,12 +247,33 @@ function asMessage(item: unknown): Message | undefined {
   if (item instanceof HttpMessage) return item.toMessage();
   if (typeof item !== 'object' || item === null) return undefined;
   const m = item as Message;
-  return m.meta !== undefined && Buffer.isBuffer(m.data) ? m : undefined;
+  return isMeta(m.meta) && Buffer.isBuffer(m.data) ? m : undefined;
+}
+
+/**
+ * A plain object's meta must be a whole Meta (what makeMeta or a received message has): outputs read its
+ * line, type, id and timestamp. Anything less failed later, in an output, with JavaScript's own words
+ * ("Cannot read properties of undefined") and the output blamed.
+ */
+function isMeta(meta: unknown): boolean {
+  if (typeof meta !== 'object' || meta === null) return false;
+  const m = meta as Record<string, unknown>;
+  return (
+    typeof m.line === 'string' &&
+    !/[\r\n]/.test(m.line) &&
+    typeof m.type === 'string' &&
+    typeof m.id === 'string' &&
+    typeof m.timestampNs === 'bigint'
+  );
 }
 
 function describeValue(v: unknown): string {
   if (v === undefined) return 'undefined (a missing return?)';
-  if (typeof v === 'object' && v !== null)
-    return `an object without meta and data (${Object.keys(v).slice(0, 5).join(', ')})`;
+  if (typeof v === 'object' && v !== null) {
+    const keys = Object.keys(v).slice(0, 5).join(', ');
+    return 'meta' in v && 'data' in v
+      ? `an object whose meta or data is not a message's (${keys}; build one with context.message(data, meta))`
+      : `an object without meta and data (${keys})`;
+  }
   return `${typeof v} ${JSON.stringify(v)}`;
 }

@@ -53,7 +53,7 @@ export async function createMiddlewareStage(flags: FlagSet, log: Logger): Promis
       });
     }
     const fn = await loadMiddlewareModule(modulePath);
-    const mw = new ModuleMiddleware(`middleware-module(${modulePath})`, fn, log);
+    const mw = new ModuleMiddleware(`middleware-module(${modulePath})`, fn, log, flags.number('middleware-timeout'));
     return {
       transform: mw.transform,
       stats: () => mw.stats(),

@@ -70,4 +70,30 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, /--middleware-module: cannot load .*nope\.ts: not found/);
   });
+
+  it('a promise that never settles: the run stops after --middleware-timeout, outputs flushed; exit 1 (was: exit 13, no word)', async () => {
+    const r = await run(fixture('modules/never-settles.mjs'), ['--middleware-timeout', '300ms']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /never-settles\.mjs\) returned a promise for message 000000000000000000000001 \(type 2\) that did not settle in 0\.3s \(--middleware-timeout\); the run stops/,
+    );
+    same(r.got, [messages[0]!]);
+  });
+
+  it('a meta that would not read back (space or LF in a field, a plain object without a real meta) is refused, naming it', async () => {
+    const cases: [number, RegExp][] = [
+      [0, /threw on message 0+ \(type 1\): meta id "a b" is not usable: it must be a non-empty string without spaces/],
+      [1, /threw on message 0+1 \(type 1\): meta id "x\\ny" is not usable/],
+      [2, /returned an object whose meta or data is not a message's \(meta, data; build one with context\.message/],
+    ];
+    for (const [i, pattern] of cases) {
+      const file = writeGor(join(dir, `bad-meta-${i}.gor`), [request(i, '/a')]);
+      const r = await run(fixture('modules/bad-meta.mjs'), [], file);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /Cannot read properties/);
+      assert.equal(r.got.length, 0);
+    }
+  });
 });
