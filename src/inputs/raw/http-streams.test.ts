@@ -12,7 +12,16 @@ import { describe, it } from 'node:test';
 import { TcpFlag } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
 import { MAX_WAITING_REQUESTS } from './http-streams.js';
-import { capture, type Exchange, requestBytes, responseBytes, type Segment, segments, timed } from './testkit.js';
+import {
+  capture,
+  type Exchange,
+  requestBytes,
+  responseBytes,
+  type Segment,
+  segments,
+  timed,
+  turns,
+} from './testkit.js';
 
 const exchange = (path: string): Exchange => ({
   method: 'GET',
@@ -224,7 +233,6 @@ describe('http streams: a capture that starts mid-connection', () => {
 
 describe('http streams: a response sent before its request was complete', () => {
   it('an early 413 answers the request in progress; later responses still pair with their own requests', async () => {
-    const { ACK, PSH } = TcpFlag;
     const head = Buffer.from('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789');
     const early = Buffer.from('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n');
     const rest = Buffer.from('0123456789');
@@ -232,24 +240,15 @@ describe('http streams: a response sent before its request was complete', () => 
     const ok = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     const third = Buffer.from('GET /third HTTP/1.1\r\n\r\n');
     const three = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n3');
-    let c = 1001;
-    let s = 5001;
-    const list: Segment[] = [
-      { fromClient: true, seq: 1000, ack: 0, flags: TcpFlag.SYN, payload: Buffer.alloc(0) },
-      { fromClient: false, seq: 5000, ack: 1001, flags: TcpFlag.SYN | ACK, payload: Buffer.alloc(0) },
-    ];
-    const send = (fromClient: boolean, payload: Buffer) => {
-      list.push({ fromClient, seq: fromClient ? c : s, ack: fromClient ? s : c, flags: ACK | PSH, payload });
-      if (fromClient) c += payload.length;
-      else s += payload.length;
-    };
-    send(true, head);
-    send(false, early);
-    send(true, rest);
-    send(true, next);
-    send(false, ok);
-    send(true, third);
-    send(false, three);
+    const list = turns([
+      [true, head],
+      [false, early],
+      [true, rest],
+      [true, next],
+      [false, ok],
+      [true, third],
+      [false, three],
+    ]);
     for (const views of [false, true]) {
       const { msgs, stats } = await capture(timed(list), {}, views);
       const byId = new Map<string, string[]>();
@@ -271,15 +270,13 @@ describe('http streams: a response sent before its request was complete', () => 
 });
 
 describe('http streams: a body delimited by the close', () => {
-  const { ACK, PSH, FIN } = TcpFlag;
+  const { ACK, FIN } = TcpFlag;
   const request = Buffer.from('GET /close HTTP/1.0\r\n\r\n');
   const response = Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ');
-  const handshake: Segment[] = [
-    { fromClient: true, seq: 1000, ack: 0, flags: TcpFlag.SYN, payload: Buffer.alloc(0) },
-    { fromClient: false, seq: 5000, ack: 1001, flags: TcpFlag.SYN | ACK, payload: Buffer.alloc(0) },
-    { fromClient: true, seq: 1001, ack: 5001, flags: ACK | PSH, payload: request },
-    { fromClient: false, seq: 5001, ack: 1001 + request.length, flags: ACK | PSH, payload: response },
-  ];
+  const handshake = turns([
+    [true, request],
+    [false, response],
+  ]);
   const fin = { fromClient: false, seq: 5001 + response.length, ack: 1001 + request.length, flags: FIN | ACK };
 
   it("ends at the server's FIN; a capture that ends before it has only part of it: incomplete, not a response", async () => {

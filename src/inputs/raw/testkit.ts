@@ -90,6 +90,22 @@ export function segments(exchanges: Exchange[], cuts: number[], isn: [number, nu
   return out;
 }
 
+/** A handshake, then each turn as one segment, sent in this order (no FINs): for conversations out of turn. */
+export function turns(list: readonly (readonly [fromClient: boolean, payload: Buffer])[]): Segment[] {
+  const out: Segment[] = [
+    { fromClient: true, seq: 1000, ack: 0, flags: SYN, payload: Buffer.alloc(0) },
+    { fromClient: false, seq: 5000, ack: 1001, flags: SYN | ACK, payload: Buffer.alloc(0) },
+  ];
+  const next = { client: 1001, server: 5001 };
+  for (const [fromClient, payload] of list) {
+    const [seq, ack] = fromClient ? [next.client, next.server] : [next.server, next.client];
+    out.push({ fromClient, seq, ack, flags: ACK | PSH, payload });
+    if (fromClient) next.client += payload.length;
+    else next.server += payload.length;
+  }
+  return out;
+}
+
 export function toPacket(sg: Segment, tsNs: bigint): RawPacket {
   const [src, dst] = sg.fromClient ? [CLIENT, SERVER] : [SERVER, CLIENT];
   const t = tcp({
