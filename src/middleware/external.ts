@@ -16,12 +16,13 @@
  * each reported with its line number, and make the run exit non-zero at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import { preview } from '../core/meta.js';
 import type { Batch, Transform } from '../core/plugin.js';
-import { parseMiddlewareCommand } from './command.js';
+import { commandHints, parseMiddlewareCommand } from './command.js';
 import { type DecodeResult, encodeHexLines, HexLineDecoder } from './hex-lines.js';
 
 export interface ExternalMiddlewareOptions {
@@ -159,6 +160,7 @@ export class ExternalMiddleware {
 
   private async start(): Promise<ChildProcess> {
     const { program, args } = this.command;
+    for (const hint of commandHints(this.command)) this.options.log.warn(`${this.name}: ${hint}`);
     // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a middleware in
     // tapline's group died with the messages it held. tapline's own stop closes its stdin instead, and it
     // gives them back. Its kills go to the group, so a script's children go too.
@@ -171,7 +173,9 @@ export class ExternalMiddleware {
         err.code === 'ENOENT'
           ? `program "${program}" not found (it is run without a shell: give a path like ./mw.sh or a program on PATH)`
           : err.code === 'EACCES'
-            ? `program "${program}" is not executable (chmod +x, or run it through its interpreter: "python3 mw.py")`
+            ? isDirectory(program)
+              ? `program "${program}" is a directory (give the path of the program inside it)`
+              : `program "${program}" is not executable (chmod +x, or run it through its interpreter: "python3 mw.py")`
             : err.message;
       throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot start ${this.name}: ${why}`, {
         where: '--middleware',
@@ -455,5 +459,14 @@ export class ExternalMiddleware {
       s = '';
     }
     this.stderrCarry = s;
+  }
+}
+
+/** For the EACCES message only (spawn gives the same code for a directory and a file without +x). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

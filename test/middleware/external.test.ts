@@ -3,9 +3,10 @@
  * Python and Node (test/middleware/fixtures), one per feature and one per failure.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fixture, middlewareRuns, nodeFixture, request, response, writeGor } from './support.js';
+import { FIXTURES, fixture, middlewareRuns, nodeFixture, request, response, writeGor } from './support.js';
 
 const { dir, messages, run, same } = middlewareRuns('--middleware');
 
@@ -147,6 +148,24 @@ describe('--middleware failures', { concurrency: 2 }, () => {
       r.stderr,
       /cannot start middleware "no-such-middleware-program --flag": program "no-such-middleware-program" not found/,
     );
+  });
+
+  it('a directory as the program is named a directory (chmod +x would not help)', async () => {
+    const r = await run(FIXTURES);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /program ".*fixtures" is a directory \(give the path of the program inside it\)/);
+  });
+
+  it('shell syntax in the command still runs as gor runs it (no shell), with a warning that says so', async () => {
+    const log = join(dir, 'tee.log');
+    const r = await run(`${fixture('echo.sh')} | tee ${log}`);
+    assert.equal(r.code, 0, r.stderr);
+    same(r.got);
+    assert.match(
+      r.stderr,
+      /echo\.sh is given "\|" as plain argument\(s\): the command is run without a shell \(as gor does\)/,
+    );
+    assert.equal(existsSync(log), false);
   });
 
   it('usage errors exit 2', async () => {
