@@ -533,6 +533,16 @@ bool TrimmedEmpty(const uint8_t* buf, int64_t from, int64_t to) {
   return true;
 }
 
+// hostText() of wire-text.ts trims ASCII white space bytes only (a 0xA0 byte may end a UTF-8 character, and on
+// its own it is shown as \xa0): a Host value is empty when it holds nothing else. Then the target's authority
+// names the host, in both engines.
+bool HostEmpty(const uint8_t* buf, int64_t from, int64_t to) {
+  if (from < 0) return true;
+  for (int64_t k = from; k < to; k++)
+    if (buf[k] != kSP && (buf[k] < 0x09 || buf[k] > 0x0d)) return false;
+  return true;
+}
+
 // isChunked() of sizes.ts: /(?:^|,)\s*chunked\s*$/i on the value.
 bool IsChunked(const uint8_t* buf, int64_t from, int64_t to) {
   if (from < 0) return false;
@@ -639,6 +649,10 @@ struct TemplateBuf {
 // only (`:id`) or short (< 16) without a digit (kept: no placeholder rule matches such a segment, and a file
 // name made of such parts, `app.js`, `a.b-c.css`, keeps every part too). Writes the template to `out` and returns
 // true; false for any other path (then JavaScript templates it). An empty path is '/', as in tracker.ts.
+// Bytes from 0x80 up are neither digits nor '/' and are kept as they are: JavaScript makes the route's text
+// (UTF-8, other bytes as \xHH: wire-text.ts) when it answers the first path of a template. That text depends on
+// the template's bytes only ('/' and digits are ASCII, so a UTF-8 sequence never spans a segment boundary, and
+// an `\xHH` escape has no digit-only segment nor a hash or token shape), so the template cache stays exact.
 bool SimpleTemplate(const uint8_t* p, size_t n, TemplateBuf* out, bool canReadAhead = false) {
   static const uint8_t kId[3] = {':', 'i', 'd'};
   out->length = 0;
@@ -1602,7 +1616,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     rec->pathTo = pathEnd > t ? pathEnd : t;
     rec->headerBytes = static_cast<double>(h.end - rec->start);
     rec->bodyBytes = static_cast<double>(rec->end - h.end);
-    if (!TrimmedEmpty(buf, h.hostStart, h.hostEnd)) {
+    if (!HostEmpty(buf, h.hostStart, h.hostEnd)) {
       rec->hostKind = 0;
       rec->hostFrom = h.hostStart;
       rec->hostTo = h.hostEnd;

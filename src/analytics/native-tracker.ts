@@ -22,12 +22,12 @@
 import { type GorRecord, metaLength, payloadLength } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import { type Aggregator, emptyTally, type Tally } from './aggregator.js';
-import { latin1 } from './head-scan.js';
 import { SparseHistogram } from './histogram.js';
 import { NO_REQUEST_ROUTE, OVERFLOW_ROUTE, type RouteNamer } from './routes.js';
 import { responseBodySizes, valueText } from './sizes.js';
 import type { StatsAddon, StatsCore } from './stats-addon.js';
 import type { ExchangeSink, TrackerCounters, TrackerOptions } from './tracker.js';
+import { hostText, wireText } from './wire-text.js';
 
 /** Messages per native call. */
 const BATCH = 1024;
@@ -250,10 +250,11 @@ export class NativeTracker {
       const buf = buffers[jobs[at + 2]!]!;
       const from = jobs[at + 3]!;
       const to = jobs[at + 4]!;
+      // (Strings made here as tracker.ts makes them, wire-text.ts: the same routes and hosts either way.)
       if (what === 0) {
-        answers[2 * rec] = this.routeNames.indexOf(this.routes.route(to > from ? latin1(buf, from, to) : '/'));
+        answers[2 * rec] = this.routeNames.indexOf(this.routes.route(to > from ? wireText(buf, from, to) : '/'));
       } else if (what === 1) {
-        const host = jobs[at + 7] === 0 ? valueText(buf, from, to) : latin1(buf, from, to);
+        const host = jobs[at + 7] === 0 ? hostText(buf, from, to) : wireText(buf, from, to);
         answers[2 * rec + 1] = this.hostNames.indexOf(host);
       } else {
         const encoding = valueText(buf, jobs[at + 5]!, jobs[at + 6]!).toLowerCase();

@@ -70,6 +70,16 @@ describe('--route rules', () => {
     assert.equal(namer.route('/users//orders'), '/users//orders'); // an empty segment is not a :name
   });
 
+  it('paths are text: non-ASCII rules match characters, percent-escapes are kept as sent', () => {
+    const namer = new RouteNamer({ rules: ['/uni/é/:id', '/caf\\xe9/*'] });
+    assert.equal(namer.route('/uni/é/日本'), '/uni/é/:id');
+    assert.equal(namer.route('/caf\\xe9/7'), '/caf\\xe9/*'); // the text of a path with a latin1 byte E9
+    assert.equal(namer.route('/uni/%C3%A9/1'), '/uni/%C3%A9/:id'); // not decoded: not the rule's é
+    assert.equal(templatePath('/uni/%C3%A9'), '/uni/%C3%A9');
+    assert.equal(templatePath('/wiki/%E6%97%A5%E6%9C%AC'), '/wiki/:token'); // an escaped segment is its characters
+    assert.equal(templatePath('/wiki/日本/é.png'), '/wiki/日本/é.png');
+  });
+
   it('bad patterns are usage errors naming --route', () => {
     assert.throws(() => new RouteRule('users/:id'), /--route|must start with \//);
     assert.throws(

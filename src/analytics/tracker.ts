@@ -26,6 +26,7 @@ import {
   valueText,
 } from './sizes.js';
 import type { Exchange } from './types.js';
+import { hostText, wireText } from './wire-text.js';
 
 export interface TrackerOptions {
   /** Requests waiting for a response at most (oldest answered as no-response beyond). Default 100,000. */
@@ -254,12 +255,19 @@ export class ExchangeTracker {
         break;
       }
     }
+    // (`high`: the path's bytes OR-ed together, so that only a path with a byte ≥ 0x80 is decoded as UTF-8,
+    // wire-text.ts; an ASCII path is its latin1 string, as fast as before.)
     let pathEnd = t;
-    while (pathEnd < targetEnd && buf[pathEnd] !== 0x3f && buf[pathEnd] !== 0x23) pathEnd++;
-    const path = pathEnd > t ? latin1(buf, t, pathEnd) : '/';
+    let high = 0;
+    for (; pathEnd < targetEnd; pathEnd++) {
+      const c = buf[pathEnd]!;
+      if (c === 0x3f || c === 0x23) break;
+      high |= c;
+    }
+    const path = pathEnd === t ? '/' : high < 0x80 ? latin1(buf, t, pathEnd) : wireText(buf, t, pathEnd);
 
     let host = h.hostStart === -1 ? '' : this.hostOf(buf, h.hostStart, h.hostEnd);
-    if (host === '' && authorityStart !== -1) host = latin1(buf, authorityStart, authorityEnd);
+    if (host === '' && authorityStart !== -1) host = wireText(buf, authorityStart, authorityEnd);
     const headerBytes = h.end - start;
     const bodyBytes = end - h.end;
     const chunked = h.transferStart !== -1 && isChunked(buf, h.transferStart, h.transferEnd);
@@ -287,7 +295,7 @@ export class ExchangeTracker {
     if (this.pending.size > this.maxPending) this.finish(this.oldest()!);
   }
 
-  /** The trimmed Host value, its string reused while the bytes are the same as the last request's. */
+  /** The trimmed Host value (wire-text.ts hostText), its string reused while the bytes are the same as the last request's. */
   private hostOf(buf: Buffer, from: number, to: number): string {
     const last = this.hostBytes;
     if (to - from === last.length) {
@@ -301,7 +309,7 @@ export class ExchangeTracker {
       if (same) return this.hostText;
     }
     this.hostBytes = Buffer.from(buf.subarray(from, to));
-    this.hostText = valueText(buf, from, to);
+    this.hostText = hostText(buf, from, to);
     return this.hostText;
   }
 

@@ -95,6 +95,13 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     'index-BxK3f9Qa7ZpL2mWq.js',
     '%20',
     'é',
+    // Non-ASCII bytes (written latin1, one character a byte): UTF-8 é and 日本, a cut sequence, a surrogate,
+    // a 4-byte emoji; both engines show valid UTF-8 as text and other bytes as \xHH (wire-text.ts).
+    '\xc3\xa9',
+    '\xe6\x97\xa5\xe6\x9c\xac',
+    '\xe6\x97',
+    '\xed\xa0\x80',
+    '\xf0\x9f\x98\x80.js',
   ];
   const path = fc
     .tuple(fc.array(fc.constantFrom(...SEGMENTS), { maxLength: 5 }), fc.constantFrom('', '?q=1', '#f', '?a/b'))
@@ -111,6 +118,9 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     ['host:  a.example \t'],
     ['Host:'],
     ['Host: \xa0'],
+    ['Host: b\xc3\xbccher.example '],
+    ['Host: \xc2\xa0'],
+    ['Host: \xe3\x80\x80'],
     ['HOST: b', 'Host: c'],
   );
   const eol = fc.constantFrom('\r\n', '\n');
@@ -206,7 +216,7 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     pendingTimeoutMs: fc.constantFrom(undefined, 1000, 100_000),
     preferReplayed: fc.boolean(),
     responses: fc.constantFrom('any' as const, 'original' as const, 'replayed' as const),
-    routes: fc.constantFrom([], ['/users/:id'], ['/api/*']),
+    routes: fc.constantFrom([], ['/users/:id'], ['/api/*'], ['/é/*', '/日本/:x']),
     routeLimit: fc.constantFrom(undefined, 2),
   });
 
