@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { toLineProtocol } from '../../src/analytics/export/influxdb.js';
 import { LatencyBuckets } from '../../src/analytics/export/latency-buckets.js';
 import { renderPrometheus } from '../../src/analytics/export/prometheus.js';
@@ -121,6 +122,25 @@ describe('tapline report on non-ASCII paths', () => {
     assert.equal(table.code, 0, table.stderr);
     const text = table.stdout.toString('utf8');
     for (const route of ROUTES) assert.ok(text.includes(`  ${route} `), `${route} in\n${text}`);
+  });
+});
+
+describe('tapline report --parquet on non-ASCII paths', () => {
+  it('path, route and host columns hold the text (read back by DuckDB)', async () => {
+    const out = join(dir, 'x.parquet');
+    const r = await report('on', ['--parquet', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const read = await conn.runAndReadAll(`SELECT DISTINCT path, route, host FROM '${out}' ORDER BY path`);
+    assert.deepEqual(read.getRows(), [
+      ['/caf\\xe9/7', '/caf\\xe9/:id', 'h\\xf6f'],
+      ['/uni/%C3%A9', '/uni/%C3%A9', 'shop.test'],
+      ['/uni/é/42', '/uni/é/:id', 'bücher.example'],
+      ['/uni/é/43', '/uni/é/:id', 'bücher.example'],
+      ['/uni/é/日本', '/uni/é/日本', 'bücher.example'],
+    ]);
+    conn.closeSync();
   });
 });
 
