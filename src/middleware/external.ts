@@ -17,6 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
@@ -202,7 +203,9 @@ export class ExternalMiddleware {
         stdout.pause();
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => this.passStderr(chunk.toString('utf8')));
+    // A character can be split between two reads: decoding each chunk alone printed it as two U+FFFD.
+    const stderrText = new StringDecoder('utf8');
+    child.stderr!.on('data', (chunk: Buffer) => this.passStderr(stderrText.write(chunk)));
     // Its stdout ends just before it exits. If it does not exit, it closed its stdout and runs on: whatever it
     // is sent from then on is lost, so it is stopped rather than fed for as long as the inputs last. (Once its
     // input has ended it may take its time to exit: the watchdog's --middleware-timeout applies.)
@@ -229,7 +232,8 @@ export class ExternalMiddleware {
     child.on('close', (code, signal) => {
       clearTimeout(grace);
       this.take(this.decoder.end());
-      if (this.stderrCarry) this.passStderr('\n');
+      const rest = stderrText.end();
+      if (this.stderrCarry || rest) this.passStderr(`${rest}\n`);
       this.exit = { code, signal };
       this.wake();
     });

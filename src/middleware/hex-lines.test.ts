@@ -95,6 +95,30 @@ describe('hex lines', () => {
     assert.match(decodeIn([wire]).problems[0]!, /line 2 is not hex at column 1: "zz11"/);
   });
 
+  it('names whitespace around a line, at its column, rather than an odd number of digits (short and long lines)', () => {
+    const hex = formatHexLine(sample[0]!).slice(0, -1);
+    const long = formatHexLine(msg('1', 'x', Buffer.alloc(100_000, 0x62))).slice(0, -1);
+    const wire = Buffer.from(`  ${hex} \n${hex} \n${hex}3 \n${long} \n`);
+    for (const size of [wire.length, 65_536, 7]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < wire.length; i += size) chunks.push(wire.subarray(i, i + size));
+      const got = decodeIn(chunks);
+      assert.equal(got.messages.length, 0);
+      const whitespace = /whitespace is not allowed anywhere in a line, as in gor/;
+      assert.deepEqual(
+        got.problems.map((p) => p.match(/line \d+ is not hex at column \d+/)?.[0]),
+        [
+          'line 1 is not hex at column 1',
+          `line 2 is not hex at column ${hex.length + 1}`,
+          `line 3 is not hex at column ${hex.length + 2}`,
+          `line 4 is not hex at column ${long.length + 1}`,
+        ],
+        `chunk ${size}: ${got.problems.join('\n')}`,
+      );
+      for (const p of got.problems) assert.match(p, whitespace);
+    }
+  });
+
   it('names the column of a bad digit inside a long line', () => {
     const hex = formatHexLine(msg('1', 'x', Buffer.alloc(100_000, 0x62)));
     const broken = Buffer.from(`${hex.slice(0, 150_000)}qq${hex.slice(150_002)}`);

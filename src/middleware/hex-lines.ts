@@ -184,6 +184,13 @@ export class HexLineDecoder {
     }
     const digits = end - start;
     if (digits % 2 !== 0) {
+      // An odd count is most often a stray character (a space around the line), not a cut: name it if so.
+      const text = chunk.toString('latin1', start, end);
+      const bad = text.search(NON_HEX);
+      if (bad !== -1) {
+        result.problems.push(notHex(line, bad, text.slice(bad, bad + 40)));
+        return;
+      }
       result.problems.push({
         kind: 'odd-length',
         line,
@@ -256,6 +263,10 @@ export class HexLineDecoder {
       return;
     }
     if (long.carry.length > 0) {
+      if (NON_HEX.test(long.carry)) {
+        result.problems.push(notHex(line, long.column, long.carry));
+        return;
+      }
       result.problems.push({
         kind: 'odd-length',
         line,
@@ -309,12 +320,22 @@ function crlfProblem(line: number): LineProblem {
   };
 }
 
-/** `column`: 0-based offset of the first bad pair of digits; `excerpt`: the line from there. */
+const NON_HEX = /[^0-9a-fA-F]/;
+
+/**
+ * `column`: 0-based offset of the first bad pair of digits (or the bad character); `excerpt`: the line from
+ * there. The column is made exact (the second digit of a pair may be the bad one), and whitespace is named:
+ * a space before or after the hex (a print with a separator, an editor) is the usual cause.
+ */
 function notHex(line: number, column: number, excerpt: string): LineProblem {
+  const at = Math.max(0, excerpt.search(NON_HEX));
+  const what = /\s/.test(excerpt.charAt(at))
+    ? 'whitespace is not allowed anywhere in a line, as in gor: write the hex digits, then LF'
+    : 'each message must be written as hex digits, then LF';
   return {
     kind: 'not-hex',
     line,
-    message: `line ${line} is not hex at column ${column + 1}: ${preview(excerpt)} (each message must be written as hex digits, then LF)`,
+    message: `line ${line} is not hex at column ${column + at + 1}: ${preview(excerpt.slice(at))} (${what})`,
   };
 }
 

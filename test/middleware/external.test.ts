@@ -37,6 +37,13 @@ describe('--middleware features', { concurrency: 2 }, () => {
     assert.match(r.stderr, /^\[middleware\] drop\.py: dropping 000000000000000000000002$/m);
   });
 
+  it('stderr is passed through whole: a UTF-8 character split between two reads is not garbled', async () => {
+    const r = await run(`python3 ${fixture('stderr-utf8.py')}`);
+    assert.equal(r.code, 0, r.stderr);
+    same(r.got);
+    assert.match(r.stderr, /^\[middleware\] café ✓$/m);
+  });
+
   it('adding a header (bash with xxd and sed)', async () => {
     const r = await run(fixture('add-header.sh'));
     assert.equal(r.code, 0, r.stderr);
