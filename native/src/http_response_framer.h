@@ -233,6 +233,12 @@ class ResponseFramer {
     while (i <= ve) {
       while (i < ve && IsWs(l[i])) i++;
       int64_t n = 0;
+      // Leading zeros are allowed in any number (1*DIGIT); only the digits after them are bounded.
+      bool zeros = false;
+      while (i < ve && l[i] == '0') {
+        zeros = true;
+        i++;
+      }
       int digits = 0;
       while (i < ve && IsDigit(l[i])) {
         if (digits < kMaxLengthDigits) n = n * 10 + (l[i] - '0');
@@ -240,7 +246,7 @@ class ResponseFramer {
         i++;
       }
       while (i < ve && IsWs(l[i])) i++;
-      if (digits == 0 || digits > kMaxLengthDigits || (i < ve && l[i] != ',')) return -1;
+      if ((digits == 0 && !zeros) || digits > kMaxLengthDigits || (i < ve && l[i] != ',')) return -1;
       if (value != -1 && n != value) return -1;
       value = n;
       i++;
@@ -321,6 +327,9 @@ class ResponseFramer {
     size_t i = 0, ce = l.size();
     while (i < ce && IsWs(l[i])) i++;
     uint64_t n = 0;
+    // As for a length: leading zeros in any number (1*HEXDIG), the digits after them bounded.
+    bool zeros = false;
+    for (; i < ce && l[i] == '0'; i++) zeros = true;
     int digits = 0;
     for (; i < ce; i++) {
       int d = Hex(l[i]);
@@ -329,7 +338,7 @@ class ResponseFramer {
       digits++;
     }
     while (i < ce && IsWs(l[i])) i++;
-    if (digits == 0 || digits > kMaxChunkDigits || (i < ce && l[i] != ';')) return Fail("malformed");
+    if ((digits == 0 && !zeros) || digits > kMaxChunkDigits || (i < ce && l[i] != ';')) return Fail("malformed");
     if (n == 0) {
       state_ = S_TRAILERS;
     } else {

@@ -60,8 +60,11 @@ const response: fc.Arbitrary<Generated> = fc
     chunks: fc.array(fc.tuple(body, fc.option(token)), { maxLength: 4 }),
     trailers: fc.array(fc.tuple(token, value), { maxLength: 2 }),
     after: body,
+    // Leading zeros in a length or chunk size (RFC 9112: 1*DIGIT / 1*HEXDIG): no limit on how many.
+    zeros: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })),
   })
   .map((r) => {
+    const z = '0'.repeat(r.zeros);
     const nl = r.lf ? '\n' : '\r\n';
     const parts: Buffer[] = [];
     for (const st of r.interim) parts.push(Buffer.from(`HTTP/1.1 ${st} Interim${nl}${nl}`, 'latin1'));
@@ -75,7 +78,7 @@ const response: fc.Arbitrary<Generated> = fc
     let eof = false;
     if (r.framing === 'length' || r.framing === 'length-list') {
       const n = r.body.length;
-      lines.push(`${r.lengthName}: ${r.framing === 'length' ? n : `${n}, ${n}`}`);
+      lines.push(`${r.lengthName}: ${r.framing === 'length' ? `${z}${n}` : `${n}, ${z}${n}`}`);
       if (!noBody) payload = r.body;
     } else if (r.framing === 'chunked') {
       lines.push('Transfer-Encoding: chunked');
@@ -83,7 +86,7 @@ const response: fc.Arbitrary<Generated> = fc
         const pieces: Buffer[] = [];
         for (const [data, ext] of r.chunks) {
           if (data.length === 0) continue;
-          pieces.push(Buffer.from(`${data.length.toString(16)}${ext ? `;${ext}` : ''}${nl}`, 'latin1'), data);
+          pieces.push(Buffer.from(`${z}${data.length.toString(16)}${ext ? `;${ext}` : ''}${nl}`, 'latin1'), data);
           pieces.push(Buffer.from(nl, 'latin1'));
         }
         const trailers = r.trailers.map(([n, v]) => `${n}: ${v}${nl}`).join('');
