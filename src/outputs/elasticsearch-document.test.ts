@@ -148,3 +148,34 @@ test('non-UTF-8 header bytes are kept byte for byte (Latin-1), valid UTF-8 decod
   assert.equal(doc['Req_User-Agent'], 'caf\u00e9');
   assert.equal(doc.Req_Accept, '\u00e9t\u00e9');
 });
+
+test('a UTF-8 path and host: Req_URL as header values are decoded, route and host as report names them', () => {
+  const doc = buildDocument(
+    {
+      requestHead: Buffer.concat([
+        Buffer.from('GET /uni/\u00e9/\u65e5\u672c?q=\u00e9 HTTP/1.1\r\nHost: b\u00fccher.example\r\n\r\n', 'utf8'),
+      ]),
+      requestBodyBytes: 0,
+      response: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+      rttNs: 0n,
+    },
+    route,
+    NOW,
+  )!;
+  assert.equal(doc.Req_URL, '/uni/\u00e9/\u65e5\u672c?q=\u00e9');
+  assert.equal(doc.route, '/uni/\u00e9/\u65e5\u672c');
+  assert.equal(doc.host, 'b\u00fccher.example');
+  // Not UTF-8: Req_URL byte for byte (as header values), route with the byte shown as report shows it.
+  const latin = buildDocument(
+    {
+      requestHead: Buffer.concat([Buffer.from('GET /caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\n\r\n')]),
+      requestBodyBytes: 0,
+      response: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+      rttNs: 0n,
+    },
+    route,
+    NOW,
+  )!;
+  assert.equal(latin.Req_URL, '/caf\u00e9');
+  assert.equal(latin.route, '/caf\\xe9');
+});

@@ -11,6 +11,7 @@
  */
 import { pathOf } from '../analytics/routes.js';
 import { headerBlockEnd, measureRequest, measureResponse } from '../analytics/sizes.js';
+import { wireText } from '../analytics/wire-text.js';
 
 /** The JSON object sent for one exchange. Values are strings except the numbers named in docs/elasticsearch.md. */
 export type EsDocument = Record<string, string | number>;
@@ -64,7 +65,8 @@ export function buildDocument(exchange: ExchangeBytes, route: (path: string) => 
   const resHead = exchange.response.subarray(0, headerBlockEnd(exchange.response));
   const reqValues = headerValues(reqHead, REQUEST_WANTED);
   const doc: EsDocument = {
-    Req_URL: req.target,
+    // The target as text the way header values are (UTF-8 when it is, else byte for byte), not latin1 always.
+    Req_URL: textOf(req.target),
     Req_Method: req.method,
     'Req_User-Agent': reqValues.get('user-agent') ?? '',
   };
@@ -83,8 +85,9 @@ export function buildDocument(exchange: ExchangeBytes, route: (path: string) => 
   const { path, authority } = pathOf(req.target);
   const requestBytes = req.headerBytes + exchange.requestBodyBytes;
   const responseBytes = res.headerBytes + res.bodyBytes;
-  doc.route = route(path);
-  doc.host = req.host || authority;
+  // route and host as analytics names them (wire-text.ts: UTF-8, other bytes as \xHH), so they match report's.
+  doc.route = route(asWireText(path));
+  doc.host = asWireText(req.host || authority);
   doc.request_header_bytes = req.headerBytes;
   doc.request_body_bytes = exchange.requestBodyBytes;
   doc.response_header_bytes = res.headerBytes;
@@ -116,6 +119,18 @@ function headerValues(head: Buffer, wanted: ReadonlySet<string>): Map<string, st
     found.set(name, /[\x80-\xff]/.test(raw) ? utf8OrLatin1(Buffer.from(raw, 'latin1')) : raw);
   }
   return found;
+}
+
+/** A latin1 string (one char per byte, as measureRequest() reads the head) as header values are decoded. */
+function textOf(latin1: string): string {
+  return /[\x80-\xff]/.test(latin1) ? utf8OrLatin1(Buffer.from(latin1, 'latin1')) : latin1;
+}
+
+/** A latin1 string as analytics names it (wire-text.ts). */
+function asWireText(latin1: string): string {
+  if (!/[\x80-\xff]/.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  return wireText(bytes, 0, bytes.length);
 }
 
 function utf8OrLatin1(value: Buffer): string {
