@@ -7,6 +7,7 @@
 import { printable } from '../analytics/printable.js';
 import type { AnalyticsSnapshot, RouteTotals } from '../analytics/types.js';
 import { formatBytes } from '../core/values.js';
+import { clipToWidth, displayWidth, padToWidth } from './text-width.js';
 
 export interface RouteChange {
   route: string;
@@ -58,9 +59,10 @@ function round(n: number): number {
 
 /** Fixed-width columns; the first column left-aligned, the others right-aligned. */
 function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // Terminal columns, not string length: a route with 日本 or an emoji is wider than its length says.
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!))));
   const line = (cells: string[]) =>
-    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+    `  ${cells.map((c, i) => padToWidth(c, widths[i]!, i === 0 ? 'end' : 'start')).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -70,10 +72,9 @@ const num = (n: number) => n.toLocaleString('en-US');
 const signed = (change: number | null) =>
   change === null ? 'new' : `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
 
-/** A route for a table cell: control characters made visible (printable.ts), clipped to 60 characters. */
+/** A route for a table cell: control characters made visible (printable.ts), clipped to 60 columns. */
 function clipRoute(raw: string): string {
-  const route = printable(raw);
-  return route.length > 60 ? `${route.slice(0, 57)}...` : route;
+  return clipToWidth(printable(raw), 60);
 }
 
 /** The readable report. `top` rows per table. */

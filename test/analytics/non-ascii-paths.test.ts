@@ -17,6 +17,7 @@ import { LatencyBuckets } from '../../src/analytics/export/latency-buckets.js';
 import { renderPrometheus } from '../../src/analytics/export/prometheus.js';
 import { type AnalyticsOptions, createAnalytics } from '../../src/analytics/index.js';
 import { statsAddon } from '../../src/analytics/stats-addon.js';
+import { displayWidth } from '../../src/cli/text-width.js';
 import { encodeRecord, GorRecordReader } from '../../src/core/gor-format.js';
 import type { Message } from '../../src/core/message.js';
 import { makeMeta } from '../../src/core/message.js';
@@ -122,6 +123,16 @@ describe('tapline report on non-ASCII paths', () => {
     assert.equal(table.code, 0, table.stderr);
     const text = table.stdout.toString('utf8');
     for (const route of ROUTES) assert.ok(text.includes(`  ${route} `), `${route} in\n${text}`);
+    // The columns line up on a terminal: 日本 takes two columns a character, so every row of the first table
+    // ends at the same column (padding by string length pushed the 日本 row's columns two to the right).
+    const block = text.split('\n\n').find((b) => b.startsWith('Top routes by bytes'))!;
+    const firstTable = block.split('\n').filter((l) => l.startsWith('  '));
+    const ends = firstTable.map((l) => displayWidth(l.replace(/ *█*$/, '')));
+    assert.ok(firstTable.length >= ROUTES.length, text);
+    assert.ok(
+      ends.every((e) => e === ends[0]),
+      `rows end at columns ${ends.join(', ')}:\n${firstTable.join('\n')}`,
+    );
   });
 });
 
