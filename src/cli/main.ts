@@ -237,7 +237,16 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
           transform: beforeMiddleware
             ? (source) => middleware.transform(beforeMiddleware(source))
             : middleware.transform,
-          ...(middleware.settle ? { settle: middleware.settle } : {}),
+        }
+      : {}),
+    // Once every input has ended (its end, a signal, --exit-after): alerts stop judging a window that only
+    // empties from then on (live-consumers.ts), then the middleware settles.
+    ...(middleware?.settle || consumers
+      ? {
+          settle: async () => {
+            consumers?.inputsEnded();
+            await middleware?.settle?.();
+          },
         }
       : {}),
   });
@@ -264,7 +273,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     const interval = flags.number('stats-interval'); // at least 10ms (the flag's min)
     const timer = setInterval(() => {
       const snapshot = analytics?.snapshot();
-      log.write(JSON.stringify({ ...statsObject(pipeline.snapshot(), snapshot), filters: modifiers.stats() }));
+      const exporters = consumers ? { exporters: consumers.stats() } : {};
+      log.write(
+        JSON.stringify({ ...statsObject(pipeline.snapshot(), snapshot), filters: modifiers.stats(), ...exporters }),
+      );
     }, interval);
     timer.unref();
     timers.push(timer);
@@ -299,6 +311,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
         ...statsObject(summary, finalSnapshot),
         ...(middleware ? { middleware: middleware.stats() } : {}),
         filters: modifiers.stats(),
+        ...(consumers ? { exporters: consumers.stats() } : {}),
       }),
     );
   log.write(formatSummary(summary, log));

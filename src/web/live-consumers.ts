@@ -8,6 +8,10 @@
  *              ├─▶ AlertMonitor ─┬─▶ lines, webhook
  *              │   (window(ms))  └─▶ dashboard
  *              └─▶ dashboard SSE            (snapshot every second)
+ *
+ *   inputs ended ─▶ inputsEnded(): alerts stop judging (the window would only empty from then on)
+ *   exit ─▶ close(): every consumer at once, each within its own bound (InfluxDB: the final write; the
+ *           webhook: its queue), so the slowest one sets the wait, not their sum
  */
 
 import type { Budgets } from '../analytics/budgets.js';
@@ -31,7 +35,9 @@ export interface LiveConsumers {
   describe(): string[];
   /** Counters for the --stats object. */
   stats(): Record<string, unknown>;
-  /** Final InfluxDB write, pending webhooks, then the servers close. */
+  /** Every input has ended (end of input, a signal, --exit-after): alerts stop judging the window. */
+  inputsEnded(): void;
+  /** The final InfluxDB write, the pending webhooks and the servers' close, side by side. Never throws. */
   close(): Promise<void>;
 }
 
@@ -80,9 +86,12 @@ export async function startLiveConsumers(
   const closers: (() => Promise<void>)[] = [];
   const lines: (() => string)[] = [];
   const stats: Record<string, () => unknown> = {};
+  // Side by side: one after another, a receiver that never answers held the exit for the InfluxDB bound and
+  // then the webhook's (13.6 s for a Ctrl-C); each closer bounds itself and says what it abandoned.
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
+    await Promise.allSettled(closers.map((close) => close()));
   };
+  let stopJudging = () => {};
   try {
     let alerts: AlertMonitor | undefined;
     if (hasBudgets(budgets)) {
@@ -95,6 +104,7 @@ export async function startLiveConsumers(
       });
       alerts.start();
       const a = alerts;
+      stopJudging = () => a.stopJudging();
       closers.push(() => a.close());
       stats.alerts = () => a.stats();
       lines.push(() => {
@@ -120,7 +130,9 @@ export async function startLiveConsumers(
       stats.influxdb = () => w.stats();
       lines.push(() => {
         const s = w.stats();
-        return `output-influxdb: ${s.writes} writes (${s.points} points) to database ${influx.db}, ${s.failures} failed${s.skipped ? `, ${s.skipped} intervals skipped (server slow)` : ''}${s.last_error ? ` (last error: ${s.last_error})` : ''}`;
+        const dropped = s.points_dropped ? `, ${s.points_dropped} points dropped by InfluxDB (partial writes)` : '';
+        const lost = s.points_not_written ? `, final write not written (${s.points_not_written} points)` : '';
+        return `output-influxdb: ${s.writes} writes (${s.points} points) to database ${influx.db}, ${s.failures} failed${dropped}${lost}${s.skipped ? `, ${s.skipped} intervals skipped (server slow)` : ''}${s.last_error ? ` (last error: ${s.last_error})` : ''}`;
       });
     }
     if (dashboardAt) {
@@ -142,6 +154,7 @@ export async function startLiveConsumers(
   return {
     describe: () => lines.map((l) => `  ${l()}`),
     stats: () => Object.fromEntries(Object.entries(stats).map(([k, f]) => [k, f()])),
+    inputsEnded: () => stopJudging(),
     close: closeAll,
   };
 }

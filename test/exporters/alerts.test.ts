@@ -246,20 +246,26 @@ describe('alert webhooks that redirect or never answer', () => {
     }
   });
 
-  it('at exit, a receiver that never answers costs one timeout, not one per queued alert: the rest are dropped and counted', async () => {
-    const hook = await receiver(() => {}); // never answers
-    const lines: string[] = [];
+  /** A monitor with 39 webhook events waiting (a new route breaks the budget at each of 20 checks). */
+  function queuedAtClose(webhook: string, lines: string[], webhookTimeoutMs: number): AlertMonitor {
     let n = 0;
     const monitor = new AlertMonitor({
       window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
       budgets: { maxRouteBytes: 1000 },
       windowMs: 1000,
       log: createLogger({ write: (l) => lines.push(l) }),
-      webhook: `${hook.base}/hook`,
-      webhookTimeoutMs: 300,
+      webhook,
+      webhookTimeoutMs,
     });
+    for (let i = 0; i < 20; i++) monitor.check(); // 20 firing + 19 resolved: 39 events
+    return monitor;
+  }
+
+  it('at exit, a receiver that never answers costs one timeout, not one per queued alert: the rest are dropped and counted', async () => {
+    const hook = await receiver(() => {}); // never answers
+    const lines: string[] = [];
+    const monitor = queuedAtClose(`${hook.base}/hook`, lines, 300);
     try {
-      for (let i = 0; i < 20; i++) monitor.check(); // 20 firing + 19 resolved: 39 events
       await monitor.close();
       const s = monitor.stats();
       assert.equal(s.webhook_failures, 1, JSON.stringify(s));
@@ -272,5 +278,55 @@ describe('alert webhooks that redirect or never answer', () => {
     } finally {
       await hook.close();
     }
+  });
+
+  it('at exit, a receiver that answers slowly gets one timeout in all: what is still queued then is dropped, counted, said once', async () => {
+    // 100 ms per answer, a 1 s timeout, 39 alerts queued at close(): one by one they took 3.9 s (and 100 of
+    // them answered in 4.9 s each would have held the exit for 8 minutes).
+    const hook = await receiver((_path, res) => {
+      setTimeout(() => res.writeHead(200).end(), 100);
+    });
+    const lines: string[] = [];
+    const monitor = queuedAtClose(`${hook.base}/hook`, lines, 1000);
+    try {
+      await monitor.close();
+      const s = monitor.stats();
+      assert.equal(s.webhook_failures, 0, JSON.stringify(s));
+      assert.ok(s.webhook_posts >= 1 && s.webhook_dropped >= 1, JSON.stringify(s));
+      assert.equal(s.webhook_posts + s.webhook_dropped, 39, JSON.stringify(s));
+      const said = lines.filter((l) => /not sent/.test(l));
+      assert.deepEqual(said.length, 1, lines.join('\n'));
+      assert.match(
+        said[0]!,
+        new RegExp(
+          `alert-webhook: ${s.webhook_dropped} alert\\(s\\) not sent: the run is ending and .* did not take them within 1000 ms of the stop$`,
+        ),
+      );
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('once the inputs have ended the window is not judged: an emptied window resolves nothing', async () => {
+    let traffic = [exchange({ route: '/big', responseBodyBytes: 5000 })];
+    const monitor = new AlertMonitor({
+      window: () => snapshotOf(traffic),
+      budgets: { maxTotalBytes: 1000 },
+      windowMs: 1000,
+      log: createLogger({ write: () => {} }),
+    });
+    assert.equal(monitor.check().length, 1);
+    monitor.stopJudging();
+    traffic = [];
+    assert.deepEqual(monitor.check(), []);
+    await monitor.close();
+    assert.deepEqual(monitor.stats(), {
+      fired: 1,
+      resolved: 0,
+      active: 1,
+      webhook_posts: 0,
+      webhook_failures: 0,
+      webhook_dropped: 0,
+    });
   });
 });

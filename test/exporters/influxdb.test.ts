@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InfluxWriter, parseInfluxUrl, toLineProtocol } from '../../src/analytics/export/influxdb.js';
 import { createLogger } from '../../src/core/log.js';
@@ -64,7 +65,14 @@ describe('--output-influxdb against a real InfluxDB', () => {
     await new Promise((r) => setTimeout(r, 5)); // distinct timestamps
     feed.push(...batch2);
     await writer.close();
-    assert.deepEqual(writer.stats(), { writes: 2, points: 5, failures: 0, skipped: 0 });
+    assert.deepEqual(writer.stats(), {
+      writes: 2,
+      points: 5,
+      failures: 0,
+      skipped: 0,
+      points_dropped: 0,
+      points_not_written: 0,
+    });
 
     const all = [...batch1, ...batch2];
     const users = all.filter((e) => e.route === '/users/:id');
@@ -99,7 +107,11 @@ describe('--output-influxdb against a real InfluxDB', () => {
     );
     const writer = new InfluxWriter(parseInfluxUrl(`${influx.url}?db=backslashes`), () => feed.snapshot(), log);
     await writer.close();
-    assert.deepEqual(writer.stats(), { writes: 1, points: 4, failures: 0, skipped: 0 }, writer.stats().last_error);
+    assert.deepEqual(
+      writer.stats(),
+      { writes: 1, points: 4, failures: 0, skipped: 0, points_dropped: 0, points_not_written: 0 },
+      writer.stats().last_error,
+    );
     const [routes] = await influxQuery(influx, 'backslashes', 'SHOW TAG VALUES FROM tapline_route WITH KEY = "route"');
     assert.deepEqual(routes!.values.map((v) => v[1]).sort(), ['/a%5C,b c', '/back\\slash', '/trail%5C']);
     const [hosts] = await influxQuery(influx, 'backslashes', 'SHOW TAG VALUES FROM tapline_route WITH KEY = "host"');
@@ -119,6 +131,101 @@ describe('--output-influxdb against a real InfluxDB', () => {
       lines[0]!,
       /output-influxdb: write to http:\/\/127\.0\.0\.1:\d+\/write\?db=x&precision=ns failed: fetch failed: .*ECONNREFUSED/,
     );
+    // The final write is the one whose loss is a loss (the others' totals arrive with the next): said as such.
+    assert.match(
+      lines[1]!,
+      /the final write to .* failed: fetch failed: .*; 1 points \(the run's last totals\) not written/,
+    );
+    assert.equal(stats.points_not_written, 1);
+  });
+
+  it('a partial write (400 "partial write: … dropped=N") counts the dropped points, says why, and moves the interval baseline', async () => {
+    // The database already holds p50_ms as an integer (another writer, an older schema): InfluxDB refuses
+    // tapline's route points (p50_ms is a float) and stores the run's point. tapline counted the whole write as
+    // failed and kept its baseline, so the next write's interval_bytes counted this interval's bytes again.
+    const db = 'partial';
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const created = await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, {
+      method: 'POST',
+    });
+    assert.equal(created.status, 200);
+    const seeded = await fetch(`${influx.url}/write?db=${db}`, {
+      method: 'POST',
+      body: `tapline_route,host=shop.test,route=/old p50_ms=1i ${nowNs}`,
+    });
+    assert.equal(seeded.status, 204);
+
+    const feed = new FixedFeed();
+    const { log, lines } = quietLog();
+    const writer = new InfluxWriter(parseInfluxUrl(`${influx.url}?db=${db}`), () => feed.snapshot(), log);
+    const batch1 = [exchange({ route: '/a' }), exchange({ route: '/b', responseBodyBytes: 4000 })];
+    const batch2 = [exchange({ route: '/a', responseBodyBytes: 700 })];
+    feed.push(...batch1);
+    await writer.flush();
+    assert.deepEqual(
+      writer.stats(),
+      {
+        writes: 1,
+        points: 1,
+        failures: 0,
+        skipped: 0,
+        points_dropped: 2,
+        points_not_written: 0,
+        last_error: writer.stats().last_error,
+      },
+      lines.join('\n'),
+    );
+    assert.match(
+      lines[0]!,
+      /^tapline: warning: output-influxdb: InfluxDB stored 1 of 3 points and dropped 2: field type conflict: input field "p50_ms" on measurement "tapline_route" is type float, already exists as type integer$/,
+    );
+    await new Promise((r) => setTimeout(r, 5)); // distinct timestamps
+    feed.push(...batch2);
+    await writer.close();
+    assert.equal(writer.stats().points_dropped, 4, 'both writes: /a and /b refused');
+    assert.equal(writer.stats().points, 2);
+
+    const [sum] = await influxQuery(influx, db, 'SELECT sum(interval_bytes), count(interval_bytes) FROM tapline');
+    assert.deepEqual(sum!.values[0]!.slice(1), [snapshotOf([...batch1, ...batch2]).total_bytes, 2]);
+  });
+
+  it('close() with a write in flight that gets no answer: the final write is not made, and that is said once', async () => {
+    const silent = createNetServer((socket) => {
+      socket.on('data', () => {});
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const { log, lines } = quietLog();
+      const snapshot = () => snapshotOf([exchange({ route: '/a' }), exchange({ route: '/b' })]);
+      const writer = new InfluxWriter(parseInfluxUrl(`http://127.0.0.1:${port}?db=x`), snapshot, log, 300);
+      void writer.flush(); // in flight when the run stops
+      const started = performance.now();
+      await writer.close();
+      const tookMs = performance.now() - started;
+      assert.deepEqual(
+        { ...writer.stats(), last_error: undefined },
+        {
+          writes: 0,
+          points: 0,
+          failures: 1,
+          skipped: 0,
+          points_dropped: 0,
+          points_not_written: 3,
+          last_error: undefined,
+        },
+      );
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0]!, /write to .* failed: no answer within 300 ms/);
+      assert.match(
+        lines[1]!,
+        /^tapline: warning: output-influxdb: the final write was not made: http:\/\/127\.0\.0\.1:\d+\/write\?db=x&precision=ns did not answer the previous one within 300 ms; 3 points \(the run's last totals\) not written$/,
+      );
+      assert.ok(tookMs < 3000, `close() took ${tookMs} ms`); // one 300 ms timeout; generous for a loaded machine
+    } finally {
+      silent.close();
+    }
   });
 });
 

@@ -10,10 +10,15 @@
  *
  * Alerts judge only the window, as the run goes; the run's totals are judged once at exit by a separate
  * verdict under its own header (budgetLines in ../live.ts), so the two never print the same claim twice.
+ * Judging stops when the inputs end (stopJudging(): end of input, a signal, --exit-after): from then on the
+ * window only empties, and judged it would "resolve" every alert while the run flushes (with `--alert-window 1s`
+ * a Ctrl-C printed "10 resolved, 0 still active" over a verdict of "10 broken"). Alerts firing then stay
+ * active in the summary.
  *
  * The webhook queue is bounded (a dead receiver cannot grow memory): events past it are dropped and counted;
  * failed POSTs are counted and warned about, never stop the run; at exit, a failed POST drops the rest of the
- * queue (counted) instead of holding the exit for a timeout per alert. A redirect is followed only when it
+ * queue (counted) instead of holding the exit for a timeout per alert, and what is not sent within one POST
+ * timeout of close() is dropped too (a receiver that answers, slowly, each of 100 queued alerts). A redirect is followed only when it
  * keeps the POST's body (307, 308; post.ts).
  */
 import type { Logger } from '../../core/log.js';
@@ -74,6 +79,10 @@ export class AlertMonitor {
   private timer: NodeJS.Timeout | undefined;
   /** close() was called: a failed post drops what is still queued. */
   private closing = false;
+  /** When close() stops waiting for the queue (performance.now() ms). */
+  private closeDeadline = Number.POSITIVE_INFINITY;
+  /** stopJudging() was called: the window is no longer judged. */
+  private judging = true;
   private readonly counters: AlertStats = {
     fired: 0,
     resolved: 0,
@@ -86,12 +95,20 @@ export class AlertMonitor {
   constructor(private readonly options: AlertMonitorOptions) {}
 
   start(everyMs = 1000): void {
+    if (!this.judging) return;
     this.timer = setInterval(() => this.check(), everyMs);
     this.timer.unref();
   }
 
+  /** The inputs have ended: no more checks; alerts firing now stay active (see the file comment). */
+  stopJudging(): void {
+    this.judging = false;
+    clearInterval(this.timer);
+  }
+
   /** Judges the window now; returns the events this check produced (also printed, broadcast, queued). */
   check(): AlertEvent[] {
+    if (!this.judging) return [];
     const o = this.options;
     const breaches = evaluateBudgets(o.window(o.windowMs), o.budgets);
     const at = new Date((o.now ?? Date.now)()).toISOString();
@@ -135,23 +152,29 @@ export class AlertMonitor {
   }
 
   /**
-   * Stops checking and waits for the queued webhook posts. Once the run is ending, the first post that fails
-   * drops the rest of the queue (counted, and said once): a receiver that does not answer would otherwise hold
-   * the exit for the post timeout once per queued alert (100 × 5 s).
+   * Stops checking and waits for the queued webhook posts, one post timeout at most. Once the run is ending,
+   * the first post that fails drops the rest of the queue (counted, and said once): a receiver that does not
+   * answer would otherwise hold the exit for the post timeout once per queued alert (100 × 5 s); what is still
+   * queued when the timeout has passed since close() is dropped the same way.
    */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopJudging();
     this.closing = true;
+    this.closeDeadline = performance.now() + this.timeoutMs();
     while (this.sending) await this.sending;
   }
 
-  private dropQueued(url: string): void {
+  private timeoutMs(): number {
+    return this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  }
+
+  private dropQueued(url: string, why: string): void {
     const left = this.queue.length;
     if (left === 0) return;
     this.queue.length = 0;
     this.counters.webhook_dropped += left;
     this.options.log.write(
-      `tapline: warning: alert-webhook: ${left} alert(s) not sent: the run is ending and ${url} did not take the last one`,
+      `tapline: warning: alert-webhook: ${left} alert(s) not sent: the run is ending and ${url} ${why}`,
     );
   }
 
@@ -185,8 +208,15 @@ export class AlertMonitor {
 
   private async drain(): Promise<void> {
     const url = this.options.webhook!;
-    for (let e = this.queue.shift(); e; e = this.queue.shift()) {
-      const timeoutMs = this.options.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS;
+    for (let e = this.queue[0]; e; e = this.queue[0]) {
+      // After close(), a post gets only what is left of close()'s one timeout.
+      const left = this.closing ? this.closeDeadline - performance.now() : Number.POSITIVE_INFINITY;
+      if (left <= 0) {
+        this.dropQueued(redactUrl(url), `did not take them within ${this.timeoutMs()} ms of the stop`);
+        return;
+      }
+      this.queue.shift();
+      const timeoutMs = Math.ceil(Math.min(this.timeoutMs(), left));
       try {
         const res = await postFollowingBody(url, {
           body: JSON.stringify(e),
@@ -197,11 +227,17 @@ export class AlertMonitor {
         if (!res.ok) throw new Error(`answered ${res.status}`);
         this.counters.webhook_posts++;
       } catch (err) {
+        if (this.closing && timeoutMs < this.timeoutMs() && isTimeout(err)) {
+          // Cut short by close()'s bound, not the receiver's own timeout: dropped with the rest, said once.
+          this.queue.unshift(e);
+          this.dropQueued(redactUrl(url), `did not take them within ${this.timeoutMs()} ms of the stop`);
+          return;
+        }
         this.counters.webhook_failures++;
         const why = describeFetchError(err, timeoutMs);
         this.counters.last_error = why;
         this.options.log.warn(`alert-webhook: POST to ${redactUrl(url)} failed: ${why}`, 'alert-webhook');
-        if (this.closing) this.dropQueued(redactUrl(url));
+        if (this.closing) this.dropQueued(redactUrl(url), 'did not take the last one');
       }
     }
   }
@@ -209,4 +245,8 @@ export class AlertMonitor {
 
 function pick(b: Breach): Pick<AlertEvent, 'budget' | 'route' | 'host' | 'value' | 'limit' | 'message'> {
   return { budget: b.budget, route: b.route, host: b.host, value: b.value, limit: b.limit, message: b.message };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && err.name === 'TimeoutError';
 }

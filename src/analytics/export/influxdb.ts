@@ -5,10 +5,12 @@
  * fields carry what changed since the previous write, so `sum()` over time works too.
  *
  *   timer (interval) ─▶ snapshot() ─▶ lines ─▶ POST /write ──▶ 204
+ *                                                 ├─ 400 partial write ─▶ stored in part: dropped points counted
  *                                                 └─ 404 database not found ─▶ CREATE DATABASE, retry once
  *
  * A write never overlaps the previous one (a slow server makes ticks skip, counted); a failed write is counted
- * and warned about (rate-limited), never stops the run; close() writes the final totals.
+ * and warned about (rate-limited), never stops the run; close() writes the final totals, within two write
+ * timeouts at most (one when the server does not answer), and says so when they were not written.
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -136,21 +138,38 @@ export function toLineProtocol(
 }
 
 export interface InfluxStats {
+  /** Writes InfluxDB took, wholly or in part (a partial write). */
   writes: number;
+  /** Points InfluxDB stored. */
   points: number;
   failures: number;
   /** Ticks skipped because the previous write was still in flight. */
   skipped: number;
+  /** Points InfluxDB refused in a partial write (a field type conflict, beyond the retention policy, …). */
+  points_dropped: number;
+  /** Points of the final write (the run's last totals) that did not reach InfluxDB: it failed or was not made. */
+  points_not_written: number;
   last_error?: string;
 }
+
+/** How one write went. */
+type Outcome = 'written' | 'failed' | 'timed out';
 
 export class InfluxWriter {
   private previous: AnalyticsSnapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private inFlight: Promise<Outcome> | undefined;
   private createdDb = false;
-  private readonly counters: InfluxStats = { writes: 0, points: 0, failures: 0, skipped: 0 };
+  private readonly counters: InfluxStats = {
+    writes: 0,
+    points: 0,
+    failures: 0,
+    skipped: 0,
+    points_dropped: 0,
+    points_not_written: 0,
+  };
 
+  /** `timeoutMs` bounds one write, all its requests together (CREATE DATABASE and the retry included). */
   constructor(
     private readonly target: InfluxTarget,
     private readonly snapshot: () => AnalyticsSnapshot,
@@ -168,61 +187,120 @@ export class InfluxWriter {
 
   /** Writes the current totals now (waits for a write in flight first). Never throws. */
   async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-    this.inFlight = this.writeOnce().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    await this.write(false);
   }
 
-  /** Stops the timer and writes the final totals. */
+  /**
+   * Stops the timer and writes the final totals: at most two timeouts (a write in flight, then the final one),
+   * one when the server does not answer. A write in flight that got no answer means the server is not
+   * answering: the final write is not made (it would hold the exit for another timeout to fail the same way).
+   * A final write that fails or is not made is said once, with the points it held.
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    let previous: Outcome | undefined;
+    while (this.inFlight) previous = await this.inFlight;
+    const url = redactUrl(this.target.writeUrl, { queryPassword: true });
+    if (previous === 'timed out') {
+      const points = toLineProtocol(this.snapshot(), this.previous, 0n).length;
+      this.counters.points_not_written += points;
+      this.log.write(
+        `tapline: warning: output-influxdb: the final write was not made: ${url} did not answer the previous one within ${this.timeoutMs} ms; ${points} points (the run's last totals) not written`,
+      );
+      return;
+    }
+    await this.write(true);
   }
 
   stats(): InfluxStats {
     return { ...this.counters };
   }
 
-  private async writeOnce(): Promise<void> {
+  private async write(final: boolean): Promise<Outcome> {
+    while (this.inFlight) await this.inFlight;
+    const pending = this.writeOnce(final).finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = pending;
+    return pending;
+  }
+
+  private async writeOnce(final: boolean): Promise<Outcome> {
     const snap = this.snapshot();
     const lines = toLineProtocol(snap, this.previous, BigInt(Date.now()) * 1_000_000n);
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      let res = await this.post(this.target.writeUrl, lines.join('\n'));
+      let res = await this.post(this.target.writeUrl, lines.join('\n'), signal);
       if (res.status === 404 && !this.createdDb && /database not found/.test(res.body)) {
         this.createdDb = true;
         const q = `CREATE DATABASE "${this.target.db.replace(/["\\]/g, '\\$&')}"`;
         const created = await this.post(
           `${this.target.queryUrl}${this.target.queryUrl.includes('?') ? '&' : '?'}q=${encodeURIComponent(q)}`,
           '',
+          signal,
         );
         if (created.status >= 300) throw new Error(`CREATE DATABASE answered ${created.status}: ${created.body}`);
         this.log.info(`output-influxdb: created database ${this.target.db}`);
-        res = await this.post(this.target.writeUrl, lines.join('\n'));
+        res = await this.post(this.target.writeUrl, lines.join('\n'), signal);
       }
-      if (res.status !== 204 && res.status !== 200)
+      const partial = partialWrite(res.status, res.body);
+      if (res.status !== 204 && res.status !== 200 && !partial)
         throw new Error(`answered ${res.status}: ${res.body.slice(0, 200)}`);
+      // A partial write stored the points it could: the next write's interval_* fields start from here, or the
+      // traffic of this interval would be counted twice. What it refused is counted and said.
       this.previous = snap;
       this.counters.writes++;
-      this.counters.points += lines.length;
+      const dropped = Math.min(partial?.dropped ?? 0, lines.length);
+      this.counters.points += lines.length - dropped;
+      if (partial) {
+        this.counters.points_dropped += dropped;
+        this.counters.last_error = `partial write: ${partial.reason}`;
+        this.log.warn(
+          `output-influxdb: InfluxDB stored ${lines.length - dropped} of ${lines.length} points and dropped ${dropped}: ${partial.reason}`,
+          'output-influxdb',
+        );
+      }
+      return 'written';
     } catch (err) {
       this.counters.failures++;
       const why = describeFetchError(err, this.timeoutMs);
       this.counters.last_error = why;
-      this.log.warn(
-        `output-influxdb: write to ${redactUrl(this.target.writeUrl, { queryPassword: true })} failed: ${why}`,
-        'output-influxdb',
-      );
+      const url = redactUrl(this.target.writeUrl, { queryPassword: true });
+      if (final) {
+        this.counters.points_not_written += lines.length;
+        this.log.write(
+          `tapline: warning: output-influxdb: the final write to ${url} failed: ${why}; ${lines.length} points (the run's last totals) not written`,
+        );
+      } else {
+        this.log.warn(`output-influxdb: write to ${url} failed: ${why}`, 'output-influxdb');
+      }
+      return err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'failed';
     }
   }
 
-  private async post(url: string, body: string): Promise<{ status: number; body: string }> {
-    const res = await postFollowingBody(url, {
-      body,
-      contentType: 'text/plain; charset=utf-8',
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+  private async post(url: string, body: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    const res = await postFollowingBody(url, { body, contentType: 'text/plain; charset=utf-8', signal });
     return { status: res.status, body: await res.text() };
   }
+}
+
+/**
+ * InfluxDB 1.x takes what it can of a write and answers 400 `{"error":"partial write: REASON dropped=N"}`:
+ * N points were refused (a field type conflict with what the database holds, points beyond the retention
+ * policy), the others stored. Lines it could not parse are named in REASON ("unable to parse '…'") and are not
+ * in N. (When both happen, 1.6 names only the refused points: unparsed lines then go uncounted; tapline's
+ * lines always parse.) Undefined for any other answer.
+ */
+export function partialWrite(status: number, body: string): { reason: string; dropped: number } | undefined {
+  if (status !== 400) return undefined;
+  let error: unknown;
+  try {
+    error = (JSON.parse(body) as { error?: unknown }).error;
+  } catch {
+    return undefined;
+  }
+  const m = typeof error === 'string' ? /^partial write: ([\s\S]*?)\s*dropped=(\d+)\s*$/.exec(error) : null;
+  if (!m) return undefined;
+  const unparsed = m[1]!.match(/unable to parse '/g)?.length ?? 0;
+  return { reason: m[1]!.slice(0, 300), dropped: Number(m[2]) + unparsed };
 }

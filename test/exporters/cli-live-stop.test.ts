@@ -1,0 +1,80 @@
+/**
+ * Ctrl-C on a live run whose alert webhook and InfluxDB are one receiver that never answers (a real node:net
+ * server on 127.0.0.1 that reads and says nothing), with a short --alert-window.
+ *
+ * Two defects showed here. The consumers were closed one after another (InfluxDB's write in flight and then its
+ * final write, 5 s each, then the webhook's), so the exit took ~14 s. And the alerts went on judging the window
+ * while the run flushed: with the input stopped the window emptied and every alert "resolved", so the summary
+ * said "0 still active" above a verdict of "1 broken", and the resolution was posted, holding the exit for
+ * another timeout.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import { it } from 'node:test';
+import { collect, startTapline, waitForStderr } from '../support/cli.js';
+
+it('SIGINT with a receiver that never answers: consumers stop side by side, alerts stay as judged, each loss said once', async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const child = startTapline([
+      '--input-dummy',
+      'x',
+      '--output-null',
+      '--max-total',
+      '1', // one exchange (130 B) breaks it
+      '--alert-window',
+      '2s', // the dummy sends one a second: never empty while it runs
+      '--alert-webhook',
+      `${base}/hook`,
+      '--output-influxdb',
+      `${base}?db=x`,
+      '--output-influxdb-interval',
+      '1s',
+      '--stats',
+      '--stats-interval',
+      '1h',
+    ]);
+    const done = collect(child, 40_000);
+    await waitForStderr(child, /tapline: alert: max-total: /, 15_000);
+    const signalled = performance.now();
+    child.kill('SIGINT');
+    const res = await done;
+    const tookMs = performance.now() - signalled;
+
+    assert.equal(res.code, 0, res.stderr);
+    const afterStop = res.stderr.slice(res.stderr.indexOf('SIGINT: stopping'));
+    assert.doesNotMatch(afterStop, /alert resolved/, 'the emptying window is not judged once the input stopped');
+    assert.match(res.stderr, /alerts: 1 fired, 0 resolved, 1 still active; webhook: 0 posted, 1 failed, 0 dropped/);
+    assert.match(res.stderr, /budgets over the whole run .*: 1 broken/);
+    // Said once: the final InfluxDB write that did not arrive, with its points.
+    const finalLines = res.stderr.match(/output-influxdb: the final write (was not made|to \S+ failed)[^\n]*/g) ?? [];
+    assert.equal(finalLines.length, 1, res.stderr);
+    assert.match(finalLines[0]!, /no answer|did not answer/);
+    assert.match(finalLines[0]!, /; \d+ points \(the run's last totals\) not written$/);
+    assert.match(
+      res.stderr,
+      /output-influxdb: 0 writes \(0 points\) to database x, \d+ failed, final write not written/,
+    );
+
+    // --stats carries the consumers' counters.
+    const stats = JSON.parse(res.stderr.split('\n').find((l) => l.startsWith('{"elapsed_s"'))!) as {
+      exporters: { alerts: { active: number; resolved: number }; influxdb: { points_not_written: number } };
+    };
+    assert.equal(stats.exporters.alerts.active, 1);
+    assert.equal(stats.exporters.alerts.resolved, 0);
+    assert.ok(stats.exporters.influxdb.points_not_written > 0);
+
+    // Each consumer within its own 5 s bound, side by side: ~5 s. One after another it was 10–15 s.
+    assert.ok(tookMs < 9000, `exit took ${Math.round(tookMs)} ms after SIGINT`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
