@@ -20,6 +20,7 @@ import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
+import { formatBytes } from '../core/values.js';
 import { parseArgv } from './argv.js';
 import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { renderHelp } from './help.js';
@@ -241,6 +242,15 @@ export async function runReport(argv: readonly string[]): Promise<number> {
     out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
   } else {
     out(formatReport(snapshot, top, files));
+    // Bytes after a 101 or a CONNECT's 200 are another protocol: no route holds them, and the totals above do
+    // not count them. Said here so a WebSocket-heavy capture does not look smaller than it is.
+    const upgraded = Object.values(inputs).reduce((sum, i) => sum + Number(i.upgraded_bytes ?? 0), 0);
+    if (upgraded > 0) {
+      out(
+        `\nNot in any route: ${formatBytes(upgraded)} sent after a protocol switch (WebSocket, CONNECT tunnels; ` +
+          'upgraded_bytes in --json)',
+      );
+    }
     if (changes) out(formatCompare(changes, compare, top));
   }
   // After the report is printed: a Parquet file that fails to write (disk full) does not take the report with it.

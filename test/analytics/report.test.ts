@@ -8,9 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildPcap } from '../../src/capture/pcap-writer.js';
 import { mayHoldReplayed } from '../../src/cli/report-input.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
+import { timed, turns } from '../../src/inputs/raw/testkit.js';
 import { runTapline } from '../support/cli.js';
 import { CORPUS_DIR, readTruth } from '../support/corpus.js';
 
@@ -289,6 +291,26 @@ describe('tapline report', () => {
     const bodies = truth.responses.reduce((n: number, m: { body_bytes: number }) => n + m.body_bytes, 0);
     // Content-Length bodies here, so the wire body bytes are the truth's body bytes.
     assert.equal(s.totals.response_body_bytes, bodies);
+  });
+
+  it('bytes after a protocol switch (WebSocket) are in no route: the table says how many', async () => {
+    const frames = Buffer.from([0x81, 0x05, ...Buffer.from('hello'), 0x81, 0x02, ...Buffer.from('hi')]);
+    const packets = timed(
+      turns([
+        [true, Buffer.from('GET /chat HTTP/1.1\r\nHost: shop\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')],
+        [false, Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')],
+        [true, frames.subarray(0, 7)],
+        [false, frames.subarray(7)],
+      ]),
+    );
+    const file = join(dir, 'ws.pcap');
+    writeFileSync(file, buildPcap(packets));
+    const r = await runTapline(['report', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /\/chat +1 /);
+    assert.match(r.stdout.toString(), /Not in any route: 11 B sent after a protocol switch/);
+    const json = JSON.parse((await runTapline(['report', '--json', file])).stdout.toString());
+    assert.equal(Object.values(json.inputs as Record<string, { upgraded_bytes: number }>)[0]!.upgraded_bytes, 11);
   });
 
   it('--responses auto: the replayed response wins when the file holds one; a plain recording is not scanned for nothing', async () => {
