@@ -7,7 +7,8 @@
  * Speed matters (tens of thousands of lines a second go through a pipe both ways): payloads are encoded and
  * decoded by Buffer's native hex codec, whole lines found with native indexOf, and decoded messages are views
  * into one slab per chunk. Lines are unbounded except by `maxMessageBytes`; a line that spans chunks is
- * decoded as it arrives, so a 100 MB message costs its decoded size plus one chunk, not its hex text.
+ * decoded as it arrives, so a 100 MB message costs its decoded pieces and then, while they are joined, the
+ * whole once more (about 2x its decoded size at the peak), never its hex text.
  */
 import type { Message } from '../core/message.js';
 import { copyMetaLine, metaLineLength, parseMetaBytes, preview, timestampKey } from '../core/meta.js';

@@ -9,8 +9,9 @@
  * (usually a forgotten `return`), never a silent drop. A throw stops the run like a dead external middleware.
  * No hex and no process boundary: this is the fast path.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { type Message, type MetaFields, makeMeta, nowNs, REQUEST, randomId } from '../core/message.js';
@@ -52,9 +53,14 @@ export interface ModuleCounters {
   correlations_expired: number;
 }
 
+/** A module path as the file URL it is imported from (and named by in stack traces). */
+export function moduleUrl(path: string): string {
+  return pathToFileURL(resolve(path)).href;
+}
+
 /** Loads a middleware module: `.js`/`.mjs` directly, `.ts` through tsx (a dev dependency). */
 export async function loadMiddlewareModule(path: string): Promise<MiddlewareFunction> {
-  const url = pathToFileURL(resolve(path)).href;
+  const url = moduleUrl(path);
   let mod: { default?: unknown };
   try {
     mod = (await import(url)) as { default?: unknown };
@@ -117,6 +123,8 @@ export class ModuleMiddleware {
     private readonly fn: MiddlewareFunction,
     log: Logger,
     private readonly timeoutMs = 30_000,
+    /** The module's file URL: a throw's message names the line of the module it came from. */
+    private readonly moduleUrl?: string,
   ) {
     const correlator = this.correlator;
     this.context = {
@@ -171,7 +179,7 @@ export class ModuleMiddleware {
           if (err instanceof TaplineError) throw err;
           throw new TaplineError(
             ERROR_CODES.MIDDLEWARE,
-            `${this.name} threw on message ${msg.meta.id} (type ${msg.meta.type}): ${describeError(err)}; the run stops`,
+            `${this.name} threw on message ${msg.meta.id} (type ${msg.meta.type}): ${describeThrown(err, this.moduleUrl)}; the run stops`,
             { where: '--middleware-module', cause: err },
           );
         }
@@ -216,7 +224,8 @@ export class ModuleMiddleware {
     }
     const list = Array.isArray(result) ? result : [result];
     let sawSource = false;
-    for (const item of list) {
+    // Checked whole before any of it is emitted: a return with a bad item is refused whole, not cut at it.
+    const messages = list.map((item) => {
       const m = asMessage(item);
       if (!m) {
         throw new TaplineError(
@@ -227,8 +236,9 @@ export class ModuleMiddleware {
         );
       }
       if (item instanceof HttpMessage ? item.original === source : item === source) sawSource = true;
-      out.push(m);
-    }
+      return m;
+    });
+    for (const m of messages) out.push(m);
     c.out += list.length;
     if (fromCallback) c.added += list.length;
     else if (sawSource) c.added += list.length - 1;
@@ -275,5 +285,24 @@ function describeValue(v: unknown): string {
       ? `an object whose meta or data is not a message's (${keys}; build one with context.message(data, meta))`
       : `an object without meta and data (${keys})`;
   }
-  return `${typeof v} ${JSON.stringify(v)}`;
+  // Not JSON.stringify: it throws on a bigint ('Do not know how to serialize a BigInt', the module unnamed).
+  return typeof v === 'string' ? `string ${JSON.stringify(v)}` : `${typeof v} ${inspect(v)}`;
+}
+
+/**
+ * What a module threw, in words: an Error's message (its name when the message is empty) and, when its stack
+ * passes through the module, the module's line (`at mw.mjs:12:7`), so that "Cannot read properties of
+ * undefined" points at the user's code; anything else thrown, as inspect shows it ("{ code: 5 }", not
+ * "[object Object]").
+ */
+export function describeThrown(err: unknown, moduleUrl?: string): string {
+  if (!(err instanceof Error))
+    return `${inspect(err, { depth: 2, breakLength: Number.POSITIVE_INFINITY })} (thrown, not an Error)`;
+  const text = describeError(err) || err.name;
+  if (!moduleUrl || typeof err.stack !== 'string') return text;
+  // A file URL, or a plain path when the module went through a loader with source maps (tsx).
+  const path = fileURLToPath(moduleUrl);
+  const frame = err.stack.split('\n').find((l) => l.includes(moduleUrl) || l.includes(`(${path}:`));
+  const at = frame?.match(/:(\d+):(\d+)\)?\s*$/);
+  return at ? `${text} (at ${basename(path)}:${at[1]}:${at[2]})` : text;
 }

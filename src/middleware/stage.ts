@@ -8,7 +8,7 @@ import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
 import type { Transform } from '../core/plugin.js';
 import { ExternalMiddleware } from './external.js';
-import { loadMiddlewareModule, ModuleMiddleware } from './module.js';
+import { loadMiddlewareModule, ModuleMiddleware, moduleUrl } from './module.js';
 
 export interface MiddlewareStage {
   readonly transform: Transform;
@@ -53,7 +53,13 @@ export async function createMiddlewareStage(flags: FlagSet, log: Logger): Promis
       });
     }
     const fn = await loadMiddlewareModule(modulePath);
-    const mw = new ModuleMiddleware(`middleware-module(${modulePath})`, fn, log, flags.number('middleware-timeout'));
+    const mw = new ModuleMiddleware(
+      `middleware-module(${modulePath})`,
+      fn,
+      log,
+      flags.number('middleware-timeout'),
+      moduleUrl(modulePath),
+    );
     return {
       transform: mw.transform,
       stats: () => mw.stats(),

@@ -50,7 +50,7 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
-      /middleware-module\(.*throws\.ts\) threw on message 000000000000000000000001 \(type 2\): boom: cannot handle this one; the run stops \(TAPLINE_ERR_MIDDLEWARE\)/,
+      /middleware-module\(.*throws\.ts\) threw on message 000000000000000000000001 \(type 2\): boom: cannot handle this one \(at throws\.ts:4:\d+\); the run stops \(TAPLINE_ERR_MIDDLEWARE\)/,
     );
     same(r.got, [messages[0]!]);
   });
@@ -79,6 +79,24 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
       /never-settles\.mjs\) returned a promise for message 000000000000000000000001 \(type 2\) that did not settle in 0\.3s \(--middleware-timeout\); the run stops/,
     );
     same(r.got, [messages[0]!]);
+  });
+
+  it('odd values returned or thrown are named in words, and a list with a bad item is refused whole', async () => {
+    const cases: [number, RegExp][] = [
+      [0, /odd-values\.mjs\) returned bigint 5n for message 0+ \(type 1\); return the message to keep it/],
+      [1, /odd-values\.mjs\) returned number 7 for message 0+1 \(type 1\)/],
+      [
+        2,
+        /odd-values\.mjs\) threw on message 0+2 \(type 1\): \{ code: 5, why: 'not an Error' \} \(thrown, not an Error\)/,
+      ],
+    ];
+    for (const [i, pattern] of cases) {
+      const file = writeGor(join(dir, `odd-values-${i}.gor`), [request(i, '/a')]);
+      const r = await run(fixture('modules/odd-values.mjs'), [], file);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.got.length, 0, 'nothing of a refused return is written');
+    }
   });
 
   it('a meta that would not read back (space or LF in a field, a plain object without a real meta) is refused, naming it', async () => {
