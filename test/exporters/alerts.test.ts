@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { type AlertEvent, AlertMonitor } from '../../src/analytics/export/alerts.js';
 import type { Exchange } from '../../src/analytics/types.js';
 import { createLogger } from '../../src/core/log.js';
-import { freePort, pollUntil } from './external-servers.js';
+import { endless, freePort, pollUntil } from './external-servers.js';
 import { exchange, snapshotOf } from './fixed-feed.js';
 
 async function webhookReceiver(status = 200) {
@@ -243,6 +243,25 @@ describe('alert webhooks that redirect or never answer', () => {
     } finally {
       await hook.close();
       await other.close();
+    }
+  });
+
+  it('a receiver that answers 200 and then streams a body without end: posted, at once, without reading the body', async () => {
+    // The body was read whole: memory grew by the receiver's speed (1.7 GiB in 4 s) until the POST's timeout,
+    // which then called the alert failed: "no answer within 5000 ms".
+    const hook = await receiver((_path, res) => endless(res));
+    const lines: string[] = [];
+    try {
+      const monitor = oneAlert(`${hook.base}/hook`, lines, { webhookTimeoutMs: 2000 });
+      monitor.check();
+      await monitor.close();
+      assert.deepEqual(
+        [monitor.stats().webhook_posts, monitor.stats().webhook_failures],
+        [1, 0],
+        monitor.stats().last_error,
+      );
+    } finally {
+      await hook.close();
     }
   });
 

@@ -162,3 +162,16 @@ export async function influxQuery(
   if (first?.error) throw new Error(`influx query ${q}: ${first.error}`);
   return first?.series ?? [];
 }
+
+/** Answers 200 and writes 64 KiB chunks for as long as the client reads (at most 1 GiB), as a hostile receiver. */
+export function endless(res: import('node:http').ServerResponse): void {
+  const chunk = Buffer.alloc(64 * 1024, 0x78);
+  let sent = 0;
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  const pump = () => {
+    while (!res.destroyed && sent < 1 << 30 && res.write(chunk)) sent += chunk.length;
+  };
+  res.on('drain', pump);
+  res.on('error', () => {});
+  pump();
+}

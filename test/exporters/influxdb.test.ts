@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InfluxWriter, parseInfluxUrl, toLineProtocol } from '../../src/analytics/export/influxdb.js';
 import { createLogger } from '../../src/core/log.js';
-import { type ExternalServer, freePort, influxQuery, startInfluxdb } from './external-servers.js';
+import { type ExternalServer, endless, freePort, influxQuery, startInfluxdb } from './external-servers.js';
 import { exchange, FixedFeed, snapshotOf } from './fixed-feed.js';
 
 function quietLog() {
@@ -225,6 +225,28 @@ describe('--output-influxdb against a real InfluxDB', () => {
       assert.ok(tookMs < 3000, `close() took ${tookMs} ms`); // one 300 ms timeout; generous for a loaded machine
     } finally {
       silent.close();
+    }
+  });
+});
+
+describe('--output-influxdb answered without end (a local node:http server, not InfluxDB)', () => {
+  it('an answer whose body never ends is read only so far: the write is judged on its status, at once', async () => {
+    // res.text() read it whole: memory grew until the write's timeout, then "no answer within 5000 ms".
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url!.startsWith('/write')) endless(res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const { log, lines } = quietLog();
+      const writer = new InfluxWriter(parseInfluxUrl(`${base}?db=x`), () => snapshotOf([]), log, 2000);
+      await writer.close();
+      assert.deepEqual([writer.stats().writes, writer.stats().failures], [1, 0], lines.join('\n'));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });

@@ -223,7 +223,8 @@ export class AlertMonitor {
           contentType: 'application/json',
           signal: AbortSignal.timeout(timeoutMs),
         });
-        await res.arrayBuffer();
+        // The status is the answer; the body is not read (one without end would fill memory).
+        await res.body?.cancel().catch(() => {});
         if (!res.ok) throw new Error(`answered ${res.status}`);
         this.counters.webhook_posts++;
       } catch (err) {

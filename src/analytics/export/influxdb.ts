@@ -16,7 +16,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
-import { postFollowingBody, redactUrl } from './post.js';
+import { answerText, postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -280,7 +280,7 @@ export class InfluxWriter {
 
   private async post(url: string, body: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
     const res = await postFollowingBody(url, { body, contentType: 'text/plain; charset=utf-8', signal });
-    return { status: res.status, body: await res.text() };
+    return { status: res.status, body: await answerText(res) };
   }
 }
 

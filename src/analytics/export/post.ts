@@ -36,7 +36,7 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
       redirect: 'manual',
     });
     if (res.status < 300 || res.status > 399) return res;
-    await res.arrayBuffer().catch(() => {});
+    await res.body?.cancel().catch(() => {});
     const location = res.headers.get('location');
     if (location === null) return res; // 304 and other 3xx without an address: the caller judges the status
     const next = new URL(location, at).toString();
@@ -49,6 +49,32 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
       throw new Error(`answered ${res.status} again after ${MAX_HOPS} redirects (last to ${next})`);
     at = next;
   }
+}
+
+/** How much of an answer's body is read (an error's words): the rest is left unread. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The first `max` bytes of an answer's body as text, the rest not read. Read whole (`res.text()`), a receiver
+ * that answers 200 and streams without end filled memory (1.7 GiB in 4 s on loopback) until the POST's
+ * timeout, and was then said to have given "no answer".
+ */
+export async function answerText(res: Response, max = MAX_ANSWER_BYTES): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
 /** The URL without its user and password, and the Basic authorization header they make (if any). */
