@@ -16,7 +16,8 @@
  * each reported with its line number, and make the run exit non-zero at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -172,7 +173,8 @@ export class ExternalMiddleware {
     }).catch((err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'ENOENT'
-          ? `program "${program}" not found (it is run without a shell: give a path like ./mw.sh or a program on PATH)`
+          ? (missingInterpreter(program) ??
+            `program "${program}" not found (it is run without a shell: give a path like ./mw.sh or a program on PATH)`)
           : err.code === 'EACCES'
             ? isDirectory(program)
               ? `program "${program}" is a directory (give the path of the program inside it)`
@@ -464,6 +466,37 @@ export class ExternalMiddleware {
     }
     this.stderrCarry = s;
   }
+}
+
+/**
+ * For the ENOENT message only: spawn says ENOENT too when the program exists but the interpreter of its #!
+ * line does not, which "not found" misreports. A #! line ending in CR (a script saved with Windows line
+ * endings) is the common case: the kernel looks for "/bin/bash\r".
+ */
+function missingInterpreter(program: string): string | undefined {
+  const path = program.includes('/')
+    ? program
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .map((dir) => join(dir || '.', program))
+        .find((p) => existsSync(p));
+  if (path === undefined) return undefined;
+  let first: string;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(256);
+      first = head.toString('latin1', 0, readSync(fd, head, 0, head.length, 0)).split('\n')[0]!;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (!first.startsWith('#!')) return undefined;
+  if (first.endsWith('\r'))
+    return `program "${program}" has a #! line that ends in CR (the script has Windows line endings; convert it with dos2unix or sed -i 's/\\r$//')`;
+  return `the interpreter of program "${program}" was not found: its #! line is ${JSON.stringify(first)}`;
 }
 
 /** For the EACCES message only (spawn gives the same code for a directory and a file without +x). */

@@ -3,7 +3,7 @@
  * Python and Node (test/middleware/fixtures), one per feature and one per failure.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURES, fixture, middlewareRuns, nodeFixture, request, response, writeGor } from './support.js';
@@ -154,6 +154,25 @@ describe('--middleware failures', { concurrency: 2 }, () => {
     assert.match(
       r.stderr,
       /cannot start middleware "no-such-middleware-program --flag": program "no-such-middleware-program" not found/,
+    );
+  });
+
+  it('a script whose #! interpreter is missing (or ends in CR: Windows line endings) is not called "not found"', async () => {
+    const crlf = join(dir, 'windows.sh');
+    writeFileSync(crlf, '#!/bin/bash\r\ncat\r\n', { mode: 0o755 });
+    const r = await run(crlf);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /windows\.sh" has a #! line that ends in CR \(the script has Windows line endings; convert it/,
+    );
+    const missing = join(dir, 'missing-interpreter.sh');
+    writeFileSync(missing, '#!/no/such/interpreter\ncat\n', { mode: 0o755 });
+    const m = await run(missing);
+    assert.equal(m.code, 1, m.stderr);
+    assert.match(
+      m.stderr,
+      /the interpreter of program ".*missing-interpreter\.sh" was not found: its #! line is "#!\/no\/such\/interpreter"/,
     );
   });
 
