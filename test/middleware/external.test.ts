@@ -158,22 +158,24 @@ describe('--middleware failures', { concurrency: 2 }, () => {
   });
 
   it('a script whose #! interpreter is missing (or ends in CR: Windows line endings) is not called "not found"', async () => {
-    const crlf = join(dir, 'windows.sh');
-    writeFileSync(crlf, '#!/bin/bash\r\ncat\r\n', { mode: 0o755 });
-    const r = await run(crlf);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      /windows\.sh" has a #! line that ends in CR \(the script has Windows line endings; convert it/,
-    );
-    const missing = join(dir, 'missing-interpreter.sh');
-    writeFileSync(missing, '#!/no/such/interpreter\ncat\n', { mode: 0o755 });
-    const m = await run(missing);
-    assert.equal(m.code, 1, m.stderr);
-    assert.match(
-      m.stderr,
-      /the interpreter of program ".*missing-interpreter\.sh" was not found: its #! line is "#!\/no\/such\/interpreter"/,
-    );
+    const scripts: [string, string, RegExp][] = [
+      [
+        'windows.sh',
+        '#!/bin/bash\r\ncat\r\n',
+        /windows\.sh" has a #! line that ends in CR \(the script has Windows line endings; convert it/,
+      ],
+      [
+        'missing-interpreter.sh',
+        '#!/no/such/interpreter\ncat\n',
+        /the interpreter of program ".*missing-interpreter\.sh" was not found: its #! line is "#!\/no\/such\/interpreter"/,
+      ],
+    ];
+    for (const [name, text, words] of scripts) {
+      writeFileSync(join(dir, name), text, { mode: 0o755 });
+      const r = await run(join(dir, name));
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, words);
+    }
   });
 
   it('a directory as the program is named a directory (chmod +x would not help)', async () => {
