@@ -118,6 +118,15 @@ describe('--output-influxdb against a real InfluxDB', () => {
     assert.deepEqual(hosts!.values.map((v) => v[1]).sort(), ['h\\x', 'ok']);
   });
 
+  it('a database InfluxDB will not create is said as such, not as the retried write\'s "database not found"', async () => {
+    // CREATE DATABASE "back\\" is answered 200 with {"results":[{"error":"invalid name"}]}.
+    const { log, lines } = quietLog();
+    const writer = new InfluxWriter(parseInfluxUrl(`${influx.url}?db=back%5C`), () => snapshotOf([]), log);
+    await writer.flush();
+    assert.equal(writer.stats().failures, 1);
+    assert.match(lines[0]!, /failed: database back\\ not found, and CREATE DATABASE failed: invalid name$/);
+  });
+
   it('a server that is down is counted and warned about; the run is not stopped', async () => {
     const { log, lines } = quietLog();
     const port = await freePort();

@@ -239,7 +239,13 @@ export class InfluxWriter {
           '',
           signal,
         );
-        if (created.status >= 300) throw new Error(`CREATE DATABASE answered ${created.status}: ${created.body}`);
+        // InfluxDB answers a refused statement 200 with the error inside ("invalid name" for a name ending in a
+        // backslash): taken as created, the retried write's 404 'database not found' hid the reason.
+        const refused = created.status < 300 ? statementError(created.body) : undefined;
+        if (created.status >= 300 || refused !== undefined) {
+          const why = refused ?? `answered ${created.status}: ${created.body.slice(0, 200)}`;
+          throw new Error(`database ${this.target.db} not found, and CREATE DATABASE failed: ${why}`);
+        }
         this.log.info(`output-influxdb: created database ${this.target.db}`);
         res = await this.post(this.target.writeUrl, lines.join('\n'), signal);
       }
@@ -303,4 +309,14 @@ export function partialWrite(status: number, body: string): { reason: string; dr
   if (!m) return undefined;
   const unparsed = m[1]!.match(/unable to parse '/g)?.length ?? 0;
   return { reason: m[1]!.slice(0, 300), dropped: Number(m[2]) + unparsed };
+}
+
+/** The error of the first statement in a /query answer (`{"results":[{"error":"…"}]}`), if any. */
+function statementError(body: string): string | undefined {
+  try {
+    const error = (JSON.parse(body) as { results?: { error?: unknown }[] }).results?.[0]?.error;
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
 }
