@@ -6,7 +6,8 @@
  *
  * Exit codes: 0 done; 1 something failed at run time (an output or input broke); 2 usage error.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { liveConsumerFlags } from '../analytics/export/flags.js';
 import { analyticsFlags } from '../analytics/flags.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
@@ -322,6 +323,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   for (const line of finalSnapshot && live ? live.budgetLines(finalSnapshot) : []) log.write(line);
   if (profiling && cpuProfile) await profiling.writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
   if (profiling && flags.string('memprofile')) profiling.writeHeapProfile(flags.string('memprofile'));
+  if (signals.hungUp()) releaseTerminal();
   return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -369,23 +371,50 @@ export async function buildPlugins(
 }
 
 /** Signals stop the run (signals.ts says which and how); a second one leaves at once. */
-function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void } {
-  const onSignal = createSignalHandler({
+function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void; hungUp(): boolean } {
+  let hungUp = false;
+  const handler = createSignalHandler({
     isStopping: () => pipeline.isStopping,
     stop: () => void pipeline.stop(),
     exitNow: () => {
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
       log.write(formatSummary(pipeline.snapshot(), log));
+      if (hungUp) releaseTerminal();
       process.exit(130);
     },
     log,
   });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') hungUp = true;
+    handler(signal);
+  };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
     remove() {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     },
+    hungUp: () => hungUp,
   };
+}
+
+/** The stdio fds that are a terminal, as node saw them at start (a terminal that hung up is no tty any more). */
+const terminalFds = [0, 1, 2].filter((fd) => isatty(fd));
+
+/**
+ * After a hangup, node's own exit aborts: it restores the terminal's settings on every stdio fd that was a
+ * terminal, and asserts that this works, which it does not on a terminal that is gone (node::ResetStdio,
+ * tcsetattr: EIO). A run that had flushed everything then died of SIGABRT with a native stack trace at the end of
+ * a redirected log. Everything is written by now: those fds are pointed at /dev/null, which node leaves alone.
+ */
+function releaseTerminal(): void {
+  for (const fd of terminalFds) {
+    try {
+      closeSync(fd);
+      openSync('/dev/null', fd === 0 ? 'r' : 'w'); // the lowest free fd: this one
+    } catch {
+      // A closed fd is left alone by node's exit as well.
+    }
+  }
 }
 
 function progressOf(summary: RunSummary): { records: number; bytesRead: number; bytesTotal: number } | undefined {

@@ -3,27 +3,43 @@
  * stdout that went away. In each case what was read must still be written and flushed.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
 import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
+import { REPO_ROOT } from '../support/corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-cli-signals-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * An endless run (--input-dummy) into a file flushed only at its close, once it has written an exchange
- * (--verbose 3 prints a line per message).
- */
-async function dummyToFileRunning(out: string, extra: string[] = []) {
+/** An endless run (--input-dummy) into a file flushed only at its close; --verbose 3 prints a line per message. */
+function dummyToFileArgs(out: string, extra: string[] = []): string[] {
   const flushOnlyAtClose = ['--output-file-append', '--output-file-flush-interval', '1h'];
-  const child = startTapline(['--input-dummy', 'x', ...extra, '--output-file', out, ...flushOnlyAtClose, '-verbose=3']);
+  return ['--input-dummy', 'x', ...extra, '--output-file', out, ...flushOnlyAtClose, '-verbose=3'];
+}
+
+/** That run, once it has written an exchange. */
+async function dummyToFileRunning(out: string, extra: string[] = []) {
+  const child = startTapline(dummyToFileArgs(out, extra));
   const done = collect(child, 20_000);
   await waitForStderr(child, /message 2 \S+ \d+ 1/, 15_000);
   return { child, done };
+}
+
+const CLI_ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
+const noScript = spawnSync('script', ['--version']).error ? 'needs script(1) (util-linux) for a terminal' : false;
+const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const countRecords = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;
@@ -37,6 +53,33 @@ describe('signals', () => {
     assert.equal(res.signal, null, 'not killed by the signal');
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /SIGHUP: stopping; flushing outputs/);
+    assert.ok(countRecords(readFileSync(out)) >= 2, 'the records read were written');
+  });
+
+  it('a terminal that hangs up (SSH session gone): outputs flushed, exit 0, not an abort', {
+    skip: noScript,
+  }, async () => {
+    // `script` runs the command on a pseudo-terminal of its own (tapline's stdout); killing it hangs the
+    // terminal up. The shell that waits for tapline ignores SIGHUP, to report its status; tapline then gets the
+    // SIGHUP a shell sends its jobs when its terminal goes.
+    const out = join(dir, 'pty.gor');
+    const files = { err: join(dir, 'pty.err'), pid: join(dir, 'pty.pid'), code: join(dir, 'pty.code') };
+    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, ...dummyToFileArgs(out)].map((a) => `'${a}'`);
+    const shell = `trap '' HUP; ${cmd.join(' ')} 2>'${files.err}' & echo $! >'${files.pid}'; wait $!; echo $? >'${files.code}'`;
+    const term = spawn('script', ['-q', '-c', shell, '/dev/null'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    try {
+      await waitFor(() => /message 2 \S+ \d+ 1/.test(readIfThere(files.err)), 15_000);
+      term.kill('SIGKILL');
+      await new Promise((r) => term.on('close', r));
+      process.kill(Number(readIfThere(files.pid)), 'SIGHUP');
+      await waitFor(() => readIfThere(files.code) !== '', 20_000);
+    } finally {
+      term.kill('SIGKILL');
+    }
+    const stderr = readIfThere(files.err);
+    assert.equal(readIfThere(files.code).trim(), '0', stderr);
+    assert.match(stderr, /SIGHUP: stopping; flushing outputs/);
+    assert.doesNotMatch(stderr, /Assertion failed|Native stack trace/);
     assert.ok(countRecords(readFileSync(out)) >= 2, 'the records read were written');
   });
 
