@@ -14,6 +14,8 @@ const specs = new Map<string, FlagSpec>([
   ['http-allow-method', flag],
   ['http-allow-header', flag],
   ['http-allow-host', flag],
+  ['stats', { kind: 'bool', help: '', section: 'General' }],
+  ['verbose', { kind: 'int', help: '', section: 'General' }],
 ]);
 const unknown = (name: string) => {
   try {
@@ -42,4 +44,25 @@ test('a flag name cut short suggests the flags it begins, when they are few', ()
   assert.match(unknown('-output-file-size'), /did you mean --output-file-size-limit\?/);
   assert.doesNotMatch(unknown('--http-allow'), /did you mean/, 'four flags begin it: no guess');
   assert.match(unknown('--input-dumy'), /did you mean --input-dummy\?/, 'near misses as before');
+});
+
+test('a text flag followed by another flag is a value left out, not the value (gor takes it as the value)', () => {
+  for (const [argv, shown] of [
+    [['--output-file-size-limit', '--stats'], '--stats'],
+    [['-http-allow-url', '-stats=true'], '-stats=true'],
+    [['--input-dummy', '--help'], '--help'],
+  ] as const) {
+    assert.throws(
+      () => parseArgv(argv, specs),
+      (err: unknown) =>
+        isTaplineError(err) &&
+        err.code === 'TAPLINE_ERR_USAGE' &&
+        err.describe().includes(`needs a value, and the next argument is the flag ${shown}`),
+      argv.join(' '),
+    );
+  }
+  // Written with '=', the value is taken as given; so is a dash value that names no flag.
+  assert.deepEqual(parseArgv(['--input-dummy=--stats'], specs).flags.list('input-dummy'), ['--stats']);
+  assert.deepEqual(parseArgv(['--input-dummy', '-x'], specs).flags.list('input-dummy'), ['-x']);
+  assert.throws(() => parseArgv(['--verbose', '--stats'], specs), /invalid integer "--stats"/, 'numbers as before');
 });

@@ -5,7 +5,9 @@
  *  - repeatable flags keep every occurrence in order; other flags: the last one wins;
  *  - a lone `--` ends the flags.
  * Unlike gor, a stray positional argument is an error: gor stops parsing there and silently ignores the
- * rest of the command line (`--split-output true --output-http X` loses the output).
+ * rest of the command line (`--split-output true --output-http X` loses the output). So is a text flag whose
+ * next argument is another flag (`--output-file --stats`): gor takes it as the value; `--output-file=--stats`
+ * still gives it.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { type FlagSet, type FlagSpec, FlagSet as Flags, type FlagValue, parseFlagValue } from '../core/flags.js';
@@ -54,6 +56,14 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       if (i >= argv.length) throw usage('flag needs a value', `--${name}`);
       text = argv[i]!;
       i++;
+      // gor takes it as the value (`--output-file --stats` writes files named --stats_0…, `--http-allow-url
+      // --prettify-http` drops every request) and the flag meant goes missing: a value left out, most likely.
+      if (spec.kind === 'string' && isFlagName(text, specs)) {
+        throw usage(
+          `needs a value, and the next argument is the flag ${text} (if that is the value, write --${name}=${text})`,
+          `--${name}`,
+        );
+      }
     }
     let value: FlagValue;
     try {
@@ -70,6 +80,12 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
     }
   }
   return { flags: new Flags(specs, values), help, rest: [] };
+}
+
+/** `--stats`, `-output-null=true`, `--help`: an argument that names a flag tapline knows. */
+function isFlagName(arg: string, specs: ReadonlyMap<string, FlagSpec>): boolean {
+  const m = /^--?([^-=][^=]*)(=|$)/.exec(arg);
+  return m !== null && (specs.has(m[1]!) || ['h', 'help', 'version'].includes(m[1]!));
 }
 
 /**
