@@ -15,8 +15,9 @@
 //                                alive and keeps the event loop alive unless unref() was called
 //   pause() / resume()           stop / restart polling (back-pressure: libpcap's ring fills, the kernel drops)
 //   close()                      returns true when it drains: the handle stays open for the read timeout
-//                                plus a margin, so that the block the kernel was filling is retired,
-//                                then everything left is delivered, the handle closed and onEnd() called.
+//                                plus a margin (or opts.stopWaitMs), so that the block the kernel was
+//                                filling is retired, then everything left is delivered, the handle closed
+//                                and onEnd() called.
 //                                Returns false when it closed at once (not started, failed, or
 //                                close(true)); then no callback follows. Safe to call twice.
 // At environment teardown a cleanup hook closes the handle without calling JavaScript.
@@ -434,8 +435,9 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     datalink_ = api_->datalink(p_);
     snaplen_ = api_->snapshot(p_);
     ifindex_ = if_nametoindex(device_.c_str());
-    // The kernel retires the block it is filling after the read timeout; wait a little longer.
-    drainMs_ = (immediate_ ? 0 : (timeoutMs_ > 0 ? timeoutMs_ : 10)) + 25;
+    // The kernel retires the block it is filling after the read timeout; close() waits that long and a little
+    // more, unless JavaScript says how long to wait (it caps the wait, so a long timeout cannot hold a stop).
+    drainMs_ = GetU32(o, "stopWaitMs", (immediate_ ? 0 : (timeoutMs_ > 0 ? timeoutMs_ : 10)) + 25);
 
     napi_add_env_cleanup_hook(env, CleanupHook, this);
     hookAdded_ = true;
@@ -633,6 +635,7 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     r.Set("snaplen", Napi::Number::New(env, snaplen_));
     r.Set("timeoutMs", Napi::Number::New(env, timeoutMs_));
     r.Set("immediate", Napi::Boolean::New(env, immediate_));
+    r.Set("stopWaitMs", Napi::Number::New(env, drainMs_));
     r.Set("nanosecond", Napi::Boolean::New(env, nano_));
     r.Set("ifindex", Napi::Number::New(env, ifindex_));
     Napi::Array w = Napi::Array::New(env, warnings_.size());

@@ -24,6 +24,8 @@ export interface NativePcapOptions {
   /** Stamp packets with the wall clock when they are read. */
   wallClock?: boolean;
   maxBatchBytes?: number;
+  /** How long close() keeps the handle open for the kernel's last block (default: the read timeout + 25 ms). */
+  stopWaitMs?: number;
 }
 
 export interface NativePcapStats {
@@ -47,6 +49,8 @@ export interface NativePcapInfo {
   snaplen: number;
   timeoutMs: number;
   immediate: boolean;
+  /** How long close() keeps the handle open (an addon built before it was reported: undefined). */
+  stopWaitMs?: number;
   /** Timestamps have nanosecond precision (else microseconds). */
   nanosecond: boolean;
   ifindex: number;

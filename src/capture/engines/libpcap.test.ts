@@ -24,6 +24,7 @@ import {
   libpcapAvailable,
   libpcapStatus,
   libpcapVersion,
+  MAX_STOP_WAIT_MS,
   openLibpcap,
 } from './libpcap.js';
 import { libpcapAddonCandidates } from './libpcap-native.js';
@@ -339,6 +340,31 @@ describe('live capture on lo', { skip: LIVE_SKIP, timeout: 60_000 }, () => {
       cap.close();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  test('close() waits at most MAX_STOP_WAIT_MS, however long the read timeout, and says it cuts it', async () => {
+    const { server, port } = await startServer();
+    // An hour's read timeout (the flag allows it): the stop used to wait all of it out.
+    const cap = openLibpcap({ interface: 'lo', filter: `tcp dst port ${port}`, timeoutMs: 3_600_000 });
+    try {
+      assert.equal(cap.timeoutMs, 3_600_000);
+      assert.ok(cap.stopWaitMs <= MAX_STOP_WAIT_MS + 100, `stop wait ${cap.stopWaitMs} ms`);
+      assert.equal(cap.stopCutsTimeout, true);
+      const c = collect(cap);
+      await within(get(port, '/long-timeout'), 10_000, 'request');
+      const t0 = Date.now();
+      cap.close();
+      await within(c.done, MAX_STOP_WAIT_MS + 3_000, 'the iterator ends soon after close()');
+      assert.ok(Date.now() - t0 >= MAX_STOP_WAIT_MS - 50, 'it still waits, for what the kernel may hand over');
+      assert.ok(cap.stats().received > cap.stats().delivered, 'the packets of the unretired block never came out');
+    } finally {
+      cap.close();
+      await new Promise((r) => server.close(r));
+    }
+    const short = openLibpcap({ interface: 'lo', timeoutMs: 500 });
+    assert.equal(short.stopCutsTimeout, false, 'a timeout within the cap is waited out whole');
+    assert.equal(short.stopWaitMs, 525);
+    short.close();
   });
 
   test('close() ends an idle iterator; setFilter and a ready program work', async () => {

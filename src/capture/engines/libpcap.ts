@@ -12,7 +12,9 @@
  *          ─▶ `for await (const packets of capture.packets)`   RawPacket[] per batch
  *
  * close() keeps the handle open for the read timeout plus a margin, so that the block the kernel was
- * filling is retired, delivers everything left, then ends the iterator.
+ * filling is retired, delivers everything left, then ends the iterator. It waits at most MAX_STOP_WAIT_MS:
+ * libpcap gives no way to take a block the kernel has not retired, and a stop must not wait out an hour's
+ * read timeout; `stopCutsTimeout` says when packets of that last block may be left behind.
  *
  * `compileBpfExpression()` compiles an expression to classic BPF without a capture (pcap_open_dead +
  * pcap_compile), for the af_packet engine to attach: compile for LinkType.ETHERNET on Ethernet and
@@ -113,6 +115,15 @@ export interface LibpcapCapture {
   readonly warnings: readonly string[];
   /** pcap_lib_version(). */
   readonly libpcapVersion: string;
+  /** The read timeout in ms (pcap_set_timeout). */
+  readonly timeoutMs: number;
+  /** How long close() waits for the block the kernel is filling to be retired (the read timeout, capped). */
+  readonly stopWaitMs: number;
+  /**
+   * close() does not wait out the whole read timeout (it is longer than MAX_STOP_WAIT_MS): packets the kernel
+   * put in its current block since the last hand-over may never come out. The caller should say so at stop.
+   */
+  readonly stopCutsTimeout: boolean;
   /** Batches of packets, one array per wake-up. Single consumer; ends after close(). */
   readonly packets: AsyncIterable<RawPacket[]>;
   stats(): LibpcapStats;
@@ -123,8 +134,8 @@ export interface LibpcapCapture {
   ref(): void;
   /**
    * Stop capturing. Packets libpcap still holds (also those in the block the kernel was filling, which takes
-   * up to the read timeout to come out) and batches already queued are delivered, then the iterator ends.
-   * Idempotent.
+   * up to the read timeout to come out, waited for at most MAX_STOP_WAIT_MS) and batches already queued are
+   * delivered, then the iterator ends. Idempotent.
    */
   close(): void;
 }
@@ -285,6 +296,23 @@ export function checkLibpcapRanges(options: Pick<LibpcapOptions, 'snaplen' | 'ti
   }
 }
 
+/**
+ * The longest close() waits for the kernel to retire the block it is filling (gor's default read timeout).
+ * A longer --input-raw-buffer-timeout (up to an hour) would otherwise hold every stop that long.
+ */
+export const MAX_STOP_WAIT_MS = 2000;
+/** Beyond the read timeout: the retire timer fires, then the descriptor must be polled once more. */
+const STOP_MARGIN_MS = 25;
+
+/** How long the kernel may hold the block it is filling, plus the margin (a timeout of 0 is taken as 10 ms). */
+function retireWaitMs(timeoutMs: number, immediate: boolean): number {
+  return (immediate ? 0 : timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS) + STOP_MARGIN_MS;
+}
+
+function stopWaitMs(timeoutMs: number, immediate: boolean): number {
+  return Math.min(retireWaitMs(timeoutMs, immediate), MAX_STOP_WAIT_MS + STOP_MARGIN_MS);
+}
+
 /** Opens a live capture. Throws TaplineError: CAPTURE_FAILED (also when libpcap is missing), CAPTURE_PERMISSION, BAD_ADDRESS, USAGE. */
 export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
   const addon = loadLibpcap();
@@ -309,6 +337,7 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
       immediate: options.immediate === true,
       timestampType: wallClock ? '' : timestampName(tstamp),
       wallClock,
+      stopWaitMs: stopWaitMs(timeoutMs, options.immediate === true),
     });
   } catch (cause) {
     throw pcapError(name, 'opening a libpcap capture', cause);
@@ -341,6 +370,9 @@ class Capture implements LibpcapCapture {
   readonly snaplen: number;
   readonly nanosecond: boolean;
   readonly warnings: readonly string[];
+  readonly timeoutMs: number;
+  readonly stopWaitMs: number;
+  readonly stopCutsTimeout: boolean;
   readonly packets: AsyncIterable<RawPacket[]>;
 
   /** Ends when the addon is done: nothing more will arrive. */
@@ -363,6 +395,11 @@ class Capture implements LibpcapCapture {
     this.snaplen = info.snaplen;
     this.nanosecond = info.nanosecond;
     this.warnings = info.warnings;
+    this.timeoutMs = info.timeoutMs;
+    // An addon built before it reported the wait waits out the whole read timeout.
+    const whole = retireWaitMs(info.timeoutMs, info.immediate);
+    this.stopWaitMs = info.stopWaitMs ?? whole;
+    this.stopCutsTimeout = this.stopWaitMs < whole;
     const linkType = this.linkType;
     this.queue = new BatchQueue(handle, maxQueuedBytes, (buf, count) => decodeRecords(buf, count, linkType));
     this.packets = { [Symbol.asyncIterator]: () => this.queue.iterator(() => this.close()) };

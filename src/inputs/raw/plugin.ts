@@ -4,7 +4,7 @@
  */
 
 import { checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
-import { checkLibpcapRanges, checkTimestampType, compileBpfExpression } from '../../capture/engines/libpcap.js';
+import { checkLibpcapRanges, checkTimestampType } from '../../capture/engines/libpcap.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
@@ -13,6 +13,7 @@ import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
 import {
+  checkFilterExpression,
   type EngineName,
   type LiveCaptureOptions,
   openAfPacketSource,
@@ -58,8 +59,10 @@ export const rawInputPlugin: InputPluginDef = {
     const expireMs = f.number('input-raw-expire') || 1000;
     const live = liveOptions(f);
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
-    if (live.bpfFilter !== '') compileBpfExpression(live.bpfFilter);
+    if (live.bpfFilter !== '') checkFilterExpression(address, engine, live.bpfFilter);
     checkTimestampType(f.string('input-raw-timestamp-type'));
+    for (const line of ignoredLibpcapOptions(f, address.file ? 'pcap_file' : engine))
+      ctx.log.warn(`input-raw(${text}): ${line}`);
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
     if (!address.file && engine === 'af_packet') checkAfPacketTimeout(live.timeoutMs);
     const workers = f.number('input-raw-workers');
@@ -98,10 +101,12 @@ export const rawInputPlugin: InputPluginDef = {
           );
         }
         if (engine === 'libpcap') {
-          return openLibpcapSource(address, live, {
-            timestampType: f.string('input-raw-timestamp-type'),
-            monitor: f.bool('input-raw-monitor'),
-          });
+          return openLibpcapSource(
+            address,
+            live,
+            { timestampType: f.string('input-raw-timestamp-type'), monitor: f.bool('input-raw-monitor') },
+            ctx.log,
+          );
         }
         return openAfPacketSource(address, live);
       },
@@ -160,6 +165,32 @@ function liveOptions(f: FlagSet): LiveCaptureOptions {
     vlanIds: f.numbers('input-raw-vlan-vid'),
     bpfFilter: f.string('input-raw-bpf-filter'),
   };
+}
+
+/**
+ * Options only the libpcap engine has (gor's default engine, so gor command lines carry them): with another
+ * engine they do nothing, which is said rather than left silent (gor ignores them there without a word).
+ */
+function ignoredLibpcapOptions(f: FlagSet, engine: EngineName): string[] {
+  if (engine === 'libpcap') return [];
+  const out: string[] = [];
+  const stamp = f.string('input-raw-timestamp-type');
+  const by =
+    engine === 'pcap_file'
+      ? 'a capture file keeps the times it was recorded with'
+      : engine === 'vxlan'
+        ? 'the vxlan engine stamps packets with the time they arrive'
+        : 'the af_packet engine stamps packets with the kernel clock';
+  if (stamp !== '' && stamp !== 'go') {
+    const hint = engine === 'pcap_file' ? '' : ' (the libpcap engine can choose the source)';
+    out.push(`--input-raw-timestamp-type ${stamp} is ignored: ${by}${hint}`);
+  }
+  if (f.bool('input-raw-monitor')) {
+    out.push(
+      `--input-raw-monitor is ignored: only the libpcap engine sets Wi-Fi monitor mode (this input is ${engine})`,
+    );
+  }
+  return out;
 }
 
 function usage(flag: string, why: string): TaplineError {

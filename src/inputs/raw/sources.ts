@@ -19,13 +19,14 @@ import {
   listInterfaceNames,
   openAfPacket,
 } from '../../capture/engines/af-packet.js';
-import { compileBpfExpression, openLibpcap } from '../../capture/engines/libpcap.js';
+import { compileBpfExpression, MAX_STOP_WAIT_MS, openLibpcap } from '../../capture/engines/libpcap.js';
 import { openPcapFile } from '../../capture/engines/pcap-file.js';
 import { bpfFileFilter } from '../../capture/engines/pcap-file-filter.js';
 import { openVxlan } from '../../capture/engines/vxlan.js';
 import { LinkType, type PacketBatch } from '../../capture/types.js';
-import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { formatGoDuration } from '../../core/values.js';
 import type { RawAddress } from './address.js';
 import { flowAddon } from './native-flows.js';
 
@@ -125,6 +126,45 @@ function autoFilter(address: RawAddress, o: LiveCaptureOptions, hosts: readonly 
   };
 }
 
+/**
+ * What a live engine's packets start with on `iface`, for compiling `--input-raw-bpf-filter`: af_packet's
+ * socket on `any` shows the filter the IP packet, libpcap's shows a Linux cooked header; one interface is
+ * taken as Ethernet (libpcap compiles for the interface's own link type when it opens).
+ */
+function filterLinkType(engine: 'af_packet' | 'libpcap', iface: string): number {
+  if (iface !== 'any') return LinkType.ETHERNET;
+  return engine === 'libpcap' ? LinkType.LINUX_SLL : LinkType.RAW;
+}
+
+/**
+ * Checks `--input-raw-bpf-filter` before the run (a usage error, exit 2): its syntax, and, for a live
+ * capture on every interface, that it can filter what that capture sees (no Ethernet header there, so
+ * `vlan` or `ether host` cannot be compiled for it; before, that was found only when the input opened).
+ */
+export function checkFilterExpression(address: RawAddress, engine: EngineName, expression: string): void {
+  compileBpfExpression(expression);
+  if (address.file || (engine !== 'af_packet' && engine !== 'libpcap')) return;
+  let iface: string;
+  try {
+    iface = resolveLiveAddress(address).iface;
+  } catch {
+    return; // the input says what is wrong with the address when it opens
+  }
+  if (iface !== 'any') return;
+  try {
+    compileBpfExpression(expression, filterLinkType(engine, iface));
+  } catch (err) {
+    if (!isTaplineError(err) || err.code !== ERROR_CODES.USAGE) throw err;
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `${err.message}: capturing on every interface (${address.text}), the filter sees packets without their ` +
+        `Ethernet header (${engine === 'libpcap' ? 'Linux cooked frames' : 'IP packets'}); name one interface ` +
+        '(eth0:80) to filter on VLAN tags or Ethernet addresses',
+      { where: err.where ?? '--input-raw-bpf-filter', cause: err },
+    );
+  }
+}
+
 /** `fanout`: join this PACKET_FANOUT group (one socket per `--input-raw-workers` worker). */
 export function openAfPacketSource(
   address: RawAddress,
@@ -138,7 +178,7 @@ export function openAfPacketSource(
     o.bpfFilter === ''
       ? undefined
       : {
-          program: compileBpfExpression(o.bpfFilter, iface === 'any' ? LinkType.RAW : LinkType.ETHERNET, o.snaplen),
+          program: compileBpfExpression(o.bpfFilter, filterLinkType('af_packet', iface), o.snaplen),
           text: o.bpfFilter,
         };
   const capture: AfPacketCapture = openAfPacket({
@@ -159,11 +199,16 @@ export function openAfPacketSource(
   });
 }
 
-/** The libpcap engine: gor's generated filter text (or `--input-raw-bpf-filter`) compiled by libpcap itself. */
+/**
+ * The libpcap engine: gor's generated filter text (or `--input-raw-bpf-filter`) compiled by libpcap itself.
+ * What libpcap warned about when it opened (monitor mode or a time stamp type the device cannot do, promiscuous
+ * mode not supported) is said once; so is, at stop, a read timeout too long to wait out (see MAX_STOP_WAIT_MS).
+ */
 export function openLibpcapSource(
   address: RawAddress,
   o: LiveCaptureOptions,
   extra: { timestampType: string; monitor: boolean },
+  log: Logger,
 ): PacketSource {
   const { iface, hosts } = resolveLiveAddress(address);
   const text = o.bpfFilter !== '' ? o.bpfFilter : gorFilterText(autoFilter(address, o, hosts));
@@ -177,15 +222,33 @@ export function openLibpcapSource(
     monitor: extra.monitor,
     ...(extra.timestampType !== '' && extra.timestampType !== 'go' ? { timestampType: extra.timestampType } : {}),
   });
-  return liveSource(capture, () => {
+  const where = `input-raw(${address.text})`;
+  for (const w of capture.warnings) log.warn(`${where}: libpcap on ${capture.interface}: ${w}`);
+  const close = () => {
+    // The kernel's count (on lo with each packet's outgoing copy, which libpcap skips) above what came out.
     const s = capture.stats();
-    return {
-      kernel_received: s.received,
-      kernel_dropped: s.dropped,
-      interface_dropped: s.ifDropped,
-      snaplen_truncated: s.truncated,
-    };
-  });
+    if (capture.stopCutsTimeout && s.received > s.delivered + s.dropped) {
+      log.warn(
+        `${where}: libpcap hands packets over when a block of its buffer fills or every ` +
+          `--input-raw-buffer-timeout (${formatGoDuration(capture.timeoutMs)}); the stop waits ${formatGoDuration(MAX_STOP_WAIT_MS)} ` +
+          'for the last block, not the whole timeout, so packets captured since the last hand-over may be missing ' +
+          '(a shorter --input-raw-buffer-timeout, or the af_packet engine, delivers them)',
+      );
+    }
+    capture.close();
+  };
+  return liveSource(
+    { interface: capture.interface, filterText: capture.filterText, packets: capture.packets, close },
+    () => {
+      const s = capture.stats();
+      return {
+        kernel_received: s.received,
+        kernel_dropped: s.dropped,
+        interface_dropped: s.ifDropped,
+        snaplen_truncated: s.truncated,
+      };
+    },
+  );
 }
 
 /**

@@ -1,0 +1,110 @@
+/**
+ * `--input-raw` flags as a user meets them on the command line (root, `lo`, a local server on an ephemeral
+ * port): what the engines warn about, how long a stop takes, and which mistakes are usage errors (exit 2).
+ * Every child is bounded by collect()'s kill timer.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { libpcapAvailable } from '../../src/capture/engines/libpcap.js';
+import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
+
+const isRoot = process.getuid?.() === 0;
+const skip = isRoot ? false : 'live capture needs root (CAP_NET_RAW); run the suite as root';
+const noLibpcap = libpcapAvailable() ? false : 'libpcap cannot be loaded here';
+
+describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () => {
+  let server: http.Server;
+  let port = 0;
+  before(async () => {
+    server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const get = (path: string) =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+
+  it('libpcap: a stop does not wait out an hour-long --input-raw-buffer-timeout, and says what it may leave', {
+    skip: noLibpcap,
+  }, async () => {
+    const child = startTapline([
+      '--input-raw',
+      `lo:${port}`,
+      '--input-raw-engine',
+      'libpcap',
+      '--input-raw-buffer-timeout',
+      '1h',
+      '--input-raw-monitor',
+      '--output-null',
+      '--verbose',
+      '1',
+    ]);
+    const done = collect(child, 20_000);
+    await waitForStderr(child, /BPF Filter:/);
+    await get('/held-by-libpcap');
+    const stopped = Date.now();
+    child.kill('SIGINT');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Date.now() - stopped < 10_000, `the stop took ${Date.now() - stopped} ms`);
+    // What libpcap said when it opened was collected and never shown before.
+    assert.match(result.stderr, /libpcap on lo: monitor mode is not available on lo, ignored/);
+    assert.match(result.stderr, /--input-raw-buffer-timeout \(1h0m0s\); the stop waits 2s for the last block/);
+  });
+
+  it('af_packet and capture files say they ignore --input-raw-monitor and a libpcap time stamp type', async () => {
+    const result = await runTapline(
+      [
+        '--input-raw',
+        `lo:${port}`,
+        '--input-raw-monitor',
+        '--input-raw-timestamp-type',
+        'adapter',
+        '--output-null',
+        '--exit-after',
+        '200ms',
+      ],
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /--input-raw-monitor is ignored: only the libpcap engine .* \(this input is af_packet\)/,
+    );
+    assert.match(result.stderr, /--input-raw-timestamp-type adapter is ignored: the af_packet engine stamps/);
+  });
+
+  for (const engine of ['af_packet', 'libpcap']) {
+    it(`${engine}: a filter that cannot apply on every interface is a usage error before the run`, {
+      skip: noLibpcap,
+    }, async () => {
+      // Valid for Ethernet, so it passed the start-up check; the capture on `any` refused it (exit 1).
+      const result = await runTapline(
+        [
+          '--input-raw',
+          `:${port}`,
+          '--input-raw-engine',
+          engine,
+          '--input-raw-bpf-filter',
+          'vlan and tcp',
+          '--output-null',
+        ],
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /invalid BPF filter expression "vlan and tcp": no VLAN support for/);
+      assert.match(result.stderr, /capturing on every interface .* name one interface \(eth0:80\)/);
+      assert.doesNotMatch(result.stderr, /stopped after|done after/, 'the run never started');
+    });
+  }
+});
