@@ -32,6 +32,16 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
       { where },
     );
   }
+  if (text.trim() === '' && !pcapFile) {
+    throw usage(
+      text,
+      'names nothing to capture: write :80 (port 80, every interface), lo:80 (one interface) or a capture file',
+    );
+  }
+  if (/^\d+(,\d+)*$/.test(text) && !pcapFile) {
+    // gor refuses it too ("missing port in address"); read as a host it became an IP address "80".
+    throw usage(text, `a port is written after a colon: :${text} (every interface) or lo:${text} (one interface)`);
+  }
   let host: string;
   let portText: string | undefined;
   if (text.startsWith('[')) {
@@ -52,6 +62,13 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
     } else {
       host = text.slice(0, colon);
       portText = text.slice(colon + 1);
+      if (!looksLikeFile && host.includes(':')) {
+        // `lo:80:81` read as host "lo:80" (said later as 'not an IP address'); gor: "too many colons".
+        throw usage(
+          text,
+          'more than one colon: several ports are written lo:80,81, an IPv6 address in brackets ([::1]:80)',
+        );
+      }
     }
   }
   if (host === 'localhost') host = '127.0.0.1';

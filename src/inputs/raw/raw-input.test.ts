@@ -1,9 +1,11 @@
 /** The raw input's options, each on a small conversation built packet by packet (no capture needed). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
 import { requestId } from '../../tcp/ids.js';
 import { parseRawAddress } from './address.js';
+import { resolveLiveAddress } from './sources.js';
 import {
   CLIENT,
   capture,
@@ -142,5 +144,31 @@ describe('--input-raw addresses', () => {
     assert.throws(() => parseRawAddress('::1:80'), /needs brackets/);
     assert.throws(() => parseRawAddress('k8s://default/pod/x:80'), /k8s/);
     assert.throws(() => parseRawAddress('[::1:80'), /closing bracket/);
+  });
+
+  it('refuses the usual slips before the run, saying what was meant (exit 2, not a bad IP at open)', () => {
+    const usage = (re: RegExp) => (e: unknown) =>
+      e instanceof TaplineError && e.code === ERROR_CODES.USAGE && re.test(e.message);
+    // A forgotten colon was read as the IP address "80" and failed when the input opened.
+    assert.throws(() => parseRawAddress('80'), usage(/"80": a port is written after a colon: :80 .* or lo:80/));
+    assert.throws(() => parseRawAddress('80,8080'), usage(/:80,8080/));
+    // An empty value captured every port on every interface.
+    assert.throws(() => parseRawAddress(''), usage(/names nothing to capture/));
+    // `lo:80:81` was host "lo:80", said as 'not an IPv4 or IPv6 address'.
+    assert.throws(() => parseRawAddress('lo:80:81'), usage(/more than one colon: several ports are written lo:80,81/));
+    assert.equal(parseRawAddress('/tmp/a:b.pcap:80').host, '/tmp/a:b.pcap', 'a file name may hold a colon');
+    assert.deepEqual(parseRawAddress('lo:').ports, [], 'gor: no port is every port');
+  });
+
+  it('a dotted host that is no IP address is said with the interfaces there are', () => {
+    for (const text of ['999.1.1.1:80', '1.2.3:80', '[1:2:3]:80']) {
+      assert.throws(
+        () => resolveLiveAddress(parseRawAddress(text)),
+        (e: unknown) =>
+          e instanceof TaplineError &&
+          e.code === ERROR_CODES.BAD_ADDRESS &&
+          /is neither an interface \(have: .*lo.*\) nor an IP address/.test(e.message),
+      );
+    }
   });
 });

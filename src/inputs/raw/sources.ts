@@ -12,6 +12,7 @@
  * with a host filter); a name = that interface and its addresses; `eth*` = the first interface with that prefix.
  */
 
+import { isIP } from 'node:net';
 import { type CaptureFilter, gorFilterText } from '../../capture/bpf.js';
 import {
   type AfPacketCapture,
@@ -107,6 +108,10 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
     return { iface: match, hosts: interfaceAddresses(match) };
   }
   if (names.includes(host)) return { iface: host, hosts: interfaceAddresses(host) };
+  if ((/^[\d.]+$/.test(host) || host.includes(':')) && isIP(host.split('%')[0]!) === 0) {
+    // 999.1.1.1 or 10.0.0: said here with the interfaces, not later by the filter as 'not an IP address'.
+    throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
+  }
   if (/^[\d.]+$/.test(host) || host.includes(':')) {
     const owner = names.find((n) => interfaceAddresses(n).includes(host));
     return { iface: owner ?? 'any', hosts: [host] };
