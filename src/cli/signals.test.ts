@@ -39,6 +39,10 @@ test('the same signal delivered twice at once (timeout, npm) is one request: the
   h.onSignal('SIGTERM');
   assert.equal(h.calls.stops, 1);
   assert.deepEqual(h.calls.exits, [], 'no exit without the flush');
+  assert.match(
+    h.log.lines.at(-1)!,
+    /SIGTERM again within 500ms: taken as the same request \(once more to exit at once\)/,
+  );
 });
 
 test('a second signal later, or a different one, exits at once', () => {

@@ -2,7 +2,7 @@
  * What a signal does to a running pipeline. main.ts installs the handler (it alone touches process.*).
  *
  *   SIGINT / SIGTERM / SIGHUP ─▶ stop(): inputs stop, everything read is written and flushed, exit 0
- *   the same signal again within SAME_REQUEST_MS ─▶ ignored: one request delivered twice
+ *   the same signal again within SAME_REQUEST_MS ─▶ one request delivered twice: said, not acted on
  *   any of them again, later (or a different one) ─▶ exitNow(): exit at once (130), counts as they stand
  *
  * One request often arrives twice: `timeout` signals its command and then the command's whole process group,
@@ -35,7 +35,10 @@ export function createSignalHandler(options: SignalHandlerOptions): (signal: Nod
   let first: { signal: NodeJS.Signals; at: number } | undefined;
   return (signal) => {
     if (first && first.signal === signal && now() - first.at < SAME_REQUEST_MS) {
-      options.log.debug(1, `${signal} again within ${SAME_REQUEST_MS}ms: the same request, still flushing`);
+      // Said, so that a quick double tap that meant "exit now" is not left wondering: one more does it.
+      options.log.write(
+        `tapline: ${signal} again within ${SAME_REQUEST_MS}ms: taken as the same request (once more to exit at once)`,
+      );
       return;
     }
     if (options.isStopping()) {
