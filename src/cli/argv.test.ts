@@ -66,3 +66,8 @@ test('a text flag followed by another flag is a value left out, not the value (g
   assert.deepEqual(parseArgv(['--input-dummy', '-x'], specs).flags.list('input-dummy'), ['-x']);
   assert.throws(() => parseArgv(['--verbose', '--stats'], specs), /invalid integer "--stats"/, 'numbers as before');
 });
+
+test('`tapline help` and `tapline version` point to the flags', () => {
+  assert.throws(() => parseArgv(['help'], specs), /unexpected argument "help" \(did you mean --help\?\)/);
+  assert.throws(() => parseArgv(['version'], specs), /unexpected argument "version" \(did you mean --version\?\)/);
+});

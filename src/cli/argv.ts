@@ -33,7 +33,9 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       const hint =
         prev !== undefined && /^(true|false)$/i.test(arg) && prev.startsWith('-')
           ? ` (boolean flags take no separate value: write ${prev}=${arg.toLowerCase()})`
-          : ' (flags start with - or --; quote values that contain spaces)';
+          : arg === 'help' || arg === 'version'
+            ? ` (did you mean --${arg}?)`
+            : ' (flags start with - or --; quote values that contain spaces)';
       throw usage(`unexpected argument ${JSON.stringify(arg)}${hint}`, `argument ${i}`);
     }
     const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
