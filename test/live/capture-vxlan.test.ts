@@ -110,6 +110,43 @@ describe('--input-raw-engine vxlan', { timeout: 30_000 }, () => {
     }
   });
 
+  it('--input-raw-bpf-filter picks inner frames, the others counted (it was ignored without a word)', async () => {
+    const sender = createSocket('udp4');
+    try {
+      const port = await freeUdpPort();
+      const child = startTapline([
+        '--input-raw',
+        ':8080',
+        '--input-raw-engine',
+        'vxlan',
+        '--input-raw-vxlan-port',
+        String(port),
+        '--input-raw-bpf-filter',
+        'tcp port 1',
+        '--input-raw-stats',
+        '--output-stdout',
+        '--verbose',
+        '1',
+      ]);
+      const done = collect(child, 20_000);
+      await waitForStderr(child, /VXLAN listener: .* BPF Filter: tcp port 1$/m);
+      const packets = conversation([exchange('not-port-1', 10)]);
+      await send(
+        sender,
+        port,
+        packets.map((p) => vxlan(p.data, 7)),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGINT');
+      const result = await done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.length, 0, 'the conversation on port 8080 is not "tcp port 1"');
+      assert.match(result.stderr, new RegExp(` bpf_filtered=${packets.length}\\b`));
+    } finally {
+      sender.close();
+    }
+  });
+
   it('a port in use is a clear CAPTURE_FAILED naming the flag', async () => {
     const holder = createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(0, '0.0.0.0', resolve));
@@ -140,7 +177,14 @@ describe('--input-raw-engine vxlan', { timeout: 30_000 }, () => {
       assert.equal(got.length, 2);
       assert.deepEqual(got[0]!.data, frame);
       assert.equal(got[0]!.linkType, 1);
-      assert.deepEqual(capture.stats(), { datagrams: 4, delivered: 2, malformed: 1, filtered: 1, dropped: 0 });
+      assert.deepEqual(capture.stats(), {
+        datagrams: 4,
+        delivered: 2,
+        malformed: 1,
+        filtered: 1,
+        bpfFiltered: 0,
+        dropped: 0,
+      });
     } finally {
       sender.close();
       capture.close();

@@ -5,6 +5,7 @@
  * port ≥ 1024), and nothing is captured from the machine's own interfaces.
  *
  *   UDP datagram ─▶ VXLAN header (8 bytes: VNI flag, 24-bit VNI) ─▶ [VNI filter, gor's rules]
+ *                ─▶ [`filter` on the inner frame: --input-raw-bpf-filter]
  *                ─▶ RawPacket { linkType: ETHERNET, data: inner frame (a view), tsNs: wall clock at receive }
  *                ─▶ bounded queue ─▶ `for await (const packets of capture.packets)`, everything queued per batch
  *
@@ -17,6 +18,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import { nowNs } from '../../core/message.js';
 import { createVniFilter, DEFAULT_VXLAN_PORT, parseVxlan, VXLAN_HEADER } from '../decode/vxlan.js';
 import { LinkType, type RawPacket } from '../types.js';
+import type { PacketFilter } from './pcap-file-common.js';
 
 export interface VxlanOptions {
   /** UDP port; 0 means 4789 (gor's rule). */
@@ -29,6 +31,8 @@ export interface VxlanOptions {
   readonly maxQueued?: number;
   /** Kernel receive buffer (SO_RCVBUF) in bytes, when > 0. */
   readonly bufferSize?: number;
+  /** Keeps the inner frames it returns true for (`--input-raw-bpf-filter`, as on a capture file); counted. */
+  readonly filter?: PacketFilter;
 }
 
 export interface VxlanStats {
@@ -40,6 +44,8 @@ export interface VxlanStats {
   readonly malformed: number;
   /** Datagrams whose VNI the filter rejected. */
   readonly filtered: number;
+  /** Inner frames `filter` left out. */
+  readonly bpfFiltered: number;
   /** Datagrams dropped because the consumer was `maxQueued` packets behind. */
   readonly dropped: number;
 }
@@ -72,7 +78,8 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
   const passes = createVniFilter(options.vnis ?? []);
   const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
   const queue = new Channel<RawPacket>(maxQueued);
-  const counts = { datagrams: 0, delivered: 0, malformed: 0, filtered: 0, dropped: 0 };
+  const counts = { datagrams: 0, delivered: 0, malformed: 0, filtered: 0, bpfFiltered: 0, dropped: 0 };
+  const keep = options.filter;
   const socket: Socket = createSocket({ type: 'udp4', reuseAddr: false });
 
   await new Promise<void>((resolve, reject) => {
@@ -94,12 +101,16 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
       counts.filtered++;
       return;
     }
+    const data = msg.subarray(VXLAN_HEADER);
+    if (keep !== undefined && !keep(LinkType.ETHERNET, data, data.length)) {
+      counts.bpfFiltered++;
+      return;
+    }
     if (queue.length >= maxQueued) {
       counts.dropped++;
       return;
     }
     counts.delivered++;
-    const data = msg.subarray(VXLAN_HEADER);
     queue.offer({ tsNs: nowNs(), linkType: LinkType.ETHERNET, data, origLen: data.length });
   });
   let failure: TaplineError | undefined;

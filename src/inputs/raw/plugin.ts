@@ -96,7 +96,12 @@ export const rawInputPlugin: InputPluginDef = {
         if (address.file) return openFileSource(address, ctx.log, live.bpfFilter);
         if (engine === 'vxlan') {
           return openVxlanSource(
-            { port: options.vxlanPort, vnis: options.vxlanVnis, bufferSize: live.bufferSize },
+            {
+              port: options.vxlanPort,
+              vnis: options.vxlanVnis,
+              bufferSize: live.bufferSize,
+              bpfFilter: live.bpfFilter,
+            },
             address,
           );
         }

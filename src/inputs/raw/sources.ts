@@ -258,22 +258,26 @@ export function openLibpcapSource(
 
 /**
  * The vxlan engine: a UDP listener on 0.0.0.0:`port` (0 = 4789) receiving VXLAN-encapsulated traffic,
- * filtered by VNI (gor's rules). The address's host is not used (there is no interface to open); its ports
- * still say which connections are HTTP servers.
+ * filtered by VNI (gor's rules), and by `bpfFilter` on the inner Ethernet frames when given (the packets it
+ * leaves out counted as `bpf_filtered`, as on a capture file). The address's host is not used (there is no
+ * interface to open); its ports still say which connections are HTTP servers.
  */
 export async function openVxlanSource(
-  o: { port: number; vnis: readonly number[]; bufferSize: number | undefined },
+  o: { port: number; vnis: readonly number[]; bufferSize: number | undefined; bpfFilter?: string },
   address: RawAddress,
 ): Promise<PacketSource> {
+  const custom = o.bpfFilter ?? '';
   const capture = await openVxlan({
     port: o.port,
     vnis: o.vnis,
     ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
+    ...(custom !== '' ? { filter: bpfFileFilter(custom) } : {}),
   });
   const vnis = o.vnis.length > 0 ? o.vnis.join(',') : 'all';
+  const filter = custom !== '' ? custom : gorFilterText({ ports: address.ports, trackResponse: true });
   return {
     live: true,
-    filterText: `VXLAN listener: udp ${capture.host}:${capture.port} (VNI ${vnis}) . BPF Filter: ${gorFilterText({ ports: address.ports, trackResponse: true })}`,
+    filterText: `VXLAN listener: udp ${capture.host}:${capture.port} (VNI ${vnis}) . BPF Filter: ${filter}`,
     packets: capture.packets,
     stats: () => {
       const s = capture.stats();
@@ -283,6 +287,7 @@ export async function openVxlanSource(
         vxlan_malformed: s.malformed,
         vxlan_filtered: s.filtered,
         vxlan_dropped: s.dropped,
+        ...(custom !== '' ? { bpf_filtered: s.bpfFiltered } : {}),
       };
     },
     close: () => capture.close(),
