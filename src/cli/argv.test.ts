@@ -71,3 +71,13 @@ test('`tapline help` and `tapline version` point to the flags', () => {
   assert.throws(() => parseArgv(['help'], specs), /unexpected argument "help" \(did you mean --help\?\)/);
   assert.throws(() => parseArgv(['version'], specs), /unexpected argument "version" \(did you mean --version\?\)/);
 });
+
+test('a flag pasted with a typographic dash says so, with the flag as it must be typed', () => {
+  for (const arg of ['\u2014input-dummy', '\u2013input-dummy', '\u2212\u2212input-dummy']) {
+    assert.throws(
+      () => parseArgv(['--exit-after', '1s', arg, 'x'], specs),
+      /unexpected argument ".*input-dummy" \(it starts with ".*" \(U\+(2014|2013|2212)\), not "-": type it as --input-dummy\)/,
+      arg,
+    );
+  }
+});

@@ -35,7 +35,7 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
           ? ` (boolean flags take no separate value: write ${prev}=${arg.toLowerCase()})`
           : arg === 'help' || arg === 'version'
             ? ` (did you mean --${arg}?)`
-            : ' (flags start with - or --; quote values that contain spaces)';
+            : (typographicDash(arg) ?? ' (flags start with - or --; quote values that contain spaces)');
       throw usage(`unexpected argument ${JSON.stringify(arg)}${hint}`, `argument ${i}`);
     }
     const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
@@ -82,6 +82,17 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
     }
   }
   return { flags: new Flags(specs, values), help, rest: [] };
+}
+
+/**
+ * A command line pasted from a web page or a word processor: `—input-file`, `–input-file`, `−−output-null`
+ * start with a dash that looks like `-` and is not one. Said, with the flag as it must be typed.
+ */
+function typographicDash(arg: string): string | undefined {
+  const m = /^[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]+/u.exec(arg);
+  if (!m) return undefined;
+  const code = m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return ` (it starts with "${m[0][0]}" (U+${code}), not "-": type it as --${arg.slice(m[0].length)})`;
 }
 
 /** `--stats`, `-output-null=true`, `--help`: an argument that names a flag tapline knows. */
