@@ -48,7 +48,22 @@ export interface GoTranslation {
   readonly names: ReadonlyMap<string, number>;
   /** Groups nested inside a group repeated more than once: their values differ between Go and JS. */
   readonly capturesInRepeat: ReadonlySet<number>;
+  /** The same pattern as a token stream, for the linear-time matcher (go-regexp-vm.ts). */
+  readonly tokens: readonly GoToken[];
 }
+
+/**
+ * What the translator wrote, piece by piece: `source` is these tokens' JS text concatenated. An atom matches one
+ * code point (a literal, a class, `.`); an assertion matches none (`^`, `\b`, `(?<![^\n])`…); both are JS
+ * source to be compiled with `flags`.
+ */
+export type GoToken =
+  | { readonly kind: 'atom'; readonly source: string }
+  | { readonly kind: 'assertion'; readonly source: string }
+  | { readonly kind: 'alternation' }
+  | { readonly kind: 'open'; readonly capture: number | undefined }
+  | { readonly kind: 'close' }
+  | { readonly kind: 'repeat'; readonly min: number; readonly max: number; readonly lazy: boolean };
 
 interface Flags {
   i: boolean;
@@ -203,6 +218,7 @@ class Translator {
   private groups = 0;
   private readonly names = new Map<string, number>();
   private readonly capturesInRepeat = new Set<number>();
+  private readonly tokens: GoToken[] = [];
   /** What a following quantifier would repeat: nothing, a plain atom, a group (with its captures), or a repeat. */
   private last: { kind: 'none' } | { kind: 'atom' } | { kind: 'group'; captures: number[] } | { kind: 'repeat' } = {
     kind: 'none',
@@ -225,6 +241,7 @@ class Translator {
       groups: this.groups,
       names: this.names,
       capturesInRepeat: this.capturesInRepeat,
+      tokens: this.tokens,
     };
   }
 
@@ -238,12 +255,14 @@ class Translator {
 
   private emitAtom(source: string): void {
     this.out += source;
+    this.tokens.push({ kind: 'atom', source });
     this.last = { kind: 'atom' };
   }
 
   private emitAssertion(source: string): void {
     // Wrapped so that a quantifier after it (legal in Go: `^*`) stays legal in JS.
     this.out += `(?:${source})`;
+    this.tokens.push({ kind: 'assertion', source: `(?:${source})` });
     this.last = { kind: 'atom' };
   }
 
@@ -259,13 +278,14 @@ class Translator {
       case '|':
         this.pos++;
         this.out += '|';
+        this.tokens.push({ kind: 'alternation' });
         this.last = { kind: 'none' };
         return;
       case '*':
       case '+':
       case '?':
         this.pos++;
-        this.repeat(c, c === '?' ? 1 : Number.POSITIVE_INFINITY);
+        this.repeat(c, c === '+' ? 1 : 0, c === '?' ? 1 : Number.POSITIVE_INFINITY);
         return;
       case '{': {
         const m = /^\{(\d+)(,(\d*))?\}/.exec(this.chars.slice(this.pos, this.pos + 24).join(''));
@@ -276,7 +296,7 @@ class Translator {
           this.fail(`invalid repeat count ${m[0]} (Go allows at most ${MAX_REPEAT}, and min ≤ max)`, m[0]);
         }
         this.pos += m[0].length;
-        this.repeat(m[0], max);
+        this.repeat(m[0], min, max);
         return;
       }
       case '.':
@@ -324,7 +344,7 @@ class Translator {
     }
   }
 
-  private repeat(op: string, max: number): void {
+  private repeat(op: string, min: number, max: number): void {
     if (this.last.kind === 'none') this.fail(`missing argument to repetition operator ${op}`, op);
     if (this.last.kind === 'repeat') this.fail(`invalid nested repetition operator ${op}`, op);
     let lazy = false;
@@ -337,6 +357,7 @@ class Translator {
       for (const index of this.last.captures) this.capturesInRepeat.add(index);
     }
     this.out += op + (lazy ? '?' : '');
+    this.tokens.push({ kind: 'repeat', min, max, lazy });
     this.last = { kind: 'repeat' };
   }
 
@@ -360,6 +381,7 @@ class Translator {
     const index = ++this.groups;
     this.pushFrame(index);
     this.out += '(';
+    this.tokens.push({ kind: 'open', capture: index });
   }
 
   private pushFrame(capture?: number): void {
@@ -382,6 +404,7 @@ class Translator {
     this.pushFrame(index);
     // Named groups become plain groups: replacement templates are expanded by tapline with the name table.
     this.out += '(';
+    this.tokens.push({ kind: 'open', capture: index });
   }
 
   /** `(?flags)` or `(?flags:` — Go's parsePerlFlags. */
@@ -407,6 +430,7 @@ class Translator {
         if (c === ':') {
           this.pushFrame();
           this.out += '(?:';
+          this.tokens.push({ kind: 'open', capture: undefined });
         }
         this.flags = flags;
         this.checkCase();
@@ -429,6 +453,7 @@ class Translator {
       parent.push(...frame.captures);
     }
     this.out += ')';
+    this.tokens.push({ kind: 'close' });
     // A repeated group's own capture keeps its last value in both engines; only the ones nested inside differ.
     this.last = { kind: 'group', captures: frame.captures };
   }

@@ -11,6 +11,7 @@
  */
 
 import { type GoTranslation, translateGoRegexp } from './go-regexp-syntax.js';
+import { backtrackDegree, PikeVm } from './go-regexp-vm.js';
 import { decodeGoString, encodeGoString } from './go-string.js';
 
 export { GoRegexpError } from './go-regexp-syntax.js';
@@ -73,17 +74,59 @@ function groupRef(name: string): number | string {
   return Number(name);
 }
 
+/** Either engine, as the rewrites use it: the match at or after `from`, with its groups. */
+interface Engine {
+  test(s: string): boolean;
+  exec(s: string, from: number): { readonly index: number; readonly groups: ArrayLike<string | undefined> } | null;
+}
+
+/** V8's own engine: fast, but it backtracks (see go-regexp-vm.ts for the patterns it is not given). */
+function v8Engine(source: string, flags: string): Engine {
+  const once = new RegExp(source, flags);
+  const all = new RegExp(source, `${flags}g`);
+  return {
+    test: (s) => once.test(s),
+    exec(s, from) {
+      all.lastIndex = from;
+      const m = all.exec(s);
+      return m && { index: m.index, groups: m };
+    },
+  };
+}
+
+/**
+ * Inputs short enough that V8's worst case stays small (about 2^20 steps) go to V8, which is faster there; longer
+ * ones to the linear-time VM. Both give the same matches (go-regexp-vm.test.ts checks it).
+ */
+const V8_STEP_BUDGET = 2 ** 20;
+
+function guardedEngine(v8: Engine, vm: PikeVm, degree: number): Engine {
+  const v8Limit = Number.isFinite(degree) ? Math.floor(V8_STEP_BUDGET ** (1 / degree)) : 0;
+  return {
+    test: (s) => (s.length <= v8Limit ? v8.test(s) : vm.exec(s, 0) !== null),
+    exec: (s, from) => (s.length <= v8Limit ? v8.exec(s, from) : vm.exec(s, from)),
+  };
+}
+
 export class GoRegexp {
   readonly translation: GoTranslation;
-  private readonly once: RegExp;
-  private readonly all: RegExp;
+  /** `v8`, or `linear` when long inputs go to the linear-time VM (patterns V8 could take minutes on). */
+  readonly engine: 'v8' | 'linear';
+  private readonly matcher: Engine;
 
   /** Throws GoRegexpError when Go would reject the pattern or JS cannot match it the same way. */
-  constructor(readonly pattern: string) {
+  constructor(
+    readonly pattern: string,
+    /** Tests only: run this engine on every input (`linear` still needs a program of reasonable size). */
+    force?: 'v8' | 'linear',
+  ) {
     this.translation = translateGoRegexp(pattern);
-    const { source, flags } = this.translation;
-    this.once = new RegExp(source, flags);
-    this.all = new RegExp(source, `${flags}g`);
+    const { source, flags, tokens, groups } = this.translation;
+    const v8 = v8Engine(source, flags);
+    const degree = force === 'v8' ? 1 : force === 'linear' ? Number.POSITIVE_INFINITY : backtrackDegree(tokens);
+    const vm = degree > 1 ? PikeVm.compile(tokens, flags, groups) : null;
+    this.engine = vm ? 'linear' : 'v8';
+    this.matcher = vm ? guardedEngine(v8, vm, degree) : v8;
   }
 
   /** Group index a template reference points at, or -1 (Go expands unknown names and numbers to nothing). */
@@ -94,7 +137,7 @@ export class GoRegexp {
 
   /** Go's `Match`: is there a match anywhere in `bytes`? */
   matches(bytes: Buffer): boolean {
-    return this.once.test(decodeGoString(bytes));
+    return this.matcher.test(decodeGoString(bytes));
   }
 
   /** Go's `ReplaceAll(src, template)`. */
@@ -108,23 +151,21 @@ export class GoRegexp {
    */
   replaceAllIfMatch(bytes: Buffer, template: Template): Buffer | null {
     const src = decodeGoString(bytes);
-    const re = this.all;
     let out = '';
     let lastMatchEnd = 0;
     let searchPos = 0;
     while (searchPos <= src.length) {
-      re.lastIndex = searchPos;
-      const m = re.exec(src);
+      const m = this.matcher.exec(src, searchPos);
       if (!m) {
         if (searchPos === 0) return null;
         break;
       }
       const start = m.index;
-      const end = start + m[0].length;
+      const end = start + m.groups[0]!.length;
       out += src.slice(lastMatchEnd, start);
       // Go: "insert a copy of the replacement string, but not for a match of the empty string immediately
       // after another match".
-      if (end > lastMatchEnd || start === 0) out += this.expand(template, m);
+      if (end > lastMatchEnd || start === 0) out += this.expand(template, m.groups);
       lastMatchEnd = end;
       // Advance past this match, always by at least one character (one code point, as Go advances one rune).
       const width = searchPos < src.length ? ((src.codePointAt(searchPos) ?? 0) > 0xffff ? 2 : 1) : 1;
@@ -136,7 +177,7 @@ export class GoRegexp {
     return encodeGoString(out);
   }
 
-  private expand(template: Template, m: RegExpExecArray): string {
+  private expand(template: Template, m: ArrayLike<string | undefined>): string {
     let out = '';
     for (const part of template.parts) {
       if (typeof part === 'string') out += part;

@@ -271,3 +271,18 @@ test('a rewrite naming a group its regexp lacks is warned of on stderr; an empti
     'GET /b HTTP/1.1\r\nHost: prod\r\n\r\n|',
   );
 });
+
+test('a pattern V8 would backtrack on for minutes runs in linear time, as Go RE2 does (no hang)', async () => {
+  // (a+)+$ on 40 a and a '!' is 2^40 steps for a backtracking engine; the whole pipeline (and Ctrl-C) waited.
+  const file = gorFile('redos.gor', [
+    ['1', 1, `GET /${'a'.repeat(40)}! HTTP/1.1\r\nHost: prod\r\n\r\n`],
+    ['1', 2, `GET /${'a'.repeat(40)} HTTP/1.1\r\nHost: prod\r\n\r\n`],
+  ]);
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-stdout', '--http-allow-url', '(a+)+$'], {
+    timeoutMs: 20_000,
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /filters: --http-allow-url dropped 1/);
+  assert.match(res.stdout.toString(), /GET \/a{40} HTTP/);
+  assert.doesNotMatch(res.stdout.toString(), /!/);
+});
