@@ -1,5 +1,6 @@
 /** Flags that belong to the run as a whole rather than to one plugin. */
-import type { FlagSpec } from '../core/flags.js';
+import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import type { FlagSet, FlagSpec } from '../core/flags.js';
 
 const GENERAL = 'General';
 
@@ -23,7 +24,7 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
     min: '10ms',
     default: '5s',
     section: GENERAL,
-    help: 'How often --stats prints.',
+    help: 'How often --stats prints; also the window of the live bandwidth rate (bandwidth_bytes_per_s) that --metrics, --dashboard and --output-influxdb show.',
   },
   'exit-after': {
     kind: 'duration',
@@ -71,3 +72,18 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
     help: 'Write a V8 heap snapshot to FILE when the run ends.',
   },
 };
+
+/**
+ * A flag that shapes something this run does not do is refused, as the analytics flags are
+ * (`--stats-interval 1s` without --stats printed nothing, exit 0: the user waited for stats that never came).
+ * `analytics`: an analytics or live-consumer flag is given (their bandwidth rate is over --stats-interval too).
+ */
+export function refuseIdleGlobalFlags(flags: FlagSet, analytics: boolean): void {
+  if (flags.has('stats-interval') && !flags.bool('stats') && !analytics) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      'has no effect on this run: it needs --stats (or --metrics, --dashboard, --output-influxdb)',
+      { where: '--stats-interval' },
+    );
+  }
+}

@@ -24,7 +24,7 @@ import { builtinPlugins } from '../plugins.js';
 import type { LiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { globalFlags } from './global-flags.js';
+import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
 import { createSignalHandler, STOP_SIGNALS } from './signals.js';
@@ -154,6 +154,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     });
   }
   const flags = parsed.flags;
+  refuseIdleGlobalFlags(flags, givenAny(flags, analyticsFlags) || givenAny(flags, liveConsumerFlags));
   for (const name of flags.given()) {
     const spec = specs.get(name)!;
     if (spec.notBuilt) {
