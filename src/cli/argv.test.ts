@@ -81,3 +81,13 @@ test('a flag pasted with a typographic dash says so, with the flag as it must be
     );
   }
 });
+
+test("gor's file-server subcommand is named as not built, not as a stray argument", () => {
+  assert.throws(
+    () => parseArgv(['file-server', ':80'], specs),
+    (err: unknown) =>
+      isTaplineError(err) &&
+      err.code === 'TAPLINE_ERR_NOT_IMPLEMENTED' &&
+      /file-server: gor's file-server subcommand is not built in tapline/.test(err.describe()),
+  );
+});

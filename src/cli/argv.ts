@@ -29,6 +29,14 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
     i++;
     if (arg === '--') return { flags: new Flags(specs, values), help, rest: argv.slice(i) };
     if (!arg.startsWith('-') || arg === '-') {
+      if (arg === 'file-server' && i === 1) {
+        throw new TaplineError(
+          ERROR_CODES.NOT_IMPLEMENTED,
+          "gor's file-server subcommand is not built in tapline; any static file server does its job " +
+            '(python3 -m http.server 80, npx http-server -p 80)',
+          { where: 'file-server' },
+        );
+      }
       const prev = argv[i - 2];
       const hint =
         prev !== undefined && /^(true|false)$/i.test(arg) && prev.startsWith('-')
