@@ -36,7 +36,10 @@ export class LimitGate {
       return ok;
     }
     const ok = this.decide();
+    // Ids repeat (--input-file-loop replays the same file): a request admitted under an id dropped before gets
+    // its own responses, or a looped `|50%` run would keep requests without their responses.
     if (!ok) this.droppedIds.set(msg.meta.id, true);
+    else if (this.droppedIds.size > 0) this.droppedIds.delete(msg.meta.id);
     this.count(ok);
     return ok;
   }
