@@ -107,6 +107,24 @@ bool GetBool(const Napi::Object& o, const char* key, bool def) {
   return v.ToBoolean().Value();
 }
 
+// Interface indexes passed from JavaScript as an array of positive integers (absent: empty).
+std::vector<int> GetIndexList(const Napi::Object& o, const char* key) {
+  std::vector<int> out;
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 1 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int>(d))) {
+      throw Napi::RangeError::New(o.Env(), std::string("option ") + key + " must hold interface indexes (>= 1)");
+    }
+    out.push_back(static_cast<int>(d));
+  }
+  return out;
+}
+
 // A classic BPF program passed from JavaScript as a Buffer of struct sock_filter (8 bytes each,
 // host byte order: u16 code, u8 jt, u8 jf, u32 k).
 bool GetFilter(const Napi::Object& o, const char* key, sock_fprog* prog) {
@@ -222,6 +240,9 @@ class AfPacketSocket : public Napi::ObjectWrap<AfPacketSocket> {
     timeoutMs_ = GetU32(o, "timeoutMs", 10);
     maxBatchBytes_ = GetU32(o, "maxBatchBytes", 8u << 20);
     const bool promisc = GetBool(o, "promiscuous", false);
+    // With ifindex 0 (every interface): the interfaces to put in promiscuous mode, each by its own
+    // membership of this socket (the kernel drops them when the socket closes).
+    const std::vector<int> promiscIfindexes = GetIndexList(o, "promiscIfindexes");
     const int32_t fanoutGroup = GetI32(o, "fanoutGroup", -1);
     const uint32_t fanoutMode = GetU32(o, "fanoutMode", PACKET_FANOUT_HASH);
     sock_fprog filter{};
@@ -241,8 +262,8 @@ class AfPacketSocket : public Napi::ObjectWrap<AfPacketSocket> {
     if (static_cast<uint64_t>(blockSize_) * blockCount_ > (1ull << 40)) {
       throw Napi::RangeError::New(env, "ring too large");
     }
-    if (promisc && ifindex_ == 0) {
-      throw Napi::RangeError::New(env, "promiscuous mode needs a specific interface (ifindex > 0)");
+    if (promisc && ifindex_ == 0 && promiscIfindexes.empty()) {
+      throw Napi::RangeError::New(env, "promiscuous mode needs a specific interface (ifindex > 0) or promiscIfindexes");
     }
     if (fanoutGroup > 0xffff) throw Napi::RangeError::New(env, "fanoutGroup must be 0..65535");
     if (maxBatchBytes_ == 0) maxBatchBytes_ = 1;
@@ -291,11 +312,15 @@ class AfPacketSocket : public Napi::ObjectWrap<AfPacketSocket> {
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Fail(env, "bind", "AF_PACKET");
 
     if (promisc) {
-      packet_mreq mr{};
-      mr.mr_ifindex = ifindex_;
-      mr.mr_type = PACKET_MR_PROMISC;
-      if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) {
-        Fail(env, "setsockopt", "PACKET_ADD_MEMBERSHIP PACKET_MR_PROMISC");
+      const std::vector<int> one{ifindex_};
+      for (const int index : ifindex_ > 0 ? one : promiscIfindexes) {
+        packet_mreq mr{};
+        mr.mr_ifindex = index;
+        mr.mr_type = PACKET_MR_PROMISC;
+        if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) {
+          if (errno == ENODEV && ifindex_ == 0) continue;  // an interface of the list went away since
+          Fail(env, "setsockopt", "PACKET_ADD_MEMBERSHIP PACKET_MR_PROMISC");
+        }
       }
     }
 

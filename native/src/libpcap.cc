@@ -30,9 +30,14 @@
 #include <uv.h>
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <net/if.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 
 #include <cstdlib>
 #include <memory>
@@ -432,6 +437,7 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     }
     fd_ = api_->get_selectable_fd(p_);
     if (fd_ < 0) Fail(env, PcapError(env, pcapabi::kError, "this platform's libpcap has no selectable descriptor"));
+    if (promisc && device_ == "any") PromiscuousOnEvery(GetIndexes(o, "promiscIfindexes"));
     datalink_ = api_->datalink(p_);
     snaplen_ = api_->snapshot(p_);
     ifindex_ = if_nametoindex(device_.c_str());
@@ -455,6 +461,40 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
   void Check(Napi::Env env, int rc, const char* what) {
     if (rc >= 0) return;
     Fail(env, PcapError(env, rc, std::string(what) + ": " + StatusText(api_, p_, rc)));
+  }
+
+  // libpcap leaves the 'any' device out of promiscuous mode without a word. On Linux its descriptor is a
+  // packet socket, which can hold a promiscuous membership for each interface (dropped when it closes), as
+  // gor, with one handle per interface, has each of them promiscuous.
+  void PromiscuousOnEvery(const std::vector<int>& indexes) {
+#if defined(__linux__)
+    int failed = 0;
+    for (const int index : indexes) {
+      packet_mreq mr{};
+      mr.mr_ifindex = index;
+      mr.mr_type = PACKET_MR_PROMISC;
+      if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0 && errno != ENODEV) failed++;
+    }
+    if (indexes.empty() || failed > 0) {
+      warnings_.push_back("promiscuous mode could not be set on " +
+                          (indexes.empty() ? std::string("any interface") : std::to_string(failed) + " interface(s)"));
+    }
+#else
+    (void)indexes;
+    warnings_.push_back("promiscuous mode is not available on the any device here");
+#endif
+  }
+
+  static std::vector<int> GetIndexes(const Napi::Object& o, const char* key) {
+    std::vector<int> out;
+    Napi::Value v = o.Get(key);
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      if (e.IsNumber() && e.As<Napi::Number>().Int32Value() > 0) out.push_back(e.As<Napi::Number>().Int32Value());
+    }
+    return out;
   }
 
   [[noreturn]] void Fail(Napi::Env env, Napi::Error e) {

@@ -4,6 +4,7 @@
  * Every child is bounded by collect()'s kill timer.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,11 @@ import { collect, runTapline, startTapline, waitForStderr } from '../support/cli
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : 'live capture needs root (CAP_NET_RAW); run the suite as root';
 const noLibpcap = libpcapAvailable() ? false : 'libpcap cannot be loaded here';
+const IFF_PROMISC = 0x100;
+
+function loPromiscuous(): boolean {
+  return (Number(readFileSync('/sys/class/net/lo/flags', 'utf8').trim()) & IFF_PROMISC) !== 0;
+}
 
 describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () => {
   let server: http.Server;
@@ -85,6 +91,35 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
   });
 
   for (const engine of ['af_packet', 'libpcap']) {
+    it(`${engine}: --input-raw :PORT --input-raw-promisc makes the interfaces promiscuous`, {
+      skip: engine === 'libpcap' ? noLibpcap : false,
+    }, async (t) => {
+      if (loPromiscuous()) {
+        t.skip('lo is promiscuous already (another capture?)');
+        return;
+      }
+      // af_packet refused it ('promiscuous mode needs a named interface', exit 1); libpcap's `any` device
+      // is never promiscuous, and nothing said so. gor, one handle per interface, has each promiscuous.
+      const child = startTapline([
+        '--input-raw',
+        `:${port}`,
+        '--input-raw-engine',
+        engine,
+        '--input-raw-promisc',
+        '--output-null',
+        '--verbose',
+        '1',
+      ]);
+      const done = collect(child, 20_000);
+      await waitForStderr(child, /BPF Filter:/);
+      const during = loPromiscuous();
+      child.kill('SIGINT');
+      const result = await done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(during, true, 'lo was promiscuous during the capture');
+      assert.equal(loPromiscuous(), false, 'and is not after it');
+    });
+
     it(`${engine}: a filter that cannot apply on every interface is a usage error before the run`, {
       skip: noLibpcap,
     }, async () => {

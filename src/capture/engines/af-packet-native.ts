@@ -16,6 +16,8 @@ export interface NativeSocketOptions {
   /** Block retire timeout (ms). */
   timeoutMs: number;
   promiscuous?: boolean;
+  /** With ifindex 0: the interfaces promiscuous mode is set on (one membership each). */
+  promiscIfindexes?: number[];
   /** `struct sock_filter[]` (see `encodeBpf`). */
   filter?: Buffer;
   /** Fanout group id (0..65535), or -1 for none. */

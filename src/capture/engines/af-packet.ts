@@ -28,7 +28,7 @@
  * a capture loses no packet that passed the filter: afterwards `received = delivered + dropped`.
  */
 
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import {
@@ -94,7 +94,7 @@ export interface AfPacketOptions {
   readonly blockSize?: number;
   /** Block retire timeout in ms (`--input-raw-buffer-timeout`); 0 lets the kernel choose. Default 10. */
   readonly timeoutMs?: number;
-  /** `--input-raw-promisc` (needs a named interface). */
+  /** `--input-raw-promisc`: on `any`, every interface but the ignored ones (see promiscuousIndexes). */
   readonly promiscuous?: boolean;
   /** Interfaces to leave out when capturing on `any` (`--input-raw-ignore-interface`). */
   readonly ignoreInterfaces?: readonly string[];
@@ -190,6 +190,25 @@ export function interfaceAddresses(name: string): string[] {
   const all = networkInterfaces();
   const entries = name === 'any' ? Object.values(all).flat() : (all[name] ?? []);
   return [...new Set(entries.flatMap((e) => (e ? [e.address.split('%')[0]!] : [])))];
+}
+
+/**
+ * The index of every interface now (sysfs, Linux), but those named in `leaveOut`: what `--input-raw-promisc`
+ * puts in promiscuous mode when the capture is on every interface (one membership per interface, as gor opens
+ * one handle per interface). An interface that appears later is not promiscuous.
+ */
+export function promiscuousIndexes(leaveOut: ReadonlySet<string>): number[] {
+  const out: number[] = [];
+  for (const name of listInterfaceNames()) {
+    if (leaveOut.has(name)) continue;
+    try {
+      const index = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+      if (Number.isInteger(index) && index > 0) out.push(index);
+    } catch {
+      // gone since it was listed, or no sysfs: nothing to set
+    }
+  }
+  return out;
 }
 
 /** Interface names known to the kernel (sysfs), falling back to those with addresses. */
@@ -402,10 +421,11 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
   const blockCount = Math.max(2, Math.floor(bufferSize / blockSize));
   checkAfPacketTimeout(options.timeoutMs);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (options.promiscuous && any) {
+  const promiscIfindexes = options.promiscuous && any ? promiscuousIndexes(ignored) : [];
+  if (options.promiscuous && any && promiscIfindexes.length === 0) {
     throw new TaplineError(
       ERROR_CODES.BAD_ADDRESS,
-      'promiscuous mode needs a named interface, not all interfaces (`any`)',
+      'promiscuous mode on every interface needs the interface list (/sys/class/net); name the interface instead',
       { where: '--input-raw-promisc' },
     );
   }
@@ -434,6 +454,7 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
       blockCount,
       timeoutMs,
       promiscuous: options.promiscuous === true,
+      ...(promiscIfindexes.length > 0 ? { promiscIfindexes } : {}),
       filter: encodeBpf(built.program),
       fanoutGroup,
       fanoutMode,

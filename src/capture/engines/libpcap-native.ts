@@ -16,6 +16,8 @@ export interface NativePcapOptions {
   /** pcap_set_buffer_size, applied when > 0. */
   bufferSize?: number;
   promiscuous?: boolean;
+  /** On `any` with promiscuous: the interfaces made promiscuous (a membership of libpcap's packet socket each). */
+  promiscIfindexes?: number[];
   /** rfmon; ignored with a warning when the device cannot do it. */
   monitor?: boolean;
   immediate?: boolean;

@@ -31,6 +31,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   decodeRecords,
   type LivePacket,
+  promiscuousIndexes,
   SETCAP_HINT,
 } from './af-packet.js';
 import { BatchQueue } from './batch-queue.js';
@@ -61,8 +62,13 @@ export interface LibpcapOptions {
   readonly bufferSize?: number;
   /** Read timeout in ms (`--input-raw-buffer-timeout`). Default 10 (gor: 2000). */
   readonly timeoutMs?: number;
-  /** `--input-raw-promisc`. */
+  /**
+   * `--input-raw-promisc`. On `any` (which libpcap leaves out of promiscuous mode without a word) every
+   * interface but `ignoreInterfaces` is made promiscuous through the handle's packet socket (Linux).
+   */
   readonly promiscuous?: boolean;
+  /** Interfaces a capture on `any` leaves out (`--input-raw-ignore-interface`). */
+  readonly ignoreInterfaces?: readonly string[];
   /** `--input-raw-monitor`: RF monitor mode; ignored (with a warning) when the device cannot do it, as gor does. */
   readonly monitor?: boolean;
   /** libpcap immediate mode: every packet as soon as it arrives, no read timeout. */
@@ -333,6 +339,9 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
       timeoutMs,
       bufferSize,
       promiscuous: options.promiscuous === true,
+      ...(options.promiscuous === true && name === 'any'
+        ? { promiscIfindexes: promiscuousIndexes(new Set(options.ignoreInterfaces ?? [])) }
+        : {}),
       monitor: options.monitor === true,
       immediate: options.immediate === true,
       timestampType: wallClock ? '' : timestampName(tstamp),

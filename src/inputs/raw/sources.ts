@@ -224,6 +224,7 @@ export function openLibpcapSource(
     ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     promiscuous: o.promiscuous,
+    ignoreInterfaces: o.ignoreInterfaces,
     monitor: extra.monitor,
     ...(extra.timestampType !== '' && extra.timestampType !== 'go' ? { timestampType: extra.timestampType } : {}),
   });
