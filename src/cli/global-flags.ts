@@ -51,7 +51,7 @@ export const globalFlags: Readonly<Record<string, FlagSpec>> = {
     kind: 'bool',
     default: 'true',
     section: GENERAL,
-    help: 'Show a live status line while replaying files (only when stderr is a terminal).',
+    help: 'Show a live status line while replaying files (only when stderr is a terminal that can redraw a line, TERM not dumb, and --output-stdout does not write to it too).',
   },
   'http-pprof': {
     kind: 'string',

@@ -175,7 +175,12 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     if (profiling && flags.string(flag)) profiling.checkWritable(flags.string(flag), flag);
   }
 
-  const useStatus = flags.bool('progress') && process.stderr.isTTY === true && flags.list('input-file').length > 0;
+  // Not when --output-stdout writes to the same terminal: its redraws would land inside the records shown.
+  const useStatus =
+    flags.bool('progress') &&
+    process.stderr.isTTY === true &&
+    flags.list('input-file').length > 0 &&
+    !(flags.bool('output-stdout') && process.stdout.isTTY === true);
   let status: StatusLine | undefined;
   const log = createLogger({
     verbose: flags.number('verbose'),

@@ -136,3 +136,32 @@ describe('readers that went away', () => {
     }
   });
 });
+
+describe('a terminal shared by stdout and stderr', () => {
+  it('the live status line stays off while --output-stdout writes records to the same terminal', {
+    skip: noScript,
+  }, async () => {
+    const input = join(dir, 'status.gor');
+    const records = Array.from({ length: 50 }, (_, i) =>
+      encodeRecord({
+        meta: makeMeta({ type: '1', id: `id${i}`, timestampNs: BigInt(i) * 20_000_000n, latencyNs: 0n }),
+        data: Buffer.from(`GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      }),
+    );
+    writeFileSync(input, Buffer.concat(records));
+    // A second of replay (50 records 20 ms apart): the status line would redraw every 250 ms.
+    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, '--input-file', input, '--output-stdout'];
+    const term = spawn('script', ['-q', '-c', cmd.map((a) => `'${a}'`).join(' '), '/dev/null'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const chunks: Buffer[] = [];
+    term.stdout!.on('data', (d: Buffer) => chunks.push(d));
+    const timer = setTimeout(() => term.kill('SIGKILL'), 20_000);
+    await new Promise((r) => term.on('close', r));
+    clearTimeout(timer);
+    const screen = Buffer.concat(chunks).toString('latin1');
+    assert.match(screen, /GET \/49 HTTP\/1\.1/, 'the records reached the terminal');
+    assert.doesNotMatch(screen, /\x1b\[K|tapline: \d+%/, 'no status line drawn among them');
+  });
+});
