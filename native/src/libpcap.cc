@@ -107,6 +107,7 @@ std::vector<std::string> ResolveAll(void* h, pcapabi::Api* api) {
   Resolve(h, "pcap_tstamp_type_name_to_val", &api->tstamp_type_name_to_val, nullptr);
   Resolve(h, "pcap_set_tstamp_precision", &api->set_tstamp_precision, nullptr);
   Resolve(h, "pcap_get_tstamp_precision", &api->get_tstamp_precision, nullptr);
+  Resolve(h, "pcap_set_datalink", &api->set_datalink, nullptr);
   return missing;
 }
 
@@ -438,6 +439,11 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     fd_ = api_->get_selectable_fd(p_);
     if (fd_ < 0) Fail(env, PcapError(env, pcapabi::kError, "this platform's libpcap has no selectable descriptor"));
     if (promisc && device_ == "any") PromiscuousOnEvery(GetIndexes(o, "promiscIfindexes"));
+    // opts.linkType: ask for another link type the device offers (LINUX_SLL2 on 'any', whose header names the
+    // interface of each packet, so that a filter can leave interfaces out). Refused: the default stays,
+    // and JavaScript, seeing it in info.datalink, says why that matters.
+    const uint32_t wantLink = GetU32(o, "linkType", 0);
+    if (wantLink != 0 && api_->set_datalink != nullptr) api_->set_datalink(p_, static_cast<int>(wantLink));
     datalink_ = api_->datalink(p_);
     snaplen_ = api_->snapshot(p_);
     ifindex_ = if_nametoindex(device_.c_str());

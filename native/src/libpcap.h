@@ -109,6 +109,7 @@ struct Api {
   int (*tstamp_type_name_to_val)(const char* name);  // 1.2
   int (*set_tstamp_precision)(pcap_t*, int);        // 1.5
   int (*get_tstamp_precision)(pcap_t*);             // 1.5
+  int (*set_datalink)(pcap_t*, int);                // 0.8 (LINUX_SLL2 on 'any': 1.10)
 };
 
 }  // namespace pcapabi

@@ -68,6 +68,35 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     assert.match(result.stderr, /--input-raw-buffer-timeout \(1h0m0s\); the stop waits 2s for the last block/);
   });
 
+  it('libpcap on every interface leaves out what --input-raw-ignore-interface names', {
+    skip: noLibpcap,
+  }, async () => {
+    const run = async (ignore: string) => {
+      const child = startTapline([
+        '--input-raw',
+        `:${port}`,
+        '--input-raw-engine',
+        'libpcap',
+        '--input-raw-ignore-interface',
+        ignore,
+        '--output-stdout',
+        '--verbose',
+        '1',
+      ]);
+      const done = collect(child, 20_000);
+      await waitForStderr(child, /BPF Filter:/);
+      await get(`/ignore-${ignore}`);
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const result = await done;
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.toString('latin1');
+    };
+    // It was accepted and did nothing: the request on lo was captured anyway.
+    assert.doesNotMatch(await run('lo'), /GET \/ignore-lo /);
+    assert.match(await run('tapline-none0'), /GET \/ignore-tapline-none0 /, 'an interface not there leaves none out');
+  });
+
   it('af_packet and capture files say they ignore --input-raw-monitor and a libpcap time stamp type', async () => {
     const result = await runTapline(
       [

@@ -198,14 +198,19 @@ export function interfaceAddresses(name: string): string[] {
  * one handle per interface). An interface that appears later is not promiscuous.
  */
 export function promiscuousIndexes(leaveOut: ReadonlySet<string>): number[] {
+  return interfaceIndexes(listInterfaceNames().filter((name) => !leaveOut.has(name)));
+}
+
+/** The indexes of the named interfaces that exist now (sysfs, Linux); the others are left out. */
+export function interfaceIndexes(names: Iterable<string>): number[] {
   const out: number[] = [];
-  for (const name of listInterfaceNames()) {
-    if (leaveOut.has(name)) continue;
+  for (const name of names) {
+    if (name === '' || name.includes('/')) continue;
     try {
       const index = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
       if (Number.isInteger(index) && index > 0) out.push(index);
     } catch {
-      // gone since it was listed, or no sysfs: nothing to set
+      // gone since it was listed, or no sysfs
     }
   }
   return out;

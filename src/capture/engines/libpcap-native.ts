@@ -26,6 +26,8 @@ export interface NativePcapOptions {
   /** Stamp packets with the wall clock when they are read. */
   wallClock?: boolean;
   maxBatchBytes?: number;
+  /** A DLT to ask for after activation (pcap_set_datalink), e.g. 276 LINUX_SLL2 on `any`; see info.datalink. */
+  linkType?: number;
   /** How long close() keeps the handle open for the kernel's last block (default: the read timeout + 25 ms). */
   stopWaitMs?: number;
 }

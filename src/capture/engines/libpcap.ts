@@ -30,6 +30,7 @@ import {
   DEFAULT_SNAPLEN,
   DEFAULT_TIMEOUT_MS,
   decodeRecords,
+  interfaceIndexes,
   type LivePacket,
   promiscuousIndexes,
   SETCAP_HINT,
@@ -330,6 +331,15 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   const tstamp = options.timestampType ?? '';
   const wallClock = tstamp === 'go';
+  const ignored = options.ignoreInterfaces ?? [];
+  if (name !== 'any' && ignored.includes(name)) {
+    throw new TaplineError(ERROR_CODES.BAD_ADDRESS, `interface "${name}" is listed in --input-raw-ignore-interface`, {
+      where: name,
+    });
+  }
+  // On `any`, interfaces are left out by the filter (`not ifindex N`), which needs each packet's interface:
+  // LINUX_SLL2 frames carry it (libpcap 1.10), LINUX_SLL ones do not.
+  const leaveOut = name === 'any' ? interfaceIndexes(ignored) : [];
 
   let handle: NativePcapHandle;
   try {
@@ -347,17 +357,43 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
       timestampType: wallClock ? '' : timestampName(tstamp),
       wallClock,
       stopWaitMs: stopWaitMs(timeoutMs, options.immediate === true),
+      ...(leaveOut.length > 0 ? { linkType: DLT_LINUX_SLL2 } : {}),
     });
   } catch (cause) {
     throw pcapError(name, 'opening a libpcap capture', cause);
   }
   try {
-    applyFilter(handle, name, options.filter);
-    return new Capture(handle, name, filterText(options.filter), maxQueuedBytes, libpcapStatus().version ?? '');
+    if (leaveOut.length > 0 && handle.info.datalink !== DLT_LINUX_SLL2) {
+      throw new TaplineError(
+        ERROR_CODES.CAPTURE_FAILED,
+        `leaving interfaces out of a capture on every interface needs libpcap 1.10 or later (its LINUX_SLL2 frames ` +
+          `name each packet's interface; this is ${libpcapStatus().version ?? 'an older libpcap'}): use the ` +
+          'af_packet engine, or name the interface to capture on',
+        { where: '--input-raw-ignore-interface' },
+      );
+    }
+    const filter = withoutInterfaces(options.filter, leaveOut);
+    applyFilter(handle, name, filter);
+    return new Capture(handle, name, filterText(filter), maxQueuedBytes, libpcapStatus().version ?? '', leaveOut);
   } catch (err) {
     handle.close(true);
     throw err;
   }
+}
+
+const DLT_LINUX_SLL2 = 276;
+
+/** `filter`, and not from the interfaces `leaveOut` (an expression; a ready program cannot be extended). */
+function withoutInterfaces(filter: LibpcapFilter | undefined, leaveOut: readonly number[]): LibpcapFilter | undefined {
+  if (leaveOut.length === 0) return filter;
+  const not = `not (${leaveOut.map((i) => `ifindex ${i}`).join(' or ')})`;
+  if (filter === undefined || filter === null || filter === '') return not;
+  if (typeof filter !== 'string') {
+    throw new TaplineError(ERROR_CODES.USAGE, 'a ready BPF program cannot leave interfaces out; give an expression', {
+      where: '--input-raw-ignore-interface',
+    });
+  }
+  return `(${filter}) and ${not}`;
 }
 
 function applyFilter(handle: NativePcapHandle, iface: string, filter: LibpcapFilter | undefined): void {
@@ -395,6 +431,8 @@ class Capture implements LibpcapCapture {
     public filterText: string,
     maxQueuedBytes: number,
     readonly libpcapVersion: string,
+    /** Interfaces every filter leaves out (`--input-raw-ignore-interface` on `any`). */
+    private readonly leaveOut: readonly number[] = [],
   ) {
     this.interface = iface;
     const info: NativePcapInfo = handle.info;
@@ -444,8 +482,9 @@ class Capture implements LibpcapCapture {
         where: this.interface,
       });
     }
-    applyFilter(this.handle, this.interface, filter);
-    this.filterText = filterText(filter);
+    const applied = withoutInterfaces(filter, this.leaveOut);
+    applyFilter(this.handle, this.interface, applied);
+    this.filterText = filterText(applied);
   }
 
   ref(): void {
