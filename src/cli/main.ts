@@ -27,7 +27,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
-import { createSignalHandler, STOP_SIGNALS } from './signals.js';
+import { createSignalHandler, IGNORED_SIGNALS, ignoredSignalLine, STOP_SIGNALS } from './signals.js';
 import type { StatusLine } from './status-line.js';
 import { formatSummary, statsObject, undeliveredLines } from './summary.js';
 
@@ -394,10 +394,13 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
     if (signal === 'SIGHUP') hungUp = true;
     handler(signal);
   };
+  const onIgnored = (signal: NodeJS.Signals) => log.write(ignoredSignalLine(signal));
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  for (const signal of IGNORED_SIGNALS) process.on(signal, onIgnored);
   return {
     remove() {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+      for (const signal of IGNORED_SIGNALS) process.off(signal, onIgnored);
     },
     hungUp: () => hungUp,
   };

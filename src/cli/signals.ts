@@ -12,10 +12,20 @@
  * SIGHUP (the terminal or SSH session went away) is a stop like SIGTERM: by default it killed the process
  * with whatever the outputs still held. Node resets an ignored SIGHUP at start, so `nohup` never kept it
  * running anyway. SIGQUIT keeps its default (quit at once, as Ctrl-\ asks).
+ *
+ * SIGUSR1 (sent by habit to reopen logs) made node open its debugger on 127.0.0.1:9229, where any local user
+ * could run code as tapline's user, root for a capture. tapline has no use for it: it is said and ignored.
  */
 import type { Logger } from '../core/log.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Signals that do nothing here but would do something unwanted by default (see above). */
+export const IGNORED_SIGNALS = ['SIGUSR1'] as const;
+
+export function ignoredSignalLine(signal: NodeJS.Signals): string {
+  return `tapline: ${signal} ignored (SIGINT, SIGTERM or SIGHUP stop the run)`;
+}
 
 /** A repeat of the same signal sooner than this is the same request delivered twice. */
 export const SAME_REQUEST_MS = 500;

@@ -83,6 +83,18 @@ describe('signals', () => {
     assert.ok(countRecords(readFileSync(out)) >= 2, 'the records read were written');
   });
 
+  it("SIGUSR1 does not open node's debugger: said and ignored, the run goes on", async () => {
+    const out = join(dir, 'usr1.gor');
+    const { child, done } = await dummyToFileRunning(out);
+    child.kill('SIGUSR1');
+    await waitForStderr(child, /SIGUSR1 ignored/, 10_000);
+    child.kill('SIGTERM');
+    const res = await done;
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stderr, /Debugger listening/);
+    assert.match(res.stderr, /SIGUSR1 ignored \(SIGINT, SIGTERM or SIGHUP stop the run\)/);
+  });
+
   it('a SIGTERM delivered twice at once (as `timeout` does) still lets the outputs flush', async () => {
     // A middleware that takes a second to exit once its input ends keeps the stop busy, so the second copy
     // of the signal arrives mid-flush.
