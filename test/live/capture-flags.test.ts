@@ -40,29 +40,25 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
         .on('error', reject);
     });
 
-  it('libpcap: a stop does not wait out an hour-long --input-raw-buffer-timeout, and says what it may leave', {
-    skip: noLibpcap,
-  }, async () => {
-    const child = startTapline([
-      '--input-raw',
-      `lo:${port}`,
-      '--input-raw-engine',
-      'libpcap',
-      '--input-raw-buffer-timeout',
-      '1h',
-      '--input-raw-monitor',
-      '--output-null',
-      '--verbose',
-      '1',
-    ]);
+  /** Runs the CLI with `args` until it is capturing, does `during`, stops it with SIGINT; exit 0 asserted. */
+  async function captureWhile(args: string[], during: () => Promise<void>) {
+    const child = startTapline([...args, '--verbose', '1']);
     const done = collect(child, 20_000);
     await waitForStderr(child, /BPF Filter:/);
-    await get('/held-by-libpcap');
+    await during();
     const stopped = Date.now();
     child.kill('SIGINT');
     const result = await done;
     assert.equal(result.code, 0, result.stderr);
-    assert.ok(Date.now() - stopped < 10_000, `the stop took ${Date.now() - stopped} ms`);
+    return { ...result, stopMs: Date.now() - stopped };
+  }
+
+  it('libpcap: a stop does not wait out an hour-long --input-raw-buffer-timeout, and says what it may leave', {
+    skip: noLibpcap,
+  }, async () => {
+    const args = ['--input-raw', `lo:${port}`, '--input-raw-engine', 'libpcap', '--input-raw-buffer-timeout', '1h'];
+    const result = await captureWhile([...args, '--input-raw-monitor', '--output-null'], () => get('/held'));
+    assert.ok(result.stopMs < 10_000, `the stop took ${result.stopMs} ms`);
     // What libpcap said when it opened was collected and never shown before.
     assert.match(result.stderr, /libpcap on lo: monitor mode is not available on lo, ignored/);
     assert.match(result.stderr, /--input-raw-buffer-timeout \(1h0m0s\); the stop waits 2s for the last block/);
@@ -72,24 +68,11 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     skip: noLibpcap,
   }, async () => {
     const run = async (ignore: string) => {
-      const child = startTapline([
-        '--input-raw',
-        `:${port}`,
-        '--input-raw-engine',
-        'libpcap',
-        '--input-raw-ignore-interface',
-        ignore,
-        '--output-stdout',
-        '--verbose',
-        '1',
-      ]);
-      const done = collect(child, 20_000);
-      await waitForStderr(child, /BPF Filter:/);
-      await get(`/ignore-${ignore}`);
-      await new Promise((r) => setTimeout(r, 200));
-      child.kill('SIGINT');
-      const result = await done;
-      assert.equal(result.code, 0, result.stderr);
+      const args = ['--input-raw', `:${port}`, '--input-raw-engine', 'libpcap', '--input-raw-ignore-interface', ignore];
+      const result = await captureWhile([...args, '--output-stdout'], async () => {
+        await get(`/ignore-${ignore}`);
+        await new Promise((r) => setTimeout(r, 200));
+      });
       return result.stdout.toString('latin1');
     };
     // It was accepted and did nothing: the request on lo was captured anyway.
@@ -129,22 +112,11 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
       }
       // af_packet refused it ('promiscuous mode needs a named interface', exit 1); libpcap's `any` device
       // is never promiscuous, and nothing said so. gor, one handle per interface, has each promiscuous.
-      const child = startTapline([
-        '--input-raw',
-        `:${port}`,
-        '--input-raw-engine',
-        engine,
-        '--input-raw-promisc',
-        '--output-null',
-        '--verbose',
-        '1',
-      ]);
-      const done = collect(child, 20_000);
-      await waitForStderr(child, /BPF Filter:/);
-      const during = loPromiscuous();
-      child.kill('SIGINT');
-      const result = await done;
-      assert.equal(result.code, 0, result.stderr);
+      let during = false;
+      const args = ['--input-raw', `:${port}`, '--input-raw-engine', engine, '--input-raw-promisc', '--output-null'];
+      await captureWhile(args, async () => {
+        during = loPromiscuous();
+      });
       assert.equal(during, true, 'lo was promiscuous during the capture');
       assert.equal(loPromiscuous(), false, 'and is not after it');
     });
