@@ -4,11 +4,14 @@
  * Every child is bounded by collect()'s kill timer.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { libpcapAvailable } from '../../src/capture/engines/libpcap.js';
+import { parseRawAddress } from '../../src/inputs/raw/address.js';
+import { resolveLiveAddress } from '../../src/inputs/raw/sources.js';
 import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -78,6 +81,23 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     // It was accepted and did nothing: the request on lo was captured anyway.
     assert.doesNotMatch(await run('lo'), /GET \/ignore-lo /);
     assert.match(await run('tapline-none0'), /GET \/ignore-tapline-none0 /, 'an interface not there leaves none out');
+  });
+
+  it("an interface's alternative name (ip link property … altname) is that interface, as for tcpdump -i", (t) => {
+    const alt = `tlalt${process.pid}`;
+    const add = spawnSync('ip', ['link', 'property', 'add', 'dev', 'lo', 'altname', alt], { encoding: 'utf8' });
+    if (add.status !== 0) {
+      t.skip(`cannot add an altname here: ${add.stderr.trim() || add.error?.message}`);
+      return;
+    }
+    try {
+      // It was '"tlalt…" is neither an interface (have: …, lo) nor an IP address'.
+      const { iface, hosts } = resolveLiveAddress(parseRawAddress(`${alt}:${port}`));
+      assert.equal(iface, 'lo');
+      assert.ok(hosts.includes('127.0.0.1'));
+    } finally {
+      spawnSync('ip', ['link', 'property', 'del', 'dev', 'lo', 'altname', alt]);
+    }
   });
 
   it('af_packet and capture files say they ignore --input-raw-monitor and a libpcap time stamp type', async () => {

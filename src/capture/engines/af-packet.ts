@@ -216,6 +216,20 @@ export function interfaceIndexes(names: Iterable<string>): number[] {
   return out;
 }
 
+/**
+ * The kernel's name of the interface `name` names, which may be one of its alternative names (`ip link
+ * property add dev eth0 altname uplink`; sysfs lists only the main name, the kernel's lookup finds both), or
+ * undefined when there is no such interface or no capture addon to ask.
+ */
+export function canonicalInterfaceName(name: string): string | undefined {
+  try {
+    const addon = loadCaptureAddon();
+    return addon.interfaceName(addon.interfaceInfo(name).index);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Interface names known to the kernel (sysfs), falling back to those with addresses. */
 export function listInterfaceNames(): string[] {
   try {

@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { type CaptureFilter, gorFilterText } from '../../capture/bpf.js';
 import {
   type AfPacketCapture,
+  canonicalInterfaceName,
   interfaceAddresses,
   listInterfaceNames,
   openAfPacket,
@@ -108,6 +109,8 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
     return { iface: match, hosts: interfaceAddresses(match) };
   }
   if (names.includes(host)) return { iface: host, hosts: interfaceAddresses(host) };
+  const main = canonicalInterfaceName(host); // an alternative name, as tcpdump -i takes it
+  if (main !== undefined && names.includes(main)) return { iface: main, hosts: interfaceAddresses(main) };
   if ((/^[\d.]+$/.test(host) || host.includes(':')) && isIP(host.split('%')[0]!) === 0) {
     // 999.1.1.1 or 10.0.0: said here with the interfaces, not later by the filter as 'not an IP address'.
     throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
