@@ -278,12 +278,17 @@ describe('classic pcap reader: bad input', () => {
     assert.equal(delivered.length, 2);
   });
 
-  it('I/O problems are FILE_IO naming the path', async () => {
-    for (const path of [join(tmp, 'missing.pcap'), tmp]) {
+  it('I/O problems are FILE_IO naming the path, in words (not Node\'s "illegal operation on a directory, read")', async () => {
+    const cases: [string, RegExp][] = [
+      [join(tmp, 'missing.pcap'), /^cannot read capture: no such file \(ENOENT\)$/],
+      [tmp, /^cannot read capture: it is a directory; name a capture file .*\(EISDIR\)$/],
+    ];
+    for (const [path, words] of cases) {
       await assert.rejects(collect(openPcapFile(path)), (err: unknown) => {
         assert.ok(err instanceof TaplineError);
         assert.equal(err.code, ERROR_CODES.FILE_IO);
         assert.equal(err.where, path);
+        assert.match(err.message, words);
         return true;
       });
     }

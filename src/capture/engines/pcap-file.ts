@@ -153,9 +153,21 @@ function toBuffer(chunk: unknown, name: string): Buffer {
   });
 }
 
+/** Why a capture file could not be read, in words (Node's text, 'EISDIR: illegal operation on a directory, read', only for others). */
+const READ_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory; name a capture file (dump.pcap, dump.pcapng)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is not a directory',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+};
+
 function describeIo(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code && READ_REASONS[code]) return `${READ_REASONS[code]} (${code})`;
     return code ? `${err.message} (${code})` : err.message;
   }
   return String(err);
