@@ -289,6 +289,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     timers.push(timer);
   }
   const signals = installSignalHandlers(pipeline, log);
+  const crashes = installCrashGuard(pipeline, log);
   // The middleware runs in a process group of its own (external.ts): an exit without the stop (a second
   // SIGINT, exit 130) ends it here, since the terminal's signal no longer reaches it.
   const abandonMiddleware = () => middleware?.abandon?.();
@@ -302,11 +303,13 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     stop.abort();
     for (const t of timers) clearTimeout(t);
     signals.remove();
+    crashes.remove();
     status?.stop();
     analytics?.finish();
     await consumers?.close(); // the last InfluxDB write and pending webhooks
   }
   if (middleware) summary.failures.push(...middleware.failures());
+  summary.failures.push(...crashes.failures);
   for (const line of undeliveredLines(summary)) {
     log.error(line);
     summary.failures.push(line);
@@ -405,6 +408,51 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
     hungUp: () => hungUp,
   };
 }
+
+/**
+ * An error no code caught (a `--middleware-module` that leaves a promise rejected or throws from a timer; a bug
+ * of tapline's own) would crash node: a stack trace, exit 1, and outputs never flushed (a 0-byte file). During
+ * a run it is said in one line, with where it came from, and the run stops as on SIGTERM: what was read is
+ * flushed, then exit 1.
+ */
+function installCrashGuard(pipeline: Pipeline, log: Logger): { remove(): void; readonly failures: string[] } {
+  const failures: string[] = [];
+  const onCrash = (err: unknown) => {
+    const line = `an error nobody caught stopped the run: ${describeError(err)}${whereThrown(err)}`;
+    // The same error again (a module that leaves one rejected promise per message, until the stop): said once.
+    if (failures.includes(line)) return;
+    log.error(line);
+    failures.push(line);
+    void pipeline.stop();
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  return {
+    remove() {
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+    },
+    failures,
+  };
+}
+
+/** ` (at file:line:col)` for the first frame outside node itself; tapline's own frames say it is a bug. */
+function whereThrown(err: unknown): string {
+  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : '';
+  for (const frame of stack.split('\n').slice(1)) {
+    const at = /\(?((?:file:\/\/)?\/[^()\s]+:\d+:\d+)\)?\s*$/.exec(frame)?.[1];
+    if (!at) continue;
+    const file = at.replace(/^file:\/\//, '');
+    if (TAPLINE_CODE.some((dir) => file.startsWith(dir))) {
+      return ' (in tapline itself: a bug, please report it with this line)';
+    }
+    return ` (at ${file})`;
+  }
+  return '';
+}
+
+/** Where tapline's own code is: src/ or dist/ of the checkout or package (src/cli or dist/cli is in one). */
+const TAPLINE_CODE = ['src/', 'dist/'].map((dir) => new URL(`../../${dir}`, import.meta.url).pathname);
 
 /** The stdio fds that are a terminal, as node saw them at start (a terminal that hung up is no tty any more). */
 const terminalFds = [0, 1, 2].filter((fd) => isatty(fd));

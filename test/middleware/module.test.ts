@@ -55,6 +55,25 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
     same(r.got, [messages[0]!]);
   });
 
+  it('an error nobody caught (a floating rejection, a throw from a timer): said in one line with its place, outputs flushed; exit 1 (was: a stack trace and a 0-byte file)', async () => {
+    for (const [file, text] of [
+      ['floating-rejection.mjs', 'floating: nobody awaited this'],
+      ['throws-later.mjs', 'later: thrown from a timer'],
+    ] as const) {
+      const r = await run(fixture(`modules/${file}`));
+      assert.equal(r.code, 1, r.stderr);
+      const escaped = file.replace('.', '\\.');
+      assert.match(
+        r.stderr,
+        new RegExp(`an error nobody caught stopped the run: ${text} \\(at \\S*${escaped}:\\d+:\\d+\\)`),
+      );
+      assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+      // What went through before the stop is in the output (it was a 0-byte file).
+      assert.ok(r.got.length >= 1, r.stderr);
+      same(r.got, messages.slice(0, r.got.length));
+    }
+  });
+
   it('a module that returns undefined (a forgotten return) is an error, not a silent drop', async () => {
     const r = await run(fixture('modules/forgets-return.ts'));
     assert.equal(r.code, 1, r.stderr);
