@@ -194,6 +194,14 @@ describe('without libpcap', { skip: addonBuilt ? false : 'the libpcap addon is n
       assert.match(out[name].message, /\/nonexistent\/libpcap\.so\.0\.8/);
       assert.doesNotMatch(out[name].describe, /\n\s+at /);
     }
+    assert.match(out.open.message, /or use --input-raw-engine af_packet, which needs no libpcap/);
+    // A filter expression needs libpcap with any engine: 'use af_packet' would send an af_packet user in a circle.
+    assert.equal(
+      out.compile.describe.startsWith('--input-raw-bpf-filter: the expression is compiled by libpcap'),
+      true,
+    );
+    assert.doesNotMatch(out.compile.message, /use --input-raw-engine af_packet/);
+    assert.match(out.compile.message, /or leave the flag out/);
   });
 });
 

@@ -22,7 +22,7 @@
  * so compile for LinkType.RAW there.
  */
 
-import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js';
 import { BPF_MAXINSNS, type BpfInstruction, encodeBpf } from '../bpf.js';
 import { LinkType, type RawPacket } from '../types.js';
 import {
@@ -192,7 +192,12 @@ export function compileBpfExpression(
   if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff) {
     throw new TaplineError(ERROR_CODES.USAGE, `snaplen ${snaplen} must be a positive integer`, { where: FILTER_FLAG });
   }
-  const addon = loadLibpcap();
+  let addon: ReturnType<typeof loadLibpcap>;
+  try {
+    addon = loadLibpcap();
+  } catch (err) {
+    throw withoutLibpcapForFilter(err);
+  }
   let program: BpfInstruction[];
   try {
     program = addon.compileBpf(text, linkTypeToDlt(linkType), snaplen);
@@ -212,6 +217,23 @@ export function compileBpfExpression(
     );
   }
   return program;
+}
+
+/**
+ * Without libpcap, the expression cannot be compiled, whatever the engine; the engine's own hint ('use
+ * --input-raw-engine af_packet, which needs no libpcap') would send an af_packet user in a circle.
+ */
+function withoutLibpcapForFilter(err: unknown): unknown {
+  if (!isTaplineError(err)) return err;
+  const why = err.message
+    .replace(/^the libpcap engine needs/, 'that needs')
+    .replace(/,? or use --input-raw-engine af_packet, which needs no libpcap/, '');
+  return new TaplineError(
+    err.code,
+    `the expression is compiled by libpcap, and ${why.replace(/\.$/, '')}; or leave the flag out (tapline ` +
+      "builds gor's filter for the address itself, without libpcap)",
+    { where: FILTER_FLAG, cause: err },
+  );
 }
 
 function permissionError(iface: string, detail: string, cause: unknown): TaplineError {
