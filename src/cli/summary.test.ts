@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
 import type { RunSummary } from '../core/pipeline.js';
-import { groupDigits, undeliveredLines } from './summary.js';
+import { groupDigits, statsObject, undeliveredLines } from './summary.js';
 
 it('groups digits exactly as toLocaleString("en-US") does, for whole numbers of any size and sign', () => {
   for (const n of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567_890, -1000, Number.MAX_SAFE_INTEGER]) {
@@ -35,4 +35,16 @@ it('undeliveredLines: an output that did not deliver what it took is named with 
     'output-tcp(a:1): 6 message(s) never reached the peer (2 dropped while the peer was away, 4 at close)',
     'output-kafka(t): 3 message(s) never reached the peer (3 failed)',
   ]);
+});
+
+it("statsObject: an output taken out of service has its reason under 'error'; its own 'failed' counter keeps its value", () => {
+  const summary = {
+    durationMs: 1000,
+    counters: { messages: 3, bytes: 30, filtered: 0, empty: 0, truncated: 0, routed: 3 },
+    inputs: [],
+    outputs: [{ name: 'output-kafka(t)', written: 3, lost: 0, stats: { acked: 1, failed: 2 }, failed: 'broker gone' }],
+  } as unknown as RunSummary;
+  const outputs = statsObject(summary).outputs as Record<string, Record<string, unknown>>;
+  assert.equal(outputs['output-kafka(t)']!.failed, 2);
+  assert.equal(outputs['output-kafka(t)']!.error, 'broker gone');
 });

@@ -27,7 +27,8 @@ export function statsObject(summary: RunSummary, analytics?: AnalyticsSnapshot):
     outputs: Object.fromEntries(
       summary.outputs.map((o) => [
         o.name,
-        { written: writtenPast(o), lost: o.lost, ...o.stats, ...(o.failed ? { failed: o.failed } : {}) },
+        // `error`, as for inputs: an output's own `failed` counter (Kafka, Elasticsearch, binary) keeps its name.
+        { written: writtenPast(o), lost: o.lost, ...o.stats, ...(o.failed ? { error: o.failed } : {}) },
       ]),
     ),
     ...(analytics ? { ...analytics, elapsed_s: round(seconds) } : {}),
