@@ -51,14 +51,25 @@ export function parseElasticsearchUrl(address: string): BulkTarget {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('the scheme must be http or https');
   if (url.host === '') throw bad('no host');
+  // The URL parser keeps a `%` that starts no escape (`%zz`, `50%`); decoding it threw a bare URIError.
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw bad(`the ${what} has a % that is not followed by two hex digits (write a % as %25)`);
+    }
+  };
   const segments = url.pathname.split('/');
-  const index = decodeURIComponent(segments.pop() ?? '');
+  const last = segments.pop() ?? '';
+  if (last === '' && segments.length > 1 && segments.at(-1) !== '')
+    throw bad('no index name: the index is the last path segment, and the URL ends with / (drop it)');
+  const index = decode(last, 'index name');
   if (index === '') throw bad('no index name (the last path segment)');
   const invalid = invalidIndexName(index);
   if (invalid) throw bad(`${JSON.stringify(index)} is not an Elasticsearch index name: ${invalid}`);
   const authorization =
     url.username || url.password
-      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+      ? `Basic ${Buffer.from(`${decode(url.username, 'user name')}:${decode(url.password, 'password')}`).toString('base64')}`
       : undefined;
   const prefix = segments.join('/');
   return { bulkUrl: `${url.protocol}//${url.host}${prefix}/_bulk`, index, authorization };

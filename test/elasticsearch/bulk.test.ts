@@ -147,6 +147,27 @@ test("gor's URL rules: scheme, host and index are required", () => {
   }
 });
 
+test('a % that starts no escape, in the index or the credentials, is a usage error (was a URIError and its stack trace)', () => {
+  for (const bad of [
+    'http://localhost:9200/%zz',
+    'http://a%zz:b@localhost:9200/gor',
+    'http://a:50%@localhost:9200/gor',
+  ]) {
+    assert.throws(
+      () => parseElasticsearchUrl(bad),
+      (e: Error & { code?: string; where?: string }) =>
+        e.code === 'TAPLINE_ERR_USAGE' &&
+        e.where === '--output-http-elasticsearch' &&
+        /a % that is not followed by two hex digits/.test(e.message),
+      bad,
+    );
+  }
+});
+
+test('a trailing slash is named as what empties the index name', () => {
+  assert.throws(() => parseElasticsearchUrl('http://localhost:9200/gor/'), /the URL ends with \/ \(drop it\)/);
+});
+
 test('an index name Elasticsearch refuses is a usage error naming why (the cluster refused every document, one by one)', () => {
   for (const [name, why] of [
     ['Replays', /must be lowercase/],
