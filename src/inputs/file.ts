@@ -468,6 +468,12 @@ export const fileInputPlugin: InputPluginDef = {
     // AWS SDK is slow to load.
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3InputFromArgs(args));
     const { address, limit, flags: f, ctx } = args;
+    if (address === '') {
+      // Usually a shell variable that was empty (`--input-file "$FILE"`): 'file not found: ' named nothing.
+      throw new TaplineError(ERROR_CODES.USAGE, 'the file name is empty (an unset shell variable?)', {
+        where: '--input-file',
+      });
+    }
     const input = fileInput({
       patterns: [address],
       speed: speedFromLimit(limit),

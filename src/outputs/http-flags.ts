@@ -94,6 +94,8 @@ export const httpOutputDecl: OutputPluginDecl = {
     'output-http-stats-ms': {
       kind: 'int',
       min: '1',
+      // Node's timers hold at most 2^31-1 ms; a longer period fired every millisecond.
+      max: '2147483647',
       default: '5000',
       section: SECTION,
       value: 'MS',

@@ -93,6 +93,10 @@ describe('help and usage errors', () => {
     const report = await runTapline(['report', '--top', '0', 'x.gor']);
     assert.equal(report.code, 2);
     assert.match(report.stderr, /--top: "0" is below the smallest value accepted, 1/);
+    // A period longer than node's timers hold fired every millisecond.
+    const period = await runTapline(['--input-dummy', 'x', '--output-null', '--output-http-stats-ms', '3000000000']);
+    assert.equal(period.code, 2);
+    assert.match(period.stderr, /--output-http-stats-ms: "3000000000" is above the largest value accepted, 2147483647/);
   });
 
   it('a malformed target URL is a usage error: exit 2 naming flag and address', async () => {
@@ -115,6 +119,12 @@ describe('bad files', () => {
     assert.equal(res.code, 1);
     assert.match(res.stderr, /nope\*\.gor/);
     assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('an empty --input-file (an unset shell variable) is a usage error saying so, not "file not found: "', async () => {
+    const res = await runTapline(['--input-file', '', '--output-null']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--input-file: the file name is empty/);
   });
 
   it('a directory named as --input-file: exit 1 with the glob to use instead', async () => {
