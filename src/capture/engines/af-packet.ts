@@ -29,7 +29,7 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { endianness, networkInterfaces } from 'node:os';
+import { endianness, networkInterfaces, totalmem } from 'node:os';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import {
   type BpfInstruction,
@@ -338,10 +338,13 @@ function permissionError(iface: string, cause: unknown): TaplineError {
   );
 }
 
-function nativeError(iface: string, what: string, cause: unknown): TaplineError {
+function nativeError(iface: string, what: string, cause: unknown, ringBytes?: number): TaplineError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EPERM' || code === 'EACCES') return permissionError(iface, cause);
-  const msg = cause instanceof Error ? cause.message : String(cause);
+  let msg = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'ENOMEM' && ringBytes !== undefined && /PACKET_RX_RING|mmap/.test(msg)) {
+    msg += ` (the ring of ${ringBytes} bytes: give a smaller --input-raw-buffer-size)`;
+  }
   return new TaplineError(ERROR_CODES.CAPTURE_FAILED, `${what} on "${iface}" failed: ${msg}`, { where: iface, cause });
 }
 
@@ -353,6 +356,22 @@ export function checkAfPacketTimeout(timeoutMs: number | undefined): void {
   const ms = timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(ms) || ms < 0 || ms > 60000) {
     throw usage('--input-raw-buffer-timeout', `block timeout ${ms} ms must be an integer from 0 to 60000`);
+  }
+}
+
+/**
+ * The ring size (`--input-raw-buffer-size`), checked before the run: the kernel pins the whole ring in memory,
+ * so one larger than the machine's memory can never be had (it failed when the input opened, exit 1, in the
+ * kernel's words 'Cannot allocate memory (PACKET_RX_RING)').
+ */
+export function checkAfPacketBufferSize(bufferSize: number | undefined): void {
+  if (bufferSize === undefined) return;
+  const memory = totalmem();
+  if (bufferSize > memory) {
+    throw usage(
+      '--input-raw-buffer-size',
+      `a ring of ${bufferSize} bytes is more than this machine's memory (${memory} bytes); the kernel keeps the whole ring in memory`,
+    );
   }
 }
 
@@ -481,7 +500,7 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
       dedupeLoopback: dedupe,
     });
   } catch (cause) {
-    throw nativeError(any ? 'any' : name, 'opening an AF_PACKET capture', cause);
+    throw nativeError(any ? 'any' : name, 'opening an AF_PACKET capture', cause, blockSize * blockCount);
   }
   return new Capture(sock, {
     name: any ? 'any' : name,

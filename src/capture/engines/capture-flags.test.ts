@@ -71,6 +71,13 @@ describe('engine ranges', () => {
       ['af_packet', '--input-raw-buffer-timeout', '2m', /block timeout 120000 ms must be an integer from 0 to 60000/],
       ['libpcap', '--input-raw-buffer-timeout', '2h', /read timeout 7200000 ms must be an integer from 0 to 3600000/],
       ['libpcap', '--input-raw-buffer-size', '3gb', /buffer size 3221225472 must be an integer from 0 to 2147483647/],
+      // A ring above the machine's memory: the kernel's 'Cannot allocate memory (PACKET_RX_RING)' at open, exit 1.
+      [
+        'af_packet',
+        '--input-raw-buffer-size',
+        '64tb',
+        /a ring of 70368744177664 bytes is more than this machine's memory/,
+      ],
     ] as const;
     for (const [engine, flag, value, why] of cases) {
       const args = [

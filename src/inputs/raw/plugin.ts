@@ -3,7 +3,7 @@
  * One capture per `--input-raw` occurrence, as in gor.
  */
 
-import { checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
+import { checkAfPacketBufferSize, checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
 import { checkLibpcapRanges, checkTimestampType } from '../../capture/engines/libpcap.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
@@ -64,7 +64,10 @@ export const rawInputPlugin: InputPluginDef = {
     for (const line of ignoredLibpcapOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
-    if (!address.file && engine === 'af_packet') checkAfPacketTimeout(live.timeoutMs);
+    if (!address.file && engine === 'af_packet') {
+      checkAfPacketTimeout(live.timeoutMs);
+      checkAfPacketBufferSize(live.bufferSize);
+    }
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       throw usage('--input-raw-workers', `must be from 1 to ${MAX_WORKERS} (got ${workers})`);
