@@ -66,8 +66,26 @@ export interface VxlanCapture {
 const DEFAULT_MAX_QUEUED = 100_000;
 const DRAIN_MS = 50;
 
+/** The largest SO_RCVBUF a socket takes (an int); the kernel then caps it at net.core.rmem_max. */
+const MAX_RECV_BUFFER = 0x7fffffff;
+
+/**
+ * `--input-raw-buffer-size` for the listener, checked without opening anything (the CLI runs it when the input
+ * is created, so a bad value exits 2 before the run): Node refused a larger one with its own words.
+ */
+export function checkVxlanBufferSize(bufferSize: number | undefined): void {
+  if (bufferSize !== undefined && (!Number.isInteger(bufferSize) || bufferSize < 0 || bufferSize > MAX_RECV_BUFFER)) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `the VXLAN listener's receive buffer of ${bufferSize} bytes must be an integer from 0 to ${MAX_RECV_BUFFER}`,
+      { where: '--input-raw-buffer-size' },
+    );
+  }
+}
+
 /** Binds the listener (it is receiving when this resolves). Throws TaplineError(CAPTURE_FAILED, USAGE). */
 export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
+  checkVxlanBufferSize(options.bufferSize);
   const port = options.port || DEFAULT_VXLAN_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TaplineError(ERROR_CODES.USAGE, `VXLAN port ${options.port} must be from 0 to 65535`, {
@@ -89,7 +107,18 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
       resolve();
     });
   });
-  if (options.bufferSize && options.bufferSize > 0) socket.setRecvBufferSize(options.bufferSize);
+  if (options.bufferSize && options.bufferSize > 0) {
+    try {
+      socket.setRecvBufferSize(options.bufferSize);
+    } catch (err) {
+      socket.close();
+      throw new TaplineError(
+        ERROR_CODES.CAPTURE_FAILED,
+        `the VXLAN listener's receive buffer could not be set to ${options.bufferSize} bytes`,
+        { where: '--input-raw-buffer-size', cause: err },
+      );
+    }
+  }
   socket.on('message', (msg: Buffer) => {
     counts.datagrams++;
     const vni = parseVxlan(msg, 0, msg.length);

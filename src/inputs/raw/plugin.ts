@@ -5,6 +5,7 @@
 
 import { checkAfPacketBufferSize, checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
 import { checkLibpcapRanges, checkTimestampType } from '../../capture/engines/libpcap.js';
+import { checkVxlanBufferSize } from '../../capture/engines/vxlan.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
@@ -64,6 +65,7 @@ export const rawInputPlugin: InputPluginDef = {
     for (const line of ignoredLibpcapOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
+    if (!address.file && engine === 'vxlan') checkVxlanBufferSize(live.bufferSize);
     if (!address.file && engine === 'af_packet') {
       checkAfPacketTimeout(live.timeoutMs);
       checkAfPacketBufferSize(live.bufferSize);
