@@ -48,6 +48,8 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     tls_failures: 0,
   };
   const sockets = new Set<Socket>();
+  /** How each connection ends at the stop: what it already read is passed on first. */
+  const stoppers = new WeakMap<Socket, () => void>();
   let closed = false;
 
   const onConnection = (socket: Socket) => {
@@ -61,7 +63,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
       counters.bad_records++;
       log.warn(`${name}: from ${peer}: record ${p.record} (offset ${p.offset}) skipped: ${p.message}`, `${name} bad`);
     });
-    socket.on('data', (chunk: Buffer) => {
+    const take = (chunk: Buffer) => {
       counters.bytes += chunk.length;
       for (const record of reader.push(chunk)) {
         // The reader is as lenient as gor's: any line of 3+ words is a meta line. A timestamp that is not a
@@ -77,6 +79,9 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
         channel.offer(record);
         counters.messages++;
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      take(chunk);
       const room = channel.room();
       if (room) {
         socket.pause();
@@ -87,13 +92,27 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     socket.on('close', () => {
       sockets.delete(socket);
       counters.open_connections--;
-      // A record the peer did not finish (it died mid-write) would replay truncated: drop and count it.
+      // A record the peer did not finish (it died mid-write, or the run stopped while it was arriving) would
+      // replay truncated: drop and count it.
       const rest = reader.end();
       if (rest.length > 0) {
         counters.unterminated_dropped += rest.length;
-        log.warn(`${name}: ${peer} closed in the middle of a record; it was dropped`, `${name} cut`);
+        const cut = `record ${rest[0]!.record} (offset ${rest[0]!.offset})`;
+        const why = closed
+          ? `the run stopped while ${cut} from ${peer} was arriving`
+          : `${peer} closed the connection in the middle of ${cut}`;
+        log.warn(`${name}: ${why}; it was dropped (unterminated_dropped)`, `${name} cut`);
       }
       log.debug(1, `${name}: ${peer} closed`);
+    });
+    stoppers.set(socket, () => {
+      // The stop: bytes this process already read from the kernel wait in the socket's buffer while it is
+      // paused (up to 64 KiB a connection). They are records the peer counts as sent: pass them on, then close.
+      socket.removeAllListeners('data');
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+        take(chunk);
+      }
+      socket.destroy();
     });
   };
 
@@ -152,10 +171,13 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     async close() {
       if (closed) return;
       closed = true;
+      // Each connection's 'close' (which counts a cut record) has run when close() resolves.
+      const ends = [...sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        for (const s of sockets) (stoppers.get(s) ?? (() => s.destroy()))();
       });
+      await Promise.all(ends);
       channel.close();
     },
     stats: () => ({ ...counters }),
