@@ -122,6 +122,16 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     assert.match(result.stderr, /--input-raw-timestamp-type adapter is ignored: the af_packet engine stamps/);
   });
 
+  it('--input-raw-snaplen beside --input-raw-override-snaplen is said to be overridden', async () => {
+    const args = ['--input-raw', `lo:${port}`, '--input-raw-override-snaplen', '--input-raw-snaplen', '64'];
+    const result = await runTapline([...args, '--output-null', '--exit-after', '200ms'], { timeoutMs: 20_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /--input-raw-snaplen 64 is ignored: --input-raw-override-snaplen sets the snaplen to 65736/,
+    );
+  });
+
   for (const engine of ['af_packet', 'libpcap']) {
     it(`${engine}: --input-raw :PORT --input-raw-promisc makes the interfaces promiscuous`, {
       skip: engine === 'libpcap' ? noLibpcap : false,

@@ -62,7 +62,7 @@ export const rawInputPlugin: InputPluginDef = {
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
     if (live.bpfFilter !== '') checkFilterExpression(address, engine, live.bpfFilter);
     checkTimestampType(f.string('input-raw-timestamp-type'));
-    for (const line of ignoredLibpcapOptions(f, address.file ? 'pcap_file' : engine))
+    for (const line of ignoredOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
     if (!address.file && engine === 'vxlan') checkVxlanBufferSize(live.bufferSize);
@@ -178,11 +178,11 @@ function liveOptions(f: FlagSet): LiveCaptureOptions {
 }
 
 /**
- * Options only the libpcap engine has (gor's default engine, so gor command lines carry them): with another
- * engine they do nothing, which is said rather than left silent (gor ignores them there without a word).
+ * Options that do nothing with this engine, said rather than left silent: `--input-raw-monitor` and a libpcap
+ * time stamp type belong to the libpcap engine (gor's default, so gor command lines carry them; gor ignores
+ * them elsewhere without a word), and `--input-raw-override-snaplen` overrides `--input-raw-snaplen`.
  */
-function ignoredLibpcapOptions(f: FlagSet, engine: EngineName): string[] {
-  if (engine === 'libpcap') return [];
+function ignoredOptions(f: FlagSet, engine: EngineName): string[] {
   const out: string[] = [];
   const stamp = f.string('input-raw-timestamp-type');
   const by =
@@ -191,11 +191,17 @@ function ignoredLibpcapOptions(f: FlagSet, engine: EngineName): string[] {
       : engine === 'vxlan'
         ? 'the vxlan engine stamps packets with the time they arrive'
         : 'the af_packet engine stamps packets with the kernel clock';
-  if (stamp !== '' && stamp !== 'go') {
+  if (stamp !== '' && stamp !== 'go' && engine !== 'libpcap') {
     const hint = engine === 'pcap_file' ? '' : ' (the libpcap engine can choose the source)';
     out.push(`--input-raw-timestamp-type ${stamp} is ignored: ${by}${hint}`);
   }
-  if (f.bool('input-raw-monitor')) {
+  const live = engine === 'af_packet' || engine === 'libpcap';
+  if (live && f.bool('input-raw-override-snaplen') && f.has('input-raw-snaplen')) {
+    out.push(
+      `--input-raw-snaplen ${f.number('input-raw-snaplen')} is ignored: --input-raw-override-snaplen sets the snaplen to ${DEFAULT_SNAPLEN}`,
+    );
+  }
+  if (f.bool('input-raw-monitor') && engine !== 'libpcap') {
     out.push(
       `--input-raw-monitor is ignored: only the libpcap engine sets Wi-Fi monitor mode (this input is ${engine})`,
     );
