@@ -122,6 +122,22 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     assert.match(result.stderr, /--input-raw-timestamp-type adapter is ignored: the af_packet engine stamps/);
   });
 
+  it('libpcap: VLAN filtering on every interface is a usage error naming the VLAN flag, not --input-raw-bpf-filter', {
+    skip: noLibpcap,
+  }, async () => {
+    for (const vlan of [['--input-raw-vlan'], ['--input-raw-vlan-vid', '5']]) {
+      const args = ['--input-raw', `:${port}`, '--input-raw-engine', 'libpcap', ...vlan, '--output-null'];
+      const result = await runTapline(args, { timeoutMs: 20_000 });
+      // It was exit 1 at open: '--input-raw-bpf-filter: invalid BPF filter expression "vlan 5 and …"'.
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`${vlan[0]}: with the libpcap engine, VLAN filtering needs one interface`),
+      );
+      assert.doesNotMatch(result.stderr, /--input-raw-bpf-filter/);
+    }
+  });
+
   it('--input-raw-snaplen beside --input-raw-override-snaplen is said to be overridden', async () => {
     const args = ['--input-raw', `lo:${port}`, '--input-raw-override-snaplen', '--input-raw-snaplen', '64'];
     const result = await runTapline([...args, '--output-null', '--exit-after', '200ms'], { timeoutMs: 20_000 });

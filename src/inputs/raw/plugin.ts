@@ -15,6 +15,7 @@ import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
 import {
   checkFilterExpression,
+  checkVlanCapture,
   type EngineName,
   type LiveCaptureOptions,
   openAfPacketSource,
@@ -61,6 +62,7 @@ export const rawInputPlugin: InputPluginDef = {
     const live = liveOptions(f);
     // A bad expression is a usage error (exit 2), said before the run rather than when the input opens.
     if (live.bpfFilter !== '') checkFilterExpression(address, engine, live.bpfFilter);
+    checkVlanCapture(address, engine, live);
     checkTimestampType(f.string('input-raw-timestamp-type'));
     for (const line of ignoredOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);

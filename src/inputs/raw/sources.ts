@@ -173,6 +173,29 @@ export function checkFilterExpression(address: RawAddress, engine: EngineName, e
   }
 }
 
+/**
+ * `--input-raw-vlan` / `--input-raw-vlan-vid` with the libpcap engine on every interface: libpcap's `any`
+ * device gives cooked frames without the VLAN tags, so gor's `vlan …` filter cannot be compiled for it (that
+ * failed when the input opened, exit 1, blamed on --input-raw-bpf-filter, which was not given). A usage error
+ * before the run. af_packet's own filter reads the tags the kernel keeps beside the packet.
+ */
+export function checkVlanCapture(address: RawAddress, engine: EngineName, o: LiveCaptureOptions): void {
+  if (engine !== 'libpcap' || address.file || o.bpfFilter !== '' || (!o.vlan && o.vlanIds.length === 0)) return;
+  let iface: string;
+  try {
+    iface = resolveLiveAddress(address).iface;
+  } catch {
+    return; // the input says what is wrong with the address when it opens
+  }
+  if (iface !== 'any') return;
+  throw new TaplineError(
+    ERROR_CODES.USAGE,
+    `with the libpcap engine, VLAN filtering needs one interface (eth0:80): capturing on every interface ` +
+      `(${address.text}), libpcap gives frames without their VLAN tags; or use the af_packet engine`,
+    { where: o.vlanIds.length > 0 ? '--input-raw-vlan-vid' : '--input-raw-vlan' },
+  );
+}
+
 /** `fanout`: join this PACKET_FANOUT group (one socket per `--input-raw-workers` worker). */
 export function openAfPacketSource(
   address: RawAddress,
