@@ -70,6 +70,8 @@ export class ForwardLink {
   private unflushed: Buffer[] = [];
   /** Whether the last connection was up when close() began (to say why messages were not sent). */
   private upAtClose = false;
+  /** Why the last dial failed, while no connection is up (said when messages are left at close). */
+  private lastDialFailure: string | undefined;
 
   constructor(
     private readonly name: string,
@@ -147,7 +149,9 @@ export class ForwardLink {
     if (this.queued > 0) {
       const why = this.upAtClose
         ? `the peer took nothing more within ${graceMs}ms of the end (connected, but not reading)`
-        : 'the peer was away when the output closed';
+        : this.lastDialFailure
+          ? `no connection when the output closed (the last attempt: ${this.lastDialFailure})`
+          : 'the peer was away when the output closed';
       this.log.warn(`${this.name}: ${this.queued} message(s) never sent: ${why}`);
     }
     this.queue = [];
@@ -163,8 +167,9 @@ export class ForwardLink {
         conduit = await this.dial();
       } catch (err) {
         this.counters.dial_failures++;
+        this.lastDialFailure = describeError(err);
         const delay = this.backoff.next();
-        const text = `${this.name}: cannot connect (${describeError(err)}); retrying in ${delay}ms, buffering up to ${this.queueLimit} messages`;
+        const text = `${this.name}: cannot connect (${this.lastDialFailure}); retrying in ${delay}ms, buffering up to ${this.queueLimit} messages`;
         if (this.backoff.failures === 1) this.log.warn(text, `${this.name} dial`);
         else this.log.debug(1, text);
         await sleep(delay, this.stop.signal);
@@ -175,6 +180,7 @@ export class ForwardLink {
         break;
       }
       this.conduit = conduit;
+      this.lastDialFailure = undefined;
       this.counters.connects++;
       this.backoff.reset();
       if (everUp) this.log.info(`${this.name}: reconnected`);

@@ -63,7 +63,7 @@ export function dialWebSocket(target: WsTarget, options: { skipVerify: boolean; 
     req.on('error', reject);
     req.on('response', (res: IncomingMessage) => {
       res.resume();
-      reject(new Error(`the server refused the WebSocket upgrade: HTTP ${res.statusCode}`));
+      reject(new Error(refusedUpgrade(res, target)));
     });
     req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
       if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
@@ -76,6 +76,32 @@ export function dialWebSocket(target: WsTarget, options: { skipVerify: boolean; 
     });
     req.end();
   });
+}
+
+/**
+ * A server's answer other than 101 as a person can act on it: the status, and what it usually means for this
+ * URL (credentials from the userinfo, a redirect tapline does not follow, a path that is not a WebSocket one).
+ */
+export function refusedUpgrade(res: IncomingMessage, target: WsTarget): string {
+  const status = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+  const code = res.statusCode ?? 0;
+  let hint = '';
+  if (code === 401 || code === 403) {
+    hint =
+      target.userinfo === ''
+        ? ': the URL has no user:password@ for the Basic authorization'
+        : ': check the user:password@ in the URL (sent as Basic authorization)';
+  } else if (code >= 300 && code < 400) {
+    const location = res.headers.location;
+    hint = location
+      ? `: a redirect to ${location}, which --output-ws does not follow: give that URL instead`
+      : ': a redirect without a Location, which --output-ws does not follow';
+  } else if (code >= 200 && code < 300) {
+    hint = ': an ordinary HTTP answer, not a WebSocket one (is the path right?)';
+  } else if (code === 404) {
+    hint = ': is the path right?';
+  }
+  return `the server refused the WebSocket upgrade: ${status}${hint}`;
 }
 
 /** One message as one masked binary frame: `meta LF payload`, no separator (gor). */
