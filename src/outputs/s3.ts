@@ -33,6 +33,7 @@ import {
   listObjects,
   parseS3Address,
   type S3Location,
+  StoreReplyError,
   s3SettingsFromFlags,
 } from '../storage/s3.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
@@ -149,7 +150,14 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         queueSize: 2,
         leavePartsOnError: false,
       });
-      await job.done();
+      const result = await job.done();
+      // Every S3 store answers a stored object with its ETag. A 200 without one came from something else (a
+      // proxy's or a console's catch-all page): the chunk is kept, not deleted as if S3 had it.
+      if (!result.ETag) {
+        throw new StoreReplyError(
+          `the store answered HTTP ${result.$metadata.httpStatusCode} without an ETag, as no S3 store does: is the endpoint an S3 API?`,
+        );
+      }
       stats.uploaded++;
       stats.uploaded_bytes += size;
       if (size > partSize) stats.multipart_uploads++;

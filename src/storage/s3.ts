@@ -55,25 +55,56 @@ export async function listObjects(
   signal?: AbortSignal,
 ): Promise<S3Object[]> {
   const out: S3Object[] = [];
+  const tokens = new Set<string>();
   let token: string | undefined;
   do {
     const page = await client.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
       signal ? { abortSignal: signal } : {},
     );
+    // The SDK reads any 2xx body as a listing: a web page (a console port, a proxy's page) became an empty
+    // bucket ("no object matches"), or, for the S3 output, chunk numbers that start again at 0.
+    if (page.IsTruncated === undefined && page.Name === undefined && page.KeyCount === undefined) {
+      throw new StoreReplyError(
+        `the answer to the listing is not an S3 listing (HTTP ${page.$metadata.httpStatusCode}, no ListBucketResult): is the endpoint an S3 API?`,
+      );
+    }
     for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (!page.IsTruncated) return out;
+    token = page.NextContinuationToken;
+    // A listing that goes on without a way to go on would stop short in silence; one that hands back a token
+    // it already gave would list for ever.
+    if (!token)
+      throw new StoreReplyError(
+        `the listing goes on after ${out.length} key(s) but the store gave no continuation token`,
+      );
+    if (tokens.has(token))
+      throw new StoreReplyError(
+        `the store gave the same continuation token twice after ${out.length} key(s): the listing would never end`,
+      );
+    tokens.add(token);
   } while (token);
   return out;
 }
 
+/** A store's answer that is no S3 answer, in words (describeS3Error gives its message as it is). */
+export class StoreReplyError extends Error {}
+
 /** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist (HTTP 404)`. */
 export function describeS3Error(err: unknown): string {
+  if (err instanceof StoreReplyError) return err.message;
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   // The HTTP handler's own words name its package and its option; say what happened instead.
   const idle = e.name === 'TimeoutError' ? /after (\d+) ms of inactivity/.exec(e.message ?? '') : null;
   if (idle) return `TimeoutError: the store sent nothing for ${idle[1]} ms (tried ${attempts(err)})`;
   const status = e.$metadata?.httpStatusCode;
+  // An answer without S3's XML (a proxy's 502 page, an empty 403, a web page) is named by the SDK
+  // 'Unknown: UnknownError', or 'Error: @aws-sdk XML parse error …' over several lines that point at its fields.
+  if ((e.name === 'Unknown' && e.message === 'UnknownError') || /Deserialization error/.test(e.message ?? '')) {
+    const body = (err as { body?: unknown }).body;
+    const text = typeof body === 'string' && body.trim() !== '' ? ` (${JSON.stringify(body.trim().slice(0, 80))})` : '';
+    return `HTTP ${status ?? '?'}, and the answer is no S3 error or result${text}`;
+  }
   const name = e.code ?? e.name ?? 'Error';
   const message = e.message && e.message !== name ? `: ${e.message}` : '';
   return `${name}${message}${status ? ` (HTTP ${status})` : ''}`;

@@ -1,0 +1,166 @@
+/**
+ * Answers no S3 store gives, from a stand-in store: a node:http server on 127.0.0.1:0 that answers each request
+ * as the test scripts it (s3rver, the real store of the other tests, cannot be made to misbehave). A listing
+ * whose continuation token comes back, a truncated listing without a token, a web page where a listing or an
+ * upload answer should be, a proxy's 502 page: each is said in words, and nothing is deleted or skipped
+ * without a word.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isTaplineError } from '../../src/core/errors.js';
+import { encodeRecord } from '../../src/core/gor-format.js';
+import { memoryLogger } from '../../src/core/log.js';
+import { makeMeta } from '../../src/core/message.js';
+import { s3Output } from '../../src/outputs/s3.js';
+import { createS3Client, describeS3Error, listObjects } from '../../src/storage/s3.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+/** Runs `body` with a client of a store that answers every request through `handler`; counts the requests. */
+async function withStore(handler: Handler, body: (client: S3Client, requests: () => number) => Promise<void>) {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => handler(req, res, ++n));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = await createS3Client(
+    { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, region: 'us-east-1' },
+    'test',
+  );
+  try {
+    await body(client, () => n);
+  } finally {
+    client.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
+function listing(keys: string[], truncated: boolean, token?: string): string {
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name>' +
+    `<KeyCount>${keys.length}</KeyCount><IsTruncated>${truncated}</IsTruncated>` +
+    (token ? `<NextContinuationToken>${token}</NextContinuationToken>` : '') +
+    keys.map((k) => `<Contents><Key>${k}</Key><Size>1</Size></Contents>`).join('') +
+    '</ListBucketResult>'
+  );
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+const ENV = { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+Object.assign(process.env, ENV);
+
+test('a store that hands back a continuation token it already gave: an error, not a listing for ever (it looped)', async () => {
+  await withStore(
+    (_req, res, n) => send(res, 200, 'application/xml', listing([`k${n}`], true, 'same')),
+    async (client, requests) => {
+      // Bounded: without the check the listing never ended.
+      await assert.rejects(listObjects(client, 'b', '', AbortSignal.timeout(5000)), (err: unknown) =>
+        /the store gave the same continuation token twice after 2 key\(s\): the listing would never end/.test(
+          describeS3Error(err),
+        ),
+      );
+      assert.equal(requests(), 2);
+    },
+  );
+});
+
+test('a truncated listing without a continuation token: an error, not the first page taken for all', async () => {
+  await withStore(
+    (_req, res) => send(res, 200, 'application/xml', listing(['a', 'b'], true)),
+    async (client) => {
+      await assert.rejects(listObjects(client, 'b', ''), (err: unknown) =>
+        /the listing goes on after 2 key\(s\) but the store gave no continuation token/.test(describeS3Error(err)),
+      );
+    },
+  );
+});
+
+test('pages are followed by their tokens to the end', async () => {
+  await withStore(
+    (req, res) => {
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('continuation-token');
+      if (!token) send(res, 200, 'application/xml', listing(['a', 'b'], true, 't1'));
+      else if (token === 't1') send(res, 200, 'application/xml', listing(['c'], true, 't2'));
+      else send(res, 200, 'application/xml', listing(['d'], false));
+    },
+    async (client) => {
+      assert.deepEqual(
+        (await listObjects(client, 'b', '')).map((o) => o.key),
+        ['a', 'b', 'c', 'd'],
+      );
+    },
+  );
+});
+
+test('a web page where the listing should be is said as such (it was an empty bucket: "no object matches")', async () => {
+  await withStore(
+    (_req, res) => send(res, 200, 'text/html', '<html><body>Object storage console</body></html>'),
+    async (client) => {
+      await assert.rejects(
+        listObjects(client, 'b', 'x/'),
+        (err: unknown) =>
+          describeS3Error(err) ===
+          'the answer to the listing is not an S3 listing (HTTP 200, no ListBucketResult): is the endpoint an S3 API?',
+      );
+    },
+  );
+});
+
+test("a proxy's error page or an empty error is said with its status, not as 'Unknown: UnknownError'", async () => {
+  await withStore(
+    (_req, res, n) =>
+      n <= 3 ? send(res, 502, 'text/html', '<html><body>Bad Gateway</body></html>') : send(res, 403, 'text/plain', ''),
+    async (client) => {
+      await assert.rejects(listObjects(client, 'b', ''), (err: unknown) => {
+        assert.equal(describeS3Error(err), 'HTTP 502, and the answer is no S3 error or result ("Bad Gateway")');
+        return true;
+      });
+      await assert.rejects(listObjects(client, 'b', ''), (err: unknown) => {
+        assert.equal(describeS3Error(err), 'HTTP 403, and the answer is no S3 error or result');
+        return true;
+      });
+    },
+  );
+});
+
+test('an upload answered 200 without an ETag keeps the chunk (it was counted uploaded and deleted)', async () => {
+  const kept = mkdtempSync(join(tmpdir(), 'tapline-s3-kept-'));
+  const log = memoryLogger();
+  const msg = {
+    meta: makeMeta({ type: '1', id: '1'.padStart(24, '0'), timestampNs: 1_700_000_000_000_000_000n, latencyNs: 0n }),
+    data: Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'),
+  };
+  try {
+    await withStore(
+      (req, res) =>
+        req.method === 'GET'
+          ? send(res, 200, 'application/xml', listing([], false))
+          : send(res, 200, 'text/html', '<html>welcome</html>'),
+      async (client) => {
+        const out = s3Output(client, { location: { bucket: 'b', key: 'x.gor' }, bufferDir: kept, log });
+        await out.write(msg);
+        await assert.rejects(
+          out.close(),
+          (err: unknown) => isTaplineError(err) && /1 chunk\(s\) not uploaded; kept in /.test(err.message),
+        );
+        assert.equal(out.stats!().uploaded, 0);
+        assert.equal(out.stats!().upload_failed, 1);
+      },
+    );
+    assert.deepEqual(readFileSync(join(kept, readdirSync(kept)[0]!)), encodeRecord(msg));
+    assert.match(log.lines.join('\n'), /x_0\.gor not uploaded: the store answered HTTP 200 without an ETag/);
+  } finally {
+    rmSync(kept, { recursive: true, force: true });
+  }
+});
