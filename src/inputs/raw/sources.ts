@@ -144,6 +144,16 @@ function filterLinkType(engine: 'af_packet' | 'libpcap', iface: string): number 
   return engine === 'libpcap' ? LinkType.LINUX_SLL : LinkType.RAW;
 }
 
+/** A live address that opens `any` (false for a file, or an address the input will refuse when it opens). */
+function capturesEveryInterface(address: RawAddress): boolean {
+  if (address.file) return false;
+  try {
+    return resolveLiveAddress(address).iface === 'any';
+  } catch {
+    return false; // the input says what is wrong with the address when it opens
+  }
+}
+
 /**
  * Checks `--input-raw-bpf-filter` before the run (a usage error, exit 2): its syntax, and, for a live
  * capture on every interface, that it can filter what that capture sees (no Ethernet header there, so
@@ -151,16 +161,10 @@ function filterLinkType(engine: 'af_packet' | 'libpcap', iface: string): number 
  */
 export function checkFilterExpression(address: RawAddress, engine: EngineName, expression: string): void {
   compileBpfExpression(expression);
-  if (address.file || (engine !== 'af_packet' && engine !== 'libpcap')) return;
-  let iface: string;
+  if (engine !== 'af_packet' && engine !== 'libpcap') return;
+  if (!capturesEveryInterface(address)) return;
   try {
-    iface = resolveLiveAddress(address).iface;
-  } catch {
-    return; // the input says what is wrong with the address when it opens
-  }
-  if (iface !== 'any') return;
-  try {
-    compileBpfExpression(expression, filterLinkType(engine, iface));
+    compileBpfExpression(expression, filterLinkType(engine, 'any'));
   } catch (err) {
     if (!isTaplineError(err) || err.code !== ERROR_CODES.USAGE) throw err;
     throw new TaplineError(
@@ -180,14 +184,8 @@ export function checkFilterExpression(address: RawAddress, engine: EngineName, e
  * before the run. af_packet's own filter reads the tags the kernel keeps beside the packet.
  */
 export function checkVlanCapture(address: RawAddress, engine: EngineName, o: LiveCaptureOptions): void {
-  if (engine !== 'libpcap' || address.file || o.bpfFilter !== '' || (!o.vlan && o.vlanIds.length === 0)) return;
-  let iface: string;
-  try {
-    iface = resolveLiveAddress(address).iface;
-  } catch {
-    return; // the input says what is wrong with the address when it opens
-  }
-  if (iface !== 'any') return;
+  if (engine !== 'libpcap' || o.bpfFilter !== '' || (!o.vlan && o.vlanIds.length === 0)) return;
+  if (!capturesEveryInterface(address)) return;
   throw new TaplineError(
     ERROR_CODES.USAGE,
     `with the libpcap engine, VLAN filtering needs one interface (eth0:80): capturing on every interface ` +
