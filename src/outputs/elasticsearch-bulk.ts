@@ -6,7 +6,8 @@
  *                                                                    │
  *       whole reply 429 / 5xx / no connection ─▶ retry the batch ─────┤  backoff 100 ms doubling to 5 s,
  *       items with status 429 / 5xx ─────────────▶ retry those items ─┘  for at most retryForMs in all
- *       items with other errors (mapping, bad document) ─▶ failed, counted, reason logged
+ *       items with other errors (mapping, bad document) ─▶ failed, counted, reason logged (once per reply)
+ *       whole reply 413 (too large) ─▶ sent again as two halves, down to single documents
  *
  * add() returns a promise while maxInFlight bulk requests are outstanding: the pipeline waits (backpressure),
  * so a slow or absent cluster never grows memory. Nothing is dropped silently: every document ends counted as
@@ -48,6 +49,8 @@ export interface BulkCounters {
   bulk_requests: number;
   /** Bulk requests sent again (whole or in part) after a 429, a 5xx or a lost connection. */
   bulk_retries: number;
+  /** Bulk requests answered 413 (too large) and sent again as two halves. */
+  bulk_splits: number;
 }
 
 const MAX_BATCH_BYTES = 5 << 20;
@@ -55,10 +58,18 @@ const MAX_BATCH_BYTES = 5 << 20;
 interface Failure {
   retry: boolean;
   reason: string;
+  /** 413: the request was too large for the cluster or a proxy in front of it (nginx takes 1 MiB by default). */
+  tooLarge?: boolean;
 }
 
 export class BulkIndexer {
-  readonly counters: BulkCounters = { indexed: 0, failed: 0, bulk_requests: 0, bulk_retries: 0 };
+  readonly counters: BulkCounters = {
+    indexed: 0,
+    failed: 0,
+    bulk_requests: 0,
+    bulk_retries: 0,
+    bulk_splits: 0,
+  };
   private lines: string[] = [];
   private batchBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -141,15 +152,30 @@ export class BulkIndexer {
     for (;;) {
       this.counters.bulk_requests++;
       const failures = await this.attempt(pending);
+      if (pending.length > 1 && failures.get(0)?.tooLarge) {
+        // Too large as a whole: each half is sent on its own (and halved again), down to single documents.
+        this.counters.bulk_splits++;
+        const half = Math.ceil(pending.length / 2);
+        await this.send(pending.slice(0, half));
+        await this.send(pending.slice(half));
+        return;
+      }
       const retry: string[] = [];
       let lastReason = '';
+      // One warning per reason and reply: a whole reply refused (401, 413) or a mapping conflict shared by a
+      // batch is said once with its count, not once per document.
+      const refused = new Map<string, number>();
       for (const [i, f] of failures) {
         if (f.retry) retry.push(pending[i]!);
         else {
           this.counters.failed++;
-          this.log.warn(`${this.name}: document not indexed: ${f.reason}`, `${this.name} rejected`);
+          refused.set(f.reason, (refused.get(f.reason) ?? 0) + 1);
         }
         lastReason = f.reason;
+      }
+      for (const [reason, n] of refused) {
+        const what = n === 1 ? 'document' : `${n} documents`;
+        this.log.warn(`${this.name}: ${what} not indexed: ${reason}`, `${this.name} rejected`);
       }
       this.counters.indexed += pending.length - failures.size;
       if (retry.length === 0) return;
@@ -185,6 +211,13 @@ export class BulkIndexer {
       return all({ retry: true, reason: `${this.target.bulkUrl}: ${code ?? (err as Error).message}` });
     }
     if (status === 429 || status >= 500) return all({ retry: true, reason: `HTTP ${status} ${errorReason(text)}` });
+    if (status === 413) {
+      const reason =
+        docs.length === 1
+          ? `HTTP 413 for a single document of ${Buffer.byteLength(body)} bytes: larger than the cluster, or a proxy in front of it, takes`
+          : `HTTP 413 ${errorReason(text)}`;
+      return all({ retry: false, reason, tooLarge: true });
+    }
     if (status < 200 || status > 299) return all({ retry: false, reason: `HTTP ${status} ${errorReason(text)}` });
     return itemFailures(text, docs.length);
   }

@@ -68,6 +68,18 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** An output to the stand-in whose batches hold up to 100 documents, logging to `log`. */
+function oneBatchOutput(log: ReturnType<typeof memoryLogger>): Output {
+  return elasticsearchOutput(
+    parseElasticsearchUrl(`${es.url}/gor`),
+    { ...OPTIONS, bulkSize: 100 },
+    {
+      log,
+      signal: new AbortController().signal,
+    },
+  );
+}
+
 function fresh(): void {
   es.documents.length = 0;
   es.requests.length = 0;
@@ -114,6 +126,7 @@ test('one document per request answered by a replayed response, in bulks, into t
       failed: 0,
       bulk_requests: es.requests.length,
       bulk_retries: 0,
+      bulk_splits: 0,
       queued: 0,
       in_flight_bulks: 0,
       requests_without_response: 1,
@@ -229,20 +242,40 @@ test('documents the cluster refuses (400 mapping errors) are counted as failed, 
   fresh();
   es.failItems(2, 400, 'mapper_parsing_exception');
   const log = memoryLogger();
-  const out = elasticsearchOutput(
-    parseElasticsearchUrl(`${es.url}/gor`),
-    { ...OPTIONS, bulkSize: 100 },
-    {
-      log,
-      signal: new AbortController().signal,
-    },
-  );
+  const out = oneBatchOutput(log);
   await feed(out, [request(1), request(2), request(3), replayed(1), replayed(2), replayed(3)]);
   const s = out.stats!();
   assert.equal(s.indexed, 1);
   assert.equal(s.failed, 2);
   assert.equal(s.bulk_requests, 1);
-  assert.match(log.lines.join('\n'), /document not indexed: status 400 mapper_parsing_exception: scripted/);
+  // One warning for the two: the reason is said once, with the count.
+  const said = log.lines.filter((l) => /not indexed/.test(l));
+  assert.equal(said.length, 1, said.join('\n'));
+  assert.match(said[0]!, /: 2 documents not indexed: status 400 mapper_parsing_exception: scripted/);
+});
+
+test('a bulk answered 413 (too large for the cluster or a proxy) is sent again in halves; a single document too large fails, named', async () => {
+  fresh();
+  const log = memoryLogger();
+  const out = oneBatchOutput(log);
+  const messages: Message[] = [];
+  for (let n = 1; n <= 8; n++) messages.push(request(n), replayed(n));
+  const big = request(9);
+  big.data = Buffer.from(`GET /items/9 HTTP/1.1\r\nHost: shop\r\nCookie: ${'c'.repeat(4000)}\r\n\r\n`);
+  messages.push(big, replayed(9));
+  es.maxBodyBytes = 1500; // about 3 ordinary documents; the one with the cookie alone is above
+  try {
+    await feed(out, messages);
+  } finally {
+    es.maxBodyBytes = Number.POSITIVE_INFINITY;
+  }
+  const s = out.stats!();
+  assert.equal(s.indexed, 8);
+  assert.equal(s.failed, 1);
+  assert.ok(Number(s.bulk_splits) >= 3, String(s.bulk_splits));
+  assert.deepEqual(new Set(es.documents.map((d) => d.doc.Req_URL)).size, 8);
+  assert.ok(es.requests.filter((r) => r.status === 200).every((r) => r.documents <= 3));
+  assert.match(log.lines.join('\n'), /document not indexed: HTTP 413 for a single document of \d+ bytes/);
 });
 
 test('no cluster at all: retried for --retry-for, then every document counted as failed with the reason', async () => {

@@ -6,7 +6,8 @@
  *
  * Failures are scripted: `rejectNext(n, status)` answers the next n requests with that status as a whole;
  * `failItems(n, status, type)` makes the next n documents fail inside an otherwise successful reply (status 429
- * for "es_rejected_execution_exception", 400 for "mapper_parsing_exception"...).
+ * for "es_rejected_execution_exception", 400 for "mapper_parsing_exception"...); `maxBodyBytes` answers larger
+ * requests 413 as a whole.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 
@@ -30,6 +31,8 @@ export class EsBulkServer {
   private wholeFailures: number[] = [];
   private itemFailures: { status: number; type: string }[] = [];
   private nextId = 1;
+  /** Bodies above this many bytes are answered 413, as a proxy's body limit (nginx: 1 MiB) or http.max_content_length. */
+  maxBodyBytes = Number.POSITIVE_INFINITY;
   url = '';
 
   constructor() {
@@ -76,6 +79,10 @@ export class EsBulkServer {
     if (req.method !== 'POST' || !path.endsWith('/_bulk')) {
       log.status = 404;
       return { status: 404, body: esError('resource_not_found_exception', `no handler for ${req.method} ${path}`) };
+    }
+    if (Buffer.byteLength(body) > this.maxBodyBytes) {
+      log.status = 413;
+      return { status: 413, body: '<html><head><title>413 Request Entity Too Large</title></head></html>' };
     }
     const whole = this.wholeFailures.shift();
     if (whole !== undefined) {
