@@ -209,6 +209,8 @@ Napi::Error PcapError(Napi::Env env, int status, const std::string& message) {
 std::string StatusText(const pcapabi::Api* api, pcap_t* p, int status) {
   std::string s = api->statustostr(status);
   const char* detail = p != nullptr ? api->geterr(p) : nullptr;
+  // PCAP_ERROR's text, "Generic error", adds nothing to libpcap's own message ("The interface disappeared").
+  if (detail != nullptr && detail[0] != '\0' && status == pcapabi::kError) return detail;
   if (detail != nullptr && detail[0] != '\0' && s != detail) s += std::string(": ") + detail;
   return s;
 }
@@ -746,7 +748,11 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     try {
       self->WithScope([self, status](napi_env env, napi_value me) {
         if (status < 0) {
-          self->Failed(env, me, std::string("polling the capture descriptor: ") + uv_strerror(status));
+          // libuv reports the socket's POLLERR as EBADF ('bad file descriptor' when an interface went away).
+          // libpcap reads what the ring still holds and says what happened in its words ("The interface
+          // went down"); only when it has nothing to say is the socket's own error reported.
+          self->Deliver(env, me, true);
+          if (!self->failed_ && !self->closed_) self->Failed(env, me, self->PollErrorText(status));
         } else {
           self->Deliver(env, me, false);
         }
@@ -779,6 +785,17 @@ class PcapHandle : public Napi::ObjectWrap<PcapHandle> {
     napi_value me = nullptr;  // a local handle keeps this object alive during the callbacks
     if (napi_get_reference_value(env, static_cast<napi_ref>(*this), &me) == napi_ok && me != nullptr) f(env, me);
     napi_close_handle_scope(env, scope);
+  }
+
+  std::string PollErrorText(int status) const {
+#if defined(__linux__)
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (fd_ >= 0 && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      return std::string("the capture socket failed: ") + strerror(err);
+    }
+#endif
+    return std::string("polling the capture descriptor: ") + uv_strerror(status);
   }
 
   void Failed(napi_env env, napi_value me, const std::string& message) {

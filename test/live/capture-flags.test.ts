@@ -138,6 +138,41 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     }
   });
 
+  it("libpcap: an interface that goes away mid-capture is said in libpcap's words, not as a bad descriptor", {
+    skip: noLibpcap,
+  }, async (t) => {
+    const name = `tlgone${process.pid % 100000}`;
+    const add = spawnSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`], {
+      encoding: 'utf8',
+    });
+    if (add.status !== 0) {
+      t.skip(`cannot add a veth pair here: ${add.stderr.trim() || add.error?.message}`);
+      return;
+    }
+    try {
+      spawnSync('ip', ['link', 'set', name, 'up']);
+      const child = startTapline([
+        '--input-raw',
+        `${name}:80`,
+        '--input-raw-engine',
+        'libpcap',
+        '--output-null',
+        '--verbose',
+        '1',
+      ]);
+      const done = collect(child, 20_000);
+      await waitForStderr(child, /BPF Filter:/);
+      spawnSync('ip', ['link', 'del', name]);
+      const result = await done;
+      assert.equal(result.code, 1, result.stderr);
+      // It was 'polling the capture descriptor: bad file descriptor' (libuv's name for the socket's POLLERR).
+      assert.match(result.stderr, new RegExp(`capturing on "${name}" failed: The interface disappeared`));
+      assert.doesNotMatch(result.stderr, /bad file descriptor|Generic error/);
+    } finally {
+      spawnSync('ip', ['link', 'del', name]);
+    }
+  });
+
   it('--input-raw-snaplen beside --input-raw-override-snaplen is said to be overridden', async () => {
     const args = ['--input-raw', `lo:${port}`, '--input-raw-override-snaplen', '--input-raw-snaplen', '64'];
     const result = await runTapline([...args, '--output-null', '--exit-after', '200ms'], { timeoutMs: 20_000 });
