@@ -173,6 +173,19 @@ describe('--input-raw flags on the command line', { skip, timeout: 60_000 }, () 
     }
   });
 
+  it('libpcap: a link-local address with its zone captures on that interface (the filter was a syntax error)', {
+    skip: noLibpcap,
+  }, async () => {
+    const args = ['--input-raw', `[fe80::1%lo]:${port}`, '--input-raw-engine', 'libpcap', '--output-null'];
+    const result = await runTapline([...args, '--exit-after', '300ms', '--verbose', '1'], { timeoutMs: 20_000 });
+    // It was exit 1: '--input-raw-bpf-filter: invalid BPF filter expression "… dst host fe80::1%lo …"'.
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`Interface: lo \\. BPF Filter: \\(\\(tcp dst port ${port}\\) and \\(dst host fe80::1\\)\\)`),
+    );
+  });
+
   it('--input-raw-snaplen beside --input-raw-override-snaplen is said to be overridden', async () => {
     const args = ['--input-raw', `lo:${port}`, '--input-raw-override-snaplen', '--input-raw-snaplen', '64'];
     const result = await runTapline([...args, '--output-null', '--exit-after', '200ms'], { timeoutMs: 20_000 });

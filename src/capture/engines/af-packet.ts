@@ -218,12 +218,14 @@ export function interfaceIndexes(names: Iterable<string>): number[] {
 
 /**
  * The kernel's name of the interface `name` names, which may be one of its alternative names (`ip link
- * property add dev eth0 altname uplink`; sysfs lists only the main name, the kernel's lookup finds both), or
- * undefined when there is no such interface or no capture addon to ask.
+ * property add dev eth0 altname uplink`; sysfs lists only the main name, the kernel's lookup finds both) or
+ * its index (`2`), or undefined when there is no such interface or no capture addon to ask.
  */
 export function canonicalInterfaceName(name: string): string | undefined {
   try {
     const addon = loadCaptureAddon();
+    // An IPv6 zone may be an interface index (fe80::1%2).
+    if (/^\d+$/.test(name)) return addon.interfaceName(Number(name));
     return addon.interfaceName(addon.interfaceInfo(name).index);
   } catch {
     return undefined;

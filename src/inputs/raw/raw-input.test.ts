@@ -160,6 +160,17 @@ describe('--input-raw addresses', () => {
     assert.deepEqual(parseRawAddress('lo:').ports, [], 'gor: no port is every port');
   });
 
+  it("a link-local address's zone is the interface to capture on; the filter takes the address without it", () => {
+    // It was every interface, with 'dst host fe80::1%lo' in the filter (which libpcap cannot parse).
+    assert.deepEqual(resolveLiveAddress(parseRawAddress('[fe80::1%lo]:80')), { iface: 'lo', hosts: ['fe80::1'] });
+    assert.deepEqual(resolveLiveAddress(parseRawAddress('[fe80::1%1]:80')).iface, 'lo', 'a zone may be the index');
+    assert.throws(
+      () => resolveLiveAddress(parseRawAddress('[fe80::1%tapline-none0]:80')),
+      (e: unknown) =>
+        e instanceof TaplineError && /the zone of "fe80::1%tapline-none0" names no interface/.test(e.message),
+    );
+  });
+
   it('a dotted host that is no IP address is said with the interfaces there are', () => {
     for (const text of ['999.1.1.1:80', '1.2.3:80', '[1:2:3]:80']) {
       assert.throws(

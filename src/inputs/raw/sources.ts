@@ -116,8 +116,15 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
     throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
   }
   if (/^[\d.]+$/.test(host) || host.includes(':')) {
-    const owner = names.find((n) => interfaceAddresses(n).includes(host));
-    return { iface: owner ?? 'any', hosts: [host] };
+    // A link-local address carries its interface as a zone (fe80::1%eth0): the zone names where to capture,
+    // and the filter takes the address without it (libpcap cannot parse 'dst host fe80::1%eth0').
+    const [ip, zone] = host.split('%') as [string, string | undefined];
+    const zoneIface = zone === undefined ? undefined : names.includes(zone) ? zone : canonicalInterfaceName(zone);
+    if (zone !== undefined && (zoneIface === undefined || !names.includes(zoneIface))) {
+      throw badAddress(address, `the zone of "${host}" names no interface (have: ${names.join(', ')})`);
+    }
+    const owner = zoneIface ?? names.find((n) => interfaceAddresses(n).includes(ip));
+    return { iface: owner ?? 'any', hosts: [ip] };
   }
   throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
 }
