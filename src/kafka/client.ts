@@ -19,6 +19,7 @@ import type { Logger } from '../core/log.js';
 import { createTaplinePartitioner } from './partitioner.js';
 import { createRdkafkaProducer, rdkafkaAddon, rdkafkaUnavailable } from './rdkafka-producer.js';
 import { type RecordBatch, recordsOf } from './record-batch.js';
+import { snappyDecompress } from './snappy.js';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -87,8 +88,30 @@ export interface KafkaConsumer {
 // imported at start-up) do not pay for it.
 let kafkajsModule: typeof import('kafkajs') | undefined;
 function kafkajs(): typeof import('kafkajs') {
-  kafkajsModule ??= createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+  if (!kafkajsModule) {
+    kafkajsModule = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+    // gor's producer (sarama) compresses with snappy; kafkajs ships no snappy codec, so without this every
+    // fetch of a topic gor wrote failed. tapline reads snappy; it writes none or gzip (--output-kafka-compression).
+    const { CompressionCodecs, CompressionTypes } = kafkajsModule;
+    CompressionCodecs[CompressionTypes.Snappy] = () => ({
+      compress: () => Promise.reject(new Error('tapline does not write snappy')),
+      decompress: async (buffer: Buffer) => snappyDecompress(buffer),
+    });
+  }
   return kafkajsModule;
+}
+
+/**
+ * The codecs kafkajs cannot read (lz4, zstd): a batch compressed with one fails every fetch the same way, so
+ * the reader says so and stops instead of restarting the client for nothing.
+ */
+function unreadableCompression(err: Error): Error | undefined {
+  const m = /^(LZ4|ZSTD) compression not implemented/.exec(err.message);
+  if (err.name !== 'KafkaJSNotImplemented' || !m) return undefined;
+  return new Error(
+    `the topic holds messages compressed with ${m[1]!.toLowerCase()}, which tapline cannot read ` +
+      '(it reads uncompressed, gzip and snappy: gor writes snappy); have the producer use one of those',
+  );
 }
 
 /** `quiet()` true: the client's errors are only debug lines (a consumer being closed mid-join). */
@@ -236,6 +259,11 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
       const err = event.payload.error;
       if (closed) {
         c.log.debug(1, `${c.name}: Kafka consumer ended while closing: ${err.message}`);
+        return;
+      }
+      const unreadable = unreadableCompression(err);
+      if (unreadable) {
+        onFatal(unreadable);
         return;
       }
       c.log.warn(`${c.name}: Kafka consumer failed: ${err.message}`, `${c.name} crash`);

@@ -28,7 +28,7 @@ before(async () => {
       [`json-${c.client}`, 2],
     ]),
   );
-  broker = await startKafkaBroker({ topics: { ...produced, fromkcat: 3, fromkcatjson: 1 } });
+  broker = await startKafkaBroker({ topics: { ...produced, fromkcat: 3, fromkcatjson: 1, snappy: 1, lz4: 1 } });
   dir = await mkdtemp(join(tmpdir(), 'tapline-kafka-'));
   await writeGor(join(dir, 'in.gor'), messages);
 });
@@ -144,4 +144,47 @@ test("json: kcat writes gor's JSON (gor's own test vector), tapline rebuilds the
     1,
   );
   assert.deepEqual(splitGor(r.stdout).map(String), ['1 2 3\nGET / HTTP/1.1\r\nHeader: 1\r\n\r\n']);
+});
+
+test("snappy (gor's producer compression): kcat writes compressed batches, tapline reads every value byte for byte", async () => {
+  // Batches of compressible records, so librdkafka really compresses them (it sends a batch that would not
+  // shrink uncompressed); kafkajs has no snappy codec of its own and failed every fetch.
+  const values = messages.map(raw);
+  await kcatProduce(broker.bootstrap, 'snappy', values, 0, 'snappy');
+  const r = await runUntilRecords(
+    [
+      '--input-kafka-host',
+      broker.bootstrap,
+      '--input-kafka-topic',
+      'snappy',
+      '--input-kafka-offset',
+      '-2|100000%',
+      '--output-stdout',
+    ],
+    values.length,
+  );
+  assert.doesNotMatch(r.stderr, /not implemented|warning/, r.stderr);
+  assert.deepEqual(
+    splitGor(r.stdout).map((v) => v.toString('latin1')),
+    values.map((v) => v.toString('latin1')),
+  );
+});
+
+test('lz4 (which tapline cannot read): the input ends at once with an error naming the codec, exit 1', async () => {
+  await kcatProduce(broker.bootstrap, 'lz4', messages.map(raw), 0, 'lz4');
+  const r = await runTapline([
+    '--input-kafka-host',
+    broker.bootstrap,
+    '--input-kafka-topic',
+    'lz4',
+    '--input-kafka-offset',
+    '-2',
+    '--output-stdout',
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /messages compressed with lz4, which tapline cannot read \(it reads uncompressed, gzip and snappy/,
+  );
+  assert.doesNotMatch(r.stderr, /restart/, 'a codec it cannot read is not retried');
 });

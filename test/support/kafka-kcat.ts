@@ -18,12 +18,16 @@ export interface KcatRecord {
   value: Buffer;
 }
 
-/** Produces each value as one message (to `partition`, or spread by librdkafka's partitioner). */
+/**
+ * Produces each value as one message (to `partition`, or spread by librdkafka's partitioner), compressed with
+ * `compression` (kcat's -z: snappy, lz4, zstd, gzip) when given.
+ */
 export async function kcatProduce(
   bootstrap: string,
   topic: string,
   values: readonly Buffer[],
   partition?: number,
+  compression?: string,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tapline-kcat-'));
   try {
@@ -35,7 +39,8 @@ export async function kcatProduce(
       }),
     );
     const part = partition === undefined ? [] : ['-p', String(partition)];
-    await run('kcat', ['-P', '-b', bootstrap, '-t', topic, ...part, ...files], { timeout: 20_000 });
+    const codec = compression === undefined ? [] : ['-z', compression];
+    await run('kcat', ['-P', '-b', bootstrap, '-t', topic, ...part, ...codec, ...files], { timeout: 20_000 });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
