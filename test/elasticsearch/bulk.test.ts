@@ -260,8 +260,10 @@ test('a bulk answered 413 (too large for the cluster or a proxy) is sent again i
   const out = oneBatchOutput(log);
   const messages: Message[] = [];
   for (let n = 1; n <= 8; n++) messages.push(request(n), replayed(n));
-  const big = request(9);
-  big.data = Buffer.from(`GET /items/9 HTTP/1.1\r\nHost: shop\r\nCookie: ${'c'.repeat(4000)}\r\n\r\n`);
+  const big: Message = {
+    meta: request(9).meta,
+    data: Buffer.from(`GET /items/9 HTTP/1.1\r\nHost: shop\r\nCookie: ${'c'.repeat(4000)}\r\n\r\n`),
+  };
   messages.push(big, replayed(9));
   es.maxBodyBytes = 1500; // about 3 ordinary documents; the one with the cookie alone is above
   try {
