@@ -178,9 +178,10 @@ export function countSnaplenCut(ctx: ParseContext, offset: number, captured: num
     code: 'snaplen-cut',
     message:
       `the capture's snaplen cut this packet to ${captured} of its ${onWire} bytes: HTTP messages with bytes in ` +
-      'cut packets are incomplete (counted as gaps and incomplete_gap, and left out unless ' +
-      '--input-raw-allow-incomplete); every cut packet is counted as snaplen_truncated. Capture with a larger ' +
-      'snaplen (tcpdump -s 0)',
+      'cut packets are incomplete (a cut body: counted as gaps and incomplete_gap, left out unless ' +
+      '--input-raw-allow-incomplete; a cut request or status line or header: not recognised, its bytes counted ' +
+      'as garbage_bytes; a cut TCP header: the packet counted as headers_cut_by_snaplen); every cut packet is ' +
+      'counted as snaplen_truncated. Capture with a larger snaplen (tcpdump -s 0)',
     where: whereIs(ctx, offset, 'packet'),
   });
 }

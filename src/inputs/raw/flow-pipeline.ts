@@ -216,13 +216,21 @@ export class FlowPipeline {
   counters(): Record<string, number> {
     const d = this.decoder.counters;
     const a = this.assembler.stats;
-    let decodeDropped = 0;
+    // Headers the snaplen cut are their own count: with --input-raw-snaplen 64 every packet landed in
+    // not_tcp_or_filtered, which sends the user to their filters instead of the snaplen.
+    const cutBySnaplen =
+      d.dropped['link-truncated'] +
+      d.dropped['ipv4-truncated-header'] +
+      d.dropped['ipv6-truncated-header'] +
+      d.dropped['tcp-truncated-header'];
+    let decodeDropped = -cutBySnaplen;
     for (const v of Object.values(d.dropped)) decodeDropped += v;
     const n = this.native?.counters();
     const cut = this.options.protocol === 'http' ? withNative(this.httpCounters, n) : this.binaryCounters;
     return {
       packets: this.packets,
       not_tcp_or_filtered: decodeDropped,
+      headers_cut_by_snaplen: cutBySnaplen,
       other_ports: this.portFiltered,
       segments: d.segments + (n?.segments ?? 0),
       retransmitted_segments: a.retransmittedSegments,

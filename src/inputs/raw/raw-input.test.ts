@@ -124,6 +124,15 @@ describe('raw input', () => {
     assert.equal(msgs.length, 0);
     assert.ok(Number(stats.other_ports) > 0);
   });
+
+  it('packets whose headers a small snaplen cut are counted as such, not as "not TCP or filtered"', async () => {
+    // 14 (Ethernet) + 20 (IPv4) + 10: the TCP header is cut, as --input-raw-snaplen 44 would.
+    const cut = conversation([exchange()]).map((p) => ({ ...p, data: p.data.subarray(0, 44) }));
+    const { msgs, stats } = await capture(cut);
+    assert.equal(msgs.length, 0);
+    assert.equal(stats.headers_cut_by_snaplen, cut.length);
+    assert.equal(stats.not_tcp_or_filtered, 0);
+  });
 });
 
 describe('--input-raw addresses', () => {
