@@ -9,7 +9,8 @@ test('offsets: -1 newest without pacing, -2 oldest, N everywhere, |N% speed', ()
   assert.deepEqual(parseKafkaOffset('-2'), { start: 'earliest', speed: 1 });
   assert.deepEqual(parseKafkaOffset('-2|200%'), { start: 'earliest', speed: 2 });
   assert.deepEqual(parseKafkaOffset('42|50%'), { start: 42n, speed: 0.5 });
-  for (const bad of ['', 'x', '-3', '1.5', '-2|0%', '-2|7'])
+  assert.deepEqual(parseKafkaOffset('9223372036854775807'), { start: 9223372036854775807n, speed: 1 });
+  for (const bad of ['', 'x', '-3', '1.5', '-2|0%', '-2|7', '9223372036854775808', '99999999999999999999999'])
     assert.throws(
       () => parseKafkaOffset(bad),
       (e: { where?: string }) => e.where === '--input-kafka-offset',

@@ -202,6 +202,8 @@ export class KafkaPacer {
   }
 }
 
+const MAX_OFFSET = 2n ** 63n - 1n;
+
 /** `-1` newest, `-2` oldest, `N` every partition from N; an optional `|N%` speed (gor). */
 export function parseKafkaOffset(text: string): { start: ConsumerOptions['start']; speed?: number } {
   const bad = (why: string) =>
@@ -216,6 +218,8 @@ export function parseKafkaOffset(text: string): { start: ConsumerOptions['start'
   if (!/^-?\d+$/.test(value)) throw bad('expected -1 (newest), -2 (oldest) or an offset ≥ 0');
   const n = BigInt(value);
   if (n < -2n) throw bad('offsets below -2 mean nothing');
+  // Kafka offsets are int64 (gor parses the flag as one and dies on more); a larger one was sent on as is.
+  if (n > MAX_OFFSET) throw bad(`beyond the largest Kafka offset, ${MAX_OFFSET}`);
   const start: ConsumerOptions['start'] = n === -1n ? 'latest' : n === -2n ? 'earliest' : n;
   if (parts.limit.kind !== 'none' && parts.limit.kind !== 'percent')
     throw bad('only a |N% speed may follow the offset');

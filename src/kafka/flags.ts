@@ -185,7 +185,8 @@ export function connectionFrom(
   const topic = flags.string(`${prefix}-topic`);
   if (!topic)
     throw usage(`--${prefix}-host needs --${prefix}-topic (gor silently ignores the plugin)`, `--${prefix}-host`);
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+  // Kafka refuses '.' and '..' too (every message failed at run time on a real broker).
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
     throw usage(
       `${JSON.stringify(topic)} is not a valid Kafka topic name (letters, digits, . _ -)`,
       `--${prefix}-topic`,

@@ -19,6 +19,22 @@ const cases: [string[], RegExp][] = [
   ],
   [['--output-kafka-host', 'h:1', '--output-kafka-topic', 'a b', '--input-dummy', 'x'], /not a valid Kafka topic name/],
   [
+    ['--output-kafka-host', 'h:1', '--output-kafka-topic', '..', '--input-dummy', 'x'],
+    /".." is not a valid Kafka topic/,
+  ],
+  [
+    [
+      '--input-kafka-host',
+      'h:1',
+      '--input-kafka-topic',
+      't',
+      '--input-kafka-offset',
+      '9223372036854775808',
+      '--output-null',
+    ],
+    /--input-kafka-offset: "9223372036854775808": beyond the largest Kafka offset, 9223372036854775807/,
+  ],
+  [
     ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--input-kafka-offset', '-3', '--output-null'],
     /--input-kafka-offset: "-3": offsets below -2/,
   ],
