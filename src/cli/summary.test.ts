@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
+import { memoryLogger } from '../core/log.js';
 import type { RunSummary } from '../core/pipeline.js';
-import { groupDigits, statsObject, undeliveredLines } from './summary.js';
+import { formatSummary, groupDigits, statsObject, undeliveredLines } from './summary.js';
 
 it('groups digits exactly as toLocaleString("en-US") does, for whole numbers of any size and sign', () => {
   for (const n of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567_890, -1000, Number.MAX_SAFE_INTEGER]) {
@@ -47,4 +48,21 @@ it("statsObject: an output taken out of service has its reason under 'error'; it
   const outputs = statsObject(summary).outputs as Record<string, Record<string, unknown>>;
   assert.equal(outputs['output-kafka(t)']!.failed, 2);
   assert.equal(outputs['output-kafka(t)']!.error, 'broker gone');
+});
+
+it('not_passed_on: in the first line and in --stats when some messages were read but not passed on; absent otherwise', () => {
+  const summary = (notPassedOn: number) =>
+    ({
+      durationMs: 1000,
+      stopped: true,
+      counters: { messages: 3, bytes: 30, filtered: 0, empty: 0, truncated: 0, routed: 3, not_passed_on: notPassedOn },
+      inputs: [],
+      outputs: [],
+      failures: [],
+    }) as unknown as RunSummary;
+  const first = (n: number) => formatSummary(summary(n), memoryLogger()).split('\n')[0]!;
+  assert.match(first(72), /, 72 read but not passed on: the run stopped$/);
+  assert.equal(statsObject(summary(72)).not_passed_on, 72);
+  assert.doesNotMatch(first(0), /not passed on/);
+  assert.equal('not_passed_on' in statsObject(summary(0)), false);
 });

@@ -21,6 +21,8 @@ export function statsObject(summary: RunSummary, analytics?: AnalyticsSnapshot):
     filtered: c.filtered,
     empty_skipped: c.empty,
     truncated: c.truncated,
+    // Only when some were: a run that stops normally passes on everything it read.
+    ...(c.not_passed_on ? { not_passed_on: c.not_passed_on } : {}),
     inputs: Object.fromEntries(
       summary.inputs.map((i) => [i.name, { ...i.stats, ...(i.error ? { error: i.error } : {}) }]),
     ),
@@ -44,7 +46,8 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
       `(${formatBytes(c.bytes)}, ${groupDigits(rate)}/s)` +
       (c.filtered ? `, ${c.filtered} filtered` : '') +
       (c.truncated ? `, ${c.truncated} cut by --copy-buffer-size` : '') +
-      (c.empty ? `, ${c.empty} empty skipped` : ''),
+      (c.empty ? `, ${c.empty} empty skipped` : '') +
+      (c.not_passed_on ? `, ${c.not_passed_on} read but not passed on: the run stopped` : ''),
   ];
   // Parts are joined only when present, so an input that failed before reading says just that.
   for (const i of summary.inputs) {

@@ -29,6 +29,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Merges streams, yielding batches as soon as any source has one. Each source has at most one pending
  * read, so a fast source cannot run ahead of the consumer. `onSourceEnd(i)` is called when source i ends.
  *
+ * A consumer that stops early (return()) leaves, per source, at most one batch the source has already handed
+ * over: its pending read, which settles once the source's return() has run. `onDiscard(i, item)` is called
+ * with each such batch, so that what a source passed on is never lost without a count (pipeline.ts,
+ * `not_passed_on`). A batch yielded to the consumer is the consumer's: it is not reported.
+ *
  * Sources that are ready at the same time are served in turn. Promise.race settles with the first ready
  * promise in iteration order, so a source re-armed in place would win every time its read resolves at once
  * (a mapped file at |max): the replayed responses of --output-http-track-response, merged back in here,
@@ -37,6 +42,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function* mergeStreams(
   sources: readonly AsyncIterable<Batch>[],
   onSourceEnd?: (index: number, error?: unknown) => void,
+  onDiscard?: (index: number, item: Batch) => void,
 ): AsyncGenerator<Batch> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   type Step = { index: number; result?: IteratorResult<Batch>; error?: unknown };
@@ -65,7 +71,15 @@ export async function* mergeStreams(
     }
   } finally {
     // Consumer stopped early: let the sources clean up.
+    const left = [...pending.values()];
     await Promise.allSettled([...pending.keys()].map((i) => iterators[i]!.return?.()));
+    // An async generator's return() waits for its pending read, so these have settled by now; an iterator that
+    // ends its read later is still counted then (not awaited: a read that never settles must not hang the stop).
+    if (onDiscard)
+      for (const read of left)
+        void read.then((step) => {
+          if (step.result !== undefined && !step.result.done) onDiscard(step.index, step.result.value);
+        });
   }
 }
 

@@ -70,6 +70,12 @@ export interface PipelineCounters {
   truncated: number;
   /** Messages routed to at least one working output. */
   routed: number;
+  /**
+   * Messages an input passed on that reached neither the loop nor the transform, because the run stopped
+   * first: a transform that failed (middleware died) stops taking them, and what the inputs had already
+   * handed to the merge is counted here. Counted per batch. See docs/pipeline.md, "Every message counted".
+   */
+  not_passed_on: number;
 }
 
 export interface OutputReport {
@@ -101,7 +107,15 @@ interface OutputSlot {
 }
 
 export class Pipeline {
-  readonly counters: PipelineCounters = { messages: 0, bytes: 0, filtered: 0, empty: 0, truncated: 0, routed: 0 };
+  readonly counters: PipelineCounters = {
+    messages: 0,
+    bytes: 0,
+    filtered: 0,
+    empty: 0,
+    truncated: 0,
+    routed: 0,
+    not_passed_on: 0,
+  };
   private readonly slots: OutputSlot[];
   private readonly inputErrors = new Map<number, string>();
   private stopping = false;
@@ -157,7 +171,7 @@ export class Pipeline {
       ...producers.map((o) => o.responses!),
     ] as AsyncIterable<Batch>[];
     if (inputsLeft === 0) drainProducers();
-    let stream: AsyncIterable<Batch | RawRun> = mergeStreams(sources, (index, error) => {
+    const onSourceEnd = (index: number, error: unknown) => {
       if (index < inputs.length) {
         if (error !== undefined) {
           const text = describeError(error);
@@ -169,17 +183,20 @@ export class Pipeline {
         inputsLeft--;
         if (inputsLeft === 0) settleThenDrain();
       }
-    });
+    };
+    // Replayed responses (sources past the inputs) were read by no input: they are not in not_passed_on.
+    const onDiscard = (index: number, item: Batch | RawRun) => {
+      if (index < inputs.length) this.counters.not_passed_on += isRawRun(item) ? item.count : item.length;
+    };
+    const merged = mergeStreams(sources, onSourceEnd, onDiscard as (index: number, item: Batch) => void);
+    let stream: AsyncIterable<Batch | RawRun> = merged;
     const settleThenDrain = () => {
       const settle = this.options.settle;
       if (!settle) return drainProducers();
       settle().then(drainProducers, drainProducers);
     };
     if (this.options.transform)
-      stream = this.guardTransform(
-        this.options.transform(detachReturn(stream as AsyncIterable<Batch>)),
-        drainProducers,
-      );
+      stream = this.guardTransform(this.options.transform(detachReturn(merged)), drainProducers, merged);
 
     const limit = this.options.copyBufferSize ?? 0;
     const c = this.counters;
@@ -255,16 +272,31 @@ export class Pipeline {
   /**
    * A transform that fails (middleware died) ends the run: the failure is recorded, inputs are stopped and
    * producers drained, and the loop ends normally so that every output is still flushed and closed.
+   *
+   * What the inputs had read by then is accounted before the summary: the merge is ended here (its return()
+   * waits for each source's pending read, which the stopped inputs settle), and the batches the transform
+   * will never take are counted in `not_passed_on` (mergeStreams' onDiscard). A batch the transform took
+   * meanwhile is its own to count (an exited middleware's `not_sent`). Left to itself, the transform's reader
+   * would go on taking batches after the summary was printed, and the counts did not add up.
    */
-  private async *guardTransform(stream: AsyncIterable<Batch>, drainProducers: () => void): AsyncGenerator<Batch> {
+  private async *guardTransform(
+    stream: AsyncIterable<Batch>,
+    drainProducers: () => void,
+    merged: AsyncGenerator<Batch>,
+  ): AsyncGenerator<Batch> {
     try {
       yield* stream;
     } catch (err) {
       const text = describeError(err);
       this.options.log.error(text);
       this.failures.push(text);
-      void this.stop();
+      const stopped = this.stop();
       drainProducers();
+      await stopped;
+      await merged.return(undefined);
+      // The discarded reads are counted in callbacks, and the transform counts its last batch in its own
+      // continuation: both are queued microtasks, run before the next turn of the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
