@@ -148,10 +148,8 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
         }
       }
       if (fatal) {
-        throw new TaplineError(ERROR_CODES.PEER, `the Kafka client gave up: ${fatal.message}`, {
-          where: name,
-          cause: fatal,
-        });
+        // No `where`: the pipeline names the input already ('input-kafka(t): input-kafka(t): …' otherwise).
+        throw new TaplineError(ERROR_CODES.PEER, `the Kafka client gave up: ${fatal.message}`, { cause: fatal });
       }
     },
     async close() {

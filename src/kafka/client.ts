@@ -114,8 +114,27 @@ function unreadableCompression(err: Error): Error | undefined {
   );
 }
 
+/**
+ * kafkajs's words when a fetch offset is not in the partition (an absolute --input-kafka-offset past its end,
+ * or one retention deleted): 'Offset out of range, resetting to default offset' named neither the partition
+ * nor where reading goes on. `resetTo` is where kafkajs then reads from (its 'default offset').
+ */
+const OUT_OF_RANGE = 'Offset out of range, resetting to default offset';
+const OUT_OF_RANGE_FETCH = 'The requested offset is not within the range of offsets maintained by the server';
+
+function outOfRangeText(c: KafkaConnection, partition: unknown, resetTo: 'oldest' | 'newest'): string {
+  return (
+    `${c.name}: partition ${String(partition)}: the offset to read from is not in the partition (past its ` +
+    `end, or deleted by retention): reading from its ${resetTo} message on`
+  );
+}
+
 /** `quiet()` true: the client's errors are only debug lines (a consumer being closed mid-join). */
-function kafkaOf(c: KafkaConnection, quiet: () => boolean = () => false): Kafka {
+function kafkaOf(
+  c: KafkaConnection,
+  quiet: () => boolean = () => false,
+  resetTo: 'oldest' | 'newest' = 'newest',
+): Kafka {
   const { Kafka, logLevel } = kafkajs();
   const config: KafkaConfig = {
     clientId: c.clientId,
@@ -130,7 +149,13 @@ function kafkaOf(c: KafkaConnection, quiet: () => boolean = () => false): Kafka 
       // requested offset is not within the range…'): the message alone says nothing.
       const reason = typeof entry.log.error === 'string' && entry.log.error !== '' ? `: ${entry.log.error}` : '';
       const text = `${c.name}: kafka ${entry.namespace}: ${entry.log.message}${reason}`;
-      if (entry.level === logLevel.ERROR && !quiet()) c.log.warn(text, `${c.name} client`);
+      if (entry.log.message === OUT_OF_RANGE) {
+        c.log.warn(outOfRangeText(c, entry.log.partition, resetTo), `${c.name} out of range`);
+        return;
+      }
+      // The fetch's own line for it says less than the one above, which follows it.
+      if (entry.log.error === OUT_OF_RANGE_FETCH) c.log.debug(1, text);
+      else if (entry.level === logLevel.ERROR && !quiet()) c.log.warn(text, `${c.name} client`);
       else c.log.debug(1, text);
     },
   };
@@ -203,7 +228,7 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
   let restartTimer: NodeJS.Timeout | undefined;
   // Once closed, what the client says about the connections being torn down under it (a stop during the
   // group join: 'Crash: KafkaJSConnectionError: write after end', after the summary) is not a failure.
-  const kafka = kafkaOf(c, () => closed);
+  const kafka = kafkaOf(c, () => closed, options.start === 'earliest' ? 'oldest' : 'newest');
   // The next offset to read per partition, after each batch was handled. Without a group nothing is
   // committed, so a restarted client resumes from here instead of from --input-kafka-offset again; in a
   // group the committed offsets take over (a partition may have moved to another member meanwhile).

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeGorJson } from '../../src/kafka/gor-json.js';
 import { partitionOfKey } from '../../src/kafka/partitioner.js';
-import { runTapline } from '../support/cli.js';
+import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
 import { type KafkaBroker, startKafkaBroker } from '../support/kafka-broker.js';
 import { kcatConsume, kcatProduce } from '../support/kafka-kcat.js';
 import { exchange, PRODUCER_CLIENTS, runUntilRecords, splitGor, withKafkaClient, writeGor } from './kafka-cli.js';
@@ -28,7 +28,9 @@ before(async () => {
       [`json-${c.client}`, 2],
     ]),
   );
-  broker = await startKafkaBroker({ topics: { ...produced, fromkcat: 3, fromkcatjson: 1, snappy: 1, lz4: 1 } });
+  broker = await startKafkaBroker({
+    topics: { ...produced, fromkcat: 3, fromkcatjson: 1, snappy: 1, lz4: 1, short: 1 },
+  });
   dir = await mkdtemp(join(tmpdir(), 'tapline-kafka-'));
   await writeGor(join(dir, 'in.gor'), messages);
 });
@@ -187,4 +189,28 @@ test('lz4 (which tapline cannot read): the input ends at once with an error nami
     /messages compressed with lz4, which tapline cannot read \(it reads uncompressed, gzip and snappy/,
   );
   assert.doesNotMatch(r.stderr, /restart/, 'a codec it cannot read is not retried');
+  assert.doesNotMatch(r.stderr, /input-kafka\(lz4\): input-kafka\(lz4\)/, 'the input is named once');
+});
+
+test('an absolute offset past the partition end: a warning names the partition and where reading goes on', async () => {
+  await kcatProduce(broker.bootstrap, 'short', messages.slice(0, 2).map(raw), 0);
+  const child = startTapline([
+    '--input-kafka-host',
+    broker.bootstrap,
+    '--input-kafka-topic',
+    'short',
+    '--input-kafka-offset',
+    '100',
+    '--output-stdout',
+  ]);
+  const result = collect(child, 30_000);
+  await waitForStderr(child, /out of range|not in the partition/, 20_000).finally(() => child.kill('SIGINT'));
+  const r = await result;
+  assert.equal(r.code, 0, r.stderr);
+  // kafkajs said 'Offset out of range, resetting to default offset': no partition, no word of where it reads.
+  assert.match(
+    r.stderr,
+    /input-kafka\(short\): partition 0: the offset to read from is not in the partition \(past its end, or deleted by retention\): reading from its newest message on/,
+  );
+  assert.doesNotMatch(r.stderr, /default offset|not within the range/);
 });
