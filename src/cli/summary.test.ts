@@ -33,8 +33,8 @@ it('undeliveredLines: an output that did not deliver what it took is named with 
     ],
   } as unknown as RunSummary;
   assert.deepEqual(undeliveredLines(summary), [
-    'output-tcp(a:1): 6 message(s) never reached the peer (2 dropped while the peer was away, 4 at close)',
-    'output-kafka(t): 3 message(s) never reached the peer (3 failed)',
+    'output-tcp(a:1): 6 message(s) not delivered (2 dropped while the peer was away, 4 at close)',
+    'output-kafka(t): 3 message(s) not delivered (3 failed)',
   ]);
 });
 

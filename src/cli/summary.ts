@@ -85,7 +85,7 @@ export function undeliveredLines(summary: RunSummary): string[] {
       failed > 0 ? `${failed} failed` : '',
     ];
     const all = away + atClose + failed;
-    lines.push(`${o.name}: ${all} message(s) never reached the peer (${parts.filter(Boolean).join(', ')})`);
+    lines.push(`${o.name}: ${all} message(s) not delivered (${parts.filter(Boolean).join(', ')})`);
   }
   return lines;
 }

@@ -268,7 +268,7 @@ describe('output-binary', () => {
       // turn goes out on a new connection.
       assert.match(r.stderr, /a turn of 50331648 bytes was not delivered: the connection was dropped/);
       assert.match(r.stderr, /: 2 written; sent 1, sent bytes 10 B, failed 1, connections opened 2\b/);
-      assert.match(r.stderr, /1 message\(s\) never reached the peer \(1 failed\)/);
+      assert.match(r.stderr, /1 message\(s\) not delivered \(1 failed\)/);
       assert.equal(r.code, 1, r.stderr);
       // tapline dropped it, the target did not close it: not counted twice (it said 'target closed 1').
       assert.doesNotMatch(r.stderr, /target closed/);

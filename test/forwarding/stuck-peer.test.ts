@@ -62,7 +62,7 @@ describe('output-tcp to a peer that never reads', () => {
       // What was lost at close makes the run exit 1, named in an error line.
       assert.equal(ended.code, 1, sender.stderr());
       const err = sender.stderr();
-      assert.match(err, /error: output-tcp\(.*\): \d+ message\(s\) never reached the peer \(\d+ at close\)/);
+      assert.match(err, /error: output-tcp\(.*\): \d+ message\(s\) not delivered \(\d+ at close\)/);
       assert.match(err, /message\(s\) never sent: the peer took nothing more within 5000ms of the end \(connected/);
       const written = Number(/(\d+) written;/.exec(err)?.[1]);
       const sent = count(err, 'sent');

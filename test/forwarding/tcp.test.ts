@@ -278,7 +278,7 @@ describe('tcp forwarding between tapline processes', () => {
     assert.match(relay.stderr(), /dropped while away 4/);
     assert.match(
       relay.stderr(),
-      /error: output-tcp\(.*\): 4 message\(s\) never reached the peer \(4 dropped while the peer was away\)/,
+      /error: output-tcp\(.*\): 4 message\(s\) not delivered \(4 dropped while the peer was away\)/,
     );
     // At least one: a SIGKILLed peer's connection can close (FIN) a moment before its listener does, so the
     // immediate redial may reach the dying listener and be reset — a second, legitimate disconnect.

@@ -84,7 +84,7 @@ describe('forwarding TLS mismatches', () => {
       );
       assert.equal((await sender.exited).code, 1, sender.stderr());
       assert.match(sender.stderr(), /lost at close 1/);
-      assert.match(sender.stderr(), /never reached the peer \(1 at close\)/);
+      assert.match(sender.stderr(), /not delivered \(1 at close\)/);
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
