@@ -10,6 +10,8 @@ export const kafkaInputDecl: InputPluginDecl = {
   role: 'input',
   flag: 'input-kafka-host',
   summary: 'Read messages from a Kafka topic (raw or gor JSON)',
+  // A `|N%` on the host is refused (kafka.ts): on input-kafka a percent is a speed, given on the offset.
+  ownsLimit: true,
   flags: {
     ...commonKafkaFlags('input-kafka', 'read'),
     'input-kafka-offset': {

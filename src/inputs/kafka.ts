@@ -16,7 +16,7 @@ import { Channel, sleep } from '../core/async.js';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input, PluginContext } from '../core/plugin.js';
-import type { InputPluginDef } from '../core/registry.js';
+import { type InputPluginDef, limitInput } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
 import { type BatchHandler, type ConsumerOptions, createConsumer, type KafkaConsumer } from '../kafka/client.js';
 import { connectionFrom } from '../kafka/flags.js';
@@ -229,15 +229,27 @@ export function parseKafkaOffset(text: string): { start: ConsumerOptions['start'
 
 export const kafkaInputPlugin: InputPluginDef = {
   ...kafkaInputDecl,
-  create({ address, flags, ctx }) {
+  create({ address, limit, flags, ctx }) {
+    // gor takes input-kafka's limit from the offset ('-2|200%': a speed, spec §5.1); on the host a percent
+    // was a random drop here, which a gor user meaning a speed would not expect.
+    if (limit.kind === 'percent' || limit.kind === 'max') {
+      const given = limit.kind === 'max' ? 'max' : `${limit.percent}%`;
+      throw new TaplineError(
+        ERROR_CODES.USAGE,
+        `|${given} on input-kafka is a replay speed, given on the offset as in gor: --input-kafka-offset '-2|${limit.kind === 'max' ? '100000' : limit.percent}%'`,
+        { where: `--input-kafka-host ${address}|${given}` },
+      );
+    }
     const { connection, topic } = connectionFrom(address, flags, 'input-kafka', ctx.log);
     const { start, speed } = parseKafkaOffset(flags.string('input-kafka-offset'));
     const group = flags.string('input-kafka-group');
     const consumer = createConsumer(connection, { topic, start, ...(group ? { group } : {}) });
-    return kafkaInput(
+    const input = kafkaInput(
       consumer,
       { topic, format: flags.bool('input-kafka-json-format') ? 'json' : 'raw', ...(speed ? { speed } : {}) },
       ctx,
     );
+    // `|N` on the host: at most N messages a second, the rest dropped and counted, as on other inputs.
+    return limitInput(input, limit);
   },
 };

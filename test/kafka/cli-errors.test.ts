@@ -47,6 +47,11 @@ const cases: [string[], RegExp][] = [
     /only a \|N% speed/,
   ],
   [
+    // A percent on input-kafka is a speed, on the offset (gor); on the host it randomly dropped messages.
+    ['--input-kafka-host', 'h:1|50%', '--input-kafka-topic', 't', '--output-null', '--exit-after', '1s'],
+    /--input-kafka-host h:1\|50%: \|50% on input-kafka is a replay speed, given on the offset as in gor: --input-kafka-offset '-2\|50%'/,
+  ],
+  [
     ['--input-kafka-host', 'h:1', '--input-kafka-topic', 't', '--kafka-tls-client-cert', 'c.pem', '--output-null'],
     /--kafka-tls-client-cert: a client certificate needs its key/,
   ],
