@@ -51,6 +51,8 @@ export interface ModuleCounters {
   dropped: number;
   added: number;
   correlations_expired: number;
+  /** The rest of the batch after a message the function failed on: the run stopped before they were given to it. */
+  not_taken: number;
 }
 
 /** A module path as the file URL it is imported from (and named by in stack traces). */
@@ -109,7 +111,7 @@ async function importTypeScript(url: string, path: string): Promise<{ default?: 
 }
 
 export class ModuleMiddleware {
-  readonly counters: ModuleCounters = { in: 0, out: 0, dropped: 0, added: 0, correlations_expired: 0 };
+  readonly counters: ModuleCounters = { in: 0, out: 0, dropped: 0, added: 0, correlations_expired: 0, not_taken: 0 };
   private readonly correlator = new Correlator();
   readonly context: MiddlewareContext;
 
@@ -154,7 +156,8 @@ export class ModuleMiddleware {
 
   describe(): string {
     const c = this.counters;
-    return `  ${this.name}: ${c.in} in, ${c.out} out (${c.dropped} dropped, ${c.added} added)`;
+    const notTaken = c.not_taken > 0 ? `; ${c.not_taken} not taken: the run stopped` : '';
+    return `  ${this.name}: ${c.in} in, ${c.out} out (${c.dropped} dropped, ${c.added} added)${notTaken}`;
   }
 
   private async *run(source: AsyncIterable<Batch>): AsyncGenerator<Batch> {
@@ -174,7 +177,9 @@ export class ModuleMiddleware {
           if (result != null && typeof (result as Promise<unknown>).then === 'function')
             result = await this.settled(result as PromiseLike<unknown>, msg);
         } catch (err) {
-          // What came before the failing message still goes on (then the pipeline flushes and stops).
+          // What came before the failing message still goes on (then the pipeline flushes and stops); what came
+          // after it in the batch is counted, not silently dropped.
+          c.not_taken += batch.length - i - 1;
           if (out.length > 0) yield out;
           if (err instanceof TaplineError) throw err;
           throw new TaplineError(
@@ -186,6 +191,7 @@ export class ModuleMiddleware {
         try {
           this.emit(result, out, msg, false);
         } catch (err) {
+          c.not_taken += batch.length - i - 1;
           if (out.length > 0) yield out;
           throw err;
         }

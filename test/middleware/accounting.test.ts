@@ -63,12 +63,17 @@ describe('--middleware that dies early: every message read is counted', () => {
     });
   }
 
-  it('a --middleware-module that throws: the batch the pipeline held is counted as read but not passed on', async () => {
+  it('a --middleware-module that throws: records = in + not taken (the rest of its batch) + not passed on', async () => {
     const res = await runWithStats(['--middleware-module', fixture('modules/throws.ts')]);
     assert.equal(res.code, 1, res.stderr);
     const stats = finalStats(res.stderr);
     const notPassedOn = stats.not_passed_on as number;
     assert.ok(notPassedOn > 0, res.stderr);
     assert.match(res.stderr, new RegExp(`, ${notPassedOn} read but not passed on: the run stopped\\n`));
+    const records = Object.values(stats.inputs as Record<string, { records: number }>)[0]!.records;
+    const mw = stats.middleware as { in: number; not_taken: number };
+    assert.ok(mw.not_taken > 0, res.stderr);
+    assert.equal(records, mw.in + mw.not_taken + notPassedOn, res.stderr);
+    assert.match(res.stderr, new RegExp(`; ${mw.not_taken} not taken: the run stopped`));
   });
 });
