@@ -130,52 +130,35 @@ test('not HTTP/1 on either side: no document', () => {
   assert.equal(buildDocument(exchange('GET / HTTP/1.1\r\n\r\n', 'garbage\r\n\r\n'), route, NOW), null);
 });
 
+/** The document for a request head (bytes as given) answered by a bare 200. */
+function documentFor(requestHead: Buffer) {
+  const response = Buffer.from('HTTP/1.1 200 OK\r\n\r\n');
+  return buildDocument({ requestHead, requestBodyBytes: 0, response, rttNs: 0n }, route, NOW)!;
+}
+
 test('non-UTF-8 header bytes are kept byte for byte (Latin-1), valid UTF-8 decoded', () => {
-  const doc = buildDocument(
-    {
-      requestHead: Buffer.concat([
-        Buffer.from('GET / HTTP/1.1\r\nUser-Agent: caf', 'latin1'),
-        Buffer.from([0xe9]),
-        Buffer.from('\r\nAccept: \u00e9t\u00e9\r\n\r\n', 'utf8'),
-      ]),
-      requestBodyBytes: 0,
-      response: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
-      rttNs: 0n,
-    },
-    route,
-    NOW,
-  )!;
+  const doc = documentFor(
+    Buffer.concat([
+      Buffer.from('GET / HTTP/1.1\r\nUser-Agent: caf', 'latin1'),
+      Buffer.from([0xe9]),
+      Buffer.from('\r\nAccept: \u00e9t\u00e9\r\n\r\n', 'utf8'),
+    ]),
+  );
   assert.equal(doc['Req_User-Agent'], 'caf\u00e9');
   assert.equal(doc.Req_Accept, '\u00e9t\u00e9');
 });
 
 test('a UTF-8 path and host: Req_URL as header values are decoded, route and host as report names them', () => {
-  const doc = buildDocument(
-    {
-      requestHead: Buffer.concat([
-        Buffer.from('GET /uni/\u00e9/\u65e5\u672c?q=\u00e9 HTTP/1.1\r\nHost: b\u00fccher.example\r\n\r\n', 'utf8'),
-      ]),
-      requestBodyBytes: 0,
-      response: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
-      rttNs: 0n,
-    },
-    route,
-    NOW,
-  )!;
+  const doc = documentFor(
+    Buffer.from('GET /uni/\u00e9/\u65e5\u672c?q=\u00e9 HTTP/1.1\r\nHost: b\u00fccher.example\r\n\r\n', 'utf8'),
+  );
   assert.equal(doc.Req_URL, '/uni/\u00e9/\u65e5\u672c?q=\u00e9');
   assert.equal(doc.route, '/uni/\u00e9/\u65e5\u672c');
   assert.equal(doc.host, 'b\u00fccher.example');
   // Not UTF-8: Req_URL byte for byte (as header values), route with the byte shown as report shows it.
-  const latin = buildDocument(
-    {
-      requestHead: Buffer.concat([Buffer.from('GET /caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\n\r\n')]),
-      requestBodyBytes: 0,
-      response: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
-      rttNs: 0n,
-    },
-    route,
-    NOW,
-  )!;
+  const latin = documentFor(
+    Buffer.concat([Buffer.from('GET /caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\n\r\n')]),
+  );
   assert.equal(latin.Req_URL, '/caf\u00e9');
   assert.equal(latin.route, '/caf\\xe9');
 });
