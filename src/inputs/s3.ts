@@ -87,7 +87,8 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   const { prefix, matches } = keyMatcher(pattern);
   const stop = new AbortController();
   options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
-  const counters = { objects: 0, bytes_downloaded: 0 };
+  // objects_gone: listed, then deleted before their download (a retention job, another reader that moves them).
+  const counters = { objects: 0, bytes_downloaded: 0, objects_gone: 0 };
   let staging: string | undefined;
   let inner: Input | undefined;
   let closed = false;
@@ -106,14 +107,28 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     debug: (level, m) => options.log.debug(level, m),
   };
 
-  const download = async (object: S3Object, path: string): Promise<void> => {
+  /** Downloads one object; false when it was deleted after the listing (warned and counted, as a local file that vanished). */
+  const download = async (object: S3Object, path: string): Promise<boolean> => {
     try {
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }), {
         abortSignal: stop.signal,
       });
       await pipeline(res.Body as Readable, createWriteStream(path), { signal: stop.signal });
       counters.bytes_downloaded += object.size;
+      return true;
     } catch (err) {
+      if (isGoneAnswer(err) && !stop.signal.aborted) {
+        counters.objects_gone++;
+        options.log.warn(
+          new TaplineError(
+            ERROR_CODES.FILE_IO,
+            `cannot download: ${describeS3Error(err)}: deleted after the listing; the other objects are replayed`,
+            { where: `s3://${bucket}/${object.key}` },
+          ).describe(),
+          'input-file:s3-gone',
+        );
+        return false;
+      }
       throw new TaplineError(ERROR_CODES.PEER, `cannot download: ${describeS3Error(err)}`, {
         where: `s3://${bucket}/${object.key}`,
         cause: err,
@@ -142,16 +157,29 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     const total = objects.reduce((n, o) => n + o.size, 0);
     options.log.info(`${name}: downloading ${objects.length} object(s), ${formatBytes(total)}, to ${dir}`);
     let next = 0;
+    const downloaded = paths.map(() => false);
     const worker = async () => {
       while (next < objects.length && !stop.signal.aborted) {
         const i = next++;
-        await download(objects[i]!, paths[i]!);
+        if (!(await download(objects[i]!, paths[i]!))) continue;
+        downloaded[i] = true;
         counters.objects++;
         options.log.debug(2, `${name}: s3://${bucket}/${objects[i]!.key} → ${paths[i]}`);
       }
     };
     await Promise.all(Array.from({ length: Math.min(DOWNLOADS, objects.length) }, worker));
-    return paths;
+    return paths.filter((_, i) => downloaded[i]);
+  };
+
+  /** As the file input ends a run with files it could not read: everything else was replayed, then exit 1. */
+  const goneError = (): TaplineError | undefined => {
+    const n = counters.objects_gone;
+    if (n === 0) return undefined;
+    return new TaplineError(
+      ERROR_CODES.FILE_IO,
+      `${n === 1 ? '1 object was' : `${n} objects were`} deleted between the listing and the download ` +
+        '(see the warnings above); the other objects were replayed',
+    );
   };
 
   const cleanUp = async () => {
@@ -172,16 +200,23 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
           throw err;
         }
         if (closed || stop.signal.aborted) return;
+        if (paths.length === 0) throw goneError()!; // every object listed was gone: nothing to replay
         const { location: _location, bufferDir: _bufferDir, ...rest } = options;
         inner = fileInput({ ...rest, log, patterns: paths, name, signal: stop.signal });
         try {
           yield* inner.read();
         } catch (err) {
           if (!isTaplineError(err)) throw err;
-          throw new TaplineError(err.code, named(err.message), {
+          const gone = goneError();
+          const message = gone ? `${named(err.message)}; and ${gone.message}` : named(err.message);
+          throw new TaplineError(err.code, message, {
             ...(err.where === undefined ? {} : { where: named(err.where) }),
             cause: err,
           });
+        }
+        if (!closed && !stop.signal.aborted) {
+          const gone = goneError();
+          if (gone) throw gone;
         }
       } finally {
         await cleanUp();
@@ -194,6 +229,16 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     },
     stats: () => ({ ...inner?.stats?.(), ...counters }),
   };
+}
+
+/**
+ * The store's answer for an object that is not there (any more): S3's NoSuchKey, or a bare 404 (a store that
+ * answers without S3's XML). Not NoSuchBucket: a bucket gone is no object's problem, it fails the input.
+ */
+function isGoneAnswer(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return false;
+  return e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
 
 /** `--input-file s3://…`: the file input's create() hands S3 addresses here. */

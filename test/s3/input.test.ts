@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { isTaplineError } from '../../src/core/errors.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
@@ -127,4 +128,75 @@ test('a bad record or a cut gzip object is named by its S3 key, not by the stage
   assert.match(text, /s3:\/\/tapline-test\/bad\/notes\.txt: record 1 \(byte 0\)/);
   assert.match(text, /s3:\/\/tapline-test\/bad\/cut\.gor\.gz: cannot read/);
   assert.doesNotMatch(text, /tapline-s3-|\d{6}_/, text);
+});
+
+/**
+ * A client of the same s3rver that deletes `doomed` keys (through another client) just before it asks for them:
+ * the race of a retention job between the listing and the download, made certain.
+ */
+function clientThatLosesObjects(doomed: Set<string>): S3Client {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Bucket?: string; Key?: string };
+      if (context.commandName === GetObjectCommand.name && input.Key && doomed.has(input.Key))
+        await s3.client.send(new DeleteObjectCommand({ Bucket: input.Bucket, Key: input.Key }));
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return client;
+}
+
+test('an object deleted between the listing and its download is warned and counted; the others are replayed, then exit 1', async () => {
+  await put('gone/a.gor', Buffer.concat([1, 3].map((t) => encodeRecord(record(t)))));
+  await put('gone/b.gor', Buffer.concat([2, 4].map((t) => encodeRecord(record(t)))));
+  const client = clientThatLosesObjects(new Set(['gone/a.gor']));
+  const log = memoryLogger();
+  const input = s3Input(client, { location: { bucket: s3.bucket, key: 'gone/' }, bufferDir: buffer, log });
+  const ms: number[] = [];
+  try {
+    await assert.rejects(
+      (async () => {
+        for await (const batch of input.read())
+          for (const m of batch) ms.push(Number((m.meta.timestampNs - T0) / 1_000_000n));
+      })(),
+      (err: unknown) =>
+        isTaplineError(err) &&
+        err.code === 'TAPLINE_ERR_FILE_IO' &&
+        /1 object was deleted between the listing and the download \(see the warnings above\); the other objects were replayed/.test(
+          err.message,
+        ),
+    );
+  } finally {
+    client.destroy();
+  }
+  assert.deepEqual(ms, [2, 4], 'the other object is replayed');
+  assert.equal(input.stats!().objects_gone, 1);
+  assert.equal(input.stats!().objects, 1);
+  assert.match(
+    log.lines.join('\n'),
+    /s3:\/\/tapline-test\/gone\/a\.gor: cannot download: NoSuchKey.*deleted after the listing/,
+  );
+  assert.deepEqual(readdirSync(buffer), [], 'the staging directory is removed');
+});
+
+test('every object listed deleted before its download: the error says so, nothing replayed', async () => {
+  await put('allgone/a.gor', encodeRecord(record(1)));
+  const client = clientThatLosesObjects(new Set(['allgone/a.gor']));
+  const log = memoryLogger();
+  const input = s3Input(client, { location: { bucket: s3.bucket, key: 'allgone/' }, bufferDir: buffer, log });
+  try {
+    await assert.rejects(async () => {
+      for await (const _ of input.read()) assert.fail('nothing to replay');
+    }, /1 object was deleted between the listing and the download/);
+  } finally {
+    client.destroy();
+  }
+  assert.equal(input.stats!().objects_gone, 1);
 });
