@@ -282,6 +282,38 @@ export class GorRecordReader {
     return this.recordNo;
   }
 
+  /** Bytes held for the record still arriving (0 between records and while one is skipped). */
+  get pendingBytes(): number {
+    return this.skipping ? 0 : this.piecesLen;
+  }
+
+  /**
+   * Drops the record still arriving without reading it (a caller bounding memory; it says why, no problem is
+   * reported): the rest of it is skipped up to the next separator. Its number and offset, or null when none.
+   */
+  dropPending(): { record: number; offset: number } | null {
+    if (this.skipping || this.piecesLen === 0) return null;
+    this.recordNo += 1;
+    const dropped = { record: this.recordNo, offset: this.recordOffset };
+    this.skipRest();
+    return dropped;
+  }
+
+  /**
+   * End of stream for a caller that passes no cut-off record on: forgets the record still arriving without
+   * copying or parsing it (end() joins it whole: seconds for hundreds of MB). Its number and offset when it
+   * held more than blanks; null when none (or it was being skipped, so already reported).
+   */
+  discard(): { record: number; offset: number } | null {
+    const pending = !this.skipping && this.pieces.some((p) => hasNonBlank(p, 0, p.length));
+    const cut = pending ? { record: this.recordNo + 1, offset: this.recordOffset } : null;
+    this.pieces = [];
+    this.piecesLen = 0;
+    this.skipping = false;
+    this.metaChecked = false;
+    return cut;
+  }
+
   /** A separator may straddle the previous chunk and this one: look at the seam. Returns where to continue. */
   private scanStraddle(chunk: Buffer): number {
     const tailLen = Math.min(CORE_LEN + 1, this.piecesLen);
@@ -375,6 +407,11 @@ export class GorRecordReader {
       skipped: true,
       message: `${why}; skipping to the next record separator`,
     });
+    this.skipRest();
+  }
+
+  /** Skips the record being read up to the next separator, keeping only what a straddling one could need. */
+  private skipRest(): void {
     this.skipping = true;
     const tail = lastBytes(this.pieces, Math.min(this.piecesLen, CORE_LEN + 1));
     this.pieces = [tail];

@@ -23,6 +23,17 @@ export const tcpInputDecl: InputPluginDecl = {
       section: FORWARDING_SECTION,
       help: 'Listen with TLS, using --input-tcp-certificate and --input-tcp-certificate-key.',
     },
+    'input-tcp-memory-budget': {
+      kind: 'size',
+      min: '1',
+      default: '512mb',
+      value: 'BYTES',
+      section: FORWARDING_SECTION,
+      help:
+        'Bytes all records still arriving may hold together, every --input-tcp connection. Beyond it the largest ' +
+        'is dropped (a .gor record cannot be passed on cut), warned naming the peer, and counted (dropped_memory_budget).',
+      gorNote: 'tapline only; gor has no bound on the records it is assembling',
+    },
     'input-tcp-certificate': {
       kind: 'string',
       value: 'FILE',

@@ -6,9 +6,15 @@
  *   peer ─socket─▶ GorRecordReader (per connection) ─▶ [Channel, bounded] ─read()─▶ pipeline
  *          ▲ a connection is paused while the channel is full, so a fast peer is slowed by TCP, not buffered
  *
+ *   each chunk received ──update(connection, bytes of its record still arriving)──▶ MemoryBudget (one a run)
+ *                                      all connections' total > --input-tcp-memory-budget ──▶ the connection
+ *                                      with the largest drops that record (dropped_memory_budget, warned) and
+ *                                      skips the rest of it to the next separator; the connection stays open
+ *
  * Differences from gor (docs/compat.md): the payload is exactly what the peer sent (gor appends a stray LF);
  * a record cut off by a closing connection is dropped and counted (`unterminated_dropped`); malformed records
- * are counted and named in a warning.
+ * are counted and named in a warning; records still arriving hold at most --input-tcp-memory-budget bytes
+ * together (gor holds them all).
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -19,8 +25,10 @@ import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
 import type { InputPluginDef } from '../core/registry.js';
+import { formatBytes } from '../core/values.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
 import { readPem } from '../net/tls-files.js';
+import { type BudgetHolder, MemoryBudget } from './raw/memory-budget.js';
 import { tcpInputDecl } from './tcp-flags.js';
 
 export interface TcpInputOptions {
@@ -30,6 +38,26 @@ export interface TcpInputOptions {
   name?: string;
   /** Messages buffered between the sockets and the pipeline. */
   capacity?: number;
+  /**
+   * Bounds the bytes of records still arriving, all connections together (shared by every --input-tcp of a
+   * run); default: a budget of its own of DEFAULT_TCP_MEMORY_BUDGET.
+   */
+  budget?: MemoryBudget;
+}
+
+/** 512 MiB: records still arriving beyond it are dropped, the largest first. */
+export const DEFAULT_TCP_MEMORY_BUDGET = 512 * 1024 * 1024;
+
+/** One budget for all of a run's `--input-tcp` listeners; warns of each drop it makes. */
+export function tcpMemoryBudget(limit: number, log: Logger): MemoryBudget {
+  return new MemoryBudget(limit, (what, bytes) =>
+    log.warn(
+      `input-tcp: the records still arriving held more than --input-tcp-memory-budget (${formatBytes(limit)}) ` +
+        `together: ${what}, the largest (${formatBytes(bytes)} so far), was dropped; the rest of it is skipped ` +
+        '(dropped_memory_budget)',
+      'input-tcp budget',
+    ),
+  );
 }
 
 /** Starts listening; resolves once the port is open (a bad address or a taken port is a usage error). */
@@ -45,8 +73,10 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     bad_records: 0,
     bad_timestamps: 0,
     unterminated_dropped: 0,
+    dropped_memory_budget: 0,
     tls_failures: 0,
   };
+  const budget = options.budget ?? tcpMemoryBudget(DEFAULT_TCP_MEMORY_BUDGET, log);
   const sockets = new Set<Socket>();
   /** How each connection ends at the stop: what it already read is passed on first. */
   const stoppers = new WeakMap<Socket, () => void>();
@@ -63,9 +93,19 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
       counters.bad_records++;
       log.warn(`${name}: from ${peer}: record ${p.record} (offset ${p.offset}) skipped: ${p.message}`, `${name} bad`);
     });
+    const holder: BudgetHolder = {
+      describe: () => `record ${reader.records + 1} from ${peer} (${name})`,
+      cutForBudget: () => {
+        if (reader.dropPending() !== null) counters.dropped_memory_budget++;
+        budget.update(holder, 0);
+      },
+    };
     const take = (chunk: Buffer) => {
       counters.bytes += chunk.length;
-      for (const record of reader.push(chunk)) {
+      const records = reader.push(chunk);
+      // Once a chunk, not a byte: what this connection's record still arriving holds now.
+      budget.update(holder, reader.pendingBytes);
+      for (const record of records) {
         // The reader is as lenient as gor's: any line of 3+ words is a meta line. A timestamp that is not a
         // number means the peer is not sending gor data (text, a log): passed on as gor does, but said.
         if (Number.isNaN(messageKey(record))) {
@@ -93,11 +133,12 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
       sockets.delete(socket);
       counters.open_connections--;
       // A record the peer did not finish (it died mid-write, or the run stopped while it was arriving) would
-      // replay truncated: drop and count it.
-      const rest = reader.end();
-      if (rest.length > 0) {
-        counters.unterminated_dropped += rest.length;
-        const cut = `record ${rest[0]!.record} (offset ${rest[0]!.offset})`;
+      // replay truncated: drop and count it. discard(), not end(): end() would join it whole only to drop it.
+      budget.update(holder, 0);
+      const rest = reader.discard();
+      if (rest !== null) {
+        counters.unterminated_dropped++;
+        const cut = `record ${rest.record} (offset ${rest.offset})`;
         const why = closed
           ? `the run stopped while ${cut} from ${peer} was arriving`
           : `${peer} closed the connection in the middle of ${cut}`;
@@ -202,6 +243,9 @@ function handshakeFailure(err: NodeJS.ErrnoException & { reason?: string }): str
   return err.reason ?? err.message.split('\n')[0]!;
 }
 
+/** The budget of a run (its plugin context): every --input-tcp of it shares one. */
+const runBudgets = new WeakMap<object, MemoryBudget>();
+
 export const tcpInputPlugin: InputPluginDef = {
   ...tcpInputDecl,
   create({ address, flags, ctx }) {
@@ -220,6 +264,11 @@ export const tcpInputPlugin: InputPluginDef = {
           key: readPem(flags.string('input-tcp-certificate-key'), 'input-tcp-certificate-key'),
         }
       : undefined;
-    return tcpInput({ listen, log: ctx.log, ...(tls ? { tls } : {}) });
+    let budget = runBudgets.get(ctx);
+    if (budget === undefined) {
+      budget = tcpMemoryBudget(flags.number('input-tcp-memory-budget'), ctx.log);
+      runBudgets.set(ctx, budget);
+    }
+    return tcpInput({ listen, log: ctx.log, budget, ...(tls ? { tls } : {}) });
   },
 };
