@@ -129,7 +129,7 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
         );
         return false;
       }
-      throw new TaplineError(ERROR_CODES.PEER, `cannot download: ${describeS3Error(err)}`, {
+      throw new TaplineError(ERROR_CODES.PEER, `cannot download: ${describeS3Error(err, bucket)}`, {
         where: `s3://${bucket}/${object.key}`,
         cause: err,
       });
@@ -141,10 +141,14 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     try {
       objects = (await listObjects(client, bucket, prefix, stop.signal)).filter((o) => matches(o.key));
     } catch (err) {
-      throw new TaplineError(ERROR_CODES.PEER, `cannot list s3://${bucket}/${prefix}: ${describeS3Error(err)}`, {
-        where: '--input-file',
-        cause: err,
-      });
+      throw new TaplineError(
+        ERROR_CODES.PEER,
+        `cannot list s3://${bucket}/${prefix}: ${describeS3Error(err, bucket)}`,
+        {
+          where: '--input-file',
+          cause: err,
+        },
+      );
     }
     if (objects.length === 0) {
       throw new TaplineError(ERROR_CODES.FILE_IO, `no object matches ${address}`, { where: '--input-file' });

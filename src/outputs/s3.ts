@@ -127,9 +127,13 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         keys = listed.map((o) => o.key).filter((k) => k.endsWith(ext) && !k.slice(stem.length).includes('/'));
       } catch (err) {
         // No `where`: the pipeline names the output, and the message names the listing.
-        throw new TaplineError(ERROR_CODES.PEER, `cannot list s3://${bucket}/${stem}*: ${describeS3Error(err)}`, {
-          cause: err,
-        });
+        throw new TaplineError(
+          ERROR_CODES.PEER,
+          `cannot list s3://${bucket}/${stem}*: ${describeS3Error(err, bucket)}`,
+          {
+            cause: err,
+          },
+        );
       }
       knownKeys.set(templated, keys);
     }
@@ -167,7 +171,7 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
       stats.upload_failed++;
       notUploaded.push(chunk.local);
       log.warn(
-        `${name}: ${where} not uploaded: ${describeS3Error(err)}; its ${chunk.records} records are kept in ${chunk.local}`,
+        `${name}: ${where} not uploaded: ${describeS3Error(err, bucket)}; its ${chunk.records} records are kept in ${chunk.local}`,
         `${name} upload`,
       );
     }

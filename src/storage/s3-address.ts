@@ -78,20 +78,38 @@ export const s3Flags: Readonly<Record<string, FlagSpec>> = {
     value: 'URL',
     section: SECTION,
     help:
-      'S3-compatible store for s3:// addresses (e.g. http://127.0.0.1:9000), addressed path-style. Default: AWS, ' +
-      'or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. tapline only.',
+      'S3-compatible store for s3:// addresses (e.g. http://127.0.0.1:9000), addressed path-style. Default: ' +
+      'AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (also path-style), else AWS. tapline only.',
   },
   's3-region': {
     kind: 'string',
     value: 'REGION',
     section: SECTION,
-    help: 'Region for s3:// addresses. Default: AWS_REGION, then the profile in ~/.aws/config (us-east-1 with --s3-endpoint). tapline only.',
+    help: 'Region for s3:// addresses. Default: AWS_REGION, then the profile in ~/.aws/config (us-east-1 with --s3-endpoint or AWS_ENDPOINT_URL). tapline only.',
   },
 };
 
-export function s3SettingsFromFlags(flags: FlagSet): S3Settings {
-  const endpoint = flags.string('s3-endpoint');
+/**
+ * The settings of --s3-endpoint and --s3-region. Without --s3-endpoint, an endpoint in the environment
+ * (AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true) is taken the
+ * same way, path-style: the SDK addressed it virtual-host style, so `http://localhost:9000` became
+ * `bkt.localhost`, a host that does not exist (`ENOTFOUND bkt.localhost`), where every S3-compatible store
+ * answers path-style.
+ */
+export function s3SettingsFromFlags(
+  flags: FlagSet,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): S3Settings {
   const region = flags.string('s3-region');
+  const fromFlag = flags.string('s3-endpoint');
+  const ignoreEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true';
+  const [endpoint, where] = fromFlag
+    ? [fromFlag, '--s3-endpoint']
+    : ignoreEnv
+      ? [undefined, '']
+      : env.AWS_ENDPOINT_URL_S3
+        ? [env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3']
+        : [env.AWS_ENDPOINT_URL || undefined, 'AWS_ENDPOINT_URL'];
   if (endpoint) {
     let url: URL | undefined;
     try {
@@ -99,7 +117,7 @@ export function s3SettingsFromFlags(flags: FlagSet): S3Settings {
     } catch {}
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
       throw new TaplineError(ERROR_CODES.USAGE, `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`, {
-        where: '--s3-endpoint',
+        where,
       });
     }
   }

@@ -3,9 +3,10 @@
  * and errors in words.
  *
  * Endpoint, region and credentials come from the standard AWS sources, read by the AWS SDK itself: the
- * environment (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
- * AWS_ENDPOINT_URL_S3), ~/.aws/config and ~/.aws/credentials, SSO, web identity, the instance role. `--s3-endpoint`
- * points at an S3-compatible store (MinIO, Ceph, R2, …); `--s3-region` overrides the region.
+ * environment (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE),
+ * ~/.aws/config and ~/.aws/credentials, SSO, web identity, the instance role. `--s3-endpoint` (or
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, read by s3SettingsFromFlags) points at an S3-compatible store (MinIO,
+ * Ceph, R2, …), addressed path-style; `--s3-region` overrides the region.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -90,8 +91,24 @@ export async function listObjects(
 /** A store's answer that is no S3 answer, in words (describeS3Error gives its message as it is). */
 export class StoreReplyError extends Error {}
 
-/** An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist (HTTP 404)`. */
-export function describeS3Error(err: unknown): string {
+/**
+ * An SDK or network error in a few words: `NoSuchBucket: The specified bucket does not exist (HTTP 404)`.
+ * With the bucket, a host name not found that is the bucket's name before the endpoint's (`bkt.localhost`) says
+ * how to address the store path-style.
+ */
+export function describeS3Error(err: unknown, bucket?: string): string {
+  const words = inWords(err);
+  const host = (err as { code?: string; hostname?: string }).hostname;
+  if ((err as { code?: string }).code !== 'ENOTFOUND' || !bucket || !host?.startsWith(`${bucket}.`)) return words;
+  if (/\.amazonaws\.com$/.test(host)) return words;
+  return (
+    `${words} (the bucket was addressed as a host name, virtual-host style, as the SDK does with an endpoint_url ` +
+    'from ~/.aws/config: for an S3-compatible store give its address with --s3-endpoint or AWS_ENDPOINT_URL, ' +
+    'which tapline addresses path-style)'
+  );
+}
+
+function inWords(err: unknown): string {
   if (err instanceof StoreReplyError) return err.message;
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   // The HTTP handler's own words name its package and its option; say what happened instead.
@@ -118,7 +135,7 @@ function attempts(err: unknown): string {
 
 /** The error for a failed S3 call, naming the object. */
 export function s3Error(action: string, location: S3Location, err: unknown): TaplineError {
-  return new TaplineError(ERROR_CODES.PEER, `cannot ${action}: ${describeS3Error(err)}`, {
+  return new TaplineError(ERROR_CODES.PEER, `cannot ${action}: ${describeS3Error(err, location.bucket)}`, {
     where: `s3://${location.bucket}/${location.key}`,
     cause: err,
   });

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listObjects } from '../../src/storage/s3.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { describeS3Error, listObjects } from '../../src/storage/s3.js';
 import { runTapline } from '../support/cli.js';
 import { S3TestServer } from '../support/s3-server.js';
 
@@ -148,5 +149,50 @@ test('usage errors exit 2 naming the flag: bad bucket, append, bad endpoint, not
     assert.equal(res.code, code, `${args.join(' ')}\n${res.stderr}`);
     assert.match(res.stderr, pattern);
     assert.doesNotMatch(res.stderr, /\n\s+at /);
+  }
+});
+
+test('AWS_ENDPOINT_URL=http://localhost:PORT is addressed path-style, as --s3-endpoint (it was bkt.localhost: ENOTFOUND)', async () => {
+  const endpoint = s3.endpoint.replace('127.0.0.1', 'localhost'); // a host name: the SDK takes an IP path-style itself
+  process.env.AWS_ENDPOINT_URL = endpoint; // inherited by the child process
+  try {
+    const copy = await runTapline([
+      '--input-file',
+      `${file}|max`,
+      '--output-file',
+      `s3://${s3.bucket}/env/copy.gor`,
+      '--output-file-queue-limit',
+      '0',
+    ]);
+    assert.equal(copy.code, 0, copy.stderr);
+    const back = await runTapline(['--input-file', `s3://${s3.bucket}/env/|max`, '--output-stdout']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok(back.stdout.equals(recording), 'read back from the store the environment names');
+    process.env.AWS_ENDPOINT_URL = 'localhost:9000';
+    const bad = await runTapline(['--input-file', `s3://${s3.bucket}/env/`, '--output-null']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /AWS_ENDPOINT_URL: expected http\(s\):\/\/host\[:port\], got "localhost:9000"/);
+  } finally {
+    delete process.env.AWS_ENDPOINT_URL;
+  }
+});
+
+test('a bucket addressed as a host name that does not exist (bkt.localhost) says how to address the store path-style', async () => {
+  // An endpoint the SDK addresses virtual-host style, as it does with an endpoint_url from ~/.aws/config.
+  const client = new S3Client({
+    endpoint: s3.endpoint.replace('127.0.0.1', 'localhost'),
+    region: 'us-east-1',
+    maxAttempts: 1,
+  });
+  try {
+    await assert.rejects(listObjects(client, s3.bucket, ''), (err: unknown) => {
+      assert.match(
+        describeS3Error(err, s3.bucket),
+        /ENOTFOUND tapline-test\.localhost.*virtual-host style.*--s3-endpoint or AWS_ENDPOINT_URL, which tapline addresses path-style/,
+      );
+      return true;
+    });
+  } finally {
+    client.destroy();
   }
 });
