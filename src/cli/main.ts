@@ -290,6 +290,10 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   }
   const signals = installSignalHandlers(pipeline, log);
   const crashes = installCrashGuard(pipeline, log);
+  // --output-stdout alone: a reader that left (`| head`) ends the run when the pipe fails, not at the next
+  // message an input brings (--input-dummy: one a second). The output says why as it closes.
+  const readerLeft = () => void pipeline.stop();
+  if (outputs.length === 1 && flags.bool('output-stdout')) process.stdout.once('error', readerLeft);
   // The middleware runs in a process group of its own (external.ts): an exit without the stop (a second
   // SIGINT, exit 130) ends it here, since the terminal's signal no longer reaches it.
   const abandonMiddleware = () => middleware?.abandon?.();
@@ -300,6 +304,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     summary = await pipeline.run();
   } finally {
     process.off('exit', abandonMiddleware);
+    process.stdout.off('error', readerLeft);
     stop.abort();
     for (const t of timers) clearTimeout(t);
     signals.remove();

@@ -2,6 +2,9 @@
  * `--output-stdout`: every message as a `.gor` record on stdout (the same bytes as a file, spec §2.3).
  * Records are gathered and written once per event-loop turn; when stdout is slower than the input (a pipe
  * into `less`), writes wait for 'drain', which slows the whole pipeline instead of buffering without bound.
+ * A reader that left (`| head`) is only seen when a write fails; the error is kept and thrown at the next write.
+ * When stdout is the run's only output, main.ts stops the run at that error instead of waiting for a next
+ * message (an input may bring one a second).
  */
 import type { Writable } from 'node:stream';
 import { describeIoError, ERROR_CODES, TaplineError } from '../core/errors.js';

@@ -221,6 +221,13 @@ describe('ending a run', () => {
     assert.equal(code, 0, stderr);
     assert.match(stderr, /stopped after/);
     assert.doesNotMatch(stderr, /error|EPIPE/, 'a closed pipe is not an error');
+    // It ends at the first write that finds the reader gone, not at the next message (a second later): every
+    // message read was written. No clock read: a run that waited would have read a pair it could not write.
+    const read = /input-dummy: messages (\d+)/.exec(stderr);
+    const written = /output-stdout: (\d+) written/.exec(stderr);
+    assert.ok(read && written, stderr);
+    assert.doesNotMatch(stderr, /not written/, 'a message was read after the pipe failed');
+    assert.equal(written[1], read[1], stderr);
   });
 
   it('when every output has failed, the inputs are stopped: an endless input does not run on for nothing', async () => {
