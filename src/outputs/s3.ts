@@ -260,6 +260,14 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
 export async function s3OutputFromArgs({ address, flags, ctx }: PluginArgs): Promise<Output> {
   const where = `--output-file ${address}`;
   const location = parseS3Address(address, where);
+  // As `--output-file dir/` for a local file: the chunks would be objects named `dir/_0`, `dir/_1`.
+  if (location.key.endsWith('/')) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `"${address}" names a "directory" (the key ends in /), not an object: add a name, e.g. ${address}requests.gor`,
+      { where: '--output-file' },
+    );
+  }
   if (flags.bool('output-file-append')) {
     throw new TaplineError(
       ERROR_CODES.USAGE,

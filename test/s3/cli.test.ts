@@ -125,10 +125,15 @@ test('--input-file-loop over S3 objects replays the objects listed at the start 
   assert.ok(records >= (passes - 1) * 40 && records <= passes * 40, res.stderr);
 });
 
-test('usage errors exit 2 naming the flag: bad bucket, append, bad endpoint, nothing matching', async () => {
+test('usage errors exit 2 naming the flag: bad bucket, a key ending in /, append, bad endpoint, nothing matching', async () => {
   for (const [args, pattern, code] of [
     [['--input-file', file, '--output-file', 's3://A_B/x.gor'], /not a bucket name/, 2],
     [['--input-file', file, '--output-file', `s3://${s3.bucket}`], /no key after the bucket/, 2],
+    [
+      ['--input-file', file, '--output-file', `s3://${s3.bucket}/dir/`, '--s3-endpoint', s3.endpoint],
+      /--output-file: "s3:\/\/tapline-test\/dir\/" names a "directory" \(the key ends in \/\), not an object: add a name, e\.g\. s3:\/\/tapline-test\/dir\/requests\.gor/,
+      2,
+    ],
     [
       ['--input-file', file, '--output-file', `s3://${s3.bucket}/x.gor`, '--output-file-append'],
       /cannot be appended/,
