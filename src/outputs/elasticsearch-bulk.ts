@@ -146,11 +146,13 @@ export class BulkIndexer {
   }
 
   private async send(docs: string[]): Promise<void> {
-    const deadline = Date.now() + this.options.retryForMs;
+    const started = Date.now();
     const backoff = new Backoff(100, 5000);
     let pending = docs;
+    let tries = 0;
     for (;;) {
       this.counters.bulk_requests++;
+      tries++;
       const failures = await this.attempt(pending);
       if (pending.length > 1 && failures.get(0)?.tooLarge) {
         // Too large as a whole: each half is sent on its own (and halved again), down to single documents.
@@ -180,10 +182,16 @@ export class BulkIndexer {
       this.counters.indexed += pending.length - failures.size;
       if (retry.length === 0) return;
       const delay = backoff.next();
-      if (Date.now() + delay > deadline || this.signal?.aborted) {
+      const elapsed = Date.now() - started;
+      if (elapsed + delay > this.options.retryForMs || this.signal?.aborted) {
         this.counters.failed += retry.length;
+        // The time really spent: giving up comes when the next wait would pass the limit, often well before it.
+        const why = this.signal?.aborted
+          ? 'the run stopped'
+          : `the next, in ${delay} ms, would pass the retry limit of ${this.options.retryForMs} ms`;
         this.log.warn(
-          `${this.name}: ${retry.length} document(s) not indexed after retrying for ${this.options.retryForMs} ms: ${lastReason}`,
+          `${this.name}: ${retry.length} document(s) not indexed: gave up after ${tries} tries in ${elapsed} ms ` +
+            `(${why}): ${lastReason}`,
           `${this.name} gave up`,
         );
         return;

@@ -280,22 +280,34 @@ test('a bulk answered 413 (too large for the cluster or a proxy) is sent again i
   assert.match(log.lines.join('\n'), /document not indexed: HTTP 413 for a single document of \d+ bytes/);
 });
 
-test('no cluster at all: retried for --retry-for, then every document counted as failed with the reason', async () => {
+test('no cluster at all: retried for --retry-for, then every document counted as failed with the reason and the real time spent', async () => {
   const log = memoryLogger();
   const out = elasticsearchOutput(
     parseElasticsearchUrl(`http://127.0.0.1:${await closedPort()}/gor`),
-    { ...OPTIONS, retryForMs: 400 },
+    { ...OPTIONS, retryForMs: 1000 },
     {
       log,
       signal: new AbortController().signal,
     },
   );
+  const started = performance.now();
   await feed(out, [request(1), request(2), replayed(1), replayed(2)]);
+  const took = performance.now() - started;
   const s = out.stats!();
   assert.equal(s.indexed, 0);
   assert.equal(s.failed, 2);
   assert.ok(Number(s.bulk_retries) >= 1);
-  assert.match(log.lines.join('\n'), /2 document\(s\) not indexed after retrying for 400 ms: .*ECONNREFUSED/);
+  const text = log.lines.join('\n');
+  // It said 'after retrying for 1000 ms' when it gave up after ~700 ms: the next wait would have passed the limit.
+  const said =
+    /2 document\(s\) not indexed: gave up after (\d+) tries in (\d+) ms \(the next, in (\d+) ms, would pass the retry limit of 1000 ms\): .*ECONNREFUSED/.exec(
+      text,
+    );
+  assert.ok(said, text);
+  const [tries, spent, next] = [Number(said[1]), Number(said[2]), Number(said[3])];
+  assert.equal(tries, Number(s.bulk_retries) + 1);
+  assert.ok(spent <= took + 1, `${spent} ms said, ${took} ms taken`);
+  assert.ok(spent + next > 1000, 'the next wait would have passed the limit');
 });
 
 test('backpressure: write() waits while max-in-flight bulk requests are outstanding', async () => {
