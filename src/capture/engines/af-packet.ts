@@ -377,6 +377,43 @@ export function checkAfPacketBufferSize(bufferSize: number | undefined): void {
   }
 }
 
+/**
+ * The generated filter (ports and hosts of `--input-raw`), compiled before the run as openAfPacket will compile
+ * it: a list too long for the kernel's BPF_MAXINSNS is a command-line mistake, so a usage error (exit 2), in
+ * the words the open would use (it failed when the input opened, exit 1). The interface's framing and the
+ * ignored interfaces' indexes come from /sys/class/net; an interface not there now is left to the open, which
+ * names it.
+ */
+export function checkAfPacketFilterSize(options: {
+  interface: string;
+  filter: CaptureFilter;
+  snaplen?: number;
+  ignoreInterfaces?: readonly string[];
+}): void {
+  const any = options.interface === 'any' || options.interface === '';
+  const hatype = any ? undefined : sysNetNumber(options.interface, 'type');
+  if (!any && hatype === undefined) return;
+  const framing: LinkFraming = hatype === ARPHRD_ETHER || hatype === ARPHRD_LOOPBACK ? 'ethernet' : 'cooked';
+  const excludeIfindexes = any ? (options.ignoreInterfaces ?? []).flatMap((n) => sysNetNumber(n, 'ifindex') ?? []) : [];
+  try {
+    buildFilter(options.filter, framing, options.snaplen ?? DEFAULT_SNAPLEN, true, excludeIfindexes);
+  } catch (err) {
+    if (!(err instanceof TaplineError) || err.code !== ERROR_CODES.CAPTURE_FAILED) throw err;
+    throw new TaplineError(ERROR_CODES.USAGE, err.message, { where: '--input-raw', cause: err });
+  }
+}
+
+/** A number the kernel shows in /sys/class/net/<name>/<file>; undefined when the interface is not there. */
+function sysNetNumber(name: string, file: 'type' | 'ifindex'): number | undefined {
+  if (name.includes('/')) return undefined;
+  try {
+    const n = Number.parseInt(readFileSync(`/sys/class/net/${name}/${file}`, 'utf8'), 10);
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function usage(where: string, message: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }

@@ -14,6 +14,7 @@ import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
 import {
+  checkAfPacketFilter,
   checkFilterExpression,
   checkVlanCapture,
   type EngineName,
@@ -71,6 +72,7 @@ export const rawInputPlugin: InputPluginDef = {
     if (!address.file && engine === 'af_packet') {
       checkAfPacketTimeout(live.timeoutMs);
       checkAfPacketBufferSize(live.bufferSize);
+      checkAfPacketFilter(address, live);
     }
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {

@@ -17,6 +17,7 @@ import { type CaptureFilter, gorFilterText } from '../../capture/bpf.js';
 import {
   type AfPacketCapture,
   canonicalInterfaceName,
+  checkAfPacketFilterSize,
   interfaceAddresses,
   listInterfaceNames,
   openAfPacket,
@@ -139,6 +140,26 @@ function autoFilter(address: RawAddress, o: LiveCaptureOptions, hosts: readonly 
     vlan: o.vlan,
     vlanIds: o.vlanIds,
   };
+}
+
+/**
+ * The generated af_packet filter, checked before the run (a usage error, exit 2): a port or host list the
+ * kernel cannot take (BPF_MAXINSNS). Not with `--input-raw-bpf-filter`, which replaces it.
+ */
+export function checkAfPacketFilter(address: RawAddress, o: LiveCaptureOptions): void {
+  if (address.file || o.bpfFilter !== '') return;
+  let live: ReturnType<typeof resolveLiveAddress>;
+  try {
+    live = resolveLiveAddress(address);
+  } catch {
+    return; // the input says what is wrong with the address when it opens
+  }
+  checkAfPacketFilterSize({
+    interface: live.iface,
+    filter: autoFilter(address, o, live.hosts),
+    snaplen: o.snaplen,
+    ignoreInterfaces: o.ignoreInterfaces,
+  });
 }
 
 /**
