@@ -160,7 +160,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     if (spec.notBuilt) {
       throw new TaplineError(
         ERROR_CODES.NOT_IMPLEMENTED,
-        `gor's --${name} is ${spec.notBuilt} in tapline; remove it or see docs/compat.md`,
+        `gor's --${name} is ${spec.notBuilt} in tapline${spec.gorNote ? ` (${spec.gorNote})` : ''}; remove it, or see docs/compat.md`,
         { where: `--${name}` },
       );
     }

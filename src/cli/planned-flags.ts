@@ -5,21 +5,28 @@
  */
 import type { FlagKind, FlagSpec } from '../core/flags.js';
 
-type Row = [name: string, kind: FlagKind, multi: boolean, help: string];
+/** `gorNote`: why it is not built and what to do instead; --help and the error both show it. */
+type Row = [name: string, kind: FlagKind, multi: boolean, help: string, gorNote?: string];
 
 const NOT_BUILT = 'not built yet';
 
 const sections: Record<string, Row[]> = {
   General: [
-    ['recognize-tcp-sessions', 'bool', false, 'Send requests of one TCP session through one connection (gor PRO)'],
+    [
+      'recognize-tcp-sessions',
+      'bool',
+      false,
+      'Send requests of one TCP session through one connection',
+      'gor PRO only: open-source gor prints an error and runs without it, so leaving it out changes nothing',
+    ],
   ],
 };
 
 export const plannedFlags: ReadonlyMap<string, FlagSpec> = new Map(
   Object.entries(sections).flatMap(([section, rows]) =>
-    rows.map(([name, kind, multi, help]): [string, FlagSpec] => [
+    rows.map(([name, kind, multi, help, gorNote]): [string, FlagSpec] => [
       name,
-      { kind, help, section, notBuilt: NOT_BUILT, ...(multi ? { multi } : {}) },
+      { kind, help, section, notBuilt: NOT_BUILT, ...(multi ? { multi } : {}), ...(gorNote ? { gorNote } : {}) },
     ]),
   ),
 );

@@ -53,6 +53,8 @@ describe('help and usage errors', () => {
     assert.match(text, /--input-raw ADDR\n.*Capture HTTP traffic/);
     assert.match(text, /--middleware CMD\n.*Run CMD/);
     assert.match(text, /--recognize-tcp-sessions\n.*not built yet/);
+    // Why, and what to do instead: a gor PRO flag that open-source gor ignores too.
+    assert.match(text, /--recognize-tcp-sessions\n.*\(gor PRO only: open-source gor .* runs without it/);
   });
 
   it('an unknown flag exits 2 naming it', async () => {
@@ -69,6 +71,11 @@ describe('help and usage errors', () => {
     const res = await runTapline(['--input-dummy', 'x', '--output-null', '--recognize-tcp-sessions']);
     assert.equal(res.code, 2);
     assert.match(res.stderr, /--recognize-tcp-sessions: gor's --recognize-tcp-sessions is not built yet in tapline/);
+    // Why (gor PRO; open-source gor runs without it) and what to do: leave it out, or read docs/compat.md.
+    assert.match(
+      res.stderr,
+      /\(gor PRO only: .* runs without it, so leaving it out changes nothing\); remove it, or see docs\/compat\.md/,
+    );
   });
 
   it("gor's silent-truncation trap is an error: --split-output true", async () => {
