@@ -305,6 +305,50 @@ describe('http streams: a body delimited by the close', () => {
   });
 });
 
+describe('http streams: bytes left over at a message boundary (gor and tshark skip them)', () => {
+  const second = Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  const answers = Buffer.from(
+    'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2',
+  );
+  /** One client turn: `first`, the left-over bytes, the next request; then both answers. */
+  async function leftOver(first: string, extra: string): Promise<void> {
+    const list = turns([
+      [true, Buffer.concat([Buffer.from(first + extra), second])],
+      [false, answers],
+    ]);
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), {}, views);
+      const requests = msgs.filter((m) => m.meta.type === '1').map((m) => m.data.toString('latin1'));
+      assert.deepEqual(requests, [first, second.toString('latin1')], `views: ${views}`);
+      assert.equal(stats.garbage_bytes, extra.length, `views: ${views}`);
+      assert.equal(stats.responses, 2, `views: ${views}`);
+    }
+  }
+
+  it('a body longer than its Content-Length: the extra bytes are not part of the next method', async () => {
+    await leftOver('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxx', 'looo');
+    await leftOver('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxx', 'LOOO');
+  });
+
+  it('a POST body with no length: it is skipped up to the next request line', async () => {
+    await leftOver('POST /a HTTP/1.1\r\nHost: x\r\n\r\n', 'this is a body ');
+  });
+
+  it('methods that only end like a known one (UNLOCK, lowercase, custom) are kept whole', async () => {
+    for (const method of ['UNLOCK', 'get', 'FOO']) {
+      const list = turns([
+        [true, Buffer.from(`${method} /a HTTP/1.1\r\nHost: x\r\n\r\n`)],
+        [false, Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1')],
+      ]);
+      for (const views of [false, true]) {
+        const { msgs, stats } = await capture(timed(list), {}, views);
+        assert.equal(msgs[0]!.data.toString('latin1').split(' ')[0], method);
+        assert.equal(stats.garbage_bytes, 0);
+      }
+    }
+  });
+});
+
 describe('http streams: requests no response answers (memory stays bounded)', () => {
   const { SYN, ACK, FIN, PSH } = TcpFlag;
   const extra = 76;

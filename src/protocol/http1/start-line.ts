@@ -36,6 +36,44 @@ const KNOWN_METHODS = ['PROPPATCH', 'PROPFIND', 'OPTIONS', 'CONNECT', 'DELETE', 
   .concat(['MKCOL', 'LOCK', 'MOVE', 'COPY', 'GET', 'PUT'])
   .map((m) => Buffer.from(m, 'latin1'));
 
+/**
+ * Methods a request at a clean message boundary may start with as they are. Another method that ends with a
+ * known one (`loooGET`, `XXPOST`) there is bytes left over from the message before (a body longer than its
+ * Content-Length, a body with no length) glued to the next request: read as after a gap, as gor and tshark
+ * do. Registered methods that only end like a known one (`UNLOCK`, `UNCHECKOUT`, `CCM_POST`) are listed so they
+ * stay whole (zeek-http-methods.pcap in the corpus has CCM_POST).
+ * The native flow core makes the same check (flow_core.cc IsLeftOverMethod).
+ */
+const REGISTERED_METHODS = byLength(
+  ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PRI', 'QUERY', 'PURGE']
+    .concat(['PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT', 'ACL'])
+    .concat(['BIND', 'UNBIND', 'REBIND', 'LINK', 'UNLINK', 'MKCALENDAR', 'MKACTIVITY', 'MKWORKSPACE', 'LABEL'])
+    .concat(['CHECKIN', 'CHECKOUT', 'UNCHECKOUT', 'MERGE', 'UPDATE', 'ORDERPATCH', 'MKREDIRECTREF'])
+    .concat(['UPDATEREDIRECTREF', 'VERSION-CONTROL', 'BASELINE-CONTROL'])
+    // Also in Wireshark's list: Microsoft's (SCCM, Exchange WebDAV) that end like a common one.
+    .concat(['CCM_POST', 'BMOVE', 'BCOPY', 'BDELETE', 'BPROPFIND', 'BPROPPATCH']),
+);
+
+function byLength(names: string[]): Uint8Array[][] {
+  const out: Uint8Array[][] = [];
+  for (const n of names) {
+    out[n.length] ??= [];
+    out[n.length]!.push(Buffer.from(n, 'latin1'));
+  }
+  return out;
+}
+
+function isRegisteredMethod(buf: Uint8Array, s: number, e: number): boolean {
+  const list = REGISTERED_METHODS[e - s];
+  if (list === undefined) return false;
+  for (const m of list) {
+    let i = 0;
+    while (i < m.length && buf[s + i] === m[i]) i++;
+    if (i === m.length) return true;
+  }
+  return false;
+}
+
 /** `HTTP/1.` followed by a digit at `at`. */
 function isVersion(buf: Uint8Array, at: number): boolean {
   return (
@@ -84,6 +122,13 @@ export function matchRequestLine(buf: Uint8Array, s: number, e: number, resync: 
     while (ms > s && TCHAR[buf[ms - 1]!]) ms--;
     // A method with non-token bytes means junk precedes the message: treat it as a resync.
     if (ms !== s) return matchRequestLine(buf, s, e, true, out);
+    // Not `method SP target SP version` with a method as sent (an unregistered one, or spaces in the target):
+    // bytes left over from the last message may run into this request line. Read as after a gap; the result
+    // stands only when it skips to a registered method, else the line is kept as it is (`get /a`, `FOO /a`).
+    if (!isRegisteredMethod(buf, ms, me) || hasSpace(buf, ts, te)) {
+      if (matchRequestLine(buf, s, e, true, out) && out.start > s && isRegisteredMethod(buf, out.start, out.methodEnd))
+        return true;
+    }
   } else {
     ts = te;
     while (ts > s && buf[ts - 1] !== SP) ts--;
@@ -111,6 +156,11 @@ export function matchRequestLine(buf: Uint8Array, s: number, e: number, resync: 
   out.status = 0;
   out.loose = loose;
   return true;
+}
+
+function hasSpace(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i] === SP) return true;
+  return false;
 }
 
 /** Status line at `k`: `HTTP/1.x SP+ ddd (SP reason | end)`. */
