@@ -13,7 +13,8 @@
 //     │         host cache), "decoded size of body [a,b) with encoding [c,d)" (content-encoded responses)
 //     │  JS answers into `answers` (route index, host index, decoded bytes)
 //     ▼
-//   commit(): pairing by id (pending table, arrival queue, answered ids in two generations, expiry),
+//   commit(): pairing by id (pending table, arrival queue, answered ids in two generations, expiry; final
+//             responses that came before their request wait in the early table, within the same bounds),
 //             exactly in tracker.ts's order ─▶ Aggregate (aggregator.ts's totals, the live rate)
 //                                          └─▶ tallies (11 doubles each) for JS, only while window() needs them
 //
@@ -1135,6 +1136,17 @@ struct Pending {
   uint64_t seq = 0;
 };
 
+// A final response that came before its request (tracker.ts EarlyResponse: an early 413 or 401 capture emits
+// while the request's body is still arriving). Waits for its request within maxPending and the timeout.
+struct Early {
+  IdKey id;
+  uint64_t idHash = 0;
+  double sec = 0, ns = 0, ms = 0, fourth = kNaN;
+  bool replayed = false, done = false;
+  Facts facts;
+  uint64_t seq = 0;
+};
+
 class StatsCore : public Napi::ObjectWrap<StatsCore> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -1803,6 +1815,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     env_ = &env;
     flushTime_ = info.Length() > 1 ? info[1].As<Napi::Number>().DoubleValue() : 0;
     for (Pending* p = Oldest(); p != nullptr; p = Oldest()) Finish(p);
+    for (Early* e = OldestEarly(); e != nullptr; e = OldestEarly()) OrphanEarly(e);
     env_ = nullptr;
     return Take(info[0].As<Napi::Float64Array>());
   }
@@ -1889,27 +1902,9 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     });
   }
 
-  Pending* Oldest() {
-    while (head_ < queue_.size()) {
-      const QueueEntry& q = queue_[head_];
-      Pending& p = slab_[q.slot];
-      if (p.seq == q.seq && !p.done) return &p;
-      head_++;
-    }
-    if (head_ > 0) {
-      queue_.clear();
-      head_ = 0;
-    }
-    return nullptr;
-  }
+  Pending* Oldest() { return OldestIn(slab_, queue_, &head_); }
 
-  void Enqueue(uint32_t slot) {
-    if (head_ > 1024 && head_ * 2 > queue_.size()) {
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
-    queue_.push_back({slot, slab_[slot].seq});
-  }
+  void Enqueue(uint32_t slot) { PushTo(&queue_, &head_, slot, slab_[slot].seq); }
 
   // `h`: HashBytes(id, n, 5), the hash the pending table uses too (computed once per message).
   bool WasAnswered(const uint8_t* id, size_t n, uint64_t h) const {
@@ -1939,17 +1934,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     if (startMs > latestMs_) {
       latestMs_ = startMs;
       Pending* oldest = Oldest();
-      if (oldest && oldest->startMs < startMs - timeoutMs_) Expire(startMs);
+      if (oldest && oldest->startMs < startMs - timeoutMs_)
+        Expire(startMs);
+      else
+        ExpireEarly(startMs);
     }
     uint64_t h = HashBytes(rec.id, rec.idLen, 5);
-    uint32_t slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
-    } else {
-      slot = static_cast<uint32_t>(slab_.size());
-      slab_.emplace_back();
-    }
+    uint32_t slot = TakeSlot(&slab_, &free_);
     // One probe: the slot goes in unless a request with this id waits (then that one is finished first).
     const uint8_t* id = rec.id;
     size_t idLen = rec.idLen;
@@ -1974,12 +1965,91 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     p.seq = ++seq_;
     live_++;
     Enqueue(slot);
+    if (earlyLive_ > 0) {
+      int64_t e = FindEarly(rec.id, rec.idLen, h);
+      if (e >= 0) PairEarly(&p, &earlySlab_[e]);
+    }
     if (live_ > maxPending_) Finish(Oldest());
   }
 
   void Expire(double nowMs) {
     double limit = nowMs - timeoutMs_;
     for (Pending* p = Oldest(); p != nullptr && p->startMs < limit; p = Oldest()) Finish(p);
+    ExpireEarly(nowMs);
+  }
+
+  // ---- early responses (tracker.ts keepEarly, pairEarly, orphanEarly) ----
+
+  int64_t FindEarly(const uint8_t* id, size_t n, uint64_t h) const {
+    return early_.Find(h, [&](uint32_t k) { return earlySlab_[k].id.Equals(id, n); });
+  }
+
+  Early* OldestEarly() { return OldestIn(earlySlab_, earlyQueue_, &earlyHead_); }
+
+  void ExpireEarly(double nowMs) {
+    double limit = nowMs - timeoutMs_;
+    for (Early* e = OldestEarly(); e != nullptr && e->ms < limit; e = OldestEarly()) OrphanEarly(e);
+  }
+
+  void KeepEarly(const Rec& rec, bool replayed, const Facts& res, uint64_t h) {
+    double ms = rec.sec * 1000 + rec.ns / 1e6;
+    ExpireEarly(ms);
+    uint32_t slot = TakeSlot(&earlySlab_, &earlyFree_);
+    Early& e = earlySlab_[slot];
+    e.id.Assign(rec.id, rec.idLen);
+    e.idHash = h;
+    e.sec = rec.sec;
+    e.ns = rec.ns;
+    e.ms = ms;
+    e.fourth = rec.fourth;
+    e.replayed = replayed;
+    e.done = false;
+    e.facts = res;
+    e.seq = ++seq_;
+    early_.Insert(h, slot);
+    PushTo(&earlyQueue_, &earlyHead_, slot, e.seq);
+    earlyLive_++;
+    if (earlyLive_ > maxPending_) OrphanEarly(OldestEarly());
+  }
+
+  void ReleaseEarly(Early* e) {
+    early_.Erase(e->idHash, [&](uint32_t k) { return &earlySlab_[k] == e; });
+    e->done = true;
+    earlyLive_--;
+    earlyFree_.push_back(static_cast<uint32_t>(e - earlySlab_.data()));
+  }
+
+  // Its request never came: a response without request, as it was before it waited.
+  void OrphanEarly(Early* e) {
+    counters_[1]++;
+    Facts f = e->facts;
+    double ms = e->ms;
+    ReleaseEarly(e);
+    Emit(kNoRequestRoute, kEmptyHost, 0, 0, 0, ms, &f);
+  }
+
+  // The request `p` of the early response `e` came: the exchange is complete (or holds `e` for a replayed one).
+  void PairEarly(Pending* p, Early* e) {
+    Facts res = e->facts;
+    bool replayed = e->replayed;
+    if (!replayed) res.latencyNs = OriginalLatency(e->sec, e->ns, e->fourth, *p);
+    ReleaseEarly(e);
+    if (!replayed && preferReplayed_) {
+      p->held = true;
+      p->heldFacts = res;
+      return;
+    }
+    MarkAnswered(p);
+    Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &res);
+    Release(p);
+  }
+
+  // tracker.ts latencyFrom(): request first byte → response last byte, ns; negative or unknown: NaN.
+  static double OriginalLatency(double sec, double ns, double fourth, const Pending& p) {
+    double own = (std::isnan(fourth) || fourth < 0) ? 0 : fourth;
+    double latency = (sec - p.sec) * 1e9 + (ns - p.ns) + own;
+    bool started = p.sec > 0 || (p.sec == 0 && p.ns > 0);
+    return latency >= 0 && started ? latency : kNaN;
   }
 
   void OnResponse(const Rec& rec, bool replayed) {
@@ -1999,16 +2069,20 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     if (replayed) {
       res.latencyNs = rec.fourth >= 0 ? rec.fourth : kNaN;
     } else if (p) {
-      double own = (std::isnan(rec.fourth) || rec.fourth < 0) ? 0 : rec.fourth;
-      double latency = (rec.sec - p->sec) * 1e9 + (rec.ns - p->ns) + own;
-      bool started = p->sec > 0 || (p->sec == 0 && p->ns > 0);
-      res.latencyNs = latency >= 0 && started ? latency : kNaN;
+      res.latencyNs = OriginalLatency(rec.sec, rec.ns, rec.fourth, *p);
     }
     if (!p) {
-      if (WasAnswered(rec.id, rec.idLen, h))
+      // tracker.ts: answered already, or a second one before its request: a duplicate; a first final one may be
+      // early (its request still arriving) and waits for it.
+      bool final = rec.status < 100 || rec.status >= 200 || rec.status == 101;
+      if (WasAnswered(rec.id, rec.idLen, h) || (earlyLive_ > 0 && FindEarly(rec.id, rec.idLen, h) >= 0)) {
         counters_[4]++;
-      else
+      } else if (final) {
+        KeepEarly(rec, replayed, res, h);
+        return;
+      } else {
         counters_[1]++;
+      }
       double startMs = rec.sec * 1000 + rec.ns / 1e6;
       Emit(kNoRequestRoute, kEmptyHost, 0, 0, 0, startMs, &res);
       return;
@@ -2069,10 +2143,47 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
   }
 
+  // An arrival queue (pending requests, early responses): slots in arrival order, answered ones (done, or the slot
+  // reused: another seq) left in place and skipped from `head`, compacted as it drains.
   struct QueueEntry {
     uint32_t slot;
     uint64_t seq;
   };
+
+  template <class T>
+  static T* OldestIn(std::vector<T>& slab, std::vector<QueueEntry>& queue, size_t* head) {
+    while (*head < queue.size()) {
+      const QueueEntry& q = queue[*head];
+      T& item = slab[q.slot];
+      if (item.seq == q.seq && !item.done) return &item;
+      (*head)++;
+    }
+    if (*head > 0) {
+      queue.clear();
+      *head = 0;
+    }
+    return nullptr;
+  }
+
+  // A free slot of `slab` (one a released entry left), or a new one.
+  template <class T>
+  static uint32_t TakeSlot(std::vector<T>* slab, std::vector<uint32_t>* free) {
+    if (!free->empty()) {
+      uint32_t slot = free->back();
+      free->pop_back();
+      return slot;
+    }
+    slab->emplace_back();
+    return static_cast<uint32_t>(slab->size() - 1);
+  }
+
+  static void PushTo(std::vector<QueueEntry>* queue, size_t* head, uint32_t slot, uint64_t seq) {
+    if (*head > 1024 && *head * 2 > queue->size()) {
+      queue->erase(queue->begin(), queue->begin() + static_cast<std::ptrdiff_t>(*head));
+      *head = 0;
+    }
+    queue->push_back({slot, seq});
+  }
 
   size_t batchSize_ = 0;   // records in the batch prepare() or scanGor() read
   bool deferred_ = false;  // a record of the batch waits for commit(): so do all after it
@@ -2101,6 +2212,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   uint64_t seq_ = 0;
   std::vector<QueueEntry> queue_;
   size_t head_ = 0;
+  // Early responses (struct Early), kept as the pending requests are: slab, free slots, index, arrival queue.
+  std::vector<Early> earlySlab_;
+  std::vector<uint32_t> earlyFree_;
+  HashIndex early_;
+  size_t earlyLive_ = 0;
+  std::vector<QueueEntry> earlyQueue_;
+  size_t earlyHead_ = 0;
   IdSet answered_, answeredBefore_;
   ByteKeys paths_, templates_, hosts_;
   bool simpleTemplates_ = false;

@@ -5,7 +5,15 @@
  *                                                        ├─ waited longer than pendingTimeout ─▶ Exchange (no response)
  *                                                        ├─ evicted (more than maxPending waiting) ─▶ same
  *                                                        └─ flush() at the end of the input ─▶ same
- *   type 2/3 without a pending request ─▶ Exchange on the route `(no request)` (bytes are never lost)
+ *   final type 2/3 without a pending request ─▶ early (a Map by id, oldest first) ──┬─ type 1 with its id ─▶ Exchange
+ *                                                                                  └─ waited longer than pendingTimeout,
+ *                                        evicted (more than maxPending waiting), flush() ─▶ Exchange on the route
+ *                                        `(no request)` (a response without request: bytes are never lost)
+ *
+ * Early responses: capture emits a final response sent while the request's body was still arriving (an early 413
+ * or 401) before the request itself, with the request's id. It waits here, within the same bounds as requests,
+ * and is paired when its request comes. Its latency is the usual request first byte → response last byte; a
+ * negative one (clocks or stamps out of step) is no sample, as for any exchange (docs/analytics.md).
  *
  * Time is the messages' own (capture or replay timestamps), so a file is tracked as it was captured.
  * With `preferReplayed` (a run or file that replays with --output-http-track-response), an original
@@ -76,6 +84,54 @@ interface ResponseFacts {
   latencyNs: number;
 }
 
+/**
+ * Entries in arrival order, answered ones (`done`) left in place and skipped (a Map's own first entry is slow to
+ * reach after many deletions: iteration walks over the deleted slots). Compacted as it drains.
+ */
+class ArrivalQueue<T extends { done: boolean }> {
+  private items: T[] = [];
+  private head = 0;
+
+  /** The oldest entry not done, or undefined. */
+  oldest(): T | undefined {
+    const q = this.items;
+    while (this.head < q.length) {
+      const item = q[this.head]!;
+      if (!item.done) return item;
+      this.head++;
+    }
+    if (this.head > 0) {
+      this.items = [];
+      this.head = 0;
+    }
+    return undefined;
+  }
+
+  push(item: T): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    this.items.push(item);
+  }
+}
+
+/** A final response that came before its request (see the file header). */
+class EarlyResponse {
+  /** Paired, expired or evicted (out of the early map): the arrival queue skips it. */
+  done = false;
+  constructor(
+    readonly id: string,
+    readonly sec: number,
+    readonly ns: number,
+    readonly ms: number,
+    /** The response's own capture duration (4th meta field), ns; NaN or negative when unknown. */
+    readonly fourth: number,
+    readonly replayed: boolean,
+    readonly facts: ResponseFacts,
+  ) {}
+}
+
 /** A request waiting for its response. */
 class Pending {
   /** Bytes of 1xx interim responses seen so far. */
@@ -114,12 +170,8 @@ export class ExchangeTracker {
   };
   /** Waiting requests by id. */
   private readonly pending = new Map<string, Pending>();
-  /**
-   * The same requests in arrival order, answered ones left in place and skipped (a Map's own first entry is
-   * slow to reach after many deletions: iteration walks over the deleted slots). Compacted as it drains.
-   */
-  private queue: Pending[] = [];
-  private head = 0;
+  /** The same requests in arrival order. */
+  private readonly queue = new ArrivalQueue<Pending>();
   private readonly maxPending: number;
   /**
    * Ids answered recently, in two generations of up to ANSWERED ids each (the older dropped as a whole when the
@@ -128,6 +180,9 @@ export class ExchangeTracker {
    */
   private answered = new Set<string>();
   private answeredBefore = new Set<string>();
+  /** Final responses waiting for their request (file header), by id and in arrival order (as pending/queue). */
+  private readonly early = new Map<string, EarlyResponse>();
+  private readonly earlyQueue = new ArrivalQueue<EarlyResponse>();
   private readonly timeoutMs: number;
   private readonly client: Uint8Array;
   private latestMs = 0;
@@ -181,34 +236,54 @@ export class ExchangeTracker {
   /** Answers every request that has waited longer than the timeout at `nowMs` (message time). */
   expire(nowMs = this.latestMs): void {
     const limit = nowMs - this.timeoutMs;
-    for (let p = this.oldest(); p !== undefined && p.startMs < limit; p = this.oldest()) this.finish(p);
+    for (let p = this.queue.oldest(); p !== undefined && p.startMs < limit; p = this.queue.oldest()) this.finish(p);
+    this.expireEarly(nowMs);
   }
 
-  /** End of input: every waiting request is answered with what it has. */
+  /** End of input: every waiting request is answered with what it has, every early response is one without request. */
   flush(): void {
-    for (let p = this.oldest(); p !== undefined; p = this.oldest()) this.finish(p);
+    for (let p = this.queue.oldest(); p !== undefined; p = this.queue.oldest()) this.finish(p);
+    for (let e = this.earlyQueue.oldest(); e !== undefined; e = this.earlyQueue.oldest()) this.orphanEarly(e);
   }
 
-  private oldest(): Pending | undefined {
-    const q = this.queue;
-    while (this.head < q.length) {
-      const p = q[this.head]!;
-      if (!p.done) return p;
-      this.head++;
-    }
-    if (this.head > 0) {
-      this.queue = [];
-      this.head = 0;
-    }
-    return undefined;
+  /** Early responses older than the timeout at `nowMs` (message time) become responses without request. */
+  private expireEarly(nowMs: number): void {
+    const limit = nowMs - this.timeoutMs;
+    for (let e = this.earlyQueue.oldest(); e !== undefined && e.ms < limit; e = this.earlyQueue.oldest())
+      this.orphanEarly(e);
   }
 
-  private enqueue(p: Pending): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+  /** Keeps a final response without a pending request until its request comes (bounded as pending requests). */
+  private keepEarly(id: string, v: MetaView, replayed: boolean, res: ResponseFacts): void {
+    const e = new EarlyResponse(id, v.sec, v.ns, v.ms, v.fourth, replayed, { ...res });
+    this.expireEarly(v.ms);
+    this.early.set(id, e);
+    this.earlyQueue.push(e);
+    if (this.early.size > this.maxPending) this.orphanEarly(this.earlyQueue.oldest()!);
+  }
+
+  /** An early response whose request never came: a response without request, as before it waited. */
+  private orphanEarly(e: EarlyResponse): void {
+    this.early.delete(e.id);
+    e.done = true;
+    this.counters.responses_without_request++;
+    this.emit(new Pending(e.id, e.sec, e.ns, e.ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', ''), e.facts, e.replayed);
+  }
+
+  /** The request `p` of an early response `e` came: the exchange is complete (or holds `e` for a replayed one). */
+  private pairEarly(p: Pending, e: EarlyResponse): void {
+    this.early.delete(e.id);
+    e.done = true;
+    const res = e.facts;
+    if (!e.replayed) res.latencyNs = latencyFrom(e.sec, e.ns, e.fourth, p);
+    if (!e.replayed && this.options.preferReplayed) {
+      p.held = res;
+      return;
     }
-    this.queue.push(p);
+    this.pending.delete(p.id);
+    p.done = true;
+    this.markAnswered(p.id);
+    this.emit(p, res, e.replayed);
   }
 
   private markAnswered(id: string): void {
@@ -231,8 +306,9 @@ export class ExchangeTracker {
     const startMs = v.ms;
     if (startMs > this.latestMs) {
       this.latestMs = startMs;
-      const oldest = this.oldest();
+      const oldest = this.queue.oldest();
       if (oldest && oldest.startMs < startMs - this.timeoutMs) this.expire(startMs);
+      else this.expireEarly(startMs);
     }
     const id = v.id;
     const previous = this.pending.get(id);
@@ -291,8 +367,10 @@ export class ExchangeTracker {
       client,
     );
     this.pending.set(id, p);
-    this.enqueue(p);
-    if (this.pending.size > this.maxPending) this.finish(this.oldest()!);
+    this.queue.push(p);
+    const e = this.early.size > 0 ? this.early.get(id) : undefined;
+    if (e) this.pairEarly(p, e);
+    if (this.pending.size > this.maxPending) this.finish(this.queue.oldest()!);
   }
 
   /** The trimmed Host value (wire-text.ts hostText), its string reused while the bytes are the same as the last request's. */
@@ -349,8 +427,15 @@ export class ExchangeTracker {
     res.latencyNs = replayed ? replayedLatency(v) : p ? originalLatency(v, p) : Number.NaN;
 
     if (!p) {
-      if (this.answered.has(id) || this.answeredBefore.has(id)) this.counters.duplicate_responses++;
-      else this.counters.responses_without_request++;
+      // A response already answered, or a second one before its request: a duplicate. A first final one may
+      // be early (its request still arriving): it waits for its request.
+      const final = status < 100 || status >= 200 || status === 101;
+      if (this.answered.has(id) || this.answeredBefore.has(id) || this.early.has(id)) {
+        this.counters.duplicate_responses++;
+      } else if (final) {
+        this.keepEarly(id, v, replayed, res);
+        return;
+      } else this.counters.responses_without_request++;
       this.emit(orphan(id, v), res, replayed);
       return;
     }
@@ -430,8 +515,13 @@ function orphan(id: string, v: MetaView): Pending {
 
 /** Request first byte → response last byte, ns: the response's start plus its own capture duration (spec §2.1). */
 function originalLatency(v: MetaView, p: Pending): number {
-  const own = Number.isNaN(v.fourth) || v.fourth < 0 ? 0 : v.fourth; // no 4th field, or -1 (unknown): none
-  const latency = (v.sec - p.sec) * 1e9 + (v.ns - p.ns) + own;
+  return latencyFrom(v.sec, v.ns, v.fourth, p);
+}
+
+/** originalLatency() from a response's fields (kept for an early response); negative or unknown: NaN. */
+function latencyFrom(sec: number, ns: number, fourth: number, p: Pending): number {
+  const own = Number.isNaN(fourth) || fourth < 0 ? 0 : fourth; // no 4th field, or -1 (unknown): none
+  const latency = (sec - p.sec) * 1e9 + (ns - p.ns) + own;
   const requestStarted = p.sec > 0 || (p.sec === 0 && p.ns > 0);
   return latency >= 0 && requestStarted ? latency : Number.NaN;
 }
