@@ -51,7 +51,9 @@ export interface StatsAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 5;
+// 6: responses that come before their request (an early 413) wait for it (765c497); an addon built before
+// counts them as responses without request while the JavaScript tracker pairs them.
+const ABI_VERSION = 6;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */
