@@ -282,9 +282,20 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
 /** Options shared by every --output-http, read from the command line. */
 export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOptions {
   const statsMs = flags.number('output-http-stats-ms');
+  const workers = flags.number('output-http-workers');
+  const workersMin = flags.number('output-http-workers-min');
+  if (workers > 0 && workersMin > workers) {
+    // gor starts the minimum and never stops below it, so it opens more than the maximum; tapline keeps the
+    // maximum (the bound a target was sized for). Either way one of the two numbers is not what was asked.
+    log.warn(
+      `--output-http-workers-min ${workersMin} is above --output-http-workers ${workers}: at most ${workers} ` +
+        `connections are opened (gor would open ${workersMin})`,
+      'output-http workers-min',
+    );
+  }
   return {
-    workers: flags.number('output-http-workers'),
-    workersMin: flags.number('output-http-workers-min'),
+    workers,
+    workersMin,
     queueLen: flags.number('output-http-queue-len'),
     workerTimeoutMs: flags.number('output-http-worker-timeout'),
     timeoutMs: flags.number('output-http-timeout'),

@@ -129,3 +129,23 @@ test('a recording with bare-LF heads (corpus python-goreplay-test.gor) is replay
     lf.close();
   }
 });
+
+test('--output-http-workers-min above --output-http-workers: said (gor would open the minimum), at most the maximum opened', async () => {
+  const res = await runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-http',
+    url,
+    '--output-http-workers',
+    '2',
+    '--output-http-workers-min',
+    '5',
+  ]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(
+    res.stderr,
+    /warning: --output-http-workers-min 5 is above --output-http-workers 2: at most 2 connections are opened \(gor would open 5\)/,
+  );
+  const opened = Number(/connections opened (\d+)/.exec(res.stderr)?.[1]);
+  assert.ok(opened >= 1 && opened <= 2, res.stderr);
+});
