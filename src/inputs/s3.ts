@@ -88,7 +88,8 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   const stop = new AbortController();
   options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
   // objects_gone: listed, then deleted before their download (a retention job, another reader that moves them).
-  const counters = { objects: 0, bytes_downloaded: 0, objects_gone: 0 };
+  // objects_denied: listed, but their download refused (a bucket policy or KMS key that covers only some keys).
+  const counters = { objects: 0, bytes_downloaded: 0, objects_gone: 0, objects_denied: 0 };
   let staging: string | undefined;
   let inner: Input | undefined;
   let closed = false;
@@ -107,7 +108,10 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     debug: (level, m) => options.log.debug(level, m),
   };
 
-  /** Downloads one object; false when it was deleted after the listing (warned and counted, as a local file that vanished). */
+  /**
+   * Downloads one object; false when it was deleted after the listing or its download was refused (warned and
+   * counted, as a local file that vanished or cannot be read: the other objects are still replayed).
+   */
   const download = async (object: S3Object, path: string): Promise<boolean> => {
     try {
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }), {
@@ -117,15 +121,18 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
       counters.bytes_downloaded += object.size;
       return true;
     } catch (err) {
-      if (isGoneAnswer(err) && !stop.signal.aborted) {
-        counters.objects_gone++;
+      const skip = stop.signal.aborted ? undefined : skippedAnswer(err);
+      if (skip) {
+        if (skip === 'gone') counters.objects_gone++;
+        else counters.objects_denied++;
+        const why = skip === 'gone' ? 'deleted after the listing' : 'the store refused this object';
         options.log.warn(
           new TaplineError(
             ERROR_CODES.FILE_IO,
-            `cannot download: ${describeS3Error(err)}: deleted after the listing; the other objects are replayed`,
+            `cannot download: ${describeS3Error(err)}: ${why}; the other objects are replayed`,
             { where: `s3://${bucket}/${object.key}` },
           ).describe(),
-          'input-file:s3-gone',
+          `input-file:s3-${skip}`,
         );
         return false;
       }
@@ -177,12 +184,18 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
 
   /** As the file input ends a run with files it could not read: everything else was replayed, then exit 1. */
   const goneError = (): TaplineError | undefined => {
-    const n = counters.objects_gone;
-    if (n === 0) return undefined;
+    const gone = counters.objects_gone;
+    const denied = counters.objects_denied;
+    if (gone + denied === 0) return undefined;
+    const parts = [
+      gone > 0
+        ? `${gone === 1 ? '1 object was' : `${gone} objects were`} deleted between the listing and the download`
+        : '',
+      denied > 0 ? `${denied === 1 ? "1 object's" : `${denied} objects'`} download was refused` : '',
+    ];
     return new TaplineError(
       ERROR_CODES.FILE_IO,
-      `${n === 1 ? '1 object was' : `${n} objects were`} deleted between the listing and the download ` +
-        '(see the warnings above); the other objects were replayed',
+      `${parts.filter(Boolean).join(', ')} (see the warnings above); the other objects were replayed`,
     );
   };
 
@@ -236,13 +249,17 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
 }
 
 /**
- * The store's answer for an object that is not there (any more): S3's NoSuchKey, or a bare 404 (a store that
- * answers without S3's XML). Not NoSuchBucket: a bucket gone is no object's problem, it fails the input.
+ * An answer about one object that the input skips (as the file input skips a file that vanished or cannot be
+ * read): 'gone' for an object not there any more (S3's NoSuchKey, or a bare 404 from a store without S3's XML),
+ * 'denied' for a download refused (AccessDenied, or a bare 403: a policy or key that covers only some objects;
+ * the listing itself was allowed). Not NoSuchBucket: a bucket gone is no object's problem, it fails the input.
  */
-function isGoneAnswer(err: unknown): boolean {
+function skippedAnswer(err: unknown): 'gone' | 'denied' | undefined {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return false;
-  return e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+  if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return undefined;
+  if (e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return 'gone';
+  if (e.name === 'AccessDenied' || e.Code === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) return 'denied';
+  return undefined;
 }
 
 /** `--input-file s3://…`: the file input's create() hands S3 addresses here. */

@@ -18,6 +18,7 @@ import { memoryLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
 import { s3Output } from '../../src/outputs/s3.js';
 import { createS3Client, describeS3Error, listObjects } from '../../src/storage/s3.js';
+import { runTapline } from '../support/cli.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
@@ -162,5 +163,52 @@ test('an upload answered 200 without an ETag keeps the chunk (it was counted upl
     assert.match(log.lines.join('\n'), /x_0\.gor not uploaded: the store answered HTTP 200 without an ETag/);
   } finally {
     rmSync(kept, { recursive: true, force: true });
+  }
+});
+
+test('one object whose download is refused (AccessDenied: a policy covering some keys) is warned and counted; the others are replayed, exit 1', async () => {
+  const record = encodeRecord({
+    meta: makeMeta({ type: '1', id: 'b1', timestampNs: 1_700_000_000_000_000_000n }),
+    data: Buffer.from('GET /kept HTTP/1.1\r\nHost: h\r\n\r\n'),
+  });
+  const denied =
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+  let port = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    if (req.url?.includes('list-type=2')) send(res, 200, 'application/xml', listing(['x/a.gor', 'x/b.gor'], false));
+    else if (req.url?.startsWith('/bkt/x/a.gor')) send(res, 403, 'application/xml', denied);
+    else if (req.url?.startsWith('/bkt/x/b.gor')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': record.length });
+      res.end(record);
+    } else send(res, 404, 'text/plain', 'no');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  try {
+    const r = await runTapline([
+      '--input-file',
+      's3://bkt/x/*.gor',
+      '--s3-endpoint',
+      `http://127.0.0.1:${port}`,
+      '--output-stdout',
+      '--stats',
+      '--stats-interval',
+      '1h',
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout.toString(), /GET \/kept HTTP\/1\.1/);
+    assert.match(
+      r.stderr,
+      /s3:\/\/bkt\/x\/a\.gor: cannot download: .*AccessDenied.*the store refused this object; the other objects are replayed/,
+    );
+    assert.match(
+      r.stderr,
+      /1 object's download was refused \(see the warnings above\); the other objects were replayed/,
+    );
+    assert.match(r.stderr, /"objects_denied":1/);
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 });
