@@ -3,6 +3,7 @@
  * helps, a `where` (flag, file and byte offset, connection) and a `cause`. Only `src/cli` prints errors
  * and decides exit codes; `docs/errors.md` documents every code.
  */
+import { inspect } from 'node:util';
 
 export const ERROR_CODES = {
   /** A command-line flag, value or positional argument is wrong. Exit 2, like Go's flag package. */
@@ -76,6 +77,8 @@ export function describeError(err: unknown): string {
     const code = (err as NodeJS.ErrnoException).code;
     return code ? `${err.message} (${code})` : err.message;
   }
+  // A thrown or rejected plain object (`Promise.reject({ code: 5 })`) is its contents, not '[object Object]'.
+  if (typeof err === 'object' && err !== null) return inspect(err, { depth: 2, breakLength: Number.POSITIVE_INFINITY });
   return String(err);
 }
 

@@ -114,14 +114,15 @@ function headerValues(head: Buffer, wanted: ReadonlySet<string>): Map<string, st
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
     if (!wanted.has(name) || found.has(name)) continue;
-    const raw = line.slice(colon + 1).trim();
-    // Latin-1 text maps each byte to one char: only a byte ≥ 0x80 can make it differ from UTF-8.
-    found.set(name, /[\x80-\xff]/.test(raw) ? utf8OrLatin1(Buffer.from(raw, 'latin1')) : raw);
+    found.set(name, textOf(line.slice(colon + 1).trim()));
   }
   return found;
 }
 
-/** A latin1 string (one char per byte, as measureRequest() reads the head) as header values are decoded. */
+/**
+ * A latin1 string (one char per byte, as the head is read here) as text: UTF-8 when valid, else byte for byte.
+ * Only a byte ≥ 0x80 can make the two differ.
+ */
 function textOf(latin1: string): string {
   return /[\x80-\xff]/.test(latin1) ? utf8OrLatin1(Buffer.from(latin1, 'latin1')) : latin1;
 }

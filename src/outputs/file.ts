@@ -118,15 +118,18 @@ export function fileOutput(options: FileOutputOptions): Output {
     return cleanPath(chunkName(templated, next));
   };
 
+  let madeDirectory: string | undefined;
   const switchTo = async (file: string): Promise<void> => {
     const old = current;
     current = undefined;
     if (old) await closeSink(old.sink);
-    if (makesDirectories) {
+    // Once per directory name, not at every file switch (`%t` switches files at every message type).
+    if (makesDirectories && dirname(file) !== madeDirectory) {
       const dir = dirname(file);
       await mkdir(dir, { recursive: true }).catch((err: unknown) => {
         throw fileError(dir, 'create the directory', err);
       });
+      madeDirectory = dir;
     }
     const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
     current = { name: file, sink, records: 0 };
