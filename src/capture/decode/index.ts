@@ -6,6 +6,6 @@ export { AddressText, ipv4ToString, ipv6ToString } from './address.js';
 export { createDecoder, type DecodeCounters, type Decoder, type DecoderOptions } from './decoder.js';
 export { DEFAULT_FRAGMENT_LIMITS, type FragmentLimits } from './fragments.js';
 export { SUPPORTED_LINK_TYPES } from './link.js';
-export { DROP_REASONS, type DropReason, type NullReason } from './reasons.js';
+export { DROP_REASONS, type DropReason, type NullReason, SNAPLEN_CUT_REASONS } from './reasons.js';
 export type { DecodedSegment } from './segment.js';
 export { createVniFilter, DEFAULT_VXLAN_PORT } from './vxlan.js';

@@ -54,6 +54,14 @@ export const DROP_REASONS = [
 
 export type DropReason = (typeof DROP_REASONS)[number];
 
+/** The reasons that mean the snaplen cut the packet inside a header (counted apart: headers_cut_by_snaplen). */
+export const SNAPLEN_CUT_REASONS: readonly DropReason[] = [
+  'link-truncated',
+  'ipv4-truncated-header',
+  'ipv6-truncated-header',
+  'tcp-truncated-header',
+];
+
 /** What `decode()` returned null for last: a drop reason, or a fragment held for reassembly. */
 export type NullReason = DropReason | 'fragment-held';
 

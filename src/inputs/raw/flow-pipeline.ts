@@ -15,7 +15,7 @@
  * give the same messages, in the same order, and the same counters (native-flows.ts).
  */
 
-import { createDecoder, type Decoder } from '../../capture/decode/index.js';
+import { createDecoder, type Decoder, SNAPLEN_CUT_REASONS } from '../../capture/decode/index.js';
 import { isBatchView, type PacketBatch, type RawPacket, TcpFlag, type TcpSegment } from '../../capture/types.js';
 import { type Message, nowNs } from '../../core/message.js';
 import { hasRequestTitle, hasResponseTitle } from '../../protocol/http1/index.js';
@@ -218,11 +218,8 @@ export class FlowPipeline {
     const a = this.assembler.stats;
     // Headers the snaplen cut are their own count: with --input-raw-snaplen 64 every packet landed in
     // not_tcp_or_filtered, which sends the user to their filters instead of the snaplen.
-    const cutBySnaplen =
-      d.dropped['link-truncated'] +
-      d.dropped['ipv4-truncated-header'] +
-      d.dropped['ipv6-truncated-header'] +
-      d.dropped['tcp-truncated-header'];
+    let cutBySnaplen = 0;
+    for (const reason of SNAPLEN_CUT_REASONS) cutBySnaplen += d.dropped[reason];
     let decodeDropped = -cutBySnaplen;
     for (const v of Object.values(d.dropped)) decodeDropped += v;
     const n = this.native?.counters();
