@@ -303,6 +303,115 @@ describe('http streams: a body delimited by the close', () => {
       ],
     );
   });
+
+  it('an RST instead of the FIN aborts it: incomplete (eof), in both paths; a FIN before the RST still ends it', async () => {
+    const rst = { ...fin, flags: TcpFlag.RST | ACK, payload: Buffer.alloc(0) };
+    for (const views of [false, true]) {
+      const reset = await capture(timed([...handshake, rst]), {}, views);
+      assert.deepEqual(
+        reset.msgs.map((m) => m.meta.type),
+        ['1'],
+      );
+      assert.equal(reset.stats.responses, 0);
+      assert.equal(reset.stats.incomplete_eof, 1);
+      assert.equal(reset.stats.incomplete_dropped, 1);
+      const kept = await capture(timed([...handshake, rst]), { allowIncomplete: true }, views);
+      assert.deepEqual(
+        kept.msgs.map((m) => [m.meta.type, m.meta.extra.join(' '), m.data.length]),
+        [
+          ['1', '', request.length],
+          ['2', 'incomplete=eof', response.length],
+        ],
+      );
+      // The client resetting the connection aborts the server's body too.
+      const clientReset = { fromClient: true, seq: fin.ack, ack: fin.seq, flags: TcpFlag.RST | ACK };
+      const byClient = await capture(timed([...handshake, { ...clientReset, payload: Buffer.alloc(0) }]), {}, views);
+      assert.equal(byClient.stats.incomplete_eof, 1);
+      assert.equal(byClient.stats.responses, 0);
+      const finThenRst = await capture(timed([...handshake, { ...fin, payload: Buffer.alloc(0) }, rst]), {}, views);
+      assert.equal(finThenRst.stats.responses, 1);
+      assert.equal(finThenRst.stats.incomplete_eof, 0);
+    }
+  });
+});
+
+describe('http streams: a body length that cannot be trusted (RFC 9112 §6.3) loses the framing, counted', () => {
+  const { ACK, FIN } = TcpFlag;
+  const ok = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  const getB = Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  /** The conversation, then both FINs. */
+  const closed = (list: [boolean, Buffer][]): Segment[] => {
+    const out = turns(list);
+    const next = { client: 1001, server: 5001 };
+    for (const [fromClient, payload] of list) next[fromClient ? 'client' : 'server'] += payload.length;
+    out.push({ fromClient: true, seq: next.client, ack: next.server, flags: FIN | ACK, payload: Buffer.alloc(0) });
+    out.push({ fromClient: false, seq: next.server, ack: next.client + 1, flags: FIN | ACK, payload: Buffer.alloc(0) });
+    return out;
+  };
+  const firstLines = (msgs: Message[]) =>
+    msgs.map((m) => [m.meta.type, m.data.toString('latin1').split('\r\n')[0], m.meta.extra.join(' ')]);
+
+  for (const [name, header] of [
+    ['two Content-Length headers that differ', 'Content-Length: 3\r\nContent-Length: 10'],
+    ['a Content-Length list that differs', 'Content-Length: 3, 10'],
+    ['a Content-Length that is not a number', 'Content-Length: 1O'],
+  ] as const) {
+    it(`response with ${name}: not cut at a guess, the next response pairs with its own request`, async () => {
+      const bad = Buffer.from(`HTTP/1.1 200 OK\r\n${header}\r\n\r\nabcdefghij`);
+      const list = closed([
+        [true, Buffer.concat([Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'), getB])],
+        [false, Buffer.concat([bad, ok])],
+      ]);
+      for (const views of [false, true]) {
+        const { msgs, stats } = await capture(timed(list), {}, views);
+        assert.deepEqual(firstLines(msgs), [
+          ['1', 'GET /a HTTP/1.1', ''],
+          ['1', 'GET /b HTTP/1.1', ''],
+          ['2', 'HTTP/1.1 200 OK', ''],
+        ]);
+        assert.equal(msgs[2]!.data.toString('latin1'), ok.toString('latin1'));
+        assert.equal(msgs[2]!.meta.id, msgs[1]!.meta.id);
+        assert.equal(stats.incomplete_malformed, 1);
+        assert.equal(stats.incomplete_dropped, 1);
+        assert.equal(stats.garbage_bytes, 0);
+        const kept = await capture(timed(list), { allowIncomplete: true }, views);
+        const marked = kept.msgs.find((m) => m.meta.extra.includes('incomplete=malformed'));
+        assert.equal(marked?.data.toString('latin1'), bad.toString('latin1'));
+        assert.equal(marked?.meta.id, kept.msgs[0]!.meta.id);
+      }
+    });
+  }
+
+  for (const [name, header, body] of [
+    ['two Content-Length headers that differ', 'Content-Length: 3\r\nContent-Length: 10', 'abcdefghij'],
+    ['a Transfer-Encoding that does not end in chunked', 'Transfer-Encoding: chunked, gzip', '2\r\nab\r\n0\r\n\r\n'],
+  ] as const) {
+    it(`request with ${name}: its early answer pairs with it, the next request is read from its start line`, async () => {
+      const bad = Buffer.from(`POST /a HTTP/1.1\r\nHost: x\r\n${header}\r\n\r\n${body}`);
+      const list = closed([
+        [true, bad],
+        [false, Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad')],
+        [true, getB],
+        [false, ok],
+      ]);
+      for (const views of [false, true]) {
+        const { msgs, stats } = await capture(timed(list), { allowIncomplete: true }, views);
+        assert.deepEqual(firstLines(msgs), [
+          ['2', 'HTTP/1.1 400 Bad Request', ''],
+          ['1', 'POST /a HTTP/1.1', 'incomplete=malformed'],
+          ['1', 'GET /b HTTP/1.1', ''],
+          ['2', 'HTTP/1.1 200 OK', ''],
+        ]);
+        assert.equal(msgs[1]!.data.toString('latin1'), bad.toString('latin1'));
+        assert.equal(msgs[0]!.meta.id, msgs[1]!.meta.id);
+        assert.equal(msgs[2]!.meta.id, msgs[3]!.meta.id);
+        assert.notEqual(msgs[0]!.meta.id, msgs[2]!.meta.id);
+        assert.equal(stats.incomplete_malformed, 1);
+        assert.equal(stats.unmatched_responses, 0);
+        assert.equal(stats.garbage_bytes, 0);
+      }
+    });
+  }
 });
 
 describe('http streams: bytes left over at a message boundary (gor and tshark skip them)', () => {

@@ -225,7 +225,15 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
   ) {
     // Every engine hands over packet buffers it never rewrites (af_packet and libpcap batches go back to their
     // pool only once garbage-collected; files and datagrams are fresh buffers), so messages may be views.
-    const splitterOptions = { collect: true, maxSize: options.maxSize, stableChunks: true, targets: false };
+    // A length that cannot be trusted loses the framing (reported `malformed`, the next message found by its
+    // start line) instead of cutting the message at one of its values and the next one inside its body.
+    const splitterOptions = {
+      collect: true,
+      maxSize: options.maxSize,
+      stableChunks: true,
+      targets: false,
+      strictLength: true,
+    };
     if (side === 'client') {
       this.splitter = new RequestSplitter(splitterOptions);
       state.client = this;
@@ -295,8 +303,10 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (this.ended) return;
     this.ended = true;
     if (reason === 'expired' || reason === 'evicted') this.deliver(this.splitter.expire());
-    // Only a FIN or RST closed the connection (a close-delimited body ends there); the others cut it off.
-    this.deliver(this.splitter.end(reason === 'fin' || reason === 'rst'));
+    // Only the sender's FIN ends a close-delimited body. An RST aborts the connection: whether the body had
+    // all been sent is unknown (RFC 9112 §8: a response cut by a premature close is incomplete; tshark shows
+    // none), so it is `eof` like one the capture stopped in the middle of.
+    this.deliver(this.splitter.end(reason === 'fin'));
     const s = this.splitter.stats;
     this.counters.garbage_bytes += s.garbageBytes;
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
@@ -336,7 +346,7 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
    * request's first byte acknowledged (its SEQ is below that segment's ACK): it answers an earlier request.
    */
   answerInProgress(seq: number): WaitingRequest | undefined {
-    const m = this.ended ? null : this.splitter.current;
+    const m = this.ended ? null : (this.splitter.current ?? this.splitter.lostMessage);
     if (m === null || this.state.answeredEarly?.start === m.start) return undefined;
     const first = this.chunks.at(m.start);
     if (first !== undefined && ((seq - first.ack) | 0) < 0) return undefined;

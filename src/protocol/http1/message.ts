@@ -14,7 +14,8 @@ export type MessageKind = 'request' | 'response';
  * - `max-size`: cut at `maxSize` (or the header block exceeded `maxHeaderSize`); `trueLength` tells the real
  *   length when the framing gave it;
  * - `expired`: the caller gave up waiting (`expire()`);
- * - `malformed`: the body framing was invalid (bad chunk size, bad chunk terminator), so its end is a guess;
+ * - `malformed`: the body framing was invalid (bad chunk size, bad chunk terminator; with `strictLength`, a
+ *   length that cannot be trusted), so its end is a guess (the next start line);
  * - `memory-budget`: cut where the stream was because the caller could hold it no longer (`cutHeld()`: a
  *   capture's budget for all messages in progress); the rest of it is skipped as after a `max-size` cut.
  */
@@ -32,7 +33,7 @@ export const Anomaly = {
   BAD_HEADER_LINE: 1 << 3,
   /** A Content-Length that is not a decimal number (ignored). */
   BAD_CONTENT_LENGTH: 1 << 4,
-  /** Several different Content-Length values (the first one was used). */
+  /** Several different Content-Length values (the first one was used, unless `strictLength` lost the framing). */
   CONFLICTING_CONTENT_LENGTH: 1 << 5,
   /** Both Transfer-Encoding: chunked and Content-Length (chunked wins, as RFC 9112 says). */
   CONTENT_LENGTH_AND_CHUNKED: 1 << 6,

@@ -243,6 +243,49 @@ describe('leniency is reported', () => {
       ],
     );
   });
+
+  it('strictLength: a length that cannot be trusted loses the framing (malformed, up to the next start line)', () => {
+    const s = new RequestSplitter({ strictLength: true, collect: true });
+    const out = [
+      ...s.push(b('POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\n\r\n')),
+      ...s.push(
+        b('PUT /c HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nzzzzGET /d HTTP/1.1\r\nContent-Length: 1\r\n\r\nx'),
+      ),
+      ...s.push(b('POST /e HTTP/1.1\r\nContent-Length: 1x\r\n\r\nyy')),
+      ...s.end(),
+    ];
+    assert.deepEqual(
+      out.map((m) => [m.bytes!.toString('latin1'), m.incomplete]),
+      [
+        ['POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc', 'malformed'],
+        ['GET /b HTTP/1.1\r\n\r\n', null],
+        ['PUT /c HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nzzzz', 'malformed'],
+        ['GET /d HTTP/1.1\r\nContent-Length: 1\r\n\r\nx', null],
+        ['POST /e HTTP/1.1\r\nContent-Length: 1x\r\n\r\nyy', 'malformed'],
+      ],
+    );
+    assert.equal(s.stats.garbageBytes, 0);
+    // Where the body does not need a length, or chunked decides it, nothing changes.
+    const r = new ResponseSplitter({ strictLength: true });
+    r.expect('HEAD');
+    r.expect('GET');
+    r.expect('GET');
+    const answers = r.push(
+      b(
+        'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n' +
+          'HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n' +
+          'HTTP/1.1 304 Not Modified\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      ),
+    );
+    assert.deepEqual(
+      answers.map((m) => [m.status, m.incomplete]),
+      [
+        [200, null],
+        [200, null],
+        [304, null],
+      ],
+    );
+  });
 });
 
 describe('junk and resync', () => {

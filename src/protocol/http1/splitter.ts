@@ -62,6 +62,17 @@ export interface SplitterOptions {
    * caller that never reads it (raw capture emits the bytes and never looks at the target).
    */
   targets?: boolean;
+  /**
+   * A body length that cannot be trusted loses the framing (RFC 9112 §6.3: an unrecoverable error): the
+   * message is reported `malformed` and runs to the next start line, which is looked for as after junk. That
+   * is: Content-Length values that differ or one that is not a number, where the body needs a length (not a
+   * chunked body, a HEAD/204/304/1xx answer, or a response with a Transfer-Encoding, which runs to the close);
+   * and a request whose Transfer-Encoding does not end in `chunked`. Default false: the first valid value is
+   * used (or none: no body for a request, a body to the close for a response) and the message only flagged, so
+   * a client that refuses such answers (a replay connection) decides itself. A capture sets it: taking one of
+   * the values silently mis-cuts that message and reads the rest of its body as the next one.
+   */
+  strictLength?: boolean;
 }
 
 /** Why the splitter stopped producing HTTP messages. */
@@ -172,6 +183,7 @@ export class Http1Splitter {
   private readonly collect: boolean;
   private readonly stableChunks: boolean;
   private readonly targets: boolean;
+  private readonly strictLength: boolean;
 
   private state = S_START;
   /** Absolute offset of the next byte. */
@@ -228,6 +240,7 @@ export class Http1Splitter {
     this.collect = options.collect ?? false;
     this.stableChunks = options.stableChunks ?? false;
     this.targets = options.targets ?? true;
+    this.strictLength = options.strictLength ?? false;
     if (!(this.maxSize > 0) || !(this.maxHeaderSize > 0)) {
       throw new TaplineError(ERROR_CODES.BAD_HTTP, 'maxSize and maxHeaderSize must be positive');
     }
@@ -260,6 +273,14 @@ export class Http1Splitter {
    */
   get framingLost(): boolean {
     return this.tail !== null;
+  }
+
+  /**
+   * The message whose framing was lost and that waits for the next start line (see `framingLost`), or null.
+   * Read it, never change it: a capture pairs an answer that comes meanwhile with it.
+   */
+  get lostMessage(): Readonly<Http1Message> | null {
+    return this.tail;
   }
 
   /**
@@ -790,7 +811,9 @@ export class Http1Splitter {
       m.upgrade = connect || (this.upgradeHeader && this.connectionUpgrade);
       // A CONNECT request has no body: what follows is the tunnel, if the server accepts.
       if (connect) this.complete(absEnd);
-      else if (m.chunked) this.state = S_CHUNK_SIZE;
+      else if (this.strictLength && (this.teSeen ? !m.chunked : this.untrustedLength(m))) {
+        this.loseFraming('malformed', absEnd);
+      } else if (m.chunked) this.state = S_CHUNK_SIZE;
       else if (m.contentLength > 0) this.toBody(m.contentLength);
       else this.complete(absEnd); // no length, no body (an unknown Transfer-Encoding is flagged)
       return;
@@ -810,6 +833,8 @@ export class Http1Splitter {
       this.complete(absEnd);
     } else if (m.chunked) {
       this.state = S_CHUNK_SIZE;
+    } else if (this.strictLength && !this.teSeen && this.untrustedLength(m)) {
+      this.loseFraming('malformed', absEnd);
     } else if (!this.teSeen && m.contentLength >= 0) {
       if (m.contentLength > 0) this.toBody(m.contentLength);
       else this.complete(absEnd);
@@ -817,6 +842,11 @@ export class Http1Splitter {
       m.closeDelimited = true;
       this.state = S_CLOSE;
     }
+  }
+
+  /** Content-Length values that differ, or one that is not a number (see `strictLength`). */
+  private untrustedLength(m: Http1Message): boolean {
+    return (m.anomalies & (Anomaly.BAD_CONTENT_LENGTH | Anomaly.CONFLICTING_CONTENT_LENGTH)) !== 0;
   }
 
   private toBody(length: number): void {
