@@ -38,6 +38,9 @@ import { compileGlobElement, GlobPatternError, hasGlobMeta, validateGlob } from 
 /** Objects downloading at once. */
 const DOWNLOADS = 4;
 
+/** Stalled downloads in a row (none finishing between them) after which the store is taken as not answering. */
+const STALLS_IN_A_ROW = 2 * DOWNLOADS;
+
 export interface S3InputOptions extends Omit<FileInputOptions, 'patterns' | 'log'> {
   location: S3Location;
   /** Staging directory's parent (default: the system temporary directory). */
@@ -89,7 +92,11 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
   // objects_gone: listed, then deleted before their download (a retention job, another reader that moves them).
   // objects_denied: listed, but their download refused (a bucket policy or KMS key that covers only some keys).
-  const counters = { objects: 0, bytes_downloaded: 0, objects_gone: 0, objects_denied: 0 };
+  // objects_stalled: the store took the download and then sent nothing for the idle timeout, on every try.
+  const counters = { objects: 0, bytes_downloaded: 0, objects_gone: 0, objects_denied: 0, objects_stalled: 0 };
+  // Stalls since the last download that finished: a store that stalls on everything fails the input after
+  // STALLS_IN_A_ROW of them rather than making the run wait out every object in turn.
+  let stallsInARow = 0;
   let staging: string | undefined;
   let inner: Input | undefined;
   let closed = false;
@@ -109,23 +116,39 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   };
 
   /**
-   * Downloads one object; false when it was deleted after the listing or its download was refused (warned and
-   * counted, as a local file that vanished or cannot be read: the other objects are still replayed).
+   * Downloads one object; false when it was deleted after the listing, its download was refused, or the store
+   * stalled on it (warned and counted, as a local file that vanished or cannot be read: the other objects are
+   * still replayed).
    */
   const download = async (object: S3Object, path: string): Promise<boolean> => {
+    const started = performance.now();
     try {
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }), {
         abortSignal: stop.signal,
       });
       await pipeline(res.Body as Readable, createWriteStream(path), { signal: stop.signal });
       counters.bytes_downloaded += object.size;
+      stallsInARow = 0;
       return true;
     } catch (err) {
       const skip = stop.signal.aborted ? undefined : skippedAnswer(err);
+      if (skip === 'stalled' && ++stallsInARow >= STALLS_IN_A_ROW) {
+        throw new TaplineError(
+          ERROR_CODES.PEER,
+          `cannot download: ${describeS3Error(err, bucket)}; the store stalled on ${stallsInARow} objects in a row ` +
+            'without finishing any: it has stopped answering downloads',
+          { where: `s3://${bucket}/${object.key}`, cause: err },
+        );
+      }
       if (skip) {
-        if (skip === 'gone') counters.objects_gone++;
-        else counters.objects_denied++;
-        const why = skip === 'gone' ? 'deleted after the listing' : 'the store refused this object';
+        counters[SKIPPED_COUNTER[skip]]++;
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        const why =
+          skip === 'gone'
+            ? 'deleted after the listing'
+            : skip === 'denied'
+              ? 'the store refused this object'
+              : `the store stalled on this object (${seconds} s waited)`;
         options.log.warn(
           new TaplineError(
             ERROR_CODES.FILE_IO,
@@ -184,14 +207,14 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
 
   /** As the file input ends a run with files it could not read: everything else was replayed, then exit 1. */
   const goneError = (): TaplineError | undefined => {
-    const gone = counters.objects_gone;
-    const denied = counters.objects_denied;
-    if (gone + denied === 0) return undefined;
+    const { objects_gone: gone, objects_denied: denied, objects_stalled: stalled } = counters;
+    if (gone + denied + stalled === 0) return undefined;
     const parts = [
       gone > 0
         ? `${gone === 1 ? '1 object was' : `${gone} objects were`} deleted between the listing and the download`
         : '',
       denied > 0 ? `${denied === 1 ? "1 object's" : `${denied} objects'`} download was refused` : '',
+      stalled > 0 ? `the store stalled on ${stalled === 1 ? '1 object' : `${stalled} objects`}` : '',
     ];
     return new TaplineError(
       ERROR_CODES.FILE_IO,
@@ -252,15 +275,26 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
  * An answer about one object that the input skips (as the file input skips a file that vanished or cannot be
  * read): 'gone' for an object not there any more (S3's NoSuchKey, or a bare 404 from a store without S3's XML),
  * 'denied' for a download refused (AccessDenied, or a bare 403: a policy or key that covers only some objects;
- * the listing itself was allowed). Not NoSuchBucket: a bucket gone is no object's problem, it fails the input.
+ * the listing itself was allowed), 'stalled' for a download during which the store went silent for the idle
+ * timeout (before its answer, on each of the SDK's tries, or in the middle of the body). Not NoSuchBucket: a
+ * bucket gone is no object's problem, it fails the input.
  */
-function skippedAnswer(err: unknown): 'gone' | 'denied' | undefined {
+function skippedAnswer(err: unknown): SkipReason | undefined {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return undefined;
   if (e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return 'gone';
   if (e.name === 'AccessDenied' || e.Code === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) return 'denied';
+  if (e.name === 'TimeoutError') return 'stalled';
   return undefined;
 }
+
+type SkipReason = 'gone' | 'denied' | 'stalled';
+
+const SKIPPED_COUNTER = {
+  gone: 'objects_gone',
+  denied: 'objects_denied',
+  stalled: 'objects_stalled',
+} as const satisfies Record<SkipReason, string>;
 
 /** `--input-file s3://…`: the file input's create() hands S3 addresses here. */
 export async function s3InputFromArgs({ address, limit, flags, ctx }: PluginArgs): Promise<Input> {

@@ -6,7 +6,7 @@
  * without a word.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +16,19 @@ import { isTaplineError } from '../../src/core/errors.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
+import { s3Input } from '../../src/inputs/s3.js';
 import { s3Output } from '../../src/outputs/s3.js';
 import { createS3Client, describeS3Error, listObjects } from '../../src/storage/s3.js';
-import { runTapline } from '../support/cli.js';
+import { collect, runTapline, startTapline } from '../support/cli.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
 /** Runs `body` with a client of a store that answers every request through `handler`; counts the requests. */
-async function withStore(handler: Handler, body: (client: S3Client, requests: () => number) => Promise<void>) {
+async function withStore(
+  handler: Handler,
+  body: (client: S3Client, requests: () => number) => Promise<void>,
+  idleTimeoutMs?: number,
+) {
   let n = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -31,7 +36,11 @@ async function withStore(handler: Handler, body: (client: S3Client, requests: ()
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const client = await createS3Client(
-    { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, region: 'us-east-1' },
+    {
+      endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      region: 'us-east-1',
+      ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+    },
     'test',
   );
   try {
@@ -210,5 +219,171 @@ test('one object whose download is refused (AccessDenied: a policy covering some
   } finally {
     server.closeAllConnections();
     server.close();
+  }
+});
+
+/** A store listing `keys` under /bkt/x/ that answers each object's download through `answer` (300 ms idle timeout). */
+function withObjectStore(
+  keys: string[],
+  answer: (key: string, res: ServerResponse) => void,
+  body: (client: S3Client, gets: () => string[]) => Promise<void>,
+): Promise<void> {
+  const gets: string[] = [];
+  return withStore(
+    (req, res) => {
+      const url = req.url ?? '/';
+      if (url.includes('list-type=2')) return send(res, 200, 'application/xml', listing(keys, false));
+      const key = decodeURIComponent(url.replace(/^\/bkt\//, '').replace(/\?.*$/, ''));
+      gets.push(key);
+      answer(key, res);
+    },
+    (client) => body(client, () => gets),
+    300,
+  );
+}
+
+function gorRecord(path: string): Buffer {
+  return encodeRecord({
+    meta: makeMeta({ type: '1', id: path.padStart(24, '0'), timestampNs: 1_700_000_000_000_000_000n }),
+    data: Buffer.from(`GET /${path} HTTP/1.1\r\nHost: h\r\n\r\n`),
+  });
+}
+
+/** Reads an S3 input to its end (bounded: a run that hangs fails the test); the paths read and the error. */
+async function readWithin(input: ReturnType<typeof s3Input>, ms: number) {
+  const paths: string[] = [];
+  const run = (async () => {
+    for await (const batch of input.read()) for (const m of batch) paths.push(m.data.toString().split(' ')[1]!);
+  })().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const hung = new Promise<string>((r) => setTimeout(() => r('hung'), ms).unref());
+  const error = await Promise.race([run, hung]);
+  assert.notEqual(error, 'hung', 'the input did not end');
+  return { paths, error };
+}
+
+test('an object the store stalls on (before its answer, or in the middle of its body) is skipped, warned with the time waited, counted; the others are replayed (it failed the whole input)', async () => {
+  const buffer = mkdtempSync(join(tmpdir(), 'tapline-s3-stall-'));
+  const log = memoryLogger();
+  try {
+    await withObjectStore(
+      ['x/a.gor', 'x/b.gor', 'x/c.gor'],
+      (key, res) => {
+        const body = gorRecord(key.slice(2, 3));
+        if (key === 'x/a.gor') return; // takes the request, never answers
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+        if (key === 'x/b.gor')
+          res.write(body.subarray(0, 10)); // stalls in the middle of the body
+        else res.end(body);
+      },
+      async (client, gets) => {
+        const input = s3Input(client, { location: { bucket: 'bkt', key: 'x/' }, bufferDir: buffer, log });
+        const { paths, error } = await readWithin(input, 20_000);
+        assert.deepEqual(paths, ['/c']);
+        assert.ok(
+          isTaplineError(error) &&
+            error.message ===
+              'the store stalled on 2 objects (see the warnings above); the other objects were replayed',
+          String(error),
+        );
+        const stats = input.stats!();
+        assert.equal(stats.objects, 1);
+        assert.equal(stats.objects_stalled, 2);
+        const lines = log.lines.join('\n');
+        assert.match(
+          lines,
+          /s3:\/\/bkt\/x\/a\.gor: cannot download: TimeoutError: the store sent nothing for 300 ms \(tried 3 times\): the store stalled on this object \(\d+\.\d s waited\); the other objects are replayed/,
+        );
+        assert.match(
+          lines,
+          /s3:\/\/bkt\/x\/b\.gor: cannot download: TimeoutError: the store sent nothing for 300 ms \(tried once\): the store stalled on this object \(\d+\.\d s waited\); the other objects are replayed/,
+        );
+        assert.equal(gets().filter((k) => k === 'x/a.gor').length, 3, 'the SDK tries a silent store 3 times');
+      },
+    );
+  } finally {
+    rmSync(buffer, { recursive: true, force: true });
+  }
+});
+
+test('a store that stalls on every download fails the input after 8 in a row, not after waiting out each object', async () => {
+  const buffer = mkdtempSync(join(tmpdir(), 'tapline-s3-stall-'));
+  const keys = Array.from({ length: 40 }, (_, i) => `x/${String(i).padStart(2, '0')}.gor`);
+  try {
+    await withObjectStore(
+      keys,
+      () => {},
+      async (client, gets) => {
+        const input = s3Input(client, {
+          location: { bucket: 'bkt', key: 'x/' },
+          bufferDir: buffer,
+          log: memoryLogger(),
+        });
+        const { error } = await readWithin(input, 30_000);
+        assert.ok(
+          isTaplineError(error) &&
+            / the store stalled on 8 objects in a row without finishing any: it has stopped answering downloads$/.test(
+              error.message,
+            ),
+          String(error),
+        );
+        assert.ok(new Set(gets()).size < 12, `${new Set(gets()).size} objects tried`);
+      },
+    );
+  } finally {
+    rmSync(buffer, { recursive: true, force: true });
+  }
+});
+
+test('SIGINT while the store stalls on a download stops the run at once, the other input flushed to its output', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tapline-s3-stall-int-'));
+  const local = join(dir, 'local.gor');
+  const out = join(dir, 'out.gor');
+  writeFileSync(local, Buffer.concat(['l1', 'l2', 'l3'].map(gorRecord)));
+  let asked!: () => void;
+  const stalled = new Promise<void>((r) => {
+    asked = r;
+  });
+  try {
+    // Takes the download and never answers: 30 s of silence, three tries, 90 s without the stop.
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url?.includes('list-type=2')) send(res, 200, 'application/xml', listing(['x/a.gor'], false));
+      else asked();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const child = startTapline([
+        '--input-file',
+        's3://bkt/x/',
+        '--input-file',
+        local,
+        '--s3-endpoint',
+        `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+        '--output-file',
+        out,
+        '--output-file-append', // one file, not gor's out_0.gor chunks
+      ]);
+      const done = collect(child, 20_000);
+      await stalled;
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGINT');
+      const r = await done;
+      assert.notEqual(r.code, null, `killed after 20 s: the stall held the run (${r.stderr})`);
+      assert.match(r.stderr, /SIGINT: stopping/);
+      assert.deepEqual(
+        readFileSync(out)
+          .toString()
+          .match(/GET \/\w+/g),
+        ['GET /l1', 'GET /l2', 'GET /l3'],
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
