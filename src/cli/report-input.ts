@@ -17,6 +17,7 @@ import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
+import { describeReadError } from '../inputs/file-source.js';
 import { parseRawAddress } from '../inputs/raw/address.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
 import { openFileSource } from '../inputs/raw/sources.js';
@@ -146,7 +147,7 @@ async function feedGor(
   log: Logger,
   progress: ReportProgress,
   map: boolean,
-): Promise<Record<string, number>> {
+): Promise<Record<string, number | string>> {
   // A plain file goes straight into the native core while its records are plain; the reader takes over at the
   // first record the core leaves to it (and reads everything when the core is not in use).
   const direct = gzip
@@ -164,13 +165,18 @@ async function feedGor(
     problems.push(at);
   });
   let records = base.records;
+  let fileBytes = base.position; // read from the file (compressed, for gzip)
+  let streamBytes = base.position; // handed to the reader (decompressed)
   const raw = createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
   raw.on('data', (chunk) => {
     progress.bytesRead += chunk.length;
+    fileBytes += chunk.length;
   });
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (err) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      streamBytes += chunk.length;
       const batch = reader.push(chunk);
       for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
       records += batch.length;
@@ -181,7 +187,22 @@ async function feedGor(
       records++;
     }
   } catch (err) {
-    throw readFailure(err, path);
+    if (isTaplineError(err)) throw err; // from the work on what was read (a usage error), not the file's
+    // A gzip file cut short (gor or tapline killed before the trailer, a copy interrupted) or a read error
+    // part way: what was read before it is reported, as gor's --input-file passes it on; the run exits 1.
+    const cut = reader.discard();
+    const at = gzip
+      ? `at byte ${streamBytes} of the decompressed data, near byte ${fileBytes} of the file`
+      : `at byte ${streamBytes}`;
+    const tail = cut ? `; the incomplete record ${cut.record} (byte ${cut.offset}) after them is dropped` : '';
+    const text =
+      records === 0 && !cut
+        ? `cannot read: ${describeReadError(err, gzip)} (${at})`
+        : `cannot read to the end: ${describeReadError(err, gzip)} (${at}); the ${records} records before it ` +
+          `are in the report${tail}`;
+    const error = new TaplineError(ERROR_CODES.FILE_IO, text, { where: path, cause: err });
+    log.warn(error.describe(), 'report:read');
+    return { records, bad_records: problems.length, file_errors: 1, error: error.describe() };
   } finally {
     raw.destroy();
   }

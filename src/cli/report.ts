@@ -97,6 +97,17 @@ function unusableInputs(inputs: Record<string, Record<string, number | string>>)
   return out;
 }
 
+/**
+ * Inputs whose reading stopped at an error part way (a gzip file cut short, a read error): warned with the
+ * offset where it happened; the report holds what came before, and the run exits 1 (budgets judged on part of
+ * a file could pass a build that would not).
+ */
+function unreadEnds(inputs: Record<string, Record<string, number | string>>): string[] {
+  return Object.entries(inputs)
+    .filter(([, stats]) => Number(stats.file_errors ?? 0) > 0)
+    .map(([name]) => name);
+}
+
 const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 
 /** Splits positional file names from flags (flags may come before or after the files). */
@@ -258,7 +269,14 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
 
   for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
-  if (unusable.length > 0) return EXIT_FAILED;
+  const cutShort = unreadEnds({ ...inputs, ...baseInputs });
+  if (cutShort.length > 0) {
+    log.write(
+      `tapline: error: ${cutShort.join(', ')} could not be read to the end (see the warning above): the report ` +
+        `holds what was read before (${ERROR_CODES.FILE_IO})`,
+    );
+  }
+  if (unusable.length > 0 || cutShort.length > 0) return EXIT_FAILED;
   if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
     log.write(
       `tapline: error: no request in ${files.join(', ')}: the budgets have nothing to judge (a replay or recording ` +

@@ -4,10 +4,11 @@
  * the corpus through the capture engine.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildPcap } from '../../src/capture/pcap-writer.js';
 import { mayHoldReplayed } from '../../src/cli/report-input.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
@@ -263,6 +264,23 @@ describe('tapline report', () => {
     const fine = await runTapline(['report', '--json', mixed]);
     assert.equal(fine.code, 0, fine.stderr);
     assert.match(fine.stderr, /mixed\.gor: record 1/);
+  });
+
+  it('a gzip file cut short (no trailer): the records before the cut are reported, the cut named, exit 1', async () => {
+    const whole = gzipSync(readFileSync(current));
+    const cutFile = join(dir, 'cut.gor.gz');
+    writeFileSync(cutFile, whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = await runTapline(['report', '--json', cutFile, '--max-total', '1gb']);
+    assert.equal(r.code, 1, r.stderr); // not 0: a budget judged on part of a file
+    const s = JSON.parse(r.stdout.toString());
+    assert.ok(s.total_requests > 0 && s.total_requests < 60, String(s.total_requests));
+    assert.equal(s.inputs[cutFile].file_errors, 1);
+    const err = r.stderr.toString();
+    assert.match(
+      err,
+      /cut\.gor\.gz: cannot read to the end: the gzip stream is truncated \(at byte \d+ of the decompressed/,
+    );
+    assert.match(err, /cut\.gor\.gz could not be read to the end/);
   });
 
   it('budgets on files without a single request exit 1 (a failed replay is not a pass), 0 with --allow-empty', async () => {
