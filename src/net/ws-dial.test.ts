@@ -4,12 +4,13 @@
  * and the messages left at the end are said as refused by that server, not as "the peer was away".
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { memoryLogger } from '../core/log.js';
 import { parseMeta } from '../core/meta.js';
 import { forwarder } from './forwarder.js';
-import { dialWebSocket, parseWsUrl } from './ws-dial.js';
+import { acceptKey, dialWebSocket, parseWsUrl } from './ws-dial.js';
 
 const server = createServer((req, res) => {
   if (req.url === '/auth') res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="gor"' }).end();
@@ -71,5 +72,33 @@ describe('output-ws: an upgrade the server refuses', () => {
     const line = log.lines.find((l) => l.includes('never sent')) ?? '';
     assert.match(line, /no connection when the output closed \(the last attempt: the server refused .*HTTP 401/);
     assert.doesNotMatch(line, /was away/);
+  });
+});
+
+describe('output-ws: the handshake any RFC 6455 server answers', () => {
+  it('computes Sec-WebSocket-Accept with the RFC GUID (its worked example, section 1.3)', () => {
+    assert.equal(acceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  it("connects to a server that computes the answer itself (not with tapline's function)", async () => {
+    const rfcGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+    const ws = createServer((_req, res) => res.writeHead(404).end());
+    ws.on('upgrade', (req, socket) => {
+      const answer = createHash('sha1').update(`${req.headers['sec-websocket-key']}${rfcGuid}`).digest('base64');
+      socket.end(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${answer}\r\n\r\n`,
+      );
+    });
+    await new Promise<void>((resolve) => ws.listen(0, '127.0.0.1', resolve));
+    try {
+      const wsPort = (ws.address() as { port: number }).port;
+      const conduit = await dialWebSocket(parseWsUrl(`ws://127.0.0.1:${wsPort}/gor`), {
+        skipVerify: false,
+        timeoutMs: 5000,
+      });
+      conduit.destroy();
+    } finally {
+      ws.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { type Conduit, socketConduit } from './conduit.js';
 import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG } from './ws-frames.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export interface WsTarget {
   /** The URL without userinfo. */
