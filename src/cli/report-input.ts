@@ -18,7 +18,7 @@ import { describeProblem, GorRecordReader, type RecordProblem } from '../core/go
 import type { Logger } from '../core/log.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
 import { describeReadError } from '../inputs/file-source.js';
-import { parseRawAddress } from '../inputs/raw/address.js';
+import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
 import { openFileSource } from '../inputs/raw/sources.js';
 
@@ -336,7 +336,7 @@ async function feedPcap(
   log: Logger,
   progress: ReportProgress,
 ): Promise<Record<string, number | string>> {
-  const address = parseRawAddress(spec, true);
+  const address = portsOf(spec);
   const input = rawInput({
     ...RAW_INPUT_DEFAULTS,
     address,
@@ -353,5 +353,29 @@ async function feedPcap(
     before = read;
   }
   await input.close();
-  return input.stats?.() ?? {};
+  const stats = input.stats?.() ?? {};
+  // Every packet on other ports (a mistyped port): the report would show nothing with nothing to say why.
+  const elsewhere = Number(stats.other_ports ?? 0);
+  if (address.ports.length > 0 && elsewhere > 0 && Number(stats.connections ?? 0) === 0) {
+    log.warn(
+      `${spec}: none of its TCP packets is on port ${address.ports.join(' or ')} (${elsewhere} on other ports, ` +
+        'other_ports in --json): nothing to report from it; name the server port, or no port for every port',
+      'report:ports',
+    );
+  }
+  return stats;
+}
+
+/**
+ * The capture file address in `dump.pcap:80,8080`; a bad port is a usage error of `tapline report` naming the
+ * argument (the parser it shares names --input-raw, which a report user never wrote).
+ */
+export function portsOf(spec: string): RawAddress {
+  try {
+    return parseRawAddress(spec, true);
+  } catch (err) {
+    if (isTaplineError(err) && err.code === ERROR_CODES.USAGE)
+      throw new TaplineError(ERROR_CODES.USAGE, err.message, { where: 'tapline report' });
+    throw err;
+  }
 }

@@ -31,6 +31,7 @@ import {
   feedFiles,
   inputKind,
   mayHoldReplayed,
+  portsOf,
   type ReportProgress,
   splitPorts,
 } from './report-input.js';
@@ -203,7 +204,8 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   const top = flags.number('top');
   const compare = flags.string('compare');
   const baseFiles = compare ? expandChunkNames([compare], note) : [];
-  for (const f of [...files, ...baseFiles]) inputKind(splitPorts(f).path); // every file readable first
+  // Every file readable and every port list valid first, before any work.
+  for (const f of [...files, ...baseFiles]) if (inputKind(splitPorts(f).path) === 'pcap') portsOf(f);
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   let status: StatusLine | undefined;

@@ -311,6 +311,19 @@ describe('tapline report', () => {
     assert.equal(s.totals.response_body_bytes, bodies);
   });
 
+  it('pcap ports: a port with no packet on it is warned about (not a silent empty report); a bad port is a usage error of report', async () => {
+    const file = join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap');
+    const none = await runTapline(['report', '--json', `${file}:9`]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(JSON.parse(none.stdout.toString()).total_requests, 0);
+    assert.match(none.stderr, /pcap:9: none of its TCP packets is on port 9 \(\d+ on other ports/);
+    const bad = await runTapline(['report', current, `${file}:70000`]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /tapline report: ".*pcap:70000": port 70000 is above 65535/);
+    assert.doesNotMatch(bad.stderr, /--input-raw/);
+    assert.equal(bad.stdout.toString(), '', 'checked before any file is read');
+  });
+
   it('bytes after a protocol switch (WebSocket) are in no route: the table says how many', async () => {
     const frames = Buffer.from([0x81, 0x05, ...Buffer.from('hello'), 0x81, 0x02, ...Buffer.from('hi')]);
     const packets = timed(
