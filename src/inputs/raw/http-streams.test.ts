@@ -414,6 +414,30 @@ describe('http streams: a body length that cannot be trusted (RFC 9112 §6.3) lo
   }
 });
 
+describe('http streams: a request whose framing a capture gap lost, answered before the next request', () => {
+  it('the answer pairs with it, and the next response with its own request (not shifted by one)', async () => {
+    const b = (x: string) => Buffer.from(x, 'latin1');
+    const list = turns([
+      [true, b('POST /a HTTP/1.1\r\nHost: x\r\n')],
+      [true, b('Content-Length: 3\r\n\r\nabc')],
+      [false, b('HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nA!')],
+      [true, b('GET /b HTTP/1.1\r\nHost: x\r\n\r\n')],
+      [false, b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nB!')],
+    ]);
+    list.splice(3, 1); // the second segment of the request's head is not in the capture
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), { allowIncomplete: true }, views);
+      const idOf = (text: string) => msgs.find((m) => m.data.includes(text))!.meta.id;
+      assert.equal(msgs.length, 4);
+      assert.equal(idOf('A!'), idOf('POST /a'));
+      assert.equal(idOf('B!'), idOf('GET /b'));
+      assert.notEqual(idOf('A!'), idOf('B!'));
+      assert.equal(stats.unmatched_responses, 0);
+      assert.equal(stats.incomplete_gap, 1);
+    }
+  });
+});
+
 describe('http streams: bytes left over at a message boundary (gor and tshark skip them)', () => {
   const second = Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
   const answers = Buffer.from(
