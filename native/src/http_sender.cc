@@ -52,7 +52,7 @@
 namespace tapline {
 namespace {
 
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;  // 4: raw-run records not exactly one framed request (or with extra meta fields) go to JS
 
 // Result reasons; the order is the JS side's (http-native.ts REASONS).
 enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
@@ -230,8 +230,9 @@ inline char* WriteEdited(char* out, const char* req, size_t len, const HostEdit&
 //
 // A record: its meta line up to LF ("<type> <id> <timestamp>…"), the payload, then "\n🐵🙈🙉\n". One is sent
 // from here only when JavaScript's write() would simply send it: type "1", a payload with gor's request title
-// (protocol/http1/title.ts: a known method, two spaces, HTTP/1.0 or 1.1, CRLF), not CONNECT, origin-form.
-// Anything else makes the whole run go through write() record by record (scanRun() says -1).
+// (protocol/http1/title.ts: a known method, two spaces, HTTP/1.0 or 1.1, CRLF), not CONNECT, origin-form,
+// at most 4 meta fields, and exactly one simply framed request (FramedWhole).
+// Anything else is handed to write() in its place (next[1] in SubmitRun).
 constexpr char kSeparator[] = "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
 constexpr size_t kSeparatorLen = sizeof kSeparator - 1;
 
@@ -305,6 +306,60 @@ inline size_t RequestTitleMethod(const uint8_t* p, size_t n, size_t* sp1_out) {
   return m;
 }
 
+// http-request-frame.ts simpleRequestLength(p[0, n)) == n: a CRLF head ending in a blank line, header lines
+// without obs-fold or bare LF, no Transfer-Encoding, at most one plain Content-Length (1–15 digits between
+// optional SP/HT), and exactly that many body bytes after the head (none without one). Anything else — bytes
+// after the framed end, a body recorded short, chunked — is left to JavaScript, which frames it as gor does.
+inline bool NameIs(const uint8_t* p, size_t len, const char* lower) {
+  size_t n = strlen(lower);
+  if (len != n) return false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c | 0x20);
+    if (c != static_cast<uint8_t>(lower[i])) return false;
+  }
+  return true;
+}
+
+inline bool FramedWhole(const uint8_t* p, size_t n) {
+  const void* lf = memchr(p, '\n', n);
+  if (lf == nullptr) return false;
+  size_t line = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p) + 1;
+  if (line < 2 || p[line - 2] != '\r') return false;
+  long length = -1;
+  for (;;) {
+    if (line + 1 >= n) return false;
+    if (p[line] == '\r' && p[line + 1] == '\n') break;  // the blank line
+    if (p[line] == ' ' || p[line] == '\t') return false;
+    size_t colon = 0;
+    size_t eol = line;
+    for (; eol < n; eol++) {
+      uint8_t c = p[eol];
+      if (c == '\r') break;
+      if (c == '\n') return false;
+      if (c == ':' && colon == 0) colon = eol;
+    }
+    if (eol + 1 >= n || p[eol + 1] != '\n' || colon <= line) return false;
+    if (NameIs(p + line, colon - line, "content-length")) {
+      if (length != -1) return false;
+      size_t s = colon + 1, e = eol;
+      while (s < e && (p[s] == ' ' || p[s] == '\t')) s++;
+      while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+      if (e == s || e - s > 15) return false;
+      length = 0;
+      for (size_t i = s; i < e; i++) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        length = length * 10 + (p[i] - '0');
+      }
+    } else if (NameIs(p + line, colon - line, "transfer-encoding")) {
+      return false;
+    }
+    line = eol + 2;
+  }
+  size_t end = line + 2 + static_cast<size_t>(std::max(0L, length));
+  return end == n;
+}
+
 enum RunParse { kUnframed, kSendable, kForJs };
 
 // The record at p[at, n): kSendable when this addon sends it itself (see above), kForJs when it is a whole
@@ -329,6 +384,13 @@ inline RunParse ParseRunRecord(const uint8_t* p, size_t n, size_t at, RunRecord*
   size_t m = RequestTitleMethod(p + payload, payload_end - payload, &sp1);
   if (m == 0 || (m == 7 && memcmp(p + payload, "CONNECT", 7) == 0)) return kForJs;
   if (p[payload + sp1 + 1] != '/') return kForJs;  // not origin-form: JS adapts it
+  // Extra meta fields (an `incomplete=REASON` mark: JS does not send such a record) or a payload that is not
+  // exactly one framed request (JS cuts what follows it, or skips a request recorded short).
+  if (const void* sp3 = memchr(p + id_end + 1, ' ', line_end - id_end - 1)) {
+    size_t after = static_cast<size_t>(static_cast<const uint8_t*>(sp3) - p) + 1;
+    if (memchr(p + after, ' ', line_end - after) != nullptr) return kForJs;
+  }
+  if (!FramedWhole(p + payload, payload_end - payload)) return kForJs;
   r->payload = payload;
   r->payload_end = payload_end;
   r->id = id;
@@ -1050,36 +1112,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
     std::string t = std::to_string(static_cast<long>(opt_.timeout_ms)) + "ms";
     if (c.connecting) return "no connection to the target within " + t;
     if (c.bytes == 0 && c.written < c.req.length) return "the target did not take the whole request within " + t;
-    if (c.bytes == 0) return "no response within " + t + RecordedIncomplete(c.req.data(), c.req.length);
+    if (c.bytes == 0) return "no response within " + t;
     return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received";
-  }
-
-  // Why a target may never answer a request that went out whole: the request itself was recorded cut short
-  // (the words of http-connection.ts recordedIncomplete); "" when it is complete. After a timeout only. A
-  // request is framed as a response would be once its request line is replaced by a status line, except that
-  // no length means no body (the framer's close-delimited state).
-  static std::string RecordedIncomplete(const char* req, size_t n) {
-    const char* lf = static_cast<const char*>(memchr(req, '\n', n));
-    if (lf == nullptr) return "";
-    ResponseFramer f;
-    f.Start(false);
-    static const char kStatus[] = "HTTP/1.1 200 OK\r\n";
-    size_t used = 0;
-    f.Feed(reinterpret_cast<const uint8_t*>(kStatus), sizeof kStatus - 1, &used);
-    size_t at = static_cast<size_t>(lf - req) + 1;
-    ResponseFramer::Step s = f.Feed(reinterpret_cast<const uint8_t*>(req + at), n - at, &used);
-    if (s != ResponseFramer::NEED_MORE || f.Finish() == ResponseFramer::DONE) return "";
-    std::string what;
-    if (f.in_head()) {
-      what = "its head does not end with a blank line";
-    } else if (f.chunked()) {
-      what = "its chunked body ends before the last chunk";
-    } else {
-      int64_t length = f.content_length();
-      what = "Content-Length " + std::to_string(length) + ", " +
-             std::to_string(length - static_cast<int64_t>(f.remaining())) + " body bytes";
-    }
-    return "; the request was recorded incomplete (" + what + "), so the target is still waiting for the rest of it";
   }
 
   static bool OnlyLineEnds(const uint8_t* p, size_t n) {

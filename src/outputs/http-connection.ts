@@ -18,7 +18,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Anomaly, type Http1Message, RequestSplitter, ResponseSplitter } from '../protocol/http1/index.js';
+import { Anomaly, type Http1Message, ResponseSplitter } from '../protocol/http1/index.js';
 import { simpleResponseLength, simpleStatus } from '../protocol/http1/response-fast-path.js';
 import type { HttpTarget } from './http-target.js';
 
@@ -149,7 +149,7 @@ export class ReplayConnection {
     if (!socket || socket.connecting) return `no connection to the target within ${t}`;
     if (this.target.secure && !this.secured) return `no TLS handshake with the target within ${t}`;
     if (this.bytes === 0 && socket.writableLength > 0) return `the target did not take the whole request within ${t}`;
-    if (this.bytes === 0) return `no response within ${t}${recordedIncomplete(this.request)}`;
+    if (this.bytes === 0) return `no response within ${t}`;
     return `the response was still incomplete after ${t}, ${this.bytes} bytes received`;
   }
 
@@ -446,26 +446,6 @@ function brokenLength(m: Readonly<Http1Message>, method: string): boolean {
   const bad = (m.anomalies & Anomaly.BAD_CONTENT_LENGTH) !== 0;
   if (!bad) return (m.anomalies & Anomaly.CONFLICTING_CONTENT_LENGTH) !== 0;
   return !m.chunked && method !== 'HEAD' && m.status !== 204 && m.status !== 304;
-}
-
-/**
- * Why a target may never answer a request that went out whole: the request itself was recorded cut short (a
- * capture limit, a hand-made file), so the target still waits for the rest of it. Said after a timeout only
- * (no cost on the hot path); '' when the request is complete. The native sender says the same words
- * (http_sender.cc RecordedIncomplete).
- */
-export function recordedIncomplete(request: Buffer | undefined): string {
-  if (request === undefined) return '';
-  const splitter = new RequestSplitter();
-  const first = splitter.push(request)[0] ?? splitter.end()[0];
-  if (first === undefined || first.incomplete !== 'eof') return '';
-  const what =
-    first.headerEnd < 0
-      ? 'its head does not end with a blank line'
-      : first.chunked
-        ? 'its chunked body ends before the last chunk'
-        : `Content-Length ${first.contentLength}, ${first.bodyLength} body bytes`;
-  return `; the request was recorded incomplete (${what}), so the target is still waiting for the rest of it`;
 }
 
 function badResponseDetail(why: string): string {

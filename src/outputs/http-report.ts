@@ -38,6 +38,15 @@ export class ReplayReport {
     bare_lf_converted: 0,
     /** CONNECT requests are not replayed (as gor). */
     connect_skipped: 0,
+    /**
+     * Requests recorded incomplete (meta `incomplete=REASON`, or framing that says more is coming than the
+     * record holds): not sent, as gor; the target would wait for the rest.
+     */
+    incomplete_skipped: 0,
+    /** Requests whose body framing gor's parser refuses (differing Content-Lengths, one not a number, …). */
+    bad_framing_skipped: 0,
+    /** Bytes after a request's framed end (gor ignores them; sent, the target would read another request). */
+    bytes_after_request_ignored: 0,
     responses_tracked: 0,
     /** Tracked responses cut to --output-http-response-buffer. */
     responses_truncated: 0,

@@ -32,6 +32,7 @@ import { FIND_HOST, httpAddon, NativeReplayPool, NO_EDIT, useNativeClient } from
 import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
+import { frameRequest } from './http-request-frame.js';
 import { adaptRequest, parseTarget } from './http-target.js';
 
 /** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
@@ -186,6 +187,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   const keepHost = options.originalHost ?? false;
   // When the Host rule is the only change a request can need, the native sender applies it in its copy.
   const hostRuleOnly = !keepHost && target.fixedTarget === undefined && target.basicAuth === undefined;
+  let incompleteSaid = false;
+  let afterBodySaid = false;
   const output: Output = {
     name,
     write(msg: Message) {
@@ -214,6 +217,48 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       if (method === 'CONNECT') {
         report.counters.connect_skipped++;
         return;
+      }
+      const marked = incompleteMark(msg.meta.extra);
+      const frame = marked === undefined ? frameRequest(data) : undefined;
+      if (frame?.unframed) {
+        report.counters.bad_framing_skipped++;
+        log?.warn(
+          `${name}: request ${msg.meta.id} skipped: ${frame.unframed}, so where its body ends is unknown (gor's ` +
+            'parser refuses it too; counted as bad framing skipped)',
+          `${name}:unframed`,
+        );
+        return;
+      }
+      if (marked !== undefined || frame?.incomplete) {
+        // gor sends none of these; sent, the target would wait for the rest until the timeout.
+        report.counters.incomplete_skipped++;
+        if (!incompleteSaid) {
+          incompleteSaid = true;
+          const why = marked !== undefined ? `its record is marked incomplete=${marked}` : frame!.incomplete;
+          log?.warn(
+            `${name}: request ${msg.meta.id} not sent: it was recorded incomplete (${why}), so the target would ` +
+              'wait for the rest of it. Requests recorded incomplete are not sent, as gor; each is counted as ' +
+              'incomplete skipped (said once)',
+            `${name}:incomplete`,
+          );
+        }
+        return;
+      }
+      if (frame!.length < data.length) {
+        // gor's parser stops at the framed end; the rest would reach the target as a request of its own.
+        const ignored = data.length - frame!.length;
+        report.counters.bytes_after_request_ignored += ignored;
+        if (!afterBodySaid) {
+          afterBodySaid = true;
+          log?.warn(
+            `${name}: request ${msg.meta.id} has ${ignored} byte${ignored === 1 ? '' : 's'} after its end ` +
+              `(${JSON.stringify(data.subarray(frame!.length, frame!.length + 40).toString('latin1'))}): not ` +
+              'sent, as gor; the target would read them as a request of their own. Counted in bytes after ' +
+              'request ignored (said once)',
+            `${name}:after-body`,
+          );
+        }
+        data = data.subarray(0, frame!.length);
       }
       report.accepted(timestampKey(msg.meta));
       let pending: void | Promise<void>;
@@ -277,6 +322,12 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   // Which client replays (tests and the benchmark read it).
   Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
+}
+
+/** The REASON of a meta's `incomplete=REASON` field (docs/capture.md), or undefined when it has none. */
+function incompleteMark(extra: readonly string[]): string | undefined {
+  for (const field of extra) if (field.startsWith('incomplete=')) return field.slice('incomplete='.length);
+  return undefined;
 }
 
 /** Options shared by every --output-http, read from the command line. */

@@ -95,13 +95,14 @@ export function simpleStatus(buf: Buffer, start: number, end: number): number {
   return after === SP || after === CR ? status : -1;
 }
 
-function equalsLower(buf: Buffer, at: number, lower: Uint8Array): boolean {
+/** `buf[at…]` equals the lower-case name `lower`, ASCII case aside (a header name test). */
+export function equalsLower(buf: Buffer, at: number, lower: Uint8Array): boolean {
   for (let i = 0; i < lower.length; i++) if (lowerByte(buf[at + i]!) !== lower[i]) return false;
   return true;
 }
 
-/** `buf[s, e)` as optional SP/HT, 1–15 digits, optional SP/HT; else -1. */
-function decimal(buf: Buffer, s: number, e: number): number {
+/** `buf[s, e)` as optional SP/HT, 1–15 digits, optional SP/HT; else -1 (a plain Content-Length value). */
+export function decimal(buf: Buffer, s: number, e: number): number {
   while (s < e && (buf[s] === SP || buf[s] === HT)) s++;
   while (e > s && (buf[e - 1] === SP || buf[e - 1] === HT)) e--;
   if (e === s || e - s > MAX_DIGITS) return -1;
