@@ -5,6 +5,7 @@
  */
 
 import { printable } from '../analytics/printable.js';
+import { OVERFLOW_ROUTE } from '../analytics/routes.js';
 import type { AnalyticsSnapshot, RouteTotals } from '../analytics/types.js';
 import { formatBytes } from '../core/values.js';
 import { clipToWidth, displayWidth, padToWidth } from './text-width.js';
@@ -159,9 +160,15 @@ export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonl
   out.push('', ...formatSeries(s));
   const a = s.accounting;
   const notes = Object.entries(a).filter(([, v]) => v > 0);
-  if (s.routes_overflowed > 0) notes.push(['routes_overflowed', s.routes_overflowed]);
   if (notes.length > 0)
     out.push('', `Accounting: ${notes.map(([k, v]) => `${k.replace(/_/g, ' ')} ${num(v)}`).join(', ')}`);
+  if (s.routes_overflowed > 0) {
+    out.push(
+      '',
+      `${OVERFLOW_ROUTE}: ${num(s.routes_overflowed)} exchanges of routes past the route limit, added together ` +
+        '(routes_overflowed in --json); --route-limit raises the limit, --route rules fold paths into fewer routes',
+    );
+  }
   return out.join('\n');
 }
 

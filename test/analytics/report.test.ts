@@ -209,6 +209,16 @@ describe('tapline report', () => {
     assert.equal(fine.code, 0, fine.stderr);
   });
 
+  it('the overflow bucket (routes past --route-limit) is said in the table and in a budget line, not read as one route', async () => {
+    const r = await runTapline(['report', current, '--route-limit', '1', '--max-route', '1kb']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout.toString(), /\n\(other\): 40 exchanges of routes past the route limit, added together/);
+    assert.match(
+      r.stderr,
+      /max-route: \(other\) [^\n]* > 1\.00 KiB \(40 exchanges of the routes past --route-limit, added together;/,
+    );
+  });
+
   it('control characters in a captured path are shown as \\xHH in the table and budget lines, never sent to the terminal', async () => {
     const hostile = join(dir, 'hostile.gor');
     writeGor(hostile, [
