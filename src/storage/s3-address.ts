@@ -79,13 +79,14 @@ export const s3Flags: Readonly<Record<string, FlagSpec>> = {
     section: SECTION,
     help:
       'S3-compatible store for s3:// addresses (e.g. http://127.0.0.1:9000), addressed path-style. Default: ' +
-      'AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (also path-style), else AWS. tapline only.',
+      'AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, then endpoint_url in ~/.aws/config (also path-style), else AWS. ' +
+      'tapline only.',
   },
   's3-region': {
     kind: 'string',
     value: 'REGION',
     section: SECTION,
-    help: 'Region for s3:// addresses. Default: AWS_REGION, then the profile in ~/.aws/config (us-east-1 with --s3-endpoint or AWS_ENDPOINT_URL). tapline only.',
+    help: 'Region for s3:// addresses. Default: AWS_REGION, then the profile in ~/.aws/config (us-east-1 with any of the endpoints of --s3-endpoint). tapline only.',
   },
 };
 
@@ -110,16 +111,19 @@ export function s3SettingsFromFlags(
       : env.AWS_ENDPOINT_URL_S3
         ? [env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3']
         : [env.AWS_ENDPOINT_URL || undefined, 'AWS_ENDPOINT_URL'];
-  if (endpoint) {
-    let url: URL | undefined;
-    try {
-      url = new URL(endpoint);
-    } catch {}
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
-      throw new TaplineError(ERROR_CODES.USAGE, `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`, {
-        where,
-      });
-    }
-  }
+  if (endpoint) checkEndpointUrl(endpoint, where);
   return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+}
+
+/** A usage error, naming `where` it was given, unless `endpoint` is an http(s)://host[:port] URL. */
+export function checkEndpointUrl(endpoint: string, where: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    throw new TaplineError(ERROR_CODES.USAGE, `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`, {
+      where,
+    });
+  }
 }

@@ -5,12 +5,13 @@
  * Endpoint, region and credentials come from the standard AWS sources, read by the AWS SDK itself: the
  * environment (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE),
  * ~/.aws/config and ~/.aws/credentials, SSO, web identity, the instance role. `--s3-endpoint` (or
- * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, read by s3SettingsFromFlags) points at an S3-compatible store (MinIO,
- * Ceph, R2, …), addressed path-style; `--s3-region` overrides the region.
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, read by s3SettingsFromFlags, or an endpoint_url in ~/.aws/config,
+ * endpointFromConfigFile) points at an S3-compatible store (MinIO, Ceph, R2, …), addressed path-style;
+ * `--s3-region` overrides the region.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { S3_IDLE_TIMEOUT_MS, type S3Location, type S3Settings } from './s3-address.js';
+import { checkEndpointUrl, S3_IDLE_TIMEOUT_MS, type S3Location, type S3Settings } from './s3-address.js';
 
 export * from './s3-address.js';
 
@@ -18,9 +19,14 @@ export * from './s3-address.js';
  * A client, with its region settled now so that a missing one is a clear usage error before anything starts
  * (the SDK would only say so at the first request).
  */
-export async function createS3Client(settings: S3Settings, where: string): Promise<S3Client> {
+export async function createS3Client(
+  settings: S3Settings,
+  where: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<S3Client> {
+  const endpoint = settings.endpoint ?? (await endpointFromConfigFile(env));
   const base = {
-    ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     // Checksums only where S3 requires them: S3-compatible stores often reject the newer default ones.
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
@@ -34,13 +40,40 @@ export async function createS3Client(settings: S3Settings, where: string): Promi
     return client;
   } catch {
     client.destroy();
-    if (settings.endpoint) return new S3Client({ ...base, region: 'us-east-1' });
+    if (endpoint) return new S3Client({ ...base, region: 'us-east-1' });
     throw new TaplineError(
       ERROR_CODES.USAGE,
       'no AWS region: set AWS_REGION, a region in ~/.aws/config, or --s3-region',
       { where },
     );
   }
+}
+
+/**
+ * The S3 endpoint configured in the shared config file, found as the AWS SDKs and CLI find it (asked of the SDK
+ * itself): the profile's `services` section's `s3 = endpoint_url = …`, else the profile's `endpoint_url`, unless
+ * `ignore_configured_endpoint_urls` (profile) or AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says not to. Left to the
+ * SDK, such an endpoint was addressed virtual-host style (`http://minio.local:9000` → `bkt.minio.local`, a
+ * host that does not exist); tapline addresses it path-style, as --s3-endpoint. Only asked when neither
+ * --s3-endpoint nor AWS_ENDPOINT_URL(_S3) gave one (s3SettingsFromFlags), so those come first, as in the SDK.
+ */
+async function endpointFromConfigFile(env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
+  const where = `endpoint_url in ${env.AWS_CONFIG_FILE || '~/.aws/config'} (profile ${env.AWS_PROFILE || 'default'})`;
+  // The resolved config's provider of the endpoint configured for the service (internal to the SDK, whose
+  // version tapline pins): the same lookup its endpoint middleware makes at the first request.
+  const probe = new S3Client({ region: 'us-east-1' });
+  let endpoint: string | undefined;
+  try {
+    const config = probe.config as { serviceConfiguredEndpoint?: () => Promise<string | undefined> };
+    endpoint = await config.serviceConfiguredEndpoint?.();
+  } catch (err) {
+    // A `services = name` without its `[services name]` section.
+    throw new TaplineError(ERROR_CODES.USAGE, (err as Error).message, { where });
+  } finally {
+    probe.destroy();
+  }
+  if (endpoint) checkEndpointUrl(endpoint, where);
+  return endpoint || undefined;
 }
 
 export interface S3Object {
@@ -102,9 +135,9 @@ export function describeS3Error(err: unknown, bucket?: string): string {
   if ((err as { code?: string }).code !== 'ENOTFOUND' || !bucket || !host?.startsWith(`${bucket}.`)) return words;
   if (/\.amazonaws\.com$/.test(host)) return words;
   return (
-    `${words} (the bucket was addressed as a host name, virtual-host style, as the SDK does with an endpoint_url ` +
-    'from ~/.aws/config: for an S3-compatible store give its address with --s3-endpoint or AWS_ENDPOINT_URL, ' +
-    'which tapline addresses path-style)'
+    `${words} (the bucket was addressed as a host name, virtual-host style: for an S3-compatible store give ` +
+    'its address with --s3-endpoint, AWS_ENDPOINT_URL or endpoint_url in ~/.aws/config, which tapline ' +
+    'addresses path-style)'
   );
 }
 

@@ -157,19 +157,24 @@ test('usage errors exit 2 naming the flag: bad bucket, a key ending in /, append
   }
 });
 
+/** The recording copied to s3://bucket/`key` by a tapline child process, in one chunk. */
+async function copyRecordingTo(key: string): Promise<void> {
+  const copy = await runTapline([
+    '--input-file',
+    `${file}|max`,
+    '--output-file',
+    `s3://${s3.bucket}/${key}`,
+    '--output-file-queue-limit',
+    '0',
+  ]);
+  assert.equal(copy.code, 0, copy.stderr);
+}
+
 test('AWS_ENDPOINT_URL=http://localhost:PORT is addressed path-style, as --s3-endpoint (it was bkt.localhost: ENOTFOUND)', async () => {
   const endpoint = s3.endpoint.replace('127.0.0.1', 'localhost'); // a host name: the SDK takes an IP path-style itself
   process.env.AWS_ENDPOINT_URL = endpoint; // inherited by the child process
   try {
-    const copy = await runTapline([
-      '--input-file',
-      `${file}|max`,
-      '--output-file',
-      `s3://${s3.bucket}/env/copy.gor`,
-      '--output-file-queue-limit',
-      '0',
-    ]);
-    assert.equal(copy.code, 0, copy.stderr);
+    await copyRecordingTo('env/copy.gor');
     const back = await runTapline(['--input-file', `s3://${s3.bucket}/env/|max`, '--output-stdout']);
     assert.equal(back.code, 0, back.stderr);
     assert.ok(back.stdout.equals(recording), 'read back from the store the environment names');
@@ -182,8 +187,46 @@ test('AWS_ENDPOINT_URL=http://localhost:PORT is addressed path-style, as --s3-en
   }
 });
 
+test('an endpoint_url in ~/.aws/config (the profile, or its services section) is used, path-style (it was bkt.localhost: ENOTFOUND)', async () => {
+  const endpoint = s3.endpoint.replace('127.0.0.1', 'localhost'); // a host name: the SDK takes an IP path-style itself
+  const saved = process.env.AWS_CONFIG_FILE;
+  const config = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    process.env.AWS_CONFIG_FILE = join(dir, name); // inherited by the child process
+  };
+  try {
+    config('profile', `[default]\nendpoint_url = ${endpoint}\n`);
+    await copyRecordingTo('config/copy.gor');
+    // The services section's s3 endpoint comes before the profile's own (a port nothing listens on).
+    config(
+      'services',
+      '[default]\nendpoint_url = http://localhost:9\nservices = local\n\n' +
+        `[services local]\ns3 =\n  endpoint_url = ${endpoint}\n`,
+    );
+    const back = await runTapline(['--input-file', `s3://${s3.bucket}/config/|max`, '--output-stdout']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok(back.stdout.equals(recording), 'read back from the store the config file names');
+    config('bad', '[default]\nendpoint_url = localhost:9000\n');
+    const bad = await runTapline(['--input-file', `s3://${s3.bucket}/config/`, '--output-null']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /endpoint_url in .*bad \(profile default\): expected http\(s\):\/\/host\[:port\], got "localhost:9000"/,
+    );
+    // AWS_ENDPOINT_URL comes before the file, as in the SDKs (here: nothing listens there).
+    config('profile', `[default]\nendpoint_url = ${endpoint}\n`);
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
+    const env = await runTapline(['--input-file', `s3://${s3.bucket}/config/`, '--output-null']);
+    assert.equal(env.code, 1, env.stderr);
+    assert.match(env.stderr, /ECONNREFUSED 127\.0\.0\.1:9\b/);
+  } finally {
+    delete process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_CONFIG_FILE = saved;
+  }
+});
+
 test('a bucket addressed as a host name that does not exist (bkt.localhost) says how to address the store path-style', async () => {
-  // An endpoint the SDK addresses virtual-host style, as it does with an endpoint_url from ~/.aws/config.
+  // An endpoint the SDK addresses virtual-host style (a client made without forcePathStyle).
   const client = new S3Client({
     endpoint: s3.endpoint.replace('127.0.0.1', 'localhost'),
     region: 'us-east-1',
@@ -193,7 +236,7 @@ test('a bucket addressed as a host name that does not exist (bkt.localhost) says
     await assert.rejects(listObjects(client, s3.bucket, ''), (err: unknown) => {
       assert.match(
         describeS3Error(err, s3.bucket),
-        /ENOTFOUND tapline-test\.localhost.*virtual-host style.*--s3-endpoint or AWS_ENDPOINT_URL, which tapline addresses path-style/,
+        /ENOTFOUND tapline-test\.localhost.*virtual-host style.*--s3-endpoint, AWS_ENDPOINT_URL or endpoint_url in ~\/\.aws\/config, which tapline addresses path-style/,
       );
       return true;
     });
