@@ -414,6 +414,28 @@ describe('http streams: a body length that cannot be trusted (RFC 9112 §6.3) lo
   }
 });
 
+describe('http streams: a chunked response without the blank line after its last chunk', () => {
+  it('ends before the next status line (malformed); the next response is not swallowed as its trailers', async () => {
+    const b = (x: string) => Buffer.from(x, 'latin1');
+    const next = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    const list = turns([
+      [true, b('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n')],
+      [false, b(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n${next}`)],
+    ]);
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), {}, views);
+      assert.deepEqual(
+        msgs.map((m) => m.meta.type),
+        ['1', '1', '2'],
+      );
+      assert.equal(msgs[2]!.data.toString('latin1'), next);
+      assert.equal(msgs[2]!.meta.id, msgs[1]!.meta.id);
+      assert.equal(stats.incomplete_malformed, 1);
+      assert.equal(stats.garbage_bytes, 0);
+    }
+  });
+});
+
 describe('http streams: a request whose framing a capture gap lost, answered before the next request', () => {
   it('the answer pairs with it, and the next response with its own request (not shifted by one)', async () => {
     const b = (x: string) => Buffer.from(x, 'latin1');

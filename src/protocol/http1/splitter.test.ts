@@ -244,6 +244,20 @@ describe('leniency is reported', () => {
     );
   });
 
+  it('a chunked body without the blank line after its last chunk ends before the next start line (malformed)', () => {
+    const { raw, stats } = run(FIXTURES.find((f) => f.name.startsWith('chunked bodies whose sender left out'))!, []);
+    assert.deepEqual(
+      raw.map((m) => [m.status, m.incomplete, m.end - m.start]),
+      [
+        [200, 'malformed', 57],
+        [200, 'malformed', 75],
+        [404, null, 47],
+        [200, 'malformed', 77],
+      ],
+    );
+    assert.equal(stats.garbageBytes, 0);
+  });
+
   it('strictLength: a length that cannot be trusted loses the framing (malformed, up to the next start line)', () => {
     const s = new RequestSplitter({ strictLength: true, collect: true });
     const out = [

@@ -537,7 +537,7 @@ export class Http1Splitter {
         this.onChunkSizeLine(buf, s, ce, absNext, total);
         break;
       default:
-        this.onTrailerLine(buf, s, ce, absNext, truncated);
+        this.onTrailerLine(buf, s, ce, abs, absNext, lfOnly, truncated);
     }
     // Do not keep a buffer grown for one long line for the life of the connection.
     if (this.lineBuf.length > LINE_BUF_SHRINK) this.lineBuf = Buffer.allocUnsafe(256);
@@ -883,10 +883,26 @@ export class Http1Splitter {
     this.checkSize(absNext);
   }
 
-  private onTrailerLine(buf: Buffer, s: number, ce: number, absNext: number, truncated: boolean): void {
+  private onTrailerLine(
+    buf: Buffer,
+    s: number,
+    ce: number,
+    abs: number,
+    absNext: number,
+    lfOnly: boolean,
+    truncated: boolean,
+  ): void {
     if (ce === s && !truncated) {
       this.checkSize(absNext);
       this.complete(absNext);
+      return;
+    }
+    if (!truncated && !isFieldLine(buf, s, ce)) {
+      // Not a trailer field: the sender stopped at `0\r\n` without the blank line, and this is most likely the
+      // next message's start line. Read as a trailer it would swallow that message's head (its body then
+      // counted as junk, the message lost without a word); the chunked message ends here instead, `malformed`.
+      this.loseFraming('malformed', abs);
+      this.onStartLine(buf, s, ce, abs, absNext, lfOnly);
       return;
     }
     if (!this.discarding && indexOfByte(buf, COLON, s, ce) > s) this.cur!.trailerCount++;
@@ -1212,6 +1228,17 @@ export class Http1Splitter {
 /** Control bytes cannot appear in a start line (HT is tolerated in reason phrases). */
 function isCtl(b: number): boolean {
   return (b < 0x20 && b !== HT) || b === 0x7f;
+}
+
+/** `name:` with a token for a name, or an obs-fold continuation: what a header or trailer line may be. */
+function isFieldLine(buf: Buffer, s: number, e: number): boolean {
+  if (isWs(buf[s])) return true;
+  const colon = indexOfByte(buf, COLON, s, e);
+  if (colon <= s) return false;
+  let ne = colon;
+  while (ne > s && isWs(buf[ne - 1])) ne--; // space before the colon is tolerated in headers too
+  for (let i = s; i < ne; i++) if (!TCHAR[buf[i]!]) return false;
+  return ne > s;
 }
 
 /** Index of the last control byte in `buf[s, e)`, or -1. */

@@ -171,6 +171,28 @@ export const FIXTURES: Fixture[] = [
     stream: cat('HTTP/1.1 200 Connection Established\r\n\r\n', TLS_HELLO, 'HTTP/1.1 200 OK\r\n\r\n'),
   },
   {
+    name: 'chunked bodies whose sender left out the blank line after the last chunk',
+    kind: 'response',
+    methods: ['GET', 'GET', 'GET', 'GET'],
+    stream: cat(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\nX-Sum: 1\r\n folded\r\n',
+      'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nnot a field\r\nX-After: 1\r\n\r\n',
+    ),
+  },
+  {
+    name: 'body lengths that cannot be trusted (strictLength)',
+    kind: 'request',
+    options: { strictLength: true },
+    stream: cat(
+      'POST /two HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 10\r\n\r\nabcdefghij',
+      'POST /list HTTP/1.1\r\nContent-Length: 3, 10\r\n\r\nabcdefghij',
+      'PUT /te HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b\x08\x00',
+      'GET /fine HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\nok',
+    ),
+  },
+  {
     name: 'response garbage and resync',
     kind: 'response',
     stream: cat(
