@@ -49,7 +49,7 @@ export const reportFlags: Readonly<Record<string, FlagSpec>> = {
     default: '10',
     section: SECTION,
     value: 'N',
-    help: 'Rows per table (and top_endpoints).',
+    help: 'Rows per table (and top_endpoints), and budget lines per budget.',
   },
   compare: {
     kind: 'string',
@@ -289,7 +289,17 @@ export async function runReport(argv: readonly string[]): Promise<number> {
   const breaches = evaluateBudgets(snapshot, budgets);
   if (breaches.length > 0) {
     log.write(`tapline: ${breaches.length} budget(s) broken:`);
-    for (const b of breaches) log.write(`  ${b.message}`);
+    // --top lines per budget, worst first: a run over many routes (1,000 slow ones) does not flood a CI log.
+    const shown = new Map<string, number>();
+    for (const b of breaches) {
+      const n = (shown.get(b.budget) ?? 0) + 1;
+      shown.set(b.budget, n);
+      if (n <= top) log.write(`  ${b.message}`);
+    }
+    for (const [budget, n] of shown) {
+      if (n > top)
+        log.write(`  … and ${n - top} more route(s) breaking ${budget} (--top ${top} shown; --top raises it)`);
+    }
     return EXIT_BUDGET;
   }
   return 0;
