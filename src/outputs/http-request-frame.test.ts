@@ -26,7 +26,10 @@ test('frameRequest: where gor ends a recorded request, and what a short one lack
       'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
       { length: 59, unframed: 'it has differing Content-Length values' },
     ],
-    ['POST / HTTP/1.1\r\nContent-Length: x\r\n\r\nab', { length: 40, unframed: 'its Content-Length is not a number' }],
+    [
+      'POST / HTTP/1.1\r\nContent-Length: x\r\n\r\nab',
+      { length: 40, unframed: 'its Content-Length is not a number of at most 15 digits' },
+    ],
     [
       'POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nab',
       { length: 46, unframed: 'its Transfer-Encoding does not end in chunked' },

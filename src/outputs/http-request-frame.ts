@@ -97,6 +97,7 @@ export function simpleRequestLength(payload: Buffer): number {
 function badFraming(anomalies: number, chunked: boolean): string {
   if (anomalies & Anomaly.CONFLICTING_CONTENT_LENGTH) return 'it has differing Content-Length values';
   if (anomalies & Anomaly.UNKNOWN_TRANSFER_ENCODING) return 'its Transfer-Encoding does not end in chunked';
-  if (!chunked && anomalies & Anomaly.BAD_CONTENT_LENGTH) return 'its Content-Length is not a number';
+  if (!chunked && anomalies & Anomaly.BAD_CONTENT_LENGTH)
+    return 'its Content-Length is not a number of at most 15 digits';
   return '';
 }
