@@ -93,6 +93,9 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
   // Bounded: a template with %r or %NS makes a new templated key per message; a forgotten one is listed again.
   const knownKeys = new BoundedMap<string, string[]>(1024);
   const uploads = new Set<Promise<void>>();
+  // The local files of the chunks uploading: named in the stats, so that a run left before they end (a second
+  // SIGINT) says where their records are (the files stay until S3 has them; the summary said 'uploading 1').
+  const uploadingFrom = new Set<string>();
   const notUploaded: string[] = [];
   let current: Chunk | undefined;
   const gate = new ChunkGate();
@@ -185,8 +188,10 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
     await chunk.sink.close();
     while (uploads.size >= MAX_UPLOADS) await Promise.race(uploads);
     stats.uploading++;
+    uploadingFrom.add(chunk.local);
     const job = upload(chunk).finally(() => {
       stats.uploading--;
+      uploadingFrom.delete(chunk.local);
       uploads.delete(job);
     });
     uploads.add(job);
@@ -251,7 +256,11 @@ export function s3Output(client: S3Client, options: S3OutputOptions): Output {
         );
       }
     },
-    stats: () => ({ ...stats, chunk: current ? `s3://${bucket}/${current.key}` : '' }),
+    stats: () => ({
+      ...stats,
+      chunk: current ? `s3://${bucket}/${current.key}` : '',
+      uploading_from: [...uploadingFrom].join(', '),
+    }),
   };
   return output;
 }

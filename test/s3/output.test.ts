@@ -243,6 +243,12 @@ test('a store that takes the upload and never answers: the request times out, th
       () => 'closed',
       (err: unknown) => err,
     );
+    // While the upload waits, the stats name the chunk's local file: a run left then (a second SIGINT) says
+    // where its records are (the summary said only 'uploading 1').
+    for (let i = 0; i < 100 && out.stats!().uploading === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const uploadingFrom = String(out.stats!().uploading_from);
+    assert.equal(uploadingFrom, join(kept, readdirSync(kept)[0]!));
+    assert.deepEqual(readFileSync(uploadingFrom), encodeRecord(message(1)));
     const hung = new Promise<string>((r) => setTimeout(() => r('hung'), 20_000).unref());
     const result = await Promise.race([closed, hung]);
     assert.ok(isTaplineError(result) && /1 chunk\(s\) not uploaded; kept in /.test(result.message), String(result));
@@ -251,6 +257,7 @@ test('a store that takes the upload and never answers: the request times out, th
       log.lines.join('\n'),
       /s3:\/\/b-silent\/x_0\.gor not uploaded: TimeoutError: the store sent nothing for 300 ms \(tried 3 times\); its 1 records are kept in /,
     );
+    assert.equal(out.stats!().uploading_from, '', 'no upload running');
   } finally {
     client.destroy();
     for (const s of sockets) s.destroy();
