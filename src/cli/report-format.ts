@@ -20,6 +20,7 @@ export interface RouteChange {
   requests: number;
   baseline_p95_ms: number;
   p95_ms: number;
+  /** null when either side has no latency sample (a new or gone route, responses without requests). */
   p95_change: number | null;
   /** Bytes per request now vs before (null when either side has no requests). */
   bytes_per_request_change: number | null;
@@ -47,7 +48,8 @@ export function compareSnapshots(baseline: AnalyticsSnapshot, current: Analytics
         requests: b?.requests ?? 0,
         baseline_p95_ms: a?.p95_ms ?? 0,
         p95_ms: b?.p95_ms ?? 0,
-        p95_change: rel(a?.p95_ms ?? 0, b?.p95_ms ?? 0),
+        // A side without latency samples has no p95 (its 0 is not a measurement): no change to give.
+        p95_change: a && b && a.latency_samples > 0 && b.latency_samples > 0 ? rel(a.p95_ms, b.p95_ms) : null,
         bytes_per_request_change: pa > 0 && pb > 0 ? rel(pa, pb) : null,
       };
     })
@@ -252,17 +254,22 @@ function rowsCsv(columns: readonly string[], rows: readonly (string | number | n
 }
 
 export function formatCompare(changes: readonly RouteChange[], baseline: string, top: number): string {
+  // A change that cannot be given says why: the route is new, gone (in the baseline only), or has no latency.
+  const missing = (c: RouteChange) =>
+    c.baseline_requests === 0 && c.baseline_bytes === 0 ? 'new' : c.requests === 0 && c.bytes === 0 ? 'gone' : '-';
+  const change = (c: RouteChange, v: number | null) => (v === null ? missing(c) : signed(v));
+  const p95 = (v: number, change: number | null) => (change === null && v === 0 ? '-' : ms(v));
   const rows = changes
     .slice(0, top)
     .map((c) => [
       clipRoute(c.route),
       formatBytes(c.baseline_bytes),
       formatBytes(c.bytes),
-      signed(c.bytes_change),
-      signed(c.bytes_per_request_change),
-      ms(c.baseline_p95_ms),
-      ms(c.p95_ms),
-      signed(c.p95_change),
+      change(c, c.bytes_change),
+      change(c, c.bytes_per_request_change),
+      p95(c.baseline_p95_ms, c.p95_change),
+      p95(c.p95_ms, c.p95_change),
+      change(c, c.p95_change),
     ]);
   return [
     '',

@@ -139,6 +139,16 @@ describe('tapline report', () => {
     assert.equal(users.requests, users.baseline_requests);
   });
 
+  it('--compare: a route only in the baseline reads as gone, not as new or as latency down 100%', async () => {
+    const r = await runTapline(['report', baseline, '--compare', current]); // /health only in the baseline here
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /\n {2}\/health\s+[\d.]+ KiB\s+0 B\s+-100\.0%\s+gone\s+1\.0\s+-\s+gone\n/);
+    const j = JSON.parse((await runTapline(['report', baseline, '--compare', current, '--json'])).stdout.toString());
+    const health = j.compare.routes.find((c: { route: string }) => c.route === '/health');
+    assert.equal(health.p95_change, null);
+    assert.equal(health.bytes_change, -1);
+  });
+
   it('--compare with a baseline that is not a recording exits 1 naming it; an empty one is warned about', async () => {
     const dump = join(dir, 'baseline.json');
     writeFileSync(dump, '{"routes": []}\n');
