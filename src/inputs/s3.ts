@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Batch, Input } from '../core/plugin.js';
 import { limitInput, type PluginArgs } from '../core/registry.js';
@@ -120,13 +120,13 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
    * stalled on it (warned and counted, as a local file that vanished or cannot be read: the other objects are
    * still replayed).
    */
-  const download = async (object: S3Object, path: string): Promise<boolean> => {
+  const download = async (object: S3Object, path: string, signal: AbortSignal): Promise<boolean> => {
     const started = performance.now();
     try {
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }), {
-        abortSignal: stop.signal,
+        abortSignal: signal,
       });
-      await pipeline(res.Body as Readable, createWriteStream(path), { signal: stop.signal });
+      await pipeline(res.Body as Readable, createWriteStream(path), { signal });
       counters.bytes_downloaded += object.size;
       stallsInARow = 0;
       return true;
@@ -192,16 +192,29 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
     options.log.info(`${name}: downloading ${objects.length} object(s), ${formatBytes(total)}, to ${dir}`);
     let next = 0;
     const downloaded = paths.map(() => false);
+    // The first download that fails the input cuts the others and is the error said. Every worker is waited
+    // for before the staging directory is removed: the others went on downloading into it, so its removal
+    // failed and its 'ENOTEMPTY: directory not empty, rmdir …' was the error the user saw, not the object's.
+    const cut = new AbortController();
+    const signal = AbortSignal.any([stop.signal, cut.signal]);
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < objects.length && !stop.signal.aborted) {
+      while (next < objects.length && !signal.aborted) {
         const i = next++;
-        if (!(await download(objects[i]!, paths[i]!))) continue;
+        try {
+          if (!(await download(objects[i]!, paths[i]!, signal))) continue;
+        } catch (err) {
+          failure ??= { error: err };
+          cut.abort();
+          return;
+        }
         downloaded[i] = true;
         counters.objects++;
         options.log.debug(2, `${name}: s3://${bucket}/${objects[i]!.key} → ${paths[i]}`);
       }
     };
     await Promise.all(Array.from({ length: Math.min(DOWNLOADS, objects.length) }, worker));
+    if (failure) throw failure.error;
     return paths.filter((_, i) => downloaded[i]);
   };
 
@@ -225,7 +238,18 @@ export function s3Input(client: S3Client, options: S3InputOptions): Input {
   const cleanUp = async () => {
     const dir = staging;
     staging = undefined;
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (!dir) return;
+    try {
+      await rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      // Said, not thrown: thrown from read()'s finally, it would stand in for the error that ended the input.
+      options.log.warn(
+        new TaplineError(ERROR_CODES.FILE_IO, `cannot remove the staging directory: ${describeIoError(err)}`, {
+          where: dir,
+        }).describe(),
+        'input-file:s3-staging',
+      );
+    }
   };
 
   return {

@@ -249,8 +249,12 @@ function gorRecord(path: string): Buffer {
   });
 }
 
-/** Reads an S3 input to its end (bounded: a run that hangs fails the test); the paths read and the error. */
-async function readWithin(input: ReturnType<typeof s3Input>, ms: number) {
+/**
+ * Reads s3://bkt/x/ to its end, staged under `buffer` (bounded: a run that hangs fails the test); the input, the
+ * paths read and the error.
+ */
+async function readWithin(client: S3Client, buffer: string, ms: number, log = memoryLogger()) {
+  const input = s3Input(client, { location: { bucket: 'bkt', key: 'x/' }, bufferDir: buffer, log });
   const paths: string[] = [];
   const run = (async () => {
     for await (const batch of input.read()) for (const m of batch) paths.push(m.data.toString().split(' ')[1]!);
@@ -261,7 +265,7 @@ async function readWithin(input: ReturnType<typeof s3Input>, ms: number) {
   const hung = new Promise<string>((r) => setTimeout(() => r('hung'), ms).unref());
   const error = await Promise.race([run, hung]);
   assert.notEqual(error, 'hung', 'the input did not end');
-  return { paths, error };
+  return { input, paths, error };
 }
 
 test('an object the store stalls on (before its answer, or in the middle of its body) is skipped, warned with the time waited, counted; the others are replayed (it failed the whole input)', async () => {
@@ -279,8 +283,7 @@ test('an object the store stalls on (before its answer, or in the middle of its 
         else res.end(body);
       },
       async (client, gets) => {
-        const input = s3Input(client, { location: { bucket: 'bkt', key: 'x/' }, bufferDir: buffer, log });
-        const { paths, error } = await readWithin(input, 20_000);
+        const { input, paths, error } = await readWithin(client, buffer, 20_000, log);
         assert.deepEqual(paths, ['/c']);
         assert.ok(
           isTaplineError(error) &&
@@ -316,12 +319,7 @@ test('a store that stalls on every download fails the input after 8 in a row, no
       keys,
       () => {},
       async (client, gets) => {
-        const input = s3Input(client, {
-          location: { bucket: 'bkt', key: 'x/' },
-          bufferDir: buffer,
-          log: memoryLogger(),
-        });
-        const { error } = await readWithin(input, 30_000);
+        const { error } = await readWithin(client, buffer, 30_000);
         assert.ok(
           isTaplineError(error) &&
             / the store stalled on 8 objects in a row without finishing any: it has stopped answering downloads$/.test(
@@ -385,5 +383,39 @@ test('SIGINT while the store stalls on a download stops the run at once, the oth
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an object the store fails with an XML error (500 InternalError, after the retries) is the error said, the other downloads cut, nothing left staged (it was "ENOTEMPTY: directory not empty, rmdir …")', async () => {
+  const buffer = mkdtempSync(join(tmpdir(), 'tapline-s3-fail-'));
+  const keys = Array.from({ length: 200 }, (_, i) => `x/${String(i).padStart(3, '0')}.gor`);
+  const internal =
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>';
+  try {
+    await withObjectStore(
+      keys,
+      (key, res) => {
+        if (key === 'x/003.gor') return send(res, 500, 'application/xml', internal);
+        const body = gorRecord(key.slice(2, 5));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+        res.end(body);
+      },
+      async (client, gets) => {
+        const { error } = await readWithin(client, buffer, 20_000);
+        assert.ok(
+          isTaplineError(error) &&
+            error.where === 's3://bkt/x/003.gor' &&
+            /^cannot download: InternalError: We encountered an internal error\. \(HTTP 500\)$/.test(error.message),
+          String(error),
+        );
+        assert.deepEqual(readdirSync(buffer), [], 'the staging directory is removed');
+        const asked = gets().length;
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(gets().length, asked, 'no download goes on after the input ended');
+        assert.ok(new Set(gets()).size < keys.length, 'the downloads after the failure are not made');
+      },
+    );
+  } finally {
+    rmSync(buffer, { recursive: true, force: true });
   }
 });
