@@ -10,6 +10,7 @@
  * emitted in place without waiting (gor reads them as 0); `|max` replays as fast as the outputs take it;
  * `--input-file-read-depth` below 1 is refused (gor hangs); the dry-run report ends the input.
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -19,7 +20,7 @@ import type { Message } from '../core/message.js';
 import type { Batch, Input, RawRun } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
 import type { Limit } from '../core/values.js';
-import { isS3Address } from '../storage/s3-address.js';
+import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
@@ -468,6 +469,7 @@ export const fileInputPlugin: InputPluginDef = {
     // AWS SDK is slow to load.
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3InputFromArgs(args));
     const { address, limit, flags: f, ctx } = args;
+    refuseMistypedS3Address(address, '--input-file', existsSync);
     if (address === '') {
       // Usually a shell variable that was empty (`--input-file "$FILE"`): 'file not found: ' named nothing.
       throw new TaplineError(ERROR_CODES.USAGE, 'the file name is empty (an unset shell variable?)', {

@@ -17,6 +17,7 @@
  * `%t` is filled from the message even without `%r` (gor's source only sets it when `%r` is used). Appending
  * to an existing `.gz` adds a gzip member (a multi-member file, which gunzip and input-file read whole).
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -24,7 +25,7 @@ import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { isS3Address } from '../storage/s3-address.js';
+import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
 import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
@@ -236,6 +237,7 @@ export const fileOutputPlugin: OutputPluginDef = {
     // s3://bucket/key: chunks uploaded to S3 (docs/s3.md). Loaded on use: the AWS SDK is slow to load.
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3OutputFromArgs(args));
     const { address, flags: f } = args;
+    refuseMistypedS3Address(address, '--output-file', existsSync);
     return fileOutput({
       path: address,
       append: f.bool('output-file-append'),

@@ -35,6 +35,21 @@ export function isS3Address(address: string): boolean {
   return address.startsWith(S3_PREFIX);
 }
 
+/**
+ * `S3://bkt/x`, `s3:/bkt/x`, `s3:bkt/x`: an S3 address mistyped (the prefix is exact, as gor's is), which would
+ * be taken as a local path and fail as 'file not found' or 'the directory does not exist', sending the user to
+ * look for a directory. A usage error instead, unless such a local path really exists (its first component).
+ */
+export function refuseMistypedS3Address(address: string, flag: string, localExists: (path: string) => boolean): void {
+  if (isS3Address(address) || !/^s3:/i.test(address)) return;
+  if (localExists(address.split('/')[0]!)) return;
+  throw new TaplineError(
+    ERROR_CODES.USAGE,
+    `${JSON.stringify(address)} is not an S3 address: they are written ${S3_PREFIX}bucket/key, in lower case with two slashes (no local path ${JSON.stringify(address.split('/')[0])} exists either)`,
+    { where: flag },
+  );
+}
+
 /** `s3://bucket/some/key` → { bucket, key }. The key may be empty only when `allowEmptyKey`. */
 export function parseS3Address(address: string, where: string, allowEmptyKey = false): S3Location {
   const rest = address.slice(S3_PREFIX.length);
