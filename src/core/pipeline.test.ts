@@ -128,6 +128,58 @@ describe('pipeline', () => {
     assert.ok(out.closed);
   });
 
+  it('a stop waiting on an output that takes nothing says so, naming the output and how to exit', async () => {
+    // Before: SIGINT with `--output-stdout | (reader that stopped reading)` or a FIFO nobody reads printed
+    // "stopping; flushing outputs" and then nothing, for ever: it looked like a hang.
+    const input = endlessInput(1);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const got: Message[] = [];
+    const stuck: Output = {
+      name: 'output-stuck',
+      write(msg) {
+        got.push(msg);
+        return gate;
+      },
+      async close() {},
+    };
+    const log = memoryLogger();
+    const pipeline = new Pipeline({ inputs: [input], outputs: [stuck], log, stopNoticeMs: 20 });
+    const run = pipeline.run();
+    for (let i = 0; i < 500 && got.length === 0; i++) await sleep(10);
+    void pipeline.stop();
+    const said = () => log.lines.find((l) => l.includes('still stopping'));
+    for (let i = 0; i < 500 && !said(); i++) await sleep(10);
+    assert.match(said() ?? '', /waiting for output-stuck to take the messages already read/);
+    assert.match(said() ?? '', /SIGINT once more/);
+    release();
+    const summary = await run;
+    assert.equal(summary.outputs[0]!.written, input.emitted);
+    assert.equal(log.lines.filter((l) => l.includes('still stopping')).length, 1);
+  });
+
+  it('a stop waiting on an output that does not finish closing names it', async () => {
+    let release: () => void = () => {};
+    const out = collector();
+    out.close = () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    const input = endlessInput(1);
+    const log = memoryLogger();
+    const pipeline = new Pipeline({ inputs: [input], outputs: [out], log, stopNoticeMs: 20 });
+    const run = pipeline.run();
+    for (let i = 0; i < 500 && out.got.length === 0; i++) await sleep(10);
+    void pipeline.stop();
+    const said = () => log.lines.find((l) => l.includes('still stopping'));
+    for (let i = 0; i < 500 && !said(); i++) await sleep(10);
+    assert.match(said() ?? '', /waiting for collector to flush and close/);
+    release();
+    await run;
+  });
+
   it('an output that fails when it closes: reported as a failure of its close, not as a run cut short', async () => {
     // Before: "…; it takes no more messages", then "every output has stopped taking messages: the inputs are
     // stopped", and the summary said "stopped" although every message had been routed (an S3 upload at the end).

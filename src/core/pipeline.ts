@@ -12,7 +12,10 @@
  *
  * Ending: when every input has ended (finite inputs exhausted, or stop() closed them), outputs that produce
  * responses are drained, their response streams end, the loop ends, and every output is closed (flushed).
- * stop() is what SIGINT/SIGTERM and --exit-after call: nothing already read is lost.
+ * stop() is what SIGINT/SIGTERM and --exit-after call: nothing already read is lost. Waiting for an output that
+ * takes nothing (a stdout reader that stopped reading, a FIFO nobody reads, a target that never answers) can
+ * last for ever; after STOP_NOTICE_MS the run says once what it waits for and how to exit without waiting,
+ * so a stop never looks like a hang.
  */
 import { mergeStreams } from './async.js';
 import { describeError, ERROR_CODES, isTaplineError } from './errors.js';
@@ -51,7 +54,12 @@ export interface PipelineOptions {
    */
   rawRuns?: boolean;
   log: Logger;
+  /** How long a stop may wait before saying what it waits for (default STOP_NOTICE_MS; tests shorten it). */
+  stopNoticeMs?: number;
 }
+
+/** A stop still waiting after this long says why (once). */
+export const STOP_NOTICE_MS = 5000;
 
 /** TAPLINE_RAW_RUNS=off: every message goes through the pipeline one by one, as before raw runs. */
 function rawRunsAllowed(): boolean {
@@ -104,6 +112,10 @@ interface OutputSlot {
   written: number;
   lost: number;
   failed?: string;
+  /** Writes that returned a promise not yet settled (the output has not taken them): what a stop waits on. */
+  waiting: number;
+  /** close() called and not yet settled. */
+  closing: boolean;
 }
 
 export class Pipeline {
@@ -122,18 +134,44 @@ export class Pipeline {
   /** Every message is routed; the outputs are being closed. */
   private closing = false;
   private started = 0;
+  private finished = false;
   private readonly failures: string[] = [];
 
   constructor(private readonly options: PipelineOptions) {
-    this.slots = options.outputs.map((output) => ({ output, written: 0, lost: 0 }));
+    this.slots = options.outputs.map((output) => ({ output, written: 0, lost: 0, waiting: 0, closing: false }));
   }
 
   /** Stops reading: inputs are closed, everything already read still reaches the outputs. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.noticeIfSlowToStop();
     for (const o of this.options.outputs) o.stopping?.();
     await Promise.allSettled(this.options.inputs.map((i) => i.close()));
+  }
+
+  /** After stop(): if the run has not ended within stopNoticeMs, say once what it is waiting for. */
+  private noticeIfSlowToStop(): void {
+    const timer = setTimeout(() => {
+      if (this.finished) return;
+      const names = (list: OutputSlot[]) => list.map((s) => s.output.name).join(', ');
+      const taking = this.slots.filter((s) => s.waiting > 0 && s.failed === undefined);
+      const closing = this.slots.filter((s) => s.closing);
+      const what =
+        taking.length > 0
+          ? `${names(taking)} to take the messages already read (it takes nothing at the moment: a reader ` +
+            'that stopped reading, or a target that does not answer)'
+          : closing.length > 0
+            ? `${names(closing)} to flush and close`
+            : 'the inputs (or the middleware) to hand over what they had read';
+      const seconds = Math.round((this.options.stopNoticeMs ?? STOP_NOTICE_MS) / 100) / 10;
+      this.options.log.warn(
+        `still stopping after ${seconds}s: waiting for ${what}. To exit without waiting: SIGINT once more ` +
+          '(what is not written by then is lost)',
+        'pipeline stop-wait',
+      );
+    }, this.options.stopNoticeMs ?? STOP_NOTICE_MS);
+    timer.unref();
   }
 
   get isStopping(): boolean {
@@ -259,13 +297,17 @@ export class Pipeline {
     this.closing = true;
     await Promise.allSettled(
       this.slots.map(async (slot) => {
+        slot.closing = true;
         try {
           await slot.output.close();
         } catch (err) {
           this.markFailed(slot, err);
+        } finally {
+          slot.closing = false;
         }
       }),
     );
+    this.finished = true;
     return this.summary();
   }
 
@@ -322,9 +364,11 @@ export class Pipeline {
         const r = slot.output.writeRun!(run);
         slot.written += run.count;
         if (r) {
+          slot.waiting++;
           pending ??= [];
           pending.push(
-            r.catch((err: unknown) => {
+            r.then(settled(slot), (err: unknown) => {
+              slot.waiting--;
               slot.written -= run.count;
               slot.lost += run.count;
               this.markFailed(slot, err);
@@ -350,7 +394,9 @@ export class Pipeline {
       const r = slot.output.write(msg);
       slot.written++;
       if (r) {
-        return r.catch((err: unknown) => {
+        slot.waiting++;
+        return r.then(settled(slot), (err: unknown) => {
+          slot.waiting--;
           // The output took the message but could not write it: count it where it belongs.
           slot.written--;
           slot.lost++;
@@ -422,6 +468,13 @@ export class Pipeline {
       failures: [...this.failures],
     };
   }
+}
+
+/** The fulfilment handler of a write the output has now taken. */
+function settled(slot: OutputSlot): () => void {
+  return () => {
+    slot.waiting--;
+  };
 }
 
 /**
