@@ -11,8 +11,10 @@ import { renderFlagsMarkdown } from '../src/cli/flags-doc.js';
 import { SECTION_ORDER } from '../src/cli/help.js';
 import { allFlags } from '../src/cli/main.js';
 import { statsObject } from '../src/cli/summary.js';
+import type { Message } from '../src/core/message.js';
 import type { RunSummary } from '../src/core/pipeline.js';
 import { fileInput } from '../src/inputs/file.js';
+import { chunkName, compileTemplate, fileExt } from '../src/outputs/file-naming.js';
 import { httpOutput } from '../src/outputs/http.js';
 import { REPO_ROOT } from './support/corpus.js';
 
@@ -88,6 +90,32 @@ describe('docs', () => {
     assert.ok(read.size > 5, `found only ${[...read].join(', ')}: the scan is broken`);
     const missing = [...read].filter((name) => !docs.includes(name)).sort();
     assert.deepEqual(missing, [], 'read by the code but named on no page (docs/native.md lists the switches)');
+  });
+
+  it('every --output-file example keeps its whole templated name in its chunk names', () => {
+    // gor's chunk rule reads a name ending in _ and digits as a chunk number: 'requests_%Y%m%d.gor' is written
+    // to requests_0.gor, its date lost. An example a reader copies must not do that.
+    const message = { meta: { id: '4e201f907f00000170000001', type: '1' } } as unknown as Message;
+    let checked = 0;
+    for (const page of PAGES) {
+      for (const line of readFileSync(join(REPO_ROOT, page), 'utf8').split('\n')) {
+        if (line.includes('--output-file-append')) continue;
+        for (const [, quoted, bare] of line.matchAll(/--output-file[ =](?:'([^']+)'|([^\s'`|\\]+))/g)) {
+          const template = quoted ?? bare!;
+          if (template.startsWith('-')) continue; // a flag's name quoted as the mistake it is
+          const name = compileTemplate(template).render(message, new Date(2026, 0, 2, 3, 4, 5), 6);
+          const ext = fileExt(name);
+          const chunk = chunkName(name, true, () => []);
+          assert.equal(
+            chunk,
+            `${name.slice(0, name.length - ext.length)}_0${ext}`,
+            `${page}: --output-file ${template}`,
+          );
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked > 10, `only ${checked} --output-file examples found: the scan is broken`);
   });
 
   it("observability.md's --stats example uses the field names a run writes", () => {
