@@ -66,3 +66,24 @@ it('not_passed_on: in the first line and in --stats when some messages were read
   assert.doesNotMatch(first(0), /not passed on/);
   assert.equal('not_passed_on' in statsObject(summary(0)), false);
 });
+
+it('an output that stopped by choice reads "stopped:", in the summary and in --stats; a failure "failed:"', () => {
+  const summary = {
+    durationMs: 1000,
+    counters: { messages: 3, bytes: 30, filtered: 0, empty: 0, truncated: 0, not_passed_on: 0 },
+    inputs: [],
+    outputs: [
+      { name: 'output-stdout', written: 3, lost: 0, stopped: 'the reader closed the pipe (TAPLINE_ERR_OUTPUT_CLOSED)' },
+      { name: 'output-file(x.gor)', written: 1, lost: 2, failed: 'disk full (TAPLINE_ERR_FILE_IO)' },
+    ],
+    stopped: false,
+    failures: [],
+  } as unknown as RunSummary;
+  const text = formatSummary(summary, memoryLogger());
+  assert.match(text, /output-stdout: 3 written; stopped: the reader closed the pipe/);
+  assert.match(text, /output-file\(x\.gor\): 1 written, 2 not written .*; failed: disk full/);
+  const outputs = statsObject(summary).outputs as Record<string, Record<string, unknown>>;
+  assert.equal(outputs['output-stdout']!.stopped, 'the reader closed the pipe (TAPLINE_ERR_OUTPUT_CLOSED)');
+  assert.equal(outputs['output-stdout']!.error, undefined);
+  assert.equal(outputs['output-file(x.gor)']!.error, 'disk full (TAPLINE_ERR_FILE_IO)');
+});

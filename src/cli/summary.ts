@@ -30,7 +30,13 @@ export function statsObject(summary: RunSummary, analytics?: AnalyticsSnapshot):
       summary.outputs.map((o) => [
         o.name,
         // `error`, as for inputs: an output's own `failed` counter (Kafka, Elasticsearch, binary) keeps its name.
-        { written: writtenPast(o), lost: o.lost, ...o.stats, ...(o.failed ? { error: o.failed } : {}) },
+        {
+          written: writtenPast(o),
+          lost: o.lost,
+          ...o.stats,
+          ...(o.failed ? { error: o.failed } : {}),
+          ...(o.stopped ? { stopped: o.stopped } : {}),
+        },
       ]),
     ),
     ...(analytics ? { ...analytics, elapsed_s: round(seconds) } : {}),
@@ -56,7 +62,8 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
   }
   for (const o of summary.outputs) {
     const written = `${writtenPast(o)} written${o.lost ? `, ${o.lost} not written (output out of service)` : ''}`;
-    const parts = [written, describeCounters(o.stats), o.failed ? `failed: ${o.failed}` : ''];
+    const ended = o.failed ? `failed: ${o.failed}` : o.stopped ? `stopped: ${o.stopped}` : '';
+    const parts = [written, describeCounters(o.stats), ended];
     lines.push(`  ${o.name}: ${parts.filter(Boolean).join('; ')}`);
   }
   const suppressed = log.suppressed?.();

@@ -218,6 +218,27 @@ describe('pipeline', () => {
     assert.ok(log.lines.some((l) => l.includes('bad: out.gor: disk full')));
   });
 
+  it('an output whose reader went away or that reached its limit has stopped, not failed', async () => {
+    // Before: the summary said 'failed: the reader closed the pipe' for `--output-stdout | head`, which the docs
+    // (and the exit code 0) call no failure.
+    for (const code of [ERROR_CODES.OUTPUT_CLOSED, ERROR_CODES.LIMIT_REACHED]) {
+      let n = 0;
+      const ending: Output = {
+        name: 'ending',
+        write() {
+          if (++n === 3) throw new TaplineError(code, 'it ends here');
+        },
+        close: async () => {},
+      };
+      const msgs = Array.from({ length: 10 }, (_, i) => request(i));
+      const summary = await new Pipeline({ inputs: [arrayInput(msgs)], outputs: [ending], log: memoryLogger() }).run();
+      const report = summary.outputs[0]!;
+      assert.equal(report.failed, undefined, code);
+      assert.match(report.stopped ?? '', /it ends here/, code);
+      assert.deepEqual(summary.failures, [], code);
+    }
+  });
+
   it('a write that fails after it was taken counts as not written, not as written', async () => {
     const msgs = Array.from({ length: 20 }, (_, i) => request(i));
     let n = 0;

@@ -89,8 +89,13 @@ export interface PipelineCounters {
 export interface OutputReport {
   name: string;
   written: number;
-  /** Set when the output was taken out of service. */
+  /** Set when the output was taken out of service by a failure. */
   failed?: string;
+  /**
+   * Set instead when it stopped taking messages for a reason that is not a failure: its reader went away
+   * (`--output-stdout | head`) or it reached a limit the user set (`--output-file-max-size-limit`).
+   */
+  stopped?: string;
   /** Messages that could not be written because the output had failed. */
   lost: number;
   stats?: Record<string, number | string>;
@@ -112,6 +117,8 @@ interface OutputSlot {
   written: number;
   lost: number;
   failed?: string;
+  /** `failed` is not a failure (OutputReport.stopped). */
+  endedByChoice?: boolean;
   /** Writes that returned a promise not yet settled (the output has not taken them): what a stop waits on. */
   waiting: number;
   /** close() called and not yet settled. */
@@ -424,8 +431,10 @@ export class Pipeline {
     const after = this.closing ? ' (when it closed)' : '; it takes no more messages';
     if (code === ERROR_CODES.OUTPUT_CLOSED) {
       // `tapline … --output-stdout | head`: the reader has what it wanted; said with -v only, not a failure.
+      slot.endedByChoice = true;
       this.options.log.info(`${slot.output.name}: ${text}${after}`);
     } else if (code === ERROR_CODES.LIMIT_REACHED) {
+      slot.endedByChoice = true;
       this.options.log.warn(`${slot.output.name}: ${text}${after}`);
     } else {
       this.options.log.error(`${slot.output.name}: ${text}${after}`);
@@ -460,7 +469,7 @@ export class Pipeline {
           name: s.output.name,
           written: s.written,
           lost: s.lost,
-          ...(s.failed ? { failed: s.failed } : {}),
+          ...(s.failed ? (s.endedByChoice ? { stopped: s.failed } : { failed: s.failed }) : {}),
           ...(stats ? { stats } : {}),
         };
       }),
