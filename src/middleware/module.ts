@@ -101,7 +101,10 @@ async function importTypeScript(url: string, path: string): Promise<{ default?: 
   }
   register();
   try {
-    return (await import(url)) as { default?: unknown };
+    // Not `url` itself: Node keeps the failed import of `url` (ERR_UNKNOWN_FILE_EXTENSION) and gives it again
+    // for the same URL even with tsx registered; a query makes it a new module (relative imports in it still
+    // resolve from its path).
+    return (await import(`${url}?tapline-tsx`)) as { default?: unknown };
   } catch (err) {
     throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${describeError(err)}`, {
       where: '--middleware-module',
