@@ -84,7 +84,7 @@ export function describeError(err: unknown): string {
 
 /** errno codes of file and stream writes, in words (the code stays beside them for searching). */
 const IO_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'the directory does not exist (tapline does not create directories)',
+  ENOENT: 'the directory does not exist (tapline creates only directories named by a placeholder such as %Y)',
   ENOTDIR: 'a part of the path is not a directory',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
