@@ -81,7 +81,9 @@ export interface PipelineCounters {
   /**
    * Messages an input passed on that reached neither the loop nor the transform, because the run stopped
    * first: a transform that failed (middleware died) stops taking them, and what the inputs had already
-   * handed to the merge is counted here. Counted per batch. See docs/pipeline.md, "Every message counted".
+   * handed to the merge is counted here, and so are the replayed responses (type 3) of outputs that reached
+   * neither: those in the merge, and those the outputs still produce while they finish. Counted per batch.
+   * See docs/pipeline.md, "Every message counted".
    */
   not_passed_on: number;
 }
@@ -210,10 +212,12 @@ export class Pipeline {
       log.verbose < 3 &&
       this.slots.length > 0 &&
       this.slots.every((s) => s.output.writeRun !== undefined && s.output.runFits !== undefined);
+    // Replayed responses a failed transform left to the outputs: counted as they come (abandonable()).
+    const leftovers: Promise<void>[] = [];
     // mergeStreams passes items through untouched: RawRuns come out as they went in.
     const sources = [
       ...inputs.map((i) => (runs && i.readRuns ? i.readRuns() : i.read())),
-      ...producers.map((o) => o.responses!),
+      ...producers.map((o) => abandonable(o.responses!, (rest) => leftovers.push(this.countLeftovers(rest)))),
     ] as AsyncIterable<Batch>[];
     if (inputsLeft === 0) drainProducers();
     const onSourceEnd = (index: number, error: unknown) => {
@@ -229,9 +233,9 @@ export class Pipeline {
         if (inputsLeft === 0) settleThenDrain();
       }
     };
-    // Replayed responses (sources past the inputs) were read by no input: they are not in not_passed_on.
-    const onDiscard = (index: number, item: Batch | RawRun) => {
-      if (index < inputs.length) this.counters.not_passed_on += isRawRun(item) ? item.count : item.length;
+    // Replayed responses (sources past the inputs) are counted too: the output counted them as tracked.
+    const onDiscard = (_index: number, item: Batch | RawRun) => {
+      this.counters.not_passed_on += isRawRun(item) ? item.count : item.length;
     };
     const merged = mergeStreams(sources, onSourceEnd, onDiscard as (index: number, item: Batch) => void);
     let stream: AsyncIterable<Batch | RawRun> = merged;
@@ -314,6 +318,8 @@ export class Pipeline {
         }
       }),
     );
+    // The outputs are closed, so their replayed responses have ended: the last of them are counted now.
+    await Promise.all(leftovers);
     this.finished = true;
     return this.summary();
   }
@@ -346,6 +352,15 @@ export class Pipeline {
       // The discarded reads are counted in callbacks, and the transform counts its last batch in its own
       // continuation: both are queued microtasks, run before the next turn of the event loop.
       await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Reads what a producer yields after the merge let it go (abandonable()), counting it as not passed on. */
+  private async countLeftovers(rest: AsyncIterator<Batch>): Promise<void> {
+    try {
+      for (let r = await rest.next(); !r.done; r = await rest.next()) this.counters.not_passed_on += r.value.length;
+    } catch {
+      // The output's own failure is reported by the output.
     }
   }
 
@@ -492,6 +507,32 @@ function settled(slot: OutputSlot): () => void {
  * once guardTransform has drained the outputs: a deadlock. Here return() does not wait; the sources finish
  * in the background once the inputs are stopped and the outputs drained.
  */
+/**
+ * An output's replayed responses as a merge source whose return() (a failed transform ends the merge) does
+ * not end them: the output still produces the responses to the requests it has in flight, and counts them
+ * as tracked. `onAbandon` gets the rest, to count as not passed on (docs/pipeline.md, "Every message
+ * counted"). The read the merge had pending is counted by the merge's onDiscard; the rest come after it.
+ */
+function abandonable(
+  source: AsyncIterable<Batch>,
+  onAbandon: (rest: AsyncIterator<Batch>) => void,
+): AsyncIterable<Batch> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = source[Symbol.asyncIterator]();
+      let abandoned = false;
+      return {
+        next: () => it.next(),
+        return: async () => {
+          if (!abandoned) onAbandon(it);
+          abandoned = true;
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
 function detachReturn(stream: AsyncIterable<Batch>): AsyncIterable<Batch> {
   return {
     [Symbol.asyncIterator]() {

@@ -7,6 +7,8 @@
  * the counts fell short by a batch in about half the runs, so the run is repeated (bounded: 3 times).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runTapline } from '../support/cli.js';
@@ -75,5 +77,46 @@ describe('--middleware that dies early: every message read is counted', () => {
     assert.ok(mw.not_taken > 0, res.stderr);
     assert.equal(records, mw.in + mw.not_taken + notPassedOn, res.stderr);
     assert.match(res.stderr, new RegExp(`; ${mw.not_taken} not taken: the run stopped`));
+  });
+});
+
+describe('--middleware that dies early with --output-http-track-response: replayed responses are counted too', () => {
+  it('records + responses tracked = sent + not sent + not passed on, with responses still in flight', async () => {
+    // Each answer comes 300 ms late: the middleware has exited and the run is stopping while the requests it
+    // passed on are still in flight, and their responses arrive after the merge has ended. They used to be
+    // tracked by the output and counted nowhere else.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end('late'), 300));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await runWithStats([
+        '--middleware',
+        `${fixture('dies-early.sh')} 100`,
+        '--output-http',
+        target,
+        '--output-http-track-response',
+      ]);
+      assert.equal(res.code, 1, res.stderr);
+      const stats = finalStats(res.stderr);
+      const records = Object.values(stats.inputs as Record<string, { records: number }>)[0]!.records;
+      const http = Object.entries(stats.outputs as Record<string, Record<string, number>>).find(([name]) =>
+        name.startsWith('output-http'),
+      )![1];
+      const tracked = http.responses_tracked!;
+      const mw = stats.middleware as { sent: number; not_sent: number };
+      const notPassedOn = (stats.not_passed_on as number | undefined) ?? 0;
+      assert.ok(tracked > 0, `no response tracked:\n${res.stderr}`);
+      assert.equal(
+        records + tracked,
+        mw.sent + mw.not_sent + notPassedOn,
+        `records ${records} + tracked ${tracked} vs sent ${mw.sent} + not sent ${mw.not_sent} + not passed on ${notPassedOn}`,
+      );
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
   });
 });
