@@ -27,7 +27,13 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
-import { createSignalHandler, IGNORED_SIGNALS, ignoredSignalLine, STOP_SIGNALS } from './signals.js';
+import {
+  createSignalHandler,
+  IGNORED_SIGNALS,
+  ignoredSignalLine,
+  STOP_SIGNALS,
+  type SubcommandProcess,
+} from './signals.js';
 import type { StatusLine } from './status-line.js';
 import { formatSummary, statsObject, undeliveredLines } from './summary.js';
 
@@ -43,7 +49,12 @@ export function allFlags(): Map<string, FlagSpec> {
   return specs;
 }
 
-const SUBCOMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+const subcommandProcess: SubcommandProcess = {
+  onStopSignals: routeSignals,
+  exit: (code) => process.exit(code),
+};
+
+const SUBCOMMANDS: Record<string, () => Promise<(argv: string[], proc: SubcommandProcess) => Promise<number>>> = {
   demo: async () => (await import('./demo.js')).runDemo,
   report: async () => (await import('./report.js')).runReport,
 };
@@ -58,7 +69,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const sub = argv[0] !== undefined ? SUBCOMMANDS[argv[0]] : undefined;
     if (sub) {
       try {
-        return await (await sub())(argv.slice(1));
+        return await (await sub())(argv.slice(1), subcommandProcess);
       } catch (err) {
         return reportFatal(err, log, `tapline ${argv[0]} --help`);
       }
@@ -398,10 +409,15 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
     },
     log,
   });
-  const onSignal = (signal: NodeJS.Signals) => {
+  const routed = routeSignals((signal) => {
     if (signal === 'SIGHUP') hungUp = true;
     handler(signal);
-  };
+  }, log);
+  return { remove: routed.remove, hungUp: () => hungUp };
+}
+
+/** The stop signals to `onSignal`, the ignored ones to a line saying so (signals.ts); remove() undoes it. */
+function routeSignals(onSignal: (signal: NodeJS.Signals) => void, log: Logger): { remove(): void } {
   const onIgnored = (signal: NodeJS.Signals) => log.write(ignoredSignalLine(signal));
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   for (const signal of IGNORED_SIGNALS) process.on(signal, onIgnored);
@@ -410,7 +426,6 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       for (const signal of IGNORED_SIGNALS) process.off(signal, onIgnored);
     },
-    hungUp: () => hungUp,
   };
 }
 

@@ -81,11 +81,12 @@ function clipRoute(raw: string): string {
 }
 
 /** The readable report. `top` rows per table. */
-export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonly string[]): string {
+export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonly string[], partial?: string): string {
   const out: string[] = [];
   const t = s.totals;
+  out.push(`tapline report: ${sources.join(', ')}`);
+  if (partial) out.push(partial);
   out.push(
-    `tapline report: ${sources.join(', ')}`,
     `  ${num(s.total_requests)} requests, ${num(t.responses)} responses, ${formatBytes(s.total_bytes)} on the wire ` +
       `over ${s.elapsed_s.toFixed(1)}s (${formatBytes(Math.round(s.bandwidth_bytes_per_s))}/s)`,
     `  requests: headers ${formatBytes(t.request_header_bytes)}, bodies ${formatBytes(t.request_body_bytes)}; ` +
@@ -152,13 +153,11 @@ export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonl
   ];
   // Every exchange has one outcome; a response without its request has no request to divide by.
   const outcomes = t.responses + t.no_response;
-  out.push(
-    '',
-    `Status mix: ${classes
-      .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${num(n)} (${pct(outcomes > 0 ? n / outcomes : 0)})`)
-      .join(', ')}`,
-  );
+  const mix = classes
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${num(n)} (${pct(outcomes > 0 ? n / outcomes : 0)})`)
+    .join(', ');
+  out.push('', `Status mix: ${mix || 'no exchange'}`);
   out.push('', ...formatSeries(s));
   const a = s.accounting;
   const notes = Object.entries(a).filter(([, v]) => v > 0);

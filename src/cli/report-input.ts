@@ -6,6 +6,10 @@
  *   file ─▶ reads of 8 MiB ─▶ analytics.scanGor (native core walks the records itself) ─┐
  *        └▶ [gunzip] ─▶ GorRecordReader (from the first record the core leaves, or all) ─┤
  *   pcap ─▶ rawInput (pcap_file engine) ──────────────────────────────────────────────┴─▶ analytics.observe(msg)
+ *
+ * `stop` (the report's SIGINT/SIGTERM/SIGHUP) is looked at between chunks (a native view, a read, a stream
+ * chunk, a capture batch) and before each file: reading ends there, with every record taken so far counted
+ * and the record cut by the chunk's end dropped (it was never read whole); FeedResult.interrupted says where.
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -114,6 +118,14 @@ function hasReplayedRecord(path: string): boolean {
 export interface FeedResult {
   /** Counters of the inputs, by name (records read, problems, capture counters). */
   inputs: Record<string, Record<string, number | string>>;
+  /** Set when `stop` ended the reading: the file it was in, how far in, and the files never opened. */
+  interrupted?: { file: string; bytesRead: number; size: number; unread: string[] };
+}
+
+/** What one file's feed gives back: its counters, and whether `stop` cut it before its end. */
+interface Fed {
+  stats: Record<string, number | string>;
+  cut: boolean;
 }
 
 /** Reads every file into `analytics` in order, then finishes it. `map`: plain `.gor` files may be mapped. */
@@ -123,6 +135,7 @@ export async function feedFiles(
   log: Logger,
   progress: ReportProgress,
   map = canMapFiles(),
+  stop?: AbortSignal,
 ): Promise<FeedResult> {
   const kinds = specs.map((spec) => {
     const { path } = splitPorts(spec);
@@ -130,14 +143,26 @@ export async function feedFiles(
   });
   progress.bytesTotal = kinds.reduce((n, k) => n + k.size, 0);
   const inputs: FeedResult['inputs'] = {};
-  for (const k of kinds) {
-    inputs[k.spec] =
+  let interrupted: FeedResult['interrupted'];
+  for (const [i, k] of kinds.entries()) {
+    if (stop?.aborted) {
+      interrupted = { file: k.spec, bytesRead: 0, size: k.size, unread: kinds.slice(i + 1).map((u) => u.spec) };
+      break;
+    }
+    const before = progress.bytesRead;
+    const fed =
       k.kind === 'pcap'
-        ? await feedPcap(k.spec, analytics, log, progress)
-        : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map);
+        ? await feedPcap(k.spec, analytics, log, progress, stop)
+        : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop);
+    inputs[k.spec] = fed.stats;
+    if (fed.cut) {
+      const unread = kinds.slice(i + 1).map((u) => u.spec);
+      interrupted = { file: k.spec, bytesRead: progress.bytesRead - before, size: k.size, unread };
+      break;
+    }
   }
   analytics.finish();
-  return { inputs };
+  return { inputs, ...(interrupted ? { interrupted } : {}) };
 }
 
 async function feedGor(
@@ -147,15 +172,16 @@ async function feedGor(
   log: Logger,
   progress: ReportProgress,
   map: boolean,
-): Promise<Record<string, number | string>> {
+  stop: AbortSignal | undefined,
+): Promise<Fed> {
   // A plain file goes straight into the native core while its records are plain; the reader takes over at the
   // first record the core leaves to it (and reads everything when the core is not in use).
   const direct = gzip
-    ? { position: 0, records: 0, done: false }
+    ? { position: 0, records: 0, done: false, cut: false }
     : map
-      ? await feedGorMapped(path, analytics, progress)
-      : await feedGorDirect(path, analytics, progress);
-  if (direct.done) return { records: direct.records, bad_records: 0 };
+      ? await feedGorMapped(path, analytics, progress, stop)
+      : await feedGorDirect(path, analytics, progress, stop);
+  if (direct.done || direct.cut) return { stats: { records: direct.records, bad_records: 0 }, cut: direct.cut };
   const base = direct;
   const problems: RecordProblem[] = [];
   const reader = new GorRecordReader((p) => {
@@ -167,6 +193,7 @@ async function feedGor(
   let records = base.records;
   let fileBytes = base.position; // read from the file (compressed, for gzip)
   let streamBytes = base.position; // handed to the reader (decompressed)
+  let cut = false;
   const raw = createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
   raw.on('data', (chunk) => {
     progress.bytesRead += chunk.length;
@@ -176,15 +203,21 @@ async function feedGor(
   raw.on('error', (err) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (stop?.aborted) {
+        cut = true; // the record the reader holds part of is not counted: it was never read whole
+        break;
+      }
       streamBytes += chunk.length;
       const batch = reader.push(chunk);
       for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
       records += batch.length;
       progress.records += batch.length;
     }
-    for (const r of reader.end()) {
-      analytics.observe(r);
-      records++;
+    if (!cut) {
+      for (const r of reader.end()) {
+        analytics.observe(r);
+        records++;
+      }
     }
   } catch (err) {
     if (isTaplineError(err)) throw err; // from the work on what was read (a usage error), not the file's
@@ -202,11 +235,19 @@ async function feedGor(
           `are in the report${tail}`;
     const error = new TaplineError(ERROR_CODES.FILE_IO, text, { where: path, cause: err });
     log.warn(error.describe(), 'report:read');
-    return { records, bad_records: problems.length, file_errors: 1, error: error.describe() };
+    return { stats: { records, bad_records: problems.length, file_errors: 1, error: error.describe() }, cut: false };
   } finally {
     raw.destroy();
   }
-  return { records, bad_records: problems.length };
+  return { stats: { records, bad_records: problems.length }, cut };
+}
+
+/** Where the direct paths left a file: `done` read to its end, `cut` stopped by `stop`, else the reader goes on. */
+interface DirectResult {
+  position: number;
+  records: number;
+  done: boolean;
+  cut: boolean;
 }
 
 /** Bytes mapped at once (a record cut by a mapping's end starts the next one). */
@@ -222,7 +263,8 @@ async function feedGorMapped(
   path: string,
   analytics: Analytics,
   progress: ReportProgress,
-): Promise<{ position: number; records: number; done: boolean }> {
+  stop: AbortSignal | undefined,
+): Promise<DirectResult> {
   let position = 0;
   let records = 0;
   let handle: FileHandle | undefined;
@@ -231,6 +273,7 @@ async function feedGorMapped(
     const size = (await handle.stat()).size;
     const faults = mapFaults();
     while (position < size) {
+      if (stop?.aborted) return { position, records, done: false, cut: true };
       const map = await mapWindow(handle.fd, position, Math.min(MAP_SPAN, size - position));
       let at = 0; // where the walk resumes in `map`: a record's start
       let span = DIRECT_CHUNK;
@@ -238,7 +281,7 @@ async function feedGorMapped(
         const viewEnd = Math.min(map.length, at + span);
         const view = map.subarray(at, viewEnd);
         const taken = analytics.scanGor(view, 0);
-        if (taken === undefined) return { position, records, done: false };
+        if (taken === undefined) return { position, records, done: false, cut: false };
         releaseWindow(view);
         if (mapFaults() !== faults) throw new Error('the file was cut short while it was read');
         records += taken.records;
@@ -246,15 +289,17 @@ async function feedGorMapped(
         progress.bytesRead += taken.next;
         position += taken.next;
         at += taken.next;
-        if (!taken.needsMore) return { position, records, done: false }; // the reader's record
+        if (!taken.needsMore) return { position, records, done: false, cut: false }; // the reader's record
         if (viewEnd === map.length) break; // the mapping's end: the next mapping starts at the cut record
         span = taken.next === 0 ? span * 2 : DIRECT_CHUNK; // a record larger than a view: a larger view
-        await new Promise<void>((r) => setImmediate(r)); // timers (the progress line) between views
+        await new Promise<void>((r) => setImmediate(r)); // timers (the progress line), signals between views
+        if (stop?.aborted) return { position, records, done: false, cut: true };
       }
-      if (at === 0 && map.length === MAP_SPAN) return { position, records, done: false }; // a record > 1 GiB
-      if (position + (map.length - at) >= size && at < map.length) return { position, records, done: false }; // cut end
+      if (at === 0 && map.length === MAP_SPAN) return { position, records, done: false, cut: false }; // a record > 1 GiB
+      if (position + (map.length - at) >= size && at < map.length)
+        return { position, records, done: false, cut: false }; // cut end
     }
-    return { position, records, done: true };
+    return { position, records, done: true, cut: false };
   } catch (err) {
     throw readFailure(err, path);
   } finally {
@@ -279,7 +324,8 @@ async function feedGorDirect(
   path: string,
   analytics: Analytics,
   progress: ReportProgress,
-): Promise<{ position: number; records: number; done: boolean }> {
+  stop: AbortSignal | undefined,
+): Promise<DirectResult> {
   let position = 0; // file offset of the bytes at bufs[which][start]
   let records = 0;
   let handle: FileHandle | undefined;
@@ -294,24 +340,25 @@ async function feedGorDirect(
     let read = (await readInto(bufs[0]!, 0)).bytesRead;
     let end = CARRY + read;
     for (;;) {
-      if (end === start) return { position, records, done: true };
+      if (end === start) return { position, records, done: true, cut: false };
       const buf = bufs[which]!;
       const other = bufs[1 - which]!;
       const last = read < DIRECT_CHUNK;
       ahead = last ? undefined : readInto(other, position + (end - start));
       const taken = analytics.scanGor(buf.subarray(start, end), 0);
-      if (taken === undefined) return { position, records, done: false };
+      if (taken === undefined) return { position, records, done: false, cut: false };
       records += taken.records;
       progress.records += taken.records;
       progress.bytesRead += taken.next;
       position += taken.next;
       const tail = end - start - taken.next;
       if (!taken.needsMore || (taken.next === 0 && end - start >= DIRECT_CHUNK)) {
-        return { position, records, done: false }; // the reader's record, or one larger than a read
+        return { position, records, done: false, cut: false }; // the reader's record, or one larger than a read
       }
-      if (ahead === undefined) return { position, records, done: tail === 0 };
+      if (ahead === undefined) return { position, records, done: tail === 0, cut: false };
       read = (await ahead).bytesRead;
       ahead = undefined;
+      if (stop?.aborted) return { position, records, done: false, cut: true }; // the cut tail was never whole
       which = 1 - which;
       if (tail <= CARRY) {
         buf.copy(other, CARRY - tail, end - tail, end);
@@ -335,7 +382,8 @@ async function feedPcap(
   analytics: Analytics,
   log: Logger,
   progress: ReportProgress,
-): Promise<Record<string, number | string>> {
+  stop: AbortSignal | undefined,
+): Promise<Fed> {
   const address = portsOf(spec);
   const input = rawInput({
     ...RAW_INPUT_DEFAULTS,
@@ -345,7 +393,12 @@ async function feedPcap(
     name: `report(${spec})`,
   });
   let before = 0;
+  let cut = false;
   for await (const batch of input.read()) {
+    if (stop?.aborted) {
+      cut = true;
+      break;
+    }
     for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
     progress.records += batch.length;
     const read = Number(input.stats?.().file_bytes ?? 0);
@@ -356,14 +409,14 @@ async function feedPcap(
   const stats = input.stats?.() ?? {};
   // Every packet on other ports (a mistyped port): the report would show nothing with nothing to say why.
   const elsewhere = Number(stats.other_ports ?? 0);
-  if (address.ports.length > 0 && elsewhere > 0 && Number(stats.connections ?? 0) === 0) {
+  if (!cut && address.ports.length > 0 && elsewhere > 0 && Number(stats.connections ?? 0) === 0) {
     log.warn(
       `${spec}: none of its TCP packets is on port ${address.ports.join(' or ')} (${elsewhere} on other ports, ` +
         'other_ports in --json): nothing to report from it; name the server port, or no port for every port',
       'report:ports',
     );
   }
-  return stats;
+  return { stats, cut };
 }
 
 /**

@@ -9,7 +9,12 @@
  *                                       └─▶ parquet rows    └─▶ budgets ─▶ breaches (stderr), exit 3
  *
  * Exit codes: 0 fine, 2 usage, 1 a file could not be read or held nothing readable (see unusableInputs), or
- * budgets were given and no request was found (unless --allow-empty), 3 a budget is broken.
+ * budgets were given and no request was found (unless --allow-empty), 3 a budget is broken; 128 + the
+ * signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) when a signal stopped the reading: the report of what
+ * was read is printed marked partial, the Parquet file written, and budgets are not passed on part of the input.
+ *
+ *   SIGINT/SIGTERM/SIGHUP ─▶ stop (AbortController) ─▶ feed ends at its next chunk ─▶ partial report, exit 128+n
+ *   the same again (signals.ts's rule) ─▶ exit at once, 128+n, nothing more printed
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,6 +26,7 @@ import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
 import { formatBytes } from '../core/values.js';
+import { canMapFiles } from '../inputs/file-map.js';
 import { parseArgv } from './argv.js';
 import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { renderHelp } from './help.js';
@@ -35,7 +41,9 @@ import {
   type ReportProgress,
   splitPorts,
 } from './report-input.js';
+import { createSignalHandler, type SubcommandProcess, signalExitCode } from './signals.js';
 import { StatusLine } from './status-line.js';
+import { groupDigits } from './summary.js';
 
 const SECTION = 'Report';
 
@@ -182,7 +190,48 @@ function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
   });
 }
 
-export async function runReport(argv: readonly string[]): Promise<number> {
+/** What the stderr warning and --json say of a report a signal cut short. */
+interface Partial {
+  signal: NodeJS.Signals;
+  /** The file reading stopped in, its bytes read and size; the files never opened. */
+  stopped_in: string;
+  file_bytes_read: number;
+  file_size: number;
+  unread: string[];
+  records: number;
+  bytes_read: number;
+  bytes_total: number;
+}
+
+function partialOf(signal: NodeJS.Signals, fed: FeedResult, progress: ReportProgress): Partial | undefined {
+  const at = fed.interrupted;
+  if (!at) return undefined;
+  return {
+    signal,
+    stopped_in: at.file,
+    file_bytes_read: at.bytesRead,
+    file_size: at.size,
+    unread: at.unread,
+    records: progress.records,
+    bytes_read: progress.bytesRead,
+    bytes_total: progress.bytesTotal,
+  };
+}
+
+const share = (part: number, whole: number) => (whole > 0 ? `${Math.floor((100 * part) / whole)}%` : '0%');
+
+/** The stderr line saying how far a stopped report got. */
+function partialLine(p: Partial, what: string): string {
+  const unread = p.unread.length > 0 ? `; not read: ${p.unread.join(', ')}` : '';
+  return (
+    `tapline: warning: ${p.signal}: the ${what} is partial: reading stopped in ${p.stopped_in} at byte ` +
+    `${groupDigits(p.file_bytes_read)} of ${groupDigits(p.file_size)} (${share(p.file_bytes_read, p.file_size)})` +
+    `${unread}; ${groupDigits(p.records)} records, ${formatBytes(p.bytes_read)} of ${formatBytes(p.bytes_total)} ` +
+    `read in all`
+  );
+}
+
+export async function runReport(argv: readonly string[], proc?: SubcommandProcess): Promise<number> {
   const specs = new Map(Object.entries(reportFlags));
   const { files: named, flagArgs } = splitArgs(argv);
   const parsed = parseArgv(flagArgs, specs);
@@ -219,90 +268,152 @@ export async function runReport(argv: readonly string[]): Promise<number> {
     status = new StatusLine(process.stderr, () => (progress.bytesTotal >= PROGRESS_FROM_BYTES ? progress : undefined));
     status.start();
   }
-  let snapshot: AnalyticsSnapshot;
-  let inputs: Record<string, Record<string, number | string>>;
-  let baseline: AnalyticsSnapshot | undefined;
-  let baseInputs: FeedResult['inputs'] = {};
+  // SIGINT/SIGTERM/SIGHUP stop the reading; the report of what was read is printed (the rule of signals.ts).
+  const stop = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const handler = createSignalHandler({
+    isStopping: () => stop.signal.aborted,
+    stop: () => stop.abort(),
+    exitNow: () => {
+      status?.stop(); // the terminal's next line starts clean
+      proc?.exit(signalExitCode(signalled ?? 'SIGINT'));
+    },
+    log,
+    stopping: 'printing the report of what was read',
+    abandoning: 'finishing the report and its --parquet file',
+  });
+  const signals = proc?.onStopSignals((signal) => {
+    signalled ??= signal;
+    handler(signal);
+  }, log);
   try {
-    inputs = (await feedFiles(files, analytics, log, progress)).inputs;
-    snapshot = analytics.snapshot();
-    if (compare) {
-      const base = analyticsFor(flags, baseFiles);
-      baseInputs = (await feedFiles(baseFiles, base, log, { records: 0, bytesRead: 0, bytesTotal: 0 })).inputs;
-      baseline = base.snapshot();
-    }
+    return await readAndReport();
   } finally {
-    status?.stop();
+    signals?.remove();
   }
 
-  // A baseline that is not a recording (every record bad) fails the run below, as the files do; one without a
-  // request is said here, or every route would read as "new" with nothing to say why.
-  const unusable = unusableInputs({ ...inputs, ...baseInputs });
-  if (baseline && unusable.length === 0 && baseline.total_requests === 0) {
-    log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
-  }
-  const changes = baseline ? compareSnapshots(baseline, snapshot) : undefined;
-  const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  if (flags.bool('json')) {
-    out(
-      JSON.stringify({
-        ...snapshot,
-        inputs,
-        ...(changes ? { compare: { baseline: compare, routes: changes } } : {}),
-      }),
-    );
-  } else if (flags.bool('csv')) {
-    out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
-  } else {
-    out(formatReport(snapshot, top, files));
-    // Bytes after a 101 or a CONNECT's 200 are another protocol: no route holds them, and the totals above do
-    // not count them. Said here so a WebSocket-heavy capture does not look smaller than it is.
-    const upgraded = Object.values(inputs).reduce((sum, i) => sum + Number(i.upgraded_bytes ?? 0), 0);
-    if (upgraded > 0) {
+  async function readAndReport(): Promise<number> {
+    let snapshot: AnalyticsSnapshot;
+    let inputs: Record<string, Record<string, number | string>>;
+    let baseline: AnalyticsSnapshot | undefined;
+    let baseInputs: FeedResult['inputs'] = {};
+    let partial: Partial | undefined;
+    let basePartial: Partial | undefined;
+    try {
+      const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal);
+      inputs = fed.inputs;
+      partial = partialOf(signalled ?? 'SIGINT', fed, progress);
+      snapshot = analytics.snapshot();
+      if (compare) {
+        const base = analyticsFor(flags, baseFiles);
+        const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+        const baseFed = await feedFiles(baseFiles, base, log, baseProgress, canMapFiles(), stop.signal);
+        baseInputs = baseFed.inputs;
+        baseline = base.snapshot();
+        basePartial = partialOf(signalled ?? 'SIGINT', baseFed, baseProgress);
+      }
+    } finally {
+      status?.stop();
+    }
+    if (partial) log.write(partialLine(partial, 'report'));
+    if (basePartial) log.write(partialLine(basePartial, `--compare baseline ${compare}`));
+    // Either side cut short: the report (or its comparison) is of part of the input.
+    const cut = partial ?? basePartial;
+
+    // A baseline that is not a recording (every record bad) fails the run below, as the files do; one without a
+    // request is said here, or every route would read as "new" with nothing to say why.
+    const unusable = unusableInputs({ ...inputs, ...baseInputs });
+    if (baseline && !basePartial && unusable.length === 0 && baseline.total_requests === 0) {
+      log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
+    }
+    const changes = baseline ? compareSnapshots(baseline, snapshot) : undefined;
+    const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (flags.bool('json')) {
       out(
-        `\nNot in any route: ${formatBytes(upgraded)} sent after a protocol switch (WebSocket, CONNECT tunnels; ` +
-          'upgraded_bytes in --json)',
+        JSON.stringify({
+          ...snapshot,
+          inputs,
+          interrupted: cut !== undefined,
+          ...(cut ? { partial: cut } : {}),
+          ...(changes ? { compare: { baseline: compare, routes: changes } } : {}),
+        }),
+      );
+    } else if (flags.bool('csv')) {
+      out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
+    } else {
+      out(formatReport(snapshot, top, files, cut ? partialNote(cut) : undefined));
+      // Bytes after a 101 or a CONNECT's 200 are another protocol: no route holds them, and the totals above do
+      // not count them. Said here so a WebSocket-heavy capture does not look smaller than it is.
+      const upgraded = Object.values(inputs).reduce((sum, i) => sum + Number(i.upgraded_bytes ?? 0), 0);
+      if (upgraded > 0) {
+        out(
+          `\nNot in any route: ${formatBytes(upgraded)} sent after a protocol switch (WebSocket, CONNECT tunnels; ` +
+            'upgraded_bytes in --json)',
+        );
+      }
+      if (changes) out(formatCompare(changes, compare, top));
+    }
+    // After the report is printed: a Parquet file that fails to write (disk full) does not take the report with it.
+    const rows = parquet ? await parquet.close() : undefined;
+    if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
+
+    for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
+    const cutShort = unreadEnds({ ...inputs, ...baseInputs });
+    if (cutShort.length > 0) {
+      log.write(
+        `tapline: error: ${cutShort.join(', ')} could not be read to the end (see the warning above): the report ` +
+          `holds what was read before (${ERROR_CODES.FILE_IO})`,
       );
     }
-    if (changes) out(formatCompare(changes, compare, top));
-  }
-  // After the report is printed: a Parquet file that fails to write (disk full) does not take the report with it.
-  const rows = parquet ? await parquet.close() : undefined;
-  if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
+    if (cut) return judgePartial(cut);
+    if (unusable.length > 0 || cutShort.length > 0) return EXIT_FAILED;
+    if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
+      log.write(
+        `tapline: error: no request in ${files.join(', ')}: the budgets have nothing to judge (a replay or recording ` +
+          `that failed?); --allow-empty passes such a run (${ERROR_CODES.NOTHING_TO_JUDGE})`,
+      );
+      return EXIT_FAILED;
+    }
+    return writeBreaches('') ? EXIT_BUDGET : 0;
 
-  for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
-  const cutShort = unreadEnds({ ...inputs, ...baseInputs });
-  if (cutShort.length > 0) {
-    log.write(
-      `tapline: error: ${cutShort.join(', ')} could not be read to the end (see the warning above): the report ` +
-        `holds what was read before (${ERROR_CODES.FILE_IO})`,
-    );
-  }
-  if (unusable.length > 0 || cutShort.length > 0) return EXIT_FAILED;
-  if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
-    log.write(
-      `tapline: error: no request in ${files.join(', ')}: the budgets have nothing to judge (a replay or recording ` +
-        `that failed?); --allow-empty passes such a run (${ERROR_CODES.NOTHING_TO_JUDGE})`,
-    );
-    return EXIT_FAILED;
-  }
-  const breaches = evaluateBudgets(snapshot, budgets);
-  if (breaches.length > 0) {
-    log.write(`tapline: ${breaches.length} budget(s) broken:`);
-    // --top lines per budget, worst first: a run over many routes (1,000 slow ones) does not flood a CI log.
-    const shown = new Map<string, number>();
-    for (const b of breaches) {
-      const n = (shown.get(b.budget) ?? 0) + 1;
-      shown.set(b.budget, n);
-      if (n <= top) log.write(`  ${b.message}`);
+    /** Prints the budgets broken (--top lines per budget); true when any is. */
+    function writeBreaches(where: string): boolean {
+      const breaches = evaluateBudgets(snapshot, budgets);
+      if (breaches.length === 0) return false;
+      log.write(`tapline: ${breaches.length} budget(s) broken${where}:`);
+      // --top lines per budget, worst first: a run over many routes (1,000 slow ones) does not flood a CI log.
+      const shown = new Map<string, number>();
+      for (const b of breaches) {
+        const n = (shown.get(b.budget) ?? 0) + 1;
+        shown.set(b.budget, n);
+        if (n <= top) log.write(`  ${b.message}`);
+      }
+      for (const [budget, n] of shown) {
+        if (n > top)
+          log.write(`  … and ${n - top} more route(s) breaking ${budget} (--top ${top} shown; --top raises it)`);
+      }
+      return true;
     }
-    for (const [budget, n] of shown) {
-      if (n > top)
-        log.write(`  … and ${n - top} more route(s) breaking ${budget} (--top ${top} shown; --top raises it)`);
+
+    /**
+     * A report a signal cut short: a budget broken in the part read is said, but none is passed on part of the
+     * input (the rest could break it), and the exit code is the signal's, whatever was found.
+     */
+    function judgePartial(p: Partial): number {
+      if (hasBudgets(budgets) && !writeBreaches(' in the part read')) {
+        log.write(`tapline: budgets not judged: the report is partial (${p.signal} stopped the reading)`);
+      }
+      return signalExitCode(p.signal);
     }
-    return EXIT_BUDGET;
   }
-  return 0;
+}
+
+/** The table's mark of a partial report (the stderr warning says where reading stopped). */
+function partialNote(p: Partial): string {
+  return (
+    `  PARTIAL: ${p.signal} stopped the reading; these counts are of the first ${formatBytes(p.bytes_read)} ` +
+    `of ${formatBytes(p.bytes_total)} (${share(p.bytes_read, p.bytes_total)})`
+  );
 }
 
 /** `--parquet`: the writer lives with the exporters (src/analytics/export/parquet.ts), loaded only when asked. */

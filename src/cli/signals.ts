@@ -13,9 +13,13 @@
  * with whatever the outputs still held. Node resets an ignored SIGHUP at start, so `nohup` never kept it
  * running anyway. SIGQUIT keeps its default (quit at once, as Ctrl-\ asks).
  *
+ * `tapline report` takes the same rule (report.ts): the first signal stops reading and prints the report of
+ * what was read, marked partial, exiting with signalExitCode(); a second one leaves at once.
+ *
  * SIGUSR1 (sent by habit to reopen logs) made node open its debugger on 127.0.0.1:9229, where any local user
  * could run code as tapline's user, root for a capture. tapline has no use for it: it is said and ignored.
  */
+import { constants as osConstants } from 'node:os';
 import type { Logger } from '../core/log.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -25,6 +29,21 @@ export const IGNORED_SIGNALS = ['SIGUSR1'] as const;
 
 export function ignoredSignalLine(signal: NodeJS.Signals): string {
   return `tapline: ${signal} ignored (SIGINT, SIGTERM or SIGHUP stop the run)`;
+}
+
+/**
+ * What a subcommand (`tapline report`) may ask of the process, main.ts alone touching process.*: the stop
+ * signals routed to its handler (the ignored ones are said, as for a run; remove() gives them back), and
+ * leaving at once with a code.
+ */
+export interface SubcommandProcess {
+  onStopSignals(handler: (signal: NodeJS.Signals) => void, log: Logger): { remove(): void };
+  exit(code: number): never;
+}
+
+/** The shell's code for a command a signal ended (128 + its number): 130 SIGINT, 143 SIGTERM, 129 SIGHUP. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
 }
 
 /** A repeat of the same signal sooner than this is the same request delivered twice. */
@@ -38,6 +57,10 @@ export interface SignalHandlerOptions {
   exitNow(signal: NodeJS.Signals): void;
   log: Logger;
   now?: () => number;
+  /** What the first signal starts, for its line (default: flushing outputs). */
+  stopping?: string;
+  /** What leaving at once gives up, for the second signal's line (default: waiting for outputs to flush). */
+  abandoning?: string;
 }
 
 export function createSignalHandler(options: SignalHandlerOptions): (signal: NodeJS.Signals) => void {
@@ -52,12 +75,16 @@ export function createSignalHandler(options: SignalHandlerOptions): (signal: Nod
       return;
     }
     if (options.isStopping()) {
-      options.log.write(`tapline: ${signal} again: exiting without waiting for outputs to flush`);
+      options.log.write(
+        `tapline: ${signal} again: exiting without ${options.abandoning ?? 'waiting for outputs to flush'}`,
+      );
       options.exitNow(signal);
       return;
     }
     first = { signal, at: now() };
-    options.log.write(`tapline: ${signal}: stopping; flushing outputs (send ${signal} again to exit at once)`);
+    options.log.write(
+      `tapline: ${signal}: stopping; ${options.stopping ?? 'flushing outputs'} (send ${signal} again to exit at once)`,
+    );
     options.stop();
   };
 }

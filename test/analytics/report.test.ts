@@ -399,3 +399,13 @@ describe('tapline report', () => {
     assert.equal(s.accounting.original_responses_replaced, 5);
   });
 });
+
+describe('report of a capture without an exchange', () => {
+  it('says there is no exchange in the status mix, not an empty "Status mix: "', async () => {
+    const file = join(dir, 'empty.pcap');
+    writeFileSync(file, buildPcap([]));
+    const r = await runTapline(['report', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /^Status mix: no exchange$/m);
+  });
+});
