@@ -87,6 +87,21 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # --output-tcp / --output-ws: what the peer's TCP acknowledged (TCP_INFO) when a connection ends
+    # (src/net/tcp-ack.ts). Compiler only; without it forwarding counts what the kernel took, as before.
+    {
+      'target_name': 'tapline_net',
+      'conditions': [
+        ['OS=="linux"', {
+          'sources': ['src/tcp_ack.cc'],
+        }],
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
   ],
   # The Kafka producer on librdkafka (src/kafka/rdkafka-producer.ts): built only where librdkafka's header is
   # installed (Debian: librdkafka-dev); without it tapline produces with kafkajs.

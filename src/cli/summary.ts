@@ -75,7 +75,8 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
 
 /**
  * Outputs that did not deliver messages they had taken: forwarding outputs (--output-tcp, --output-ws,
- * --output-binary) whose peer was away while their queue was full, or that still held some when they closed;
+ * --output-binary) whose peer was away while their queue was full, or that still held some when they closed, or
+ * whose peer's TCP never acknowledged some the kernel took before their connection ended (`not_acknowledged`);
  * Kafka and Elasticsearch outputs whose broker or cluster refused or never acknowledged some (`failed`). Said
  * during the run; a run that lost what it accepted does not exit 0.
  */
@@ -85,13 +86,15 @@ export function undeliveredLines(summary: RunSummary): string[] {
     const away = Number(o.stats?.dropped_while_away ?? 0);
     const atClose = Number(o.stats?.lost_at_close ?? 0);
     const failed = Number(o.stats?.failed ?? 0);
-    if (away + atClose + failed === 0) continue;
+    const unacked = Number(o.stats?.not_acknowledged ?? 0);
+    if (away + atClose + failed + unacked === 0) continue;
     const parts = [
       away > 0 ? `${away} dropped while the peer was away` : '',
       atClose > 0 ? `${atClose} at close` : '',
       failed > 0 ? `${failed} failed` : '',
+      unacked > 0 ? `${unacked} not acknowledged by the peer before its connection ended: lost, or possibly lost` : '',
     ];
-    const all = away + atClose + failed;
+    const all = away + atClose + failed + unacked;
     lines.push(`${o.name}: ${all} message(s) not delivered (${parts.filter(Boolean).join(', ')})`);
   }
   return lines;

@@ -4,6 +4,7 @@
  * wraps frames before handing them to one.
  */
 import type { Socket } from 'node:net';
+import { WriteLedger, watchAcks } from './tcp-ack.js';
 
 export interface Conduit {
   /** Writes bytes; false when the socket's buffer is full (wait with `drained()`). */
@@ -25,6 +26,16 @@ export interface Conduit {
   readonly abandoned: number;
   /** Resolves once, when the connection is gone: with the reason, or undefined for an orderly close. */
   readonly closed: Promise<string | undefined>;
+  /**
+   * Of the bytes given to write(), in order, how many the peer's TCP has acknowledged so far (TCP_INFO,
+   * src/net/tcp-ack.ts); undefined where that cannot be read (no tapline_net addon, TLS, not Linux).
+   */
+  acknowledged(): number | undefined;
+  /**
+   * The same figure, final: resolves when the socket has closed (for a WebSocket, possibly after `closed`).
+   * Bytes beyond it that the kernel took (less `abandoned`) may never have reached the peer.
+   */
+  readonly delivered: Promise<number | undefined>;
   /** Ends gracefully: what was written is sent, then FIN. Resolves when closed (or after `graceMs`). */
   end(graceMs: number): Promise<void>;
   destroy(): void;
@@ -34,6 +45,12 @@ export function socketConduit(socket: Socket): Conduit {
   let reason: string | undefined;
   let gone = false;
   let abandoned = 0;
+  const watch = watchAcks(socket);
+  const ledger = watch ? new WriteLedger(socket, watch) : undefined;
+  let settleDelivered: (bytes: number | undefined) => void = () => undefined;
+  const delivered = new Promise<number | undefined>((resolve) => {
+    settleDelivered = resolve;
+  });
   const giveUp = () => {
     abandoned = Math.max(abandoned, unsentBytes(socket));
     socket.destroy();
@@ -48,13 +65,20 @@ export function socketConduit(socket: Socket): Conduit {
     });
     socket.on('close', () => {
       gone = true;
+      settleDelivered(watch && ledger ? ledger.mine(watch.release()) : undefined);
       resolve(reason);
     });
   });
   // Data from the peer is not expected on a forwarding link; read it so the socket never stalls on it.
   socket.on('data', () => undefined);
   return {
-    write: (bytes) => socket.write(bytes),
+    write(bytes) {
+      const ok = socket.write(bytes);
+      ledger?.wrote(bytes.length);
+      return ok;
+    },
+    acknowledged: () => (watch && ledger ? ledger.mine(watch.acked()) : undefined),
+    delivered,
     drained: () => (gone || socket.writableLength === 0 ? Promise.resolve() : drainedOrClosed(socket)),
     get pending() {
       return socket.writableLength;

@@ -9,8 +9,10 @@
  *        │ full + peer away: dropped, counted (dropped_while_away)
  *   run(): dial ─ok─▶ pump until the connection is gone ─▶ dial again after backoff ─▶ …
  *
- * What TCP cannot tell: bytes handed to the kernel just before the peer vanished are lost with it (there is no
- * acknowledgement in gor's framing); gor has the same limit.
+ * Bytes handed to the kernel just before the peer vanished are lost with it (there is no acknowledgement in
+ * gor's framing; gor has the same limit, and counts them as sent). Where TCP_INFO can be read (src/net/tcp-ack.ts)
+ * each connection remembers the sizes of the frames written on it, and when it ends, the frames whose end the
+ * peer's TCP never acknowledged are counted as not_acknowledged (they stay in `sent`: the kernel took them).
  */
 import { sleep } from '../core/async.js';
 import { describeError } from '../core/errors.js';
@@ -31,6 +33,12 @@ export interface LinkCounters {
   lost_at_close: number;
   /** Messages written to a connection that ended before the kernel took them, sent again on the next one. */
   resent: number;
+  /**
+   * Messages the kernel took (counted in `sent`) whose end the peer's TCP had not acknowledged when their
+   * connection ended (reset, closed without reading, given up at close): lost, or possibly lost. Counted only
+   * where TCP_INFO can be read (Linux, the tapline_net addon, not TLS); 0 elsewhere.
+   */
+  not_acknowledged: number;
   connects: number;
   disconnects: number;
   dial_failures: number;
@@ -43,6 +51,7 @@ export function zeroLinkCounters(): LinkCounters {
     dropped_while_away: 0,
     lost_at_close: 0,
     resent: 0,
+    not_acknowledged: 0,
     connects: 0,
     disconnects: 0,
     dial_failures: 0,
@@ -72,6 +81,10 @@ export class ForwardLink {
   private upAtClose = false;
   /** Why the last dial failed, while no connection is up (said when messages are left at close). */
   private lastDialFailure: string | undefined;
+  /** Sizes of the frames written on the current connection not yet known acknowledged (when it can be known). */
+  private onWire: FramesOnWire | undefined;
+  /** Connections ended whose final acknowledged figure is still to come (close() waits for them). */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(
     private readonly name: string,
@@ -145,6 +158,7 @@ export class ForwardLink {
     this.upAtClose = conduit !== undefined;
     if (conduit) await conduit.end(graceMs);
     await this.running;
+    await Promise.all(this.settling);
     this.counters.lost_at_close += this.queued;
     if (this.queued > 0) {
       const why = this.upAtClose
@@ -186,16 +200,21 @@ export class ForwardLink {
       if (everUp) this.log.info(`${this.name}: reconnected`);
       else this.log.debug(2, `${this.name}: connected`);
       everUp = true;
+      this.onWire = conduit.acknowledged() === undefined ? undefined : new FramesOnWire();
       const reason = await this.pump(conduit);
       this.conduit = undefined;
       if (this.stopping) await conduit.closed; // close() is ending it; what it gave up is known then
-      this.takeBack(conduit.abandoned);
-      if (this.stopping) break;
+      const back = this.takeBack(conduit.abandoned);
+      if (this.stopping) {
+        this.settleAcks(conduit, back);
+        break;
+      }
       this.counters.disconnects++;
       this.log.warn(
         `${this.name}: connection lost (${reason ?? 'closed'}); reconnecting, buffering up to ${this.queueLimit} messages`,
         `${this.name} lost`,
       );
+      this.settleAcks(conduit, back); // said after the loss it follows from
       this.freeRoom(true); // writers waiting for room now see the peer away: their messages are buffered or dropped
     }
   }
@@ -240,6 +259,7 @@ export class ForwardLink {
       this.counters.sent += parts.length;
       this.counters.sent_bytes += bytes;
       for (const p of parts) this.unflushed.push(p);
+      this.onWire?.add(parts, () => conduit.acknowledged());
       const ok = conduit.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
       this.freeRoom(false);
       if (!ok) await conduit.drained();
@@ -251,20 +271,43 @@ export class ForwardLink {
    * (`abandoned`, the tail of what was written): they go on the next connection, or count as lost at close. A
    * frame only partly handed over goes again whole: the peer drops the cut one (a record without its end).
    */
-  private takeBack(abandoned: number): void {
+  private takeBack(abandoned: number): number {
     const written = this.unflushed;
     this.unflushed = [];
-    if (abandoned <= 0) return;
+    if (abandoned <= 0) return 0;
     let bytes = 0;
     let from = written.length;
     while (from > 0 && bytes < abandoned) bytes += written[--from]!.length;
     const back = written.slice(from);
-    if (back.length === 0) return;
+    if (back.length === 0) return 0;
     this.counters.sent -= back.length;
     this.counters.sent_bytes -= bytes;
     if (!this.stopping) this.counters.resent += back.length;
     this.queue = [...back, ...this.queue.slice(this.head)];
     this.head = 0;
+    return back.length;
+  }
+
+  /**
+   * Once the ended connection's final acknowledged figure is known, counts the frames it kept (all written on
+   * it but the `takenBack` tail) whose end the peer never acknowledged.
+   */
+  private settleAcks(conduit: Conduit, takenBack: number): void {
+    const frames = this.onWire;
+    this.onWire = undefined;
+    if (!frames) return;
+    frames.dropLast(takenBack);
+    const settled = conduit.delivered.then((acked) => {
+      this.settling.delete(settled);
+      const lost = frames.beyond(acked);
+      if (lost === 0) return;
+      this.counters.not_acknowledged += lost;
+      this.log.warn(
+        `${this.name}: ${lost} message(s) the kernel took were never acknowledged by the peer before the connection ended: lost, or possibly lost (counted as not_acknowledged)`,
+        `${this.name} not acknowledged`,
+      );
+    });
+    this.settling.add(settled);
   }
 
   private freeRoom(all: boolean): void {
@@ -279,3 +322,42 @@ export class ForwardLink {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The sizes of the frames written on one connection, in order, from the first the peer has not (as far as last
+ * asked) acknowledged. Only sizes are kept; frames known acknowledged are forgotten as the list grows.
+ */
+class FramesOnWire {
+  private sizes: number[] = [];
+  private head = 0;
+  /** Bytes of the frames forgotten (all acknowledged). */
+  private start = 0;
+
+  add(frames: Buffer[], acknowledged: () => number | undefined): void {
+    for (const f of frames) this.sizes.push(f.length);
+    if (this.sizes.length - this.head > 4096) this.forget(acknowledged());
+  }
+
+  /** Removes the last `n` frames (taken back to be sent again). */
+  dropLast(n: number): void {
+    this.sizes.length = Math.max(this.head, this.sizes.length - n);
+  }
+
+  /** How many frames end past `acked` bytes (none when it is unknown). */
+  beyond(acked: number | undefined): number {
+    if (acked === undefined) return 0;
+    this.forget(acked);
+    return this.sizes.length - this.head;
+  }
+
+  private forget(acked: number | undefined): void {
+    if (acked === undefined) return;
+    while (this.head < this.sizes.length && this.start + this.sizes[this.head]! <= acked) {
+      this.start += this.sizes[this.head++]!;
+    }
+    if (this.head > 4096 && this.head * 2 > this.sizes.length) {
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
