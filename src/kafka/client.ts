@@ -129,6 +129,32 @@ function outOfRangeText(c: KafkaConnection, partition: unknown, resetTo: 'oldest
   );
 }
 
+/**
+ * True when a broker said the topic does not exist: Kafka's UNKNOWN_TOPIC_OR_PARTITION (3), as kafkajs gives it
+ * (its `type`, on the error or the one its retries wrapped) or librdkafka (`… (UNKNOWN_TOPIC_OR_PART)`).
+ * A cluster that creates topics on demand answers LEADER_NOT_AVAILABLE while it does, never this.
+ */
+export function isUnknownTopic(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const { type, cause, originalError } = e as Error & { type?: unknown; originalError?: unknown };
+    if (type === 'UNKNOWN_TOPIC_OR_PARTITION' || /\(UNKNOWN_TOPIC_OR_PART\)$/.test(e.message)) return true;
+    e = originalError ?? cause;
+  }
+  return false;
+}
+
+/**
+ * What a missing topic is called: the clients' own words ('This server does not host this topic-partition',
+ * 'Broker: Unknown topic or partition') named neither the topic nor the brokers, nor why a broker says it.
+ * `why` adds the cause and what to do (the error line; the warning per failed batch is the short form).
+ */
+export function unknownTopicText(topic: string, brokers: readonly string[], why = true): string {
+  const where = brokers.length > 0 ? `the Kafka brokers ${brokers.join(',')}` : 'the Kafka cluster';
+  const text = `topic ${JSON.stringify(topic)} does not exist on ${where} (UNKNOWN_TOPIC_OR_PARTITION)`;
+  if (!why) return text;
+  return `${text}: the cluster does not create topics on demand (auto.create.topics.enable=false); create the topic or check its name`;
+}
+
 /** `quiet()` true: the client's errors are only debug lines (a consumer being closed mid-join). */
 function kafkaOf(
   c: KafkaConnection,
@@ -304,7 +330,11 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
       }, 500);
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: options.start === 'earliest' });
+    try {
+      await consumer.subscribe({ topic: options.topic, fromBeginning: options.start === 'earliest' });
+    } catch (err) {
+      throw isUnknownTopic(err) ? new Error(unknownTopicText(options.topic, c.brokers), { cause: err }) : err;
+    }
     await consumer.run({
       autoCommit: options.group !== undefined,
       // Offsets are resolved (so committed, and fetched after) only up to what onBatch handled.

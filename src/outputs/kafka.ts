@@ -16,7 +16,7 @@ import type { FlagSet } from '../core/flags.js';
 import type { Message } from '../core/message.js';
 import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { createProducer, type KafkaProducer } from '../kafka/client.js';
+import { createProducer, isUnknownTopic, type KafkaProducer, unknownTopicText } from '../kafka/client.js';
 import { connectionFrom } from '../kafka/flags.js';
 import { encodeValue, type KafkaFormat } from '../kafka/message-codec.js';
 import { RecordBatchBuilder, rawRecordSize } from '../kafka/record-batch.js';
@@ -24,6 +24,8 @@ import { kafkaOutputDecl } from './kafka-flags.js';
 
 export interface KafkaOutputOptions {
   topic: string;
+  /** Named in the error when the brokers say the topic does not exist. */
+  brokers?: readonly string[];
   format: KafkaFormat;
   /** Key each message by its id (default) or send no key (gor: random partition). */
   keyById: boolean;
@@ -55,6 +57,12 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   let connected: Promise<void> | undefined;
   /** connect() was called at least once: close() must close the producer, even after a failed send. */
   let opened = false;
+  /**
+   * Set when the brokers said the topic does not exist: every later message would wait out the client's
+   * retries (30–45 s) to fail the same way, so write() refuses them (the pipeline counts them as lost and,
+   * with no other output, stops the run) and close() fails with it.
+   */
+  let missingTopic: TaplineError | undefined;
 
   const freeRoom = () => {
     if (room && inFlight.size < options.maxInFlight) {
@@ -87,7 +95,12 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
           const failed = (err as { failed?: number }).failed ?? batch.count;
           counters.failed += failed;
           counters.acked += batch.count - failed;
-          ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${(err as Error).message}`, `${name} send`);
+          let reason = (err as Error).message;
+          if (isUnknownTopic(err)) {
+            reason = unknownTopicText(options.topic, options.brokers ?? [], false);
+            missingTopic ??= new TaplineError(ERROR_CODES.PEER, unknownTopicText(options.topic, options.brokers ?? []));
+          }
+          ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${reason}`, `${name} send`);
         },
       )
       .finally(() => {
@@ -101,6 +114,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   return {
     name,
     write(msg: Message) {
+      if (missingTopic) throw missingTopic;
       const key = options.keyById ? msg.meta.id : null;
       // Raw values are written straight into the batch's buffer; JSON ones are encoded, then copied.
       let json: Buffer | undefined;
@@ -159,6 +173,8 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       // Not `connected`: a failed send clears it (to reconnect), and a producer left open kept its poll
       // thread running into process exit.
       if (opened) await producer.close().catch(() => undefined);
+      // The run's error line and exit status say why everything failed (each failed message is counted).
+      if (missingTopic) throw missingTopic;
     },
     stats() {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
@@ -205,6 +221,7 @@ export const kafkaOutputPlugin: OutputPluginDef = {
       producer,
       {
         topic,
+        brokers: connection.brokers,
         format: flags.bool('output-kafka-json-format') ? 'json' : 'raw',
         keyById: key === 'id',
         batchSize: positive(flags, 'output-kafka-batch-size'),

@@ -4,7 +4,7 @@
  * cache directory (gcc + Debian librdkafka-dev) and started per test; it dies with its stdin, so a crashed
  * test leaves no broker behind.
  *
- *   test ──stdin "down all" / "up all" / "topic t 4"──▶ kafka-broker ──stdout "ok"──▶ test
+ *   test ──stdin "down all" / "up all" / "topic t 4" / "missing t"──▶ kafka-broker ──stdout "ok"──▶ test
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,6 +28,11 @@ export interface KafkaBroker {
   createTopic(name: string, partitions: number): Promise<void>;
   /** The next request of API `apiKey` (Kafka's numbering: 14 SyncGroup, 0 Produce...) fails with `errorCode`. */
   failNext(apiKey: number, errorCode: number): Promise<void>;
+  /**
+   * The topic does not exist and is not created on demand (a Kafka with auto.create.topics.enable=false):
+   * Metadata answers UNKNOWN_TOPIC_OR_PARTITION (3) for it. Produce/Fetch errors: `failNext(0 or 1, 3)`.
+   */
+  missingTopic(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -98,6 +103,7 @@ export async function startKafkaBroker(
     up: (b = 'all') => command(`up ${b}`),
     createTopic: (name, partitions) => command(`topic ${name} ${partitions}`),
     failNext: (apiKey, errorCode) => command(`fail ${apiKey} ${errorCode}`),
+    missingTopic: (name) => command(`missing ${name}`),
     close: () => stop(child),
   };
 }
