@@ -52,7 +52,9 @@
 namespace tapline {
 namespace {
 
-constexpr int kAbiVersion = 4;  // 4: raw-run records not exactly one framed request (or with extra meta fields) go to JS
+// 4: raw-run records not exactly one framed request (or with extra meta fields) go to JS; 5: the Host rule
+// cuts every later Host line of the head (one Host line sent, as gor's Go client writes).
+constexpr int kAbiVersion = 5;
 
 // Result reasons; the order is the JS side's (http-native.ts REASONS).
 enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
@@ -142,13 +144,19 @@ class BlockPool {
 //    (LONG S, C5 BF in UTF-8, which folds to s) — no other code point folds to one of these letters;
 //  - the value is trimmed as gor does: it ends 2 bytes before the LF, bytes below 0x21 are dropped from both
 //    ends, each loop stopping when one byte would remain;
-//  - no such line: "Host: <value>\r\n" is inserted right after the first CRLF (gor's AddHeader).
+//  - no such line: "Host: <value>\r\n" is inserted right after the first CRLF (gor's AddHeader);
+//  - when that line is in the head (before the first blank line: a line empty before its LF, or only CR),
+//    every later Host line of the head is cut, LF included (headers.ts deleteLaterHeaders): gor's Go client
+//    writes one Host line, and strict servers answer 400 to two.
 // Every read stays inside [0, n).
 struct HostEdit {
   size_t start = 0;  // bytes [start, end) are replaced
   size_t end = 0;
   bool insert = false;  // true: insert the whole line at start (end == start)
   bool ok = false;      // false: the payload has no CRLF (nothing to edit)
+  // Later Host lines to cut: [drops[2i], drops[2i+1]) pairs after `end`, ascending. Empty (no allocation) for
+  // nearly every request.
+  std::vector<size_t> drops;
 };
 
 inline bool HostName(const uint8_t* p, size_t len) {
@@ -158,7 +166,33 @@ inline bool HostName(const uint8_t* p, size_t len) {
   return false;
 }
 
-HostEdit FindHostEdit(const uint8_t* p, size_t n) {
+// The line p[line, nl] (nl: its LF) ends the head: empty before its LF, or only CR (as Go's parser ends it).
+inline bool BlankLine(const uint8_t* p, size_t line, size_t nl) {
+  return nl == line || (nl == line + 1 && p[line] == '\r');
+}
+
+// The Host lines of the head from p[from] (a line start) to the blank line, each [start, after its LF).
+void FindLaterHosts(const uint8_t* p, size_t n, size_t from, std::vector<size_t>* drops) {
+  for (size_t line = from; line < n;) {
+    const void* lf = memchr(p + line, '\n', n - line);
+    if (lf == nullptr) return;
+    size_t nl = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p);
+    if (BlankLine(p, line, nl)) return;
+    if ((p[line] | 0x20) == 'h') {
+      const void* colon = memchr(p + line, ':', nl - line);
+      size_t c = colon == nullptr ? 0 : static_cast<size_t>(static_cast<const uint8_t*>(colon) - p);
+      if (colon != nullptr && HostName(p + line, c - line)) {
+        drops->push_back(line);
+        drops->push_back(nl + 1);
+      }
+    }
+    line = nl + 1;
+  }
+}
+
+// `later`: look for later Host lines in the head (a caller that knows there are none passes false: the scan
+// then stops at the first Host line).
+HostEdit FindHostEdit(const uint8_t* p, size_t n, bool later = true) {
   HostEdit e;
   size_t crlf = 0;
   for (;; crlf++) {
@@ -169,10 +203,12 @@ HostEdit FindHostEdit(const uint8_t* p, size_t n) {
   }
   size_t scan = crlf + 2;
   e.ok = true;
+  bool in_head = true;
   for (size_t line = scan; line < n;) {
     const void* lf = memchr(p + line, '\n', n - line);
     if (lf == nullptr) break;
     size_t nl = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p);
+    if (in_head && BlankLine(p, line, nl)) in_head = false;
     if ((p[line] | 0x20) == 'h') {
       const void* colon = memchr(p + line, ':', nl - line);
       if (colon != nullptr) {
@@ -185,6 +221,7 @@ HostEdit FindHostEdit(const uint8_t* p, size_t n) {
           while (ve > vs && p[ve] < 0x21) ve--;
           e.start = static_cast<size_t>(vs);
           e.end = static_cast<size_t>(std::max(ve + 1, vs));
+          if (later && in_head) FindLaterHosts(p, n, nl + 1, &e.drops);
           return e;
         }
       }
@@ -201,7 +238,10 @@ constexpr size_t kHostLineLen = sizeof kHostLine - 1;
 
 // The length of a `len`-byte request once `e` is applied with the Host value `host`.
 inline size_t EditedLength(size_t len, const HostEdit& e, const std::string& host) {
-  return e.ok ? len - (e.end - e.start) + host.size() + (e.insert ? kHostLineLen + 2 : 0) : len;
+  if (!e.ok) return len;
+  size_t dropped = 0;
+  for (size_t i = 0; i + 1 < e.drops.size(); i += 2) dropped += e.drops[i + 1] - e.drops[i];
+  return len - (e.end - e.start) + host.size() + (e.insert ? kHostLineLen + 2 : 0) - dropped;
 }
 
 // Writes the request with `e` applied to `out` (EditedLength bytes); returns the end.
@@ -222,8 +262,14 @@ inline char* WriteEdited(char* out, const char* req, size_t len, const HostEdit&
     memcpy(out, "\r\n", 2);
     out += 2;
   }
-  memcpy(out, req + e.end, len - e.end);
-  return out + len - e.end;
+  size_t from = e.end;
+  for (size_t i = 0; i + 1 < e.drops.size(); i += 2) {
+    memcpy(out, req + from, e.drops[i] - from);
+    out += e.drops[i] - from;
+    from = e.drops[i + 1];
+  }
+  memcpy(out, req + from, len - from);
+  return out + len - from;
 }
 
 // ── Raw runs (src/core/plugin.ts "Raw runs"): .gor records back to back, read here without a JS object each ──
@@ -243,6 +289,7 @@ struct RunRecord {
   size_t id_end = 0;
   size_t next = 0;  // the next record's first byte
   bool head = false;
+  int hosts = 0;   // Host lines in the head (FramedWhole)
   double key = 0;  // the timestamp as meta.ts timestampKey() reads it (NaN when not a number)
 };
 
@@ -321,7 +368,8 @@ inline bool NameIs(const uint8_t* p, size_t len, const char* lower) {
   return true;
 }
 
-inline bool FramedWhole(const uint8_t* p, size_t n) {
+// *hosts: how many of the head's lines are named Host (HostName), for FindHostEdit's `later`.
+inline bool FramedWhole(const uint8_t* p, size_t n, int* hosts) {
   const void* lf = memchr(p, '\n', n);
   if (lf == nullptr) return false;
   size_t line = static_cast<size_t>(static_cast<const uint8_t*>(lf) - p) + 1;
@@ -353,6 +401,8 @@ inline bool FramedWhole(const uint8_t* p, size_t n) {
       }
     } else if (NameIs(p + line, colon - line, "transfer-encoding")) {
       return false;
+    } else if (HostName(p + line, colon - line)) {
+      ++*hosts;
     }
     line = eol + 2;
   }
@@ -390,7 +440,8 @@ inline RunParse ParseRunRecord(const uint8_t* p, size_t n, size_t at, RunRecord*
     size_t after = static_cast<size_t>(static_cast<const uint8_t*>(sp3) - p) + 1;
     if (memchr(p + after, ' ', line_end - after) != nullptr) return kForJs;
   }
-  if (!FramedWhole(p + payload, payload_end - payload)) return kForJs;
+  r->hosts = 0;
+  if (!FramedWhole(p + payload, payload_end - payload, &r->hosts)) return kForJs;
   r->payload = payload;
   r->payload_end = payload_end;
   r->id = id;
@@ -658,7 +709,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
       Piece piece;
       piece.src = reinterpret_cast<const char*>(p) + r.payload;
       piece.len = r.payload_end - r.payload;
-      piece.edit = FindHostEdit(p + r.payload, piece.len);
+      // FramedWhole has read the head: a second Host line is looked for only when it saw one.
+      piece.edit = FindHostEdit(p + r.payload, piece.len, r.hosts > 1);
       piece.head = r.head;
       piece.id = reinterpret_cast<const char*>(p) + r.id;
       piece.id_len = r.id_end - r.id;

@@ -203,7 +203,7 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
     assert.equal(addon!.frame(chunk, false, new Int32Array(), false)[4], 'malformed');
   });
 
-  it("the addon's Host rule (submit's find-Host cut) gives the bytes adaptRequest gives, on generated heads", () => {
+  it("the addon's Host rule (submit's find-Host cut) gives the bytes adaptRequest gives, on generated heads (one Host line sent)", () => {
     const target = parseTarget('http://staging.internal:8080');
     const host = target.hostHeaderBytes;
     // Header lines that come near the rule's edges: Host in any case, as "Hoſt" (U+017F folds to s), with
@@ -245,6 +245,38 @@ describe('native response framer', { skip: addon ? false : 'the tapline_http add
       }),
       { numRuns: 3000 },
     );
+    // Heads with several Host lines (gor's Go client writes one): the first is edited, every later one in the
+    // head cut, in both rules; Host lines after the blank line are body and stay.
+    const hostLine = fc
+      .tuple(
+        fc.constantFrom('Host', 'host', 'HOST', 'Ho\u017ft', 'hO\u017fT'),
+        fc.constantFrom(':', ': ', ' : '),
+        val,
+        fc.constantFrom('\r\n', '\r\n', '\n'),
+      )
+      .map((p) => p.join(''));
+    const several = fc
+      .record({
+        head: fc.array(fc.oneof(hostLine, line), { minLength: 2, maxLength: 8 }),
+        body: fc.array(fc.oneof(hostLine, line), { maxLength: 3 }),
+      })
+      .map((r) => Buffer.from(`GET /p HTTP/1.1\r\n${r.head.join('')}\r\n${r.body.join('')}`, 'utf8'));
+    const headHostLines = (b: Buffer) => {
+      const lines = b.toString('utf8').split('\n').slice(1);
+      const blank = lines.findIndex((l) => l === '' || l === '\r');
+      return lines.slice(0, blank < 0 ? lines.length : blank).filter((l) => /^ho[s\u017f]t:/i.test(l)).length;
+    };
+    let cut = 0;
+    fc.assert(
+      fc.property(several, (payload) => {
+        const js = adaptRequest(payload, target, false);
+        assert.deepEqual(addon!.editHost(payload, host), js);
+        assert.ok(headHostLines(js) <= 1, js.toString('utf8'));
+        if (headHostLines(payload) > 1) cut++;
+      }),
+      { numRuns: 3000 },
+    );
+    assert.ok(cut > 300, `only ${cut} generated heads had two Host lines`);
     // Random bytes (title or not): an answer within the input every time, never a crash.
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {

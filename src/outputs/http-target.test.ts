@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TaplineError } from '../core/errors.js';
-import { parseTarget } from './http-target.js';
+import { adaptRequest, parseTarget } from './http-target.js';
 
 test('a target port nothing can listen on (0, over 65535) is refused at start, naming the flag and the port', () => {
   for (const [address, port] of [
@@ -27,4 +27,30 @@ test('ports that can be listened on are taken as written', () => {
   assert.equal(parseTarget('http://user:pw@staging:65535/x').port, 65535);
   assert.equal(parseTarget('https://[::1]:8443').port, 8443);
   assert.equal(parseTarget('staging').port, 80);
+});
+
+test('a request with more than one Host line in its head is sent with one: the first, edited or kept (as gor)', () => {
+  const target = parseTarget('http://staging:8080');
+  const adapt = (text: string, keepHost = false) =>
+    adaptRequest(Buffer.from(text, 'utf8'), target, keepHost).toString('utf8');
+  const two = 'GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\nX-B: 2\r\n\r\n';
+  assert.equal(adapt(two), 'GET /x HTTP/1.1\r\nHost: staging:8080\r\nX-A: 1\r\nX-B: 2\r\n\r\n');
+  // --http-original-host: Go reads the first value and writes one line.
+  assert.equal(adapt(two, true), 'GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-B: 2\r\n\r\n');
+  // Every later one, named in any case, also as "Hoſt" (U+017F folds to s, as the Host rule matches it).
+  assert.equal(
+    adapt('GET /x HTTP/1.1\r\nHOST: a\r\nHo\u017ft: b\r\nHost:\r\nhOsT: c\n\r\nbody'),
+    'GET /x HTTP/1.1\r\nHOST: staging:8080\r\n\r\nbody',
+  );
+  // Proxy form with --http-original-host: the absolute URI's authority, one line.
+  assert.equal(
+    adapt('GET http://other:81/y HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', true),
+    'GET /y HTTP/1.1\r\nHost: other:81\r\n\r\n',
+  );
+  // Lines after the blank line are body: kept, whatever they look like.
+  const inBody = 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nHost: b\r\n';
+  assert.equal(adapt(inBody, true), inBody);
+  // One Host (nearly every request): the same Buffer back when nothing changes.
+  const one = Buffer.from('GET /x HTTP/1.1\r\nHost: staging:8080\r\nHost-Name: b\r\n\r\n');
+  assert.equal(adaptRequest(one, target, false), one);
 });

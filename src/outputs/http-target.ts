@@ -5,6 +5,9 @@
  *  - a target with no path and no query keeps each request's own path; a target with any path or query
  *    replaces the request-target entirely (gor does this; it is surprising, so --help says so);
  *  - Host is set to the target's host[:port] exactly as written;
+ *  - a request captured with more than one Host line in its head is sent with one, the first (edited as
+ *    above, or kept with --http-original-host): gor's Go client writes one Host line from the request's
+ *    first Host value and never the header map's Host entries, and strict servers refuse two (400);
  *  - an absolute-form request-target (`GET http://other/x`, from proxy traffic) is sent in origin-form; with
  *    --http-original-host its Host is the absolute URI's authority (Go reads the Host from it);
  *  - `http://user:pass@host/path` (with a path) adds `Authorization: Basic …` when the request has none;
@@ -12,6 +15,7 @@
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { deleteLaterHeaders } from '../protocol/http1/headers.js';
 import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
 
 export interface HttpTarget {
@@ -76,7 +80,10 @@ const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 const HOST = Buffer.from('Host', 'latin1');
 const AUTHORIZATION = Buffer.from('Authorization', 'latin1');
 
-/** The captured request, adapted to the target (Host, path rule, origin-form). `payload` has a gor request title. */
+/**
+ * The captured request, adapted to the target (Host, path rule, origin-form, one Host line). `payload` has a
+ * gor request title. native/src/http_sender.cc FindHostEdit makes the same bytes for the Host rule alone.
+ */
 export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: boolean): Buffer {
   let out = payload;
   let absoluteHost: string | undefined;
@@ -93,6 +100,7 @@ export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: bool
   if (target.fixedTarget !== undefined) out = setPath(out, target.fixedTarget);
   if (!keepHost) out = setHeader(out, HOST, target.hostHeaderBytes);
   else if (absoluteHost) out = setHeader(out, HOST, absoluteHost);
+  out = deleteLaterHeaders(out, HOST);
   if (target.basicAuth !== undefined && header(out, AUTHORIZATION) === null) {
     out = addHeader(out, AUTHORIZATION, target.basicAuth);
   }

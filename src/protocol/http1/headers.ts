@@ -164,6 +164,44 @@ export function deleteHeader(payload: Buffer, name: string | Buffer): Buffer {
   return splice(payload, h.start, h.end, Buffer.alloc(0));
 }
 
+/**
+ * The payload with every `name` line after the first one in its head cut (each including its LF), or
+ * `payload` itself when there is none. Names match as in header(); the head ends at the first blank line (a
+ * line that is empty before its LF, or only CR, as Go's parser ends it), and when the first match is past
+ * it nothing is cut. For the replay's Host: Go's client writes one Host line whatever the header map holds,
+ * so gor sends a single Host even for a request captured with two (spec §7.3).
+ */
+export function deleteLaterHeaders(payload: Buffer, name: string | Buffer): Buffer {
+  const nameBytes = toBytes(name);
+  const first = nameBytes.length > 0 && nameBytes[0]! < 0x80 ? lowerByte(nameBytes[0]!) : -1;
+  let found = false;
+  const cuts: number[] = []; // [start, end) pairs of the lines to cut
+  let lineStart = scanStart(payload);
+  while (lineStart < payload.length) {
+    const nl = payload.indexOf(LF, lineStart);
+    if (nl === -1) break;
+    if (nl === lineStart || (nl === lineStart + 1 && payload[lineStart] === CR)) break; // the blank line
+    const b = payload[lineStart]!;
+    if (first === -1 || b >= 0x80 || lowerByte(b) === first) {
+      const colon = indexOfByte(payload, COLON, lineStart, nl);
+      if (colon !== -1 && equalFold(payload, lineStart, colon, nameBytes)) {
+        if (found) cuts.push(lineStart, nl + 1);
+        found = true;
+      }
+    }
+    lineStart = nl + 1;
+  }
+  if (cuts.length === 0) return payload;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < cuts.length; i += 2) {
+    parts.push(payload.subarray(from, cuts[i]));
+    from = cuts[i + 1]!;
+  }
+  parts.push(payload.subarray(from));
+  return Buffer.concat(parts);
+}
+
 /** gor's `Body`: everything after the first CRLFCRLF, or empty (a view). */
 export function body(payload: Buffer): Buffer {
   const pos = mimeHeadersEnd(payload);
