@@ -32,8 +32,10 @@ export interface Conduit {
    */
   acknowledged(): number | undefined;
   /**
-   * The same figure, final: resolves when the socket has closed (for a WebSocket, possibly after `closed`).
-   * Bytes beyond it that the kernel took (less `abandoned`) may never have reached the peer.
+   * The same figure, final, for a connection that ended by an error (a reset: the kernel dropped what the peer
+   * had not acknowledged); undefined after an orderly end, where the kernel goes on delivering. Resolves when
+   * the socket has closed (for a WebSocket, possibly after `closed`). Bytes beyond it that the kernel took
+   * (less `abandoned`) never reached the peer's TCP.
    */
   readonly delivered: Promise<number | undefined>;
   /** Ends gracefully: what was written is sent, then FIN. Resolves when closed (or after `graceMs`). */
@@ -45,6 +47,8 @@ export function socketConduit(socket: Socket): Conduit {
   let reason: string | undefined;
   let gone = false;
   let abandoned = 0;
+  /** Ended by an error (a reset): the kernel dropped what the peer had not acknowledged. */
+  let failed = false;
   const watch = watchAcks(socket);
   const ledger = watch ? new WriteLedger(socket, watch) : undefined;
   let settleDelivered: (bytes: number | undefined) => void = () => undefined;
@@ -57,6 +61,7 @@ export function socketConduit(socket: Socket): Conduit {
   };
   const closed = new Promise<string | undefined>((resolve) => {
     socket.on('error', (err: NodeJS.ErrnoException) => {
+      failed = true;
       abandoned = Math.max(abandoned, unsentBytes(socket));
       reason ??= err.code ? `${err.message}` : err.message;
     });
@@ -65,7 +70,10 @@ export function socketConduit(socket: Socket): Conduit {
     });
     socket.on('close', () => {
       gone = true;
-      settleDelivered(watch && ledger ? ledger.mine(watch.release()) : undefined);
+      // After an orderly end (the peer's FIN, or end() given up on) the kernel goes on delivering what it holds
+      // after the descriptor closes (a peer that reads later gets it): not lost, so only a failure counts.
+      const acked = watch && ledger ? ledger.mine(watch.release()) : undefined;
+      settleDelivered(failed ? acked : undefined);
       resolve(reason);
     });
   });

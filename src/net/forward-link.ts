@@ -35,8 +35,8 @@ export interface LinkCounters {
   resent: number;
   /**
    * Messages the kernel took (counted in `sent`) whose end the peer's TCP had not acknowledged when their
-   * connection ended (reset, closed without reading, given up at close): lost, or possibly lost. Counted only
-   * where TCP_INFO can be read (Linux, the tapline_net addon, not TLS); 0 elsewhere.
+   * connection ended in an error (a reset; a peer closing with unread data resets): lost, or possibly lost.
+   * Counted only where TCP_INFO can be read (Linux, the tapline_net addon, not TLS); 0 elsewhere.
    */
   not_acknowledged: number;
   connects: number;
