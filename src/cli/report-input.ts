@@ -80,26 +80,33 @@ const SCAN_CHUNK = 4 << 20;
  * original response back for a replayed one only when this says yes: holding keeps every request waiting
  * until it times out, which costs memory and time for nothing on a plain recording.
  */
-export function mayHoldReplayed(specs: readonly string[]): boolean {
+export async function mayHoldReplayed(specs: readonly string[], stop?: AbortSignal): Promise<boolean> {
   for (const spec of specs) {
     const { path } = splitPorts(spec);
     const kind = inputKind(path);
     if (kind === 'gor.gz') return true;
-    if (kind === 'gor' && hasReplayedRecord(path)) return true;
+    if (kind === 'gor' && (await hasReplayedRecord(path, stop))) return true;
   }
   return false;
 }
 
-function hasReplayedRecord(path: string): boolean {
+/**
+ * Reads asynchronously so that a signal is taken during the search too: it reads the whole of a file without a
+ * type-3 record (seconds for a few GiB), and a Ctrl-C waited for its end. Stopped, it answers no: the feed
+ * then stops before reading anything more.
+ */
+async function hasReplayedRecord(path: string, stop: AbortSignal | undefined): Promise<boolean> {
   const addon = statsAddon(); // one memchr pass instead of two indexOf passes per chunk
-  const fd = openSync(path, 'r');
+  let handle: FileHandle | undefined;
   try {
+    handle = await open(path, 'r');
     const overlap = REPLAYED_AFTER[1]!.length - 1;
     const buf = Buffer.alloc(SCAN_CHUNK + overlap);
     let carried = 0;
     let position = 0;
     for (;;) {
-      const n = readSync(fd, buf, carried, SCAN_CHUNK, position);
+      if (stop?.aborted) return false;
+      const n = (await handle.read(buf, carried, SCAN_CHUNK, position)).bytesRead;
       if (n === 0) return false;
       const view = buf.subarray(0, carried + n);
       if (position === 0 && view[0] === 0x33 && view[1] === 0x20) return true;
@@ -111,7 +118,7 @@ function hasReplayedRecord(path: string): boolean {
   } catch (err) {
     throw readFailure(err, path);
   } finally {
-    closeSync(fd);
+    await handle?.close();
   }
 }
 

@@ -19,6 +19,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
+import type { ParquetWriter } from '../analytics/export/parquet.js';
 import { analyticsFlags } from '../analytics/flags.js';
 import { type Analytics, createAnalytics } from '../analytics/index.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
@@ -172,7 +173,7 @@ function usage(message: string, where: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }
 
-function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
+async function analyticsFor(flags: FlagSet, files: readonly string[], stop: AbortSignal): Promise<Analytics> {
   const responses = flags.string('responses');
   if (!['auto', 'original', 'replayed'].includes(responses)) {
     throw usage(`${JSON.stringify(responses)} is not one of auto, original, replayed`, '--responses');
@@ -184,7 +185,7 @@ function analyticsFor(flags: FlagSet, files: readonly string[]): Analytics {
     timeBase: 'input',
     top: flags.number('top'),
     // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
-    preferReplayed: responses === 'auto' && mayHoldReplayed(files),
+    preferReplayed: responses === 'auto' && (await mayHoldReplayed(files, stop)),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some((f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f)),
   });
@@ -259,15 +260,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   let status: StatusLine | undefined;
   const log = createLogger({ write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)) });
-  const analytics = analyticsFor(flags, files);
   const parquetFile = flags.string('parquet');
-  const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
-  if (parquet) analytics.onExchange((e) => parquet.add(e));
-
-  if (flags.bool('progress') && process.stderr.isTTY === true) {
-    status = new StatusLine(process.stderr, () => (progress.bytesTotal >= PROGRESS_FROM_BYTES ? progress : undefined));
-    status.start();
-  }
   // SIGINT/SIGTERM/SIGHUP stop the reading; the report of what was read is printed (the rule of signals.ts).
   const stop = new AbortController();
   let signalled: NodeJS.Signals | undefined;
@@ -287,12 +280,20 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     handler(signal);
   }, log);
   try {
-    return await readAndReport();
+    const analytics = await analyticsFor(flags, files, stop.signal);
+    const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
+    if (parquet) analytics.onExchange((e) => parquet.add(e));
+    if (flags.bool('progress') && process.stderr.isTTY === true) {
+      const shown = () => (progress.bytesTotal >= PROGRESS_FROM_BYTES ? progress : undefined);
+      status = new StatusLine(process.stderr, shown);
+      status.start();
+    }
+    return await readAndReport(analytics, parquet);
   } finally {
     signals?.remove();
   }
 
-  async function readAndReport(): Promise<number> {
+  async function readAndReport(analytics: Analytics, parquet: ParquetWriter | undefined): Promise<number> {
     let snapshot: AnalyticsSnapshot;
     let inputs: Record<string, Record<string, number | string>>;
     let baseline: AnalyticsSnapshot | undefined;
@@ -305,7 +306,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       partial = partialOf(signalled ?? 'SIGINT', fed, progress);
       snapshot = analytics.snapshot();
       if (compare) {
-        const base = analyticsFor(flags, baseFiles);
+        const base = await analyticsFor(flags, baseFiles, stop.signal);
         const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
         const baseFed = await feedFiles(baseFiles, base, log, baseProgress, canMapFiles(), stop.signal);
         baseInputs = baseFed.inputs;

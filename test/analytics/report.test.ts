@@ -386,10 +386,10 @@ describe('tapline report', () => {
     }
     writeGor(replayed, messages);
     writeGor(startsReplayed, [exchange(1, '/x', 1, 1, '3')[1]!]);
-    assert.equal(mayHoldReplayed([current, baseline]), false);
-    assert.equal(mayHoldReplayed([current, replayed]), true);
-    assert.equal(mayHoldReplayed([startsReplayed]), true);
-    assert.equal(mayHoldReplayed([join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap')]), false);
+    assert.equal(await mayHoldReplayed([current, baseline]), false);
+    assert.equal(await mayHoldReplayed([current, replayed]), true);
+    assert.equal(await mayHoldReplayed([startsReplayed]), true);
+    assert.equal(await mayHoldReplayed([join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap')]), false);
 
     const r = await runTapline(['report', '--json', replayed]);
     assert.equal(r.code, 0, r.stderr);

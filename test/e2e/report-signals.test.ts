@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createAnalytics } from '../../src/analytics/index.js';
 import { buildPcap } from '../../src/capture/pcap-writer.js';
-import { feedFiles } from '../../src/cli/report-input.js';
+import { feedFiles, mayHoldReplayed } from '../../src/cli/report-input.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { createLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
@@ -90,6 +90,15 @@ describe('report: every read path stops at a stop request', () => {
     assert.deepEqual(r.fed.interrupted.unread, [plain]);
     assert.ok(r.requests > 0 && r.requests < EXCHANGES, `part read (${r.requests})`);
     assert.equal(r.fed.inputs[plain], undefined, 'the second file was not read');
+  });
+
+  it('the search for a replayed response (--responses auto reads a whole plain .gor first) stops too', async () => {
+    const replayedLast = join(dir, 'replayed-last.gor');
+    const res = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const last = { meta: makeMeta({ type: '3', id: 'f'.repeat(24), timestampNs: T0, latencyNs: 0n }), data: res };
+    writeFileSync(replayedLast, Buffer.concat([readFileSync(plain), encodeRecord(last)]));
+    assert.equal(await mayHoldReplayed([replayedLast]), true);
+    assert.equal(await mayHoldReplayed([replayedLast], AbortSignal.abort()), false, 'stopped before its end');
   });
 
   it('a pcap through the capture engine', async () => {
