@@ -342,7 +342,8 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     } else if (flags.bool('csv')) {
       out(changes ? formatCompareCsv(changes) : formatCsv(snapshot));
     } else {
-      out(formatReport(snapshot, top, files, cut ? partialNote(cut) : undefined));
+      const note = partial ? partialNote(partial) : basePartial ? partialNote(basePartial, compare) : undefined;
+      out(formatReport(snapshot, top, files, note));
       // Bytes after a 101 or a CONNECT's 200 are another protocol: no route holds them, and the totals above do
       // not count them. Said here so a WebSocket-heavy capture does not look smaller than it is.
       const upgraded = Object.values(inputs).reduce((sum, i) => sum + Number(i.upgraded_bytes ?? 0), 0);
@@ -410,11 +411,11 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
 }
 
 /** The table's mark of a partial report (the stderr warning says where reading stopped). */
-function partialNote(p: Partial): string {
-  return (
-    `  PARTIAL: ${p.signal} stopped the reading; these counts are of the first ${formatBytes(p.bytes_read)} ` +
-    `of ${formatBytes(p.bytes_total)} (${share(p.bytes_read, p.bytes_total)})`
-  );
+function partialNote(p: Partial, baseline?: string): string {
+  const read = `${formatBytes(p.bytes_read)} of ${formatBytes(p.bytes_total)} (${share(p.bytes_read, p.bytes_total)})`;
+  return baseline
+    ? `  PARTIAL: ${p.signal} stopped the reading of the baseline ${baseline}: the change below is against its first ${read}`
+    : `  PARTIAL: ${p.signal} stopped the reading; these counts are of the first ${read}`;
 }
 
 /** `--parquet`: the writer lives with the exporters (src/analytics/export/parquet.ts), loaded only when asked. */
