@@ -3,6 +3,7 @@
  * listening, this host when dialing), `127.0.0.1:28020`, `[::1]:28020`, `name:28020`. Port 0 listens on an
  * ephemeral port (the chosen one is logged).
  */
+import { readFileSync } from 'node:fs';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 
 export interface HostPort {
@@ -40,4 +41,22 @@ export function dialHost(addr: HostPort): string {
 
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * `fe80::1%eth0` with its zone as the interface's index (`fe80::1%2`), for resolvers that take only a
+ * numeric zone on some addresses (glibc's getaddrinfo refuses `::1%lo` and `fd00::1%eth0`, takes `::1%1`).
+ * A host without a zone, or whose zone names no interface here, is returned as it is.
+ */
+export function numericZone(host: string): string {
+  const percent = host.indexOf('%');
+  if (percent === -1) return host;
+  const zone = host.slice(percent + 1);
+  if (/^\d+$/.test(zone) || !/^[A-Za-z0-9_.-]+$/.test(zone) || zone === '.' || zone === '..') return host;
+  try {
+    const index = readFileSync(`/sys/class/net/${zone}/ifindex`, 'utf8').trim();
+    return /^\d+$/.test(index) ? `${host.slice(0, percent)}%${index}` : host;
+  } catch {
+    return host; // no such interface, or no sysfs: the resolver says what is wrong
+  }
 }

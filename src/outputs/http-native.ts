@@ -21,6 +21,7 @@
 import type { Message, Meta } from '../core/message.js';
 import { loadAddon } from '../core/native-addon.js';
 import type { RawRun } from '../core/plugin.js';
+import { numericZone } from '../net/address.js';
 import type { FailureReason } from './http-connection.js';
 import type { JobOutcome } from './http-pool.js';
 import type { ReplayReport } from './http-report.js';
@@ -185,7 +186,7 @@ export class NativeReplayPool {
     this.keeps = options.keepBytes > 0;
     this.sender = new addon.HttpSender(
       {
-        host: target.host,
+        host: numericZone(target.host), // getaddrinfo takes a zone name on link-local addresses only
         port: target.port,
         maxConns: options.maxWorkers,
         minConns: options.minWorkers,

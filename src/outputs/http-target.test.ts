@@ -54,3 +54,13 @@ test('a request with more than one Host line in its head is sent with one: the f
   const one = Buffer.from('GET /x HTTP/1.1\r\nHost: staging:8080\r\nHost-Name: b\r\n\r\n');
   assert.equal(adaptRequest(one, target, false), one);
 });
+
+test('an IPv6 zone (%25, RFC 6874, as Go reads it) is dialed and left out of the Host header', () => {
+  const t = parseTarget('http://[fe80::1%25eth0]:8080/x');
+  assert.equal(t.host, 'fe80::1%eth0');
+  assert.equal(t.port, 8080);
+  assert.equal(t.hostHeader, '[fe80::1]:8080');
+  assert.equal(t.fixedTarget, '/x');
+  assert.equal(parseTarget('[::1%251]').host, '::1%1');
+  assert.throws(() => parseTarget('http://[fe80::1%25a/b]:80'), /IPv6 zone "a\/b" is not an interface name or index/);
+});

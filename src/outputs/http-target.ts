@@ -4,7 +4,7 @@
  *    docs use that form, and gor then fails at send time);
  *  - a target with no path and no query keeps each request's own path; a target with any path or query
  *    replaces the request-target entirely (gor does this; it is surprising, so --help says so);
- *  - Host is set to the target's host[:port] exactly as written;
+ *  - Host is set to the target's host[:port] exactly as written (an IPv6 zone, `[fe80::1%25eth0]`, left out);
  *  - a request captured with more than one Host line in its head is sent with one, the first (edited as
  *    above, or kept with --http-original-host): gor's Go client writes one Host line from the request's
  *    first Host value and never the header map's Host entries, and strict servers refuse two (400);
@@ -48,18 +48,32 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   if (port !== undefined && (Number(port) === 0 || Number(port) > 65535)) {
     throw bad(`port ${port} is not one a target can listen on (1-65535)`);
   }
+  // An IPv6 zone (RFC 6874: `http://[fe80::1%25eth0]:80`, as Go's URL parser takes it): WHATWG URLs refuse
+  // it, so it is taken out before parsing, dialed with the address (`fe80::1%eth0`), and left out of the
+  // Host header (Go's client removes it there too: the zone means nothing to the peer).
+  const zoned = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[[^\]%]*)%25([^\]]*)\]/.exec(text);
+  const zone = zoned ? zoned[2]! : '';
+  if (zoned && !/^[A-Za-z0-9_.-]+$/.test(zone))
+    throw bad(`IPv6 zone ${JSON.stringify(zone)} is not an interface name or index`);
+  const unzoned = zoned ? `${zoned[1]}]${text.slice(zoned[0].length)}` : text;
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(unzoned);
   } catch {
+    // `http://::1:8080`: Go's parser takes it and its dial then fails ("too many colons").
+    const bare = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#[\]]*:[^/?#[\]]*:[^/?#[\]]*)(?:[/?#]|$)/.exec(text);
+    if (bare) throw bad('not a URL (an IPv6 address goes in brackets: http://[::1]:8080)');
+    if (/\[[^\]]*%(?!25)[^\]]*\]/.test(text))
+      throw bad("not a URL (an IPv6 zone's % is written %25: http://[fe80::1%25eth0]:80)");
     throw bad('not a URL');
   }
   if (url.hostname === '') throw bad('no host');
   const secure = url.protocol === 'https:';
-  const afterAuthority = text.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+  const afterAuthority = unzoned.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
   const hasPath = afterAuthority.length > 0 && afterAuthority !== '#';
-  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(text)![1]!;
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(unzoned)![1]!;
+  const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = zone === '' ? literal : `${literal}%${zone}`;
   const target: HttpTarget = {
     url: text,
     secure,
