@@ -16,7 +16,7 @@
  * each reported with its line number, and make the run exit non-zero at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -50,6 +50,16 @@ const STDERR_LINE_MAX = 64 * 1024;
  * a script, or the child of a shell killed by the watchdog), which could hold it for ever.
  */
 const EXIT_GRACE_MS = 1000;
+/**
+ * Starts of the process when a signal killed it before it ran. Node forks it with signals blocked, makes it
+ * a session of its own (setsid), resets the signal handlers and unblocks them just before exec: a SIGINT,
+ * SIGTERM or SIGHUP sent to tapline's process group in between (Ctrl-C, or `timeout` signalling its group)
+ * is pending in it, and is delivered then, killing it before the program ran. No wrapper program can close
+ * that window, as it opens before any program runs; but the child is then dead, or has exec'd, by the time
+ * spawn returns, so such a death is seen at once and the process started again (tapline received the same
+ * signal and is stopping: what the inputs read still passes through the middleware).
+ */
+const STARTS = 3;
 
 export class ExternalMiddleware {
   readonly name: string;
@@ -161,8 +171,27 @@ export class ExternalMiddleware {
   }
 
   private async start(): Promise<ChildProcess> {
-    const { program, args } = this.command;
     for (const hint of commandHints(this.command)) this.options.log.warn(`${this.name}: ${hint}`);
+    for (let attempt = 1; ; attempt++) {
+      const child = await this.spawnOnce();
+      // See STARTS: the only death this can be is one before exec; nothing was written to it yet.
+      const death = attempt < STARTS ? await diedBeforeExec(child) : undefined;
+      if (death === undefined) {
+        this.pid = child.pid ?? 0;
+        this.child = child;
+        this.options.log.info(`${this.name} started (pid ${this.pid})`);
+        return child;
+      }
+      this.options.log.warn(
+        `${this.name} (pid ${child.pid}) ${death} while it was being started, before it ran ` +
+          "(a signal to tapline's process group, such as Ctrl-C or timeout's, reached it then); nothing had been " +
+          'sent to it: started again',
+      );
+    }
+  }
+
+  private async spawnOnce(): Promise<ChildProcess> {
+    const { program, args } = this.command;
     // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a middleware in
     // tapline's group died with the messages it held. tapline's own stop closes its stdin instead, and it
     // gives them back. Its kills go to the group, so a script's children go too.
@@ -185,9 +214,6 @@ export class ExternalMiddleware {
         cause: err,
       });
     });
-    this.pid = child.pid ?? 0;
-    this.child = child;
-    this.options.log.info(`${this.name} started (pid ${this.pid})`);
     return child;
   }
 
@@ -226,11 +252,14 @@ export class ExternalMiddleware {
       if (this.paused || Date.now() - this.lastStdoutActivity < graceMs) grace = setTimeout(checkPipes, graceMs);
       else this.abandonPipes(child, graceMs);
     };
-    child.on('exit', () => {
+    const onExit = () => {
       this.exited = true;
       this.wakeWriter?.();
       grace = setTimeout(checkPipes, graceMs);
-    });
+    };
+    // start() may have seen it exit already (a program that ended at once; diedBeforeExec).
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else child.on('exit', onExit);
     child.on('close', (code, signal) => {
       clearTimeout(grace);
       this.take(this.decoder.end());
@@ -497,6 +526,58 @@ function missingInterpreter(program: string): string | undefined {
   if (first.endsWith('\r'))
     return `program "${program}" has a #! line that ends in CR (the script has Windows line endings; convert it with dos2unix or sed -i 's/\\r$//')`;
   return `the interpreter of program "${program}" was not found: its #! line is ${JSON.stringify(first)}`;
+}
+
+/**
+ * Whether `child` died before it exec'd (see STARTS): resolves with how ("was killed by SIGTERM"), or undefined
+ * when it ran the program. Asked at once after spawn, when the process has either exec'd or is dead or
+ * dying: on Linux, /proc/PID/cmdline is then the program's command line (no wait, no turn of the event loop),
+ * still tapline's own (it never exec'd), or empty (it is exiting). Exiting, it may also be a program that ran
+ * and ended at once (`exit 0`): if its name is not tapline's it did run; if it is, its 'exit' is awaited, and only a stop signal (SIGINT, SIGTERM, SIGHUP), which
+ * cannot reach a process in its own session, counts as a death before exec; anything else is its own exit,
+ * left for the caller, which sees it has already exited. Elsewhere, or when /proc cannot tell, it is taken
+ * as running, as before: a death is then reported as such.
+ */
+async function diedBeforeExec(child: ChildProcess): Promise<string | undefined> {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1');
+  } catch (err) {
+    // Not Linux (no /proc), or not allowed to look.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self/cmdline')) return undefined;
+    cmdline = '';
+  }
+  const neverRan = cmdline === ownCommandLine();
+  if (cmdline !== '' && !neverRan) return undefined;
+  // Exiting: its name (kept until it is reaped) is the program's once it exec'd, tapline's before.
+  if (!neverRan && processName(`/proc/${child.pid}/stat`) !== processName('/proc/self/stat')) return undefined;
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode);
+    else child.once('exit', (_code, sig) => resolve(sig));
+  });
+  if (!neverRan && (signal === null || !STOP_SIGNALS.includes(signal))) return undefined;
+  child.on('error', () => {});
+  for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+  return signal === null ? 'ended' : `was killed by ${signal}`;
+}
+
+/** Signals that stop a run, which a terminal or `timeout` sends to a whole process group. */
+const STOP_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The name (comm) in a /proc/PID/stat file; '' when it cannot be read. */
+function processName(statPath: string): string {
+  try {
+    const stat = readFileSync(statPath, 'latin1');
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  } catch {
+    return '';
+  }
+}
+
+let ownCmdline: string | undefined;
+function ownCommandLine(): string {
+  ownCmdline ??= readFileSync('/proc/self/cmdline', 'latin1');
+  return ownCmdline;
 }
 
 /** For the EACCES message only (spawn gives the same code for a directory and a file without +x). */
