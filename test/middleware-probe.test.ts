@@ -10,8 +10,8 @@ import { after, describe, it } from 'node:test';
 import { memoryLogger } from '../src/core/log.js';
 import { ExternalMiddleware } from '../src/middleware/external.js';
 import { formatHexLine } from '../src/middleware/hex-lines.js';
-import { middlewareRuns, request, writeGor } from './middleware/support.js';
-import { collect, startTapline, waitForStderr } from './support/cli.js';
+import { FIXTURES, middlewareRuns, request, writeGor } from './middleware/support.js';
+import { collect, runTapline, startTapline, waitForStderr } from './support/cli.js';
 
 const { dir, messages, run, same } = middlewareRuns('--middleware');
 
@@ -231,5 +231,34 @@ describe('--middleware and Ctrl-C at a terminal', { concurrency: 2 }, () => {
     assert.equal(line[2], line[1], 'every message sent to it came back');
     const kept = readFileSync(out, 'utf8').split('🐵🙈🙉').length - 1;
     assert.equal(kept, Number(line[2]), 'and was written');
+  });
+});
+
+describe('--middleware given as a relative path', () => {
+  it('not found from the directory tapline runs in: the message names that directory, not "give a path like ./mw.sh"', async () => {
+    // `--middleware ./mw/echo.sh` run from another directory said 'program "./mw/echo.sh" not found (… give a
+    // path like ./mw.sh or a program on PATH)': the user had given such a path; what was wrong was where from.
+    const input = writeGor(join(dir, 'relative.gor'), messages);
+    // Run from test/ (tsx resolves from the working directory, so it stays in the repository): the script is
+    // in test/middleware/fixtures.
+    const elsewhere = join(FIXTURES, '..', '..');
+    const r = await runTapline(['--input-file', input, '--middleware', './fixtures/echo.sh', '--output-null'], {
+      cwd: elsewhere,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `program "\\./fixtures/echo\\.sh" not found: there is no ${literal(join(elsewhere, 'fixtures', 'echo.sh'))} ` +
+          `\\(a relative path is taken from the directory tapline runs in, ${literal(elsewhere)};`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /give a path like/);
+    // From the directory it is relative to, it runs.
+    const ok = await runTapline(['--input-file', input, '--middleware', './fixtures/echo.sh', '--output-null'], {
+      cwd: join(FIXTURES, '..'),
+    });
+    assert.equal(ok.code, 0, ok.stderr);
   });
 });

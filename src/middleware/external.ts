@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -202,8 +202,7 @@ export class ExternalMiddleware {
     }).catch((err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'ENOENT'
-          ? (missingInterpreter(program) ??
-            `program "${program}" not found (it is run without a shell: give a path like ./mw.sh or a program on PATH)`)
+          ? (missingInterpreter(program) ?? notFound(program))
           : err.code === 'EACCES'
             ? isDirectory(program)
               ? `program "${program}" is a directory (give the path of the program inside it)`
@@ -578,6 +577,20 @@ let ownCmdline: string | undefined;
 function ownCommandLine(): string {
   ownCmdline ??= readFileSync('/proc/self/cmdline', 'latin1');
   return ownCmdline;
+}
+
+/**
+ * Why `program` was not found. A relative path is taken from tapline's working directory (as gor does), not
+ * from where the command or a script that runs tapline lives: the message names that directory.
+ */
+function notFound(program: string): string {
+  if (!program.includes('/'))
+    return `program "${program}" not found on PATH (it is run without a shell: give a path like ./mw.sh or a program on PATH)`;
+  if (isAbsolute(program)) return `program "${program}" not found: there is no such file`;
+  return (
+    `program "${program}" not found: there is no ${resolve(program)} (a relative path is taken from the directory ` +
+    `tapline runs in, ${process.cwd()}; give an absolute path, or run tapline from the directory it is relative to)`
+  );
 }
 
 /** For the EACCES message only (spawn gives the same code for a directory and a file without +x). */
