@@ -49,6 +49,12 @@ export interface TrackerOptions {
   clientHeader?: string;
   /** Without that header, read the client IPv4 (or IPv6 tail) from gor's capture id (spec §2.5). */
   clientFromId?: boolean;
+  /**
+   * With `clientFromId`: the IPv6 client addresses capture saw, by the id's first 16 characters (client port,
+   * server port, last 4 address bytes), which the id alone would show as a made-up IPv4 address (`fd00::1` as
+   * `0.0.0.1`). Filled by the capture as connections open (report over pcap files).
+   */
+  ipv6Clients?: ReadonlyMap<string, string>;
 }
 
 export interface TrackerCounters {
@@ -350,7 +356,9 @@ export class ExchangeTracker {
     let client = '';
     if (exchanges) {
       client = firstAddress(buf, h.clientStart, h.clientEnd);
-      if (client === '' && this.options.clientFromId) client = clientFromId(id);
+      if (client === '' && this.options.clientFromId) {
+        client = this.options.ipv6Clients?.get(id.slice(0, 16)) ?? clientFromId(id);
+      }
     }
     const p = new Pending(
       id,

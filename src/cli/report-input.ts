@@ -135,7 +135,10 @@ interface Fed {
   cut: boolean;
 }
 
-/** Reads every file into `analytics` in order, then finishes it. `map`: plain `.gor` files may be mapped. */
+/**
+ * Reads every file into `analytics` in order, then finishes it. `map`: plain `.gor` files may be mapped.
+ * `ipv6Clients`: filled from capture files with the IPv6 client of each connection (see TrackerOptions).
+ */
 export async function feedFiles(
   specs: readonly string[],
   analytics: Analytics,
@@ -143,6 +146,7 @@ export async function feedFiles(
   progress: ReportProgress,
   map = canMapFiles(),
   stop?: AbortSignal,
+  ipv6Clients?: Map<string, string>,
 ): Promise<FeedResult> {
   const kinds = specs.map((spec) => {
     const { path } = splitPorts(spec);
@@ -159,7 +163,7 @@ export async function feedFiles(
     const before = progress.bytesRead;
     const fed =
       k.kind === 'pcap'
-        ? await feedPcap(k.spec, analytics, log, progress, stop)
+        ? await feedPcap(k.spec, analytics, log, progress, stop, ipv6Clients)
         : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop);
     inputs[k.spec] = fed.stats;
     if (fed.cut) {
@@ -390,10 +394,12 @@ async function feedPcap(
   log: Logger,
   progress: ReportProgress,
   stop: AbortSignal | undefined,
+  ipv6Clients: Map<string, string> | undefined,
 ): Promise<Fed> {
   const address = portsOf(spec);
   const input = rawInput({
     ...RAW_INPUT_DEFAULTS,
+    ...(ipv6Clients ? { ipv6Clients } : {}),
     address,
     open: async () => openFileSource(address, log),
     log,

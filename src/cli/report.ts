@@ -173,7 +173,12 @@ function usage(message: string, where: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }
 
-async function analyticsFor(flags: FlagSet, files: readonly string[], stop: AbortSignal): Promise<Analytics> {
+async function analyticsFor(
+  flags: FlagSet,
+  files: readonly string[],
+  stop: AbortSignal,
+  ipv6Clients: ReadonlyMap<string, string>,
+): Promise<Analytics> {
   const responses = flags.string('responses');
   if (!['auto', 'original', 'replayed'].includes(responses)) {
     throw usage(`${JSON.stringify(responses)} is not one of auto, original, replayed`, '--responses');
@@ -188,6 +193,7 @@ async function analyticsFor(flags: FlagSet, files: readonly string[], stop: Abor
     preferReplayed: responses === 'auto' && (await mayHoldReplayed(files, stop)),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some((f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f)),
+    ipv6Clients,
   });
 }
 
@@ -258,6 +264,8 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   for (const f of [...files, ...baseFiles]) if (inputKind(splitPorts(f).path) === 'pcap') portsOf(f);
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+  // IPv6 clients of capture files, by id prefix: the ids alone carry 4 bytes of an address (client column).
+  const ipv6Clients = new Map<string, string>();
   let status: StatusLine | undefined;
   const log = createLogger({ write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)) });
   const parquetFile = flags.string('parquet');
@@ -280,7 +288,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     handler(signal);
   }, log);
   try {
-    const analytics = await analyticsFor(flags, files, stop.signal);
+    const analytics = await analyticsFor(flags, files, stop.signal, ipv6Clients);
     const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
     if (parquet) analytics.onExchange((e) => parquet.add(e));
     if (flags.bool('progress') && process.stderr.isTTY === true) {
@@ -301,14 +309,15 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     let partial: Partial | undefined;
     let basePartial: Partial | undefined;
     try {
-      const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal);
+      const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal, ipv6Clients);
       inputs = fed.inputs;
       partial = partialOf(signalled ?? 'SIGINT', fed, progress);
       snapshot = analytics.snapshot();
       if (compare) {
-        const base = await analyticsFor(flags, baseFiles, stop.signal);
+        const baseClients = new Map<string, string>();
+        const base = await analyticsFor(flags, baseFiles, stop.signal, baseClients);
         const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
-        const baseFed = await feedFiles(baseFiles, base, log, baseProgress, canMapFiles(), stop.signal);
+        const baseFed = await feedFiles(baseFiles, base, log, baseProgress, canMapFiles(), stop.signal, baseClients);
         baseInputs = baseFed.inputs;
         baseline = base.snapshot();
         basePartial = partialOf(signalled ?? 'SIGINT', baseFed, baseProgress);

@@ -27,6 +27,9 @@ import { MemoryBudget } from './memory-budget.js';
 import { flowAddon, type NativeFlowCounters, NativeFlows, type PendingBytes } from './native-flows.js';
 
 /** What turns packets into messages. Plain data (no functions but `random`), so it can be sent to a worker. */
+/** Bounds `ipv6Clients` (about 100 bytes each); later connections show the id's address tail. */
+export const MAX_IPV6_CLIENTS = 1_000_000;
+
 export interface FlowOptions {
   /** Server ports; empty = every port. */
   ports: readonly number[];
@@ -34,6 +37,11 @@ export interface FlowOptions {
   trackResponse: boolean;
   allowIncomplete: boolean;
   realIpHeader: string;
+  /**
+   * Filled with the client address of each IPv6 connection, by its id prefix (tcp/ids.ts), at most
+   * MAX_IPV6_CLIENTS of them: gor ids carry only an address's last 4 bytes (report's client column).
+   */
+  ipv6Clients?: Map<string, string>;
   /** Idle time after which a connection is given up (its unfinished messages are reported). */
   expireNs: bigint;
   maxSize: number;
@@ -190,6 +198,7 @@ export class FlowPipeline {
   ): void {
     const conn = this.assembler.adopt(flow);
     const state = new ConnectionState(conn);
+    this.noteIpv6Client(state);
     // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
     for (const w of waiting) state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true }, 'GET', this.httpCounters);
     this.http.set(conn, state);
@@ -239,6 +248,14 @@ export class FlowPipeline {
     };
   }
 
+  /** `ipv6Clients`: the first address seen for an id prefix stays (two clients sharing one are rare). */
+  private noteIpv6Client(state: ConnectionState): void {
+    const clients = this.options.ipv6Clients;
+    const ip = state.conn.clientIp;
+    if (clients === undefined || !ip.includes(':') || clients.size >= MAX_IPV6_CLIENTS) return;
+    if (!clients.has(state.idPrefix)) clients.set(state.idPrefix, ip);
+  }
+
   private streamFactory() {
     const options = this.options;
     const emit = this.emit;
@@ -272,6 +289,7 @@ export class FlowPipeline {
       if (!state) {
         state = new ConnectionState(conn);
         http.set(conn, state);
+        this.noteIpv6Client(state);
       }
       return new HttpDirection(state, side, httpOptions, this.httpCounters);
     };

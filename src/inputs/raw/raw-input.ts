@@ -217,5 +217,6 @@ export function flowOptions(o: RawInputOptions): FlowOptions {
     vlanOnly: o.vlanOnly,
     vlanIds: o.vlanIds,
     ...(o.random ? { random: o.random } : {}),
+    ...(o.ipv6Clients ? { ipv6Clients: o.ipv6Clients } : {}),
   };
 }
