@@ -180,6 +180,13 @@ describe('--input-raw addresses', () => {
     );
   });
 
+  it('an IPv6 address written in another form than the system lists it names the same interface', () => {
+    // [0:0:0:0:0:0:0:1]:80 captured on every interface (filtered on the address), [::1]:80 on lo.
+    for (const text of ['[0:0:0:0:0:0:0:1]:80', '[0::1]:80', '[::0001]:80']) {
+      assert.equal(resolveLiveAddress(parseRawAddress(text)).iface, 'lo', text);
+    }
+  });
+
   it('a dotted host that is no IP address is said with the interfaces there are', () => {
     for (const text of ['999.1.1.1:80', '1.2.3:80', '[1:2:3]:80']) {
       assert.throws(

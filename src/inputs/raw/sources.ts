@@ -124,10 +124,22 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
     if (zone !== undefined && (zoneIface === undefined || !names.includes(zoneIface))) {
       throw badAddress(address, `the zone of "${host}" names no interface (have: ${names.join(', ')})`);
     }
-    const owner = zoneIface ?? names.find((n) => interfaceAddresses(n).includes(ip));
+    // Compared in the form the system lists its addresses in: `[0:0:0:0:0:0:0:1]` or `[FD00::2]` is lo or eth0.
+    const listed = canonicalIp(ip);
+    const owner = zoneIface ?? names.find((n) => interfaceAddresses(n).includes(listed));
     return { iface: owner ?? 'any', hosts: [ip] };
   }
   throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
+}
+
+/** An IP address as os.networkInterfaces() lists it: IPv6 lower-case and compressed (RFC 5952). */
+function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip;
+  }
 }
 
 /** gor's auto filter for a live address (spec §8.2). */
