@@ -9,6 +9,7 @@
  * (usually a forgotten `return`), never a silent drop. A throw stops the run like a dead external middleware.
  * No hex and no process boundary: this is the fast path.
  */
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
@@ -71,7 +72,14 @@ export async function loadMiddlewareModule(path: string): Promise<MiddlewareFunc
     if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)) {
       mod = await importTypeScript(url, path);
     } else {
-      const why = code === 'ERR_MODULE_NOT_FOUND' ? 'not found' : describeError(err);
+      // Node says ERR_MODULE_NOT_FOUND also for what the module imports (a package not installed): "not found"
+      // is said only when the module itself is missing, with the path it was looked for at (a relative path
+      // is taken from tapline's working directory); otherwise Node's message names what is missing, and where.
+      const missing = resolve(path);
+      const why =
+        code === 'ERR_MODULE_NOT_FOUND' && !existsSync(missing)
+          ? `not found (there is no ${missing})`
+          : describeError(err);
       throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${why}`, {
         where: '--middleware-module',
         cause: err,

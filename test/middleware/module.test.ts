@@ -87,7 +87,18 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
     assert.match(r.stderr, /no-default\.ts has no default export function/);
     const missing = await run(fixture('modules/nope.ts'));
     assert.equal(missing.code, 1, missing.stderr);
-    assert.match(missing.stderr, /--middleware-module: cannot load .*nope\.ts: not found/);
+    assert.match(missing.stderr, /--middleware-module: cannot load .*nope\.ts: not found \(there is no \/.*nope\.ts\)/);
+  });
+
+  it('a module whose import is missing is not called "not found": the message names the missing package', async () => {
+    // It said 'cannot load …/missing-dependency.mjs: not found', of a file that is there (exit 1).
+    const r = await run(fixture('modules/missing-dependency.mjs'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /cannot load .*missing-dependency\.mjs: Cannot find package 'tapline-no-such-package' imported from .*missing-dependency\.mjs/,
+    );
+    assert.doesNotMatch(r.stderr, /: not found/);
   });
 
   it('a promise that never settles: the run stops after --middleware-timeout, outputs flushed; exit 1 (was: exit 13, no word)', async () => {
