@@ -87,6 +87,17 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
     },
+    # The second Ctrl-C: leave at once even when a thread-pool write is blocked (src/cli/exit-at-once.ts).
+    # Compiler only; without it process.exit() is used, which waits for such a write.
+    {
+      'target_name': 'tapline_process',
+      'sources': ['src/process_exit.cc'],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    },
     # --output-tcp / --output-ws: what the peer's TCP acknowledged (TCP_INFO) when a connection ends
     # (src/net/tcp-ack.ts). Compiler only; without it forwarding counts what the kernel took, as before.
     {

@@ -23,6 +23,7 @@ import type { Modifiers } from '../modifiers/index.js';
 import { builtinPlugins } from '../plugins.js';
 import type { LiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
+import { exitAtOnce } from './exit-at-once.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
@@ -51,7 +52,7 @@ export function allFlags(): Map<string, FlagSpec> {
 
 const subcommandProcess: SubcommandProcess = {
   onStopSignals: routeSignals,
-  exit: (code) => process.exit(code),
+  exit: (code) => exitAtOnce(code, process.exit),
 };
 
 const SUBCOMMANDS: Record<string, () => Promise<(argv: string[], proc: SubcommandProcess) => Promise<number>>> = {
@@ -405,7 +406,7 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
       log.write(formatSummary(pipeline.snapshot(), log));
       if (hungUp) releaseTerminal();
-      process.exit(130);
+      exitAtOnce(130, process.exit);
     },
     log,
   });

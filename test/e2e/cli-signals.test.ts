@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -175,5 +185,37 @@ describe('a terminal shared by stdout and stderr', () => {
     const screen = Buffer.concat(chunks).toString('latin1');
     assert.match(screen, /GET \/49 HTTP\/1\.1/, 'the records reached the terminal');
     assert.doesNotMatch(screen, /\x1b\[K|tapline: \d+%/, 'no status line drawn among them');
+  });
+});
+
+describe('leaving at once', () => {
+  it('a second SIGINT exits 130 even while a write into a FIFO nobody reads is blocked', async () => {
+    // Before: process.exit() joined libuv's thread pool, where the write into the full FIFO never returned:
+    // the summary was printed and the process stayed until SIGKILL.
+    const fifo = join(dir, 'stuck.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    // A reader that holds the FIFO open and never reads: its 64 KiB fill and the next write blocks.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    after(() => closeSync(reader));
+    const input = join(dir, 'two-mib.gor');
+    const body = 'b'.repeat(20_000);
+    const records = Array.from({ length: 100 }, (_, i) =>
+      encodeRecord({
+        meta: makeMeta({ type: '1', id: `f${String(i).padStart(23, '0')}`, timestampNs: 1n + BigInt(i) }),
+        data: Buffer.from(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
+      }),
+    );
+    writeFileSync(input, Buffer.concat(records));
+    const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
+    const child = startTapline(args);
+    const done = collect(child, 30_000);
+    await waitForStderr(child, /message 1 \S+ 2\n/, 15_000); // running: the signal handlers are in place
+    child.kill('SIGINT');
+    // The stop waits on the output's blocked write (2 MiB for a FIFO that took 64 KiB), and says so after 5 s.
+    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, 15_000);
+    child.kill('SIGINT');
+    const res = await done;
+    assert.equal(res.signal, null, `exited by itself, not killed after 30 s:\n${res.stderr}`);
+    assert.equal(res.code, 130, res.stderr);
   });
 });
