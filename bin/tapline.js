@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // tapline CLI entry: runs the compiled CLI (npm ci builds dist/ through the "prepare" script).
-import { runCli } from '../dist/cli/main.js';
+
+// SIGUSR1 makes node open its debugger on 127.0.0.1:9229 unless a listener exists; the CLI's own listener
+// (src/cli/signals.ts: ignored and said) comes only once its modules are loaded, so one is set first, before
+// the import below, to close that window at start-up.
+process.on('SIGUSR1', () => {});
+const { runCli } = await import('../dist/cli/main.js');
 
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;
