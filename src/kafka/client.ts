@@ -130,18 +130,32 @@ function outOfRangeText(c: KafkaConnection, partition: unknown, resetTo: 'oldest
 }
 
 /**
- * True when a broker said the topic does not exist: Kafka's UNKNOWN_TOPIC_OR_PARTITION (3), as kafkajs gives it
- * (its `type`, on the error or the one its retries wrapped) or librdkafka (`… (UNKNOWN_TOPIC_OR_PART)`).
- * A cluster that creates topics on demand answers LEADER_NOT_AVAILABLE while it does, never this.
+ * True when an error is Kafka's error `type` as kafkajs names it (on the error, or the one its retries wrapped),
+ * or `rdkafkaName` as librdkafka's messages end (`… (UNKNOWN_TOPIC_OR_PART)`).
  */
-export function isUnknownTopic(err: unknown): boolean {
+function isKafkaError(err: unknown, type: string, rdkafkaName: string): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
-    const { type, cause, originalError } = e as Error & { type?: unknown; originalError?: unknown };
-    if (type === 'UNKNOWN_TOPIC_OR_PARTITION' || /\(UNKNOWN_TOPIC_OR_PART\)$/.test(e.message)) return true;
+    const { type: t, cause, originalError } = e as Error & { type?: unknown; originalError?: unknown };
+    if (t === type || e.message.endsWith(`(${rdkafkaName})`)) return true;
     e = originalError ?? cause;
   }
   return false;
 }
+
+/**
+ * The brokers said the topic does not exist (UNKNOWN_TOPIC_OR_PARTITION, 3). A cluster that creates topics on
+ * demand answers LEADER_NOT_AVAILABLE while it does, never this.
+ */
+export const isUnknownTopic = (err: unknown): boolean =>
+  isKafkaError(err, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_OR_PART');
+
+/**
+ * The broker refused a record batch as too large (MESSAGE_TOO_LARGE, 10): Kafka limits each partition's batch
+ * in a produce request (message.max.bytes, 1 MiB by default), and kafkajs sends a partition's messages of one
+ * send as one batch. librdkafka says MSG_SIZE_TOO_LARGE (also for a message over its own limit).
+ */
+export const isMessageTooLarge = (err: unknown): boolean =>
+  isKafkaError(err, 'MESSAGE_TOO_LARGE', 'MSG_SIZE_TOO_LARGE');
 
 /**
  * What a missing topic is called: the clients' own words ('This server does not host this topic-partition',

@@ -107,3 +107,11 @@ export function recordsOf(batch: RecordBatch): ProducedRecord[] {
   }
   return out;
 }
+
+/** Records `from` to `to` (exclusive) of a batch, as a batch sharing its buffer (spans are offsets into it). */
+export function sliceBatch(batch: RecordBatch, from: number, to: number): RecordBatch {
+  const spans = batch.spans.subarray(4 * from, 4 * to);
+  let size = 0;
+  for (let s = 0; s < spans.length; s += 4) size += spans[s + 1]! + Math.max(0, spans[s + 3]!);
+  return { bytes: batch.bytes, spans, count: to - from, size };
+}

@@ -16,10 +16,16 @@ import type { FlagSet } from '../core/flags.js';
 import type { Message } from '../core/message.js';
 import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { createProducer, isUnknownTopic, type KafkaProducer, unknownTopicText } from '../kafka/client.js';
+import {
+  createProducer,
+  isMessageTooLarge,
+  isUnknownTopic,
+  type KafkaProducer,
+  unknownTopicText,
+} from '../kafka/client.js';
 import { connectionFrom } from '../kafka/flags.js';
 import { encodeValue, type KafkaFormat } from '../kafka/message-codec.js';
-import { RecordBatchBuilder, rawRecordSize } from '../kafka/record-batch.js';
+import { type RecordBatch, RecordBatchBuilder, rawRecordSize, sliceBatch } from '../kafka/record-batch.js';
 import { kafkaOutputDecl } from './kafka-flags.js';
 
 export interface KafkaOutputOptions {
@@ -52,7 +58,7 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
   let inFlightMessages = 0;
   let room: { promise: Promise<void>; resolve: () => void } | undefined;
   let released = false;
-  const counters = { messages: 0, bytes: 0, acked: 0, failed: 0, batches: 0, encode_errors: 0 };
+  const counters = { messages: 0, bytes: 0, acked: 0, failed: 0, batches: 0, batches_split: 0, encode_errors: 0 };
   const started = Date.now();
   let connected: Promise<void> | undefined;
   /** connect() was called at least once: close() must close the producer, even after a failed send. */
@@ -71,6 +77,29 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     }
   };
 
+  /**
+   * Sends a batch; resolves with how many of its messages were not delivered and the first failure. A batch
+   * the broker refused whole as too large (MESSAGE_TOO_LARGE: a partition's share of a produce request is over
+   * message.max.bytes, 1 MiB by default, while a batch here goes up to 2 MiB) is sent again in halves, down to
+   * single messages; before, all of it was lost. Only a batch of which nothing was delivered is split, so no
+   * message goes twice.
+   */
+  const deliver = async (batch: RecordBatch): Promise<{ failed: number; err?: unknown }> => {
+    try {
+      await producer.send(options.topic, batch);
+      return { failed: 0 };
+    } catch (err) {
+      // librdkafka reports per message: the rest of the batch was delivered.
+      const failed = (err as { failed?: number }).failed ?? batch.count;
+      if (failed < batch.count || batch.count < 2 || !isMessageTooLarge(err)) return { failed, err };
+      counters.batches_split++;
+      const half = batch.count >> 1;
+      const first = await deliver(sliceBatch(batch, 0, half));
+      const second = await deliver(sliceBatch(batch, half, batch.count));
+      return { failed: first.failed + second.failed, err: first.err ?? second.err };
+    }
+  };
+
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
@@ -83,26 +112,21 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     opened = true;
     connected ??= producer.connect();
     const send: Promise<void> = connected
-      .then(() => producer.send(options.topic, batch))
-      .then(
-        () => {
-          counters.acked += batch.count;
-        },
-        (err: unknown) => {
-          connected = undefined; // reconnect for the next batch
-          // After the client's retries: these messages are lost, so they are counted and said, never silent.
-          // librdkafka reports per message: the rest of the batch was delivered.
-          const failed = (err as { failed?: number }).failed ?? batch.count;
-          counters.failed += failed;
-          counters.acked += batch.count - failed;
-          let reason = (err as Error).message;
-          if (isUnknownTopic(err)) {
-            reason = unknownTopicText(options.topic, options.brokers ?? [], false);
-            missingTopic ??= new TaplineError(ERROR_CODES.PEER, unknownTopicText(options.topic, options.brokers ?? []));
-          }
-          ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${reason}`, `${name} send`);
-        },
-      )
+      .then(() => deliver(batch))
+      .catch((err: unknown) => ({ failed: batch.count, err }))
+      .then(({ failed, err }) => {
+        counters.acked += batch.count - failed;
+        if (failed === 0) return;
+        connected = undefined; // reconnect for the next batch
+        // After the client's retries: these messages are lost, so they are counted and said, never silent.
+        counters.failed += failed;
+        let reason = (err as Error).message;
+        if (isUnknownTopic(err)) {
+          reason = unknownTopicText(options.topic, options.brokers ?? [], false);
+          missingTopic ??= new TaplineError(ERROR_CODES.PEER, unknownTopicText(options.topic, options.brokers ?? []));
+        }
+        ctx.log.warn(`${name}: ${failed} message(s) not delivered: ${reason}`, `${name} send`);
+      })
       .finally(() => {
         inFlight.delete(send);
         inFlightMessages -= batch.count;
