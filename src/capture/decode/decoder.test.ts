@@ -252,6 +252,34 @@ describe('decoder', () => {
     assert.equal(d.lastDrop, 'vxlan-malformed');
   });
 
+  it('IP in IP, 6in4 and 4in6 are unwrapped as tshark does (also from fragments); nesting is bounded', () => {
+    const inner4 = ipv4(tcp({ payload: 'four' }), { src: '10.0.0.1', dst: '10.0.0.2' });
+    const inner6 = ipv6(tcp({ payload: 'six' }), { src: 'fd00::1', dst: 'fd00::2' });
+    const d = createDecoder();
+    const seen = (frame: Buffer) => {
+      const s = d.decode(raw(frame));
+      return s ? [s.srcIp, s.dstIp, s.payload.toString()] : d.lastDrop;
+    };
+    const outer = { src: '192.0.2.1', dst: '192.0.2.2' };
+    assert.deepEqual(seen(ethernet(ipv4(inner4, { ...outer, protocol: 4 }))), ['10.0.0.1', '10.0.0.2', 'four']);
+    assert.deepEqual(seen(ethernet(ipv4(inner6, { ...outer, protocol: 41 }))), ['fd00::1', 'fd00::2', 'six']);
+    assert.deepEqual(seen(ethernet(ipv6(inner4, { nextHeader: 4 }), 0x86dd)), ['10.0.0.1', '10.0.0.2', 'four']);
+    // Behind an IPv6 extension header, and in two IPv4 fragments of the outer packet.
+    assert.deepEqual(seen(ethernet(ipv6(ext6(4, inner4), { nextHeader: 0 }), 0x86dd)), [
+      '10.0.0.1',
+      '10.0.0.2',
+      'four',
+    ]);
+    const first = ipv4(inner4.subarray(0, 16), { ...outer, protocol: 4, id: 7, moreFragments: true });
+    const second = ipv4(inner4.subarray(16), { ...outer, protocol: 4, id: 7, fragOffset: 16 });
+    assert.equal(seen(ethernet(first)), 'fragment-held');
+    assert.deepEqual(seen(ethernet(second)), ['10.0.0.1', '10.0.0.2', 'four']);
+    let deep = inner4;
+    for (let i = 0; i < 3; i++) deep = ipv4(deep, { ...outer, protocol: 4 });
+    assert.equal(seen(ethernet(deep)), 'ip-in-ip-too-deep');
+    assertAccounted(d.counters);
+  });
+
   it('VLAN filter: by id at any depth, or tagged only', () => {
     const tagged = (vids: number[]) =>
       raw(

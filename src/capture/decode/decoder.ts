@@ -3,7 +3,8 @@
  *
  *   link (ethernet/vlan, sll, null, raw, nflog) ──▶ [VLAN filter] ──▶ ipv4 | ipv6 (+ extension headers)
  *     ──▶ [fragment table: hold, or complete into one payload] ──▶ tcp ──▶ DecodedSegment
- *                                                              └─▶ udp:vxlanPort ──▶ [VNI filter] ──▶ inner Ethernet ──▶ (again)
+ *                                                              ├─▶ udp:vxlanPort ──▶ [VNI filter] ──▶ inner Ethernet ──▶ (again)
+ *                                                              └─▶ IP in IP (4, 41) ──▶ inner IPv4 | IPv6 ──▶ (again)
  *
  * Stateful only because of fragment reassembly. Every packet that does not become a segment is counted
  * under one reason (`counters.dropped`) or held as a fragment, and `lastDrop` says what happened to the
@@ -13,7 +14,7 @@ import type { RawPacket, TcpSegment } from '../types.js';
 import { AddressText } from './address.js';
 import { parseEthernet } from './ethernet.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentCounters, type FragmentLimits, FragmentTable } from './fragments.js';
-import { IpInfo, PROTO_TCP, PROTO_UDP } from './ip.js';
+import { IpInfo, PROTO_IPIP, PROTO_IPV6, PROTO_TCP, PROTO_UDP } from './ip.js';
 import { parseIpv4 } from './ipv4.js';
 import { isIpv6Extension, parseIpv6, walkIpv6Extensions } from './ipv6.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkInfo, parseLink } from './link.js';
@@ -85,7 +86,7 @@ interface FragmentMeta {
   readonly addr: Buffer | null;
 }
 
-/** VXLAN inside VXLAN is unwrapped once more, no further (bounds work per packet). */
+/** A tunnel (VXLAN, IP in IP) inside a tunnel is unwrapped once more, no further (bounds work per packet). */
 const MAX_TUNNEL_DEPTH = 2;
 /** Fragments are expired by packet time on fragment arrival and at least every this many packets. */
 const EXPIRE_EVERY = 1024;
@@ -197,7 +198,19 @@ class PacketDecoder implements Decoder {
     const ip = this.ip;
     if (ip.protocol === PROTO_TCP) return this.segment(packet, buf);
     if (ip.protocol === PROTO_UDP && this.vxlanPort > 0) return this.tunnel(packet, buf, depth);
+    if (ip.protocol === PROTO_IPIP || ip.protocol === PROTO_IPV6) return this.ipInIp(packet, buf, depth);
     return this.drop('non-tcp');
+  }
+
+  /** An IP packet carried as the payload of another (IP in IP, 6in4, 4in6), as tshark decodes it. */
+  private ipInIp(packet: RawPacket, buf: Buffer, depth: number): DecodedSegment | null {
+    if (depth >= MAX_TUNNEL_DEPTH) return this.drop('ip-in-ip-too-deep');
+    const ip = this.ip;
+    const link = this.link;
+    link.etherType = ip.protocol === PROTO_IPIP ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
+    link.offset = ip.payloadOff;
+    link.end = ip.payloadEnd;
+    return this.network(packet, buf, depth + 1);
   }
 
   private segment(packet: RawPacket, buf: Buffer): DecodedSegment | null {
@@ -282,7 +295,11 @@ class PacketDecoder implements Decoder {
     // that precedes TCP, so those are held too.
     const p = ip.protocol;
     const wanted =
-      p === PROTO_TCP || (p === PROTO_UDP && this.vxlanPort > 0) || (ip.version === 6 && isIpv6Extension(p));
+      p === PROTO_TCP ||
+      (p === PROTO_UDP && this.vxlanPort > 0) ||
+      p === PROTO_IPIP ||
+      p === PROTO_IPV6 ||
+      (ip.version === 6 && isIpv6Extension(p));
     if (!wanted) return this.drop('non-tcp');
     if (ip.truncated) return this.drop('fragment-invalid');
     const key = this.fragmentKey();

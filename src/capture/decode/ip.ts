@@ -3,6 +3,9 @@
  * protocol, where the transport bytes are, whether the snaplen cut them, and fragment facts.
  */
 
+/** IP in IP (RFC 2003; LVS-TUN direct-return load balancers) and IPv6 in IP (RFC 4213, 6in4, 4in6). */
+export const PROTO_IPIP = 4;
+export const PROTO_IPV6 = 41;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
 

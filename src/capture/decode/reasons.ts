@@ -46,6 +46,8 @@ export const DROP_REASONS = [
   'vxlan-malformed',
   /** VXLAN nested deeper than we unwrap (2 levels). */
   'vxlan-too-deep',
+  /** IP in IP (or IPv6 in IP) nested deeper than we unwrap (2 levels, tunnels of any kind together). */
+  'ip-in-ip-too-deep',
   /** The snaplen cut the capture inside the TCP header. */
   'tcp-truncated-header',
   /** TCP data offset below 5 words or beyond the segment. */
