@@ -109,3 +109,14 @@ test('raw values round-trip byte for byte, type 3 included', () => {
     assert.deepEqual(back.data, m.data);
   }
 });
+
+test('reading: \\b and \\f are taken in both forms Go writes them (\\u0008/\\u000c before Go 1.22, \\b/\\f since)', () => {
+  const value = (body: string) =>
+    Buffer.from(`{"Req_URL":"/","Req_Type":"1","Req_ID":"i","Req_Ts":"1","Req_Method":"POST","Req_Body":"${body}"}`);
+  const old = decodeValue(value('a\\u0008b\\u000cc'), 'json');
+  const now = decodeValue(value('a\\bb\\fc'), 'json');
+  assert.deepEqual(now.data, old.data);
+  assert.equal(now.data.toString('latin1'), 'POST / HTTP/1.1\r\n\r\na\bb\fc');
+  // gor's writer (its releases are built with Go before 1.22) escapes them as \u0008/\u000c; so does tapline.
+  assert.equal(goJsonString(Buffer.from('\b\f')).toString(), '"\\u0008\\u000c"');
+});
