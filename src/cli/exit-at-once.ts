@@ -14,9 +14,14 @@ interface ProcessAddon {
   abiVersion: number;
 }
 
-/** `exit`: main.ts's process.exit (the only module touching process.*), used when the addon is not there. */
-export function exitAtOnce(code: number, exit: (code: number) => never): never {
+/**
+ * `exit`: main.ts's process.exit (the only module touching process.*), used when the addon is not there.
+ * `exitListeners`: runs the process's 'exit' listeners, which process.exit() runs and _exit does not (main.ts
+ * signals the middleware's process group there, so that it is not left running).
+ */
+export function exitAtOnce(code: number, exit: (code: number) => never, exitListeners: (code: number) => void): never {
   const load = loadAddon<ProcessAddon>('tapline_process.node', 1);
-  if (load.addon) load.addon.exitNow(code);
-  return exit(code);
+  if (!load.addon) return exit(code);
+  exitListeners(code);
+  return load.addon.exitNow(code);
 }

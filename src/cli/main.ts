@@ -52,7 +52,7 @@ export function allFlags(): Map<string, FlagSpec> {
 
 const subcommandProcess: SubcommandProcess = {
   onStopSignals: routeSignals,
-  exit: (code) => exitAtOnce(code, process.exit),
+  exit: (code) => leaveAtOnce(code),
 };
 
 const SUBCOMMANDS: Record<string, () => Promise<(argv: string[], proc: SubcommandProcess) => Promise<number>>> = {
@@ -396,6 +396,14 @@ export async function buildPlugins(
   return { inputs, outputs };
 }
 
+/** Leaves without waiting (the second signal): exit-at-once.ts, with the 'exit' listeners run as process.exit() runs them. */
+function leaveAtOnce(code: number): never {
+  return exitAtOnce(code, process.exit, (c) => {
+    process.exitCode = c;
+    process.emit('exit', c);
+  });
+}
+
 /** Signals stop the run (signals.ts says which and how); a second one leaves at once. */
 function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void; hungUp(): boolean } {
   let hungUp = false;
@@ -406,7 +414,7 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
       log.write(formatSummary(pipeline.snapshot(), log));
       if (hungUp) releaseTerminal();
-      exitAtOnce(130, process.exit);
+      leaveAtOnce(130);
     },
     log,
   });
