@@ -12,9 +12,11 @@
 export const LinkType = {
   NULL: 0,
   ETHERNET: 1,
+  FDDI: 10,
   RAW: 101,
   LOOP: 108,
   LINUX_SLL: 113,
+  IPNET: 226,
   IPV4: 228,
   IPV6: 229,
   NFLOG: 239,

@@ -5,7 +5,24 @@ import { LinkType, type RawPacket, TcpFlag, type TcpSegment } from '../types.js'
 import { createDecoder, type DecodeCounters } from './decoder.js';
 import { SUPPORTED_LINK_TYPES } from './link.js';
 import type { DROP_REASONS } from './reasons.js';
-import { ethernet, ext6, frag6, ip4, ipv4, ipv6, loopback, nflog, raw, sll, sll2, tcp, udp, vxlan } from './testkit.js';
+import {
+  ethernet,
+  ext6,
+  fddi,
+  frag6,
+  ip4,
+  ipnet,
+  ipv4,
+  ipv6,
+  loopback,
+  nflog,
+  raw,
+  sll,
+  sll2,
+  tcp,
+  udp,
+  vxlan,
+} from './testkit.js';
 
 /** packets = segments + Σ dropped + fragments held now + fragments merged into completed datagrams. */
 function assertAccounted(c: DecodeCounters): void {
@@ -128,6 +145,10 @@ describe('decoder', () => {
       [LinkType.LINUX_SLL2, sll2(v6, 0x86dd)],
       [LinkType.NFLOG, nflog(v4)],
       [LinkType.NFLOG, nflog(v6, 10)],
+      [LinkType.FDDI, fddi(v4)],
+      [LinkType.FDDI, fddi(v6, 0x86dd)],
+      [LinkType.IPNET, ipnet(v4)],
+      [LinkType.IPNET, ipnet(v6, 26)],
     ];
     const covered = new Set<number>();
     for (const [linkType, frame] of frames) {

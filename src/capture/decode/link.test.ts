@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEthernet } from './ethernet.js';
 import { LinkInfo, parseLink } from './link.js';
-import { ethernet, ipv4, ipv6, loopback, nflog, sll, sll2, tcp } from './testkit.js';
+import { ethernet, fddi, ipnet, ipv4, ipv6, loopback, nflog, sll, sll2, tcp } from './testkit.js';
 import { MAX_VLAN_TAGS } from './vlan.js';
 
 function parseEth(frame: Buffer) {
@@ -164,5 +164,27 @@ describe('NFLOG', () => {
     assert.equal(parseNf(Buffer.concat([header, Buffer.from([0xff, 0xff, 0xff, 0xff])])).r, 'nflog-malformed');
     assert.equal(parseNf(Buffer.concat([header, Buffer.from([1, 0, 9, 0])])).r, 'nflog-malformed');
     assert.equal(parseNf(Buffer.alloc(3)).r, 'link-truncated');
+  });
+});
+
+describe('FDDI and Solaris IPNET (link types gor reads too)', () => {
+  const parse = (linkType: number, frame: Buffer) => {
+    const link = new LinkInfo();
+    const r = parseLink(linkType, frame, link);
+    return { r, offset: link.offset, etherType: link.etherType };
+  };
+
+  it('FDDI: IP after the LLC/SNAP header (byte 21); a frame without SNAP is not IP; a short one is truncated', () => {
+    assert.deepEqual(parse(10, fddi(ipv4(tcp()))), { r: null, offset: 21, etherType: 0x0800 });
+    assert.deepEqual(parse(10, fddi(ipv6(tcp()), 0x86dd)), { r: null, offset: 21, etherType: 0x86dd });
+    assert.equal(parse(10, fddi(ipv4(tcp()), 0x0800, false)).r, 'non-ip');
+    assert.equal(parse(10, fddi(Buffer.alloc(0)).subarray(0, 20)).r, 'link-truncated');
+  });
+
+  it('IPNET: IP after 24 bytes, its family 2 or 26 (Solaris AF_INET6); another family is not IP', () => {
+    assert.deepEqual(parse(226, ipnet(ipv4(tcp()))), { r: null, offset: 24, etherType: 0x0800 });
+    assert.deepEqual(parse(226, ipnet(ipv6(tcp()), 26)), { r: null, offset: 24, etherType: 0x86dd });
+    assert.equal(parse(226, ipnet(ipv4(tcp()), 10)).r, 'non-ip');
+    assert.equal(parse(226, Buffer.alloc(23)).r, 'link-truncated');
   });
 });

@@ -5,6 +5,8 @@
  */
 import { LinkType } from '../types.js';
 import { parseEthernet } from './ethernet.js';
+import { parseFddi } from './fddi.js';
+import { parseIpnet } from './ipnet.js';
 import { parseNflog } from './nflog.js';
 import { parseNull } from './null.js';
 import type { DropReason } from './reasons.js';
@@ -30,6 +32,8 @@ export const SUPPORTED_LINK_TYPES: readonly number[] = [
   LinkType.IPV6,
   LinkType.NFLOG,
   LinkType.LINUX_SLL2,
+  LinkType.FDDI,
+  LinkType.IPNET,
 ];
 
 /** Where the network layer starts and what it is. Reused across packets: copy what you keep. */
@@ -66,6 +70,10 @@ export function parseLink(linkType: number, buf: Buffer, link: LinkInfo): DropRe
       return parseSll2(buf, link);
     case LinkType.NFLOG:
       return parseNflog(buf, link);
+    case LinkType.FDDI:
+      return parseFddi(buf, link);
+    case LinkType.IPNET:
+      return parseIpnet(buf, link);
     case LinkType.RAW:
     case DLT_RAW_BSD:
     case DLT_RAW_OPENBSD:

@@ -181,6 +181,28 @@ export function sll2(payload: Buffer, protocol = 0x0800): Buffer {
   return b;
 }
 
+/** FDDI: frame control, two addresses, then LLC/SNAP carrying `etherType` (`snap` false: a plain LLC frame). */
+export function fddi(payload: Buffer, etherType = 0x0800, snap = true): Buffer {
+  const b = Buffer.alloc(21 + payload.length);
+  b[0] = 0x50; // asynchronous LLC frame
+  b.fill(2, 1, 13);
+  b.set(snap ? [0xaa, 0xaa, 0x03, 0, 0, 0] : [0x42, 0x42, 0x03, 0, 0, 0], 13);
+  b.writeUInt16BE(etherType, 19);
+  payload.copy(b, 21);
+  return b;
+}
+
+/** Solaris IPNET: the 24-byte header, `family` 2 (IPv4) or 26 (IPv6). */
+export function ipnet(payload: Buffer, family = 2): Buffer {
+  const b = Buffer.alloc(24 + payload.length);
+  b[0] = 1;
+  b[1] = family;
+  b.writeUInt32BE(payload.length, 4);
+  b.writeUInt32BE(1, 8); // interface index
+  payload.copy(b, 24);
+  return b;
+}
+
 /** BSD loopback header: the family in little-endian (NULL on x86) or big-endian (LOOP). */
 export function loopback(payload: Buffer, family: number, bigEndian = false): Buffer {
   const b = Buffer.alloc(4 + payload.length);
