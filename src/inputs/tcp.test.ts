@@ -144,3 +144,21 @@ describe('--input-tcp-memory-budget', () => {
     }
   });
 });
+
+describe('--input-tcp addresses it cannot listen on', () => {
+  it('say why in words that point at the fix, not Node\'s "listen EINVAL: invalid argument"', async () => {
+    for (const [host, why] of [
+      ['fe80::1', /an IPv6 link-local address needs its interface: \[fe80::1%eth0\]:PORT/],
+      [
+        '192.0.2.77',
+        /the address is not one of this machine \(give one of its addresses, or :PORT for every interface\)/,
+      ],
+    ] as const) {
+      await assert.rejects(
+        tcpInput({ listen: { host, port: 0 }, log: memoryLogger() }),
+        (e: Error) => why.test(e.message) && !/EINVAL|EADDRNOTAVAIL/.test(e.message),
+        host,
+      );
+    }
+  });
+});

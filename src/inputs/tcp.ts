@@ -26,7 +26,7 @@ import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
 import type { InputPluginDef } from '../core/registry.js';
 import { formatBytes } from '../core/values.js';
-import { formatHostPort, type HostPort, parseHostPort } from '../net/address.js';
+import { formatHostPort, type HostPort, listenProblem, parseHostPort } from '../net/address.js';
 import { readPem } from '../net/tls-files.js';
 import { type BudgetHolder, MemoryBudget } from './raw/memory-budget.js';
 import { tcpInputDecl } from './tcp-flags.js';
@@ -188,7 +188,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause: NodeJS.ErrnoException) =>
       reject(
-        new TaplineError(ERROR_CODES.USAGE, `cannot listen: ${cause.message}`, {
+        new TaplineError(ERROR_CODES.USAGE, `cannot listen: ${listenProblem(cause, 'for every interface')}`, {
           where: `--input-tcp ${formatHostPort(options.listen.host, options.listen.port)}`,
           cause,
         }),

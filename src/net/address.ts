@@ -1,7 +1,7 @@
 /**
  * `host:port` addresses for the forwarding plugins (gor's Go `net` syntax): `:28020` (every interface when
  * listening, this host when dialing), `127.0.0.1:28020`, `[::1]:28020`, `name:28020`. Port 0 listens on an
- * ephemeral port (the chosen one is logged).
+ * ephemeral port (the chosen one is logged). `listenProblem` words a failed listen for every listening flag.
  */
 import { readFileSync } from 'node:fs';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -58,5 +58,27 @@ export function numericZone(host: string): string {
     return /^\d+$/.test(index) ? `${host.slice(0, percent)}%${index}` : host;
   } catch {
     return host; // no such interface, or no sysfs: the resolver says what is wrong
+  }
+}
+
+/**
+ * Why a listen failed, in words that point at the fix (the flag's value, or what holds the port). `colonPort`:
+ * what `:PORT` listens on for the flag at hand.
+ */
+export function listenProblem(cause: NodeJS.ErrnoException, colonPort = 'for loopback'): string {
+  switch (cause.code) {
+    case 'EADDRINUSE':
+      return 'the port is in use by another program (choose another port, or :0 for any free one)';
+    case 'EADDRNOTAVAIL':
+      return `the address is not one of this machine (give one of its addresses, or :PORT ${colonPort})`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'no such host name';
+    case 'EINVAL':
+      return 'the system refuses to listen on this address (an IPv6 link-local address needs its interface: [fe80::1%eth0]:PORT)';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
+    default:
+      return cause.message;
   }
 }

@@ -1,25 +1,7 @@
 /** Small node:http helpers shared by the servers the CLI starts (--metrics, --dashboard). */
 import type { Server } from 'node:http';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
-
-/** Why a listen failed, in words that point at the fix (the flag's value, or what holds the port). */
-function listenProblem(cause: NodeJS.ErrnoException): string {
-  switch (cause.code) {
-    case 'EADDRINUSE':
-      return 'the port is in use by another program (choose another port, or :0 for any free one)';
-    case 'EADDRNOTAVAIL':
-      return 'the address is not one of this machine (give one of its addresses, or :PORT for loopback)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'no such host name';
-    case 'EINVAL':
-      return 'the system refuses to listen on this address (an IPv6 link-local address needs its interface: [fe80::1%eth0]:PORT)';
-    case 'EACCES':
-      return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
-    default:
-      return cause.message;
-  }
-}
+import { listenProblem } from '../../net/address.js';
 
 /** Listens, turning EADDRINUSE and friends into a usage error that names the flag and says why. */
 export function listenOn(server: Server, listen: { host: string; port: number }, flag: string): Promise<void> {
