@@ -4,6 +4,7 @@
  * ephemeral port (the chosen one is logged). `listenProblem` words a failed listen for every listening flag.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 
 export interface HostPort {
@@ -32,6 +33,24 @@ export function parseHostPort(text: string, flag: string): HostPort {
   const port = Number(portText);
   if (port > 65535) throw bad('port above 65535');
   return { host, port };
+}
+
+/**
+ * An IPv6 link-local address (fe80::/10) without a zone: every dial of it fails (EINVAL, the system cannot
+ * tell which link), so the flags that dial refuse it at the start.
+ */
+export function needsZone(host: string): boolean {
+  return !host.includes('%') && isIP(host) === 6 && /^fe[89ab]/i.test(host);
+}
+
+/** A dialing flag's address that {@link needsZone}: a usage error saying how to write it. */
+export function refuseUnzonedLinkLocal(addr: HostPort, flag: string): void {
+  if (!needsZone(addr.host)) return;
+  throw new TaplineError(
+    ERROR_CODES.USAGE,
+    `${formatHostPort(addr.host, addr.port)}: an IPv6 link-local address needs its interface: ${formatHostPort(`${addr.host}%eth0`, addr.port)}`,
+    { where: `--${flag}` },
+  );
 }
 
 /** The host to dial for a parsed address: an empty host means this machine. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseHostPort } from './address.js';
+import { needsZone, parseHostPort, refuseUnzonedLinkLocal } from './address.js';
 import { Backoff } from './backoff.js';
 import { fnv1a32 } from './fnv.js';
 import { parseWsUrl } from './ws-dial.js';
@@ -52,5 +52,22 @@ describe('net helpers', () => {
         }
       }
     }
+  });
+});
+
+describe('IPv6 link-local addresses a dialing flag is given', () => {
+  it('are refused at the start without a zone (every dial would fail with EINVAL), saying how to write them', () => {
+    for (const host of ['fe80::1', 'FE80::1', 'febf::2']) assert.equal(needsZone(host), true, host);
+    for (const host of ['fe80::1%eth0', 'fe80::1%2', '::1', 'fd00::1', 'fec0::1', 'staging', '10.0.0.1', '']) {
+      assert.equal(needsZone(host), false, host);
+    }
+    assert.throws(
+      () => refuseUnzonedLinkLocal(parseHostPort('[fe80::1]:80', 'output-tcp'), 'output-tcp'),
+      (e: Error & { where?: string; code?: string }) =>
+        e.message === '[fe80::1]:80: an IPv6 link-local address needs its interface: [fe80::1%eth0]:80' &&
+        e.where === '--output-tcp' &&
+        e.code === 'TAPLINE_ERR_USAGE',
+    );
+    refuseUnzonedLinkLocal(parseHostPort('[fe80::1%lo]:80', 'output-tcp'), 'output-tcp');
   });
 });

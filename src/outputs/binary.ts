@@ -17,7 +17,7 @@ import type { Logger } from '../core/log.js';
 import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/message.js';
 import type { Batch, Output } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { dialHost, parseHostPort } from '../net/address.js';
+import { dialHost, parseHostPort, refuseUnzonedLinkLocal } from '../net/address.js';
 import { binaryOutputDecl, DEFAULT_MAX_SESSIONS } from './binary-flags.js';
 import { BinarySession, type Reply, type SessionSettings, type Turn, zeroBinaryCounters } from './binary-session.js';
 
@@ -46,6 +46,7 @@ export interface BinaryOutputOptions {
 
 export function binaryOutput(address: string, options: BinaryOutputOptions): Output {
   const addr = parseHostPort(address, 'output-binary');
+  refuseUnzonedLinkLocal(addr, 'output-binary');
   if (addr.port === 0) {
     throw new TaplineError(ERROR_CODES.USAGE, `${address}: cannot connect to port 0`, { where: '--output-binary' });
   }

@@ -64,3 +64,8 @@ test('an IPv6 zone (%25, RFC 6874, as Go reads it) is dialed and left out of the
   assert.equal(parseTarget('[::1%251]').host, '::1%1');
   assert.throws(() => parseTarget('http://[fe80::1%25a/b]:80'), /IPv6 zone "a\/b" is not an interface name or index/);
 });
+
+test('a link-local target without a zone is refused at start (every request would fail with EINVAL)', () => {
+  assert.throws(() => parseTarget('http://[fe80::1]:8080'), /link-local address needs its interface.*%25eth0/);
+  assert.equal(parseTarget('http://[fe80::1%25eth0]:8080').host, 'fe80::1%eth0');
+});

@@ -15,6 +15,7 @@
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { needsZone } from '../net/address.js';
 import { deleteLaterHeaders } from '../protocol/http1/headers.js';
 import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
 
@@ -73,6 +74,9 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   const hasPath = afterAuthority.length > 0 && afterAuthority !== '#';
   const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(unzoned)![1]!;
   const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (zone === '' && needsZone(literal)) {
+    throw bad('an IPv6 link-local address needs its interface, its % written %25: http://[fe80::1%25eth0]:80');
+  }
   const host = zone === '' ? literal : `${literal}%${zone}`;
   const target: HttpTarget = {
     url: text,

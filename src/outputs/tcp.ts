@@ -9,7 +9,7 @@ import type { FlagSet } from '../core/flags.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { dialHost, parseHostPort } from '../net/address.js';
+import { dialHost, parseHostPort, refuseUnzonedLinkLocal } from '../net/address.js';
 import { dialConduit } from '../net/dial.js';
 import { forwarder } from '../net/forwarder.js';
 import { tcpOutputDecl } from './tcp-flags.js';
@@ -47,6 +47,7 @@ export const tcpOutputPlugin: OutputPluginDef = {
   ...tcpOutputDecl,
   create({ address, flags, ctx }) {
     const addr = parseHostPort(address, 'output-tcp');
+    refuseUnzonedLinkLocal(addr, 'output-tcp');
     if (addr.port === 0) {
       throw new TaplineError(ERROR_CODES.USAGE, `${address}: cannot connect to port 0`, { where: '--output-tcp' });
     }
