@@ -327,7 +327,7 @@ const EMPTY = Buffer.alloc(0);
  * The sizes of the frames written on one connection, in order, from the first the peer has not (as far as last
  * asked) acknowledged. Only sizes are kept; frames known acknowledged are forgotten as the list grows.
  */
-class FramesOnWire {
+export class FramesOnWire {
   private sizes: number[] = [];
   private head = 0;
   /** Bytes of the frames forgotten (all acknowledged). */

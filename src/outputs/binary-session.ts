@@ -17,6 +17,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { drainedOrClosed } from '../net/conduit.js';
 import { dialSocket } from '../net/dial.js';
+import { TurnAcks } from './binary-acks.js';
 
 export interface Turn {
   /** The request's id (its type-3 reply gets the same). */
@@ -56,6 +57,12 @@ export interface BinaryCounters {
   failed: number;
   /** Turns still in Node's buffer when tapline closed their connection (end of run, eviction, idle reaping). */
   lost_at_close: number;
+  /**
+   * Turns the kernel took (counted in `sent`) whose end the target's TCP had not acknowledged when their
+   * connection ended in an error (a reset): lost, or possibly lost (binary-acks.ts). Counted only where TCP_INFO
+   * can be read (Linux, the tapline_net addon); 0 elsewhere. With tracking such a turn is also a `no_reply`.
+   */
+  not_acknowledged: number;
   connections_opened: number;
   /** The target closed a replayed connection while the original one was still going (the next turn redials). */
   target_closed: number;
@@ -74,6 +81,7 @@ export function zeroBinaryCounters(): BinaryCounters {
     unpaired_reply_bytes: 0,
     failed: 0,
     lost_at_close: 0,
+    not_acknowledged: 0,
     connections_opened: 0,
     target_closed: 0,
     write_timeouts: 0,
@@ -116,6 +124,10 @@ export class BinarySession {
   private dropped: Socket | undefined;
   /** The connection close() ended: turns it had not sent are lost at close, not failed. */
   private closed: Socket | undefined;
+  /** Per connection, what the target's TCP acknowledged of its turns (where it can be known). */
+  private readonly acks = new WeakMap<Socket, TurnAcks>();
+  /** Connections whose 'close' has not come yet (close() waits for those already destroyed: their count). */
+  private readonly open = new Set<Socket>();
 
   constructor(
     /** The original connection (client port, server port, client address from the message id). */
@@ -147,16 +159,21 @@ export class BinarySession {
     this.closing = true;
     this.dropQueued();
     const socket = this.socket;
-    if (!socket || socket.destroyed) return;
-    this.closed = socket;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => socket.destroy(), graceMs);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
+    if (socket && !socket.destroyed) {
+      this.closed = socket;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => socket.destroy(), graceMs);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.end();
       });
-      socket.end();
-    });
+    }
+    // A connection destroyed by a reset emits 'close' a turn of the event loop later; its not_acknowledged
+    // count comes then, and the summary must have it.
+    const ending = [...this.open].filter((s) => s.destroyed);
+    await Promise.all(ending.map((s) => new Promise((resolve) => s.once('close', resolve))));
   }
 
   private async pump(): Promise<void> {
@@ -230,6 +247,7 @@ export class BinarySession {
     if (!err && !socket.destroyed) {
       counters.sent++;
       counters.sent_bytes += turn.payload.length;
+      this.acks.get(socket)?.sent(turn.payload);
       return;
     }
     // tapline closed the connection (end of run, an evicted or idle session), or it ended under the turn (the
@@ -309,11 +327,17 @@ export class BinarySession {
     const socket = await dialSocket({ host: this.s.host, port: this.s.port, timeoutMs: this.s.timeoutMs });
     this.s.counters.connections_opened++;
     if (this.s.debug) this.s.log.write(`[DEBUG] ${this.s.name}: ${this.key}: connected from port ${socket.localPort}`);
+    const acks = TurnAcks.watch(socket); // before anything is written on it
+    if (acks) this.acks.set(socket, acks);
+    this.open.add(socket);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
+      acks?.errored();
       if (!this.closing) this.s.log.debug(1, `${this.s.name}: ${this.key}: ${err.message}`);
     });
     socket.on('close', () => {
+      this.open.delete(socket);
+      this.countUnacknowledged(acks?.settle() ?? 0);
       if (this.socket === socket) this.socket = undefined;
       if (!this.closing && this.dropped !== socket) {
         this.s.counters.target_closed++;
@@ -323,6 +347,15 @@ export class BinarySession {
     });
     this.socket = socket;
     return socket;
+  }
+
+  private countUnacknowledged(turns: number): void {
+    if (turns === 0) return;
+    this.s.counters.not_acknowledged += turns;
+    this.s.log.warn(
+      `${this.s.name}: ${this.key}: ${turns} turn(s) the kernel took were never acknowledged by the target before the connection ended in an error: lost, or possibly lost (counted as not_acknowledged)`,
+      `${this.s.name} not acknowledged`,
+    );
   }
 
   private onData(chunk: Buffer): void {

@@ -10,14 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { netAddon } from '../../src/net/tcp-ack.js';
 import { acceptKey, messageFrame } from '../../src/net/ws-dial.js';
-import { startPeer } from './peers.js';
+import { listenLocal, readAllPeer, receivedWhenQuiet, resettingPeer, runOneOutput } from '../support/resetting-peer.js';
 
 const addon = netAddon();
 const COUNT = 2000;
@@ -33,77 +33,8 @@ const records = Array.from({ length: COUNT }, (_, i) => record(i));
 const input = join(tmpdir(), `tapline-unacked-${process.pid}.gor`);
 writeFileSync(input, Buffer.concat(records.map((r) => r.bytes)));
 
-function bytesReceived(socket: Socket): number {
-  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-  const info = addon!.tcpAcked(fd);
-  assert.ok(typeof info !== 'number', `tcpAcked: ${info}`);
-  return info[1];
-}
-
-/** Waits (bounded) until the socket's kernel has received nothing new for 300 ms; returns what it received. */
-async function receivedWhenQuiet(socket: Socket): Promise<number> {
-  let last = -1;
-  let quiet = 0;
-  for (let i = 0; i < 200 && quiet < 6; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const now = bytesReceived(socket);
-    quiet = now === last ? quiet + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-interface Outcome {
-  code: number | null;
-  stderr: string;
-  stats: Record<string, number>;
-}
-
-async function forward(flag: string, target: string, env: Record<string, string> = {}): Promise<Outcome> {
-  const p = startPeer(['--input-file', input, flag, target, `${flag}-workers`, '1', '--stats'], env);
-  const { code } = await p.exited;
-  const json = p
-    .stderr()
-    .split('\n')
-    .find((l) => l.startsWith('{'));
-  assert.ok(json, p.stderr());
-  const outputs = JSON.parse(json).outputs as Record<string, Record<string, number>>;
-  return { code, stderr: p.stderr(), stats: Object.values(outputs)[0]! };
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-  );
-}
-
-/**
- * A peer whose first connection reads `readFirst` bytes, then stops reading and resets once its kernel is
- * quiet; later connections are read to their end and their bytes counted.
- */
-function resettingPeer(readFirst: number) {
-  const state = { connections: 0, acknowledgedFirst: -1, laterBytes: 0 };
-  const server = createServer((socket) => {
-    socket.on('error', () => undefined);
-    if (++state.connections > 1) {
-      socket.on('data', (d: Buffer) => (state.laterBytes += d.length));
-      socket.on('end', () => socket.end());
-      return;
-    }
-    let read = 0;
-    const stopAndReset = async () => {
-      socket.pause();
-      state.acknowledgedFirst = await receivedWhenQuiet(socket);
-      socket.resetAndDestroy();
-    };
-    if (readFirst === 0) void stopAndReset();
-    else
-      socket.on('data', (d: Buffer) => {
-        read += d.length;
-        if (read >= readFirst && !socket.isPaused()) void stopAndReset();
-      });
-  });
-  return { server, state };
+function forward(flag: string, target: string, env: Record<string, string> = {}) {
+  return runOneOutput(['--input-file', input, flag, target, `${flag}-workers`, '1', '--stats'], env);
 }
 
 describe('forwarding: messages the peer never acknowledged', {
@@ -112,11 +43,11 @@ describe('forwarding: messages the peer never acknowledged', {
   for (const readFirst of [0, (COUNT / 2) * records[0]!.bytes.length]) {
     it(`--output-tcp, a peer that reads ${readFirst === 0 ? 'nothing' : 'half'} and resets: the unacknowledged rest is counted exactly, exit 1`, async () => {
       const { server, state } = resettingPeer(readFirst);
-      const port = await listen(server);
+      const port = await listenLocal(server);
       try {
         const out = await forward('--output-tcp', `127.0.0.1:${port}`);
         const frame = records[0]!.bytes.length;
-        const acknowledged = Math.floor(state.acknowledgedFirst / frame);
+        const acknowledged = Math.floor(state.receivedFirst / frame);
         const later = state.laterBytes / frame;
         assert.ok(acknowledged < COUNT, 'the peer reset before having everything');
         // What the kernel took on the first connection, less what the peer's TCP acknowledged there.
@@ -138,18 +69,11 @@ describe('forwarding: messages the peer never acknowledged', {
   it('a peer that reads everything, then resets or closes: nothing counted, exit 0', async () => {
     const total = COUNT * records[0]!.bytes.length;
     for (const ending of ['reset', 'close'] as const) {
-      let got = 0;
-      const server = createServer((socket) => {
-        socket.on('error', () => undefined);
-        socket.on('data', (d: Buffer) => {
-          got += d.length;
-          if (got >= total) ending === 'reset' ? socket.resetAndDestroy() : socket.end();
-        });
-      });
-      const port = await listen(server);
+      const { server, state } = readAllPeer(total, ending);
+      const port = await listenLocal(server);
       try {
         const out = await forward('--output-tcp', `127.0.0.1:${port}`);
-        assert.equal(got, total, out.stderr);
+        assert.equal(state.got, total, out.stderr);
         assert.equal(out.stats.not_acknowledged, 0, out.stderr);
         assert.equal(out.code, 0, out.stderr);
       } finally {
@@ -160,7 +84,7 @@ describe('forwarding: messages the peer never acknowledged', {
 
   it('without the addon (TAPLINE_TCP_ACK=off) the old counting stays: nothing known, exit 0', async () => {
     const { server } = resettingPeer(0);
-    const port = await listen(server);
+    const port = await listenLocal(server);
     try {
       const out = await forward('--output-tcp', `127.0.0.1:${port}`, { TAPLINE_TCP_ACK: 'off' });
       assert.equal(out.stats.not_acknowledged, 0, out.stderr);
@@ -194,7 +118,7 @@ describe('forwarding: messages the peer never acknowledged', {
       };
       socket.on('data', onData);
     });
-    const port = await listen(server);
+    const port = await listenLocal(server);
     try {
       const out = await forward('--output-ws', `ws://127.0.0.1:${port}/`);
       const frame = messageFrame(records[0]!.meta, records[0]!.data).length;
