@@ -40,8 +40,10 @@ function forward(flag: string, target: string, env: Record<string, string> = {})
 describe('forwarding: messages the peer never acknowledged', {
   skip: addon ? false : 'tapline_net is not built',
 }, () => {
-  for (const readFirst of [0, (COUNT / 2) * records[0]!.bytes.length]) {
-    it(`--output-tcp, a peer that reads ${readFirst === 0 ? 'nothing' : 'half'} and resets: the unacknowledged rest is counted exactly, exit 1`, async () => {
+  // 'Part': 50 frames. Reading half (1 MB) let the peer's receive window grow until its TCP acknowledged the
+  // whole file before the reset, and the test found nothing to count (1 run in 2 on a loaded machine).
+  for (const readFirst of [0, 50 * records[0]!.bytes.length]) {
+    it(`--output-tcp, a peer that reads ${readFirst === 0 ? 'nothing' : 'part'} and resets: the unacknowledged rest is counted exactly, exit 1`, async () => {
       const { server, state } = resettingPeer(readFirst);
       const port = await listenLocal(server);
       try {
