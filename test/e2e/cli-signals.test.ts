@@ -4,23 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
-import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
+import {
+  CLI_ENTRY,
+  collect,
+  noScript,
+  readIfThere,
+  runTapline,
+  startTapline,
+  waitFor,
+  waitForStderr,
+} from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-cli-signals-'));
@@ -38,18 +37,6 @@ async function dummyToFileRunning(out: string, extra: string[] = []) {
   const done = collect(child, 20_000);
   await waitForStderr(child, /message 2 \S+ \d+ 1/, 15_000);
   return { child, done };
-}
-
-const CLI_ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
-const noScript = spawnSync('script', ['--version']).error ? 'needs script(1) (util-linux) for a terminal' : false;
-const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
-
-async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > until) throw new Error(`not within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const countRecords = (b: Buffer) => b.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1;

@@ -5,8 +5,8 @@
  * .gor (mapped or read), the reader of a .gor.gz, the capture engine of a pcap, and the files not yet opened.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,7 @@ import { createLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
 import { canMapFiles } from '../../src/inputs/file-map.js';
 import { timed, turns } from '../../src/inputs/raw/testkit.js';
+import { CLI_ENTRY, noScript, readIfThere, waitFor } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const S = 1_000_000_000n;
@@ -116,18 +117,6 @@ describe('report: every read path stops at a stop request', () => {
   });
 });
 
-const CLI_ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
-const noScript = spawnSync('script', ['--version']).error ? 'needs script(1) (util-linux) for a terminal' : false;
-const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
-
-async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > until) throw new Error(`not within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function parquetRows(file: string): Promise<number> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
@@ -161,9 +150,9 @@ describe('report: Ctrl-C on a terminal', () => {
     const shell = `${cmd.join(' ')} >'${out}' & echo $! >'${files.pid}'; wait $!; echo $? >'${files.code}'`;
     const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
     try {
-      await waitFor(() => /tapline: \d+% [1-9][\d,]* records/.test(readIfThere(files.pty)), 30_000);
+      await waitFor(() => /tapline: \d+% [1-9][\d,]* records/.test(readIfThere(files.pty)), 30_000, 20);
       process.kill(Number(readIfThere(files.pid)), 'SIGINT');
-      await waitFor(() => readIfThere(files.code) !== '', 30_000);
+      await waitFor(() => readIfThere(files.code) !== '', 30_000, 20);
     } finally {
       term.kill('SIGKILL');
     }

@@ -2,7 +2,8 @@
  * Runs the tapline CLI from source in a child process (through tsx), so end-to-end tests exercise argument
  * parsing, signals, exit codes and stdio exactly as a user sees them, without needing a build.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './corpus.js';
 
@@ -14,6 +15,25 @@ export interface CliResult {
 }
 
 const ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
+/** The CLI entry, for tests that build their own command line (under script(1) for a terminal). */
+export const CLI_ENTRY = ENTRY;
+
+/** A `skip` reason when script(1) (util-linux), which gives a run a terminal, is not installed; else false. */
+export const noScript = spawnSync('script', ['--version']).error
+  ? 'needs script(1) (util-linux) for a terminal'
+  : false;
+
+/** The file's text, or '' while it does not exist yet. */
+export const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+
+/** Polls `done` every `stepMs` until it holds; throws after `timeoutMs`. */
+export async function waitFor(done: () => boolean, timeoutMs: number, stepMs = 50): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
 
 /** `ownGroup`: tapline leads a process group of its own, so a test can signal the group as a terminal does. */
 export function startTapline(args: string[], options: { cwd?: string; ownGroup?: boolean } = {}): ChildProcess {
