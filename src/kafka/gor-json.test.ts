@@ -96,6 +96,26 @@ test('reading bad values fails with a reason', () => {
   assert.throws(() => decodeValue(Buffer.from('1 a\nGET'), 'raw'), /at least 3/);
 });
 
+test('reading: a space or line end in a field the message is rebuilt from is refused, never shifted', () => {
+  const json = (fields: Record<string, unknown>) =>
+    Buffer.from(
+      JSON.stringify({ Req_URL: '/', Req_Type: '1', Req_ID: 'ab', Req_Ts: '3', Req_Method: 'GET', ...fields }),
+    );
+  // Before: meta line '1 ab cd 3', read as id 'ab' and timestamp 'cd' (gor's reader shifts it so, silently).
+  assert.throws(() => decodeValue(json({ Req_ID: 'ab cd' }), 'json'), /Req_ID "ab cd" contains a space: .*"1 ab cd 3"/);
+  assert.throws(() => decodeValue(json({ Req_ID: 'ab\ncd' }), 'json'), /Req_ID "ab\\ncd" contains an LF/);
+  assert.throws(() => decodeValue(json({ Req_Type: '1 2' }), 'json'), /Req_Type "1 2" contains a space/);
+  assert.throws(() => decodeValue(json({ Req_Ts: '3 4' }), 'json'), /Req_Ts "3 4" contains a space/);
+  assert.throws(() => decodeValue(json({ Req_URL: '/a b' }), 'json'), /Req_URL "\/a b" contains a space/);
+  assert.throws(() => decodeValue(json({ Req_Method: 'GET\r\nX: y' }), 'json'), /Req_Method .* contains a CR/);
+  assert.throws(() => decodeValue(json({ Req_Headers: { A: 'x\r\nB: y' } }), 'json'), /header "A": a line end/);
+  assert.throws(() => decodeValue(json({ Req_Headers: { 'A:B': 'x' } }), 'json'), /a colon in its name/);
+  // What gor writes still reads: ids of any non-space token, spaces inside header values and the body.
+  const ok = decodeValue(json({ Req_ID: 'a-b_c', Req_Headers: { A: 'x y' }, Req_Body: 'a b\r\n' }), 'json');
+  assert.equal(ok.meta.id, 'a-b_c');
+  assert.equal(ok.data.toString(), 'GET / HTTP/1.1\r\nA: x y\r\n\r\na b\r\n');
+});
+
 test('raw values round-trip byte for byte, type 3 included', () => {
   for (const type of ['1', '2', '3']) {
     const m = {
