@@ -8,6 +8,7 @@ import {
   fileExt,
   getFileIndex,
   INSTANCE_ID,
+  placeholderLostToChunkNumber,
   setFileIndex,
   sortByFileIndex,
 } from './file-naming.js';
@@ -94,6 +95,39 @@ describe('chunkName (spec §6.2)', () => {
       chunkName('./r.gor', false, () => ['r_2.gor']),
       'r_2.gor',
     );
+  });
+});
+
+describe('placeholders gor reads as a chunk number', () => {
+  it('names _ followed only by digit placeholders before the extension', () => {
+    for (const [template, file, fix] of [
+      ['requests_%Y%m%d.gor', 'requests_0.gor', 'requests-%Y%m%d.gor'],
+      ['/var/log/gor/r_%H.gz', 'r_0.gz', 'r-%H.gz'],
+      ['x_1_%t', 'x_1_0', 'x_1-%t'],
+      ['capture_20%NS.gor', 'capture_0.gor', 'capture-20%NS.gor'],
+    ]) {
+      const text = placeholderLostToChunkNumber(template!);
+      assert.ok(text?.includes(` goes to ${file},`), `${template}: ${text}`);
+      assert.ok(text?.includes(`Write ${fix} `), `${template}: ${text}`);
+    }
+    assert.match(placeholderLostToChunkNumber('r_%t.gor')!, /no new file per type/);
+  });
+
+  it('leaves names whose templated tail is not a number alone', () => {
+    for (const template of [
+      'requests.gor',
+      'requests-%Y%m%d.gor',
+      '%Y%m%d.gor',
+      'requests_%Y-%m-%d.gor',
+      'rr_%r.gor',
+      'a_%i.gor',
+      'dir_x/%Y.gor',
+      'requests_2024.gor',
+      'r_%H.gor.gz',
+      '%Y_%m/requests.gor',
+    ]) {
+      assert.equal(placeholderLostToChunkNumber(template), undefined, template);
+    }
   });
 });
 

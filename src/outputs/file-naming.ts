@@ -150,6 +150,28 @@ export function chunkName(path: string, nextChunk: boolean, glob: (pattern: stri
   return setFileIndex(last, index);
 }
 
+/**
+ * gor's README idiom `requests_%Y%m%d.gor` meets its own chunk rule: once templated, `_20261124` is taken for a
+ * chunk number and replaced, so every record goes to `requests_0.gor` for good (no date, no new chunk: the glob
+ * `requests_20261124*.gor` never finds it). tapline names files as gor does (the two continue each other's
+ * recordings), so this only says so. Returns the warning for a chunked (non-append) template whose stem ends
+ * in `_` followed by placeholders that always render digits, or undefined.
+ */
+export function placeholderLostToChunkNumber(template: string): string | undefined {
+  const stem = template.slice(0, template.length - fileExt(template).length);
+  const tail = stem.slice(stem.lastIndexOf('_') + 1);
+  if (!stem.includes('_') || !/^(?:\d|%NS|%[YmdHMSt])*$/.test(tail) || !/%(?:NS|[YmdHMSt])/.test(tail)) return;
+  const ext = fileExt(template);
+  const base = stem.slice(stem.lastIndexOf('/') + 1);
+  const prefix = base.slice(0, base.lastIndexOf('_'));
+  return (
+    `"${template}": the "_${tail}" before the extension is read as a chunk number (gor's rule) and replaced: ` +
+    `every record goes to ${prefix}_0${ext}, with no new file per ${tail.includes('%t') ? 'type' : 'date'} and ` +
+    'no new chunk (the queue and size limits cannot start one); gor does the same and empties that file at each ' +
+    `start, tapline appends to it. Write ${prefix}-${tail}${ext} to keep ${tail} in the names`
+  );
+}
+
 /** `name` is `stem + ext` or `stem + "_<n>" + ext`; compared by last path element (a glob's results are cleaned). */
 function isChunkOf(name: string, stem: string, ext: string): boolean {
   const base = name.slice(name.lastIndexOf('/') + 1);

@@ -486,5 +486,29 @@ describe('output-file', () => {
       await out.close();
       assert.deepEqual(list(dir), ['p_0.gor', 'p_1.gor']);
     });
+
+    it("warns that gor's chunk rule eats a _%Y%m%d name (all goes to name_0.gor); append mode keeps the date", async () => {
+      for (const append of [false, true]) {
+        const dir = fresh();
+        const log = memoryLogger();
+        const out = await fileOutputPlugin.create({
+          address: join(dir, 'requests_%Y%m%d.gor'),
+          limit: { kind: 'none' },
+          flags: flagSet({ 'output-file-queue-limit': 1, 'output-file-append': append }),
+          ctx: { log, signal: new AbortController().signal },
+        });
+        await writeAll(out, [msg('1'), msg('2')]);
+        await out.close();
+        const files = list(dir);
+        if (append) {
+          assert.match(files.join(), /^requests_\d{8}\.gor$/);
+          assert.deepEqual(log.lines, []);
+        } else {
+          assert.deepEqual(files, ['requests_0.gor'], 'gor names it so too: the queue limit starts no new chunk');
+          assert.equal(log.lines.length, 1);
+          assert.match(log.lines[0]!, /--output-file ".*requests_%Y%m%d\.gor".*requests_0\.gor.*requests-%Y%m%d\.gor/);
+        }
+      }
+    });
   });
 });

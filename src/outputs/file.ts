@@ -28,7 +28,7 @@ import type { OutputPluginDef } from '../core/registry.js';
 import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
-import { chunkName, cleanPath, compileTemplate } from './file-naming.js';
+import { chunkName, cleanPath, compileTemplate, placeholderLostToChunkNumber } from './file-naming.js';
 import { FileSink, fileError } from './file-sink.js';
 
 export interface FileOutputOptions {
@@ -238,6 +238,8 @@ export const fileOutputPlugin: OutputPluginDef = {
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3OutputFromArgs(args));
     const { address, flags: f } = args;
     refuseMistypedS3Address(address, '--output-file', existsSync);
+    const lost = f.bool('output-file-append') ? undefined : placeholderLostToChunkNumber(address);
+    if (lost) args.ctx.log.warn(`--output-file ${lost}`);
     return fileOutput({
       path: address,
       append: f.bool('output-file-append'),
