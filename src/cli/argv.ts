@@ -58,6 +58,15 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
     const spec = specs.get(name);
     // `tapline --version` works alone (main.ts); beside other arguments it is no flag, but no unknown one either.
     if (!spec && name === 'version') throw usage('prints the version on its own: run tapline --version', arg);
+    // gor's FAQ sends users to --input-http (for TLS traffic), but gor 2.0 does not register it either; the near
+    // miss --input-tcp would mislead: it takes a gor stream from another tapline or gor, not HTTP requests.
+    if (!spec && name === 'input-http') {
+      throw usage(
+        "unknown flag: gor's FAQ names it, but gor 2.0 has no --input-http either; capture the traffic with " +
+          '--input-raw :PORT (behind the proxy that ends TLS), or take a gor stream with --input-tcp :PORT',
+        eq === -1 ? arg : arg.slice(0, arg.indexOf('=')),
+      );
+    }
     // Named as typed (`--bogus`, or gor's `-bogus`), without its `=value`.
     if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, eq === -1 ? arg : arg.slice(0, arg.indexOf('=')));
     if (spec.kind === 'bool') {

@@ -44,6 +44,16 @@ describe('gor flag grammar', () => {
     usageError(['--split-output', 'true', '--output-stdout'], /unexpected argument "true".*--split-output=true/);
   });
 
+  it("--input-http (named by gor's FAQ, absent from gor 2.0) says so instead of suggesting --input-tcp", () => {
+    for (const argv of [['--input-http', ':80'], ['-input-http=:80']]) {
+      usageError(argv, /gor 2\.0 has no --input-http either.*--input-raw :PORT/);
+      assert.throws(
+        () => parseArgv(argv, specs),
+        (err: unknown) => !String(err).includes('did you mean'),
+      );
+    }
+  });
+
   it('non-bool flags consume the next argument, even one that looks like a flag', () => {
     // gor: `--verbose --input-raw :80` parses "--input-raw" as the int value and fails with exit 2.
     usageError(['--verbose', '--input-raw', ':80'], /--verbose: invalid integer "--input-raw"/);
