@@ -146,6 +146,19 @@ export function elasticsearchOutput(
     stopping: () => indexer.release(),
     async close() {
       await indexer.drain();
+      // Documents are a request and its replayed response (type 3): a file or capture without any indexes
+      // nothing, which gor leaves unsaid (spec §9.3) and which looked like a run that worked (exit 0).
+      const unanswered = waiting.size + waiting.evicted;
+      if (counters.documents === 0 && unanswered > 0) {
+        ctx.log.warn(
+          `${name}: nothing was indexed: none of the ${unanswered} request(s) came with a replayed response (type 3)` +
+            (counters.skipped > 0
+              ? ` (${counters.skipped} other record(s), such as original responses, are not indexed)`
+              : '') +
+            '; a document is a request and its replayed response: replay with --output-http URL ' +
+            '--output-http-track-response, or read a file recorded that way',
+        );
+      }
     },
     stats: () => ({
       ...counters,

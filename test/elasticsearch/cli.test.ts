@@ -116,6 +116,15 @@ test('a recording that holds requests and replayed responses (types 1 and 3) is 
   );
 });
 
+test('a file without replayed responses indexes nothing, and says so (it looked like a run that worked)', async () => {
+  es.documents.length = 0;
+  const res = await runTapline(['--input-file', `${file}|max`, '--output-http-elasticsearch', `${es.url}/plain`]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(es.documents.length, 0);
+  assert.match(res.stderr, /nothing was indexed: none of the 30 request\(s\) came with a replayed response \(type 3\)/);
+  assert.match(res.stderr, /--output-http-track-response/);
+});
+
 test('usage errors exit 2 naming the flag: bad URL, replay without tracked responses, bad bulk size', async () => {
   const base = ['--input-file', file, '--output-http', target];
   for (const [args, pattern] of [
