@@ -16,6 +16,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
+import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
@@ -23,8 +24,10 @@ import type { Logger } from '../core/log.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
 import { describeReadError } from '../inputs/file-source.js';
 import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
+import { flowAddon } from '../inputs/raw/native-flows.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
-import { openFileSource } from '../inputs/raw/sources.js';
+import { openFileSource, type PacketSource } from '../inputs/raw/sources.js';
+import type { StreamInput } from './report-stream.js';
 
 export type InputKind = 'gor' | 'gor.gz' | 'pcap';
 
@@ -34,9 +37,13 @@ export interface ReportProgress {
   bytesTotal: number;
 }
 
-/** `dump.pcap:80,8080` names server ports; `x.gor` or `dump.pcap` a whole file. */
+/**
+ * `dump.pcap:80,8080` names server ports; `x.gor` or `dump.pcap` a whole file. Standard input and the names a
+ * shell gives a pipe (`-:80`, `/dev/stdin:80`, `/dev/fd/63:80` from `<(…)`) take ports too: they have no
+ * extension to tell a capture by.
+ */
 export function splitPorts(spec: string): { path: string; ports: string } {
-  const m = /^(.*\.(?:pcap|pcapng|cap)):([\d,]+)$/i.exec(spec);
+  const m = /^(.*\.(?:pcap|pcapng|cap)|-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/self\/fd\/\d+):([\d,]+)$/i.exec(spec);
   return m ? { path: m[1]!, ports: m[2]! } : { path: spec, ports: '' };
 }
 
@@ -80,9 +87,19 @@ const SCAN_CHUNK = 4 << 20;
  * original response back for a replayed one only when this says yes: holding keeps every request waiting
  * until it times out, which costs memory and time for nothing on a plain recording.
  */
-export async function mayHoldReplayed(specs: readonly string[], stop?: AbortSignal): Promise<boolean> {
+export async function mayHoldReplayed(
+  specs: readonly string[],
+  stop?: AbortSignal,
+  streams?: ReadonlyMap<string, StreamInput>,
+): Promise<boolean> {
   for (const spec of specs) {
     const { path } = splitPorts(spec);
+    const stream = streams?.get(path);
+    // A stream is read once: searching it first would mean holding all of it. Assumed to, as gzip.
+    if (stream) {
+      if (stream.kind === 'pcap') continue;
+      return true;
+    }
     const kind = inputKind(path);
     if (kind === 'gor.gz') return true;
     if (kind === 'gor' && (await hasReplayedRecord(path, stop))) return true;
@@ -125,8 +142,13 @@ async function hasReplayedRecord(path: string, stop: AbortSignal | undefined): P
 export interface FeedResult {
   /** Counters of the inputs, by name (records read, problems, capture counters). */
   inputs: Record<string, Record<string, number | string>>;
-  /** Set when `stop` ended the reading: the file it was in, how far in, and the files never opened. */
-  interrupted?: { file: string; bytesRead: number; size: number; unread: string[] };
+  /**
+   * Set when `stop` ended the reading: the file it was in, how far in (`stream`: its size is not known, `size`
+   * is 0), and the files never opened.
+   */
+  interrupted?: { file: string; bytesRead: number; size: number; stream?: true; unread: string[] };
+  /** An input was a stream: the total size (ReportProgress.bytesTotal) is not known. */
+  streamed: boolean;
 }
 
 /** What one file's feed gives back: its counters, and whether `stop` cut it before its end. */
@@ -138,6 +160,8 @@ interface Fed {
 /**
  * Reads every file into `analytics` in order, then finishes it. `map`: plain `.gor` files may be mapped.
  * `ipv6Clients`: filled from capture files with the IPv6 client of each connection (see TrackerOptions).
+ * `streams`: the inputs read as streams (report-stream.ts), by path, already opened and their kind known;
+ * with any, `progress.bytesTotal` is 0 (no total is known: the progress line shows bytes, no percentage).
  */
 export async function feedFiles(
   specs: readonly string[],
@@ -147,33 +171,39 @@ export async function feedFiles(
   map = canMapFiles(),
   stop?: AbortSignal,
   ipv6Clients?: Map<string, string>,
+  streams?: ReadonlyMap<string, StreamInput>,
 ): Promise<FeedResult> {
   const kinds = specs.map((spec) => {
     const { path } = splitPorts(spec);
-    return { spec, path, kind: inputKind(path), size: statSync(path).size };
+    const stream = streams?.get(path);
+    if (stream) return { spec, path, stream, kind: stream.kind, size: undefined };
+    return { spec, path, stream, kind: inputKind(path), size: statSync(path).size };
   });
-  progress.bytesTotal = kinds.reduce((n, k) => n + k.size, 0);
+  const sizes = kinds.map((k) => k.size);
+  progress.bytesTotal = sizes.includes(undefined) ? 0 : sizes.reduce((n: number, size) => n + size!, 0);
   const inputs: FeedResult['inputs'] = {};
   let interrupted: FeedResult['interrupted'];
   for (const [i, k] of kinds.entries()) {
     if (stop?.aborted) {
-      interrupted = { file: k.spec, bytesRead: 0, size: k.size, unread: kinds.slice(i + 1).map((u) => u.spec) };
+      const unread = kinds.slice(i + 1).map((u) => u.spec);
+      interrupted = { file: k.spec, bytesRead: 0, size: k.size ?? 0, ...(k.stream ? { stream: true } : {}), unread };
       break;
     }
     const before = progress.bytesRead;
     const fed =
       k.kind === 'pcap'
-        ? await feedPcap(k.spec, analytics, log, progress, stop, ipv6Clients)
-        : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop);
+        ? await feedPcap(k.spec, analytics, log, progress, stop, ipv6Clients, k.stream)
+        : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop, k.stream);
     inputs[k.spec] = fed.stats;
     if (fed.cut) {
       const unread = kinds.slice(i + 1).map((u) => u.spec);
-      interrupted = { file: k.spec, bytesRead: progress.bytesRead - before, size: k.size, unread };
+      const bytesRead = progress.bytesRead - before;
+      interrupted = { file: k.spec, bytesRead, size: k.size ?? 0, ...(k.stream ? { stream: true } : {}), unread };
       break;
     }
   }
   analytics.finish();
-  return { inputs, ...(interrupted ? { interrupted } : {}) };
+  return { inputs, streamed: sizes.includes(undefined), ...(interrupted ? { interrupted } : {}) };
 }
 
 async function feedGor(
@@ -184,14 +214,17 @@ async function feedGor(
   progress: ReportProgress,
   map: boolean,
   stop: AbortSignal | undefined,
+  source?: StreamInput,
 ): Promise<Fed> {
   // A plain file goes straight into the native core while its records are plain; the reader takes over at the
-  // first record the core leaves to it (and reads everything when the core is not in use).
-  const direct = gzip
-    ? { position: 0, records: 0, done: false, cut: false }
-    : map
-      ? await feedGorMapped(path, analytics, progress, stop)
-      : await feedGorDirect(path, analytics, progress, stop);
+  // first record the core leaves to it (and reads everything when the core is not in use). A stream goes to
+  // the reader from its first byte (the direct paths read by offset).
+  const direct =
+    gzip || source
+      ? { position: 0, records: 0, done: false, cut: false }
+      : map
+        ? await feedGorMapped(path, analytics, progress, stop)
+        : await feedGorDirect(path, analytics, progress, stop);
   if (direct.done || direct.cut) return { stats: { records: direct.records, bad_records: 0 }, cut: direct.cut };
   const base = direct;
   const problems: RecordProblem[] = [];
@@ -205,13 +238,13 @@ async function feedGor(
   let fileBytes = base.position; // read from the file (compressed, for gzip)
   let streamBytes = base.position; // handed to the reader (decompressed)
   let cut = false;
-  const raw = createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
-  raw.on('data', (chunk) => {
+  const raw = source ? source.bytes : createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
+  raw.on('data', (chunk: Buffer) => {
     progress.bytesRead += chunk.length;
     fileBytes += chunk.length;
   });
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (err) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
+  raw.on('error', (err: Error) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (stop?.aborted) {
@@ -224,6 +257,8 @@ async function feedGor(
       records += batch.length;
       progress.records += batch.length;
     }
+    // A stream a signal closed (its writer idle) ends without a chunk to see `stop` on.
+    if (source && stop?.aborted) cut = true;
     if (!cut) {
       for (const r of reader.end()) {
         analytics.observe(r);
@@ -232,6 +267,7 @@ async function feedGor(
     }
   } catch (err) {
     if (isTaplineError(err)) throw err; // from the work on what was read (a usage error), not the file's
+    if (source && stop?.aborted) return { stats: { records, bad_records: problems.length }, cut: true };
     // A gzip file cut short (gor or tapline killed before the trailer, a copy interrupted) or a read error
     // part way: what was read before it is reported, as gor's --input-file passes it on; the run exits 1.
     const cut = reader.discard();
@@ -395,13 +431,14 @@ async function feedPcap(
   progress: ReportProgress,
   stop: AbortSignal | undefined,
   ipv6Clients: Map<string, string> | undefined,
+  stream: StreamInput | undefined,
 ): Promise<Fed> {
   const address = portsOf(spec);
   const input = rawInput({
     ...RAW_INPUT_DEFAULTS,
     ...(ipv6Clients ? { ipv6Clients } : {}),
     address,
-    open: async () => openFileSource(address, log),
+    open: async () => (stream ? streamPacketSource(stream, address.host, log) : openFileSource(address, log)),
     log,
     name: `report(${spec})`,
   });
@@ -444,4 +481,27 @@ export function portsOf(spec: string): RawAddress {
       throw new TaplineError(ERROR_CODES.USAGE, err.message, { where: 'tapline report' });
     throw err;
   }
+}
+
+/**
+ * A capture read from a stream, as openFileSource reads one from a file (packets in order, timestamps as
+ * recorded, every port tracked with responses): the same engine (PcapStreamParser), fed by the stream.
+ */
+function streamPacketSource(stream: StreamInput, name: string, log: Logger): PacketSource {
+  const reader = readPcapStream(stream.bytes, {
+    name,
+    onWarning: (w) => log.warn(`${w.where}: ${w.message}`, 'report:pcap'),
+  });
+  return {
+    live: false,
+    filterText: '',
+    packets: flowAddon() !== null ? reader.batches() : reader,
+    stats: () => ({
+      file_packets: reader.stats.packets,
+      file_bytes: reader.stats.bytes,
+      snaplen_truncated: reader.stats.snaplenCut,
+      bpf_filtered: reader.stats.filtered,
+    }),
+    close: () => stream.close(),
+  };
 }

@@ -8,6 +8,9 @@
  *   files ─▶ report-input (feed) ─▶ analytics ─▶ snapshot ─┬─▶ table / JSON / CSV (stdout)
  *                                       └─▶ parquet rows    └─▶ budgets ─▶ breaches (stderr), exit 3
  *
+ * `-` is standard input; it and any input that cannot be read by offset (a FIFO, /dev/stdin, `<(zcat x.gor.gz)`)
+ * are read as streams, their kind from their first bytes (report-stream.ts).
+ *
  * Exit codes: 0 fine, 2 usage, 1 a file could not be read or held nothing readable (see unusableInputs), or
  * budgets were given and no request was found (unless --allow-empty), 3 a budget is broken; 128 + the
  * signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) when a signal stopped the reading: the report of what
@@ -42,6 +45,7 @@ import {
   type ReportProgress,
   splitPorts,
 } from './report-input.js';
+import { isStreamInput, openStreamInput, STDIN, type StreamInput } from './report-stream.js';
 import { createSignalHandler, type SubcommandProcess, signalExitCode } from './signals.js';
 import { StatusLine } from './status-line.js';
 import { groupDigits } from './summary.js';
@@ -130,7 +134,7 @@ function splitArgs(argv: readonly string[]): { files: string[]; flagArgs: string
       files.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
+    if (!arg.startsWith('-') || /^-(:[\d,]+)?$/.test(arg)) {
       files.push(arg);
       continue;
     }
@@ -178,6 +182,7 @@ async function analyticsFor(
   files: readonly string[],
   stop: AbortSignal,
   ipv6Clients: ReadonlyMap<string, string>,
+  streams: ReadonlyMap<string, StreamInput>,
 ): Promise<Analytics> {
   const responses = flags.string('responses');
   if (!['auto', 'original', 'replayed'].includes(responses)) {
@@ -190,9 +195,11 @@ async function analyticsFor(
     timeBase: 'input',
     top: flags.number('top'),
     // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
-    preferReplayed: responses === 'auto' && (await mayHoldReplayed(files, stop)),
+    preferReplayed: responses === 'auto' && (await mayHoldReplayed(files, stop, streams)),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
-    clientFromId: files.some((f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f)),
+    clientFromId: files.some(
+      (f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f) || streams.get(splitPorts(f).path)?.kind === 'pcap',
+    ),
     ipv6Clients,
   });
 }
@@ -200,14 +207,15 @@ async function analyticsFor(
 /** What the stderr warning and --json say of a report a signal cut short. */
 interface Partial {
   signal: NodeJS.Signals;
-  /** The file reading stopped in, its bytes read and size; the files never opened. */
+  /** The file reading stopped in, its bytes read and size (null: a stream); the files never opened. */
   stopped_in: string;
   file_bytes_read: number;
-  file_size: number;
+  file_size: number | null;
   unread: string[];
   records: number;
   bytes_read: number;
-  bytes_total: number;
+  /** null: an input is a stream, whose size is not known. */
+  bytes_total: number | null;
 }
 
 function partialOf(signal: NodeJS.Signals, fed: FeedResult, progress: ReportProgress): Partial | undefined {
@@ -217,24 +225,30 @@ function partialOf(signal: NodeJS.Signals, fed: FeedResult, progress: ReportProg
     signal,
     stopped_in: at.file,
     file_bytes_read: at.bytesRead,
-    file_size: at.size,
+    file_size: at.stream ? null : at.size,
     unread: at.unread,
     records: progress.records,
     bytes_read: progress.bytesRead,
-    bytes_total: progress.bytesTotal,
+    bytes_total: fed.streamed ? null : progress.bytesTotal,
   };
 }
 
 const share = (part: number, whole: number) => (whole > 0 ? `${Math.floor((100 * part) / whole)}%` : '0%');
+
+/** `part of whole (n%)`, or `part (a stream: its size is not known)` when the whole is not known. */
+function outOf(part: number, whole: number | null, format: (n: number) => string): string {
+  return whole === null
+    ? `${format(part)} (a stream: its size is not known)`
+    : `${format(part)} of ${format(whole)} (${share(part, whole)})`;
+}
 
 /** The stderr line saying how far a stopped report got. */
 function partialLine(p: Partial, what: string): string {
   const unread = p.unread.length > 0 ? `; not read: ${p.unread.join(', ')}` : '';
   return (
     `tapline: warning: ${p.signal}: the ${what} is partial: reading stopped in ${p.stopped_in} at byte ` +
-    `${groupDigits(p.file_bytes_read)} of ${groupDigits(p.file_size)} (${share(p.file_bytes_read, p.file_size)})` +
-    `${unread}; ${groupDigits(p.records)} records, ${formatBytes(p.bytes_read)} of ${formatBytes(p.bytes_total)} ` +
-    `read in all`
+    `${outOf(p.file_bytes_read, p.file_size, groupDigits)}${unread}; ${groupDigits(p.records)} records, ` +
+    `${formatBytes(p.bytes_read)}${p.bytes_total === null ? '' : ` of ${formatBytes(p.bytes_total)}`} read in all`
   );
 }
 
@@ -244,14 +258,21 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   const parsed = parseArgv(flagArgs, specs);
   if (parsed.help) {
     process.stdout.write(
-      `Usage: tapline report [flags] FILE... (FILE: .gor, .gor.gz, pcap or pcapng; dump.pcap:80 names server ports)\n\n${renderHelp(specs)}`,
+      'Usage: tapline report [flags] FILE... (FILE: .gor, .gor.gz, pcap or pcapng; dump.pcap:80 names server ports;\n' +
+        `  - reads standard input, as a pipe or FIFO is read: front to back, its kind from its first bytes)\n\n${renderHelp(specs)}`,
     );
     return 0;
   }
   const flags = parsed.flags;
   if (named.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
-  if (named.includes('-')) {
-    throw usage('reads files, not standard input ("-"): save the recording to a file and name it', 'tapline report');
+  // Standard input can be read once: named twice, the second would read nothing (or steal the first's bytes).
+  const compareArg = flags.string('compare');
+  const fromStdin = [...named, compareArg].filter((f) => splitPorts(f).path === STDIN);
+  if (fromStdin.length > 1) {
+    throw usage(
+      `standard input ("-") is named ${fromStdin.length} times (${fromStdin.join(', ')}): it can be read once`,
+      splitPorts(compareArg).path === STDIN ? '--compare' : 'tapline report',
+    );
   }
   const note = (line: string) => process.stderr.write(`${line}\n`);
   const files = readOnce(expandChunkNames(named, note), note);
@@ -260,8 +281,17 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   const top = flags.number('top');
   const compare = flags.string('compare');
   const baseFiles = compare ? expandChunkNames([compare], note) : [];
-  // Every file readable and every port list valid first, before any work.
-  for (const f of [...files, ...baseFiles]) if (inputKind(splitPorts(f).path) === 'pcap') portsOf(f);
+  const streamPaths = new Set<string>();
+  for (const f of [...files, ...baseFiles]) {
+    const { path } = splitPorts(f);
+    if (await isStreamInput(path)) streamPaths.add(path);
+  }
+  // Every file readable and every port list valid first, before any work (a stream is opened below: its
+  // first bytes can be read only once).
+  for (const f of [...files, ...baseFiles]) {
+    const { path } = splitPorts(f);
+    if (!streamPaths.has(path) && inputKind(path) === 'pcap') portsOf(f);
+  }
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   // IPv6 clients of capture files, by id prefix: the ids alone carry 4 bytes of an address (client column).
@@ -287,18 +317,35 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     signalled ??= signal;
     handler(signal);
   }, log);
+  const streams = new Map<string, StreamInput>();
   try {
-    const analytics = await analyticsFor(flags, files, stop.signal, ipv6Clients);
+    for (const path of streamPaths) {
+      const stream = await openStreamInput(path, stop.signal);
+      streams.set(path, stream);
+    }
+    for (const f of [...files, ...baseFiles]) {
+      const { path, ports } = splitPorts(f);
+      const kind = streams.get(path)?.kind;
+      if (kind === 'pcap') portsOf(f);
+      else if (kind !== undefined && ports !== '') {
+        throw usage(`${f}: ports name a capture's server ports; ${path} holds a .gor recording`, 'tapline report');
+      }
+    }
+    const analytics = await analyticsFor(flags, files, stop.signal, ipv6Clients, streams);
     const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
     if (parquet) analytics.onExchange((e) => parquet.add(e));
     if (flags.bool('progress') && process.stderr.isTTY === true) {
-      const shown = () => (progress.bytesTotal >= PROGRESS_FROM_BYTES ? progress : undefined);
+      // A stream has no size: shown once that much has been read, without a percentage (bytesTotal 0).
+      const big = (p: ReportProgress) =>
+        streams.size > 0 ? p.bytesRead >= PROGRESS_FROM_BYTES : p.bytesTotal >= PROGRESS_FROM_BYTES;
+      const shown = () => (big(progress) ? progress : undefined);
       status = new StatusLine(process.stderr, shown);
       status.start();
     }
     return await readAndReport(analytics, parquet);
   } finally {
     signals?.remove();
+    for (const stream of streams.values()) stream.close(); // standard input let go: the process can end
   }
 
   async function readAndReport(analytics: Analytics, parquet: ParquetWriter | undefined): Promise<number> {
@@ -309,15 +356,24 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     let partial: Partial | undefined;
     let basePartial: Partial | undefined;
     try {
-      const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal, ipv6Clients);
+      const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal, ipv6Clients, streams);
       inputs = fed.inputs;
       partial = partialOf(signalled ?? 'SIGINT', fed, progress);
       snapshot = analytics.snapshot();
       if (compare) {
         const baseClients = new Map<string, string>();
-        const base = await analyticsFor(flags, baseFiles, stop.signal, baseClients);
+        const base = await analyticsFor(flags, baseFiles, stop.signal, baseClients, streams);
         const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
-        const baseFed = await feedFiles(baseFiles, base, log, baseProgress, canMapFiles(), stop.signal, baseClients);
+        const baseFed = await feedFiles(
+          baseFiles,
+          base,
+          log,
+          baseProgress,
+          canMapFiles(),
+          stop.signal,
+          baseClients,
+          streams,
+        );
         baseInputs = baseFed.inputs;
         baseline = base.snapshot();
         basePartial = partialOf(signalled ?? 'SIGINT', baseFed, baseProgress);
@@ -421,7 +477,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
 
 /** The table's mark of a partial report (the stderr warning says where reading stopped). */
 function partialNote(p: Partial, baseline?: string): string {
-  const read = `${formatBytes(p.bytes_read)} of ${formatBytes(p.bytes_total)} (${share(p.bytes_read, p.bytes_total)})`;
+  const read = outOf(p.bytes_read, p.bytes_total, formatBytes);
   return baseline
     ? `  PARTIAL: ${p.signal} stopped the reading of the baseline ${baseline}: the change below is against its first ${read}`
     : `  PARTIAL: ${p.signal} stopped the reading; these counts are of the first ${read}`;
