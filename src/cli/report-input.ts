@@ -455,6 +455,7 @@ async function feedPcap(
     progress.bytesRead += read - before;
     before = read;
   }
+  if (stream && stop?.aborted) cut = true; // a stream a signal closed ends as if at its end
   await input.close();
   const stats = input.stats?.() ?? {};
   // Every packet on other ports (a mistyped port): the report would show nothing with nothing to say why.

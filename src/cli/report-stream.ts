@@ -88,8 +88,15 @@ function kindOf(head: Buffer): StreamKind {
 export async function openStreamInput(path: string, stop: AbortSignal): Promise<StreamInput> {
   let source: Readable | undefined;
   let closed = false;
+  // Closing ends the bytes as an end of input would (a read waiting on the source is dropped, not an error):
+  // every consumer, the capture engine's too, then finishes with what it took.
+  let endNow: () => void = () => {};
+  const closing = new Promise<IteratorReturnResult<undefined>>((resolve) => {
+    endNow = () => resolve({ done: true, value: undefined });
+  });
   const close = () => {
     closed = true;
+    endNow();
     source?.destroy();
   };
   stop.addEventListener('abort', close, { once: true });
@@ -140,7 +147,10 @@ export async function openStreamInput(path: string, stop: AbortSignal): Promise<
     if (failure !== undefined) throw failure;
     if (ended) return;
     for (;;) {
-      const next = await chunks.next();
+      if (closed) return;
+      const reading = chunks.next();
+      reading.catch(() => {}); // dropped by close(): the source's destroy rejects it
+      const next = await Promise.race([reading, closing]);
       if (next.done) return;
       yield next.value;
     }

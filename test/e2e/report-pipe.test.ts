@@ -38,6 +38,8 @@ function gorRecords(count: number): Buffer {
 }
 
 const EXCHANGES = 3_000;
+const BIG_PCAP_EXCHANGES = 3_000; // ~2 MiB: far more than a pipe's buffer
+let bigPcap: string;
 let dir: string;
 let gor: string;
 let gz: string;
@@ -57,6 +59,13 @@ before(() => {
     exchanges.push([false, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n${'y'.repeat(n)}`)]);
   }
   writeFileSync(pcap, buildPcap(timed(turns(exchanges))));
+  const many: [boolean, Buffer][] = [];
+  for (let n = 0; n < BIG_PCAP_EXCHANGES; n++) {
+    many.push([true, Buffer.from(`GET /q/${n % 9} HTTP/1.1\r\nHost: shop\r\n\r\n`)]);
+    many.push([false, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n${'z'.repeat(500)}`)]);
+  }
+  bigPcap = join(dir, 'big.pcap');
+  writeFileSync(bigPcap, buildPcap(timed(turns(many))));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -148,33 +157,38 @@ describe('report from a pipe', () => {
     assert.match(r.stderr, /-:80: ports name a capture's server ports; - holds a \.gor recording/);
   });
 
-  it('SIGINT while the writer is idle: the partial report at once, exit 130, no size claimed', async () => {
-    const fifo = mkfifo('idle.fifo');
-    const child = startTapline(['report', '--json', fifo]);
-    child.stdin!.end();
-    const writer = createWriteStream(fifo);
-    try {
-      const records = gorRecords(EXCHANGES);
-      const sent = records.subarray(0, Math.floor(records.length * 0.8)); // ends inside a record
-      // The write completes once the report has taken all but the pipe's buffer of it: it is reading.
-      await new Promise<void>((resolve, reject) => writer.write(sent, (err) => (err ? reject(err) : resolve())));
-      const done = collect(child, 20_000);
-      child.kill('SIGINT');
-      const r = await done; // the writer is still open: the report did not wait for its end
-      assert.equal(r.code, 130, r.stderr);
-      assert.match(
-        r.stderr,
-        /warning: SIGINT: the report is partial: reading stopped in \S+idle\.fifo at byte [\d,]+ \(a stream: its size is not known\); [\d,]+ records, [\d.]+ \w+ read in all/,
-      );
-      const json = JSON.parse(r.stdout.toString());
-      assert.equal(json.interrupted, true);
-      assert.equal(json.partial.file_size, null);
-      assert.equal(json.partial.bytes_total, null);
-      assert.ok(json.total_requests > 0 && json.total_requests < EXCHANGES, `${json.total_requests}`);
-    } finally {
-      writer.destroy();
-    }
-  });
+  for (const [what, bytes, exchanges] of [
+    ['.gor', () => gorRecords(EXCHANGES), EXCHANGES],
+    ['pcap', () => readFileSync(bigPcap), BIG_PCAP_EXCHANGES],
+  ] as const) {
+    it(`SIGINT while the writer of a ${what} is idle: the partial report at once, exit 130, no size claimed`, async () => {
+      const fifo = mkfifo(`idle${what}.fifo`);
+      const child = startTapline(['report', '--json', fifo]);
+      child.stdin!.end();
+      const writer = createWriteStream(fifo);
+      try {
+        const records = bytes();
+        const sent = records.subarray(0, Math.floor(records.length * 0.8)); // ends inside a record
+        // The write completes once the report has taken all but the pipe's buffer of it: it is reading.
+        await new Promise<void>((resolve, reject) => writer.write(sent, (err) => (err ? reject(err) : resolve())));
+        const done = collect(child, 20_000);
+        child.kill('SIGINT');
+        const r = await done; // the writer is still open: the report did not wait for its end
+        assert.equal(r.code, 130, r.stderr);
+        assert.match(
+          r.stderr,
+          /warning: SIGINT: the report is partial: reading stopped in \S+idle\S+\.fifo at byte [\d,]+ \(a stream: its size is not known\); [\d,]+ records, [\d.]+ \w+ read in all/,
+        );
+        const json = JSON.parse(r.stdout.toString());
+        assert.equal(json.interrupted, true);
+        assert.equal(json.partial.file_size, null);
+        assert.equal(json.partial.bytes_total, null);
+        assert.ok(json.total_requests > 0 && json.total_requests < exchanges, `${json.total_requests}`);
+      } finally {
+        writer.destroy();
+      }
+    });
+  }
 
   it('SIGINT while a FIFO has no writer yet: the (empty) partial report, exit 130, no hang', {
     skip: OPENAT === undefined ? 'needs Linux on x64 or arm64 (/proc/PID/task/*/syscall)' : false,
