@@ -205,6 +205,9 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
       return {
         ...counters,
         in_flight_batches: inFlight.size,
+        // Messages sent and awaiting their delivery report: with `queued`, what is neither acked nor failed
+        // (a second SIGINT leaves without them; the summary it prints shows how many).
+        in_flight: inFlightMessages,
         queued: pending?.count ?? 0,
         acked_per_s: Math.round(counters.acked / seconds),
         client: producer.client,
