@@ -90,6 +90,23 @@ export function deliveryTimeoutMs(retries: number): number {
 /** librdkafka's int32 properties stop at 2^31 − 1 (a larger value is read wrapped). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+const SASL_GUESS =
+  'Disconnected: verify that security.protocol is correctly configured, broker might require SASL authentication';
+
+/**
+ * librdkafka says SASL_GUESS whenever a broker closes a plaintext connection soon after it was set up, which
+ * is also what a broker that stops or restarts does: a user whose broker went down was sent to check
+ * `security.protocol`, a setting tapline's flags do not even name. Said in tapline's terms, both causes.
+ */
+export function plainWords(text: string): string {
+  if (!text.includes(SASL_GUESS)) return text;
+  return text.replace(
+    SASL_GUESS,
+    'Disconnected by the broker (it stopped or restarted; or, if every connection ends so at once, it requires ' +
+      'TLS or SASL: --kafka-tls-ca-cert, --output-kafka-use-sasl)',
+  );
+}
+
 /** librdkafka configuration properties for tapline's Kafka flags (as client.ts maps them for kafkajs). */
 export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [string, string][] {
   const config: [string, string][] = [
@@ -156,7 +173,7 @@ export function createRdkafkaProducer(
       else batch.reject(new KafkaDeliveryError(text, n));
     } else if (kind === EVENT_ERROR) {
       // As kafkajs's errors: rate-limited warnings (the same failures also come as log lines, below).
-      c.log.warn(`${c.name}: librdkafka: ${text}`, `${c.name} client`);
+      c.log.warn(`${c.name}: librdkafka: ${plainWords(text)}`, `${c.name} client`);
     } else if (kind === EVENT_LOG) {
       c.log.debug(n <= 4 ? 1 : 2, `${c.name}: librdkafka: ${text}`);
     } else if (kind === EVENT_CLOSED) {
