@@ -12,6 +12,7 @@ import { closeSync, constants, createReadStream, open as openCallback, openSync 
 import { stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
@@ -58,6 +59,7 @@ async function openSource(path: string): Promise<Readable> {
   const fd = own ?? (await openFd(path, 'r')); // a FIFO: waits for its writer
   const s = await stat(path);
   if (s.isFIFO() || s.isSocket()) return new Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+  if (isatty(fd)) return new TtyReadStream(fd); // a terminal: a read that waits for typing can be dropped
   return createReadStream(path, { fd, highWaterMark: 1 << 20 });
 }
 
@@ -88,15 +90,8 @@ function kindOf(head: Buffer): StreamKind {
 export async function openStreamInput(path: string, stop: AbortSignal): Promise<StreamInput> {
   let source: Readable | undefined;
   let closed = false;
-  // Closing ends the bytes as an end of input would (a read waiting on the source is dropped, not an error):
-  // every consumer, the capture engine's too, then finishes with what it took.
-  let endNow: () => void = () => {};
-  const closing = new Promise<IteratorReturnResult<undefined>>((resolve) => {
-    endNow = () => resolve({ done: true, value: undefined });
-  });
   const close = () => {
     closed = true;
-    endNow();
     source?.destroy();
   };
   stop.addEventListener('abort', close, { once: true });
@@ -146,12 +141,18 @@ export async function openStreamInput(path: string, stop: AbortSignal): Promise<
     yield* head;
     if (failure !== undefined) throw failure;
     if (ended) return;
+    // Closing ends the bytes as an end of input would (the read the source's destroy fails is not an error):
+    // every consumer, the capture engine's too, then finishes with what it took. (Not a Promise.race with a
+    // closing promise: each race would leave a reaction on it holding its chunk, every chunk kept to the end.)
     for (;;) {
-      if (closed) return;
-      const reading = chunks.next();
-      reading.catch(() => {}); // dropped by close(): the source's destroy rejects it
-      const next = await Promise.race([reading, closing]);
-      if (next.done) return;
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        if (closed) return;
+        throw err;
+      }
+      if (next.done || closed) return;
       yield next.value;
     }
   }

@@ -208,6 +208,22 @@ describe('report from a pipe', () => {
     assert.equal(JSON.parse(r.stdout.toString()).interrupted, true);
   });
 
+  it('memory stays bounded on an endless stream (/dev/zero): 768 MiB read, RSS under 384 MiB; SIGINT ends it', {
+    skip: process.platform !== 'linux' ? 'reads /proc/PID/io and /proc/PID/status' : false,
+  }, async () => {
+    const child = startTapline(['report', '--json', '/dev/zero']);
+    const done = collect(child, 90_000);
+    const field = (file: string, name: string) =>
+      Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(readIfThere(`/proc/${child.pid}/${file}`))?.[1] ?? 0);
+    await waitFor(() => field('io', 'rchar') >= 768 * 2 ** 20, 60_000, 20);
+    const rssKiB = field('status', 'VmRSS');
+    child.kill('SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(rssKiB > 0 && rssKiB < 384 * 1024, `RSS ${rssKiB} KiB after 768 MiB read`);
+    assert.match(r.stderr, /\/dev\/zero: record 1 \(byte 0\): no meta line in the first 4096 bytes/);
+  });
+
   it('a socket named by its path: exit 1 saying how to read it, not ENXIO', async () => {
     const path = join(dir, 'report.sock');
     const server = createServer().listen(path);
