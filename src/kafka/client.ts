@@ -331,8 +331,13 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
         onFatal(unreadable);
         return;
       }
+      // kafkajs restarts by itself after a retriable crash, and restartOnFailure has said so ('restarting
+      // (1/5) after: …'); a 'failed' line after it read as if the reader had given up.
+      if (event.payload.restart) {
+        c.log.debug(1, `${c.name}: Kafka consumer crashed (kafkajs restarts it): ${err.message}`);
+        return;
+      }
       c.log.warn(`${c.name}: Kafka consumer failed: ${err.message}`, `${c.name} crash`);
-      if (event.payload.restart) return;
       if (!mayRestart(err, 'starting a fresh client')) {
         if (!closed) onFatal(err);
         return;

@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
-import type { Batch } from '../../src/core/plugin.js';
 import { kafkaInput } from '../../src/inputs/kafka.js';
-import { createConsumer, createProducer, type KafkaConnection } from '../../src/kafka/client.js';
-import { batchOf } from '../../src/kafka/record-batch.js';
+import { createConsumer } from '../../src/kafka/client.js';
 import { type KafkaBroker, startKafkaBroker } from '../support/kafka-broker.js';
+import { expectedPaths, produceNumbered, readerConnection, readPaths } from './reader-helpers.js';
 
 const SYNC_GROUP = 14;
 const FETCH = 1;
@@ -23,39 +22,9 @@ before(async () => {
 });
 after(() => broker?.close());
 
-const connection = (log: ReturnType<typeof memoryLogger>): KafkaConnection => ({
-  brokers: broker.bootstrap.split(','),
-  clientId: 'tapline-test',
-  retries: 3,
-  log,
-  name: 'input-kafka(test)',
-});
-
-async function produce(topic: string, from: number, count: number): Promise<void> {
-  const producer = createProducer(connection(memoryLogger()), { compression: 'none', acks: 1 });
-  await producer.connect();
-  const records = Array.from({ length: count }, (_, i) => ({
-    key: null,
-    value: Buffer.from(
-      `1 ${(from + i).toString(16).padStart(24, '0')} 1700000000000000000 0\nGET /${from + i} HTTP/1.1\r\n\r\n`,
-    ),
-  }));
-  await producer.send(topic, batchOf(records));
-  await producer.close();
-}
-
-/** Reads until `count` messages (or 30 s: a rejoin may wait for the crashed member's 10 s session to end), returning the request paths in arrival order. */
-async function readPaths(iterator: AsyncIterator<Batch>, count: number, seen: string[]): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (seen.length < count && Date.now() < deadline) {
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadline - Date.now()).unref());
-    const next = await Promise.race([iterator.next(), timeout]);
-    if (next === 'timeout' || next.done) break;
-    for (const m of next.value) seen.push(m.data.toString().split(' ')[1]!);
-  }
-}
-
-const expected = (from: number, count: number) => Array.from({ length: count }, (_, i) => `/${from + i}`);
+const connection = (log: ReturnType<typeof memoryLogger>) => readerConnection(broker.bootstrap, log);
+const produce = (topic: string, from: number, count: number) => produceNumbered(broker.bootstrap, topic, from, count);
+const expected = expectedPaths;
 
 test('in a group: a SyncGroup answered with INVALID_REQUEST restarts the client, which joins and reads everything', async () => {
   await produce('grouped', 0, 40);
