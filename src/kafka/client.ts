@@ -169,6 +169,8 @@ export function unknownTopicText(topic: string, brokers: readonly string[], why 
   return `${text}: the cluster does not create topics on demand (auto.create.topics.enable=false); create the topic or check its name`;
 }
 
+const RETRYING_SEND = /^Failed to send messages: /;
+
 /** `quiet()` true: the client's errors are only debug lines (a consumer being closed mid-join). */
 function kafkaOf(
   c: KafkaConnection,
@@ -193,8 +195,10 @@ function kafkaOf(
         c.log.warn(outOfRangeText(c, entry.log.partition, resetTo), `${c.name} out of range`);
         return;
       }
-      // The fetch's own line for it says less than the one above, which follows it.
-      if (entry.log.error === OUT_OF_RANGE_FETCH) c.log.debug(1, text);
+      // The fetch's own line for it says less than the one above, which follows it. The producer's 'Failed to
+      // send messages' is logged before each retry: a batch delivered on its second try read as lost. What is
+      // lost after the retries is said by the output ('N message(s) not delivered') and counted.
+      if (entry.log.error === OUT_OF_RANGE_FETCH || RETRYING_SEND.test(entry.log.message)) c.log.debug(1, text);
       else if (entry.level === logLevel.ERROR && !quiet()) c.log.warn(text, `${c.name} client`);
       else c.log.debug(1, text);
     },
