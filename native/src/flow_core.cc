@@ -566,6 +566,9 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   double segments_ = 0, flowsOpened_ = 0, requests_ = 0, responses_ = 0;
   // What the HTTP layer counts for a pending message when its flow expires or the input ends.
   double incompleteExpired_ = 0, incompleteEof_ = 0, incompleteDropped_ = 0, unmatched_ = 0, unanswered_ = 0;
+  // Requests (all emitted here) still waiting for their responses when their flow expired or the input ended,
+  // with trackResponse: ConnectionState.close() (FIN and RST hand the flow to the TS path, which counts there).
+  double unansweredAtClose_ = 0;
   bool allowIncomplete_ = false;
   // Bytes of messages that spanned segments (and of pending messages handed over), for the current call.
   std::vector<uint8_t> arena_;
@@ -831,6 +834,13 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     ClearPending(pd);
   }
 
+  // A flow is given up (expiry, end of input): its pending message, then the requests no response will answer.
+  void EndFlow(Flow& f, bool expired) {
+    EndPending(f, expired);
+    if (trackResponse_) unansweredAtClose_ += static_cast<double>(f.waiting.size());
+    f.waiting.clear();
+  }
+
   static void Touch(Flow& f, uint64_t tsNs) {
     if (tsNs > f.lastSeenNs) f.lastSeenNs = tsNs;
   }
@@ -1069,7 +1079,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
     for (uint32_t slot = 0; slot < flows_.size(); slot++) {
       Flow& f = flows_[slot];
       if (!f.live || f.lastSeenNs > cutoff) continue;
-      EndPending(f, true);
+      EndFlow(f, true);
       table_.Erase(KeyOf(f.clientIp, f.clientPort, f.serverIp, f.serverPort));
       Drop(slot);
       removed++;
@@ -1098,6 +1108,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
     if (out.ElementLength() >= 12) out.Data()[11] = static_cast<double>(pendingBytes_);
+    if (out.ElementLength() >= 13) out.Data()[12] = unansweredAtClose_;
     if (out.ElementLength() >= 11) {
       double* d = out.Data();
       d[0] = segments_;
@@ -1118,7 +1129,7 @@ class FlowCore : public Napi::ObjectWrap<FlowCore> {
   // End of input: a pending message is reported as the TS path's flush would (counted); forget everything.
   Napi::Value Clear(const Napi::CallbackInfo& info) {
     for (Flow& f : flows_)
-      if (f.live) EndPending(f, false);
+      if (f.live) EndFlow(f, false);
     table_.Clear();
     flows_.clear();
     free_.clear();

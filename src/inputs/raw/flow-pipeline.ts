@@ -97,6 +97,8 @@ export class FlowPipeline {
       contentHint: options.protocol === 'http' ? contentHint : undefined,
       expireNs: options.expireNs,
       onFlowRemoved: (conn) => {
+        // A server that never sent a byte has no direction to end: its requests are settled here.
+        this.http.get(conn)?.close(this.httpCounters, options.trackResponse);
         if (this.native !== null && !conn.clientIp.includes(':')) this.removed.push(conn);
       },
     });
@@ -200,7 +202,9 @@ export class FlowPipeline {
     const state = new ConnectionState(conn);
     this.noteIpv6Client(state);
     // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
-    for (const w of waiting) state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true }, 'GET', this.httpCounters);
+    // The fast path emitted every request it queued.
+    for (const w of waiting)
+      state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true, emitted: true }, 'GET', this.httpCounters);
     this.http.set(conn, state);
     if (pending === null) return;
     const c = pending.fromClient;
@@ -305,6 +309,7 @@ function withNative(c: HttpCutCounters, n: NativeFlowCounters | undefined): Http
     responses: c.responses + n.responses,
     unmatched_responses: c.unmatched_responses + n.unmatched_responses,
     unanswered_requests: c.unanswered_requests + n.unanswered_requests,
+    requests_unanswered_at_close: c.requests_unanswered_at_close + n.requests_unanswered_at_close,
     incomplete_expired: c.incomplete_expired + n.incomplete_expired,
     incomplete_eof: c.incomplete_eof + n.incomplete_eof,
     incomplete_dropped: c.incomplete_dropped + n.incomplete_dropped,

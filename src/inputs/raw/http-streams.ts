@@ -62,6 +62,13 @@ export interface HttpCutCounters {
    * behind them in the queue, so they were answered in bytes the capture does not have.
    */
   unanswered_requests: number;
+  /**
+   * With --input-raw-track-response: requests emitted whose response had not come when their connection ended
+   * (closed or reset by either side, given up idle after --input-raw-expire, or still open when the capture
+   * ended). gor emits them the same way, with no word; a server that closes after answering 2 of 5 pipelined
+   * requests leaves 3 here.
+   */
+  requests_unanswered_at_close: number;
   /** Messages cut by --input-raw-max-size (emitted, marked). */
   cut_max_size: number;
   /** Messages cut where they were by --input-raw-memory-budget, the largest in progress each time (emitted, marked). */
@@ -89,6 +96,7 @@ export function newHttpCutCounters(): HttpCutCounters {
     interim_responses: 0,
     unmatched_responses: 0,
     unanswered_requests: 0,
+    requests_unanswered_at_close: 0,
     cut_max_size: 0,
     cut_memory_budget: 0,
     incomplete_gap: 0,
@@ -109,6 +117,8 @@ interface WaitingRequest {
   /** The ACK in gor's formula (shifted for 100-continue): the SEQ its response starts at. */
   readonly ack: number;
   readonly sampled: boolean;
+  /** It was emitted (not sampled out, not an incomplete message left out): only then is it counted unanswered. */
+  emitted?: boolean;
 }
 
 /**
@@ -140,6 +150,8 @@ export class ConnectionState {
   responseGap = false;
   /** The first 16 characters of every id on this connection. */
   readonly idPrefix: string;
+  /** No response can come any more (the server's direction ended, or the whole connection did). */
+  private closed = false;
 
   constructor(readonly conn: TcpConnection) {
     this.idPrefix = connectionIdPrefix(conn.clientPort, conn.serverPort, conn.clientIp4);
@@ -156,6 +168,25 @@ export class ConnectionState {
       else this.methods.shift();
       counters.unanswered_requests++;
     }
+  }
+
+  /**
+   * The connection can carry no more responses: the requests still waiting are counted as unanswered at close
+   * (when responses are followed), and so is every request emitted after this. Once; later calls count only
+   * what arrived since.
+   */
+  close(counters: HttpCutCounters, trackResponse: boolean): void {
+    this.closed = true;
+    this.settleClosed(counters, trackResponse);
+  }
+
+  /** After close(): the waiting requests will never be answered. */
+  settleClosed(counters: HttpCutCounters, trackResponse: boolean): void {
+    if (!this.closed || this.waiting.length === 0) return;
+    if (trackResponse) for (const w of this.waiting) if (w.emitted) counters.requests_unanswered_at_close++;
+    // No response is delivered after this (the server's direction has ended), so the methods queued to frame
+    // them do not matter any more.
+    this.waiting.length = 0;
   }
 
   /** A request waiting for its response has this id (ids on one connection differ only in their last 4 bytes). */
@@ -312,6 +343,12 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
     this.chunks.clear();
     this.account();
+    // The server's direction ended: no response can come. The client's ended with the whole connection (a reset,
+    // given up, the capture's end) and the server never sent a byte: likewise. A client's FIN alone is not the
+    // end: a server answers after it (the flow's removal settles a server that never sends anything).
+    const state = this.state;
+    if (this.side === 'server' || (reason !== 'fin' && state.server === undefined))
+      state.close(this.counters, this.options.trackResponse);
   }
 
   private trim(): void {
@@ -384,7 +421,9 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (m.expectContinue) data = deleteHeader(data, 'Expect');
     if (this.options.realIpHeader !== '') data = setHeader(data, this.options.realIpHeader, conn.clientIp);
     c.requests++;
+    request.emitted = true;
     this.emit('1', idNumber, first, m, data);
+    this.state.settleClosed(c, this.options.trackResponse);
   }
 
   private response(m: Http1Message): void {

@@ -138,6 +138,7 @@ export interface NativeFlowCounters {
   incomplete_dropped: number;
   unmatched_responses: number;
   unanswered_requests: number;
+  requests_unanswered_at_close: number;
 }
 
 export class NativeFlows implements ExternalHolder {
@@ -154,7 +155,7 @@ export class NativeFlows implements ExternalHolder {
   private handoffs = new Uint32Array(0);
   private waits = new Uint32Array(0);
   private readonly counts = new Uint32Array(9);
-  private readonly numbers = new Float64Array(12);
+  private readonly numbers = new Float64Array(13);
   /** The current call's arena (see NativeFlowCore.arena), or an empty buffer. */
   private arena: Buffer = Buffer.alloc(0);
   /** Tuples the TypeScript path let go of, for the core to forget its marks (4 numbers each). */
@@ -296,7 +297,7 @@ export class NativeFlows implements ExternalHolder {
     this.tellBudget();
   }
 
-  /** End of input: native flows sit at message boundaries, so there is nothing to report. */
+  /** End of input: a message in progress is counted, and so are requests still waiting for their responses. */
   finish(): void {
     this.core.clear();
     this.tellBudget();
@@ -315,6 +316,7 @@ export class NativeFlows implements ExternalHolder {
       incomplete_dropped: n[8]!,
       unmatched_responses: n[9]!,
       unanswered_requests: n[10]!,
+      requests_unanswered_at_close: n[12]!,
     };
   }
 
