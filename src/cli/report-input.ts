@@ -21,6 +21,7 @@ import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
+import { parseMetaBytes } from '../core/meta.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
 import { describeReadError } from '../inputs/file-source.js';
 import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
@@ -337,6 +338,10 @@ async function feedGorMapped(
         position += taken.next;
         at += taken.next;
         if (!taken.needsMore) return { position, records, done: false, cut: false }; // the reader's record
+        // A record larger than a view that does not start with a meta line is garbage (zeros, another format):
+        // the reader skips it to its separator without keeping it. Growing the view to find that separator
+        // kept every byte of it resident, up to the 1 GiB mapping: 1.1 GB of RSS for 1.5 GB of zeros.
+        if (taken.next === 0 && !startsWithMetaLine(view)) return { position, records, done: false, cut: false };
         if (viewEnd === map.length) break; // the mapping's end: the next mapping starts at the cut record
         span = taken.next === 0 ? span * 2 : DIRECT_CHUNK; // a record larger than a view: a larger view
         await new Promise<void>((r) => setImmediate(r)); // timers (the progress line), signals between views
@@ -353,6 +358,24 @@ async function feedGorMapped(
     await handle?.close();
   }
 }
+
+/**
+ * Whether `view` (a record's first bytes) starts with a meta line as the reader checks it (GorRecordReader:
+ * an LF within MAX_META_LINE bytes, then a line parseMeta takes); a record that does not is skipped by it.
+ */
+function startsWithMetaLine(view: Buffer): boolean {
+  const nl = view.subarray(0, MAX_META_LINE + 1).indexOf(0x0a);
+  if (nl === -1) return false;
+  const end = nl > 0 && view[nl - 1] === 0x0d ? nl - 1 : nl;
+  try {
+    parseMetaBytes(view, 0, end);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** The reader's longest meta line (core/gor-format.ts): past it without an LF, a record is garbage. */
+const MAX_META_LINE = 4096;
 
 /** Bytes per read of the direct path: one native walk per read. */
 const DIRECT_CHUNK = 8 << 20;
