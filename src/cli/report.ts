@@ -418,6 +418,14 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
             'upgraded_bytes in --json)',
         );
       }
+      // Requests whose connection ended before their answer (pcap inputs): in 'no response' above, said why here.
+      const unanswered = Object.values(inputs).reduce((sum, i) => sum + Number(i.requests_unanswered_at_close ?? 0), 0);
+      if (unanswered > 0) {
+        out(
+          `\nNo response because the connection ended first: ${groupDigits(unanswered)} request(s) (closed, reset or ` +
+            'still open at the end of the capture; requests_unanswered_at_close in --json)',
+        );
+      }
       if (changes) out(formatCompare(changes, compare, top));
     }
     // After the report is printed: a Parquet file that fails to write (disk full) does not take the report with it.

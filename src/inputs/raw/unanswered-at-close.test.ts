@@ -112,7 +112,7 @@ describe('capture: requests their connection ended without answering', () => {
     assert.equal(stats.requests_unanswered_at_close, 0);
   });
 
-  it('report --json over the pcap: the 3 count as no response, and the input says why', async () => {
+  it('report over the pcap: the 3 count as no response, and the input (--json) and the table say why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tapline-unanswered-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'closed.pcap');
@@ -126,5 +126,9 @@ describe('capture: requests their connection ended without answering', () => {
     assert.equal(report.totals.no_response, 3);
     const input = Object.values(report.inputs)[0]!;
     assert.equal(input.requests_unanswered_at_close, report.totals.no_response);
+    // The table says why, under it.
+    const table = await runTapline(['report', `${file}:8080`]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout.toString(), /No response because the connection ended first: 3 request\(s\)/);
   });
 });
