@@ -396,7 +396,7 @@ export async function buildPlugins(
   return { inputs, outputs };
 }
 
-/** Leaves without waiting (the second signal): exit-at-once.ts, with the 'exit' listeners run as process.exit() runs them. */
+/** Leaves without waiting (the second signal): exit-at-once.ts, the 'exit' listeners run as process.exit() would. */
 function leaveAtOnce(code: number): never {
   return exitAtOnce(code, process.exit, (c) => {
     process.exitCode = c;

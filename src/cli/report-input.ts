@@ -18,7 +18,6 @@ import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
-import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
@@ -28,9 +27,9 @@ import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
 import { flowAddon } from '../inputs/raw/native-flows.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
 import { openFileSource, type PacketSource } from '../inputs/raw/sources.js';
-import type { StreamInput } from './report-stream.js';
+import { kindOf, type StreamInput, type StreamKind } from './report-stream.js';
 
-export type InputKind = 'gor' | 'gor.gz' | 'pcap';
+export type InputKind = StreamKind;
 
 export interface ReportProgress {
   records: number;
@@ -64,9 +63,7 @@ export function inputKind(path: string): InputKind {
     fd = openSync(path, 'r');
     const head = Buffer.alloc(4);
     const n = readSync(fd, head, 0, 4, 0);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gor.gz';
-    if (captureFormatOf(head.subarray(0, n)) !== undefined) return 'pcap';
-    return 'gor';
+    return kindOf(head.subarray(0, n));
   } catch (err) {
     throw readFailure(err, path);
   } finally {

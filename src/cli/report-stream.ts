@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
 
+/** What an input holds: a .gor recording, one gzip-compressed, or a capture (pcap or pcapng). */
 export type StreamKind = 'gor' | 'gor.gz' | 'pcap';
 
 /** A stream input, its kind known: iterate `bytes` once; `close()` ends the reading at once. */
@@ -76,8 +77,11 @@ function releaseFifoOpen(path: string): void {
   }
 }
 
-/** What the first bytes say: gzip, a capture, else a .gor recording (whose reader judges it record by record). */
-function kindOf(head: Buffer): StreamKind {
+/**
+ * What an input's first bytes (up to 4) say: gzip, a capture, else a .gor recording (whose reader judges it
+ * record by record). Files (report-input.ts inputKind) and streams are told apart by the same rule.
+ */
+export function kindOf(head: Buffer): StreamKind {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gor.gz';
   if (captureFormatOf(head.subarray(0, 4)) !== undefined) return 'pcap';
   return 'gor';

@@ -532,8 +532,9 @@ function missingInterpreter(program: string): string | undefined {
  * when it ran the program. Asked at once after spawn, when the process has either exec'd or is dead or
  * dying: on Linux, /proc/PID/cmdline is then the program's command line (no wait, no turn of the event loop),
  * still tapline's own (it never exec'd), or empty (it is exiting). Exiting, it may also be a program that ran
- * and ended at once (`exit 0`): if its name is not tapline's it did run; if it is, its 'exit' is awaited, and only a stop signal (SIGINT, SIGTERM, SIGHUP), which
- * cannot reach a process in its own session, counts as a death before exec; anything else is its own exit,
+ * and ended at once (`exit 0`): if its name is not tapline's it did run; if it is, its 'exit' is awaited,
+ * and only a stop signal (SIGINT, SIGTERM, SIGHUP), which cannot reach a process in its own session, counts
+ * as a death before exec; anything else is its own exit,
  * left for the caller, which sees it has already exited. Elsewhere, or when /proc cannot tell, it is taken
  * as running, as before: a death is then reported as such.
  */

@@ -19,6 +19,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Backoff } from './backoff.js';
 import type { Conduit } from './conduit.js';
+import { FramesOnWire } from './tcp-ack.js';
 
 export type Dialer = () => Promise<Conduit>;
 
@@ -322,42 +323,3 @@ export class ForwardLink {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * The sizes of the frames written on one connection, in order, from the first the peer has not (as far as last
- * asked) acknowledged. Only sizes are kept; frames known acknowledged are forgotten as the list grows.
- */
-export class FramesOnWire {
-  private sizes: number[] = [];
-  private head = 0;
-  /** Bytes of the frames forgotten (all acknowledged). */
-  private start = 0;
-
-  add(frames: Buffer[], acknowledged: () => number | undefined): void {
-    for (const f of frames) this.sizes.push(f.length);
-    if (this.sizes.length - this.head > 4096) this.forget(acknowledged());
-  }
-
-  /** Removes the last `n` frames (taken back to be sent again). */
-  dropLast(n: number): void {
-    this.sizes.length = Math.max(this.head, this.sizes.length - n);
-  }
-
-  /** How many frames end past `acked` bytes (none when it is unknown). */
-  beyond(acked: number | undefined): number {
-    if (acked === undefined) return 0;
-    this.forget(acked);
-    return this.sizes.length - this.head;
-  }
-
-  private forget(acked: number | undefined): void {
-    if (acked === undefined) return;
-    while (this.head < this.sizes.length && this.start + this.sizes[this.head]! <= acked) {
-      this.start += this.sizes[this.head++]!;
-    }
-    if (this.head > 4096 && this.head * 2 > this.sizes.length) {
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
-    }
-  }
-}

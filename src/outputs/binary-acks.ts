@@ -13,8 +13,7 @@
  * or off Linux. The session is the only writer on its socket, so the stream's bytes are the turns' bytes.
  */
 import type { Socket } from 'node:net';
-import { FramesOnWire } from '../net/forward-link.js';
-import { type AckWatch, watchAcks } from '../net/tcp-ack.js';
+import { type AckWatch, FramesOnWire, watchAcks } from '../net/tcp-ack.js';
 
 export class TurnAcks {
   private readonly frames = new FramesOnWire();
