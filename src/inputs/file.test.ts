@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -242,6 +242,37 @@ describe('input-file', () => {
     }
     assert.ok(count >= 1000);
     assert.ok((input.stats!().passes as number) >= 500);
+  });
+
+  it('--input-file-loop warns about an unchanged file’s bad records once, then counts them on every pass', async () => {
+    const garbage = Buffer.from('garbage-without-meta\n🐵🙈🙉\n');
+    const badTs = Buffer.from('1 bt abc 0\nGET /t HTTP/1.1\r\n\r\n\n🐵🙈🙉\n');
+    const file = write('loop-bad.gor', rec('1', 1n * MS), garbage, badTs, rec('2', 2n * MS));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], loop: true, speed: Number.POSITIVE_INFINITY, log });
+    let replaced = false;
+    for await (const _ of input.read()) {
+      const passes = input.stats!().passes as number;
+      if (passes === 3 && !replaced) {
+        // A changed file (another inode, size and mtime) is new: its problems are said again.
+        replaced = true;
+        const next = `${file}.next`;
+        writeFileSync(next, Buffer.concat([rec('3', 1n * MS), garbage, garbage, rec('4', 2n * MS)]));
+        renameSync(next, file);
+      }
+      if (passes >= 8) await input.close();
+    }
+    const stats = input.stats!();
+    const lines = log.lines.join('\n');
+    const said = (text: string) => log.lines.filter((l) => l.includes(text)).length;
+    // Pass 1: the garbage record and the bad timestamp; pass 2: one line saying they came back.
+    // Passes 1-3 read the first file, the rest the second: its two bad records once, and no second notice.
+    assert.equal(said('record 2 (byte'), 2, lines);
+    assert.equal(said('record 3 (byte'), 2, lines);
+    assert.equal(said('timestamp is not a number'), 1, lines);
+    assert.equal(said('pass 2 of --input-file-loop met the 2 problem(s) warned about above again'), 1, lines);
+    assert.equal(log.lines.length, 5, lines);
+    assert.equal(stats.skipped, 3 + 2 * ((stats.passes as number) - 3));
   });
 
   it('--input-file-loop restarts the timing (no wait between passes)', async () => {

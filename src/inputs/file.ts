@@ -80,6 +80,14 @@ export interface FileInputStats {
   passes: number;
 }
 
+interface MatchedFile {
+  path: string;
+  size: number;
+  identity: string | undefined;
+  /** Identity, size and mtime: the same while the file is unchanged (undefined when it is no regular file). */
+  version: string | undefined;
+}
+
 const MAX_BATCH = 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const PRIME_CONCURRENCY = 16;
@@ -135,8 +143,23 @@ export function fileInput(options: FileInputOptions): Input {
     passes: 0,
   };
   const waits = new GorWaits({ speed, maxWaitNs });
+  /**
+   * --input-file-loop reads an unchanged file's bad records again on every pass: their warnings were given on
+   * the first pass, so later passes count them (skipped, file_errors, …) without saying them again, and the
+   * end of the first such pass says so once. A file is unchanged while its identity, size and mtime are.
+   */
+  const readBefore = new Set<string>();
+  const repeats = new WeakSet<FileSource>();
+  let repeated = 0;
+  let repeatSaid = false;
+  const quietRepeat = (source: FileSource): boolean => {
+    if (!repeats.has(source)) return false;
+    repeated++;
+    return true;
+  };
   /** The record is passed on (as gor does), so this is a warning, not an error. */
   const warnBadTimestamp = (source: FileSource, rec: GorRecord) =>
+    quietRepeat(source) ||
     log.warn(
       `${source.path}: record ${rec.record} (byte ${rec.offset}): the meta line's timestamp is not a ` +
         'number: is this a .gor file? (passed on in place and not paced; gor would read it as 0)',
@@ -148,6 +171,7 @@ export function fileInput(options: FileInputOptions): Input {
       if (p.kind === 'unterminated') stats.unterminated++;
       else if (p.kind === 'crlf') stats.crlf++;
       else if (p.skipped) stats.skipped++;
+      if (quietRepeat(source)) return;
       let problem = describeProblem(p, source.path);
       if (source.startsLikeGzip && p.record === 1) {
         const hint = `${problem.message}; the file starts like gzip data: name it *.gz`;
@@ -158,6 +182,7 @@ export function fileInput(options: FileInputOptions): Input {
     readError(err, source, dropped) {
       if (stop.signal.aborted) return; // close() cut the read short: not a problem of the file
       stats.file_errors++;
+      if (quietRepeat(source)) return;
       const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
       // Nothing read at all (not gzip data, a pcap given by mistake): no count of records to give.
       const text =
@@ -175,9 +200,9 @@ export function fileInput(options: FileInputOptions): Input {
   };
 
   /** Every file of every pattern, in order; a pattern that matches nothing is an error. */
-  const expand = async (): Promise<{ path: string; size: number; identity: string | undefined }[]> => {
+  const expand = async (): Promise<MatchedFile[]> => {
     const seen = new Set<string>();
-    const out: { path: string; size: number; identity: string | undefined }[] = [];
+    const out: MatchedFile[] = [];
     for (const pattern of patterns) {
       const matches = globSync(pattern);
       if (matches.length === 0) {
@@ -213,7 +238,8 @@ export function fileInput(options: FileInputOptions): Input {
             { where: '--input-file' },
           );
         }
-        out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity });
+        const version = identity === undefined ? undefined : `${identity}:${info!.size}:${info!.mtimeNs}`;
+        out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity, version });
       }
     }
     return out;
@@ -252,6 +278,12 @@ export function fileInput(options: FileInputOptions): Input {
       const map = !timed && !dryRun;
       sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size, map));
       if (rawRuns) for (const s of sources) s.enableRuns();
+      files.forEach((f, i) => {
+        if (f.version === undefined) return;
+        if (readBefore.has(`${f.path}\0${f.version}`)) repeats.add(sources[i]!);
+        else readBefore.add(`${f.path}\0${f.version}`);
+      });
+      const repeatedBefore = repeated;
       await fillAll(sources);
       const merge = new MinHeap<FileSource>((a, b) => {
         const ka = a.headKey();
@@ -376,6 +408,14 @@ export function fileInput(options: FileInputOptions): Input {
       }
       if (batch.length > 0) yield batch;
       release();
+      if (repeated > repeatedBefore && !repeatSaid) {
+        repeatSaid = true;
+        log.warn(
+          `${name}: pass ${stats.passes} of --input-file-loop met the ${repeated - repeatedBefore} problem(s) ` +
+            'warned about above again (the files have not changed); later passes count them in the summary, ' +
+            'which adds up every pass, without saying them again',
+        );
+      }
       if (dryRun) {
         report(formatDryRunReport({ records: stats.records, files: stats.files, bytes: stats.bytes, waits }));
         return;
