@@ -275,6 +275,27 @@ describe('input-file', () => {
     assert.equal(stats.skipped, 3 + 2 * ((stats.passes as number) - 3));
   });
 
+  it('a long wait for the next record is said: what, how long, until when, and how to shorten it', async () => {
+    const gap = 3n * 86_400_000n * MS; // three days between two records
+    const file = write('gap.gor', rec('1', 0n), rec('2', gap), rec('3', gap + 1n * MS));
+    const log = memoryLogger();
+    const stop = new AbortController();
+    const reading = collect(fileInput({ patterns: [file], log, signal: stop.signal, speed: 2 }));
+    for (let i = 0; i < 500 && log.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    stop.abort();
+    assert.deepEqual(ids(await reading), ['1']);
+    assert.equal(log.lines.length, 1, log.lines.join('\n'));
+    assert.match(
+      log.lines[0]!,
+      /waiting 36h0m0s \(until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) for record 2 of \S+gap\.gor: .* replayed at 200%; --input-file-max-wait caps a gap/,
+    );
+    // Capped by --input-file-max-wait, the same gap is a short wait: nothing to say.
+    const capped = memoryLogger();
+    const all = await collect(fileInput({ patterns: [file], log: capped, maxWaitMs: 20 }));
+    assert.deepEqual(ids(all), ['1', '2', '3']);
+    assert.deepEqual(capped.lines, []);
+  });
+
   it('--input-file-loop restarts the timing (no wait between passes)', async () => {
     const file = write('loop-timing.gor', rec('1', 0n), rec('2', 30n * MS));
     const input = fileInput({ patterns: [file], loop: true });

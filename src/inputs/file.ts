@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input, RawRun } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
-import type { Limit } from '../core/values.js';
+import { formatGoDuration, type Limit } from '../core/values.js';
 import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
@@ -89,6 +89,8 @@ interface MatchedFile {
 }
 
 const MAX_BATCH = 1024;
+/** A wait for the next record at least this long is said (file.ts announceLongWait). */
+const LONG_WAIT_MS = 10_000;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const PRIME_CONCURRENCY = 16;
 
@@ -165,6 +167,22 @@ export function fileInput(options: FileInputOptions): Input {
         'number: is this a .gor file? (passed on in place and not paced; gor would read it as 0)',
       'input-file:timestamp',
     );
+
+  /**
+   * A gap in the recording that makes the replay wait long (3 days between two records at 100%) looked like a
+   * hang: the records so far were sent, then nothing, with no word. Said when the wait is LONG_WAIT_MS or more.
+   */
+  const announceLongWait = (source: FileSource, rec: GorRecord, ms: number) => {
+    if (!(ms >= LONG_WAIT_MS)) return;
+    const at = new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    const pace = `${Number((speed * 100).toPrecision(6))}%`;
+    log.warn(
+      `${name}: waiting ${formatGoDuration(Math.round(ms / 1000) * 1000)} (until ${at}) for record ` +
+        `${rec.record} of ${source.path}: the recording has a gap before it, replayed at ${pace}; ` +
+        '--input-file-max-wait caps a gap, a higher speed (|200%) shortens it, |max does not wait',
+      'input-file:long-wait',
+    );
+  };
 
   const hooks: SourceHooks = {
     problem(p, source) {
@@ -387,6 +405,7 @@ export function fileInput(options: FileInputOptions): Input {
               batch = [];
               batchBytes = 0;
             }
+            announceLongWait(source, rec, clock.untilDue());
             for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
               await sleep(ms, stop.signal);
             }
