@@ -337,28 +337,7 @@ describe('pipeline', () => {
 
   it('outputs that produce responses are drained before everything closes', async () => {
     const file = collector();
-    const pending: Message[] = [];
-    let finish: (() => void) | undefined;
-    const replayer: Output = {
-      name: 'replayer',
-      write(msg) {
-        if (msg.meta.type === '1') pending.push(msg);
-      },
-      responses: (async function* () {
-        await new Promise<void>((resolve) => {
-          finish = resolve;
-        });
-        yield pending.map((m) => ({
-          meta: makeMeta({ type: '3', id: m.meta.id, timestampNs: 0n, latencyNs: 5n }),
-          data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
-        }));
-      })(),
-      async drain() {
-        await sleep(5);
-        finish?.();
-      },
-      close: async () => {},
-    };
+    const replayer = replayerOutput();
     await new Pipeline({
       inputs: [arrayInput([request(1), request(2)])],
       outputs: [replayer, file],
@@ -370,4 +349,62 @@ describe('pipeline', () => {
     );
     assert.ok(file.closed);
   });
+
+  it('--split-output with a replaying output beside one that records: says where the replayed responses go', async () => {
+    const file = collector();
+    const log = memoryLogger();
+    const replayer = replayerOutput();
+    await new Pipeline({
+      inputs: [arrayInput([request(1), request(2)])],
+      outputs: [replayer, file],
+      split: true,
+      log,
+    }).run();
+    // id1 went to the replayer, so its replayed response follows it there; the file never sees a type 3.
+    assert.deepEqual(
+      file.got.map((m) => `${m.meta.type}:${m.meta.id}`),
+      ['1:id2'],
+    );
+    assert.equal(log.lines.length, 1, log.lines.join('\n'));
+    assert.match(
+      log.lines[0]!,
+      /--split-output: the responses replayer replays \(type 3\) follow their request back to it, .* no other output gets them/,
+    );
+    // Split over replaying outputs only: nothing records responses anyway, nothing to say.
+    const quiet = memoryLogger();
+    await new Pipeline({
+      inputs: [arrayInput([request(1), request(2)])],
+      outputs: [replayerOutput(), replayerOutput()],
+      split: true,
+      log: quiet,
+    }).run();
+    assert.deepEqual(quiet.lines, []);
+  });
 });
+
+/** An output that answers each request it took with a type-3 response once drained (as --output-http-track-response). */
+function replayerOutput(): Output {
+  const pending: Message[] = [];
+  let finish: (() => void) | undefined;
+  const replayer: Output = {
+    name: 'replayer',
+    write(msg) {
+      if (msg.meta.type === '1') pending.push(msg);
+    },
+    responses: (async function* () {
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      yield pending.map((m) => ({
+        meta: makeMeta({ type: '3', id: m.meta.id, timestampNs: 0n, latencyNs: 5n }),
+        data: Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+      }));
+    })(),
+    async drain() {
+      await sleep(5);
+      finish?.();
+    },
+    close: async () => {},
+  };
+  return replayer;
+}

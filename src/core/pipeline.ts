@@ -202,6 +202,18 @@ export class Pipeline {
     };
     const processors = this.options.processors ?? [];
     const router = this.options.split && this.slots.length > 1 ? new SplitRouter(this.slots.length) : undefined;
+    if (router && producers.length > 0 && outputs.some((o) => o.responses === undefined)) {
+      // A response follows its request (router.ts), so a replayed one goes back to the output that replayed it,
+      // which takes no responses: the file or stdout beside it never sees one, which a user keeping replies there
+      // would not guess.
+      log.warn(
+        `--split-output: the responses ${producers.map((o) => o.name).join(', ')} replay` +
+          `${producers.length === 1 ? 's' : ''} (type 3) follow their request back to ` +
+          `${producers.length === 1 ? 'it' : 'them'}, which take${producers.length === 1 ? 's' : ''} no ` +
+          'responses: no other output gets them. Without --split-output every output gets every message, ' +
+          'replayed responses included',
+      );
+    }
     // Raw runs only when nothing on the way needs a message object (plugin.ts, "Raw runs").
     const runs =
       (this.options.rawRuns ?? rawRunsAllowed()) &&
