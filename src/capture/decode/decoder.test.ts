@@ -6,16 +6,20 @@ import { createDecoder, type DecodeCounters } from './decoder.js';
 import { SUPPORTED_LINK_TYPES } from './link.js';
 import type { DROP_REASONS } from './reasons.js';
 import {
+  erspan2,
+  erspan3,
   ethernet,
   ext6,
   fddi,
   frag6,
+  gre,
   ip4,
   ipnet,
   ipv4,
   ipv6,
   loopback,
   nflog,
+  pppoe,
   raw,
   sll,
   sll2,
@@ -298,6 +302,68 @@ describe('decoder', () => {
     let deep = inner4;
     for (let i = 0; i < 3; i++) deep = ipv4(deep, { ...outer, protocol: 4 });
     assert.equal(seen(ethernet(deep)), 'ip-in-ip-too-deep');
+    assertAccounted(d.counters);
+  });
+
+  it('GRE (IP, Ethernet, ERSPAN II and III) is unwrapped as tshark does; nesting is bounded with IP in IP', () => {
+    const inner4 = ipv4(tcp({ payload: 'four' }), { src: '10.0.0.1', dst: '10.0.0.2' });
+    const inner6 = ipv6(tcp({ payload: 'six' }), { src: 'fd00::1', dst: 'fd00::2' });
+    const d = createDecoder();
+    const seen = (frame: Buffer) => {
+      const s = d.decode(raw(frame));
+      return s ? [s.srcIp, s.dstIp, s.payload.toString(), ...s.vlanIds] : d.lastDrop;
+    };
+    const outer = { src: '192.0.2.1', dst: '192.0.2.2', protocol: 47 };
+    const in4 = (g: Buffer) => ethernet(ipv4(g, outer));
+    const four = ['10.0.0.1', '10.0.0.2', 'four'];
+    assert.deepEqual(seen(in4(gre(inner4))), four);
+    assert.deepEqual(seen(in4(gre(inner6, 0x86dd))), ['fd00::1', 'fd00::2', 'six']);
+    assert.deepEqual(seen(ethernet(ipv6(gre(inner4), { nextHeader: 47 }), 0x86dd)), four);
+    assert.deepEqual(seen(in4(gre(inner4, 0x0800, { checksum: true, key: 9, seq: 3 }))), four);
+    // Ethernet bridged over GRE (with its VLAN tag), ERSPAN I (no header), II and III (with and without subheader).
+    assert.deepEqual(seen(in4(gre(ethernet(inner4, 0x0800, [[0x8100, 7]]), 0x6558, { key: 1 }))), [...four, 7]);
+    assert.deepEqual(seen(in4(gre(ethernet(inner4), 0x88be))), four);
+    assert.deepEqual(seen(in4(gre(erspan2(ethernet(inner4)), 0x88be, { seq: 1 }))), four);
+    assert.deepEqual(seen(in4(gre(erspan3(ethernet(inner4)), 0x22eb, { seq: 1 }))), four);
+    assert.deepEqual(seen(in4(gre(erspan3(ethernet(inner4), true), 0x22eb, { seq: 1 }))), four);
+    // In two IPv4 fragments of the outer packet.
+    const g = gre(inner4);
+    assert.equal(seen(ethernet(ipv4(g.subarray(0, 16), { ...outer, id: 9, moreFragments: true }))), 'fragment-held');
+    assert.deepEqual(seen(ethernet(ipv4(g.subarray(16), { ...outer, id: 9, fragOffset: 16 }))), four);
+    // What GRE carries that is not read: PPTP (version 1), source routing, another protocol, a short header,
+    // ERSPAN III of IP frames.
+    assert.equal(seen(in4(gre(inner4, 0x880b, { extraFlags: 1 }))), 'non-tcp');
+    assert.equal(seen(in4(gre(inner4, 0x0800, { extraFlags: 0x4000 }))), 'non-tcp');
+    assert.equal(seen(in4(gre(inner4, 0x8847))), 'non-tcp');
+    assert.equal(seen(in4(Buffer.from([0, 0, 8]))), 'non-tcp');
+    assert.equal(seen(in4(gre(erspan3(inner4, false, 2), 0x22eb, { seq: 1 }))), 'non-tcp');
+    // GRE in IP in IP in GRE: the third tunnel is too deep, whatever its kind.
+    const deep = gre(ipv4(gre(ipv4(inner4, { protocol: 4 })), outer));
+    assert.equal(seen(in4(deep)), 'ip-in-ip-too-deep');
+    assertAccounted(d.counters);
+  });
+
+  it('PPPoE session frames are unwrapped to their IP packet (behind VLAN tags too); others are non-IP', () => {
+    const inner4 = ipv4(tcp({ payload: 'four' }), { src: '10.0.0.1', dst: '10.0.0.2' });
+    const inner6 = ipv6(tcp({ payload: 'six' }), { src: 'fd00::1', dst: 'fd00::2' });
+    const d = createDecoder();
+    const seen = (frame: Buffer, linkType: number = LinkType.ETHERNET) => {
+      const s = d.decode(raw(frame, linkType));
+      return s ? [s.srcIp, s.payload.toString(), ...s.vlanIds] : d.lastDrop;
+    };
+    assert.deepEqual(seen(ethernet(pppoe(inner4), 0x8864)), ['10.0.0.1', 'four']);
+    assert.deepEqual(seen(ethernet(pppoe(inner6, 0x0057), 0x8864)), ['fd00::1', 'six']);
+    assert.deepEqual(seen(ethernet(pppoe(inner4, 0x21, true), 0x8864)), ['10.0.0.1', 'four']);
+    assert.deepEqual(seen(ethernet(pppoe(inner4), 0x8864, [[0x8100, 12]])), ['10.0.0.1', 'four', 12]);
+    assert.deepEqual(seen(sll(pppoe(inner4), 0x8864), LinkType.LINUX_SLL), ['10.0.0.1', 'four']);
+    // Padding after the PPPoE payload (a short frame) is not read as TCP payload.
+    assert.deepEqual(seen(ethernet(Buffer.concat([pppoe(inner4), Buffer.alloc(20, 0x41)]), 0x8864)), [
+      '10.0.0.1',
+      'four',
+    ]);
+    assert.equal(seen(ethernet(pppoe(Buffer.alloc(8), 0xc021), 0x8864)), 'non-ip'); // LCP
+    assert.equal(seen(ethernet(Buffer.from([0x11, 0x09, 0, 0, 0, 0]), 0x8863)), 'non-ip'); // discovery
+    assert.equal(seen(ethernet(Buffer.from([0x11, 0]), 0x8864)), 'link-truncated');
     assertAccounted(d.counters);
   });
 

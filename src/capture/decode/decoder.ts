@@ -4,7 +4,9 @@
  *   link (ethernet/vlan, sll, null, raw, nflog) ──▶ [VLAN filter] ──▶ ipv4 | ipv6 (+ extension headers)
  *     ──▶ [fragment table: hold, or complete into one payload] ──▶ tcp ──▶ DecodedSegment
  *                                                              ├─▶ udp:vxlanPort ──▶ [VNI filter] ──▶ inner Ethernet ──▶ (again)
- *                                                              └─▶ IP in IP (4, 41) ──▶ inner IPv4 | IPv6 ──▶ (again)
+ *                                                              ├─▶ IP in IP (4, 41) ──▶ inner IPv4 | IPv6 ──▶ (again)
+ *                                                              └─▶ GRE (47) ──▶ inner IP | Ethernet (ERSPAN) ──▶ (again)
+ *   (PPPoE session frames are unwrapped to their IP packet before the network layer, at any depth.)
  *
  * Stateful only because of fragment reassembly. Every packet that does not become a segment is counted
  * under one reason (`counters.dropped`) or held as a fragment, and `lastDrop` says what happened to the
@@ -14,10 +16,12 @@ import type { RawPacket, TcpSegment } from '../types.js';
 import { AddressText } from './address.js';
 import { parseEthernet } from './ethernet.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentCounters, type FragmentLimits, FragmentTable } from './fragments.js';
+import { PROTO_GRE, parseGre } from './gre.js';
 import { IpInfo, PROTO_IPIP, PROTO_IPV6, PROTO_TCP, PROTO_UDP } from './ip.js';
 import { parseIpv4 } from './ipv4.js';
 import { isIpv6Extension, parseIpv6, walkIpv6Extensions } from './ipv6.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkInfo, parseLink } from './link.js';
+import { ETHERTYPE_PPPOE_SESSION, parsePppoe } from './pppoe.js';
 import { type DropReason, emptyDropCounts, type NullReason } from './reasons.js';
 import { type DecodedSegment, NO_VLANS } from './segment.js';
 import { parseTcp, TcpInfo } from './tcp.js';
@@ -86,7 +90,7 @@ interface FragmentMeta {
   readonly addr: Buffer | null;
 }
 
-/** A tunnel (VXLAN, IP in IP) inside a tunnel is unwrapped once more, no further (bounds work per packet). */
+/** A tunnel (VXLAN, IP in IP, GRE) inside a tunnel is unwrapped once more, no further (bounds work per packet). */
 const MAX_TUNNEL_DEPTH = 2;
 /** Fragments are expired by packet time on fragment arrival and at least every this many packets. */
 const EXPIRE_EVERY = 1024;
@@ -185,7 +189,9 @@ class PacketDecoder implements Decoder {
   private network(packet: RawPacket, buf: Buffer, depth: number): DecodedSegment | null {
     const link = this.link;
     const ip = this.ip;
-    let r: DropReason | null;
+    let r: DropReason | null = null;
+    if (link.etherType === ETHERTYPE_PPPOE_SESSION) r = parsePppoe(buf, link);
+    if (r !== null) return this.drop(r);
     if (link.etherType === ETHERTYPE_IPV4) r = parseIpv4(buf, link.offset, link.end, ip);
     else if (link.etherType === ETHERTYPE_IPV6) r = parseIpv6(buf, link.offset, link.end, ip);
     else r = 'non-ip';
@@ -199,7 +205,16 @@ class PacketDecoder implements Decoder {
     if (ip.protocol === PROTO_TCP) return this.segment(packet, buf);
     if (ip.protocol === PROTO_UDP && this.vxlanPort > 0) return this.tunnel(packet, buf, depth);
     if (ip.protocol === PROTO_IPIP || ip.protocol === PROTO_IPV6) return this.ipInIp(packet, buf, depth);
+    if (ip.protocol === PROTO_GRE) return this.gre(packet, buf, depth);
     return this.drop('non-tcp');
+  }
+
+  /** A packet or Ethernet frame carried in GRE (GRE tunnels, ERSPAN mirrors), as tshark decodes it. */
+  private gre(packet: RawPacket, buf: Buffer, depth: number): DecodedSegment | null {
+    if (depth >= MAX_TUNNEL_DEPTH) return this.drop('ip-in-ip-too-deep');
+    const r = parseGre(buf, this.ip.payloadOff, this.ip.payloadEnd, this.link);
+    if (r !== null) return this.drop(r);
+    return this.network(packet, buf, depth + 1);
   }
 
   /** An IP packet carried as the payload of another (IP in IP, 6in4, 4in6), as tshark decodes it. */
@@ -299,6 +314,7 @@ class PacketDecoder implements Decoder {
       (p === PROTO_UDP && this.vxlanPort > 0) ||
       p === PROTO_IPIP ||
       p === PROTO_IPV6 ||
+      p === PROTO_GRE ||
       (ip.version === 6 && isIpv6Extension(p));
     if (!wanted) return this.drop('non-tcp');
     if (ip.truncated) return this.drop('fragment-invalid');

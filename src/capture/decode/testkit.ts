@@ -243,6 +243,65 @@ export function vxlan(inner: Buffer, vni: number, flags = 0x08): Buffer {
   return b;
 }
 
+export interface GreFields {
+  /** Checksum, key and sequence words (their flags are set when given). */
+  checksum?: boolean;
+  key?: number;
+  seq?: number;
+  /** Flags/version word bits beyond those (0x4000 routing, a version). */
+  extraFlags?: number;
+}
+
+/** A GRE header (RFC 2784/2890) carrying `inner` of protocol type `protocol` (0x0800, 0x86dd, 0x6558, ...). */
+export function gre(inner: Buffer, protocol = 0x0800, f: GreFields = {}): Buffer {
+  const words: number[] = [];
+  let flags = f.extraFlags ?? 0;
+  if (f.checksum) {
+    flags |= 0x8000;
+    words.push(0);
+  }
+  if (f.key !== undefined) {
+    flags |= 0x2000;
+    words.push(f.key);
+  }
+  if (f.seq !== undefined) {
+    flags |= 0x1000;
+    words.push(f.seq);
+  }
+  const b = Buffer.alloc(4 + words.length * 4);
+  b.writeUInt16BE(flags, 0);
+  b.writeUInt16BE(protocol, 2);
+  for (const [i, w] of words.entries()) b.writeUInt32BE(w >>> 0, 4 + i * 4);
+  return Buffer.concat([b, inner]);
+}
+
+/** An ERSPAN type II header (8 bytes: version 1, VLAN, session) before the mirrored frame. */
+export function erspan2(frame: Buffer, session = 1): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt16BE(0x1000, 0);
+  b.writeUInt16BE(session & 0x3ff, 2);
+  return Buffer.concat([b, frame]);
+}
+
+/** An ERSPAN type III header (12 bytes, version 2), with the 8-byte platform subheader when `subheader`. */
+export function erspan3(frame: Buffer, subheader = false, frameType = 0): Buffer {
+  const b = Buffer.alloc(12 + (subheader ? 8 : 0));
+  b.writeUInt16BE(0x2000, 0);
+  b[10] = frameType << 2;
+  if (subheader) b[11] = 1;
+  return Buffer.concat([b, frame]);
+}
+
+/** A PPPoE session header and PPP protocol (two bytes, or one when `compressed`) before `payload`. */
+export function pppoe(payload: Buffer, pppProtocol = 0x0021, compressed = false): Buffer {
+  const proto = compressed ? Buffer.from([pppProtocol]) : Buffer.from([pppProtocol >> 8, pppProtocol & 0xff]);
+  const b = Buffer.alloc(6);
+  b[0] = 0x11;
+  b.writeUInt16BE(0x1234, 2);
+  b.writeUInt16BE(proto.length + payload.length, 4);
+  return Buffer.concat([b, proto, payload]);
+}
+
 let clock = 1_700_000_000_000_000_000n;
 
 /** A RawPacket with a fresh, increasing timestamp unless one is given. */

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ethernet, ipv4, ipv6 } from '../../capture/decode/testkit.js';
+import { ethernet, gre, ipv4, ipv6, pppoe } from '../../capture/decode/testkit.js';
 import type { RawPacket } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
 import { FlowPipeline } from './flow-pipeline.js';
@@ -190,38 +190,51 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
   });
 });
 
-describe('native flow fast path: IP in IP', { skip }, () => {
-  /** `packet`'s IP packet carried in another IP packet (protocol 4 in IPv4, next header 4 in IPv6). */
-  function tunneled(packet: RawPacket, outer: 4 | 6): RawPacket {
+describe('native flow fast path: IP in IP, GRE, PPPoE', { skip }, () => {
+  type Outer = 4 | 6 | 'gre' | 'gre6' | 'pppoe';
+  /**
+   * `packet`'s IP packet carried in another IP packet (protocol 4 in IPv4, next header 4 in IPv6), in GRE
+   * over IPv4 or IPv6 (protocol 47), or in a PPPoE session frame.
+   */
+  function tunneled(packet: RawPacket, outer: Outer): RawPacket {
     const inner = Buffer.from(packet.data.subarray(14));
     const wrapped =
       outer === 4
         ? ethernet(ipv4(inner, { src: '192.0.2.9', dst: '192.0.2.2', protocol: 4 }))
-        : ethernet(ipv6(inner, { src: '2001:db8::9', dst: '2001:db8::2', nextHeader: 4 }), 0x86dd);
+        : outer === 6
+          ? ethernet(ipv6(inner, { src: '2001:db8::9', dst: '2001:db8::2', nextHeader: 4 }), 0x86dd)
+          : outer === 'gre'
+            ? ethernet(ipv4(gre(inner), { src: '192.0.2.9', dst: '192.0.2.2', protocol: 47 }))
+            : outer === 'gre6'
+              ? ethernet(ipv6(gre(inner), { src: '2001:db8::9', dst: '2001:db8::2', nextHeader: 47 }), 0x86dd)
+              : ethernet(pppoe(inner), 0x8864);
     return { ...packet, data: wrapped };
   }
 
   it('a connection followed natively whose packets then come tunneled is handed over, as fragments are', async () => {
     const x = GET_HELLO;
     const packets = conversation([x, x, x]);
-    for (const outer of [4, 6] as const) {
-      // Handshake and the first exchange plain, the rest through an IPIP (or 4in6) tunnel.
+    for (const outer of [4, 6, 'gre', 'gre6', 'pppoe'] as const) {
+      // Handshake and the first exchange plain, the rest through an IPIP, 4in6 or GRE tunnel, or PPPoE.
       const mixed = packets.map((p, i) => (i < 5 ? p : tunneled(p, outer)));
       const { msgs, stats } = await same(mixed);
-      assert.equal(msgs.length, 6, `outer IPv${outer}`);
-      assert.equal(stats.connections, 1, `outer IPv${outer}`);
+      assert.equal(msgs.length, 6, `outer ${outer}`);
+      assert.equal(stats.connections, 1, `outer ${outer}`);
     }
   });
 
   it('requests through the tunnel and answers direct (an LVS-TUN load balancer) pair up', async () => {
     const list = segments([GET_HELLO, GET_HELLO], [1400], [1000, 5000]);
-    const packets = timed(list).map((p, i) => (list[i]!.fromClient ? tunneled(p, 4) : p));
-    const { msgs } = await same(packets);
-    assert.deepEqual(
-      msgs.map((m) => m.meta.type),
-      ['1', '2', '1', '2'],
-    );
-    assert.equal(msgs[0]!.meta.id, msgs[1]!.meta.id);
+    for (const outer of [4, 'gre'] as const) {
+      const packets = timed(list).map((p, i) => (list[i]!.fromClient ? tunneled(p, outer) : p));
+      const { msgs } = await same(packets);
+      assert.deepEqual(
+        msgs.map((m) => m.meta.type),
+        ['1', '2', '1', '2'],
+        `outer ${outer}`,
+      );
+      assert.equal(msgs[0]!.meta.id, msgs[1]!.meta.id);
+    }
   });
 });
 
