@@ -116,7 +116,7 @@ export async function startLiveConsumers(
       });
     }
     if (metricsAt) {
-      const m = await startMetricsServer(feed, metricsAt);
+      const m = await startMetricsServer(feed, metricsAt, 'metrics', flags.number('route-limit'));
       m.server.unref();
       closers.push(() => m.close());
       log.write(`tapline: Prometheus metrics on ${m.url}/metrics`);

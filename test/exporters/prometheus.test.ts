@@ -3,10 +3,15 @@
  * generated config): the series it stored, read back through its HTTP API, equal the traffic that was fed.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LatencyBuckets } from '../../src/analytics/export/latency-buckets.js';
 import { type MetricsServer, renderPrometheus, startMetricsServer } from '../../src/analytics/export/prometheus.js';
-import { type ExternalServer, pollUntil, promQuery, startPrometheus } from './external-servers.js';
+import { SEPARATOR } from '../../src/core/gor-format.js';
+import { collect, startTapline } from '../support/cli.js';
+import { type ExternalServer, freePort, pollUntil, promQuery, startPrometheus } from './external-servers.js';
 import { exchange, FixedFeed, snapshotOf } from './fixed-feed.js';
 
 describe('Prometheus exposition', () => {
@@ -40,6 +45,10 @@ describe('Prometheus exposition', () => {
     for (let i = 0; i < 5; i++) buckets.observe(exchange({ route: `/r${i}` }));
     const series = [...buckets.all()];
     assert.equal(series.length, 3);
+    assert.ok(
+      series.every((s) => !('host' in s)),
+      'keyed by route, as the route totals are',
+    );
     assert.equal(buckets.overflowed, 3);
     assert.equal(series.find((s) => s.route === '(other)')?.count, 3);
   });
@@ -110,5 +119,61 @@ describe('--metrics scraped by a real Prometheus', () => {
     assert.ok(p50 > 0.01 && p50 <= 0.025, `p50 ${p50}`);
     assert.equal(await value('up{job="tapline"}'), 1);
     assert.ok(metrics.scrapes() > 0);
+  });
+});
+
+describe('--metrics of a CLI run past --route-limit, scraped by a real Prometheus', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tapline-metrics-limit-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("histograms carry the labels of their routes' counters and are as bounded as they are", async () => {
+    // 150 routes, each requested from two hosts; --route-limit 20. The latency histograms were keyed by host and
+    // route with a limit of their own (5000): 300 series naming routes and hosts the counters did not have
+    // (their routes were in '(other)', their host '*'), so the route limit did not bound them and no histogram
+    // joined its counters.
+    const parts: Buffer[] = [];
+    const t0 = BigInt(Date.now()) * 1_000_000n;
+    const record = (n: number, ts: bigint, path: string, host: string) => {
+      const id = n.toString(16).padStart(24, '0');
+      parts.push(Buffer.from(`1 ${id} ${ts}\nGET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`), SEPARATOR);
+      parts.push(Buffer.from(`2 ${id} ${ts + 3_000_000n} 3000000\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`));
+      parts.push(SEPARATOR);
+    };
+    for (let i = 0; i < 300; i++)
+      record(i + 1, t0 + BigInt(i) * 1_000_000n, `/r${i >> 1}x`, i % 2 ? 'b.test' : 'a.test');
+    // The last exchange comes 8 s later: the run stays up while Prometheus scrapes the first 300.
+    record(999, t0 + 8_000_000_000n, '/last', 'a.test');
+    const file = join(dir, 'routes.gor');
+    writeFileSync(file, Buffer.concat(parts));
+    const port = await freePort();
+    const prometheus = await startPrometheus([`127.0.0.1:${port}`]);
+    const child = startTapline([
+      ...['--input-file', file, '--output-null', '--route-limit', '20', '--metrics', `127.0.0.1:${port}`],
+    ]);
+    const done = collect(child, 60_000);
+    try {
+      const value = async (query: string) => {
+        const r = await promQuery(prometheus, query);
+        return r.length === 1 ? Number(r[0]!.value[1]) : undefined;
+      };
+      await pollUntil('a scrape of the first 300 exchanges', async () =>
+        (await value('tapline_requests_total')) === 300 ? true : undefined,
+      );
+      const histograms = await promQuery(prometheus, 'tapline_route_latency_seconds_count');
+      const counters = await promQuery(prometheus, 'tapline_route_requests_total{status_class="2xx"}');
+      const labels = (r: { metric: Record<string, string> }) => `${r.metric.host} ${r.metric.route}`;
+      assert.equal(counters.length, 21, 'the first 20 routes and (other)');
+      assert.deepEqual(histograms.map(labels).sort(), counters.map(labels).sort());
+      assert.ok(counters.every((r) => r.metric.host === '*'));
+      assert.equal(await value('sum(tapline_route_latency_seconds_count)'), 300);
+      assert.equal(await value('tapline_route_latency_seconds_count{route="(other)"}'), 260);
+      assert.equal(await value('tapline_route_requests_total{route="(other)",status_class="2xx"}'), 260);
+      assert.equal(await value('tapline_routes_overflowed_total'), 260);
+      child.kill('SIGINT');
+      await done;
+    } finally {
+      child.kill('SIGKILL');
+      await prometheus.stop();
+    }
   });
 });

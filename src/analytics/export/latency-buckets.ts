@@ -1,7 +1,9 @@
 /**
  * Fixed-bucket latency histograms per route, for exporters whose format wants cumulative buckets
- * (Prometheus `le` buckets). Fed one exchange at a time; memory is bounded by `maxSeries` (routes past it share
- * one series, counted in `overflowed`), on top of the aggregator's own route cardinality limit.
+ * (Prometheus `le` buckets). Fed one exchange at a time and keyed by route alone, as the aggregator's route
+ * totals are, so the exporter can give each histogram the labels of its route's counters (`renderPrometheus`
+ * folds the routes the aggregator filed under `(other)` into that series). Memory is bounded by `maxSeries`
+ * (routes past it share one series, counted in `overflowed`); the metrics server sets it above the route limit.
  */
 import type { Exchange } from '../types.js';
 
@@ -14,13 +16,24 @@ export const OVERFLOW_SERIES = '(other)';
 
 export interface LatencySeries {
   readonly route: string;
-  readonly host: string;
   /** counts[i] = exchanges with latency ≤ LATENCY_BOUNDS_S[i] and > the previous bound (not cumulative). */
   readonly counts: number[];
   /** Exchanges above the last bound (the +Inf bucket minus the others). */
   above: number;
   count: number;
   sumSeconds: number;
+}
+
+export function emptySeries(route: string): LatencySeries {
+  return { route, counts: LATENCY_BOUNDS_S.map(() => 0), above: 0, count: 0, sumSeconds: 0 };
+}
+
+/** Adds `from`'s counts into `into`. */
+export function addSeries(into: LatencySeries, from: LatencySeries): void {
+  for (let i = 0; i < into.counts.length; i++) into.counts[i]! += from.counts[i]!;
+  into.above += from.above;
+  into.count += from.count;
+  into.sumSeconds += from.sumSeconds;
 }
 
 export class LatencyBuckets {
@@ -34,25 +47,17 @@ export class LatencyBuckets {
     if (exchange.latencyNs === undefined) return;
     const seconds = Number(exchange.latencyNs) / 1e9;
     if (!(seconds >= 0)) return;
-    let key = `${exchange.host}\u0000${exchange.route}`;
-    let s = this.series.get(key);
+    let s = this.series.get(exchange.route);
     if (!s) {
+      let route = exchange.route;
       if (this.series.size >= this.maxSeries) {
         this.overflowed++;
-        key = `\u0000${OVERFLOW_SERIES}`;
-        s = this.series.get(key);
+        route = OVERFLOW_SERIES;
+        s = this.series.get(route);
       }
       if (!s) {
-        const overflow = key.startsWith('\u0000') && key.endsWith(OVERFLOW_SERIES);
-        s = {
-          route: overflow ? OVERFLOW_SERIES : exchange.route,
-          host: overflow ? '' : exchange.host,
-          counts: LATENCY_BOUNDS_S.map(() => 0),
-          above: 0,
-          count: 0,
-          sumSeconds: 0,
-        };
-        this.series.set(key, s);
+        s = emptySeries(route);
+        this.series.set(route, s);
       }
     }
     const i = LATENCY_BOUNDS_S.findIndex((bound) => seconds <= bound);

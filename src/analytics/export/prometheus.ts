@@ -16,7 +16,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AnalyticsSnapshot } from '../types.js';
 import type { AnalyticsFeed } from './feed.js';
-import { LATENCY_BOUNDS_S, LatencyBuckets } from './latency-buckets.js';
+import {
+  addSeries,
+  emptySeries,
+  LATENCY_BOUNDS_S,
+  LatencyBuckets,
+  type LatencySeries,
+  OVERFLOW_SERIES,
+} from './latency-buckets.js';
 import { closeServer, listenOn, serverUrl } from './listen.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -69,8 +76,8 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
     'histogram',
     'Request first byte to response last byte, per route, in seconds.',
   );
-  for (const s of latency.all()) {
-    const base = `host="${label(s.host)}",route="${label(s.route)}"`;
+  for (const [host, s] of latencyByRoute(snapshot, latency)) {
+    const base = `host="${label(host)}",route="${label(s.route)}"`;
     let cumulative = 0;
     for (let i = 0; i < LATENCY_BOUNDS_S.length; i++) {
       cumulative += s.counts[i]!;
@@ -92,10 +99,33 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
     'counter',
     'Routes folded into the overflow bucket by the cardinality limit.',
   );
-  lines.push(`tapline_routes_overflowed_total ${num(snapshot.routes_overflowed + latency.overflowed)}`);
+  lines.push(`tapline_routes_overflowed_total ${num(snapshot.routes_overflowed)}`);
   header(lines, 'tapline_bandwidth_bytes_per_second', 'gauge', 'Bandwidth over the last stats interval.');
   lines.push(`tapline_bandwidth_bytes_per_second ${num(snapshot.bandwidth_bytes_per_s)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The histograms under the labels of their routes' counters: a route's host label is the one its totals carry
+ * (its host, or `*` once several were seen), and the routes the aggregator filed under `(other)` (past
+ * --route-limit) are added into the `(other)` histogram, so a histogram never names a route the counters do
+ * not have and the series stay as bounded as the route limit.
+ */
+function latencyByRoute(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): [string, LatencySeries][] {
+  const hostOf = new Map(snapshot.routes.map((r) => [r.route, r.host]));
+  const out: [string, LatencySeries][] = [];
+  let other: LatencySeries | undefined;
+  for (const s of latency.all()) {
+    const host = s.route === OVERFLOW_SERIES ? undefined : hostOf.get(s.route);
+    if (host !== undefined) {
+      out.push([host, s]);
+      continue;
+    }
+    other ??= emptySeries(OVERFLOW_SERIES);
+    addSeries(other, s);
+  }
+  if (other) out.push([hostOf.get(OVERFLOW_SERIES) ?? '', other]);
+  return out;
 }
 
 export interface MetricsServer {
@@ -111,8 +141,11 @@ export async function startMetricsServer(
   feed: AnalyticsFeed,
   listen: { host: string; port: number },
   flag = 'metrics',
+  routeLimit = 1000,
 ): Promise<MetricsServer> {
-  const latency = new LatencyBuckets();
+  // Room for every route the aggregator keeps (and its '(no request)' and '(other)'): past it the histograms
+  // would be filed apart from the counters.
+  const latency = new LatencyBuckets(routeLimit + 2);
   const unsubscribe = feed.onExchange((e) => latency.observe(e));
   let scrapes = 0;
   const server = createServer((req, res) => {
