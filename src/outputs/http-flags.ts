@@ -58,7 +58,9 @@ export const httpOutputDecl: OutputPluginDecl = {
       kind: 'duration',
       default: '5s',
       section: SECTION,
-      help: 'Time allowed for a whole request: connect, send, response headers and body (< 100ms means 1s).',
+      help:
+        'Time allowed for a whole request: connect, send, response headers and body (< 100ms means 1s). A stop ' +
+        'waits about this long for the requests taken; the rest are counted as given up.',
     },
     'output-http-redirects': {
       kind: 'int',

@@ -305,7 +305,15 @@ export class NativeReplayPool {
     for (const part of run.parts) {
       let from = 0;
       while (from < part.length) {
-        if (this.closed) return;
+        if (this.closed) {
+          // Given up at a stop (giveUp): the records left go through write(), which counts each.
+          records ??= run.records();
+          while (index < records.length) {
+            const pending = writeOne(records[index++]!);
+            if (pending) await pending;
+          }
+          return;
+        }
         const room = this.limit - this.outstanding;
         if (room <= 0) {
           await new Promise<void>((r) => this.roomWaiters.push(r));
@@ -362,6 +370,23 @@ export class NativeReplayPool {
     return this.outstanding === 0 ? Promise.resolve() : new Promise<void>((r) => this.drainWaiters.push(r));
   }
 
+  /**
+   * The stop's time ran out (http.ts): the sender is closed with requests still outstanding, which then get no
+   * result (one arriving after this is ignored). Returns how many were in flight (on a connection) and how
+   * many were still queued (in a batch or waiting for a connection).
+   */
+  giveUp(): { inFlight: number; queued: number } {
+    const outstanding = this.outstanding;
+    const inFlight = Math.min(outstanding, this.busy);
+    this.outstanding = 0;
+    this.batchCount = 0;
+    this.batchBytes = 0;
+    this.jobs.fill(undefined);
+    this.close();
+    if (this.final) this.final[3] = 0; // the connections it had in use are closed with the sender
+    return { inFlight, queued: outstanding - inFlight };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -388,6 +413,7 @@ export class NativeReplayPool {
     details: string[] | null,
     ids: string[] | null,
   ): void {
+    if (this.closed) return; // given up (giveUp): what was outstanding is counted there
     let answered = false;
     for (let i = 0; i < n; i++) {
       const f = i * FIELDS;

@@ -56,6 +56,8 @@ export class ReplayPool {
   private readonly foreign = new Set<ReplayConnection>();
   private readonly resumeAt: number;
   private closed = false;
+  /** giveUp() was called: results still arriving are not reported. */
+  private abandoned = false;
   /** Connections opened over the run (reconnects of a connection not counted). */
   opened = 0;
   retired = 0;
@@ -115,6 +117,22 @@ export class ReplayPool {
     for (const w of this.drainWaiters.splice(0)) w();
   }
 
+  /**
+   * The stop's time ran out (http.ts): the queued jobs are dropped without being sent, the exchanges in flight
+   * are cut off (their connections destroyed), and neither is reported to onDone. Returns how many of each.
+   */
+  giveUp(): { inFlight: number; queued: number } {
+    const given = { inFlight: this.inFlight, queued: this.waiting };
+    this.abandoned = true;
+    this.queue.length = 0;
+    this.head = 0;
+    this.inFlight = 0;
+    for (const c of this.all) c.close();
+    for (const c of this.foreign) c.close();
+    this.close();
+    return given;
+  }
+
   private open(): ReplayConnection {
     this.total++;
     this.opened++;
@@ -154,6 +172,7 @@ export class ReplayPool {
   }
 
   private done(conn: ReplayConnection, job: ReplayJob, outcome: JobOutcome): void {
+    if (this.abandoned) return;
     this.inFlight--;
     this.onDone(job, outcome);
     if (this.closed) {

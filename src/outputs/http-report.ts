@@ -67,6 +67,13 @@ export class ReplayReport {
      * close-delimited answer, a failure): with `connections_opened` (slots), how much keep-alive held.
      */
     connections_reopened: 0,
+    /**
+     * Requests taken and never sent because the stop's time ran out (about one --output-http-timeout, http.ts
+     * StopBound): the target did not answer those before them in time. Lost: the run does not exit 0.
+     */
+    not_sent_at_stop: 0,
+    /** Requests sent and not answered when the stop's time ran out (cut off). Lost as not_sent_at_stop. */
+    unanswered_at_stop: 0,
     response_bytes: 0,
   };
   readonly latency = new LatencyHistogram();

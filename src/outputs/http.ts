@@ -160,20 +160,42 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     statsTimer.unref();
   }
 
-  // After SIGINT or the end of input the replay waits for every request it took (queued ones are still sent):
-  // against a slow target that is minutes of silence, which looks like a hang. After a moment, say so once.
+  // A stop is bounded by one --output-http-timeout (see StopBound): what is not answered by then is given up,
+  // counted (not sent at stop, unanswered at stop) and said; the run then does not exit 0.
+  let gaveUp = false;
+  const giveUp = (): boolean => {
+    if (gaveUp) return true;
+    if (pool.pending === 0) return false; // nothing to give up (yet): a request written later is bounded too
+    gaveUp = true;
+    const { inFlight, queued } = pool.giveUp();
+    report.counters.unanswered_at_stop += inFlight;
+    report.counters.not_sent_at_stop += queued;
+    log?.warn(
+      `${name}: stopping: ${stopBound.cause}, ${inFlight + queued} request${inFlight + queued === 1 ? '' : 's'} ` +
+        `given up (${queued} never sent, ${inFlight} sent and not answered; counted as not sent at stop and ` +
+        'unanswered at stop)',
+      `${name} given-up`,
+    );
+    return true;
+  };
+  const stopBound = new StopBound(timeoutMs, () => report.counters.responses, giveUp);
+
+  // After SIGINT or the end of input the replay waits for the requests it took (queued ones are still sent),
+  // up to the stop's bound: seconds of silence look like a hang. After a moment, say so once.
   let closeNoticeSaid = false;
   const waitForPool = async () => {
-    if (pool.pending === 0 || !log || closeNoticeSaid) return pool.drain();
+    if (pool.pending === 0) return;
+    stopBound.start('end');
+    if (!log || closeNoticeSaid) return pool.drain();
     const notice = setTimeout(() => {
       closeNoticeSaid = true;
       const pending = pool.pending;
       const inFlight = Math.min(pending, pool.busy);
       log.warn(
         `${name}: waiting for ${pending} request${pending === 1 ? '' : 's'} to be answered before closing ` +
-          `(${inFlight} in flight, ${pending - inFlight} queued and still to be sent; each may take up to ` +
-          `--output-http-timeout ${formatGoDuration(timeoutMs)}). To exit without waiting: SIGINT twice, or ` +
-          'once more if tapline already said it is stopping (the requests not answered are then lost)',
+          `(${inFlight} in flight, ${pending - inFlight} queued and still to be sent; ${stopBound.describe()}, ` +
+          'the rest is then given up and counted). To exit without waiting: SIGINT twice, or once more if tapline ' +
+          'already said it is stopping (no summary is then printed)',
         `${name} close-wait`,
       );
     }, options.closeNoticeMs ?? CLOSE_NOTICE_MS);
@@ -194,6 +216,11 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     write(msg: Message) {
       if (msg.meta.type !== REQUEST) {
         report.counters.not_request_ignored++;
+        return;
+      }
+      if (gaveUp) {
+        // The stop's time has run out: a request still handed over cannot be answered in it.
+        report.counters.not_sent_at_stop++;
         return;
       }
       let data = msg.data;
@@ -279,8 +306,12 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
       await waitForPool();
       responses?.close();
     },
+    stopping() {
+      stopBound.start('signal');
+    },
     async close() {
       await waitForPool();
+      stopBound.end();
       pool.close();
       if (native) native.copyCounters(report.counters);
       const unsolicited = report.counters.unsolicited_responses;
@@ -322,6 +353,76 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   // Which client replays (tests and the benchmark read it).
   Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
+}
+
+/**
+ * How long a stop may wait for the requests already taken: about one --output-http-timeout, whatever the queue.
+ * Without a bound, a target that never answers made the stop wait each queued request's timeout in turn
+ * (queue × timeout over the connections).
+ *
+ * - 'signal' (SIGINT/SIGTERM, --exit-after: the output's stopping()): one timeout from the stop. The requests
+ *   in flight get their timeout; queued ones are still sent and may be answered within it.
+ * - 'end' (the input ended, the output drains): one timeout without any answer. A slow target that still
+ *   answers is waited for (each answer moves the bound on); one that no longer answers is given up after one
+ *   timeout. A signal during that wait turns it into the first kind.
+ *
+ * Once the bound has passed, `onExpired` gives up what is left (http.ts giveUp), or says there is nothing to
+ * give up (false: asked again at the next check, so that a request written later is bounded too).
+ */
+export class StopBound {
+  private mode: 'signal' | 'end' | undefined;
+  private deadline = 0;
+  private answers = -1;
+  private timer: NodeJS.Timeout | undefined;
+  /** What ran out, for the warning. */
+  cause = '';
+
+  constructor(
+    private readonly timeoutMs: number,
+    /** Answers so far (any change is progress). */
+    private readonly progress: () => number,
+    private readonly onExpired: () => boolean,
+  ) {}
+
+  start(mode: 'signal' | 'end'): void {
+    if (this.mode === 'signal' || this.mode === mode) return;
+    this.mode = mode;
+    // The requests in flight get their whole timeout (swept up to 50 ms late) before the stop gives them up.
+    this.deadline = performance.now() + this.timeoutMs + 100;
+    this.answers = this.progress();
+    this.timer ??= setInterval(() => this.check(), Math.min(250, Math.max(10, this.timeoutMs / 4)));
+    this.timer.unref();
+  }
+
+  end(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** What the stop waits for, for the close-wait notice. */
+  describe(): string {
+    const t = `--output-http-timeout ${formatGoDuration(this.timeoutMs)}`;
+    return this.mode === 'signal'
+      ? `waiting up to ${t} from the stop`
+      : `waiting while answers come, up to ${t} without one`;
+  }
+
+  private check(): void {
+    const now = performance.now();
+    if (this.mode === 'end') {
+      const answers = this.progress();
+      if (answers !== this.answers) {
+        this.answers = answers;
+        this.deadline = now + this.timeoutMs + 100;
+      }
+    }
+    if (now < this.deadline) return;
+    this.cause =
+      this.mode === 'signal'
+        ? `--output-http-timeout ${formatGoDuration(this.timeoutMs)} has passed since the stop`
+        : `no answer within --output-http-timeout ${formatGoDuration(this.timeoutMs)} after the end of the input`;
+    if (this.onExpired()) this.end();
+  }
 }
 
 /** The REASON of a meta's `incomplete=REASON` field (docs/capture.md), or undefined when it has none. */

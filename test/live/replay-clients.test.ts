@@ -5,27 +5,18 @@
  * above --output-http-workers-min retired after --output-http-worker-timeout.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpOutput } from '../../src/outputs/http.js';
 import { collect, runTapline, startTapline, waitForStderr } from '../support/cli.js';
-import { arrayInput, forEachClient, requestMessage, runPipeline } from './replay-support.js';
+import { arrayInput, forEachClient, requestMessage, runPipeline, writeGorFile } from './replay-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-replay-clients-'));
 
-function gorFile(name: string, count: number): string {
-  let text = '';
-  for (let i = 0; i < count; i++) {
-    text += `1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n} 0\n`;
-    text += `GET /r/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`;
-  }
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const gorFile = (name: string, count: number) => writeGorFile(join(dir, name), count);
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -110,6 +101,8 @@ forEachClient(() => {
   });
 
   test('SIGINT in the middle of a replay: it stops, and every request taken is sent and answered', async () => {
+    // The stop waits up to one --output-http-timeout (replay-stop.test.ts gives up what is left after it): long
+    // enough here for everything read before the stop.
     const child = startTapline([
       '--input-file',
       `${large}|max`,
@@ -119,6 +112,8 @@ forEachClient(() => {
       '4',
       '--output-http-queue-len',
       '50',
+      '--output-http-timeout',
+      '30s',
       '--stats',
       '--stats-interval',
       '100ms',

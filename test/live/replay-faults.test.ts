@@ -207,14 +207,14 @@ forEachClient(() => {
       const probe = setInterval(() => {
         maxQueued = Math.max(maxQueued, Number(out.stats!().queued));
       }, 5);
-      const started = performance.now();
       const summary = await runPipeline([arrayInput(requests(24), 24)], [out]);
       clearInterval(probe);
       const s = summary.outputs[0]!.stats!;
-      assert.equal(s.error_timeout, 24);
+      // The first round times out; the end of the input then waits one timeout without an answer and gives
+      // up the rest (replay-stop.test.ts), each counted.
+      assert.ok(Number(s.error_timeout) >= 4, JSON.stringify(s));
+      assert.equal(Number(s.error_timeout) + Number(s.unanswered_at_stop) + Number(s.not_sent_at_stop), 24);
       assert.ok(maxQueued <= 8, `queue grew to ${maxQueued}`);
-      // 24 requests over 4 connections, 150 ms each: at least 6 rounds.
-      assert.ok(performance.now() - started >= 6 * 150 - 20);
     } finally {
       await server.close();
     }
@@ -226,12 +226,13 @@ forEachClient(() => {
       const log = memoryLogger();
       const out = httpOutput(server.url, { workers: 1, timeoutMs: 300, closeNoticeMs: 50, log });
       const summary = await runPipeline([arrayInput(requests(3))], [out]);
-      assert.equal(summary.outputs[0]!.stats!.error_timeout, 3);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(Number(s.error_timeout) + Number(s.unanswered_at_stop) + Number(s.not_sent_at_stop), 3);
       const notices = log.lines.filter((l) => l.includes('to be answered before closing'));
       assert.equal(notices.length, 1, log.lines.join('\n'));
       assert.match(
         notices[0]!,
-        /output-http\(http:\/\/127\.0\.0\.1:\d+\): waiting for [1-3] requests? .*--output-http-timeout 300ms.*SIGINT twice/,
+        /output-http\(http:\/\/127\.0\.0\.1:\d+\): waiting for [1-3] requests? .*up to --output-http-timeout 300ms without one.*SIGINT twice/,
       );
     } finally {
       await server.close();

@@ -3,6 +3,7 @@
  * receives (framed by a small Content-Length reader of its own, independent of tapline's splitter) and answers
  * as each test says, and a one-shot pipeline run from an array of messages.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe } from 'node:test';
 import { createLogger } from '../../src/core/log.js';
@@ -81,6 +82,17 @@ export function requestMessage(
   timestampNs = 1_700_000_000_000_000_000n,
 ): Message {
   return { meta: makeMeta({ type: '1', id, timestampNs, latencyNs: 0n }), data: Buffer.from(data) };
+}
+
+/** Writes `count` GET requests (/r/0, /r/1, …; ids 0, 1, … in hex; 1 ms apart) as a .gor file at `path`. */
+export function writeGorFile(path: string, count: number): string {
+  let text = '';
+  for (let i = 0; i < count; i++) {
+    text += `1 ${i.toString(16).padStart(24, '0')} ${1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n} 0\n`;
+    text += `GET /r/${i} HTTP/1.1\r\nHost: prod\r\n\r\n\n🐵🙈🙉\n`;
+  }
+  writeFileSync(path, text);
+  return path;
 }
 
 export function arrayInput(messages: Message[], batch = 100): Input {
