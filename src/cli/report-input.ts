@@ -487,6 +487,16 @@ async function feedPcap(
       'report:ports',
     );
   }
+  // Packets but not one TCP segment read (GRE before it was decoded, MPLS, a capture of other traffic): the
+  // report would be empty with nothing to say why.
+  const packets = Number(stats.packets ?? 0);
+  if (!cut && packets > 0 && Number(stats.segments ?? 0) === 0) {
+    log.warn(
+      `${spec}: none of its ${packets} packet(s) holds a TCP segment tapline reads (not_tcp_or_filtered in ` +
+        '--json): nothing to report from it; docs/capture.md lists the link layers and tunnels decoded',
+      'report:no-tcp',
+    );
+  }
   return { stats, cut };
 }
 
