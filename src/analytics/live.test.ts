@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgv } from '../cli/argv.js';
 import { allFlags } from '../cli/main.js';
+import { memoryLogger } from '../core/log.js';
 import { makeMeta } from '../core/message.js';
 import { liveAnalytics } from './live.js';
 
@@ -36,5 +37,39 @@ describe('live analytics: the alert window', () => {
     now += 60_000;
     assert.equal(live.analytics.window(600_000).total_requests, 2, 'both exchanges are within the last 10 minutes');
     assert.equal(live.analytics.window(120_000).total_requests, 1);
+  });
+});
+
+describe('live analytics: replayed responses an input brings', () => {
+  it('accounts the responses this run replays, not an earlier replay’s from the file (they went to (no request))', () => {
+    const now = 1_800_000_000_000; // ms: the run starts here
+    const { flags } = parseArgv(['--stats', '--output-http-track-response'], allFlags());
+    const log = memoryLogger();
+    const live = liveAnalytics(flags, false, () => now, log)!;
+    const id = '000000000000000000000001';
+    const msg = (type: string, ms: number, latencyNs: bigint, data: string) =>
+      live.processor({
+        meta: makeMeta({ type, id, timestampNs: BigInt(ms) * 1_000_000n, latencyNs }),
+        data: Buffer.from(data),
+      });
+    // replayed.gor, as an earlier replay wrote it: the request, its original response and that replay's answer.
+    msg('1', 1_000, 0n, 'GET /a HTTP/1.1\r\nHost: h\r\n\r\n');
+    msg('2', 1_001, 0n, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    msg('3', now - 60_000, 7_000_000n, 'HTTP/1.1 500 Old\r\nContent-Length: 3\r\n\r\nold');
+    // This run's replay answers later.
+    msg('3', now + 5, 2_000_000n, 'HTTP/1.1 404 New\r\nContent-Length: 0\r\n\r\n');
+    live.analytics.finish();
+    const s = live.analytics.snapshot();
+    assert.deepEqual(
+      s.routes.map((r) => [r.route, r.requests, r.responses, r.status_4xx, r.status_5xx, r.p50_ms]),
+      [['/a', 1, 1, 1, 0, 2]],
+    );
+    assert.equal(s.accounting.duplicate_responses, 0);
+    assert.equal(s.accounting.original_responses_replaced, 1);
+    assert.equal(log.lines.length, 1);
+    assert.match(
+      log.lines[0]!,
+      /replayed responses from before this run \(the first: 0+1, type 3\) come from an input/,
+    );
   });
 });

@@ -13,8 +13,10 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
+import type { Logger } from '../core/log.js';
 import type { Processor } from '../core/plugin.js';
 import { type Breach, budgetsFromFlags, evaluateBudgets, formatWindow, hasBudgets } from './budgets.js';
+import { leaveOutEarlierReplays } from './earlier-replays.js';
 import { type Analytics, createAnalytics } from './index.js';
 import type { AnalyticsSnapshot } from './types.js';
 
@@ -31,15 +33,22 @@ export interface LiveAnalytics {
  * Analytics for this run, or undefined when neither --stats, a budget nor another consumer (`consumers`:
  * --metrics, --dashboard, … decided by src/web/live-consumers.ts) reads it: then it costs nothing.
  */
-export function liveAnalytics(flags: FlagSet, consumers: boolean, now?: () => number): LiveAnalytics | undefined {
+export function liveAnalytics(
+  flags: FlagSet,
+  consumers: boolean,
+  now?: () => number,
+  log?: Logger,
+): LiveAnalytics | undefined {
   const budgets = budgetsFromFlags(flags);
   refuseIdleFlags(flags, hasBudgets(budgets), consumers || flags.bool('stats'));
   if (!consumers && !flags.bool('stats') && !hasBudgets(budgets)) return undefined;
+  // A replay that tracks responses: the replayed response is the one to account (see tracker.ts).
+  const preferReplayed = flags.has('output-http-track-response') && flags.bool('output-http-track-response');
+  const startedNs = BigInt(Math.floor((now ?? Date.now)())) * 1_000_000n;
   const analytics = createAnalytics({
     routes: flags.list('route').map(String),
     routeLimit: flags.number('route-limit'),
-    // A replay that tracks responses: the replayed response is the one to account (see tracker.ts).
-    preferReplayed: flags.has('output-http-track-response') && flags.bool('output-http-track-response'),
+    preferReplayed,
     clientHeader: flags.string('input-raw-realip-header') || 'x-real-ip',
     // bandwidth_bytes_per_s: over the last --stats-interval, the same for every reader (snapshot() is pure).
     rateWindowMs: Math.max(1000, flags.has('stats-interval') ? flags.number('stats-interval') : 5000),
@@ -47,6 +56,8 @@ export function liveAnalytics(flags: FlagSet, consumers: boolean, now?: () => nu
     ...(hasBudgets(budgets) ? { maxWindowMs: alertWindowMs(flags) } : {}),
     ...(now ? { now } : {}), // tests
   });
+  // Replayed responses an input brings (an earlier replay's file) are not this run's (earlier-replays.ts).
+  if (preferReplayed) leaveOutEarlierReplays(analytics, startedNs, log);
   const breaches = (s: AnalyticsSnapshot) => (hasBudgets(budgets) ? evaluateBudgets(s, budgets) : []);
   const alertWindow = formatWindow(alertWindowMs(flags) / 1000);
   return {

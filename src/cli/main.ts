@@ -227,7 +227,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   const liveConsumers = analyticsWanted && consumerFlags ? await import('../web/live-consumers.js') : undefined;
   const wantsConsumers = liveConsumers?.wantsLiveConsumers(flags) ?? false;
   const live = analyticsWanted
-    ? (await import('../analytics/live.js')).liveAnalytics(flags, wantsConsumers)
+    ? (await import('../analytics/live.js')).liveAnalytics(flags, wantsConsumers, undefined, log)
     : undefined;
   const analytics = live?.analytics;
   let consumers: LiveConsumers | undefined;
