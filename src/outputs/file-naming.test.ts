@@ -11,6 +11,7 @@ import {
   placeholderLostToChunkNumber,
   setFileIndex,
   sortByFileIndex,
+  unknownPlaceholders,
 } from './file-naming.js';
 
 const msg = (type: string, id: string) => ({
@@ -154,5 +155,15 @@ describe('path templates (spec §6.1)', () => {
 
   it('paths are cleaned like Go', () => {
     assert.equal(cleanPath('./test_requests_0.gor'), 'test_requests_0.gor');
+  });
+});
+
+describe('a % that is no placeholder', () => {
+  it("is named, kept as written (gor keeps it): %n, strftime's %y %s %F, a lone %N", () => {
+    assert.match(unknownPlaceholders('r-%n.gor')!, /^"r-%n\.gor": %n is no placeholder and is kept as written/);
+    assert.match(unknownPlaceholders('%y-%s-%F-%N-%y.gor')!, /: %y, %s, %F, %N are no placeholders/);
+    for (const ok of ['r.gor', 'r-%Y%m%d-%H%M%S-%NS-%r-%t-%i.gor', 'a%20b.gor', '100%.gor']) {
+      assert.equal(unknownPlaceholders(ok), undefined, ok);
+    }
   });
 });

@@ -172,6 +172,22 @@ export function placeholderLostToChunkNumber(template: string): string | undefin
   );
 }
 
+/**
+ * `%` and a letter that is none of gor's placeholders (`%n`, `%y`, `%s`, `%F`: strftime's, or a typo) is kept as
+ * written, as gor keeps it, so `r-%n.gor` writes `r-%n_0.gor`. Returns the warning, or undefined.
+ */
+export function unknownPlaceholders(template: string): string | undefined {
+  const unknown = new Set<string>();
+  for (const m of template.matchAll(/%(NS|[A-Za-z])/g)) if (!/^(?:NS|[YmdHMSrti])$/.test(m[1]!)) unknown.add(m[0]);
+  if (unknown.size === 0) return;
+  const list = [...unknown].join(', ');
+  return (
+    `"${template}": ${list} ${unknown.size === 1 ? 'is no placeholder' : 'are no placeholders'} and ` +
+    `${unknown.size === 1 ? 'is kept as written, as gor keeps it' : 'are kept as written, as gor keeps them'} ` +
+    '(the placeholders: %Y %m %d %H %M %S %NS %r %t %i)'
+  );
+}
+
 /** `name` is `stem + ext` or `stem + "_<n>" + ext`; compared by last path element (a glob's results are cleaned). */
 function isChunkOf(name: string, stem: string, ext: string): boolean {
   const base = name.slice(name.lastIndexOf('/') + 1);

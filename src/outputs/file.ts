@@ -28,7 +28,13 @@ import type { OutputPluginDef } from '../core/registry.js';
 import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
-import { chunkName, cleanPath, compileTemplate, placeholderLostToChunkNumber } from './file-naming.js';
+import {
+  chunkName,
+  cleanPath,
+  compileTemplate,
+  placeholderLostToChunkNumber,
+  unknownPlaceholders,
+} from './file-naming.js';
 import { FileSink, fileError } from './file-sink.js';
 
 export interface FileOutputOptions {
@@ -240,6 +246,8 @@ export const fileOutputPlugin: OutputPluginDef = {
     refuseMistypedS3Address(address, '--output-file', existsSync);
     const lost = f.bool('output-file-append') ? undefined : placeholderLostToChunkNumber(address);
     if (lost) args.ctx.log.warn(`--output-file ${lost}`);
+    const unknown = unknownPlaceholders(address);
+    if (unknown) args.ctx.log.warn(`--output-file ${unknown}`);
     return fileOutput({
       path: address,
       append: f.bool('output-file-append'),
