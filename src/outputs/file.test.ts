@@ -494,7 +494,7 @@ describe('output-file', () => {
         const out = await fileOutputPlugin.create({
           address: join(dir, 'requests_%Y%m%d.gor'),
           limit: { kind: 'none' },
-          flags: flagSet({ 'output-file-queue-limit': 1, 'output-file-append': append }),
+          flags: flagSet(append ? { 'output-file-append': true } : { 'output-file-queue-limit': 1 }),
           ctx: { log, signal: new AbortController().signal },
         });
         await writeAll(out, [msg('1'), msg('2')]);
@@ -507,6 +507,37 @@ describe('output-file', () => {
           assert.deepEqual(files, ['requests_0.gor'], 'gor names it so too: the queue limit starts no new chunk');
           assert.equal(log.lines.length, 1);
           assert.match(log.lines[0]!, /--output-file ".*requests_%Y%m%d\.gor".*requests_0\.gor.*requests-%Y%m%d\.gor/);
+        }
+      }
+    });
+
+    it('warns that chunk limits given with --output-file-append have no effect (one file, as gor)', async () => {
+      for (const [values, said] of [
+        [{ 'output-file-queue-limit': 10 }, /^--output-file-queue-limit has no effect with --output-file-append: /],
+        [
+          { 'output-file-queue-limit': 10, 'output-file-size-limit': 10_240 },
+          /^--output-file-queue-limit and --output-file-size-limit have no effect with --output-file-append: /,
+        ],
+        [{}, undefined],
+      ] as const) {
+        const dir = fresh();
+        const log = memoryLogger();
+        const out = await fileOutputPlugin.create({
+          address: join(dir, 'a.gor'),
+          limit: { kind: 'none' },
+          flags: flagSet({ ...values, 'output-file-append': true }),
+          ctx: { log, signal: new AbortController().signal },
+        });
+        await writeAll(
+          out,
+          Array.from({ length: 12 }, (_, i) => msg(String(i))),
+        );
+        await out.close();
+        assert.deepEqual(list(dir), ['a.gor']);
+        if (said === undefined) assert.deepEqual(log.lines, []);
+        else {
+          assert.equal(log.lines.length, 1, log.lines.join('\n'));
+          assert.match(log.lines[0]!.replace('tapline: warning: ', ''), said);
         }
       }
     });

@@ -244,13 +244,23 @@ export const fileOutputPlugin: OutputPluginDef = {
     if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3OutputFromArgs(args));
     const { address, flags: f } = args;
     refuseMistypedS3Address(address, '--output-file', existsSync);
-    const lost = f.bool('output-file-append') ? undefined : placeholderLostToChunkNumber(address);
+    const append = f.bool('output-file-append');
+    const lost = append ? undefined : placeholderLostToChunkNumber(address);
     if (lost) args.ctx.log.warn(`--output-file ${lost}`);
+    // Chunk limits given with append mode: the user expects chunks and gets one file (gor ignores them too).
+    const idle = ['output-file-queue-limit', 'output-file-size-limit'].filter((n) => f.has(n));
+    if (append && idle.length > 0) {
+      args.ctx.log.warn(
+        `${idle.map((n) => `--${n}`).join(' and ')} ${idle.length === 1 ? 'has' : 'have'} no effect with ` +
+          `--output-file-append: output-file(${address}) writes that one file, in no chunks (gor ignores ` +
+          `${idle.length === 1 ? 'it' : 'them'} too); leave out --output-file-append for chunks`,
+      );
+    }
     const unknown = unknownPlaceholders(address);
     if (unknown) args.ctx.log.warn(`--output-file ${unknown}`);
     return fileOutput({
       path: address,
-      append: f.bool('output-file-append'),
+      append,
       flushIntervalMs: f.number('output-file-flush-interval'),
       sizeLimit: f.number('output-file-size-limit'),
       queueLimit: f.number('output-file-queue-limit'),
