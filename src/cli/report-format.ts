@@ -134,7 +134,7 @@ export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonl
     .filter((r) => r.latency_samples > 0)
     .sort((a, b) => b.p95_ms - a.p95_ms)
     .slice(0, top);
-  if (byLatency.length === 0) out.push('  (no exchange has a latency: responses without their requests have none)');
+  if (byLatency.length === 0) out.push(`  (${noLatencyReason(s)})`);
   else {
     out.push(
       ...table(
@@ -191,6 +191,18 @@ function formatSeries(s: AnalyticsSnapshot): string[] {
         `  ${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)}  ${formatBytes(Math.round(r.bytes / width)).padStart(10)}/s  ${'█'.repeat(Math.round((r.bytes / max) * 40))}`,
     ),
   ];
+}
+
+/** Why the latency table is empty, from what the input held: it said "responses without their requests" for all. */
+function noLatencyReason(s: AnalyticsSnapshot): string {
+  const { requests, responses } = s.totals;
+  const orphans = s.accounting.responses_without_request;
+  if (requests === 0 && responses === 0) return 'no exchange';
+  if (responses === 0) return `no response: ${num(requests)} request(s) without one, nothing to time`;
+  if (orphans === responses) return 'no exchange has a latency: responses without their requests have none';
+  return orphans > 0
+    ? 'no exchange has a latency: responses without their requests have none, nor responses timed before their request'
+    : 'no exchange has a latency: every response is timed before its request (timestamps out of step)';
 }
 
 /** CSV: one row per route (RFC 4180 quoting). */

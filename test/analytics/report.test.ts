@@ -116,6 +116,33 @@ describe('tapline report', () => {
     assert.deepEqual([ghost.requests, ghost.responses, ghost.latency_samples], [0, 2, 0]);
   });
 
+  it('an empty latency table says why: no response, or responses timed before their requests', async () => {
+    // It said "responses without their requests have none" whatever the input held.
+    const latencyLine = async (messages: Message[], name: string) => {
+      const file = join(dir, name);
+      writeGor(file, messages);
+      const r = await runTapline(['report', file]);
+      assert.equal(r.code, 0, r.stderr);
+      const text = r.stdout.toString();
+      return text.slice(text.indexOf('Top routes by latency')).split('\n')[1];
+    };
+    const requestsOnly = [1, 2, 3].map((n) => exchange(n, '/only', 10, 5)[0]!);
+    assert.equal(
+      await latencyLine(requestsOnly, 'requests-only.gor'),
+      '  (no response: 3 request(s) without one, nothing to time)',
+    );
+    const backwards = [1, 2].flatMap((n) => exchange(n, '/back', 10, -5));
+    assert.equal(
+      await latencyLine(backwards, 'backwards.gor'),
+      '  (no exchange has a latency: every response is timed before its request (timestamps out of step))',
+    );
+    const [, orphan] = exchange(1, '/a', 10, 5);
+    assert.equal(
+      await latencyLine([orphan!], 'orphan.gor'),
+      '  (no exchange has a latency: responses without their requests have none)',
+    );
+  });
+
   it('--csv: a header and one row per route', async () => {
     const r = await runTapline(['report', current, '--csv']);
     assert.equal(r.code, 0, r.stderr);
