@@ -229,6 +229,33 @@ describe('TcpAssembler transcripts', () => {
     assert.equal(asm.stats.retransmittedSegments, 0);
   });
 
+  it('a hole the receiver says it misses (duplicate ACKs) waits for the retransmission past the reorder timeout', () => {
+    const { asm, rec } = setup({ reorderTimeoutNs: 100n * MS, missingHoldNs: 1000n * MS });
+    handshake(asm);
+    asm.push(seg({ seq: 1001, data: 'aaa', tsNs: 0n }));
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1004, tsNs: 1n * MS })); // acks 'aaa', before the hole
+    asm.push(seg({ seq: 1007, data: 'ccc', tsNs: 10n * MS })); // 'bbb' was lost on the way
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1004, tsNs: 11n * MS })); // duplicate ACK: the server misses it
+    for (let t = 100n; t <= 900n; t += 100n) asm.push(seg({ from: 'server', seq: 5001, ack: 1004, tsNs: t * MS }));
+    assert.equal(rec.text('client'), 'aaa');
+    asm.push(seg({ seq: 1004, data: 'bbb', tsNs: 950n * MS })); // the retransmission, 940 ms later
+    assert.equal(rec.text('client'), 'aaabbbccc');
+    assert.equal(asm.stats.gapsTimeout, 0);
+    // A hole no ACK says is missed (a capture of one direction, a loss of the capture) still waits 100 ms only.
+    asm.push(seg({ seq: 1013, data: 'eee', tsNs: 960n * MS }));
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1007, tsNs: 961n * MS })); // an older ACK says nothing of it
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1007, tsNs: 1062n * MS }));
+    assert.equal(rec.text('client'), 'aaabbbccc[gap 3]eee');
+    // A missed hole is given up after missingHoldNs.
+    asm.push(seg({ seq: 1019, data: 'ggg', tsNs: 1100n * MS }));
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1016, tsNs: 1101n * MS }));
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1016, tsNs: 2000n * MS }));
+    assert.equal(rec.text('client'), 'aaabbbccc[gap 3]eee');
+    asm.push(seg({ from: 'server', seq: 5001, ack: 1016, tsNs: 2101n * MS }));
+    assert.equal(rec.text('client'), 'aaabbbccc[gap 3]eee[gap 3]ggg');
+    assert.equal(asm.stats.gapsTimeout, 2);
+  });
+
   it('skips a hole at once when the peer ACKs bytes the capture never saw', () => {
     const { asm, rec } = setup();
     handshake(asm);

@@ -35,6 +35,7 @@ const NS_PER_MS = 1_000_000n;
 export const ASSEMBLER_DEFAULTS = {
   expireNs: 2000n * NS_PER_MS,
   reorderTimeoutNs: 1000n * NS_PER_MS,
+  missingHoldNs: 10_000n * NS_PER_MS,
   maxStreamBufferBytes: 4 * 1024 * 1024,
   maxStreamBufferSegments: 4096,
   maxBufferBytes: 128 * 1024 * 1024,
@@ -72,6 +73,7 @@ export class TcpAssembler {
       chunkMeta: new ChunkMetaScratch(),
       onStream: options.onStream,
       reorderTimeoutNs: positiveNs('reorderTimeoutNs', options.reorderTimeoutNs ?? d.reorderTimeoutNs),
+      missingHoldNs: positiveNs('missingHoldNs', options.missingHoldNs ?? d.missingHoldNs),
       maxStreamBufferBytes: positiveInt('maxStreamBufferBytes', options.maxStreamBufferBytes ?? d.maxStreamBufferBytes),
       maxStreamBufferSegments: positiveInt(
         'maxStreamBufferSegments',

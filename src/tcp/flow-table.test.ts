@@ -15,6 +15,7 @@ const ctx = {
   chunkMeta: new ChunkMetaScratch(),
   onStream: () => undefined,
   reorderTimeoutNs: 1n,
+  missingHoldNs: 1n,
   maxStreamBufferBytes: 1,
   maxStreamBufferSegments: 1,
 };

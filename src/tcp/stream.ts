@@ -38,6 +38,7 @@ export interface StreamContext {
   readonly chunkMeta: ChunkMetaScratch;
   readonly onStream: StreamFactory;
   readonly reorderTimeoutNs: bigint;
+  readonly missingHoldNs: bigint;
   readonly maxStreamBufferBytes: number;
   readonly maxStreamBufferSegments: number;
 }
@@ -77,6 +78,11 @@ export class Stream implements DirectionTuple {
   private buf: ReorderBuffer | null = null;
   /** When the current hole became known (only meaningful while `hasHole`). */
   private holeSinceNs = 0n;
+  /**
+   * The receiver said it misses the current hole (it ACKed the hole's start after the data beyond it was
+   * seen): a loss on the network, which the sender will retransmit, not one of the capture's.
+   */
+  private holeMissed = false;
   /** The last delivered bytes came from a snaplen-truncated segment: the bytes after them are lost. */
   private lossPending = false;
   /** [start, end) offset pairs of recently skipped holes. */
@@ -196,7 +202,7 @@ export class Stream implements DirectionTuple {
       stats.outOfOrderSegments++;
       const hadHole = this.hasHole;
       this.countRetransmitted(this.stash(offset, seq, ack, ackValid, tsNs, data, truncated));
-      if (!hadHole) this.holeSinceNs = tsNs;
+      if (!hadHole) this.newHole(tsNs);
       this.enforceStreamBounds(tsNs);
       if (this.lossPending) this.advance(tsNs);
       return;
@@ -215,7 +221,7 @@ export class Stream implements DirectionTuple {
     }
     this.countRetransmitted(again);
     this.advance(tsNs);
-    if (this.hasHole) this.holeSinceNs = tsNs;
+    if (this.hasHole) this.newHole(tsNs);
   }
 
   private onFin(finOffset: number, tsNs: bigint): void {
@@ -230,7 +236,7 @@ export class Stream implements DirectionTuple {
         this.ctx.stats.afterCloseSegments++;
       }
     }
-    if (!hadHole) this.holeSinceNs = tsNs;
+    if (!hadHole) this.newHole(tsNs);
     this.advance(tsNs);
   }
 
@@ -241,6 +247,7 @@ export class Stream implements DirectionTuple {
   ackedUpTo(ack: number, tsNs: bigint): void {
     if (!this.started || this.ended) return;
     const rel = (ack - this.nextSeq) | 0;
+    if (rel === 0 && this.hasHole) this.holeMissed = true;
     if (rel <= 0 || rel >= WINDOW) return;
     const holeEnd = this.holeEnd();
     // With nothing received past the missing bytes, an ACK exactly one past them may only acknowledge a
@@ -255,9 +262,18 @@ export class Stream implements DirectionTuple {
     this.resetHoleClock(tsNs);
   }
 
-  /** Skips the first hole if it has been open longer than the reorder timeout. */
+  /**
+   * Skips the first hole if it has been open longer than the reorder timeout, or than `missingHoldNs` when
+   * the receiver said it misses it (the sender will send it again).
+   */
   checkTimeout(tsNs: bigint): void {
-    while (this.hasHole && !this.ended && tsNs - this.holeSinceNs > this.ctx.reorderTimeoutNs) {
+    const ctx = this.ctx;
+    while (
+      this.hasHole &&
+      !this.ended &&
+      tsNs - this.holeSinceNs >
+        (this.holeMissed && ctx.missingHoldNs > ctx.reorderTimeoutNs ? ctx.missingHoldNs : ctx.reorderTimeoutNs)
+    ) {
       this.skipHole('timeout', tsNs);
     }
   }
@@ -304,6 +320,13 @@ export class Stream implements DirectionTuple {
   /** After a skip, the new first hole has been known since the oldest piece still waiting arrived. */
   private resetHoleClock(tsNs: bigint): void {
     this.holeSinceNs = (this.buf !== null ? this.buf.oldestTs() : undefined) ?? tsNs;
+    this.holeMissed = false;
+  }
+
+  /** A hole starts (or the first hole moved): known since now, and no ACK said it is missed yet. */
+  private newHole(tsNs: bigint): void {
+    this.holeSinceNs = tsNs;
+    this.holeMissed = false;
   }
 
   /** Delivers buffered pieces that are now in order, skips truncation losses, and ends at the FIN. */

@@ -58,7 +58,8 @@ export interface ChunkMeta {
 
 /**
  * Why bytes were skipped:
- * - `timeout`: out-of-order data waited longer than `reorderTimeoutNs` for a hole to fill;
+ * - `timeout`: out-of-order data waited longer than `reorderTimeoutNs` (`missingHoldNs` for a hole the
+ *   receiver said it misses) for a hole to fill;
  * - `acked`: the peer acknowledged bytes the capture never saw (they will not be retransmitted);
  * - `buffer-limit`: the per-stream or global out-of-order buffer bound was hit;
  * - `truncated`: the snaplen cut a segment short;
@@ -127,6 +128,12 @@ export interface AssemblerOptions {
   expireNs?: bigint;
   /** How long out-of-order data waits for a hole before the hole is skipped. Default 1 s. */
   reorderTimeoutNs?: bigint;
+  /**
+   * How long it waits for a hole the receiver said it misses (a duplicate ACK at the hole's start, seen after
+   * the data beyond it): lost on the network, the sender retransmits it after its retransmission timeout,
+   * which backs off 0.2, 0.4, 0.8, 1.6, 3.2 s... Default 10 s (never less than `reorderTimeoutNs`).
+   */
+  missingHoldNs?: bigint;
   /** Out-of-order bytes held per direction before the first hole is skipped. Default 4 MiB. */
   maxStreamBufferBytes?: number;
   /** Out-of-order segments held per direction (bounds bookkeeping for tiny segments). Default 4096. */
