@@ -3,11 +3,16 @@
  * generated config and temp dirs) and read back with InfluxQL through /query.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InfluxWriter, parseInfluxUrl, toLineProtocol } from '../../src/analytics/export/influxdb.js';
+import { SEPARATOR } from '../../src/core/gor-format.js';
 import { createLogger } from '../../src/core/log.js';
+import { runTapline } from '../support/cli.js';
 import { type ExternalServer, endless, freePort, influxQuery, startInfluxdb } from './external-servers.js';
 import { exchange, FixedFeed, snapshotOf } from './fixed-feed.js';
 
@@ -93,6 +98,47 @@ describe('--output-influxdb against a real InfluxDB', () => {
       orders!.values.map((v) => v.slice(1)),
       [[1200, 4]],
     );
+  });
+
+  it('a route seen from a second host: the interval fields still add up to the traffic', async () => {
+    // The aggregator keeps one total per route; its host tag turns from 'a.test' to '*' when b.test comes. The
+    // interval fields were computed against the previous write's point of the same host and route, so the
+    // route's whole total was written again as interval_bytes: sum(interval_bytes) came out 1.5x the traffic.
+    const dir = mkdtempSync(join(tmpdir(), 'tapline-influx-hosts-'));
+    try {
+      const parts: Buffer[] = [];
+      let wire = 0;
+      const t0 = BigInt(Date.now()) * 1_000_000n;
+      [0, 1200, 2400].forEach((ms, i) => {
+        const id = (0xbeef00 + i).toString(16).padStart(24, '0');
+        const ts = t0 + BigInt(ms) * 1_000_000n;
+        const req = Buffer.from(`GET /a HTTP/1.1\r\nHost: ${i === 1 ? 'b' : 'a'}.test\r\n\r\n`);
+        const res = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+        parts.push(Buffer.from(`1 ${id} ${ts}\n`), req, SEPARATOR, Buffer.from(`2 ${id} ${ts + 1_000_000n} 0\n`), res);
+        parts.push(SEPARATOR);
+        wire += req.length + res.length;
+      });
+      const file = join(dir, 'hosts.gor');
+      writeFileSync(file, Buffer.concat(parts));
+      const r = await runTapline(
+        ['--input-file', file, '--output-null', '--output-influxdb', `${influx.url}?db=hosts`].concat([
+          '--output-influxdb-interval',
+          '400ms',
+        ]),
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const [sum] = await influxQuery(
+        influx,
+        'hosts',
+        'SELECT sum(interval_bytes), sum(interval_requests) FROM tapline_route',
+      );
+      assert.deepEqual(sum!.values[0]!.slice(1), [wire, 3]);
+      const tags = await influxQuery(influx, 'hosts', 'SELECT last(total_bytes) FROM tapline_route GROUP BY host');
+      assert.ok(tags.length >= 2, 'the host tag turned from a.test to *');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('routes and hosts with backslashes are written as they are; one that InfluxDB cannot take does not fail the write', async () => {

@@ -93,10 +93,12 @@ export function toLineProtocol(
   previous: AnalyticsSnapshot | undefined,
   timeNs: bigint,
 ): string[] {
-  const before = new Map(previous?.routes.map((r) => [`${r.host} ${r.route}`, r]));
+  // By route alone, as the aggregator keys its totals: a route's host tag turns from its one host to '*' when a
+  // second host is seen, and keyed by both its whole total was written again as the interval's bytes.
+  const before = new Map(previous?.routes.map((r) => [r.route, r]));
   const lines: string[] = [];
   for (const r of snapshot.routes) {
-    const was = before.get(`${r.host} ${r.route}`);
+    const was = before.get(r.route);
     const tags = `${r.host ? `,host=${influxTagValue(r.host)}` : ''},route=${influxTagValue(r.route || '/')}`;
     const fields = [
       `requests=${int(r.requests)}`,
