@@ -1062,10 +1062,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
         return;
       }
       int e = w < 0 ? errno : EPIPE;
+      if ((e == EPIPE || e == ECONNRESET) && AnswerBeforeReset(c)) return;
       Fail(c, e == EPIPE || e == ECONNRESET ? kReset : kConnectFailed, ErrName(e) + " write " + ErrName(e));
       return;
     }
     SetWantOut(c, false);
+  }
+
+  // A write failed with EPIPE/ECONNRESET: the target stopped reading, maybe after it answered (a 413 to a large
+  // upload, then a close that reset the connection because the rest of the body was unread). That answer is
+  // still in the socket's receive queue: it is the exchange's result, as Go's transport reports it, not a
+  // reset. True when the exchange ended so (answered, or a bad answer).
+  bool AnswerBeforeReset(Conn* c) {
+    for (int i = 0; i < 4096 && c->busy && c->fd >= 0; i++) {
+      ssize_t r = recv(c->fd, read_buf_, kReadSize, MSG_DONTWAIT);
+      if (r > 0) {
+        OnBytes(c, reinterpret_cast<const uint8_t*>(read_buf_), static_cast<size_t>(r));
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0 && c->bytes > 0 && c->framer.Finish() == ResponseFramer::DONE) Succeed(c, true);
+      break;
+    }
+    return !c->busy;
   }
 
   void OnEvent(Conn* c, uint32_t events) {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
@@ -60,6 +61,44 @@ forEachClient(() => {
       ]);
     } finally {
       server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('a target that answers early and then resets (the body unread): the answer is the result, not a reset', async (t) => {
+    // The server's close with unread bytes sends a reset: the client's next write fails while the 413 waits in its
+    // receive queue. The native sender reads it there first; the JavaScript client (Node destroys the socket at the
+    // failed write) may still say reset: docs/replay.md.
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const body = Buffer.alloc(4 * 1024 * 1024, 0x61);
+      const messages = Array.from({ length: 6 }, (_, i) =>
+        requestMessage(
+          Buffer.concat([
+            Buffer.from(`POST /u/${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`),
+            body,
+          ]),
+        ),
+      );
+      const port = (server.address() as { port: number }).port;
+      const out = httpOutput(`http://127.0.0.1:${port}`, { workers: 1, timeoutMs: 4000 });
+      const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(Number(s.status_4xx) + Number(s.error_reset), 6, JSON.stringify(s));
+      if ((out as { client?: string }).client !== 'native') return t.diagnostic(`js client: ${s.error_reset} reset(s)`);
+      assert.equal(s.status_4xx, 6, JSON.stringify(s));
+      assert.equal(s.errors, 0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       server.close();
     }
   });
