@@ -116,8 +116,8 @@ struct Segment {
 //                length): its tuple is in `s`, its connection must be the TypeScript path's;
 //   kIrrelevant  something the TS decoder drops, or a segment that cannot belong to an IPv4 flow (IPv6);
 //   kUnknown     may become a segment of any IPv4 connection in the TS decoder (VLAN tags, VXLAN, IPv4
-//                fragments, IP in IP, 4in6 and GRE tunnels, PPPoE, another link type): every connection must
-//                be the TypeScript path's first.
+//                fragments, IP in IP, 4in6 and GRE tunnels, PPPoE, MPLS, another link type): every connection
+//                must be the TypeScript path's first.
 // Ethernet frames shorter than 60 bytes carry padding after the IP packet; the IP total length says where it
 // ends, as in the TS decoder.
 enum Kind { kSegment, kTuple, kIrrelevant, kUnknown };
@@ -146,6 +146,7 @@ Kind Classify(const uint8_t* p, uint32_t caplen, uint32_t linkType, uint32_t vxl
   uint16_t type = Be16(p + typeAt);
   if (type == 0x8100 || type == 0x88a8 || type == 0x9100) return kUnknown;
   if (type == 0x8864) return kUnknown;  // PPPoE session: IP inside, decoded by the TS path
+  if (type == 0x8847 || type == 0x8848) return kUnknown;  // MPLS: IP or an Ethernet pseudowire inside
   if (type == 0x86dd) {
     // IPv6 is never the same flow as IPv4, unless it carries IPv4 (4in6, GRE). Not looked for behind extension
     // headers or in 6in4 below: a hop-by-hop MLD report would hand every connection over, for a tunnel

@@ -18,6 +18,7 @@ import {
   ipv4,
   ipv6,
   loopback,
+  mpls,
   nflog,
   pppoe,
   raw,
@@ -334,7 +335,7 @@ describe('decoder', () => {
     // ERSPAN III of IP frames.
     assert.equal(seen(in4(gre(inner4, 0x880b, { extraFlags: 1 }))), 'non-tcp');
     assert.equal(seen(in4(gre(inner4, 0x0800, { extraFlags: 0x4000 }))), 'non-tcp');
-    assert.equal(seen(in4(gre(inner4, 0x8847))), 'non-tcp');
+    assert.equal(seen(in4(gre(inner4, 0x880b))), 'non-tcp');
     assert.equal(seen(in4(Buffer.from([0, 0, 8]))), 'non-tcp');
     assert.equal(seen(in4(gre(erspan3(inner4, false, 2), 0x22eb, { seq: 1 }))), 'non-tcp');
     // GRE in IP in IP in GRE: the third tunnel is too deep, whatever its kind.
@@ -364,6 +365,32 @@ describe('decoder', () => {
     assert.equal(seen(ethernet(pppoe(Buffer.alloc(8), 0xc021), 0x8864)), 'non-ip'); // LCP
     assert.equal(seen(ethernet(Buffer.from([0x11, 0x09, 0, 0, 0, 0]), 0x8863)), 'non-ip'); // discovery
     assert.equal(seen(ethernet(Buffer.from([0x11, 0]), 0x8864)), 'link-truncated');
+    assertAccounted(d.counters);
+  });
+
+  it('MPLS label stacks are unwrapped to IPv4, IPv6 or an Ethernet pseudowire (with or without control word)', () => {
+    const inner4 = ipv4(tcp({ payload: 'four' }), { src: '10.0.0.1', dst: '10.0.0.2' });
+    const inner6 = ipv6(tcp({ payload: 'six' }), { src: 'fd00::1', dst: 'fd00::2' });
+    const d = createDecoder();
+    const seen = (frame: Buffer) => {
+      const s = d.decode(raw(frame));
+      return s ? [s.srcIp, s.payload.toString(), ...s.vlanIds] : d.lastDrop;
+    };
+    const four = ['10.0.0.1', 'four'];
+    assert.deepEqual(seen(ethernet(mpls(inner4), 0x8847)), four);
+    assert.deepEqual(seen(ethernet(mpls(inner6, [16, 17, 18]), 0x8847)), ['fd00::1', 'six']);
+    assert.deepEqual(seen(ethernet(mpls(inner4), 0x8848, [[0x8100, 5]])), [...four, 5]);
+    // A pseudowire: the customer's frame (here with a destination MAC starting 00), with or without the
+    // 4-byte control word, its VLAN tag kept once.
+    const customer = ethernet(inner4, 0x0800, [[0x8100, 9]]);
+    customer[0] = 0x00;
+    assert.deepEqual(seen(ethernet(mpls(customer, [20, 30]), 0x8847)), [...four, 9]);
+    assert.deepEqual(seen(ethernet(mpls(Buffer.concat([Buffer.alloc(4), customer]), [20, 30]), 0x8847)), [...four, 9]);
+    // In GRE (MPLS over GRE), and what is not read.
+    assert.deepEqual(seen(ethernet(ipv4(gre(mpls(inner4), 0x8847), { protocol: 47 }))), four);
+    assert.equal(seen(ethernet(mpls(Buffer.from([0x50, 0, 0, 0])), 0x8847)), 'non-ip');
+    assert.equal(seen(ethernet(Buffer.alloc(3), 0x8847)), 'link-truncated');
+    assert.equal(seen(ethernet(mpls(inner4, Array<number>(17).fill(3)), 0x8847)), 'non-ip');
     assertAccounted(d.counters);
   });
 

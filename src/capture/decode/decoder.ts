@@ -6,7 +6,8 @@
  *                                                              ├─▶ udp:vxlanPort ──▶ [VNI filter] ──▶ inner Ethernet ──▶ (again)
  *                                                              ├─▶ IP in IP (4, 41) ──▶ inner IPv4 | IPv6 ──▶ (again)
  *                                                              └─▶ GRE (47) ──▶ inner IP | Ethernet (ERSPAN) ──▶ (again)
- *   (PPPoE session frames are unwrapped to their IP packet before the network layer, at any depth.)
+ *   (PPPoE session frames and MPLS label stacks are unwrapped to their packet before the network layer, at
+ *   any depth.)
  *
  * Stateful only because of fragment reassembly. Every packet that does not become a segment is counted
  * under one reason (`counters.dropped`) or held as a fragment, and `lastDrop` says what happened to the
@@ -21,6 +22,7 @@ import { IpInfo, PROTO_IPIP, PROTO_IPV6, PROTO_TCP, PROTO_UDP } from './ip.js';
 import { parseIpv4 } from './ipv4.js';
 import { isIpv6Extension, parseIpv6, walkIpv6Extensions } from './ipv6.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkInfo, parseLink } from './link.js';
+import { isMpls, parseMpls } from './mpls.js';
 import { ETHERTYPE_PPPOE_SESSION, parsePppoe } from './pppoe.js';
 import { type DropReason, emptyDropCounts, type NullReason } from './reasons.js';
 import { type DecodedSegment, NO_VLANS } from './segment.js';
@@ -191,6 +193,7 @@ class PacketDecoder implements Decoder {
     const ip = this.ip;
     let r: DropReason | null = null;
     if (link.etherType === ETHERTYPE_PPPOE_SESSION) r = parsePppoe(buf, link);
+    if (r === null && isMpls(link.etherType)) r = parseMpls(buf, link);
     if (r !== null) return this.drop(r);
     if (link.etherType === ETHERTYPE_IPV4) r = parseIpv4(buf, link.offset, link.end, ip);
     else if (link.etherType === ETHERTYPE_IPV6) r = parseIpv6(buf, link.offset, link.end, ip);

@@ -1,7 +1,7 @@
 /**
  * GRE (RFC 2784 with the key and sequence fields of RFC 2890): a 4-byte header (flags, version 0, protocol
  * type) and the optional checksum, key and sequence words its flags announce, then the carried packet:
- * IPv4 or IPv6 (GRE tunnels, as tshark decodes them), or an Ethernet frame (0x6558, transparent Ethernet
+ * IPv4, IPv6 or MPLS (GRE tunnels, as tshark decodes them), or an Ethernet frame (0x6558, transparent Ethernet
  * bridging; ERSPAN types I/II 0x88be and III 0x22eb, how Cisco, Arista and cloud traffic mirrors send copies
  * of traffic to a collector). Version 1 (PPTP), source routing and other protocols carry no packet this
  * decoder reads and are non-TCP.
@@ -9,6 +9,7 @@
 import { u16be } from './bytes.js';
 import { parseEthernet } from './ethernet.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, type LinkInfo } from './link.js';
+import { isMpls } from './mpls.js';
 import type { DropReason } from './reasons.js';
 
 export const PROTO_GRE = 47;
@@ -38,7 +39,7 @@ export function parseGre(buf: Buffer, off: number, end: number, link: LinkInfo):
   if (flags & FLAG_CHECKSUM) at += 4;
   if (flags & FLAG_KEY) at += 4;
   if (flags & FLAG_SEQUENCE) at += 4;
-  if (protocol === ETHERTYPE_IPV4 || protocol === ETHERTYPE_IPV6) {
+  if (protocol === ETHERTYPE_IPV4 || protocol === ETHERTYPE_IPV6 || isMpls(protocol)) {
     if (at >= end) return 'non-tcp';
     link.etherType = protocol;
     link.offset = at;

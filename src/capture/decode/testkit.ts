@@ -302,6 +302,15 @@ export function pppoe(payload: Buffer, pppProtocol = 0x0021, compressed = false)
   return Buffer.concat([b, proto, payload]);
 }
 
+/** An MPLS label stack (bottom-of-stack bit on the last label) before `payload`. */
+export function mpls(payload: Buffer, labels: readonly number[] = [16]): Buffer {
+  const b = Buffer.alloc(4 * labels.length);
+  for (const [i, label] of labels.entries()) {
+    b.writeUInt32BE(((label << 12) | (i === labels.length - 1 ? 0x100 : 0) | 64) >>> 0, i * 4);
+  }
+  return Buffer.concat([b, payload]);
+}
+
 let clock = 1_700_000_000_000_000_000n;
 
 /** A RawPacket with a fresh, increasing timestamp unless one is given. */

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ethernet, gre, ipv4, ipv6, pppoe } from '../../capture/decode/testkit.js';
+import { ethernet, gre, ipv4, ipv6, mpls, pppoe } from '../../capture/decode/testkit.js';
 import type { RawPacket } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
 import { FlowPipeline } from './flow-pipeline.js';
@@ -191,10 +191,10 @@ describe('native flow fast path: same output as the TypeScript path', { skip }, 
 });
 
 describe('native flow fast path: IP in IP, GRE, PPPoE', { skip }, () => {
-  type Outer = 4 | 6 | 'gre' | 'gre6' | 'pppoe';
+  type Outer = 4 | 6 | 'gre' | 'gre6' | 'pppoe' | 'mpls';
   /**
    * `packet`'s IP packet carried in another IP packet (protocol 4 in IPv4, next header 4 in IPv6), in GRE
-   * over IPv4 or IPv6 (protocol 47), or in a PPPoE session frame.
+   * over IPv4 or IPv6 (protocol 47), in a PPPoE session frame, or under an MPLS label.
    */
   function tunneled(packet: RawPacket, outer: Outer): RawPacket {
     const inner = Buffer.from(packet.data.subarray(14));
@@ -207,15 +207,17 @@ describe('native flow fast path: IP in IP, GRE, PPPoE', { skip }, () => {
             ? ethernet(ipv4(gre(inner), { src: '192.0.2.9', dst: '192.0.2.2', protocol: 47 }))
             : outer === 'gre6'
               ? ethernet(ipv6(gre(inner), { src: '2001:db8::9', dst: '2001:db8::2', nextHeader: 47 }), 0x86dd)
-              : ethernet(pppoe(inner), 0x8864);
+              : outer === 'pppoe'
+                ? ethernet(pppoe(inner), 0x8864)
+                : ethernet(mpls(inner), 0x8847);
     return { ...packet, data: wrapped };
   }
 
   it('a connection followed natively whose packets then come tunneled is handed over, as fragments are', async () => {
     const x = GET_HELLO;
     const packets = conversation([x, x, x]);
-    for (const outer of [4, 6, 'gre', 'gre6', 'pppoe'] as const) {
-      // Handshake and the first exchange plain, the rest through an IPIP, 4in6 or GRE tunnel, or PPPoE.
+    for (const outer of [4, 6, 'gre', 'gre6', 'pppoe', 'mpls'] as const) {
+      // Handshake and the first exchange plain, the rest through an IPIP, 4in6 or GRE tunnel, PPPoE or MPLS.
       const mixed = packets.map((p, i) => (i < 5 ? p : tunneled(p, outer)));
       const { msgs, stats } = await same(mixed);
       assert.equal(msgs.length, 6, `outer ${outer}`);
