@@ -23,6 +23,7 @@ export const PAGE_HTML = `<!doctype html>
   table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; }
   th.n, td.n { text-align: right; }
+  td { overflow-wrap: anywhere; }
   td.route { font-family: ui-monospace, monospace; word-break: break-all; }
   .bar { background: #e8edf5; height: 10px; width: 140px; border-radius: 3px; overflow: hidden; display: inline-block; vertical-align: middle; }
   .bar > span { display: block; height: 100%; background: #3b6fd8; }
@@ -31,7 +32,7 @@ export const PAGE_HTML = `<!doctype html>
   .legend span { margin-right: 12px; font-size: 13px; }
   .s1xx { background: #9aa5b1; } .s2xx { background: #3ba55c; } .s3xx { background: #3b6fd8; }
   .s4xx { background: #e0a526; } .s5xx { background: #d64545; } .snone { background: #6b7480; }
-  #alerts li { margin: 4px 0; font-size: 13px; }
+  #alerts li { margin: 4px 0; font-size: 13px; overflow-wrap: anywhere; }
   #alerts .firing { color: #b22d2d; } #alerts .resolved { color: #3b7a4c; }
   #conn { float: right; }
 </style>
@@ -82,6 +83,13 @@ export const PAGE_SCRIPT = `'use strict';
     return e;
   }
   function set(id, text) { document.getElementById(id).textContent = text; }
+  // Routes and hosts come from the traffic and may be kilobytes long: shown clipped, whole in the tooltip.
+  var CLIP = 200;
+  function clipped(tag, text, cls) {
+    var e = el(tag, text.length > CLIP ? text.slice(0, CLIP) + '…' : text, cls);
+    if (text.length > CLIP) e.title = text;
+    return e;
+  }
 
   var chart = null;
   function drawChart(s) {
@@ -111,8 +119,8 @@ export const PAGE_SCRIPT = `'use strict';
     body.replaceChildren();
     s.routes.forEach(function (r) {
       var tr = el('tr');
-      tr.appendChild(el('td', r.route, 'route'));
-      tr.appendChild(el('td', r.host));
+      tr.appendChild(clipped('td', r.route, 'route'));
+      tr.appendChild(clipped('td', r.host));
       tr.appendChild(el('td', String(r.requests), 'n'));
       tr.appendChild(el('td', bytes(r.total_bytes), 'n'));
       var share = el('td');

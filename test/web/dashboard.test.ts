@@ -106,6 +106,52 @@ describe('dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHRO
     assert.deepEqual(foreign, []);
   });
 
+  it('routes from hostile traffic are text, and a 10 KB route neither widens the page nor fills it', async () => {
+    // A 10 KB path (and an alert naming it) made the page 67,000 px wide: the alert line did not wrap, and the
+    // table cell held the whole route.
+    const long = `/${'xy/'.repeat(3400)}`;
+    const html = '/<img src=x onerror="document.body.dataset.owned=1">';
+    feed.push(exchange({ route: long, host: 'h'.repeat(5000), responseBodyBytes: 50_000_000 }));
+    feed.push(exchange({ route: html, host: '<b>host</b>' }));
+    alerts.check();
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(dashboard.url);
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#routes td.route')].some((td) => td.title.length > 10000)`,
+    );
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#alerts li')].some((li) => li.textContent.includes('xy/xy/'))`,
+    );
+    const seen = (await page.evaluate(`(() => {
+      const cells = [...document.querySelectorAll('#routes tbody tr')].map((tr) => [...tr.children].map((td) => [td.textContent, td.title]));
+      return {
+        cells,
+        width: document.documentElement.scrollWidth,
+        viewport: innerWidth,
+        owned: document.body.dataset.owned ?? null,
+        injected: document.querySelectorAll('#routes img, #routes b, #alerts img').length,
+      };
+    })()`)) as { cells: [string, string][][]; width: number; viewport: number; owned: string | null; injected: number };
+    const longRow = seen.cells.find((c) => c[0]![1] === long)!;
+    assert.equal(longRow[0]![0], `${long.slice(0, 200)}…`);
+    assert.equal(longRow[1]![0], `${'h'.repeat(200)}…`);
+    assert.equal(longRow[1]![1], 'h'.repeat(5000));
+    assert.ok(
+      seen.cells.some((c) => c[0]![0] === html && c[1]![0] === '<b>host</b>'),
+      'shown as text',
+    );
+    assert.equal(seen.injected, 0);
+    assert.equal(seen.owned, null);
+    assert.ok(seen.width <= seen.viewport, `page ${seen.width} px wide in a ${seen.viewport} px window`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('serves the snapshot as JSON and 404s unknown paths', async () => {
     const res = await fetch(`${dashboard.url}/api/snapshot`);
     const state = (await res.json()) as { total_requests: number; routes: unknown[] };
