@@ -23,6 +23,22 @@ describe('breach messages', () => {
     assert.equal(half!.message, 'max-share: /big 75.0% of all bytes > 12.5%');
   });
 
+  it('a route kilobytes long is cut in the line, its length said; the breach keeps it whole', () => {
+    // A captured 10 KB path made a 10,233-character budget line (and live alert line) on the terminal.
+    const long = `/${'xy/'.repeat(3400)}`;
+    const s = snapshotOf([exchange({ route: long, responseBodyBytes: 9000 }), exchange({ route: '/small' })]);
+    const [route] = evaluateBudgets(s, { maxRouteBytes: 5000 });
+    assert.equal(route!.route, long);
+    assert.equal(route!.message, `max-route: ${long.slice(0, 200)}… (10,201 characters) 9.03 KiB > 4.88 KiB`);
+    const [share] = evaluateBudgets(s, { maxShare: 0.5 });
+    assert.ok(share!.message.length < 300, share!.message);
+    // Cut between the halves of a surrogate pair, it would end with a lone surrogate (invalid UTF-8 on stderr).
+    const emoji = `/${'a'.repeat(198)}😀${'b'.repeat(50)}`;
+    const s2 = snapshotOf([exchange({ route: emoji, responseBodyBytes: 9000 }), exchange({ route: '/small' })]);
+    const [cut] = evaluateBudgets(s2, { maxRouteBytes: 5000 });
+    assert.ok(cut!.message.startsWith(`max-route: /${'a'.repeat(198)}… (`), cut!.message);
+  });
+
   it('a share just over its limit gets the digits that show it is over', () => {
     // /close 7501 B of 10000: 75.01%, which one decimal prints as 75.0%, the limit itself.
     const close = snapshotOf([

@@ -12,7 +12,7 @@
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import { formatBytes } from '../core/values.js';
-import { printable } from './printable.js';
+import { printableRoute } from './printable.js';
 import { OVERFLOW_ROUTE } from './routes.js';
 import type { AnalyticsSnapshot } from './types.js';
 
@@ -67,20 +67,26 @@ export function evaluateBudgets(s: AnalyticsSnapshot, b: Budgets): Breach[] {
   const { maxRouteBytes, maxShare, maxLatencyMs } = b;
   if (maxRouteBytes !== undefined) {
     for (const r of s.routes.filter((r) => r.total_bytes > maxRouteBytes)) {
-      const what = `${printable(r.route)} ${bytesOver(r.total_bytes, maxRouteBytes)}`;
+      const what = `${printableRoute(r.route)} ${bytesOver(r.total_bytes, maxRouteBytes)}`;
       breach('max-route', r, r.total_bytes, maxRouteBytes, what);
     }
   }
   // One route is always 100% of the bytes: a share budget needs at least two to compare.
   if (maxShare !== undefined && s.routes.length > 1) {
     for (const r of s.routes.filter((r) => r.share > maxShare)) {
-      breach('max-share', r, r.share, maxShare, `${printable(r.route)} ${shareOver(r.share, maxShare)}`);
+      breach('max-share', r, r.share, maxShare, `${printableRoute(r.route)} ${shareOver(r.share, maxShare)}`);
     }
   }
   if (maxLatencyMs !== undefined) {
     const slow = s.routes.filter((r) => r.responses > 0 && r.p95_ms > maxLatencyMs).sort((x, y) => y.p95_ms - x.p95_ms);
     for (const r of slow)
-      breach('max-latency', r, r.p95_ms, maxLatencyMs, `${printable(r.route)} p95 ${r.p95_ms} ms > ${maxLatencyMs} ms`);
+      breach(
+        'max-latency',
+        r,
+        r.p95_ms,
+        maxLatencyMs,
+        `${printableRoute(r.route)} p95 ${r.p95_ms} ms > ${maxLatencyMs} ms`,
+      );
   }
   return out;
 }
