@@ -203,8 +203,9 @@ export class FlowPipeline {
     this.noteIpv6Client(state);
     // Only HEAD and CONNECT change how a response is framed, and the fast path hands those over before.
     // The fast path emitted every request it queued.
+    const track = this.options.trackResponse;
     for (const w of waiting)
-      state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true, emitted: true }, 'GET', this.httpCounters);
+      state.push({ idNumber: w.idNumber, ack: w.ack, sampled: true, emitted: true }, 'GET', this.httpCounters, track);
     this.http.set(conn, state);
     if (pending === null) return;
     const c = pending.fromClient;

@@ -508,8 +508,11 @@ describe('http streams: requests no response answers (memory stays bounded)', ()
   const { SYN, ACK, FIN, PSH } = TcpFlag;
   const extra = 76;
   const total = MAX_WAITING_REQUESTS + extra;
-  /** One kept-open connection: `total` requests, no answer, then one response (the server woke up), FINs. */
-  const unanswered = (): Segment[] => {
+  /**
+   * One kept-open connection: `total` requests, none answered while they come, then `answered` responses in
+   * order (the server woke up; HTTP/1 answers the oldest request first), FINs.
+   */
+  const unanswered = (answered: number): Segment[] => {
     const out: Segment[] = [
       { fromClient: true, seq: 1000, ack: 0, flags: SYN, payload: Buffer.alloc(0) },
       { fromClient: false, seq: 5000, ack: 1001, flags: SYN | ACK, payload: Buffer.alloc(0) },
@@ -520,30 +523,52 @@ describe('http streams: requests no response answers (memory stays bounded)', ()
       out.push({ fromClient: true, seq: c, ack: 5001, flags: ACK | PSH, payload });
       c += payload.length;
     }
-    const response = responseBytes(exchange('late'));
-    out.push({ fromClient: false, seq: 5001, ack: c, flags: ACK | PSH, payload: response });
-    out.push({ fromClient: true, seq: c, ack: 5001 + response.length, flags: FIN | ACK, payload: Buffer.alloc(0) });
-    out.push({
-      fromClient: false,
-      seq: 5001 + response.length,
-      ack: c + 1,
-      flags: FIN | ACK,
-      payload: Buffer.alloc(0),
-    });
+    let s = 5001;
+    for (let i = 0; i < answered; i++) {
+      const response = responseBytes(exchange(`r${i}`));
+      out.push({ fromClient: false, seq: s, ack: c, flags: ACK | PSH, payload: response });
+      s += response.length;
+    }
+    out.push({ fromClient: true, seq: c, ack: s, flags: FIN | ACK, payload: Buffer.alloc(0) });
+    out.push({ fromClient: false, seq: s, ack: c + 1, flags: FIN | ACK, payload: Buffer.alloc(0) });
     return out;
   };
 
   for (const views of [false, true]) {
-    it(`beyond ${MAX_WAITING_REQUESTS} waiting on a connection the oldest are given up on and counted${views ? ' (batch views: native fast path first)' : ''}`, async () => {
-      const { msgs, stats } = await capture(timed(unanswered()), { trackResponse: true }, views);
+    const how = views ? ' (batch views: native fast path first)' : '';
+    it(`beyond ${MAX_WAITING_REQUESTS} waiting on a connection the oldest are given up on and counted${how}`, async () => {
+      const { msgs, stats } = await capture(timed(unanswered(1)), { trackResponse: true }, views);
       const requests = ofType(msgs, '1');
       const responses = ofType(msgs, '2');
       assert.equal(requests.length, total, 'every request is still emitted');
       assert.equal(stats.unanswered_requests, extra, 'the requests given up on are counted');
-      // The response pairs with the oldest request still waiting, the methods queue was trimmed in step.
+      // The response answers the oldest request, r0, which was given up on: it pairs with no younger one (it
+      // took r${extra}'s id before) and keeps gor's formula id, its SEQ, which is r0's ACK.
       assert.equal(responses.length, 1);
-      assert.equal(responses[0]!.meta.id, requests[extra]!.meta.id);
-      assert.equal(stats.unmatched_responses, 0);
+      assert.notEqual(responses[0]!.meta.id, requests[extra]!.meta.id);
+      assert.equal(responses[0]!.meta.id, requests[0]!.meta.id);
+      assert.equal(stats.unmatched_responses, 1);
+    });
+
+    it(`pipelined deeper than ${MAX_WAITING_REQUESTS}: the answers after those of the requests given up on pair with their own${how}`, async () => {
+      const { msgs, stats } = await capture(timed(unanswered(total)), { trackResponse: true }, views);
+      const requests = ofType(msgs, '1');
+      const responses = ofType(msgs, '2');
+      assert.equal(requests.length, total);
+      assert.equal(responses.length, total);
+      // Without the fix every response after the first `extra` took the id of the request `extra` after its own.
+      for (let i = extra; i < total; i++) assert.equal(responses[i]!.meta.id, requests[i]!.meta.id, `response ${i}`);
+      assert.equal(stats.unanswered_requests, extra);
+      assert.equal(stats.unmatched_responses, extra, 'the answers of the requests given up on');
+      assert.equal(stats.requests_unanswered_at_close, 0);
+    });
+
+    it(`a capture of the client's direction only (no --input-raw-track-response) counts no request unanswered${how}`, async () => {
+      const list = unanswered(0).filter((sg) => sg.fromClient || sg.payload.length === 0);
+      const { msgs, stats } = await capture(timed(list), { trackResponse: false }, views);
+      assert.equal(ofType(msgs, '1').length, total, 'every request is emitted');
+      assert.equal(stats.unanswered_requests, 0, 'no answer was expected');
+      assert.equal(stats.requests_unanswered_at_close, 0);
     });
   }
 });

@@ -157,8 +157,17 @@ export class ConnectionState {
     this.idPrefix = connectionIdPrefix(conn.clientPort, conn.serverPort, conn.clientIp4);
   }
 
-  /** A request now waits for its response (its method frames that response). */
-  push(request: WaitingRequest, method: string, counters: HttpCutCounters): void {
+  /**
+   * Requests given up on (MAX_WAITING_REQUESTS) whose responses have not come: HTTP/1 answers in order, so the
+   * next responses are theirs, not the oldest waiting request's.
+   */
+  private givenUp = 0;
+
+  /**
+   * A request now waits for its response (its method frames that response). Only with responses followed is
+   * one given up on counted: a capture of the client's direction (gor's default) expects no answers.
+   */
+  push(request: WaitingRequest, method: string, counters: HttpCutCounters, trackResponse: boolean): void {
     this.waiting.push(request);
     if (this.responses) this.responses.expect(method);
     else this.methods.push(method);
@@ -166,7 +175,8 @@ export class ConnectionState {
       this.waiting.shift();
       if (this.responses) this.responses.forgetExpected();
       else this.methods.shift();
-      counters.unanswered_requests++;
+      this.givenUp++;
+      if (trackResponse) counters.unanswered_requests++;
     }
   }
 
@@ -211,17 +221,24 @@ export class ConnectionState {
    * later pair by one. Without a gap that reading is wrong: a client that pipelines sends its next requests
    * while the answers to its earlier ones are still coming, so their ACK can be the SEQ of an earlier
    * request's response (such pairs were shifted and counted as unanswered and unmatched).
+   * null: the response answers a request given up on (see push), so none of those waiting.
    */
-  answer(seq: number, counters: HttpCutCounters): WaitingRequest | undefined {
+  answer(seq: number, counters: HttpCutCounters, trackResponse: boolean): WaitingRequest | null | undefined {
     const w = this.waiting;
     const afterGap = this.responseGap;
     this.responseGap = false;
-    if (afterGap && w.length > 1 && w[0]!.ack !== seq) {
+    if (afterGap && w.length > 0) {
       const k = w.findIndex((r) => r.ack === seq);
+      // The answers of any requests given up on went by in the gap too.
+      if (k >= 0) this.givenUp = 0;
       if (k > 0) {
         w.splice(0, k);
-        counters.unanswered_requests += k;
+        if (trackResponse) counters.unanswered_requests += k;
       }
+    }
+    if (this.givenUp > 0) {
+      this.givenUp--;
+      return null;
     }
     return w.shift();
   }
@@ -409,7 +426,7 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     let request = this.state.takeAnsweredEarly(m.start);
     if (request === undefined) {
       request = this.identify(m, first);
-      this.state.push(request, m.method, c);
+      this.state.push(request, m.method, c, this.options.trackResponse);
     }
     const { idNumber, sampled } = request;
     if (!this.keep(m)) return;
@@ -437,7 +454,8 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
       c.interim_responses++;
     } else {
       const seq = this.seqOf(m, first);
-      const req = this.state.answer(seq, c) ?? this.state.client?.answerInProgress(seq);
+      const answered = this.state.answer(seq, c, this.options.trackResponse);
+      const req = answered === null ? undefined : (answered ?? this.state.client?.answerInProgress(seq));
       if (req) {
         idNumber = req.idNumber;
         sampled = req.sampled;
