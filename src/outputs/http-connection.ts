@@ -261,7 +261,12 @@ export class ReplayConnection {
       // After a 101 the connection speaks another protocol (what follows is not an answer): it cannot carry the
       // next request (the splitter reads everything after it as opaque, so that request would wait for its timeout).
       if (extra && !msg.upgrade) this.options.onUnsolicited?.();
-      this.succeed(msg.status, msg.start, msg.end, extra || msg.upgrade || this.answerCloses(msg));
+      this.succeed(
+        msg.status,
+        msg.start,
+        msg.end,
+        extra || msg.upgrade || this.answerCloses(msg) || this.requestUnsent(),
+      );
       return;
     }
     const current = this.splitter.current;
@@ -305,6 +310,15 @@ export class ReplayConnection {
     this.keptFrom = Math.max(this.keptFrom, end);
   }
 
+  /**
+   * The answer came before the whole request was written (a 413 to a large upload): the target stopped reading
+   * it, so the connection cannot carry the next request (Go does not reuse it either; the native sender closes
+   * it too). Node would go on writing the rest of the body into a connection the target may be closing.
+   */
+  private requestUnsent(): boolean {
+    return (this.socket?.writableLength ?? 0) > 0;
+  }
+
   /** Nothing of an earlier response is pending in the splitter, so a read may be framed without it. */
   private splitterIdle(): boolean {
     const s = this.splitter;
@@ -325,7 +339,7 @@ export class ReplayConnection {
 
   /** The response is exactly `chunk` (fast path); `owned` as in onData. */
   private succeedWhole(chunk: Buffer, owned: boolean): void {
-    if (closesConnection(chunk, 0, chunk.indexOf(CRLFCRLF) + 4)) this.close();
+    if (closesConnection(chunk, 0, chunk.indexOf(CRLFCRLF) + 4) || this.requestUnsent()) this.close();
     const keep = this.keepBytes;
     let response: Buffer | undefined;
     if (keep > 0) {

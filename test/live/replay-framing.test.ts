@@ -103,6 +103,44 @@ forEachClient(() => {
     }
   });
 
+  test('a target that answers early and stops reading, keeping the connection: the next request goes elsewhere', async () => {
+    // Nothing more is read on a connection after its early 413: a request written behind the rest of that body
+    // would wait there until its timeout.
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('data', (first) => {
+        if (first.subarray(0, 4).toString() === 'POST') {
+          socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n');
+          socket.pause();
+        } else {
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      // More than the client's send buffer (4 MiB at most here) and the paused server's receive buffer take.
+      const body = Buffer.alloc(16 * 1024 * 1024, 0x61);
+      const head = `POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`;
+      const messages = [
+        requestMessage(Buffer.concat([Buffer.from(head), body])),
+        requestMessage('GET /after HTTP/1.1\r\nHost: x\r\n\r\n'),
+      ];
+      const port = (server.address() as { port: number }).port;
+      const out = httpOutput(`http://127.0.0.1:${port}`, { workers: 1, timeoutMs: 3000 });
+      const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(s.errors, 0, JSON.stringify(s));
+      assert.equal(s.status_4xx, 1);
+      assert.equal(s.status_2xx, 1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+
   test('a 101 answer switches the protocol: the connection is not reused for the next request', async () => {
     const server = await rawServer((_req, socket) =>
       // The new protocol's first bytes (a WebSocket text frame) in the same write: not an unsolicited answer.
