@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import { type Message, nowNs } from '../../core/message.js';
 import { FlowPipeline } from './flow-pipeline.js';
+import { LiveExpiryClock } from './live-clock.js';
 import { openAfPacketSource, type PacketSource } from './sources.js';
 import { type Counters, type FromWorker, packBatch, type ToWorker, type WorkerStart } from './worker-protocol.js';
 
@@ -57,20 +58,24 @@ async function main(port: NonNullable<typeof parentPort>, start: WorkerStart): P
     return;
   }
   post({ kind: 'ready', filterText: source.filterText });
+  const clock = new LiveExpiryClock(BigInt(source.deliveryDelayMs ?? 0) * 1_000_000n);
   const tick = setInterval(() => {
-    flows.expire(nowNs());
+    flows.expire(clock.tick(nowNs()));
     flush();
   }, TICK_MS);
   const stats = setInterval(() => post({ kind: 'stats', counters: counters() }), STATS_MS);
   try {
+    clock.waiting(nowNs());
     for await (const batch of source.packets) {
-      flows.push(batch, 0n);
+      clock.read(flows.push(batch, 0n));
       flush();
+      if (inFlight >= start.window) clock.held();
       while (inFlight >= start.window && !stopping) {
         await new Promise<void>((resolve) => {
           wakeOnCredit = resolve;
         });
       }
+      clock.waiting(nowNs()); // the loop now asks for the next batch
     }
   } finally {
     clearInterval(tick);

@@ -23,6 +23,7 @@ import type { Batch, Input } from '../../core/plugin.js';
 import { formatBytes } from '../../core/values.js';
 import type { RawAddress } from './address.js';
 import { type FlowOptions, FlowPipeline, withEngineStats } from './flow-pipeline.js';
+import { LiveExpiryClock } from './live-clock.js';
 import { DEFAULT_MEMORY_BUDGET } from './memory-budget.js';
 import type { PacketSource } from './sources.js';
 import { CaptureWorkerPool } from './worker-pool.js';
@@ -144,10 +145,11 @@ export function rawInput(options: RawInputOptions): Input {
     try {
       source = await options.open();
       if (source.filterText) log.info(source.filterText);
-      if (source.live) {
+      const live = source.live ? new LiveExpiryClock(BigInt(source.deliveryDelayMs ?? 0) * 1_000_000n) : null;
+      if (live) {
         timer = setInterval(
           () => {
-            if (!finished) flows.expire(nowNs());
+            if (!finished) flows.expire(live.tick(nowNs()));
           },
           Number(TICK_NS / 1_000_000n),
         );
@@ -156,16 +158,22 @@ export function rawInput(options: RawInputOptions): Input {
         statsTimer = setInterval(() => printStats(false), options.statsIntervalMs);
         statsTimer.unref();
       }
+      live?.waiting(nowNs());
       for await (const batch of source.packets) {
         const latest = flows.push(batch, lastTick);
-        if (!source.live && latest - lastTick >= TICK_NS) {
+        live?.read(latest);
+        if (!live && latest - lastTick >= TICK_NS) {
           // Files have no wall clock: time is the packets' own, so idle connections expire as they did.
           if (lastTick !== 0n) flows.expire(latest);
           lastTick = latest;
         }
         const room = channel.room();
-        if (room) await room; // the pipeline is behind: let the engine's queue (and the kernel) hold packets
+        if (room) {
+          live?.held();
+          await room; // the pipeline is behind: let the engine's queue (and the kernel) hold packets
+        }
         if (stopping) break;
+        live?.waiting(nowNs()); // the loop now asks for the next batch
       }
     } finally {
       if (timer) clearInterval(timer);

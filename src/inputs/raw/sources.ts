@@ -18,6 +18,7 @@ import {
   type AfPacketCapture,
   canonicalInterfaceName,
   checkAfPacketFilterSize,
+  DEFAULT_TIMEOUT_MS,
   interfaceAddresses,
   listInterfaceNames,
   openAfPacket,
@@ -42,6 +43,11 @@ export interface PacketSource {
    * pcap files, af_packet), packet arrays otherwise.
    */
   readonly packets: AsyncIterable<PacketBatch>;
+  /**
+   * A live engine's read timeout: how long a captured packet may wait in the engine before it is handed over
+   * while tapline keeps up (see LiveExpiryClock).
+   */
+  readonly deliveryDelayMs?: number;
   /** Engine counters (kernel received/dropped for live captures). */
   stats(): Record<string, number>;
   /** Stop: packets already captured are still delivered, then `packets` ends. */
@@ -262,7 +268,8 @@ export function openAfPacketSource(
   });
   const packets = flowAddon() !== null ? capture.views : capture.packets;
   const viewed = { interface: capture.interface, filterText: capture.filterText, packets };
-  return liveSource({ ...viewed, close: () => capture.close() }, () => {
+  const delay = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return liveSource({ ...viewed, deliveryDelayMs: delay, close: () => capture.close() }, () => {
     const s = capture.stats();
     return { kernel_received: s.received, kernel_dropped: s.dropped, snaplen_truncated: s.truncated };
   });
@@ -308,7 +315,13 @@ export function openLibpcapSource(
     capture.close();
   };
   return liveSource(
-    { interface: capture.interface, filterText: capture.filterText, packets: capture.packets, close },
+    {
+      interface: capture.interface,
+      filterText: capture.filterText,
+      packets: capture.packets,
+      deliveryDelayMs: capture.timeoutMs,
+      close,
+    },
     () => {
       const s = capture.stats();
       return {
@@ -361,13 +374,20 @@ export async function openVxlanSource(
 
 /** A live engine's capture as a source, with gor's log line for its filter. */
 function liveSource(
-  capture: { interface: string; filterText: string; packets: AsyncIterable<PacketBatch>; close(): void },
+  capture: {
+    interface: string;
+    filterText: string;
+    packets: AsyncIterable<PacketBatch>;
+    deliveryDelayMs: number;
+    close(): void;
+  },
   stats: () => Record<string, number>,
 ): PacketSource {
   return {
     live: true,
     filterText: `Interface: ${capture.interface} . BPF Filter: ${capture.filterText}`,
     packets: capture.packets,
+    deliveryDelayMs: capture.deliveryDelayMs,
     stats,
     close: () => capture.close(),
   };
