@@ -36,6 +36,10 @@ export const SUPPORTED_LINK_TYPES: readonly number[] = [
   LinkType.IPNET,
 ];
 
+/** `SUPPORTED_LINK_TYPES` in words, for messages about a link type that is not among them. */
+export const SUPPORTED_LINK_SUMMARY =
+  'Ethernet (with VLAN tags, PPPoE, MPLS), Linux cooked SLL/SLL2, BSD loopback, raw IP, NFLOG, FDDI, Solaris IPNET';
+
 /** Where the network layer starts and what it is. Reused across packets: copy what you keep. */
 export class LinkInfo {
   /** Offset of the network header in the frame. */

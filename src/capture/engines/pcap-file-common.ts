@@ -4,7 +4,7 @@
  * allocations, and the helper that builds a `TaplineError` naming file, packet number and byte offset.
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
-import { SUPPORTED_LINK_TYPES } from '../decode/link.js';
+import { SUPPORTED_LINK_SUMMARY, SUPPORTED_LINK_TYPES } from '../decode/link.js';
 import type { RawPacket } from '../types.js';
 import type { IndexSink } from './pcap-file-index.js';
 
@@ -163,7 +163,7 @@ export function checkLinkType(ctx: ParseContext, linkType: number, offset: numbe
     code: 'unsupported-link-type',
     message:
       `${subject} ${what}, which tapline does not decode: its packets are counted as not_tcp_or_filtered and ` +
-      'give no message (supported: Ethernet, Linux cooked SLL/SLL2, BSD loopback, raw IP, NFLOG)',
+      `give no message (supported: ${SUPPORTED_LINK_SUMMARY})`,
     where: whereIs(ctx, offset, kind),
   });
 }
