@@ -30,6 +30,7 @@ import type { Message } from '../core/message.js';
 import type { FileBytes } from '../core/plugin.js';
 import { fileIdentity, isBeingRead, startWriting } from '../inputs/file-in-use.js';
 import { canCopyInKernel, KernelCopy, markFileBytes } from './file-copy.js';
+import { checkGzipEnd } from './gzip-end.js';
 import { RecordBuffer } from './record-buffer.js';
 
 /**
@@ -130,6 +131,15 @@ export class FileSink {
           'written again, without end (as `cat f >> f`); write to another file',
         { where: path },
       );
+    }
+    if (gzip && st !== undefined && st.size > 0n) {
+      // A .gz cut short by a killed writer: what is appended after the cut could never be read (gzip-end.ts).
+      try {
+        await checkGzipEnd(path, Number(st.size));
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
     }
     const copy = kernelCopy && !gzip && canCopyInKernel() ? new KernelCopy(path, fd) : undefined;
     const ws = createWriteStream('', {

@@ -344,6 +344,44 @@ describe('output-file', () => {
     await out.close();
   });
 
+  it('appending to a .gz a killed writer left cut short is refused: what followed the cut could never be read', async () => {
+    const dir = fresh();
+    const whole = join(dir, 'whole.gor.gz');
+    const first = fileOutput({ path: whole, append: true });
+    await writeAll(first, [msg('1'), msg('2'), msg('3')]);
+    await first.close();
+    const bytes = readFileSync(whole);
+    // Its trailer cut off (SIGKILL after a flush), its header only (killed before the first), a byte damaged.
+    const damaged = Buffer.from(bytes);
+    damaged[14] = damaged[14]! ^ 0xff;
+    for (const [name, content, said] of [
+      ['cut.gor.gz', bytes.subarray(0, bytes.length - 8), /stops short at its end \(byte \d+\)/],
+      ['header.gor.gz', bytes.subarray(0, 10), /stops short at its end \(byte 10\)/],
+      ['damaged.gor.gz', damaged, /is damaged near byte \d+ of \d+/],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      const out = fileOutput({ path: file, append: true });
+      await assert.rejects(Promise.resolve(out.write(msg('4'))), (e: TaplineError) => {
+        assert.equal(e.code, ERROR_CODES.FILE_IO);
+        assert.equal(e.where, file);
+        assert.match(e.message, said);
+        assert.match(e.message, /records appended after it could never be read/);
+        return true;
+      });
+      await out.close().catch(() => undefined);
+      assert.deepEqual(readFileSync(file), content, `${name} is left as it was`);
+    }
+    // A whole one takes a second gzip member, read with the first.
+    const more = fileOutput({ path: whole, append: true });
+    await writeAll(more, [msg('4')]);
+    await more.close();
+    assert.deepEqual(
+      readRecords(whole).map((m) => m.meta.id),
+      ['1', '2', '3', '4'],
+    );
+  });
+
   it('a path that is a directory: FILE_IO', async () => {
     const dir = fresh();
     const out = fileOutput({ path: dir, append: true });
