@@ -296,6 +296,31 @@ describe('input-file', () => {
     assert.deepEqual(capped.lines, []);
   });
 
+  it('--input-file-loop whose files went away says so: the pass, and what the pass before read', async () => {
+    const sub = path('gone');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'a.gor'), Buffer.concat([rec('1', 1n * MS), rec('2', 2n * MS)]));
+    const input = fileInput({ patterns: [join(sub, '*.gor')], loop: true, speed: Number.POSITIVE_INFINITY });
+    const { msgs, error } = await (async () => {
+      const got: Message[] = [];
+      try {
+        for await (const batch of input.read()) {
+          got.push(...batch);
+          if ((input.stats!().passes as number) === 2) rmSync(join(sub, 'a.gor'));
+        }
+      } catch (err) {
+        return { msgs: got, error: err };
+      }
+      return { msgs: got, error: undefined };
+    })();
+    assert.equal(msgs.length, 4);
+    assert.ok(error instanceof TaplineError);
+    assert.match(
+      error.message,
+      /no file matches ".*gone\/\*\.gor" any more: pass 3 of --input-file-loop found nothing where pass 2 read 1 file/,
+    );
+  });
+
   it('--input-file-loop restarts the timing (no wait between passes)', async () => {
     const file = write('loop-timing.gor', rec('1', 0n), rec('2', 30n * MS));
     const input = fileInput({ patterns: [file], loop: true });

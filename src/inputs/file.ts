@@ -225,7 +225,13 @@ export function fileInput(options: FileInputOptions): Input {
       const matches = globSync(pattern);
       if (matches.length === 0) {
         const what = hasGlobMeta(pattern) ? `no file matches ${JSON.stringify(pattern)}` : `file not found: ${pattern}`;
-        throw new TaplineError(ERROR_CODES.FILE_IO, what, { where: '--input-file' });
+        // A later pass of --input-file-loop: the files were there and have gone (moved, deleted, rotated away).
+        const when =
+          stats.passes > 0
+            ? ` any more: pass ${stats.passes + 1} of --input-file-loop found nothing where pass ` +
+              `${stats.passes} read ${stats.files === 1 ? '1 file' : `${stats.files} files`}`
+            : '';
+        throw new TaplineError(ERROR_CODES.FILE_IO, `${what}${when}`, { where: '--input-file' });
       }
       for (const path of matches) {
         if (seen.has(path)) continue;
