@@ -289,6 +289,16 @@ describe('input-file', () => {
       log.lines[0]!,
       /waiting 36h0m0s \(until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) for record 2 of \S+gap\.gor: .* replayed at 200%; --input-file-max-wait caps a gap/,
     );
+    // Capped by a long --input-file-max-wait: said so.
+    const long = memoryLogger();
+    const stopLong = new AbortController();
+    const readingLong = collect(
+      fileInput({ patterns: [file], log: long, signal: stopLong.signal, maxWaitMs: 3_600_000 }),
+    );
+    for (let i = 0; i < 500 && long.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    stopLong.abort();
+    await readingLong;
+    assert.match(long.lines[0] ?? '', /waiting 1h0m0s .* the wait capped by --input-file-max-wait; a smaller cap/);
     // Capped by --input-file-max-wait, the same gap is a short wait: nothing to say.
     const capped = memoryLogger();
     const all = await collect(fileInput({ patterns: [file], log: capped, maxWaitMs: 20 }));

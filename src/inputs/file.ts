@@ -172,14 +172,17 @@ export function fileInput(options: FileInputOptions): Input {
    * A gap in the recording that makes the replay wait long (3 days between two records at 100%) looked like a
    * hang: the records so far were sent, then nothing, with no word. Said when the wait is LONG_WAIT_MS or more.
    */
-  const announceLongWait = (source: FileSource, rec: GorRecord, ms: number) => {
+  const announceLongWait = (source: FileSource, rec: GorRecord, ms: number, wait: bigint) => {
     if (!(ms >= LONG_WAIT_MS)) return;
     const at = new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
     const pace = `${Number((speed * 100).toPrecision(6))}%`;
+    const capped = maxWaitNs > 0n && wait >= maxWaitNs;
     log.warn(
       `${name}: waiting ${formatGoDuration(Math.round(ms / 1000) * 1000)} (until ${at}) for record ` +
-        `${rec.record} of ${source.path}: the recording has a gap before it, replayed at ${pace}; ` +
-        '--input-file-max-wait caps a gap, a higher speed (|200%) shortens it, |max does not wait',
+        `${rec.record} of ${source.path}: the recording has a gap before it, replayed at ${pace}` +
+        (capped
+          ? ', the wait capped by --input-file-max-wait; a smaller cap shortens it, |max does not wait'
+          : '; --input-file-max-wait caps a gap, a higher speed (|200%) shortens it, |max does not wait'),
       'input-file:long-wait',
     );
   };
@@ -411,7 +414,7 @@ export function fileInput(options: FileInputOptions): Input {
               batch = [];
               batchBytes = 0;
             }
-            announceLongWait(source, rec, clock.untilDue());
+            announceLongWait(source, rec, clock.untilDue(), wait);
             for (let ms = clock.untilDue(); ms > 0 && !stop.signal.aborted; ms = clock.untilDue()) {
               await sleep(ms, stop.signal);
             }
