@@ -154,6 +154,10 @@ describe('decoder', () => {
       [LinkType.FDDI, fddi(v6, 0x86dd)],
       [LinkType.IPNET, ipnet(v4)],
       [LinkType.IPNET, ipnet(v6, 26)],
+      [9, Buffer.concat([Buffer.from([0xff, 0x03, 0x00, 0x21]), v4])],
+      [50, Buffer.concat([Buffer.from([0xff, 0x03, 0x00, 0x57]), v6])],
+      [51, pppoe(v4)],
+      [104, Buffer.concat([Buffer.from([0x0f, 0x00, 0x08, 0x00]), v4])],
     ];
     const covered = new Set<number>();
     for (const [linkType, frame] of frames) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEthernet } from './ethernet.js';
 import { LinkInfo, parseLink } from './link.js';
-import { ethernet, fddi, ipnet, ipv4, ipv6, loopback, nflog, sll, sll2, tcp } from './testkit.js';
+import { ethernet, fddi, ipnet, ipv4, ipv6, loopback, nflog, pppoe, sll, sll2, tcp } from './testkit.js';
 import { MAX_VLAN_TAGS } from './vlan.js';
 
 function parseEth(frame: Buffer) {
@@ -186,5 +186,47 @@ describe('FDDI and Solaris IPNET (link types gor reads too)', () => {
     assert.deepEqual(parse(226, ipnet(ipv6(tcp()), 26)), { r: null, offset: 24, etherType: 0x86dd });
     assert.equal(parse(226, ipnet(ipv4(tcp()), 10)).r, 'non-ip');
     assert.equal(parse(226, Buffer.alloc(23)).r, 'link-truncated');
+  });
+});
+
+describe('PPP link types and Cisco HDLC', () => {
+  const parse = (linkType: number, frame: Buffer) => {
+    const link = new LinkInfo();
+    const r = parseLink(linkType, frame, link);
+    return { r, offset: link.offset, end: link.end, etherType: link.etherType };
+  };
+  const with_ = (head: number[], body: Buffer) => Buffer.concat([Buffer.from(head), body]);
+  const ip = ipv4(tcp());
+
+  it('PPP (9) and PPP in HDLC framing (50): with or without 0xff 0x03, compressed protocol, IPv6', () => {
+    for (const type of [9, 50]) {
+      assert.deepEqual(parse(type, with_([0xff, 0x03, 0x00, 0x21], ip)), {
+        r: null,
+        offset: 4,
+        end: 44,
+        etherType: 0x0800,
+      });
+      assert.deepEqual(parse(type, with_([0x00, 0x21], ip)).offset, 2);
+      assert.deepEqual(parse(type, with_([0x21], ip)).offset, 1);
+      assert.equal(parse(type, with_([0xff, 0x03, 0x00, 0x57], ipv6(tcp()))).etherType, 0x86dd);
+      assert.equal(parse(type, with_([0xff, 0x03, 0xc0, 0x21], Buffer.alloc(8))).r, 'non-ip'); // LCP
+      assert.equal(parse(type, Buffer.from([0xff])).r, 'link-truncated');
+    }
+  });
+
+  it('Cisco HDLC (104, and 50 frames starting 0x0f or 0x8f): an EtherType after two bytes', () => {
+    assert.deepEqual(parse(104, with_([0x0f, 0, 0x08, 0x00], ip)), { r: null, offset: 4, end: 44, etherType: 0x0800 });
+    assert.equal(parse(50, with_([0x8f, 0, 0x86, 0xdd], ipv6(tcp()))).etherType, 0x86dd);
+    assert.equal(parse(104, Buffer.from([0x0f, 0, 8])).r, 'link-truncated');
+  });
+
+  it('PPP over Ethernet without the Ethernet header (51): the PPPoE length bounds the packet', () => {
+    assert.deepEqual(parse(51, Buffer.concat([pppoe(ip), Buffer.alloc(6)])), {
+      r: null,
+      offset: 8,
+      end: 48,
+      etherType: 0x0800,
+    });
+    assert.equal(parse(51, Buffer.from([0x11, 0x09, 0, 0, 0, 0])).r, 'non-ip'); // discovery (PADI)
   });
 });

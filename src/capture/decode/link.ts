@@ -9,6 +9,7 @@ import { parseFddi } from './fddi.js';
 import { parseIpnet } from './ipnet.js';
 import { parseNflog } from './nflog.js';
 import { parseNull } from './null.js';
+import { LINKTYPE_C_HDLC, LINKTYPE_PPP, LINKTYPE_PPP_ETHER, LINKTYPE_PPP_HDLC, parsePppLink } from './ppp.js';
 import type { DropReason } from './reasons.js';
 import { parseSll, parseSll2 } from './sll.js';
 
@@ -34,11 +35,16 @@ export const SUPPORTED_LINK_TYPES: readonly number[] = [
   LinkType.LINUX_SLL2,
   LinkType.FDDI,
   LinkType.IPNET,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
+  LINKTYPE_PPP_ETHER,
+  LINKTYPE_C_HDLC,
 ];
 
 /** `SUPPORTED_LINK_TYPES` in words, for messages about a link type that is not among them. */
 export const SUPPORTED_LINK_SUMMARY =
-  'Ethernet (with VLAN tags, PPPoE, MPLS), Linux cooked SLL/SLL2, BSD loopback, raw IP, NFLOG, FDDI, Solaris IPNET';
+  'Ethernet (with VLAN tags, PPPoE, MPLS), Linux cooked SLL/SLL2, BSD loopback, raw IP, NFLOG, FDDI, Solaris IPNET, ' +
+  'PPP, Cisco HDLC';
 
 /** Where the network layer starts and what it is. Reused across packets: copy what you keep. */
 export class LinkInfo {
@@ -78,6 +84,11 @@ export function parseLink(linkType: number, buf: Buffer, link: LinkInfo): DropRe
       return parseFddi(buf, link);
     case LinkType.IPNET:
       return parseIpnet(buf, link);
+    case LINKTYPE_PPP:
+    case LINKTYPE_PPP_HDLC:
+    case LINKTYPE_PPP_ETHER:
+    case LINKTYPE_C_HDLC:
+      return parsePppLink(linkType, buf, link);
     case LinkType.RAW:
     case DLT_RAW_BSD:
     case DLT_RAW_OPENBSD:

@@ -5,37 +5,21 @@
  * frames (0x8863) and PPP control protocols (LCP, IPCP, ...) carry no IP and are non-IP.
  */
 import { u16be } from './bytes.js';
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, type LinkInfo } from './link.js';
+import type { LinkInfo } from './link.js';
+import { parsePppProtocol } from './ppp.js';
 import type { DropReason } from './reasons.js';
 
 export const ETHERTYPE_PPPOE_SESSION = 0x8864;
 const PPPOE_HEADER = 6;
-const PPP_IPV4 = 0x0021;
-const PPP_IPV6 = 0x0057;
 
 /** `link` points at a PPPoE session header; on return it points at the IP packet inside. */
 export function parsePppoe(buf: Uint8Array, link: LinkInfo): DropReason | null {
   const off = link.offset;
   const end = link.end;
-  if (end - off < PPPOE_HEADER + 1) return 'link-truncated';
+  if (end - off < PPPOE_HEADER) return 'link-truncated';
   // Version 1, type 1, code 0 (session data): anything else is not a session frame this decoder knows.
   if (buf[off] !== 0x11 || buf[off + 1] !== 0) return 'non-ip';
   // The PPPoE length bounds the PPP frame: Ethernet padding after it is not part of the IP packet.
   const pppEnd = Math.min(end, off + PPPOE_HEADER + u16be(buf, off + 4));
-  let at = off + PPPOE_HEADER;
-  let protocol: number;
-  if ((buf[at]! & 1) === 1) {
-    // Protocol-field compression: the low byte alone (odd by definition, the high byte never is).
-    protocol = buf[at++]!;
-  } else {
-    if (pppEnd - at < 2) return 'link-truncated';
-    protocol = u16be(buf, at);
-    at += 2;
-  }
-  if (protocol === PPP_IPV4) link.etherType = ETHERTYPE_IPV4;
-  else if (protocol === PPP_IPV6) link.etherType = ETHERTYPE_IPV6;
-  else return 'non-ip';
-  link.offset = at;
-  link.end = pppEnd;
-  return null;
+  return parsePppProtocol(buf, off + PPPOE_HEADER, pppEnd, link);
 }

@@ -135,9 +135,6 @@ export function maxPacketFor(snaplen: number): number {
 
 /** Names of link types a capture of another kind than Ethernet/loopback commonly has, for the warning. */
 const LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
-  9: 'PPP',
-  50: 'PPP in HDLC framing',
-  104: 'Cisco HDLC',
   105: 'IEEE 802.11 Wi-Fi',
   119: 'IEEE 802.11 with Prism header',
   127: 'IEEE 802.11 with radiotap header',

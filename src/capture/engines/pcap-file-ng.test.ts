@@ -207,7 +207,7 @@ describe('pcapng reader', () => {
       shb(),
       idb(1, 65535),
       idb(1, 65535),
-      idb(9, 65535), // PPP, interface 2 of the second section
+      idb(195, 65535), // IEEE 802.15.4, interface 2 of the second section
       epb(2, 5n, data(20)),
     ]);
     const warnings: PcapFileWarning[] = [];
@@ -233,6 +233,6 @@ describe('pcapng reader', () => {
     );
     assert.match(warnings[0]!.message, /^interface 1 has link type 127 \(IEEE 802\.11 with radiotap header\)/);
     assert.match(warnings[1]!.message, /cut this packet to 60 of its 1514 bytes/);
-    assert.match(warnings[2]!.message, /^interface 2 has link type 9 \(PPP\)/);
+    assert.match(warnings[2]!.message, /^interface 2 has link type 195 \(IEEE 802\.15\.4\)/);
   });
 });

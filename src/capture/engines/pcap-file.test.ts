@@ -152,7 +152,7 @@ describe('warnings that explain a run with few or no messages', () => {
     assert.match(warnings[0]!.message, /link type 105 \(IEEE 802\.11 Wi-Fi\), which tapline does not decode/);
     assert.match(warnings[0]!.message, /not_tcp_or_filtered/);
     // Every link type family decoded is named (FDDI and IPNET were left out when they were added).
-    assert.match(warnings[0]!.message, /supported: Ethernet .*FDDI, Solaris IPNET\)/);
+    assert.match(warnings[0]!.message, /supported: Ethernet .*FDDI, Solaris IPNET, PPP, Cisco HDLC\)/);
 
     // From a file: said as soon as the header is read, before the first batch reaches the consumer.
     const path = join(tmp, 'unknown-link.pcap');
