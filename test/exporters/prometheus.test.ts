@@ -177,3 +177,50 @@ describe('--metrics of a CLI run past --route-limit, scraped by a real Prometheu
     }
   });
 });
+
+describe('--metrics with routes tens of kilobytes long, scraped by a real Prometheus', () => {
+  it('labels are cut with a hash of the whole, stay distinct, and are queryable; a failed render is a 500', async () => {
+    // 300 captured routes of 75 KB made one scrape a string longer than V8 holds: 'an error nobody caught
+    // stopped the run: Invalid string length'. Each label is repeated in 26 lines a route.
+    const long = (end: string) => `/${'ab/'.repeat(25_000)}${end}`;
+    const feed = new FixedFeed();
+    feed.push(exchange({ route: long('x'), host: 'h'.repeat(2000) }), exchange({ route: long('y') }));
+    const text = renderPrometheus(feed.snapshot(), new LatencyBuckets());
+    assert.ok(text.length < 200_000, `${text.length} characters`);
+    const routes = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]!));
+    assert.equal(routes.size, 2);
+    for (const r of routes) assert.match(r, /^\/(ab\/){333}…[0-9a-f]{8}$/);
+    assert.match(text, /host="h{1000}…[0-9a-f]{8}"/);
+
+    const metrics = await startMetricsServer(feed, { host: '127.0.0.1', port: 0 });
+    const prometheus = await startPrometheus([new URL(metrics.url).host]);
+    try {
+      const stored = await pollUntil('the long routes stored', async () => {
+        const r = await promQuery(prometheus, 'tapline_route_requests_total{status_class="2xx"}');
+        return r.length === 2 ? r : undefined;
+      });
+      assert.deepEqual(stored.map((s) => s.metric.route).sort(), [...routes].sort());
+    } finally {
+      await prometheus.stop();
+      await metrics.close();
+    }
+
+    const broken = await startMetricsServer(
+      {
+        snapshot: () => {
+          throw new RangeError('Invalid string length');
+        },
+        onExchange: () => () => {},
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      const res = await fetch(`${broken.url}/metrics`);
+      assert.equal(res.status, 500);
+      assert.match(await res.text(), /cannot render the metrics: Invalid string length/);
+      assert.equal((await fetch(`${broken.url}/metrics`)).status, 500, 'still serving');
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -14,9 +14,9 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { fnv1a32 } from '../../net/fnv.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
+import { shortName } from './long-names.js';
 import { answerText, postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
@@ -68,29 +68,14 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
  * only those three, so a backslash is written as it is (doubled, it would be stored doubled: `/a\b` read back as
  * `/a\\b`). A backslash that the server would read as an escape (before a comma, equals or space) or that ends
  * the value (refused: "invalid tag format", which failed the whole write, every interval) has no exact form; it
- * is written `%5C`, its URL encoding. A newline is written `\n` (line protocol has no way to carry one).
+ * is written `%5C`, its URL encoding. A newline is written `\n` (line protocol has no way to carry one). A value
+ * over 1,000 characters is cut (long-names.ts): InfluxDB refuses a series key over 64 KiB.
  */
 function influxTagValue(value: string): string {
-  return cutTag(value)
+  return shortName(value)
     .replace(/\\(?=[,= ]|$)/g, '%5C')
     .replace(/[,= ]/g, '\\$&')
     .replace(/\n/g, '\\n');
-}
-
-/** Longest route or host written whole as a tag, in characters. */
-export const TAG_CHARS = 1000;
-
-/**
- * InfluxDB refuses a point whose series key (measurement and tags) passes 64 KiB ("max key length exceeded"),
- * and answers the whole write 400: one captured 75 KB path made every write of the run fail. A longer value is
- * written as its first TAG_CHARS characters, `…` and the FNV-1a hash of the whole (8 hex digits), so two long
- * routes with the same beginning stay two series.
- */
-function cutTag(value: string): string {
-  if (value.length <= TAG_CHARS) return value;
-  const high = value.charCodeAt(TAG_CHARS - 1);
-  const cut = high >= 0xd800 && high <= 0xdbff ? TAG_CHARS - 1 : TAG_CHARS;
-  return `${value.slice(0, cut)}…${fnv1a32(value).toString(16).padStart(8, '0')}`;
 }
 
 function int(n: number): string {

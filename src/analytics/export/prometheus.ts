@@ -25,12 +25,16 @@ import {
   OVERFLOW_SERIES,
 } from './latency-buckets.js';
 import { closeServer, listenOn, serverUrl } from './listen.js';
+import { shortName } from './long-names.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Label values escape backslash, double quote and newline (the exposition format's only escapes). */
+/**
+ * Label values escape backslash, double quote and newline (the exposition format's only escapes); a route or
+ * host over 1,000 characters is cut with a hash of the whole (long-names.ts).
+ */
 function label(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return shortName(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 function num(n: number): string {
@@ -152,7 +156,16 @@ export async function startMetricsServer(
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
       scrapes++;
-      const body = renderPrometheus(feed.snapshot(), latency);
+      let body: string;
+      try {
+        body = renderPrometheus(feed.snapshot(), latency);
+      } catch (err) {
+        // A scrape must never stop the run (an exposition too large for one string threw out of this handler).
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`cannot render the metrics: ${(err as Error).message}\n`);
+        return;
+      }
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
