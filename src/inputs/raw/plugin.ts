@@ -13,6 +13,7 @@ import { parseRawAddress } from './address.js';
 import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
+import { capturedReplayTargets, replayTargets } from './replay-loop.js';
 import {
   checkAfPacketFilter,
   checkFilterExpression,
@@ -67,6 +68,13 @@ export const rawInputPlugin: InputPluginDef = {
     checkTimestampType(f.string('input-raw-timestamp-type'));
     for (const line of ignoredOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);
+    const loops = engine === 'vxlan' ? [] : capturedReplayTargets(address, replayTargets(f));
+    for (const target of loops) {
+      ctx.log.warn(
+        `input-raw(${text}): ${target} replays to an address this capture sees: each replayed request is ` +
+          'captured and replayed again, without end (replay to another port or host)',
+      );
+    }
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
     if (!address.file && engine === 'vxlan') checkVxlanBufferSize(live.bufferSize);
     if (!address.file && engine === 'af_packet') {
