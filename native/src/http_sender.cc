@@ -31,6 +31,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -1223,7 +1224,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (!c->busy) return;
     CloseFd(c);
     double now = NowMs(CLOCK_MONOTONIC);
-    if ((reason == kReset || reason == kClosed) && c->reused && !c->retried && c->bytes == 0 && now < c->deadline) {
+    if ((reason == kReset || reason == kClosed) && c->reused && !c->retried && c->bytes == 0 && now < c->deadline &&
+        (c->written == 0 || Replayable(c->req))) {
       // The server closed an idle keep-alive connection as we wrote: once more on a fresh connection.
       c->retried = true;
       resent_++;
@@ -1231,6 +1233,29 @@ class Sender : public Napi::ObjectWrap<Sender> {
       return;
     }
     Complete(c, reason, 0, detail);
+  }
+
+  // A request that may be sent again once the target has read it (or part of it) and closed without an answer:
+  // as Go's transport (Request.isReplayable), an idempotent method or an Idempotency-Key / X-Idempotency-Key
+  // header; a POST the target may have acted on is not sent twice. One not written at all always may (Go's
+  // nothingWrittenError). The same rule as http-connection.ts replayable().
+  static bool Replayable(const Request& req) {
+    const char* p = req.data();
+    size_t n = req.length;
+    for (const char* m : {"GET ", "HEAD ", "OPTIONS ", "TRACE "}) {
+      size_t k = strlen(m);
+      if (n >= k && memcmp(p, m, k) == 0) return true;
+    }
+    static const char* const kKeys[] = {"\r\nidempotency-key:", "\r\nx-idempotency-key:"};
+    for (size_t i = 0; i + 4 <= n; i++) {
+      if (memcmp(p + i, "\r\n\r\n", 4) == 0) break;
+      if (p[i] != '\r') continue;
+      for (const char* key : kKeys) {
+        size_t k = strlen(key);
+        if (i + k <= n && strncasecmp(p + i, key, k) == 0) return true;
+      }
+    }
+    return false;
   }
 
   void Succeed(Conn* c, bool close_after) {

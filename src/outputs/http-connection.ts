@@ -383,6 +383,7 @@ export class ReplayConnection {
       (reason === 'reset' || reason === 'closed') &&
       this.reused &&
       !this.retried &&
+      replayable(this.request!, this.method) &&
       this.bytes === 0 &&
       performance.now() < this.deadline
     ) {
@@ -534,4 +535,18 @@ function reasonOf(err: NodeJS.ErrnoException): FailureReason {
 
 function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const IDEMPOTENCY_KEY = /\r\n(?:x-)?idempotency-key:/i;
+
+/**
+ * A request that may be sent again after the target closed the connection without answering it: as Go's
+ * transport (Request.isReplayable), an idempotent method, or an Idempotency-Key / X-Idempotency-Key header. A
+ * POST the target may already have acted on is not sent twice (the native sender: http_sender.cc Replayable).
+ */
+export function replayable(request: Buffer, method: string): boolean {
+  if (IDEMPOTENT.has(method)) return true;
+  const end = request.indexOf(CRLFCRLF);
+  return IDEMPOTENCY_KEY.test(request.toString('latin1', 0, end < 0 ? request.length : end + 2));
 }

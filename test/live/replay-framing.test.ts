@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
 import { httpOutput } from '../../src/outputs/http.js';
 import {
+  type Answer,
   arrayInput,
   collectingOutput,
   forEachClient,
@@ -22,6 +23,19 @@ import {
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+/** Answers the first request of each connection and drops the connection at the next one. */
+function closingOnSecond(): Answer {
+  const answered = new WeakSet<object>();
+  return (_req, socket) => {
+    if (answered.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    answered.add(socket);
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  };
 }
 
 forEachClient(() => {
@@ -199,15 +213,7 @@ forEachClient(() => {
   test('a request that meets a kept-alive connection the target has closed is sent again once, and that is counted', async () => {
     // The target answers the first request of each connection and drops the connection at the next one, as a
     // server whose idle timeout fires just as the request arrives does.
-    const answered = new WeakSet<object>();
-    const server = await rawServer((_req, socket) => {
-      if (answered.has(socket)) {
-        socket.destroy();
-        return;
-      }
-      answered.add(socket);
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    });
+    const server = await rawServer(closingOnSecond());
     try {
       const messages = Array.from({ length: 20 }, (_, i) => requestMessage(`GET /k/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
       const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000 });
@@ -218,6 +224,33 @@ forEachClient(() => {
       assert.equal(s.resent_after_close, 19, JSON.stringify(s));
       assert.equal(s.connections_reopened, 19);
       assert.equal(s.connections_opened, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a POST the target read and then closed on without an answer is not sent again (it may have acted on it)', async () => {
+    // As above, the second request of each connection meets a close; only a request Go would send again (an
+    // idempotent method, or an Idempotency-Key header) is sent once more.
+    const server = await rawServer(closingOnSecond());
+    try {
+      const post = (path: string, extra = '') =>
+        requestMessage(`POST ${path} HTTP/1.1\r\nHost: x\r\n${extra}Content-Length: 2\r\n\r\nhi`);
+      const messages = [
+        requestMessage('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'),
+        post('/order'),
+        requestMessage('GET /c HTTP/1.1\r\nHost: x\r\n\r\n'),
+        post('/keyed', 'Idempotency-Key: k1\r\n'),
+      ];
+      const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000 });
+      const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+      const s = summary.outputs[0]!.stats!;
+      const lines = server.requests.map((r) => r.toString('latin1').split('\r\n')[0] ?? '');
+      assert.equal(lines.filter((l) => l.startsWith('POST /order ')).length, 1, lines.join(', '));
+      assert.equal(lines.filter((l) => l.startsWith('POST /keyed ')).length, 2, lines.join(', '));
+      assert.equal(s.error_closed, 1, JSON.stringify(s));
+      assert.equal(s.resent_after_close, 1);
+      assert.equal(s.status_2xx, 3);
     } finally {
       await server.close();
     }
