@@ -205,6 +205,8 @@ function noLatencyReason(s: AnalyticsSnapshot): string {
     : 'no exchange has a latency: every response is timed before its request (timestamps out of step)';
 }
 
+const LATENCY_COLUMNS = new Set<keyof RouteTotals>(['p50_ms', 'p95_ms', 'p99_ms']);
+
 /** CSV: one row per route (RFC 4180 quoting). */
 export function formatCsv(s: AnalyticsSnapshot): string {
   const columns: (keyof RouteTotals)[] = [
@@ -231,7 +233,9 @@ export function formatCsv(s: AnalyticsSnapshot): string {
   ];
   return rowsCsv(
     columns,
-    s.routes.map((r) => columns.map((c) => r[c])),
+    // A route without a latency sample (no response, responses without their request, clock out of step) has no
+    // p-values: empty, as --compare's missing changes are, not a 0 that reads as 0 ms.
+    s.routes.map((r) => columns.map((c) => (r.latency_samples === 0 && LATENCY_COLUMNS.has(c) ? null : r[c]))),
   );
 }
 

@@ -143,6 +143,22 @@ describe('tapline report', () => {
     );
   });
 
+  it('--csv: a route without a latency sample has empty p-values, not 0 (a real 0 ms stays 0)', async () => {
+    const file = join(dir, 'csv-latency.gor');
+    writeGor(file, [
+      ...[1, 2].map((n) => exchange(n, '/unanswered', 10, 5)[0]!),
+      ...exchange(3, '/backwards', 10, -5),
+      ...exchange(4, '/instant', 10, 0),
+    ]);
+    const r = await runTapline(['report', file, '--csv']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = parseCsv(r.stdout.toString());
+    const p = (route: string) => rows.find((row) => row[0] === route)!.slice(-3);
+    assert.deepEqual(p('/unanswered'), ['', '', '']);
+    assert.deepEqual(p('/backwards'), ['', '', '']);
+    assert.deepEqual(p('/instant'), ['0', '0', '0']);
+  });
+
   it('--csv: a header and one row per route', async () => {
     const r = await runTapline(['report', current, '--csv']);
     assert.equal(r.code, 0, r.stderr);
