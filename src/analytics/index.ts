@@ -20,6 +20,7 @@
  * tracker.ts, aggregator.ts, routes.ts).
  */
 import type { Message } from '../core/message.js';
+import type { RawRun } from '../core/plugin.js';
 import { Aggregator, type AggregatorOptions, type Tally } from './aggregator.js';
 import { NativeTracker } from './native-tracker.js';
 import { RecentRate } from './recent-rate.js';
@@ -70,11 +71,20 @@ export interface Analytics {
    * reader must read (CRLF, malformed, empty). undefined when the native core is not in use: use observe().
    */
   scanGor(chunk: Buffer, from: number): { next: number; records: number; needsMore: boolean } | undefined;
+  /**
+   * The records of a raw run (core/plugin.ts), as observe() would take them one by one: its parts go through
+   * scanGor when the native core is in use, the records it does not take (and all of them without the core)
+   * through observe().
+   */
+  observeRun(run: RawRun): void;
   snapshot(): AnalyticsSnapshot;
   window(ms: number): AnalyticsSnapshot;
   onExchange(listener: (exchange: Exchange) => void): () => void;
   finish(): void;
 }
+
+/** The largest part of a raw run observeRun() hands to scanGor. */
+const SCAN_MAX = 0x7fffffff;
 
 /** window() slices kept at most: 1 s each over the default 5-minute window. */
 const WINDOW_SLICES = 300;
@@ -168,6 +178,21 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       if (!(t instanceof NativeTracker)) return undefined;
       const state = t.scanGor(chunk, from);
       return { next: state[0]!, records: state[1]!, needsMore: state[2] === 1 };
+    },
+    observeRun(run) {
+      const t = tracker();
+      let taken = 0;
+      if (t instanceof NativeTracker) {
+        for (const part of run.parts) {
+          if (part.length > SCAN_MAX) break; // (the core's offsets are 32-bit)
+          const state = t.scanGor(part, 0);
+          taken += state[1]!;
+          if (state[0] !== part.length) break;
+        }
+        if (taken === run.count) return;
+      }
+      const records = run.records();
+      for (let i = taken; i < records.length; i++) t.observe(records[i]!);
     },
     snapshot() {
       tracker().sync();

@@ -14,7 +14,8 @@
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
-import type { Processor } from '../core/plugin.js';
+import type { Message } from '../core/message.js';
+import type { Processor, RawRun } from '../core/plugin.js';
 import { type Breach, budgetsFromFlags, evaluateBudgets, formatWindow, hasBudgets } from './budgets.js';
 import { leaveOutEarlierReplays } from './earlier-replays.js';
 import { type Analytics, createAnalytics } from './index.js';
@@ -63,10 +64,13 @@ export function liveAnalytics(
   return {
     budgetLines: (s) => (hasBudgets(budgets) ? wholeRunVerdict(breaches(s), alertWindow) : []),
     analytics,
-    processor: (msg) => {
-      analytics.observe(msg);
-      return msg;
-    },
+    processor: Object.assign(
+      (msg: Message) => {
+        analytics.observe(msg);
+        return msg;
+      },
+      { run: (run: RawRun) => analytics.observeRun(run) },
+    ),
     breaches,
   };
 }

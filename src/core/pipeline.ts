@@ -218,7 +218,7 @@ export class Pipeline {
     const runs =
       (this.options.rawRuns ?? rawRunsAllowed()) &&
       !this.options.transform &&
-      processors.length === 0 &&
+      processors.every((p) => p.run !== undefined) &&
       router === undefined &&
       producers.length === 0 &&
       log.verbose < 3 &&
@@ -266,6 +266,7 @@ export class Pipeline {
       let batch: Batch;
       if (isRawRun(item)) {
         if (this.runFits(item, limit)) {
+          for (let i = 0; i < processors.length; i++) processors[i]!.run!(item);
           const pending = this.writeRun(item);
           if (pending) await pending;
           continue;

@@ -15,14 +15,14 @@
  * more than the work itself at a million messages a second.
  *
  * Raw runs: when nothing between the inputs and the outputs needs a message object (no transform, no
- * processor, no --split-output, no --copy-buffer-size cut, verbosity below 3, every output has writeRun), the
- * pipeline reads inputs that have readRuns() through it. Such an input may then hand over a RawRun in place
- * of a batch: N records in order as their exact `.gor` encodings, without an object per record (a file copy
- * then costs the kernel's copy and a few calls per MiB). The run must be exactly what the batches would have
- * carried, in the same order; the input counts its records in its stats as it would have. The pipeline counts
- * a run as N messages (counters, every output's `written`), asks each output runFits() and, when one says no
- * (or the run holds a payload --copy-buffer-size would cut), hands the run's records() through write() one
- * by one instead. TAPLINE_RAW_RUNS=off turns raw runs off (docs/native.md).
+ * processor without `run`, no --split-output, no --copy-buffer-size cut, verbosity below 3, every output has
+ * writeRun), the pipeline reads inputs that have readRuns() through it. Such an input may then hand over a
+ * RawRun in place of a batch: N records in order as their exact `.gor` encodings, without an object per record
+ * (a file copy then costs the kernel's copy and a few calls per MiB). The run must be exactly what the batches
+ * would have carried, in the same order; the input counts its records in its stats as it would have. The
+ * pipeline counts a run as N messages (counters, every output's `written`), asks each output runFits() and,
+ * when one says no (or the run holds a payload --copy-buffer-size would cut), hands the run's records()
+ * through the processors and write() one by one instead; otherwise each processor's `run` sees it whole. TAPLINE_RAW_RUNS=off turns raw runs off (docs/native.md).
  */
 import type { Logger } from './log.js';
 import type { Message } from './message.js';
@@ -108,8 +108,12 @@ export interface Output {
   stats?(): Record<string, number | string>;
 }
 
-/** Edits or drops one message (null = drop). Runs synchronously on the hot path. */
-export type Processor = (msg: Message) => Message | null;
+/**
+ * Edits or drops one message (null = drop). Runs synchronously on the hot path. One that only looks (returns
+ * every message untouched, e.g. analytics) may have `run`: it then takes a raw run whole, as the messages of
+ * its records, and raw runs stay on (see "Raw runs" above).
+ */
+export type Processor = ((msg: Message) => Message | null) & { readonly run?: (run: RawRun) => void };
 
 /** Rewrites the whole stream (external middleware): may drop, add, reorder or delay messages. */
 export type Transform = (source: AsyncIterable<Batch>) => AsyncIterable<Batch>;
