@@ -360,12 +360,12 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (this.splitter.opaque) this.counters.upgraded_bytes += s.opaqueBytes;
     this.chunks.clear();
     this.account();
-    // The server's direction ended: no response can come. The client's ended with the whole connection (a reset,
-    // given up, the capture's end) and the server never sent a byte: likewise. A client's FIN alone is not the
-    // end: a server answers after it (the flow's removal settles a server that never sends anything).
-    const state = this.state;
-    if (this.side === 'server' || (reason !== 'fin' && state.server === undefined))
-      state.close(this.counters, this.options.trackResponse);
+    // The server's direction ended: no response can come. The client's end is not the end, even with the whole
+    // connection (a reset, given up, the capture's end) and no server direction yet: a client's FIN is followed
+    // by answers, and the server's stream is ended right after the client's, delivering what it held behind a
+    // hole (a response after a gap, which pairs with a waiting request as on the native fast path, whose
+    // hand-over leaves no client direction here). The flow's removal settles a server that never sent a byte.
+    if (this.side === 'server') this.state.close(this.counters, this.options.trackResponse);
   }
 
   private trim(): void {
