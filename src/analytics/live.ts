@@ -69,7 +69,8 @@ export function liveAnalytics(
         analytics.observe(msg);
         return msg;
       },
-      { run: (run: RawRun) => analytics.observeRun(run) },
+      // Leaving out earlier replays looks at each message's type and time: no raw runs then (plugin.ts).
+      preferReplayed ? {} : { run: (run: RawRun) => analytics.observeRun(run) },
     ),
     breaches,
   };

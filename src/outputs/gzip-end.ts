@@ -35,7 +35,7 @@ export async function checkGzipEnd(path: string, size: number): Promise<void> {
       ERROR_CODES.FILE_IO,
       `cannot append: ${what}: was the run that wrote it killed before it closed it? gzip readers (zcat, ` +
         'tapline) stop there, so records appended after it could never be read. Keep what it ' +
-        `holds with 'tapline --input-file ${path} --output-file recovered.gor.gz --output-file-append', then ` +
+        `holds with 'tapline --input-file "${path}|max" --output-file recovered.gor.gz --output-file-append', then ` +
         'move the file aside, or write to another file',
       { where: path, cause: err },
     );
