@@ -68,8 +68,8 @@ export class ReplayReport {
      */
     connections_reopened: 0,
     /**
-     * Requests taken and never sent because the stop's time ran out (about one --output-http-timeout, http.ts
-     * StopBound): the target did not answer those before them in time. Lost: the run does not exit 0.
+     * Requests taken and never sent because the stop's time ran out (about one --output-http-timeout,
+     * http-stop-bound.ts): the target did not answer those before them in time. Lost: the run does not exit 0.
      */
     not_sent_at_stop: 0,
     /** Requests sent and not answered when the stop's time ran out (cut off). Lost as not_sent_at_stop. */

@@ -23,7 +23,6 @@ import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/mess
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { formatGoDuration } from '../core/values.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
@@ -33,6 +32,7 @@ import { type JobOutcome, type ReplayJob, ReplayPool } from './http-pool.js';
 import { QueueStats } from './http-queue-stats.js';
 import { ReplayReport } from './http-report.js';
 import { frameRequest } from './http-request-frame.js';
+import { StopBound } from './http-stop-bound.js';
 import { adaptRequest, parseTarget } from './http-target.js';
 
 /** gor's default for --output-http-response-buffer (stored, never applied, in gor). */
@@ -353,76 +353,6 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   // Which client replays (tests and the benchmark read it).
   Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
-}
-
-/**
- * How long a stop may wait for the requests already taken: about one --output-http-timeout, whatever the queue.
- * Without a bound, a target that never answers made the stop wait each queued request's timeout in turn
- * (queue × timeout over the connections).
- *
- * - 'signal' (SIGINT/SIGTERM, --exit-after: the output's stopping()): one timeout from the stop. The requests
- *   in flight get their timeout; queued ones are still sent and may be answered within it.
- * - 'end' (the input ended, the output drains): one timeout without any answer. A slow target that still
- *   answers is waited for (each answer moves the bound on); one that no longer answers is given up after one
- *   timeout. A signal during that wait turns it into the first kind.
- *
- * Once the bound has passed, `onExpired` gives up what is left (http.ts giveUp), or says there is nothing to
- * give up (false: asked again at the next check, so that a request written later is bounded too).
- */
-export class StopBound {
-  private mode: 'signal' | 'end' | undefined;
-  private deadline = 0;
-  private answers = -1;
-  private timer: NodeJS.Timeout | undefined;
-  /** What ran out, for the warning. */
-  cause = '';
-
-  constructor(
-    private readonly timeoutMs: number,
-    /** Answers so far (any change is progress). */
-    private readonly progress: () => number,
-    private readonly onExpired: () => boolean,
-  ) {}
-
-  start(mode: 'signal' | 'end'): void {
-    if (this.mode === 'signal' || this.mode === mode) return;
-    this.mode = mode;
-    // The requests in flight get their whole timeout (swept up to 50 ms late) before the stop gives them up.
-    this.deadline = performance.now() + this.timeoutMs + 100;
-    this.answers = this.progress();
-    this.timer ??= setInterval(() => this.check(), Math.min(250, Math.max(10, this.timeoutMs / 4)));
-    this.timer.unref();
-  }
-
-  end(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** What the stop waits for, for the close-wait notice. */
-  describe(): string {
-    const t = `--output-http-timeout ${formatGoDuration(this.timeoutMs)}`;
-    return this.mode === 'signal'
-      ? `waiting up to ${t} from the stop`
-      : `waiting while answers come, up to ${t} without one`;
-  }
-
-  private check(): void {
-    const now = performance.now();
-    if (this.mode === 'end') {
-      const answers = this.progress();
-      if (answers !== this.answers) {
-        this.answers = answers;
-        this.deadline = now + this.timeoutMs + 100;
-      }
-    }
-    if (now < this.deadline) return;
-    this.cause =
-      this.mode === 'signal'
-        ? `--output-http-timeout ${formatGoDuration(this.timeoutMs)} has passed since the stop`
-        : `no answer within --output-http-timeout ${formatGoDuration(this.timeoutMs)} after the end of the input`;
-    if (this.onExpired()) this.end();
-  }
 }
 
 /** The REASON of a meta's `incomplete=REASON` field (docs/capture.md), or undefined when it has none. */

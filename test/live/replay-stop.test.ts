@@ -1,5 +1,5 @@
 /**
- * How an --output-http replay stops (http.ts StopBound), under each client: a stop takes about one
+ * How an --output-http replay stops (http-stop-bound.ts StopBound), under each client: a stop takes about one
  * --output-http-timeout whatever the queue. At the end of the input a target that still answers is waited for;
  * one that no longer answers is given up after one timeout, and on SIGINT what is not answered one timeout
  * after the stop is given up. What is given up is counted (not sent at stop, unanswered at stop), said, and the
