@@ -99,4 +99,22 @@ describe('address|limit suffix (spec §5.1)', () => {
     assert.throws(() => splitLimit('x|ten'), /invalid limit/);
     assert.throws(() => splitLimit('x|'), /invalid limit/);
   });
+  it("takes only the whole numbers gor's strconv.Atoi reads, naming what gor would do and what to write", () => {
+    assert.throws(
+      () => splitLimit('a.gor|0.5%'),
+      /"0\.5" is not a whole number: gor reads it as 0 \(--input-file: speed 0%/,
+    );
+    assert.throws(() => splitLimit('a.gor|1e3%'), /"1e3" is not a whole number.*; write \|1000%$/);
+    assert.throws(
+      () => splitLimit('h|1e3'),
+      /"1e3" is not a whole number: gor reads it as 0 \(drop everything\); write \|1000$/,
+    );
+    assert.throws(() => splitLimit('h|0x10'), /write \|16$/);
+    assert.throws(() => splitLimit('h|10.0'), /write \|10$/);
+    assert.throws(() => splitLimit('h| 50%'), /write \|50%$/);
+    assert.throws(() => splitLimit('h|-5%'), /N ≥ 0/);
+    assert.throws(() => splitLimit('h|%'), /invalid limit "%"/);
+    assert.deepEqual(splitLimit('h|+50%').limit, { kind: 'percent', percent: 50 });
+    assert.deepEqual(splitLimit('h|007').limit, { kind: 'rate', perSecond: 7 });
+  });
 });

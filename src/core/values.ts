@@ -163,23 +163,33 @@ export type Limit =
 
 /**
  * Splits `address|limit` (spec §5.1). Part 0 is the address, part 1 the limit; anything after a second `|`
- * is ignored, as gor does. Unlike gor, a limit that is not a number is an error rather than "drop everything".
+ * is ignored, as gor does. gor reads the number with strconv.Atoi and takes one it cannot read as 0 (drop
+ * everything): such a limit is an error here, never a number read otherwise than gor reads it.
  */
 export function splitLimit(value: string): { address: string; limit: Limit } {
   const parts = value.split('|');
   const address = parts[0]!;
   if (parts.length < 2) return { address, limit: { kind: 'none' } };
-  const raw = parts[1]!.trim();
+  const raw = parts[1]!;
   if (raw.toLowerCase() === 'max') return { address, limit: { kind: 'max' } };
   const pct = raw.indexOf('%');
   if (pct > 0) {
-    const n = Number(raw.slice(0, pct));
-    if (!Number.isFinite(n) || n < 0) throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N% with N ≥ 0`);
+    const n = limitNumber(raw, raw.slice(0, pct), '%');
+    if (n < 0) throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N% with N ≥ 0`);
     return { address, limit: { kind: 'percent', percent: n } };
   }
-  const n = Number(raw);
-  if (raw === '' || !Number.isInteger(n) || n < 0) {
-    throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N (per second), N% or max`);
-  }
+  const n = raw === '' || pct === 0 ? -1 : limitNumber(raw, raw, '');
+  if (n < 0) throw new Error(`invalid limit ${JSON.stringify(raw)}: expected N (per second), N% or max`);
   return { address, limit: { kind: 'rate', perSecond: n } };
+}
+
+/** The N of `|N` or `|N%` as gor's strconv.Atoi reads it: base 10, an optional sign, digits only. */
+function limitNumber(raw: string, text: string, unit: '' | '%'): number {
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  const meant = Number(text.trim());
+  const fix = text.trim() !== '' && Number.isSafeInteger(meant) && meant >= 0 ? `; write |${meant}${unit}` : '';
+  throw new Error(
+    `invalid limit ${JSON.stringify(raw)}: ${JSON.stringify(text)} is not a whole number: gor reads it as 0 ` +
+      `(${unit === '%' ? '--input-file: speed 0%; elsewhere: ' : ''}drop everything)${fix}`,
+  );
 }

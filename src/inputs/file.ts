@@ -544,6 +544,15 @@ export const fileInputPlugin: InputPluginDef = {
         where: '--input-file',
       });
     }
+    if (limit.kind === 'percent' && limit.percent === 0) {
+      // gor divides each wait by the factor: 0 gives Inf or NaN, which Go on x86-64 converts to the least
+      // int64, a negative wait, so no record waits.
+      throw new TaplineError(
+        ERROR_CODES.USAGE,
+        'a speed of 0%: gor divides each wait by 0, which on x86-64 ends in no wait at all; |max is that here',
+        { where: `--input-file ${address}|0%` },
+      );
+    }
     const input = fileInput({
       patterns: [address],
       speed: speedFromLimit(limit),

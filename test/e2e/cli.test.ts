@@ -118,6 +118,24 @@ describe('help and usage errors', () => {
     assert.equal(res.code, 2);
     assert.match(res.stderr, /--output-http http:\/\/127\.0\.0\.1:1\|%10: invalid limit "%10"/);
   });
+
+  it('a speed gor reads otherwise (|0.5%, |1e3%, |0%): exit 2 naming flag, value and what gor does', async () => {
+    const file = join(dir, 'speeds.gor');
+    writeFileSync(file, Buffer.concat([record(1, 0n), record(2, 60_000_000_000n)]));
+    // |0.5% waited 200 s a record where gor, reading 0, does not wait; |1e3% was taken as 1000%, gor's 0.
+    const half = await runTapline(['--input-file', `${file}|0.5%`, '--output-null', '--exit-after', '5s']);
+    assert.equal(half.code, 2, half.stderr);
+    assert.match(half.stderr, /--input-file .*speeds\.gor\|0\.5%: invalid limit "0\.5%": "0\.5" is not a whole number/);
+    const e3 = await runTapline(['--input-file', `${file}|1e3%`, '--output-null', '--exit-after', '5s']);
+    assert.equal(e3.code, 2, e3.stderr);
+    assert.match(e3.stderr, /write \|1000%/);
+    const zero = await runTapline(['--input-file', `${file}|0%`, '--output-null', '--exit-after', '5s']);
+    assert.equal(zero.code, 2, zero.stderr);
+    assert.match(
+      zero.stderr,
+      /--input-file .*speeds\.gor\|0%: a speed of 0%: gor divides each wait by 0.*\|max is that/,
+    );
+  });
 });
 
 describe('bad files', () => {
