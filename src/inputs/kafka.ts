@@ -166,6 +166,7 @@ export function kafkaInput(consumer: KafkaConsumer, options: KafkaInputOptions, 
         partitions: lagByPartition.size,
         lag,
         restarts: consumer.restarts(),
+        skipped_rereads: consumer.skippedRereads(),
         messages_per_s: seconds > 0 ? Math.round(counters.messages / seconds) : 0,
       };
     },

@@ -82,6 +82,11 @@ export interface KafkaConsumer {
   close(): Promise<void>;
   /** How many times the client was restarted after an error (bounded by the connection's retries). */
   restarts(): number;
+  /**
+   * In a group: records fetched again that this process had already handled (their commit was lost to a broker
+   * outage or a client restart) and that were therefore not handed on a second time.
+   */
+  skippedRereads(): number;
 }
 
 // kafkajs takes ~50 ms to load: required on first use, so runs without Kafka (every plugin module is
@@ -274,9 +279,14 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
   // group join: 'Crash: KafkaJSConnectionError: write after end', after the summary) is not a failure.
   const kafka = kafkaOf(c, () => closed, options.start === 'earliest' ? 'oldest' : 'newest');
   // The next offset to read per partition, after each batch was handled. Without a group nothing is
-  // committed, so a restarted client resumes from here instead of from --input-kafka-offset again; in a
-  // group the committed offsets take over (a partition may have moved to another member meanwhile).
+  // committed, so a restarted client resumes from here instead of from --input-kafka-offset again. In a group
+  // the committed offsets take over (a partition may have moved to another member meanwhile), but a commit
+  // the brokers never got (they went away after the batch was handed on; kafkajs's resolved offsets die with
+  // its client at a restart) would have the fresh client read that batch again: records below this mark were
+  // handled by this process, so they are resolved (committed with the next batch) and not handed on again.
   const nextOffset = new Map<number, string>();
+  const inHand = new Map<number, Promise<void>>();
+  let skippedRereads = 0;
 
   // Restarts are bounded by --input-kafka-retries and each one is said. kafkajs restarts itself after
   // retriable errors (restartOnFailure); after an error it deems fatal it stops, and a fresh client is
@@ -370,18 +380,34 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
         // between batches, so the membership is kept alive here meanwhile. A failed beat (a rebalance) is
         // left to the next fetch to handle.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
-        const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
-        let handled: number | undefined;
+        // A fresh client may fetch a partition while the old client's last batch of it is still being handed
+        // on (the pipeline was full when the brokers went away): it waits for that one, so the mark is known.
+        const previous = inHand.get(batch.partition);
+        let release = () => {};
+        inHand.set(batch.partition, new Promise<void>((r) => (release = r)));
         try {
-          handled = await onBatch({ partition: batch.partition, records, lag: Math.max(0, lag) });
+          await previous;
+          const mark = nextOffset.get(batch.partition);
+
+          let done = 0; // leading records this process handled already (their commit was lost)
+          if (mark !== undefined) {
+            const below = BigInt(mark);
+            while (done < batch.messages.length && BigInt(batch.messages[done]!.offset) < below) done++;
+            skippedRereads += done;
+          }
+          const records = batch.messages.slice(done).map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
+          const handled =
+            records.length === 0 ? 0 : await onBatch({ partition: batch.partition, records, lag: Math.max(0, lag) });
+          const n = done + Math.min(handled ?? records.length, records.length);
+          if (n === 0) return;
+          // The last record's offset resolves the whole batch (kafkajs adds a trailing control record).
+          resolveOffset(batch.messages[n - 1]!.offset);
+          const next = n === batch.messages.length ? String(last + 1n) : batch.messages[n]!.offset;
+          if (mark === undefined || BigInt(next) > BigInt(mark)) nextOffset.set(batch.partition, next);
         } finally {
           clearInterval(beat);
+          release();
         }
-        const n = Math.min(handled ?? records.length, records.length);
-        if (n === 0) return;
-        // The last record's offset resolves the whole batch (kafkajs adds a trailing control record).
-        resolveOffset(records[n - 1]!.offset);
-        nextOffset.set(batch.partition, n === records.length ? String(last + 1n) : records[n]!.offset);
       },
     });
   };
@@ -389,6 +415,7 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
   return {
     run: (onBatch, onFatal) => attempt(onBatch, onFatal),
     restarts: () => restarts,
+    skippedRereads: () => skippedRereads,
     async close() {
       closed = true;
       clearTimeout(restartTimer);
