@@ -41,6 +41,11 @@ export interface RawPacket {
   readonly data: Buffer;
   /** Length of the packet on the wire. */
   readonly origLen: number;
+  /**
+   * The tunnel the packet came out of before it reached the decoder (the vxlan engine: its VNI), as
+   * `TcpSegment.tunnel` numbers it; absent for captured packets, whose tunnels the decoder unwraps itself.
+   */
+  readonly tunnel?: number;
 }
 
 export interface TcpSegment {
@@ -62,6 +67,19 @@ export interface TcpSegment {
   readonly payload: Buffer;
   /** True when the snaplen cut the payload short: the assembler must account for the missing bytes. */
   readonly truncated: boolean;
+  /**
+   * Which tunnel the segment came out of, part of its connection's identity (`tunnelId`): two tenants' GRE
+   * keys or VXLAN VNIs may carry the same inner 4-tuple. 0 (or absent) for no tunnel, or one without an id.
+   */
+  readonly tunnel?: number;
+}
+
+/** `TcpSegment.tunnel` kinds: the id's number space is `kind × 2^32 + value`, so kinds never meet. */
+export const TunnelKind = { GRE_KEY: 1, NVGRE_VSID: 2, VXLAN_VNI: 3 } as const;
+
+/** The `TcpSegment.tunnel` number of a tunnel id (a GRE key, an NVGRE VSID, a VXLAN VNI). */
+export function tunnelId(kind: number, value: number): number {
+  return kind * 0x1_0000_0000 + (value >>> 0);
 }
 
 /**

@@ -176,6 +176,8 @@ export class TcpAssembler {
       serverIp: a.serverIp,
       serverPort: a.serverPort,
       serverIp4: a.serverIp4 >>> 0,
+      // The fast path follows untunnelled connections only.
+      tunnel: 0,
       roleSource: a.roleSource,
       openedNs: a.openedNs,
     };
@@ -197,6 +199,7 @@ export class TcpAssembler {
       dstIp: conn.serverIp,
       dstIp4: conn.serverIp4,
       dstPort: conn.serverPort,
+      tunnel: conn.tunnel,
     };
     return this.table.get(tuple as TcpSegment) !== undefined;
   }

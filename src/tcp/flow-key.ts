@@ -6,6 +6,9 @@
  * ~1 µs per lookup with a freshly built string key (`"ip|port|ip|port"`, hashed and flattened on every
  * packet) against tens of ns with an integer. The hash uses gor's 4-byte address (`srcIp4`), which IPv6
  * addresses can share, so a hit is confirmed against the full tuple and collisions are chained.
+ *
+ * A tunnel's id (a GRE key, a VXLAN VNI: `TcpSegment.tunnel`) is part of the identity: two tenants' tunnels
+ * may carry the same inner 4-tuple, which are two connections.
  */
 
 import type { TcpSegment } from '../capture/types.js';
@@ -18,11 +21,21 @@ export interface DirectionTuple {
   readonly dstIp: string;
   readonly dstIp4: number;
   readonly dstPort: number;
+  /** `TcpSegment.tunnel`: 0 for none. */
+  readonly tunnel: number;
 }
 
-/** 30-bit hash of `src → dst` (a V8 small integer on every platform). */
-export function directionHash(srcIp4: number, srcPort: number, dstIp4: number, dstPort: number): number {
+/** 30-bit hash of `src → dst` in `tunnel` (a V8 small integer on every platform). */
+export function directionHash(
+  srcIp4: number,
+  srcPort: number,
+  dstIp4: number,
+  dstPort: number,
+  tunnel: number,
+): number {
   let h = Math.imul(srcIp4 ^ Math.imul(dstIp4, 0x9e3779b1), 0x85ebca6b) ^ ((srcPort << 16) | dstPort);
+  // The id's value (low 32 bits, `^` takes them) and its kind (the quotient's integer part).
+  if (tunnel !== 0) h = Math.imul(h ^ tunnel ^ (tunnel / 0x1_0000_0000), 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
   h ^= h >>> 13;
   return h & 0x3fffffff;
@@ -35,6 +48,7 @@ export function sameDirection(t: DirectionTuple, seg: TcpSegment): boolean {
     t.dstPort === seg.dstPort &&
     t.srcIp4 === seg.srcIp4 >>> 0 &&
     t.dstIp4 === seg.dstIp4 >>> 0 &&
+    t.tunnel === (seg.tunnel ?? 0) &&
     t.srcIp === seg.srcIp &&
     t.dstIp === seg.dstIp
   );

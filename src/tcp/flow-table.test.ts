@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TunnelKind, tunnelId } from '../capture/types.js';
 import { TcpAssembler } from './assembler.js';
 import { connectionOf, Flow } from './flow.js';
 import { directionHash } from './flow-key.js';
@@ -52,9 +53,12 @@ describe('FlowTable', () => {
   });
 
   it('hashes to small non-negative integers that differ by direction', () => {
-    const h = directionHash(0x0a000001, 40000, 0x0a000002, 80);
+    const h = directionHash(0x0a000001, 40000, 0x0a000002, 80, 0);
     assert.ok(Number.isInteger(h) && h >= 0 && h < 2 ** 30);
-    assert.notEqual(h, directionHash(0x0a000002, 80, 0x0a000001, 40000));
+    assert.notEqual(h, directionHash(0x0a000002, 80, 0x0a000001, 40000, 0));
+    const keyed = directionHash(0x0a000001, 40000, 0x0a000002, 80, tunnelId(TunnelKind.VXLAN_VNI, 7));
+    assert.ok(Number.isInteger(keyed) && keyed >= 0 && keyed < 2 ** 30);
+    assert.notEqual(keyed, h);
   });
 
   it('keeps IPv6 clients apart when their last 4 bytes (gor’s id bytes) are equal', () => {
@@ -72,5 +76,20 @@ describe('FlowTable', () => {
     assert.equal(asm.flowCount, 2);
     assert.equal(rec.text('client', 1), 'from-a');
     assert.equal(rec.text('client', 2), 'from-b');
+  });
+
+  it('keeps connections of different tunnels apart when their inner 4-tuples are equal (two tenants)', () => {
+    const rec = new Recorder();
+    const asm = new TcpAssembler({ onStream: rec.onStream });
+    const inTunnel = (tunnel: number, data: string) => ({ ...seg({ seq: 100, data }), tunnel });
+    asm.push(inTunnel(tunnelId(TunnelKind.GRE_KEY, 1), 'tenant-1'));
+    asm.push(inTunnel(tunnelId(TunnelKind.GRE_KEY, 2), 'tenant-2'));
+    asm.push(inTunnel(tunnelId(TunnelKind.VXLAN_VNI, 1), 'vni-1'));
+    asm.push(inTunnel(0, 'plain'));
+    assert.equal(asm.flowCount, 4);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((c) => rec.text('client', c)),
+      ['tenant-1', 'tenant-2', 'vni-1', 'plain'],
+    );
   });
 });

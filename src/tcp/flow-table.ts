@@ -15,7 +15,13 @@ import type { Stream } from './stream.js';
 /** See `touch`. */
 const RELINK_NS = 10_000_000n;
 
-export type DirectionHasher = (srcIp4: number, srcPort: number, dstIp4: number, dstPort: number) => number;
+export type DirectionHasher = (
+  srcIp4: number,
+  srcPort: number,
+  dstIp4: number,
+  dstPort: number,
+  tunnel: number,
+) => number;
 
 export class FlowTable {
   private readonly streams = new Map<number, Stream>();
@@ -30,7 +36,7 @@ export class FlowTable {
   /** The stream `seg`'s sender writes to, if its flow is known. */
   get(seg: TcpSegment): Stream | undefined {
     let s: Stream | null | undefined = this.streams.get(
-      this.hash(seg.srcIp4 >>> 0, seg.srcPort, seg.dstIp4 >>> 0, seg.dstPort),
+      this.hash(seg.srcIp4 >>> 0, seg.srcPort, seg.dstIp4 >>> 0, seg.dstPort, seg.tunnel ?? 0),
     );
     while (s !== undefined && s !== null && !sameDirection(s, seg)) s = s.chain;
     return s ?? undefined;
@@ -65,7 +71,7 @@ export class FlowTable {
   }
 
   private keyOf(t: DirectionTuple): number {
-    return this.hash(t.srcIp4, t.srcPort, t.dstIp4, t.dstPort);
+    return this.hash(t.srcIp4, t.srcPort, t.dstIp4, t.dstPort, t.tunnel);
   }
 
   private insert(stream: Stream): void {

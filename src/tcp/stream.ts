@@ -62,6 +62,7 @@ export class Stream implements DirectionTuple {
   readonly dstIp: string;
   readonly dstIp4: number;
   readonly dstPort: number;
+  readonly tunnel: number;
 
   /** A SYN, data or FIN fixed the start position. */
   started = false;
@@ -102,6 +103,7 @@ export class Stream implements DirectionTuple {
     this.dstIp = fromClient ? conn.serverIp : conn.clientIp;
     this.dstIp4 = fromClient ? conn.serverIp4 : conn.clientIp4;
     this.dstPort = fromClient ? conn.serverPort : conn.clientPort;
+    this.tunnel = conn.tunnel;
   }
 
   /** Started and not ended: closing it now would lose or cut something. */

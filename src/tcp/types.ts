@@ -32,6 +32,8 @@ export interface TcpConnection {
   readonly serverIp: string;
   readonly serverPort: number;
   readonly serverIp4: number;
+  /** The tunnel id its packets carry (`TcpSegment.tunnel`), 0 for none: part of the connection's identity. */
+  readonly tunnel: number;
   readonly roleSource: RoleSource;
   /** Timestamp of the packet that created the flow (Unix ns). */
   readonly openedNs: bigint;

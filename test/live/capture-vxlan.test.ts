@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { vxlan } from '../../src/capture/decode/testkit.js';
 import { openVxlan } from '../../src/capture/engines/vxlan.js';
+import { TunnelKind, tunnelId } from '../../src/capture/types.js';
 import { conversation, type Exchange } from '../../src/inputs/raw/testkit.js';
 import { collect, startTapline, waitForStderr } from '../support/cli.js';
 import { readGorFile } from '../support/gor.js';
@@ -177,6 +178,11 @@ describe('--input-raw-engine vxlan', { timeout: 30_000 }, () => {
       assert.equal(got.length, 2);
       assert.deepEqual(got[0]!.data, frame);
       assert.equal(got[0]!.linkType, 1);
+      // The VNI goes with the frame: part of its connection's identity, as when the decoder unwraps VXLAN.
+      assert.deepEqual(
+        got.map((p) => p.tunnel),
+        [tunnelId(TunnelKind.VXLAN_VNI, 4), tunnelId(TunnelKind.VXLAN_VNI, 3)],
+      );
       assert.deepEqual(capture.stats(), {
         datagrams: 4,
         delivered: 2,

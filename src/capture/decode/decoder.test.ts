@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LinkType, type RawPacket, TcpFlag, type TcpSegment } from '../types.js';
+import { LinkType, type RawPacket, TcpFlag, type TcpSegment, TunnelKind, tunnelId } from '../types.js';
 import { createDecoder, type DecodeCounters } from './decoder.js';
 import { SUPPORTED_LINK_TYPES } from './link.js';
 import type { DROP_REASONS } from './reasons.js';
@@ -111,6 +111,7 @@ describe('decoder', () => {
       ipVersion: 4,
       vlanIds: [],
       vni: -1,
+      tunnel: 0,
     });
     assert.equal(payload.toString(), 'GET / HTTP/1.1\r\n\r\n');
     assert.equal(payload.buffer, frame.buffer, 'zero-copy: same memory as the packet');
@@ -346,6 +347,37 @@ describe('decoder', () => {
     const deep = gre(ipv4(gre(ipv4(inner4, { protocol: 4 })), outer));
     assert.equal(seen(in4(deep)), 'ip-in-ip-too-deep');
     assertAccounted(d.counters);
+  });
+
+  it('a GRE key, an NVGRE subnet id or a VXLAN VNI is the segment’s tunnel (the innermost one with an id)', () => {
+    const inner4 = ipv4(tcp({ payload: 'four' }), { src: '10.0.0.1', dst: '10.0.0.2' });
+    const d = createDecoder();
+    const tunnelOf = (frame: Buffer, packetTunnel?: number) =>
+      d.decode({ ...raw(frame), tunnel: packetTunnel })?.tunnel;
+    const in4 = (payload: Buffer, protocol = 47) =>
+      ethernet(ipv4(payload, { src: '192.0.2.1', dst: '192.0.2.2', protocol }));
+    const key = (k: number) => tunnelId(TunnelKind.GRE_KEY, k);
+    assert.equal(tunnelOf(ethernet(inner4)), 0);
+    assert.equal(tunnelOf(in4(gre(inner4))), 0);
+    assert.equal(tunnelOf(in4(inner4, 4)), 0);
+    assert.equal(tunnelOf(in4(gre(inner4, 0x0800, { key: 9 }))), key(9));
+    assert.equal(tunnelOf(in4(gre(inner4, 0x0800, { checksum: true, key: 0xffffffff, seq: 3 }))), key(0xffffffff));
+    assert.notEqual(key(0), 0);
+    // Ethernet in GRE (NVGRE): the upper 24 bits, whatever the FlowID byte.
+    const nv = (flowId: number) => tunnelOf(in4(gre(ethernet(inner4), 0x6558, { key: (0x1234 << 8) | flowId })));
+    assert.equal(nv(1), tunnelId(TunnelKind.NVGRE_VSID, 0x1234));
+    assert.equal(nv(200), nv(1));
+    const vx = (vni: number) => in4(udp(vxlan(ethernet(inner4), vni)), 17);
+    assert.equal(tunnelOf(vx(5001)), tunnelId(TunnelKind.VXLAN_VNI, 5001));
+    // Nested: the innermost id; a tunnel without one inside keeps the outer id.
+    assert.equal(
+      tunnelOf(in4(gre(ipv4(udp(vxlan(ethernet(inner4), 7)), { protocol: 17 }), 0x0800, { key: 3 }))),
+      tunnelId(TunnelKind.VXLAN_VNI, 7),
+    );
+    assert.equal(tunnelOf(in4(gre(ipv4(inner4, { protocol: 4 }), 0x0800, { key: 3 }))), key(3));
+    // The vxlan engine hands frames with their VNI.
+    assert.equal(tunnelOf(ethernet(inner4), tunnelId(TunnelKind.VXLAN_VNI, 8)), tunnelId(TunnelKind.VXLAN_VNI, 8));
+    assert.equal(tunnelOf(ethernet(inner4)), 0);
   });
 
   it('PPPoE session frames are unwrapped to their IP packet (behind VLAN tags too); others are non-IP', () => {

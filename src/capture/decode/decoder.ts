@@ -13,7 +13,7 @@
  * under one reason (`counters.dropped`) or held as a fragment, and `lastDrop` says what happened to the
  * packet just decoded.
  */
-import type { RawPacket, TcpSegment } from '../types.js';
+import { type RawPacket, type TcpSegment, TunnelKind, tunnelId } from '../types.js';
 import { AddressText } from './address.js';
 import { parseEthernet } from './ethernet.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentCounters, type FragmentLimits, FragmentTable } from './fragments.js';
@@ -148,6 +148,7 @@ class PacketDecoder implements Decoder {
     this.vni = -1;
     const link = this.link;
     link.reset();
+    link.tunnel = packet.tunnel ?? 0;
     const buf = packet.data;
     const r = parseLink(packet.linkType, buf, link) ?? (this.filtersVlans ? this.vlanFilter() : null);
     if (r !== null) return this.drop(r);
@@ -263,6 +264,7 @@ class PacketDecoder implements Decoder {
       scratch.ipVersion = ip.version;
       scratch.vlanIds = vlans;
       scratch.vni = this.vni;
+      scratch.tunnel = this.link.tunnel;
       return scratch;
     }
     return {
@@ -283,6 +285,7 @@ class PacketDecoder implements Decoder {
       ipVersion: ip.version,
       vlanIds: vlans,
       vni: this.vni,
+      tunnel: this.link.tunnel,
     };
   }
 
@@ -300,6 +303,7 @@ class PacketDecoder implements Decoder {
     this.counters.vxlan++;
     this.vni = vni;
     const link = this.link;
+    link.tunnel = tunnelId(TunnelKind.VXLAN_VNI, vni);
     const innerEnd = udp.payloadEnd;
     const r = parseEthernet(buf.subarray(0, innerEnd), udp.payloadOff + 8, link);
     if (r !== null) return this.drop(r);
@@ -390,4 +394,5 @@ class ScratchSegment implements DecodedSegment {
   ipVersion: 4 | 6 = 4;
   vlanIds: readonly number[] = NO_VLANS;
   vni = -1;
+  tunnel = 0;
 }

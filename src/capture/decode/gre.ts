@@ -5,8 +5,15 @@
  * bridging; ERSPAN types I/II 0x88be and III 0x22eb, how Cisco, Arista and cloud traffic mirrors send copies
  * of traffic to a collector). Version 1 (PPTP), source routing and other protocols carry no packet this
  * decoder reads and are non-TCP.
+ *
+ * A key names the tunnel (RFC 2890: one traffic flow, in practice often one tenant), so it becomes part of
+ * the carried connections' identity (`link.tunnel`). In an Ethernet-carrying GRE packet the key is NVGRE's
+ * (RFC 7637): a 24-bit virtual subnet id, then an 8-bit FlowID each end may fill with its own per-flow
+ * entropy, so only the subnet id is taken (both directions of a connection must have the same identity).
  */
-import { u16be } from './bytes.js';
+
+import { TunnelKind, tunnelId } from '../types.js';
+import { u16be, u32be } from './bytes.js';
 import { parseEthernet } from './ethernet.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, type LinkInfo } from './link.js';
 import { isMpls } from './mpls.js';
@@ -37,8 +44,16 @@ export function parseGre(buf: Buffer, off: number, end: number, link: LinkInfo):
   const protocol = u16be(buf, off + 2);
   let at = off + 4;
   if (flags & FLAG_CHECKSUM) at += 4;
-  if (flags & FLAG_KEY) at += 4;
+  const keyAt = flags & FLAG_KEY ? at : -1;
+  if (keyAt >= 0) at += 4;
   if (flags & FLAG_SEQUENCE) at += 4;
+  if (keyAt >= 0 && keyAt + 4 <= end) {
+    const key = u32be(buf, keyAt);
+    link.tunnel =
+      protocol === TRANSPARENT_ETHERNET
+        ? tunnelId(TunnelKind.NVGRE_VSID, key >>> 8)
+        : tunnelId(TunnelKind.GRE_KEY, key);
+  }
   if (protocol === ETHERTYPE_IPV4 || protocol === ETHERTYPE_IPV6 || isMpls(protocol)) {
     if (at >= end) return 'non-tcp';
     link.etherType = protocol;

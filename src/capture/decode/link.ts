@@ -56,11 +56,14 @@ export class LinkInfo {
   etherType = 0;
   /** VLAN ids (12-bit VIDs), outermost first; empty when untagged. */
   readonly vlanIds: number[] = [];
+  /** The id of the innermost tunnel with one the packet came out of (`TcpSegment.tunnel`), or 0. */
+  tunnel = 0;
 
   reset(): void {
     this.offset = 0;
     this.end = 0;
     this.etherType = 0;
+    this.tunnel = 0;
     // Writing `length` is slow even when it does not change; most frames are untagged.
     if (this.vlanIds.length !== 0) this.vlanIds.length = 0;
   }

@@ -17,4 +17,6 @@ export interface DecodedSegment extends TcpSegment {
   readonly vlanIds: readonly number[];
   /** VNI of the VXLAN tunnel the segment came out of, or -1. */
   readonly vni: number;
+  /** See `TcpSegment.tunnel`: always set by the decoder. */
+  readonly tunnel: number;
 }

@@ -17,7 +17,7 @@ import { Channel } from '../../core/async.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import { nowNs } from '../../core/message.js';
 import { createVniFilter, DEFAULT_VXLAN_PORT, parseVxlan, VXLAN_HEADER } from '../decode/vxlan.js';
-import { LinkType, type RawPacket } from '../types.js';
+import { LinkType, type RawPacket, TunnelKind, tunnelId } from '../types.js';
 import type { PacketFilter } from './pcap-file-common.js';
 
 export interface VxlanOptions {
@@ -140,7 +140,14 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
       return;
     }
     counts.delivered++;
-    queue.offer({ tsNs: nowNs(), linkType: LinkType.ETHERNET, data, origLen: data.length });
+    // The VNI is part of the inner connections' identity, as when the decoder unwraps VXLAN itself.
+    queue.offer({
+      tsNs: nowNs(),
+      linkType: LinkType.ETHERNET,
+      data,
+      origLen: data.length,
+      tunnel: tunnelId(TunnelKind.VXLAN_VNI, vni),
+    });
   });
   let failure: TaplineError | undefined;
   socket.on('error', (err: NodeJS.ErrnoException) => {

@@ -99,7 +99,8 @@ export class FlowPipeline {
       onFlowRemoved: (conn) => {
         // A server that never sent a byte has no direction to end: its requests are settled here.
         this.http.get(conn)?.close(this.httpCounters, options.trackResponse);
-        if (this.native !== null && !conn.clientIp.includes(':')) this.removed.push(conn);
+        // The fast path marks the tuples of plain IPv4 connections only (it hands tunnelled packets over).
+        if (this.native !== null && conn.tunnel === 0 && !conn.clientIp.includes(':')) this.removed.push(conn);
       },
     });
     this.native = this.nativeFlows();

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ethernet, gre, ipv4, ipv6, mpls, pppoe } from '../../capture/decode/testkit.js';
+import { ethernet, gre, ipv4, ipv6, mpls, pppoe, udp, vxlan } from '../../capture/decode/testkit.js';
 import type { RawPacket } from '../../capture/types.js';
 import type { Message } from '../../core/message.js';
 import { FlowPipeline } from './flow-pipeline.js';
@@ -264,6 +264,73 @@ describe('native flow fast path: IP in IP, GRE, PPPoE', { skip }, () => {
       );
       assert.equal(msgs[0]!.meta.id, msgs[1]!.meta.id);
     }
+  });
+});
+
+describe('tunnels with ids: two tenants with the same inner 4-tuple', () => {
+  type Wrap = (packet: RawPacket, fromClient: boolean) => RawPacket;
+  const outer = (payload: Buffer, protocol: number, fromClient: boolean) =>
+    ethernet(
+      ipv4(payload, {
+        src: fromClient ? '192.0.2.9' : '192.0.2.2',
+        dst: fromClient ? '192.0.2.2' : '192.0.2.9',
+        protocol,
+      }),
+    );
+  const greKey =
+    (key: number): Wrap =>
+    (p, c) => ({ ...p, data: outer(gre(Buffer.from(p.data.subarray(14)), 0x0800, { key }), 47, c) });
+  const vni =
+    (id: number): Wrap =>
+    (p, c) => ({ ...p, data: outer(udp(vxlan(Buffer.from(p.data), id), 50000, 4789), 17, c) });
+  /** NVGRE (Ethernet in GRE): a 24-bit subnet id, and a FlowID each end chooses (here, different ones). */
+  const nvgre =
+    (vsid: number): Wrap =>
+    (p, c) => ({ ...p, data: outer(gre(Buffer.from(p.data), 0x6558, { key: vsid * 256 + (c ? 1 : 2) }), 47, c) });
+  const plain: Wrap = (p) => p;
+
+  /** One conversation per tunnel, all on the client and server of testkit, sent packet by packet in turn. */
+  function tenants(wraps: readonly Wrap[]): RawPacket[] {
+    const each = wraps.map((wrap, t) => {
+      const x: Exchange = { ...GET_HELLO, path: `tenant-${t}`, responseBody: Buffer.from(`for tenant ${t}`) };
+      const list = segments([x, x], [1400], [1000, 5000]);
+      return timed(list).map((p, i) => wrap(p, list[i]!.fromClient));
+    });
+    const out: RawPacket[] = [];
+    const start = 1_700_000_000_000_000_000n;
+    for (let i = 0; i < each[0]!.length; i++) {
+      for (const packets of each) out.push({ ...packets[i]!, tsNs: start + BigInt(out.length) * 1000n });
+    }
+    return out;
+  }
+
+  it('GRE keys, VXLAN VNIs and a plain connection are separate connections, each whole', async () => {
+    const wraps = [greKey(1), greKey(2), vni(10), vni(20), plain, greKey(0)];
+    const packets = tenants(wraps);
+    const { msgs, stats } = skip === false ? await same(packets) : await capture(packets);
+    assert.equal(stats.connections, wraps.length);
+    assert.equal(stats.retransmitted_segments, 0);
+    for (let t = 0; t < wraps.length; t++) {
+      const mine = msgs.filter((m) => m.data.includes(`/tenant-${t} `) || m.data.includes(`for tenant ${t}`));
+      assert.deepEqual(
+        mine.map((m) => m.meta.type),
+        ['1', '2', '1', '2'],
+        `tenant ${t}`,
+      );
+      assert.equal(mine[0]!.meta.id, mine[1]!.meta.id);
+    }
+    assert.equal(msgs.length, wraps.length * 4);
+  });
+
+  it('NVGRE: the subnet id is the identity, not the FlowID each end may set differently', async () => {
+    const packets = tenants([nvgre(7), nvgre(8)]);
+    const { msgs, stats } = skip === false ? await same(packets) : await capture(packets);
+    assert.equal(stats.connections, 2);
+    assert.equal(stats.unmatched_responses, 0);
+    assert.deepEqual(
+      msgs.map((m) => m.meta.type),
+      ['1', '1', '2', '2', '1', '1', '2', '2'],
+    );
   });
 });
 
