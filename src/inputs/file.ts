@@ -25,7 +25,7 @@ import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
 import { GlobPatternError, globSync, hasGlobMeta, validateGlob } from './file-glob.js';
 import { MinHeap } from './file-heap.js';
-import { fileIdentity, isBeingWritten, startReading } from './file-in-use.js';
+import { fileIdentity, isBeingWritten, startReading, wasWritten, watchOwnOutputs } from './file-in-use.js';
 import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
@@ -123,6 +123,8 @@ export function fileInput(options: FileInputOptions): Input {
   const dryRun = options.dryRun ?? false;
   const loop = (options.loop ?? false) && !dryRun;
   if (options.loop && dryRun) log.warn(`${name}: --input-file-loop is ignored with --input-file-dry-run`);
+  // Passes after the first must not read what this run's outputs wrote meanwhile (file-in-use.ts).
+  const unwatch = loop ? watchOwnOutputs() : undefined;
   const report = options.report ?? ((text: string) => void process.stdout.write(text));
 
   const stop = new AbortController();
@@ -262,6 +264,16 @@ export function fileInput(options: FileInputOptions): Input {
             ERROR_CODES.FILE_IO,
             `${path} is the file --output-file is writing: reading it would read the run's own output back, ` +
               'without end; read from another file',
+            { where: '--input-file' },
+          );
+        }
+        if (identity !== undefined && wasWritten(identity, info!.birthtimeNs)) {
+          // A chunk this run's --output-file wrote and closed since the last pass (gor reads it).
+          throw new TaplineError(
+            ERROR_CODES.FILE_IO,
+            `${path} was written by this run's --output-file: pass ${stats.passes + 1} of --input-file-loop ` +
+              'would replay the run\'s own output, and each later pass everything written so far; keep ' +
+              `the --output-file out of what ${JSON.stringify(pattern)} matches`,
             { where: '--input-file' },
           );
         }
@@ -502,6 +514,7 @@ export function fileInput(options: FileInputOptions): Input {
     async close() {
       stop.abort();
       release();
+      unwatch?.();
     },
     // The wait counters live in GorWaits; copying them per record would cost more than reading them here.
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
@@ -533,17 +546,7 @@ export function speedFromLimit(limit: Limit): number {
 export const fileInputPlugin: InputPluginDef = {
   ...fileInputDecl,
   create(args) {
-    // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md). Loaded on use: the
-    // AWS SDK is slow to load.
-    if (isS3Address(args.address)) return import('./s3.js').then((s3) => s3.s3InputFromArgs(args));
     const { address, limit, flags: f, ctx } = args;
-    refuseMistypedS3Address(address, '--input-file', existsSync);
-    if (address === '') {
-      // Usually a shell variable that was empty (`--input-file "$FILE"`): 'file not found: ' named nothing.
-      throw new TaplineError(ERROR_CODES.USAGE, 'the file name is empty (an unset shell variable?)', {
-        where: '--input-file',
-      });
-    }
     if (limit.kind === 'percent' && limit.percent === 0) {
       // gor divides each wait by the factor: 0 gives Inf or NaN, which Go on x86-64 converts to the least
       // int64, a negative wait, so no record waits.
@@ -552,6 +555,16 @@ export const fileInputPlugin: InputPluginDef = {
         'a speed of 0%: gor divides each wait by 0, which on x86-64 ends in no wait at all; |max is that here',
         { where: `--input-file ${address}|0%` },
       );
+    }
+    // s3://bucket/prefix*: objects listed, downloaded and replayed like files (docs/s3.md). Loaded on use: the
+    // AWS SDK is slow to load.
+    if (isS3Address(address)) return import('./s3.js').then((s3) => s3.s3InputFromArgs(args));
+    refuseMistypedS3Address(address, '--input-file', existsSync);
+    if (address === '') {
+      // Usually a shell variable that was empty (`--input-file "$FILE"`): 'file not found: ' named nothing.
+      throw new TaplineError(ERROR_CODES.USAGE, 'the file name is empty (an unset shell variable?)', {
+        where: '--input-file',
+      });
     }
     const input = fileInput({
       patterns: [address],

@@ -135,6 +135,9 @@ describe('help and usage errors', () => {
       zero.stderr,
       /--input-file .*speeds\.gor\|0%: a speed of 0%: gor divides each wait by 0.*\|max is that/,
     );
+    const s3 = await runTapline(['--input-file', 's3://bucket/prefix|0%', '--output-null', '--exit-after', '5s']);
+    assert.equal(s3.code, 2, s3.stderr);
+    assert.match(s3.stderr, /--input-file s3:\/\/bucket\/prefix\|0%: a speed of 0%/);
   });
 });
 
