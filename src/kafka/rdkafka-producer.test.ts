@@ -64,6 +64,12 @@ test('flags map to librdkafka properties: brokers, acks, gzip, retries, murmur2 
   assert.equal(plain.get('message.send.max.retries'), '3');
   assert.equal(plain.get('message.timeout.ms'), String(deliveryTimeoutMs(3)));
   assert.equal(plain.has('security.protocol'), false);
+  // acks=-1 with retries: idempotent (a batch sent again after a lost answer is dropped by the broker).
+  assert.equal(plain.get('enable.idempotence'), 'true');
+  const noRetry = new Map(rdkafkaConfig(connection(['a:1'], { retries: 0 }), { compression: 'none', acks: -1 }));
+  assert.equal(noRetry.has('enable.idempotence'), false);
+  const leader = new Map(rdkafkaConfig(connection(['a:1'], { retries: 3 }), { compression: 'none', acks: 1 }));
+  assert.equal(leader.has('enable.idempotence'), false); // librdkafka refuses it without acks=all
 
   const tls = { ca: Buffer.from('CA PEM'), cert: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') };
   const ssl = new Map(rdkafkaConfig(connection(['a:1'], { ssl: tls }), { compression: 'none', acks: 1 }));

@@ -107,6 +107,10 @@ export function plainWords(text: string): string {
   );
 }
 
+/** Whether the producer is idempotent: with --output-kafka-acks -1 and retries (see rdkafkaConfig). */
+export const idempotent = (options: ProducerOptions, c: KafkaConnection): boolean =>
+  options.acks === -1 && c.retries > 0;
+
 /** librdkafka configuration properties for tapline's Kafka flags (as client.ts maps them for kafkajs). */
 export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [string, string][] {
   const config: [string, string][] = [
@@ -128,6 +132,11 @@ export function rdkafkaConfig(c: KafkaConnection, options: ProducerOptions): [st
     // One gor message can exceed 1 MB (a large body): the broker decides, as with kafkajs.
     ['message.max.bytes', String(64 << 20)],
   ];
+  // A request whose answer is lost (timed out, connection closed) is sent again, and the broker may already
+  // have written it: without idempotence the batch is then in the topic twice, acked once. The idempotent
+  // producer numbers each partition's batches, so the broker drops such a repeat; Kafka allows it with acks=all
+  // only (librdkafka refuses it otherwise), and with no retries nothing is sent again anyway.
+  if (idempotent(options, c)) config.push(['enable.idempotence', 'true']);
   const secure = c.ssl !== undefined;
   if (c.sasl) {
     config.push(['security.protocol', secure ? 'sasl_ssl' : 'sasl_plaintext']);
@@ -159,6 +168,10 @@ export function createRdkafkaProducer(
   tuning: RdkafkaTuning = {},
 ): KafkaProducer {
   const config = [...rdkafkaConfig(c, options), ...(tuning.extraConfig ?? [])];
+  // A produce request that timed out is sent again, and the broker may have written it: said where it happens.
+  const resent = idempotent(options, c)
+    ? ''
+    : ': a produce request sent again after this may be written twice (--output-kafka-acks -1 makes the producer idempotent)';
   let native: NativeProducer | undefined;
   let nextId = 1;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void; size: number }>();
@@ -173,7 +186,8 @@ export function createRdkafkaProducer(
       else batch.reject(new KafkaDeliveryError(text, n));
     } else if (kind === EVENT_ERROR) {
       // As kafkajs's errors: rate-limited warnings (the same failures also come as log lines, below).
-      c.log.warn(`${c.name}: librdkafka: ${plainWords(text)}`, `${c.name} client`);
+      const twice = / request\(s\) timed out/.test(text) ? resent : '';
+      c.log.warn(`${c.name}: librdkafka: ${plainWords(text)}${twice}`, `${c.name} client`);
     } else if (kind === EVENT_LOG) {
       c.log.debug(n <= 4 ? 1 : 2, `${c.name}: librdkafka: ${text}`);
     } else if (kind === EVENT_CLOSED) {

@@ -49,7 +49,7 @@ export const kafkaOutputDecl: OutputPluginDecl = {
       kind: 'int',
       default: '1',
       section: KAFKA_SECTION,
-      help: 'Acknowledgement: 1 the partition leader (gor), -1 all in-sync replicas, 0 none. tapline only.',
+      help: 'Acknowledgement: 1 the partition leader (gor), -1 all in-sync replicas (and, with librdkafka, an idempotent producer: a batch sent again is not written twice), 0 none. tapline only.',
     },
     ...KAFKA_TLS_FLAGS,
   },

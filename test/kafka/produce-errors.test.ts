@@ -2,10 +2,13 @@
  * A broker answering a produce request with an error (the test broker's `fail` command, a real
  * Kafka-protocol answer): MESSAGE_TOO_LARGE is what Kafka answers when a partition's batch in the request is
  * over message.max.bytes (1 MiB by default; the output batches up to 2 MiB). The batch goes again in halves
- * instead of being lost.
+ * instead of being lost. A produce request answered too late (the `delay` command: written, then answered after
+ * the client gave up on it) is sent again: with acks=-1 the producer is idempotent, and the copy carries the
+ * same producer id and sequence, which a broker drops.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { memoryLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
 import { createKafkajsProducer, type KafkaConnection, type KafkaProducer } from '../../src/kafka/client.js';
@@ -93,5 +96,78 @@ for (const { client, skip } of PRODUCER_CLIENTS) {
     // Before (kafkajs): 'kafka Producer: Failed to send messages: This server is not the leader …' for a batch
     // then delivered.
     assert.ok(!log.lines.some((l) => /Failed to send/.test(l)), log.lines.join('\n'));
+  });
+}
+
+/** Each record's value with the producer id and first sequence of the record batch it came in (kafkajs reads them). */
+async function batchIdentities(topic: string, count: number): Promise<{ value: string; batch: string }[]> {
+  const kafka = new Kafka({ brokers: broker.bootstrap.split(','), clientId: 'check', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `check-${topic}` });
+  const out: { value: string; batch: string }[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${out.length} of ${count} records read`)), 30_000);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            const b = (m as typeof m & { batchContext: { producerId: string; firstSequence: number } }).batchContext;
+            out.push({ value: String(m.value), batch: `${b.producerId}/${b.firstSequence}` });
+          }
+          if (out.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+for (const acks of [-1, 1] as const) {
+  test(`librdkafka, acks ${acks}: a produce request answered after the client timed out is sent again; ${acks === -1 ? 'idempotent: the copy is the same numbered batch, which a broker drops' : 'not idempotent: written twice, and the timeout warning says so'}`, {
+    skip: PRODUCER_CLIENTS[0]!.skip,
+  }, async () => {
+    const log = memoryLogger();
+    const brokers = broker.bootstrap.split(',');
+    const c: KafkaConnection = { brokers, clientId: 't', retries: 3, log, name: 'output-kafka(late)' };
+    const topic = `late-${acks === -1 ? 'all' : 'leader'}`;
+    await broker.createTopic(topic, 1);
+    // A request unanswered after 1 s is given up and sent again (socket.timeout.ms bounds a produce request).
+    const tuning = { extraConfig: [['socket.timeout.ms', '1000']] as [string, string][] };
+    const producer = createRdkafkaProducer(rdkafkaAddon()!, c, { compression: 'none', acks }, tuning);
+    const out = kafkaOutput(
+      producer,
+      { topic, brokers, format: 'raw', keyById: true, batchSize: 100, lingerMs: 1000, maxInFlight: 4 },
+      { log, signal: new AbortController().signal },
+    );
+    await out.write(message(0));
+    await out.drain!();
+    await broker.delayNext(PRODUCE, 3000);
+    for (let i = 1; i <= 8; i++) await out.write(message(i));
+    await out.close();
+    assert.equal(out.stats!().acked, 9, log.lines.join('\n'));
+    // librdkafka's mock (2.0.2) does not check sequence numbers: it appends the copy, where Kafka drops it.
+    const records = await batchIdentities(topic, 17);
+    const batches = new Map<string, Set<string>>();
+    for (const r of records) batches.set(r.value, (batches.get(r.value) ?? new Set()).add(r.batch));
+    const twice = [...batches].filter(([value]) => records.filter((r) => r.value === value).length === 2);
+    assert.equal(twice.length, 8, JSON.stringify(records));
+    const warned = log.lines.some((l) => /timed out.*may be written twice \(--output-kafka-acks -1/.test(l));
+    if (acks === -1) {
+      // Before: producer id -1 (no idempotence): nothing tells a broker the copy is one.
+      for (const [value, ids] of twice) {
+        assert.equal(ids.size, 1, `${value}: ${[...ids].join(', ')}`);
+        assert.ok(!/^-1\//.test([...ids][0]!), `${value}: ${[...ids][0]}`);
+      }
+      assert.ok(!warned, log.lines.join('\n'));
+    } else {
+      for (const [, ids] of twice) assert.match([...ids][0]!, /^-1\//);
+      assert.ok(warned, log.lines.join('\n'));
+    }
   });
 }

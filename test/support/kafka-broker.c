@@ -11,6 +11,8 @@
  *   up <id|all>              brokers serve again
  *   topic <name> <parts>     create a topic
  *   fail <apikey> <error>    the next request of that API (e.g. 14 SyncGroup) is answered with that error code
+ *   delay <apikey> <ms>      the next request of that API is handled as usual (a Produce is appended) and answered
+ *                            <ms> later, on every broker: a client whose request times out meanwhile sends it again
  *   missing <name>           the topic does not exist: Metadata answers UNKNOWN_TOPIC_OR_PARTITION for it, as a
  *                            Kafka with auto.create.topics.enable=false does (the mock has no such switch: it
  *                            creates any topic a client asks to create, so the test names the topics it refuses)
@@ -63,6 +65,9 @@ int main(int argc, char **argv) {
     if (fields >= 2 && strcmp(cmd, "down") == 0) set_state(mc, brokers, a, 0);
     else if (fields >= 2 && strcmp(cmd, "up") == 0) set_state(mc, brokers, a, 1);
     else if (fields == 3 && strcmp(cmd, "topic") == 0) rd_kafka_mock_topic_create(mc, a, n, 1);
+    else if (fields == 3 && strcmp(cmd, "delay") == 0)
+      for (int id = 1; id <= brokers; id++)
+        rd_kafka_mock_broker_push_request_error_rtts(mc, id, (int16_t)atoi(a), 1, RD_KAFKA_RESP_ERR_NO_ERROR, n);
     else if (fields >= 2 && strcmp(cmd, "missing") == 0)
       rd_kafka_mock_topic_set_error(mc, a, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
     else if (fields == 3 && strcmp(cmd, "fail") == 0)

@@ -33,6 +33,11 @@ export interface KafkaBroker {
    * Metadata answers UNKNOWN_TOPIC_OR_PARTITION (3) for it. Produce/Fetch errors: `failNext(0 or 1, 3)`.
    */
   missingTopic(name: string): Promise<void>;
+  /**
+   * The next request of API `apiKey` (on each broker) is handled as usual, a Produce appended, and answered `ms`
+   * later: a client whose request times out meanwhile sends it again (a lost acknowledgement).
+   */
+  delayNext(apiKey: number, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +109,7 @@ export async function startKafkaBroker(
     createTopic: (name, partitions) => command(`topic ${name} ${partitions}`),
     failNext: (apiKey, errorCode) => command(`fail ${apiKey} ${errorCode}`),
     missingTopic: (name) => command(`missing ${name}`),
+    delayNext: (apiKey, ms) => command(`delay ${apiKey} ${ms}`),
     close: () => stop(child),
   };
 }
