@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runTapline } from '../../test/support/cli.js';
 import { SEPARATOR } from '../core/gor-format.js';
-import { fileIdentity, isBeingRead, isBeingWritten, startReading, startWriting } from './file-in-use.js';
+import {
+  fileIdentity,
+  isBeingRead,
+  isBeingWritten,
+  startReading,
+  startWriting,
+  wasWritten,
+  watchOwnOutputs,
+} from './file-in-use.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-in-use-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,6 +78,35 @@ describe('reading and writing the same file', () => {
     assert.ok(Number.isInteger(passes) && passes >= 1 && passes <= 5, `out_1.gor holds ${passes} passes`);
   });
 
+  it('a glob read again by --input-file-loop that matches a chunk this run has closed is refused', async () => {
+    const sub = mkdtempSync(join(dir, 'closed-'));
+    recordsFile(join(sub, 'in.gor'), 20);
+    // A chunk a record: the chunk being written is seldom the one a pass lists. Without the check each pass read
+    // every closed chunk again (20, 40, 80, … records a pass, no word, exit 0 at --exit-after).
+    const r = await runTapline(
+      [
+        '--input-file',
+        `${join(sub, '*.gor')}|max`,
+        '--input-file-loop',
+        '--output-file',
+        join(sub, 'out.gor'),
+        '--output-file-queue-limit',
+        '1',
+        '--exit-after',
+        '3s',
+      ],
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /out_\d+\.gor was written by this run's --output-file: pass \d+ of --input-file-loop would replay the run's own output/,
+    );
+    const passes = Number(/passes (\d+)/.exec(r.stderr)?.[1]);
+    const written = Number(/(\d+) written/.exec(r.stderr)?.[1]);
+    assert.equal(written, 20 * passes, `each pass read in.gor alone: ${r.stderr}`);
+  });
+
   it('an output file copied from the input (another inode) is written as usual', async () => {
     const file = join(dir, 'source.gor');
     const bytes = recordsFile(file, 20);
@@ -95,5 +132,12 @@ describe('reading and writing the same file', () => {
     assert.equal(isBeingWritten(key), true);
     w();
     assert.equal(isBeingWritten(key), false);
+    assert.equal(wasWritten(key), false, 'remembered only while an input loops');
+    const unwatch = watchOwnOutputs();
+    startWriting(key, 7n)();
+    assert.equal(wasWritten(key, 7n), true, "closed, still this run's output");
+    assert.equal(wasWritten(key, 8n), false, 'the inode number given to a file born later');
+    unwatch();
+    assert.equal(wasWritten(key, 7n), false);
   });
 });

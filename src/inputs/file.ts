@@ -272,7 +272,7 @@ export function fileInput(options: FileInputOptions): Input {
           throw new TaplineError(
             ERROR_CODES.FILE_IO,
             `${path} was written by this run's --output-file: pass ${stats.passes + 1} of --input-file-loop ` +
-              'would replay the run\'s own output, and each later pass everything written so far; keep ' +
+              "would replay the run's own output, and each later pass everything written so far; keep " +
               `the --output-file out of what ${JSON.stringify(pattern)} matches`,
             { where: '--input-file' },
           );

@@ -149,7 +149,7 @@ export class FileSink {
       ...(copy ? { fs: copy.fs() } : {}),
     });
     const sink = new FileSink(path, ws, gzip, st ? Number(st.size) : 0, copy);
-    if (identity !== undefined) sink.writingDone = startWriting(identity);
+    if (identity !== undefined) sink.writingDone = startWriting(identity, st!.birthtimeNs);
     return sink;
   }
 
