@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { makeMeta } from '../core/message.js';
 import {
+  ChunkNamer,
   chunkName,
   cleanPath,
   compileTemplate,
@@ -95,6 +100,101 @@ describe('chunkName (spec §6.2)', () => {
     assert.equal(
       chunkName('./r.gor', false, () => ['r_2.gor']),
       'r_2.gor',
+    );
+  });
+});
+
+describe("ChunkNamer: gor's chunk names without listing the directory at every chunk", () => {
+  const root = mkdtempSync(join(tmpdir(), 'tapline-chunk-namer-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let dirs = 0;
+  type Op = { kind: 'chunk'; next: boolean } | { kind: 'add'; name: string } | { kind: 'remove'; pick: number };
+  // Names around the path's own chunks: gor's index forms (signs, leading zeros, -1), unrelated look-alikes.
+  const foreign = (base: string, ext: string) =>
+    fc.oneof(
+      fc.integer({ min: -2, max: 40 }).map((n) => `${base}_${n}${ext}`),
+      fc.constantFrom(`${base}${ext}`, `${base}_+3${ext}`, `${base}_007${ext}`, `${base}_x${ext}`, `${base}z_50${ext}`),
+      fc.constantFrom(`${base}-old${ext}`, `${base}_9${ext}.tmp`, 'other.txt'),
+    );
+  const cases: [string, string][] = [
+    ['r', '.gor'],
+    ['r.gor', '.gz'],
+    ['a_b', '.gor'],
+    ['logs', ''],
+    ['requests_20261124', '.gor'], // gor reads _20261124 as a chunk number: the chunks are requests_<n>.gor
+  ];
+
+  /**
+   * Runs `ops` in a new directory: each chunk name must be the one gor's rule gives at that moment (chunkName(),
+   * which lists the directory). `visible`: another process's changes move the directory's stamp (else only the
+   * lstat of the next name can tell).
+   */
+  function check(base: string, ext: string, existing: string[], ops: Op[], visible: boolean): void {
+    const dir = join(root, String(dirs++));
+    mkdirSync(dir);
+    for (const f of existing) writeFileSync(join(dir, f), '');
+    const path = join(dir, `${base}${ext}`);
+    const namer = visible ? new ChunkNamer() : new ChunkNamer(undefined, () => 'same');
+    let tick = 1_000_000;
+    const touched = () => {
+      tick += 10; // a time of its own: a change in the same clock tick as the last chunk would not show
+      utimesSync(dir, tick, tick);
+    };
+    for (const op of ops) {
+      if (op.kind === 'chunk') {
+        const want = chunkName(path, op.next);
+        const got = namer.name(path, op.next);
+        assert.equal(got, want, `${base}${ext}: next ${op.next}, directory ${readdirSync(dir).sort().join(' ')}`);
+        writeFileSync(got, 'x', { flag: 'a' });
+        namer.created(path, got);
+      } else if (op.kind === 'add') {
+        writeFileSync(join(dir, op.name), '', { flag: 'a' });
+        if (visible) touched();
+      } else {
+        const names = readdirSync(dir);
+        if (names.length === 0) continue;
+        unlinkSync(join(dir, names[op.pick % names.length]!));
+        if (visible) touched();
+      }
+    }
+  }
+
+  it('names every chunk as listing the directory would, whatever else is there or comes (fast-check)', () => {
+    for (const [base, ext] of cases) {
+      fc.assert(
+        fc.property(
+          fc.array(foreign(base, ext), { maxLength: 6 }),
+          fc.array(
+            fc.oneof(
+              { weight: 6, arbitrary: fc.boolean().map((next): Op => ({ kind: 'chunk', next })) },
+              { weight: 1, arbitrary: foreign(base, ext).map((name): Op => ({ kind: 'add', name })) },
+              { weight: 1, arbitrary: fc.nat().map((pick): Op => ({ kind: 'remove', pick })) },
+            ),
+            { maxLength: 30 },
+          ),
+          (existing, ops) => check(base, ext, existing, [{ kind: 'chunk', next: true }, ...ops], true),
+        ),
+        { numRuns: 60 },
+      );
+    }
+  });
+
+  it('a chunk another process made under the next name is seen even when the directory looks unchanged', () => {
+    // The directory's clock ticks every few ms: a file made in the tick this run opened its chunk in does not
+    // move the stamp. The next name is checked on its own (lstat), and the directory listed again when taken.
+    check(
+      'r',
+      '.gor',
+      ['r_0.gor', 'r_1.gor'],
+      [
+        { kind: 'chunk', next: true },
+        { kind: 'add', name: 'r_3.gor' },
+        { kind: 'chunk', next: true },
+        { kind: 'add', name: 'r_5.gor' },
+        { kind: 'add', name: 'r_6.gor' },
+        { kind: 'chunk', next: true },
+      ],
+      false,
     );
   });
 });

@@ -10,8 +10,8 @@
  *
  * Differences from gor (docs/compat.md): files are never truncated — `--output-file-append` appends to an
  * existing file, and a name written earlier in the run is appended to when it comes back (gor truncates in
- * both cases); the directory is listed for chunk names when a chunk starts or the templated name changes, not
- * on every write; a record that would pass `--output-file-max-size-limit` is refused (gor writes it, then
+ * both cases); the directory is listed for chunk names once per templated name, then again only when another
+ * process changed it (ChunkNamer: gor lists it at every chunk, O(n²) over n chunks); a record that would pass `--output-file-max-size-limit` is refused (gor writes it, then
  * stops); `.gz` chunk sizes count compressed bytes throughout (gor mixes both); a directory named by a placeholder
  * is created (gor creates none; a fixed directory is not created either);
  * `%t` is filled from the message even without `%r` (gor's source only sets it when `%r` is used). Appending
@@ -29,7 +29,7 @@ import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
 import {
-  chunkName,
+  ChunkNamer,
   cleanPath,
   compileTemplate,
   placeholderLostToChunkNumber,
@@ -111,6 +111,9 @@ export function fileOutput(options: FileOutputOptions): Output {
   timer.unref();
 
   let lastAppendPath: [string, string] | undefined;
+  const namer = new ChunkNamer();
+  /** The templated path of the chunk being opened (namer.created()). */
+  let chunkOf: string | undefined;
   const resolveName = (templated: string): string => {
     if (append) {
       if (lastAppendPath?.[0] !== templated) lastAppendPath = [templated, cleanPath(templated)];
@@ -122,11 +125,13 @@ export function fileOutput(options: FileOutputOptions): Output {
       (sizeLimit > 0 && current.sink.diskBytes >= sizeLimit);
     if (!next && current !== undefined && templated === lastTemplated) return current.name;
     lastTemplated = templated;
-    return cleanPath(chunkName(templated, next));
+    chunkOf = templated;
+    return cleanPath(namer.name(templated, next));
   };
 
   let madeDirectory: string | undefined;
   const switchTo = async (file: string): Promise<void> => {
+    const templated = chunkOf;
     const old = current;
     current = undefined;
     if (old) await closeSink(old.sink);
@@ -139,6 +144,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       madeDirectory = dir;
     }
     const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
+    if (!append && templated !== undefined) namer.created(templated, file);
     current = { name: file, sink, records: 0 };
     stats.files_opened++;
   };
