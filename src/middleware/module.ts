@@ -66,40 +66,50 @@ export async function loadMiddlewareModule(path: string): Promise<MiddlewareFunc
   const url = moduleUrl(path);
   let mod: { default?: unknown };
   try {
-    mod = (await import(url)) as { default?: unknown };
+    mod = TYPESCRIPT.test(path) ? await importTypeScript(url, path) : ((await import(url)) as { default?: unknown });
   } catch (err) {
+    if (err instanceof TaplineError) throw err;
+    // Node says ERR_MODULE_NOT_FOUND also for what the module imports (a package not installed): "not found"
+    // is said only when the module itself is missing, with the path it was looked for at (a relative path
+    // is taken from tapline's working directory); otherwise Node's message names what is missing, and where.
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)) {
-      mod = await importTypeScript(url, path);
-    } else {
-      // Node says ERR_MODULE_NOT_FOUND also for what the module imports (a package not installed): "not found"
-      // is said only when the module itself is missing, with the path it was looked for at (a relative path
-      // is taken from tapline's working directory); otherwise Node's message names what is missing, and where.
-      const missing = resolve(path);
-      const why =
-        code === 'ERR_MODULE_NOT_FOUND' && !existsSync(missing)
-          ? `not found (there is no ${missing})`
-          : describeError(err);
-      throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${why}`, {
-        where: '--middleware-module',
-        cause: err,
-      });
-    }
+    const missing = resolve(path);
+    const why =
+      code === 'ERR_MODULE_NOT_FOUND' && !existsSync(missing)
+        ? `not found (there is no ${missing})`
+        : describeError(err);
+    throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${why}`, {
+      where: '--middleware-module',
+      cause: err,
+    });
   }
-  if (typeof mod.default !== 'function') {
+  // A .ts file outside an ESM package ("type": "module") is compiled to CommonJS: its default export arrives
+  // as the default of module.exports.
+  const inner = (mod.default as { default?: unknown } | undefined)?.default;
+  const fn = typeof mod.default !== 'function' && typeof inner === 'function' ? inner : mod.default;
+  if (typeof fn !== 'function') {
     throw new TaplineError(
       ERROR_CODES.MIDDLEWARE,
       `${path} has no default export function (export default (message, context) => message)`,
       { where: '--middleware-module' },
     );
   }
-  return mod.default as MiddlewareFunction;
+  return fn as MiddlewareFunction;
 }
 
+const TYPESCRIPT = /\.[cm]?ts$/;
+
+/**
+ * Imports a TypeScript file through tsx's scoped loader, whether or not tsx is registered (the test runner's
+ * `--import tsx`) and whatever the module kind of the file's directory. Not by registering tsx and importing
+ * the URL: after a plain import had failed (ERR_UNKNOWN_FILE_EXTENSION), a .ts file in a directory without
+ * "type": "module" (a CommonJS project, /tmp) then failed inside Node ('Cannot require() ES Module … not yet
+ * fully loaded … a bug in Node.js', ERR_INTERNAL_ASSERTION).
+ */
 async function importTypeScript(url: string, path: string): Promise<{ default?: unknown }> {
-  let register: (() => unknown) | undefined;
+  let tsImport: ((specifier: string, parent: string) => Promise<unknown>) | undefined;
   try {
-    ({ register } = (await import('tsx/esm/api')) as { register: () => unknown });
+    ({ tsImport } = (await import('tsx/esm/api')) as { tsImport: typeof tsImport });
   } catch {
     throw new TaplineError(
       ERROR_CODES.MIDDLEWARE,
@@ -107,18 +117,7 @@ async function importTypeScript(url: string, path: string): Promise<{ default?: 
       { where: '--middleware-module' },
     );
   }
-  register();
-  try {
-    // Not `url` itself: Node keeps the failed import of `url` (ERR_UNKNOWN_FILE_EXTENSION) and gives it again
-    // for the same URL even with tsx registered; a query makes it a new module (relative imports in it still
-    // resolve from its path).
-    return (await import(`${url}?tapline-tsx`)) as { default?: unknown };
-  } catch (err) {
-    throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${describeError(err)}`, {
-      where: '--middleware-module',
-      cause: err,
-    });
-  }
+  return (await tsImport!(url, import.meta.url)) as { default?: unknown };
 }
 
 export class ModuleMiddleware {
