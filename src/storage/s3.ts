@@ -9,8 +9,12 @@
  * endpointFromConfigFile) points at an S3-compatible store (MinIO, Ceph, R2, …), addressed path-style;
  * `--s3-region` overrides the region.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { danglingServices } from './aws-services.js';
 import { checkEndpointUrl, S3_IDLE_TIMEOUT_MS, type S3Location, type S3Settings } from './s3-address.js';
 
 export * from './s3-address.js';
@@ -73,7 +77,39 @@ async function endpointFromConfigFile(env: Readonly<Record<string, string | unde
     probe.destroy();
   }
   if (endpoint) checkEndpointUrl(endpoint, where);
+  refuseDanglingServices(env, endpoint);
   return endpoint || undefined;
+}
+
+/**
+ * A `services = NAME` line without its `[services NAME]` section: the AWS CLI refuses the profile, the SDK
+ * ignored the line, so the endpoint meant (a MinIO, …) was passed over in silence and S3 requests went to AWS.
+ * A usage error naming the file and line, as the AWS CLI's error is (aws-services.ts).
+ */
+function refuseDanglingServices(env: Readonly<Record<string, string | undefined>>, endpoint: string | undefined): void {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return;
+  const given = env.AWS_CONFIG_FILE;
+  const file = given
+    ? given.startsWith('~/')
+      ? join(homedir(), given.slice(2))
+      : given
+    : join(homedir(), '.aws', 'config');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return; // no file: nothing configured (the SDK reads it the same way)
+  }
+  const dangling = danglingServices(text, env.AWS_PROFILE || 'default');
+  if (!dangling) return;
+  throw new TaplineError(
+    ERROR_CODES.USAGE,
+    `services = ${dangling.name} (profile ${dangling.profile}) names a [services ${dangling.name}] section the file does ` +
+      `not have: the AWS CLI refuses this profile ('the "${dangling.name}" services configuration does not exist'); ` +
+      `the AWS SDK tapline uses would pass the line over and send S3 requests to ${endpoint ?? 'AWS itself'}. ` +
+      'Add the section, correct the name, or remove the line',
+    { where: `${file}:${dangling.line}` },
+  );
 }
 
 export interface S3Object {

@@ -213,6 +213,17 @@ test('an endpoint_url in ~/.aws/config (the profile, or its services section) is
       bad.stderr,
       /endpoint_url in .*bad \(profile default\): expected http\(s\):\/\/host\[:port\], got "localhost:9000"/,
     );
+    // A services line whose section is missing (a typo): the AWS CLI refuses it; the SDK went to AWS in silence.
+    config(
+      'dangling',
+      `[default]\nregion = us-east-1\nservices = my-minio\n\n[services my-mini0]\ns3 =\n  endpoint_url = ${endpoint}\n`,
+    );
+    const dangling = await runTapline(['--input-file', `s3://${s3.bucket}/config/`, '--output-null']);
+    assert.equal(dangling.code, 2, dangling.stderr);
+    assert.match(
+      dangling.stderr,
+      /dangling:3: services = my-minio \(profile default\) names a \[services my-minio\] section the file does not have: the AWS CLI refuses/,
+    );
     // AWS_ENDPOINT_URL comes before the file, as in the SDKs (here: nothing listens there).
     config('profile', `[default]\nendpoint_url = ${endpoint}\n`);
     process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
