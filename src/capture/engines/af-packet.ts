@@ -361,6 +361,24 @@ export function checkAfPacketTimeout(timeoutMs: number | undefined): void {
   }
 }
 
+/** The ring's block size for `snaplen`: room for the block header, the kernel's per-packet header and one packet. */
+export function afPacketBlockSize(snaplen: number): number {
+  return Math.max(128 * 1024, nextPow2(snaplen + 4096));
+}
+
+/**
+ * The ring the kernel is asked for, given `--input-raw-buffer-size` (`bufferSize`, default 32 MiB): whole blocks
+ * (`afPacketBlockSize`), at least two, so a size below two blocks is raised to them.
+ */
+export function afPacketRing(
+  snaplen: number,
+  bufferSize: number | undefined,
+  blockSize = afPacketBlockSize(snaplen),
+): { blockSize: number; blockCount: number; bytes: number } {
+  const blockCount = Math.max(2, Math.floor((bufferSize ?? DEFAULT_BUFFER_SIZE) / blockSize));
+  return { blockSize, blockCount, bytes: blockSize * blockCount };
+}
+
 /**
  * The ring size (`--input-raw-buffer-size`), checked before the run: the kernel pins the whole ring in memory,
  * so one larger than the machine's memory can never be had (it failed when the input opened, exit 1, in the
@@ -484,7 +502,7 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
   // Small blocks, many of them: a block retired by the timeout holds few packets but takes a whole
   // block, so the ring rides out a stalled event loop for about blockCount × timeoutMs at low rates
   // (32 MiB / 128 KiB = 256 blocks → 2.5 s at 10 ms).
-  const blockSize = options.blockSize ?? Math.max(128 * 1024, nextPow2(minBlock));
+  const blockSize = options.blockSize ?? afPacketBlockSize(snaplen);
   if (!Number.isInteger(blockSize) || blockSize % page !== 0 || blockSize < minBlock) {
     throw usage(
       '--input-raw-buffer-size',
@@ -495,7 +513,7 @@ export function openAfPacket(options: AfPacketOptions): AfPacketCapture {
   if (!Number.isFinite(bufferSize) || bufferSize <= 0) {
     throw usage('--input-raw-buffer-size', `buffer size ${bufferSize} must be positive`);
   }
-  const blockCount = Math.max(2, Math.floor(bufferSize / blockSize));
+  const { blockCount } = afPacketRing(snaplen, bufferSize, blockSize);
   checkAfPacketTimeout(options.timeoutMs);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const promiscIfindexes = options.promiscuous && any ? promiscuousIndexes(ignored) : [];

@@ -99,7 +99,7 @@ export const rawFlags: Record<string, FlagSpec> = {
     default: '0',
     value: 'BYTES',
     section: SECTION,
-    help: 'Kernel capture buffer (ring) size (0 = 32mb).',
+    help: 'Kernel capture buffer (ring) size (0 = 32mb; af_packet: whole blocks of 128kb, at least 2).',
   },
   'input-raw-promisc': {
     kind: 'bool',

@@ -3,12 +3,18 @@
  * One capture per `--input-raw` occurrence, as in gor.
  */
 
-import { checkAfPacketBufferSize, checkAfPacketTimeout, DEFAULT_SNAPLEN } from '../../capture/engines/af-packet.js';
+import {
+  afPacketRing,
+  checkAfPacketBufferSize,
+  checkAfPacketTimeout,
+  DEFAULT_SNAPLEN,
+} from '../../capture/engines/af-packet.js';
 import { checkLibpcapRanges, checkTimestampType } from '../../capture/engines/libpcap.js';
 import { checkVxlanBufferSize } from '../../capture/engines/vxlan.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
+import { formatBytes } from '../../core/values.js';
 import { parseRawAddress } from './address.js';
 import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
@@ -77,10 +83,31 @@ export const rawInputPlugin: InputPluginDef = {
     }
     if (!address.file && engine === 'libpcap') checkLibpcapRanges(live);
     if (!address.file && engine === 'vxlan') checkVxlanBufferSize(live.bufferSize);
+    let dropAdvice: string | undefined;
     if (!address.file && engine === 'af_packet') {
       checkAfPacketTimeout(live.timeoutMs);
       checkAfPacketBufferSize(live.bufferSize);
       checkAfPacketFilter(address, live);
+      const ring = afPacketRing(live.snaplen, live.bufferSize);
+      if (live.bufferSize !== undefined && ring.bytes > live.bufferSize) {
+        // gor passes the size to libpcap, which rounds it as it likes without a word.
+        ctx.log.warn(
+          `input-raw(${text}): --input-raw-buffer-size ${formatBytes(live.bufferSize)} is less than the smallest ` +
+            `ring the af_packet engine makes (2 blocks of ${formatBytes(ring.blockSize)} for a ${live.snaplen}-byte ` +
+            `snaplen): the ring is ${formatBytes(ring.bytes)}`,
+        );
+      }
+      dropAdvice =
+        `A larger ring loses fewer (--input-raw-buffer-size, ${formatBytes(ring.bytes)}` +
+        `${f.number('input-raw-workers') > 1 ? ' a worker' : ''} now), and so do a narrower capture ` +
+        '(--input-raw-bpf-filter, fewer ports), --input-raw-workers N and faster outputs';
+    }
+    if (!address.file && engine === 'libpcap') {
+      const now = live.bufferSize !== undefined ? `${formatBytes(live.bufferSize)} now` : "libpcap's default 2 MiB now";
+      dropAdvice =
+        `A larger buffer loses fewer (--input-raw-buffer-size, ${now}), and so do a narrower ` +
+        '--input-raw-bpf-filter and faster outputs' +
+        (address.host === 'lo' ? '; on lo libpcap counts each packet twice, dropped or received' : '');
     }
     const workers = f.number('input-raw-workers');
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
@@ -156,6 +183,7 @@ export const rawInputPlugin: InputPluginDef = {
       statsIntervalMs: 5000,
       log: ctx.log,
       name: `input-raw(${text})`,
+      ...(dropAdvice !== undefined ? { dropAdvice } : {}),
     });
     return limitInput(input, limit);
   },

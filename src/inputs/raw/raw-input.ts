@@ -44,6 +44,11 @@ export interface RawInputOptions extends Omit<FlowOptions, 'ports'> {
   statsIntervalMs: number;
   log: Logger;
   name: string;
+  /**
+   * A live capture: what lets the kernel drop fewer packets with this engine, said at the end of a run in which
+   * it dropped some (`kernelDropWarning`).
+   */
+  dropAdvice?: string;
 }
 
 /** The flags' defaults (gor's, and tapline's own), for code that builds a raw input without the CLI. */
@@ -132,9 +137,16 @@ export function rawInput(options: RawInputOptions): Input {
         );
       }
       if (options.printStats) printStats(true);
+      warnKernelDrops();
       channel.close();
     }
   }
+
+  /** Said once at the end, as tcpdump's 'N packets dropped by kernel': a count alone in the summary is missed. */
+  const warnKernelDrops = () => {
+    const text = kernelDropWarning(stats(), options.dropAdvice);
+    if (text !== null) log.warn(`${name}: ${text}`);
+  };
 
   /** Reads packets until the engine ends; expires idle connections on the capture's clock. */
   async function pump(): Promise<void> {
@@ -181,6 +193,7 @@ export function rawInput(options: RawInputOptions): Input {
       finished = true;
       flows.finish(); // unfinished messages are reported (and counted) now: nothing is held back
       if (options.printStats) printStats(true);
+      warnKernelDrops();
       channel.close();
     }
   }
@@ -205,6 +218,26 @@ export function rawInput(options: RawInputOptions): Input {
     },
     stats,
   };
+}
+
+/**
+ * The end-of-run line for packets the kernel dropped (`kernel_dropped` in `stats`), or null when it dropped none
+ * (or the engine does not count them: files, vxlan).
+ */
+export function kernelDropWarning(stats: Record<string, number | string>, advice: string | undefined): string | null {
+  const dropped = Number(stats.kernel_dropped ?? 0);
+  if (!(dropped > 0)) return null;
+  const received = Number(stats.kernel_received ?? 0);
+  const share = received > 0 ? ` (${formatShare(dropped / received)} of the ${received} it received)` : '';
+  return (
+    `${dropped} packets dropped by kernel${share}: tapline did not read them in time (a burst, slow outputs, ` +
+    'a busy machine), so the requests and responses they carried are missing or counted incomplete. ' +
+    (advice ?? '')
+  ).trimEnd();
+}
+
+function formatShare(x: number): string {
+  return x >= 0.001 ? `${(x * 100).toFixed(1)}%` : 'under 0.1%';
 }
 
 /** The flow half of the options: plain data, as a worker receives it. */
