@@ -91,7 +91,10 @@ describe('address|limit suffix (spec §5.1)', () => {
       limit: { kind: 'percent', percent: 200 },
     });
     assert.deepEqual(splitLimit('a.gor|max'), { address: 'a.gor', limit: { kind: 'max' } });
-    assert.deepEqual(splitLimit('x|5|ignored'), { address: 'x', limit: { kind: 'rate', perSecond: 5 } });
+    assert.throws(
+      () => splitLimit('x|5|50%'),
+      /invalid limit "5\|50%": an address takes one limit; gor uses "\|5" and ignores "\|50%" after it/,
+    );
     assert.deepEqual(splitLimit(':80'), { address: ':80', limit: { kind: 'none' } });
   });
   it('rejects limits gor would silently read as 0 (drop everything)', () => {

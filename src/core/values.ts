@@ -162,15 +162,22 @@ export type Limit =
   | { kind: 'max' };
 
 /**
- * Splits `address|limit` (spec §5.1). Part 0 is the address, part 1 the limit; anything after a second `|`
- * is ignored, as gor does. gor reads the number with strconv.Atoi and takes one it cannot read as 0 (drop
- * everything): such a limit is an error here, never a number read otherwise than gor reads it.
+ * Splits `address|limit` (spec §5.1). Part 0 is the address, part 1 the limit. gor ignores anything after a
+ * second `|` (`URL|10|50%` is `|10`) and reads the number with strconv.Atoi, taking one it cannot read as 0
+ * (drop everything): both are errors here, never a limit read otherwise than it was written.
  */
 export function splitLimit(value: string): { address: string; limit: Limit } {
   const parts = value.split('|');
   const address = parts[0]!;
   if (parts.length < 2) return { address, limit: { kind: 'none' } };
   const raw = parts[1]!;
+  if (parts.length > 2) {
+    const rest = parts.slice(2).join('|');
+    throw new Error(
+      `invalid limit ${JSON.stringify(parts.slice(1).join('|'))}: an address takes one limit; gor uses ` +
+        `${JSON.stringify(`|${raw}`)} and ignores ${JSON.stringify(`|${rest}`)} after it`,
+    );
+  }
   if (raw.toLowerCase() === 'max') return { address, limit: { kind: 'max' } };
   const pct = raw.indexOf('%');
   if (pct > 0) {
