@@ -94,4 +94,24 @@ describe('kernel drops', () => {
       server.close();
     }
   });
+
+  it('the libpcap engine: a buffer below two packets is warned about when the input is made', { skip }, async () => {
+    const child = startTapline([
+      '--input-raw',
+      'lo:1',
+      '--input-raw-engine',
+      'libpcap',
+      '--input-raw-buffer-size',
+      '1',
+      '--output-null',
+      '--exit-after',
+      '1s',
+    ]);
+    // Said before the input opens: also where libpcap is missing and the input then fails.
+    const { stderr } = await collect(child, 30_000);
+    assert.match(
+      stderr,
+      /warning: input-raw\(lo:1\): --input-raw-buffer-size 1 B holds less than two packets of the 65736-byte snaplen: libpcap makes the smallest ring it can of it/,
+    );
+  });
 });

@@ -103,6 +103,14 @@ export const rawInputPlugin: InputPluginDef = {
         '(--input-raw-bpf-filter, fewer ports), --input-raw-workers N and faster outputs';
     }
     if (!address.file && engine === 'libpcap') {
+      if (live.bufferSize !== undefined && live.bufferSize < 2 * live.snaplen) {
+        // libpcap takes any size and makes the smallest ring it can of it, without saying what it made.
+        ctx.log.warn(
+          `input-raw(${text}): --input-raw-buffer-size ${formatBytes(live.bufferSize)} holds less than two ` +
+            `packets of the ${live.snaplen}-byte snaplen: libpcap makes the smallest ring it can of it, which ` +
+            'drops packets even under light load (leave the flag out for its default, 2 MiB)',
+        );
+      }
       const now = live.bufferSize !== undefined ? `${formatBytes(live.bufferSize)} now` : "libpcap's default 2 MiB now";
       dropAdvice =
         `A larger buffer loses fewer (--input-raw-buffer-size, ${now}), and so do a narrower ` +
