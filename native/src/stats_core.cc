@@ -58,8 +58,9 @@ constexpr int kJobRoute = 0;     // route of the path bytes [from, to) ('/' when
 constexpr int kJobHost = 1;      // host: flag 0 = the Host header value [from, to) (trimmed), 1 = authority bytes
 constexpr int kJobDecoded = 2;   // decoded size of body [from, to), encoding value [from2, to2), flag = chunked
 // Doubles per tally in the output: route, host, request header and body bytes, response header, body and
-// decoded bytes, status, latency ms, start ms, and the batch record that finished it (-1 at flush).
-constexpr int kTallyDoubles = 11;
+// decoded bytes, status, latency ms, start ms, the batch record that finished it (-1 at flush), and a captured
+// response's first and last byte on the wire, ms (NaN without one, or replayed).
+constexpr int kTallyDoubles = 13;
 // Route index of responses without request; host index of the empty host. JavaScript reserves both.
 constexpr int32_t kNoRequestRoute = 0;
 constexpr int32_t kEmptyHost = 0;
@@ -832,7 +833,7 @@ class Aggregate {
   Aggregate(size_t routeLimit, size_t hostLimit, size_t seriesSlots, double logBase)
       : routeLimit_(routeLimit), hostLimit_(hostLimit), seriesSlots_(seriesSlots), logBase_(logBase) {}
 
-  // t: a tally (route, host, 5 byte fields, status, latency ms, start ms). `bucketOf`: SparseHistogram.bucketOf
+  // t: a tally (kTallyDoubles' fields). `bucketOf`: SparseHistogram.bucketOf
   // in JavaScript, asked only when the logarithm here lands within a hair of a bucket boundary (JavaScript's
   // Math.log and the C library's may differ in the last bit there).
   template <class JsBucketOf>
@@ -851,12 +852,25 @@ class Aggregate {
     h.Add(t, cls, route, lb, kOtherUnset);
     double responseBytes = t[4] + t[5];
     if (responseBytes > maxResponseBytes_) maxResponseBytes_ = responseBytes;
+    // aggregator.ts add(): bytes count when they were on the wire, the request's at its timestamp, a captured
+    // response's at its own (t[11]; NaN: at the request's); the span runs from the first byte to the last (t[12]).
     double ms = t[9];
     if (ms > 0) {
       if (ms < firstMs_) firstMs_ = ms;
       if (ms > lastMs_) lastMs_ = ms;
     }
-    SeriesAdd(ms, t[2] + t[3] + responseBytes, static_cast<int32_t>(t[0]) != kNoRequestRoute ? 1 : 0);
+    double requests = static_cast<int32_t>(t[0]) != kNoRequestRoute ? 1 : 0;
+    double atMs = t[11];
+    if (atMs > 0) {
+      if (atMs < firstMs_) firstMs_ = atMs;
+      if (t[12] > lastMs_) lastMs_ = t[12];
+    }
+    if (atMs > 0 && atMs != ms) {
+      SeriesAdd(ms, t[2] + t[3], requests);
+      SeriesAdd(atMs, responseBytes, 0);
+    } else {
+      SeriesAdd(ms, t[2] + t[3] + responseBytes, requests);
+    }
   }
 
   void RecentAdd(double nowMs, double bytes) {
@@ -1040,7 +1054,20 @@ class Aggregate {
     if (!std::isfinite(atMs) || atMs <= 0) return;
     if (seriesStart_ < 0) seriesStart_ = Floor(atMs / seriesSlotMs_) * seriesSlotMs_;
     double i = Floor((atMs - seriesStart_) / seriesSlotMs_);
-    if (i < 0) i = 0;
+    if (i < 0) {
+      // aggregator.ts Series.add(): earlier than the first slot, slots are added in front (wider ones if needed).
+      while (static_cast<double>(seriesBytes_.size()) - i > static_cast<double>(std::max<size_t>(seriesSlots_, 2))) {
+        Halve(&seriesBytes_);
+        Halve(&seriesRequests_);
+        seriesSlotMs_ *= 2;
+        i = Floor((atMs - seriesStart_) / seriesSlotMs_);
+      }
+      size_t front = static_cast<size_t>(-i);
+      seriesBytes_.insert(seriesBytes_.begin(), front, 0);
+      seriesRequests_.insert(seriesRequests_.begin(), front, 0);
+      seriesStart_ += i * seriesSlotMs_;
+      i = 0;
+    }
     while (i >= static_cast<double>(seriesSlots_)) {
       Halve(&seriesBytes_);
       Halve(&seriesRequests_);
@@ -1123,6 +1150,8 @@ struct Rec {
 struct Facts {
   int status = 0;
   double headerBytes = 0, bodyBytes = 0, decoded = 0, latencyNs = kNaN;
+  // A captured response's first and last byte on the wire, Unix ms (tracker.ts ResponseFacts); NaN when replayed.
+  double wireMs = kNaN, wireEndMs = kNaN;
 };
 
 struct Pending {
@@ -2045,8 +2074,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   }
 
   // tracker.ts latencyFrom(): request first byte → response last byte, ns; negative or unknown: NaN.
+  static double OwnDuration(double fourth) { return (std::isnan(fourth) || fourth < 0) ? 0 : fourth; }
+
   static double OriginalLatency(double sec, double ns, double fourth, const Pending& p) {
-    double own = (std::isnan(fourth) || fourth < 0) ? 0 : fourth;
+    double own = OwnDuration(fourth);
     double latency = (sec - p.sec) * 1e9 + (ns - p.ns) + own;
     bool started = p.sec > 0 || (p.sec == 0 && p.ns > 0);
     return latency >= 0 && started ? latency : kNaN;
@@ -2070,6 +2101,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       res.latencyNs = rec.fourth >= 0 ? rec.fourth : kNaN;
     } else if (p) {
       res.latencyNs = OriginalLatency(rec.sec, rec.ns, rec.fourth, *p);
+    }
+    if (!replayed) {
+      res.wireMs = rec.sec * 1000 + rec.ns / 1e6;
+      res.wireEndMs = res.wireMs + OwnDuration(rec.fourth) / 1e6;
     }
     if (!p) {
       // tracker.ts: answered already, or a second one before its request: a duplicate; a first final one may be
@@ -2134,6 +2169,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     t[8] = (res ? res->latencyNs : kNaN) / 1e6;
     t[9] = startMs;
     t[10] = current_;
+    t[11] = res ? res->wireMs : kNaN;
+    t[12] = res ? res->wireEndMs : kNaN;
     if (agg_) {
       agg_->Add(t, [this](double ms) { return JsBucketOf(ms); });
       if (recent_) {

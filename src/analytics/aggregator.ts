@@ -41,6 +41,13 @@ export interface Tally {
   latencyMs: number;
   /** Request first byte, Unix ms. */
   startMs: number;
+  /**
+   * A captured response's first and last byte, Unix ms (its bytes count in the series at the first; the run's
+   * span reaches the last). NaN without a response, and for a replayed one (its clock is the replay's): its bytes
+   * then count at startMs.
+   */
+  responseMs: number;
+  responseEndMs: number;
 }
 
 /** A zeroed Tally, for a tracker to fill and reuse. */
@@ -56,6 +63,8 @@ export function emptyTally(): Tally {
     status: -1,
     latencyMs: Number.NaN,
     startMs: 0,
+    responseMs: Number.NaN,
+    responseEndMs: Number.NaN,
   };
 }
 
@@ -144,7 +153,7 @@ export class Bucket {
   }
 }
 
-/** Wire bytes and requests per time slot, by request timestamps. */
+/** Wire bytes per time slot, by when they were on the wire (aggregator add()), and requests by their timestamps. */
 class Series {
   startMs = -1;
   slotMs = 1000;
@@ -157,7 +166,19 @@ class Series {
     if (!Number.isFinite(atMs) || atMs <= 0) return; // 0 timestamps (bad meta) have no place in time
     if (this.startMs < 0) this.startMs = Math.floor(atMs / this.slotMs) * this.slotMs;
     let i = Math.floor((atMs - this.startMs) / this.slotMs);
-    if (i < 0) i = 0; // a little out of order: the first slot
+    if (i < 0) {
+      // Earlier than the first slot (exchanges complete in their responses' order, not their requests'):
+      // slots are added in front, wider ones if that would pass maxSlots.
+      while (this.bytes.length - i > Math.max(this.maxSlots, 2)) {
+        this.halve();
+        i = Math.floor((atMs - this.startMs) / this.slotMs);
+      }
+      const front = new Array<number>(-i).fill(0);
+      this.bytes = front.concat(this.bytes);
+      this.requests = front.concat(this.requests);
+      this.startMs += i * this.slotMs;
+      i = 0;
+    }
     while (i >= this.maxSlots) {
       this.halve();
       i = Math.floor((atMs - this.startMs) / this.slotMs);
@@ -247,16 +268,23 @@ export class Aggregator {
     this.total.add(t, '*', latencyBucket);
     const responseBytes = t.responseHeaderBytes + t.responseBodyBytes;
     if (responseBytes > this.maxResponseBytes) this.maxResponseBytes = responseBytes;
+    // Bytes count when they were on the wire (as a packet capture's I/O graph counts them): the request's at its
+    // timestamp, a captured response's at its own; the span runs from the first byte to the last.
     const ms = t.startMs;
     if (ms > 0) {
       if (ms < this.firstMs) this.firstMs = ms;
       if (ms > this.lastMs) this.lastMs = ms;
     }
-    this.series.add(
-      ms,
-      t.requestHeaderBytes + t.requestBodyBytes + responseBytes,
-      t.route === NO_REQUEST_ROUTE ? 0 : 1,
-    );
+    const requests = t.route === NO_REQUEST_ROUTE ? 0 : 1;
+    const atMs = t.responseMs;
+    if (atMs > 0) {
+      if (atMs < this.firstMs) this.firstMs = atMs;
+      if (t.responseEndMs > this.lastMs) this.lastMs = t.responseEndMs;
+    }
+    if (atMs > 0 && atMs !== ms) {
+      this.series.add(ms, t.requestHeaderBytes + t.requestBodyBytes, requests);
+      this.series.add(atMs, responseBytes, 0);
+    } else this.series.add(ms, t.requestHeaderBytes + t.requestBodyBytes + responseBytes, requests);
   }
 
   private lastHost = '';
@@ -359,7 +387,7 @@ export class Aggregator {
     return new Aggregator(this.options);
   }
 
-  /** Seconds between the first and the last request, by their own timestamps. */
+  /** Seconds between the first byte on the wire and the last (requests' and captured responses' timestamps). */
   get spanS(): number {
     return this.lastMs > this.firstMs ? (this.lastMs - this.firstMs) / 1000 : 0;
   }

@@ -33,7 +33,7 @@ import { hostText, wireText } from './wire-text.js';
 const BATCH = 1024;
 const REC_INTS = 6;
 const JOB_INTS = 8;
-const TALLY = 11;
+const TALLY = 13;
 /** Tallies per copy out of the core. */
 const OUT_TALLIES = 2048;
 /** Live route (or host) indexes before unused ones are reclaimed. */
@@ -293,6 +293,8 @@ export class NativeTracker {
         t.status = o[at + 7]!;
         t.latencyMs = o[at + 8]!;
         t.startMs = o[at + 9]!;
+        t.responseMs = o[at + 11]!;
+        t.responseEndMs = o[at + 12]!;
         const rec = o[at + 10]!;
         this.sink.add(t, undefined, rec >= 0 ? times[rec]! : atFlush);
       }

@@ -88,6 +88,13 @@ interface ResponseFacts {
   contentEncoding: string;
   /** ns; NaN when unknown. */
   latencyNs: number;
+  /**
+   * Captured (type 2) responses: when their bytes were on the wire, Unix ms — the first byte (the meta's
+   * timestamp) and the last (plus the 4th field). NaN for a replayed one: its timestamp is the replay's clock,
+   * not the recording's its request has.
+   */
+  wireMs: number;
+  wireEndMs: number;
 }
 
 /**
@@ -205,6 +212,8 @@ export class ExchangeTracker {
     contentType: '',
     contentEncoding: '',
     latencyNs: Number.NaN,
+    wireMs: Number.NaN,
+    wireEndMs: Number.NaN,
   };
   /** The last Host value's bytes and string: most traffic names one host, so its string is made once. */
   private hostBytes: Buffer = Buffer.alloc(0);
@@ -433,6 +442,13 @@ export class ExchangeTracker {
     res.contentEncoding = encoding;
     res.contentType = exchanges || (p && this.options.preferReplayed) ? mediaType(buf, h.typeStart, h.typeEnd) : '';
     res.latencyNs = replayed ? replayedLatency(v) : p ? originalLatency(v, p) : Number.NaN;
+    if (replayed) {
+      res.wireMs = Number.NaN;
+      res.wireEndMs = Number.NaN;
+    } else {
+      res.wireMs = v.ms;
+      res.wireEndMs = v.ms + ownDuration(v.fourth) / 1e6;
+    }
 
     if (!p) {
       // A response already answered, or a second one before its request: a duplicate. A first final one may
@@ -485,6 +501,8 @@ export class ExchangeTracker {
     const latencyNs = res ? res.latencyNs : Number.NaN;
     t.latencyMs = latencyNs / 1e6;
     t.startMs = p.startMs;
+    t.responseMs = res ? res.wireMs : Number.NaN;
+    t.responseEndMs = res ? res.wireEndMs : Number.NaN;
     if (!this.sink.wantsExchanges()) {
       this.sink.add(t, undefined);
       return;
@@ -528,10 +546,15 @@ function originalLatency(v: MetaView, p: Pending): number {
 
 /** originalLatency() from a response's fields (kept for an early response); negative or unknown: NaN. */
 function latencyFrom(sec: number, ns: number, fourth: number, p: Pending): number {
-  const own = Number.isNaN(fourth) || fourth < 0 ? 0 : fourth; // no 4th field, or -1 (unknown): none
+  const own = ownDuration(fourth);
   const latency = (sec - p.sec) * 1e9 + (ns - p.ns) + own;
   const requestStarted = p.sec > 0 || (p.sec === 0 && p.ns > 0);
   return latency >= 0 && requestStarted ? latency : Number.NaN;
+}
+
+/** A captured message's own capture duration (its 4th field), ns: none (0) without the field or with -1 (unknown). */
+function ownDuration(fourth: number): number {
+  return Number.isNaN(fourth) || fourth < 0 ? 0 : fourth;
 }
 
 /** The replay's round trip, measured by output-http (spec §7.4). */

@@ -102,7 +102,10 @@ export interface AnalyticsSnapshot {
   readonly hosts_overflowed: number;
   /** All exchanges together (route '*', host '*'): the run's totals, status mix and latency. */
   readonly totals: RouteTotals;
-  /** Bytes per time slot, by the requests' own timestamps (capture time for files): the bandwidth series. */
+  /**
+   * Bytes per time slot when they were on the wire (capture time for files): a request's at its timestamp, a
+   * captured response's at its own (a replayed one's at its request's); requests by their timestamps.
+   */
   readonly series: BandwidthSeries;
   /** Why some messages were not paired or counted: see docs/analytics.md. */
   readonly accounting: AccountingCounters;

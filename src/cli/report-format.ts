@@ -185,7 +185,7 @@ function formatSeries(s: AnalyticsSnapshot): string[] {
   const width = (slot_ms * per) / 1000;
   const max = Math.max(...rows.map((r) => r.bytes), 1);
   return [
-    `Bandwidth over time (${width}s per row, by request timestamps)`,
+    `Bandwidth over time (${width}s per row, bytes when they were on the wire)`,
     ...rows.map(
       (r) =>
         `  ${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)}  ${formatBytes(Math.round(r.bytes / width)).padStart(10)}/s  ${'█'.repeat(Math.round((r.bytes / max) * 40))}`,

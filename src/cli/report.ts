@@ -213,25 +213,44 @@ async function analyticsFor(
   stop: AbortSignal,
   ipv6Clients: ReadonlyMap<string, string>,
   streams: ReadonlyMap<string, StreamInput>,
-): Promise<Analytics> {
+): Promise<{ analytics: Analytics; preferReplayed: boolean }> {
   const responses = flags.string('responses');
   if (!['auto', 'original', 'replayed'].includes(responses)) {
     throw usage(`${JSON.stringify(responses)} is not one of auto, original, replayed`, '--responses');
   }
   const routeLimit = flags.number('route-limit'); // at least 1 (the flag's min)
-  return createAnalytics({
+  // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
+  const preferReplayed = responses === 'auto' && (await mayHoldReplayed(files, stop, streams));
+  const analytics = createAnalytics({
     routes: flags.list('route'),
     routeLimit,
     timeBase: 'input',
     top: flags.number('top'),
-    // auto: a replayed response wins, so originals wait for one, but only when the files may hold any.
-    preferReplayed: responses === 'auto' && (await mayHoldReplayed(files, stop, streams)),
+    preferReplayed,
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some(
       (f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f) || streams.get(splitPorts(f).path)?.kind === 'pcap',
     ),
     ipv6Clients,
   });
+  return { analytics, preferReplayed };
+}
+
+/**
+ * Second answers in files that hold replayed responses are, most likely, a later replay's: a replayed.gor
+ * replayed again with --output-file keeps the earlier replay's type-3 records beside its own. The first answer
+ * of each request is accounted; the warning says which that is (docs/analytics.md, several replays in one file).
+ */
+function secondAnswersLine(snapshot: AnalyticsSnapshot, files: readonly string[], preferReplayed: boolean) {
+  const n = snapshot.accounting.duplicate_responses;
+  if (!preferReplayed || n === 0) return undefined;
+  return (
+    `tapline: warning: ${files.join(', ')}: ${groupDigits(n)} response(s) answered a request already answered ` +
+    '(duplicate_responses); these files hold replayed responses (type 3), so they are most likely a later ' +
+    "replay's answers (a replayed .gor replayed again with --output-file keeps the earlier replay's type-3 " +
+    'records beside its own): the routes hold the first answer of each request in file order, the later ones are ' +
+    'under (no request). To report one replay, replay the original recording into a file of its own'
+  );
 }
 
 /** What the stderr warning and --json say of a report a signal cut short. */
@@ -361,7 +380,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
         throw usage(`${f}: ports name a capture's server ports; ${path} holds a .gor recording`, 'tapline report');
       }
     }
-    const analytics = await analyticsFor(flags, files, stop.signal, ipv6Clients, streams);
+    const { analytics, preferReplayed } = await analyticsFor(flags, files, stop.signal, ipv6Clients, streams);
     const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
     if (parquet) analytics.onExchange((e) => parquet.add(e));
     if (flags.bool('progress') && process.stderr.isTTY === true) {
@@ -372,19 +391,24 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       status = new StatusLine(process.stderr, shown);
       status.start();
     }
-    return await readAndReport(analytics, parquet);
+    return await readAndReport(analytics, parquet, preferReplayed);
   } finally {
     signals?.remove();
     for (const stream of streams.values()) stream.close(); // standard input let go: the process can end
   }
 
-  async function readAndReport(analytics: Analytics, parquet: ParquetWriter | undefined): Promise<number> {
+  async function readAndReport(
+    analytics: Analytics,
+    parquet: ParquetWriter | undefined,
+    preferReplayed: boolean,
+  ): Promise<number> {
     let snapshot: AnalyticsSnapshot;
     let inputs: Record<string, Record<string, number | string>>;
     let baseline: AnalyticsSnapshot | undefined;
     let baseInputs: FeedResult['inputs'] = {};
     let partial: Partial | undefined;
     let basePartial: Partial | undefined;
+    let basePrefersReplayed = false;
     try {
       const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal, ipv6Clients, streams);
       inputs = fed.inputs;
@@ -392,7 +416,14 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       snapshot = analytics.snapshot();
       if (compare) {
         const baseClients = new Map<string, string>();
-        const base = await analyticsFor(flags, baseFiles, stop.signal, baseClients, streams);
+        const { analytics: base, preferReplayed: baseReplayed } = await analyticsFor(
+          flags,
+          baseFiles,
+          stop.signal,
+          baseClients,
+          streams,
+        );
+        basePrefersReplayed = baseReplayed;
         const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
         const baseFed = await feedFiles(
           baseFiles,
@@ -421,6 +452,12 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     const unusable = unusableInputs({ ...inputs, ...baseInputs });
     if (baseline && !basePartial && unusable.length === 0 && baseline.total_requests === 0) {
       log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
+    }
+    for (const line of [
+      secondAnswersLine(snapshot, files, preferReplayed),
+      baseline && secondAnswersLine(baseline, baseFiles, basePrefersReplayed),
+    ]) {
+      if (line) log.write(line);
     }
     const changes = baseline ? compareSnapshots(baseline, snapshot) : undefined;
     const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
