@@ -20,6 +20,7 @@ import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProble
 import type { FileBytes } from '../core/plugin.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseScan, viewFaulted } from './file-map.js';
 import { FileRun, type RunSegment, SpanRange } from './file-run.js';
+import { GZIP_REGION, recoverBeforeDamage } from './gzip-recover.js';
 
 const FIRST_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -29,7 +30,8 @@ const MAX_READ = 1024 * 1024;
  * (4 MiB no better, and the RSS grows with it: MAPPED_KEEP reads stay mapped).
  */
 const RUN_READ = 2 * MAX_READ;
-const GZIP_READ = 64 * 1024;
+/** gzip-recover.ts looks for the damage within one read of where zlib stopped. */
+const GZIP_READ = GZIP_REGION;
 /** Full-size reads in flight while a chunk is parsed. */
 const READ_AHEAD = 1;
 /**
@@ -229,13 +231,15 @@ export class FileSource {
   private readonly reader: GorRecordReader;
   private chunks: AsyncIterator<Buffer> | undefined;
   private gunzip: ReturnType<typeof createGunzip> | undefined;
+  /** The damaged byte of a .gz, when decoding it again found it (gzip-recover.ts). */
+  private damageAt: number | undefined;
   /**
    * Where a read error happened, for its warning: the decompressed byte, and for gzip the compressed bytes
    * zlib had taken by then (the damage is near that byte of the file).
    */
   get readErrorAt(): string {
     if (!this.gzip) return `byte ${this.pushed}`;
-    const taken = this.gunzip?.bytesWritten;
+    const taken = this.damageAt ?? this.gunzip?.bytesWritten;
     return `byte ${this.pushed} of the decompressed data${taken !== undefined ? `, near byte ${taken} of the file` : ''}`;
   }
 
@@ -678,7 +682,24 @@ export class FileSource {
     const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     this.gunzip = gunzip;
     pipeline(raw, gunzip, () => {}); // errors reach the iterator below
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    let yielded = 0;
+    try {
+      for await (const chunk of gunzip) {
+        yielded += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    } catch (err) {
+      // Damaged data: zlib dropped what its failing call had decoded, records whole before the damage.
+      if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') {
+        const read = (position: number, size: number) => this.readAt(position, size);
+        const recovered = await recoverBeforeDamage(read, gunzip.bytesWritten, yielded).catch(() => undefined);
+        if (recovered) {
+          this.damageAt = recovered.damageAt;
+          if (recovered.bytes.length > 0) yield recovered.bytes;
+        }
+      }
+      throw err;
+    }
   }
 }
 
