@@ -19,6 +19,9 @@ export interface ParsedArgs {
   rest: string[];
 }
 
+/** What Go's strconv.ParseBool takes. */
+const GO_BOOL_WORD = /^(1|0|t|f|T|F|true|false|TRUE|FALSE|True|False)$/;
+
 export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, FlagSpec>): ParsedArgs {
   const values = new Map<string, FlagValue | FlagValue[]>();
   let help = false;
@@ -39,7 +42,8 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       }
       const prev = argv[i - 2];
       const hint =
-        prev !== undefined && /^(true|false)$/i.test(arg) && prev.startsWith('-')
+        // `-flag 0` after a boolean flag is no false in Go either: gor stops reading flags there.
+        prev !== undefined && GO_BOOL_WORD.test(arg) && specs.get(prev.replace(/^--?/, ''))?.kind === 'bool'
           ? ` (boolean flags take no separate value: write ${prev}=${arg.toLowerCase()})`
           : arg === 'help' || arg === 'version'
             ? ` (did you mean --${arg}?)`

@@ -42,6 +42,13 @@ describe('gor flag grammar', () => {
 
   it('a stray positional is an error, not a silent truncation (gor stops parsing there)', () => {
     usageError(['--split-output', 'true', '--output-stdout'], /unexpected argument "true".*--split-output=true/);
+    // Any word Go's ParseBool takes, after a boolean flag only (a text flag's value starting with - is no flag).
+    usageError(
+      ['--prettify-http', '0', '--output-stdout'],
+      /unexpected argument "0" \(boolean flags .*--prettify-http=0\)/,
+    );
+    usageError(['-split-output', 'F'], /write -split-output=f\)/);
+    usageError(['--http-allow-url', '-admin', 'true'], /unexpected argument "true" \(flags start with - or --/);
   });
 
   it("--input-http (named by gor's FAQ, absent from gor 2.0) says so instead of suggesting --input-tcp", () => {
