@@ -5,14 +5,16 @@
  * VNI and malformed datagrams counted, not turned into messages.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { vxlan } from '../../src/capture/decode/testkit.js';
 import { openVxlan } from '../../src/capture/engines/vxlan.js';
 import { TunnelKind, tunnelId } from '../../src/capture/types.js';
+import { kernelDropWarning } from '../../src/inputs/raw/raw-input.js';
 import { conversation, type Exchange } from '../../src/inputs/raw/testkit.js';
 import { collect, startTapline, waitForStderr } from '../support/cli.js';
 import { readGorFile } from '../support/gor.js';
@@ -190,10 +192,41 @@ describe('--input-raw-engine vxlan', { timeout: 30_000 }, () => {
         filtered: 1,
         bpfFiltered: 0,
         dropped: 0,
+        kernelDropped: 0,
       });
     } finally {
       sender.close();
       capture.close();
+    }
+  });
+
+  it('datagrams the kernel dropped (receive buffer full) are counted and said at the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapline-vxlan-drops-'));
+    const capture = await openVxlan({ port: await freeUdpPort(), bufferSize: 4096 });
+    try {
+      // Another process sends while this one's event loop is held, so nothing reads the socket meanwhile.
+      const sent = join(dir, 'sent');
+      const script =
+        "const s = require('node:dgram').createSocket('udp4'); const d = Buffer.alloc(1400); d[0] = 8; let n = 0;" +
+        `const next = () => n++ < 500 ? s.send(d, ${capture.port}, '127.0.0.1', next) : ` +
+        `(require('node:fs').writeFileSync(${JSON.stringify(sent)}, ''), s.close()); next();`;
+      const sender = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+      const until = Date.now() + 20_000;
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      while (!existsSync(sent) && Date.now() < until) Atomics.wait(nap, 0, 0, 10);
+      await new Promise((r) => sender.once('exit', r));
+      const dropped = capture.stats().kernelDropped;
+      assert.ok(dropped !== null && dropped > 0, `kernelDropped ${dropped}`);
+      capture.close();
+      for await (const _ of capture.packets);
+      assert.equal(capture.stats().kernelDropped, dropped, 'kept after the socket closed');
+      assert.match(
+        kernelDropWarning({ kernel_dropped: dropped }, undefined)!,
+        new RegExp(`^${dropped} packets dropped by kernel`),
+      );
+    } finally {
+      capture.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,6 +13,7 @@
  * here and counted (`dropped`), as the kernel would drop them from a full socket buffer.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { Channel } from '../../core/async.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import { nowNs } from '../../core/message.js';
@@ -48,6 +49,11 @@ export interface VxlanStats {
   readonly bpfFiltered: number;
   /** Datagrams dropped because the consumer was `maxQueued` packets behind. */
   readonly dropped: number;
+  /**
+   * Datagrams the kernel dropped because the socket's receive buffer was full (Linux: /proc/net/udp's `drops`;
+   * null where that cannot be read).
+   */
+  readonly kernelDropped: number | null;
 }
 
 export interface VxlanCapture {
@@ -149,6 +155,7 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
       tunnel: tunnelId(TunnelKind.VXLAN_VNI, vni),
     });
   });
+  const bound = socket.address().port;
   let failure: TaplineError | undefined;
   socket.on('error', (err: NodeJS.ErrnoException) => {
     failure ??= new TaplineError(ERROR_CODES.CAPTURE_FAILED, `the VXLAN listener failed: ${err.message}`, {
@@ -159,8 +166,14 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
   });
   let closing = false;
   let closed = false;
+  let kernelDropped: number | null = null;
+  // Read while the socket is open (its line goes with it): at each stats() call and when it closes.
+  const readDrops = () => {
+    if (!closed) kernelDropped = udpDrops(host, bound) ?? kernelDropped;
+  };
   const closeNow = () => {
     if (closed) return;
+    readDrops();
     closed = true;
     socket.close();
     queue.close();
@@ -172,7 +185,6 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
     closing = true;
     setTimeout(closeNow, DRAIN_MS);
   };
-  const bound = socket.address().port;
   return {
     port: bound,
     host,
@@ -186,9 +198,34 @@ export async function openVxlan(options: VxlanOptions): Promise<VxlanCapture> {
         }
       },
     },
-    stats: () => ({ ...counts }),
+    stats: () => {
+      readDrops();
+      return { ...counts, kernelDropped };
+    },
     close,
   };
+}
+
+/**
+ * The kernel's count of datagrams dropped on the UDP socket bound to `host:port` (IPv4): the last column of its
+ * /proc/net/udp line (addresses as hex in the kernel's byte order). Null where there is no such file or line.
+ */
+function udpDrops(host: string, port: number): number | null {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/udp', 'latin1');
+  } catch {
+    return null;
+  }
+  const octets = host.split('.').map(Number);
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  const address = octets.reverse().reduce((text, o) => text + hex(o, 2), '');
+  const local = `${address}:${hex(port, 4)}`;
+  for (const line of table.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] === local) return Number(fields[fields.length - 1]);
+  }
+  return null;
 }
 
 function bindError(host: string, port: number, err: NodeJS.ErrnoException): TaplineError {

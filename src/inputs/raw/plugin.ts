@@ -102,6 +102,11 @@ export const rawInputPlugin: InputPluginDef = {
         `${f.number('input-raw-workers') > 1 ? ' a worker' : ''} now), and so do a narrower capture ` +
         '(--input-raw-bpf-filter, fewer ports), --input-raw-workers N and faster outputs';
     }
+    if (!address.file && engine === 'vxlan') {
+      dropAdvice =
+        'A larger receive buffer loses fewer (--input-raw-buffer-size; the kernel caps it at net.core.rmem_max), ' +
+        'and so do faster outputs';
+    }
     if (!address.file && engine === 'libpcap') {
       if (live.bufferSize !== undefined && live.bufferSize < 2 * live.snaplen) {
         // libpcap takes any size and makes the smallest ring it can of it, without saying what it made.

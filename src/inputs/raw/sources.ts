@@ -365,6 +365,7 @@ export async function openVxlanSource(
         vxlan_malformed: s.malformed,
         vxlan_filtered: s.filtered,
         vxlan_dropped: s.dropped,
+        ...(s.kernelDropped !== null ? { kernel_dropped: s.kernelDropped } : {}),
         ...(custom !== '' ? { bpf_filtered: s.bpfFiltered } : {}),
       };
     },
