@@ -84,19 +84,21 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
    * single messages; before, all of it was lost. Only a batch of which nothing was delivered is split, so no
    * message goes twice.
    */
-  const deliver = async (batch: RecordBatch): Promise<{ failed: number; err?: unknown }> => {
+  const deliver = async (batch: RecordBatch): Promise<Delivery> => {
     try {
       await producer.send(options.topic, batch);
       return { failed: 0 };
     } catch (err) {
       // librdkafka reports per message: the rest of the batch was delivered.
       const failed = (err as { failed?: number }).failed ?? batch.count;
-      if (failed < batch.count || batch.count < 2 || !isMessageTooLarge(err)) return { failed, err };
+      if (!isMessageTooLarge(err)) return { failed, err };
+      if (failed < batch.count || batch.count < 2) return { failed, err, largest: largestRecord(batch) };
       counters.batches_split++;
       const half = batch.count >> 1;
       const first = await deliver(sliceBatch(batch, 0, half));
       const second = await deliver(sliceBatch(batch, half, batch.count));
-      return { failed: first.failed + second.failed, err: first.err ?? second.err };
+      const largest = Math.max(first.largest ?? 0, second.largest ?? 0);
+      return { failed: first.failed + second.failed, err: first.err ?? second.err, ...(largest ? { largest } : {}) };
     }
   };
 
@@ -114,14 +116,15 @@ export function kafkaOutput(producer: KafkaProducer, options: KafkaOutputOptions
     const send: Promise<void> = connected
       .then(() => deliver(batch))
       .catch((err: unknown) => ({ failed: batch.count, err }))
-      .then(({ failed, err }) => {
+      .then(({ failed, err, largest }: Delivery) => {
         counters.acked += batch.count - failed;
         if (failed === 0) return;
         connected = undefined; // reconnect for the next batch
         // After the client's retries: these messages are lost, so they are counted and said, never silent.
         counters.failed += failed;
         let reason = (err as Error).message;
-        if (isUnknownTopic(err)) {
+        if (largest !== undefined) reason = tooLargeText(largest);
+        else if (isUnknownTopic(err)) {
           reason = unknownTopicText(options.topic, options.brokers ?? [], false);
           missingTopic ??= new TaplineError(ERROR_CODES.PEER, unknownTopicText(options.topic, options.brokers ?? []));
         }
@@ -259,3 +262,34 @@ export const kafkaOutputPlugin: OutputPluginDef = {
     );
   },
 };
+
+/** How a send ended: messages not delivered, the first failure, and for messages refused as too large the largest. */
+interface Delivery {
+  failed: number;
+  err?: unknown;
+  largest?: number;
+}
+
+/** Bytes of the batch's largest record (key and value). */
+function largestRecord(batch: RecordBatch): number {
+  let largest = 0;
+  for (let s = 0; s < batch.spans.length; s += 4) {
+    largest = Math.max(largest, batch.spans[s + 1]! + Math.max(0, batch.spans[s + 3]!));
+  }
+  return largest;
+}
+
+/**
+ * Why messages the broker refused as too large were lost: the clients said only 'Broker: Message size too large'
+ * or 'The request included a message larger than the max message size the server will accept', naming neither
+ * the size nor the setting. A batch is split down to single messages first, so what fails is a message (or, with
+ * librdkafka, its batch for one partition) over the limit.
+ */
+export function tooLargeText(largest: number): string {
+  return (
+    `the broker refused them as too large (MESSAGE_TOO_LARGE): the largest message of their batch is ${largest} bytes ` +
+    '(key and value), ' +
+    "and a broker takes a partition's record batch up to its message.max.bytes (the topic's max.message.bytes), " +
+    '1 MiB by default: raise that on the brokers or the topic, or cut payloads with --copy-buffer-size'
+  );
+}

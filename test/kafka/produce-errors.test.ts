@@ -37,21 +37,30 @@ function producerOf(client: 'librdkafka' | 'kafkajs', c: KafkaConnection): Kafka
   return client === 'kafkajs' ? createKafkajsProducer(c, options) : createRdkafkaProducer(rdkafkaAddon()!, c, options);
 }
 
+/**
+ * An output to `topic` that has delivered one message already (so the producer is connected and the next request
+ * the broker sees from it is a Produce, not librdkafka's first Metadata).
+ */
+async function connectedOutput(make: (c: KafkaConnection) => KafkaProducer, topic: string, retries: number) {
+  const log = memoryLogger();
+  const brokers = broker.bootstrap.split(',');
+  const c: KafkaConnection = { brokers, clientId: 't', retries, log, name: `output-kafka(${topic})` };
+  const out = kafkaOutput(
+    make(c),
+    { topic, brokers, format: 'raw', keyById: true, batchSize: 100, lingerMs: 1000, maxInFlight: 4 },
+    { log, signal: new AbortController().signal },
+  );
+  await out.write(message(0));
+  await out.drain!();
+  return { out, log };
+}
+
 for (const { client, skip } of PRODUCER_CLIENTS) {
   test(`${client}: a batch refused as too large (MESSAGE_TOO_LARGE) is sent again in halves: every message delivered`, {
     skip,
   }, async () => {
-    const log = memoryLogger();
-    const brokers = broker.bootstrap.split(',');
-    const c: KafkaConnection = { brokers, clientId: 't', retries: 2, log, name: 'output-kafka(one)' };
-    const out = kafkaOutput(
-      producerOf(client, c),
-      { topic: 'one', brokers, format: 'raw', keyById: true, batchSize: 100, lingerMs: 1000, maxInFlight: 4 },
-      { log, signal: new AbortController().signal },
-    );
-    // The first produce request is refused (connect first: librdkafka's would otherwise be a Metadata one).
-    await out.write(message(0));
-    await out.drain!();
+    // The first produce request after connecting is refused.
+    const { out, log } = await connectedOutput((c) => producerOf(client, c), 'one', 2);
     await broker.failNext(PRODUCE, MESSAGE_TOO_LARGE);
     for (let i = 1; i <= 8; i++) await out.write(message(i));
     await out.close();
@@ -63,6 +72,30 @@ for (const { client, skip } of PRODUCER_CLIENTS) {
   });
 }
 
+for (const { client, skip } of PRODUCER_CLIENTS) {
+  test(`${client}: a single message refused as too large is lost, counted, and the warning names its size and the broker's limit`, {
+    skip,
+  }, async () => {
+    const { out, log } = await connectedOutput((c) => producerOf(client, c), 'one', 2);
+    await broker.failNext(PRODUCE, MESSAGE_TOO_LARGE);
+    const big = message(1);
+    await out.write(big);
+    await out.close();
+    assert.equal(out.stats!().failed, 1, log.lines.join('\n'));
+    assert.equal(out.stats!().acked, 1);
+    // The record: the key (the id) and the value (meta line, LF, payload).
+    const size = big.meta.id.length + big.meta.line.length + 1 + big.data.length;
+    // Before: '1 message(s) not delivered: Broker: Message size too large' (librdkafka) or '… The request included
+    // a message larger than the max message size the server will accept' (kafkajs): no size, no setting.
+    const line = log.lines.find((l) => l.includes('1 message(s) not delivered'));
+    assert.ok(line?.includes(`the largest message of their batch is ${size} bytes`), log.lines.join('\n'));
+    assert.match(
+      line!,
+      /message\.max\.bytes \(the topic's max\.message\.bytes\), 1 MiB by default.*--copy-buffer-size/,
+    );
+  });
+}
+
 const NOT_LEADER_OR_FOLLOWER = 6;
 const REQUEST_TIMED_OUT = 7;
 
@@ -70,26 +103,16 @@ for (const { client, skip } of PRODUCER_CLIENTS) {
   test(`${client}: produce answered NOT_LEADER_OR_FOLLOWER then REQUEST_TIMED_OUT: retried, every message once, no warning saying it failed`, {
     skip,
   }, async () => {
-    const log = memoryLogger();
-    const brokers = broker.bootstrap.split(',');
-    const c: KafkaConnection = { brokers, clientId: 't', retries: 3, log, name: 'output-kafka(retried)' };
     const topic = `retried-${client}`;
     await broker.createTopic(topic, 1);
-    const out = kafkaOutput(
-      producerOf(client, c),
-      { topic, brokers, format: 'raw', keyById: true, batchSize: 100, lingerMs: 1000, maxInFlight: 4 },
-      { log, signal: new AbortController().signal },
-    );
-    await out.write(message(0));
-    await out.drain!();
+    const { out, log } = await connectedOutput((c) => producerOf(client, c), topic, 3);
     await broker.failNext(PRODUCE, NOT_LEADER_OR_FOLLOWER);
     await broker.failNext(PRODUCE, REQUEST_TIMED_OUT);
     for (let i = 1; i <= 8; i++) await out.write(message(i));
     await out.close();
     assert.equal(out.stats!().acked, 9, log.lines.join('\n'));
     assert.equal(out.stats!().failed, 0);
-    // The mock refuses the request before appending (a real broker's REQUEST_TIMED_OUT with acks=-1 may have
-    // appended it: the retry then writes it twice, Kafka's at-least-once without an idempotent producer).
+    // The mock refuses the request before appending (a broker that wrote it and answered late: the tests below).
     const values = (await kcatConsume(broker.bootstrap, topic)).map((r) => r.value.toString());
     assert.equal(values.length, 9);
     assert.equal(new Set(values).size, 9);
@@ -132,21 +155,15 @@ for (const acks of [-1, 1] as const) {
   test(`librdkafka, acks ${acks}: a produce request answered after the client timed out is sent again; ${acks === -1 ? 'idempotent: the copy is the same numbered batch, which a broker drops' : 'not idempotent: written twice, and the timeout warning says so'}`, {
     skip: PRODUCER_CLIENTS[0]!.skip,
   }, async () => {
-    const log = memoryLogger();
-    const brokers = broker.bootstrap.split(',');
-    const c: KafkaConnection = { brokers, clientId: 't', retries: 3, log, name: 'output-kafka(late)' };
     const topic = `late-${acks === -1 ? 'all' : 'leader'}`;
     await broker.createTopic(topic, 1);
     // A request unanswered after 1 s is given up and sent again (socket.timeout.ms bounds a produce request).
     const tuning = { extraConfig: [['socket.timeout.ms', '1000']] as [string, string][] };
-    const producer = createRdkafkaProducer(rdkafkaAddon()!, c, { compression: 'none', acks }, tuning);
-    const out = kafkaOutput(
-      producer,
-      { topic, brokers, format: 'raw', keyById: true, batchSize: 100, lingerMs: 1000, maxInFlight: 4 },
-      { log, signal: new AbortController().signal },
+    const { out, log } = await connectedOutput(
+      (c) => createRdkafkaProducer(rdkafkaAddon()!, c, { compression: 'none', acks }, tuning),
+      topic,
+      3,
     );
-    await out.write(message(0));
-    await out.drain!();
     await broker.delayNext(PRODUCE, 3000);
     for (let i = 1; i <= 8; i++) await out.write(message(i));
     await out.close();
