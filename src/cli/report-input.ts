@@ -532,6 +532,7 @@ function streamPacketSource(stream: StreamInput, name: string, log: Logger): Pac
       file_bytes: reader.stats.bytes,
       snaplen_truncated: reader.stats.snaplenCut,
       bpf_filtered: reader.stats.filtered,
+      file_cut_short: reader.stats.truncatedAtEof,
     }),
     close: () => stream.close(),
   };

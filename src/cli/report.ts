@@ -116,13 +116,15 @@ function unusableInputs(inputs: Record<string, Record<string, number | string>>)
 }
 
 /**
- * Inputs whose reading stopped at an error part way (a gzip file cut short, a read error): warned with the
+ * Inputs whose reading stopped at an error part way (a gzip file or a capture cut short, a read error): warned with the
  * offset where it happened; the report holds what came before, and the run exits 1 (budgets judged on part of
  * a file could pass a build that would not).
  */
-function unreadEnds(inputs: Record<string, Record<string, number | string>>): string[] {
+function unreadEnds(inputs: Record<string, Record<string, number | string>>, partial: boolean): string[] {
+  // file_cut_short: a capture that ends inside a packet record (tcpdump -r exits 1 on it, tshark -r 2); not said of
+  // a report a signal cut, whose stream may end anywhere.
   return Object.entries(inputs)
-    .filter(([, stats]) => Number(stats.file_errors ?? 0) > 0)
+    .filter(([, stats]) => Number(stats.file_errors ?? 0) > 0 || (!partial && Number(stats.file_cut_short ?? 0) > 0))
     .map(([name]) => name);
 }
 
@@ -502,7 +504,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     if (rows) log.write(`tapline: ${rows.rows} exchanges written to ${parquetFile}`);
 
     for (const line of unusable) log.write(`tapline: error: ${line} (${ERROR_CODES.BAD_RECORD})`);
-    const cutShort = unreadEnds({ ...inputs, ...baseInputs });
+    const cutShort = unreadEnds({ ...inputs, ...baseInputs }, cut !== undefined);
     if (cutShort.length > 0) {
       log.write(
         `tapline: error: ${cutShort.join(', ')} could not be read to the end (see the warning above): the report ` +

@@ -437,6 +437,26 @@ describe('tapline report', () => {
     assert.equal(s.totals.response_body_bytes, bodies);
   });
 
+  it('a capture cut inside its last packet (a copy taken while tcpdump wrote it): reported, the cut named, exit 1 as tcpdump -r', async () => {
+    const whole = readFileSync(join(CORPUS_DIR, 'chrissanders-http_espn.pcapng'));
+    const cutFile = join(dir, 'cut.pcapng');
+    writeFileSync(cutFile, whole.subarray(0, 30_000));
+    for (const args of [
+      ['report', cutFile],
+      ['report', '-'],
+    ]) {
+      const r = await runTapline(args, args[1] === '-' ? { stdin: whole.subarray(0, 30_000) } : {});
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout.toString(), /4 requests, 1 responses/);
+      assert.match(r.stderr, /packet 57 \(offset 29264\): the input ends inside the last record/);
+      assert.match(r.stderr, /error: \S+ could not be read to the end \(see the warning above\)/);
+    }
+    const j = await runTapline(['report', '--json', cutFile]);
+    assert.equal(JSON.parse(j.stdout.toString()).inputs[cutFile].file_cut_short, 1);
+    const w = await runTapline(['report', join(CORPUS_DIR, 'chrissanders-http_espn.pcapng')]);
+    assert.equal(w.code, 0, w.stderr);
+  });
+
   it('pcap ports: a port with no packet on it is warned about (not a silent empty report); a bad port is a usage error of report', async () => {
     const file = join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap');
     const none = await runTapline(['report', '--json', `${file}:9`]);

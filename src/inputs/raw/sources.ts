@@ -97,6 +97,8 @@ export function openFileSource(address: RawAddress, log: Logger, bpfFilter = '')
       file_bytes: reader.stats.bytes,
       snaplen_truncated: reader.stats.snaplenCut,
       bpf_filtered: reader.stats.filtered,
+      // The file ends inside a record (a copy taken while tcpdump wrote it): its last packet was never read.
+      file_cut_short: reader.stats.truncatedAtEof,
     }),
     close: () => {
       stop = true;
