@@ -395,6 +395,16 @@ export function createConsumer(c: KafkaConnection, options: ConsumerOptions): Ka
             while (done < batch.messages.length && BigInt(batch.messages[done]!.offset) < below) done++;
             skippedRereads += done;
           }
+          if (done > 0) {
+            // Said, not silent: offsets that go back for another reason (a topic deleted and made again) would
+            // be skipped the same way.
+            c.log.warn(
+              `${c.name}: partition ${batch.partition}: offsets ${batch.messages[0]!.offset}-${batch.messages[done - 1]!.offset} ` +
+                'were fetched again (their commit was lost, or the client restarted); this reader handed them on ' +
+                'already, so they are not replayed twice (skipped_rereads)',
+              `${c.name} reread`,
+            );
+          }
           const records = batch.messages.slice(done).map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
           const handled =
             records.length === 0 ? 0 : await onBatch({ partition: batch.partition, records, lag: Math.max(0, lag) });

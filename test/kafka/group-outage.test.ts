@@ -55,6 +55,10 @@ test('in a group: a batch handed on while the brokers are gone is not handed on 
     // Before: '/40' … '/79' a second time (the fresh client read from the last commit), '/80' … not all there.
     assert.deepEqual([...seen].sort(), expectedPaths(0, 120).sort(), log.lines.join('\n'));
     assert.ok(Number(input.stats!().skipped_rereads) > 0, JSON.stringify(input.stats!()));
+    assert.ok(
+      log.lines.some((l) => /partition \d: offsets \d+-\d+ were fetched again .* not replayed twice/.test(l)),
+      log.lines.join('\n'),
+    );
   } finally {
     await input.close();
   }
