@@ -9,7 +9,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
 import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
@@ -137,10 +137,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     out('4. Where the recorded bytes went (tapline report recorded.gor shows more):');
     for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
     out();
+    const self = selfCommand(process.argv[1], process.cwd(), process.execArgv);
     out('Next: look at the recording with');
-    out(`   npx tapline --input-file '${recording}' --output-stdout | less`);
+    out(`   ${self} --input-file '${recording}' --output-stdout | less`);
     out('and replay it as fast as staging takes it with');
-    out(`   npx tapline --input-file '${recording}|max' --output-http ${staging.url.replace(/:\d+$/, ':PORT')}`);
+    out(`   ${self} --input-file '${recording}|max' --output-http ${staging.url.replace(/:\d+$/, ':PORT')}`);
     if (got.requests !== production.received.requests) {
       out(`tapline demo: staging got ${got.requests} requests, expected ${production.received.requests}`);
       return 1;
@@ -173,4 +174,21 @@ function openRecorder(port: number): { live: true; input: Input } | { live: fals
     const denied = isTaplineError(err) && err.code === ERROR_CODES.CAPTURE_PERMISSION;
     return { live: false, why: denied ? 'capturing packets needs root or CAP_NET_RAW' : describeError(err) };
   }
+}
+
+/**
+ * How to run tapline again the way this process was started, for the commands the demo suggests: `tapline` when
+ * it is on the PATH (npm link, a global install), `npx tapline` from an npx cache or a project's node_modules,
+ * else `node` and the script (relative to the working directory when under it), as README's
+ * `node bin/tapline.js demo` runs it. Not always `npx tapline`: from a checkout, npm 7+ first installs the
+ * checkout into its cache, running its build and the addon build again.
+ */
+export function selfCommand(script: string | undefined, cwd: string, execArgv: readonly string[] = []): string {
+  if (!script) return 'tapline';
+  if (script.includes(`${sep}node_modules${sep}`)) return 'npx tapline';
+  if (basename(script) === 'tapline') return 'tapline';
+  const rel = relative(cwd, script);
+  const path = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? script : rel;
+  const loader = execArgv.includes('tsx') ? '--import tsx ' : '';
+  return `node ${loader}${/[\s'"$]/.test(path) ? `'${path}'` : path}`;
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { runTapline } from '../support/cli.js';
 
@@ -66,4 +67,15 @@ it('a usage error of tapline report points to report --help', async () => {
   const res = await runTapline(['report']);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /run "tapline report --help"/);
+});
+
+it("the demo's next commands run tapline as it was started, not always as npx tapline", () => {
+  // README: 'node bin/tapline.js demo' from a checkout. 'npx tapline' there makes npm 7+ install the checkout into
+  // its cache first, running the build and the addon build again (and exiting 2 without a word if that fails).
+  assert.equal(selfCommand('/src/tapline/bin/tapline.js', '/src/tapline'), 'node bin/tapline.js');
+  assert.equal(selfCommand('/src/tapline/bin/tapline.js', '/home/me'), 'node /src/tapline/bin/tapline.js');
+  assert.equal(selfCommand('/opt/my tap/bin/tapline.js', '/home/me'), "node '/opt/my tap/bin/tapline.js'");
+  assert.equal(selfCommand('/home/me/.npm/_npx/5eec/node_modules/.bin/tapline', '/home/me'), 'npx tapline');
+  assert.equal(selfCommand('/usr/local/bin/tapline', '/home/me'), 'tapline');
+  assert.equal(selfCommand('/src/tapline/cli.ts', '/src/tapline', ['--import', 'tsx']), 'node --import tsx cli.ts');
 });
