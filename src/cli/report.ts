@@ -54,11 +54,15 @@ const SECTION = 'Report';
 
 export const reportFlags: Readonly<Record<string, FlagSpec>> = {
   ...analyticsFlags,
-  json: { kind: 'bool', section: SECTION, help: 'Print the analytics snapshot as JSON (the --stats fields).' },
+  json: {
+    kind: 'bool',
+    section: SECTION,
+    help: 'Print the analytics snapshot as JSON (the --stats fields) on standard output.',
+  },
   csv: {
     kind: 'bool',
     section: SECTION,
-    help: "Print one CSV row per route (a route or host a spreadsheet would run as a formula starts with ').",
+    help: "Print one CSV row per route on standard output (a route or host a spreadsheet would run as a formula starts with ').",
   },
   top: {
     kind: 'int',
@@ -174,6 +178,16 @@ function splitArgs(argv: readonly string[]): { files: string[]; flagArgs: string
     const name = arg.replace(/^--?/, '');
     const spec = reportFlags[name];
     if (spec && spec.kind !== 'bool' && i + 1 < argv.length) flagArgs.push(argv[++i]!);
+    // '--csv out.csv' (as --parquet takes a file): out.csv would be read as an input, and a CSV left by an
+    // earlier run fail as 'not a .gor recording?'.
+    const next = argv[i + 1];
+    if ((name === 'csv' || name === 'json') && next !== undefined && next.toLowerCase().endsWith(`.${name}`)) {
+      throw usage(
+        `takes no file name: the ${name.toUpperCase()} goes to standard output ` +
+          `(tapline report FILE --${name} > ${next}); ${next} would be read as an input`,
+        `--${name}`,
+      );
+    }
   }
   return { files, flagArgs };
 }

@@ -278,6 +278,21 @@ describe('tapline report', () => {
     assert.match(stdin.stderr, /standard input \("-"\) is named 2 times \(-, -\): it can be read once/);
   });
 
+  it('--csv FILE.csv / --json FILE.json (a file name where none is taken) is a usage error, not an input that cannot be read', async () => {
+    const old = join(dir, 'left-by-an-earlier-run.csv');
+    writeFileSync(old, 'route,host\n');
+    for (const [flag, name] of [
+      ['--csv', old],
+      ['--json', join(dir, 'out.JSON')],
+    ] as const) {
+      const r = await runTapline(['report', current, flag, name]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${flag}: takes no file name: .* goes to standard output`));
+    }
+    assert.equal(readFileSync(old, 'utf8'), 'route,host\n');
+    assert.equal((await runTapline(['report', '--csv', current])).code, 0); // a .gor after --csv is an input
+  });
+
   it('a malformed --route is a usage error naming the flag (exit 2), not a file that cannot be read', async () => {
     for (const [rule, why] of [
       ['videos/:id', /must start with \//],
