@@ -38,7 +38,35 @@ Address limits: ADDR|N (at most N requests a second), ADDR|N% (sample N%; a spee
 --input-file FILE|max (as fast as the outputs take it).
 `;
 
-export function renderHelp(specs: ReadonlyMap<string, FlagSpec>): string {
+/** What a run's help ends with: signals and exit codes. */
+const RUN_FOOTER = [
+  'Ctrl-C (SIGINT), SIGTERM and SIGHUP stop reading and flush every output; a second one exits at once.',
+  'Exit codes: 0 done, 1 failed (an output or input broke), 2 usage error, 130 exited without flushing.',
+];
+
+/** `tapline report --help`: its own usage and exit codes (3 for a broken budget, the signal's for a partial report). */
+export const REPORT_HELP = {
+  header: `Usage: tapline report [flags] FILE... (FILE: .gor, .gor.gz, pcap or pcapng; dump.pcap:80 names server ports;
+  - reads standard input, as a pipe or FIFO is read: front to back, its kind from its first bytes)
+
+Examples:
+  tapline report requests_0.gor requests_1.gor
+  tapline report replayed.gor --max-total 500mb --max-share 30% --max-latency 300ms
+  tapline report new.gor --compare baseline.gor --json
+`,
+  footer: [
+    'Ctrl-C (SIGINT), SIGTERM and SIGHUP stop reading and print the report of what was read, marked partial;',
+    'a second one exits at once.',
+    'Exit codes: 0 done, 1 a file could not be read (or held nothing readable; or budgets with no request, see',
+    '--allow-empty), 2 usage error, 3 a budget is broken, 130/143/129 a signal stopped the reading (SIGINT/',
+    'SIGTERM/SIGHUP).',
+  ],
+};
+
+export function renderHelp(
+  specs: ReadonlyMap<string, FlagSpec>,
+  page: { header: string; footer: readonly string[] } = { header: HEADER, footer: RUN_FOOTER },
+): string {
   const bySection = new Map<string, [string, FlagSpec][]>();
   for (const [name, spec] of specs) {
     const list = bySection.get(spec.section) ?? [];
@@ -46,14 +74,13 @@ export function renderHelp(specs: ReadonlyMap<string, FlagSpec>): string {
     bySection.set(spec.section, list);
   }
   const sections = [...bySection.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  const out: string[] = [HEADER];
+  const out: string[] = [page.header];
   for (const section of sections) {
     out.push(`${section}:`);
     for (const [name, spec] of bySection.get(section)!) out.push(renderFlag(name, spec));
     out.push('');
   }
-  out.push('Ctrl-C (SIGINT), SIGTERM and SIGHUP stop reading and flush every output; a second one exits at once.');
-  out.push('Exit codes: 0 done, 1 failed (an output or input broke), 2 usage error, 130 exited without flushing.');
+  out.push(...page.footer);
   out.push('Docs: README.md and docs/ (one page per concept); differences from gor: docs/compat.md.');
   return `${out.join('\n')}\n`;
 }

@@ -33,7 +33,7 @@ import { formatBytes } from '../core/values.js';
 import { canMapFiles } from '../inputs/file-map.js';
 import { parseArgv } from './argv.js';
 import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
-import { renderHelp } from './help.js';
+import { REPORT_HELP, renderHelp } from './help.js';
 import { expandChunkNames } from './report-chunks.js';
 import { compareSnapshots, formatCompare, formatCompareCsv, formatCsv, formatReport } from './report-format.js';
 import {
@@ -322,10 +322,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   const { files: named, flagArgs } = splitArgs(argv);
   const parsed = parseArgv(flagArgs, specs);
   if (parsed.help) {
-    process.stdout.write(
-      'Usage: tapline report [flags] FILE... (FILE: .gor, .gor.gz, pcap or pcapng; dump.pcap:80 names server ports;\n' +
-        `  - reads standard input, as a pipe or FIFO is read: front to back, its kind from its first bytes)\n\n${renderHelp(specs)}`,
-    );
+    process.stdout.write(renderHelp(specs, REPORT_HELP));
     return 0;
   }
   const flags = parsed.flags;

@@ -69,6 +69,21 @@ it('a usage error of tapline report points to report --help', async () => {
   assert.match(res.stderr, /run "tapline report --help"/);
 });
 
+it("tapline report --help gives the report's own usage and exit codes (3: a budget is broken)", async () => {
+  // It printed the run's usage and examples after its own line, and the run's footer: 'Exit codes: 0 done, 1 failed
+  // (an output or input broke), 2 usage error, 130 exited without flushing', leaving out 3, the code CI checks.
+  const res = await runTapline(['report', '--help']);
+  assert.equal(res.code, 0, res.stderr);
+  const help = res.stdout.toString();
+  assert.match(help, /^Usage: tapline report \[flags\] FILE\.\.\./);
+  assert.doesNotMatch(help, /tapline \[flags\] +run a pipeline|exited without flushing/);
+  assert.match(
+    help,
+    /Exit codes: 0 done, 1 a file could not be read[\s\S]*, 2 usage error, 3 a budget is broken, 130\/143\/129/,
+  );
+  assert.match(help, /--max-share PCT/);
+});
+
 it("the demo's next commands run tapline as it was started, not always as npx tapline", () => {
   // README: 'node bin/tapline.js demo' from a checkout. 'npx tapline' there makes npm 7+ install the checkout into
   // its cache first, running the build and the addon build again (and exiting 2 without a word if that fails).
