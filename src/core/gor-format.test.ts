@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { corpusFiles, readTruth } from '../../test/support/corpus.js';
 import {
+  DeferredRecord,
   encodedSize,
   encodeRecord,
   type GorRecord,
@@ -32,6 +33,18 @@ function splitEvery(buf: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
   return out;
+}
+
+/** `file` cut at the offsets `cuts` (modulo its length). */
+function cutAt(file: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => c % (file.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...at, file.length]) {
+    chunks.push(file.subarray(prev, c));
+    prev = c;
+  }
+  return chunks;
 }
 
 const simple = (id: string, body: string) =>
@@ -292,14 +305,7 @@ describe('.gor reader: native scanner and JavaScript agree', () => {
           }
         });
         const file = Buffer.concat(parts);
-        const at = [...new Set(cuts.map((c) => c % (file.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let prev = 0;
-        for (const c of [...at, file.length]) {
-          chunks.push(file.subarray(prev, c));
-          prev = c;
-        }
-        const { withScanner, withJs } = both(chunks);
+        const { withScanner, withJs } = both(cutAt(file, cuts));
         assert.deepEqual(withScanner, withJs);
       }),
       { numRuns: 300 },
@@ -310,6 +316,115 @@ describe('.gor reader: native scanner and JavaScript agree', () => {
     skip: useNativeScanner(true) ? false : 'addon not built',
   }, () => {
     assert.equal(both([good('1', 'x')]).native, true);
+  });
+});
+
+describe('.gor reader: big records deferred (deferRecordsAbove) read as when held', () => {
+  const meta = (id: string) => makeMeta({ type: '1', id, timestampNs: 1_700_000_000_000_000_123n, latencyNs: 0n });
+  /** What a reader saw; DeferredRecords read from `file` as the file input reads them again. */
+  const seen = (file: Buffer, chunks: Buffer[], above?: number) => {
+    const problems: RecordProblem[] = [];
+    const reader = new GorRecordReader((p) => problems.push(p));
+    if (above !== undefined) reader.deferRecordsAbove(above);
+    const records: GorRecord[] = [];
+    let held = 0;
+    const take = (items: (GorRecord | DeferredRecord)[]) => {
+      for (const item of items) {
+        if (!(item instanceof DeferredRecord)) records.push(item);
+        else {
+          const r = reader.materialize(item, Buffer.from(file.subarray(item.offset, item.offset + item.size)));
+          if (r) records.push(r);
+        }
+      }
+    };
+    for (const c of chunks) {
+      take(reader.push(c));
+      held = Math.max(held, reader.pendingBytes);
+    }
+    take(reader.end());
+    return {
+      records: records.map((r) => [r.meta.line, r.data.toString('latin1'), r.record, r.offset, r.size, messageKey(r)]),
+      problems: problems.map((p) => [p.kind, p.record, p.offset, p.skipped]).sort(),
+      held,
+    };
+  };
+
+  it('the same records, offsets and problems at random chunkings, holding only the last bytes of a big one', () => {
+    const piece = fc.oneof(
+      fc.record({
+        kind: fc.constant('big'),
+        n: fc.integer({ min: 3000, max: 20_000 }),
+        body: fc.string({ maxLength: 9 }),
+      }),
+      fc.record({ kind: fc.constant('big-crlf'), n: fc.integer({ min: 3000, max: 20_000 }), body: fc.constant('') }),
+      fc.record({
+        kind: fc.constant('look-alike'),
+        n: fc.integer({ min: 0, max: 9000 }),
+        body: fc.string({ maxLength: 9 }),
+      }),
+      fc.record({ kind: fc.constant('small'), n: fc.constant(0), body: fc.string({ minLength: 1, maxLength: 30 }) }),
+      fc.record({
+        kind: fc.constant('bad-ts'),
+        n: fc.integer({ min: 0, max: 9000 }),
+        body: fc.string({ maxLength: 9 }),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(60_000), { maxLength: 12 }),
+        fc.integer({ min: 4096, max: 12_000 }),
+        fc.nat(16),
+        (pieces, cuts, above, cutEnd) => {
+          const whole = Buffer.concat(
+            pieces.map((p, i) => {
+              const fill = 'B'.repeat(p.n);
+              switch (p.kind) {
+                case 'big':
+                  return encodeRecord({ meta: meta(String(i)), data: Buffer.from(`${fill}${p.body}`) });
+                case 'big-crlf':
+                  return Buffer.from(`1 ${i} 5\r\n${fill}\r\n🐵🙈🙉\r\n`);
+                case 'look-alike':
+                  return encodeRecord({ meta: meta(String(i)), data: Buffer.from(`${fill}\n🐵🙈🙉${p.body}z`) });
+                case 'bad-ts':
+                  return Buffer.from(`1 ${i} 12a3 0\n${fill}${p.body}\n🐵🙈🙉\n`);
+                default:
+                  return encodeRecord({ meta: meta(String(i)), data: Buffer.from(p.body) });
+              }
+            }),
+          );
+          // Cut at the end too: a last record without its separator, or without the separator's last LF.
+          const file = whole.subarray(0, whole.length - cutEnd);
+          const chunks = cutAt(file, cuts);
+          const held = seen(file, chunks);
+          const deferred = seen(file, chunks, above);
+          assert.deepEqual(deferred.records, held.records);
+          assert.deepEqual(deferred.problems, held.problems);
+          const longestChunk = Math.max(...chunks.map((c) => c.length));
+          assert.ok(deferred.held <= above + longestChunk, `held ${deferred.held} bytes past ${above}`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a record of 1 MiB pushed in 4 KiB chunks is held as its last bytes, then handed on as a DeferredRecord', () => {
+    const record = encodeRecord({ meta: meta('big'), data: Buffer.alloc(1 << 20, 0x61) });
+    const reader = new GorRecordReader(() => assert.fail('no problem expected'));
+    reader.deferRecordsAbove(64 * 1024);
+    const items: unknown[] = [];
+    for (const c of splitEvery(record, 4096)) {
+      items.push(...reader.push(c));
+      assert.ok(reader.pendingBytes <= 64 * 1024 + 4096, `${reader.pendingBytes} bytes held`);
+    }
+    items.push(...reader.end());
+    assert.equal(items.length, 1);
+    const d = items[0] as DeferredRecord;
+    assert.ok(d instanceof DeferredRecord && reader.deferred === false);
+    assert.deepEqual([d.record, d.offset, d.size, d.endOffset], [1, 0, record.length - 14, record.length]);
+    const made = reader.materialize(d, record.subarray(0, d.size))!;
+    assert.equal(made.data.length, 1 << 20);
+    assert.equal(made.meta.id, 'big');
   });
 });
 

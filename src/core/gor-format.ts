@@ -119,6 +119,20 @@ export function metaLength(msg: Message): number {
   return msg instanceof ReadRecord ? msg.metaEnd - msg.rawStart : metaLineLength(msg.meta);
 }
 
+/**
+ * A record the reader did not hold (deferRecordsAbove()): bytes `[offset, offset + size)` of the stream, its
+ * separator excluded. The caller reads them again once it is whole and hands them to materialize().
+ */
+export class DeferredRecord {
+  constructor(
+    readonly record: number,
+    readonly offset: number,
+    readonly size: number,
+    readonly crlf: boolean,
+    readonly endOffset: number,
+  ) {}
+}
+
 export class GorRecordReader {
   /** Pieces of the record being accumulated (views into pushed chunks). */
   private pieces: Buffer[] = [];
@@ -135,6 +149,14 @@ export class GorRecordReader {
   private out: (GorRecord | RawSpan)[] = [];
   /** pushItems(): clean records scanned natively come as RawSpans instead of one object each. */
   private spans = false;
+  /** deferRecordsAbove(): records past this size are not held but handed on as DeferredRecords. */
+  private deferAbove = Number.POSITIVE_INFINITY;
+  /** Bytes of the record being deferred so far (-1: none); only its last bytes are kept (a straddling separator). */
+  private deferredLen = -1;
+  /** Its meta line ends in CR (crlfRecord() cannot look at it any more). */
+  private deferredMetaCR = false;
+  /** The last push() or end() handed on a DeferredRecord. */
+  deferred = false;
 
   constructor(private readonly onProblem: (p: RecordProblem) => void) {}
 
@@ -154,8 +176,29 @@ export class GorRecordReader {
     return this.pushAny(chunk);
   }
 
+  /**
+   * A record that grows past `bytes` is no longer held (its pieces are dropped as they come) but handed on as a
+   * DeferredRecord where it ends, for a caller that can read its bytes again (a plain file): a record is then
+   * in memory once, not as the pieces and then their copy. push() and pushItems() may then return them
+   * (`deferred` says so).
+   */
+  deferRecordsAbove(bytes: number): void {
+    this.deferAbove = bytes;
+  }
+
+  /** The record `d` stands for, from its bytes (read again by the caller), or undefined (a problem reported). */
+  materialize(d: DeferredRecord, bytes: Buffer): GorRecord | undefined {
+    const out = this.out;
+    this.out = [];
+    this.emitAt(bytes, 0, bytes.length, d.crlf, d.endOffset, -1, d.record, d.offset);
+    const made = this.out[0] as GorRecord | undefined;
+    this.out = out;
+    return made;
+  }
+
   private pushAny(chunk: Buffer): (GorRecord | RawSpan)[] {
     this.out = [];
+    this.deferred = false;
     let from = 0;
     if (this.piecesLen > 0) from = this.scanStraddle(chunk);
     /** Where the separator search goes on: past a look-alike that is payload (`\n🐵🙈🙉` + another byte). */
@@ -250,14 +293,18 @@ export class GorRecordReader {
     this.spans = false;
     const out: GorRecord[] = []; // end() makes no spans: the scanner runs only in push()
     this.out = out;
+    this.deferred = false;
     if (this.piecesLen === 0 && !this.skipping) return out;
     let bytes = Buffer.concat(this.pieces, this.piecesLen);
     // A separator at EOF without its final LF ("…\n🐵🙈🙉").
     const eofSeparator = bytes.length >= CORE_LEN && bytes.subarray(bytes.length - CORE_LEN).equals(SEP_CORE);
-    if (eofSeparator) bytes = bytes.subarray(0, bytes.length - CORE_LEN);
+    if (eofSeparator) {
+      bytes = bytes.subarray(0, bytes.length - CORE_LEN);
+      if (this.deferredLen >= 0) this.deferredLen -= CORE_LEN; // the pieces are only its last bytes
+    }
     this.pieces = [bytes];
     this.piecesLen = bytes.length;
-    if (this.skipping || bytes.some((b) => b > 0x20)) {
+    if (this.skipping || this.deferredLen >= 0 || bytes.some((b) => b > 0x20)) {
       const record = this.recordNo + 1;
       const offset = this.recordOffset;
       const had = this.out.length;
@@ -305,10 +352,11 @@ export class GorRecordReader {
    * held more than blanks; null when none (or it was being skipped, so already reported).
    */
   discard(): { record: number; offset: number } | null {
-    const pending = !this.skipping && this.pieces.some((p) => hasNonBlank(p, 0, p.length));
+    const pending = !this.skipping && (this.deferredLen >= 0 || this.pieces.some((p) => hasNonBlank(p, 0, p.length)));
     const cut = pending ? { record: this.recordNo + 1, offset: this.recordOffset } : null;
     this.pieces = [];
     this.piecesLen = 0;
+    this.deferredLen = -1;
     this.skipping = false;
     this.metaChecked = false;
     return cut;
@@ -336,6 +384,7 @@ export class GorRecordReader {
         continue;
       }
       const keep = this.piecesLen - (tailLen - idx);
+      if (this.deferredLen >= 0) this.deferredLen -= tailLen - idx; // the pieces are only its tail
       const whole = Buffer.concat(this.pieces, this.piecesLen);
       this.pieces = [whole.subarray(0, keep)];
       this.piecesLen = keep;
@@ -353,6 +402,7 @@ export class GorRecordReader {
    */
   private crlfRecord(chunk: Buffer, from: number): boolean {
     if (this.skipping) return true;
+    if (this.deferredLen >= 0) return this.deferredMetaCR;
     let before = -1; // the byte before the one looked at, across pieces
     for (const piece of this.pieces) {
       const nl = piece.indexOf(LF);
@@ -378,8 +428,33 @@ export class GorRecordReader {
     }
     this.pieces.push(piece);
     this.piecesLen += piece.length;
+    if (this.deferredLen >= 0) {
+      this.deferredLen += piece.length;
+      this.keepTail();
+      if (this.deferredLen > MAX_RECORD) this.startSkipping('too-large', `record is larger than ${MAX_RECORD} bytes`);
+      return;
+    }
     if (!this.metaChecked && this.piecesLen > MAX_META_LINE) this.checkMetaEarly();
     if (this.piecesLen > MAX_RECORD) this.startSkipping('too-large', `record is larger than ${MAX_RECORD} bytes`);
+    else if (this.piecesLen > this.deferAbove && this.metaChecked && !this.skipping) this.startDeferring();
+  }
+
+  /** Only the last bytes of the record being read are kept from now on (deferRecordsAbove()). */
+  private startDeferring(): void {
+    const head = Buffer.concat(this.pieces, Math.min(this.piecesLen, MAX_META_LINE + 1));
+    const nl = head.indexOf(LF); // there: checkMetaEarly() found the meta line
+    this.deferredMetaCR = nl > 0 && head[nl - 1] === CR;
+    this.deferredLen = this.piecesLen;
+    this.keepTail();
+  }
+
+  /** Keeps what a separator straddling the next chunk could need, once the pieces hold more. */
+  private keepTail(): void {
+    if (this.piecesLen > 4 * (CORE_LEN + 1)) {
+      const tail = lastBytes(this.pieces, CORE_LEN + 1);
+      this.pieces = [tail];
+      this.piecesLen = tail.length;
+    }
   }
 
   /** Decides early whether the record being read starts with a meta line, so garbage is not buffered. */
@@ -413,6 +488,7 @@ export class GorRecordReader {
   /** Skips the record being read up to the next separator, keeping only what a straddling one could need. */
   private skipRest(): void {
     this.skipping = true;
+    this.deferredLen = -1;
     const tail = lastBytes(this.pieces, Math.min(this.piecesLen, CORE_LEN + 1));
     this.pieces = [tail];
     this.piecesLen = tail.length;
@@ -431,6 +507,16 @@ export class GorRecordReader {
       this.recordOffset = endOffset; // already reported (and numbered) when skipping started
       return;
     }
+    if (this.deferredLen >= 0) {
+      const size = this.deferredLen;
+      this.deferredLen = -1;
+      this.recordNo += 1;
+      if (crlf) this.noteCrlf(this.recordNo, this.recordOffset); // said in file order, as emit() says it
+      (this.out as unknown[]).push(new DeferredRecord(this.recordNo, this.recordOffset, size, crlf, endOffset));
+      this.recordOffset = endOffset;
+      this.deferred = true;
+      return;
+    }
     const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, len);
     this.emit(bytes, 0, bytes.length, crlf, endOffset);
   }
@@ -440,19 +526,23 @@ export class GorRecordReader {
     const offset = this.recordOffset;
     this.recordOffset = endOffset;
     this.recordNo += 1;
-    const record = this.recordNo;
+    this.emitAt(buf, start, end, crlf, endOffset, rawEnd, this.recordNo, offset);
+  }
+
+  /** emit() for record number `record` at stream offset `offset`. */
+  private emitAt(
+    buf: Buffer,
+    start: number,
+    end: number,
+    crlf: boolean,
+    endOffset: number,
+    rawEnd: number,
+    record: number,
+    offset: number,
+  ): void {
     if (crlf) {
       if (end > start && buf[end - 1] === CR) end--;
-      if (!this.crlfReported) {
-        this.crlfReported = true;
-        this.onProblem({
-          kind: 'crlf',
-          record,
-          offset,
-          skipped: false,
-          message: 'Windows line endings (CRLF) around record separators; read anyway (gor would find no records)',
-        });
-      }
+      this.noteCrlf(record, offset);
     }
     const nl = indexOfLF(buf, start, end);
     if (nl === -1) {
@@ -482,6 +572,19 @@ export class GorRecordReader {
     this.out.push(
       new ReadRecord(buf, start, metaEnd, nl + 1, end, key, record, offset, endOffset - offset, raw ? rawEnd : -1),
     );
+  }
+
+  /** The first record with Windows line endings is said, once. */
+  private noteCrlf(record: number, offset: number): void {
+    if (this.crlfReported) return;
+    this.crlfReported = true;
+    this.onProblem({
+      kind: 'crlf',
+      record,
+      offset,
+      skipped: false,
+      message: 'Windows line endings (CRLF) around record separators; read anyway (gor would find no records)',
+    });
   }
 
   private problem(kind: RecordProblemKind, record: number, offset: number, message: string): void {

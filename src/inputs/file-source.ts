@@ -16,10 +16,18 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
-import { type GorRecord, GorRecordReader, messageKey, RawSpan, type RecordProblem } from '../core/gor-format.js';
+import {
+  DeferredRecord,
+  type GorRecord,
+  GorRecordReader,
+  messageKey,
+  RawSpan,
+  type RecordProblem,
+} from '../core/gor-format.js';
 import type { FileBytes } from '../core/plugin.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseScan, viewFaulted } from './file-map.js';
 import { FileRun, type RunSegment, SpanRange } from './file-run.js';
+import { SequentialFile, type StreamKind } from './file-stream.js';
 import { GZIP_REGION, recoverBeforeDamage } from './gzip-recover.js';
 
 const FIRST_READ = 16 * 1024;
@@ -32,6 +40,11 @@ const MAX_READ = 1024 * 1024;
 const RUN_READ = 2 * MAX_READ;
 /** gzip-recover.ts looks for the damage within one read of where zlib stopped. */
 const GZIP_READ = GZIP_REGION;
+/**
+ * A record of a plain file bigger than this is not gathered from its chunks and then copied into one Buffer (twice
+ * its size in memory, 2 GiB for gor's largest) but read again in one piece once its end is found. Tests lower it.
+ */
+export const fileSourceLimits = { deferAbove: 64 * 1024 * 1024 };
 /** Full-size reads in flight while a chunk is parsed. */
 const READ_AHEAD = 1;
 /**
@@ -256,6 +269,8 @@ export class FileSource {
   /** The last two mappings (raw runs may hold records of the one before), and the file's `dev:ino`. */
   private maps: { at: number; mem: Buffer }[] = [];
   private fileId: string | undefined;
+  /** A pipe, FIFO, socket or device (readSequentially()): read in order, never through the pool. */
+  private stream: SequentialFile | undefined;
   /** The window must be refilled before this file's head can be compared with the others. */
   needsFill = true;
   /** Records this file produced. */
@@ -277,6 +292,8 @@ export class FileSource {
   ) {
     this.mapping = map && canMapFiles();
     this.reader = new GorRecordReader((p) => hooks.problem(p, this));
+    // A plain file's bytes can be read again: a big record is read once it is whole, not held twice.
+    if (!this.gzip) this.reader.deferRecordsAbove(fileSourceLimits.deferAbove);
   }
 
   get gzip(): boolean {
@@ -327,6 +344,17 @@ export class FileSource {
   /** Let the reader hand over spans and takeRun() make raw runs (before the first fill()). */
   enableRuns(): void {
     this.runs = true;
+  }
+
+  /** Not a regular file (file-stream.ts): opened once and read in order, never mapped nor read at a position. */
+  readSequentially(kind: StreamKind): void {
+    this.stream = new SequentialFile(this.path, kind);
+    this.mapping = false;
+  }
+
+  /** readSequentially() was called. */
+  get sequential(): boolean {
+    return this.stream !== undefined;
   }
 
   /**
@@ -427,6 +455,7 @@ export class FileSource {
     this.heldCount = 0;
     this.exhausted = true;
     this.gunzip?.destroy();
+    this.stream?.close();
     this.mapped = undefined;
     this.maps = [];
     this.views = [];
@@ -535,7 +564,8 @@ export class FileSource {
     if (step.done) {
       this.exhausted = true;
       this.pool.forget(this.index);
-      this.setPending(this.reader.end());
+      const records = this.reader.end();
+      this.setPending(this.reader.deferred ? await this.readDeferred(records) : records);
       return;
     }
     if (this.pushed === 0) {
@@ -553,8 +583,9 @@ export class FileSource {
     }
     this.pushed += step.value.length;
     const faultsBefore = this.mapping ? mapFaults() : 0;
-    const records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
+    let records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
     releaseScan(step.value);
+    if (this.reader.deferred) records = await this.readDeferred(records);
     if (this.mapping && (mapFaults() !== faultsBefore || viewFaulted(step.value))) {
       // Pages of this window vanished while it was parsed: another process truncated the file. Its records
       // may hold the zeros put in their place, so none of them is used.
@@ -565,6 +596,24 @@ export class FileSource {
       return;
     }
     this.setPending(records);
+  }
+
+  /**
+   * The big records the reader did not hold (fileSourceLimits.deferAbove), read from the file now that their
+   * ends are known: one Buffer each, the only copy. A file cut shorter meanwhile gives what it holds, which the
+   * reader then finds malformed or cut.
+   */
+  private async readDeferred(items: (GorRecord | RawSpan)[]): Promise<(GorRecord | RawSpan)[]> {
+    const out: (GorRecord | RawSpan)[] = [];
+    for (const item of items as (GorRecord | RawSpan | DeferredRecord)[]) {
+      if (!(item instanceof DeferredRecord)) {
+        out.push(item);
+        continue;
+      }
+      const record = this.reader.materialize(item, await this.readAt(item.offset, item.size));
+      if (record) out.push(record);
+    }
+    return out;
   }
 
   /** The records of the chunk just read follow those still pending (takeRun() may read before they are used). */
@@ -588,6 +637,13 @@ export class FileSource {
    * stay small; once a file reads at full size, the next READ_AHEAD chunks are read while this one is parsed.
    */
   private async *plainChunks(maxRead: number): AsyncGenerator<Buffer> {
+    if (this.stream !== undefined) {
+      for await (const buf of this.stream.chunks()) {
+        this.hooks.rawBytes(buf.length);
+        yield buf;
+      }
+      return;
+    }
     let next = 0; // where the next read starts
     let want = Math.min(FIRST_READ, maxRead);
     const ahead: { at: number; size: number; buf: Promise<Buffer> }[] = [];
@@ -622,6 +678,8 @@ export class FileSource {
   }
 
   private async readAt(position: number, size: number): Promise<Buffer> {
+    // A pipe's bytes cannot be read again (gzip-recover.ts asks so after damage; opening a FIFO again waits).
+    if (this.stream !== undefined) throw new Error(`${this.path} is not a regular file: it cannot be read again`);
     const buf = Buffer.allocUnsafeSlow(size);
     const handle = await this.pool.acquire(this.index, this.path);
     try {

@@ -11,6 +11,7 @@ import { memoryLogger } from '../core/log.js';
 import { type Message, makeMeta } from '../core/message.js';
 import { type Input, isRawRun } from '../core/plugin.js';
 import { fileInput, fileInputPlugin } from './file.js';
+import { fileSourceLimits } from './file-source.js';
 
 const MS = 1_000_000n;
 
@@ -504,6 +505,45 @@ describe('input-file', () => {
       ),
     );
     assert.ok(error instanceof TaplineError && error.code === ERROR_CODES.FILE_IO, String(error));
+  });
+
+  it('records bigger than fileSourceLimits.deferAbove are read again whole: the same messages, runs and warnings', async () => {
+    // Big records (read in pieces of up to 1 MiB, or mapped at |max) among small ones, one with CRLF endings,
+    // and a last one cut short.
+    const big = (id: string, n: number) => rec(id, BigInt(id), `POST /${id} HTTP/1.1\r\n\r\n${'x'.repeat(n)}`);
+    const crlf = Buffer.from(`1 c 7 0\r\nPOST /crlf HTTP/1.1\r\n\r\n${'y'.repeat(300_000)}\r\n🐵🙈🙉\r\n`);
+    const parts = [rec('1', 1n), big('2', 3_000_000), rec('3', 3n), big('4', 2_500_000), crlf, rec('5', 5n)];
+    const p = write('deferred.gor', ...parts, big('6', 1_500_000).subarray(0, 1_400_000));
+    const read = async (speed: number, runs: boolean, deferAbove: number) => {
+      const saved = fileSourceLimits.deferAbove;
+      fileSourceLimits.deferAbove = deferAbove;
+      try {
+        const log = memoryLogger();
+        const input = fileInput({ patterns: [p], speed, log });
+        const msgs: Message[] = [];
+        let error: unknown;
+        try {
+          const items = runs && input.readRuns ? input.readRuns() : input.read();
+          for await (const item of items) msgs.push(...(isRawRun(item) ? item.records() : item));
+        } catch (err) {
+          error = err;
+        }
+        const seen = msgs.map((m) => [m.meta.line, m.data.length, m.data.subarray(-20).toString('latin1')]);
+        return { seen, log: log.lines, stats: input.stats!(), error: String(error) };
+      } finally {
+        fileSourceLimits.deferAbove = saved;
+      }
+    };
+    for (const [speed, runs] of [
+      [Number.POSITIVE_INFINITY, true],
+      [Number.POSITIVE_INFINITY, false],
+      [100_000, false],
+    ] as [number, boolean][]) {
+      const deferred = await read(speed, runs, 200_000);
+      const held = await read(speed, runs, Number.POSITIVE_INFINITY);
+      assert.equal(deferred.seen.length, 7, JSON.stringify(deferred.log));
+      assert.deepEqual(deferred, held);
+    }
   });
 
   it('a file that is not gzip but named .gz: a warning, no crash', async () => {
