@@ -70,8 +70,11 @@ describe('kernel drops', () => {
       } finally {
         child.kill('SIGCONT');
       }
+      // Said while the run goes on (a long capture should not wait for its end), once.
+      await waitForStderr(child, /: the kernel is dropping packets \(\d+ so far\)/);
       child.kill('SIGINT');
       const { code, stderr } = await done;
+      assert.equal(stderr.split('the kernel is dropping packets').length, 2, stderr);
       assert.equal(code, 0, stderr);
       const name = `input-raw\\(127\\.0\\.0\\.1:${port}\\)`;
       assert.match(

@@ -71,6 +71,7 @@ export const RAW_INPUT_DEFAULTS = {
 } as const satisfies Partial<RawInputOptions>;
 
 const TICK_NS = 100_000_000n;
+const DROP_CHECK_MS = 1000;
 const CHANNEL_CAPACITY = 10_000;
 
 export function rawInput(options: RawInputOptions): Input {
@@ -124,9 +125,11 @@ export function rawInput(options: RawInputOptions): Input {
         statsTimer = setInterval(() => printStats(false), options.statsIntervalMs);
         statsTimer.unref();
       }
+      dropTimer = watchKernelDrops();
       await pool.done;
     } finally {
       if (statsTimer) clearInterval(statsTimer);
+      clearInterval(dropTimer);
       finished = true;
       // The workers' cuts are not warned about one by one (their logger is this thread's): said once here.
       const cut = Number(pool?.stats().cut_memory_budget ?? 0);
@@ -141,6 +144,25 @@ export function rawInput(options: RawInputOptions): Input {
       channel.close();
     }
   }
+
+  let dropTimer: NodeJS.Timeout | undefined;
+  /**
+   * A long capture should not wait for its end to say it is losing packets: the first drops are said once, as
+   * they are seen (checked every second; the engines keep the kernel's count, so reading it costs a syscall).
+   */
+  const watchKernelDrops = (): NodeJS.Timeout => {
+    const timer = setInterval(() => {
+      const dropped = Number(stats().kernel_dropped ?? 0);
+      if (!(dropped > 0)) return;
+      clearInterval(timer);
+      log.warn(
+        `${name}: the kernel is dropping packets (${dropped} so far): tapline does not read them in time, so ` +
+          'messages are lost; how many in all, and what to do, is said at the end',
+      );
+    }, DROP_CHECK_MS);
+    timer.unref();
+    return timer;
+  };
 
   /** Said once at the end, as tcpdump's 'N packets dropped by kernel': a count alone in the summary is missed. */
   const warnKernelDrops = () => {
@@ -170,6 +192,7 @@ export function rawInput(options: RawInputOptions): Input {
         statsTimer = setInterval(() => printStats(false), options.statsIntervalMs);
         statsTimer.unref();
       }
+      if (source.live) dropTimer = watchKernelDrops();
       live?.waiting(nowNs());
       for await (const batch of source.packets) {
         const latest = flows.push(batch, lastTick);
@@ -190,6 +213,7 @@ export function rawInput(options: RawInputOptions): Input {
     } finally {
       if (timer) clearInterval(timer);
       if (statsTimer) clearInterval(statsTimer);
+      clearInterval(dropTimer);
       finished = true;
       flows.finish(); // unfinished messages are reported (and counted) now: nothing is held back
       if (options.printStats) printStats(true);
