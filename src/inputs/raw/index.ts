@@ -19,6 +19,8 @@ export interface LiveInputOptions {
   log?: Logger;
   /** `--input-raw-memory-budget` in bytes (default: RAW_INPUT_DEFAULTS'). */
   memoryBudget?: number;
+  /** `--input-raw-expire` in ns (default: RAW_INPUT_DEFAULTS'). */
+  expireNs?: bigint;
 }
 
 /**
@@ -46,6 +48,7 @@ export function openLiveInput(address: string, options: LiveInputOptions = {}): 
     open: async () => source,
     trackResponse,
     ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
+    ...(options.expireNs !== undefined ? { expireNs: options.expireNs } : {}),
     log: options.log ?? createLogger(),
     name: `input-raw(${address})`,
   });

@@ -45,7 +45,12 @@ async function write(s: Socket, bytes: Buffer): Promise<void> {
 
 /** Captures lo:port while the uploads run; returns every message and the counters. */
 async function run(port: number): Promise<{ msgs: Message[]; stats: Record<string, number | string> }> {
-  const input = openLiveInput(`127.0.0.1:${port}`, { log: memoryLogger(), memoryBudget: BUDGET });
+  // Uploads wait their turn idle (longer than the 2 s default expiry when the machine is loaded): not expired here.
+  const input = openLiveInput(`127.0.0.1:${port}`, {
+    log: memoryLogger(),
+    memoryBudget: BUDGET,
+    expireNs: 60_000_000_000n,
+  });
   const msgs: Message[] = [];
   const reading = (async () => {
     for await (const batch of input.read()) msgs.push(...batch);
