@@ -19,7 +19,7 @@
  *   SIGINT/SIGTERM/SIGHUP ─▶ stop (AbortController) ─▶ feed ends at its next chunk ─▶ partial report, exit 128+n
  *   the same again (signals.ts's rule) ─▶ exit at once, 128+n, nothing more printed
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
 import type { ParquetWriter } from '../analytics/export/parquet.js';
@@ -219,6 +219,21 @@ function readOnce(files: readonly string[], note: (line: string) => void): strin
   return out;
 }
 
+/**
+ * `x.gor:80` (or `dump.bin:80`) names no file, but `x.gor` is one: ports are taken after a .pcap, .pcapng or .cap
+ * name only, so the whole argument was a file name that does not exist ('cannot read: ENOENT').
+ */
+function portsOnNoCapture(spec: string): void {
+  const m = /^(.+):[\d,]+$/.exec(spec);
+  if (!m || splitPorts(spec).ports !== '' || existsSync(spec) || !existsSync(m[1]!)) return;
+  const path = m[1]!;
+  const holds =
+    inputKind(path) === 'pcap'
+      ? 'a capture without a .pcap, .pcapng or .cap name (ports are read after those: rename it, or name no port)'
+      : 'a .gor recording';
+  throw usage(`${spec}: ports name a capture's server ports; ${path} holds ${holds}`, 'tapline report');
+}
+
 function usage(message: string, where: string): TaplineError {
   return new TaplineError(ERROR_CODES.USAGE, message, { where });
 }
@@ -351,6 +366,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   // Every file readable and every port list valid first, before any work (a stream is opened below: its
   // first bytes can be read only once).
   for (const f of [...files, ...baseFiles]) {
+    portsOnNoCapture(f);
     const { path } = splitPorts(f);
     if (!streamPaths.has(path) && inputKind(path) === 'pcap') portsOf(f);
   }

@@ -472,6 +472,22 @@ describe('tapline report', () => {
     assert.equal(w.code, 0, w.stderr);
   });
 
+  it('ports after a file that is no .pcap/.pcapng/.cap (x.gor:80, dump.bin:80) are a usage error naming it, not "cannot read x.gor:80"', async () => {
+    const bin = join(dir, 'dump.bin');
+    writeFileSync(bin, readFileSync(join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap')));
+    const g = await runTapline(['report', `${current}:80`]);
+    assert.equal(g.code, 2, g.stderr);
+    assert.match(
+      g.stderr,
+      /current\.gor:80: ports name a capture's server ports; \S+current\.gor holds a \.gor recording/,
+    );
+    const b = await runTapline(['report', '--compare', `${bin}:80`, current]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, /dump\.bin holds a capture without a \.pcap, \.pcapng or \.cap name/);
+    const missing = await runTapline(['report', join(dir, 'nothere.gor:80')]);
+    assert.equal(missing.code, 1, missing.stderr); // no such file either way: cannot read it
+  });
+
   it('pcap ports: a port with no packet on it is warned about (not a silent empty report); a bad port is a usage error of report', async () => {
     const file = join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap');
     const none = await runTapline(['report', '--json', `${file}:9`]);
