@@ -350,6 +350,7 @@ export class FileSource {
   readSequentially(kind: StreamKind): void {
     this.stream = new SequentialFile(this.path, kind);
     this.mapping = false;
+    this.reader.deferRecordsAbove(Number.POSITIVE_INFINITY); // a big record cannot be read again: it is held
   }
 
   /** readSequentially() was called. */
