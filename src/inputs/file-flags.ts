@@ -16,14 +16,17 @@ const flags: Record<string, FlagSpec> = {
     section: SECTION,
     help:
       'Replay a .gor file with its original timing. A glob (*, ?, [...]) opens every match at once and merges ' +
-      'them by timestamp; names ending .gz are decompressed. Suffix |N% sets the speed (|200% = twice as fast), ' +
+      'them by timestamp; names ending .gz are decompressed; a pipe (/dev/stdin, a FIFO) is read once, in ' +
+      'order. Suffix |N% sets the speed (|200% = twice as fast), ' +
       '|max replays as fast as the outputs take it, |N passes at most N messages a second.',
     gorNote: 'a path or pattern that matches nothing is an error (gor waits forever); |max is tapline only',
   },
   'input-file-loop': {
     kind: 'bool',
     section: SECTION,
-    help: 'When every file is replayed, match the pattern again and start over, until stopped.',
+    help:
+      'When every file is replayed, match the pattern again and start over, until stopped. A pipe cannot be ' +
+      'read again: refused.',
   },
   'input-file-read-depth': {
     kind: 'int',

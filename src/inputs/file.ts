@@ -10,7 +10,7 @@
  * emitted in place without waiting (gor reads them as 0); `|max` replays as fast as the outputs take it;
  * `--input-file-read-depth` below 1 is refused (gor hangs); the dry-run report ends the input.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -28,6 +28,7 @@ import { MinHeap } from './file-heap.js';
 import { fileIdentity, isBeingWritten, startReading, wasWritten, watchOwnOutputs } from './file-in-use.js';
 import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
+import { describeStreamKind, type StreamKind, streamKindOf } from './file-stream.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
 
 export interface FileInputOptions {
@@ -86,6 +87,8 @@ interface MatchedFile {
   identity: string | undefined;
   /** Identity, size and mtime: the same while the file is unchanged (undefined when it is no regular file). */
   version: string | undefined;
+  /** Not a regular file: a pipe, FIFO, socket or device, read once and in order (file-stream.ts). */
+  stream: StreamKind | undefined;
 }
 
 const MAX_BATCH = 1024;
@@ -123,6 +126,7 @@ export function fileInput(options: FileInputOptions): Input {
   const dryRun = options.dryRun ?? false;
   const loop = (options.loop ?? false) && !dryRun;
   if (options.loop && dryRun) log.warn(`${name}: --input-file-loop is ignored with --input-file-dry-run`);
+  if (loop) refuseLoopOverStreams(patterns);
   // Passes after the first must not read what this run's outputs wrote meanwhile (file-in-use.ts).
   const unwatch = loop ? watchOwnOutputs() : undefined;
   const report = options.report ?? ((text: string) => void process.stdout.write(text));
@@ -197,7 +201,9 @@ export function fileInput(options: FileInputOptions): Input {
       if (quietRepeat(source)) return;
       let problem = describeProblem(p, source.path);
       if (source.startsLikeGzip && p.record === 1) {
-        const hint = `${problem.message}; the file starts like gzip data: name it *.gz`;
+        // A pipe has no name to change (gor too decompresses by the name only).
+        const fix = source.sequential ? 'decompress it before the pipe (zcat)' : 'name it *.gz';
+        const hint = `${problem.message}; the file starts like gzip data: ${fix}`;
         problem = new TaplineError(problem.code, hint, { where: problem.where ?? source.path });
       }
       log.warn(problem.describe(), `input-file:${p.kind}`);
@@ -229,7 +235,11 @@ export function fileInput(options: FileInputOptions): Input {
     for (const pattern of patterns) {
       const matches = globSync(pattern);
       if (matches.length === 0) {
-        const what = hasGlobMeta(pattern) ? `no file matches ${JSON.stringify(pattern)}` : `file not found: ${pattern}`;
+        const what = hasGlobMeta(pattern)
+          ? `no file matches ${JSON.stringify(pattern)}`
+          : pattern === '-'
+            ? 'file not found: - (neither gor nor tapline reads "-" as stdin: write --input-file /dev/stdin)'
+            : `file not found: ${pattern}`;
         // A later pass of --input-file-loop: the files were there and have gone (moved, deleted, rotated away).
         const when =
           stats.passes > 0
@@ -278,7 +288,9 @@ export function fileInput(options: FileInputOptions): Input {
           );
         }
         const version = identity === undefined ? undefined : `${identity}:${info!.size}:${info!.mtimeNs}`;
-        out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity, version });
+        const stream = info === undefined ? undefined : streamKindOf(info);
+        if (stream !== undefined && loop) throw loopOverStream(path, stream);
+        out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity, version, stream });
       }
     }
     return out;
@@ -317,6 +329,7 @@ export function fileInput(options: FileInputOptions): Input {
       const map = !timed && !dryRun;
       sources = files.map((f, i) => new FileSource(f.path, i, readDepth, passPool, hooks, f.size, map));
       if (rawRuns) for (const s of sources) s.enableRuns();
+      for (const [i, f] of files.entries()) if (f.stream !== undefined) sources[i]!.readSequentially(f.stream);
       files.forEach((f, i) => {
         if (f.version === undefined) return;
         if (readBefore.has(`${f.path}\0${f.version}`)) repeats.add(sources[i]!);
@@ -404,7 +417,15 @@ export function fileInput(options: FileInputOptions): Input {
             batch.length < MAX_BATCH &&
             batchBytes < MAX_BATCH_BYTES
           );
-          if (source.needsFill) await source.fill();
+          if (source.needsFill) {
+            if (source.sequential && batch.length > 0) {
+              // A pipe's next bytes may be long in coming (a slow writer): the records taken go on first.
+              yield batch;
+              batch = [];
+              batchBytes = 0;
+            }
+            await source.fill();
+          }
           if (!source.head()) {
             merge.pop();
             source.destroy();
@@ -520,6 +541,35 @@ export function fileInput(options: FileInputOptions): Input {
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
   };
   return input;
+}
+
+/**
+ * --input-file-loop reads every file again on each pass; a pipe, FIFO or socket gives its bytes once (a second
+ * pass of gor finds it at its end, or waits for a new writer of a FIFO). Refused before anything is read, so the
+ * user is told at once rather than after the first pass.
+ */
+function refuseLoopOverStreams(patterns: readonly string[]): void {
+  for (const pattern of patterns) {
+    for (const path of globSync(pattern)) {
+      let kind: StreamKind | undefined;
+      try {
+        kind = streamKindOf(statSync(path));
+      } catch {
+        continue; // said when it is read
+      }
+      if (kind !== undefined) throw loopOverStream(path, kind);
+    }
+  }
+}
+
+function loopOverStream(path: string, kind: StreamKind): TaplineError {
+  return new TaplineError(
+    ERROR_CODES.USAGE,
+    `${path} is ${describeStreamKind(kind)}, not a file: it can be read only once, and --input-file-loop ` +
+      'reads every file again on each pass; save it to a file first (e.g. cat > rec.gor) and loop over that, ' +
+      'or leave out --input-file-loop',
+    { where: '--input-file-loop' },
+  );
 }
 
 /** Primes every file's window, a few files at a time. */
