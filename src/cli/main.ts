@@ -273,7 +273,8 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   const cpuProfile = profiling && flags.string('cpuprofile') ? await profiling.startCpuProfile() : undefined;
   if (profiling && flags.string('http-pprof')) {
     const debug = await profiling.startDebugServer(flags.string('http-pprof'), () => statsObject(pipeline.snapshot()));
-    log.info(`debug endpoints on ${debug.url}/debug/vars and ${debug.url}/debug/pprof/`);
+    // Always said, as --metrics and --dashboard say theirs: with :0 the port is known only from this line.
+    log.write(`tapline: debug endpoints on ${debug.url}/debug/vars and ${debug.url}/debug/pprof/`);
     stop.signal.addEventListener('abort', () => debug.server.close(), { once: true });
   }
   if (useStatus) {

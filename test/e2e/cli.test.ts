@@ -381,8 +381,9 @@ describe('observability', () => {
     assert.match(res.stderr, /--cpuprofile: cannot write .*no-dir\/p: ENOENT/);
   });
 
-  it('--http-pprof serves live counters on loopback', async () => {
-    const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0', '--verbose', '1']);
+  it('--http-pprof serves live counters on loopback, and says where without --verbose', async () => {
+    // The address was an info line (--verbose 1 only): with ':0' a user had no way to find the port.
+    const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0']);
     const done = collect(child, 20_000);
     let seen = '';
     child.stderr!.on('data', (d: Buffer) => {
