@@ -122,6 +122,8 @@ describe("ChunkNamer: gor's chunk names without listing the directory at every c
     ['a_b', '.gor'],
     ['logs', ''],
     ['requests_20261124', '.gor'], // gor reads _20261124 as a chunk number: the chunks are requests_<n>.gor
+    ['o[1]', '.gor'], // glob characters, taken literally
+    ['a\\b?', '.gor'],
   ];
 
   /**

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Message } from '../core/message.js';
-import { cleanPath, compareBytes, GlobPatternError, globSync, hasGlobMeta } from '../inputs/file-glob.js';
+import { cleanPath, compareBytes, GlobPatternError, globSync } from '../inputs/file-glob.js';
 
 const TOKENS = /%(?:NS|[YmdHMSrti])/g;
 const DATE_TOKENS = /%(?:NS|[YmdHMS])/;
@@ -140,7 +140,9 @@ function lastChunk(path: string, glob: (pattern: string) => string[]): string | 
   const stem = path.slice(0, path.length - ext.length);
   let matches: string[];
   try {
-    matches = glob(`${stem}*${ext}`);
+    // gor globs the path as written, so `out[1].gor` (or `a\\b.gor`) never finds its own chunks: every record
+    // went to out[1]_0.gor; and `logs[a]/r.gor` took the chunks in `logsa/` for its own. Taken literally here.
+    matches = glob(`${escapeGlob(stem)}*${escapeGlob(ext)}`);
   } catch (err) {
     if (err instanceof GlobPatternError) return null;
     throw err;
@@ -152,6 +154,11 @@ function lastChunk(path: string, glob: (pattern: string) => string[]): string | 
   if (matches.length === 0) return undefined;
   const sorted = sortByFileIndex(matches);
   return sorted[sorted.length - 1]!;
+}
+
+/** `s` matched literally by a glob (Go's `\\` escapes). */
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\\]/g, '\\$&');
 }
 
 /** The chunk name given the last existing chunk (lastChunk()). */
@@ -199,7 +206,7 @@ function exists(path: string): boolean {
  * The directory's stamp (inode, modification and change time) is taken after each chunk this run opens, so only
  * changes made by others show. The clock behind it ticks every few milliseconds: a file another process adds in
  * the same tick as this run opens a chunk is missed, unless it is the very name this run takes next (checked,
- * one lstat). A path holding glob characters is listed every time (its pattern may span directories).
+ * one lstat).
  */
 export class ChunkNamer {
   /** Templated path → the last chunk and the directory's stamp when it was known; a few, newest last. */
@@ -214,7 +221,6 @@ export class ChunkNamer {
 
   /** The chunk to write `path` (templated) to, as chunkName() gives it. */
   name(path: string, nextChunk: boolean): string {
-    if (hasGlobMeta(path)) return chunkName(path, nextChunk, this.glob);
     const stamp = this.stampOf(dirname(path));
     const entry = this.known.get(path);
     if (entry !== undefined && stamp !== undefined && entry.stamp === stamp) {

@@ -236,6 +236,40 @@ describe('output-file', () => {
     assert.equal(readRecords(join(dir, 'r_0.gor')).length, 1);
   });
 
+  it('a path holding glob characters finds its own chunks (gor globs it as written: one chunk for good)', async () => {
+    const dir = fresh();
+    for (const name of ['out1_7.gor', 'out[1]_0.gor']) writeFileSync(join(dir, name), 'old');
+    const out = fileOutput({ path: join(dir, 'out[1].gor'), queueLimit: 1 });
+    await writeAll(out, [msg('1'), msg('2')]);
+    await out.close();
+    // gor's glob out[1]*.gor finds out1_7.gor alone: it wrote out1_8.gor, out1_9.gor.
+    assert.deepEqual(list(dir), ['out1_7.gor', 'out[1]_0.gor', 'out[1]_1.gor', 'out[1]_2.gor']);
+  });
+
+  it('chunks of such a path in a raw-run copy: the same chunks (the copy looped until the stack overflowed)', () => {
+    const dir = fresh();
+    const input = join(dir, 'in.gor');
+    writeFileSync(input, Buffer.concat(Array.from({ length: 20 }, (_, i) => encodeRecord(msg(String(i))))));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/support/cli-entry.ts',
+        '--input-file',
+        `${input}|max`,
+        '--output-file',
+        join(dir, 'o[1].gor'),
+        '--output-file-queue-limit',
+        '5',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(list(dir), ['in.gor', 'o[1]_0.gor', 'o[1]_1.gor', 'o[1]_2.gor', 'o[1]_3.gor']);
+    for (const i of [0, 1, 2, 3]) assert.equal(readRecords(join(dir, `o[1]_${i}.gor`)).length, 5);
+  });
+
   for (const path of ['', 'dir/', 'dir/.', 'dir/..']) {
     it(`a path with no file name (${JSON.stringify(path)}) is a usage error naming --output-file`, () => {
       assert.throws(

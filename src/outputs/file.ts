@@ -207,7 +207,12 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (wait) return wait.then(() => runMethods.writeRun(run));
       if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total); // runFits() said no
       const file = resolveName(fixedPath);
-      if (current !== undefined && current.name === file) return writeRunHere(run);
+      if (current !== undefined && current.name === file) {
+        // The chunk is full, yet the next one has its name (a path whose glob does not find its own chunks,
+        // `out[1].gor`, as in gor): write() appends each record to it, and so does this (it looped without end).
+        if (fitting(current, run) === 0) return appendRunTo(current, run);
+        return writeRunHere(run);
+      }
       return gate.open(switchTo(file), () => writeRunHere(run), file);
     },
   };
