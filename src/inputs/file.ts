@@ -343,6 +343,15 @@ export function fileInput(options: FileInputOptions): Input {
         return ka < kb || (ka === kb && a.index < b.index);
       });
       for (const s of sources) if (s.head()) merge.push(s);
+      /** After take(): the top source's next record read, and its place in the merge set. */
+      const refill = async (source: FileSource) => {
+        if (source.needsFill) await source.fill();
+        if (source.head()) merge.updateTop();
+        else {
+          merge.pop();
+          source.destroy();
+        }
+      };
       waits.restart();
       clock.restart();
       const passStart = stats.records;
@@ -433,14 +442,14 @@ export function fileInput(options: FileInputOptions): Input {
         } else {
           const source = merge.peek()!;
           const rec: GorRecord = source.take();
-          if (source.needsFill) await source.fill();
-          if (source.head()) merge.updateTop();
-          else {
-            merge.pop();
-            source.destroy();
-          }
+          // A pipe's next bytes may be long in coming (a slow writer): its record goes on before they are read.
+          const later = source.sequential && source.needsFill;
+          if (!later) await refill(source);
           const wait = account(rec, source);
-          if (dryRun) continue;
+          if (dryRun) {
+            if (later) await refill(source);
+            continue;
+          }
           if (timed && wait > 0n && clock.advance(wait) > 0) {
             if (batch.length > 0) {
               yield batch;
@@ -460,6 +469,12 @@ export function fileInput(options: FileInputOptions): Input {
           }
           batch.push(rec);
           batchBytes += rec.dataLength;
+          if (later) {
+            yield batch;
+            batch = [];
+            batchBytes = 0;
+            await refill(source);
+          }
         }
         if (batch.length >= MAX_BATCH || batchBytes >= MAX_BATCH_BYTES) {
           yield batch;

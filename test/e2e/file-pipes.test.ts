@@ -194,27 +194,31 @@ describe('--input-file from a pipe', () => {
     assert.equal(r.code, 0, r.stderr); // stopped by its SIGINT handler, not the collect() timeout
     assert.match(r.stderr, /stopped after/);
 
-    const idle = mkfifo('idle.gor');
-    // A .gz output takes records one by one (no raw runs, which hold back up to 31 more to make a run).
-    const out = `${outFile()}.gz`;
-    const reading = startTapline(['--input-file', `${idle}|max`, '--output-file', out, '--output-file-append']);
-    const gunzipped = () => gunzipSync(readFileSync(out, { flag: 'a+' }), { finishFlush: constants.Z_SYNC_FLUSH });
-    const ended = collect(reading, 20_000);
-    const writer = createWriteStream(idle);
-    try {
-      // 300 records: those past the read-depth window (100) are passed on without waiting for more.
-      const part = bytes.subarray(0, bytes.indexOf('POST /a/300 '));
-      writer.write(part);
-      // The records before the window reach the output while the writer stays open (the output flushes each 1 s).
-      await waitFor(() => recordsIn(gunzipped()) >= 200, 20_000);
-      reading.kill('SIGINT');
-      const s = await ended;
-      assert.equal(s.code, 0, s.stderr);
-      assert.match(s.stderr, /stopped after/);
-      const written = gunzipped();
-      assert.ok(part.subarray(0, written.length).equals(written));
-    } finally {
-      writer.destroy();
+    // At |max and paced (records 1 ms apart, at 1000%: 0.1 ms waits).
+    for (const speed of ['max', '1000%']) {
+      const idle = mkfifo(`idle-${speed}.gor`);
+      // A .gz output takes records one by one (no raw runs, which hold back up to 31 more to make a run).
+      const out = `${outFile()}.gz`;
+      const args = ['--input-file', `${idle}|${speed}`, '--output-file', out, '--output-file-append'];
+      const reading = startTapline(args);
+      const gunzipped = () => gunzipSync(readFileSync(out, { flag: 'a+' }), { finishFlush: constants.Z_SYNC_FLUSH });
+      const ended = collect(reading, 20_000);
+      const writer = createWriteStream(idle);
+      try {
+        // 300 records: those past the read-depth window (100) are passed on without waiting for more.
+        const part = bytes.subarray(0, bytes.indexOf('POST /a/300 '));
+        writer.write(part);
+        // The records before the window reach the output while the writer stays open (flushed every 1 s).
+        await waitFor(() => recordsIn(gunzipped()) >= 200, 20_000);
+        reading.kill('SIGINT');
+        const s = await ended;
+        assert.equal(s.code, 0, s.stderr);
+        assert.match(s.stderr, /stopped after/);
+        const written = gunzipped();
+        assert.ok(part.subarray(0, written.length).equals(written), speed);
+      } finally {
+        writer.destroy();
+      }
     }
   });
 });
