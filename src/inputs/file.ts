@@ -321,7 +321,9 @@ export function fileInput(options: FileInputOptions): Input {
       stats.passes++;
       stats.files = files.length;
       stats.bytes_read = 0;
-      stats.bytes_total = files.reduce((n, f) => n + f.size, 0);
+      // A pipe's size is not known: so is the total (a progress line then gives no share done nor ETA).
+      const sized = files.every((f) => f.stream === undefined);
+      stats.bytes_total = sized ? files.reduce((n, f) => n + f.size, 0) : 0;
       pool = new HandlePool(options.maxOpenFiles ?? 64);
       const passPool = pool;
       // Mapped windows (file-map.ts) only at |max: records then leave the input moments after they are
