@@ -199,8 +199,9 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
   server.on('error', (err) => log.warn(`${name}: ${err.message}`));
   const bound = server.address();
   const port = bound && typeof bound === 'object' ? bound.port : options.listen.port;
-  log.info(
-    `${name}: listening on ${formatHostPort(options.listen.host || '0.0.0.0', port)}${options.tls ? ' (TLS)' : ''}`,
+  // Always said, as --metrics and --dashboard say theirs: with port 0 this line is the only way to learn the port.
+  log.write(
+    `tapline: ${name}: listening on ${formatHostPort(options.listen.host || '0.0.0.0', port)}${options.tls ? ' (TLS)' : ''}`,
   );
 
   return {

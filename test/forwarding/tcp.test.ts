@@ -210,6 +210,17 @@ describe('tcp forwarding between tapline processes', () => {
     assert.equal(splitRecords(receiver.stdout()).length, 2, 'both records passed on');
   });
 
+  it('--input-tcp 127.0.0.1:0 says which port it listens on without --verbose', async () => {
+    // It was an info line (--verbose 1 only): an aggregator on port 0 could not be found by its agents' operator.
+    const receiver = startPeer(['--input-tcp', '127.0.0.1:0', '--output-null']);
+    try {
+      const port = await listeningPort(receiver);
+      assert.ok(port > 0 && port < 65536, `port ${port}`);
+    } finally {
+      assert.equal((await stop(receiver)).code, 0);
+    }
+  });
+
   it('a TLS listener without its key is a usage error (exit 2)', async () => {
     const { dir, cert } = makeCertificate();
     try {
