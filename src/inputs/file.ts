@@ -28,7 +28,7 @@ import { MinHeap } from './file-heap.js';
 import { fileIdentity, isBeingWritten, startReading, wasWritten, watchOwnOutputs } from './file-in-use.js';
 import { mapFaults } from './file-map.js';
 import { describeReadError, FileSource, HandlePool, type SourceHooks } from './file-source.js';
-import { describeStreamKind, type StreamKind, streamKindOf } from './file-stream.js';
+import { describeStreamKind, descriptorNamed, type StreamKind, streamKindOf } from './file-stream.js';
 import { GorWaits, ReplayClock } from './file-timing.js';
 
 export interface FileInputOptions {
@@ -202,7 +202,9 @@ export function fileInput(options: FileInputOptions): Input {
       let problem = describeProblem(p, source.path);
       if (source.startsLikeGzip && p.record === 1) {
         // A pipe has no name to change (gor too decompresses by the name only).
-        const fix = source.sequential ? 'decompress it before the pipe (zcat)' : 'name it *.gz';
+        // Nor has standard input redirected from a file (`< x.gor.gz`).
+        const piped = source.sequential || descriptorNamed(source.path) !== undefined;
+        const fix = piped ? 'decompress it first (zcat … |)' : 'name it *.gz';
         const hint = `${problem.message}; the file starts like gzip data: ${fix}`;
         problem = new TaplineError(problem.code, hint, { where: problem.where ?? source.path });
       }

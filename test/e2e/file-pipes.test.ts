@@ -176,7 +176,18 @@ describe('--input-file from a pipe', () => {
   it('gzip data on /dev/stdin: the hint says to decompress it; "-" is not stdin (as in gor), said so', async () => {
     const r = await runTapline(['--input-file', '/dev/stdin|max', '--output-null'], { stdin: gzipSync(bytes) });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /the file starts like gzip data: decompress it before the pipe \(zcat\)/);
+    assert.match(r.stderr, /the file starts like gzip data: decompress it first \(zcat … \|\)/);
+    // Standard input redirected from a file (a regular file: read at positions) has no name to change either.
+    const gz = join(dir, 'stdin.gor.gz');
+    writeFileSync(gz, gzipSync(bytes));
+    const cmd = 'exec "$NODE" --import tsx "$ENTRY" --input-file "/dev/stdin|max" --output-null < "$GZ"';
+    const child = spawn('bash', ['-c', cmd], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GZ: gz, NODE: process.execPath, ENTRY: CLI_ENTRY, FORCE_COLOR: '0' },
+    });
+    const redirected = await collect(child, 30_000);
+    assert.equal(redirected.code, 1, redirected.stderr);
+    assert.match(redirected.stderr, /\/dev\/stdin: record 1 .*starts like gzip data: decompress it first/);
     const dash = await runTapline(['--input-file', '-', '--output-null'], { stdin: '' });
     assert.equal(dash.code, 1, dash.stderr);
     assert.match(
