@@ -127,6 +127,7 @@ export function fileInput(options: FileInputOptions): Input {
   const loop = (options.loop ?? false) && !dryRun;
   if (options.loop && dryRun) log.warn(`${name}: --input-file-loop is ignored with --input-file-dry-run`);
   if (loop) refuseLoopOverStreams(patterns);
+  const unclaim = claimStreams(patterns);
   // Passes after the first must not read what this run's outputs wrote meanwhile (file-in-use.ts).
   const unwatch = loop ? watchOwnOutputs() : undefined;
   const report = options.report ?? ((text: string) => void process.stdout.write(text));
@@ -529,6 +530,7 @@ export function fileInput(options: FileInputOptions): Input {
       }
     } finally {
       release();
+      unclaim();
     }
     if (stats.records === 0 && stats.skipped > 0 && !stop.signal.aborted) {
       throw new TaplineError(
@@ -555,6 +557,7 @@ export function fileInput(options: FileInputOptions): Input {
       stop.abort();
       release();
       unwatch?.();
+      unclaim();
     },
     // The wait counters live in GorWaits; copying them per record would cost more than reading them here.
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
@@ -579,6 +582,51 @@ function refuseLoopOverStreams(patterns: readonly string[]): void {
       if (kind !== undefined) throw loopOverStream(path, kind);
     }
   }
+}
+
+/** Pipes, FIFOs, sockets and devices the --input-file inputs of this process read (`dev:ino` → path). */
+const claimedStreams = new Map<string, string>();
+
+/**
+ * The same pipe named twice (`--input-file /dev/stdin --input-file /dev/fd/0`, a FIFO and a glob matching it)
+ * would be read by two readers at once, each getting part of its bytes: records cut apart, in silence but for
+ * malformed-record warnings. Refused (a usage error naming both); returns what releases the claim.
+ */
+function claimStreams(patterns: readonly string[]): () => void {
+  const mine: string[] = [];
+  const unclaim = () => {
+    for (const key of mine.splice(0)) claimedStreams.delete(key);
+  };
+  for (const pattern of patterns) {
+    for (const path of globSync(pattern)) {
+      let key: string;
+      let kind: StreamKind | undefined;
+      try {
+        const info = statSync(path);
+        kind = streamKindOf(info);
+        key = `${info.dev}:${info.ino}`;
+      } catch {
+        continue; // said when it is read
+      }
+      if (kind === undefined) continue;
+      const other = claimedStreams.get(key);
+      // Named by another input, or by this one under another name (the same path twice is read once).
+      if (other !== undefined && (!mine.includes(key) || other !== path)) {
+        unclaim();
+        throw new TaplineError(
+          ERROR_CODES.USAGE,
+          `${path} is ${describeStreamKind(kind)} ${other === path ? 'named twice' : `that ${other} names too`}: ` +
+            'two readers would each get part of its bytes; name it once',
+          { where: '--input-file' },
+        );
+      }
+      if (other === undefined) {
+        claimedStreams.set(key, path);
+        mine.push(key);
+      }
+    }
+  }
+  return unclaim;
 }
 
 function loopOverStream(path: string, kind: StreamKind): TaplineError {

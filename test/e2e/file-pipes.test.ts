@@ -173,6 +173,21 @@ describe('--input-file from a pipe', () => {
     assert.match(g.stderr, /loop-b\.gor is a pipe, not a file: it can be read only once/);
   });
 
+  it('the same pipe named twice, by one name or two: a usage error, exit 2', async () => {
+    for (const second of ['/dev/stdin', '/dev/fd/0']) {
+      const r = await runTapline(['--input-file', '/dev/stdin', '--input-file', second, '--output-null'], {
+        stdin: '',
+      });
+      assert.equal(r.code, 2, r.stderr);
+      const named = second === '/dev/stdin' ? 'named twice' : 'that /dev/stdin names too';
+      assert.match(r.stderr, new RegExp(`--input-file: ${second} is a socket ${named}: two readers would each get`));
+    }
+    const fifo = mkfifo('twice.gor');
+    const g = await runTapline(['--input-file', fifo, '--input-file', join(dir, 'twice*'), '--output-null']);
+    assert.equal(g.code, 2, g.stderr);
+    assert.match(g.stderr, /twice\.gor is a pipe named twice/);
+  });
+
   it('gzip data on /dev/stdin: the hint says to decompress it; "-" is not stdin (as in gor), said so', async () => {
     const r = await runTapline(['--input-file', '/dev/stdin|max', '--output-null'], { stdin: gzipSync(bytes) });
     assert.equal(r.code, 1, r.stderr);
