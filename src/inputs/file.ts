@@ -12,6 +12,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import { sleep } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { describeProblem, type GorRecord, messageKey, metaLength, SEPARATOR } from '../core/gor-format.js';
@@ -293,6 +294,15 @@ export function fileInput(options: FileInputOptions): Input {
         const version = identity === undefined ? undefined : `${identity}:${info!.size}:${info!.mtimeNs}`;
         const stream = info === undefined ? undefined : streamKindOf(info);
         if (stream !== undefined && loop) throw loopOverStream(path, stream);
+        const fd = stream === 'device' && stats.passes === 0 ? descriptorNamed(path) : undefined;
+        if (fd !== undefined && isatty(fd)) {
+          // `tapline --input-file /dev/stdin` typed without a pipe waited in silence for the keyboard.
+          log.warn(
+            `${name}: ${path} is the terminal: .gor records are read from what is typed, until Ctrl-D ` +
+              '(to read a recording: --input-file FILE, or pipe it in: zcat x.gor.gz | tapline --input-file /dev/stdin)',
+            'input-file:terminal',
+          );
+        }
         out.push({ path, size: info?.isFile() ? Number(info.size) : 0, identity, version, stream });
       }
     }

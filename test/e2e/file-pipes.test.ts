@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
-import { CLI_ENTRY, collect, runTapline, startTapline, waitFor } from '../support/cli.js';
+import { CLI_ENTRY, collect, noScript, readIfThere, runTapline, startTapline, waitFor } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const T0 = 1_700_000_000n * 1_000_000_000n;
@@ -186,6 +186,24 @@ describe('--input-file from a pipe', () => {
     const g = await runTapline(['--input-file', fifo, '--input-file', join(dir, 'twice*'), '--output-null']);
     assert.equal(g.code, 2, g.stderr);
     assert.match(g.stderr, /twice\.gor is a pipe named twice/);
+  });
+
+  it('/dev/stdin on a terminal: a warning says records are read from what is typed', { skip: noScript }, async () => {
+    const files = { pty: join(dir, 'tty.pty'), code: join(dir, 'tty.code') };
+    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, '--input-file', '/dev/stdin', '--output-null'];
+    // stdin is the terminal script(1) made; it ends it (Ctrl-D) when its own stdin, /dev/null here, ends.
+    const shell = `${cmd.map((a) => `'${a}'`).join(' ')} --exit-after 5s; echo $? >'${files.code}'`;
+    const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
+    try {
+      await waitFor(() => readIfThere(files.code) !== '', 30_000, 50);
+    } finally {
+      term.kill('SIGKILL');
+    }
+    assert.equal(readIfThere(files.code).trim(), '0', readIfThere(files.pty));
+    assert.match(
+      readIfThere(files.pty),
+      /warning: input-file\(\/dev\/stdin\): \/dev\/stdin is the terminal: \.gor records are read from what is typed, until Ctrl-D/,
+    );
   });
 
   it('gzip data on /dev/stdin: the hint says to decompress it; "-" is not stdin (as in gor), said so', async () => {
