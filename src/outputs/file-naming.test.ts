@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { makeMeta } from '../core/message.js';
 import {
   ChunkNamer,
+  chunksBesideSpecialFile,
   chunkName,
   cleanPath,
   compileTemplate,
@@ -267,5 +268,16 @@ describe('a % that is no placeholder', () => {
     for (const ok of ['r.gor', 'r-%Y%m%d-%H%M%S-%NS-%r-%t-%i.gor', 'a%20b.gor', '100%.gor']) {
       assert.equal(unknownPlaceholders(ok), undefined, ok);
     }
+  });
+});
+
+describe('chunksBesideSpecialFile', () => {
+  it('names the chunk files and the fix for a pipe, a device or a device path', () => {
+    const text = chunksBesideSpecialFile('/dev/stdout', 'a pipe (FIFO)')!;
+    assert.match(text, /"\/dev\/stdout" is a pipe \(FIFO\)/);
+    assert.match(text, /\/dev\/stdout_0, \/dev\/stdout_1/);
+    assert.match(text, /--output-file-append/);
+    assert.match(chunksBesideSpecialFile('/tmp/x.gor', 'a character device')!, /\/tmp\/x_0\.gor/);
+    assert.equal(chunksBesideSpecialFile('/tmp/x.gor', undefined), undefined);
   });
 });

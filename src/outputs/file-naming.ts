@@ -276,6 +276,23 @@ export function placeholderLostToChunkNumber(template: string): string | undefin
 }
 
 /**
+ * `--output-file /dev/stdout` (or a FIFO, a socket, a device) without --output-file-append: gor's chunk rule
+ * still applies, so the records go to new regular files `/dev/stdout_0`, `/dev/stdout_1`, … beside it and
+ * nothing reaches the stream the user named. Names it; `kind` is what stat says the path is (undefined when it
+ * does not exist or is a regular file or directory: nothing to say).
+ */
+export function chunksBesideSpecialFile(template: string, kind: string | undefined): string | undefined {
+  if (kind === undefined) return;
+  const ext = fileExt(template);
+  const stem = template.slice(0, template.length - ext.length);
+  return (
+    `"${template}" is ${kind}, not a regular file: without --output-file-append the records go, as in gor, to ` +
+    `new files ${stem}_0${ext}, ${stem}_1${ext}, … beside it and none to it; add --output-file-append to write ` +
+    'into it (or use --output-stdout for standard output)'
+  );
+}
+
+/**
  * `%` and a letter that is none of gor's placeholders (`%n`, `%y`, `%s`, `%F`: strftime's, or a typo) is kept as
  * written, as gor keeps it, so `r-%n.gor` writes `r-%n_0.gor`. Returns the warning, or undefined.
  */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -580,6 +580,31 @@ describe('output-file', () => {
           assert.equal(log.lines.length, 1);
           assert.match(log.lines[0]!, /--output-file ".*requests_%Y%m%d\.gor".*requests_0\.gor.*requests-%Y%m%d\.gor/);
         }
+      }
+    });
+
+    it('warns that a FIFO given without --output-file-append gets chunks beside it, as in gor', async () => {
+      for (const append of [false, true]) {
+        const dir = fresh();
+        const fifo = join(dir, 'pipe.gor');
+        execFileSync('mkfifo', [fifo]);
+        const log = memoryLogger();
+        // (Append mode would open the FIFO and wait for a reader: only the warning is checked, not a write.)
+        const out = await fileOutputPlugin.create({
+          address: fifo,
+          limit: { kind: 'none' },
+          flags: flagSet(append ? { 'output-file-append': true } : {}),
+          ctx: { log, signal: new AbortController().signal },
+        });
+        if (append) {
+          assert.deepEqual(log.lines, []);
+        } else {
+          await writeAll(out, [msg('1')]);
+          assert.equal(log.lines.length, 1, log.lines.join('\n'));
+          assert.match(log.lines[0]!, /--output-file ".*pipe\.gor" is a pipe \(FIFO\), not a regular file: .*pipe_0\.gor/);
+          assert.deepEqual(list(dir), ['pipe.gor', 'pipe_0.gor']);
+        }
+        await out.close();
       }
     });
 

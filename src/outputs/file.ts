@@ -17,7 +17,7 @@
  * `%t` is filled from the message even without `%r` (gor's source only sets it when `%r` is used). Appending
  * to an existing `.gz` adds a gzip member (a multi-member file, which gunzip and input-file read whole).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -32,6 +32,7 @@ import {
   ChunkNamer,
   cleanPath,
   compileTemplate,
+  chunksBesideSpecialFile,
   placeholderLostToChunkNumber,
   unknownPlaceholders,
 } from './file-naming.js';
@@ -267,6 +268,8 @@ export const fileOutputPlugin: OutputPluginDef = {
           `${idle.length === 1 ? 'it' : 'them'} too); leave out --output-file-append for chunks`,
       );
     }
+    const special = append ? undefined : chunksBesideSpecialFile(address, specialFileKind(address));
+    if (special) args.ctx.log.warn(`--output-file ${special}`);
     const unknown = unknownPlaceholders(address);
     if (unknown) args.ctx.log.warn(`--output-file ${unknown}`);
     return fileOutput({
@@ -280,3 +283,21 @@ export const fileOutputPlugin: OutputPluginDef = {
     });
   },
 };
+
+/** What `path` is when it exists and is neither a regular file nor a directory (for chunksBesideSpecialFile). */
+function specialFileKind(path: string): string | undefined {
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st === undefined || st.isDirectory()) return undefined;
+  // /dev/stdout redirected to a file is a regular file, and its chunks would still land in /dev.
+  if (st.isFile()) return /^\/(?:dev|proc)\//.test(path) ? 'a device path' : undefined;
+  if (st.isFIFO()) return 'a pipe (FIFO)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'a special file';
+}
