@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { makeMeta } from '../core/message.js';
 import {
   ChunkNamer,
-  chunksBesideSpecialFile,
   chunkName,
+  chunksBesideSpecialFile,
   cleanPath,
   compileTemplate,
   fileExt,

@@ -601,7 +601,10 @@ describe('output-file', () => {
         } else {
           await writeAll(out, [msg('1')]);
           assert.equal(log.lines.length, 1, log.lines.join('\n'));
-          assert.match(log.lines[0]!, /--output-file ".*pipe\.gor" is a pipe \(FIFO\), not a regular file: .*pipe_0\.gor/);
+          assert.match(
+            log.lines[0]!,
+            /--output-file ".*pipe\.gor" is a pipe \(FIFO\), not a regular file: .*pipe_0\.gor/,
+          );
           assert.deepEqual(list(dir), ['pipe.gor', 'pipe_0.gor']);
         }
         await out.close();

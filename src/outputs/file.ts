@@ -30,9 +30,9 @@ import { ChunkGate, maxSizeReached } from './chunk-gate.js';
 import { fileOutputDecl } from './file-flags.js';
 import {
   ChunkNamer,
+  chunksBesideSpecialFile,
   cleanPath,
   compileTemplate,
-  chunksBesideSpecialFile,
   placeholderLostToChunkNumber,
   unknownPlaceholders,
 } from './file-naming.js';
