@@ -2110,7 +2110,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       // tracker.ts: answered already, or a second one before its request: a duplicate; a first final one may be
       // early (its request still arriving) and waits for it.
       bool final = rec.status < 100 || rec.status >= 200 || rec.status == 101;
-      if (WasAnswered(rec.id, rec.idLen, h) || (earlyLive_ > 0 && FindEarly(rec.id, rec.idLen, h) >= 0)) {
+      bool answered = WasAnswered(rec.id, rec.idLen, h);
+      if (answered && !replayed && preferReplayed_) {
+        // tracker.ts: its replayed answer came first and completed the exchange; this is the original it replaces.
+        counters_[2]++;
+        return;
+      }
+      if (answered || (earlyLive_ > 0 && FindEarly(rec.id, rec.idLen, h) >= 0)) {
         counters_[4]++;
       } else if (final) {
         KeepEarly(rec, replayed, res, h);

@@ -135,6 +135,31 @@ describe('pairing and totals', () => {
   });
 
   for (const engine of ['native', 'js'] as const) {
+    it(`a replayed answer written before the original: the original is replaced, not a duplicate (${engine} core)`, () => {
+      // A replay with --output-http-track-response writes the type 3 when the target answers and the type 2 when
+      // the input reaches it: either may come first in replayed.gor (README's CI recipe).
+      const analytics = createAnalytics({
+        timeBase: 'input',
+        preferReplayed: true,
+        ...(engine === 'js' ? { engine } : {}),
+      });
+      analytics.observe(request('r', T0, '/p'));
+      analytics.observe(response('r', T0 + 2n * S, 500, 'replayed', '3', 7_000_000n));
+      analytics.observe(response('r', T0 + S, 200, 'the original body, longer'));
+      analytics.finish();
+      const s = analytics.snapshot();
+      assert.equal(s.accounting.original_responses_replaced, 1);
+      assert.equal(s.accounting.duplicate_responses, 0);
+      assert.deepEqual(
+        s.routes.map((r) => r.route),
+        ['/p'],
+        'no (no request) route holding the original',
+      );
+      assert.equal(s.routes[0]!.response_body_bytes, 'replayed'.length);
+    });
+  }
+
+  for (const engine of ['native', 'js'] as const) {
     it(`a response without request counts its bytes, not as a request (${engine} core)`, () => {
       const analytics = createAnalytics({ timeBase: 'input', ...(engine === 'js' ? { engine } : {}) });
       analytics.observe(response('ghost', T0, 200, 'who'));

@@ -454,7 +454,14 @@ export class ExchangeTracker {
       // A response already answered, or a second one before its request: a duplicate. A first final one may
       // be early (its request still arriving): it waits for its request.
       const final = status < 100 || status >= 200 || status === 101;
-      if (this.answered.has(id) || this.answeredBefore.has(id) || this.early.has(id)) {
+      const answered = this.answered.has(id) || this.answeredBefore.has(id);
+      if (answered && !replayed && this.options.preferReplayed) {
+        // Its replayed answer came first (a replay writes it as soon as the target answers, the original
+        // when the input reaches it) and completed the exchange: this is the original it replaces.
+        this.counters.original_responses_replaced++;
+        return;
+      }
+      if (answered || this.early.has(id)) {
         this.counters.duplicate_responses++;
       } else if (final) {
         this.keepEarly(id, v, replayed, res);
