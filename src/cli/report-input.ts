@@ -23,6 +23,7 @@ import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
 import { describeReadError } from '../inputs/file-source.js';
+import { GZIP_REGION, recoverBeforeDamage } from '../inputs/gzip-recover.js';
 import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
 import { flowAddon } from '../inputs/raw/native-flows.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
@@ -236,12 +237,15 @@ async function feedGor(
   let fileBytes = base.position; // read from the file (compressed, for gzip)
   let streamBytes = base.position; // handed to the reader (decompressed)
   let cut = false;
-  const raw = source ? source.bytes : createReadStream(path, { highWaterMark: 1 << 20, start: base.position });
+  // A .gz is read in writes of GZIP_REGION: gzip-recover.ts looks for a damaged byte within one write.
+  const highWaterMark = gzip ? GZIP_REGION : 1 << 20;
+  const raw = source ? source.bytes : createReadStream(path, { highWaterMark, start: base.position });
   raw.on('data', (chunk: Buffer) => {
     progress.bytesRead += chunk.length;
     fileBytes += chunk.length;
   });
-  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  const gunzip = gzip ? createGunzip({ chunkSize: 64 * 1024 }) : undefined;
+  const stream = gunzip ? raw.pipe(gunzip) : raw;
   raw.on('error', (err: Error) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -268,6 +272,19 @@ async function feedGor(
     if (source && stop?.aborted) return { stats: { records, bad_records: problems.length }, cut: true };
     // A gzip file cut short (gor or tapline killed before the trailer, a copy interrupted) or a read error
     // part way: what was read before it is reported, as gor's --input-file passes it on; the run exits 1.
+    // Damaged gzip data: zlib dropped what its failing call had decoded, records whole before the damage
+    // (gzip-recover.ts); decoded again, they are in the report as --input-file passes them on.
+    if (gunzip && !source && (err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') {
+      const recovered = await recoverDamagedGzip(path, gunzip.bytesWritten, streamBytes);
+      if (recovered) {
+        fileBytes = recovered.damageAt;
+        streamBytes += recovered.bytes.length;
+        const batch = reader.push(recovered.bytes);
+        for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
+        records += batch.length;
+        progress.records += batch.length;
+      }
+    }
     const cut = reader.discard();
     const at = gzip
       ? `at byte ${streamBytes} of the decompressed data, near byte ${fileBytes} of the file`
@@ -285,6 +302,25 @@ async function feedGor(
     raw.destroy();
   }
   return { stats: { records, bad_records: problems.length }, cut };
+}
+
+/** recoverBeforeDamage() on the file at `path` (undefined when it cannot be read again). */
+async function recoverDamagedGzip(path: string, consumed: number, yielded: number) {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const h = handle;
+    const read = async (position: number, size: number) => {
+      const buf = Buffer.alloc(size);
+      const { bytesRead } = await h.read(buf, 0, size, position);
+      return buf.subarray(0, bytesRead);
+    };
+    return await recoverBeforeDamage(read, consumed, yielded);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** Where the direct paths left a file: `done` read to its end, `cut` stopped by `stop`, else the reader goes on. */
