@@ -82,6 +82,7 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
 function parsePorts(text: string, portText: string): number[] {
   if (portText === '') return [];
   return portText.split(',').map((p) => {
+    if (/^-\d+$/.test(p)) throw usage(text, `port ${p} is negative: a port is 0 to 65535 (0: every port)`);
     if (!/^\d+$/.test(p)) throw usage(text, `port ${JSON.stringify(p)} is not a number`);
     const n = Number(p);
     if (n > 65535) throw usage(text, `port ${n} is above 65535`);

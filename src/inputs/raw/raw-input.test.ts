@@ -149,6 +149,7 @@ describe('--input-raw addresses', () => {
 
   it('refuses what gor would misread, naming the flag', () => {
     assert.throws(() => parseRawAddress(':http'), /port "http" is not a number/);
+    assert.throws(() => parseRawAddress(':-1'), /port -1 is negative: a port is 0 to 65535/);
     assert.throws(() => parseRawAddress(':70000'), /port 70000 is above 65535/);
     assert.throws(() => parseRawAddress('::1:80'), /needs brackets/);
     assert.throws(() => parseRawAddress('k8s://default/pod/x:80'), /k8s/);
