@@ -200,14 +200,15 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
   const bound = server.address();
   const port = bound && typeof bound === 'object' ? bound.port : options.listen.port;
   // Always said, as --metrics and --dashboard say theirs: with port 0 this line is the only way to learn the port.
-  log.write(
-    `tapline: ${name}: listening on ${formatHostPort(options.listen.host || '0.0.0.0', port)}${options.tls ? ' (TLS)' : ''}`,
-  );
+  // Said when the run starts reading, not here: by then the CLI handles SIGINT/SIGTERM, so a script that waits
+  // for this line and then stops the run gets a clean stop (flushed outputs, exit 0), not a kill by the signal.
+  const listening = `tapline: ${name}: listening on ${formatHostPort(options.listen.host || '0.0.0.0', port)}${options.tls ? ' (TLS)' : ''}`;
 
   return {
     name,
     port,
     async *read(): AsyncGenerator<Batch> {
+      log.write(listening);
       yield* channel.drain();
     },
     async close() {
