@@ -3,10 +3,11 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createGzip, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { damagedGzip } from '../../test/support/damaged-gzip.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { FlagSet } from '../core/flags.js';
-import { encodeRecord, SEPARATOR } from '../core/gor-format.js';
+import { encodeRecord } from '../core/gor-format.js';
 import { memoryLogger } from '../core/log.js';
 import { type Message, makeMeta } from '../core/message.js';
 import { type Input, isRawRun } from '../core/plugin.js';
@@ -468,26 +469,12 @@ describe('input-file', () => {
   });
 
   it('a damaged gzip file: every record decoded before the damaged byte is passed on (zlib dropped up to 64 KiB)', async () => {
-    // Written as --output-file writes a .gz: a sync flush every so often, so a deflate block starts on a byte.
-    const gz = createGzip();
-    const parts: Buffer[] = [];
-    gz.on('data', (c: Buffer) => parts.push(c));
-    for (let i = 0; i < 3000; i++) {
-      gz.write(rec(String(i), BigInt(i), `GET /${i}?${Math.random()} HTTP/1.1\r\nHost: damaged\r\n\r\n`));
-      if (i % 400 === 399) await new Promise<void>((resolve) => gz.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
-    }
-    await new Promise<void>((resolve) => gz.end(resolve));
-    const whole = Buffer.concat(parts);
-    // The block after a sync flush (00 00 ff ff) past the middle gets block type 3, which does not exist.
-    const damage = whole.indexOf(Buffer.from([0, 0, 0xff, 0xff]), whole.length / 2) + 4;
-    const damaged = Buffer.from(whole);
-    damaged[damage] = (damaged[damage]! & ~0x07) | 0x06;
+    const records = Array.from({ length: 3000 }, (_, i) =>
+      rec(String(i), BigInt(i), `GET /${i}?${Math.random()} HTTP/1.1\r\nHost: damaged\r\n\r\n`),
+    );
+    const { bytes, damage, decodedBefore, wholeRecords } = await damagedGzip(records);
     const p = path('damaged.gor.gz');
-    writeFileSync(p, damaged);
-    // What the bytes before the damaged one decode to (zcat prints as much), in whole records.
-    const before = gunzipSync(damaged.subarray(0, damage), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    let wholeRecords = 0;
-    for (let at = before.indexOf(SEPARATOR); at !== -1; at = before.indexOf(SEPARATOR, at + 1)) wholeRecords++;
+    writeFileSync(p, bytes);
     assert.ok(wholeRecords > 1000 && wholeRecords < 3000, `${wholeRecords} records before the damage`);
     const log = memoryLogger();
     const input = fileInput({ patterns: [p], speed: Number.POSITIVE_INFINITY, log });
@@ -500,7 +487,7 @@ describe('input-file', () => {
       log.lines.join('\n'),
       new RegExp(
         `damaged\\.gor\\.gz: cannot read to the end: not valid gzip data \\(invalid block type \\(Z_DATA_ERROR\\)\\) ` +
-          `\\(at byte ${before.length} of the decompressed data, near byte ${damage} of the file\\); ` +
+          `\\(at byte ${decodedBefore} of the decompressed data, near byte ${damage} of the file\\); ` +
           `the ${wholeRecords} records before the error are passed on`,
       ),
     );

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createGzip, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { buildPcap } from '../../src/capture/pcap-writer.js';
 import { mayHoldReplayed } from '../../src/cli/report-input.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
@@ -16,6 +16,7 @@ import { type Message, makeMeta } from '../../src/core/message.js';
 import { timed, turns } from '../../src/inputs/raw/testkit.js';
 import { runTapline } from '../support/cli.js';
 import { CORPUS_DIR, readTruth } from '../support/corpus.js';
+import { damagedGzip } from '../support/damaged-gzip.js';
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -425,29 +426,14 @@ describe('tapline report', () => {
   });
 
   it('a damaged gzip file: every request decoded before the damaged byte is reported (zlib drops up to 64 KiB)', async () => {
-    // Written as --output-file writes a .gz: a sync flush every 400 requests, so a deflate block starts on a byte.
-    const gz = createGzip();
-    const parts: Buffer[] = [];
-    gz.on('data', (c: Buffer) => parts.push(c));
-    for (let i = 0; i < 3000; i++) {
+    const records = Array.from({ length: 3000 }, (_, i) => {
       const id = i.toString(16).padStart(24, '0');
       const data = Buffer.from(`GET /d/${i}?${Math.random()} HTTP/1.1\r\nHost: damaged\r\n\r\n`);
-      gz.write(encodeRecord({ meta: makeMeta({ type: '1', id, timestampNs: T0 + BigInt(i), latencyNs: 0n }), data }));
-      if (i % 400 === 399) await new Promise<void>((resolve) => gz.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
-    }
-    await new Promise<void>((resolve) => gz.end(resolve));
-    const whole = Buffer.concat(parts);
-    // The block after a sync flush (00 00 ff ff) past the middle gets block type 3, which does not exist.
-    const damage = whole.indexOf(Buffer.from([0, 0, 0xff, 0xff]), whole.length / 2) + 4;
-    const damaged = Buffer.from(whole);
-    damaged[damage] = (damaged[damage]! & ~0x07) | 0x06;
+      return encodeRecord({ meta: makeMeta({ type: '1', id, timestampNs: T0 + BigInt(i), latencyNs: 0n }), data });
+    });
+    const { bytes, wholeRecords } = await damagedGzip(records);
     const file = join(dir, 'damaged.gor.gz');
-    writeFileSync(file, damaged);
-    // What the bytes before the damaged one decode to (zcat prints as much), in whole records.
-    const before = gunzipSync(damaged.subarray(0, damage), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    const separator = Buffer.from('\n\u{1F435}\u{1F648}\u{1F649}\n');
-    let wholeRecords = 0;
-    for (let at = before.indexOf(separator); at !== -1; at = before.indexOf(separator, at + 1)) wholeRecords++;
+    writeFileSync(file, bytes);
     assert.ok(wholeRecords > 1000 && wholeRecords < 3000, `${wholeRecords} records before the damage`);
     const r = await runTapline(['report', '--json', file]);
     assert.equal(r.code, 1, r.stderr);
