@@ -20,6 +20,8 @@
  *   \W [^…] under (?i)         negated classes, (?!…)[^]    Go folds then negates; JS's i flag would let
  *                                                           U+017F/U+212A pull s and k into a complement
  *   \Q…\E, \123, \x{1F600}     \u{…} escapes                octal and \Q do not exist in JS u-mode
+ *   \x{FFFD} \pC on a bad byte  (?:[\u{dc80}-\u{dcff}]|…)     Go reads an invalid byte as U+FFFD; here it is a
+ *                                                           lone surrogate (go-string.ts), Cs to JS
  *   x{2,1001}, \1, (?=…), \Z   errors, as in Go             RE2 has no back-references or look-around
  *
  * Capture groups nested in a repeated group are reported (`capturesInRepeat`): JS clears them at each repetition
@@ -195,6 +197,32 @@ function classSource(ranges: readonly Range[], extras: readonly string[], negate
   return `[${negated ? '^' : ''}${ranges.map(rangeSource).join('')}${extras.join('')}]`;
 }
 
+/** The lone surrogates go-string.ts gives invalid UTF-8 bytes (U+DC80 + byte): one per invalid byte. */
+const INVALID_BYTES = '[\\u{dc80}-\\u{dcff}]';
+/** An atom that is one literal character, written `\u{…}`. */
+const LITERAL_ESCAPE = /^\\u\{([0-9a-f]+)\}$/;
+
+/**
+ * Go reads an invalid UTF-8 byte as U+FFFD, so a character class matches such a byte exactly when it holds
+ * U+FFFD: `\PC`, `\p{So}`, `[^\x{FFFD}]`, `\x{FFFD}` itself. Here the byte is a lone surrogate (go-string.ts),
+ * which JS classes sort by the surrogate's own properties (`\pC` would take it: a surrogate is Cs). An atom whose
+ * answer for those surrogates is not its answer for U+FFFD is rewritten so that it is; the two alternatives
+ * exclude each other, so a repeated atom gives V8 no more ways to backtrack. Most atoms need nothing.
+ */
+function invalidBytesAsFffd(source: string, flags: string): string {
+  if (/^[0-9A-Za-z]$/.test(source)) return source;
+  const literal = LITERAL_ESCAPE.exec(source);
+  const cp = literal ? Number.parseInt(literal[1]!, 16) : -1;
+  if (literal && cp !== 0xfffd && (cp < 0xd800 || cp > 0xdfff)) return source; // most literals: nothing to check
+  const one = new RegExp(`^(?:${source})$`, flags);
+  const fffd = one.test('\ufffd');
+  let same = true;
+  for (let u = 0xdc80; u <= 0xdcff && same; u++) same = one.test(String.fromCharCode(u)) === fffd;
+  if (same) return source;
+  const other = `(?!${INVALID_BYTES})${source}`;
+  return fffd ? `(?:${INVALID_BYTES}|${other})` : `(?:${other})`;
+}
+
 function isOctal(ch: string | undefined): boolean {
   return ch !== undefined && ch >= '0' && ch <= '7';
 }
@@ -253,7 +281,8 @@ class Translator {
     throw new GoRegexpError(message, construct);
   }
 
-  private emitAtom(source: string): void {
+  private emitAtom(written: string): void {
+    const source = invalidBytesAsFffd(written, this.globalI ? 'iu' : 'u');
     this.out += source;
     this.tokens.push({ kind: 'atom', source });
     this.last = { kind: 'atom' };

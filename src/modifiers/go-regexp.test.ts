@@ -116,6 +116,40 @@ describe('Go regexp: bytes, not text', () => {
     assert.equal(new GoRegexp('^/.a.$').matches(input), true);
     assert.deepEqual(encodeGoString(decodeGoString(input)), input);
   });
+  // Go reads an invalid byte as U+FFFD (So, Common), never as a surrogate (Cs): a class takes it when it holds U+FFFD.
+  const invalidByte: [pattern: string, want: boolean][] = [
+    ['\\pC', false],
+    ['\\p{Cs}', false],
+    ['(?i)\\pC', false],
+    ['\\PC', true],
+    ['[^\\pC]', true],
+    ['\\P{Cs}', true],
+    ['\\p{So}', true],
+    ['\\pS', true],
+    ['\\p{Common}', true],
+    ['\\P{Common}', false],
+    ['\\x{FFFD}', true],
+    ['\ufffd', true],
+    ['[\\x{FFFD}a]', true],
+    ['[^\\x{FFFD}]', false],
+    ['\\x{DCFF}', false],
+    ['[\\x{D800}-\\x{DFFF}]', false],
+    ['.', true],
+    ['\\W', true],
+    ['\\pL', false],
+  ];
+  for (const [pattern, want] of invalidByte) {
+    it(`${pattern} on the invalid byte 0xff: ${want}, as Go (U+FFFD), with either engine`, () => {
+      for (const engine of ['v8', 'linear'] as const) {
+        assert.equal(new GoRegexp(pattern, engine).matches(Buffer.of(0xff)), want, engine);
+      }
+    });
+  }
+  it('a rewrite on U+FFFD replaces an invalid byte and a real U+FFFD, and keeps the other bytes', () => {
+    const input = Buffer.from([0x61, 0xff, 0x62, 0xef, 0xbf, 0xbd, 0xc3]); // a 0xff b U+FFFD truncated-é
+    assert.equal(new GoRegexp('\\x{FFFD}').replaceAll(input, parseTemplate('_')).toString('latin1'), 'a_b__');
+    assert.deepEqual(new GoRegexp('\\pC').replaceAll(input, parseTemplate('_')), input);
+  });
   it('round-trips valid UTF-8 including astral characters and a BOM', () => {
     const input = Buffer.from('\ufeff/é/😀/\u{dc80}'.replace('\u{dc80}', 'x'));
     assert.deepEqual(encodeGoString(decodeGoString(input)), input);
