@@ -85,7 +85,9 @@ export const httpOutputDecl: OutputPluginDecl = {
       min: '0',
       default: '0',
       section: SECTION,
-      help: 'Bytes of each replayed response kept in its type-3 message (0 means 100kb); longer ones are cut and counted.',
+      help:
+        'Bytes of each replayed response kept in its type-3 message (0 means 100kb); a longer one is cut, marked ' +
+        'incomplete=response-buffer in its meta line, counted and said at the end.',
       gorNote: 'gor stores the value and never applies it',
     },
     'output-http-stats': {

@@ -23,6 +23,7 @@ import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/mess
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
+import { formatBytes } from '../core/values.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
@@ -41,6 +42,11 @@ export const DEFAULT_RESPONSE_BUFFER = 100 * 1024;
 const CLOSE_NOTICE_MS = 2000;
 /** Bytes of a response kept to read its Location when following redirects without tracking. */
 const REDIRECT_HEADER_BYTES = 16 * 1024;
+/**
+ * The meta field of a type-3 message whose response was cut to --output-http-response-buffer (the capture's
+ * `incomplete=REASON` convention, docs/capture.md): a reader of the file can tell a cut answer from a whole one.
+ */
+const CUT_AT_BUFFER: readonly string[] = Object.freeze(['incomplete=response-buffer']);
 
 export interface HttpOutputOptions {
   /** Most connections (0: DEFAULT_MAX_WORKERS). */
@@ -87,6 +93,8 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   const report = new ReplayReport();
   const responses = track ? new Channel<Message>(Number.MAX_SAFE_INTEGER) : undefined;
   const responseCap = Math.max(10_000, queueLen * 4);
+  /** Bytes received for the longest response cut to the buffer (said at close). */
+  let longestCut = 0;
 
   const name = `output-http(${address})`;
   const log = options.log;
@@ -107,7 +115,11 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
     }
     let data = outcome.response;
     if (data.length > responseBuffer) data = data.subarray(0, responseBuffer);
-    if (outcome.truncated || data.length < outcome.response.length) report.counters.responses_truncated++;
+    const cut = outcome.truncated || data.length < outcome.response.length;
+    if (cut) {
+      report.counters.responses_truncated++;
+      longestCut = Math.max(longestCut, outcome.responseBytes);
+    }
     report.counters.responses_tracked++;
     responses.offer({
       meta: makeMeta({
@@ -115,6 +127,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         id: meta.id,
         timestampNs: BigInt(Math.round(outcome.startedMs * 1000)) * 1000n,
         latencyNs: BigInt(Math.round(outcome.latencyMs * 1e6)),
+        extra: cut ? CUT_AT_BUFFER : undefined,
       }),
       // A copy: the kept bytes may share a large socket buffer.
       data: Buffer.from(data),
@@ -323,6 +336,19 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
           `${name}:unsolicited`,
         );
       }
+      const cut = report.counters.responses_truncated;
+      if (cut > 0) {
+        // gor keeps every answer whole, however long; tapline bounds what it holds, and says so.
+        log?.warn(
+          `${name}: ${cut} replayed response${cut === 1 ? ' was' : 's were'} longer than ` +
+            `--output-http-response-buffer (${formatBytes(responseBuffer)}): ${cut === 1 ? 'its type-3 message keeps' : 'their type-3 messages keep'} ` +
+            `only the first ${formatBytes(responseBuffer)}, marked incomplete=response-buffer, so a report of them ` +
+            `counts fewer bytes than were received (the longest: ${formatBytes(longestCut)} received; ` +
+            `--output-http-response-buffer ${bufferHint(longestCut)} keeps answers that long whole; counted as ` +
+            'responses truncated)',
+          `${name}:truncated`,
+        );
+      }
       responses?.close();
       if (statsTimer) clearInterval(statsTimer);
     },
@@ -353,6 +379,11 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   // Which client replays (tests and the benchmark read it).
   Object.assign(output, { client: native ? 'native' : 'js' });
   return output;
+}
+
+/** A --output-http-response-buffer value that holds `bytes`: whole MiB (or KiB below one MiB), rounded up. */
+function bufferHint(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)}kb` : `${Math.ceil(bytes / (1024 * 1024))}mb`;
 }
 
 /** The REASON of a meta's `incomplete=REASON` field (docs/capture.md), or undefined when it has none. */

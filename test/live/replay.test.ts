@@ -163,23 +163,43 @@ forEachClient((client) => {
     }
   });
 
-  test('--output-http-response-buffer cuts what a type-3 message keeps, and counts it', async () => {
+  test('--output-http-response-buffer cuts what a type-3 message keeps: marked, counted and said', async () => {
     const big = 'x'.repeat(50_000);
-    const server = await rawServer(okAnswer(big));
+    // Two long answers and one that fits the buffer.
+    const server = await rawServer((req, socket) => okAnswer(req.includes('/small') ? 'ok' : big)(req, socket, 0));
     try {
-      const out = httpOutput(server.url, { workers: 1, trackResponse: true, responseBuffer: 1000 });
+      const log = memoryLogger();
+      const out = httpOutput(server.url, { workers: 1, trackResponse: true, responseBuffer: 1000, log });
       const sink = collectingOutput();
       const summary = await runPipeline(
-        [arrayInput([requestMessage('GET / HTTP/1.1\r\n\r\n'), requestMessage('GET /2 HTTP/1.1\r\n\r\n')])],
+        [
+          arrayInput([
+            requestMessage('GET / HTTP/1.1\r\n\r\n'),
+            requestMessage('GET /small HTTP/1.1\r\n\r\n'),
+            requestMessage('GET /2 HTTP/1.1\r\n\r\n'),
+          ]),
+        ],
         [out, sink],
       );
       const replayed = sink.messages.filter((m) => m.meta.type === '3');
-      assert.equal(replayed.length, 2);
-      for (const r of replayed) {
-        assert.equal(r.data.length, 1000);
+      assert.equal(replayed.length, 3);
+      const cut = replayed.filter((r) => r.data.length === 1000);
+      assert.equal(cut.length, 2);
+      for (const r of cut) {
         assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 200 OK\r\nContent-Length: 50000\r\n\r\nxxx/);
+        // A reader of the file can tell a cut answer from a whole one (the capture's incomplete=REASON field).
+        assert.deepEqual(r.meta.extra, ['incomplete=response-buffer']);
+        assert.match(r.meta.line, / incomplete=response-buffer$/);
       }
+      const whole = replayed.find((r) => r.data.length !== 1000)!;
+      assert.equal(whole.data.toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      assert.deepEqual(whole.meta.extra, []);
       assert.equal(summary.outputs[0]!.stats!.responses_truncated, 2);
+      const said = log.lines.filter((l) => l.includes('longer than --output-http-response-buffer'));
+      assert.equal(said.length, 1, log.lines.join('\n'));
+      assert.match(said[0]!, /2 replayed responses were longer than --output-http-response-buffer \(1000 B\)/);
+      assert.match(said[0]!, /marked incomplete=response-buffer/);
+      assert.match(said[0]!, /the longest: 48\.9 KiB received; --output-http-response-buffer 49kb keeps/);
       assert.equal(server.connections, 1, 'the rest of a long response is read, so the connection is reused');
     } finally {
       await server.close();
