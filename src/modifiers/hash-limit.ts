@@ -10,6 +10,7 @@
 import { parseGoInt } from '../core/values.js';
 import { fnv1a32 } from './fnv.js';
 import { flagError, goTrimSpace, splitFirst } from './modifier.js';
+import { checkLookedUpName, checkLookedUpParam } from './wire-syntax.js';
 
 export interface HashLimit {
   /** Encoded once: the header and parameter helpers compare bytes. */
@@ -37,6 +38,8 @@ export function parseHashLimit(flag: string, value: string): HashLimit {
     throw flagError(flag, value, "the value should be a percentage and contain '%' (e.g. 25%)");
   }
   if (percent < 0) throw flagError(flag, value, 'the percentage cannot be negative');
+  if (flag === 'http-param-limiter') checkLookedUpParam(flag, value, parts[0]);
+  else checkLookedUpName(flag, value, parts[0]);
   return { name: Buffer.from(parts[0]), percent };
 }
 

@@ -2,14 +2,15 @@
  * `--http-rewrite-header 'Name: REGEXP,REPLACEMENT'` (spec §7.6 step 12, §7.7): when the header's value matches,
  * every match is replaced (Go's ReplaceAll) and the header set. gor quirk kept: a rule whose header is missing or
  * empty stops ALL later rewrite-header rules (a `break`). Parsing: split at the first colon (name as written),
- * trim the rest, split at the first comma, so the regexp cannot contain a comma. Unlike gor, a header line in
+ * trim the rest, split at the first comma, so the regexp cannot contain a comma (a name that is not a token,
+ * `'Host : a,b'`, is a usage error: it names no header). Unlike gor, a header line in
  * the body is not taken for the header (head-header.ts): such a rule finds its header missing.
  */
 import { splice } from '../protocol/http1/bytes.js';
 import { headHeader } from './head-header.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
-import { checkHeaderText } from './wire-syntax.js';
+import { checkHeaderText, checkLookedUpName } from './wire-syntax.js';
 
 const FLAG = 'http-rewrite-header';
 
@@ -20,6 +21,7 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     if (!nameAndRest || !parts) {
       throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
     }
+    checkLookedUpName(FLAG, value, nameAndRest[0]);
     return { name: Buffer.from(nameAndRest[0]), ...parseReplacement(FLAG, value, parts[0], parts[1], checkHeaderText) };
   });
   return {

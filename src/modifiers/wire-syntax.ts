@@ -12,16 +12,55 @@ import { flagError } from './modifier.js';
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A header name (`--http-set-header`): one or more token characters. */
-export function checkHeaderName(flag: string, value: string, name: string): void {
-  if (name === '') throw flagError(flag, value, 'the header name is empty');
+export function checkHeaderName(
+  flag: string,
+  value: string,
+  name: string,
+  why = 'gor would write a line the target cannot read as a header',
+): void {
+  if (name === '') throw flagError(flag, value, `the header name is empty (${why})`);
   if (TOKEN.test(name)) return;
   const bad = [...name].find((c) => !TOKEN.test(c))!;
   throw flagError(
     flag,
     value,
     `the header name ${JSON.stringify(name)} contains ${describeChar(bad)}; a header name is letters, digits and ` +
-      "!#$%&'*+-.^_`|~ only (gor would write a line the target cannot read as a header)",
+      `!#$%&'*+-.^_\`|~ only (${why})`,
   );
+}
+
+/**
+ * What the header filters, --http-rewrite-header and --http-header-limiter do with a name no well-formed header
+ * has: gor takes the name as written (`'User-Agent :curl'` names `User-Agent `), so the rule silently does
+ * nothing, or, for --http-allow-header, drops every request.
+ */
+const NO_SUCH_HEADER: Readonly<Record<string, string>> = {
+  'http-allow-header': 'it would drop every request',
+  'http-disallow-header': 'it would never drop a request',
+  'http-rewrite-header': 'it would rewrite nothing, and stop the --http-rewrite-header rules after it',
+  'http-header-limiter': 'it would keep every request',
+};
+
+/** The header name a filter or rewrite looks for, taken as written (gor does not trim it): a token. */
+export function checkLookedUpName(flag: string, value: string, name: string): void {
+  const trimmed = name.trim();
+  const hint = trimmed !== name && TOKEN.test(trimmed) ? `; write ${JSON.stringify(trimmed)} without the spaces` : '';
+  checkHeaderName(
+    flag,
+    value,
+    name,
+    `gor takes the name as written, and no well-formed request has such a header: ${NO_SUCH_HEADER[flag]}${hint}`,
+  );
+}
+
+/** The query parameter --http-param-limiter looks for: a request-target holds no space or control character. */
+export function checkLookedUpParam(flag: string, value: string, name: string): void {
+  const why = 'no request-target holds it, so the limiter would keep every request';
+  if (name === '') throw flagError(flag, value, `the parameter name is empty (${why})`);
+  const bad = [...name].find((c) => c === ' ' || c === '\t' || isControl(c));
+  if (bad !== undefined) {
+    throw flagError(flag, value, `the parameter name ${JSON.stringify(name)} contains ${describeChar(bad)} (${why})`);
+  }
 }
 
 /** Text written into a header value: anything but control characters (a tab is allowed). */

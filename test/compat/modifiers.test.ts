@@ -174,8 +174,23 @@ describe('--http-allow-header / --http-disallow-header', () => {
     assert.equal(run({ 'http-disallow-header': ['X-Missing:.*'] }, req), req);
     assert.equal(run({ 'http-disallow-header': ['X-Empty:.*'] }, req), req);
   });
-  it('the name is not trimmed (as gor): a space before the colon names another header', () => {
-    assert.equal(run({ 'http-disallow-header': ['User-Agent :Gor'] }, req), req);
+  it('the name is not trimmed (as gor), so a name no header has is a usage error, where gor silently never matches', () => {
+    // gor: 'User-Agent :Gor' names `User-Agent `: allow-header drops every request, the others do nothing.
+    usageError(
+      { 'http-disallow-header': ['User-Agent :Gor'] },
+      /"User-Agent " contains a space.*never drop.*"User-Agent"/,
+    );
+    usageError({ 'http-allow-header': ['User-Agent :Gor'] }, /http-allow-header.*drop every request/);
+    usageError({ 'http-allow-header': [':Gor'] }, /http-allow-header ":Gor": the header name is empty/);
+    usageError({ 'http-allow-header': ['X\u00c4:1'] }, /the character "\u00c4"/);
+    usageError(
+      { 'http-rewrite-header': ['Host : a,b'] },
+      /http-rewrite-header.*"Host " contains a space.*rewrite nothing/,
+    );
+    usageError({ 'http-header-limiter': [' X:50%'] }, /http-header-limiter.*keep every request/);
+    usageError({ 'http-param-limiter': ['id :50%'] }, /http-param-limiter.*"id " contains a space.*keep every request/);
+    usageError({ 'http-param-limiter': [':50%'] }, /http-param-limiter.*parameter name is empty/);
+    assert.equal(run({ 'http-disallow-header': ['User-Agent:Gor'] }, req), null);
   });
   it("flag values: gor's parsing tests", () => {
     assert.ok(buildModifierChain({ 'http-allow-header': ['Header1:^$', 'Header2:^:$'] }));
