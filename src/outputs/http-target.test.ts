@@ -29,6 +29,22 @@ test('ports that can be listened on are taken as written', () => {
   assert.equal(parseTarget('staging').port, 80);
 });
 
+test("a target with ':' and no port (an unset $PORT) dials the scheme's default, as Go, and is marked", () => {
+  for (const [address, port, host] of [
+    ['http://127.0.0.1:', 80, '127.0.0.1:'],
+    ['https://[::1]:/x', 443, '[::1]:'],
+    ['staging:', 80, 'staging:'],
+    ['http://u:p@staging:/x', 80, 'staging:'],
+  ] as const) {
+    const target = parseTarget(address);
+    assert.equal(target.port, port, address);
+    assert.equal(target.hostHeader, host, address);
+    assert.equal(target.emptyPort, true, address);
+  }
+  for (const address of ['http://staging', 'http://staging:8080', 'http://[::1]', 'http://u:p@staging/x'])
+    assert.equal(parseTarget(address).emptyPort, false, address);
+});
+
 test('a request with more than one Host line in its head is sent with one: the first, edited or kept (as gor)', () => {
   const target = parseTarget('http://staging:8080');
   const adapt = (text: string, keepHost = false) =>

@@ -32,6 +32,11 @@ export interface HttpTarget {
   readonly fixedTarget: string | undefined;
   /** `Basic …` from credentials in a target with a path (see above). */
   readonly basicAuth?: string;
+  /**
+   * The authority ends with ':' and no port (`http://staging:`, what `http://staging:$PORT` gives with the
+   * variable unset): the scheme's default port is dialed, as Go does, and the output says so at start.
+   */
+  readonly emptyPort: boolean;
 }
 
 export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
@@ -86,6 +91,7 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
     hostHeader: authority,
     hostHeaderBytes: Buffer.from(authority, 'utf8'),
     fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
+    emptyPort: authority.endsWith(':'),
   };
   if (hasPath && (url.username !== '' || url.password !== '')) {
     const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;

@@ -98,6 +98,15 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
 
   const name = `output-http(${address})`;
   const log = options.log;
+  if (target.emptyPort) {
+    // Valid (RFC 3986: the port may be empty) and dialed as gor dials it, but most likely an unset variable.
+    log?.warn(
+      `${name}: the target has ':' and no port after it: requests go to port ${target.port}, the ` +
+        `${target.secure ? 'https' : 'http'}:// default, as gor sends them (was a variable meant to give the ` +
+        'port, as in http://staging:$PORT?)',
+      `${name}:empty-port`,
+    );
+  }
   const onDone = (meta: { readonly id: string }, outcome: JobOutcome) => {
     report.record(outcome);
     // gor only logs failures at --verbose; a replay that reaches nothing must say so. The logger shows the

@@ -336,3 +336,13 @@ forEachClient((client) => {
     }
   });
 });
+
+test("a target with ':' and no port (http://host:$PORT, the variable unset) is said at start, naming the port dialed", async () => {
+  const log = memoryLogger();
+  const summary = await runPipeline([arrayInput([])], [httpOutput('http://127.0.0.1:', { log })]);
+  assert.equal(summary.outputs[0]!.stats!.requests, 0);
+  const said = log.lines.filter((l) => l.includes("has ':' and no port"));
+  assert.equal(said.length, 1, log.lines.join('\n'));
+  assert.match(said[0]!, /output-http\(http:\/\/127\.0\.0\.1:\): .* requests go to port 80, the http:\/\/ default/);
+  assert.match(said[0]!, /http:\/\/staging:\$PORT/);
+});
