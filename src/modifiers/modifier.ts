@@ -42,14 +42,26 @@ export function splitFirst(value: string, sep: string): [string, string] | null 
   return at === -1 ? null : [value.slice(0, at), value.slice(at + sep.length)];
 }
 
-/** Compiles a Go regexp from a flag value, turning syntax problems into usage errors. */
-export function flagRegexp(flag: string, value: string, pattern: string): GoRegexp {
+/**
+ * Compiles a Go regexp from a flag value, turning syntax problems into usage errors. `hint` is added to the
+ * message (for a value split at a separator the regexp may have held: see splitHint).
+ */
+export function flagRegexp(flag: string, value: string, pattern: string, hint = ''): GoRegexp {
   try {
     return new GoRegexp(pattern);
   } catch (err) {
-    if (err instanceof GoRegexpError) {
-      throw flagError(flag, value, `regexp ${JSON.stringify(pattern)}: ${err.message} (at ${err.construct})`, err);
-    }
-    throw flagError(flag, value, `regexp ${JSON.stringify(pattern)}: ${(err as Error).message}`, err);
+    const why = err instanceof GoRegexpError ? `${err.message} (at ${err.construct})` : (err as Error).message;
+    throw flagError(flag, value, `regexp ${JSON.stringify(pattern)}: ${why}${hint}`, err);
   }
+}
+
+/**
+ * For `regexp<sep>replacement` values (--http-rewrite-url splits at the first `:`, --http-rewrite-header at the
+ * first `,`): when the replacement holds `sep` too, the regexp was probably cut at one of its own, so say so.
+ */
+export function splitHint(sep: ':' | ',', replacement: string): string {
+  if (!replacement.includes(sep)) return '';
+  const written = sep === ':' ? '\\x3a' : '\\x2c';
+  const group = sep === ':' ? '; a group (?:…) or (?i:…) cannot be written here: use (…) or a leading (?i)' : '';
+  return `. The value is split at its first ${JSON.stringify(sep)} (as gor splits it), so the regexp cannot contain one: write ${written} for it${group}`;
 }

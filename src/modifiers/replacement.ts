@@ -6,7 +6,7 @@
  * nothing, as in Go: kept, but said in `warnings`, since it is almost always a typo.
  */
 import { type GoRegexp, parseTemplate, type Template } from './go-regexp.js';
-import { flagError, flagRegexp } from './modifier.js';
+import { flagError, flagRegexp, splitHint } from './modifier.js';
 
 export interface Replacement {
   readonly regexp: GoRegexp;
@@ -25,8 +25,9 @@ export function parseReplacement(
   pattern: string,
   template: string,
   literal: (flag: string, value: string, text: string, what: string) => void,
+  separator: ':' | ',',
 ): Replacement {
-  const regexp = flagRegexp(flag, value, pattern);
+  const regexp = flagRegexp(flag, value, pattern, splitHint(separator, template));
   const parsed = parseTemplate(template);
   literal(flag, value, parsed.parts.filter((p) => typeof p === 'string').join(''), 'the replacement');
   const warnings: string[] = [];

@@ -22,7 +22,20 @@ export function rewriteHeader(values: readonly string[]): Modifier {
       throw flagError(FLAG, value, 'expected `Name: regexp,replacement` (e.g. Host: (.*)\\.example\\.com,$1.staging)');
     }
     checkLookedUpName(FLAG, value, nameAndRest[0]);
-    return { name: Buffer.from(nameAndRest[0]), ...parseReplacement(FLAG, value, parts[0], parts[1], checkHeaderText) };
+    // 'X: a{1,3},b' splits into 'a{1' (a valid regexp: a literal brace) and '3},b'.
+    if (/\{\d*$/.test(parts[0]) && /^\d*\}/.test(parts[1])) {
+      throw flagError(
+        FLAG,
+        value,
+        `the value is split at its first "," (as gor splits it), so this is the regexp ${JSON.stringify(parts[0])} ` +
+          `and the replacement ${JSON.stringify(parts[1])}: a repeat {n,m} cannot be written here; write it out ` +
+          '(a{1,3} is aa?a?) or use + or *',
+      );
+    }
+    return {
+      name: Buffer.from(nameAndRest[0]),
+      ...parseReplacement(FLAG, value, parts[0], parts[1], checkHeaderText, ','),
+    };
   });
   return {
     flag: FLAG,

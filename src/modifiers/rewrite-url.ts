@@ -16,7 +16,17 @@ export function rewriteUrl(values: readonly string[]): Modifier {
     const parts = splitFirst(value, ':');
     if (!parts)
       throw flagError(FLAG, value, 'need both regexp and replacement, colon-delimited (e.g. /v1/(.*):/v2/$1)');
-    return parseReplacement(FLAG, value, parts[0], parts[1], checkTargetText);
+    // '^http://a/x:http://b/x' splits into '^http' and '//a/x:http://b/x': a valid regexp, and garbage targets.
+    if (/(?:^|[^A-Za-z0-9+.-])(?:https?|wss?|ftp)$/i.test(parts[0]) && parts[1].startsWith('//')) {
+      throw flagError(
+        FLAG,
+        value,
+        `the value is split at its first ":" (as gor splits it), so this is the regexp ${JSON.stringify(parts[0])} ` +
+          `and the replacement ${JSON.stringify(parts[1])}: a URL in the regexp needs its colon written \\x3a ` +
+          `('${parts[0]}\\x3a//…')`,
+      );
+    }
+    return parseReplacement(FLAG, value, parts[0], parts[1], checkTargetText, ':');
   });
   return {
     flag: FLAG,

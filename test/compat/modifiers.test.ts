@@ -290,10 +290,31 @@ describe('--http-rewrite-url', () => {
     usageError({ 'http-rewrite-url': ['((a)|b)+:$2'] }, /repeated group/);
     assert.ok(buildModifierChain({ 'http-rewrite-url': ['((a)|b)+:$1'] })); // the repeated group itself is fine
   });
+  it('a regexp cut at its own colon is a usage error that says so (gor: a compile error, or garbage targets)', () => {
+    // gor takes '^http' as the regexp and writes '//a/x:http://b/x://a/x/y' for http://a/x/y.
+    usageError(
+      { 'http-rewrite-url': ['^http://a/x:http://b/x'] },
+      /regexp "\^http" and the replacement "\/\/a\/x:http:\/\/b\/x": a URL in the regexp needs its colon written \\x3a/,
+    );
+    usageError({ 'http-rewrite-url': ['(?i)^HTTPS://a/(.*):https://b/$1'] }, /\(\?i\)\^HTTPS\\x3a/);
+    usageError(
+      { 'http-rewrite-url': ['^/(?:v1|v2)/(.*):/v3/$1'] },
+      /regexp "\^\/\(\?": .*split at its first ":".*\\x3a.*use \(…\) or a leading \(\?i\)/,
+    );
+    assert.equal(run({ 'http-rewrite-url': ['^http\\x3a//a/(.*):http://b/$1'] }, GET('http://a/x')), GET('http://b/x'));
+    assert.equal(run({ 'http-rewrite-url': ['^/a://b'] }, GET('/a')), GET('//b')); // no scheme: taken as written
+    usageError({ 'http-rewrite-url': ['^/x(:/y'] }, /missing closing \)[^.]*$/); // no other colon: no hint
+  });
 });
 
 describe('--http-rewrite-header', () => {
   const req = GET('/', 'Host: www.w3.org\r\nX-Env: prod\r\n');
+  it('a regexp cut at its own comma is a usage error that says so (gor: a compile error, or a literal brace)', () => {
+    // gor takes 'w{1' (a literal brace) as the regexp and '3}\.w3,x' as the replacement: nothing is rewritten.
+    usageError({ 'http-rewrite-header': ['Host: w{1,3}\\.w3,x'] }, /regexp "w\{1" and the replacement "3\}\\\\.w3,x"/);
+    usageError({ 'http-rewrite-header': ['Host: (a,b),c'] }, /regexp "\(a": .*split at its first ",".*\\x2c/);
+    assert.equal(run({ 'http-rewrite-header': ['Host: (w3),$1,x'] }, req), req.replace('w3.org', 'w3,x.org'));
+  });
   it("gor's test: Host: (.*).w3.org,$1.beta.w3.org", () => {
     assert.equal(
       run({ 'http-rewrite-header': ['Host: (.*).w3.org,$1.beta.w3.org'] }, req),
