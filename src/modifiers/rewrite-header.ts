@@ -10,7 +10,7 @@ import { splice } from '../protocol/http1/bytes.js';
 import { headHeader } from './head-header.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
-import { checkHeaderText, checkLookedUpName } from './wire-syntax.js';
+import { checkHeaderText, checkLookedUpName, framingWarning } from './wire-syntax.js';
 
 const FLAG = 'http-rewrite-header';
 
@@ -41,7 +41,9 @@ export function rewriteHeader(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `rewrite headers ${rules.map((r) => r.name).join(', ')}`,
     dropped: 0,
-    warnings: rules.flatMap((rule) => rule.warnings),
+    warnings: rules.flatMap((rule, i) =>
+      [framingWarning(FLAG, values[i]!, rule.name.toString()) ?? [], rule.warnings].flat(),
+    ),
     apply(payload) {
       let out = payload;
       for (const rule of rules) {

@@ -8,7 +8,7 @@ import { splice } from '../protocol/http1/bytes.js';
 import { addHeader } from '../protocol/http1/index.js';
 import { headHeader } from './head-header.js';
 import { flagError, goTrimSpace, type Modifier, splitFirst } from './modifier.js';
-import { checkHeaderName, checkHeaderText } from './wire-syntax.js';
+import { checkHeaderName, checkHeaderText, framingWarning } from './wire-syntax.js';
 
 const FLAG = 'http-set-header';
 
@@ -19,12 +19,13 @@ export function setHeaders(values: readonly string[]): Modifier {
     const [name, text] = [goTrimSpace(parts[0]), goTrimSpace(parts[1])];
     checkHeaderName(FLAG, value, name);
     checkHeaderText(FLAG, value, text, 'the value');
-    return { name: Buffer.from(name), value: Buffer.from(text) };
+    return { name: Buffer.from(name), value: Buffer.from(text), warning: framingWarning(FLAG, value, name) };
   });
   return {
     flag: FLAG,
     description: `set headers ${headers.map((h) => h.name).join(', ')}`,
     dropped: 0,
+    warnings: headers.flatMap((h) => h.warning ?? []),
     apply(payload) {
       let out = payload;
       for (const h of headers) {

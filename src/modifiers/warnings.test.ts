@@ -64,3 +64,25 @@ describe('--http-allow-method with a method the filters never see', () => {
     assert.deepEqual(warningsOf({ 'http-allow-method': ['POST', 'OPTIONS'] }), []);
   });
 });
+
+describe('an edit of Content-Length or Transfer-Encoding', () => {
+  it('is warned of (every request gets it whatever its body), names in any case, as gor takes it', () => {
+    const set = warningsOf({ 'http-set-header': ['content-length: 10', 'X-A: 1'] });
+    assert.equal(set.length, 1);
+    assert.match(
+      set[0]!,
+      /^--http-set-header "content-length: 10": content-length says where each request's body ends, and this gives every request the same one whatever its body: a request whose body does not fit it is malformed/,
+    );
+    const rewrite = warningsOf({ 'http-rewrite-header': ['Transfer-Encoding: chunked,identity', 'Host: (.*),$1'] });
+    assert.equal(rewrite.length, 1);
+    assert.match(
+      rewrite[0]!,
+      /^--http-rewrite-header "Transfer-Encoding: chunked,identity": Transfer-Encoding says .* rewrites it without regard to the body/,
+    );
+    assert.deepEqual(warningsOf({ 'http-set-header': ['Content-Type: text/plain', 'Host: x'] }), []);
+  });
+  it('still sets the header, as gor does', () => {
+    const out = buildModifierChain({ 'http-set-header': ['Content-Length: 10'] })!.process(request('/a'));
+    assert.equal(out?.data.toString(), 'GET /a HTTP/1.1\r\nContent-Length: 10\r\nHost: h\r\n\r\n');
+  });
+});

@@ -102,3 +102,24 @@ function describeChar(c: string): string {
     }
   }
 }
+
+/**
+ * Headers that say where the body ends. An edit gives every request the same value whatever its body, so a
+ * request whose body does not fit it is malformed from then on: the target waits for bytes that never come or
+ * reads the rest as another request (the replay refuses such requests, counted; a file records them as they are).
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/** The warning for an edit of Content-Length or Transfer-Encoding, or null. */
+export function framingWarning(flag: string, value: string, name: string): string | null {
+  if (!FRAMING.has(name.toLowerCase())) return null;
+  const edit =
+    flag === 'http-set-header'
+      ? 'this gives every request the same one whatever its body'
+      : 'this rewrites it without regard to the body';
+  return (
+    `--${flag} ${JSON.stringify(value)}: ${name} says where each request's body ends, and ${edit}: a request ` +
+    'whose body does not fit it is malformed (its replay is not sent, counted as incomplete or as bytes after ' +
+    'the request; an --output-file records it as it is), as in gor'
+  );
+}
