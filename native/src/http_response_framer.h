@@ -110,6 +110,9 @@ class ResponseFramer {
   bool in_head() const { return state_ == S_START || state_ == S_HEADERS; }
   bool chunked() const { return chunked_; }
   int64_t content_length() const { return content_length_; }
+  // The head is in and the body has no length (no Content-Length, or a Transfer-Encoding whose last coding is
+  // not chunked): it ends only when the target closes the connection.
+  bool until_close() const { return state_ == S_CLOSE; }
   // Body bytes still expected by a Content-Length body (S_BODY).
   uint64_t remaining() const { return remaining_; }
 

@@ -1177,6 +1177,11 @@ class Sender : public Napi::ObjectWrap<Sender> {
     }
   }
 
+  // Why a response still incomplete is waiting (the words of http-connection.ts UNTIL_CLOSE_WHY).
+  static constexpr const char* kUntilCloseWhy =
+      ": its body has no length (no Content-Length, or a Transfer-Encoding that does not end in chunked), so it "
+      "ends only when the target closes the connection, and the target kept it open";
+
   // Where the exchange stood when its time ran out (the words of http-connection.ts timeoutDetail): a
   // connection never made, a target that does not read, one that does not answer and a slow answer are
   // looked for in different places.
@@ -1185,7 +1190,8 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (c.connecting) return "no connection to the target within " + t;
     if (c.bytes == 0 && c.written < c.req.length) return "the target did not take the whole request within " + t;
     if (c.bytes == 0) return "no response within " + t;
-    return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received";
+    return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received" +
+           (c.framer.until_close() ? kUntilCloseWhy : "");
   }
 
   static bool OnlyLineEnds(const uint8_t* p, size_t n) {

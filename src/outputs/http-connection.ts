@@ -73,6 +73,11 @@ export interface ConnectionOptions {
 /** Where every plain-TCP connection's reads land (see the file header): read callbacks never overlap. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/** Why a response still incomplete at its timeout waits (the native sender says the same: kUntilCloseWhy). */
+const UNTIL_CLOSE_WHY =
+  ': its body has no length (no Content-Length, or a Transfer-Encoding that does not end in chunked), so it ' +
+  'ends only when the target closes the connection, and the target kept it open';
+
 /** performance.now() → wall clock ms (sub-ms precision), fixed once: no Date or BigInt per request. */
 const WALL_OFFSET = performance.timeOrigin;
 
@@ -150,7 +155,8 @@ export class ReplayConnection {
     if (this.target.secure && !this.secured) return `no TLS handshake with the target within ${t}`;
     if (this.bytes === 0 && socket.writableLength > 0) return `the target did not take the whole request within ${t}`;
     if (this.bytes === 0) return `no response within ${t}`;
-    return `the response was still incomplete after ${t}, ${this.bytes} bytes received`;
+    const why = this.splitter.untilClose ? UNTIL_CLOSE_WHY : '';
+    return `the response was still incomplete after ${t}, ${this.bytes} bytes received${why}`;
   }
 
   close(): void {

@@ -248,6 +248,17 @@ forEachClient(() => {
           body: 0,
           says: /\(the response was still incomplete after 300ms, 43 bytes received\)/,
         },
+        ...['Content-Type: text/plain', 'Transfer-Encoding: identity\r\nContent-Length: 3'].map((fields) => ({
+          // A body without length (none given, or a Transfer-Encoding not ending in chunked, which overrides the
+          // Content-Length) ends only at close: the target keeps the connection open.
+          server: () => rawServer((_r, socket) => socket.write(`HTTP/1.1 200 OK\r\n${fields}\r\n\r\nabc`)),
+          body: 0,
+          says: new RegExp(
+            'still incomplete after 300ms, \\d+ bytes received: its body has no length \\(no Content-Length, or a ' +
+              'Transfer-Encoding that does not end in chunked\\), so it ends only when the target closes the ' +
+              'connection, and the target kept it open\\)',
+          ),
+        })),
         {
           // Reads nothing: a request larger than the socket buffers cannot be written whole.
           server: async () => {

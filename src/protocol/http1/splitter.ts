@@ -268,6 +268,14 @@ export class Http1Splitter {
   }
 
   /**
+   * True while a message's head is in and its body has no length (no Content-Length, or a Transfer-Encoding
+   * that does not end in chunked): it ends only with the stream (a replay client says so when it times out).
+   */
+  get untilClose(): boolean {
+    return this.state === S_CLOSE && this.cur !== null && this.cur.closeDelimited;
+  }
+
+  /**
    * True while a message whose framing was lost (a bad chunk line) waits to be reported: it is reported only
    * when the next start line or the end of the stream comes, so a client that must answer now asks here.
    */
