@@ -72,6 +72,30 @@ export interface TcpSegment {
    * keys or VXLAN VNIs may carry the same inner 4-tuple. 0 (or absent) for no tunnel, or one without an id.
    */
   readonly tunnel?: number;
+  /**
+   * The VLAN ids the frame carried (`vlanKey`), part of its connection's identity as `tunnel` is: two
+   * VLANs of a trunk (tenants with overlapping address spaces) may carry the same 4-tuple. 0 (or absent)
+   * for an untagged frame.
+   */
+  readonly vlan?: number;
+}
+
+/**
+ * `TcpSegment.vlan` of a frame's VLAN ids (outermost first): each id but 0 (a priority tag, 802.1p: no VLAN,
+ * and often added in one direction only) is a digit base 4097 of the number, so a stack of up to four ids is
+ * told apart exactly (the number stays below 2^53); 0 when none is left. Ids past the fourth are not part of
+ * it (8 is the most the decoder reads, and no network stacks five).
+ */
+export function vlanKey(ids: readonly number[]): number {
+  let key = 0;
+  let digits = 0;
+  for (let i = 0; i < ids.length && digits < 4; i++) {
+    const id = ids[i]!;
+    if (id === 0) continue;
+    key = key * 4097 + id;
+    digits++;
+  }
+  return key;
 }
 
 /** `TcpSegment.tunnel` kinds: the id's number space is `kind × 2^32 + value`, so kinds never meet. */

@@ -176,8 +176,9 @@ export class TcpAssembler {
       serverIp: a.serverIp,
       serverPort: a.serverPort,
       serverIp4: a.serverIp4 >>> 0,
-      // The fast path follows untunnelled connections only.
+      // The fast path follows untunnelled, untagged connections only.
       tunnel: 0,
+      vlan: 0,
       roleSource: a.roleSource,
       openedNs: a.openedNs,
     };
@@ -200,6 +201,7 @@ export class TcpAssembler {
       dstIp4: conn.serverIp4,
       dstPort: conn.serverPort,
       tunnel: conn.tunnel,
+      vlan: conn.vlan,
     };
     return this.table.get(tuple as TcpSegment) !== undefined;
   }

@@ -23,19 +23,24 @@ export interface DirectionTuple {
   readonly dstPort: number;
   /** `TcpSegment.tunnel`: 0 for none. */
   readonly tunnel: number;
+  /** `TcpSegment.vlan`: 0 for none. */
+  readonly vlan: number;
 }
 
-/** 30-bit hash of `src → dst` in `tunnel` (a V8 small integer on every platform). */
+/** 30-bit hash of `src → dst` in `tunnel` and `vlan` (a V8 small integer on every platform). */
 export function directionHash(
   srcIp4: number,
   srcPort: number,
   dstIp4: number,
   dstPort: number,
   tunnel: number,
+  vlan: number,
 ): number {
   let h = Math.imul(srcIp4 ^ Math.imul(dstIp4, 0x9e3779b1), 0x85ebca6b) ^ ((srcPort << 16) | dstPort);
   // The id's value (low 32 bits, `^` takes them) and its kind (the quotient's integer part).
   if (tunnel !== 0) h = Math.imul(h ^ tunnel ^ (tunnel / 0x1_0000_0000), 0x27d4eb2f);
+  // Up to four 12-bit digits base 4097: the low 32 bits and the quotient's integer part, as for a tunnel.
+  if (vlan !== 0) h = Math.imul(h ^ vlan ^ (vlan / 0x1_0000_0000), 0x165667b1);
   h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
   h ^= h >>> 13;
   return h & 0x3fffffff;
@@ -49,6 +54,7 @@ export function sameDirection(t: DirectionTuple, seg: TcpSegment): boolean {
     t.srcIp4 === seg.srcIp4 >>> 0 &&
     t.dstIp4 === seg.dstIp4 >>> 0 &&
     t.tunnel === (seg.tunnel ?? 0) &&
+    t.vlan === (seg.vlan ?? 0) &&
     t.srcIp === seg.srcIp &&
     t.dstIp === seg.dstIp
   );

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TunnelKind, tunnelId } from '../capture/types.js';
+import { TunnelKind, tunnelId, vlanKey } from '../capture/types.js';
 import { TcpAssembler } from './assembler.js';
 import { connectionOf, Flow } from './flow.js';
 import { directionHash } from './flow-key.js';
@@ -53,12 +53,15 @@ describe('FlowTable', () => {
   });
 
   it('hashes to small non-negative integers that differ by direction', () => {
-    const h = directionHash(0x0a000001, 40000, 0x0a000002, 80, 0);
+    const h = directionHash(0x0a000001, 40000, 0x0a000002, 80, 0, 0);
     assert.ok(Number.isInteger(h) && h >= 0 && h < 2 ** 30);
-    assert.notEqual(h, directionHash(0x0a000002, 80, 0x0a000001, 40000, 0));
-    const keyed = directionHash(0x0a000001, 40000, 0x0a000002, 80, tunnelId(TunnelKind.VXLAN_VNI, 7));
+    assert.notEqual(h, directionHash(0x0a000002, 80, 0x0a000001, 40000, 0, 0));
+    const keyed = directionHash(0x0a000001, 40000, 0x0a000002, 80, tunnelId(TunnelKind.VXLAN_VNI, 7), 0);
     assert.ok(Number.isInteger(keyed) && keyed >= 0 && keyed < 2 ** 30);
     assert.notEqual(keyed, h);
+    const tagged = directionHash(0x0a000001, 40000, 0x0a000002, 80, 0, vlanKey([4095, 4095, 4095, 4095]));
+    assert.ok(Number.isInteger(tagged) && tagged >= 0 && tagged < 2 ** 30);
+    assert.notEqual(tagged, h);
   });
 
   it('keeps IPv6 clients apart when their last 4 bytes (gor’s id bytes) are equal', () => {
@@ -91,5 +94,32 @@ describe('FlowTable', () => {
       [1, 2, 3, 4].map((c) => rec.text('client', c)),
       ['tenant-1', 'tenant-2', 'vni-1', 'plain'],
     );
+  });
+
+  it('keeps connections of different VLANs (802.1Q, QinQ) apart when their 4-tuples are equal', () => {
+    const rec = new Recorder();
+    const asm = new TcpAssembler({ onStream: rec.onStream });
+    const tagged = (ids: number[], data: string) => ({ ...seg({ seq: 100, data }), vlan: vlanKey(ids) });
+    asm.push(tagged([10], 'vlan-10'));
+    asm.push(tagged([20], 'vlan-20'));
+    asm.push(tagged([100, 10], 'qinq-100-10'));
+    asm.push(tagged([], 'untagged'));
+    // A priority tag (VID 0) is no VLAN: the same connection as untagged, its bytes a retransmission.
+    asm.push(tagged([0], 'untagged'));
+    asm.push(tagged([100, 0, 10], 'qinq-100-10'));
+    assert.equal(asm.flowCount, 4);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((c) => rec.text('client', c)),
+      ['vlan-10', 'vlan-20', 'qinq-100-10', 'untagged'],
+    );
+  });
+
+  it('vlanKey tells stacks of up to four ids apart', () => {
+    const stacks = [[], [1], [4095], [1, 1], [4095, 4095], [1, 2], [2, 1], [1, 2, 3], [4095, 4095, 4095, 4095]];
+    const keys = stacks.map(vlanKey);
+    assert.equal(new Set(keys).size, stacks.length);
+    assert.equal(vlanKey([]), 0);
+    assert.equal(vlanKey([0, 0]), 0);
+    assert.ok(keys.every((k) => Number.isSafeInteger(k) && k >= 0));
   });
 });

@@ -21,6 +21,7 @@ export type DirectionHasher = (
   dstIp4: number,
   dstPort: number,
   tunnel: number,
+  vlan: number,
 ) => number;
 
 export class FlowTable {
@@ -36,7 +37,7 @@ export class FlowTable {
   /** The stream `seg`'s sender writes to, if its flow is known. */
   get(seg: TcpSegment): Stream | undefined {
     let s: Stream | null | undefined = this.streams.get(
-      this.hash(seg.srcIp4 >>> 0, seg.srcPort, seg.dstIp4 >>> 0, seg.dstPort, seg.tunnel ?? 0),
+      this.hash(seg.srcIp4 >>> 0, seg.srcPort, seg.dstIp4 >>> 0, seg.dstPort, seg.tunnel ?? 0, seg.vlan ?? 0),
     );
     while (s !== undefined && s !== null && !sameDirection(s, seg)) s = s.chain;
     return s ?? undefined;
@@ -71,7 +72,7 @@ export class FlowTable {
   }
 
   private keyOf(t: DirectionTuple): number {
-    return this.hash(t.srcIp4, t.srcPort, t.dstIp4, t.dstPort, t.tunnel);
+    return this.hash(t.srcIp4, t.srcPort, t.dstIp4, t.dstPort, t.tunnel, t.vlan);
   }
 
   private insert(stream: Stream): void {

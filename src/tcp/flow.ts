@@ -50,6 +50,7 @@ export function connectionOf(id: number, seg: TcpSegment, role: SenderRole): Tcp
     serverPort: fromClient ? seg.dstPort : seg.srcPort,
     serverIp4: (fromClient ? seg.dstIp4 : seg.srcIp4) >>> 0,
     tunnel: seg.tunnel ?? 0,
+    vlan: seg.vlan ?? 0,
     roleSource: role.source,
     openedNs: seg.tsNs,
   };

@@ -63,6 +63,7 @@ export class Stream implements DirectionTuple {
   readonly dstIp4: number;
   readonly dstPort: number;
   readonly tunnel: number;
+  readonly vlan: number;
 
   /** A SYN, data or FIN fixed the start position. */
   started = false;
@@ -104,6 +105,7 @@ export class Stream implements DirectionTuple {
     this.dstIp4 = fromClient ? conn.serverIp4 : conn.clientIp4;
     this.dstPort = fromClient ? conn.serverPort : conn.clientPort;
     this.tunnel = conn.tunnel;
+    this.vlan = conn.vlan;
   }
 
   /** Started and not ended: closing it now would lose or cut something. */

@@ -34,6 +34,8 @@ export interface TcpConnection {
   readonly serverIp4: number;
   /** The tunnel id its packets carry (`TcpSegment.tunnel`), 0 for none: part of the connection's identity. */
   readonly tunnel: number;
+  /** The VLAN ids its packets carry (`TcpSegment.vlan`), 0 for none: part of the connection's identity. */
+  readonly vlan: number;
   readonly roleSource: RoleSource;
   /** Timestamp of the packet that created the flow (Unix ns). */
   readonly openedNs: bigint;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LinkType, type RawPacket, TcpFlag, type TcpSegment, TunnelKind, tunnelId } from '../types.js';
+import { LinkType, type RawPacket, TcpFlag, type TcpSegment, TunnelKind, tunnelId, vlanKey } from '../types.js';
 import { createDecoder, type DecodeCounters } from './decoder.js';
 import { SUPPORTED_LINK_TYPES } from './link.js';
 import type { DROP_REASONS } from './reasons.js';
@@ -112,6 +112,7 @@ describe('decoder', () => {
       vlanIds: [],
       vni: -1,
       tunnel: 0,
+      vlan: 0,
     });
     assert.equal(payload.toString(), 'GET / HTTP/1.1\r\n\r\n');
     assert.equal(payload.buffer, frame.buffer, 'zero-copy: same memory as the packet');
@@ -449,6 +450,15 @@ describe('decoder', () => {
     assert.equal(only.decode(tagged([])), null);
     const s = createDecoder().decode(tagged([3, 4]));
     assert.deepEqual(s?.vlanIds, [3, 4]);
+    // The stack is the segment's vlan (part of its connection's identity); a priority tag (VID 0) is none.
+    assert.equal(s?.vlan, vlanKey([3, 4]));
+    assert.notEqual(s?.vlan, createDecoder().decode(tagged([4, 3]))?.vlan);
+    assert.equal(createDecoder().decode(tagged([0]))?.vlan, 0);
+    assert.equal(createDecoder().decode(tagged([]))?.vlan, 0);
+    // A VXLAN inner frame's tags come after the outer frame's.
+    const inner = ethernet(ipv4(tcp()), 0x0800, [[0x8100, 7]]);
+    const vx = ethernet(ipv4(udp(vxlan(inner, 5)), { protocol: 17 }), 0x0800, [[0x8100, 9]]);
+    assert.equal(createDecoder().decode(raw(vx))?.vlan, vlanKey([9, 7]));
   });
 
   it('says why each kind of packet was dropped', () => {

@@ -13,7 +13,7 @@
  * under one reason (`counters.dropped`) or held as a fragment, and `lastDrop` says what happened to the
  * packet just decoded.
  */
-import { type RawPacket, type TcpSegment, TunnelKind, tunnelId } from '../types.js';
+import { type RawPacket, type TcpSegment, TunnelKind, tunnelId, vlanKey } from '../types.js';
 import { AddressText } from './address.js';
 import { parseEthernet } from './ethernet.js';
 import { DEFAULT_FRAGMENT_LIMITS, type FragmentCounters, type FragmentLimits, FragmentTable } from './fragments.js';
@@ -242,6 +242,7 @@ class PacketDecoder implements Decoder {
     const srcIp = v4 ? this.text.ipv4(ip.src4) : this.text.ipv6(ip.addrBuf, ip.addrOff, ip.src4);
     const dstIp = v4 ? this.text.ipv4(ip.dst4) : this.text.ipv6(ip.addrBuf, ip.addrOff + 16, ip.dst4);
     const vlans = this.link.vlanIds.length === 0 ? NO_VLANS : [...this.link.vlanIds];
+    const vlan = vlans.length === 0 ? 0 : vlanKey(vlans);
     this.counters.segments++;
     if (ip.truncated) this.counters.truncated++;
     this.lastDrop = null;
@@ -265,6 +266,7 @@ class PacketDecoder implements Decoder {
       scratch.vlanIds = vlans;
       scratch.vni = this.vni;
       scratch.tunnel = this.link.tunnel;
+      scratch.vlan = vlan;
       return scratch;
     }
     return {
@@ -286,6 +288,7 @@ class PacketDecoder implements Decoder {
       vlanIds: vlans,
       vni: this.vni,
       tunnel: this.link.tunnel,
+      vlan,
     };
   }
 
@@ -395,4 +398,5 @@ class ScratchSegment implements DecodedSegment {
   vlanIds: readonly number[] = NO_VLANS;
   vni = -1;
   tunnel = 0;
+  vlan = 0;
 }

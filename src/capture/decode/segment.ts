@@ -19,4 +19,6 @@ export interface DecodedSegment extends TcpSegment {
   readonly vni: number;
   /** See `TcpSegment.tunnel`: always set by the decoder. */
   readonly tunnel: number;
+  /** See `TcpSegment.vlan` (`vlanKey(vlanIds)`): always set by the decoder. */
+  readonly vlan: number;
 }

@@ -99,8 +99,11 @@ export class FlowPipeline {
       onFlowRemoved: (conn) => {
         // A server that never sent a byte has no direction to end: its requests are settled here.
         this.http.get(conn)?.close(this.httpCounters, options.trackResponse);
-        // The fast path marks the tuples of plain IPv4 connections only (it hands tunnelled packets over).
-        if (this.native !== null && conn.tunnel === 0 && !conn.clientIp.includes(':')) this.removed.push(conn);
+        // The fast path marks the tuples of plain IPv4 connections only (it hands tunnelled and VLAN-tagged
+        // packets over).
+        if (this.native !== null && conn.tunnel === 0 && conn.vlan === 0 && !conn.clientIp.includes(':')) {
+          this.removed.push(conn);
+        }
       },
     });
     this.native = this.nativeFlows();

@@ -288,6 +288,14 @@ describe('tunnels with ids: two tenants with the same inner 4-tuple', () => {
     (vsid: number): Wrap =>
     (p, c) => ({ ...p, data: outer(gre(Buffer.from(p.data), 0x6558, { key: vsid * 256 + (c ? 1 : 2) }), 47, c) });
   const plain: Wrap = (p) => p;
+  /** VLAN tags (outermost first; 0x88a8 for the outer one of a stack) after the Ethernet addresses. */
+  const tagged =
+    (ids: readonly number[], serverIds: readonly number[] = ids): Wrap =>
+    (p, c) => {
+      const own = c ? ids : serverIds;
+      const tags = own.map((id, i): [number, number] => [i === 0 && own.length > 1 ? 0x88a8 : 0x8100, id]);
+      return { ...p, data: ethernet(Buffer.from(p.data.subarray(14)), 0x0800, tags) };
+    };
 
   /** One conversation per tunnel, all on the client and server of testkit, sent packet by packet in turn. */
   function tenants(wraps: readonly Wrap[]): RawPacket[] {
@@ -304,8 +312,8 @@ describe('tunnels with ids: two tenants with the same inner 4-tuple', () => {
     return out;
   }
 
-  it('GRE keys, VXLAN VNIs and a plain connection are separate connections, each whole', async () => {
-    const wraps = [greKey(1), greKey(2), vni(10), vni(20), plain, greKey(0)];
+  /** Each wrap's conversation is its own connection, both exchanges paired, on both paths. */
+  async function eachWhole(wraps: readonly Wrap[]): Promise<void> {
     const packets = tenants(wraps);
     const { msgs, stats } = skip === false ? await same(packets) : await capture(packets);
     assert.equal(stats.connections, wraps.length);
@@ -320,6 +328,22 @@ describe('tunnels with ids: two tenants with the same inner 4-tuple', () => {
       assert.equal(mine[0]!.meta.id, mine[1]!.meta.id);
     }
     assert.equal(msgs.length, wraps.length * 4);
+  }
+
+  it('GRE keys, VXLAN VNIs and a plain connection are separate connections, each whole', async () => {
+    const wraps = [greKey(1), greKey(2), vni(10), vni(20), plain, greKey(0)];
+    await eachWhole(wraps);
+  });
+
+  it('VLANs (802.1Q, QinQ) with the same 4-tuple are separate connections, each whole; a priority tag is none', async () => {
+    const wraps = [tagged([10]), tagged([20]), tagged([100, 10]), tagged([100, 20]), tagged([10, 100]), plain];
+    await eachWhole(wraps);
+    // 802.1p priority tags (VID 0) on the client's frames only, untagged or on a trunk VLAN: one connection each.
+    const prio = tenants([tagged([0], []), tagged([30, 0], [30])]);
+    const p = skip === false ? await same(prio) : await capture(prio);
+    assert.equal(p.stats.connections, 1 + 1);
+    assert.equal(p.stats.unmatched_responses, 0);
+    assert.equal(p.msgs.length, 8);
   });
 
   it('NVGRE: the subnet id is the identity, not the FlowID each end may set differently', async () => {
