@@ -473,7 +473,7 @@ function whereThrown(err: unknown): string {
     const at = /\(?((?:file:\/\/)?\/[^()\s]+:\d+:\d+)\)?\s*$/.exec(frame)?.[1];
     if (!at) continue;
     const file = at.replace(/^file:\/\//, '');
-    if (TAPLINE_CODE.some((dir) => file.startsWith(dir))) {
+    if (file.startsWith(TAPLINE_CODE)) {
       return ' (in tapline itself: a bug, please report it with this line)';
     }
     return ` (at ${file})`;
@@ -481,8 +481,11 @@ function whereThrown(err: unknown): string {
   return '';
 }
 
-/** Where tapline's own code is: src/ or dist/ of the checkout or package (src/cli or dist/cli is in one). */
-const TAPLINE_CODE = ['src/', 'dist/'].map((dir) => new URL(`../../${dir}`, import.meta.url).pathname);
+/**
+ * Where tapline's own code is: the tree this module is in, src/ or dist/ of the checkout or package (or the copy
+ * `npm test` transpiles src/ into).
+ */
+const TAPLINE_CODE = new URL('../', import.meta.url).pathname;
 
 /** The stdio fds that are a terminal, as node saw them at start (a terminal that hung up is no tty any more). */
 const terminalFds = [0, 1, 2].filter((fd) => isatty(fd));

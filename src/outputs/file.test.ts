@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { cliArgv } from '../../test/support/cli.js';
 import { ERROR_CODES, type TaplineError } from '../core/errors.js';
 import { FlagSet } from '../core/flags.js';
 import { encodeRecord, GorRecordReader, SEPARATOR } from '../core/gor-format.js';
@@ -250,21 +251,15 @@ describe('output-file', () => {
     const dir = fresh();
     const input = join(dir, 'in.gor');
     writeFileSync(input, Buffer.concat(Array.from({ length: 20 }, (_, i) => encodeRecord(msg(String(i))))));
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/support/cli-entry.ts',
-        '--input-file',
-        `${input}|max`,
-        '--output-file',
-        join(dir, 'o[1].gor'),
-        '--output-file-queue-limit',
-        '5',
-      ],
-      { encoding: 'utf8', timeout: 30_000 },
+    const [node, ...args] = cliArgv(
+      '--input-file',
+      `${input}|max`,
+      '--output-file',
+      join(dir, 'o[1].gor'),
+      '--output-file-queue-limit',
+      '5',
     );
+    const r = spawnSync(node!, args, { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(list(dir), ['in.gor', 'o[1]_0.gor', 'o[1]_1.gor', 'o[1]_2.gor', 'o[1]_3.gor']);
     for (const i of [0, 1, 2, 3]) assert.equal(readRecords(join(dir, `o[1]_${i}.gor`)).length, 5);

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { encodeRecord, SEPARATOR } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
 import {
-  CLI_ENTRY,
+  cliArgv,
   collect,
   noScript,
   readIfThere,
@@ -61,7 +61,7 @@ describe('signals', () => {
     // SIGHUP a shell sends its jobs when its terminal goes.
     const out = join(dir, 'pty.gor');
     const files = { err: join(dir, 'pty.err'), pid: join(dir, 'pty.pid'), code: join(dir, 'pty.code') };
-    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, ...dummyToFileArgs(out)].map((a) => `'${a}'`);
+    const cmd = cliArgv(...dummyToFileArgs(out)).map((a) => `'${a}'`);
     const shell = `trap '' HUP; ${cmd.join(' ')} 2>'${files.err}' & echo $! >'${files.pid}'; wait $!; echo $? >'${files.code}'`;
     const term = spawn('script', ['-q', '-c', shell, '/dev/null'], { cwd: REPO_ROOT, stdio: 'ignore' });
     try {
@@ -159,7 +159,7 @@ describe('a terminal shared by stdout and stderr', () => {
     );
     writeFileSync(input, Buffer.concat(records));
     // A second of replay (50 records 20 ms apart): the status line would redraw every 250 ms.
-    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, '--input-file', input, '--output-stdout'];
+    const cmd = cliArgv('--input-file', input, '--output-stdout');
     const term = spawn('script', ['-q', '-c', cmd.map((a) => `'${a}'`).join(' '), '/dev/null'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'ignore'],

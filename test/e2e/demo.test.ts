@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
-import { runTapline } from '../support/cli.js';
+import { cliShell, runTapline } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,8 +30,7 @@ it('without capture rights the demo says so and records through its tap', {
   skip: process.getuid?.() !== 0 ? 'needs root to drop CAP_NET_RAW' : false,
 }, async () => {
   const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const entry = join(import.meta.dirname, '..', 'support', 'cli-entry.ts');
-    const cmd = `'${process.execPath}' --import tsx '${entry}' demo --requests 20`;
+    const cmd = cliShell('demo', '--requests', '20');
     const child = spawn('capsh', ['--drop=cap_net_raw', '--', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {

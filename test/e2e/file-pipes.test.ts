@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
-import { CLI_ENTRY, collect, noScript, readIfThere, runTapline, startTapline, waitFor } from '../support/cli.js';
+import { cliShell, collect, noScript, readIfThere, runTapline, startTapline, waitFor } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const T0 = 1_700_000_000n * 1_000_000_000n;
@@ -105,10 +105,10 @@ describe('--input-file from a pipe', () => {
     for (const source of ['/dev/stdin', '<(cat "$SRC")']) {
       const out = outFile();
       const feed = source === '/dev/stdin' ? 'cat "$SRC" | ' : '';
-      const cmd = `${feed}exec "$NODE" --import tsx "$ENTRY" --input-file ${source} --output-file "$OUT" --output-file-append --input-file-max-wait 1ms`;
+      const cmd = `${feed}exec ${cliShell()} --input-file ${source} --output-file "$OUT" --output-file-append --input-file-max-wait 1ms`;
       const child = spawn('bash', ['-c', cmd], {
         cwd: REPO_ROOT,
-        env: { ...process.env, SRC: gor, NODE: process.execPath, ENTRY: CLI_ENTRY, OUT: out, FORCE_COLOR: '0' },
+        env: { ...process.env, SRC: gor, OUT: out, FORCE_COLOR: '0' },
       });
       const r = await collect(child, 60_000);
       assert.equal(r.code, 0, `${source}: ${r.stderr}`);
@@ -190,9 +190,8 @@ describe('--input-file from a pipe', () => {
 
   it('/dev/stdin on a terminal: a warning says records are read from what is typed', { skip: noScript }, async () => {
     const files = { pty: join(dir, 'tty.pty'), code: join(dir, 'tty.code') };
-    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, '--input-file', '/dev/stdin', '--output-null'];
     // stdin is the terminal script(1) made; it ends it (Ctrl-D) when its own stdin, /dev/null here, ends.
-    const shell = `${cmd.map((a) => `'${a}'`).join(' ')} --exit-after 5s; echo $? >'${files.code}'`;
+    const shell = `${cliShell('--input-file', '/dev/stdin', '--output-null')} --exit-after 5s; echo $? >'${files.code}'`;
     const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
     try {
       await waitFor(() => readIfThere(files.code) !== '', 30_000, 50);
@@ -213,10 +212,10 @@ describe('--input-file from a pipe', () => {
     // Standard input redirected from a file (a regular file: read at positions) has no name to change either.
     const gz = join(dir, 'stdin.gor.gz');
     writeFileSync(gz, gzipSync(bytes));
-    const cmd = 'exec "$NODE" --import tsx "$ENTRY" --input-file "/dev/stdin|max" --output-null < "$GZ"';
+    const cmd = `exec ${cliShell('--input-file', '/dev/stdin|max', '--output-null')} < "$GZ"`;
     const child = spawn('bash', ['-c', cmd], {
       cwd: REPO_ROOT,
-      env: { ...process.env, GZ: gz, NODE: process.execPath, ENTRY: CLI_ENTRY, FORCE_COLOR: '0' },
+      env: { ...process.env, GZ: gz, FORCE_COLOR: '0' },
     });
     const redirected = await collect(child, 30_000);
     assert.equal(redirected.code, 1, redirected.stderr);

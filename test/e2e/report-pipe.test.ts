@@ -16,7 +16,7 @@ import { buildPcap } from '../../src/capture/pcap-writer.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { makeMeta } from '../../src/core/message.js';
 import { timed, turns } from '../../src/inputs/raw/testkit.js';
-import { CLI_ENTRY, collect, noScript, readIfThere, runTapline, startTapline, waitFor } from '../support/cli.js';
+import { cliArgv, collect, noScript, readIfThere, runTapline, startTapline, waitFor } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const T0 = 1_700_000_000n * 1_000_000_000n;
@@ -247,7 +247,7 @@ describe('report from a pipe', () => {
     const big = join(dir, 'big.gor');
     writeFileSync(big, gorRecords(20_000)); // ~20 MiB: past the 16 MiB a progress line waits for
     const files = { pty: join(dir, 'big.pty'), code: join(dir, 'big.code') };
-    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, 'report', '--json', '-'].map((a) => `'${a}'`);
+    const cmd = cliArgv('report', '--json', '-').map((a) => `'${a}'`);
     // Only stderr is the terminal's: stdin is the pipe, stdout a file.
     // The writer holds the pipe open a second after its bytes: read at once, they would leave no time to draw.
     const shell = `(cat '${big}'; sleep 1) | ${cmd.join(' ')} >/dev/null; echo $? >'${files.code}'`;

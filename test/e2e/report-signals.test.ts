@@ -20,7 +20,7 @@ import { createLogger } from '../../src/core/log.js';
 import { makeMeta } from '../../src/core/message.js';
 import { canMapFiles } from '../../src/inputs/file-map.js';
 import { timed, turns } from '../../src/inputs/raw/testkit.js';
-import { CLI_ENTRY, noScript, readIfThere, waitFor } from '../support/cli.js';
+import { cliArgv, noScript, readIfThere, waitFor } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
 
 const S = 1_000_000_000n;
@@ -145,7 +145,7 @@ describe('report: Ctrl-C on a terminal', () => {
     const parquet = join(dir, 'tty.parquet');
     const files = { pty: join(dir, 'tty.pty'), pid: join(dir, 'tty.pid'), code: join(dir, 'tty.code') };
     const args = ['report', '--json', '--parquet', parquet, '--max-total', '1MB', ...names];
-    const cmd = [process.execPath, '--import', 'tsx', CLI_ENTRY, ...args].map((a) => `'${a}'`);
+    const cmd = cliArgv(...args).map((a) => `'${a}'`);
     // stderr is the terminal `script` made (the progress line is drawn); stdout goes to a file.
     const shell = `${cmd.join(' ')} >'${out}' & echo $! >'${files.pid}'; wait $!; echo $? >'${files.code}'`;
     const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });

@@ -3,11 +3,9 @@
  * --input-tcp picked, count the .gor records it writes to stdout, make records (certificates: test/support/tls.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { SEPARATOR } from '../../src/core/gor-format.js';
+import { cliArgv } from '../support/cli.js';
 import { REPO_ROOT } from '../support/corpus.js';
-
-const ENTRY = join(REPO_ROOT, 'test', 'support', 'cli-entry.ts');
 
 export interface Peer {
   readonly child: ChildProcess;
@@ -21,7 +19,8 @@ export interface Peer {
 }
 
 export function startPeer(args: string[], env: Record<string, string> = {}): Peer {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  const [node, ...nodeArgs] = cliArgv(...args);
+  const child = spawn(node!, nodeArgs, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0', ...env },
