@@ -38,6 +38,14 @@ export function parseHashLimit(flag: string, value: string): HashLimit {
     throw flagError(flag, value, "the value should be a percentage and contain '%' (e.g. 25%)");
   }
   if (percent < 0) throw flagError(flag, value, 'the percentage cannot be negative');
+  // gor stores it in a uint32: 4294967306% is 10% there, where a larger number here would keep everything.
+  if (percent >= 2 ** 32) {
+    throw flagError(
+      flag,
+      value,
+      `${JSON.stringify(text)} is too large: gor keeps its low 32 bits only; up to 100% means something`,
+    );
+  }
   if (flag === 'http-param-limiter') checkLookedUpParam(flag, value, parts[0]);
   else checkLookedUpName(flag, value, parts[0]);
   return { name: Buffer.from(parts[0]), percent };

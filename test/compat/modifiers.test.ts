@@ -263,6 +263,9 @@ describe('--http-header-limiter / --http-param-limiter (FNV-1a 32)', () => {
     usageError({ 'http-header-limiter': ['Header2:ten%'] }, /not a percentage/);
     usageError({ 'http-param-limiter': ['p:1/0'] }, /not a fraction/);
     usageError({ 'http-param-limiter': ['p:-5%'] }, /negative/);
+    assert.deepEqual(limit('f', 'h:4294967295%'), { name: 'h', percent: 4294967295 }); // keeps all, in gor too
+    usageError({ 'http-param-limiter': ['p:4294967306%'] }, /"4294967306%" is too large: gor keeps its low 32 bits/);
+    usageError({ 'http-header-limiter': ['h:5000000000/1'] }, /too large/);
     usageError({ 'http-param-limiter': ['p50%'] }, /colon-delimited/);
   });
 });
