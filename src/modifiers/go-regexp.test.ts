@@ -93,6 +93,8 @@ describe('Go regexp: ReplaceAll and Expand like Go', () => {
     ['(?P<word>\\w+)', 'ab', '<${word}>', '<ab>'],
     ['(?<word>\\w+)', 'ab', '<$word>', '<ab>'],
     ['(?P<01>\\w+)', 'ab', '[$01]', '[ab]'], // leading zero: a name, not a number
+    ['(?P<123456789>\\w+)', 'ab', '[$123456789]', '[]'], // 9 digits: group number 123456789 (none), not the name
+    ['(?P<1234567890>\\w+)', 'ab', '[$1234567890]', '[ab]'], // 10 digits: a name
     ['(a)|(b)', 'b', '[$1|$2]', '[|b]'],
     ['(?U)(a+)', 'aaa', '<$1>', '<a><a><a>'],
     ['(?i)A', 'aAa', 'x', 'xxx'],

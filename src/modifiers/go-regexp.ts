@@ -68,9 +68,9 @@ export function parseTemplate(text: string): Template {
   return { text, parts };
 }
 
-/** Go's extract(): digits without a leading zero (and below 1e8) are a number, anything else a name. */
+/** Go's extract(): up to 9 digits without a leading zero are a number (it stops once the number reaches 1e8), anything else a name. */
 function groupRef(name: string): number | string {
-  if (!/^\d+$/.test(name) || (name.length > 1 && name.startsWith('0')) || name.length > 8) return name;
+  if (!/^\d+$/.test(name) || (name.length > 1 && name.startsWith('0')) || name.length > 9) return name;
   return Number(name);
 }
 
