@@ -2,9 +2,15 @@
  * What the dashboard page shows, computed on the server once a second whatever the number of viewers:
  * a bandwidth time series (sampled here, wall clock, bounded ring), the top routes by bytes with their
  * share, the status mix and the alerts. One JSON object, sent whole over SSE (small: top N routes only).
+ *
+ * Routes and hosts come from the traffic and may be tens of kilobytes long: they are sent as the exporters label
+ * them (shortName: 1,000 characters, '…' and a hash of the whole). Sent whole, 15 routes of 75 KB and the alerts
+ * naming them made each sample 4.2 MB, sent every second to every viewer (25 MB in 5 s to one `curl`), and a
+ * viewer on a slow link was cut off as one that does not read. The page shows 200 characters of them anyway.
  */
 import type { AlertEvent } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
+import { shortName } from '../analytics/export/long-names.js';
 
 export interface DashboardRoute {
   readonly route: string;
@@ -96,8 +102,8 @@ export class DashboardSampler {
       .slice(0, this.options.top ?? 15)
       .map(
         (r): DashboardRoute => ({
-          route: r.route,
-          host: r.host,
+          route: shortName(r.route),
+          host: shortName(r.host),
           requests: r.requests,
           total_bytes: r.total_bytes,
           request_bytes: r.request_header_bytes + r.request_body_bytes,
@@ -118,7 +124,10 @@ export class DashboardSampler {
       routes,
       routes_total: snap.routes.length,
       status,
-      alerts: { active: this.alerts?.active() ?? [], recent: this.alerts?.recent() ?? [] },
+      alerts: {
+        active: (this.alerts?.active() ?? []).map(shortEvent),
+        recent: (this.alerts?.recent() ?? []).map(shortEvent),
+      },
     };
     return this.current;
   }
@@ -126,4 +135,10 @@ export class DashboardSampler {
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
+}
+
+/** An alert as the page gets it: its route and host cut as the routes table's (the message names it cut already). */
+function shortEvent(e: AlertEvent): AlertEvent {
+  const [route, host] = [shortName(e.route), shortName(e.host)];
+  return route === e.route && host === e.host ? e : { ...e, route, host };
 }

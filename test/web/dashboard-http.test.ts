@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import { type ClientRequest, request } from 'node:http';
 import { describe, it } from 'node:test';
+import type { AlertEvent } from '../../src/analytics/export/alerts.js';
+import { shortName } from '../../src/analytics/export/long-names.js';
 import { startMetricsServer } from '../../src/analytics/export/prometheus.js';
+import { printableRoute } from '../../src/analytics/printable.js';
 import { startDashboard } from '../../src/web/server.js';
+import type { DashboardState } from '../../src/web/state.js';
 import { exchange, FixedFeed } from '../exporters/fixed-feed.js';
 
 /** One request; resolves with the status and the headers once the answer has ended (or rejects after 3 s). */
@@ -80,6 +84,45 @@ describe('dashboard and metrics over plain HTTP', () => {
       assert.equal(dashboard.stats().viewers_refused, 1);
     } finally {
       for (const req of open) req.destroy();
+      await dashboard.close();
+    }
+  });
+
+  it('long routes and hosts go out cut as the exporters label them: a sample stays small and names them apart', async () => {
+    // 15 captured paths of 75 KB sharing their beginning, 2,000-character hosts, and an alert on each: sent whole
+    // they made every sample 4.2 MB, sent each second to each viewer.
+    const feed = new FixedFeed();
+    const base = '/ab'.repeat(25_000);
+    const routes = Array.from({ length: 15 }, (_, i) => `${base}/end${String.fromCharCode(97 + i)}`);
+    for (const [i, route] of routes.entries()) feed.push(exchange({ route, host: `h${i}${'x'.repeat(2000)}` }));
+    const events: AlertEvent[] = routes.map((route, i) => ({
+      state: 'firing',
+      budget: 'max-route',
+      route,
+      host: `h${i}${'x'.repeat(2000)}`,
+      value: 1250,
+      limit: 10,
+      message: `max-route: ${printableRoute(route)} 1.22 KiB > 10 B`,
+      window_s: 60,
+      at: new Date().toISOString(),
+    }));
+    const alerts = { active: () => events, recent: () => events };
+    const dashboard = await startDashboard(feed, { host: '127.0.0.1', port: 0 }, { alerts });
+    try {
+      const text = await (await fetch(`${dashboard.url}/api/snapshot`)).text();
+      assert.ok(text.length < 200_000, `a sample of ${text.length} characters`);
+      const state = JSON.parse(text) as DashboardState;
+      assert.equal(state.routes.length, 15);
+      const shown = state.routes.map((r) => r.route);
+      assert.equal(new Set(shown).size, 15, 'routes sharing their beginning stay apart');
+      assert.deepEqual(new Set(shown), new Set(routes.map(shortName)));
+      assert.deepEqual(new Set(state.routes.map((r) => r.host)), new Set(events.map((e) => shortName(e.host))));
+      for (const list of [state.alerts.active, state.alerts.recent])
+        assert.deepEqual(
+          list.map((e) => [e.route, e.host]),
+          events.map((e) => [shortName(e.route), shortName(e.host)]),
+        );
+    } finally {
       await dashboard.close();
     }
   });
