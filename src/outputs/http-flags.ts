@@ -59,7 +59,8 @@ export const httpOutputDecl: OutputPluginDecl = {
       default: '5s',
       section: SECTION,
       help:
-        'Time allowed for a whole request: connect, send, response headers and body (< 100ms means 1s). A stop ' +
+        'Time allowed for a whole request: connect, send, response headers and body (< 100ms, 0 too, means 1s, ' +
+        'said at start). A stop ' +
         'waits about this long for the requests taken; the rest are counted as given up.',
     },
     'output-http-redirects': {

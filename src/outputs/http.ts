@@ -23,7 +23,7 @@ import { type Message, makeMeta, REPLAYED_RESPONSE, REQUEST } from '../core/mess
 import { timestampKey } from '../core/meta.js';
 import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
-import { formatBytes } from '../core/values.js';
+import { formatBytes, formatGoDuration } from '../core/values.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
@@ -401,12 +401,18 @@ function incompleteMark(extra: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** Command lines whose --output-http flags were already warned about (read once per --output-http). */
+const flagsSaid = new WeakSet<FlagSet>();
+
 /** Options shared by every --output-http, read from the command line. */
 export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOptions {
   const statsMs = flags.number('output-http-stats-ms');
   const workers = flags.number('output-http-workers');
   const workersMin = flags.number('output-http-workers-min');
-  if (workers > 0 && workersMin > workers) {
+  // The flags are shared by every --output-http: what is wrong with them is said once, not once a target.
+  const say = !flagsSaid.has(flags);
+  flagsSaid.add(flags);
+  if (say && workers > 0 && workersMin > workers) {
     // gor starts the minimum and never stops below it, so it opens more than the maximum; tapline keeps the
     // maximum (the bound a target was sized for). Either way one of the two numbers is not what was asked.
     log.warn(
@@ -415,12 +421,21 @@ export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOpt
       'output-http workers-min',
     );
   }
+  const timeoutMs = flags.number('output-http-timeout');
+  if (say && timeoutMs < 100) {
+    // gor's rule (spec: below 100ms means 1s), kept; a user who asked for 50ms, or 0 for no limit, is told.
+    log.warn(
+      `--output-http-timeout ${formatGoDuration(timeoutMs)} is below 100ms: 1s is used, as gor does ` +
+        '(there is no unlimited timeout; give 100ms or more)',
+      'output-http timeout',
+    );
+  }
   return {
     workers,
     workersMin,
     queueLen: flags.number('output-http-queue-len'),
     workerTimeoutMs: flags.number('output-http-worker-timeout'),
-    timeoutMs: flags.number('output-http-timeout'),
+    timeoutMs,
     redirects: flags.number('output-http-redirects'),
     originalHost: flags.bool('http-original-host') || setsHostHeader(flags.list('http-set-header')),
     skipVerify: flags.bool('output-http-skip-verify'),

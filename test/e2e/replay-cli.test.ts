@@ -130,10 +130,12 @@ test('a recording with bare-LF heads (corpus python-goreplay-test.gor) is replay
   }
 });
 
-test('--output-http-workers-min above --output-http-workers: said (gor would open the minimum), at most the maximum opened', async () => {
+test('--output-http-workers-min above --output-http-workers: said once (gor would open the minimum), at most the maximum opened', async () => {
   const res = await runTapline([
     '--input-file',
     `${file}|max`,
+    '--output-http',
+    url,
     '--output-http',
     url,
     '--output-http-workers',
@@ -142,10 +144,37 @@ test('--output-http-workers-min above --output-http-workers: said (gor would ope
     '5',
   ]);
   assert.equal(res.code, 0, res.stderr);
+  // Two targets, one command line: said once.
+  assert.equal(res.stderr.split('\n').filter((l) => l.includes('is above --output-http-workers')).length, 1);
   assert.match(
     res.stderr,
     /warning: --output-http-workers-min 5 is above --output-http-workers 2: at most 2 connections are opened \(gor would open 5\)/,
   );
-  const opened = Number(/connections opened (\d+)/.exec(res.stderr)?.[1]);
-  assert.ok(opened >= 1 && opened <= 2, res.stderr);
+  for (const m of res.stderr.matchAll(/connections opened (\d+)/g)) {
+    const opened = Number(m[1]);
+    assert.ok(opened >= 1 && opened <= 2, res.stderr);
+  }
+});
+
+test('--output-http-timeout below 100ms (50ms, or 0 meant as no limit): said once for two targets, 1s used as gor', async () => {
+  for (const value of ['50ms', '0']) {
+    const res = await runTapline([
+      '--input-file',
+      `${file}|max`,
+      '--output-http',
+      url,
+      '--output-http',
+      url,
+      '--output-http-timeout',
+      value,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const said = res.stderr.split('\n').filter((l) => l.includes('is below 100ms'));
+    assert.equal(said.length, 1, res.stderr);
+    assert.match(
+      said[0]!,
+      /warning: --output-http-timeout (50ms|0s) is below 100ms: 1s is used, as gor does \(there is no unlimited timeout; give 100ms or more\)/,
+    );
+    assert.equal((res.stderr.match(/requests 20, responses 20/g) ?? []).length, 2, res.stderr);
+  }
 });
