@@ -1,6 +1,6 @@
 /** `--http-allow-url REGEXP` (spec §7.6 step 4): drop requests whose request-target matches none of the regexps. */
 import { path } from '../protocol/http1/index.js';
-import { flagRegexp, type Modifier } from './modifier.js';
+import { emptyPatternWarnings, flagRegexp, type Modifier } from './modifier.js';
 
 const FLAG = 'http-allow-url';
 
@@ -10,6 +10,7 @@ export function allowUrl(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `keep request targets matching ${values.join(' or ')}`,
     dropped: 0,
+    warnings: emptyPatternWarnings(FLAG, values, 'every request is kept, whatever the other --http-allow-url values'),
     apply(payload) {
       const target = path(payload);
       return patterns.some((re) => re.matches(target)) ? payload : null;

@@ -6,7 +6,7 @@
  */
 import { headerValue } from '../protocol/http1/index.js';
 import { goBase64Decode } from './go-base64.js';
-import { flagRegexp, type Modifier } from './modifier.js';
+import { emptyPatternWarnings, flagRegexp, type Modifier } from './modifier.js';
 
 const FLAG = 'http-basic-auth-filter';
 const BASIC = Buffer.from('Basic ', 'latin1');
@@ -18,6 +18,7 @@ export function basicAuthFilter(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `keep Basic credentials matching ${values.join(' and ')}`,
     dropped: 0,
+    warnings: emptyPatternWarnings(FLAG, values, 'it keeps every request (and the other values decide)'),
     apply(payload) {
       const auth = headerValue(payload, AUTHORIZATION);
       if (auth.length < BASIC.length || !auth.subarray(0, BASIC.length).equals(BASIC)) return payload;

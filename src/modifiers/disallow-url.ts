@@ -1,6 +1,6 @@
 /** `--http-disallow-url REGEXP` (spec §7.6 step 5): drop requests whose request-target matches any of the regexps. */
 import { path } from '../protocol/http1/index.js';
-import { flagRegexp, type Modifier } from './modifier.js';
+import { emptyPatternWarnings, flagRegexp, type Modifier } from './modifier.js';
 
 const FLAG = 'http-disallow-url';
 
@@ -10,6 +10,7 @@ export function disallowUrl(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `drop request targets matching ${values.join(' or ')}`,
     dropped: 0,
+    warnings: emptyPatternWarnings(FLAG, values, 'every request is dropped'),
     apply(payload) {
       const target = path(payload);
       return patterns.some((re) => re.matches(target)) ? null : payload;

@@ -36,6 +36,21 @@ export function goTrimSpace(s: string): string {
   return s.replace(GO_SPACE_AROUND, '');
 }
 
+/**
+ * An empty regexp, as a shell variable that expanded to nothing gives it (`--http-disallow-url "$SKIP"`): it
+ * matches every input. Kept, as gor keeps it, and said at start with what it does.
+ */
+export function emptyPatternWarnings(
+  flag: string,
+  values: readonly string[],
+  effect: string,
+  patternOf = (value: string) => value,
+): string[] {
+  return values
+    .filter((value) => patternOf(value) === '')
+    .map((value) => `--${flag} ${JSON.stringify(value)}: an empty regexp matches everything: ${effect}`);
+}
+
 /** Splits at the first `sep`, as Go's `strings.SplitN(value, sep, 2)`; null when `sep` is absent. */
 export function splitFirst(value: string, sep: string): [string, string] | null {
   const at = value.indexOf(sep);

@@ -5,7 +5,7 @@
  * whose target the rewrite leaves empty is dropped (and counted against this flag): it would not be HTTP.
  */
 import { path, setPath } from '../protocol/http1/index.js';
-import { flagError, type Modifier, splitFirst } from './modifier.js';
+import { emptyPatternWarnings, flagError, type Modifier, splitFirst } from './modifier.js';
 import { parseReplacement } from './replacement.js';
 import { checkTargetText } from './wire-syntax.js';
 
@@ -32,7 +32,16 @@ export function rewriteUrl(values: readonly string[]): Modifier {
     flag: FLAG,
     description: `rewrite request targets (${values.join(', ')})`,
     dropped: 0,
-    warnings: rules.flatMap((rule) => rule.warnings),
+    warnings: [
+      ...emptyPatternWarnings(
+        FLAG,
+        values,
+        'this rule rewrites every request, writing its replacement before each character and at the end ' +
+          '(/a becomes x/xax), and no later rule is tried',
+        (value) => value.slice(0, value.indexOf(':')),
+      ),
+      ...rules.flatMap((rule) => rule.warnings),
+    ],
     apply(payload) {
       const target = path(payload);
       for (const rule of rules) {

@@ -86,3 +86,17 @@ describe('an edit of Content-Length or Transfer-Encoding', () => {
     assert.equal(out?.data.toString(), 'GET /a HTTP/1.1\r\nContent-Length: 10\r\nHost: h\r\n\r\n');
   });
 });
+
+describe('an empty regexp (a shell variable that expanded to nothing)', () => {
+  it('is warned of with what it does, naming flag and value; kept as gor keeps it', () => {
+    assert.deepEqual(warningsOf({ 'http-disallow-url': ['^/health', ''] }), [
+      '--http-disallow-url "": an empty regexp matches everything: every request is dropped',
+    ]);
+    assert.match(warningsOf({ 'http-allow-url': [''] })[0]!, /^--http-allow-url "": .*every request is kept/);
+    assert.match(warningsOf({ 'http-basic-auth-filter': [''] })[0]!, /^--http-basic-auth-filter "": .*keeps every/);
+    assert.match(warningsOf({ 'http-rewrite-url': [':x'] })[0]!, /^--http-rewrite-url ":x": .*\/a becomes x\/xax/);
+    assert.deepEqual(warningsOf({ 'http-disallow-url': ['^/health'], 'http-rewrite-url': ['^/a:/b'] }), []);
+    const chain = buildModifierChain({ 'http-disallow-url': [''] })!;
+    assert.equal(chain.process(request('/a')), null);
+  });
+});
