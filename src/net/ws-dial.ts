@@ -18,6 +18,11 @@ export interface WsTarget {
   readonly url: URL;
   /** Text before `@` in the original URL ('' when none). */
   readonly userinfo: string;
+  /**
+   * The authority ends with ':' and no port (`ws://relay:`, what `ws://relay:$PORT` gives with the variable
+   * unset): the scheme's default port is dialed, as Go's URL and gor's dialer do; the output says so at start.
+   */
+  readonly emptyPort: boolean;
 }
 
 /** Splits userinfo off a ws URL the way gor does (the raw text before `@`, not URL-decoded). */
@@ -31,7 +36,7 @@ export function parseWsUrl(text: string): WsTarget {
   const userinfo = at === -1 ? '' : authority.slice(0, at);
   url.username = '';
   url.password = '';
-  return { url, userinfo };
+  return { url, userinfo, emptyPort: authority.endsWith(':') };
 }
 
 export function acceptKey(key: string): string {

@@ -24,8 +24,18 @@ export const wsOutputPlugin: OutputPluginDef = {
       });
     }
     const settings = forwardingSettings(flags, 'output-ws');
+    const name = `output-ws(${target.url.href})`;
+    if (target.emptyPort) {
+      // Valid (RFC 3986: the port may be empty) and dialed as gor dials it, but most likely an unset variable.
+      const secure = target.url.protocol === 'wss:';
+      ctx.log.warn(
+        `${name}: the URL has ':' and no port after it: messages go to port ${secure ? 443 : 80}, ` +
+          `the ${secure ? 'wss' : 'ws'}:// default, as gor sends them (was a variable meant to give the port, as in ` +
+          'ws://relay:$PORT?)',
+      );
+    }
     return forwarder({
-      name: `output-ws(${target.url.href})`,
+      name,
       workers: settings.workers,
       sticky: settings.sticky,
       queueLimit: settings.queueLimit,
