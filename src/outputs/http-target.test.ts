@@ -22,6 +22,32 @@ test('a target port nothing can listen on (0, over 65535) is refused at start, n
   }
 });
 
+test('a user or password holding a % that starts no escape is refused at start, without printing the password', () => {
+  // decodeURIComponent threw: 'unexpected failure: URI malformed (TAPLINE_ERR_INTERNAL…)' and a stack trace.
+  for (const [address, what] of [
+    ['http://bob:50%off@staging:8080/x', 'password'],
+    ['http://b%zz:pw@staging:8080/x', 'user name'],
+  ] as const) {
+    const err = (() => {
+      try {
+        parseTarget(address);
+      } catch (e) {
+        return e as TaplineError;
+      }
+    })();
+    assert.deepEqual(
+      [err?.code, err?.where, err?.message],
+      [
+        'TAPLINE_ERR_BAD_ADDRESS',
+        '--output-http',
+        `the ${what} in the URL has a % that is not followed by two hex digits (write a % as %25)`,
+      ],
+    );
+  }
+  const basic = parseTarget('http://bob:50%25off@staging:8080/x').basicAuth;
+  assert.equal(basic, `Basic ${Buffer.from('bob:50%off').toString('base64')}`);
+});
+
 test('ports that can be listened on are taken as written', () => {
   assert.equal(parseTarget('http://127.0.0.1:1').port, 1);
   assert.equal(parseTarget('http://user:pw@staging:65535/x').port, 65535);

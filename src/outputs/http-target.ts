@@ -16,6 +16,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { needsZone } from '../net/address.js';
+import { basicAuthorization } from '../net/url-credentials.js';
 import { deleteLaterHeaders } from '../protocol/http1/headers.js';
 import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
 
@@ -93,10 +94,11 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
     fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
     emptyPort: authority.endsWith(':'),
   };
-  if (hasPath && (url.username !== '' || url.password !== '')) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    return { ...target, basicAuth: `Basic ${Buffer.from(credentials).toString('base64')}` };
-  }
+  // Not bad(): its message would print the address, password included.
+  const basicAuth = hasPath
+    ? basicAuthorization(url, (why) => new TaplineError(ERROR_CODES.BAD_ADDRESS, why, { where: `--${flag}` }))
+    : undefined;
+  if (basicAuth !== undefined) return { ...target, basicAuth };
   return target;
 }
 

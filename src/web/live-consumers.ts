@@ -19,6 +19,7 @@ import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
 import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
+import { checkUrlCredentials } from '../analytics/export/post.js';
 import { startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -160,14 +161,14 @@ export async function startLiveConsumers(
 }
 
 function checkWebhookUrl(text: string): void {
-  let ok = false;
+  let url: URL | undefined;
   try {
-    const u = new URL(text);
-    ok = u.protocol === 'http:' || u.protocol === 'https:';
+    url = new URL(text);
   } catch {}
-  if (!ok) {
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new TaplineError(ERROR_CODES.USAGE, `expected an http(s) URL, got ${JSON.stringify(text)}`, {
       where: '--alert-webhook',
     });
   }
+  checkUrlCredentials(url, 'alert-webhook');
 }

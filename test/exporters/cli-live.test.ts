@@ -148,11 +148,21 @@ it('bad live-consumer flags are usage errors before anything starts', async () =
     [['--dashboard', ''], /--dashboard: expected host:port or :port, got ""/],
     [['--max-total', '1mb', '--alert-webhook='], /--alert-webhook: expected an http\(s\) URL, got ""/],
     [['--output-influxdb='], /--output-influxdb : expected an InfluxDB URL/],
+    // A % that starts no escape in the user or password: every POST failed with 'URI malformed'.
+    [
+      ['--max-total', '1mb', '--alert-webhook', 'http://bob:50%off@127.0.0.1:9/h'],
+      /--alert-webhook: the password in the URL has a % that is not followed by two hex digits \(write a % as %25\)/,
+    ],
+    [
+      ['--output-influxdb', 'http://b%zz:50%off@127.0.0.1:9?db=x'],
+      /--output-influxdb: the user name in the URL has a % that is not followed by two hex digits/,
+    ],
   ];
   for (const [args, message] of cases) {
     const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);
     assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stderr, message);
+    assert.doesNotMatch(res.stderr, /50%off/, 'no password printed');
   }
 });
 

@@ -17,7 +17,7 @@ import type { Logger } from '../../core/log.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
-import { answerText, postFollowingBody, redactUrl } from './post.js';
+import { answerText, checkUrlCredentials, postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -51,6 +51,7 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
       where: `--${flag} ${text}`,
     });
   }
+  checkUrlCredentials(url, flag);
   const db = url.searchParams.get('db') || 'tapline';
   const write = new URL('/write', url);
   const query = new URL('/query', url);

@@ -12,6 +12,9 @@
  * masked (redactUrl).
  */
 
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { basicAuthorization } from '../../net/url-credentials.js';
+
 const MAX_HOPS = 5;
 
 export interface PostOptions {
@@ -80,11 +83,16 @@ export async function answerText(res: Response, max = MAX_ANSWER_BYTES): Promise
 /** The URL without its user and password, and the Basic authorization header they make (if any). */
 function splitCredentials(url: string): { address: string; authorization?: string } {
   const u = new URL(url);
-  if (u.username === '' && u.password === '') return { address: url };
-  const user = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  const authorization = basicAuthorization(u, (why) => new Error(why)); // checked at start (checkUrlCredentials)
+  if (authorization === undefined) return { address: url };
   u.username = '';
   u.password = '';
-  return { address: u.toString(), authorization: `Basic ${Buffer.from(user).toString('base64')}` };
+  return { address: u.toString(), authorization };
+}
+
+/** A usage error naming `flag` when the URL's user or password cannot be decoded (a `%` that starts no escape). */
+export function checkUrlCredentials(url: URL, flag: string): void {
+  basicAuthorization(url, (why) => new TaplineError(ERROR_CODES.USAGE, why, { where: `--${flag}` }));
 }
 
 /** The URL for a message: the password masked (and the `p` query parameter, InfluxDB's password, with `query`). */
