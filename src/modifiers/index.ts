@@ -81,6 +81,7 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
   for (const [flag] of MODIFIER_ORDER) values[flag] = flags.list(flag);
   const chain = buildModifierChain(values);
   for (const warning of chain?.modifiers.flatMap((m) => m.warnings ?? []) ?? []) log?.warn(warning);
+  for (const warning of replacementCharWarnings(values)) log?.warn(warning);
   const prettifier = flags.bool('prettify-http') ? new Prettifier() : null;
   const processors: Processor[] = [];
   if (chain) processors.push(chain.process);
@@ -95,6 +96,25 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
       return { ...chain?.stats(), ...prettifier?.stats() };
     },
   };
+}
+
+/**
+ * Node reads each command-line argument as UTF-8 and puts U+FFFD in place of bytes that are not: a value typed
+ * in Latin-1 (`$'X-Name: Jos\xe9'`) reaches tapline as `Jos\ufffd` and would be written as EF BF BD, where gor
+ * writes the byte as given (and refuses such a regexp). The raw bytes are gone by then, so this is said.
+ */
+export function replacementCharWarnings(values: ModifierValues): string[] {
+  return Object.entries(values).flatMap(([flag, list]) =>
+    (list ?? [])
+      .filter((value) => value.includes('\ufffd'))
+      .map(
+        (value) =>
+          `--${flag} ${JSON.stringify(value)}: holds U+FFFD (\ufffd), which is what a byte that is not UTF-8 ` +
+          'becomes when a command-line argument is read; it is used as U+FFFD (EF BF BD in a request, and in a ' +
+          'regexp it matches any byte that is not UTF-8): a byte that is not UTF-8 cannot be given on the command ' +
+          'line (in a URL, percent-encode it: %E9)',
+      ),
+  );
 }
 
 /** Why a rewrite drops a request: a filter's drops need no explanation. */

@@ -5,13 +5,14 @@
  * --prettify-http on stdout, and a Go pattern JavaScript cannot honour is refused with exit 2.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
-import { runTapline } from '../support/cli.js';
+import { cliShell, runTapline } from '../support/cli.js';
 
 interface Received {
   method: string;
@@ -285,4 +286,20 @@ test('a pattern V8 would backtrack on for minutes runs in linear time, as Go RE2
   assert.match(res.stderr, /filters: --http-allow-url dropped 1/);
   assert.match(res.stdout.toString(), /GET \/a{40} HTTP/);
   assert.doesNotMatch(res.stdout.toString(), /!/);
+});
+
+test('a flag value holding a byte that is not UTF-8 (Node reads it as U+FFFD) is warned of, naming flag and value', () => {
+  const file = gorFile('latin1.gor', [['1', 1, 'GET / HTTP/1.1\r\nHost: prod\r\n\r\n']]);
+  // Only a shell can put the raw byte 0xE9 into argv: Node's spawn encodes its arguments as UTF-8.
+  const res = spawnSync(
+    'bash',
+    ['-c', `${cliShell('--input-file', file, '--output-stdout')} --http-set-header $'X-Name: Jos\\xe9'`],
+    { timeout: 30_000, cwd: dir },
+  );
+  assert.equal(res.status, 0, res.stderr.toString());
+  assert.match(
+    res.stderr.toString(),
+    /--http-set-header "X-Name: Jos\ufffd": holds U\+FFFD .* a byte that is not UTF-8 cannot be given on the command line/,
+  );
+  assert.ok(res.stdout.includes(Buffer.from('X-Name: Jos\xef\xbf\xbd\r\n', 'latin1')), res.stdout.toString());
 });
