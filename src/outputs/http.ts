@@ -351,7 +351,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
         log?.warn(
           `${name}: ${cut} replayed response${cut === 1 ? ' was' : 's were'} longer than ` +
             `--output-http-response-buffer (${formatBytes(responseBuffer)}): ${cut === 1 ? 'its type-3 message keeps' : 'their type-3 messages keep'} ` +
-            `only the first ${formatBytes(responseBuffer)}, marked incomplete=response-buffer, so a report of them ` +
+            `only the first ${formatBytes(responseBuffer)}, marked incomplete=response-buffer, so a report of ${cut === 1 ? 'it' : 'them'} ` +
             `counts fewer bytes than were received (the longest: ${formatBytes(longestCut)} received; ` +
             `--output-http-response-buffer ${bufferHint(longestCut)} keeps answers that long whole; counted as ` +
             'responses truncated)',

@@ -201,6 +201,18 @@ forEachClient((client) => {
       assert.match(said[0]!, /marked incomplete=response-buffer/);
       assert.match(said[0]!, /the longest: 48\.9 KiB received; --output-http-response-buffer 49kb keeps/);
       assert.equal(server.connections, 1, 'the rest of a long response is read, so the connection is reused');
+      // One cut answer is said in the singular.
+      const log1 = memoryLogger();
+      const one = httpOutput(server.url, { workers: 1, trackResponse: true, responseBuffer: 1000, log: log1 });
+      await runPipeline([arrayInput([requestMessage('GET /3 HTTP/1.1\r\n\r\n')])], [one, collectingOutput()]);
+      assert.ok(
+        log1.lines.some((l) =>
+          /1 replayed response was longer .*: its type-3 message keeps only the first 1000 B, .* so a report of it counts/.test(
+            l,
+          ),
+        ),
+        log1.lines.join('\n'),
+      );
     } finally {
       await server.close();
     }
