@@ -1162,8 +1162,22 @@ struct Pending {
   double headerBytes = 0, bodyBytes = 0, interim = 0;
   bool held = false, done = false;
   Facts heldFacts;
+  // latestReplayed (tracker.ts Pending.replayed): the latest replayed answer so far and its timestamp.
+  bool replayed = false;
+  Facts replayedFacts;
+  double replayedSec = 0, replayedNs = 0;
   uint64_t seq = 0;
 };
+
+// tracker.ts watchRound(): one of the first kRoundHead requests, by id and timestamp, and how often it was seen.
+struct RoundHead {
+  IdKey id;
+  uint64_t idHash = 0;
+  double sec = 0, ns = 0;
+  double seen = 0;
+};
+constexpr size_t kRoundHead = 32;   // tracker.ts ROUND_HEAD
+constexpr size_t kRoundStarts = 8;  // tracker.ts ROUND_STARTS
 
 // A final response that came before its request (tracker.ts EarlyResponse: an early 413 or 401 capture emits
 // while the request's body is still arriving). Waits for its request within maxPending and the timeout.
@@ -1197,7 +1211,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   // new StatsCore(maxPending, timeoutMs, preferReplayed, responses: 0 any, 1 original, 2 replayed,
   //               simpleTemplates: no --route rules, so the route of a path is templatePath(path) and the simple
-  //               case of it may be made here)
+  //               case of it may be made here, latestReplayed: tracker.ts TrackerOptions.latestReplayed)
   explicit StatsCore(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<StatsCore>(info),
         paths_(kPathCacheEntries),
@@ -1208,6 +1222,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     preferReplayed_ = info[2].As<Napi::Boolean>().Value();
     responses_ = info[3].As<Napi::Number>().Int32Value();
     simpleTemplates_ = info.Length() > 4 && info[4].As<Napi::Boolean>().Value();
+    latestReplayed_ = info.Length() > 5 && info[5].As<Napi::Boolean>().Value();
   }
 
  private:
@@ -1745,6 +1760,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   // One record of a batch, counted (tracker.ts onRequest / onResponse); `ans`: JavaScript's answers to its jobs
   // (null while prepare() counts the records that asked nothing).
   void CommitRec(Rec& rec, const double* ans) {
+    observed_++;
     if (rec.type == 0) {
       counters_[5]++;  // not_http
       return;
@@ -1849,14 +1865,21 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     return Take(info[0].As<Napi::Float64Array>());
   }
 
-  // counters(out: Float64Array(7)): no_response, responses_without_request, original_responses_replaced,
-  // interim_responses, duplicate_responses, not_http, pending.
+  // counters(out: Float64Array(up to 9 + kRoundStarts)): no_response, responses_without_request,
+  // original_responses_replaced, interim_responses, duplicate_responses, not_http, pending,
+  // earlier_replay_responses, repeated_rounds, then the message numbers where rounds started (-1: none).
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-    if (out.ElementLength() >= 7) {
+    size_t n = out.ElementLength();  // what fits: the first 7 (pending) as before, then the rest
+    if (n >= 7) {
       for (int k = 0; k < 6; k++) out[k] = counters_[k];
       out[6] = static_cast<double>(live_);
     }
+    if (n >= 9) {
+      out[7] = counters_[6];
+      out[8] = counters_[7];
+    }
+    for (size_t k = 0; k < kRoundStarts && 9 + k < n; k++) out[9 + k] = k < roundStarts_.size() ? roundStarts_[k] : -1;
     return info.Env().Undefined();
   }
 
@@ -1969,6 +1992,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         ExpireEarly(startMs);
     }
     uint64_t h = HashBytes(rec.id, rec.idLen, 5);
+    WatchRound(rec, h);
     uint32_t slot = TakeSlot(&slab_, &free_);
     // One probe: the slot goes in unless a request with this id waits (then that one is finished first).
     const uint8_t* id = rec.id;
@@ -1990,6 +2014,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     p.bodyBytes = rec.bodyBytes;
     p.interim = 0;
     p.held = false;
+    p.replayed = false;
     p.done = false;
     p.seq = ++seq_;
     live_++;
@@ -2000,6 +2025,54 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     }
     if (live_ > maxPending_) Finish(Oldest());
   }
+
+  // tracker.ts watchRound(): a request of the head seen again with its timestamp; seen more often than any before,
+  // a new round starts at this message.
+  void WatchRound(const Rec& rec, uint64_t h) {
+    RoundHead* known = nullptr;
+    for (RoundHead& r : roundHead_) {
+      if (r.idHash == h && r.id.Equals(rec.id, rec.idLen)) {
+        known = &r;
+        break;
+      }
+    }
+    if (known == nullptr) {
+      if (roundHead_.size() < kRoundHead) {
+        roundHead_.emplace_back();
+        RoundHead& r = roundHead_.back();
+        r.id.Assign(rec.id, rec.idLen);
+        r.idHash = h;
+        r.sec = rec.sec;
+        r.ns = rec.ns;
+        r.seen = 1;
+      }
+      return;
+    }
+    if (known->sec != rec.sec || known->ns != rec.ns) return;
+    known->seen++;
+    if (known->seen <= counters_[7] + 1) return;
+    counters_[7]++;
+    if (roundStarts_.size() < kRoundStarts) roundStarts_.push_back(observed_ - 1);
+  }
+
+  // tracker.ts holdReplayed(): keeps the later-timed of p's replayed answers; the other is an earlier replay's.
+  void HoldReplayed(Pending* p, const Facts& res, double sec, double ns) {
+    if (p->held) {
+      counters_[2]++;
+      p->held = false;
+    }
+    if (p->replayed) {
+      counters_[6]++;
+      if (sec < p->replayedSec || (sec == p->replayedSec && ns < p->replayedNs)) return;
+    }
+    p->replayed = true;
+    p->replayedFacts = res;
+    p->replayedSec = sec;
+    p->replayedNs = ns;
+  }
+
+  // tracker.ts replayedAt(): a replayed response without its request counts at the latest request's time.
+  double ReplayedAt(double ownMs) const { return latestMs_ > 0 ? latestMs_ : ownMs; }
 
   void Expire(double nowMs) {
     double limit = nowMs - timeoutMs_;
@@ -2052,7 +2125,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   void OrphanEarly(Early* e) {
     counters_[1]++;
     Facts f = e->facts;
-    double ms = e->ms;
+    double ms = e->replayed ? ReplayedAt(e->ms) : e->ms;
     ReleaseEarly(e);
     Emit(kNoRequestRoute, kEmptyHost, 0, 0, 0, ms, &f);
   }
@@ -2066,6 +2139,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     if (!replayed && preferReplayed_) {
       p->held = true;
       p->heldFacts = res;
+      return;
+    }
+    if (replayed && latestReplayed_) {
+      HoldReplayed(p, res, e->sec, e->ns);
       return;
     }
     MarkAnswered(p);
@@ -2125,16 +2202,23 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         counters_[1]++;
       }
       double startMs = rec.sec * 1000 + rec.ns / 1e6;
+      if (replayed) startMs = ReplayedAt(startMs);
       Emit(kNoRequestRoute, kEmptyHost, 0, 0, 0, startMs, &res);
       return;
     }
     if (!replayed && preferReplayed_) {
-      if (p->held)
+      if (p->replayed)
+        counters_[2]++;
+      else if (p->held)
         counters_[4]++;
       else {
         p->held = true;
         p->heldFacts = res;
       }
+      return;
+    }
+    if (replayed && latestReplayed_) {
+      HoldReplayed(p, res, rec.sec, rec.ns);
       return;
     }
     if (replayed && p->held) counters_[2]++;
@@ -2144,7 +2228,11 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   }
 
   void Finish(Pending* p) {
-    if (p->held) {
+    if (p->replayed) {
+      MarkAnswered(p);
+      Facts f = p->replayedFacts;
+      Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &f);
+    } else if (p->held) {
       MarkAnswered(p);
       Facts f = p->heldFacts;
       Emit(p->route, p->host, p->headerBytes, p->bodyBytes, p->interim, p->startMs, &f);
@@ -2234,7 +2322,13 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   double timeoutMs_ = 60000;
   bool preferReplayed_ = false;
   int responses_ = 0;
-  double counters_[6] = {0, 0, 0, 0, 0, 0};
+  // tracker.ts counters: no_response, responses_without_request, original_responses_replaced, interim_responses,
+  // duplicate_responses, not_http, earlier_replay_responses, repeated_rounds.
+  double counters_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  bool latestReplayed_ = false;
+  double observed_ = 0;  // records committed (tracker.ts observed)
+  std::vector<RoundHead> roundHead_;
+  std::vector<double> roundStarts_;
   double latestMs_ = 0;
   double current_ = -1;
   // Aggregation here (aggregate()): the buckets, whether tallies are still handed out, the live rate.
@@ -2302,7 +2396,7 @@ Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
   exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
-  exports.Set("abiVersion", Napi::Number::New(env, 6));
+  exports.Set("abiVersion", Napi::Number::New(env, 7));
   return exports;
 }
 

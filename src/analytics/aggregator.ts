@@ -424,6 +424,8 @@ export class Aggregator {
         interim_responses: c?.interim_responses ?? 0,
         duplicate_responses: c?.duplicate_responses ?? 0,
         not_http: c?.not_http ?? 0,
+        earlier_replay_responses: c?.earlier_replay_responses ?? 0,
+        repeated_rounds: c?.repeated_rounds ?? 0,
         pending: ctx.pending ?? 0,
       },
     };

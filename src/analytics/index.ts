@@ -81,6 +81,8 @@ export interface Analytics {
   window(ms: number): AnalyticsSnapshot;
   onExchange(listener: (exchange: Exchange) => void): () => void;
   finish(): void;
+  /** Message numbers (from 0, in the order observed) where the input started a new round (tracker.ts). */
+  roundStarts(): readonly number[];
 }
 
 /** The largest part of a raw run observeRun() hands to scanGor. */
@@ -223,5 +225,6 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
       return () => listeners.delete(listener);
     },
     finish: () => tracker().flush(),
+    roundStarts: () => [...tracker().roundStarts],
   };
 }

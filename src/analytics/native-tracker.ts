@@ -26,7 +26,7 @@ import { SparseHistogram } from './histogram.js';
 import { NO_REQUEST_ROUTE, OVERFLOW_ROUTE, type RouteNamer } from './routes.js';
 import { responseBodySizes, valueText } from './sizes.js';
 import type { StatsAddon, StatsCore } from './stats-addon.js';
-import type { ExchangeSink, TrackerCounters, TrackerOptions } from './tracker.js';
+import { type ExchangeSink, ROUND_STARTS, type TrackerCounters, type TrackerOptions } from './tracker.js';
 import { hostText, wireText } from './wire-text.js';
 
 /** Messages per native call. */
@@ -89,7 +89,8 @@ export class NativeTracker {
   private readonly jobs = new Int32Array(BATCH * 2 * JOB_INTS);
   private readonly answers = new Float64Array(BATCH * 2);
   private readonly out = new Float64Array(OUT_TALLIES * TALLY);
-  private readonly counts = new Float64Array(7);
+  /** The core's counters (see stats_core.cc counters()): 9 counts, then ROUND_STARTS round starts (-1: none). */
+  private readonly counts = new Float64Array(9 + ROUND_STARTS);
   private n = 0;
   // Index 0: responses without request, and no host; 1: the overflow bucket (stats_core.cc counts on both).
   private readonly routeNames = new NameTable([NO_REQUEST_ROUTE, OVERFLOW_ROUTE]);
@@ -111,6 +112,7 @@ export class NativeTracker {
       options.preferReplayed ?? false,
       responses,
       !routes.hasRules,
+      options.latestReplayed ?? false,
     );
   }
 
@@ -125,7 +127,19 @@ export class NativeTracker {
       interim_responses: c[3]!,
       duplicate_responses: c[4]!,
       not_http: c[5]!,
+      earlier_replay_responses: c[7]!,
+      repeated_rounds: c[8]!,
     };
+  }
+
+  /** Message numbers (from 0) where a new round started (tracker.ts roundStarts). */
+  get roundStarts(): number[] {
+    this.sync();
+    const c = this.counts;
+    this.core.counters(c);
+    const out: number[] = [];
+    for (let k = 9; k < c.length && c[k]! >= 0; k++) out.push(c[k]!);
+    return out;
   }
 
   get pendingCount(): number {

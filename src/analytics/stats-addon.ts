@@ -45,6 +45,7 @@ export interface StatsAddon {
     preferReplayed: boolean,
     responses: number,
     simpleTemplates: boolean,
+    latestReplayed: boolean,
   ) => StatsCore;
   /** Whether `chunk` holds a separator followed by a type-3 record's start (report-input.ts's byte search). */
   hasReplayed(chunk: Uint8Array): boolean;
@@ -53,7 +54,9 @@ export interface StatsAddon {
 
 // 6: responses that come before their request (an early 413) wait for it (765c497); an addon built before
 // counts them as responses without request while the JavaScript tracker pairs them.
-const ABI_VERSION = 6;
+// 7: the latest replay's answer is accounted (latestReplayed), rounds are told (repeated_rounds), counters() has
+// 9 counts and the round starts; an addon built before has neither.
+const ABI_VERSION = 7;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */

@@ -18,6 +18,15 @@
  * Time is the messages' own (capture or replay timestamps), so a file is tracked as it was captured.
  * With `preferReplayed` (a run or file that replays with --output-http-track-response), an original
  * response (type 2) is held until the replayed one (type 3) comes, and only used if it never does.
+ * With `latestReplayed` (`report`: a replayed .gor replayed again holds each request's answers from every
+ * replay), a replayed response is held too, until its request's wait ends (timeout, eviction, end of input), and a
+ * later-timed replayed answer to the same request replaces it: the latest replay is accounted, the others are
+ * counted in `earlier_replay_responses`.
+ *
+ * Rounds: the first HEAD requests are remembered by id and timestamp; one of them seen again with both the same is
+ * the same recorded request again (a file replayed into one --output-file-append twice, a recording copied twice
+ * into one file), and when it is seen more often than any before, a new round starts at that message
+ * (`repeated_rounds`, roundStarts: the message's number from 0, in observe order).
  */
 import type { Message } from '../core/message.js';
 import { emptyTally, type Tally } from './aggregator.js';
@@ -43,6 +52,8 @@ export interface TrackerOptions {
   pendingTimeoutMs?: number;
   /** Hold original responses for a replayed one (see the file header). */
   preferReplayed?: boolean;
+  /** Account each request's latest replayed answer, held until its wait ends (file header). */
+  latestReplayed?: boolean;
   /** Which responses count: both types (default), only originals (2) or only replayed ones (3). */
   responses?: 'any' | 'original' | 'replayed';
   /** Header naming the client address (lower-case), default `x-real-ip`. */
@@ -64,7 +75,16 @@ export interface TrackerCounters {
   interim_responses: number;
   duplicate_responses: number;
   not_http: number;
+  /** Replayed answers left out for a later replay's answer to the same request (latestReplayed). */
+  earlier_replay_responses: number;
+  /** Times the input started over with requests already seen (same id and timestamp): see the file header. */
+  repeated_rounds: number;
 }
+
+/** Requests remembered by id and timestamp to tell a round starting again (file header). */
+export const ROUND_HEAD = 32;
+/** Round starts remembered (their message numbers). */
+export const ROUND_STARTS = 8;
 
 /**
  * Where finished exchanges go: `tally` always (reused: read it, do not keep it); `exchange` only when
@@ -151,6 +171,10 @@ class Pending {
   interimBytes = 0;
   /** An original response held while waiting for a replayed one. */
   held: ResponseFacts | undefined = undefined;
+  /** latestReplayed: the latest replayed answer so far, and its timestamp (s, ns). */
+  replayed: ResponseFacts | undefined = undefined;
+  replayedSec = 0;
+  replayedNs = 0;
   /** Answered (out of the pending map): the arrival queue skips it without a map lookup. */
   done = false;
   constructor(
@@ -180,7 +204,15 @@ export class ExchangeTracker {
     interim_responses: 0,
     duplicate_responses: 0,
     not_http: 0,
+    earlier_replay_responses: 0,
+    repeated_rounds: 0,
   };
+  /** Message numbers (from 0) where a new round started (at most ROUND_STARTS). */
+  readonly roundStarts: number[] = [];
+  /** Messages observed so far. */
+  private observed = 0;
+  /** The first ROUND_HEAD requests: id → timestamp and how often seen. */
+  private readonly head = new Map<string, { sec: number; ns: number; seen: number }>();
   /** Waiting requests by id. */
   private readonly pending = new Map<string, Pending>();
   /** The same requests in arrival order. */
@@ -236,6 +268,7 @@ export class ExchangeTracker {
   observe(msg: Message): void {
     const v = this.view;
     v.read(msg);
+    this.observed++;
     const type = v.type;
     if (type === 0x31) this.onRequest(v);
     else if (type === 0x32) {
@@ -282,7 +315,8 @@ export class ExchangeTracker {
     this.early.delete(e.id);
     e.done = true;
     this.counters.responses_without_request++;
-    this.emit(new Pending(e.id, e.sec, e.ns, e.ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', ''), e.facts, e.replayed);
+    const ms = e.replayed ? this.replayedAt(e.ms) : e.ms;
+    this.emit(new Pending(e.id, e.sec, e.ns, ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', ''), e.facts, e.replayed);
   }
 
   /** The request `p` of an early response `e` came: the exchange is complete (or holds `e` for a replayed one). */
@@ -293,6 +327,10 @@ export class ExchangeTracker {
     if (!e.replayed) res.latencyNs = latencyFrom(e.sec, e.ns, e.fourth, p);
     if (!e.replayed && this.options.preferReplayed) {
       p.held = res;
+      return;
+    }
+    if (e.replayed && this.holdsReplayed()) {
+      this.holdReplayed(p, res, e.sec, e.ns);
       return;
     }
     this.pending.delete(p.id);
@@ -326,6 +364,7 @@ export class ExchangeTracker {
       else this.expireEarly(startMs);
     }
     const id = v.id;
+    this.watchRound(id, v.sec, v.ns);
     const previous = this.pending.get(id);
     if (previous) this.finish(previous); // the same id again (replayed file read twice): answer the first
 
@@ -388,6 +427,48 @@ export class ExchangeTracker {
     const e = this.early.size > 0 ? this.early.get(id) : undefined;
     if (e) this.pairEarly(p, e);
     if (this.pending.size > this.maxPending) this.finish(this.queue.oldest()!);
+  }
+
+  /** Rounds (file header): a request of the head seen again, with its timestamp. */
+  private watchRound(id: string, sec: number, ns: number): void {
+    const known = this.head.get(id);
+    if (known === undefined) {
+      if (this.head.size < ROUND_HEAD) this.head.set(id, { sec, ns, seen: 1 });
+      return;
+    }
+    if (known.sec !== sec || known.ns !== ns) return;
+    known.seen++;
+    if (known.seen <= this.counters.repeated_rounds + 1) return;
+    this.counters.repeated_rounds++;
+    if (this.roundStarts.length < ROUND_STARTS) this.roundStarts.push(this.observed - 1);
+  }
+
+  /**
+   * When a replayed response without its request counts (series, span): its own timestamp is the replay's clock,
+   * not the recording's the requests have (years apart: the span would run across both), so at the latest request
+   * read before it; at its own when no request came before.
+   */
+  private replayedAt(ownMs: number): number {
+    return this.latestMs > 0 ? this.latestMs : ownMs;
+  }
+
+  private holdsReplayed(): boolean {
+    return this.options.latestReplayed === true;
+  }
+
+  /** latestReplayed: keeps the later-timed of `p`'s replayed answers; the other is an earlier replay's. */
+  private holdReplayed(p: Pending, res: ResponseFacts, sec: number, ns: number): void {
+    if (p.held) {
+      this.counters.original_responses_replaced++;
+      p.held = undefined;
+    }
+    if (p.replayed) {
+      this.counters.earlier_replay_responses++;
+      if (sec < p.replayedSec || (sec === p.replayedSec && ns < p.replayedNs)) return;
+    }
+    p.replayed = res;
+    p.replayedSec = sec;
+    p.replayedNs = ns;
   }
 
   /** The trimmed Host value (wire-text.ts hostText), its string reused while the bytes are the same as the last request's. */
@@ -467,12 +548,17 @@ export class ExchangeTracker {
         this.keepEarly(id, v, replayed, res);
         return;
       } else this.counters.responses_without_request++;
-      this.emit(orphan(id, v), res, replayed);
+      this.emit(orphan(id, v, replayed ? this.replayedAt(v.ms) : v.ms), res, replayed);
       return;
     }
     if (!replayed && this.options.preferReplayed) {
-      if (p.held) this.counters.duplicate_responses++;
+      if (p.replayed) this.counters.original_responses_replaced++;
+      else if (p.held) this.counters.duplicate_responses++;
       else p.held = { ...res };
+      return;
+    }
+    if (replayed && this.holdsReplayed()) {
+      this.holdReplayed(p, { ...res }, v.sec, v.ns);
       return;
     }
     if (replayed && p.held) this.counters.original_responses_replaced++;
@@ -486,7 +572,10 @@ export class ExchangeTracker {
   private finish(p: Pending): void {
     this.pending.delete(p.id);
     p.done = true;
-    if (p.held) {
+    if (p.replayed) {
+      this.markAnswered(p.id);
+      this.emit(p, p.replayed, true);
+    } else if (p.held) {
       this.markAnswered(p.id);
       this.emit(p, p.held, false);
     } else {
@@ -541,9 +630,9 @@ export class ExchangeTracker {
 /** Ids remembered per generation of `answered`. */
 const ANSWERED = 4096;
 
-/** A response without its request: counted, under its own route. */
-function orphan(id: string, v: MetaView): Pending {
-  return new Pending(id, v.sec, v.ns, v.ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', '');
+/** A response without its request: counted, under its own route, at `ms`. */
+function orphan(id: string, v: MetaView, ms: number): Pending {
+  return new Pending(id, v.sec, v.ns, ms, NO_REQUEST_ROUTE, '', 0, 0, 0, '', '', '');
 }
 
 /** Request first byte → response last byte, ns: the response's start plus its own capture duration (spec §2.1). */

@@ -132,6 +132,13 @@ export interface AccountingCounters {
   readonly duplicate_responses: number;
   /** Messages that are not HTTP/1 requests or responses (binary payloads, HTTP/2, unknown types). */
   readonly not_http: number;
+  /**
+   * `report`: replayed (type 3) responses left out for a later replay's answer to the same request (a replayed .gor
+   * replayed again holds both); the latest replay's is accounted.
+   */
+  readonly earlier_replay_responses: number;
+  /** Times the input started over with requests already seen, same id and timestamp (rounds appended to one file). */
+  readonly repeated_rounds: number;
   /** Requests still waiting for a response when this snapshot was taken (not yet counted). */
   readonly pending: number;
 }

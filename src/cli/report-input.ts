@@ -18,7 +18,7 @@ import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
-import { describeProblem, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+import { describeProblem, type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
@@ -148,6 +148,17 @@ export interface FeedResult {
   interrupted?: { file: string; bytesRead: number; size: number; stream?: true; unread: string[] };
   /** An input was a stream: the total size (ReportProgress.bytesTotal) is not known. */
   streamed: boolean;
+  /** The messages each input gave analytics, in order: numbers [from, to) of analytics.roundStarts(). */
+  messages: InputMessages[];
+}
+
+export interface InputMessages {
+  spec: string;
+  path: string;
+  kind: InputKind;
+  stream: boolean;
+  from: number;
+  to: number;
 }
 
 /** What one file's feed gives back: its counters, and whether `stop` cut it before its end. */
@@ -181,6 +192,7 @@ export async function feedFiles(
   const sizes = kinds.map((k) => k.size);
   progress.bytesTotal = sizes.includes(undefined) ? 0 : sizes.reduce((n: number, size) => n + size!, 0);
   const inputs: FeedResult['inputs'] = {};
+  const messages: InputMessages[] = [];
   let interrupted: FeedResult['interrupted'];
   for (const [i, k] of kinds.entries()) {
     if (stop?.aborted) {
@@ -189,11 +201,15 @@ export async function feedFiles(
       break;
     }
     const before = progress.bytesRead;
+    const recordsBefore = progress.records;
     const fed =
       k.kind === 'pcap'
         ? await feedPcap(k.spec, analytics, log, progress, stop, ipv6Clients, k.stream)
         : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop, k.stream);
     inputs[k.spec] = fed.stats;
+    const from = messages.length > 0 ? messages[messages.length - 1]!.to : 0;
+    const count = k.kind === 'pcap' ? progress.records - recordsBefore : Number(fed.stats.records ?? 0);
+    messages.push({ spec: k.spec, path: k.path, kind: k.kind, stream: k.stream !== undefined, from, to: from + count });
     if (fed.cut) {
       const unread = kinds.slice(i + 1).map((u) => u.spec);
       const bytesRead = progress.bytesRead - before;
@@ -202,8 +218,41 @@ export async function feedFiles(
     }
   }
   analytics.finish();
-  return { inputs, streamed: sizes.includes(undefined), ...(interrupted ? { interrupted } : {}) };
+  return { inputs, streamed: sizes.includes(undefined), messages, ...(interrupted ? { interrupted } : {}) };
 }
+
+/**
+ * Where the `index`-th record (from 0) the reader takes from a `.gor` or `.gor.gz` file is: its number (bad records
+ * count, as in the reader's warnings) and stream offset (for a .gz, of the decompressed data). The file is read
+ * again up to it (only when rounds repeat, which is said with it). undefined when it cannot be read again or holds
+ * fewer records now.
+ */
+export async function recordAt(
+  path: string,
+  gzip: boolean,
+  index: number,
+): Promise<{ record: number; offset: number } | undefined> {
+  const reader = new GorRecordReader(() => {});
+  let seen = 0;
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (err: Error) => stream.destroy(err));
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const batch = reader.push(chunk);
+      if (seen + batch.length > index) return where(batch[index - seen]!);
+      seen += batch.length;
+    }
+    const rest = reader.end();
+    return seen + rest.length > index ? where(rest[index - seen]!) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    raw.destroy();
+  }
+}
+
+const where = (r: GorRecord) => ({ record: r.record, offset: r.offset });
 
 async function feedGor(
   path: string,

@@ -43,6 +43,7 @@ import {
   mayHoldReplayed,
   portsOf,
   type ReportProgress,
+  recordAt,
   splitPorts,
 } from './report-input.js';
 import { isStreamInput, openStreamInput, STDIN, type StreamInput } from './report-stream.js';
@@ -89,7 +90,7 @@ export const reportFlags: Readonly<Record<string, FlagSpec>> = {
     default: 'auto',
     section: SECTION,
     value: 'WHICH',
-    help: 'Which responses to account: auto (a replayed response, type 3, wins over the original, type 2), original or replayed.',
+    help: "Which responses to account: auto (a replayed response, type 3, wins over the original, type 2; of several replays' answers, the latest), original or replayed.",
   },
   progress: {
     kind: 'bool',
@@ -258,6 +259,8 @@ async function analyticsFor(
     timeBase: 'input',
     top: flags.number('top'),
     preferReplayed,
+    // A replayed .gor replayed again holds each request's answers from both replays: the latest is accounted.
+    latestReplayed: preferReplayed || responses === 'replayed',
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some(
       (f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f) || streams.get(splitPorts(f).path)?.kind === 'pcap',
@@ -268,19 +271,65 @@ async function analyticsFor(
 }
 
 /**
- * Second answers in files that hold replayed responses are, most likely, a later replay's: a replayed.gor
- * replayed again with --output-file keeps the earlier replay's type-3 records beside its own. The first answer
- * of each request is accounted; the warning says which that is (docs/analytics.md, several replays in one file).
+ * Several replays' answers in one file (docs/analytics.md, several replays in one file): a replayed.gor replayed
+ * again with --output-file keeps the earlier replay's type-3 records beside its own. Each request's latest
+ * answer (by the replay's clock) is accounted and the earlier ones are left out (earlier_replay_responses);
+ * answers that still came after their request's exchange was closed are duplicates under (no request).
  */
-function secondAnswersLine(snapshot: AnalyticsSnapshot, files: readonly string[], preferReplayed: boolean) {
-  const n = snapshot.accounting.duplicate_responses;
-  if (!preferReplayed || n === 0) return undefined;
+function replayLines(snapshot: AnalyticsSnapshot, files: readonly string[], preferReplayed: boolean): string[] {
+  const { earlier_replay_responses: earlier, duplicate_responses: late } = snapshot.accounting;
+  const out: string[] = [];
+  if (earlier > 0) {
+    out.push(
+      `tapline: warning: ${files.join(', ')}: ${groupDigits(earlier)} replayed response(s) answer requests that a ` +
+        "later replay answered too (a replayed .gor replayed again with --output-file keeps the earlier replay's " +
+        'type-3 records beside its own): each request counts its latest answer, by the replay clock, and the ' +
+        'earlier ones are left out of the routes and totals (earlier_replay_responses in --json); the earlier ' +
+        "replay's numbers are in the file it wrote (this replay's input): --compare it",
+    );
+  }
+  if (preferReplayed && late > 0) {
+    out.push(
+      `tapline: warning: ${files.join(', ')}: ${groupDigits(late)} response(s) came for a request whose exchange ` +
+        'was already counted (duplicate_responses: its answer came first, or it waited 60 s of recorded time or ' +
+        'was pushed out by 100,000 waiting requests); they are under (no request), their bytes in the totals',
+    );
+  }
+  return out;
+}
+
+/**
+ * The same requests again (repeated_rounds: a request of the input's first ones seen again with its id and
+ * timestamp): rounds appended to one file (--output-file-append run twice, a recording copied in twice) add up.
+ * Says where each new round starts: the file, the record's number and offset (the file read again up to it).
+ */
+async function roundsLine(analytics: Analytics, snapshot: AnalyticsSnapshot, fed: FeedResult, what: string) {
+  const n = snapshot.accounting.repeated_rounds;
+  if (n === 0) return undefined;
+  const starts: string[] = [];
+  for (const m of analytics.roundStarts()) {
+    const input = fed.messages.find((i) => m >= i.from && m < i.to);
+    if (!input) continue;
+    const index = m - input.from;
+    const gz = input.kind === 'gor.gz';
+    const at = input.kind === 'pcap' || input.stream ? undefined : await recordAt(input.path, gz, index);
+    starts.push(
+      at
+        ? `${input.spec} record ${groupDigits(at.record)} (byte ${groupDigits(at.offset)}` +
+            `${gz ? ' of the decompressed data' : ''})`
+        : `${input.spec} record ${groupDigits(index + 1)} (counted as read: ${input.stream ? 'a stream' : 'a capture'} ` +
+            'is not read again for its offset)',
+    );
+  }
+  const more = n > starts.length ? ` and ${n - starts.length} more` : '';
   return (
-    `tapline: warning: ${files.join(', ')}: ${groupDigits(n)} response(s) answered a request already answered ` +
-    '(duplicate_responses); these files hold replayed responses (type 3), so they are most likely a later ' +
-    "replay's answers (a replayed .gor replayed again with --output-file keeps the earlier replay's type-3 " +
-    'records beside its own): the routes hold the first answer of each request in file order, the later ones are ' +
-    'under (no request). To report one replay, replay the original recording into a file of its own'
+    `tapline: warning: ${what}: the same requests come again (the same ids and timestamps): ` +
+    `${n === 1 ? 'a new round starts' : `${groupDigits(n)} new rounds start`} at ${starts.join(', ')}${more}; ` +
+    `the report adds the ${groupDigits(n + 1)} rounds up (requests, bytes and latencies of all of them; each ` +
+    'request paired within its round; repeated_rounds in --json). A replay appended to one file again ' +
+    '(--output-file-append), chunks a second replay wrote under the same name (replayed_N.gor go on from the ' +
+    "last run's), or a recording copied in twice do this: remove an earlier replay's files before replaying, or " +
+    'write each replay to a file of its own and --compare them'
   );
 }
 
@@ -438,11 +487,13 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     let partial: Partial | undefined;
     let basePartial: Partial | undefined;
     let basePrefersReplayed = false;
+    const rounds: (string | undefined)[] = [];
     try {
       const fed = await feedFiles(files, analytics, log, progress, canMapFiles(), stop.signal, ipv6Clients, streams);
       inputs = fed.inputs;
       partial = partialOf(signalled ?? 'SIGINT', fed, progress);
       snapshot = analytics.snapshot();
+      rounds.push(await roundsLine(analytics, snapshot, fed, files.join(', ')));
       if (compare) {
         const baseClients = new Map<string, string>();
         const { analytics: base, preferReplayed: baseReplayed } = await analyticsFor(
@@ -466,6 +517,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
         );
         baseInputs = baseFed.inputs;
         baseline = base.snapshot();
+        rounds.push(await roundsLine(base, baseline, baseFed, `--compare ${compare}`));
         basePartial = partialOf(signalled ?? 'SIGINT', baseFed, baseProgress);
       }
     } finally {
@@ -483,8 +535,15 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
     }
     for (const line of [
-      secondAnswersLine(snapshot, files, preferReplayed),
-      baseline && secondAnswersLine(baseline, baseFiles, basePrefersReplayed),
+      ...replayLines(snapshot, files, preferReplayed),
+      ...(baseline
+        ? replayLines(
+            baseline,
+            baseFiles.map((f) => `--compare ${f}`),
+            basePrefersReplayed,
+          )
+        : []),
+      ...rounds,
     ]) {
       if (line) log.write(line);
     }

@@ -37,7 +37,7 @@ function both(messages: readonly Message[], options: AnalyticsOptions = {}): [st
     for (const m of messages) analytics.observe(m);
     const mid = JSON.stringify(analytics.snapshot()); // a read in the middle syncs the batch
     analytics.finish();
-    return `${mid}\n${JSON.stringify(analytics.snapshot())}`;
+    return `${mid}\n${JSON.stringify(analytics.snapshot())}\n${JSON.stringify(analytics.roundStarts())}`;
   };
   return [run('auto'), run('js')];
 }
@@ -215,6 +215,7 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
     maxPending: fc.constantFrom(undefined, 1, 3),
     pendingTimeoutMs: fc.constantFrom(undefined, 1000, 100_000),
     preferReplayed: fc.boolean(),
+    latestReplayed: fc.boolean(),
     responses: fc.constantFrom('any' as const, 'original' as const, 'replayed' as const),
     routes: fc.constantFrom([], ['/users/:id'], ['/api/*'], ['/é/*', '/日本/:x']),
     routeLimit: fc.constantFrom(undefined, 2),
@@ -232,6 +233,30 @@ describe('stats addon: identical snapshots to the JavaScript tracker', { skip },
         assert.equal(nativeRecords, jsRecords);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('random exchanges in rounds (the same records again) and with answers from several replays', () => {
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 40 }),
+        fc.integer({ min: 2, max: 4 }),
+        optionsArb,
+        (events, rounds, o) => {
+          const options = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as AnalyticsOptions;
+          // Each round: the events, then every replayed answer again, timed later (a later replay's).
+          const round = [
+            ...events,
+            ...events
+              .filter((e) => e.type === '3' || e.message.kind === 'replayed')
+              .map((e) => ({ ...e, at: e.at + 1 })),
+          ];
+          const plain = build(Array.from({ length: rounds }, () => round).flat());
+          const [native, js] = both(plain, { ...options, preferReplayed: true, latestReplayed: true });
+          assert.equal(native, js);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
@@ -686,7 +711,7 @@ describe('stats addon: the native entry points refuse bad input and never crash'
         // The batch's times: none, too short (ignored), or one per record.
         fc.constantFrom(undefined, new Float64Array(0), new Float64Array([1_000])),
         (fields, times) => {
-          const core = new addon.StatsCore(10, 1000, false, 0, true);
+          const core = new addon.StatsCore(10, 1000, false, 0, true, false);
           core.aggregate(10, 10, 10, Math.log(1.02), 5000, () => 0);
           const buf = Buffer.from('1 a 1795000000000000000\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n'.padEnd(200, 'A'));
           const recs = Int32Array.from(fields);

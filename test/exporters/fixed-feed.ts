@@ -106,6 +106,8 @@ export function snapshotOf(exchanges: readonly Exchange[], elapsedS = 1): Analyt
       no_response: exchanges.filter((e) => e.status === undefined).length,
       responses_without_request: 0,
       original_responses_replaced: 0,
+      earlier_replay_responses: 0,
+      repeated_rounds: 0,
       interim_responses: 0,
       duplicate_responses: 0,
       not_http: 0,
