@@ -1,7 +1,8 @@
 /**
  * `--input-raw` addresses (spec §8.1): `:80`, `:80,8080`, `host:80`, `iface:80`, `[::1]:80`, `eth*:80`,
- * `dump.pcap`, `dump.pcap:80`. The host part names what to capture on; the ports are the server ports
- * (requests go to them, responses come from them). No port, or port 0, means every port.
+ * `dump.pcap`, `dump.pcap:80`, `-` and `-:80` (a capture on standard input, as `tcpdump -r -` reads one:
+ * `tcpdump -w - | tapline --input-raw -:80`). The host part names what to capture on; the ports are the
+ * server ports (requests go to them, responses come from them). No port, or port 0, means every port.
  *
  * Differences from gor (docs/compat.md): `k8s://` addresses are refused with a clear error (no cluster API
  * here); a port outside 1-65535 is refused instead of being cut to 16 bits.
@@ -16,11 +17,17 @@ export interface RawAddress {
   readonly host: string;
   /** Server ports; empty = every port. */
   readonly ports: readonly number[];
-  /** The host names a capture file (it ends in `pcap`, `pcapng` or `cap`, or the engine is pcap_file). */
+  /**
+   * The host names a capture file (it ends in `pcap`, `pcapng` or `cap`, or the engine is pcap_file), or is
+   * `-`: one read from standard input (`STDIN_CAPTURE`).
+   */
   readonly file: boolean;
 }
 
 const FILE_SUFFIX = /(pcap|pcapng|\.cap)$/i;
+
+/** The host of a capture read from standard input (`-`, `-:80`). */
+export const STDIN_CAPTURE = '-';
 
 /** Parses one `--input-raw` value. `pcapFile` forces the host to be read as a file path. */
 export function parseRawAddress(text: string, pcapFile = false): RawAddress {
@@ -74,7 +81,7 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
   if (host === 'localhost') host = '127.0.0.1';
   if (host === '0.0.0.0' || host === '::') host = '';
   const ports = portText === undefined ? [] : parsePorts(text, portText);
-  const file = pcapFile || (host !== '' && FILE_SUFFIX.test(host) && isIP(host) === 0);
+  const file = pcapFile || host === STDIN_CAPTURE || (host !== '' && FILE_SUFFIX.test(host) && isIP(host) === 0);
   if (file && host === '') throw usage(text, 'no capture file named');
   return { text, host, ports: ports.includes(0) ? [] : ports, file };
 }

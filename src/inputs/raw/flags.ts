@@ -17,7 +17,8 @@ export const rawFlags: Record<string, FlagSpec> = {
     section: SECTION,
     help:
       'Capture HTTP traffic: :80 (every interface), host:80, iface:80, [::1]:80, :80,8080 (several ports), ' +
-      'or a pcap/pcapng file (dump.pcap, dump.pcap:80). Requests become type 1 messages.',
+      'a pcap/pcapng file (dump.pcap, dump.pcap:80), or one on standard input (tcpdump -w - | tapline ' +
+      '--input-raw -:80). Requests become type 1 messages.',
     gorNote: 'k8s:// addresses are refused; a file ends the input at its end (gor keeps running)',
   },
   'input-raw-track-response': {

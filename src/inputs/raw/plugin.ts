@@ -15,7 +15,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
 import { formatBytes } from '../../core/values.js';
-import { parseRawAddress } from './address.js';
+import { parseRawAddress, STDIN_CAPTURE } from './address.js';
 import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 import { rawInput } from './raw-input.js';
@@ -55,6 +55,7 @@ export const rawInputPlugin: InputPluginDef = {
       );
     }
     const address = parseRawAddress(text, engine === 'pcap_file');
+    if (address.host === STDIN_CAPTURE) checkStdinCapture(text, f);
     const protocolText = f.string('input-raw-protocol');
     if (!['', 'http', 'binary', 'raw'].includes(protocolText)) {
       throw usage('--input-raw-protocol', `unknown protocol ${JSON.stringify(protocolText)} (http, binary)`);
@@ -260,6 +261,29 @@ function ignoredOptions(f: FlagSet, engine: EngineName): string[] {
     );
   }
   return out;
+}
+
+/**
+ * `--input-raw -` reads a capture from standard input. On a terminal it would wait for pcap bytes typed on the
+ * keyboard; named in two --input-raw, two readers would each get part of the bytes. Both are usage errors.
+ */
+function checkStdinCapture(text: string, f: FlagSet): void {
+  if (process.stdin.isTTY) {
+    throw usage(
+      '--input-raw',
+      `${text}: "-" reads a capture from standard input, which is the terminal here: pipe one in ` +
+        `(tcpdump -i eth0 -U -w - 'tcp port 80' | tapline --input-raw -:80 …), or name a file (dump.pcap:80) or ` +
+        'an interface (eth0:80, :80 for every interface)',
+    );
+  }
+  const readers = f.list('input-raw').filter((v) => /^-(?::|\||$)/.test(v));
+  if (readers.length > 1) {
+    throw usage(
+      '--input-raw',
+      `${readers.join(' and ')} both read standard input: two readers would each get part of its bytes; name it ` +
+        'once (several ports: -:80,8080)',
+    );
+  }
 }
 
 function usage(flag: string, why: string): TaplineError {

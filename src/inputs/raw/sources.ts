@@ -24,14 +24,14 @@ import {
   openAfPacket,
 } from '../../capture/engines/af-packet.js';
 import { compileBpfExpression, MAX_STOP_WAIT_MS, openLibpcap } from '../../capture/engines/libpcap.js';
-import { openPcapFile } from '../../capture/engines/pcap-file.js';
+import { openPcapFile, readPcapStream } from '../../capture/engines/pcap-file.js';
 import { bpfFileFilter } from '../../capture/engines/pcap-file-filter.js';
 import { openVxlan } from '../../capture/engines/vxlan.js';
 import { LinkType, type PacketBatch } from '../../capture/types.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { formatGoDuration } from '../../core/values.js';
-import type { RawAddress } from './address.js';
+import { type RawAddress, STDIN_CAPTURE } from './address.js';
 import { flowAddon } from './native-flows.js';
 
 export interface PacketSource {
@@ -74,10 +74,15 @@ export interface LiveCaptureOptions {
  * picks packets as gor's libpcap does on files; the others are counted (`bpf_filtered`).
  */
 export function openFileSource(address: RawAddress, log: Logger, bpfFilter = ''): PacketSource {
-  const reader = openPcapFile(address.host, {
-    onWarning: (w) => log.warn(`${w.where}: ${w.message}`, 'input-raw:pcap'),
+  const options = {
+    onWarning: (w: { where: string; message: string }) => log.warn(`${w.where}: ${w.message}`, 'input-raw:pcap'),
     ...(bpfFilter === '' ? {} : { filter: bpfFileFilter(bpfFilter) }),
-  });
+  };
+  // `-`: standard input (`tcpdump -w - | tapline --input-raw -:80`), read as it comes; destroyed at close, so
+  // a stop does not wait for a writer that is still capturing.
+  const stdin = address.host === STDIN_CAPTURE ? process.stdin : null;
+  const reader =
+    stdin === null ? openPcapFile(address.host, options) : readPcapStream(stdin, { ...options, name: 'stdin' });
   let stop = false;
   const filter: CaptureFilter = { ports: address.ports, trackResponse: true };
   return {
@@ -86,9 +91,14 @@ export function openFileSource(address: RawAddress, log: Logger, bpfFilter = '')
     packets: {
       async *[Symbol.asyncIterator]() {
         // Views only help the native fast path; without it, packet objects straight from the parser.
-        for await (const batch of flowAddon() !== null ? reader.batches() : reader) {
-          yield batch;
-          if (stop) return;
+        try {
+          for await (const batch of flowAddon() !== null ? reader.batches() : reader) {
+            yield batch;
+            if (stop) return;
+          }
+        } catch (err) {
+          if (stop && stdin !== null) return; // the stream destroyed by close()
+          throw err;
         }
       },
     },
@@ -102,6 +112,7 @@ export function openFileSource(address: RawAddress, log: Logger, bpfFilter = '')
     }),
     close: () => {
       stop = true;
+      stdin?.destroy();
     },
   };
 }
