@@ -367,7 +367,16 @@ export class ReplayConnection {
     const detail = `${err.code ?? ''} ${err.message}`.trim();
     // The usual case against staging: a self-signed or private-CA certificate. Say how gor users accept it.
     const certificate = !this.options.skipVerify && /CERT|^UNABLE_TO_/.test(err.code ?? '');
-    this.fail(reasonOf(err), certificate ? `${detail}; --output-http-skip-verify accepts it` : detail);
+    // OpenSSL's words when the first bytes back are not a TLS record: most often a plain-HTTP port (its 400).
+    const plain = this.target.secure && /wrong version number/i.test(err.message);
+    this.fail(
+      reasonOf(err),
+      certificate
+        ? `${detail}; --output-http-skip-verify accepts it`
+        : plain
+          ? `${detail}; the target answered the TLS handshake with bytes that are not TLS: is it plain http://?`
+          : detail,
+    );
   }
 
   private onClose(socket: Socket): void {

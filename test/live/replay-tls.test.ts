@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
+import { createServer as createPlainServer } from 'node:http';
 import { createServer } from 'node:https';
 import { after, before, test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
@@ -49,6 +50,29 @@ test('https target with a self-signed certificate: rejected unless --output-http
     log.lines.some((l) => /failed: tls \(\S+ .*certificate.*; --output-http-skip-verify accepts it\)$/.test(l)),
     log.lines.join('\n'),
   );
+});
+
+test('https:// to a plain-HTTP port: the tls failure asks whether the target is http://', async () => {
+  // A plain node:http server answers the ClientHello with its 400 in clear text.
+  const plain = createPlainServer((_req, res) => res.end('plain'));
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  try {
+    const log = memoryLogger();
+    const target = `https://127.0.0.1:${(plain.address() as { port: number }).port}`;
+    const summary = await runPipeline([arrayInput(requests(1))], [httpOutput(target, { workers: 1, log })]);
+    assert.equal(summary.outputs[0]!.stats!.error_tls, 1);
+    assert.ok(
+      log.lines.some((l) =>
+        /failed: tls \(.*; the target answered the TLS handshake with bytes that are not TLS: is it plain http:\/\/\?\)$/.test(
+          l,
+        ),
+      ),
+      log.lines.join('\n'),
+    );
+  } finally {
+    plain.closeAllConnections();
+    plain.close();
+  }
 });
 
 test('https with --output-http-skip-verify: requests arrive over one kept-alive TLS connection, responses tracked', async () => {
