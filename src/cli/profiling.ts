@@ -11,6 +11,7 @@ import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Session } from 'node:inspector';
 import { getHeapSnapshot, writeHeapSnapshot } from 'node:v8';
+import { listenOn } from '../analytics/export/listen.js';
 import { sleep } from '../core/async.js';
 import { describeError, ERROR_CODES, TaplineError } from '../core/errors.js';
 
@@ -120,12 +121,8 @@ export async function startDebugServer(address: string, vars: () => unknown): Pr
       res.end(`${(err as Error).message}\n`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) =>
-      reject(new TaplineError(ERROR_CODES.USAGE, `cannot listen on ${host}:${port}`, { where: '--http-pprof', cause })),
-    );
-    server.listen(port, host, resolve);
-  });
+  // Said as --metrics and --dashboard say it: 'cannot listen on 127.0.0.1:9464' gave no reason.
+  await listenOn(server, { host, port }, 'http-pprof');
   server.unref();
   const bound = server.address();
   const shown =

@@ -177,7 +177,21 @@ it('a port in use or an address not of this machine: exit 2, saying why', async 
         ['--dashboard', '192.0.2.1:8080'],
         /--dashboard: cannot listen on 192\.0\.2\.1:8080: the address is not one of this machine/,
       ],
+      // --http-pprof said only 'cannot listen on 127.0.0.1:PORT'.
+      [['--http-pprof', `127.0.0.1:${port}`], /--http-pprof: cannot listen on 127\.0\.0\.1:\d+: the port is in use/],
     ];
+    // One port given to two of tapline's own servers: 'in use by another program' named the wrong culprit.
+    const [mine, mine2] = [await freePort(), await freePort()];
+    cases.push(
+      [
+        ['--metrics', `127.0.0.1:${mine}`, '--dashboard', `:${mine}`],
+        /--dashboard: cannot listen on 127\.0\.0\.1:\d+: tapline's own --metrics listens there: give each its own port/,
+      ],
+      [
+        ['--dashboard', `127.0.0.1:${mine2}`, '--http-pprof', `127.0.0.1:${mine2}`],
+        /--http-pprof: cannot listen on 127\.0\.0\.1:\d+: tapline's own --dashboard listens there/,
+      ],
+    );
     // A link-local IPv6 address without its interface: Linux says EINVAL, which was shown as 'listen EINVAL: …'.
     const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6'));
     if (ipv6 && process.platform === 'linux') {
