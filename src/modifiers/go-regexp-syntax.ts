@@ -80,6 +80,8 @@ interface Frame {
   own: number | undefined;
   /** Captures nested inside this group, to mark them when the group is repeated. */
   captures: number[];
+  /** The largest `need` (see Translator.lastNeed) of the items before the last one in this group. */
+  need: number;
 }
 
 type Range = [number, number];
@@ -247,6 +249,11 @@ class Translator {
   private readonly names = new Map<string, number>();
   private readonly capturesInRepeat = new Set<number>();
   private readonly tokens: GoToken[] = [];
+  /**
+   * Go's limit on nested repeats (repeatIsValid): how many copies of its innermost part the last item makes, 0
+   * when a `*` or `{0}` inside it ends the count, as in Go. Folded into its group's `need` once the next item starts.
+   */
+  private lastNeed = 0;
   /** What a following quantifier would repeat: nothing, a plain atom, a group (with its captures), or a repeat. */
   private last: { kind: 'none' } | { kind: 'atom' } | { kind: 'group'; captures: number[] } | { kind: 'repeat' } = {
     kind: 'none',
@@ -281,7 +288,15 @@ class Translator {
     throw new GoRegexpError(message, construct);
   }
 
+  /** The last item is complete: its group keeps its count (see lastNeed). */
+  private fold(): void {
+    const frame = this.stack.at(-1);
+    if (frame) frame.need = Math.max(frame.need, this.lastNeed);
+    this.lastNeed = 0;
+  }
+
   private emitAtom(written: string): void {
+    this.fold();
     const source = invalidBytesAsFffd(written, this.globalI ? 'iu' : 'u');
     this.out += source;
     this.tokens.push({ kind: 'atom', source });
@@ -289,6 +304,7 @@ class Translator {
   }
 
   private emitAssertion(source: string): void {
+    this.fold();
     // Wrapped so that a quantifier after it (legal in Go: `^*`) stays legal in JS.
     this.out += `(?:${source})`;
     this.tokens.push({ kind: 'assertion', source: `(?:${source})` });
@@ -305,6 +321,7 @@ class Translator {
         this.closeGroup();
         return;
       case '|':
+        this.fold();
         this.pos++;
         this.out += '|';
         this.tokens.push({ kind: 'alternation' });
@@ -382,6 +399,17 @@ class Translator {
       this.pos++;
     }
     if (this.flags.U) lazy = !lazy;
+    // Go's repeatIsValid: with the repeats inside it, a repeat may make at most 1000 copies of anything.
+    const copies = Number.isFinite(max) ? max : min;
+    const need = copies === 0 ? 0 : copies * Math.max(1, this.lastNeed);
+    if ((min >= 2 || max >= 2) && need > MAX_REPEAT) {
+      this.fail(
+        `invalid repeat count ${op}: with the repeats inside it, it makes ${need} copies of its innermost part ` +
+          `(Go allows at most ${MAX_REPEAT} in all)`,
+        op,
+      );
+    }
+    this.lastNeed = need;
     if (this.last.kind === 'group' && max > 1) {
       for (const index of this.last.captures) this.capturesInRepeat.add(index);
     }
@@ -414,7 +442,8 @@ class Translator {
   }
 
   private pushFrame(capture?: number): void {
-    this.stack.push({ saved: { ...this.flags }, own: capture, captures: [] });
+    this.fold();
+    this.stack.push({ saved: { ...this.flags }, own: capture, captures: [], need: 0 });
     this.last = { kind: 'none' };
   }
 
@@ -473,8 +502,10 @@ class Translator {
 
   private closeGroup(): void {
     this.pos++;
+    this.fold();
     const frame = this.stack.pop();
     if (!frame) this.fail('unexpected ) without a matching (', ')');
+    this.lastNeed = frame.need;
     this.flags = frame.saved;
     const parent = this.stack.at(-1)?.captures;
     if (parent) {

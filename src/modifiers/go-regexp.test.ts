@@ -152,6 +152,12 @@ describe('Go regexp: bytes, not text', () => {
     assert.equal(new GoRegexp('\\x{FFFD}').replaceAll(input, parseTemplate('_')).toString('latin1'), 'a_b__');
     assert.deepEqual(new GoRegexp('\\pC').replaceAll(input, parseTemplate('_')), input);
   });
+  it('nested repeats up to 1000 copies in all are taken, as in Go', () => {
+    for (const p of ['(a{10}){100}', '((a{2}){2}){250}', '((a{1000})*){2}', '(a|b{500}){2}', '(?i)(a{500})+']) {
+      assert.ok(new GoRegexp(p), p);
+    }
+    assert.equal(new GoRegexp('^(a{3}){333}$').matches(Buffer.from('a'.repeat(999))), true);
+  });
   it('round-trips valid UTF-8 including astral characters and a BOM', () => {
     const input = Buffer.from('\ufeff/é/😀/\u{dc80}'.replace('\u{dc80}', 'x'));
     assert.deepEqual(encodeGoString(decodeGoString(input)), input);
@@ -171,6 +177,13 @@ describe('Go regexp: refused with the construct named', () => {
     ['a**', /nested repetition/],
     ['*a', /missing argument/],
     ['x{1001}', /at most 1000/],
+    // Go's repeatIsValid: nested repeats may make at most 1000 copies in all ({0} and * end the count).
+    ['(x{1000}){1000}', /invalid repeat count \{1000\}: .* 1000000 copies/],
+    ['(a{2}){1000}', /2000 copies/],
+    ['(?:a{7}){143}', /1001 copies/],
+    ['(a{500}|b){3}', /1500 copies/],
+    ['((a{2}){2}){251}', /1004 copies/],
+    ['(a{600}){2,}', /1200 copies/],
     ['x{3,2}', /repeat count/],
     ['\\Z', /\\Z/],
     ['\\C', /\\C/],
