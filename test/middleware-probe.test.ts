@@ -10,8 +10,8 @@ import { after, describe, it } from 'node:test';
 import { memoryLogger } from '../src/core/log.js';
 import { ExternalMiddleware } from '../src/middleware/external.js';
 import { formatHexLine } from '../src/middleware/hex-lines.js';
-import { FIXTURES, middlewareRuns, request, writeGor } from './middleware/support.js';
-import { collect, runTapline, startTapline, waitForStderr } from './support/cli.js';
+import { FIXTURES, middlewareRuns, readGor, request, writeGor } from './middleware/support.js';
+import { collect, readIfThere, runTapline, startTapline, waitForStderr } from './support/cli.js';
 
 const { dir, messages, run, same } = middlewareRuns('--middleware');
 
@@ -260,5 +260,81 @@ describe('--middleware given as a relative path', () => {
       cwd: join(FIXTURES, '..'),
     });
     assert.equal(ok.code, 0, ok.stderr);
+  });
+});
+
+describe('--middleware that logs heavily while the stderr of tapline is a pipe nobody reads yet', () => {
+  it('its stderr is held back (it blocks on its writes), not buffered in tapline without bound; nothing lost, not killed', async () => {
+    // Node writes to a piped stderr asynchronously: with `2>&1 | less` or a slow log shipper, a middleware's heavy
+    // log became as much (and more) of tapline's memory (80 MB of log measured at 421 MB RSS). Now tapline stops
+    // reading the middleware's stderr while its own holds 1 MB, and that wait is not counted by the watchdog.
+    const mb = 16;
+    const pidFile = join(dir, 'stderr-flood.pid');
+    const progress = join(dir, 'stderr-flood.progress');
+    const flooded = join(dir, 'stderr-flood.done');
+    const mw = join(dir, 'stderr-flood.py');
+    writeFileSync(
+      mw,
+      [
+        'import os, sys',
+        `open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))`,
+        'chunk = (b"x" * 1023 + b"\\n") * 64',
+        `for i in range(${mb * 16}):`,
+        '    os.write(2, chunk)',
+        `    open(${JSON.stringify(progress)}, "w").write(str((i + 1) * len(chunk)))`,
+        `open(${JSON.stringify(flooded)}, "w").write("done")`,
+        'for line in sys.stdin:',
+        '    sys.stdout.write(line)',
+        'sys.stdout.flush()',
+      ].join('\n'),
+    );
+    const input = writeGor(join(dir, 'stderr-flood.gor'), messages);
+    const out = join(dir, 'stderr-flood-out.gor');
+    const child = startTapline([
+      '--input-file',
+      input,
+      '--middleware',
+      `python3 ${mw}`,
+      '--middleware-timeout',
+      '8s',
+      '--output-file',
+      out,
+      '--output-file-append',
+    ]);
+    // Nothing reads tapline's stderr yet. Wait until the middleware sits in write(2, …) with the same progress
+    // for 15 looks 100 ms apart, or until it has written all (the bug); hold it there longer than
+    // --middleware-timeout (its input has ended: the watchdog would kill it if the wait counted; the time it
+    // takes to start and to write the rest once read does count, hence a timeout this long).
+    const started = Date.now();
+    let still = 0;
+    let last = '';
+    for (
+      let i = 0;
+      i < 400 && (still < 15 || Date.now() - started < 9000) && !existsSync(flooded) && child.exitCode === null;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = readIfThere(progress);
+      let inWrite = false;
+      try {
+        const pid = readFileSync(pidFile, 'utf8');
+        inWrite = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[1] === '0x2';
+      } catch {
+        // not started yet
+      }
+      still = inWrite && now !== '' && now === last ? still + 1 : 0;
+      last = now;
+    }
+    assert.equal(child.exitCode, null, 'tapline ended while its stderr was not read');
+    const taken = Number(readIfThere(progress));
+    assert.ok(!existsSync(flooded), `tapline took all ${mb} MB of the middleware's stderr while its own was not read`);
+    assert.ok(still >= 15, 'the middleware was not seen blocked on its stderr');
+    assert.ok(taken < 6 * 1024 * 1024, `tapline took ${taken} bytes of its stderr while its own was not read`);
+    // Read now: the run ends, every line of its log and every message is there, and it was not killed.
+    const r = await collect(child, 60_000);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.equal(r.stderr.split('\n').filter((l) => l === `[middleware] ${'x'.repeat(1023)}`).length, mb * 1024);
+    assert.match(r.stderr, new RegExp(`${messages.length} sent, ${messages.length} received; exited with status 0`));
+    same(readGor(out), messages);
   });
 });

@@ -45,6 +45,12 @@ const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
 /** A stderr line longer than this is passed through in pieces. */
 const STDERR_LINE_MAX = 64 * 1024;
 /**
+ * tapline's stderr, when it is a pipe (`2>&1 | less`, a log shipper), is written asynchronously by Node: what its
+ * reader has not taken yet is held in memory. A middleware that logs heavily would grow that without bound, so
+ * its stderr is no longer read while tapline's holds more than this; it then blocks on its own stderr writes.
+ */
+const STDERR_BACKLOG_BYTES = 1024 * 1024;
+/**
  * After it exits, how long its stdout may stay open. What it wrote before exiting is already in the pipe and
  * is read within milliseconds; a pipe still open after this is held by a process it started (`sleep 60 &` in
  * a script, or the child of a shell killed by the watchdog), which could hold it for ever.
@@ -88,6 +94,8 @@ export class ExternalMiddleware {
   private queue: Message[] = [];
   private queuedBytes = 0;
   private paused = false;
+  /** Its stderr is not read while tapline's own stderr is backed up (STDERR_BACKLOG_BYTES). */
+  private stderrPaused = false;
   private wakeReader: (() => void) | undefined;
   private wakeWriter: (() => void) | undefined;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -232,7 +240,24 @@ export class ExternalMiddleware {
     });
     // A character can be split between two reads: decoding each chunk alone printed it as two U+FFFD.
     const stderrText = new StringDecoder('utf8');
-    child.stderr!.on('data', (chunk: Buffer) => this.passStderr(stderrText.write(chunk)));
+    const stderr = child.stderr!;
+    stderr.on('data', (chunk: Buffer) => {
+      this.passStderr(stderrText.write(chunk));
+      const own = process.stderr;
+      if (this.stderrPaused || own.destroyed || own.writableLength < STDERR_BACKLOG_BYTES) return;
+      this.stderrPaused = true;
+      stderr.pause();
+      // 'close' too: a reader that went away (EPIPE) never drains it.
+      const resume = () => {
+        own.off('drain', resume);
+        own.off('close', resume);
+        this.stderrPaused = false;
+        this.lastStdoutActivity = Date.now();
+        stderr.resume();
+      };
+      own.on('drain', resume);
+      own.on('close', resume);
+    });
     // Its stdout ends just before it exits. If it does not exit, it closed its stdout and runs on: whatever it
     // is sent from then on is lost, so it is stopped rather than fed for as long as the inputs last. (Once its
     // input has ended it may take its time to exit: the watchdog's --middleware-timeout applies.)
@@ -248,7 +273,8 @@ export class ExternalMiddleware {
     const checkPipes = () => {
       // Only a pipe that stays open with nothing coming out of it is let go: not while tapline holds its stdout
       // paused (its own outputs are slow), nor while a helper process still writes to it.
-      if (this.paused || Date.now() - this.lastStdoutActivity < graceMs) grace = setTimeout(checkPipes, graceMs);
+      if (this.paused || this.stderrPaused || Date.now() - this.lastStdoutActivity < graceMs)
+        grace = setTimeout(checkPipes, graceMs);
       else this.abandonPipes(child, graceMs);
     };
     const onExit = () => {
@@ -396,7 +422,8 @@ export class ExternalMiddleware {
       const now = Date.now();
       const dt = now - last;
       last = now;
-      if (this.exit || this.paused) return;
+      // tapline is the slow side: its outputs do not take messages, or its own stderr is backed up.
+      if (this.exit || this.paused || this.stderrPaused) return;
       const seconds = (this.timeoutMs / 1000).toString();
       if (this.waitingDrain) {
         this.stalledMs += dt;
