@@ -57,8 +57,9 @@ const msg = (type: string, id: string, atMs: number, data: string) => ({
   data: Buffer.from(data),
 });
 const LOGIN = 'aa00000000000000000000aa';
-// Requests are spaced so the login's replay (a few ms) comes back before the requests that need its token
-// (the shipped Node example also holds such requests while a login is in flight; the others do not).
+// Requests are spaced so the login's replay (a few ms) comes back before the requests that need its token.
+// The external middlewares (the shipped Node example, Python) also hold such requests while a login is in
+// flight: one slow to start (a loaded machine) gets the requests right behind the login, before its replay.
 const recording = [
   msg('1', LOGIN, 0, 'POST /token HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\n\r\n'),
   msg('2', LOGIN, 1, 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\norig-token-1'),
