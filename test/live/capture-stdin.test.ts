@@ -50,6 +50,14 @@ describe('--input-raw - (a capture on standard input)', () => {
     });
     assert.equal(twice.code, 2);
     assert.match(twice.stderr, /-:80 and -:8080 both read standard input: .*name it once \(several ports: -:80,8080\)/);
+    const withFile = await runTapline(['--input-raw', '-', '--input-file', '/dev/stdin', '--output-null'], {
+      stdin: pcap(),
+    });
+    assert.equal(withFile.code, 2);
+    assert.match(
+      withFile.stderr,
+      /- and --input-file \/dev\/stdin both read standard input: .*save one of them to a file/,
+    );
     if (noScript) return;
     // script(1) gives the CLI a terminal as standard input.
     const tty = spawnSync('script', ['-qec', cliShell('--input-raw', '-:80', '--output-null'), '/dev/null'], {

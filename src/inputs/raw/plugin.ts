@@ -276,12 +276,20 @@ function checkStdinCapture(text: string, f: FlagSet): void {
         'an interface (eth0:80, :80 for every interface)',
     );
   }
-  const readers = f.list('input-raw').filter((v) => /^-(?::|\||$)/.test(v));
+  const readers = [
+    ...f.list('input-raw').filter((v) => /^-(?::|\||$)/.test(v)),
+    ...f
+      .list('input-file')
+      .filter((v) => /^(?:\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)(?:\||$)/.test(v))
+      .map((v) => `--input-file ${v}`),
+  ];
   if (readers.length > 1) {
     throw usage(
       '--input-raw',
-      `${readers.join(' and ')} both read standard input: two readers would each get part of its bytes; name it ` +
-        'once (several ports: -:80,8080)',
+      `${readers.join(' and ')} both read standard input: two readers would each get part of its bytes; ` +
+        (readers.some((r) => r.startsWith('--input-file'))
+          ? 'save one of them to a file first and name that'
+          : 'name it once (several ports: -:80,8080)'),
     );
   }
 }
