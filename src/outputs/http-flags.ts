@@ -52,7 +52,7 @@ export const httpOutputDecl: OutputPluginDecl = {
       kind: 'duration',
       default: '2s',
       section: SECTION,
-      help: 'Idle connections above --output-http-workers-min are closed after this long.',
+      help: 'Idle connections above --output-http-workers-min are closed after this long (≤ 0 means 2s, as gor).',
     },
     'output-http-timeout': {
       kind: 'duration',
