@@ -261,6 +261,10 @@ async function analyticsFor(
     preferReplayed,
     // A replayed .gor replayed again holds each request's answers from both replays: the latest is accounted.
     latestReplayed: preferReplayed || responses === 'replayed',
+    // A replay writes an answer when the target gives it, some records after its request: how far is the replay's
+    // pace, not the recording's time, so a request waits for it by count (maxPending), not 60 s of recorded time
+    // (a recording of requests 90 s apart had each original counted and its replayed answer made a duplicate).
+    ...(preferReplayed || responses === 'replayed' ? { pendingTimeoutMs: Number.POSITIVE_INFINITY } : {}),
     responses: responses === 'auto' ? 'any' : responses === 'original' ? 'original' : 'replayed',
     clientFromId: files.some(
       (f) => /\.(pcap|pcapng|cap)(:[\d,]+)?$/i.test(f) || streams.get(splitPorts(f).path)?.kind === 'pcap',

@@ -45,11 +45,12 @@ async function serve(status: number, bodyBytes: number): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function recording(file: string): void {
+/** `gapS`: seconds between requests. */
+function recording(file: string, gapS = 1n): void {
   const messages: Message[] = [];
   for (let i = 0; i < N; i++) {
     const id = `${(0xa000 + i).toString(16)}${'0'.repeat(20)}`;
-    const at = T0 + BigInt(i) * S;
+    const at = T0 + BigInt(i) * gapS * S;
     const req = Buffer.from(`GET /items/${i} HTTP/1.1\r\nHost: shop\r\n\r\n`);
     const res = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n${'o'.repeat(50)}`);
     messages.push({ meta: makeMeta({ type: '1', id, timestampNs: at, latencyNs: 0n }), data: req });
@@ -170,6 +171,23 @@ describe('report over replayed files', () => {
     assert.equal(items.baseline_requests, N);
     assert.equal(items.requests, N);
     assert.equal(c.compare.routes.length, 1); // no (no request) route on either side
+  });
+
+  it('a replay of a sparse recording (requests 90 s apart): each replayed answer counts, none is a duplicate', async () => {
+    // At |max the replay writes its answers after the input's records: many requests later in the file, hours of
+    // recorded time. A request used to wait 60 s of recorded time: its original counted, its answer a duplicate.
+    const rec = join(dir, 'sparse.gor');
+    const r1 = join(dir, 'sparse-replayed.gor');
+    recording(rec, 90n);
+    await replay(rec, await serve(200, 100), r1);
+    await reportEach(r1, (s, stderr) => {
+      assert.equal(s.total_requests, N);
+      assert.equal(s.totals.response_body_bytes, N * 100); // the replayed answers, not the 50-byte originals
+      assert.equal(s.accounting.original_responses_replaced, N);
+      assert.equal(s.accounting.duplicate_responses, 0);
+      assert.equal(s.elapsed_s, (N - 1) * 90); // the recording's span, first request to last
+      assert.doesNotMatch(stderr, /warning/);
+    });
   });
 
   it('rounds appended to one file: the warning names the file, the record and the byte where the new round starts', async () => {
