@@ -44,3 +44,34 @@ describe('a header line in the body', () => {
     );
   });
 });
+
+describe('a head whose header lines end in bare LF (Go reads them; its head ends at the first empty line)', () => {
+  const LF_HEAD = 'POST /f HTTP/1.1\r\nHost: h\nContent-Length: 16\n\nX-Token: 12345\r\n';
+  it('the body line is not taken for the header: set-header adds it, rewrite-header finds it missing', () => {
+    assert.equal(
+      run({ 'http-set-header': ['X-Token: 1'] }, LF_HEAD),
+      'POST /f HTTP/1.1\r\nX-Token: 1\r\nHost: h\nContent-Length: 16\n\nX-Token: 12345\r\n',
+    );
+    assert.equal(run({ 'http-rewrite-header': ['X-Token: \\d+,9'] }, LF_HEAD), LF_HEAD);
+    const crlfAfterLf = 'POST /f HTTP/1.1\r\nHost: h\nContent-Length: 16\n\r\nX-Token: 12345\r\n';
+    assert.equal(run({ 'http-rewrite-header': ['X-Token: \\d+,9'] }, crlfAfterLf), crlfAfterLf);
+  });
+  it('a header in such a head is edited whole (gor took its value one byte short: X: 123 became X: 23)', () => {
+    assert.equal(
+      run(
+        { 'http-set-header': ['Content-Length: 16'] },
+        'POST /f HTTP/1.1\r\nHost: h\nContent-Length: 0\n\nX-Token: 12345\r\n',
+      ),
+      'POST /f HTTP/1.1\r\nHost: h\nContent-Length: 16\n\nX-Token: 12345\r\n',
+    );
+    assert.equal(
+      run({ 'http-set-header': ['X: 2'] }, 'GET / HTTP/1.1\r\nX: 123\nHost: h\n\n'),
+      'GET / HTTP/1.1\r\nX: 2\nHost: h\n\n',
+    );
+    assert.equal(
+      run({ 'http-rewrite-header': ['X: ^(\\d+)$,<$1>'] }, 'GET / HTTP/1.1\r\nX:  123 \t\nHost: h\n\n'),
+      'GET / HTTP/1.1\r\nX:  <123> \t\nHost: h\n\n',
+    );
+    assert.equal(run({ 'http-set-header': ['X: 2'] }, 'GET / HTTP/1.1\r\nX:\n\n'), 'GET / HTTP/1.1\r\nX:2\n\n');
+  });
+});
