@@ -209,6 +209,37 @@ describe('decoder', () => {
     }
   });
 
+  it('fragments of two VLANs or tunnels with the same addresses and IP id are two datagrams', () => {
+    const datagram = (text: string) => {
+      const segment = tcp({ srcPort: 40001, dstPort: 8080, seq: 42, payload: text.repeat(2000) });
+      return [0, 1480].map((off) => {
+        const end = Math.min(off + 1480, segment.length);
+        return ipv4(segment.subarray(off, end), { id: 777, fragOffset: off, moreFragments: end < segment.length });
+      });
+    };
+    const a = datagram('a');
+    const b = datagram('b');
+    const inVlan = (id: number, packet: Buffer) => raw(ethernet(packet, 0x0800, [[0x8100, id]]));
+    const d = createDecoder();
+    assert.equal(d.decode(inVlan(10, a[0]!)), null);
+    assert.equal(d.decode(inVlan(20, b[0]!)), null);
+    const sa = d.decode(inVlan(10, a[1]!));
+    const sb = d.decode(inVlan(20, b[1]!));
+    assert.equal(sa?.payload.toString(), 'a'.repeat(2000));
+    assert.equal(sb?.payload.toString(), 'b'.repeat(2000));
+    assert.deepEqual([sa?.vlan, sb?.vlan], [vlanKey([10]), vlanKey([20])]);
+    // GRE keys 1 and 2 around the same fragments.
+    const inKey = (key: number, packet: Buffer) =>
+      raw(ethernet(ipv4(gre(packet, 0x0800, { key }), { src: '192.0.2.1', dst: '192.0.2.2', protocol: 47 })));
+    const g = createDecoder();
+    assert.equal(g.decode(inKey(1, a[0]!)), null);
+    assert.equal(g.decode(inKey(2, b[0]!)), null);
+    assert.equal(g.decode(inKey(1, a[1]!))?.payload.toString(), 'a'.repeat(2000));
+    assert.equal(g.decode(inKey(2, b[1]!))?.payload.toString(), 'b'.repeat(2000));
+    assertAccounted(d.counters);
+    assertAccounted(g.counters);
+  });
+
   it('IPv6 fragmented TCP is reassembled', () => {
     const segment = tcp({ payload: 'y'.repeat(2000) });
     const first = segment.subarray(0, 1232);

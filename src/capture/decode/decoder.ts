@@ -366,11 +366,18 @@ class PacketDecoder implements Decoder {
     return this.transport(packet, whole, depth);
   }
 
+  /**
+   * The datagram a fragment belongs to. The VLAN ids and tunnel id are part of it, as of a connection's
+   * identity: two tenants' VLANs or tunnels may carry datagrams with the same addresses and IP id, which
+   * must not be merged (tshark does the same for IPv4 with protocols.strict_conversation_tracking_heuristics).
+   */
   private fragmentKey(): string {
     const ip = this.ip;
-    if (ip.version === 4) return `4 ${ip.src4} ${ip.dst4} ${ip.protocol} ${ip.fragId}`;
+    const link = this.link;
+    const where = link.vlanIds.length === 0 && link.tunnel === 0 ? '' : ` ${vlanKey(link.vlanIds)}/${link.tunnel}`;
+    if (ip.version === 4) return `4 ${ip.src4} ${ip.dst4} ${ip.protocol} ${ip.fragId}${where}`;
     const b = ip.addrBuf;
-    let key = `6 ${ip.fragId}`;
+    let key = `6 ${ip.fragId}${where}`;
     for (let i = 0; i < 32; i += 4) {
       key += ` ${(b[ip.addrOff + i]! << 24) | (b[ip.addrOff + i + 1]! << 16) | (b[ip.addrOff + i + 2]! << 8) | b[ip.addrOff + i + 3]!}`;
     }
