@@ -254,6 +254,8 @@ class Translator {
    * when a `*` or `{0}` inside it ends the count, as in Go. Folded into its group's `need` once the next item starts.
    */
   private lastNeed = 0;
+  /** Atom sources as written → as emitted (invalidBytesAsFffd). */
+  private readonly atomSources = new Map<string, string>();
   /** What a following quantifier would repeat: nothing, a plain atom, a group (with its captures), or a repeat. */
   private last: { kind: 'none' } | { kind: 'atom' } | { kind: 'group'; captures: number[] } | { kind: 'repeat' } = {
     kind: 'none',
@@ -297,7 +299,12 @@ class Translator {
 
   private emitAtom(written: string): void {
     this.fold();
-    const source = invalidBytesAsFffd(written, this.globalI ? 'iu' : 'u');
+    // A pattern repeats its atoms (\w\w\w…): each distinct one is checked once.
+    let source = this.atomSources.get(written);
+    if (source === undefined) {
+      source = invalidBytesAsFffd(written, this.globalI ? 'iu' : 'u');
+      this.atomSources.set(written, source);
+    }
     this.out += source;
     this.tokens.push({ kind: 'atom', source });
     this.last = { kind: 'atom' };
