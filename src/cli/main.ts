@@ -301,7 +301,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     timer.unref();
     timers.push(timer);
   }
-  const signals = installSignalHandlers(pipeline, log);
+  const signals = installSignalHandlers(pipeline, log, () => consumers?.describe() ?? []);
   const crashes = installCrashGuard(pipeline, log);
   // --output-stdout alone: a reader that left (`| head`) ends the run when the pipe fails, not at the next
   // message an input brings (--input-dummy: one a second). The output says why as it closes.
@@ -320,11 +320,13 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     process.stdout.off('error', readerLeft);
     stop.abort();
     for (const t of timers) clearTimeout(t);
-    signals.remove();
     crashes.remove();
     status?.stop();
     analytics?.finish();
-    await consumers?.close(); // the last InfluxDB write and pending webhooks
+    // The last InfluxDB write and pending webhooks (5 s at most), with the signal handlers still in: removed
+    // before it, a second Ctrl-C there killed the process by the signal, with no summary and no word.
+    await consumers?.close();
+    signals.remove();
   }
   if (middleware) summary.failures.push(...middleware.failures());
   summary.failures.push(...crashes.failures);
@@ -406,7 +408,11 @@ function leaveAtOnce(code: number): never {
 }
 
 /** Signals stop the run (signals.ts says which and how); a second one leaves at once. */
-function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): void; hungUp(): boolean } {
+function installSignalHandlers(
+  pipeline: Pipeline,
+  log: Logger,
+  consumerLines: () => string[],
+): { remove(): void; hungUp(): boolean } {
   let hungUp = false;
   const handler = createSignalHandler({
     isStopping: () => pipeline.isStopping,
@@ -414,6 +420,7 @@ function installSignalHandlers(pipeline: Pipeline, log: Logger): { remove(): voi
     exitNow: () => {
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
       log.write(formatSummary(pipeline.snapshot(), log));
+      for (const line of consumerLines()) log.write(line); // alerts, webhooks, InfluxDB: as they stand too
       if (hungUp) releaseTerminal();
       leaveAtOnce(130);
     },

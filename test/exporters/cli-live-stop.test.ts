@@ -13,7 +13,8 @@ import { createServer, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { collect, startTapline, waitForStderr } from '../support/cli.js';
 
-it('SIGINT with a receiver that never answers: consumers stop side by side, alerts stay as judged, each loss said once', async () => {
+/** Runs `body` with the base URL of a receiver that reads and never answers; closes it after. */
+async function withSilentReceiver(body: (base: string) => Promise<void>): Promise<void> {
   const sockets = new Set<Socket>();
   const silent = createServer((socket) => {
     sockets.add(socket);
@@ -21,8 +22,16 @@ it('SIGINT with a receiver that never answers: consumers stop side by side, aler
     socket.on('error', () => {});
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
   try {
+    await body(`http://127.0.0.1:${(silent.address() as { port: number }).port}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+}
+
+it('SIGINT with a receiver that never answers: consumers stop side by side, alerts stay as judged, each loss said once', async () => {
+  await withSilentReceiver(async (base) => {
     const child = startTapline([
       '--input-dummy',
       'x',
@@ -73,8 +82,30 @@ it('SIGINT with a receiver that never answers: consumers stop side by side, aler
 
     // Each consumer within its own 5 s bound, side by side: ~5 s. One after another it was 10–15 s.
     assert.ok(tookMs < 9000, `exit took ${Math.round(tookMs)} ms after SIGINT`);
-  } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
-  }
+  });
+});
+
+it('a second SIGINT while the consumers close leaves at once with exit 130 and the summary as it stands', async () => {
+  // The signal handlers were removed when the pipeline had flushed, before the consumers' close (up to 5 s with
+  // a receiver that never answers): a second Ctrl-C there killed tapline by the signal, with no summary at all.
+  await withSilentReceiver(async (base) => {
+    const child = startTapline([
+      ...['--input-dummy', 'x', '--output-null', '--max-total', '1', '--alert-window', '2s'],
+      ...['--alert-webhook', `${base}/hook`, '--output-influxdb', `${base}?db=x`],
+    ]);
+    const done = collect(child, 40_000);
+    await waitForStderr(child, /tapline: alert: max-total: /, 15_000);
+    child.kill('SIGINT');
+    await waitForStderr(child, /SIGINT: stopping/, 10_000);
+    // --output-null flushes at once; the consumers then wait for the receiver (5 s): the second signal lands
+    // there (more than half a second later, or it is taken as the same Ctrl-C delivered twice).
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const res = await done;
+    assert.deepEqual([res.code, res.signal], [130, null], res.stderr);
+    assert.match(res.stderr, /SIGINT again: exiting without waiting for outputs to flush/);
+    assert.match(res.stderr, /tapline: stopped after [\d.]+s: \d+ messages/);
+    assert.match(res.stderr, /\n {2}alerts: 1 fired, 0 resolved, 1 still active; webhook: /);
+    assert.match(res.stderr, /\n {2}output-influxdb: /);
+  });
 });
