@@ -1190,6 +1190,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (c.connecting) return "no connection to the target within " + t;
     if (c.bytes == 0 && c.written < c.req.length) return "the target did not take the whole request within " + t;
     if (c.bytes == 0) return "no response within " + t;
+    if (c.framer.idle())
+      return "no final response within " + t + ", only interim answers or blank lines (" + std::to_string(c.bytes) +
+             " bytes)";
     return "the response was still incomplete after " + t + ", " + std::to_string(c.bytes) + " bytes received" +
            (c.framer.until_close() ? kUntilCloseWhy : "");
   }

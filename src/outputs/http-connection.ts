@@ -155,6 +155,10 @@ export class ReplayConnection {
     if (this.target.secure && !this.secured) return `no TLS handshake with the target within ${t}`;
     if (this.bytes === 0 && socket.writableLength > 0) return `the target did not take the whole request within ${t}`;
     if (this.bytes === 0) return `no response within ${t}`;
+    // Bytes came and no response has started: they were interim answers (100 Continue, 103 Early Hints).
+    if (this.splitter.betweenMessages) {
+      return `no final response within ${t}, only interim answers or blank lines (${this.bytes} bytes)`;
+    }
     const why = this.splitter.untilClose ? UNTIL_CLOSE_WHY : '';
     return `the response was still incomplete after ${t}, ${this.bytes} bytes received${why}`;
   }

@@ -248,6 +248,21 @@ forEachClient(() => {
           body: 0,
           says: /\(the response was still incomplete after 300ms, 43 bytes received\)/,
         },
+        {
+          // Interim answers only: no final response came (not a response "still incomplete").
+          server: () =>
+            rawServer((_r, socket) =>
+              socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n'),
+            ),
+          body: 0,
+          says: /\(no final response within 300ms, only interim answers or blank lines \(69 bytes\)\)/,
+        },
+        {
+          // Part of a status line is a response begun.
+          server: () => rawServer((_r, socket) => socket.write('HTTP/1.1 20')),
+          body: 0,
+          says: /\(the response was still incomplete after 300ms, 11 bytes received\)/,
+        },
         ...['Content-Type: text/plain', 'Transfer-Encoding: identity\r\nContent-Length: 3'].map((fields) => ({
           // A body without length (none given, or a Transfer-Encoding not ending in chunked, which overrides the
           // Content-Length) ends only at close: the target keeps the connection open.

@@ -268,6 +268,14 @@ export class Http1Splitter {
   }
 
   /**
+   * True between messages: none started, and no part of a start line waiting for its end (blank lines and
+   * reported interim answers leave it true). The native replay framer's idle() is the same.
+   */
+  get betweenMessages(): boolean {
+    return !this.inMessage && !(this.state === S_START && this.lineLen > 0);
+  }
+
+  /**
    * True while a message's head is in and its body has no length (no Content-Length, or a Transfer-Encoding
    * that does not end in chunked): it ends only with the stream (a replay client says so when it times out).
    */
