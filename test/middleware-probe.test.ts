@@ -29,7 +29,7 @@ const helperPids: number[] = [];
 after(() => {
   for (const pid of helperPids) {
     try {
-      process.kill(pid);
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
@@ -181,35 +181,40 @@ describe('--middleware: counting and meta lines', { concurrency: 2 }, () => {
 });
 
 describe('--middleware and Ctrl-C at a terminal', { concurrency: 2 }, () => {
-  it('Ctrl-C twice (exit 130, no waiting): a middleware still running is ended, not left behind', async () => {
-    // It gives back what it holds at end of input, then does not exit (sleep): tapline waits for it. In a
-    // process group of its own it would not get the terminal's second SIGINT; tapline's exit ends it.
-    const { path, pidFile } = script('lingers.sh', 'echo $$ > PIDFILE\ncat\nexec sleep 60');
-    const out = join(dir, 'lingers.gor');
-    const child = startTapline(
-      ['--input-dummy', 'x', '--middleware', path, '--output-file', out, '--output-file-append'],
-      {
-        ownGroup: true,
-      },
-    );
-    const done = collect(child, 20_000);
-    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    helperPids.push(pid);
-    process.kill(-child.pid!, 'SIGINT');
-    await waitForStderr(child, /SIGINT: stopping/);
-    await new Promise((r) => setTimeout(r, 500));
-    process.kill(-child.pid!, 'SIGINT');
-    const r = await done;
-    assert.equal(r.code, 130, r.stderr);
-    // The counts as they stood are said, so what was not written shows.
-    assert.match(
-      r.stderr,
-      /SIGINT again: exiting without waiting for outputs to flush\ntapline: stopped after [\d.]+s: /,
-    );
-    assert.match(r.stderr, /output-file\(.*lingers\.gor\): \d+ written/);
-    assert.ok(await goneWithin(pid, 3000), `the middleware (pid ${pid}) was left running`);
-  });
+  // It gives back what it holds at end of input, then does not exit (sleep): tapline waits for it. In a process
+  // group of its own it would not get the terminal's second SIGINT; tapline's exit ends it. One that ignores
+  // SIGTERM (its sleep inherits that) was left running after tapline had exited: SIGKILL follows now.
+  for (const [name, body, what] of [
+    ['lingers', 'echo $$ > PIDFILE\ncat\nexec sleep 60', ''],
+    ['ignores-term', "trap '' TERM\necho $$ > PIDFILE\ncat\nexec sleep 60", ', even one that ignores SIGTERM'],
+  ] as const)
+    it(`Ctrl-C twice (exit 130, no waiting): a middleware still running is ended${what}, not left behind`, async () => {
+      const { path, pidFile } = script(`${name}.sh`, body);
+      const out = join(dir, `${name}.gor`);
+      const child = startTapline(
+        ['--input-dummy', 'x', '--middleware', path, '--output-file', out, '--output-file-append'],
+        {
+          ownGroup: true,
+        },
+      );
+      const done = collect(child, 20_000);
+      for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      helperPids.push(pid);
+      process.kill(-child.pid!, 'SIGINT');
+      await waitForStderr(child, /SIGINT: stopping/);
+      await new Promise((r) => setTimeout(r, 500));
+      process.kill(-child.pid!, 'SIGINT');
+      const r = await done;
+      assert.equal(r.code, 130, r.stderr);
+      // The counts as they stood are said, so what was not written shows.
+      assert.match(
+        r.stderr,
+        /SIGINT again: exiting without waiting for outputs to flush\ntapline: stopped after [\d.]+s: /,
+      );
+      assert.match(r.stderr, new RegExp(`output-file\\(.*${name}\\.gor\\): \\d+ written`));
+      assert.ok(await goneWithin(pid, 3000), `the middleware (pid ${pid}) was left running`);
+    });
 
   it('SIGINT to the whole process group: the middleware gives back what it holds, nothing is lost, exit 0', async () => {
     // A terminal sends Ctrl-C's SIGINT to every process of the foreground group. The middleware used to be in

@@ -66,6 +66,8 @@ const EXIT_GRACE_MS = 1000;
  * signal and is stopping: what the inputs read still passes through the middleware).
  */
 const STARTS = 3;
+/** abandon(): how long a SIGTERM'd middleware may take to die before its group gets SIGKILL. */
+const ABANDON_GRACE_MS = 500;
 
 export class ExternalMiddleware {
   readonly name: string;
@@ -479,10 +481,21 @@ export class ExternalMiddleware {
 
   /**
    * For a process that exits without its stop (a second SIGINT): in its own group, the middleware would not
-   * get the terminal's signal, so it is ended here. Synchronous, for an 'exit' handler.
+   * get the terminal's signal, so it is ended here. Synchronous, for an 'exit' handler: SIGTERM, a short wait
+   * for it to die, then SIGKILL to its group, so that one that ignores SIGTERM (or a process its script
+   * started that does) is not left running after tapline.
    */
   abandon(): void {
-    if (!this.exit) this.signal('SIGTERM');
+    if (this.exit || this.pid === 0) return;
+    this.signal('SIGTERM');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const until = Date.now() + ABANDON_GRACE_MS; Date.now() < until && !hasEnded(this.pid); )
+      Atomics.wait(pause, 0, 0, 10);
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
   }
 
   private exitError(): TaplineError | undefined {
@@ -590,6 +603,19 @@ async function diedBeforeExec(child: ChildProcess): Promise<string | undefined> 
 
 /** Signals that stop a run, which a terminal or `timeout` sends to a whole process group. */
 const STOP_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Whether process `pid` (a child) has died: gone, or a zombie not yet reaped (Node reaps in its event loop, which
+ * does not turn while abandon() waits). Without /proc it cannot tell: false.
+ */
+function hasEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync('/proc/self/stat');
+  }
+}
 
 /** The name (comm) in a /proc/PID/stat file; '' when it cannot be read. */
 function processName(statPath: string): string {
