@@ -24,7 +24,7 @@ import { paramLimiter } from './param-limiter.js';
 import { Prettifier } from './prettify.js';
 import { rewriteHeader } from './rewrite-header.js';
 import { rewriteUrl } from './rewrite-url.js';
-import { setHeaders } from './set-header.js';
+import { setHeaders, setsHostHeader } from './set-header.js';
 import { setParams } from './set-param.js';
 
 export { ModifierChain } from './chain.js';
@@ -82,6 +82,8 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
   const chain = buildModifierChain(values);
   for (const warning of chain?.modifiers.flatMap((m) => m.warnings ?? []) ?? []) log?.warn(warning);
   for (const warning of replacementCharWarnings(values)) log?.warn(warning);
+  const hostRewrite = hostRewriteIgnored(flags, values);
+  if (hostRewrite) log?.warn(hostRewrite);
   const prettifier = flags.bool('prettify-http') ? new Prettifier() : null;
   const processors: Processor[] = [];
   if (chain) processors.push(chain.process);
@@ -114,6 +116,22 @@ export function replacementCharWarnings(values: ModifierValues): string[] {
           'regexp it matches any byte that is not UTF-8): a byte that is not UTF-8 cannot be given on the command ' +
           'line (in a URL, percent-encode it: %E9)',
       ),
+  );
+}
+
+/**
+ * `--http-rewrite-header 'Host: …'` edits the request, but --output-http sends the target's host as Host unless
+ * --http-original-host (or a --http-set-header named exactly Host) keeps the request's own, as in gor: the rewrite
+ * then shows only in the other outputs (a file, stdout), and the replayed requests carry no sign of it.
+ */
+export function hostRewriteIgnored(flags: FlagSet, values: ModifierValues): string | null {
+  const rule = (values['http-rewrite-header'] ?? []).find((v) => v.slice(0, v.indexOf(':')).toLowerCase() === 'host');
+  if (rule === undefined || flags.list('output-http').length === 0) return null;
+  if (flags.bool('http-original-host') || setsHostHeader(values['http-set-header'] ?? [])) return null;
+  return (
+    `--http-rewrite-header ${JSON.stringify(rule)}: --output-http sends the target's host as Host, not the ` +
+    "request's, so the replayed requests do not carry this rewrite (other outputs do); add --http-original-host " +
+    'to send the rewritten Host, as in gor'
   );
 }
 

@@ -303,3 +303,36 @@ test('a flag value holding a byte that is not UTF-8 (Node reads it as U+FFFD) is
   );
   assert.ok(res.stdout.includes(Buffer.from('X-Name: Jos\xef\xbf\xbd\r\n', 'latin1')), res.stdout.toString());
 });
+
+test('--http-rewrite-header on Host with --output-http: warned that the target host is sent, unless kept', async () => {
+  const file = gorFile('host.gor', [['1', 1, 'GET /h HTTP/1.1\r\nHost: prod.example\r\n\r\n']]);
+  const rewrite = ['--http-rewrite-header', 'host: (.*)\\.example,$1.beta'];
+  received.length = 0;
+  const plain = await runTapline(['--input-file', file, '--output-http', `http://${host}`, ...rewrite]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(
+    plain.stderr,
+    /--http-rewrite-header "host: \(\.\*\)\\\\\.example,\$1\.beta": --output-http sends the target's host as Host.*add --http-original-host/,
+  );
+  assert.deepEqual(
+    received.map((r) => r.rawHeaders[1]),
+    [host],
+  ); // the rewrite did not reach the target, as in gor
+  received.length = 0;
+  const kept = await runTapline([
+    '--input-file',
+    file,
+    '--output-http',
+    `http://${host}`,
+    '--http-original-host',
+    ...rewrite,
+  ]);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.doesNotMatch(kept.stderr, /sends the target's host/);
+  assert.deepEqual(
+    received.map((r) => r.rawHeaders[1]),
+    ['prod.beta'],
+  );
+  const noReplay = await runTapline(['--input-file', file, '--output-null', ...rewrite]);
+  assert.doesNotMatch(noReplay.stderr, /sends the target's host/);
+});
