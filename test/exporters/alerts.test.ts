@@ -3,11 +3,14 @@
  * local HTTP server as JSON webhooks; a dead receiver is counted, never fatal.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { describe, it } from 'node:test';
 import { type AlertEvent, AlertMonitor } from '../../src/analytics/export/alerts.js';
 import type { Exchange } from '../../src/analytics/types.js';
 import { createLogger } from '../../src/core/log.js';
+import { makeCertificate } from '../support/tls.js';
 import { endless, freePort, pollUntil } from './external-servers.js';
 import { exchange, snapshotOf } from './fixed-feed.js';
 
@@ -243,6 +246,45 @@ describe('alert webhooks that redirect or never answer', () => {
     } finally {
       await hook.close();
       await other.close();
+    }
+  });
+
+  it('https:// to a receiver without TLS, or with a certificate not trusted: said in words, on one line', async () => {
+    // The first said OpenSSL's text with its source path and a newline ('…:SSL routines:ssl3_get_record:wrong
+    // version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n'), splitting the warning and summary.
+    const plain = await receiver((_path, res) => res.writeHead(200).end());
+    const certificate = makeCertificate();
+    const tls = createHttpsServer(
+      { cert: readFileSync(certificate.cert), key: readFileSync(certificate.key) },
+      (_q, r) => r.end(),
+    );
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    const lines: string[] = [];
+    try {
+      for (const url of [
+        plain.base.replace('http://', 'https://'),
+        `https://127.0.0.1:${(tls.address() as { port: number }).port}`,
+      ]) {
+        const monitor = oneAlert(`${url}/hook`, lines);
+        monitor.check();
+        await monitor.close();
+        assert.equal(monitor.stats().webhook_failures, 1);
+      }
+      const failed = lines.filter((l) => l.includes('failed: '));
+      assert.equal(failed.length, 2, lines.join('\n'));
+      assert.match(
+        failed[0]!,
+        /failed: the receiver does not speak TLS \(an https:\/\/ URL for a plain HTTP port\? give http:\/\/\)$/,
+      );
+      assert.match(
+        failed[1]!,
+        /failed: the receiver's TLS certificate was refused: self-signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\); trust its CA with NODE_EXTRA_CA_CERTS$/,
+      );
+      assert.ok(!lines.some((l) => /openssl|\n/.test(l)), lines.join('\n'));
+    } finally {
+      await plain.close();
+      await new Promise<void>((r) => tls.close(() => r()));
+      rmSync(certificate.dir, { recursive: true, force: true });
     }
   });
 
