@@ -213,6 +213,7 @@ describe('--middleware and Ctrl-C at a terminal', { concurrency: 2 }, () => {
         /SIGINT again: exiting without waiting for outputs to flush\ntapline: stopped after [\d.]+s: /,
       );
       assert.match(r.stderr, new RegExp(`output-file\\(.*${name}\\.gor\\): \\d+ written`));
+      assert.match(r.stderr, /\n {2}middleware ".*" \(pid \d+\): \d+ sent, \d+ received; running\n/);
       assert.ok(await goneWithin(pid, 3000), `the middleware (pid ${pid}) was left running`);
     });
 

@@ -301,7 +301,11 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     timer.unref();
     timers.push(timer);
   }
-  const signals = installSignalHandlers(pipeline, log, () => consumers?.describe() ?? []);
+  // At once (the second signal), the middleware's counts too: what it was sent and gave back as they stand.
+  const signals = installSignalHandlers(pipeline, log, () => [
+    ...(middleware ? [middleware.describe()] : []),
+    ...(consumers?.describe() ?? []),
+  ]);
   const crashes = installCrashGuard(pipeline, log);
   // --output-stdout alone: a reader that left (`| head`) ends the run when the pipe fails, not at the next
   // message an input brings (--input-dummy: one a second). The output says why as it closes.
