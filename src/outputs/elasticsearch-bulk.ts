@@ -17,6 +17,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { tlsProblem } from '../analytics/export/fetch-error.js';
 import { sleep } from '../core/async.js';
 import type { Logger } from '../core/log.js';
 import { Backoff } from '../net/backoff.js';
@@ -215,6 +216,10 @@ export class BulkIndexer {
     try {
       ({ status, text } = await post(this.target.bulkUrl, headers, body, this.options.requestTimeoutMs));
     } catch (err) {
+      // A cluster that does not speak TLS, or whose certificate is refused, was retried for the whole budget
+      // and said as 'EPROTO' or 'DEPTH_ZERO_SELF_SIGNED_CERT' alone: said in words, and not retried.
+      const tls = err instanceof Error ? tlsProblem(err, 'cluster') : undefined;
+      if (tls) return all({ retry: false, reason: `${this.target.bulkUrl}: ${tls}` });
       const code = (err as NodeJS.ErrnoException).code;
       return all({ retry: true, reason: `${this.target.bulkUrl}: ${code ?? (err as Error).message}` });
     }

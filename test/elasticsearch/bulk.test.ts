@@ -5,6 +5,7 @@
  * the cluster rejects, and a cluster that is not there at all. Every document ends counted.
  */
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { memoryLogger } from '../../src/core/log.js';
@@ -365,4 +366,27 @@ test('a stop releases backpressure: the last documents go out at once, so an abs
   for (const s of sockets) s.destroy();
   await closing;
   assert.equal(out.stats!().failed, 3);
+});
+
+test('https:// to a cluster without TLS: said in words, not retried (was "EPROTO" alone, after the whole retry budget)', async () => {
+  // A plain HTTP listener (a real node:http server on 127.0.0.1) behind an https:// URL.
+  const plain = createHttpServer((_req, res) => res.end());
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  try {
+    const log = memoryLogger();
+    const port = (plain.address() as { port: number }).port;
+    const out = elasticsearchOutput(parseElasticsearchUrl(`https://127.0.0.1:${port}/gor`), OPTIONS, {
+      log,
+      signal: new AbortController().signal,
+    });
+    await feed(out, [request(1), request(2), replayed(1), replayed(2)]);
+    const s = out.stats!();
+    assert.deepEqual([s.indexed, s.failed, s.bulk_requests, s.bulk_retries], [0, 2, 1, 0]);
+    assert.match(
+      log.lines.join('\n'),
+      /2 documents not indexed: https:\/\/127\.0\.0\.1:\d+\/_bulk: the cluster does not speak TLS \(an https:\/\/ URL for a plain HTTP port\? give http:\/\/\)/,
+    );
+  } finally {
+    await new Promise<void>((r) => plain.close(() => r()));
+  }
 });

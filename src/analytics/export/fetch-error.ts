@@ -34,14 +34,20 @@ const CERTIFICATE_CODES = new Set([
 /**
  * The two TLS failures an https:// receiver URL meets, in words: one that does not speak TLS (OpenSSL said
  * '…:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:'
- * and a newline), and a certificate this process does not trust.
+ * and a newline), and a certificate this process does not trust. Neither is helped by sending again.
  */
-function tlsProblem(cause: Error & { code?: string }): string | undefined {
-  if (cause.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || cause.code === 'ERR_SSL_HTTP_REQUEST') {
-    return 'the receiver does not speak TLS (an https:// URL for a plain HTTP port? give http://)';
+export function tlsProblem(cause: Error & { code?: string }, peer = 'receiver'): string | undefined {
+  // fetch's codes; node:https (the Elasticsearch output) says EPROTO with OpenSSL's reason in the message.
+  const notTls = /wrong version number|http request/.test(cause.message);
+  if (
+    cause.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    cause.code === 'ERR_SSL_HTTP_REQUEST' ||
+    (cause.code === 'EPROTO' && notTls)
+  ) {
+    return `the ${peer} does not speak TLS (an https:// URL for a plain HTTP port? give http://)`;
   }
   if (cause.code && CERTIFICATE_CODES.has(cause.code)) {
-    return `the receiver's TLS certificate was refused: ${cause.message} (${cause.code}); trust its CA with NODE_EXTRA_CA_CERTS`;
+    return `the ${peer}'s TLS certificate was refused: ${cause.message} (${cause.code}); trust its CA with NODE_EXTRA_CA_CERTS`;
   }
   return undefined;
 }
