@@ -2,13 +2,18 @@
  * `--input-raw -`: a capture read from standard input, as `tcpdump -r -` reads one (`tcpdump -w - | tapline
  * --input-raw -:80`). A pcap piped in gives its messages; on a terminal, or named twice, it is a usage error;
  * live (root), tcpdump's packets on lo become messages while tcpdump still runs, and SIGINT to tapline alone
- * ends the run at once with its summary (stdin is let go, not waited on).
+ * ends the run at once with its summary (stdin is let go, not waited on). And `dump.pcap.gz`, read as tshark
+ * reads it: decompressed as it comes.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ethernet } from '../../src/capture/decode/testkit.js';
 import { buildPcap } from '../../src/capture/pcap-writer.js';
 import { type Exchange, segments, timed } from '../../src/inputs/raw/testkit.js';
@@ -41,6 +46,25 @@ describe('--input-raw - (a capture on standard input)', () => {
       assert.equal(r.stdout.toString().match(/^GET \/from-stdin HTTP/gm)?.length, 2, r.stdout.toString());
       assert.equal(r.stdout.toString().match(/^piped$/gm)?.length, 2);
       assert.match(r.stderr, new RegExp(`input-raw\\(${address}\\): .*requests 2, responses 2`));
+    }
+  });
+
+  it('a gzip-compressed capture file (dump.pcap.gz) is read; one that is not gzip data says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapline-gz-'));
+    try {
+      const good = join(dir, 'dump.pcap.gz');
+      writeFileSync(good, gzipSync(pcap()));
+      const r = await runTapline(['--input-raw', `${good}:8080`, '--input-raw-track-response', '--output-stdout']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString().match(/^GET \/from-stdin HTTP/gm)?.length, 2);
+      assert.match(r.stderr, /requests 2, responses 2/);
+      const bad = join(dir, 'plain.pcap.gz');
+      writeFileSync(bad, pcap());
+      const b = await runTapline(['--input-raw', `${bad}:8080`, '--output-null']);
+      assert.equal(b.code, 1);
+      assert.match(b.stderr, /plain\.pcap\.gz: cannot read capture: incorrect header check \(Z_DATA_ERROR\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

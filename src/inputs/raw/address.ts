@@ -24,7 +24,8 @@ export interface RawAddress {
   readonly file: boolean;
 }
 
-const FILE_SUFFIX = /(pcap|pcapng|\.cap)$/i;
+/** A capture file's name: `…pcap`, `…pcapng`, `….cap`, or one of them gzip-compressed (`dump.pcap.gz`). */
+const FILE_SUFFIX = /(pcap|pcapng|\.cap)(\.gz)?$/i;
 
 /** The host of a capture read from standard input (`-`, `-:80`). */
 export const STDIN_CAPTURE = '-';

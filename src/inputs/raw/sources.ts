@@ -12,7 +12,9 @@
  * with a host filter); a name = that interface and its addresses; `eth*` = the first interface with that prefix.
  */
 
+import { createReadStream } from 'node:fs';
 import { isIP } from 'node:net';
+import { createGunzip } from 'node:zlib';
 import { type CaptureFilter, gorFilterText } from '../../capture/bpf.js';
 import {
   type AfPacketCapture,
@@ -24,7 +26,7 @@ import {
   openAfPacket,
 } from '../../capture/engines/af-packet.js';
 import { compileBpfExpression, MAX_STOP_WAIT_MS, openLibpcap } from '../../capture/engines/libpcap.js';
-import { openPcapFile, readPcapStream } from '../../capture/engines/pcap-file.js';
+import { openPcapFile, type PcapFileReader, readPcapStream } from '../../capture/engines/pcap-file.js';
 import { bpfFileFilter } from '../../capture/engines/pcap-file-filter.js';
 import { openVxlan } from '../../capture/engines/vxlan.js';
 import { LinkType, type PacketBatch } from '../../capture/types.js';
@@ -82,7 +84,11 @@ export function openFileSource(address: RawAddress, log: Logger, bpfFilter = '')
   // a stop does not wait for a writer that is still capturing.
   const stdin = address.host === STDIN_CAPTURE ? process.stdin : null;
   const reader =
-    stdin === null ? openPcapFile(address.host, options) : readPcapStream(stdin, { ...options, name: 'stdin' });
+    stdin !== null
+      ? readPcapStream(stdin, { ...options, name: 'stdin' })
+      : /\.gz$/i.test(address.host)
+        ? readGzipPcap(address.host, options)
+        : openPcapFile(address.host, options);
   let stop = false;
   const filter: CaptureFilter = { ports: address.ports, trackResponse: true };
   return {
@@ -115,6 +121,17 @@ export function openFileSource(address: RawAddress, log: Logger, bpfFilter = '')
       stdin?.destroy();
     },
   };
+}
+
+/**
+ * `dump.pcap.gz` (as logrotate or `tcpdump -w … -z gzip` leave captures; tshark reads them as they are):
+ * decompressed as it is read. A file that cannot be opened or is not gzip data is said as the file's error.
+ */
+function readGzipPcap(path: string, options: Parameters<typeof readPcapStream>[1]): PcapFileReader {
+  const file = createReadStream(path);
+  const gunzip = createGunzip();
+  file.on('error', (err) => gunzip.destroy(err));
+  return readPcapStream(file.pipe(gunzip), { ...options, name: path });
 }
 
 /** The interface to open and the host addresses to filter on, for a live address. */
