@@ -1992,7 +1992,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         ExpireEarly(startMs);
     }
     uint64_t h = HashBytes(rec.id, rec.idLen, 5);
-    WatchRound(rec, h);
+    WatchRound(rec, h, startMs);
     uint32_t slot = TakeSlot(&slab_, &free_);
     // One probe: the slot goes in unless a request with this id waits (then that one is finished first).
     const uint8_t* id = rec.id;
@@ -2026,9 +2026,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     if (live_ > maxPending_) Finish(Oldest());
   }
 
-  // tracker.ts watchRound(): a request of the head seen again with its timestamp; seen more often than any before,
-  // a new round starts at this message.
-  void WatchRound(const Rec& rec, uint64_t h) {
+  // tracker.ts watchRound(): a request of the head seen again with its timestamp, earlier than the latest request's
+  // (not pipelined requests of one packet, which share its time and id); seen more often than any before, a new
+  // round starts at this message.
+  void WatchRound(const Rec& rec, uint64_t h, double startMs) {
     RoundHead* known = nullptr;
     for (RoundHead& r : roundHead_) {
       if (r.idHash == h && r.id.Equals(rec.id, rec.idLen)) {
@@ -2048,7 +2049,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       }
       return;
     }
-    if (known->sec != rec.sec || known->ns != rec.ns) return;
+    if (known->sec != rec.sec || known->ns != rec.ns || startMs >= latestMs_) return;
     known->seen++;
     if (known->seen <= counters_[7] + 1) return;
     counters_[7]++;

@@ -23,8 +23,8 @@
  * later-timed replayed answer to the same request replaces it: the latest replay is accounted, the others are
  * counted in `earlier_replay_responses`.
  *
- * Rounds: the first HEAD requests are remembered by id and timestamp; one of them seen again with both the same is
- * the same recorded request again (a file replayed into one --output-file-append twice, a recording copied twice
+ * Rounds: the first HEAD requests are remembered by id and timestamp; one of them seen again with both the same, after
+ * a later request (time went back), is the same recorded request again (a file replayed into one --output-file-append twice, a recording copied twice
  * into one file), and when it is seen more often than any before, a new round starts at that message
  * (`repeated_rounds`, roundStarts: the message's number from 0, in observe order).
  */
@@ -364,7 +364,7 @@ export class ExchangeTracker {
       else this.expireEarly(startMs);
     }
     const id = v.id;
-    this.watchRound(id, v.sec, v.ns);
+    this.watchRound(id, v.sec, v.ns, startMs);
     const previous = this.pending.get(id);
     if (previous) this.finish(previous); // the same id again (replayed file read twice): answer the first
 
@@ -429,14 +429,18 @@ export class ExchangeTracker {
     if (this.pending.size > this.maxPending) this.finish(this.queue.oldest()!);
   }
 
-  /** Rounds (file header): a request of the head seen again, with its timestamp. */
-  private watchRound(id: string, sec: number, ns: number): void {
+  /**
+   * Rounds (file header): a request of the head seen again, with its timestamp, earlier than the latest request's
+   * (a round starts the recording's time again). Not at the latest's time: requests pipelined in one packet share
+   * the packet's timestamp and, with gor's ids (the ACK number), their id too.
+   */
+  private watchRound(id: string, sec: number, ns: number, ms: number): void {
     const known = this.head.get(id);
     if (known === undefined) {
       if (this.head.size < ROUND_HEAD) this.head.set(id, { sec, ns, seen: 1 });
       return;
     }
-    if (known.sec !== sec || known.ns !== ns) return;
+    if (known.sec !== sec || known.ns !== ns || ms >= this.latestMs) return;
     known.seen++;
     if (known.seen <= this.counters.repeated_rounds + 1) return;
     this.counters.repeated_rounds++;

@@ -22,6 +22,7 @@ import type { AnalyticsSnapshot } from '../../src/analytics/types.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
 import { type CliResult, runTapline } from '../support/cli.js';
+import { CORPUS_DIR } from '../support/corpus.js';
 
 const S = 1_000_000_000n;
 /** The recording: 2023-11-14, 20 requests 1 s apart, each answered 20 ms later by a 50-byte body. */
@@ -211,6 +212,14 @@ describe('report over replayed files', () => {
         new RegExp(`appended\\.gor: the same requests come again .*a new round starts at \\S*appended\\.gor ${at}`),
       );
       assert.match(stderr, /adds the 2 rounds up/);
+    });
+
+    // Requests pipelined in one packet share its timestamp and, with gor's ids (the ACK number), their id: the
+    // capture's second request with the first's id and time is no new round.
+    await reportEach(join(CORPUS_DIR, 'suricata-http-protocol-nodup.pcap'), (s, stderr) => {
+      assert.equal(s.total_requests, 40);
+      assert.equal(s.accounting.repeated_rounds, 0);
+      assert.doesNotMatch(stderr, /same requests come again/);
     });
 
     // A single round: no word of rounds.
