@@ -157,8 +157,13 @@ export function fileInput(options: FileInputOptions): Input {
    * --input-file-loop reads an unchanged file's bad records again on every pass: their warnings were given on
    * the first pass, so later passes count them (skipped, file_errors, …) without saying them again, and the
    * end of the first such pass says so once. A file is unchanged while its identity, size and mtime are.
+   * A read error is kept quiet only when an earlier pass met the same one at the same byte: one that comes from
+   * the machine, not the file (too many open files, an I/O error), was said in full whichever pass met it.
    */
   const readBefore = new Set<string>();
+  const versionOf = new WeakMap<FileSource, string>();
+  /** The read errors said, by file version: "code@where". */
+  const readErrorsSaid = new Map<string, Set<string>>();
   const repeats = new WeakSet<FileSource>();
   let repeated = 0;
   let repeatSaid = false;
@@ -215,7 +220,15 @@ export function fileInput(options: FileInputOptions): Input {
     readError(err, source, dropped) {
       if (stop.signal.aborted) return; // close() cut the read short: not a problem of the file
       stats.file_errors++;
-      if (quietRepeat(source)) return;
+      const version = versionOf.get(source);
+      const what = `${(err as NodeJS.ErrnoException).code ?? String(err)}@${source.readErrorAt}`;
+      if (version !== undefined && readErrorsSaid.get(version)?.has(what)) {
+        if (quietRepeat(source)) return;
+      } else if (version !== undefined) {
+        const said = readErrorsSaid.get(version) ?? new Set<string>();
+        said.add(what);
+        readErrorsSaid.set(version, said);
+      }
       const tail = dropped > 0 ? `; the ${dropped} bytes of an incomplete record after them are dropped` : '';
       // Nothing read at all (not gzip data, a pcap given by mistake): no count of records to give.
       const text =
@@ -347,6 +360,7 @@ export function fileInput(options: FileInputOptions): Input {
       for (const [i, f] of files.entries()) if (f.stream !== undefined) sources[i]!.readSequentially(f.stream);
       files.forEach((f, i) => {
         if (f.version === undefined) return;
+        versionOf.set(sources[i]!, `${f.path}\0${f.version}`);
         if (readBefore.has(`${f.path}\0${f.version}`)) repeats.add(sources[i]!);
         else readBefore.add(`${f.path}\0${f.version}`);
       });
