@@ -13,11 +13,12 @@
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
@@ -44,7 +45,9 @@ export interface ReportProgress {
  * extension to tell a capture by.
  */
 export function splitPorts(spec: string): { path: string; ports: string } {
-  const m = /^(.*\.(?:pcap|pcapng|cap)|-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/self\/fd\/\d+):([\d,]+)$/i.exec(spec);
+  const m = /^(.*\.(?:pcap|pcapng|cap)(?:\.gz)?|-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/self\/fd\/\d+):([\d,]+)$/i.exec(
+    spec,
+  );
   return m ? { path: m[1]!, ports: m[2]! } : { path: spec, ports: '' };
 }
 
@@ -70,6 +73,44 @@ export function inputKind(path: string): InputKind {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Does the gzip file at `path` hold a capture (`dump.pcap.gz`, as `tcpdump -z gzip` and logrotate leave them;
+ * tshark reads them as they are)? Its first decompressed bytes tell, as a plain file's first bytes do.
+ */
+function gzipHoldsCapture(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, head, 0, head.length, 0);
+    // A sync flush at the end: the beginning of the data, without needing the rest of the file.
+    const data = gunzipSync(head.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    return captureFormatOf(data.subarray(0, 4)) !== undefined;
+  } catch {
+    return false; // not gzip data after all, or unreadable: the .gor.gz reader says why
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A gzip-compressed capture file, decompressed as it is read (the stream path of a capture on a pipe). */
+function gzipCaptureStream(path: string): StreamInput {
+  const file = createReadStream(path);
+  const bytes = createGunzip();
+  // A read error of the file ends the stream with it: the capture reader says it as the file's error.
+  file.on('error', (err) => bytes.destroy(err));
+  file.pipe(bytes);
+  return {
+    kind: 'pcap',
+    compressed: true,
+    bytes,
+    close: () => {
+      file.destroy();
+      bytes.destroy();
+    },
+  };
 }
 
 const MONKEYS = Buffer.from('🐵🙈🙉', 'utf8');
@@ -187,7 +228,12 @@ export async function feedFiles(
     const { path } = splitPorts(spec);
     const stream = streams?.get(path);
     if (stream) return { spec, path, stream, kind: stream.kind, size: undefined };
-    return { spec, path, stream, kind: inputKind(path), size: statSync(path).size };
+    const kind = inputKind(path);
+    if (kind === 'gor.gz' && gzipHoldsCapture(path)) {
+      // Read as a capture on a pipe is: no size of the decompressed data to show progress against.
+      return { spec, path, stream: gzipCaptureStream(path), kind: 'pcap' as const, size: undefined };
+    }
+    return { spec, path, stream, kind, size: statSync(path).size };
   });
   const sizes = kinds.map((k) => k.size);
   progress.bytesTotal = sizes.includes(undefined) ? 0 : sizes.reduce((n: number, size) => n + size!, 0);
@@ -549,20 +595,37 @@ async function feedPcap(
   });
   let before = 0;
   let cut = false;
-  for await (const batch of input.read()) {
-    if (stop?.aborted) {
-      cut = true;
-      break;
+  let readError: TaplineError | undefined;
+  const requestsBefore = progress.records;
+  try {
+    for await (const batch of input.read()) {
+      if (stop?.aborted) {
+        cut = true;
+        break;
+      }
+      for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
+      progress.records += batch.length;
+      const read = Number(input.stats?.().file_bytes ?? 0);
+      progress.bytesRead += read - before;
+      before = read;
     }
-    for (let i = 0; i < batch.length; i++) analytics.observe(batch[i]!);
-    progress.records += batch.length;
-    const read = Number(input.stats?.().file_bytes ?? 0);
-    progress.bytesRead += read - before;
-    before = read;
+  } catch (err) {
+    // A compressed capture cut short (a copy taken while tcpdump -z gzip wrote it) or damaged: what was read
+    // before it is reported, as for a .gor.gz, and the run exits 1 (unreadEnds in report.ts).
+    if (!stream?.compressed || !isTaplineError(err) || err.code !== ERROR_CODES.FILE_IO) throw err;
+    readError = new TaplineError(
+      ERROR_CODES.FILE_IO,
+      `cannot read to the end: ${err.message.replace(/^cannot read capture: /, '')} (at byte ` +
+        `${Number(input.stats?.().file_bytes ?? 0)} of the decompressed data); the ` +
+        `${progress.records - requestsBefore} messages before it are in the report`,
+      { where: address.host, cause: err },
+    );
+    log.warn(readError.describe(), 'report:read');
   }
   if (stream && stop?.aborted) cut = true; // a stream a signal closed ends as if at its end
   await input.close();
-  const stats = input.stats?.() ?? {};
+  const stats: Record<string, number | string> = { ...(input.stats?.() ?? {}) };
+  if (readError) Object.assign(stats, { file_errors: 1, error: readError.describe() });
   // Every packet on other ports (a mistyped port): the report would show nothing with nothing to say why.
   const elsewhere = Number(stats.other_ports ?? 0);
   if (!cut && address.ports.length > 0 && elsewhere > 0 && Number(stats.connections ?? 0) === 0) {

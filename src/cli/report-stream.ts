@@ -23,6 +23,8 @@ export type StreamKind = 'gor' | 'gor.gz' | 'pcap';
 /** A stream input, its kind known: iterate `bytes` once; `close()` ends the reading at once. */
 export interface StreamInput {
   readonly kind: StreamKind;
+  /** Decompressed from a gzip file (a `dump.pcap.gz`: report-input.ts). */
+  readonly compressed?: boolean;
   readonly bytes: Readable;
   close(): void;
 }
