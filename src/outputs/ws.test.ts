@@ -9,6 +9,19 @@ import { wsOutputPlugin } from './ws.js';
 
 const flags = () => new FlagSet(new Map(Object.entries(wsOutputPlugin.flags)), new Map());
 
+/** The warnings said at start by an --output-ws to `address` (closed at once). */
+async function warningsFor(address: string): Promise<string[]> {
+  const log = memoryLogger();
+  const out = await wsOutputPlugin.create({
+    address,
+    limit: { kind: 'none' },
+    flags: flags(),
+    ctx: { log, signal: new AbortController().signal },
+  });
+  await out.close();
+  return log.lines.filter((l) => l.includes('no port after it'));
+}
+
 it("a URL with ':' and no port (an unset $PORT) is dialed at the scheme's default, and said at start", async () => {
   for (const [address, said] of [
     [
@@ -20,28 +33,11 @@ it("a URL with ':' and no port (an unset $PORT) is dialed at the scheme's defaul
       "output-ws(wss://[::1]/): the URL has ':' and no port after it: messages go to port 443, the wss:// default",
     ],
   ] as const) {
-    const log = memoryLogger();
-    const out = await wsOutputPlugin.create({
-      address,
-      limit: { kind: 'none' },
-      flags: flags(),
-      ctx: { log, signal: new AbortController().signal },
-    });
-    await out.close();
-    const warnings = log.lines.filter((l) => l.includes('no port after it'));
-    assert.equal(warnings.length, 1, log.lines.join('\n'));
+    const warnings = await warningsFor(address);
+    assert.equal(warnings.length, 1, `${address}: ${warnings.join('\n')}`);
     assert.ok(warnings[0]!.includes(said), warnings[0]);
     assert.ok(!warnings[0]!.includes('u:p'), 'the credentials are not logged');
   }
-  for (const address of ['ws://127.0.0.1:9/x', 'ws://127.0.0.1/x']) {
-    const log = memoryLogger();
-    const out = await wsOutputPlugin.create({
-      address,
-      limit: { kind: 'none' },
-      flags: flags(),
-      ctx: { log, signal: new AbortController().signal },
-    });
-    await out.close();
-    assert.ok(!log.lines.some((l) => l.includes('no port after it')), address);
-  }
+  for (const address of ['ws://127.0.0.1:9/x', 'ws://127.0.0.1/x'])
+    assert.deepEqual(await warningsFor(address), [], address);
 });
