@@ -22,6 +22,11 @@ export interface RawAddress {
    * `-`: one read from standard input (`STDIN_CAPTURE`).
    */
   readonly file: boolean;
+  /**
+   * A colon with nothing after it (`127.0.0.1:`, `:`, `[::1]:`): every port, as gor reads it, but more likely a
+   * port forgotten than meant, so the input says so once.
+   */
+  readonly emptyPort?: boolean;
 }
 
 /** A capture file's name: `…pcap`, `…pcapng`, `….cap`, or one of them gzip-compressed (`dump.pcap.gz`). */
@@ -84,7 +89,8 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
   const ports = portText === undefined ? [] : parsePorts(text, portText);
   const file = pcapFile || host === STDIN_CAPTURE || (host !== '' && FILE_SUFFIX.test(host) && isIP(host) === 0);
   if (file && host === '') throw usage(text, 'no capture file named');
-  return { text, host, ports: ports.includes(0) ? [] : ports, file };
+  const emptyPort = portText === '';
+  return { text, host, ports: ports.includes(0) ? [] : ports, file, ...(emptyPort ? { emptyPort } : {}) };
 }
 
 function parsePorts(text: string, portText: string): number[] {

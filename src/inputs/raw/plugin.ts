@@ -73,6 +73,14 @@ export const rawInputPlugin: InputPluginDef = {
     if (live.bpfFilter !== '') checkFilterExpression(address, engine, live.bpfFilter);
     checkVlanCapture(address, engine, live);
     checkTimestampType(f.string('input-raw-timestamp-type'));
+    if (address.emptyPort) {
+      // gor reads the empty port as every port without a word; a user who forgot it gets every port's traffic.
+      const one = text.slice(0, -1);
+      ctx.log.warn(
+        `input-raw(${text}): no port after the colon: capturing every port, as gor does ` +
+          `(write ${one}:80 for one port, ${one}:0 to say every port)`,
+      );
+    }
     for (const line of ignoredOptions(f, address.file ? 'pcap_file' : engine))
       ctx.log.warn(`input-raw(${text}): ${line}`);
     const loops = engine === 'vxlan' ? [] : capturedReplayTargets(address, replayTargets(f));
