@@ -5,7 +5,31 @@
 // (src/cli/signals.ts: ignored and said) comes only once its modules are loaded, so one is set first, before
 // the import below, to close that window at start-up.
 process.on('SIGUSR1', () => {});
-const { runCli } = await import('../dist/cli/main.js');
+// node's loader opens the CLI's modules many at a time: under a low open-file limit (ulimit -n 30) the import
+// fails before the CLI's own error handling exists, and node would print its loader's stack trace. Said in one
+// line instead, as src/cli/fd-limit.ts says it for the modules a run loads later (docs/errors.md).
+let runCli;
+try {
+  ({ runCli } = await import('../dist/cli/main.js'));
+} catch (err) {
+  if (err?.code !== 'EMFILE' && err?.code !== 'ENFILE') throw err;
+  const { readFileSync } = await import('node:fs');
+  // The loader's other opens may still hold the descriptors for a moment: a few tries, 20 ms apart.
+  let limit = '';
+  for (let i = 0; i < 5 && limit === ''; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? '';
+    } catch {}
+  }
+  const why =
+    err.code === 'ENFILE'
+      ? "the system's table of open files is full (ENFILE); try again later"
+      : `too many open files (EMFILE): the open-file limit (ulimit -n) is ${limit ? `${limit}, ` : ''}too low ` +
+        'for tapline to load its own code; raise it (ulimit -n 4096)';
+  process.stderr.write(`tapline: error: cannot open ${err.path ?? 'a module'}: ${why} (TAPLINE_ERR_FILE_IO)\n`);
+  process.exit(1);
+}
 
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;

@@ -25,6 +25,7 @@ import type { LiveConsumers } from '../web/live-consumers.js';
 import { parseArgv } from './argv.js';
 import { exitAtOnce } from './exit-at-once.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { tooManyOpenFiles } from './fd-limit.js';
 import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
@@ -72,7 +73,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       try {
         return await (await sub())(argv.slice(1), subcommandProcess);
       } catch (err) {
-        return reportFatal(err, log, `tapline ${argv[0]} --help`);
+        return await reportFatal(err, log, `tapline ${argv[0]} --help`);
       }
     }
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-version')) {
@@ -80,7 +81,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     return await runPipelineArgs(argv);
   } catch (err) {
-    return reportFatal(err, log);
+    return await reportFatal(err, log);
   }
 }
 
@@ -117,7 +118,7 @@ function packageVersion(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
-function reportFatal(err: unknown, log: Logger, helpCommand = 'tapline --help'): number {
+async function reportFatal(err: unknown, log: Logger, helpCommand = 'tapline --help'): Promise<number> {
   if (isTaplineError(err)) {
     log.error(err.describe());
     // A plugin address that cannot be understood is a mistake on the command line too (`--output-http
@@ -131,6 +132,11 @@ function reportFatal(err: unknown, log: Logger, helpCommand = 'tapline --help'):
       log.write(`tapline: run "${helpCommand}" for the list of flags`);
       return EXIT_USAGE;
     }
+    return EXIT_FAILED;
+  }
+  const fdLine = await tooManyOpenFiles(err);
+  if (fdLine !== undefined) {
+    log.error(`${fdLine} (${ERROR_CODES.FILE_IO})`);
     return EXIT_FAILED;
   }
   log.error(`unexpected failure: ${describeError(err)} (TAPLINE_ERR_INTERNAL; please report it with this trace)`);

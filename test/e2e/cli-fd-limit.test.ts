@@ -1,0 +1,64 @@
+/**
+ * A low open-file limit (`ulimit -n 30`) makes node's loader fail to open tapline's own modules: before the
+ * CLI's handlers exist (bin/tapline.js) or when a run loads the code its flags need (main.ts). Either is said in
+ * one line naming the limit, exit 1, never as node's loader stack trace or an "unexpected failure" to report.
+ *
+ * The child is bin/tapline.js's code: the test build's copy under `npm test`, else bin/tapline.js over dist/.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { collect } from '../support/cli.js';
+import { REPO_ROOT } from '../support/corpus.js';
+
+const BUILD = process.env.TAPLINE_TEST_BUILD;
+const ENTRY = BUILD ? join(BUILD, 'tapline.js') : join(REPO_ROOT, 'bin', 'tapline.js');
+const skip = !BUILD && !existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')) ? 'needs dist/ (npm run build)' : false;
+
+const dir = mkdtempSync(join(tmpdir(), 'tapline-fd-limit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A pcap file with its header only: reading it loads the capture code, which a .gor run does not need. */
+const pcap = join(dir, 'empty.pcap');
+writeFileSync(pcap, Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'));
+
+async function runAtLimit(limit: number, args: string[]) {
+  const words = [process.execPath, ENTRY, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('bash', ['-c', `ulimit -n ${limit}; exec ${words}`], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  return collect(child, 30_000);
+}
+
+const LINE = (limit: number, when: string) =>
+  new RegExp(
+    `^tapline: error: cannot open \\S+\\.js: too many open files \\(EMFILE\\): the open-file limit \\(ulimit -n\\) ` +
+      `is ${limit}, too low for ${when}; raise it \\(ulimit -n 4096\\) \\(TAPLINE_ERR_FILE_IO\\)\\n$`,
+  );
+
+describe('an open-file limit too low to load tapline', { skip }, () => {
+  it('before the CLI is loaded: one line naming the limit, exit 1, no loader stack trace', async () => {
+    const r = await runAtLimit(26, ['--input-file', 'x.gor', '--output-null']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, LINE(26, 'tapline to load its own code'));
+  });
+
+  it('while a run loads the code its flags need: the same line, not an unexpected failure', async () => {
+    // Where the CLI is loaded but the capture code is not depends on the module graph: every limit up to the
+    // one that runs ends in one of the three outcomes, and the second one is met on the way.
+    const seen: string[] = [];
+    for (let limit = 26; limit <= 70; limit += 2) {
+      const r = await runAtLimit(limit, ['--input-raw', `${pcap}:80`, '--output-null']);
+      if (r.code === 0) break;
+      assert.equal(r.code, 1, `ulimit -n ${limit}: ${r.stderr}`);
+      if (LINE(limit, 'this run').test(r.stderr)) seen.push('run');
+      else assert.match(r.stderr, LINE(limit, 'tapline to load its own code'), `ulimit -n ${limit}`);
+    }
+    assert.ok(seen.length > 0, 'no limit between 26 and 70 failed while the run loaded its capture code');
+  });
+});
