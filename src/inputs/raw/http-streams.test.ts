@@ -460,6 +460,57 @@ describe('http streams: a request whose framing a capture gap lost, answered bef
   });
 });
 
+describe('http streams: a request whose framing a capture gap lost is emitted before its answer', () => {
+  // A snaplen shorter than the request cut its head: it was emitted only when the next request line came (or
+  // the connection ended), after the response that answered it.
+  const b = (x: string) => Buffer.from(x, 'latin1');
+  const conversation = (next: boolean) => {
+    const list = turns([
+      [true, b('GET /a HTTP/1.1\r\nHost: x\r\n')],
+      [true, b('X-Long: aaaaaaaaaa\r\n\r\n')],
+      [false, b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nA!')],
+      ...(next
+        ? ([
+            [true, b('GET /b HTTP/1.1\r\nHost: x\r\n\r\n')],
+            [false, b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nB!')],
+          ] as [boolean, Buffer][])
+        : []),
+    ]);
+    list.splice(3, 1); // the second segment of the request's head is not in the capture
+    return list;
+  };
+  for (const next of [true, false]) {
+    it(`each request comes before its response${next ? ', the next one read from its own start line' : ', no request after it'}`, async () => {
+      for (const views of [false, true]) {
+        const { msgs, stats } = await capture(timed(conversation(next)), { allowIncomplete: true }, views);
+        const lines = msgs.map((m) => `${m.meta.type} ${m.data.toString('latin1').split('\r\n')[0]}`);
+        const want = ['1 GET /a HTTP/1.1', '2 HTTP/1.1 200 OK'];
+        if (next) want.push('1 GET /b HTTP/1.1', '2 HTTP/1.1 200 OK');
+        assert.deepEqual(lines, want, `views ${views}`);
+        assert.equal(msgs[0]!.meta.id, msgs[1]!.meta.id);
+        assert.ok(msgs[0]!.meta.timestampNs <= msgs[1]!.meta.timestampNs);
+        assert.equal(msgs[0]!.meta.extra.join(' '), 'incomplete=gap');
+        assert.equal(msgs[0]!.data.toString('latin1'), 'GET /a HTTP/1.1\r\nHost: x\r\n');
+        if (next) assert.notEqual(msgs[2]!.meta.id, msgs[1]!.meta.id);
+        assert.equal(stats.incomplete_gap, 1);
+        assert.equal(stats.unmatched_responses, 0);
+        assert.equal(stats.garbage_bytes, 0);
+      }
+    });
+  }
+
+  it('a length that cannot be trusted keeps waiting for its body after an early 400 (not cut at the answer)', async () => {
+    const list = turns([
+      [true, b('POST /a HTTP/1.1\r\nContent-Length: 3, 10\r\n\r\n')],
+      [false, b('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')],
+      [true, b('abc')],
+    ]);
+    const { msgs } = await capture(timed(list), { allowIncomplete: true }, false);
+    const request = msgs.find((m) => m.meta.type === '1')!;
+    assert.ok(request.data.toString('latin1').endsWith('abc'), request.data.toString('latin1'));
+  });
+});
+
 describe('http streams: bytes left over at a message boundary (gor and tshark skip them)', () => {
   const second = Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
   const answers = Buffer.from(

@@ -406,6 +406,14 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     if (first !== undefined && ((seq - first.ack) | 0) < 0) return undefined;
     const request = this.identify(m, first);
     this.state.answeredEarly = { start: m.start, request };
+    if (m === this.splitter.lostMessage && m.incomplete === 'gap') {
+      // A capture gap cut its head (a snaplen shorter than the request, a lost segment), so nothing says where
+      // it ends but the next start line, which may come much later, after this answer: it would be emitted
+      // after its response. The server has answered it, so it is over: it is emitted now, first. (A malformed
+      // length keeps waiting: a 400 often comes before the body does.)
+      this.deliver(this.splitter.endLostMessage());
+      this.trim();
+    }
     return request;
   }
 

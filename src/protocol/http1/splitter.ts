@@ -326,6 +326,20 @@ export class Http1Splitter {
     return this.flush();
   }
 
+  /**
+   * The caller learnt that the message whose framing was lost is over (a capture saw its answer come): it is
+   * reported now rather than when the next start line comes, so it is not reported after its answer. Bytes
+   * before that start line are junk, as after any gap; a start line begun and not yet ended stays to be read.
+   * Nothing happens when no such message waits.
+   */
+  endLostMessage(): readonly Http1Message[] {
+    if (this.tail === null || this.state !== S_START) return NONE;
+    this.chunk = EMPTY_BUF;
+    this.base = this.pos;
+    this.finishTail(this.lineLen > 0 ? this.lineAbs : this.pos);
+    return this.flush();
+  }
+
   /** The message being parsed and not yet reported (null between messages): read it, never change it. */
   get current(): Readonly<Http1Message> | null {
     return this.discarding ? null : this.cur;
