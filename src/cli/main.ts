@@ -167,9 +167,13 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     return await printStdout(renderHelp(specs), createLogger({ verbose: 0 }));
   }
   if (parsed.rest.length > 0) {
-    throw new TaplineError(ERROR_CODES.USAGE, `unexpected arguments after --: ${parsed.rest.join(' ')}`, {
-      where: '--',
-    });
+    // gor stops reading flags at a lone -- and ignores what follows without a word: flags put there are lost.
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `unexpected arguments after --: ${parsed.rest.join(' ')} (tapline takes no arguments after a lone --, and ` +
+        'gor ignores them without a word; to use them as flags, remove the --)',
+      { where: '--' },
+    );
   }
   const flags = parsed.flags;
   refuseIdleGlobalFlags(flags, givenAny(flags, analyticsFlags) || givenAny(flags, liveConsumerFlags));

@@ -67,6 +67,15 @@ describe('help and usage errors', () => {
     assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 
+  it('flags after a lone -- (gor ignores them without a word) exit 2, saying to remove the --', async () => {
+    const res = await runTapline(['--input-file', 'x.gor', '--output-null', '--', '--output-stdout']);
+    assert.equal(res.code, 2);
+    assert.match(
+      res.stderr,
+      /error: --: unexpected arguments after --: --output-stdout \(tapline takes no arguments after a lone --, and gor ignores them without a word; to use them as flags, remove the --\) \(TAPLINE_ERR_USAGE\)/,
+    );
+  });
+
   it('a gor flag that is not built yet exits 2 naming it, never ignored', async () => {
     const res = await runTapline(['--input-dummy', 'x', '--output-null', '--recognize-tcp-sessions']);
     assert.equal(res.code, 2);
