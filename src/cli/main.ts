@@ -344,7 +344,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   }
   if (middleware) summary.failures.push(...middleware.failures());
   summary.failures.push(...crashes.failures);
-  for (const line of undeliveredLines(summary)) {
+  for (const line of [...undeliveredLines(summary), ...(consumers?.undelivered() ?? [])]) {
     log.error(line);
     summary.failures.push(line);
   }

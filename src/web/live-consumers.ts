@@ -12,6 +12,8 @@
  *   inputs ended ─▶ inputsEnded(): alerts stop judging (the window would only empty from then on)
  *   exit ─▶ close(): every consumer at once, each within its own bound (InfluxDB: the final write; the
  *           webhook: its queue), so the slowest one sets the wait, not their sum
+ *        ─▶ undelivered(): what InfluxDB or the webhook did not take, one error line each; the run exits 1, as
+ *           for an output that did not deliver what it took (cli/summary.ts undeliveredLines)
  */
 
 import type { Budgets } from '../analytics/budgets.js';
@@ -19,7 +21,7 @@ import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
 import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
-import { checkUrlCredentials } from '../analytics/export/post.js';
+import { checkUrlCredentials, redactUrl } from '../analytics/export/post.js';
 import { startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -36,6 +38,8 @@ export interface LiveConsumers {
   describe(): string[];
   /** Counters for the --stats object. */
   stats(): Record<string, unknown>;
+  /** After close(): a line for each consumer that did not deliver everything (the run then exits 1). */
+  undelivered(): string[];
   /** Every input has ended (end of input, a signal, --exit-after): alerts stop judging the window. */
   inputsEnded(): void;
   /** The final InfluxDB write, the pending webhooks and the servers' close, side by side. Never throws. */
@@ -86,6 +90,7 @@ export async function startLiveConsumers(
 
   const closers: (() => Promise<void>)[] = [];
   const lines: (() => string)[] = [];
+  const losses: (() => string | undefined)[] = [];
   const stats: Record<string, () => unknown> = {};
   // Side by side: one after another, a receiver that never answers held the exit for the InfluxDB bound and
   // then the webhook's (13.6 s for a Ctrl-C); each closer bounds itself and says what it abandoned.
@@ -115,6 +120,16 @@ export async function startLiveConsumers(
           : '';
         return `alerts: ${s.fired} fired, ${s.resolved} resolved, ${s.active} still active${hook}`;
       });
+      losses.push(() => {
+        const s = a.stats();
+        const lost = s.webhook_failures + s.webhook_dropped;
+        if (!webhook || lost === 0) return undefined;
+        const parts = [
+          s.webhook_failures ? `${s.webhook_failures} failed` : '',
+          s.webhook_dropped ? `${s.webhook_dropped} dropped` : '',
+        ].filter(Boolean);
+        return `alert-webhook: ${lost} alert event(s) not delivered to ${redactUrl(webhook)} (${parts.join(', ')}; ${s.webhook_posts} posted)`;
+      });
     }
     if (metricsAt) {
       const m = await startMetricsServer(feed, metricsAt, 'metrics', flags.number('route-limit'));
@@ -134,6 +149,19 @@ export async function startLiveConsumers(
         const dropped = s.points_dropped ? `, ${s.points_dropped} points dropped by InfluxDB (partial writes)` : '';
         const lost = s.points_not_written ? `, final write not written (${s.points_not_written} points)` : '';
         return `output-influxdb: ${s.writes} writes (${s.points} points) to database ${influx.db}, ${s.failures} failed${dropped}${lost}${s.skipped ? `, ${s.skipped} intervals skipped (server slow)` : ''}${s.last_error ? ` (last error: ${s.last_error})` : ''}`;
+      });
+      losses.push(() => {
+        // A skipped interval loses nothing (the next write carries the totals); a failed write loses its point.
+        const s = w.stats();
+        if (s.failures + s.points_dropped + s.points_not_written === 0) return undefined;
+        const parts = [
+          s.failures ? `${s.failures} of ${s.writes + s.failures} writes failed` : '',
+          s.points_not_written
+            ? `the final write's ${s.points_not_written} points (the run's last totals) not written`
+            : '',
+          s.points_dropped ? `${s.points_dropped} points dropped by InfluxDB (partial writes)` : '',
+        ].filter(Boolean);
+        return `output-influxdb: database ${influx.db} does not hold all of the run's data: ${parts.join(', ')}`;
       });
     }
     if (dashboardAt) {
@@ -155,6 +183,7 @@ export async function startLiveConsumers(
   return {
     describe: () => lines.map((l) => `  ${l()}`),
     stats: () => Object.fromEntries(Object.entries(stats).map(([k, f]) => [k, f()])),
+    undelivered: () => losses.map((l) => l()).filter((l): l is string => l !== undefined),
     inputsEnded: () => stopJudging(),
     close: closeAll,
   };

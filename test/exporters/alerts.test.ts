@@ -33,6 +33,7 @@ describe('alerts over a sliding window', () => {
     const lines: string[] = [];
     let traffic: Exchange[] = [];
     const asked: number[] = [];
+    let clock = Date.parse('2026-11-23T15:06:49.000Z');
     const monitor = new AlertMonitor({
       window: (ms) => {
         asked.push(ms);
@@ -42,6 +43,7 @@ describe('alerts over a sliding window', () => {
       windowMs: 30_000,
       log: createLogger({ write: (l) => lines.push(l) }),
       webhook: hook.url,
+      now: () => clock,
     });
     try {
       assert.deepEqual(monitor.check(), []);
@@ -60,13 +62,19 @@ describe('alerts over a sliding window', () => {
       assert.match(lines[0]!, /^tapline: alert: max-route: \/videos\/:id .* \(over the last 30s\)$/);
 
       traffic = traffic.filter((e) => e.route === '/slow');
+      clock += 29_000;
+      assert.deepEqual(monitor.check(), [], 'within the budget for 29 s: still firing');
+      clock += 1_000;
       const resolved = monitor.check();
       assert.deepEqual(
         resolved.map((e) => [e.state, e.budget, e.route]),
         [['resolved', 'max-route', '/videos/:id']],
       );
-      assert.match(lines[2]!, /^tapline: alert resolved: max-route: was \/videos\/:id/);
-      assert.deepEqual(asked, [30_000, 30_000, 30_000, 30_000]);
+      assert.equal(
+        lines[2],
+        'tapline: alert resolved: max-route: was /videos/:id 14.6 KiB > 9.77 KiB (over the last 30s; within the budget for 30s; firing since 15:06:49 UTC)',
+      );
+      assert.deepEqual(asked, [30_000, 30_000, 30_000, 30_000, 30_000]);
 
       await monitor.close();
       await pollUntil('3 webhooks', async () => (hook.received.length === 3 ? true : undefined), 5000);
@@ -82,7 +90,10 @@ describe('alerts over a sliding window', () => {
       assert.equal(first.value, 12 * (100 + 150 + 1000));
       assert.equal(first.limit, 10_000);
       assert.equal(first.window_s, 30);
-      assert.ok(!Number.isNaN(Date.parse(first.at)));
+      assert.equal(first.at, '2026-11-23T15:06:49.000Z');
+      assert.equal(first.started_at, first.at);
+      const last = hook.received[2]!.body;
+      assert.deepEqual([last.started_at, last.at], ['2026-11-23T15:06:49.000Z', '2026-11-23T15:07:19.000Z']);
       assert.deepEqual(monitor.stats(), {
         fired: 2,
         resolved: 1,
@@ -94,6 +105,101 @@ describe('alerts over a sliding window', () => {
     } finally {
       await hook.close();
     }
+  });
+
+  /**
+   * A monitor on a clock of its own (starting 2026-11-23T15:00:00Z) posting to a real receiver; `body` advances
+   * the clock and checks. The receiver is closed after.
+   */
+  async function onClock(
+    window: () => ReturnType<typeof snapshotOf>,
+    budgets: ConstructorParameters<typeof AlertMonitor>[0]['budgets'],
+    windowMs: number,
+    body: (run: {
+      monitor: AlertMonitor;
+      lines: string[];
+      received: () => string[];
+      checkAfter: (ms: number) => AlertEvent[];
+    }) => Promise<void>,
+  ): Promise<void> {
+    const hook = await webhookReceiver();
+    const lines: string[] = [];
+    let clock = Date.parse('2026-11-23T15:00:00.000Z');
+    const monitor = new AlertMonitor({
+      window,
+      budgets,
+      windowMs,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      webhook: hook.url,
+      now: () => clock,
+    });
+    const checkAfter = (ms: number) => {
+      const events = monitor.check();
+      clock += ms;
+      return events;
+    };
+    try {
+      await body({ monitor, lines, received: () => hook.received.map((r) => r.body.state), checkAfter });
+    } finally {
+      await hook.close();
+    }
+  }
+
+  it('a budget hovering at its limit is one alert: it resolves once held 30 s, and the webhook gets one firing and one resolved', async () => {
+    // Broken at every other check, 1 s apart, for 20 s (a route's bytes around its limit): each check fired or
+    // resolved, a line and a POST every second.
+    let broken = true;
+    const traffic = () => snapshotOf(broken ? [exchange({ route: '/videos/:id', responseBodyBytes: 20_000 })] : []);
+    await onClock(traffic, { maxRouteBytes: 10_000 }, 1000, async ({ monitor, lines, received, checkAfter }) => {
+      const events: AlertEvent[] = [];
+      for (let i = 0; i < 20; i++, broken = !broken) events.push(...checkAfter(1000));
+      assert.deepEqual(
+        events.map((e) => e.state),
+        ['firing'],
+        lines.join('\n'),
+      );
+      broken = false;
+      for (let i = 0; i < 40 && monitor.active().length > 0; i++) events.push(...checkAfter(1000));
+      assert.deepEqual(
+        events.map((e) => [e.state, e.started_at, e.at]),
+        [
+          ['firing', '2026-11-23T15:00:00.000Z', '2026-11-23T15:00:00.000Z'],
+          // last broken at 15:00:18 (the 19th check); held from then for 30 s
+          ['resolved', '2026-11-23T15:00:00.000Z', '2026-11-23T15:00:48.000Z'],
+        ],
+      );
+      assert.equal(lines.length, 2, lines.join('\n'));
+      await monitor.close();
+      assert.deepEqual(received(), ['firing', 'resolved']);
+      assert.deepEqual([monitor.stats().fired, monitor.stats().resolved], [1, 1]);
+    });
+  });
+
+  it('an alert that stays firing is said again once an hour (line and webhook), not at each check', async () => {
+    const traffic = () => snapshotOf([exchange({ route: '/big', responseBodyBytes: 5000 })]);
+    await onClock(traffic, { maxTotalBytes: 1000 }, 60_000, async ({ monitor, lines, received, checkAfter }) => {
+      const events: AlertEvent[] = [];
+      // Two and a half hours of checks, a minute apart (the same as every second, for what is said).
+      for (let i = 0; i <= 150; i++) events.push(...checkAfter(60_000));
+      assert.deepEqual(
+        events.map((e) => [e.state, e.started_at, e.at]),
+        [
+          ['firing', '2026-11-23T15:00:00.000Z', '2026-11-23T15:00:00.000Z'],
+          ['firing', '2026-11-23T15:00:00.000Z', '2026-11-23T16:00:00.000Z'],
+          ['firing', '2026-11-23T15:00:00.000Z', '2026-11-23T17:00:00.000Z'],
+        ],
+      );
+      assert.match(lines[0]!, /^tapline: alert: max-total: all routes /);
+      assert.match(
+        lines[1]!,
+        /^tapline: alert still firing: max-total: all routes .* \(over the last 1m; since 15:00:00 UTC\)$/,
+      );
+      assert.equal(lines.length, 3, lines.join('\n'));
+      assert.equal(monitor.recent().length, 1, 'a reminder is not a change: the dashboard lists the alert once');
+      await monitor.close();
+      assert.deepEqual(received(), ['firing', 'firing', 'firing']);
+      assert.deepEqual([monitor.stats().fired, monitor.stats().active], [1, 1]);
+    });
   });
 
   it('a webhook that is down or answers 500 is counted and warned about', async () => {
@@ -139,6 +245,7 @@ describe('alerts over a sliding window', () => {
       log: createLogger({ write: () => {} }),
       webhook: `http://127.0.0.1:${await freePort()}/`,
       queueLimit: 2,
+      resolveAfterMs: 0,
     });
     for (let i = 0; i < 6; i++) monitor.check();
     await monitor.close();
@@ -317,6 +424,7 @@ describe('alert webhooks that redirect or never answer', () => {
       log: createLogger({ write: (l) => lines.push(l) }),
       webhook,
       webhookTimeoutMs,
+      resolveAfterMs: 0,
     });
     for (let i = 0; i < 20; i++) monitor.check(); // 20 firing + 19 resolved: 39 events
     return monitor;

@@ -6,7 +6,8 @@
  * final write, 5 s each, then the webhook's), so the exit took ~14 s. And the alerts went on judging the window
  * while the run flushed: with the input stopped the window emptied and every alert "resolved", so the summary
  * said "0 still active" above a verdict of "1 broken", and the resolution was posted, holding the exit for
- * another timeout.
+ * another timeout. And the run exited 0 though neither the alert nor InfluxDB's data was delivered: it exits 1,
+ * an error line for each, as for an output that did not deliver what it took.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
@@ -57,7 +58,16 @@ it('SIGINT with a receiver that never answers: consumers stop side by side, aler
     const res = await done;
     const tookMs = performance.now() - signalled;
 
-    assert.equal(res.code, 0, res.stderr);
+    // Neither the alert nor the run's InfluxDB data arrived: said as errors, exit 1 (it was 0, as if delivered).
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      /\ntapline: error: alert-webhook: 1 alert event\(s\) not delivered to http:\/\/127\.0\.0\.1:\d+\/hook \(1 failed; 0 posted\)\n/,
+    );
+    assert.match(
+      res.stderr,
+      /\ntapline: error: output-influxdb: database x does not hold all of the run's data: (\d+ of \d+ writes failed, )?the final write's \d+ points \(the run's last totals\) not written\n/,
+    );
     const afterStop = res.stderr.slice(res.stderr.indexOf('SIGINT: stopping'));
     assert.doesNotMatch(afterStop, /alert resolved/, 'the emptying window is not judged once the input stopped');
     assert.match(res.stderr, /alerts: 1 fired, 0 resolved, 1 still active; webhook: 0 posted, 1 failed, 0 dropped/);

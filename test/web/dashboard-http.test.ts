@@ -105,6 +105,7 @@ describe('dashboard and metrics over plain HTTP', () => {
       message: `max-route: ${printableRoute(route)} 1.22 KiB > 10 B`,
       window_s: 60,
       at: new Date().toISOString(),
+      started_at: new Date().toISOString(),
     }));
     const alerts = { active: () => events, recent: () => events };
     const dashboard = await startDashboard(feed, { host: '127.0.0.1', port: 0 }, { alerts });

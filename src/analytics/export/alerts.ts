@@ -1,8 +1,11 @@
 /**
  * Alerts on live runs: the budgets (--max-total, --max-route, --max-share, --max-latency; judged by
  * budgets.ts) over a sliding window (--alert-window, default 1m) of the traffic, checked every second. An
- * alert fires when a budget starts being broken and resolves when it no longer is; each change prints one
- * line, goes to the dashboard, and is POSTed as JSON to --alert-webhook when given.
+ * alert fires when a budget starts being broken and resolves once it has not been broken at any check for
+ * RESOLVE_AFTER_MS (30 s: as Prometheus's keep_firing_for, so a value hovering at the limit is one alert, not
+ * a fire and a resolve every few seconds); while it stays firing it is said again every REPEAT_MS (1 h, as
+ * Alertmanager's repeat_interval re-sends). Each change and reminder prints one line and is POSTed as JSON to
+ * --alert-webhook when given; changes also go to the dashboard.
  *
  *   timer (1 s) ─▶ window(ms) ─▶ evaluateBudgets ─▶ diff against the active set ─┬─▶ log line
  *                                                                                 ├─▶ listeners (dashboard)
@@ -40,6 +43,8 @@ export interface AlertEvent {
   readonly window_s: number;
   /** ISO 8601. */
   readonly at: string;
+  /** When the alert started firing, ISO 8601: `at` of its first event; a reminder's `at` is later. */
+  readonly started_at: string;
 }
 
 export interface AlertStats {
@@ -65,13 +70,26 @@ export interface AlertMonitorOptions {
   queueLimit?: number;
   /** How long one webhook POST may take, ms. Default 5000. */
   webhookTimeoutMs?: number;
+  /** How long a budget must hold (no breach at any check) before its alert resolves, ms. Default 30 s. */
+  resolveAfterMs?: number;
+  /** How often an alert that stays firing is said again (line and webhook), ms. Default 1 h. */
+  repeatMs?: number;
   now?: () => number;
 }
 
 const WEBHOOK_TIMEOUT_MS = 5000;
+export const RESOLVE_AFTER_MS = 30_000;
+export const REPEAT_MS = 3_600_000;
+
+/** An alert firing now: its latest event, when its budget was last seen broken, when it was last said. */
+interface Active {
+  event: AlertEvent;
+  lastBrokenAt: number;
+  lastSaidAt: number;
+}
 
 export class AlertMonitor {
-  private readonly activeAlerts = new Map<string, AlertEvent>();
+  private readonly activeAlerts = new Map<string, Active>();
   private readonly history: AlertEvent[] = [];
   private readonly listeners = new Set<(e: AlertEvent) => void>();
   private readonly queue: AlertEvent[] = [];
@@ -106,27 +124,48 @@ export class AlertMonitor {
     clearInterval(this.timer);
   }
 
-  /** Judges the window now; returns the events this check produced (also printed, broadcast, queued). */
+  /**
+   * Judges the window now; returns the events this check produced (also printed, queued for the webhook;
+   * fired and resolved ones broadcast). A budget broken that was not firing fires; one firing that is not
+   * broken now resolves only once it has held for resolveAfterMs; one firing for repeatMs since it was last
+   * said is said again (a reminder: state 'firing', `at` later than `started_at`).
+   */
   check(): AlertEvent[] {
     if (!this.judging) return [];
     const o = this.options;
     const breaches = evaluateBudgets(o.window(o.windowMs), o.budgets);
-    const at = new Date((o.now ?? Date.now)()).toISOString();
+    const now = (o.now ?? Date.now)();
+    const at = new Date(now).toISOString();
     const windowS = o.windowMs / 1000;
     const seen = new Set<string>();
     const events: AlertEvent[] = [];
     for (const b of breaches) {
       const key = `${b.budget} ${b.host} ${b.route}`;
       seen.add(key);
-      const event: AlertEvent = { state: 'firing', ...pick(b), window_s: windowS, at };
       const was = this.activeAlerts.get(key);
-      this.activeAlerts.set(key, event); // keep the latest value for the dashboard
-      if (!was) events.push(event);
+      const event: AlertEvent = {
+        state: 'firing',
+        ...pick(b),
+        window_s: windowS,
+        at,
+        started_at: was?.event.started_at ?? at,
+      };
+      if (!was) {
+        this.activeAlerts.set(key, { event, lastBrokenAt: now, lastSaidAt: now });
+        events.push(event);
+        continue;
+      }
+      was.event = event; // keep the latest value for the dashboard
+      was.lastBrokenAt = now;
+      if (now - was.lastSaidAt >= (o.repeatMs ?? REPEAT_MS)) {
+        was.lastSaidAt = now;
+        events.push(event);
+      }
     }
     for (const [key, was] of this.activeAlerts) {
-      if (seen.has(key)) continue;
+      if (seen.has(key) || now - was.lastBrokenAt < (o.resolveAfterMs ?? RESOLVE_AFTER_MS)) continue;
       this.activeAlerts.delete(key);
-      events.push({ ...was, state: 'resolved', at });
+      events.push({ ...was.event, state: 'resolved', at });
     }
     for (const e of events) this.emit(e);
     return events;
@@ -134,7 +173,7 @@ export class AlertMonitor {
 
   /** Alerts firing now, latest values. */
   active(): AlertEvent[] {
-    return [...this.activeAlerts.values()];
+    return [...this.activeAlerts.values()].map((a) => a.event);
   }
 
   /** The latest events, oldest first. */
@@ -179,17 +218,26 @@ export class AlertMonitor {
   }
 
   private emit(e: AlertEvent): void {
-    if (e.state === 'firing') this.counters.fired++;
-    else this.counters.resolved++;
+    const reminder = e.state === 'firing' && e.at !== e.started_at;
+    if (e.state === 'resolved') this.counters.resolved++;
+    else if (!reminder) this.counters.fired++;
     const window = formatWindow(e.window_s);
+    const since = `since ${e.started_at.slice(11, 19)} UTC`;
+    const holdMs = this.options.resolveAfterMs ?? RESOLVE_AFTER_MS;
+    const held = holdMs >= 1000 ? `; within the budget for ${formatWindow(Math.round(holdMs / 1000))}` : '';
     this.options.log.write(
-      e.state === 'firing'
-        ? `tapline: alert: ${e.message} (over the last ${window})`
-        : `tapline: alert resolved: ${e.message.replace(/^([a-z-]+): /, '$1: was ')} (over the last ${window})`,
+      e.state === 'resolved'
+        ? `tapline: alert resolved: ${e.message.replace(/^([a-z-]+): /, '$1: was ')} (over the last ${window}${held}; firing ${since})`
+        : reminder
+          ? `tapline: alert still firing: ${e.message} (over the last ${window}; ${since})`
+          : `tapline: alert: ${e.message} (over the last ${window})`,
     );
-    this.history.push(e);
-    if (this.history.length > (this.options.keep ?? 50)) this.history.shift();
-    for (const l of this.listeners) l(e);
+    if (!reminder) {
+      // A reminder is not a change: the dashboard shows the alert among the active ones already.
+      this.history.push(e);
+      if (this.history.length > (this.options.keep ?? 50)) this.history.shift();
+      for (const l of this.listeners) l(e);
+    }
     if (this.options.webhook) this.enqueue(e);
   }
 

@@ -38,12 +38,12 @@ export const liveConsumerFlags: Readonly<Record<string, FlagSpec>> = {
     default: '1m',
     section: SECTION,
     value: 'DURATION',
-    help: 'On live runs, the --max-* budgets are judged every second over the traffic of this sliding window; a breach prints an alert line (and another when it resolves).',
+    help: 'On live runs, the --max-* budgets are judged every second over the traffic of this sliding window; a breach prints an alert line, again every hour while it lasts, and another when it resolves (the budget held for 30s).',
   },
   'alert-webhook': {
     kind: 'string',
     section: SECTION,
     value: 'URL',
-    help: 'POST each alert (fired or resolved) as JSON to URL. Failures are counted and reported, never fatal.',
+    help: 'POST each alert (fired, hourly reminder, resolved) as JSON to URL. Failures are counted and reported; the run goes on and exits 1 when some were not delivered.',
   },
 };
