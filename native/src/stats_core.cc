@@ -1131,6 +1131,7 @@ struct Rec {
   int32_t route = -1, host = -1;  // -1: asked of JavaScript
   bool templated = false;         // the route was looked up by its template (SimpleTemplate), not the path
   bool decodeAsked = false;
+  bool marked = false;  // the meta line has a field `incomplete=REASON` after the 4th (set with the meta line)
 
   // Ready for the next record of a batch: the fields only some records set (reading the meta line sets type, id,
   // times and the 4th field for every record; index, buffer, start and end are set by the caller). A dozen
@@ -1299,6 +1300,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         ReadMeta(buf, a, b, lens_[bi], &rec);
       } else {
         double t = m[4 * i];
+        rec.marked = t >= kMarkedType;  // native-tracker.ts adds kMarkedType to the type of a marked message
+        if (rec.marked) t -= kMarkedType;
         rec.type = (t == 0x31 || t == 0x32 || t == 0x33) ? static_cast<int>(t) : 0;
         rec.id = idBytes + a;
         rec.idLen = static_cast<size_t>(b - a);
@@ -1311,11 +1314,22 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         jobCount = PrepareRequest(buf, bi, i, &rec, job, jobCount);
       else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
         jobCount = PrepareResponse(buf, bi, i, &rec, job, jobCount);
+      if (rec.marked) CountMarked(rec.type);
       Keep(rec, jobCount != before);
     }
     EndBatch();
     return Napi::Number::New(env, static_cast<double>(jobCount));
   }
+
+  // A record marked incomplete=REASON of a type accounted (tracker.ts countMarked): replayed responses cut at
+  // record time (type 3), else requests and original responses a capture marked.
+  void CountMarked(int type) {
+    if (type == 0x33 && responses_ != 1)
+      counters_[8]++;
+    else if (type == 0x31 || (type == 0x32 && responses_ != 2))
+      counters_[9]++;
+  }
+  static constexpr double kMarkedType = 256;
 
   // A batch's records are counted as they are read (CommitRec), in order, until the first that needs an answer
   // from JavaScript (a job): from there on they wait in recs_ for commit(). With warm caches no record waits,
@@ -1423,6 +1437,7 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
         jobCount = PrepareRequest(buf, 0, i, &rec, job, jobCount);
       else if ((rec.type == 0x32 && responses_ != 2) || (rec.type == 0x33 && responses_ != 1))
         jobCount = PrepareResponse(buf, 0, i, &rec, job, jobCount);
+      if (rec.marked) CountMarked(rec.type);
       Keep(rec, jobCount != before);
       from = next;
     }
@@ -1470,12 +1485,26 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int64_t i = s2 + 1;
     int64_t s3 = SpaceOrEnd(buf, i, b);
     ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);
+    rec->marked = false;
     if (s3 >= b) {
       rec->fourth = kNaN;
     } else {
       int64_t f = s3 + 1;
-      rec->fourth = Decimal(buf, f, SpaceOrEnd(buf, f, b));
+      int64_t e4 = SpaceOrEnd(buf, f, b);
+      rec->fourth = Decimal(buf, f, e4);
+      if (e4 < b) rec->marked = Marked(buf, e4, b);
     }
+  }
+
+  // Whether a field of the meta line's rest [from, b) (from: the space after the 4th field) is `incomplete=…`:
+  // what capture (an incomplete or cut message) and --output-http (a response cut at its buffer) add.
+  static bool Marked(const uint8_t* buf, int64_t from, int64_t b) {
+    static const char kMark[] = "incomplete=";
+    const int64_t n = sizeof(kMark) - 1;
+    for (int64_t i = from; i < b; i = SpaceOrEnd(buf, i + 1, b)) {
+      if (buf[i] == kSP && b - (i + 1) >= n && memcmp(buf + i + 1, kMark, n) == 0) return true;
+    }
+    return false;
   }
 
   // The type (a lone '1', '2' or '3' before the first space s1, else 0) and the id (between s1 and s2) of the
@@ -1523,11 +1552,14 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
     int64_t i = s2 + 1;
     int64_t s3 = i < b ? next() : i;
     if (!(s3 - i == 19 && Timestamp19(buf + i, rec))) ReadTimestamp(buf, i, s3 < b ? s3 : b, rec);
+    rec->marked = false;
     if (s3 >= b) {
       rec->fourth = kNaN;
     } else {
       int64_t f = s3 + 1;
-      rec->fourth = Decimal(buf, f, f < b ? next() : f);
+      int64_t e4 = f < b ? next() : f;
+      rec->fourth = Decimal(buf, f, e4);
+      if (e4 < b) rec->marked = Marked(buf, e4, b);
     }
   }
 #endif
@@ -1867,7 +1899,8 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
 
   // counters(out: Float64Array(up to 9 + kRoundStarts)): no_response, responses_without_request,
   // original_responses_replaced, interim_responses, duplicate_responses, not_http, pending,
-  // earlier_replay_responses, repeated_rounds, then the message numbers where rounds started (-1: none).
+  // earlier_replay_responses, repeated_rounds, then the message numbers where rounds started (-1: none), then
+  // replayed_responses_cut and marked_incomplete (when the array holds them).
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
     size_t n = out.ElementLength();  // what fits: the first 7 (pending) as before, then the rest
@@ -1880,6 +1913,10 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
       out[8] = counters_[7];
     }
     for (size_t k = 0; k < kRoundStarts && 9 + k < n; k++) out[9 + k] = k < roundStarts_.size() ? roundStarts_[k] : -1;
+    if (n >= 9 + kRoundStarts + 2) {
+      out[9 + kRoundStarts] = counters_[8];
+      out[9 + kRoundStarts + 1] = counters_[9];
+    }
     return info.Env().Undefined();
   }
 
@@ -2324,8 +2361,9 @@ class StatsCore : public Napi::ObjectWrap<StatsCore> {
   bool preferReplayed_ = false;
   int responses_ = 0;
   // tracker.ts counters: no_response, responses_without_request, original_responses_replaced, interim_responses,
-  // duplicate_responses, not_http, earlier_replay_responses, repeated_rounds.
-  double counters_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  // duplicate_responses, not_http, earlier_replay_responses, repeated_rounds, replayed_responses_cut,
+  // marked_incomplete.
+  double counters_[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   bool latestReplayed_ = false;
   double observed_ = 0;  // records committed (tracker.ts observed)
   std::vector<RoundHead> roundHead_;
@@ -2397,7 +2435,7 @@ Napi::Value HasReplayed(const Napi::CallbackInfo& info) {
 static Napi::Object InitStats(Napi::Env env, Napi::Object exports) {
   exports.Set("StatsCore", tapline::StatsCore::Define(env));
   exports.Set("hasReplayed", Napi::Function::New(env, tapline::HasReplayed));
-  exports.Set("abiVersion", Napi::Number::New(env, 7));
+  exports.Set("abiVersion", Napi::Number::New(env, 8));
   return exports;
 }
 

@@ -426,6 +426,8 @@ export class Aggregator {
         not_http: c?.not_http ?? 0,
         earlier_replay_responses: c?.earlier_replay_responses ?? 0,
         repeated_rounds: c?.repeated_rounds ?? 0,
+        replayed_responses_cut: c?.replayed_responses_cut ?? 0,
+        marked_incomplete: c?.marked_incomplete ?? 0,
         pending: ctx.pending ?? 0,
       },
     };

@@ -135,6 +135,27 @@ describe('pairing and totals', () => {
   });
 
   for (const engine of ['native', 'js'] as const) {
+    it(`messages marked incomplete=REASON (capture, --output-http-response-buffer) are counted (${engine} core)`, () => {
+      // Messages as a live run passes them (Meta objects, not .gor records): their extra fields say the mark.
+      const analytics = createAnalytics({ timeBase: 'input', ...(engine === 'js' ? { engine } : {}) });
+      const mark = (m: Message, reason: string): Message => ({
+        meta: makeMeta({ ...m.meta, latencyNs: m.meta.latencyNs ?? 0n, extra: [`incomplete=${reason}`] }),
+        data: m.data,
+      });
+      analytics.observe(mark(request('a', T0, '/a'), 'max-size'));
+      analytics.observe(mark(response('a', T0 + S, 200, 'cut'), 'gap'));
+      analytics.observe(request('b', T0, '/b'));
+      analytics.observe(mark(response('b', T0 + S, 200, 'cut', '3'), 'response-buffer'));
+      analytics.observe(request('c', T0, '/c'));
+      analytics.observe(response('c', T0 + S, 200, 'whole'));
+      analytics.finish();
+      const a = analytics.snapshot().accounting;
+      assert.equal(a.marked_incomplete, 2);
+      assert.equal(a.replayed_responses_cut, 1);
+    });
+  }
+
+  for (const engine of ['native', 'js'] as const) {
     it(`a replayed answer written before the original: the original is replaced, not a duplicate (${engine} core)`, () => {
       // A replay with --output-http-track-response writes the type 3 when the target answers and the type 2 when
       // the input reaches it: either may come first in replayed.gor (README's CI recipe).

@@ -25,6 +25,11 @@ export class MetaView {
   ns = 0;
   /** The 4th meta field (ns): NaN when the line has only 3 fields, 0 when it is not a number. */
   fourth = Number.NaN;
+  /**
+   * A field after the 4th is `incomplete=REASON`: capture marks a message it did not hold whole, --output-http a
+   * replayed response cut at --output-http-response-buffer (docs/capture.md).
+   */
+  marked = false;
   /** The payload is buf[start, end). */
   buf: Buffer = Buffer.alloc(0);
   start = 0;
@@ -59,12 +64,14 @@ export class MetaView {
     let s3 = i;
     while (s3 < lineEnd && buf[s3] !== SPACE) s3++;
     this.readTimestamp(buf, i, s3);
+    this.marked = false;
     if (s3 >= lineEnd) this.fourth = Number.NaN;
     else {
       i = s3 + 1;
       let s4 = i;
       while (s4 < lineEnd && buf[s4] !== SPACE) s4++;
       this.fourth = decimal(buf, i, s4);
+      this.marked = s4 < lineEnd && markedAfter(buf, s4, lineEnd);
     }
     this.buf = buf;
     this.start = lineEnd + 1;
@@ -101,10 +108,28 @@ export class MetaView {
     this.sec = Number(ts / NS);
     this.ns = Number(ts % NS);
     this.fourth = meta.latencyNs === undefined ? Number.NaN : Number(meta.latencyNs);
+    this.marked = meta.extra.length > 0 && hasMark(meta.extra);
     this.buf = msg.data;
     this.start = 0;
     this.end = msg.data.length;
   }
+}
+
+const MARK = Buffer.from('incomplete=', 'latin1');
+
+/** Whether a field of the meta line's rest `buf[from, to)` (from: a space) starts with `incomplete=`. */
+function markedAfter(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    if (buf[i] !== SPACE || to - i - 1 < MARK.length) continue;
+    if (buf.compare(MARK, 0, MARK.length, i + 1, i + 1 + MARK.length) === 0) return true;
+  }
+  return false;
+}
+
+/** Whether one of a meta's extra fields is `incomplete=REASON`. */
+export function hasMark(extra: readonly string[]): boolean {
+  for (const field of extra) if (field.startsWith('incomplete=')) return true;
+  return false;
 }
 
 /** A decimal field (optionally negative) as a number; 0 when it is not one (meta.ts's rule for the 4th field). */

@@ -23,6 +23,7 @@ import { type GorRecord, metaLength, payloadLength } from '../core/gor-format.js
 import type { Message } from '../core/message.js';
 import { type Aggregator, emptyTally, type Tally } from './aggregator.js';
 import { SparseHistogram } from './histogram.js';
+import { hasMark } from './meta-view.js';
 import { NO_REQUEST_ROUTE, OVERFLOW_ROUTE, type RouteNamer } from './routes.js';
 import { responseBodySizes, valueText } from './sizes.js';
 import type { StatsAddon, StatsCore } from './stats-addon.js';
@@ -39,6 +40,8 @@ const OUT_TALLIES = 2048;
 /** Live route (or host) indexes before unused ones are reclaimed. */
 const TABLE_MAX = 1 << 14;
 const NS = 1_000_000_000n;
+/** Added to a marked message's type in `metas` (stats_core.cc kMarkedType). */
+const MARKED_TYPE = 256;
 
 /** Strings by index, reusing the indexes of dropped ones. The first indexes are reserved for `reserved`. */
 class NameTable {
@@ -89,8 +92,11 @@ export class NativeTracker {
   private readonly jobs = new Int32Array(BATCH * 2 * JOB_INTS);
   private readonly answers = new Float64Array(BATCH * 2);
   private readonly out = new Float64Array(OUT_TALLIES * TALLY);
-  /** The core's counters (see stats_core.cc counters()): 9 counts, then ROUND_STARTS round starts (-1: none). */
-  private readonly counts = new Float64Array(9 + ROUND_STARTS);
+  /**
+   * The core's counters (see stats_core.cc counters()): 9 counts, then ROUND_STARTS round starts (-1: none), then
+   * replayed_responses_cut and marked_incomplete.
+   */
+  private readonly counts = new Float64Array(9 + ROUND_STARTS + 2);
   private n = 0;
   // Index 0: responses without request, and no host; 1: the overflow bucket (stats_core.cc counts on both).
   private readonly routeNames = new NameTable([NO_REQUEST_ROUTE, OVERFLOW_ROUTE]);
@@ -129,6 +135,8 @@ export class NativeTracker {
       not_http: c[5]!,
       earlier_replay_responses: c[7]!,
       repeated_rounds: c[8]!,
+      replayed_responses_cut: c[9 + ROUND_STARTS]!,
+      marked_incomplete: c[10 + ROUND_STARTS]!,
     };
   }
 
@@ -138,7 +146,7 @@ export class NativeTracker {
     const c = this.counts;
     this.core.counters(c);
     const out: number[] = [];
-    for (let k = 9; k < c.length && c[k]! >= 0; k++) out.push(c[k]!);
+    for (let k = 9; k < 9 + ROUND_STARTS && c[k]! >= 0; k++) out.push(c[k]!);
     return out;
   }
 
@@ -164,7 +172,9 @@ export class NativeTracker {
     } else {
       const meta = msg.meta;
       const m = this.n * 4;
-      this.metas[m] = meta.type.length === 1 ? meta.type.charCodeAt(0) : 0;
+      // A message marked incomplete=REASON: its type plus MARKED_TYPE (stats_core.cc kMarkedType).
+      const type = meta.type.length === 1 ? meta.type.charCodeAt(0) : 0;
+      this.metas[m] = meta.extra.length > 0 && hasMark(meta.extra) ? type + MARKED_TYPE : type;
       const ts = meta.timestampNs;
       this.metas[m + 1] = Number(ts / NS);
       this.metas[m + 2] = Number(ts % NS);

@@ -56,7 +56,9 @@ export interface StatsAddon {
 // counts them as responses without request while the JavaScript tracker pairs them.
 // 7: the latest replay's answer is accounted (latestReplayed), rounds are told (repeated_rounds), counters() has
 // 9 counts and the round starts; an addon built before has neither.
-const ABI_VERSION = 7;
+// 8: records marked incomplete=REASON are counted (counters() has 2 more after the round starts), and prepare()
+// reads a message's type plus 256 as marked; an addon built before read that type as not HTTP.
+const ABI_VERSION = 8;
 let addon: StatsAddon | null | undefined;
 
 /** The addon, or null when it cannot be used. */

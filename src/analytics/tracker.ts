@@ -79,6 +79,10 @@ export interface TrackerCounters {
   earlier_replay_responses: number;
   /** Times the input started over with requests already seen (same id and timestamp): see the file header. */
   repeated_rounds: number;
+  /** Replayed (type 3) responses accounted whose meta line says `incomplete=…` (cut at --output-http-response-buffer). */
+  replayed_responses_cut: number;
+  /** Requests and original responses accounted whose meta line says `incomplete=REASON` (capture's marks). */
+  marked_incomplete: number;
 }
 
 /** Requests remembered by id and timestamp to tell a round starting again (file header). */
@@ -206,6 +210,8 @@ export class ExchangeTracker {
     not_http: 0,
     earlier_replay_responses: 0,
     repeated_rounds: 0,
+    replayed_responses_cut: 0,
+    marked_incomplete: 0,
   };
   /** Message numbers (from 0) where a new round started (at most ROUND_STARTS). */
   readonly roundStarts: number[] = [];
@@ -270,11 +276,17 @@ export class ExchangeTracker {
     v.read(msg);
     this.observed++;
     const type = v.type;
-    if (type === 0x31) this.onRequest(v);
-    else if (type === 0x32) {
-      if (this.options.responses !== 'replayed') this.onResponse(v, false);
+    if (type === 0x31) {
+      if (v.marked) this.counters.marked_incomplete++;
+      this.onRequest(v);
+    } else if (type === 0x32) {
+      if (this.options.responses === 'replayed') return;
+      if (v.marked) this.counters.marked_incomplete++;
+      this.onResponse(v, false);
     } else if (type === 0x33) {
-      if (this.options.responses !== 'original') this.onResponse(v, true);
+      if (this.options.responses === 'original') return;
+      if (v.marked) this.counters.replayed_responses_cut++;
+      this.onResponse(v, true);
     } else this.counters.not_http++;
   }
 

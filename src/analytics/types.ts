@@ -139,6 +139,17 @@ export interface AccountingCounters {
   readonly earlier_replay_responses: number;
   /** Times the input started over with requests already seen, same id and timestamp (rounds appended to one file). */
   readonly repeated_rounds: number;
+  /**
+   * Replayed (type 3) responses accounted whose meta line is marked `incomplete=…`: --output-http kept only the
+   * first --output-http-response-buffer bytes of each, so their body bytes are fewer than the target sent.
+   */
+  readonly replayed_responses_cut: number;
+  /**
+   * Requests and original responses accounted whose meta line is marked `incomplete=REASON` (a capture with
+   * --input-raw-allow-incomplete, a message cut at --input-raw-max-size or --input-raw-memory-budget): counted as
+   * the file holds them, fewer bytes than were sent.
+   */
+  readonly marked_incomplete: number;
   /** Requests still waiting for a response when this snapshot was taken (not yet counted). */
   readonly pending: number;
 }

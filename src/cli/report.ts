@@ -303,6 +303,33 @@ function replayLines(snapshot: AnalyticsSnapshot, files: readonly string[], pref
 }
 
 /**
+ * Messages the files hold cut (a mark `incomplete=REASON` in their meta line): counted as they are, their bytes
+ * fewer than were sent, so a budget could pass on numbers too small. Said, with the --json field.
+ */
+function cutLines(snapshot: AnalyticsSnapshot, files: readonly string[]): string[] {
+  const { replayed_responses_cut: replayed, marked_incomplete: marked } = snapshot.accounting;
+  const out: string[] = [];
+  if (replayed > 0) {
+    out.push(
+      `tapline: warning: ${files.join(', ')}: ${groupDigits(replayed)} replayed response(s) were cut at record time ` +
+        '(incomplete=response-buffer: the replay kept only the first --output-http-response-buffer bytes of each): ' +
+        'their body bytes are what the file holds, not what the server sent, so the totals and budgets count ' +
+        'fewer bytes (replayed_responses_cut in --json); replay with a larger --output-http-response-buffer to ' +
+        'measure them whole',
+    );
+  }
+  if (marked > 0) {
+    out.push(
+      `tapline: warning: ${files.join(', ')}: ${groupDigits(marked)} request(s) or original response(s) are marked ` +
+        'incomplete (incomplete=REASON in their meta line: recorded with --input-raw-allow-incomplete, or cut at ' +
+        '--input-raw-max-size or --input-raw-memory-budget): they are counted as the file holds them, fewer bytes ' +
+        'than were sent (marked_incomplete in --json)',
+    );
+  }
+  return out;
+}
+
+/**
  * The same requests again (repeated_rounds: a request of the input's first ones seen again with its id and
  * timestamp): rounds appended to one file (--output-file-append run twice, a recording copied in twice) add up.
  * Says where each new round starts: the file, the record's number and offset (the file read again up to it).
@@ -548,6 +575,13 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
           )
         : []),
       ...rounds,
+      ...cutLines(snapshot, files),
+      ...(baseline
+        ? cutLines(
+            baseline,
+            baseFiles.map((f) => `--compare ${f}`),
+          )
+        : []),
     ]) {
       if (line) log.write(line);
     }

@@ -17,12 +17,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { statsAddon } from '../../src/analytics/stats-addon.js';
 import type { AnalyticsSnapshot } from '../../src/analytics/types.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
-import { type CliResult, runTapline } from '../support/cli.js';
+import { runTapline } from '../support/cli.js';
 import { CORPUS_DIR } from '../support/corpus.js';
+import { engines, report } from './report-engines.js';
 
 const S = 1_000_000_000n;
 /** The recording: 2023-11-14, 20 requests 1 s apart, each answered 20 ms later by a 50-byte body. */
@@ -76,21 +76,6 @@ async function replay(input: string, target: string, output: string): Promise<vo
     { timeoutMs: 60_000 },
   );
   assert.equal(r.code, 0, r.stderr);
-}
-
-const engines = statsAddon() === null ? ['off'] : ['off', 'on'];
-
-/** `tapline report ARGS` with the stats addon off (the JavaScript tracker) or on. */
-async function report(args: string[], addon: string): Promise<CliResult> {
-  const was = process.env.TAPLINE_STATS_ADDON;
-  if (addon === 'off') process.env.TAPLINE_STATS_ADDON = 'off';
-  else delete process.env.TAPLINE_STATS_ADDON;
-  try {
-    return await runTapline(['report', ...args], { timeoutMs: 60_000 });
-  } finally {
-    if (was === undefined) delete process.env.TAPLINE_STATS_ADDON;
-    else process.env.TAPLINE_STATS_ADDON = was;
-  }
 }
 
 /**

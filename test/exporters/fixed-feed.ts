@@ -107,6 +107,8 @@ export function snapshotOf(exchanges: readonly Exchange[], elapsedS = 1): Analyt
       responses_without_request: 0,
       original_responses_replaced: 0,
       earlier_replay_responses: 0,
+      replayed_responses_cut: 0,
+      marked_incomplete: 0,
       repeated_rounds: 0,
       interim_responses: 0,
       duplicate_responses: 0,
