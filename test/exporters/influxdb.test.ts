@@ -378,3 +378,47 @@ describe('--output-influxdb behind a redirect (a local node:http server, not Inf
     }
   });
 });
+
+describe('--output-influxdb refused by a proxy or with odd words (a local node:http server, not InfluxDB)', () => {
+  it('the answer is said on one line, control characters escaped, InfluxDB\'s {"error"} by its words', async () => {
+    // A proxy's 502 page broke the warning and the summary over 9 lines, and ESC [2J in an answer cleared the
+    // reader's screen: the body was printed as it came.
+    const answers: Record<string, [number, string]> = {
+      '/html': [
+        502,
+        '<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502</h1></center>\n</html>\n',
+      ],
+      '/esc': [500, 'boom\n\x1b[2J\x1b[31mRED\r\nline2\x00\x07'],
+      '/json': [400, '{"error":"unable to parse \'x\\n\\u001b[2J\': bad"}'],
+      '/long': [503, `${'busy '.repeat(100)}\n`],
+    };
+    const server = createServer(async (req, res) => {
+      for await (const _ of req);
+      const [status, body] = answers[req.url!.slice(0, req.url!.indexOf('/write'))]!;
+      res.writeHead(status).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const said: string[] = [];
+      for (const path of Object.keys(answers)) {
+        const { log, lines } = quietLog();
+        const target = { writeUrl: `${base}${path}/write?db=x`, queryUrl: `${base}/query`, db: 'x' };
+        const writer = new InfluxWriter(target, () => snapshotOf([exchange({ route: '/a' })]), log, 2000);
+        await writer.flush();
+        assert.equal(writer.stats().failures, 1);
+        assert.equal(lines.length, 1, lines.join('\n'));
+        said.push(writer.stats().last_error!);
+      }
+      assert.deepEqual(said, [
+        'answered 502: <html> <head><title>502 Bad Gateway</title></head> <body> <center><h1>502</h1></center> </html>',
+        'answered 500: boom \\x1b[2J\\x1b[31mRED line2\\x00\\x07',
+        "answered 400: unable to parse 'x \\x1b[2J': bad",
+        `answered 503: ${'busy '.repeat(40)}…`,
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

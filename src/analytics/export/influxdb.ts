@@ -14,6 +14,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { printable } from '../printable.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
@@ -248,15 +249,14 @@ export class InfluxWriter {
         // backslash): taken as created, the retried write's 404 'database not found' hid the reason.
         const refused = created.status < 300 ? statementError(created.body) : undefined;
         if (created.status >= 300 || refused !== undefined) {
-          const why = refused ?? `answered ${created.status}: ${created.body.slice(0, 200)}`;
+          const why = refused !== undefined ? oneLine(refused) : answered(created.status, created.body);
           throw new Error(`database ${this.target.db} not found, and CREATE DATABASE failed: ${why}`);
         }
         this.log.info(`output-influxdb: created database ${this.target.db}`);
         res = await this.post(this.target.writeUrl, lines.join('\n'), signal);
       }
       const partial = partialWrite(res.status, res.body);
-      if (res.status !== 204 && res.status !== 200 && !partial)
-        throw new Error(`answered ${res.status}: ${res.body.slice(0, 200)}`);
+      if (res.status !== 204 && res.status !== 200 && !partial) throw new Error(answered(res.status, res.body));
       // A partial write stored the points it could: the next write's interval_* fields start from here, or the
       // traffic of this interval would be counted twice. What it refused is counted and said.
       this.previous = snap;
@@ -313,7 +313,27 @@ export function partialWrite(status: number, body: string): { reason: string; dr
   const m = typeof error === 'string' ? /^partial write: ([\s\S]*?)\s*dropped=(\d+)\s*$/.exec(error) : null;
   if (!m) return undefined;
   const unparsed = m[1]!.match(/unable to parse '/g)?.length ?? 0;
-  return { reason: m[1]!.slice(0, 300), dropped: Number(m[2]) + unparsed };
+  return { reason: oneLine(m[1]!, 300), dropped: Number(m[2]) + unparsed };
+}
+
+/**
+ * A refusal as a warning says it: InfluxDB's `{"error":"…"}` by its words, any other body (a proxy's HTML 502
+ * page, bytes) on one line. The body is not tapline's to print as it is: a proxy's page broke the warning and
+ * the summary over 9 lines, and escape sequences in it (ESC [2J) cleared the reader's screen.
+ */
+function answered(status: number, body: string): string {
+  let error: unknown;
+  try {
+    error = (JSON.parse(body) as { error?: unknown }).error;
+  } catch {}
+  const text = oneLine(typeof error === 'string' ? error : body);
+  return text ? `answered ${status}: ${text}` : `answered ${status}`;
+}
+
+/** Whitespace runs (line breaks included) as one space, control characters as \xHH, cut after `max` characters. */
+function oneLine(text: string, max = 200): string {
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** The error of the first statement in a /query answer (`{"results":[{"error":"…"}]}`), if any. */
