@@ -77,7 +77,7 @@ export async function loadMiddlewareModule(path: string): Promise<MiddlewareFunc
     const why =
       code === 'ERR_MODULE_NOT_FOUND' && !existsSync(missing)
         ? `not found (there is no ${missing})`
-        : describeError(err);
+        : missingImport(err, path);
     throw new TaplineError(ERROR_CODES.MIDDLEWARE, `cannot load ${path}: ${why}`, {
       where: '--middleware-module',
       cause: err,
@@ -98,6 +98,27 @@ export async function loadMiddlewareModule(path: string): Promise<MiddlewareFunc
 }
 
 const TYPESCRIPT = /\.[cm]?ts$/;
+
+/** This package's directory: src/middleware or dist/middleware, two levels up. */
+const PACKAGE_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/**
+ * What a module imports and is not installed, in one line. A .ts module outside an ES package is compiled to
+ * CommonJS, whose error runs on with a 'Require stack:' of tsx's internal names (mw.ts?namespace=…); and
+ * 'tapline/middleware' (the README's example imports it) resolves only where tapline is installed.
+ */
+function missingImport(err: unknown, path: string): string {
+  const text = describeError(err);
+  const name = /^Cannot find (?:module|package) '([^']+)'/.exec((err as Error | undefined)?.message ?? '')?.[1];
+  if (name === undefined) return text;
+  if (name === 'tapline' || name.startsWith('tapline/')) {
+    return (
+      `it imports '${name}', which is not installed where the module is: install tapline there ` +
+      `(npm install ${PACKAGE_ROOT}), or leave the import out (defineMiddleware only gives the function its types)`
+    );
+  }
+  return text.includes('\nRequire stack:') ? `Cannot find module '${name}' imported from ${resolve(path)}` : text;
+}
 
 /**
  * Imports a TypeScript file through tsx's scoped loader, whether or not tsx is registered (the test runner's

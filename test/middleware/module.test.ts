@@ -3,6 +3,7 @@
  * (TypeScript through tsx, and plain JavaScript) from test/middleware/fixtures/modules.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fixture, middlewareRuns, request, response, writeGor } from './support.js';
@@ -99,6 +100,34 @@ describe('--middleware-module failures', { concurrency: 2 }, () => {
       /cannot load .*missing-dependency\.mjs: Cannot find package 'tapline-no-such-package' imported from .*missing-dependency\.mjs/,
     );
     assert.doesNotMatch(r.stderr, /: not found/);
+  });
+
+  it("the README's mw.ts outside the checkout: one line saying tapline is not installed there, not a Require stack", async () => {
+    // A .ts module where no package.json says "type": "module" (here the test's temporary directory) is compiled to
+    // CommonJS; it said 'Cannot find module 'tapline/middleware'', then 'Require stack:' and '- …/mw.ts?namespace=…'.
+    const own = join(dir, 'readme-mw');
+    mkdirSync(own, { recursive: true });
+    writeFileSync(
+      join(own, 'mw.ts'),
+      "import { defineMiddleware } from 'tapline/middleware';\nexport default defineMiddleware((m) => m);\n",
+    );
+    writeFileSync(
+      join(own, 'other.ts'),
+      "import pad from 'tapline-no-such-package';\nexport default (m: unknown) => pad(m);\n",
+    );
+    const r = await run(join(own, 'mw.ts'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /cannot load .*mw\.ts: it imports 'tapline\/middleware', which is not installed where the module is: install tapline there \(npm install \/\S+\), or leave the import out/,
+    );
+    const other = await run(join(own, 'other.ts'));
+    assert.equal(other.code, 1, other.stderr);
+    assert.match(
+      other.stderr,
+      /cannot load .*other\.ts: Cannot find module 'tapline-no-such-package' imported from \/\S+other\.ts \(TAPLINE_ERR_MIDDLEWARE\)\n/,
+    );
+    for (const e of [r.stderr, other.stderr]) assert.doesNotMatch(e, /Require stack|namespace=/, e);
   });
 
   it('a promise that never settles: the run stops after --middleware-timeout, outputs flushed; exit 1 (was: exit 13, no word)', async () => {
