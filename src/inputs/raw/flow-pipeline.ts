@@ -250,6 +250,7 @@ export class FlowPipeline {
       segments: d.segments + (n?.segments ?? 0),
       retransmitted_segments: a.retransmittedSegments,
       out_of_order_segments: a.outOfOrderSegments,
+      conflicting_overlaps: a.conflictingOverlaps,
       gaps: a.gaps,
       bytes_lost: a.bytesLost,
       connections: a.flowsOpened + (n?.connections ?? 0),

@@ -511,6 +511,29 @@ describe('http streams: a request whose framing a capture gap lost is emitted be
   });
 });
 
+describe('capture: two copies of held bytes that disagree', () => {
+  it('are counted (conflicting_overlaps); the first bytes seen are kept', async () => {
+    const b = (x: string) => Buffer.from(x, 'latin1');
+    const list = turns([
+      [true, b('POST /a HTTP/1.1\r\nContent-Length: 20\r\n\r\n')],
+      [true, b('AAAAAAAAAA')],
+      [true, b('BBBBBBBBBB')],
+      [false, b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')],
+    ]);
+    const late = list[3]!; // the AAAA segment comes after the BBBB one and its disagreeing copy
+    const other = { ...list[4]!, payload: b('ZZZZZZZZZZ') };
+    list.splice(3, 2, list[4]!, other, late);
+    for (const views of [false, true]) {
+      const { msgs, stats } = await capture(timed(list), {}, views);
+      assert.ok(msgs[0]!.data.toString('latin1').endsWith('AAAAAAAAAABBBBBBBBBB'));
+      assert.equal(stats.conflicting_overlaps, 1, `views ${views}`);
+      assert.equal(stats.out_of_order_segments, 2);
+    }
+    const { stats } = await capture(timed(turns([[true, b('GET / HTTP/1.1\r\n\r\n')]])), {}, false);
+    assert.equal(stats.conflicting_overlaps, 0);
+  });
+});
+
 describe('http streams: bytes left over at a message boundary (gor and tshark skip them)', () => {
   const second = Buffer.from('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
   const answers = Buffer.from(
