@@ -259,6 +259,33 @@ describe('path templates (spec §6.1)', () => {
   it('paths are cleaned like Go', () => {
     assert.equal(cleanPath('./test_requests_0.gor'), 'test_requests_0.gor');
   });
+
+  it('an id or type holding / or NUL, or filling a path element with . or .., stays one name in the directory', () => {
+    const told: string[][] = [];
+    const t = compileTemplate('out/%r/x-%r.gor', 'AbCdEfGh', (value, written) => told.push([value, written]));
+    const render = (id: string) => cleanPath(t.render(msg('1', id)));
+    // gor: out/../../../pwned/x-../../../pwned.gor, cleaned to ../../pwned.gor — out of the directory.
+    assert.equal(render('../../../pwned'), 'out/..%2F..%2F..%2Fpwned/x-..%2F..%2F..%2Fpwned.gor');
+    assert.equal(render('a/b'), 'out/a%2Fb/x-a%2Fb.gor');
+    assert.equal(render('a\0b'), 'out/a%00b/x-a%00b.gor');
+    assert.equal(render('..'), 'out/%2E%2E/x-...gor'); // "x-..": no element of its own, kept
+    assert.equal(render('.'), 'out/%2E/x-..gor');
+    assert.equal(render('abc.def'), 'out/abc.def/x-abc.def.gor');
+    assert.equal(render('..x'), 'out/..x/x-..x.gor');
+    assert.deepEqual(told, [
+      ['../../../pwned', '..%2F..%2F..%2Fpwned'],
+      ['../../../pwned', '..%2F..%2F..%2Fpwned'],
+      ['a/b', 'a%2Fb'],
+      ['a/b', 'a%2Fb'],
+      ['a\0b', 'a%00b'],
+      ['a\0b', 'a%00b'],
+      ['..', '%2E%2E'],
+      ['.', '%2E'],
+    ]);
+    const byType = compileTemplate('out/%t', 'AbCdEfGh');
+    assert.equal(byType.render(msg('..', 'id')), 'out/%2E%2E');
+    assert.equal(byType.render(msg('1/2', 'id')), 'out/1%2F2');
+  });
 });
 
 describe('a % that is no placeholder', () => {

@@ -35,42 +35,79 @@ export interface PathTemplate {
 
 const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
 
-/** Compiles a path template; `%Y %m %d %H %M %S` use local time, `%NS` the nanosecond of the second. */
-export function compileTemplate(template: string, instanceId = INSTANCE_ID): PathTemplate {
+/**
+ * A message's id or type as it goes into a file name (`%r`, `%t`). Ids come from whatever wrote the records (a
+ * file, an --input-tcp peer), and gor puts them in the path as they are: an id `../../x` wrote outside the
+ * directory, `a/b` named a directory that is not there (the output stopped), a NUL byte could not be opened. A
+ * `/` is written `%2F` and a NUL `%00` here, so an id names one file in the template's directory.
+ */
+export function nameSafe(value: string): string {
+  return /[/\0]/.test(value) ? value.replaceAll('/', '%2F').replaceAll('\0', '%00') : value;
+}
+
+/** What nameSafe() changed in a value, or that a whole path element `.`/`..` came from an id (the template's words). */
+export type UnsafeName = (value: string, written: string) => void;
+
+/**
+ * Compiles a path template; `%Y %m %d %H %M %S` use local time, `%NS` the nanosecond of the second. `unsafe` is
+ * told each time an id or type had to be written otherwise (nameSafe(); a path element that is only `.` or `..`
+ * once `%r`/`%t` are filled in has its dots written `%2E`: it would name the directory itself or its parent).
+ */
+export function compileTemplate(template: string, instanceId = INSTANCE_ID, unsafe?: UnsafeName): PathTemplate {
   const dynamic = /%(?:NS|[YmdHMSrt])/.test(template);
   const withInstance = template.replaceAll('%i', instanceId);
   if (!dynamic) return { template, dynamic, fixed: withInstance, render: () => withInstance };
   const usesDate = DATE_TOKENS.test(template);
+  // The path elements holding an id or a type: only those can become `.` or `..` (the values hold no `/`).
+  const elements = template.split('/');
+  const fromMessage = elements.flatMap((e, i) => (/%[rt]/.test(e) ? [i] : []));
+  const safe = (value: string): string => {
+    const written = nameSafe(value);
+    if (written !== value) unsafe?.(value, written);
+    return written;
+  };
+  const fill = (msg: Message, now: Date | undefined, nanosecond: number | undefined): string =>
+    template.replace(TOKENS, (token) => {
+      switch (token) {
+        case '%Y':
+          return String(now!.getFullYear()).padStart(4, '0');
+        case '%m':
+          return pad(now!.getMonth() + 1);
+        case '%d':
+          return pad(now!.getDate());
+        case '%H':
+          return pad(now!.getHours());
+        case '%M':
+          return pad(now!.getMinutes());
+        case '%S':
+          return pad(now!.getSeconds());
+        case '%NS':
+          return String(
+            nanosecond ?? now!.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n),
+          );
+        case '%r':
+          return safe(msg.meta.id);
+        case '%t':
+          return safe(msg.meta.type);
+        default:
+          return instanceId;
+      }
+    });
   return {
     template,
     dynamic,
     render(msg, now = usesDate ? new Date() : undefined, nanosecond) {
-      return template.replace(TOKENS, (token) => {
-        switch (token) {
-          case '%Y':
-            return String(now!.getFullYear()).padStart(4, '0');
-          case '%m':
-            return pad(now!.getMonth() + 1);
-          case '%d':
-            return pad(now!.getDate());
-          case '%H':
-            return pad(now!.getHours());
-          case '%M':
-            return pad(now!.getMinutes());
-          case '%S':
-            return pad(now!.getSeconds());
-          case '%NS':
-            return String(
-              nanosecond ?? now!.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n),
-            );
-          case '%r':
-            return msg.meta.id;
-          case '%t':
-            return msg.meta.type;
-          default:
-            return instanceId;
-        }
-      });
+      const path = fill(msg, now, nanosecond);
+      if (fromMessage.length === 0 || !path.includes('.')) return path;
+      let parts: string[] | undefined;
+      for (const i of fromMessage) {
+        parts ??= path.split('/');
+        const part = parts[i]!;
+        if (part !== '.' && part !== '..') continue;
+        parts[i] = part.replaceAll('.', '%2E');
+        unsafe?.(part, parts[i]!);
+      }
+      return parts === undefined ? path : parts.join('/');
     },
   };
 }

@@ -142,6 +142,28 @@ describe('output-file', () => {
     );
   });
 
+  it('%r: an id holding / or .. writes one file in the directory, said once (gor wrote outside it)', async () => {
+    const dir = fresh();
+    const inside = join(dir, 'in');
+    mkdirSync(inside);
+    const warnings: string[] = [];
+    const out = fileOutput({ path: join(inside, '%r'), append: true, warn: (w) => warnings.push(w) });
+    await writeAll(out, [msg('../escaped.gor'), msg('a/b'), msg('..'), msg('ok')]);
+    await out.close();
+    assert.deepEqual(list(dir), ['in']); // nothing beside the directory
+    assert.deepEqual(list(inside), ['%2E%2E', '..%2Fescaped.gor', 'a%2Fb', 'ok']);
+    assert.deepEqual(
+      readRecords(join(inside, 'a%2Fb')).map((m) => m.meta.id),
+      ['a/b'],
+    );
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /id or type, "\.\.\/escaped\.gor", cannot be part of a file name.*written "\.\.%2Fescaped\.gor"/,
+    );
+    assert.equal(out.stats!().names_escaped, 3);
+  });
+
   it('.gz output is a valid gzip file, smaller than plain (TestFileOutputCompression)', async () => {
     const dir = fresh();
     const msgs = Array.from({ length: 500 }, (_, i) => msg(String(i)));

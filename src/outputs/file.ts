@@ -34,6 +34,7 @@ import {
   cleanPath,
   compileTemplate,
   placeholderLostToChunkNumber,
+  type UnsafeName,
   unknownPlaceholders,
 } from './file-naming.js';
 import { FileSink, fileError } from './file-sink.js';
@@ -56,6 +57,8 @@ export interface FileOutputOptions {
   name?: string;
   /** The clock for date placeholders (tests). */
   now?: () => Date;
+  /** Warnings (the first id that could not go into a file name as it is). */
+  warn?: (text: string) => void;
 }
 
 const MiB = 1024 * 1024;
@@ -79,7 +82,19 @@ export function fileOutput(options: FileOutputOptions): Output {
       { where: '--output-file' },
     );
   }
-  const template = compileTemplate(options.path, options.instanceId);
+  const name = options.name ?? `output-file(${options.path})`;
+  let escaped = 0;
+  const unsafe: UnsafeName = (value, written) => {
+    if (escaped++ > 0) return;
+    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    options.warn?.(
+      `${name}: a record's id or type, ${JSON.stringify(shown)}, cannot be part of a file name as it is ` +
+        `(a / would name another directory, '.' or '..' the directory itself or its parent, a NUL no file): ` +
+        `it is written ${JSON.stringify(written.length > 80 ? `${written.slice(0, 80)}…` : written)} ` +
+        '(gor writes it as it is); said once, counted in names_escaped',
+    );
+  };
+  const template = compileTemplate(options.path, options.instanceId, unsafe);
   // A directory named by a placeholder (`out/%Y-%m-%d/requests.gor`) cannot be made in advance: tapline makes it
   // when the name first comes up. A fixed directory is not made, so a typo in it is an error, not a new tree.
   const makesDirectories = /%(?:NS|[YmdHMSrt])/.test(options.path.slice(0, options.path.lastIndexOf('/') + 1));
@@ -89,7 +104,6 @@ export function fileOutput(options: FileOutputOptions): Output {
   const sizeLimit = options.sizeLimit !== undefined && options.sizeLimit >= 1 ? options.sizeLimit : 32 * MiB;
   const queueLimit = options.queueLimit ?? 256;
   const maxSize = options.maxSizeLimit !== undefined && options.maxSizeLimit >= 1 ? options.maxSizeLimit : 2 ** 40;
-  const name = options.name ?? `output-file(${options.path})`;
 
   let current: OpenFile | undefined;
   let lastTemplated: string | undefined;
@@ -244,7 +258,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       current = undefined;
       if (file) await closeSink(file.sink);
     },
-    stats: () => ({ ...stats, file: current?.name ?? '' }),
+    stats: () => ({ ...stats, ...(escaped > 0 ? { names_escaped: escaped } : {}), file: current?.name ?? '' }),
   };
   return output;
 }
@@ -280,6 +294,7 @@ export const fileOutputPlugin: OutputPluginDef = {
       queueLimit: f.number('output-file-queue-limit'),
       maxSizeLimit: f.number('output-file-max-size-limit'),
       name: `output-file(${address})`,
+      warn: (text) => args.ctx.log.warn(text),
     });
   },
 };
