@@ -2,7 +2,7 @@
  * Flag declarations. Plugins and the CLI declare their flags with `FlagSpec`s; the CLI parser, `--help`
  * and the docs are generated from these declarations, so a flag exists in exactly one place.
  */
-import { formatGoDuration, parseGoBool, parseGoDuration, parseGoInt, parseSize } from './values.js';
+import { formatGoDuration, parseDecimalInt, parseGoBool, parseGoDuration, parseGoInt, parseSize } from './values.js';
 
 /**
  * The longest duration a flag takes: Node's timers hold at most 2^31-1 ms (24.8 days) and run anything longer
@@ -68,7 +68,8 @@ function parseKind(spec: FlagSpec, text: string): FlagValue {
     case 'bool':
       return parseGoBool(text);
     case 'int':
-      return parseGoInt(text);
+      // gor's repeatable int flags (its MultiIntOption) read base 10 only (strconv.Atoi): 010 is ten there.
+      return spec.multi ? parseDecimalInt(text) : parseGoInt(text);
     case 'duration':
       return parseGoDuration(text);
     case 'size':

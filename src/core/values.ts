@@ -13,6 +13,26 @@ export function parseGoBool(text: string): boolean {
   throw new Error(`invalid boolean ${JSON.stringify(text)} (use true or false)`);
 }
 
+/**
+ * Go `strconv.Atoi`: base 10 only, an optional sign, leading zeros allowed (`010` is ten). gor reads its
+ * repeatable int flags this way (`--input-raw-vlan-vid`, `--input-raw-vxlan-vni`) and takes anything else as 0
+ * without a word; here anything else is refused, naming the number meant when it is one in Go's syntax.
+ */
+export function parseDecimalInt(text: string): number {
+  if (/^[+-]?[0-9]+$/.test(text)) {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new Error(`integer ${JSON.stringify(text)} is out of range`);
+    return value === 0 ? 0 : value;
+  }
+  let meant = '';
+  try {
+    meant = `; write ${parseGoInt(text)}`;
+  } catch {}
+  throw new Error(
+    `invalid integer ${JSON.stringify(text)}: this flag takes base-10 numbers only (gor reads anything else as 0)${meant}`,
+  );
+}
+
 /** Go `strconv.ParseInt(s, 0, 64)` rules: optional sign, 0x/0o/0b prefixes, leading-0 octal, `_` between digits. */
 export function parseGoInt(text: string): number {
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(text);

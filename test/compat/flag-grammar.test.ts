@@ -121,6 +121,19 @@ describe('gor flag grammar', () => {
     assert.equal(parse('--verbose', '0b1').number('verbose'), 1);
   });
 
+  it("gor's repeatable int flags read base 10 only, as gor's strconv.Atoi does (010 is ten); other forms are refused", () => {
+    // They took 010 as 8 and 0x10 as 16, where gor takes ten and 0: another VLAN or VNI than gor's, without a word.
+    const f = parse('--input-raw-vlan-vid', '010', '--input-raw-vlan-vid=+7', '--input-raw-vxlan-vni', '-010');
+    assert.deepEqual(f.numbers('input-raw-vlan-vid'), [10, 7]);
+    assert.deepEqual(f.numbers('input-raw-vxlan-vni'), [-10]);
+    usageError(
+      ['--input-raw-vlan-vid', '0x10'],
+      /--input-raw-vlan-vid: invalid integer "0x10": this flag takes base-10 numbers only \(gor reads anything else as 0\); write 16/,
+    );
+    usageError(['--input-raw-vxlan-vni', '1_000'], /--input-raw-vxlan-vni: invalid integer "1_000": .*; write 1000/);
+    usageError(['--input-raw-vxlan-vni', 'ten'], /--input-raw-vxlan-vni: invalid integer "ten": .*as 0\) \(TAPLINE/);
+  });
+
   it('durations and sizes use Go and gor syntax', () => {
     assert.equal(parse('--exit-after', '1h30m').number('exit-after'), 5_400_000);
     assert.equal(parse('--output-file-size-limit', '42mb').number('output-file-size-limit'), 44040192);
