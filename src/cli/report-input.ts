@@ -13,12 +13,11 @@
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
-import { captureFormatOf } from '../core/file-magic.js';
 import { describeProblem, type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
@@ -29,7 +28,7 @@ import { parseRawAddress, type RawAddress } from '../inputs/raw/address.js';
 import { flowAddon } from '../inputs/raw/native-flows.js';
 import { RAW_INPUT_DEFAULTS, rawInput } from '../inputs/raw/raw-input.js';
 import { openFileSource, type PacketSource } from '../inputs/raw/sources.js';
-import { kindOf, type StreamInput, type StreamKind } from './report-stream.js';
+import { GZIP_PEEK, gzipHoldsCapture, kindOf, type StreamInput, type StreamKind } from './report-stream.js';
 
 export type InputKind = StreamKind;
 
@@ -79,17 +78,15 @@ export function inputKind(path: string): InputKind {
  * Does the gzip file at `path` hold a capture (`dump.pcap.gz`, as `tcpdump -z gzip` and logrotate leave them;
  * tshark reads them as they are)? Its first decompressed bytes tell, as a plain file's first bytes do.
  */
-function gzipHoldsCapture(path: string): boolean {
+function fileHoldsCapture(path: string): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const head = Buffer.alloc(64 * 1024);
+    const head = Buffer.alloc(GZIP_PEEK);
     const n = readSync(fd, head, 0, head.length, 0);
-    // A sync flush at the end: the beginning of the data, without needing the rest of the file.
-    const data = gunzipSync(head.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    return captureFormatOf(data.subarray(0, 4)) !== undefined;
+    return gzipHoldsCapture(head.subarray(0, n)) === true;
   } catch {
-    return false; // not gzip data after all, or unreadable: the .gor.gz reader says why
+    return false; // unreadable: the .gor.gz reader says why
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -229,7 +226,7 @@ export async function feedFiles(
     const stream = streams?.get(path);
     if (stream) return { spec, path, stream, kind: stream.kind, size: undefined };
     const kind = inputKind(path);
-    if (kind === 'gor.gz' && gzipHoldsCapture(path)) {
+    if (kind === 'gor.gz' && fileHoldsCapture(path)) {
       // Read as a capture on a pipe is: no size of the decompressed data to show progress against.
       return { spec, path, stream: gzipCaptureStream(path), kind: 'pcap' as const, size: undefined };
     }
@@ -610,17 +607,20 @@ async function feedPcap(
       before = read;
     }
   } catch (err) {
-    // A compressed capture cut short (a copy taken while tcpdump -z gzip wrote it) or damaged: what was read
-    // before it is reported, as for a .gor.gz, and the run exits 1 (unreadEnds in report.ts).
-    if (!stream?.compressed || !isTaplineError(err) || err.code !== ERROR_CODES.FILE_IO) throw err;
-    readError = new TaplineError(
-      ERROR_CODES.FILE_IO,
-      `cannot read to the end: ${err.message.replace(/^cannot read capture: /, '')} (at byte ` +
-        `${Number(input.stats?.().file_bytes ?? 0)} of the decompressed data); the ` +
-        `${progress.records - requestsBefore} messages before it are in the report`,
-      { where: address.host, cause: err },
-    );
-    log.warn(readError.describe(), 'report:read');
+    // A compressed stream a signal closed ends inside its gzip data: the end of what was read (cut below), not
+    // a read error. A compressed capture cut short (a copy taken while tcpdump -z gzip wrote it) or damaged: what
+    // was read before it is reported, as for a .gor.gz, and the run exits 1 (unreadEnds in report.ts).
+    if (!(stream?.compressed && stop?.aborted)) {
+      if (!stream?.compressed || !isTaplineError(err) || err.code !== ERROR_CODES.FILE_IO) throw err;
+      readError = new TaplineError(
+        ERROR_CODES.FILE_IO,
+        `cannot read to the end: ${err.message.replace(/^cannot read capture: /, '')} (at byte ` +
+          `${Number(input.stats?.().file_bytes ?? 0)} of the decompressed data); the ` +
+          `${progress.records - requestsBefore} messages before it are in the report`,
+        { where: address.host, cause: err },
+      );
+      log.warn(readError.describe(), 'report:read');
+    }
   }
   if (stream && stop?.aborted) cut = true; // a stream a signal closed ends as if at its end
   await input.close();

@@ -14,6 +14,7 @@ import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
+import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { captureFormatOf } from '../core/file-magic.js';
 
@@ -89,6 +90,26 @@ export function kindOf(head: Buffer): StreamKind {
   return 'gor';
 }
 
+/** Compressed bytes looked at, at most, to find the first decompressed bytes of a gzip input. */
+export const GZIP_PEEK = 64 * 1024;
+
+/**
+ * Does gzip data starting with `head` (compressed bytes) hold a capture (`dump.pcap.gz`, as `tcpdump -z gzip` and
+ * logrotate leave them)? Its first decompressed bytes tell, as a plain input's first bytes do. undefined: `head`
+ * decompresses to fewer than 4 bytes (more of it is needed); false also when it is not gzip data after all.
+ */
+export function gzipHoldsCapture(head: Buffer): boolean | undefined {
+  let data: Buffer;
+  try {
+    // A sync flush at the end: the beginning of the data, without needing the rest.
+    data = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return false; // not gzip data after all: the .gor.gz reader says why
+  }
+  if (data.length < 4) return undefined;
+  return captureFormatOf(data.subarray(0, 4)) !== undefined;
+}
+
 /**
  * Opens `path` (or standard input) and reads until its kind is known. `stop` aborted while waiting (a FIFO with
  * no writer yet, a writer that sends nothing): an empty .gor input, so that the feed stops before it.
@@ -128,21 +149,35 @@ export async function openStreamInput(path: string, stop: AbortSignal): Promise<
   let headBytes = 0;
   let ended = false;
   let failure: unknown;
-  while (headBytes < 4 && !closed) {
+  /** Reads one more chunk into `head`; false at the end (or an error, or closed). */
+  const readMore = async (): Promise<boolean> => {
     try {
       const next = await chunks.next();
       if (next.done) {
         ended = true;
-        break;
+        return false;
       }
       head.push(next.value);
       headBytes += next.value.length;
+      return true;
     } catch (err) {
       if (!closed) failure = err; // read on: the feed reports it where it happened, with what came before
       ended = true;
-      break;
+      return false;
+    }
+  };
+  while (headBytes < 4 && !closed && (await readMore()));
+  let kind = kindOf(Buffer.concat(head, headBytes));
+  // Gzip data: a compressed capture (`cat dump.pcap.gz | tapline report -`) or a .gor.gz, told by the first
+  // decompressed bytes, as for a named file (report-input.ts).
+  let capture: boolean | undefined;
+  if (kind === 'gor.gz') {
+    for (;;) {
+      capture = gzipHoldsCapture(Buffer.concat(head, headBytes));
+      if (capture !== undefined || closed || ended || headBytes >= GZIP_PEEK || !(await readMore())) break;
     }
   }
+  if (capture === true) kind = 'pcap';
   async function* all(): AsyncGenerator<Buffer> {
     yield* head;
     if (failure !== undefined) throw failure;
@@ -162,9 +197,20 @@ export async function openStreamInput(path: string, stop: AbortSignal): Promise<
       yield next.value;
     }
   }
+  const bytes = Readable.from(all(), { objectMode: false });
+  if (capture !== true) return { kind, bytes, close };
+  // Decompressed as it is read; a read error of the input ends the decompressed stream with it.
+  const gunzip = createGunzip();
+  bytes.on('error', (err) => gunzip.destroy(err));
+  bytes.pipe(gunzip);
   return {
-    kind: kindOf(Buffer.concat(head, headBytes)),
-    bytes: Readable.from(all(), { objectMode: false }),
-    close,
+    kind,
+    compressed: true,
+    bytes: gunzip,
+    close: () => {
+      close();
+      bytes.destroy();
+      gunzip.destroy();
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `tapline report dump.pcap.gz`: a gzip-compressed capture (as `tcpdump -z gzip` and logrotate leave them; tshark
  * reads them as they are) is reported as the capture it holds, told by its decompressed first bytes. It was read
- * as a .gor.gz: a bad-record warning and 0 requests.
+ * as a .gor.gz: a bad-record warning and 0 requests. The same on standard input (`cat dump.pcap.gz | tapline
+ * report -`).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,4 +57,31 @@ it('a .pcap.gz cut short: what came before the cut is reported, the cut named, e
   assert.ok(s.total_requests > 0, 'the requests before the cut are reported');
   assert.ok(s.totals.responses < truth.counts.http1_responses, `${s.totals.responses} responses: not the whole file`);
   assert.equal(Object.values(s.inputs as Record<string, { file_errors: number }>)[0]!.file_errors, 1);
+});
+
+it('a .pcap.gz on standard input is the same capture report; cut short, what came before the cut, exit 1', async () => {
+  const compressed = gzipSync(readFileSync(PCAP));
+  const plain = JSON.parse((await runTapline(['report', '--json', PCAP])).stdout.toString());
+  for (const spec of ['-', '-:80']) {
+    const r = await runTapline(['report', '--json', spec], { stdin: compressed });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', spec);
+    const s = JSON.parse(r.stdout.toString());
+    assert.deepEqual({ ...s, inputs: undefined }, { ...plain, inputs: undefined }, spec);
+  }
+  const cut = await runTapline(['report', '--json', '-'], { stdin: compressed.subarray(0, compressed.length >> 1) });
+  assert.equal(cut.code, 1, cut.stderr);
+  assert.match(
+    cut.stderr,
+    /-: cannot read to the end: unexpected end of file \(Z_BUF_ERROR\) \(at byte \d+ of the decompressed data\)/,
+  );
+  assert.ok(JSON.parse(cut.stdout.toString()).total_requests > 0, 'the requests before the cut are reported');
+  // A .gor.gz on standard input is still read as one.
+  const gor = await runTapline(['report', '--json', '-'], {
+    stdin: gzipSync(
+      Buffer.from('1 a1 1700000000000000000 0\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n\n\u{1f435}\u{1f648}\u{1f649}\n'),
+    ),
+  });
+  assert.equal(gor.code, 0, gor.stderr);
+  assert.equal(JSON.parse(gor.stdout.toString()).total_requests, 1);
 });
