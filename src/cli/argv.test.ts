@@ -46,7 +46,7 @@ test('a flag name cut short suggests the flags it begins, when they are few', ()
   assert.match(unknown('--input-dumy'), /did you mean --input-dummy\?/, 'near misses as before');
 });
 
-test('a text flag followed by another flag is a value left out, not the value (gor takes it as the value)', () => {
+test('a flag followed by another flag is a value left out, not the value (gor takes it as the value)', () => {
   for (const [argv, shown] of [
     [['--output-file-size-limit', '--stats'], '--stats'],
     [['-http-allow-url', '-stats=true'], '-stats=true'],
@@ -64,7 +64,20 @@ test('a text flag followed by another flag is a value left out, not the value (g
   // Written with '=', the value is taken as given; so is a dash value that names no flag.
   assert.deepEqual(parseArgv(['--input-dummy=--stats'], specs).flags.list('input-dummy'), ['--stats']);
   assert.deepEqual(parseArgv(['--input-dummy', '-x'], specs).flags.list('input-dummy'), ['-x']);
-  assert.throws(() => parseArgv(['--verbose', '--stats'], specs), /invalid integer "--stats"/, 'numbers as before');
+  // A number, duration or size likewise (it said 'invalid integer "--stats"'), without the '=' hint.
+  for (const argv of [
+    ['--verbose', '--stats'],
+    ['-verbose', '--http-allow-url', 'x'],
+  ]) {
+    assert.throws(
+      () => parseArgv(argv, specs),
+      (err: unknown) =>
+        isTaplineError(err) &&
+        err.describe() === `--verbose: needs a value, and the next argument is the flag ${argv[1]} (TAPLINE_ERR_USAGE)`,
+      argv.join(' '),
+    );
+  }
+  assert.equal(parseArgv(['--verbose', '-1'], specs).flags.number('verbose'), -1, 'a negative number is a value');
 });
 
 test('`tapline help` and `tapline version` point to the flags', () => {

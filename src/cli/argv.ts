@@ -81,11 +81,10 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       i++;
       // gor takes it as the value (`--output-file --stats` writes files named --stats_0…, `--http-allow-url
       // --prettify-http` drops every request) and the flag meant goes missing: a value left out, most likely.
-      if (spec.kind === 'string' && isFlagName(text, specs)) {
-        throw usage(
-          `needs a value, and the next argument is the flag ${text} (if that is the value, write --${name}=${text})`,
-          `--${name}`,
-        );
+      // A number, duration or size cannot be a flag name either: said as the value left out, not as a bad number.
+      if (isFlagName(text, specs)) {
+        const onPurpose = spec.kind === 'string' ? ` (if that is the value, write --${name}=${text})` : '';
+        throw usage(`needs a value, and the next argument is the flag ${text}${onPurpose}`, `--${name}`);
       }
     }
     let value: FlagValue;

@@ -62,8 +62,17 @@ describe('gor flag grammar', () => {
   });
 
   it('non-bool flags consume the next argument, even one that looks like a flag', () => {
-    // gor: `--verbose --input-raw :80` parses "--input-raw" as the int value and fails with exit 2.
-    usageError(['--verbose', '--input-raw', ':80'], /--verbose: invalid integer "--input-raw"/);
+    // gor: `--verbose --input-raw :80` parses "--input-raw" as the int value and fails with exit 2; tapline fails
+    // too, saying the value was left out.
+    usageError(
+      ['--verbose', '--input-raw', ':80'],
+      /--verbose: needs a value, and the next argument is the flag --input-raw \(TAPLINE/,
+    );
+    usageError(
+      ['--exit-after', '--stats'],
+      /--exit-after: needs a value, and the next argument is the flag --stats \(TAPLINE/,
+    );
+    assert.deepEqual(parse('--input-raw-vxlan-vni', '-42').numbers('input-raw-vxlan-vni'), [-42]);
   });
 
   it('repeatable flags keep every occurrence in order; single flags: the last wins', () => {
