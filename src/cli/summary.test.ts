@@ -31,12 +31,14 @@ it('undeliveredLines: an output that did not deliver what it took is named with 
       output('output-ws(ws://b/)', { sent: 9, not_acknowledged: 5 }),
       output('output-kafka(t)', { acked: 7, failed: 3 }),
       output('output-http-elasticsearch(http://es/x)', { indexed: 10, failed: 0 }),
+      output('output-file(r.gor)', { messages: 10, lost_in_removed_file: 4 }),
     ],
   } as unknown as RunSummary;
   assert.deepEqual(undeliveredLines(summary), [
     'output-tcp(a:1): 6 message(s) not delivered (2 dropped while the peer was away, 4 at close)',
     'output-ws(ws://b/): 5 message(s) not delivered (5 not acknowledged by the peer before its connection ended: lost, or possibly lost)',
     'output-kafka(t): 3 message(s) not delivered (3 failed)',
+    'output-file(r.gor): 4 message(s) not delivered (4 written to a file that was then removed)',
   ]);
 });
 

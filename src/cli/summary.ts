@@ -78,7 +78,8 @@ export function formatSummary(summary: RunSummary, log: Logger & { suppressed?: 
  * --output-binary) whose peer was away while their queue was full, or that still held some when they closed, or
  * whose peer's TCP never acknowledged some the kernel took before their connection ended (`not_acknowledged`);
  * Kafka and Elasticsearch outputs whose broker or cluster refused or never acknowledged some (`failed`);
- * --output-http requests given up when a stop's time ran out (`not_sent_at_stop`, `unanswered_at_stop`). Said
+ * --output-http requests given up when a stop's time ran out (`not_sent_at_stop`, `unanswered_at_stop`);
+ * --output-file records written to a file someone removed meanwhile (`lost_in_removed_file`). Said
  * during the run; a run that lost what it accepted does not exit 0.
  */
 export function undeliveredLines(summary: RunSummary): string[] {
@@ -90,7 +91,8 @@ export function undeliveredLines(summary: RunSummary): string[] {
     const unacked = Number(o.stats?.not_acknowledged ?? 0);
     const notSent = Number(o.stats?.not_sent_at_stop ?? 0);
     const cutOff = Number(o.stats?.unanswered_at_stop ?? 0);
-    if (away + atClose + failed + unacked + notSent + cutOff === 0) continue;
+    const removed = Number(o.stats?.lost_in_removed_file ?? 0);
+    if (away + atClose + failed + unacked + notSent + cutOff + removed === 0) continue;
     const parts = [
       away > 0 ? `${away} dropped while the peer was away` : '',
       atClose > 0 ? `${atClose} at close` : '',
@@ -98,8 +100,9 @@ export function undeliveredLines(summary: RunSummary): string[] {
       unacked > 0 ? `${unacked} not acknowledged by the peer before its connection ended: lost, or possibly lost` : '',
       notSent > 0 ? `${notSent} never sent: the stop's time ran out` : '',
       cutOff > 0 ? `${cutOff} sent and not answered when the stop's time ran out` : '',
+      removed > 0 ? `${removed} written to a file that was then removed` : '',
     ];
-    const all = away + atClose + failed + unacked + notSent + cutOff;
+    const all = away + atClose + failed + unacked + notSent + cutOff + removed;
     lines.push(`${o.name}: ${all} message(s) not delivered (${parts.filter(Boolean).join(', ')})`);
   }
   return lines;

@@ -16,6 +16,7 @@ import {
   closeSync,
   createWriteStream,
   fstat,
+  fstatSync,
   open,
   openSync,
   readSync,
@@ -86,9 +87,15 @@ export class FileSink {
   lost: { records: number; bytes: number | undefined } | undefined;
   /** Bytes of this file on disk: its size when opened plus bytes written (compressed bytes for .gz). */
   diskBytes: number;
+  /**
+   * The file has no name left (removed while written: `rm` on it, a clean-up job): what is written to it can
+   * never be read. Seen at a flush (flush() asks the kernel) or by removedNow().
+   */
+  removed = false;
 
   private constructor(
     readonly path: string,
+    private readonly fd: number,
     private readonly ws: WriteStream,
     gzip: boolean,
     private readonly initialSize: number,
@@ -148,7 +155,7 @@ export class FileSink {
       autoClose: true,
       ...(copy ? { fs: copy.fs() } : {}),
     });
-    const sink = new FileSink(path, ws, gzip, st ? Number(st.size) : 0, copy);
+    const sink = new FileSink(path, fd, ws, gzip, st ? Number(st.size) : 0, copy);
     if (identity !== undefined) sink.writingDone = startWriting(identity, st!.birthtimeNs);
     return sink;
   }
@@ -236,6 +243,21 @@ export class FileSink {
     pending?.catch(() => {}); // the error is kept and thrown by the next write or close
     const records = this.records;
     this.gz?.flush(zlibConstants.Z_SYNC_FLUSH, () => this.mark(this.diskBytes - this.initialSize, records));
+    fstat(this.fd, (err, st) => {
+      if (!err && st.nlink === 0) this.removed = true;
+    });
+  }
+
+  /** Whether the file has no name left, asked now (removed). */
+  removedNow(): boolean {
+    if (!this.removed && !this.closing) {
+      try {
+        this.removed = fstatSync(this.fd).nlink === 0;
+      } catch {
+        // closed already: nothing to say
+      }
+    }
+    return this.removed;
   }
 
   private mark(bytes: number, records: number): void {

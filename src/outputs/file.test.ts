@@ -164,6 +164,48 @@ describe('output-file', () => {
     assert.equal(out.stats!().names_escaped, 3);
   });
 
+  it('a file removed while written: its records counted and said, the next ones go to the name again', async () => {
+    for (const append of [false, true]) {
+      const dir = fresh();
+      const warnings: string[] = [];
+      const out = fileOutput({ path: join(dir, 'r.gor'), append, flushIntervalMs: 5, warn: (w) => warnings.push(w) });
+      await writeAll(out, [msg('a'), msg('b'), msg('c')]);
+      const file = join(dir, append ? 'r.gor' : 'r_0.gor');
+      rmSync(file); // gor goes on writing to the removed file: every later record lost without a word
+      let written = 3;
+      // A flush (every 5 ms) sees the file has no name; the write after it opens the name again. Bounded.
+      for (let i = 0; i < 400 && Number(out.stats!().lost_in_removed_file) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        await out.write(msg(`m${i}`));
+        written++;
+      }
+      await out.write(msg('last'));
+      written++;
+      await out.close();
+      const lost = Number(out.stats!().lost_in_removed_file);
+      assert.ok(lost >= 3, `lost ${lost}`);
+      const kept = readRecords(file).map((m) => m.meta.id);
+      assert.equal(kept.length + lost, written);
+      assert.equal(kept.at(-1), 'last');
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, new RegExp(`r(_0)?\\.gor was removed while this run wrote to it: the ${lost} record`));
+      assert.match(warnings[0]!, /the next records go to a new /);
+    }
+    // Removed after the last write: seen at close.
+    const dir = fresh();
+    const warnings: string[] = [];
+    const out = fileOutput({ path: join(dir, 'r.gor'), warn: (w) => warnings.push(w) });
+    await writeAll(out, [msg('a'), msg('b')]);
+    rmSync(join(dir, 'r_0.gor'));
+    await out.close();
+    assert.equal(out.stats!().lost_in_removed_file, 2);
+    assert.deepEqual(list(dir), []);
+    assert.match(
+      warnings[0]!,
+      /r_0\.gor was removed while this run wrote to it: the 2 record\(s\) written to it are in no file \(counted in lost_in_removed_file\)$/,
+    );
+  });
+
   it('.gz output is a valid gzip file, smaller than plain (TestFileOutputCompression)', async () => {
     const dir = fresh();
     const msgs = Array.from({ length: 500 }, (_, i) => msg(String(i)));

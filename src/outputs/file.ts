@@ -110,7 +110,14 @@ export function fileOutput(options: FileOutputOptions): Output {
   const gate = new ChunkGate();
   let closed = false;
   let total = 0;
-  const stats = { messages: 0, bytes: 0, files_opened: 0, refused: 0, lost_when_the_file_failed: 0 };
+  const stats = {
+    messages: 0,
+    bytes: 0,
+    files_opened: 0,
+    refused: 0,
+    lost_when_the_file_failed: 0,
+    lost_in_removed_file: 0,
+  };
   /** Closes a file; after a failure, counts the records it had taken and does not hold (file-sink.ts). */
   const closeSink = async (sink: FileSink): Promise<void> => {
     try {
@@ -144,11 +151,37 @@ export function fileOutput(options: FileOutputOptions): Output {
     return cleanPath(namer.name(templated, next));
   };
 
+  /**
+   * A file removed while written (`rm`, a clean-up job; FileSink.removed, seen at a flush): what went to it is in
+   * no file, and gor goes on writing there. It is counted and said, and the next record opens the name again.
+   */
+  let retired: FileSink | undefined;
+  const removedFile = (file: OpenFile, atClose: boolean): void => {
+    stats.lost_in_removed_file += file.records;
+    options.warn?.(
+      `${name}: ${file.name} was removed while this run wrote to it: the ${file.records} record(s) written to ` +
+        `it are in no file (counted in lost_in_removed_file)${atClose ? '' : `; the next records go to a new ${file.name}`}`,
+    );
+  };
+  const retireRemoved = (): void => {
+    const file = current!;
+    current = undefined;
+    retired = file.sink;
+    removedFile(file, false);
+  };
+  const closeRetired = async (): Promise<void> => {
+    const sink = retired;
+    retired = undefined;
+    // Its records are counted as lost already; an error writing the rest to a file no one can read says nothing.
+    if (sink) await sink.close().catch(() => {});
+  };
+
   let madeDirectory: string | undefined;
   const switchTo = async (file: string): Promise<void> => {
     const templated = chunkOf;
     const old = current;
     current = undefined;
+    await closeRetired();
     if (old) await closeSink(old.sink);
     // Once per directory name, not at every file switch (`%t` switches files at every message type).
     if (makesDirectories && dirname(file) !== madeDirectory) {
@@ -220,6 +253,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
       if (wait) return wait.then(() => runMethods.writeRun(run));
+      if (current?.sink.removed) retireRemoved();
       if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total); // runFits() said no
       const file = resolveName(fixedPath);
       if (current !== undefined && current.name === file) {
@@ -240,6 +274,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
       if (wait) return wait.then(() => output.write(msg));
+      if (current?.sink.removed) retireRemoved();
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
@@ -256,7 +291,12 @@ export function fileOutput(options: FileOutputOptions): Output {
       await gate.busy;
       const file = current;
       current = undefined;
-      if (file) await closeSink(file.sink);
+      await closeRetired();
+      if (file) {
+        const removed = file.sink.removedNow();
+        await closeSink(file.sink);
+        if (removed) removedFile(file, true);
+      }
     },
     stats: () => ({ ...stats, ...(escaped > 0 ? { names_escaped: escaped } : {}), file: current?.name ?? '' }),
   };
