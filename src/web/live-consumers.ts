@@ -22,7 +22,7 @@ import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
 import { checkUrlCredentials, redactUrl } from '../analytics/export/post.js';
-import { startMetricsServer } from '../analytics/export/prometheus.js';
+import { MAX_SCRAPES_IN_FLIGHT, SCRAPE_SEND_TIMEOUT_MS, startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
@@ -132,12 +132,20 @@ export async function startLiveConsumers(
       });
     }
     if (metricsAt) {
-      const m = await startMetricsServer(feed, metricsAt, 'metrics', flags.number('route-limit'));
+      const m = await startMetricsServer(feed, metricsAt, 'metrics', { routeLimit: flags.number('route-limit') });
       m.server.unref();
       closers.push(() => m.close());
       log.write(`tapline: Prometheus metrics on ${m.url}/metrics`);
-      stats.metrics = () => ({ scrapes: m.scrapes() });
-      lines.push(() => `metrics: ${m.scrapes()} scrapes answered at ${m.url}/metrics`);
+      stats.metrics = () => {
+        const { in_flight: _, ...s } = m.stats();
+        return s;
+      };
+      lines.push(() => {
+        const s = m.stats();
+        const refused = s.refused ? `, ${s.refused} refused (${MAX_SCRAPES_IN_FLIGHT} being sent already)` : '';
+        const cut = s.cut_off ? `, ${s.cut_off} cut off (not read within ${SCRAPE_SEND_TIMEOUT_MS / 1000} s)` : '';
+        return `metrics: ${s.scrapes} scrapes answered at ${m.url}/metrics${refused}${cut}`;
+      });
     }
     if (influx) {
       const w = new InfluxWriter(influx, () => feed.snapshot(), log);
