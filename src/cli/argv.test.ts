@@ -104,3 +104,22 @@ test("gor's file-server subcommand is named as not built, not as a stray argumen
       /file-server: gor's file-server subcommand is not built in tapline/.test(err.describe()),
   );
 });
+
+test('a flag and its value in one argument (a Kubernetes args item "--input-raw :80") says so, with the fix', () => {
+  // It said '--input-dummy x: unknown flag', which reads as a typo in the name.
+  assert.throws(
+    () => parseArgv(['--input-dummy x=1'], specs),
+    (err: unknown) =>
+      isTaplineError(err) &&
+      err.describe() ===
+        '--input-dummy x=1: unknown flag: the flag --input-dummy and its value are one argument here (quoted ' +
+          'together, or one item of a Docker or Kubernetes args list): give them as two arguments, or write ' +
+          '--input-dummy=x=1 (TAPLINE_ERR_USAGE)',
+  );
+  // A bool flag takes no separate value: only the = form is offered.
+  assert.throws(() => parseArgv(['-stats true'], specs), /args list\): write --stats=true$/);
+  assert.throws(
+    () => parseArgv(['--bogus x'], specs),
+    (err: unknown) => isTaplineError(err) && err.describe() === '--bogus x: unknown flag (TAPLINE_ERR_USAGE)',
+  );
+});

@@ -71,6 +71,19 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
         eq === -1 ? arg : arg.slice(0, arg.indexOf('=')),
       );
     }
+    // A flag and its value in one argument: a quoted "--input-raw :80", or one item of a Docker CMD or Kubernetes
+    // args list (["--input-raw :80"]). gor calls it an unknown flag too.
+    const joined = /^([^\s=]+)\s+(\S[\s\S]*)$/.exec(body);
+    const joinedSpec = !spec && joined ? specs.get(joined[1]!) : undefined;
+    if (joined && joinedSpec) {
+      const [, flag, value] = joined;
+      const fix = joinedSpec.kind === 'bool' ? '' : 'give them as two arguments, or ';
+      throw usage(
+        `unknown flag: the flag --${flag} and its value are one argument here (quoted together, or one item of a ` +
+          `Docker or Kubernetes args list): ${fix}write --${flag}=${value}`,
+        arg,
+      );
+    }
     // Named as typed (`--bogus`, or gor's `-bogus`), without its `=value`.
     if (!spec) throw usage(`unknown flag${suggest(name, specs)}`, eq === -1 ? arg : arg.slice(0, arg.indexOf('=')));
     if (spec.kind === 'bool') {
