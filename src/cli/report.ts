@@ -303,6 +303,28 @@ function replayLines(snapshot: AnalyticsSnapshot, files: readonly string[], pref
 }
 
 /**
+ * `--responses replayed` (or `original`) that found not one response of its kind: every request shows as no
+ * response, and a latency budget has nothing to break, so a CI check passed on the wrong file (the recording
+ * instead of the replay's file, a replay whose target never answered) without a word.
+ */
+function noneOfKindLine(snapshot: AnalyticsSnapshot, files: readonly string[], responses: string): string[] {
+  const requests = snapshot.total_requests;
+  if (responses === 'auto' || requests === 0 || snapshot.totals.responses > 0) return [];
+  const [kind, hint] =
+    responses === 'replayed'
+      ? [
+          'replayed response (type 3)',
+          'the recording rather than the file a replay with --output-http-track-response wrote, or a replay whose ' +
+            'target never answered? --responses auto counts the original responses when there is no replayed one',
+        ]
+      : ['original response (type 2)', '--responses auto or replayed counts the replayed ones'];
+  return [
+    `tapline: warning: ${files.join(', ')}: --responses ${responses}: not one ${kind} in ${groupDigits(requests)} ` +
+      `request(s): every request shows as no response, and no latency budget can break (${hint})`,
+  ];
+}
+
+/**
  * Messages the files hold cut (a mark `incomplete=REASON` in their meta line): counted as they are, their bytes
  * fewer than were sent, so a budget could pass on numbers too small. Said, with the --json field.
  */
@@ -576,6 +598,14 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
         : []),
       ...rounds,
       ...cutLines(snapshot, files),
+      ...noneOfKindLine(snapshot, files, flags.string('responses')),
+      ...(baseline
+        ? noneOfKindLine(
+            baseline,
+            baseFiles.map((f) => `--compare ${f}`),
+            flags.string('responses'),
+          )
+        : []),
       ...(baseline
         ? cutLines(
             baseline,

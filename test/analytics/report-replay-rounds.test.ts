@@ -159,6 +159,26 @@ describe('report over replayed files', () => {
     assert.equal(c.compare.routes.length, 1); // no (no request) route on either side
   });
 
+  it('--responses replayed on the recording (no type 3), or original on a replay without type 2: warned, the budget named', async () => {
+    // Every request showed as no response and --max-latency passed, without a word: a CI check on the wrong file.
+    const rec = join(dir, 'rec-kind.gor');
+    recording(rec);
+    const r = await report(['--responses', 'replayed', '--max-latency', '1ms', rec], 'on');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `${rec}: --responses replayed: not one replayed response (type 3) in 20 request(s): every request shows as ` +
+          'no response, and no latency budget can break',
+      ),
+      r.stderr,
+    );
+    const auto = await report(['--max-latency', '1ms', rec], 'on');
+    assert.doesNotMatch(auto.stderr, /not one/);
+    assert.equal(auto.code, 3, 'the originals, 20 ms each, break it');
+    const cmp = await report(['--responses', 'original', rec, '--compare', rec], 'on');
+    assert.doesNotMatch(cmp.stderr, /not one/, 'the recording has its originals');
+  });
+
   it('a replay of a sparse recording (requests 90 s apart): each replayed answer counts, none is a duplicate', async () => {
     // At |max the replay writes its answers after the input's records: many requests later in the file, hours of
     // recorded time. A request used to wait 60 s of recorded time: its original counted, its answer a duplicate.
