@@ -193,9 +193,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
       ? await import('./profiling.js')
       : undefined;
   // Before anything starts (servers, captures): a profile that cannot be written fails now, not after the run.
-  for (const flag of ['cpuprofile', 'memprofile']) {
-    if (profiling && flags.string(flag)) profiling.checkWritable(flags.string(flag), flag);
-  }
+  profiling?.checkProfileFiles(flags.string('cpuprofile'), flags.string('memprofile'));
 
   // Not when --output-stdout writes to the same terminal: its redraws would land inside the records shown.
   const useStatus =

@@ -10,6 +10,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Session } from 'node:inspector';
+import { resolve } from 'node:path';
 import { getHeapSnapshot, writeHeapSnapshot } from 'node:v8';
 import { listenOn } from '../analytics/export/listen.js';
 import { sleep } from '../core/async.js';
@@ -49,6 +50,22 @@ export function checkWritable(file: string, flag: string): void {
       cause,
     });
   }
+}
+
+/**
+ * Both profile files, checked before the run: writable, and not one file for both (the heap snapshot, written
+ * last, replaced the CPU profile without a word).
+ */
+export function checkProfileFiles(cpuFile: string, memFile: string): void {
+  if (cpuFile && memFile && resolve(cpuFile) === resolve(memFile)) {
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `${memFile} is also --cpuprofile's file: the heap snapshot would replace the CPU profile; give each its own file`,
+      { where: '--memprofile' },
+    );
+  }
+  if (cpuFile) checkWritable(cpuFile, 'cpuprofile');
+  if (memFile) checkWritable(memFile, 'memprofile');
 }
 
 export async function writeCpuProfile(file: string, json: string): Promise<void> {

@@ -390,6 +390,18 @@ describe('observability', () => {
     assert.match(res.stderr, /--cpuprofile: cannot write .*no-dir\/p: ENOENT/);
   });
 
+  it('one file for --cpuprofile and --memprofile is a usage error at start (the heap snapshot replaced the profile)', async () => {
+    const same = join(dir, 'same.prof');
+    const res = await runTapline(['--input-dummy', 'x', '--output-null', '--cpuprofile', same, '--memprofile', same], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(
+      res.stderr,
+      /error: --memprofile: \S+same\.prof is also --cpuprofile's file: the heap snapshot would replace the CPU profile; give each its own file \(TAPLINE_ERR_USAGE\)/,
+    );
+  });
+
   it('--http-pprof serves live counters on loopback, and says where without --verbose', async () => {
     // The address was an info line (--verbose 1 only): with ':0' a user had no way to find the port.
     const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0']);
