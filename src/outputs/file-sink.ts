@@ -14,6 +14,7 @@
 import {
   type BigIntStats,
   closeSync,
+  createReadStream,
   createWriteStream,
   fstat,
   fstatSync,
@@ -23,8 +24,9 @@ import {
   statSync,
   type WriteStream,
 } from 'node:fs';
-import { finished } from 'node:stream/promises';
-import { createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
+import { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, type Gzip, constants as zlibConstants } from 'node:zlib';
 import { describeIoError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
@@ -49,6 +51,8 @@ const LOW_WATER = HIGH_WATER / 2;
  */
 const COPY_HIGH_WATER = 16 * 1024 * 1024;
 const COPY_LOW_WATER = COPY_HIGH_WATER / 2;
+/** Up to this many compressed bytes of a failed .gz are decoded to count the records it holds (countLost). */
+const GZIP_RECOUNT = 256 * 1024 * 1024;
 /** Batch size handed to the stream: small enough that the bytes are still in the CPU cache when written. */
 const PUSH_PLAIN = 256 * 1024;
 /** Smaller for gzip so the compressed size (the chunk criterion) follows the writes closely. */
@@ -270,10 +274,11 @@ export class FileSink {
 
   /**
    * The file failed: how many of the records appended it holds whole. Plain: those before the last mark it
-   * holds, plus the separators in its bytes after that mark (every record ends with one). Gzip: those before
-   * the last sync flush it holds; what follows is an unfinished deflate stream.
+   * holds, plus the separators in its bytes after that mark (every record ends with one). Gzip: the records its
+   * deflate stream gives up to the cut (decoded from where this run began writing; a cut stream decodes up to
+   * its last whole piece), or, past GZIP_RECOUNT compressed bytes, those before the last sync flush it holds.
    */
-  private countLost(): void {
+  private async countLost(): Promise<void> {
     let size: number;
     try {
       size = statSync(this.path).size - this.initialSize;
@@ -284,6 +289,7 @@ export class FileSink {
     while (i > 0 && this.marks[i]![0] > size) i--;
     const [from, before] = this.marks[i]!;
     let whole = before;
+    if (this.gz && size > from && size <= GZIP_RECOUNT) whole = Math.max(whole, await this.wholeInGzip(size));
     if (!this.gz && size > from && size - from <= 64 * 1024 * 1024) {
       const tail = Buffer.allocUnsafe(size - from);
       const fd = openSync(this.path, 'r');
@@ -304,6 +310,34 @@ export class FileSink {
     };
   }
 
+  /** Whole records in the first `size` bytes this run wrote to a .gz (it failed): their separators, decoded. */
+  private async wholeInGzip(size: number): Promise<number> {
+    let whole = 0;
+    let tail: Buffer = Buffer.alloc(0);
+    const counter = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const bytes = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+        let after = 0;
+        for (let at = bytes.indexOf(SEPARATOR); at !== -1; at = bytes.indexOf(SEPARATOR, after)) {
+          whole++;
+          after = at + SEPARATOR.length;
+        }
+        tail = bytes.subarray(Math.max(after, bytes.length - SEPARATOR.length + 1));
+        done();
+      },
+    });
+    try {
+      await pipeline(
+        createReadStream(this.path, { start: this.initialSize, end: this.initialSize + size - 1 }),
+        createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH }),
+        counter,
+      );
+    } catch {
+      // bytes past the cut that do not decode: the records before them are counted
+    }
+    return whole;
+  }
+
   /** Writes everything, ends the gzip stream (its trailer) and closes the file. Throws TaplineError(FILE_IO). */
   close(): Promise<void> {
     this.closing ??= this.finish();
@@ -314,7 +348,7 @@ export class FileSink {
     try {
       await this.finishWriting();
     } finally {
-      if (this.error) this.countLost();
+      if (this.error) await this.countLost().catch(() => {});
       this.writingDone?.();
     }
   }
