@@ -18,8 +18,9 @@ export interface RouteChange {
   bytes_change: number | null;
   baseline_requests: number;
   requests: number;
-  baseline_p95_ms: number;
-  p95_ms: number;
+  /** null when that side has no latency sample (not in it, or no response there): not a 0 that reads as 0 ms. */
+  baseline_p95_ms: number | null;
+  p95_ms: number | null;
   /** null when either side has no latency sample (a new or gone route, responses without requests). */
   p95_change: number | null;
   /** Bytes per request now vs before (null when either side has no requests). */
@@ -46,8 +47,8 @@ export function compareSnapshots(baseline: AnalyticsSnapshot, current: Analytics
         bytes_change: rel(a?.total_bytes ?? 0, b?.total_bytes ?? 0),
         baseline_requests: a?.requests ?? 0,
         requests: b?.requests ?? 0,
-        baseline_p95_ms: a?.p95_ms ?? 0,
-        p95_ms: b?.p95_ms ?? 0,
+        baseline_p95_ms: a && a.latency_samples > 0 ? a.p95_ms : null,
+        p95_ms: b && b.latency_samples > 0 ? b.p95_ms : null,
         // A side without latency samples has no p95 (its 0 is not a measurement): no change to give.
         p95_change: a && b && a.latency_samples > 0 && b.latency_samples > 0 ? rel(a.p95_ms, b.p95_ms) : null,
         bytes_per_request_change: pa > 0 && pb > 0 ? rel(pa, pb) : null,
@@ -254,8 +255,8 @@ const compareColumns: RouteChange = {
   bytes_change: null,
   baseline_requests: 0,
   requests: 0,
-  baseline_p95_ms: 0,
-  p95_ms: 0,
+  baseline_p95_ms: null,
+  p95_ms: null,
   p95_change: null,
   bytes_per_request_change: null,
 };
@@ -289,7 +290,7 @@ export function formatCompare(changes: readonly RouteChange[], baseline: string,
   const missing = (c: RouteChange) =>
     c.baseline_requests === 0 && c.baseline_bytes === 0 ? 'new' : c.requests === 0 && c.bytes === 0 ? 'gone' : '-';
   const change = (c: RouteChange, v: number | null) => (v === null ? missing(c) : signed(v));
-  const p95 = (v: number, change: number | null) => (change === null && v === 0 ? '-' : ms(v));
+  const p95 = (v: number | null) => (v === null ? '-' : ms(v));
   const rows = changes
     .slice(0, top)
     .map((c) => [
@@ -298,8 +299,8 @@ export function formatCompare(changes: readonly RouteChange[], baseline: string,
       formatBytes(c.bytes),
       change(c, c.bytes_change),
       change(c, c.bytes_per_request_change),
-      p95(c.baseline_p95_ms, c.p95_change),
-      p95(c.p95_ms, c.p95_change),
+      p95(c.baseline_p95_ms),
+      p95(c.p95_ms),
       change(c, c.p95_change),
     ]);
   return [

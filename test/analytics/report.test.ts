@@ -242,6 +242,13 @@ describe('tapline report', () => {
     const health = j.compare.routes.find((c: { route: string }) => c.route === '/health');
     assert.equal(health.p95_change, null);
     assert.equal(health.bytes_change, -1);
+    // No latency sample now: no p95 (null, an empty CSV cell), not a 0 that reads as 0 ms; the baseline's stays.
+    assert.equal(health.p95_ms, null);
+    assert.equal(typeof health.baseline_p95_ms, 'number');
+    const csv = await runTapline(['report', baseline, '--compare', current, '--csv']);
+    const rows = parseCsv(csv.stdout.toString('utf8'));
+    const at = rows[0]!.indexOf('p95_ms');
+    assert.equal(rows.find((row) => row[0] === '/health')![at], '');
   });
 
   it('--compare with a baseline that is not a recording exits 1 naming it; an empty one is warned about', async () => {
