@@ -75,6 +75,8 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     unterminated_dropped: 0,
     dropped_memory_budget: 0,
     tls_failures: 0,
+    /** Connections a TLS sender opened to this listener without TLS (closed, said). */
+    tls_refused: 0,
   };
   const budget = options.budget ?? tcpMemoryBudget(DEFAULT_TCP_MEMORY_BUDGET, log);
   const sockets = new Set<Socket>();
@@ -120,7 +122,24 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
         counters.messages++;
       }
     };
+    // A TLS sender (--output-tcp-secure) to a listener without TLS: its handshake would be read as a record that
+    // never ends ('closed the connection in the middle of record 1'). Said for what it is, and the connection closed.
+    let first = !options.tls;
     socket.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        if (chunk.length >= 3 && chunk[0] === 0x16 && chunk[1] === 0x03 && chunk[2]! <= 0x04) {
+          counters.tls_refused++;
+          log.warn(
+            `${name}: from ${peer}: the connection begins with a TLS handshake, but this listener has no TLS ` +
+              '(a sender with --output-tcp-secure needs --input-tcp-secure here, with --input-tcp-certificate and ' +
+              '--input-tcp-certificate-key); the connection is closed',
+            `${name} tls`,
+          );
+          socket.destroy();
+          return;
+        }
+      }
       take(chunk);
       const room = channel.room();
       if (room) {

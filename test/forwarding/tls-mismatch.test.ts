@@ -65,6 +65,30 @@ describe('forwarding TLS mismatches', () => {
     }
   });
 
+  it('a plain --input-tcp that a TLS sender reaches says so, naming the peer and the flags (was: a cut record)', async () => {
+    // It warned '127.0.0.1:N closed the connection in the middle of record 1 (offset 0); it was dropped' once per
+    // connection, as if a gor sender had died mid-record.
+    const input = join(tmpdir(), `tapline-tlsplainrx-${process.pid}.gor`);
+    writeFileSync(input, requestRecord(1));
+    const receiver = startPeer(['--input-tcp', '127.0.0.1:0', '--output-null']);
+    try {
+      const port = await listeningPort(receiver);
+      const sender = startPeer([...secureSenderArgs(input, port), '--exit-after', '2s']);
+      await receiver.waitStderr(/begins with a TLS handshake/, 20_000);
+      await sender.exited;
+      assert.match(
+        receiver.stderr(),
+        /input-tcp\(127\.0\.0\.1:0\): from 127\.0\.0\.1:\d+: the connection begins with a TLS handshake, but this listener has no TLS \(a sender with --output-tcp-secure needs --input-tcp-secure here, with --input-tcp-certificate and --input-tcp-certificate-key\); the connection is closed/,
+      );
+      assert.doesNotMatch(receiver.stderr(), /in the middle of record/);
+      await stop(receiver);
+      assert.match(receiver.stderr(), /tls refused [1-9]/);
+    } finally {
+      await stop(receiver);
+      rmSync(input, { force: true });
+    }
+  });
+
   it('a TLS sender to a plain listener says the handshake, not the connection, never came', async () => {
     const sockets: Socket[] = [];
     const server = createServer((s) => {
