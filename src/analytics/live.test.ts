@@ -4,7 +4,7 @@ import { parseArgv } from '../cli/argv.js';
 import { allFlags } from '../cli/main.js';
 import { memoryLogger } from '../core/log.js';
 import { makeMeta } from '../core/message.js';
-import { liveAnalytics } from './live.js';
+import { liveAnalytics, wholeRunVerdict } from './live.js';
 
 describe('live analytics: the alert window', () => {
   it('keeps the traffic of a whole --alert-window longer than 5 minutes (it judged only the last 5)', async () => {
@@ -71,5 +71,27 @@ describe('live analytics: replayed responses an input brings', () => {
       log.lines[0]!,
       /replayed responses from before this run \(the first: 0+1, type 3\) come from an input/,
     );
+  });
+});
+
+describe('live analytics: the exit verdict', () => {
+  it('lists 20 broken budgets and counts the rest (1,001 routes over --max-route printed 1,001 lines)', () => {
+    const breaches = Array.from({ length: 25 }, (_, i) => ({
+      budget: i < 23 ? ('max-route' as const) : ('max-latency' as const),
+      route: `/r${i}`,
+      host: 'h',
+      value: 10,
+      limit: 1,
+      message: `${i < 23 ? 'max-route' : 'max-latency'}: /r${i} 10 B > 1 B`,
+    }));
+    const lines = wholeRunVerdict(breaches, '1m');
+    assert.equal(lines.length, 22);
+    assert.equal(
+      lines[0],
+      'tapline: budgets over the whole run (the alert lines judge the last 1m while running): 25 broken',
+    );
+    assert.equal(lines[20], '  max-route: /r19 10 B > 1 B');
+    assert.equal(lines[21], '  … and 5 more (max-route 3, max-latency 2)');
+    assert.equal(wholeRunVerdict(breaches.slice(0, 20), '1m').length, 21, 'twenty: all listed');
   });
 });

@@ -107,5 +107,15 @@ function refuseIdleFlags(flags: FlagSet, budgets: boolean, read: boolean): void 
 export function wholeRunVerdict(breaches: readonly Breach[], alertWindow: string): string[] {
   const head = `tapline: budgets over the whole run (the alert lines judge the last ${alertWindow} while running)`;
   if (breaches.length === 0) return [`${head}: none broken`];
-  return [`${head}: ${breaches.length} broken`, ...breaches.map((b) => `  ${b.message}`)];
+  const shown = breaches.slice(0, VERDICT_LINES).map((b) => `  ${b.message}`);
+  const rest = breaches.slice(VERDICT_LINES);
+  if (rest.length > 0) {
+    const budgets = new Map<string, number>();
+    for (const b of rest) budgets.set(b.budget, (budgets.get(b.budget) ?? 0) + 1);
+    shown.push(`  … and ${rest.length} more (${[...budgets].map(([k, n]) => `${k} ${n}`).join(', ')})`);
+  }
+  return [`${head}: ${breaches.length} broken`, ...shown];
 }
+
+/** Breaches the exit verdict lists; the rest are counted (every route of 1,001 broke --max-route: 1,001 lines). */
+const VERDICT_LINES = 20;

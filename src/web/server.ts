@@ -87,10 +87,17 @@ export async function startDashboard(
     if (viewers.size > 0) broadcast(frame());
   }, options.intervalMs ?? 1000);
   timer.unref();
-  // An alert shows at once, not at the next tick.
+  // An alert shows at once, not at the next tick; the alerts of one check in one frame (a frame each, 1,001 alerts
+  // firing at once sent 1,001 samples to each viewer in one go, and cut off every viewer for not reading).
+  let alertFrame = false;
   const unsubscribe = options.alerts?.onAlert?.(() => {
-    sampler.sample();
-    broadcast(frame());
+    if (alertFrame) return;
+    alertFrame = true;
+    setImmediate(() => {
+      alertFrame = false;
+      sampler.sample();
+      broadcast(frame());
+    });
   });
 
   const server = createServer((req, res) => {

@@ -202,6 +202,27 @@ describe('alerts over a sliding window', () => {
     });
   });
 
+  it('a check where 25 budgets break at once prints 10 alert lines and one line for the rest', async () => {
+    // Every route's p95 past --max-latency at once (a slow backend): a line per route, 1,001 in one second.
+    const lines: string[] = [];
+    const monitor = new AlertMonitor({
+      window: () =>
+        snapshotOf(Array.from({ length: 25 }, (_, i) => exchange({ route: `/r${i}`, latencyNs: 900_000_000n }))),
+      budgets: { maxLatencyMs: 100 },
+      windowMs: 60_000,
+      log: createLogger({ write: (l) => lines.push(l) }),
+    });
+    assert.equal(monitor.check().length, 25);
+    assert.equal(lines.length, 11, lines.join('\n'));
+    for (const l of lines.slice(0, 10)) assert.match(l, /^tapline: alert: max-latency: \/r\d+ /);
+    assert.equal(
+      lines[10],
+      'tapline: alert: 15 more at this check, not printed (15 fired; 15 max-latency): each is on the dashboard and sent to --alert-webhook, and counted in the summary',
+    );
+    assert.equal(monitor.recent().length, 25, 'the dashboard gets each');
+    assert.equal(monitor.stats().fired, 25);
+  });
+
   it('a webhook that is down or answers 500 is counted and warned about', async () => {
     const hook = await webhookReceiver(500);
     const deadUrl = `http://127.0.0.1:${await freePort()}/`;
@@ -235,14 +256,15 @@ describe('alerts over a sliding window', () => {
     }
   });
 
-  it('bounds the webhook queue: events past it are dropped and counted', async () => {
+  it('bounds the webhook queue: events past it are dropped, counted and said once', async () => {
     let n = 0;
+    const lines: string[] = [];
     const monitor = new AlertMonitor({
       // A new route breaks the budget at every check: one new firing event each time.
       window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
       budgets: { maxRouteBytes: 1000 },
       windowMs: 1000,
-      log: createLogger({ write: () => {} }),
+      log: createLogger({ write: (l) => lines.push(l) }),
       webhook: `http://127.0.0.1:${await freePort()}/`,
       queueLimit: 2,
       resolveAfterMs: 0,
@@ -252,6 +274,9 @@ describe('alerts over a sliding window', () => {
     const s = monitor.stats();
     assert.equal(s.webhook_dropped + s.webhook_failures, 11, JSON.stringify(s)); // 6 firing + 5 resolved
     assert.ok(s.webhook_dropped > 0);
+    // Said as it starts, once: the drops were told only by the summary at exit.
+    const said = lines.filter((l) => /alert-webhook: 2 alert events wait for .* already; more are dropped/.test(l));
+    assert.equal(said.length, 1, lines.join('\n'));
   });
 });
 

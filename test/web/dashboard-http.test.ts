@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { type ClientRequest, request } from 'node:http';
 import { describe, it } from 'node:test';
-import type { AlertEvent } from '../../src/analytics/export/alerts.js';
+import { type AlertEvent, AlertMonitor } from '../../src/analytics/export/alerts.js';
 import { shortName } from '../../src/analytics/export/long-names.js';
 import { startMetricsServer } from '../../src/analytics/export/prometheus.js';
 import { printableRoute } from '../../src/analytics/printable.js';
+import { createLogger } from '../../src/core/log.js';
 import { startDashboard } from '../../src/web/server.js';
 import type { DashboardState } from '../../src/web/state.js';
-import { exchange, FixedFeed } from '../exporters/fixed-feed.js';
+import { exchange, FixedFeed, snapshotOf } from '../exporters/fixed-feed.js';
 
 /** One request; resolves with the status and the headers once the answer has ended (or rejects after 3 s). */
 function ask(url: string, method: string): Promise<{ status: number; allow: string | undefined }> {
@@ -59,6 +60,46 @@ describe('dashboard and metrics over plain HTTP', () => {
       assert.equal(head.status, 200);
       assert.equal(dashboard.viewers(), 0);
     } finally {
+      await dashboard.close();
+    }
+  });
+
+  it('the alerts of one check go to a viewer in one frame, not a frame each', async () => {
+    // 1,001 alerts firing at once sent 1,001 samples to each viewer in one go (each the whole state), and every
+    // viewer was cut off for not reading.
+    const feed = new FixedFeed();
+    let routes = 30;
+    const alerts = new AlertMonitor({
+      window: () =>
+        snapshotOf(Array.from({ length: routes }, (_, i) => exchange({ route: `/r${i}`, responseBodyBytes: 5000 }))),
+      budgets: { maxRouteBytes: 1000 },
+      windowMs: 60_000,
+      log: createLogger({ write: () => {} }),
+      resolveAfterMs: 0,
+    });
+    const dashboard = await startDashboard(feed, { host: '127.0.0.1', port: 0 }, { alerts, intervalMs: 3_600_000 });
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${dashboard.url}/api/stream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      const frames = () => text.split('event: state\n').length - 1;
+      const readUntil = async (done: () => boolean) => {
+        for (let i = 0; i < 10_000 && !done(); i++) {
+          const { value, done: ended } = await reader.read();
+          if (ended) break;
+          text += Buffer.from(value).toString();
+        }
+      };
+      await readUntil(() => frames() === 1); // the frame a viewer gets on arrival
+      assert.equal(alerts.check().length, 30);
+      routes = 29; // the next check resolves /r29: one more frame, after those of the first check
+      await new Promise((r) => setImmediate(r));
+      assert.equal(alerts.check().length, 1);
+      await readUntil(() => text.includes('"state":"resolved"'));
+      assert.equal(frames(), 3, 'the arrival frame, one for the 30 alerts, one for the resolution');
+    } finally {
+      controller.abort();
       await dashboard.close();
     }
   });

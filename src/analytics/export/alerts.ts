@@ -80,6 +80,11 @@ export interface AlertMonitorOptions {
 const WEBHOOK_TIMEOUT_MS = 5000;
 export const RESOLVE_AFTER_MS = 30_000;
 export const REPEAT_MS = 3_600_000;
+/**
+ * Alert lines one check prints; the rest are said in one line. Every route's p95 crossing --max-latency at once
+ * (a slow backend) printed a line per route: 1,001 lines in one second with the default --route-limit.
+ */
+export const MAX_LINES_PER_CHECK = 10;
 
 /** An alert firing now: its latest event, when its budget was last seen broken, when it was last said. */
 interface Active {
@@ -167,7 +172,8 @@ export class AlertMonitor {
       this.activeAlerts.delete(key);
       events.push({ ...was.event, state: 'resolved', at });
     }
-    for (const e of events) this.emit(e);
+    for (const [i, e] of events.entries()) this.emit(e, i < MAX_LINES_PER_CHECK);
+    if (events.length > MAX_LINES_PER_CHECK) this.options.log.write(notPrinted(events.slice(MAX_LINES_PER_CHECK)));
     return events;
   }
 
@@ -217,21 +223,22 @@ export class AlertMonitor {
     );
   }
 
-  private emit(e: AlertEvent): void {
-    const reminder = e.state === 'firing' && e.at !== e.started_at;
+  private emit(e: AlertEvent, print: boolean): void {
+    const reminder = isReminder(e);
     if (e.state === 'resolved') this.counters.resolved++;
     else if (!reminder) this.counters.fired++;
     const window = formatWindow(e.window_s);
     const since = `since ${e.started_at.slice(11, 19)} UTC`;
     const holdMs = this.options.resolveAfterMs ?? RESOLVE_AFTER_MS;
     const held = holdMs >= 1000 ? `; within the budget for ${formatWindow(Math.round(holdMs / 1000))}` : '';
-    this.options.log.write(
-      e.state === 'resolved'
-        ? `tapline: alert resolved: ${e.message.replace(/^([a-z-]+): /, '$1: was ')} (over the last ${window}${held}; firing ${since})`
-        : reminder
-          ? `tapline: alert still firing: ${e.message} (over the last ${window}; ${since})`
-          : `tapline: alert: ${e.message} (over the last ${window})`,
-    );
+    if (print)
+      this.options.log.write(
+        e.state === 'resolved'
+          ? `tapline: alert resolved: ${e.message.replace(/^([a-z-]+): /, '$1: was ')} (over the last ${window}${held}; firing ${since})`
+          : reminder
+            ? `tapline: alert still firing: ${e.message} (over the last ${window}; ${since})`
+            : `tapline: alert: ${e.message} (over the last ${window})`,
+      );
     if (!reminder) {
       // A reminder is not a change: the dashboard shows the alert among the active ones already.
       this.history.push(e);
@@ -242,8 +249,13 @@ export class AlertMonitor {
   }
 
   private enqueue(e: AlertEvent): void {
-    if (this.queue.length >= (this.options.queueLimit ?? 100)) {
-      this.counters.webhook_dropped++;
+    const limit = this.options.queueLimit ?? 100;
+    if (this.queue.length >= limit) {
+      // Said once: the count is in the summary, and a line per event would be the flood the queue bounds.
+      if (this.counters.webhook_dropped++ === 0)
+        this.options.log.write(
+          `tapline: warning: alert-webhook: ${limit} alert events wait for ${redactUrl(this.options.webhook!)} already; more are dropped (counted in the summary) until it takes them`,
+        );
       return;
     }
     this.queue.push(e);
@@ -294,6 +306,23 @@ export class AlertMonitor {
 
 function pick(b: Breach): Pick<AlertEvent, 'budget' | 'route' | 'host' | 'value' | 'limit' | 'message'> {
   return { budget: b.budget, route: b.route, host: b.host, value: b.value, limit: b.limit, message: b.message };
+}
+
+function isReminder(e: AlertEvent): boolean {
+  return e.state === 'firing' && e.at !== e.started_at;
+}
+
+/** One line for the events of a check past MAX_LINES_PER_CHECK: how many, of which kind, of which budgets. */
+function notPrinted(events: readonly AlertEvent[]): string {
+  const kinds = new Map<string, number>();
+  const budgets = new Map<string, number>();
+  for (const e of events) {
+    const kind = e.state === 'resolved' ? 'resolved' : isReminder(e) ? 'still firing' : 'fired';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    budgets.set(e.budget, (budgets.get(e.budget) ?? 0) + 1);
+  }
+  const list = (m: Map<string, number>) => [...m].map(([k, n]) => `${n} ${k}`).join(', ');
+  return `tapline: alert: ${events.length} more at this check, not printed (${list(kinds)}; ${list(budgets)}): each is on the dashboard and sent to --alert-webhook, and counted in the summary`;
 }
 
 function isTimeout(err: unknown): boolean {
