@@ -31,7 +31,7 @@ import { describeIoError, ERROR_CODES, TaplineError } from '../core/errors.js';
 import { SEPARATOR } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
 import type { FileBytes } from '../core/plugin.js';
-import { fileIdentity, isBeingRead, startWriting } from '../inputs/file-in-use.js';
+import { fileIdentity, isBeingRead, isBeingWritten, startWriting } from '../inputs/file-in-use.js';
 import { canCopyInKernel, KernelCopy, markFileBytes } from './file-copy.js';
 import { checkGzipEnd } from './gzip-end.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -140,6 +140,19 @@ export class FileSink {
         ERROR_CODES.FILE_IO,
         'cannot write to the file --input-file is reading: every record written would be read back and ' +
           'written again, without end (as `cat f >> f`); write to another file',
+        { where: path },
+      );
+    }
+    if (identity !== undefined && isBeingWritten(identity)) {
+      // Two outputs of this run on one file lose records: a kernel copy writes at the end it saw, which the other
+      // output may have written meanwhile (the copy lands over its records), and two gzip streams interleaved
+      // cannot be read past the first byte of the other's. gor truncates the file at each output's open.
+      closeSync(fd);
+      throw new TaplineError(
+        ERROR_CODES.FILE_IO,
+        'cannot write: another --output-file of this run is writing this file, and two outputs writing one file ' +
+          "lose records (a copy of one lands over the other's records; two gzip streams cannot be read back); " +
+          'give each output its own file',
         { where: path },
       );
     }

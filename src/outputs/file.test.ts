@@ -206,6 +206,29 @@ describe('output-file', () => {
     );
   });
 
+  it('two outputs of one run on one file: the second is refused (records were lost), .gz or plain', async () => {
+    for (const name of ['both.gz', 'both.gor']) {
+      const dir = fresh();
+      const first = fileOutput({ path: join(dir, name), append: true });
+      const second = fileOutput({ path: join(dir, '.', name), append: true });
+      await first.write(msg('a'));
+      await assert.rejects(
+        async () => second.write(msg('b')),
+        (err: TaplineError) =>
+          err.code === ERROR_CODES.FILE_IO &&
+          err.where === join(dir, name) &&
+          /another --output-file of this run is writing this file.*give each output its own file/.test(err.message),
+      );
+      await first.write(msg('c'));
+      await second.close();
+      await first.close();
+      assert.deepEqual(
+        readRecords(join(dir, name)).map((m) => m.meta.id),
+        ['a', 'c'],
+      );
+    }
+  });
+
   it('.gz output is a valid gzip file, smaller than plain (TestFileOutputCompression)', async () => {
     const dir = fresh();
     const msgs = Array.from({ length: 500 }, (_, i) => msg(String(i)));
