@@ -514,18 +514,21 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     const { analytics, preferReplayed } = await analyticsFor(flags, files, stop.signal, ipv6Clients, streams);
     const parquet = parquetFile ? await openParquet(parquetFile) : undefined;
     if (parquet) analytics.onExchange((e) => parquet.add(e));
-    if (flags.bool('progress') && process.stderr.isTTY === true) {
-      // A stream has no size: shown once that much has been read, without a percentage (bytesTotal 0).
-      const big = (p: ReportProgress) =>
-        streams.size > 0 ? p.bytesRead >= PROGRESS_FROM_BYTES : p.bytesTotal >= PROGRESS_FROM_BYTES;
-      const shown = () => (big(progress) ? progress : undefined);
-      status = new StatusLine(process.stderr, shown);
-      status.start();
-    }
+    showProgress(progress);
     return await readAndReport(analytics, parquet, preferReplayed);
   } finally {
     signals?.remove();
     for (const stream of streams.values()) stream.close(); // standard input let go: the process can end
+  }
+
+  /** The progress line on a terminal for the reading of `p` (the files, then a --compare baseline). */
+  function showProgress(p: ReportProgress): void {
+    if (!flags.bool('progress') || process.stderr.isTTY !== true) return;
+    status?.stop();
+    // A stream has no size: shown once that much has been read, without a percentage (bytesTotal 0).
+    const big = () => (streams.size > 0 ? p.bytesRead >= PROGRESS_FROM_BYTES : p.bytesTotal >= PROGRESS_FROM_BYTES);
+    status = new StatusLine(process.stderr, () => (big() ? p : undefined));
+    status.start();
   }
 
   async function readAndReport(
@@ -558,6 +561,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
         );
         basePrefersReplayed = baseReplayed;
         const baseProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
+        showProgress(baseProgress); // a line of its own: its rate and ETA are the baseline's
         const baseFed = await feedFiles(
           baseFiles,
           base,

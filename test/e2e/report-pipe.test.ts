@@ -266,4 +266,26 @@ describe('report from a pipe', () => {
     assert.match(tty, /tapline: [\d,]+ records, [\d.]+ MiB, /);
     assert.doesNotMatch(tty, /tapline: \d+% /);
   });
+
+  it('on a terminal, a long --compare baseline gets a progress line of its own (the files before it are small)', {
+    skip: noScript,
+  }, async () => {
+    const big = join(dir, 'big-baseline.gor');
+    writeFileSync(big, gorRecords(20_000)); // ~20 MiB: past the 16 MiB a progress line waits for
+    const small = join(dir, 'small-current.gor');
+    writeFileSync(small, gorRecords(10));
+    const files = { pty: join(dir, 'baseline.pty'), code: join(dir, 'baseline.code') };
+    const cmd = cliArgv('report', '--json', small, '--compare', '-').map((a) => `'${a}'`);
+    // The writer holds the pipe open a second after its bytes, so that the line is drawn (every 250 ms).
+    const shell = `(cat '${big}'; sleep 1) | ${cmd.join(' ')} >/dev/null; echo $? >'${files.code}'`;
+    const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
+    try {
+      await waitFor(() => readIfThere(files.code) !== '', 60_000, 50);
+    } finally {
+      term.kill('SIGKILL');
+    }
+    const tty = readIfThere(files.pty);
+    assert.equal(readIfThere(files.code).trim(), '0', tty);
+    assert.match(tty, /tapline: 40,000 records, [\d.]+ MiB, /); // the baseline's, read to its end
+  });
 });
