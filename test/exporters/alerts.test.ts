@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { describe, it } from 'node:test';
-import { type AlertEvent, AlertMonitor } from '../../src/analytics/export/alerts.js';
+import { type AlertEvent, AlertMonitor, MAX_HELD } from '../../src/analytics/export/alerts.js';
 import type { Exchange } from '../../src/analytics/types.js';
 import { createLogger } from '../../src/core/log.js';
 import { makeCertificate } from '../support/tls.js';
@@ -221,6 +221,32 @@ describe('alerts over a sliding window', () => {
     );
     assert.equal(monitor.recent().length, 25, 'the dashboard gets each');
     assert.equal(monitor.stats().fired, 25);
+  });
+
+  it('routes that come and go keep at most 1,000 alerts held: the longest held resolve first', async () => {
+    // 600 new routes break the budget at each check (paths no --route names, past the route limit's churn):
+    // each held its alert for 30 s, 2,001 alerts after 8 s of such traffic.
+    let clock = Date.parse('2026-11-23T15:00:00.000Z');
+    let round = 0;
+    const monitor = new AlertMonitor({
+      window: () =>
+        snapshotOf(
+          Array.from({ length: 600 }, (_, i) => exchange({ route: `/c${round}/${i}`, responseBodyBytes: 5000 })),
+        ),
+      budgets: { maxRouteBytes: 1000 },
+      windowMs: 1000,
+      log: createLogger({ write: () => {} }),
+      now: () => clock,
+    });
+    const events: AlertEvent[] = [];
+    for (; round < 3; round++, clock += 1000) events.push(...monitor.check());
+    assert.equal(monitor.active().length, 600 + MAX_HELD);
+    const resolved = events.filter((e) => e.state === 'resolved');
+    assert.equal(resolved.length, 200);
+    assert.ok(
+      resolved.every((e) => e.route.startsWith('/c0/')),
+      'those of the first check: held longest',
+    );
   });
 
   it('a webhook that is down or answers 500 is counted and warned about', async () => {

@@ -169,6 +169,40 @@ describe('dashboard and metrics over plain HTTP', () => {
     }
   });
 
+  it('a sample names the active alerts its recent events name, and counts the rest', async () => {
+    // Every active alert went in each second's sample: 2,001 of them over routes that came and went.
+    const event = (i: number): AlertEvent => ({
+      state: 'firing',
+      budget: 'max-route',
+      route: `/r${i}`,
+      host: 'h',
+      value: 10,
+      limit: 1,
+      message: `max-route: /r${i} 10 B > 1 B`,
+      window_s: 60,
+      at: '2026-11-23T15:00:00.000Z',
+      started_at: '2026-11-23T15:00:00.000Z',
+    });
+    const active = Array.from({ length: 2000 }, (_, i) => event(i));
+    const recent = [event(1998), event(1999), { ...event(5000), state: 'resolved' as const }];
+    const dashboard = await startDashboard(
+      new FixedFeed(),
+      { host: '127.0.0.1', port: 0 },
+      { alerts: { active: () => active, recent: () => recent } },
+    );
+    try {
+      const state = (await (await fetch(`${dashboard.url}/api/snapshot`)).json()) as DashboardState;
+      assert.deepEqual(
+        state.alerts.active.map((e) => e.route),
+        ['/r1998', '/r1999'],
+      );
+      assert.equal(state.alerts.active_total, 2000);
+      assert.equal(state.alerts.recent.length, 3);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
   it('the cap is 64 viewers by default', async () => {
     const dashboard = await startDashboard(new FixedFeed(), { host: '127.0.0.1', port: 0 });
     try {

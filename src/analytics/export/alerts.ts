@@ -85,6 +85,12 @@ export const REPEAT_MS = 3_600_000;
  * (a slow backend) printed a line per route: 1,001 lines in one second with the default --route-limit.
  */
 export const MAX_LINES_PER_CHECK = 10;
+/**
+ * Alerts kept firing while their budget holds (RESOLVE_AFTER_MS), at most: past it the longest held resolve at
+ * once. Without it, routes that change from second to second (2,000 routes over a --route-limit of 1,000 made
+ * 2,001 alerts in 8 s) would keep 30 s of them, each with its route, and the dashboard would send them all.
+ */
+export const MAX_HELD = 1000;
 
 /** An alert firing now: its latest event, when its budget was last seen broken, when it was last said. */
 interface Active {
@@ -167,10 +173,23 @@ export class AlertMonitor {
         events.push(event);
       }
     }
+    const held: [string, Active][] = [];
     for (const [key, was] of this.activeAlerts) {
-      if (seen.has(key) || now - was.lastBrokenAt < (o.resolveAfterMs ?? RESOLVE_AFTER_MS)) continue;
+      if (seen.has(key)) continue;
+      if (now - was.lastBrokenAt < (o.resolveAfterMs ?? RESOLVE_AFTER_MS)) {
+        held.push([key, was]);
+        continue;
+      }
       this.activeAlerts.delete(key);
       events.push({ ...was.event, state: 'resolved', at });
+    }
+    // Routes that come and go (paths no --route names) would keep 30 s of them: the longest held resolve first.
+    if (held.length > MAX_HELD) {
+      held.sort((a, b) => a[1].lastBrokenAt - b[1].lastBrokenAt);
+      for (const [key, was] of held.slice(0, held.length - MAX_HELD)) {
+        this.activeAlerts.delete(key);
+        events.push({ ...was.event, state: 'resolved', at });
+      }
     }
     for (const [i, e] of events.entries()) this.emit(e, i < MAX_LINES_PER_CHECK);
     if (events.length > MAX_LINES_PER_CHECK) this.options.log.write(notPrinted(events.slice(MAX_LINES_PER_CHECK)));
