@@ -250,19 +250,7 @@ describe('report from a pipe', () => {
   }, async () => {
     const big = join(dir, 'big.gor');
     writeFileSync(big, gorRecords(20_000)); // ~20 MiB: past the 16 MiB a progress line waits for
-    const files = { pty: join(dir, 'big.pty'), code: join(dir, 'big.code') };
-    const cmd = cliArgv('report', '--json', '-').map((a) => `'${a}'`);
-    // Only stderr is the terminal's: stdin is the pipe, stdout a file.
-    // The writer holds the pipe open a second after its bytes: read at once, they would leave no time to draw.
-    const shell = `(cat '${big}'; sleep 1) | ${cmd.join(' ')} >/dev/null; echo $? >'${files.code}'`;
-    const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
-    try {
-      await waitFor(() => readIfThere(files.code) !== '', 60_000, 50);
-    } finally {
-      term.kill('SIGKILL');
-    }
-    const tty = readIfThere(files.pty);
-    assert.equal(readIfThere(files.code).trim(), '0', tty);
+    const tty = await pipedOnTerminal(big, 'big', ['report', '--json', '-']);
     assert.match(tty, /tapline: [\d,]+ records, [\d.]+ MiB, /);
     assert.doesNotMatch(tty, /tapline: \d+% /);
   });
@@ -271,21 +259,31 @@ describe('report from a pipe', () => {
     skip: noScript,
   }, async () => {
     const big = join(dir, 'big-baseline.gor');
-    writeFileSync(big, gorRecords(20_000)); // ~20 MiB: past the 16 MiB a progress line waits for
+    writeFileSync(big, gorRecords(20_000));
     const small = join(dir, 'small-current.gor');
     writeFileSync(small, gorRecords(10));
-    const files = { pty: join(dir, 'baseline.pty'), code: join(dir, 'baseline.code') };
-    const cmd = cliArgv('report', '--json', small, '--compare', '-').map((a) => `'${a}'`);
-    // The writer holds the pipe open a second after its bytes, so that the line is drawn (every 250 ms).
-    const shell = `(cat '${big}'; sleep 1) | ${cmd.join(' ')} >/dev/null; echo $? >'${files.code}'`;
-    const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
-    try {
-      await waitFor(() => readIfThere(files.code) !== '', 60_000, 50);
-    } finally {
-      term.kill('SIGKILL');
-    }
-    const tty = readIfThere(files.pty);
-    assert.equal(readIfThere(files.code).trim(), '0', tty);
+    const tty = await pipedOnTerminal(big, 'baseline', ['report', '--json', small, '--compare', '-']);
     assert.match(tty, /tapline: 40,000 records, [\d.]+ MiB, /); // the baseline's, read to its end
   });
 });
+
+/**
+ * Runs tapline with `args` on a terminal (script(1)) with `file` piped to its standard input; returns what the
+ * terminal showed, once it exited 0. Only stderr is the terminal's: stdin is the pipe, stdout /dev/null. The
+ * writer holds the pipe open a second after its bytes: read at once, they would leave no time to draw (every
+ * 250 ms).
+ */
+async function pipedOnTerminal(file: string, name: string, args: string[]): Promise<string> {
+  const files = { pty: join(dir, `${name}.pty`), code: join(dir, `${name}.code`) };
+  const cmd = cliArgv(...args).map((a) => `'${a}'`);
+  const shell = `(cat '${file}'; sleep 1) | ${cmd.join(' ')} >/dev/null; echo $? >'${files.code}'`;
+  const term = spawn('script', ['-q', '-f', '-c', shell, files.pty], { cwd: REPO_ROOT, stdio: 'ignore' });
+  try {
+    await waitFor(() => readIfThere(files.code) !== '', 60_000, 50);
+  } finally {
+    term.kill('SIGKILL');
+  }
+  const tty = readIfThere(files.pty);
+  assert.equal(readIfThere(files.code).trim(), '0', tty);
+  return tty;
+}
