@@ -282,6 +282,15 @@ describe('path templates (spec §6.1)', () => {
       ['..', '%2E%2E'],
       ['.', '%2E'],
     ]);
+    // Longer than 128 bytes (a file name holds 255: the open failed with ENAMETOOLONG and the output stopped):
+    // its first 96 bytes, ~ and a hash of the whole, so two long ids stay apart.
+    const long = compileTemplate('r-%r.gor', 'AbCdEfGh');
+    const a = long.render(msg('1', 'z'.repeat(300)));
+    const b = long.render(msg('1', `${'z'.repeat(299)}y`));
+    assert.match(a, /^r-z{96}~[0-9a-f]{16}\.gor$/);
+    assert.notEqual(a, b);
+    assert.equal(long.render(msg('1', 'é'.repeat(64))), `r-${'é'.repeat(64)}.gor`); // 128 bytes: whole
+    assert.match(long.render(msg('1', 'é'.repeat(65))), /^r-é{48}~[0-9a-f]{16}\.gor$/);
     const byType = compileTemplate('out/%t', 'AbCdEfGh');
     assert.equal(byType.render(msg('..', 'id')), 'out/%2E%2E');
     assert.equal(byType.render(msg('1/2', 'id')), 'out/1%2F2');

@@ -4,7 +4,7 @@
  *
  *   template ─(placeholders, local time)─▶ P ─(glob S*E, sort, last, index ±1)─▶ S_nE ─(Go Clean)─▶ file
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Message } from '../core/message.js';
@@ -39,10 +39,28 @@ const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
  * A message's id or type as it goes into a file name (`%r`, `%t`). Ids come from whatever wrote the records (a
  * file, an --input-tcp peer), and gor puts them in the path as they are: an id `../../x` wrote outside the
  * directory, `a/b` named a directory that is not there (the output stopped), a NUL byte could not be opened. A
- * `/` is written `%2F` and a NUL `%00` here, so an id names one file in the template's directory.
+ * `/` is written `%2F` and a NUL `%00` here, so an id names one file in the template's directory; one longer than
+ * LONGEST_NAME_PART bytes is shortened (shortened()).
  */
 export function nameSafe(value: string): string {
-  return /[/\0]/.test(value) ? value.replaceAll('/', '%2F').replaceAll('\0', '%00') : value;
+  const safe = /[/\0]/.test(value) ? value.replaceAll('/', '%2F').replaceAll('\0', '%00') : value;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: gor's ids (24-40 ASCII characters) are never measured.
+  const long = safe.length * 3 > LONGEST_NAME_PART && Buffer.byteLength(safe) > LONGEST_NAME_PART;
+  return long ? shortened(safe) : safe;
+}
+
+/**
+ * The longest id or type written whole into a name, in bytes. A file name holds at most 255 bytes (NAME_MAX): an
+ * id longer than that stopped the output (ENAMETOOLONG) at the first record carrying it. gor's ids are 24-40
+ * characters.
+ */
+const LONGEST_NAME_PART = 128;
+
+/** A long value as its first 96 bytes, `~` and 16 hex digits of its SHA-256: different ids stay apart. */
+function shortened(value: string): string {
+  let head = value.slice(0, 96);
+  while (Buffer.byteLength(head) > 96) head = head.slice(0, -1);
+  return `${head}~${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 }
 
 /** What nameSafe() changed in a value, or that a whole path element `.`/`..` came from an id (the template's words). */

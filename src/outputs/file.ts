@@ -89,7 +89,8 @@ export function fileOutput(options: FileOutputOptions): Output {
     const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
     options.warn?.(
       `${name}: a record's id or type, ${JSON.stringify(shown)}, cannot be part of a file name as it is ` +
-        `(a / would name another directory, '.' or '..' the directory itself or its parent, a NUL no file): ` +
+        `(a / would name another directory, '.' or '..' the directory itself or its parent, a NUL no file, ` +
+        'more than 128 bytes a name too long): ' +
         `it is written ${JSON.stringify(written.length > 80 ? `${written.slice(0, 80)}…` : written)} ` +
         '(gor writes it as it is); said once, counted in names_escaped',
     );
