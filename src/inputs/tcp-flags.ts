@@ -16,7 +16,7 @@ export const tcpInputDecl: InputPluginDecl = {
       multi: true,
       value: 'ADDR',
       section: FORWARDING_SECTION,
-      help: 'Listen on ADDR (:28020, 127.0.0.1:28020; port 0 picks a free port, logged with --verbose 1) for messages from --output-tcp.',
+      help: 'Listen on ADDR (:28020, 127.0.0.1:28020; port 0 picks a free port; the address listened on is printed at start) for messages from --output-tcp.',
     },
     'input-tcp-secure': {
       kind: 'bool',
