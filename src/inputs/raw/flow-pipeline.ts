@@ -254,6 +254,7 @@ export class FlowPipeline {
       gaps: a.gaps,
       bytes_lost: a.bytesLost,
       connections: a.flowsOpened + (n?.connections ?? 0),
+      connections_evicted: a.flowsEvicted,
       ...cut,
     };
   }

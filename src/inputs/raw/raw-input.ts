@@ -21,6 +21,7 @@ import type { Logger } from '../../core/log.js';
 import { type Message, nowNs } from '../../core/message.js';
 import type { Batch, Input } from '../../core/plugin.js';
 import { formatBytes } from '../../core/values.js';
+import { ASSEMBLER_DEFAULTS } from '../../tcp/assembler.js';
 import type { RawAddress } from './address.js';
 import { type FlowOptions, FlowPipeline, withEngineStats } from './flow-pipeline.js';
 import { LiveExpiryClock } from './live-clock.js';
@@ -168,6 +169,8 @@ export function rawInput(options: RawInputOptions): Input {
   const warnKernelDrops = () => {
     const text = kernelDropWarning(stats(), options.dropAdvice);
     if (text !== null) log.warn(`${name}: ${text}`);
+    const evicted = evictionWarning(stats());
+    if (evicted !== null) log.warn(`${name}: ${evicted}`);
   };
 
   /** Reads packets until the engine ends; expires idle connections on the capture's clock. */
@@ -258,6 +261,22 @@ export function kernelDropWarning(stats: Record<string, number | string>, advice
     'a busy machine), so the requests and responses they carried are missing or counted incomplete. ' +
     (advice ?? '')
   ).trimEnd();
+}
+
+/**
+ * The end-of-run line for connections given up because too many were open at once (`connections_evicted`), or
+ * null. Without it their unfinished messages showed only as `incomplete_expired`, which sends the user to
+ * --input-raw-expire, a flag that changes nothing here.
+ */
+export function evictionWarning(stats: Record<string, number | string>): string | null {
+  const evicted = Number(stats.connections_evicted ?? 0);
+  if (!(evicted > 0)) return null;
+  return (
+    `${evicted} connection(s) were given up while still open because more than ` +
+    `${ASSEMBLER_DEFAULTS.maxFlows.toLocaleString('en-US')} were followed at once (a worker, with ` +
+    '--input-raw-workers), the least recently active first: a message in progress on one is counted in ' +
+    'incomplete_expired, and one that goes on is picked up again as a new connection, mid-stream'
+  );
 }
 
 function formatShare(x: number): string {
