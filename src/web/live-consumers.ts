@@ -21,7 +21,7 @@ import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
 import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
-import { checkUrlCredentials, redactUrl } from '../analytics/export/post.js';
+import { checkReceiverUrl, portProblem, redactUrl } from '../analytics/export/post.js';
 import { MAX_SCRAPES_IN_FLIGHT, SCRAPE_SEND_TIMEOUT_MS, startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
@@ -203,9 +203,10 @@ function checkWebhookUrl(text: string): void {
     url = new URL(text);
   } catch {}
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw new TaplineError(ERROR_CODES.USAGE, `expected an http(s) URL, got ${JSON.stringify(text)}`, {
+    const port = portProblem(text);
+    throw new TaplineError(ERROR_CODES.USAGE, port ?? `expected an http(s) URL, got ${JSON.stringify(text)}`, {
       where: '--alert-webhook',
     });
   }
-  checkUrlCredentials(url, 'alert-webhook');
+  checkReceiverUrl(url, 'alert-webhook');
 }

@@ -157,6 +157,17 @@ it('bad live-consumer flags are usage errors before anything starts', async () =
       ['--output-influxdb', 'http://b%zz:50%off@127.0.0.1:9?db=x'],
       /--output-influxdb: the user name in the URL has a % that is not followed by two hex digits/,
     ],
+    // Port 0 failed every POST of the run ('connect ECONNREFUSED'); 99999 was 'expected an http(s) URL'.
+    [
+      ['--max-total', '1mb', '--alert-webhook', 'http://127.0.0.1:0/h'],
+      /--alert-webhook: port 0 is not one a receiver/,
+    ],
+    [['--output-influxdb', 'http://127.0.0.1:0?db=x'], /--output-influxdb: port 0 is not one a receiver listens on/],
+    [
+      ['--max-total', '1mb', '--alert-webhook', 'http://127.0.0.1:99999/h'],
+      /--alert-webhook: port 99999 is out of range \(1-65535\)/,
+    ],
+    [['--output-influxdb', 'http://[::1]:70000?db=x'], /--output-influxdb \S+: port 70000 is out of range/],
   ];
   for (const [args, message] of cases) {
     const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);

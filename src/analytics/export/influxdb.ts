@@ -18,7 +18,7 @@ import { printable } from '../printable.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
-import { answerText, checkUrlCredentials, postFollowingBody, redactUrl } from './post.js';
+import { answerText, checkReceiverUrl, portProblem, postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -36,7 +36,8 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new TaplineError(ERROR_CODES.USAGE, `expected an InfluxDB URL like http://127.0.0.1:8086?db=tapline`, {
+    const why = portProblem(text) ?? 'expected an InfluxDB URL like http://127.0.0.1:8086?db=tapline';
+    throw new TaplineError(ERROR_CODES.USAGE, why, {
       where: `--${flag} ${text}`,
       cause,
     });
@@ -52,7 +53,7 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
       where: `--${flag} ${text}`,
     });
   }
-  checkUrlCredentials(url, flag);
+  checkReceiverUrl(url, flag);
   const db = url.searchParams.get('db') || 'tapline';
   const write = new URL('/write', url);
   const query = new URL('/query', url);

@@ -83,16 +83,31 @@ export async function answerText(res: Response, max = MAX_ANSWER_BYTES): Promise
 /** The URL without its user and password, and the Basic authorization header they make (if any). */
 function splitCredentials(url: string): { address: string; authorization?: string } {
   const u = new URL(url);
-  const authorization = basicAuthorization(u, (why) => new Error(why)); // checked at start (checkUrlCredentials)
+  const authorization = basicAuthorization(u, (why) => new Error(why)); // checked at start (checkReceiverUrl)
   if (authorization === undefined) return { address: url };
   u.username = '';
   u.password = '';
   return { address: u.toString(), authorization };
 }
 
-/** A usage error naming `flag` when the URL's user or password cannot be decoded (a `%` that starts no escape). */
-export function checkUrlCredentials(url: URL, flag: string): void {
+/**
+ * A usage error naming `flag` when the URL's user or password cannot be decoded (a `%` that starts no escape), or
+ * its port is 0.
+ */
+export function checkReceiverUrl(url: URL, flag: string): void {
   basicAuthorization(url, (why) => new TaplineError(ERROR_CODES.USAGE, why, { where: `--${flag}` }));
+  // Accepted, port 0 failed every POST of the run with 'connect ECONNREFUSED 127.0.0.1'.
+  if (url.port === '0') {
+    throw new TaplineError(ERROR_CODES.USAGE, 'port 0 is not one a receiver listens on: give its port', {
+      where: `--${flag}`,
+    });
+  }
+}
+
+/** What the URL parser refused in `text`, when it is a port it cannot hold (it says only 'Invalid URL'). */
+export function portProblem(text: string): string | undefined {
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/@?#]*@)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
+  return port !== undefined && Number(port) > 65535 ? `port ${port} is out of range (1-65535)` : undefined;
 }
 
 /** The URL for a message: the password masked (and the `p` query parameter, InfluxDB's password, with `query`). */
