@@ -488,6 +488,29 @@ describe('output-file', () => {
       await out.close().catch(() => undefined);
       assert.deepEqual(readFileSync(file), content, `${name} is left as it was`);
     }
+    // No gzip data at all under a .gz name (plain records, or text): not said as a killed run's damage, whose
+    // recovery command could not read it either.
+    for (const [name, content, said] of [
+      [
+        'plain.gor.gz',
+        encodeRecord(msg('p')),
+        /starts with "1 p 170000000000".*It holds uncompressed \.gor records: rename it/,
+      ],
+      ['text.gz', Buffer.from('hello\n'), /starts with "hello\\n", not the gzip bytes 1f 8b.*Write to another file/],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      const out = fileOutput({ path: file, append: true });
+      await assert.rejects(Promise.resolve(out.write(msg('4'))), (e: TaplineError) => {
+        assert.equal(e.code, ERROR_CODES.FILE_IO);
+        assert.equal(e.where, file);
+        assert.match(e.message, /cannot append: it is not gzip data/);
+        assert.match(e.message, said);
+        return true;
+      });
+      await out.close().catch(() => undefined);
+      assert.deepEqual(readFileSync(file), content, `${name} is left as it was`);
+    }
     // A whole one takes a second gzip member, read with the first.
     const more = fileOutput({ path: whole, append: true });
     await writeAll(more, [msg('4')]);

@@ -5,13 +5,14 @@
  * would be written and never readable. Before appending, the file is read through once (streamed, nothing
  * kept) to see that its gzip data ends where it should; that costs a read of the file at each open.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 
 /** Resolves when the first `size` bytes of `path` are whole gzip data; throws TaplineError(FILE_IO) otherwise. */
 export async function checkGzipEnd(path: string, size: number): Promise<void> {
+  notGzip(path, size);
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   try {
     await pipeline(createReadStream(path, { start: 0, end: size - 1 }), gunzip, async (decoded) => {
@@ -40,4 +41,33 @@ export async function checkGzipEnd(path: string, size: number): Promise<void> {
       { where: path, cause: err },
     );
   }
+}
+
+/**
+ * A file named .gz that holds no gzip data at all (plain .gor records, or anything else, under a .gz name): it
+ * was said as damaged by a killed run, with a recovery command that cannot read it either.
+ */
+function notGzip(path: string, size: number): void {
+  const head = Buffer.alloc(Math.min(size, 64));
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return; // the check that follows reads it and says why it cannot
+  }
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return;
+  const start = head.subarray(0, n);
+  const plainGor = /^[1-9] \S+ \d+/.test(start.toString('latin1'));
+  throw new TaplineError(
+    ERROR_CODES.FILE_IO,
+    `cannot append: it is not gzip data (it starts with ${JSON.stringify(start.subarray(0, 16).toString('latin1'))}, ` +
+      'not the gzip bytes 1f 8b), and a name ending in .gz is written compressed: a reader would stop at its first ' +
+      `byte. ${plainGor ? 'It holds uncompressed .gor records: rename it to a .gor name, or write' : 'Write'} to another file`,
+    { where: path },
+  );
 }
