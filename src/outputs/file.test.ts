@@ -470,47 +470,39 @@ describe('output-file', () => {
     // Its trailer cut off (SIGKILL after a flush), its header only (killed before the first), a byte damaged.
     const damaged = Buffer.from(bytes);
     damaged[14] = damaged[14]! ^ 0xff;
-    for (const [name, content, said] of [
-      ['cut.gor.gz', bytes.subarray(0, bytes.length - 8), /stops short at its end \(byte \d+\)/],
-      ['header.gor.gz', bytes.subarray(0, 10), /stops short at its end \(byte 10\)/],
-      ['damaged.gor.gz', damaged, /is damaged near byte \d+ of \d+/],
-    ] as const) {
+    /** `content` under `name`: appending is refused with words matching every pattern, the file left as it was. */
+    const refused = async (name: string, content: Buffer, ...said: RegExp[]) => {
       const file = join(dir, name);
       writeFileSync(file, content);
       const out = fileOutput({ path: file, append: true });
       await assert.rejects(Promise.resolve(out.write(msg('4'))), (e: TaplineError) => {
         assert.equal(e.code, ERROR_CODES.FILE_IO);
         assert.equal(e.where, file);
-        assert.match(e.message, said);
-        assert.match(e.message, /records appended after it could never be read/);
+        for (const words of said) assert.match(e.message, words);
         return true;
       });
       await out.close().catch(() => undefined);
       assert.deepEqual(readFileSync(file), content, `${name} is left as it was`);
-    }
+    };
+    const killed = /records appended after it could never be read/;
+    await refused('cut.gor.gz', bytes.subarray(0, bytes.length - 8), /stops short at its end \(byte \d+\)/, killed);
+    await refused('header.gor.gz', bytes.subarray(0, 10), /stops short at its end \(byte 10\)/, killed);
+    await refused('damaged.gor.gz', damaged, /is damaged near byte \d+ of \d+/, killed);
     // No gzip data at all under a .gz name (plain records, or text): not said as a killed run's damage, whose
     // recovery command could not read it either.
-    for (const [name, content, said] of [
-      [
-        'plain.gor.gz',
-        encodeRecord(msg('p')),
-        /starts with "1 p 170000000000".*It holds uncompressed \.gor records: rename it/,
-      ],
-      ['text.gz', Buffer.from('hello\n'), /starts with "hello\\n", not the gzip bytes 1f 8b.*Write to another file/],
-    ] as const) {
-      const file = join(dir, name);
-      writeFileSync(file, content);
-      const out = fileOutput({ path: file, append: true });
-      await assert.rejects(Promise.resolve(out.write(msg('4'))), (e: TaplineError) => {
-        assert.equal(e.code, ERROR_CODES.FILE_IO);
-        assert.equal(e.where, file);
-        assert.match(e.message, /cannot append: it is not gzip data/);
-        assert.match(e.message, said);
-        return true;
-      });
-      await out.close().catch(() => undefined);
-      assert.deepEqual(readFileSync(file), content, `${name} is left as it was`);
-    }
+    const notGzip = /cannot append: it is not gzip data/;
+    await refused(
+      'plain.gor.gz',
+      encodeRecord(msg('p')),
+      notGzip,
+      /starts with "1 p 170000000000".*It holds uncompressed \.gor records: rename it/,
+    );
+    await refused(
+      'text.gz',
+      Buffer.from('hello\n'),
+      notGzip,
+      /starts with "hello\\n", not the gzip bytes 1f 8b.*Write to/,
+    );
     // A whole one takes a second gzip member, read with the first.
     const more = fileOutput({ path: whole, append: true });
     await writeAll(more, [msg('4')]);
