@@ -275,6 +275,16 @@ async function analyticsFor(
 }
 
 /**
+ * The files a warning is about: all of them when few, else the first ones and how many more (the chunks of one
+ * --output-file, r_0.gor … r_999.gor, would fill a screen).
+ */
+function namesOf(files: readonly string[]): string {
+  const shown = 3;
+  if (files.length <= shown + 1) return files.join(', ');
+  return `${files.slice(0, shown).join(', ')} and ${groupDigits(files.length - shown)} more`;
+}
+
+/**
  * Several replays' answers in one file (docs/analytics.md, several replays in one file): a replayed.gor replayed
  * again with --output-file keeps the earlier replay's type-3 records beside its own. Each request's latest
  * answer (by the replay's clock) is accounted and the earlier ones are left out (earlier_replay_responses);
@@ -285,7 +295,7 @@ function replayLines(snapshot: AnalyticsSnapshot, files: readonly string[], pref
   const out: string[] = [];
   if (earlier > 0) {
     out.push(
-      `tapline: warning: ${files.join(', ')}: ${groupDigits(earlier)} replayed response(s) answer requests that a ` +
+      `tapline: warning: ${namesOf(files)}: ${groupDigits(earlier)} replayed response(s) answer requests that a ` +
         "later replay answered too (a replayed .gor replayed again with --output-file keeps the earlier replay's " +
         'type-3 records beside its own): each request counts its latest answer, by the replay clock, and the ' +
         'earlier ones are left out of the routes and totals (earlier_replay_responses in --json); the earlier ' +
@@ -294,7 +304,7 @@ function replayLines(snapshot: AnalyticsSnapshot, files: readonly string[], pref
   }
   if (preferReplayed && late > 0) {
     out.push(
-      `tapline: warning: ${files.join(', ')}: ${groupDigits(late)} response(s) came for a request whose exchange ` +
+      `tapline: warning: ${namesOf(files)}: ${groupDigits(late)} response(s) came for a request whose exchange ` +
         'was already counted (duplicate_responses: its answer came first, or it waited 60 s of recorded time or ' +
         'was pushed out by 100,000 waiting requests); they are under (no request), their bytes in the totals',
     );
@@ -319,7 +329,7 @@ function noneOfKindLine(snapshot: AnalyticsSnapshot, files: readonly string[], r
         ]
       : ['original response (type 2)', '--responses auto or replayed counts the replayed ones'];
   return [
-    `tapline: warning: ${files.join(', ')}: --responses ${responses}: not one ${kind} in ${groupDigits(requests)} ` +
+    `tapline: warning: ${namesOf(files)}: --responses ${responses}: not one ${kind} in ${groupDigits(requests)} ` +
       `request(s): every request shows as no response, and no latency budget can break (${hint})`,
   ];
 }
@@ -333,7 +343,7 @@ function cutLines(snapshot: AnalyticsSnapshot, files: readonly string[]): string
   const out: string[] = [];
   if (replayed > 0) {
     out.push(
-      `tapline: warning: ${files.join(', ')}: ${groupDigits(replayed)} replayed response(s) were cut at record time ` +
+      `tapline: warning: ${namesOf(files)}: ${groupDigits(replayed)} replayed response(s) were cut at record time ` +
         '(incomplete=response-buffer: the replay kept only the first --output-http-response-buffer bytes of each): ' +
         'their body bytes are what the file holds, not what the server sent, so the totals and budgets count ' +
         'fewer bytes (replayed_responses_cut in --json); replay with a larger --output-http-response-buffer to ' +
@@ -342,7 +352,7 @@ function cutLines(snapshot: AnalyticsSnapshot, files: readonly string[]): string
   }
   if (marked > 0) {
     out.push(
-      `tapline: warning: ${files.join(', ')}: ${groupDigits(marked)} request(s) or original response(s) are marked ` +
+      `tapline: warning: ${namesOf(files)}: ${groupDigits(marked)} request(s) or original response(s) are marked ` +
         'incomplete (incomplete=REASON in their meta line: recorded with --input-raw-allow-incomplete, or cut at ' +
         '--input-raw-max-size or --input-raw-memory-budget): they are counted as the file holds them, fewer bytes ' +
         'than were sent (marked_incomplete in --json)',
@@ -549,7 +559,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       inputs = fed.inputs;
       partial = partialOf(signalled ?? 'SIGINT', fed, progress);
       snapshot = analytics.snapshot();
-      rounds.push(await roundsLine(analytics, snapshot, fed, files.join(', ')));
+      rounds.push(await roundsLine(analytics, snapshot, fed, namesOf(files)));
       if (compare) {
         const baseClients = new Map<string, string>();
         const { analytics: base, preferReplayed: baseReplayed } = await analyticsFor(
@@ -673,7 +683,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     if (unusable.length > 0 || cutShort.length > 0) return EXIT_FAILED;
     if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
       log.write(
-        `tapline: error: no request in ${files.join(', ')}: the budgets have nothing to judge (a replay or recording ` +
+        `tapline: error: no request in ${namesOf(files)}: the budgets have nothing to judge (a replay or recording ` +
           `that failed?); --allow-empty passes such a run (${ERROR_CODES.NOTHING_TO_JUDGE})`,
       );
       return EXIT_FAILED;

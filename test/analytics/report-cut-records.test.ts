@@ -153,5 +153,15 @@ describe('report over records held cut', () => {
         assert.match(r.stderr, /marked\.gor(\.gz)?: 2 request\(s\) or original response\(s\) are marked incomplete/);
       });
     }
+    // Many files (the chunks of one --output-file): the first three named, then how many more.
+    const copies = [0, 1, 2, 3, 4].map((i) => join(dir, `chunk_${i}.gor`));
+    for (const copy of copies) writeFileSync(copy, readFileSync(marked));
+    const many = await report(copies, 'on');
+    assert.ok(
+      many.stderr.includes(
+        `warning: ${copies.slice(0, 3).join(', ')} and 2 more: 10 request(s) or original response(s) are marked`,
+      ),
+      many.stderr,
+    );
   });
 });
