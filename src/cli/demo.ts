@@ -7,11 +7,11 @@
  *  4. prints what happened: recorded, replayed, received, how fast, and where the recorded bytes went.
  * A dashboard (--dashboard ADDR, default an ephemeral port on 127.0.0.1) shows the recording live.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
-import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { describeError, describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
 import type { Input } from '../core/plugin.js';
@@ -72,6 +72,19 @@ export async function runDemo(argv: string[]): Promise<number> {
     else dashboardAt = value;
   }
   const out = (line = '') => process.stdout.write(`${line}\n`);
+  // --dir is the demo's own: made when missing (it recorded nothing into a missing one, then went on to replay it).
+  if (dir !== undefined) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (cause) {
+      const why =
+        (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is a file, not a directory' : describeIoError(cause);
+      throw new TaplineError(ERROR_CODES.FILE_IO, `cannot make ${dir}: ${why}`, {
+        where: 'tapline demo --dir',
+        cause,
+      });
+    }
+  }
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));
   const recording = join(workDir, 'recorded.gor');
 
@@ -111,6 +124,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     await input.close();
     const recorded = await recordRun;
     const written = recorded.outputs[0]?.written ?? 0;
+    if (recorded.failures.length > 0) {
+      // Said above, as the run met it (a full disk, a directory made unwritable): nothing to replay.
+      out(`   the recording failed (${recorded.failures.join('; ')}): the demo stops here`);
+      return 1;
+    }
     out(
       `   recorded ${written} messages (${written / 2} requests + responses) in ${(recordMs / 1000).toFixed(2)}s → ${recording}`,
     );

@@ -1,7 +1,7 @@
 /** `tapline demo` is the README's first command: it must work on a fresh checkout. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -13,7 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 it('tapline demo records traffic, replays it at 2x to staging, and every request arrives', async () => {
-  const res = await runTapline(['demo', '--requests', '60', '--dir', dir], { timeoutMs: 60_000 });
+  // A --dir that does not exist yet is made (it recorded nothing into it, replayed nothing and exited 1).
+  const demoDir = join(dir, 'runs', 'first');
+  const res = await runTapline(['demo', '--requests', '60', '--dir', demoDir], { timeoutMs: 60_000 });
   assert.equal(res.code, 0, res.stderr + res.stdout.toString());
   const out = res.stdout.toString();
   // The suite runs as root in CI: the demo records by live capture on lo.
@@ -22,7 +24,7 @@ it('tapline demo records traffic, replays it at 2x to staging, and every request
   assert.match(out, /Staging received 60 of 60 requests/);
   const speedup = Number(/\(([\d.]+)× faster; asked for 2×\)/.exec(out)?.[1]);
   assert.ok(speedup > 1.5 && speedup < 2.6, `replay speed-up ${speedup}`);
-  const recording = readFileSync(join(dir, 'recorded.gor'));
+  const recording = readFileSync(join(demoDir, 'recorded.gor'));
   assert.equal(recording.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1, 120);
 });
 
@@ -44,6 +46,18 @@ it('without capture rights the demo says so and records through its tap', {
   assert.equal(res.code, 0, res.out);
   assert.match(res.out, /live capture is not available here: capturing packets needs root or CAP_NET_RAW/);
   assert.match(res.out, /Staging received 20 of 20 requests/);
+});
+
+it('tapline demo --dir naming a file fails at start, saying so', async () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  const res = await runTapline(['demo', '--dir', file]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /tapline demo --dir: cannot make \S+a-file: it is a file, not a directory \(TAPLINE_ERR_FILE_IO\)/,
+  );
+  assert.equal(res.stdout.toString(), '');
 });
 
 it('tapline demo rejects unknown options with exit 2', async () => {
