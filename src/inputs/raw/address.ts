@@ -27,6 +27,11 @@ export interface RawAddress {
    * port forgotten than meant, so the input says so once.
    */
   readonly emptyPort?: boolean;
+  /**
+   * The host was written `localhost`: `host` is 127.0.0.1, as gor reads it, and a live capture filters on ::1
+   * too when the interface has it (a client may reach localhost over either; Node 17 and later try ::1 first).
+   */
+  readonly localhost?: boolean;
 }
 
 /** A capture file's name: `…pcap`, `…pcapng`, `….cap`, or one of them gzip-compressed (`dump.pcap.gz`). */
@@ -84,13 +89,21 @@ export function parseRawAddress(text: string, pcapFile = false): RawAddress {
       }
     }
   }
-  if (host === 'localhost') host = '127.0.0.1';
+  const localhost = host === 'localhost';
+  if (localhost) host = '127.0.0.1';
   if (host === '0.0.0.0' || host === '::') host = '';
   const ports = portText === undefined ? [] : parsePorts(text, portText);
   const file = pcapFile || host === STDIN_CAPTURE || (host !== '' && FILE_SUFFIX.test(host) && isIP(host) === 0);
   if (file && host === '') throw usage(text, 'no capture file named');
   const emptyPort = portText === '';
-  return { text, host, ports: ports.includes(0) ? [] : ports, file, ...(emptyPort ? { emptyPort } : {}) };
+  return {
+    text,
+    host,
+    ports: ports.includes(0) ? [] : ports,
+    file,
+    ...(emptyPort ? { emptyPort } : {}),
+    ...(localhost && !file ? { localhost } : {}),
+  };
 }
 
 function parsePorts(text: string, portText: string): number[] {

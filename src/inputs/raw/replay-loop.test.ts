@@ -26,6 +26,8 @@ describe('input-raw: replaying to an address the capture sees', () => {
     assert.deepEqual(targets('lo:0', ['http://[::1]:9000']), ['--output-http http://[::1]:9000']);
     assert.deepEqual(targets(':80,8080', ['http://192.0.2.2']), ['--output-http http://192.0.2.2']);
     assert.deepEqual(targets('lo:8080', [], ['127.0.0.1:8080']), ['--output-binary 127.0.0.1:8080']);
+    // localhost captures ::1 too (docs/capture.md), so a replay to [::1] loops as well.
+    assert.deepEqual(targets('localhost:8080', ['http://[::1]:8080']), ['--output-http http://[::1]:8080']);
   });
 
   it('leaves out targets it does not see: another port, another machine, an address reached over lo from eth0', () => {

@@ -60,6 +60,7 @@ export function capturedReplayTargets(
 ): string[] {
   if (address.file) return [];
   const seen = new Set(seenAddresses(address.host.toLowerCase().replace(/%.*$/, ''), interfaces));
+  if (address.localhost && ownAddresses(interfaces.lo).includes('::1')) seen.add('::1');
   const all = [
     ...targets.http.map((v) => hostPort(v, '--output-http')),
     ...targets.binary.map((v) => hostPort(v, '--output-binary')),

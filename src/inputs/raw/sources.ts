@@ -163,6 +163,10 @@ export function resolveLiveAddress(address: RawAddress): { iface: string; hosts:
     // Compared in the form the system lists its addresses in: `[0:0:0:0:0:0:0:1]` or `[FD00::2]` is lo or eth0.
     const listed = canonicalIp(ip);
     const owner = zoneIface ?? names.find((n) => interfaceAddresses(n).includes(listed));
+    // localhost is ::1 as well: gor's 127.0.0.1 alone missed every client that reached it over IPv6.
+    if (address.localhost && owner !== undefined && interfaceAddresses(owner).includes('::1')) {
+      return { iface: owner, hosts: [ip, '::1'] };
+    }
     return { iface: owner ?? 'any', hosts: [ip] };
   }
   throw badAddress(address, `"${host}" is neither an interface (have: ${names.join(', ')}) nor an IP address`);
