@@ -444,6 +444,27 @@ describe('output-file', () => {
     await blocked.close().catch(() => undefined);
   });
 
+  it('a placeholder directory on a read-only file system: the error says so (Node said ENOENT: "does not exist")', async (t) => {
+    const mnt = join(fresh(), 'ro');
+    mkdirSync(mnt);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', mnt], { stdio: 'ignore' }).status !== 0) {
+      t.skip('cannot mount a tmpfs here (not root?)');
+      return;
+    }
+    try {
+      const out = fileOutput({ path: join(mnt, '%Y/%m/requests.gor'), now: () => new Date(2024, 0, 1, 12) });
+      await assert.rejects(Promise.resolve(out.write(msg('1'))), (e: TaplineError) => {
+        assert.equal(e.code, ERROR_CODES.FILE_IO);
+        assert.equal(e.where, join(mnt, '2024'));
+        assert.match(e.message, /^cannot create the directory: read-only file system \(EROFS\)$/);
+        return true;
+      });
+      await out.close().catch(() => undefined);
+    } finally {
+      spawnSync('umount', [mnt], { stdio: 'ignore' });
+    }
+  });
+
   it('a missing directory: FILE_IO naming the file, from write()', async () => {
     const file = join(root, 'no-such-dir', 'x.gor');
     const out = fileOutput({ path: file, append: true });

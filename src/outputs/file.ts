@@ -187,9 +187,7 @@ export function fileOutput(options: FileOutputOptions): Output {
     // Once per directory name, not at every file switch (`%t` switches files at every message type).
     if (makesDirectories && dirname(file) !== madeDirectory) {
       const dir = dirname(file);
-      await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-        throw fileError(dir, 'create the directory', err);
-      });
+      await makeDirectory(dir);
       madeDirectory = dir;
     }
     const sink = await FileSink.open(file, file.endsWith('.gz'), takesRuns);
@@ -339,6 +337,29 @@ export const fileOutputPlugin: OutputPluginDef = {
     });
   },
 };
+
+/**
+ * mkdir -p. Node's recursive mkdir says ENOENT for a directory it could not make below one that exists, whatever
+ * the reason ('out/%Y/r.gor' on a read-only file system: 'the directory does not exist (tapline creates only
+ * directories named by a placeholder such as %Y)'): the first missing directory is then made alone, which fails
+ * with the real reason (EROFS, EACCES, ENOSPC, …), and that is said, naming it.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(dir, 'create the directory', err);
+  }
+  let first = dir;
+  while (dirname(first) !== first && !existsSync(dirname(first))) first = dirname(first);
+  await mkdir(first).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError(first, 'create the directory', err);
+  });
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw fileError(dir, 'create the directory', err);
+  });
+}
 
 /** What `path` is when it exists and is neither a regular file nor a directory (for chunksBesideSpecialFile). */
 function specialFileKind(path: string): string | undefined {
