@@ -26,7 +26,7 @@ import { NativeTracker } from './native-tracker.js';
 import { RecentRate } from './recent-rate.js';
 import { RouteNamer } from './routes.js';
 import { statsAddon } from './stats-addon.js';
-import { type ExchangeSink, ExchangeTracker, type TrackerOptions } from './tracker.js';
+import { type ExchangeSink, ExchangeTracker, type TrackerCounters, type TrackerOptions } from './tracker.js';
 import type { AnalyticsSnapshot, Exchange } from './types.js';
 
 export type { Breach, Budgets } from './budgets.js';
@@ -83,6 +83,8 @@ export interface Analytics {
   finish(): void;
   /** Message numbers (from 0, in the order observed) where the input started a new round (tracker.ts). */
   roundStarts(): readonly number[];
+  /** The tracker's counters so far (a copy; cheaper than snapshot(): `report` reads them after each file). */
+  counters(): TrackerCounters;
 }
 
 /** The largest part of a raw run observeRun() hands to scanGor. */
@@ -226,5 +228,6 @@ export function createAnalytics(options: AnalyticsOptions = {}): Analytics {
     },
     finish: () => tracker().flush(),
     roundStarts: () => [...tracker().roundStarts],
+    counters: () => ({ ...tracker().counters }),
   };
 }

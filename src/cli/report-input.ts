@@ -245,11 +245,18 @@ export async function feedFiles(
     }
     const before = progress.bytesRead;
     const recordsBefore = progress.records;
+    const marksBefore = analytics.counters();
     const fed =
       k.kind === 'pcap'
         ? await feedPcap(k.spec, analytics, log, progress, stop, ipv6Clients, k.stream)
         : await feedGor(k.path, k.kind === 'gor.gz', analytics, log, progress, map, stop, k.stream);
     inputs[k.spec] = fed.stats;
+    // Records of this file held cut (incomplete=REASON): what report warns about, by file in --json.
+    const marks = analytics.counters();
+    for (const key of ['replayed_responses_cut', 'marked_incomplete'] as const) {
+      const n = marks[key] - marksBefore[key];
+      if (n > 0) fed.stats[key] = n;
+    }
     const from = messages.length > 0 ? messages[messages.length - 1]!.to : 0;
     const count = k.kind === 'pcap' ? progress.records - recordsBefore : Number(fed.stats.records ?? 0);
     messages.push({ spec: k.spec, path: k.path, kind: k.kind, stream: k.stream !== undefined, from, to: from + count });

@@ -338,12 +338,19 @@ function noneOfKindLine(snapshot: AnalyticsSnapshot, files: readonly string[], r
  * Messages the files hold cut (a mark `incomplete=REASON` in their meta line): counted as they are, their bytes
  * fewer than were sent, so a budget could pass on numbers too small. Said, with the --json field.
  */
-function cutLines(snapshot: AnalyticsSnapshot, files: readonly string[]): string[] {
+function cutLines(snapshot: AnalyticsSnapshot, inputs: FeedResult['inputs'], prefix = ''): string[] {
   const { replayed_responses_cut: replayed, marked_incomplete: marked } = snapshot.accounting;
+  // The files that hold them (counted per file in --json's inputs).
+  const holding = (key: string) =>
+    namesOf(
+      Object.entries(inputs)
+        .filter(([, stats]) => Number(stats[key] ?? 0) > 0)
+        .map(([name]) => `${prefix}${name}`),
+    );
   const out: string[] = [];
   if (replayed > 0) {
     out.push(
-      `tapline: warning: ${namesOf(files)}: ${groupDigits(replayed)} replayed response(s) were cut at record time ` +
+      `tapline: warning: ${holding('replayed_responses_cut')}: ${groupDigits(replayed)} replayed response(s) were cut at record time ` +
         '(incomplete=response-buffer: the replay kept only the first --output-http-response-buffer bytes of each): ' +
         'their body bytes are what the file holds, not what the server sent, so the totals and budgets count ' +
         'fewer bytes (replayed_responses_cut in --json); replay with a larger --output-http-response-buffer to ' +
@@ -352,7 +359,7 @@ function cutLines(snapshot: AnalyticsSnapshot, files: readonly string[]): string
   }
   if (marked > 0) {
     out.push(
-      `tapline: warning: ${namesOf(files)}: ${groupDigits(marked)} request(s) or original response(s) are marked ` +
+      `tapline: warning: ${holding('marked_incomplete')}: ${groupDigits(marked)} request(s) or original response(s) are marked ` +
         'incomplete (incomplete=REASON in their meta line: recorded with --input-raw-allow-incomplete, or cut at ' +
         '--input-raw-max-size or --input-raw-memory-budget): they are counted as the file holds them, fewer bytes ' +
         'than were sent (marked_incomplete in --json)',
@@ -611,7 +618,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
           )
         : []),
       ...rounds,
-      ...cutLines(snapshot, files),
+      ...cutLines(snapshot, inputs),
       ...noneOfKindLine(snapshot, files, flags.string('responses')),
       ...(baseline
         ? noneOfKindLine(
@@ -620,12 +627,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
             flags.string('responses'),
           )
         : []),
-      ...(baseline
-        ? cutLines(
-            baseline,
-            baseFiles.map((f) => `--compare ${f}`),
-          )
-        : []),
+      ...(baseline ? cutLines(baseline, baseInputs, '--compare ') : []),
     ]) {
       if (line) log.write(line);
     }

@@ -113,6 +113,10 @@ describe('report over records held cut', () => {
         assert.equal(s.total_requests, 3);
         assert.equal(s.accounting.replayed_responses_cut, 2, file);
         assert.equal(s.accounting.marked_incomplete, 0);
+        // By file too.
+        const own = (s as unknown as { inputs: Record<string, Record<string, number>> }).inputs[file]!;
+        assert.equal(own.replayed_responses_cut, 2);
+        assert.equal(own.marked_incomplete, undefined);
         // What the file holds: the first 10 KiB of each big answer, head included, not 300,000 bytes.
         assert.ok(s.totals.response_body_bytes < 2 * 10 * 1024 + 50, String(s.totals.response_body_bytes));
         assert.ok(
@@ -129,6 +133,12 @@ describe('report over records held cut', () => {
     const original = await report(['--json', '--responses', 'original', replayed], 'on');
     assert.equal(JSON.parse(original.stdout.toString()).accounting.replayed_responses_cut, 0);
     assert.doesNotMatch(original.stderr, /cut at record time/);
+    // With a file holding none: only the file holding them is named, and counted in its inputs entry.
+    const both = await report(['--json', rec, replayed], 'on');
+    assert.ok(both.stderr.includes(`warning: ${replayed}: 2 replayed response(s) were cut`), both.stderr);
+    const inputs = JSON.parse(both.stdout.toString()).inputs;
+    assert.equal(inputs[rec].replayed_responses_cut, undefined);
+    assert.equal(inputs[replayed].replayed_responses_cut, 2);
     // The baseline of --compare is said of too, by its name.
     const cmp = await report(['--json', rec, '--compare', replayed], 'on');
     assert.match(cmp.stderr, /--compare [^:]*replayed\.gor: 2 replayed response\(s\) were cut at record time/);
