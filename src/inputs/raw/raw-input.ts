@@ -17,6 +17,7 @@
  */
 
 import { Channel } from '../../core/async.js';
+import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { type Message, nowNs } from '../../core/message.js';
 import type { Batch, Input } from '../../core/plugin.js';
@@ -237,6 +238,14 @@ export function rawInput(options: RawInputOptions): Input {
       for await (const batch of channel.drain()) yield batch;
       await running;
       if (failure !== undefined) throw failure;
+      // As tcpdump -r, report and --input-file do: everything read was passed on, but not all the file held.
+      // Not after a stop (SIGINT while a writer was mid-packet on standard input).
+      if (!stopping && Number(stats().file_cut_short ?? 0) > 0) {
+        throw new TaplineError(
+          ERROR_CODES.FILE_IO,
+          'the capture could not be read to its end (see the warning above); what was read was passed on',
+        );
+      }
     },
     async close() {
       stopping = true;
