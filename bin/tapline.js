@@ -12,6 +12,14 @@ let runCli;
 try {
   ({ runCli } = await import('../dist/cli/main.js'));
 } catch (err) {
+  // A checkout not built (git clone without npm ci), or a dependency not installed: one line saying what to run.
+  if (err?.code === 'ERR_MODULE_NOT_FOUND') {
+    const what = /dist\/cli\/main\.js'/.test(err.message)
+      ? 'tapline is not built here (no dist/cli/main.js): run npm ci, or npm run build after an npm install'
+      : `${err.message.split('\n')[0]}: a dependency is not installed; run npm ci`;
+    process.stderr.write(`tapline: error: ${what} (TAPLINE_ERR_FILE_IO)\n`);
+    process.exit(1);
+  }
   if (err?.code !== 'EMFILE' && err?.code !== 'ENFILE') throw err;
   const { readFileSync } = await import('node:fs');
   // The loader's other opens may still hold the descriptors for a moment: a few tries, 20 ms apart.

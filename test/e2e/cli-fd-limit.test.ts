@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -66,5 +66,23 @@ describe('an open-file limit too low to load tapline', { skip }, () => {
       }
     }
     assert.ok(seen, 'no limit from 30 to 80 failed while a run loaded its own code');
+  });
+});
+
+describe('bin/tapline.js in a checkout that is not built', () => {
+  it("says to build it, in one line (was: node's ERR_MODULE_NOT_FOUND stack trace)", async () => {
+    const checkout = join(dir, 'checkout');
+    mkdirSync(join(checkout, 'bin'), { recursive: true });
+    copyFileSync(join(REPO_ROOT, 'bin', 'tapline.js'), join(checkout, 'bin', 'tapline.js'));
+    const r = await collect(
+      spawn(process.execPath, [join(checkout, 'bin', 'tapline.js'), '--help'], { stdio: ['pipe', 'pipe', 'pipe'] }),
+      30_000,
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr,
+      'tapline: error: tapline is not built here (no dist/cli/main.js): run npm ci, or npm run build after an npm ' +
+        'install (TAPLINE_ERR_FILE_IO)\n',
+    );
   });
 });
