@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { makeMeta } from '../core/message.js';
+import { globSync } from '../inputs/file-glob.js';
 import {
   ChunkNamer,
   chunkName,
@@ -180,6 +181,34 @@ describe("ChunkNamer: gor's chunk names without listing the directory at every c
         { numRuns: 60 },
       );
     }
+  });
+
+  it('a new name at every record (%r, %NS): named as listing would, without listing the directory for each', () => {
+    const dir = join(root, String(dirs++));
+    mkdirSync(dir);
+    // Chunks of some names are there already, and look-alikes that are none of theirs.
+    for (const f of ['id5_0.gor', 'id5_3.gor', 'id7.gor', 'id9_x.gor', 'id12_1.gor.tmp', 'id1_2.gor']) {
+      writeFileSync(join(dir, f), '');
+    }
+    let listings = 0;
+    const namer = new ChunkNamer((pattern) => {
+      listings++;
+      return globSync(pattern);
+    });
+    for (let i = 0; i < 300; i++) {
+      const path = join(dir, `id${i % 150}.gor`); // each name twice: the second time from what is known
+      const want = chunkName(path, true);
+      const got = namer.name(path, true);
+      assert.equal(got, want, `${path}, directory ${readdirSync(dir).sort().join(' ')}`);
+      writeFileSync(got, 'x', { flag: 'a' });
+      namer.created(path, got);
+      if (i === 100) {
+        writeFileSync(join(dir, 'id120_7.gor'), ''); // another process: the directory is listed again
+        utimesSync(dir, 2_000_000, 2_000_000);
+      }
+    }
+    assert.ok(listings < 10, `listed ${listings} times`); // it listed for every new name: 150+
+    assert.ok(readdirSync(dir).includes('id120_8.gor'));
   });
 
   it('a chunk another process made under the next name is seen even when the directory looks unchanged', () => {
