@@ -46,7 +46,7 @@ const flags: Record<string, FlagSpec> = {
     default: '256',
     value: 'N',
     section: SECTION,
-    help: 'Start a new chunk after this many records (0 = no record limit, only the size limit).',
+    help: 'Start a new chunk after this many records (0 or less = no record limit, only the size limit).',
   },
   'output-file-max-size-limit': {
     kind: 'size',
