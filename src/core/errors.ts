@@ -95,6 +95,8 @@ const IO_REASONS: Readonly<Record<string, string>> = {
   EMFILE: 'too many open files',
   EFBIG: 'file too large',
   EIO: 'input/output error',
+  EPIPE: 'the pipe has no reader any more (its reader went away)',
+  ENAMETOOLONG: 'the name is too long',
 };
 
 /** A failed open, read or write in words: `no space left on device (ENOSPC)`; others as describeError. */

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
+  constants as fsConstants,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -532,6 +535,28 @@ describe('output-file', () => {
       readRecords(whole).map((m) => m.meta.id),
       ['1', '2', '3', '4'],
     );
+  });
+
+  it('a FIFO whose reader goes away: FILE_IO in words, not EPIPE in Node\'s ("broken pipe, write")', async () => {
+    const fifo = join(fresh(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const out = fileOutput({ path: fifo, append: true });
+    await out.write(msg('1'));
+    closeSync(reader);
+    let error: TaplineError | undefined;
+    try {
+      for (let i = 0; i < 2000 && !error; i++)
+        await out.write(msg(String(i), '1', `GET /${'x'.repeat(2000)} HTTP/1.1\r\n\r\n`));
+    } catch (e) {
+      error = e as TaplineError;
+    }
+    await out.close().catch((e) => {
+      error ??= e as TaplineError;
+    });
+    assert.equal(error?.code, ERROR_CODES.FILE_IO);
+    assert.equal(error.where, fifo);
+    assert.equal(error.message, 'cannot write: the pipe has no reader any more (its reader went away) (EPIPE)');
   });
 
   it('a path that is a directory: FILE_IO', async () => {
