@@ -87,3 +87,15 @@ export function refuseIdleGlobalFlags(flags: FlagSet, analytics: boolean): void 
     );
   }
 }
+
+/**
+ * gor's queue statistics (`--output-http-stats`, `--output-tcp-stats`, `--output-ws-stats`) print only with
+ * --stats, in gor as here: without it the run printed nothing and said nothing. Warned, not refused: gor takes
+ * such a command line, and a script may carry it.
+ */
+export function idleQueueStatsWarnings(flags: FlagSet): string[] {
+  if (flags.bool('stats')) return [];
+  return ['output-http-stats', 'output-tcp-stats', 'output-ws-stats']
+    .filter((name) => flags.bool(name))
+    .map((name) => `--${name} prints gor's queue statistics only with --stats (as in gor): add --stats to see them`);
+}

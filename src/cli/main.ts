@@ -26,7 +26,7 @@ import { parseArgv } from './argv.js';
 import { exitAtOnce } from './exit-at-once.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { tooManyOpenFiles } from './fd-limit.js';
-import { globalFlags, refuseIdleGlobalFlags } from './global-flags.js';
+import { globalFlags, idleQueueStatsWarnings, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
 import { plannedFlags } from './planned-flags.js';
 import {
@@ -206,6 +206,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     verbose: flags.number('verbose'),
     write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)),
   });
+  for (const line of idleQueueStatsWarnings(flags)) log.warn(line, 'idle queue stats');
   const stop = new AbortController();
   const ctx: PluginContext = { log, signal: stop.signal };
   const modifierModule = givenAny(flags, modifierFlags) ? await import('../modifiers/index.js') : undefined;

@@ -348,6 +348,21 @@ describe('ending a run', () => {
 });
 
 describe('observability', () => {
+  it("gor's queue-stats flags without --stats say they print nothing without it (was: nothing at all)", async () => {
+    const file = join(dir, 'qstats.gor');
+    writeFileSync(file, record(1));
+    const res = await runTapline(['--input-file', file, '--output-null', '--output-http-stats', '--output-tcp-stats']);
+    assert.equal(res.code, 0, res.stderr);
+    for (const name of ['output-http-stats', 'output-tcp-stats']) {
+      assert.match(
+        res.stderr,
+        new RegExp(`warning: --${name} prints gor's queue statistics only with --stats \\(as in gor\\): add --stats`),
+      );
+    }
+    const withStats = await runTapline(['--input-file', file, '--output-null', '--output-http-stats', '--stats']);
+    assert.doesNotMatch(withStats.stderr, /queue statistics only with --stats/);
+  });
+
   it('--stats prints JSON objects on stderr', async () => {
     const file = join(dir, 'stats.gor');
     writeFileSync(file, Buffer.concat(Array.from({ length: 20 }, (_, i) => record(i))));
