@@ -96,6 +96,11 @@ export class FileSink {
    * never be read. Seen at a flush (flush() asks the kernel) or by removedNow().
    */
   removed = false;
+  /**
+   * The file had a name when opened: only then can its going be seen (/dev/stdout redirected to a file already
+   * removed has none from the start, and reopening it would not give it one).
+   */
+  named = true;
 
   private constructor(
     readonly path: string,
@@ -173,6 +178,7 @@ export class FileSink {
       ...(copy ? { fs: copy.fs() } : {}),
     });
     const sink = new FileSink(path, fd, ws, gzip, st ? Number(st.size) : 0, copy);
+    sink.named = st !== undefined && st.nlink > 0n;
     if (identity !== undefined) sink.writingDone = startWriting(identity, st!.birthtimeNs);
     return sink;
   }
@@ -260,6 +266,7 @@ export class FileSink {
     pending?.catch(() => {}); // the error is kept and thrown by the next write or close
     const records = this.records;
     this.gz?.flush(zlibConstants.Z_SYNC_FLUSH, () => this.mark(this.diskBytes - this.initialSize, records));
+    if (!this.named) return;
     fstat(this.fd, (err, st) => {
       if (!err && st.nlink === 0) this.removed = true;
     });
@@ -267,7 +274,7 @@ export class FileSink {
 
   /** Whether the file has no name left, asked now (removed). */
   removedNow(): boolean {
-    if (!this.removed && !this.closing) {
+    if (!this.removed && !this.closing && this.named) {
       try {
         this.removed = fstatSync(this.fd).nlink === 0;
       } catch {

@@ -232,6 +232,27 @@ describe('output-file', () => {
     }
   });
 
+  it('a file with no name from the start (stdout redirected to a removed file) is written, not said removed', async () => {
+    const gone = join(fresh(), 'gone.gor');
+    const fd = openSync(gone, 'w');
+    try {
+      rmSync(gone);
+      const warnings: string[] = [];
+      const path = `/proc/self/fd/${fd}`; // as /dev/stdout names such a file
+      const out = fileOutput({ path, append: true, flushIntervalMs: 5, warn: (w) => warnings.push(w) });
+      for (let i = 0; i < 20; i++) {
+        await out.write(msg(String(i)));
+        await new Promise((r) => setTimeout(r, 2)); // flushes run meanwhile
+      }
+      await out.close();
+      assert.deepEqual(warnings, []);
+      assert.equal(out.stats!().lost_in_removed_file, 0);
+      assert.equal(readRecords(path).length, 20);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('.gz output is a valid gzip file, smaller than plain (TestFileOutputCompression)', async () => {
     const dir = fresh();
     const msgs = Array.from({ length: 500 }, (_, i) => msg(String(i)));
