@@ -148,10 +148,11 @@ export class FileSink {
         { where: path },
       );
     }
-    if (identity !== undefined && isBeingWritten(identity)) {
+    if (identity !== undefined && (st!.isFile() || st!.isFIFO()) && isBeingWritten(identity)) {
       // Two outputs of this run on one file lose records: a kernel copy writes at the end it saw, which the other
       // output may have written meanwhile (the copy lands over its records), and two gzip streams interleaved
-      // cannot be read past the first byte of the other's. gor truncates the file at each output's open.
+      // cannot be read past the first byte of the other's; on a pipe, their batches interleave. gor truncates the
+      // file at each output's open. A device (/dev/null twice) loses nothing.
       closeSync(fd);
       throw new TaplineError(
         ERROR_CODES.FILE_IO,

@@ -230,6 +230,10 @@ describe('output-file', () => {
         ['a', 'c'],
       );
     }
+    // A device loses nothing: /dev/null twice is taken.
+    const nulls = [fileOutput({ path: '/dev/null', append: true }), fileOutput({ path: '/dev/null', append: true })];
+    for (const out of nulls) await out.write(msg('n'));
+    for (const out of nulls) await out.close();
   });
 
   it('a file with no name from the start (stdout redirected to a removed file) is written, not said removed', async () => {
