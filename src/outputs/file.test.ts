@@ -194,6 +194,26 @@ describe('output-file', () => {
       assert.match(warnings[0]!, new RegExp(`r(_0)?\\.gor was removed while this run wrote to it: the ${lost} record`));
       assert.match(warnings[0]!, /the next records go to a new /);
     }
+    // Removed, and the chunk full before a flush looked: seen at the switch to the next chunk.
+    {
+      const dir = fresh();
+      const warnings: string[] = [];
+      const out = fileOutput({ path: join(dir, 'r.gor'), queueLimit: 2, warn: (w) => warnings.push(w) });
+      await writeAll(out, [msg('a'), msg('b')]);
+      rmSync(join(dir, 'r_0.gor'));
+      await writeAll(out, [msg('c')]);
+      await out.close();
+      assert.equal(out.stats!().lost_in_removed_file, 2);
+      assert.deepEqual(list(dir), ['r_0.gor']); // the next chunk's name, gor's rule with r_0 gone
+      assert.deepEqual(
+        readRecords(join(dir, 'r_0.gor')).map((m) => m.meta.id),
+        ['c'],
+      );
+      assert.match(
+        warnings[0]!,
+        /r_0\.gor was removed while this run wrote to it: the 2 record\(s\) written to it are in no file \(counted in lost_in_removed_file\); the next records go to a new chunk$/,
+      );
+    }
     // Removed after the last write: seen at close.
     const dir = fresh();
     const warnings: string[] = [];

@@ -137,15 +137,15 @@ export function fileOutput(options: FileOutputOptions): Output {
   const namer = new ChunkNamer();
   /** The templated path of the chunk being opened (namer.created()). */
   let chunkOf: string | undefined;
+  /** The chunk has its records or its bytes: the next record starts a new one (gor's nextChunk). */
+  const full = (file: OpenFile): boolean =>
+    (queueLimit > 0 && file.records >= queueLimit) || (sizeLimit > 0 && file.sink.diskBytes >= sizeLimit);
   const resolveName = (templated: string): string => {
     if (append) {
       if (lastAppendPath?.[0] !== templated) lastAppendPath = [templated, cleanPath(templated)];
       return lastAppendPath[1];
     }
-    const next =
-      current === undefined ||
-      (queueLimit > 0 && current.records >= queueLimit) ||
-      (sizeLimit > 0 && current.sink.diskBytes >= sizeLimit);
+    const next = current === undefined || full(current);
     if (!next && current !== undefined && templated === lastTemplated) return current.name;
     lastTemplated = templated;
     chunkOf = templated;
@@ -157,18 +157,25 @@ export function fileOutput(options: FileOutputOptions): Output {
    * no file, and gor goes on writing there. It is counted and said, and the next record opens the name again.
    */
   let retired: FileSink | undefined;
-  const removedFile = (file: OpenFile, atClose: boolean): void => {
+  /** `reopened`: the next record opens the same name again (else the run closes, or the next chunk follows). */
+  const removedFile = (file: OpenFile, reopened: boolean): void => {
     stats.lost_in_removed_file += file.records;
     options.warn?.(
       `${name}: ${file.name} was removed while this run wrote to it: the ${file.records} record(s) written to ` +
-        `it are in no file (counted in lost_in_removed_file)${atClose ? '' : `; the next records go to a new ${file.name}`}`,
+        `it are in no file (counted in lost_in_removed_file)${reopened ? `; the next records go to a new ${append ? file.name : 'chunk'}` : ''}`,
     );
   };
+  /**
+   * The open file was removed: seen at a flush, or asked now when its chunk is full (the next chunk may get its
+   * very name, r_0.gor again once r_0.gor is gone, and would be written to the removed file).
+   */
+  const removedNow = (): boolean =>
+    current !== undefined && (current.sink.removed || (!append && full(current) && current.sink.removedNow()));
   const retireRemoved = (): void => {
     const file = current!;
     current = undefined;
     retired = file.sink;
-    removedFile(file, false);
+    removedFile(file, true);
   };
   const closeRetired = async (): Promise<void> => {
     const sink = retired;
@@ -183,7 +190,12 @@ export function fileOutput(options: FileOutputOptions): Output {
     const old = current;
     current = undefined;
     await closeRetired();
-    if (old) await closeSink(old.sink);
+    if (old) {
+      // Removed since the last flush looked: said now, before the next chunk hides it.
+      const removed = old.sink.removedNow();
+      await closeSink(old.sink);
+      if (removed) removedFile(old, false);
+    }
     // Once per directory name, not at every file switch (`%t` switches files at every message type).
     if (makesDirectories && dirname(file) !== madeDirectory) {
       const dir = dirname(file);
@@ -252,7 +264,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
       if (wait) return wait.then(() => runMethods.writeRun(run));
-      if (current?.sink.removed) retireRemoved();
+      if (removedNow()) retireRemoved();
       if (total + run.bytes > maxSize) throw maxSizeReached(maxSize, total); // runFits() said no
       const file = resolveName(fixedPath);
       if (current !== undefined && current.name === file) {
@@ -273,7 +285,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (closed) throw new TaplineError(ERROR_CODES.INTERNAL, 'write after close', { where: name });
       const wait = gate.before(current?.sink.failure);
       if (wait) return wait.then(() => output.write(msg));
-      if (current?.sink.removed) retireRemoved();
+      if (removedNow()) retireRemoved();
       const size = encodedSize(msg);
       if (total + size > maxSize) {
         stats.refused++;
@@ -294,7 +306,7 @@ export function fileOutput(options: FileOutputOptions): Output {
       if (file) {
         const removed = file.sink.removedNow();
         await closeSink(file.sink);
-        if (removed) removedFile(file, true);
+        if (removed) removedFile(file, false);
       }
     },
     stats: () => ({ ...stats, ...(escaped > 0 ? { names_escaped: escaped } : {}), file: current?.name ?? '' }),
