@@ -617,7 +617,15 @@ async function feedPcap(
     // A compressed stream a signal closed ends inside its gzip data: the end of what was read (cut below), not
     // a read error. A compressed capture cut short (a copy taken while tcpdump -z gzip wrote it) or damaged: what
     // was read before it is reported, as for a .gor.gz, and the run exits 1 (unreadEnds in report.ts).
-    if (!(stream?.compressed && stop?.aborted)) {
+    // The raw input ends a capture cut inside its last packet with an error of its own (no cause), after passing
+    // on every message before the cut: the report says that cut itself (file_cut_short: unreadEnds in report.ts,
+    // not after a signal), with what came before.
+    const cutShort =
+      isTaplineError(err) &&
+      err.code === ERROR_CODES.FILE_IO &&
+      err.cause === undefined &&
+      Number(input.stats?.().file_cut_short ?? 0) > 0;
+    if (!cutShort && !(stream?.compressed && stop?.aborted)) {
       if (!stream?.compressed || !isTaplineError(err) || err.code !== ERROR_CODES.FILE_IO) throw err;
       readError = new TaplineError(
         ERROR_CODES.FILE_IO,
