@@ -3,6 +3,7 @@
  * drain, learn when the connection is gone. `socketConduit` adapts a TCP or TLS socket; the WebSocket dialer
  * wraps frames before handing them to one.
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { WriteLedger, watchAcks } from './tcp-ack.js';
 
@@ -127,8 +128,8 @@ function unsentBytes(socket: Socket): number {
   return Math.max(0, socket.writableLength - inFlight + libuv);
 }
 
-/** Resolves at the socket's next 'drain' or 'close', whichever comes first. */
-export function drainedOrClosed(socket: Socket): Promise<void> {
+/** Resolves at the socket's (or an HTTP response's) next 'drain' or 'close', whichever comes first. */
+export function drainedOrClosed(socket: EventEmitter): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       socket.off('drain', done);

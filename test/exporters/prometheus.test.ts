@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,8 +229,7 @@ describe('--metrics with routes tens of kilobytes long, scraped by a real Promet
 
 describe('/metrics against scrapers that never read (raw sockets on 127.0.0.1)', () => {
   /** A feed whose exposition (~11 MB) is more than the kernel takes for a reader that never reads. */
-  function bigFeed(): FixedFeed {
-    const feed = new FixedFeed();
+  function bigFeed(feed = new FixedFeed()): FixedFeed {
     for (let i = 0; i < 200; i++)
       feed.push(exchange({ route: `/${i}/${'r'.repeat(1200)}`, host: `h${i}${'x'.repeat(1200)}` }));
     return feed;
@@ -265,6 +265,50 @@ describe('/metrics against scrapers that never read (raw sockets on 127.0.0.1)',
       assert.deepEqual(metrics.stats(), { scrapes: 5, refused: 1, cut_off: 0, in_flight: 0 });
     } finally {
       for (const s of sockets) s.destroy();
+      await metrics.close();
+    }
+  });
+
+  it('a scrape read slowly holds a piece of its answer, not all of it, and sends the data of when it was asked', async () => {
+    // Each scrape rendered its whole exposition and handed it to the socket at once: 1,000 routes with
+    // 1,200-character names and hosts (54 MB a scrape) took a run from 132 MB to 945 MB with 4 slow scrapes.
+    const feed = new FixedFeed();
+    const buckets = new LatencyBuckets(1002);
+    feed.onExchange((e) => buckets.observe(e));
+    const metrics = await startMetricsServer(feed, { host: '127.0.0.1', port: 0 }, 'metrics', {
+      sendTimeoutMs: 600_000,
+    });
+    bigFeed(feed); // after the server subscribed: its histograms hold them too
+    let expected = '';
+    let answer: ServerResponse | undefined;
+    metrics.server.on('request', (_req, res: ServerResponse) => {
+      // After the server's own listener, before the feed changes: what this scrape must send.
+      expected = renderPrometheus(feed.snapshot(), buckets);
+      answer = res;
+    });
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        get(`${metrics.url}/metrics`, resolve).on('error', reject);
+      });
+      res.pause();
+      assert.equal(res.statusCode, 200);
+      assert.ok(expected.length > 10_000_000, `${expected.length} characters`);
+      let held = 0;
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        held = Math.max(held, answer?.writableLength ?? 0);
+      }
+      assert.ok(held < 1_000_000, `${held} bytes of the answer held for a reader that does not read`);
+      // The data changes while the scrape is sent: a new route, the totals.
+      feed.push(...Array.from({ length: 50 }, () => exchange({ route: '/late' })));
+      const body: Buffer[] = [];
+      res.on('data', (c: Buffer) => body.push(c));
+      res.resume();
+      await new Promise((resolve, reject) => res.on('end', resolve).on('error', reject));
+      assert.equal(Buffer.concat(body).toString('utf8'), expected);
+      const head = await fetch(`${metrics.url}/metrics`, { method: 'HEAD' });
+      assert.equal(Number(head.headers.get('content-length')), Buffer.byteLength(expected));
+    } finally {
       await metrics.close();
     }
   });

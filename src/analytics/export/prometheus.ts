@@ -13,12 +13,15 @@
  *   tapline_requests_total, tapline_bytes_total, tapline_routes_overflowed_total            counters
  *   tapline_bandwidth_bytes_per_second                                                      gauge
  *
- * A scrape holds its exposition until the scraper has read it (8.4 MB for 300 long routes, 52 MB for 1,000
- * routes with 1,000-character names): at most MAX_SCRAPES_IN_FLIGHT are answered at once (more are answered 503),
- * and one not read within SCRAPE_SEND_TIMEOUT_MS is cut off, so scrapers that never read cannot hold memory
- * without bound (40 of them took the run from 350 MB to 1.08 GB) nor keep Prometheus out for long.
+ * A scrape is made as it is read (expositionPieces, sendPieces): the snapshot and histograms are copied when it
+ * is asked for, and the text (54 MB for 1,000 routes with 1,200-character names and hosts) is written a piece at a
+ * time with backpressure, so a slow reader holds ~64 KB of it, not all of it (4 slow scrapes took such a run from
+ * 132 MB to 945 MB when each was rendered whole). At most MAX_SCRAPES_IN_FLIGHT are answered at once (more are
+ * answered 503), and one not read within SCRAPE_SEND_TIMEOUT_MS is cut off, so scrapers that never read cannot
+ * keep Prometheus out for long.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { drainedOrClosed } from '../../net/conduit.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import type { AnalyticsFeed } from './feed.js';
 import {
@@ -57,20 +60,40 @@ function header(lines: string[], name: string, type: string, help: string): void
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }
 
+/** Lines as exposition text: each ends with a newline. */
+function text(lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
 /** The whole exposition for one scrape. */
 export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): string {
+  return [...expositionPieces(snapshot, latencyByRoute(snapshot, latency))].join('');
+}
+
+/**
+ * The exposition in pieces, in order: a section's header, one route's lines of a section (26 lines a route in
+ * all, 55 KB for a route and host of 1,000 characters), the run's totals. Joined, they are the whole text. Made as
+ * they are asked for, from a snapshot and histograms copied at the scrape, so a scrape sent slowly sends what
+ * the data was when it was asked for and holds one piece at a time, not the whole text.
+ */
+export function* expositionPieces(
+  snapshot: AnalyticsSnapshot,
+  histograms: readonly [string, LatencySeries][],
+): Generator<string, void, undefined> {
   const lines: string[] = [];
   header(lines, 'tapline_route_bytes_total', 'counter', 'Bytes on the wire per route, by direction and part.');
+  yield text(lines.splice(0));
   for (const r of snapshot.routes) {
     const base = `host="${label(r.host)}",route="${label(r.route)}"`;
-    lines.push(
+    yield text([
       `tapline_route_bytes_total{${base},direction="request",part="header"} ${num(r.request_header_bytes)}`,
       `tapline_route_bytes_total{${base},direction="request",part="body"} ${num(r.request_body_bytes)}`,
       `tapline_route_bytes_total{${base},direction="response",part="header"} ${num(r.response_header_bytes)}`,
       `tapline_route_bytes_total{${base},direction="response",part="body"} ${num(r.response_body_bytes)}`,
-    );
+    ]);
   }
   header(lines, 'tapline_route_requests_total', 'counter', 'Requests per route by response status class.');
+  yield text(lines.splice(0));
   for (const r of snapshot.routes) {
     const base = `host="${label(r.host)}",route="${label(r.route)}"`;
     const classes: [string, number][] = [
@@ -81,7 +104,7 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
       ['5xx', r.status_5xx],
       ['none', r.no_response],
     ];
-    for (const [cls, n] of classes) lines.push(`tapline_route_requests_total{${base},status_class="${cls}"} ${num(n)}`);
+    yield text(classes.map(([cls, n]) => `tapline_route_requests_total{${base},status_class="${cls}"} ${num(n)}`));
   }
   header(
     lines,
@@ -89,7 +112,8 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
     'histogram',
     'Request first byte to response last byte, per route, in seconds.',
   );
-  for (const [host, s] of latencyByRoute(snapshot, latency)) {
+  yield text(lines.splice(0));
+  for (const [host, s] of histograms) {
     const base = `host="${label(host)}",route="${label(s.route)}"`;
     let cumulative = 0;
     for (let i = 0; i < LATENCY_BOUNDS_S.length; i++) {
@@ -101,6 +125,7 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
       `tapline_route_latency_seconds_sum{${base}} ${num(s.sumSeconds)}`,
       `tapline_route_latency_seconds_count{${base}} ${s.count}`,
     );
+    yield text(lines.splice(0));
   }
   header(lines, 'tapline_requests_total', 'counter', 'Requests seen by the analytics.');
   lines.push(`tapline_requests_total ${num(snapshot.total_requests)}`);
@@ -115,14 +140,15 @@ export function renderPrometheus(snapshot: AnalyticsSnapshot, latency: LatencyBu
   lines.push(`tapline_routes_overflowed_total ${num(snapshot.routes_overflowed)}`);
   header(lines, 'tapline_bandwidth_bytes_per_second', 'gauge', 'Bandwidth over the last stats interval.');
   lines.push(`tapline_bandwidth_bytes_per_second ${num(snapshot.bandwidth_bytes_per_s)}`);
-  return `${lines.join('\n')}\n`;
+  yield text(lines);
 }
 
 /**
  * The histograms under the labels of their routes' counters: a route's host label is the one its totals carry
  * (its host, or `*` once several were seen), and the routes the aggregator filed under `(other)` (past
  * --route-limit) are added into the `(other)` histogram, so a histogram never names a route the counters do
- * not have and the series stay as bounded as the route limit.
+ * not have and the series stay as bounded as the route limit. Copies (a scrape is sent while exchanges go on
+ * filling the buckets).
  */
 function latencyByRoute(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): [string, LatencySeries][] {
   const hostOf = new Map(snapshot.routes.map((r) => [r.route, r.host]));
@@ -131,7 +157,9 @@ function latencyByRoute(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): [
   for (const s of latency.all()) {
     const host = s.route === OVERFLOW_SERIES ? undefined : hostOf.get(s.route);
     if (host !== undefined) {
-      out.push([host, s]);
+      const copy = emptySeries(s.route);
+      addSeries(copy, s);
+      out.push([host, copy]);
       continue;
     }
     other ??= emptySeries(OVERFLOW_SERIES);
@@ -139,6 +167,37 @@ function latencyByRoute(snapshot: AnalyticsSnapshot, latency: LatencyBuckets): [
   }
   if (other) out.push([hostOf.get(OVERFLOW_SERIES) ?? '', other]);
   return out;
+}
+
+/** Characters given to one write of a scrape's answer (one HTTP chunk). */
+const WRITE_CHARS = 64 * 1024;
+
+/**
+ * Sends the pieces as the scraper reads them (chunked): about WRITE_CHARS are written, then the next are made
+ * only once the socket has taken them, so a scrape holds its snapshot and a piece or two however slowly it is read.
+ * A piece that cannot be made after the answer has begun ends the connection without the last chunk, which
+ * the scraper sees as a failed scrape.
+ */
+async function sendPieces(
+  res: ServerResponse,
+  first: IteratorResult<string, void>,
+  pieces: Iterator<string, void>,
+): Promise<void> {
+  let batch = '';
+  try {
+    for (let p = first; !p.done; p = pieces.next()) {
+      batch += p.value;
+      if (batch.length < WRITE_CHARS) continue;
+      const more = res.write(batch);
+      batch = '';
+      if (!more && !res.destroyed) await drainedOrClosed(res);
+      if (res.destroyed) return;
+    }
+  } catch {
+    res.destroy();
+    return;
+  }
+  res.end(batch);
 }
 
 export interface MetricsStats {
@@ -205,9 +264,18 @@ export async function startMetricsServer(
         clearTimeout(cutOff);
         counters.in_flight--;
       });
-      let body: string;
+      let pieces: Generator<string, void, undefined>;
+      let first: IteratorResult<string, void>;
+      let length: number | undefined;
       try {
-        body = renderPrometheus(feed.snapshot(), latency);
+        const snapshot = feed.snapshot();
+        pieces = expositionPieces(snapshot, latencyByRoute(snapshot, latency));
+        first = pieces.next();
+        if (req.method === 'HEAD') {
+          // The length the answer would have, counted a piece at a time.
+          length = first.done ? 0 : Buffer.byteLength(first.value);
+          for (const piece of pieces) length += Buffer.byteLength(piece);
+        }
       } catch (err) {
         // A scrape must never stop the run (an exposition too large for one string threw out of this handler).
         res
@@ -215,8 +283,12 @@ export async function startMetricsServer(
           .end(`cannot render the metrics: ${(err as Error).message}\n`);
         return;
       }
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      if (length !== undefined) {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': length }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+      void sendPieces(res, first, pieces);
       return;
     }
     if (path === '/metrics') {
