@@ -30,6 +30,7 @@
  */
 import type { Message } from '../core/message.js';
 import { emptyTally, type Tally } from './aggregator.js';
+import { ArrivalQueue } from './arrival-queue.js';
 import { endsWithHttpVersion, HeadScan, headerName, latin1, scanHead } from './head-scan.js';
 import { MetaView } from './meta-view.js';
 import { NO_REQUEST_ROUTE, type RouteNamer } from './routes.js';
@@ -119,38 +120,6 @@ interface ResponseFacts {
    */
   wireMs: number;
   wireEndMs: number;
-}
-
-/**
- * Entries in arrival order, answered ones (`done`) left in place and skipped (a Map's own first entry is slow to
- * reach after many deletions: iteration walks over the deleted slots). Compacted as it drains.
- */
-class ArrivalQueue<T extends { done: boolean }> {
-  private items: T[] = [];
-  private head = 0;
-
-  /** The oldest entry not done, or undefined. */
-  oldest(): T | undefined {
-    const q = this.items;
-    while (this.head < q.length) {
-      const item = q[this.head]!;
-      if (!item.done) return item;
-      this.head++;
-    }
-    if (this.head > 0) {
-      this.items = [];
-      this.head = 0;
-    }
-    return undefined;
-  }
-
-  push(item: T): void {
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    this.items.push(item);
-  }
 }
 
 /** A final response that came before its request (see the file header). */
