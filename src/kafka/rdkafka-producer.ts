@@ -99,6 +99,15 @@ const SASL_GUESS =
  * `security.protocol`, a setting tapline's flags do not even name. Said in tapline's terms, both causes.
  */
 export function plainWords(text: string): string {
+  if (text.includes(SILENT_PEER)) {
+    // What a port that is not a broker's does when it takes the connection and waits (an HTTP server, a proxy, a
+    // wrong port): librdkafka names only its own state, and the stop then waits out the delivery timeout.
+    return text.replace(
+      SILENT_PEER,
+      `${SILENT_PEER}: the port took the connection but never answered Kafka's first request (is it a Kafka ` +
+        "broker's port?)",
+    );
+  }
   if (!text.includes(SASL_GUESS)) return text;
   return text.replace(
     SASL_GUESS,
@@ -106,6 +115,9 @@ export function plainWords(text: string): string {
       'TLS or SASL: --kafka-tls-ca-cert, --output-kafka-use-sasl)',
   );
 }
+
+/** librdkafka's words for a connection that was set up but got no answer to its first request (ApiVersion). */
+const SILENT_PEER = 'Connection setup timed out in state APIVERSION_QUERY';
 
 /** Whether the producer is idempotent: with --output-kafka-acks -1 and retries (see rdkafkaConfig). */
 export const idempotent = (options: ProducerOptions, c: KafkaConnection): boolean =>

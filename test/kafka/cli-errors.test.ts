@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runTapline } from '../support/cli.js';
+import { runTapline, waitForStderr } from '../support/cli.js';
 import { makeCertificate } from '../support/tls.js';
 import { withEnv } from './kafka-cli.js';
 
@@ -196,4 +196,43 @@ test('SASL credentials without --input-kafka-use-sasl are ignored, as in gor, bu
     r.stderr,
     /warning: --input-kafka-username, --input-kafka-password ignored: SASL is off without --input-kafka-use-sasl/,
   );
+});
+
+test('--output-kafka-host at a port that takes the connection and never answers: the warning asks whether it is a Kafka port', async () => {
+  // librdkafka said only 'Connection setup timed out in state APIVERSION_QUERY', and the stop then waited out
+  // the delivery timeout (~60 s), with nothing pointing at the port. A real TCP server that reads and never writes.
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await runTapline(
+      ['--input-dummy', '127.0.0.1:1', '--output-kafka-host', `127.0.0.1:${port}`, '--output-kafka-topic', 't'],
+      {
+        timeoutMs: 30_000,
+        onStart: (child) => {
+          waitForStderr(child, /APIVERSION_QUERY/, 25_000).then(
+            () => {
+              child.kill('SIGINT');
+              setTimeout(() => child.kill('SIGINT'), 800); // the second (500 ms on): exit at once, not after the timeout
+            },
+            () => child.kill('SIGKILL'),
+          );
+        },
+      },
+    );
+    assert.match(
+      r.stderr,
+      /APIVERSION_QUERY[^\n]*: the port took the connection but never answered Kafka's first request \(is it a Kafka broker's port\?\)/,
+      r.stderr,
+    );
+    assert.equal(r.code, 130, r.stderr);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
