@@ -14,7 +14,7 @@ import { checkVxlanBufferSize } from '../../capture/engines/vxlan.js';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import { type InputPluginDef, limitInput } from '../../core/registry.js';
-import { formatBytes } from '../../core/values.js';
+import { formatBytes, formatGoDuration } from '../../core/values.js';
 import { parseRawAddress, STDIN_CAPTURE } from './address.js';
 import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
@@ -42,6 +42,9 @@ const ENGINES: Record<string, EngineName> = {
   pcap_file: 'pcap_file',
   vxlan: 'vxlan',
 };
+
+/** --input-raw-expire below this is warned about (see the warning). */
+const EXPIRE_WARN_BELOW_MS = 100;
 
 export const rawInputPlugin: InputPluginDef = {
   ...rawInputDecl,
@@ -73,6 +76,15 @@ export const rawInputPlugin: InputPluginDef = {
     if (live.bpfFilter !== '') checkFilterExpression(address, engine, live.bpfFilter);
     checkVlanCapture(address, engine, live);
     checkTimestampType(f.string('input-raw-timestamp-type'));
+    if (expireMs < EXPIRE_WARN_BELOW_MS) {
+      // Accepted as gor accepts it, but a connection that pauses longer than this between two packets (most do:
+      // a server thinking, a client's next request) is given up and its message in progress cut: said once.
+      ctx.log.warn(
+        `input-raw(${text}): --input-raw-expire ${formatGoDuration(expireMs)} is very short: a connection with no ` +
+          'packet for that long is given up and its message in progress cut (incomplete_expired in ' +
+          '--input-raw-stats); the default is 2s',
+      );
+    }
     if (address.emptyPort) {
       // gor reads the empty port as every port without a word; a user who forgot it gets every port's traffic.
       const one = text.slice(0, -1);
