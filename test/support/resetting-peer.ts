@@ -74,7 +74,12 @@ export function readAllPeer(total: number, ending: 'close' | 'reset') {
     socket.on('error', () => undefined);
     socket.on('data', (d: Buffer) => {
       state.got += d.length;
-      if (state.got >= total) ending === 'reset' ? socket.resetAndDestroy() : socket.end();
+      if (state.got < total) return;
+      if (ending === 'close') socket.end();
+      // A reset at once may go out before this TCP's delayed ACK of the last segments (Linux holds it up to
+      // 200 ms): the sender's kernel then never learns they arrived, and tapline rightly counts them as not
+      // acknowledged (33 of 2,000 in one clean-clone run). "Reads everything" means acknowledged everything too.
+      else setTimeout(() => socket.resetAndDestroy(), 250);
     });
   });
   return { server, state };
