@@ -3,10 +3,10 @@
  * reach after many deletions: iteration walks over the deleted slots). Compacted as it drains.
  *
  * Entries are marked done from outside (the tracker answers a request by id), so the queue learns of it only when
- * it looks. oldest() drops the done ones at the front; push() drops every done one once the array holds twice
- * what was live at the last drop (at least MIN_COMPACT): without that, a run whose clock never moves forward — a
- * file read again and again with --input-file-loop, the same timestamps every pass — never calls oldest() and
- * kept every answered request (its route, host, path) for the whole run.
+ * it looks. oldest() steps over the done ones at the front; push() drops every done one once the array holds
+ * twice what was live at the last drop (at least MIN_COMPACT). Without that, a run whose clock never moves
+ * forward (a file read again and again with --input-file-loop, the same timestamps every pass) never calls
+ * oldest() and kept every answered request (its route, host, path) for the whole run.
  */
 const MIN_COMPACT = 4096;
 
@@ -17,7 +17,7 @@ export class ArrivalQueue<T extends { done: boolean }> {
 
   /** Entries held, done ones not yet dropped included (what the queue costs in memory). */
   get held(): number {
-    return this.items.length - this.head;
+    return this.items.length;
   }
 
   /** The oldest entry not done, or undefined. */
@@ -36,15 +36,14 @@ export class ArrivalQueue<T extends { done: boolean }> {
   }
 
   push(item: T): void {
-    if (this.items.length - this.head >= this.compactAt) this.dropDone();
-    else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    if (this.items.length >= this.compactAt) this.dropDone();
     this.items.push(item);
   }
 
-  /** Keeps the entries not done, in order. Each entry is looked at O(1) times on average (compactAt doubles live). */
+  /**
+   * Drops the entries oldest() has passed (before head) and those answered since; the rest stay in order.
+   * Each entry is looked at O(1) times on average (compactAt is twice what stays live).
+   */
   private dropDone(): void {
     const live: T[] = [];
     for (let i = this.head; i < this.items.length; i++) {
