@@ -130,19 +130,12 @@ test('a recording with bare-LF heads (corpus python-goreplay-test.gor) is replay
   }
 });
 
+/** The test file at |max to the same server given twice as --output-http (flags said once per command line). */
+const replayToTwoTargets = (...flags: string[]) =>
+  runTapline(['--input-file', `${file}|max`, '--output-http', url, '--output-http', url, ...flags]);
+
 test('--output-http-workers-min above --output-http-workers: said once (gor would open the minimum), at most the maximum opened', async () => {
-  const res = await runTapline([
-    '--input-file',
-    `${file}|max`,
-    '--output-http',
-    url,
-    '--output-http',
-    url,
-    '--output-http-workers',
-    '2',
-    '--output-http-workers-min',
-    '5',
-  ]);
+  const res = await replayToTwoTargets('--output-http-workers', '2', '--output-http-workers-min', '5');
   assert.equal(res.code, 0, res.stderr);
   // Two targets, one command line: said once.
   assert.equal(res.stderr.split('\n').filter((l) => l.includes('is above --output-http-workers')).length, 1);
@@ -158,16 +151,7 @@ test('--output-http-workers-min above --output-http-workers: said once (gor woul
 
 test('--output-http-timeout below 100ms (50ms, or 0 meant as no limit): said once for two targets, 1s used as gor', async () => {
   for (const value of ['50ms', '0']) {
-    const res = await runTapline([
-      '--input-file',
-      `${file}|max`,
-      '--output-http',
-      url,
-      '--output-http',
-      url,
-      '--output-http-timeout',
-      value,
-    ]);
+    const res = await replayToTwoTargets('--output-http-timeout', value);
     assert.equal(res.code, 0, res.stderr);
     const said = res.stderr.split('\n').filter((l) => l.includes('is below 100ms'));
     assert.equal(said.length, 1, res.stderr);
