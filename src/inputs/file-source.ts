@@ -662,7 +662,17 @@ export class FileSource {
         if (ahead.length === 0) issue();
         const read = ahead.shift()!;
         const buf = await read.buf;
-        if (buf.length === 0) return;
+        if (buf.length === 0) {
+          // The end came before the size the file had when the pass began: another process cut it (a
+          // truncation, copytruncate's rotation). What it held past here is lost; gor ends the file in silence.
+          if (read.at < this.size) {
+            throw new Error(
+              `the file was truncated by another process while it was read: it held ${this.size} bytes when ` +
+                'the replay started',
+            );
+          }
+          return;
+        }
         this.hooks.rawBytes(buf.length);
         if (buf.length < read.size) {
           // The file is shorter than when it was opened: what was read past this point is not there.
