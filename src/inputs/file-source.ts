@@ -65,6 +65,8 @@ const MIN_RUN = 32;
 /** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
 export class HandlePool {
   private readonly entries = new Map<number, { handle: Promise<FileHandle>; users: number }>();
+  /** The `dev:ino` of each file when it was first opened. */
+  private readonly identities = new Map<number, string>();
   private closed = false;
 
   constructor(readonly capacity = 64) {}
@@ -80,7 +82,7 @@ export class HandlePool {
       this.entries.delete(id); // re-insert: most recently used last
     } else {
       this.evictIdle(this.capacity - 1);
-      entry = { handle: open(path, 'r'), users: 0 };
+      entry = { handle: this.open(id, path), users: 0 };
     }
     this.entries.set(id, entry);
     entry.users++;
@@ -90,6 +92,34 @@ export class HandlePool {
       this.entries.delete(id);
       throw err;
     }
+  }
+
+  /**
+   * A file is closed when idle and opened again by its name when its turn comes. If another file has been
+   * renamed or moved over that name meanwhile (a log rotation), the open fails instead of reading on in the
+   * other file from where this one was (gor holds every file open and reads the old one to its end). Both
+   * identities come from fstat: stat by name and fstat need not agree on every file system (overlayfs).
+   */
+  private async open(id: number, path: string): Promise<FileHandle> {
+    const handle = await open(path, 'r');
+    let identity: string;
+    try {
+      const st = await handle.stat({ bigint: true });
+      identity = `${st.dev}:${st.ino}`;
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+    const first = this.identities.get(id);
+    if (first === undefined) this.identities.set(id, identity);
+    else if (first !== identity) {
+      await handle.close().catch(() => {});
+      throw new Error(
+        'the file was replaced while it was read: its name now leads to another file (one renamed or moved ' +
+          'over it, as a log rotation does)',
+      );
+    }
+    return handle;
   }
 
   release(id: number): void {

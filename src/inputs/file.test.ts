@@ -136,6 +136,43 @@ describe('input-file', () => {
     );
   });
 
+  it('a file replaced by another (renamed over it) while it is read: said, and the other file is not read on', async () => {
+    // More files than may be open at once (and than are primed at once): a file is closed when idle and opened
+    // again by its name. A rotation that renamed another file over that name had the rest read from the other
+    // file, from where this one was, in silence (39,695 records of it, here).
+    const sub = path('rotated');
+    mkdirSync(sub);
+    const files = Array.from({ length: 20 }, (_, f) => {
+      const records: Buffer[] = [];
+      for (let i = 0; i < 2000; i++) records.push(rec(`f${f}-${i}`, BigInt(i * 20 + f) * MS));
+      const p = join(sub, `r_${f}.gor`);
+      writeFileSync(p, Buffer.concat(records));
+      return p;
+    });
+    const other = path('other.gor');
+    writeFileSync(other, Buffer.concat(Array.from({ length: 40_000 }, (_, i) => rec(`X${i}`, BigInt(i) * MS))));
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [join(sub, '*.gor')], speed: Number.POSITIVE_INFINITY, maxOpenFiles: 2, log });
+    const seen: string[] = [];
+    const reading = async () => {
+      for await (const batch of input.read()) {
+        if (seen.length === 0) renameSync(other, files[1]!);
+        seen.push(...batch.map((m) => m.meta.id));
+      }
+    };
+    await assert.rejects(reading(), /1 file could not be read to the end/);
+    assert.deepEqual(
+      seen.filter((id) => id.startsWith('X')),
+      [],
+    );
+    assert.ok(seen.length < 40_000, `${seen.length} records`);
+    assert.match(
+      log.lines.join('\n'),
+      /r_1\.gor: cannot read to the end: the file was replaced while it was read: its name now leads to another file/,
+    );
+    assert.equal(input.stats!().file_errors, 1);
+  });
+
   it('re-sorts out-of-order records within the read-depth window only', async () => {
     const file = write('unordered.gor', rec('c', 3n), rec('a', 1n), rec('b', 2n));
     assert.deepEqual(ids(await collect(fileInput({ patterns: [file], speed: Number.POSITIVE_INFINITY }))), [
