@@ -571,12 +571,16 @@ function missingInterpreter(program: string): string | undefined {
  * Whether `child` died before it exec'd (see STARTS): resolves with how ("was killed by SIGTERM"), or undefined
  * when it ran the program. Asked at once after spawn, when the process has either exec'd or is dead or
  * dying: on Linux, /proc/PID/cmdline is then the program's command line (no wait, no turn of the event loop),
- * still tapline's own (it never exec'd), or empty (it is exiting). Exiting, it may also be a program that ran
- * and ended at once (`exit 0`): if its name is not tapline's it did run; if it is, its 'exit' is awaited,
- * and only a stop signal (SIGINT, SIGTERM, SIGHUP), which cannot reach a process in its own session, counts
- * as a death before exec; anything else is its own exit,
- * left for the caller, which sees it has already exited. Elsewhere, or when /proc cannot tell, it is taken
- * as running, as before: a death is then reported as such.
+ * still tapline's own (it never exec'd), or empty (it is exiting, or still in its exec). Exiting, it may also
+ * be a program that ran and ended at once (`exit 0`): if its name is not tapline's it did run. If it is, it
+ * may also be a program named as tapline ("node": `node mw.js`, a `#!/usr/bin/env node` script) caught in
+ * its exec, past the point where spawn returns: the kernel gives the new program its name before its command
+ * line, which stays empty for that moment. So it is watched until it shows a command line (it ran) or exits,
+ * whichever comes first; waiting for the exit alone stalled such a start for as long as the middleware ran (it
+ * waits for its stdin to end), about one start in twelve of a `#!/usr/bin/env node` script. Of an exit, only a
+ * stop signal (SIGINT, SIGTERM, SIGHUP), which cannot reach a process in its own session, counts as a death
+ * before exec; anything else is its own exit, left for the caller, which sees it has already exited.
+ * Elsewhere, or when /proc cannot tell, it is taken as running, as before: a death is then reported as such.
  */
 async function diedBeforeExec(child: ChildProcess): Promise<string | undefined> {
   let cmdline: string;
@@ -591,14 +595,52 @@ async function diedBeforeExec(child: ChildProcess): Promise<string | undefined> 
   if (cmdline !== '' && !neverRan) return undefined;
   // Exiting: its name (kept until it is reaped) is the program's once it exec'd, tapline's before.
   if (!neverRan && processName(`/proc/${child.pid}/stat`) !== processName('/proc/self/stat')) return undefined;
-  const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode);
-    else child.once('exit', (_code, sig) => resolve(sig));
-  });
+  const outcome = await exitOrCommandLine(child);
+  if (outcome === 'ran') return undefined;
+  const signal = outcome.signal;
   if (!neverRan && (signal === null || !STOP_SIGNALS.includes(signal))) return undefined;
   child.on('error', () => {});
   for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
   return signal === null ? 'ended' : `was killed by ${signal}`;
+}
+
+/** How long exitOrCommandLine() looks for a command line before taking the process as running. */
+const EXEC_WAIT_MS = 5000;
+
+/**
+ * For diedBeforeExec(): 'ran' once `child` shows a command line other than tapline's, or its exit (and the
+ * signal that ended it) if that comes first. Looked at every millisecond (an exec takes less); after
+ * EXEC_WAIT_MS without either it is taken as running.
+ */
+function exitOrCommandLine(child: ChildProcess): Promise<'ran' | { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ signal: child.signalCode });
+    const until = Date.now() + EXEC_WAIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    // Node reaps it and emits 'exit' in the same callback: its pid cannot be another process's by the next look.
+    const onExit = (_code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      resolve({ signal });
+    };
+    const look = () => {
+      const cmdline = commandLine(child.pid!);
+      if ((cmdline !== '' && cmdline !== ownCommandLine()) || Date.now() > until) {
+        child.off('exit', onExit);
+        resolve('ran');
+      } else timer = setTimeout(look, 1);
+    };
+    child.once('exit', onExit);
+    look();
+  });
+}
+
+/** /proc/PID/cmdline; '' when it cannot be read (the process is gone). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
 }
 
 /** Signals that stop a run, which a terminal or `timeout` sends to a whole process group. */
