@@ -72,15 +72,23 @@ export function lazyPlugin(
   return { ...decl, preload, create: async (args: PluginArgs) => (await preload()).create(args) } as PluginDef;
 }
 
-/** Wraps an input so that `|N` / `|N%` sample it (requests decide, responses follow). */
-export function limitInput(input: Input, limit: Limit): Input {
+/**
+ * Wraps an input so that `|N` / `|N%` sample it (requests decide, responses follow). `onFirstDrop` is called
+ * once, when the gate first drops a message.
+ */
+export function limitInput(input: Input, limit: Limit, onFirstDrop?: () => void): Input {
   if (limit.kind === 'none' || limit.kind === 'max') return input;
   const gate = new LimitGate(limit);
+  let dropSaid = onFirstDrop === undefined;
   return {
     name: input.name,
     async *read() {
       for await (const batch of input.read()) {
         const kept = batch.filter((m) => gate.admit(m));
+        if (!dropSaid && gate.counters.dropped > 0) {
+          dropSaid = true;
+          onFirstDrop!();
+        }
         if (kept.length > 0) yield kept;
       }
     },

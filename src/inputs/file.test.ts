@@ -758,15 +758,41 @@ describe('input-file', () => {
       assert.ok(elapsed >= 8 && elapsed < 80, `${elapsed} ms at 10×`);
     });
 
-    it('|N drops beyond N a second, as gor does', async () => {
-      const file = write('plugin-rate.gor', ...Array.from({ length: 20 }, (_, i) => rec(String(i), BigInt(i))));
-      const input = await fileInputPlugin.create({
-        address: file,
-        limit: { kind: 'rate', perSecond: 5 },
-        flags: flagSet({}),
-        ctx,
-      });
-      assert.equal((await collect(input)).length, 5);
+    /** A `|perSecond` input over `records`, and its log. */
+    const rateInput = async (name: string, records: Buffer[], perSecond: number) => {
+      const file = write(name, ...records);
+      const log = memoryLogger();
+      const limit = { kind: 'rate', perSecond } as const;
+      const input = await fileInputPlugin.create({ address: file, limit, flags: flagSet({}), ctx: { ...ctx, log } });
+      return { file, log, msgs: await collect(input) };
+    };
+
+    it('|N drops beyond N a second, as gor does, and says so once at the first drop', async () => {
+      const records = Array.from({ length: 20 }, (_, i) => rec(String(i), BigInt(i)));
+      const { file, log, msgs } = await rateInput('plugin-rate.gor', records, 5);
+      assert.equal(msgs.length, 5);
+      // `|5` written for `|5%` dropped 15 of 20 with no word but the summary's count.
+      assert.deepEqual(log.lines, [
+        `tapline: warning: input-file(${file}|5): |5 is a rate limit: at most 5 requests a second pass, the others ` +
+          "are dropped, not delayed, as in gor (the summary counts them as 'limit dropped'); a replay speed is " +
+          'written with %: |5% (|max does not wait)',
+      ]);
+    });
+
+    it('|0 drops every request, as gor does, and says so (no batch comes out to carry a notice)', async () => {
+      const { log, msgs } = await rateInput('plugin-rate0.gor', [rec('1', 1n), rec('2', 2n)], 0);
+      assert.equal(msgs.length, 0);
+      assert.equal(log.lines.length, 1);
+      assert.match(
+        log.lines[0]!,
+        /\|0 lets no request through: every one is dropped, as in gor .*for no limit leave \|0 out/,
+      );
+    });
+
+    it('|N says nothing while it drops nothing', async () => {
+      const { log, msgs } = await rateInput('plugin-rate-ok.gor', [rec('1', 1n), rec('2', 2n)], 100);
+      assert.equal(msgs.length, 2);
+      assert.deepEqual(log.lines, []);
     });
   });
 });

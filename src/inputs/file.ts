@@ -719,6 +719,26 @@ export const fileInputPlugin: InputPluginDef = {
       name: `input-file(${address})`,
     });
     // `|N` on input-file drops messages beyond N a second, as gor does (no slowdown).
-    return limit.kind === 'rate' ? limitInput(input, limit) : input;
+    return limit.kind === 'rate' ? limitInput(input, limit, rateDropNotice(ctx.log, address, limit.perSecond)) : input;
   },
 };
+
+/**
+ * `|200` on --input-file is gor's rate limit, not a speed: requests past 200 a second are dropped, not delayed.
+ * Written for `|200%`, or `|0` for "no limit", it dropped most of a replay with no word but the summary's
+ * count: said once, at the first drop, while the run can still be stopped.
+ */
+export function rateDropNotice(log: Logger, address: string, perSecond: number): () => void {
+  const what =
+    perSecond === 0
+      ? '|0 lets no request through: every one is dropped'
+      : `|${perSecond} is a rate limit: at most ${perSecond} requests a second pass, the others are dropped, not delayed`;
+  return () =>
+    log.warn(
+      `input-file(${address}|${perSecond}): ${what}, as in gor (the summary counts them as 'limit dropped'); ` +
+        (perSecond === 0
+          ? 'for no limit leave |0 out; a replay speed is written with % (|200%), and |max does not wait'
+          : `a replay speed is written with %: |${perSecond}% (|max does not wait)`),
+      'input-file:rate-limit',
+    );
+}

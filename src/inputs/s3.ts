@@ -32,7 +32,7 @@ import {
   type S3Object,
   s3SettingsFromFlags,
 } from '../storage/s3.js';
-import { type FileInputOptions, fileInput, speedFromLimit } from './file.js';
+import { type FileInputOptions, fileInput, rateDropNotice, speedFromLimit } from './file.js';
 import { compileGlobElement, GlobPatternError, hasGlobMeta, validateGlob } from './file-glob.js';
 
 /** Objects downloading at once. */
@@ -337,5 +337,5 @@ export async function s3InputFromArgs({ address, limit, flags, ctx }: PluginArgs
     signal: ctx.signal,
     name: `input-file(${address})`,
   });
-  return limit.kind === 'rate' ? limitInput(input, limit) : input;
+  return limit.kind === 'rate' ? limitInput(input, limit, rateDropNotice(ctx.log, address, limit.perSecond)) : input;
 }
