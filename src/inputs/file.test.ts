@@ -441,6 +441,24 @@ describe('input-file', () => {
     });
   });
 
+  it('a pattern matching nothing that is itself a file’s name (a[1].gor) says how to read that file', async () => {
+    // '[1]' is a set of characters: the pattern matches a1.gor, not a[1].gor. It said only 'no file matches'.
+    const literal = write('a[1]b?.gor', rec('1', 1n));
+    await assert.rejects(collect(fileInput({ patterns: [literal] })), (err: TaplineError) => {
+      assert.equal(err.code, ERROR_CODES.FILE_IO);
+      const escaped = literal.replace(/[[?]/g, (c) => `\\${c}`);
+      assert.equal(
+        err.message,
+        `no file matches ${JSON.stringify(literal)}; a file has that very name, but * ? [ and \\ are glob ` +
+          `characters here (as in gor): to read it, escape them with \\ ('${escaped}')`,
+      );
+      return true;
+    });
+    // And the escaped pattern the error gives reads it.
+    const escaped = literal.replace(/[[?]/g, (c) => `\\${c}`);
+    assert.deepEqual(ids(await collect(fileInput({ patterns: [escaped] }))), ['1']);
+  });
+
   it('bad option values are USAGE errors naming the flag', () => {
     assert.throws(
       () => fileInput({ patterns: ['x'], readDepth: 0 }),

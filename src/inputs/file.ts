@@ -253,7 +253,7 @@ export function fileInput(options: FileInputOptions): Input {
       const matches = globSync(pattern);
       if (matches.length === 0) {
         const what = hasGlobMeta(pattern)
-          ? `no file matches ${JSON.stringify(pattern)}`
+          ? `no file matches ${JSON.stringify(pattern)}${literalNameHint(pattern)}`
           : pattern === '-'
             ? 'file not found: - (neither gor nor tapline reads "-" as stdin: write --input-file /dev/stdin)'
             : `file not found: ${pattern}`;
@@ -587,6 +587,19 @@ export function fileInput(options: FileInputOptions): Input {
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
   };
   return input;
+}
+
+/**
+ * A pattern that matches nothing but is itself the name of a file (`a[1].gor`: `[1]` is a set of characters,
+ * matching `a1.gor`): how to read that file. gor reads the pattern so too, and idles.
+ */
+function literalNameHint(pattern: string): string {
+  if (!existsSync(pattern)) return '';
+  const escaped = pattern.replace(/[*?[\\]/g, (c) => `\\${c}`);
+  return (
+    '; a file has that very name, but * ? [ and \\ are glob characters here (as in gor): to read it, escape ' +
+    `them with \\ ('${escaped}')`
+  );
 }
 
 /**
