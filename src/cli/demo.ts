@@ -7,11 +7,12 @@
  *  4. prints what happened: recorded, replayed, received, how fast, and where the recorded bytes went.
  * A dashboard (--dashboard ADDR, default an ephemeral port on 127.0.0.1) shows the recording live.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
-import { describeError, describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { missingDirectories, mkdirProblem } from '../core/directories.js';
+import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
 import type { Input } from '../core/plugin.js';
@@ -74,16 +75,28 @@ export async function runDemo(argv: string[]): Promise<number> {
   const out = (line = '') => process.stdout.write(`${line}\n`);
   // --dir is the demo's own: made when missing (it recorded nothing into a missing one, then went on to replay it).
   if (dir !== undefined) {
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (cause) {
-      const why =
-        (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is a file, not a directory' : describeIoError(cause);
-      throw new TaplineError(ERROR_CODES.FILE_IO, `cannot make ${dir}: ${why}`, {
-        where: 'tapline demo --dir',
-        cause,
-      });
+    for (const d of missingDirectories(dir)) {
+      try {
+        mkdirSync(d);
+      } catch (cause) {
+        const problem = mkdirProblem(d, cause);
+        if (problem === undefined) continue;
+        throw new TaplineError(ERROR_CODES.FILE_IO, `cannot make ${d}: ${problem}`, {
+          where: 'tapline demo --dir',
+          cause,
+        });
+      }
     }
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(dir).isDirectory();
+    } catch {
+      // a link to nothing: said below as not a directory
+    }
+    if (!isDirectory)
+      throw new TaplineError(ERROR_CODES.FILE_IO, `cannot make ${dir}: it is a file, not a directory`, {
+        where: 'tapline demo --dir',
+      });
   }
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));
   const recording = join(workDir, 'recorded.gor');

@@ -492,6 +492,19 @@ describe('output-file', () => {
     await blocked.close().catch(() => undefined);
   });
 
+  it('a placeholder directory under /proc: an error naming it, not a hang (Node recursive mkdir looped there)', {
+    timeout: 20_000,
+  }, async () => {
+    const out = fileOutput({ path: '/proc/%Y/requests.gor', now: () => new Date(2024, 0, 1, 12) });
+    await assert.rejects(Promise.resolve(out.write(msg('1'))), (e: TaplineError) => {
+      assert.equal(e.code, ERROR_CODES.FILE_IO);
+      assert.equal(e.where, '/proc/2024');
+      assert.match(e.message, /^cannot create the directory: \/proc exists but takes no new directories \(ENOENT/);
+      return true;
+    });
+    await out.close().catch(() => undefined);
+  });
+
   it('a placeholder directory on a read-only file system: the error says so (Node said ENOENT: "does not exist")', async (t) => {
     const mnt = join(fresh(), 'ro');
     mkdirSync(mnt);

@@ -20,6 +20,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { missingDirectories, mkdirProblem } from '../core/directories.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { encodedSize } from '../core/gor-format.js';
 import type { Message } from '../core/message.js';
@@ -37,7 +38,7 @@ import {
   type UnsafeName,
   unknownPlaceholders,
 } from './file-naming.js';
-import { FileSink, fileError } from './file-sink.js';
+import { FileSink } from './file-sink.js';
 
 export interface FileOutputOptions {
   /** Path template (§6.1): `%Y %m %d %H %M %S %NS %r %t %i`. */
@@ -350,27 +351,18 @@ export const fileOutputPlugin: OutputPluginDef = {
   },
 };
 
-/**
- * mkdir -p. Node's recursive mkdir says ENOENT for a directory it could not make below one that exists, whatever
- * the reason ('out/%Y/r.gor' on a read-only file system: 'the directory does not exist (tapline creates only
- * directories named by a placeholder such as %Y)'): the first missing directory is then made alone, which fails
- * with the real reason (EROFS, EACCES, ENOSPC, …), and that is said, naming it.
- */
+/** mkdir -p (core/directories.ts: not Node's recursive mode), each failure said naming the directory. */
 async function makeDirectory(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(dir, 'create the directory', err);
+  for (const d of missingDirectories(dir)) {
+    await mkdir(d).catch((err: unknown) => {
+      const problem = mkdirProblem(d, err);
+      if (problem !== undefined)
+        throw new TaplineError(ERROR_CODES.FILE_IO, `cannot create the directory: ${problem}`, {
+          where: d,
+          cause: err,
+        });
+    });
   }
-  let first = dir;
-  while (dirname(first) !== first && !existsSync(dirname(first))) first = dirname(first);
-  await mkdir(first).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError(first, 'create the directory', err);
-  });
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw fileError(dir, 'create the directory', err);
-  });
 }
 
 /** What `path` is when it exists and is neither a regular file nor a directory (for chunksBesideSpecialFile). */

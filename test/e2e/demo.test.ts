@@ -60,6 +60,17 @@ it('tapline demo --dir naming a file fails at start, saying so', async () => {
   assert.equal(res.stdout.toString(), '');
 });
 
+it('tapline demo --dir under /proc fails at start naming the directory (Node recursive mkdir looped there)', {
+  timeout: 30_000,
+}, async () => {
+  const res = await runTapline(['demo', '--dir', '/proc/tapline-demo/out']);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /tapline demo --dir: cannot make \/proc\/tapline-demo: \/proc exists but takes no new directories \(ENOENT/,
+  );
+});
+
 it('tapline demo rejects unknown options with exit 2', async () => {
   const res = await runTapline(['demo', '--bogus']);
   assert.equal(res.code, 2);
