@@ -40,8 +40,10 @@ export interface BulkOptions {
   maxInFlight: number;
   /** Retries of a batch stop this long after its first attempt; what is left is counted as failed. */
   retryForMs: number;
-  /** Per-request timeout. */
+  /** A bulk request's whole reply must have come within this long (a reply sent a byte at a time too). */
   requestTimeoutMs: number;
+  /** A reply longer than this is not read (default: replyLimit(documents)). */
+  maxReplyBytes?: number;
 }
 
 export interface BulkCounters {
@@ -55,6 +57,25 @@ export interface BulkCounters {
 }
 
 const MAX_BATCH_BYTES = 5 << 20;
+
+/**
+ * The longest `_bulk` reply read for `docs` documents: an item is ~100 bytes, one with an error up to a few KB.
+ * Past it the reply is not Elasticsearch's (a proxy's endless page, a wrong port streaming): it was read whole,
+ * without a bound (a 700 MB reply grew the run past 20 GB).
+ */
+export function replyLimit(docs: number): number {
+  return (16 << 20) + docs * (16 << 10);
+}
+
+/** What a bulk request met that is not a status: retried or not, said in words. */
+class ReplyProblem extends Error {
+  constructor(
+    message: string,
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
 
 interface Failure {
   retry: boolean;
@@ -214,13 +235,25 @@ export class BulkIndexer {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await post(this.target.bulkUrl, headers, body, this.options.requestTimeoutMs));
+      ({ status, text } = await post(this.target.bulkUrl, headers, body, {
+        timeoutMs: this.options.requestTimeoutMs,
+        maxReplyBytes: this.options.maxReplyBytes ?? replyLimit(docs.length),
+      }));
     } catch (err) {
+      if (err instanceof ReplyProblem)
+        return all({ retry: err.retry, reason: `${this.target.bulkUrl}: ${err.message}` });
       // A cluster that does not speak TLS, or whose certificate is refused, was retried for the whole budget
       // and said as 'EPROTO' or 'DEPTH_ZERO_SELF_SIGNED_CERT' alone: said in words, and not retried.
       const tls = err instanceof Error ? tlsProblem(err, 'cluster') : undefined;
       if (tls) return all({ retry: false, reason: `${this.target.bulkUrl}: ${tls}` });
       const code = (err as NodeJS.ErrnoException).code;
+      // Node's parser codes (HPE_INVALID_CONSTANT) said alone: the port answered something that is not HTTP,
+      // which sending again does not change.
+      if (code?.startsWith('HPE_'))
+        return all({
+          retry: false,
+          reason: `${this.target.bulkUrl}: the reply is not HTTP (${code}): is this an Elasticsearch port?`,
+        });
       return all({ retry: true, reason: `${this.target.bulkUrl}: ${code ?? (err as Error).message}` });
     }
     if (status === 429 || status >= 500) return all({ retry: true, reason: `HTTP ${status} ${errorReason(text)}` });
@@ -238,31 +271,66 @@ export class BulkIndexer {
 
 /**
  * One POST with node:http (fetch refuses some ports, e.g. 6000 or 10080, that proxies in front of a cluster
- * may use). Resolves with the status and the body as text; rejects on connection errors and the timeout.
+ * may use). Resolves with the status and the body as text; rejects on connection errors, on a reply not whole
+ * within `timeoutMs` (retried: a reply sent a byte a second never passed an idle timeout and held the run for
+ * ever), and on a reply longer than `maxReplyBytes` (not retried: the documents may have been indexed).
  */
 function post(
   url: string,
   headers: Record<string, string>,
   body: string,
-  timeoutMs: number,
+  limits: { timeoutMs: number; maxReplyBytes: number },
 ): Promise<{ status: number; text: string }> {
   const payload = Buffer.from(body);
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      then();
+    };
+    const fail = (err: Error) =>
+      settle(() => {
+        req.destroy();
+        reject(err);
+      });
+    const deadline = setTimeout(
+      () =>
+        fail(
+          new ReplyProblem(
+            `no whole reply within ${limits.timeoutMs} ms (the cluster, or a proxy in front of it, did not answer or answered too slowly)`,
+            true,
+          ),
+        ),
+      limits.timeoutMs,
+    );
     const req = client.request(
       url,
-      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) }, timeout: timeoutMs },
+      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) } },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (bytes <= limits.maxReplyBytes) chunks.push(c);
+          else
+            fail(
+              new ReplyProblem(
+                `HTTP ${res.statusCode}: the reply passed ${limits.maxReplyBytes} bytes, more than a _bulk reply for ` +
+                  'these documents holds, and was not read further (is this an Elasticsearch endpoint?)',
+                false,
+              ),
+            );
+        });
+        res.on('end', () =>
+          settle(() => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })),
+        );
+        res.on('error', fail);
       },
     );
-    req.on('timeout', () =>
-      req.destroy(Object.assign(new Error(`no reply within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-    );
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(payload);
   });
 }

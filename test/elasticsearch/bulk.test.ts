@@ -390,3 +390,102 @@ test('https:// to a cluster without TLS: said in words, not retried (was "EPROTO
     await new Promise<void>((r) => plain.close(() => r()));
   }
 });
+
+/** A node:http server on 127.0.0.1 answering every bulk with `answer`; stopped after `body`. */
+async function withCluster(
+  answer: (res: import('node:http').ServerResponse) => void,
+  body: (url: string) => Promise<void>,
+): Promise<void> {
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    await body(`http://127.0.0.1:${(server.address() as { port: number }).port}/gor`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+/** Feeds two exchanges to an output at `url`; resolves with its stats and log, or 'hung' after 20 s. */
+async function twoDocuments(url: string, options: Partial<ElasticsearchOutputOptions>) {
+  const log = memoryLogger();
+  const out = elasticsearchOutput(
+    parseElasticsearchUrl(url),
+    { ...OPTIONS, ...options },
+    {
+      log,
+      signal: new AbortController().signal,
+    },
+  );
+  const fed = feed(out, [request(1), request(2), replayed(1), replayed(2)]).then(() => 'done' as const);
+  const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000).unref());
+  const end = await Promise.race([fed, hung]);
+  return { end, stats: out.stats!(), text: log.lines.join('\n') };
+}
+
+test('a reply sent a byte at a time is given up at the request timeout and retried (it held the run for ever)', async () => {
+  // Headers, then a space every 20 ms, never the end: each byte kept an idle timeout from firing.
+  const timers = new Set<NodeJS.Timeout>();
+  await withCluster(
+    (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 20);
+      timers.add(t);
+      res.on('close', () => clearInterval(t));
+    },
+    async (url) => {
+      const { end, stats, text } = await twoDocuments(url, { requestTimeoutMs: 300, retryForMs: 100 });
+      for (const t of timers) clearInterval(t);
+      assert.equal(end, 'done', 'the close came');
+      assert.deepEqual([stats.indexed, stats.failed], [0, 2]);
+      assert.match(text, /2 document\(s\) not indexed: gave up after \d+ tries .*no whole reply within 300 ms/);
+    },
+  );
+});
+
+test('a reply longer than a _bulk reply can be is not read on (it was read whole, without a bound)', async () => {
+  let sent = 0;
+  await withCluster(
+    (res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      // Up to 8 MiB, a page at a time as the client takes it; the output stops reading past its 64 KiB.
+      const page = Buffer.alloc(16 << 10, 0x20);
+      const more = () => {
+        while (sent < 8 << 20 && !res.destroyed) {
+          sent += page.length;
+          if (!res.write(page)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    },
+    async (url) => {
+      const { end, stats, text } = await twoDocuments(url, { maxReplyBytes: 64 << 10 });
+      assert.equal(end, 'done');
+      assert.deepEqual([stats.indexed, stats.failed, stats.bulk_retries], [0, 2, 0]);
+      assert.match(
+        text,
+        /2 documents not indexed: http:\/\/127\.0\.0\.1:\d+\/_bulk: HTTP 200: the reply passed 65536 bytes, more than a _bulk reply for these documents holds, and was not read further \(is this an Elasticsearch endpoint\?\)/,
+      );
+      assert.ok(sent < 8 << 20, `the server sent ${sent} bytes: all of it was read`);
+    },
+  );
+});
+
+test('a port that answers something other than HTTP is said so, not retried (was "HPE_INVALID_CONSTANT" after the retry budget)', async () => {
+  await withCluster(
+    (res) => res.socket?.end('garbage\r\n\r\n'),
+    async (url) => {
+      const { end, stats, text } = await twoDocuments(url, {});
+      assert.equal(end, 'done');
+      assert.deepEqual([stats.indexed, stats.failed, stats.bulk_retries], [0, 2, 0]);
+      assert.match(
+        text,
+        /2 documents not indexed: http:\/\/127\.0\.0\.1:\d+\/_bulk: the reply is not HTTP \(HPE_INVALID_CONSTANT\): is this an Elasticsearch port\?/,
+      );
+    },
+  );
+});
