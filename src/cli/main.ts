@@ -28,6 +28,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { tooManyOpenFiles } from './fd-limit.js';
 import { globalFlags, idleQueueStatsWarnings, refuseIdleGlobalFlags } from './global-flags.js';
 import { renderHelp } from './help.js';
+import { notInstalledLine } from './not-installed.js';
 import { plannedFlags } from './planned-flags.js';
 import {
   createSignalHandler,
@@ -134,7 +135,7 @@ async function reportFatal(err: unknown, log: Logger, helpCommand = 'tapline --h
     }
     return EXIT_FAILED;
   }
-  const fdLine = await tooManyOpenFiles(err);
+  const fdLine = (await tooManyOpenFiles(err)) ?? notInstalledLine(err);
   if (fdLine !== undefined) {
     log.error(`${fdLine} (${ERROR_CODES.FILE_IO})`);
     return EXIT_FAILED;
