@@ -23,6 +23,13 @@ import {
 import { REPO_ROOT } from '../support/corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-cli-signals-'));
+/**
+ * Bounds on waits for what a run prints while it starts and stops, and on a whole run. Generous: a start in a
+ * loaded suite takes seconds (through tsx, with three busy loops and three runs at once on 2 cores: 12-27 s to
+ * the second message of --input-dummy). They only bound a hang; nothing is asserted about speed.
+ */
+const LINE_MS = 60_000;
+const RUN_MS = 120_000;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An endless run (--input-dummy) into a file flushed only at its close; --verbose 3 prints a line per message. */
@@ -34,8 +41,8 @@ function dummyToFileArgs(out: string, extra: string[] = []): string[] {
 /** That run, once it has written an exchange. */
 async function dummyToFileRunning(out: string, extra: string[] = []) {
   const child = startTapline(dummyToFileArgs(out, extra));
-  const done = collect(child, 20_000);
-  await waitForStderr(child, /message 2 \S+ \d+ 1/, 15_000);
+  const done = collect(child, RUN_MS);
+  await waitForStderr(child, /message 2 \S+ \d+ 1/, LINE_MS);
   return { child, done };
 }
 
@@ -65,11 +72,11 @@ describe('signals', () => {
     const shell = `trap '' HUP; ${cmd.join(' ')} 2>'${files.err}' & echo $! >'${files.pid}'; wait $!; echo $? >'${files.code}'`;
     const term = spawn('script', ['-q', '-c', shell, '/dev/null'], { cwd: REPO_ROOT, stdio: 'ignore' });
     try {
-      await waitFor(() => /message 2 \S+ \d+ 1/.test(readIfThere(files.err)), 15_000);
+      await waitFor(() => /message 2 \S+ \d+ 1/.test(readIfThere(files.err)), LINE_MS);
       term.kill('SIGKILL');
       await new Promise((r) => term.on('close', r));
       process.kill(Number(readIfThere(files.pid)), 'SIGHUP');
-      await waitFor(() => readIfThere(files.code) !== '', 20_000);
+      await waitFor(() => readIfThere(files.code) !== '', LINE_MS);
     } finally {
       term.kill('SIGKILL');
     }
@@ -84,7 +91,7 @@ describe('signals', () => {
     const out = join(dir, 'usr1.gor');
     const { child, done } = await dummyToFileRunning(out);
     child.kill('SIGUSR1');
-    await waitForStderr(child, /SIGUSR1 ignored/, 10_000);
+    await waitForStderr(child, /SIGUSR1 ignored/, LINE_MS);
     child.kill('SIGTERM');
     const res = await done;
     assert.equal(res.code, 0, res.stderr);
@@ -166,7 +173,7 @@ describe('a terminal shared by stdout and stderr', () => {
     });
     const chunks: Buffer[] = [];
     term.stdout!.on('data', (d: Buffer) => chunks.push(d));
-    const timer = setTimeout(() => term.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => term.kill('SIGKILL'), RUN_MS);
     await new Promise((r) => term.on('close', r));
     clearTimeout(timer);
     const screen = Buffer.concat(chunks).toString('latin1');
@@ -195,14 +202,14 @@ describe('leaving at once', () => {
     writeFileSync(input, Buffer.concat(records));
     const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
     const child = startTapline(args);
-    const done = collect(child, 30_000);
-    await waitForStderr(child, /message 1 \S+ 2\n/, 15_000); // running: the signal handlers are in place
+    const done = collect(child, RUN_MS);
+    await waitForStderr(child, /message 1 \S+ 2\n/, LINE_MS); // running: the signal handlers are in place
     child.kill('SIGINT');
     // The stop waits on the output's blocked write (2 MiB for a FIFO that took 64 KiB), and says so after 5 s.
-    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, 15_000);
+    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, LINE_MS);
     child.kill('SIGINT');
     const res = await done;
-    assert.equal(res.signal, null, `exited by itself, not killed after 30 s:\n${res.stderr}`);
+    assert.equal(res.signal, null, `exited by itself, not killed after ${RUN_MS / 1000} s:\n${res.stderr}`);
     assert.equal(res.code, 130, res.stderr);
   });
 });

@@ -293,9 +293,10 @@ describe('ending a run', () => {
         '--verbose',
         '3',
       ]);
-      const done = collect(child, 20_000);
+      // Bounds for a loaded suite, where a start takes seconds (see cli-signals.test.ts); no speed is asserted.
+      const done = collect(child, 120_000);
       // --verbose 3 prints a line per message: wait until two exchanges went through, then signal.
-      await waitForStderr(child, /message 2 \S+ \d+ 1[\s\S]*message 2 \S+ \d+ 1/, 15_000);
+      await waitForStderr(child, /message 2 \S+ \d+ 1[\s\S]*message 2 \S+ \d+ 1/, 60_000);
       child.kill(signal);
       const res = await done;
       assert.equal(res.code, 0, res.stderr);
@@ -420,12 +421,12 @@ describe('observability', () => {
   it('--http-pprof serves live counters on loopback, and says where without --verbose', async () => {
     // The address was an info line (--verbose 1 only): with ':0' a user had no way to find the port.
     const child = startTapline(['--input-dummy', 'x', '--output-null', '--http-pprof', ':0']);
-    const done = collect(child, 20_000);
+    const done = collect(child, 120_000);
     let seen = '';
     child.stderr!.on('data', (d: Buffer) => {
       seen += d.toString();
     });
-    await waitForStderr(child, /debug endpoints on http:\/\/127\.0\.0\.1:\d+/);
+    await waitForStderr(child, /debug endpoints on http:\/\/127\.0\.0\.1:\d+/, 60_000);
     const url = /debug endpoints on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen)![1]!;
     const vars = (await (await fetch(`${url}/debug/vars`)).json()) as { outputs: Record<string, unknown> };
     assert.ok('outputs' in vars && 'output-null' in vars.outputs);
