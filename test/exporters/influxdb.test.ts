@@ -222,7 +222,7 @@ describe('--output-influxdb against a real InfluxDB', () => {
     // The final write is the one whose loss is a loss (the others' totals arrive with the next): said as such.
     assert.match(
       lines[1]!,
-      /the final write to .* failed: fetch failed: .*; 1 points \(the run's last totals\) not written/,
+      /the final write to .* failed: fetch failed: .*; 1 point \(the run's last totals\) not written/,
     );
     assert.equal(stats.points_not_written, 1);
   });

@@ -212,7 +212,7 @@ export class InfluxWriter {
       const points = toLineProtocol(this.snapshot(), this.previous, 0n).length;
       this.counters.points_not_written += points;
       this.log.write(
-        `tapline: warning: output-influxdb: the final write was not made: ${url} did not answer the previous one within ${this.timeoutMs} ms; ${points} points (the run's last totals) not written`,
+        `tapline: warning: output-influxdb: the final write was not made: ${url} did not answer the previous one within ${this.timeoutMs} ms; ${points} point${points === 1 ? '' : 's'} (the run's last totals) not written`,
       );
       return;
     }
@@ -268,7 +268,7 @@ export class InfluxWriter {
         this.counters.points_dropped += dropped;
         this.counters.last_error = `partial write: ${partial.reason}`;
         this.log.warn(
-          `output-influxdb: InfluxDB stored ${lines.length - dropped} of ${lines.length} points and dropped ${dropped}: ${partial.reason}`,
+          `output-influxdb: InfluxDB stored ${lines.length - dropped} of ${lines.length} point${lines.length === 1 ? '' : 's'} and dropped ${dropped}: ${partial.reason}`,
           'output-influxdb',
         );
       }
@@ -281,7 +281,7 @@ export class InfluxWriter {
       if (final) {
         this.counters.points_not_written += lines.length;
         this.log.write(
-          `tapline: warning: output-influxdb: the final write to ${url} failed: ${why}; ${lines.length} points (the run's last totals) not written`,
+          `tapline: warning: output-influxdb: the final write to ${url} failed: ${why}; ${lines.length} point${lines.length === 1 ? '' : 's'} (the run's last totals) not written`,
         );
       } else {
         this.log.warn(`output-influxdb: write to ${url} failed: ${why}`, 'output-influxdb');
