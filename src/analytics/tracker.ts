@@ -120,6 +120,8 @@ interface ResponseFacts {
    */
   wireMs: number;
   wireEndMs: number;
+  /** The meta line says `incomplete=REASON` (types.ts Exchange.responseIncomplete). */
+  incomplete: boolean;
 }
 
 /** A final response that came before its request (see the file header). */
@@ -164,6 +166,8 @@ class Pending {
     readonly method: string,
     readonly path: string,
     readonly client: string,
+    /** The request's meta line says `incomplete=REASON`. */
+    readonly incomplete = false,
   ) {}
 }
 
@@ -221,6 +225,7 @@ export class ExchangeTracker {
     latencyNs: Number.NaN,
     wireMs: Number.NaN,
     wireEndMs: Number.NaN,
+    incomplete: false,
   };
   /** The last Host value's bytes and string: most traffic names one host, so its string is made once. */
   private hostBytes: Buffer = Buffer.alloc(0);
@@ -402,6 +407,7 @@ export class ExchangeTracker {
       exchanges ? latin1(buf, start, h.space1) : '',
       path,
       client,
+      v.marked,
     );
     this.pending.set(id, p);
     this.queue.push(p);
@@ -506,6 +512,7 @@ export class ExchangeTracker {
       res.bodyDecodedBytes = decoded;
     }
     res.contentEncoding = encoding;
+    res.incomplete = v.marked;
     res.contentType = exchanges || (p && this.options.preferReplayed) ? mediaType(buf, h.typeStart, h.typeEnd) : '';
     res.latencyNs = replayed ? replayedLatency(v) : p ? originalLatency(v, p) : Number.NaN;
     if (replayed) {
@@ -608,6 +615,8 @@ export class ExchangeTracker {
       contentType: res ? res.contentType : '',
       contentEncoding: res ? res.contentEncoding : '',
       latencyNs: Number.isNaN(latencyNs) ? undefined : BigInt(latencyNs),
+      requestIncomplete: p.incomplete,
+      responseIncomplete: res ? res.incomplete : false,
     });
   }
 }

@@ -48,6 +48,13 @@ export interface Exchange {
   readonly contentEncoding: string;
   /** Request first byte → response last byte, ns; undefined without a response. */
   readonly latencyNs: bigint | undefined;
+  /**
+   * The request's meta line says `incomplete=REASON` (the capture cut it: a snaplen, a gap, an expired
+   * connection): its sizes count what was recorded, less than what was sent. False without a request.
+   */
+  readonly requestIncomplete: boolean;
+  /** The same for the response (a replayed one cut at --output-http-response-buffer too). False without one. */
+  readonly responseIncomplete: boolean;
 }
 
 export interface LatencySummary {

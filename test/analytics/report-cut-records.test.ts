@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { AnalyticsSnapshot } from '../../src/analytics/types.js';
 import { encodeRecord } from '../../src/core/gor-format.js';
 import { type Message, makeMeta } from '../../src/core/message.js';
@@ -162,6 +163,27 @@ describe('report over records held cut', () => {
         assert.equal(s.accounting.replayed_responses_cut, 0);
         assert.match(r.stderr, /marked\.gor(\.gz)?: 2 request\(s\) or original response\(s\) are marked incomplete/);
       });
+    }
+    // --parquet marks the rows whose request or response was cut, so SQL over the file can leave them out.
+    const parquet = join(dir, 'marked.parquet');
+    const withRows = await report(['--parquet', parquet, marked], 'on');
+    assert.equal(withRows.code, 0, withRows.stderr);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const rows = (
+        await connection.runAndReadAll(
+          `SELECT path, request_incomplete, response_incomplete FROM read_parquet('${parquet}') ORDER BY path`,
+        )
+      ).getRowObjectsJS();
+      assert.deepEqual(rows, [
+        { path: '/a', request_incomplete: false, response_incomplete: true },
+        { path: '/b', request_incomplete: false, response_incomplete: false },
+        { path: '/upload', request_incomplete: true, response_incomplete: false },
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
     }
     // Many files (the chunks of one --output-file): the first three named, then how many more.
     const copies = [0, 1, 2, 3, 4].map((i) => join(dir, `chunk_${i}.gor`));

@@ -28,6 +28,8 @@ export function exchange(fields: Partial<Exchange> & { route: string }): Exchang
     contentType: 'application/json',
     contentEncoding: '',
     latencyNs: 20_000_000n,
+    requestIncomplete: false,
+    responseIncomplete: false,
     requestBodyEntityBytes: requestBodyBytes,
     responseBodyEntityBytes: responseBodyBytes,
     ...fields,

@@ -19,8 +19,8 @@ const CHUNK_ROWS = 2048;
 /** Column name, DuckDB type, value of one exchange (null = SQL NULL). */
 type Column = readonly [
   name: string,
-  type: 'VARCHAR' | 'BIGINT' | 'SMALLINT' | 'DOUBLE',
-  get: (e: Exchange) => string | bigint | number | null,
+  type: 'VARCHAR' | 'BIGINT' | 'SMALLINT' | 'DOUBLE' | 'BOOLEAN',
+  get: (e: Exchange) => string | bigint | number | boolean | null,
 ];
 
 export const PARQUET_COLUMNS: readonly Column[] = [
@@ -48,6 +48,9 @@ export const PARQUET_COLUMNS: readonly Column[] = [
   ['content_type', 'VARCHAR', (e) => e.contentType],
   ['content_encoding', 'VARCHAR', (e) => e.contentEncoding],
   ['latency_ms', 'DOUBLE', (e) => (e.latencyNs === undefined ? null : Number(e.latencyNs) / 1e6)],
+  // Cut at record time (meta `incomplete=REASON`): the sizes are what was recorded, less than what was sent.
+  ['request_incomplete', 'BOOLEAN', (e) => e.requestIncomplete],
+  ['response_incomplete', 'BOOLEAN', (e) => e.responseIncomplete],
 ];
 
 export interface ParquetWriter {
@@ -103,7 +106,7 @@ export async function openParquetWriter(
   const connection = await instance.connect();
   await connection.run(`CREATE TABLE exchanges (${PARQUET_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`);
   const appender = await connection.createAppender('exchanges');
-  const buffers: (string | bigint | number | null)[][] = PARQUET_COLUMNS.map(() => []);
+  const buffers: (string | bigint | number | boolean | null)[][] = PARQUET_COLUMNS.map(() => []);
   let buffered = 0;
   let rows = 0;
 
