@@ -4,7 +4,7 @@ import { needsZone, parseHostPort, refuseUnzonedLinkLocal } from './address.js';
 import { Backoff } from './backoff.js';
 import { fnv1a32 } from './fnv.js';
 import { parseWsUrl } from './ws-dial.js';
-import { encodeFrame, FrameDecoder, OP_BINARY } from './ws-frames.js';
+import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE, OP_PING } from './ws-frames.js';
 
 describe('net helpers', () => {
   it('fnv1a32 matches the published FNV-1a test vectors', () => {
@@ -52,6 +52,42 @@ describe('net helpers', () => {
         }
       }
     }
+  });
+
+  it("the sender's decoder passes over the server's data frames without keeping them, and still sees its pings and close", () => {
+    // A server that pushes (or echoes) data: an 8 MiB binary frame, then a ping and a close, in 64 KiB pieces.
+    // Each piece was added to all kept before it (memory to the frame's size, quadratic copying).
+    const size = 8 << 20;
+    const head = Buffer.alloc(10);
+    head[0] = 0x80 | OP_BINARY;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(size), 2);
+    const tail = Buffer.concat([
+      encodeFrame(OP_BINARY, Buffer.from('small'), false),
+      encodeFrame(OP_PING, Buffer.from('p'), false),
+      encodeFrame(OP_CLOSE, Buffer.from([0x03, 0xe8]), false),
+    ]);
+    const d = new FrameDecoder({ controlOnly: true });
+    const got = [...d.push(Buffer.concat([head, Buffer.alloc(100)]))];
+    const piece = Buffer.alloc(64 << 10, 0x41);
+    let most = 0;
+    for (let left = size - 100; left > 0; left -= piece.length) {
+      got.push(...d.push(piece.subarray(0, Math.min(piece.length, left))));
+      most = Math.max(most, d['buf'].length);
+    }
+    for (let i = 0; i < tail.length; i += 3) got.push(...d.push(tail.subarray(i, i + 3)));
+    assert.ok(most < 1024, `${most} bytes of the data frame kept`);
+    assert.deepEqual(
+      got.map((f) => [f.opcode, f.payload.toString('hex')]),
+      [
+        [OP_PING, '70'],
+        [OP_CLOSE, '03e8'],
+      ],
+    );
+    assert.throws(
+      () => new FrameDecoder({ controlOnly: true }).push(Buffer.from([0x89, 126, 0, 200])),
+      /control frame of 200 bytes/,
+    );
   });
 });
 

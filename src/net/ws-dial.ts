@@ -116,7 +116,7 @@ export function messageFrame(metaLine: string, data: Buffer): Buffer {
 
 function frameConduit(socket: Socket, head: Buffer): Conduit {
   const inner = socketConduit(socket);
-  const decoder = new FrameDecoder();
+  const decoder = new FrameDecoder({ controlOnly: true });
   /** Set when the server's close frame came: nothing more may be sent on this connection (RFC 6455 §5.5.1). */
   let serverClosed: string | undefined;
   let endByServer: (reason: string) => void = () => undefined;

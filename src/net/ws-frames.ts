@@ -37,16 +37,32 @@ export interface Frame {
   readonly payload: Buffer;
 }
 
-/** Push bytes, get whole frames (unmasked). Throws on frames no peer may send (over 1 GiB). */
+/**
+ * Push bytes, get whole frames (unmasked). Throws on frames no peer may send (over 1 GiB; a control frame over
+ * 125 bytes). With `controlOnly` (the sender's side of --output-ws, which acts on close and ping alone), the
+ * payload of a data frame is passed over as it comes and never kept: a server that sends data back (an echo
+ * server, one that pushes) was buffered whole, each chunk copying all before it (800 MiB pushed: 20 s of CPU
+ * that held a SIGINT, and memory to match).
+ */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
+  /** Bytes of a data frame's payload still to pass over (controlOnly). */
+  private skipping = 0;
+
+  constructor(private readonly options: { controlOnly?: boolean } = {}) {}
 
   push(chunk: Buffer): Frame[] {
+    if (this.skipping > 0) {
+      const n = Math.min(this.skipping, chunk.length);
+      this.skipping -= n;
+      chunk = chunk.subarray(n);
+    }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: Frame[] = [];
     for (;;) {
       const b = this.buf;
       if (b.length < 2) break;
+      const opcode = b[0]! & 0x0f;
       const masked = (b[1]! & 0x80) !== 0;
       let len = b[1]! & 0x7f;
       let at = 2;
@@ -61,12 +77,19 @@ export class FrameDecoder {
         len = Number(big);
         at = 10;
       }
+      if (opcode >= 0x8 && len > 125) throw new Error(`WebSocket control frame of ${len} bytes (at most 125)`);
       const keyAt = at;
       if (masked) at += 4;
+      if (this.options.controlOnly && opcode < 0x8 && b.length >= at) {
+        const here = Math.min(len, b.length - at);
+        this.skipping = len - here;
+        this.buf = b.subarray(at + here);
+        continue;
+      }
       if (b.length < at + len) break;
       const payload = Buffer.from(b.subarray(at, at + len));
       if (masked) for (let i = 0; i < len; i++) payload[i] = payload[i]! ^ b[keyAt + (i & 3)]!;
-      out.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload });
+      out.push({ fin: (b[0]! & 0x80) !== 0, opcode, payload });
       this.buf = b.subarray(at + len);
     }
     return out;
