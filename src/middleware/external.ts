@@ -206,6 +206,7 @@ export class ExternalMiddleware {
     // tapline's group died with the messages it held. tapline's own stop closes its stdin instead, and it
     // gives them back. Its kills go to the group, so a script's children go too.
     const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child.once('close', (code, signal) => closedEarly.set(child, { code, signal }));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -287,14 +288,19 @@ export class ExternalMiddleware {
     // start() may have seen it exit already (a program that ended at once; diedBeforeExec).
     if (child.exitCode !== null || child.signalCode !== null) onExit();
     else child.on('exit', onExit);
-    child.on('close', (code, signal) => {
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(grace);
       this.take(this.decoder.end());
       const rest = stderrText.end();
       if (this.stderrCarry || rest) this.passStderr(`${rest}\n`);
       this.exit = { code, signal };
       this.wake();
-    });
+    };
+    // start() may also have seen it close: Node drains and closes the pipes of a process that exited, right after
+    // its 'exit', if nothing reads them yet. Its 'close' was then missed, and the run waited for it for ever.
+    const closed = closedEarly.get(child);
+    if (closed) onClose(closed.code, closed.signal);
+    else child.on('close', onClose);
     const watchdog = this.startWatchdog();
     const writer = this.writeLoop(source, child);
     try {
@@ -642,6 +648,9 @@ function commandLine(pid: number): string {
     return '';
   }
 }
+
+/** How each process started closed ('close': exited, and its stdout and stderr closed), for run(). */
+const closedEarly = new WeakMap<ChildProcess, { code: number | null; signal: NodeJS.Signals | null }>();
 
 /** Signals that stop a run, which a terminal or `timeout` sends to a whole process group. */
 const STOP_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
