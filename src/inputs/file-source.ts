@@ -62,14 +62,30 @@ const MAP_WINDOW = 1024 * 1024 * 1024;
 /** Fewer records than this in a raw run are not worth one: they go one by one. */
 const MIN_RUN = 32;
 
-/** Keeps at most `capacity` files open; idle ones are closed least-recently-used first. */
+/**
+ * Keeps at most `capacity` files open; idle ones are closed least-recently-used first. When the process runs out
+ * of descriptors all the same (a low `ulimit -n`; sockets, dashboard viewers holding them), the pool holds fewer
+ * files from then on rather than failing the ones it cannot open (openFile()).
+ */
 export class HandlePool {
-  private readonly entries = new Map<number, { handle: Promise<FileHandle>; users: number }>();
+  private readonly entries = new Map<number, PoolEntry>();
   /** The `dev:ino` of each file when it was first opened. */
   private readonly identities = new Map<number, string>();
+  /** Closes of evicted files still in progress: their descriptors are not free yet. */
+  private readonly closing = new Set<Promise<void>>();
+  /** Opens waiting for a change in the pool (openFile()). */
+  private waiting: (() => void)[] = [];
   private closed = false;
+  private limit: number;
 
-  constructor(readonly capacity = 64) {}
+  constructor(capacity = 64) {
+    this.limit = capacity;
+  }
+
+  /** Files open at most (lowered when the process ran out of descriptors). */
+  get capacity(): number {
+    return this.limit;
+  }
 
   get openCount(): number {
     return this.entries.size;
@@ -81,15 +97,17 @@ export class HandlePool {
     if (entry) {
       this.entries.delete(id); // re-insert: most recently used last
     } else {
-      this.evictIdle(this.capacity - 1);
-      entry = { handle: this.open(id, path), users: 0 };
+      this.evictIdle(this.limit - 1);
+      const made = { users: 0, state: 'opening' } as PoolEntry;
+      made.handle = this.open(id, path, made);
+      entry = made;
     }
     this.entries.set(id, entry);
     entry.users++;
     try {
       return await entry.handle;
     } catch (err) {
-      this.entries.delete(id);
+      if (this.entries.get(id) === entry) this.entries.delete(id);
       throw err;
     }
   }
@@ -100,8 +118,17 @@ export class HandlePool {
    * other file from where this one was (gor holds every file open and reads the old one to its end). Both
    * identities come from fstat: stat by name and fstat need not agree on every file system (overlayfs).
    */
-  private async open(id: number, path: string): Promise<FileHandle> {
-    const handle = await open(path, 'r');
+  private async open(id: number, path: string, entry: PoolEntry): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await this.openFile(id, path, entry);
+      entry.state = 'open';
+    } catch (err) {
+      entry.state = 'failed';
+      throw err;
+    } finally {
+      this.wake(); // opens waiting on this one look again (openFile())
+    }
     let identity: string;
     try {
       const st = await handle.stat({ bigint: true });
@@ -122,9 +149,46 @@ export class HandlePool {
     return handle;
   }
 
+  /**
+   * open(2); when the process has no descriptor left (EMFILE, ENFILE: a low `ulimit -n`, or sockets holding
+   * them), the pool keeps at most as many files as it has open now, and tries again once one of its own is
+   * closed: an idle one at once, else when a read in progress or an open under way is over. Those files
+   * failed with 'too many open files' (their records lost) where the pool could close its own. It gives up
+   * only when none of its files is open or opening: the descriptors are held elsewhere.
+   */
+  private async openFile(id: number, path: string, entry: PoolEntry): Promise<FileHandle> {
+    for (;;) {
+      try {
+        return await open(path, 'r');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== 'EMFILE' && code !== 'ENFILE') || this.closed) throw err;
+        if (this.closing.size > 0) {
+          await Promise.all(this.closing);
+          continue;
+        }
+        const others = [...this.entries].filter(
+          ([other, e]) => other !== id && (e.state === 'open' || e.state === 'opening'),
+        );
+        if (others.length === 0) throw err;
+        this.limit = Math.max(1, Math.min(this.limit, others.length));
+        const idle = others.find(([, e]) => e.state === 'open' && e.users === 0);
+        if (idle !== undefined) {
+          this.entries.delete(idle[0]);
+          this.closeEntry(idle[1]);
+          continue;
+        }
+        entry.state = 'waiting';
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
+        entry.state = 'opening';
+      }
+    }
+  }
+
   release(id: number): void {
     const entry = this.entries.get(id);
     if (entry) entry.users--;
+    this.wake();
   }
 
   /** The file is finished: close its handle now. */
@@ -132,13 +196,34 @@ export class HandlePool {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);
-    closeQuietly(entry.handle);
+    this.closeEntry(entry);
   }
 
   closeAll(): void {
     this.closed = true;
-    for (const entry of this.entries.values()) closeQuietly(entry.handle);
+    for (const entry of this.entries.values()) this.closeEntry(entry);
     this.entries.clear();
+    this.wake();
+  }
+
+  /** Closes a file taken out of the pool; its descriptor counts as held until the close is done. */
+  private closeEntry(entry: PoolEntry): void {
+    const done: Promise<void> = entry.handle
+      .then(
+        (h) => h.close(),
+        () => {},
+      )
+      .catch(() => {})
+      .finally(() => {
+        this.closing.delete(done);
+        this.wake();
+      });
+    this.closing.add(done);
+  }
+
+  private wake(): void {
+    if (this.waiting.length === 0) return;
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   private evictIdle(keep: number): void {
@@ -146,16 +231,16 @@ export class HandlePool {
       if (this.entries.size <= keep) return;
       if (entry.users > 0) continue;
       this.entries.delete(id);
-      closeQuietly(entry.handle);
+      this.closeEntry(entry);
     }
   }
 }
 
-function closeQuietly(handle: Promise<FileHandle>): void {
-  handle.then(
-    (h) => h.close().catch(() => {}),
-    () => {},
-  );
+interface PoolEntry {
+  handle: Promise<FileHandle>;
+  users: number;
+  /** Being opened; open; failed (it leaves the pool); out of descriptors, waiting to try again (openFile()). */
+  state: 'opening' | 'open' | 'failed' | 'waiting';
 }
 
 export interface SourceHooks {
