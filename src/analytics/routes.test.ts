@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pathOf, RouteNamer, RouteRule, templatePath } from './routes.js';
+import { pathOf, ROUTE_MAX_CHARS, RouteNamer, RouteRule, templatePath } from './routes.js';
 
 describe('route templating on realistic URL sets', () => {
   it('REST ids, UUIDs and dates become placeholders; words, versions and slugs stay', () => {
@@ -56,6 +56,22 @@ describe('route templating on realistic URL sets', () => {
     const namer = new RouteNamer({ cacheSize: 100 });
     for (let i = 0; i < 5000; i++) namer.route(`/x/${Math.random().toString(36).slice(2)}-word/${i}`);
     assert.ok((namer as unknown as { cache: Map<string, string> }).cache.size <= 100);
+  });
+
+  it('a very long path is cut after its last whole segment that leaves room for /…, at most ROUTE_MAX_CHARS', () => {
+    const long = `/docs${'/chapter/page'.repeat(200)}/42`; // 2,608 characters, no placeholder but the last
+    const route = templatePath(long);
+    const kept = long.slice(0, long.lastIndexOf('/', ROUTE_MAX_CHARS - 2));
+    assert.equal(route, `${kept}/…`);
+    assert.ok(route.length <= ROUTE_MAX_CHARS && route.length > ROUTE_MAX_CHARS - 20, `${route.length}`);
+    // Paths that differ only past the cut share the route; ones that differ before it do not.
+    assert.equal(templatePath(`${long}/other/tail`), route);
+    assert.notEqual(templatePath(`/api${long}`), route);
+    // Placeholders count as what they became: a template at the limit is kept whole.
+    const atLimit = `/${'x'.repeat(ROUTE_MAX_CHARS - 1)}`.replace(/x{60}/g, (m) => `${m.slice(0, 59)}/`);
+    assert.equal(atLimit.length, ROUTE_MAX_CHARS);
+    assert.equal(templatePath(atLimit), atLimit);
+    assert.equal(templatePath(`/users/${'9'.repeat(2000)}`), '/users/:id');
   });
 });
 

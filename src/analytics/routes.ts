@@ -76,7 +76,25 @@ function templateSegment(seg: string): string {
 }
 
 /**
- * The automatic template of a path (`/users/42/avatar.png` → `/users/:id/avatar.png`).
+ * The longest route an automatic template makes, in characters. A longer template is cut after its last whole
+ * segment that leaves room for `/…`: paths that share that much add up under one route. Without it a path of
+ * 100 KB of short segments (`/a/b/c/…`, none a placeholder) was a 100 KB route, held by every table and written
+ * whole into every `--stats` line (1,000 such routes: 37 MB a line). A segment is at most 64 characters before
+ * it becomes `:long`, so the cut is within 65 characters of the limit. At most the exporters' NAME_CHARS
+ * (export/long-names.ts), so they never cut a template again.
+ */
+export const ROUTE_MAX_CHARS = 1000;
+
+/** `template` cut to ROUTE_MAX_CHARS as said there (most templates are far shorter and come back as they are). */
+function cutLongTemplate(template: string): string {
+  if (template.length <= ROUTE_MAX_CHARS) return template;
+  const slash = template.lastIndexOf('/', ROUTE_MAX_CHARS - 2);
+  return `${template.slice(0, slash > 0 ? slash : ROUTE_MAX_CHARS - 2)}/…`;
+}
+
+/**
+ * The automatic template of a path (`/users/42/avatar.png` → `/users/:id/avatar.png`), cut past
+ * ROUTE_MAX_CHARS.
  *
  * One pass over the characters: a segment of digits only is `:id`, a short segment without digits or dots
  * (`users`, `api`) stays as it is — no placeholder rule can match those — and only the rest go through the
@@ -113,7 +131,7 @@ export function templatePath(path: string): string {
     }
     segStart = i + 1;
   }
-  return out === undefined ? path : out + path.slice(copied);
+  return cutLongTemplate(out === undefined ? path : out + path.slice(copied));
 }
 
 /** The path of a request-target: absolute-form's scheme and authority, the query and the fragment removed. */
