@@ -37,6 +37,11 @@ export class GorWaits {
 
   constructor(private readonly rules: WaitRules) {}
 
+  /** The timestamp later records are waited from (the last one with a non-negative wait), as next() keeps it. */
+  get lastTimestamp(): bigint | undefined {
+    return this.last;
+  }
+
   /** The wait (ns, ≥ 0) before the record with timestamp `ts`. */
   next(ts: bigint, badTimestamp = false): bigint {
     if (badTimestamp) {

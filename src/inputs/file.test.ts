@@ -185,6 +185,41 @@ describe('input-file', () => {
     assert.equal(shallow.stats!().negative_wait, 2);
   });
 
+  it('a timed replay of a recording that goes back in time (a burst sent at once) says so, once', async () => {
+    // Two parts joined out of order (cat b.gor a.gor): the second part's 150 records are all earlier than the
+    // first part's last, so gor's rule sends them at once, without their gaps; only 'negative wait' said so.
+    const later = Array.from({ length: 150 }, (_, i) => rec(`a${i}`, 3_600_000n * MS + BigInt(i) * MS));
+    const earlier = Array.from({ length: 150 }, (_, i) => rec(`b${i}`, BigInt(i) * MS));
+    const file = write('joined.gor', ...later, ...earlier);
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [file], speed: 100, readDepth: 10, log });
+    assert.equal((await collect(input)).length, 300);
+    assert.equal(input.stats!().negative_wait, 150);
+    const first = later.reduce((n, r) => n + r.length, 0);
+    // The window of 10 sends b0 right after a140 (a141…a149 are still in it): 1 h and 140 ms back.
+    assert.deepEqual(log.lines, [
+      `tapline: warning: input-file(${file}): the recording goes back in time at record 151 (byte ${first}) of ` +
+        `${file}, 1h0m0.14s before the one sent last, further than --input-file-read-depth (10 records) ` +
+        're-sorts: 100 records in a row so far are sent at once, without their gaps, until the timestamps pass ' +
+        'where they were, as gor does (counted as negative wait). Files joined out of order? A glob of them ' +
+        '(--input-file "part-*.gor") is merged by timestamp',
+    ]);
+    // Stragglers now and then (one record back, the next ones in order again) are normal: not said.
+    const stragglers = Array.from({ length: 400 }, (_, i) =>
+      rec(`s${i}`, (i % 10 === 9 ? BigInt(i - 50) : BigInt(i)) * MS),
+    );
+    const quiet = memoryLogger();
+    const mixed = fileInput({
+      patterns: [write('stragglers.gor', ...stragglers)],
+      speed: 100,
+      readDepth: 1,
+      log: quiet,
+    });
+    assert.equal((await collect(mixed)).length, 400);
+    assert.equal(mixed.stats!().negative_wait, 40);
+    assert.deepEqual(quiet.lines, []);
+  });
+
   it('reads gzip files (TestInputFileCompressed: 2 × 1000 records via a glob)', async () => {
     const sub = path('gz');
     mkdirSync(sub);

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input, RawRun } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
-import { formatGoDuration, type Limit } from '../core/values.js';
+import { formatGoDuration, formatGoDurationNs, type Limit } from '../core/values.js';
 import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
@@ -96,6 +96,8 @@ const MAX_BATCH = 1024;
 /** A wait for the next record at least this long is said (file.ts announceLongWait). */
 const LONG_WAIT_MS = 10_000;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Records in a row sent at once for going back in time, before it is said (file.ts watchBackInTime). */
+const BACK_IN_TIME_RUN = 100;
 const PRIME_CONCURRENCY = 16;
 
 export function fileInput(options: FileInputOptions): Input {
@@ -197,6 +199,35 @@ export function fileInput(options: FileInputOptions): Input {
           ? ', the wait capped by --input-file-max-wait; a smaller cap shortens it, |max does not wait'
           : '; --input-file-max-wait caps a gap, a higher speed (|200%) shortens it, |max does not wait'),
       'input-file:long-wait',
+    );
+  };
+
+  /**
+   * A timed replay sends a record whose timestamp is earlier than the last one waited for at once (gor's rule),
+   * so a recording that goes back in time (files joined out of order: `cat b.gor a.gor`) is sent as a burst
+   * until its timestamps pass where they were, with no word but the summary's 'negative wait'. A straggler now
+   * and then is normal; BACK_IN_TIME_RUN in a row are said, once.
+   */
+  let backRun = 0;
+  let backFirst = '';
+  let backSaid = false;
+  const watchBackInTime = (source: FileSource, rec: GorRecord, negativeBefore: number, lastBefore: bigint) => {
+    if (waits.negative === negativeBefore) {
+      backRun = 0;
+      return;
+    }
+    if (backRun++ === 0) {
+      const back = formatGoDurationNs(lastBefore - rec.meta.timestampNs);
+      backFirst = `record ${rec.record} (byte ${rec.offset}) of ${source.path}, ${back} before the one sent last`;
+    }
+    if (backRun < BACK_IN_TIME_RUN || backSaid) return;
+    backSaid = true;
+    log.warn(
+      `${name}: the recording goes back in time at ${backFirst}, further than --input-file-read-depth ` +
+        `(${readDepth} records) re-sorts: ${backRun} records in a row so far are sent at once, without their ` +
+        'gaps, until the timestamps pass where they were, as gor does (counted as negative wait). Files joined ' +
+        'out of order? A glob of them (--input-file "part-*.gor") is merged by timestamp',
+      'input-file:back-in-time',
     );
   };
 
@@ -392,6 +423,8 @@ export function fileInput(options: FileInputOptions): Input {
         stats.records++;
         stats.bytes += recordBytes(rec);
         const bad = waits.badTimestamp;
+        const negative = waits.negative;
+        const last = waits.lastTimestamp;
         // |max needs no waits, only the counters: doubles, no BigInt per record. Timed replays and the
         // dry-run report use gor's exact int64 arithmetic.
         const wait =
@@ -399,6 +432,7 @@ export function fileInput(options: FileInputOptions): Input {
             ? waits.next(rec.meta.timestampNs, rec.meta.badTimestamp === true)
             : waits.count(messageKey(rec));
         if (waits.badTimestamp !== bad) warnBadTimestamp(source, rec);
+        if (timed && !dryRun && last !== undefined) watchBackInTime(source, rec, negative, last);
         return wait;
       };
       while (merge.size > 0) {
