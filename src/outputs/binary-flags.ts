@@ -35,7 +35,7 @@ export const binaryOutputDecl: OutputPluginDecl = {
       min: '0',
       default: '0',
       section: SECTION,
-      help: 'Connect timeout, how long a tracked turn waits for its first reply byte, and how long a target may read nothing before its connection is dropped (0 = 5s).',
+      help: 'Connect timeout, how long a tracked turn waits for its first reply byte, the longest a tracked reply goes on (then the next turn is sent), and how long a target may read nothing before its connection is dropped (0 = 5s).',
     },
     'output-binary-track-response': {
       kind: 'bool',

@@ -48,6 +48,11 @@ export interface BinaryCounters {
   no_reply: number;
   /** Tracking: replies cut to --output-tcp-response-buffer. */
   replies_truncated: number;
+  /**
+   * Tracking: replies still coming --output-binary-timeout after their turn was written (never quiet for the
+   * reply gap: a target that streams): ended there, so the connection's next turn goes.
+   */
+  replies_cut: number;
   /** Tracking: bytes the target sent while no turn was waiting for a reply (a banner, a late reply). */
   unpaired_reply_bytes: number;
   /**
@@ -78,6 +83,7 @@ export function zeroBinaryCounters(): BinaryCounters {
     replies: 0,
     no_reply: 0,
     replies_truncated: 0,
+    replies_cut: 0,
     unpaired_reply_bytes: 0,
     failed: 0,
     lost_at_close: 0,
@@ -92,7 +98,7 @@ export interface SessionSettings {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  /** Dial timeout, and how long a tracked turn waits for the first reply byte. */
+  /** Dial timeout, how long a tracked turn waits for the first reply byte, and the longest a reply goes on. */
   readonly timeoutMs: number;
   readonly trackResponse: boolean;
   /** Tracking: the reply ends after this much quiet. */
@@ -233,6 +239,18 @@ export class BinarySession {
     const truncated = got.seen > got.kept;
     counters.replies++;
     if (truncated) counters.replies_truncated++;
+    if (got.cut) {
+      // A target that streams is never quiet for the gap: the connection waited for ever (its later turns
+      // never sent, the run never ended, a SIGINT not taken).
+      counters.replies_cut++;
+      log.warn(
+        `${name}: ${this.key}: a reply was still coming ${this.s.timeoutMs}ms after its turn was written (never ` +
+          `quiet for ${this.s.replyGapMs}ms): it ends there and the next turn is sent; what the target sends ` +
+          'later counts toward the next reply (counted in replies_cut; a longer --output-binary-timeout lets ' +
+          'long replies finish)',
+        `${name} reply cut`,
+      );
+    }
     const latencyMs = got.lastAtMs - sentAtMs;
     if (debug) {
       log.write(`[DEBUG] ${name}: ${this.key}: reply ${got.seen} bytes in ${latencyMs.toFixed(1)}ms ${preview(bytes)}`);
@@ -296,30 +314,35 @@ export class BinarySession {
     }
   }
 
-  /** Starts gathering the reply to the turn about to be written; resolves when it is over. */
-  private gatherReply(): Promise<{ parts: Buffer[]; kept: number; seen: number; lastAtMs: number }> {
+  /**
+   * Starts gathering the reply to the turn about to be written; resolves when it is over: quiet for the reply
+   * gap, no first byte within the timeout, or still coming when the timeout has passed (`cut`).
+   */
+  private gatherReply(): Promise<{ parts: Buffer[]; kept: number; seen: number; lastAtMs: number; cut: boolean }> {
     return new Promise((resolve) => {
       const parts: Buffer[] = [];
       let lastAtMs = 0;
+      let quiet: NodeJS.Timeout | undefined;
       const state = {
         parts,
         kept: 0,
         seen: 0,
         onData: () => {
           lastAtMs = performance.now();
-          clearTimeout(timer);
-          timer = setTimeout(finish, this.s.replyGapMs);
+          clearTimeout(quiet);
+          quiet = setTimeout(() => finish(false), this.s.replyGapMs);
         },
       };
-      const finish = () => {
-        clearTimeout(timer);
+      const finish = (cut: boolean) => {
+        clearTimeout(deadline);
+        clearTimeout(quiet);
         this.gathering = undefined;
         this.onGone = undefined;
-        resolve({ parts, kept: state.kept, seen: state.seen, lastAtMs });
+        resolve({ parts, kept: state.kept, seen: state.seen, lastAtMs, cut });
       };
-      let timer = setTimeout(finish, this.s.timeoutMs);
+      const deadline = setTimeout(() => finish(state.seen > 0), this.s.timeoutMs);
       this.gathering = state;
-      this.onGone = finish;
+      this.onGone = () => finish(false);
     });
   }
 

@@ -277,6 +277,57 @@ describe('output-binary', () => {
     }
   });
 
+  it('-track-response with a target that streams: a reply still coming after -timeout ends there, the next turn goes', async () => {
+    // Once it has read anything, the target writes a byte every 2 ms for as long as the connection lasts: its
+    // reply is never quiet for the gap. The first reply was waited for without end: turns 2 and 3 never went,
+    // and the run (a SIGINT too) never ended.
+    const got: string[] = [];
+    const streaming = createServer((socket) => {
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('data', (d: Buffer) => {
+        got.push(d.toString());
+        timer ??= setInterval(() => socket.write('x'), 2);
+      });
+      socket.on('close', () => clearInterval(timer));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
+    try {
+      const file = join(dir, 'streamed.gor');
+      writeFileSync(
+        file,
+        Buffer.concat(
+          [0, 1, 2].map((t) =>
+            record('1', idOf(40300, t), 1_700_000_000_000_000_000n + BigInt(t), Buffer.from(`T${t};`)),
+          ),
+        ),
+      );
+      const r = await runTapline([
+        '--input-file',
+        `${file}|max`,
+        '--output-binary',
+        `127.0.0.1:${(streaming.address() as { port: number }).port}`,
+        '--output-binary-track-response',
+        '--output-binary-timeout',
+        '1s',
+        '--output-binary-reply-gap',
+        '800ms',
+        '--output-null',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(got.join(''), 'T0;T1;T2;', 'every turn reached the target, in order');
+      assert.match(
+        r.stderr,
+        /: [0-9a-f]{16}: a reply was still coming 1000ms after its turn was written \(never quiet for 800ms\): it ends there and the next turn is sent; .*\(counted in replies_cut; a longer --output-binary-timeout lets long replies finish\)/,
+      );
+      // Each reply is a type-3 message (3 of them) and is counted cut (a loaded machine can starve the target
+      // for the gap now and then, which ends a reply the ordinary way).
+      assert.match(r.stderr, /sent 3, .*replies 3, replies cut [1-3]\b/);
+    } finally {
+      streaming.close();
+    }
+  });
+
   it('an unreachable target: every turn counted as failed and warned; bad addresses are usage errors', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
