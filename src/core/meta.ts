@@ -15,6 +15,14 @@ export function parseMeta(line: string): Meta {
   const s1 = line.indexOf(' ');
   const s2 = s1 === -1 ? -1 : line.indexOf(' ', s1 + 1);
   if (s2 === -1) {
+    if (line === '' || line === '\r') {
+      // Blank lines after a separator (a file edited by hand, records joined with echo): gor loses the record too.
+      throw new TaplineError(
+        ERROR_CODES.BAD_META,
+        'the record starts with an empty line where its meta line (type id timestamp) should be: a blank line ' +
+          'after the record separator before it? (the record is skipped whole, as gor skips it)',
+      );
+    }
     const fields = line.split(' ').length;
     throw new TaplineError(
       ERROR_CODES.BAD_META,

@@ -509,6 +509,22 @@ describe('input-file', () => {
     );
   });
 
+  it('a record after blank lines (its first line empty) is skipped with a warning that says so', async () => {
+    // gor loses it too; the warning read 'meta line needs at least 3 space-separated fields …, got 1: ""'.
+    const first = rec('1', 1n);
+    const file = write('blank-lines.gor', first, Buffer.from('\n\n'), rec('2', 2n), rec('3', 3n));
+    for (const speed of [1, Number.POSITIVE_INFINITY]) {
+      const log = memoryLogger();
+      const input = fileInput({ patterns: [file], speed, log });
+      assert.deepEqual(ids(await collect(input)), ['1', '3']);
+      assert.deepEqual(log.lines, [
+        `tapline: warning: ${file}: record 2 (byte ${first.length}): the record starts with an empty line where its ` +
+          'meta line (type id timestamp) should be: a blank line after the record separator before it? (the record ' +
+          'is skipped whole, as gor skips it) (TAPLINE_ERR_BAD_RECORD)',
+      ]);
+    }
+  });
+
   it('a corrupt record is skipped with a warning naming the file, record and offset; the rest is read', async () => {
     const good1 = rec('1', 1n);
     const file = write('corrupt.gor', good1, Buffer.from('garbage-without-meta\n🐵🙈🙉\n'), rec('3', 3n));
