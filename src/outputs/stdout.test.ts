@@ -44,3 +44,18 @@ test('any other write error is a failure in words, naming stdout (ENOSPC: > /dev
       describeError(e) === 'cannot write to stdout: no space left on device (ENOSPC) (TAPLINE_ERR_FILE_IO)',
   );
 });
+
+test("bytes a reader has not taken are counted as unwritten (a full pipe, then a second Ctrl-C, lost them unsaid: the summary said 'bytes 1.00 MiB')", async () => {
+  // A reader that never takes anything: every byte stays with the output.
+  const stuck = new Writable({ highWaterMark: 1024, write() {} });
+  const out = streamOutput('output-stdout', stuck);
+  const msg = { meta: makeMeta({ type: '1', id: 'a', timestampNs: 1n }), data: Buffer.alloc(3000, 0x61) };
+  await out.write(msg);
+  await new Promise((resolve) => setImmediate(resolve));
+  const held = out.write(msg);
+  assert.ok(held instanceof Promise, 'the second write waits for the reader');
+  const s = out.stats!();
+  assert.equal(s.messages, 2);
+  assert.ok(Number(s.bytes) > 6000);
+  assert.equal(s.unwritten_bytes, s.bytes, 'none of it was taken');
+});

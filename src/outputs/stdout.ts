@@ -64,7 +64,9 @@ export function streamOutput(name: string, stream: Writable): Output {
       await flush();
       if (broken) throw broken;
     },
-    stats: () => ({ messages, bytes }),
+    // Bytes taken and not yet handed to the system: a reader that stopped reading (a full pipe) holds them, and
+    // a second Ctrl-C or a closed pipe leaves them unwritten. 'bytes' alone read as if they were all out.
+    stats: () => ({ messages, bytes, unwritten_bytes: buffer.size + stream.writableLength }),
   };
 }
 
