@@ -55,7 +55,7 @@ namespace {
 
 // 4: raw-run records not exactly one framed request (or with extra meta fields) go to JS; 5: the Host rule
 // cuts every later Host line of the head (one Host line sent, as gor's Go client writes).
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 
 // Result reasons; the order is the JS side's (http-native.ts REASONS).
 enum Reason { kOk = 0, kRefused, kConnectFailed, kDns, kReset, kTimeout, kBad, kClosed };
@@ -1171,7 +1171,9 @@ class Sender : public Napi::ObjectWrap<Sender> {
           // An answer that came before the whole request was written (a 413 to a large upload): the target
           // still expects the rest of that body, so the next request cannot go on this connection (Go does
           // not reuse it either).
-          Succeed(c, c->framer.close_after() || off < n || c->written < c->req.length);
+          // A request that said it is the last (Connection: close, HTTP/1.0 without keep-alive): the target may
+          // close after its answer without saying so, so the next request goes on a new connection (Go: Request.Close).
+          Succeed(c, c->framer.close_after() || off < n || c->written < c->req.length || RequestCloses(c->req));
           return;
       }
     }
@@ -1265,6 +1267,37 @@ class Sender : public Napi::ObjectWrap<Sender> {
       }
     }
     return false;
+  }
+
+  // The request ends its connection, as Go's shouldClose says of a request: a Connection field of its head lists
+  // `close`, or its request line ends in HTTP/1.0 and none lists `keep-alive`. The same rule as
+  // http-connection.ts requestClosesConnection().
+  static bool RequestCloses(const Request& req) {
+    const char* p = req.data();
+    size_t n = req.length;
+    const char* lf = static_cast<const char*>(memchr(p, '\n', n));
+    if (lf == nullptr) return false;
+    size_t line_end = static_cast<size_t>(lf - p);
+    if (line_end > 0 && p[line_end - 1] == '\r') line_end--;
+    bool close = line_end >= 8 && memcmp(p + line_end - 8, "HTTP/1.0", 8) == 0;
+    for (size_t i = static_cast<size_t>(lf - p) + 1; i < n;) {
+      const char* next = static_cast<const char*>(memchr(p + i, '\n', n - i));
+      size_t e = next == nullptr ? n : static_cast<size_t>(next - p);
+      if (e == i || (e == i + 1 && p[i] == '\r')) break;  // the blank line: the head ends
+      if (e - i > 11 && strncasecmp(p + i, "connection:", 11) == 0) {
+        for (size_t t = i + 11; t < e;) {
+          while (t < e && (p[t] == ' ' || p[t] == '\t' || p[t] == ',' || p[t] == '\r')) t++;
+          size_t s = t;
+          while (t < e && p[t] != ',' && p[t] != '\r') t++;
+          size_t te = t;
+          while (te > s && (p[te - 1] == ' ' || p[te - 1] == '\t')) te--;
+          if (te - s == 5 && strncasecmp(p + s, "close", 5) == 0) return true;
+          if (te - s == 10 && strncasecmp(p + s, "keep-alive", 10) == 0) close = false;
+        }
+      }
+      i = e + 1;
+    }
+    return close;
   }
 
   void Succeed(Conn* c, bool close_after) {

@@ -275,7 +275,7 @@ export class ReplayConnection {
         msg.status,
         msg.start,
         msg.end,
-        extra || msg.upgrade || this.answerCloses(msg) || this.requestUnsent(),
+        extra || msg.upgrade || this.answerCloses(msg) || this.requestUnsent() || this.requestCloses(),
       );
       return;
     }
@@ -329,6 +329,15 @@ export class ReplayConnection {
     return (this.socket?.writableLength ?? 0) > 0;
   }
 
+  /**
+   * The request in flight said it is the last on its connection (`Connection: close`, or HTTP/1.0 without
+   * `keep-alive`): the target may close after its answer without saying so in it, so the next request goes on a
+   * new connection, as Go's transport does (Request.Close).
+   */
+  private requestCloses(): boolean {
+    return requestClosesConnection(this.request!);
+  }
+
   /** Nothing of an earlier response is pending in the splitter, so a read may be framed without it. */
   private splitterIdle(): boolean {
     const s = this.splitter;
@@ -349,7 +358,8 @@ export class ReplayConnection {
 
   /** The response is exactly `chunk` (fast path); `owned` as in onData. */
   private succeedWhole(chunk: Buffer, owned: boolean): void {
-    if (closesConnection(chunk, 0, chunk.indexOf(CRLFCRLF) + 4) || this.requestUnsent()) this.close();
+    if (closesConnection(chunk, 0, chunk.indexOf(CRLFCRLF) + 4) || this.requestUnsent() || this.requestCloses())
+      this.close();
     const keep = this.keepBytes;
     let response: Buffer | undefined;
     if (keep > 0) {
@@ -498,7 +508,27 @@ const CONNECTION = Buffer.from('connection', 'latin1');
  * framer says the same (close_after).
  */
 export function closesConnection(bytes: Buffer, start: number, end: number): boolean {
-  let close = bytes[start + 5] === 0x31 && bytes[start + 6] === 0x2e && bytes[start + 7] === 0x30;
+  const http10 = bytes[start + 5] === 0x31 && bytes[start + 6] === 0x2e && bytes[start + 7] === 0x30;
+  return connectionEnds(bytes, start, end, http10);
+}
+
+/**
+ * The request ends its connection, as Go's shouldClose says of a request (Request.Close): its head lists `close`
+ * in a `Connection` field, or its request line ends in `HTTP/1.0` and no `keep-alive` is listed. The native
+ * sender says the same (http_sender.cc RequestCloses).
+ */
+export function requestClosesConnection(request: Buffer): boolean {
+  const lf = request.indexOf(0x0a);
+  if (lf < 0) return false;
+  const lineEnd = request[lf - 1] === 0x0d ? lf - 1 : lf;
+  const http10 = lineEnd >= 8 && request.toString('latin1', lineEnd - 8, lineEnd) === 'HTTP/1.0';
+  const headEnd = request.indexOf(CRLFCRLF);
+  return connectionEnds(request, 0, headEnd < 0 ? request.length : headEnd + 2, http10);
+}
+
+/** closesConnection's rule, the HTTP/1.0 part given. */
+function connectionEnds(bytes: Buffer, start: number, end: number, http10: boolean): boolean {
+  let close = http10;
   for (let line = bytes.indexOf(0x0a, start) + 1; line > 0 && line < end; ) {
     const lf = bytes.indexOf(0x0a, line);
     const next = lf < 0 || lf >= end ? end : lf;

@@ -84,7 +84,7 @@ export interface HttpAddon {
   abiVersion: number;
 }
 
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 let addon: HttpAddon | null | undefined;
 
 /** The addon, or null when it is not built (or not for this Node) or TAPLINE_HTTP_CLIENT=js. */

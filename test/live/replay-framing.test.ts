@@ -285,6 +285,47 @@ forEachClient(() => {
     }
   });
 
+  test('a request that ends its connection (Connection: close, HTTP/1.0 without keep-alive) is the last on it, whatever the answer says', async () => {
+    // The target keeps the request's word without repeating it in its answer (RFC 9112 §9.6 allows that): it reads
+    // nothing more on the connection and closes it. A POST sent on it after the answer would be lost as 'closed'.
+    const lastOnIt = /\r\nconnection:[^\r]*\bclose\b|^\S+ \S+ HTTP\/1\.0\r\n(?![\s\S]*\r\nconnection: keep-alive)/i;
+    const saidLast = new WeakSet<object>();
+    const server = await rawServer((req, socket) => {
+      if (saidLast.has(socket)) return;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      if (lastOnIt.test(req.toString('latin1'))) {
+        saidLast.add(socket);
+        setTimeout(() => socket.end(), 20);
+      }
+    });
+    try {
+      const heads = [
+        'POST /a HTTP/1.1\r\nHost: x\r\nConnection: close',
+        'POST /b HTTP/1.1\r\nHost: x\r\nconnection:  keep-alive, CLOSE',
+        'POST /c HTTP/1.0\r\nHost: x',
+        'POST /d HTTP/1.0\r\nHost: x\r\nConnection: keep-alive',
+        'POST /e HTTP/1.1\r\nHost: x',
+        'POST /f HTTP/1.1\r\nHost: x',
+      ];
+      const messages = heads.map((h) => requestMessage(`${h}\r\nContent-Length: 2\r\n\r\nhi`));
+      const log = memoryLogger();
+      const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000, log });
+      const summary = await runPipeline([arrayInput(messages, 1)], [out]);
+      const s = summary.outputs[0]!.stats!;
+      assert.equal(s.status_2xx, 6, `${JSON.stringify(s)} ${log.lines.join(' | ')}`);
+      assert.equal(s.errors, 0);
+      assert.deepEqual(
+        server.requests.map((r) => r.toString('latin1').split(' ')[1]),
+        ['/a', '/b', '/c', '/d', '/e', '/f'],
+        'each sent once',
+      );
+      // /a, /b and /c each end theirs; /d (HTTP/1.0 with keep-alive), /e and /f share the fourth.
+      assert.equal(server.connections, 4);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('interim answers (103, 100 Continue) do not use up --output-http-response-buffer: the final response is kept', async () => {
     const hints = `HTTP/1.1 103 Early Hints\r\nLink: <${'/s'.repeat(300)}>; rel=preload\r\n\r\n`;
     const final = `HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n${'b'.repeat(40)}`;
