@@ -111,3 +111,24 @@ test('a link-local target without a zone is refused at start (every request woul
   assert.throws(() => parseTarget('http://[fe80::1]:8080'), /link-local address needs its interface.*%25eth0/);
   assert.equal(parseTarget('http://[fe80::1%25eth0]:8080').host, 'fe80::1%eth0');
 });
+
+test('a target path or query replaces the request-target as Go reads it: a fragment or a lone ? is neither', () => {
+  // Each request kept its own path in gor for these; tapline sent every request to '/'.
+  for (const address of ['http://staging:8080#top', 'http://staging:8080?', 'http://staging:8080?#x', 'staging#a/b']) {
+    assert.equal(parseTarget(address).fixedTarget, undefined, address);
+  }
+  for (const [address, fixed] of [
+    ['http://staging:8080/', '/'],
+    ['http://staging:8080/#top', '/'],
+    ['http://staging:8080?q=1#top', '/?q=1'],
+    ['http://staging:8080/base?z=2#f', '/base?z=2'],
+    // Go's ForceQuery: the ? is written (RequestURI '/x?').
+    ['http://staging:8080/x?', '/x?'],
+    ['http://staging:8080/x?#f', '/x?'],
+  ] as const) {
+    assert.equal(parseTarget(address).fixedTarget, fixed, address);
+  }
+  // Credentials count only with a path (gor ignores them otherwise).
+  assert.equal(parseTarget('http://u:p@staging:8080#f').basicAuth, undefined);
+  assert.equal(parseTarget('http://u:p@staging:8080/#f').basicAuth, `Basic ${Buffer.from('u:p').toString('base64')}`);
+});

@@ -76,8 +76,11 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   }
   if (url.hostname === '') throw bad('no host');
   const secure = url.protocol === 'https:';
-  const afterAuthority = unzoned.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
-  const hasPath = afterAuthority.length > 0 && afterAuthority !== '#';
+  // As Go's URL: a path, or a query with something in it (`?` alone and a `#fragment` are neither: gor then keeps
+  // each request's own path). A `?` after a path stays (`/x?`, Go's ForceQuery).
+  const afterAuthority = unzoned.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '').replace(/#[\s\S]*$/, '');
+  const question = afterAuthority.indexOf('?');
+  const hasPath = question !== 0 ? afterAuthority.length > 0 : afterAuthority.length > 1;
   const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(unzoned)![1]!;
   const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (zone === '' && needsZone(literal)) {
@@ -91,7 +94,7 @@ export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     hostHeader: authority,
     hostHeaderBytes: Buffer.from(authority, 'utf8'),
-    fixedTarget: hasPath ? `${url.pathname}${url.search}` : undefined,
+    fixedTarget: hasPath ? `${url.pathname}${url.search || (question >= 0 ? '?' : '')}` : undefined,
     emptyPort: authority.endsWith(':'),
   };
   // Not bad(): its message would print the address, password included.
