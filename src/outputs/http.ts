@@ -412,12 +412,20 @@ export function httpOptionsFromFlags(flags: FlagSet, log: Logger): HttpOutputOpt
   // The flags are shared by every --output-http: what is wrong with them is said once, not once a target.
   const say = !flagsSaid.has(flags);
   flagsSaid.add(flags);
-  if (say && workers > 0 && workersMin > workers) {
-    // gor starts the minimum and never stops below it, so it opens more than the maximum; tapline keeps the
-    // maximum (the bound a target was sized for). Either way one of the two numbers is not what was asked.
+  // The maximum the minimum meets: the one given, or the automatic one (0: up to DEFAULT_MAX_WORKERS).
+  const most = workers > 0 ? workers : DEFAULT_MAX_WORKERS;
+  const gorMin = Math.min(workersMin, 1000);
+  if (say && gorMin > most) {
+    // gor starts the minimum (at most 1000) and never stops below it, so it opens more than the maximum;
+    // tapline keeps the maximum (the bound a target was sized for). Either way one of the two numbers is not what
+    // was asked.
+    const above =
+      workers > 0
+        ? `--output-http-workers ${workers}`
+        : `the automatic maximum, ${most} (--output-http-workers 0; give --output-http-workers ${gorMin} to open more)`;
     log.warn(
-      `--output-http-workers-min ${workersMin} is above --output-http-workers ${workers}: at most ${workers} ` +
-        `connections are opened (gor would open ${workersMin})`,
+      `--output-http-workers-min ${workersMin} is above ${above}: at most ${most} ` +
+        `connections are opened (gor would open ${gorMin})`,
       'output-http workers-min',
     );
   }

@@ -149,6 +149,29 @@ test('--output-http-workers-min above --output-http-workers: said once (gor woul
   }
 });
 
+test('--output-http-workers-min above the automatic maximum (--output-http-workers 0): said, with the cap of 1000 gor has', async () => {
+  // 64 connections were opened for --output-http-workers-min 100 without a word (gor opens 100).
+  for (const [min, gor] of [
+    ['100', '100'],
+    ['5000', '1000'],
+  ] as const) {
+    const res = await replayToTwoTargets('--output-http-workers-min', min);
+    assert.equal(res.code, 0, res.stderr);
+    const said = res.stderr.split('\n').filter((l) => l.includes('is above the automatic maximum'));
+    assert.equal(said.length, 1, res.stderr);
+    assert.ok(
+      said[0]!.endsWith(
+        `warning: --output-http-workers-min ${min} is above the automatic maximum, 64 (--output-http-workers 0; ` +
+          `give --output-http-workers ${gor} to open more): at most 64 connections are opened (gor would open ${gor})`,
+      ),
+      said[0],
+    );
+  }
+  // At or below the automatic maximum, nothing is said.
+  const res = await replayToTwoTargets('--output-http-workers-min', '64');
+  assert.doesNotMatch(res.stderr, /is above/);
+});
+
 test('--output-http-timeout below 100ms (50ms, or 0 meant as no limit): said once for two targets, 1s used as gor', async () => {
   for (const value of ['50ms', '0']) {
     const res = await replayToTwoTargets('--output-http-timeout', value);
