@@ -17,7 +17,7 @@ const flags: Record<string, FlagSpec> = {
     help:
       'Replay a .gor file with its original timing. A glob (*, ?, [...]) opens every match at once and merges ' +
       'them by timestamp; names ending .gz are decompressed; a pipe (/dev/stdin, a FIFO) is read once, in ' +
-      'order. Suffix |N% sets the speed (|200% = twice as fast), ' +
+      'order (FIFOs a glob matches are read together: write them at the same time). Suffix |N% sets the speed (|200% = twice as fast), ' +
       '|max replays as fast as the outputs take it, |N passes at most N requests a second and drops the rest ' +
       '(not a speed; said at the first drop).',
     gorNote: 'a path or pattern that matches nothing is an error (gor waits forever); |max is tapline only',

@@ -473,6 +473,11 @@ export class FileSource {
     return this.stream !== undefined;
   }
 
+  /** Records read and waiting in the window to be taken (none taken from it yet at the start). */
+  get waiting(): number {
+    return this.held !== undefined ? this.heldCount : this.window.size;
+  }
+
   /**
    * The next records as one raw run, when the window cannot reorder them and there are at least MIN_RUN
    * (see the class comment); undefined otherwise (then take() goes on one by one). Reads the next chunk

@@ -4,14 +4,15 @@
  * their size. The CLI end-to-end cases are in test/e2e/file-pipes.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { encodeRecord } from '../core/gor-format.js';
+import { memoryLogger } from '../core/log.js';
 import { type Message, makeMeta } from '../core/message.js';
-import { fileInput } from './file.js';
+import { fileInput, fileInputLimits } from './file.js';
 import { fileSourceLimits } from './file-source.js';
 import { descriptorNamed } from './file-stream.js';
 
@@ -43,6 +44,43 @@ it('a FIFO holding records bigger than the deferral threshold: every record, who
     assert.equal(input.stats!().file_errors, 0);
   } finally {
     fileSourceLimits.deferAbove = before;
+  }
+});
+
+it('FIFOs a glob matches, written one after the other: the stall is said, naming them', async () => {
+  // Before: the writer filled f1.gor and blocked while the merge waited for f2.gor's first record, which its
+  // writer would write only after f1.gor: 0 messages, no word, forever (as gor).
+  const sub = join(dir, 'stall');
+  mkdirSync(sub);
+  for (const f of ['f1.gor', 'f2.gor']) assert.equal(spawnSync('mkfifo', [join(sub, f)]).status, 0);
+  const body = 'x'.repeat(2000);
+  const src = join(dir, 'stall-src.gor');
+  const records = Array.from({ length: 400 }, (_, n) => {
+    const meta = makeMeta({ type: '1', id: `${n}`.padStart(24, '0'), timestampNs: BigInt(n), latencyNs: 0n });
+    return encodeRecord({ meta, data: Buffer.from(`POST /${n} HTTP/1.1\r\n\r\n${body}`) });
+  });
+  writeFileSync(src, Buffer.concat(records)); // 800 KB: more than a pipe holds, once the window is full
+  const saved = fileInputLimits.pipeStallMs;
+  fileInputLimits.pipeStallMs = 100;
+  const log = memoryLogger();
+  const input = fileInput({ patterns: [join(sub, 'f*.gor')], speed: Number.POSITIVE_INFINITY, log });
+  const reading = input.read()[Symbol.asyncIterator]().next();
+  reading.catch(() => {});
+  // Its own process group, so that the blocked cat goes with it.
+  const writer = spawn('sh', ['-c', 'cat "$1" > f1.gor; cat "$1" > f2.gor', 'sh', src], { cwd: sub, detached: true });
+  try {
+    const said = () => log.lines.find((l) => l.includes('waited'));
+    for (let i = 0; i < 300 && said() === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    const line = said() ?? '';
+    assert.match(line, /waited 100ms for the first records of \S+f2\.gor .* while \S+f1\.gor has records waiting/);
+    assert.match(line, /cat f1\.gor f2\.gor \| tapline --input-file \/dev\/stdin/);
+    assert.equal(log.lines.filter((l) => l.includes('waited')).length, 1);
+  } finally {
+    fileInputLimits.pipeStallMs = saved;
+    try {
+      process.kill(-writer.pid!, 'SIGKILL');
+    } catch {}
+    await input.close?.();
   }
 });
 

@@ -99,6 +99,8 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Records in a row sent at once for going back in time, before it is said (file.ts watchBackInTime). */
 const BACK_IN_TIME_RUN = 100;
 const PRIME_CONCURRENCY = 16;
+/** How long the merge waits for a pipe's records, while other files have theirs waiting, before it says why. */
+export const fileInputLimits = { pipeStallMs: 5_000 };
 
 export function fileInput(options: FileInputOptions): Input {
   const patterns = [...options.patterns];
@@ -229,6 +231,49 @@ export function fileInput(options: FileInputOptions): Input {
         'out of order? A glob of them (--input-file "part-*.gor") is merged by timestamp',
       'input-file:back-in-time',
     );
+  };
+
+  /**
+   * Pipes and FIFOs a glob matches are merged by timestamp with the other files, so they are read together: a
+   * writer that fills one before it opens the next (`cat a > f1.gor; cat b > f2.gor`) waits for tapline while
+   * tapline waits for the next one, as in gor, and the run sat silent forever with 0 messages. `work` waits
+   * for records of the pipes `stalled()` gives; when it has waited fileInputLimits.pipeStallMs while files of
+   * `ready()` have records waiting, it is said, once a run (it goes on waiting: a slow writer is no mistake).
+   */
+  let stallSaid = false;
+  const watchStall = async (
+    work: Promise<void>,
+    stalled: () => FileSource[],
+    ready: () => FileSource[],
+  ): Promise<void> => {
+    if (stallSaid) return work;
+    const ms = fileInputLimits.pipeStallMs;
+    const timer = setInterval(() => {
+      const pipes = stalled();
+      if (pipes.length === 0 || stallSaid) return;
+      const others = ready().filter((s) => !pipes.includes(s));
+      if (others.length === 0) return;
+      stallSaid = true;
+      clearInterval(timer);
+      const first = pipes.every((s) => s.parsedRecords === 0) ? 'first' : 'next';
+      const many = others.length > 1 ? 'have' : 'has';
+      log.warn(
+        `${name}: waited ${formatGoDuration(ms)} for the ${first} records of ${listPaths(pipes)} (not a regular ` +
+          `file: read as it is written) while ${listPaths(others)} ${many} records waiting: the files a glob ` +
+          'matches are merged by timestamp, so pipes and FIFOs among them are read together, and a writer that ' +
+          'fills one before it opens the next (cat a.gor > f1.gor; cat b.gor > f2.gor) waits for tapline while ' +
+          'tapline waits for it, as in gor. Write them at the same time, join them into one stream (cat f1.gor ' +
+          'f2.gor | tapline --input-file /dev/stdin: read in that order, not merged), or read each in a run of ' +
+          'its own; still waiting (a writer that is only slow is no mistake)',
+        'input-file:pipe-stall',
+      );
+    }, ms);
+    timer.unref();
+    try {
+      await work;
+    } finally {
+      clearInterval(timer);
+    }
   };
 
   const hooks: SourceHooks = {
@@ -396,7 +441,15 @@ export function fileInput(options: FileInputOptions): Input {
         else readBefore.add(`${f.path}\0${f.version}`);
       });
       const repeatedBefore = repeated;
-      await fillAll(sources);
+      const streams = sources.filter((s) => s.sequential);
+      const priming = fillAll(sources);
+      if (streams.length === 0) await priming;
+      else
+        await watchStall(
+          priming,
+          () => streams.filter((s) => s.needsFill),
+          () => sources.filter((s) => s.waiting > 0),
+        );
       const merge = new MinHeap<FileSource>((a, b) => {
         const ka = a.headKey();
         const kb = b.headKey();
@@ -405,7 +458,10 @@ export function fileInput(options: FileInputOptions): Input {
       for (const s of sources) if (s.head()) merge.push(s);
       /** After take(): the top source's next record read, and its place in the merge set. */
       const refill = async (source: FileSource) => {
-        if (source.needsFill) await source.fill();
+        if (source.needsFill && source.sequential && merge.size > 1) {
+          const others = () => sources.filter((s) => s !== source && s.waiting > 0);
+          await watchStall(source.fill(), () => (source.needsFill ? [source] : []), others);
+        } else if (source.needsFill) await source.fill();
         if (source.head()) merge.updateTop();
         else {
           merge.pop();
@@ -621,6 +677,13 @@ export function fileInput(options: FileInputOptions): Input {
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
   };
   return input;
+}
+
+/** `a.gor`, `a.gor and b.gor`, `a.gor, b.gor, c.gor and 4 more`. */
+function listPaths(sources: readonly FileSource[]): string {
+  const names = sources.slice(0, 3).map((s) => s.path);
+  if (sources.length > 3) return `${names.join(', ')} and ${sources.length - 3} more`;
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names.join('');
 }
 
 /**
