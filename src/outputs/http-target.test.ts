@@ -132,3 +132,18 @@ test('a target path or query replaces the request-target as Go reads it: a fragm
   assert.equal(parseTarget('http://u:p@staging:8080#f').basicAuth, undefined);
   assert.equal(parseTarget('http://u:p@staging:8080/#f').basicAuth, `Basic ${Buffer.from('u:p').toString('base64')}`);
 });
+
+test("--http-original-host: a request with no Host value (none, or empty) gets the target's, as Go's client writes", () => {
+  // It was sent without one ('GET /a HTTP/1.0\r\n\r\n', 'Host:'): gor sends the target's host.
+  const target = parseTarget('http://staging:8080');
+  const sent = (request: string) => adaptRequest(Buffer.from(request), target, true).toString('latin1');
+  assert.equal(sent('GET /a HTTP/1.0\r\n\r\n'), 'GET /a HTTP/1.0\r\nHost: staging:8080\r\n\r\n');
+  assert.equal(sent('GET /b HTTP/1.1\r\nX-A: 1\r\n\r\n'), 'GET /b HTTP/1.1\r\nHost: staging:8080\r\nX-A: 1\r\n\r\n');
+  assert.match(
+    sent('GET /c HTTP/1.1\r\nHost: \r\nX-A: 1\r\n\r\n'),
+    /^GET \/c HTTP\/1\.1\r\nHost: ?staging:8080\r\nX-A: 1\r\n\r\n$/,
+  );
+  // A Host is kept as captured; an absolute URI's authority is used.
+  assert.equal(sent('GET /d HTTP/1.1\r\nHost: prod\r\n\r\n'), 'GET /d HTTP/1.1\r\nHost: prod\r\n\r\n');
+  assert.equal(sent('GET http://abs:81/e HTTP/1.1\r\n\r\n'), 'GET /e HTTP/1.1\r\nHost: abs:81\r\n\r\n');
+});

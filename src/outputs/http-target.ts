@@ -9,7 +9,8 @@
  *    above, or kept with --http-original-host): gor's Go client writes one Host line from the request's
  *    first Host value and never the header map's Host entries, and strict servers refuse two (400);
  *  - an absolute-form request-target (`GET http://other/x`, from proxy traffic) is sent in origin-form; with
- *    --http-original-host its Host is the absolute URI's authority (Go reads the Host from it);
+ *    --http-original-host its Host is the absolute URI's authority (Go reads the Host from it), and a request
+ *    with no Host value (none, or an empty one) gets the target's (Go's client writes the URL's host then);
  *  - `http://user:pass@host/path` (with a path) adds `Authorization: Basic …` when the request has none;
  *    without a path the credentials are ignored (gor's behaviour).
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
@@ -129,9 +130,19 @@ export function adaptRequest(payload: Buffer, target: HttpTarget, keepHost: bool
   if (target.fixedTarget !== undefined) out = setPath(out, target.fixedTarget);
   if (!keepHost) out = setHeader(out, HOST, target.hostHeaderBytes);
   else if (absoluteHost) out = setHeader(out, HOST, absoluteHost);
+  // No Host to keep (none, or an empty one: an HTTP/1.0 client's): Go's client then writes the URL's host, the
+  // target's, so gor sends the target's Host here too.
+  else if (!hasValue(header(out, HOST)?.value)) out = setHeader(out, HOST, target.hostHeaderBytes);
   out = deleteLaterHeaders(out, HOST);
   if (target.basicAuth !== undefined && header(out, AUTHORIZATION) === null) {
     out = addHeader(out, AUTHORIZATION, target.basicAuth);
   }
   return out;
+}
+
+/** `value` holds something other than spaces and tabs. */
+function hasValue(value: Buffer | undefined): boolean {
+  if (value === undefined) return false;
+  for (let i = 0; i < value.length; i++) if (value[i] !== 0x20 && value[i] !== 0x09) return true;
+  return false;
 }
