@@ -53,6 +53,11 @@ export interface BinaryCounters {
    * reply gap: a target that streams): ended there, so the connection's next turn goes.
    */
   replies_cut: number;
+  /**
+   * Tracking: turns written after the run began to stop, without waiting for their replies (no type-3 message):
+   * each waited for its reply in turn, up to --output-binary-timeout, so a stop took 5 s per queued turn.
+   */
+  not_tracked_at_stop: number;
   /** Tracking: bytes the target sent while no turn was waiting for a reply (a banner, a late reply). */
   unpaired_reply_bytes: number;
   /**
@@ -84,6 +89,7 @@ export function zeroBinaryCounters(): BinaryCounters {
     no_reply: 0,
     replies_truncated: 0,
     replies_cut: 0,
+    not_tracked_at_stop: 0,
     unpaired_reply_bytes: 0,
     failed: 0,
     lost_at_close: 0,
@@ -110,6 +116,8 @@ export interface SessionSettings {
   readonly counters: BinaryCounters;
   /** Turns queued across every session (kept by the sessions, read by the output for backpressure). */
   readonly queue: { queued: number };
+  /** Set when the run begins to stop: turns no longer wait for their replies. */
+  readonly stop: { now: boolean };
   onReply(turn: Turn, reply: Reply): void;
   /** Called when the session takes a turn from its queue, and when it has nothing left to do. */
   onProgress(): void;
@@ -223,7 +231,8 @@ export class BinarySession {
   private async replay(socket: Socket, turn: Turn): Promise<void> {
     const { counters, debug, log, name } = this.s;
     const sentAtMs = performance.now();
-    const reply = this.s.trackResponse ? this.gatherReply() : undefined;
+    const reply = this.s.trackResponse && !this.s.stop.now ? this.gatherReply() : undefined;
+    if (this.s.trackResponse && this.s.stop.now) counters.not_tracked_at_stop++;
     if (debug) log.write(`[DEBUG] ${name}: ${this.key}: sent ${turn.payload.length} bytes ${preview(turn.payload)}`);
     // Sent once the kernel has taken all of it: a turn still in Node's buffer when the connection ends is lost.
     const written = socket.write(turn.payload, (err) => this.onWritten(socket, turn, err));
@@ -312,6 +321,11 @@ export class BinarySession {
       socket.destroy();
       return;
     }
+  }
+
+  /** The run is stopping: the reply being gathered ends with what came (its turn's next ones do not wait). */
+  endReply(): void {
+    this.onGone?.();
   }
 
   /**

@@ -84,6 +84,7 @@ export function binaryOutput(address: string, options: BinaryOutputOptions): Out
     log: options.log,
     counters,
     queue: { queued: 0 },
+    stop: { now: false },
     onReply(turn: Turn, reply: Reply) {
       if (!responses) return;
       if (responses.length >= RESPONSE_CAP) {
@@ -163,6 +164,12 @@ export function binaryOutput(address: string, options: BinaryOutputOptions): Out
         return;
       }
       return place(msg.meta.id.slice(0, 16), { id: msg.meta.id, payload: msg.data });
+    },
+    stopping() {
+      // The turns still queued are sent back to back, as untracked: each waited for its reply (up to
+      // --output-binary-timeout) before the next, and a SIGINT took that long per queued turn.
+      settings.stop.now = true;
+      for (const s of sessions.values()) s.endReply();
     },
     async drain() {
       await allIdle();

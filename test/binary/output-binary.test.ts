@@ -89,6 +89,26 @@ function assertPerConnection(turns: Map<string, Buffer[]>): void {
   );
 }
 
+/** Replays the turns `payloads` of one original connection to `server`, tracked, replies discarded. */
+function replayOneConnection(
+  server: Server,
+  clientPort: number,
+  payloads: string[],
+  extra: string[],
+  timeoutMs?: number,
+) {
+  const file = join(dir, `one-${clientPort}.gor`);
+  writeFileSync(
+    file,
+    Buffer.concat(
+      payloads.map((p, t) => record('1', idOf(clientPort, t), 1_700_000_000_000_000_000n + BigInt(t), Buffer.from(p))),
+    ),
+  );
+  const target = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const args = ['--input-file', `${file}|max`, '--output-binary', target, '--output-binary-track-response'];
+  return runTapline([...args, '--output-null', ...extra], timeoutMs ? { timeoutMs } : {});
+}
+
 /** Replays `file` as fast as possible with -track-response; replies (and requests) go to stdout. */
 function replayTracked(file: string, extra: string[]) {
   return runTapline([
@@ -293,27 +313,12 @@ describe('output-binary', () => {
     });
     await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
     try {
-      const file = join(dir, 'streamed.gor');
-      writeFileSync(
-        file,
-        Buffer.concat(
-          [0, 1, 2].map((t) =>
-            record('1', idOf(40300, t), 1_700_000_000_000_000_000n + BigInt(t), Buffer.from(`T${t};`)),
-          ),
-        ),
+      const r = await replayOneConnection(
+        streaming,
+        40300,
+        ['T0;', 'T1;', 'T2;'],
+        ['--output-binary-timeout', '1s', '--output-binary-reply-gap', '800ms'],
       );
-      const r = await runTapline([
-        '--input-file',
-        `${file}|max`,
-        '--output-binary',
-        `127.0.0.1:${(streaming.address() as { port: number }).port}`,
-        '--output-binary-track-response',
-        '--output-binary-timeout',
-        '1s',
-        '--output-binary-reply-gap',
-        '800ms',
-        '--output-null',
-      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(got.join(''), 'T0;T1;T2;', 'every turn reached the target, in order');
       assert.match(
@@ -325,6 +330,36 @@ describe('output-binary', () => {
       assert.match(r.stderr, /sent 3, .*replies 3, replies cut [1-3]\b/);
     } finally {
       streaming.close();
+    }
+  });
+
+  it('-track-response: a stop sends the queued turns without waiting for their replies (it waited -timeout for each)', async () => {
+    // A target that reads everything and never answers: each turn waited its 3 s for a first reply byte, so a
+    // stop with 30 turns queued took 90 s.
+    let got = '';
+    const mute = createServer((socket) => {
+      socket.on('data', (d: Buffer) => {
+        got += d.toString();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    try {
+      const turns = Array.from({ length: 30 }, (_, t) => `T${t};`);
+      const r = await replayOneConnection(
+        mute,
+        40400,
+        turns,
+        ['--output-binary-timeout', '3s', '--exit-after', '1s'],
+        40_000,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(got, turns.join(''), 'every turn reached the target, in order');
+      // The turn in flight at the stop ends as no reply; the 29 after it go without waiting (all 30 on a machine
+      // so loaded that the stop comes before the first turn).
+      assert.match(r.stderr, /sent 30, .*not tracked at stop (29|30)\b/);
+    } finally {
+      mute.close();
     }
   });
 
