@@ -29,7 +29,14 @@ const MAX_META_LINE = 4096;
 /** A single record larger than this is refused (Buffers cannot be much larger). */
 const MAX_RECORD = 1 << 30;
 
-export type RecordProblemKind = 'malformed-meta' | 'empty-payload' | 'unterminated' | 'crlf' | 'garbage' | 'too-large';
+export type RecordProblemKind =
+  | 'malformed-meta'
+  | 'empty-payload'
+  | 'unterminated'
+  | 'crlf'
+  | 'garbage'
+  | 'too-large'
+  | 'bom';
 
 export interface RecordProblem {
   readonly kind: RecordProblemKind;
@@ -322,6 +329,15 @@ export class GorRecordReader {
     this.pieces = [];
     this.piecesLen = 0;
     return out;
+  }
+
+  /**
+   * Before the first push(): the stream's first `n` bytes are not records (a byte order mark) and are not
+   * pushed; offsets still count them, so that they stay offsets of the stream.
+   */
+  skipStart(n: number): void {
+    this.streamOffset += n;
+    this.recordOffset += n;
   }
 
   /** Records seen so far (good and bad). */

@@ -703,6 +703,25 @@ export class FileSource {
       if (!this.gzip) this.startsLikeGzip = step.value[0] === 0x1f && step.value[1] === 0x8b;
     }
     this.pushed += step.value.length;
+    if (this.pushed === step.value.length && startsWithBom(step.value)) {
+      // An editor's or a Windows tool's mark, not a byte of a record: gor reads it into the first record's type
+      // ("\uFEFF1"), so that --output-http did not send that request, in silence.
+      this.hooks.problem(
+        {
+          kind: 'bom',
+          record: 1,
+          offset: 0,
+          skipped: false,
+          message:
+            'the file starts with a UTF-8 byte order mark (EF BB BF), written by an editor or a Windows tool ' +
+            "(Notepad, PowerShell's Out-File): skipped, the first record is read from the byte after it (gor reads " +
+            "it into the record's type, so --output-http does not send that record)",
+        },
+        this,
+      );
+      this.reader.skipStart(UTF8_BOM.length);
+      step = { done: false, value: step.value.subarray(UTF8_BOM.length) };
+    }
     const faultsBefore = this.mapping ? mapFaults() : 0;
     let records = this.runs ? this.reader.pushItems(step.value) : this.reader.push(step.value);
     releaseScan(step.value);
@@ -890,6 +909,13 @@ export class FileSource {
       throw err;
     }
   }
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The bytes begin with a UTF-8 byte order mark. */
+function startsWithBom(buf: Buffer): boolean {
+  return buf.length >= UTF8_BOM.length && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
 }
 
 /** A read error in words: `unexpected end of file` for a truncated gzip, the errno otherwise. */
