@@ -218,7 +218,9 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
           `(${inFlight} in flight, ${pending - inFlight} queued and still to be sent; ${stopBound.describe()}, ` +
           'the rest is then given up and counted). To exit without waiting: SIGINT twice, or once more if tapline ' +
           'already said it is stopping (no summary is then printed)',
-        `${name} close-wait`,
+        // One kind for every target: a command line with many --output-http says it for the first few, and
+        // the summary counts the rest (300 targets printed 300 of these).
+        'output-http close-wait',
       );
     }, options.closeNoticeMs ?? CLOSE_NOTICE_MS);
     try {

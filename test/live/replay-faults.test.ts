@@ -239,6 +239,22 @@ forEachClient(() => {
     }
   });
 
+  test('many targets waited for at the end: the notice is said for the first five, the rest counted', async () => {
+    const server = await rawServer(() => {});
+    try {
+      const log = memoryLogger();
+      const outs = Array.from({ length: 8 }, (_, i) =>
+        httpOutput(`${server.url}/t${i}`, { workers: 1, timeoutMs: 300, closeNoticeMs: 50, log }),
+      );
+      await runPipeline([arrayInput(requests(1))], outs);
+      const notices = log.lines.filter((l) => l.includes('to be answered before closing'));
+      assert.equal(notices.length, 5, log.lines.join('\n'));
+      assert.match(notices[4]!, /further "output-http close-wait" warnings are counted in the summary only/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a timeout says where the exchange stood: request not taken, no answer, or an answer still incomplete', async () => {
     const cases: { server: () => Promise<{ url: string; close: () => Promise<void> }>; body: number; says: RegExp }[] =
       [
