@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -81,6 +83,38 @@ it('FIFOs a glob matches, written one after the other: the stall is said, naming
       process.kill(-writer.pid!, 'SIGKILL');
     } catch {}
     await input.close?.();
+  }
+});
+
+it('a Unix socket file a glob matches: the warning says what it is and how to read it', async () => {
+  // Before: 'cannot read: ENXIO: no such device or address, open …'.
+  const sub = join(dir, 'sock');
+  mkdirSync(sub);
+  writeFileSync(
+    join(sub, 'a.gor'),
+    encodeRecord({
+      meta: makeMeta({ type: '1', id: 'a', timestampNs: 1n, latencyNs: 0n }),
+      data: Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+    }),
+  );
+  const sock = join(sub, 's.gor');
+  const server = createServer().listen(sock);
+  await once(server, 'listening');
+  try {
+    const log = memoryLogger();
+    const input = fileInput({ patterns: [join(sub, '*.gor')], speed: Number.POSITIVE_INFINITY, log });
+    const seen: Message[] = [];
+    await assert.rejects(async () => {
+      for await (const batch of input.read()) seen.push(...batch);
+    }, /1 file could not be read to the end/);
+    assert.equal(seen.length, 1);
+    assert.deepEqual(log.lines, [
+      `tapline: warning: ${sock}: cannot read: it is a Unix socket file, not a file, pipe or device (what tapline ` +
+        'reads): a socket is connected to, not opened; to read what the program listening on it sends, use e.g. ' +
+        `socat: socat -u UNIX-CONNECT:${sock} - | tapline --input-file /dev/stdin (ENXIO) (TAPLINE_ERR_FILE_IO)`,
+    ]);
+  } finally {
+    server.close();
   }
 });
 

@@ -73,7 +73,15 @@ export class SequentialFile {
       return isatty(fd) ? new ReadStream(fd) : createReadStream('', { fd, autoClose: true });
     }
     // O_NONBLOCK: the open returns at once; a FIFO without a writer yet reads nothing (no end) until one comes.
-    const fd = named ?? openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    let fd: number;
+    try {
+      fd = named ?? openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      // A Unix socket file (a server's listening socket) cannot be opened, only connected to: open(2) says ENXIO,
+      // 'no such device or address', which named nothing the user could see.
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO' && this.kind === 'socket') throw socketFileError(this.path);
+      throw err;
+    }
     try {
       return new Socket({ fd, readable: true, writable: false });
     } catch (err) {
@@ -81,4 +89,14 @@ export class SequentialFile {
       throw err;
     }
   }
+}
+
+function socketFileError(path: string): Error {
+  const err: NodeJS.ErrnoException = new Error(
+    'it is a Unix socket file, not a file, pipe or device (what tapline reads): a socket is connected to, not ' +
+      `opened; to read what the program listening on it sends, use e.g. socat: socat -u UNIX-CONNECT:${path} - ` +
+      '| tapline --input-file /dev/stdin',
+  );
+  err.code = 'ENXIO';
+  return err;
 }
