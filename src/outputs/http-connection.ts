@@ -500,6 +500,7 @@ function badResponseDetail(why: string): string {
 const HEAD_KEEP = 80 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const CONNECTION = Buffer.from('connection', 'latin1');
+const HTTP10 = Buffer.from('HTTP/1.0', 'latin1');
 
 /**
  * The answer whose head is bytes[start, end) ends its connection, as Go's shouldClose says: a `Connection`
@@ -521,7 +522,7 @@ export function requestClosesConnection(request: Buffer): boolean {
   const lf = request.indexOf(0x0a);
   if (lf < 0) return false;
   const lineEnd = request[lf - 1] === 0x0d ? lf - 1 : lf;
-  const http10 = lineEnd >= 8 && request.toString('latin1', lineEnd - 8, lineEnd) === 'HTTP/1.0';
+  const http10 = lineEnd >= 8 && request.compare(HTTP10, 0, 8, lineEnd - 8, lineEnd) === 0;
   const headEnd = request.indexOf(CRLFCRLF);
   return connectionEnds(request, 0, headEnd < 0 ? request.length : headEnd + 2, http10);
 }
