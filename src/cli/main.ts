@@ -342,32 +342,59 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     await consumers?.close();
     signals.remove();
   }
-  if (middleware) summary.failures.push(...middleware.failures());
-  summary.failures.push(...crashes.failures);
-  for (const line of [...undeliveredLines(summary), ...(consumers?.undelivered() ?? [])]) {
-    log.error(line);
-    summary.failures.push(line);
+  // The run has ended, its outputs flushed: a stop signal from here has nothing to stop. Left to its default
+  // action it killed the process while the summary was printed, so the exit status said 'interrupted' for a run
+  // that had completed. It is said; a second one leaves at once.
+  const ending = routeSignals(endedRunHandler(log), log);
+  try {
+    return await finishRun();
+  } finally {
+    ending.remove();
   }
-  const finalSnapshot = analytics?.snapshot();
-  if (flags.bool('stats'))
-    log.write(
-      JSON.stringify({
-        ...statsObject(summary, finalSnapshot),
-        ...(middleware ? { middleware: middleware.stats() } : {}),
-        filters: modifiers.stats(),
-        ...(consumers ? { exporters: consumers.stats() } : {}),
-      }),
-    );
-  log.write(formatSummary(summary, log));
-  const modifierStats = modifiers.stats();
-  if (modifierStats && modifierModule) log.write(`  ${modifierModule.describeModifierStats(modifierStats)}`);
-  if (middleware) log.write(middleware.describe());
-  for (const line of consumers?.describe() ?? []) log.write(line);
-  for (const line of finalSnapshot && live ? live.budgetLines(finalSnapshot) : []) log.write(line);
-  if (profiling && cpuProfile) await profiling.writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
-  if (profiling && flags.string('memprofile')) profiling.writeHeapProfile(flags.string('memprofile'));
-  if (signals.hungUp()) releaseTerminal();
-  return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+
+  async function finishRun(): Promise<number> {
+    if (middleware) summary.failures.push(...middleware.failures());
+    summary.failures.push(...crashes.failures);
+    for (const line of [...undeliveredLines(summary), ...(consumers?.undelivered() ?? [])]) {
+      log.error(line);
+      summary.failures.push(line);
+    }
+    const finalSnapshot = analytics?.snapshot();
+    if (flags.bool('stats'))
+      log.write(
+        JSON.stringify({
+          ...statsObject(summary, finalSnapshot),
+          ...(middleware ? { middleware: middleware.stats() } : {}),
+          filters: modifiers.stats(),
+          ...(consumers ? { exporters: consumers.stats() } : {}),
+        }),
+      );
+    log.write(formatSummary(summary, log));
+    const modifierStats = modifiers.stats();
+    if (modifierStats && modifierModule) log.write(`  ${modifierModule.describeModifierStats(modifierStats)}`);
+    if (middleware) log.write(middleware.describe());
+    for (const line of consumers?.describe() ?? []) log.write(line);
+    for (const line of finalSnapshot && live ? live.budgetLines(finalSnapshot) : []) log.write(line);
+    if (profiling && cpuProfile) await profiling.writeCpuProfile(flags.string('cpuprofile'), await cpuProfile.stop());
+    if (profiling && flags.string('memprofile')) profiling.writeHeapProfile(flags.string('memprofile'));
+    if (signals.hungUp()) releaseTerminal();
+    return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+  }
+}
+
+/** A stop signal after the run ended (see runPipelineArgs): said; a second one leaves at once (130). */
+function endedRunHandler(log: Logger): (signal: NodeJS.Signals) => void {
+  let said = false;
+  return createSignalHandler({
+    isStopping: () => said,
+    stop: () => {
+      said = true;
+    },
+    exitNow: () => leaveAtOnce(130),
+    stopping: 'the run has already ended, its summary follows',
+    abandoning: 'printing the rest of its summary',
+    log,
+  });
 }
 
 /** One plugin instance per occurrence of its main flag, in gor's registration order. */

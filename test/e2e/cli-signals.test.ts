@@ -122,6 +122,34 @@ describe('signals', () => {
   });
 });
 
+describe('a signal after the run has ended', () => {
+  it("a SIGINT after the summary, as the process leaves: exit 0 (the run's code), not killed by it", async () => {
+    // With --memprofile the process takes a second or so to leave after the summary's first line: the run has
+    // ended, its outputs are flushed. A SIGINT there killed the process by the signal (no exit code).
+    const file = join(dir, 'ended.gor');
+    writeFileSync(
+      file,
+      Buffer.concat(
+        Array.from({ length: 2000 }, (_, i) =>
+          encodeRecord({
+            meta: makeMeta({ type: '1', id: `${i}`.padStart(24, '0'), timestampNs: 1_700_000_000_000_000_000n }),
+            data: Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+          }),
+        ),
+      ),
+    );
+    const profile = join(dir, 'ended.heapprofile');
+    const child = startTapline(['--input-file', `${file}|max`, '--output-null', '--memprofile', profile]);
+    const done = collect(child, RUN_MS);
+    await waitForStderr(child, /done after /, LINE_MS);
+    child.kill('SIGINT');
+    const res = await done;
+    assert.equal(res.signal, null, 'not killed by the signal');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /output-null: 2000 written/);
+  });
+});
+
 describe('readers that went away', () => {
   it('stderr closed by its reader (`2>&1 | head`) does not crash the run: every record is written', async () => {
     const input = join(dir, 'in.gor');
