@@ -151,14 +151,20 @@ forEachClient(() => {
         const log = memoryLogger();
         const out = httpOutput(server.url, { workers: 1, timeoutMs: 3000, trackResponse: true, log });
         const sink = collectingOutput();
-        // One request at a time, 100 ms apart: a late answer lands on the idle connection.
+        // One request at a time, each sent 300 ms after the previous one's answer came back: a late answer (30 ms
+        // after the answer, by a timer the server set before it) lands on the idle connection. Paced by the clock
+        // alone (100 ms from the send), a loaded machine sent the next request first and the test failed.
         const msgs = requests(3);
+        const replies = () => sink.messages.filter((m) => m.meta.type === '3').length;
         const paced: Input = {
           name: 'paced',
           async *read() {
-            for (const m of msgs) {
+            for (const [i, m] of msgs.entries()) {
               yield [m];
-              await new Promise((r) => setTimeout(r, 100));
+              for (let waited = 0; replies() <= i && waited < 10_000; waited += 10) {
+                await new Promise((r) => setTimeout(r, 10));
+              }
+              await new Promise((r) => setTimeout(r, 300));
             }
           },
           close: async () => {},
