@@ -166,6 +166,35 @@ describe('.gor framing', () => {
     useNativeScanner(true);
   });
 
+  it('a CRLF record separator followed by a meta line, in a record of LF lines: read as gor reads it, and said', () => {
+    // Before: the two records came out as one, with no problem reported.
+    const crsep = Buffer.from('\n🐵🙈🙉\r\n');
+    const first = Buffer.from('1 a 1 0\nGET /a HTTP/1.1\r\n\r\n');
+    const file = Buffer.concat([first, crsep, simple('b', 'GET /b HTTP/1.1\r\n\r\n'), simple('c', 'x\r\n🐵🙈🙉\r\ny')]);
+    for (const size of [1, 5, 13, 14, file.length]) {
+      for (const native of [true, false]) {
+        useNativeScanner(native);
+        const { records, problems } = readAll(splitEvery(file, size));
+        const at = `chunks of ${size}, native ${native}`;
+        assert.deepEqual(
+          records.map((r) => r.meta.id),
+          ['a', 'c'],
+          at,
+        );
+        assert.deepEqual(
+          problems.map((p) => [p.kind, p.record, p.offset, p.skipped]),
+          [['merged', 1, 0, false]],
+          at,
+        );
+        assert.match(
+          problems[0]!.message,
+          new RegExp(`CRLF \\(.*, at byte ${first.length}\\) followed by a meta line`),
+        );
+      }
+    }
+    useNativeScanner(true);
+  });
+
   it('skips malformed metas and empty payloads, naming record and offset, and keeps the good ones', () => {
     const bad = Buffer.from('only two\nGET / HTTP/1.1\r\n\r\n\n🐵🙈🙉\n');
     const empty = Buffer.from('1 e 3 0\n\n🐵🙈🙉\n');

@@ -36,7 +36,8 @@ export type RecordProblemKind =
   | 'crlf'
   | 'garbage'
   | 'too-large'
-  | 'bom';
+  | 'bom'
+  | 'merged';
 
 export interface RecordProblem {
   readonly kind: RecordProblemKind;
@@ -164,6 +165,8 @@ export class GorRecordReader {
   private deferredMetaCR = false;
   /** The last push() or end() handed on a DeferredRecord. */
   deferred = false;
+  /** Stream offsets of `\n🐵🙈🙉\r\n` read as payload in the record being read (noteMerged()). */
+  private mergedAt: number[] = [];
 
   constructor(private readonly onProblem: (p: RecordProblem) => void) {}
 
@@ -223,7 +226,10 @@ export class GorRecordReader {
       if (after >= chunk.length) break; // cannot tell yet: the next chunk decides (scanStraddle)
       let sepLen = separatorLength(chunk, after);
       if (sepLen === -1) break; // "\r" is the chunk's last byte: the next chunk decides
-      if (sepLen === 2 && !this.crlfRecord(chunk, from)) sepLen = 0;
+      if (sepLen === 2 && !this.crlfRecord(chunk, from)) {
+        this.mergedAt.push(this.streamOffset + idx);
+        sepLen = 0;
+      }
       if (sepLen === 0) {
         search = idx + 1;
         continue;
@@ -368,6 +374,7 @@ export class GorRecordReader {
    * held more than blanks; null when none (or it was being skipped, so already reported).
    */
   discard(): { record: number; offset: number } | null {
+    this.mergedAt = [];
     const pending = !this.skipping && (this.deferredLen >= 0 || this.pieces.some((p) => hasNonBlank(p, 0, p.length)));
     const cut = pending ? { record: this.recordNo + 1, offset: this.recordOffset } : null;
     this.pieces = [];
@@ -389,7 +396,10 @@ export class GorRecordReader {
       if (idx === -1 || idx >= tailLen) return 0; // none starting in the tail: the in-chunk scan handles the rest
       const after = idx + CORE_LEN;
       let sepLen = after >= probe.length ? -1 : separatorLength(probe, after);
-      if (sepLen === 2 && !this.crlfRecord(chunk, 0)) sepLen = 0;
+      if (sepLen === 2 && !this.crlfRecord(chunk, 0)) {
+        this.mergedAt.push(this.streamOffset - tailLen + idx);
+        sepLen = 0;
+      }
       if (sepLen === -1) {
         // The chunk is tiny and still does not tell; keep everything for the next push.
         this.take(chunk);
@@ -519,6 +529,7 @@ export class GorRecordReader {
     this.piecesLen = 0;
     this.metaChecked = false;
     this.skipping = false;
+    if (wasSkipping || this.deferredLen >= 0) this.mergedAt = []; // not held: not looked at again
     if (wasSkipping) {
       this.recordOffset = endOffset; // already reported (and numbered) when skipping started
       return;
@@ -556,6 +567,7 @@ export class GorRecordReader {
     record: number,
     offset: number,
   ): void {
+    if (this.mergedAt.length > 0) this.noteMerged(buf, start, end, record, offset);
     if (crlf) {
       if (end > start && buf[end - 1] === CR) end--;
       this.noteCrlf(record, offset);
@@ -603,12 +615,42 @@ export class GorRecordReader {
     });
   }
 
+  /**
+   * The record `buf[start, end)` (number `record`, at stream offset `offset`) holds `\n🐵🙈🙉\r\n` at the
+   * stream offsets `mergedAt` while its meta line ends in LF: payload, as gor reads it (its separator is a line
+   * that is exactly `🐵🙈🙉\n`). When a meta line follows one, it is a record separator whose line ending an
+   * editor or a tool changed, and the record after it is read inside this one: said (once a record).
+   */
+  private noteMerged(buf: Buffer, start: number, end: number, record: number, offset: number): void {
+    const positions = this.mergedAt;
+    this.mergedAt = [];
+    for (const at of positions) {
+      const line = start + (at - offset) + CORE_LEN + 2;
+      if (line < start || line >= end) continue;
+      const nl = indexOfLF(buf, line, end);
+      if (!META_START.test(buf.toString('latin1', line, nl === -1 ? end : nl))) continue;
+      this.onProblem({
+        kind: 'merged',
+        record,
+        offset,
+        skipped: false,
+        message:
+          `holds a record separator ending in CRLF (\\n🐵🙈🙉\\r\\n, at byte ${at}) followed by a meta line, ` +
+          'while its own meta line ends in LF: read as payload, as gor reads it, so the record after it was ' +
+          'passed on inside this one (a line ending changed by an editor or a tool?)',
+      });
+      return;
+    }
+  }
+
   private problem(kind: RecordProblemKind, record: number, offset: number, message: string): void {
     this.onProblem({ kind, record, offset, skipped: true, message });
   }
 }
 
 const SEPARATOR_LEN = 14;
+/** What a gor meta line starts with: a payload type, an id and a timestamp of digits (gor-format noteMerged()). */
+const META_START = /^[123] \S+ \d+(?: |\r?$)/;
 
 /**
  * Records the native scanner found whole and valid, side by side in one chunk, without an object each:

@@ -66,6 +66,8 @@ export interface FileInputStats {
   unterminated: number;
   /** Files with Windows line endings (read anyway). */
   crlf: number;
+  /** CRLF record separators read as payload (records of LF meta lines): each may hide a record inside another. */
+  merged: number;
   /** Records with a timestamp earlier than the one before (emitted at once). */
   negative_wait: number;
   /** Records whose timestamp is not a number (emitted at once). */
@@ -148,6 +150,7 @@ export function fileInput(options: FileInputOptions): Input {
     skipped: 0,
     unterminated: 0,
     crlf: 0,
+    merged: 0,
     negative_wait: 0,
     bad_timestamp: 0,
     files: 0,
@@ -276,11 +279,18 @@ export function fileInput(options: FileInputOptions): Input {
     }
   };
 
+  const mergedSaid = new WeakSet<FileSource>();
   const hooks: SourceHooks = {
     problem(p, source) {
       if (p.kind === 'unterminated') stats.unterminated++;
       else if (p.kind === 'crlf') stats.crlf++;
-      else if (p.skipped) stats.skipped++;
+      else if (p.kind === 'merged') {
+        stats.merged++;
+        // Said once a file: a tool that wrote every separator so would give one warning a record.
+        if (mergedSaid.has(source)) return;
+        mergedSaid.add(source);
+        p = { ...p, message: `${p.message} (more in this file are counted only: 'merged' in the summary)` };
+      } else if (p.skipped) stats.skipped++;
       if (quietRepeat(source)) return;
       let problem = describeProblem(p, source.path);
       if (source.startsLikeGzip && p.record === 1) {
