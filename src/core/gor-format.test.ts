@@ -188,7 +188,7 @@ describe('.gor framing', () => {
         );
         assert.match(
           problems[0]!.message,
-          new RegExp(`CRLF \\(.*, at byte ${first.length}\\) followed by a meta line`),
+          new RegExp(`CRLF \\(.*, ${first.length} bytes into the record\\) followed by a meta line`),
         );
       }
     }

@@ -624,6 +624,8 @@ export class GorRecordReader {
   private noteMerged(buf: Buffer, start: number, end: number, record: number, offset: number): void {
     const positions = this.mergedAt;
     this.mergedAt = [];
+    // Said relative to the record: readers of windows (report's mapped files) rebase `offset` and `record` for
+    // the message's prefix, not the message text, so a stream offset here named the wrong byte.
     for (const at of positions) {
       const line = start + (at - offset) + CORE_LEN + 2;
       if (line < start || line >= end) continue;
@@ -635,8 +637,8 @@ export class GorRecordReader {
         offset,
         skipped: false,
         message:
-          `holds a record separator ending in CRLF (\\n🐵🙈🙉\\r\\n, at byte ${at}) followed by a meta line, ` +
-          'while its own meta line ends in LF: read as payload, as gor reads it, so the record after it was ' +
+          `holds a record separator ending in CRLF (\\n🐵🙈🙉\\r\\n, ${at - offset} bytes into the record) followed by a ` +
+          'meta line, while its own meta line ends in LF: read as payload, as gor reads it, so the record after it was ' +
           'passed on inside this one (a line ending changed by an editor or a tool?)',
       });
       return;

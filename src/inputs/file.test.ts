@@ -224,8 +224,8 @@ describe('input-file', () => {
       assert.deepEqual(ids(await collect(input)), ['a', 'c']);
       assert.equal(input.stats!().merged, 2);
       assert.deepEqual(log.lines, [
-        `tapline: warning: ${file}: record 1 (byte 0): holds a record separator ending in CRLF (\\n🐵🙈🙉\\r\\n, at ` +
-          `byte ${strip(rec('a', 1n)).length}) followed by a meta line, while its own meta line ends in LF: read as ` +
+        `tapline: warning: ${file}: record 1 (byte 0): holds a record separator ending in CRLF (\\n🐵🙈🙉\\r\\n, ` +
+          `${strip(rec('a', 1n)).length} bytes into the record) followed by a meta line, while its own meta line ends in LF: read as ` +
           'payload, as gor reads it, so the record after it was passed on inside this one (a line ending changed by ' +
           "an editor or a tool?) (more in this file are counted only: 'merged' in the summary) (TAPLINE_ERR_BAD_RECORD)",
       ]);
