@@ -347,12 +347,6 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
   // that had completed. It is said; a second one leaves at once.
   const ending = routeSignals(endedRunHandler(log), log);
   try {
-    return await finishRun();
-  } finally {
-    ending.remove();
-  }
-
-  async function finishRun(): Promise<number> {
     if (middleware) summary.failures.push(...middleware.failures());
     summary.failures.push(...crashes.failures);
     for (const line of [...undeliveredLines(summary), ...(consumers?.undelivered() ?? [])]) {
@@ -379,6 +373,8 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     if (profiling && flags.string('memprofile')) profiling.writeHeapProfile(flags.string('memprofile'));
     if (signals.hungUp()) releaseTerminal();
     return summary.failures.length > 0 ? EXIT_FAILED : EXIT_OK;
+  } finally {
+    ending.remove();
   }
 }
 

@@ -29,7 +29,7 @@ import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
-import { formatBytes } from '../core/values.js';
+import { formatBytes, groupDigits, namesOf } from '../core/values.js';
 import { canMapFiles } from '../inputs/file-map.js';
 import { parseArgv } from './argv.js';
 import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
@@ -49,7 +49,6 @@ import {
 import { isStreamInput, openStreamInput, STDIN, type StreamInput } from './report-stream.js';
 import { createSignalHandler, type SubcommandProcess, signalExitCode } from './signals.js';
 import { StatusLine } from './status-line.js';
-import { groupDigits } from './summary.js';
 
 const SECTION = 'Report';
 
@@ -272,16 +271,6 @@ async function analyticsFor(
     ipv6Clients,
   });
   return { analytics, preferReplayed };
-}
-
-/**
- * The files a warning is about: all of them when few, else the first ones and how many more (the chunks of one
- * --output-file, r_0.gor … r_999.gor, would fill a screen).
- */
-function namesOf(files: readonly string[]): string {
-  const shown = 3;
-  if (files.length <= shown + 1) return files.join(', ');
-  return `${files.slice(0, shown).join(', ')} and ${groupDigits(files.length - shown)} more`;
 }
 
 /**

@@ -4,8 +4,7 @@
  * that cannot erase a line (TERM=dumb: Emacs shell buffers, some CI consoles), where every redraw would
  * print ESC [K and pile up.
  */
-import { formatBytes } from '../core/values.js';
-import { groupDigits } from './summary.js';
+import { formatBytes, groupDigits } from '../core/values.js';
 
 export interface Progress {
   records: number;

@@ -3,7 +3,8 @@ import { it } from 'node:test';
 import fc from 'fast-check';
 import { memoryLogger } from '../core/log.js';
 import type { RunSummary } from '../core/pipeline.js';
-import { formatSummary, groupDigits, statsObject, undeliveredLines } from './summary.js';
+import { groupDigits } from '../core/values.js';
+import { formatSummary, statsObject, undeliveredLines } from './summary.js';
 
 it('groups digits exactly as toLocaleString("en-US") does, for whole numbers of any size and sign', () => {
   for (const n of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567_890, -1000, Number.MAX_SAFE_INTEGER]) {

@@ -2,7 +2,7 @@
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import type { Logger } from '../core/log.js';
 import type { RunSummary } from '../core/pipeline.js';
-import { formatBytes } from '../core/values.js';
+import { formatBytes, groupDigits } from '../core/values.js';
 
 /**
  * The --stats object: one JSON line. Field names are stable (documented in docs/observability.md; the
@@ -123,17 +123,6 @@ function describeCounters(stats: Record<string, number | string> | undefined): s
     .filter(([, v]) => v !== 0 && v !== '')
     .map(([k, v]) => `${k.replace(/_/g, ' ')} ${typeof v === 'number' && k.includes('bytes') ? formatBytes(v) : v}`)
     .join(', ');
-}
-
-/**
- * `1234567` → `1,234,567`, as `toLocaleString('en-US')` writes a whole number, without it: the first
- * toLocaleString of a process loads ICU's locale data, ~25 ms of a one-record run's start-up.
- */
-export function groupDigits(n: number): string {
-  const digits = String(Math.abs(n));
-  if (!/^\d+$/.test(digits)) return n.toLocaleString('en-US'); // fractions, exponents, NaN: the slow, exact path
-  const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ',');
-  return n < 0 ? `-${grouped}` : grouped;
 }
 
 function round(n: number): number {

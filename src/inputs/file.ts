@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input, RawRun } from '../core/plugin.js';
 import { type InputPluginDef, limitInput } from '../core/registry.js';
-import { formatGoDuration, formatGoDurationNs, type Limit } from '../core/values.js';
+import { formatGoDuration, formatGoDurationNs, type Limit, namesOf } from '../core/values.js';
 import { isS3Address, refuseMistypedS3Address } from '../storage/s3-address.js';
 import { formatDryRunReport } from './file-dry-run.js';
 import { fileInputDecl } from './file-flags.js';
@@ -260,9 +260,10 @@ export function fileInput(options: FileInputOptions): Input {
       clearInterval(timer);
       const first = pipes.every((s) => s.parsedRecords === 0) ? 'first' : 'next';
       const many = others.length > 1 ? 'have' : 'has';
+      const [waitedFor, waiting] = [pipes, others].map((list) => namesOf(list.map((s) => s.path)));
       log.warn(
-        `${name}: waited ${formatGoDuration(ms)} for the ${first} records of ${listPaths(pipes)} (not a regular ` +
-          `file: read as it is written) while ${listPaths(others)} ${many} records waiting: the files a glob ` +
+        `${name}: waited ${formatGoDuration(ms)} for the ${first} records of ${waitedFor} (not a regular ` +
+          `file: read as it is written) while ${waiting} ${many} records waiting: the files a glob ` +
           'matches are merged by timestamp, so pipes and FIFOs among them are read together, and a writer that ' +
           'fills one before it opens the next (cat a.gor > f1.gor; cat b.gor > f2.gor) waits for tapline while ' +
           'tapline waits for it, as in gor. Write them at the same time, join them into one stream (cat f1.gor ' +
@@ -687,13 +688,6 @@ export function fileInput(options: FileInputOptions): Input {
     stats: () => ({ ...stats, negative_wait: waits.negative, bad_timestamp: waits.badTimestamp }),
   };
   return input;
-}
-
-/** `a.gor`, `a.gor and b.gor`, `a.gor, b.gor, c.gor and 4 more`. */
-function listPaths(sources: readonly FileSource[]): string {
-  const names = sources.slice(0, 3).map((s) => s.path);
-  if (sources.length > 3) return `${names.join(', ')} and ${sources.length - 3} more`;
-  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names.join('');
 }
 
 /**
