@@ -38,7 +38,7 @@ import {
   type SubcommandProcess,
 } from './signals.js';
 import type { StatusLine } from './status-line.js';
-import { formatSummary, statsObject, undeliveredLines } from './summary.js';
+import { formatSummary, givenUpAtOnceLine, statsObject, undeliveredLines } from './summary.js';
 
 /** Every flag tapline knows: built ones first, then gor's not-yet-built ones. */
 export function allFlags(): Map<string, FlagSpec> {
@@ -312,7 +312,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     timers.push(timer);
   }
   // At once (the second signal), the middleware's counts too: what it was sent and gave back as they stand.
-  const signals = installSignalHandlers(pipeline, log, () => [
+  const signals = installSignalHandlers(pipeline, log, middleware !== undefined, () => [
     ...(middleware ? [middleware.describe()] : []),
     ...(consumers?.describe() ?? []),
   ]);
@@ -448,6 +448,8 @@ function leaveAtOnce(code: number): never {
 function installSignalHandlers(
   pipeline: Pipeline,
   log: Logger,
+  /** Middleware stands between inputs and outputs: the records read no longer add up to messages. */
+  transformed: boolean,
   consumerLines: () => string[],
 ): { remove(): void; hungUp(): boolean } {
   let hungUp = false;
@@ -456,7 +458,10 @@ function installSignalHandlers(
     stop: () => void pipeline.stop(),
     exitNow: () => {
       // The counts as they stand: what was read and what each output had written, so what is lost shows.
-      log.write(formatSummary(pipeline.snapshot(), log));
+      const snapshot = pipeline.snapshot();
+      log.write(formatSummary(snapshot, log));
+      const givenUp = givenUpAtOnceLine(snapshot, transformed);
+      if (givenUp) log.write(givenUp);
       for (const line of consumerLines()) log.write(line); // alerts, webhooks, InfluxDB: as they stand too
       if (hungUp) releaseTerminal();
       leaveAtOnce(130);

@@ -109,6 +109,30 @@ export function undeliveredLines(summary: RunSummary): string[] {
 }
 
 /**
+ * At an exit without waiting (the second signal): the records the inputs had read that no output took yet,
+ * given up. Only where the counts say it exactly: every input counts its records (--input-file does), and no
+ * middleware stands between, which may drop or add messages. Records an input limiter let fall were never
+ * going anywhere, and those the run had already counted (empty, not passed on) are named elsewhere.
+ */
+export function givenUpAtOnceLine(summary: RunSummary, transformed: boolean): string | undefined {
+  if (transformed || summary.inputs.length === 0) return undefined;
+  let read = 0;
+  for (const i of summary.inputs) {
+    const records = i.stats?.records;
+    if (typeof records !== 'number') return undefined;
+    const dropped = i.stats?.limit_dropped;
+    read += records - (typeof dropped === 'number' ? dropped : 0);
+  }
+  const c = summary.counters;
+  const gap = read - c.messages - c.empty - c.not_passed_on;
+  if (gap <= 0) return undefined;
+  return (
+    `tapline: exited at once: ${groupDigits(gap)} record(s) read from the input(s) had not reached an output ` +
+    'and are lost, as is what the outputs had taken and not yet sent (one SIGINT, and the flush it waits for, keeps both)'
+  );
+}
+
+/**
  * What went past the output's `|N` / `|N%` limiter: the pipeline counts what it handed to the limited output,
  * and the limiter's own `limit_dropped` says how many of those it let fall (shown beside, in the counters).
  */

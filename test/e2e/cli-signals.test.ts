@@ -240,4 +240,39 @@ describe('leaving at once', () => {
     assert.equal(res.signal, null, `exited by itself, not killed after ${RUN_MS / 1000} s:\n${res.stderr}`);
     assert.equal(res.code, 130, res.stderr);
   });
+
+  it('a second SIGINT names the records read that had not reached an output', async () => {
+    // 40 MiB of records read in 4 MiB batches, into a FIFO nobody reads: the output blocks on its first batch,
+    // while the input has read more. Before, only the gap between the input's records and the messages showed it.
+    const fifo = join(dir, 'held.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    after(() => closeSync(reader));
+    const input = join(dir, 'forty-mib.gor');
+    const body = 'b'.repeat(20_000);
+    const records = Array.from({ length: 2000 }, (_, i) =>
+      encodeRecord({
+        meta: makeMeta({ type: '1', id: `h${String(i).padStart(23, '0')}`, timestampNs: 1n + BigInt(i) }),
+        data: Buffer.from(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
+      }),
+    );
+    writeFileSync(input, Buffer.concat(records));
+    const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
+    const child = startTapline(args);
+    const done = collect(child, RUN_MS);
+    await waitForStderr(child, /message 1 \S+ 2\n/, LINE_MS);
+    child.kill('SIGINT');
+    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, LINE_MS);
+    child.kill('SIGINT');
+    const res = await done;
+    assert.equal(res.code, 130, res.stderr);
+    const read = Number(/input-file\([^)]*\): records (\d+)/.exec(res.stderr)?.[1]);
+    const messages = Number(/stopped after [\d.]+s: (\d+) messages/.exec(res.stderr)?.[1]);
+    assert.ok(read > messages, `the input read more than reached the pipeline: ${read} vs ${messages}\n${res.stderr}`);
+    const line = /exited at once: ([\d,]+) record\(s\) read from the input\(s\) had not reached an output/.exec(
+      res.stderr,
+    );
+    assert.ok(line, res.stderr);
+    assert.equal(Number(line[1]!.replace(/,/g, '')), read - messages);
+  });
 });
