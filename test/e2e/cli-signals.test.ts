@@ -210,61 +210,49 @@ describe('a terminal shared by stdout and stderr', () => {
   });
 });
 
+/**
+ * `count` POST records of 20 KB replayed at |max into a FIFO whose reader holds it open and never reads: its
+ * 64 KiB fill, and the next write blocks. Stopped with SIGINT once running, and again once the stop says it
+ * waits for that write.
+ */
+async function twiceStoppedIntoStuckFifo(name: string, count: number) {
+  const fifo = join(dir, `${name}.fifo`);
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  after(() => closeSync(reader));
+  const input = join(dir, `${name}.gor`);
+  const body = 'b'.repeat(20_000);
+  const records = Array.from({ length: count }, (_, i) =>
+    encodeRecord({
+      meta: makeMeta({ type: '1', id: `f${String(i).padStart(23, '0')}`, timestampNs: 1n + BigInt(i) }),
+      data: Buffer.from(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
+    }),
+  );
+  writeFileSync(input, Buffer.concat(records));
+  const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
+  const child = startTapline(args);
+  const done = collect(child, RUN_MS);
+  await waitForStderr(child, /message 1 \S+ 2\n/, LINE_MS); // running: the signal handlers are in place
+  child.kill('SIGINT');
+  // The stop waits on the output's blocked write, and says so after 5 s.
+  await waitForStderr(child, /still stopping after 5s: waiting for output-file/, LINE_MS);
+  child.kill('SIGINT');
+  return done;
+}
+
 describe('leaving at once', () => {
   it('a second SIGINT exits 130 even while a write into a FIFO nobody reads is blocked', async () => {
     // Before: process.exit() joined libuv's thread pool, where the write into the full FIFO never returned:
-    // the summary was printed and the process stayed until SIGKILL.
-    const fifo = join(dir, 'stuck.fifo');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-    // A reader that holds the FIFO open and never reads: its 64 KiB fill and the next write blocks.
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    after(() => closeSync(reader));
-    const input = join(dir, 'two-mib.gor');
-    const body = 'b'.repeat(20_000);
-    const records = Array.from({ length: 100 }, (_, i) =>
-      encodeRecord({
-        meta: makeMeta({ type: '1', id: `f${String(i).padStart(23, '0')}`, timestampNs: 1n + BigInt(i) }),
-        data: Buffer.from(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
-      }),
-    );
-    writeFileSync(input, Buffer.concat(records));
-    const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
-    const child = startTapline(args);
-    const done = collect(child, RUN_MS);
-    await waitForStderr(child, /message 1 \S+ 2\n/, LINE_MS); // running: the signal handlers are in place
-    child.kill('SIGINT');
-    // The stop waits on the output's blocked write (2 MiB for a FIFO that took 64 KiB), and says so after 5 s.
-    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, LINE_MS);
-    child.kill('SIGINT');
-    const res = await done;
+    // the summary was printed and the process stayed until SIGKILL. 2 MiB for a FIFO that took 64 KiB.
+    const res = await twiceStoppedIntoStuckFifo('stuck', 100);
     assert.equal(res.signal, null, `exited by itself, not killed after ${RUN_MS / 1000} s:\n${res.stderr}`);
     assert.equal(res.code, 130, res.stderr);
   });
 
   it('a second SIGINT names the records read that had not reached an output', async () => {
-    // 40 MiB of records read in 4 MiB batches, into a FIFO nobody reads: the output blocks on its first batch,
-    // while the input has read more. Before, only the gap between the input's records and the messages showed it.
-    const fifo = join(dir, 'held.fifo');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    after(() => closeSync(reader));
-    const input = join(dir, 'forty-mib.gor');
-    const body = 'b'.repeat(20_000);
-    const records = Array.from({ length: 2000 }, (_, i) =>
-      encodeRecord({
-        meta: makeMeta({ type: '1', id: `h${String(i).padStart(23, '0')}`, timestampNs: 1n + BigInt(i) }),
-        data: Buffer.from(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
-      }),
-    );
-    writeFileSync(input, Buffer.concat(records));
-    const args = ['--input-file', `${input}|max`, '--output-file', fifo, '--output-file-append', '-verbose=3'];
-    const child = startTapline(args);
-    const done = collect(child, RUN_MS);
-    await waitForStderr(child, /message 1 \S+ 2\n/, LINE_MS);
-    child.kill('SIGINT');
-    await waitForStderr(child, /still stopping after 5s: waiting for output-file/, LINE_MS);
-    child.kill('SIGINT');
-    const res = await done;
+    // 40 MiB read in 4 MiB batches: the output blocks on its first batch while the input has read more.
+    // Before, only the gap between the input's records and the messages showed it.
+    const res = await twiceStoppedIntoStuckFifo('held', 2000);
     assert.equal(res.code, 130, res.stderr);
     const read = Number(/input-file\([^)]*\): records (\d+)/.exec(res.stderr)?.[1]);
     const messages = Number(/stopped after [\d.]+s: (\d+) messages/.exec(res.stderr)?.[1]);
