@@ -111,7 +111,10 @@ export function limitOutput(output: Output, limit: Limit): Output {
       limit_dropped: gate.counters.dropped,
     }),
   };
+  // Every optional member but writeRun/runFits (the gate must see each message): without stopping(), a stop
+  // with a limited output whose peer reads nothing waited for room for ever.
   if (output.responses) Object.assign(wrapped, { responses: output.responses });
   if (output.drain) Object.assign(wrapped, { drain: () => output.drain!() });
+  if (output.stopping) Object.assign(wrapped, { stopping: () => output.stopping!() });
   return wrapped;
 }

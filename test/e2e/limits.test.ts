@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runTapline } from '../support/cli.js';
+import { startDeafPeer } from '../support/deaf-peer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-limits-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,4 +56,40 @@ test('a limited output: "written" in the summary counts what went past the limit
   assert.equal(written, kept, 'written is what the file holds');
   assert.equal(admitted, kept);
   assert.equal(admitted + dropped, 100);
+});
+
+test('a stop with a limited output whose peer reads nothing ends by itself (the limit passes stopping() on)', async () => {
+  // A peer that accepts and never reads: the output's queue fills and its writes wait. A stop tells outputs
+  // to stop making writes wait (Output.stopping); the |100% wrapper did not pass that on, so the run waited
+  // for room for ever (still running 40 s after --exit-after 1s).
+  const peer = await startDeafPeer();
+  const body = 'a'.repeat(4096);
+  let text = '';
+  for (let i = 1; i <= 6000; i++) {
+    const id = i.toString(16).padStart(24, '0');
+    text += `1 ${id} ${1_700_000_000_000_000_000n + BigInt(i)} 0\nPOST /${i} HTTP/1.1\r\nContent-Length: 4096\r\n\r\n${body}\n🐵🙈🙉\n`;
+  }
+  const file = join(dir, 'stuck-peer.gor');
+  writeFileSync(file, text);
+  try {
+    const res = await runTapline(
+      [
+        '--input-file',
+        `${file}|max`,
+        '--output-tcp',
+        `127.0.0.1:${peer.port}|100%`,
+        '--output-tcp-workers',
+        '1',
+        '--exit-after',
+        '1s',
+      ],
+      { timeoutMs: 45_000 },
+    );
+    assert.notEqual(res.signal, 'SIGKILL', `the run did not end by itself within 45s\n${res.stderr}`);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /message\(s\) never sent: the peer took nothing more within \d+ms of the end/);
+    assert.match(res.stderr, /output-tcp\(\S+\): \d+ written;.* limit admitted \d+/);
+  } finally {
+    peer.close();
+  }
 });

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SEPARATOR } from '../../src/core/gor-format.js';
+import { startDeafPeer } from '../support/deaf-peer.js';
 import { requestRecord, startPeer } from './peers.js';
 
 /** A request record with a 4 KiB body, so that a few thousand overflow every socket buffer on the way. */
@@ -28,14 +28,8 @@ const count = (text: string, name: string): number => {
 
 describe('output-tcp to a peer that never reads', () => {
   it('a stop ends the run by itself; sent + lost at close = written, and the peer holds exactly `sent`', async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((socket) => {
-      socket.pause();
-      socket.on('error', () => undefined);
-      sockets.push(socket);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
+    const peer = await startDeafPeer();
+    const port = peer.port;
     const input = join(tmpdir(), `tapline-stuck-${process.pid}.gor`);
     writeFileSync(input, Buffer.concat(Array.from({ length: 8000 }, (_, i) => bigRecord(i))));
     try {
@@ -71,7 +65,7 @@ describe('output-tcp to a peer that never reads', () => {
       assert.equal(sent + lost, written, err);
 
       // What the kernel took reaches the peer once it reads: exactly `sent` records, none more.
-      const socket = sockets[0]!;
+      const socket = peer.sockets[0]!;
       let bytes = Buffer.alloc(0);
       socket.on('data', (d: Buffer) => {
         bytes = Buffer.concat([bytes, d]);
@@ -83,8 +77,7 @@ describe('output-tcp to a peer that never reads', () => {
       for (let at = bytes.indexOf(SEPARATOR); at !== -1; at = bytes.indexOf(SEPARATOR, at + 1)) records++;
       assert.equal(records, sent);
     } finally {
-      for (const s of sockets) s.destroy();
-      server.close();
+      peer.close();
       rmSync(input, { force: true });
     }
   });
