@@ -2,7 +2,8 @@
  * `--output-http-redirects N`: the request to send after a 3xx, built the way Go's http.Client does it
  * (gor replays through it, spec §7.3):
  *  - 301, 302, 303: the method becomes GET (HEAD stays HEAD) and the body is dropped, with its
- *    Content-Length / Transfer-Encoding headers;
+ *    Content-Length / Transfer-Encoding headers and those that describe it (Content-Type, -Encoding,
+ *    -Language, -Location);
  *  - 307, 308: method and body are kept;
  *  - the request-target becomes the Location (resolved against the current URL); Host follows it;
  *  - to another host, Authorization and Cookie are not forwarded.
@@ -19,6 +20,8 @@ import {
 import { type HttpTarget, parseTarget } from './http-target.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** What a 301/302/303 drops with the body, besides its framing (as Go's client now does, golang/go#57273). */
+const BODY_HEADERS = ['Content-Type', 'Content-Encoding', 'Content-Language', 'Content-Location'];
 
 export interface RedirectStep {
   request: Buffer;
@@ -66,6 +69,9 @@ export function nextRedirect(
     const end = mimeHeadersEnd(out);
     if (end > 0) out = out.subarray(0, end);
     out = deleteHeader(deleteHeader(out, 'Content-Length'), 'Transfer-Encoding');
+    // The headers that describe the body dropped: a GET saying `Content-Type: application/json` with no body
+    // confused targets. Go's client now drops these four (golang/go#57273); the older Go gor is built with sent them.
+    for (const name of BODY_HEADERS) out = deleteHeader(out, name);
   }
   if (!sameOrigin) {
     out = deleteHeader(deleteHeader(out, 'Authorization'), 'Cookie');
