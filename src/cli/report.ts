@@ -19,7 +19,7 @@
  *   SIGINT/SIGTERM/SIGHUP ─▶ stop (AbortController) ─▶ feed ends at its next chunk ─▶ partial report, exit 128+n
  *   the same again (signals.ts's rule) ─▶ exit at once, 128+n, nothing more printed
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
 import type { ParquetWriter } from '../analytics/export/parquet.js';
@@ -82,7 +82,7 @@ export const reportFlags: Readonly<Record<string, FlagSpec>> = {
     kind: 'string',
     section: SECTION,
     value: 'FILE',
-    help: 'Also write one row per exchange to this Parquet file (needs the optional @duckdb/node-api).',
+    help: 'Also write one row per exchange to this Parquet file (not one of the inputs; needs the optional @duckdb/node-api).',
   },
   responses: {
     kind: 'string',
@@ -232,6 +232,37 @@ function portsOnNoCapture(spec: string): void {
       ? 'a capture without a .pcap, .pcapng or .cap name (ports are read after those: rename it, or name no port)'
       : 'a .gor recording';
   throw usage(`${spec}: ports name a capture's server ports; ${path} holds ${holds}`, 'tapline report');
+}
+
+/**
+ * `--parquet` naming a file this report reads (`report rec.gor --parquet rec.gor`, the --compare baseline, a link
+ * to either): DuckDB writes the Parquet file once the reading is done, over the recording, without a word.
+ */
+function parquetNotAnInput(parquetFile: string, files: readonly string[], baseFiles: readonly string[]): void {
+  const target = fileIdentity(parquetFile);
+  if (target === undefined) return;
+  const same = (f: string) => fileIdentity(splitPorts(f).path) === target;
+  const input = files.find(same);
+  const baseline = input === undefined ? baseFiles.find(same) : undefined;
+  const named = input ?? baseline;
+  if (named === undefined) return;
+  const what = baseline === undefined ? 'an input' : 'the --compare baseline';
+  const other = `${parquetFile.replace(/(\.(gor|pcap|pcapng|cap))?(\.gz)?$/i, '')}.parquet`;
+  throw usage(
+    `${parquetFile} is ${named === parquetFile ? what : `the same file as ${named}, ${what}`} of this report: the ` +
+      `Parquet file would be written over it once it is read${other === parquetFile ? '' : ` (name another file, e.g. ${other})`}`,
+    '--parquet',
+  );
+}
+
+/** A file's device and inode (the same file under two names, a link), or undefined when there is none. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function usage(message: string, where: string): TaplineError {
@@ -478,13 +509,14 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     const { path } = splitPorts(f);
     if (!streamPaths.has(path) && inputKind(path) === 'pcap') portsOf(f);
   }
+  const parquetFile = flags.string('parquet');
+  if (parquetFile) parquetNotAnInput(parquetFile, files, baseFiles);
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   // IPv6 clients of capture files, by id prefix: the ids alone carry 4 bytes of an address (client column).
   const ipv6Clients = new Map<string, string>();
   let status: StatusLine | undefined;
   const log = createLogger({ write: (line) => (status ? status.write(line) : process.stderr.write(`${line}\n`)) });
-  const parquetFile = flags.string('parquet');
   // SIGINT/SIGTERM/SIGHUP stop the reading; the report of what was read is printed (the rule of signals.ts).
   const stop = new AbortController();
   let signalled: NodeJS.Signals | undefined;

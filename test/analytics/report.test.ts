@@ -4,7 +4,7 @@
  * the corpus through the capture engine.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -299,6 +299,30 @@ describe('tapline report', () => {
     }
     assert.equal(readFileSync(old, 'utf8'), 'route,host\n');
     assert.equal((await runTapline(['report', '--csv', current])).code, 0); // a .gor after --csv is an input
+  });
+
+  it('--parquet naming an input or the baseline (or a link to one) is a usage error; the recording is left whole', async () => {
+    const copy = join(dir, 'parquet-target.gor');
+    const link = join(dir, 'parquet-link.gor');
+    writeFileSync(copy, readFileSync(current));
+    linkSync(baseline, link);
+    const before = [readFileSync(copy), readFileSync(baseline)];
+    for (const [args, said] of [
+      [[copy, '--parquet', copy], `${copy} is an input`],
+      [
+        [current, '--compare', baseline, '--parquet', link],
+        `${link} is the same file as ${baseline}, the --compare baseline`,
+      ],
+    ] as const) {
+      const r = await runTapline(['report', ...args], { timeoutMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(
+        r.stderr.includes(`--parquet: ${said} of this report: the Parquet file would be written over it`),
+        r.stderr,
+      );
+      assert.equal(r.stdout.length, 0);
+    }
+    assert.deepEqual([readFileSync(copy), readFileSync(baseline)], before);
   });
 
   it('a malformed --route is a usage error naming the flag (exit 2), not a file that cannot be read', async () => {
