@@ -467,4 +467,32 @@ describe('TcpAssembler transcripts', () => {
       );
     }
   });
+
+  it('a stream that goes on more than a window ahead: a lone stray is dropped, two in a row are a gap', () => {
+    const { asm, rec } = setup();
+    handshake(asm);
+    asm.push(seg({ seq: 1001, data: 'abc' }));
+    const far = (1004 + 0x5000_0000) >>> 0; // 1.25 GiB past the next expected byte
+    asm.push(seg({ seq: far, data: 'stray' })); // alone: a stale or forged segment
+    asm.push(seg({ seq: 1004, data: 'def' }));
+    assert.equal(rec.text('client'), 'abcdef');
+    assert.equal(asm.stats.outOfWindowSegments, 1);
+    // The next one starts where the first ended, but in-window data came between: still strays.
+    asm.push(seg({ seq: (far + 5) >>> 0, data: 'xyz' }));
+    assert.equal(asm.stats.outOfWindowSegments, 2);
+    // Two in a row, the second where the first ended: the capture lost ~1.25 GiB and the stream goes on there.
+    const lost = 0x6000_0000;
+    asm.push(seg({ seq: (1007 + lost) >>> 0, data: 'one' }));
+    asm.push(seg({ seq: (1010 + lost) >>> 0, data: 'two' }));
+    asm.push(seg({ seq: (1013 + lost) >>> 0, data: 'three' }));
+    assert.equal(rec.text('client'), `abcdef[gap ${lost + 3}]twothree`);
+    assert.equal(rec.gaps('client')[0]!.meta.reason, 'jump');
+    assert.equal(asm.stats.outOfWindowSegments, 3);
+    assert.equal(asm.stats.bytesLost, lost + 3);
+    // Across 2^32 too (the signed distance reads it as behind).
+    const behind = (1018 + lost + 0xa000_0000) >>> 0;
+    asm.push(seg({ seq: behind, data: 'p' }));
+    asm.push(seg({ seq: (behind + 1) >>> 0, data: 'q' }));
+    assert.ok(rec.text('client').endsWith(`twothree[gap ${0xa000_0001}]q`), rec.text('client'));
+  });
 });

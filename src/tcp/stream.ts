@@ -89,6 +89,9 @@ export class Stream implements DirectionTuple {
   private lossPending = false;
   /** [start, end) offset pairs of recently skipped holes. */
   private recentGaps: number[] | null = null;
+  /** Sequence number just past the last data segment taken for a stray (out of the window), when `strayValid`. */
+  private strayNext = 0;
+  private strayValid = false;
   private consumer: StreamConsumer | undefined = undefined;
   private consumerMade = false;
 
@@ -164,10 +167,15 @@ export class Stream implements DirectionTuple {
       this.synSeen = true;
       this.isn = seq;
     }
-    const rel = (dataSeq - this.nextSeq) | 0;
+    let rel = (dataSeq - this.nextSeq) | 0;
     if (rel >= WINDOW || rel < -WINDOW) {
-      stats.outOfWindowSegments++;
-      return;
+      if (len === 0 || truncated || !this.resumesFar(dataSeq, len, tsNs)) {
+        stats.outOfWindowSegments++;
+        return;
+      }
+      rel = 0;
+    } else if (len > 0) {
+      this.strayValid = false;
     }
     const offset = this.nextOffset + rel;
     if (len > 0) this.onData(offset, dataSeq, ack, ackValid, payload, truncated, tsNs);
@@ -226,6 +234,29 @@ export class Stream implements DirectionTuple {
     this.countRetransmitted(again);
     this.advance(tsNs);
     if (this.hasHole) this.newHole(tsNs);
+  }
+
+  /**
+   * A data segment more than a window from the expected position is taken for a stray (stale or forged) and
+   * dropped, unless the one before it was dropped so too and this one starts where that one ended: then the
+   * sender's stream really goes on there (the capture lost over a GiB of it), so what is held is delivered
+   * behind its holes and everything up to this segment is a gap, the dropped segment's bytes with it (not
+   * held: a forged stray in each of 200,000 flows would hold that many segments). True when the stream moved
+   * to `dataSeq`.
+   */
+  private resumesFar(dataSeq: number, len: number, tsNs: bigint): boolean {
+    const goesOn = this.strayValid && dataSeq === this.strayNext;
+    this.strayNext = (dataSeq + len) >>> 0;
+    this.strayValid = !goesOn;
+    if (!goesOn) return false;
+    while (this.skipHole('jump', tsNs)) {
+      // each pass skips one hole and delivers what follows it
+    }
+    if (this.ended || this.finOffset >= 0) return false;
+    this.lossPending = false;
+    this.gap((dataSeq - this.nextSeq) >>> 0, 'jump', tsNs);
+    this.resetHoleClock(tsNs);
+    return true;
   }
 
   private onFin(finOffset: number, tsNs: bigint): void {

@@ -67,9 +67,11 @@ export interface ChunkMeta {
  * - `acked`: the peer acknowledged bytes the capture never saw (they will not be retransmitted);
  * - `buffer-limit`: the per-stream or global out-of-order buffer bound was hit;
  * - `truncated`: the snaplen cut a segment short;
+ * - `jump`: the sender's bytes went on more than a window (1 GiB) beyond the expected position (the capture
+ *   lost that much, or the sequence numbers jumped): everything up to where they resumed is skipped;
  * - an `EndReason`: the stream was closed with a hole still open.
  */
-export type GapReason = 'timeout' | 'acked' | 'buffer-limit' | 'truncated' | EndReason;
+export type GapReason = 'timeout' | 'acked' | 'buffer-limit' | 'truncated' | 'jump' | EndReason;
 
 export interface GapMeta {
   /** Stream offset where the skipped bytes begin. */

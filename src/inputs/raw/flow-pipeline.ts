@@ -251,6 +251,7 @@ export class FlowPipeline {
       retransmitted_segments: a.retransmittedSegments,
       out_of_order_segments: a.outOfOrderSegments,
       conflicting_overlaps: a.conflictingOverlaps,
+      out_of_window_segments: a.outOfWindowSegments,
       gaps: a.gaps,
       bytes_lost: a.bytesLost,
       connections: a.flowsOpened + (n?.connections ?? 0),
