@@ -56,7 +56,12 @@ export function splitPorts(spec: string): { path: string; ports: string } {
  */
 function readFailure(err: unknown, path: string): TaplineError {
   if (isTaplineError(err)) return err;
-  return new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${(err as Error).message}`, { where: path, cause: err });
+  // Node's words for a directory ('EISDIR: illegal operation on a directory, read') say nothing of what to do.
+  const why =
+    (err as NodeJS.ErrnoException).code === 'EISDIR'
+      ? `it is a directory; report reads files: name the ones in it (${path.replace(/\/+$/, '')}/*.gor) (EISDIR)`
+      : (err as Error).message;
+  return new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${why}`, { where: path, cause: err });
 }
 
 /** What a file holds, from its first 4 bytes. Throws FILE_IO naming the file when it cannot be read. */

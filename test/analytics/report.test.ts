@@ -419,6 +419,21 @@ describe('tapline report', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing\.gor: cannot read/);
     assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/); // no stack trace
+    // A directory among the files (or as the baseline) says what to name, not Node's 'illegal operation'.
+    for (const args of [
+      [current, dir, baseline],
+      [current, '--compare', `${dir}/`],
+    ]) {
+      const r = await runTapline(['report', ...args]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(
+        r.stderr.includes(
+          `cannot read: it is a directory; report reads files: name the ones in it (${dir}/*.gor) (EISDIR)`,
+        ),
+        r.stderr,
+      );
+      assert.equal(r.stdout.length, 0);
+    }
   });
 
   it('a file with records but not one readable (a JSON dump given by mistake) exits 1 naming it; a few bad records do not', async () => {
