@@ -136,7 +136,9 @@ export function hostRewriteIgnored(flags: FlagSet, values: ModifierValues): stri
 }
 
 /** Why a rewrite drops a request: a filter's drops need no explanation. */
-const DROP_REASON: Readonly<Record<string, string>> = { 'http-rewrite-url': ' (rewritten to an empty target)' };
+const DROP_REASON: Readonly<Record<string, string>> = {
+  'http-rewrite-url': ' (rewritten to an empty target or one not starting with /)',
+};
 
 /** One summary line: `filters: http-allow-url dropped 3, responses of dropped requests 3`. */
 export function describeModifierStats(stats: Record<string, number>): string {

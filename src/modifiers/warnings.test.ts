@@ -1,5 +1,5 @@
 // Flag values that cannot do what was meant: a rewrite naming a group its regexp lacks, a method the filters never
-// see (warned of; kept as gor keeps them); a target rewritten to nothing (dropped and counted).
+// see (warned of; kept as gor keeps them); a target rewritten to nothing or to no target (dropped and counted).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeMeta } from '../core/message.js';
@@ -39,7 +39,7 @@ describe('a replacement naming a group its regexp lacks', () => {
   });
 });
 
-describe('--http-rewrite-url leaving the target empty', () => {
+describe('--http-rewrite-url leaving the target empty or not a request-target', () => {
   it('drops the request (`GET  HTTP/1.1` is not HTTP), counts it and says why in the summary', () => {
     const chain = buildModifierChain({ 'http-rewrite-url': ['^/drop.*:', '^/keep:/kept'] })!;
     assert.equal(chain.process(request('/drop?me=1')), null);
@@ -48,8 +48,29 @@ describe('--http-rewrite-url leaving the target empty', () => {
     assert.equal(chain.stats()['http-rewrite-url'], 1);
     assert.equal(
       describeModifierStats(chain.stats()),
-      'filters: --http-rewrite-url dropped 1 (rewritten to an empty target)',
+      'filters: --http-rewrite-url dropped 1 (rewritten to an empty target or one not starting with /)',
     );
+  });
+
+  it('drops a request whose target it turns into one Go cannot read (`^/a:api`: `GET api/b`), keeps the rest', () => {
+    // gor writes `GET api/b HTTP/1.1` and its replay (Go's http.ReadRequest) drops it: "invalid URI for request".
+    const chain = buildModifierChain({
+      'http-rewrite-url': ['^/a/:api/', '^/q:?', '^/abs:http://b', '^/op:x:y', '^abc$:abd'],
+    })!;
+    assert.equal(chain.process(request('/a/b?x=1')), null);
+    assert.equal(chain.process(request('/q')), null);
+    const kept = (target: string) => chain.process(request(target))?.data.toString().split(' ')[1];
+    assert.equal(kept('/abs/x'), 'http://b/x', 'an absolute URI is a target');
+    assert.equal(kept('/op'), 'x:y', 'so is an opaque one (Go: a scheme and anything)');
+    assert.equal(kept('/other'), '/other');
+    // A target captured that way already is rewritten as gor rewrites it, not dropped for what it was.
+    assert.equal(kept('abc'), 'abd');
+    assert.equal(chain.stats()['http-rewrite-url'], 2);
+    const options = buildModifierChain({ 'http-rewrite-url': ['^\\*$:x', '^h\\x3a443$:g.example'] })!;
+    assert.equal(options.process(request('*')), null, '`OPTIONS x` is no target');
+    const connect = Buffer.from('CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n');
+    const tunneled = options.process({ meta: request('/').meta, data: connect });
+    assert.equal(tunneled?.data.toString().split(' ')[1], 'g.example', 'CONNECT takes an authority');
   });
 });
 
