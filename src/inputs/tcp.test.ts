@@ -64,6 +64,44 @@ describe('input-tcp stop', () => {
   });
 });
 
+describe('input-tcp: a stream that starts with a UTF-8 byte order mark', () => {
+  it("skips the mark with a warning: the first record keeps its type 1 and offsets stay the stream's", async () => {
+    const log = memoryLogger();
+    const input = await tcpInput({ listen: { host: '127.0.0.1', port: 0 }, log });
+    const peer = connect({ host: '127.0.0.1', port: input.port });
+    peer.on('error', () => undefined);
+    try {
+      await once(peer, 'connect');
+      const bad = Buffer.from('1 x\nGET / HTTP/1.1\r\n\r\n');
+      await written(peer, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), records(0, 2), bad, SEPARATOR]));
+      const reading = input.read();
+      await input.close();
+      const got: Message[] = [];
+      for await (const batch of reading) got.push(...batch);
+      assert.deepEqual(
+        got.map((m) => m.meta.type),
+        ['1', '1'],
+      );
+      assert.equal(input.stats!().bom_skipped, 1);
+      assert.ok(
+        log.lines.some((l) =>
+          /from 127\.0\.0\.1:\d+: the stream starts with a UTF-8 byte order mark \(EF BB BF\)/.test(l),
+        ),
+        log.lines.join('\n'),
+      );
+      // The bad third record's offset counts the mark: a byte of the stream as the peer sent it.
+      const offset = 3 + records(0, 2).length;
+      assert.ok(
+        log.lines.some((l) => l.includes(`record 3 (offset ${offset}) skipped`)),
+        log.lines.join('\n'),
+      );
+    } finally {
+      peer.destroy();
+      await input.close();
+    }
+  });
+});
+
 /** `1 <id> <ts> 0\n` and then `size` bytes of payload, no separator: a record that has not ended yet. */
 function endless(id: number, size: number): Buffer {
   return Buffer.concat([

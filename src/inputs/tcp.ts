@@ -77,6 +77,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     tls_failures: 0,
     /** Connections a TLS sender opened to this listener without TLS (closed, said). */
     tls_refused: 0,
+    bom_skipped: 0,
   };
   const budget = options.budget ?? tcpMemoryBudget(DEFAULT_TCP_MEMORY_BUDGET, log);
   const sockets = new Set<Socket>();
@@ -124,11 +125,23 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     };
     // A TLS sender (--output-tcp-secure) to a listener without TLS: its handshake would be read as a record that
     // never ends ('closed the connection in the middle of record 1'). Said for what it is, and the connection closed.
-    let first = !options.tls;
+    // A UTF-8 byte order mark (a file saved by an editor, sent with `nc`): skipped and said, as --input-file does;
+    // read, it became part of the first record's type ('\uFEFF1'), which no output takes for a request.
+    let first = true;
     socket.on('data', (chunk: Buffer) => {
       if (first) {
         first = false;
-        if (chunk.length >= 3 && chunk[0] === 0x16 && chunk[1] === 0x03 && chunk[2]! <= 0x04) {
+        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+          counters.bom_skipped++;
+          log.warn(
+            `${name}: from ${peer}: the stream starts with a UTF-8 byte order mark (EF BB BF), as a file saved by ` +
+              'an editor or a Windows tool does: skipped, the first record is read from the byte after it (gor ' +
+              "reads it into the record's type, so --output-http does not send that record)",
+            `${name} bom`,
+          );
+          reader.skipStart(3);
+          chunk = chunk.subarray(3);
+        } else if (!options.tls && chunk.length >= 3 && chunk[0] === 0x16 && chunk[1] === 0x03 && chunk[2]! <= 0x04) {
           counters.tls_refused++;
           log.warn(
             `${name}: from ${peer}: the connection begins with a TLS handshake, but this listener has no TLS ` +
