@@ -284,10 +284,12 @@ describe('alerts over a sliding window', () => {
 
   it('bounds the webhook queue: events past it are dropped, counted and said once', async () => {
     let n = 0;
+    let checking = true;
     const lines: string[] = [];
     const monitor = new AlertMonitor({
-      // A new route breaks the budget at every check: one new firing event each time.
-      window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
+      // A new route breaks the budget at every check: one new firing event each time (close()'s last look sees
+      // the last one again, firing already).
+      window: () => snapshotOf([exchange({ route: `/r${checking ? n++ : n - 1}`, responseBodyBytes: 5000 })]),
       budgets: { maxRouteBytes: 1000 },
       windowMs: 1000,
       log: createLogger({ write: (l) => lines.push(l) }),
@@ -296,6 +298,7 @@ describe('alerts over a sliding window', () => {
       resolveAfterMs: 0,
     });
     for (let i = 0; i < 6; i++) monitor.check();
+    checking = false;
     await monitor.close();
     const s = monitor.stats();
     assert.equal(s.webhook_dropped + s.webhook_failures, 11, JSON.stringify(s)); // 6 firing + 5 resolved
@@ -468,8 +471,10 @@ describe('alert webhooks that redirect or never answer', () => {
   /** A monitor with 39 webhook events waiting (a new route breaks the budget at each of 20 checks). */
   function queuedAtClose(webhook: string, lines: string[], webhookTimeoutMs: number): AlertMonitor {
     let n = 0;
+    let checking = true;
     const monitor = new AlertMonitor({
-      window: () => snapshotOf([exchange({ route: `/r${n++}`, responseBodyBytes: 5000 })]),
+      // close()'s last look sees the last route again, firing already: no new event.
+      window: () => snapshotOf([exchange({ route: `/r${checking ? n++ : n - 1}`, responseBodyBytes: 5000 })]),
       budgets: { maxRouteBytes: 1000 },
       windowMs: 1000,
       log: createLogger({ write: (l) => lines.push(l) }),
@@ -478,6 +483,7 @@ describe('alert webhooks that redirect or never answer', () => {
       resolveAfterMs: 0,
     });
     for (let i = 0; i < 20; i++) monitor.check(); // 20 firing + 19 resolved: 39 events
+    checking = false;
     return monitor;
   }
 
@@ -522,6 +528,50 @@ describe('alert webhooks that redirect or never answer', () => {
           `alert-webhook: ${s.webhook_dropped} alert\\(s\\) not sent: the run is ending and .* did not take them within 1000 ms of the stop$`,
         ),
       );
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('a run that ends before the first check still fires: the window gets a last look when the inputs end and at close', async () => {
+    const hook = await webhookReceiver();
+    const lines: string[] = [];
+    let traffic = [exchange({ route: '/big', responseBodyBytes: 5000 })];
+    const monitor = new AlertMonitor({
+      window: () => snapshotOf(traffic),
+      budgets: { maxRouteBytes: 1000 },
+      windowMs: 60_000,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      webhook: hook.url,
+    });
+    try {
+      monitor.start(3_600_000); // the timer never ticks in this test: only the last looks judge
+      monitor.stopJudging();
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /^tapline: alert: max-route: \/big \S+ KiB > 1000 B \(over the last 1m\)$/);
+      // Counted after the inputs ended (analytics' finish): the look at close fires it; none resolves.
+      traffic = [
+        exchange({ route: '/big', responseBodyBytes: 5000 }),
+        exchange({ route: '/late', responseBodyBytes: 3000 }),
+      ];
+      await monitor.close();
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[1]!, /^tapline: alert: max-route: \/late /);
+      assert.deepEqual(
+        hook.received.map((r) => [r.body.state, r.body.route]),
+        [
+          ['firing', '/big'],
+          ['firing', '/late'],
+        ],
+      );
+      assert.deepEqual(monitor.stats(), {
+        fired: 2,
+        resolved: 0,
+        active: 2,
+        webhook_posts: 2,
+        webhook_failures: 0,
+        webhook_dropped: 0,
+      });
     } finally {
       await hook.close();
     }

@@ -50,8 +50,8 @@ function recording(): { file: string; wireBytes: number; videoBytes: number } {
   return { file, wireBytes, videoBytes };
 }
 
-it('a file replay feeds --metrics, --dashboard, --output-influxdb and alert webhooks', async () => {
-  const { file, wireBytes, videoBytes } = recording();
+/** A webhook receiver on 127.0.0.1: the alerts it was sent, its URL. */
+async function hookReceiver() {
   const hooks: { state: string; budget: string; route: string }[] = [];
   const receiver = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -61,6 +61,12 @@ it('a file replay feeds --metrics, --dashboard, --output-influxdb and alert webh
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  return { hooks, receiver, hookUrl };
+}
+
+it('a file replay feeds --metrics, --dashboard, --output-influxdb and alert webhooks', async () => {
+  const { file, wireBytes, videoBytes } = recording();
+  const { hooks, receiver, hookUrl } = await hookReceiver();
   const [metricsPort, dashboardPort] = [await freePort(), await freePort()];
   try {
     const child = startTapline([
@@ -126,6 +132,30 @@ it('a file replay feeds --metrics, --dashboard, --output-influxdb and alert webh
         route: '/videos/:id',
       },
     ]);
+  } finally {
+    await new Promise<void>((r) => receiver.close(() => r()));
+  }
+});
+
+it('a replay shorter than one alert check still fires and POSTs the alert', async () => {
+  // Alerts were checked by a 1 s timer only: 'tapline --input-file "traffic.gor|max" --output-null --max-route
+  // 50kb --alert-webhook URL' read the file in a few milliseconds, printed no alert line, POSTed nothing and
+  // exited 0, while its own verdict said '1 broken'. The window now gets a last look when the inputs end.
+  const { file } = recording();
+  const { hooks, receiver, hookUrl } = await hookReceiver();
+  try {
+    const res = await collect(
+      startTapline(['--input-file', `${file}|max`, '--output-null', '--max-route', '50kb', '--alert-webhook', hookUrl]),
+      30_000,
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /^tapline: alert: max-route: \/videos\/:id .* > 50\.0 KiB \(over the last 1m\)$/m);
+    assert.match(res.stderr, /alerts: 1 fired, 0 resolved, 1 still active; webhook: 1 posted, 0 failed, 0 dropped/);
+    assert.match(res.stderr, /budgets over the whole run .*: 1 broken/);
+    assert.deepEqual(
+      hooks.map((h) => [h.state, h.budget, h.route]),
+      [['firing', 'max-route', '/videos/:id']],
+    );
   } finally {
     await new Promise<void>((r) => receiver.close(() => r()));
   }

@@ -16,7 +16,8 @@
  * Judging stops when the inputs end (stopJudging(): end of input, a signal, --exit-after): from then on the
  * window only empties, and judged it would "resolve" every alert while the run flushes (with `--alert-window 1s`
  * a Ctrl-C printed "10 resolved, 0 still active" over a verdict of "10 broken"). Alerts firing then stay
- * active in the summary.
+ * active in the summary. The window gets a last look then and at close() (lastLook: new alerts fire, none
+ * resolves), so a run shorter than one check, or a breach in its last second, is still said and POSTed.
  *
  * The webhook queue is bounded (a dead receiver cannot grow memory): events past it are dropped and counted;
  * failed POSTs are counted and warned about, never stop the run; at exit, a failed POST drops the rest of the
@@ -129,8 +130,14 @@ export class AlertMonitor {
     this.timer.unref();
   }
 
-  /** The inputs have ended: no more checks; alerts firing now stay active (see the file comment). */
+  /**
+   * The inputs have ended: one last look at the window, then no more checks; alerts firing now stay active (see
+   * the file comment). The look fires a budget broken since the last check: checked only by the 1 s timer, a run
+   * shorter than a second (a file replay) never fired an alert nor POSTed one, whatever its traffic, and a
+   * breach in the last second of a longer run went unsaid.
+   */
   stopJudging(): void {
+    if (this.judging) this.lastLook();
     this.judging = false;
     clearInterval(this.timer);
   }
@@ -142,7 +149,19 @@ export class AlertMonitor {
    * said is said again (a reminder: state 'firing', `at` later than `started_at`).
    */
   check(): AlertEvent[] {
-    if (!this.judging) return [];
+    return this.judging ? this.judge(true) : [];
+  }
+
+  /**
+   * Fires the budgets broken in the window that are not firing yet, and nothing else: no reminder, no
+   * resolution (the window only empties once the inputs have ended, and an emptied window resolves nothing).
+   * Taken when the inputs end and again at close(), after the last exchanges were counted (analytics' finish).
+   */
+  private lastLook(): void {
+    this.judge(false);
+  }
+
+  private judge(ongoing: boolean): AlertEvent[] {
     const o = this.options;
     const breaches = evaluateBudgets(o.window(o.windowMs), o.budgets);
     const now = (o.now ?? Date.now)();
@@ -168,13 +187,13 @@ export class AlertMonitor {
       }
       was.event = event; // keep the latest value for the dashboard
       was.lastBrokenAt = now;
-      if (now - was.lastSaidAt >= (o.repeatMs ?? REPEAT_MS)) {
+      if (ongoing && now - was.lastSaidAt >= (o.repeatMs ?? REPEAT_MS)) {
         was.lastSaidAt = now;
         events.push(event);
       }
     }
     const held: [string, Active][] = [];
-    for (const [key, was] of this.activeAlerts) {
+    for (const [key, was] of ongoing ? this.activeAlerts : []) {
       if (seen.has(key)) continue;
       if (now - was.lastBrokenAt < (o.resolveAfterMs ?? RESOLVE_AFTER_MS)) {
         held.push([key, was]);
@@ -222,7 +241,9 @@ export class AlertMonitor {
    * queued when the timeout has passed since close() is dropped the same way.
    */
   async close(): Promise<void> {
-    this.stopJudging();
+    if (!this.closing) this.lastLook();
+    this.judging = false;
+    clearInterval(this.timer);
     this.closing = true;
     this.closeDeadline = performance.now() + this.timeoutMs();
     while (this.sending) await this.sending;
