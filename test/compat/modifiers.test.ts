@@ -376,6 +376,12 @@ describe('responses of dropped requests (spec §3 step 5)', () => {
 });
 
 describe('--prettify-http as a processor (spec §9.4)', () => {
+  const prettifyStats = (prettified: number, badGzip: number, cut: number, trailer: number) => ({
+    prettified,
+    prettify_bad_gzip_dropped: badGzip,
+    prettify_chunked_body_cut: cut,
+    prettify_trailer_dropped: trailer,
+  });
   it('decodes gzip on any message type and fixes Content-Length; a bad gzip header drops and is counted', () => {
     const p = new Prettifier();
     const gz = zlib.gzipSync(b('test'));
@@ -390,7 +396,7 @@ describe('--prettify-http as a processor (spec §9.4)', () => {
     const plain = msg(GET('/'));
     assert.equal(p.process(plain), plain);
     assert.equal(p.process(msg(b('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\nnot gzip'), '2')), null);
-    assert.deepEqual(p.stats(), { prettified: 1, prettify_bad_gzip_dropped: 1, prettify_chunked_body_cut: 0 });
+    assert.deepEqual(p.stats(), prettifyStats(1, 1, 0, 0));
   });
   it('a chunked body that breaks off keeps what decoded, as gor, and is counted (the rest is lost)', () => {
     const p = new Prettifier();
@@ -401,6 +407,20 @@ describe('--prettify-http as a processor (spec §9.4)', () => {
     assert.equal(out('4\r\nWiki\r\n5\r\nped'), 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nWikiped'); // cut capture
     assert.equal(out('zz\r\nWiki\r\n0\r\n\r\n'), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); // bad size line
     assert.equal(out(''), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); // no body (204, HEAD): nothing lost
-    assert.deepEqual(p.stats(), { prettified: 4, prettify_bad_gzip_dropped: 0, prettify_chunked_body_cut: 2 });
+    assert.deepEqual(p.stats(), prettifyStats(4, 0, 2, 0));
+  });
+  it('a trailer section or a pipelined request after the last chunk is left out, as gor, and is counted', () => {
+    const p = new Prettifier();
+    const head = 'POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const out = (body: string) => p.process(msg(b(head + body)))!.data.toString('latin1');
+    const decoded = 'POST /up HTTP/1.1\r\nContent-Length: 5\r\nHost: h\r\n\r\nhello';
+    assert.equal(out('5\r\nhello\r\n0\r\nX-Sum: abc\r\n\r\n'), decoded); // trailer fields
+    assert.equal(out('5\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n'), decoded); // pipelined
+    assert.equal(p.stats().prettify_trailer_dropped, 2);
+    // Nothing after the last chunk but its CRLF (or a capture cut before it): nothing lost, nothing counted.
+    for (const body of ['5\r\nhello\r\n0\r\n\r\n', '5\r\nhello\r\n0\r\n', '5\r\nhello\r\n0\n\n']) {
+      assert.equal(out(body), decoded);
+    }
+    assert.deepEqual(p.stats(), prettifyStats(5, 0, 0, 2));
   });
 });

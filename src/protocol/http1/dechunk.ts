@@ -14,6 +14,11 @@ export interface DechunkResult {
   readonly data: Buffer;
   /** True when the terminating 0-size chunk was reached without error. */
   readonly complete: boolean;
+  /**
+   * Where the trailer section starts when complete (just after the 0-size chunk's line): what follows is the
+   * trailer fields and the final CRLF, or bytes that are no part of this message; none of it is in `data`.
+   */
+  readonly end: number;
 }
 
 /** Go's `maxLineLength` for chunk size lines. */
@@ -50,7 +55,7 @@ export function dechunk(body: Buffer): DechunkResult {
     const size = parseSizeLine(body, pos, nl);
     if (size < 0) break;
     pos = nl + 1;
-    if (size === 0) return { data: Buffer.concat(parts), complete: true };
+    if (size === 0) return { data: Buffer.concat(parts), complete: true, end: pos };
     const avail = Math.min(size, body.length - pos);
     parts.push(body.subarray(pos, pos + avail));
     pos += avail;
@@ -58,5 +63,5 @@ export function dechunk(body: Buffer): DechunkResult {
     if (body[pos] !== CR || body[pos + 1] !== LF) break; // "malformed chunked encoding" or EOF
     pos += 2;
   }
-  return { data: Buffer.concat(parts), complete: false };
+  return { data: Buffer.concat(parts), complete: false, end: pos };
 }
