@@ -372,6 +372,35 @@ describe('alert webhooks that redirect or never answer', () => {
     }
   });
 
+  it('a redirect to another scheme, or to no address at all, fails naming the redirect and where it points', async () => {
+    // Followed as they came: 'fetch failed: unknown scheme' and 'Invalid URL', no word of a redirect.
+    const hook = await receiver((path, res) => {
+      if (path === '/ftp') res.writeHead(307, { location: 'ftp://files.example/drop' }).end();
+      else res.writeHead(308, { location: 'http://[bad' }).end();
+    });
+    const lines: string[] = [];
+    try {
+      const errors: string[] = [];
+      for (const path of ['/ftp', '/bad']) {
+        const monitor = oneAlert(`${hook.base}${path}`, lines);
+        monitor.check();
+        await monitor.close();
+        assert.equal(monitor.stats().webhook_failures, 1);
+        errors.push(monitor.stats().last_error ?? '');
+      }
+      assert.deepEqual(errors, [
+        'answered 307, a redirect to ftp://files.example/drop, which is not an http(s) address: not followed',
+        'answered 308, a redirect to "http://[bad", which is not an address',
+      ]);
+      assert.deepEqual(
+        hook.seen.map((s) => s.path),
+        ['/ftp', '/bad'],
+      );
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('a user and password in the URL are sent as Basic authentication (fetch refused the URL), never printed', async () => {
     const other = await receiver((_path, res) => res.writeHead(500).end()); // another origin (its own port)
     const hook = await receiver((path, res) => {

@@ -14,11 +14,10 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { printable } from '../printable.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
-import { answerText, checkReceiverUrl, portProblem, postFollowingBody, redactUrl } from './post.js';
+import { answerText, checkReceiverUrl, oneLine, portProblem, postFollowingBody, redactUrl } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -329,12 +328,6 @@ function answered(status: number, body: string): string {
   } catch {}
   const text = oneLine(typeof error === 'string' ? error : body);
   return text ? `answered ${status}: ${text}` : `answered ${status}`;
-}
-
-/** Whitespace runs (line breaks included) as one space, control characters as \xHH, cut after `max` characters. */
-function oneLine(text: string, max = 200): string {
-  const flat = printable(text.replace(/\s+/g, ' ').trim());
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** The error of the first statement in a /query answer (`{"results":[{"error":"…"}]}`), if any. */

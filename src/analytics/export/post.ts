@@ -14,6 +14,7 @@
 
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import { basicAuthorization } from '../../net/url-credentials.js';
+import { printable } from '../printable.js';
 
 const MAX_HOPS = 5;
 
@@ -42,7 +43,7 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
     await res.body?.cancel().catch(() => {});
     const location = res.headers.get('location');
     if (location === null) return res; // 304 and other 3xx without an address: the caller judges the status
-    const next = new URL(location, at).toString();
+    const next = redirectTarget(res.status, location, at);
     if (res.status !== 307 && res.status !== 308) {
       throw new Error(
         `answered ${res.status}, a redirect to ${next} that would resend the POST as a GET without its body; give that address instead`,
@@ -52,6 +53,32 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
       throw new Error(`answered ${res.status} again after ${MAX_HOPS} redirects (last to ${next})`);
     at = next;
   }
+}
+
+/**
+ * Where a redirect points, as an http(s) URL. Followed as it came, a Location that is no URL failed the POST with
+ * fetch's 'Invalid URL' and one to another scheme (ftp://, file:) with 'fetch failed: unknown scheme': neither
+ * said that the receiver had answered with a redirect, nor where to.
+ */
+function redirectTarget(status: number, location: string, at: string): string {
+  let next: URL | undefined;
+  try {
+    next = new URL(location, at);
+  } catch {}
+  const shown = oneLine(next ? redactUrl(next.toString()) : location);
+  if (!next) throw new Error(`answered ${status}, a redirect to ${JSON.stringify(shown)}, which is not an address`);
+  if (next.protocol !== 'http:' && next.protocol !== 'https:')
+    throw new Error(`answered ${status}, a redirect to ${shown}, which is not an http(s) address: not followed`);
+  return next.toString();
+}
+
+/**
+ * Text from a receiver (an answer's body, a Location) for a message on one line: whitespace runs (line breaks
+ * included) as one space, control characters as \xHH, cut after `max` characters.
+ */
+export function oneLine(text: string, max = 200): string {
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** How much of an answer's body is read (an error's words): the rest is left unread. */
