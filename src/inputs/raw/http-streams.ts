@@ -17,18 +17,13 @@
  * `incomplete=REASON` meta field) when `allowIncomplete` is set, or when it was cut by `maxSize`.
  */
 import type { Message } from '../../core/message.js';
-import {
-  deleteHeader,
-  type Http1Message,
-  RequestSplitter,
-  ResponseSplitter,
-  setHeader,
-} from '../../protocol/http1/index.js';
+import { deleteHeader, type Http1Message, RequestSplitter, ResponseSplitter } from '../../protocol/http1/index.js';
 import { connectionIdPrefix, continueAck } from '../../tcp/ids.js';
 import type { ChunkMeta, EndReason, GapMeta, StreamConsumer, StreamSide, TcpConnection } from '../../tcp/types.js';
 import { CaptureMeta } from './capture-meta.js';
 import { ChunkLog, type ChunkRef } from './chunk-log.js';
 import type { BudgetHolder, MemoryBudget } from './memory-budget.js';
+import { setRealIp } from './realip.js';
 
 export interface HttpCutOptions {
   /** Emit responses (type 2). Without it responses are still parsed, to frame the connection. */
@@ -444,7 +439,9 @@ export class HttpDirection implements StreamConsumer, BudgetHolder {
     }
     let data = m.bytes!;
     if (m.expectContinue) data = deleteHeader(data, 'Expect');
-    if (this.options.realIpHeader !== '') data = setHeader(data, this.options.realIpHeader, conn.clientIp);
+    if (this.options.realIpHeader !== '') {
+      data = setRealIp(data, Buffer.from(this.options.realIpHeader, 'latin1'), Buffer.from(conn.clientIp, 'latin1'));
+    }
     c.requests++;
     request.emitted = true;
     this.emit('1', idNumber, first, m, data);

@@ -1,0 +1,51 @@
+/**
+ * --input-raw-realip-header edits the request's head only. gor's SetHeader (which tapline used) scans past
+ * the blank line and adds after the first CRLF: a body line named like the header was rewritten, and a head
+ * whose lines end in bare LF got the header inside its body, or none.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CLIENT, capture, timed, turns } from './testkit.js';
+
+const b = (x: string) => Buffer.from(x, 'latin1');
+const ok = b('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+
+async function requestsWithRealIp(...requests: string[]): Promise<string[]> {
+  const list = turns(requests.flatMap((r) => [[true, b(r)] as const, [false, ok] as const]));
+  const { msgs } = await capture(timed(list), { realIpHeader: 'X-Real-IP' });
+  return msgs.filter((m) => m.meta.type === '1').map((m) => m.data.toString('latin1'));
+}
+
+describe('--input-raw-realip-header: the head, not the body', () => {
+  it('sets it in the head as gor does when the head has CRLF lines and the body no such line', async () => {
+    assert.deepEqual(
+      await requestsWithRealIp('GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\nX-Real-IP: 1.2.3.4\r\n\r\n'),
+      [
+        `GET /a HTTP/1.1\r\nX-Real-IP: ${CLIENT.ip}\r\nHost: x\r\n\r\n`,
+        `GET /b HTTP/1.1\r\nX-Real-IP: ${CLIENT.ip}\r\n\r\n`,
+      ],
+    );
+  });
+
+  it('leaves a body line named like the header as it is, and adds the header to the head', async () => {
+    const body = 'X-Real-IP: 9.9.9.99\r\n';
+    assert.deepEqual(await requestsWithRealIp(`POST /f HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}`), [
+      `POST /f HTTP/1.1\r\nX-Real-IP: ${CLIENT.ip}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    ]);
+  });
+
+  it('a head of bare-LF lines gets it after its request line, with an LF, and its body is untouched', async () => {
+    assert.deepEqual(
+      await requestsWithRealIp(
+        'POST /c HTTP/1.1\nHost: x\nContent-Length: 8\n\nab\r\ncdef',
+        'GET /d HTTP/1.1\nHost: x\n\n',
+        'GET /e HTTP/1.1\nx-real-ip: 5.6.7.8\n\n',
+      ),
+      [
+        `POST /c HTTP/1.1\nX-Real-IP: ${CLIENT.ip}\nHost: x\nContent-Length: 8\n\nab\r\ncdef`,
+        `GET /d HTTP/1.1\nX-Real-IP: ${CLIENT.ip}\nHost: x\n\n`,
+        `GET /e HTTP/1.1\nx-real-ip: ${CLIENT.ip}\n\n`,
+      ],
+    );
+  });
+});
