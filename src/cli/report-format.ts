@@ -7,7 +7,7 @@
 import { printable } from '../analytics/printable.js';
 import { OVERFLOW_ROUTE } from '../analytics/routes.js';
 import type { AnalyticsSnapshot, RouteTotals } from '../analytics/types.js';
-import { formatBytes } from '../core/values.js';
+import { formatBytes, namesOf } from '../core/values.js';
 import { clipToWidth, displayWidth, padToWidth } from './text-width.js';
 
 export interface RouteChange {
@@ -85,7 +85,9 @@ function clipRoute(raw: string): string {
 export function formatReport(s: AnalyticsSnapshot, top: number, sources: readonly string[], partial?: string): string {
   const out: string[] = [];
   const t = s.totals;
-  out.push(`tapline report: ${sources.join(', ')}`);
+  // Named up to 11, then counted: the chunks of a long replay (replayed_0.gor … replayed_1999.gor) made a first
+  // line of 30,000 characters.
+  out.push(`tapline report: ${namesOf(sources, 10)}`);
   if (partial) out.push(partial);
   out.push(
     `  ${num(s.total_requests)} requests, ${num(t.responses)} responses, ${formatBytes(s.total_bytes)} on the wire ` +

@@ -463,7 +463,7 @@ function outOf(part: number, whole: number | null, format: (n: number) => string
 
 /** The stderr line saying how far a stopped report got. */
 function partialLine(p: Partial, what: string): string {
-  const unread = p.unread.length > 0 ? `; not read: ${p.unread.join(', ')}` : '';
+  const unread = p.unread.length > 0 ? `; not read: ${namesOf(p.unread)}` : '';
   return (
     `tapline: warning: ${p.signal}: the ${what} is partial: reading stopped in ${p.stopped_in} at byte ` +
     `${outOf(p.file_bytes_read, p.file_size, groupDigits)}${unread}; ${groupDigits(p.records)} records, ` +
@@ -698,7 +698,7 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     const cutShort = unreadEnds({ ...inputs, ...baseInputs }, cut !== undefined);
     if (cutShort.length > 0) {
       log.write(
-        `tapline: error: ${cutShort.join(', ')} could not be read to the end (see the warning above): the report ` +
+        `tapline: error: ${namesOf(cutShort)} could not be read to the end (see the warning above): the report ` +
           `holds what was read before (${ERROR_CODES.FILE_IO})`,
       );
     }

@@ -286,6 +286,16 @@ describe('tapline report', () => {
     assert.match(stdin.stderr, /standard input \("-"\) is named 2 times \(-, -\): it can be read once/);
   });
 
+  it("the table's first line names up to 11 files, then counts the rest (the chunks of a long replay)", async () => {
+    const chunks = Array.from({ length: 15 }, (_, i) => join(dir, `title_${String(i).padStart(2, '0')}.gor`));
+    for (const chunk of chunks) writeFileSync(chunk, readFileSync(baseline));
+    const r = await runTapline(['report', ...chunks], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString().split('\n')[0], `tapline report: ${chunks.slice(0, 10).join(', ')} and 5 more`);
+    const few = await runTapline(['report', ...chunks.slice(0, 11)], { timeoutMs: 60_000 });
+    assert.equal(few.stdout.toString().split('\n')[0], `tapline report: ${chunks.slice(0, 11).join(', ')}`);
+  });
+
   it('--csv FILE.csv / --json FILE.json (a file name where none is taken) is a usage error, not an input that cannot be read', async () => {
     const old = join(dir, 'left-by-an-earlier-run.csv');
     writeFileSync(old, 'route,host\n');
