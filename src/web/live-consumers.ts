@@ -154,8 +154,8 @@ export async function startLiveConsumers(
       stats.influxdb = () => w.stats();
       lines.push(() => {
         const s = w.stats();
-        const dropped = s.points_dropped ? `, ${s.points_dropped} points dropped by InfluxDB (partial writes)` : '';
-        const lost = s.points_not_written ? `, final write not written (${s.points_not_written} points)` : '';
+        const dropped = s.points_dropped ? `, ${points(s.points_dropped)} dropped by InfluxDB (partial writes)` : '';
+        const lost = s.points_not_written ? `, final write not written (${points(s.points_not_written)})` : '';
         return `output-influxdb: ${s.writes} writes (${s.points} points) to database ${influx.db}, ${s.failures} failed${dropped}${lost}${s.skipped ? `, ${s.skipped} intervals skipped (server slow)` : ''}${s.last_error ? ` (last error: ${s.last_error})` : ''}`;
       });
       losses.push(() => {
@@ -165,9 +165,9 @@ export async function startLiveConsumers(
         const parts = [
           s.failures ? `${s.failures} of ${s.writes + s.failures} writes failed` : '',
           s.points_not_written
-            ? `the final write's ${s.points_not_written} points (the run's last totals) not written`
+            ? `the final write's ${points(s.points_not_written)} (the run's last totals) not written`
             : '',
-          s.points_dropped ? `${s.points_dropped} points dropped by InfluxDB (partial writes)` : '',
+          s.points_dropped ? `${points(s.points_dropped)} dropped by InfluxDB (partial writes)` : '',
         ].filter(Boolean);
         return `output-influxdb: database ${influx.db} does not hold all of the run's data: ${parts.join(', ')}`;
       });
@@ -195,6 +195,11 @@ export async function startLiveConsumers(
     inputsEnded: () => stopJudging(),
     close: closeAll,
   };
+}
+
+/** '1 point', '3 points': 'the final write's 1 points' read wrong. */
+function points(n: number): string {
+  return `${n} point${n === 1 ? '' : 's'}`;
 }
 
 function checkWebhookUrl(text: string): void {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { collect, startTapline, waitForStderr } from '../support/cli.js';
+import { freePort } from './external-servers.js';
 
 /** Runs `body` with the base URL of a receiver that reads and never answers; closes it after. */
 async function withSilentReceiver(body: (base: string) => Promise<void>): Promise<void> {
@@ -66,7 +67,7 @@ it('SIGINT with a receiver that never answers: consumers stop side by side, aler
     );
     assert.match(
       res.stderr,
-      /\ntapline: error: output-influxdb: database x does not hold all of the run's data: (\d+ of \d+ writes failed, )?the final write's \d+ points \(the run's last totals\) not written\n/,
+      /\ntapline: error: output-influxdb: database x does not hold all of the run's data: (\d+ of \d+ writes failed, )?the final write's \d+ points? \(the run's last totals\) not written\n/,
     );
     const afterStop = res.stderr.slice(res.stderr.indexOf('SIGINT: stopping'));
     assert.doesNotMatch(afterStop, /alert resolved/, 'the emptying window is not judged once the input stopped');
@@ -118,4 +119,24 @@ it('a second SIGINT while the consumers close leaves at once with exit 130 and t
     assert.match(res.stderr, /\n {2}alerts: 1 fired, 0 resolved, 1 still active; webhook: /);
     assert.match(res.stderr, /\n {2}output-influxdb: /);
   });
+});
+
+it("a run with nothing to report loses its InfluxDB write of one point: said as '1 point', not '1 points'", async () => {
+  const closed = await freePort(); // nothing listens there: the write is refused at once
+  const res = await collect(
+    startTapline([
+      ...['--input-dummy', '0', '--output-null', '--exit-after', '300ms'],
+      ...['--output-influxdb', `http://127.0.0.1:${closed}?db=x`, '--output-influxdb-interval', '1h'],
+    ]),
+    40_000,
+  );
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /\ntapline: error: output-influxdb: database x does not hold all of the run's data: 1 of 1 writes failed, the final write's 1 point \(the run's last totals\) not written\n/,
+  );
+  assert.match(
+    res.stderr,
+    /output-influxdb: 0 writes \(0 points\) to database x, 1 failed, final write not written \(1 point\)/,
+  );
 });
