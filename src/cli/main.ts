@@ -15,7 +15,7 @@ import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { Pipeline, type RunSummary } from '../core/pipeline.js';
 import type { Input, Output, PluginContext, Processor } from '../core/plugin.js';
-import { limitInput, limitOutput } from '../core/registry.js';
+import { limitInput, limitOutput, zeroLimitWarning } from '../core/registry.js';
 import { splitLimit } from '../core/values.js';
 import { middlewareFlags } from '../middleware/flags.js';
 import { modifierFlags } from '../modifiers/flags.js';
@@ -419,6 +419,8 @@ export async function buildPlugins(
         } catch (err) {
           throw new TaplineError(ERROR_CODES.USAGE, (err as Error).message, { where: `--${def.flag} ${value}` });
         }
+        const zero = def.ownsLimit ? null : zeroLimitWarning(def.flag, value, limit);
+        if (zero) ctx.log.warn(zero, 'zero limit');
         const args = { address, limit, flags, ctx };
         if (def.role === 'input') {
           const input = await def.create(args);

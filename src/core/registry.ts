@@ -73,6 +73,24 @@ export function lazyPlugin(
 }
 
 /**
+ * `|0` and `|0%` let nothing through (gor's rule, kept): said at start, naming the flag and value, since `|0` is
+ * easily written for "no limit" and the run would otherwise only show it in the summary's `limit dropped`.
+ */
+export function zeroLimitWarning(flag: string, value: string, limit: Limit): string | null {
+  const what =
+    limit.kind === 'rate' && limit.perSecond === 0
+      ? 'a limit of 0 requests a second'
+      : limit.kind === 'percent' && limit.percent === 0
+        ? 'a sample of 0%'
+        : null;
+  if (what === null) return null;
+  return (
+    `--${flag} ${value}: ${what} lets nothing through: every message is dropped, as in gor (counted as ` +
+    `'limit dropped'); for no limit leave out ${JSON.stringify(value.slice(value.indexOf('|')))}`
+  );
+}
+
+/**
  * Wraps an input so that `|N` / `|N%` sample it (requests decide, responses follow). `onFirstDrop` is called
  * once, when the gate first drops a message.
  */

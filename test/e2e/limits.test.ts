@@ -93,3 +93,24 @@ test('a stop with a limited output whose peer reads nothing ends by itself (the 
     peer.close();
   }
 });
+
+test('|0 and |0% on an output or an input other than a file are warned of at start: they let nothing through', async () => {
+  const file = gorFile('zero.gor', 3);
+  for (const suffix of ['|0', '|0%', '|00%']) {
+    const out = join(dir, `zero${suffix.length}.gor`);
+    const res = await runTapline(['--input-file', file, '--output-file', `${out}${suffix}`]);
+    assert.equal(res.code, 0, res.stderr);
+    const warning = res.stderr.split('\n').find((line) => line.includes('lets nothing through')) ?? res.stderr;
+    assert.ok(warning.startsWith(`tapline: warning: --output-file ${out}${suffix}: `), warning);
+    assert.ok(
+      warning.endsWith(
+        `every message is dropped, as in gor (counted as 'limit dropped'); for no limit leave out "${suffix}"`,
+      ),
+      warning,
+    );
+    assert.match(res.stderr, /output-file\(\S+\): 0 written; limit dropped 3/);
+  }
+  // A limit that lets something through says nothing at start.
+  const res = await runTapline(['--input-file', file, '--output-file', `${join(dir, 'one.gor')}|1%`]);
+  assert.doesNotMatch(res.stderr, /lets nothing through/);
+});
