@@ -481,6 +481,14 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   }
   const flags = parsed.flags;
   if (named.length === 0) throw usage('name at least one .gor, pcap or pcapng file', 'tapline report');
+  // Usually a shell variable that was empty ('--compare "$BASELINE"'): the comparison or the Parquet file was left
+  // out in silence, exit 0, and a file named '' said 'cannot read: ENOENT … open ''', naming nothing.
+  if (named.includes('')) throw usage('a file name is empty (an unset shell variable?)', 'tapline report');
+  for (const name of ['compare', 'parquet']) {
+    if (flags.has(name) && flags.string(name) === '') {
+      throw usage('the file name is empty (an unset shell variable?)', `--${name}`);
+    }
+  }
   // Standard input can be read once: named twice, the second would read nothing (or steal the first's bytes).
   const compareArg = flags.string('compare');
   const fromStdin = [...named, compareArg].filter((f) => splitPorts(f).path === STDIN);

@@ -425,6 +425,17 @@ describe('tapline report', () => {
     assert.match(share.stderr, /--max-share: "lots" is not a percentage/);
     const flag = await runTapline(['report', current, '--nope']);
     assert.equal(flag.code, 2);
+    // An empty name (an unset shell variable) is a usage error, not a comparison or Parquet file left out in silence.
+    for (const [args, said] of [
+      [[current, '--compare', ''], '--compare: the file name is empty'],
+      [[current, '--parquet='], '--parquet: the file name is empty'],
+      [[current, ''], 'tapline report: a file name is empty'],
+    ] as const) {
+      const r = await runTapline(['report', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`error: ${said} (an unset shell variable?)`), r.stderr);
+      assert.equal(r.stdout.length, 0);
+    }
     const missing = await runTapline(['report', join(dir, 'missing.gor')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing\.gor: cannot read/);
