@@ -18,7 +18,7 @@ import type { Analytics } from '../analytics/index.js';
 import { statsAddon } from '../analytics/stats-addon.js';
 import { readPcapStream } from '../capture/engines/pcap-file.js';
 import { ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
-import { describeProblem, type GorRecord, GorRecordReader, type RecordProblem } from '../core/gor-format.js';
+import { describeProblem, type GorRecord, GorRecordReader, startsWithBom, UTF8_BOM } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import { parseMetaBytes } from '../core/meta.js';
 import { canMapFiles, mapFaults, mapWindow, releaseWindow } from '../inputs/file-map.js';
@@ -293,7 +293,8 @@ export async function recordAt(
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
   raw.on('error', (err: Error) => stream.destroy(err));
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const read of stream as AsyncIterable<Buffer>) {
+      const chunk = read;
       const batch = reader.push(chunk);
       if (seen + batch.length > index) return where(batch[index - seen]!);
       seen += batch.length;
@@ -309,6 +310,20 @@ export async function recordAt(
 
 const where = (r: GorRecord) => ({ record: r.record, offset: r.offset });
 
+/** A plain file's first bytes are a UTF-8 byte order mark (false when they cannot be read: the read says why). */
+function fileStartsWithBom(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(UTF8_BOM.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && startsWithBom(head);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 async function feedGor(
   path: string,
   gzip: boolean,
@@ -322,20 +337,24 @@ async function feedGor(
   // A plain file goes straight into the native core while its records are plain; the reader takes over at the
   // first record the core leaves to it (and reads everything when the core is not in use). A stream goes to
   // the reader from its first byte (the direct paths read by offset).
+  // A file that starts with a byte order mark goes to the reader, which skips it (below).
   const direct =
-    gzip || source
+    gzip || source || fileStartsWithBom(path)
       ? { position: 0, records: 0, done: false, cut: false }
       : map
         ? await feedGorMapped(path, analytics, progress, stop)
         : await feedGorDirect(path, analytics, progress, stop);
   if (direct.done || direct.cut) return { stats: { records: direct.records, bad_records: 0 }, cut: direct.cut };
   const base = direct;
-  const problems: RecordProblem[] = [];
+  let problems = 0;
+  // Records skipped (a malformed meta line, …): what `bad_records` counts. The other problems are said, and
+  // their record is in the report (a merged separator, CRLF lines, no final separator).
+  let skipped = 0;
   const reader = new GorRecordReader((p) => {
     // Offsets and record numbers of the whole file, not of the rest the reader reads.
     const at = { ...p, offset: p.offset + base.position, record: p.record + base.records };
-    if (problems.length < 5) log.warn(describeProblem(at, path).describe(), 'report:record');
-    problems.push(at);
+    if (problems++ < 5) log.warn(describeProblem(at, path).describe(), 'report:record');
+    if (p.skipped) skipped++;
   });
   let records = base.records;
   let fileBytes = base.position; // read from the file (compressed, for gzip)
@@ -352,10 +371,21 @@ async function feedGor(
   const stream = gunzip ? raw.pipe(gunzip) : raw;
   raw.on('error', (err: Error) => stream.destroy(err)); // pipe() does not pass a read error on to the gunzip side
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const read of stream as AsyncIterable<Buffer>) {
+      let chunk = read;
       if (stop?.aborted) {
         cut = true; // the record the reader holds part of is not counted: it was never read whole
         break;
+      }
+      if (streamBytes === 0 && startsWithBom(chunk)) {
+        log.warn(
+          `${path}: the file starts with a UTF-8 byte order mark (EF BB BF), written by an editor or a Windows ` +
+            "tool: skipped, the first record is read from the byte after it (gor reads it into the record's type)",
+          'report:bom',
+        );
+        reader.skipStart(UTF8_BOM.length);
+        streamBytes += UTF8_BOM.length;
+        chunk = chunk.subarray(UTF8_BOM.length);
       }
       streamBytes += chunk.length;
       const batch = reader.push(chunk);
@@ -373,7 +403,7 @@ async function feedGor(
     }
   } catch (err) {
     if (isTaplineError(err)) throw err; // from the work on what was read (a usage error), not the file's
-    if (source && stop?.aborted) return { stats: { records, bad_records: problems.length }, cut: true };
+    if (source && stop?.aborted) return { stats: { records, bad_records: skipped }, cut: true };
     // A gzip file cut short (gor or tapline killed before the trailer, a copy interrupted) or a read error
     // part way: what was read before it is reported, as gor's --input-file passes it on; the run exits 1.
     // Damaged gzip data: zlib dropped what its failing call had decoded, records whole before the damage
@@ -401,11 +431,11 @@ async function feedGor(
           `are in the report${tail}`;
     const error = new TaplineError(ERROR_CODES.FILE_IO, text, { where: path, cause: err });
     log.warn(error.describe(), 'report:read');
-    return { stats: { records, bad_records: problems.length, file_errors: 1, error: error.describe() }, cut: false };
+    return { stats: { records, bad_records: skipped, file_errors: 1, error: error.describe() }, cut: false };
   } finally {
     raw.destroy();
   }
-  return { stats: { records, bad_records: problems.length }, cut };
+  return { stats: { records, bad_records: skipped }, cut };
 }
 
 /** recoverBeforeDamage() on the file at `path` (undefined when it cannot be read again). */

@@ -19,6 +19,17 @@ import type { Message, Meta } from './message.js';
 import { metaLineKey, metaLineLength, parseMeta, parseMetaBytes, preview, timestampKey } from './meta.js';
 
 export const SEPARATOR = Buffer.from('\n🐵🙈🙉\n', 'utf8');
+/**
+ * A UTF-8 byte order mark: an editor's or a Windows tool's mark at the start of a saved file, not a byte of a
+ * record. gor reads it into the first record's type ('\uFEFF1'), so that record is no request to any output;
+ * tapline's readers skip it (GorRecordReader.skipStart) and say so.
+ */
+export const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The bytes begin with a UTF-8 byte order mark. */
+export function startsWithBom(buf: Buffer): boolean {
+  return buf.length >= UTF8_BOM.length && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+}
 /** The separator without its final LF: what we search for, then look at the byte after it. */
 const SEP_CORE = SEPARATOR.subarray(0, 13);
 const CORE_LEN = 13;

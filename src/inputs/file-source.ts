@@ -23,6 +23,8 @@ import {
   messageKey,
   RawSpan,
   type RecordProblem,
+  startsWithBom,
+  UTF8_BOM,
 } from '../core/gor-format.js';
 import type { FileBytes } from '../core/plugin.js';
 import { canMapFiles, mapFaults, mapWindow, prefetchWindow, releaseScan, viewFaulted } from './file-map.js';
@@ -909,13 +911,6 @@ export class FileSource {
       throw err;
     }
   }
-}
-
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
-/** The bytes begin with a UTF-8 byte order mark. */
-function startsWithBom(buf: Buffer): boolean {
-  return buf.length >= UTF8_BOM.length && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
 }
 
 /** A read error in words: `unexpected end of file` for a truncated gzip, the errno otherwise. */

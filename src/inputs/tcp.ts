@@ -20,7 +20,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { Channel } from '../core/async.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { GorRecordReader, messageKey, type RecordProblem } from '../core/gor-format.js';
+import { GorRecordReader, messageKey, type RecordProblem, startsWithBom, UTF8_BOM } from '../core/gor-format.js';
 import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { Batch, Input } from '../core/plugin.js';
@@ -131,7 +131,7 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
     socket.on('data', (chunk: Buffer) => {
       if (first) {
         first = false;
-        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        if (startsWithBom(chunk)) {
           counters.bom_skipped++;
           log.warn(
             `${name}: from ${peer}: the stream starts with a UTF-8 byte order mark (EF BB BF), as a file saved by ` +
@@ -139,8 +139,8 @@ export async function tcpInput(options: TcpInputOptions): Promise<Input & { read
               "reads it into the record's type, so --output-http does not send that record)",
             `${name} bom`,
           );
-          reader.skipStart(3);
-          chunk = chunk.subarray(3);
+          reader.skipStart(UTF8_BOM.length);
+          chunk = chunk.subarray(UTF8_BOM.length);
         } else if (!options.tls && chunk.length >= 3 && chunk[0] === 0x16 && chunk[1] === 0x03 && chunk[2]! <= 0x04) {
           counters.tls_refused++;
           log.warn(
