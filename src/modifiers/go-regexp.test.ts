@@ -214,3 +214,24 @@ describe('Go regexp: refused with the construct named', () => {
     assert.deepEqual([...new GoRegexp('(x(?:(a)|b))*').translation.capturesInRepeat], [2]);
   });
 });
+
+describe('Go regexp: patterns too large for V8', () => {
+  // V8 compiles a RegExp on first use and refuses big ones there ('Regular expression too large', 'Stack
+  // overflow'); Go takes them. The run stopped at its first request with an internal error and a stack trace.
+  it('a long literal is matched by the linear VM, as Go matches it', () => {
+    const word = 'ab'.repeat(20_000);
+    const re = new GoRegexp(`^/${word}$`);
+    assert.equal(re.engine, 'linear');
+    assert.equal(re.matches(Buffer.from(`/${word}`)), true);
+    assert.equal(re.matches(Buffer.from(`/${word}x`)), false);
+    assert.equal(re.replaceAll(Buffer.from(`/${word}`), parseTemplate('<$0>')).toString(), `</${word}>`);
+  });
+  it("one too large for the VM as well is refused at start with V8's words", () => {
+    assert.throws(
+      () => new GoRegexp('(a|b)'.repeat(25_000)),
+      (err: unknown) =>
+        err instanceof GoRegexpError &&
+        /too large for JavaScript's regexp engine \((Stack overflow|Regular expression too large)\)/.test(err.message),
+    );
+  });
+});

@@ -10,7 +10,7 @@
  * takes the longest run of letters, digits and `_` (`$1x` is the group named `1x`, which expands to nothing).
  */
 
-import { type GoTranslation, translateGoRegexp } from './go-regexp-syntax.js';
+import { GoRegexpError, type GoTranslation, translateGoRegexp } from './go-regexp-syntax.js';
 import { backtrackDegree, PikeVm } from './go-regexp-vm.js';
 import { decodeGoString, encodeGoString } from './go-string.js';
 
@@ -94,6 +94,18 @@ function v8Engine(source: string, flags: string): Engine {
   };
 }
 
+/** V8's words when it cannot compile the pattern (it does so on first use: this is that first use), else null. */
+function v8Refusal(v8: Engine): string | null {
+  try {
+    v8.test('');
+    v8.exec('', 0);
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    return message.slice(message.lastIndexOf(': ') + 2);
+  }
+}
+
 /**
  * Inputs short enough that V8's worst case stays small (about 2^20 steps) go to V8, which is faster there; longer
  * ones to the linear-time VM. Both give the same matches (go-regexp-vm.test.ts checks it).
@@ -123,6 +135,23 @@ export class GoRegexp {
     this.translation = translateGoRegexp(pattern);
     const { source, flags, tokens, groups } = this.translation;
     const v8 = v8Engine(source, flags);
+    const refusal = v8Refusal(v8);
+    if (refusal !== null) {
+      // V8 compiles on first use and refuses a large pattern there ('Regular expression too large', 'Stack
+      // overflow': a literal of 35,000 characters, 4,000 groups in a row), which Go takes: the run stopped at its
+      // first request with an internal error. The linear VM matches it alone, or the flag is refused at start.
+      const vm = PikeVm.compile(tokens, flags, groups);
+      if (vm === null) {
+        throw new GoRegexpError(
+          `the pattern is too large for JavaScript's regexp engine (${refusal}); Go takes it: split it into ` +
+            'several values of the flag where that means the same',
+          `its ${pattern.length} characters`,
+        );
+      }
+      this.engine = 'linear';
+      this.matcher = { test: (s) => vm.exec(s, 0) !== null, exec: (s, from) => vm.exec(s, from) };
+      return;
+    }
     const degree = force === 'v8' ? 1 : force === 'linear' ? Number.POSITIVE_INFINITY : backtrackDegree(tokens);
     const vm = degree > 1 ? PikeVm.compile(tokens, flags, groups) : null;
     this.engine = vm ? 'linear' : 'v8';
