@@ -637,6 +637,17 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     if (baseline && !basePartial && unusable.length === 0 && baseline.total_requests === 0) {
       log.write(`tapline: warning: --compare ${compare}: the baseline holds no request; every route shows as new`);
     }
+    // Past --route-limit, each side adds its later routes up under (other), and which routes those are depends on
+    // the order they came in: a route one side kept and the other folded reads as new (or gone), in silence.
+    if (baseline && (baseline.routes_overflowed > 0 || snapshot.routes_overflowed > 0)) {
+      log.write(
+        `tapline: warning: --compare ${compare}: routes past --route-limit (${groupDigits(flags.number('route-limit'))}) ` +
+          `are added up under (other): ${groupDigits(snapshot.routes_overflowed)} exchange(s) here, ` +
+          `${groupDigits(baseline.routes_overflowed)} in the baseline; (other) may hold different routes on each side, ` +
+          "and a route shown as new or gone may be in the other side's (other): a larger --route-limit (or --route " +
+          'rules) tells them apart',
+      );
+    }
     for (const line of [
       ...replayLines(snapshot, files, preferReplayed),
       ...(baseline

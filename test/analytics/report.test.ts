@@ -251,6 +251,28 @@ describe('tapline report', () => {
     assert.equal(rows.find((row) => row[0] === '/health')![at], '');
   });
 
+  it('--compare past --route-limit says that (other) differs by side and new or gone may be folded, not moved', async () => {
+    // The same two routes in either order: each side keeps the first it sees and folds the other into (other).
+    const ab = join(dir, 'order-ab.gor');
+    const ba = join(dir, 'order-ba.gor');
+    writeGor(ab, [...exchange(1, '/a', 10, 5), ...exchange(2, '/b', 10, 5)]);
+    writeGor(ba, [...exchange(1, '/b', 10, 5), ...exchange(2, '/a', 10, 5)]);
+    const r = await runTapline(['report', ba, '--compare', ab, '--route-limit', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /\n {2}\/b\s.*\snew\n/); // in the baseline too, folded there
+    assert.ok(
+      r.stderr.includes(
+        `warning: --compare ${ab}: routes past --route-limit (1) are added up under (other): 1 exchange(s) here, 1 in ` +
+          'the baseline; (other) may hold different routes on each side, and a route shown as new or gone may be in the ' +
+          "other side's (other)",
+      ),
+      r.stderr,
+    );
+    const whole = await runTapline(['report', ba, '--compare', ab]);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.doesNotMatch(whole.stderr, /route-limit/);
+  });
+
   it('--compare with a baseline that is not a recording exits 1 naming it; an empty one is warned about', async () => {
     const dump = join(dir, 'baseline.json');
     writeFileSync(dump, '{"routes": []}\n');
