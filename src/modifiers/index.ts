@@ -19,7 +19,7 @@ import { ModifierChain } from './chain.js';
 import { disallowHeader } from './disallow-header.js';
 import { disallowUrl } from './disallow-url.js';
 import { headerLimiter } from './header-limiter.js';
-import type { Modifier } from './modifier.js';
+import { goTrimSpace, type Modifier } from './modifier.js';
 import { paramLimiter } from './param-limiter.js';
 import { Prettifier } from './prettify.js';
 import { rewriteHeader } from './rewrite-header.js';
@@ -82,8 +82,7 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
   const chain = buildModifierChain(values);
   for (const warning of chain?.modifiers.flatMap((m) => m.warnings ?? []) ?? []) log?.warn(warning);
   for (const warning of replacementCharWarnings(values)) log?.warn(warning);
-  const hostRewrite = hostRewriteIgnored(flags, values);
-  if (hostRewrite) log?.warn(hostRewrite);
+  for (const warning of hostEditsIgnored(flags, values)) log?.warn(warning);
   const prettifier = flags.bool('prettify-http') ? new Prettifier() : null;
   const processors: Processor[] = [];
   if (chain) processors.push(chain.process);
@@ -120,19 +119,31 @@ export function replacementCharWarnings(values: ModifierValues): string[] {
 }
 
 /**
- * `--http-rewrite-header 'Host: …'` edits the request, but --output-http sends the target's host as Host unless
- * --http-original-host (or a --http-set-header named exactly Host) keeps the request's own, as in gor: the rewrite
- * then shows only in the other outputs (a file, stdout), and the replayed requests carry no sign of it.
+ * `--http-rewrite-header 'Host: …'`, or a `--http-set-header 'host: …'` (any case but `Host`), edits the request,
+ * but --output-http sends the target's host as Host unless --http-original-host (or a --http-set-header named
+ * exactly Host) keeps the request's own, as in gor: the edit then shows only in the other outputs (a file,
+ * stdout), and the replayed requests carry no sign of it.
  */
-export function hostRewriteIgnored(flags: FlagSet, values: ModifierValues): string | null {
-  const rule = (values['http-rewrite-header'] ?? []).find((v) => v.slice(0, v.indexOf(':')).toLowerCase() === 'host');
-  if (rule === undefined || flags.list('output-http').length === 0) return null;
-  if (flags.bool('http-original-host') || setsHostHeader(values['http-set-header'] ?? [])) return null;
-  return (
-    `--http-rewrite-header ${JSON.stringify(rule)}: --output-http sends the target's host as Host, not the ` +
-    "request's, so the replayed requests do not carry this rewrite (other outputs do); add --http-original-host " +
-    'to send the rewritten Host, as in gor'
+export function hostEditsIgnored(flags: FlagSet, values: ModifierValues): string[] {
+  if (flags.list('output-http').length === 0 || flags.bool('http-original-host')) return [];
+  if (setsHostHeader(values['http-set-header'] ?? [])) return [];
+  const named = (flag: string) =>
+    (values[flag] ?? []).filter((v) => goTrimSpace(v.slice(0, v.indexOf(':'))).toLowerCase() === 'host');
+  const rewrite = named('http-rewrite-header')[0];
+  const lines = named('http-set-header').map(
+    (v) =>
+      `--http-set-header ${JSON.stringify(v)}: --output-http sends the target's host as Host, not the request's, ` +
+      'unless a --http-set-header is named exactly "Host" (the case counts, as in gor): the replayed requests do ' +
+      "not carry this value (other outputs do); write 'Host: …' to send it",
   );
+  if (rewrite !== undefined) {
+    lines.push(
+      `--http-rewrite-header ${JSON.stringify(rewrite)}: --output-http sends the target's host as Host, not the ` +
+        "request's, so the replayed requests do not carry this rewrite (other outputs do); add " +
+        '--http-original-host to send the rewritten Host, as in gor',
+    );
+  }
+  return lines;
 }
 
 /** Why a rewrite drops a request: a filter's drops need no explanation. */

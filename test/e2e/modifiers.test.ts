@@ -148,6 +148,7 @@ test('the target receives the rewritten requests, and only the allowed ones', as
 
 test('--http-set-header with the name Host (trimmed, exact case) keeps that Host; another case does not', async () => {
   const file = gorFile('host.gor', [['1', 1, 'GET /h HTTP/1.1\r\nHost: prod\r\n\r\n']]);
+  let warned = false;
   const hostSeen = async (setHeader: string) => {
     received.length = 0;
     const res = await runTapline([
@@ -160,13 +161,16 @@ test('--http-set-header with the name Host (trimmed, exact case) keeps that Host
     ]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(received.length, 1, res.stderr);
+    warned = /warning: --http-set-header .*named exactly "Host" \(the case counts, as in gor\)/.test(res.stderr);
     return received[0]!.rawHeaders;
   };
   // gor trims the name before comparing, so the space before it still forces original-host.
   assert.deepEqual(await hostSeen(' Host: staging.example'), ['Host', 'staging.example']);
+  assert.equal(warned, false);
   assert.deepEqual(await hostSeen('\tHost :staging.example'), ['Host', 'staging.example']);
-  // `host` sets the header, then the target's Host rule replaces it, as in gor.
+  // `host` sets the header, then the target's Host rule replaces it, as in gor: said at start.
   assert.deepEqual(await hostSeen('host: staging.example'), ['Host', host]);
+  assert.equal(warned, true, 'a set-header on host in another case is warned of');
 });
 
 test('--prettify-http: chunked and gzip bodies decoded with Content-Length fixed (stdout)', async () => {
