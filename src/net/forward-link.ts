@@ -59,6 +59,20 @@ export function zeroLinkCounters(): LinkCounters {
   };
 }
 
+/** What the links of one output have said: a failure they share is said once, by the first link it hits. */
+export class SiblingNotices {
+  private readonly said = new Set<string>();
+
+  constructor(readonly links: number) {}
+
+  /** True the first time `what` comes from any link. */
+  first(what: string): boolean {
+    if (this.said.has(what)) return false;
+    this.said.add(what);
+    return true;
+  }
+}
+
 /** At most this much goes to the socket in one write. */
 const WRITE_BATCH_BYTES = 256 * 1024;
 
@@ -92,6 +106,8 @@ export class ForwardLink {
     private readonly dial: Dialer,
     private readonly queueLimit: number,
     private readonly log: Logger,
+    /** Shared by the links of one output (forwarder.ts). */
+    private readonly siblings: SiblingNotices = new SiblingNotices(1),
   ) {}
 
   get queued(): number {
@@ -150,8 +166,11 @@ export class ForwardLink {
     }
   }
 
-  /** Stops redialing, sends what the open connection can still take (FIN after it), counts the rest. */
-  async close(graceMs: number): Promise<void> {
+  /**
+   * Stops redialing, sends what the open connection can still take (FIN after it), counts the rest. Returns
+   * what it could not send and why, for the output to say once for all its links (forwarder.ts).
+   */
+  async close(graceMs: number): Promise<{ lost: number; why: string } | undefined> {
     this.stopping = true;
     this.stop.abort();
     this.wakePump?.();
@@ -160,18 +179,17 @@ export class ForwardLink {
     if (conduit) await conduit.end(graceMs);
     await this.running;
     await Promise.all(this.settling);
-    this.counters.lost_at_close += this.queued;
-    if (this.queued > 0) {
-      const why = this.upAtClose
-        ? `the peer took nothing more within ${graceMs}ms of the end (connected, but not reading)`
-        : this.lastDialFailure
-          ? `no connection when the output closed (the last attempt: ${this.lastDialFailure})`
-          : 'the peer was away when the output closed';
-      this.log.warn(`${this.name}: ${this.queued} message(s) never sent: ${why}`);
-    }
+    const lost = this.queued;
+    this.counters.lost_at_close += lost;
+    const why = this.upAtClose
+      ? `the peer took nothing more within ${graceMs}ms of the end (connected, but not reading)`
+      : this.lastDialFailure
+        ? `no connection when the output closed (the last attempt: ${this.lastDialFailure})`
+        : 'the peer was away when the output closed';
     this.queue = [];
     this.head = 0;
     this.freeRoom(true);
+    return lost > 0 ? { lost, why } : undefined;
   }
 
   private async run(): Promise<void> {
@@ -185,8 +203,15 @@ export class ForwardLink {
         this.lastDialFailure = describeError(err);
         const delay = this.backoff.next();
         const text = `${this.name}: cannot connect (${this.lastDialFailure}); retrying in ${delay}ms, buffering up to ${this.queueLimit} messages`;
-        if (this.backoff.failures === 1) this.log.warn(text, `${this.name} dial`);
-        else this.log.debug(1, text);
+        // Said at a link's first failure, unless a sibling link already said the same (10 links to a target
+        // that is down said the same line 10 times).
+        if (this.backoff.failures === 1 && this.siblings.first(this.lastDialFailure)) {
+          const others =
+            this.siblings.links > 1
+              ? ` (the same failure on its other ${this.siblings.links - 1} connections is not repeated)`
+              : '';
+          this.log.warn(`${text}${others}`, `${this.name} dial`);
+        } else this.log.debug(1, text);
         await sleep(delay, this.stop.signal);
         continue;
       }

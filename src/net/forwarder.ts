@@ -12,7 +12,7 @@ import { type Message, REPLAYED_RESPONSE } from '../core/message.js';
 import type { Output } from '../core/plugin.js';
 import { QueueStats } from '../outputs/http-queue-stats.js';
 import { fnv1a32 } from './fnv.js';
-import { type Dialer, ForwardLink, type LinkCounters, zeroLinkCounters } from './forward-link.js';
+import { type Dialer, ForwardLink, type LinkCounters, SiblingNotices, zeroLinkCounters } from './forward-link.js';
 
 export interface ForwarderOptions {
   /** `output-tcp(host:port)`. */
@@ -32,14 +32,17 @@ export interface ForwarderOptions {
 }
 
 export function forwarder(options: ForwarderOptions): Output {
+  const count = Math.max(1, options.workers);
+  const siblings = new SiblingNotices(count);
   const links = Array.from(
-    { length: Math.max(1, options.workers) },
+    { length: count },
     (_, i) =>
       new ForwardLink(
-        options.workers > 1 ? `${options.name}#${i}` : options.name,
+        count > 1 ? `${options.name}#${i}` : options.name,
         options.dial,
         options.queueLimit,
         options.log,
+        siblings,
       ),
   );
   for (const link of links) link.start();
@@ -88,8 +91,9 @@ export function forwarder(options: ForwarderOptions): Output {
     },
     async close() {
       await flushAll();
-      await Promise.all(links.map((l) => l.close(options.flushTimeoutMs)));
+      const unsent = await Promise.all(links.map((l) => l.close(options.flushTimeoutMs)));
       if (statsTimer) clearInterval(statsTimer);
+      sayUnsent(options, unsent);
     },
     stats() {
       const sum = zeroLinkCounters();
@@ -103,4 +107,28 @@ export function forwarder(options: ForwarderOptions): Output {
       return { ...counters, ...sum, queued, connected, workers: links.length };
     },
   };
+}
+
+/**
+ * What the links could not send at close, one line per reason: with 10 links to a target that is down, the
+ * same reason came 10 times, once per link.
+ */
+function sayUnsent(options: ForwarderOptions, unsent: ({ lost: number; why: string } | undefined)[]): void {
+  const byReason = new Map<string, { lost: number; links: number[] }>();
+  unsent.forEach((u, i) => {
+    if (!u) return;
+    const entry = byReason.get(u.why) ?? { lost: 0, links: [] };
+    entry.lost += u.lost;
+    entry.links.push(i);
+    byReason.set(u.why, entry);
+  });
+  for (const [why, { lost, links }] of byReason) {
+    const where =
+      unsent.length === 1
+        ? ''
+        : links.length === 1
+          ? `#${links[0]}`
+          : ` (on ${links.length} of its ${unsent.length} connections)`;
+    options.log.warn(`${options.name}${where}: ${lost} message(s) never sent: ${why}`);
+  }
 }
