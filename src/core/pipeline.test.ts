@@ -180,6 +180,36 @@ describe('pipeline', () => {
     await run;
   });
 
+  it('a stop waiting on an output whose replayed responses still come names it, not the inputs', async () => {
+    // Before: "waiting for the inputs (or the middleware) to hand over what they had read" while the inputs had
+    // ended and --output-binary-track-response waited for its target's answers.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* answers(): AsyncIterable<Message[]> {
+      await gate;
+    }
+    const replayer: Output = {
+      name: 'output-replayer',
+      write() {},
+      responses: answers(),
+      async drain() {},
+      async close() {},
+    };
+    const input = endlessInput(1);
+    const log = memoryLogger();
+    const pipeline = new Pipeline({ inputs: [input], outputs: [replayer], log, stopNoticeMs: 20 });
+    const run = pipeline.run();
+    for (let i = 0; i < 500 && input.emitted === 0; i++) await sleep(10);
+    void pipeline.stop();
+    const said = () => log.lines.find((l) => l.includes('still stopping'));
+    for (let i = 0; i < 500 && !said(); i++) await sleep(10);
+    assert.match(said() ?? '', /waiting for output-replayer to finish replaying what it had taken/);
+    release();
+    await run;
+  });
+
   it('an output that fails when it closes: reported as a failure of its close, not as a run cut short', async () => {
     // Before: "…; it takes no more messages", then "every output has stopped taking messages: the inputs are
     // stopped", and the summary said "stopped" although every message had been routed (an S3 upload at the end).

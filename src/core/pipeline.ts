@@ -144,6 +144,9 @@ export class Pipeline {
   private closing = false;
   private started = 0;
   private finished = false;
+  /** Inputs still reading, and outputs whose replayed responses (type 3) still come: what a slow stop waits on. */
+  private readonly reading = new Set<Input>();
+  private readonly replaying = new Set<Output>();
   private readonly failures: string[] = [];
 
   constructor(private readonly options: PipelineOptions) {
@@ -172,7 +175,10 @@ export class Pipeline {
             'that stopped reading, or a target that does not answer)'
           : closing.length > 0
             ? `${names(closing)} to flush and close`
-            : 'the inputs (or the middleware) to hand over what they had read';
+            : this.reading.size === 0 && this.replaying.size > 0
+              ? `${[...this.replaying].map((o) => o.name).join(', ')} to finish replaying what it had taken (its responses are ` +
+                'still coming)'
+              : 'the inputs (or the middleware) to hand over what they had read';
       const seconds = Math.round((this.options.stopNoticeMs ?? STOP_NOTICE_MS) / 100) / 10;
       this.options.log.warn(
         `still stopping after ${seconds}s: waiting for ${what}. To exit without waiting: SIGINT once more ` +
@@ -192,6 +198,8 @@ export class Pipeline {
     this.started = performance.now();
     const producers = outputs.filter((o) => o.responses !== undefined);
     let inputsLeft = inputs.length;
+    for (const i of inputs) this.reading.add(i);
+    for (const o of producers) this.replaying.add(o);
     let drained = false;
     const drainProducers = () => {
       if (drained) return;
@@ -242,7 +250,10 @@ export class Pipeline {
             this.failures.push(`${inputs[index]!.name}: ${text}`);
         }
         inputsLeft--;
+        this.reading.delete(inputs[index]!);
         if (inputsLeft === 0) settleThenDrain();
+      } else {
+        this.replaying.delete(producers[index - inputs.length]!);
       }
     };
     // Replayed responses (sources past the inputs) are counted too: the output counted them as tracked.
