@@ -20,7 +20,7 @@ export interface ParsedArgs {
 }
 
 /** What Go's strconv.ParseBool takes. */
-const GO_BOOL_WORD = /^(1|0|t|f|T|F|true|false|TRUE|FALSE|True|False)$/;
+export const GO_BOOL_WORD = /^(1|0|t|f|T|F|true|false|TRUE|FALSE|True|False)$/;
 
 export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, FlagSpec>): ParsedArgs {
   const values = new Map<string, FlagValue | FlagValue[]>();

@@ -31,7 +31,7 @@ import type { FlagSet, FlagSpec } from '../core/flags.js';
 import { createLogger } from '../core/log.js';
 import { formatBytes, groupDigits, namesOf } from '../core/values.js';
 import { canMapFiles } from '../inputs/file-map.js';
-import { parseArgv } from './argv.js';
+import { GO_BOOL_WORD, parseArgv } from './argv.js';
 import { EXIT_BUDGET, EXIT_FAILED } from './exit-codes.js';
 import { REPORT_HELP, renderHelp } from './help.js';
 import { expandChunkNames } from './report-chunks.js';
@@ -178,6 +178,21 @@ function splitArgs(argv: readonly string[]): { files: string[]; flagArgs: string
     const name = arg.replace(/^--?/, '');
     const spec = reportFlags[name];
     if (spec && spec.kind !== 'bool' && i + 1 < argv.length) flagArgs.push(argv[++i]!);
+    // '--progress false' (as a value is given to other flags): 'false' would be read as a file, 'cannot read:
+    // ENOENT', where the run's flags say how to write it. A file of that name is still read.
+    const word = argv[i + 1];
+    if (
+      spec?.kind === 'bool' &&
+      !arg.includes('=') &&
+      word !== undefined &&
+      GO_BOOL_WORD.test(word) &&
+      !existsSync(word)
+    ) {
+      throw usage(
+        `unexpected argument ${JSON.stringify(word)} (boolean flags take no separate value: write ${arg}=${word.toLowerCase()})`,
+        'tapline report',
+      );
+    }
     // '--csv out.csv' (as --parquet takes a file): out.csv would be read as an input, and a CSV left by an
     // earlier run fail as 'not a .gor recording?'.
     const next = argv[i + 1];

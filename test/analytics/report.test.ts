@@ -458,6 +458,15 @@ describe('tapline report', () => {
       assert.ok(r.stderr.includes(`error: ${said} (an unset shell variable?)`), r.stderr);
       assert.equal(r.stdout.length, 0);
     }
+    // A value after a boolean flag, as other flags take one: said as the run says it, not 'false: cannot read'.
+    const word = await runTapline(['report', current, '--progress', 'false']);
+    assert.equal(word.code, 2, word.stderr);
+    assert.ok(
+      word.stderr.includes(
+        'tapline report: unexpected argument "false" (boolean flags take no separate value: write --progress=false)',
+      ),
+      word.stderr,
+    );
     const missing = await runTapline(['report', join(dir, 'missing.gor')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing\.gor: cannot read/);
