@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runTapline } from '../support/cli.js';
+import { CORPUS_DIR } from '../support/corpus.js';
 import { startDeafPeer } from '../support/deaf-peer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-limits-e2e-'));
@@ -113,4 +114,15 @@ test('|0 and |0% on an output or an input other than a file are warned of at sta
   // A limit that lets something through says nothing at start.
   const res = await runTapline(['--input-file', file, '--output-file', `${join(dir, 'one.gor')}|1%`]);
   assert.doesNotMatch(res.stderr, /lets nothing through/);
+});
+
+test('--input-raw ADDR|50% samples once: every message read meets the one gate (it met two, keeping a quarter)', async () => {
+  // A capture file read by --input-raw's pcap engine: 61 requests and 60 responses. The raw plugin wrapped itself
+  // in the limit and the CLI wrapped it again, so |50% kept about 25% and the summary showed the second gate only.
+  const pcap = join(CORPUS_DIR, 'chrissanders-http_espn.pcapng');
+  const res = await runTapline(['--input-raw', `${pcap}|50%`, '--input-raw-track-response', '--output-null']);
+  assert.equal(res.code, 0, res.stderr);
+  const n = (name: string) => Number(new RegExp(`\\b${name} (\\d+)`).exec(res.stderr)?.[1] ?? Number.NaN);
+  assert.ok(n('requests') > 50, res.stderr);
+  assert.equal(n('limit admitted') + n('limit dropped'), n('requests') + n('responses'), res.stderr);
 });
