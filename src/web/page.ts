@@ -182,11 +182,25 @@ export const PAGE_SCRIPT = `'use strict';
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   }
 
-  var source = new EventSource('/api/stream');
-  source.addEventListener('state', function (e) {
-    set('conn', 'live');
-    render(JSON.parse(e.data));
-  });
-  source.onerror = function () { set('conn', 'reconnecting…'); };
+  // A dropped stream is reconnected by the browser itself. An answer that is not a stream (the 503 of a server
+  // that has its 64 viewers already, a proxy's error) closes the EventSource for good: the page said
+  // 'reconnecting…' for ever and never did. It now says so and opens a new one after the 503's Retry-After.
+  function connect() {
+    var source = new EventSource('/api/stream');
+    source.addEventListener('state', function (e) {
+      set('conn', 'live');
+      render(JSON.parse(e.data));
+    });
+    source.onerror = function () {
+      if (source.readyState !== EventSource.CLOSED) {
+        set('conn', 'reconnecting…');
+        return;
+      }
+      source.close();
+      set('conn', 'not connected: tapline turned this page away (too many viewers?) or answered an error; trying again in 30 s');
+      setTimeout(connect, 30000);
+    };
+  }
+  connect();
 })();
 `;

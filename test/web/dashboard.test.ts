@@ -154,6 +154,34 @@ describe('dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHRO
     await page.close();
   });
 
+  it('a page turned away (the viewers are all taken) says so and connects once a place is free', async () => {
+    // The 503 closes an EventSource for good: the page said 'reconnecting…' for ever and never reconnected.
+    const small = await startDashboard(feed, { host: '127.0.0.1', port: 0 }, { intervalMs: 250, maxViewers: 1 });
+    const first = await browser.newPage();
+    const second = await browser.newPage();
+    try {
+      await first.goto(small.url);
+      await first.waitForFunction('Number(document.body.dataset.updates) >= 1', undefined, { timeout: 15_000 });
+      await second.clock.install();
+      await second.goto(small.url);
+      await second.waitForFunction(
+        `document.getElementById('conn').textContent.includes('trying again in 30 s')`,
+        undefined,
+        { timeout: 15_000 },
+      );
+      assert.equal(small.stats().viewers_refused, 1);
+      await first.close();
+      await pollUntil('the first viewer gone', async () => (small.viewers() === 0 ? true : undefined));
+      await second.clock.runFor(31_000);
+      await second.waitForFunction('Number(document.body.dataset.updates) >= 1', undefined, { timeout: 15_000 });
+      assert.equal(await second.textContent('#conn'), 'live');
+      assert.equal(small.viewers(), 1);
+    } finally {
+      await second.close();
+      await small.close();
+    }
+  });
+
   it('serves the snapshot as JSON and 404s unknown paths', async () => {
     const res = await fetch(`${dashboard.url}/api/snapshot`);
     const state = (await res.json()) as { total_requests: number; routes: unknown[] };
