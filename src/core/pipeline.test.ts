@@ -187,13 +187,19 @@ describe('pipeline', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    async function* answers(): AsyncIterable<Message[]> {
-      await gate;
-    }
+    // A response stream that ends, empty, when released.
+    const answers: AsyncIterable<Message[]> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          await gate;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
     const replayer: Output = {
       name: 'output-replayer',
       write() {},
-      responses: answers(),
+      responses: answers,
       async drain() {},
       async close() {},
     };
