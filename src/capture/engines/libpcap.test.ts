@@ -4,12 +4,13 @@
  * server and capture they open. Every wait is bounded.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
@@ -439,6 +440,51 @@ describe('live capture on lo', { skip: LIVE_SKIP, timeout: 60_000 }, () => {
     } finally {
       cap.close();
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('the default buffer keeps a trickle of packets while the process does not read (not the 2 MiB of libpcap)', async () => {
+    // libpcap's own default ring is eight 256 KiB blocks, each handed over 10 ms after its first packet however
+    // little it holds: a few packets every 20 ms filled it in 80 ms, and a process busy for longer lost the rest.
+    const exchanges = 30;
+    const script = `
+      const net = require('node:net');
+      const server = net.createServer((s) => s.on('data', () => s.write('HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n')));
+      server.listen(0, '127.0.0.1', () => {
+        console.log(server.address().port);
+        process.stdin.once('data', () => {
+          const c = net.connect(server.address().port, '127.0.0.1', () => {
+            console.log('started');
+            let i = 0;
+            const next = () => {
+              if (i === ${exchanges}) { c.end(); server.close(); return; }
+              c.write('GET /trickle-' + i++ + ' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n');
+            };
+            c.on('data', () => setTimeout(next, 20));
+            setTimeout(next, 100);
+          });
+        });
+      });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    let cap: LibpcapCapture | undefined;
+    try {
+      const port = Number((await within(lines.next(), 10_000, 'the child listens')).value);
+      cap = openLibpcap({ interface: 'lo', filter: `tcp port ${port}`, timeoutMs: 10 });
+      const c = collect(cap);
+      child.stdin!.end('go\n');
+      assert.equal((await within(lines.next(), 10_000, 'the child connects')).value, 'started');
+      // The event loop does not run: nothing reads the ring while the child sends, as in a pause of the process.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30 * exchanges + 600);
+      await within(exited, 10_000, 'the child is done');
+      const count = () => tcpPayloads(c.packets, port).filter((p) => p.includes('GET /trickle-')).length;
+      await waitFor(() => count() === exchanges || cap!.stats().dropped > 0, 5_000, 'every request, or a drop');
+      assert.equal(cap.stats().dropped, 0);
+      assert.equal(count(), exchanges);
+    } finally {
+      cap?.close();
+      child.kill();
     }
   });
 

@@ -26,6 +26,7 @@ import { ERROR_CODES, isTaplineError, TaplineError } from '../../core/errors.js'
 import { BPF_MAXINSNS, type BpfInstruction, encodeBpf } from '../bpf.js';
 import { LinkType, type RawPacket } from '../types.js';
 import {
+  DEFAULT_BUFFER_SIZE,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_SNAPLEN,
   DEFAULT_TIMEOUT_MS,
@@ -59,7 +60,13 @@ export interface LibpcapOptions {
   readonly filter?: LibpcapFilter;
   /** Bytes kept per packet (`--input-raw-snaplen`). Default 65736; libpcap caps it (262144 in 1.10). */
   readonly snaplen?: number;
-  /** libpcap's buffer in bytes (`--input-raw-buffer-size`), applied when > 0; else libpcap's default (2 MiB on Linux). */
+  /**
+   * libpcap's buffer in bytes (`--input-raw-buffer-size`) when > 0; else 32 MiB, as af_packet's ring. Not
+   * libpcap's own default (2 MiB on Linux): its TPACKET_V3 ring is made of 256 KiB blocks, eight in 2 MiB, and
+   * each is handed over `timeoutMs` after its first packet however little it holds, so with tapline's 10 ms a
+   * trickle of traffic filled all eight in 80 ms and a pause of the process longer than that lost packets
+   * (gor's 2 s timeout fills blocks by bytes instead).
+   */
   readonly bufferSize?: number;
   /** Read timeout in ms (`--input-raw-buffer-timeout`). Default 10 (gor: 2000). */
   readonly timeoutMs?: number;
@@ -349,7 +356,8 @@ export function openLibpcap(options: LibpcapOptions): LibpcapCapture {
   checkLibpcapRanges(options);
   const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const bufferSize = options.bufferSize ?? 0;
+  const bufferSize =
+    options.bufferSize !== undefined && options.bufferSize > 0 ? options.bufferSize : DEFAULT_BUFFER_SIZE;
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   const tstamp = options.timestampType ?? '';
   const wallClock = tstamp === 'go';

@@ -7,6 +7,7 @@ import {
   afPacketRing,
   checkAfPacketBufferSize,
   checkAfPacketTimeout,
+  DEFAULT_BUFFER_SIZE,
   DEFAULT_SNAPLEN,
 } from '../../capture/engines/af-packet.js';
 import { checkLibpcapRanges, checkTimestampType } from '../../capture/engines/libpcap.js';
@@ -134,10 +135,10 @@ export const rawInputPlugin: InputPluginDef = {
         ctx.log.warn(
           `input-raw(${text}): --input-raw-buffer-size ${formatBytes(live.bufferSize)} holds less than two ` +
             `packets of the ${live.snaplen}-byte snaplen: libpcap makes the smallest ring it can of it, which ` +
-            'drops packets even under light load (leave the flag out for its default, 2 MiB)',
+            `drops packets even under light load (leave the flag out for tapline's default, ${formatBytes(DEFAULT_BUFFER_SIZE)})`,
         );
       }
-      const now = live.bufferSize !== undefined ? `${formatBytes(live.bufferSize)} now` : "libpcap's default 2 MiB now";
+      const now = `${formatBytes(live.bufferSize ?? DEFAULT_BUFFER_SIZE)} now`;
       dropAdvice =
         `A larger buffer loses fewer (--input-raw-buffer-size, ${now}), and so do a narrower ` +
         '--input-raw-bpf-filter and faster outputs' +
