@@ -768,6 +768,16 @@ function claimStreams(patterns: readonly string[]): () => void {
 }
 
 function loopOverStream(path: string, kind: StreamKind): TaplineError {
+  // A socket file on disk (not a descriptor such as /dev/stdin): it cannot be read at all, looped or not.
+  if (kind === 'socket' && descriptorNamed(path) === undefined) {
+    return new TaplineError(
+      ERROR_CODES.USAGE,
+      `${path} is a Unix socket file, which --input-file cannot read, looped or not: a socket is connected to, ` +
+        `not opened. Save what the program listening on it sends first (e.g. socat -u UNIX-CONNECT:${path} - > ` +
+        'rec.gor) and loop over that file',
+      { where: '--input-file-loop' },
+    );
+  }
   return new TaplineError(
     ERROR_CODES.USAGE,
     `${path} is ${describeStreamKind(kind)}, not a file: it can be read only once, and --input-file-loop ` +

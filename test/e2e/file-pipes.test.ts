@@ -15,6 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -171,6 +172,18 @@ describe('--input-file from a pipe', () => {
     const g = await runTapline(['--input-file', join(dir, 'loop-*.gor'), '--input-file-loop', '--output-null']);
     assert.equal(g.code, 2, g.stderr);
     assert.match(g.stderr, /loop-b\.gor is a pipe, not a file: it can be read only once/);
+    // A Unix socket file cannot be read at all: not 'save it to a file first (cat > rec.gor)', which cannot work.
+    const sock = join(dir, 'loop.sock');
+    const server = createNetServer();
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      const s = await runTapline(['--input-file', sock, '--input-file-loop', '--output-null']);
+      assert.equal(s.code, 2, s.stderr);
+      assert.match(s.stderr, /loop\.sock is a Unix socket file, which --input-file cannot read, looped or not/);
+      assert.match(s.stderr, /socat -u UNIX-CONNECT:\S+loop\.sock - > rec\.gor/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('the same pipe named twice, by one name or two: a usage error, exit 2', async () => {
