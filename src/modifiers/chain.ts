@@ -12,22 +12,35 @@
  */
 import { BoundedMap } from '../core/bounded-set.js';
 import { type Message, REQUEST } from '../core/message.js';
-import { hasRequestTitle } from '../protocol/http1/index.js';
+import { groupDigits } from '../core/values.js';
+import { hasRequestTitle, path } from '../protocol/http1/index.js';
 import type { Modifier } from './modifier.js';
 
 /** Ids of dropped requests kept for their responses: ~100 bytes each, so about 6 MB at most. */
 export const FILTERED_IDS_CAPACITY = 65_536;
 
+/** After this many requests, none of them matching --http-allow-url, that is said (once). */
+export const NONE_MATCHED_NOTICE = 1000;
+
 export class ModifierChain {
   /** Responses dropped because their request was. */
   responsesDropped = 0;
+  /**
+   * Told once when --http-allow-url has matched none of the first NONE_MATCHED_NOTICE requests it saw: usually a
+   * regexp written for the full URL (gor's help says "full url with domain") or the request line, where it sees
+   * the request-target only.
+   */
+  notice?: (message: string) => void;
   private readonly filtered: BoundedMap<string, true>;
+  private readonly allowUrl: Modifier | undefined;
+  private allowUrlPassed = 0;
 
   constructor(
     readonly modifiers: readonly Modifier[],
     capacity = FILTERED_IDS_CAPACITY,
   ) {
     this.filtered = new BoundedMap(capacity);
+    this.allowUrl = modifiers.find((m) => m.flag === 'http-allow-url');
   }
 
   /** The Processor: an edited message, the same message, or null (dropped). */
@@ -47,14 +60,29 @@ export class ModifierChain {
       if (out === null) {
         modifier.dropped++;
         this.filtered.set(id, true);
+        if (modifier === this.allowUrl && modifier.dropped === NONE_MATCHED_NOTICE && this.allowUrlPassed === 0) {
+          this.noneMatched(modifier, data);
+        }
         return null;
       }
+      if (modifier === this.allowUrl) this.allowUrlPassed++;
       data = out;
     }
     // A request that passes under a remembered id (ids can repeat across files) gets its responses back.
     if (this.filtered.size > 0) this.filtered.delete(id);
     return data === msg.data ? msg : { meta: msg.meta, data };
   };
+
+  private noneMatched(modifier: Modifier, payload: Buffer): void {
+    const target = path(payload).toString('latin1');
+    const example = target.length > 200 ? `${target.slice(0, 200)}…` : target;
+    this.notice?.(
+      `--http-allow-url: none of the first ${groupDigits(NONE_MATCHED_NOTICE)} requests matched ` +
+        `(${modifier.description}), so every one was dropped. The regexp sees the request-target as sent, such ` +
+        `as ${JSON.stringify(example)}: path and query, with no method, and no scheme or host unless the ` +
+        'client spoke to a proxy',
+    );
+  }
 
   /** Counters for the summary and --stats: what each flag dropped. */
   stats(): Record<string, number> {

@@ -80,6 +80,7 @@ export function buildModifiers(flags: FlagSet, log?: Logger): Modifiers {
   const values: Record<string, string[]> = {};
   for (const [flag] of MODIFIER_ORDER) values[flag] = flags.list(flag);
   const chain = buildModifierChain(values);
+  if (chain && log) chain.notice = (message) => log.warn(message);
   for (const warning of chain?.modifiers.flatMap((m) => m.warnings ?? []) ?? []) log?.warn(warning);
   for (const warning of replacementCharWarnings(values)) log?.warn(warning);
   for (const warning of hostEditsIgnored(flags, values)) log?.warn(warning);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeMeta } from '../core/message.js';
+import { NONE_MATCHED_NOTICE } from './chain.js';
 import { buildModifierChain, describeModifierStats, type ModifierValues } from './index.js';
 
 const request = (target: string) => ({
@@ -119,5 +120,31 @@ describe('an empty regexp (a shell variable that expanded to nothing)', () => {
     assert.deepEqual(warningsOf({ 'http-disallow-url': ['^/health'], 'http-rewrite-url': ['^/a:/b'] }), []);
     const chain = buildModifierChain({ 'http-disallow-url': [''] })!;
     assert.equal(chain.process(request('/a')), null);
+  });
+});
+
+describe('--http-allow-url matching none of the first requests', () => {
+  // gor's help calls the value the "full url with domain": a regexp with the host in it (or the method) matches
+  // no request-target, and every request was dropped with no word until the summary.
+  it('is said once, after NONE_MATCHED_NOTICE requests, with a target it saw', () => {
+    const chain = buildModifierChain({ 'http-allow-url': ['shop\\.example\\.com/api'] })!;
+    const said: string[] = [];
+    chain.notice = (message) => said.push(message);
+    for (let i = 1; i < NONE_MATCHED_NOTICE; i++) chain.process(request(`/api/${i}`));
+    assert.deepEqual(said, []);
+    for (let i = 0; i < 2 * NONE_MATCHED_NOTICE; i++) chain.process(request(`/api/x${i}`));
+    assert.equal(said.length, 1);
+    assert.match(
+      said[0]!,
+      /^--http-allow-url: none of the first 1,000 requests matched \(keep request targets matching shop\\\.example\\\.com\/api\), so every one was dropped\. The regexp sees the request-target as sent, such as "\/api\/x0": path and query/,
+    );
+  });
+  it('is not said once a request matched', () => {
+    const chain = buildModifierChain({ 'http-allow-url': ['^/api/1$'] })!;
+    const said: string[] = [];
+    chain.notice = (message) => said.push(message);
+    for (let i = 1; i <= 3 * NONE_MATCHED_NOTICE; i++) chain.process(request(`/api/${i}`));
+    assert.deepEqual(said, []);
+    assert.equal(chain.stats()['http-allow-url'], 3 * NONE_MATCHED_NOTICE - 1);
   });
 });
