@@ -57,7 +57,9 @@ test('|10000%: 100,000 records spanning 100 s replay in 1 s (span / 100), not ca
   const times = await arrivals(gorFile('fast.gor', 100_000), 100);
   const total = times[RECORDS - 1]!;
   assert.ok(total >= 1000 * 0.95, `too fast: ${total.toFixed(0)} ms (the gaps were not honoured)`);
-  assert.ok(total <= 1000 + 400, `too slow: ${total.toFixed(0)} ms for a 1000 ms schedule`);
+  // What this guards against is a cap of tens of seconds (a timer per record: 100,000 of them; a read-depth
+  // window refilled per gap); 2 s of slack keeps a loaded machine (load 8-10 failed the old 400 ms) from failing it.
+  assert.ok(total <= 1000 + 2000, `too slow: ${total.toFixed(0)} ms for a 1000 ms schedule`);
 });
 
 test('|100%: the original pacing is kept within 5% (100,000 records over 2 s)', async () => {
