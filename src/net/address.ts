@@ -93,8 +93,13 @@ export function listenProblem(cause: NodeJS.ErrnoException, colonPort = 'for loo
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'no such host name';
-    case 'EINVAL':
-      return 'the system refuses to listen on this address (an IPv6 link-local address needs its interface: [fe80::1%eth0]:PORT)';
+    case 'EINVAL': {
+      // Given a zone the system does not know, the advice to add one read as if none had been given.
+      const zone = /%([^%\]]+)$/.exec(String((cause as { address?: unknown }).address ?? ''))?.[1];
+      return zone !== undefined
+        ? `the system refuses to listen on this address: it has no interface ${zone} (ip link lists them)`
+        : 'the system refuses to listen on this address (an IPv6 link-local address needs its interface: [fe80::1%eth0]:PORT)';
+    }
     case 'EACCES':
       return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
     default:

@@ -237,6 +237,11 @@ it('a port in use or an address not of this machine: exit 2, saying why', async 
     const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6'));
     if (ipv6 && process.platform === 'linux') {
       cases.push([['--metrics', '[fe80::1]:0'], /--metrics: cannot listen on \[fe80::1\]:0: .*needs its interface/]);
+      // Given one the system does not have, the same advice read as if none had been given.
+      cases.push([
+        ['--dashboard', '[fe80::1%nosuch0]:0'],
+        /--dashboard: cannot listen on \[fe80::1%nosuch0\]:0: the system refuses to listen on this address: it has no interface nosuch0 \(ip link lists them\)/,
+      ]);
     }
     for (const [args, message] of cases) {
       const res = await collect(startTapline(['--input-dummy', 'x', '--output-null', ...args]), 20_000);
