@@ -660,7 +660,22 @@ async function feedPcap(
       err.code === ERROR_CODES.FILE_IO &&
       err.cause === undefined &&
       Number(input.stats?.().file_cut_short ?? 0) > 0;
-    if (!cutShort && !(stream?.compressed && stop?.aborted)) {
+    // A capture damaged part way (a block naming an interface its section lacks, a record length past any
+    // snaplen, a read error), as tshark reads one: the packets before the damage are reported, the damage named,
+    // and the run exits 1 (unreadEnds). One damaged before its first packet is no capture to report on.
+    const damaged =
+      isTaplineError(err) &&
+      (err.code === ERROR_CODES.BAD_PACKET || err.code === ERROR_CODES.FILE_IO) &&
+      Number(input.stats?.().file_packets ?? 0) > 0;
+    if (!cutShort && damaged && !stream?.compressed) {
+      readError = new TaplineError(
+        err.code,
+        `cannot read to the end: ${err.message.replace(/^cannot read capture: /, '')}; the ` +
+          `${progress.records - requestsBefore} messages before it are in the report`,
+        { where: err.where ?? address.host, cause: err },
+      );
+      log.warn(readError.describe(), 'report:read');
+    } else if (!cutShort && !(stream?.compressed && stop?.aborted)) {
       if (!stream?.compressed || !isTaplineError(err) || err.code !== ERROR_CODES.FILE_IO) throw err;
       readError = new TaplineError(
         ERROR_CODES.FILE_IO,

@@ -587,6 +587,47 @@ describe('tapline report', () => {
     assert.equal(w.code, 0, w.stderr);
   });
 
+  it('a capture damaged part way (a bad record length, an interface its section lacks): what came before is reported, the damage named, exit 1', async () => {
+    // pcap: the last record's captured length past any snaplen (zeek-http-get.pcap: 14 records, one exchange).
+    const pcap = Buffer.from(readFileSync(join(CORPUS_DIR, 'zeek-http-get.pcap')));
+    let last = 24;
+    for (let at = 24; at < pcap.length; at += 16 + pcap.readUInt32LE(at + 8)) last = at;
+    pcap.writeUInt32LE(0x7fffffff, last + 8);
+    // pcapng: the last Enhanced Packet Block names interface 7 of a section that describes one.
+    const ng = Buffer.from(readFileSync(join(CORPUS_DIR, 'chrissanders-http_post.pcapng')));
+    let epb = 0;
+    for (let at = 0; at < ng.length; at += ng.readUInt32LE(at + 4)) if (ng.readUInt32LE(at) === 6) epb = at;
+    ng.writeUInt32LE(7, epb + 8);
+    const cases = [
+      [
+        'bad-length.pcap',
+        pcap,
+        '1 requests, 1 responses',
+        `packet 14 (offset ${last}): cannot read to the end: record claims 2147483647 captured bytes`,
+      ],
+      [
+        'bad-interface.pcapng',
+        ng,
+        '2 requests, 2 responses',
+        `packet 21 (offset ${epb}): cannot read to the end: packet refers to interface 7 but the section describes 1`,
+      ],
+    ] as const;
+    for (const [name, bytes, counts, said] of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      for (const args of [
+        ['report', file],
+        ['report', '-'],
+      ]) {
+        const r = await runTapline(args, args[1] === '-' ? { stdin: bytes } : {});
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stdout.toString(), new RegExp(counts));
+        assert.ok(r.stderr.includes(said), r.stderr);
+        assert.match(r.stderr, /error: \S+ could not be read to the end \(see the warning above\)/);
+      }
+    }
+  });
+
   it('ports after a file that is no .pcap/.pcapng/.cap (x.gor:80, dump.bin:80) are a usage error naming it, not "cannot read x.gor:80"', async () => {
     const bin = join(dir, 'dump.bin');
     writeFileSync(bin, readFileSync(join(CORPUS_DIR, 'zeek-http-pipelined-requests.pcap')));
