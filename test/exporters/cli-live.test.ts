@@ -178,6 +178,15 @@ it('bad live-consumer flags are usage errors before anything starts', async () =
     [['--dashboard', ''], /--dashboard: expected host:port or :port, got ""/],
     [['--max-total', '1mb', '--alert-webhook='], /--alert-webhook: expected an http\(s\) URL, got ""/],
     [['--output-influxdb='], /--output-influxdb : expected an InfluxDB URL/],
+    // An empty db= wrote to 'tapline', two db= to the first: a database nobody named, without a word.
+    [
+      ['--output-influxdb', 'http://127.0.0.1:9?db='],
+      /--output-influxdb http:\/\/127\.0\.0\.1:9\?db=: db= is empty: give the database name \(or leave db out for the default, tapline\)/,
+    ],
+    [
+      ['--output-influxdb', 'http://127.0.0.1:9/write?db=a&db=b'],
+      /--output-influxdb \S+: db is given 2 times \("a", "b"\): give one database/,
+    ],
     // A % that starts no escape in the user or password: every POST failed with 'URI malformed'.
     [
       ['--max-total', '1mb', '--alert-webhook', 'http://bob:50%off@127.0.0.1:9/h'],

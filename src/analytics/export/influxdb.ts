@@ -53,7 +53,17 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
     });
   }
   checkReceiverUrl(url, flag);
-  const db = url.searchParams.get('db') || 'tapline';
+  // Taken as 'tapline' (an empty db=, a script's unset variable) or as the first of two, the run wrote to a
+  // database nobody asked for, created for it, without a word.
+  const dbs = url.searchParams.getAll('db');
+  if (dbs.length > 1 || dbs[0] === '') {
+    const why =
+      dbs.length > 1
+        ? `db is given ${dbs.length} times (${dbs.map((d) => JSON.stringify(d)).join(', ')}): give one database`
+        : 'db= is empty: give the database name (or leave db out for the default, tapline)';
+    throw new TaplineError(ERROR_CODES.USAGE, why, { where: `--${flag} ${text}` });
+  }
+  const db = dbs[0] ?? 'tapline';
   const write = new URL('/write', url);
   const query = new URL('/query', url);
   for (const [k, v] of url.searchParams) {
