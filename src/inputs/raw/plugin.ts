@@ -16,6 +16,7 @@ import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { FlagSet } from '../../core/flags.js';
 import type { InputPluginDef } from '../../core/registry.js';
 import { formatBytes, formatGoDuration } from '../../core/values.js';
+import { checkHeaderName } from '../../modifiers/wire-syntax.js';
 import { parseRawAddress, STDIN_CAPTURE } from './address.js';
 import { rawInputDecl } from './flags.js';
 import { defaultMemoryBudget } from './memory-budget.js';
@@ -154,11 +155,22 @@ export const rawInputPlugin: InputPluginDef = {
         `several workers need the af_packet engine on a live interface (this input is ${address.file ? 'a file' : engine})`,
       );
     }
+    const realIpHeader = f.string('input-raw-realip-header');
+    // gor writes the name into every request as given: 'X-Real IP', 'X:Y' or one with a line break ('X\r\nEvil')
+    // gave lines no parser reads as a header (or injected one), and the target answered 400.
+    if (realIpHeader !== '') {
+      checkHeaderName(
+        'input-raw-realip-header',
+        realIpHeader,
+        realIpHeader,
+        'gor writes it into every request as given, a line the target cannot read as a header',
+      );
+    }
     const options = {
       protocol: protocolText === 'binary' || protocolText === 'raw' ? ('binary' as const) : ('http' as const),
       trackResponse: f.bool('input-raw-track-response'),
       allowIncomplete: f.bool('input-raw-allow-incomplete'),
-      realIpHeader: f.string('input-raw-realip-header'),
+      realIpHeader,
       expireNs: BigInt(Math.round(expireMs * 1e6)),
       maxSize,
       memoryBudget,

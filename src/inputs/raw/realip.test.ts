@@ -4,7 +4,10 @@
  * whose lines end in bare LF got the header inside its body, or none.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runTapline } from '../../../test/support/cli.js';
+import { CORPUS_DIR } from '../../../test/support/corpus.js';
 import { CLIENT, capture, timed, turns } from './testkit.js';
 
 const b = (x: string) => Buffer.from(x, 'latin1');
@@ -47,5 +50,29 @@ describe('--input-raw-realip-header: the head, not the body', () => {
         `GET /e HTTP/1.1\nx-real-ip: ${CLIENT.ip}\n\n`,
       ],
     );
+  });
+
+  it('a name that is not an HTTP token is a usage error before the run (gor writes it into every request)', {
+    timeout: 60_000,
+  }, async () => {
+    const file = join(CORPUS_DIR, 'gopacket-test_loopback.pcap');
+    const cases: [string, string][] = [
+      ['X-Real IP', 'contains a space'],
+      ['X\r\nEvil: 1', 'contains a carriage return (\\r)'],
+      ['X:Y', 'contains the byte 0x3a'],
+    ];
+    for (const [name, why] of cases) {
+      const r = await runTapline(['--input-raw', file, '--input-raw-realip-header', name, '--output-stdout'], {
+        timeoutMs: 20_000,
+      });
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`--input-raw-realip-header ${JSON.stringify(name)}: the header name`), r.stderr);
+      assert.ok(r.stderr.includes(why), r.stderr);
+      assert.equal(r.stdout.length, 0, 'the run never started');
+    }
+    const ok = await runTapline(['--input-raw', file, '--input-raw-realip-header', 'X-Real-IP', '--output-null'], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(ok.code, 0, ok.stderr);
   });
 });
