@@ -737,7 +737,18 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       );
     }
     if (cut) return judgePartial(cut);
-    if (unusable.length > 0 || cutShort.length > 0) return EXIT_FAILED;
+    if (unusable.length > 0 || cutShort.length > 0) {
+      // Exit 1 whatever the budgets say, but not in silence about them: a breach in the part read is a finding,
+      // as after a signal (judgePartial); none found is no pass.
+      if (hasBudgets(budgets) && (cutShort.length === 0 || !writeBreaches(' in the part read'))) {
+        const why =
+          cutShort.length > 0
+            ? `${namesOf(cutShort)} could not be read to the end`
+            : 'an input held no readable record (named above)';
+        log.write(`tapline: budgets not judged: ${why}`);
+      }
+      return EXIT_FAILED;
+    }
     if (hasBudgets(budgets) && snapshot.total_requests === 0 && !flags.bool('allow-empty')) {
       log.write(
         `tapline: error: no request in ${namesOf(files)}: the budgets have nothing to judge (a replay or recording ` +

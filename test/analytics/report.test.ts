@@ -625,6 +625,13 @@ describe('tapline report', () => {
         assert.ok(r.stderr.includes(said), r.stderr);
         assert.match(r.stderr, /error: \S+ could not be read to the end \(see the warning above\)/);
       }
+      // Budgets: exit 1 either way, a breach in the part read said, none found not taken for a pass.
+      const broken = await runTapline(['report', file, '--max-total', '1']);
+      assert.equal(broken.code, 1, broken.stderr);
+      assert.match(broken.stderr, /tapline: 1 budget\(s\) broken in the part read:\n {2}max-total: all routes/);
+      const kept = await runTapline(['report', file, '--max-total', '1gb']);
+      assert.equal(kept.code, 1, kept.stderr);
+      assert.ok(kept.stderr.includes(`tapline: budgets not judged: ${file} could not be read to the end`), kept.stderr);
     }
   });
 
