@@ -123,3 +123,17 @@ test('a flag and its value in one argument (a Kubernetes args item "--input-raw 
     (err: unknown) => isTaplineError(err) && err.describe() === '--bogus x: unknown flag (TAPLINE_ERR_USAGE)',
   );
 });
+
+test('a flag declared once: the same value twice is taken, two values are a usage error; others keep the last', () => {
+  const once = new Map<string, FlagSpec>([
+    ['hook', { kind: 'string', help: '', section: 'General', once: 'one receiver' }],
+    ['exit-after', flag],
+  ]);
+  assert.equal(parseArgv(['--hook', 'a', '--hook=a'], once).flags.string('hook'), 'a');
+  assert.equal(parseArgv(['--exit-after', '1s', '--exit-after', '2s'], once).flags.string('exit-after'), '2s');
+  assert.throws(
+    () => parseArgv(['--hook', 'a', '--hook', 'b'], once),
+    (err: unknown) =>
+      isTaplineError(err) && err.describe() === '--hook: given twice ("a", then "b"): one receiver (TAPLINE_ERR_USAGE)',
+  );
+});

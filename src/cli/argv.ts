@@ -111,6 +111,13 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       if (Array.isArray(list)) list.push(value);
       else values.set(name, [value]);
     } else {
+      const before = values.get(name);
+      if (spec.once && before !== undefined && before !== value) {
+        throw usage(
+          `given twice (${JSON.stringify(String(before))}, then ${JSON.stringify(text)}): ${spec.once}`,
+          `--${name}`,
+        );
+      }
       values.set(name, value);
     }
   }

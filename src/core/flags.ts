@@ -17,6 +17,12 @@ export interface FlagSpec {
   readonly kind: FlagKind;
   /** Repeatable: every occurrence is kept, in order (gor's "multi" flags). */
   readonly multi?: boolean;
+  /**
+   * Not repeatable, and given twice with two values is a usage error whose reason ends with this text (what
+   * the flag does with one value). Other flags keep the last value, as gor's (Go's flag package) do; for
+   * these the first value was dropped without a word (a second --alert-webhook silenced the first receiver).
+   */
+  readonly once?: string;
   /** Default as text in the flag's own syntax (`5s`, `32mb`, `100`); parsed like a user value. */
   readonly default?: string;
   readonly help: string;

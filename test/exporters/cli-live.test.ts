@@ -178,6 +178,23 @@ it('bad live-consumer flags are usage errors before anything starts', async () =
     [['--dashboard', ''], /--dashboard: expected host:port or :port, got ""/],
     [['--max-total', '1mb', '--alert-webhook='], /--alert-webhook: expected an http\(s\) URL, got ""/],
     [['--output-influxdb='], /--output-influxdb : expected an InfluxDB URL/],
+    // Given twice, the first was dropped without a word: a second receiver silenced the first.
+    [
+      ['--max-total', '1mb', '--alert-webhook', 'http://127.0.0.1:9/a', '--alert-webhook=http://127.0.0.1:9/b'],
+      /--alert-webhook: given twice \("http:\/\/127\.0\.0\.1:9\/a", then "http:\/\/127\.0\.0\.1:9\/b"\): tapline POSTs alerts to one receiver; give one URL/,
+    ],
+    [
+      ['--output-influxdb', 'http://127.0.0.1:9?db=a', '--output-influxdb', 'http://127.0.0.1:9?db=b'],
+      /--output-influxdb: given twice .*: tapline writes to one InfluxDB database; give one URL/,
+    ],
+    [
+      ['--metrics', ':0', '--metrics', ':1'],
+      /--metrics: given twice \(":0", then ":1"\): tapline serves one Prometheus/,
+    ],
+    [
+      ['--dashboard', ':0', '--dashboard', ':1'],
+      /--dashboard: given twice \(":0", then ":1"\): tapline serves one dashboard/,
+    ],
     // An empty db= wrote to 'tapline', two db= to the first: a database nobody named, without a word.
     [
       ['--output-influxdb', 'http://127.0.0.1:9?db='],

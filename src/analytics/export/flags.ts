@@ -10,12 +10,14 @@ const SECTION = 'Analytics: live exporters, dashboard, alerts';
 export const liveConsumerFlags: Readonly<Record<string, FlagSpec>> = {
   metrics: {
     kind: 'string',
+    once: 'tapline serves one Prometheus endpoint; give one address',
     section: SECTION,
     value: 'ADDR',
     help: 'Serve Prometheus metrics at http://ADDR/metrics: per-route byte counters (direction, header/body), request counters by status class, latency histograms. A bare :port listens on 127.0.0.1 only.',
   },
   'output-influxdb': {
     kind: 'string',
+    once: 'tapline writes to one InfluxDB database; give one URL',
     section: SECTION,
     value: 'URL',
     help: 'Write per-route totals to InfluxDB 1.x every --output-influxdb-interval, as line protocol POSTed to /write, e.g. http://127.0.0.1:8086?db=tapline (the database is created when missing).',
@@ -29,6 +31,7 @@ export const liveConsumerFlags: Readonly<Record<string, FlagSpec>> = {
   },
   dashboard: {
     kind: 'string',
+    once: 'tapline serves one dashboard; give one address',
     section: SECTION,
     value: 'ADDR',
     help: 'Serve a live dashboard at http://ADDR/: bandwidth chart, top routes by bytes, status mix, alerts (works offline). A bare :port listens on 127.0.0.1 only.',
@@ -42,6 +45,7 @@ export const liveConsumerFlags: Readonly<Record<string, FlagSpec>> = {
   },
   'alert-webhook': {
     kind: 'string',
+    once: 'tapline POSTs alerts to one receiver; give one URL (a receiver that fans out, such as Alertmanager, reaches several)',
     section: SECTION,
     value: 'URL',
     help: 'POST each alert (fired, hourly reminder, resolved) as JSON to URL. Failures are counted and reported; the run goes on and exits 1 when some were not delivered.',
