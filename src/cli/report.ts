@@ -534,6 +534,17 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
   }
   const parquetFile = flags.string('parquet');
   if (parquetFile) parquetNotAnInput(parquetFile, files, baseFiles);
+  // The baseline one of the files compared with it ('report replayed.gor --compare replayed.gor', a link): every
+  // change of that file reads +0.0%, a comparison that passes whatever it holds.
+  const idOf = (f: string) => fileIdentity(splitPorts(f).path) ?? `none:${f}`; // standard input: none
+  const inputIds = new Map(files.map((f) => [idOf(f), f]));
+  const sameAsBase = baseFiles.map((b) => inputIds.get(idOf(b))).find((f) => f !== undefined);
+  if (compare && sameAsBase !== undefined) {
+    process.stderr.write(
+      `tapline: warning: --compare ${compare}: the baseline is also read as an input (${sameAsBase}): the change ` +
+        'compares it with itself; the baseline is meant to be an earlier recording or replay\n',
+    );
+  }
 
   const progress: ReportProgress = { records: 0, bytesRead: 0, bytesTotal: 0 };
   // IPv6 clients of capture files, by id prefix: the ids alone carry 4 bytes of an address (client column).

@@ -4,7 +4,7 @@
  * the corpus through the capture engine.
  */
 import assert from 'node:assert/strict';
-import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -271,6 +271,27 @@ describe('tapline report', () => {
     const whole = await runTapline(['report', ba, '--compare', ab]);
     assert.equal(whole.code, 0, whole.stderr);
     assert.doesNotMatch(whole.stderr, /route-limit/);
+  });
+
+  it('--compare with the baseline also read as an input (by any name) says the change compares it with itself', async () => {
+    const link = join(dir, 'current-link.gor');
+    symlinkSync(current, link);
+    for (const [args, input] of [
+      [[current, '--compare', current], current],
+      [[baseline, link, '--compare', current], link],
+    ] as const) {
+      const r = await runTapline(['report', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        r.stderr.includes(
+          `warning: --compare ${current}: the baseline is also read as an input (${input}): the change compares it ` +
+            'with itself',
+        ),
+        r.stderr,
+      );
+    }
+    const other = await runTapline(['report', current, '--compare', baseline]);
+    assert.doesNotMatch(other.stderr, /compares it with itself/);
   });
 
   it('--compare with a baseline that is not a recording exits 1 naming it; an empty one is warned about', async () => {
