@@ -291,5 +291,13 @@ describe('budgets', () => {
     assert.equal(parseShare('12.5', '--max-share'), 0.125);
     assert.throws(() => parseShare('0', '--max-share'), /percentage/);
     assert.throws(() => parseShare('150%', '--max-share'), /percentage/);
+    // Half, or half a percent? A bare number below 1 must say which.
+    assert.throws(
+      () => parseShare('0.5', '--max-share'),
+      /"0\.5" could be a fraction \(50%\) or a percentage \(0\.5%\): write 50% or 0\.5%/,
+    );
+    assert.equal(parseShare('0.5%', '--max-share'), 0.005);
+    assert.throws(() => parseShare('0.07', '--max-share'), /write 7% or 0\.07%/);
+    assert.equal(parseShare('1', '--max-share'), 0.01);
   });
 });

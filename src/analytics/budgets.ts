@@ -120,14 +120,27 @@ function exact(n: number): number {
   return Number(n.toPrecision(12));
 }
 
-/** `30%`, `30` or `0.3%` → 0..1. Throws a usage error naming `where`. */
+/**
+ * `30%`, `30` or `0.3%` → 0..1. Throws a usage error naming `where`. A bare number below 1 (`0.5`) is refused:
+ * written as a fraction it means half, read as a percentage half a percent, and a budget of the wrong one
+ * breaks on every run (or never); `0.5%` or `50%` says which.
+ */
 export function parseShare(text: string, where: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
   const n = m ? Number(m[1]) : Number.NaN;
   if (!(n > 0 && n <= 100)) {
     throw new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(text)} is not a percentage above 0 and at most 100`, {
       where,
     });
+  }
+  if (n < 1 && m![2] === '') {
+    const asFraction = Number((n * 100).toPrecision(12)); // 0.07 → 7, not 7.000000000000001
+    const given = m![1];
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `${JSON.stringify(text)} could be a fraction (${asFraction}%) or a percentage (${given}%): write ${asFraction}% or ${given}%`,
+      { where },
+    );
   }
   return n / 100;
 }
