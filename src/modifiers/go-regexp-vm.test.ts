@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GoRegexp, parseTemplate } from './go-regexp.js';
 import { translateGoRegexp } from './go-regexp-syntax.js';
-import { backtrackDegree } from './go-regexp-vm.js';
+import { backtrackCost, backtrackDegree } from './go-regexp-vm.js';
 
 const degree = (pattern: string) => backtrackDegree(translateGoRegexp(pattern).tokens);
 
@@ -24,6 +24,13 @@ describe('Go regexp: which patterns V8 could backtrack on', () => {
     ['(?m)^ab*', 2], // a multi-line ^ can match after any \n
   ];
   for (const [pattern, want] of table) it(`${pattern} → ${want}`, () => assert.equal(degree(pattern), want));
+  it('counts the choices made outside repetitions: 2 to their number', () => {
+    const branching = (pattern: string) => backtrackCost(translateGoRegexp(pattern).tokens).branching;
+    assert.equal(branching('^/api/'), 1);
+    assert.equal(branching('^/(GET|POST|PUT)/x?'), 4);
+    assert.equal(branching('(a?)(a?)(a?)b'), 8);
+    assert.equal(branching('(a?)+'), 1); // inside a repetition: that is the degree's business (Infinity)
+  });
 });
 
 describe('Go regexp: the linear-time matcher finishes where V8 would not', () => {
@@ -34,6 +41,18 @@ describe('Go regexp: the linear-time matcher finishes where V8 would not', () =>
     assert.equal(re.engine, 'linear');
     assert.equal(re.matches(Buffer.from(`/${'a'.repeat(40)}!`)), false);
     assert.equal(re.matches(Buffer.from(`/${'a'.repeat(40)}`)), true);
+  });
+  it('(a?) written 30 times then b, on 1000 a: choices in a row multiply (2^30 tries for V8)', () => {
+    // No repetition of anything ambiguous, and one repetition at most: it was left to V8, which took minutes.
+    const re = new GoRegexp(`${'(a?)'.repeat(30)}b`);
+    assert.equal(re.engine, 'linear'); // checked first, so that without the fix this fails instead of hanging
+    assert.equal(re.matches(Buffer.from(`/${'a'.repeat(1000)}`)), false);
+    assert.equal(
+      re.replaceAll(Buffer.from(`/${'a'.repeat(1000)}b`), parseTemplate('[$1$30]')).toString(),
+      `/${'a'.repeat(970)}[aa]`,
+    );
+    // A long list of alternatives is one choice: V8 keeps it (the VM would be slower there).
+    assert.equal(new GoRegexp(Array.from({ length: 500 }, (_, i) => `/p${i}/`).join('|')).engine, 'v8');
   });
   it('.*x.*y on 8000 x', () => {
     const re = new GoRegexp('.*x.*y');

@@ -85,14 +85,26 @@ function parse(tokens: readonly GoToken[]): Node {
 }
 
 /**
- * How V8's backtracking time can grow with the input's length n: about n^degree steps. Infinity when a
- * repetition's operand can match the same text in more than one way (it holds an alternation or another
- * repetition: `(a+)+`, `(a|ab)*`): that is exponential. Otherwise each repetition can give back characters to
- * the others, one factor of n each (`.*x.*y` is n² per start), and an unanchored pattern is tried at every start.
+ * How V8's backtracking time can grow with the input's length n: about branching × n^degree steps.
+ *
+ * degree is Infinity when a repetition's operand can match the same text in more than one way (it holds an
+ * alternation or another repetition: `(a+)+`, `(a|ab)*`): that is exponential in n. Otherwise each repetition can
+ * give back characters to the others, one factor of n each (`.*x.*y` is n² per start), and an unanchored pattern
+ * is tried at every start.
+ *
+ * branching is 2 to the number of choices made outside repetitions (an optional part, `a?` or `a{0,1}`, or an
+ * alternation): V8 may try every combination before it fails, so `(a?)(a?)…(a?)b` with 50 optionals is 2^50 tries
+ * on a run of `a` (it took minutes at 20 optionals on 1,000 bytes). An alternation counts 2 however many branches
+ * it has: one long list of paths is cheap for V8 (the branches fail at their first character), many choices in a
+ * row are what multiply.
  */
-export function backtrackDegree(tokens: readonly GoToken[]): number {
+export function backtrackCost(tokens: readonly GoToken[]): { degree: number; branching: number } {
   let repeats = 0;
   let ambiguousLoop = false;
+  let branching = 1;
+  const choose = (ways: number) => {
+    branching = Math.min(branching * ways, Number.MAX_SAFE_INTEGER);
+  };
   const walk = (node: Node, inLoop: boolean): void => {
     switch (node.kind) {
       case 'atom':
@@ -103,6 +115,7 @@ export function backtrackDegree(tokens: readonly GoToken[]): number {
         return;
       case 'alternation':
         if (inLoop) ambiguousLoop = true;
+        else choose(2);
         for (const item of node.items) walk(item, inLoop);
         return;
       case 'group':
@@ -111,13 +124,19 @@ export function backtrackDegree(tokens: readonly GoToken[]): number {
       case 'repeat':
         if (inLoop) ambiguousLoop = true;
         if (node.max >= 2) repeats++;
+        else if (node.min < node.max && !inLoop) choose(2);
         walk(node.body, inLoop || node.max >= 2);
     }
   };
   const root = parse(tokens);
   walk(root, false);
-  if (ambiguousLoop) return Number.POSITIVE_INFINITY;
-  return repeats + (isAnchored(root) ? 0 : 1);
+  if (ambiguousLoop) return { degree: Number.POSITIVE_INFINITY, branching };
+  return { degree: repeats + (isAnchored(root) ? 0 : 1), branching };
+}
+
+/** backtrackCost's degree alone. */
+export function backtrackDegree(tokens: readonly GoToken[]): number {
+  return backtrackCost(tokens).degree;
 }
 
 /** Does every match have to start at the start of the text (`^…` or `\A…` without (?m))? */

@@ -226,6 +226,12 @@ describe('Go regexp: patterns too large for V8', () => {
     assert.equal(re.matches(Buffer.from(`/${word}x`)), false);
     assert.equal(re.replaceAll(Buffer.from(`/${word}`), parseTemplate('<$0>')).toString(), `</${word}>`);
   });
+  it('groups nested thousands deep are refused as Go refuses them, not with a stack overflow', () => {
+    assert.throws(
+      () => new GoRegexp(`${'('.repeat(4000)}a${')'.repeat(4000)}`),
+      (err: unknown) => err instanceof GoRegexpError && /^expression nests too deeply/.test(err.message),
+    );
+  });
   it("one too large for the VM as well is refused at start with V8's words", () => {
     assert.throws(
       () => new GoRegexp('(a|b)'.repeat(25_000)),

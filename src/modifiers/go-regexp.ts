@@ -11,7 +11,7 @@
  */
 
 import { GoRegexpError, type GoTranslation, translateGoRegexp } from './go-regexp-syntax.js';
-import { backtrackDegree, PikeVm } from './go-regexp-vm.js';
+import { backtrackCost, PikeVm } from './go-regexp-vm.js';
 import { decodeGoString, encodeGoString } from './go-string.js';
 
 export { GoRegexpError } from './go-regexp-syntax.js';
@@ -94,6 +94,22 @@ function v8Engine(source: string, flags: string): Engine {
   };
 }
 
+/**
+ * The linear VM walks the pattern's tree recursively: groups nested a few thousand deep overflow the stack, which
+ * said only 'Maximum call stack size exceeded'. Go (1.19 on) refuses more than 1000 levels.
+ */
+function nestingChecked<T>(pattern: string, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new GoRegexpError(
+      'expression nests too deeply (Go refuses more than 1000 levels of groups; tapline cannot follow this many)',
+      `its ${pattern.length} characters`,
+    );
+  }
+}
+
 /** V8's words when it cannot compile the pattern (it does so on first use: this is that first use), else null. */
 function v8Refusal(v8: Engine): string | null {
   try {
@@ -111,9 +127,12 @@ function v8Refusal(v8: Engine): string | null {
  * ones to the linear-time VM. Both give the same matches (go-regexp-vm.test.ts checks it).
  */
 const V8_STEP_BUDGET = 2 ** 20;
+/** Up to this many combinations of choices (`a?`, `x|y`) outside repetitions, V8 is left to itself. */
+const MAX_PLAIN_BRANCHING = 64;
 
-function guardedEngine(v8: Engine, vm: PikeVm, degree: number): Engine {
-  const v8Limit = Number.isFinite(degree) ? Math.floor(V8_STEP_BUDGET ** (1 / degree)) : 0;
+function guardedEngine(v8: Engine, vm: PikeVm, degree: number, branching: number): Engine {
+  const budget = V8_STEP_BUDGET / branching;
+  const v8Limit = Number.isFinite(degree) && budget >= 1 ? Math.floor(budget ** (1 / Math.max(degree, 1))) : 0;
   return {
     test: (s) => (s.length <= v8Limit ? v8.test(s) : vm.exec(s, 0) !== null),
     exec: (s, from) => (s.length <= v8Limit ? v8.exec(s, from) : vm.exec(s, from)),
@@ -135,12 +154,19 @@ export class GoRegexp {
     this.translation = translateGoRegexp(pattern);
     const { source, flags, tokens, groups } = this.translation;
     const v8 = v8Engine(source, flags);
+    const { degree, branching } = nestingChecked(pattern, () =>
+      force === 'v8'
+        ? { degree: 1, branching: 1 }
+        : force === 'linear'
+          ? { degree: Number.POSITIVE_INFINITY, branching: 1 }
+          : backtrackCost(tokens),
+    );
     const refusal = v8Refusal(v8);
     if (refusal !== null) {
       // V8 compiles on first use and refuses a large pattern there ('Regular expression too large', 'Stack
       // overflow': a literal of 35,000 characters, 4,000 groups in a row), which Go takes: the run stopped at its
       // first request with an internal error. The linear VM matches it alone, or the flag is refused at start.
-      const vm = PikeVm.compile(tokens, flags, groups);
+      const vm = nestingChecked(pattern, () => PikeVm.compile(tokens, flags, groups));
       if (vm === null) {
         throw new GoRegexpError(
           `the pattern is too large for JavaScript's regexp engine (${refusal}); Go takes it: split it into ` +
@@ -152,10 +178,11 @@ export class GoRegexp {
       this.matcher = { test: (s) => vm.exec(s, 0) !== null, exec: (s, from) => vm.exec(s, from) };
       return;
     }
-    const degree = force === 'v8' ? 1 : force === 'linear' ? Number.POSITIVE_INFINITY : backtrackDegree(tokens);
-    const vm = degree > 1 ? PikeVm.compile(tokens, flags, groups) : null;
+    // One choice on a short input, or a few of them, cost V8 nothing worth a second engine.
+    const risky = degree > 1 || branching > MAX_PLAIN_BRANCHING;
+    const vm = risky ? nestingChecked(pattern, () => PikeVm.compile(tokens, flags, groups)) : null;
     this.engine = vm ? 'linear' : 'v8';
-    this.matcher = vm ? guardedEngine(v8, vm, degree) : v8;
+    this.matcher = vm ? guardedEngine(v8, vm, degree, branching) : v8;
   }
 
   /** Group index a template reference points at, or -1 (Go expands unknown names and numbers to nothing). */
