@@ -6,8 +6,15 @@
  *  3. the file is replayed to staging at 2× speed with the same pipeline the CLI runs;
  *  4. prints what happened: recorded, replayed, received, how fast, and where the recorded bytes went.
  * A dashboard (--dashboard ADDR, default an ephemeral port on 127.0.0.1) shows the recording live.
+ *
+ * Signals (the rule of signals.ts): a first SIGINT/SIGTERM/SIGHUP while recording stops the simulated users,
+ * the requests already sent are recorded and flushed, what was recorded is shown, and the demo ends without a
+ * replay; while replaying, the replay's own handler stops it (main.ts) and the demo shows what staging got.
+ * Either way its temporary directory is removed (a --dir is the user's: the recording is kept and named), and
+ * it exits with the signal's code (130 SIGINT, 143 SIGTERM, 129 SIGHUP) as `tapline report` does for a partial
+ * report. A second one exits at once (130), the temporary directory removed first.
  */
-import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
@@ -18,13 +25,14 @@ import { Pipeline } from '../core/pipeline.js';
 import type { Input } from '../core/plugin.js';
 import { formatBytes } from '../core/values.js';
 import { type RecordingTap, startRecordingTap } from '../demo/recorder.js';
-import { startDemoSite } from '../demo/site.js';
+import { type DemoSite, startDemoSite } from '../demo/site.js';
 import { browse } from '../demo/traffic.js';
 import { openLiveInput } from '../inputs/raw/index.js';
 import { fileOutput } from '../outputs/file.js';
 import { startDashboard } from '../web/server.js';
 import { runPipelineArgs } from './main.js';
 import { parseListenAddress } from './profiling.js';
+import { createSignalHandler, type SubcommandProcess, signalExitCode } from './signals.js';
 
 const DEMO_OPTIONS = 'demo takes --requests N, --dir DIR and --dashboard ADDR';
 const DEMO_USAGE = `Usage: tapline demo [--requests N] [--dir DIR] [--dashboard ADDR]
@@ -35,9 +43,12 @@ recording to a copy of the shop at 2x speed, and prints what happened and where 
   --requests N      requests to record (default 200)
   --dir DIR         where to write the recording, recorded.gor (default: a new temporary directory)
   --dashboard ADDR  where the live dashboard listens (default 127.0.0.1:0, an ephemeral port)
+
+Ctrl-C (SIGINT, or SIGTERM/SIGHUP) stops it: the requests sent so far are recorded and shown, the temporary
+directory is removed (a --dir recording is kept), exit 130 (143, 129); a second one exits at once.
 `;
 
-export async function runDemo(argv: string[]): Promise<number> {
+export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise<number> {
   let requests = 200;
   let dir: string | undefined;
   let dashboardAt = '127.0.0.1:0';
@@ -98,16 +109,19 @@ export async function runDemo(argv: string[]): Promise<number> {
         where: 'tapline demo --dir',
       });
   }
+  const listen = parseListenAddress(dashboardAt, 'dashboard');
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));
   const recording = join(workDir, 'recorded.gor');
-
-  const listen = parseListenAddress(dashboardAt, 'dashboard');
-  const production = await startDemoSite('production');
-  const staging = await startDemoSite('staging');
-  // Where the recorded bytes go: the recording pipeline feeds analytics, the dashboard shows them live.
-  const analytics = createAnalytics();
-  const dashboard = await startDashboard(analytics, listen);
+  const signals = demoSignals(proc, dir === undefined ? workDir : undefined);
+  let production: DemoSite | undefined;
+  let staging: DemoSite | undefined;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   try {
+    production = await startDemoSite('production');
+    staging = await startDemoSite('staging');
+    // Where the recorded bytes go: the recording pipeline feeds analytics, the dashboard shows them live.
+    const analytics = createAnalytics();
+    dashboard = await startDashboard(analytics, listen);
     out('tapline demo');
     out(`  dashboard (live)        ${dashboard.url}/`);
     out(`  production (recorded)   ${production.url}`);
@@ -130,7 +144,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     };
     const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log, processors: [observe] }).run();
     const t0 = performance.now();
-    await browse(recorder.live ? production.port : (input as RecordingTap).port, requests);
+    await browse(recorder.live ? production.port : (input as RecordingTap).port, requests, 4, signals.stop);
     const recordMs = performance.now() - t0;
     // Live capture: the kernel hands packets over in 10 ms blocks; the tap: the last response is in flight.
     await new Promise((r) => setTimeout(r, recorder.live ? 200 : 50));
@@ -146,10 +160,24 @@ export async function runDemo(argv: string[]): Promise<number> {
       `   recorded ${written} messages (${written / 2} requests + responses) in ${(recordMs / 1000).toFixed(2)}s → ${recording}`,
     );
     out();
+    if (signals.signalled) {
+      // Stopped while recording: what was recorded is shown; nothing is replayed.
+      analytics.finish();
+      out('Where the recorded bytes went (the part recorded):');
+      for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
+      out();
+      out(
+        `tapline demo: ${signals.signalled}: stopped while recording, after ${written / 2} of ${requests} requests; not replayed`,
+      );
+      out(`   ${signals.leftBehind(recording)}`);
+      return signalExitCode(signals.signalled);
+    }
     const args = ['--input-file', `${recording}|200%`, '--output-http', staging.url];
     out('2. Replaying to staging at 2× speed:');
     out(`   tapline ${args.map((a) => (/[|%\s]/.test(a) ? `'${a}'` : a)).join(' ')}`);
-    const code = await runPipelineArgs(args);
+    signals.phase = 'replay';
+    const code = await runPipelineArgs(args, signals.stopReplay);
+    signals.phase = 'done';
     out();
     const got = staging.received;
     const replayMs = got.lastAt - got.firstAt;
@@ -165,6 +193,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     );
     out();
     analytics.finish();
+    if (signals.signalled) {
+      out(`tapline demo: ${signals.signalled}: the replay was stopped (staging got what is counted above)`);
+      out(`   ${signals.leftBehind(recording)}`);
+      return signalExitCode(signals.signalled);
+    }
     out('4. Where the recorded bytes went (tapline report recorded.gor shows more):');
     for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
     out();
@@ -179,8 +212,92 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
     return code;
   } finally {
-    await Promise.all([production.close(), staging.close(), dashboard.close()]);
+    await Promise.all([production?.close(), staging?.close(), dashboard?.close()]);
+    signals.remove();
   }
+}
+
+/**
+ * The demo's signal rule (see the top of this file). `phase` is set by the demo: while the replay runs, the
+ * replay's own handler (main.ts) speaks and acts; this one only notes the signal and, when that handler exits
+ * at once, removes the temporary directory first (the same rule, so both agree on what is "again").
+ */
+function demoSignals(proc: SubcommandProcess | undefined, tempDir: string | undefined) {
+  const stop = new AbortController();
+  // The replay's handler stops it once in; a signal while the replay is still starting stops it through this.
+  const replayStop = new AbortController();
+  const state = {
+    stop: stop.signal,
+    stopReplay: replayStop.signal,
+    phase: 'recording' as 'recording' | 'replay' | 'done',
+    signalled: undefined as NodeJS.Signals | undefined,
+    /** Where the recording is after a stop: a temporary directory is removed, a --dir kept. */
+    leftBehind(recording: string): string {
+      if (tempDir === undefined) return `the recording so far is kept in ${recording}`;
+      return removeTemp()
+        ? `removed the demo's temporary directory ${tempDir} (give --dir DIR to keep the recording)`
+        : `could not remove the demo's temporary directory ${tempDir}`;
+    },
+    remove: () => {},
+  };
+  let removed = false;
+  const removeTemp = (): boolean => {
+    if (tempDir === undefined || removed) return removed;
+    try {
+      rmSync(tempDir, { recursive: true, force: true });
+      removed = true;
+    } catch {
+      // said by the caller
+    }
+    return removed;
+  };
+  // Lines of its own (the ignored SIGUSR1 too) are not said while the replay's handler says them.
+  const log = createLogger({
+    verbose: 0,
+    write: (line) => {
+      if (state.phase !== 'replay') process.stderr.write(`${line}\n`);
+    },
+  });
+  // Once the demo has ended, its directory holds the recording its last lines name: kept.
+  const leave = () => {
+    if (state.phase !== 'done' && tempDir !== undefined && removeTemp())
+      log.write(`tapline demo: removed its temporary directory ${tempDir}`);
+    proc?.exit(130);
+  };
+  const own = createSignalHandler({
+    isStopping: () => stop.signal.aborted,
+    stop: () => stop.abort(),
+    exitNow: leave,
+    get stopping() {
+      return state.phase === 'done'
+        ? 'the demo has ended, its results follow'
+        : 'the requests already sent are recorded, then the demo shows what it has';
+    },
+    abandoning: 'finishing the recording',
+    log,
+  });
+  // The replay's handler exits at once on a second signal; this copy of the rule removes the directory first.
+  let replayStopping = false;
+  const duringReplay = createSignalHandler({
+    isStopping: () => replayStopping,
+    stop: () => {
+      replayStopping = true;
+    },
+    exitNow: () => removeTemp(),
+    log: createLogger({ verbose: 0, write: () => {} }),
+  });
+  const routed = proc?.onStopSignals((signal) => {
+    if (state.phase !== 'done') state.signalled ??= signal;
+    if (state.phase === 'replay') {
+      // After every listener has had the signal: the replay's own handler, once in, takes it first (stopped
+      // before it, the handler took the signal for a second one and exited at once).
+      setImmediate(() => replayStop.abort(signal));
+      duringReplay(signal);
+    }
+    else own(signal);
+  }, log);
+  state.remove = () => routed?.remove();
+  return state;
 }
 
 /** The five largest routes by bytes, one line each. */

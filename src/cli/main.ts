@@ -160,8 +160,12 @@ const NO_MODIFIERS: Pick<Modifiers, 'processors' | 'stats' | 'beforeMiddleware'>
   beforeMiddleware: undefined,
 };
 
-/** Runs a pipeline from gor-style arguments (no subcommand). Throws TaplineError for usage problems. */
-export async function runPipelineArgs(argv: readonly string[]): Promise<number> {
+/**
+ * Runs a pipeline from gor-style arguments (no subcommand). Throws TaplineError for usage problems.
+ * `callerStop` (tapline demo's replay): when it aborts, the run stops as on a first signal, also when that
+ * came while the run was still starting, before its own signal handlers were in.
+ */
+export async function runPipelineArgs(argv: readonly string[], callerStop?: AbortSignal): Promise<number> {
   const specs = allFlags();
   const parsed = parseArgv(argv, specs);
   if (parsed.help) {
@@ -317,6 +321,13 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     ...(consumers?.describe() ?? []),
   ]);
   const crashes = installCrashGuard(pipeline, log);
+  // Said as a first signal is when the run's own handler did not say it (the stop came as the run started).
+  const callerStopped = () => {
+    if (!pipeline.isStopping) log.write(`tapline: ${String(callerStop?.reason)}: stopping; flushing outputs`);
+    void pipeline.stop();
+  };
+  if (callerStop?.aborted) callerStopped();
+  else callerStop?.addEventListener('abort', callerStopped, { once: true });
   // --output-stdout alone: a reader that left (`| head`) ends the run when the pipe fails, not at the next
   // message an input brings (--input-dummy: one a second). The output says why as it closes.
   const readerLeft = () => void pipeline.stop();
@@ -331,6 +342,7 @@ export async function runPipelineArgs(argv: readonly string[]): Promise<number> 
     summary = await pipeline.run();
   } finally {
     process.off('exit', abandonMiddleware);
+    callerStop?.removeEventListener('abort', callerStopped);
     process.stdout.off('error', readerLeft);
     stop.abort();
     for (const t of timers) clearTimeout(t);

@@ -16,13 +16,17 @@ const PAGES: ((n: number) => Page)[] = [
   (n: number) => ({ method: 'POST', path: '/api/orders', body: JSON.stringify({ product: n % 40, qty: 1 + (n % 3) }) }),
 ];
 
-/** Sends `total` requests from `users` concurrent keep-alive clients, pausing 5–25 ms between requests. */
-export async function browse(port: number, total: number, users = 4): Promise<number> {
+/**
+ * Sends `total` requests from `users` concurrent keep-alive clients, pausing 5–25 ms between requests. Once
+ * `stop` is aborted no user starts another request; those in flight are answered (the demo's own site, on
+ * 127.0.0.1) so that the recording ends on whole exchanges.
+ */
+export async function browse(port: number, total: number, users = 4, stop?: AbortSignal): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: users });
   let next = 0;
   let done = 0;
   const user = async () => {
-    while (next < total) {
+    while (next < total && !stop?.aborted) {
       const n = next++;
       const page = PAGES[(n * 7) % PAGES.length]!(n);
       await send(agent, port, page.method, page.path, page.body);

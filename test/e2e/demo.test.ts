@@ -1,13 +1,13 @@
 /** `tapline demo` is the README's first command: it must work on a fresh checkout. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
-import { cliShell, runTapline } from '../support/cli.js';
+import { cliShell, collect, runTapline, startTapline } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,4 +117,49 @@ it("the demo's next commands run tapline as it was started, not always as npx ta
   assert.equal(selfCommand('/home/me/.npm/_npx/5eec/node_modules/.bin/tapline', '/home/me'), 'npx tapline');
   assert.equal(selfCommand('/usr/local/bin/tapline', '/home/me'), 'tapline');
   assert.equal(selfCommand('/src/tapline/cli.ts', '/src/tapline', ['--import', 'tsx']), 'node --import tsx cli.ts');
+});
+
+/** Starts a demo, sends `signal` once stdout shows `when`, and returns what it printed. */
+async function signalDemo(args: string[], when: RegExp, signal: NodeJS.Signals) {
+  const child = startTapline(['demo', ...args]);
+  let seen = '';
+  let sent = false;
+  child.stdout!.on('data', (d: Buffer) => {
+    seen += d.toString();
+    if (!sent && when.test(seen)) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+  const res = await collect(child, 60_000);
+  return { ...res, out: res.stdout.toString() };
+}
+
+it('a SIGINT while recording stops the demo: what was recorded is shown, its temporary directory removed, exit 130', {
+  timeout: 90_000,
+}, async () => {
+  // It exited 130 without a word and left /tmp/tapline-demo-XXXXXX behind (with the partial recording).
+  const res = await signalDemo(['--requests', '100000'], /1\. Recording: /, 'SIGINT');
+  assert.equal(res.code, 130, res.stderr + res.out);
+  assert.match(res.stderr, /tapline: SIGINT: stopping; the requests already sent are recorded/);
+  assert.match(res.out, /recorded \d+ messages/);
+  assert.match(res.out, /tapline demo: SIGINT: stopped while recording, after \d+ of 100000 requests; not replayed/);
+  const temp = /removed the demo's temporary directory (\S+) \(give --dir DIR to keep the recording\)/.exec(res.out);
+  assert.ok(temp, res.out);
+  assert.equal(existsSync(temp[1]!), false, `${temp[1]} is still there`);
+  assert.doesNotMatch(res.out, /2\. Replaying|Next:/);
+});
+
+it('a SIGTERM while replaying stops the replay: what staging got is shown, a --dir recording kept, exit 143', {
+  timeout: 90_000,
+}, async () => {
+  const demoDir = join(dir, 'replay-stopped');
+  const res = await signalDemo(['--requests', '400', '--dir', demoDir], /2\. Replaying to staging/, 'SIGTERM');
+  assert.equal(res.code, 143, res.stderr + res.out);
+  assert.match(res.stderr, /tapline: SIGTERM: stopping; flushing outputs/);
+  assert.match(res.out, /3\. Staging received \d+ of 400 requests/);
+  assert.match(res.out, /tapline demo: SIGTERM: the replay was stopped/);
+  assert.match(res.out, /the recording so far is kept in \S+recorded\.gor/);
+  assert.ok(existsSync(join(demoDir, 'recorded.gor')));
+  assert.doesNotMatch(res.out, /Next:/);
 });
