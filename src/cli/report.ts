@@ -775,15 +775,16 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
       if (breaches.length === 0) return false;
       log.write(`tapline: ${breaches.length} budget(s) broken${where}:`);
       // --top lines per budget, worst first: a run over many routes (1,000 slow ones) does not flood a CI log.
-      const shown = new Map<string, number>();
-      for (const b of breaches) {
-        const n = (shown.get(b.budget) ?? 0) + 1;
-        shown.set(b.budget, n);
-        if (n <= top) log.write(`  ${b.message}`);
-      }
-      for (const [budget, n] of shown) {
+      // Each budget's count of the rest follows its own lines (breaches come grouped by budget), not the last one's.
+      const more = (budget: string, n: number) => {
         if (n > top)
           log.write(`  … and ${n - top} more route(s) breaking ${budget} (--top ${top} shown; --top raises it)`);
+      };
+      let n = 0;
+      for (const [i, b] of breaches.entries()) {
+        n = i > 0 && breaches[i - 1]!.budget === b.budget ? n + 1 : 1;
+        if (n <= top) log.write(`  ${b.message}`);
+        if (breaches[i + 1]?.budget !== b.budget) more(b.budget, n);
       }
       return true;
     }
