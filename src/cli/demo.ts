@@ -14,12 +14,12 @@
  * it exits with the signal's code (130 SIGINT, 143 SIGTERM, 129 SIGHUP) as `tapline report` does for a partial
  * report. A second one exits at once (130), the temporary directory removed first.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
 import { missingDirectories, mkdirProblem } from '../core/directories.js';
-import { describeError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
+import { describeError, describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
 import type { Input } from '../core/plugin.js';
@@ -41,7 +41,8 @@ Records simulated users browsing a demo shop on 127.0.0.1 (live capture on lo wh
 recording to a copy of the shop at 2x speed, and prints what happened and where the bytes went.
 
   --requests N      requests to record (default 200)
-  --dir DIR         where to write the recording, recorded.gor (default: a new temporary directory)
+  --dir DIR         where to write the recording, recorded.gor, which must not exist yet (default: a new
+                    temporary directory)
   --dashboard ADDR  where the live dashboard listens (default 127.0.0.1:0, an ephemeral port)
 
 Ctrl-C (SIGINT, or SIGTERM/SIGHUP) stops it: the requests sent so far are recorded and shown, the temporary
@@ -112,7 +113,9 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
   const listen = parseListenAddress(dashboardAt, 'dashboard');
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'tapline-demo-'));
   const recording = join(workDir, 'recorded.gor');
+  if (dir !== undefined) claimRecording(recording);
   const signals = demoSignals(proc, dir === undefined ? workDir : undefined);
+  let recordingNamed = false;
   let production: DemoSite | undefined;
   let staging: DemoSite | undefined;
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
@@ -156,6 +159,7 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
       out(`   the recording failed (${recorded.failures.join('; ')}): the demo stops here`);
       return 1;
     }
+    recordingNamed = true;
     out(
       `   recorded ${written} messages (${written / 2} requests + responses) in ${(recordMs / 1000).toFixed(2)}s → ${recording}`,
     );
@@ -213,6 +217,10 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
     return code;
   } finally {
     await Promise.all([production?.close(), staging?.close(), dashboard?.close()]);
+    // Claimed but never written (the demo failed before recording): left, it would refuse the next demo.
+    if (dir !== undefined) removeIfEmpty(recording);
+    // A temporary directory whose recording was never named (a dashboard address in use, a failed recording).
+    else if (!recordingNamed) rmSync(workDir, { recursive: true, force: true });
     signals.remove();
   }
 }
@@ -293,11 +301,38 @@ function demoSignals(proc: SubcommandProcess | undefined, tempDir: string | unde
       // before it, the handler took the signal for a second one and exited at once).
       setImmediate(() => replayStop.abort(signal));
       duringReplay(signal);
-    }
-    else own(signal);
+    } else own(signal);
   }, log);
   state.remove = () => routed?.remove();
   return state;
+}
+
+/**
+ * A --dir's recorded.gor is made here, empty, and must be new: the recording is appended to it (the file output
+ * never truncates), so an earlier demo's was replayed again ('Staging received 20 of 10 requests', exit 1, and a
+ * pause as long as the time between the two demos), and two demos sharing a --dir wrote into one file.
+ */
+function claimRecording(recording: string): void {
+  try {
+    closeSync(openSync(recording, 'wx', 0o660)); // the file output's mode (file-sink.ts)
+  } catch (cause) {
+    const exists = (cause as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new TaplineError(
+      ERROR_CODES.FILE_IO,
+      exists
+        ? `${recording} already exists (an earlier or a running demo's recording): the demo neither appends to it nor replaces it; move it away or give another --dir`
+        : `cannot create ${recording}: ${describeIoError(cause)}`,
+      { where: 'tapline demo --dir', cause },
+    );
+  }
+}
+
+function removeIfEmpty(file: string): void {
+  try {
+    if (statSync(file).size === 0) rmSync(file);
+  } catch {
+    // gone already, or not ours to remove: nothing to say
+  }
 }
 
 /** The five largest routes by bytes, one line each. */

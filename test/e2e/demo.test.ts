@@ -1,13 +1,14 @@
 /** `tapline demo` is the README's first command: it must work on a fresh checkout. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
-import { cliShell, collect, runTapline, startTapline } from '../support/cli.js';
+import { cliArgv, cliShell, collect, runTapline, startTapline } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapline-e2e-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -162,4 +163,42 @@ it('a SIGTERM while replaying stops the replay: what staging got is shown, a --d
   assert.match(res.out, /the recording so far is kept in \S+recorded\.gor/);
   assert.ok(existsSync(join(demoDir, 'recorded.gor')));
   assert.doesNotMatch(res.out, /Next:/);
+});
+
+it('tapline demo --dir holding an earlier recorded.gor refuses it, the old file untouched (it was appended to and replayed)', async () => {
+  // The second demo into one --dir said 'Staging received 20 of 10 requests' and 'staging got 20 requests, expected
+  // 10', exit 1: the new recording was appended to the old one, and the replay waited out the time between them.
+  const demoDir = join(dir, 'again');
+  mkdirSync(demoDir);
+  writeFileSync(join(demoDir, 'recorded.gor'), 'an earlier recording');
+  const res = await runTapline(['demo', '--requests', '10', '--dir', demoDir]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /tapline demo --dir: \S+recorded\.gor already exists \(an earlier or a running demo's recording\): the demo neither appends to it nor replaces it; move it away or give another --dir \(TAPLINE_ERR_FILE_IO\)/,
+  );
+  assert.equal(res.stdout.toString(), '');
+  assert.equal(readFileSync(join(demoDir, 'recorded.gor'), 'utf8'), 'an earlier recording');
+});
+
+it('a demo that cannot start (its dashboard port in use) leaves no directory and no empty recorded.gor behind', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const temp = join(dir, 'tmp-in-use');
+    mkdirSync(temp);
+    const [node, ...args] = cliArgv('demo', '--dashboard', `127.0.0.1:${port}`);
+    const child = spawn(node!, args, { env: { ...process.env, TMPDIR: temp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const res = await collect(child, 30_000);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--dashboard: cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+    assert.deepEqual(readdirSync(temp), []); // a tapline-demo-XXXXXX was left
+    const demoDir = join(dir, 'in-use');
+    const withDir = await runTapline(['demo', '--dir', demoDir, '--dashboard', `127.0.0.1:${port}`]);
+    assert.equal(withDir.code, 2, withDir.stderr);
+    assert.deepEqual(readdirSync(demoDir), []); // an empty recorded.gor would refuse the next demo
+  } finally {
+    taken.close();
+  }
 });
