@@ -19,7 +19,7 @@
  *   SIGINT/SIGTERM/SIGHUP ─▶ stop (AbortController) ─▶ feed ends at its next chunk ─▶ partial report, exit 128+n
  *   the same again (signals.ts's rule) ─▶ exit at once, 128+n, nothing more printed
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { budgetsFromFlags, evaluateBudgets, hasBudgets } from '../analytics/budgets.js';
 import type { ParquetWriter } from '../analytics/export/parquet.js';
@@ -266,6 +266,27 @@ function parquetNotAnInput(parquetFile: string, files: readonly string[], baseFi
   throw usage(
     `${parquetFile} is ${named === parquetFile ? what : `the same file as ${named}, ${what}`} of this report: the ` +
       `Parquet file would be written over it once it is read${other === parquetFile ? '' : ` (name another file, e.g. ${other})`}`,
+    '--parquet',
+  );
+}
+
+/**
+ * `--parquet /dev/stdout` (or any name of standard output): the table, or --json / --csv, goes there too, and
+ * the Parquet bytes came out mixed into it (a JSON consumer read garbage, exit 0).
+ */
+function parquetNotStdout(parquetFile: string): void {
+  const target = fileIdentity(parquetFile);
+  let stdout: string | undefined;
+  try {
+    const s = fstatSync(1, { bigint: true });
+    stdout = `${s.dev}:${s.ino}`;
+  } catch {
+    return; // no standard output: nothing to mix with
+  }
+  if (target === undefined || target !== stdout) return;
+  throw usage(
+    `${parquetFile} is standard output, where the report itself goes (its table, or --json / --csv): the ` +
+      'Parquet bytes would be mixed into it; name a file for --parquet (e.g. exchanges.parquet)',
     '--parquet',
   );
 }
@@ -533,7 +554,10 @@ export async function runReport(argv: readonly string[], proc?: SubcommandProces
     if (!streamPaths.has(path) && inputKind(path) === 'pcap') portsOf(f);
   }
   const parquetFile = flags.string('parquet');
-  if (parquetFile) parquetNotAnInput(parquetFile, files, baseFiles);
+  if (parquetFile) {
+    parquetNotAnInput(parquetFile, files, baseFiles);
+    parquetNotStdout(parquetFile);
+  }
   // The baseline one of the files compared with it ('report replayed.gor --compare replayed.gor', a link): every
   // change of that file reads +0.0%, a comparison that passes whatever it holds.
   const idOf = (f: string) => fileIdentity(splitPorts(f).path) ?? `none:${f}`; // standard input: none

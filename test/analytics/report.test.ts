@@ -378,6 +378,16 @@ describe('tapline report', () => {
     assert.deepEqual([readFileSync(copy), readFileSync(baseline)], before);
   });
 
+  it('--parquet naming standard output is a usage error: the Parquet bytes would mix into the report', async () => {
+    // Before: 'report x.gor --json --parquet /dev/stdout' wrote the JSON and the Parquet file into one stream, exit 0.
+    for (const name of ['/dev/stdout', '/proc/self/fd/1']) {
+      const r = await runTapline(['report', current, '--json', '--parquet', name], { timeoutMs: 30_000 });
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`--parquet: ${name} is standard output, where the report itself goes`), r.stderr);
+      assert.equal(r.stdout.length, 0);
+    }
+  });
+
   it('a malformed --route is a usage error naming the flag (exit 2), not a file that cannot be read', async () => {
     for (const [rule, why] of [
       ['videos/:id', /must start with \//],
