@@ -11,6 +11,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { type FlagSet, type FlagSpec, FlagSet as Flags, type FlagValue, parseFlagValue } from '../core/flags.js';
+import { redactText } from '../net/redact.js';
 
 export interface ParsedArgs {
   flags: FlagSet;
@@ -114,7 +115,7 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       const before = values.get(name);
       if (spec.once && before !== undefined && before !== value) {
         throw usage(
-          `given twice (${JSON.stringify(String(before))}, then ${JSON.stringify(text)}): ${spec.once}`,
+          `given twice (${JSON.stringify(redactText(String(before)))}, then ${JSON.stringify(redactText(text))}): ${spec.once}`,
           `--${name}`,
         );
       }

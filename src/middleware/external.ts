@@ -24,6 +24,7 @@ import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import { preview } from '../core/meta.js';
 import type { Batch, Transform } from '../core/plugin.js';
+import { redactCommand } from '../net/redact.js';
 import { commandHints, parseMiddlewareCommand } from './command.js';
 import { type DecodeResult, encodeHexLines, HexLineDecoder } from './hex-lines.js';
 
@@ -121,7 +122,7 @@ export class ExternalMiddleware {
 
   constructor(private readonly options: ExternalMiddlewareOptions) {
     this.command = parseMiddlewareCommand(options.command);
-    this.name = `middleware "${options.command}"`;
+    this.name = `middleware "${redactCommand(options.command)}"`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.quietMs = options.quietMs ?? 1000;
     this.decoder = new HexLineDecoder(options.maxMessageBytes ?? 0);

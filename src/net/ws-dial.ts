@@ -9,6 +9,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { type Conduit, socketConduit } from './conduit.js';
+import { redactUrl } from './redact.js';
 import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG } from './ws-frames.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -99,7 +100,7 @@ export function refusedUpgrade(res: IncomingMessage, target: WsTarget): string {
   } else if (code >= 300 && code < 400) {
     const location = res.headers.location;
     hint = location
-      ? `: a redirect to ${location}, which --output-ws does not follow: give that URL instead`
+      ? `: a redirect to ${redactUrl(location)}, which --output-ws does not follow: give that URL instead`
       : ': a redirect without a Location, which --output-ws does not follow';
   } else if (code >= 200 && code < 300) {
     hint = ': an ordinary HTTP answer, not a WebSocket one (is the path right?)';

@@ -18,6 +18,7 @@ import type { FlagSet } from '../core/flags.js';
 import type { Message } from '../core/message.js';
 import type { Output, PluginContext } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
+import { redactUrl } from '../net/redact.js';
 import { BulkIndexer, type BulkOptions, type BulkTarget } from './elasticsearch-bulk.js';
 import { buildDocument } from './elasticsearch-document.js';
 import { elasticsearchOutputDecl, FLAG } from './elasticsearch-flags.js';
@@ -40,7 +41,7 @@ export function parseElasticsearchUrl(address: string): BulkTarget {
   const bad = (why: string) =>
     new TaplineError(
       ERROR_CODES.USAGE,
-      `${why}: ${JSON.stringify(address)}; expected scheme://host[:port]/[path/]index, e.g. http://localhost:9200/gor`,
+      `${why}: ${JSON.stringify(redactUrl(address))}; expected scheme://host[:port]/[path/]index, e.g. http://localhost:9200/gor`,
       { where: `--${FLAG}` },
     );
   let url: URL;

@@ -17,6 +17,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { needsZone } from '../net/address.js';
+import { redactUrl } from '../net/redact.js';
 import { basicAuthorization } from '../net/url-credentials.js';
 import { deleteLaterHeaders } from '../protocol/http1/headers.js';
 import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';
@@ -43,9 +44,13 @@ export interface HttpTarget {
 
 export function parseTarget(address: string, flag = 'output-http'): HttpTarget {
   const bad = (why: string) =>
-    new TaplineError(ERROR_CODES.BAD_ADDRESS, `${why}: ${JSON.stringify(address)} (e.g. http://staging:8080)`, {
-      where: `--${flag}`,
-    });
+    new TaplineError(
+      ERROR_CODES.BAD_ADDRESS,
+      `${why}: ${JSON.stringify(redactUrl(address))} (e.g. http://staging:8080)`,
+      {
+        where: `--${flag}`,
+      },
+    );
   let text = address.trim();
   if (text === '') throw bad('empty target');
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);

@@ -25,6 +25,7 @@ import type { Batch, Output, RawRun } from '../core/plugin.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { formatBytes, formatGoDuration } from '../core/values.js';
 import { setsHostHeader } from '../modifiers/set-header.js';
+import { redactUrl } from '../net/redact.js';
 import { crlfHead } from '../protocol/http1/bare-lf.js';
 import { requestTitleMethod } from '../protocol/http1/title.js';
 import { DEFAULT_MAX_WORKERS, httpOutputDecl } from './http-flags.js';
@@ -96,7 +97,7 @@ export function httpOutput(address: string, options: HttpOutputOptions = {}): Ou
   /** Bytes received for the longest response cut to the buffer (said at close). */
   let longestCut = 0;
 
-  const name = `output-http(${address})`;
+  const name = `output-http(${redactUrl(address)})`;
   const log = options.log;
   if (target.emptyPort) {
     // Valid (RFC 3986: the port may be empty) and dialed as gor dials it, but most likely an unset variable.

@@ -7,6 +7,7 @@
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { forwarder } from '../net/forwarder.js';
+import { redactUrl } from '../net/redact.js';
 import { dialWebSocket, messageFrame, parseWsUrl, type WsTarget } from '../net/ws-dial.js';
 import { forwardingSettings } from './tcp.js';
 import { wsOutputDecl } from './ws-flags.js';
@@ -18,13 +19,13 @@ export const wsOutputPlugin: OutputPluginDef = {
     try {
       target = parseWsUrl(address);
     } catch (cause) {
-      throw new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(address)}: ${(cause as Error).message}`, {
+      throw new TaplineError(ERROR_CODES.USAGE, `${JSON.stringify(redactUrl(address))}: ${(cause as Error).message}`, {
         where: '--output-ws',
         cause,
       });
     }
     const settings = forwardingSettings(flags, 'output-ws');
-    const name = `output-ws(${target.url.href})`;
+    const name = `output-ws(${redactUrl(target.url.href)})`;
     if (target.emptyPort) {
       // Valid (RFC 3986: the port may be empty) and dialed as gor dials it, but most likely an unset variable.
       const secure = target.url.protocol === 'wss:';

@@ -21,12 +21,13 @@ import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
 import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
-import { checkReceiverUrl, portProblem, redactUrl } from '../analytics/export/post.js';
+import { checkReceiverUrl, portProblem } from '../analytics/export/post.js';
 import { MAX_SCRAPES_IN_FLIGHT, SCRAPE_SEND_TIMEOUT_MS, startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
+import { redactUrl } from '../net/redact.js';
 import { startDashboard } from './server.js';
 
 export interface LiveFeed extends AnalyticsFeed {
@@ -209,9 +210,13 @@ function checkWebhookUrl(text: string): void {
   } catch {}
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     const port = portProblem(text);
-    throw new TaplineError(ERROR_CODES.USAGE, port ?? `expected an http(s) URL, got ${JSON.stringify(text)}`, {
-      where: '--alert-webhook',
-    });
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      port ?? `expected an http(s) URL, got ${JSON.stringify(redactUrl(text))}`,
+      {
+        where: '--alert-webhook',
+      },
+    );
   }
   checkReceiverUrl(url, 'alert-webhook');
 }

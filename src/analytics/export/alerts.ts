@@ -26,10 +26,11 @@
  * keeps the POST's body (307, 308; post.ts).
  */
 import type { Logger } from '../../core/log.js';
+import { redactUrl } from '../../net/redact.js';
 import { type Breach, type Budgets, evaluateBudgets, formatWindow } from '../budgets.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
-import { postFollowingBody, redactUrl } from './post.js';
+import { postFollowingBody } from './post.js';
 
 export interface AlertEvent {
   readonly state: 'firing' | 'resolved';

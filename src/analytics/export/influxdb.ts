@@ -14,10 +14,11 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { redactUrl } from '../../net/redact.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
-import { answerText, checkReceiverUrl, oneLine, portProblem, postFollowingBody, redactUrl } from './post.js';
+import { answerText, checkReceiverUrl, oneLine, portProblem, postFollowingBody } from './post.js';
 
 export interface InfluxTarget {
   /** `http://host:8086/write?db=NAME[&rp=..&u=..&p=..]`, precision ns. */
@@ -37,19 +38,19 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
   } catch (cause) {
     const why = portProblem(text) ?? 'expected an InfluxDB URL like http://127.0.0.1:8086?db=tapline';
     throw new TaplineError(ERROR_CODES.USAGE, why, {
-      where: `--${flag} ${text}`,
+      where: `--${flag} ${redactUrl(text)}`,
       cause,
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TaplineError(ERROR_CODES.USAGE, `InfluxDB URL must be http or https, got ${url.protocol}`, {
-      where: `--${flag} ${text}`,
+      where: `--${flag} ${redactUrl(text)}`,
     });
   }
   const path = url.pathname.replace(/\/+$/, '');
   if (path !== '' && path !== '/write') {
     throw new TaplineError(ERROR_CODES.USAGE, `unexpected path ${url.pathname}: give the server and ?db=NAME`, {
-      where: `--${flag} ${text}`,
+      where: `--${flag} ${redactUrl(text)}`,
     });
   }
   checkReceiverUrl(url, flag);
@@ -61,7 +62,7 @@ export function parseInfluxUrl(text: string, flag = 'output-influxdb'): InfluxTa
       dbs.length > 1
         ? `db is given ${dbs.length} times (${dbs.map((d) => JSON.stringify(d)).join(', ')}): give one database`
         : 'db= is empty: give the database name (or leave db out for the default, tapline)';
-    throw new TaplineError(ERROR_CODES.USAGE, why, { where: `--${flag} ${text}` });
+    throw new TaplineError(ERROR_CODES.USAGE, why, { where: `--${flag} ${redactUrl(text)}` });
   }
   const db = dbs[0] ?? 'tapline';
   const write = new URL('/write', url);
@@ -216,7 +217,7 @@ export class InfluxWriter {
     clearInterval(this.timer);
     let previous: Outcome | undefined;
     while (this.inFlight) previous = await this.inFlight;
-    const url = redactUrl(this.target.writeUrl, { queryPassword: true });
+    const url = redactUrl(this.target.writeUrl);
     if (previous === 'timed out') {
       const points = toLineProtocol(this.snapshot(), this.previous, 0n).length;
       this.counters.points_not_written += points;
@@ -286,7 +287,7 @@ export class InfluxWriter {
       this.counters.failures++;
       const why = describeFetchError(err, this.timeoutMs);
       this.counters.last_error = why;
-      const url = redactUrl(this.target.writeUrl, { queryPassword: true });
+      const url = redactUrl(this.target.writeUrl);
       if (final) {
         this.counters.points_not_written += lines.length;
         this.log.write(

@@ -9,10 +9,11 @@
  * fetch() also refuses a URL holding a user and password (`http://bob:secret@hooks:9000/`), and says so with the
  * URL, password included. Those are taken out of the address and sent as HTTP Basic authentication instead (to
  * the same origin only: a redirect elsewhere does not get them), and messages name the URL with the password
- * masked (redactUrl).
+ * and its other secrets masked (net/redact.ts).
  */
 
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
+import { redactUrl } from '../../net/redact.js';
 import { basicAuthorization } from '../../net/url-credentials.js';
 import { printable } from '../printable.js';
 
@@ -46,11 +47,11 @@ export async function postFollowingBody(url: string, options: PostOptions): Prom
     const next = redirectTarget(res.status, location, at);
     if (res.status !== 307 && res.status !== 308) {
       throw new Error(
-        `answered ${res.status}, a redirect to ${next} that would resend the POST as a GET without its body; give that address instead`,
+        `answered ${res.status}, a redirect to ${redactUrl(next)} that would resend the POST as a GET without its body; give that address instead`,
       );
     }
     if (hop + 1 >= MAX_HOPS)
-      throw new Error(`answered ${res.status} again after ${MAX_HOPS} redirects (last to ${next})`);
+      throw new Error(`answered ${res.status} again after ${MAX_HOPS} redirects (last to ${redactUrl(next)})`);
     at = next;
   }
 }
@@ -65,7 +66,7 @@ function redirectTarget(status: number, location: string, at: string): string {
   try {
     next = new URL(location, at);
   } catch {}
-  const shown = oneLine(next ? redactUrl(next.toString()) : location);
+  const shown = oneLine(redactUrl(next ? next.toString() : location));
   if (!next) throw new Error(`answered ${status}, a redirect to ${JSON.stringify(shown)}, which is not an address`);
   if (next.protocol !== 'http:' && next.protocol !== 'https:')
     throw new Error(`answered ${status}, a redirect to ${shown}, which is not an http(s) address: not followed`);
@@ -135,17 +136,4 @@ export function checkReceiverUrl(url: URL, flag: string): void {
 export function portProblem(text: string): string | undefined {
   const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/@?#]*@)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
   return port !== undefined && Number(port) > 65535 ? `port ${port} is out of range (1-65535)` : undefined;
-}
-
-/** The URL for a message: the password masked (and the `p` query parameter, InfluxDB's password, with `query`). */
-export function redactUrl(url: string, options: { queryPassword?: boolean } = {}): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return url;
-  }
-  if (options.queryPassword && u.searchParams.has('p')) u.searchParams.set('p', '***');
-  if (u.password) u.password = '***';
-  return u.toString();
 }
