@@ -56,7 +56,11 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const a = arg.replace(/^--?/, '');
-    const [name, inline] = a.split('=', 2) as [string, string | undefined];
+    // At the first '=' only: split('=', 2) dropped the rest ('--dir=runs/a=b' wrote into runs/a, '--requests=5=6'
+    // recorded 5).
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
     if (name === 'help' || name === 'h') {
       process.stdout.write(DEMO_USAGE);
       return 0;
@@ -126,7 +130,7 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
     const analytics = createAnalytics();
     dashboard = await startDashboard(analytics, listen);
     out('tapline demo');
-    out(`  dashboard (live)        ${dashboard.url}/`);
+    out(`  dashboard (live)        ${browsable(dashboard.url)}`);
     out(`  production (recorded)   ${production.url}`);
     out(`  staging (replay target) ${staging.url}`);
     out();
@@ -333,6 +337,17 @@ function removeIfEmpty(file: string): void {
   } catch {
     // gone already, or not ours to remove: nothing to say
   }
+}
+
+/**
+ * The dashboard's address to open: 'http://0.0.0.0:PORT/' (--dashboard 0.0.0.0:PORT) is where it listens, not an
+ * address to browse (browsers refuse 0.0.0.0 or treat it apart): loopback is given, and that it is exposed.
+ */
+export function browsable(url: string): string {
+  const any = /^http:\/\/(0\.0\.0\.0|\[::\]):(\d+)$/.exec(url);
+  if (!any) return `${url}/`;
+  const loopback = any[1] === '[::]' ? '[::1]' : '127.0.0.1';
+  return `http://${loopback}:${any[2]}/ (listening on every address, ${any[1]}: open to the network, no login)`;
 }
 
 /** The five largest routes by bytes, one line each. */

@@ -6,7 +6,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { selfCommand } from '../../src/cli/demo.js';
+import { browsable, selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { cliArgv, cliShell, collect, runTapline, startTapline } from '../support/cli.js';
 
@@ -201,4 +201,33 @@ it('a demo that cannot start (its dashboard port in use) leaves no directory and
   } finally {
     taken.close();
   }
+});
+
+it("'--opt=value' keeps every '=' of the value, and a dashboard on 0.0.0.0 is given as an address to open", {
+  timeout: 90_000,
+}, async () => {
+  // '--dir=runs/a=b' wrote into runs/a and '--requests=5=6' recorded 5 (split('=', 2)); '--dashboard 0.0.0.0:0'
+  // printed 'http://0.0.0.0:PORT/' as the address to open.
+  const demoDir = join(dir, 'a=b');
+  const child = startTapline(['demo', `--dir=${demoDir}`, '--requests=40', '--dashboard=0.0.0.0:0']);
+  let seen = '';
+  let snapshot: Promise<number> | undefined;
+  child.stdout!.on('data', (d: Buffer) => {
+    seen += d.toString();
+    const url = /dashboard \(live\) +(http:\/\/\S+\/)/.exec(seen)?.[1];
+    if (url && !snapshot) snapshot = fetch(`${url}api/snapshot`).then((r) => r.status);
+  });
+  const res = await collect(child, 60_000);
+  assert.equal(res.code, 0, res.stderr + seen);
+  assert.match(seen, /dashboard \(live\) +http:\/\/127\.0\.0\.1:\d+\/ \(listening on every address, 0\.0\.0\.0: open/);
+  assert.equal(await snapshot, 200);
+  assert.ok(existsSync(join(demoDir, 'recorded.gor')));
+  const bad = await runTapline(['demo', '--requests=5=6']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /tapline demo --requests: expected a whole number from 1 to 1000000, got "5=6"/);
+  assert.equal(
+    browsable('http://[::]:81'),
+    'http://[::1]:81/ (listening on every address, [::]: open to the network, no login)',
+  );
+  assert.equal(browsable('http://127.0.0.1:81'), 'http://127.0.0.1:81/');
 });
