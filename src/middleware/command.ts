@@ -4,6 +4,7 @@
  * PATH when it has no slash (execvp, as Go's exec.Command does).
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { redactArgs } from '../net/redact.js';
 
 export interface MiddlewareCommand {
   readonly program: string;
@@ -35,9 +36,11 @@ const SHELL_OPERATORS = new Set(['|', '||', '&&', ';', '&', '>', '>>', '<', '2>'
  */
 export function commandHints(command: MiddlewareCommand): string[] {
   const hints: string[] = [];
-  const shellWords = command.args.filter(
-    (a) => SHELL_OPERATORS.has(a) || /^["'`]|["'`]$/.test(a) || /^\$|^~\//.test(a) || /\$[({A-Za-z_]/.test(a),
-  );
+  const shown = redactArgs(command.args); // a quoted token is shown as '***' (docs/errors.md)
+  const shellWords = shown.filter((_, i) => {
+    const a = command.args[i]!;
+    return SHELL_OPERATORS.has(a) || /^["'`]|["'`]$/.test(a) || /^\$|^~\//.test(a) || /\$[({A-Za-z_]/.test(a);
+  });
   if (shellWords.length > 0) {
     hints.push(
       `${command.program} is given ${shellWords.map((w) => JSON.stringify(w)).join(', ')} as plain argument(s): ` +

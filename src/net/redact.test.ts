@@ -60,5 +60,7 @@ describe('redactCommand', () => {
       'TOKEN=*** ./mw.py --api-key *** --token=*** -p 80 --url http://u:***@h/x?sig=*** --verbose',
     );
     assert.equal(redactCommand('./mw.py  --debug'), './mw.py  --debug');
+    // Quotes stay, so a warning about quoting still shows them.
+    assert.equal(redactCommand(`mw --token 'abc' --key="d"`), `mw --token '***' --key="***"`);
   });
 });

@@ -113,22 +113,36 @@ export function redactText(text: string): string {
  * environment assignment whose name says it is a secret (`--token X`, `--api-key=X`, `TOKEN=X cmd`) masked.
  */
 export function redactCommand(command: string): string {
-  const words = command.split(/(\s+)/);
+  const parts = command.split(/(\s+)/);
+  const words = parts.filter((_, i) => i % 2 === 0);
+  const shown = redactArgs(words);
+  return parts.map((part, i) => (i % 2 === 0 ? shown[i / 2]! : part)).join('');
+}
+
+/**
+ * redactCommand for a command already split into words: each word as it may be shown, in the same places. A
+ * masked value keeps the quotes around it (`'***'`), which a message about quoting still needs to show.
+ */
+export function redactArgs(words: readonly string[]): string[] {
   let maskNext = false;
-  return words
-    .map((word) => {
-      if (/^\s*$/.test(word)) return word;
-      if (maskNext) {
-        maskNext = false;
-        return MASK;
-      }
-      const flag = /^(-{1,2}[A-Za-z][\w.-]*|[A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word);
-      if (flag && isSecretName(flag[1]!.replace(/^-+/, ''))) return `${flag[1]}=${MASK}`;
-      if (/^--?[A-Za-z][\w.-]*$/.test(word) && isSecretName(word.replace(/^-+/, '')) && word.length > 2) {
-        maskNext = true;
-        return word;
-      }
-      return redactText(word);
-    })
-    .join('');
+  return words.map((word) => {
+    if (maskNext && word !== '') {
+      maskNext = false;
+      return maskKeepingQuotes(word);
+    }
+    const flag = /^(-{1,2}[A-Za-z][\w.-]*|[A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(word);
+    if (flag && isSecretName(flag[1]!.replace(/^-+/, ''))) return `${flag[1]}=${maskKeepingQuotes(flag[2]!)}`;
+    if (/^--?[A-Za-z][\w.-]*$/.test(word) && word.length > 2 && isSecretName(word.replace(/^-+/, ''))) {
+      maskNext = true;
+      return word;
+    }
+    return redactText(word);
+  });
+}
+
+/** `***` in place of a value, with the quote characters it starts or ends with. */
+function maskKeepingQuotes(value: string): string {
+  const lead = /^["'`]/.test(value) ? value[0] : '';
+  const trail = value.length > 1 && /["'`]$/.test(value) ? value.at(-1) : '';
+  return `${lead}${MASK}${trail}`;
 }

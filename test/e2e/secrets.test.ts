@@ -133,10 +133,11 @@ describe('secrets in what tapline prints', () => {
       file,
       '--output-null',
       '--middleware',
-      '/bin/false --token MwT0kenArg',
+      "/bin/false --token MwT0kenArg --api-key 'MwT0kenArg' | tee log",
     ]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /middleware "\/bin\/false --token \*\*\*"/);
+    assert.match(r.stderr, /middleware "\/bin\/false --token \*\*\* --api-key '\*\*\*' \| tee log"/);
+    assert.match(r.stderr, /is given "'\*\*\*'", "\|" as plain argument/); // the quoting hint
     assertNoSecret(`${r.stdout.toString()}${r.stderr}`, 'the output');
   });
 });
