@@ -16,7 +16,7 @@
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { createAnalytics } from '../analytics/index.js';
 import { missingDirectories, mkdirProblem } from '../core/directories.js';
 import { describeError, describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
@@ -320,12 +320,17 @@ function claimRecording(recording: string): void {
   try {
     closeSync(openSync(recording, 'wx', 0o660)); // the file output's mode (file-sink.ts)
   } catch (cause) {
-    const exists = (cause as NodeJS.ErrnoException).code === 'EEXIST';
+    const code = (cause as NodeJS.ErrnoException).code;
+    // ENOENT in a directory that is there (/proc/self): describeIoError's 'does not exist' misled.
+    const why =
+      code === 'ENOENT'
+        ? `${dirname(recording)} takes no new files (ENOENT; a kernel file system such as /proc or /sys?)`
+        : describeIoError(cause);
     throw new TaplineError(
       ERROR_CODES.FILE_IO,
-      exists
+      code === 'EEXIST'
         ? `${recording} already exists (an earlier or a running demo's recording): the demo neither appends to it nor replaces it; move it away or give another --dir`
-        : `cannot create ${recording}: ${describeIoError(cause)}`,
+        : `cannot create ${recording}: ${why}`,
       { where: 'tapline demo --dir', cause },
     );
   }

@@ -70,6 +70,13 @@ it('tapline demo --dir under /proc fails at start naming the directory (Node rec
     res.stderr,
     /tapline demo --dir: cannot make \/proc\/tapline-demo: \/proc exists but takes no new directories \(ENOENT/,
   );
+  // A directory there that takes no file: it said '/proc/self: the directory does not exist'.
+  const self = await runTapline(['demo', '--dir', '/proc/self']);
+  assert.equal(self.code, 1, self.stderr);
+  assert.match(
+    self.stderr,
+    /tapline demo --dir: cannot create \/proc\/self\/recorded\.gor: \/proc\/self takes no new files \(ENOENT; a kernel file system/,
+  );
 });
 
 it('tapline demo rejects unknown options with exit 2', async () => {
