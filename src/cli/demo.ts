@@ -206,12 +206,15 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
       out(`   ${signals.leftBehind(recording)}`);
       return signalExitCode(signals.signalled);
     }
-    out('4. Where the recorded bytes went (tapline report recorded.gor shows more):');
+    // Not 'tapline report recorded.gor': run as printed, from where the demo was started, it named no file.
+    out('4. Where the recorded bytes went (its report, below, shows more):');
     for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
     out();
     const self = selfCommand(process.argv[1], process.cwd(), process.execArgv);
     out('Next: look at the recording with');
     out(`   ${self} --input-file '${recording}' --output-stdout | less`);
+    out('see its report (top routes by bytes, by count and by latency) with');
+    out(`   ${self} report '${recording}'`);
     out('and replay it as fast as staging takes it with');
     out(`   ${self} --input-file '${recording}|max' --output-http ${staging.url.replace(/:\d+$/, ':PORT')}`);
     if (got.requests !== production.received.requests) {

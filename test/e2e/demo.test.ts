@@ -27,6 +27,11 @@ it('tapline demo records traffic, replays it at 2x to staging, and every request
   assert.ok(speedup > 1.5 && speedup < 2.6, `replay speed-up ${speedup}`);
   const recording = readFileSync(join(demoDir, 'recorded.gor'));
   assert.equal(recording.toString('latin1').split(SEPARATOR.toString('latin1')).length - 1, 120);
+  // The report it points to names the recording ('tapline report recorded.gor shows more' named no file there).
+  assert.ok(out.includes(` report '${join(demoDir, 'recorded.gor')}'`), out);
+  const report = await runTapline(['report', join(demoDir, 'recorded.gor')]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(report.stdout.toString(), /60 requests, 60 responses/);
 });
 
 it('without capture rights the demo says so and records through its tap', {
