@@ -5,6 +5,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
+import { redactUrl } from '../net/redact.js';
 
 export interface S3Location {
   readonly bucket: string;
@@ -137,8 +138,12 @@ export function checkEndpointUrl(endpoint: string, where: string): void {
     url = new URL(endpoint);
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
-    throw new TaplineError(ERROR_CODES.USAGE, `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`, {
-      where,
-    });
+    throw new TaplineError(
+      ERROR_CODES.USAGE,
+      `expected http(s)://host[:port], got ${JSON.stringify(redactUrl(endpoint))}`,
+      {
+        where,
+      },
+    );
   }
 }

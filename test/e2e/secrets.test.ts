@@ -114,6 +114,7 @@ describe('secrets in what tapline prints', () => {
       ['--output-http', 'ftp://bob:Pw0rdUser1nfo@127.0.0.1:8080/?token=QueryT0kenValue'],
       ['--output-http', 'http://bob:Pw0rdUser1nfo@127.0.0.1:0/?token=QueryT0kenValue'],
       ['--output-ws', 'http://bob:Pw0rdUser1nfo@127.0.0.1:8080/?token=QueryT0kenValue'],
+      ['--output-file', 's3://bkt/x.gor', '--s3-endpoint', 'ftp://key:Pw0rdUser1nfo@127.0.0.1:9000'],
       [
         ...['--max-total', '1', '--alert-webhook', 'http://127.0.0.1:9/a?token=QueryT0kenValue'],
         ...['--alert-webhook', 'http://bob:Pw0rdUser1nfo@127.0.0.1:9/b'],
