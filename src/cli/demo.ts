@@ -145,8 +145,12 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
     }
     const input = recorder.live ? recorder.input : await startRecordingTap(production.port);
     const writer = fileOutput({ path: recording, append: true });
+    // Counted by type: written / 2 said '2.5 requests + responses' when a capture lost a response.
+    const seen = { requests: 0, responses: 0 };
     const observe = (msg: Parameters<typeof analytics.observe>[0]) => {
       analytics.observe(msg);
+      if (msg.meta.type === '1') seen.requests++;
+      else if (msg.meta.type === '2') seen.responses++;
       return msg;
     };
     const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log, processors: [observe] }).run();
@@ -165,7 +169,7 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
     }
     recordingNamed = true;
     out(
-      `   recorded ${written} messages (${written / 2} requests + responses) in ${(recordMs / 1000).toFixed(2)}s → ${recording}`,
+      `   recorded ${written} messages (${plural(seen.requests, 'request')}, ${plural(seen.responses, 'response')}) in ${(recordMs / 1000).toFixed(2)}s → ${recording}`,
     );
     out();
     if (signals.signalled) {
@@ -175,7 +179,7 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
       for (const line of topRoutes(analytics.snapshot())) out(`   ${line}`);
       out();
       out(
-        `tapline demo: ${signals.signalled}: stopped while recording, after ${written / 2} of ${requests} requests; not replayed`,
+        `tapline demo: ${signals.signalled}: stopped while recording, after ${seen.requests} of ${requests} requests; not replayed`,
       );
       out(`   ${signals.leftBehind(recording)}`);
       return signalExitCode(signals.signalled);
@@ -357,6 +361,8 @@ export function browsable(url: string): string {
   const loopback = any[1] === '[::]' ? '[::1]' : '127.0.0.1';
   return `http://${loopback}:${any[2]}/ (listening on every address, ${any[1]}: open to the network, no login)`;
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The five largest routes by bytes, one line each. */
 function topRoutes(snapshot: ReturnType<ReturnType<typeof createAnalytics>['snapshot']>): string[] {

@@ -21,7 +21,7 @@ it('tapline demo records traffic, replays it at 2x to staging, and every request
   const out = res.stdout.toString();
   // The suite runs as root in CI: the demo records by live capture on lo.
   if (process.getuid?.() === 0) assert.match(out, /captured live on lo:\d+/);
-  assert.match(out, /recorded 120 messages/);
+  assert.match(out, /recorded 120 messages \(60 requests, 60 responses\)/);
   assert.match(out, /Staging received 60 of 60 requests/);
   const speedup = Number(/\(([\d.]+)× faster; asked for 2×\)/.exec(out)?.[1]);
   assert.ok(speedup > 1.5 && speedup < 2.6, `replay speed-up ${speedup}`);
