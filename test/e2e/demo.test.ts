@@ -38,7 +38,8 @@ it('without capture rights the demo says so and records through its tap', {
   skip: process.getuid?.() !== 0 ? 'needs root to drop CAP_NET_RAW' : false,
 }, async () => {
   const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const cmd = cliShell('demo', '--requests', '20');
+    // A --dir of the test's: without one, each run of the suite left a /tmp/tapline-demo-XXXXXX (kept by design).
+    const cmd = cliShell('demo', '--requests', '20', '--dir', join(dir, 'no-capture'));
     const child = spawn('capsh', ['--drop=cap_net_raw', '--', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
