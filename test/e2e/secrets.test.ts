@@ -41,7 +41,7 @@ function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
 before(async () => {
   answer500 = await listen((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(500).end('no'));
+    req.on('end', () => res.writeHead(500).end(`Cannot POST ${req.url}`)); // as a proxy's page may
   });
   // Sends the POST elsewhere as a GET, its query (secrets included) in the Location.
   redirecting = await listen((req, res) => {
@@ -98,7 +98,12 @@ describe('secrets in what tapline prints', () => {
       r.stderr,
       new RegExp(`output-ws\\(ws://127\\.0\\.0\\.1:${plainHttp}/feed\\?access_token=\\*\\*\\*\\)`),
     );
-    assert.match(r.stderr, new RegExp(`write to http://127\\.0\\.0\\.1:${answer500}/write\\?[^ ]*p=\\*\\*\\*`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `write to http://127\\.0\\.0\\.1:${answer500}/write\\?[^ ]*p=\\*\\*\\*[^ ]* failed: answered 500: Cannot POST /write\\?[^ ]*p=\\*\\*\\*`,
+      ),
+    );
     assert.match(
       r.stderr,
       new RegExp(

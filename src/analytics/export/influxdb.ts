@@ -14,7 +14,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { redactUrl } from '../../net/redact.js';
+import { redactText, redactUrl } from '../../net/redact.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';
@@ -337,7 +337,8 @@ function answered(status: number, body: string): string {
   try {
     error = (JSON.parse(body) as { error?: unknown }).error;
   } catch {}
-  const text = oneLine(typeof error === 'string' ? error : body);
+  // A proxy's page may quote the request's URL, InfluxDB's u= and p= with it ('Cannot POST /write?…&p=…').
+  const text = oneLine(redactText(typeof error === 'string' ? error : body));
   return text ? `answered ${status}: ${text}` : `answered ${status}`;
 }
 
