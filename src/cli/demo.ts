@@ -155,7 +155,21 @@ export async function runDemo(argv: string[], proc?: SubcommandProcess): Promise
     };
     const recordRun = new Pipeline({ inputs: [input], outputs: [writer], log, processors: [observe] }).run();
     const t0 = performance.now();
-    await browse(recorder.live ? production.port : (input as RecordingTap).port, requests, 4, signals.stop);
+    const target = recorder.live ? production.port : (input as RecordingTap).port;
+    try {
+      await browse(target, requests, 4, signals.stop);
+    } catch (cause) {
+      // A network namespace whose lo is down: listening on 127.0.0.1 works, connecting does not (ENETUNREACH).
+      // It crashed with a stack trace and left the recording pipeline running.
+      await input.close();
+      await recordRun;
+      throw new TaplineError(
+        ERROR_CODES.PEER,
+        `the simulated users cannot reach the demo site at 127.0.0.1:${target}: ${describeError(cause)}` +
+          ' (is the loopback interface, lo, up? ip link set lo up)',
+        { where: 'tapline demo', cause },
+      );
+    }
     const recordMs = performance.now() - t0;
     // Live capture: the kernel hands packets over in 10 ms blocks; the tap: the last response is in flight.
     await new Promise((r) => setTimeout(r, recorder.live ? 200 : 50));

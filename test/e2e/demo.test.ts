@@ -244,3 +244,20 @@ it("'--opt=value' keeps every '=' of the value, and a dashboard on 0.0.0.0 is gi
   );
   assert.equal(browsable('http://127.0.0.1:81'), 'http://127.0.0.1:81/');
 });
+
+it('a demo where 127.0.0.1 cannot be reached (lo down) says so in one line, no stack trace', {
+  skip: process.getuid?.() !== 0 ? 'needs root for a network namespace (unshare -n)' : false,
+  timeout: 60_000,
+}, async () => {
+  // In a new network namespace lo is down: listening on 127.0.0.1 works, connecting fails with ENETUNREACH. It
+  // printed 'unexpected failure: connect ENETUNREACH … (TAPLINE_ERR_INTERNAL; please report it with this trace)'.
+  const [node, ...args] = cliArgv('demo', '--requests', '3', '--dir', join(dir, 'lo-down'));
+  const child = spawn('unshare', ['-n', node!, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const res = await collect(child, 50_000);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /tapline demo: the simulated users cannot reach the demo site at 127\.0\.0\.1:\d+: connect ENETUNREACH[^\n]*\(is the loopback interface, lo, up\? ip link set lo up\) \(TAPLINE_ERR_PEER\)/,
+  );
+  assert.doesNotMatch(res.stderr, /TAPLINE_ERR_INTERNAL|\n {4}at /);
+});
