@@ -4,6 +4,7 @@
  * them in gor's fixed order on requests that have a valid HTTP/1 request line; anything else is not touched.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { redactFlagValue } from '../net/redact.js';
 import { GoRegexp, GoRegexpError } from './go-regexp.js';
 
 export interface Modifier {
@@ -24,7 +25,9 @@ export interface Modifier {
 
 /** A usage error (exit 2) naming the flag and the value at fault. */
 export function flagError(flag: string, value: string, message: string, cause?: unknown): TaplineError {
-  return new TaplineError(ERROR_CODES.USAGE, message, { where: `--${flag} ${JSON.stringify(value)}`, cause });
+  // A credential in the value (--http-set-header 'Authorization: …') is not printed (docs/errors.md).
+  const shown = redactFlagValue(flag, value);
+  return new TaplineError(ERROR_CODES.USAGE, message, { where: `--${flag} ${JSON.stringify(shown)}`, cause });
 }
 
 /** What Go's `unicode.IsSpace` calls white space (JS's `trim()` differs: it strips U+FEFF, keeps U+0085). */

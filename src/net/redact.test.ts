@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactCommand, redactText, redactUrl } from './redact.js';
+import { redactCommand, redactFlagValue, redactText, redactUrl } from './redact.js';
 
 describe('redactUrl', () => {
   it('masks the password of the user information, keeps the user', () => {
@@ -62,5 +62,17 @@ describe('redactCommand', () => {
     assert.equal(redactCommand('./mw.py  --debug'), './mw.py  --debug');
     // Quotes stay, so a warning about quoting still shows them.
     assert.equal(redactCommand(`mw --token 'abc' --key="d"`), `mw --token '***' --key="***"`);
+  });
+});
+
+describe('redactFlagValue', () => {
+  it('masks the value of a credential header or secret parameter, keeps other values and flags whole', () => {
+    assert.equal(redactFlagValue('http-set-header', 'Authorization: Bearer abc'), 'Authorization: ***');
+    assert.equal(redactFlagValue('http-set-header', 'Authorization Bearer abc'), 'Authorization ***');
+    assert.equal(redactFlagValue('http-set-header', 'X-Api-Key:k1'), 'X-Api-Key:***');
+    assert.equal(redactFlagValue('http-set-header', 'X-Real IP: 1.2.3.4'), 'X-Real IP: 1.2.3.4');
+    assert.equal(redactFlagValue('http-set-param', 'access_token=abc'), 'access_token=***');
+    assert.equal(redactFlagValue('http-set-param', 'page=2'), 'page=2');
+    assert.equal(redactFlagValue('http-allow-header', 'Authorization: ^Bearer'), 'Authorization: ^Bearer');
   });
 });

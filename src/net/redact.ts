@@ -146,3 +146,25 @@ function maskKeepingQuotes(value: string): string {
   const trail = value.length > 1 && /["'`]$/.test(value) ? value.at(-1) : '';
   return `${lead}${MASK}${trail}`;
 }
+
+/** Headers whose value is a credential, besides names isSecretName takes (X-Api-Key, X-Auth-Token). */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/**
+ * A modifier flag's value as a message may quote it: a `--http-set-header` of a credential header
+ * (`Authorization: ***`, also when its colon is missing) and a `--http-set-param` of a secret name (`token=***`).
+ * Any other value (a regexp, mostly) is shown whole: it is what the message is about.
+ */
+export function redactFlagValue(flag: string, value: string): string {
+  if (flag === 'http-set-header') {
+    const m = /^(\s*([^:\s]+))(\s*:?\s*)([\s\S]*)$/.exec(value);
+    const name = m?.[2]?.toLowerCase() ?? '';
+    if (m && m[4] !== '' && (SECRET_HEADERS.has(name) || isSecretName(name))) return `${m[1]}${m[3]}${MASK}`;
+    return value;
+  }
+  if (flag === 'http-set-param') {
+    const m = /^(\s*([^=\s]+))(\s*=?\s*)([\s\S]*)$/.exec(value);
+    if (m && m[4] !== '' && isSecretName(m[2]!)) return `${m[1]}${m[3]}${MASK}`;
+  }
+  return value;
+}

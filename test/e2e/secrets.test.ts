@@ -120,6 +120,9 @@ describe('secrets in what tapline prints', () => {
       ['--output-http', 'http://bob:Pw0rdUser1nfo@127.0.0.1:0/?token=QueryT0kenValue'],
       ['--output-ws', 'http://bob:Pw0rdUser1nfo@127.0.0.1:8080/?token=QueryT0kenValue'],
       ['--output-file', 's3://bkt/x.gor', '--s3-endpoint', 'ftp://key:Pw0rdUser1nfo@127.0.0.1:9000'],
+      ['--http-set-header', 'Authorization Bearer QueryT0kenValue'],
+      ['--http-set-header', 'X-Api-Key: Pw0rdUser1nfo\x01x'],
+      ['--http-set-param', 'access_token QueryT0kenValue'],
       [
         ...['--max-total', '1', '--alert-webhook', 'http://127.0.0.1:9/a?token=QueryT0kenValue'],
         ...['--alert-webhook', 'http://bob:Pw0rdUser1nfo@127.0.0.1:9/b'],
@@ -128,7 +131,7 @@ describe('secrets in what tapline prints', () => {
     for (const flag of cases) {
       const r = await runTapline(['--input-file', file, '--output-null', ...flag]);
       assert.equal(r.code, 2, `${flag.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /127\.0\.0\.1|\*\*\*/, r.stderr);
+      assert.match(r.stderr, /127\.0\.0\.1|\*\*\*/, r.stderr); // what was masked is still named
       assertNoSecret(`${r.stdout.toString()}${r.stderr}`, flag.join(' '));
     }
   });
