@@ -17,6 +17,7 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { browsable } from '../analytics/export/listen.js';
 import { createAnalytics } from '../analytics/index.js';
 import { missingDirectories, mkdirProblem } from '../core/directories.js';
 import { describeError, describeIoError, ERROR_CODES, isTaplineError, TaplineError } from '../core/errors.js';
@@ -363,17 +364,6 @@ function removeIfEmpty(file: string): void {
   } catch {
     // gone already, or not ours to remove: nothing to say
   }
-}
-
-/**
- * The dashboard's address to open: 'http://0.0.0.0:PORT/' (--dashboard 0.0.0.0:PORT) is where it listens, not an
- * address to browse (browsers refuse 0.0.0.0 or treat it apart): loopback is given, and that it is exposed.
- */
-export function browsable(url: string): string {
-  const any = /^http:\/\/(0\.0\.0\.0|\[::\]):(\d+)$/.exec(url);
-  if (!any) return `${url}/`;
-  const loopback = any[1] === '[::]' ? '[::1]' : '127.0.0.1';
-  return `http://${loopback}:${any[2]}/ (listening on every address, ${any[1]}: open to the network, no login)`;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -21,6 +21,7 @@ import { budgetsFromFlags, hasBudgets } from '../analytics/budgets.js';
 import { AlertMonitor } from '../analytics/export/alerts.js';
 import type { AnalyticsFeed } from '../analytics/export/feed.js';
 import { InfluxWriter, parseInfluxUrl } from '../analytics/export/influxdb.js';
+import { browsable } from '../analytics/export/listen.js';
 import { checkReceiverUrl, portProblem } from '../analytics/export/post.js';
 import { MAX_SCRAPES_IN_FLIGHT, SCRAPE_SEND_TIMEOUT_MS, startMetricsServer } from '../analytics/export/prometheus.js';
 import type { AnalyticsSnapshot } from '../analytics/types.js';
@@ -176,7 +177,7 @@ export async function startLiveConsumers(
     if (dashboardAt) {
       const d = await startDashboard(feed, dashboardAt, alerts ? { alerts } : {});
       closers.push(() => d.close());
-      log.write(`tapline: dashboard on ${d.url}/`);
+      log.write(`tapline: dashboard on ${browsable(d.url)}`);
       stats.dashboard = () => d.stats();
       lines.push(() => {
         const s = d.stats();

@@ -6,7 +6,8 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { browsable, selfCommand } from '../../src/cli/demo.js';
+import { browsable } from '../../src/analytics/export/listen.js';
+import { selfCommand } from '../../src/cli/demo.js';
 import { SEPARATOR } from '../../src/core/gor-format.js';
 import { cliArgv, cliShell, collect, runTapline, startTapline } from '../support/cli.js';
 

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/core/log.js';
 import { startDashboard } from '../../src/web/server.js';
 import type { DashboardState } from '../../src/web/state.js';
 import { exchange, FixedFeed, snapshotOf } from '../exporters/fixed-feed.js';
+import { collect, startTapline, waitForStderr } from '../support/cli.js';
 
 /** One request; resolves with the status and the headers once the answer has ended (or rejects after 3 s). */
 function ask(url: string, method: string): Promise<{ status: number; allow: string | undefined }> {
@@ -221,5 +222,29 @@ describe('dashboard and metrics over plain HTTP', () => {
     } finally {
       await metrics.close();
     }
+  });
+});
+
+describe('the dashboard address a run prints', () => {
+  it('on 0.0.0.0 it is one to open (loopback), and says the dashboard is open to the network', async () => {
+    // Before: 'tapline: dashboard on http://0.0.0.0:PORT/', where it listens, which browsers refuse or treat apart.
+    const run = startTapline(['--input-dummy', 'x', '--output-null', '--dashboard', '0.0.0.0:0']);
+    let stderr = '';
+    run.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const done = collect(run, 60_000);
+    try {
+      await waitForStderr(run, /open to the network, no login\)/, 30_000);
+      const line = /tapline: dashboard on (\S+) \(listening on every address, 0\.0\.0\.0: open to the network/.exec(
+        stderr,
+      );
+      assert.ok(line, stderr);
+      assert.match(line[1]!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      assert.equal((await fetch(`${line[1]}api/snapshot`)).status, 200);
+    } finally {
+      run.kill('SIGINT');
+    }
+    assert.equal((await done).code, 0);
   });
 });

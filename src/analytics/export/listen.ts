@@ -39,6 +39,17 @@ export function serverUrl(server: Server): string {
   return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
+/**
+ * The dashboard's address to open: 'http://0.0.0.0:PORT/' (--dashboard 0.0.0.0:PORT) is where it listens, not an
+ * address to browse (browsers refuse 0.0.0.0 or treat it apart): loopback is given, and that it is exposed.
+ */
+export function browsable(url: string): string {
+  const any = /^http:\/\/(0\.0\.0\.0|\[::\]):(\d+)$/.exec(url);
+  if (!any) return `${url}/`;
+  const loopback = any[1] === '[::]' ? '[::1]' : '127.0.0.1';
+  return `http://${loopback}:${any[2]}/ (listening on every address, ${any[1]}: open to the network, no login)`;
+}
+
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
