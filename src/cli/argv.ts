@@ -11,7 +11,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import { type FlagSet, type FlagSpec, FlagSet as Flags, type FlagValue, parseFlagValue } from '../core/flags.js';
-import { redactText } from '../net/redact.js';
+import { redactText } from '../core/redact.js';
 
 export interface ParsedArgs {
   flags: FlagSet;
@@ -27,7 +27,8 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
   const values = new Map<string, FlagValue | FlagValue[]>();
   let help = false;
   let i = 0;
-  const usage = (message: string, where: string) => new TaplineError(ERROR_CODES.USAGE, message, { where });
+  // Values are quoted in these messages: a URL's password or a ?token= in one is masked (docs/errors.md).
+  const usage = (message: string, where: string) => new TaplineError(ERROR_CODES.USAGE, redactText(message), { where });
   while (i < argv.length) {
     const arg = argv[i]!;
     i++;
@@ -115,7 +116,7 @@ export function parseArgv(argv: readonly string[], specs: ReadonlyMap<string, Fl
       const before = values.get(name);
       if (spec.once && before !== undefined && before !== value) {
         throw usage(
-          `given twice (${JSON.stringify(redactText(String(before)))}, then ${JSON.stringify(redactText(text))}): ${spec.once}`,
+          `given twice (${JSON.stringify(String(before))}, then ${JSON.stringify(text)}): ${spec.once}`,
           `--${name}`,
         );
       }

@@ -71,7 +71,8 @@ it('a plain file copy loads no other plugin, nor the modifiers, middleware, anal
     unwanted.filter((m) => !declarations.test(m)),
     [],
   );
-  assert.ok(modules.size < 70, `${modules.size} modules: ${[...modules].join(' ')}`);
+  // 71: core/redact.ts (no imports of its own), which argv's usage errors need to mask secrets in the values they quote.
+  assert.ok(modules.size < 71, `${modules.size} modules: ${[...modules].join(' ')}`);
 });
 
 it('a flag loads its implementation: --http-allow-url loads the modifiers, --stats the analytics', () => {

@@ -4,7 +4,7 @@
  * PATH when it has no slash (execvp, as Go's exec.Command does).
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { redactArgs } from '../net/redact.js';
+import { redactArgs } from '../core/redact.js';
 
 export interface MiddlewareCommand {
   readonly program: string;

@@ -24,7 +24,7 @@ import type { Logger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import { preview } from '../core/meta.js';
 import type { Batch, Transform } from '../core/plugin.js';
-import { redactCommand } from '../net/redact.js';
+import { redactCommand } from '../core/redact.js';
 import { commandHints, parseMiddlewareCommand } from './command.js';
 import { type DecodeResult, encodeHexLines, HexLineDecoder } from './hex-lines.js';
 

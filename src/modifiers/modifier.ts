@@ -4,7 +4,7 @@
  * them in gor's fixed order on requests that have a valid HTTP/1 request line; anything else is not touched.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
-import { redactFlagValue } from '../net/redact.js';
+import { redactFlagValue } from '../core/redact.js';
 import { GoRegexp, GoRegexpError } from './go-regexp.js';
 
 export interface Modifier {

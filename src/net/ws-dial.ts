@@ -8,8 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
+import { redactUrl } from '../core/redact.js';
 import { type Conduit, socketConduit } from './conduit.js';
-import { redactUrl } from './redact.js';
 import { encodeFrame, FrameDecoder, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG } from './ws-frames.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -16,8 +16,8 @@
  * Everything else in the captured bytes is sent unchanged: header order and case, body, framing.
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
 import { needsZone } from '../net/address.js';
-import { redactUrl } from '../net/redact.js';
 import { basicAuthorization } from '../net/url-credentials.js';
 import { deleteLaterHeaders } from '../protocol/http1/headers.js';
 import { addHeader, header, path as requestTarget, setHeader, setPath } from '../protocol/http1/index.js';

@@ -5,9 +5,9 @@
  * (src/net/forwarder.ts).
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
 import type { OutputPluginDef } from '../core/registry.js';
 import { forwarder } from '../net/forwarder.js';
-import { redactUrl } from '../net/redact.js';
 import { dialWebSocket, messageFrame, parseWsUrl, type WsTarget } from '../net/ws-dial.js';
 import { forwardingSettings } from './tcp.js';
 import { wsOutputDecl } from './ws-flags.js';

@@ -5,7 +5,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet, FlagSpec } from '../core/flags.js';
-import { redactUrl } from '../net/redact.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface S3Location {
   readonly bucket: string;

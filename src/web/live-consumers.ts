@@ -28,7 +28,7 @@ import type { AnalyticsSnapshot } from '../analytics/types.js';
 import { ERROR_CODES, TaplineError } from '../core/errors.js';
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
-import { redactUrl } from '../net/redact.js';
+import { redactUrl } from '../core/redact.js';
 import { startDashboard } from './server.js';
 
 export interface LiveFeed extends AnalyticsFeed {

@@ -123,6 +123,8 @@ describe('secrets in what tapline prints', () => {
       ['--http-set-header', 'Authorization Bearer QueryT0kenValue'],
       ['--http-set-header', 'X-Api-Key: Pw0rdUser1nfo\x01x'],
       ['--http-set-param', 'access_token QueryT0kenValue'],
+      ['--stats', 'http://bob:Pw0rdUser1nfo@127.0.0.1:9/x'], // a value after a boolean flag
+      ['--exit-after', 'http://127.0.0.1:9/x?token=QueryT0kenValue'],
       [
         ...['--max-total', '1', '--alert-webhook', 'http://127.0.0.1:9/a?token=QueryT0kenValue'],
         ...['--alert-webhook', 'http://bob:Pw0rdUser1nfo@127.0.0.1:9/b'],

@@ -26,7 +26,7 @@
  * keeps the POST's body (307, 308; post.ts).
  */
 import type { Logger } from '../../core/log.js';
-import { redactUrl } from '../../net/redact.js';
+import { redactUrl } from '../../core/redact.js';
 import { type Breach, type Budgets, evaluateBudgets, formatWindow } from '../budgets.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';

@@ -14,7 +14,7 @@
  */
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { redactText, redactUrl } from '../../net/redact.js';
+import { redactText, redactUrl } from '../../core/redact.js';
 import type { AnalyticsSnapshot } from '../types.js';
 import { describeFetchError } from './fetch-error.js';
 import { shortName } from './long-names.js';

@@ -9,11 +9,11 @@
  * fetch() also refuses a URL holding a user and password (`http://bob:secret@hooks:9000/`), and says so with the
  * URL, password included. Those are taken out of the address and sent as HTTP Basic authentication instead (to
  * the same origin only: a redirect elsewhere does not get them), and messages name the URL with the password
- * and its other secrets masked (net/redact.ts).
+ * and its other secrets masked (core/redact.ts).
  */
 
 import { ERROR_CODES, TaplineError } from '../../core/errors.js';
-import { redactUrl } from '../../net/redact.js';
+import { redactUrl } from '../../core/redact.js';
 import { basicAuthorization } from '../../net/url-credentials.js';
 import { printable } from '../printable.js';
 
