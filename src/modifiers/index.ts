@@ -11,6 +11,7 @@
 import type { FlagSet } from '../core/flags.js';
 import type { Logger } from '../core/log.js';
 import type { Processor, Transform } from '../core/plugin.js';
+import { redactFlagValue } from '../core/redact.js';
 import { allowHeader } from './allow-header.js';
 import { allowMethod } from './allow-method.js';
 import { allowUrl } from './allow-url.js';
@@ -111,7 +112,7 @@ export function replacementCharWarnings(values: ModifierValues): string[] {
       .filter((value) => value.includes('\ufffd'))
       .map(
         (value) =>
-          `--${flag} ${JSON.stringify(value)}: holds U+FFFD (\ufffd), which is what a byte that is not UTF-8 ` +
+          `--${flag} ${JSON.stringify(redactFlagValue(flag, value))}: holds U+FFFD (\ufffd), which is what a byte that is not UTF-8 ` +
           'becomes when a command-line argument is read; it is used as U+FFFD (EF BF BD in a request, and in a ' +
           'regexp it matches any byte that is not UTF-8): a byte that is not UTF-8 cannot be given on the command ' +
           'line (in a URL, percent-encode it: %E9)',

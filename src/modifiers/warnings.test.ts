@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeMeta } from '../core/message.js';
 import { NONE_MATCHED_NOTICE } from './chain.js';
-import { buildModifierChain, describeModifierStats, type ModifierValues } from './index.js';
+import { buildModifierChain, describeModifierStats, type ModifierValues, replacementCharWarnings } from './index.js';
 
 const request = (target: string) => ({
   meta: makeMeta({ type: '1', id: 'b'.repeat(24), timestampNs: 1n }),
@@ -146,5 +146,16 @@ describe('--http-allow-url matching none of the first requests', () => {
     for (let i = 1; i <= 3 * NONE_MATCHED_NOTICE; i++) chain.process(request(`/api/${i}`));
     assert.deepEqual(said, []);
     assert.equal(chain.stats()['http-allow-url'], 3 * NONE_MATCHED_NOTICE - 1);
+  });
+});
+
+describe('a flag value holding U+FFFD (a byte that is not UTF-8)', () => {
+  it('is warned of with a credential header value masked, as usage errors mask it (docs/errors.md)', () => {
+    const [secret, plain] = replacementCharWarnings({
+      'http-set-header': ['Authorization: Bearer s3cr\ufffdt', 'X-Name: Jos\ufffd'],
+    });
+    assert.match(secret!, /^--http-set-header "Authorization: \*\*\*": holds U\+FFFD/);
+    assert.doesNotMatch(secret!, /s3cr/);
+    assert.match(plain!, /^--http-set-header "X-Name: Jos\ufffd": holds U\+FFFD/);
   });
 });
