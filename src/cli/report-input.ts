@@ -64,18 +64,23 @@ function readFailure(err: unknown, path: string): TaplineError {
   return new TaplineError(ERROR_CODES.FILE_IO, `cannot read: ${why}`, { where: path, cause: err });
 }
 
+/** The first `bytes` bytes of a file (fewer when it is shorter). Throws what open or read throws. */
+function readHead(path: string, bytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** What a file holds, from its first 4 bytes. Throws FILE_IO naming the file when it cannot be read. */
 export function inputKind(path: string): InputKind {
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(4);
-    const n = readSync(fd, head, 0, 4, 0);
-    return kindOf(head.subarray(0, n));
+    return kindOf(readHead(path, 4));
   } catch (err) {
     throw readFailure(err, path);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -84,16 +89,10 @@ export function inputKind(path: string): InputKind {
  * tshark reads them as they are)? Its first decompressed bytes tell, as a plain file's first bytes do.
  */
 function fileHoldsCapture(path: string): boolean {
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(GZIP_PEEK);
-    const n = readSync(fd, head, 0, head.length, 0);
-    return gzipHoldsCapture(head.subarray(0, n)) === true;
+    return gzipHoldsCapture(readHead(path, GZIP_PEEK)) === true;
   } catch {
     return false; // unreadable: the .gor.gz reader says why
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -312,15 +311,10 @@ const where = (r: GorRecord) => ({ record: r.record, offset: r.offset });
 
 /** A plain file's first bytes are a UTF-8 byte order mark (false when they cannot be read: the read says why). */
 function fileStartsWithBom(path: string): boolean {
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(UTF8_BOM.length);
-    return readSync(fd, head, 0, head.length, 0) === head.length && startsWithBom(head);
+    return startsWithBom(readHead(path, UTF8_BOM.length));
   } catch {
     return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

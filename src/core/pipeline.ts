@@ -145,7 +145,7 @@ export class Pipeline {
   private started = 0;
   private finished = false;
   /** Inputs still reading, and outputs whose replayed responses (type 3) still come: what a slow stop waits on. */
-  private readonly reading = new Set<Input>();
+  private inputsLeft = 0;
   private readonly replaying = new Set<Output>();
   private readonly failures: string[] = [];
 
@@ -175,7 +175,7 @@ export class Pipeline {
             'that stopped reading, or a target that does not answer)'
           : closing.length > 0
             ? `${names(closing)} to flush and close`
-            : this.reading.size === 0 && this.replaying.size > 0
+            : this.inputsLeft === 0 && this.replaying.size > 0
               ? `${[...this.replaying].map((o) => o.name).join(', ')} to finish replaying what it had taken (its responses are ` +
                 'still coming)'
               : 'the inputs (or the middleware) to hand over what they had read';
@@ -197,8 +197,7 @@ export class Pipeline {
     const { inputs, outputs, log } = this.options;
     this.started = performance.now();
     const producers = outputs.filter((o) => o.responses !== undefined);
-    let inputsLeft = inputs.length;
-    for (const i of inputs) this.reading.add(i);
+    this.inputsLeft = inputs.length;
     for (const o of producers) this.replaying.add(o);
     let drained = false;
     const drainProducers = () => {
@@ -239,7 +238,7 @@ export class Pipeline {
       ...inputs.map((i) => (runs && i.readRuns ? i.readRuns() : i.read())),
       ...producers.map((o) => abandonable(o.responses!, (rest) => leftovers.push(this.countLeftovers(rest)))),
     ] as AsyncIterable<Batch>[];
-    if (inputsLeft === 0) drainProducers();
+    if (this.inputsLeft === 0) drainProducers();
     const onSourceEnd = (index: number, error: unknown) => {
       if (index < inputs.length) {
         if (error !== undefined) {
@@ -249,9 +248,8 @@ export class Pipeline {
           if (!isTaplineError(error) || error.code !== ERROR_CODES.LIMIT_REACHED)
             this.failures.push(`${inputs[index]!.name}: ${text}`);
         }
-        inputsLeft--;
-        this.reading.delete(inputs[index]!);
-        if (inputsLeft === 0) settleThenDrain();
+        this.inputsLeft--;
+        if (this.inputsLeft === 0) settleThenDrain();
       } else {
         this.replaying.delete(producers[index - inputs.length]!);
       }
